@@ -1,0 +1,64 @@
+# verimeter — make test is what CI runs (.ci/run); everything longer has its own target.
+SHELL := /usr/bin/env bash
+GO ?= go
+FUZZTIME ?= 1m
+CI_FUZZTIME ?= 3s
+CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
+
+.PHONY: test deps lint unit fuzz-short fuzz conformance bench bench-tlc cross spec spec-mutants proofs soak crash
+
+## test: lint, all unit/property/differential tests, a short fuzz pass (under 20 min on 2 cores)
+test: deps lint unit fuzz-short
+
+deps:
+	@./.ci/deps.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 -timeout 18m ./...
+
+fuzz-short:
+	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
+
+## fuzz: every fuzz target for FUZZTIME (default 1m)
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./.ci/fuzz.sh
+
+## conformance: our checker on every model of expected.tsv, against TLC's verdicts and counts
+conformance:
+	$(GO) run ./cmd/verimeter conformance $(CONFORMANCE)
+
+## bench: Go benchmarks of every package
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-tlc: our checker and TLC on the same models in one run, with the ratio
+bench-tlc: deps
+	./.ci/bench-tlc.sh
+
+## cross: meter and gateway for arm, arm64, mips, mipsle, riscv64; protocol/ and plc/ tests under qemu-user
+cross:
+	./.ci/cross.sh
+
+## spec: every model of spec/ with our checker
+spec:
+	./.ci/spec.sh
+
+## spec-mutants: each weakening of the protocol must be caught by a property
+spec-mutants:
+	./.ci/spec-mutants.sh
+
+## proofs: regenerate proofs/README.md from the checker's JSON output
+proofs:
+	./.ci/proofs.sh
+
+## soak, crash: long reliability campaigns
+soak:
+	./.ci/soak.sh
+
+crash:
+	./.ci/crash.sh

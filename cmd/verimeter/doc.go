@@ -1,0 +1,9 @@
+// Command verimeter is the one CLI of the project: it model-checks the TLA+
+// specification (check, conformance), generates the role state machines (gen),
+// manages the test PKI (pki), runs the roles as processes (meter, gateway,
+// headend), verifies exported readings (verify) and runs the end-to-end
+// demonstration (demo).
+//
+// Each subcommand lives in its own file and registers itself with register in
+// an init function, so subcommands can be added without touching main.go.
+package main
