@@ -1,0 +1,11 @@
+// Package statemachine is the small runtime that the generated meter, gateway
+// and head-end machines share: the shape of an output (a message to send, a
+// record to persist), the Lamport clock that orders steps across roles, and an
+// optional recorder that writes one NDJSON line per step so a run can be
+// validated against the TLA+ specification afterwards.
+//
+// Machines are pure: Step(state, event) computes the next state and the
+// outputs; the caller persists first, then sends (raft's Ready discipline).
+// Recording is off unless a *Recorder is supplied; a nil *Recorder costs one
+// branch per step and allocates nothing.
+package statemachine

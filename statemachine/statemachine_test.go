@@ -1,0 +1,91 @@
+package statemachine
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestLamportClockMergesAndNeverGoesBack(t *testing.T) {
+	var c LamportClock
+	if n, _ := c.Tick(); n != 1 {
+		t.Fatalf("first tick = %d, want 1", n)
+	}
+	if n, _ := c.Observe(10); n != 11 {
+		t.Fatalf("observe(10) = %d, want 11", n)
+	}
+	if n, _ := c.Observe(3); n != 12 {
+		t.Fatalf("observe of an older time = %d, want 12", n)
+	}
+	c.now = ^uint64(0)
+	if _, err := c.Tick(); !errors.Is(err, ErrClockOverflow) {
+		t.Fatalf("tick at max: err = %v, want ErrClockOverflow", err)
+	}
+}
+
+func TestRecorderRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	r := NewRecorder(&buf)
+	type st struct{ Counter int }
+	if err := r.Record("meter", "m1", 1, "TakeReading", map[string]int{"t": 4}, st{Counter: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Record("gateway", "g1", 2, "Collect", nil, st{Counter: 1}); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := ReadTrace(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || lines[0].Action != "TakeReading" || lines[1].Role != "gateway" || lines[1].Clock != 2 {
+		t.Fatalf("lines = %+v", lines)
+	}
+	if string(lines[0].State) != `{"Counter":7}` {
+		t.Fatalf("state = %s", lines[0].State)
+	}
+}
+
+func TestReadTraceRejectsBadLines(t *testing.T) {
+	for _, in := range []string{
+		`{"role":"meter"}`,
+		`{"role":"meter","action":"A","extra":1}`,
+		`{"role":"meter","action":"A"`,
+	} {
+		if _, err := ReadTrace(strings.NewReader(in)); err == nil {
+			t.Errorf("ReadTrace(%q) accepted a bad line", in)
+		}
+	}
+}
+
+func TestNilRecorderIsOff(t *testing.T) {
+	var r *Recorder
+	if r.Enabled() {
+		t.Fatal("nil recorder reports enabled")
+	}
+	if err := r.Record("meter", "m1", 1, "A", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(100, func() { _ = r.Record("meter", "m1", 1, "A", nil, nil) })
+	if allocs != 0 {
+		t.Fatalf("disabled recorder allocates %v per step", allocs)
+	}
+}
+
+func TestGuardErrorIsNotEnabled(t *testing.T) {
+	var err error = &GuardError{Role: "meter", Action: "AcceptCommand", Conjunct: "cmd.counter > lastCommand"}
+	if !errors.Is(err, ErrNotEnabled) {
+		t.Fatal("GuardError does not match ErrNotEnabled")
+	}
+	if !strings.Contains(err.Error(), "cmd.counter > lastCommand") {
+		t.Fatalf("message %q does not name the conjunct", err)
+	}
+}
+
+func BenchmarkRecordOff(b *testing.B) {
+	var r *Recorder
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = r.Record("meter", "m1", 1, "TakeReading", nil, nil)
+	}
+}
