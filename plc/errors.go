@@ -1,0 +1,25 @@
+package plc
+
+import "errors"
+
+// Errors of the frame decoder and the link. Every error the package returns
+// matches one of these with errors.Is, so a caller (and a test vector) can
+// tell why a frame was rejected.
+var (
+	ErrTruncated     = errors.New("plc: frame truncated")
+	ErrFlag          = errors.New("plc: missing opening or closing flag")
+	ErrFormat        = errors.New("plc: not an HDLC frame type 3 format field")
+	ErrLength        = errors.New("plc: frame length field does not match the frame")
+	ErrAddress       = errors.New("plc: malformed HDLC address")
+	ErrHCS           = errors.New("plc: header check sequence mismatch")
+	ErrFCS           = errors.New("plc: frame check sequence mismatch")
+	ErrInfoTooLong   = errors.New("plc: information field longer than negotiated")
+	ErrTrailing      = errors.New("plc: trailing bytes after the closing flag")
+	ErrControl       = errors.New("plc: control field not valid here")
+	ErrAPDUTooLong   = errors.New("plc: APDU longer than the reassembly limit")
+	ErrLinkFailed    = errors.New("plc: link failed after the maximum number of retransmissions")
+	ErrQueueFull     = errors.New("plc: send queue full")
+	ErrBadParameter  = errors.New("plc: invalid parameter")
+	ErrClosed        = errors.New("plc: transport closed")
+	ErrUnexpectedSeq = errors.New("plc: acknowledgement outside the send window")
+)
