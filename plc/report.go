@@ -58,4 +58,3 @@ func MaxMeters(p Profile, loss, share float64, seed uint64) int {
 	}
 	return best
 }
-
