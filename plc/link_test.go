@@ -91,7 +91,8 @@ func TestReassemblyUnderLossDuplicationReordering(t *testing.T) {
 				confirmed[ids[id]] = true
 			}
 		}
-		for now := 0; now < 5000 && !(a.Idle() && len(medium) == 0) && !a.Failed(); now++ {
+		now := 0
+		for ; now < 1_000_000 && !(a.Idle() && len(medium) == 0) && !a.Failed(); now++ {
 			at := base.Add(time.Duration(now) * tick)
 			sort.SliceStable(medium, func(i, j int) bool {
 				if medium[i].at != medium[j].at {
@@ -127,6 +128,9 @@ func TestReassemblyUnderLossDuplicationReordering(t *testing.T) {
 			fb, ev := b.Poll(at, nil)
 			note(ev)
 			put(0, fb, now)
+		}
+		if now == 1_000_000 {
+			t.Fatalf("link neither finished nor failed within %d ticks", now)
 		}
 		if len(delivered) > len(sent) {
 			t.Fatalf("%d APDUs delivered, only %d sent", len(delivered), len(sent))
