@@ -1,0 +1,253 @@
+package protocol
+
+import (
+	"crypto/cipher"
+	"crypto/subtle"
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Sender protects APDUs in one direction of a session. It holds the
+// direction's AES-GCM key, its own system title (the nonce prefix) and the
+// invocation counter, which it reserves in the CounterStore in blocks before
+// use: a restart resumes after the last durable reservation, so a counter is
+// never used twice under the same key, and the counter never wraps.
+type Sender struct {
+	aead     cipher.AEAD
+	suite    Suite
+	keyID    [8]byte
+	nonce    [NonceLen]byte // system title || counter
+	aad      [1 + 8]byte    // security control byte || key id
+	next     uint64         // next counter to use
+	reserved uint64         // counters below this are durably reserved
+	store    CounterStore
+}
+
+// Receiver checks and opens APDUs from one peer in one direction: the data
+// replay window for notifications and firmware blocks, strictly increasing
+// counters for commands. Counters are updated only after authentication.
+type Receiver struct {
+	aead     cipher.AEAD
+	suite    Suite
+	nonce    [NonceLen]byte
+	aad      [1 + 8]byte
+	data     ReplayWindow
+	commands StrictCounter
+}
+
+// NewSender returns the sender of a session, resuming its counter from the
+// store. The key ID names the session in the store; a new key agreement gives
+// a new ID and so a fresh counter.
+func NewSender(k SessionKeys, store CounterStore) (*Sender, error) {
+	if err := k.Suite.valid(); err != nil {
+		return nil, err
+	}
+	aead, err := k.Suite.newAEAD(k.SendKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	r, err := store.Reserved(k.KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCounterStore, err)
+	}
+	s := &Sender{aead: aead, suite: k.Suite, keyID: k.KeyID, next: r, reserved: r, store: store}
+	copy(s.nonce[:SystemTitleLen], k.Own[:])
+	s.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
+	copy(s.aad[1:], k.KeyID[:])
+	return s, nil
+}
+
+// NewReceiver returns the receiver of a session for APDUs from the peer.
+func NewReceiver(k SessionKeys) (*Receiver, error) {
+	if err := k.Suite.valid(); err != nil {
+		return nil, err
+	}
+	aead, err := k.Suite.newAEAD(k.RecvKey)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	r := &Receiver{aead: aead, suite: k.Suite}
+	copy(r.nonce[:SystemTitleLen], k.Peer[:])
+	r.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
+	copy(r.aad[1:], k.KeyID[:])
+	return r, nil
+}
+
+// Overhead is the number of bytes Seal adds to a plaintext of n bytes: tag,
+// BER length, security control byte, invocation counter and GCM tag.
+func Overhead(n int) int {
+	return 1 + berLenSize(1+InvocationCounterLen+n+TagLen) + 1 + InvocationCounterLen + TagLen
+}
+
+func berLenSize(n int) int {
+	switch {
+	case n < 0x80:
+		return 1
+	case n < 0x100:
+		return 2
+	default:
+		return 3
+	}
+}
+
+// Reserve makes sure the next n counters are durably reserved, writing the
+// store at most once. Seal calls it as needed; callers may call it ahead of a
+// burst so the write happens off the hot path.
+func (s *Sender) Reserve(n uint64) error {
+	if s.next+n <= s.reserved {
+		return nil
+	}
+	upto := s.next + max(n, counterBlock)
+	if upto > math.MaxUint32+1 {
+		upto = math.MaxUint32 + 1
+		if s.next+n > upto {
+			return ErrCounterExhausted
+		}
+	}
+	if err := s.store.Reserve(s.keyID, upto); err != nil {
+		return fmt.Errorf("%w: %v", ErrCounterStore, err)
+	}
+	s.reserved = upto
+	return nil
+}
+
+// Seal appends to dst the secured APDU carrying plaintext under tag:
+// tag, BER length, security control byte, invocation counter, ciphertext and
+// GCM tag. The nonce is the own system title || counter. With enough capacity
+// in dst it does not allocate.
+func (s *Sender) Seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
+	if len(plaintext) > MaxAPDU {
+		return dst, fmt.Errorf("%w: APDU of %d bytes", ErrTooLong, len(plaintext))
+	}
+	if s.next > math.MaxUint32 {
+		return dst, ErrCounterExhausted
+	}
+	if s.next >= s.reserved {
+		if err := s.Reserve(1); err != nil {
+			return dst, err
+		}
+	}
+	ic := uint32(s.next)
+	s.next++
+	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
+	body := 1 + InvocationCounterLen + len(plaintext) + TagLen
+	dst = append(dst, tag)
+	dst = appendBERLen(dst, body)
+	dst = append(dst, s.aad[0])
+	dst = binary.BigEndian.AppendUint32(dst, ic)
+	aad := s.aadFor(tag)
+	return s.aead.Seal(dst, s.nonce[:], plaintext, aad[:]), nil
+}
+
+// aadFor binds the APDU tag into the associated data so that a data APDU can
+// never be replayed as a command: SC || key ID || tag.
+func (s *Sender) aadFor(tag byte) [1 + 8 + 1]byte {
+	var a [10]byte
+	copy(a[:9], s.aad[:9])
+	a[9] = tag
+	return a
+}
+
+// Counter returns the next invocation counter (for tests and monitoring).
+func (s *Sender) Counter() uint64 { return s.next }
+
+func appendBERLen(b []byte, n int) []byte {
+	switch {
+	case n < 0x80:
+		return append(b, byte(n))
+	case n < 0x100:
+		return append(b, 0x81, byte(n))
+	default:
+		return append(b, 0x82, byte(n>>8), byte(n))
+	}
+}
+
+// SecuredHeader is the clear part of a secured APDU.
+type SecuredHeader struct {
+	Tag     byte
+	Control byte
+	Counter uint32
+}
+
+// ParseSecured splits a secured APDU strictly into header and ciphertext
+// (with tag); it does not authenticate.
+func ParseSecured(apdu []byte) (SecuredHeader, []byte, error) {
+	var h SecuredHeader
+	if len(apdu) < 2 {
+		return h, nil, ErrTruncated
+	}
+	h.Tag = apdu[0]
+	n, hl := int(apdu[1]), 2
+	switch {
+	case apdu[1] == 0x81:
+		if len(apdu) < 3 {
+			return h, nil, ErrTruncated
+		}
+		n, hl = int(apdu[2]), 3
+		if n < 0x80 {
+			return h, nil, fmt.Errorf("%w: non-minimal length", ErrMalformed)
+		}
+	case apdu[1] == 0x82:
+		if len(apdu) < 4 {
+			return h, nil, ErrTruncated
+		}
+		n, hl = int(apdu[2])<<8|int(apdu[3]), 4
+		if n < 0x100 {
+			return h, nil, fmt.Errorf("%w: non-minimal length", ErrMalformed)
+		}
+	case apdu[1] >= 0x80:
+		return h, nil, fmt.Errorf("%w: length form %#02x", ErrMalformed, apdu[1])
+	}
+	if len(apdu) < hl+n {
+		return h, nil, ErrTruncated
+	}
+	if len(apdu) > hl+n {
+		return h, nil, ErrTrailing
+	}
+	body := apdu[hl:]
+	if len(body) < 1+InvocationCounterLen+TagLen {
+		return h, nil, ErrTruncated
+	}
+	h.Control = body[0]
+	h.Counter = binary.BigEndian.Uint32(body[1:5])
+	return h, body[5:], nil
+}
+
+// Open authenticates and decrypts a secured APDU, appending the plaintext to
+// dst. The counter is checked before decryption (cheap rejection of replays)
+// and recorded only after the tag verified, so forged traffic cannot move the
+// replay state. Commands must have strictly increasing counters; data APDUs
+// pass the sliding window.
+func (r *Receiver) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
+	h, ct, err := ParseSecured(apdu)
+	if err != nil {
+		return h, dst, err
+	}
+	if subtle.ConstantTimeByteEq(h.Control, r.aad[0]) != 1 {
+		return h, dst, fmt.Errorf("%w: %#02x", ErrSecurityControl, h.Control)
+	}
+	command := h.Tag == TagCommand
+	if command {
+		err = r.commands.Check(h.Counter)
+	} else {
+		err = r.data.Check(h.Counter)
+	}
+	if err != nil {
+		return h, dst, err
+	}
+	binary.BigEndian.PutUint32(r.nonce[SystemTitleLen:], h.Counter)
+	var aad [10]byte
+	copy(aad[:9], r.aad[:9])
+	aad[9] = h.Tag
+	out, err := r.aead.Open(dst, r.nonce[:], ct, aad[:])
+	if err != nil {
+		return h, dst, fmt.Errorf("%w: APDU with counter %d", ErrAuthentication, h.Counter)
+	}
+	if command {
+		r.commands.Update(h.Counter)
+	} else {
+		r.data.Update(h.Counter)
+	}
+	return h, out, nil
+}

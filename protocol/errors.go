@@ -1,0 +1,28 @@
+package protocol
+
+import "errors"
+
+// Failure classes. Every error returned by this package wraps one of them, so
+// callers and test vectors can assert why an input was refused.
+var (
+	ErrTruncated        = errors.New("protocol: input truncated")
+	ErrTrailing         = errors.New("protocol: trailing bytes")
+	ErrTooLong          = errors.New("protocol: field longer than its cap")
+	ErrMalformed        = errors.New("protocol: malformed encoding")
+	ErrUnknownSuite     = errors.New("protocol: unknown security suite")
+	ErrSecurityControl  = errors.New("protocol: security control byte not accepted")
+	ErrAuthentication   = errors.New("protocol: authentication failed")
+	ErrReplay           = errors.New("protocol: invocation counter replayed or too old")
+	ErrOutOfOrder       = errors.New("protocol: command counter not strictly increasing")
+	ErrCounterExhausted = errors.New("protocol: invocation counter exhausted; a new key agreement is required")
+	ErrCounterStore     = errors.New("protocol: counter reservation not durable")
+	ErrBadSignature     = errors.New("protocol: signature invalid")
+	ErrWrongSigner      = errors.New("protocol: signed by an unexpected key")
+	ErrMerkleProof      = errors.New("protocol: Merkle proof does not match the signed root")
+	ErrManifest         = errors.New("protocol: manifest rejected")
+	ErrCertificate      = errors.New("protocol: certificate rejected")
+	ErrRevoked          = errors.New("protocol: certificate revoked at signing time")
+	ErrExpired          = errors.New("protocol: certificate not valid at signing time")
+	ErrRole             = errors.New("protocol: certificate lacks the required role")
+	ErrTrustList        = errors.New("protocol: trust list rejected")
+)
