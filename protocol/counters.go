@@ -141,4 +141,3 @@ func (s *FileStore) Reserved(key [8]byte) (uint64, error) {
 
 // Close closes the file.
 func (s *FileStore) Close() error { return s.f.Close() }
-

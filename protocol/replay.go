@@ -12,7 +12,7 @@ type ReplayWindow struct {
 }
 
 const (
-	windowWords = 16                    // 1024-bit ring (RFC 6479 section 2)
+	windowWords = 16                     // 1024-bit ring (RFC 6479 section 2)
 	windowSize  = (windowWords - 1) * 64 // reordering tolerated: 960 counters
 )
 
