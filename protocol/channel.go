@@ -17,10 +17,10 @@ type Sender struct {
 	aead     cipher.AEAD
 	suite    Suite
 	keyID    [8]byte
-	nonce    [NonceLen]byte // system title || counter
-	aad      [1 + 8]byte    // security control byte || key id
-	next     uint64         // next counter to use
-	reserved uint64         // counters below this are durably reserved
+	nonce    [NonceLen]byte  // system title || counter
+	aad      [1 + 8 + 1]byte // security control byte || key id || APDU tag
+	next     uint64          // next counter to use
+	reserved uint64          // counters below this are durably reserved
 	store    CounterStore
 }
 
@@ -31,7 +31,7 @@ type Receiver struct {
 	aead     cipher.AEAD
 	suite    Suite
 	nonce    [NonceLen]byte
-	aad      [1 + 8]byte
+	aad      [1 + 8 + 1]byte
 	data     ReplayWindow
 	commands StrictCounter
 }
@@ -136,17 +136,10 @@ func (s *Sender) Seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
 	dst = appendBERLen(dst, body)
 	dst = append(dst, s.aad[0])
 	dst = binary.BigEndian.AppendUint32(dst, ic)
-	aad := s.aadFor(tag)
-	return s.aead.Seal(dst, s.nonce[:], plaintext, aad[:]), nil
-}
-
-// aadFor binds the APDU tag into the associated data so that a data APDU can
-// never be replayed as a command: SC || key ID || tag.
-func (s *Sender) aadFor(tag byte) [1 + 8 + 1]byte {
-	var a [10]byte
-	copy(a[:9], s.aad[:9])
-	a[9] = tag
-	return a
+	// The APDU tag is bound into the associated data (SC || key ID || tag)
+	// so that a data APDU can never be replayed as a command.
+	s.aad[9] = tag
+	return s.aead.Seal(dst, s.nonce[:], plaintext, s.aad[:]), nil
 }
 
 // Counter returns the next invocation counter (for tests and monitoring).
@@ -237,10 +230,8 @@ func (r *Receiver) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
 		return h, dst, err
 	}
 	binary.BigEndian.PutUint32(r.nonce[SystemTitleLen:], h.Counter)
-	var aad [10]byte
-	copy(aad[:9], r.aad[:9])
-	aad[9] = h.Tag
-	out, err := r.aead.Open(dst, r.nonce[:], ct, aad[:])
+	r.aad[9] = h.Tag
+	out, err := r.aead.Open(dst, r.nonce[:], ct, r.aad[:])
 	if err != nil {
 		return h, dst, fmt.Errorf("%w: APDU with counter %d", ErrAuthentication, h.Counter)
 	}
