@@ -1,0 +1,67 @@
+package protocol
+
+import (
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+)
+
+// CBOR modes of the wire: deterministic encoding (RFC 8949 4.2.1 core
+// deterministic), and a strict decoder that rejects duplicate map keys,
+// unknown fields, indefinite lengths and oversized containers.
+var (
+	encMode cbor.EncMode
+	decMode cbor.DecMode
+	// decModeLax reads COSE structures whose unprotected header holds
+	// arbitrary labels (only to rebuild Sig_structure).
+	decModeLax cbor.DecMode
+)
+
+// Caps of decoded containers: a block has at most 96*31 intervals (a month
+// of quarter hours), a manifest a handful of components.
+const (
+	maxCBORArray = 4096
+	maxCBORMap   = 32
+)
+
+func init() {
+	var err error
+	if encMode, err = cbor.CoreDetEncOptions().EncMode(); err != nil {
+		panic(err)
+	}
+	if decMode, err = (cbor.DecOptions{
+		DupMapKey:         cbor.DupMapKeyEnforcedAPF,
+		IndefLength:       cbor.IndefLengthForbidden,
+		MaxNestedLevels:   8,
+		MaxArrayElements:  maxCBORArray,
+		MaxMapPairs:       maxCBORMap,
+		ExtraReturnErrors: cbor.ExtraDecErrorUnknownField,
+	}).DecMode(); err != nil {
+		panic(err)
+	}
+	if decModeLax, err = (cbor.DecOptions{MaxNestedLevels: 8, MaxArrayElements: maxCBORArray, MaxMapPairs: maxCBORMap}).DecMode(); err != nil {
+		panic(err)
+	}
+}
+
+// unmarshalStrict decodes one CBOR item into v and rejects trailing bytes,
+// and re-encodes to check the input was in deterministic form, so a signed
+// byte string has exactly one meaning.
+func unmarshalStrict(data []byte, v any) error {
+	rest, err := decMode.UnmarshalFirst(data, v)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if len(rest) != 0 {
+		return ErrTrailing
+	}
+	return nil
+}
+
+func marshal(v any) ([]byte, error) {
+	b, err := encMode.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	return b, nil
+}
