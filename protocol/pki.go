@@ -1,0 +1,431 @@
+package protocol
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/big"
+	"net/url"
+	"sync"
+	"time"
+)
+
+// Role is what a certificate entitles its holder to. Roles live in the
+// certificate as extended key usages (DESIGN.md PKI), so a sub-CA constrained
+// to a role cannot issue certificates for another (Go's chain verification
+// nests extended key usages).
+type Role string
+
+// Roles of the SM-PKI.
+const (
+	RoleMeterChannel  Role = "meter-channel"   // meter: key agreement signatures on PLC
+	RoleMeterSigning  Role = "meter-metrology" // meter: signs readings end to end
+	RoleGateway       Role = "gateway"         // gateway: TLS client to the head-end, PLC key agreement
+	RoleHeadEnd       Role = "head-end"        // head-end: TLS server, commands
+	RoleSupplier      Role = "supplier"        // market participant: supplier
+	RoleGridOperator  Role = "grid-operator"   // market participant: grid operator
+	RoleManufacturer  Role = "manufacturer"    // signs firmware manifests
+	RoleAuthority     Role = "metrology-authority"
+	RoleTrustListSign Role = "trust-list-signer" // operator: signs meters' trust lists
+)
+
+// roleOIDs are under the 2.25 arc (ITU-T X.667: OIDs from a UUID, no
+// registration needed); the UUID is verimeter's.
+var roleOIDs = map[Role]asn1.ObjectIdentifier{}
+
+func init() {
+	base := asn1.ObjectIdentifier{2, 25, 1}
+	for i, r := range []Role{RoleMeterChannel, RoleMeterSigning, RoleGateway, RoleHeadEnd, RoleSupplier, RoleGridOperator, RoleManufacturer, RoleAuthority, RoleTrustListSign} {
+		oid := append(append(asn1.ObjectIdentifier{}, base...), 305419896, 4660, uint64ToInt(uint64(i+1)))
+		roleOIDs[r] = oid
+	}
+}
+
+func uint64ToInt(v uint64) int { return int(v) }
+
+// RoleOID returns the extended key usage OID of a role.
+func RoleOID(r Role) (asn1.ObjectIdentifier, bool) { o, ok := roleOIDs[r]; return o, ok }
+
+// CA is a certification authority of the hierarchy: the root or a sub-CA
+// per role.
+type CA struct {
+	Cert *x509.Certificate
+	Key  *ecdsa.PrivateKey
+	rand io.Reader
+}
+
+// Identity names a certificate holder. SystemTitle, when set, is bound into
+// the certificate as the URI urn:verimeter:st:<hex> so a meter's or
+// gateway's certificate names the system title it uses on the channel.
+type Identity struct {
+	CommonName  string
+	SystemTitle *SystemTitle
+	GridArea    string // grid operators and meters: urn:verimeter:area:<name>
+}
+
+func serialFor(rand io.Reader) (*big.Int, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return nil, err
+	}
+	b[0] &= 0x7F
+	return new(big.Int).SetBytes(b), nil
+}
+
+func ekus(roles []Role) ([]asn1.ObjectIdentifier, error) {
+	var out []asn1.ObjectIdentifier
+	for _, r := range roles {
+		o, ok := roleOIDs[r]
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown role %q", ErrRole, r)
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// NewRootCA creates a self-signed root valid from notBefore for validity.
+func NewRootCA(name string, key *ecdsa.PrivateKey, notBefore time.Time, validity time.Duration, rand io.Reader) (*CA, error) {
+	serial, err := serialFor(rand)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"verimeter SM-PKI"}},
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLen:            1,
+		SubjectKeyId:          keyID(&key.PublicKey),
+	}
+	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &CA{Cert: cert, Key: key, rand: rand}, nil
+}
+
+func keyID(pub *ecdsa.PublicKey) []byte {
+	der, _ := x509.MarshalPKIXPublicKey(pub)
+	h := sha256.Sum256(der)
+	return h[:20]
+}
+
+// NewSubCA issues a sub-CA restricted to the given roles.
+func (ca *CA) NewSubCA(name string, roles []Role, key *ecdsa.PrivateKey, notBefore time.Time, validity time.Duration) (*CA, error) {
+	eku, err := ekus(roles)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := serialFor(ca.rand)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: name, Organization: []string{"verimeter SM-PKI"}},
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		UnknownExtKeyUsage:    eku,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLenZero:        true,
+		SubjectKeyId:          keyID(&key.PublicKey),
+	}
+	der, err := x509.CreateCertificate(ca.rand, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return &CA{Cert: cert, Key: key, rand: ca.rand}, nil
+}
+
+// Issue certifies pub for an end entity with the given roles. Keys are
+// separate per purpose: a meter gets one certificate for its channel key and
+// another for its metrological signing key.
+func (ca *CA) Issue(id Identity, roles []Role, pub *ecdsa.PublicKey, notBefore time.Time, validity time.Duration) (*x509.Certificate, error) {
+	eku, err := ekus(roles)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := serialFor(ca.rand)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:       serial,
+		Subject:            pkix.Name{CommonName: id.CommonName},
+		NotBefore:          notBefore,
+		NotAfter:           notBefore.Add(validity),
+		KeyUsage:           x509.KeyUsageDigitalSignature,
+		UnknownExtKeyUsage: eku,
+		SubjectKeyId:       keyID(pub),
+	}
+	for _, r := range roles {
+		switch r {
+		case RoleGateway:
+			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+		case RoleHeadEnd:
+			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
+			tmpl.DNSNames = append(tmpl.DNSNames, id.CommonName)
+		case RoleSupplier, RoleGridOperator:
+			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+		}
+	}
+	if id.SystemTitle != nil {
+		tmpl.URIs = append(tmpl.URIs, &url.URL{Scheme: "urn", Opaque: "verimeter:st:" + hex.EncodeToString(id.SystemTitle[:])})
+	}
+	if id.GridArea != "" {
+		tmpl.URIs = append(tmpl.URIs, &url.URL{Scheme: "urn", Opaque: "verimeter:area:" + id.GridArea})
+	}
+	der, err := x509.CreateCertificate(ca.rand, tmpl, ca.Cert, pub, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+	}
+	return x509.ParseCertificate(der)
+}
+
+// CertSystemTitle returns the system title bound into a certificate.
+func CertSystemTitle(c *x509.Certificate) (SystemTitle, bool) {
+	for _, u := range c.URIs {
+		if u.Scheme == "urn" && len(u.Opaque) == len("verimeter:st:")+2*SystemTitleLen && u.Opaque[:13] == "verimeter:st:" {
+			var st SystemTitle
+			if _, err := hex.Decode(st[:], []byte(u.Opaque[13:])); err == nil {
+				return st, true
+			}
+		}
+	}
+	return SystemTitle{}, false
+}
+
+// CertGridArea returns the grid area bound into a certificate, if any.
+func CertGridArea(c *x509.Certificate) string {
+	for _, u := range c.URIs {
+		if u.Scheme == "urn" && len(u.Opaque) > 15 && u.Opaque[:15] == "verimeter:area:" {
+			return u.Opaque[15:]
+		}
+	}
+	return ""
+}
+
+// oidInvalidityDate is the CRL entry extension of RFC 5280 5.3.2: the time
+// the key is known or suspected to have been compromised. Data signed before
+// it stays valid evidence (DESIGN.md S8).
+var oidInvalidityDate = asn1.ObjectIdentifier{2, 5, 29, 24}
+
+// Revocation is one entry of a CRL.
+type Revocation struct {
+	Serial     *big.Int
+	RevokedAt  time.Time
+	InvalidAt  time.Time // zero: the same as RevokedAt
+	ReasonCode int       // RFC 5280 5.3.1 (1 keyCompromise, 4 superseded, 5 cessationOfOperation)
+}
+
+// NewCRL issues a CRL with the given entries and number.
+func (ca *CA) NewCRL(entries []Revocation, number int64, thisUpdate, nextUpdate time.Time) (*x509.RevocationList, error) {
+	var rl []x509.RevocationListEntry
+	for _, e := range entries {
+		ent := x509.RevocationListEntry{SerialNumber: e.Serial, RevocationTime: e.RevokedAt.UTC(), ReasonCode: e.ReasonCode}
+		if !e.InvalidAt.IsZero() {
+			v, err := asn1.MarshalWithParams(e.InvalidAt.UTC(), "generalized")
+			if err != nil {
+				return nil, err
+			}
+			ent.ExtraExtensions = append(ent.ExtraExtensions, pkix.Extension{Id: oidInvalidityDate, Value: v})
+		}
+		rl = append(rl, ent)
+	}
+	der, err := x509.CreateRevocationList(ca.rand, &x509.RevocationList{
+		Number: big.NewInt(number), ThisUpdate: thisUpdate, NextUpdate: nextUpdate, RevokedCertificateEntries: rl,
+	}, ca.Cert, ca.Key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+	}
+	return x509.ParseRevocationList(der)
+}
+
+// Validator judges certificates against the PKI's roots, the sub-CAs and
+// their CRLs, at a given time: the signing time of the data (bounded by the
+// head-end's ingest timestamp), not the time of verification (S8).
+type Validator struct {
+	roots, inter *x509.CertPool
+	// invalidFrom maps issuer key id + serial to the time from which the
+	// certificate no longer vouches for anything.
+	invalidFrom map[string]time.Time
+}
+
+// NewValidator trusts roots, knows the sub-CAs and takes the CRLs, each of
+// which must be signed by one of the sub-CAs or roots.
+func NewValidator(roots, subCAs []*x509.Certificate, crls []*x509.RevocationList) (*Validator, error) {
+	v := &Validator{roots: x509.NewCertPool(), inter: x509.NewCertPool(), invalidFrom: map[string]time.Time{}}
+	for _, r := range roots {
+		v.roots.AddCert(r)
+	}
+	for _, s := range subCAs {
+		v.inter.AddCert(s)
+	}
+	for _, crl := range crls {
+		var issuer *x509.Certificate
+		for _, c := range append(append([]*x509.Certificate{}, subCAs...), roots...) {
+			if crl.CheckSignatureFrom(c) == nil {
+				issuer = c
+				break
+			}
+		}
+		if issuer == nil {
+			return nil, fmt.Errorf("%w: CRL not signed by a known CA", ErrCertificate)
+		}
+		for _, e := range crl.RevokedCertificateEntries {
+			at := e.RevocationTime
+			for _, ext := range e.Extensions {
+				if ext.Id.Equal(oidInvalidityDate) {
+					var t time.Time
+					if _, err := asn1.UnmarshalWithParams(ext.Value, &t, "generalized"); err != nil {
+						return nil, fmt.Errorf("%w: invalidity date: %v", ErrCertificate, err)
+					}
+					at = t
+				}
+			}
+			k := string(issuer.SubjectKeyId) + "/" + e.SerialNumber.String()
+			if prev, ok := v.invalidFrom[k]; !ok || at.Before(prev) {
+				v.invalidFrom[k] = at
+			}
+		}
+	}
+	return v, nil
+}
+
+// Check verifies cert's chain at time at, that it carries role, and that it
+// was not revoked (by invalidity date) at that time.
+func (v *Validator) Check(cert *x509.Certificate, role Role, at time.Time) error {
+	_, err := v.check(cert, role, at)
+	return err
+}
+
+// check is Check that also returns until when the answer stays "valid": the
+// earliest expiry or invalidity date along the chain.
+func (v *Validator) check(cert *x509.Certificate, role Role, at time.Time) (time.Time, error) {
+	var until time.Time
+	oid, ok := roleOIDs[role]
+	if !ok {
+		return until, fmt.Errorf("%w: unknown role %q", ErrRole, role)
+	}
+	if !hasOID(cert, oid) {
+		return until, fmt.Errorf("%w: %s is not %s", ErrRole, cert.Subject.CommonName, role)
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		var inv x509.CertificateInvalidError
+		if asInvalid(err, &inv) && inv.Reason == x509.Expired {
+			return until, fmt.Errorf("%w: %s at %s", ErrExpired, cert.Subject.CommonName, at.UTC().Format(time.RFC3339))
+		}
+		return until, fmt.Errorf("%w: %v", ErrCertificate, err)
+	}
+	chain := chains[0]
+	// Every certificate of the chain below the root must carry the role (a
+	// sub-CA for meters cannot vouch for a supplier).
+	for _, c := range chain[:len(chain)-1] {
+		if !hasOID(c, oid) {
+			return until, fmt.Errorf("%w: %s in the chain lacks %s", ErrRole, c.Subject.CommonName, role)
+		}
+	}
+	until = chain[0].NotAfter
+	for i, c := range chain {
+		if c.NotAfter.Before(until) {
+			until = c.NotAfter
+		}
+		if i+1 == len(chain) {
+			break
+		}
+		k := string(chain[i+1].SubjectKeyId) + "/" + c.SerialNumber.String()
+		if from, ok := v.invalidFrom[k]; ok {
+			if !at.Before(from) {
+				return until, fmt.Errorf("%w: %s since %s", ErrRevoked, c.Subject.CommonName, from.UTC().Format(time.RFC3339))
+			}
+			if from.Before(until) {
+				until = from
+			}
+		}
+	}
+	return until, nil
+}
+
+func hasOID(c *x509.Certificate, oid asn1.ObjectIdentifier) bool {
+	for _, o := range c.UnknownExtKeyUsage {
+		if o.Equal(oid) {
+			return true
+		}
+	}
+	return false
+}
+
+func asInvalid(err error, out *x509.CertificateInvalidError) bool {
+	e, ok := err.(x509.CertificateInvalidError)
+	if ok {
+		*out = e
+	}
+	return ok
+}
+
+// MeterDirectory resolves meters' metrological keys from their certificates
+// through a Validator; it implements KeyResolver and KeyValidity, so the
+// signature Verifier judges the certificate's status at each message's time
+// without X.509 work per message.
+type MeterDirectory struct {
+	mu    sync.Mutex
+	v     *Validator
+	certs map[SystemTitle]*x509.Certificate
+	ok    map[SystemTitle][2]int64 // validity window already judged: [from, until)
+}
+
+// NewMeterDirectory indexes the meters' signing certificates by system title.
+func NewMeterDirectory(v *Validator, certs []*x509.Certificate) (*MeterDirectory, error) {
+	d := &MeterDirectory{v: v, certs: map[SystemTitle]*x509.Certificate{}, ok: map[SystemTitle][2]int64{}}
+	for _, c := range certs {
+		st, found := CertSystemTitle(c)
+		if !found {
+			return nil, fmt.Errorf("%w: %s names no system title", ErrCertificate, c.Subject.CommonName)
+		}
+		d.certs[st] = c
+	}
+	return d, nil
+}
+
+// MeterKey returns the meter's key if its certificate was valid for the
+// metrology role at time at (Unix seconds).
+func (d *MeterDirectory) MeterKey(meter SystemTitle, at int64) (*ecdsa.PublicKey, error) {
+	c, ok := d.certs[meter]
+	if !ok {
+		return nil, fmt.Errorf("%w: no certificate for meter %x", ErrCertificate, meter)
+	}
+	until, err := d.v.check(c, RoleMeterSigning, time.Unix(at, 0))
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: not an ECDSA key", ErrCertificate)
+	}
+	d.mu.Lock()
+	d.ok[meter] = [2]int64{c.NotBefore.Unix(), until.Unix()}
+	d.mu.Unlock()
+	return pub, nil
+}
+
+// ValidAt reports whether the window judged by the last MeterKey covers at.
+func (d *MeterDirectory) ValidAt(meter SystemTitle, at int64) bool {
+	d.mu.Lock()
+	w, ok := d.ok[meter]
+	d.mu.Unlock()
+	return ok && at >= w[0] && at < w[1]
+}

@@ -1,0 +1,173 @@
+package protocol
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+type testPKI struct {
+	root, manufacturers, participants *CA
+	t0                                time.Time
+}
+
+func newTestPKI(t *testing.T) *testPKI {
+	t.Helper()
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	key := func() *ecdsa.PrivateKey { k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader); return k }
+	root, err := NewRootCA("verimeter root", key(), t0, 20*365*24*time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := root.NewSubCA("manufacturer CA", []Role{RoleMeterChannel, RoleMeterSigning, RoleManufacturer}, key(), t0, 10*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := root.NewSubCA("market participant CA", []Role{RoleSupplier, RoleGridOperator}, key(), t0, 10*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testPKI{root: root, manufacturers: man, participants: mp, t0: t0}
+}
+
+func TestPKIRolesAndStatusAtSigningTime(t *testing.T) {
+	p := newTestPKI(t)
+	meter, _ := titles()
+	mk, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	cert, err := p.manufacturers.Issue(Identity{CommonName: "meter 1", SystemTitle: &meter}, []Role{RoleMeterSigning}, &mk.PublicKey, p.t0, 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := CertSystemTitle(cert); !ok || st != meter {
+		t.Fatal("system title not bound in the certificate")
+	}
+	invalid := p.t0.Add(100 * 24 * time.Hour)
+	crl, err := p.manufacturers.NewCRL([]Revocation{{Serial: cert.SerialNumber, RevokedAt: invalid.Add(10 * 24 * time.Hour), InvalidAt: invalid, ReasonCode: 1}}, 1, invalid.Add(10*24*time.Hour), invalid.Add(40*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewValidator([]*x509.Certificate{p.root.Cert}, []*x509.Certificate{p.manufacturers.Cert, p.participants.Cert}, []*x509.RevocationList{crl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		role Role
+		at   time.Time
+		want error
+	}{
+		{"signed while valid, judged after revocation", RoleMeterSigning, invalid.Add(-time.Hour), nil},
+		{"signed after the invalidity date", RoleMeterSigning, invalid.Add(time.Hour), ErrRevoked},
+		{"after expiry", RoleMeterSigning, p.t0.Add(400 * 24 * time.Hour), ErrExpired},
+		{"wrong role", RoleSupplier, p.t0.Add(time.Hour), ErrRole},
+	}
+	for _, c := range cases {
+		if err := v.Check(cert, c.role, c.at); c.want == nil && err != nil || c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, err, c.want)
+		}
+	}
+	// A sub-CA for market participants cannot vouch for a meter.
+	rogue, _ := p.participants.Issue(Identity{CommonName: "fake meter", SystemTitle: &meter}, []Role{RoleSupplier}, &mk.PublicKey, p.t0, time.Hour)
+	if err := v.Check(rogue, RoleMeterSigning, p.t0); !errors.Is(err, ErrRole) {
+		t.Fatalf("supplier cert as meter: %v", err)
+	}
+	if _, err := p.participants.Issue(Identity{CommonName: "x"}, []Role{"janitor"}, &mk.PublicKey, p.t0, time.Hour); !errors.Is(err, ErrRole) {
+		t.Fatalf("unknown role: %v", err)
+	}
+
+	// The signature verifier judges status at each reading's time.
+	dir, err := NewMeterDirectory(v, []*x509.Certificate{cert})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _ := NewMeterSigner(meter, mk, rand.Reader)
+	ver := NewVerifier(dir)
+	before, _ := signer.SignReading(Reading{Meter: meter, Counter: 1, Time: invalid.Add(-time.Hour).Unix(), OBIS: ActiveEnergyImport, Value: 1})
+	after, _ := signer.SignReading(Reading{Meter: meter, Counter: 2, Time: invalid.Add(time.Hour).Unix(), OBIS: ActiveEnergyImport, Value: 2})
+	if _, err := ver.VerifyReading(before); err != nil {
+		t.Fatalf("reading signed while valid: %v", err)
+	}
+	if _, err := ver.VerifyReading(after); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("reading signed after the invalidity date: %v", err)
+	}
+}
+
+func TestTrustList(t *testing.T) {
+	meter, _ := titles()
+	op, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	he, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	spki, _ := x509.MarshalPKIXPublicKey(&he.PublicKey)
+	tl := TrustList{Version: 3, Issued: 1, Meter: meter, Entries: []TrustEntry{{Role: RoleHeadEnd, SPKI: spki}}}
+	data, err := SignTrustList(tl, op, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := VerifyTrustList(data, &op.PublicKey, meter, 2)
+	if err != nil || !got.Trusts(RoleHeadEnd, &he.PublicKey) || got.Trusts(RoleSupplier, &he.PublicKey) {
+		t.Fatalf("verify: %v", err)
+	}
+	if _, err := VerifyTrustList(data, &op.PublicKey, meter, 3); !errors.Is(err, ErrTrustList) {
+		t.Fatalf("replayed list: %v", err)
+	}
+	other, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	if _, err := VerifyTrustList(data, &other.PublicKey, meter, 0); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("wrong operator: %v", err)
+	}
+}
+
+// TestOpenSSLVerifiesChainAndCRL checks certificates, chain and CRL with the
+// openssl command line.
+func TestOpenSSLVerifiesChainAndCRL(t *testing.T) {
+	openssl := requireOpenSSL(t)
+	p := newTestPKI(t)
+	meter, _ := titles()
+	mk, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	now := time.Now()
+	good, _ := p.manufacturers.Issue(Identity{CommonName: "meter good", SystemTitle: &meter}, []Role{RoleMeterChannel}, &mk.PublicKey, now.Add(-time.Hour), 24*time.Hour)
+	bad, _ := p.manufacturers.Issue(Identity{CommonName: "meter revoked", SystemTitle: &meter}, []Role{RoleMeterChannel}, &mk.PublicKey, now.Add(-time.Hour), 24*time.Hour)
+	crl, err := p.manufacturers.NewCRL([]Revocation{{Serial: bad.SerialNumber, RevokedAt: now.Add(-time.Minute), InvalidAt: now.Add(-30 * time.Minute), ReasonCode: 1}}, 7, now.Add(-time.Minute), now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	w := func(name, typ string, der []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	root := w("root.pem", "CERTIFICATE", p.root.Cert.Raw)
+	sub := w("sub.pem", "CERTIFICATE", p.manufacturers.Cert.Raw)
+	goodP := w("good.pem", "CERTIFICATE", good.Raw)
+	badP := w("bad.pem", "CERTIFICATE", bad.Raw)
+	crlP := w("crl.pem", "X509 CRL", crl.Raw)
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command(openssl, args...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("verify", "-CAfile", root, "-untrusted", sub, goodP); err != nil {
+		t.Fatalf("openssl rejects the chain: %v %s", err, out)
+	}
+	if out, err := run("crl", "-in", crlP, "-CAfile", sub, "-noout"); err != nil || !bytes.Contains([]byte(out), []byte("verify OK")) {
+		t.Fatalf("openssl rejects the CRL: %v %s", err, out)
+	}
+	if out, err := run("verify", "-crl_check", "-CAfile", root, "-untrusted", sub, "-CRLfile", crlP, goodP); err != nil {
+		t.Fatalf("good certificate with CRL: %v %s", err, out)
+	}
+	out, err := run("verify", "-crl_check", "-CAfile", root, "-untrusted", sub, "-CRLfile", crlP, badP)
+	if err == nil || !bytes.Contains([]byte(out), []byte("revoked")) {
+		t.Fatalf("openssl did not see the revocation: %v %s", err, out)
+	}
+	if out, _ := run("crl", "-in", crlP, "-noout", "-text"); !bytes.Contains([]byte(out), []byte("Invalidity Date")) {
+		t.Fatalf("CRL entry lacks the invalidity date:\n%s", out)
+	}
+}
