@@ -158,6 +158,15 @@ func (ca *CA) Issue(id Identity, roles []Role, pub *ecdsa.PublicKey, notBefore t
 	if err != nil {
 		return nil, err
 	}
+	// A sub-CA certifies only the roles it carries itself (verifiers check
+	// the same; refusing here keeps the CA from minting useless certificates).
+	if len(ca.Cert.UnknownExtKeyUsage) > 0 {
+		for i, o := range eku {
+			if !hasOID(ca.Cert, o) {
+				return nil, fmt.Errorf("%w: %s may not certify %s", ErrRole, ca.Cert.Subject.CommonName, roles[i])
+			}
+		}
+	}
 	serial, err := serialFor(ca.rand)
 	if err != nil {
 		return nil, err

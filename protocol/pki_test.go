@@ -75,7 +75,13 @@ func TestPKIRolesAndStatusAtSigningTime(t *testing.T) {
 		}
 	}
 	// A sub-CA for market participants cannot vouch for a meter.
-	rogue, _ := p.participants.Issue(Identity{CommonName: "fake meter", SystemTitle: &meter}, []Role{RoleSupplier}, &mk.PublicKey, p.t0, time.Hour)
+	if _, err := p.participants.Issue(Identity{CommonName: "fake meter", SystemTitle: &meter}, []Role{RoleMeterSigning}, &mk.PublicKey, p.t0, time.Hour); !errors.Is(err, ErrRole) {
+		t.Fatalf("participant CA issued a meter certificate: %v", err)
+	}
+	rogue, err := p.participants.Issue(Identity{CommonName: "fake meter", SystemTitle: &meter}, []Role{RoleSupplier}, &mk.PublicKey, p.t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := v.Check(rogue, RoleMeterSigning, p.t0); !errors.Is(err, ErrRole) {
 		t.Fatalf("supplier cert as meter: %v", err)
 	}
