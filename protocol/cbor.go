@@ -45,8 +45,9 @@ func init() {
 }
 
 // unmarshalStrict decodes one CBOR item into v and rejects trailing bytes,
-// and re-encodes to check the input was in deterministic form, so a signed
-// byte string has exactly one meaning.
+// unknown fields, duplicate keys and indefinite lengths. Signatures are always
+// checked over the received bytes, never over a re-encoding, so a
+// non-canonical but valid encoding cannot change what was signed.
 func unmarshalStrict(data []byte, v any) error {
 	rest, err := decMode.UnmarshalFirst(data, v)
 	if err != nil {
