@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -11,6 +12,7 @@ import (
 	"io"
 	"math/big"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 )
@@ -32,6 +34,10 @@ const (
 	RoleManufacturer  Role = "manufacturer"    // signs firmware manifests
 	RoleAuthority     Role = "metrology-authority"
 	RoleTrustListSign Role = "trust-list-signer" // operator: signs meters' trust lists
+	// RoleEncryption marks a key-agreement key to which data is encrypted
+	// (COSE_Encrypt, EncryptFor): a participant holds it apart from its TLS
+	// and signing keys, so compromising one use does not expose the others.
+	RoleEncryption Role = "encryption"
 )
 
 // roleOIDs are under the 2.25 arc (ITU-T X.667: OIDs from a UUID, no
@@ -40,7 +46,7 @@ var roleOIDs = map[Role]asn1.ObjectIdentifier{}
 
 func init() {
 	base := asn1.ObjectIdentifier{2, 25, 1}
-	for i, r := range []Role{RoleMeterChannel, RoleMeterSigning, RoleGateway, RoleHeadEnd, RoleSupplier, RoleGridOperator, RoleManufacturer, RoleAuthority, RoleTrustListSign} {
+	for i, r := range []Role{RoleMeterChannel, RoleMeterSigning, RoleGateway, RoleHeadEnd, RoleSupplier, RoleGridOperator, RoleManufacturer, RoleAuthority, RoleTrustListSign, RoleEncryption} {
 		oid := append(append(asn1.ObjectIdentifier{}, base...), 305419896, 4660, uint64ToInt(uint64(i+1)))
 		roleOIDs[r] = oid
 	}
@@ -50,6 +56,35 @@ func uint64ToInt(v uint64) int { return int(v) }
 
 // RoleOID returns the extended key usage OID of a role.
 func RoleOID(r Role) (asn1.ObjectIdentifier, bool) { o, ok := roleOIDs[r]; return o, ok }
+
+// keyUsage separates key uses: an encryption certificate is for key
+// agreement only and may carry no other role; every other role signs.
+func keyUsage(roles []Role) x509.KeyUsage {
+	if slices.Contains(roles, RoleEncryption) {
+		return x509.KeyUsageKeyAgreement
+	}
+	return x509.KeyUsageDigitalSignature
+}
+
+// EncryptionKey returns the key-agreement key of an encryption certificate
+// (already validated by the caller) for EncryptFor. A certificate without the
+// encryption role, or one that mixes it with a signing role, is refused:
+// one key, one use.
+func EncryptionKey(c *x509.Certificate) (*ecdh.PublicKey, error) {
+	o := roleOIDs[RoleEncryption]
+	if !hasOID(c, o) || len(c.UnknownExtKeyUsage) != 1 || c.KeyUsage != x509.KeyUsageKeyAgreement {
+		return nil, fmt.Errorf("%w: %s is not an encryption-only certificate", ErrRole, c.Subject.CommonName)
+	}
+	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: not an EC key", ErrCertificate)
+	}
+	k, err := pub.ECDH()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+	}
+	return k, nil
+}
 
 // CA is a certification authority of the hierarchy: the root or a sub-CA
 // per role.
@@ -158,6 +193,9 @@ func (ca *CA) Issue(id Identity, roles []Role, pub *ecdsa.PublicKey, notBefore t
 	if err != nil {
 		return nil, err
 	}
+	if slices.Contains(roles, RoleEncryption) && len(roles) != 1 {
+		return nil, fmt.Errorf("%w: an encryption key serves no other role", ErrRole)
+	}
 	// A sub-CA certifies only the roles it carries itself (verifiers check
 	// the same; refusing here keeps the CA from minting useless certificates).
 	if len(ca.Cert.UnknownExtKeyUsage) > 0 {
@@ -176,7 +214,7 @@ func (ca *CA) Issue(id Identity, roles []Role, pub *ecdsa.PublicKey, notBefore t
 		Subject:            pkix.Name{CommonName: id.CommonName},
 		NotBefore:          notBefore,
 		NotAfter:           notBefore.Add(validity),
-		KeyUsage:           x509.KeyUsageDigitalSignature,
+		KeyUsage:           keyUsage(roles),
 		UnknownExtKeyUsage: eku,
 		SubjectKeyId:       keyID(pub),
 	}

@@ -177,3 +177,48 @@ func TestOpenSSLVerifiesChainAndCRL(t *testing.T) {
 		t.Fatalf("CRL entry lacks the invalidity date:\n%s", out)
 	}
 }
+
+func TestEncryptionCertificateIsKeyAgreementOnly(t *testing.T) {
+	p := newTestPKI(t)
+	mp, err := p.root.NewSubCA("participant CA", []Role{RoleSupplier, RoleEncryption}, p.participants.Key, p.t0, 10*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	if _, err := mp.Issue(Identity{CommonName: "supplier 7"}, []Role{RoleSupplier, RoleEncryption}, &k.PublicKey, p.t0, time.Hour); !errors.Is(err, ErrRole) {
+		t.Fatalf("encryption mixed with signing: %v", err)
+	}
+	enc, err := mp.Issue(Identity{CommonName: "supplier 7 encryption"}, []Role{RoleEncryption}, &k.PublicKey, p.t0, 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.KeyUsage != x509.KeyUsageKeyAgreement {
+		t.Fatalf("key usage %v", enc.KeyUsage)
+	}
+	v, err := NewValidator([]*x509.Certificate{p.root.Cert}, []*x509.Certificate{mp.Cert}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Check(enc, RoleEncryption, p.t0.Add(time.Hour)); err != nil {
+		t.Fatalf("validate: %v", err)
+	}
+	pub, err := EncryptionKey(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := EncryptFor(Suite1, pub, enc.SubjectKeyId, []byte("reading"), nil, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, _ := k.ECDH()
+	if pt, kid, err := DecryptFrom(priv, msg, nil); err != nil || string(pt) != "reading" || !bytes.Equal(kid, enc.SubjectKeyId) {
+		t.Fatalf("decrypt: %v", err)
+	}
+	sig, err := mp.Issue(Identity{CommonName: "supplier 7 signing"}, []Role{RoleSupplier}, &k.PublicKey, p.t0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EncryptionKey(sig); !errors.Is(err, ErrRole) {
+		t.Fatalf("signing certificate used for encryption: %v", err)
+	}
+}

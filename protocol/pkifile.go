@@ -19,8 +19,8 @@ import (
 var SubCAs = map[string][]Role{
 	"manufacturer":        {RoleMeterChannel, RoleMeterSigning, RoleManufacturer},
 	"gateway-operator":    {RoleGateway, RoleTrustListSign},
-	"head-end-operator":   {RoleHeadEnd, RoleTrustListSign},
-	"market-participant":  {RoleSupplier, RoleGridOperator},
+	"head-end-operator":   {RoleHeadEnd, RoleTrustListSign, RoleEncryption},
+	"market-participant":  {RoleSupplier, RoleGridOperator, RoleEncryption},
 	"metrology-authority": {RoleAuthority},
 }
 
