@@ -61,12 +61,22 @@ func (s *MemStore) Reserved(key [8]byte) (uint64, error) {
 // is ignored on load, which is safe: its Reserve never returned.
 type FileStore struct {
 	mu  sync.Mutex
-	f   *os.File
+	f   storeFile
 	m   map[[8]byte]uint64
 	off int64
 }
 
 const counterRecordLen = 8 + 8 + 4
+
+// storeFile is what FileStore needs of its file; *os.File in production,
+// a fault-injecting file in the crash and linearizability tests.
+type storeFile interface {
+	io.Reader
+	io.WriterAt
+	Sync() error
+	Truncate(size int64) error
+	Close() error
+}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -76,6 +86,10 @@ func OpenFileStore(path string) (*FileStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCounterStore, err)
 	}
+	return openFileStore(f)
+}
+
+func openFileStore(f storeFile) (*FileStore, error) {
 	s := &FileStore{f: f, m: map[[8]byte]uint64{}}
 	if err := s.load(); err != nil {
 		f.Close()
