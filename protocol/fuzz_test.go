@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/x509"
 	"testing"
+	"time"
 )
 
 // One fuzz target per decoder. Each checks that bad input never panics and
@@ -135,4 +137,61 @@ func FuzzVerifyCommand(f *testing.F) {
 			t.Fatalf("altered command verified: %+v", c)
 		}
 	})
+}
+
+// FuzzVerifyTrustList: nothing but the operator's list may verify.
+func FuzzVerifyTrustList(f *testing.F) {
+	meter, _ := titles()
+	op, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	good, err := SignTrustList(TrustList{Version: 1, Issued: 1, Meter: meter, Entries: []TrustEntry{{Role: RoleHeadEnd, SPKI: []byte{0x30, 0x00}}}}, op, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if _, err := VerifyTrustList(b, &op.PublicKey, meter, 0); err == nil && !bytes.Equal(b, good) {
+			t.Fatalf("forged trust list verified: % x", b)
+		}
+	})
+}
+
+// FuzzCertificate runs arbitrary DER through the checks the head-end applies
+// to a presented certificate: parsing, the bound system title, the
+// encryption key, and chain and status validation. Only the issued
+// certificate may validate.
+func FuzzCertificate(f *testing.F) {
+	root, err := NewRootCA("fuzz root", mustKey(f), time.Unix(0, 0), 100*365*24*time.Hour, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	meter, _ := titles()
+	good, err := root.Issue(Identity{CommonName: "m", SystemTitle: &meter}, []Role{RoleMeterSigning}, &mustKey(f).PublicKey, time.Unix(0, 0), 50*365*24*time.Hour)
+	if err != nil {
+		f.Fatal(err)
+	}
+	v, err := NewValidator([]*x509.Certificate{root.Cert}, nil, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good.Raw)
+	f.Fuzz(func(t *testing.T, der []byte) {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return
+		}
+		CertSystemTitle(c)
+		CertGridArea(c)
+		EncryptionKey(c)
+		if v.Check(c, RoleMeterSigning, time.Unix(1000, 0)) == nil && !bytes.Equal(der, good.Raw) {
+			t.Fatalf("a certificate the root never issued validated: % x", der)
+		}
+	})
+}
+
+func mustKey(f *testing.F) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return k
 }
