@@ -1,51 +1,106 @@
 package plc
 
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"sync"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
 // Sizes of what meters send, in bytes of APDU (the HDLC information field
-// content, LLC header included). They follow the formats of DESIGN.md: a
-// load-profile block is one COSE_Sign1 (RFC 9052) over a CBOR payload whose
-// signature covers the Merkle root of the intervals; a secured APDU carries
-// DLMS/COSEM suite 1 protection.
+// content, LLC header included). They are measured, not estimated: each is
+// the length of a real message built by protocol/ (a COSE_Sign1 reading or
+// event, a load-profile block in its wire form, DLMS suite 1 protection), so
+// the capacity tables change when the wire formats do.
 const (
 	// llcHeader is the LLC sub-layer header of IEC 62056-46 8.3 (E6 E6/E7 00).
 	llcHeader = 3
-	// securedOverhead is what DLMS suite 1 adds to a payload: APDU tag (1),
-	// length (up to 3), security control byte (1), invocation counter (4)
-	// and the 12-byte GCM tag; the system title is known from the session.
-	securedOverhead = 1 + 3 + 1 + 4 + 12
-	// coseSign1Overhead is a COSE_Sign1 with ES256: array header (1),
-	// protected header bstr {1: -7} (4), unprotected header {4: kid of 8
-	// bytes} (11), payload bstr header (3) and the 64-byte signature with its
-	// bstr header (2).
-	coseSign1Overhead = 1 + 4 + 11 + 3 + 66
-	// blockPayloadFixed is the CBOR payload of a block besides the values:
-	// map header, meter id (9), start time (6), interval length (3), OBIS
-	// code of the register (7) and a status bitmap header (2); keys 1 byte each.
-	blockPayloadFixed = 1 + 5 + 9 + 6 + 3 + 7 + 2
-	// intervalValueBytes is one interval's consumption in Wh as a CBOR
-	// unsigned integer: values 24..255 take 2 bytes, 256..65535 take 3;
-	// household 15-minute values are mostly below 256 Wh, we count 3.
-	intervalValueBytes = 3
-	// readingPayload is a single on-demand register reading: meter id,
-	// time, OBIS code, value (9), status, request counter.
-	readingPayload = 1 + 9 + 6 + 7 + 9 + 2 + 5
-	// alarmPayload is a tamper or event record: meter id, time, event code,
-	// event counter, a few bytes of detail.
-	alarmPayload = 1 + 9 + 6 + 3 + 5 + 8
+	// securedOverhead is what DLMS suite 1 adds to a payload of up to 255
+	// bytes: APDU tag, length, security control byte, invocation counter and
+	// the 12-byte GCM tag (protocol.Overhead).
+	securedOverhead = 1 + 2 + 1 + 4 + 12
 	// requestAPDU is a get-request for a block or reading (secured).
 	requestAPDU = llcHeader + securedOverhead + 14
 )
 
+// Realistic field values: a meter in its tenth year (counters in the
+// millions), register values of a household (tens of MWh), quarter-hour
+// values of a few hundred Wh (3-byte CBOR integers, the conservative case).
+const (
+	sizeCounter  = 5_000_000
+	sizeRegister = 45_000_000
+	sizeTime     = 2_000_000_000
+	sizeInterval = 300
+)
+
+var (
+	sizeOnce   sync.Once
+	sizeSigner *protocol.MeterSigner
+	sizeMeter  = protocol.SystemTitle{'V', 'M', 'T', 0, 0x01, 0x02, 0x03, 0x04}
+	sizeMu     sync.Mutex
+	blockSizes = map[int]int{}
+)
+
+func signer() *protocol.MeterSigner {
+	sizeOnce.Do(func() {
+		// The signature is 64 bytes whatever the key; a fresh key is fine.
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		if sizeSigner, err = protocol.NewMeterSigner(sizeMeter, k, rand.Reader); err != nil {
+			panic(err)
+		}
+	})
+	return sizeSigner
+}
+
+func secured(n int) int { return llcHeader + protocol.Overhead(n) + n }
+
 // BlockAPDUBytes is the size of a secured, signed load-profile block of n
-// intervals as sent over PLC (one status bit per interval).
+// intervals as sent over PLC.
 func BlockAPDUBytes(n int) int {
-	return llcHeader + securedOverhead + coseSign1Overhead + blockPayloadFixed + n*intervalValueBytes + (n+7)/8
+	sizeMu.Lock()
+	defer sizeMu.Unlock()
+	if b, ok := blockSizes[n]; ok {
+		return b
+	}
+	iv := make([]protocol.Interval, n)
+	for i := range iv {
+		iv[i] = protocol.Interval{Index: uint16(i), Value: sizeInterval}
+	}
+	blk, err := signer().SignBlock(protocol.BlockHeader{Meter: sizeMeter, Counter: sizeCounter, Start: sizeTime, Period: 900, OBIS: protocol.ActiveEnergyImport, Register: sizeRegister}, iv)
+	if err != nil {
+		panic(err)
+	}
+	w, err := blk.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	blockSizes[n] = secured(len(w))
+	return blockSizes[n]
 }
 
 // ReadingAPDUBytes is a secured, individually signed on-demand reading.
-func ReadingAPDUBytes() int { return llcHeader + securedOverhead + coseSign1Overhead + readingPayload }
+func ReadingAPDUBytes() int {
+	r, err := signer().SignReading(protocol.Reading{Meter: sizeMeter, Counter: sizeCounter, Time: sizeTime, OBIS: protocol.ActiveEnergyImport, Value: sizeRegister})
+	if err != nil {
+		panic(err)
+	}
+	return secured(len(r))
+}
 
-// AlarmAPDUBytes is a secured, individually signed alarm.
-func AlarmAPDUBytes() int { return llcHeader + securedOverhead + coseSign1Overhead + alarmPayload }
+// AlarmAPDUBytes is a secured, individually signed alarm (an event with a
+// few bytes of detail).
+func AlarmAPDUBytes() int {
+	e, err := signer().SignEvent(protocol.Event{Meter: sizeMeter, Counter: sizeCounter, Time: sizeTime, Code: protocol.EventCoverOpened, Detail: []byte("cover")})
+	if err != nil {
+		panic(err)
+	}
+	return secured(len(e))
+}
 
 // frameBytesFor returns the bytes on the medium for an APDU of n bytes sent
 // in frames of maxInfo: per frame flags (2), format (2), addresses (1+2),

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/veraison/go-cose"
 )
@@ -184,17 +185,58 @@ func (s *MeterSigner) SignBlock(h BlockHeader, intervals []Interval) (SignedBloc
 	return SignedBlock{Sign1: sig, Intervals: intervals}, nil
 }
 
-// Marshal encodes the block for the wire.
-func (b *SignedBlock) Marshal() ([]byte, error) { return marshal(b) }
+// signedBlockWire is the compact wire form of a block: the interval index is
+// the position, values are a plain array, and the per-interval status bytes
+// are sent only when one is non-zero. PLC airtime is the scarce resource
+// (plc/README.md): this halves a day's block against an array of interval
+// maps. The Merkle leaves are still computed over the full Interval, so what
+// is signed does not depend on the wire form.
+type signedBlockWire struct {
+	Sign1  []byte   `cbor:"1,keyasint"`
+	Values []uint32 `cbor:"2,keyasint"`
+	Status []byte   `cbor:"3,keyasint,omitempty"`
+}
 
-// UnmarshalSignedBlock parses a block strictly (not verified).
-func UnmarshalSignedBlock(p []byte) (SignedBlock, error) {
-	var b SignedBlock
-	if err := unmarshalStrict(p, &b); err != nil {
-		return b, err
+// Marshal encodes the block for the wire.
+func (b *SignedBlock) Marshal() ([]byte, error) {
+	w := signedBlockWire{Sign1: b.Sign1, Values: make([]uint32, len(b.Intervals))}
+	for i, iv := range b.Intervals {
+		if int(iv.Index) != i {
+			return nil, fmt.Errorf("%w: interval %d has index %d", ErrMalformed, i, iv.Index)
+		}
+		w.Values[i] = iv.Value
+		if iv.Status != 0 && w.Status == nil {
+			w.Status = make([]byte, len(b.Intervals))
+		}
 	}
-	if len(b.Sign1) == 0 || len(b.Intervals) == 0 {
-		return b, fmt.Errorf("%w: empty block", ErrMalformed)
+	if w.Status != nil {
+		for i, iv := range b.Intervals {
+			w.Status[i] = iv.Status
+		}
+	}
+	return marshal(w)
+}
+
+// UnmarshalSignedBlock parses a block strictly (not verified): a status
+// field must have one byte per interval and is present only when one of
+// them is non-zero, so each block has exactly one encoding.
+func UnmarshalSignedBlock(p []byte) (SignedBlock, error) {
+	var w signedBlockWire
+	if err := unmarshalStrict(p, &w); err != nil {
+		return SignedBlock{}, err
+	}
+	if len(w.Sign1) == 0 || len(w.Values) == 0 {
+		return SignedBlock{}, fmt.Errorf("%w: empty block", ErrMalformed)
+	}
+	if w.Status != nil && (len(w.Status) != len(w.Values) || !slices.ContainsFunc(w.Status, func(s byte) bool { return s != 0 })) {
+		return SignedBlock{}, fmt.Errorf("%w: status field of %d bytes for %d intervals", ErrMalformed, len(w.Status), len(w.Values))
+	}
+	b := SignedBlock{Sign1: w.Sign1, Intervals: make([]Interval, len(w.Values))}
+	for i, v := range w.Values {
+		b.Intervals[i] = Interval{Index: uint16(i), Value: v}
+		if w.Status != nil {
+			b.Intervals[i].Status = w.Status[i]
+		}
 	}
 	return b, nil
 }
