@@ -18,6 +18,9 @@ const (
 
 // Check reports whether counter ic could be accepted (not seen, not too old).
 func (w *ReplayWindow) Check(ic uint32) error {
+	if mutantNoReplay {
+		return nil
+	}
 	c := uint64(ic)
 	if c >= w.top {
 		return nil

@@ -1,0 +1,53 @@
+//go:build !device
+
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/verimeter/verimeter/fuzz/adversary"
+)
+
+func init() {
+	register(command{name: "attack", summary: "adversary campaign: every attack class against the real implementation, with a report", run: runAttack})
+}
+
+func runAttack(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("attack", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.Uint64("seed", 1, "campaign seed (the same seed repeats the same attacks)")
+	n := fs.Int("attempts", 100, "attempts per attack class")
+	logPath := fs.String("log", "", "write every attempt as JSON lines to this file")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *n < 1 || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "usage: verimeter attack [-seed N] [-attempts N] [-log FILE]")
+		return 2
+	}
+	cfg := adversary.Config{Seed: *seed, Attempts: *n}
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "verimeter attack: %v\n", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.Log = slog.New(slog.NewJSONHandler(f, nil))
+	}
+	rep, err := adversary.Run(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "verimeter attack: %v\n", err)
+		return 1
+	}
+	rep.Write(stdout)
+	if !rep.OK() {
+		fmt.Fprintln(stderr, "verimeter attack: some attacks were not rejected as expected")
+		return 1
+	}
+	return 0
+}
