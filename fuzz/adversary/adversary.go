@@ -124,7 +124,7 @@ func Run(cfg Config, extra ...Class) (Report, error) {
 // by the PKI (with one revoked and one expired meter), a meter's firmware
 // policy and its command keys.
 type Env struct {
-	T0 time.Time
+	T0  time.Time
 	rng io.Reader
 
 	MeterTitle, GatewayTitle protocol.SystemTitle
