@@ -195,3 +195,22 @@ func mustKey(f *testing.F) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+// FuzzVerifyEventAndBlockHeader: signed events and block headers from the
+// field; only what the meter signed may verify, under its own content type
+// (an event never verifies as a block header and the other way round).
+func FuzzVerifyEventAndBlockHeader(f *testing.F) {
+	s, v, _ := newMeter(f)
+	ev, _ := s.SignEvent(Event{Meter: s.Meter, Counter: 1, Time: 2, Code: EventCoverOpened})
+	blk, _ := s.SignBlock(BlockHeader{Meter: s.Meter, Counter: 2, Start: 0, Period: 900, OBIS: ActiveEnergyImport}, []Interval{{0, 5, 0}})
+	f.Add(ev)
+	f.Add(blk.Sign1)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if e, err := v.VerifyEvent(b); err == nil && (!bytes.Equal(b, ev) || e.Code != EventCoverOpened) {
+			t.Fatalf("event verified from % x", b)
+		}
+		if h, err := v.VerifyBlockHeader(b); err == nil && (!bytes.Equal(b, blk.Sign1) || h.Count != 1) {
+			t.Fatalf("block header verified from % x", b)
+		}
+	})
+}

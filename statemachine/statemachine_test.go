@@ -89,3 +89,23 @@ func BenchmarkRecordOff(b *testing.B) {
 		_ = r.Record("meter", "m1", 1, "TakeReading", nil, nil)
 	}
 }
+
+// FuzzReadTrace: traces come from devices in the field and are read by
+// trace validation; a bad line must be an error, never a panic, and every
+// accepted line has a role and an action.
+func FuzzReadTrace(f *testing.F) {
+	f.Add([]byte(`{"role":"meter","node":"m1","clock":1,"action":"Sign","event":{},"state":{}}` + "\n"))
+	f.Add([]byte(`{"role":"meter","action":"Sign"}` + "\n" + `{"role":"gateway","action":"Collect","clock":2}`))
+	f.Add([]byte(`{"role":"","action":"x"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lines, err := ReadTrace(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		for _, l := range lines {
+			if l.Role == "" || l.Action == "" {
+				t.Fatalf("accepted a line without role or action: %+v", l)
+			}
+		}
+	})
+}
