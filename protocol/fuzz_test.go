@@ -214,3 +214,22 @@ func FuzzVerifyEventAndBlockHeader(f *testing.F) {
 		}
 	})
 }
+
+func FuzzUnmarshalPDU(f *testing.F) {
+	for _, p := range []PDU{{Kind: PDUGetBlock, Day: 20000}, {Kind: PDUResult, Request: 9, Status: StatusRejected, Detail: "protocol: manifest rejected"}, {Kind: PDUData, Body: []byte{1, 2, 3}}} {
+		b, err := p.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := UnmarshalPDU(b)
+		if err != nil {
+			return
+		}
+		if _, err := p.Marshal(); err != nil {
+			t.Fatalf("accepted PDU does not re-encode: %v", err)
+		}
+	})
+}

@@ -1,0 +1,75 @@
+package protocol
+
+import "fmt"
+
+// PDUKind names an application PDU carried inside a secured APDU between a
+// gateway and a meter: the requests of the collection schedule (UC2, UC3),
+// commands (UC4), firmware transfer (UC5) and the meter's answers.
+type PDUKind uint8
+
+// Application PDUs. Requests go gateway → meter under TagCommand (strict
+// counters: never reordered, never run twice); answers and alarms go
+// meter → gateway under TagDataNotification.
+const (
+	PDUGetBlock      PDUKind = 1  // Day: the load-profile block of that day
+	PDUGetReading    PDUKind = 2  // an on-demand signed register reading
+	PDUCommand       PDUKind = 3  // Body: a signed Command
+	PDUManifest      PDUKind = 4  // Body: a signed firmware manifest; Campaign names the transfer
+	PDUFirmwareBlock PDUKind = 5  // Body: a FirmwareBlock
+	PDUActivate      PDUKind = 6  // install the completed image of Campaign
+	PDUData          PDUKind = 16 // Body: signed data (reading, block, event)
+	PDUResult        PDUKind = 17 // Status and Detail: the outcome of a request
+)
+
+// Result statuses, so a gateway and head-end can tell outcomes apart without
+// parsing text.
+const (
+	StatusOK       uint8 = 0
+	StatusRejected uint8 = 1 // refused; Detail says why (a typed error's text)
+	StatusMissing  uint8 = 2 // no such data (e.g. a day not yet closed)
+)
+
+// MaxPDUBody caps a PDU's body: a load-profile block of a month, a manifest
+// or a firmware block fit well below it.
+const MaxPDUBody = 48 << 10
+
+// PDU is one application PDU.
+type PDU struct {
+	Kind     PDUKind `cbor:"1,keyasint"`
+	Request  uint64  `cbor:"2,keyasint,omitempty"` // echoes the request a result or data answers
+	Day      int64   `cbor:"3,keyasint,omitempty"`
+	Campaign uint32  `cbor:"4,keyasint,omitempty"`
+	Body     []byte  `cbor:"5,keyasint,omitempty"`
+	Status   uint8   `cbor:"6,keyasint,omitempty"`
+	Detail   string  `cbor:"7,keyasint,omitempty"`
+}
+
+// Marshal encodes the PDU.
+func (p *PDU) Marshal() ([]byte, error) {
+	if err := p.wellFormed(); err != nil {
+		return nil, err
+	}
+	return marshal(p)
+}
+
+func (p *PDU) wellFormed() error {
+	if p.Kind < PDUGetBlock || p.Kind > PDUActivate && p.Kind != PDUData && p.Kind != PDUResult {
+		return fmt.Errorf("%w: PDU kind %d", ErrMalformed, p.Kind)
+	}
+	if len(p.Body) > MaxPDUBody || len(p.Detail) > 256 {
+		return fmt.Errorf("%w: PDU body of %d bytes", ErrTooLong, len(p.Body))
+	}
+	return nil
+}
+
+// UnmarshalPDU parses a PDU strictly.
+func UnmarshalPDU(b []byte) (PDU, error) {
+	var p PDU
+	if len(b) > MaxPDUBody+512 {
+		return p, fmt.Errorf("%w: PDU of %d bytes", ErrTooLong, len(b))
+	}
+	if err := unmarshalStrict(b, &p); err != nil {
+		return p, err
+	}
+	return p, p.wellFormed()
+}
