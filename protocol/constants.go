@@ -38,4 +38,8 @@ const (
 	TagCommand          byte = 0xCB // gateway to meter: commands (strictly increasing)
 	TagResponse         byte = 0xCF // meter to gateway: responses to commands and reads
 	TagFirmwareBlock    byte = 0xDD // gateway to meter: image blocks (data)
+	// TagKeyAgreement frames an unprotected KeyAgreementMessage on the link
+	// (DLMS carries it in an ACSE association; verimeter in one tagged APDU:
+	// the message is signed, so it needs no channel protection).
+	TagKeyAgreement byte = 0xC5
 )

@@ -476,3 +476,9 @@ func (d *MeterDirectory) ValidAt(meter SystemTitle, at int64) bool {
 	d.mu.Unlock()
 	return ok && at >= w[0] && at < w[1]
 }
+
+// SubjectKeyID is the key identifier verimeter puts in certificates (the
+// first 20 bytes of the SHA-256 of the SubjectPublicKeyInfo) and uses as the
+// COSE kid of commands and manifests, so a meter finds the key in its trust
+// list without certificates.
+func SubjectKeyID(pub *ecdsa.PublicKey) []byte { return keyID(pub) }

@@ -1,0 +1,19 @@
+// Package meter is the meter role: it measures (a seeded household
+// consumption source), keeps the register and the 15-minute load profile,
+// signs readings and load-profile blocks with its metrological key, protects
+// them on the PLC channel, answers the gateway's reads, executes authorised
+// commands in issue order, and installs firmware.
+//
+// The legally relevant part is Core (core.go): the manifest check, the
+// security-version floor, the WELMEC 7.2 logbook and the software ID computed
+// from the installed legally relevant code at boot. It is fixed: no download
+// replaces it, and the communication part (meter.go) reaches it only through
+// Core's methods (the documented interface of WELMEC 7.2 S1/S2). Registers
+// and counters live outside the firmware slots, so no energy is lost across
+// an install or a rollback.
+//
+// State that must survive power loss (registers, the load profile of the
+// day, command counters, the logbook, the firmware slots) is kept in a small
+// checksummed append-only store (store.go); counters for nonces and signed
+// data are reserved durably before use (protocol.FileStore).
+package meter

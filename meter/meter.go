@@ -1,0 +1,498 @@
+package meter
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// Errors of the communication part.
+var (
+	ErrNoSession    = errors.New("meter: no channel session; a key agreement is needed first")
+	ErrUntrusted    = errors.New("meter: key not in the meter's trust list")
+	ErrCommandOrder = errors.New("meter: command counter not above the last executed one")
+	ErrNoTransfer   = errors.New("meter: no firmware transfer for this campaign")
+)
+
+// Config is what a meter is manufactured and commissioned with.
+type Config struct {
+	Title      protocol.SystemTitle
+	Model      string
+	SigningKey *ecdsa.PrivateKey // metrological key: signs readings end to end
+	ChannelKey *ecdsa.PrivateKey // signs the key agreement on PLC
+	Operator   *ecdsa.PublicKey  // verifies trust lists
+	TrustList  []byte            // the signed trust list installed at commissioning (UC1)
+	// Manufacturers and Authorities are the manifest keys the legally
+	// relevant core trusts, by key id.
+	Manufacturers, Authorities map[string]*ecdsa.PublicKey
+	Factory                    Slot
+	Dir                        string // persistent state; "" keeps it in memory
+	Seed                       uint64 // consumption source
+	Rand                       io.Reader
+	LogbookCapacity            int // 0: 64
+}
+
+// Meter is one meter. It is driven by its owner (the simulation or a
+// process): Measure for each quarter hour, HandleAPDU for each APDU from the
+// PLC link. It does no I/O besides its own persistent store.
+type Meter struct {
+	cfg      Config
+	store    *Store
+	counters protocol.CounterStore
+	core     *Core
+	signer   *protocol.MeterSigner
+	source   *Household
+	trust    protocol.TrustList
+
+	register uint64 // Wh, import
+	days     map[int64][]protocol.Interval
+	blocks   map[int64][]byte // signed blocks of closed days (same answer on every request)
+	dataNext uint64           // next counter of signed data
+	dataRes  uint64           // reserved below this
+
+	sender   *protocol.Sender
+	receiver *protocol.Receiver
+	lastCmd  uint64
+	tariff   uint8
+	clockOff int64
+	open     bool // breaker open (disconnected)
+
+	transfers map[uint32]*transfer
+}
+
+type transfer struct {
+	manifest []byte
+	total    uint16
+	blocks   map[uint16][]byte
+}
+
+// dataCounterKey is the counter-store key of signed data counters (readings,
+// blocks and events), apart from the channel's per-session keys.
+var dataCounterKey = [8]byte{'d', 'a', 't', 'a', 'c', 't', 'r', 0}
+
+// New builds a meter from its configuration and persisted state (a restart
+// after power loss resumes where the durable state says).
+func New(cfg Config) (*Meter, error) {
+	if cfg.LogbookCapacity == 0 {
+		cfg.LogbookCapacity = 64
+	}
+	m := &Meter{cfg: cfg, days: map[int64][]protocol.Interval{}, blocks: map[int64][]byte{}, transfers: map[uint32]*transfer{}, source: NewHousehold(cfg.Seed)}
+	var err error
+	storePath, counterPath := "", ""
+	if cfg.Dir != "" {
+		storePath, counterPath = filepath.Join(cfg.Dir, "meter.log"), filepath.Join(cfg.Dir, "counters")
+	}
+	if m.store, err = OpenStore(storePath); err != nil {
+		return nil, err
+	}
+	if counterPath != "" {
+		if m.counters, err = protocol.OpenFileStore(counterPath); err != nil {
+			return nil, err
+		}
+	} else {
+		m.counters = protocol.NewMemStore()
+	}
+	pol := protocol.ManifestPolicy{Model: cfg.Model, Manufacturers: cfg.Manufacturers, Authorities: cfg.Authorities}
+	if m.core, err = NewCore(m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
+		return nil, err
+	}
+	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
+		return nil, err
+	}
+	if m.trust, err = protocol.VerifyTrustList(cfg.TrustList, cfg.Operator, cfg.Title, 0); err != nil {
+		return nil, err
+	}
+	if err := m.recover(); err != nil {
+		return nil, err
+	}
+	// Signed-data counters continue above everything ever reserved.
+	if m.dataNext, err = m.counters.Reserved(dataCounterKey); err != nil {
+		return nil, err
+	}
+	m.dataRes = m.dataNext
+	return m, nil
+}
+
+func (m *Meter) recover() error {
+	if err := m.store.each(recInterval, func(b []byte) error {
+		if len(b) != 8+2+4 {
+			return fmt.Errorf("%w: interval record", ErrStore)
+		}
+		day := int64(binary.BigEndian.Uint64(b))
+		iv := protocol.Interval{Index: binary.BigEndian.Uint16(b[8:]), Value: binary.BigEndian.Uint32(b[10:])}
+		if int(iv.Index) != len(m.days[day]) {
+			return nil // a duplicate after a crash between append and sync: already counted
+		}
+		m.days[day] = append(m.days[day], iv)
+		m.register += uint64(iv.Value)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := m.store.each(recCommand, func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("%w: command record", ErrStore)
+		}
+		m.lastCmd = max(m.lastCmd, binary.BigEndian.Uint64(b))
+		return nil
+	}); err != nil {
+		return err
+	}
+	return m.store.each(recTariff, func(b []byte) error {
+		if len(b) == 1 {
+			m.tariff = b[0]
+		}
+		return nil
+	})
+}
+
+// Close closes the persistent store.
+func (m *Meter) Close() error {
+	if c, ok := m.counters.(*protocol.FileStore); ok {
+		c.Close()
+	}
+	return m.store.Close()
+}
+
+// Title is the meter's system title.
+func (m *Meter) Title() protocol.SystemTitle { return m.cfg.Title }
+
+// Core exposes the legally relevant core (display, tests).
+func (m *Meter) Core() *Core { return m.core }
+
+// Register is the import register in Wh.
+func (m *Meter) Register() uint64 { return m.register }
+
+// Tariff is the active tariff register.
+func (m *Meter) Tariff() uint8 { return m.tariff }
+
+// Day returns the intervals measured on day.
+func (m *Meter) Day(day int64) []protocol.Interval { return append([]protocol.Interval(nil), m.days[day]...) }
+
+// Measure takes quarter hour i of day from the consumption source into the
+// register and the load profile. The record is written at once and made
+// durable when the day closes (i = 95): a power loss inside a day loses at
+// most the unsynced quarter hours, never a value already signed or sent.
+func (m *Meter) Measure(day int64, i int) (uint32, error) {
+	if i != len(m.days[day]) {
+		return 0, fmt.Errorf("meter: interval %d of day %d measured out of order", i, day)
+	}
+	wh := m.source.Interval(i)
+	if m.open {
+		wh = 0 // breaker open: no consumption
+	}
+	var rec [14]byte
+	binary.BigEndian.PutUint64(rec[:], uint64(day))
+	binary.BigEndian.PutUint16(rec[8:], uint16(i))
+	binary.BigEndian.PutUint32(rec[10:], wh)
+	if err := m.store.Append(recInterval, rec[:], i == 95); err != nil {
+		return 0, err
+	}
+	m.days[day] = append(m.days[day], protocol.Interval{Index: uint16(i), Value: wh})
+	m.register += uint64(wh)
+	return wh, nil
+}
+
+func (m *Meter) nextDataCounter() (uint64, error) {
+	if m.dataNext >= m.dataRes {
+		if err := m.counters.Reserve(dataCounterKey, m.dataNext+256); err != nil {
+			return 0, err
+		}
+		m.dataRes = m.dataNext + 256
+	}
+	m.dataNext++
+	return m.dataNext, nil
+}
+
+// dayStart is the Unix time of a day's first interval (days since epoch).
+func dayStart(day int64) int64 { return day * 86400 }
+
+// HandleAPDU processes one APDU from the gateway and returns the APDUs to
+// send back. Errors from a refused APDU are returned for the log; a refused
+// request is answered (a PDUResult naming the reason) when the channel
+// allows it.
+func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
+	if len(apdu) == 0 {
+		return nil, protocol.ErrTruncated
+	}
+	if apdu[0] == protocol.TagKeyAgreement {
+		return m.keyAgreement(apdu[1:])
+	}
+	if m.receiver == nil {
+		return nil, ErrNoSession
+	}
+	_, plain, err := m.receiver.Open(nil, apdu)
+	if err != nil {
+		return nil, err
+	}
+	p, err := protocol.UnmarshalPDU(plain)
+	if err != nil {
+		return nil, err
+	}
+	var out *protocol.PDU
+	var herr error
+	switch p.Kind {
+	case protocol.PDUGetBlock:
+		out, herr = m.getBlock(p)
+	case protocol.PDUGetReading:
+		out, herr = m.getReading(p, now)
+	case protocol.PDUCommand:
+		out, herr = m.command(p)
+	case protocol.PDUManifest:
+		m.transfers[p.Campaign] = &transfer{manifest: p.Body, blocks: map[uint16][]byte{}}
+		out = &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}
+	case protocol.PDUFirmwareBlock:
+		out, herr = m.firmwareBlock(p)
+	case protocol.PDUActivate:
+		out, herr = m.activate(p, now)
+	default:
+		herr = fmt.Errorf("%w: PDU kind %d not for a meter", protocol.ErrMalformed, p.Kind)
+	}
+	if herr != nil {
+		out = &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request, Status: protocol.StatusRejected, Detail: truncate(herr.Error(), 200)}
+	}
+	if out == nil {
+		return nil, herr
+	}
+	b, err := out.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	tag := protocol.TagResponse
+	if out.Kind == protocol.PDUData {
+		tag = protocol.TagDataNotification
+	}
+	sealed, err := m.sender.Seal(nil, tag, b)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{sealed}, herr
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// keyAgreement answers a gateway's signed ephemeral key: the gateway's key
+// must be in the trust list with the gateway role. A fresh agreement gives
+// fresh keys under a fresh key id, so counters restart only under new keys.
+func (m *Meter) keyAgreement(b []byte) ([][]byte, error) {
+	msg, err := protocol.UnmarshalKeyAgreement(b)
+	if err != nil {
+		return nil, err
+	}
+	if msg.To != m.cfg.Title {
+		return nil, fmt.Errorf("%w: key agreement for %x", protocol.ErrWrongSigner, msg.To)
+	}
+	gw := m.trustedKey(protocol.RoleGateway)
+	var keys protocol.SessionKeys
+	var resp protocol.KeyAgreementMessage
+	for _, pub := range gw {
+		ka, r, err := protocol.StartKeyAgreement(msg.Suite, m.cfg.Title, msg.From, m.cfg.ChannelKey, msg.Ephemeral, m.cfg.Rand)
+		if err != nil {
+			return nil, err
+		}
+		if keys, err = ka.Finish(msg, pub); err == nil {
+			resp = r
+			break
+		}
+	}
+	if resp.Signature == nil {
+		return nil, fmt.Errorf("%w: gateway %x", ErrUntrusted, msg.From)
+	}
+	if m.sender, err = protocol.NewSender(keys, m.counters); err != nil {
+		return nil, err
+	}
+	if m.receiver, err = protocol.NewReceiver(keys); err != nil {
+		return nil, err
+	}
+	wire, err := resp.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{append([]byte{protocol.TagKeyAgreement}, wire...)}, nil
+}
+
+func (m *Meter) trustedKey(role protocol.Role) []*ecdsa.PublicKey {
+	var out []*ecdsa.PublicKey
+	for _, e := range m.trust.Entries {
+		if e.Role != role {
+			continue
+		}
+		k, err := x509.ParsePKIXPublicKey(e.SPKI)
+		if err != nil {
+			continue
+		}
+		if pub, ok := k.(*ecdsa.PublicKey); ok {
+			out = append(out, pub)
+		}
+	}
+	return out
+}
+
+func (m *Meter) getBlock(p protocol.PDU) (*protocol.PDU, error) {
+	if b, ok := m.blocks[p.Day]; ok {
+		return &protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Day: p.Day, Body: b}, nil
+	}
+	iv := m.days[p.Day]
+	if len(iv) != 96 {
+		return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request, Status: protocol.StatusMissing, Detail: fmt.Sprintf("day %d has %d of 96 intervals", p.Day, len(iv))}, nil
+	}
+	ctr, err := m.nextDataCounter()
+	if err != nil {
+		return nil, err
+	}
+	blk, err := m.signer.SignBlock(protocol.BlockHeader{Meter: m.cfg.Title, Counter: ctr, Start: dayStart(p.Day), Period: 900, OBIS: protocol.ActiveEnergyImport, Register: m.registerAtEnd(p.Day)}, iv)
+	if err != nil {
+		return nil, err
+	}
+	w, err := blk.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	m.blocks[p.Day] = w
+	return &protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Day: p.Day, Body: w}, nil
+}
+
+// registerAtEnd is the register at the end of day (sum of all intervals up
+// to and including that day).
+func (m *Meter) registerAtEnd(day int64) uint64 {
+	var days []int64
+	for d := range m.days {
+		days = append(days, d)
+	}
+	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
+	var sum uint64
+	for _, d := range days {
+		if d > day {
+			break
+		}
+		for _, iv := range m.days[d] {
+			sum += uint64(iv.Value)
+		}
+	}
+	return sum
+}
+
+func (m *Meter) getReading(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
+	ctr, err := m.nextDataCounter()
+	if err != nil {
+		return nil, err
+	}
+	r, err := m.signer.SignReading(protocol.Reading{Meter: m.cfg.Title, Counter: ctr, Time: now.Unix() + m.clockOff, OBIS: protocol.ActiveEnergyImport, Value: m.register})
+	if err != nil {
+		return nil, err
+	}
+	return &protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Body: r}, nil
+}
+
+// command verifies a signed command against the trust list (the head-end
+// role may send every kind) and runs it only if its counter is above the
+// last executed one, which is made durable before the effect.
+func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
+	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+		for _, pub := range m.trustedKey(protocol.RoleHeadEnd) {
+			if bytes.Equal(protocol.SubjectKeyID(pub), kid) {
+				return pub, func(protocol.CommandKind) bool { return true }, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("%w: command issuer %x", ErrUntrusted, kid)
+	}
+	c, err := protocol.VerifyCommand(p.Body, m.cfg.Title, keys)
+	if err != nil {
+		return nil, err
+	}
+	if c.Counter <= m.lastCmd {
+		return nil, fmt.Errorf("%w: %d after %d", ErrCommandOrder, c.Counter, m.lastCmd)
+	}
+	var rec [8]byte
+	binary.BigEndian.PutUint64(rec[:], c.Counter)
+	if err := m.store.Append(recCommand, rec[:], true); err != nil {
+		return nil, err
+	}
+	m.lastCmd = c.Counter
+	switch c.Kind {
+	case protocol.CmdTariff:
+		if err := m.store.Append(recTariff, []byte{c.Tariff}, true); err != nil {
+			return nil, err
+		}
+		m.tariff = c.Tariff
+	case protocol.CmdDisconnect:
+		m.open = true
+	case protocol.CmdReconnect:
+		m.open = false
+	case protocol.CmdClockSet:
+		m.clockOff += c.ClockStep
+	case protocol.CmdTrustList:
+		tl, err := protocol.VerifyTrustList(c.Payload, m.cfg.Operator, m.cfg.Title, m.trust.Version)
+		if err != nil {
+			return nil, err
+		}
+		m.trust = tl
+	}
+	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
+}
+
+func (m *Meter) firmwareBlock(p protocol.PDU) (*protocol.PDU, error) {
+	fb, err := protocol.UnmarshalFirmwareBlock(p.Body)
+	if err != nil {
+		return nil, err
+	}
+	t := m.transfers[fb.Campaign]
+	if t == nil {
+		return nil, fmt.Errorf("%w: %d", ErrNoTransfer, fb.Campaign)
+	}
+	if t.total != 0 && t.total != fb.Total {
+		return nil, fmt.Errorf("%w: block count changed from %d to %d", protocol.ErrMalformed, t.total, fb.Total)
+	}
+	t.total = fb.Total
+	t.blocks[fb.Index] = fb.Data
+	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
+}
+
+func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
+	t := m.transfers[p.Campaign]
+	if t == nil {
+		return nil, fmt.Errorf("%w: %d", ErrNoTransfer, p.Campaign)
+	}
+	delete(m.transfers, p.Campaign)
+	var image []byte
+	for i := uint16(0); i < t.total; i++ {
+		b, ok := t.blocks[i]
+		if !ok {
+			return nil, fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total)
+		}
+		image = append(image, b...)
+	}
+	if err := m.core.Install(t.manifest, image, "head-end campaign "+fmt.Sprint(p.Campaign), now.Unix()); err != nil {
+		return nil, err
+	}
+	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
+}
+
+// Display renders the meter's display: registers, software ID and version,
+// the last logbook entries (WELMEC 7.2: the ID and logbook must be
+// viewable on the device).
+func (m *Meter) Display() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "meter %x  1.8.0 %d.%03d kWh  tariff T%d  breaker %s\n", m.cfg.Title, m.register/1000, m.register%1000, m.tariff, map[bool]string{false: "closed", true: "open"}[m.open])
+	fmt.Fprintf(&b, "software v%d  ID %s  security floor %d\n", m.core.Version(), m.core.SoftwareID(), m.core.Floor())
+	lb := m.core.Logbook()
+	for _, e := range lb[max(0, len(lb)-3):] {
+		fmt.Fprintf(&b, "log %d %s v%d->v%d %s %s\n", e.Seq, e.Event, e.OldVersion, e.NewVersion, e.Party, e.Reason)
+	}
+	return b.String()
+}

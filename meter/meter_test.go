@@ -1,0 +1,275 @@
+package meter
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+type kit struct {
+	cfg          Config
+	gwKey, heKey *ecdsa.PrivateKey
+	man, auth    protocol.ManifestSigner
+	gwTitle      protocol.SystemTitle
+	sender       *protocol.Sender
+	receiver     *protocol.Receiver
+	verifier     *protocol.Verifier
+	req, cmdCtr  uint64
+}
+
+func key(t *testing.T) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func spki(t *testing.T, k *ecdsa.PrivateKey) []byte {
+	b, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newKit(t *testing.T, dir string) *kit {
+	k := &kit{gwKey: key(t), heKey: key(t), gwTitle: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 1}}
+	op := key(t)
+	title := protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 7}
+	tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: 1, Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(t, k.gwKey)}, {Role: protocol.RoleHeadEnd, SPKI: spki(t, k.heKey)}}}, op, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.man = protocol.ManifestSigner{KeyID: []byte("man"), Key: key(t)}
+	k.auth = protocol.ManifestSigner{KeyID: []byte("ptb"), Key: key(t)}
+	sk := key(t)
+	k.cfg = Config{Title: title, Model: "VM-E3", SigningKey: sk, ChannelKey: key(t), Operator: &op.PublicKey, TrustList: tl,
+		Manufacturers: map[string]*ecdsa.PublicKey{"man": &k.man.Key.PublicKey}, Authorities: map[string]*ecdsa.PublicKey{"ptb": &k.auth.Key.PublicKey},
+		Factory: Slot{Version: 4, SecurityVersion: 2, LR: []byte("lr v4"), Other: []byte("comm v4")}, Dir: dir, Seed: 3, Rand: rand.Reader}
+	k.verifier = protocol.NewVerifier(staticKey{title: &sk.PublicKey})
+	return k
+}
+
+type staticKey map[protocol.SystemTitle]*ecdsa.PublicKey
+
+func (s staticKey) MeterKey(t protocol.SystemTitle, _ int64) (*ecdsa.PublicKey, error) {
+	if k, ok := s[t]; ok {
+		return k, nil
+	}
+	return nil, protocol.ErrCertificate
+}
+
+// agree runs the gateway's side of the key agreement against m.
+func (k *kit) agree(t *testing.T, m *Meter) {
+	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.Title(), k.gwKey, nil, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, _ := init.Marshal()
+	out, err := m.HandleAPDU(append([]byte{protocol.TagKeyAgreement}, wire...), time.Unix(0, 0))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("key agreement: %v", err)
+	}
+	resp, err := protocol.UnmarshalKeyAgreement(out[0][1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ka.Finish(resp, &k.cfg.ChannelKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.sender, _ = protocol.NewSender(keys, protocol.NewMemStore())
+	k.receiver, _ = protocol.NewReceiver(keys)
+}
+
+func (k *kit) ask(t *testing.T, m *Meter, tag byte, p protocol.PDU) protocol.PDU {
+	t.Helper()
+	k.req++
+	p.Request = k.req
+	b, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apdu, err := k.sender.Seal(nil, tag, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := m.HandleAPDU(apdu, time.Unix(86400*20000+3600, 0))
+	if len(out) != 1 {
+		t.Fatalf("%d answers", len(out))
+	}
+	_, plain, err := k.receiver.Open(nil, out[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := protocol.UnmarshalPDU(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (k *kit) command(t *testing.T, m *Meter, c protocol.Command) protocol.PDU {
+	c.Meter = m.Title()
+	b, err := protocol.SignCommand(c, k.heKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUCommand, Body: b})
+}
+
+func measureDay(t *testing.T, m *Meter, day int64) {
+	for i := range 96 {
+		if _, err := m.Measure(day, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestMeterBlockCommandsAndRestart(t *testing.T) {
+	dir := t.TempDir()
+	k := newKit(t, dir)
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	measureDay(t, m, 20000)
+	k.agree(t, m)
+	r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000})
+	if r.Kind != protocol.PDUData {
+		t.Fatalf("block request: %+v", r)
+	}
+	blk, err := protocol.UnmarshalSignedBlock(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := k.verifier.VerifyBlock(blk)
+	if err != nil || h.Count != 96 || h.Register != m.Register() {
+		t.Fatalf("block: %v %+v", err, h)
+	}
+	// Commands run once, in order.
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK || m.Tariff() != 2 {
+		t.Fatalf("tariff: %+v", r)
+	}
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 3}); r.Status != protocol.StatusRejected || m.Tariff() != 2 {
+		t.Fatalf("replayed command counter ran: %+v", r)
+	}
+	reg, first := m.Register(), r.Body
+	_ = first
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Restart: register, tariff and command counter survive; signed-data
+	// counters continue above the reservation.
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if m2.Register() != reg || m2.Tariff() != 2 {
+		t.Fatalf("after restart: register %d tariff %d", m2.Register(), m2.Tariff())
+	}
+	k.agree(t, m2)
+	if r := k.command(t, m2, protocol.Command{Counter: 4, Kind: protocol.CmdTariff, Tariff: 1}); r.Status != protocol.StatusRejected {
+		t.Fatalf("old command after restart ran: %+v", r)
+	}
+	r = k.ask(t, m2, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
+	rd, err := k.verifier.VerifyReading(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd.Counter <= h.Counter {
+		t.Fatalf("signed-data counter went back after restart: %d <= %d", rd.Counter, h.Counter)
+	}
+}
+
+func (k *kit) install(t *testing.T, m *Meter, campaign uint32, man protocol.Manifest, image []byte, signers ...protocol.ManifestSigner) protocol.PDU {
+	mf, err := protocol.SignManifest(man, rand.Reader, signers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUManifest, Campaign: campaign, Body: mf})
+	total := (len(image) + protocol.MaxFirmwareBlock - 1) / protocol.MaxFirmwareBlock
+	for i := range total {
+		fb := protocol.FirmwareBlock{Campaign: campaign, Index: uint16(i), Total: uint16(total), Data: image[i*protocol.MaxFirmwareBlock : min(len(image), (i+1)*protocol.MaxFirmwareBlock)]}
+		b, err := fb.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := k.ask(t, m, protocol.TagFirmwareBlock, protocol.PDU{Kind: protocol.PDUFirmwareBlock, Body: b}); r.Status != protocol.StatusOK {
+			t.Fatalf("block %d: %+v", i, r)
+		}
+	}
+	return k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUActivate, Campaign: campaign})
+}
+
+func TestFirmwareInstallRejectRollback(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	measureDay(t, m, 20000)
+	k.agree(t, m)
+	oldID := m.Core().SoftwareID()
+	lr, other := make([]byte, 300), make([]byte, 200)
+	rand.Read(lr)
+	rand.Read(other)
+	man := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
+	image := append(append([]byte(nil), lr...), other...)
+
+	// Manufacturer only: rejected, logged, nothing changes.
+	r := k.install(t, m, 1, man, image, k.man)
+	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().SoftwareID() != oldID {
+		t.Fatalf("manufacturer-only manifest: %+v", r)
+	}
+	// Self-test failure: rolled back, floor not raised.
+	m.Core().SelfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
+	r = k.install(t, m, 2, man, image, k.man, k.auth)
+	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().Floor() != 2 {
+		t.Fatalf("failed self-test: %+v v%d floor %d", r, m.Core().Version(), m.Core().Floor())
+	}
+	// Good: installed, new ID, floor raised after the self-test; energy kept.
+	m.Core().SelfTest = nil
+	reg := m.Register()
+	r = k.install(t, m, 3, man, image, k.man, k.auth)
+	if r.Status != protocol.StatusOK || m.Core().Version() != 5 || m.Core().Floor() != 3 || m.Core().SoftwareID() == oldID || m.Register() != reg {
+		t.Fatalf("install: %+v v%d floor %d", r, m.Core().Version(), m.Core().Floor())
+	}
+	lb := m.Core().Logbook()
+	if len(lb) != 3 || lb[0].Event != "rejected" || lb[1].Event != "rolled back" || lb[2].Event != "installed" || lb[2].OldID != oldID {
+		t.Fatalf("logbook: %+v", lb)
+	}
+	// Downgrade below the new floor: rejected.
+	down := protocol.Manifest{Model: "VM-E3", Version: 6, SecurityVersion: 2, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 2}
+	if r := k.install(t, m, 4, down, image, k.man, k.auth); r.Status != protocol.StatusRejected {
+		t.Fatalf("downgrade accepted: %+v", r)
+	}
+	t.Log("\n" + m.Display())
+}
+
+func TestLogbookFullRefusesDownloads(t *testing.T) {
+	k := newKit(t, "")
+	k.cfg.LogbookCapacity = 2
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.agree(t, m)
+	man := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent([]byte("x")), Issued: 1}
+	for c := range uint32(2) {
+		k.install(t, m, c+1, man, []byte("x"), k.man)
+	}
+	r := k.install(t, m, 3, man, []byte("x"), k.man, k.auth)
+	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 {
+		t.Fatalf("download with a full logbook: %+v", r)
+	}
+}
