@@ -1,0 +1,12 @@
+// Package gateway is the gateway role: it commissions its meters (a signed
+// ephemeral key agreement per meter, UC1), runs the collection schedule over
+// PLC (UC2, UC3), relays commands and firmware (UC4, UC5), and forwards the
+// meters' signed data to the head-end through a persisted store-and-forward
+// queue, so no reading is lost while the WAN is down or across a restart.
+// The gateway never listens on the WAN: it connects out (Uplink).
+//
+// Segment (segment.go) is one PLC segment as the gateway sees it: the
+// acknowledged HDLC links to each meter over the seeded simulated medium of
+// package plc, with a tap where an attacker on the power line can record,
+// replay, reorder and tamper with what passes.
+package gateway

@@ -1,0 +1,202 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/verimeter/verimeter/plc"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// ErrLinkFailed means the PLC link to a meter gave up (too many
+// retransmissions without progress).
+var ErrLinkFailed = errors.New("gateway: PLC link to the meter failed")
+
+// Endpoint is the meter's side of a link: the APDU handler of a meter.
+type Endpoint interface {
+	HandleAPDU(apdu []byte, now time.Time) ([][]byte, error)
+}
+
+// Direction of an APDU on the medium.
+type Direction uint8
+
+// Directions.
+const (
+	Down Direction = iota // gateway to meter
+	Up                    // meter to gateway
+)
+
+// Tap sees every APDU that crosses the medium intact, in both directions.
+// An attacker on the power line is a Tap that records them for later replay
+// (Segment.InjectDown, Segment.InjectUp).
+type Tap func(meter protocol.SystemTitle, dir Direction, apdu []byte)
+
+type pair struct {
+	gw, m *plc.Link
+	ep    Endpoint
+	// Errors the meter's handler returned (refused APDUs), for the report.
+	refused []error
+}
+
+// Segment is one PLC segment: a seeded simulated medium shared by the
+// gateway and its meters, and an acknowledged HDLC link per meter.
+type Segment struct {
+	medium *plc.Medium
+	base   time.Time
+	links  map[protocol.SystemTitle]*pair
+	Tap    Tap
+	frames []plc.Frame
+}
+
+// NewSegment returns a segment on the given medium profile.
+func NewSegment(p plc.Profile, hops int, loss float64, seed uint64, base time.Time) *Segment {
+	return &Segment{medium: plc.NewMedium(p, hops, loss, seed), base: base, links: map[protocol.SystemTitle]*pair{}}
+}
+
+// Medium exposes the simulated medium (airtime, frame statistics).
+func (s *Segment) Medium() *plc.Medium { return s.medium }
+
+// Now is the segment's virtual time.
+func (s *Segment) Now() time.Time { return s.base.Add(s.medium.Now()) }
+
+func linkConfig(local, remote plc.Address) plc.LinkConfig {
+	return plc.LinkConfig{Local: local, Remote: remote, RetransmitTimeout: 3 * time.Second, MaxRetries: 8, FrameLifetime: 2 * time.Second}
+}
+
+// Attach connects a meter to the segment with HDLC address addr.
+func (s *Segment) Attach(meter protocol.SystemTitle, addr uint8, ep Endpoint) error {
+	gw, err := plc.NewLink(linkConfig(plc.Addr1(1), plc.ServerAddr(1, addr)))
+	if err != nil {
+		return err
+	}
+	m, err := plc.NewLink(linkConfig(plc.ServerAddr(1, addr), plc.Addr1(1)))
+	if err != nil {
+		return err
+	}
+	s.links[meter] = &pair{gw: gw, m: m, ep: ep}
+	return nil
+}
+
+// Replace swaps the meter's endpoint (the meter restarted) and resets its
+// links, as a power cycle does.
+func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep Endpoint) error {
+	return s.Attach(meter, addr, ep)
+}
+
+// Refused returns the errors the meter's handler returned so far.
+func (s *Segment) Refused(meter protocol.SystemTitle) []error {
+	if p := s.links[meter]; p != nil {
+		return p.refused
+	}
+	return nil
+}
+
+// transmit puts a frame on the medium; it returns whether it arrived.
+func (s *Segment) transmit(node string, f plc.Frame) (plc.Frame, bool, error) {
+	b, err := f.Marshal()
+	if err != nil {
+		return plc.Frame{}, false, err
+	}
+	if !s.medium.Transmit(node, len(b)) {
+		return plc.Frame{}, false, nil
+	}
+	g, err := plc.DecodeFrame(b, plc.DefaultMaxInfo)
+	return g, err == nil, err
+}
+
+// Exchange sends one APDU from the gateway to meter and runs the medium
+// until both links are idle; it returns the APDUs the meter sent back.
+func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, error) {
+	p := s.links[meter]
+	if p == nil {
+		return nil, fmt.Errorf("gateway: meter %x not on this segment", meter)
+	}
+	if _, err := p.gw.Send(apdu); err != nil {
+		return nil, err
+	}
+	var answers [][]byte
+	node := fmt.Sprintf("%x", meter)
+	for step := 0; ; step++ {
+		if step > 100000 {
+			return answers, fmt.Errorf("%w: no progress", ErrLinkFailed)
+		}
+		progress := false
+		var ev plc.LinkEvents
+		s.frames, ev = p.gw.Poll(s.Now(), s.frames[:0])
+		if len(ev.Failed) > 0 || p.gw.Failed() {
+			return answers, ErrLinkFailed
+		}
+		for _, f := range s.frames {
+			progress = true
+			g, ok, err := s.transmit("gateway", f)
+			if err != nil {
+				return answers, err
+			}
+			if !ok {
+				continue
+			}
+			mev, err := p.m.Receive(g, s.Now())
+			if err != nil {
+				continue // a frame the link refuses (duplicate, out of window) is dropped
+			}
+			for _, a := range mev.Delivered {
+				if s.Tap != nil {
+					s.Tap(meter, Down, a)
+				}
+				out, herr := p.ep.HandleAPDU(a, s.Now())
+				if herr != nil {
+					p.refused = append(p.refused, herr)
+				}
+				for _, o := range out {
+					if _, err := p.m.Send(o); err != nil {
+						return answers, err
+					}
+				}
+			}
+		}
+		s.frames, ev = p.m.Poll(s.Now(), s.frames[:0])
+		if len(ev.Failed) > 0 || p.m.Failed() {
+			return answers, ErrLinkFailed
+		}
+		for _, f := range s.frames {
+			progress = true
+			g, ok, err := s.transmit(node, f)
+			if err != nil {
+				return answers, err
+			}
+			if !ok {
+				continue
+			}
+			gev, err := p.gw.Receive(g, s.Now())
+			if err != nil {
+				continue
+			}
+			for _, a := range gev.Delivered {
+				if s.Tap != nil {
+					s.Tap(meter, Up, a)
+				}
+				answers = append(answers, a)
+			}
+		}
+		if p.gw.Idle() && p.m.Idle() {
+			return answers, nil
+		}
+		if !progress {
+			s.medium.Advance(500 * time.Millisecond) // wait for a retransmission timer
+		}
+	}
+}
+
+// InjectDown delivers an attacker's APDU to the meter as if it came from
+// the gateway (an attacker on the medium can forge HDLC frames: they carry
+// no cryptography), and returns the meter's verdict. It costs airtime.
+func (s *Segment) InjectDown(meter protocol.SystemTitle, apdu []byte) error {
+	p := s.links[meter]
+	if p == nil {
+		return fmt.Errorf("gateway: meter %x not on this segment", meter)
+	}
+	s.medium.Transmit("attacker", len(apdu)+12)
+	_, err := p.ep.HandleAPDU(apdu, s.Now())
+	return err
+}

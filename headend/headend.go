@@ -1,0 +1,357 @@
+package headend
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// Config is what a head-end runs with.
+type Config struct {
+	Store     *Store
+	Meters    *protocol.MeterDirectory // meters' metrological keys by certificate
+	Validator *protocol.Validator      // participants' and approvers' certificates
+	Key       *ecdsa.PrivateKey        // signs commands (role head-end)
+	Now       func() time.Time
+	Rand      io.Reader
+	// DisconnectsPerHour caps disconnect commands (a compromised operator
+	// account cannot cut a city off); 0 means 50.
+	DisconnectsPerHour int
+}
+
+// HeadEnd is the head-end. Its methods are safe for concurrent use.
+type HeadEnd struct {
+	cfg       Config
+	verifiers sync.Pool
+	mu        sync.Mutex
+	cmdCtr    map[protocol.SystemTitle]uint64
+	disc      []time.Time
+}
+
+// New returns a head-end.
+func New(cfg Config) *HeadEnd {
+	if cfg.DisconnectsPerHour == 0 {
+		cfg.DisconnectsPerHour = 50
+	}
+	h := &HeadEnd{cfg: cfg, cmdCtr: map[protocol.SystemTitle]uint64{}}
+	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
+	return h
+}
+
+// Store returns the head-end's store.
+func (h *HeadEnd) Store() *Store { return h.cfg.Store }
+
+// Ingest verifies a gateway's batch (in parallel, one verifier per worker:
+// the meter's key is cached, no X.509 work per item) and stores it in one
+// durable transaction. Items that fail verification are counted with their
+// reason and never stored; the others are acknowledged together.
+func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (IngestResult, error) {
+	at := h.cfg.Now()
+	out := make([]verified, len(items))
+	errs := make([]error, len(items))
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(items)/8))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := h.verifiers.Get().(*protocol.Verifier)
+			defer h.verifiers.Put(v)
+			for i := w; i < len(items); i += workers {
+				out[i], errs[i] = verify(v, items[i])
+			}
+		}()
+	}
+	wg.Wait()
+	var res IngestResult
+	ok := out[:0]
+	for i := range items {
+		if errs[i] != nil {
+			res.Rejected = append(res.Rejected, errs[i])
+			continue
+		}
+		ok = append(ok, out[i])
+	}
+	var err error
+	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at); err != nil {
+		return IngestResult{}, err
+	}
+	if len(res.Rejected) > 0 {
+		h.cfg.Store.Audit(at, gateway, "ingest-rejected", fmt.Sprintf("%d items: first: %v", len(res.Rejected), res.Rejected[0]))
+	}
+	return res, nil
+}
+
+func verify(v *protocol.Verifier, it Item) (verified, error) {
+	switch it.Kind {
+	case KindReading:
+		r, err := v.VerifyReading(it.Raw)
+		if err != nil {
+			return verified{}, err
+		}
+		return verified{meter: r.Meter, counter: r.Counter, kind: KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw}, nil
+	case KindEvent:
+		e, err := v.VerifyEvent(it.Raw)
+		if err != nil {
+			return verified{}, err
+		}
+		return verified{meter: e.Meter, counter: e.Counter, kind: KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw}, nil
+	case KindBlock:
+		b, err := protocol.UnmarshalSignedBlock(it.Raw)
+		if err != nil {
+			return verified{}, err
+		}
+		hd, err := v.VerifyBlock(b)
+		if err != nil {
+			return verified{}, err
+		}
+		return verified{meter: hd.Meter, counter: hd.Counter, kind: KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
+	}
+	return verified{}, fmt.Errorf("%w: item kind %d", protocol.ErrMalformed, it.Kind)
+}
+
+// Participant is a market participant as the head-end knows it from its
+// certificate.
+func participantName(c *x509.Certificate) string { return c.Subject.CommonName }
+
+// checkParticipant validates a participant's certificate now, in one of the
+// participant roles.
+func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
+	now := h.cfg.Now()
+	var errs []error
+	for _, r := range []protocol.Role{protocol.RoleSupplier, protocol.RoleGridOperator} {
+		err := h.cfg.Validator.Check(c, r, now)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	for _, e := range errs {
+		if !errors.Is(e, protocol.ErrRole) {
+			return fmt.Errorf("%w: %v", ErrParticipant, e)
+		}
+	}
+	return fmt.Errorf("%w: %v", ErrParticipant, errs[0])
+}
+
+// Fetch returns to a participant the load-profile intervals of meter in
+// [from, to) its contracts cover, each with the meter's signed block header
+// and its Merkle proof, so the participant verifies every value offline with
+// the PKI roots alone. Intervals outside its contracts are never returned; a
+// request wholly outside them is ErrNotEntitled.
+func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) ([]protocol.IntervalProof, error) {
+	if err := h.checkParticipant(participant); err != nil {
+		h.cfg.Store.Audit(h.cfg.Now(), participantName(participant), "fetch-refused", err.Error())
+		return nil, err
+	}
+	name := participantName(participant)
+	periods, err := h.cfg.Store.entitled(name, meter)
+	if err != nil {
+		return nil, err
+	}
+	var spans [][2]int64
+	for _, p := range periods {
+		lo, hi := max(p[0], from.Unix()), min(p[1], to.Unix())
+		if lo < hi {
+			spans = append(spans, [2]int64{lo, hi})
+		}
+	}
+	if len(spans) == 0 {
+		h.cfg.Store.Audit(h.cfg.Now(), name, "fetch-refused", fmt.Sprintf("meter %x %s..%s: no contract", meter, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)))
+		return nil, fmt.Errorf("%w: %s for meter %x", ErrNotEntitled, name, meter)
+	}
+	type ref struct {
+		ctr int64
+		idx int
+	}
+	var refs []ref
+	for _, sp := range spans {
+		rows, err := h.cfg.Store.db.QueryContext(ctx, `SELECT block_counter, idx FROM intervals WHERE meter = ? AND ts >= ? AND ts < ? ORDER BY ts`, meter[:], sp[0], sp[1])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		}
+		for rows.Next() {
+			var r ref
+			if err := rows.Scan(&r.ctr, &r.idx); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			}
+			refs = append(refs, r)
+		}
+		rows.Close()
+	}
+	sort.Slice(refs, func(i, j int) bool {
+		if refs[i].ctr != refs[j].ctr {
+			return refs[i].ctr < refs[j].ctr
+		}
+		return refs[i].idx < refs[j].idx
+	})
+	blocks := map[int64]*protocol.SignedBlock{}
+	var out []protocol.IntervalProof
+	for _, r := range refs {
+		b := blocks[r.ctr]
+		if b == nil {
+			var raw []byte
+			if err := h.cfg.Store.db.QueryRowContext(ctx, `SELECT raw FROM data WHERE meter = ? AND counter = ?`, meter[:], r.ctr).Scan(&raw); err != nil {
+				return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			}
+			sb, err := protocol.UnmarshalSignedBlock(raw)
+			if err != nil {
+				return nil, err
+			}
+			b = &sb
+			blocks[r.ctr] = b
+		}
+		p, err := b.Proof(r.idx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals", meter, len(out)))
+	return out, nil
+}
+
+// Approver is an operator account that issues or approves commands and
+// campaigns, identified by its certificate.
+type Approver struct {
+	Name string
+	Cert *x509.Certificate
+}
+
+// allowedKinds says which command kinds a role may issue (DESIGN.md UC4):
+// the head-end operator all; a supplier tariffs; a grid operator
+// disconnects and reconnects.
+func allowedKinds(r protocol.Role, k protocol.CommandKind) bool {
+	switch r {
+	case protocol.RoleHeadEnd:
+		return true
+	case protocol.RoleSupplier:
+		return k == protocol.CmdTariff
+	case protocol.RoleGridOperator:
+		return k == protocol.CmdDisconnect || k == protocol.CmdReconnect
+	}
+	return false
+}
+
+func (h *HeadEnd) roleOf(a Approver) (protocol.Role, error) {
+	now := h.cfg.Now()
+	for _, r := range []protocol.Role{protocol.RoleHeadEnd, protocol.RoleGridOperator, protocol.RoleSupplier} {
+		if err := h.cfg.Validator.Check(a.Cert, r, now); err == nil {
+			return r, nil
+		}
+	}
+	return "", fmt.Errorf("%w: %s has no valid issuing certificate", ErrRole, a.Name)
+}
+
+// IssueCommand checks and signs a command for one meter: the issuer's role
+// must allow the kind; a disconnect needs a second, different approver whose
+// role also allows it, and is rate limited. The command gets the meter's
+// next command counter, so meters run it once and in issue order.
+func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Command) ([]byte, error) {
+	now := h.cfg.Now()
+	role, err := h.roleOf(issuer)
+	if err != nil {
+		return nil, err
+	}
+	if !allowedKinds(role, c.Kind) {
+		h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("kind %d by role %s", c.Kind, role))
+		return nil, fmt.Errorf("%w: %s (%s) may not issue command kind %d", ErrRole, issuer.Name, role, c.Kind)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.Kind == protocol.CmdDisconnect {
+		if second == nil || second.Name == issuer.Name || participantName(second.Cert) == participantName(issuer.Cert) {
+			h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("disconnect of %x without a second approver", c.Meter))
+			return nil, fmt.Errorf("%w: disconnect of %x", ErrApproval, c.Meter)
+		}
+		r2, err := h.roleOf(*second)
+		if err != nil || !allowedKinds(r2, c.Kind) {
+			return nil, fmt.Errorf("%w: approver %s", ErrApproval, second.Name)
+		}
+		cut := now.Add(-time.Hour)
+		kept := h.disc[:0]
+		for _, t := range h.disc {
+			if t.After(cut) {
+				kept = append(kept, t)
+			}
+		}
+		h.disc = kept
+		if len(h.disc) >= h.cfg.DisconnectsPerHour {
+			h.cfg.Store.Audit(now, issuer.Name, "command-refused", "disconnect rate limit")
+			return nil, fmt.Errorf("%w: %d disconnects in the last hour", ErrRateLimit, len(h.disc))
+		}
+		h.disc = append(h.disc, now)
+	}
+	h.cmdCtr[c.Meter]++
+	c.Counter = h.cmdCtr[c.Meter]
+	c.Issued = now.Unix()
+	signed, err := protocol.SignCommand(c, h.cfg.Key, protocol.SubjectKeyID(&h.cfg.Key.PublicKey), h.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	h.cfg.Store.Audit(now, issuer.Name, "command", fmt.Sprintf("kind %d meter %x counter %d", c.Kind, c.Meter, c.Counter))
+	return signed, nil
+}
+
+// Campaign is a staged firmware rollout: the first stages are small, and
+// the campaign stops when a stage's failure rate exceeds MaxFailureRate.
+type Campaign struct {
+	ID             uint32
+	Manifest       []byte
+	Image          []byte
+	Stages         []float64 // cumulative shares of the meters, e.g. 0.05, 0.25, 1
+	MaxFailureRate float64
+	installed      int
+	failed         int
+	Stopped        bool
+	Reason         string
+}
+
+// NewCampaign registers a campaign approved by two different operator
+// accounts (DESIGN.md: two approvers for firmware).
+func (h *HeadEnd) NewCampaign(id uint32, manifest, image []byte, first, second Approver) (*Campaign, error) {
+	now := h.cfg.Now()
+	if first.Name == second.Name {
+		h.cfg.Store.Audit(now, first.Name, "campaign-refused", fmt.Sprintf("campaign %d without a second approver", id))
+		return nil, fmt.Errorf("%w: campaign %d", ErrApproval, id)
+	}
+	for _, a := range []Approver{first, second} {
+		if r, err := h.roleOf(a); err != nil || r != protocol.RoleHeadEnd {
+			return nil, fmt.Errorf("%w: %s may not approve firmware", ErrRole, a.Name)
+		}
+	}
+	h.cfg.Store.Audit(now, first.Name, "campaign", fmt.Sprintf("campaign %d approved with %s, %d bytes", id, second.Name, len(image)))
+	return &Campaign{ID: id, Manifest: manifest, Image: image, Stages: []float64{0.05, 0.25, 1}, MaxFailureRate: 0.2}, nil
+}
+
+// Report records one meter's outcome and stops the campaign at the end of a
+// stage whose failure rate is too high (StageDone).
+func (c *Campaign) Report(ok bool) {
+	if ok {
+		c.installed++
+	} else {
+		c.failed++
+	}
+}
+
+// StageDone judges the stage just completed.
+func (c *Campaign) StageDone() {
+	n := c.installed + c.failed
+	if n > 0 && float64(c.failed)/float64(n) > c.MaxFailureRate {
+		c.Stopped = true
+		c.Reason = fmt.Sprintf("%d of %d meters failed", c.failed, n)
+	}
+}
+
+// Outcome returns installs and failures so far.
+func (c *Campaign) Outcome() (installed, failed int) { return c.installed, c.failed }
