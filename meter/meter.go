@@ -177,7 +177,9 @@ func (m *Meter) Register() uint64 { return m.register }
 func (m *Meter) Tariff() uint8 { return m.tariff }
 
 // Day returns the intervals measured on day.
-func (m *Meter) Day(day int64) []protocol.Interval { return append([]protocol.Interval(nil), m.days[day]...) }
+func (m *Meter) Day(day int64) []protocol.Interval {
+	return append([]protocol.Interval(nil), m.days[day]...)
+}
 
 // Measure takes quarter hour i of day from the consumption source into the
 // register and the load profile. The record is written at once and made
