@@ -137,10 +137,10 @@ func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
 	}
 	for _, e := range errs {
 		if !errors.Is(e, protocol.ErrRole) {
-			return fmt.Errorf("%w: %v", ErrParticipant, e)
+			return fmt.Errorf("%w: %w", ErrParticipant, e)
 		}
 	}
-	return fmt.Errorf("%w: %v", ErrParticipant, errs[0])
+	return fmt.Errorf("%w: %w", ErrParticipant, errs[0])
 }
 
 // Fetch returns to a participant the load-profile intervals of meter in

@@ -1,0 +1,217 @@
+package headend
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+type fixture struct {
+	t0                time.Time
+	now               time.Time
+	he                *HeadEnd
+	store             *Store
+	meter             protocol.SystemTitle
+	signer            *protocol.MeterSigner
+	meterKey          *ecdsa.PrivateKey
+	parts             map[string]*x509.Certificate
+	alice, bob, carol Approver
+	outsider          *protocol.Verifier
+}
+
+func key(tb testing.TB) *ecdsa.PrivateKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+func newFixture(tb testing.TB) *fixture {
+	f := &fixture{t0: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), parts: map[string]*x509.Certificate{}}
+	f.now = f.t0.Add(30 * time.Hour)
+	root, err := protocol.NewRootCA("root", key(tb), f.t0.Add(-time.Hour), 10*365*24*time.Hour, rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	subs := map[string]*protocol.CA{}
+	var subCerts []*x509.Certificate
+	for name, roles := range protocol.SubCAs {
+		if subs[name], err = root.NewSubCA(name, roles, key(tb), f.t0.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
+			tb.Fatal(err)
+		}
+		subCerts = append(subCerts, subs[name].Cert)
+	}
+	f.meter = protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 1}
+	f.meterKey = key(tb)
+	mc, err := subs["manufacturer"].Issue(protocol.Identity{CommonName: "meter 1", SystemTitle: &f.meter}, []protocol.Role{protocol.RoleMeterSigning}, &f.meterKey.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if f.signer, err = protocol.NewMeterSigner(f.meter, f.meterKey, rand.Reader); err != nil {
+		tb.Fatal(err)
+	}
+	issue := func(ca, cn string, role protocol.Role) *x509.Certificate {
+		c, err := subs[ca].Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &key(tb).PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return c
+	}
+	for _, n := range []string{"supplier A", "supplier B", "supplier R"} {
+		f.parts[n] = issue("market-participant", n, protocol.RoleSupplier)
+	}
+	f.alice = Approver{Name: "alice", Cert: issue("head-end-operator", "alice", protocol.RoleHeadEnd)}
+	f.bob = Approver{Name: "bob", Cert: issue("head-end-operator", "bob", protocol.RoleHeadEnd)}
+	f.carol = Approver{Name: "carol", Cert: issue("head-end-operator", "carol", protocol.RoleHeadEnd)}
+	crl, err := subs["market-participant"].NewCRL([]protocol.Revocation{{Serial: f.parts["supplier R"].SerialNumber, RevokedAt: f.t0, InvalidAt: f.t0, ReasonCode: 1}}, 1, f.t0, f.t0.Add(30*24*time.Hour))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	val, err := protocol.NewValidator([]*x509.Certificate{root.Cert}, subCerts, []*x509.RevocationList{crl})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir, err := protocol.NewMeterDirectory(val, []*x509.Certificate{mc})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if f.store, err = OpenStore(filepath.Join(tb.TempDir(), "he.db")); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.store.Close() })
+	f.he = New(Config{Store: f.store, Meters: dir, Validator: val, Key: key(tb), Now: func() time.Time { return f.now }, Rand: rand.Reader, DisconnectsPerHour: 2})
+	outsider, _ := protocol.NewMeterDirectory(val, []*x509.Certificate{mc})
+	f.outsider = protocol.NewVerifier(outsider)
+	return f
+}
+
+func (f *fixture) block(tb testing.TB, counter uint64, day int) []byte {
+	iv := make([]protocol.Interval, 96)
+	for i := range iv {
+		iv[i] = protocol.Interval{Index: uint16(i), Value: uint32(100 + i)}
+	}
+	b, err := f.signer.SignBlock(protocol.BlockHeader{Meter: f.meter, Counter: counter, Start: f.t0.Add(time.Duration(day) * 24 * time.Hour).Unix(), Period: 900, OBIS: protocol.ActiveEnergyImport}, iv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	w, err := b.Marshal()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return w
+}
+
+func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	blk := f.block(t, 1, 0)
+	res, err := f.he.Ingest(ctx, "gw", []Item{{KindBlock, blk}})
+	if err != nil || res.Stored != 1 || res.Intervals != 96 {
+		t.Fatalf("first ingest: %+v %v", res, err)
+	}
+	res, err = f.he.Ingest(ctx, "gw", []Item{{KindBlock, blk}})
+	if err != nil || res.Stored != 0 || res.Duplicates != 1 {
+		t.Fatalf("resend: %+v %v", res, err)
+	}
+	bad := append([]byte(nil), blk...)
+	bad[len(bad)-1] ^= 1 // a status/value byte of the last interval: the Merkle root no longer matches
+	forger, _ := protocol.NewMeterSigner(f.meter, key(t), rand.Reader)
+	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
+	res, err = f.he.Ingest(ctx, "gw", []Item{{KindBlock, bad}, {KindReading, forged}, {KindBlock, f.block(t, 2, 1)}})
+	if err != nil || res.Stored != 1 || len(res.Rejected) != 2 {
+		t.Fatalf("mixed batch: %+v %v", res, err)
+	}
+	if !errors.Is(res.Rejected[1], protocol.ErrBadSignature) {
+		t.Fatalf("forged reading: %v", res.Rejected[1])
+	}
+	items, ivs, _ := f.store.Counts()
+	if items != 2 || ivs != 192 {
+		t.Fatalf("stored %d items, %d intervals", items, ivs)
+	}
+}
+
+func TestFetchHonoursContractsAndRevocation(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.he.Ingest(ctx, "gw", []Item{{KindBlock, f.block(t, 1, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	noon := f.t0.Add(12 * time.Hour)
+	f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
+	f.store.EndContracts(protocol.RoleSupplier, f.meter, noon)
+	f.store.AddContract("supplier B", protocol.RoleSupplier, f.meter, noon, f.t0.Add(48*time.Hour))
+	f.store.AddContract("supplier R", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
+	day := [2]time.Time{f.t0, f.t0.Add(24 * time.Hour)}
+	a, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
+	if err != nil || len(a) != 48 {
+		t.Fatalf("supplier A: %d intervals, %v", len(a), err)
+	}
+	b, err := f.he.Fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1])
+	if err != nil || len(b) != 48 {
+		t.Fatalf("supplier B: %d intervals, %v", len(b), err)
+	}
+	for _, p := range append(a, b...) {
+		if _, err := f.outsider.VerifyInterval(p); err != nil {
+			t.Fatalf("proof does not verify offline: %v", err)
+		}
+	}
+	if a[47].Interval.Index != 47 || b[0].Interval.Index != 48 {
+		t.Fatalf("partition at noon: A ends at %d, B starts at %d", a[47].Interval.Index, b[0].Interval.Index)
+	}
+	if _, err := f.he.Fetch(ctx, f.parts["supplier B"], f.meter, f.t0, noon); !errors.Is(err, ErrNotEntitled) {
+		t.Fatalf("B before its contract: %v", err)
+	}
+	if _, err := f.he.Fetch(ctx, f.parts["supplier R"], f.meter, day[0], day[1]); !errors.Is(err, ErrParticipant) || !errors.Is(err, protocol.ErrRevoked) {
+		t.Fatalf("revoked supplier: %v", err)
+	}
+}
+
+func TestCommandsNeedRolesApproversAndRespectRateLimits(t *testing.T) {
+	f := newFixture(t)
+	dis := protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}
+	if _, err := f.he.IssueCommand(f.alice, nil, dis); !errors.Is(err, ErrApproval) {
+		t.Fatalf("no second approver: %v", err)
+	}
+	if _, err := f.he.IssueCommand(f.alice, &f.alice, dis); !errors.Is(err, ErrApproval) {
+		t.Fatalf("self-approval: %v", err)
+	}
+	if _, err := f.he.IssueCommand(Approver{Name: "supplier A", Cert: f.parts["supplier A"]}, &f.bob, dis); !errors.Is(err, ErrRole) {
+		t.Fatalf("supplier disconnect: %v", err)
+	}
+	var last protocol.Command
+	for i := range 2 {
+		c, err := f.he.IssueCommand(f.alice, &f.bob, dis)
+		if err != nil {
+			t.Fatalf("disconnect %d: %v", i, err)
+		}
+		keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+			return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
+		}
+		cmd, err := protocol.VerifyCommand(c, f.meter, keys)
+		if err != nil || cmd.Counter <= last.Counter {
+			t.Fatalf("command %d: %v counter %d after %d", i, err, cmd.Counter, last.Counter)
+		}
+		last = cmd
+	}
+	if _, err := f.he.IssueCommand(f.carol, &f.bob, dis); !errors.Is(err, ErrRateLimit) {
+		t.Fatalf("third disconnect within the hour: %v", err)
+	}
+	f.now = f.now.Add(61 * time.Minute)
+	if _, err := f.he.IssueCommand(f.carol, &f.bob, dis); err != nil {
+		t.Fatalf("after an hour: %v", err)
+	}
+	log, _ := f.store.AuditLog()
+	if len(log) < 5 {
+		t.Fatalf("audit log has %d entries", len(log))
+	}
+}
+
