@@ -214,4 +214,3 @@ func TestCommandsNeedRolesApproversAndRespectRateLimits(t *testing.T) {
 		t.Fatalf("audit log has %d entries", len(log))
 	}
 }
-
