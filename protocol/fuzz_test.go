@@ -233,3 +233,22 @@ func FuzzUnmarshalPDU(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshalIntervalProof: exported proofs come from anyone; only the
+// meter's own intervals may verify.
+func FuzzUnmarshalIntervalProof(f *testing.F) {
+	s, v, _ := newMeter(f)
+	blk, _ := s.SignBlock(BlockHeader{Meter: s.Meter, Counter: 2, Period: 900, OBIS: ActiveEnergyImport}, []Interval{{0, 5, 0}, {1, 6, 0}, {2, 7, 0}})
+	p, _ := blk.Proof(1)
+	good, _ := p.Marshal()
+	f.Add(good)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		q, err := UnmarshalIntervalProof(b)
+		if err != nil {
+			return
+		}
+		if _, err := v.VerifyInterval(q); err == nil && q.Interval != p.Interval && q.Interval.Value != 5 && q.Interval.Value != 7 {
+			t.Fatalf("an interval the meter never signed verified: %+v", q.Interval)
+		}
+	})
+}

@@ -453,3 +453,20 @@ func SigStructure(msg []byte) (toBeSigned, signature []byte, err error) {
 	tbs, err := marshal([]any{"Signature1", raw.Protected, []byte{}, raw.Payload})
 	return tbs, raw.Signature, err
 }
+
+// Marshal encodes an interval proof for export (what a participant stores
+// and a court re-verifies).
+func (p *IntervalProof) Marshal() ([]byte, error) { return marshal(p) }
+
+// UnmarshalIntervalProof parses an exported interval proof strictly (not
+// verified: Verifier.VerifyInterval does that).
+func UnmarshalIntervalProof(b []byte) (IntervalProof, error) {
+	var p IntervalProof
+	if err := unmarshalStrict(b, &p); err != nil {
+		return p, err
+	}
+	if len(p.Sign1) == 0 || len(p.Path) > 32 {
+		return p, fmt.Errorf("%w: interval proof", ErrMalformed)
+	}
+	return p, nil
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,6 +37,9 @@ func init() {
 // budget of plc/README.md for S-FSK).
 const maxMetersPerGateway = 238
 
+// persistentMeters is how many meters of a demo keep their state in files.
+const persistentMeters = 1000
+
 // demoConfig sizes a demo run.
 type demoConfig struct {
 	Meters, Gateways, Days int
@@ -46,6 +50,9 @@ type demoConfig struct {
 	// BreakSignature alters one stored signature after ingest (the test's
 	// broken variant): the verification check must turn red.
 	BreakSignature bool
+	// Export, when set, is a directory to write a sample of signed data for
+	// `verimeter verify`: root.pem, certs.pem, readings and interval proofs.
+	Export string
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
@@ -58,6 +65,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of consumption, medium and attacker")
 	fs.StringVar(&cfg.DB, "db", "", "head-end SQLite database (default: a temporary file)")
 	trace := fs.String("trace", "", "write an NDJSON trace of every APDU on the medium to this file")
+	fs.StringVar(&cfg.Export, "export", "", "write a sample of signed readings and interval proofs, with the root and certificates, to this directory (for verimeter verify)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -181,6 +189,9 @@ type world struct {
 	wanDown map[string]bool
 	clock   statemachine.LamportClock
 	rec     *statemachine.Recorder
+	// samples for -export
+	readings [][]byte
+	proofs   []protocol.IntervalProof
 }
 
 type gwNode struct {
@@ -273,10 +284,17 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	if err := w.commandsPolicy(rep); err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
 	}
+	if cfg.Export != "" {
+		if err := w.export(cfg.Export); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		rep.info = append(rep.info, fmt.Sprintf("exported %d readings and %d interval proofs to %s: verimeter verify -roots %s -certs %s %s",
+			len(w.readings), len(w.proofs), cfg.Export, filepath.Join(cfg.Export, "root.pem"), filepath.Join(cfg.Export, "certs.pem"), filepath.Join(cfg.Export, "*.cbor")))
+	}
 	if cfg.Progress != nil {
 		fmt.Fprintf(cfg.Progress, "\r%-80s\r", "")
 	}
-	rep.info = append(rep.info, fmt.Sprintf("%d meters, %d gateways, %d day(s), seed %d, %.1f s wall time", cfg.Meters, cfg.Gateways, cfg.Days, cfg.Seed, time.Since(start).Seconds()))
+	rep.info = append(rep.info, fmt.Sprintf("%d meters (%d with state on disk), %d gateways, %d day(s), seed %d, %.1f s wall time", cfg.Meters, min(cfg.Meters, persistentMeters), cfg.Gateways, cfg.Days, cfg.Seed, time.Since(start).Seconds()))
 	return rep, nil
 }
 
@@ -407,9 +425,15 @@ func (w *world) setupRoles() error {
 		if err != nil {
 			return err
 		}
-		mdir := filepath.Join(w.dir, fmt.Sprintf("meter-%05d", i))
-		if err := os.MkdirAll(mdir, 0o700); err != nil {
-			return err
+		// Meters persist their state to disk like devices do; beyond
+		// persistentMeters the simulation keeps it in memory (two open
+		// files per meter would exhaust the process's descriptors).
+		mdir := ""
+		if i < persistentMeters {
+			mdir = filepath.Join(w.dir, fmt.Sprintf("meter-%05d", i))
+			if err := os.MkdirAll(mdir, 0o700); err != nil {
+				return err
+			}
 		}
 		mc := meter.Config{Title: title, Model: "VM-E3", SigningKey: sk, ChannelKey: ck, Operator: &w.op.PublicKey, TrustList: tl,
 			Manufacturers: map[string]*ecdsa.PublicKey{string(w.man.KeyID): &w.man.Key.PublicKey},
@@ -500,9 +524,11 @@ func (w *world) runDays(rep *demoReport) error {
 				}
 				// An on-demand read for a customer's move-out (UC3).
 				n := w.meters[0]
-				if _, err := n.gw.g.ReadNow(n.cfg.Title); err != nil {
+				r, err := n.gw.g.ReadNow(n.cfg.Title)
+				if err != nil {
 					return fmt.Errorf("on-demand read: %w", err)
 				}
+				w.readings = append(w.readings, r)
 				onDemand++
 			}
 			if i == 64 {
@@ -873,6 +899,9 @@ func (w *world) market(rep *demoReport) error {
 		if len(a)+len(b) != 96*w.cfg.Days || len(g) != 96*w.cfg.Days {
 			partitionOK = false
 		}
+		if len(w.proofs) == 0 && len(a) > 0 && len(b) > 0 {
+			w.proofs = append(w.proofs, a[0], a[len(a)-1], b[0], b[len(b)-1])
+		}
 	}
 	rep.add("supplier switch at noon: per-supplier partition", partitionOK && checked > 0, "%d switched meters: old supplier sees only before 12:00, new only after, together all 96/day", checked)
 	rep.add("participants verify every interval offline", badOffline == 0 && verifiedOffline > 0, "%d intervals with Merkle proofs against the meter's signature", verifiedOffline)
@@ -920,5 +949,42 @@ func (w *world) commandsPolicy(rep *demoReport) error {
 		return err
 	}
 	rep.add("audit log", len(log) > 0, "%d entries", len(log))
+	return nil
+}
+
+// export writes the PKI root, the manufacturer sub-CA and meter
+// certificates, and sample signed data for verimeter verify.
+func (w *world) export(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := protocol.WriteCertificate(filepath.Join(dir, "root.pem"), w.root.Cert); err != nil {
+		return err
+	}
+	var pemCerts []byte
+	add := func(c *x509.Certificate) {
+		pemCerts = append(pemCerts, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
+	}
+	add(w.subs["manufacturer"].Cert)
+	for _, n := range w.meters {
+		add(n.cert)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "certs.pem"), pemCerts, 0o644); err != nil {
+		return err
+	}
+	for i, r := range w.readings {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("reading-%d.cbor", i)), r, 0o644); err != nil {
+			return err
+		}
+	}
+	for i, p := range w.proofs {
+		b, err := p.Marshal()
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("interval-%d.cbor", i)), b, 0o644); err != nil {
+			return err
+		}
+	}
 	return nil
 }
