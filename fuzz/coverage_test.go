@@ -14,7 +14,7 @@ import (
 
 // decoderName matches the exported functions and methods that take
 // untrusted input by convention: they parse, decode, verify, open or decrypt.
-var decoderName = regexp.MustCompile(`^(Unmarshal|Parse|Decode|Verify|Read|Open|Decrypt|Check)`)
+var decoderName = regexp.MustCompile(`^(Unmarshal|Parse|Decode|Verify|Read|Open|Decrypt|Check|Handle|Ingest)`)
 
 // exempt lists decoders without their own fuzz target, each with the reason.
 var exempt = map[string]string{

@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -92,4 +95,45 @@ func TestSegmentExactlyOnceUnderLoss(t *testing.T) {
 	if lost == 0 {
 		t.Fatalf("no frame lost in %d at 10 %% loss: the test exercised nothing", frames)
 	}
+}
+
+// FuzzOpenFromMeter: whatever arrives from the medium toward the gateway,
+// only an APDU the meter sealed under the session opens, and only once.
+func FuzzOpenFromMeter(f *testing.F) {
+	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
+	mk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	gk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	gka, init, err := protocol.StartKeyAgreement(protocol.Suite1, gwTitle, meter, gk, nil, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mka, resp, err := protocol.StartKeyAgreement(protocol.Suite1, meter, gwTitle, mk, init.Ephemeral, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mkeys, err := mka.Finish(init, &gk.PublicKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	gkeys, err := gka.Finish(resp, &mk.PublicKey)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ms, _ := protocol.NewSender(mkeys, protocol.NewMemStore())
+	gr, _ := protocol.NewReceiver(gkeys)
+	g := &Gateway{sessions: map[protocol.SystemTitle]*session{meter: {receiver: gr}}}
+	sealed := map[string]bool{}
+	for _, p := range []string{"reading", "block"} {
+		a, _ := ms.Seal(nil, protocol.TagDataNotification, []byte(p))
+		sealed[string(a)] = true
+		f.Add(a)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if err := g.OpenFromMeter(meter, b); err == nil {
+			if !sealed[string(b)] {
+				t.Fatalf("forged APDU opened: % x", b)
+			}
+			delete(sealed, string(b)) // a second time would be a replay
+		}
+	})
 }

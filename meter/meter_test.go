@@ -23,7 +23,7 @@ type kit struct {
 	req, cmdCtr  uint64
 }
 
-func key(t *testing.T) *ecdsa.PrivateKey {
+func key(t testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func key(t *testing.T) *ecdsa.PrivateKey {
 	return k
 }
 
-func spki(t *testing.T, k *ecdsa.PrivateKey) []byte {
+func spki(t testing.TB, k *ecdsa.PrivateKey) []byte {
 	b, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func spki(t *testing.T, k *ecdsa.PrivateKey) []byte {
 	return b
 }
 
-func newKit(t *testing.T, dir string) *kit {
+func newKit(t testing.TB, dir string) *kit {
 	k := &kit{gwKey: key(t), heKey: key(t), gwTitle: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 1}}
 	op := key(t)
 	title := protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 7}
@@ -67,7 +67,7 @@ func (s staticKey) MeterKey(t protocol.SystemTitle, _ int64) (*ecdsa.PublicKey, 
 }
 
 // agree runs the gateway's side of the key agreement against m.
-func (k *kit) agree(t *testing.T, m *Meter) {
+func (k *kit) agree(t testing.TB, m *Meter) {
 	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.Title(), k.gwKey, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -272,4 +272,38 @@ func TestLogbookFullRefusesDownloads(t *testing.T) {
 	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 {
 		t.Fatalf("download with a full logbook: %+v", r)
 	}
+}
+
+// FuzzHandleAPDU: the meter's whole input from the medium. Nothing but the
+// gateway's own sealed requests or signed key agreements may get an answer;
+// nothing may panic.
+func FuzzHandleAPDU(f *testing.F) {
+	k := newKit(f, "")
+	m, err := New(k.cfg)
+	if err != nil {
+		f.Fatal(err)
+	}
+	k.agree(f, m)
+	accepted := map[string]bool{}
+	for _, p := range []protocol.PDU{{Kind: protocol.PDUGetReading, Request: 1}, {Kind: protocol.PDUGetBlock, Request: 2, Day: 5}} {
+		b, _ := p.Marshal()
+		a, err := k.sender.Seal(nil, protocol.TagCommand, b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		accepted[string(a)] = true
+		f.Add(a)
+	}
+	_, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.Title(), key(f), nil, rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	wire, _ := init.Marshal()
+	f.Add(append([]byte{protocol.TagKeyAgreement}, wire...)) // signed by a key not in the trust list
+	f.Fuzz(func(t *testing.T, b []byte) {
+		out, _ := m.HandleAPDU(b, time.Unix(0, 0))
+		if len(out) > 0 && !accepted[string(b)] {
+			t.Fatalf("the meter answered an APDU nobody authorised: % x", b)
+		}
+	})
 }
