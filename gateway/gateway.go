@@ -8,7 +8,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
 )
 
@@ -24,7 +24,7 @@ var (
 // mutual authentication in production; in process in the demo). The gateway
 // never accepts inbound connections on the WAN.
 type Uplink interface {
-	Ingest(ctx context.Context, gateway string, items []headend.Item) (headend.IngestResult, error)
+	Ingest(ctx context.Context, gateway string, items []api.Item) (api.IngestResult, error)
 }
 
 // Config is what a gateway runs with.
@@ -34,7 +34,17 @@ type Config struct {
 	ChannelKey *ecdsa.PrivateKey // signs key agreements on PLC (role gateway)
 	Dir        string            // persistent queue; "" keeps it in memory
 	Rand       io.Reader
-	Segment    *Segment
+	Segment    PLC
+}
+
+// PLC is how a gateway reaches its meters: the simulated Segment in the
+// demo and tests, SocketPLC between processes, a serial modem on hardware.
+type PLC interface {
+	// Exchange sends one APDU to meter and returns the APDUs it answered.
+	Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, error)
+	// Refused returns what the meter's side refused, where it can be seen
+	// (only in simulation).
+	Refused(meter protocol.SystemTitle) []error
 }
 
 type session struct {
@@ -179,7 +189,7 @@ func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	if r.Kind != protocol.PDUData {
 		return fmt.Errorf("%w: answer of kind %d", ErrNoAnswer, r.Kind)
 	}
-	return g.queue.Append(headend.Item{Kind: headend.KindBlock, Raw: r.Body})
+	return g.queue.Append(api.Item{Kind: api.KindBlock, Raw: r.Body})
 }
 
 // ReadNow takes an on-demand signed reading (UC3) and queues it.
@@ -191,7 +201,7 @@ func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	if err := result(r); err != nil {
 		return nil, err
 	}
-	return r.Body, g.queue.Append(headend.Item{Kind: headend.KindReading, Raw: r.Body})
+	return r.Body, g.queue.Append(api.Item{Kind: api.KindReading, Raw: r.Body})
 }
 
 // Command relays a head-end-signed command; the meter checks it.
@@ -239,8 +249,8 @@ func (g *Gateway) Firmware(meter protocol.SystemTitle, campaign uint32, manifest
 // each batch only after the head-end confirmed its durable commit. It
 // returns how many items were forwarded; with the WAN down the items stay
 // queued.
-func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, headend.IngestResult, error) {
-	var total headend.IngestResult
+func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, api.IngestResult, error) {
+	var total api.IngestResult
 	sent := 0
 	for g.queue.Len() > 0 {
 		items := g.queue.Pending(batch)

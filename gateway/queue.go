@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/headend/api"
 )
 
 // ErrQueue marks a failure of the persisted queue.
@@ -23,7 +23,7 @@ var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 type Queue struct {
 	f       *os.File
 	off     int64
-	items   []headend.Item
+	items   []api.Item
 	acked   int // items[:acked] are acknowledged
 	pending int // items reported by Pending but not yet acknowledged
 }
@@ -62,7 +62,7 @@ func OpenQueue(path string) (*Queue, error) {
 		}
 		switch body[0] {
 		case qItem:
-			q.items = append(q.items, headend.Item{Kind: headend.Kind(body[1]), Raw: append([]byte(nil), body[2:]...)})
+			q.items = append(q.items, api.Item{Kind: api.Kind(body[1]), Raw: append([]byte(nil), body[2:]...)})
 		case qAck:
 			if len(body) != 2+8 {
 				return nil, fmt.Errorf("%w: ack record", ErrQueue)
@@ -103,7 +103,7 @@ func (q *Queue) write(kind, sub byte, data []byte) error {
 }
 
 // Append adds items durably (one fsync for the lot).
-func (q *Queue) Append(items ...headend.Item) error {
+func (q *Queue) Append(items ...api.Item) error {
 	if q.f != nil {
 		var buf []byte
 		for _, it := range items {
@@ -127,7 +127,7 @@ func (q *Queue) Append(items ...headend.Item) error {
 }
 
 // Pending returns up to n unacknowledged items, oldest first.
-func (q *Queue) Pending(n int) []headend.Item {
+func (q *Queue) Pending(n int) []api.Item {
 	end := min(len(q.items), q.acked+n)
 	return q.items[q.acked:end]
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
 )
 
@@ -26,6 +27,7 @@ type fixture struct {
 	parts             map[string]*x509.Certificate
 	alice, bob, carol Approver
 	outsider          *protocol.Verifier
+	subs              map[string]*protocol.CA
 }
 
 func key(tb testing.TB) *ecdsa.PrivateKey {
@@ -44,6 +46,7 @@ func newFixture(tb testing.TB) *fixture {
 		tb.Fatal(err)
 	}
 	subs := map[string]*protocol.CA{}
+	f.subs = subs
 	var subCerts []*x509.Certificate
 	for name, roles := range protocol.SubCAs {
 		if subs[name], err = root.NewSubCA(name, roles, key(tb), f.t0.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
@@ -115,11 +118,11 @@ func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	blk := f.block(t, 1, 0)
-	res, err := f.he.Ingest(ctx, "gw", []Item{{KindBlock, blk}})
+	res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: blk}})
 	if err != nil || res.Stored != 1 || res.Intervals != 96 {
 		t.Fatalf("first ingest: %+v %v", res, err)
 	}
-	res, err = f.he.Ingest(ctx, "gw", []Item{{KindBlock, blk}})
+	res, err = f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: blk}})
 	if err != nil || res.Stored != 0 || res.Duplicates != 1 {
 		t.Fatalf("resend: %+v %v", res, err)
 	}
@@ -127,7 +130,7 @@ func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) {
 	bad[len(bad)-1] ^= 1 // a status/value byte of the last interval: the Merkle root no longer matches
 	forger, _ := protocol.NewMeterSigner(f.meter, key(t), rand.Reader)
 	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
-	res, err = f.he.Ingest(ctx, "gw", []Item{{KindBlock, bad}, {KindReading, forged}, {KindBlock, f.block(t, 2, 1)}})
+	res, err = f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: bad}, {Kind: KindReading, Raw: forged}, {Kind: KindBlock, Raw: f.block(t, 2, 1)}})
 	if err != nil || res.Stored != 1 || len(res.Rejected) != 2 {
 		t.Fatalf("mixed batch: %+v %v", res, err)
 	}
@@ -143,7 +146,7 @@ func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) {
 func TestFetchHonoursContractsAndRevocation(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	if _, err := f.he.Ingest(ctx, "gw", []Item{{KindBlock, f.block(t, 1, 0)}}); err != nil {
+	if _, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	noon := f.t0.Add(12 * time.Hour)
@@ -230,7 +233,7 @@ func FuzzIngest(f *testing.F) {
 	f.Add(uint8(KindReading), rd)
 	f.Add(uint8(KindEvent), []byte{0xD2, 0x84})
 	f.Fuzz(func(t *testing.T, kind uint8, raw []byte) {
-		res, err := fx.he.Ingest(context.Background(), "gw", []Item{{Kind(kind), raw}})
+		res, err := fx.he.Ingest(context.Background(), "gw", []Item{{Kind: Kind(kind), Raw: raw}})
 		if err != nil {
 			t.Fatalf("store error: %v", err)
 		}
@@ -254,4 +257,18 @@ func sameBlock(raw, want []byte) bool {
 		}
 	}
 	return true
+}
+
+func FuzzDecodeBatch(f *testing.F) {
+	b, _ := api.EncodeBatch([]Item{{Kind: KindBlock, Raw: []byte{1, 2}}, {Kind: KindReading, Raw: nil}})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, err := api.DecodeBatch(body)
+		if err != nil {
+			return
+		}
+		if _, err := api.EncodeBatch(items); err != nil {
+			t.Fatalf("accepted batch does not re-encode: %v", err)
+		}
+	})
 }

@@ -9,6 +9,7 @@ import (
 
 	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
 
+	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
 )
 
@@ -22,30 +23,23 @@ var (
 	ErrRole        = errors.New("headend: issuer's role may not do this")
 )
 
-// Kind tells what a forwarded item is.
-type Kind uint8
+// The wire types live in headend/api (no database dependency); these
+// aliases keep the head-end's own API in one place.
+type (
+	// Kind tells what a forwarded item is.
+	Kind = api.Kind
+	// Item is one piece of signed data a gateway forwards.
+	Item = api.Item
+	// IngestResult counts what a batch did.
+	IngestResult = api.IngestResult
+)
 
 // Item kinds.
 const (
-	KindReading Kind = 1
-	KindBlock   Kind = 2
-	KindEvent   Kind = 3
+	KindReading = api.KindReading
+	KindBlock   = api.KindBlock
+	KindEvent   = api.KindEvent
 )
-
-// Item is one piece of signed data a gateway forwards.
-type Item struct {
-	Kind Kind
-	Raw  []byte
-}
-
-// IngestResult counts what a batch did: new items stored, duplicates of
-// stored ones (idempotent: a gateway resending after a restart), and items
-// rejected with the reason of each.
-type IngestResult struct {
-	Stored, Duplicates int
-	Intervals          int // interval values stored from new blocks
-	Rejected           []error
-}
 
 // Store is the head-end's database.
 type Store struct {

@@ -1,0 +1,94 @@
+// Package api holds what gateways and participants exchange with the
+// head-end on the wire: ingest items and batches, and the replies. It has no
+// database dependency, so device builds (gateways on linux/mips) link it
+// without the head-end's SQLite.
+package api
+
+import (
+	"fmt"
+
+	"github.com/fxamacker/cbor/v2"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// Kind tells what a forwarded item is.
+type Kind uint8
+
+// Item kinds.
+const (
+	KindReading Kind = 1
+	KindBlock   Kind = 2
+	KindEvent   Kind = 3
+)
+
+// Item is one piece of signed data a gateway forwards.
+type Item struct {
+	Kind Kind
+	Raw  []byte
+}
+
+// IngestResult counts what a batch did: new items stored, duplicates of
+// stored ones (idempotent: a gateway resending after a restart), and items
+// rejected with the reason of each.
+type IngestResult struct {
+	Stored, Duplicates int
+	Intervals          int // interval values stored from new blocks
+	Rejected           []error
+}
+
+// MaxIngestBody caps a gateway's batch.
+const MaxIngestBody = 16 << 20
+
+// WireItem is an item of an ingest batch on the wire: [kind, raw].
+type WireItem struct {
+	_    struct{} `cbor:",toarray"`
+	Kind uint8
+	Raw  []byte
+}
+
+// IngestReply is the JSON answer to a batch, sent after the durable commit.
+type IngestReply struct {
+	Stored     int      `json:"stored"`
+	Duplicates int      `json:"duplicates"`
+	Intervals  int      `json:"intervals"`
+	Rejected   []string `json:"rejected,omitempty"`
+}
+
+// ProofReply is the JSON answer to a participant: each interval proof as
+// base64 CBOR (protocol.IntervalProof), verifiable offline.
+type ProofReply struct {
+	Meter  string   `json:"meter"`
+	Proofs []string `json:"proofs"`
+}
+
+var decWire, _ = cbor.DecOptions{MaxArrayElements: 100000, MaxNestedLevels: 4, IndefLength: cbor.IndefLengthForbidden}.DecMode()
+
+// DecodeBatch parses an ingest batch strictly (a CBOR array of [kind, raw]).
+func DecodeBatch(body []byte) ([]Item, error) {
+	if len(body) > MaxIngestBody {
+		return nil, fmt.Errorf("%w: batch of %d bytes", protocol.ErrTooLong, len(body))
+	}
+	var wire []WireItem
+	rest, err := decWire.UnmarshalFirst(body, &wire)
+	if err != nil {
+		return nil, fmt.Errorf("%w: batch: %v", protocol.ErrMalformed, err)
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: batch", protocol.ErrTrailing)
+	}
+	items := make([]Item, len(wire))
+	for i, x := range wire {
+		items[i] = Item{Kind: Kind(x.Kind), Raw: x.Raw}
+	}
+	return items, nil
+}
+
+// EncodeBatch is the gateway's side of DecodeBatch.
+func EncodeBatch(items []Item) ([]byte, error) {
+	wire := make([]WireItem, len(items))
+	for i, it := range items {
+		wire[i] = WireItem{Kind: uint8(it.Kind), Raw: it.Raw}
+	}
+	return cbor.Marshal(wire)
+}

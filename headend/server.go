@@ -1,0 +1,127 @@
+package headend
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// The head-end's network face: one TLS 1.3 listener with mutual
+// authentication. Gateways POST batches to /v1/ingest; market participants
+// GET /v1/meters/{system title}/intervals?from=RFC3339&to=RFC3339. Who may
+// do what follows from the role in the client's certificate, checked with
+// the SM-PKI Validator (Go's own chain check knows nothing of our roles).
+
+// TLSConfig returns the server side: TLS 1.3 only, a client certificate
+// required; chains are checked per request against the role the endpoint
+// needs.
+func TLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.RequireAnyClientCert,
+	}
+}
+
+// Handler returns the HTTP handler of the head-end.
+func (h *HeadEnd) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/ingest", h.serveIngest)
+	mux.HandleFunc("GET /v1/meters/{meter}/intervals", h.serveIntervals)
+	return mux
+}
+
+func (h *HeadEnd) client(r *http.Request, role protocol.Role) (*x509.Certificate, error) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil, fmt.Errorf("%w: no client certificate", ErrParticipant)
+	}
+	c := r.TLS.PeerCertificates[0]
+	if err := h.cfg.Validator.Check(c, role, h.cfg.Now()); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrParticipant, err)
+	}
+	return c, nil
+}
+
+func httpError(w http.ResponseWriter, code int, err error) {
+	http.Error(w, err.Error(), code)
+}
+
+func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
+	c, err := h.client(r, protocol.RoleGateway)
+	if err != nil {
+		httpError(w, http.StatusForbidden, err)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxIngestBody+1))
+	if err != nil || len(body) > api.MaxIngestBody {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("batch larger than %d bytes", api.MaxIngestBody))
+		return
+	}
+	items, err := api.DecodeBatch(body)
+	if err != nil {
+		httpError(w, http.StatusBadRequest, err)
+		return
+	}
+	res, err := h.Ingest(r.Context(), c.Subject.CommonName, items)
+	if err != nil {
+		httpError(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	rep := api.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals}
+	for _, e := range res.Rejected {
+		rep.Rejected = append(rep.Rejected, e.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(rep)
+}
+
+func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		httpError(w, http.StatusForbidden, fmt.Errorf("%w: no client certificate", ErrParticipant))
+		return
+	}
+	c := r.TLS.PeerCertificates[0]
+	raw, err := hex.DecodeString(r.PathValue("meter"))
+	if err != nil || len(raw) != protocol.SystemTitleLen {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("meter must be 16 hex digits"))
+		return
+	}
+	var meter protocol.SystemTitle
+	copy(meter[:], raw)
+	from, err1 := time.Parse(time.RFC3339, r.URL.Query().Get("from"))
+	to, err2 := time.Parse(time.RFC3339, r.URL.Query().Get("to"))
+	if err1 != nil || err2 != nil || !from.Before(to) {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("from and to must be RFC 3339 times, from before to"))
+		return
+	}
+	proofs, err := h.Fetch(r.Context(), c, meter, from, to)
+	switch {
+	case errors.Is(err, ErrNotEntitled), errors.Is(err, ErrParticipant):
+		httpError(w, http.StatusForbidden, err)
+		return
+	case err != nil:
+		httpError(w, http.StatusInternalServerError, err)
+		return
+	}
+	rep := api.ProofReply{Meter: hex.EncodeToString(meter[:])}
+	for _, p := range proofs {
+		b, err := p.Marshal()
+		if err != nil {
+			httpError(w, http.StatusInternalServerError, err)
+			return
+		}
+		rep.Proofs = append(rep.Proofs, base64.StdEncoding.EncodeToString(b))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(rep)
+}

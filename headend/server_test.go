@@ -1,0 +1,101 @@
+package headend
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// tlsCert issues a certificate for role from the fixture's PKI as a
+// tls.Certificate.
+func (f *fixture) tlsCert(t *testing.T, ca *protocol.CA, cn string, role protocol.Role) tls.Certificate {
+	k := key(t)
+	c, err := ca.Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &k.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: k, Leaf: c}
+}
+
+func client(cert tls.Certificate) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}
+}
+
+func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
+	f := newFixture(t)
+	server := f.tlsCert(t, f.subs["head-end-operator"], "head-end", protocol.RoleHeadEnd)
+	gw := f.tlsCert(t, f.subs["gateway-operator"], "gw-1", protocol.RoleGateway)
+	supA := f.tlsCert(t, f.subs["market-participant"], "supplier A", protocol.RoleSupplier)
+	supB := f.tlsCert(t, f.subs["market-participant"], "supplier B", protocol.RoleSupplier)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", TLSConfig(server))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: f.he.Handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ln)
+	defer srv.Shutdown(context.Background())
+	base := "https://" + ln.Addr().String()
+
+	body, _ := api.EncodeBatch([]api.Item{{Kind: api.KindBlock, Raw: f.block(t, 1, 0)}})
+	post := func(c tls.Certificate) (*http.Response, string) {
+		resp, err := client(c).Post(base+"/v1/ingest", "application/cbor", strings.NewReader(string(body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	if resp, b := post(supA); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a supplier posting readings: %s %s", resp.Status, b)
+	}
+	resp, b := post(gw)
+	var rep api.IngestReply
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &rep) != nil || rep.Stored != 1 || rep.Intervals != 96 {
+		t.Fatalf("gateway ingest: %s %s", resp.Status, b)
+	}
+	f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
+	get := func(c tls.Certificate) (*http.Response, string) {
+		u := fmt.Sprintf("%s/v1/meters/%x/intervals?from=%s&to=%s", base, f.meter[:], f.t0.Format(time.RFC3339), f.t0.Add(24*time.Hour).Format(time.RFC3339))
+		resp, err := client(c).Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, b = get(supA)
+	var pr api.ProofReply
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &pr) != nil || len(pr.Proofs) != 96 {
+		t.Fatalf("entitled supplier: %s %.200s", resp.Status, b)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(pr.Proofs[17])
+	p, err := protocol.UnmarshalIntervalProof(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.outsider.VerifyInterval(p); err != nil {
+		t.Fatalf("proof from the API does not verify offline: %v", err)
+	}
+	resp, b = get(supB)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "no contract") {
+		t.Fatalf("supplier without contract: %s %s", resp.Status, b)
+	}
+	// No client certificate: the TLS handshake itself fails.
+	noCert := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	if _, err := noCert.Get(base + "/v1/ingest"); err == nil {
+		t.Fatal("a client without a certificate was served")
+	}
+}
