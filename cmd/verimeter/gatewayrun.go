@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/verimeter/verimeter/gateway"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+func init() {
+	register(command{name: "gateway", summary: "gateway run -config FILE: commission the meters, collect a day, forward it to the head-end", run: runGateway})
+}
+
+func runGateway(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprintln(stderr, "usage: verimeter gateway run -config gateway.json")
+		return 2
+	}
+	fs := flag.NewFlagSet("gateway run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "gateway configuration (JSON, from verimeter provision)")
+	wait := fs.Duration("wait", 20*time.Second, "how long to wait for the head-end and the meters to come up")
+	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
+		fmt.Fprintln(stderr, "usage: verimeter gateway run -config gateway.json")
+		return 2
+	}
+	if err := gatewayRun(*cfgPath, *wait, stdout); err != nil {
+		fmt.Fprintf(stderr, "verimeter gateway: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func gatewayRun(path string, wait time.Duration, stdout io.Writer) error {
+	var f gatewayFile
+	if err := readJSON(path, &f); err != nil {
+		return err
+	}
+	title, err := parseTitle(f.Title)
+	if err != nil {
+		return err
+	}
+	ck, err := protocol.ReadKey(f.ChannelKey)
+	if err != nil {
+		return err
+	}
+	cert, err := loadTLS(f.TLSCert, f.TLSKey)
+	if err != nil {
+		return err
+	}
+	roots, err := readPEMCerts(f.Roots)
+	if err != nil {
+		return err
+	}
+	subs, err := readPEMCerts(f.SubCAs)
+	if err != nil {
+		return err
+	}
+	val, err := protocol.NewValidator(roots, subs, nil)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(wait)
+	var addr []byte
+	for {
+		if addr, err = os.ReadFile(f.HeadEndAddr); err == nil && len(addr) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("head-end address file %s: %v", f.HeadEndAddr, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	os.Remove(f.Socket)
+	plcSock, err := gateway.NewSocketPLC(f.Socket, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer plcSock.Close()
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return err
+	}
+	g, err := gateway.New(gateway.Config{Name: f.Name, Title: title, ChannelKey: ck, Dir: f.Dir, Rand: rand.Reader, Segment: plcSock})
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	for _, m := range f.Meters {
+		mt, err := parseTitle(m.Title)
+		if err != nil {
+			return err
+		}
+		mk, err := certKey(m.ChannelCert)
+		if err != nil {
+			return err
+		}
+		if err := plcSock.Attach(mt, m.Socket, m.Addr); err != nil {
+			return err
+		}
+		for {
+			err = g.Commission(mt, mk)
+			if err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("commission %s: %w", m.Title, err)
+		}
+		if err := g.CollectDay(mt, f.Day); err != nil {
+			return fmt.Errorf("collect %s: %w", m.Title, err)
+		}
+	}
+	up := gateway.NewHTTPSUplink(strings.TrimSpace(string(addr)), cert, func(c *x509.Certificate) error {
+		return val.Check(c, protocol.RoleHeadEnd, time.Now())
+	})
+	n, res, err := g.Flush(context.Background(), up, 500)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected\n", f.Name, len(f.Meters), n, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected))
+	if len(res.Rejected) > 0 {
+		return fmt.Errorf("head-end rejected %d items: %v", len(res.Rejected), res.Rejected[0])
+	}
+	return nil
+}

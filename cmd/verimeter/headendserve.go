@@ -1,0 +1,117 @@
+//go:build !device
+
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+func init() {
+	register(command{name: "headend", summary: "headend serve -config FILE: the head-end over TLS 1.3 with mutual authentication", run: runHeadend})
+}
+
+func runHeadend(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprintln(stderr, "usage: verimeter headend serve -config headend.json")
+		return 2
+	}
+	fs := flag.NewFlagSet("headend serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "head-end configuration (JSON, from verimeter provision)")
+	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
+		fmt.Fprintln(stderr, "usage: verimeter headend serve -config headend.json")
+		return 2
+	}
+	if err := headendServe(*cfgPath, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "verimeter headend: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func headendServe(path string, stdout, stderr io.Writer) error {
+	var f headendFile
+	if err := readJSON(path, &f); err != nil {
+		return err
+	}
+	roots, err := readPEMCerts(f.Roots)
+	if err != nil {
+		return err
+	}
+	subs, err := readPEMCerts(f.SubCAs)
+	if err != nil {
+		return err
+	}
+	meters, err := readPEMCerts(f.MeterCerts)
+	if err != nil {
+		return err
+	}
+	val, err := protocol.NewValidator(roots, subs, nil)
+	if err != nil {
+		return err
+	}
+	dir, err := protocol.NewMeterDirectory(val, meters)
+	if err != nil {
+		return err
+	}
+	cmdKey, err := protocol.ReadKey(f.CommandKey)
+	if err != nil {
+		return err
+	}
+	cert, err := loadTLS(f.TLSCert, f.TLSKey)
+	if err != nil {
+		return err
+	}
+	store, err := headend.OpenStore(f.DB)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	for _, c := range f.Contracts {
+		m, err := parseTitle(c.Meter)
+		if err != nil {
+			return err
+		}
+		from, err1 := time.Parse(time.RFC3339, c.From)
+		to, err2 := time.Parse(time.RFC3339, c.To)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("contract for %s: from/to must be RFC 3339", c.Meter)
+		}
+		if err := store.AddContract(c.Participant, protocol.Role(c.Role), m, from, to); err != nil {
+			return err
+		}
+	}
+	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, Now: time.Now, Rand: rand.Reader})
+	ln, err := tls.Listen("tcp", f.Listen, headend.TLSConfig(cert))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: he.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(stderr, "headend: ", 0)}
+	go srv.Serve(ln)
+	if f.AddrFile != "" {
+		tmp := f.AddrFile + ".tmp"
+		if err := os.WriteFile(tmp, []byte(ln.Addr().String()), 0o644); err != nil {
+			return err
+		}
+		if err := os.Rename(tmp, f.AddrFile); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "head-end: serving on https://%s (TLS 1.3, client certificates required)\n", ln.Addr())
+	<-stopOnSignal()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(ctx)
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/verimeter/verimeter/meter"
+	"github.com/verimeter/verimeter/plc"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+func init() {
+	register(command{name: "meter", summary: "meter run -config FILE: a meter as a process on a PLC socket", run: runMeter})
+}
+
+func runMeter(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "run" {
+		fmt.Fprintln(stderr, "usage: verimeter meter run -config meter.json")
+		return 2
+	}
+	fs := flag.NewFlagSet("meter run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "meter configuration (JSON, from verimeter provision)")
+	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
+		fmt.Fprintln(stderr, "usage: verimeter meter run -config meter.json")
+		return 2
+	}
+	if err := meterRun(*cfgPath, stdout); err != nil {
+		fmt.Fprintf(stderr, "verimeter meter: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func meterRun(path string, stdout io.Writer) error {
+	var f meterFile
+	if err := readJSON(path, &f); err != nil {
+		return err
+	}
+	title, err := parseTitle(f.Title)
+	if err != nil {
+		return err
+	}
+	sk, err := protocol.ReadKey(f.SigningKey)
+	if err != nil {
+		return err
+	}
+	ck, err := protocol.ReadKey(f.ChannelKey)
+	if err != nil {
+		return err
+	}
+	tl, err := os.ReadFile(f.TrustList)
+	if err != nil {
+		return err
+	}
+	op, err := certKey(f.Operator)
+	if err != nil {
+		return err
+	}
+	man, err := certKey(f.Manufacturer)
+	if err != nil {
+		return err
+	}
+	auth, err := certKey(f.Authority)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
+		return err
+	}
+	m, err := meter.New(meter.Config{Title: title, Model: f.Model, SigningKey: sk, ChannelKey: ck, Operator: op, TrustList: tl,
+		Manufacturers: map[string]*ecdsa.PublicKey{"manufacturer": man}, Authorities: map[string]*ecdsa.PublicKey{"authority": auth},
+		Factory: meter.Slot{Version: 4, SecurityVersion: 2, LR: []byte(f.Model + " legally relevant code v4"), Other: []byte(f.Model + " communication stack v4")},
+		Dir:     f.Dir, Seed: f.Seed, Rand: rand.Reader})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	// A simulated meter measures its configured day at start (a restart
+	// resumes after what it already measured).
+	for i := len(m.Day(f.Day)); i < 96; i++ {
+		if _, err := m.Measure(f.Day, i); err != nil {
+			return err
+		}
+	}
+	os.Remove(f.Socket)
+	tr, err := plc.ListenSocket(f.Socket)
+	if err != nil {
+		return err
+	}
+	defer tr.Close()
+	fmt.Fprintf(stdout, "meter %x: listening on %s\n%s", title, f.Socket, m.Display())
+	return meter.Serve(m, tr, f.Gateway, f.Addr, stopOnSignal())
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// Configuration files of the processes, written by `verimeter provision`
+// (or by an operator's own provisioning): JSON, paths to PEM files.
+
+type meterFile struct {
+	Title        string `json:"title"` // 16 hex digits
+	Model        string `json:"model"`
+	SigningKey   string `json:"signing_key"`
+	ChannelKey   string `json:"channel_key"`
+	TrustList    string `json:"trust_list"`    // the signed trust list (binary)
+	Operator     string `json:"operator_cert"` // trust-list signer
+	Manufacturer string `json:"manufacturer_cert"`
+	Authority    string `json:"authority_cert"`
+	Socket       string `json:"socket"`
+	Gateway      string `json:"gateway_socket"`
+	Addr         uint8  `json:"hdlc_address"`
+	Dir          string `json:"data_dir"`
+	Seed         uint64 `json:"seed"`
+	Day          int64  `json:"day"` // the day whose 96 quarter hours the simulated meter measures at start
+}
+
+type gatewayMeter struct {
+	Title       string `json:"title"`
+	Socket      string `json:"socket"`
+	Addr        uint8  `json:"hdlc_address"`
+	ChannelCert string `json:"channel_cert"`
+}
+
+type gatewayFile struct {
+	Name        string         `json:"name"`
+	Title       string         `json:"title"`
+	ChannelKey  string         `json:"channel_key"`
+	TLSCert     string         `json:"tls_cert"`
+	TLSKey      string         `json:"tls_key"`
+	Roots       string         `json:"roots"`
+	SubCAs      string         `json:"sub_cas"`
+	HeadEndAddr string         `json:"headend_addr_file"`
+	Socket      string         `json:"socket"`
+	Dir         string         `json:"data_dir"`
+	Day         int64          `json:"day"`
+	Meters      []gatewayMeter `json:"meters"`
+}
+
+type contractFile struct {
+	Participant string `json:"participant"`
+	Role        string `json:"role"`
+	Meter       string `json:"meter"`
+	From        string `json:"from"` // RFC 3339
+	To          string `json:"to"`
+}
+
+type headendFile struct {
+	DB         string         `json:"db"`
+	Listen     string         `json:"listen"`
+	AddrFile   string         `json:"addr_file"`
+	TLSCert    string         `json:"tls_cert"`
+	TLSKey     string         `json:"tls_key"`
+	CommandKey string         `json:"command_key"`
+	Roots      string         `json:"roots"`
+	SubCAs     string         `json:"sub_cas"`
+	MeterCerts string         `json:"meter_certs"`
+	Contracts  []contractFile `json:"contracts"`
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o600)
+}
+
+func parseTitle(s string) (protocol.SystemTitle, error) {
+	var t protocol.SystemTitle
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(t) {
+		return t, fmt.Errorf("system title %q: want 16 hex digits", s)
+	}
+	copy(t[:], b)
+	return t, nil
+}
+
+func certKey(path string) (*ecdsa.PublicKey, error) {
+	c, err := protocol.ReadCertificate(path)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := c.PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an ECDSA key", path)
+	}
+	return k, nil
+}
+
+func loadTLS(certPath, keyPath string) (tls.Certificate, error) {
+	c, err := protocol.ReadCertificate(certPath)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	k, err := protocol.ReadKey(keyPath)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: k, Leaf: c}, nil
+}
+
+// stopOnSignal returns a channel closed at SIGINT or SIGTERM.
+func stopOnSignal() <-chan struct{} {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	stop := make(chan struct{})
+	go func() { <-ch; close(stop) }()
+	return stop
+}

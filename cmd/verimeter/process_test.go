@@ -1,0 +1,135 @@
+//go:build !device
+
+package main
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+// TestProcessesOnLoopback runs the head-end, two gateways and six meters as
+// separate processes (PLC over Unix datagram sockets, WAN over TLS 1.3 on
+// 127.0.0.1), then checks that the readings arrived, verify, and are served
+// to the entitled supplier only.
+func TestProcessesOnLoopback(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verimeter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// Short paths: Unix socket names are limited to 108 bytes.
+	work, err := os.MkdirTemp("", "vmp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(work)
+	if err := provision(work, 6, 2, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var procs []*exec.Cmd
+	start := func(args ...string) *exec.Cmd {
+		c := exec.Command(bin, args...)
+		c.Stdout, c.Stderr = io.Discard, os.Stderr
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, c)
+		return c
+	}
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(os.Interrupt)
+		}
+		for _, p := range procs {
+			done := make(chan struct{})
+			go func() { p.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				p.Process.Kill()
+			}
+		}
+	}()
+	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
+	for i := range 6 {
+		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
+	}
+	for g := range 2 {
+		cmd := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g)))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("gateway %d: %v\n%s", g, err, out)
+		}
+		if !strings.Contains(string(out), "3 stored") {
+			t.Fatalf("gateway %d: %s", g, out)
+		}
+	}
+	addr, err := os.ReadFile(filepath.Join(work, "headend.addr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m0 meterFile
+	if err := readJSON(filepath.Join(work, "meter-000.json"), &m0); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Unix(m0.Day*86400, 0).UTC()
+	get := func(who string) (int, []byte) {
+		cert, err := loadTLS(filepath.Join(work, "pki", who+".crt"), filepath.Join(work, "pki", who+".key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}
+		resp, err := c.Get(fmt.Sprintf("https://%s/v1/meters/%s/intervals?from=%s&to=%s", addr, m0.Title, from.Format(time.RFC3339), from.Add(24*time.Hour).Format(time.RFC3339)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
+	}
+	code, body := get("supplier-a")
+	var rep api.ProofReply
+	if code != http.StatusOK || json.Unmarshal(body, &rep) != nil || len(rep.Proofs) != 96 {
+		t.Fatalf("entitled supplier: %d %.300s", code, body)
+	}
+	// The supplier verifies offline with the root and the meter's certificate.
+	roots, _ := readPEMCerts(filepath.Join(work, "pki", "root.crt"))
+	subs, _ := readPEMCerts(filepath.Join(work, "pki", "subcas.pem"))
+	meters, _ := readPEMCerts(filepath.Join(work, "pki", "meters.pem"))
+	val, err := protocol.NewValidator(roots, subs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirM, err := protocol.NewMeterDirectory(val, meters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := protocol.NewVerifier(dirM)
+	for i, s := range rep.Proofs {
+		raw, _ := base64.StdEncoding.DecodeString(s)
+		p, err := protocol.UnmarshalIntervalProof(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.VerifyInterval(p); err != nil {
+			t.Fatalf("interval %d does not verify: %v", i, err)
+		}
+	}
+	code, body = get("supplier-b")
+	if code != http.StatusForbidden || !strings.Contains(string(body), "no contract") {
+		t.Fatalf("supplier without contract: %d %s", code, body)
+	}
+}

@@ -1,0 +1,189 @@
+//go:build !device
+
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/verimeter/verimeter/protocol"
+)
+
+func init() {
+	register(command{name: "provision", summary: "create a PKI and the configuration of a head-end, gateways and meters to run as processes on this host", run: runProvision})
+}
+
+func runProvision(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("provision", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "output directory (created)")
+	meters := fs.Int("meters", 4, "meters")
+	gateways := fs.Int("gateways", 2, "gateways")
+	if err := fs.Parse(args); err != nil || *dir == "" || *meters < *gateways || *gateways < 1 || *meters > 200*(*gateways) {
+		fmt.Fprintln(stderr, "usage: verimeter provision -dir DIR [-meters N] [-gateways N]")
+		return 2
+	}
+	if err := provision(*dir, *meters, *gateways, time.Now()); err != nil {
+		fmt.Fprintf(stderr, "verimeter provision: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "provisioned %d meters and %d gateways in %s\nrun: verimeter headend serve -config %s\n     verimeter meter run -config %s (each meter)\n     verimeter gateway run -config %s (each gateway)\n",
+		*meters, *gateways, *dir, filepath.Join(*dir, "headend.json"), filepath.Join(*dir, "meter-000.json"), filepath.Join(*dir, "gw-00.json"))
+	return 0
+}
+
+
+// provision writes a complete deployment for one host. The day measured by
+// the simulated meters is yesterday (UTC), so its readings are in the past.
+func provision(dir string, nMeters, nGateways int, now time.Time) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	dir = abs
+	for _, d := range []string{"pki", "sock", "data"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	p := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
+	nb := now.Add(-48 * time.Hour)
+	rootKey, err := newKey()
+	if err != nil {
+		return err
+	}
+	root, err := protocol.NewRootCA("verimeter root", rootKey, nb, 10*365*24*time.Hour, rand.Reader)
+	if err != nil {
+		return err
+	}
+	if err := protocol.WriteCertificate(p("pki", "root.crt"), root.Cert); err != nil {
+		return err
+	}
+	subs := map[string]*protocol.CA{}
+	var subPEM []byte
+	names := make([]string, 0, len(protocol.SubCAs))
+	for n := range protocol.SubCAs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		k, err := newKey()
+		if err != nil {
+			return err
+		}
+		if subs[n], err = root.NewSubCA(n+" CA", protocol.SubCAs[n], k, nb, 5*365*24*time.Hour); err != nil {
+			return err
+		}
+		subPEM = append(subPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: subs[n].Cert.Raw})...)
+	}
+	if err := os.WriteFile(p("pki", "subcas.pem"), subPEM, 0o644); err != nil {
+		return err
+	}
+	// issue writes PREFIX.crt and PREFIX.key for a fresh key.
+	issue := func(prefix, ca, cn string, role protocol.Role, st *protocol.SystemTitle) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+		k, err := newKey()
+		if err != nil {
+			return nil, nil, err
+		}
+		c, err := subs[ca].Issue(protocol.Identity{CommonName: cn, SystemTitle: st}, []protocol.Role{role}, &k.PublicKey, nb, 2*365*24*time.Hour)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := protocol.WriteCertificate(prefix+".crt", c); err != nil {
+			return nil, nil, err
+		}
+		return k, c, protocol.WriteKey(prefix+".key", k)
+	}
+	if _, _, err := issue(p("pki", "headend-tls"), "head-end-operator", "head-end", protocol.RoleHeadEnd, nil); err != nil {
+		return err
+	}
+	cmdKey, _, err := issue(p("pki", "headend-command"), "head-end-operator", "head-end commands", protocol.RoleHeadEnd, nil)
+	if err != nil {
+		return err
+	}
+	opKey, _, err := issue(p("pki", "trust-list-signer"), "gateway-operator", "trust-list signer", protocol.RoleTrustListSign, nil)
+	if err != nil {
+		return err
+	}
+	if _, _, err := issue(p("pki", "manufacturer"), "manufacturer", "manufacturer firmware", protocol.RoleManufacturer, nil); err != nil {
+		return err
+	}
+	if _, _, err := issue(p("pki", "authority"), "metrology-authority", "metrology authority", protocol.RoleAuthority, nil); err != nil {
+		return err
+	}
+	for _, s := range []string{"supplier-a", "supplier-b"} {
+		if _, _, err := issue(p("pki", s), "market-participant", s, protocol.RoleSupplier, nil); err != nil {
+			return err
+		}
+	}
+	spki := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalPKIXPublicKey(&k.PublicKey); return b }
+	day := now.UTC().Truncate(24*time.Hour).Unix()/86400 - 1
+	dayStart := time.Unix(day*86400, 0).UTC()
+	he := headendFile{DB: p("data", "headend.db"), Listen: "127.0.0.1:0", AddrFile: p("headend.addr"),
+		TLSCert: p("pki", "headend-tls.crt"), TLSKey: p("pki", "headend-tls.key"), CommandKey: p("pki", "headend-command.key"),
+		Roots: p("pki", "root.crt"), SubCAs: p("pki", "subcas.pem"), MeterCerts: p("pki", "meters.pem")}
+	var meterPEM []byte
+	gws := make([]gatewayFile, nGateways)
+	gwKeys := make([]*ecdsa.PrivateKey, nGateways)
+	for g := range nGateways {
+		name := fmt.Sprintf("gw-%02d", g)
+		title := protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, byte(g)}
+		if gwKeys[g], _, err = issue(p("pki", name+"-channel"), "gateway-operator", name, protocol.RoleGateway, &title); err != nil {
+			return err
+		}
+		if _, _, err := issue(p("pki", name+"-tls"), "gateway-operator", name, protocol.RoleGateway, &title); err != nil {
+			return err
+		}
+		gws[g] = gatewayFile{Name: name, Title: hex.EncodeToString(title[:]), ChannelKey: p("pki", name+"-channel.key"), TLSCert: p("pki", name+"-tls.crt"), TLSKey: p("pki", name+"-tls.key"),
+			Roots: p("pki", "root.crt"), SubCAs: p("pki", "subcas.pem"), HeadEndAddr: he.AddrFile, Socket: p("sock", name), Dir: p("data", name), Day: day}
+	}
+	for i := range nMeters {
+		g := i % nGateways
+		name := fmt.Sprintf("meter-%03d", i)
+		title := protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, byte(i >> 8), byte(i)}
+		_, sc, err := issue(p("pki", name+"-signing"), "manufacturer", name, protocol.RoleMeterSigning, &title)
+		if err != nil {
+			return err
+		}
+		meterPEM = append(meterPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sc.Raw})...)
+		if _, _, err := issue(p("pki", name+"-channel"), "manufacturer", name, protocol.RoleMeterChannel, &title); err != nil {
+			return err
+		}
+		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: now.Unix(), Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(gwKeys[g])}, {Role: protocol.RoleHeadEnd, SPKI: spki(cmdKey)}}}, opKey, rand.Reader)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(p("pki", name+"-trustlist.bin"), tl, 0o644); err != nil {
+			return err
+		}
+		addr := uint8(16 + i/nGateways)
+		mf := meterFile{Title: hex.EncodeToString(title[:]), Model: "VM-E3", SigningKey: p("pki", name+"-signing.key"), ChannelKey: p("pki", name+"-channel.key"),
+			TrustList: p("pki", name+"-trustlist.bin"), Operator: p("pki", "trust-list-signer.crt"), Manufacturer: p("pki", "manufacturer.crt"), Authority: p("pki", "authority.crt"),
+			Socket: p("sock", name), Gateway: gws[g].Socket, Addr: addr, Dir: p("data", name), Seed: uint64(i + 1), Day: day}
+		if err := writeJSON(p(name+".json"), mf); err != nil {
+			return err
+		}
+		gws[g].Meters = append(gws[g].Meters, gatewayMeter{Title: mf.Title, Socket: mf.Socket, Addr: addr, ChannelCert: p("pki", name+"-channel.crt")})
+		// Supplier A supplies every meter; supplier B none.
+		he.Contracts = append(he.Contracts, contractFile{Participant: "supplier-a", Role: string(protocol.RoleSupplier), Meter: mf.Title, From: dayStart.Format(time.RFC3339), To: dayStart.Add(30 * 24 * time.Hour).Format(time.RFC3339)})
+	}
+	if err := os.WriteFile(he.MeterCerts, meterPEM, 0o644); err != nil {
+		return err
+	}
+	for g := range gws {
+		if err := writeJSON(p(gws[g].Name+".json"), gws[g]); err != nil {
+			return err
+		}
+	}
+	return writeJSON(p("headend.json"), he)
+}
