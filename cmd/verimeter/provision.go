@@ -42,7 +42,6 @@ func runProvision(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-
 // provision writes a complete deployment for one host. The day measured by
 // the simulated meters is yesterday (UTC), so its readings are in the past.
 func provision(dir string, nMeters, nGateways int, now time.Time) error {
