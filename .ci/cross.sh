@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make cross: builds the device binary (go build -tags device ./cmd/verimeter:
 # the meter and gateway side, without the TLA+ engine) for the hardware meters
-# and gateways have, reports binary sizes, and runs the tests of protocol/ and
-# plc/ under qemu-user for arm, arm64 and mips (big-endian) so byte-order and
+# and gateways have, reports binary sizes, and runs the tests of protocol/, plc/,
+# meter/ and gateway/ under qemu-user for arm, arm64 and mips (big-endian) so byte-order and
 # word-size bugs show.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +30,7 @@ if go list -tags device -deps ./cmd/verimeter | grep -E 'verimeter/(tla|statemac
   exit 1
 fi
 
-pkgs=$(go list ./protocol/... ./plc/... 2>/dev/null || true)
+pkgs=$(go list ./protocol/... ./plc/... ./meter/... ./gateway/... 2>/dev/null || true)
 declare -A qemu=([arm]=qemu-arm [arm64]=qemu-aarch64 [mips]=qemu-mips)
 failed=0
 for arch in arm arm64 mips; do

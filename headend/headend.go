@@ -169,56 +169,71 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 		h.cfg.Store.Audit(h.cfg.Now(), name, "fetch-refused", fmt.Sprintf("meter %x %s..%s: no contract", meter, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)))
 		return nil, fmt.Errorf("%w: %s for meter %x", ErrNotEntitled, name, meter)
 	}
-	type ref struct {
-		ctr int64
-		idx int
+	// Blocks overlapping an entitled span; each interval inside a span is
+	// returned with its proof. Two blocks covering the same quarter hour
+	// (a meter's resend under a new counter) yield the first only.
+	type timed struct {
+		ts int64
+		p  protocol.IntervalProof
 	}
-	var refs []ref
+	var found []timed
+	seen := map[int64]bool{}
 	for _, sp := range spans {
-		rows, err := h.cfg.Store.db.QueryContext(ctx, `SELECT block_counter, idx FROM intervals WHERE meter = ? AND ts >= ? AND ts < ? ORDER BY ts`, meter[:], sp[0], sp[1])
+		rows, err := h.cfg.Store.db.QueryContext(ctx, `SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`, meter[:], int(KindBlock), sp[1], sp[0])
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrStore, err)
 		}
+		var raws [][]byte
 		for rows.Next() {
-			var r ref
-			if err := rows.Scan(&r.ctr, &r.idx); err != nil {
+			var raw []byte
+			if err := rows.Scan(&raw); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("%w: %v", ErrStore, err)
 			}
-			refs = append(refs, r)
+			raws = append(raws, raw)
 		}
 		rows.Close()
-	}
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].ctr != refs[j].ctr {
-			return refs[i].ctr < refs[j].ctr
-		}
-		return refs[i].idx < refs[j].idx
-	})
-	blocks := map[int64]*protocol.SignedBlock{}
-	var out []protocol.IntervalProof
-	for _, r := range refs {
-		b := blocks[r.ctr]
-		if b == nil {
-			var raw []byte
-			if err := h.cfg.Store.db.QueryRowContext(ctx, `SELECT raw FROM data WHERE meter = ? AND counter = ?`, meter[:], r.ctr).Scan(&raw); err != nil {
-				return nil, fmt.Errorf("%w: %v", ErrStore, err)
-			}
+		for _, raw := range raws {
 			sb, err := protocol.UnmarshalSignedBlock(raw)
 			if err != nil {
 				return nil, err
 			}
-			b = &sb
-			blocks[r.ctr] = b
+			hd, err := h.blockHeader(sb.Sign1)
+			if err != nil {
+				return nil, err
+			}
+			var leaves []protocol.Hash
+			for i, iv := range sb.Intervals {
+				ts := hd.Start + int64(iv.Index)*int64(hd.Period)
+				if ts < sp[0] || ts >= sp[1] || seen[ts] {
+					continue
+				}
+				if leaves == nil {
+					if leaves, err = protocol.IntervalLeaves(sb.Intervals); err != nil {
+						return nil, err
+					}
+				}
+				seen[ts] = true
+				found = append(found, timed{ts, protocol.IntervalProof{Sign1: sb.Sign1, Interval: iv, Path: protocol.MerklePath(leaves, i)}})
+			}
 		}
-		p, err := b.Proof(r.idx)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
+	}
+	sort.Slice(found, func(i, j int) bool { return found[i].ts < found[j].ts })
+	out := make([]protocol.IntervalProof, len(found))
+	for i, f := range found {
+		out[i] = f.p
 	}
 	h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals", meter, len(out)))
 	return out, nil
+}
+
+// blockHeader reads a stored block's header. The block was verified at
+// ingest; this reads its fields again (verification with the head-end's
+// directory, which also proves the store was not altered since).
+func (h *HeadEnd) blockHeader(sign1 []byte) (protocol.BlockHeader, error) {
+	v := h.verifiers.Get().(*protocol.Verifier)
+	defer h.verifiers.Put(v)
+	return v.VerifyBlockHeader(sign1)
 }
 
 // Approver is an operator account that issues or approves commands and

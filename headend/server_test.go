@@ -19,7 +19,7 @@ import (
 
 // tlsCert issues a certificate for role from the fixture's PKI as a
 // tls.Certificate.
-func (f *fixture) tlsCert(t *testing.T, ca *protocol.CA, cn string, role protocol.Role) tls.Certificate {
+func (f *fixture) tlsCert(t testing.TB, ca *protocol.CA, cn string, role protocol.Role) tls.Certificate {
 	k := key(t)
 	c, err := ca.Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &k.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
 	if err != nil {

@@ -53,11 +53,10 @@ CREATE TABLE IF NOT EXISTS data (
   meter BLOB NOT NULL, counter INTEGER NOT NULL, kind INTEGER NOT NULL,
   signed_at INTEGER NOT NULL, ingested_at INTEGER NOT NULL, gateway TEXT NOT NULL,
   value INTEGER, raw BLOB NOT NULL,
+  span_end INTEGER NOT NULL, -- blocks: end of the last interval; others: signed_at
+  intervals INTEGER NOT NULL, -- blocks: number of intervals; others: 0
   PRIMARY KEY (meter, counter)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS intervals (
-  meter BLOB NOT NULL, ts INTEGER NOT NULL, value INTEGER NOT NULL, status INTEGER NOT NULL,
-  block_counter INTEGER NOT NULL, idx INTEGER NOT NULL,
-  PRIMARY KEY (meter, ts)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS data_span ON data (meter, kind, signed_at);
 CREATE TABLE IF NOT EXISTS contracts (
   participant TEXT NOT NULL, role TEXT NOT NULL, meter BLOB NOT NULL,
   valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL);
@@ -106,16 +105,19 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 		return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
-	}
-	iv, err := tx.PrepareContext(ctx, `INSERT INTO intervals (meter, ts, value, status, block_counter, idx) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	// A block is one row: the signed block itself is the record of its
+	// intervals (participants get them with their Merkle proofs from it), so
+	// ingest costs one insert per block, not one per interval.
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	for _, v := range items {
-		res, err := ins.ExecContext(ctx, v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at.UnixNano(), gateway, int64(v.value), v.raw)
+		end := v.signedAt
+		if v.kind == KindBlock {
+			end = v.start + int64(len(v.intervals))*v.period
+		}
+		res, err := ins.ExecContext(ctx, v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at.UnixNano(), gateway, int64(v.value), v.raw, end, len(v.intervals))
 		if err != nil {
 			return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 		}
@@ -124,12 +126,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 			continue
 		}
 		stored++
-		for _, x := range v.intervals {
-			if _, err := iv.ExecContext(ctx, v.meter[:], v.start+int64(x.Index)*v.period, int64(x.Value), int(x.Status), int64(v.counter), int(x.Index)); err != nil {
-				return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
-			}
-			ivs++
-		}
+		ivs += len(v.intervals)
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, 0, 0, fmt.Errorf("%w: commit: %v", ErrStore, err)
@@ -177,7 +174,7 @@ func (s *Store) Counts() (items, intervals int, err error) {
 	if err = s.db.QueryRow(`SELECT count(*) FROM data`).Scan(&items); err != nil {
 		return 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	if err = s.db.QueryRow(`SELECT count(*) FROM intervals`).Scan(&intervals); err != nil {
+	if err = s.db.QueryRow(`SELECT coalesce(sum(intervals), 0) FROM data`).Scan(&intervals); err != nil {
 		return 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	return items, intervals, nil
