@@ -105,6 +105,14 @@ func gatewayRun(path string, wait time.Duration, stdout io.Writer) error {
 		if err := plcSock.Attach(mt, m.Socket, m.Addr); err != nil {
 			return err
 		}
+		// Wait for the meter to be on the line before the first frame: an
+		// HDLC link that gave up on an absent peer stays failed.
+		for {
+			if _, err := os.Stat(m.Socket); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 		for {
 			err = g.Commission(mt, mk)
 			if err == nil || time.Now().After(deadline) {

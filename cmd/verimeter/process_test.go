@@ -67,6 +67,19 @@ func TestProcessesOnLoopback(t *testing.T) {
 	for i := range 6 {
 		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
 	}
+	// Every meter on the line before the gateways start.
+	for i := range 6 {
+		sock := filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i))
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			if _, err := os.Stat(sock); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("meter %d did not come up", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	for g := range 2 {
 		cmd := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g)))
 		out, err := cmd.CombinedOutput()
