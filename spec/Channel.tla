@@ -1,0 +1,174 @@
+------------------------------ MODULE Channel ------------------------------
+(***************************************************************************)
+(* The secured channel of UC2/UC3 between a meter (it seals readings) and  *)
+(* its gateway (it opens them), under a Dolev-Yao attacker on the PLC      *)
+(* medium: every APDU ever sent stays in `net`, so the attacker can        *)
+(* deliver any of them again, in any order, or never; it can also inject  *)
+(* APDUs of its own, which do not authenticate (no key: crypto is         *)
+(* abstract).  The meter reserves invocation counters in persisted blocks *)
+(* before use and can lose power at any point; a new key agreement gives  *)
+(* a fresh key and restarts the counters.                                 *)
+(*                                                                         *)
+(* Properties: S2 (an APDU is accepted at most once), S7 (a key never sees *)
+(* the same nonce for two different plaintexts, also across crashes) and  *)
+(* WindowOnlyAuthentic (the replay window only ever records counters of   *)
+(* authenticated APDUs, so a forgery cannot block a genuine APDU).        *)
+(*                                                                         *)
+(* Mutant selects a weakening (spec/README.md); "none" is the protocol.    *)
+(***************************************************************************)
+EXTENDS Naturals, FiniteSets
+
+CONSTANTS
+    MaxSeals,      \* APDUs the meter seals in a run (each a distinct plaintext)
+    Block,         \* counters reserved per durable write (protocol: 256)
+    MaxCtr,        \* counters per key (protocol: 2^32); at MaxCtr a new key is needed
+    MaxKeys,       \* key agreements in a run
+    Wrap,          \* size of a too-small counter field (mutant "wrap")
+    MaxForged,     \* APDUs the attacker injects
+    Mutant
+
+VARIABLES
+    \* @type: Int; @role: meter; @persist
+    reserved,      \* counters below this are durably reserved
+    \* @type: Int; @role: meter
+    next,          \* next counter to use (volatile)
+    \* @type: Int; @role: meter
+    sent,          \* APDUs sealed so far; the next plaintext is sent + 1
+    \* @type: Int; @role: meter, gateway
+    key,           \* key epoch of the current session
+    \* @type: Set([k: Int, c: Int, r: Int, auth: Bool]); @role: attacker
+    net,           \* every APDU ever on the medium
+    \* @type: Set(Int); @role: gateway
+    seen,          \* counters accepted under the current key (the window)
+    \* @type: Set(<<Int, Int>>); @role: gateway
+    accepted,      \* <<key, counter>> of every accepted APDU (history)
+    \* @type: Bool; @role: gateway
+    dup,           \* history: an APDU was accepted twice
+    \* @type: Set([k: Int, n: Int, r: Int]); @role: meter
+    sealed,        \* history: <<key, nonce, plaintext>> of every seal
+    \* @type: Int; @role: attacker
+    forged
+
+vars == <<reserved, next, sent, key, net, seen, accepted, dup, sealed, forged>>
+
+Mutants == {"none", "no_check", "restart_same_key", "wrap", "window_before_auth", "no_persist"}
+
+ASSUME Mutant \in Mutants
+
+\* The nonce is system title || counter; with a wrapping counter field it is
+\* the counter modulo the field size.
+Nonce(c) == IF Mutant = "wrap" THEN c % Wrap ELSE c
+
+TypeOK ==
+    /\ reserved \in 0..MaxCtr + Block
+    /\ next \in 0..MaxCtr + Block
+    /\ sent \in 0..MaxSeals
+    /\ key \in 1..MaxKeys
+    /\ seen \subseteq 0..MaxCtr + Block
+    /\ dup \in BOOLEAN
+
+Init ==
+    /\ reserved = 0
+    /\ next = 0
+    /\ sent = 0
+    /\ key = 1
+    /\ net = {}
+    /\ seen = {}
+    /\ accepted = {}
+    /\ dup = FALSE
+    /\ sealed = {}
+    /\ forged = 0
+
+\* @role: meter @event: reserve
+\* Persist a block of counters before using any of them.
+Reserve ==
+    /\ Mutant # "no_persist"
+    /\ next = reserved
+    /\ reserved < MaxCtr
+    /\ reserved' = reserved + Block
+    /\ UNCHANGED <<next, sent, key, net, seen, accepted, dup, sealed, forged>>
+
+\* Counters left under the current key: the protocol stops at MaxCtr (a new
+\* key agreement is required); the wrapping mutant has no such limit.
+CanSeal ==
+    /\ IF Mutant = "no_persist" THEN TRUE ELSE next < reserved
+    /\ next < MaxCtr
+
+\* @role: meter @event: send
+\* Seal the next plaintext (a reading, a block, an answer: each APDU's
+\* plaintext differs) under the next counter.
+Seal ==
+    /\ CanSeal
+    /\ sent < MaxSeals
+    /\ sent' = sent + 1
+    /\ net' = net \cup {[k |-> key, c |-> next, r |-> sent + 1, auth |-> TRUE]}
+    /\ sealed' = sealed \cup {[k |-> key, n |-> Nonce(next), r |-> sent + 1]}
+    /\ next' = next + 1
+    /\ UNCHANGED <<reserved, key, seen, accepted, dup, forged>>
+
+\* @role: meter @event: power_loss
+\* Volatile state is lost; the meter resumes above its durable reservation.
+\* (Mutant "no_persist" never wrote one; "restart_same_key" restarts at 0.)
+Crash ==
+    /\ next' = IF Mutant = "restart_same_key" THEN 0 ELSE reserved
+    /\ UNCHANGED <<reserved, sent, key, net, seen, accepted, dup, sealed, forged>>
+
+\* @role: gateway @event: key_agreement
+\* A fresh signed key agreement: a new key, counters restart under it.
+Rekey ==
+    /\ key < MaxKeys
+    /\ key' = key + 1
+    /\ next' = 0
+    /\ reserved' = 0
+    /\ seen' = {}
+    /\ UNCHANGED <<sent, net, accepted, dup, sealed, forged>>
+
+\* @role: attacker @event: inject
+\* The attacker builds an APDU for any key and counter; without the key its
+\* GCM tag does not verify.
+Inject(k, c) ==
+    /\ forged < MaxForged
+    /\ forged' = forged + 1
+    /\ net' = net \cup {[k |-> k, c |-> c, r |-> 0, auth |-> FALSE]}
+    /\ UNCHANGED <<reserved, next, sent, key, seen, accepted, dup, sealed>>
+
+\* @role: gateway @event: receive(m)
+\* Check the counter against the window, authenticate, and only then update
+\* the window (RFC 6479, after authentication).
+Receive(m) ==
+    /\ m.k = key
+    /\ IF Mutant = "no_check" THEN TRUE ELSE m.c \notin seen
+    /\ IF m.auth
+          THEN /\ seen' = seen \cup {m.c}
+               /\ dup' = (dup \/ <<m.k, m.c>> \in accepted)
+               /\ accepted' = accepted \cup {<<m.k, m.c>>}
+          ELSE /\ seen' = IF Mutant = "window_before_auth" THEN seen \cup {m.c} ELSE seen
+               /\ UNCHANGED <<dup, accepted>>
+    /\ UNCHANGED <<reserved, next, sent, key, net, sealed, forged>>
+
+Next ==
+    \/ Reserve
+    \/ Seal
+    \/ Crash
+    \/ Rekey
+    \/ \E k \in 1..MaxKeys, c \in 0..MaxCtr - 1 : Inject(k, c)
+    \/ \E m \in net : Receive(m)
+
+Spec == Init /\ [][Next]_vars
+
+-----------------------------------------------------------------------------
+(* Properties (proofs/README.md).                                          *)
+
+\* S2: no APDU is accepted twice.
+S2_AcceptedOnce == ~dup
+
+\* S7: under one key, one nonce seals one plaintext.
+S7_NonceUnique ==
+    \A x, y \in sealed : (x.k = y.k /\ x.n = y.n) => x.r = y.r
+
+\* The window holds only counters of authentic APDUs: a forged APDU can
+\* never make the gateway refuse a genuine one.
+WindowOnlyAuthentic ==
+    \A c \in seen : <<key, c>> \in accepted
+
+=============================================================================

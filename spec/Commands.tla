@@ -1,0 +1,114 @@
+------------------------------ MODULE Commands ------------------------------
+(***************************************************************************)
+(* Administration commands (UC4) from the head-end through a gateway to a *)
+(* meter.  The head-end signs each command with the meter's next command  *)
+(* counter; the gateway relays and may restart (it then resends what it   *)
+(* relayed); the attacker on the medium replays, reorders and injects, and *)
+(* a compromised gateway signs commands of its own (its role allows none). *)
+(* The meter runs a command only if the head-end signed it and its counter *)
+(* is above the last one it ran, which it persists before the effect.      *)
+(*                                                                         *)
+(* Properties: S6 (only the head-end's commands run, each at most once)    *)
+(* and S9 (they run in the order issued).                                  *)
+(***************************************************************************)
+EXTENDS Naturals, Sequences, FiniteSets
+
+CONSTANTS
+    N,             \* commands the head-end issues
+    MaxRestarts,   \* gateway restarts in a run
+    Mutant
+
+Mutants == {"none", "window", "gateway_dedup"}
+ASSUME Mutant \in Mutants
+
+VARIABLES
+    \* @type: Int; @role: headend; @persist
+    issued,        \* commands 1..issued were signed by the head-end
+    \* @type: Set([id: Int, by: Str]); @role: attacker
+    net,           \* every command APDU ever on the medium
+    \* @type: Set(Int); @role: gateway
+    relayed,       \* commands this gateway incarnation relayed (volatile)
+    \* @type: Int; @role: meter; @persist
+    last,          \* counter of the last command run
+    \* @type: Seq(Int); @role: meter
+    ran,           \* history: commands in the order they ran
+    \* @type: Int; @role: gateway
+    restarts
+
+vars == <<issued, net, relayed, last, ran, restarts>>
+
+TypeOK ==
+    /\ issued \in 0..N
+    /\ last \in 0..N
+    /\ relayed \subseteq 1..N
+
+Init ==
+    /\ issued = 0
+    /\ net = {}
+    /\ relayed = {}
+    /\ last = 0
+    /\ ran = <<>>
+    /\ restarts = 0
+
+\* @role: headend @event: issue
+Issue ==
+    /\ issued < N
+    /\ issued' = issued + 1
+    /\ UNCHANGED <<net, relayed, last, ran, restarts>>
+
+\* @role: gateway @event: relay(c)
+\* The gateway relays a signed command it has not relayed yet (in this
+\* incarnation).
+Relay(c) ==
+    /\ c \notin relayed
+    /\ relayed' = relayed \cup {c}
+    /\ net' = net \cup {[id |-> c, by |-> "headend"]}
+    /\ UNCHANGED <<issued, last, ran, restarts>>
+
+\* @role: gateway @event: restart
+Restart ==
+    /\ restarts < MaxRestarts
+    /\ restarts' = restarts + 1
+    /\ relayed' = {}
+    /\ UNCHANGED <<issued, net, last, ran>>
+
+\* @role: attacker @event: inject
+\* A compromised gateway signs a command with its own key.
+Inject(c) ==
+    /\ net' = net \cup {[id |-> c, by |-> "gateway"]}
+    /\ UNCHANGED <<issued, relayed, last, ran, restarts>>
+
+\* The meter's check: the head-end's signature (role), and a counter above
+\* the last one run.  "window" accepts any counter not run yet (reordering
+\* allowed); "gateway_dedup" trusts the gateway not to repeat itself.
+Fresh(m) ==
+    CASE Mutant = "window" -> \A i \in 1..Len(ran) : ran[i] # m.id
+      [] Mutant = "gateway_dedup" -> TRUE
+      [] OTHER -> m.id > last
+
+\* @role: meter @event: command(m)
+Execute(m) ==
+    /\ m.by = "headend"
+    /\ Fresh(m)
+    /\ last' = IF m.id > last THEN m.id ELSE last
+    /\ ran' = Append(ran, m.id)
+    /\ UNCHANGED <<issued, net, relayed, restarts>>
+
+Next ==
+    \/ Issue
+    \/ \E c \in 1..issued : Relay(c)
+    \/ Restart
+    \/ \E c \in 1..N : Inject(c)
+    \/ \E m \in net : Execute(m)
+
+Spec == Init /\ [][Next]_vars
+
+-----------------------------------------------------------------------------
+\* S6: every command that ran was issued by the head-end, and ran once.
+S6_AtMostOnce == \A i, j \in 1..Len(ran) : i # j => ran[i] # ran[j]
+S6_OnlyIssued == \A i \in 1..Len(ran) : ran[i] <= issued
+
+\* S9: commands run in the order issued.
+S9_InOrder == \A i \in 1..Len(ran) - 1 : ran[i] < ran[i + 1]
+
+=============================================================================
