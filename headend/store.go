@@ -250,3 +250,63 @@ func (s *Store) Tamper(fn func(raw []byte) []byte) error {
 	}
 	return nil
 }
+
+// Counters returns the counters of the signed items of meter signed in
+// [from, to) (Unix seconds), ascending: what a query by meter and period
+// sees.
+func (s *Store) Counters(meter protocol.SystemTitle, from, to int64) ([]uint64, error) {
+	rows, err := s.db.Query(`SELECT counter FROM data WHERE meter = ? AND signed_at >= ? AND signed_at < ? ORDER BY counter`, meter[:], from, to)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var c int64
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		}
+		out = append(out, uint64(c))
+	}
+	return out, rows.Err()
+}
+
+// SwitchSupplier ends the meter's supplier contract at `at` and starts
+// participant's from `at` on, in one transaction: a crash leaves either
+// the old or the new supplier entitled, never both or neither (UC7).
+func (s *Store) SwitchSupplier(meter protocol.SystemTitle, participant string, at, until time.Time) error {
+	tx, err := s.db.Begin()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`, at.Unix(), string(protocol.RoleSupplier), meter[:], at.Unix()); err != nil {
+		return fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	if _, err := tx.Exec(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`, participant, string(protocol.RoleSupplier), meter[:], at.Unix(), until.Unix()); err != nil {
+		return fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: commit: %v", ErrStore, err)
+	}
+	return nil
+}
+
+// SupplierAt returns the participants holding a supplier contract for
+// meter at time at (normally exactly one).
+func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) ([]string, error) {
+	rows, err := s.db.Query(`SELECT participant FROM contracts WHERE role = ? AND meter = ? AND valid_from <= ? AND valid_to > ? ORDER BY participant`, string(protocol.RoleSupplier), meter[:], at.Unix(), at.Unix())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -514,10 +514,7 @@ func (w *world) runDays(rep *demoReport) error {
 					if !n.switched {
 						continue
 					}
-					if err := w.store.EndContracts(protocol.RoleSupplier, n.cfg.Title, w.now); err != nil {
-						return err
-					}
-					if err := w.store.AddContract("supplier Suedwind", protocol.RoleSupplier, n.cfg.Title, w.now, w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour)); err != nil {
+					if err := w.store.SwitchSupplier(n.cfg.Title, "supplier Suedwind", w.now, w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour)); err != nil {
 						return err
 					}
 					w.store.Audit(w.now, "market", "supplier-switch", fmt.Sprintf("meter %x to supplier Suedwind", n.cfg.Title))
