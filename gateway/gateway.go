@@ -51,6 +51,7 @@ type session struct {
 	sender   *protocol.Sender
 	receiver *protocol.Receiver
 	meterKey *ecdsa.PublicKey
+	keyID    [8]byte
 }
 
 // Gateway is one gateway.
@@ -116,7 +117,7 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	if err != nil {
 		return err
 	}
-	s := &session{meterKey: meterKey}
+	s := &session{meterKey: meterKey, keyID: keys.KeyID}
 	if s.sender, err = protocol.NewSender(keys, protocol.NewMemStore()); err != nil {
 		return err
 	}
@@ -127,8 +128,16 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	return nil
 }
 
-// Sealed is a request as sealed for the medium, kept by tests and the
-// attacker simulation.
+// SessionKeyID returns the key id of the current session with meter (for
+// the nonce audit of the crash campaign), and whether there is one.
+func (g *Gateway) SessionKeyID(meter protocol.SystemTitle) ([8]byte, bool) {
+	s := g.sessions[meter]
+	if s == nil {
+		return [8]byte{}, false
+	}
+	return s.keyID, true
+}
+
 func (g *Gateway) request(meter protocol.SystemTitle, tag byte, p protocol.PDU) (protocol.PDU, error) {
 	s := g.sessions[meter]
 	if s == nil {

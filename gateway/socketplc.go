@@ -19,12 +19,18 @@ type SocketPLC struct {
 	byPath  map[string]*sockMeter
 	timeout time.Duration
 	done    chan struct{}
+	// Tap, when set, sees every APDU the gateway sends to or receives from
+	// a meter (the crash campaign's nonce audit).
+	Tap Tap
 }
 
 type sockMeter struct {
-	path string
-	link *plc.Link
-	in   chan plc.Frame
+	path      string
+	addr      uint8
+	link      *plc.Link
+	in        chan plc.Frame
+	ua        chan struct{}
+	connected bool
 }
 
 // NewSocketPLC listens on path and starts reading frames.
@@ -54,6 +60,13 @@ func (s *SocketPLC) readLoop() {
 		s.mu.Lock()
 		m := s.byPath[from]
 		s.mu.Unlock()
+		if k, _, _, _ := plc.ParseControl(f.Control); m != nil && k == plc.KindUA {
+			select {
+			case m.ua <- struct{}{}:
+			default:
+			}
+			continue
+		}
 		if m != nil {
 			select {
 			case m.in <- f:
@@ -66,15 +79,48 @@ func (s *SocketPLC) readLoop() {
 // Attach declares a meter reachable at the socket path with HDLC address
 // addr.
 func (s *SocketPLC) Attach(meter protocol.SystemTitle, path string, addr uint8) error {
-	l, err := plc.NewLink(plc.LinkConfig{Local: plc.Addr1(1), Remote: plc.ServerAddr(1, addr), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
+	l, err := newSocketLink(addr)
 	if err != nil {
 		return err
 	}
-	m := &sockMeter{path: path, link: l, in: make(chan plc.Frame, 64)}
+	m := &sockMeter{path: path, addr: addr, link: l, in: make(chan plc.Frame, 64), ua: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.meters[meter], s.byPath[path] = m, m
 	s.mu.Unlock()
 	return nil
+}
+
+func newSocketLink(addr uint8) (*plc.Link, error) {
+	return plc.NewLink(plc.LinkConfig{Local: plc.Addr1(1), Remote: plc.ServerAddr(1, addr), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
+}
+
+// connect (re)establishes the link with SNRM/UA (IEC 62056-46 8.4.3): both
+// ends restart their sequence numbers, whatever a killed predecessor of
+// either left behind.
+func (s *SocketPLC) connect(m *sockMeter) error {
+	l, err := newSocketLink(m.addr)
+	if err != nil {
+		return err
+	}
+	m.link = l
+	for len(m.in) > 0 {
+		<-m.in
+	}
+	snrm := plc.Frame{Dest: plc.ServerAddr(1, m.addr), Src: plc.Addr1(1), Control: plc.UControl(plc.KindSNRM, true)}
+	deadline := time.Now().Add(s.timeout)
+	for time.Now().Before(deadline) {
+		if err := s.tr.SendTo(m.path, snrm); err != nil {
+			time.Sleep(100 * time.Millisecond) // the meter's socket is not there (yet)
+			continue
+		}
+		select {
+		case <-m.ua:
+			m.connected = true
+			return nil
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%w: no UA to SNRM within %s", ErrLinkFailed, s.timeout)
 }
 
 // Exchange sends an APDU and waits, in real time, until the link is idle
@@ -86,8 +132,16 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 	if m == nil {
 		return nil, fmt.Errorf("gateway: meter %x not attached", meter)
 	}
+	if !m.connected || m.link.Failed() {
+		if err := s.connect(m); err != nil {
+			return nil, err
+		}
+	}
 	if _, err := m.link.Send(apdu); err != nil {
 		return nil, err
+	}
+	if s.Tap != nil {
+		s.Tap(meter, Down, apdu)
 	}
 	var answers [][]byte
 	deadline := time.Now().Add(s.timeout)
@@ -98,6 +152,7 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 		var ev plc.LinkEvents
 		frames, ev = m.link.Poll(time.Now(), frames[:0])
 		if len(ev.Failed) > 0 || m.link.Failed() {
+			m.connected = false
 			return answers, ErrLinkFailed
 		}
 		for _, f := range frames {
@@ -115,7 +170,12 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 		case f := <-m.in:
 			ev, err := m.link.Receive(f, time.Now())
 			if err == nil {
-				answers = append(answers, ev.Delivered...)
+				for _, a := range ev.Delivered {
+					if s.Tap != nil {
+						s.Tap(meter, Up, a)
+					}
+					answers = append(answers, a)
+				}
 			}
 		case <-tick.C:
 		}

@@ -148,6 +148,15 @@ func (m *Meter) recover() error {
 	}); err != nil {
 		return err
 	}
+	if err := m.store.each(recBlock, func(b []byte) error {
+		if len(b) < 8 {
+			return fmt.Errorf("%w: block record", ErrStore)
+		}
+		m.blocks[int64(binary.BigEndian.Uint64(b))] = append([]byte(nil), b[8:]...)
+		return nil
+	}); err != nil {
+		return err
+	}
 	return m.store.each(recTariff, func(b []byte) error {
 		if len(b) == 1 {
 			m.tariff = b[0]
@@ -363,6 +372,13 @@ func (m *Meter) getBlock(p protocol.PDU) (*protocol.PDU, error) {
 	}
 	w, err := blk.Marshal()
 	if err != nil {
+		return nil, err
+	}
+	// A block handed out is evidence: it is persisted before it leaves, so
+	// after a power loss the meter answers with the same signed block (same
+	// counter) and the head-end sees a duplicate, not a second version.
+	rec := binary.BigEndian.AppendUint64(nil, uint64(p.Day))
+	if err := m.store.Append(recBlock, append(rec, w...), true); err != nil {
 		return nil, err
 	}
 	m.blocks[p.Day] = w

@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -306,4 +307,26 @@ func FuzzHandleAPDU(f *testing.F) {
 			t.Fatalf("the meter answered an APDU nobody authorised: % x", b)
 		}
 	})
+}
+
+func TestSignedBlockSurvivesRestartUnchanged(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	measureDay(t, m, 20000)
+	k.agree(t, m)
+	first := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000}).Body
+	m.Close()
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	k.agree(t, m2)
+	again := k.ask(t, m2, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000}).Body
+	if !bytes.Equal(first, again) {
+		t.Fatal("after a restart the meter signed a second version of the same day")
+	}
 }

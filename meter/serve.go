@@ -11,7 +11,7 @@ import (
 // back through the link; retransmission timers run on real time. This is
 // the meter's only I/O loop (`verimeter meter run`).
 func Serve(m *Meter, tr *plc.SocketTransport, gateway string, addr uint8, stop <-chan struct{}) error {
-	link, err := plc.NewLink(plc.LinkConfig{Local: plc.ServerAddr(1, addr), Remote: plc.Addr1(1), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
+	link, err := newLink(addr)
 	if err != nil {
 		return err
 	}
@@ -43,6 +43,15 @@ func Serve(m *Meter, tr *plc.SocketTransport, gateway string, addr uint8, stop <
 		case <-stop:
 			return nil
 		case f := <-in:
+			if k, _, _, _ := plc.ParseControl(f.Control); k == plc.KindSNRM {
+				// The gateway (re)establishes the link: restart both
+				// sequence counters and confirm with UA (IEC 62056-46 8.4.3).
+				if link, err = newLink(addr); err != nil {
+					return err
+				}
+				tr.SendTo(gateway, plc.Frame{Dest: plc.Addr1(1), Src: plc.ServerAddr(1, addr), Control: plc.UControl(plc.KindUA, true)})
+				continue
+			}
 			ev, err := link.Receive(f, time.Now())
 			if err != nil {
 				continue
@@ -62,7 +71,7 @@ func Serve(m *Meter, tr *plc.SocketTransport, gateway string, addr uint8, stop <
 		_ = ev
 		if link.Failed() {
 			// The gateway went away: start a fresh link for its next session.
-			if link, err = plc.NewLink(plc.LinkConfig{Local: plc.ServerAddr(1, addr), Remote: plc.Addr1(1), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond}); err != nil {
+			if link, err = newLink(addr); err != nil {
 				return err
 			}
 			continue
@@ -71,4 +80,8 @@ func Serve(m *Meter, tr *plc.SocketTransport, gateway string, addr uint8, stop <
 			tr.SendTo(gateway, f)
 		}
 	}
+}
+
+func newLink(addr uint8) (*plc.Link, error) {
+	return plc.NewLink(plc.LinkConfig{Local: plc.ServerAddr(1, addr), Remote: plc.Addr1(1), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
 }

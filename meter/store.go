@@ -21,6 +21,7 @@ const (
 	recFirmware  byte = 4 // the slots and the active one
 	recFloor     byte = 5 // the committed security-version floor
 	recTariff    byte = 6 // the active tariff
+	recBlock     byte = 7 // a signed load-profile block handed out (day, bytes)
 	maxRecordLen      = 1 << 20
 )
 

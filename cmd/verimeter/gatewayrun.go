@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/rand"
 	"crypto/x509"
 	"flag"
@@ -93,6 +94,14 @@ func gatewayRun(path string, wait time.Duration, stdout io.Writer) error {
 		return err
 	}
 	defer g.Close()
+	if tapPath := os.Getenv("VERIMETER_PLC_TAP"); tapPath != "" {
+		tf, err := os.OpenFile(tapPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer tf.Close()
+		plcSock.Tap = tapWriter(g, tf)
+	}
 	for _, m := range f.Meters {
 		mt, err := parseTitle(m.Title)
 		if err != nil {
@@ -139,4 +148,27 @@ func gatewayRun(path string, wait time.Duration, stdout io.Writer) error {
 		return fmt.Errorf("head-end rejected %d items: %v", len(res.Rejected), res.Rejected[0])
 	}
 	return nil
+}
+
+// tapWriter records every secured APDU on the medium as a JSON line (who
+// sealed it under which session key, its invocation counter, a hash of the
+// bytes), so the crash campaign can prove no (key, nonce) pair sealed two
+// different APDUs.
+func tapWriter(g *gateway.Gateway, w io.Writer) gateway.Tap {
+	return func(meter protocol.SystemTitle, dir gateway.Direction, apdu []byte) {
+		if len(apdu) == 0 || apdu[0] == protocol.TagKeyAgreement {
+			return
+		}
+		key, ok := g.SessionKeyID(meter)
+		h, _, err := protocol.ParseSecured(apdu)
+		if !ok || err != nil {
+			return
+		}
+		sender := "gateway"
+		if dir == gateway.Up {
+			sender = "meter"
+		}
+		sum := sha256.Sum256(apdu)
+		fmt.Fprintf(w, "{\"meter\":\"%x\",\"sender\":\"%s\",\"key\":\"%x\",\"ctr\":%d,\"sha\":\"%x\"}\n", meter, sender, key, h.Counter, sum[:8])
+	}
 }
