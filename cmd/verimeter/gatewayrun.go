@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"flag"
 	"fmt"
