@@ -17,3 +17,8 @@ if [ "$status" -ne 0 ]; then
   grep -E 'FAIL|visualisation' "$log" | head -40
   exit "$status"
 fi
+# Load: 1,000 gateway TLS connections for LOAD_SECONDS (default 60, bounded
+# to 100 requests per connection), p50/p99, errors and memory.
+echo
+echo "load: 1000 TLS gateway connections for ${LOAD_SECONDS:-60} s"
+VERIMETER_LOAD_SECONDS=${LOAD_SECONDS:-60} go test -count=1 -run '^$' -bench Load1000Gateways -benchtime 1x -timeout 20m ./headend | grep -E '^Benchmark|FAIL'
