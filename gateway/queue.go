@@ -146,6 +146,9 @@ func (q *Queue) Ack(n int) error {
 	return nil
 }
 
+// All returns every item ever queued, acknowledged or not (audits).
+func (q *Queue) All() []api.Item { return append([]api.Item(nil), q.items...) }
+
 // Len is the number of unacknowledged items.
 func (q *Queue) Len() int { return len(q.items) - q.acked }
 

@@ -29,18 +29,19 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "gateway configuration (JSON, from verimeter provision)")
 	wait := fs.Duration("wait", 20*time.Second, "how long to wait for the head-end and the meters to come up")
+	read := fs.Bool("read", false, "also take an on-demand signed reading from every meter (UC3)")
 	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
 		fmt.Fprintln(stderr, "usage: verimeter gateway run -config gateway.json")
 		return 2
 	}
-	if err := gatewayRun(*cfgPath, *wait, stdout); err != nil {
+	if err := gatewayRun(*cfgPath, *wait, *read, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter gateway: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func gatewayRun(path string, wait time.Duration, stdout io.Writer) error {
+func gatewayRun(path string, wait time.Duration, read bool, stdout io.Writer) error {
 	var f gatewayFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -134,6 +135,11 @@ func gatewayRun(path string, wait time.Duration, stdout io.Writer) error {
 		}
 		if err := g.CollectDay(mt, f.Day); err != nil {
 			return fmt.Errorf("collect %s: %w", m.Title, err)
+		}
+		if read {
+			if _, err := g.ReadNow(mt); err != nil {
+				return fmt.Errorf("read %s: %w", m.Title, err)
+			}
 		}
 	}
 	up := gateway.NewHTTPSUplink(strings.TrimSpace(string(addr)), cert, func(c *x509.Certificate) error {
