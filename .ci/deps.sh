@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Go, from Debian, when it is missing:
-# java (TLC differential tests) and openssl (PKI and signature interop tests).
+# java (TLC differential tests), openssl (PKI and signature interop tests) and
+# PostgreSQL (the head-end's scale-out store).
 # Where apt is unavailable it prints why and goes on; the tests that need a
 # missing tool then fail with a message naming it.
 set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 for extra in "$@"; do
   case "$extra" in
     qemu) command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user) ;;

@@ -179,7 +179,7 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 	var found []timed
 	seen := map[int64]bool{}
 	for _, sp := range spans {
-		rows, err := h.cfg.Store.db.QueryContext(ctx, `SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`, meter[:], int(KindBlock), sp[1], sp[0])
+		rows, err := h.cfg.Store.db.QueryContext(ctx, h.cfg.Store.rebind(`SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(KindBlock), sp[1], sp[0])
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", ErrStore, err)
 		}

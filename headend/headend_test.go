@@ -114,8 +114,9 @@ func (f *fixture) block(tb testing.TB, counter uint64, day int) []byte {
 	return w
 }
 
-func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) {
-	f := newFixture(t)
+func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) { testIngest(t, newFixture(t)) }
+
+func testIngest(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	blk := f.block(t, 1, 0)
 	res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: blk}})
@@ -143,8 +144,9 @@ func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) {
 	}
 }
 
-func TestFetchHonoursContractsAndRevocation(t *testing.T) {
-	f := newFixture(t)
+func TestFetchHonoursContractsAndRevocation(t *testing.T) { testFetch(t, newFixture(t)) }
+
+func testFetch(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	if _, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
@@ -271,4 +273,13 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("accepted batch does not re-encode: %v", err)
 		}
 	})
+}
+
+// useStore moves the fixture's head-end onto another store.
+func (f *fixture) useStore(st *Store) {
+	f.store.Close()
+	f.store = st
+	c := f.he.cfg
+	c.Store = st
+	f.he = New(c)
 }

@@ -33,7 +33,7 @@ const (
 )
 
 type hlState struct {
-	stored uint16           // bit c: reading c is stored
+	stored uint16            // bit c: reading c is stored
 	sup    [hlSlots + 1]byte // supplier entitled at hour h (1..4), by initial
 }
 

@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
+	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
 
 	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
@@ -41,9 +43,65 @@ const (
 	KindEvent   = api.KindEvent
 )
 
-// Store is the head-end's database.
+// Store is the head-end's database: SQLite (embedded, the default) or
+// PostgreSQL (scale-out, OpenPostgres). The SQL is the same; placeholders are
+// rebound for PostgreSQL.
 type Store struct {
 	db *sql.DB
+	pg bool
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n.
+func (s *Store) rebind(q string) string {
+	if !s.pg {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// pgSchema is the schema in PostgreSQL's types.
+var pgSchema = []string{
+	`CREATE TABLE IF NOT EXISTS data (
+  meter BYTEA NOT NULL, counter BIGINT NOT NULL, kind INTEGER NOT NULL,
+  signed_at BIGINT NOT NULL, ingested_at BIGINT NOT NULL, gateway TEXT NOT NULL,
+  value BIGINT, raw BYTEA NOT NULL, span_end BIGINT NOT NULL, intervals INTEGER NOT NULL,
+  PRIMARY KEY (meter, counter))`,
+	`CREATE INDEX IF NOT EXISTS data_span ON data (meter, kind, signed_at)`,
+	`CREATE TABLE IF NOT EXISTS contracts (
+  participant TEXT NOT NULL, role TEXT NOT NULL, meter BYTEA NOT NULL,
+  valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL)`,
+	`CREATE INDEX IF NOT EXISTS contracts_meter ON contracts (meter, participant)`,
+	`CREATE TABLE IF NOT EXISTS audit (
+  seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, detail TEXT NOT NULL)`,
+}
+
+// OpenPostgres connects to PostgreSQL (a pgx connection string, e.g.
+// postgres://user@host:5432/db) and creates the schema if needed. Commits
+// are durable when PostgreSQL's synchronous_commit is on (its default).
+func OpenPostgres(dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+	}
+	db.SetMaxOpenConns(16)
+	for _, q := range pgSchema {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("%w: schema: %v", ErrStore, err)
+		}
+	}
+	return &Store{db: db, pg: true}, nil
 }
 
 const schema = `
@@ -108,7 +166,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 	// A block is one row: the signed block itself is the record of its
 	// intervals (participants get them with their Merkle proofs from it), so
 	// ingest costs one insert per block, not one per interval.
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`)
+	ins, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`))
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
@@ -136,7 +194,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 
 // Audit appends to the audit log.
 func (s *Store) Audit(at time.Time, actor, action, detail string) error {
-	if _, err := s.db.Exec(`INSERT INTO audit (at, actor, action, detail) VALUES (?,?,?,?)`, at.UnixNano(), actor, action, detail); err != nil {
+	if _, err := s.db.Exec(s.rebind(`INSERT INTO audit (at, actor, action, detail) VALUES (?,?,?,?)`), at.UnixNano(), actor, action, detail); err != nil {
 		return fmt.Errorf("%w: audit: %v", ErrStore, err)
 	}
 	return nil
@@ -151,7 +209,7 @@ type AuditEntry struct {
 
 // AuditLog returns the audit log, oldest first.
 func (s *Store) AuditLog() ([]AuditEntry, error) {
-	rows, err := s.db.Query(`SELECT seq, at, actor, action, detail FROM audit ORDER BY seq`)
+	rows, err := s.db.Query(s.rebind(`SELECT seq, at, actor, action, detail FROM audit ORDER BY seq`))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStore, err)
 	}
@@ -171,10 +229,10 @@ func (s *Store) AuditLog() ([]AuditEntry, error) {
 
 // Counts returns how many signed items and interval values are stored.
 func (s *Store) Counts() (items, intervals int, err error) {
-	if err = s.db.QueryRow(`SELECT count(*) FROM data`).Scan(&items); err != nil {
+	if err = s.db.QueryRow(s.rebind(`SELECT count(*) FROM data`)).Scan(&items); err != nil {
 		return 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	if err = s.db.QueryRow(`SELECT coalesce(sum(intervals), 0) FROM data`).Scan(&intervals); err != nil {
+	if err = s.db.QueryRow(s.rebind(`SELECT coalesce(sum(intervals), 0) FROM data`)).Scan(&intervals); err != nil {
 		return 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	return items, intervals, nil
@@ -183,7 +241,7 @@ func (s *Store) Counts() (items, intervals int, err error) {
 // AddContract records that participant (in role) may read meter in
 // [from, to).
 func (s *Store) AddContract(participant string, role protocol.Role, meter protocol.SystemTitle, from, to time.Time) error {
-	if _, err := s.db.Exec(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`, participant, string(role), meter[:], from.Unix(), to.Unix()); err != nil {
+	if _, err := s.db.Exec(s.rebind(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`), participant, string(role), meter[:], from.Unix(), to.Unix()); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	return nil
@@ -192,7 +250,7 @@ func (s *Store) AddContract(participant string, role protocol.Role, meter protoc
 // EndContracts ends every open contract of role for meter at t (a supplier
 // switch: the old supplier's contract ends where the new one begins).
 func (s *Store) EndContracts(role protocol.Role, meter protocol.SystemTitle, t time.Time) error {
-	if _, err := s.db.Exec(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`, t.Unix(), string(role), meter[:], t.Unix()); err != nil {
+	if _, err := s.db.Exec(s.rebind(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`), t.Unix(), string(role), meter[:], t.Unix()); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	return nil
@@ -200,7 +258,7 @@ func (s *Store) EndContracts(role protocol.Role, meter protocol.SystemTitle, t t
 
 // entitled returns the periods in which participant may read meter.
 func (s *Store) entitled(participant string, meter protocol.SystemTitle) ([][2]int64, error) {
-	rows, err := s.db.Query(`SELECT valid_from, valid_to FROM contracts WHERE meter = ? AND participant = ?`, meter[:], participant)
+	rows, err := s.db.Query(s.rebind(`SELECT valid_from, valid_to FROM contracts WHERE meter = ? AND participant = ?`), meter[:], participant)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStore, err)
 	}
@@ -219,7 +277,7 @@ func (s *Store) entitled(participant string, meter protocol.SystemTitle) ([][2]i
 // Each calls fn for every stored signed item, in key order (an auditor's
 // full re-verification).
 func (s *Store) Each(fn func(kind Kind, raw []byte)) error {
-	rows, err := s.db.Query(`SELECT kind, raw FROM data ORDER BY meter, counter`)
+	rows, err := s.db.Query(s.rebind(`SELECT kind, raw FROM data ORDER BY meter, counter`))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
@@ -242,10 +300,10 @@ func (s *Store) Tamper(fn func(raw []byte) []byte) error {
 	var meter []byte
 	var ctr int64
 	var raw []byte
-	if err := s.db.QueryRow(`SELECT meter, counter, raw FROM data ORDER BY meter, counter LIMIT 1`).Scan(&meter, &ctr, &raw); err != nil {
+	if err := s.db.QueryRow(s.rebind(`SELECT meter, counter, raw FROM data ORDER BY meter, counter LIMIT 1`)).Scan(&meter, &ctr, &raw); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	if _, err := s.db.Exec(`UPDATE data SET raw = ? WHERE meter = ? AND counter = ?`, fn(raw), meter, ctr); err != nil {
+	if _, err := s.db.Exec(s.rebind(`UPDATE data SET raw = ? WHERE meter = ? AND counter = ?`), fn(raw), meter, ctr); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	return nil
@@ -255,7 +313,7 @@ func (s *Store) Tamper(fn func(raw []byte) []byte) error {
 // [from, to) (Unix seconds), ascending: what a query by meter and period
 // sees.
 func (s *Store) Counters(meter protocol.SystemTitle, from, to int64) ([]uint64, error) {
-	rows, err := s.db.Query(`SELECT counter FROM data WHERE meter = ? AND signed_at >= ? AND signed_at < ? ORDER BY counter`, meter[:], from, to)
+	rows, err := s.db.Query(s.rebind(`SELECT counter FROM data WHERE meter = ? AND signed_at >= ? AND signed_at < ? ORDER BY counter`), meter[:], from, to)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStore, err)
 	}
@@ -280,10 +338,10 @@ func (s *Store) SwitchSupplier(meter protocol.SystemTitle, participant string, a
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	defer tx.Rollback()
-	if _, err := tx.Exec(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`, at.Unix(), string(protocol.RoleSupplier), meter[:], at.Unix()); err != nil {
+	if _, err := tx.Exec(s.rebind(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`), at.Unix(), string(protocol.RoleSupplier), meter[:], at.Unix()); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
-	if _, err := tx.Exec(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`, participant, string(protocol.RoleSupplier), meter[:], at.Unix(), until.Unix()); err != nil {
+	if _, err := tx.Exec(s.rebind(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`), participant, string(protocol.RoleSupplier), meter[:], at.Unix(), until.Unix()); err != nil {
 		return fmt.Errorf("%w: %v", ErrStore, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -295,7 +353,7 @@ func (s *Store) SwitchSupplier(meter protocol.SystemTitle, participant string, a
 // SupplierAt returns the participants holding a supplier contract for
 // meter at time at (normally exactly one).
 func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) ([]string, error) {
-	rows, err := s.db.Query(`SELECT participant FROM contracts WHERE role = ? AND meter = ? AND valid_from <= ? AND valid_to > ? ORDER BY participant`, string(protocol.RoleSupplier), meter[:], at.Unix(), at.Unix())
+	rows, err := s.db.Query(s.rebind(`SELECT participant FROM contracts WHERE role = ? AND meter = ? AND valid_from <= ? AND valid_to > ? ORDER BY participant`), string(protocol.RoleSupplier), meter[:], at.Unix(), at.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrStore, err)
 	}

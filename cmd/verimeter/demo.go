@@ -63,7 +63,7 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.Gateways, "gateways", 4, "number of gateways (PLC segments)")
 	fs.IntVar(&cfg.Days, "days", 1, "days of 15-minute readings")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of consumption, medium and attacker")
-	fs.StringVar(&cfg.DB, "db", "", "head-end SQLite database (default: a temporary file)")
+	fs.StringVar(&cfg.DB, "db", "", "head-end database: a SQLite file, or postgres://... for an empty PostgreSQL database (default: a temporary SQLite file)")
 	trace := fs.String("trace", "", "write an NDJSON trace of every APDU on the medium to this file")
 	fs.StringVar(&cfg.Export, "export", "", "write a sample of signed readings and interval proofs, with the root and certificates, to this directory (for verimeter verify)")
 	if err := fs.Parse(args); err != nil {
@@ -360,7 +360,12 @@ func (w *world) setupRoles() error {
 	if dbPath == "" {
 		dbPath = filepath.Join(w.dir, "headend.db")
 	}
-	if w.store, err = headend.OpenStore(dbPath); err != nil {
+	if strings.HasPrefix(dbPath, "postgres://") || strings.HasPrefix(dbPath, "postgresql://") {
+		w.store, err = headend.OpenPostgres(dbPath)
+	} else {
+		w.store, err = headend.OpenStore(dbPath)
+	}
+	if err != nil {
 		return err
 	}
 	// "Supplier Lapsed" loses its accreditation at noon of the first day.

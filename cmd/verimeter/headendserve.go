@@ -74,7 +74,12 @@ func headendServe(path string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := headend.OpenStore(f.DB)
+	var store *headend.Store
+	if f.Postgres != "" {
+		store, err = headend.OpenPostgres(f.Postgres)
+	} else {
+		store, err = headend.OpenStore(f.DB)
+	}
 	if err != nil {
 		return err
 	}

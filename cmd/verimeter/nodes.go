@@ -64,7 +64,8 @@ type contractFile struct {
 }
 
 type headendFile struct {
-	DB         string         `json:"db"`
+	DB         string         `json:"db"`                 // SQLite file (the default store)
+	Postgres   string         `json:"postgres,omitempty"` // PostgreSQL connection string: used instead of DB when set
 	Listen     string         `json:"listen"`
 	AddrFile   string         `json:"addr_file"`
 	TLSCert    string         `json:"tls_cert"`
