@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -60,6 +61,8 @@ type Gateway struct {
 	queue    *Queue
 	sessions map[protocol.SystemTitle]*session
 	req      uint64
+	// lastWakeUp is the counter of the last accepted wake-up.
+	lastWakeUp uint64
 	// Refused counts APDUs from meters the gateway's receiver refused
 	// (replayed, tampered), by error.
 	Refused []error
@@ -126,6 +129,35 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	}
 	g.sessions[meter] = s
 	return nil
+}
+
+// ErrWakeUp marks a refused wake-up.
+var ErrWakeUp = errors.New("gateway: wake-up refused")
+
+// WakeUp checks a signed wake-up from the head-end (protocol.CmdWakeUp for
+// this gateway, signed with the head-end's key, its counter above the last
+// one accepted, so a recorded wake-up cannot be replayed) and, if it holds,
+// connects out and flushes the queue. The gateway never listens on the WAN:
+// this is how the head-end asks it to call. The last counter is kept in
+// memory: a wake-up replayed after a restart can only make the gateway call
+// once more, never change what it sends.
+func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, error) {
+	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+		if !bytes.Equal(kid, protocol.SubjectKeyID(headEnd)) {
+			return nil, nil, fmt.Errorf("%w: unknown signer", ErrWakeUp)
+		}
+		return headEnd, func(k protocol.CommandKind) bool { return k == protocol.CmdWakeUp }, nil
+	}
+	c, err := protocol.VerifyCommand(signed, g.cfg.Title, keys)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrWakeUp, err)
+	}
+	if c.Counter <= g.lastWakeUp {
+		return 0, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
+	}
+	g.lastWakeUp = c.Counter
+	n, _, err := g.Flush(ctx, up, 500)
+	return n, err
 }
 
 // SessionKeyID returns the key id of the current session with meter (for

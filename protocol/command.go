@@ -20,6 +20,10 @@ const (
 	CmdClockSet    CommandKind = 4 // adjust the clock by a bounded step
 	CmdKeyRotation CommandKind = 5 // force a new key agreement
 	CmdTrustList   CommandKind = 6 // install a new trust list
+	// CmdWakeUp tells a gateway (Meter names the gateway's system title) to
+	// connect out to the head-end now: the gateway never listens on the WAN,
+	// so the head-end reaches it with a signed wake-up over a side channel.
+	CmdWakeUp CommandKind = 7
 )
 
 // MaxClockStep bounds a clock adjustment (UC4): a compromised gateway can
@@ -47,7 +51,7 @@ const maxCommandPayload = 4096
 
 func (c *Command) wellFormed() error {
 	switch c.Kind {
-	case CmdTariff, CmdDisconnect, CmdReconnect, CmdKeyRotation:
+	case CmdTariff, CmdDisconnect, CmdReconnect, CmdKeyRotation, CmdWakeUp:
 	case CmdClockSet:
 		if c.ClockStep < -MaxClockStep || c.ClockStep > MaxClockStep {
 			return fmt.Errorf("%w: clock step %d s exceeds %d s", ErrMalformed, c.ClockStep, MaxClockStep)

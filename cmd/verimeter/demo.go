@@ -278,6 +278,9 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 		return nil, fmt.Errorf("firmware: %w", err)
 	}
 	w.attacks(rep)
+	if err := w.operatorChange(rep); err != nil {
+		return nil, fmt.Errorf("operator change: %w", err)
+	}
 	if err := w.market(rep); err != nil {
 		return nil, fmt.Errorf("market: %w", err)
 	}
@@ -589,6 +592,28 @@ func (w *world) runDays(rep *demoReport) error {
 			}
 		}
 		w.wanDown[w.gws[0].name] = false
+		if d == 0 {
+			// The WAN is back: the head-end wakes gateway 0 with a signed
+			// wake-up (the gateway never listens on the WAN); a replay of it
+			// and one signed by an attacker are refused.
+			g0 := w.gws[0]
+			wake, err := w.he.IssueCommand(w.alice, nil, protocol.Command{Meter: g0.cfg.Title, Kind: protocol.CmdWakeUp})
+			if err != nil {
+				return err
+			}
+			t := time.Now()
+			n, err := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
+			if err != nil {
+				return fmt.Errorf("wake-up: %w", err)
+			}
+			ingestTime += time.Since(t)
+			ingested += n
+			_, replayErr := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
+			forgedWake, _ := protocol.SignCommand(protocol.Command{Meter: g0.cfg.Title, Counter: 1 << 40, Kind: protocol.CmdWakeUp}, key(), protocol.SubjectKeyID(&w.heKey.PublicKey), rand.Reader)
+			_, forgedErr := g0.g.WakeUp(ctx, forgedWake, &w.heKey.PublicKey, uplink{w})
+			rep.add("signed wake-up after the outage", n == queuedDuringOutage && errors.Is(replayErr, gateway.ErrWakeUp) && errors.Is(forgedErr, gateway.ErrWakeUp),
+				"gateway 0 called back and sent %d items; replayed wake-up and forged wake-up refused", n)
+		}
 		for _, g := range w.gws {
 			// Resend one batch a second time, as after a crash between the
 			// head-end's commit and the gateway's acknowledgement.
@@ -988,5 +1013,57 @@ func (w *world) export(dir string) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// operatorChange hands the meters of gateway 0's segment to a new gateway
+// operator (UC6): the head-end sends each meter an operator-signed trust
+// list (version 2) naming the new gateway, relayed by the old one; the new
+// gateway then commissions them, and the old gateway is refused.
+func (w *world) operatorChange(rep *demoReport) error {
+	old := w.gws[0]
+	nk := key()
+	title := protocol.SystemTitle{'V', 'G', 'W', 0, 0, 1, 0, 0}
+	if _, err := w.subs["gateway-operator"].Issue(protocol.Identity{CommonName: "gw-new-operator", SystemTitle: &title}, []protocol.Role{protocol.RoleGateway}, &nk.PublicKey, w.now.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
+		return err
+	}
+	ng, err := gateway.New(gateway.Config{Name: "gw-new-operator", Title: title, ChannelKey: nk, Rand: rand.Reader, Segment: old.seg})
+	if err != nil {
+		return err
+	}
+	defer ng.Close()
+	moved, refused := 0, 0
+	for _, n := range w.meters {
+		if n.gw != old {
+			continue
+		}
+		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 2, Issued: w.now.Unix(), Meter: n.cfg.Title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spkiOf(nk)}, {Role: protocol.RoleHeadEnd, SPKI: spkiOf(w.heKey)}}}, w.op, rand.Reader)
+		if err != nil {
+			return err
+		}
+		c, err := w.he.IssueCommand(w.alice, nil, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdTrustList, Payload: tl})
+		if err != nil {
+			return err
+		}
+		if err := old.g.Command(n.cfg.Title, c); err != nil {
+			return fmt.Errorf("trust list to %x: %w", n.cfg.Title, err)
+		}
+		if err := ng.Commission(n.cfg.Title, n.channelPub); err != nil {
+			return fmt.Errorf("new operator commissioning %x: %w", n.cfg.Title, err)
+		}
+		if _, err := ng.ReadNow(n.cfg.Title); err != nil {
+			return fmt.Errorf("new operator reading %x: %w", n.cfg.Title, err)
+		}
+		moved++
+		if err := old.g.Commission(n.cfg.Title, n.channelPub); errors.Is(err, gateway.ErrMeterRefus) {
+			refused++
+		}
+	}
+	sent, res, err := ng.Flush(context.Background(), uplink{w}, 500)
+	if err != nil {
+		return err
+	}
+	rep.add("operator change: meters follow the new gateway", moved > 0 && refused == moved && sent == moved && res.Stored == moved,
+		"%d meters took the new trust list, were commissioned and read by the new operator's gateway (%d readings stored); the old gateway refused %d times", moved, res.Stored, refused)
 	return nil
 }
