@@ -1027,16 +1027,19 @@ func (w *world) operatorChange(rep *demoReport) error {
 	if _, err := w.subs["gateway-operator"].Issue(protocol.Identity{CommonName: "gw-new-operator", SystemTitle: &title}, []protocol.Role{protocol.RoleGateway}, &nk.PublicKey, w.now.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
 		return err
 	}
-	ng, err := gateway.New(gateway.Config{Name: "gw-new-operator", Title: title, ChannelKey: nk, Rand: rand.Reader, Segment: old.seg})
+	cfg := gateway.Config{Name: "gw-new-operator", Title: title, ChannelKey: nk, Rand: rand.Reader, Segment: old.seg}
+	ng, err := gateway.New(cfg)
 	if err != nil {
 		return err
 	}
-	defer ng.Close()
+	node := &gwNode{name: cfg.Name, cfg: cfg, g: ng, seg: old.seg}
+	w.gws = append(w.gws, node)
 	moved, refused := 0, 0
 	for _, n := range w.meters {
 		if n.gw != old {
 			continue
 		}
+		n.gw = node // from now on the meter answers only the new operator's gateway
 		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 2, Issued: w.now.Unix(), Meter: n.cfg.Title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spkiOf(nk)}, {Role: protocol.RoleHeadEnd, SPKI: spkiOf(w.heKey)}}}, w.op, rand.Reader)
 		if err != nil {
 			return err
@@ -1045,7 +1048,7 @@ func (w *world) operatorChange(rep *demoReport) error {
 		if err != nil {
 			return err
 		}
-		if err := old.g.Command(n.cfg.Title, c); err != nil {
+		if err := old.g.Command(n.cfg.Title, c); err != nil { // the old operator relays the hand-over
 			return fmt.Errorf("trust list to %x: %w", n.cfg.Title, err)
 		}
 		if err := ng.Commission(n.cfg.Title, n.channelPub); err != nil {
