@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"os"
 
 	"github.com/verimeter/verimeter/fuzz/adversary"
 )
 
 func init() {
-	register(command{name: "attack", summary: "adversary campaign: every attack class against the real implementation, with a report", run: runAttack})
+	register(command{name: "attack", summary: "adversary campaign: every attack class (protocol and market) against the real implementation, with a report", run: runAttack})
 }
 
 func runAttack(args []string, stdout, stderr io.Writer) int {
@@ -39,7 +40,19 @@ func runAttack(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		cfg.Log = slog.New(slog.NewJSONHandler(f, nil))
 	}
-	rep, err := adversary.Run(cfg)
+	dir, err := os.MkdirTemp("", "verimeter-attack-")
+	if err != nil {
+		fmt.Fprintf(stderr, "verimeter attack: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	market, err := adversary.NewHeadEndEnv(mrand.New(mrand.NewPCG(*seed, 0x3a)), dir)
+	if err != nil {
+		fmt.Fprintf(stderr, "verimeter attack: %v\n", err)
+		return 1
+	}
+	defer market.Close()
+	rep, err := adversary.Run(cfg, adversary.HeadEndClasses(market)...)
 	if err != nil {
 		fmt.Fprintf(stderr, "verimeter attack: %v\n", err)
 		return 1

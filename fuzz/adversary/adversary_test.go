@@ -3,6 +3,7 @@ package adversary
 import (
 	"bytes"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"strings"
@@ -78,4 +79,23 @@ func TestCampaignCatchesNoReplayMutant(t *testing.T) {
 	if !bytes.Contains(out, []byte("attacks not rejected as expected")) {
 		t.Fatalf("mutant run failed for another reason:\n%s", out)
 	}
+}
+
+// TestMarketCampaign runs the head-end's classes through the same harness.
+func TestMarketCampaign(t *testing.T) {
+	h, err := NewHeadEndEnv(rand.New(rand.NewPCG(3, 3)), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	rep, err := Run(Config{Seed: 3, Attempts: 20}, HeadEndClasses(h)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	rep.Write(&table)
+	if !rep.OK() || len(rep.Tallies) != len(Classes())+3 {
+		t.Fatalf("market campaign:\n%s", table.String())
+	}
+	t.Logf("\n%s", table.String())
 }
