@@ -65,23 +65,28 @@ func startPostgres(t *testing.T) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=10", port)
 }
 
+// openPostgres connects, waiting for a server that is still starting.
+func openPostgres(t *testing.T, dsn string) *Store {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, err := OpenPostgres(dsn)
+		if err == nil {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("PostgreSQL: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestPostgresStore runs the store's behaviour tests against PostgreSQL:
 // idempotent ingest, forgery rejection, contracts and fetch with proofs, and
 // the atomic supplier switch.
 func TestPostgresStore(t *testing.T) {
 	dsn := startPostgres(t)
 	open := func() *Store {
-		var st *Store
-		var err error
-		for deadline := time.Now().Add(10 * time.Second); ; {
-			if st, err = OpenPostgres(dsn); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("PostgreSQL: %v", err)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		st := openPostgres(t, dsn)
 		// Each sub-test starts from empty tables.
 		for _, tbl := range []string{"data", "contracts", "audit"} {
 			if _, err := st.db.Exec("TRUNCATE " + tbl); err != nil {
@@ -128,17 +133,7 @@ func TestPostgresStore(t *testing.T) {
 func TestPostgresDurableAcrossReopen(t *testing.T) {
 	dsn := startPostgres(t)
 	f := newFixture(t)
-	var st *Store
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if st, err = OpenPostgres(dsn); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	st := openPostgres(t, dsn)
 	f.useStore(st)
 	if _, err := f.he.Ingest(t.Context(), "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)

@@ -897,28 +897,28 @@ func (w *world) market(rep *demoReport) error {
 		if errA != nil || errB != nil || errG != nil {
 			return fmt.Errorf("fetch for %x: %v %v %v", n.cfg.Title, errA, errB, errG)
 		}
-		seenA := map[int64]bool{}
-		for _, p := range a {
-			h, err := w.verify.VerifyInterval(p)
-			if err != nil {
-				badOffline++
-				continue
+		// Every interval verifies offline; the old supplier sees only
+		// before noon, the new one only from noon, never the same slot.
+		slots := func(ps []protocol.IntervalProof) map[int64]bool {
+			out := map[int64]bool{}
+			for _, p := range ps {
+				h, err := w.verify.VerifyInterval(p)
+				if err != nil {
+					badOffline++
+					continue
+				}
+				verifiedOffline++
+				out[h.Start+int64(p.Interval.Index)*int64(h.Period)] = true
 			}
-			verifiedOffline++
-			ts := h.Start + int64(p.Interval.Index)*int64(h.Period)
-			seenA[ts] = true
+			return out
+		}
+		seenA, seenB := slots(a), slots(b)
+		for ts := range seenA {
 			if ts >= noon && ts < from.Add(24*time.Hour).Unix() {
 				partitionOK = false // the old supplier sees after the switch
 			}
 		}
-		for _, p := range b {
-			h, err := w.verify.VerifyInterval(p)
-			if err != nil {
-				badOffline++
-				continue
-			}
-			verifiedOffline++
-			ts := h.Start + int64(p.Interval.Index)*int64(h.Period)
+		for ts := range seenB {
 			if ts < noon || seenA[ts] {
 				partitionOK = false // the new supplier sees before the switch
 			}
