@@ -4,11 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
 
 	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/statemachine/journal"
 )
 
 // ErrQueue marks a failure of the persisted queue.
@@ -21,61 +19,41 @@ var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 // resend after a crash between commit and acknowledgement is a duplicate,
 // never a loss.
 type Queue struct {
-	f       *os.File
-	off     int64
-	items   []api.Item
-	acked   int // items[:acked] are acknowledged
-	pending int // items reported by Pending but not yet acknowledged
+	j     *journal.Journal
+	items []api.Item
+	acked int // items[:acked] are acknowledged
 }
 
+// Journal record kinds of the queue.
 const (
-	qItem byte = 1
-	qAck  byte = 2
+	qItem byte = 1 // item kind byte, then the signed data
+	qAck  byte = 2 // 8 bytes: items acknowledged so far
 )
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // OpenQueue opens or creates the queue at path ("" keeps it in memory).
 func OpenQueue(path string) (*Queue, error) {
-	q := &Queue{}
-	if path == "" {
-		return q, nil
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	j, err := journal.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrQueue, err)
+		return nil, fmt.Errorf("%w: %w", ErrQueue, err)
 	}
-	q.f = f
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrQueue, err)
+	q := &Queue{j: j}
+	if err := j.Each(qItem, func(b []byte) error {
+		if len(b) < 1 {
+			return fmt.Errorf("%w: empty item record", ErrQueue)
+		}
+		q.items = append(q.items, api.Item{Kind: api.Kind(b[0]), Raw: b[1:]})
+		return nil
+	}); err != nil {
+		return nil, err
 	}
-	off := 0
-	for off+10 <= len(data) {
-		n := int(binary.BigEndian.Uint32(data[off:]))
-		if n > 1<<20 || off+10+n > len(data) {
-			break
+	if err := j.Each(qAck, func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("%w: ack record", ErrQueue)
 		}
-		body := data[off+4 : off+6+n]
-		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(data[off+6+n:]) {
-			break
-		}
-		switch body[0] {
-		case qItem:
-			q.items = append(q.items, api.Item{Kind: api.Kind(body[1]), Raw: append([]byte(nil), body[2:]...)})
-		case qAck:
-			if len(body) != 2+8 {
-				return nil, fmt.Errorf("%w: ack record", ErrQueue)
-			}
-			q.acked = max(q.acked, int(binary.BigEndian.Uint64(body[2:])))
-		}
-		off += 10 + n
-	}
-	q.off = int64(off)
-	if off != len(data) {
-		if err := f.Truncate(q.off); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrQueue, err)
-		}
+		q.acked = max(q.acked, int(binary.BigEndian.Uint64(b)))
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	if q.acked > len(q.items) {
 		return nil, fmt.Errorf("%w: acknowledged %d of %d items", ErrQueue, q.acked, len(q.items))
@@ -83,44 +61,15 @@ func OpenQueue(path string) (*Queue, error) {
 	return q, nil
 }
 
-func (q *Queue) write(kind, sub byte, data []byte) error {
-	if q.f == nil {
-		return nil
-	}
-	buf := make([]byte, 10+len(data))
-	binary.BigEndian.PutUint32(buf, uint32(len(data)))
-	buf[4], buf[5] = kind, sub
-	copy(buf[6:], data)
-	binary.BigEndian.PutUint32(buf[6+len(data):], crc32.Checksum(buf[4:6+len(data)], castagnoli))
-	if _, err := q.f.WriteAt(buf, q.off); err != nil {
-		return fmt.Errorf("%w: %v", ErrQueue, err)
-	}
-	if err := q.f.Sync(); err != nil {
-		return fmt.Errorf("%w: %v", ErrQueue, err)
-	}
-	q.off += int64(len(buf))
-	return nil
-}
-
 // Append adds items durably (one fsync for the lot).
 func (q *Queue) Append(items ...api.Item) error {
-	if q.f != nil {
-		var buf []byte
-		for _, it := range items {
-			rec := make([]byte, 10+len(it.Raw))
-			binary.BigEndian.PutUint32(rec, uint32(len(it.Raw)))
-			rec[4], rec[5] = qItem, byte(it.Kind)
-			copy(rec[6:], it.Raw)
-			binary.BigEndian.PutUint32(rec[6+len(it.Raw):], crc32.Checksum(rec[4:6+len(it.Raw)], castagnoli))
-			buf = append(buf, rec...)
+	for _, it := range items {
+		if err := q.j.Append(qItem, append([]byte{byte(it.Kind)}, it.Raw...), false); err != nil {
+			return fmt.Errorf("%w: %w", ErrQueue, err)
 		}
-		if _, err := q.f.WriteAt(buf, q.off); err != nil {
-			return fmt.Errorf("%w: %v", ErrQueue, err)
-		}
-		if err := q.f.Sync(); err != nil {
-			return fmt.Errorf("%w: %v", ErrQueue, err)
-		}
-		q.off += int64(len(buf))
+	}
+	if err := q.j.Sync(); err != nil {
+		return fmt.Errorf("%w: %w", ErrQueue, err)
 	}
 	q.items = append(q.items, items...)
 	return nil
@@ -137,10 +86,8 @@ func (q *Queue) Ack(n int) error {
 	if n < 0 || q.acked+n > len(q.items) {
 		return fmt.Errorf("%w: ack of %d with %d pending", ErrQueue, n, len(q.items)-q.acked)
 	}
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(q.acked+n))
-	if err := q.write(qAck, 0, b[:]); err != nil {
-		return err
+	if err := q.j.Append(qAck, binary.BigEndian.AppendUint64(nil, uint64(q.acked+n)), true); err != nil {
+		return fmt.Errorf("%w: %w", ErrQueue, err)
 	}
 	q.acked += n
 	return nil
@@ -152,10 +99,5 @@ func (q *Queue) All() []api.Item { return append([]api.Item(nil), q.items...) }
 // Len is the number of unacknowledged items.
 func (q *Queue) Len() int { return len(q.items) - q.acked }
 
-// Close closes the file.
-func (q *Queue) Close() error {
-	if q.f == nil {
-		return nil
-	}
-	return q.f.Close()
-}
+// Close closes the journal.
+func (q *Queue) Close() error { return q.j.Close() }

@@ -67,13 +67,13 @@ type Core struct {
 func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
 	c := &Core{store: store, policy: policy, capacity: capacity}
 	found := false
-	if err := store.each(recFirmware, func(b []byte) error {
+	if err := store.Each(recFirmware, func(b []byte) error {
 		found = true
 		return json.Unmarshal(b, &c.fw)
 	}); err != nil {
 		return nil, fmt.Errorf("%w: firmware record: %v", ErrStore, err)
 	}
-	if err := store.each(recFloor, func(b []byte) error {
+	if err := store.Each(recFloor, func(b []byte) error {
 		if len(b) != 4 {
 			return fmt.Errorf("%w: floor record", ErrStore)
 		}
@@ -82,7 +82,7 @@ func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacit
 	}); err != nil {
 		return nil, err
 	}
-	if err := store.each(recLogbook, func(b []byte) error {
+	if err := store.Each(recLogbook, func(b []byte) error {
 		var e LogEntry
 		if err := json.Unmarshal(b, &e); err != nil {
 			return fmt.Errorf("%w: logbook record: %v", ErrStore, err)

@@ -124,7 +124,7 @@ func New(cfg Config) (*Meter, error) {
 }
 
 func (m *Meter) recover() error {
-	if err := m.store.each(recInterval, func(b []byte) error {
+	if err := m.store.Each(recInterval, func(b []byte) error {
 		if len(b) != 8+2+4 {
 			return fmt.Errorf("%w: interval record", ErrStore)
 		}
@@ -139,7 +139,7 @@ func (m *Meter) recover() error {
 	}); err != nil {
 		return err
 	}
-	if err := m.store.each(recCommand, func(b []byte) error {
+	if err := m.store.Each(recCommand, func(b []byte) error {
 		if len(b) != 8 {
 			return fmt.Errorf("%w: command record", ErrStore)
 		}
@@ -148,7 +148,7 @@ func (m *Meter) recover() error {
 	}); err != nil {
 		return err
 	}
-	if err := m.store.each(recBlock, func(b []byte) error {
+	if err := m.store.Each(recBlock, func(b []byte) error {
 		if len(b) < 8 {
 			return fmt.Errorf("%w: block record", ErrStore)
 		}
@@ -157,7 +157,7 @@ func (m *Meter) recover() error {
 	}); err != nil {
 		return err
 	}
-	return m.store.each(recTariff, func(b []byte) error {
+	return m.store.Each(recTariff, func(b []byte) error {
 		if len(b) == 1 {
 			m.tariff = b[0]
 		}

@@ -1,147 +1,23 @@
 package meter
 
-import (
-	"encoding/binary"
-	"errors"
-	"fmt"
-	"hash/crc32"
-	"io"
-	"os"
-	"sync"
-)
+import "github.com/verimeter/verimeter/statemachine/journal"
 
 // ErrStore marks a failure of the meter's persistent store.
-var ErrStore = errors.New("meter: persistent store failed")
+var ErrStore = journal.ErrJournal
+
+// Store is the meter's persistent state: a journal of the records below.
+type Store = journal.Journal
+
+// OpenStore opens the meter's journal ("" keeps it in memory).
+func OpenStore(path string) (*Store, error) { return journal.Open(path) }
 
 // Record kinds of the store.
 const (
-	recInterval  byte = 1 // one measured interval (day, index, Wh)
-	recLogbook   byte = 2 // one WELMEC 7.2 logbook entry
-	recCommand   byte = 3 // the counter of the last executed command
-	recFirmware  byte = 4 // the slots and the active one
-	recFloor     byte = 5 // the committed security-version floor
-	recTariff    byte = 6 // the active tariff
-	recBlock     byte = 7 // a signed load-profile block handed out (day, bytes)
-	maxRecordLen      = 1 << 20
+	recInterval byte = 1 // one measured interval (day, index, Wh)
+	recLogbook  byte = 2 // one WELMEC 7.2 logbook entry
+	recCommand  byte = 3 // the counter of the last executed command
+	recFirmware byte = 4 // the slots and the active one
+	recFloor    byte = 5 // the committed security-version floor
+	recTariff   byte = 6 // the active tariff
+	recBlock    byte = 7 // a signed load-profile block handed out (day, bytes)
 )
-
-// Store is an append-only file of records, each length-prefixed and
-// checksummed (CRC-32C). A torn last record fails its checksum and is cut
-// on open: its Append never returned. An empty path keeps records in memory
-// (tests and the in-process demo at scale).
-type Store struct {
-	mu   sync.Mutex
-	f    *os.File
-	off  int64
-	recs []record
-}
-
-type record struct {
-	kind byte
-	data []byte
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// OpenStore opens or creates the store at path and loads its records.
-func OpenStore(path string) (*Store, error) {
-	s := &Store{}
-	if path == "" {
-		return s, nil
-	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
-	}
-	s.f = f
-	data, err := io.ReadAll(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
-	}
-	off := 0
-	for off+9 <= len(data) {
-		n := int(binary.BigEndian.Uint32(data[off:]))
-		if n > maxRecordLen || off+9+n > len(data) {
-			break
-		}
-		body := data[off+4 : off+5+n]
-		if crc32.Checksum(body, castagnoli) != binary.BigEndian.Uint32(data[off+5+n:]) {
-			break
-		}
-		s.recs = append(s.recs, record{kind: body[0], data: append([]byte(nil), body[1:]...)})
-		off += 9 + n
-	}
-	s.off = int64(off)
-	if off != len(data) {
-		if err := f.Truncate(s.off); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("%w: %v", ErrStore, err)
-		}
-	}
-	return s, nil
-}
-
-// Append adds a record; with sync it returns only once the record is
-// durable.
-func (s *Store) Append(kind byte, data []byte, sync bool) error {
-	if len(data) > maxRecordLen {
-		return fmt.Errorf("%w: record of %d bytes", ErrStore, len(data))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f != nil {
-		buf := make([]byte, 9+len(data))
-		binary.BigEndian.PutUint32(buf, uint32(len(data)))
-		buf[4] = kind
-		copy(buf[5:], data)
-		binary.BigEndian.PutUint32(buf[5+len(data):], crc32.Checksum(buf[4:5+len(data)], castagnoli))
-		if _, err := s.f.WriteAt(buf, s.off); err != nil {
-			return fmt.Errorf("%w: %v", ErrStore, err)
-		}
-		if sync {
-			if err := s.f.Sync(); err != nil {
-				return fmt.Errorf("%w: %v", ErrStore, err)
-			}
-		}
-		s.off += int64(len(buf))
-	}
-	s.recs = append(s.recs, record{kind: kind, data: append([]byte(nil), data...)})
-	return nil
-}
-
-// Sync makes every appended record durable.
-func (s *Store) Sync() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.f == nil {
-		return nil
-	}
-	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
-	}
-	return nil
-}
-
-// each calls fn for every record of kind, oldest first.
-func (s *Store) each(kind byte, fn func([]byte) error) error {
-	s.mu.Lock()
-	recs := s.recs
-	s.mu.Unlock()
-	for _, r := range recs {
-		if r.kind == kind {
-			if err := fn(r.data); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// Close closes the file.
-func (s *Store) Close() error {
-	if s.f == nil {
-		return nil
-	}
-	return s.f.Close()
-}
