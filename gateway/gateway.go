@@ -141,7 +141,7 @@ var ErrWakeUp = errors.New("gateway: wake-up refused")
 // this is how the head-end asks it to call. The last counter is kept in
 // memory: a wake-up replayed after a restart can only make the gateway call
 // once more, never change what it sends.
-func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, error) {
+func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, api.IngestResult, error) {
 	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		if !bytes.Equal(kid, protocol.SubjectKeyID(headEnd)) {
 			return nil, nil, fmt.Errorf("%w: unknown signer", ErrWakeUp)
@@ -150,14 +150,13 @@ func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.Publ
 	}
 	c, err := protocol.VerifyCommand(signed, g.cfg.Title, keys)
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrWakeUp, err)
+		return 0, api.IngestResult{}, fmt.Errorf("%w: %w", ErrWakeUp, err)
 	}
 	if c.Counter <= g.lastWakeUp {
-		return 0, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
+		return 0, api.IngestResult{}, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
 	}
 	g.lastWakeUp = c.Counter
-	n, _, err := g.Flush(ctx, up, 500)
-	return n, err
+	return g.Flush(ctx, up, 500)
 }
 
 // SessionKeyID returns the key id of the current session with meter (for

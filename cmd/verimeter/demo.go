@@ -602,15 +602,18 @@ func (w *world) runDays(rep *demoReport) error {
 				return err
 			}
 			t := time.Now()
-			n, err := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
+			n, res, err := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
 			if err != nil {
 				return fmt.Errorf("wake-up: %w", err)
 			}
 			ingestTime += time.Since(t)
 			ingested += n
-			_, replayErr := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
+			dups += res.Duplicates
+			ivs += res.Intervals
+			rejected = append(rejected, res.Rejected...)
+			_, _, replayErr := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
 			forgedWake, _ := protocol.SignCommand(protocol.Command{Meter: g0.cfg.Title, Counter: 1 << 40, Kind: protocol.CmdWakeUp}, key(), protocol.SubjectKeyID(&w.heKey.PublicKey), rand.Reader)
-			_, forgedErr := g0.g.WakeUp(ctx, forgedWake, &w.heKey.PublicKey, uplink{w})
+			_, _, forgedErr := g0.g.WakeUp(ctx, forgedWake, &w.heKey.PublicKey, uplink{w})
 			rep.add("signed wake-up after the outage", n == queuedDuringOutage && errors.Is(replayErr, gateway.ErrWakeUp) && errors.Is(forgedErr, gateway.ErrWakeUp),
 				"gateway 0 called back and sent %d items; replayed wake-up and forged wake-up refused", n)
 		}
