@@ -1,0 +1,13 @@
+// Package eval turns parsed TLA+ modules into something the model checker
+// can run. This first layer loads a specification's modules (the file given,
+// the modules it EXTENDS or INSTANCEs from its directory or nested in it,
+// and the standard modules Naturals, Integers, Sequences, FiniteSets, Bags
+// and TLC, which are built in) and resolves every name the way SANY does:
+// each identifier must denote a constant, variable, definition, parameter
+// or bound identifier in scope, and each INSTANCE substitution must name a
+// constant or variable of the instanced module (TLA+ book, section 17.5).
+// Unknown names are reported as file:line:col errors before any state is
+// explored. It also rejects, with the construct and its position, model
+// configurations that ask for what the checker does not do yet (PROPERTY,
+// SYMMETRY, VIEW).
+package eval

@@ -1,0 +1,182 @@
+package eval
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/verimeter/verimeter/tla/cfg"
+	"github.com/verimeter/verimeter/tla/syntax"
+)
+
+// ErrUnknownName is wrapped by every resolution error (errors.Is).
+var ErrUnknownName = errors.New("unknown name")
+
+// ErrUnsupported is wrapped by every error about a construct the checker
+// does not implement yet, so callers can exit with "bad input" (2).
+var ErrUnsupported = errors.New("unsupported")
+
+// ErrModuleNotFound is wrapped when an EXTENDS or INSTANCE names a module
+// that is neither standard, nested, nor a file beside the specification.
+var ErrModuleNotFound = errors.New("module not found")
+
+// PosError is an error at a source position; it reads file:line:col: message.
+type PosError struct {
+	Pos  syntax.Pos
+	Msg  string
+	Kind error // ErrUnknownName, ErrUnsupported or ErrModuleNotFound
+}
+
+func (e *PosError) Error() string { return e.Pos.String() + ": " + e.Msg }
+
+// Unwrap lets errors.Is find the kind.
+func (e *PosError) Unwrap() error { return e.Kind }
+
+// MaxModules caps how many modules one specification may load.
+const MaxModules = 256
+
+// standard lists the operators of the built-in standard modules (Specifying
+// Systems, chapter 18, and TLC's TLC module) and the modules each extends.
+var standard = map[string]struct {
+	extends []string
+	names   []string
+}{
+	"Naturals":   {nil, []string{"Nat", "+", "-", "*", "^", "<", ">", "<=", ">=", "%", "\\div", ".."}},
+	"Integers":   {[]string{"Naturals"}, []string{"Int", "-."}},
+	"Reals":      {[]string{"Integers"}, []string{"Real", "/", "Infinity"}},
+	"Sequences":  {[]string{"Naturals"}, []string{"Seq", "Len", "\\o", "Append", "Head", "Tail", "SubSeq", "SelectSeq"}},
+	"FiniteSets": {[]string{"Naturals", "Sequences"}, []string{"IsFiniteSet", "Cardinality"}},
+	"Bags": {[]string{"Naturals"}, []string{"IsABag", "BagToSet", "SetToBag", "BagIn", "EmptyBag", "\\oplus",
+		"\\ominus", "BagUnion", "\\sqsubseteq", "SubBag", "BagOfAll", "BagCardinality", "CopiesIn"}},
+	"TLC": {[]string{"Naturals", "Sequences"}, []string{"Print", "PrintT", "Assert", "JavaTime", "TLCGet", "TLCSet",
+		":>", "@@", "Permutations", "SortSeq", "RandomElement", "Any", "ToString", "TLCEval"}},
+}
+
+// builtins are names every module sees (TLA+ book, section 16.1).
+var builtins = []string{"TRUE", "FALSE", "BOOLEAN", "STRING"}
+
+// Spec is a loaded specification: the root module and every module it
+// uses, by name.
+type Spec struct {
+	Root    *syntax.Module
+	Modules map[string]*syntax.Module
+	dir     string
+	scopes  map[string]map[string]entry // exported names of each module
+}
+
+// Load parses the module in file and every module it uses. Modules are
+// searched nested in the files already read, then as NAME.tla beside file;
+// the standard modules are built in.
+func Load(file string) (*Spec, error) {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	root, err := syntax.ParseModule(file, src)
+	if err != nil {
+		return nil, err
+	}
+	s := &Spec{Root: root, Modules: map[string]*syntax.Module{}, dir: filepath.Dir(file),
+		scopes: map[string]map[string]entry{}}
+	s.addNested(root)
+	if err := s.loadUses(root); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Spec) addNested(m *syntax.Module) {
+	s.Modules[m.Name] = m
+	for _, sub := range m.Submodules {
+		s.addNested(sub)
+	}
+}
+
+func (s *Spec) loadUses(m *syntax.Module) error {
+	need := func(name string, pos syntax.Pos) error {
+		if _, ok := standard[name]; ok {
+			return nil
+		}
+		if _, ok := s.Modules[name]; ok {
+			return nil
+		}
+		if len(s.Modules) >= MaxModules {
+			return &PosError{pos, fmt.Sprintf("more than %d modules", MaxModules), ErrUnsupported}
+		}
+		path := filepath.Join(s.dir, name+".tla")
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return &PosError{pos, fmt.Sprintf("module %s not found (no %s)", name, path), ErrModuleNotFound}
+		}
+		sub, err := syntax.ParseModule(path, src)
+		if err != nil {
+			return err
+		}
+		s.addNested(sub)
+		return s.loadUses(sub)
+	}
+	for _, e := range m.Extends {
+		if err := need(e, m.Pos); err != nil {
+			return err
+		}
+	}
+	var walk func(units []any) error
+	walk = func(units []any) error {
+		for _, u := range units {
+			var in *syntax.Instance
+			switch u := u.(type) {
+			case *syntax.Instance:
+				in = u
+			case *syntax.Def:
+				in = u.Instance
+			}
+			if in != nil {
+				if err := need(in.Module, in.Pos); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(m.Units); err != nil {
+		return err
+	}
+	for _, sub := range m.Submodules {
+		if err := s.loadUses(sub); err != nil {
+			return err
+		}
+	}
+	// LET-level instances are not supported by TLA+; nothing more to load.
+	return nil
+}
+
+// CheckConfig rejects configurations that ask for features the checker does
+// not implement yet, naming the section and its position.
+func CheckConfig(c *cfg.Config) error {
+	var bad []string
+	var first cfg.Pos
+	note := func(what string, n cfg.Name) {
+		if len(bad) == 0 {
+			first = n.Pos
+		}
+		bad = append(bad, fmt.Sprintf("%s %s", what, n.Name))
+	}
+	for _, p := range c.Properties {
+		note("PROPERTY", p)
+	}
+	if c.Symmetry != nil {
+		note("SYMMETRY", *c.Symmetry)
+	}
+	if c.View != nil {
+		note("VIEW", *c.View)
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad[1:])
+	return &PosError{syntax.Pos{File: first.File, Line: first.Line, Col: first.Col},
+		fmt.Sprintf("unsupported: %v (temporal properties, symmetry and views come with liveness checking)", bad),
+		ErrUnsupported}
+}
