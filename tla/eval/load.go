@@ -18,6 +18,10 @@ var ErrUnknownName = errors.New("unknown name")
 // does not implement yet, so callers can exit with "bad input" (2).
 var ErrUnsupported = errors.New("unsupported")
 
+// ErrDuplicate is wrapped when a module declares or defines a name twice,
+// or a record constructor repeats a field.
+var ErrDuplicate = errors.New("duplicate definition")
+
 // ErrModuleNotFound is wrapped when an EXTENDS or INSTANCE names a module
 // that is neither standard, nested, nor a file beside the specification.
 var ErrModuleNotFound = errors.New("module not found")
@@ -26,7 +30,7 @@ var ErrModuleNotFound = errors.New("module not found")
 type PosError struct {
 	Pos  syntax.Pos
 	Msg  string
-	Kind error // ErrUnknownName, ErrUnsupported or ErrModuleNotFound
+	Kind error // ErrUnknownName, ErrDuplicate, ErrUnsupported or ErrModuleNotFound
 }
 
 func (e *PosError) Error() string { return e.Pos.String() + ": " + e.Msg }

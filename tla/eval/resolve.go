@@ -76,11 +76,25 @@ func (s *Spec) moduleScope(m *syntax.Module, depth int, withLocal bool) (map[str
 			sc[k] = v
 		}
 	}
+	// A module may not declare or define a name twice, nor one it already
+	// has from a module it extends (TLA+ book, section 17.5; SANY reports
+	// "Multiple declarations or definitions").
+	add := func(name string, pos syntax.Pos, e entry) error {
+		if prev, dup := sc[name]; dup && !(prev.kind == e.kind && (e.kind == kConstant || e.kind == kVariable)) {
+			return &PosError{pos, fmt.Sprintf("%s is already defined or declared", name), ErrDuplicate}
+		}
+		sc[name] = e
+		return nil
+	}
 	for _, c := range m.Constants {
-		sc[c.Name] = entry{kind: kConstant}
+		if err := add(c.Name, c.Pos, entry{kind: kConstant}); err != nil {
+			return nil, err
+		}
 	}
 	for _, v := range m.Variables {
-		sc[v.Name] = entry{kind: kVariable}
+		if err := add(v.Name, v.Pos, entry{kind: kVariable}); err != nil {
+			return nil, err
+		}
 	}
 	for _, u := range m.Units {
 		switch u := u.(type) {
@@ -88,14 +102,18 @@ func (s *Spec) moduleScope(m *syntax.Module, depth int, withLocal bool) (map[str
 			if u.Local && !withLocal {
 				continue
 			}
+			e := entry{kind: kDef}
 			if u.Instance != nil {
-				sc[u.Name] = entry{kind: kInstance, module: u.Instance.Module}
-			} else {
-				sc[u.Name] = entry{kind: kDef}
+				e = entry{kind: kInstance, module: u.Instance.Module}
+			}
+			if err := add(u.Name, u.Pos, e); err != nil {
+				return nil, err
 			}
 		case *syntax.Assume:
 			if u.Name != "" {
-				sc[u.Name] = entry{kind: kDef}
+				if err := add(u.Name, u.Pos, entry{kind: kDef}); err != nil {
+					return nil, err
+				}
 			}
 		case *syntax.Instance:
 			if u.Local && !withLocal {
@@ -184,6 +202,36 @@ func (r *resolver) push(names ...string) int {
 	return n
 }
 
+// bind brings bound identifiers into scope; TLA+ forbids reusing a name
+// already in scope (TLA+ book, section 17.5; SANY: multiply-defined).
+func (r *resolver) bind(pos syntax.Pos, names ...string) error {
+	for i, n := range names {
+		if _, ok := r.lookup(n); ok || contains(names[:i], n) {
+			return &PosError{pos, fmt.Sprintf("%s is already defined; a bound identifier may not reuse it", n), ErrDuplicate}
+		}
+	}
+	r.push(names...)
+	return nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// coreOps are the operators built into TLA+ itself; every other operator
+// symbol must come from a module in scope (e.g. + from Naturals).
+var coreOps = map[string]bool{
+	"=": true, "/=": true, "\\in": true, "\\notin": true, "\\cup": true, "\\cap": true, "\\": true,
+	"\\subseteq": true, "\\X": true, "/\\": true, "\\/": true, "=>": true, "<=>": true, "~": true,
+	"'": true, "ENABLED": true, "UNCHANGED": true, "[]": true, "<>": true, "~>": true, "-+->": true,
+	"\\cdot": true, "SUBSET": true, "UNION": true, "DOMAIN": true,
+}
+
 func (r *resolver) pop(n int) { r.local = r.local[:n] }
 
 func (r *resolver) lookup(name string) (entry, bool) {
@@ -218,7 +266,7 @@ func (r *resolver) def(d *syntax.Def) error {
 		return r.instance(d.Instance)
 	}
 	if d.FnBounds != nil {
-		if err := r.bounds(d.FnBounds); err != nil {
+		if err := r.bounds(d.Pos, d.FnBounds); err != nil {
 			return err
 		}
 		r.push(d.Name) // a recursive function refers to itself
@@ -261,7 +309,7 @@ func (r *resolver) instance(in *syntax.Instance) error {
 	return nil
 }
 
-func (r *resolver) bounds(bs []syntax.Bound) error {
+func (r *resolver) bounds(pos syntax.Pos, bs []syntax.Bound) error {
 	// Sets are resolved before the names come into scope.
 	for _, b := range bs {
 		if b.Set != nil {
@@ -271,7 +319,9 @@ func (r *resolver) bounds(bs []syntax.Bound) error {
 		}
 	}
 	for _, b := range bs {
-		r.push(b.Names...)
+		if err := r.bind(pos, b.Names...); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -330,6 +380,11 @@ func (r *resolver) expr(e syntax.Expr) error {
 	case *syntax.Ref:
 		return r.ref(x)
 	case *syntax.OpApp:
+		if !coreOps[x.Op] {
+			if _, ok := r.lookup(x.Op); !ok {
+				return &PosError{x.P, "unknown operator " + x.Op + " (missing EXTENDS?)", ErrUnknownName}
+			}
+		}
 		return r.exprs(x.Args)
 	case *syntax.Junction:
 		return r.exprs(x.Items)
@@ -345,19 +400,22 @@ func (r *resolver) expr(e syntax.Expr) error {
 	case *syntax.Let:
 		mark := len(r.local)
 		defer r.pop(mark)
-		for _, d := range x.Defs {
-			r.push(d.Name) // visible in later definitions and, if RECURSIVE, in itself
-		}
+		// A definition is visible in later ones; a RECURSIVE one also in
+		// itself and in those before it.
+		r.push(x.Recursive...)
 		for _, d := range x.Defs {
 			if err := r.def(d); err != nil {
 				return err
+			}
+			if !contains(x.Recursive, d.Name) {
+				r.push(d.Name)
 			}
 		}
 		return r.expr(x.Body)
 	case *syntax.Quant:
 		mark := len(r.local)
 		defer r.pop(mark)
-		if err := r.bounds(x.Bounds); err != nil {
+		if err := r.bounds(x.P, x.Bounds); err != nil {
 			return err
 		}
 		return r.expr(x.Body)
@@ -366,14 +424,14 @@ func (r *resolver) expr(e syntax.Expr) error {
 	case *syntax.SetFilter:
 		mark := len(r.local)
 		defer r.pop(mark)
-		if err := r.bounds([]syntax.Bound{x.Bound}); err != nil {
+		if err := r.bounds(x.P, []syntax.Bound{x.Bound}); err != nil {
 			return err
 		}
 		return r.expr(x.Pred)
 	case *syntax.SetMap:
 		mark := len(r.local)
 		defer r.pop(mark)
-		if err := r.bounds(x.Bounds); err != nil {
+		if err := r.bounds(x.P, x.Bounds); err != nil {
 			return err
 		}
 		return r.expr(x.Elem)
@@ -382,15 +440,21 @@ func (r *resolver) expr(e syntax.Expr) error {
 	case *syntax.FuncCons:
 		mark := len(r.local)
 		defer r.pop(mark)
-		if err := r.bounds(x.Bounds); err != nil {
+		if err := r.bounds(x.P, x.Bounds); err != nil {
 			return err
 		}
 		return r.expr(x.Body)
 	case *syntax.FuncSet:
 		return r.exprs([]syntax.Expr{x.Dom, x.Rng})
 	case *syntax.Record:
+		if err := uniqueFields(x.P, x.Fields); err != nil {
+			return err
+		}
 		return r.exprs(x.Vals)
 	case *syntax.RecordSet:
+		if err := uniqueFields(x.P, x.Fields); err != nil {
+			return err
+		}
 		return r.exprs(x.Sets)
 	case *syntax.Except:
 		if err := r.expr(x.Fn); err != nil {
@@ -428,4 +492,16 @@ func (r *resolver) expr(e syntax.Expr) error {
 		return r.expr(x.Body)
 	}
 	return &PosError{e.At(), fmt.Sprintf("unsupported expression %T", e), ErrUnsupported}
+}
+
+// uniqueFields rejects [a |-> 1, a |-> 2] and [a : S, a : T].
+func uniqueFields(pos syntax.Pos, fields []string) error {
+	for i, f := range fields {
+		for _, g := range fields[:i] {
+			if f == g {
+				return &PosError{pos, "field " + f + " appears twice in a record constructor", ErrDuplicate}
+			}
+		}
+	}
+	return nil
 }

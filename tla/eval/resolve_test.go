@@ -81,6 +81,18 @@ func TestResolveErrors(t *testing.T) {
 			"M.tla": "---- MODULE M ----\nCONSTANT c\nI == INSTANCE N\nX == I!Nope\n====\n",
 			"N.tla": "---- MODULE N ----\nCONSTANT c\nOp == c\n====\n"},
 			ErrUnknownName, "M.tla:4:6: module N (instance I) has no Nope"},
+		{"defined twice", map[string]string{"M.tla": "---- MODULE M ----\nX == 1\nX == 2\n====\n"},
+			ErrDuplicate, "M.tla:3:1: X is already defined or declared"},
+		{"redefines an extended name", map[string]string{
+			"M.tla": "---- MODULE M ----\nEXTENDS N\nOp == 2\n====\n",
+			"N.tla": "---- MODULE N ----\nOp == 1\n====\n"},
+			ErrDuplicate, "M.tla:3:1: Op is already"},
+		{"record field twice", map[string]string{"M.tla": "---- MODULE M ----\nX == [a |-> 1, a |-> 2]\n====\n"},
+			ErrDuplicate, "M.tla:2:6: field a appears twice"},
+		{"missing EXTENDS for an operator", map[string]string{"M.tla": "---- MODULE M ----\nX == 1 + 2\n====\n"},
+			ErrUnknownName, "M.tla:2:8: unknown operator +"},
+		{"bound identifier reused", map[string]string{"M.tla": "---- MODULE M ----\nX == \\A p \\in {1} : \\A p \\in {2} : TRUE\n====\n"},
+			ErrDuplicate, "p is already defined"},
 		{"local not exported", map[string]string{
 			"M.tla": "---- MODULE M ----\nEXTENDS N\nX == Hidden\n====\n",
 			"N.tla": "---- MODULE N ----\nLOCAL Hidden == 1\n====\n"},
@@ -114,7 +126,7 @@ Next == x' = Append(x, Sum({1, 2}) + f[3] + Len(x) + (1 :> 2)[1])
 Inv == [r \in {[a |-> 1]} |-> r.a] # <<>> /\ [x EXCEPT ![1] = @] = x
 ====
 `,
-		"N2.tla": "---- MODULE N2 ----\nCONSTANT c\nVARIABLE v\nOp == c\nPar(a) == a + c\n====\n",
+		"N2.tla": "---- MODULE N2 ----\nEXTENDS Naturals\nCONSTANT c\nVARIABLE v\nOp == c\nPar(a) == a + c\n====\n",
 	})
 	s, err := Load(filepath.Join(dir, "M.tla"))
 	if err != nil {

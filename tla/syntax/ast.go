@@ -93,8 +93,9 @@ type Case struct {
 // Let is LET defs IN body.
 type Let struct {
 	Node
-	Defs []*Def
-	Body Expr
+	Defs      []*Def
+	Recursive []string // names declared RECURSIVE in this LET
+	Body      Expr
 }
 
 // Bound is one bound of a quantifier or constructor: x, y \in S, or
@@ -298,6 +299,8 @@ type Module struct {
 	Submodules []*Module
 	// Ignored counts theorems, lemmas and proof blocks that were skipped.
 	Ignored int
+	// Skipped lists the line ranges [first, last] of what was skipped.
+	Skipped [][2]int
 }
 
 // Label is a labelled subexpression lbl:: e (TLA+2); the label names the

@@ -183,13 +183,13 @@ func (p *parser) unit(m *Module) {
 			}
 			return
 		case "THEOREM", "LEMMA", "PROPOSITION", "COROLLARY", "USE", "HIDE", "PROOF", "BY", "OBVIOUS", "OMITTED", "QED":
-			p.skipProof()
+			m.Skipped = append(m.Skipped, p.skipProof())
 			m.Ignored++
 			return
 		}
 	}
 	if t.Kind == Op && t.Text == "<" && p.peekAt(1).Kind == Number {
-		p.skipProof() // a proof step at the margin
+		m.Skipped = append(m.Skipped, p.skipProof()) // a proof step at the margin
 		m.Ignored++
 		return
 	}
@@ -200,28 +200,30 @@ func (p *parser) unit(m *Module) {
 
 // skipProof skips a theorem and its proof: everything up to the next token
 // at the left margin that starts a new module unit.
-func (p *parser) skipProof() {
+func (p *parser) skipProof() [2]int {
+	span := [2]int{p.toks[p.i].Pos.Line, p.toks[p.i].Pos.Line}
 	p.i++
 	for {
 		t := p.toks[p.i]
 		if t.Kind == EOF || t.Kind == End || t.Kind == Begin {
-			return
+			return span
 		}
 		if t.NewLine && t.Pos.Col == 1 {
 			if t.Kind == Op && t.Text == "----" {
-				return
+				return span
 			}
 			if t.Kind == Keyword {
 				switch t.Text {
 				case "CONSTANT", "CONSTANTS", "VARIABLE", "VARIABLES", "ASSUME", "ASSUMPTION", "AXIOM",
 					"INSTANCE", "LOCAL", "RECURSIVE", "THEOREM", "LEMMA", "PROPOSITION", "COROLLARY", "USE", "HIDE":
-					return
+					return span
 				}
 			}
 			if t.Kind == Ident {
-				return
+				return span
 			}
 		}
+		span[1] = t.Pos.Line
 		p.i++
 	}
 }
@@ -445,6 +447,7 @@ func (p *parser) binary(min int) Expr {
 		if !ok || bp <= min {
 			return lhs
 		}
+
 		p.i++
 		op := canon(t.Text)
 		rhs := p.binary(bp)
@@ -609,7 +612,7 @@ func (p *parser) primary() Expr {
 			for !p.is("IN") {
 				if p.accept("RECURSIVE") {
 					for {
-						p.ident()
+						l.Recursive = append(l.Recursive, p.ident().Text)
 						if p.accept("(") {
 							p.params()
 						}
