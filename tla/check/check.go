@@ -1,0 +1,558 @@
+package check
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// Verdict is the outcome of a run, as TLC reports it.
+type Verdict string
+
+// The verdicts.
+const (
+	// Success: every reachable state (within the constraints) was explored.
+	Success Verdict = "success"
+	// InvariantViolated: a generated state violates Result.Invariant.
+	InvariantViolated Verdict = "invariant"
+	// Deadlocked: a reachable state has no successor and deadlock is checked.
+	Deadlocked Verdict = "deadlock"
+	// EvalError: the System returned an error (TLC's "error occurred").
+	EvalError Verdict = "error"
+	// Canceled: the context ended the run first.
+	Canceled Verdict = "canceled"
+)
+
+// ErrCollision is returned in exact mode when two different states share a
+// fingerprint (so the fingerprinted run would have missed a state).
+var ErrCollision = errors.New("check: fingerprint collision")
+
+// Options tune a run; the zero value checks deadlock with GOMAXPROCS workers.
+type Options struct {
+	// Workers is the number of goroutines computing successors (0: GOMAXPROCS).
+	// The result does not depend on it.
+	Workers int
+	// NoDeadlock disables deadlock checking (CHECK_DEADLOCK FALSE, TLC -deadlock).
+	NoDeadlock bool
+	// Progress, if set, receives a progress line after each level and at most
+	// every ProgressEvery (default 60 s, as TLC) within a level.
+	Progress      io.Writer
+	ProgressEvery time.Duration
+	// Exact stores every state in full besides its fingerprint and compares
+	// states on fingerprint hits, counting collisions (for tests: it shows that
+	// the fingerprint did not merge distinct states). It costs memory.
+	Exact bool
+	// Now is the clock (for Seconds and progress); time.Now if nil.
+	Now func() time.Time
+}
+
+// TraceStep is one state of a counterexample with the action that led to it
+// (Action is "Initial predicate" for the first state, as TLC prints it).
+type TraceStep struct {
+	Action string `json:"action"`
+	State  State  `json:"state"`
+}
+
+// MarshalJSON prints each variable's value in TLC's format.
+func (s State) MarshalJSON() ([]byte, error) {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = v.String()
+	}
+	return json.Marshal(out)
+}
+
+// Result is what a run found, with TLC's counters.
+type Result struct {
+	Verdict Verdict `json:"verdict"`
+	// Invariant names the violated invariant (InvariantViolated).
+	Invariant string `json:"invariant,omitempty"`
+	// Error is the evaluation error's text (EvalError, Canceled).
+	Error string `json:"error,omitempty"`
+	// Distinct counts stored states, initial ones included (TLC's "distinct states found").
+	Distinct int64 `json:"distinct"`
+	// Generated counts every state generated, initial ones and duplicates included.
+	Generated int64 `json:"generated"`
+	// Depth is the number of BFS levels, the initial states being level 1.
+	Depth int `json:"depth"`
+	// Queue is the number of states left unexplored when the run stopped.
+	Queue   int64   `json:"queue"`
+	Seconds float64 `json:"seconds"`
+	Workers int     `json:"workers"`
+	// Collisions counts fingerprint collisions found in exact mode.
+	Collisions int64 `json:"collisions,omitempty"`
+	// Variables names the trace's columns.
+	Variables []string `json:"variables"`
+	// Trace is the shortest path from an initial state to the violation (or to
+	// the state whose evaluation failed, or the deadlocked state).
+	Trace []TraceStep `json:"trace,omitempty"`
+}
+
+// InitialAction is the action name of a trace's first step.
+const InitialAction = "Initial predicate"
+
+// Fingerprint mixes the per-variable hashes of s in order (not XOR, so that
+// swapping two variables' values changes it).
+func Fingerprint(s State) uint64 {
+	h := uint64(0x6a09e667f3bcc909) + uint64(len(s))
+	for _, v := range s {
+		h = value.Mix(h, v.Hash())
+	}
+	return h
+}
+
+// node is a stored state's trace record: about 16 bytes, no pointers.
+type node struct {
+	fp     uint64
+	parent int32 // -1 for initial states
+	action uint16
+}
+
+type candidate struct {
+	state  State
+	fp     uint64
+	pos    int32 // index among the parent's successors
+	action uint16
+	out    bool   // outside the constraints: not stored
+	inv    string // violated invariant, if any
+	err    error
+}
+
+type expansion struct {
+	parent   int32
+	state    State
+	nsucc    int32
+	cands    []candidate
+	err      error // error from Next itself
+	errAfter int32 // successors emitted before err
+}
+
+type checker struct {
+	sys     System
+	opts    Options
+	vars    []string
+	invs    []Invariant
+	cons    []StatePredicate
+	acons   []ActionPredicate
+	seen    *FPSet
+	exact   map[uint64][]State
+	nodes   []node
+	actions []string
+	actIdx  map[string]uint16
+	actMu   sync.Mutex
+	res     Result
+	start   time.Time
+	lastLog time.Time
+}
+
+// Run explores sys breadth first and returns the result. The returned error
+// is non-nil exactly when the verdict is EvalError or Canceled (it wraps the
+// System's error or the context's), or on a collision in exact mode; Result
+// is filled in every case.
+func Run(ctx context.Context, sys System, opts Options) (Result, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = time.Minute
+	}
+	c := &checker{
+		sys: sys, opts: opts, vars: sys.Variables(),
+		invs: sys.Invariants(), cons: sys.Constraints(), acons: sys.ActionConstraints(),
+		seen: NewFPSet(1 << 16), actIdx: map[string]uint16{},
+	}
+	if opts.Exact {
+		c.exact = map[uint64][]State{}
+	}
+	c.start = opts.Now()
+	c.lastLog = c.start
+	c.res.Workers = opts.Workers
+	c.res.Variables = c.vars
+	c.res.Verdict = Success
+	err := c.run(ctx)
+	c.res.Seconds = opts.Now().Sub(c.start).Seconds()
+	if err != nil && c.res.Error == "" {
+		c.res.Error = err.Error()
+	}
+	c.progress(true, 0)
+	return c.res, err
+}
+
+func (c *checker) actionID(name string) uint16 {
+	c.actMu.Lock()
+	defer c.actMu.Unlock()
+	id, ok := c.actIdx[name]
+	if !ok {
+		if len(c.actions) == 0 {
+			c.actions = append(c.actions, InitialAction)
+			c.actIdx[InitialAction] = 0
+			if name == InitialAction {
+				return 0
+			}
+		}
+		id = uint16(len(c.actions))
+		c.actions = append(c.actions, name)
+		c.actIdx[name] = id
+	}
+	return id
+}
+
+// judge evaluates constraints and invariants of a generated state.
+func (c *checker) judge(parent State, s State, cand *candidate) {
+	for _, p := range c.cons {
+		ok, err := p.Holds(s)
+		if err != nil {
+			cand.err = fmt.Errorf("evaluating constraint %s: %w", p.Name, err)
+			return
+		}
+		if !ok {
+			cand.out = true
+			break
+		}
+	}
+	if !cand.out && parent != nil {
+		for _, p := range c.acons {
+			ok, err := p.Holds(parent, s)
+			if err != nil {
+				cand.err = fmt.Errorf("evaluating action constraint %s: %w", p.Name, err)
+				return
+			}
+			if !ok {
+				cand.out = true
+				break
+			}
+		}
+	}
+	for _, inv := range c.invs {
+		ok, err := inv.Holds(s)
+		if err != nil {
+			cand.err = fmt.Errorf("evaluating invariant %s: %w", inv.Name, err)
+			return
+		}
+		if !ok {
+			cand.inv = inv.Name
+			return
+		}
+	}
+}
+
+// isNew consults the stores; in exact mode a fingerprint hit with a different
+// state is a collision, counted and treated as a new state.
+func (c *checker) isNew(s State, fp uint64) (bool, error) {
+	if c.exact == nil {
+		return !c.seen.Contains(fp), nil
+	}
+	for _, t := range c.exact[fp] {
+		if eq, err := equalStates(s, t); err != nil || eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32, error) {
+	if c.exact != nil {
+		if len(c.exact[fp]) > 0 {
+			c.res.Collisions++
+		}
+		c.exact[fp] = append(c.exact[fp], s)
+	}
+	c.seen.Insert(fp)
+	if len(c.nodes) >= 1<<31-1 {
+		return 0, fmt.Errorf("check: more than 2^31-1 distinct states")
+	}
+	c.nodes = append(c.nodes, node{fp: fp, parent: parent, action: action})
+	c.res.Distinct++
+	return int32(len(c.nodes) - 1), nil
+}
+
+func equalStates(a, b State) (bool, error) {
+	if len(a) != len(b) {
+		return false, nil
+	}
+	for i := range a {
+		eq, err := value.Equal(a[i], b[i])
+		if err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+type frontierItem struct {
+	idx   int32
+	state State
+}
+
+func (c *checker) run(ctx context.Context) error {
+	var frontier []frontierItem
+	initID := c.actionID(InitialAction)
+	// Initial states: generated, judged, stored in emission order.
+	var stop error
+	err := c.sys.Init(func(s State) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		c.res.Generated++
+		fp := Fingerprint(s)
+		var cand candidate
+		newState, err := c.isNew(s, fp)
+		if err != nil {
+			return err
+		}
+		if !newState {
+			return nil
+		}
+		c.judge(nil, s, &cand)
+		if cand.err != nil {
+			c.res.Verdict = EvalError
+			c.res.Trace = []TraceStep{{InitialAction, s}}
+			stop = cand.err
+			return cand.err
+		}
+		if cand.out {
+			if cand.inv != "" {
+				c.violation(cand.inv, []TraceStep{{InitialAction, s}})
+				stop = errStop
+				return errStop
+			}
+			return nil
+		}
+		idx, err := c.store(s, fp, -1, initID)
+		if err != nil {
+			return err
+		}
+		if cand.inv != "" {
+			c.violation(cand.inv, []TraceStep{{InitialAction, s}})
+			stop = errStop
+			return errStop
+		}
+		frontier = append(frontier, frontierItem{idx, s})
+		return nil
+	})
+	if stop != nil {
+		if stop == errStop {
+			return nil
+		}
+		return stop
+	}
+	if err != nil {
+		return c.fail(ctx, err, nil)
+	}
+	if len(frontier) > 0 {
+		c.res.Depth = 1
+	}
+	for len(frontier) > 0 {
+		if err := ctx.Err(); err != nil {
+			c.res.Queue = int64(len(frontier))
+			return c.fail(ctx, err, nil)
+		}
+		exps := c.expand(ctx, frontier)
+		next, done, err := c.merge(ctx, exps)
+		if done || err != nil {
+			c.res.Queue = int64(len(frontier))
+			return err
+		}
+		if len(next) > 0 {
+			c.res.Depth++
+		}
+		frontier = next
+		c.progress(false, len(frontier))
+	}
+	return nil
+}
+
+var errStop = errors.New("stop")
+
+func (c *checker) violation(inv string, trace []TraceStep) {
+	c.res.Verdict = InvariantViolated
+	c.res.Invariant = inv
+	c.res.Trace = trace
+}
+
+func (c *checker) fail(ctx context.Context, err error, trace []TraceStep) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		c.res.Verdict = Canceled
+	} else {
+		c.res.Verdict = EvalError
+	}
+	c.res.Trace = trace
+	return err
+}
+
+// expand computes the successors of the frontier with the workers, each on a
+// contiguous chunk, and returns the expansions in frontier order.
+func (c *checker) expand(ctx context.Context, frontier []frontierItem) []expansion {
+	exps := make([]expansion, len(frontier))
+	w := c.opts.Workers
+	if w > len(frontier) {
+		w = len(frontier)
+	}
+	chunk := (len(frontier) + w - 1) / w
+	var wg sync.WaitGroup
+	for k := 0; k < w; k++ {
+		lo, hi := k*chunk, min((k+1)*chunk, len(frontier))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				if i%256 == 0 && ctx.Err() != nil {
+					exps[i] = expansion{parent: frontier[i].idx, state: frontier[i].state, err: ctx.Err()}
+					continue
+				}
+				exps[i] = c.expandOne(frontier[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return exps
+}
+
+func (c *checker) expandOne(it frontierItem) expansion {
+	e := expansion{parent: it.idx, state: it.state}
+	err := c.sys.Next(it.state, func(t State, action string) error {
+		pos := e.nsucc
+		e.nsucc++
+		fp := Fingerprint(t)
+		// Duplicates of stored states need no judging: only counting.
+		if c.exact == nil && c.seen.Contains(fp) {
+			return nil
+		}
+		cand := candidate{state: t, fp: fp, pos: pos, action: c.actionID(action)}
+		c.judge(it.state, t, &cand)
+		e.cands = append(e.cands, cand)
+		if cand.err != nil {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		e.err = err
+		e.errAfter = e.nsucc
+	}
+	return e
+}
+
+// merge walks the expansions in frontier order, stores new states and stops
+// at the first violation, so the outcome is the same for any worker count.
+func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierItem, done bool, err error) {
+	for ei := range exps {
+		e := &exps[ei]
+		for ci := range e.cands {
+			cand := &e.cands[ci]
+			if cand.err != nil {
+				c.res.Generated += int64(cand.pos) + 1
+				c.res.Queue = int64(len(exps) - ei)
+				return nil, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
+			}
+			if cand.out {
+				if cand.inv != "" {
+					c.res.Generated += int64(cand.pos) + 1
+					c.violation(cand.inv, c.trace(e.parent, e.state, cand))
+					return nil, true, nil
+				}
+				continue
+			}
+			isNew, err := c.isNew(cand.state, cand.fp)
+			if err != nil {
+				c.res.Generated += int64(cand.pos) + 1
+				return nil, true, c.fail(ctx, err, c.trace(e.parent, e.state, cand))
+			}
+			if !isNew {
+				continue
+			}
+			idx, err := c.store(cand.state, cand.fp, e.parent, cand.action)
+			if err != nil {
+				return nil, true, c.fail(ctx, err, nil)
+			}
+			if cand.inv != "" {
+				c.res.Generated += int64(cand.pos) + 1
+				c.violation(cand.inv, c.trace(e.parent, e.state, cand))
+				return nil, true, nil
+			}
+			next = append(next, frontierItem{idx, cand.state})
+		}
+		c.res.Generated += int64(e.nsucc)
+		if e.err != nil {
+			return nil, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
+		}
+		if e.nsucc == 0 && !c.opts.NoDeadlock {
+			c.res.Verdict = Deadlocked
+			c.res.Trace = c.trace(e.parent, e.state, nil)
+			return nil, true, nil
+		}
+		c.progress(false, len(exps)-ei+len(next))
+	}
+	return next, false, nil
+}
+
+// trace rebuilds the path to the stored state idx (whose value is s) from the
+// pointer-free node arena by re-running Init and Next along the parents and
+// matching fingerprints, then appends the candidate (if any).
+func (c *checker) trace(idx int32, s State, last *candidate) []TraceStep {
+	var path []int32
+	for i := idx; i >= 0; i = c.nodes[i].parent {
+		path = append(path, i)
+	}
+	steps := make([]TraceStep, 0, len(path)+1)
+	var cur State
+	for k := len(path) - 1; k >= 0; k-- {
+		n := c.nodes[path[k]]
+		var found State
+		if k == len(path)-1 {
+			_ = c.sys.Init(func(t State) error {
+				if found == nil && Fingerprint(t) == n.fp {
+					found = t
+				}
+				return nil
+			})
+		} else {
+			_ = c.sys.Next(cur, func(t State, a string) error {
+				if found == nil && Fingerprint(t) == n.fp && c.actions[n.action] == a {
+					found = t
+				}
+				return nil
+			})
+		}
+		if found == nil { // cannot happen for a deterministic System
+			found = s
+		}
+		cur = found
+		steps = append(steps, TraceStep{c.actions[n.action], found})
+	}
+	if last != nil {
+		steps = append(steps, TraceStep{c.actions[last.action], last.state})
+	}
+	return steps
+}
+
+func (c *checker) progress(final bool, queue int) {
+	if c.opts.Progress == nil {
+		return
+	}
+	now := c.opts.Now()
+	if !final && queue != 0 && now.Sub(c.lastLog) < c.opts.ProgressEvery {
+		return
+	}
+	c.lastLog = now
+	secs := now.Sub(c.start).Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(c.res.Generated) / secs
+	}
+	fmt.Fprintf(c.opts.Progress, "Progress(%d): %d states generated (%.0f s/s), %d distinct states found, %d states left on queue.\n",
+		c.res.Depth, c.res.Generated, rate, c.res.Distinct, queue)
+}

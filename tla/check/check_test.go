@@ -1,0 +1,352 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// funcSystem is a hand-written System over integer variables.
+type funcSystem struct {
+	vars  []string
+	init  [][]int32
+	next  func(s []int32, emit func([]int32, string))
+	invs  []Invariant
+	cons  []StatePredicate
+	acons []ActionPredicate
+}
+
+func toState(xs []int32) State {
+	s := make(State, len(xs))
+	for i, x := range xs {
+		s[i] = value.Int(x)
+	}
+	return s
+}
+
+func ints(s State) []int32 {
+	xs := make([]int32, len(s))
+	for i, v := range s {
+		xs[i] = int32(v.(value.Int))
+	}
+	return xs
+}
+
+func (f *funcSystem) Variables() []string { return f.vars }
+func (f *funcSystem) Init(emit func(State) error) error {
+	for _, s := range f.init {
+		if err := emit(toState(s)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (f *funcSystem) Next(s State, emit func(State, string) error) error {
+	var err error
+	f.next(ints(s), func(t []int32, a string) {
+		if err == nil {
+			err = emit(toState(t), a)
+		}
+	})
+	return err
+}
+func (f *funcSystem) Invariants() []Invariant              { return f.invs }
+func (f *funcSystem) Constraints() []StatePredicate        { return f.cons }
+func (f *funcSystem) ActionConstraints() []ActionPredicate { return f.acons }
+
+// dieHard is the jugs puzzle (3 and 5 gallons); NotSolved is violated when big = 4.
+func dieHard() *funcSystem {
+	return &funcSystem{
+		vars: []string{"big", "small"},
+		init: [][]int32{{0, 0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			big, small := s[0], s[1]
+			emit([]int32{big, 3}, "FillSmallJug")
+			emit([]int32{5, small}, "FillBigJug")
+			emit([]int32{big, 0}, "EmptySmallJug")
+			emit([]int32{0, small}, "EmptyBigJug")
+			if big+small <= 5 {
+				emit([]int32{big + small, 0}, "SmallToBig")
+			} else {
+				emit([]int32{5, small - (5 - big)}, "SmallToBig")
+			}
+			if big+small <= 3 {
+				emit([]int32{0, big + small}, "BigToSmall")
+			} else {
+				emit([]int32{big - (3 - small), 3}, "BigToSmall")
+			}
+		},
+		invs: []Invariant{{Name: "NotSolved", Holds: func(s State) (bool, error) { return s[0] != value.Int(4), nil }}},
+	}
+}
+
+// bfs is an independent brute-force search over int states: distinct,
+// generated, depth, with no invariant and no constraint.
+func bfs(f *funcSystem) (distinct, generated, depth int) {
+	key := func(s []int32) [4]int32 { var k [4]int32; copy(k[:], s); return k }
+	seen := map[[4]int32]bool{}
+	var level [][]int32
+	for _, s := range f.init {
+		generated++
+		if !seen[key(s)] {
+			seen[key(s)] = true
+			level = append(level, s)
+		}
+	}
+	for len(level) > 0 {
+		depth++
+		var nxt [][]int32
+		for _, s := range level {
+			f.next(s, func(t []int32, _ string) {
+				generated++
+				if !seen[key(t)] {
+					seen[key(t)] = true
+					nxt = append(nxt, t)
+				}
+			})
+		}
+		level = nxt
+	}
+	return len(seen), generated, depth
+}
+
+func TestDieHardFindsShortestTrace(t *testing.T) {
+	for _, w := range []int{1, 2, 4} {
+		res, err := Run(context.Background(), dieHard(), Options{Workers: w, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != InvariantViolated || res.Invariant != "NotSolved" {
+			t.Fatalf("workers %d: verdict %s %q", w, res.Verdict, res.Invariant)
+		}
+		// The known shortest solution has 7 states (6 steps).
+		if len(res.Trace) != 7 {
+			t.Fatalf("trace length %d, want 7: %v", len(res.Trace), res.Trace)
+		}
+		last := res.Trace[len(res.Trace)-1].State
+		if last[0] != value.Int(4) {
+			t.Fatalf("last state %v", last)
+		}
+		if res.Trace[0].Action != InitialAction {
+			t.Fatalf("first action %q", res.Trace[0].Action)
+		}
+		// Every step must be a real transition of the system.
+		sys := dieHard()
+		for i := 1; i < len(res.Trace); i++ {
+			ok := false
+			sys.next(ints(res.Trace[i-1].State), func(n []int32, a string) {
+				if a == res.Trace[i].Action && n[0] == ints(res.Trace[i].State)[0] && n[1] == ints(res.Trace[i].State)[1] {
+					ok = true
+				}
+			})
+			if !ok {
+				t.Fatalf("step %d is not a transition: %v", i, res.Trace)
+			}
+		}
+	}
+}
+
+func TestCountsMatchBruteForce(t *testing.T) {
+	sys := dieHard()
+	sys.invs = nil
+	d, g, depth := bfs(sys)
+	var prev Result
+	for _, w := range []int{1, 3} {
+		res, err := Run(context.Background(), sys, Options{Workers: w, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != Success || res.Distinct != int64(d) || res.Generated != int64(g) || res.Depth != depth {
+			t.Fatalf("workers %d: %+v, want distinct %d generated %d depth %d", w, res, d, g, depth)
+		}
+		if res.Collisions != 0 {
+			t.Fatalf("collisions %d", res.Collisions)
+		}
+		if w > 1 && (res.Distinct != prev.Distinct || res.Generated != prev.Generated) {
+			t.Fatal("result depends on workers")
+		}
+		prev = res
+	}
+	// The jugs reach 16 states (TLC: 16 distinct states), all in 8 levels.
+	if d != 16 {
+		t.Fatalf("brute force found %d states", d)
+	}
+}
+
+// counter counts up by 1 or 2; the constraint x <= 10 bounds it.
+func counter() *funcSystem {
+	return &funcSystem{
+		vars: []string{"x"},
+		init: [][]int32{{0}, {0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			emit([]int32{s[0] + 1}, "Inc")
+			emit([]int32{s[0] + 2}, "Inc2")
+		},
+		cons: []StatePredicate{{Name: "Bound", Holds: func(s State) (bool, error) { return s[0].(value.Int) <= 10, nil }}},
+	}
+}
+
+func TestConstraintCounting(t *testing.T) {
+	res, err := Run(context.Background(), counter(), Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stored: 0..10 = 11 states. Generated: 2 initial + 2 per stored state = 24
+	// (11 and 12 are generated but neither stored nor explored). Depth: x=10 is
+	// reached at the earliest by 5 steps of 2, so 6 levels.
+	if res.Verdict != Success || res.Distinct != 11 || res.Generated != 24 || res.Depth != 6 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+func TestInvariantCheckedOutsideConstraint(t *testing.T) {
+	sys := counter()
+	sys.invs = []Invariant{{Name: "Small", Holds: func(s State) (bool, error) { return s[0].(value.Int) < 12, nil }}}
+	res, err := Run(context.Background(), sys, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != InvariantViolated || res.Invariant != "Small" {
+		t.Fatalf("%+v", res)
+	}
+	if got := ints(res.Trace[len(res.Trace)-1].State)[0]; got != 12 {
+		t.Fatalf("violating state x=%d", got)
+	}
+	if len(res.Trace) != 7 { // 0,2,4,6,8,10,12
+		t.Fatalf("trace %v", res.Trace)
+	}
+}
+
+func TestDeadlock(t *testing.T) {
+	sys := &funcSystem{
+		vars: []string{"x"},
+		init: [][]int32{{0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			if s[0] < 3 {
+				emit([]int32{s[0] + 1}, "Step")
+			}
+		},
+	}
+	res, err := Run(context.Background(), sys, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != Deadlocked || len(res.Trace) != 4 || ints(res.Trace[3].State)[0] != 3 {
+		t.Fatalf("%+v", res)
+	}
+	res, err = Run(context.Background(), sys, Options{NoDeadlock: true})
+	if err != nil || res.Verdict != Success || res.Distinct != 4 || res.Generated != 4 || res.Depth != 4 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestSelfLoopIsNotDeadlock(t *testing.T) {
+	sys := &funcSystem{
+		vars: []string{"x"},
+		init: [][]int32{{0}},
+		next: func(s []int32, emit func([]int32, string)) { emit(s, "Stay") },
+	}
+	res, err := Run(context.Background(), sys, Options{})
+	if err != nil || res.Verdict != Success || res.Distinct != 1 || res.Generated != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+var errBoom = errors.New("boom")
+
+func TestInvariantErrorStopsWithTrace(t *testing.T) {
+	sys := counter()
+	sys.invs = []Invariant{{Name: "Fails", Holds: func(s State) (bool, error) {
+		if s[0].(value.Int) == 3 {
+			return false, errBoom
+		}
+		return true, nil
+	}}}
+	res, err := Run(context.Background(), sys, Options{Workers: 2})
+	if !errors.Is(err, errBoom) || res.Verdict != EvalError {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if got := ints(res.Trace[len(res.Trace)-1].State)[0]; got != 3 || len(res.Trace) != 3 {
+		t.Fatalf("trace %v", res.Trace)
+	}
+}
+
+func TestCancel(t *testing.T) {
+	sys := &funcSystem{
+		vars: []string{"x"},
+		init: [][]int32{{0}},
+		next: func(s []int32, emit func([]int32, string)) { emit([]int32{s[0] + 1}, "Inc") },
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res, err := Run(ctx, sys, Options{})
+	if !errors.Is(err, context.Canceled) || res.Verdict != Canceled {
+		t.Fatalf("%+v %v", res, err)
+	}
+}
+
+func TestProgressLines(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := Run(context.Background(), counter(), Options{Progress: &buf}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(buf.Bytes(), []byte("11 distinct states found")) {
+		t.Fatalf("progress: %q", buf.String())
+	}
+}
+
+func TestFPSet(t *testing.T) {
+	s := NewFPSet(0)
+	for i := uint64(0); i < 10000; i++ {
+		if !s.Insert(i * 0x9e3779b97f4a7c15) {
+			t.Fatalf("%d not new", i)
+		}
+	}
+	for i := uint64(0); i < 10000; i++ {
+		if s.Insert(i*0x9e3779b97f4a7c15) || !s.Contains(i*0x9e3779b97f4a7c15) {
+			t.Fatalf("%d lost", i)
+		}
+	}
+	if s.Contains(12345) || s.Len() != 10000 {
+		t.Fatal("membership")
+	}
+}
+
+func BenchmarkFPSetInsert(b *testing.B) {
+	b.ReportAllocs()
+	s := NewFPSet(b.N)
+	for i := 0; i < b.N; i++ {
+		s.Insert(uint64(i) * 0x9e3779b97f4a7c15)
+	}
+}
+
+// BenchmarkStatesPerSecond explores a 3-counter grid (bounded by a constraint).
+func BenchmarkStatesPerSecond(b *testing.B) {
+	sys := &funcSystem{
+		vars: []string{"a", "b", "c"},
+		init: [][]int32{{0, 0, 0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			for i := range s {
+				t := append([]int32(nil), s...)
+				t[i]++
+				emit(t, "Inc")
+			}
+		},
+		cons: []StatePredicate{{Name: "B", Holds: func(s State) (bool, error) {
+			return s[0].(value.Int) < 40 && s[1].(value.Int) < 40 && s[2].(value.Int) < 40, nil
+		}}},
+	}
+	b.ReportAllocs()
+	var total int64
+	for i := 0; i < b.N; i++ {
+		res, err := Run(context.Background(), sys, Options{Workers: 2})
+		if err != nil || res.Distinct != 64000 {
+			b.Fatal(res, err)
+		}
+		total += res.Generated
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "states/s")
+}

@@ -1,0 +1,44 @@
+package check
+
+import "github.com/verimeter/verimeter/tla/value"
+
+// State is one state: the values of the variables in the order of System.Variables.
+type State []value.Value
+
+// System is what the checker explores. Implementations must be safe for concurrent
+// calls from several workers (no shared mutable state per call).
+type System interface {
+	// Variables names the state variables, in declaration order.
+	Variables() []string
+	// Init calls emit once for each initial state (duplicates allowed).
+	Init(emit func(State) error) error
+	// Next calls emit once for each successor of s, with the name of the action that
+	// produced it (the name TLC prints: the operator of the disjunct of Next). The
+	// checker may keep `next`; the System must not reuse its backing array afterwards.
+	Next(s State, emit func(next State, action string) error) error
+	// Invariants are checked on every generated state (also those outside constraints).
+	Invariants() []Invariant
+	// Constraints are state constraints (CONSTRAINT): a state outside them is counted
+	// as generated but never stored nor explored.
+	Constraints() []StatePredicate
+	// ActionConstraints (ACTION_CONSTRAINT) judge a transition s -> t.
+	ActionConstraints() []ActionPredicate
+}
+
+// Invariant is a named state predicate that must hold in every reachable state.
+type Invariant struct {
+	Name  string
+	Holds func(State) (bool, error)
+}
+
+// StatePredicate is a named state constraint.
+type StatePredicate struct {
+	Name  string
+	Holds func(State) (bool, error)
+}
+
+// ActionPredicate is a named action constraint on a transition s -> t.
+type ActionPredicate struct {
+	Name  string
+	Holds func(s, t State) (bool, error)
+}

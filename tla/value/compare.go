@@ -1,0 +1,218 @@
+package value
+
+import "fmt"
+
+// Equal decides a = b with TLC's semantics: by value across representations,
+// an untyped model value is unequal to anything else, and values of
+// incomparable kinds (1 = "a", a typed model value against another type) are
+// an error wrapping ErrIncomparable.
+func Equal(a, b Value) (bool, error) {
+	ka, kb := a.Kind(), b.Kind()
+	if ka == KindModel || kb == KindModel {
+		return equalModel(a, b)
+	}
+	if ka != kb {
+		return false, incomparable(a, b)
+	}
+	switch x := a.(type) {
+	case Bool:
+		return x == b.(Bool), nil
+	case Int:
+		return x == b.(Int), nil
+	case Str:
+		return x.a == b.(Str).a, nil
+	case *Func:
+		return equalFunc(x, b.(*Func))
+	}
+	return equalSet(a.(SetValue), b.(SetValue))
+}
+
+func equalModel(a, b Value) (bool, error) {
+	ma, aok := a.(Model)
+	mb, bok := b.(Model)
+	if aok && bok {
+		if ma.a == mb.a {
+			return true, nil
+		}
+		if ma.a.typ != 0 && mb.a.typ != 0 && ma.a.typ != mb.a.typ {
+			return false, incomparable(a, b)
+		}
+		return false, nil
+	}
+	if (aok && ma.a.typ != 0) || (bok && mb.a.typ != 0) {
+		return false, incomparable(a, b)
+	}
+	return false, nil
+}
+
+func equalFunc(f, g *Func) (bool, error) {
+	if f == g {
+		return true, nil
+	}
+	if f.Len() != g.Len() || f.Hash() != g.Hash() {
+		// Hash is canonical, so different hashes mean different values;
+		// but incomparable parts must still raise: check kinds of the first pair.
+		if f.Len() != g.Len() || f.Len() == 0 {
+			return false, nil
+		}
+		if _, err := Equal(f.DomainAt(0), g.DomainAt(0)); err != nil {
+			return false, err
+		}
+		return false, nil
+	}
+	for i := 0; i < f.Len(); i++ {
+		eq, err := Equal(f.DomainAt(i), g.DomainAt(i))
+		if err != nil || !eq {
+			return false, err
+		}
+		eq, err = Equal(f.rng[i], g.rng[i])
+		if err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+func equalSet(a, b SetValue) (bool, error) {
+	if a == b {
+		return true, nil
+	}
+	if ia, ok := a.(infinite); ok {
+		ib, ok := b.(infinite)
+		if ok {
+			return ia.infiniteKind() == ib.infiniteKind(), nil
+		}
+		if _, err := b.Card(); err == nil {
+			return false, nil
+		}
+		return false, fmt.Errorf("%w: cannot decide %s = %s", ErrInfinite, a, b)
+	}
+	if _, ok := b.(infinite); ok {
+		return equalSet(b, a)
+	}
+	ea, err := a.Enumerate()
+	if err != nil {
+		return false, err
+	}
+	eb, err := b.Enumerate()
+	if err != nil {
+		return false, err
+	}
+	if len(ea.elems) != len(eb.elems) {
+		return false, nil
+	}
+	for i := range ea.elems {
+		eq, err := Equal(ea.elems[i], eb.elems[i])
+		if err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Compare is TLC's total order on comparable values, used for set
+// normalization, CHOOSE, printing and SortSeq: model values below everything
+// else (among themselves by first sighting), FALSE < TRUE, integers
+// numerically, strings by first sighting (interning order), sets by size then
+// element by element, functions by domain size, then domain elements, then
+// range elements. Incomparable kinds are an error wrapping ErrIncomparable.
+func Compare(a, b Value) (int, error) {
+	ka, kb := a.Kind(), b.Kind()
+	if ka == KindModel || kb == KindModel {
+		if ka != kb {
+			if ka == KindModel {
+				return -1, nil
+			}
+			return 1, nil
+		}
+		ma, mb := a.(Model), b.(Model)
+		if ma.a.typ != 0 && mb.a.typ != 0 && ma.a.typ != mb.a.typ {
+			return 0, incomparable(a, b)
+		}
+		return cmpU32(ma.a.id, mb.a.id), nil
+	}
+	if ka != kb {
+		return 0, incomparable(a, b)
+	}
+	switch x := a.(type) {
+	case Bool:
+		y := b.(Bool)
+		switch {
+		case x == y:
+			return 0, nil
+		case !bool(x):
+			return -1, nil
+		}
+		return 1, nil
+	case Int:
+		y := b.(Int)
+		switch {
+		case x < y:
+			return -1, nil
+		case x > y:
+			return 1, nil
+		}
+		return 0, nil
+	case Str:
+		return cmpU32(x.a.id, b.(Str).a.id), nil
+	case *Func:
+		return compareFunc(x, b.(*Func))
+	}
+	sa, err := a.(SetValue).Enumerate()
+	if err != nil {
+		return 0, err
+	}
+	sb, err := b.(SetValue).Enumerate()
+	if err != nil {
+		return 0, err
+	}
+	if len(sa.elems) != len(sb.elems) {
+		return cmpInt(len(sa.elems), len(sb.elems)), nil
+	}
+	for i := range sa.elems {
+		c, err := Compare(sa.elems[i], sb.elems[i])
+		if err != nil || c != 0 {
+			return c, err
+		}
+	}
+	return 0, nil
+}
+
+func compareFunc(f, g *Func) (int, error) {
+	if f.Len() != g.Len() {
+		return cmpInt(f.Len(), g.Len()), nil
+	}
+	for i := 0; i < f.Len(); i++ {
+		c, err := Compare(f.DomainAt(i), g.DomainAt(i))
+		if err != nil || c != 0 {
+			return c, err
+		}
+	}
+	for i := range f.rng {
+		c, err := Compare(f.rng[i], g.rng[i])
+		if err != nil || c != 0 {
+			return c, err
+		}
+	}
+	return 0, nil
+}
+
+func cmpU32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,275 @@
+package value
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Shape only decides how a function prints (TLC prints tuples as <<...>>,
+// records as [a |-> ...], other functions as (k :> v @@ ...)); equality and
+// hashing ignore it.
+type Shape uint8
+
+// The shapes.
+const (
+	ShapeFunc Shape = iota
+	ShapeTuple
+	ShapeRecord
+)
+
+// Func is a function with a finite domain: records, tuples and sequences are
+// functions too (a record equals the function on the same strings, a tuple the
+// function on 1..n). The domain is sorted in TLC's order; a tuple stores no
+// domain (it is 1..n implicitly).
+type Func struct {
+	dom   []Value // nil for tuples
+	rng   []Value
+	shape Shape
+	hash  uint64
+}
+
+// EmptyTuple is <<>>, the empty function.
+var EmptyTuple = Tuple()
+
+// Tuple builds <<elems...>>; it takes ownership of elems.
+func Tuple(elems ...Value) *Func {
+	f := &Func{rng: elems, shape: ShapeTuple}
+	f.hash = f.computeHash()
+	return f
+}
+
+// Record builds [names[i] |-> vals[i]] with fields interned in t.
+func Record(t *Interner, names []string, vals []Value) (*Func, error) {
+	if len(names) != len(vals) {
+		return nil, fmt.Errorf("%w: record with %d names and %d values", ErrType, len(names), len(vals))
+	}
+	dom := make([]Value, len(names))
+	for i, n := range names {
+		dom[i] = t.String(n)
+	}
+	f, err := NewFunc(dom, slices.Clone(vals))
+	if err != nil {
+		return nil, err
+	}
+	if f.shape == ShapeFunc {
+		f.shape = ShapeRecord
+	}
+	return f, nil
+}
+
+// NewFunc builds the function dom[i] |-> rng[i], taking ownership of both
+// slices. A duplicate domain element is an error (ErrDomain).
+func NewFunc(dom, rng []Value) (*Func, error) {
+	if len(dom) != len(rng) {
+		return nil, fmt.Errorf("%w: domain and range lengths differ", ErrType)
+	}
+	var err error
+	idx := make([]int, len(dom))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		c, e := Compare(dom[a], dom[b])
+		if e != nil && err == nil {
+			err = e
+		}
+		return c
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := make([]Value, len(dom))
+	r := make([]Value, len(dom))
+	for i, j := range idx {
+		d[i], r[i] = dom[j], rng[j]
+		if i > 0 {
+			if eq, _ := Equal(d[i-1], d[i]); eq {
+				return nil, fmt.Errorf("%w: duplicate domain element %s", ErrDomain, d[i])
+			}
+		}
+	}
+	return newFuncSorted(d, r), nil
+}
+
+// newFuncSorted wraps a sorted distinct domain; a domain 1..n becomes a tuple.
+func newFuncSorted(dom, rng []Value) *Func {
+	isTuple := true
+	for i, d := range dom {
+		if x, ok := d.(Int); !ok || int(x) != i+1 {
+			isTuple = false
+			break
+		}
+	}
+	if isTuple {
+		return Tuple(rng...)
+	}
+	shape := ShapeFunc
+	allStr := true
+	for _, d := range dom {
+		if d.Kind() != KindString {
+			allStr = false
+			break
+		}
+	}
+	if allStr {
+		shape = ShapeRecord
+	}
+	f := &Func{dom: dom, rng: rng, shape: shape}
+	f.hash = f.computeHash()
+	return f
+}
+
+func (f *Func) computeHash() uint64 {
+	h := uint64(seedFunc) + uint64(len(f.rng))
+	for i := range f.rng {
+		h = Mix(h, f.DomainAt(i).Hash())
+		h = Mix(h, f.rng[i].Hash())
+	}
+	return mix64(h)
+}
+
+// Kind implements Value.
+func (*Func) Kind() Kind { return KindFunc }
+
+// Hash implements Value.
+func (f *Func) Hash() uint64 { return f.hash }
+
+// Shape tells how the function prints.
+func (f *Func) Shape() Shape { return f.shape }
+
+// Len is the size of the domain (Len(s) for a sequence).
+func (f *Func) Len() int { return len(f.rng) }
+
+// IsSeq reports whether the domain is 1..n (a tuple or sequence).
+func (f *Func) IsSeq() bool { return f.dom == nil }
+
+// DomainAt is the i-th domain element in TLC's order.
+func (f *Func) DomainAt(i int) Value {
+	if f.dom == nil {
+		return Int(i + 1)
+	}
+	return f.dom[i]
+}
+
+// RangeAt is the value at the i-th domain element.
+func (f *Func) RangeAt(i int) Value { return f.rng[i] }
+
+// Domain is DOMAIN f.
+func (f *Func) Domain() SetValue {
+	if f.dom == nil {
+		return NewInterval(1, int32(len(f.rng)))
+	}
+	return newSorted(f.dom)
+}
+
+// index finds x in the domain, -1 if absent.
+func (f *Func) index(x Value) (int, error) {
+	if f.dom == nil {
+		i, ok := x.(Int)
+		if !ok {
+			if len(f.rng) == 0 {
+				return -1, nil
+			}
+			if _, err := Equal(x, Int(1)); err != nil {
+				return -1, err
+			}
+			return -1, nil
+		}
+		if i < 1 || int(i) > len(f.rng) {
+			return -1, nil
+		}
+		return int(i) - 1, nil
+	}
+	if s, ok := x.(Str); ok && f.shape == ShapeRecord {
+		for i, d := range f.dom {
+			if d.(Str).a == s.a {
+				return i, nil
+			}
+		}
+		return -1, nil
+	}
+	lo, hi := 0, len(f.dom)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c, err := Compare(f.dom[m], x)
+		if err != nil {
+			return -1, err
+		}
+		switch {
+		case c == 0:
+			return m, nil
+		case c < 0:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return -1, nil
+}
+
+// Apply is f[x]; x outside DOMAIN f is an error wrapping ErrDomain.
+func (f *Func) Apply(x Value) (Value, error) {
+	i, err := f.index(x)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("%w: %s is not in the domain of %s", ErrDomain, x, f)
+	}
+	return f.rng[i], nil
+}
+
+// Except is [f EXCEPT ![x] = v]; x must be in the domain (TLC's rule).
+func (f *Func) Except(x, v Value) (*Func, error) {
+	i, err := f.index(x)
+	if err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("%w: EXCEPT at %s outside the domain of %s", ErrDomain, x, f)
+	}
+	rng := slices.Clone(f.rng)
+	rng[i] = v
+	g := &Func{dom: f.dom, rng: rng, shape: f.shape}
+	g.hash = g.computeHash()
+	return g, nil
+}
+
+func (f *Func) String() string {
+	var b strings.Builder
+	switch f.shape {
+	case ShapeTuple:
+		b.WriteString("<<")
+		for i, v := range f.rng {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(v.String())
+		}
+		b.WriteString(">>")
+	case ShapeRecord:
+		b.WriteByte('[')
+		for i, v := range f.rng {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(f.dom[i].(Str).Go())
+			b.WriteString(" |-> ")
+			b.WriteString(v.String())
+		}
+		b.WriteByte(']')
+	default:
+		b.WriteByte('(')
+		for i, v := range f.rng {
+			if i > 0 {
+				b.WriteString(" @@ ")
+			}
+			b.WriteString(f.dom[i].String())
+			b.WriteString(" :> ")
+			b.WriteString(v.String())
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}

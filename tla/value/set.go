@@ -1,0 +1,260 @@
+package value
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// SetValue is any set: enumerated (*Set) or lazy. Membership is decided
+// without enumeration; Enumerate yields the elements in TLC's order (or
+// ErrInfinite), and is cached by lazy sets.
+type SetValue interface {
+	Value
+	// Contains decides x \in S.
+	Contains(x Value) (bool, error)
+	// Enumerate returns the normalized (sorted, deduplicated) elements.
+	Enumerate() (*Set, error)
+	// Card is Cardinality(S), or an error wrapping ErrInfinite.
+	Card() (int, error)
+}
+
+// Set is a finite set as a sorted, deduplicated slice in TLC's order with a
+// cached hash.
+type Set struct {
+	elems []Value
+	hash  uint64
+}
+
+// Empty is {}.
+var Empty = &Set{hash: hashSetElems(0, nil)}
+
+// NewSet builds {elems...}: it sorts in TLC's order and drops duplicates.
+// It takes ownership of elems. Incomparable elements ({1, "a"}) are an error.
+func NewSet(elems ...Value) (*Set, error) {
+	var err error
+	slices.SortFunc(elems, func(a, b Value) int {
+		c, e := Compare(a, b)
+		if e != nil && err == nil {
+			err = e
+		}
+		return c
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := elems[:0]
+	for i, e := range elems {
+		if i > 0 {
+			eq, err := Equal(out[len(out)-1], e)
+			if err != nil {
+				return nil, err
+			}
+			if eq {
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return newSorted(out), nil
+}
+
+// newSorted wraps elements already sorted and distinct.
+func newSorted(elems []Value) *Set {
+	if len(elems) == 0 {
+		return Empty
+	}
+	return &Set{elems: elems, hash: hashSetElems(len(elems), func(i int) uint64 { return elems[i].Hash() })}
+}
+
+// Kind implements Value.
+func (*Set) Kind() Kind { return KindSet }
+
+// Hash implements Value.
+func (s *Set) Hash() uint64 { return s.hash }
+
+// Len is the number of elements.
+func (s *Set) Len() int { return len(s.elems) }
+
+// At returns the i-th element in TLC's order.
+func (s *Set) At(i int) Value { return s.elems[i] }
+
+// Elems returns the elements in TLC's order; callers must not modify it.
+func (s *Set) Elems() []Value { return s.elems }
+
+// Contains implements SetValue by binary search.
+func (s *Set) Contains(x Value) (bool, error) {
+	lo, hi := 0, len(s.elems)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c, err := Compare(s.elems[m], x)
+		if err != nil {
+			// An untyped model value compared with anything is simply unequal.
+			if x.Kind() == KindModel || s.elems[m].Kind() == KindModel {
+				return linearContains(s.elems, x)
+			}
+			return false, err
+		}
+		switch {
+		case c == 0:
+			return true, nil
+		case c < 0:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return false, nil
+}
+
+func linearContains(elems []Value, x Value) (bool, error) {
+	for _, e := range elems {
+		eq, err := Equal(e, x)
+		if err != nil {
+			return false, err
+		}
+		if eq {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Enumerate implements SetValue.
+func (s *Set) Enumerate() (*Set, error) { return s, nil }
+
+// Card implements SetValue.
+func (s *Set) Card() (int, error) { return len(s.elems), nil }
+
+func (s *Set) String() string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range s.elems {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(e.String())
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Interval is a..b, lazily.
+type Interval struct{ Lo, Hi int32 }
+
+// NewInterval returns a..b (empty when b < a).
+func NewInterval(a, b int32) *Interval { return &Interval{a, b} }
+
+// Kind implements Value.
+func (*Interval) Kind() Kind { return KindSet }
+
+// Card implements SetValue.
+func (r *Interval) Card() (int, error) {
+	if r.Hi < r.Lo {
+		return 0, nil
+	}
+	return int(int64(r.Hi) - int64(r.Lo) + 1), nil
+}
+
+// Hash implements Value; equal to the hash of the enumerated set.
+func (r *Interval) Hash() uint64 {
+	n, _ := r.Card()
+	return hashSetElems(n, func(i int) uint64 { return hashInt(r.Lo + int32(i)) })
+}
+
+// Contains implements SetValue.
+func (r *Interval) Contains(x Value) (bool, error) {
+	switch i := x.(type) {
+	case Int:
+		return int32(i) >= r.Lo && int32(i) <= r.Hi, nil
+	case Model:
+		return equalModel(x, Int(0))
+	}
+	return false, incomparable(x, Int(r.Lo))
+}
+
+// Enumerate implements SetValue.
+func (r *Interval) Enumerate() (*Set, error) {
+	n, _ := r.Card()
+	if n > MaxEnumerate {
+		return nil, fmt.Errorf("%w: %s", ErrTooLarge, r)
+	}
+	out := make([]Value, n)
+	for i := range out {
+		out[i] = Int(r.Lo + int32(i))
+	}
+	return newSorted(out), nil
+}
+
+func (r *Interval) String() string { return fmt.Sprintf("%d..%d", r.Lo, r.Hi) }
+
+// infinite is implemented by the infinite built-in sets.
+type infinite interface{ infiniteKind() string }
+
+// Builtin is one of the infinite sets Nat, Int and STRING.
+type Builtin struct{ name string }
+
+// The infinite built-in sets.
+var (
+	NatSet    = &Builtin{"Nat"}
+	IntSet    = &Builtin{"Int"}
+	StringSet = &Builtin{"STRING"}
+)
+
+// BooleanSet is BOOLEAN = {FALSE, TRUE}.
+var BooleanSet = newSorted([]Value{False, True})
+
+func (b *Builtin) infiniteKind() string { return b.name }
+
+// Kind implements Value.
+func (*Builtin) Kind() Kind { return KindSet }
+
+// Hash implements Value (these sets equal only themselves).
+func (b *Builtin) Hash() uint64 { return mix64(hashString(b.name) ^ seedSet) }
+
+func (b *Builtin) String() string { return b.name }
+
+// Card implements SetValue.
+func (b *Builtin) Card() (int, error) { return 0, fmt.Errorf("%w: %s", ErrInfinite, b.name) }
+
+// Enumerate implements SetValue.
+func (b *Builtin) Enumerate() (*Set, error) { return nil, fmt.Errorf("%w: %s", ErrInfinite, b.name) }
+
+// Contains implements SetValue.
+func (b *Builtin) Contains(x Value) (bool, error) {
+	switch b.name {
+	case "STRING":
+		if x.Kind() == KindString {
+			return true, nil
+		}
+	default:
+		if i, ok := x.(Int); ok {
+			return b.name == "Int" || i >= 0, nil
+		}
+	}
+	if m, ok := x.(Model); ok && !m.Typed() {
+		return false, nil
+	}
+	return false, fmt.Errorf("%w: %s \\in %s", ErrIncomparable, x, b.name)
+}
+
+// lazy caches the enumeration of a lazily defined finite set.
+type lazy struct {
+	once sync.Once
+	set  *Set
+	err  error
+}
+
+func (l *lazy) get(f func() (*Set, error)) (*Set, error) {
+	l.once.Do(func() { l.set, l.err = f() })
+	return l.set, l.err
+}
+
+func lazyHash(s SetValue) uint64 {
+	e, err := s.Enumerate()
+	if err != nil {
+		return mix64(hashString(s.String()) ^ seedSet)
+	}
+	return e.hash
+}

@@ -1,0 +1,184 @@
+package value
+
+import (
+	"errors"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+func mustSet(t testing.TB, vs ...Value) *Set {
+	s, err := NewSet(vs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSetNormalizesInTLCOrder(t *testing.T) {
+	tab := NewInterner()
+	b, a := tab.String("b"), tab.String("a") // "b" seen first: it sorts first
+	s := mustSet(t, a, b, a)
+	if got := s.String(); got != `{"b", "a"}` {
+		t.Fatalf("got %s", got)
+	}
+	m := tab.Model("m")
+	s2 := mustSet(t, Int(3), m, Int(1), Int(3))
+	if got := s2.String(); got != "{m, 1, 3}" {
+		t.Fatalf("got %s", got)
+	}
+	// Sets order by size, then element by element.
+	ss := mustSet(t, mustSet(t, Int(1), Int(2)), mustSet(t, Int(3)), Empty, mustSet(t, Int(1), Int(3)))
+	if got := ss.String(); got != "{{}, {3}, {1, 2}, {1, 3}}" {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func TestIncomparable(t *testing.T) {
+	if _, err := Equal(Int(1), S("a")); !errors.Is(err, ErrIncomparable) {
+		t.Fatalf("1 = \"a\": %v", err)
+	}
+	if _, err := NewSet(Int(1), S("a")); !errors.Is(err, ErrIncomparable) {
+		t.Fatalf("{1, \"a\"}: %v", err)
+	}
+	tab := NewInterner()
+	eq, err := Equal(tab.Model("m"), Int(1))
+	if err != nil || eq {
+		t.Fatalf("untyped model value: %v %v", eq, err)
+	}
+	if _, err := Equal(tab.Model("A_x"), Int(1)); !errors.Is(err, ErrIncomparable) {
+		t.Fatalf("typed model value: %v", err)
+	}
+}
+
+func TestRecordEqualsFunction(t *testing.T) {
+	tab := NewInterner()
+	r, err := Record(tab, []string{"b", "a"}, []Value{Int(2), Int(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NewFunc([]Value{tab.String("a"), tab.String("b")}, []Value{Int(1), Int(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eq, err := Equal(r, f); err != nil || !eq || r.Hash() != f.Hash() {
+		t.Fatalf("record %s vs function %s: %v %v", r, f, eq, err)
+	}
+	if got := r.String(); got != "[b |-> 2, a |-> 1]" {
+		t.Fatalf("got %s", got)
+	}
+	tup := Tuple(S("x"), S("y"))
+	g, _ := NewFunc([]Value{Int(2), Int(1)}, []Value{S("y"), S("x")})
+	if eq, _ := Equal(tup, g); !eq || tup.Hash() != g.Hash() || g.String() != `<<"x", "y">>` {
+		t.Fatalf("tuple %s vs %s", tup, g)
+	}
+	if v, err := tup.Apply(Int(2)); err != nil || v != Value(S("y")) {
+		t.Fatalf("apply: %v %v", v, err)
+	}
+	if _, err := tup.Apply(Int(3)); !errors.Is(err, ErrDomain) {
+		t.Fatalf("apply outside: %v", err)
+	}
+}
+
+func TestIntervalEqualsEnumerated(t *testing.T) {
+	r := NewInterval(1, 3)
+	s := mustSet(t, Int(3), Int(2), Int(1))
+	if eq, err := Equal(r, s); err != nil || !eq || r.Hash() != s.Hash() {
+		t.Fatalf("1..3 vs %s: %v %v", s, eq, err)
+	}
+	if in, _ := r.Contains(Int(4)); in {
+		t.Fatal("4 \\in 1..3")
+	}
+	if in, _ := NatSet.Contains(Int(-1)); in {
+		t.Fatal("-1 \\in Nat")
+	}
+}
+
+func TestArithmetic(t *testing.T) {
+	cases := []struct {
+		op   func(a, b Value) (Value, error)
+		a, b int32
+		want int32
+	}{
+		{Div, 7, 2, 3}, {Div, -7, 2, -4}, {Div, 7, -2, -4}, {Mod, -7, 2, 1}, {Mod, 7, 3, 1},
+		{Pow, 2, 10, 1024}, {Pow, 0, 0, 1}, {Add, 2147483646, 1, 2147483647},
+	}
+	for _, c := range cases {
+		v, err := c.op(Int(c.a), Int(c.b))
+		if err != nil || v != Value(Int(c.want)) {
+			t.Errorf("%d op %d = %v %v, want %d", c.a, c.b, v, err, c.want)
+		}
+	}
+	if _, err := Add(Int(2147483647), Int(1)); !errors.Is(err, ErrOverflow) {
+		t.Errorf("overflow: %v", err)
+	}
+	if _, err := Mul(Int(65536), Int(65536)); !errors.Is(err, ErrOverflow) {
+		t.Errorf("overflow: %v", err)
+	}
+	if _, err := Pow(Int(2), Int(31)); !errors.Is(err, ErrOverflow) {
+		t.Errorf("overflow: %v", err)
+	}
+	if _, err := Div(Int(1), Int(0)); !errors.Is(err, ErrDomain) {
+		t.Errorf("div 0: %v", err)
+	}
+	if _, err := Mod(Int(1), Int(-1)); !errors.Is(err, ErrDomain) {
+		t.Errorf("mod -1: %v", err)
+	}
+}
+
+// genValue draws small nested values of one comparable family.
+func genValue(depth int) *rapid.Generator[Value] {
+	return rapid.Custom(func(t *rapid.T) Value {
+		k := rapid.IntRange(0, 3).Draw(t, "kind")
+		if depth == 0 {
+			k = 0
+		}
+		switch k {
+		case 0:
+			return Int(rapid.Int32Range(-3, 3).Draw(t, "i"))
+		case 1:
+			n := rapid.IntRange(0, 3).Draw(t, "n")
+			es := make([]Value, n)
+			for i := range es {
+				es[i] = Int(rapid.Int32Range(-3, 3).Draw(t, "e"))
+			}
+			s, _ := NewSet(es...)
+			return s
+		case 2:
+			n := rapid.IntRange(0, 3).Draw(t, "n")
+			es := make([]Value, n)
+			for i := range es {
+				es[i] = Int(rapid.Int32Range(0, 2).Draw(t, "e"))
+			}
+			return Tuple(es...)
+		default:
+			lo := rapid.Int32Range(-2, 2).Draw(t, "lo")
+			return NewInterval(lo, lo+rapid.Int32Range(-1, 3).Draw(t, "w"))
+		}
+	})
+}
+
+func TestPropertyHashAndOrder(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		a := genValue(1).Draw(t, "a")
+		b := genValue(1).Draw(t, "b")
+		eq, err := Equal(a, b)
+		if a.Kind() != b.Kind() {
+			if err == nil {
+				t.Fatalf("%s = %s: no error", a, b)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eq && a.Hash() != b.Hash() {
+			t.Fatalf("equal %s, %s with different hashes", a, b)
+		}
+		c1, err1 := Compare(a, b)
+		c2, err2 := Compare(b, a)
+		if err1 != nil || err2 != nil || c1 != -c2 || (c1 == 0) != eq {
+			t.Fatalf("compare %s %s: %d %d %v", a, b, c1, c2, eq)
+		}
+	})
+}
