@@ -166,10 +166,20 @@ func (s *Spec) Resolve() error {
 		if err != nil {
 			return err
 		}
-		r := &resolver{spec: s, global: sc}
+		// TLA+ has no forward references: a module's own definition is in
+		// scope only after it (or anywhere once declared RECURSIVE).
+		r := &resolver{spec: s, global: sc, later: map[string]bool{}}
+		for _, u := range m.Units {
+			if d, ok := u.(*syntax.Def); ok && !contains(m.Recursive, d.Name) {
+				r.later[d.Name] = true
+			}
+		}
 		for _, u := range m.Units {
 			if err := r.unit(u); err != nil {
 				return err
+			}
+			if d, ok := u.(*syntax.Def); ok {
+				delete(r.later, d.Name)
 			}
 		}
 		for _, sub := range m.Submodules {
@@ -193,7 +203,8 @@ func (s *Spec) Resolve() error {
 type resolver struct {
 	spec   *Spec
 	global map[string]entry
-	local  []string // bound names, innermost last
+	local  []string        // bound names, innermost last
+	later  map[string]bool // own definitions not reached yet
 }
 
 func (r *resolver) push(names ...string) int {
@@ -239,6 +250,9 @@ func (r *resolver) lookup(name string) (entry, bool) {
 		if r.local[i] == name {
 			return entry{kind: kBound}, true
 		}
+	}
+	if r.later[name] {
+		return entry{}, false
 	}
 	e, ok := r.global[name]
 	return e, ok

@@ -93,6 +93,8 @@ func TestResolveErrors(t *testing.T) {
 			ErrUnknownName, "M.tla:2:8: unknown operator +"},
 		{"bound identifier reused", map[string]string{"M.tla": "---- MODULE M ----\nX == \\A p \\in {1} : \\A p \\in {2} : TRUE\n====\n"},
 			ErrDuplicate, "p is already defined"},
+		{"used before its definition", map[string]string{"M.tla": "---- MODULE M ----\nA == B\nB == 1\n====\n"},
+			ErrUnknownName, "M.tla:2:6: unknown name B"},
 		{"local not exported", map[string]string{
 			"M.tla": "---- MODULE M ----\nEXTENDS N\nX == Hidden\n====\n",
 			"N.tla": "---- MODULE N ----\nLOCAL Hidden == 1\n====\n"},
@@ -113,7 +115,7 @@ func TestResolveErrors(t *testing.T) {
 func TestResolveAccepts(t *testing.T) {
 	dir := writeSpec(t, map[string]string{
 		"M.tla": `---- MODULE M ----
-EXTENDS Naturals, Sequences, TLC
+EXTENDS Integers, Sequences, TLC
 CONSTANT N
 VARIABLE x
 I == INSTANCE N2 WITH c <- N, v <- x
@@ -123,6 +125,7 @@ Sum(s) == IF s = {} THEN 0 ELSE LET e == CHOOSE y \in s : TRUE IN e + Sum(s \ {e
 f[n \in Nat] == IF n = 0 THEN 1 ELSE n * f[n - 1]
 Init == x = <<>> /\ I!Op = Op /\ I!Par(1) = 2
 Next == x' = Append(x, Sum({1, 2}) + f[3] + Len(x) + (1 :> 2)[1])
+Max(S) == LET M[T \in SUBSET S] == IF T = {} THEN -1 ELSE LET n == CHOOSE n \in T : TRUE IN M[T \ {n}] IN M[S]
 Inv == [r \in {[a |-> 1]} |-> r.a] # <<>> /\ [x EXCEPT ![1] = @] = x
 ====
 `,

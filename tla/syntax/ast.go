@@ -297,6 +297,8 @@ type Module struct {
 	Variables  []Decl
 	Units      []any // *Def, *Instance, *Assume
 	Submodules []*Module
+	// Recursive lists the names declared in RECURSIVE statements.
+	Recursive []string
 	// Ignored counts theorems, lemmas and proof blocks that were skipped.
 	Ignored int
 	// Skipped lists the line ranges [first, last] of what was skipped.

@@ -173,7 +173,7 @@ func (p *parser) unit(m *Module) {
 		case "RECURSIVE":
 			p.i++
 			for {
-				p.ident()
+				m.Recursive = append(m.Recursive, p.ident().Text)
 				if p.accept("(") {
 					p.params()
 				}
