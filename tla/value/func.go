@@ -104,17 +104,9 @@ func newFuncSorted(dom, rng []Value) *Func {
 	if isTuple {
 		return Tuple(rng...)
 	}
+	// Only Record and record sets make records: TLC prints other functions
+	// with a string domain as ("a" :> 1 @@ ...).
 	shape := ShapeFunc
-	allStr := true
-	for _, d := range dom {
-		if d.Kind() != KindString {
-			allStr = false
-			break
-		}
-	}
-	if allStr {
-		shape = ShapeRecord
-	}
 	f := &Func{dom: dom, rng: rng, shape: shape}
 	f.hash = f.computeHash()
 	return f
