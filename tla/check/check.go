@@ -41,8 +41,10 @@ type Options struct {
 	Workers int
 	// NoDeadlock disables deadlock checking (CHECK_DEADLOCK FALSE, TLC -deadlock).
 	NoDeadlock bool
-	// Progress, if set, receives a progress line after each level and at most
-	// every ProgressEvery (default 60 s, as TLC) within a level.
+	// Progress, if set, receives a progress line (depth, generated, states/s,
+	// distinct, queue) at most every ProgressEvery (default 60 s, as TLC),
+	// checked after each explored state's successors are merged, and a final
+	// line at the end of the run.
 	Progress      io.Writer
 	ProgressEvery time.Duration
 	// Exact stores every state in full besides its fingerprint and compares
@@ -108,6 +110,10 @@ func Fingerprint(s State) uint64 {
 	return h
 }
 
+// fingerprint is Fingerprint; tests replace it with a weak function to
+// show that exact mode detects collisions.
+var fingerprint = Fingerprint
+
 // node is a stored state's trace record: about 16 bytes, no pointers.
 type node struct {
 	fp     uint64
@@ -146,7 +152,7 @@ type checker struct {
 	nodes   []node
 	actions []string
 	actIdx  map[string]uint16
-	actMu   sync.Mutex
+	actMu   sync.RWMutex
 	res     Result
 	start   time.Time
 	lastLog time.Time
@@ -189,9 +195,15 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 }
 
 func (c *checker) actionID(name string) uint16 {
+	c.actMu.RLock()
+	id, ok := c.actIdx[name]
+	c.actMu.RUnlock()
+	if ok {
+		return id
+	}
 	c.actMu.Lock()
 	defer c.actMu.Unlock()
-	id, ok := c.actIdx[name]
+	id, ok = c.actIdx[name]
 	if !ok {
 		if len(c.actions) == 0 {
 			c.actions = append(c.actions, InitialAction)
@@ -199,6 +211,9 @@ func (c *checker) actionID(name string) uint16 {
 			if name == InitialAction {
 				return 0
 			}
+		}
+		if len(c.actions) >= 1<<16-1 {
+			return uint16(len(c.actions) - 1) // more than 65535 action names: trace names may merge
 		}
 		id = uint16(len(c.actions))
 		c.actions = append(c.actions, name)
@@ -304,7 +319,7 @@ func (c *checker) run(ctx context.Context) error {
 			return err
 		}
 		c.res.Generated++
-		fp := Fingerprint(s)
+		fp := fingerprint(s)
 		var cand candidate
 		newState, err := c.isNew(s, fp)
 		if err != nil {
@@ -426,7 +441,7 @@ func (c *checker) expandOne(it frontierItem) expansion {
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
 		e.nsucc++
-		fp := Fingerprint(t)
+		fp := fingerprint(t)
 		// Duplicates of stored states need no judging: only counting.
 		if c.exact == nil && c.seen.Contains(fp) {
 			return nil
@@ -514,14 +529,14 @@ func (c *checker) trace(idx int32, s State, last *candidate) []TraceStep {
 		var found State
 		if k == len(path)-1 {
 			_ = c.sys.Init(func(t State) error {
-				if found == nil && Fingerprint(t) == n.fp {
+				if found == nil && fingerprint(t) == n.fp {
 					found = t
 				}
 				return nil
 			})
 		} else {
 			_ = c.sys.Next(cur, func(t State, a string) error {
-				if found == nil && Fingerprint(t) == n.fp && c.actions[n.action] == a {
+				if found == nil && fingerprint(t) == n.fp && c.actions[n.action] == a {
 					found = t
 				}
 				return nil

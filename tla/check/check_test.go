@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -349,4 +350,54 @@ func BenchmarkStatesPerSecond(b *testing.B) {
 		total += res.Generated
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "states/s")
+}
+
+func TestActionConstraint(t *testing.T) {
+	sys := counter()
+	sys.cons = nil
+	// Only steps of 2 are allowed, and only up to 6: 0, 2, 4, 6.
+	sys.acons = []ActionPredicate{{Name: "Even", Holds: func(s, u State) (bool, error) {
+		return u[0].(value.Int)-s[0].(value.Int) == 2 && u[0].(value.Int) <= 6, nil
+	}}}
+	res, err := Run(context.Background(), sys, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Generated: 2 initial + 2 successors for each of the 4 stored states.
+	if res.Verdict != Success || res.Distinct != 4 || res.Generated != 10 || res.Depth != 4 {
+		t.Fatalf("%+v", res)
+	}
+}
+
+func TestExactModeDetectsCollisions(t *testing.T) {
+	// A deliberately weak fingerprint (x mod 3) merges distinct states: the
+	// fingerprinted run loses states, the exact run finds them all and
+	// counts the collisions.
+	defer func(f func(State) uint64) { fingerprint = f }(fingerprint)
+	fingerprint = func(s State) uint64 { return uint64(s[0].(value.Int)) % 3 }
+	lossy, err := Run(context.Background(), counter(), Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact, err := Run(context.Background(), counter(), Options{Workers: 1, Exact: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exact.Distinct != 11 || exact.Collisions == 0 {
+		t.Fatalf("exact: %+v", exact)
+	}
+	if lossy.Distinct >= exact.Distinct {
+		t.Fatalf("weak fingerprint lost nothing: %+v", lossy)
+	}
+}
+
+func TestResultJSON(t *testing.T) {
+	res, _ := Run(context.Background(), dieHard(), Options{Workers: 1})
+	b, err := json.Marshal(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"verdict":"invariant"`)) || !bytes.Contains(b, []byte(`"state":["4","3"]`)) {
+		t.Fatalf("%s", b)
+	}
 }

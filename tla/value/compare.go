@@ -24,7 +24,12 @@ func Equal(a, b Value) (bool, error) {
 	case *Func:
 		return equalFunc(x, b.(*Func))
 	}
-	return equalSet(a.(SetValue), b.(SetValue))
+	sa, aok := a.(SetValue)
+	sb, bok := b.(SetValue)
+	if !aok || !bok {
+		return false, incomparable(a, b)
+	}
+	return equalSet(sa, sb)
 }
 
 func equalModel(a, b Value) (bool, error) {
@@ -158,11 +163,16 @@ func Compare(a, b Value) (int, error) {
 	case *Func:
 		return compareFunc(x, b.(*Func))
 	}
-	sa, err := a.(SetValue).Enumerate()
+	xa, aok := a.(SetValue)
+	xb, bok := b.(SetValue)
+	if !aok || !bok {
+		return 0, incomparable(a, b)
+	}
+	sa, err := xa.Enumerate()
 	if err != nil {
 		return 0, err
 	}
-	sb, err := b.(SetValue).Enumerate()
+	sb, err := xb.Enumerate()
 	if err != nil {
 		return 0, err
 	}
