@@ -18,6 +18,10 @@ var ErrUnknownName = errors.New("unknown name")
 // does not implement yet, so callers can exit with "bad input" (2).
 var ErrUnsupported = errors.New("unsupported")
 
+// ErrAssumption is wrapped when an ASSUME of the specification is false
+// for the configuration's constants (verimeter check exits 10).
+var ErrAssumption = errors.New("assumption failure")
+
 // ErrDuplicate is wrapped when a module declares or defines a name twice,
 // or a record constructor repeats a field.
 var ErrDuplicate = errors.New("duplicate definition")

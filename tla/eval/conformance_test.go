@@ -1,0 +1,118 @@
+package eval
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/verimeter/verimeter/tla/cfg"
+	"github.com/verimeter/verimeter/tla/check"
+)
+
+// Model is one row of the conformance suite's expected.tsv.
+type model struct {
+	cfg, spec, result string
+	distinct          int64 // -1 when not given
+}
+
+func readExpected(t *testing.T, dir string) []model {
+	t.Helper()
+	fh, err := os.Open(filepath.Join(dir, "expected.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	var ms []model
+	sc := bufio.NewScanner(fh)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") || strings.TrimSpace(line) == "" {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) < 4 {
+			t.Fatalf("bad expected.tsv line %q", line)
+		}
+		d := int64(-1)
+		if f[3] != "" {
+			d, _ = strconv.ParseInt(f[3], 10, 64)
+		}
+		ms = append(ms, model{cfg: f[0], spec: f[1], result: f[2], distinct: d})
+	}
+	return ms
+}
+
+// runModel checks one model; it returns the verdict as expected.tsv
+// spells it ("unsupported" for models asking for what is not built yet).
+func runModel(t *testing.T, dir string, md model, workers int) (string, check.Result) {
+	t.Helper()
+	spec, err := Load(filepath.Join(dir, md.spec))
+	if err != nil {
+		t.Fatalf("%s: %v", md.spec, err)
+	}
+	if err := spec.Resolve(); err != nil {
+		t.Fatalf("%s: %v", md.spec, err)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, md.cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfg.Parse(filepath.Join(dir, md.cfg), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(spec, c)
+	if errors.Is(err, ErrUnsupported) {
+		return "unsupported: " + err.Error(), check.Result{}
+	}
+	if err != nil {
+		return "error: " + err.Error(), check.Result{}
+	}
+	res, err := check.Run(context.Background(), m, check.Options{Workers: workers, NoDeadlock: m.NoDeadlock})
+	if err != nil {
+		return "error: " + err.Error(), res
+	}
+	switch res.Verdict {
+	case check.Success:
+		return "success", res
+	case check.InvariantViolated:
+		return "safety failure", res
+	case check.Deadlocked:
+		return "deadlock failure", res
+	}
+	return "error: " + res.Error, res
+}
+
+// small are the models of expected.tsv that make test checks (the large
+// ones run in make conformance).
+var small = map[string]bool{
+	"DieHard/DieHard.cfg": true, "MissionariesAndCannibals/MissionariesAndCannibals.cfg": true,
+	"SpecifyingSystems/HourClock/HourClock.cfg":                   true,
+	"SpecifyingSystems/AsynchronousInterface/AsynchInterface.cfg": true,
+	"SpecifyingSystems/AsynchronousInterface/Channel.cfg":         true,
+	"transaction_commit/TCommit.cfg":                              true,
+	"transaction_commit/TwoPhase.cfg":                             true,
+}
+
+func TestConformanceSmall(t *testing.T) {
+	dir := conformanceDir(t)
+	for _, md := range readExpected(t, dir) {
+		if !small[md.cfg] {
+			continue
+		}
+		got, res := runModel(t, dir, md, 2)
+		if got != md.result {
+			t.Errorf("%s: got %s, want %s", md.cfg, got, md.result)
+			continue
+		}
+		if md.distinct >= 0 && res.Distinct != md.distinct {
+			t.Errorf("%s: %d distinct states, TLC finds %d", md.cfg, res.Distinct, md.distinct)
+		}
+		t.Logf("%s: %s, %d distinct, %d generated, depth %d", md.cfg, got, res.Distinct, res.Generated, res.Depth)
+	}
+}

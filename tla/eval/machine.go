@@ -1,0 +1,469 @@
+package eval
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/verimeter/verimeter/tla/cfg"
+	"github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/tla/syntax"
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// Machine is a specification bound to a model configuration, ready to be
+// explored: it implements check.System. It is read-only after Build, so
+// workers may call it concurrently (depth below counts per call chain and
+// is only advisory under concurrency).
+type Machine struct {
+	spec      *Spec
+	strs      *value.Interner
+	vars      []string
+	varIndex  map[string]int
+	defs      map[string]*syntax.Def
+	consts    map[string]value.Value
+	constDefs map[string]value.Value
+	init      syntax.Expr
+	next      syntax.Expr
+	invs      []check.Invariant
+	cons      []check.StatePredicate
+	acons     []check.ActionPredicate
+	depth     int
+	// NoDeadlock is CHECK_DEADLOCK FALSE.
+	NoDeadlock bool
+}
+
+var _ check.System = (*Machine)(nil)
+
+// Build binds spec to the configuration c. It interns the string literals
+// of every module in the order they were read (TLC orders strings by first
+// sighting), binds constants, finds INIT/NEXT (or SPECIFICATION
+// Init /\ [][Next]_v ...), and evaluates constant definitions once.
+func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
+	if err := CheckConfig(c); err != nil {
+		return nil, err
+	}
+	m := &Machine{spec: spec, strs: value.NewInterner(), varIndex: map[string]int{}, defs: map[string]*syntax.Def{},
+		consts: map[string]value.Value{}, constDefs: map[string]value.Value{}}
+	// Flatten the root module and what it extends.
+	var constants []syntax.Decl
+	seen := map[string]bool{}
+	var add func(name string) error
+	add = func(name string) error {
+		if seen[name] {
+			return nil
+		}
+		seen[name] = true
+		if _, std := standard[name]; std {
+			return nil
+		}
+		mod, ok := spec.Modules[name]
+		if !ok {
+			return &PosError{spec.Root.Pos, "module " + name + " not found", ErrModuleNotFound}
+		}
+		for _, e := range mod.Extends {
+			if err := add(e); err != nil {
+				return err
+			}
+		}
+		internStrings(m.strs, mod)
+		constants = append(constants, mod.Constants...)
+		for _, v := range mod.Variables {
+			if _, dup := m.varIndex[v.Name]; !dup {
+				m.varIndex[v.Name] = len(m.vars)
+				m.vars = append(m.vars, v.Name)
+			}
+		}
+		for _, u := range mod.Units {
+			switch u := u.(type) {
+			case *syntax.Def:
+				m.defs[u.Name] = u
+			case *syntax.Instance:
+				return unsupported(u.Pos, "INSTANCE "+u.Module+" (instances are not evaluated yet)")
+			}
+		}
+		return nil
+	}
+	if err := add(spec.Root.Name); err != nil {
+		return nil, err
+	}
+	// Constants from the configuration.
+	for _, k := range c.Constants {
+		pos := syntax.Pos{File: k.Pos.File, Line: k.Pos.Line, Col: k.Pos.Col}
+		switch {
+		case k.Module != "":
+			return nil, unsupported(pos, "module-scoped substitution <-["+k.Module+"]")
+		case k.Value != nil:
+			v, err := m.cfgValue(*k.Value)
+			if err != nil {
+				return nil, err
+			}
+			m.consts[k.Name] = v
+			delete(m.defs, k.Name) // a model value may replace a definition (NoVal = NoVal)
+		default:
+			d, ok := m.defs[k.Def]
+			if !ok {
+				return nil, evalErr(pos, "%s <- %s: no definition %s", k.Name, k.Def, k.Def)
+			}
+			alias := *d
+			alias.Name = k.Name
+			m.defs[k.Name] = &alias
+		}
+	}
+	for _, d := range constants {
+		_, isConst := m.consts[d.Name]
+		_, isDef := m.defs[d.Name]
+		if !isConst && !isDef {
+			return nil, evalErr(d.Pos, "constant %s has no value in the configuration", d.Name)
+		}
+	}
+	// Constant-level definitions are evaluated once, lazily on first need
+	// being impossible to share safely across workers, so eagerly here:
+	// those with no parameters whose evaluation needs no variable.
+	for _, name := range sortedKeys(m.defs) {
+		d := m.defs[name]
+		if len(d.Params) != 0 || d.FnBounds != nil || d.Instance != nil {
+			continue
+		}
+		if v, err := m.eval(d.Body, nil, &frame{}); err == nil {
+			m.constDefs[name] = v
+		}
+	}
+	// ASSUME
+	for _, name := range append([]string{spec.Root.Name}, sortedKeys(seen)...) {
+		mod := spec.Modules[name]
+		if mod == nil {
+			continue
+		}
+		for _, u := range mod.Units {
+			if a, ok := u.(*syntax.Assume); ok {
+				b, err := m.evalBool(a.Expr, nil, &frame{})
+				if err != nil {
+					return nil, err
+				}
+				if !b {
+					return nil, &PosError{a.Pos, "assumption is false", ErrAssumption}
+				}
+			}
+		}
+	}
+	// INIT / NEXT
+	lookup := func(n *cfg.Name, what string) (syntax.Expr, error) {
+		d, ok := m.defs[n.Name]
+		if !ok {
+			return nil, evalErr(syntax.Pos{File: n.Pos.File, Line: n.Pos.Line, Col: n.Pos.Col}, "%s %s is not defined", what, n.Name)
+		}
+		return &syntax.Ref{Node: syntax.Node{P: d.Pos}, Parts: []syntax.RefPart{{Name: n.Name}}}, nil
+	}
+	var err error
+	switch {
+	case c.Init != nil && c.Next != nil:
+		if m.init, err = lookup(c.Init, "INIT"); err != nil {
+			return nil, err
+		}
+		if m.next, err = lookup(c.Next, "NEXT"); err != nil {
+			return nil, err
+		}
+	case c.Specification != nil:
+		d, ok := m.defs[c.Specification.Name]
+		if !ok {
+			return nil, evalErr(syntax.Pos{File: c.Specification.Pos.File, Line: c.Specification.Pos.Line}, "SPECIFICATION %s is not defined", c.Specification.Name)
+		}
+		if err := m.splitSpec(d.Body); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, unsupported(spec.Root.Pos, "configuration without INIT/NEXT or SPECIFICATION")
+	}
+	for _, n := range c.Invariants {
+		x, err := lookup(&n, "INVARIANT")
+		if err != nil {
+			return nil, err
+		}
+		m.invs = append(m.invs, check.Invariant{Name: n.Name, Holds: m.statePred(x)})
+	}
+	for _, n := range c.Constraints {
+		x, err := lookup(&n, "CONSTRAINT")
+		if err != nil {
+			return nil, err
+		}
+		m.cons = append(m.cons, check.StatePredicate{Name: n.Name, Holds: m.statePred(x)})
+	}
+	for _, n := range c.ActionConstraints {
+		x, err := lookup(&n, "ACTION_CONSTRAINT")
+		if err != nil {
+			return nil, err
+		}
+		m.acons = append(m.acons, check.ActionPredicate{Name: n.Name, Holds: func(s, t check.State) (bool, error) {
+			return m.evalBool(x, nil, &frame{cur: s, nxt: t})
+		}})
+	}
+	m.NoDeadlock = c.CheckDeadlock != nil && !*c.CheckDeadlock
+	return m, nil
+}
+
+// splitSpec finds Init and Next in Init /\ [][Next]_v /\ fairness.
+func (m *Machine) splitSpec(x syntax.Expr) error {
+	var conj []syntax.Expr
+	var flat func(x syntax.Expr) error
+	flat = func(x syntax.Expr) error {
+		switch y := x.(type) {
+		case *syntax.Junction:
+			if y.Op != "/\\" {
+				return unsupported(y.P, "SPECIFICATION that is not a conjunction")
+			}
+			for _, it := range y.Items {
+				if err := flat(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		case *syntax.Ref:
+			if d, ok := m.defs[y.Parts[0].Name]; ok && len(y.Parts) == 1 && len(d.Params) == 0 && containsTemporal(d.Body) {
+				return flat(d.Body)
+			}
+		}
+		conj = append(conj, x)
+		return nil
+	}
+	if err := flat(x); err != nil {
+		return err
+	}
+	for _, c := range conj {
+		switch y := c.(type) {
+		case *syntax.OpApp:
+			if y.Op == "[]" {
+				if b, ok := y.Args[0].(*syntax.BoxAction); ok && !b.Angle {
+					if m.next != nil {
+						return unsupported(y.P, "two [][Next]_v conjuncts")
+					}
+					m.next = b.Action
+					continue
+				}
+			}
+			return unsupported(y.P, "SPECIFICATION conjunct "+y.Op)
+		case *syntax.Fairness:
+			continue // fairness matters only for liveness, which is not checked
+		default:
+			if containsTemporal(c) {
+				return unsupported(c.At(), "temporal SPECIFICATION conjunct")
+			}
+			if m.init != nil {
+				m.init = &syntax.Junction{Node: syntax.Node{P: c.At()}, Op: "/\\", Items: []syntax.Expr{m.init, c}}
+			} else {
+				m.init = c
+			}
+		}
+	}
+	if m.init == nil || m.next == nil {
+		return unsupported(x.At(), "SPECIFICATION without Init and [][Next]_v")
+	}
+	return nil
+}
+
+func containsTemporal(x syntax.Expr) bool {
+	switch y := x.(type) {
+	case *syntax.OpApp:
+		if y.Op == "[]" || y.Op == "<>" {
+			return true
+		}
+		for _, a := range y.Args {
+			if containsTemporal(a) {
+				return true
+			}
+		}
+	case *syntax.Junction:
+		for _, a := range y.Items {
+			if containsTemporal(a) {
+				return true
+			}
+		}
+	case *syntax.Fairness:
+		return true
+	}
+	return false
+}
+
+func (m *Machine) statePred(x syntax.Expr) func(check.State) (bool, error) {
+	return func(s check.State) (bool, error) { return m.evalBool(x, nil, &frame{cur: s}) }
+}
+
+func (m *Machine) cfgValue(v cfg.Value) (value.Value, error) {
+	switch v.Kind {
+	case cfg.Int:
+		if v.Int != int64(int32(v.Int)) {
+			return nil, evalErr(syntax.Pos{File: v.Pos.File, Line: v.Pos.Line, Col: v.Pos.Col}, "integer %d out of TLC's 32-bit range", v.Int)
+		}
+		return value.Int(v.Int), nil
+	case cfg.String:
+		return m.strs.String(v.Str), nil
+	case cfg.Bool:
+		return value.Bool(v.Bool), nil
+	case cfg.ModelValue:
+		return m.strs.Model(v.Str), nil
+	}
+	vs := make([]value.Value, len(v.Elems))
+	for i, e := range v.Elems {
+		x, err := m.cfgValue(e)
+		if err != nil {
+			return nil, err
+		}
+		vs[i] = x
+	}
+	if v.Kind == cfg.Set {
+		return value.NewSet(vs...)
+	}
+	return value.Tuple(vs...), nil
+}
+
+// internStrings interns a module's string literals in source order.
+func internStrings(t *value.Interner, mod *syntax.Module) {
+	var strs []*syntax.Str
+	var walk func(x any)
+	walk = func(x any) {
+		switch y := x.(type) {
+		case *syntax.Str:
+			strs = append(strs, y)
+		case *syntax.Def:
+			walk(y.Body)
+			for _, b := range y.FnBounds {
+				walk(b.Set)
+			}
+		case *syntax.Assume:
+			walk(y.Expr)
+		case syntax.Expr:
+			visitChildren(y, func(c syntax.Expr) { walk(c) })
+		}
+	}
+	for _, u := range mod.Units {
+		walk(u)
+	}
+	sort.SliceStable(strs, func(i, j int) bool {
+		a, b := strs[i].P, strs[j].P
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	for _, s := range strs {
+		t.String(s.Val)
+	}
+}
+
+// Variables implements check.System.
+func (m *Machine) Variables() []string { return m.vars }
+
+// Invariants implements check.System.
+func (m *Machine) Invariants() []check.Invariant { return m.invs }
+
+// Constraints implements check.System.
+func (m *Machine) Constraints() []check.StatePredicate { return m.cons }
+
+// ActionConstraints implements check.System.
+func (m *Machine) ActionConstraints() []check.ActionPredicate { return m.acons }
+
+// Init implements check.System: it enumerates the initial predicate.
+func (m *Machine) Init(emit func(check.State) error) error {
+	f := &frame{init: true, nxt: make([]value.Value, len(m.vars))}
+	return m.act(m.init, nil, f, "", false, func(nxt []value.Value, _ string) error {
+		for i, v := range nxt {
+			if v == nil {
+				return evalErr(m.init.At(), "the initial predicate does not determine %s", m.vars[i])
+			}
+		}
+		return emit(check.State(nxt))
+	})
+}
+
+// Next implements check.System: it enumerates the successors of s.
+func (m *Machine) Next(s check.State, emit func(check.State, string) error) error {
+	f := &frame{cur: s, nxt: make([]value.Value, len(m.vars))}
+	return m.act(m.next, nil, f, "", true, func(nxt []value.Value, name string) error {
+		for i, v := range nxt {
+			if v == nil {
+				return evalErr(m.next.At(), "action %s does not determine %s'", name, m.vars[i])
+			}
+		}
+		return emit(check.State(nxt), name)
+	})
+}
+
+func visitChildren(x syntax.Expr, fn func(syntax.Expr)) {
+	each := func(xs ...syntax.Expr) {
+		for _, c := range xs {
+			if c != nil {
+				fn(c)
+			}
+		}
+	}
+	bounds := func(bs []syntax.Bound) {
+		for _, b := range bs {
+			each(b.Set)
+		}
+	}
+	switch y := x.(type) {
+	case *syntax.Ref:
+		for _, p := range y.Parts {
+			each(p.Args...)
+		}
+	case *syntax.OpApp:
+		each(y.Args...)
+	case *syntax.Junction:
+		each(y.Items...)
+	case *syntax.If:
+		each(y.Cond, y.Then, y.Else)
+	case *syntax.Case:
+		for _, a := range y.Arms {
+			each(a.Cond, a.Val)
+		}
+		each(y.Other)
+	case *syntax.Let:
+		for _, d := range y.Defs {
+			bounds(d.FnBounds)
+			each(d.Body)
+		}
+		each(y.Body)
+	case *syntax.Quant:
+		bounds(y.Bounds)
+		each(y.Body)
+	case *syntax.SetEnum:
+		each(y.Elems...)
+	case *syntax.SetFilter:
+		each(y.Bound.Set, y.Pred)
+	case *syntax.SetMap:
+		each(y.Elem)
+		bounds(y.Bounds)
+	case *syntax.Tuple:
+		each(y.Elems...)
+	case *syntax.FuncCons:
+		bounds(y.Bounds)
+		each(y.Body)
+	case *syntax.FuncSet:
+		each(y.Dom, y.Rng)
+	case *syntax.Record:
+		each(y.Vals...)
+	case *syntax.RecordSet:
+		each(y.Sets...)
+	case *syntax.Except:
+		each(y.Fn)
+		for _, u := range y.Updates {
+			for _, k := range u.Path {
+				each(k.Index...)
+			}
+			each(u.Val)
+		}
+	case *syntax.Apply:
+		each(y.Fn)
+		each(y.Args...)
+	case *syntax.Dot:
+		each(y.Rec)
+	case *syntax.Times:
+		each(y.Sets...)
+	case *syntax.BoxAction:
+		each(y.Action, y.Sub)
+	case *syntax.Fairness:
+		each(y.Sub, y.Action)
+	case *syntax.Lambda:
+		each(y.Body)
+	case *syntax.Label:
+		each(y.Body)
+	}
+}
+
+var _ = fmt.Sprint
