@@ -375,7 +375,6 @@ func (c *checker) run(ctx context.Context) error {
 		exps := c.expand(ctx, frontier)
 		next, done, err := c.merge(ctx, exps)
 		if done || err != nil {
-			c.res.Queue = int64(len(frontier))
 			return err
 		}
 		if len(next) > 0 {
@@ -464,27 +463,34 @@ func (c *checker) expandOne(it frontierItem) expansion {
 // merge walks the expansions in frontier order, stores new states and stops
 // at the first violation, so the outcome is the same for any worker count.
 func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierItem, done bool, err error) {
-	for ei := range exps {
+	ei := 0
+	// On a stop, the queue is what TLC would still hold: the unexplored rest of
+	// this level and the new states of the next.
+	defer func() {
+		if done {
+			c.res.Queue = int64(len(exps) - ei - 1 + len(next))
+		}
+	}()
+	for ei = range exps {
 		e := &exps[ei]
 		for ci := range e.cands {
 			cand := &e.cands[ci]
 			if cand.err != nil {
 				c.res.Generated += int64(cand.pos) + 1
-				c.res.Queue = int64(len(exps) - ei)
-				return nil, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
+				return next, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
 			}
 			if cand.out {
 				if cand.inv != "" {
 					c.res.Generated += int64(cand.pos) + 1
 					c.violation(cand.inv, c.trace(e.parent, e.state, cand))
-					return nil, true, nil
+					return next, true, nil
 				}
 				continue
 			}
 			isNew, err := c.isNew(cand.state, cand.fp)
 			if err != nil {
 				c.res.Generated += int64(cand.pos) + 1
-				return nil, true, c.fail(ctx, err, c.trace(e.parent, e.state, cand))
+				return next, true, c.fail(ctx, err, c.trace(e.parent, e.state, cand))
 			}
 			if !isNew {
 				continue
@@ -496,18 +502,18 @@ func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierI
 			if cand.inv != "" {
 				c.res.Generated += int64(cand.pos) + 1
 				c.violation(cand.inv, c.trace(e.parent, e.state, cand))
-				return nil, true, nil
+				return next, true, nil
 			}
 			next = append(next, frontierItem{idx, cand.state})
 		}
 		c.res.Generated += int64(e.nsucc)
 		if e.err != nil {
-			return nil, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
+			return next, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
 		}
 		if e.nsucc == 0 && !c.opts.NoDeadlock {
 			c.res.Verdict = Deadlocked
 			c.res.Trace = c.trace(e.parent, e.state, nil)
-			return nil, true, nil
+			return next, true, nil
 		}
 		c.progress(false, len(exps)-ei+len(next))
 	}

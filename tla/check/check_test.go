@@ -221,6 +221,33 @@ func TestInvariantCheckedOutsideConstraint(t *testing.T) {
 	}
 }
 
+// TestCountsAsTLC holds the figures TLC 2.19 printed for the same spec
+// (Init x = 0, Next x' = x+1 \/ x' = x+2, CONSTRAINT x <= 10, INVARIANT x < 12):
+// "Invariant Small is violated", trace x = 0, 2, ..., 12, "23 states generated,
+// 11 distinct states found, 0 states left on queue", depth 6; and without the
+// invariant the same counts.
+func TestCountsAsTLC(t *testing.T) {
+	for _, withInv := range []bool{false, true} {
+		sys := counter()
+		sys.init = [][]int32{{0}}
+		if withInv {
+			sys.invs = []Invariant{{Name: "Small", Holds: func(s State) (bool, error) { return s[0].(value.Int) < 12, nil }}}
+		}
+		for _, w := range []int{1, 2} {
+			res, err := Run(context.Background(), sys, Options{Workers: w})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Generated != 23 || res.Distinct != 11 || res.Depth != 6 || res.Queue != 0 {
+				t.Fatalf("invariant %v, workers %d: %+v", withInv, w, res)
+			}
+			if withInv && (res.Verdict != InvariantViolated || len(res.Trace) != 7) {
+				t.Fatalf("%+v", res)
+			}
+		}
+	}
+}
+
 func TestDeadlock(t *testing.T) {
 	sys := &funcSystem{
 		vars: []string{"x"},

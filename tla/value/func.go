@@ -104,9 +104,15 @@ func newFuncSorted(dom, rng []Value) *Func {
 	if isTuple {
 		return Tuple(rng...)
 	}
-	// Only Record and record sets make records: TLC prints other functions
-	// with a string domain as ("a" :> 1 @@ ...).
-	shape := ShapeFunc
+	// TLC prints every function whose domain is a nonempty set of strings
+	// as a record: [x \in {"a"} |-> 1] prints [a |-> 1].
+	shape := ShapeRecord
+	for _, d := range dom {
+		if d.Kind() != KindString {
+			shape = ShapeFunc
+			break
+		}
+	}
 	f := &Func{dom: dom, rng: rng, shape: shape}
 	f.hash = f.computeHash()
 	return f

@@ -182,3 +182,47 @@ func TestPropertyHashAndOrder(t *testing.T) {
 		}
 	})
 }
+
+// TestPrintingAsTLC holds outputs printed by TLC 2.19 (PrintT) for the same expressions.
+func TestPrintingAsTLC(t *testing.T) {
+	tab := NewInterner()
+	zzq, aaq, mmq := tab.String("zzq"), tab.String("aaq"), tab.String("mmq")
+	// Z == "zzq" precedes PrintT({"aaq", "zzq", "mmq"}) in the module.
+	if s := mustSet(t, aaq, zzq, mmq).String(); s != `{"zzq", "aaq", "mmq"}` {
+		t.Fatalf("got %s", s)
+	}
+	f := func(dom []Value, rng ...Value) Value {
+		v, err := NewFunc(dom, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	// PrintT({[x \in {1,2} |-> 0], [x \in {1} |-> 5], <<3, 1>>, <<1, 4>>, [x \in {2,3} |-> 0], [x \in {1,3} |-> 0]})
+	s := mustSet(t,
+		f([]Value{Int(1), Int(2)}, Int(0), Int(0)), f([]Value{Int(1)}, Int(5)), Tuple(Int(3), Int(1)), Tuple(Int(1), Int(4)),
+		f([]Value{Int(2), Int(3)}, Int(0), Int(0)), f([]Value{Int(1), Int(3)}, Int(0), Int(0)))
+	if got := s.String(); got != "{<<5>>, <<0, 0>>, <<1, 4>>, <<3, 1>>, (1 :> 0 @@ 3 :> 0), (2 :> 0 @@ 3 :> 0)}" {
+		t.Fatalf("got %s", got)
+	}
+	a, b := tab.String("a"), tab.String("b")
+	if got := f([]Value{b, a}, Int(1), Int(1)).String(); got != "[a |-> 1, b |-> 1]" {
+		t.Fatalf("got %s", got)
+	}
+	r1, _ := Record(tab, []string{"a", "b"}, []Value{Int(2), Int(1)})
+	r2, _ := Record(tab, []string{"a", "b"}, []Value{Int(1), Int(2)})
+	if got := mustSet(t, r1, r2).String(); got != "{[a |-> 1, b |-> 2], [a |-> 2, b |-> 1]}" {
+		t.Fatalf("got %s", got)
+	}
+	if got := ToString(tab, Tuple(a, mustSet(t, Int(1)))).String(); got != `"<<\"a\", {1}>>"` {
+		t.Fatalf("got %s", got)
+	}
+	// PrintT({<<>>, {}}) is an error in TLC: a set compared with a function.
+	if _, err := NewSet(EmptyTuple, Empty); !errors.Is(err, ErrIncomparable) {
+		t.Fatalf("{<<>>, {}}: %v", err)
+	}
+	// (1 :> 2) @@ ("x" :> 1) is an error in TLC.
+	if _, err := AtAt(ColonGreater(Int(1), Int(2)), ColonGreater(tab.String("x"), Int(1))); !errors.Is(err, ErrIncomparable) {
+		t.Fatalf("@@ of mixed domains: %v", err)
+	}
+}
