@@ -262,7 +262,10 @@ func TestDeadlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Verdict != Deadlocked || len(res.Trace) != 4 || ints(res.Trace[3].State)[0] != 3 {
+	// TLC on the same spec: "Deadlock reached", trace x = 0..3, "4 states
+	// generated, 4 distinct states found, 0 states left on queue", depth 4.
+	if res.Verdict != Deadlocked || len(res.Trace) != 4 || ints(res.Trace[3].State)[0] != 3 ||
+		res.Generated != 4 || res.Distinct != 4 || res.Depth != 4 || res.Queue != 0 {
 		t.Fatalf("%+v", res)
 	}
 	res, err = Run(context.Background(), sys, Options{NoDeadlock: true})

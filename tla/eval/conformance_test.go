@@ -116,3 +116,19 @@ func TestConformanceSmall(t *testing.T) {
 		t.Logf("%s: %s, %d distinct, %d generated, depth %d", md.cfg, got, res.Distinct, res.Generated, res.Depth)
 	}
 }
+
+// TestConformanceAll runs every model of expected.tsv (make conformance
+// runs the CLI instead; this is for development): VERIMETER_CONFORMANCE_ALL=1.
+func TestConformanceAll(t *testing.T) {
+	if os.Getenv("VERIMETER_CONFORMANCE_ALL") == "" {
+		t.Skip("set VERIMETER_CONFORMANCE_ALL=1 to run every model")
+	}
+	dir := conformanceDir(t)
+	for _, md := range readExpected(t, dir) {
+		if md.cfg == "transaction_commit/PaxosCommit.cfg" || md.cfg == "lamport_mutex/MCLamportMutex.cfg" {
+			continue
+		}
+		got, res := runModel(t, dir, md, 2)
+		t.Logf("%s: want %s %d, got %s, %d distinct, %d generated, depth %d", md.cfg, md.result, md.distinct, got, res.Distinct, res.Generated, res.Depth)
+	}
+}
