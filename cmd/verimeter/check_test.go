@@ -95,8 +95,9 @@ func TestCheckJSONCarriesTheShortestTrace(t *testing.T) {
 	if len(tr) != 4 || tr[0].Action != "Initial predicate" || tr[3].State["x"] != "3" || tr[3].Action != "Tick" {
 		t.Fatalf("trace %+v", tr)
 	}
-	// x = 0..3 generated and stored; the run stops at the violation.
-	if r.Distinct != 4 || r.Generated != 4 {
+	// x = 0..3 generated and stored; the run stops at the violation, whose
+	// level TLC counts in the depth.
+	if r.Distinct != 4 || r.Generated != 4 || r.Depth != 4 {
 		t.Fatalf("counts %+v", r)
 	}
 }
