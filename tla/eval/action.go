@@ -163,7 +163,7 @@ func (m *Machine) target(x syntax.Expr, e *env, f *frame) (int, bool) {
 func (m *Machine) assign(i int, v value.Value, f *frame, name string, emit func([]value.Value, string) error) error {
 	nxt := make([]value.Value, len(f.nxt))
 	copy(nxt, f.nxt)
-	nxt[i] = v
+	nxt[i] = stored(v)
 	return emit(nxt, name)
 }
 
@@ -228,4 +228,18 @@ func (m *Machine) bindArgs(pos syntax.Pos, d *syntax.Def, args []syntax.Expr, de
 		ne = ne.with(binding{name: p.Name, expr: args[i], env: e})
 	}
 	return ne, nil
+}
+
+// stored is the value a variable keeps: a lazily defined finite set
+// (SUBSET S, [S -> T], a record set, S \X T) is enumerated, as TLC
+// normalises a state's values, so that traces print the elements; sets
+// that cannot be enumerated (Nat, Seq(S)) and intervals stay as they are.
+func stored(v value.Value) value.Value {
+	switch v.(type) {
+	case *value.Subset, *value.FuncSet, *value.RecordSet, *value.Product:
+		if e, err := v.(value.SetValue).Enumerate(); err == nil {
+			return e
+		}
+	}
+	return v
 }
