@@ -17,6 +17,7 @@ import (
 
 	tlacheck "github.com/verimeter/verimeter/tla/check"
 	"github.com/verimeter/verimeter/tla/eval"
+	"github.com/verimeter/verimeter/tla/itf"
 	"github.com/verimeter/verimeter/tla/msc"
 )
 
@@ -154,9 +155,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	exact := fs.Bool("exact", false, "keep every state besides its fingerprint and fail on a fingerprint collision (costs memory)")
 	progress := fs.Duration("progress", time.Minute, "interval of progress lines on stderr (0: none)")
 	noDeadlock := fs.Bool("deadlock", false, "do not check for deadlock (as TLC's -deadlock)")
+	itfPath := fs.String("itf", "", "also write the counterexample to this file in the Informal Trace Format (Apalache, Quint)")
 	traceFormat := fs.String("trace-format", traceFormatText, "counterexample format: text (TLC's) or msc (Mermaid sequence diagram)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-trace-format text|msc] SPEC.tla")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-trace-format text|msc] [-itf FILE] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
@@ -176,6 +178,12 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	spec := fs.Arg(0)
 	res, err := eval.CheckModel(ctx, spec, *config, opts)
 	rep, code := report(res, err)
+	if *itfPath != "" && len(res.Trace) > 0 {
+		if werr := writeITF(*itfPath, spec, res); werr != nil {
+			fmt.Fprintln(stderr, "verimeter check:", werr)
+			return exitInternal
+		}
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -243,4 +251,18 @@ func writeMSC(w io.Writer, specPath string, res tlacheck.Result) error {
 		}
 	}
 	return msc.Render(w, msc.ParseRoles(srcs...), res)
+}
+
+// writeITF writes the counterexample as ITF JSON, atomically (a reader
+// never sees half a trace).
+func writeITF(path, specPath string, res tlacheck.Result) error {
+	var b strings.Builder
+	if err := itf.Write(&b, res, filepath.Base(specPath)); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -115,6 +115,30 @@ func TestCheckDrawsMessageSequenceChart(t *testing.T) {
 	}
 }
 
+func TestCheckWritesITF(t *testing.T) {
+	p := writeSpec(t, "Counter", counter, "CONSTANT Max = 5\nINIT Init\nNEXT Next\nINVARIANT Small\n")
+	out := filepath.Join(t.TempDir(), "trace.itf.json")
+	if code, _, errb := runCLI(t, "check", "-itf", out, "-progress", "0", p); code != 12 {
+		t.Fatalf("exit %d %s", code, errb)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Vars   []string                     `json:"vars"`
+		States []struct {
+			X map[string]string `json:"x"`
+		} `json:"states"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Vars) != 1 || len(doc.States) != 4 || doc.States[3].X["#bigint"] != "3" {
+		t.Fatalf("%s", b)
+	}
+}
+
 func TestCheckBadUsage(t *testing.T) {
 	if code, _, _ := runCLI(t, "check"); code != 2 {
 		t.Fatalf("no spec: exit %d", code)
