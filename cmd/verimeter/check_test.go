@@ -126,7 +126,7 @@ func TestCheckWritesITF(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		Vars   []string                     `json:"vars"`
+		Vars   []string `json:"vars"`
 		States []struct {
 			X map[string]string `json:"x"`
 		} `json:"states"`
