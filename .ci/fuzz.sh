@@ -21,7 +21,8 @@ while IFS= read -r dir; do
     result=ok
     if ! go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "./$dir" >"$log" 2>&1; then
       cat "$log"
-      result=FAILED
+      cp "$log" "${TMPDIR:-/tmp}/verimeter-fuzz-failed-$name.log"
+      result="FAILED (log: ${TMPDIR:-/tmp}/verimeter-fuzz-failed-$name.log)"
       failed=$((failed+1))
     fi
     last=$(grep -E 'execs: [0-9]+' "$log" | tail -1 || true)
