@@ -20,7 +20,8 @@ import (
 // method, path, query, body and client: none, a gateway, an entitled
 // supplier, one without a contract, a revoked one, or an operator. Whatever
 // comes in, the handler must not panic, must answer 2xx or 4xx (a 5xx would
-// be a server fault on bad input), and nothing already stored may be lost.
+// be a server fault on bad input), nothing already stored may be lost, and
+// only a gateway may add anything.
 func FuzzHTTPAPI(f *testing.F) {
 	fx := newFixture(f)
 	blk := fx.block(f, 1, 0)
@@ -91,6 +92,9 @@ func FuzzHTTPAPI(f *testing.F) {
 			if !after[raw] {
 				t.Fatalf("%q %q ?%q: a stored item was lost (%d before, %d after)", method, path, query, len(before), len(after))
 			}
+		}
+		if int(who)%len(clients) != 1 && len(after) != len(before) {
+			t.Fatalf("%q %q ?%q: client %d, not a gateway, stored %d items", method, path, query, who, len(after)-len(before))
 		}
 	})
 }
