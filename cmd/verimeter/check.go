@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 
@@ -233,19 +233,13 @@ func rate(res tlacheck.Result) float64 {
 }
 
 // writeMSC draws the trace as a Mermaid sequence diagram with the roles
-// annotated in the spec's directory (spec/README.md) as lifelines.
+// annotated (spec/README.md) in the spec and the modules it extends or
+// instantiates beside it as lifelines; other modules of the directory may
+// annotate the same names for other roles and are not read.
 func writeMSC(w io.Writer, specPath string, res tlacheck.Result) error {
 	var srcs [][]byte
-	files, _ := filepath.Glob(filepath.Join(filepath.Dir(specPath), "*.tla"))
-	sort.Strings(files)
 	// The spec itself first, so its roles come first on the chart.
-	if src, err := os.ReadFile(specPath); err == nil {
-		srcs = append(srcs, src)
-	}
-	for _, f := range files {
-		if filepath.Clean(f) == filepath.Clean(specPath) {
-			continue
-		}
+	for _, f := range usedModules(specPath) {
 		if src, err := os.ReadFile(f); err == nil {
 			srcs = append(srcs, src)
 		}
@@ -265,4 +259,39 @@ func writeITF(path, specPath string, res tlacheck.Result) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+var (
+	extendsLine  = regexp.MustCompile(`(?m)^\s*EXTENDS\s+([A-Za-z0-9_,\s]+?)\s*$`)
+	instanceName = regexp.MustCompile(`\bINSTANCE\s+([A-Za-z0-9_]+)`)
+	moduleName   = regexp.MustCompile(`[A-Za-z0-9_]+`)
+)
+
+// usedModules is specPath and the files of the modules it uses,
+// transitively, that exist beside it (standard modules are built in).
+func usedModules(specPath string) []string {
+	dir := filepath.Dir(specPath)
+	out := []string{specPath}
+	seen := map[string]bool{filepath.Clean(specPath): true}
+	for i := 0; i < len(out); i++ {
+		src, err := os.ReadFile(out[i])
+		if err != nil {
+			continue
+		}
+		var names []string
+		for _, m := range extendsLine.FindAllStringSubmatch(string(src), -1) {
+			names = append(names, moduleName.FindAllString(m[1], -1)...)
+		}
+		for _, m := range instanceName.FindAllStringSubmatch(string(src), -1) {
+			names = append(names, m[1])
+		}
+		for _, n := range names {
+			f := filepath.Join(dir, n+".tla")
+			if _, err := os.Stat(f); err == nil && !seen[filepath.Clean(f)] {
+				seen[filepath.Clean(f)] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
 }
