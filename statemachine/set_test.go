@@ -11,7 +11,7 @@ import (
 
 // TestSetMatchesMap checks Set against a map on random operations: sorted,
 // no duplicates, zero tail (so == compares contents), full at SetCap.
-func TestSetMatchesMap(t *testing.T) {
+func TestMachineSetMatchesMap(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		var s Set[int64]
 		ref := map[int64]bool{}
@@ -48,7 +48,7 @@ func TestSetMatchesMap(t *testing.T) {
 	})
 }
 
-func TestSetStepAllocatesNothing(t *testing.T) {
+func TestMachineSetAllocatesNothing(t *testing.T) {
 	var s Set[int64]
 	if a := testing.AllocsPerRun(100, func() {
 		s.Insert(3, CompareInt)
@@ -58,7 +58,7 @@ func TestSetStepAllocatesNothing(t *testing.T) {
 	}
 }
 
-func TestCheckedArithmetic(t *testing.T) {
+func TestMachineCheckedArithmetic(t *testing.T) {
 	for _, c := range []struct {
 		f    func(*bool, int64, int64) int64
 		a, b int64
@@ -76,7 +76,7 @@ func TestCheckedArithmetic(t *testing.T) {
 	}
 }
 
-func TestCapacityErrorIsNotAGuardError(t *testing.T) {
+func TestMachineCapacityErrorIsNotAGuardError(t *testing.T) {
 	var err error = &CapacityError{Role: "meter", Action: "Take", What: "meterBuf"}
 	if errors.Is(err, ErrNotEnabled) {
 		t.Fatal("a full set is not a disabled action")
