@@ -137,3 +137,30 @@ type CapacityError struct {
 func (e *CapacityError) Error() string {
 	return fmt.Sprintf("%s: action %s exceeds capacity: %s", e.Role, e.Action, e.What)
 }
+
+// Seq is a TLA+ sequence of at most SetCap elements, the generated type of
+// Seq(T) variables (histories and logbooks). The zero Seq is <<>>; elements
+// past Len are always the zero value.
+type Seq[T any] struct {
+	n int
+	e [SetCap]T
+}
+
+// Len is Len(s).
+func (s *Seq[T]) Len() int { return s.n }
+
+// Elems returns the elements in order; the slice aliases s.
+func (s *Seq[T]) Elems() []T { return s.e[:s.n] }
+
+// Append is Append(s, x); it reports false, leaving s unchanged, when s is full.
+func (s *Seq[T]) Append(x T) bool {
+	if s.n == SetCap {
+		return false
+	}
+	s.e[s.n] = x
+	s.n++
+	return true
+}
+
+// Clear makes s <<>>.
+func (s *Seq[T]) Clear() { *s = Seq[T]{} }

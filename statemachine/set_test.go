@@ -82,3 +82,19 @@ func TestMachineCapacityErrorIsNotAGuardError(t *testing.T) {
 		t.Fatal("a full set is not a disabled action")
 	}
 }
+
+func TestMachineSeqAppendUntilFull(t *testing.T) {
+	var s, u Seq[string]
+	for i := 0; i < SetCap; i++ {
+		if !s.Append("x") {
+			t.Fatalf("append %d refused", i)
+		}
+	}
+	if s.Append("y") || s.Len() != SetCap {
+		t.Fatal("a full sequence grew")
+	}
+	s.Clear()
+	if s != u {
+		t.Fatal("Clear is not <<>>")
+	}
+}
