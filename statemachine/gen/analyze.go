@@ -56,12 +56,22 @@ type Var struct {
 type Action struct {
 	Name    string
 	Event   string
-	Params  []string
+	Params  []*Param // the event's parameters: the action's, typed from Next
 	Pos     syntax.Pos
 	Guards  []*Guard  // kept, in conjunct order
 	Bounds  []*Guard  // model bounds, dropped from the generated code
 	Assigns []*Assign // to the role's variables, in conjunct order
 	Sends   []*Assign // v' = v \cup {msg} on a foreign variable
+}
+
+// Param is a parameter of an action, carried by its event.
+type Param struct {
+	Name string
+	Type *Type
+	// Domain is the set Next draws it from (printed), which the role
+	// does not check: the value arrives in the event.
+	Domain string
+	From   string // the variable it is drawn from, if any
 }
 
 // Guard is one conjunct without primes.
@@ -257,7 +267,13 @@ func (m *Machine) checkGoType(t *Type, pos syntax.Pos) *Diag {
 		}
 		return nil
 	}
-	return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s is not generated yet (Seq and tuples come later)", t)}
+	if t.Kind == TSeq {
+		if t.Elem.Kind == TSet || t.Elem.Kind == TSeq || t.Elem.Kind == TTuple {
+			return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: sequences of sets, sequences or tuples are not generated yet", t)}
+		}
+		return m.checkGoType(t.Elem, pos)
+	}
+	return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s is not generated yet (tuples come later)", t)}
 }
 
 // simplify inlines user operators (bound to env), folds Mutant to "none",
@@ -287,6 +303,17 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 			}
 		}
 		d, ok := m.defs[p.Name]
+		if !ok && builtins[p.Name] == len(p.Args) && len(p.Args) > 0 {
+			out := &syntax.Ref{Node: y.Node, Parts: []syntax.RefPart{{Name: p.Name}}}
+			for _, a := range p.Args {
+				sa, e := m.simplify(a, env, depth)
+				if e != nil {
+					return nil, e
+				}
+				out.Parts[0].Args = append(out.Parts[0].Args, sa)
+			}
+			return out, nil
+		}
 		if !ok {
 			if len(p.Args) == 0 {
 				return y, nil // a bound name (event parameter); the translator decides
@@ -374,6 +401,26 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 			return nil, e
 		}
 		return &syntax.If{Node: y.Node, Cond: c, Then: t, Else: el}, nil
+	case *syntax.Case:
+		// Only a CASE whose arms fold to constants (Mutant tests) is in the
+		// subset: it becomes the arm that holds with Mutant = "none".
+		for _, a := range y.Arms {
+			c, e := m.simplify(a.Cond, env, depth)
+			if e != nil {
+				return nil, e
+			}
+			b, ok := c.(*boolLit)
+			if !ok {
+				return nil, &Diag{Pos: a.Cond.At(), Msg: "CASE is translated only when its arms are Mutant tests"}
+			}
+			if b.V {
+				return m.simplify(a.Val, env, depth)
+			}
+		}
+		if y.Other == nil {
+			return nil, &Diag{Pos: y.P, Msg: "no CASE arm holds with Mutant = \"none\""}
+		}
+		return m.simplify(y.Other, env, depth)
 	case *syntax.SetEnum:
 		out := &syntax.SetEnum{Node: y.Node}
 		for _, el := range y.Elems {
@@ -417,6 +464,10 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 	}
 	return nil, &Diag{Pos: x.At(), Msg: fmt.Sprintf("%s is outside the generator's subset", describe(x))}
 }
+
+// builtins are the standard-module operators the translator knows, with
+// their arity.
+var builtins = map[string]int{"Append": 2, "Len": 1}
 
 func describe(x syntax.Expr) string {
 	switch x.(type) {
@@ -552,11 +603,14 @@ func (m *Machine) isBound(x syntax.Expr) bool {
 
 // conjuncts simplifies an action body and splits it into its conjuncts.
 func (m *Machine) conjuncts(d *syntax.Def) ([]syntax.Expr, *Diag) {
-	env := map[string]syntax.Expr{}
+	// The action's parameters stay as they are written (bare names the
+	// translator resolves to the event's fields).
 	for _, p := range d.Params {
-		env[p.Name] = &syntax.Ref{Node: syntax.Node{P: d.Pos}, Parts: []syntax.RefPart{{Name: p.Name}}}
+		if m.defs[p.Name] != nil || m.isVar[p.Name] || m.isConst[p.Name] {
+			return nil, &Diag{Pos: d.Pos, Msg: fmt.Sprintf("parameter %s of %s shadows a definition, variable or constant", p.Name, d.Name)}
+		}
 	}
-	body, e := m.simplify(d.Body, env, 0)
+	body, e := m.simplify(d.Body, map[string]syntax.Expr{}, 0)
 	if e != nil {
 		return nil, e
 	}
@@ -621,11 +675,19 @@ func (m *Machine) sendElems(v string, rhs syntax.Expr) ([]syntax.Expr, bool) {
 
 func (m *Machine) buildAction(name string, a *actionAnnot) (*Action, []Diag) {
 	d := m.defs[name]
-	act := &Action{Name: name, Event: a.Event, Params: a.Params, Pos: d.Pos}
+	act := &Action{Name: name, Event: a.Event, Pos: d.Pos}
 	var errs []Diag
 	if len(d.Params) > 0 {
-		errs = append(errs, Diag{Pos: d.Pos, Msg: fmt.Sprintf("action %s: events with parameters are not generated yet", name)})
-		return nil, errs
+		ps, e := m.paramTypes(name)
+		if e != nil {
+			return nil, append(errs, *e)
+		}
+		for _, p := range ps {
+			if d := m.checkGoType(p.Type, d.Pos); d != nil {
+				return nil, append(errs, *d)
+			}
+		}
+		act.Params = ps
 	}
 	items, e := m.conjuncts(d)
 	if e != nil {
@@ -687,6 +749,96 @@ func (m *Machine) buildAction(name string, a *actionAnnot) (*Action, []Diag) {
 		}
 	}
 	return act, errs
+}
+
+// paramTypes types the parameters of an action from the disjunct of Next
+// that calls it: \E x \in S : A(x) with S a variable (its element type), a
+// range a..b (Int) or BOOLEAN.
+func (m *Machine) paramTypes(action string) ([]*Param, *Diag) {
+	d := m.defs[action]
+	next, ok := m.defs["Next"]
+	if !ok {
+		return nil, &Diag{Pos: d.Pos, Msg: "no Next to type the parameters of " + action + " from"}
+	}
+	var found []*Param
+	var walk func(x syntax.Expr, bound map[string]syntax.Expr) *Diag
+	walk = func(x syntax.Expr, bound map[string]syntax.Expr) *Diag {
+		switch y := x.(type) {
+		case *syntax.Junction:
+			for _, it := range y.Items {
+				if e := walk(it, bound); e != nil {
+					return e
+				}
+			}
+		case *syntax.Label:
+			return walk(y.Body, bound)
+		case *syntax.Quant:
+			if y.Kind != "\\E" {
+				return nil
+			}
+			nb := map[string]syntax.Expr{}
+			for k, v := range bound {
+				nb[k] = v
+			}
+			for _, b := range y.Bounds {
+				for _, n := range b.Names {
+					nb[n] = b.Set
+				}
+			}
+			return walk(y.Body, nb)
+		case *syntax.Ref:
+			if len(y.Parts) != 1 || y.Parts[0].Name != action || found != nil {
+				return nil
+			}
+			for i, a := range y.Parts[0].Args {
+				r, ok := a.(*syntax.Ref)
+				if !ok || len(r.Parts) != 1 || bound[r.Parts[0].Name] == nil {
+					return &Diag{Pos: a.At(), Msg: fmt.Sprintf("argument %d of %s in Next is not a name bound by \\E", i+1, action)}
+				}
+				dom := bound[r.Parts[0].Name]
+				t, e := m.domainElem(dom)
+				if e != nil {
+					return e
+				}
+				p := &Param{Name: d.Params[i].Name, Type: t, Domain: show(dom)}
+				if r, ok := dom.(*syntax.Ref); ok && m.isVar[r.Parts[0].Name] {
+					p.From = r.Parts[0].Name
+				}
+				found = append(found, p)
+			}
+			if len(found) == 0 {
+				found = []*Param{}
+			}
+		}
+		return nil
+	}
+	if e := walk(next.Body, map[string]syntax.Expr{}); e != nil {
+		return nil, e
+	}
+	if found == nil {
+		return nil, &Diag{Pos: d.Pos, Msg: fmt.Sprintf("Next does not call %s as \\E x \\in S : %s(x), so its parameters have no type", action, action)}
+	}
+	return found, nil
+}
+
+func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
+	switch y := dom.(type) {
+	case *syntax.Ref:
+		if len(y.Parts) == 1 && len(y.Parts[0].Args) == 0 {
+			n := y.Parts[0].Name
+			if n == "BOOLEAN" {
+				return &Type{Kind: TBool}, nil
+			}
+			if t, ok := m.types[n]; ok && t.Kind == TSet {
+				return t.Elem, nil
+			}
+		}
+	case *syntax.OpApp:
+		if y.Op == ".." {
+			return &Type{Kind: TInt}, nil
+		}
+	}
+	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b or BOOLEAN)", show(dom))}
 }
 
 // checkForeign applies the ownership convention to an action of another role.

@@ -32,6 +32,7 @@ type emitter struct {
 	recs   []*Type          // record types in first-use order
 	mut    *Mutation
 	errs   []Diag
+	act    *Action // the action being translated (its parameters are in scope)
 }
 
 func (e *emitter) p(f string, args ...any) { fmt.Fprintf(&e.b, f, args...) }
@@ -92,6 +93,15 @@ func (e *emitter) nameTypes() {
 	for _, v := range e.m.Sends {
 		visit(v.Type, exported(v.Name))
 	}
+	for _, a := range e.m.Actions {
+		for _, p := range a.Params {
+			base := exported(a.Event) + exported(p.Name)
+			if p.From != "" {
+				base = exported(p.From) // a message of that variable's type
+			}
+			visit(p.Type, base)
+		}
+	}
 }
 
 func (e *emitter) goType(t *Type) string {
@@ -104,8 +114,10 @@ func (e *emitter) goType(t *Type) string {
 		return "string"
 	case TSet:
 		return "statemachine.Set[" + e.goType(t.Elem) + "]"
+	case TSeq:
+		return "statemachine.Seq[" + e.goType(t.Elem) + "]"
 	case TRecord:
-		return e.goName[t]
+		return e.recName(t)
 	}
 	return "invalid"
 }
@@ -119,7 +131,21 @@ func (e *emitter) cmpFunc(t *Type) string {
 	case TStr:
 		return "statemachine.CompareString"
 	case TRecord:
-		return "compare" + e.goName[t]
+		return "compare" + e.recName(t)
+	}
+	return "invalid"
+}
+
+// recName is the Go name of a record type; types parsed separately but of
+// the same shape (a parameter typed from a variable) share it.
+func (e *emitter) recName(t *Type) string {
+	if n, ok := e.goName[t]; ok {
+		return n
+	}
+	for _, r := range e.recs {
+		if r.equal(t) {
+			return e.goName[r]
+		}
 	}
 	return "invalid"
 }
@@ -147,6 +173,23 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 		return strconv.Quote(y.Val), &Type{Kind: TStr}
 	case *syntax.Ref:
 		name := y.Parts[0].Name
+		if len(y.Parts[0].Args) > 0 {
+			if name == "Len" {
+				a, at := e.expr(y.Parts[0].Args[0], nil)
+				if at.Kind != TSeq {
+					return e.fail(y.P, "Len of %s", at), intT
+				}
+				return "int64(" + a + ".Len())", intT
+			}
+			return e.fail(y.P, "%s is translated only as a whole assignment v' = %s(v, e)", name, name), intT
+		}
+		if e.act != nil {
+			for _, p := range e.act.Params {
+				if p.Name == name {
+					return "ev." + exported(p.Name), p.Type
+				}
+			}
+		}
 		if e.m.isVar[name] {
 			v := e.m.varNamed(name)
 			if v == nil {
@@ -197,7 +240,7 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 				return e.fail(y.P, "record literal %s lacks field %s of %s", show(y), f.Name, want), intT
 			}
 		}
-		return e.goName[want] + "{" + strings.Join(parts, ", ") + "}", want
+		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
 	case *syntax.If:
 		c, ct := e.expr(y.Cond, boolT)
 		if ct.Kind != TBool {
@@ -406,6 +449,39 @@ func (e *emitter) setStmts(x syntax.Expr, v *Var, target, errName string) []stri
 	return nil
 }
 
+// seqStmts lowers v' = Append(w, e), v' = w and v' = <<>> for a sequence.
+func (e *emitter) seqStmts(x syntax.Expr, v *Var, target, errName string) []string {
+	switch y := x.(type) {
+	case *syntax.Tuple:
+		if len(y.Elems) == 0 {
+			return []string{target + ".Clear()"}
+		}
+	case *syntax.Ref:
+		p := y.Parts[0]
+		if p.Name == "Append" && len(p.Args) == 2 {
+			out := e.seqStmts(p.Args[0], v, target, errName)
+			a, at := e.expr(p.Args[1], v.Type.Elem)
+			if !at.equal(v.Type.Elem) {
+				e.fail(p.Args[1].At(), "element of type %s appended to %s", at, v.Type)
+			}
+			return append(out, "if !"+target+".Append("+a+") {\nreturn "+errName+"\n}")
+		}
+		if len(p.Args) == 0 {
+			src, st := e.expr(y, v.Type)
+			if !st.equal(v.Type) {
+				e.fail(y.P, "%s is %s, want %s", show(y), st, v.Type)
+				return nil
+			}
+			if src == "s."+e.fieldName(v) {
+				return nil
+			}
+			return []string{target + " = " + src}
+		}
+	}
+	e.fail(x.At(), "sequence expression %s is outside the subset (<<>>, a variable, Append)", show(x))
+	return nil
+}
+
 func (e *emitter) insert(el syntax.Expr, t *Type, target, cmpFn, errName string) string {
 	a, at := e.expr(el, t.Elem)
 	if !at.equal(t.Elem) {
@@ -485,7 +561,23 @@ func (e *emitter) emitMachine() {
 	e.p("}\nreturn \"%sEventKind(\" + strconv.Itoa(int(k)) + \")\"\n}\n\n", M)
 
 	e.p("// %sEvent is one event the %s consumes.\n", M, m.Role)
-	e.p("type %sEvent struct {\nKind %sEventKind\n}\n\n", M, M)
+	e.p("type %sEvent struct {\nKind %sEventKind\n", M, M)
+	fields := map[string]*Type{}
+	for _, a := range m.Actions {
+		for _, p := range a.Params {
+			f := exported(p.Name)
+			if t, ok := fields[f]; ok {
+				if !t.equal(p.Type) {
+					e.fail(a.Pos, "parameter %s of %s is %s, but %s elsewhere: one event field per name", p.Name, a.Name, p.Type, t)
+				}
+				continue
+			}
+			fields[f] = p.Type
+			e.p("// %s is parameter %s of event %s (%s, drawn from %s in Next).\n", f, p.Name, a.Event, p.Type, p.Domain)
+			e.p("%s %s `tla:%s`\n", f, e.goType(p.Type), quote(p.Name))
+		}
+	}
+	e.p("}\n\n")
 
 	e.p("// %sOutput is what a step of the %s asks of its caller, in raft's\n", M, m.Role)
 	e.p("// Ready order: persist the state first when Persist is set, then send.\n")
@@ -527,6 +619,15 @@ func (e *emitter) emitInit() {
 	e.p("// Init is the %s's initial state (Init of %s).\n", m.Role, m.File)
 	e.p("func (p *%sParams) Init() %sState {\nvar s %sState\n", M, M, M)
 	for _, a := range m.Init {
+		if a.Var.Type.Kind == TSeq {
+			for _, st := range e.seqStmts(a.Expr, a.Var, "s."+e.fieldName(a.Var), "") {
+				if strings.Contains(st, "return") {
+					e.fail(a.Pos, "initial value of %s is outside the subset (<<>> or a variable)", a.Var.Name)
+				}
+				e.p("%s\n", st)
+			}
+			continue
+		}
 		if a.Var.Type.Kind == TSet {
 			for _, st := range e.setStmts(a.Expr, a.Var, "s."+e.fieldName(a.Var), "") {
 				if strings.Contains(st, "return") {
@@ -554,6 +655,7 @@ func (e *emitter) emitActions() {
 	M := m.Module
 	var errs bytes.Buffer
 	for _, a := range m.Actions {
+		e.act = a
 		var st []string
 		errName := func(suffix string) string { return "err" + M + a.Name + suffix }
 		for i, g := range a.Guards {
@@ -580,6 +682,15 @@ func (e *emitter) emitActions() {
 			mutated := e.mut != nil && e.mut.Action == a.Name && e.mut.Assign == as.Var.Name
 			if as.Var.Persist {
 				persist = true
+			}
+			if as.Var.Type.Kind == TSeq {
+				full := errName(exported(as.Var.Name) + "Full")
+				fmt.Fprintf(&errs, "%s = &statemachine.CapacityError{Role: %s, Action: %s, What: %s}\n", full, quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements"))
+				st = append(st, e.seqStmts(as.Expr, as.Var, target, full)...)
+				if mutated {
+					st = append(st, target+".Clear()")
+				}
+				continue
 			}
 			if as.Var.Type.Kind == TSet {
 				full := errName(exported(as.Var.Name) + "Full")
@@ -644,6 +755,7 @@ func (e *emitter) emitActions() {
 		}
 		e.p("return nil\n}\n\n")
 	}
+	e.act = nil
 	if errs.Len() > 0 {
 		e.p("var (\n%s)\n\n", errs.String())
 	}

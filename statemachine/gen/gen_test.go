@@ -185,3 +185,61 @@ func TestGenSpecDiagnostics(t *testing.T) {
 }
 
 func posAt(col int) syntax.Pos { return syntax.Pos{File: "spec/X.tla", Line: 3, Col: col} }
+
+// TestGenEventParameters: parameters are typed from Next's \E, CASE over
+// Mutant folds to its protocol arm, sequences take Append.
+func TestGenEventParameters(t *testing.T) {
+	dir := t.TempDir()
+	src := `---- MODULE P ----
+EXTENDS Naturals, Sequences
+CONSTANTS Mutant
+VARIABLES
+    \* @type: Set([id: Int, by: Str]); @role: attacker
+    net,
+    \* @type: Int; @role: meter; @persist
+    last,
+    \* @type: Seq(Int); @role: meter
+    ran
+Init == net = {} /\ last = 0 /\ ran = <<>>
+Fresh(m) == CASE Mutant = "window" -> TRUE [] OTHER -> m.id > last
+\* @role: meter @event: command(m)
+Execute(m) ==
+    /\ m.by = "headend"
+    /\ Fresh(m)
+    /\ last' = m.id
+    /\ ran' = Append(ran, m.id)
+    /\ UNCHANGED net
+\* @role: meter @event: skip(k)
+Skip(k) == /\ k > 0 /\ last' = last + k /\ UNCHANGED <<net, ran>>
+Next == \/ \E m \in net : Execute(m)
+        \/ \E k \in 1..3 : Skip(k)
+====
+`
+	if err := os.WriteFile(filepath.Join(dir, "P.tla"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"M PNet `tla:\"m\"`",
+		"K int64 `tla:\"k\"`",
+		"Ran statemachine.Seq[int64]",
+		"if !(ev.M.Id > s.Last) {",
+		"if !nx.Ran.Append(ev.M.Id) {",
+		`Conjunct: "m.by = \"headend\" (spec/P.tla:15:8)"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	// A parameter Next does not draw from a typable set.
+	bad := strings.Replace(src, `\E k \in 1..3 : Skip(k)`, `\E k \in {1, 2} : Skip(k)`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "P.tla"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil); err == nil || !strings.Contains(err.Error(), "spec/P.tla:23:21: cannot type a parameter drawn from {1, 2}") {
+		t.Errorf("err = %v", err)
+	}
+}
