@@ -26,40 +26,59 @@ import (
 
 const specDir = "../spec"
 
-// adapter runs one generated machine through reflection-free closures.
+// adapter runs one generated machine; events and states go through
+// reflection so one harness serves every module.
 type adapter struct {
 	module string
-	wide   map[string]int64                                                              // larger bounds for the random walks
-	params any                                                                           // *XParams, filled from the .cfg
-	init   func() reflect.Value                                                          // *XState
-	step   func(s reflect.Value, kind uint8) (map[string][]reflect.Value, string, error) // sends by variable, action
+	wide   map[string]int64 // larger bounds for the random walks
+	params any              // *XParams, filled from the .cfg
+	init   func() reflect.Value
+	// event returns a new *XEvent.
+	event func() reflect.Value
+	// step runs Step on *XState s with *XEvent ev: the messages by
+	// variable, the action reported, the error.
+	step func(s, ev reflect.Value) (map[string][]reflect.Value, string, error)
 }
 
 func adapters() []*adapter {
 	ch := &ChannelParams{}
 	co := &CollectionParams{}
+	cm := &CommandsParams{}
+	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
 	return []*adapter{
 		{
 			module: "Channel", params: ch,
-			wide: map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
-			init: func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
-			step: func(s reflect.Value, k uint8) (map[string][]reflect.Value, string, error) {
-				var out ChannelOutput
-				err := ch.Step(s.Interface().(*ChannelState), ChannelEvent{Kind: ChannelEventKind(k)}, &out)
+			wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
+			init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
+			event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
+			step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
 				var net []reflect.Value
-				for _, m := range out.Net {
+				for _, m := range chOut.Net {
 					net = append(net, reflect.ValueOf(m))
 				}
-				return map[string][]reflect.Value{"net": net}, out.Action, err
+				return map[string][]reflect.Value{"net": net}, chOut.Action, err
 			},
 		},
 		{
 			module: "Collection", params: co,
-			wide: map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
-			init: func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
-			step: func(s reflect.Value, k uint8) (map[string][]reflect.Value, string, error) {
+			wide:  map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
+			init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+			event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+			step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
 				var out CollectionOutput
-				err := co.Step(s.Interface().(*CollectionState), CollectionEvent{Kind: CollectionEventKind(k)}, &out)
+				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+				return nil, out.Action, err
+			},
+		},
+		{
+			module: "Commands", params: cm,
+			wide:  map[string]int64{"N": 12, "MaxRestarts": 3},
+			init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
+			event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
+			step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+				var out CommandsOutput
+				err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
 				return nil, out.Action, err
 			},
 		},
@@ -195,95 +214,172 @@ func clone(gs reflect.Value) reflect.Value {
 	return c
 }
 
-// event checks one event of the role in state (es, gs): Step succeeds
-// exactly when the spec's action is enabled (up to dropped model bounds),
-// and then gives the spec's successor and messages. It returns the
-// successor pair when enabled.
-func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (check.State, reflect.Value, bool, error) {
-	act := h.mod.Actions[k-1]
-	var want []check.State
-	for _, s := range succs {
-		if s.action == act.Name {
-			want = append(want, s.state)
-		}
+// projKey prints the spec's state projected onto the role's variables as
+// canonGo prints the generated state.
+func (h *harness) projKey(es check.State) string {
+	st := h.ad.init().Elem()
+	var parts []string
+	for i := 0; i < st.NumField(); i++ {
+		name := st.Type().Field(i).Tag.Get("tla")
+		parts = append(parts, name+" |-> "+canonVal(es[h.idx[name]]))
 	}
-	cp := clone(gs)
-	h.stepCalls++
-	sends, took, err := h.ad.step(cp, uint8(k))
-	if len(want) > 1 {
-		return nil, reflect.Value{}, false, fmt.Errorf("action %s has %d successors: not deterministic", act.Name, len(want))
-	}
-	if len(want) == 0 {
-		if err == nil {
-			lookup := func(n string) (int64, bool) {
-				if i, ok := h.idx[n]; ok {
-					if v, ok := es[i].(value.Int); ok {
-						return int64(v), true
-					}
-				}
-				c, ok := h.consts[n]
-				return c, ok
-			}
-			for _, b := range act.Bounds {
-				ok, berr := gen.BoundHolds(b, lookup)
-				if berr != nil {
-					return nil, reflect.Value{}, false, berr
-				}
-				if !ok {
-					h.boundOnly++
-					return nil, reflect.Value{}, false, nil // refused by a model bound only
-				}
-			}
-			return nil, reflect.Value{}, false, fmt.Errorf("event of %s: Step took it, the spec's action is not enabled", act.Name)
-		}
-		var ge *statemachine.GuardError
-		if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
-			return nil, reflect.Value{}, false, fmt.Errorf("event of %s: want a GuardError of that action, got %v", act.Name, err)
-		}
-		if canonGo(cp.Elem()) != canonGo(gs.Elem()) {
-			return nil, reflect.Value{}, false, fmt.Errorf("event of %s: refused step changed the state", act.Name)
-		}
-		h.refused++
-		return nil, reflect.Value{}, false, nil
-	}
-	if err != nil {
-		return nil, reflect.Value{}, false, fmt.Errorf("event of %s: the spec's action is enabled, Step refused: %v", act.Name, err)
-	}
-	if took != act.Name {
-		return nil, reflect.Value{}, false, fmt.Errorf("event of %s: Step reports action %q", act.Name, took)
-	}
-	next := want[0]
-	if err := h.compare(cp, next); err != nil {
-		return nil, reflect.Value{}, false, fmt.Errorf("after %s: %v", act.Name, err)
-	}
+	sort.Strings(parts)
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// sendKey prints the send variables of a spec state, or of a state plus a
+// step's messages.
+func (h *harness) sendKey(es check.State, sends map[string][]reflect.Value) string {
+	var b strings.Builder
 	for _, sv := range h.mod.Sends {
-		i := h.idx[sv.Name]
-		got := elems(es[i])
+		got := elems(es[h.idx[sv.Name]])
 		for _, m := range sends[sv.Name] {
 			got = append(got, canonGo(m))
 		}
-		if g, w := setString(got), canonVal(next[i]); g != w {
-			return nil, reflect.Value{}, false, fmt.Errorf("after %s: %s with the step's messages is %s, spec %s", act.Name, sv.Name, g, w)
-		}
+		b.WriteString(sv.Name + " = " + setString(got) + "; ")
 	}
-	return next, cp, true, nil
+	return b.String()
 }
 
-// checkState checks every event of the role in es (and gs) and returns the
-// generated successors of the enabled ones by action name.
-func (h *harness) checkState(es check.State, gs reflect.Value, succs []succ) (map[string]reflect.Value, error) {
-	if err := h.compare(gs, es); err != nil {
-		return nil, err
-	}
-	out := map[string]reflect.Value{}
-	for k := 1; k <= len(h.mod.Actions); k++ {
-		_, ngs, ok, err := h.event(es, gs, succs, k)
+// args lists the parameter values to try for an action in es: every
+// combination of the elements of the variables Next draws them from.
+func (h *harness) args(es check.State, act *gen.Action) ([][]value.Value, error) {
+	combos := [][]value.Value{nil}
+	for _, p := range act.Params {
+		if p.From == "" {
+			return nil, fmt.Errorf("parameter %s of %s is not drawn from a variable: no values to try", p.Name, act.Name)
+		}
+		s, err := es[h.idx[p.From]].(value.SetValue).Enumerate()
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			out[h.mod.Actions[k-1].Name] = ngs
+		var next [][]value.Value
+		for _, c := range combos {
+			for _, v := range s.Elems() {
+				next = append(next, append(append([]value.Value(nil), c...), v))
+			}
 		}
+		combos = next
+	}
+	return combos, nil
+}
+
+// event checks one event kind of the role in state (es, gs): Step succeeds
+// exactly when the spec's action is enabled (up to dropped model bounds)
+// and then gives the spec's successor and messages. An action with
+// parameters is tried with every parameter value Next draws from, and the
+// successors Step accepts must be exactly the spec's successors by that
+// action (enabledness per value is checked up to values with equal
+// successors, since the evaluator names the action, not its arguments).
+// It returns the generated successors by projection key.
+func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (map[string]reflect.Value, error) {
+	act := h.mod.Actions[k-1]
+	want := map[string]check.State{}
+	n := 0
+	for _, s := range succs {
+		if s.action == act.Name {
+			want[h.projKey(s.state)+" / "+h.sendKey(s.state, nil)] = s.state
+			n++
+		}
+	}
+	if len(act.Params) == 0 && n > 1 {
+		return nil, fmt.Errorf("action %s has %d successors: not deterministic", act.Name, n)
+	}
+	combos, err := h.args(es, act)
+	if err != nil {
+		return nil, err
+	}
+	got := map[string]reflect.Value{}
+	for _, args := range combos {
+		ev := h.ad.event()
+		ev.Elem().FieldByName("Kind").SetUint(uint64(k))
+		lookup := func(name string) (int64, bool) {
+			for i, p := range act.Params {
+				if p.Name == name {
+					v, ok := args[i].(value.Int)
+					return int64(v), ok
+				}
+			}
+			if i, ok := h.idx[name]; ok {
+				if v, ok := es[i].(value.Int); ok {
+					return int64(v), true
+				}
+			}
+			c, ok := h.consts[name]
+			return c, ok
+		}
+		for i, p := range act.Params {
+			for j := 0; j < ev.Elem().NumField(); j++ {
+				if ev.Elem().Type().Field(j).Tag.Get("tla") == p.Name {
+					fromVal(ev.Elem().Field(j), args[i])
+				}
+			}
+		}
+		cp := clone(gs)
+		h.stepCalls++
+		sends, took, err := h.ad.step(cp, ev)
+		what := act.Name + fmt.Sprint(args)
+		if err != nil {
+			var ge *statemachine.GuardError
+			if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
+				return nil, fmt.Errorf("event of %s: want a GuardError of that action, got %v", what, err)
+			}
+			if canonGo(cp.Elem()) != canonGo(gs.Elem()) {
+				return nil, fmt.Errorf("event of %s: refused step changed the state", what)
+			}
+			h.refused++
+			continue
+		}
+		if took != act.Name {
+			return nil, fmt.Errorf("event of %s: Step reports action %q", what, took)
+		}
+		key := canonGo(cp.Elem()) + " / " + h.sendKey(es, sends)
+		if _, ok := want[key]; !ok {
+			boundOnly := false
+			for _, b := range act.Bounds {
+				ok, berr := gen.BoundHolds(b, lookup)
+				if berr != nil {
+					return nil, berr
+				}
+				boundOnly = boundOnly || !ok
+			}
+			if boundOnly {
+				h.boundOnly++
+				continue
+			}
+			if len(want) == 0 {
+				return nil, fmt.Errorf("event of %s: Step took it, the spec's action is not enabled", what)
+			}
+			var ws []string
+			for w := range want {
+				ws = append(ws, w)
+			}
+			sort.Strings(ws)
+			return nil, fmt.Errorf("event of %s: Step gives\n  %s\nthe spec's successors by %s are\n  %s", what, key, act.Name, strings.Join(ws, "\n  "))
+		}
+		got[key] = cp
+	}
+	for w := range want {
+		if _, ok := got[w]; !ok {
+			return nil, fmt.Errorf("the spec's action %s is enabled, leading to\n  %s\nand no event of it gives that step (refused or different)", act.Name, w)
+		}
+	}
+	return got, nil
+}
+
+// checkState checks every event of the role in es (and gs) and returns the
+// generated successors by action and key.
+func (h *harness) checkState(es check.State, gs reflect.Value, succs []succ) (map[string]map[string]reflect.Value, error) {
+	if err := h.compare(gs, es); err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]reflect.Value{}
+	for k := 1; k <= len(h.mod.Actions); k++ {
+		got, err := h.event(es, gs, succs, k)
+		if err != nil {
+			return nil, err
+		}
+		out[h.mod.Actions[k-1].Name] = got
 	}
 	return out, nil
 }
@@ -313,7 +409,11 @@ func (h *harness) walk(t fataler, es check.State, gs reflect.Value, pick func(n 
 	sort.Strings(actions)
 	of := by[actions[pick(len(actions))]]
 	s := of[pick(len(of))]
-	if ngs, ok := next[s.action]; ok {
+	if byKey, ok := next[s.action]; ok {
+		ngs, ok := byKey[h.projKey(s.state)+" / "+h.sendKey(s.state, nil)]
+		if !ok {
+			return nil, reflect.Value{}, false, fmt.Errorf("no generated step for the spec's %s", s.action)
+		}
 		return s.state, ngs, true, nil
 	}
 	// Another role's action: the role's state may only change if that
@@ -342,6 +442,13 @@ func canonVal(v value.Value) string {
 	case value.SetValue:
 		return setString(elems(x))
 	case *value.Func:
+		if x.IsSeq() {
+			var parts []string
+			for i := 0; i < x.Len(); i++ {
+				parts = append(parts, canonVal(x.RangeAt(i)))
+			}
+			return "<<" + strings.Join(parts, ", ") + ">>"
+		}
 		var parts []string
 		for i := 0; i < x.Len(); i++ {
 			k := x.DomainAt(i)
@@ -384,6 +491,10 @@ func isSet(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Set[")
 }
 
+func isSeq(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Seq[")
+}
+
 // canonGo prints a generated value as canonVal prints the spec's.
 func canonGo(v reflect.Value) string {
 	switch v.Kind() {
@@ -404,6 +515,14 @@ func canonGo(v reflect.Value) string {
 				out = append(out, canonGo(e.Index(i)))
 			}
 			return setString(out)
+		}
+		if isSeq(v.Type()) {
+			n, e := int(v.FieldByName("n").Int()), v.FieldByName("e")
+			var out []string
+			for i := 0; i < n; i++ {
+				out = append(out, canonGo(e.Index(i)))
+			}
+			return "<<" + strings.Join(out, ", ") + ">>"
 		}
 		var parts []string
 		for i := 0; i < v.NumField(); i++ {
@@ -449,6 +568,21 @@ func fromVal(dst reflect.Value, v value.Value) {
 			return
 		}
 		f := v.(*value.Func)
+		if isSeq(dst.Type()) {
+			if f.Len() > statemachine.SetCap {
+				panic("sequence longer than statemachine.SetCap")
+			}
+			dst.Set(reflect.Zero(dst.Type()))
+			n := dst.FieldByName("n")
+			n = reflect.NewAt(n.Type(), unsafe.Pointer(n.UnsafeAddr())).Elem()
+			e := dst.FieldByName("e")
+			e = reflect.NewAt(e.Type(), unsafe.Pointer(e.UnsafeAddr())).Elem()
+			for i := 0; i < f.Len(); i++ {
+				fromVal(e.Index(i), f.RangeAt(i))
+			}
+			n.SetInt(int64(f.Len()))
+			return
+		}
 		for i := 0; i < f.Len(); i++ {
 			name := f.DomainAt(i).(value.Str).Go()
 			for j := 0; j < dst.NumField(); j++ {

@@ -3,6 +3,7 @@ package meter
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,47 +123,53 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // (go test -overlay) and runs them in a child process.
 func TestDiffCatchesMutants(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds the package twice")
+		t.Skip("builds the package once per mutant")
 	}
 	if os.Getenv("VERIMETER_MUTANT_CHILD") != "" {
 		t.Skip("in a mutant child")
 	}
 	for _, mut := range []gen.Mutation{
-		{Action: "Seal", Guard: 1},        // Channel: next < reserved flipped
-		{Action: "Reserve", Guard: 1},     // Channel: next = reserved flipped
-		{Action: "Take", Assign: "taken"}, // Collection: taken' = taken + 1 + 1
-		{Action: "Seal", Assign: "next"},  // Channel: next' = next + 1 + 1
-		{Action: "Crash", Assign: "next"}, // Channel: next' = reserved + 1
+		{Action: "Seal", Guard: 1},         // Channel: next < reserved flipped
+		{Action: "Reserve", Guard: 1},      // Channel: next = reserved flipped
+		{Action: "Take", Assign: "taken"},  // Collection: taken' = taken + 1 + 1
+		{Action: "Seal", Assign: "next"},   // Channel: next' = next + 1 + 1
+		{Action: "Crash", Assign: "next"},  // Channel: next' = reserved + 1
+		{Action: "Execute", Guard: 1},      // Commands: m.by = "headend" flipped
+		{Action: "Execute", Guard: 2},      // Commands: m.id > last flipped
+		{Action: "Execute", Assign: "ran"}, // Commands: ran' = <<>>
 	} {
-		files, _, err := gen.Generate(specDir, &mut)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		mutated := filepath.Join(dir, "machine_gen.go")
-		if err := os.WriteFile(mutated, files[0].Src, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		abs, err := filepath.Abs("machine_gen.go")
-		if err != nil {
-			t.Fatal(err)
-		}
-		overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{abs: mutated}})
-		ov := filepath.Join(dir, "overlay.json")
-		if err := os.WriteFile(ov, overlay, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cmd := exec.Command("go", "test", "-overlay", ov, "-count=1", "-run", "TestDiffMachine", ".")
-		cmd.Env = append(os.Environ(), "VERIMETER_MUTANT_CHILD=1")
-		out, err := cmd.CombinedOutput()
-		if err == nil {
-			t.Errorf("mutant %+v: the differential tests pass on it\n%s", mut, out)
-			continue
-		}
-		if !strings.Contains(string(out), "--- FAIL: TestDiffMachine") {
-			t.Errorf("mutant %+v: the child failed for another reason:\n%s", mut, out)
-			continue
-		}
-		t.Logf("mutant %+v caught", mut)
+		t.Run(fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign), func(t *testing.T) {
+			t.Parallel()
+			files, _, err := gen.Generate(specDir, &mut)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			mutated := filepath.Join(dir, "machine_gen.go")
+			if err := os.WriteFile(mutated, files[0].Src, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			abs, err := filepath.Abs("machine_gen.go")
+			if err != nil {
+				t.Fatal(err)
+			}
+			overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{abs: mutated}})
+			ov := filepath.Join(dir, "overlay.json")
+			if err := os.WriteFile(ov, overlay, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("go", "test", "-overlay", ov, "-count=1", "-run", "TestDiffMachine", ".", "-rapid.nofailfile")
+			cmd.Env = append(os.Environ(), "VERIMETER_MUTANT_CHILD=1")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Errorf("mutant %+v: the differential tests pass on it\n%s", mut, out)
+				return
+			}
+			if !strings.Contains(string(out), "--- FAIL: TestDiffMachine") {
+				t.Errorf("mutant %+v: the child failed for another reason:\n%s", mut, out)
+				return
+			}
+			t.Logf("mutant %+v caught", mut)
+		})
 	}
 }
