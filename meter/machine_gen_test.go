@@ -1,134 +1,100 @@
 package meter
 
 import (
-	"encoding/json"
 	"flag"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
+	"reflect"
 	"testing"
 
-	"pgregory.net/rapid"
-
 	"github.com/verimeter/verimeter/statemachine/gen"
-	"github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/statemachine/gen/difftest"
 )
 
 var writeGen = flag.Bool("write", false, "rewrite machine_gen.go when it is stale")
+
+const specDir = "../spec"
 
 // TestMachineGenUpToDate regenerates the meter's machines in memory and
 // fails when the committed file differs (go/types' generate_test.go style);
 // -write updates it.
 func TestMachineGenUpToDate(t *testing.T) {
-	files, _, err := gen.Generate(specDir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stale, err := gen.Stale("..", files, *writeGen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(stale) > 0 && !*writeGen {
-		t.Fatalf("stale generated files %v: run `go generate ./meter` or `go test ./meter -run MachineGen -write`", stale)
+	difftest.UpToDate(t, specDir, "..", "meter/machine_gen.go", *writeGen)
+}
+
+func adapters() []*difftest.Adapter {
+	ch := &ChannelParams{}
+	co := &CollectionParams{}
+	cm := &CommandsParams{}
+	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
+	return []*difftest.Adapter{
+		{
+			Module: "Channel", Role: "meter", Params: ch,
+			Wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
+			Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
+			Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
+				var net []reflect.Value
+				for _, m := range chOut.Net {
+					net = append(net, reflect.ValueOf(m))
+				}
+				return map[string][]reflect.Value{"net": net}, chOut.Action, err
+			},
+		},
+		{
+			Module: "Collection", Role: "meter", Params: co,
+			Wide:  map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
+			Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+			Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+				var out CollectionOutput
+				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+				return nil, out.Action, err
+			},
+		},
+		{
+			Module: "Commands", Role: "meter", Params: cm,
+			Wide:  map[string]int64{"N": 12, "MaxRestarts": 3},
+			Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
+			Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+				var out CommandsOutput
+				err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
+				return nil, out.Action, err
+			},
+		},
 	}
 }
 
-// diffWalkLen and diffChecks make the random walks: every step checks every
-// event of the role against the spec, then takes a random action of the
-// whole model.
-const (
-	diffWalkLen = 100
-	diffChecks  = 100
-)
-
-// TestDiffMachineRandom drives each generated meter machine and the TLA+
-// evaluator on the same random walks of the module's model (any role's
-// actions, rapid choosing) and checks, after every step, the full state of
-// the role, the messages and the enabledness of every event.
+// TestDiffMachineRandom: 100 random walks of 100 steps per module (rapid),
+// every step checking every event of the meter against the spec.
 func TestDiffMachineRandom(t *testing.T) {
 	for _, ad := range adapters() {
-		t.Run(ad.module, func(t *testing.T) {
-			h := newHarness(t, ad, ad.wide)
-			init := h.initState(t)
-			if err := h.compare(ad.init(), init); err != nil {
-				t.Fatalf("Init: %v", err)
-			}
-			rapid.Check(t, func(rt *rapid.T) {
-				es, gs := init, ad.init()
-				for i := 0; i < diffWalkLen; i++ {
-					var ok bool
-					var err error
-					es, gs, ok, err = h.walk(rt, es, gs, func(n int) int {
-						return rapid.IntRange(0, n-1).Draw(rt, "move")
-					})
-					if err != nil {
-						rt.Fatalf("step %d: %v", i, err)
-					}
-					if !ok {
-						return
-					}
-				}
-			})
-			t.Logf("%s: %d steps, %d Step calls (%d refused by a guard, %d only by a dropped model bound); foreign writes to the meter's state: %v",
-				ad.module, h.steps, h.stepCalls, h.refused, h.boundOnly, h.foreign)
-			if os.Getenv("VERIMETER_MUTANT_CHILD") == "" && !testing.Short() && h.steps < 10000 {
-				t.Errorf("only %d differential steps, want >= 10000", h.steps)
+		t.Run(ad.Module, func(t *testing.T) {
+			st := difftest.Random(t, specDir, ad, 100)
+			t.Logf("%s: %d steps, %d Step calls (%d refused by a guard, %d only by a dropped model bound); other roles' writes to the meter's state: %v",
+				ad.Module, st.Steps, st.StepCalls, st.Refused, st.BoundOnly, st.Foreign)
+			if !difftest.InMutantChild() && !testing.Short() && st.Steps < 10000 {
+				t.Errorf("only %d differential steps, want >= 10000", st.Steps)
 			}
 		})
 	}
 }
 
-// TestDiffMachineExhaustive checks, for every reachable state of the small
-// model and every event of the role, that Step gives the evaluator's
-// successor (or refuses exactly when the action is not enabled).
+// TestDiffMachineExhaustive: every reachable state of each module's model,
+// every event of the meter.
 func TestDiffMachineExhaustive(t *testing.T) {
 	for _, ad := range adapters() {
-		t.Run(ad.module, func(t *testing.T) {
-			h := newHarness(t, ad, nil)
-			init := h.initState(t)
-			key := func(s check.State) string {
-				var b strings.Builder
-				for _, v := range s {
-					b.WriteString(canonVal(v))
-					b.WriteByte(';')
-				}
-				return b.String()
-			}
-			seen := map[string]bool{key(init): true}
-			queue := []check.State{init}
-			for len(queue) > 0 {
-				es := queue[0]
-				queue = queue[1:]
-				succs := h.successors(t, es)
-				if _, err := h.checkState(es, h.project(es), succs); err != nil {
-					t.Fatalf("state %s: %v", key(es), err)
-				}
-				for _, s := range succs {
-					if k := key(s.state); !seen[k] {
-						seen[k] = true
-						queue = append(queue, s.state)
-					}
-				}
-			}
-			t.Logf("%s: %d reachable states, %d Step calls checked", ad.module, len(seen), h.stepCalls)
+		t.Run(ad.Module, func(t *testing.T) {
+			st := difftest.Exhaustive(t, specDir, ad)
+			t.Logf("%s: %d reachable states, %d Step calls checked", ad.Module, st.States, st.StepCalls)
 		})
 	}
 }
 
-// TestDiffCatchesMutants is the test of the tests: a generated machine with
-// one guard flipped, or one assignment changed, must make the differential
-// tests fail. It rebuilds this package with the mutated file in place
-// (go test -overlay) and runs them in a child process.
+// TestDiffCatchesMutants: a machine with one guard flipped or one
+// assignment changed must fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the package once per mutant")
-	}
-	if os.Getenv("VERIMETER_MUTANT_CHILD") != "" {
-		t.Skip("in a mutant child")
-	}
-	for _, mut := range []gen.Mutation{
+	difftest.Mutants(t, specDir, "..", "meter/machine_gen.go", "TestDiffMachine", []gen.Mutation{
 		{Action: "Seal", Guard: 1},         // Channel: next < reserved flipped
 		{Action: "Reserve", Guard: 1},      // Channel: next = reserved flipped
 		{Action: "Take", Assign: "taken"},  // Collection: taken' = taken + 1 + 1
@@ -137,39 +103,5 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "Execute", Guard: 1},      // Commands: m.by = "headend" flipped
 		{Action: "Execute", Guard: 2},      // Commands: m.id > last flipped
 		{Action: "Execute", Assign: "ran"}, // Commands: ran' = <<>>
-	} {
-		t.Run(fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign), func(t *testing.T) {
-			t.Parallel()
-			files, _, err := gen.Generate(specDir, &mut)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dir := t.TempDir()
-			mutated := filepath.Join(dir, "machine_gen.go")
-			if err := os.WriteFile(mutated, files[0].Src, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			abs, err := filepath.Abs("machine_gen.go")
-			if err != nil {
-				t.Fatal(err)
-			}
-			overlay, _ := json.Marshal(map[string]any{"Replace": map[string]string{abs: mutated}})
-			ov := filepath.Join(dir, "overlay.json")
-			if err := os.WriteFile(ov, overlay, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			cmd := exec.Command("go", "test", "-overlay", ov, "-count=1", "-run", "TestDiffMachine", ".", "-rapid.nofailfile")
-			cmd.Env = append(os.Environ(), "VERIMETER_MUTANT_CHILD=1")
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Errorf("mutant %+v: the differential tests pass on it\n%s", mut, out)
-				return
-			}
-			if !strings.Contains(string(out), "--- FAIL: TestDiffMachine") {
-				t.Errorf("mutant %+v: the child failed for another reason:\n%s", mut, out)
-				return
-			}
-			t.Logf("mutant %+v caught", mut)
-		})
-	}
+	})
 }

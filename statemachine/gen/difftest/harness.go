@@ -1,4 +1,4 @@
-package meter
+package difftest
 
 import (
 	"errors"
@@ -21,73 +21,24 @@ import (
 	"github.com/verimeter/verimeter/tla/value"
 )
 
-// This file drives the generated meter machines and the TLA+ evaluator
-// side by side (spec/README.md, DESIGN.md "Generated Go never drifts").
-
-const specDir = "../spec"
-
-// adapter runs one generated machine; events and states go through
-// reflection so one harness serves every module.
-type adapter struct {
-	module string
-	wide   map[string]int64 // larger bounds for the random walks
-	params any              // *XParams, filled from the .cfg
-	init   func() reflect.Value
-	// event returns a new *XEvent.
-	event func() reflect.Value
-	// step runs Step on *XState s with *XEvent ev: the messages by
-	// variable, the action reported, the error.
-	step func(s, ev reflect.Value) (map[string][]reflect.Value, string, error)
-}
-
-func adapters() []*adapter {
-	ch := &ChannelParams{}
-	co := &CollectionParams{}
-	cm := &CommandsParams{}
-	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
-	return []*adapter{
-		{
-			module: "Channel", params: ch,
-			wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
-			init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
-			event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
-			step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
-				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
-				var net []reflect.Value
-				for _, m := range chOut.Net {
-					net = append(net, reflect.ValueOf(m))
-				}
-				return map[string][]reflect.Value{"net": net}, chOut.Action, err
-			},
-		},
-		{
-			module: "Collection", params: co,
-			wide:  map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
-			init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
-			event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
-			step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
-				var out CollectionOutput
-				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
-				return nil, out.Action, err
-			},
-		},
-		{
-			module: "Commands", params: cm,
-			wide:  map[string]int64{"N": 12, "MaxRestarts": 3},
-			init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
-			event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
-			step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
-				var out CommandsOutput
-				err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
-				return nil, out.Action, err
-			},
-		},
-	}
+// Adapter runs one generated machine for the harness; states and events go
+// through reflection so that one harness serves every module and role.
+type Adapter struct {
+	Module string           // spec module, e.g. "Channel"
+	Role   string           // e.g. "meter"
+	Wide   map[string]int64 // constants overridden for random walks (larger bounds)
+	Params any              // *XParams; its fields are filled from the .cfg
+	Init   func() reflect.Value
+	// Event returns a new *XEvent.
+	Event func() reflect.Value
+	// Step runs Step on *XState s with *XEvent ev and returns the messages
+	// by variable, the action Step reports, and its error.
+	Step func(s, ev reflect.Value) (map[string][]reflect.Value, string, error)
 }
 
 // harness pairs a generated machine with the evaluator on the module's model.
 type harness struct {
-	ad     *adapter
+	ad     *Adapter
 	mod    *gen.Machine
 	ev     *eval.Machine
 	idx    map[string]int
@@ -100,9 +51,9 @@ type harness struct {
 // newHarness loads the module's model; wide, when not nil, overrides
 // constants of its .cfg (larger bounds for random walks, so they are not
 // spent on states where every bound is reached).
-func newHarness(t testing.TB, ad *adapter, wide map[string]int64) *harness {
+func newHarness(t testing.TB, specDir string, ad *Adapter, wide map[string]int64) *harness {
 	t.Helper()
-	cpath := specDir + "/" + ad.module + ".cfg"
+	cpath := specDir + "/" + ad.Module + ".cfg"
 	src, err := os.ReadFile(cpath)
 	if err != nil {
 		t.Fatal(err)
@@ -115,16 +66,16 @@ func newHarness(t testing.TB, ad *adapter, wide map[string]int64) *harness {
 			}
 			src = re.ReplaceAll(src, []byte("${1}"+strconv.FormatInt(v, 10)))
 		}
-		cpath = filepath.Join(t.TempDir(), ad.module+".cfg")
+		cpath = filepath.Join(t.TempDir(), ad.Module+".cfg")
 		if err := os.WriteFile(cpath, src, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mod, _, err := gen.LoadMachine(specDir, ad.module, "meter")
+	mod, _, err := gen.LoadMachine(specDir, ad.Module, ad.Role)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := eval.LoadModel(specDir+"/"+ad.module+".tla", cpath)
+	ev, err := eval.LoadModel(specDir+"/"+ad.Module+".tla", cpath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,12 +92,12 @@ func newHarness(t testing.TB, ad *adapter, wide map[string]int64) *harness {
 			h.consts[k.Name] = k.Value.Int
 		}
 	}
-	pv := reflect.ValueOf(ad.params).Elem()
+	pv := reflect.ValueOf(ad.Params).Elem()
 	for i := 0; i < pv.NumField(); i++ {
 		name := pv.Type().Field(i).Tag.Get("tla")
 		n, ok := h.consts[name]
 		if !ok {
-			t.Fatalf("%s: constant %s not in the .cfg", ad.module, name)
+			t.Fatalf("%s: constant %s not in the .cfg", ad.Module, name)
 		}
 		pv.Field(i).SetInt(n)
 	}
@@ -159,7 +110,7 @@ func (h *harness) initState(t testing.TB) check.State {
 		t.Fatal(err)
 	}
 	if len(inits) != 1 {
-		t.Fatalf("%s: %d initial states, want 1", h.ad.module, len(inits))
+		t.Fatalf("%s: %d initial states, want 1", h.ad.Module, len(inits))
 	}
 	return inits[0]
 }
@@ -199,7 +150,7 @@ func (h *harness) compare(gs reflect.Value, es check.State) error {
 
 // project sets the generated state to the evaluator's state.
 func (h *harness) project(es check.State) reflect.Value {
-	gs := h.ad.init()
+	gs := h.ad.Init()
 	st := gs.Elem()
 	for i := 0; i < st.NumField(); i++ {
 		name := st.Type().Field(i).Tag.Get("tla")
@@ -217,7 +168,7 @@ func clone(gs reflect.Value) reflect.Value {
 // projKey prints the spec's state projected onto the role's variables as
 // canonGo prints the generated state.
 func (h *harness) projKey(es check.State) string {
-	st := h.ad.init().Elem()
+	st := h.ad.Init().Elem()
 	var parts []string
 	for i := 0; i < st.NumField(); i++ {
 		name := st.Type().Field(i).Tag.Get("tla")
@@ -291,7 +242,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 	}
 	got := map[string]reflect.Value{}
 	for _, args := range combos {
-		ev := h.ad.event()
+		ev := h.ad.Event()
 		ev.Elem().FieldByName("Kind").SetUint(uint64(k))
 		lookup := func(name string) (int64, bool) {
 			for i, p := range act.Params {
@@ -317,7 +268,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		}
 		cp := clone(gs)
 		h.stepCalls++
-		sends, took, err := h.ad.step(cp, ev)
+		sends, took, err := h.ad.Step(cp, ev)
 		what := act.Name + fmt.Sprint(args)
 		if err != nil {
 			var ge *statemachine.GuardError
