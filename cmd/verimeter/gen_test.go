@@ -18,8 +18,10 @@ func TestGenReportsUpToDateAndStale(t *testing.T) {
 	}
 	// A root without the generated files: stale, then written, then up to date.
 	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "meter"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{"meter", "gateway", "headend"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	out.Reset()
 	if rc := runGen([]string{"-spec", "../../spec", "-root", root}, &out, &errb); rc != 1 || !strings.Contains(out.String(), "stale meter/machine_gen.go") {

@@ -72,6 +72,8 @@ type Param struct {
 	// does not check: the value arrives in the event.
 	Domain string
 	From   string // the variable it is drawn from, if any
+	// Lo and Hi bound a parameter drawn from Lo..Hi (else nil).
+	Lo, Hi syntax.Expr
 }
 
 // Guard is one conjunct without primes.
@@ -119,6 +121,7 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 	for _, c := range mod.Constants {
 		m.isConst[c.Name] = true
 	}
+	var typeErrs []Diag
 	for _, v := range mod.Variables {
 		m.isVar[v.Name] = true
 		a, ok := ann.Vars[v.Name]
@@ -128,7 +131,11 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		}
 		t, d := parseType(a.TypePos, a.Type, ann.Aliases)
 		if d != nil {
-			diags = append(diags, *d)
+			if hasRole(a.Roles, role) {
+				typeErrs = append(typeErrs, *d)
+			} else {
+				diags = append(diags, *d)
+			}
 			continue
 		}
 		m.types[v.Name] = t
@@ -169,7 +176,7 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		}
 		diags = append(diags, m.checkForeign(name, a)...)
 	}
-	var errs []Diag
+	errs := typeErrs
 	for _, v := range m.Vars {
 		if _, ok := m.types[v.Name]; !ok {
 			errs = append(errs, Diag{Pos: v.Pos, Msg: "variable of the role has no usable type"})
@@ -188,6 +195,9 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		if act != nil {
 			m.Actions = append(m.Actions, act)
 		}
+	}
+	if len(m.Actions) == 0 && len(errs) == 0 {
+		errs = append(errs, Diag{Pos: mod.Pos, Msg: fmt.Sprintf("module %s has no actions of role %s", mod.Name, role)})
 	}
 	errs = append(errs, m.buildInit()...)
 	if len(errs) > 0 {
@@ -803,6 +813,9 @@ func (m *Machine) paramTypes(action string) ([]*Param, *Diag) {
 				p := &Param{Name: d.Params[i].Name, Type: t, Domain: show(dom)}
 				if r, ok := dom.(*syntax.Ref); ok && m.isVar[r.Parts[0].Name] {
 					p.From = r.Parts[0].Name
+				}
+				if o, ok := dom.(*syntax.OpApp); ok && o.Op == ".." {
+					p.Lo, p.Hi = o.Args[0], o.Args[1]
 				}
 				found = append(found, p)
 			}

@@ -105,3 +105,29 @@ func evalBound(x syntax.Expr, lookup func(string) (int64, bool)) (any, error) {
 	}
 	return bad()
 }
+
+// RangeValues lists the values of a parameter drawn from Lo..Hi, with
+// lookup giving variables and constants (differential tests try each).
+func RangeValues(p *Param, lookup func(name string) (int64, bool)) ([]int64, error) {
+	if p.Lo == nil {
+		return nil, fmt.Errorf("parameter %s is not drawn from a range", p.Name)
+	}
+	lo, err := evalBound(p.Lo, lookup)
+	if err != nil {
+		return nil, err
+	}
+	hi, err := evalBound(p.Hi, lookup)
+	if err != nil {
+		return nil, err
+	}
+	a, ok1 := lo.(int64)
+	b, ok2 := hi.(int64)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("parameter %s: range bounds are not integers", p.Name)
+	}
+	var out []int64
+	for v := a; v <= b; v++ {
+		out = append(out, v)
+	}
+	return out, nil
+}

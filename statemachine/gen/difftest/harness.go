@@ -197,16 +197,35 @@ func (h *harness) sendKey(es check.State, sends map[string][]reflect.Value) stri
 func (h *harness) args(es check.State, act *gen.Action) ([][]value.Value, error) {
 	combos := [][]value.Value{nil}
 	for _, p := range act.Params {
-		if p.From == "" {
-			return nil, fmt.Errorf("parameter %s of %s is not drawn from a variable: no values to try", p.Name, act.Name)
-		}
-		s, err := es[h.idx[p.From]].(value.SetValue).Enumerate()
-		if err != nil {
-			return nil, err
+		var vals []value.Value
+		switch {
+		case p.From != "":
+			s, err := es[h.idx[p.From]].(value.SetValue).Enumerate()
+			if err != nil {
+				return nil, err
+			}
+			vals = s.Elems()
+		case p.Lo != nil:
+			ints, err := gen.RangeValues(p, func(n string) (int64, bool) {
+				if i, ok := h.idx[n]; ok {
+					v, ok := es[i].(value.Int)
+					return int64(v), ok
+				}
+				c, ok := h.consts[n]
+				return c, ok
+			})
+			if err != nil {
+				return nil, err
+			}
+			for _, v := range ints {
+				vals = append(vals, value.Int(v))
+			}
+		default:
+			return nil, fmt.Errorf("parameter %s of %s is drawn from %s: no values to try", p.Name, act.Name, p.Domain)
 		}
 		var next [][]value.Value
 		for _, c := range combos {
-			for _, v := range s.Elems() {
+			for _, v := range vals {
 				next = append(next, append(append([]value.Value(nil), c...), v))
 			}
 		}
