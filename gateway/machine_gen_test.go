@@ -27,13 +27,13 @@ func adapters() []*difftest.Adapter {
 		Wide:  map[string]int64{"N": 12, "MaxRestarts": 4},
 		Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
 		Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
-		Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
 			var net []reflect.Value
 			for _, m := range out.Net {
 				net = append(net, reflect.ValueOf(m))
 			}
-			return map[string][]reflect.Value{"net": net}, out.Action, err
+			return difftest.Out{Sends: map[string][]reflect.Value{"net": net}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
 }

@@ -26,10 +26,10 @@ func adapters() []*difftest.Adapter {
 		Wide:  map[string]int64{"N": 12, "MaxRestarts": 4},
 		Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
 		Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
-		Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out CommandsOutput
 			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
-			return nil, out.Action, err
+			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
 }

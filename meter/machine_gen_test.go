@@ -31,13 +31,13 @@ func adapters() []*difftest.Adapter {
 			Wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
 			Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
-			Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
 				var net []reflect.Value
 				for _, m := range chOut.Net {
 					net = append(net, reflect.ValueOf(m))
 				}
-				return map[string][]reflect.Value{"net": net}, chOut.Action, err
+				return difftest.Out{Sends: map[string][]reflect.Value{"net": net}, Action: chOut.Action, Persist: chOut.Persist}, err
 			},
 		},
 		{
@@ -45,10 +45,10 @@ func adapters() []*difftest.Adapter {
 			Wide:  map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
 			Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
-			Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				var out CollectionOutput
 				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
-				return nil, out.Action, err
+				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 			},
 		},
 		{
@@ -56,10 +56,10 @@ func adapters() []*difftest.Adapter {
 			Wide:  map[string]int64{"N": 12, "MaxRestarts": 3},
 			Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
-			Step: func(s, ev reflect.Value) (map[string][]reflect.Value, string, error) {
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				var out CommandsOutput
 				err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
-				return nil, out.Action, err
+				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 			},
 		},
 	}

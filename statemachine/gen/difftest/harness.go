@@ -31,9 +31,15 @@ type Adapter struct {
 	Init   func() reflect.Value
 	// Event returns a new *XEvent.
 	Event func() reflect.Value
-	// Step runs Step on *XState s with *XEvent ev and returns the messages
-	// by variable, the action Step reports, and its error.
-	Step func(s, ev reflect.Value) (map[string][]reflect.Value, string, error)
+	// Step runs Step on *XState s with *XEvent ev.
+	Step func(s, ev reflect.Value) (Out, error)
+}
+
+// Out is what a generated Step wrote into its Output.
+type Out struct {
+	Sends   map[string][]reflect.Value // messages by channel variable
+	Action  string
+	Persist bool
 }
 
 // harness pairs a generated machine with the evaluator on the module's model.
@@ -287,7 +293,8 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		}
 		cp := clone(gs)
 		h.stepCalls++
-		sends, took, err := h.ad.Step(cp, ev)
+		out, err := h.ad.Step(cp, ev)
+		sends, took := out.Sends, out.Action
 		what := act.Name + fmt.Sprint(args)
 		if err != nil {
 			var ge *statemachine.GuardError
@@ -302,6 +309,9 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		}
 		if took != act.Name {
 			return nil, fmt.Errorf("event of %s: Step reports action %q", what, took)
+		}
+		if err := h.checkPersist(act, gs, cp, out.Persist); err != nil {
+			return nil, fmt.Errorf("event of %s: %v", what, err)
 		}
 		key := canonGo(cp.Elem()) + " / " + h.sendKey(es, sends)
 		if _, ok := want[key]; !ok {
@@ -335,6 +345,29 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		}
 	}
 	return got, nil
+}
+
+// checkPersist: Output.Persist is set exactly when the action assigns a
+// @persist variable, and always when one changed (raft's Ready: the caller
+// persists before it sends).
+func (h *harness) checkPersist(act *gen.Action, before, after reflect.Value, persist bool) error {
+	assigns := false
+	for _, a := range act.Assigns {
+		assigns = assigns || a.Var.Persist
+	}
+	if persist != assigns {
+		return fmt.Errorf("Output.Persist = %v, but the action assigns a @persist variable: %v", persist, assigns)
+	}
+	b, a := before.Elem(), after.Elem()
+	for i := 0; i < b.NumField(); i++ {
+		name := b.Type().Field(i).Tag.Get("tla")
+		for _, v := range h.mod.Vars {
+			if v.Name == name && v.Persist && canonGo(b.Field(i)) != canonGo(a.Field(i)) && !persist {
+				return fmt.Errorf("@persist variable %s changed but Output.Persist is false", name)
+			}
+		}
+	}
+	return nil
 }
 
 // checkState checks every event of the role in es (and gs) and returns the
