@@ -13,10 +13,18 @@ var writeGen = flag.Bool("write", false, "rewrite machine_gen.go when it is stal
 
 const specDir = "../spec"
 
+func target(t *testing.T) gen.Target {
+	tg, ok := gen.TargetFor("gateway/machine_gen.go")
+	if !ok {
+		t.Fatal("statemachine/gen has no target gateway/machine_gen.go")
+	}
+	return tg
+}
+
 // TestMachineGenUpToDate fails when machine_gen.go differs from what the
 // spec generates; -write updates it.
 func TestMachineGenUpToDate(t *testing.T) {
-	difftest.UpToDate(t, specDir, "..", "gateway/machine_gen.go", *writeGen)
+	difftest.UpToDate(t, specDir, "..", target(t), *writeGen)
 }
 
 func adapters() []*difftest.Adapter {
@@ -67,7 +75,7 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // TestDiffCatchesMutants: one guard flipped or one assignment changed must
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
-	difftest.Mutants(t, specDir, "..", "gateway/machine_gen.go", "TestDiffMachine", []gen.Mutation{
+	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
 		{Action: "Relay", Guard: 1},             // c \notin relayed flipped
 		{Action: "Relay", Assign: "relayed"},    // relayed' emptied instead of growing
 		{Action: "Restart", Assign: "restarts"}, // restarts' = restarts + 1 + 1

@@ -13,11 +13,19 @@ var writeGen = flag.Bool("write", false, "rewrite machine_gen.go when it is stal
 
 const specDir = "../spec"
 
+func target(t *testing.T) gen.Target {
+	tg, ok := gen.TargetFor("meter/machine_gen.go")
+	if !ok {
+		t.Fatal("statemachine/gen has no target meter/machine_gen.go")
+	}
+	return tg
+}
+
 // TestMachineGenUpToDate regenerates the meter's machines in memory and
 // fails when the committed file differs (go/types' generate_test.go style);
 // -write updates it.
 func TestMachineGenUpToDate(t *testing.T) {
-	difftest.UpToDate(t, specDir, "..", "meter/machine_gen.go", *writeGen)
+	difftest.UpToDate(t, specDir, "..", target(t), *writeGen)
 }
 
 func adapters() []*difftest.Adapter {
@@ -94,7 +102,7 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // TestDiffCatchesMutants: a machine with one guard flipped or one
 // assignment changed must fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
-	difftest.Mutants(t, specDir, "..", "meter/machine_gen.go", "TestDiffMachine", []gen.Mutation{
+	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
 		{Action: "Seal", Guard: 1},         // Channel: next < reserved flipped
 		{Action: "Reserve", Guard: 1},      // Channel: next = reserved flipped
 		{Action: "Take", Assign: "taken"},  // Collection: taken' = taken + 1 + 1

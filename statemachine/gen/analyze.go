@@ -58,10 +58,40 @@ type Action struct {
 	Event   string
 	Params  []*Param // the event's parameters: the action's, typed from Next
 	Pos     syntax.Pos
-	Guards  []*Guard  // kept, in conjunct order
-	Bounds  []*Guard  // model bounds, dropped from the generated code
-	Assigns []*Assign // to the role's variables, in conjunct order
-	Sends   []*Assign // v' = v \cup {msg} on a foreign variable
+	Guards  []*Guard   // kept, in conjunct order
+	Bounds  []*Guard   // model bounds, dropped from the generated code
+	Assigns []*Assign  // to the role's variables, in conjunct order
+	Sends   []*Assign  // v' = v \cup {msg} on a foreign variable
+	Ifs     []*IfBlock // IF c THEN (conjunction) ELSE (conjunction) over assignments
+}
+
+// Block is a branch of an IF over assignments: guards and assignments.
+type Block struct {
+	Guards  []*Guard
+	Assigns []*Assign
+	Ifs     []*IfBlock
+}
+
+// IfBlock is IF Cond THEN Then ELSE Else at the level of an action.
+type IfBlock struct {
+	Cond       syntax.Expr
+	Then, Else *Block
+}
+
+// AllAssigns lists the action's assignments, those in IF branches included.
+func (a *Action) AllAssigns() []*Assign {
+	out := append([]*Assign(nil), a.Assigns...)
+	var walk func([]*IfBlock)
+	walk = func(ifs []*IfBlock) {
+		for _, f := range ifs {
+			out = append(out, f.Then.Assigns...)
+			out = append(out, f.Else.Assigns...)
+			walk(f.Then.Ifs)
+			walk(f.Else.Ifs)
+		}
+	}
+	walk(a.Ifs)
+	return out
 }
 
 // Param is a parameter of an action, carried by its event.
@@ -105,7 +135,13 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	file := "spec/" + module + ".tla"
+	// Positions name the file as spec/Channel.tla whatever the working
+	// directory, so that the generated code does not depend on it.
+	abs, err := filepath.Abs(specDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	file := filepath.Base(abs) + "/" + module + ".tla"
 	mod, err := syntax.ParseModule(file, src)
 	if err != nil {
 		return nil, nil, err
@@ -276,6 +312,13 @@ func (m *Machine) checkGoType(t *Type, pos syntax.Pos) *Diag {
 			}
 		}
 		return nil
+	case TTuple:
+		for _, el := range t.Elems {
+			if el.Kind != TInt && el.Kind != TBool && el.Kind != TStr {
+				return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: tuple components other than Int, Bool, Str are not generated yet", t)}
+			}
+		}
+		return nil
 	}
 	if t.Kind == TSeq {
 		if t.Elem.Kind == TSet || t.Elem.Kind == TSeq || t.Elem.Kind == TTuple {
@@ -283,7 +326,7 @@ func (m *Machine) checkGoType(t *Type, pos syntax.Pos) *Diag {
 		}
 		return m.checkGoType(t.Elem, pos)
 	}
-	return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s is not generated yet (tuples come later)", t)}
+	return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s is not generated yet", t)}
 }
 
 // simplify inlines user operators (bound to env), folds Mutant to "none",
@@ -704,7 +747,50 @@ func (m *Machine) buildAction(name string, a *actionAnnot) (*Action, []Diag) {
 		return nil, append(errs, *e)
 	}
 	set := map[string]bool{}
+	top := &Block{}
+	errs = append(errs, m.block(act, items, top, set, true)...)
+	act.Guards, act.Assigns, act.Ifs = top.Guards, top.Assigns, top.Ifs
+	for _, v := range m.mod.Variables {
+		if !set[v.Name] {
+			errs = append(errs, Diag{Pos: d.Pos, Msg: fmt.Sprintf("action %s does not determine %s'", name, v.Name)})
+		}
+	}
+	return act, errs
+}
+
+// block sorts the conjuncts of an action (or of an IF branch, top false)
+// into guards, assignments, sends and nested IFs, recording in set the
+// variables they determine.
+func (m *Machine) block(act *Action, items []syntax.Expr, b *Block, set map[string]bool, top bool) []Diag {
+	name := act.Name
+	var errs []Diag
 	for _, it := range items {
+		if f, ok := it.(*syntax.If); ok && hasPrime(it) {
+			if hasPrime(f.Cond) {
+				errs = append(errs, Diag{Pos: f.Cond.At(), Msg: "a primed variable in an IF condition is outside the subset"})
+				continue
+			}
+			ib := &IfBlock{Cond: f.Cond, Then: &Block{}, Else: &Block{}}
+			ts, es := map[string]bool{}, map[string]bool{}
+			errs = append(errs, m.block(act, flatten(f.Then, nil), ib.Then, ts, false)...)
+			errs = append(errs, m.block(act, flatten(f.Else, nil), ib.Else, es, false)...)
+			for _, v := range sortedKeys(ts) {
+				if !es[v] {
+					errs = append(errs, Diag{Pos: f.P, Msg: fmt.Sprintf("the THEN branch determines %s', the ELSE branch does not", v)})
+				}
+			}
+			for _, v := range sortedKeys(es) {
+				if !ts[v] {
+					errs = append(errs, Diag{Pos: f.P, Msg: fmt.Sprintf("the ELSE branch determines %s', the THEN branch does not", v)})
+				}
+				if set[v] {
+					errs = append(errs, Diag{Pos: f.P, Msg: fmt.Sprintf("%s is determined twice", v)})
+				}
+				set[v] = true
+			}
+			b.Ifs = append(b.Ifs, ib)
+			continue
+		}
 		if o, ok := it.(*syntax.OpApp); ok && o.Op == "UNCHANGED" {
 			vs, e := m.unchangedVars(o.Args[0])
 			if e != nil {
@@ -730,8 +816,8 @@ func (m *Machine) buildAction(name string, a *actionAnnot) (*Action, []Diag) {
 				}
 				owners := m.owner(v)
 				if hasRole(owners, m.Role) {
-					act.Assigns = append(act.Assigns, &Assign{Var: m.varNamed(v), Expr: o.Args[1], Pos: startPos(o)})
-				} else if elems, ok := m.sendElems(v, o.Args[1]); ok && !principal(owners) && m.types[v] != nil && m.types[v].Kind == TSet {
+					b.Assigns = append(b.Assigns, &Assign{Var: m.varNamed(v), Expr: o.Args[1], Pos: startPos(o)})
+				} else if elems, ok := m.sendElems(v, o.Args[1]); ok && top && !principal(owners) && m.types[v] != nil && m.types[v].Kind == TSet {
 					sv := m.sendVar(v)
 					for _, el := range elems {
 						act.Sends = append(act.Sends, &Assign{Var: sv, Expr: el, Pos: startPos(o)})
@@ -747,18 +833,16 @@ func (m *Machine) buildAction(name string, a *actionAnnot) (*Action, []Diag) {
 			continue
 		}
 		g := &Guard{Expr: it, Text: show(it) + " (" + startPos(it).String() + ")"}
-		if m.isBound(it) {
+		switch {
+		case m.isBound(it) && top:
 			act.Bounds = append(act.Bounds, g)
-		} else {
-			act.Guards = append(act.Guards, g)
+		case m.isBound(it):
+			errs = append(errs, Diag{Pos: startPos(it), Msg: "a model bound inside an IF branch cannot be dropped"})
+		default:
+			b.Guards = append(b.Guards, g)
 		}
 	}
-	for _, v := range m.mod.Variables {
-		if !set[v.Name] {
-			errs = append(errs, Diag{Pos: d.Pos, Msg: fmt.Sprintf("action %s does not determine %s'", name, v.Name)})
-		}
-	}
-	return act, errs
+	return errs
 }
 
 // paramTypes types the parameters of an action from the disjunct of Next

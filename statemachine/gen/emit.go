@@ -73,7 +73,7 @@ func (e *emitter) nameTypes() {
 		switch t.Kind {
 		case TSet, TSeq:
 			visit(t.Elem, base)
-		case TRecord:
+		case TRecord, TTuple:
 			name := e.m.Module + base
 			if t.Alias != "" {
 				name = e.m.Module + aliasName(t.Alias)
@@ -116,7 +116,7 @@ func (e *emitter) goType(t *Type) string {
 		return "statemachine.Set[" + e.goType(t.Elem) + "]"
 	case TSeq:
 		return "statemachine.Seq[" + e.goType(t.Elem) + "]"
-	case TRecord:
+	case TRecord, TTuple:
 		return e.recName(t)
 	}
 	return "invalid"
@@ -130,7 +130,7 @@ func (e *emitter) cmpFunc(t *Type) string {
 		return "statemachine.CompareBool"
 	case TStr:
 		return "statemachine.CompareString"
-	case TRecord:
+	case TRecord, TTuple:
 		return "compare" + e.recName(t)
 	}
 	return "invalid"
@@ -239,6 +239,19 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 			if !found {
 				return e.fail(y.P, "record literal %s lacks field %s of %s", show(y), f.Name, want), intT
 			}
+		}
+		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+	case *syntax.Tuple:
+		if want == nil || want.Kind != TTuple || len(want.Elems) != len(y.Elems) {
+			return e.fail(y.P, "tuple %s does not match the expected type %v", show(y), want), intT
+		}
+		var parts []string
+		for i, el := range y.Elems {
+			v, vt := e.expr(el, want.Elems[i])
+			if !vt.equal(want.Elems[i]) {
+				e.fail(el.At(), "component %d: %s, want %s", i+1, vt, want.Elems[i])
+			}
+			parts = append(parts, "V"+strconv.Itoa(i+1)+": "+v)
 		}
 		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
 	case *syntax.If:
@@ -529,15 +542,31 @@ func (e *emitter) emitMachine() {
 
 	for _, r := range e.recs {
 		name := e.goName[r]
-		e.p("// %s is the record type %s of %s.\n", name, r, m.File)
-		e.p("type %s struct {\n", name)
+		kind := "record"
+		type field struct {
+			goName, tag string
+			t           *Type
+		}
+		var fields []field
 		for _, f := range r.Fields {
-			e.p("%s %s `tla:%s`\n", exported(f.Name), e.goType(f.Type), quote(f.Name))
+			fields = append(fields, field{exported(f.Name), f.Name, f.Type})
+		}
+		if r.Kind == TTuple {
+			kind = "tuple"
+			for i, el := range r.Elems {
+				n := strconv.Itoa(i + 1)
+				fields = append(fields, field{"V" + n, n, el})
+			}
+		}
+		e.p("// %s is the %s type %s of %s.\n", name, kind, r, m.File)
+		e.p("type %s struct {\n", name)
+		for _, f := range fields {
+			e.p("%s %s `tla:%s`\n", f.goName, e.goType(f.t), quote(f.tag))
 		}
 		e.p("}\n\n")
 		e.p("func compare%s(a, b %s) int {\n", name, name)
-		for _, f := range r.Fields {
-			e.p("if c := %s(a.%s, b.%s); c != 0 {\nreturn c\n}\n", e.cmpFunc(f.Type), exported(f.Name), exported(f.Name))
+		for _, f := range fields {
+			e.p("if c := %s(a.%s, b.%s); c != 0 {\nreturn c\n}\n", e.cmpFunc(f.t), f.goName, f.goName)
 		}
 		e.p("return 0\n}\n\n")
 	}
@@ -658,48 +687,47 @@ func (e *emitter) emitActions() {
 		e.act = a
 		var st []string
 		errName := func(suffix string) string { return "err" + M + a.Name + suffix }
-		for i, g := range a.Guards {
+		declared := map[string]bool{}
+		declare := func(name, decl string) {
+			if !declared[name] {
+				declared[name] = true
+				fmt.Fprintf(&errs, "%s = %s\n", name, decl)
+			}
+		}
+		nGuard := 0
+		guardStmt := func(g *Guard) string {
+			nGuard++
 			c, ct := e.expr(g.Expr, &Type{Kind: TBool})
 			if ct.Kind != TBool {
 				e.fail(g.Expr.At(), "guard %s is %s, not Bool", show(g.Expr), ct)
 			}
-			name := errName("Guard" + strconv.Itoa(i+1))
-			fmt.Fprintf(&errs, "%s = &statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}\n", name, quote(m.Role), quote(a.Name), quote(g.Text))
+			name := errName("Guard" + strconv.Itoa(nGuard))
+			declare(name, fmt.Sprintf("&statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}", quote(m.Role), quote(a.Name), quote(g.Text)))
 			cond := "!(" + c + ")"
-			if e.mut != nil && e.mut.Action == a.Name && e.mut.Guard == i+1 {
+			if e.mut != nil && e.mut.Action == a.Name && e.mut.Guard == nGuard {
 				cond = c // mutation: the guard flipped
 			}
 			if strings.Contains(c, "ovf") {
-				st = append(st, "if "+cond+" {\nif ovf {\nreturn "+errName("Overflow")+"\n}\nreturn "+name+"\n}")
-			} else {
-				st = append(st, "if "+cond+" {\nreturn "+name+"\n}")
+				return "if " + cond + " {\nif ovf {\nreturn " + errName("Overflow") + "\n}\nreturn " + name + "\n}"
 			}
+			return "if " + cond + " {\nreturn " + name + "\n}"
 		}
-		st = append(st, "nx := *s")
-		persist := false
-		for _, as := range a.Assigns {
+		assignStmts := func(as *Assign) []string {
 			target := "nx." + e.fieldName(as.Var)
 			mutated := e.mut != nil && e.mut.Action == a.Name && e.mut.Assign == as.Var.Name
-			if as.Var.Persist {
-				persist = true
-			}
-			if as.Var.Type.Kind == TSeq {
+			if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
 				full := errName(exported(as.Var.Name) + "Full")
-				fmt.Fprintf(&errs, "%s = &statemachine.CapacityError{Role: %s, Action: %s, What: %s}\n", full, quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements"))
-				st = append(st, e.seqStmts(as.Expr, as.Var, target, full)...)
-				if mutated {
-					st = append(st, target+".Clear()")
+				declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
+				var out []string
+				if as.Var.Type.Kind == TSeq {
+					out = e.seqStmts(as.Expr, as.Var, target, full)
+				} else {
+					out = e.setStmts(as.Expr, as.Var, target, full)
 				}
-				continue
-			}
-			if as.Var.Type.Kind == TSet {
-				full := errName(exported(as.Var.Name) + "Full")
-				fmt.Fprintf(&errs, "%s = &statemachine.CapacityError{Role: %s, Action: %s, What: %s}\n", full, quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements"))
-				st = append(st, e.setStmts(as.Expr, as.Var, target, full)...)
 				if mutated {
-					st = append(st, target+".Clear()")
+					out = append(out, target+".Clear()")
 				}
-				continue
+				return out
 			}
 			x, xt := e.expr(as.Expr, as.Var.Type)
 			if !xt.equal(as.Var.Type) {
@@ -715,7 +743,49 @@ func (e *emitter) emitActions() {
 					x = `""`
 				}
 			}
-			st = append(st, target+" = "+x)
+			return []string{target + " = " + x}
+		}
+		var blockStmts func(b *Block) []string
+		ifStmts := func(f *IfBlock) string {
+			c, ct := e.expr(f.Cond, &Type{Kind: TBool})
+			if ct.Kind != TBool {
+				e.fail(f.Cond.At(), "IF condition %s is %s, not Bool", show(f.Cond), ct)
+			}
+			then, els := blockStmts(f.Then), blockStmts(f.Else)
+			switch {
+			case len(els) == 0:
+				return "if " + c + " {\n" + strings.Join(then, "\n") + "\n}"
+			case len(then) == 0:
+				return "if !(" + c + ") {\n" + strings.Join(els, "\n") + "\n}"
+			}
+			return "if " + c + " {\n" + strings.Join(then, "\n") + "\n} else {\n" + strings.Join(els, "\n") + "\n}"
+		}
+		blockStmts = func(b *Block) []string {
+			var out []string
+			for _, g := range b.Guards {
+				out = append(out, guardStmt(g))
+			}
+			for _, as := range b.Assigns {
+				out = append(out, assignStmts(as)...)
+			}
+			for _, f := range b.Ifs {
+				out = append(out, ifStmts(f))
+			}
+			return out
+		}
+		for _, g := range a.Guards {
+			st = append(st, guardStmt(g))
+		}
+		st = append(st, "nx := *s")
+		for _, as := range a.Assigns {
+			st = append(st, assignStmts(as)...)
+		}
+		for _, f := range a.Ifs {
+			st = append(st, ifStmts(f))
+		}
+		persist := false
+		for _, as := range a.AllAssigns() {
+			persist = persist || as.Var.Persist
 		}
 		var sends []string
 		for i, sd := range a.Sends {
@@ -730,7 +800,7 @@ func (e *emitter) emitActions() {
 		code := strings.Join(st, "\n")
 		usesOvf := strings.Contains(code, "ovf")
 		if usesOvf {
-			fmt.Fprintf(&errs, "%s = &statemachine.CapacityError{Role: %s, Action: %s, What: \"integer overflow\"}\n", errName("Overflow"), quote(m.Role), quote(a.Name))
+			declare(errName("Overflow"), fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: \"integer overflow\"}", quote(m.Role), quote(a.Name)))
 			code += "\nif ovf {\nreturn " + errName("Overflow") + "\n}"
 		}
 		var parts []string

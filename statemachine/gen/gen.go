@@ -37,6 +37,16 @@ var Targets = []Target{
 	{Role: "headend", Path: "headend/machine_gen.go", Package: "headend", Modules: []string{"Commands"}, Pending: []string{"Collection", "Market"}},
 }
 
+// TargetFor returns the target that writes path (relative to the module root).
+func TargetFor(path string) (Target, bool) {
+	for _, t := range Targets {
+		if t.Path == path {
+			return t, true
+		}
+	}
+	return Target{}, false
+}
+
 // File is one generated file.
 type File struct {
 	Path string // relative to the module root
@@ -85,7 +95,7 @@ func GenerateTarget(specDir string, t Target, mut *Mutation) ([]byte, []Diag, er
 			_, err = Render(t.Package, []*Machine{m}, nil)
 		}
 		if err == nil {
-			diags = append(diags, Diag{Pos: syntax.Pos{File: "spec/" + mod + ".tla", Line: 1, Col: 1}, Msg: fmt.Sprintf("the %s's machine of %s now translates: move it from Pending to Modules in statemachine/gen.Targets", t.Role, mod)})
+			diags = append(diags, Diag{Pos: syntax.Pos{File: m.File, Line: 1, Col: 1}, Msg: fmt.Sprintf("the %s's machine of %s now translates: move it from Pending to Modules in statemachine/gen.Targets", t.Role, mod)})
 			continue
 		}
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -58,7 +58,7 @@ func TestGenAnnotationsPositions(t *testing.T) {
 // module writes spec/T.tla with one meter action body into a temp dir.
 func module(t *testing.T, action string) string {
 	t.Helper()
-	dir := t.TempDir()
+	dir := specTempDir(t)
 	src := `---- MODULE T ----
 EXTENDS Naturals
 CONSTANTS MaxN, Mutant, Block
@@ -99,6 +99,8 @@ func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 		{"  /\\ x' = CHOOSE i \\in s : TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:"},
 		{"  /\\ s' = {i \\in s : i > 1}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:"},
 		{"  /\\ x' > x\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: primed variables are translated only"},
+		{"  /\\ IF x > 0 THEN x' = 1 ELSE UNCHANGED s\n  /\\ UNCHANGED g", "spec/T.tla:14:6: the THEN branch determines x', the ELSE branch does not"},
+		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
 	} {
 		_, _, err := generateT(module(t, c.action))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -189,7 +191,7 @@ func posAt(col int) syntax.Pos { return syntax.Pos{File: "spec/X.tla", Line: 3, 
 // TestGenEventParameters: parameters are typed from Next's \E, CASE over
 // Mutant folds to its protocol arm, sequences take Append.
 func TestGenEventParameters(t *testing.T) {
-	dir := t.TempDir()
+	dir := specTempDir(t)
 	src := `---- MODULE P ----
 EXTENDS Naturals, Sequences
 CONSTANTS Mutant
@@ -242,4 +244,14 @@ Next == \/ \E m \in net : Execute(m)
 	if _, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil); err == nil || !strings.Contains(err.Error(), "spec/P.tla:23:21: cannot type a parameter drawn from {1, 2}") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+// specTempDir is a temporary directory named spec, so that positions read
+// spec/X.tla as they do for the repository's spec.
+func specTempDir(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "spec")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

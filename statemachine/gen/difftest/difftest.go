@@ -111,36 +111,28 @@ func Exhaustive(t *testing.T, specDir string, ad *Adapter) Stats {
 	return st
 }
 
-// UpToDate regenerates every target in memory and fails when the file of
-// the package under test (file, relative to root) differs; with write it
-// rewrites it instead.
-func UpToDate(t *testing.T, specDir, root, file string, write bool) {
+// UpToDate regenerates target in memory and fails when its file (relative
+// to root) differs; with write it rewrites it instead.
+func UpToDate(t *testing.T, specDir, root string, target gen.Target, write bool) {
 	t.Helper()
-	files, _, err := gen.Generate(specDir, nil)
+	src, _, err := gen.GenerateTarget(specDir, target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		if f.Path != file {
-			continue
-		}
-		stale, err := gen.Stale(root, []gen.File{f}, write)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(stale) > 0 && !write {
-			t.Fatalf("%s is stale: run `go generate ./...` or this test with -write", file)
-		}
-		return
+	stale, err := gen.Stale(root, []gen.File{{Path: target.Path, Src: src}}, write)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("gen has no target %s", file)
+	if len(stale) > 0 && !write {
+		t.Fatalf("%s is stale: run `go generate ./...` or this test with -write", target.Path)
+	}
 }
 
 // Mutants is the test of the tests: for each mutation it rebuilds the
-// package in the current directory with the mutated file (file, relative
-// to root) in place of the generated one (go test -overlay) and runs the
-// tests matching run in a child process, which must fail.
-func Mutants(t *testing.T, specDir, root, file, run string, muts []gen.Mutation) {
+// package in the current directory with target's file generated mutated in
+// place of the committed one (go test -overlay) and runs the tests
+// matching run in a child process, which must fail.
+func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts []gen.Mutation) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the package once per mutant")
@@ -148,6 +140,7 @@ func Mutants(t *testing.T, specDir, root, file, run string, muts []gen.Mutation)
 	if InMutantChild() {
 		t.Skip("in a mutant child")
 	}
+	file := target.Path
 	abs, err := filepath.Abs(filepath.Base(file))
 	if err != nil {
 		t.Fatal(err)
@@ -155,15 +148,9 @@ func Mutants(t *testing.T, specDir, root, file, run string, muts []gen.Mutation)
 	for _, mut := range muts {
 		t.Run(fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign), func(t *testing.T) {
 			t.Parallel()
-			files, _, err := gen.Generate(specDir, &mut)
+			src, _, err := gen.GenerateTarget(specDir, target, &mut)
 			if err != nil {
 				t.Fatal(err)
-			}
-			var src []byte
-			for _, f := range files {
-				if f.Path == file {
-					src = f.Src
-				}
 			}
 			orig, err := os.ReadFile(abs)
 			if err != nil {

@@ -352,7 +352,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 // persists before it sends).
 func (h *harness) checkPersist(act *gen.Action, before, after reflect.Value, persist bool) error {
 	assigns := false
-	for _, a := range act.Assigns {
+	for _, a := range act.AllAssigns() {
 		assigns = assigns || a.Var.Persist
 	}
 	if persist != assigns {
@@ -494,6 +494,11 @@ func isSet(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Set[")
 }
 
+// isTuple: a generated tuple type has fields tagged "1", "2", ...
+func isTuple(t reflect.Type) bool {
+	return t.Kind() == reflect.Struct && t.NumField() > 0 && t.Field(0).Tag.Get("tla") == "1"
+}
+
 func isSeq(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Seq[")
 }
@@ -524,6 +529,13 @@ func canonGo(v reflect.Value) string {
 			var out []string
 			for i := 0; i < n; i++ {
 				out = append(out, canonGo(e.Index(i)))
+			}
+			return "<<" + strings.Join(out, ", ") + ">>"
+		}
+		if isTuple(v.Type()) {
+			var out []string
+			for i := 0; i < v.NumField(); i++ {
+				out = append(out, canonGo(v.Field(i)))
 			}
 			return "<<" + strings.Join(out, ", ") + ">>"
 		}
@@ -584,6 +596,12 @@ func fromVal(dst reflect.Value, v value.Value) {
 				fromVal(e.Index(i), f.RangeAt(i))
 			}
 			n.SetInt(int64(f.Len()))
+			return
+		}
+		if isTuple(dst.Type()) {
+			for i := 0; i < f.Len() && i < dst.NumField(); i++ {
+				fromVal(dst.Field(i), f.RangeAt(i))
+			}
 			return
 		}
 		for i := 0; i < f.Len(); i++ {
