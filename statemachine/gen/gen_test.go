@@ -255,3 +255,38 @@ func specTempDir(t *testing.T) string {
 	}
 	return dir
 }
+
+// TestGenTargetsCoverEveryRoleAction: every module with actions of a role
+// that runs code is generated for it or listed as pending, so a new module
+// is never silently left out of a role's machine.
+func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
+	paths, err := filepath.Glob("../../spec/*.tla")
+	if err != nil || len(paths) == 0 {
+		t.Fatal("no spec modules", err)
+	}
+	for _, p := range paths {
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod := strings.TrimSuffix(filepath.Base(p), ".tla")
+		ann, _ := scanAnnotations(p, src)
+		for name, a := range ann.Actions {
+			if !principal([]string{a.Role}) {
+				continue
+			}
+			covered := false
+			for _, tg := range Targets {
+				if tg.Role != a.Role {
+					continue
+				}
+				for _, m := range append(append([]string(nil), tg.Modules...), tg.Pending...) {
+					covered = covered || m == mod
+				}
+			}
+			if !covered {
+				t.Errorf("%s: action %s of role %s is in no target's Modules or Pending", a.Pos, name, a.Role)
+			}
+		}
+	}
+}
