@@ -8,8 +8,13 @@
 (* The meter runs a command only if the head-end signed it and its counter *)
 (* is above the last one it ran, which it persists before the effect.      *)
 (*                                                                         *)
-(* Properties: S6 (only the head-end's commands run, each at most once)    *)
-(* and S9 (they run in the order issued).                                  *)
+(* The head-end signs a command only with two distinct approvers of its   *)
+(* staff (UC4: disconnects, tariff changes and campaigns need two); one of *)
+(* them may be an insider, who approves anything.                          *)
+(*                                                                         *)
+(* Properties: S6 (only the head-end's commands run, each at most once,    *)
+(* each approved by two of its staff) and S9 (they run in the order        *)
+(* issued).                                                                *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
 
@@ -18,8 +23,11 @@ CONSTANTS
     MaxRestarts,   \* gateway restarts in a run
     Mutant
 
-Mutants == {"none", "window", "gateway_dedup"}
+Mutants == {"none", "window", "gateway_dedup", "single_approver"}
 ASSUME Mutant \in Mutants
+
+\* The head-end's staff who approve commands; one is an insider.
+Staff == {"approver", "insider"}
 
 VARIABLES
     \* @type: Int; @role: headend; @persist
@@ -33,9 +41,11 @@ VARIABLES
     \* @type: Seq(Int); @role: meter
     ran,           \* history: commands in the order they ran
     \* @type: Int; @role: gateway
-    restarts
+    restarts,
+    \* @type: Seq(Set(Str)); @role: headend
+    approvals      \* history: who approved each issued command
 
-vars == <<issued, net, relayed, last, ran, restarts>>
+vars == <<issued, net, relayed, last, ran, restarts, approvals>>
 
 TypeOK ==
     /\ issued \in 0..N
@@ -49,11 +59,16 @@ Init ==
     /\ last = 0
     /\ ran = <<>>
     /\ restarts = 0
+    /\ approvals = <<>>
 
-\* @role: headend @event: issue
-Issue ==
+\* @role: headend @event: issue(a, b)
+\* Two members of staff approve; the head-end signs only if they are two
+\* different people (the mutant accepts one approval).
+Issue(a, b) ==
     /\ issued < N
+    /\ a # b \/ Mutant = "single_approver"
     /\ issued' = issued + 1
+    /\ approvals' = Append(approvals, {a, b})
     /\ UNCHANGED <<net, relayed, last, ran, restarts>>
 
 \* @role: gateway @event: relay(c)
@@ -63,20 +78,20 @@ Relay(c) ==
     /\ c \notin relayed
     /\ relayed' = relayed \cup {c}
     /\ net' = net \cup {[id |-> c, by |-> "headend"]}
-    /\ UNCHANGED <<issued, last, ran, restarts>>
+    /\ UNCHANGED <<issued, last, ran, restarts, approvals>>
 
 \* @role: gateway @event: restart
 Restart ==
     /\ restarts < MaxRestarts
     /\ restarts' = restarts + 1
     /\ relayed' = {}
-    /\ UNCHANGED <<issued, net, last, ran>>
+    /\ UNCHANGED <<issued, net, last, ran, approvals>>
 
 \* @role: attacker @event: inject
 \* A compromised gateway signs a command with its own key.
 Inject(c) ==
     /\ net' = net \cup {[id |-> c, by |-> "gateway"]}
-    /\ UNCHANGED <<issued, relayed, last, ran, restarts>>
+    /\ UNCHANGED <<issued, relayed, last, ran, restarts, approvals>>
 
 \* The meter's check: the head-end's signature (role), and a counter above
 \* the last one run.  "window" accepts any counter not run yet (reordering
@@ -92,10 +107,10 @@ Execute(m) ==
     /\ Fresh(m)
     /\ last' = IF m.id > last THEN m.id ELSE last
     /\ ran' = Append(ran, m.id)
-    /\ UNCHANGED <<issued, net, relayed, restarts>>
+    /\ UNCHANGED <<issued, net, relayed, restarts, approvals>>
 
 Next ==
-    \/ Issue
+    \/ \E a, b \in Staff : Issue(a, b)
     \/ \E c \in 1..issued : Relay(c)
     \/ Restart
     \/ \E c \in 1..N : Inject(c)
@@ -107,6 +122,7 @@ Spec == Init /\ [][Next]_vars
 \* S6: every command that ran was issued by the head-end, and ran once.
 S6_AtMostOnce == \A i, j \in 1..Len(ran) : i # j => ran[i] # ran[j]
 S6_OnlyIssued == \A i \in 1..Len(ran) : ran[i] <= issued
+S6_TwoApprovers == \A i \in 1..Len(approvals) : Cardinality(approvals[i]) >= 2
 
 \* S9: commands run in the order issued.
 S9_InOrder == \A i \in 1..Len(ran) - 1 : ran[i] < ran[i + 1]
