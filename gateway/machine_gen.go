@@ -19,9 +19,9 @@ type CommandsParams struct {
 
 // CommandsState is the gateway's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// relayed: Set(Int) (spec/Commands.tla:30:5)
+	// relayed: Set(Int) (spec/Commands.tla:39:5)
 	Relayed statemachine.Set[int64] `tla:"relayed"`
-	// restarts: Int (spec/Commands.tla:36:5)
+	// restarts: Int (spec/Commands.tla:45:5)
 	Restarts int64 `tla:"restarts"`
 }
 
@@ -46,8 +46,8 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:62:1)
-	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:69:1)
+	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:78:1)
+	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:85:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -107,7 +107,7 @@ func (p *CommandsParams) Init() CommandsState {
 	return s
 }
 
-// stepRelay is action Relay (spec/Commands.tla:62:1), event relay.
+// stepRelay is action Relay (spec/Commands.tla:78:1), event relay.
 func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	if !(!s.Relayed.Has(ev.C, statemachine.CompareInt)) {
 		return errCommandsRelayGuard1
@@ -123,8 +123,8 @@ func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *Comm
 	return nil
 }
 
-// stepRestart is action Restart (spec/Commands.tla:69:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:70:8).
+// stepRestart is action Restart (spec/Commands.tla:85:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:86:8).
 func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	var ovf bool
 	nx := *s
@@ -139,7 +139,7 @@ func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:63:8)"}
+	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:79:8)"}
 	errCommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
 	errCommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
 	errCommandsRestartOverflow    = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "integer overflow"}

@@ -20,8 +20,10 @@ type CommandsParams struct {
 
 // CommandsState is the headend's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// issued: Int; @persist (spec/Commands.tla:26:5)
+	// issued: Int; @persist (spec/Commands.tla:35:5)
 	Issued int64 `tla:"issued"`
+	// approvals: Seq(Int) (spec/Commands.tla:47:5)
+	Approvals statemachine.Seq[int64] `tla:"approvals"`
 }
 
 // CommandsEventKind names the events of the headend in spec/Commands.tla.
@@ -29,7 +31,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:54:1)
+	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:68:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -43,6 +45,10 @@ func (k CommandsEventKind) String() string {
 // CommandsEvent is one event the headend consumes.
 type CommandsEvent struct {
 	Kind CommandsEventKind
+	// A is parameter a of event issue (Int, drawn from 1 .. 2 in Next).
+	A int64 `tla:"a"`
+	// B is parameter b of event issue (Int, drawn from 1 .. 2 in Next).
+	B int64 `tla:"b"`
 }
 
 // CommandsOutput is what a step of the headend asks of its caller, in raft's
@@ -76,17 +82,29 @@ func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsO
 func (p *CommandsParams) Init() CommandsState {
 	var s CommandsState
 	s.Issued = 0
+	s.Approvals.Clear()
 	return s
 }
 
-// stepIssue is action Issue (spec/Commands.tla:54:1), event issue.
+// stepIssue is action Issue (spec/Commands.tla:68:1), event issue.
 func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	var ovf bool
 	if !(s.Issued < p.N) {
 		return errCommandsIssueGuard1
 	}
+	if !(ev.A != ev.B) {
+		return errCommandsIssueGuard2
+	}
 	nx := *s
 	nx.Issued = statemachine.Add(&ovf, s.Issued, 1)
+	if !nx.Approvals.Append(func() int64 {
+		if ev.A == ev.B {
+			return 1
+		}
+		return 2
+	}()) {
+		return errCommandsIssueApprovalsFull
+	}
 	if ovf {
 		return errCommandsIssueOverflow
 	}
@@ -97,6 +115,8 @@ func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *Comm
 }
 
 var (
-	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "issued < N (spec/Commands.tla:55:8)"}
-	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
+	errCommandsIssueGuard1        = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "issued < N (spec/Commands.tla:69:8)"}
+	errCommandsIssueGuard2        = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "a /= b (spec/Commands.tla:70:8)"}
+	errCommandsIssueApprovalsFull = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "approvals holds statemachine.SetCap elements"}
+	errCommandsIssueOverflow      = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )

@@ -305,9 +305,9 @@ type CommandsParams struct {
 
 // CommandsState is the meter's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// last: Int; @persist (spec/Commands.tla:32:5)
+	// last: Int; @persist (spec/Commands.tla:41:5)
 	Last int64 `tla:"last"`
-	// ran: Seq(Int) (spec/Commands.tla:34:5)
+	// ran: Seq(Int) (spec/Commands.tla:43:5)
 	Ran statemachine.Seq[int64] `tla:"ran"`
 }
 
@@ -332,7 +332,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:90:1)
+	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:106:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -385,7 +385,7 @@ func (p *CommandsParams) Init() CommandsState {
 	return s
 }
 
-// stepExecute is action Execute (spec/Commands.tla:90:1), event command.
+// stepExecute is action Execute (spec/Commands.tla:106:1), event command.
 func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	if !(ev.M.By == "headend") {
 		return errCommandsExecuteGuard1
@@ -410,7 +410,7 @@ func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsExecuteGuard1  = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.by = \"headend\" (spec/Commands.tla:91:8)"}
-	errCommandsExecuteGuard2  = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:92:14)"}
+	errCommandsExecuteGuard1  = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.by = \"headend\" (spec/Commands.tla:107:8)"}
+	errCommandsExecuteGuard2  = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:108:14)"}
 	errCommandsExecuteRanFull = &statemachine.CapacityError{Role: "meter", Action: "Execute", What: "ran holds statemachine.SetCap elements"}
 )
