@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/verimeter/verimeter/tla/value"
@@ -126,6 +127,7 @@ type candidate struct {
 	fp     uint64
 	pos    int32 // index among the parent's successors
 	action uint16
+	key    uint64 // claim in the claim table
 	out    bool   // outside the constraints: not stored
 	inv    string // violated invariant, if any
 	err    error
@@ -148,12 +150,15 @@ type checker struct {
 	cons    []StatePredicate
 	acons   []ActionPredicate
 	seen    *FPSet
+	claims  *claimTable // replaces seen unless in exact mode or with action constraints
 	exact   map[uint64][]State
 	nodes   []node
 	actions []string
 	actIdx  map[string]uint16
 	actMu   sync.RWMutex
 	res     Result
+	buf     BufferedSystem
+	bufActs []uint16 // the BufferedSystem's action indexes as ours
 	start   time.Time
 	lastLog time.Time
 }
@@ -179,6 +184,18 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	}
 	if opts.Exact {
 		c.exact = map[uint64][]State{}
+	}
+	if c.exact == nil && len(c.acons) == 0 {
+		// The first occurrence of a state in the sequential order decides
+		// its judgement; that needs judgement to depend on the state only.
+		c.claims = newClaimTable(1 << 16)
+	}
+	if b, ok := sys.(BufferedSystem); ok {
+		c.buf = b
+		c.actionID(InitialAction)
+		for _, name := range b.ActionNames() {
+			c.bufActs = append(c.bufActs, c.actionID(name))
+		}
 	}
 	c.start = opts.Now()
 	c.lastLog = c.start
@@ -264,6 +281,9 @@ func (c *checker) judge(parent State, s State, cand *candidate) {
 // isNew consults the stores; in exact mode a fingerprint hit with a different
 // state is a collision, counted and treated as a new state.
 func (c *checker) isNew(s State, fp uint64) (bool, error) {
+	if c.claims != nil {
+		return c.claims.key(fp) != keyStored, nil
+	}
 	if c.exact == nil {
 		return !c.seen.Contains(fp), nil
 	}
@@ -282,7 +302,11 @@ func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32,
 		}
 		c.exact[fp] = append(c.exact[fp], s)
 	}
-	c.seen.Insert(fp)
+	if c.claims != nil {
+		c.claims.set(fp, keyStored)
+	} else {
+		c.seen.Insert(fp)
+	}
 	if len(c.nodes) >= 1<<31-1 {
 		return 0, fmt.Errorf("check: more than 2^31-1 distinct states")
 	}
@@ -372,10 +396,19 @@ func (c *checker) run(ctx context.Context) error {
 			c.res.Queue = int64(len(frontier))
 			return c.fail(ctx, err, nil)
 		}
-		exps := c.expand(ctx, frontier)
-		next, done, err := c.merge(ctx, exps)
-		if done || err != nil {
-			return err
+		// The level is expanded and merged in chunks, so that the states
+		// of the frontier already explored can be freed early.
+		var next []frontierItem
+		for lo := 0; lo < len(frontier); lo += chunkStates {
+			hi := min(lo+chunkStates, len(frontier))
+			exps := c.expand(ctx, frontier[lo:hi], lo)
+			var done bool
+			var err error
+			next, done, err = c.merge(ctx, exps, next, len(frontier)-hi)
+			if done || err != nil {
+				return err
+			}
+			clear(frontier[lo:hi])
 		}
 		if len(next) > 0 {
 			c.res.Depth++
@@ -404,30 +437,46 @@ func (c *checker) fail(ctx context.Context, err error, trace []TraceStep) error 
 	return err
 }
 
-// expand computes the successors of the frontier with the workers, each on a
-// contiguous chunk, and returns the expansions in frontier order.
-func (c *checker) expand(ctx context.Context, frontier []frontierItem) []expansion {
+// chunkStates is how many frontier states are expanded between merges.
+const chunkStates = 1 << 14
+
+// expand computes the successors of part of the frontier (base is the
+// index of its first state in the level) with the workers, which take
+// blocks of states in turn, and returns the expansions in frontier order.
+func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int) []expansion {
 	exps := make([]expansion, len(frontier))
 	w := c.opts.Workers
 	if w > len(frontier) {
 		w = len(frontier)
 	}
-	chunk := (len(frontier) + w - 1) / w
+	const block = 32
+	var nextBlock atomic.Int64
 	var wg sync.WaitGroup
 	for k := 0; k < w; k++ {
-		lo, hi := k*chunk, min((k+1)*chunk, len(frontier))
-		if lo >= hi {
-			break
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				if i%256 == 0 && ctx.Err() != nil {
-					exps[i] = expansion{parent: frontier[i].idx, state: frontier[i].state, err: ctx.Err()}
+			for {
+				lo := int(nextBlock.Add(block)) - block
+				if lo >= len(frontier) {
+					return
+				}
+				if ctx.Err() != nil {
+					for i := lo; i < min(lo+block, len(frontier)); i++ {
+						exps[i] = expansion{parent: frontier[i].idx, state: frontier[i].state, err: ctx.Err()}
+					}
 					continue
 				}
-				exps[i] = c.expandOne(frontier[i])
+				for i := lo; i < min(lo+block, len(frontier)); i++ {
+					if c.claims != nil {
+						c.claims.mu.RLock()
+						exps[i] = c.expandOne(base+i, frontier[i])
+						c.claims.mu.RUnlock()
+						c.claims.maybeGrow()
+					} else {
+						exps[i] = c.expandOne(base+i, frontier[i])
+					}
+				}
 			}
 		}()
 	}
@@ -435,17 +484,59 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem) []expansi
 	return exps
 }
 
-func (c *checker) expandOne(it frontierItem) expansion {
+// dup reports whether successor pos of frontier state i, with fingerprint
+// fp, needs no judging: it is stored, or (with the claim table) occurs
+// earlier in the sequential order.
+func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
+	if c.claims != nil {
+		key := claimKey(i, pos)
+		return !c.claims.claim(fp, key), key
+	}
+	return c.exact == nil && c.seen.Contains(fp), 0
+}
+
+func (c *checker) expandOne(i int, it frontierItem) expansion {
 	e := expansion{parent: it.idx, state: it.state}
+	if c.buf != nil {
+		return c.expandBuffered(i, it, e)
+	}
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
 		e.nsucc++
 		fp := fingerprint(t)
 		// Duplicates of stored states need no judging: only counting.
-		if c.exact == nil && c.seen.Contains(fp) {
+		dup, key := c.dup(i, pos, fp)
+		if dup {
 			return nil
 		}
-		cand := candidate{state: t, fp: fp, pos: pos, action: c.actionID(action)}
+		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)}
+		c.judge(it.state, t, &cand)
+		e.cands = append(e.cands, cand)
+		if cand.err != nil {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		e.err = err
+		e.errAfter = e.nsucc
+	}
+	return e
+}
+
+// expandBuffered is expandOne for a BufferedSystem: a successor is copied
+// only when its fingerprint is not yet stored.
+func (c *checker) expandBuffered(i int, it frontierItem, e expansion) expansion {
+	err := c.buf.NextInto(it.state, func(t State, action int) error {
+		pos := e.nsucc
+		e.nsucc++
+		fp := fingerprint(t)
+		dup, key := c.dup(i, pos, fp)
+		if dup {
+			return nil
+		}
+		t = append(State(nil), t...)
+		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]}
 		c.judge(it.state, t, &cand)
 		e.cands = append(e.cands, cand)
 		if cand.err != nil {
@@ -462,19 +553,24 @@ func (c *checker) expandOne(it frontierItem) expansion {
 
 // merge walks the expansions in frontier order, stores new states and stops
 // at the first violation, so the outcome is the same for any worker count.
-func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierItem, done bool, err error) {
+// next accumulates the new states; rest counts the frontier states after
+// exps.
+func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierItem, rest int) (_ []frontierItem, done bool, err error) {
 	ei := 0
 	// On a stop, the queue is what TLC would still hold: the unexplored rest of
 	// this level and the new states of the next.
 	defer func() {
 		if done {
-			c.res.Queue = int64(len(exps) - ei - 1 + len(next))
+			c.res.Queue = int64(len(exps) - ei - 1 + rest + len(next))
 		}
 	}()
 	for ei = range exps {
 		e := &exps[ei]
 		for ci := range e.cands {
 			cand := &e.cands[ci]
+			if c.claims != nil && c.claims.key(cand.fp) != cand.key {
+				continue // a later occurrence of a state claimed first elsewhere
+			}
 			if cand.err != nil {
 				c.res.Generated += int64(cand.pos) + 1
 				return next, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
@@ -484,6 +580,9 @@ func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierI
 					c.res.Generated += int64(cand.pos) + 1
 					c.violation(cand.inv, c.trace(e.parent, e.state, cand))
 					return next, true, nil
+				}
+				if c.claims != nil {
+					c.claims.set(cand.fp, keyOut)
 				}
 				continue
 			}
@@ -515,7 +614,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierI
 			c.res.Trace = c.trace(e.parent, e.state, nil)
 			return next, true, nil
 		}
-		c.progress(false, len(exps)-ei+len(next))
+		c.progress(false, len(exps)-ei+rest+len(next))
 	}
 	return next, false, nil
 }
