@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -18,6 +20,23 @@ import (
 type model struct {
 	cfg, spec, result string
 	distinct          int64 // -1 when not given
+	generated         int64 // TLC's total states; -1 when not given
+	depth             int   // -1 when not given
+}
+
+// mismatch compares a run with TLC's figures ("" if they agree).
+func (md model) mismatch(got string, res check.Result) string {
+	switch {
+	case got != md.result:
+		return fmt.Sprintf("got %s, want %s", got, md.result)
+	case md.distinct >= 0 && res.Distinct != md.distinct:
+		return fmt.Sprintf("%d distinct states, TLC finds %d", res.Distinct, md.distinct)
+	case md.generated >= 0 && res.Generated != md.generated:
+		return fmt.Sprintf("%d states generated, TLC generates %d", res.Generated, md.generated)
+	case md.depth >= 0 && res.Depth != md.depth:
+		return fmt.Sprintf("depth %d, TLC's is %d", res.Depth, md.depth)
+	}
+	return ""
 }
 
 func readExpected(t *testing.T, dir string) []model {
@@ -42,7 +61,14 @@ func readExpected(t *testing.T, dir string) []model {
 		if f[3] != "" {
 			d, _ = strconv.ParseInt(f[3], 10, 64)
 		}
-		ms = append(ms, model{cfg: f[0], spec: f[1], result: f[2], distinct: d})
+		g, depth := int64(-1), -1
+		if len(f) > 5 && f[5] != "" {
+			g, _ = strconv.ParseInt(f[5], 10, 64)
+		}
+		if len(f) > 6 && f[6] != "" {
+			depth, _ = strconv.Atoi(f[6])
+		}
+		ms = append(ms, model{cfg: f[0], spec: f[1], result: f[2], distinct: d, generated: g, depth: depth})
 	}
 	return ms
 }
@@ -73,7 +99,12 @@ func runModel(t *testing.T, dir string, md model, workers int) (string, check.Re
 	if err != nil {
 		return "error: " + err.Error(), check.Result{}
 	}
-	res, err := check.Run(context.Background(), m, check.Options{Workers: workers, NoDeadlock: m.NoDeadlock})
+	opts := check.Options{Workers: workers, NoDeadlock: m.NoDeadlock}
+	if os.Getenv("VERIMETER_PROGRESS") != "" {
+		opts.Progress, opts.ProgressEvery = os.Stderr, 5*time.Second
+	}
+	opts.Exact = os.Getenv("VERIMETER_EXACT") != ""
+	res, err := check.Run(context.Background(), m, opts)
 	if err != nil {
 		return "error: " + err.Error(), res
 	}
@@ -106,12 +137,9 @@ func TestConformanceSmall(t *testing.T) {
 			continue
 		}
 		got, res := runModel(t, dir, md, 2)
-		if got != md.result {
-			t.Errorf("%s: got %s, want %s", md.cfg, got, md.result)
+		if msg := md.mismatch(got, res); msg != "" {
+			t.Errorf("%s: %s", md.cfg, msg)
 			continue
-		}
-		if md.distinct >= 0 && res.Distinct != md.distinct {
-			t.Errorf("%s: %d distinct states, TLC finds %d", md.cfg, res.Distinct, md.distinct)
 		}
 		t.Logf("%s: %s, %d distinct, %d generated, depth %d", md.cfg, got, res.Distinct, res.Generated, res.Depth)
 	}
@@ -130,5 +158,8 @@ func TestConformanceAll(t *testing.T) {
 		}
 		got, res := runModel(t, dir, md, 2)
 		t.Logf("%s: want %s %d, got %s, %d distinct, %d generated, depth %d", md.cfg, md.result, md.distinct, got, res.Distinct, res.Generated, res.Depth)
+		if msg := md.mismatch(got, res); msg != "" && !strings.HasPrefix(got, "unsupported") {
+			t.Errorf("%s: %s", md.cfg, msg)
+		}
 	}
 }

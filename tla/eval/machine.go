@@ -11,9 +11,9 @@ import (
 )
 
 // Machine is a specification bound to a model configuration, ready to be
-// explored: it implements check.System. It is read-only after Build, so
-// workers may call it concurrently (depth below counts per call chain and
-// is only advisory under concurrency).
+// explored: it implements check.System. It is read-only after Build (its
+// expressions are compiled once, on first use, and constant definitions
+// evaluated once), so workers may call it concurrently.
 type Machine struct {
 	spec      *Spec
 	strs      *value.Interner
@@ -27,7 +27,7 @@ type Machine struct {
 	invs      []check.Invariant
 	cons      []check.StatePredicate
 	acons     []check.ActionPredicate
-	depth     int
+	prog      program
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
 }
@@ -116,18 +116,9 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			return nil, evalErr(d.Pos, "constant %s has no value in the configuration", d.Name)
 		}
 	}
-	// Constant-level definitions are evaluated once, lazily on first need
-	// being impossible to share safely across workers, so eagerly here:
-	// those with no parameters whose evaluation needs no variable.
-	for _, name := range sortedKeys(m.defs) {
-		d := m.defs[name]
-		if len(d.Params) != 0 || d.FnBounds != nil || d.Instance != nil {
-			continue
-		}
-		if v, err := m.eval(d.Body, nil, &frame{}); err == nil {
-			m.constDefs[name] = v
-		}
-	}
+	// Constant-level definitions are evaluated once, on first use (see
+	// compile.go), not here: a definition the model does not use may be
+	// costly (echo's R2) or fail.
 	// ASSUME
 	for _, name := range append([]string{spec.Root.Name}, sortedKeys(seen)...) {
 		mod := spec.Modules[name]
@@ -360,27 +351,13 @@ func (m *Machine) ActionConstraints() []check.ActionPredicate { return m.acons }
 
 // Init implements check.System: it enumerates the initial predicate.
 func (m *Machine) Init(emit func(check.State) error) error {
-	f := &frame{init: true, nxt: make([]value.Value, len(m.vars))}
-	return m.act(m.init, nil, f, "", false, func(nxt []value.Value, _ string) error {
-		for i, v := range nxt {
-			if v == nil {
-				return evalErr(m.init.At(), "the initial predicate does not determine %s", m.vars[i])
-			}
-		}
-		return emit(check.State(nxt))
-	})
+	return m.initStates(emit)
 }
 
 // Next implements check.System: it enumerates the successors of s.
 func (m *Machine) Next(s check.State, emit func(check.State, string) error) error {
-	f := &frame{cur: s, nxt: make([]value.Value, len(m.vars))}
-	return m.act(m.next, nil, f, "", true, func(nxt []value.Value, name string) error {
-		for i, v := range nxt {
-			if v == nil {
-				return evalErr(m.next.At(), "action %s does not determine %s'", name, m.vars[i])
-			}
-		}
-		return emit(check.State(nxt), name)
+	return m.NextInto(s, func(t check.State, action int) error {
+		return emit(append(check.State(nil), t...), m.prog.names[action])
 	})
 }
 
