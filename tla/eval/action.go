@@ -57,6 +57,25 @@ func (m *Machine) act(x syntax.Expr, e *env, f *frame, name string, naming bool,
 	case *syntax.Let:
 		return m.act(y.Body, m.letEnv(y, e), f, name, naming, emit)
 	case *syntax.Ref:
+		if len(y.Parts) > 1 {
+			t, err := m.resolvePath(y, e)
+			if err != nil {
+				return err
+			}
+			if t.def == nil {
+				return m.act(t.expr, t.xenv, f, name, naming, emit)
+			}
+			if t.def.FnBounds == nil && t.def.Instance == nil {
+				ne, err := m.bindArgs(y.P, t.def, t.args, t.denv, e)
+				if err != nil {
+					return err
+				}
+				if naming {
+					name = y.Parts[len(y.Parts)-1].Name
+				}
+				return m.act(t.def.Body, ne, f, name, naming, emit)
+			}
+		}
 		if len(y.Parts) == 1 {
 			p := y.Parts[0]
 			if b, ok := e.find(p.Name); ok {
@@ -140,24 +159,42 @@ func (m *Machine) conj(items []syntax.Expr, i int, e *env, f *frame, name string
 
 // target reports whether x is x' (or, in Init, x) for a variable x not yet
 // assigned: then = and \in assign it.
+// Operator arguments and instance substitutions standing for x or x' are
+// followed (q' = ... in Lose(q) == ..., called as Lose(msgQ)).
 func (m *Machine) target(x syntax.Expr, e *env, f *frame) (int, bool) {
-	var r *syntax.Ref
-	if f.init {
-		r, _ = x.(*syntax.Ref)
-	} else if o, ok := x.(*syntax.OpApp); ok && o.Op == "'" {
-		r, _ = o.Args[0].(*syntax.Ref)
-	}
-	if r == nil || len(r.Parts) != 1 || r.Parts[0].Args != nil {
+	primed := false
+	for depth := 0; depth < MaxCallDepth; depth++ {
+		switch y := x.(type) {
+		case *syntax.Label:
+			x = y.Body
+			continue
+		case *syntax.OpApp:
+			if y.Op != "'" || primed || f.init {
+				return 0, false
+			}
+			primed = true
+			x = y.Args[0]
+			continue
+		case *syntax.Ref:
+			if len(y.Parts) != 1 || y.Parts[0].Args != nil {
+				return 0, false
+			}
+			if b, bound := e.find(y.Parts[0].Name); bound {
+				if b.expr == nil {
+					return 0, false
+				}
+				x, e = b.expr, b.env
+				continue
+			}
+			i, ok := m.varIndex[y.Parts[0].Name]
+			if !ok || f.nxt[i] != nil || primed == f.init {
+				return 0, false
+			}
+			return i, true
+		}
 		return 0, false
 	}
-	if _, bound := e.find(r.Parts[0].Name); bound {
-		return 0, false
-	}
-	i, ok := m.varIndex[r.Parts[0].Name]
-	if !ok || f.nxt[i] != nil {
-		return 0, false
-	}
-	return i, true
+	return 0, false
 }
 
 func (m *Machine) assign(i int, v value.Value, f *frame, name string, emit func([]value.Value, string) error) error {

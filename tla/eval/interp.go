@@ -22,6 +22,9 @@ type binding struct {
 	expr syntax.Expr
 	env  *env
 	def  *syntax.Def
+	// scope, when set, makes this node stand for every name of a module
+	// instance (see modScope).
+	scope *modScope
 }
 
 // env is a persistent linked scope.
@@ -34,6 +37,12 @@ func (e *env) with(b binding) *env { return &env{b, e} }
 
 func (e *env) find(name string) (*binding, bool) {
 	for s := e; s != nil; s = s.next {
+		if s.b.scope != nil {
+			if b, ok := s.b.scope.names[name]; ok {
+				return b, true
+			}
+			continue
+		}
 		if s.b.name == name {
 			return &s.b, true
 		}
@@ -528,7 +537,14 @@ func (m *Machine) letEnv(x *syntax.Let, e *env) *env {
 // definition, a variable, a constant, a definition, or a built-in.
 func (m *Machine) ref(x *syntax.Ref, e *env, f *frame) (value.Value, error) {
 	if len(x.Parts) != 1 {
-		return nil, unsupported(x.P, "instance reference "+x.Parts[0].Name+"!...")
+		t, err := m.resolvePath(x, e)
+		if err != nil {
+			return nil, err
+		}
+		if t.def == nil {
+			return m.eval(t.expr, t.xenv, f)
+		}
+		return m.call(x.P, t.def, t.args, t.denv, e, f)
 	}
 	p := x.Parts[0]
 	if b, ok := e.find(p.Name); ok {
@@ -550,7 +566,7 @@ func (m *Machine) ref(x *syntax.Ref, e *env, f *frame) (value.Value, error) {
 			src = f.nxt
 		}
 		if src == nil || src[i] == nil {
-			return nil, evalErr(x.P, "variable %s has no value here", p.Name)
+			return nil, &PosError{x.P, fmt.Sprintf("variable %s has no value here", p.Name), ErrUnassigned}
 		}
 		return src[i], nil
 	}

@@ -131,7 +131,9 @@ func (m *Machine) opApp(x *syntax.OpApp, e *env, f *frame) (value.Value, error) 
 		}
 		eq, err := value.Equal(a, b)
 		return value.Bool(eq), wrap(x.P, err)
-	case "ENABLED", "[]", "<>", "~>", "-+->", "\\cdot":
+	case "ENABLED":
+		return m.enabledOp(x, e, f)
+	case "[]", "<>", "~>", "-+->", "\\cdot":
 		return nil, unsupported(x.P, x.Op+" (temporal and action operators come with liveness checking)")
 	}
 	// user-defined infix/prefix operators
@@ -162,7 +164,7 @@ func (m *Machine) opApp(x *syntax.OpApp, e *env, f *frame) (value.Value, error) 
 			}
 			v = value.NewSubset(s)
 		case "UNION":
-			v, err = value.BigUnion(vs[0])
+			v, err = value.BigUnionValue(vs[0])
 		case "DOMAIN":
 			fn, ok := vs[0].(*value.Func)
 			if !ok {
@@ -185,11 +187,11 @@ func (m *Machine) opApp(x *syntax.OpApp, e *env, f *frame) (value.Value, error) 
 		in, err = value.In(a, b)
 		v = value.Bool(in == (x.Op == "\\in"))
 	case "\\cup":
-		v, err = value.Union(a, b)
+		v, err = value.UnionValue(a, b)
 	case "\\cap":
 		v, err = value.Intersect(a, b)
 	case "\\":
-		v, err = value.Difference(a, b)
+		v, err = value.DifferenceValue(a, b)
 	case "\\subseteq":
 		sa, ok1 := a.(value.SetValue)
 		sb, ok2 := b.(value.SetValue)
