@@ -61,7 +61,11 @@ func (m *Machine) buildSymmetry(n *cfg.Name) error {
 
 // Fingerprint implements check.Fingerprinter: with SYMMETRY, the state's
 // smallest image under the group in TLC's order (variables compared in
-// order, as TLC compares them); with VIEW, the view's value of that state.
+// declaration order); with VIEW, the view's value of that state. TLC
+// compares the variables in the creation order of their names' internal
+// strings, which is the declaration order unless a name already existed in
+// TLC (a variable named val comes first): then SYMMETRY with VIEW may pick
+// another state of the orbit than TLC and count differently.
 func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 	min := s
 	for _, p := range m.live.perms {
