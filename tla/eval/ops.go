@@ -42,6 +42,8 @@ func (m *Machine) builtin(x *syntax.Ref, p syntax.RefPart, e *env, f *frame) (va
 		return value.IntSet, nil
 	case "STRING":
 		return value.StringSet, nil
+	case "SelectSeq":
+		return m.selectSeq(x, p, e, f)
 	case "Len", "Head", "Tail", "Cardinality", "IsFiniteSet", "Seq":
 		a, err := one()
 		if err != nil {
@@ -135,6 +137,11 @@ func (m *Machine) opApp(x *syntax.OpApp, e *env, f *frame) (value.Value, error) 
 		return m.enabledOp(x, e, f)
 	case "[]", "<>", "~>", "-+->", "\\cdot":
 		return nil, unsupported(x.P, x.Op+" (temporal and action operators come with liveness checking)")
+	}
+	if x.Op == "UNION" {
+		if se, ok := x.Args[0].(*syntax.SetEnum); ok {
+			return m.unionEnum(se, e, f)
+		}
 	}
 	// user-defined infix/prefix operators
 	if d, ok := m.defs[x.Op]; ok {

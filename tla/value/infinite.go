@@ -130,3 +130,70 @@ func (u *InfiniteUnion) Contains(x Value) (bool, error) {
 	}
 	return false, nil
 }
+
+// LazyUnion is UNION {S1, ..., Sn} of finite sets kept apart, so that
+// membership (x \in UNION {[D -> SUBSET R]}) needs no enumeration; it is
+// enumerated (and cached) only when asked.
+type LazyUnion struct {
+	Sets []SetValue
+	l    lazy
+}
+
+// NewLazyUnion is UNION of sets, lazy; InfiniteUnion if one is infinite.
+func NewLazyUnion(sets []SetValue) SetValue {
+	for _, s := range sets {
+		if _, inf := s.(infinite); inf {
+			return &InfiniteUnion{sets}
+		}
+	}
+	return &LazyUnion{Sets: sets}
+}
+
+// Kind implements Value.
+func (*LazyUnion) Kind() Kind { return KindSet }
+
+// Hash implements Value.
+func (u *LazyUnion) Hash() uint64 { return lazyHash(u) }
+
+func (u *LazyUnion) String() string {
+	e, err := u.Enumerate()
+	if err != nil {
+		return (&InfiniteUnion{u.Sets}).String()
+	}
+	return e.String()
+}
+
+// Enumerate implements SetValue.
+func (u *LazyUnion) Enumerate() (*Set, error) {
+	return u.l.get(func() (*Set, error) {
+		var all []Value
+		for _, s := range u.Sets {
+			e, err := s.Enumerate()
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, e.elems...)
+		}
+		return NewSet(all...)
+	})
+}
+
+// Card implements SetValue.
+func (u *LazyUnion) Card() (int, error) {
+	e, err := u.Enumerate()
+	if err != nil {
+		return 0, err
+	}
+	return len(e.elems), nil
+}
+
+// Contains implements SetValue.
+func (u *LazyUnion) Contains(x Value) (bool, error) {
+	for _, s := range u.Sets {
+		in, err := s.Contains(x)
+		if err != nil || in {
+			return in, err
+		}
+	}
+	return false, nil
+}
