@@ -111,6 +111,7 @@ var small = map[string]bool{
 	"allocator/SchedulingAllocator.cfg":                       true,
 	"SpecifyingSystems/FIFO/MCInnerFIFO.cfg":                  true,
 	"SpecifyingSystems/CachingMemory/MCWriteThroughCache.cfg": true,
+	"Disruptor/Disruptor_SPMC.cfg":                            true,
 }
 
 func TestConformanceSmall(t *testing.T) {

@@ -138,6 +138,11 @@ func (m *Machine) opApp(x *syntax.OpApp, e *env, f *frame) (value.Value, error) 
 	case "[]", "<>", "~>", "-+->", "\\cdot":
 		return nil, unsupported(x.P, x.Op+" (temporal and action operators come with liveness checking)")
 	}
+	if x.Op == "\\in" || x.Op == "\\notin" {
+		if rs, ok := x.Args[1].(*syntax.RecordSet); ok {
+			return m.inRecordSet(x, rs, e, f)
+		}
+	}
 	if x.Op == "UNION" {
 		if se, ok := x.Args[0].(*syntax.SetEnum); ok {
 			return m.unionEnum(se, e, f)

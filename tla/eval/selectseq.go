@@ -76,3 +76,35 @@ func (m *Machine) unionEnum(se *syntax.SetEnum, e *env, f *frame) (value.Value, 
 	}
 	return value.NewLazyUnion(sets), nil
 }
+
+// inRecordSet is r \in [f1 : S1, ..., fn : Sn] decided field by field,
+// without building the record set (which hashes, hence enumerates, each Si).
+func (m *Machine) inRecordSet(x *syntax.OpApp, rs *syntax.RecordSet, e *env, f *frame) (value.Value, error) {
+	v, err := m.eval(x.Args[0], e, f)
+	if err != nil {
+		return nil, err
+	}
+	want := x.Op == "\\in"
+	fn, ok := v.(*value.Func)
+	if !ok || fn.Len() != len(rs.Fields) {
+		return value.Bool(!want), nil
+	}
+	for i, name := range rs.Fields {
+		fv, err := fn.Apply(m.strs.String(name))
+		if err != nil {
+			return value.Bool(!want), nil // not a field of v
+		}
+		s, err := m.evalSet(rs.Sets[i], e, f)
+		if err != nil {
+			return nil, err
+		}
+		in, err := s.Contains(fv)
+		if err != nil {
+			return nil, wrap(x.P, err)
+		}
+		if !in {
+			return value.Bool(!want), nil
+		}
+	}
+	return value.Bool(want), nil
+}
