@@ -7,11 +7,12 @@ import (
 )
 
 // ErrEnabledBySuccessors, wrapped in an error of Fairness.Enabled, asks the
-// checker to decide ENABLED <<A>>_v from the state graph instead: true when
-// some recorded successor of the state is an <<A>>_v step. It is for
-// actions the System cannot enable on its own (A assigns an expression,
-// not a variable, as under INSTANCE substitutions); it only sees the
-// specification's own steps.
+// checker to decide ENABLED <<A>>_v from the states it found instead: true
+// when some recorded successor of the state, or else some reachable state,
+// makes an <<A>>_v step from it. It is for actions the System cannot enable
+// on its own (A gives a value to an expression, not to a variable, as under
+// INSTANCE substitutions: TLC stops with an error on some of them); it sees
+// only reachable states as candidate next states.
 var ErrEnabledBySuccessors = errors.New("check: ENABLED decided on the state graph")
 
 // Liveness is decided after the breadth-first search on the recorded state
@@ -96,17 +97,9 @@ func (lc *liveCtx) lit(x *lf, s, t int32) (bool, error) {
 			var err error
 			r, err = tm.State(lc.c.p.states[s])
 			if errors.Is(err, ErrEnabledBySuccessors) && tm.Step != nil {
-				r, err = false, nil
-				for _, e := range lc.c.p.succ[s] {
-					if e.to == s {
-						continue
-					}
-					ok, err2 := tm.Step(lc.c.p.states[s], lc.c.p.states[e.to])
-					if err2 != nil || ok {
-						r, err = ok, err2
-						break
-					}
-				}
+				r, err = lc.enabledBySearch(s, func(s, t int32) (bool, error) {
+					return tm.Step(lc.c.p.states[s], lc.c.p.states[t])
+				})
 			}
 			if err != nil {
 				return false, fmt.Errorf("evaluating %s: %w", tm.Text, err)
@@ -148,18 +141,7 @@ func (lc *liveCtx) enabled(f int, s int32) (bool, error) {
 	fa := lc.c.p.fair[f]
 	r, err := fa.Enabled(lc.c.p.states[s])
 	if errors.Is(err, ErrEnabledBySuccessors) {
-		r, err = false, nil
-		for _, e := range lc.c.p.succ[s] {
-			ok, err2 := lc.step(f, s, e.to)
-			if err2 != nil {
-				err = err2
-				break
-			}
-			if ok {
-				r = true
-				break
-			}
-		}
+		r, err = lc.enabledBySearch(s, func(s, t int32) (bool, error) { return lc.step(f, s, t) })
 	}
 	if err != nil {
 		return false, fmt.Errorf("evaluating ENABLED of %s: %w", fa.Name, err)
@@ -709,4 +691,26 @@ func (lc *liveCtx) counterexample(name string, pr *product, scc []int32, allowed
 	c.res.Property = name
 	c.res.Trace = trace
 	return nil
+}
+
+// enabledBySearch decides ENABLED for ErrEnabledBySuccessors: a successor
+// of s first, then any reachable state, that makes a step from s.
+func (lc *liveCtx) enabledBySearch(s int32, step func(s, t int32) (bool, error)) (bool, error) {
+	for _, e := range lc.c.p.succ[s] {
+		if e.to == s {
+			continue
+		}
+		if ok, err := step(s, e.to); err != nil || ok {
+			return ok, err
+		}
+	}
+	for t := range lc.c.p.states {
+		if int32(t) == s {
+			continue
+		}
+		if ok, err := step(s, int32(t)); err != nil || ok {
+			return ok, err
+		}
+	}
+	return false, nil
 }
