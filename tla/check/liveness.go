@@ -257,7 +257,7 @@ func (lc *liveCtx) disjunct(name string, conj []*lf) (bool, error) {
 		}
 	}
 	if rest.hasAction() {
-		return false, fmt.Errorf("check: unsupported temporal formula in property %s: a step predicate may appear only as []<>A or <>[]A (or in [][A]_v, WF, SF)", name)
+		return false, fmt.Errorf("check: unsupported temporal formula in property %s: the step predicate at %s may appear only as []<>A or <>[]A (or in [][A]_v, WF, SF)", name, lc.actionText(rest))
 	}
 	g, err := buildGBA(rest, lc.nb)
 	if err != nil {
@@ -713,4 +713,22 @@ func (lc *liveCtx) enabledBySearch(s int32, step func(s, t int32) (bool, error))
 		}
 	}
 	return false, nil
+}
+
+// actionText names the first step predicate in x, for messages.
+func (lc *liveCtx) actionText(x *lf) string {
+	switch x.op {
+	case lLit:
+		if x.action {
+			return lc.nb.leaves[x.leaf].t.Text
+		}
+	case lAnd, lOr:
+		if t := lc.actionText(x.a); t != "" {
+			return t
+		}
+		return lc.actionText(x.b)
+	case lBox, lDia:
+		return lc.actionText(x.a)
+	}
+	return ""
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/value"
@@ -80,5 +81,14 @@ func TestLivenessForms(t *testing.T) {
 	res, _ := Run(context.Background(), liveCounter(false, tnode(TEventually, xIs(3))), Options{NoDeadlock: true})
 	if len(res.Trace) != 4 || res.CycleStart != 2 || res.Trace[3].Action != StutteringAction {
 		t.Errorf("unfair counter: trace %+v, cycle at %d", res.Trace, res.CycleStart)
+	}
+}
+
+func TestLivenessUnsupportedStepPredicate(t *testing.T) {
+	step := &Temporal{Op: TAction, Text: "M.tla:3:4", Action: func(a, b State) (bool, error) { return true, nil }}
+	// <>A with A a step predicate: its negation []~A is not decided.
+	res, err := Run(context.Background(), liveCounter(true, tnode(TEventually, step)), Options{NoDeadlock: true})
+	if err == nil || res.Verdict != EvalError || !strings.Contains(err.Error(), "M.tla:3:4") {
+		t.Fatalf("got %v, %v", res.Verdict, err)
 	}
 }
