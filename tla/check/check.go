@@ -196,7 +196,12 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	c.res.Variables = c.vars
 	c.res.Verdict = Success
 	c.setupProps()
-	err := c.run(ctx)
+	var err error
+	if c.p.exactErr != nil {
+		err = c.fail(ctx, c.p.exactErr, nil)
+	} else {
+		err = c.run(ctx)
+	}
 	if err == nil && c.res.Verdict == Success && c.p.live {
 		err = c.liveness(ctx)
 	}

@@ -79,6 +79,10 @@ type PropertySystem interface {
 type Fingerprinter interface {
 	System
 	Fingerprint(State) (uint64, error)
+	// MergesStates reports whether different states may share a fingerprint
+	// on purpose (a VIEW or SYMMETRY is in force); exact mode, which counts
+	// such sharing as collisions, then refuses to run.
+	MergesStates() bool
 }
 
 // LivenessViolated: a fair behaviour violates Result.Property (a prefix
@@ -99,6 +103,8 @@ type props struct {
 	succ    [][]gedge // by node index (when live)
 	inits   []int32
 	index   map[uint64]int32
+	// exactErr refuses exact mode on a System that merges states.
+	exactErr error
 }
 
 type gedge struct {
@@ -114,6 +120,9 @@ type succRec struct {
 func (c *checker) setupProps() {
 	if f, ok := c.sys.(Fingerprinter); ok {
 		c.p.fp = f.Fingerprint
+		if c.exact != nil && f.MergesStates() {
+			c.p.exactErr = fmt.Errorf("check: exact mode cannot check a System that merges states (VIEW, SYMMETRY)")
+		}
 	}
 	ps, ok := c.sys.(PropertySystem)
 	if !ok {

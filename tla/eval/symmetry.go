@@ -96,3 +96,6 @@ func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 	}
 	return check.Fingerprint(min), nil
 }
+
+// MergesStates implements check.Fingerprinter: true under SYMMETRY or VIEW.
+func (m *Machine) MergesStates() bool { return len(m.live.perms) > 0 || m.live.view != nil }

@@ -1,8 +1,12 @@
 package eval
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/verimeter/verimeter/tla/cfg"
+	"github.com/verimeter/verimeter/tla/check"
 )
 
 // TLC's (2.19) counts for Sym.tla: the SYMMETRY set Permutations(P) \cup
@@ -28,5 +32,27 @@ func TestSymmetryAndViewCounts(t *testing.T) {
 		if res.Distinct != tc.distinct || res.Generated != tc.generated {
 			t.Errorf("%q: %d distinct, %d generated; TLC: %d, %d", tc.extra, res.Distinct, res.Generated, tc.distinct, tc.generated)
 		}
+	}
+}
+
+func TestExactModeRefusesSymmetry(t *testing.T) {
+	spec, err := Load(filepath.Join("testdata", "symmetry", "Sym.tla"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfg.Parse("T.cfg", []byte("CONSTANTS P = {p1, p2}\nV = {v1}\nNoV = NoV\nINIT Init\nNEXT Next\nSYMMETRY Perms\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(spec, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := check.Run(context.Background(), m, check.Options{Exact: true})
+	if err == nil || res.Verdict != check.EvalError {
+		t.Fatalf("exact mode with SYMMETRY: %v, %v", res.Verdict, err)
 	}
 }
