@@ -94,8 +94,15 @@ type Result struct {
 	// Variables names the trace's columns.
 	Variables []string `json:"variables"`
 	// Trace is the shortest path from an initial state to the violation (or to
-	// the state whose evaluation failed, or the deadlocked state).
+	// the state whose evaluation failed, or the deadlocked state); for a
+	// liveness violation, a prefix and a cycle.
 	Trace []TraceStep `json:"trace,omitempty"`
+	// Property names the violated PROPERTY (LivenessViolated, and
+	// InvariantViolated when a property's safety part failed).
+	Property string `json:"property,omitempty"`
+	// CycleStart is, for LivenessViolated, the index in Trace of the state the
+	// cycle returns to after Trace's last state ("back to state CycleStart+1").
+	CycleStart int `json:"cycle_start,omitempty"`
 }
 
 // InitialAction is the action name of a trace's first step.
@@ -130,6 +137,8 @@ type candidate struct {
 	key    uint64 // claim in the claim table
 	out    bool   // outside the constraints: not stored
 	inv    string // violated invariant, if any
+	prop   string // violated action property, if any
+	always bool   // judged outside the claim table (action property, fingerprint error)
 	err    error
 }
 
@@ -140,6 +149,7 @@ type expansion struct {
 	cands    []candidate
 	err      error // error from Next itself
 	errAfter int32 // successors emitted before err
+	succ     []succRec
 }
 
 type checker struct {
@@ -161,6 +171,7 @@ type checker struct {
 	bufActs []uint16 // the BufferedSystem's action indexes as ours
 	start   time.Time
 	lastLog time.Time
+	p       props
 }
 
 // Run explores sys breadth first and returns the result. The returned error
@@ -202,7 +213,16 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	c.res.Workers = opts.Workers
 	c.res.Variables = c.vars
 	c.res.Verdict = Success
-	err := c.run(ctx)
+	c.setupProps()
+	var err error
+	if c.p.exactErr != nil {
+		err = c.fail(ctx, c.p.exactErr, nil)
+	} else {
+		err = c.run(ctx)
+	}
+	if err == nil && c.res.Verdict == Success && c.p.live {
+		err = c.liveness(ctx)
+	}
 	c.res.Seconds = opts.Now().Sub(c.start).Seconds()
 	if err != nil && c.res.Error == "" {
 		c.res.Error = err.Error()
@@ -343,7 +363,13 @@ func (c *checker) run(ctx context.Context) error {
 			return err
 		}
 		c.res.Generated++
-		fp := fingerprint(s)
+		fp, err := c.fingerprintOf(s)
+		if err != nil {
+			c.res.Verdict = EvalError
+			c.res.Trace = []TraceStep{{InitialAction, s}}
+			stop = err
+			return err
+		}
 		var cand candidate
 		newState, err := c.isNew(s, fp)
 		if err != nil {
@@ -371,8 +397,21 @@ func (c *checker) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		c.recordNode(idx, s, fp, true)
 		if cand.inv != "" {
 			c.violation(cand.inv, []TraceStep{{InitialAction, s}})
+			stop = errStop
+			return errStop
+		}
+		if name, err := c.checkInitProps(s); err != nil || name != "" {
+			if err != nil {
+				c.res.Verdict = EvalError
+				c.res.Trace = []TraceStep{{InitialAction, s}}
+				stop = err
+				return err
+			}
+			c.violation(name, []TraceStep{{InitialAction, s}})
+			c.res.Property = name
 			stop = errStop
 			return errStop
 		}
@@ -497,13 +536,26 @@ func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
 
 func (c *checker) expandOne(i int, it frontierItem) expansion {
 	e := expansion{parent: it.idx, state: it.state}
+	actProps := c.hasActionProps()
 	if c.buf != nil {
-		return c.expandBuffered(i, it, e)
+		return c.expandBuffered(i, it, e, actProps)
 	}
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
 		e.nsucc++
-		fp := fingerprint(t)
+		fp, err := c.fingerprintOf(t)
+		if err != nil {
+			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.actionID(action), err: err, always: true})
+			return errStop
+		}
+		if c.p.live {
+			e.succ = append(e.succ, succRec{fp, c.actionID(action)})
+		}
+		if actProps {
+			if stop := c.judgeStep(it.state, t, fp, pos, action, &e); stop {
+				return errStop
+			}
+		}
 		// Duplicates of stored states need no judging: only counting.
 		dup, key := c.dup(i, pos, fp)
 		if dup {
@@ -526,11 +578,30 @@ func (c *checker) expandOne(i int, it frontierItem) expansion {
 
 // expandBuffered is expandOne for a BufferedSystem: a successor is copied
 // only when its fingerprint is not yet stored.
-func (c *checker) expandBuffered(i int, it frontierItem, e expansion) expansion {
+func (c *checker) expandBuffered(i int, it frontierItem, e expansion, actProps bool) expansion {
+	names := c.buf.ActionNames()
 	err := c.buf.NextInto(it.state, func(t State, action int) error {
 		pos := e.nsucc
 		e.nsucc++
-		fp := fingerprint(t)
+		var fp uint64
+		if c.p.fp != nil {
+			var err error
+			if fp, err = c.p.fp(t); err != nil {
+				t = append(State(nil), t...)
+				e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.bufActs[action], err: err, always: true})
+				return errStop
+			}
+		} else {
+			fp = fingerprint(t)
+		}
+		if c.p.live {
+			e.succ = append(e.succ, succRec{fp, c.bufActs[action]})
+		}
+		if actProps {
+			if stop := c.judgeStep(it.state, append(State(nil), t...), fp, pos, names[action], &e); stop {
+				return errStop
+			}
+		}
 		dup, key := c.dup(i, pos, fp)
 		if dup {
 			return nil
@@ -568,12 +639,24 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 		e := &exps[ei]
 		for ci := range e.cands {
 			cand := &e.cands[ci]
-			if c.claims != nil && c.claims.key(cand.fp) != cand.key {
+			if c.claims != nil && !cand.always && c.claims.key(cand.fp) != cand.key {
 				continue // a later occurrence of a state claimed first elsewhere
 			}
 			if cand.err != nil {
 				c.res.Generated += int64(cand.pos) + 1
 				return next, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
+			}
+			if cand.prop != "" {
+				// TLC stores the new state before it checks implied actions.
+				if isNew, err := c.isNew(cand.state, cand.fp); err == nil && isNew {
+					if _, err := c.store(cand.state, cand.fp, e.parent, cand.action); err != nil {
+						return nil, true, c.fail(ctx, err, nil)
+					}
+				}
+				c.res.Generated += int64(cand.pos) + 1
+				c.violation(cand.prop, c.trace(e.parent, e.state, cand))
+				c.res.Property = cand.prop
+				return next, true, nil
 			}
 			if cand.out {
 				if cand.inv != "" {
@@ -598,6 +681,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 			if err != nil {
 				return nil, true, c.fail(ctx, err, nil)
 			}
+			c.recordNode(idx, cand.state, cand.fp, false)
 			if cand.inv != "" {
 				c.res.Generated += int64(cand.pos) + 1
 				c.violation(cand.inv, c.trace(e.parent, e.state, cand))
@@ -606,6 +690,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 			next = append(next, frontierItem{idx, cand.state})
 		}
 		c.res.Generated += int64(e.nsucc)
+		c.recordEdges(e.parent, e.succ)
 		if e.err != nil {
 			return next, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
 		}
@@ -634,14 +719,14 @@ func (c *checker) trace(idx int32, s State, last *candidate) []TraceStep {
 		var found State
 		if k == len(path)-1 {
 			_ = c.sys.Init(func(t State) error {
-				if found == nil && fingerprint(t) == n.fp {
+				if fp, _ := c.fingerprintOf(t); found == nil && fp == n.fp {
 					found = t
 				}
 				return nil
 			})
 		} else {
 			_ = c.sys.Next(cur, func(t State, a string) error {
-				if found == nil && fingerprint(t) == n.fp && c.actions[n.action] == a {
+				if fp, _ := c.fingerprintOf(t); found == nil && fp == n.fp && c.actions[n.action] == a {
 					found = t
 				}
 				return nil

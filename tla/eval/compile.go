@@ -42,21 +42,29 @@ const (
 	eSlot  bindKind = iota // bound identifier or @: a slot
 	eParam                 // operator parameter: the argument, compiled where used
 	eLet                   // LET definition
+	eScope                 // the names of a module instance (mod)
+	eDef                   // a definition of a module instance (or a LET of a property), body in denv
+	eSubst                 // by name: arg compiled in argEnv where used (instance substitutions, property arguments)
+	eConst                 // a value fixed before compilation (a property's \A over a constant set)
 )
 
 type bind struct {
-	name  string
-	kind  bindKind
-	level int
-	slot  int
-	arg   syntax.Expr // eParam
-	argSc *scope      // eParam: the caller's scope; eLet: the LET's scope
-	def   *syntax.Def // eLet
-	cache int         // eLet of arity 0: slot caching its value
-	rec   *recUnit    // eLet with function bounds or RECURSIVE: compiled on first use
-	val   evalFn      // eLet cached value, compiled on first use
-	valFl *flags      // what val reads
-	next  *bind
+	name   string
+	kind   bindKind
+	level  int
+	slot   int
+	arg    syntax.Expr // eParam
+	argSc  *scope      // eParam: the caller's scope; eLet: the LET's scope
+	def    *syntax.Def // eLet
+	cache  int         // eLet of arity 0: slot caching its value
+	rec    *recUnit    // eLet with function bounds or RECURSIVE: compiled on first use
+	val    evalFn      // eLet cached value, compiled on first use
+	valFl  *flags      // what val reads
+	mod    *modScope   // eScope
+	denv   *bind       // eDef: the scope of the definition's body
+	argEnv *bind       // eSubst: the scope of arg (built before compilation: no slots)
+	cval   value.Value // eConst
+	next   *bind
 }
 
 // flags record what compiled code reads, to decide what may be cached: the
@@ -127,7 +135,19 @@ type scope struct {
 func (s scope) unit() *unit { return s.units[s.level] }
 
 func (s scope) find(name string) *bind {
-	for e := s.env; e != nil; e = e.next {
+	return findIn(s.env, name)
+}
+
+// findIn looks name up in a chain of bindings; a module instance's node
+// (eScope) holds all of its names at once.
+func findIn(env *bind, name string) *bind {
+	for e := env; e != nil; e = e.next {
+		if e.kind == eScope {
+			if b, ok := e.mod.names[name]; ok {
+				return b
+			}
+			continue
+		}
 		if e.name == name {
 			return e
 		}
@@ -147,6 +167,7 @@ type compiler struct {
 	mu      sync.Mutex
 	consts  map[constKey]*constDef
 	recs    map[constKey]*recUnit
+	srecs   map[scopedKey]*recUnit
 	actions []string
 	actIdx  map[string]int
 }
@@ -1021,7 +1042,11 @@ func (s scope) callRecAt(pos syntax.Pos, ru *recUnit, defLevel int, arg, arg2 ev
 // definition, a variable, a constant, a definition, or a built-in.
 func (s scope) ref(x *syntax.Ref) evalFn {
 	if len(x.Parts) != 1 {
-		return errFn(unsupported(x.P, "instance reference "+x.Parts[0].Name+"!..."))
+		t, err := s.resolvePath(x)
+		if err != nil {
+			return errFn(err)
+		}
+		return t.compile(s, x.P)
 	}
 	p := x.Parts[0]
 	m := s.c.m
@@ -1034,6 +1059,18 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 				return errFn(unsupported(x.P, "operator arguments"))
 			}
 			return s.param(e)
+		case eConst:
+			if p.Args != nil {
+				return errFn(unsupported(x.P, "operator arguments"))
+			}
+			return constFn(e.cval)
+		case eSubst:
+			if p.Args != nil {
+				return errFn(unsupported(x.P, "operator arguments"))
+			}
+			return s.subst(e)
+		case eDef:
+			return s.callDef(x.P, e.def, e.denv, p.Args)
 		default:
 			return s.callLet(x.P, e, p.Args)
 		}
@@ -1045,7 +1082,7 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 			return func(r *rt) (value.Value, error) {
 				v := r.nxt[i]
 				if v == nil {
-					return nil, evalErr(pos, "variable %s has no value here", name)
+					return nil, &PosError{pos, fmt.Sprintf("variable %s has no value here", name), ErrUnassigned}
 				}
 				return v, nil
 			}
@@ -1053,7 +1090,7 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 		s.fl.state = true
 		return func(r *rt) (value.Value, error) {
 			if r.cur == nil {
-				return nil, evalErr(pos, "variable %s has no value here", name)
+				return nil, &PosError{pos, fmt.Sprintf("variable %s has no value here", name), ErrUnassigned}
 			}
 			return r.cur[i], nil
 		}

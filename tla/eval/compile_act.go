@@ -114,10 +114,44 @@ func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
 			return body(r)
 		}
 	case *syntax.Ref:
+		if len(y.Parts) > 1 {
+			// I!Op(args) through instances, Def!n
+			if t, err := s.resolvePath(y); err == nil {
+				if t.def == nil {
+					u := s
+					u.env = t.xenv
+					u.inline++
+					if u.inline <= maxInline {
+						return u.act(t.expr, name, naming, k)
+					}
+				} else if t.def.FnBounds == nil && t.def.Instance == nil && !t.def.Recursive && len(t.args) == len(t.def.Params) {
+					if u, err := s.callee(y.P, t.def, t.args, t.denv); err == nil {
+						if naming {
+							name = y.Parts[len(y.Parts)-1].Name
+						}
+						return u.act(t.def.Body, name, naming, k)
+					}
+				}
+			}
+		}
 		if len(y.Parts) == 1 {
 			p := y.Parts[0]
 			if e := s.find(p.Name); e != nil {
 				switch {
+				case e.kind == eDef && e.def.FnBounds == nil && e.def.Instance == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
+					if t, err := s.callee(y.P, e.def, p.Args, e.denv); err == nil {
+						if naming {
+							name = p.Name
+						}
+						return t.act(e.def.Body, name, naming, k)
+					}
+				case e.kind == eSubst && p.Args == nil:
+					t := s
+					t.env = e.argEnv
+					t.inline++
+					if t.inline <= maxInline {
+						return t.act(e.arg, name, naming, k)
+					}
 				case e.kind == eParam && p.Args == nil && e.argSc.level == s.level:
 					as := *e.argSc
 					as.primed = as.primed || s.primed
@@ -274,24 +308,51 @@ func (s scope) conj(items []syntax.Expr, i int, name string, k *kont) runFn {
 
 // target reports whether x is x' (or, in Init, x) for a state variable x:
 // then = and \in assign it when it is not assigned yet.
+// Operator arguments and instance substitutions standing for x or x' are
+// followed (q' = ... in Lose(q) == ..., called as Lose(msgQ)).
 func (s scope) target(x syntax.Expr) (int, bool) {
-	var r *syntax.Ref
-	if s.init {
-		r, _ = x.(*syntax.Ref)
-	} else if o, ok := x.(*syntax.OpApp); ok && o.Op == "'" && !s.primed {
-		r, _ = o.Args[0].(*syntax.Ref)
-	}
-	if r == nil || len(r.Parts) != 1 || r.Parts[0].Args != nil {
+	if s.primed {
 		return 0, false
 	}
-	if s.find(r.Parts[0].Name) != nil {
+	primed := false
+	env := s.env
+	for depth := 0; depth < maxInline; depth++ {
+		switch y := x.(type) {
+		case *syntax.Label:
+			x = y.Body
+			continue
+		case *syntax.OpApp:
+			if y.Op != "'" || primed || s.init {
+				return 0, false
+			}
+			primed = true
+			x = y.Args[0]
+			continue
+		case *syntax.Ref:
+			if len(y.Parts) != 1 || y.Parts[0].Args != nil {
+				return 0, false
+			}
+			if e := findIn(env, y.Parts[0].Name); e != nil {
+				switch {
+				case e.kind == eParam && !e.argSc.primed && e.argSc.init == s.init:
+					x, env = e.arg, e.argSc.env
+					continue
+				case e.kind == eSubst:
+					x, env = e.arg, e.argEnv
+					continue
+				}
+				return 0, false
+			}
+			i, ok := s.c.m.varIndex[y.Parts[0].Name]
+			if !ok || primed == s.init {
+				return 0, false
+			}
+			s.fl.next = true
+			return i, true
+		}
 		return 0, false
 	}
-	i, ok := s.c.m.varIndex[r.Parts[0].Name]
-	if ok {
-		s.fl.next = true
-	}
-	return i, ok
+	return 0, false
 }
 
 // unchangedVars lists the variables of UNCHANGED <<x, y, vars>>, or false
@@ -299,18 +360,34 @@ func (s scope) target(x syntax.Expr) (int, bool) {
 func (s scope) unchangedVars(x syntax.Expr) ([]int, bool) {
 	m := s.c.m
 	var vars []int
-	var collect func(x syntax.Expr) bool
-	collect = func(x syntax.Expr) bool {
+	var collect func(x syntax.Expr, env *bind, depth int) bool
+	collect = func(x syntax.Expr, env *bind, depth int) bool {
+		if depth > maxInline {
+			return false
+		}
 		switch y := x.(type) {
+		case *syntax.Label:
+			return collect(y.Body, env, depth+1)
 		case *syntax.Tuple:
 			for _, el := range y.Elems {
-				if !collect(el) {
+				if !collect(el, env, depth+1) {
 					return false
 				}
 			}
 			return true
 		case *syntax.Ref:
-			if len(y.Parts) != 1 || y.Parts[0].Args != nil || s.find(y.Parts[0].Name) != nil {
+			if len(y.Parts) != 1 || y.Parts[0].Args != nil {
+				return false
+			}
+			if e := findIn(env, y.Parts[0].Name); e != nil {
+				switch {
+				case e.kind == eParam && !e.argSc.primed:
+					return collect(e.arg, e.argSc.env, depth+1)
+				case e.kind == eSubst:
+					return collect(e.arg, e.argEnv, depth+1)
+				case e.kind == eDef && e.denv != nil && len(e.def.Params) == 0 && e.def.FnBounds == nil && e.def.Instance == nil && !e.def.Recursive:
+					return collect(e.def.Body, e.denv, depth+1)
+				}
 				return false
 			}
 			if i, ok := m.varIndex[y.Parts[0].Name]; ok {
@@ -321,12 +398,12 @@ func (s scope) unchangedVars(x syntax.Expr) ([]int, bool) {
 				return false
 			}
 			if d, ok := m.defs[y.Parts[0].Name]; ok && len(d.Params) == 0 && d.FnBounds == nil && d.Instance == nil && !d.Recursive {
-				return collect(d.Body)
+				return collect(d.Body, nil, depth+1)
 			}
 		}
 		return false
 	}
-	if !collect(x) {
+	if !collect(x, s.env, 0) {
 		return nil, false
 	}
 	s.fl.state, s.fl.next = true, true

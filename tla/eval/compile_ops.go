@@ -97,15 +97,30 @@ func (s scope) opApp(x *syntax.OpApp) evalFn {
 			eq, err := value.Equal(x, y)
 			return value.Bool(eq), wrap(pos, err)
 		}
-	case "ENABLED", "[]", "<>", "~>", "-+->", "\\cdot":
-		return errFn(unsupported(x.P, x.Op+" (temporal and action operators come with liveness checking)"))
+	case "ENABLED":
+		return s.enabled(x)
+	case "[]", "<>", "~>", "-+->", "\\cdot":
+		return errFn(unsupported(x.P, x.Op+" (temporal and action operators are only evaluated in a PROPERTY or the SPECIFICATION)"))
+	case "\\in", "\\notin":
+		if rs, ok := x.Args[1].(*syntax.RecordSet); ok {
+			return s.inRecordSet(x, rs)
+		}
+	case "UNION":
+		if se, ok := x.Args[0].(*syntax.SetEnum); ok {
+			return s.unionEnum(se)
+		}
 	}
 	// user-defined infix/prefix operators
+	if e := s.find(x.Op); e != nil {
+		switch e.kind {
+		case eLet:
+			return s.callLet(x.P, e, x.Args)
+		case eDef:
+			return s.callDef(x.P, e.def, e.denv, x.Args)
+		}
+	}
 	if d, ok := m.defs[x.Op]; ok {
 		return s.call(x.P, d, x.Args)
-	}
-	if e := s.find(x.Op); e != nil && e.kind == eLet {
-		return s.callLet(x.P, e, x.Args)
 	}
 	args := s.exprs(x.Args)
 	if len(args) == 1 {
@@ -123,7 +138,7 @@ func (s scope) opApp(x *syntax.OpApp) evalFn {
 				return value.NewSubset(s), nil
 			}
 		case "UNION":
-			op = func(v value.Value) (value.Value, error) { return value.BigUnion(v) }
+			op = value.BigUnionValue
 		case "DOMAIN":
 			op = func(v value.Value) (value.Value, error) {
 				fn, ok := v.(*value.Func)
@@ -187,11 +202,11 @@ func (s scope) opApp(x *syntax.OpApp) evalFn {
 			return value.Bool(in == want), err
 		})
 	case "\\cup":
-		return bin(func(x, y value.Value) (value.Value, error) { return value.Union(x, y) })
+		return bin(value.UnionValue)
 	case "\\cap":
 		return bin(func(x, y value.Value) (value.Value, error) { return value.Intersect(x, y) })
 	case "\\":
-		return bin(func(x, y value.Value) (value.Value, error) { return value.Difference(x, y) })
+		return bin(value.DifferenceValue)
 	case "\\subseteq":
 		return bin(func(x, y value.Value) (value.Value, error) {
 			sa, ok1 := x.(value.SetValue)
@@ -289,6 +304,8 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 			}
 			return value.NewSeqSet(s), nil
 		})
+	case "SelectSeq":
+		return s.selectSeq(x, p)
 	case "Permutations":
 		return unary(func(v value.Value) (value.Value, error) { return value.Permutations(v) })
 	case "ToString":

@@ -28,6 +28,9 @@ type Machine struct {
 	cons      []check.StatePredicate
 	acons     []check.ActionPredicate
 	prog      program
+	rootInsts map[string]*bind
+	modSubst  map[string]map[string]string // c <-[Mod] d
+	live      liveParts
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
 }
@@ -78,7 +81,13 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			case *syntax.Def:
 				m.defs[u.Name] = u
 			case *syntax.Instance:
-				return unsupported(u.Pos, "INSTANCE "+u.Module+" (instances are not evaluated yet)")
+				// INSTANCE N without a name: N's definitions join this module's.
+				if err := identitySubst(u); err != nil {
+					return err
+				}
+				if err := add(u.Module); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -91,7 +100,19 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		pos := syntax.Pos{File: k.Pos.File, Line: k.Pos.Line, Col: k.Pos.Col}
 		switch {
 		case k.Module != "":
-			return nil, unsupported(pos, "module-scoped substitution <-["+k.Module+"]")
+			if k.Value != nil {
+				return nil, unsupported(pos, "module-scoped value <-["+k.Module+"]")
+			}
+			if _, ok := m.defs[k.Def]; !ok {
+				return nil, evalErr(pos, "%s <-[%s] %s: no definition %s", k.Name, k.Module, k.Def, k.Def)
+			}
+			if m.modSubst == nil {
+				m.modSubst = map[string]map[string]string{}
+			}
+			if m.modSubst[k.Module] == nil {
+				m.modSubst[k.Module] = map[string]string{}
+			}
+			m.modSubst[k.Module][k.Name] = k.Def
 		case k.Value != nil:
 			v, err := m.cfgValue(*k.Value)
 			if err != nil {
@@ -115,6 +136,9 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		if !isConst && !isDef {
 			return nil, evalErr(d.Pos, "constant %s has no value in the configuration", d.Name)
 		}
+	}
+	if err := m.buildRootInstances(); err != nil {
+		return nil, err
 	}
 	// Constant-level definitions are evaluated once, on first use (see
 	// compile.go), not here: a definition the model does not use may be
@@ -189,6 +213,9 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		}})
 	}
 	m.NoDeadlock = c.CheckDeadlock != nil && !*c.CheckDeadlock
+	if err := m.buildLiveness(c); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -233,10 +260,13 @@ func (m *Machine) splitSpec(x syntax.Expr) error {
 			}
 			return unsupported(y.P, "SPECIFICATION conjunct "+y.Op)
 		case *syntax.Fairness:
-			continue // fairness matters only for liveness, which is not checked
+			m.live.specTemporal = append(m.live.specTemporal, c)
+			continue
 		default:
 			if containsTemporal(c) {
-				return unsupported(c.At(), "temporal SPECIFICATION conjunct")
+				// fairness (possibly quantified), compiled in buildLiveness
+				m.live.specTemporal = append(m.live.specTemporal, c)
+				continue
 			}
 			if m.init != nil {
 				m.init = &syntax.Junction{Node: syntax.Node{P: c.At()}, Op: "/\\", Items: []syntax.Expr{m.init, c}}
@@ -270,6 +300,8 @@ func containsTemporal(x syntax.Expr) bool {
 		}
 	case *syntax.Fairness:
 		return true
+	case *syntax.Quant:
+		return containsTemporal(y.Body)
 	}
 	return false
 }

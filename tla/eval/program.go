@@ -18,12 +18,14 @@ type program struct {
 	initN, nextN int
 	names        []string
 	preds        sync.Map // predKey -> *compiledPred
+	acts         sync.Map // predKey -> *compiledAct
 	mu           sync.Mutex
 }
 
 type predKey struct {
 	x    syntax.Expr
 	init bool
+	env  *env
 }
 
 type compiledPred struct {
@@ -77,9 +79,9 @@ func (m *Machine) actions() {
 }
 
 // pred returns x compiled as a predicate (in Init mode, unprimed variables
-// are read from the next state).
-func (m *Machine) pred(x syntax.Expr, init bool) *compiledPred {
-	key := predKey{x, init}
+// are read from the next state), in the scope e (nil: the root module's).
+func (m *Machine) pred(x syntax.Expr, init bool, e *env) *compiledPred {
+	key := predKey{x, init, e}
 	if p, ok := m.prog.preds.Load(key); ok {
 		return p.(*compiledPred)
 	}
@@ -90,6 +92,7 @@ func (m *Machine) pred(x syntax.Expr, init bool) *compiledPred {
 		return p.(*compiledPred)
 	}
 	t := c.top(init)
+	t.env = e
 	p := &compiledPred{fn: t.expr(x)}
 	p.n = t.units[0].n
 	m.prog.preds.Store(key, p)
@@ -103,11 +106,14 @@ type frame struct {
 	init     bool
 }
 
-// env is the (empty) local scope of an expression evaluated from outside.
-type env struct{}
+// env is the scope of an expression evaluated from outside: nil for the
+// root module, else bindings made before compilation (instances, and the
+// bound names and arguments of a property's expanded definitions: eScope,
+// eDef, eSubst and eConst only, never slots).
+type env = bind
 
-func (m *Machine) eval(x syntax.Expr, _ *env, f *frame) (value.Value, error) {
-	p := m.pred(x, f.init)
+func (m *Machine) eval(x syntax.Expr, e *env, f *frame) (value.Value, error) {
+	p := m.pred(x, f.init, e)
 	return p.fn(&rt{cur: f.cur, nxt: f.nxt, slots: make([]value.Value, p.n)})
 }
 
@@ -121,6 +127,40 @@ func (m *Machine) evalBool(x syntax.Expr, e *env, f *frame) (bool, error) {
 		return false, evalErr(x.At(), "expected a boolean, got %s", v)
 	}
 	return bool(b), nil
+}
+
+type compiledAct struct {
+	run runFn
+	n   int
+}
+
+// action returns x compiled as an action in scope e, whose run calls r.emit
+// with every (partial) next state it allows: ENABLED of a property or of
+// fairness.
+func (m *Machine) action(x syntax.Expr, e *env) *compiledAct {
+	key := predKey{x, false, e}
+	if p, ok := m.prog.acts.Load(key); ok {
+		return p.(*compiledAct)
+	}
+	c := m.compiler()
+	m.prog.mu.Lock()
+	defer m.prog.mu.Unlock()
+	if p, ok := m.prog.acts.Load(key); ok {
+		return p.(*compiledAct)
+	}
+	t := c.top(false)
+	t.env = e
+	a := &compiledAct{run: t.act(x, "", false, emitLeaf())}
+	a.n = t.units[0].n
+	m.prog.acts.Store(key, a)
+	return a
+}
+
+// emitLeaf is the continuation that reports the next state as it is.
+func emitLeaf() *kont {
+	return &kont{f: func(string) runFn {
+		return func(r *rt) error { return r.emit(r.nxt, 0) }
+	}}
 }
 
 func (m *Machine) initStates(emit func(check.State) error) error {
