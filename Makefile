@@ -44,11 +44,11 @@ bench-tlc: deps
 cross:
 	./.ci/cross.sh
 
-## spec: every model of spec/ with our checker
+## spec: every model of spec/ (and spec/large/) with our checker (TLC for liveness), SANY, TLC vs ours
 spec:
 	./.ci/spec.sh
 
-## spec-mutants: each weakening of the protocol must be caught by a property
+## spec-mutants: each weakening of the protocol must be caught by a property (charts in out/spec-mutants/)
 spec-mutants:
 	./.ci/spec-mutants.sh
 

@@ -9,6 +9,7 @@ need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/bin/time ] || need+=(time)
 for extra in "$@"; do
   case "$extra" in
     qemu) command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user) ;;

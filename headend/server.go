@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"time"
 
 	"github.com/verimeter/verimeter/headend/api"
@@ -33,12 +34,21 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
-// Handler returns the HTTP handler of the head-end.
+// Handler returns the HTTP handler of the head-end. A path that is not in
+// canonical form is refused rather than redirected (ServeMux would answer
+// 301/307): the clients are machines that use the exact paths, and a
+// redirect would only invite them to send the batch a second time.
 func (h *HeadEnd) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/ingest", h.serveIngest)
 	mux.HandleFunc("GET /v1/meters/{meter}/intervals", h.serveIntervals)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("path %q is not canonical", p))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 func (h *HeadEnd) client(r *http.Request, role protocol.Role) (*x509.Certificate, error) {

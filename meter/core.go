@@ -44,6 +44,20 @@ type Slot struct {
 type firmwareState struct {
 	Slots  [2]Slot `json:"slots"`
 	Active int     `json:"active"`
+	// Trial, while set, marks the active slot as on trial: activated but
+	// not yet confirmed. The attempt is confirmed by its "installed"
+	// logbook entry; a boot that finds a trial without one rolls back
+	// (power failed during the install), so an install is always either
+	// complete or rolled back, never half done (DESIGN.md L2).
+	Trial *trial `json:"trial,omitempty"`
+}
+
+// trial is an install in progress: the logbook sequence number its outcome
+// entry gets, and the attempt's time and party for that entry.
+type trial struct {
+	Seq   int    `json:"seq"`
+	Time  int64  `json:"time"`
+	Party string `json:"party"`
 }
 
 // Core is the fixed legally relevant core. Its state is persisted in the
@@ -69,6 +83,7 @@ func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacit
 	found := false
 	if err := store.Each(recFirmware, func(b []byte) error {
 		found = true
+		c.fw = firmwareState{} // the last record wins, whole
 		return json.Unmarshal(b, &c.fw)
 	}); err != nil {
 		return nil, fmt.Errorf("%w: firmware record: %v", ErrStore, err)
@@ -97,13 +112,54 @@ func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacit
 		if err := c.saveFirmware(); err != nil {
 			return nil, err
 		}
+	}
+	// The factory's security version is the floor's least value, also when
+	// power failed at the first boot before the floor record was written.
+	if c.floor < factory.SecurityVersion {
 		c.floor = factory.SecurityVersion
 		if err := c.saveFloor(); err != nil {
 			return nil, err
 		}
 	}
+	if c.fw.Trial != nil {
+		if err := c.settleTrial(); err != nil {
+			return nil, err
+		}
+	}
 	c.id = sha256.Sum256(c.fw.Slots[c.fw.Active].LR)
 	return c, nil
+}
+
+// settleTrial ends, at boot, an install that power loss interrupted. If its
+// "installed" entry is in the logbook the self-test had passed: the commit
+// is finished (floor raised, trial cleared). Otherwise the old slot is
+// activated again and the attempt is logged as rolled back (unless its
+// rollback entry was already written). Each step is idempotent, so power
+// failing during the settling is settled at the next boot.
+func (c *Core) settleTrial() error {
+	t := c.fw.Trial
+	if t.Seq <= len(c.logbook) && c.logbook[t.Seq-1].Event == "installed" {
+		if sv := c.fw.Slots[c.fw.Active].SecurityVersion; sv > c.floor {
+			c.floor = sv
+			if err := c.saveFloor(); err != nil {
+				return err
+			}
+		}
+		c.fw.Trial = nil
+		return c.saveFirmware()
+	}
+	if t.Seq > len(c.logbook) {
+		old, next := c.fw.Slots[1-c.fw.Active], c.fw.Slots[c.fw.Active]
+		oldID, newID := sha256.Sum256(old.LR), sha256.Sum256(next.LR)
+		if err := c.log(LogEntry{Time: t.Time, Party: t.Party, Event: "rolled back",
+			OldID: hex.EncodeToString(oldID[:8]), NewID: hex.EncodeToString(newID[:8]), OldVersion: old.Version, NewVersion: next.Version,
+			Reason: "power lost before the self-test passed; rolled back at boot"}); err != nil {
+			return err
+		}
+	}
+	c.fw.Active = 1 - c.fw.Active
+	c.fw.Trial = nil
+	return c.saveFirmware()
 }
 
 func (c *Core) saveFirmware() error {
@@ -148,10 +204,15 @@ func (c *Core) Logbook() []LogEntry { return append([]LogEntry(nil), c.logbook..
 // Install checks a manifest and image and activates them: dual signatures,
 // model, newer version, security version not below the floor, digests and
 // sizes (protocol.VerifyManifest and VerifyImage); then the image goes to
-// the inactive slot, is activated and self-tested. On success the floor is
-// raised to the manifest's security version (only now, after the self-test,
-// so a failed install cannot lock out the old software); on failure the old
-// slot is active again. Every attempt is one logbook entry.
+// the inactive slot, which is activated on trial and self-tested. On
+// success the "installed" logbook entry confirms the trial and the floor is
+// raised to the manifest's security version (only now, after the
+// self-test, so a failed install cannot lock out the old software); on
+// failure the old slot is active again. Every attempt is one logbook entry.
+//
+// The durable steps are ordered so that power lost between any two of them
+// leaves a state the next boot settles (settleTrial): trial recorded, then
+// the outcome entry, then the floor, then the trial cleared.
 func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	old := c.fw.Slots[c.fw.Active]
 	entry := LogEntry{Time: now, Party: party, OldID: c.SoftwareID(), OldVersion: old.Version}
@@ -184,6 +245,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	prev := c.fw
 	c.fw.Slots[inactive] = next
 	c.fw.Active = inactive
+	c.fw.Trial = &trial{Seq: len(c.logbook) + 1, Time: now, Party: party}
 	if err := c.saveFirmware(); err != nil {
 		c.fw = prev
 		return err
@@ -192,16 +254,20 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	entry.NewID, entry.NewVersion = hex.EncodeToString(newID[:8]), next.Version
 	if c.SelfTest != nil {
 		if terr := c.SelfTest(next.LR); terr != nil {
-			c.fw.Active = prev.Active
-			if err := c.saveFirmware(); err != nil {
-				return err
-			}
 			entry.Event, entry.Reason = "rolled back", terr.Error()
 			if err := c.log(entry); err != nil {
 				return err
 			}
+			c.fw.Active, c.fw.Trial = prev.Active, nil
+			if err := c.saveFirmware(); err != nil {
+				return err
+			}
 			return fmt.Errorf("%w: %v", ErrSelfTest, terr)
 		}
+	}
+	entry.Event = "installed"
+	if err := c.log(entry); err != nil {
+		return err
 	}
 	c.id = newID
 	if m.SecurityVersion > c.floor {
@@ -210,8 +276,8 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 			return err
 		}
 	}
-	entry.Event = "installed"
-	return c.log(entry)
+	c.fw.Trial = nil
+	return c.saveFirmware()
 }
 
 func (c *Core) checkImage(m *protocol.Manifest, image []byte) error {

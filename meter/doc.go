@@ -10,7 +10,9 @@
 // replaces it, and the communication part (meter.go) reaches it only through
 // Core's methods (the documented interface of WELMEC 7.2 S1/S2). Registers
 // and counters live outside the firmware slots, so no energy is lost across
-// an install or a rollback.
+// an install or a rollback. A new image runs on trial until its logbook
+// entry confirms it; a boot after power loss during an install rolls it
+// back, so every install ends complete or rolled back.
 //
 // State that must survive power loss (registers, the load profile of the
 // day, command counters, the logbook, the firmware slots) is kept in a small

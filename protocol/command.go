@@ -54,7 +54,7 @@ func (c *Command) wellFormed() error {
 	case CmdTariff, CmdDisconnect, CmdReconnect, CmdKeyRotation, CmdWakeUp:
 	case CmdClockSet:
 		if c.ClockStep < -MaxClockStep || c.ClockStep > MaxClockStep {
-			return fmt.Errorf("%w: clock step %d s exceeds %d s", ErrMalformed, c.ClockStep, MaxClockStep)
+			return fmt.Errorf("%w: %d s, at most %d s", ErrClockStep, c.ClockStep, MaxClockStep)
 		}
 	case CmdTrustList:
 		if len(c.Payload) == 0 {

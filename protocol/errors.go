@@ -1,6 +1,9 @@
 package protocol
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Failure classes. Every error returned by this package wraps one of them, so
 // callers and test vectors can assert why an input was refused.
@@ -26,3 +29,9 @@ var (
 	ErrRole             = errors.New("protocol: certificate lacks the required role")
 	ErrTrustList        = errors.New("protocol: trust list rejected")
 )
+
+// ErrClockStep refuses a clock-set command moving the meter's clock by more
+// than MaxClockStep at once (a compromised gateway or stolen key must not
+// shift billing periods). It is a malformed command, so it also matches
+// ErrMalformed.
+var ErrClockStep = fmt.Errorf("%w: clock step larger than the maximum", ErrMalformed)

@@ -12,7 +12,7 @@
 (* Properties: S5 (a participant is served exactly the readings of its    *)
 (* contract period) and S8 (no reading signed at or after the invalidity  *)
 (* date is accepted once the CRL is known; no reading signed before it is  *)
-(* ever voided).                                                           *)
+(* ever voided).  The CRL is applied in the step it arrives in.            *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 
@@ -69,10 +69,15 @@ Tick ==
     /\ UNCHANGED <<crlKnown, accepted, everAccepted, served>>
 
 \* @role: headend @event: crl
+\* The CRL reaches the head-end and is applied at once: every reading
+\* signed at or after the invalidity date is dropped from the evidence,
+\* everything signed before it is kept.
 PublishCRL ==
     /\ now >= Invalid /\ ~crlKnown
     /\ crlKnown' = TRUE
-    /\ accepted' = IF Mutant = "revocation_voids_evidence" THEN {} ELSE accepted
+    /\ accepted' = CASE Mutant = "revocation_voids_evidence" -> {}
+                      [] Mutant = "crl_ignored" -> accepted
+                      [] OTHER -> {r \in accepted : r.t < Invalid}
     /\ UNCHANGED <<now, everAccepted, served, switched>>
 
 \* Status at signing time: valid if signed before the invalidity date, or
@@ -93,13 +98,6 @@ Ingest(r) ==
     /\ everAccepted' = everAccepted \cup {r}
     /\ UNCHANGED <<now, crlKnown, served, switched>>
 
-\* A CRL arriving removes what was signed at or after the invalidity date.
-Purge ==
-    /\ crlKnown /\ Mutant # "crl_ignored"
-    /\ \E r \in accepted : r.t >= Invalid
-    /\ accepted' = {r \in accepted : r.t < Invalid}
-    /\ UNCHANGED <<now, crlKnown, everAccepted, served, switched>>
-
 \* Contracts: A until the switch, B from it (the old contract ends when
 \* the switch is recorded; the mutant forgets to end it).
 Entitled(p, t) ==
@@ -117,7 +115,6 @@ Next ==
     \/ Tick
     \/ PublishCRL
     \/ \E r \in Reading : Ingest(r)
-    \/ Purge
     \/ \E p \in Suppliers, t \in Slots : Fetch(p, t)
 
 Spec == Init /\ [][Next]_vars
@@ -127,10 +124,10 @@ Spec == Init /\ [][Next]_vars
 S5_ContractOnly ==
     \A s \in served : IF s[1] = "A" THEN s[2] < Switch ELSE s[2] >= Switch
 
-\* S8a: once the CRL is known and applied, nothing signed at or after the
-\* invalidity date remains accepted.
+\* S8a: once the CRL is known, nothing signed at or after the invalidity
+\* date is accepted (neither kept from before nor ingested since).
 S8_RevocationStopsNewData ==
-    (crlKnown /\ ~ENABLED Purge) => \A r \in accepted : r.t < Invalid
+    crlKnown => \A r \in accepted : r.t < Invalid
 
 \* S8b: a reading signed before the invalidity date, once accepted, stays
 \* accepted (revocation never destroys evidence).

@@ -2,32 +2,70 @@ package spec
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/tla/eval"
+	"github.com/verimeter/verimeter/tla/msc"
 )
 
-// The spec's tests run TLC, the reference TLA+ checker, from the shared
-// tools (../shared/tools/tlc, or $VERIMETER_TLC): it is the ground truth our
-// own checker must match. A missing TLC is a failure with a clear message,
-// never a skip.
+// The spec's models are checked with our checker (tla/eval); TLC, the
+// reference checker from the shared tools (../shared/tools/tlc, or
+// $VERIMETER_TLC), checks what ours cannot yet (temporal properties) and
+// runs beside ours on every small model and mutant as a differential test:
+// same verdict, same violated property, same distinct states. A missing TLC
+// is a failure with a clear message, never a skip.
 
 var (
-	update  = flag.Bool("update", false, "rewrite ../proofs/README.md from this run")
-	results = struct {
+	update     = flag.Bool("update", false, "rewrite ../proofs/README.md from this run")
+	resultsDir = flag.String("results", "", "with -update: read each model's result from DIR/<model>.json, as `verimeter check -json` prints it (make proofs)")
+	results    = struct {
 		sync.Mutex
-		m map[string]tlcResult
-	}{m: map[string]tlcResult{}}
+		m map[string]outcome
+	}{m: map[string]outcome{}}
 )
+
+// Checkers, as the tables name them.
+const (
+	ours = "verimeter"
+	tlc  = "TLC"
+)
+
+// outcome is what one run of a checker found.
+type outcome struct {
+	checker   string
+	ok        bool
+	violated  string // invariant or property name
+	distinct  int64
+	generated int64
+	traceLen  int
+	seconds   float64
+	output    string // TLC's output, or our error
+	res       check.Result
+}
+
+// needsTLC tells whether a model asks for what our checker does not do yet:
+// temporal properties (and with them fairness and liveness).
+func needsTLC(cfg string) bool {
+	return regexp.MustCompile(`(?m)^\s*PROPERT(Y|IES)\b`).MatchString(cfg)
+}
+
+// Why a model is checked by TLC, as the scripts print it too.
+const tlcReason = "checked by TLC: needs liveness support"
 
 func tlcPath(t *testing.T) string {
 	if p := os.Getenv("VERIMETER_TLC"); p != "" {
@@ -46,17 +84,6 @@ func tlcPath(t *testing.T) string {
 	return p
 }
 
-// tlcResult is what one TLC run found.
-type tlcResult struct {
-	ok        bool
-	violated  string // invariant or property name
-	distinct  int
-	generated int
-	traceLen  int
-	seconds   float64
-	output    string
-}
-
 var (
 	reDistinct = regexp.MustCompile(`(\d[\d,]*) states generated, (\d[\d,]*) distinct states found`)
 	reViolated = regexp.MustCompile(`(?:Invariant|Temporal property|Action property) (\S+) (?:is|was) violated`)
@@ -65,27 +92,38 @@ var (
 
 func atoi(s string) int { n, _ := strconv.Atoi(strings.ReplaceAll(s, ",", "")); return n }
 
-// runTLC checks module with the configuration text cfg.
-func runTLC(t *testing.T, module, cfg string) tlcResult {
+// stage writes a directory for one model: every module of spec/ (and of
+// proofs/, which extend them) and the configuration text cfg as module.cfg.
+func stage(t *testing.T, dir, module, cfg string) {
 	t.Helper()
-	dir := t.TempDir()
-	src, err := os.ReadFile(module + ".tla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, module+".tla"), src, 0o644); err != nil {
-		t.Fatal(err)
+	files, _ := filepath.Glob("*.tla")
+	proofs, _ := filepath.Glob("../proofs/*.tla")
+	for _, f := range append(files, proofs...) {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), src, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, module+".cfg"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// runTLC checks module with the configuration text cfg.
+func runTLC(t *testing.T, module, cfg string) outcome {
+	t.Helper()
+	dir := t.TempDir()
+	stage(t, dir, module, cfg)
 	start := time.Now()
 	cmd := exec.Command(tlcPath(t), "-workers", "1", "-config", module+".cfg", module+".tla")
 	cmd.Dir = dir
 	out, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
-	r := tlcResult{seconds: time.Since(start).Seconds(), output: string(out)}
+	r := outcome{checker: tlc, seconds: time.Since(start).Seconds(), output: string(out)}
 	if m := reDistinct.FindStringSubmatch(r.output); m != nil {
-		r.generated, r.distinct = atoi(m[1]), atoi(m[2])
+		r.generated, r.distinct = int64(atoi(m[1])), int64(atoi(m[2]))
 	}
 	if m := reViolated.FindStringSubmatch(r.output); m != nil {
 		r.violated = m[1]
@@ -98,7 +136,39 @@ func runTLC(t *testing.T, module, cfg string) tlcResult {
 	return r
 }
 
-// models lists every .cfg of the spec: each must pass.
+// runOurs checks module with the configuration text cfg with our checker,
+// as `verimeter check -config` does.
+func runOurs(t *testing.T, module, cfg string) outcome {
+	t.Helper()
+	dir := t.TempDir()
+	stage(t, dir, module, cfg)
+	res, err := eval.CheckModel(context.Background(), filepath.Join(dir, module+".tla"), filepath.Join(dir, module+".cfg"),
+		check.Options{Workers: runtime.NumCPU()})
+	r := outcome{checker: ours, res: res, distinct: res.Distinct, generated: res.Generated,
+		traceLen: len(res.Trace), seconds: res.Seconds}
+	switch {
+	case err != nil:
+		t.Fatalf("verimeter check %s: %v", module, err)
+	case res.Verdict == check.Success:
+		r.ok = true
+	case res.Verdict == check.InvariantViolated:
+		r.violated = res.Invariant
+	default:
+		t.Fatalf("verimeter check %s: %s %s", module, res.Verdict, res.Error)
+	}
+	return r
+}
+
+// checkModel runs the checker a model needs: ours, or TLC for what ours
+// does not support yet.
+func checkModel(t *testing.T, module, cfg string) outcome {
+	if needsTLC(cfg) {
+		return runTLC(t, module, cfg)
+	}
+	return runOurs(t, module, cfg)
+}
+
+// models lists the small models of the spec (spec/large/ is make spec's).
 func models(t *testing.T) []string {
 	cfgs, err := filepath.Glob("*.cfg")
 	if err != nil || len(cfgs) == 0 {
@@ -111,7 +181,7 @@ func models(t *testing.T) []string {
 // moduleOf is the module a model checks: the .cfg name up to the first
 // capital letter after the first (CollectionLive.cfg checks Collection).
 func moduleOf(cfg string) string {
-	name := strings.TrimSuffix(cfg, ".cfg")
+	name := strings.TrimSuffix(filepath.Base(cfg), ".cfg")
 	for i := 1; i < len(name); i++ {
 		if name[i] >= 'A' && name[i] <= 'Z' {
 			if _, err := os.Stat(name[:i] + ".tla"); err == nil {
@@ -122,6 +192,12 @@ func moduleOf(cfg string) string {
 	return name
 }
 
+func remember(key string, r outcome) {
+	results.Lock()
+	results.m[key] = r
+	results.Unlock()
+}
+
 func TestModelsPass(t *testing.T) {
 	for _, cfg := range models(t) {
 		t.Run(cfg, func(t *testing.T) {
@@ -130,17 +206,19 @@ func TestModelsPass(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r := runTLC(t, moduleOf(cfg), string(text))
+			r := checkModel(t, moduleOf(cfg), string(text))
 			if !r.ok {
 				t.Fatalf("%s violates %s:\n%s", cfg, r.violated, r.output)
 			}
 			if r.distinct < 100 {
 				t.Fatalf("%s explores only %d states: the model is too small to mean anything", cfg, r.distinct)
 			}
-			results.Lock()
-			results.m[cfg] = r
-			results.Unlock()
-			t.Logf("%s: %d distinct states, %d generated, %.1f s", cfg, r.distinct, r.generated, r.seconds)
+			remember(cfg, r)
+			how := r.checker
+			if r.checker == tlc {
+				how = tlcReason
+			}
+			t.Logf("%s: %d distinct states, %d generated, %.1f s (%s)", cfg, r.distinct, r.generated, r.seconds, how)
 		})
 	}
 }
@@ -172,47 +250,133 @@ func readMutants(t *testing.T) []mutant {
 	return out
 }
 
+// mutantConfig is the module's base model with the mutant selected.
+func mutantConfig(t *testing.T, m mutant) string {
+	base, err := os.ReadFile(m.module + ".cfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(base), `Mutant = "none"`) {
+		t.Fatalf("%s.cfg does not set Mutant = \"none\"", m.module)
+	}
+	return strings.Replace(string(base), `Mutant = "none"`, fmt.Sprintf("Mutant = %q", m.name), 1)
+}
+
 // TestMutantsAreCaught applies each weakening (the module's Mutant
 // constant) to the module's base model: the named property must fail. A
-// mutant that passes means a property is too weak.
+// mutant that passes means a property is too weak. With
+// VERIMETER_MSC_DIR set, each counterexample is written there as a Mermaid
+// chart (NN_name.md) with the spec's roles as lifelines.
 func TestMutantsAreCaught(t *testing.T) {
 	ms := readMutants(t)
 	if len(ms) < 16 {
 		t.Fatalf("%d mutants, the issue lists 16", len(ms))
 	}
+	chartDir := os.Getenv("VERIMETER_MSC_DIR")
 	for _, m := range ms {
 		t.Run(fmt.Sprintf("%02d_%s", m.n, m.name), func(t *testing.T) {
 			t.Parallel()
-			base, err := os.ReadFile(m.module + ".cfg")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !strings.Contains(string(base), `Mutant = "none"`) {
-				t.Fatalf("%s.cfg does not set Mutant = \"none\"", m.module)
-			}
-			cfg := strings.Replace(string(base), `Mutant = "none"`, fmt.Sprintf("Mutant = %q", m.name), 1)
-			r := runTLC(t, m.module, cfg)
+			r := checkModel(t, m.module, mutantConfig(t, m))
 			if r.ok {
 				t.Fatalf("mutant %d (%s) passes %s: %s is too weak", m.n, m.about, m.module, m.by)
 			}
 			if r.violated != m.by {
 				t.Fatalf("mutant %d caught by %s, expected %s", m.n, r.violated, m.by)
 			}
-			results.Lock()
-			results.m["mutant "+m.name] = r
-			results.Unlock()
+			remember("mutant "+m.name, r)
+			if chartDir != "" && r.checker == ours {
+				writeChart(t, filepath.Join(chartDir, fmt.Sprintf("%02d_%s.md", m.n, m.name)), m, r.res)
+			}
 			t.Logf("mutant %2d %-28s caught by %-34s counterexample of %d states", m.n, m.name, m.by, r.traceLen)
 		})
 	}
 }
 
-// TestSANYParsesEveryModule parses each module with TLC's own front end.
+// writeChart renders a counterexample as a Mermaid sequence diagram in a
+// Markdown file.
+func writeChart(t *testing.T, path string, m mutant, res check.Result) {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# Mutant %d: %s\n\n%s.tla, Mutant = %q, violates `%s`.\n\n```mermaid\n", m.n, m.about, m.module, m.name, res.Invariant)
+	src, err := os.ReadFile(m.module + ".tla")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := msc.Render(&b, msc.ParseRoles(src), res); err != nil {
+		t.Fatal(err)
+	}
+	b.WriteString("```\n")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDifferentialTLC runs TLC beside our checker on every small model and
+// every mutant our checker supports: the same verdict, violated property
+// and number of distinct states.
+func TestDifferentialTLC(t *testing.T) {
+	type job struct{ name, module, cfg string }
+	var jobs []job
+	for _, cfg := range models(t) {
+		text, err := os.ReadFile(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, job{cfg, moduleOf(cfg), string(text)})
+	}
+	for _, m := range readMutants(t) {
+		jobs = append(jobs, job{"mutant " + m.name, m.module, mutantConfig(t, m)})
+	}
+	// Our side of a job is the run TestModelsPass or TestMutantsAreCaught
+	// made, when they ran first in this process.
+	for _, j := range jobs {
+		t.Run(strings.ReplaceAll(j.name, " ", "_"), func(t *testing.T) {
+			t.Parallel()
+			if needsTLC(j.cfg) {
+				t.Logf("%s: %s (no differential run)", j.name, tlcReason)
+				return
+			}
+			a := cached(t, j.name, func() outcome { return runOurs(t, j.module, j.cfg) })
+			b := runTLC(t, j.module, j.cfg)
+			if a.ok != b.ok || a.violated != b.violated || a.distinct != b.distinct {
+				t.Fatalf("%s: verimeter ok=%v violated=%q distinct=%d; TLC ok=%v violated=%q distinct=%d",
+					j.name, a.ok, a.violated, a.distinct, b.ok, b.violated, b.distinct)
+			}
+			t.Logf("%s: both %s, %d distinct states (verimeter %.2f s, TLC %.2f s)", j.name, verdict(a), a.distinct, a.seconds, b.seconds)
+		})
+	}
+}
+
+func verdict(r outcome) string {
+	if r.ok {
+		return "holds"
+	}
+	return "violate " + r.violated
+}
+
+// TestSANYParsesEveryModule parses each module of spec/ and proofs/ with
+// TLC's own front end (proofs/ modules extend spec/ modules: SANY finds
+// them through its library path).
 func TestSANYParsesEveryModule(t *testing.T) {
 	jar := filepath.Join(filepath.Dir(tlcPath(t)), "tla2tools.jar")
 	mods, _ := filepath.Glob("*.tla")
-	for _, m := range mods {
-		out, err := exec.Command("java", "-cp", jar, "tla2sany.SANY", m).CombinedOutput()
-		if err != nil || strings.Contains(string(out), "*** Errors") || strings.Contains(string(out), "Fatal errors") {
+	proofs, _ := filepath.Glob("../proofs/*.tla")
+	if len(proofs) == 0 {
+		t.Error("no modules in proofs/")
+	}
+	specDir, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range append(mods, proofs...) {
+		cmd := exec.Command("java", "-DTLA-Library="+specDir, "-cp", jar, "tla2sany.SANY", filepath.Base(m))
+		cmd.Dir = filepath.Dir(m)
+		out, err := cmd.CombinedOutput()
+		if err != nil || strings.Contains(string(out), "*** Errors") || strings.Contains(string(out), "Fatal errors") ||
+			strings.Contains(string(out), "Cannot find source file") {
 			t.Errorf("SANY rejects %s: %v\n%s", m, err, out)
 		}
 	}

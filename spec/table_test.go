@@ -1,97 +1,210 @@
 package spec
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-// property is one row of proofs/README.md: a property of DESIGN.md, the
-// TLA+ definition that states it, and the model that checks it.
-type property struct {
-	id, name, model, bounds string
+// row is one row of proofs/README.md's table (proofs/models.tsv): the
+// properties of DESIGN.md, the proofs/ module that defines them (one
+// definition each, named S1..S9, L1, L2), and the spec model whose
+// constants bound the check.
+type row struct {
+	ids         []string
+	group       []string // ids of every row on the same module, model and kind: checked in one run
+	module      string   // proofs/ module
+	model       string   // relative to spec/
+	temporal    bool
+	bounds, key string
 }
 
-var properties = []property{
-	{"S1", "S1_Authentic", "Collection.cfg", "3 readings, 1 gateway restart, 1 WAN outage, attacker injects any unsigned reading"},
-	{"S2", "S2_AcceptedOnce", "Channel.cfg", "3 APDUs, 4 counters per key in blocks of 2, 2 keys, 1 forged APDU, crashes unbounded"},
-	{"S3", "S3_NoLoss", "Collection.cfg", "as S1"},
-	{"S4", "S4_OnlyDualSignedRuns", "Firmware.cfg", "versions 1..3, security versions 1..2, 3 attempts, any manifest without the authority's key"},
-	{"S4", "S4_SecurityVersionNeverDecreases", "Firmware.cfg", "as above"},
-	{"S4", "S4_NotBelowFloor", "Firmware.cfg", "as above, self-test failures and power loss during install"},
-	{"S4", "S4_Logged", "Firmware.cfg", "as above"},
-	{"S5", "S5_ContractOnly", "Market.cfg", "4 slots, switch at 3, two suppliers asking for any slot"},
-	{"S6", "S6_AtMostOnce", "Commands.cfg", "3 commands, 1 gateway restart, replay and injection by a compromised gateway"},
-	{"S6", "S6_OnlyIssued", "Commands.cfg", "as above"},
-	{"S7", "S7_NonceUnique", "Channel.cfg", "as S2"},
-	{"S8", "S8_RevocationStopsNewData", "Market.cfg", "key stolen at slot 3, thief signs any later slot, CRL any time after"},
-	{"S8", "S8_EvidenceKept", "Market.cfg", "as above"},
-	{"S9", "S9_InOrder", "Commands.cfg", "as S6"},
-	{"L1", "L1_EventuallyStored", "CollectionLive.cfg", "2 readings, 1 restart, 1 outage; weak fairness of collection, upload and WAN recovery"},
-	{"L2", "L2_NeverBricked", "Firmware.cfg", "safety half (a slot is always active); the liveness half needs the campaign model"},
+func readRows(t *testing.T) []row {
+	f, err := os.Open("../proofs/models.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []row
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		c := strings.Split(line, "\t")
+		if len(c) != 5 || (c[3] != "invariant" && c[3] != "temporal") {
+			t.Fatalf("proofs/models.tsv: %q: want property, module, model, invariant|temporal, bounds", line)
+		}
+		r := row{ids: strings.Fields(c[0]), module: c[1], model: c[2], temporal: c[3] == "temporal", bounds: c[4]}
+		r.key = r.module + "__" + strings.NewReplacer("/", "_", ".cfg", "").Replace(r.model)
+		out = append(out, r)
+	}
+	for i := range out {
+		for _, o := range out {
+			if o.key == out[i].key {
+				if o.temporal != out[i].temporal {
+					t.Fatalf("proofs/models.tsv: %s mixes invariants and temporal properties", o.key)
+				}
+				out[i].group = append(out[i].group, o.ids...)
+			}
+		}
+	}
+	return out
+}
+
+var sectionLine = regexp.MustCompile(`(?m)^\s*(INVARIANTS?|PROPERT(Y|IES))\b.*\n?`)
+
+// config is the row's model with the proofs definitions as the only
+// properties checked.
+func (r row) config(t *testing.T) string {
+	base, err := os.ReadFile(r.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := sectionLine.ReplaceAllString(string(base), "")
+	if r.temporal {
+		return cfg + "PROPERTIES " + strings.Join(r.group, " ") + "\n"
+	}
+	return cfg + "INVARIANTS " + strings.Join(r.group, " ") + "\n"
+}
+
+func (r row) large() bool { return strings.HasPrefix(r.model, "large/") }
+
+var stageDir = flag.String("stage", "", "write each row of proofs/models.tsv as DIR/<row>/ (modules, MODULE.cfg, a file MODULE naming it) for make proofs, and stop")
+
+// cliResult is the part of `verimeter check -json` the table shows.
+type cliResult struct {
+	Result    string  `json:"result"`
+	Distinct  int64   `json:"distinct_states"`
+	Seconds   float64 `json:"seconds"`
+	Violation *struct {
+		Property string `json:"property"`
+	} `json:"violation"`
+}
+
+// rowResult is the outcome of a row: read from the JSON that `verimeter
+// check -json` printed (make proofs, -results), or from a run in this test.
+func rowResult(t *testing.T, r row) outcome {
+	if needsTLC(r.config(t)) {
+		return cached(t, "row "+r.key, func() outcome { return runTLC(t, r.module, r.config(t)) })
+	}
+	if *resultsDir != "" {
+		data, err := os.ReadFile(filepath.Join(*resultsDir, r.key, "result.json"))
+		if err != nil {
+			t.Fatalf("%v (make proofs writes it)", err)
+		}
+		var c cliResult
+		if err := json.Unmarshal(data, &c); err != nil {
+			t.Fatalf("%s: %v", r.key, err)
+		}
+		o := outcome{checker: ours, ok: c.Result == "success", distinct: c.Distinct, seconds: c.Seconds}
+		if c.Violation != nil {
+			o.violated = c.Violation.Property
+		}
+		if !o.ok && o.violated == "" {
+			t.Fatalf("%s: verimeter check: %s", r.key, data)
+		}
+		return o
+	}
+	return cached(t, "row "+r.key, func() outcome { return runOurs(t, r.module, r.config(t)) })
+}
+
+func cached(t *testing.T, key string, run func() outcome) outcome {
+	results.Lock()
+	o, ok := results.m[key]
+	results.Unlock()
+	if ok {
+		return o
+	}
+	o = run()
+	remember(key, o)
+	return o
 }
 
 const (
-	tableBegin = "<!-- BEGIN generated by go test ./spec -run TestProofsReadme -update -->\n"
+	tableBegin = "<!-- BEGIN generated by make proofs (go test ./spec -run TestProofsReadme -update) -->\n"
 	tableEnd   = "<!-- END generated -->\n"
 )
 
 var timeCol = regexp.MustCompile(`\| [0-9.]+ s \|`)
 
-func resultFor(t *testing.T, key, module, cfg string) tlcResult {
-	results.Lock()
-	r, ok := results.m[key]
-	results.Unlock()
-	if ok {
-		return r
-	}
-	r = runTLC(t, module, cfg)
-	results.Lock()
-	results.m[key] = r
-	results.Unlock()
-	return r
-}
-
-func proofsTable(t *testing.T) []byte {
+// proofsTable is the generated part of proofs/README.md. Rows on large
+// models come from rerun only when asked (make proofs or
+// VERIMETER_SPEC_LARGE=1): otherwise prev's row is kept.
+func proofsTable(t *testing.T, prev []byte) []byte {
 	var b bytes.Buffer
-	b.WriteString("| property | definition | model | bounds | distinct states | result | time |\n|---|---|---|---|---:|---|---:|\n")
-	for _, p := range properties {
-		text, err := os.ReadFile(p.model)
-		if err != nil {
-			t.Fatal(err)
+	b.WriteString("| property | definition | model | bounds | distinct states | result | checked by | time |\n|---|---|---|---|---:|---|---|---:|\n")
+	for _, r := range readRows(t) {
+		defs := make([]string, len(r.ids))
+		for i, id := range r.ids {
+			defs[i] = "`" + id + "`"
 		}
-		r := resultFor(t, p.model, moduleOf(p.model), string(text))
+		head := fmt.Sprintf("| %s | %s (proofs/%s.tla) | %s |", strings.Join(r.ids, ", "), strings.Join(defs, ", "), r.module, r.model)
+		if r.large() && *resultsDir == "" && os.Getenv("VERIMETER_SPEC_LARGE") == "" {
+			if line := findLine(prev, head); line != "" {
+				b.WriteString(line)
+				continue
+			}
+		}
+		o := rowResult(t, r)
 		res := "holds"
-		if !r.ok {
-			res = "VIOLATED"
+		if !o.ok {
+			res = "VIOLATED: " + o.violated
 		}
-		if !strings.Contains(string(text), p.name) {
-			t.Fatalf("%s does not check %s", p.model, p.name)
+		by := "verimeter check"
+		if o.checker == tlc {
+			by = "TLC (" + tlcReason[len("checked by TLC: "):] + ")"
 		}
-		fmt.Fprintf(&b, "| %s | `%s` (%s.tla) | %s | %s | %d | %s | %.1f s |\n", p.id, p.name, moduleOf(p.model), p.model, p.bounds, r.distinct, res, r.seconds)
+		fmt.Fprintf(&b, "%s %s | %d | %s | %s | %.1f s |\n", head, r.bounds, o.distinct, res, by, o.seconds)
 	}
-	b.WriteString("\nMutants (`make spec-mutants`): each weakening must be caught.\n\n| # | weakening | module | caught by | counterexample |\n|---:|---|---|---|---:|\n")
+	b.WriteString("\nMutants (`make spec-mutants`, our checker): each weakening must be caught.\n\n| # | weakening | module | caught by | counterexample |\n|---:|---|---|---|---:|\n")
 	for _, m := range readMutants(t) {
-		base, err := os.ReadFile(m.module + ".cfg")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := resultFor(t, "mutant "+m.name, m.module, strings.Replace(string(base), `Mutant = "none"`, fmt.Sprintf("Mutant = %q", m.name), 1))
-		caught := r.violated
-		if r.ok {
+		o := cached(t, "mutant "+m.name, func() outcome { return checkModel(t, m.module, mutantConfig(t, m)) })
+		caught := "`" + o.violated + "`"
+		if o.ok {
 			caught = "NOT CAUGHT"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | `%s` | %d states |\n", m.n, m.about, m.module, caught, r.traceLen)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %d states |\n", m.n, m.about, m.module, caught, o.traceLen)
 	}
 	return b.Bytes()
+}
+
+func findLine(text []byte, prefix string) string {
+	for _, line := range strings.SplitAfter(string(text), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+	return ""
 }
 
 // TestProofsReadme keeps proofs/README.md equal to what the checker finds
 // (times aside, which vary from run to run).
 func TestProofsReadme(t *testing.T) {
+	if *stageDir != "" {
+		for _, r := range readRows(t) {
+			dir := filepath.Join(*stageDir, r.key)
+			if _, err := os.Stat(dir); err == nil {
+				continue // a row of the same group
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			stage(t, dir, r.module, r.config(t))
+			if err := os.WriteFile(filepath.Join(dir, "MODULE"), []byte(r.module+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
 	path := "../proofs/README.md"
 	readme, err := os.ReadFile(path)
 	if err != nil {
@@ -101,8 +214,8 @@ func TestProofsReadme(t *testing.T) {
 	if i < 0 || j < i {
 		t.Fatal("proofs/README.md lacks the generated-table markers")
 	}
-	table := proofsTable(t)
 	cur := readme[i+len(tableBegin) : j]
+	table := proofsTable(t, cur)
 	if bytes.Equal(timeCol.ReplaceAll(cur, []byte("| - |")), timeCol.ReplaceAll(table, []byte("| - |"))) {
 		return
 	}
@@ -112,5 +225,37 @@ func TestProofsReadme(t *testing.T) {
 	out := append(append(append([]byte{}, readme[:i+len(tableBegin)]...), table...), readme[j:]...)
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEveryPropertyHasOneDefinition: proofs/ defines each property of
+// DESIGN.md exactly once, and the table checks each.
+func TestEveryPropertyHasOneDefinition(t *testing.T) {
+	want := []string{"S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "L1", "L2"}
+	files, _ := filepath.Glob("../proofs/*.tla")
+	defs := map[string][]string{}
+	def := regexp.MustCompile(`(?m)^([SL][0-9])\s*==`)
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range def.FindAllStringSubmatch(string(src), -1) {
+			defs[m[1]] = append(defs[m[1]], filepath.Base(f))
+		}
+	}
+	checked := map[string]bool{}
+	for _, r := range readRows(t) {
+		for _, id := range r.ids {
+			checked[id] = true
+		}
+	}
+	for _, id := range want {
+		if len(defs[id]) != 1 {
+			t.Errorf("%s is defined in %v: want exactly one definition in proofs/", id, defs[id])
+		}
+		if !checked[id] {
+			t.Errorf("%s is checked by no row of proofs/models.tsv", id)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,18 +31,19 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	cfgPath := fs.String("config", "", "gateway configuration (JSON, from verimeter provision)")
 	wait := fs.Duration("wait", 20*time.Second, "how long to wait for the head-end and the meters to come up")
 	read := fs.Bool("read", false, "also take an on-demand signed reading from every meter (UC3)")
+	fw := fs.String("firmware", "", "a firmware campaign (JSON: campaign, manifest, image) to relay to every meter after collecting it")
 	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
 		fmt.Fprintln(stderr, "usage: verimeter gateway run -config gateway.json")
 		return 2
 	}
-	if err := gatewayRun(*cfgPath, *wait, *read, stdout); err != nil {
+	if err := gatewayRun(*cfgPath, *wait, *read, *fw, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter gateway: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func gatewayRun(path string, wait time.Duration, read bool, stdout io.Writer) error {
+func gatewayRun(path string, wait time.Duration, read bool, fwPath string, stdout io.Writer) error {
 	var f gatewayFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -69,6 +71,13 @@ func gatewayRun(path string, wait time.Duration, read bool, stdout io.Writer) er
 	val, err := protocol.NewValidator(roots, subs, nil)
 	if err != nil {
 		return err
+	}
+	var fw *firmwareFile
+	if fwPath != "" {
+		fw = new(firmwareFile)
+		if err := readJSON(fwPath, fw); err != nil {
+			return err
+		}
 	}
 	deadline := time.Now().Add(wait)
 	var addr []byte
@@ -139,6 +148,19 @@ func gatewayRun(path string, wait time.Duration, read bool, stdout io.Writer) er
 		if read {
 			if _, err := g.ReadNow(mt); err != nil {
 				return fmt.Errorf("read %s: %w", m.Title, err)
+			}
+		}
+		if fw != nil {
+			// The meter's legally relevant core decides; a refusal (bad
+			// manifest, failed self-test) is an outcome, not a failure.
+			fmt.Fprintf(stdout, "firmware %s campaign %d: transfer\n", m.Title, fw.Campaign)
+			switch err := g.Firmware(mt, fw.Campaign, fw.Manifest, fw.Image); {
+			case err == nil:
+				fmt.Fprintf(stdout, "firmware %s campaign %d: installed\n", m.Title, fw.Campaign)
+			case errors.Is(err, gateway.ErrMeterRefus):
+				fmt.Fprintf(stdout, "firmware %s campaign %d: refused: %v\n", m.Title, fw.Campaign, err)
+			default:
+				return fmt.Errorf("firmware %s: %w", m.Title, err)
 			}
 		}
 	}

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/plc"
@@ -34,6 +36,26 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// factorySlot is the firmware a simulated meter of model leaves the
+// factory with.
+func factorySlot(model string) meter.Slot {
+	return meter.Slot{Version: 4, SecurityVersion: 2, LR: []byte(model + " legally relevant code v4"), Other: []byte(model + " communication stack v4")}
+}
+
+// selfTest is the simulated meter's self-test of freshly activated legally
+// relevant code: the code must be built for the meter's model (a signed
+// build for another hardware variant fails here and is rolled back). It
+// takes d, as a real self-test takes time.
+func selfTest(model string, d time.Duration) func(lr []byte) error {
+	return func(lr []byte) error {
+		time.Sleep(d)
+		if !bytes.HasPrefix(lr, []byte(model+" ")) {
+			return fmt.Errorf("legally relevant code not built for %s", model)
+		}
+		return nil
+	}
 }
 
 func meterRun(path string, stdout io.Writer) error {
@@ -74,12 +96,12 @@ func meterRun(path string, stdout io.Writer) error {
 	}
 	m, err := meter.New(meter.Config{Title: title, Model: f.Model, SigningKey: sk, ChannelKey: ck, Operator: op, TrustList: tl,
 		Manufacturers: map[string]*ecdsa.PublicKey{"manufacturer": man}, Authorities: map[string]*ecdsa.PublicKey{"authority": auth},
-		Factory: meter.Slot{Version: 4, SecurityVersion: 2, LR: []byte(f.Model + " legally relevant code v4"), Other: []byte(f.Model + " communication stack v4")},
-		Dir:     f.Dir, Seed: f.Seed, Rand: rand.Reader})
+		Factory: factorySlot(f.Model), Dir: f.Dir, Seed: f.Seed, Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity})
 	if err != nil {
 		return err
 	}
 	defer m.Close()
+	m.Core().SelfTest = selfTest(f.Model, time.Duration(f.SelfTestMillis)*time.Millisecond)
 	// A simulated meter measures its configured day at start (a restart
 	// resumes after what it already measured).
 	for i := len(m.Day(f.Day)); i < 96; i++ {

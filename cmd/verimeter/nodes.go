@@ -31,6 +31,20 @@ type meterFile struct {
 	Dir          string `json:"data_dir"`
 	Seed         uint64 `json:"seed"`
 	Day          int64  `json:"day"` // the day whose 96 quarter hours the simulated meter measures at start
+	// LogbookCapacity is the logbook's size (0: the meter's default); a
+	// full logbook refuses downloads.
+	LogbookCapacity int `json:"logbook_capacity,omitempty"`
+	// SelfTestMillis is how long the simulated self-test of new firmware
+	// takes (a real one takes time too; the crash campaign kills in it).
+	SelfTestMillis int `json:"self_test_ms,omitempty"`
+}
+
+// firmwareFile is a firmware campaign for `gateway run -firmware`: the
+// signed manifest and the image, relayed to every meter of the gateway.
+type firmwareFile struct {
+	Campaign uint32 `json:"campaign"`
+	Manifest []byte `json:"manifest"` // base64 in JSON
+	Image    []byte `json:"image"`
 }
 
 type gatewayMeter struct {

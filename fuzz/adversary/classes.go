@@ -36,7 +36,7 @@ func Classes() []Class {
 		{"reading signed with a revoked certificate", protocol.ErrRevoked, revokedCert},
 		{"reading signed with an expired certificate", protocol.ErrExpired, expiredCert},
 		{"command signed by a compromised gateway", protocol.ErrRole, gatewayCommand},
-		{"large clock step", protocol.ErrMalformed, largeClockStep},
+		{"large clock step", protocol.ErrClockStep, largeClockStep},
 	}
 }
 

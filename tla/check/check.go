@@ -685,6 +685,12 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 			if cand.inv != "" {
 				c.res.Generated += int64(cand.pos) + 1
 				c.violation(cand.inv, c.trace(e.parent, e.state, cand))
+				// The violating state was stored, so TLC counts its level
+				// (the trace's length) in the depth; one outside the
+				// constraints (above) is not stored and does not count.
+				if len(c.res.Trace) > c.res.Depth {
+					c.res.Depth = len(c.res.Trace)
+				}
 				return next, true, nil
 			}
 			next = append(next, frontierItem{idx, cand.state})

@@ -216,7 +216,7 @@ func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
 					if err != nil {
 						return err
 					}
-					r.nxt[i] = v
+					r.nxt[i] = stored(v)
 					err = next(r)
 					r.nxt[i] = nil
 					return err
@@ -241,7 +241,7 @@ func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
 						return wrap(pos, err)
 					}
 					for j := 0; j < elems.Len(); j++ {
-						r.nxt[i] = elems.At(j)
+						r.nxt[i] = stored(elems.At(j))
 						if err := next(r); err != nil {
 							r.nxt[i] = nil
 							return err
@@ -468,4 +468,18 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 		r.slots[cSlot], r.slots[iSlot] = cs, value.Int(0)
 		return body(r)
 	}
+}
+
+// stored is the value a variable keeps: a lazily defined finite set
+// (SUBSET S, [S -> T], a record set, S \X T) is enumerated, as TLC
+// normalises a state's values, so that traces print the elements; sets
+// that cannot be enumerated (Nat, Seq(S)) and intervals stay as they are.
+func stored(v value.Value) value.Value {
+	switch v.(type) {
+	case *value.Subset, *value.FuncSet, *value.RecordSet, *value.Product:
+		if e, err := v.(value.SetValue).Enumerate(); err == nil {
+			return e
+		}
+	}
+	return v
 }

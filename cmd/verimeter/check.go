@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"time"
+
+	tlacheck "github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/tla/eval"
+	"github.com/verimeter/verimeter/tla/itf"
+	"github.com/verimeter/verimeter/tla/msc"
+)
+
+// Exit codes of verimeter check, fixed so that scripts and CI can tell a
+// property violation from a broken spec.
+const (
+	exitOK          = 0
+	exitInternal    = 1
+	exitBadInput    = 2
+	exitAssumption  = 10
+	exitDeadlock    = 11
+	exitSafety      = 12
+	exitLiveness    = 13
+	resultSuccess   = "success"
+	resultSafety    = "safety failure"
+	resultDeadlock  = "deadlock failure"
+	resultLiveness  = "liveness failure"
+	resultAssume    = "assumption failure"
+	resultError     = "error"
+	traceFormatText = "text"
+	traceFormatMSC  = "msc"
+)
+
+func init() {
+	register(command{name: "check", summary: "model-check a TLA+ specification (safety, deadlock) as TLC does", run: runCheck})
+}
+
+// checkReport is the JSON object `verimeter check -json` prints: the
+// fields TLC users look for, with the counterexample.
+type checkReport struct {
+	Result    string     `json:"result"`
+	Distinct  int64      `json:"distinct_states"`
+	Generated int64      `json:"states_generated"`
+	Depth     int        `json:"depth"`
+	Seconds   float64    `json:"seconds"`
+	Workers   int        `json:"workers"`
+	Queue     int64      `json:"states_left_on_queue"`
+	Error     string     `json:"error,omitempty"`
+	Violation *violation `json:"violation,omitempty"`
+}
+
+// violation is what was violated and the shortest behaviour that shows it.
+type violation struct {
+	Kind     string      `json:"kind"` // invariant, deadlock, liveness, error
+	Property string      `json:"property,omitempty"`
+	Trace    []traceStep `json:"trace"`
+}
+
+type traceStep struct {
+	Action string            `json:"action"`
+	State  map[string]string `json:"state"`
+}
+
+// classify maps a run's outcome to the result string and exit code of the
+// check command.
+func classify(res tlacheck.Result, err error) (string, int) {
+	switch {
+	case errors.Is(err, eval.ErrAssumption):
+		return resultAssume, exitAssumption
+	case errors.Is(err, tlacheck.ErrCollision), res.Verdict == tlacheck.Canceled:
+		return resultError, exitInternal
+	case err != nil && res.Verdict != tlacheck.EvalError:
+		return resultError, exitInternal // a fault of the checker itself
+	case err != nil:
+		// Syntax, unknown names, unsupported constructs, missing files and
+		// evaluation errors (1 = "a", overflow) are the spec's fault, as
+		// TLC reports them.
+		return resultError, exitBadInput
+	}
+	switch res.Verdict {
+	case tlacheck.Success:
+		return resultSuccess, exitOK
+	case tlacheck.InvariantViolated:
+		return resultSafety, exitSafety
+	case tlacheck.Deadlocked:
+		return resultDeadlock, exitDeadlock
+	}
+	if strings.Contains(string(res.Verdict), "liveness") {
+		return resultLiveness, exitLiveness
+	}
+	return resultError, exitInternal
+}
+
+func report(res tlacheck.Result, err error) (checkReport, int) {
+	result, code := classify(res, err)
+	r := checkReport{Result: result, Distinct: res.Distinct, Generated: res.Generated, Depth: res.Depth,
+		Seconds: res.Seconds, Workers: res.Workers, Queue: res.Queue, Error: res.Error}
+	if code == exitOK || len(res.Trace) == 0 && code != exitSafety && code != exitDeadlock {
+		return r, code
+	}
+	v := &violation{Property: res.Invariant}
+	switch res.Verdict {
+	case tlacheck.InvariantViolated:
+		v.Kind = "invariant"
+	case tlacheck.Deadlocked:
+		v.Kind = "deadlock"
+	case tlacheck.EvalError:
+		v.Kind = "error"
+	default:
+		v.Kind = string(res.Verdict)
+	}
+	for _, st := range res.Trace {
+		m := make(map[string]string, len(st.State))
+		for i, val := range st.State {
+			if i < len(res.Variables) {
+				m[res.Variables[i]] = val.String()
+			}
+		}
+		v.Trace = append(v.Trace, traceStep{Action: st.Action, State: m})
+	}
+	r.Violation = v
+	return r, code
+}
+
+// printTrace writes the counterexample as TLC does: State N: <action>
+// followed by one /\ var = value line per variable.
+func printTrace(w io.Writer, res tlacheck.Result) {
+	for i, st := range res.Trace {
+		fmt.Fprintf(w, "State %d: <%s>\n", i+1, st.Action)
+		for j, val := range st.State {
+			if j < len(res.Variables) {
+				fmt.Fprintf(w, "/\\ %s = %s\n", res.Variables[j], val.String())
+			}
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	config := fs.String("config", "", "model configuration (default: the .cfg beside SPEC.tla)")
+	workers := fs.Int("workers", runtime.NumCPU(), "worker goroutines (the result does not depend on it)")
+	asJSON := fs.Bool("json", false, "print one JSON object with the result and any counterexample on stdout")
+	exact := fs.Bool("exact", false, "keep every state besides its fingerprint and fail on a fingerprint collision (costs memory)")
+	progress := fs.Duration("progress", time.Minute, "interval of progress lines on stderr (0: none)")
+	noDeadlock := fs.Bool("deadlock", false, "do not check for deadlock (as TLC's -deadlock)")
+	itfPath := fs.String("itf", "", "also write the counterexample to this file in the Informal Trace Format (Apalache, Quint)")
+	traceFormat := fs.String("trace-format", traceFormatText, "counterexample format: text (TLC's) or msc (Mermaid sequence diagram)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-trace-format text|msc] [-itf FILE] SPEC.tla")
+		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 2 bad input or unsupported, 1 internal error")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitBadInput
+	}
+	if fs.NArg() != 1 || *workers < 1 || (*traceFormat != traceFormatText && *traceFormat != traceFormatMSC) {
+		fs.Usage()
+		return exitBadInput
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress}
+	if *progress > 0 {
+		opts.Progress = stderr
+	}
+	spec := fs.Arg(0)
+	res, err := eval.CheckModel(ctx, spec, *config, opts)
+	rep, code := report(res, err)
+	if *itfPath != "" && len(res.Trace) > 0 {
+		if werr := writeITF(*itfPath, spec, res); werr != nil {
+			fmt.Fprintln(stderr, "verimeter check:", werr)
+			return exitInternal
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintln(stderr, "verimeter check:", err)
+			return exitInternal
+		}
+		return code
+	}
+	switch {
+	case code == exitOK:
+		fmt.Fprintln(stdout, "Model checking completed. No error has been found.")
+	case rep.Result == resultSafety:
+		fmt.Fprintf(stdout, "Error: Invariant %s is violated.\n", res.Invariant)
+	case rep.Result == resultDeadlock:
+		fmt.Fprintln(stdout, "Error: Deadlock reached.")
+	case rep.Result == resultLiveness:
+		fmt.Fprintf(stdout, "Error: Temporal properties were violated: %s\n", res.Invariant)
+	default:
+		fmt.Fprintf(stdout, "Error: %s\n", rep.Error)
+	}
+	if len(res.Trace) > 0 {
+		if *traceFormat == traceFormatMSC {
+			if err := writeMSC(stdout, spec, res); err != nil {
+				fmt.Fprintln(stderr, "verimeter check:", err)
+				return exitInternal
+			}
+		} else {
+			fmt.Fprintln(stdout, "Error: The behavior up to this point is:")
+			printTrace(stdout, res)
+		}
+	}
+	if res.Workers == 0 {
+		return code // nothing was explored: the spec did not load
+	}
+	fmt.Fprintf(stdout, "%d states generated, %d distinct states found, %d states left on queue.\n", res.Generated, res.Distinct, res.Queue)
+	fmt.Fprintf(stdout, "The depth of the complete state graph search is %d.\n", res.Depth)
+	fmt.Fprintf(stdout, "Finished in %.2f s with %d workers (%.0f states/s).\n", res.Seconds, res.Workers, rate(res))
+	return code
+}
+
+func rate(res tlacheck.Result) float64 {
+	if res.Seconds <= 0 {
+		return 0
+	}
+	return float64(res.Generated) / res.Seconds
+}
+
+// writeMSC draws the trace as a Mermaid sequence diagram with the roles
+// annotated (spec/README.md) in the spec and the modules it extends or
+// instantiates beside it as lifelines; other modules of the directory may
+// annotate the same names for other roles and are not read.
+func writeMSC(w io.Writer, specPath string, res tlacheck.Result) error {
+	var srcs [][]byte
+	// The spec itself first, so its roles come first on the chart.
+	for _, f := range usedModules(specPath) {
+		if src, err := os.ReadFile(f); err == nil {
+			srcs = append(srcs, src)
+		}
+	}
+	return msc.Render(w, msc.ParseRoles(srcs...), res)
+}
+
+// writeITF writes the counterexample as ITF JSON, atomically (a reader
+// never sees half a trace).
+func writeITF(path, specPath string, res tlacheck.Result) error {
+	var b strings.Builder
+	if err := itf.Write(&b, res, filepath.Base(specPath)); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+var (
+	extendsLine  = regexp.MustCompile(`(?m)^\s*EXTENDS\s+([A-Za-z0-9_,\s]+?)\s*$`)
+	instanceName = regexp.MustCompile(`\bINSTANCE\s+([A-Za-z0-9_]+)`)
+	moduleName   = regexp.MustCompile(`[A-Za-z0-9_]+`)
+)
+
+// usedModules is specPath and the files of the modules it uses,
+// transitively, that exist beside it (standard modules are built in).
+func usedModules(specPath string) []string {
+	dir := filepath.Dir(specPath)
+	out := []string{specPath}
+	seen := map[string]bool{filepath.Clean(specPath): true}
+	for i := 0; i < len(out); i++ {
+		src, err := os.ReadFile(out[i])
+		if err != nil {
+			continue
+		}
+		var names []string
+		for _, m := range extendsLine.FindAllStringSubmatch(string(src), -1) {
+			names = append(names, moduleName.FindAllString(m[1], -1)...)
+		}
+		for _, m := range instanceName.FindAllStringSubmatch(string(src), -1) {
+			names = append(names, m[1])
+		}
+		for _, n := range names {
+			f := filepath.Join(dir, n+".tla")
+			if _, err := os.Stat(f); err == nil && !seen[filepath.Clean(f)] {
+				seen[filepath.Clean(f)] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}

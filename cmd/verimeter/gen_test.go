@@ -1,0 +1,42 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGenReportsUpToDateAndStale(t *testing.T) {
+	var out, errb bytes.Buffer
+	if rc := runGen([]string{"-spec", "../../spec", "-root", "../.."}, &out, &errb); rc != 0 {
+		t.Fatalf("gen on the repository: exit %d\n%s%s", rc, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "warning: spec/") {
+		t.Errorf("no convention warnings printed:\n%s", errb.String())
+	}
+	// A root without the generated files: stale, then written, then up to date.
+	root := t.TempDir()
+	for _, d := range []string{"meter", "gateway", "headend"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out.Reset()
+	if rc := runGen([]string{"-spec", "../../spec", "-root", root}, &out, &errb); rc != 1 || !strings.Contains(out.String(), "stale meter/machine_gen.go") {
+		t.Fatalf("missing file: exit %d, %q", rc, out.String())
+	}
+	if rc := runGen([]string{"-write", "-spec", "../../spec", "-root", root}, &out, &errb); rc != 0 {
+		t.Fatalf("-write: exit %d", rc)
+	}
+	if rc := runGen([]string{"-spec", "../../spec", "-root", root}, &out, &errb); rc != 0 {
+		t.Fatalf("after -write: exit %d", rc)
+	}
+	if rc := runGen([]string{"-strict", "-spec", "../../spec", "-root", root}, &out, &errb); rc != exitBadInput {
+		t.Fatalf("-strict with warnings: exit %d", rc)
+	}
+	if rc := runGen([]string{"-spec", t.TempDir()}, &out, &errb); rc != exitBadInput {
+		t.Fatalf("empty spec dir: exit %d", rc)
+	}
+}

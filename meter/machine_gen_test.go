@@ -1,0 +1,115 @@
+package meter
+
+import (
+	"flag"
+	"reflect"
+	"testing"
+
+	"github.com/verimeter/verimeter/statemachine/gen"
+	"github.com/verimeter/verimeter/statemachine/gen/difftest"
+)
+
+var writeGen = flag.Bool("write", false, "rewrite machine_gen.go when it is stale")
+
+const specDir = "../spec"
+
+func target(t *testing.T) gen.Target {
+	tg, ok := gen.TargetFor("meter/machine_gen.go")
+	if !ok {
+		t.Fatal("statemachine/gen has no target meter/machine_gen.go")
+	}
+	return tg
+}
+
+// TestMachineGenUpToDate regenerates the meter's machines in memory and
+// fails when the committed file differs (go/types' generate_test.go style);
+// -write updates it.
+func TestMachineGenUpToDate(t *testing.T) {
+	difftest.UpToDate(t, specDir, "..", target(t), *writeGen)
+}
+
+func adapters() []*difftest.Adapter {
+	ch := &ChannelParams{}
+	co := &CollectionParams{}
+	cm := &CommandsParams{}
+	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
+	return []*difftest.Adapter{
+		{
+			Module: "Channel", Role: "meter", Params: ch,
+			Wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
+			Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
+				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
+				var net []reflect.Value
+				for _, m := range chOut.Net {
+					net = append(net, reflect.ValueOf(m))
+				}
+				return difftest.Out{Sends: map[string][]reflect.Value{"net": net}, Action: chOut.Action, Persist: chOut.Persist}, err
+			},
+		},
+		{
+			Module: "Collection", Role: "meter", Params: co,
+			Wide:  map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
+			Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
+				var out CollectionOutput
+				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+			},
+		},
+		{
+			Module: "Commands", Role: "meter", Params: cm,
+			Wide:  map[string]int64{"N": 12, "MaxRestarts": 3},
+			Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
+				var out CommandsOutput
+				err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
+				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+			},
+		},
+	}
+}
+
+// TestDiffMachineRandom: 100 random walks of 100 steps per module (rapid),
+// every step checking every event of the meter against the spec.
+func TestDiffMachineRandom(t *testing.T) {
+	for _, ad := range adapters() {
+		t.Run(ad.Module, func(t *testing.T) {
+			st := difftest.Random(t, specDir, ad, 100)
+			t.Logf("%s: %d steps, %d Step calls (%d refused by a guard, %d only by a dropped model bound); other roles' writes to the meter's state: %v",
+				ad.Module, st.Steps, st.StepCalls, st.Refused, st.BoundOnly, st.Foreign)
+			if !difftest.InMutantChild() && !testing.Short() && st.Steps < 10000 {
+				t.Errorf("only %d differential steps, want >= 10000", st.Steps)
+			}
+		})
+	}
+}
+
+// TestDiffMachineExhaustive: every reachable state of each module's model,
+// every event of the meter.
+func TestDiffMachineExhaustive(t *testing.T) {
+	for _, ad := range adapters() {
+		t.Run(ad.Module, func(t *testing.T) {
+			st := difftest.Exhaustive(t, specDir, ad)
+			t.Logf("%s: %d reachable states, %d Step calls checked", ad.Module, st.States, st.StepCalls)
+		})
+	}
+}
+
+// TestDiffCatchesMutants: a machine with one guard flipped or one
+// assignment changed must fail the differential tests.
+func TestDiffCatchesMutants(t *testing.T) {
+	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
+		{Action: "Seal", Guard: 1},         // Channel: next < reserved flipped
+		{Action: "Reserve", Guard: 1},      // Channel: next = reserved flipped
+		{Action: "Take", Assign: "taken"},  // Collection: taken' = taken + 1 + 1
+		{Action: "Seal", Assign: "next"},   // Channel: next' = next + 1 + 1
+		{Action: "Crash", Assign: "next"},  // Channel: next' = reserved + 1
+		{Action: "Execute", Guard: 1},      // Commands: m.by = "headend" flipped
+		{Action: "Execute", Guard: 2},      // Commands: m.id > last flipped
+		{Action: "Execute", Assign: "ran"}, // Commands: ran' = <<>>
+	})
+}

@@ -1,0 +1,12 @@
+------------------------- MODULE CollectionProperties -------------------------
+(***************************************************************************)
+(* The liveness property of DESIGN.md that collection (spec/Collection.tla)*)
+(* covers, as a temporal formula checked under the module's fairness.     *)
+(***************************************************************************)
+EXTENDS Collection
+
+\* L1 readings are eventually accepted: every reading taken is eventually
+\* stored, under weak fairness of collection, upload and WAN recovery.
+L1 == L1_EventuallyStored
+
+=============================================================================

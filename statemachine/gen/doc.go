@@ -1,0 +1,29 @@
+// Package gen is the generator behind `verimeter gen`: it reads the annotated
+// TLA+ modules of spec/ (spec/README.md states the conventions) and writes,
+// for each role of Targets, a typed state struct, typed events and a pure
+// Step(state, event, out) per module in etcd-io/raft's style: no I/O, no
+// clock, no goroutines, no allocation (sets and sequences are fixed-capacity
+// arrays, statemachine.Set and statemachine.Seq).
+//
+// Types come from the `\* @type:` annotations (Apalache notation: Int, Bool,
+// Str, Set(T), Seq(T), records, aliases from `\* @typeAlias: NAME = T;`),
+// events from `\* @role: R @event: e(p)` with each parameter typed by the
+// set Next draws it from (\E x \in S : A(x), S a variable, a..b or BOOLEAN).
+// An action is a conjunction of guards, `v' = e` and UNCHANGED; its guards
+// fail with a preallocated *statemachine.GuardError naming the conjunct and
+// its position; guards on Max… constants are model bounds and dropped;
+// Mutant is folded to "none" (mutant-only disjuncts and CASE arms vanish);
+// user operators are inlined; integer arithmetic is checked (a wrap is a
+// *statemachine.CapacityError, never silent). An action writes only its
+// role's variables, and adds messages to channel variables (owned by the
+// attacker, wan or env) as `net' = net \cup {msg}`, which become the
+// typed Sends of its Output.
+//
+// Anything outside that subset (quantifiers, CHOOSE, set comprehensions,
+// functions and EXCEPT, tuples, IF over actions, for now) is an error with
+// its file:line:col, never silently wrong code. Convention violations in
+// actions of roles not being generated are diagnostics; Target.Pending lists
+// modules a role cannot be generated from yet, and Generate says why.
+//
+// difftest/ checks the generated machines against the evaluator.
+package gen

@@ -1,0 +1,257 @@
+package gen
+
+import (
+	"bytes"
+	"github.com/verimeter/verimeter/tla/syntax"
+	"go/format"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGenParseType(t *testing.T) {
+	aliases := map[string]aliasAnnot{"ITEM": {Type: "[r: Int, signed: Bool]"}}
+	for _, c := range []struct{ in, want string }{
+		{"Int", "Int"},
+		{"Set(Int)", "Set(Int)"},
+		{" Set([k: Int, c: Int, auth: Bool]) ", "Set([k: Int, c: Int, auth: Bool])"},
+		{"Set(ITEM)", "Set([r: Int, signed: Bool])"},
+		{"Seq(Str)", "Seq(Str)"},
+		{"Set(<<Int, Str>>)", "Set(<<Int, Str>>)"},
+	} {
+		got, d := parseType(posAt(1), c.in, aliases)
+		if d != nil || got.String() != c.want {
+			t.Errorf("parseType(%q) = %v, %v; want %s", c.in, got, d, c.want)
+		}
+	}
+	for _, c := range []struct{ in, msg string }{
+		{"Set(MANIFEST)", "undefined alias MANIFEST"},
+		{"Set(Int", "want ) closing Set("},
+		{"[a Int]", "want : after field a"},
+		{"Int Int", "unexpected"},
+	} {
+		_, d := parseType(posAt(7), c.in, aliases)
+		if d == nil || !strings.Contains(d.Msg, c.msg) {
+			t.Errorf("parseType(%q): %v, want %q", c.in, d, c.msg)
+		}
+	}
+}
+
+func TestGenAnnotationsPositions(t *testing.T) {
+	src := "VARIABLES\n    \\* @type: Set(ITEM); @role: gateway; @persist\n    queue,\n    \\* @type: Int; @role: meter, gateway\n    key\n\\* @role: meter @event: receive(m, n)\n\\* a comment\nReceive(m, n) == TRUE\n\\* @role meter\n"
+	a, diags := scanAnnotations("spec/X.tla", []byte(src))
+	if v := a.Vars["queue"]; v == nil || !v.Persist || v.Type != "Set(ITEM)" || v.TypePos.Line != 2 || v.TypePos.Col != 15 {
+		t.Errorf("queue: %+v", v)
+	}
+	if v := a.Vars["key"]; v == nil || len(v.Roles) != 2 {
+		t.Errorf("key: %+v", v)
+	}
+	if x := a.Actions["Receive"]; x == nil || x.Event != "receive" || strings.Join(x.Params, ",") != "m,n" {
+		t.Errorf("Receive: %+v", x)
+	}
+	if len(diags) != 1 || diags[0].Pos.Line != 9 {
+		t.Errorf("diags = %v, want the malformed annotation on line 9", diags)
+	}
+}
+
+// module writes spec/T.tla with one meter action body into a temp dir.
+func module(t *testing.T, action string) string {
+	t.Helper()
+	dir := specTempDir(t)
+	src := `---- MODULE T ----
+EXTENDS Naturals
+CONSTANTS MaxN, Mutant, Block
+VARIABLES
+    \* @type: Int; @role: meter; @persist
+    x,
+    \* @type: Set(Int); @role: meter
+    s,
+    \* @type: Int; @role: gateway
+    g
+Init == x = 0 /\ s = {} /\ g = 0
+\* @role: meter @event: act
+Act ==
+` + action + `
+====
+`
+	if err := os.WriteFile(filepath.Join(dir, "T.tla"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func generateT(dir string) ([]byte, []Diag, error) {
+	return GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"T"}}, nil)
+}
+
+// TestOutsideSubsetIsPositioned: every construct the generator cannot
+// translate, every convention it enforces, is an error at file:line:col.
+func TestGenOutsideSubsetIsPositioned(t *testing.T) {
+	for _, c := range []struct{ action, want string }{
+		{"  /\\ \\E i \\in s : i > x\n  /\\ UNCHANGED <<x, s, g>>", "spec/T.tla:14:6: a quantifier is outside the generator's subset"},
+		{"  /\\ x' = x + MaxN\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:15: model bound MaxN outside a droppable guard"},
+		{"  /\\ x' = g\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:11: action of role meter reads g of role gateway"},
+		{"  /\\ g' = 1\n  /\\ UNCHANGED <<x, s>>", "spec/T.tla:14:6: action Act of role meter writes g of role gateway"},
+		{"  /\\ x' = 1\n  /\\ UNCHANGED <<s>>", "spec/T.tla:13:1: action Act does not determine g'"},
+		{"  /\\ Mutant = \"weak\"\n  /\\ x' = 1\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:13:1: action Act is never enabled"},
+		{"  /\\ x' = TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: x is Int, assigned Bool"},
+		{"  /\\ x' = CHOOSE i \\in s : TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:"},
+		{"  /\\ s' = {i \\in s : i > 1}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:"},
+		{"  /\\ x' > x\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: primed variables are translated only"},
+		{"  /\\ IF x > 0 THEN x' = 1 ELSE UNCHANGED s\n  /\\ UNCHANGED g", "spec/T.tla:14:6: the THEN branch determines x', the ELSE branch does not"},
+		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
+	} {
+		_, _, err := generateT(module(t, c.action))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("action\n%s\nerr = %v\nwant %q", c.action, err, c.want)
+		}
+	}
+}
+
+// TestTranslation: mutant-only disjuncts are dropped, bounds are dropped and
+// listed, guards keep their TLA+ text and position, output is gofmt-clean
+// and deterministic.
+func TestGenTranslation(t *testing.T) {
+	dir := module(t, `  /\ x > 0 \/ Mutant = "weak"
+  /\ x < MaxN
+  /\ IF Mutant = "weak" THEN TRUE ELSE x \notin s
+  /\ x' = x + Block
+  /\ s' = (s \cup {x, 2}) \ {1}
+  /\ UNCHANGED g`)
+	src, _, err := generateT(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _, _ := generateT(dir)
+	if !bytes.Equal(src, again) {
+		t.Fatal("generation is not deterministic")
+	}
+	if f, err := format.Source(src); err != nil || !bytes.Equal(f, src) {
+		t.Fatalf("not gofmt-clean: %v", err)
+	}
+	if !bytes.HasPrefix(src, []byte(Header+"\n")) {
+		t.Fatal("missing header")
+	}
+	for _, want := range []string{
+		`Conjunct: "x > 0 (spec/T.tla:14:6)"`,
+		`Conjunct: "x \\notin s (spec/T.tla:16:40)"`,
+		"Model bounds dropped: x < MaxN (spec/T.tla:15:6).",
+		"nx.X = statemachine.Add(&ovf, s.X, p.Block)",
+		"if !nx.S.Insert(s.X, statemachine.CompareInt) {",
+		"nx.S.Remove(1, statemachine.CompareInt)",
+		"Block int64 `tla:\"Block\"`",
+		"X int64 `tla:\"x\"`",
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(string(src), "weak") {
+		t.Error("a mutant-only disjunct survived")
+	}
+}
+
+// TestMutationChangesCode: the mutation helpers change exactly the code
+// they name.
+func TestGenMutationChangesCode(t *testing.T) {
+	dir := module(t, "  /\\ x > 0\n  /\\ x' = x + 1\n  /\\ UNCHANGED <<s, g>>")
+	base, _, err := generateT(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []Mutation{{Action: "Act", Guard: 1}, {Action: "Act", Assign: "x"}} {
+		src, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"T"}}, &m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(src, base) {
+			t.Errorf("mutation %+v changes nothing", m)
+		}
+	}
+}
+
+// TestSpecDiagnostics pins the convention violations gen reports on the
+// spec today, so a change to the spec shows up here.
+func TestGenSpecDiagnostics(t *testing.T) {
+	_, diags, err := Generate("../../spec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diags {
+		t.Log(d)
+		if d.Pos.File == "" || d.Pos.Line == 0 || d.Pos.Col == 0 {
+			t.Errorf("diagnostic without file:line:col: %v", d)
+		}
+	}
+}
+
+func posAt(col int) syntax.Pos { return syntax.Pos{File: "spec/X.tla", Line: 3, Col: col} }
+
+// TestGenEventParameters: parameters are typed from Next's \E, CASE over
+// Mutant folds to its protocol arm, sequences take Append.
+func TestGenEventParameters(t *testing.T) {
+	dir := specTempDir(t)
+	src := `---- MODULE P ----
+EXTENDS Naturals, Sequences
+CONSTANTS Mutant
+VARIABLES
+    \* @type: Set([id: Int, by: Str]); @role: attacker
+    net,
+    \* @type: Int; @role: meter; @persist
+    last,
+    \* @type: Seq(Int); @role: meter
+    ran
+Init == net = {} /\ last = 0 /\ ran = <<>>
+Fresh(m) == CASE Mutant = "window" -> TRUE [] OTHER -> m.id > last
+\* @role: meter @event: command(m)
+Execute(m) ==
+    /\ m.by = "headend"
+    /\ Fresh(m)
+    /\ last' = m.id
+    /\ ran' = Append(ran, m.id)
+    /\ UNCHANGED net
+\* @role: meter @event: skip(k)
+Skip(k) == /\ k > 0 /\ last' = last + k /\ UNCHANGED <<net, ran>>
+Next == \/ \E m \in net : Execute(m)
+        \/ \E k \in 1..3 : Skip(k)
+====
+`
+	if err := os.WriteFile(filepath.Join(dir, "P.tla"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"M PNet `tla:\"m\"`",
+		"K int64 `tla:\"k\"`",
+		"Ran statemachine.Seq[int64]",
+		"if !(ev.M.Id > s.Last) {",
+		"if !nx.Ran.Append(ev.M.Id) {",
+		`Conjunct: "m.by = \"headend\" (spec/P.tla:15:8)"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	// A parameter Next does not draw from a typable set.
+	bad := strings.Replace(src, `\E k \in 1..3 : Skip(k)`, `\E k \in {1, 2} : Skip(k)`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "P.tla"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil); err == nil || !strings.Contains(err.Error(), "spec/P.tla:23:21: cannot type a parameter drawn from {1, 2}") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// specTempDir is a temporary directory named spec, so that positions read
+// spec/X.tla as they do for the repository's spec.
+func specTempDir(t *testing.T) string {
+	dir := filepath.Join(t.TempDir(), "spec")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

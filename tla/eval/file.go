@@ -1,0 +1,53 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/verimeter/verimeter/tla/cfg"
+	"github.com/verimeter/verimeter/tla/check"
+)
+
+// LoadModel reads, resolves and binds a specification file to its model
+// configuration, as `verimeter check SPEC.tla` does: cfgPath defaults to
+// the .cfg beside the spec with the same base name. It exists so that the
+// CLI, the conformance runner and the spec's own tests build a model the
+// same way.
+func LoadModel(specPath, cfgPath string) (*Machine, error) {
+	if cfgPath == "" {
+		cfgPath = strings.TrimSuffix(specPath, filepath.Ext(specPath)) + ".cfg"
+	}
+	spec, err := Load(specPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := spec.Resolve(); err != nil {
+		return nil, err
+	}
+	src, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrModuleNotFound, err)
+	}
+	c, err := cfg.Parse(cfgPath, src)
+	if err != nil {
+		return nil, err
+	}
+	return Build(spec, c)
+}
+
+// CheckModel loads a model with LoadModel and explores it with opts
+// (NoDeadlock is taken from the configuration's CHECK_DEADLOCK unless
+// already set). Errors from loading come back with an empty Result and the
+// verdict EvalError; errors from exploring come back with check.Run's
+// Result.
+func CheckModel(ctx context.Context, specPath, cfgPath string, opts check.Options) (check.Result, error) {
+	m, err := LoadModel(specPath, cfgPath)
+	if err != nil {
+		return check.Result{Verdict: check.EvalError, Error: err.Error()}, err
+	}
+	opts.NoDeadlock = opts.NoDeadlock || m.NoDeadlock
+	return check.Run(ctx, m, opts)
+}
