@@ -68,8 +68,11 @@ func (m *Machine) buildSymmetry(n *cfg.Name) error {
 // another state of the orbit than TLC and count differently.
 func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 	min := s
+	var vals check.State
 	for _, p := range m.live.perms {
-		vals := make(check.State, len(s))
+		if vals == nil {
+			vals = make(check.State, len(s))
+		}
 		cmp := 0
 		for j, v := range s {
 			pv, err := value.Permute(v, p)
@@ -81,10 +84,13 @@ func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 				if cmp, err = value.Compare(pv, min[j]); err != nil {
 					return 0, err
 				}
+				if cmp > 0 {
+					break // not smaller: the other variables need no permuting
+				}
 			}
 		}
 		if cmp < 0 {
-			min = vals
+			min, vals = vals, nil
 		}
 	}
 	if m.live.view != nil {
