@@ -68,29 +68,32 @@ func (m *Machine) buildSymmetry(n *cfg.Name) error {
 // another state of the orbit than TLC and count differently.
 func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 	min := s
-	var vals check.State
 	for _, p := range m.live.perms {
-		if vals == nil {
-			vals = make(check.State, len(s))
-		}
+		// Permute variable by variable and stop at the first that is larger
+		// than the smallest state so far: the choice is TLC's, the work less.
+		var vals check.State
 		cmp := 0
 		for j, v := range s {
 			pv, err := value.Permute(v, p)
 			if err != nil {
 				return 0, err
 			}
-			vals[j] = pv
 			if cmp == 0 {
 				if cmp, err = value.Compare(pv, min[j]); err != nil {
 					return 0, err
 				}
 				if cmp > 0 {
-					break // not smaller: the other variables need no permuting
+					break
 				}
 			}
+			if vals == nil {
+				vals = make(check.State, len(s))
+				copy(vals, min[:j])
+			}
+			vals[j] = pv
 		}
 		if cmp < 0 {
-			min, vals = vals, nil
+			min = vals
 		}
 	}
 	if m.live.view != nil {
