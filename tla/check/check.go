@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/verimeter/verimeter/tla/value"
@@ -93,8 +94,15 @@ type Result struct {
 	// Variables names the trace's columns.
 	Variables []string `json:"variables"`
 	// Trace is the shortest path from an initial state to the violation (or to
-	// the state whose evaluation failed, or the deadlocked state).
+	// the state whose evaluation failed, or the deadlocked state); for a
+	// liveness violation, a prefix and a cycle.
 	Trace []TraceStep `json:"trace,omitempty"`
+	// Property names the violated PROPERTY (LivenessViolated, and
+	// InvariantViolated when a property's safety part failed).
+	Property string `json:"property,omitempty"`
+	// CycleStart is, for LivenessViolated, the index in Trace of the state the
+	// cycle returns to after Trace's last state ("back to state CycleStart+1").
+	CycleStart int `json:"cycle_start,omitempty"`
 }
 
 // InitialAction is the action name of a trace's first step.
@@ -126,8 +134,11 @@ type candidate struct {
 	fp     uint64
 	pos    int32 // index among the parent's successors
 	action uint16
+	key    uint64 // claim in the claim table
 	out    bool   // outside the constraints: not stored
 	inv    string // violated invariant, if any
+	prop   string // violated action property, if any
+	always bool   // judged outside the claim table (action property, fingerprint error)
 	err    error
 }
 
@@ -138,6 +149,7 @@ type expansion struct {
 	cands    []candidate
 	err      error // error from Next itself
 	errAfter int32 // successors emitted before err
+	succ     []succRec
 }
 
 type checker struct {
@@ -148,14 +160,18 @@ type checker struct {
 	cons    []StatePredicate
 	acons   []ActionPredicate
 	seen    *FPSet
+	claims  *claimTable // replaces seen unless in exact mode or with action constraints
 	exact   map[uint64][]State
 	nodes   []node
 	actions []string
 	actIdx  map[string]uint16
 	actMu   sync.RWMutex
 	res     Result
+	buf     BufferedSystem
+	bufActs []uint16 // the BufferedSystem's action indexes as ours
 	start   time.Time
 	lastLog time.Time
+	p       props
 }
 
 // Run explores sys breadth first and returns the result. The returned error
@@ -180,12 +196,33 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	if opts.Exact {
 		c.exact = map[uint64][]State{}
 	}
+	if c.exact == nil && len(c.acons) == 0 {
+		// The first occurrence of a state in the sequential order decides
+		// its judgement; that needs judgement to depend on the state only.
+		c.claims = newClaimTable(1 << 16)
+	}
+	if b, ok := sys.(BufferedSystem); ok {
+		c.buf = b
+		c.actionID(InitialAction)
+		for _, name := range b.ActionNames() {
+			c.bufActs = append(c.bufActs, c.actionID(name))
+		}
+	}
 	c.start = opts.Now()
 	c.lastLog = c.start
 	c.res.Workers = opts.Workers
 	c.res.Variables = c.vars
 	c.res.Verdict = Success
-	err := c.run(ctx)
+	c.setupProps()
+	var err error
+	if c.p.exactErr != nil {
+		err = c.fail(ctx, c.p.exactErr, nil)
+	} else {
+		err = c.run(ctx)
+	}
+	if err == nil && c.res.Verdict == Success && c.p.live {
+		err = c.liveness(ctx)
+	}
 	c.res.Seconds = opts.Now().Sub(c.start).Seconds()
 	if err != nil && c.res.Error == "" {
 		c.res.Error = err.Error()
@@ -264,6 +301,9 @@ func (c *checker) judge(parent State, s State, cand *candidate) {
 // isNew consults the stores; in exact mode a fingerprint hit with a different
 // state is a collision, counted and treated as a new state.
 func (c *checker) isNew(s State, fp uint64) (bool, error) {
+	if c.claims != nil {
+		return c.claims.key(fp) != keyStored, nil
+	}
 	if c.exact == nil {
 		return !c.seen.Contains(fp), nil
 	}
@@ -282,7 +322,11 @@ func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32,
 		}
 		c.exact[fp] = append(c.exact[fp], s)
 	}
-	c.seen.Insert(fp)
+	if c.claims != nil {
+		c.claims.set(fp, keyStored)
+	} else {
+		c.seen.Insert(fp)
+	}
 	if len(c.nodes) >= 1<<31-1 {
 		return 0, fmt.Errorf("check: more than 2^31-1 distinct states")
 	}
@@ -319,7 +363,13 @@ func (c *checker) run(ctx context.Context) error {
 			return err
 		}
 		c.res.Generated++
-		fp := fingerprint(s)
+		fp, err := c.fingerprintOf(s)
+		if err != nil {
+			c.res.Verdict = EvalError
+			c.res.Trace = []TraceStep{{InitialAction, s}}
+			stop = err
+			return err
+		}
 		var cand candidate
 		newState, err := c.isNew(s, fp)
 		if err != nil {
@@ -347,8 +397,21 @@ func (c *checker) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		c.recordNode(idx, s, fp, true)
 		if cand.inv != "" {
 			c.violation(cand.inv, []TraceStep{{InitialAction, s}})
+			stop = errStop
+			return errStop
+		}
+		if name, err := c.checkInitProps(s); err != nil || name != "" {
+			if err != nil {
+				c.res.Verdict = EvalError
+				c.res.Trace = []TraceStep{{InitialAction, s}}
+				stop = err
+				return err
+			}
+			c.violation(name, []TraceStep{{InitialAction, s}})
+			c.res.Property = name
 			stop = errStop
 			return errStop
 		}
@@ -372,10 +435,19 @@ func (c *checker) run(ctx context.Context) error {
 			c.res.Queue = int64(len(frontier))
 			return c.fail(ctx, err, nil)
 		}
-		exps := c.expand(ctx, frontier)
-		next, done, err := c.merge(ctx, exps)
-		if done || err != nil {
-			return err
+		// The level is expanded and merged in chunks, so that the states
+		// of the frontier already explored can be freed early.
+		var next []frontierItem
+		for lo := 0; lo < len(frontier); lo += chunkStates {
+			hi := min(lo+chunkStates, len(frontier))
+			exps := c.expand(ctx, frontier[lo:hi], lo)
+			var done bool
+			var err error
+			next, done, err = c.merge(ctx, exps, next, len(frontier)-hi)
+			if done || err != nil {
+				return err
+			}
+			clear(frontier[lo:hi])
 		}
 		if len(next) > 0 {
 			c.res.Depth++
@@ -404,30 +476,46 @@ func (c *checker) fail(ctx context.Context, err error, trace []TraceStep) error 
 	return err
 }
 
-// expand computes the successors of the frontier with the workers, each on a
-// contiguous chunk, and returns the expansions in frontier order.
-func (c *checker) expand(ctx context.Context, frontier []frontierItem) []expansion {
+// chunkStates is how many frontier states are expanded between merges.
+const chunkStates = 1 << 14
+
+// expand computes the successors of part of the frontier (base is the
+// index of its first state in the level) with the workers, which take
+// blocks of states in turn, and returns the expansions in frontier order.
+func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int) []expansion {
 	exps := make([]expansion, len(frontier))
 	w := c.opts.Workers
 	if w > len(frontier) {
 		w = len(frontier)
 	}
-	chunk := (len(frontier) + w - 1) / w
+	const block = 32
+	var nextBlock atomic.Int64
 	var wg sync.WaitGroup
 	for k := 0; k < w; k++ {
-		lo, hi := k*chunk, min((k+1)*chunk, len(frontier))
-		if lo >= hi {
-			break
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				if i%256 == 0 && ctx.Err() != nil {
-					exps[i] = expansion{parent: frontier[i].idx, state: frontier[i].state, err: ctx.Err()}
+			for {
+				lo := int(nextBlock.Add(block)) - block
+				if lo >= len(frontier) {
+					return
+				}
+				if ctx.Err() != nil {
+					for i := lo; i < min(lo+block, len(frontier)); i++ {
+						exps[i] = expansion{parent: frontier[i].idx, state: frontier[i].state, err: ctx.Err()}
+					}
 					continue
 				}
-				exps[i] = c.expandOne(frontier[i])
+				for i := lo; i < min(lo+block, len(frontier)); i++ {
+					if c.claims != nil {
+						c.claims.mu.RLock()
+						exps[i] = c.expandOne(base+i, frontier[i])
+						c.claims.mu.RUnlock()
+						c.claims.maybeGrow()
+					} else {
+						exps[i] = c.expandOne(base+i, frontier[i])
+					}
+				}
 			}
 		}()
 	}
@@ -435,17 +523,91 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem) []expansi
 	return exps
 }
 
-func (c *checker) expandOne(it frontierItem) expansion {
+// dup reports whether successor pos of frontier state i, with fingerprint
+// fp, needs no judging: it is stored, or (with the claim table) occurs
+// earlier in the sequential order.
+func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
+	if c.claims != nil {
+		key := claimKey(i, pos)
+		return !c.claims.claim(fp, key), key
+	}
+	return c.exact == nil && c.seen.Contains(fp), 0
+}
+
+func (c *checker) expandOne(i int, it frontierItem) expansion {
 	e := expansion{parent: it.idx, state: it.state}
+	actProps := c.hasActionProps()
+	if c.buf != nil {
+		return c.expandBuffered(i, it, e, actProps)
+	}
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
 		e.nsucc++
-		fp := fingerprint(t)
+		fp, err := c.fingerprintOf(t)
+		if err != nil {
+			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.actionID(action), err: err, always: true})
+			return errStop
+		}
+		if c.p.live {
+			e.succ = append(e.succ, succRec{fp, c.actionID(action)})
+		}
+		if actProps {
+			if stop := c.judgeStep(it.state, t, fp, pos, action, &e); stop {
+				return errStop
+			}
+		}
 		// Duplicates of stored states need no judging: only counting.
-		if c.exact == nil && c.seen.Contains(fp) {
+		dup, key := c.dup(i, pos, fp)
+		if dup {
 			return nil
 		}
-		cand := candidate{state: t, fp: fp, pos: pos, action: c.actionID(action)}
+		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)}
+		c.judge(it.state, t, &cand)
+		e.cands = append(e.cands, cand)
+		if cand.err != nil {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		e.err = err
+		e.errAfter = e.nsucc
+	}
+	return e
+}
+
+// expandBuffered is expandOne for a BufferedSystem: a successor is copied
+// only when its fingerprint is not yet stored.
+func (c *checker) expandBuffered(i int, it frontierItem, e expansion, actProps bool) expansion {
+	names := c.buf.ActionNames()
+	err := c.buf.NextInto(it.state, func(t State, action int) error {
+		pos := e.nsucc
+		e.nsucc++
+		var fp uint64
+		if c.p.fp != nil {
+			var err error
+			if fp, err = c.p.fp(t); err != nil {
+				t = append(State(nil), t...)
+				e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.bufActs[action], err: err, always: true})
+				return errStop
+			}
+		} else {
+			fp = fingerprint(t)
+		}
+		if c.p.live {
+			e.succ = append(e.succ, succRec{fp, c.bufActs[action]})
+		}
+		if actProps {
+			if stop := c.judgeStep(it.state, append(State(nil), t...), fp, pos, names[action], &e); stop {
+				return errStop
+			}
+		}
+		dup, key := c.dup(i, pos, fp)
+		if dup {
+			return nil
+		}
+		t = append(State(nil), t...)
+		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]}
 		c.judge(it.state, t, &cand)
 		e.cands = append(e.cands, cand)
 		if cand.err != nil {
@@ -462,28 +624,48 @@ func (c *checker) expandOne(it frontierItem) expansion {
 
 // merge walks the expansions in frontier order, stores new states and stops
 // at the first violation, so the outcome is the same for any worker count.
-func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierItem, done bool, err error) {
+// next accumulates the new states; rest counts the frontier states after
+// exps.
+func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierItem, rest int) (_ []frontierItem, done bool, err error) {
 	ei := 0
 	// On a stop, the queue is what TLC would still hold: the unexplored rest of
 	// this level and the new states of the next.
 	defer func() {
 		if done {
-			c.res.Queue = int64(len(exps) - ei - 1 + len(next))
+			c.res.Queue = int64(len(exps) - ei - 1 + rest + len(next))
 		}
 	}()
 	for ei = range exps {
 		e := &exps[ei]
 		for ci := range e.cands {
 			cand := &e.cands[ci]
+			if c.claims != nil && !cand.always && c.claims.key(cand.fp) != cand.key {
+				continue // a later occurrence of a state claimed first elsewhere
+			}
 			if cand.err != nil {
 				c.res.Generated += int64(cand.pos) + 1
 				return next, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
+			}
+			if cand.prop != "" {
+				// TLC stores the new state before it checks implied actions.
+				if isNew, err := c.isNew(cand.state, cand.fp); err == nil && isNew {
+					if _, err := c.store(cand.state, cand.fp, e.parent, cand.action); err != nil {
+						return nil, true, c.fail(ctx, err, nil)
+					}
+				}
+				c.res.Generated += int64(cand.pos) + 1
+				c.violation(cand.prop, c.trace(e.parent, e.state, cand))
+				c.res.Property = cand.prop
+				return next, true, nil
 			}
 			if cand.out {
 				if cand.inv != "" {
 					c.res.Generated += int64(cand.pos) + 1
 					c.violation(cand.inv, c.trace(e.parent, e.state, cand))
 					return next, true, nil
+				}
+				if c.claims != nil {
+					c.claims.set(cand.fp, keyOut)
 				}
 				continue
 			}
@@ -499,6 +681,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierI
 			if err != nil {
 				return nil, true, c.fail(ctx, err, nil)
 			}
+			c.recordNode(idx, cand.state, cand.fp, false)
 			if cand.inv != "" {
 				c.res.Generated += int64(cand.pos) + 1
 				c.violation(cand.inv, c.trace(e.parent, e.state, cand))
@@ -513,6 +696,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierI
 			next = append(next, frontierItem{idx, cand.state})
 		}
 		c.res.Generated += int64(e.nsucc)
+		c.recordEdges(e.parent, e.succ)
 		if e.err != nil {
 			return next, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
 		}
@@ -521,7 +705,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion) (next []frontierI
 			c.res.Trace = c.trace(e.parent, e.state, nil)
 			return next, true, nil
 		}
-		c.progress(false, len(exps)-ei+len(next))
+		c.progress(false, len(exps)-ei+rest+len(next))
 	}
 	return next, false, nil
 }
@@ -541,14 +725,14 @@ func (c *checker) trace(idx int32, s State, last *candidate) []TraceStep {
 		var found State
 		if k == len(path)-1 {
 			_ = c.sys.Init(func(t State) error {
-				if found == nil && fingerprint(t) == n.fp {
+				if fp, _ := c.fingerprintOf(t); found == nil && fp == n.fp {
 					found = t
 				}
 				return nil
 			})
 		} else {
 			_ = c.sys.Next(cur, func(t State, a string) error {
-				if found == nil && fingerprint(t) == n.fp && c.actions[n.action] == a {
+				if fp, _ := c.fingerprintOf(t); found == nil && fp == n.fp && c.actions[n.action] == a {
 					found = t
 				}
 				return nil

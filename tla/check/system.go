@@ -42,3 +42,16 @@ type ActionPredicate struct {
 	Name  string
 	Holds func(s, t State) (bool, error)
 }
+
+// BufferedSystem is a System that can also generate successors into a buffer
+// it reuses, naming actions by index: the checker fingerprints each
+// successor and rejects a duplicate (most successors, in large models)
+// before copying or judging it.
+type BufferedSystem interface {
+	System
+	// ActionNames lists the action names, indexed by NextInto's action.
+	ActionNames() []string
+	// NextInto calls emit for each successor of s, in the order of Next; next
+	// is valid only during the call.
+	NextInto(s State, emit func(next State, action int) error) error
+}

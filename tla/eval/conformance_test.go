@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -18,6 +20,29 @@ import (
 type model struct {
 	cfg, spec, result string
 	distinct          int64 // -1 when not given
+	generated         int64 // TLC's total states; -1 when not given
+	depth             int   // -1 when not given
+}
+
+// depthDiffers lists models whose depth in expected.tsv is not what TLC
+// reports with one worker: for EWD840 expected.tsv says 10, but TLC -workers
+// 1 reports "The depth of the complete state graph search is 9" (same 302
+// distinct states and 2001 generated), the figure TestAgainstTLC checks.
+var depthDiffers = map[string]bool{"ewd840/EWD840.cfg": true}
+
+// mismatch compares a run with TLC's figures ("" if they agree).
+func (md model) mismatch(got string, res check.Result) string {
+	switch {
+	case got != md.result:
+		return fmt.Sprintf("got %s, want %s", got, md.result)
+	case md.distinct >= 0 && res.Distinct != md.distinct:
+		return fmt.Sprintf("%d distinct states, TLC finds %d", res.Distinct, md.distinct)
+	case md.generated >= 0 && res.Generated != md.generated:
+		return fmt.Sprintf("%d states generated, TLC generates %d", res.Generated, md.generated)
+	case md.depth >= 0 && res.Depth != md.depth && !depthDiffers[md.cfg]:
+		return fmt.Sprintf("depth %d, TLC's is %d", res.Depth, md.depth)
+	}
+	return ""
 }
 
 func readExpected(t *testing.T, dir string) []model {
@@ -42,7 +67,14 @@ func readExpected(t *testing.T, dir string) []model {
 		if f[3] != "" {
 			d, _ = strconv.ParseInt(f[3], 10, 64)
 		}
-		ms = append(ms, model{cfg: f[0], spec: f[1], result: f[2], distinct: d})
+		g, depth := int64(-1), -1
+		if len(f) > 5 && f[5] != "" {
+			g, _ = strconv.ParseInt(f[5], 10, 64)
+		}
+		if len(f) > 6 && f[6] != "" {
+			depth, _ = strconv.Atoi(f[6])
+		}
+		ms = append(ms, model{cfg: f[0], spec: f[1], result: f[2], distinct: d, generated: g, depth: depth})
 	}
 	return ms
 }
@@ -73,7 +105,12 @@ func runModel(t *testing.T, dir string, md model, workers int) (string, check.Re
 	if err != nil {
 		return "error: " + err.Error(), check.Result{}
 	}
-	res, err := check.Run(context.Background(), m, check.Options{Workers: workers, NoDeadlock: m.NoDeadlock})
+	opts := check.Options{Workers: workers, NoDeadlock: m.NoDeadlock}
+	if os.Getenv("VERIMETER_PROGRESS") != "" {
+		opts.Progress, opts.ProgressEvery = os.Stderr, 5*time.Second
+	}
+	opts.Exact = os.Getenv("VERIMETER_EXACT") != ""
+	res, err := check.Run(context.Background(), m, opts)
 	if err != nil {
 		return "error: " + err.Error(), res
 	}
@@ -84,6 +121,8 @@ func runModel(t *testing.T, dir string, md model, workers int) (string, check.Re
 		return "safety failure", res
 	case check.Deadlocked:
 		return "deadlock failure", res
+	case check.LivenessViolated:
+		return "liveness failure", res
 	}
 	return "error: " + res.Error, res
 }
@@ -97,6 +136,18 @@ var small = map[string]bool{
 	"SpecifyingSystems/AsynchronousInterface/Channel.cfg":         true,
 	"transaction_commit/TCommit.cfg":                              true,
 	"transaction_commit/TwoPhase.cfg":                             true,
+	// PROPERTY (liveness under fairness, refinement through INSTANCE) and SYMMETRY
+	"Paxos/MCPaxos.cfg":                                       true,
+	"DiningPhilosophers/DiningPhilosophers.cfg":               true,
+	"ewd840/EWD840.cfg":                                       true,
+	"ewd840/SyncTerminationDetection.cfg":                     true,
+	"chang_roberts/MCChangRoberts.cfg":                        true,
+	"SpecifyingSystems/TLC/MCAlternatingBit.cfg":              true,
+	"allocator/SimpleAllocator.cfg":                           true,
+	"allocator/SchedulingAllocator.cfg":                       true,
+	"SpecifyingSystems/FIFO/MCInnerFIFO.cfg":                  true,
+	"SpecifyingSystems/CachingMemory/MCWriteThroughCache.cfg": true,
+	"Disruptor/Disruptor_SPMC.cfg":                            true,
 }
 
 func TestConformanceSmall(t *testing.T) {
@@ -106,12 +157,9 @@ func TestConformanceSmall(t *testing.T) {
 			continue
 		}
 		got, res := runModel(t, dir, md, 2)
-		if got != md.result {
-			t.Errorf("%s: got %s, want %s", md.cfg, got, md.result)
+		if msg := md.mismatch(got, res); msg != "" {
+			t.Errorf("%s: %s", md.cfg, msg)
 			continue
-		}
-		if md.distinct >= 0 && res.Distinct != md.distinct {
-			t.Errorf("%s: %d distinct states, TLC finds %d", md.cfg, res.Distinct, md.distinct)
 		}
 		t.Logf("%s: %s, %d distinct, %d generated, depth %d", md.cfg, got, res.Distinct, res.Generated, res.Depth)
 	}
@@ -128,7 +176,14 @@ func TestConformanceAll(t *testing.T) {
 		if md.cfg == "transaction_commit/PaxosCommit.cfg" || md.cfg == "lamport_mutex/MCLamportMutex.cfg" {
 			continue
 		}
+		if only := os.Getenv("VERIMETER_CONFORMANCE_MODEL"); only != "" && !strings.Contains(md.cfg, only) {
+			continue
+		}
+		start := time.Now()
 		got, res := runModel(t, dir, md, 2)
-		t.Logf("%s: want %s %d, got %s, %d distinct, %d generated, depth %d", md.cfg, md.result, md.distinct, got, res.Distinct, res.Generated, res.Depth)
+		t.Logf("%s: want %s %d, got %s, %d distinct, %d generated, depth %d, %.1fs", md.cfg, md.result, md.distinct, got, res.Distinct, res.Generated, res.Depth, time.Since(start).Seconds())
+		if msg := md.mismatch(got, res); msg != "" && !strings.HasPrefix(got, "unsupported") {
+			t.Errorf("%s: %s", md.cfg, msg)
+		}
 	}
 }

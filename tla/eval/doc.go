@@ -7,7 +7,9 @@
 // or bound identifier in scope, and each INSTANCE substitution must name a
 // constant or variable of the instanced module (TLA+ book, section 17.5).
 // Unknown names are reported as file:line:col errors before any state is
-// explored. It also rejects, with the construct and its position, model
-// configurations that ask for what the checker does not do yet (PROPERTY,
-// SYMMETRY, VIEW).
+// explored. The Machine then evaluates the specification (instances with
+// their substitutions included) for the checker, and compiles the
+// configuration's PROPERTY formulas, the SPECIFICATION's fairness, SYMMETRY
+// and VIEW (properties.go, instance.go, symmetry.go); constructs it cannot
+// evaluate are reported with their position, never skipped.
 package eval

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/syntax"
@@ -161,30 +160,6 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 }
 
 // CheckConfig rejects configurations that ask for features the checker does
-// not implement yet, naming the section and its position.
-func CheckConfig(c *cfg.Config) error {
-	var bad []string
-	var first cfg.Pos
-	note := func(what string, n cfg.Name) {
-		if len(bad) == 0 {
-			first = n.Pos
-		}
-		bad = append(bad, fmt.Sprintf("%s %s", what, n.Name))
-	}
-	for _, p := range c.Properties {
-		note("PROPERTY", p)
-	}
-	if c.Symmetry != nil {
-		note("SYMMETRY", *c.Symmetry)
-	}
-	if c.View != nil {
-		note("VIEW", *c.View)
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	sort.Strings(bad[1:])
-	return &PosError{syntax.Pos{File: first.File, Line: first.Line, Col: first.Col},
-		fmt.Sprintf("unsupported: %v (temporal properties, symmetry and views come with liveness checking)", bad),
-		ErrUnsupported}
-}
+// not implement; every section of a .cfg is now supported, so it accepts all
+// (kept so that callers can validate a configuration before loading a spec).
+func CheckConfig(c *cfg.Config) error { return nil }

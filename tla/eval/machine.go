@@ -11,9 +11,9 @@ import (
 )
 
 // Machine is a specification bound to a model configuration, ready to be
-// explored: it implements check.System. It is read-only after Build, so
-// workers may call it concurrently (depth below counts per call chain and
-// is only advisory under concurrency).
+// explored: it implements check.System. It is read-only after Build (its
+// expressions are compiled once, on first use, and constant definitions
+// evaluated once), so workers may call it concurrently.
 type Machine struct {
 	spec      *Spec
 	strs      *value.Interner
@@ -27,7 +27,10 @@ type Machine struct {
 	invs      []check.Invariant
 	cons      []check.StatePredicate
 	acons     []check.ActionPredicate
-	depth     int
+	prog      program
+	rootInsts map[string]*bind
+	modSubst  map[string]map[string]string // c <-[Mod] d
+	live      liveParts
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
 }
@@ -78,7 +81,13 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			case *syntax.Def:
 				m.defs[u.Name] = u
 			case *syntax.Instance:
-				return unsupported(u.Pos, "INSTANCE "+u.Module+" (instances are not evaluated yet)")
+				// INSTANCE N without a name: N's definitions join this module's.
+				if err := identitySubst(u); err != nil {
+					return err
+				}
+				if err := add(u.Module); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -91,7 +100,19 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		pos := syntax.Pos{File: k.Pos.File, Line: k.Pos.Line, Col: k.Pos.Col}
 		switch {
 		case k.Module != "":
-			return nil, unsupported(pos, "module-scoped substitution <-["+k.Module+"]")
+			if k.Value != nil {
+				return nil, unsupported(pos, "module-scoped value <-["+k.Module+"]")
+			}
+			if _, ok := m.defs[k.Def]; !ok {
+				return nil, evalErr(pos, "%s <-[%s] %s: no definition %s", k.Name, k.Module, k.Def, k.Def)
+			}
+			if m.modSubst == nil {
+				m.modSubst = map[string]map[string]string{}
+			}
+			if m.modSubst[k.Module] == nil {
+				m.modSubst[k.Module] = map[string]string{}
+			}
+			m.modSubst[k.Module][k.Name] = k.Def
 		case k.Value != nil:
 			v, err := m.cfgValue(*k.Value)
 			if err != nil {
@@ -116,18 +137,12 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			return nil, evalErr(d.Pos, "constant %s has no value in the configuration", d.Name)
 		}
 	}
-	// Constant-level definitions are evaluated once, lazily on first need
-	// being impossible to share safely across workers, so eagerly here:
-	// those with no parameters whose evaluation needs no variable.
-	for _, name := range sortedKeys(m.defs) {
-		d := m.defs[name]
-		if len(d.Params) != 0 || d.FnBounds != nil || d.Instance != nil {
-			continue
-		}
-		if v, err := m.eval(d.Body, nil, &frame{}); err == nil {
-			m.constDefs[name] = v
-		}
+	if err := m.buildRootInstances(); err != nil {
+		return nil, err
 	}
+	// Constant-level definitions are evaluated once, on first use (see
+	// compile.go), not here: a definition the model does not use may be
+	// costly (echo's R2) or fail.
 	// ASSUME
 	for _, name := range append([]string{spec.Root.Name}, sortedKeys(seen)...) {
 		mod := spec.Modules[name]
@@ -198,6 +213,9 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		}})
 	}
 	m.NoDeadlock = c.CheckDeadlock != nil && !*c.CheckDeadlock
+	if err := m.buildLiveness(c); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -242,10 +260,13 @@ func (m *Machine) splitSpec(x syntax.Expr) error {
 			}
 			return unsupported(y.P, "SPECIFICATION conjunct "+y.Op)
 		case *syntax.Fairness:
-			continue // fairness matters only for liveness, which is not checked
+			m.live.specTemporal = append(m.live.specTemporal, c)
+			continue
 		default:
 			if containsTemporal(c) {
-				return unsupported(c.At(), "temporal SPECIFICATION conjunct")
+				// fairness (possibly quantified), compiled in buildLiveness
+				m.live.specTemporal = append(m.live.specTemporal, c)
+				continue
 			}
 			if m.init != nil {
 				m.init = &syntax.Junction{Node: syntax.Node{P: c.At()}, Op: "/\\", Items: []syntax.Expr{m.init, c}}
@@ -279,6 +300,8 @@ func containsTemporal(x syntax.Expr) bool {
 		}
 	case *syntax.Fairness:
 		return true
+	case *syntax.Quant:
+		return containsTemporal(y.Body)
 	}
 	return false
 }
@@ -360,27 +383,13 @@ func (m *Machine) ActionConstraints() []check.ActionPredicate { return m.acons }
 
 // Init implements check.System: it enumerates the initial predicate.
 func (m *Machine) Init(emit func(check.State) error) error {
-	f := &frame{init: true, nxt: make([]value.Value, len(m.vars))}
-	return m.act(m.init, nil, f, "", false, func(nxt []value.Value, _ string) error {
-		for i, v := range nxt {
-			if v == nil {
-				return evalErr(m.init.At(), "the initial predicate does not determine %s", m.vars[i])
-			}
-		}
-		return emit(check.State(nxt))
-	})
+	return m.initStates(emit)
 }
 
 // Next implements check.System: it enumerates the successors of s.
 func (m *Machine) Next(s check.State, emit func(check.State, string) error) error {
-	f := &frame{cur: s, nxt: make([]value.Value, len(m.vars))}
-	return m.act(m.next, nil, f, "", true, func(nxt []value.Value, name string) error {
-		for i, v := range nxt {
-			if v == nil {
-				return evalErr(m.next.At(), "action %s does not determine %s'", name, m.vars[i])
-			}
-		}
-		return emit(check.State(nxt), name)
+	return m.NextInto(s, func(t check.State, action int) error {
+		return emit(append(check.State(nil), t...), m.prog.names[action])
 	})
 }
 

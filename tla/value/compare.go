@@ -189,10 +189,14 @@ func Compare(a, b Value) (int, error) {
 }
 
 func compareFunc(f, g *Func) (int, error) {
+	if f == g {
+		return 0, nil
+	}
 	if f.Len() != g.Len() {
 		return cmpInt(f.Len(), g.Len()), nil
 	}
-	for i := 0; i < f.Len(); i++ {
+	sameDom := f.dom == nil && g.dom == nil || len(f.dom) > 0 && len(g.dom) > 0 && &f.dom[0] == &g.dom[0]
+	for i := 0; i < f.Len() && !sameDom; i++ {
 		c, err := Compare(f.DomainAt(i), g.DomainAt(i))
 		if err != nil || c != 0 {
 			return c, err

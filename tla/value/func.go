@@ -271,3 +271,61 @@ func (f *Func) String() string {
 	}
 	return b.String()
 }
+
+// RecordMaker builds records on one fixed list of field names without
+// interning and sorting the names again for every record: the evaluator
+// compiles one per record constructor [a |-> e1, b |-> e2].
+type RecordMaker struct {
+	dom  []Value
+	perm []int // perm[i]: index in the constructor's order of the i-th field in TLC's order
+}
+
+// NewRecordMaker prepares records with the given fields (interned in t); a
+// repeated field is an error wrapping ErrDomain.
+func NewRecordMaker(t *Interner, names []string) (*RecordMaker, error) {
+	dom := make([]Value, len(names))
+	idx := make([]Value, len(names))
+	for i, n := range names {
+		dom[i] = t.String(n)
+		idx[i] = Int(i)
+	}
+	f, err := NewFunc(dom, idx)
+	if err != nil {
+		return nil, err
+	}
+	r := &RecordMaker{dom: make([]Value, f.Len()), perm: make([]int, f.Len())}
+	key := ""
+	for i := 0; i < f.Len(); i++ {
+		r.dom[i] = f.DomainAt(i)
+		r.perm[i] = int(f.RangeAt(i).(Int))
+		key += r.dom[i].(Str).a.s + "\x00"
+	}
+	// Records on the same fields share one domain slice, which lets Compare
+	// skip comparing their domains.
+	t.mu.Lock()
+	if t.doms == nil {
+		t.doms = map[string][]Value{}
+	}
+	if d, ok := t.doms[key]; ok {
+		r.dom = d
+	} else {
+		t.doms[key] = r.dom
+	}
+	t.mu.Unlock()
+	return r, nil
+}
+
+// Make returns the record with vals (in the constructor's field order); vals
+// is not retained.
+func (r *RecordMaker) Make(vals []Value) *Func {
+	if len(r.dom) == 0 {
+		return EmptyTuple
+	}
+	rng := make([]Value, len(r.dom))
+	for i, j := range r.perm {
+		rng[i] = vals[j]
+	}
+	f := &Func{dom: r.dom, rng: rng, shape: ShapeRecord}
+	f.hash = f.computeHash()
+	return f
+}

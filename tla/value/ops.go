@@ -44,7 +44,53 @@ func In(x, s Value) (bool, error) {
 
 // Union is a \cup b.
 func Union(a, b Value) (*Set, error) {
+	if x, ok := a.(*Set); ok {
+		if y, ok := b.(*Set); ok {
+			return mergeSets(x, y)
+		}
+	}
 	return combine("\\cup", a, b)
+}
+
+// mergeSets is the union of two enumerated sets by merging their sorted
+// elements (no sort, no allocation when one contains the other).
+func mergeSets(x, y *Set) (*Set, error) {
+	switch {
+	case len(y.elems) == 0:
+		return x, nil
+	case len(x.elems) == 0:
+		return y, nil
+	}
+	out := make([]Value, 0, len(x.elems)+len(y.elems))
+	i, j := 0, 0
+	for i < len(x.elems) && j < len(y.elems) {
+		c, err := Compare(x.elems[i], y.elems[j])
+		if err != nil {
+			// untyped model values are unequal to everything: fall back to the general path
+			return combine("\\cup", x, y)
+		}
+		switch {
+		case c < 0:
+			out = append(out, x.elems[i])
+			i++
+		case c > 0:
+			out = append(out, y.elems[j])
+			j++
+		default:
+			out = append(out, x.elems[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, x.elems[i:]...)
+	out = append(out, y.elems[j:]...)
+	if len(out) == len(x.elems) {
+		return x, nil
+	}
+	if len(out) == len(y.elems) {
+		return y, nil
+	}
+	return newSorted(out), nil
 }
 
 // Intersect is a \cap b (b may be infinite: it is only asked for membership).

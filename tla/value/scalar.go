@@ -67,6 +67,7 @@ type Interner struct {
 	strs   map[string]*atom
 	models map[string]*atom
 	next   uint32
+	doms   map[string][]Value // record domains by field names (RecordMaker)
 }
 
 // Default is the process-wide interner used by S and NewModel.

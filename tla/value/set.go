@@ -83,8 +83,23 @@ func (s *Set) At(i int) Value { return s.elems[i] }
 // Elems returns the elements in TLC's order; callers must not modify it.
 func (s *Set) Elems() []Value { return s.elems }
 
-// Contains implements SetValue by binary search.
+// Contains implements SetValue by binary search, or for a function (record,
+// tuple) in a small set of functions by comparing cached hashes first, as
+// Equal does.
 func (s *Set) Contains(x Value) (bool, error) {
+	if n := len(s.elems); n > 0 && n <= 64 {
+		if f, ok := x.(*Func); ok && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc {
+			h := f.hash
+			for _, e := range s.elems {
+				if g := e.(*Func); g.hash == h {
+					if eq, err := equalFunc(f, g); err != nil || eq {
+						return eq, err
+					}
+				}
+			}
+			return false, nil
+		}
+	}
 	lo, hi := 0, len(s.elems)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)

@@ -1,0 +1,139 @@
+package check
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// claimTable is the fingerprint set of a run: lock-free open addressing with
+// linear probing in two flat arrays (16 bytes a slot, no pointers). Workers
+// insert the successors they generate concurrently; each slot also holds the
+// smallest claim on its fingerprint in this level (the position of the
+// successor in the sequential order: frontier index, then successor index),
+// so that exactly the first occurrence in that order is kept, whatever the
+// worker count. Between levels the merge marks claims as stored. The table
+// grows under an exclusive lock, taken only between two states' expansions.
+type claimTable struct {
+	mu   sync.RWMutex
+	fps  []uint64
+	keys []uint64 // ^key, so that the zero value means "no claim"
+	mask uint64
+	n    atomic.Int64
+}
+
+// Logical keys: stored states and states outside the constraints (seen, not
+// stored) order before every claim.
+const (
+	keyStored = 0
+	keyOut    = 1
+	keyNone   = ^uint64(0)
+)
+
+// claimKey orders successor pos of frontier state idx.
+func claimKey(idx int, pos int32) uint64 {
+	p := uint64(pos)
+	if p > 1<<24-1 {
+		p = 1<<24 - 1
+	}
+	return uint64(idx+2)<<24 | p
+}
+
+func newClaimTable(size int) *claimTable {
+	return &claimTable{fps: make([]uint64, size), keys: make([]uint64, size), mask: uint64(size - 1)}
+}
+
+// claim records key for fp and reports whether it is now the smallest claim
+// (false: fp is stored, seen, or claimed earlier in the sequential order).
+// Callers hold mu for reading.
+func (t *claimTable) claim(fp, key uint64) bool {
+	fp = fpKey(fp)
+	for i := fp & t.mask; ; i = (i + 1) & t.mask {
+		cur := atomic.LoadUint64(&t.fps[i])
+		if cur == 0 {
+			if !atomic.CompareAndSwapUint64(&t.fps[i], 0, fp) {
+				cur = atomic.LoadUint64(&t.fps[i])
+			} else {
+				t.n.Add(1)
+				cur = fp
+			}
+		}
+		if cur != fp {
+			continue
+		}
+		for {
+			old := ^atomic.LoadUint64(&t.keys[i])
+			if old <= key {
+				return false
+			}
+			if atomic.CompareAndSwapUint64(&t.keys[i], ^old, ^key) {
+				return true
+			}
+		}
+	}
+}
+
+// slot finds fp's slot (sequential phases only); ok is false if absent.
+func (t *claimTable) slot(fp uint64) (uint64, bool) {
+	fp = fpKey(fp)
+	for i := fp & t.mask; ; i = (i + 1) & t.mask {
+		switch t.fps[i] {
+		case fp:
+			return i, true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+// key returns fp's logical key (keyNone if absent).
+func (t *claimTable) key(fp uint64) uint64 {
+	i, ok := t.slot(fp)
+	if !ok {
+		return keyNone
+	}
+	return ^t.keys[i]
+}
+
+// set gives fp the logical key k, inserting it if needed (sequential phases).
+func (t *claimTable) set(fp, k uint64) {
+	t.maybeGrow()
+	if i, ok := t.slot(fp); ok {
+		t.keys[i] = ^k
+		return
+	}
+	f := fpKey(fp)
+	for i := f & t.mask; ; i = (i + 1) & t.mask {
+		if t.fps[i] == 0 {
+			t.fps[i], t.keys[i] = f, ^k
+			t.n.Add(1)
+			return
+		}
+	}
+}
+
+// maybeGrow doubles the table when it is 60% full; workers call it between
+// states without holding mu.
+func (t *claimTable) maybeGrow() {
+	if t.n.Load()*5 < int64(len(t.fps))*3 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n.Load()*5 < int64(len(t.fps))*3 {
+		return
+	}
+	fps, keys := t.fps, t.keys
+	t.fps, t.keys = make([]uint64, 2*len(fps)), make([]uint64, 2*len(fps))
+	t.mask = uint64(len(t.fps) - 1)
+	for j, fp := range fps {
+		if fp == 0 {
+			continue
+		}
+		for i := fp & t.mask; ; i = (i + 1) & t.mask {
+			if t.fps[i] == 0 {
+				t.fps[i], t.keys[i] = fp, keys[j]
+				break
+			}
+		}
+	}
+}

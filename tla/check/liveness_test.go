@@ -1,0 +1,94 @@
+package check
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// propSystem adds properties and fairness to a funcSystem.
+type propSystem struct {
+	funcSystem
+	props []Property
+	fair  []Fairness
+}
+
+func (p *propSystem) Properties() []Property { return p.props }
+func (p *propSystem) Fairness() []Fairness   { return p.fair }
+
+func xIs(n int32) *Temporal {
+	return &Temporal{Op: TState, Text: "x = n", State: func(s State) (bool, error) { return s[0].(value.Int) == value.Int(n), nil }}
+}
+
+func tnode(op TemporalOp, args ...*Temporal) *Temporal { return &Temporal{Op: op, Args: args} }
+
+// liveCounter: x goes 0 -> 1 -> 2 -> 3 and stops (deadlock unchecked).
+func liveCounter(fair bool, live ...*Temporal) *propSystem {
+	s := &propSystem{funcSystem: funcSystem{vars: []string{"x"}, init: [][]int32{{0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			if s[0] < 3 {
+				emit([]int32{s[0] + 1}, "Inc")
+			}
+		}}}
+	s.props = []Property{{Name: "P", Liveness: live}}
+	if fair {
+		s.fair = []Fairness{{Name: "WF_x(Inc)",
+			Enabled: func(st State) (bool, error) { return st[0].(value.Int) < 3, nil },
+			Step:    func(a, b State) (bool, error) { return b[0].(value.Int) == a[0].(value.Int)+1, nil }}}
+	}
+	return s
+}
+
+func TestLivenessForms(t *testing.T) {
+	cases := []struct {
+		name string
+		fair bool
+		f    *Temporal
+		want Verdict
+	}{
+		{"<>P unfair", false, tnode(TEventually, xIs(3)), LivenessViolated},
+		{"<>P fair", true, tnode(TEventually, xIs(3)), Success},
+		{"[]<>P fair", true, tnode(TAlways, tnode(TEventually, xIs(3))), Success},
+		{"[]<>P never", true, tnode(TAlways, tnode(TEventually, xIs(1))), LivenessViolated},
+		{"<>[]P fair", true, tnode(TEventually, tnode(TAlways, xIs(3))), Success},
+		{"~> fair", true, tnode(TLeadsTo, xIs(1), xIs(3)), Success},
+		{"~> unfair", false, tnode(TLeadsTo, xIs(1), xIs(3)), LivenessViolated},
+		{"[](P => []P)", true, tnode(TAlways, tnode(TImplies, xIs(3), tnode(TAlways, xIs(3)))), Success},
+		{"[](P => []P) false", true, tnode(TAlways, tnode(TImplies, xIs(1), tnode(TAlways, xIs(1)))), LivenessViolated},
+		{"[]<><<Inc>> fair", true, tnode(TAlways, tnode(TEventually, &Temporal{Op: TAction, Action: func(a, b State) (bool, error) {
+			return b[0].(value.Int) == a[0].(value.Int)+1, nil
+		}})), LivenessViolated},
+	}
+	for _, tc := range cases {
+		res, err := Run(context.Background(), liveCounter(tc.fair, tc.f), Options{Workers: 2, NoDeadlock: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if res.Verdict != tc.want || res.Distinct != 4 {
+			t.Errorf("%s: %s, %d distinct; want %s", tc.name, res.Verdict, res.Distinct, tc.want)
+			continue
+		}
+		if res.Verdict == LivenessViolated {
+			if res.Property != "P" || res.CycleStart < 0 || res.CycleStart >= len(res.Trace) || res.Trace[0].Action != InitialAction {
+				t.Errorf("%s: bad counterexample %+v", tc.name, res)
+			}
+		}
+	}
+	// The unfair counter stops at 2 and stutters, as in TLC's counterexample
+	// (states 0, 1, 2, then "Stuttering").
+	res, _ := Run(context.Background(), liveCounter(false, tnode(TEventually, xIs(3))), Options{NoDeadlock: true})
+	if len(res.Trace) != 4 || res.CycleStart != 2 || res.Trace[3].Action != StutteringAction {
+		t.Errorf("unfair counter: trace %+v, cycle at %d", res.Trace, res.CycleStart)
+	}
+}
+
+func TestLivenessUnsupportedStepPredicate(t *testing.T) {
+	step := &Temporal{Op: TAction, Text: "M.tla:3:4", Action: func(a, b State) (bool, error) { return true, nil }}
+	// <>A with A a step predicate: its negation []~A is not decided.
+	res, err := Run(context.Background(), liveCounter(true, tnode(TEventually, step)), Options{NoDeadlock: true})
+	if err == nil || res.Verdict != EvalError || !strings.Contains(err.Error(), "M.tla:3:4") {
+		t.Fatalf("got %v, %v", res.Verdict, err)
+	}
+}

@@ -1,0 +1,1424 @@
+package eval
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/verimeter/verimeter/tla/syntax"
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// The evaluator compiles every expression once into Go closures. Names are
+// resolved at compile time: bound identifiers, LET values and @ live in
+// slots of an activation record (rt), operator calls are expanded in place
+// (TLA+ passes arguments by name, which is substitution), so only recursive
+// operators and functions create activations at run time. Compilation never
+// fails: a construct that cannot be evaluated compiles to a closure that
+// reports the error when (and only if) it is evaluated.
+
+// rt is one activation: the states, the slots of the compiled unit and the
+// activation it is nested in (for recursive definitions inside LET).
+type rt struct {
+	cur, nxt []value.Value
+	slots    []value.Value
+	up       *rt
+	depth    int
+	emit     func(nxt []value.Value, action int) error
+}
+
+type evalFn func(r *rt) (value.Value, error)
+type runFn func(r *rt) error
+
+// unit counts the slots of one kind of activation.
+type unit struct{ n int }
+
+func (u *unit) alloc() int { u.n++; return u.n - 1 }
+
+type bindKind uint8
+
+const (
+	eSlot  bindKind = iota // bound identifier or @: a slot
+	eParam                 // operator parameter: the argument, compiled where used
+	eLet                   // LET definition
+	eScope                 // the names of a module instance (mod)
+	eDef                   // a definition of a module instance (or a LET of a property), body in denv
+	eSubst                 // by name: arg compiled in argEnv where used (instance substitutions, property arguments)
+	eConst                 // a value fixed before compilation (a property's \A over a constant set)
+)
+
+type bind struct {
+	name   string
+	kind   bindKind
+	level  int
+	slot   int
+	arg    syntax.Expr // eParam
+	argSc  *scope      // eParam: the caller's scope; eLet: the LET's scope
+	def    *syntax.Def // eLet
+	cache  int         // eLet of arity 0: slot caching its value
+	rec    *recUnit    // eLet with function bounds or RECURSIVE: compiled on first use
+	val    evalFn      // eLet cached value, compiled on first use
+	valFl  *flags      // what val reads
+	mod    *modScope   // eScope
+	denv   *bind       // eDef: the scope of the definition's body
+	argEnv *bind       // eSubst: the scope of arg (built before compilation: no slots)
+	cval   value.Value // eConst
+	next   *bind
+}
+
+// flags record what compiled code reads, to decide what may be cached: the
+// current or next state, the lowest slot (level, then index) read, and
+// whether it prints.
+type flags struct {
+	state, next, impure bool
+	lowLevel, lowSlot   int
+}
+
+func newFlags() *flags { return &flags{lowLevel: 1 << 30} }
+
+func (f *flags) readSlot(level, slot int) {
+	if level < f.lowLevel || level == f.lowLevel && slot < f.lowSlot {
+		f.lowLevel, f.lowSlot = level, slot
+	}
+}
+
+func (f *flags) merge(o *flags) {
+	if f == o {
+		return
+	}
+	f.state = f.state || o.state
+	f.next = f.next || o.next
+	f.impure = f.impure || o.impure
+	f.readSlot(o.lowLevel, o.lowSlot)
+}
+
+// hoist compiles x and, when it reads no state and no slot bound outside
+// it, evaluates it once (on first use) and shares the value.
+func (s scope) hoist(x syntax.Expr) evalFn {
+	mark, level := s.unit().n, s.level
+	t := s
+	t.fl = newFlags()
+	fn := t.expr1(x)
+	s.fl.merge(t.fl)
+	f := t.fl
+	if f.state || f.next || f.impure || f.lowLevel < level || f.lowLevel == level && f.lowSlot < mark {
+		return fn
+	}
+	var cached atomic.Pointer[constVal]
+	var once sync.Once
+	return func(r *rt) (value.Value, error) {
+		if p := cached.Load(); p != nil {
+			return p.v, p.err
+		}
+		once.Do(func() {
+			v, err := fn(r)
+			cached.Store(&constVal{v, err})
+		})
+		p := cached.Load()
+		return p.v, p.err
+	}
+}
+
+// scope is the compile-time context of an expression.
+type scope struct {
+	c      *compiler
+	env    *bind
+	level  int
+	units  []*unit // units[level]
+	primed bool
+	init   bool
+	fl     *flags
+	inline int
+}
+
+func (s scope) unit() *unit { return s.units[s.level] }
+
+func (s scope) find(name string) *bind {
+	return findIn(s.env, name)
+}
+
+// findIn looks name up in a chain of bindings; a module instance's node
+// (eScope) holds all of its names at once.
+func findIn(env *bind, name string) *bind {
+	for e := env; e != nil; e = e.next {
+		if e.kind == eScope {
+			if b, ok := e.mod.names[name]; ok {
+				return b
+			}
+			continue
+		}
+		if e.name == name {
+			return e
+		}
+	}
+	return nil
+}
+
+func (s scope) bindSlot(name string) (scope, int) {
+	k := s.unit().alloc()
+	s.env = &bind{name: name, kind: eSlot, level: s.level, slot: k, next: s.env}
+	return s, k
+}
+
+// compiler holds what is shared by every compilation of a Machine.
+type compiler struct {
+	m       *Machine
+	mu      sync.Mutex
+	consts  map[constKey]*constDef
+	recs    map[constKey]*recUnit
+	srecs   map[scopedKey]*recUnit
+	actions []string
+	actIdx  map[string]int
+}
+
+type constKey struct {
+	d            *syntax.Def
+	primed, init bool
+}
+
+// constDef is a top-level definition without parameters: evaluated once if
+// it reads no variable (a constant-level definition), else expanded in place.
+type constDef struct {
+	isConst bool
+	fn      evalFn
+	once    sync.Once
+	v       atomic.Pointer[constVal]
+}
+
+type constVal struct {
+	v   value.Value
+	err error
+}
+
+// recUnit is a recursive operator or a function definition f[x \in S] == e,
+// evaluated in its own activation.
+type recUnit struct {
+	def      *syntax.Def
+	defLevel int // level of the scope defining it (-1 at top level)
+	u        *unit
+	dom      evalFn // for functions
+	body     evalFn
+	argSlot  int // a function's bound name (after the domain's slots)
+	// at applies the function value of the body to an argument without
+	// building it, when the body is a function constructor (f[n][x, y] in
+	// a recursive definition: TLC's functions are lazy there too).
+	at func(r *rt, a value.Value) (value.Value, error)
+	fl flags
+}
+
+func newCompiler(m *Machine) *compiler {
+	return &compiler{m: m, consts: map[constKey]*constDef{}, recs: map[constKey]*recUnit{}, actIdx: map[string]int{}}
+}
+
+func (c *compiler) actionID(name string) int {
+	if i, ok := c.actIdx[name]; ok {
+		return i
+	}
+	c.actIdx[name] = len(c.actions)
+	c.actions = append(c.actions, name)
+	return len(c.actions) - 1
+}
+
+// top returns a scope for a new top-level unit.
+func (c *compiler) top(init bool) scope {
+	return scope{c: c, units: []*unit{{}}, init: init, fl: newFlags()}
+}
+
+func errFn(err error) evalFn { return func(*rt) (value.Value, error) { return nil, err } }
+
+func constFn(v value.Value) evalFn { return func(*rt) (value.Value, error) { return v, nil } }
+
+// upTo returns fn, compiled at level from, adjusted to run at level to >= from.
+func upTo(fn evalFn, from, to int) evalFn {
+	d := to - from
+	if d <= 0 {
+		return fn
+	}
+	return func(r *rt) (value.Value, error) {
+		for i := 0; i < d; i++ {
+			r = r.up
+		}
+		return fn(r)
+	}
+}
+
+func (s scope) slotRead(level, slot int) evalFn {
+	s.fl.readSlot(level, slot)
+	at := s.level
+	d := at - level
+	if d == 0 {
+		return func(r *rt) (value.Value, error) { return r.slots[slot], nil }
+	}
+	return func(r *rt) (value.Value, error) {
+		for i := 0; i < d; i++ {
+			r = r.up
+		}
+		return r.slots[slot], nil
+	}
+}
+
+const maxInline = 400
+
+// expr compiles x in value context; constant subexpressions are evaluated
+// once.
+func (s scope) expr(x syntax.Expr) evalFn {
+	switch y := x.(type) {
+	case *syntax.Num, *syntax.Str, *syntax.AtSign, *syntax.Label:
+		return s.expr1(x)
+	case *syntax.Ref:
+		if len(y.Parts) == 1 && y.Parts[0].Args == nil {
+			return s.expr1(x)
+		}
+	}
+	return s.hoist(x)
+}
+
+func (s scope) expr1(x syntax.Expr) evalFn {
+	m := s.c.m
+	switch x := x.(type) {
+	case *syntax.Num:
+		n, err := strconv.ParseInt(x.Text, 10, 32)
+		if err != nil {
+			return errFn(unsupported(x.P, "number "+x.Text+" (32-bit decimal integers only)"))
+		}
+		return constFn(value.Int(n))
+	case *syntax.Str:
+		return constFn(m.strs.String(x.Val))
+	case *syntax.AtSign:
+		e := s.find("@")
+		if e == nil {
+			return errFn(evalErr(x.P, "@ outside EXCEPT"))
+		}
+		return s.slotRead(e.level, e.slot)
+	case *syntax.Ref:
+		return s.ref(x)
+	case *syntax.OpApp:
+		return s.opApp(x)
+	case *syntax.Label:
+		return s.expr(x.Body)
+	case *syntax.Junction:
+		items := make([]func(*rt) (bool, error), len(x.Items))
+		for i, it := range x.Items {
+			items[i] = s.boolean(it)
+		}
+		if x.Op == "/\\" {
+			return func(r *rt) (value.Value, error) {
+				for _, it := range items {
+					b, err := it(r)
+					if err != nil {
+						return nil, err
+					}
+					if !b {
+						return value.False, nil
+					}
+				}
+				return value.True, nil
+			}
+		}
+		return func(r *rt) (value.Value, error) {
+			for _, it := range items {
+				b, err := it(r)
+				if err != nil {
+					return nil, err
+				}
+				if b {
+					return value.True, nil
+				}
+			}
+			return value.False, nil
+		}
+	case *syntax.If:
+		c, t, e := s.boolean(x.Cond), s.expr(x.Then), s.expr(x.Else)
+		return func(r *rt) (value.Value, error) {
+			b, err := c(r)
+			if err != nil {
+				return nil, err
+			}
+			if b {
+				return t(r)
+			}
+			return e(r)
+		}
+	case *syntax.Case:
+		conds := make([]func(*rt) (bool, error), len(x.Arms))
+		vals := make([]evalFn, len(x.Arms))
+		for i, a := range x.Arms {
+			conds[i], vals[i] = s.boolean(a.Cond), s.expr(a.Val)
+		}
+		var other evalFn
+		if x.Other != nil {
+			other = s.expr(x.Other)
+		}
+		pos := x.P
+		return func(r *rt) (value.Value, error) {
+			for i, c := range conds {
+				b, err := c(r)
+				if err != nil {
+					return nil, err
+				}
+				if b {
+					return vals[i](r)
+				}
+			}
+			if other != nil {
+				return other(r)
+			}
+			return nil, evalErr(pos, "no CASE arm applies")
+		}
+	case *syntax.Let:
+		s2, reset := s.let(x)
+		body := s2.expr(x.Body)
+		return func(r *rt) (value.Value, error) {
+			for _, k := range reset {
+				r.slots[k] = nil
+			}
+			return body(r)
+		}
+	case *syntax.Quant:
+		return s.quant(x)
+	case *syntax.SetEnum:
+		elems := s.exprs(x.Elems)
+		pos := x.P
+		return func(r *rt) (value.Value, error) {
+			vs, err := evalAll(r, elems)
+			if err != nil {
+				return nil, err
+			}
+			st, err := value.NewSet(vs...)
+			return st, wrap(pos, err)
+		}
+	case *syntax.SetFilter:
+		set := s.set(x.Bound.Set)
+		s2, slots := s.bindBound(x.Bound)
+		pred := s2.boolean(x.Pred)
+		pos := x.P
+		tuple := x.Bound.Tuple
+		return func(r *rt) (value.Value, error) {
+			sv, err := set(r)
+			if err != nil {
+				return nil, err
+			}
+			st, err := value.Filter(sv, func(v value.Value) (bool, error) {
+				if err := assignBound(r, pos, tuple, slots, v); err != nil {
+					return false, err
+				}
+				return pred(r)
+			})
+			return st, wrap(pos, err)
+		}
+	case *syntax.SetMap:
+		b, s2 := s.binder(x.Bounds)
+		elem := s2.expr(x.Elem)
+		pos := x.P
+		return func(r *rt) (value.Value, error) {
+			var out []value.Value
+			_, err := b.each(r, 0, func(r *rt) (bool, error) {
+				v, err := elem(r)
+				out = append(out, v)
+				return false, err
+			})
+			if err != nil {
+				return nil, err
+			}
+			st, err := value.NewSet(out...)
+			return st, wrap(pos, err)
+		}
+	case *syntax.Tuple:
+		elems := s.exprs(x.Elems)
+		return func(r *rt) (value.Value, error) {
+			vs, err := evalAll(r, elems)
+			if err != nil {
+				return nil, err
+			}
+			return value.Tuple(vs...), nil
+		}
+	case *syntax.FuncCons:
+		return s.funcCons(x.P, x.Bounds, x.Body)
+	case *syntax.FuncSet:
+		d, rg := s.set(x.Dom), s.set(x.Rng)
+		return func(r *rt) (value.Value, error) {
+			dv, err := d(r)
+			if err != nil {
+				return nil, err
+			}
+			rv, err := rg(r)
+			if err != nil {
+				return nil, err
+			}
+			return value.NewFuncSet(dv, rv), nil
+		}
+	case *syntax.Record:
+		mk, err := value.NewRecordMaker(m.strs, x.Fields)
+		if err != nil {
+			return errFn(wrap(x.P, err))
+		}
+		vals := s.exprs(x.Vals)
+		return func(r *rt) (value.Value, error) {
+			var buf [8]value.Value
+			vs := buf[:0]
+			for _, v := range vals {
+				y, err := v(r)
+				if err != nil {
+					return nil, err
+				}
+				vs = append(vs, y)
+			}
+			return mk.Make(vs), nil
+		}
+	case *syntax.RecordSet:
+		sets := make([]func(*rt) (value.SetValue, error), len(x.Sets))
+		for i, e := range x.Sets {
+			sets[i] = s.set(e)
+		}
+		fields, pos := x.Fields, x.P
+		return func(r *rt) (value.Value, error) {
+			ss := make([]value.SetValue, len(sets))
+			for i, f := range sets {
+				v, err := f(r)
+				if err != nil {
+					return nil, err
+				}
+				ss[i] = v
+			}
+			rs, err := value.NewRecordSet(m.strs, fields, ss)
+			return rs, wrap(pos, err)
+		}
+	case *syntax.Times:
+		sets := make([]func(*rt) (value.SetValue, error), len(x.Sets))
+		for i, e := range x.Sets {
+			sets[i] = s.set(e)
+		}
+		return func(r *rt) (value.Value, error) {
+			ss := make([]value.SetValue, len(sets))
+			for i, f := range sets {
+				v, err := f(r)
+				if err != nil {
+					return nil, err
+				}
+				ss[i] = v
+			}
+			return value.NewProduct(ss...), nil
+		}
+	case *syntax.Except:
+		return s.except(x)
+	case *syntax.Apply:
+		return s.apply(x)
+	case *syntax.Dot:
+		rec := s.expr(x.Rec)
+		field := m.strs.String(x.Field)
+		pos, name := x.P, x.Field
+		return func(r *rt) (value.Value, error) {
+			rv, err := rec(r)
+			if err != nil {
+				return nil, err
+			}
+			fn, ok := rv.(*value.Func)
+			if !ok {
+				return nil, evalErr(pos, "field %s of %s, which is not a record", name, rv)
+			}
+			v, err := fn.Apply(field)
+			return v, wrap(pos, err)
+		}
+	}
+	return errFn(unsupported(x.At(), fmt.Sprintf("expression %T", x)))
+}
+
+func (s scope) exprs(xs []syntax.Expr) []evalFn {
+	out := make([]evalFn, len(xs))
+	for i, x := range xs {
+		out[i] = s.expr(x)
+	}
+	return out
+}
+
+func evalAll(r *rt, fs []evalFn) ([]value.Value, error) {
+	vs := make([]value.Value, len(fs))
+	for i, f := range fs {
+		v, err := f(r)
+		if err != nil {
+			return nil, err
+		}
+		vs[i] = v
+	}
+	return vs, nil
+}
+
+func (s scope) boolean(x syntax.Expr) func(*rt) (bool, error) {
+	f := s.expr(x)
+	pos := x.At()
+	return func(r *rt) (bool, error) {
+		v, err := f(r)
+		if err != nil {
+			return false, err
+		}
+		b, ok := v.(value.Bool)
+		if !ok {
+			return false, evalErr(pos, "expected a boolean, got %s", v)
+		}
+		return bool(b), nil
+	}
+}
+
+func (s scope) set(x syntax.Expr) func(*rt) (value.SetValue, error) {
+	f := s.expr(x)
+	pos := x.At()
+	return func(r *rt) (value.SetValue, error) {
+		v, err := f(r)
+		if err != nil {
+			return nil, err
+		}
+		st, ok := v.(value.SetValue)
+		if !ok {
+			return nil, evalErr(pos, "expected a set, got %s", v)
+		}
+		return st, nil
+	}
+}
+
+// argValue compiles f[a] or f[a, b] (a tuple) arguments.
+func (s scope) argValue(args []syntax.Expr) evalFn {
+	if len(args) == 1 {
+		return s.expr(args[0])
+	}
+	fs := s.exprs(args)
+	return func(r *rt) (value.Value, error) {
+		vs, err := evalAll(r, fs)
+		if err != nil {
+			return nil, err
+		}
+		return value.Tuple(vs...), nil
+	}
+}
+
+// bindBound binds the names of one bound to fresh slots.
+func (s scope) bindBound(b syntax.Bound) (scope, []int) {
+	slots := make([]int, len(b.Names))
+	for i, n := range b.Names {
+		s, slots[i] = s.bindSlot(n)
+	}
+	return s, slots
+}
+
+func assignBound(r *rt, pos syntax.Pos, tuple bool, slots []int, v value.Value) error {
+	if !tuple {
+		r.slots[slots[0]] = v
+		return nil
+	}
+	fn, ok := v.(*value.Func)
+	if !ok || fn.Len() != len(slots) || !fn.IsSeq() {
+		return evalErr(pos, "%s does not match <<%d names>>", v, len(slots))
+	}
+	for i, k := range slots {
+		r.slots[k] = fn.RangeAt(i)
+	}
+	return nil
+}
+
+// binder enumerates the values of bounds x \in S, y \in T in TLC's order.
+type binder struct {
+	sets   []func(*rt) (value.SetValue, error)
+	slots  [][]int
+	tuple  []bool
+	pos    []syntax.Pos
+	single bool // one bound with one name (functions key on the value itself)
+	all    []int
+}
+
+func (s scope) binder(bs []syntax.Bound) (*binder, scope) {
+	b := &binder{}
+	for _, bd := range bs {
+		if bd.Set == nil {
+			return &binder{sets: []func(*rt) (value.SetValue, error){func(*rt) (value.SetValue, error) {
+				return nil, unsupported(syntax.Pos{}, "unbounded quantifier")
+			}}, slots: [][]int{nil}, tuple: []bool{false}, pos: []syntax.Pos{{}}}, s
+		}
+		b.sets = append(b.sets, s.set(bd.Set)) // a bound's set sees the earlier bounds
+		var slots []int
+		s, slots = s.bindBound(bd)
+		b.slots = append(b.slots, slots)
+		b.tuple = append(b.tuple, bd.Tuple)
+		b.pos = append(b.pos, bd.Set.At())
+		b.all = append(b.all, slots...)
+	}
+	b.single = len(bs) == 1 && len(bs[0].Names) == 1 && !bs[0].Tuple
+	return b, s
+}
+
+// each calls visit for every combination; visit returns true to stop, and
+// each reports whether it stopped.
+func (b *binder) each(r *rt, i int, visit func(*rt) (bool, error)) (bool, error) {
+	if i == len(b.sets) {
+		return visit(r)
+	}
+	sv, err := b.sets[i](r)
+	if err != nil {
+		return false, err
+	}
+	elems, err := sv.Enumerate()
+	if err != nil {
+		return false, wrap(b.pos[i], err)
+	}
+	if b.tuple[i] {
+		for j := 0; j < elems.Len(); j++ {
+			if err := assignBound(r, b.pos[i], true, b.slots[i], elems.At(j)); err != nil {
+				return false, err
+			}
+			if stop, err := b.each(r, i+1, visit); stop || err != nil {
+				return stop, err
+			}
+		}
+		return false, nil
+	}
+	return b.names(r, i, 0, elems, visit)
+}
+
+func (b *binder) names(r *rt, i, k int, elems *value.Set, visit func(*rt) (bool, error)) (bool, error) {
+	if k == len(b.slots[i]) {
+		return b.each(r, i+1, visit)
+	}
+	slot := b.slots[i][k]
+	for j := 0; j < elems.Len(); j++ {
+		r.slots[slot] = elems.At(j)
+		if stop, err := b.names(r, i, k+1, elems, visit); stop || err != nil {
+			return stop, err
+		}
+	}
+	return false, nil
+}
+
+func (b *binder) key(r *rt) value.Value {
+	if b.single {
+		return r.slots[b.all[0]]
+	}
+	vs := make([]value.Value, len(b.all))
+	for i, k := range b.all {
+		vs[i] = r.slots[k]
+	}
+	return value.Tuple(vs...)
+}
+
+func (s scope) funcCons(pos syntax.Pos, bs []syntax.Bound, body syntax.Expr) evalFn {
+	b, s2 := s.binder(bs)
+	bf := s2.expr(body)
+	return func(r *rt) (value.Value, error) {
+		var dom, rng []value.Value
+		_, err := b.each(r, 0, func(r *rt) (bool, error) {
+			v, err := bf(r)
+			if err != nil {
+				return true, err
+			}
+			dom, rng = append(dom, b.key(r)), append(rng, v)
+			return false, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		fn, err := value.NewFunc(dom, rng)
+		return fn, wrap(pos, err)
+	}
+}
+
+func (s scope) quant(x *syntax.Quant) evalFn {
+	switch x.Kind {
+	case "\\A", "\\E":
+		b, s2 := s.binder(x.Bounds)
+		body := s2.boolean(x.Body)
+		want := x.Kind == "\\E"
+		visit := func(r *rt) (bool, error) {
+			v, err := body(r)
+			return v == want, err
+		}
+		return func(r *rt) (value.Value, error) {
+			stopped, err := b.each(r, 0, visit)
+			if err != nil {
+				return nil, err
+			}
+			return value.Bool(stopped == want), nil
+		}
+	case "CHOOSE":
+		if len(x.Bounds) != 1 || x.Bounds[0].Set == nil {
+			return errFn(unsupported(x.P, "CHOOSE without exactly one bounded variable"))
+		}
+		bd := x.Bounds[0]
+		set := s.set(bd.Set)
+		s2, slots := s.bindBound(bd)
+		body := s2.boolean(x.Body)
+		pos := x.P
+		return func(r *rt) (value.Value, error) {
+			sv, err := set(r)
+			if err != nil {
+				return nil, err
+			}
+			v, err := value.Choose(sv, func(v value.Value) (bool, error) {
+				if err := assignBound(r, pos, bd.Tuple, slots, v); err != nil {
+					return false, err
+				}
+				return body(r)
+			})
+			return v, wrap(pos, err)
+		}
+	}
+	return errFn(unsupported(x.P, x.Kind))
+}
+
+// let brings LET definitions into scope; reset lists the cache slots to
+// clear on entry.
+func (s scope) let(x *syntax.Let) (scope, []int) {
+	var reset []int
+	for _, d := range x.Defs {
+		e := &bind{name: d.Name, kind: eLet, level: s.level, def: d, cache: -1, next: s.env}
+		if len(d.Params) == 0 && d.FnBounds == nil {
+			e.cache = s.unit().alloc()
+			reset = append(reset, e.cache)
+		}
+		s.env = e
+		sc := s // a definition sees itself (RECURSIVE, recursive functions) and earlier ones
+		e.argSc = &sc
+	}
+	return s, reset
+}
+
+func (s scope) except(x *syntax.Except) evalFn {
+	m := s.c.m
+	fn := s.expr(x.Fn)
+	type upd struct {
+		keys []evalFn
+		val  evalFn
+		at   int
+	}
+	ups := make([]upd, len(x.Updates))
+	for i, u := range x.Updates {
+		ks := make([]evalFn, len(u.Path))
+		for j, k := range u.Path {
+			if k.Field != "" {
+				ks[j] = constFn(m.strs.String(k.Field))
+			} else {
+				ks[j] = s.argValue(k.Index)
+			}
+		}
+		s2, at := s.bindSlot("@")
+		ups[i] = upd{ks, s2.expr(u.Val), at}
+	}
+	pos := x.P
+	var apply func(r *rt, fv value.Value, u *upd, i int) (value.Value, error)
+	apply = func(r *rt, fv value.Value, u *upd, i int) (value.Value, error) {
+		f, ok := fv.(*value.Func)
+		if !ok {
+			return nil, evalErr(pos, "EXCEPT on %s, which is not a function", fv)
+		}
+		key, err := u.keys[i](r)
+		if err != nil {
+			return nil, err
+		}
+		old, err := f.Apply(key)
+		if err != nil {
+			return f, nil // TLC leaves f unchanged when the key is outside the domain
+		}
+		var nv value.Value
+		if i == len(u.keys)-1 {
+			r.slots[u.at] = old
+			nv, err = u.val(r)
+		} else {
+			nv, err = apply(r, old, u, i+1)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out, err := f.Except(key, nv)
+		return out, wrap(pos, err)
+	}
+	return func(r *rt) (value.Value, error) {
+		fv, err := fn(r)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ups {
+			if fv, err = apply(r, fv, &ups[i], 0); err != nil {
+				return nil, err
+			}
+		}
+		return fv, nil
+	}
+}
+
+func (s scope) apply(x *syntax.Apply) evalFn {
+	if in, ok := x.Fn.(*syntax.Apply); ok {
+		if ru, level := s.recFunc(in.Fn); ru != nil && pointwise(ru.def) != nil {
+			return s.callRecAt(x.P, ru, level, s.argValue(in.Args), s.argValue(x.Args))
+		}
+	}
+	if r, ok := x.Fn.(*syntax.Ref); ok && len(r.Parts) == 1 && r.Parts[0].Args == nil {
+		name := r.Parts[0].Name
+		if e := s.find(name); e != nil {
+			if e.kind == eLet && e.def.FnBounds != nil {
+				return s.callRec(x.P, s.letRec(e), e.level, []evalFn{s.argValue(x.Args)})
+			}
+		} else if _, isVar := s.c.m.varIndex[name]; !isVar {
+			if _, isConst := s.c.m.consts[name]; !isConst {
+				if d, ok := s.c.m.defs[name]; ok && d.FnBounds != nil {
+					return s.callRec(x.P, s.topRec(d), -1, []evalFn{s.argValue(x.Args)})
+				}
+			}
+		}
+	}
+	fn, arg := s.expr(x.Fn), s.argValue(x.Args)
+	pos := x.P
+	return func(r *rt) (value.Value, error) {
+		fv, err := fn(r)
+		if err != nil {
+			return nil, err
+		}
+		a, err := arg(r)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := fv.(*value.Func)
+		if !ok {
+			return nil, evalErr(pos, "applying %s, which is not a function, to %s", fv, a)
+		}
+		v, err := f.Apply(a)
+		return v, wrap(pos, err)
+	}
+}
+
+// pointwise returns the function constructor that is d's body, if d is a
+// function definition whose value can be applied without being built.
+func pointwise(d *syntax.Def) *syntax.FuncCons {
+	if d.FnBounds == nil || len(d.FnBounds) != 1 || len(d.FnBounds[0].Names) != 1 || d.FnBounds[0].Tuple {
+		return nil
+	}
+	body := d.Body
+	for {
+		l, ok := body.(*syntax.Label)
+		if !ok {
+			break
+		}
+		body = l.Body
+	}
+	fc, ok := body.(*syntax.FuncCons)
+	if !ok {
+		return nil
+	}
+	for _, b := range fc.Bounds {
+		if b.Set == nil {
+			return nil
+		}
+	}
+	return fc
+}
+
+// recFunc returns the unit of the function definition x names, if any.
+func (s scope) recFunc(x syntax.Expr) (*recUnit, int) {
+	r, ok := x.(*syntax.Ref)
+	if !ok || len(r.Parts) != 1 || r.Parts[0].Args != nil {
+		return nil, 0
+	}
+	name := r.Parts[0].Name
+	m := s.c.m
+	if e := s.find(name); e != nil {
+		if e.kind == eLet && e.def.FnBounds != nil {
+			return s.letRec(e), e.level
+		}
+		return nil, 0
+	}
+	if _, isVar := m.varIndex[name]; isVar {
+		return nil, 0
+	}
+	if _, isConst := m.consts[name]; isConst {
+		return nil, 0
+	}
+	if d, ok := m.defs[name]; ok && d.FnBounds != nil {
+		return s.topRec(d), -1
+	}
+	return nil, 0
+}
+
+// funcConsAt compiles [x \in S, y \in T |-> e] applied to an argument:
+// the argument is checked against the bounds and e evaluated at it.
+func (s scope) funcConsAt(fc *syntax.FuncCons) func(r *rt, a value.Value) (value.Value, error) {
+	type bnd struct {
+		set   func(*rt) (value.SetValue, error)
+		slots []int
+		tuple bool
+	}
+	var bds []bnd
+	n := 0
+	for _, b := range fc.Bounds {
+		set := s.set(b.Set)
+		var slots []int
+		s, slots = s.bindBound(b)
+		bds = append(bds, bnd{set, slots, b.Tuple})
+		n += len(slots)
+	}
+	body := s.expr(fc.Body)
+	single := len(bds) == 1 && n == 1 && !bds[0].tuple
+	pos := fc.P
+	return func(r *rt, a value.Value) (value.Value, error) {
+		var comps []value.Value
+		if single {
+			comps = []value.Value{a}
+		} else {
+			t, ok := a.(*value.Func)
+			if !ok || !t.IsSeq() || t.Len() != n {
+				return nil, evalErr(pos, "function applied to %s, outside its domain", a)
+			}
+			comps = make([]value.Value, n)
+			for i := range comps {
+				comps[i] = t.RangeAt(i)
+			}
+		}
+		k := 0
+		for _, b := range bds {
+			set, err := b.set(r)
+			if err != nil {
+				return nil, err
+			}
+			var in bool
+			if b.tuple {
+				in, err = set.Contains(value.Tuple(comps[k : k+len(b.slots) : k+len(b.slots)]...))
+			} else {
+				in, err = set.Contains(comps[k])
+			}
+			if err != nil {
+				return nil, wrap(pos, err)
+			}
+			if !in {
+				return nil, evalErr(pos, "function applied to %s, outside its domain", a)
+			}
+			for _, slot := range b.slots {
+				r.slots[slot] = comps[k]
+				k++
+			}
+		}
+		return body(r)
+	}
+}
+
+// callRecAt is f[i][j] for a function definition f whose body is a function
+// constructor: f[i] is not built, only its value at j computed.
+func (s scope) callRecAt(pos syntax.Pos, ru *recUnit, defLevel int, arg, arg2 evalFn) evalFn {
+	s.mergeRec(ru)
+	up := s.level - defLevel
+	d := ru.def
+	return func(r *rt) (value.Value, error) {
+		av, err := arg(r)
+		if err != nil {
+			return nil, err
+		}
+		bv, err := arg2(r)
+		if err != nil {
+			return nil, err
+		}
+		if r.depth >= MaxCallDepth {
+			return nil, evalErr(pos, "calls nested deeper than %d (unbounded recursion in %s?)", MaxCallDepth, d.Name)
+		}
+		outer := r
+		for i := 0; i < up; i++ {
+			outer = outer.up
+		}
+		a := &rt{cur: r.cur, nxt: r.nxt, slots: make([]value.Value, ru.u.n), up: outer, depth: r.depth + 1}
+		dom, err := ru.dom(a)
+		if err != nil {
+			return nil, err
+		}
+		set, ok := dom.(value.SetValue)
+		if !ok {
+			return nil, evalErr(pos, "domain of %s is not a set", d.Name)
+		}
+		in, err := set.Contains(av)
+		if err != nil {
+			return nil, wrap(pos, err)
+		}
+		if !in {
+			return nil, evalErr(pos, "%s[%s]: argument outside the domain", d.Name, av)
+		}
+		a.slots[ru.argSlot] = av
+		return ru.at(a, bv) // read now: compiled after the calls in the body
+	}
+}
+
+// ref compiles a name: a bound identifier, an operator argument, a LET
+// definition, a variable, a constant, a definition, or a built-in.
+func (s scope) ref(x *syntax.Ref) evalFn {
+	if len(x.Parts) != 1 {
+		t, err := s.resolvePath(x)
+		if err != nil {
+			return errFn(err)
+		}
+		return t.compile(s, x.P)
+	}
+	p := x.Parts[0]
+	m := s.c.m
+	if e := s.find(p.Name); e != nil {
+		switch e.kind {
+		case eSlot:
+			return s.slotRead(e.level, e.slot)
+		case eParam:
+			if p.Args != nil {
+				return errFn(unsupported(x.P, "operator arguments"))
+			}
+			return s.param(e)
+		case eConst:
+			if p.Args != nil {
+				return errFn(unsupported(x.P, "operator arguments"))
+			}
+			return constFn(e.cval)
+		case eSubst:
+			if p.Args != nil {
+				return errFn(unsupported(x.P, "operator arguments"))
+			}
+			return s.subst(e)
+		case eDef:
+			return s.callDef(x.P, e.def, e.denv, p.Args)
+		default:
+			return s.callLet(x.P, e, p.Args)
+		}
+	}
+	if i, ok := m.varIndex[p.Name]; ok {
+		name, pos := p.Name, x.P
+		if s.primed || s.init {
+			s.fl.next = true
+			return func(r *rt) (value.Value, error) {
+				v := r.nxt[i]
+				if v == nil {
+					return nil, &PosError{pos, fmt.Sprintf("variable %s has no value here", name), ErrUnassigned}
+				}
+				return v, nil
+			}
+		}
+		s.fl.state = true
+		return func(r *rt) (value.Value, error) {
+			if r.cur == nil {
+				return nil, &PosError{pos, fmt.Sprintf("variable %s has no value here", name), ErrUnassigned}
+			}
+			return r.cur[i], nil
+		}
+	}
+	if v, ok := m.consts[p.Name]; ok {
+		return constFn(v)
+	}
+	if d, ok := m.defs[p.Name]; ok {
+		if len(d.Params) == 0 && d.FnBounds == nil && d.Instance == nil && !d.Recursive {
+			if cd := s.constDef(d); cd.isConst {
+				return cd.get
+			}
+		}
+		return s.call(x.P, d, p.Args)
+	}
+	return s.builtin(x, p)
+}
+
+// param compiles a use of an operator parameter: its argument, compiled in
+// the caller's scope (primed if used under a prime).
+func (s scope) param(e *bind) evalFn {
+	as := *e.argSc
+	as.primed = as.primed || s.primed
+	as.fl = s.fl
+	as.inline = s.inline + 1
+	if as.inline > maxInline {
+		return errFn(evalErr(e.arg.At(), "definitions nested deeper than %d", maxInline))
+	}
+	return upTo(as.expr(e.arg), as.level, s.level)
+}
+
+func (cd *constDef) get(r *rt) (value.Value, error) {
+	if p := cd.v.Load(); p != nil {
+		return p.v, p.err
+	}
+	cd.once.Do(func() {
+		v, err := cd.fn(&rt{slots: make([]value.Value, 0, 0)})
+		cd.v.Store(&constVal{v, err})
+	})
+	p := cd.v.Load()
+	return p.v, p.err
+}
+
+// constDef compiles a top-level definition without parameters once to learn
+// whether it reads variables; constant ones are then evaluated once, on
+// first use.
+func (s scope) constDef(d *syntax.Def) *constDef {
+	c := s.c
+	key := constKey{d, false, false}
+	c.mu.Lock()
+	cd, ok := c.consts[key]
+	c.mu.Unlock()
+	if ok {
+		return cd
+	}
+	t := c.top(false)
+	t.inline = s.inline + 1
+	body := t.expr(d.Body)
+	cd = &constDef{isConst: !t.fl.state && !t.fl.next}
+	n := t.units[0].n
+	cd.fn = func(*rt) (value.Value, error) { return body(&rt{slots: make([]value.Value, n)}) }
+	c.mu.Lock()
+	c.consts[key] = cd
+	c.mu.Unlock()
+	return cd
+}
+
+// call expands a top-level definition applied to arguments in place.
+func (s scope) call(pos syntax.Pos, d *syntax.Def, args []syntax.Expr) evalFn {
+	if d.Instance != nil {
+		return errFn(unsupported(pos, "instance "+d.Name))
+	}
+	if len(args) != len(d.Params) {
+		return errFn(evalErr(pos, "%s takes %d arguments, got %d", d.Name, len(d.Params), len(args)))
+	}
+	if d.FnBounds != nil {
+		return s.recFuncValue(pos, s.topRec(d), -1)
+	}
+	if d.Recursive {
+		return s.callRec(pos, s.topRec(d), -1, s.exprs(args))
+	}
+	t, err := s.callee(pos, d, args, nil)
+	if err != nil {
+		return errFn(err)
+	}
+	return t.expr(d.Body)
+}
+
+// callee is the scope of d's body with its parameters bound to args
+// (written in s); denv is the scope d was defined in (nil: top level).
+func (s scope) callee(pos syntax.Pos, d *syntax.Def, args []syntax.Expr, denv *bind) (scope, error) {
+	t := s
+	t.env = denv
+	t.inline++
+	if t.inline > maxInline {
+		return t, evalErr(pos, "definitions nested deeper than %d (%s)", maxInline, d.Name)
+	}
+	caller := s
+	for i, prm := range d.Params {
+		if prm.Arity > 0 {
+			return t, unsupported(pos, "higher-order parameter "+prm.Name)
+		}
+		t.env = &bind{name: prm.Name, kind: eParam, arg: args[i], argSc: &caller, next: t.env}
+	}
+	return t, nil
+}
+
+// callLet compiles a use of a LET definition.
+func (s scope) callLet(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
+	d := e.def
+	if len(args) != len(d.Params) {
+		return errFn(evalErr(pos, "%s takes %d arguments, got %d", d.Name, len(d.Params), len(args)))
+	}
+	if d.FnBounds != nil {
+		return s.recFuncValue(pos, s.letRec(e), e.level)
+	}
+	if d.Recursive {
+		return s.callRec(pos, s.letRec(e), e.level, s.exprs(args))
+	}
+	if e.cache >= 0 && s.primed == e.argSc.primed {
+		if e.val == nil {
+			ds := *e.argSc
+			fl := newFlags()
+			ds.fl = fl
+			ds.inline = s.inline + 1
+			body := ds.expr(d.Body)
+			if !fl.next {
+				slot := e.cache
+				e.val = func(r *rt) (value.Value, error) {
+					if v := r.slots[slot]; v != nil {
+						return v, nil
+					}
+					v, err := body(r)
+					if err == nil {
+						r.slots[slot] = v
+					}
+					return v, err
+				}
+			} else {
+				e.val = body
+			}
+			e.valFl = fl
+			if !fl.next {
+				fl.readSlot(e.level, e.cache)
+			}
+			e.argSc.fl.merge(fl)
+		}
+		s.fl.merge(e.valFl)
+		return upTo(e.val, e.level, s.level)
+	}
+	t, err := s.callee(pos, d, args, e.argSc.env)
+	if err != nil {
+		return errFn(err)
+	}
+	t.primed = s.primed || e.argSc.primed
+	return t.expr(d.Body)
+}
+
+// topRec returns the unit of a top-level recursive operator or function.
+func (s scope) topRec(d *syntax.Def) *recUnit {
+	c := s.c
+	key := constKey{d, false, s.init}
+	c.mu.Lock()
+	ru, ok := c.recs[key]
+	if !ok {
+		ru = &recUnit{def: d, defLevel: -1, u: &unit{}, fl: *newFlags()}
+		c.recs[key] = ru
+	}
+	c.mu.Unlock()
+	if ok {
+		return ru
+	}
+	t := scope{c: c, units: []*unit{ru.u}, init: s.init, fl: &ru.fl, inline: s.inline + 1}
+	s.compileRec(ru, t)
+	return ru
+}
+
+// letRec returns the unit of a recursive LET definition (compiled once per
+// expansion of the LET).
+func (s scope) letRec(e *bind) *recUnit {
+	if e.rec != nil {
+		return e.rec
+	}
+	ru := &recUnit{def: e.def, defLevel: e.level, u: &unit{}, fl: *newFlags()}
+	e.rec = ru
+	ds := *e.argSc
+	t := ds
+	t.level = ds.level + 1
+	t.units = append(append([]*unit{}, ds.units[:ds.level+1]...), ru.u)
+	t.fl = &ru.fl
+	t.inline = s.inline + 1
+	s.compileRec(ru, t)
+	e.argSc.fl.merge(&ru.fl)
+	return ru
+}
+
+func (s scope) compileRec(ru *recUnit, t scope) {
+	d := ru.def
+	if d.FnBounds != nil {
+		if len(d.FnBounds) != 1 || len(d.FnBounds[0].Names) != 1 || d.FnBounds[0].Tuple {
+			err := unsupported(d.Pos, "recursive function of several arguments")
+			ru.dom = func(*rt) (value.Value, error) { return nil, err }
+			ru.body = ru.dom
+			return
+		}
+		ru.dom = t.expr(d.FnBounds[0].Set)
+		t2, k := t.bindSlot(d.FnBounds[0].Names[0])
+		ru.argSlot = k
+		ru.body = t2.expr(d.Body)
+		if fc := pointwise(d); fc != nil {
+			ru.at = t2.funcConsAt(fc)
+		}
+		return
+	}
+	for _, p := range d.Params {
+		if p.Arity > 0 {
+			err := unsupported(d.Pos, "higher-order parameter "+p.Name)
+			ru.body = func(*rt) (value.Value, error) { return nil, err }
+			return
+		}
+		t, _ = t.bindSlot(p.Name)
+	}
+	ru.body = t.expr(d.Body)
+}
+
+// callRec calls a recursive unit with arguments evaluated by value
+// (function definitions take one argument, checked against the domain).
+func (s scope) callRec(pos syntax.Pos, ru *recUnit, defLevel int, args []evalFn) evalFn {
+	s.mergeRec(ru)
+	d := ru.def
+	if len(args) != len(d.Params) && d.FnBounds == nil {
+		return errFn(evalErr(pos, "%s takes %d arguments, got %d", d.Name, len(d.Params), len(args)))
+	}
+	up := s.level - defLevel
+	return func(r *rt) (value.Value, error) {
+		vals := make([]value.Value, ru.u.n)
+		var arg value.Value
+		for i, a := range args {
+			v, err := a(r)
+			if err != nil {
+				return nil, err
+			}
+			if d.FnBounds != nil {
+				arg = v
+			} else {
+				vals[i] = v
+			}
+		}
+		if r.depth >= MaxCallDepth {
+			return nil, evalErr(pos, "calls nested deeper than %d (unbounded recursion in %s?)", MaxCallDepth, d.Name)
+		}
+		outer := r
+		for i := 0; i < up; i++ {
+			outer = outer.up
+		}
+		a := &rt{cur: r.cur, nxt: r.nxt, slots: vals, up: outer, depth: r.depth + 1}
+		if d.FnBounds != nil {
+			dom, err := ru.dom(a)
+			if err != nil {
+				return nil, err
+			}
+			set, ok := dom.(value.SetValue)
+			if !ok {
+				return nil, evalErr(pos, "domain of %s is not a set", d.Name)
+			}
+			in, err := set.Contains(arg)
+			if err != nil {
+				return nil, wrap(pos, err)
+			}
+			if !in {
+				return nil, evalErr(pos, "%s[%s]: argument outside the domain", d.Name, arg)
+			}
+			vals[ru.argSlot] = arg
+		}
+		return ru.body(a)
+	}
+}
+
+// recFuncValue builds the whole function f defined by f[x \in S] == e.
+func (s scope) recFuncValue(pos syntax.Pos, ru *recUnit, defLevel int) evalFn {
+	s.mergeRec(ru)
+	up := s.level - defLevel
+	d := ru.def
+	return func(r *rt) (value.Value, error) {
+		outer := r
+		for i := 0; i < up; i++ {
+			outer = outer.up
+		}
+		a := &rt{cur: r.cur, nxt: r.nxt, slots: make([]value.Value, ru.u.n), up: outer, depth: r.depth + 1}
+		dom, err := ru.dom(a)
+		if err != nil {
+			return nil, err
+		}
+		set, ok := dom.(value.SetValue)
+		if !ok {
+			return nil, evalErr(pos, "domain of %s is not a set", d.Name)
+		}
+		elems, err := set.Enumerate()
+		if err != nil {
+			return nil, wrap(pos, err)
+		}
+		ds := make([]value.Value, elems.Len())
+		rs := make([]value.Value, elems.Len())
+		for i := 0; i < elems.Len(); i++ {
+			b := &rt{cur: r.cur, nxt: r.nxt, slots: make([]value.Value, ru.u.n), up: outer, depth: r.depth + 1}
+			b.slots[ru.argSlot] = elems.At(i)
+			v, err := ru.body(b)
+			if err != nil {
+				return nil, err
+			}
+			ds[i], rs[i] = elems.At(i), v
+		}
+		fn, err := value.NewFunc(ds, rs)
+		return fn, wrap(pos, err)
+	}
+}
+
+// mergeRec notes what a call of ru reads: a top-level unit's slots are its
+// own (another chain of activations).
+func (s scope) mergeRec(ru *recUnit) {
+	if ru.defLevel >= 0 {
+		s.fl.merge(&ru.fl)
+		return
+	}
+	s.fl.state = s.fl.state || ru.fl.state
+	s.fl.next = s.fl.next || ru.fl.next
+	s.fl.impure = s.fl.impure || ru.fl.impure
+}
+
+// MaxCallDepth caps the nesting of recursive calls.
+const MaxCallDepth = 2000

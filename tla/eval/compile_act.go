@@ -1,0 +1,485 @@
+package eval
+
+import (
+	"github.com/verimeter/verimeter/tla/syntax"
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// kont is the compiled continuation of an action: what runs once the action
+// has been satisfied, for the action name that reached it (compiled once per
+// name).
+type kont struct {
+	f    func(name string) runFn
+	memo map[string]runFn
+}
+
+func (k *kont) get(name string) runFn {
+	if fn, ok := k.memo[name]; ok {
+		return fn
+	}
+	if k.memo == nil {
+		k.memo = map[string]runFn{}
+	}
+	fn := k.f(name)
+	k.memo[name] = fn
+	return fn
+}
+
+// act compiles action x: the run function enumerates the ways x can be
+// satisfied from the partial next state r.nxt (nil entries unassigned),
+// running the continuation with each completed assignment. Assignments are
+// made in place and undone on return. The action name is the innermost
+// operator reached from Next through disjunctions, existentials and
+// definitions (TLC's naming); naming is true until a conjunction is entered.
+func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
+	m := s.c.m
+	switch y := x.(type) {
+	case *syntax.Label:
+		return s.act(y.Body, name, naming, k)
+	case *syntax.Junction:
+		if y.Op == "\\/" {
+			items := make([]runFn, len(y.Items))
+			for i, it := range y.Items {
+				items[i] = s.act(it, name, naming, k)
+			}
+			return func(r *rt) error {
+				for _, it := range items {
+					if err := it(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		}
+		return s.conj(y.Items, 0, name, k)
+	case *syntax.Quant:
+		if y.Kind == "\\A" {
+			return s.forallAct(y, name, k)
+		}
+		if y.Kind == "\\E" {
+			b, s2 := s.binder(y.Bounds)
+			body := s2.act(y.Body, name, naming, k)
+			visit := func(r *rt) (bool, error) { return false, body(r) }
+			return func(r *rt) error {
+				_, err := b.each(r, 0, visit)
+				return err
+			}
+		}
+	case *syntax.If:
+		c := s.boolean(y.Cond)
+		t, e := s.act(y.Then, name, naming, k), s.act(y.Else, name, naming, k)
+		return func(r *rt) error {
+			b, err := c(r)
+			if err != nil {
+				return err
+			}
+			if b {
+				return t(r)
+			}
+			return e(r)
+		}
+	case *syntax.Case:
+		conds := make([]func(*rt) (bool, error), len(y.Arms))
+		arms := make([]runFn, len(y.Arms))
+		for i, a := range y.Arms {
+			conds[i], arms[i] = s.boolean(a.Cond), s.act(a.Val, name, naming, k)
+		}
+		var other runFn
+		if y.Other != nil {
+			other = s.act(y.Other, name, naming, k)
+		}
+		pos := y.P
+		return func(r *rt) error {
+			for i, c := range conds {
+				b, err := c(r)
+				if err != nil {
+					return err
+				}
+				if b {
+					return arms[i](r)
+				}
+			}
+			if other != nil {
+				return other(r)
+			}
+			return evalErr(pos, "no CASE arm applies")
+		}
+	case *syntax.Let:
+		s2, reset := s.let(y)
+		body := s2.act(y.Body, name, naming, k)
+		return func(r *rt) error {
+			for _, k := range reset {
+				r.slots[k] = nil
+			}
+			return body(r)
+		}
+	case *syntax.Ref:
+		if len(y.Parts) > 1 {
+			// I!Op(args) through instances, Def!n
+			if t, err := s.resolvePath(y); err == nil {
+				if t.def == nil {
+					u := s
+					u.env = t.xenv
+					u.inline++
+					if u.inline <= maxInline {
+						return u.act(t.expr, name, naming, k)
+					}
+				} else if t.def.FnBounds == nil && t.def.Instance == nil && !t.def.Recursive && len(t.args) == len(t.def.Params) {
+					if u, err := s.callee(y.P, t.def, t.args, t.denv); err == nil {
+						if naming {
+							name = y.Parts[len(y.Parts)-1].Name
+						}
+						return u.act(t.def.Body, name, naming, k)
+					}
+				}
+			}
+		}
+		if len(y.Parts) == 1 {
+			p := y.Parts[0]
+			if e := s.find(p.Name); e != nil {
+				switch {
+				case e.kind == eDef && e.def.FnBounds == nil && e.def.Instance == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
+					if t, err := s.callee(y.P, e.def, p.Args, e.denv); err == nil {
+						if naming {
+							name = p.Name
+						}
+						return t.act(e.def.Body, name, naming, k)
+					}
+				case e.kind == eSubst && p.Args == nil:
+					t := s
+					t.env = e.argEnv
+					t.inline++
+					if t.inline <= maxInline {
+						return t.act(e.arg, name, naming, k)
+					}
+				case e.kind == eParam && p.Args == nil && e.argSc.level == s.level:
+					as := *e.argSc
+					as.primed = as.primed || s.primed
+					as.fl = s.fl
+					as.inline = s.inline + 1
+					if as.inline <= maxInline {
+						return as.act(e.arg, name, naming, k)
+					}
+				case e.kind == eLet && e.def.FnBounds == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
+					t, err := s.callee(y.P, e.def, p.Args, e.argSc.env)
+					if err == nil {
+						t.primed = s.primed || e.argSc.primed
+						if naming {
+							name = p.Name
+						}
+						return t.act(e.def.Body, name, naming, k)
+					}
+				}
+			} else if _, isVar := m.varIndex[p.Name]; !isVar {
+				if _, isConst := m.consts[p.Name]; !isConst {
+					if d, ok := m.defs[p.Name]; ok && d.FnBounds == nil && d.Instance == nil && !d.Recursive && len(p.Args) == len(d.Params) {
+						if len(d.Params) > 0 || !s.constDef(d).isConst {
+							t, err := s.callee(y.P, d, p.Args, nil)
+							if err == nil {
+								if naming {
+									name = p.Name
+								}
+								return t.act(d.Body, name, naming, k)
+							}
+						}
+					}
+				}
+			}
+		}
+	case *syntax.OpApp:
+		switch y.Op {
+		case "=>":
+			// TLC: the consequent is an action when the antecedent holds
+			c := s.boolean(y.Args[0])
+			then := s.act(y.Args[1], name, false, k)
+			next := k.get(name)
+			return func(r *rt) error {
+				b, err := c(r)
+				if err != nil {
+					return err
+				}
+				if b {
+					return then(r)
+				}
+				return next(r)
+			}
+		case "=":
+			if i, ok := s.target(y.Args[0]); ok {
+				val := s.expr(y.Args[1])
+				pred := s.predicate(x, name, k)
+				next := k.get(name)
+				return func(r *rt) error {
+					if r.nxt[i] != nil {
+						return pred(r)
+					}
+					v, err := val(r)
+					if err != nil {
+						return err
+					}
+					r.nxt[i] = stored(v)
+					err = next(r)
+					r.nxt[i] = nil
+					return err
+				}
+			}
+		case "\\in":
+			if i, ok := s.target(y.Args[0]); ok {
+				set := s.set(y.Args[1])
+				pred := s.predicate(x, name, k)
+				next := k.get(name)
+				pos := y.P
+				return func(r *rt) error {
+					if r.nxt[i] != nil {
+						return pred(r)
+					}
+					sv, err := set(r)
+					if err != nil {
+						return err
+					}
+					elems, err := sv.Enumerate()
+					if err != nil {
+						return wrap(pos, err)
+					}
+					for j := 0; j < elems.Len(); j++ {
+						r.nxt[i] = stored(elems.At(j))
+						if err := next(r); err != nil {
+							r.nxt[i] = nil
+							return err
+						}
+					}
+					r.nxt[i] = nil
+					return nil
+				}
+			}
+		case "UNCHANGED":
+			if !s.init {
+				if vars, ok := s.unchangedVars(y.Args[0]); ok {
+					next := k.get(name)
+					return func(r *rt) error {
+						var setBuf [16]int
+						set := setBuf[:0]
+						for _, i := range vars {
+							if r.nxt[i] == nil {
+								r.nxt[i] = r.cur[i]
+								set = append(set, i)
+								continue
+							}
+							eq, err := value.Equal(r.nxt[i], r.cur[i])
+							if err != nil || !eq {
+								for _, j := range set {
+									r.nxt[j] = nil
+								}
+								return err
+							}
+						}
+						err := next(r)
+						for _, j := range set {
+							r.nxt[j] = nil
+						}
+						return err
+					}
+				}
+			}
+		}
+	}
+	return s.predicate(x, name, k)
+}
+
+// predicate compiles x as a condition on the assignment so far.
+func (s scope) predicate(x syntax.Expr, name string, k *kont) runFn {
+	b := s.boolean(x)
+	next := k.get(name)
+	return func(r *rt) error {
+		ok, err := b(r)
+		if err != nil || !ok {
+			return err
+		}
+		return next(r)
+	}
+}
+
+func (s scope) conj(items []syntax.Expr, i int, name string, k *kont) runFn {
+	if i == len(items) {
+		return k.get(name)
+	}
+	rest := &kont{f: func(n string) runFn { return s.conj(items, i+1, n, k) }}
+	return s.act(items[i], name, false, rest)
+}
+
+// target reports whether x is x' (or, in Init, x) for a state variable x:
+// then = and \in assign it when it is not assigned yet.
+// Operator arguments and instance substitutions standing for x or x' are
+// followed (q' = ... in Lose(q) == ..., called as Lose(msgQ)).
+func (s scope) target(x syntax.Expr) (int, bool) {
+	if s.primed {
+		return 0, false
+	}
+	primed := false
+	env := s.env
+	for depth := 0; depth < maxInline; depth++ {
+		switch y := x.(type) {
+		case *syntax.Label:
+			x = y.Body
+			continue
+		case *syntax.OpApp:
+			if y.Op != "'" || primed || s.init {
+				return 0, false
+			}
+			primed = true
+			x = y.Args[0]
+			continue
+		case *syntax.Ref:
+			if len(y.Parts) != 1 || y.Parts[0].Args != nil {
+				return 0, false
+			}
+			if e := findIn(env, y.Parts[0].Name); e != nil {
+				switch {
+				case e.kind == eParam && !e.argSc.primed && e.argSc.init == s.init:
+					x, env = e.arg, e.argSc.env
+					continue
+				case e.kind == eSubst:
+					x, env = e.arg, e.argEnv
+					continue
+				}
+				return 0, false
+			}
+			i, ok := s.c.m.varIndex[y.Parts[0].Name]
+			if !ok || primed == s.init {
+				return 0, false
+			}
+			s.fl.next = true
+			return i, true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// unchangedVars lists the variables of UNCHANGED <<x, y, vars>>, or false
+// if the expression is not a tuple of variables.
+func (s scope) unchangedVars(x syntax.Expr) ([]int, bool) {
+	m := s.c.m
+	var vars []int
+	var collect func(x syntax.Expr, env *bind, depth int) bool
+	collect = func(x syntax.Expr, env *bind, depth int) bool {
+		if depth > maxInline {
+			return false
+		}
+		switch y := x.(type) {
+		case *syntax.Label:
+			return collect(y.Body, env, depth+1)
+		case *syntax.Tuple:
+			for _, el := range y.Elems {
+				if !collect(el, env, depth+1) {
+					return false
+				}
+			}
+			return true
+		case *syntax.Ref:
+			if len(y.Parts) != 1 || y.Parts[0].Args != nil {
+				return false
+			}
+			if e := findIn(env, y.Parts[0].Name); e != nil {
+				switch {
+				case e.kind == eParam && !e.argSc.primed:
+					return collect(e.arg, e.argSc.env, depth+1)
+				case e.kind == eSubst:
+					return collect(e.arg, e.argEnv, depth+1)
+				case e.kind == eDef && e.denv != nil && len(e.def.Params) == 0 && e.def.FnBounds == nil && e.def.Instance == nil && !e.def.Recursive:
+					return collect(e.def.Body, e.denv, depth+1)
+				}
+				return false
+			}
+			if i, ok := m.varIndex[y.Parts[0].Name]; ok {
+				vars = append(vars, i)
+				return true
+			}
+			if _, ok := m.consts[y.Parts[0].Name]; ok {
+				return false
+			}
+			if d, ok := m.defs[y.Parts[0].Name]; ok && len(d.Params) == 0 && d.FnBounds == nil && d.Instance == nil && !d.Recursive {
+				return collect(d.Body, nil, depth+1)
+			}
+		}
+		return false
+	}
+	if !collect(x, s.env, 0) {
+		return nil, false
+	}
+	s.fl.state, s.fl.next = true, true
+	return vars, true
+}
+
+// combos holds the bound values of a \A in action context, in a hidden slot.
+type combos struct{ list [][]value.Value }
+
+func (*combos) Kind() value.Kind { return value.KindSet }
+func (*combos) Hash() uint64     { return 0 }
+func (*combos) String() string   { return "<combos>" }
+
+// forallAct compiles \A x \in S : A in action context as TLC does: the
+// conjunction of the instances A(x1) /\ A(x2) /\ ..., each of which may
+// branch (an \E inside yields a successor per witness) or assign.
+func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
+	b, s2 := s.binder(y.Bounds)
+	s2, cSlot := s2.bindSlot("\x00combos")
+	s2, iSlot := s2.bindSlot("\x00index")
+	slots := b.all
+	set := func(r *rt, vs []value.Value) {
+		for j, k := range slots {
+			r.slots[k] = vs[j]
+		}
+	}
+	var body runFn
+	step := func(outer runFn) runFn {
+		return func(r *rt) error {
+			cs := r.slots[cSlot].(*combos)
+			i := int(r.slots[iSlot].(value.Int))
+			if i+1 == len(cs.list) {
+				return outer(r)
+			}
+			set(r, cs.list[i+1])
+			r.slots[iSlot] = value.Int(i + 1)
+			err := body(r)
+			set(r, cs.list[i])
+			r.slots[iSlot] = value.Int(i)
+			return err
+		}
+	}
+	body = s2.act(y.Body, name, false, &kont{f: func(n string) runFn { return step(k.get(n)) }})
+	empty := k.get(name)
+	return func(r *rt) error {
+		cs := &combos{}
+		_, err := b.each(r, 0, func(r *rt) (bool, error) {
+			vs := make([]value.Value, len(slots))
+			for j, k := range slots {
+				vs[j] = r.slots[k]
+			}
+			cs.list = append(cs.list, vs)
+			return false, nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(cs.list) == 0 {
+			return empty(r)
+		}
+		set(r, cs.list[0])
+		r.slots[cSlot], r.slots[iSlot] = cs, value.Int(0)
+		return body(r)
+	}
+}
+
+// stored is the value a variable keeps: a lazily defined finite set
+// (SUBSET S, [S -> T], a record set, S \X T) is enumerated, as TLC
+// normalises a state's values, so that traces print the elements; sets
+// that cannot be enumerated (Nat, Seq(S)) and intervals stay as they are.
+func stored(v value.Value) value.Value {
+	switch v.(type) {
+	case *value.Subset, *value.FuncSet, *value.RecordSet, *value.Product:
+		if e, err := v.(value.SetValue).Enumerate(); err == nil {
+			return e
+		}
+	}
+	return v
+}

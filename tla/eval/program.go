@@ -1,0 +1,190 @@
+package eval
+
+import (
+	"sync"
+
+	"github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/tla/syntax"
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// program is a Machine's compiled code: Init and Next as action
+// enumerators, and every predicate evaluated from outside (invariants,
+// constraints, ASSUME), compiled on first use.
+type program struct {
+	once, cOnce  sync.Once
+	c            *compiler
+	init, next   runFn
+	initN, nextN int
+	names        []string
+	preds        sync.Map // predKey -> *compiledPred
+	acts         sync.Map // predKey -> *compiledAct
+	mu           sync.Mutex
+}
+
+type predKey struct {
+	x    syntax.Expr
+	init bool
+	env  *env
+}
+
+type compiledPred struct {
+	fn evalFn
+	n  int
+}
+
+func (m *Machine) compiler() *compiler {
+	m.prog.cOnce.Do(func() { m.prog.c = newCompiler(m) })
+	return m.prog.c
+}
+
+// actions compiles Init and Next (once Build has found them).
+func (m *Machine) actions() {
+	m.prog.once.Do(func() {
+		c := m.compiler()
+		m.prog.mu.Lock()
+		defer m.prog.mu.Unlock()
+		leaf := func(what string) *kont {
+			return &kont{f: func(name string) runFn {
+				id := c.actionID(name)
+				pos := m.next.At()
+				if what == "init" {
+					pos = m.init.At()
+				}
+				return func(r *rt) error {
+					for i, v := range r.nxt {
+						if v == nil {
+							if what == "init" {
+								return evalErr(pos, "the initial predicate does not determine %s", m.vars[i])
+							}
+							return evalErr(pos, "action %s does not determine %s'", name, m.vars[i])
+						}
+					}
+					return r.emit(r.nxt, id)
+				}
+			}}
+		}
+		if m.init != nil {
+			t := c.top(true)
+			m.prog.init = t.act(m.init, "", false, leaf("init"))
+			m.prog.initN = t.units[0].n
+		}
+		if m.next != nil {
+			t := c.top(false)
+			m.prog.next = t.act(m.next, "", true, leaf("next"))
+			m.prog.nextN = t.units[0].n
+		}
+		m.prog.names = c.actions
+	})
+}
+
+// pred returns x compiled as a predicate (in Init mode, unprimed variables
+// are read from the next state), in the scope e (nil: the root module's).
+func (m *Machine) pred(x syntax.Expr, init bool, e *env) *compiledPred {
+	key := predKey{x, init, e}
+	if p, ok := m.prog.preds.Load(key); ok {
+		return p.(*compiledPred)
+	}
+	c := m.compiler()
+	m.prog.mu.Lock() // compilation is not concurrent
+	defer m.prog.mu.Unlock()
+	if p, ok := m.prog.preds.Load(key); ok {
+		return p.(*compiledPred)
+	}
+	t := c.top(init)
+	t.env = e
+	p := &compiledPred{fn: t.expr(x)}
+	p.n = t.units[0].n
+	m.prog.preds.Store(key, p)
+	return p
+}
+
+// frame is the state an expression is evaluated in from outside the
+// compiled code: the current state and the next one (both may be nil).
+type frame struct {
+	cur, nxt []value.Value
+	init     bool
+}
+
+// env is the scope of an expression evaluated from outside: nil for the
+// root module, else bindings made before compilation (instances, and the
+// bound names and arguments of a property's expanded definitions: eScope,
+// eDef, eSubst and eConst only, never slots).
+type env = bind
+
+func (m *Machine) eval(x syntax.Expr, e *env, f *frame) (value.Value, error) {
+	p := m.pred(x, f.init, e)
+	return p.fn(&rt{cur: f.cur, nxt: f.nxt, slots: make([]value.Value, p.n)})
+}
+
+func (m *Machine) evalBool(x syntax.Expr, e *env, f *frame) (bool, error) {
+	v, err := m.eval(x, e, f)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(value.Bool)
+	if !ok {
+		return false, evalErr(x.At(), "expected a boolean, got %s", v)
+	}
+	return bool(b), nil
+}
+
+type compiledAct struct {
+	run runFn
+	n   int
+}
+
+// action returns x compiled as an action in scope e, whose run calls r.emit
+// with every (partial) next state it allows: ENABLED of a property or of
+// fairness.
+func (m *Machine) action(x syntax.Expr, e *env) *compiledAct {
+	key := predKey{x, false, e}
+	if p, ok := m.prog.acts.Load(key); ok {
+		return p.(*compiledAct)
+	}
+	c := m.compiler()
+	m.prog.mu.Lock()
+	defer m.prog.mu.Unlock()
+	if p, ok := m.prog.acts.Load(key); ok {
+		return p.(*compiledAct)
+	}
+	t := c.top(false)
+	t.env = e
+	a := &compiledAct{run: t.act(x, "", false, emitLeaf())}
+	a.n = t.units[0].n
+	m.prog.acts.Store(key, a)
+	return a
+}
+
+// emitLeaf is the continuation that reports the next state as it is.
+func emitLeaf() *kont {
+	return &kont{f: func(string) runFn {
+		return func(r *rt) error { return r.emit(r.nxt, 0) }
+	}}
+}
+
+func (m *Machine) initStates(emit func(check.State) error) error {
+	m.actions()
+	r := &rt{nxt: make([]value.Value, len(m.vars)), slots: make([]value.Value, m.prog.initN)}
+	r.emit = func(nxt []value.Value, _ int) error { return emit(append(check.State(nil), nxt...)) }
+	return m.prog.init(r)
+}
+
+// ActionNames lists the action names NextInto reports by index (TLC's
+// names: the operator of each disjunct of Next); it implements
+// check.BufferedSystem.
+func (m *Machine) ActionNames() []string {
+	m.actions()
+	return m.prog.names
+}
+
+// NextInto enumerates the successors of s like Next, into one buffer reused
+// from one successor to the next (valid only during emit), so that the
+// checker can reject a duplicate before anything is allocated for it; it
+// implements check.BufferedSystem.
+func (m *Machine) NextInto(s check.State, emit func(check.State, int) error) error {
+	m.actions()
+	r := &rt{cur: s, nxt: make([]value.Value, len(m.vars)), slots: make([]value.Value, m.prog.nextN)}
+	r.emit = func(nxt []value.Value, action int) error { return emit(check.State(nxt), action) }
+	return m.prog.next(r)
+}

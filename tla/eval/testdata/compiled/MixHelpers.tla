@@ -1,0 +1,4 @@
+---- MODULE MixHelpers ----
+EXTENDS Naturals
+Double(n) == 2 * n
+====

@@ -1,0 +1,6 @@
+---- MODULE MixStep ----
+EXTENDS Naturals
+CONSTANT K
+VARIABLE v
+Go == v < K /\ v' = v + 1
+====
