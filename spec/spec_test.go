@@ -58,15 +58,6 @@ type outcome struct {
 	res       check.Result
 }
 
-// needsTLC tells whether a model asks for what our checker does not do yet:
-// temporal properties (and with them fairness and liveness).
-func needsTLC(cfg string) bool {
-	return regexp.MustCompile(`(?m)^\s*PROPERT(Y|IES)\b`).MatchString(cfg)
-}
-
-// Why a model is checked by TLC, as the scripts print it too.
-const tlcReason = "checked by TLC: needs liveness support"
-
 func tlcPath(t *testing.T) string {
 	if p := os.Getenv("VERIMETER_TLC"); p != "" {
 		return p
@@ -153,18 +144,17 @@ func runOurs(t *testing.T, module, cfg string) outcome {
 		r.ok = true
 	case res.Verdict == check.InvariantViolated:
 		r.violated = res.Invariant
+	case res.Verdict == check.LivenessViolated:
+		r.violated = res.Property
 	default:
 		t.Fatalf("verimeter check %s: %s %s", module, res.Verdict, res.Error)
 	}
 	return r
 }
 
-// checkModel runs the checker a model needs: ours, or TLC for what ours
-// does not support yet.
+// checkModel runs our checker on a model (TLC runs beside it in
+// TestDifferentialTLC).
 func checkModel(t *testing.T, module, cfg string) outcome {
-	if needsTLC(cfg) {
-		return runTLC(t, module, cfg)
-	}
 	return runOurs(t, module, cfg)
 }
 
@@ -214,11 +204,7 @@ func TestModelsPass(t *testing.T) {
 				t.Fatalf("%s explores only %d states: the model is too small to mean anything", cfg, r.distinct)
 			}
 			remember(cfg, r)
-			how := r.checker
-			if r.checker == tlc {
-				how = tlcReason
-			}
-			t.Logf("%s: %d distinct states, %d generated, %.1f s (%s)", cfg, r.distinct, r.generated, r.seconds, how)
+			t.Logf("%s: %d distinct states, %d generated, %.1f s (%s)", cfg, r.distinct, r.generated, r.seconds, r.checker)
 		})
 	}
 }
@@ -335,10 +321,6 @@ func TestDifferentialTLC(t *testing.T) {
 	for _, j := range jobs {
 		t.Run(strings.ReplaceAll(j.name, " ", "_"), func(t *testing.T) {
 			t.Parallel()
-			if needsTLC(j.cfg) {
-				t.Logf("%s: %s (no differential run)", j.name, tlcReason)
-				return
-			}
 			a := cached(t, j.name, func() outcome { return runOurs(t, j.module, j.cfg) })
 			b := runTLC(t, j.module, j.cfg)
 			if a.ok != b.ok || a.violated != b.violated || a.distinct != b.distinct {

@@ -93,9 +93,6 @@ type cliResult struct {
 // rowResult is the outcome of a row: read from the JSON that `verimeter
 // check -json` printed (make proofs, -results), or from a run in this test.
 func rowResult(t *testing.T, r row) outcome {
-	if needsTLC(r.config(t)) {
-		return cached(t, "row "+r.key, func() outcome { return runTLC(t, r.module, r.config(t)) })
-	}
 	if *resultsDir != "" {
 		data, err := os.ReadFile(filepath.Join(*resultsDir, r.key, "result.json"))
 		if err != nil {
@@ -160,9 +157,6 @@ func proofsTable(t *testing.T, prev []byte) []byte {
 			res = "VIOLATED: " + o.violated
 		}
 		by := "verimeter check"
-		if o.checker == tlc {
-			by = "TLC (" + tlcReason[len("checked by TLC: "):] + ")"
-		}
 		fmt.Fprintf(&b, "%s %s | %d | %s | %s | %.1f s |\n", head, r.bounds, o.distinct, res, by, o.seconds)
 	}
 	b.WriteString("\nMutants (`make spec-mutants`, our checker): each weakening must be caught.\n\n| # | weakening | module | caught by | counterexample |\n|---:|---|---|---|---:|\n")

@@ -64,6 +64,9 @@ type violation struct {
 	Kind     string      `json:"kind"` // invariant, deadlock, liveness, error
 	Property string      `json:"property,omitempty"`
 	Trace    []traceStep `json:"trace"`
+	// BackTo is, for a liveness violation, the 1-based number of the state
+	// the trace's cycle returns to after its last state.
+	BackTo int `json:"back_to_state,omitempty"`
 }
 
 type traceStep struct {
@@ -109,6 +112,9 @@ func report(res tlacheck.Result, err error) (checkReport, int) {
 		return r, code
 	}
 	v := &violation{Property: res.Invariant}
+	if v.Property == "" {
+		v.Property = res.Property
+	}
 	switch res.Verdict {
 	case tlacheck.InvariantViolated:
 		v.Kind = "invariant"
@@ -128,6 +134,9 @@ func report(res tlacheck.Result, err error) (checkReport, int) {
 		}
 		v.Trace = append(v.Trace, traceStep{Action: st.Action, State: m})
 	}
+	if res.Verdict == tlacheck.LivenessViolated {
+		v.BackTo = res.CycleStart + 1
+	}
 	r.Violation = v
 	return r, code
 }
@@ -143,6 +152,9 @@ func printTrace(w io.Writer, res tlacheck.Result) {
 			}
 		}
 		fmt.Fprintln(w)
+	}
+	if res.Verdict == tlacheck.LivenessViolated && len(res.Trace) > 0 {
+		fmt.Fprintf(w, "State %d: Back to state %d\n\n", len(res.Trace)+1, res.CycleStart+1)
 	}
 }
 
@@ -196,12 +208,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case code == exitOK:
 		fmt.Fprintln(stdout, "Model checking completed. No error has been found.")
+	case rep.Result == resultSafety && res.Invariant == "":
+		fmt.Fprintf(stdout, "Error: Action property %s is violated.\n", res.Property)
 	case rep.Result == resultSafety:
 		fmt.Fprintf(stdout, "Error: Invariant %s is violated.\n", res.Invariant)
 	case rep.Result == resultDeadlock:
 		fmt.Fprintln(stdout, "Error: Deadlock reached.")
 	case rep.Result == resultLiveness:
-		fmt.Fprintf(stdout, "Error: Temporal properties were violated: %s\n", res.Invariant)
+		fmt.Fprintf(stdout, "Error: Temporal property %s was violated.\n", res.Property)
 	default:
 		fmt.Fprintf(stdout, "Error: %s\n", rep.Error)
 	}

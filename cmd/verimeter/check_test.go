@@ -139,6 +139,28 @@ func TestCheckWritesITF(t *testing.T) {
 	}
 }
 
+func TestCheckLiveness(t *testing.T) {
+	spec := strings.Replace(counter, "Small == x < 3\n", "Small == x < 3\nReach == <>(x = 2)\nSpec == Init /\\ [][Next]_x\nFair == Spec /\\ WF_x(Next)\n", 1)
+	// Without fairness the counter may stutter at 0 forever.
+	p := writeSpec(t, "Counter", spec, "CONSTANT Max = 2\nSPECIFICATION Spec\nPROPERTY Reach\nCHECK_DEADLOCK FALSE\n")
+	code, out, errb := runCLI(t, "check", "-json", "-progress", "0", p)
+	if code != 13 {
+		t.Fatalf("exit %d: %s %s", code, out, errb)
+	}
+	var r checkReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Result != "liveness failure" || r.Violation == nil || r.Violation.Property != "Reach" || r.Violation.BackTo < 1 || r.Violation.BackTo > len(r.Violation.Trace) {
+		t.Fatalf("%s", out)
+	}
+	// With weak fairness of Next it holds.
+	p = writeSpec(t, "Counter", spec, "CONSTANT Max = 2\nSPECIFICATION Fair\nPROPERTY Reach\nCHECK_DEADLOCK FALSE\n")
+	if code, out, errb := runCLI(t, "check", "-progress", "0", p); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errb)
+	}
+}
+
 func TestCheckBadUsage(t *testing.T) {
 	if code, _, _ := runCLI(t, "check"); code != 2 {
 		t.Fatalf("no spec: exit %d", code)

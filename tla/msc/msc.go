@@ -188,6 +188,10 @@ func Render(w io.Writer, r Roles, res check.Result) error {
 	switch {
 	case res.Invariant != "":
 		fmt.Fprintf(b, "    Note over %s: violates %s\n", over, label(res.Invariant))
+	case res.Verdict == check.LivenessViolated:
+		fmt.Fprintf(b, "    Note over %s: violates %s: the steps from state %d on repeat forever\n", over, label(res.Property), res.CycleStart+1)
+	case res.Property != "":
+		fmt.Fprintf(b, "    Note over %s: violates %s\n", over, label(res.Property))
 	case res.Verdict == check.Deadlocked:
 		fmt.Fprintf(b, "    Note over %s: deadlock: no action is enabled\n", over)
 	case res.Error != "":
