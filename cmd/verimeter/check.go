@@ -183,6 +183,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	// A model checker's heap is mostly long-lived states: collect rarely,
+	// under a 1 GiB soft limit (GOGC and GOMEMLIMIT override both).
+	defer tlacheck.TuneGC(0, 0, os.Getenv)()
 	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress}
 	if *progress > 0 {
 		opts.Progress = stderr

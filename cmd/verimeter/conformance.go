@@ -109,6 +109,7 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 			return exitBadInput
 		}
 	}
+	defer tlacheck.TuneGC(0, 0, os.Getenv)()
 	dir := conformanceDir(fs.Arg(0))
 	models, err := readConformance(filepath.Join(dir, "expected.tsv"))
 	if err != nil {
