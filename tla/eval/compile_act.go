@@ -420,7 +420,13 @@ func (*combos) String() string   { return "<combos>" }
 // forallAct compiles \A x \in S : A in action context as TLC does: the
 // conjunction of the instances A(x1) /\ A(x2) /\ ..., each of which may
 // branch (an \E inside yields a successor per witness) or assign.
+//
+// The next instance runs inside the continuation of the current one, so it
+// re-enters the same compiled body: the body's slots (loops in progress,
+// LET values) are saved around it and restored after.
 func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
+	lo := s.unit().n
+	hi := lo
 	b, s2 := s.binder(y.Bounds)
 	s2, cSlot := s2.bindSlot("\x00combos")
 	s2, iSlot := s2.bindSlot("\x00index")
@@ -438,15 +444,16 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 			if i+1 == len(cs.list) {
 				return outer(r)
 			}
+			saved := append([]value.Value(nil), r.slots[lo:hi]...)
 			set(r, cs.list[i+1])
 			r.slots[iSlot] = value.Int(i + 1)
 			err := body(r)
-			set(r, cs.list[i])
-			r.slots[iSlot] = value.Int(i)
+			copy(r.slots[lo:hi], saved)
 			return err
 		}
 	}
 	body = s2.act(y.Body, name, false, &kont{f: func(n string) runFn { return step(k.get(n)) }})
+	hi = s2.unit().n
 	empty := k.get(name)
 	return func(r *rt) error {
 		cs := &combos{}
