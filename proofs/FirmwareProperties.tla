@@ -1,7 +1,7 @@
 -------------------------- MODULE FirmwareProperties --------------------------
 (***************************************************************************)
 (* The properties of DESIGN.md that the secure download (spec/Firmware.tla)*)
-(* covers, one definition each, as invariants.                            *)
+(* covers, one definition each: S4 an invariant, L2 a temporal formula.  *)
 (***************************************************************************)
 EXTENDS Firmware
 
@@ -13,9 +13,10 @@ S4 == /\ S4_OnlyDualSignedRuns
       /\ S4_NotBelowFloor
       /\ S4_Logged
 
-\* L2 never bricked, its safety half: a slot is always active (the
-\* campaign's "eventually in the new or the old version" needs the campaign
-\* model and liveness checking).
-L2 == L2_NeverBricked
+\* L2 never bricked, on one meter: a slot is always active (safety half),
+\* and a started install always ends, in the new version or rolled back to
+\* the old one (liveness half, under weak fairness of the install steps;
+\* checked on FirmwareLive.cfg).
+L2 == []L2_NeverBricked /\ L2_InstallEnds
 
 =============================================================================

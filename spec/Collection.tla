@@ -74,6 +74,7 @@ Take ==
 \* The gateway queues the reading durably, then acknowledges; the meter
 \* drops it only on that acknowledgement.
 Collect(r) ==
+    /\ r \in meterBuf
     /\ queue' = queue \cup {[r |-> r, signed |-> TRUE]}
     /\ meterBuf' = meterBuf \ {r}
     /\ UNCHANGED <<taken, wanUp, forged, stored, restarts, outages>>
@@ -82,6 +83,7 @@ Collect(r) ==
 \* The head-end verifies the signature, stores idempotently and commits
 \* before acknowledging; the gateway drops the item on that acknowledgement.
 Upload(i) ==
+    /\ i \in queue
     /\ wanUp
     /\ i.signed \/ Mutant = "unsigned_accepted"
     /\ stored' = stored \cup {i}
@@ -96,6 +98,7 @@ Inject(i) ==
 
 \* @role: headend @event: ingest_forged(i)
 IngestForged(i) ==
+    /\ i \in forged
     /\ i.signed \/ Mutant = "unsigned_accepted"
     /\ stored' = stored \cup {i}
     /\ UNCHANGED <<taken, meterBuf, queue, wanUp, forged, restarts, outages>>
@@ -127,7 +130,10 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 \* Fairness for L1: the gateway keeps collecting, the WAN comes back, the
-\* head-end keeps ingesting.
+\* head-end keeps ingesting.  Each action states its own guard (r \in meterBuf,
+\* i \in queue): without it WF_vars(Upload(i)) for every i \in Item would
+\* let the head-end store a reading that was never collected, and L1 would
+\* hold even without fairness of collection.
 Fairness ==
     /\ \A r \in 1..MaxReadings : WF_vars(Collect(r))
     /\ WF_vars(WanBack)

@@ -12,8 +12,10 @@
 (*                                                                         *)
 (* Properties: S4 (only dual-signed LR software ever runs; the running    *)
 (* security version never decreases and is never below the floor; every  *)
-(* attempt is logged) and L2's safety half (never bricked: a slot is      *)
-(* always active).                                                        *)
+(* attempt is logged) and L2: its safety half (never bricked: a slot is  *)
+(* always active) and, in FirmwareLive.cfg under weak fairness of the     *)
+(* install steps, its liveness half (a started install always ends, in   *)
+(* the new version or the old one).                                       *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
 
@@ -135,6 +137,14 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
+\* Fairness for L2's liveness half: once an image is pending, the meter's
+\* fixed core keeps running its install steps (self-test, then commit or
+\* rollback); power losses and downloads are not forced.
+InstallStep == SelfTestPass \/ SelfTestFail
+Fairness == WF_vars(InstallStep)
+
+LiveSpec == Spec /\ Fairness
+
 -----------------------------------------------------------------------------
 \* S4a: every LR software that ever ran was signed by manufacturer and
 \* authority.
@@ -153,5 +163,12 @@ S4_Logged == Len(logbook) >= attempts
 
 \* L2 (safety half): a slot is always active.
 L2_NeverBricked == active # None
+
+\* L2 (liveness half): a started install always ends, in the new version
+\* or rolled back to the old one (the running software does not change
+\* while an image is pending).
+L2_InstallEnds ==
+    \A v, w \in Versions :
+        (pending # None /\ pending.v = v /\ active.v = w) ~> (pending = None /\ active.v \in {v, w})
 
 =============================================================================

@@ -1,0 +1,245 @@
+------------------------------- MODULE Tamper -------------------------------
+(***************************************************************************)
+(* Tamper and event alarms (UC9) from a meter through a gateway to the    *)
+(* head-end.  The meter detects a tamper (cover opened, magnetic field),  *)
+(* signs the event with its metrological key and appends it to its        *)
+(* persisted event log in the same step, before anything else: a crash   *)
+(* after detection loses no event.  The meter keeps each event until the *)
+(* head-end's end-to-end (signed) acknowledgement, so the gateway is only *)
+(* a store-and-forward cache: it queues events durably (restarts, WAN     *)
+(* outages), and a compromised gateway may drop or delay events and      *)
+(* acknowledgements, and inject unsigned or altered events (it holds no   *)
+(* meter key), but cannot forge a signature.  The head-end stores only    *)
+(* what verifies under the meter's key, each event once, and raises one   *)
+(* alarm per event.                                                       *)
+(*                                                                         *)
+(* Properties (events are signed data, so the reading properties apply):  *)
+(* S1 (every stored event was signed by the meter: authentic), S2 (each   *)
+(* event raises at most one alarm: no duplicate), S3 (every detected      *)
+(* event is in the meter's log, in the queue or stored: no loss) and, in  *)
+(* TamperLive.cfg, L1 under weak fairness (every detected event is        *)
+(* eventually stored).  Each action states its own guard (e \in queue,  *)
+(* ...), so that weak fairness of an action is fairness of that step.    *)
+(***************************************************************************)
+EXTENDS Naturals, Sequences, FiniteSets
+
+CONSTANTS
+    MaxEvents,     \* tamper detections in a run
+    MaxCrashes,    \* meter power losses
+    MaxRestarts,   \* gateway restarts
+    MaxOutages,    \* WAN outages (finitely many: L1 needs the WAN back)
+    MaxDrops,      \* events or acknowledgements the compromised gateway drops
+    MaxInjects,    \* unsigned or altered events it injects
+    Mutant
+
+Mutants == {"none", "event_not_persisted", "gateway_filters", "no_dedup"}
+ASSUME Mutant \in Mutants
+
+Kinds == {"cover", "magnetic"}
+
+\* An event is its sequence number and kind; signed means it carries the
+\* meter's signature over exactly these fields (an altered event does not).
+Item == [n : 1..MaxEvents, kind : Kinds, signed : BOOLEAN]
+
+VARIABLES
+    \* @type: Int; @role: meter; @persist
+    seq,           \* event counter
+    \* @type: Set(ITEM); @role: meter
+    sensed,        \* detected but not yet persisted (only the mutant uses it)
+    \* @type: Set(ITEM); @role: meter; @persist
+    mlog,          \* signed events not yet acknowledged by the head-end
+    \* @type: Set(ITEM); @role: meter
+    detected,      \* history: every event the meter detected
+    \* @type: Set(ITEM); @role: gateway; @persist
+    queue,         \* store-and-forward queue
+    \* @type: Set(Int); @role: gateway
+    acks,          \* head-end acknowledgements on their way to the meter
+    \* @type: Bool; @role: wan
+    wanUp,
+    \* @type: Set(ITEM); @role: headend; @persist
+    stored,
+    \* @type: Seq(Int); @role: headend; @persist
+    alarms,        \* alarms raised, by event number
+    \* @type: Int; @role: meter
+    crashes,
+    \* @type: Int; @role: gateway
+    restarts,
+    \* @type: Int; @role: wan
+    outages,
+    \* @type: Int; @role: gateway
+    drops,
+    \* @type: Int; @role: gateway
+    injects
+
+vars == <<seq, sensed, mlog, detected, queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+
+TypeOK ==
+    /\ seq \in 0..MaxEvents
+    /\ sensed \subseteq Item
+    /\ mlog \subseteq Item
+    /\ detected \subseteq Item
+    /\ queue \subseteq Item
+    /\ acks \subseteq 1..MaxEvents
+    /\ wanUp \in BOOLEAN
+    /\ stored \subseteq Item
+    /\ alarms \in Seq(1..MaxEvents)
+
+Init ==
+    /\ seq = 0
+    /\ sensed = {}
+    /\ mlog = {}
+    /\ detected = {}
+    /\ queue = {}
+    /\ acks = {}
+    /\ wanUp = TRUE
+    /\ stored = {}
+    /\ alarms = <<>>
+    /\ crashes = 0
+    /\ restarts = 0
+    /\ outages = 0
+    /\ drops = 0
+    /\ injects = 0
+
+\* @role: meter @event: tamper(k)
+\* The sensor fires: the event is numbered, signed and appended to the
+\* persisted log in one step, before it is sent or shown.  The mutant keeps
+\* it in memory first and persists it in a later step.
+Detect(k) ==
+    /\ seq < MaxEvents
+    /\ LET e == [n |-> seq + 1, kind |-> k, signed |-> TRUE] IN
+       /\ seq' = seq + 1
+       /\ detected' = detected \cup {e}
+       /\ IF Mutant = "event_not_persisted"
+             THEN /\ sensed' = sensed \cup {e} /\ UNCHANGED mlog
+             ELSE /\ mlog' = mlog \cup {e} /\ UNCHANGED sensed
+    /\ UNCHANGED <<queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+
+\* @role: meter @event: persist(e)
+Persist(e) ==
+    /\ e \in sensed
+    /\ sensed' = sensed \ {e}
+    /\ mlog' = mlog \cup {e}
+    /\ UNCHANGED <<seq, detected, queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+
+\* @role: meter @event: power_loss
+Crash ==
+    /\ crashes < MaxCrashes
+    /\ crashes' = crashes + 1
+    /\ sensed' = {}
+    /\ UNCHANGED <<seq, mlog, detected, queue, acks, wanUp, stored, alarms, restarts, outages, drops, injects>>
+
+\* @role: gateway @event: collect(e)
+\* The meter sends (or resends) an unacknowledged event; the gateway
+\* queues it durably.
+Collect(e) ==
+    /\ e \in mlog
+    /\ e \notin queue
+    /\ queue' = queue \cup {e}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+
+\* @role: gateway @event: inject(e)
+\* The compromised gateway forwards an event it made or altered: without
+\* the meter's key it cannot sign it.
+Inject(e) ==
+    /\ ~e.signed
+    /\ injects < MaxInjects
+    /\ injects' = injects + 1
+    /\ queue' = queue \cup {e}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, drops>>
+
+\* @role: gateway @event: drop(e)
+Drop(e) ==
+    /\ e \in queue
+    /\ drops < MaxDrops
+    /\ drops' = drops + 1
+    /\ queue' = queue \ {e}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, injects>>
+
+\* @role: gateway @event: drop_ack(n)
+DropAck(n) ==
+    /\ n \in acks
+    /\ drops < MaxDrops
+    /\ drops' = drops + 1
+    /\ acks' = acks \ {n}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, wanUp, stored, alarms, crashes, restarts, outages, injects>>
+
+\* @role: headend @event: ingest(e)
+\* The head-end verifies the meter's signature, stores the event once
+\* (idempotent on its number), raises its alarm once, commits, and sends a
+\* signed acknowledgement; the gateway drops the item on upload.  The
+\* mutant gateway_filters trusts the gateway to have checked signatures.
+Upload(e) ==
+    /\ e \in queue
+    /\ wanUp
+    /\ queue' = queue \ {e}
+    /\ IF e.signed \/ Mutant = "gateway_filters"
+          THEN /\ stored' = stored \cup {e}
+               /\ alarms' = IF e \in stored /\ Mutant # "no_dedup" THEN alarms ELSE Append(alarms, e.n)
+               /\ acks' = acks \cup {e.n}
+          ELSE UNCHANGED <<stored, alarms, acks>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, wanUp, crashes, restarts, outages, drops, injects>>
+
+\* @role: meter @event: ack(n)
+\* The head-end's signed acknowledgement: only now the meter forgets the event.
+ReceiveAck(n) ==
+    /\ n \in acks
+    /\ acks' = acks \ {n}
+    /\ mlog' = {e \in mlog : e.n # n}
+    /\ UNCHANGED <<seq, sensed, detected, queue, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+
+\* @role: gateway @event: restart
+\* The persisted queue survives; acknowledgements in flight are lost.
+Restart ==
+    /\ restarts < MaxRestarts
+    /\ restarts' = restarts + 1
+    /\ acks' = {}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, wanUp, stored, alarms, crashes, outages, drops, injects>>
+
+\* @role: wan @event: outage
+WanDown ==
+    /\ wanUp /\ outages < MaxOutages
+    /\ wanUp' = FALSE /\ outages' = outages + 1
+    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, acks, stored, alarms, crashes, restarts, drops, injects>>
+\* @role: wan @event: recovery
+WanBack == ~wanUp /\ wanUp' = TRUE /\ UNCHANGED <<seq, sensed, mlog, detected, queue, acks, stored, alarms, crashes, restarts, outages, drops, injects>>
+
+Next ==
+    \/ \E k \in Kinds : Detect(k)
+    \/ \E e \in sensed : Persist(e)
+    \/ Crash
+    \/ \E e \in mlog : Collect(e)
+    \/ \E e \in Item : Inject(e)
+    \/ \E e \in queue : Drop(e)
+    \/ \E n \in acks : DropAck(n)
+    \/ \E e \in queue : Upload(e)
+    \/ \E n \in acks : ReceiveAck(n)
+    \/ Restart
+    \/ WanDown \/ WanBack
+
+Spec == Init /\ [][Next]_vars
+
+\* Fairness for L1: the meter persists and (re)sends, the head-end keeps
+\* ingesting, acknowledgements arrive, the WAN comes back.
+Fairness ==
+    /\ \A e \in Item : WF_vars(Persist(e)) /\ WF_vars(Collect(e)) /\ WF_vars(Upload(e))
+    /\ \A n \in 1..MaxEvents : WF_vars(ReceiveAck(n))
+    /\ WF_vars(WanBack)
+
+LiveSpec == Spec /\ Fairness
+
+-----------------------------------------------------------------------------
+\* S1: every stored event is one the meter detected and signed, unaltered.
+S1_EventAuthentic == stored \subseteq detected
+
+\* S2: each event raises at most one alarm (stored once).
+S2_AlarmOnce == \A i, j \in 1..Len(alarms) : alarms[i] = alarms[j] => i = j
+
+\* S3: a detected event is in the meter's memory or persisted log, in the
+\* gateway's queue, or stored.
+S3_EventNoLoss == \A e \in detected : e \in sensed \/ e \in mlog \/ e \in queue \/ e \in stored
+
+\* L1: every detected event is eventually stored.
+L1_EventEventuallyStored ==
+    \A e \in {i \in Item : i.signed} : (e \in detected) ~> (e \in stored)
+
+=============================================================================
