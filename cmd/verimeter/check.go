@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -169,6 +170,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	noDeadlock := fs.Bool("deadlock", false, "do not check for deadlock (as TLC's -deadlock)")
 	itfPath := fs.String("itf", "", "also write the counterexample to this file in the Informal Trace Format (Apalache, Quint)")
 	traceFormat := fs.String("trace-format", traceFormatText, "counterexample format: text (TLC's) or msc (Mermaid sequence diagram)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-trace-format text|msc] [-itf FILE] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 2 bad input or unsupported, 1 internal error")
@@ -189,6 +191,22 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress}
 	if *progress > 0 {
 		opts.Progress = stderr
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "verimeter check:", err)
+			return exitBadInput
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "verimeter check:", err)
+			f.Close()
+			return exitInternal
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	spec := fs.Arg(0)
 	res, err := eval.CheckModel(ctx, spec, *config, opts)

@@ -140,6 +140,7 @@ type candidate struct {
 	prop   string // violated action property, if any
 	always bool   // judged outside the claim table (action property, fingerprint error)
 	err    error
+	enc    []byte // the state's compact encoding (nil if it has none)
 }
 
 type expansion struct {
@@ -348,9 +349,61 @@ func equalStates(a, b State) (bool, error) {
 	return true, nil
 }
 
+// frontierItem is a stored state still to be explored: its compact
+// encoding in a pointer-free arena (enc), or, for the few states with a
+// value that has none (and initial states), the state itself.
 type frontierItem struct {
 	idx   int32
 	state State
+	enc   []byte
+}
+
+// scratch is a worker's memory for encoding states: the encoder and the
+// arena chunk new states are encoded into. Frontier items reference the
+// chunks, which the garbage collector frees with the last of them and never
+// scans (they hold no pointers).
+type scratch struct {
+	enc   value.Encoder
+	buf   []byte
+	chunk []byte
+}
+
+// arenaChunk is the size of an arena chunk.
+const arenaChunk = 1 << 20
+
+// encode returns s's compact encoding in the worker's arena, or nil when a
+// value of s has none.
+func (w *scratch) encode(s State) []byte {
+	buf := w.buf[:0]
+	var err error
+	for _, v := range s {
+		if buf, err = w.enc.AppendEncoded(buf, v); err != nil {
+			w.buf = buf
+			return nil
+		}
+	}
+	w.buf = buf
+	if len(buf) > cap(w.chunk)-len(w.chunk) {
+		w.chunk = make([]byte, 0, max(arenaChunk, len(buf)))
+	}
+	start := len(w.chunk)
+	w.chunk = append(w.chunk, buf...)
+	return w.chunk[start:len(w.chunk):len(w.chunk)]
+}
+
+// decodeState rebuilds a state of n variables from its compact encoding.
+func decodeState(b []byte, n int) (State, error) {
+	s := make(State, n)
+	var err error
+	for i := range s {
+		if s[i], b, err = value.Decode(b); err != nil {
+			return nil, fmt.Errorf("check: decoding a stored state: %w", err)
+		}
+	}
+	if len(b) != 0 {
+		return nil, fmt.Errorf("check: decoding a stored state: %w: %d trailing bytes", value.ErrBadEncoding, len(b))
+	}
+	return s, nil
 }
 
 func (c *checker) run(ctx context.Context) error {
@@ -415,7 +468,7 @@ func (c *checker) run(ctx context.Context) error {
 			stop = errStop
 			return errStop
 		}
-		frontier = append(frontier, frontierItem{idx, s})
+		frontier = append(frontier, frontierItem{idx: idx, state: s})
 		return nil
 	})
 	if stop != nil {
@@ -495,6 +548,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var w scratch
 			for {
 				lo := int(nextBlock.Add(block)) - block
 				if lo >= len(frontier) {
@@ -502,18 +556,18 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int)
 				}
 				if ctx.Err() != nil {
 					for i := lo; i < min(lo+block, len(frontier)); i++ {
-						exps[i] = expansion{parent: frontier[i].idx, state: frontier[i].state, err: ctx.Err()}
+						exps[i] = expansion{parent: frontier[i].idx, err: ctx.Err()}
 					}
 					continue
 				}
 				for i := lo; i < min(lo+block, len(frontier)); i++ {
 					if c.claims != nil {
 						c.claims.mu.RLock()
-						exps[i] = c.expandOne(base+i, frontier[i])
+						exps[i] = c.expandOne(&w, base+i, frontier[i])
 						c.claims.mu.RUnlock()
 						c.claims.maybeGrow()
 					} else {
-						exps[i] = c.expandOne(base+i, frontier[i])
+						exps[i] = c.expandOne(&w, base+i, frontier[i])
 					}
 				}
 			}
@@ -534,11 +588,19 @@ func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
 	return c.exact == nil && c.seen.Contains(fp), 0
 }
 
-func (c *checker) expandOne(i int, it frontierItem) expansion {
+func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
 	e := expansion{parent: it.idx, state: it.state}
+	if it.enc != nil {
+		s, err := decodeState(it.enc, len(c.vars))
+		if err != nil {
+			e.err = err
+			return e
+		}
+		it.state, e.state = s, s
+	}
 	actProps := c.hasActionProps()
 	if c.buf != nil {
-		return c.expandBuffered(i, it, e, actProps)
+		return c.expandBuffered(w, i, it, e, actProps)
 	}
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
@@ -563,6 +625,7 @@ func (c *checker) expandOne(i int, it frontierItem) expansion {
 		}
 		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)}
 		c.judge(it.state, t, &cand)
+		c.encodeCandidate(w, &cand)
 		e.cands = append(e.cands, cand)
 		if cand.err != nil {
 			return errStop
@@ -578,7 +641,7 @@ func (c *checker) expandOne(i int, it frontierItem) expansion {
 
 // expandBuffered is expandOne for a BufferedSystem: a successor is copied
 // only when its fingerprint is not yet stored.
-func (c *checker) expandBuffered(i int, it frontierItem, e expansion, actProps bool) expansion {
+func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e expansion, actProps bool) expansion {
 	names := c.buf.ActionNames()
 	err := c.buf.NextInto(it.state, func(t State, action int) error {
 		pos := e.nsucc
@@ -609,6 +672,7 @@ func (c *checker) expandBuffered(i int, it frontierItem, e expansion, actProps b
 		t = append(State(nil), t...)
 		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]}
 		c.judge(it.state, t, &cand)
+		c.encodeCandidate(w, &cand)
 		e.cands = append(e.cands, cand)
 		if cand.err != nil {
 			return errStop
@@ -620,6 +684,15 @@ func (c *checker) expandBuffered(i int, it frontierItem, e expansion, actProps b
 		e.errAfter = e.nsucc
 	}
 	return e
+}
+
+// encodeCandidate encodes a successor that may join the next level (within
+// the constraints, no violation) for the frontier's arena.
+func (c *checker) encodeCandidate(w *scratch, cand *candidate) {
+	if cand.err != nil || cand.out || cand.inv != "" {
+		return
+	}
+	cand.enc = w.encode(cand.state)
 }
 
 // merge walks the expansions in frontier order, stores new states and stops
@@ -693,7 +766,11 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 				}
 				return next, true, nil
 			}
-			next = append(next, frontierItem{idx, cand.state})
+			if cand.enc != nil {
+				next = append(next, frontierItem{idx: idx, enc: cand.enc})
+			} else {
+				next = append(next, frontierItem{idx: idx, state: cand.state})
+			}
 		}
 		c.res.Generated += int64(e.nsucc)
 		c.recordEdges(e.parent, e.succ)

@@ -8,7 +8,7 @@ import (
 // a process of its own (the CLI calls it; libraries and tests need not): a
 // checker allocates many short-lived values per generated state while its
 // live heap grows slowly, so collecting at GOGC=100 costs a large share of
-// the CPU. It raises GOGC to gcPercent (0: 400) and caps the heap softly at
+// the CPU. It raises GOGC to gcPercent (0: 200) and caps the heap softly at
 // limit bytes (0: 1 GiB), so that memory, not the growth ratio, triggers
 // collections near the cap. It does not override GOGC or GOMEMLIMIT set in
 // the environment (as env, e.g. os.Getenv, reports them). It
@@ -18,7 +18,7 @@ func TuneGC(limit int64, gcPercent int, env func(string) string) (restore func()
 		limit = 1 << 30
 	}
 	if gcPercent <= 0 {
-		gcPercent = 400
+		gcPercent = 200
 	}
 	oldPct, oldLimit := -2, int64(-2)
 	if env == nil || env("GOGC") == "" {

@@ -48,6 +48,8 @@ type atom struct {
 	hash uint64
 	// typ is the type letter of a typed model value (A_x has type 'A'), 0 if untyped.
 	typ byte
+	// gid numbers the atom among all atoms of the process (compact encoding).
+	gid uint32
 }
 
 // Str is an interned string. Two Str are equal iff they share an atom;
@@ -90,6 +92,7 @@ func (t *Interner) String(s string) Str {
 	defer t.mu.Unlock()
 	if a = t.strs[s]; a == nil {
 		a = &atom{s: s, id: t.next, hash: hashString(s)}
+		registerAtom(a)
 		t.next++
 		t.strs[s] = a
 	}
@@ -112,6 +115,7 @@ func (t *Interner) Model(name string) Model {
 		if len(name) > 2 && name[1] == '_' {
 			a.typ = name[0]
 		}
+		registerAtom(a)
 		t.next++
 		t.models[name] = a
 	}

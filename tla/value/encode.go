@@ -1,0 +1,347 @@
+package value
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+)
+
+// A compact encoding of finite values into bytes, so that a model checker
+// can keep the states it has yet to explore in pointer-free arenas: the
+// garbage collector does not scan them, and a state takes a few hundred
+// bytes instead of a graph of small objects. The encoding is private to the
+// process (interned strings and model values are written as process-wide
+// atom numbers, function domains as numbers of a process-wide table), so it
+// is not a wire or storage format. Decoding rebuilds values equal to the
+// encoded ones with the same representation: the same atoms, domains shared
+// between functions on equal domains, tuples as tuples, a..b as an
+// interval.
+
+// ErrNotEncodable is returned by AppendEncoded for values without a compact
+// encoding (lazy or infinite sets): the caller keeps such a value as it is.
+var ErrNotEncodable = errors.New("value: no compact encoding")
+
+// ErrBadEncoding is returned by Decode for bytes that AppendEncoded did not
+// write.
+var ErrBadEncoding = errors.New("value: malformed compact encoding")
+
+// Tags of the compact encoding.
+const (
+	encFalse byte = iota
+	encTrue
+	encInt
+	encStr
+	encModel
+	encSet
+	encInterval
+	encTuple
+	encFunc // domain number, shape, range
+)
+
+// atoms numbers every interned atom of the process, in creation order, so
+// that an encoded Str or Model names its atom whatever Interner made it.
+var atoms struct {
+	mu   sync.Mutex
+	list atomic.Pointer[[]*atom] // copy on write: readers load without locks
+}
+
+// registerAtom gives a a process-wide number; the Interner calls it under
+// its own lock when it creates the atom.
+func registerAtom(a *atom) {
+	atoms.mu.Lock()
+	defer atoms.mu.Unlock()
+	var next []*atom
+	if old := atoms.list.Load(); old != nil {
+		next = make([]*atom, len(*old), len(*old)+1)
+		copy(next, *old)
+	}
+	a.gid = uint32(len(next))
+	next = append(next, a)
+	atoms.list.Store(&next)
+}
+
+func atomByGID(gid uint64) (*atom, bool) {
+	l := atoms.list.Load()
+	if l == nil || gid >= uint64(len(*l)) {
+		return nil, false
+	}
+	return (*l)[gid], true
+}
+
+// domains numbers the distinct domains of non-tuple functions encoded so
+// far, keyed by content, and keeps one slice per domain: decoded functions
+// on equal domains share it (which lets Compare skip comparing them). A
+// model has few distinct domains; past maxDomains a domain is written
+// inline instead.
+var domains struct {
+	mu     sync.RWMutex
+	byHash map[uint64][]uint32
+	list   [][]Value
+}
+
+const maxDomains = 1 << 16
+
+// domainID returns the number of the domain dom, registering it if needed;
+// ok is false when the table is full and dom is new.
+func domainID(dom []Value) (uint32, bool) {
+	h := uint64(seedSet) + uint64(len(dom))
+	for _, d := range dom {
+		h = Mix(h, d.Hash())
+	}
+	domains.mu.RLock()
+	id, ok := findDomain(h, dom)
+	domains.mu.RUnlock()
+	if ok {
+		return id, true
+	}
+	domains.mu.Lock()
+	defer domains.mu.Unlock()
+	if id, ok := findDomain(h, dom); ok {
+		return id, true
+	}
+	if len(domains.list) >= maxDomains {
+		return 0, false
+	}
+	if domains.byHash == nil {
+		domains.byHash = map[uint64][]uint32{}
+	}
+	id = uint32(len(domains.list))
+	domains.list = append(domains.list, dom)
+	domains.byHash[h] = append(domains.byHash[h], id)
+	return id, true
+}
+
+func findDomain(h uint64, dom []Value) (uint32, bool) {
+	for _, id := range domains.byHash[h] {
+		d := domains.list[id]
+		if len(d) != len(dom) {
+			continue
+		}
+		same := true
+		for i := range d {
+			if eq, err := Equal(d[i], dom[i]); err != nil || !eq {
+				same = false
+				break
+			}
+		}
+		if same {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+func domainByID(id uint64) ([]Value, bool) {
+	domains.mu.RLock()
+	defer domains.mu.RUnlock()
+	if id >= uint64(len(domains.list)) {
+		return nil, false
+	}
+	return domains.list[id], true
+}
+
+// Encoder writes the compact encoding. It remembers the domains it has
+// numbered by the identity of their slices (functions built by one record
+// constructor or one EXCEPT chain share theirs), so most functions are
+// encoded without consulting the shared table. An Encoder is for one
+// goroutine; its zero value is ready.
+type Encoder struct {
+	doms map[*Value]domRef
+}
+
+type domRef struct {
+	n  int
+	id uint32
+}
+
+// maxEncoderDoms bounds an Encoder's memory of domain slices.
+const maxEncoderDoms = 1 << 12
+
+// AppendEncoded appends the compact encoding of v to buf. Values without
+// one (lazy or infinite sets, anywhere inside v) give ErrNotEncodable, with
+// buf returned as it was.
+func (e *Encoder) AppendEncoded(buf []byte, v Value) ([]byte, error) {
+	n := len(buf)
+	out, err := e.appendEnc(buf, v)
+	if err != nil {
+		return buf[:n], err
+	}
+	return out, nil
+}
+
+func (e *Encoder) domain(dom []Value) (uint32, bool) {
+	if r, ok := e.doms[&dom[0]]; ok && r.n == len(dom) {
+		return r.id, true
+	}
+	id, ok := domainID(dom)
+	if !ok {
+		return 0, false
+	}
+	if e.doms == nil || len(e.doms) >= maxEncoderDoms {
+		e.doms = map[*Value]domRef{}
+	}
+	e.doms[&dom[0]] = domRef{len(dom), id}
+	return id, true
+}
+
+func (e *Encoder) appendEnc(b []byte, v Value) ([]byte, error) {
+	switch x := v.(type) {
+	case Bool:
+		if x {
+			return append(b, encTrue), nil
+		}
+		return append(b, encFalse), nil
+	case Int:
+		b = append(b, encInt)
+		return binary.AppendVarint(b, int64(x)), nil
+	case Str:
+		b = append(b, encStr)
+		return binary.AppendUvarint(b, uint64(x.a.gid)), nil
+	case Model:
+		b = append(b, encModel)
+		return binary.AppendUvarint(b, uint64(x.a.gid)), nil
+	case *Interval:
+		b = append(b, encInterval)
+		b = binary.AppendVarint(b, int64(x.Lo))
+		return binary.AppendVarint(b, int64(x.Hi)), nil
+	case *Set:
+		b = append(b, encSet)
+		b = binary.AppendUvarint(b, uint64(len(x.elems)))
+		var err error
+		for _, el := range x.elems {
+			if b, err = e.appendEnc(b, el); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	case *Func:
+		if len(x.dom) == 0 {
+			b = append(b, encTuple)
+			b = binary.AppendUvarint(b, uint64(len(x.rng)))
+		} else {
+			id, ok := e.domain(x.dom)
+			if !ok {
+				return b, fmt.Errorf("%w: more than %d function domains", ErrNotEncodable, maxDomains)
+			}
+			b = append(b, encFunc, byte(x.shape))
+			b = binary.AppendUvarint(b, uint64(id))
+		}
+		var err error
+		for _, el := range x.rng {
+			if b, err = e.appendEnc(b, el); err != nil {
+				return b, err
+			}
+		}
+		return b, nil
+	}
+	return b, fmt.Errorf("%w: %s", ErrNotEncodable, v.Kind())
+}
+
+// Decode reads one value encoded by AppendEncoded from the front of buf and
+// returns it with the rest of buf.
+func Decode(buf []byte) (Value, []byte, error) {
+	return decode(buf, 0)
+}
+
+// maxDecodeDepth bounds the nesting Decode follows (values nest far less).
+const maxDecodeDepth = 1 << 10
+
+func decode(b []byte, depth int) (Value, []byte, error) {
+	if len(b) == 0 || depth > maxDecodeDepth {
+		return nil, nil, ErrBadEncoding
+	}
+	tag, b := b[0], b[1:]
+	switch tag {
+	case encFalse:
+		return Bool(false), b, nil
+	case encTrue:
+		return Bool(true), b, nil
+	case encInt:
+		i, n := binary.Varint(b)
+		if n <= 0 || i != int64(int32(i)) {
+			return nil, nil, ErrBadEncoding
+		}
+		return Int(i), b[n:], nil
+	case encStr, encModel:
+		gid, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, nil, ErrBadEncoding
+		}
+		a, ok := atomByGID(gid)
+		if !ok {
+			return nil, nil, ErrBadEncoding
+		}
+		if tag == encStr {
+			return Str{a}, b[n:], nil
+		}
+		return Model{a}, b[n:], nil
+	case encInterval:
+		lo, n := binary.Varint(b)
+		if n <= 0 || lo != int64(int32(lo)) {
+			return nil, nil, ErrBadEncoding
+		}
+		b = b[n:]
+		hi, n := binary.Varint(b)
+		if n <= 0 || hi != int64(int32(hi)) {
+			return nil, nil, ErrBadEncoding
+		}
+		return NewInterval(int32(lo), int32(hi)), b[n:], nil
+	case encSet:
+		elems, rest, err := decodeList(b, depth)
+		if err != nil {
+			return nil, nil, err
+		}
+		return newSorted(elems), rest, nil
+	case encTuple:
+		rng, rest, err := decodeList(b, depth)
+		if err != nil {
+			return nil, nil, err
+		}
+		return Tuple(rng...), rest, nil
+	case encFunc:
+		if len(b) == 0 || Shape(b[0]) > ShapeRecord {
+			return nil, nil, ErrBadEncoding
+		}
+		shape := Shape(b[0])
+		id, n := binary.Uvarint(b[1:])
+		if n <= 0 {
+			return nil, nil, ErrBadEncoding
+		}
+		dom, ok := domainByID(id)
+		if !ok {
+			return nil, nil, ErrBadEncoding
+		}
+		b = b[1+n:]
+		rng := make([]Value, len(dom))
+		var err error
+		for i := range rng {
+			if rng[i], b, err = decode(b, depth+1); err != nil {
+				return nil, nil, err
+			}
+		}
+		f := &Func{dom: dom, rng: rng, shape: shape}
+		f.hash = f.computeHash()
+		return f, b, nil
+	}
+	return nil, nil, ErrBadEncoding
+}
+
+// decodeList reads a count and that many values.
+func decodeList(b []byte, depth int) ([]Value, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)) { // every element takes at least one byte
+		return nil, nil, ErrBadEncoding
+	}
+	b = b[k:]
+	out := make([]Value, n)
+	var err error
+	for i := range out {
+		if out[i], b, err = decode(b, depth+1); err != nil {
+			return nil, nil, err
+		}
+	}
+	return slices.Clip(out), b, nil
+}

@@ -1,0 +1,181 @@
+package value
+
+import (
+	"errors"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// genEncodable draws finite values of every encodable kind, nested: records
+// (through a RecordMaker, so they share domains as the evaluator's do),
+// tuples, functions on model values, sets of them, intervals.
+func genEncodable(tab *Interner, rm *RecordMaker) *rapid.Generator[Value] {
+	models := []Value{tab.Model("r1"), tab.Model("r2"), tab.Model("r3")}
+	strs := []Value{tab.String("prepared"), tab.String("aborted"), tab.String("")}
+	var gen func(depth int) *rapid.Generator[Value]
+	gen = func(depth int) *rapid.Generator[Value] {
+		return rapid.Custom(func(t *rapid.T) Value {
+			k := rapid.IntRange(0, 9).Draw(t, "kind")
+			if depth > 2 {
+				k %= 5
+			}
+			switch k {
+			case 0:
+				return Bool(rapid.Bool().Draw(t, "b"))
+			case 1:
+				return Int(rapid.Int32().Draw(t, "i"))
+			case 2:
+				return rapid.SampledFrom(strs).Draw(t, "s")
+			case 3:
+				return rapid.SampledFrom(models).Draw(t, "m")
+			case 4:
+				lo := rapid.Int32Range(-5, 5).Draw(t, "lo")
+				return NewInterval(lo, lo+rapid.Int32Range(-1, 4).Draw(t, "len"))
+			case 5:
+				elems := rapid.SliceOfN(gen(depth+1), 0, 4).Draw(t, "elems")
+				// Sets of one kind only (mixed kinds are incomparable).
+				same := elems[:0]
+				for _, e := range elems {
+					if e.Kind() == elems[0].Kind() && e.Kind() != KindModel {
+						same = append(same, e)
+					}
+				}
+				s, err := NewSet(same...)
+				if err != nil {
+					return Empty
+				}
+				return s
+			case 6:
+				return Tuple(rapid.SliceOfN(gen(depth+1), 0, 3).Draw(t, "tuple")...)
+			case 7:
+				return rm.Make([]Value{gen(depth+1).Draw(t, "a"), gen(depth+1).Draw(t, "b")})
+			case 8:
+				rng := rapid.SliceOfN(gen(depth+1), 3, 3).Draw(t, "rng")
+				f, err := NewFunc([]Value{models[0], models[1], models[2]}, rng)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			default:
+				f, err := NewFunc([]Value{Int(2), Int(5)}, rapid.SliceOfN(gen(depth+1), 2, 2).Draw(t, "rng"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return f
+			}
+		})
+	}
+	return gen(0)
+}
+
+// TestEncodeRoundTrip: every value decodes to one equal to it, with the
+// same hash and printed form, and functions on equal domains share one
+// domain slice after decoding.
+func TestEncodeRoundTrip(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"type", "bal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		vs := rapid.SliceOfN(genEncodable(tab, rm), 1, 4).Draw(t, "values")
+		var enc Encoder
+		var buf []byte
+		for _, v := range vs {
+			if buf, err = enc.AppendEncoded(buf, v); err != nil {
+				t.Fatalf("encode %s: %v", v, err)
+			}
+		}
+		rest := buf
+		var dec []Value
+		for i, v := range vs {
+			var got Value
+			if got, rest, err = Decode(rest); err != nil {
+				t.Fatalf("decode %d (%s): %v", i, v, err)
+			}
+			if eq, err := Equal(got, v); err != nil || !eq {
+				t.Fatalf("decoded %s, encoded %s (%v)", got, v, err)
+			}
+			if got.Hash() != v.Hash() || got.String() != v.String() {
+				t.Fatalf("decoded %s hash %x, encoded %s hash %x", got, got.Hash(), v, v.Hash())
+			}
+			dec = append(dec, got)
+		}
+		if len(rest) != 0 {
+			t.Fatalf("%d bytes left after decoding", len(rest))
+		}
+		// Records of one constructor share their domain after decoding.
+		var firstDom *Value
+		for _, v := range dec {
+			if f, ok := v.(*Func); ok && f.Shape() == ShapeRecord && len(f.dom) == 2 {
+				if firstDom == nil {
+					firstDom = &f.dom[0]
+				} else if &f.dom[0] != firstDom {
+					t.Fatalf("decoded records do not share their domain")
+				}
+			}
+		}
+	})
+}
+
+// TestEncodeRefusesLazySets: a lazy set has no compact encoding; the
+// buffer is returned as it was.
+func TestEncodeRefusesLazySets(t *testing.T) {
+	var enc Encoder
+	buf := []byte{7}
+	out, err := enc.AppendEncoded(buf, Tuple(Int(1), NewSubset(NewInterval(1, 3))))
+	if !errors.Is(err, ErrNotEncodable) {
+		t.Fatalf("SUBSET 1..3: err %v", err)
+	}
+	if len(out) != 1 || out[0] != 7 {
+		t.Fatalf("buffer changed: %v", out)
+	}
+}
+
+// TestDecodeRejectsGarbage: truncated encodings and unknown tags are
+// ErrBadEncoding, never a panic.
+func TestDecodeRejectsGarbage(t *testing.T) {
+	var enc Encoder
+	tab := NewInterner()
+	s, err := NewSet(Tuple(Int(300), tab.String("x")), Tuple(Int(-2), tab.String("y")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf, err := enc.AppendEncoded(nil, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(buf); i++ {
+		if _, _, err := Decode(buf[:i]); !errors.Is(err, ErrBadEncoding) {
+			t.Fatalf("prefix of %d bytes: err %v", i, err)
+		}
+	}
+	for _, b := range [][]byte{{0xff}, {encFunc, 9}, {encStr, 0xff, 0xff, 0xff, 0xff, 0x0f}, {encSet, 0xff, 0x01}} {
+		if _, _, err := Decode(b); !errors.Is(err, ErrBadEncoding) {
+			t.Fatalf("%x: err %v", b, err)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	var enc Encoder
+	tab := NewInterner()
+	rm, _ := NewRecordMaker(tab, []string{"a", "b"})
+	s, _ := NewSet(rm.Make([]Value{Int(1), tab.Model("m")}), rm.Make([]Value{Int(2), NewInterval(1, 3)}))
+	seed, _ := enc.AppendEncoded(nil, s)
+	f.Add(seed)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, _, err := Decode(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadEncoding) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		var e Encoder
+		if _, err := e.AppendEncoded(nil, v); err != nil {
+			t.Fatalf("decoded %s does not encode: %v", v, err)
+		}
+	})
+}
