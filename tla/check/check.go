@@ -364,6 +364,7 @@ type frontierItem struct {
 // scans (they hold no pointers).
 type scratch struct {
 	enc   value.Encoder
+	dec   value.Decoder
 	buf   []byte
 	chunk []byte
 }
@@ -392,11 +393,11 @@ func (w *scratch) encode(s State) []byte {
 }
 
 // decodeState rebuilds a state of n variables from its compact encoding.
-func decodeState(b []byte, n int) (State, error) {
+func (w *scratch) decodeState(b []byte, n int) (State, error) {
 	s := make(State, n)
 	var err error
 	for i := range s {
-		if s[i], b, err = value.Decode(b); err != nil {
+		if s[i], b, err = w.dec.Decode(b); err != nil {
 			return nil, fmt.Errorf("check: decoding a stored state: %w", err)
 		}
 	}
@@ -591,7 +592,7 @@ func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
 func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
 	e := expansion{parent: it.idx, state: it.state}
 	if it.enc != nil {
-		s, err := decodeState(it.enc, len(c.vars))
+		s, err := w.decodeState(it.enc, len(c.vars))
 		if err != nil {
 			e.err = err
 			return e

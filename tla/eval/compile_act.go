@@ -410,8 +410,13 @@ func (s scope) unchangedVars(x syntax.Expr) ([]int, bool) {
 	return vars, true
 }
 
-// combos holds the bound values of a \A in action context, in a hidden slot.
-type combos struct{ list [][]value.Value }
+// combos holds the bound values of a \A in action context, in a hidden
+// slot: instance i's values are vals[i*width:(i+1)*width].
+type combos struct {
+	vals  []value.Value
+	width int
+	n     int
+}
 
 func (*combos) Kind() value.Kind { return value.KindSet }
 func (*combos) Hash() uint64     { return 0 }
@@ -431,7 +436,8 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 	s2, cSlot := s2.bindSlot("\x00combos")
 	s2, iSlot := s2.bindSlot("\x00index")
 	slots := b.all
-	set := func(r *rt, vs []value.Value) {
+	set := func(r *rt, cs *combos, i int) {
+		vs := cs.vals[i*cs.width:]
 		for j, k := range slots {
 			r.slots[k] = vs[j]
 		}
@@ -441,11 +447,11 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 		return func(r *rt) error {
 			cs := r.slots[cSlot].(*combos)
 			i := int(r.slots[iSlot].(value.Int))
-			if i+1 == len(cs.list) {
+			if i+1 == cs.n {
 				return outer(r)
 			}
 			saved := append([]value.Value(nil), r.slots[lo:hi]...)
-			set(r, cs.list[i+1])
+			set(r, cs, i+1)
 			r.slots[iSlot] = value.Int(i + 1)
 			err := body(r)
 			copy(r.slots[lo:hi], saved)
@@ -456,22 +462,21 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 	hi = s2.unit().n
 	empty := k.get(name)
 	return func(r *rt) error {
-		cs := &combos{}
+		cs := &combos{width: len(slots), vals: make([]value.Value, 0, 4*len(slots))}
 		_, err := b.each(r, 0, func(r *rt) (bool, error) {
-			vs := make([]value.Value, len(slots))
-			for j, k := range slots {
-				vs[j] = r.slots[k]
+			for _, k := range slots {
+				cs.vals = append(cs.vals, r.slots[k])
 			}
-			cs.list = append(cs.list, vs)
+			cs.n++
 			return false, nil
 		})
 		if err != nil {
 			return err
 		}
-		if len(cs.list) == 0 {
+		if cs.n == 0 {
 			return empty(r)
 		}
-		set(r, cs.list[0])
+		set(r, cs, 0)
 		r.slots[cSlot], r.slots[iSlot] = cs, value.Int(0)
 		return body(r)
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -210,13 +209,7 @@ func (e *Encoder) appendEnc(b []byte, v Value) ([]byte, error) {
 	case *Set:
 		b = append(b, encSet)
 		b = binary.AppendUvarint(b, uint64(len(x.elems)))
-		var err error
-		for _, el := range x.elems {
-			if b, err = e.appendEnc(b, el); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
+		return e.appendBody(b, x.elems)
 	case *Func:
 		if len(x.dom) == 0 {
 			b = append(b, encTuple)
@@ -229,30 +222,68 @@ func (e *Encoder) appendEnc(b []byte, v Value) ([]byte, error) {
 			b = append(b, encFunc, byte(x.shape))
 			b = binary.AppendUvarint(b, uint64(id))
 		}
-		var err error
-		for _, el := range x.rng {
-			if b, err = e.appendEnc(b, el); err != nil {
-				return b, err
-			}
-		}
-		return b, nil
+		return e.appendBody(b, x.rng)
 	}
 	return b, fmt.Errorf("%w: %s", ErrNotEncodable, v.Kind())
+}
+
+// appendBody appends the byte length of the elements' encodings, then the
+// encodings: a Decoder finds a composite value's whole encoding before
+// decoding it, to look it up among the values it decoded before.
+func (e *Encoder) appendBody(b []byte, elems []Value) ([]byte, error) {
+	mark := len(b)
+	var err error
+	for _, el := range elems {
+		if b, err = e.appendEnc(b, el); err != nil {
+			return b, err
+		}
+	}
+	n := len(b) - mark
+	var hdr [binary.MaxVarintLen64]byte
+	k := binary.PutUvarint(hdr[:], uint64(n))
+	b = append(b, hdr[:k]...)
+	copy(b[mark+k:], b[mark:mark+n])
+	copy(b[mark:], hdr[:k])
+	return b, nil
 }
 
 // Decode reads one value encoded by AppendEncoded from the front of buf and
 // returns it with the rest of buf.
 func Decode(buf []byte) (Value, []byte, error) {
-	return decode(buf, 0)
+	return (*Decoder)(nil).Decode(buf)
+}
+
+// Decoder decodes the compact encoding and remembers the small composite
+// values it decoded (records, messages, small functions), keyed by their
+// encoding: states still to explore repeat most of their values, so a
+// decoded state shares them with the states decoded before it, as the
+// states did when they were generated (sharing also makes comparisons stop
+// at equal pointers). A Decoder is for one goroutine; its zero value is
+// ready, and a nil *Decoder decodes without remembering.
+type Decoder struct {
+	cache map[string]Value
+}
+
+// Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, at most
+// maxCached values (then it starts afresh).
+const (
+	maxCachedLen = 128
+	maxCached    = 1 << 15
+)
+
+// Decode reads one value from the front of buf and returns it with the rest.
+func (d *Decoder) Decode(buf []byte) (Value, []byte, error) {
+	return d.decode(buf, 0)
 }
 
 // maxDecodeDepth bounds the nesting Decode follows (values nest far less).
 const maxDecodeDepth = 1 << 10
 
-func decode(b []byte, depth int) (Value, []byte, error) {
+func (d *Decoder) decode(b []byte, depth int) (Value, []byte, error) {
 	if len(b) == 0 || depth > maxDecodeDepth {
 		return nil, nil, ErrBadEncoding
 	}
+	whole := b
 	tag, b := b[0], b[1:]
 	switch tag {
 	case encFalse:
@@ -289,59 +320,84 @@ func decode(b []byte, depth int) (Value, []byte, error) {
 			return nil, nil, ErrBadEncoding
 		}
 		return NewInterval(int32(lo), int32(hi)), b[n:], nil
-	case encSet:
-		elems, rest, err := decodeList(b, depth)
-		if err != nil {
-			return nil, nil, err
-		}
-		return newSorted(elems), rest, nil
-	case encTuple:
-		rng, rest, err := decodeList(b, depth)
-		if err != nil {
-			return nil, nil, err
-		}
-		return Tuple(rng...), rest, nil
-	case encFunc:
-		if len(b) == 0 || Shape(b[0]) > ShapeRecord {
-			return nil, nil, ErrBadEncoding
-		}
-		shape := Shape(b[0])
-		id, n := binary.Uvarint(b[1:])
-		if n <= 0 {
-			return nil, nil, ErrBadEncoding
-		}
-		dom, ok := domainByID(id)
-		if !ok {
-			return nil, nil, ErrBadEncoding
-		}
-		b = b[1+n:]
-		rng := make([]Value, len(dom))
-		var err error
-		for i := range rng {
-			if rng[i], b, err = decode(b, depth+1); err != nil {
-				return nil, nil, err
-			}
-		}
-		f := &Func{dom: dom, rng: rng, shape: shape}
-		f.hash = f.computeHash()
-		return f, b, nil
+	case encSet, encTuple, encFunc:
+		return d.composite(whole, tag, b, depth)
 	}
 	return nil, nil, ErrBadEncoding
 }
 
-// decodeList reads a count and that many values.
-func decodeList(b []byte, depth int) ([]Value, []byte, error) {
-	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)) { // every element takes at least one byte
-		return nil, nil, ErrBadEncoding
+// composite decodes a set, tuple or function whose tag (at whole[0]) has
+// been read; b is what follows the tag.
+func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value, []byte, error) {
+	var n uint64 // elements (sets, tuples)
+	var dom []Value
+	var shape Shape
+	if tag == encFunc {
+		if len(b) == 0 || Shape(b[0]) > ShapeRecord {
+			return nil, nil, ErrBadEncoding
+		}
+		shape = Shape(b[0])
+		id, k := binary.Uvarint(b[1:])
+		if k <= 0 {
+			return nil, nil, ErrBadEncoding
+		}
+		var ok bool
+		if dom, ok = domainByID(id); !ok {
+			return nil, nil, ErrBadEncoding
+		}
+		n = uint64(len(dom))
+		b = b[1+k:]
+	} else {
+		var k int
+		if n, k = binary.Uvarint(b); k <= 0 {
+			return nil, nil, ErrBadEncoding
+		}
+		b = b[k:]
 	}
-	b = b[k:]
-	out := make([]Value, n)
+	size, k := binary.Uvarint(b)
+	if k <= 0 || size > uint64(len(b)-k) || n > size {
+		return nil, nil, ErrBadEncoding // every element takes at least one byte
+	}
+	body, rest := b[k:k+int(size)], b[k+int(size):]
+	key := whole[:len(whole)-len(rest)]
+	if d != nil && len(key) <= maxCachedLen {
+		if v, ok := d.cache[string(key)]; ok {
+			return v, rest, nil
+		}
+	}
+	var elems []Value
+	var f *Func
+	if tag == encFunc {
+		f = allocFunc(int(n))
+		elems = f.rng
+	} else {
+		elems = make([]Value, n)
+	}
 	var err error
-	for i := range out {
-		if out[i], b, err = decode(b, depth+1); err != nil {
+	for i := range elems {
+		if elems[i], body, err = d.decode(body, depth+1); err != nil {
 			return nil, nil, err
 		}
 	}
-	return slices.Clip(out), b, nil
+	if len(body) != 0 {
+		return nil, nil, ErrBadEncoding
+	}
+	var v Value
+	switch tag {
+	case encSet:
+		v = newSorted(elems)
+	case encTuple:
+		v = Tuple(elems...)
+	default:
+		f.dom, f.shape = dom, shape
+		f.hash = f.computeHash()
+		v = f
+	}
+	if d != nil && len(key) <= maxCachedLen {
+		if d.cache == nil || len(d.cache) >= maxCached {
+			d.cache = make(map[string]Value, 1024)
+		}
+		d.cache[string(key)] = v
+	}
+	return v, rest, nil
 }

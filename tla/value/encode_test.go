@@ -89,9 +89,17 @@ func TestEncodeRoundTrip(t *testing.T) {
 		}
 		rest := buf
 		var dec []Value
+		var d *Decoder
+		if rapid.Bool().Draw(t, "cache") {
+			d = &Decoder{}
+			// Decoding twice gives the values remembered the first time.
+			if _, _, err := d.Decode(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for i, v := range vs {
 			var got Value
-			if got, rest, err = Decode(rest); err != nil {
+			if got, rest, err = d.Decode(rest); err != nil {
 				t.Fatalf("decode %d (%s): %v", i, v, err)
 			}
 			if eq, err := Equal(got, v); err != nil || !eq {
@@ -151,7 +159,7 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 			t.Fatalf("prefix of %d bytes: err %v", i, err)
 		}
 	}
-	for _, b := range [][]byte{{0xff}, {encFunc, 9}, {encStr, 0xff, 0xff, 0xff, 0xff, 0x0f}, {encSet, 0xff, 0x01}} {
+	for _, b := range [][]byte{{0xff}, {encFunc, 9}, {encStr, 0xff, 0xff, 0xff, 0xff, 0x0f}, {encSet, 0xff, 0x01}, {encSet, 1, 3, encTrue, encTrue, encTrue}, {encTuple, 3, 1, encTrue}} {
 		if _, _, err := Decode(b); !errors.Is(err, ErrBadEncoding) {
 			t.Fatalf("%x: err %v", b, err)
 		}
@@ -166,7 +174,8 @@ func FuzzDecode(f *testing.F) {
 	seed, _ := enc.AppendEncoded(nil, s)
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		v, _, err := Decode(b)
+		var d Decoder
+		v, _, err := d.Decode(b)
 		if err != nil {
 			if !errors.Is(err, ErrBadEncoding) {
 				t.Fatalf("untyped error %v", err)
@@ -178,4 +187,41 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %s does not encode: %v", v, err)
 		}
 	})
+}
+
+// TestDecoderSharesRepeatedValues: a Decoder gives the same record for the
+// same encoding in two states, so comparisons stop at equal pointers.
+func TestDecoderSharesRepeatedValues(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"type", "bal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := rm.Make([]Value{tab.String("phase1a"), Int(1)})
+	s1, _ := NewSet(msg, rm.Make([]Value{tab.String("phase2a"), Int(0)}))
+	s2, _ := NewSet(msg)
+	var enc Encoder
+	b1, err := enc.AppendEncoded(nil, s1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, err := enc.AppendEncoded(nil, s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decoder
+	v1, _, err := d.Decode(b1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, _, err := d.Decode(b2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1.(*Set).At(0) != v2.(*Set).At(0) {
+		t.Fatalf("the record %s was decoded twice", msg)
+	}
+	if v1.(*Set).At(1) == v2.(*Set).At(0) {
+		t.Fatalf("different records decoded to one")
+	}
 }

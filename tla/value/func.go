@@ -120,12 +120,31 @@ func newFuncSorted(dom, rng []Value) *Func {
 
 func (f *Func) computeHash() uint64 {
 	h := uint64(seedFunc) + uint64(len(f.rng))
+	if f.dom == nil {
+		for i := range f.rng {
+			if i < len(tupleDomHash) {
+				h = Mix(h, tupleDomHash[i])
+			} else {
+				h = Mix(h, hashInt(int32(i+1)))
+			}
+			h = Mix(h, f.rng[i].Hash())
+		}
+		return mix64(h)
+	}
 	for i := range f.rng {
-		h = Mix(h, f.DomainAt(i).Hash())
+		h = Mix(h, f.dom[i].Hash())
 		h = Mix(h, f.rng[i].Hash())
 	}
 	return mix64(h)
 }
+
+// tupleDomHash holds the hashes of 1, 2, ... (a tuple's domain), computed once.
+var tupleDomHash = func() (t [32]uint64) {
+	for i := range t {
+		t[i] = hashInt(int32(i + 1))
+	}
+	return t
+}()
 
 // Kind implements Value.
 func (*Func) Kind() Kind { return KindFunc }
@@ -187,6 +206,16 @@ func (f *Func) index(x Value) (int, error) {
 		}
 		return -1, nil
 	}
+	// A model value in a small domain (processes, resource managers) is
+	// found by its atom; when absent, the search below decides, with its
+	// errors.
+	if m, ok := x.(Model); ok && len(f.dom) <= 16 {
+		for i, d := range f.dom {
+			if dm, ok := d.(Model); ok && dm.a == m.a {
+				return i, nil
+			}
+		}
+	}
 	lo, hi := 0, len(f.dom)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
@@ -227,9 +256,10 @@ func (f *Func) Except(x, v Value) (*Func, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("%w: EXCEPT at %s outside the domain of %s", ErrDomain, x, f)
 	}
-	rng := slices.Clone(f.rng)
-	rng[i] = v
-	g := &Func{dom: f.dom, rng: rng, shape: f.shape}
+	g := allocFunc(len(f.rng))
+	copy(g.rng, f.rng)
+	g.rng[i] = v
+	g.dom, g.shape = f.dom, f.shape
 	g.hash = g.computeHash()
 	return g, nil
 }
@@ -321,11 +351,48 @@ func (r *RecordMaker) Make(vals []Value) *Func {
 	if len(r.dom) == 0 {
 		return EmptyTuple
 	}
-	rng := make([]Value, len(r.dom))
+	f := allocFunc(len(r.dom))
 	for i, j := range r.perm {
-		rng[i] = vals[j]
+		f.rng[i] = vals[j]
 	}
-	f := &Func{dom: r.dom, rng: rng, shape: ShapeRecord}
+	f.dom, f.shape = r.dom, ShapeRecord
 	f.hash = f.computeHash()
 	return f
+}
+
+// allocFunc returns a Func with a range of n values allocated with it: one
+// allocation instead of two for the small functions (records, messages)
+// that actions build by the million.
+func allocFunc(n int) *Func {
+	switch {
+	case n <= 2:
+		x := new(struct {
+			f Func
+			a [2]Value
+		})
+		x.f.rng = x.a[:n:n]
+		return &x.f
+	case n <= 4:
+		x := new(struct {
+			f Func
+			a [4]Value
+		})
+		x.f.rng = x.a[:n:n]
+		return &x.f
+	case n <= 6:
+		x := new(struct {
+			f Func
+			a [6]Value
+		})
+		x.f.rng = x.a[:n:n]
+		return &x.f
+	case n <= 8:
+		x := new(struct {
+			f Func
+			a [8]Value
+		})
+		x.f.rng = x.a[:n:n]
+		return &x.f
+	}
+	return &Func{rng: make([]Value, n)}
 }

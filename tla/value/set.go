@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // SetValue is any set: enumerated (*Set) or lazy. Membership is decided
@@ -25,6 +26,81 @@ type SetValue interface {
 type Set struct {
 	elems []Value
 	hash  uint64
+	// index, for a large set of functions (records, tuples) that is asked
+	// for membership again and again (a constant set of messages in a type
+	// invariant), finds elements by hash instead of by binary search.
+	index atomic.Pointer[setIndex]
+}
+
+// setIndex counts a large set's membership tests and, from the
+// indexAfter-th on, holds an open-addressing table of element positions
+// keyed by hash.
+type setIndex struct {
+	probes atomic.Int32
+	slots  []int32 // position+1, 0 empty; nil while counting
+	mask   uint64
+}
+
+// Membership by hash is for sets of more than smallFuncSet functions asked
+// indexAfter times.
+const (
+	smallFuncSet = 64
+	indexAfter   = 8
+)
+
+// lookup reports whether the function f is in s by its index: hash, then
+// equality of the candidates with f's hash.
+func (ix *setIndex) lookup(elems []Value, f *Func) (bool, error) {
+	h := f.hash
+	for i := mix64(h) & ix.mask; ; i = (i + 1) & ix.mask {
+		p := ix.slots[i]
+		if p == 0 {
+			return false, nil
+		}
+		if g := elems[p-1].(*Func); g.hash == h {
+			if eq, err := equalFunc(f, g); err != nil || eq {
+				return eq, err
+			}
+		}
+	}
+}
+
+func buildIndex(elems []Value) *setIndex {
+	size := 1
+	for size < 2*len(elems) {
+		size <<= 1
+	}
+	ix := &setIndex{slots: make([]int32, size), mask: uint64(size - 1)}
+	for p, e := range elems {
+		for i := mix64(e.Hash()) & ix.mask; ; i = (i + 1) & ix.mask {
+			if ix.slots[i] == 0 {
+				ix.slots[i] = int32(p + 1)
+				break
+			}
+		}
+	}
+	return ix
+}
+
+// funcIndex returns s's index once s has been asked often enough; s holds
+// functions only and more than smallFuncSet of them.
+func (s *Set) funcIndex() *setIndex {
+	ix := s.index.Load()
+	if ix == nil {
+		ix = &setIndex{}
+		if !s.index.CompareAndSwap(nil, ix) {
+			ix = s.index.Load()
+		}
+	}
+	if ix.slots != nil {
+		return ix
+	}
+	if ix.probes.Add(1) < indexAfter {
+		return nil
+	}
+	built := buildIndex(s.elems)
+	s.index.CompareAndSwap(ix, built)
+	return built
 }
 
 // Empty is {}.
@@ -84,10 +160,16 @@ func (s *Set) At(i int) Value { return s.elems[i] }
 func (s *Set) Elems() []Value { return s.elems }
 
 // Contains implements SetValue by binary search, or for a function (record,
-// tuple) in a small set of functions by comparing cached hashes first, as
-// Equal does.
+// tuple) in a set of functions by comparing cached hashes first, as Equal
+// does: in a small set one by one, in a large one through its index.
 func (s *Set) Contains(x Value) (bool, error) {
-	if n := len(s.elems); n > 0 && n <= 64 {
+	if n := len(s.elems); n > smallFuncSet {
+		if f, ok := x.(*Func); ok && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc {
+			if ix := s.funcIndex(); ix != nil {
+				return ix.lookup(s.elems, f)
+			}
+		}
+	} else if n > 0 {
 		if f, ok := x.(*Func); ok && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc {
 			h := f.hash
 			for _, e := range s.elems {

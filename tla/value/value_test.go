@@ -226,3 +226,39 @@ func TestPrintingAsTLC(t *testing.T) {
 		t.Fatalf("@@ of mixed domains: %v", err)
 	}
 }
+
+// TestLargeFuncSetMembership: membership in a large set of records, asked
+// often enough to be answered through the set's hash index, agrees with a
+// linear scan for members and non-members alike.
+func TestLargeFuncSetMembership(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"type", "bal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in, out []Value
+	for i := 0; i < 300; i++ {
+		r := rm.Make([]Value{tab.String("m"), Int(int32(i))})
+		if i%3 == 0 {
+			out = append(out, r)
+		} else {
+			in = append(in, r)
+		}
+	}
+	s := mustSet(t, append([]Value(nil), in...)...)
+	for round := 0; round < 2*indexAfter; round++ {
+		for _, x := range in {
+			if ok, err := s.Contains(x); err != nil || !ok {
+				t.Fatalf("round %d: %s not found (%v)", round, x, err)
+			}
+		}
+		for _, x := range out {
+			if ok, err := s.Contains(x); err != nil || ok {
+				t.Fatalf("round %d: %s found (%v)", round, x, err)
+			}
+		}
+	}
+	if ix := s.index.Load(); ix == nil || ix.slots == nil {
+		t.Fatalf("no index built after %d rounds", 2*indexAfter)
+	}
+}
