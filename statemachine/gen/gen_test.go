@@ -141,7 +141,7 @@ func TestGenTranslation(t *testing.T) {
 		"if !nx.S.Insert(s.X, statemachine.CompareInt) {",
 		"nx.S.Remove(1, statemachine.CompareInt)",
 		"Block int64 `tla:\"Block\"`",
-		"X int64 `tla:\"x\"`",
+		"X int64 `tla:\"x\" json:\"x\"`",
 	} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, src)
@@ -225,8 +225,8 @@ Next == \/ \E m \in net : Execute(m)
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"M PNet `tla:\"m\"`",
-		"K int64 `tla:\"k\"`",
+		"M PNet `tla:\"m\" json:\"m\"`",
+		"K int64 `tla:\"k\" json:\"k\"`",
 		"Ran statemachine.Seq[int64]",
 		"if !(ev.M.Id > s.Last) {",
 		"if !nx.Ran.Append(ev.M.Id) {",
