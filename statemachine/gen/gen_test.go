@@ -290,3 +290,28 @@ func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadRolesOfCommands(t *testing.T) {
+	r, diags, err := LoadRoles("../../spec", "Commands")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diags) != 0 {
+		t.Fatalf("diagnostics on spec/Commands.tla: %v", diags)
+	}
+	want := map[string]string{"Issue": "headend", "Relay": "gateway", "Restart": "gateway", "Inject": "attacker", "Execute": "meter"}
+	for a, role := range want {
+		if r.Actions[a] != role {
+			t.Errorf("action %s: role %q, want %q", a, r.Actions[a], role)
+		}
+	}
+	if len(r.Actions) != len(want) {
+		t.Errorf("actions %v, want %v", r.Actions, want)
+	}
+	if r.Events["Execute"] != "command" || len(r.Vars["net"]) != 1 || r.Vars["net"][0] != "attacker" {
+		t.Errorf("events %v, vars %v", r.Events, r.Vars)
+	}
+	if _, _, err := LoadRoles("../../spec", "NoSuchModule"); err == nil {
+		t.Error("a missing module loaded")
+	}
+}
