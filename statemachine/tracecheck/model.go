@@ -20,7 +20,7 @@ import (
 // about roles: what Check searches. Load it once and check several traces.
 type Model struct {
 	// Module is the spec's module name, e.g. "Commands".
-	Module string
+	Module  string
 	specDir string
 	mach    *eval.Machine
 	roles   *gen.Roles
