@@ -3,6 +3,7 @@ package tracecheck
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -75,11 +76,16 @@ func (m *Model) machine(role string) (*gen.Machine, error) {
 	}
 	g, _, err := gen.LoadMachine(m.specDir, m.Module, role)
 	if err != nil {
-		return nil, fmt.Errorf("tracecheck: the %s's variables and actions in %s cannot be analysed (statemachine/gen): %w", role, m.Module, err)
+		return nil, fmt.Errorf("%w: %s in %s (statemachine/gen: %v)", ErrRoleNotAnalysable, role, m.Module, err)
 	}
 	m.machines[role] = g
 	return g, nil
 }
+
+// ErrRoleNotAnalysable: a logging role's variables and actions are outside
+// what statemachine/gen analyses in the module (its machine is pending),
+// so its lines cannot be read in the spec's terms.
+var ErrRoleNotAnalysable = errors.New("tracecheck: role cannot be analysed")
 
 // canonVal prints a TLA+ value canonically (sets sorted by their printed
 // elements, records by field name), as canonJSON prints a logged value, so

@@ -249,3 +249,20 @@ func TestReadFileAndStateLimit(t *testing.T) {
 		t.Fatalf("missing file: %v", err)
 	}
 }
+
+// TestRoleGenCannotAnalyse: the gateway's machine of spec/Collection is
+// pending in statemachine/gen, so its lines cannot be read; that is a typed
+// error, not a verdict.
+func TestRoleGenCannotAnalyse(t *testing.T) {
+	m, err := Load("../../spec/Collection.tla", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := ReadLog("g.ndjson", strings.NewReader(line("gateway", "g1", 1, "Restart", `null`, `{}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Check(steps, Options{}); !errors.Is(err, ErrRoleNotAnalysable) {
+		t.Fatalf("err = %v, want ErrRoleNotAnalysable", err)
+	}
+}
