@@ -54,6 +54,8 @@ type ParseError struct {
 	Err  error // one of the Err… classes above, possibly wrapping detail
 }
 
+// Error starts with file:line, as compilers print positions, so editors
+// and terminals jump to the line.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
 }

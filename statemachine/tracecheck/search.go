@@ -38,6 +38,7 @@ type Result struct {
 	States int
 }
 
+// String is the verdict as the CLI prints it.
 func (r *Result) String() string {
 	return fmt.Sprintf("%d steps explained by a behaviour of %s", r.Steps, r.Module)
 }
@@ -54,7 +55,9 @@ var ErrStateLimit = errors.New("tracecheck: candidate states exceed the cap")
 var ErrTieTooLarge = errors.New("tracecheck: more than 64 steps with one Lamport time")
 
 // Unexplained is the first logged step that no behaviour of the spec
-// explains, with the states that explain the steps before it.
+// explains, with the states that explain the steps before it. Among steps
+// with one Lamport time it is the first in merged order that some order of
+// them still had to take and none could.
 type Unexplained struct {
 	Module string
 	Index  int // 1-based position of the step in the merged trace
@@ -75,6 +78,8 @@ type Unexplained struct {
 // MaxShown is how many states an Unexplained prints of each kind.
 const MaxShown = 3
 
+// Error is the report an operator reads: the step, why, the logged state,
+// what the spec's action allowed instead, and the states before.
 func (e *Unexplained) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "step %d (%s) is explained by no behaviour of %s: %s\n", e.Index, e.Step.Where(), e.Module, e.Reason)
