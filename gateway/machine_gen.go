@@ -20,15 +20,15 @@ type CommandsParams struct {
 // CommandsState is the gateway's part of the state of spec/Commands.tla.
 type CommandsState struct {
 	// relayed: Set(Int) (spec/Commands.tla:39:5)
-	Relayed statemachine.Set[int64] `tla:"relayed"`
+	Relayed statemachine.Set[int64] `tla:"relayed" json:"relayed"`
 	// restarts: Int (spec/Commands.tla:45:5)
-	Restarts int64 `tla:"restarts"`
+	Restarts int64 `tla:"restarts" json:"restarts"`
 }
 
 // CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
 type CommandsNet struct {
-	Id int64  `tla:"id"`
-	By string `tla:"by"`
+	Id int64  `tla:"id" json:"id"`
+	By string `tla:"by" json:"by"`
 }
 
 func compareCommandsNet(a, b CommandsNet) int {
@@ -60,11 +60,15 @@ func (k CommandsEventKind) String() string {
 	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MarshalText writes the event's name as the spec's annotation gives it,
+// so that a trace line names the event, not its number.
+func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // CommandsEvent is one event the gateway consumes.
 type CommandsEvent struct {
-	Kind CommandsEventKind
+	Kind CommandsEventKind `json:"kind"`
 	// C is parameter c of event relay (Int, drawn from 1 .. issued in Next).
-	C int64 `tla:"c"`
+	C int64 `tla:"c" json:"c"`
 }
 
 // CommandsOutput is what a step of the gateway asks of its caller, in raft's

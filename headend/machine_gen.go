@@ -21,9 +21,9 @@ type CommandsParams struct {
 // CommandsState is the headend's part of the state of spec/Commands.tla.
 type CommandsState struct {
 	// issued: Int; @persist (spec/Commands.tla:35:5)
-	Issued int64 `tla:"issued"`
+	Issued int64 `tla:"issued" json:"issued"`
 	// approvals: Seq(Int) (spec/Commands.tla:47:5)
-	Approvals statemachine.Seq[int64] `tla:"approvals"`
+	Approvals statemachine.Seq[int64] `tla:"approvals" json:"approvals"`
 }
 
 // CommandsEventKind names the events of the headend in spec/Commands.tla.
@@ -42,13 +42,17 @@ func (k CommandsEventKind) String() string {
 	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MarshalText writes the event's name as the spec's annotation gives it,
+// so that a trace line names the event, not its number.
+func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // CommandsEvent is one event the headend consumes.
 type CommandsEvent struct {
-	Kind CommandsEventKind
+	Kind CommandsEventKind `json:"kind"`
 	// A is parameter a of event issue (Int, drawn from 1 .. 2 in Next).
-	A int64 `tla:"a"`
+	A int64 `tla:"a" json:"a"`
 	// B is parameter b of event issue (Int, drawn from 1 .. 2 in Next).
-	B int64 `tla:"b"`
+	B int64 `tla:"b" json:"b"`
 }
 
 // CommandsOutput is what a step of the headend asks of its caller, in raft's

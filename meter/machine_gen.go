@@ -21,22 +21,22 @@ type ChannelParams struct {
 // ChannelState is the meter's part of the state of spec/Channel.tla.
 type ChannelState struct {
 	// reserved: Int; @persist (spec/Channel.tla:32:5)
-	Reserved int64 `tla:"reserved"`
+	Reserved int64 `tla:"reserved" json:"reserved"`
 	// next: Int (spec/Channel.tla:34:5)
-	Next int64 `tla:"next"`
+	Next int64 `tla:"next" json:"next"`
 	// sent: Int (spec/Channel.tla:36:5)
-	Sent int64 `tla:"sent"`
+	Sent int64 `tla:"sent" json:"sent"`
 	// key: Int (spec/Channel.tla:38:5)
-	Key int64 `tla:"key"`
+	Key int64 `tla:"key" json:"key"`
 	// sealed: Set([k: Int, n: Int, r: Int]) (spec/Channel.tla:48:5)
-	Sealed statemachine.Set[ChannelSealed] `tla:"sealed"`
+	Sealed statemachine.Set[ChannelSealed] `tla:"sealed" json:"sealed"`
 }
 
 // ChannelSealed is the record type [k: Int, n: Int, r: Int] of spec/Channel.tla.
 type ChannelSealed struct {
-	K int64 `tla:"k"`
-	N int64 `tla:"n"`
-	R int64 `tla:"r"`
+	K int64 `tla:"k" json:"k"`
+	N int64 `tla:"n" json:"n"`
+	R int64 `tla:"r" json:"r"`
 }
 
 func compareChannelSealed(a, b ChannelSealed) int {
@@ -54,10 +54,10 @@ func compareChannelSealed(a, b ChannelSealed) int {
 
 // ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
 type ChannelNet struct {
-	K    int64 `tla:"k"`
-	C    int64 `tla:"c"`
-	R    int64 `tla:"r"`
-	Auth bool  `tla:"auth"`
+	K    int64 `tla:"k" json:"k"`
+	C    int64 `tla:"c" json:"c"`
+	R    int64 `tla:"r" json:"r"`
+	Auth bool  `tla:"auth" json:"auth"`
 }
 
 func compareChannelNet(a, b ChannelNet) int {
@@ -98,9 +98,13 @@ func (k ChannelEventKind) String() string {
 	return "ChannelEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MarshalText writes the event's name as the spec's annotation gives it,
+// so that a trace line names the event, not its number.
+func (k ChannelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // ChannelEvent is one event the meter consumes.
 type ChannelEvent struct {
-	Kind ChannelEventKind
+	Kind ChannelEventKind `json:"kind"`
 }
 
 // ChannelOutput is what a step of the meter asks of its caller, in raft's
@@ -214,9 +218,9 @@ type CollectionParams struct {
 // CollectionState is the meter's part of the state of spec/Collection.tla.
 type CollectionState struct {
 	// taken: Int; @persist (spec/Collection.tla:31:5)
-	Taken int64 `tla:"taken"`
+	Taken int64 `tla:"taken" json:"taken"`
 	// meterBuf: Set(Int); @persist (spec/Collection.tla:33:5)
-	MeterBuf statemachine.Set[int64] `tla:"meterBuf"`
+	MeterBuf statemachine.Set[int64] `tla:"meterBuf" json:"meterBuf"`
 }
 
 // CollectionEventKind names the events of the meter in spec/Collection.tla.
@@ -235,9 +239,13 @@ func (k CollectionEventKind) String() string {
 	return "CollectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MarshalText writes the event's name as the spec's annotation gives it,
+// so that a trace line names the event, not its number.
+func (k CollectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // CollectionEvent is one event the meter consumes.
 type CollectionEvent struct {
-	Kind CollectionEventKind
+	Kind CollectionEventKind `json:"kind"`
 }
 
 // CollectionOutput is what a step of the meter asks of its caller, in raft's
@@ -306,15 +314,15 @@ type CommandsParams struct {
 // CommandsState is the meter's part of the state of spec/Commands.tla.
 type CommandsState struct {
 	// last: Int; @persist (spec/Commands.tla:41:5)
-	Last int64 `tla:"last"`
+	Last int64 `tla:"last" json:"last"`
 	// ran: Seq(Int) (spec/Commands.tla:43:5)
-	Ran statemachine.Seq[int64] `tla:"ran"`
+	Ran statemachine.Seq[int64] `tla:"ran" json:"ran"`
 }
 
 // CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
 type CommandsNet struct {
-	Id int64  `tla:"id"`
-	By string `tla:"by"`
+	Id int64  `tla:"id" json:"id"`
+	By string `tla:"by" json:"by"`
 }
 
 func compareCommandsNet(a, b CommandsNet) int {
@@ -343,11 +351,15 @@ func (k CommandsEventKind) String() string {
 	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MarshalText writes the event's name as the spec's annotation gives it,
+// so that a trace line names the event, not its number.
+func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // CommandsEvent is one event the meter consumes.
 type CommandsEvent struct {
-	Kind CommandsEventKind
+	Kind CommandsEventKind `json:"kind"`
 	// M is parameter m of event command ([id: Int, by: Str], drawn from net in Next).
-	M CommandsNet `tla:"m"`
+	M CommandsNet `tla:"m" json:"m"`
 }
 
 // CommandsOutput is what a step of the meter asks of its caller, in raft's

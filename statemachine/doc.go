@@ -7,5 +7,8 @@
 // Machines are pure: Step(state, event) computes the next state and the
 // outputs; the caller persists first, then sends (raft's Ready discipline).
 // Recording is off unless a *Recorder is supplied; a nil *Recorder costs one
-// branch per step and allocates nothing.
+// branch per step and allocates nothing. Instance is the hook: it runs a
+// generated Step, ticks the instance's Lamport clock (observing the time the
+// consumed message carried) and, only when a recorder is set, writes the
+// step; statemachine/tracecheck validates such traces against the spec.
 package statemachine

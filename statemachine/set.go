@@ -2,6 +2,7 @@ package statemachine
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 )
@@ -164,3 +165,13 @@ func (s *Seq[T]) Append(x T) bool {
 
 // Clear makes s <<>>.
 func (s *Seq[T]) Clear() { *s = Seq[T]{} }
+
+// MarshalJSON writes s as a JSON array in ascending order, so that a trace
+// line (Recorder) shows the set's elements rather than its fixed-size
+// array; the receiver is a value so that sets inside a state passed by
+// value are written the same way.
+func (s Set[T]) MarshalJSON() ([]byte, error) { return json.Marshal(s.e[:s.n]) }
+
+// MarshalJSON writes s as a JSON array in order, for the same reason as
+// Set's.
+func (s Seq[T]) MarshalJSON() ([]byte, error) { return json.Marshal(s.e[:s.n]) }

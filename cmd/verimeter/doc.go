@@ -1,5 +1,6 @@
 // Command verimeter is the one CLI of the project: it model-checks the TLA+
 // specification (check, conformance), generates the role state machines (gen),
+// validates the roles' traces against the specification (trace-check),
 // manages the test PKI (pki), runs the roles as processes (meter, gateway,
 // headend), verifies exported readings (verify) and runs the end-to-end
 // demonstration (demo).

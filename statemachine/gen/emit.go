@@ -536,7 +536,7 @@ func (e *emitter) emitMachine() {
 			persist = "; @persist"
 		}
 		e.p("// %s: %s%s (%s)\n", v.Name, v.Type, persist, v.Pos)
-		e.p("%s %s `tla:%s`\n", e.fieldName(v), e.goType(v.Type), quote(v.Name))
+		e.p("%s %s `tla:%s json:%s`\n", e.fieldName(v), e.goType(v.Type), quote(v.Name), quote(v.Name))
 	}
 	e.p("}\n\n")
 
@@ -561,7 +561,7 @@ func (e *emitter) emitMachine() {
 		e.p("// %s is the %s type %s of %s.\n", name, kind, r, m.File)
 		e.p("type %s struct {\n", name)
 		for _, f := range fields {
-			e.p("%s %s `tla:%s`\n", f.goName, e.goType(f.t), quote(f.tag))
+			e.p("%s %s `tla:%s json:%s`\n", f.goName, e.goType(f.t), quote(f.tag), quote(f.tag))
 		}
 		e.p("}\n\n")
 		e.p("func compare%s(a, b %s) int {\n", name, name)
@@ -588,9 +588,12 @@ func (e *emitter) emitMachine() {
 		e.p("case %s%s:\nreturn %s\n", M, exported(a.Event), quote(a.Event))
 	}
 	e.p("}\nreturn \"%sEventKind(\" + strconv.Itoa(int(k)) + \")\"\n}\n\n", M)
+	e.p("// MarshalText writes the event's name as the spec's annotation gives it,\n")
+	e.p("// so that a trace line names the event, not its number.\n")
+	e.p("func (k %sEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }\n\n", M)
 
 	e.p("// %sEvent is one event the %s consumes.\n", M, m.Role)
-	e.p("type %sEvent struct {\nKind %sEventKind\n", M, M)
+	e.p("type %sEvent struct {\nKind %sEventKind `json:\"kind\"`\n", M, M)
 	fields := map[string]*Type{}
 	for _, a := range m.Actions {
 		for _, p := range a.Params {
@@ -603,7 +606,7 @@ func (e *emitter) emitMachine() {
 			}
 			fields[f] = p.Type
 			e.p("// %s is parameter %s of event %s (%s, drawn from %s in Next).\n", f, p.Name, a.Event, p.Type, p.Domain)
-			e.p("%s %s `tla:%s`\n", f, e.goType(p.Type), quote(p.Name))
+			e.p("%s %s `tla:%s json:%s`\n", f, e.goType(p.Type), quote(p.Name), quote(p.Name))
 		}
 	}
 	e.p("}\n\n")

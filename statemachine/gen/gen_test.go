@@ -141,7 +141,7 @@ func TestGenTranslation(t *testing.T) {
 		"if !nx.S.Insert(s.X, statemachine.CompareInt) {",
 		"nx.S.Remove(1, statemachine.CompareInt)",
 		"Block int64 `tla:\"Block\"`",
-		"X int64 `tla:\"x\"`",
+		"X int64 `tla:\"x\" json:\"x\"`",
 	} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, src)
@@ -225,8 +225,8 @@ Next == \/ \E m \in net : Execute(m)
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"M PNet `tla:\"m\"`",
-		"K int64 `tla:\"k\"`",
+		"M PNet `tla:\"m\" json:\"m\"`",
+		"K int64 `tla:\"k\" json:\"k\"`",
 		"Ran statemachine.Seq[int64]",
 		"if !(ev.M.Id > s.Last) {",
 		"if !nx.Ran.Append(ev.M.Id) {",
@@ -288,5 +288,30 @@ func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
 				t.Errorf("%s: action %s of role %s is in no target's Modules or Pending", a.Pos, name, a.Role)
 			}
 		}
+	}
+}
+
+func TestLoadRolesOfCommands(t *testing.T) {
+	r, diags, err := LoadRoles("../../spec", "Commands")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diags) != 0 {
+		t.Fatalf("diagnostics on spec/Commands.tla: %v", diags)
+	}
+	want := map[string]string{"Issue": "headend", "Relay": "gateway", "Restart": "gateway", "Inject": "attacker", "Execute": "meter"}
+	for a, role := range want {
+		if r.Actions[a] != role {
+			t.Errorf("action %s: role %q, want %q", a, r.Actions[a], role)
+		}
+	}
+	if len(r.Actions) != len(want) {
+		t.Errorf("actions %v, want %v", r.Actions, want)
+	}
+	if r.Events["Execute"] != "command" || len(r.Vars["net"]) != 1 || r.Vars["net"][0] != "attacker" {
+		t.Errorf("events %v, vars %v", r.Events, r.Vars)
+	}
+	if _, _, err := LoadRoles("../../spec", "NoSuchModule"); err == nil {
+		t.Error("a missing module loaded")
 	}
 }

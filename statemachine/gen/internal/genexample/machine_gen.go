@@ -20,19 +20,19 @@ type WindowParams struct {
 // WindowState is the gateway's part of the state of genexample/Window.tla.
 type WindowState struct {
 	// key: Int; @persist (genexample/Window.tla:16:5)
-	Key int64 `tla:"key"`
+	Key int64 `tla:"key" json:"key"`
 	// seen: Set(Int) (genexample/Window.tla:18:5)
-	Seen statemachine.Set[int64] `tla:"seen"`
+	Seen statemachine.Set[int64] `tla:"seen" json:"seen"`
 	// accepted: Set(<<Int, Int>>) (genexample/Window.tla:20:5)
-	Accepted statemachine.Set[WindowAccepted] `tla:"accepted"`
+	Accepted statemachine.Set[WindowAccepted] `tla:"accepted" json:"accepted"`
 	// dup: Bool (genexample/Window.tla:22:5)
-	Dup bool `tla:"dup"`
+	Dup bool `tla:"dup" json:"dup"`
 }
 
 // WindowAccepted is the tuple type <<Int, Int>> of genexample/Window.tla.
 type WindowAccepted struct {
-	V1 int64 `tla:"1"`
-	V2 int64 `tla:"2"`
+	V1 int64 `tla:"1" json:"1"`
+	V2 int64 `tla:"2" json:"2"`
 }
 
 func compareWindowAccepted(a, b WindowAccepted) int {
@@ -47,8 +47,8 @@ func compareWindowAccepted(a, b WindowAccepted) int {
 
 // WindowAcks is the record type [c: Int, ok: Bool] of genexample/Window.tla.
 type WindowAcks struct {
-	C  int64 `tla:"c"`
-	Ok bool  `tla:"ok"`
+	C  int64 `tla:"c" json:"c"`
+	Ok bool  `tla:"ok" json:"ok"`
 }
 
 func compareWindowAcks(a, b WindowAcks) int {
@@ -63,9 +63,9 @@ func compareWindowAcks(a, b WindowAcks) int {
 
 // WindowNet is the record type [k: Int, c: Int, auth: Bool] of genexample/Window.tla.
 type WindowNet struct {
-	K    int64 `tla:"k"`
-	C    int64 `tla:"c"`
-	Auth bool  `tla:"auth"`
+	K    int64 `tla:"k" json:"k"`
+	C    int64 `tla:"c" json:"c"`
+	Auth bool  `tla:"auth" json:"auth"`
 }
 
 func compareWindowNet(a, b WindowNet) int {
@@ -100,11 +100,15 @@ func (k WindowEventKind) String() string {
 	return "WindowEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
+// MarshalText writes the event's name as the spec's annotation gives it,
+// so that a trace line names the event, not its number.
+func (k WindowEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
 // WindowEvent is one event the gateway consumes.
 type WindowEvent struct {
-	Kind WindowEventKind
+	Kind WindowEventKind `json:"kind"`
 	// M is parameter m of event receive ([k: Int, c: Int, auth: Bool], drawn from net in Next).
-	M WindowNet `tla:"m"`
+	M WindowNet `tla:"m" json:"m"`
 }
 
 // WindowOutput is what a step of the gateway asks of its caller, in raft's
