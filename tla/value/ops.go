@@ -60,6 +60,10 @@ func mergeSets(x, y *Set) (*Set, error) {
 		return x, nil
 	case len(x.elems) == 0:
 		return y, nil
+	case len(y.elems) == 1:
+		return insertOne(x, y)
+	case len(x.elems) == 1:
+		return insertOne(y, x)
 	}
 	out := make([]Value, 0, len(x.elems)+len(y.elems))
 	i, j := 0, 0
@@ -90,6 +94,33 @@ func mergeSets(x, y *Set) (*Set, error) {
 	if len(out) == len(y.elems) {
 		return y, nil
 	}
+	return newSorted(out), nil
+}
+
+// insertOne is x \cup y for a singleton y (an action sending a message):
+// a binary search, and x itself when it holds y's element already.
+func insertOne(x, y *Set) (*Set, error) {
+	e := y.elems[0]
+	lo, hi := 0, len(x.elems)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c, err := Compare(x.elems[m], e)
+		if err != nil {
+			return combine("\\cup", x, y)
+		}
+		switch {
+		case c == 0:
+			return x, nil
+		case c < 0:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	out := make([]Value, len(x.elems)+1)
+	copy(out, x.elems[:lo])
+	out[lo] = e
+	copy(out[lo+1:], x.elems[lo:])
 	return newSorted(out), nil
 }
 

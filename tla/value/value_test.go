@@ -7,7 +7,7 @@ import (
 	"pgregory.net/rapid"
 )
 
-func mustSet(t testing.TB, vs ...Value) *Set {
+func mustSet(t fataler, vs ...Value) *Set {
 	s, err := NewSet(vs...)
 	if err != nil {
 		t.Fatal(err)
@@ -262,3 +262,33 @@ func TestLargeFuncSetMembership(t *testing.T) {
 		t.Fatalf("no index built after %d rounds", 2*indexAfter)
 	}
 }
+
+// TestUnionWithSingleton: x \cup {e} (the insertion path) equals the set
+// built from all the elements, and is x itself when e is in x.
+func TestUnionWithSingleton(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		xs := rapid.SliceOfN(rapid.Int32Range(-20, 20), 1, 12).Draw(t, "x")
+		e := Int(rapid.Int32Range(-22, 22).Draw(t, "e"))
+		var vals []Value
+		for _, v := range xs {
+			vals = append(vals, Int(v))
+		}
+		x := mustSet(t, vals...)
+		y := mustSet(t, e)
+		for _, u := range [][2]*Set{{x, y}, {y, x}} {
+			got, err := Union(u[0], u[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := mustSet(t, append(append([]Value(nil), vals...), e)...)
+			if eq, _ := Equal(got, want); !eq || got.Hash() != want.Hash() || got.String() != want.String() {
+				t.Fatalf("%s \\cup %s = %s, want %s", u[0], u[1], got, want)
+			}
+			if in, _ := x.Contains(e); in && got != x {
+				t.Fatalf("%s \\cup %s built a new set", u[0], u[1])
+			}
+		}
+	})
+}
+
+type fataler interface{ Fatal(args ...any) }
