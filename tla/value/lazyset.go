@@ -136,9 +136,11 @@ func (s *FuncSet) Contains(x Value) (bool, error) {
 	if !ok {
 		return false, typeErr("\\in [S -> T]", "a function", x)
 	}
-	eq, err := Equal(f.Domain(), s.Dom)
-	if err != nil || !eq {
-		return false, err
+	if !domainIs(f, s.Dom) {
+		eq, err := Equal(f.Domain(), s.Dom)
+		if err != nil || !eq {
+			return false, err
+		}
 	}
 	for _, v := range f.rng {
 		in, err := s.Rng.Contains(v)
@@ -471,3 +473,35 @@ func (s *SeqSet) Card() (int, error) { return 0, fmt.Errorf("%w: %s", ErrInfinit
 
 // Enumerate implements SetValue.
 func (s *SeqSet) Enumerate() (*Set, error) { return nil, fmt.Errorf("%w: %s", ErrInfinite, s) }
+
+// domainIs reports, without building DOMAIN f, that it equals d in the
+// common cases of a type invariant (a tuple's 1..n, a domain sharing d's
+// elements); false means "not shown", and the caller compares in full.
+func domainIs(f *Func, d SetValue) bool {
+	switch d := d.(type) {
+	case *Interval:
+		return f.dom == nil && len(f.rng) > 0 && d.Lo == 1 && int(d.Hi) == len(f.rng)
+	case *Set:
+		if len(d.elems) != len(f.rng) || len(d.elems) == 0 {
+			return false
+		}
+		if f.dom == nil {
+			for i, e := range d.elems {
+				if x, ok := e.(Int); !ok || int(x) != i+1 {
+					return false
+				}
+			}
+			return true
+		}
+		if &f.dom[0] == &d.elems[0] {
+			return true
+		}
+		for i, e := range d.elems {
+			if eq, err := Equal(f.dom[i], e); err != nil || !eq {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
