@@ -237,11 +237,16 @@ func (s *Set) String() string {
 	return b.String()
 }
 
-// Interval is a..b, lazily.
-type Interval struct{ Lo, Hi int32 }
+// Interval is a..b, lazily. Its enumeration is made once and kept: a
+// constant interval (Proc == 1..N) is the range of a quantifier in every
+// state.
+type Interval struct {
+	Lo, Hi int32
+	enum   atomic.Pointer[Set]
+}
 
 // NewInterval returns a..b (empty when b < a).
-func NewInterval(a, b int32) *Interval { return &Interval{a, b} }
+func NewInterval(a, b int32) *Interval { return &Interval{Lo: a, Hi: b} }
 
 // Kind implements Value.
 func (*Interval) Kind() Kind { return KindSet }
@@ -273,6 +278,9 @@ func (r *Interval) Contains(x Value) (bool, error) {
 
 // Enumerate implements SetValue.
 func (r *Interval) Enumerate() (*Set, error) {
+	if s := r.enum.Load(); s != nil {
+		return s, nil
+	}
 	n, _ := r.Card()
 	if n > MaxEnumerate {
 		return nil, fmt.Errorf("%w: %s", ErrTooLarge, r)
@@ -281,7 +289,9 @@ func (r *Interval) Enumerate() (*Set, error) {
 	for i := range out {
 		out[i] = Int(r.Lo + int32(i))
 	}
-	return newSorted(out), nil
+	s := newSorted(out)
+	r.enum.Store(s)
+	return s, nil
 }
 
 func (r *Interval) String() string { return fmt.Sprintf("%d..%d", r.Lo, r.Hi) }
