@@ -561,15 +561,17 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int)
 					}
 					continue
 				}
+				// The claim table grows only between blocks (under its
+				// exclusive lock), so a block holds the read lock once.
+				if c.claims != nil {
+					c.claims.mu.RLock()
+				}
 				for i := lo; i < min(lo+block, len(frontier)); i++ {
-					if c.claims != nil {
-						c.claims.mu.RLock()
-						exps[i] = c.expandOne(&w, base+i, frontier[i])
-						c.claims.mu.RUnlock()
-						c.claims.maybeGrow()
-					} else {
-						exps[i] = c.expandOne(&w, base+i, frontier[i])
-					}
+					exps[i] = c.expandOne(&w, base+i, frontier[i])
+				}
+				if c.claims != nil {
+					c.claims.mu.RUnlock()
+					c.claims.maybeGrow()
 				}
 			}
 		}()
