@@ -125,23 +125,30 @@ type boolLit struct {
 	V bool
 }
 
+// readModule reads <module>.tla under specDir and names it as
+// spec/Channel.tla whatever the working directory, so that positions (and
+// the generated code that cites them) do not depend on it.
+func readModule(specDir, module string) (file string, src []byte, err error) {
+	src, err = os.ReadFile(filepath.Join(specDir, module+".tla"))
+	if err != nil {
+		return "", nil, err
+	}
+	abs, err := filepath.Abs(specDir)
+	if err != nil {
+		return "", nil, err
+	}
+	return filepath.Base(abs) + "/" + module + ".tla", src, nil
+}
+
 // LoadMachine parses spec/<module>.tla under specDir and builds the
 // machine of role. Diagnostics about other roles or variables the role's
 // actions do not touch come back in diags; an error means the role's
 // machine cannot be generated.
 func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
-	path := filepath.Join(specDir, module+".tla")
-	src, err := os.ReadFile(path)
+	file, src, err := readModule(specDir, module)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Positions name the file as spec/Channel.tla whatever the working
-	// directory, so that the generated code does not depend on it.
-	abs, err := filepath.Abs(specDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	file := filepath.Base(abs) + "/" + module + ".tla"
 	mod, err := syntax.ParseModule(file, src)
 	if err != nil {
 		return nil, nil, err

@@ -1,9 +1,6 @@
 package gen
 
-import (
-	"os"
-	"path/filepath"
-)
+import ()
 
 // Roles is what a module's annotations say about who acts, for every role at
 // once: LoadMachine builds one role's machine, while trace validation
@@ -23,16 +20,11 @@ type Roles struct {
 // same scanner as LoadMachine. Malformed annotations come back as
 // diagnostics, as they do from LoadMachine.
 func LoadRoles(specDir, module string) (*Roles, []Diag, error) {
-	path := filepath.Join(specDir, module+".tla")
-	src, err := os.ReadFile(path)
+	file, src, err := readModule(specDir, module)
 	if err != nil {
 		return nil, nil, err
 	}
-	abs, err := filepath.Abs(specDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	ann, diags := scanAnnotations(filepath.Base(abs)+"/"+module+".tla", src)
+	ann, diags := scanAnnotations(file, src)
 	r := &Roles{Actions: map[string]string{}, Events: map[string]string{}, Vars: map[string][]string{}}
 	for name, a := range ann.Actions {
 		r.Actions[name] = a.Role

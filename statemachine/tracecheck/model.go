@@ -87,63 +87,6 @@ func (m *Model) machine(role string) (*gen.Machine, error) {
 // so its lines cannot be read in the spec's terms.
 var ErrRoleNotAnalysable = errors.New("tracecheck: role cannot be analysed")
 
-// canonVal prints a TLA+ value canonically (sets sorted by their printed
-// elements, records by field name), as canonJSON prints a logged value, so
-// that the two compare as strings.
-func canonVal(v value.Value) string {
-	switch x := v.(type) {
-	case value.Int:
-		return strconv.FormatInt(int64(x), 10)
-	case value.Bool:
-		if x {
-			return "TRUE"
-		}
-		return "FALSE"
-	case value.Str:
-		return strconv.Quote(x.Go())
-	case value.SetValue:
-		s, err := x.Enumerate()
-		if err != nil {
-			return "?" + v.String()
-		}
-		var out []string
-		for _, e := range s.Elems() {
-			out = append(out, canonVal(e))
-		}
-		return setString(out)
-	case *value.Func:
-		var parts []string
-		if x.IsSeq() {
-			for i := 0; i < x.Len(); i++ {
-				parts = append(parts, canonVal(x.RangeAt(i)))
-			}
-			return "<<" + strings.Join(parts, ", ") + ">>"
-		}
-		for i := 0; i < x.Len(); i++ {
-			k := x.DomainAt(i)
-			if s, ok := k.(value.Str); ok {
-				parts = append(parts, s.Go()+" |-> "+canonVal(x.RangeAt(i)))
-			} else {
-				parts = append(parts, canonVal(k)+" :> "+canonVal(x.RangeAt(i)))
-			}
-		}
-		sort.Strings(parts)
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return "?" + v.String()
-}
-
-func setString(es []string) string {
-	sort.Strings(es)
-	out := es[:0:0]
-	for i, e := range es {
-		if i == 0 || e != es[i-1] {
-			out = append(out, e)
-		}
-	}
-	return "{" + strings.Join(out, ", ") + "}"
-}
-
 // decodeJSON decodes one JSON value keeping numbers exact.
 func decodeJSON(raw []byte) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -155,7 +98,7 @@ func decodeJSON(raw []byte) (any, error) {
 	return v, nil
 }
 
-// canonJSON prints a logged JSON value of type t as canonVal prints the
+// canonJSON prints a logged JSON value of type t as value.Canonical prints the
 // spec's value: the generated machines write sets and sequences as arrays,
 // records as objects keyed by field, tuples as objects keyed "1", "2", ...
 func canonJSON(v any, t *gen.Type) (string, error) {
@@ -199,7 +142,7 @@ func canonJSON(v any, t *gen.Type) (string, error) {
 			out = append(out, s)
 		}
 		if t.Kind == gen.TSet {
-			return setString(out), nil
+			return value.CanonicalSet(out), nil
 		}
 		return "<<" + strings.Join(out, ", ") + ">>", nil
 	case gen.TRecord:

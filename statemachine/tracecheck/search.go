@@ -241,7 +241,7 @@ func (m *Model) paramsOK(p *prepared, s check.State) (bool, error) {
 			}
 			found := false
 			for _, x := range e.Elems() {
-				if canonVal(x) == lp.canon {
+				if value.Canonical(x) == lp.canon {
 					found = true
 					break
 				}
@@ -277,7 +277,7 @@ func (m *Model) paramsOK(p *prepared, s check.State) (bool, error) {
 func (m *Model) project(p *prepared, s check.State) string {
 	parts := make([]string, len(p.vars))
 	for i, v := range p.vars {
-		parts[i] = v + " |-> " + canonVal(s[m.idx[v]])
+		parts[i] = v + " |-> " + value.Canonical(s[m.idx[v]])
 	}
 	sort.Strings(parts)
 	return "[" + strings.Join(parts, ", ") + "]"
@@ -285,7 +285,7 @@ func (m *Model) project(p *prepared, s check.State) string {
 
 func (m *Model) matches(p *prepared, t check.State) bool {
 	for _, v := range p.vars {
-		if canonVal(t[m.idx[v]]) != p.state[v] {
+		if value.Canonical(t[m.idx[v]]) != p.state[v] {
 			return false
 		}
 	}
@@ -298,7 +298,7 @@ func (m *Model) showState(s check.State) string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "    /\\ %s = %s", v, canonVal(s[i]))
+		fmt.Fprintf(&b, "    /\\ %s = %s", v, value.Canonical(s[i]))
 	}
 	return b.String()
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/verimeter/verimeter/statemachine/gen"
 	"github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/tla/value"
 )
 
 // MutantChildEnv is set in the child processes of Mutants.
@@ -85,7 +86,7 @@ func Exhaustive(t *testing.T, specDir string, ad *Adapter) Stats {
 	key := func(s check.State) string {
 		var b strings.Builder
 		for _, v := range s {
-			b.WriteString(canonVal(v))
+			b.WriteString(value.Canonical(v))
 			b.WriteByte(';')
 		}
 		return b.String()

@@ -146,7 +146,7 @@ func (h *harness) compare(gs reflect.Value, es check.State) error {
 	st := gs.Elem()
 	for i := 0; i < st.NumField(); i++ {
 		name := st.Type().Field(i).Tag.Get("tla")
-		got, want := canonGo(st.Field(i)), canonVal(es[h.idx[name]])
+		got, want := canonGo(st.Field(i)), value.Canonical(es[h.idx[name]])
 		if got != want {
 			return fmt.Errorf("%s: generated %s, spec %s", name, got, want)
 		}
@@ -178,7 +178,7 @@ func (h *harness) projKey(es check.State) string {
 	var parts []string
 	for i := 0; i < st.NumField(); i++ {
 		name := st.Type().Field(i).Tag.Get("tla")
-		parts = append(parts, name+" |-> "+canonVal(es[h.idx[name]]))
+		parts = append(parts, name+" |-> "+value.Canonical(es[h.idx[name]]))
 	}
 	sort.Strings(parts)
 	return "[" + strings.Join(parts, ", ") + "]"
@@ -193,7 +193,7 @@ func (h *harness) sendKey(es check.State, sends map[string][]reflect.Value) stri
 		for _, m := range sends[sv.Name] {
 			got = append(got, canonGo(m))
 		}
-		b.WriteString(sv.Name + " = " + setString(got) + "; ")
+		b.WriteString(sv.Name + " = " + value.CanonicalSet(got) + "; ")
 	}
 	return b.String()
 }
@@ -429,44 +429,6 @@ func (h *harness) walk(t fataler, es check.State, gs reflect.Value, pick func(n 
 	return s.state, gs, true, nil
 }
 
-// canonVal prints a TLA+ value canonically: sets sorted by their printed
-// elements, records by field name.
-func canonVal(v value.Value) string {
-	switch x := v.(type) {
-	case value.Int:
-		return strconv.FormatInt(int64(x), 10)
-	case value.Bool:
-		if x {
-			return "TRUE"
-		}
-		return "FALSE"
-	case value.Str:
-		return strconv.Quote(x.Go())
-	case value.SetValue:
-		return setString(elems(x))
-	case *value.Func:
-		if x.IsSeq() {
-			var parts []string
-			for i := 0; i < x.Len(); i++ {
-				parts = append(parts, canonVal(x.RangeAt(i)))
-			}
-			return "<<" + strings.Join(parts, ", ") + ">>"
-		}
-		var parts []string
-		for i := 0; i < x.Len(); i++ {
-			k := x.DomainAt(i)
-			if s, ok := k.(value.Str); ok {
-				parts = append(parts, s.Go()+" |-> "+canonVal(x.RangeAt(i)))
-			} else {
-				parts = append(parts, canonVal(k)+" :> "+canonVal(x.RangeAt(i)))
-			}
-		}
-		sort.Strings(parts)
-		return "[" + strings.Join(parts, ", ") + "]"
-	}
-	return "?" + v.String()
-}
-
 func elems(v value.Value) []string {
 	s, err := v.(value.SetValue).Enumerate()
 	if err != nil {
@@ -474,20 +436,9 @@ func elems(v value.Value) []string {
 	}
 	var out []string
 	for _, e := range s.Elems() {
-		out = append(out, canonVal(e))
+		out = append(out, value.Canonical(e))
 	}
 	return out
-}
-
-func setString(es []string) string {
-	sort.Strings(es)
-	out := es[:0:0]
-	for i, e := range es {
-		if i == 0 || e != es[i-1] {
-			out = append(out, e)
-		}
-	}
-	return "{" + strings.Join(out, ", ") + "}"
 }
 
 func isSet(t reflect.Type) bool {
@@ -503,7 +454,7 @@ func isSeq(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Seq[")
 }
 
-// canonGo prints a generated value as canonVal prints the spec's.
+// canonGo prints a generated value as value.Canonical prints the spec's.
 func canonGo(v reflect.Value) string {
 	switch v.Kind() {
 	case reflect.Int64:
@@ -522,7 +473,7 @@ func canonGo(v reflect.Value) string {
 			for i := 0; i < n; i++ {
 				out = append(out, canonGo(e.Index(i)))
 			}
-			return setString(out)
+			return value.CanonicalSet(out)
 		}
 		if isSeq(v.Type()) {
 			n, e := int(v.FieldByName("n").Int()), v.FieldByName("e")
