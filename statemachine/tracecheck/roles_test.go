@@ -1,4 +1,4 @@
-package meter_test
+package tracecheck_test
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 	"github.com/verimeter/verimeter/tla/cfg"
 )
 
-const commandsSpec = "../spec/Commands.tla"
+const commandsSpec = "../../spec/Commands.tla"
 
 // commandsN is N of spec/Commands.cfg: the head-end's machine reads it.
 func commandsN(t *testing.T) int64 {
