@@ -3,6 +3,7 @@ package eval
 import (
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
+	"sync"
 )
 
 // kont is the compiled continuation of an action: what runs once the action
@@ -418,6 +419,10 @@ type combos struct {
 	n     int
 }
 
+// combosPool recycles combos: a \A in an action is entered for most states
+// a worker explores, and its instances are dead once its body returns.
+var combosPool = sync.Pool{New: func() any { return &combos{} }}
+
 func (*combos) Kind() value.Kind { return value.KindSet }
 func (*combos) Hash() uint64     { return 0 }
 func (*combos) String() string   { return "<combos>" }
@@ -462,7 +467,16 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 	hi = s2.unit().n
 	empty := k.get(name)
 	return func(r *rt) error {
-		cs := &combos{width: len(slots), vals: make([]value.Value, 0, 4*len(slots))}
+		cs := combosPool.Get().(*combos)
+		cs.width, cs.n = len(slots), 0
+		// The body's continuations have all run when it returns: nothing
+		// refers to cs afterwards.
+		defer func() {
+			r.slots[cSlot] = nil
+			clear(cs.vals)
+			cs.vals = cs.vals[:0]
+			combosPool.Put(cs)
+		}()
 		_, err := b.each(r, 0, func(r *rt) (bool, error) {
 			for _, k := range slots {
 				cs.vals = append(cs.vals, r.slots[k])

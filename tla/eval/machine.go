@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -15,6 +16,8 @@ import (
 // expressions are compiled once, on first use, and constant definitions
 // evaluated once), so workers may call it concurrently.
 type Machine struct {
+	// nextRT recycles NextInto's activations (slots, next-state buffer).
+	nextRT    sync.Pool
 	spec      *Spec
 	strs      *value.Interner
 	vars      []string

@@ -184,7 +184,18 @@ func (m *Machine) ActionNames() []string {
 // implements check.BufferedSystem.
 func (m *Machine) NextInto(s check.State, emit func(check.State, int) error) error {
 	m.actions()
-	r := &rt{cur: s, nxt: make([]value.Value, len(m.vars)), slots: make([]value.Value, m.prog.nextN)}
+	r, _ := m.nextRT.Get().(*rt)
+	if r == nil {
+		r = &rt{nxt: make([]value.Value, len(m.vars)), slots: make([]value.Value, m.prog.nextN)}
+	}
+	r.cur = s
 	r.emit = func(nxt []value.Value, action int) error { return emit(check.State(nxt), action) }
-	return m.prog.next(r)
+	err := m.prog.next(r)
+	// The activation goes back to the pool holding no values (its slots
+	// would keep the state's values alive) and no emit.
+	r.cur, r.emit = nil, nil
+	clear(r.nxt)
+	clear(r.slots)
+	m.nextRT.Put(r)
+	return err
 }
