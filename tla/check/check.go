@@ -626,14 +626,7 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
 		if dup {
 			return nil
 		}
-		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)}
-		c.judge(it.state, t, &cand)
-		c.encodeCandidate(w, &cand)
-		e.cands = append(e.cands, cand)
-		if cand.err != nil {
-			return errStop
-		}
-		return nil
+		return c.admit(w, &e, it.state, candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)})
 	})
 	if err != nil && err != errStop {
 		e.err = err
@@ -673,14 +666,7 @@ func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e expansion
 			return nil
 		}
 		t = append(State(nil), t...)
-		cand := candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]}
-		c.judge(it.state, t, &cand)
-		c.encodeCandidate(w, &cand)
-		e.cands = append(e.cands, cand)
-		if cand.err != nil {
-			return errStop
-		}
-		return nil
+		return c.admit(w, &e, it.state, candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]})
 	})
 	if err != nil && err != errStop {
 		e.err = err
@@ -689,13 +675,20 @@ func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e expansion
 	return e
 }
 
-// encodeCandidate encodes a successor that may join the next level (within
-// the constraints, no violation) for the frontier's arena.
-func (c *checker) encodeCandidate(w *scratch, cand *candidate) {
-	if cand.err != nil || cand.out || cand.inv != "" {
-		return
+// admit judges a successor that is not known to be stored, encodes it for
+// the frontier's arena when it may join the next level (within the
+// constraints, no violation), and adds it to e; an evaluation error stops
+// the expansion.
+func (c *checker) admit(w *scratch, e *expansion, parent State, cand candidate) error {
+	c.judge(parent, cand.state, &cand)
+	if cand.err == nil && !cand.out && cand.inv == "" {
+		cand.enc = w.encode(cand.state)
 	}
-	cand.enc = w.encode(cand.state)
+	e.cands = append(e.cands, cand)
+	if cand.err != nil {
+		return errStop
+	}
+	return nil
 }
 
 // merge walks the expansions in frontier order, stores new states and stops

@@ -1000,7 +1000,6 @@ func (s scope) funcConsAt(fc *syntax.FuncCons) func(r *rt, a value.Value) (value
 func (s scope) callRecAt(pos syntax.Pos, ru *recUnit, defLevel int, arg, arg2 evalFn) evalFn {
 	s.mergeRec(ru)
 	up := s.level - defLevel
-	d := ru.def
 	return func(r *rt) (value.Value, error) {
 		av, err := arg(r)
 		if err != nil {
@@ -1010,30 +1009,13 @@ func (s scope) callRecAt(pos syntax.Pos, ru *recUnit, defLevel int, arg, arg2 ev
 		if err != nil {
 			return nil, err
 		}
-		if r.depth >= MaxCallDepth {
-			return nil, evalErr(pos, "calls nested deeper than %d (unbounded recursion in %s?)", MaxCallDepth, d.Name)
-		}
-		outer := r
-		for i := 0; i < up; i++ {
-			outer = outer.up
-		}
-		a := &rt{cur: r.cur, nxt: r.nxt, slots: make([]value.Value, ru.u.n), up: outer, depth: r.depth + 1}
-		dom, err := ru.dom(a)
+		a, err := ru.enter(pos, r, up, make([]value.Value, ru.u.n))
 		if err != nil {
 			return nil, err
 		}
-		set, ok := dom.(value.SetValue)
-		if !ok {
-			return nil, evalErr(pos, "domain of %s is not a set", d.Name)
+		if err := ru.bindArg(pos, a, av); err != nil {
+			return nil, err
 		}
-		in, err := set.Contains(av)
-		if err != nil {
-			return nil, wrap(pos, err)
-		}
-		if !in {
-			return nil, evalErr(pos, "%s[%s]: argument outside the domain", d.Name, av)
-		}
-		a.slots[ru.argSlot] = av
 		return ru.at(a, bv) // read now: compiled after the calls in the body
 	}
 }
@@ -1339,31 +1321,14 @@ func (s scope) callRec(pos syntax.Pos, ru *recUnit, defLevel int, args []evalFn)
 				vals[i] = v
 			}
 		}
-		if r.depth >= MaxCallDepth {
-			return nil, evalErr(pos, "calls nested deeper than %d (unbounded recursion in %s?)", MaxCallDepth, d.Name)
+		a, err := ru.enter(pos, r, up, vals)
+		if err != nil {
+			return nil, err
 		}
-		outer := r
-		for i := 0; i < up; i++ {
-			outer = outer.up
-		}
-		a := &rt{cur: r.cur, nxt: r.nxt, slots: vals, up: outer, depth: r.depth + 1}
 		if d.FnBounds != nil {
-			dom, err := ru.dom(a)
-			if err != nil {
+			if err := ru.bindArg(pos, a, arg); err != nil {
 				return nil, err
 			}
-			set, ok := dom.(value.SetValue)
-			if !ok {
-				return nil, evalErr(pos, "domain of %s is not a set", d.Name)
-			}
-			in, err := set.Contains(arg)
-			if err != nil {
-				return nil, wrap(pos, err)
-			}
-			if !in {
-				return nil, evalErr(pos, "%s[%s]: argument outside the domain", d.Name, arg)
-			}
-			vals[ru.argSlot] = arg
 		}
 		return ru.body(a)
 	}
@@ -1373,20 +1338,11 @@ func (s scope) callRec(pos syntax.Pos, ru *recUnit, defLevel int, args []evalFn)
 func (s scope) recFuncValue(pos syntax.Pos, ru *recUnit, defLevel int) evalFn {
 	s.mergeRec(ru)
 	up := s.level - defLevel
-	d := ru.def
 	return func(r *rt) (value.Value, error) {
-		outer := r
-		for i := 0; i < up; i++ {
-			outer = outer.up
-		}
-		a := &rt{cur: r.cur, nxt: r.nxt, slots: make([]value.Value, ru.u.n), up: outer, depth: r.depth + 1}
-		dom, err := ru.dom(a)
+		a := ru.activation(r, up, make([]value.Value, ru.u.n))
+		set, err := ru.domain(pos, a)
 		if err != nil {
 			return nil, err
-		}
-		set, ok := dom.(value.SetValue)
-		if !ok {
-			return nil, evalErr(pos, "domain of %s is not a set", d.Name)
 		}
 		elems, err := set.Enumerate()
 		if err != nil {
@@ -1395,7 +1351,7 @@ func (s scope) recFuncValue(pos syntax.Pos, ru *recUnit, defLevel int) evalFn {
 		ds := make([]value.Value, elems.Len())
 		rs := make([]value.Value, elems.Len())
 		for i := 0; i < elems.Len(); i++ {
-			b := &rt{cur: r.cur, nxt: r.nxt, slots: make([]value.Value, ru.u.n), up: outer, depth: r.depth + 1}
+			b := ru.activation(r, up, make([]value.Value, ru.u.n))
 			b.slots[ru.argSlot] = elems.At(i)
 			v, err := ru.body(b)
 			if err != nil {
@@ -1406,6 +1362,54 @@ func (s scope) recFuncValue(pos syntax.Pos, ru *recUnit, defLevel int) evalFn {
 		fn, err := value.NewFunc(ds, rs)
 		return fn, wrap(pos, err)
 	}
+}
+
+// activation is a new activation of ru for a call from r, whose
+// definition is up levels out.
+func (ru *recUnit) activation(r *rt, up int, slots []value.Value) *rt {
+	outer := r
+	for i := 0; i < up; i++ {
+		outer = outer.up
+	}
+	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1}
+}
+
+// enter is activation for a call, refused past MaxCallDepth.
+func (ru *recUnit) enter(pos syntax.Pos, r *rt, up int, slots []value.Value) (*rt, error) {
+	if r.depth >= MaxCallDepth {
+		return nil, evalErr(pos, "calls nested deeper than %d (unbounded recursion in %s?)", MaxCallDepth, ru.def.Name)
+	}
+	return ru.activation(r, up, slots), nil
+}
+
+// domain evaluates the domain S of a function f[x \in S] == e in a.
+func (ru *recUnit) domain(pos syntax.Pos, a *rt) (value.SetValue, error) {
+	dom, err := ru.dom(a)
+	if err != nil {
+		return nil, err
+	}
+	set, ok := dom.(value.SetValue)
+	if !ok {
+		return nil, evalErr(pos, "domain of %s is not a set", ru.def.Name)
+	}
+	return set, nil
+}
+
+// bindArg checks that arg is in the function's domain and binds it in a.
+func (ru *recUnit) bindArg(pos syntax.Pos, a *rt, arg value.Value) error {
+	set, err := ru.domain(pos, a)
+	if err != nil {
+		return err
+	}
+	in, err := set.Contains(arg)
+	if err != nil {
+		return wrap(pos, err)
+	}
+	if !in {
+		return evalErr(pos, "%s[%s]: argument outside the domain", ru.def.Name, arg)
+	}
+	a.slots[ru.argSlot] = arg
+	return nil
 }
 
 // mergeRec notes what a call of ru reads: a top-level unit's slots are its
