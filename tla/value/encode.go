@@ -73,12 +73,15 @@ func atomByGID(gid uint64) (*atom, bool) {
 // domains numbers the distinct domains of non-tuple functions encoded so
 // far, keyed by content, and keeps one slice per domain: decoded functions
 // on equal domains share it (which lets Compare skip comparing them). A
-// model has few distinct domains; past maxDomains a domain is written
-// inline instead.
+// model has few distinct domains; past maxDomains a function on a new
+// domain has no compact encoding (the checker keeps its state as it is).
+// Decoding reads the list through a snapshot published on each
+// registration, without a lock.
 var domains struct {
 	mu     sync.RWMutex
 	byHash map[uint64][]uint32
 	list   [][]Value
+	byID   atomic.Pointer[[][]Value]
 }
 
 const maxDomains = 1 << 16
@@ -110,6 +113,8 @@ func domainID(dom []Value) (uint32, bool) {
 	id = uint32(len(domains.list))
 	domains.list = append(domains.list, dom)
 	domains.byHash[h] = append(domains.byHash[h], id)
+	snap := domains.list[:len(domains.list):len(domains.list)]
+	domains.byID.Store(&snap)
 	return id, true
 }
 
@@ -134,12 +139,11 @@ func findDomain(h uint64, dom []Value) (uint32, bool) {
 }
 
 func domainByID(id uint64) ([]Value, bool) {
-	domains.mu.RLock()
-	defer domains.mu.RUnlock()
-	if id >= uint64(len(domains.list)) {
+	l := domains.byID.Load()
+	if l == nil || id >= uint64(len(*l)) {
 		return nil, false
 	}
-	return domains.list[id], true
+	return (*l)[id], true
 }
 
 // Encoder writes the compact encoding. It remembers the domains it has
