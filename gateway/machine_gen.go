@@ -19,10 +19,8 @@ type CommandsParams struct {
 
 // CommandsState is the gateway's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// relayed: Set(Int) (spec/Commands.tla:39:5)
+	// relayed: Set(Int) (spec/Commands.tla:43:5)
 	Relayed statemachine.Set[int64] `tla:"relayed" json:"relayed"`
-	// restarts: Int (spec/Commands.tla:45:5)
-	Restarts int64 `tla:"restarts" json:"restarts"`
 }
 
 // CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
@@ -46,8 +44,8 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:78:1)
-	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:85:1)
+	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:83:1)
+	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:90:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -107,11 +105,10 @@ func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsO
 func (p *CommandsParams) Init() CommandsState {
 	var s CommandsState
 	s.Relayed.Clear()
-	s.Restarts = 0
 	return s
 }
 
-// stepRelay is action Relay (spec/Commands.tla:78:1), event relay.
+// stepRelay is action Relay (spec/Commands.tla:83:1), event relay.
 func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	if !(!s.Relayed.Has(ev.C, statemachine.CompareInt)) {
 		return errCommandsRelayGuard1
@@ -127,24 +124,19 @@ func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *Comm
 	return nil
 }
 
-// stepRestart is action Restart (spec/Commands.tla:85:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:86:8).
+// stepRestart is action Restart (spec/Commands.tla:90:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:91:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:92:8).
 func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
-	var ovf bool
 	nx := *s
-	nx.Restarts = statemachine.Add(&ovf, s.Restarts, 1)
 	nx.Relayed.Clear()
-	if ovf {
-		return errCommandsRestartOverflow
-	}
 	*s = nx
 	out.Action = "Restart"
 	return nil
 }
 
 var (
-	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:79:8)"}
+	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
 	errCommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
 	errCommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
-	errCommandsRestartOverflow    = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "integer overflow"}
 )

@@ -15,15 +15,12 @@ import (
 // CommandsParams holds the constants of spec/Commands.tla that the headend's actions read
 // (model bounds, the Max… constants, are dropped and Mutant is "none").
 type CommandsParams struct {
-	N int64 `tla:"N"`
 }
 
 // CommandsState is the headend's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// issued: Int; @persist (spec/Commands.tla:35:5)
+	// issued: Int; @persist (spec/Commands.tla:39:5)
 	Issued int64 `tla:"issued" json:"issued"`
-	// approvals: Seq(Int) (spec/Commands.tla:47:5)
-	Approvals statemachine.Seq[int64] `tla:"approvals" json:"approvals"`
 }
 
 // CommandsEventKind names the events of the headend in spec/Commands.tla.
@@ -31,7 +28,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:68:1)
+	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:73:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -53,6 +50,8 @@ type CommandsEvent struct {
 	A int64 `tla:"a" json:"a"`
 	// B is parameter b of event issue (Int, drawn from 1 .. 2 in Next).
 	B int64 `tla:"b" json:"b"`
+	// K is parameter k of event issue (Str, drawn from Kinds in Next).
+	K string `tla:"k" json:"k"`
 }
 
 // CommandsOutput is what a step of the headend asks of its caller, in raft's
@@ -86,29 +85,19 @@ func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsO
 func (p *CommandsParams) Init() CommandsState {
 	var s CommandsState
 	s.Issued = 0
-	s.Approvals.Clear()
 	return s
 }
 
-// stepIssue is action Issue (spec/Commands.tla:68:1), event issue.
+// stepIssue is action Issue (spec/Commands.tla:73:1), event issue.
+// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:74:8).
+// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:77:8).
 func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	var ovf bool
-	if !(s.Issued < p.N) {
+	if !(!(ev.K == "disconnect") || (ev.A != ev.B)) {
 		return errCommandsIssueGuard1
-	}
-	if !(ev.A != ev.B) {
-		return errCommandsIssueGuard2
 	}
 	nx := *s
 	nx.Issued = statemachine.Add(&ovf, s.Issued, 1)
-	if !nx.Approvals.Append(func() int64 {
-		if ev.A == ev.B {
-			return 1
-		}
-		return 2
-	}()) {
-		return errCommandsIssueApprovalsFull
-	}
 	if ovf {
 		return errCommandsIssueOverflow
 	}
@@ -119,8 +108,6 @@ func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *Comm
 }
 
 var (
-	errCommandsIssueGuard1        = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "issued < N (spec/Commands.tla:69:8)"}
-	errCommandsIssueGuard2        = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "a /= b (spec/Commands.tla:70:8)"}
-	errCommandsIssueApprovalsFull = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "approvals holds statemachine.SetCap elements"}
-	errCommandsIssueOverflow      = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
+	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:75:8)"}
+	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )

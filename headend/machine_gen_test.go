@@ -28,10 +28,10 @@ func TestMachineGenUpToDate(t *testing.T) {
 }
 
 func adapters() []*difftest.Adapter {
-	cm := &CommandsParams{N: 3}
+	cm := &CommandsParams{}
 	return []*difftest.Adapter{{
 		Module: "Commands", Role: "headend", Params: cm,
-		Wide:  map[string]int64{"N": 12, "MaxRestarts": 4},
+		Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 4},
 		Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
 		Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
@@ -72,7 +72,7 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Issue", Guard: 1},         // issued < N flipped
+		{Action: "Issue", Guard: 1},         // k = "disconnect" => a # b flipped
 		{Action: "Issue", Assign: "issued"}, // issued' = issued + 1 + 1
 	})
 }

@@ -313,10 +313,8 @@ type CommandsParams struct {
 
 // CommandsState is the meter's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// last: Int; @persist (spec/Commands.tla:41:5)
+	// last: Int; @persist (spec/Commands.tla:45:5)
 	Last int64 `tla:"last" json:"last"`
-	// ran: Seq(Int) (spec/Commands.tla:43:5)
-	Ran statemachine.Seq[int64] `tla:"ran" json:"ran"`
 }
 
 // CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
@@ -340,7 +338,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:106:1)
+	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:111:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -393,11 +391,11 @@ func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsO
 func (p *CommandsParams) Init() CommandsState {
 	var s CommandsState
 	s.Last = 0
-	s.Ran.Clear()
 	return s
 }
 
-// stepExecute is action Execute (spec/Commands.tla:106:1), event command.
+// stepExecute is action Execute (spec/Commands.tla:111:1), event command.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:115:8).
 func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	if !(ev.M.By == "headend") {
 		return errCommandsExecuteGuard1
@@ -412,9 +410,6 @@ func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *Co
 		}
 		return s.Last
 	}()
-	if !nx.Ran.Append(ev.M.Id) {
-		return errCommandsExecuteRanFull
-	}
 	*s = nx
 	out.Action = "Execute"
 	out.Persist = true
@@ -422,7 +417,6 @@ func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsExecuteGuard1  = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.by = \"headend\" (spec/Commands.tla:107:8)"}
-	errCommandsExecuteGuard2  = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:108:14)"}
-	errCommandsExecuteRanFull = &statemachine.CapacityError{Role: "meter", Action: "Execute", What: "ran holds statemachine.SetCap elements"}
+	errCommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.by = \"headend\" (spec/Commands.tla:112:8)"}
+	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:113:14)"}
 )

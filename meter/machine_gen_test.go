@@ -61,7 +61,7 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Commands", Role: "meter", Params: cm,
-			Wide:  map[string]int64{"N": 12, "MaxRestarts": 3},
+			Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 3},
 			Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
@@ -103,13 +103,13 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // assignment changed must fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Seal", Guard: 1},         // Channel: next < reserved flipped
-		{Action: "Reserve", Guard: 1},      // Channel: next = reserved flipped
-		{Action: "Take", Assign: "taken"},  // Collection: taken' = taken + 1 + 1
-		{Action: "Seal", Assign: "next"},   // Channel: next' = next + 1 + 1
-		{Action: "Crash", Assign: "next"},  // Channel: next' = reserved + 1
-		{Action: "Execute", Guard: 1},      // Commands: m.by = "headend" flipped
-		{Action: "Execute", Guard: 2},      // Commands: m.id > last flipped
-		{Action: "Execute", Assign: "ran"}, // Commands: ran' = <<>>
+		{Action: "Seal", Guard: 1},          // Channel: next < reserved flipped
+		{Action: "Reserve", Guard: 1},       // Channel: next = reserved flipped
+		{Action: "Take", Assign: "taken"},   // Collection: taken' = taken + 1 + 1
+		{Action: "Seal", Assign: "next"},    // Channel: next' = next + 1 + 1
+		{Action: "Crash", Assign: "next"},   // Channel: next' = reserved + 1
+		{Action: "Execute", Guard: 1},       // Commands: m.by = "headend" flipped
+		{Action: "Execute", Guard: 2},       // Commands: m.id > last flipped
+		{Action: "Execute", Assign: "last"}, // Commands: last' changed
 	})
 }

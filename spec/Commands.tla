@@ -8,18 +8,19 @@
 (* The meter runs a command only if the head-end signed it and its counter *)
 (* is above the last one it ran, which it persists before the effect.      *)
 (*                                                                         *)
-(* The head-end signs a command only with two distinct approvers of its   *)
-(* staff (UC4: disconnects, tariff changes and campaigns need two); one of *)
-(* them may be an insider, who approves anything.                          *)
+(* The head-end signs a disconnect only with two distinct approvers of   *)
+(* its staff (UC4); one of them may be an insider, who approves anything. *)
+(* Other kinds (tariff, reconnect, clock, trust list) need one approver,   *)
+(* whose role must allow the kind (outside this model).                    *)
 (*                                                                         *)
 (* Properties: S6 (only the head-end's commands run, each at most once,    *)
-(* each approved by two of its staff) and S9 (they run in the order        *)
-(* issued).                                                                *)
+(* each disconnect approved by two of its staff) and S9 (they run in the   *)
+(* order issued).                                                          *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
 
 CONSTANTS
-    N,             \* commands the head-end issues
+    MaxCommands,   \* commands the head-end issues (a model bound)
     MaxRestarts,   \* gateway restarts in a run
     Mutant
 
@@ -30,6 +31,9 @@ ASSUME Mutant \in Mutants
 \* approver, 2 an insider who approves anything.
 Staff == 1..2
 
+\* Command kinds as far as approval goes: a disconnect, or any other kind.
+Kinds == {"disconnect", "other"}
+
 VARIABLES
     \* @type: Int; @role: headend; @persist
     issued,        \* commands 1..issued were signed by the head-end
@@ -39,19 +43,19 @@ VARIABLES
     relayed,       \* commands this gateway incarnation relayed (volatile)
     \* @type: Int; @role: meter; @persist
     last,          \* counter of the last command run
-    \* @type: Seq(Int); @role: meter
-    ran,           \* history: commands in the order they ran
-    \* @type: Int; @role: gateway
-    restarts,
-    \* @type: Seq(Int); @role: headend
-    approvals      \* history: how many different people approved each issued command
+    \* @type: Seq(Int); @role: history
+    ran,           \* commands in the order they ran
+    \* @type: Int; @role: history
+    restarts,      \* gateway restarts so far (for the model bound)
+    \* @type: Seq(Int); @role: history
+    approvals      \* how many different people approved each issued disconnect
 
 vars == <<issued, net, relayed, last, ran, restarts, approvals>>
 
 TypeOK ==
-    /\ issued \in 0..N
-    /\ last \in 0..N
-    /\ relayed \subseteq 1..N
+    /\ issued \in 0..MaxCommands
+    /\ last \in 0..MaxCommands
+    /\ relayed \subseteq 1..MaxCommands
 
 Init ==
     /\ issued = 0
@@ -62,14 +66,15 @@ Init ==
     /\ restarts = 0
     /\ approvals = <<>>
 
-\* @role: headend @event: issue(a, b)
-\* Two members of staff approve; the head-end signs only if they are two
+\* @role: headend @event: issue(a, b, k)
+\* Members a and b of staff approve a command of kind k (a = b when one
+\* person approves); the head-end signs a disconnect only if they are two
 \* different people (the mutant accepts one approval).
-Issue(a, b) ==
-    /\ issued < N
-    /\ a # b \/ Mutant = "single_approver"
+Issue(a, b, k) ==
+    /\ issued < MaxCommands
+    /\ k = "disconnect" => a # b \/ Mutant = "single_approver"
     /\ issued' = issued + 1
-    /\ approvals' = Append(approvals, IF a = b THEN 1 ELSE 2)
+    /\ approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals
     /\ UNCHANGED <<net, relayed, last, ran, restarts>>
 
 \* @role: gateway @event: relay(c)
@@ -88,7 +93,7 @@ Restart ==
     /\ relayed' = {}
     /\ UNCHANGED <<issued, net, last, ran, approvals>>
 
-\* @role: attacker @event: inject
+\* @role: attacker @event: inject(c)
 \* A compromised gateway signs a command with its own key.
 Inject(c) ==
     /\ net' = net \cup {[id |-> c, by |-> "gateway"]}
@@ -111,10 +116,10 @@ Execute(m) ==
     /\ UNCHANGED <<issued, net, relayed, restarts, approvals>>
 
 Next ==
-    \/ \E a, b \in 1..2 : Issue(a, b)   \* a, b \in Staff
+    \/ \E a, b \in 1..2, k \in Kinds : Issue(a, b, k)   \* a, b \in Staff
     \/ \E c \in 1..issued : Relay(c)
     \/ Restart
-    \/ \E c \in 1..N : Inject(c)
+    \/ \E c \in 1..MaxCommands : Inject(c)
     \/ \E m \in net : Execute(m)
 
 Spec == Init /\ [][Next]_vars
@@ -123,6 +128,7 @@ Spec == Init /\ [][Next]_vars
 \* S6: every command that ran was issued by the head-end, and ran once.
 S6_AtMostOnce == \A i, j \in 1..Len(ran) : i # j => ran[i] # ran[j]
 S6_OnlyIssued == \A i \in 1..Len(ran) : ran[i] <= issued
+\* Every disconnect was approved by two different people.
 S6_TwoApprovers == \A i \in 1..Len(approvals) : approvals[i] >= 2
 
 \* S9: commands run in the order issued.

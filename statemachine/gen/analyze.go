@@ -60,6 +60,7 @@ type Action struct {
 	Pos     syntax.Pos
 	Guards  []*Guard   // kept, in conjunct order
 	Bounds  []*Guard   // model bounds, dropped from the generated code
+	History []*Assign  // assignments to history variables, dropped from the generated code
 	Assigns []*Assign  // to the role's variables, in conjunct order
 	Sends   []*Assign  // v' = v \cup {msg} on a foreign variable
 	Ifs     []*IfBlock // IF c THEN (conjunction) ELSE (conjunction) over assignments
@@ -104,6 +105,9 @@ type Param struct {
 	From   string // the variable it is drawn from, if any
 	// Lo and Hi bound a parameter drawn from Lo..Hi (else nil).
 	Lo, Hi syntax.Expr
+	// Enum lists the literals of a parameter drawn from a set written out
+	// ({"a", "b"}) or named by a definition of one (else nil).
+	Enum []syntax.Expr
 }
 
 // Guard is one conjunct without primes.
@@ -824,6 +828,8 @@ func (m *Machine) block(act *Action, items []syntax.Expr, b *Block, set map[stri
 				owners := m.owner(v)
 				if hasRole(owners, m.Role) {
 					b.Assigns = append(b.Assigns, &Assign{Var: m.varNamed(v), Expr: o.Args[1], Pos: startPos(o)})
+				} else if hasRole(owners, HistoryRole) && top {
+					act.History = append(act.History, &Assign{Var: &Var{Name: v, Type: m.types[v], Roles: owners}, Expr: o.Args[1], Pos: startPos(o)})
 				} else if elems, ok := m.sendElems(v, o.Args[1]); ok && top && !principal(owners) && m.types[v] != nil && m.types[v].Kind == TSet {
 					sv := m.sendVar(v)
 					for _, el := range elems {
@@ -908,6 +914,7 @@ func (m *Machine) paramTypes(action string) ([]*Param, *Diag) {
 				if o, ok := dom.(*syntax.OpApp); ok && o.Op == ".." {
 					p.Lo, p.Hi = o.Args[0], o.Args[1]
 				}
+				p.Enum = m.enumElems(dom)
 				found = append(found, p)
 			}
 			if len(found) == 0 {
@@ -936,13 +943,54 @@ func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
 			if t, ok := m.types[n]; ok && t.Kind == TSet {
 				return t.Elem, nil
 			}
+			if d, ok := m.defs[n]; ok && len(d.Params) == 0 && !m.isVar[n] {
+				if _, ok := d.Body.(*syntax.SetEnum); ok {
+					return m.domainElem(d.Body)
+				}
+			}
+		}
+	case *syntax.SetEnum:
+		// {"a", "b"} or {1, 2}: literals of one type.
+		var t *Type
+		for _, el := range y.Elems {
+			var et *Type
+			switch el.(type) {
+			case *syntax.Str:
+				et = &Type{Kind: TStr}
+			case *syntax.Num:
+				et = &Type{Kind: TInt}
+			default:
+				et = nil
+			}
+			if et == nil || t != nil && t.Kind != et.Kind {
+				t = nil
+				break
+			}
+			t = et
+		}
+		if t != nil {
+			return t, nil
 		}
 	case *syntax.OpApp:
 		if y.Op == ".." {
 			return &Type{Kind: TInt}, nil
 		}
 	}
-	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b or BOOLEAN)", show(dom))}
+	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b, BOOLEAN, or a set of literals of one type, written out or named by a definition)", show(dom))}
+}
+
+// enumElems gives the literals of a set written out, or of a definition
+// without parameters whose body is one (nil for any other domain).
+func (m *Machine) enumElems(dom syntax.Expr) []syntax.Expr {
+	if r, ok := dom.(*syntax.Ref); ok && len(r.Parts) == 1 && len(r.Parts[0].Args) == 0 && !m.isVar[r.Parts[0].Name] {
+		if d, ok := m.defs[r.Parts[0].Name]; ok && len(d.Params) == 0 {
+			dom = d.Body
+		}
+	}
+	if se, ok := dom.(*syntax.SetEnum); ok {
+		return se.Elems
+	}
+	return nil
 }
 
 // checkForeign applies the ownership convention to an action of another role.
@@ -963,7 +1011,7 @@ func (m *Machine) checkForeign(name string, a *actionAnnot) []Diag {
 			continue
 		}
 		owners := m.owner(v)
-		if hasRole(owners, a.Role) {
+		if hasRole(owners, a.Role) || hasRole(owners, HistoryRole) {
 			continue
 		}
 		if _, ok := m.sendElems(v, o.Args[1]); ok && !principal(owners) {
@@ -973,6 +1021,16 @@ func (m *Machine) checkForeign(name string, a *actionAnnot) []Diag {
 	}
 	return out
 }
+
+// HistoryRole owns the spec's history variables: records of what happened
+// (the commands run, in order; the approvals each got) that properties
+// read and no action's guard does. Any role's action may append to them;
+// the generated machines keep none of them, so a running meter does not
+// carry an ever-growing log only the model needs, and the generator
+// reports any guard or kept assignment that reads one (it would make the
+// variable part of the protocol). Trace validation recomputes them from
+// the model, as it does every variable of a role that keeps no log.
+const HistoryRole = "history"
 
 // principal says whether a variable belongs to one of the roles that run
 // code (a channel variable belongs to the attacker, the WAN or env).

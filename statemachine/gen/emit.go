@@ -814,6 +814,13 @@ func (e *emitter) emitActions() {
 		if len(parts) > 0 {
 			e.p("// Model bounds dropped: %s.\n", strings.Join(parts, "; "))
 		}
+		if len(a.History) > 0 {
+			var hs []string
+			for _, h := range a.History {
+				hs = append(hs, h.Var.Name+"' = "+show(h.Expr)+" ("+h.Pos.String()+")")
+			}
+			e.p("// History variables not kept: %s.\n", strings.Join(hs, "; "))
+		}
 		e.p("func (p *%sParams) step%s(s *%sState, ev %sEvent, out *%sOutput) error {\n", M, a.Name, M, M, M)
 		if usesOvf {
 			e.p("var ovf bool\n")

@@ -237,12 +237,63 @@ Next == \/ \E m \in net : Execute(m)
 		}
 	}
 	// A parameter Next does not draw from a typable set.
-	bad := strings.Replace(src, `\E k \in 1..3 : Skip(k)`, `\E k \in {1, 2} : Skip(k)`, 1)
+	bad := strings.Replace(src, `\E k \in 1..3 : Skip(k)`, `\E k \in {1, "a"} : Skip(k)`, 1)
 	if err := os.WriteFile(filepath.Join(dir, "P.tla"), []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil); err == nil || !strings.Contains(err.Error(), "spec/P.tla:23:21: cannot type a parameter drawn from {1, 2}") {
+	if _, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"P"}}, nil); err == nil || !strings.Contains(err.Error(), `spec/P.tla:23:21: cannot type a parameter drawn from {1, "a"}`) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestGenHistoryAndEnumParameters: a variable of the history role is kept
+// by the model only (its assignment is named in a comment, not generated),
+// a guard that reads one is refused with its position, and a parameter
+// drawn from a set of literals, written out or named, is typed.
+func TestGenHistoryAndEnumParameters(t *testing.T) {
+	dir := specTempDir(t)
+	src := `---- MODULE H ----
+EXTENDS Naturals, Sequences
+VARIABLES
+    \* @type: Int; @role: meter; @persist
+    last,
+    \* @type: Seq(Str); @role: history
+    ran
+Kinds == {"tariff", "disconnect"}
+Init == last = 0 /\ ran = <<>>
+\* @role: meter @event: run(k, n)
+Run(k, n) ==
+    /\ k # "disconnect" \/ n > 1
+    /\ last' = last + n
+    /\ ran' = Append(ran, k)
+Next == \E k \in Kinds, n \in {1, 2} : Run(k, n)
+====
+`
+	write := func(s string) {
+		if err := os.WriteFile(filepath.Join(dir, "H.tla"), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(src)
+	out, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"H"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"K string `tla:\"k\" json:\"k\"`",
+		"N int64 `tla:\"n\" json:\"n\"`",
+		"// History variables not kept: ran' = Append(ran, k) (spec/H.tla:14:8).",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(string(out), "Ran ") {
+		t.Errorf("the history variable ran is in the generated state:\n%s", out)
+	}
+	write(strings.Replace(src, `/\ k # "disconnect" \/ n > 1`, `/\ Len(ran) < 3`, 1))
+	if _, _, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"H"}}, nil); err == nil || !strings.Contains(err.Error(), "spec/H.tla:12:") || !strings.Contains(err.Error(), "reads ran of role history") {
+		t.Errorf("a guard reading a history variable: err = %v", err)
 	}
 }
 

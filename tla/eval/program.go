@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/verimeter/verimeter/tla/check"
@@ -19,6 +20,7 @@ type program struct {
 	names        []string
 	preds        sync.Map // predKey -> *compiledPred
 	acts         sync.Map // predKey -> *compiledAct
+	argActs      sync.Map // name and canonical arguments -> *compiledAct (ActionSuccessors)
 	mu           sync.Mutex
 }
 
@@ -198,4 +200,58 @@ func (m *Machine) NextInto(s check.State, emit func(check.State, int) error) err
 	clear(r.slots)
 	m.nextRT.Put(r)
 	return err
+}
+
+// Str is s interned in the machine's table, equal to the machine's own
+// values of s (strings are interned per machine, in TLC's order of first
+// sighting); tools that build values to hand back to the machine use it.
+func (m *Machine) Str(s string) value.Str { return m.strs.String(s) }
+
+// ActionSuccessors enumerates the successors of s by the root module's
+// definition name applied to args, taken as an action. Next's successors
+// name the action each came from but not its arguments; a differential
+// test of a generated machine asks whether the action is enabled for the
+// very arguments an event carries, and what it then leads to. Variables
+// the action leaves unassigned keep their values from s.
+func (m *Machine) ActionSuccessors(name string, args []value.Value, s check.State, emit func(check.State) error) error {
+	d, ok := m.defs[name]
+	if !ok {
+		return fmt.Errorf("%w: no definition %s", ErrEval, name)
+	}
+	if len(d.Params) != len(args) {
+		return fmt.Errorf("%w: %s takes %d arguments, got %d", ErrEval, name, len(d.Params), len(args))
+	}
+	key := name
+	for _, a := range args {
+		key += "\x00" + value.Canonical(a)
+	}
+	var p *compiledAct
+	if c, ok := m.prog.argActs.Load(key); ok {
+		p = c.(*compiledAct)
+	} else {
+		// The arguments are bound as constants, so each distinct argument
+		// list compiles once.
+		var e *env
+		part := syntax.RefPart{Name: name}
+		for i, a := range args {
+			n := fmt.Sprintf("action argument %d", i+1) // not an identifier: cannot clash with the module's names
+			e = &bind{name: n, kind: eConst, cval: a, next: e}
+			part.Args = append(part.Args, &syntax.Ref{Node: syntax.Node{P: d.Pos}, Parts: []syntax.RefPart{{Name: n}}})
+		}
+		x := &syntax.Ref{Node: syntax.Node{P: d.Pos}, Parts: []syntax.RefPart{part}}
+		p = m.action(x, e)
+		m.prog.argActs.Store(key, p)
+	}
+	r := &rt{cur: s, nxt: make([]value.Value, len(m.vars)), slots: make([]value.Value, p.n)}
+	r.emit = func(nxt []value.Value, _ int) error {
+		full := make(check.State, len(nxt))
+		for i := range nxt {
+			full[i] = nxt[i]
+			if full[i] == nil {
+				full[i] = s[i]
+			}
+		}
+		return emit(full)
+	}
+	return p.run(r)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
 	"github.com/verimeter/verimeter/tla/eval"
+	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
 )
 
@@ -226,6 +227,21 @@ func (h *harness) args(es check.State, act *gen.Action) ([][]value.Value, error)
 			for _, v := range ints {
 				vals = append(vals, value.Int(v))
 			}
+		case len(p.Enum) > 0:
+			for _, el := range p.Enum {
+				switch x := el.(type) {
+				case *syntax.Str:
+					vals = append(vals, h.ev.Str(x.Val))
+				case *syntax.Num:
+					n, err := strconv.ParseInt(x.Text, 10, 64)
+					if err != nil {
+						return nil, err
+					}
+					vals = append(vals, value.Int(n))
+				default:
+					return nil, fmt.Errorf("parameter %s of %s: element %v of %s is not a literal", p.Name, act.Name, el, p.Domain)
+				}
+			}
 		default:
 			return nil, fmt.Errorf("parameter %s of %s is drawn from %s: no values to try", p.Name, act.Name, p.Domain)
 		}
@@ -243,10 +259,11 @@ func (h *harness) args(es check.State, act *gen.Action) ([][]value.Value, error)
 // event checks one event kind of the role in state (es, gs): Step succeeds
 // exactly when the spec's action is enabled (up to dropped model bounds)
 // and then gives the spec's successor and messages. An action with
-// parameters is tried with every parameter value Next draws from, and the
-// successors Step accepts must be exactly the spec's successors by that
-// action (enabledness per value is checked up to values with equal
-// successors, since the evaluator names the action, not its arguments).
+// parameters is tried with every parameter value Next draws from: Step
+// refuses it exactly when the spec's action with those very arguments is
+// not enabled (eval.ActionSuccessors), a step it takes is one of that
+// action's successors, and every successor of the action from Next is
+// given by some event.
 // It returns the generated successors by projection key.
 func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (map[string]reflect.Value, error) {
 	act := h.mod.Actions[k-1]
@@ -296,6 +313,19 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		out, err := h.ad.Step(cp, ev)
 		sends, took := out.Sends, out.Action
 		what := act.Name + fmt.Sprint(args)
+		// The spec's successors by the action with these very arguments:
+		// Next's successors name the action, not its arguments, so a guard
+		// on a parameter alone (a # b) is checked here.
+		exact := map[string]bool{}
+		if err := h.ev.ActionSuccessors(act.Name, args, es, func(t check.State) error {
+			exact[h.projKey(t)+" / "+h.sendKey(t, nil)] = true
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("evaluating %s: %w", what, err)
+		}
+		if err != nil && len(exact) > 0 {
+			return nil, fmt.Errorf("event of %s: Step refused it (%v), the spec's action is enabled for these arguments", what, err)
+		}
 		if err != nil {
 			var ge *statemachine.GuardError
 			if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
@@ -314,7 +344,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 			return nil, fmt.Errorf("event of %s: %v", what, err)
 		}
 		key := canonGo(cp.Elem()) + " / " + h.sendKey(es, sends)
-		if _, ok := want[key]; !ok {
+		if !exact[key] {
 			boundOnly := false
 			for _, b := range act.Bounds {
 				ok, berr := gen.BoundHolds(b, lookup)
@@ -327,8 +357,8 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 				h.boundOnly++
 				continue
 			}
-			if len(want) == 0 {
-				return nil, fmt.Errorf("event of %s: Step took it, the spec's action is not enabled", what)
+			if len(exact) == 0 {
+				return nil, fmt.Errorf("event of %s: Step took it, the spec's action is not enabled for these arguments", what)
 			}
 			var ws []string
 			for w := range want {
