@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 
 	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
 )
 
 // Errors of the gateway.
@@ -19,6 +21,9 @@ var (
 	ErrNoSession  = errors.New("gateway: meter not commissioned")
 	ErrNoAnswer   = errors.New("gateway: meter did not answer")
 	ErrMeterRefus = errors.New("gateway: meter refused the request")
+	// ErrRelayed: the command was relayed already by this gateway since it
+	// started (spec/Commands.tla, Relay: c \notin relayed).
+	ErrRelayed = errors.New("gateway: command already relayed")
 )
 
 // Uplink is the gateway's outbound connection to the head-end (TLS 1.3 with
@@ -36,7 +41,16 @@ type Config struct {
 	Dir        string            // persistent queue; "" keeps it in memory
 	Rand       io.Reader
 	Segment    PLC
+	// Trace, when set, records the steps of the gateway's Commands machine
+	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
+	// validation against spec/Commands.tla.
+	Trace *statemachine.TraceDir
 }
+
+// commandsMachine is the gateway's generated machine of spec/Commands.tla
+// for one meter: which of its commands this gateway relayed since it
+// started (volatile, as the spec has it).
+type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
 
 // PLC is how a gateway reaches its meters: the simulated Segment in the
 // demo and tests, SocketPLC between processes, a serial modem on hardware.
@@ -60,6 +74,8 @@ type Gateway struct {
 	cfg      Config
 	queue    *Queue
 	sessions map[protocol.SystemTitle]*session
+	cmds     map[protocol.SystemTitle]*commandsMachine
+	cmdOut   CommandsOutput
 	req      uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
@@ -78,7 +94,7 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}}, nil
+	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{}}, nil
 }
 
 // Close closes the queue.
@@ -244,13 +260,74 @@ func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	return r.Body, g.queue.Append(api.Item{Kind: api.KindReading, Raw: r.Body})
 }
 
-// Command relays a head-end-signed command; the meter checks it.
+// Command relays a head-end-signed command; the meter checks it. Which
+// commands are relayed is the gateway's generated machine of
+// spec/Commands.tla (action Relay): each counter once per meter since the
+// gateway started (a repeat is ErrRelayed). The PDU carries the relay's
+// Lamport time when the gateway keeps a trace.
 func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
-	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUCommand, Body: signed})
+	c, err := protocol.PeekCommand(signed)
+	if err != nil {
+		return err
+	}
+	if c.Meter != meter || c.Counter > math.MaxInt64 {
+		return fmt.Errorf("%w: command %d for %x relayed to %x", protocol.ErrMalformed, c.Counter, c.Meter, meter)
+	}
+	m, err := g.commands(meter)
+	if err != nil {
+		return err
+	}
+	ev := CommandsEvent{Kind: CommandsRelay, C: int64(c.Counter)}
+	clock, err := m.Apply(c.Trace, ev, &g.cmdOut)
+	var full *statemachine.CapacityError
+	if errors.As(err, &full) {
+		// The relayed set is full: forget it, as a restart does (the spec's
+		// Restart; the meter's counter check makes a repeat harmless).
+		if _, err := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); err != nil {
+			return err
+		}
+		clock, err = m.Apply(c.Trace, ev, &g.cmdOut)
+	}
+	if errors.Is(err, statemachine.ErrNotEnabled) {
+		return fmt.Errorf("%w: command %d to %x: %w", ErrRelayed, c.Counter, meter, err)
+	}
+	if err != nil {
+		return err
+	}
+	p := protocol.PDU{Kind: protocol.PDUCommand, Body: signed}
+	if m.Rec != nil {
+		p.Clock = clock
+	}
+	r, err := g.request(meter, protocol.TagCommand, p)
 	if err != nil {
 		return err
 	}
 	return result(r)
+}
+
+// commands returns the meter's Commands machine of this gateway
+// incarnation. When the trace already holds steps of an earlier
+// incarnation (the gateway restarted), the new one records its restart
+// first: it has forgotten what it relayed.
+func (g *Gateway) commands(meter protocol.SystemTitle) (*commandsMachine, error) {
+	if m, ok := g.cmds[meter]; ok {
+		return m, nil
+	}
+	rec, err := g.cfg.Trace.Recorder(fmt.Sprintf("commands/%x/gateway-%s", meter[:], g.cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	p := &CommandsParams{}
+	m := &commandsMachine{Role: "gateway", Name: "gateway-" + g.cfg.Name, Step: p.Step, State: p.Init(), Rec: rec,
+		Action: func(o *CommandsOutput) string { return o.Action }}
+	if rec.LastClock() > 0 {
+		m.Resume()
+		if _, err := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); err != nil {
+			return nil, err
+		}
+	}
+	g.cmds[meter] = m
+	return m, nil
 }
 
 // Firmware transfers a campaign's manifest and image to a meter in blocks

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
 )
 
 // Config is what a head-end runs with.
@@ -26,14 +27,23 @@ type Config struct {
 	// DisconnectsPerHour caps disconnect commands (a compromised operator
 	// account cannot cut a city off); 0 means 50.
 	DisconnectsPerHour int
+	// Trace, when set, records the steps of the head-end's Commands machine
+	// for each meter in commands/<meter>/headend.ndjson, for trace
+	// validation against spec/Commands.tla.
+	Trace *statemachine.TraceDir
 }
+
+// commandsMachine is the head-end's machine of spec/Commands.tla for one
+// meter (commands are counted per meter).
+type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
 
 // HeadEnd is the head-end. Its methods are safe for concurrent use.
 type HeadEnd struct {
 	cfg       Config
 	verifiers sync.Pool
 	mu        sync.Mutex
-	cmdCtr    map[protocol.SystemTitle]uint64
+	cmds      map[protocol.SystemTitle]*commandsMachine
+	cmdOut    CommandsOutput
 	disc      []time.Time
 }
 
@@ -42,7 +52,7 @@ func New(cfg Config) *HeadEnd {
 	if cfg.DisconnectsPerHour == 0 {
 		cfg.DisconnectsPerHour = 50
 	}
-	h := &HeadEnd{cfg: cfg, cmdCtr: map[protocol.SystemTitle]uint64{}}
+	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}}
 	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
 	return h
 }
@@ -272,6 +282,12 @@ func (h *HeadEnd) roleOf(a Approver) (protocol.Role, error) {
 // must allow the kind; a disconnect needs a second, different approver whose
 // role also allows it, and is rate limited. The command gets the meter's
 // next command counter, so meters run it once and in issue order.
+//
+// The counter and the approval rule are the head-end's generated machine
+// of spec/Commands.tla (action Issue): the first approver is member 1 of
+// the spec's staff, a second, different approver member 2, and the kind is
+// "disconnect" or "other". The counter is persisted before the command is
+// signed and handed out.
 func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Command) ([]byte, error) {
 	now := h.cfg.Now()
 	role, err := h.roleOf(issuer)
@@ -282,17 +298,18 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 		h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("kind %d by role %s", c.Kind, role))
 		return nil, fmt.Errorf("%w: %s (%s) may not issue command kind %d", ErrRole, issuer.Name, role, c.Kind)
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if c.Kind == protocol.CmdDisconnect {
-		if second == nil || second.Name == issuer.Name || participantName(second.Cert) == participantName(issuer.Cert) {
-			h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("disconnect of %x without a second approver", c.Meter))
-			return nil, fmt.Errorf("%w: disconnect of %x", ErrApproval, c.Meter)
-		}
+	ev := CommandsEvent{Kind: CommandsIssue, A: 1, B: 1, K: "other"}
+	if second != nil && second.Name != issuer.Name && participantName(second.Cert) != participantName(issuer.Cert) {
 		r2, err := h.roleOf(*second)
 		if err != nil || !allowedKinds(r2, c.Kind) {
 			return nil, fmt.Errorf("%w: approver %s", ErrApproval, second.Name)
 		}
+		ev.B = 2
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if c.Kind == protocol.CmdDisconnect {
+		ev.K = "disconnect"
 		cut := now.Add(-time.Hour)
 		kept := h.disc[:0]
 		for _, t := range h.disc {
@@ -305,17 +322,64 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 			h.cfg.Store.Audit(now, issuer.Name, "command-refused", "disconnect rate limit")
 			return nil, fmt.Errorf("%w: %d disconnects in the last hour", ErrRateLimit, len(h.disc))
 		}
-		h.disc = append(h.disc, now)
 	}
-	h.cmdCtr[c.Meter]++
-	c.Counter = h.cmdCtr[c.Meter]
-	c.Issued = now.Unix()
-	signed, err := protocol.SignCommand(c, h.cfg.Key, protocol.SubjectKeyID(&h.cfg.Key.PublicKey), h.cfg.Rand)
+	m, err := h.commands(c.Meter)
 	if err != nil {
 		return nil, err
 	}
+	clock, err := m.Apply(0, ev, &h.cmdOut)
+	if errors.Is(err, statemachine.ErrNotEnabled) {
+		h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("kind %d of %x without a second approver", c.Kind, c.Meter))
+		return nil, fmt.Errorf("%w: kind %d of %x: %w", ErrApproval, c.Kind, c.Meter, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Kind == protocol.CmdDisconnect {
+		h.disc = append(h.disc, now)
+	}
+	c.Counter = uint64(m.State.Issued)
+	c.Issued = now.Unix()
+	if m.Rec != nil {
+		c.Trace = clock
+	}
+	signed, err := protocol.SignCommand(c, h.cfg.Key, protocol.SubjectKeyID(&h.cfg.Key.PublicKey), h.cfg.Rand)
+	if err != nil {
+		return nil, err // the counter stays used: meters accept any higher one
+	}
 	h.cfg.Store.Audit(now, issuer.Name, "command", fmt.Sprintf("kind %d meter %x counter %d", c.Kind, c.Meter, c.Counter))
 	return signed, nil
+}
+
+// commands returns the meter's Commands machine, loading its counter from
+// the store on first use. Called with h.mu held.
+func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error) {
+	if m, ok := h.cmds[meter]; ok {
+		return m, nil
+	}
+	issued, err := h.cfg.Store.CommandCounter(meter)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := h.cfg.Trace.Recorder(fmt.Sprintf("commands/%x/headend", meter[:]))
+	if err != nil {
+		return nil, err
+	}
+	p := &CommandsParams{}
+	m := &commandsMachine{
+		Role: "headend", Name: "headend", Step: p.Step, State: p.Init(), Rec: rec,
+		Action: func(o *CommandsOutput) string { return o.Action },
+		Persist: func(s *CommandsState, o *CommandsOutput) error {
+			if !o.Persist {
+				return nil
+			}
+			return h.cfg.Store.SetCommandCounter(meter, s.Issued)
+		},
+	}
+	m.State.Issued = issued
+	m.Resume()
+	h.cmds[meter] = m
+	return m, nil
 }
 
 // Campaign is a staged firmware rollout: the first stages are small, and

@@ -283,3 +283,47 @@ func (f *fixture) useStore(st *Store) {
 	c.Store = st
 	f.he = New(c)
 }
+
+// TestCommandCounterSurvivesRestart: the head-end persists a meter's
+// command counter (spec/Commands.tla: issued is @persist) before it hands a
+// command out, so a head-end started again on the same store continues
+// above it, and the store refuses to move a counter back. A tariff needs
+// one approver; a refused disconnect consumes no counter.
+func TestCommandCounterSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+		return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
+	}
+	counter := func(signed []byte) uint64 {
+		t.Helper()
+		c, err := protocol.VerifyCommand(signed, f.meter, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Counter
+	}
+	tariff := protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 2}
+	for want := uint64(1); want <= 2; want++ {
+		c, err := f.he.IssueCommand(f.alice, nil, tariff)
+		if err != nil || counter(c) != want {
+			t.Fatalf("tariff %d: %v", want, err)
+		}
+	}
+	if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
+		t.Fatalf("disconnect on one approval: %v", err)
+	}
+	if n, err := f.store.CommandCounter(f.meter); err != nil || n != 2 {
+		t.Fatalf("persisted counter %d, %v; want 2", n, err)
+	}
+	restarted := New(f.he.cfg)
+	c, err := restarted.IssueCommand(f.alice, nil, tariff)
+	if err != nil || counter(c) != 3 {
+		t.Fatalf("after a restart: %v", err)
+	}
+	if err := f.store.SetCommandCounter(f.meter, 1); !errors.Is(err, ErrStore) {
+		t.Fatalf("counter moved back: %v", err)
+	}
+	if n, _ := f.store.CommandCounter(f.meter); n != 3 {
+		t.Fatalf("counter %d after a refused move back, want 3", n)
+	}
+}

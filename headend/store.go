@@ -84,6 +84,8 @@ var pgSchema = []string{
 	`CREATE TABLE IF NOT EXISTS audit (
   seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, detail TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS command_counters (
+  meter BYTEA PRIMARY KEY, issued BIGINT NOT NULL)`,
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx connection string, e.g.
@@ -122,6 +124,8 @@ CREATE INDEX IF NOT EXISTS contracts_meter ON contracts (meter, participant);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
   action TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS command_counters (
+  meter BLOB PRIMARY KEY, issued INTEGER NOT NULL) WITHOUT ROWID;
 `
 
 // OpenStore opens (or creates) the SQLite database at path.
@@ -367,4 +371,35 @@ func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) ([]string, 
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// CommandCounter is the last command counter signed for a meter (0 before
+// the first): the head-end's issued count of spec/Commands.tla, which it
+// persists before it hands a signed command out, so that a restarted
+// head-end never signs two commands with one counter (the meter would run
+// only the first) nor goes back.
+func (s *Store) CommandCounter(meter protocol.SystemTitle) (int64, error) {
+	var n int64
+	err := s.db.QueryRow(s.rebind(`SELECT issued FROM command_counters WHERE meter = ?`), meter[:]).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%w: command counter: %v", ErrStore, err)
+	}
+	return n, nil
+}
+
+// SetCommandCounter persists a meter's command counter; it refuses to move
+// it back (counters never go back, also across a restore of an old row).
+func (s *Store) SetCommandCounter(meter protocol.SystemTitle, issued int64) error {
+	res, err := s.db.Exec(s.rebind(`INSERT INTO command_counters (meter, issued) VALUES (?, ?)
+ON CONFLICT (meter) DO UPDATE SET issued = excluded.issued WHERE command_counters.issued < excluded.issued`), meter[:], issued)
+	if err != nil {
+		return fmt.Errorf("%w: command counter: %v", ErrStore, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return fmt.Errorf("%w: command counter of %x would go back to %d", ErrStore, meter, issued)
+	}
+	return nil
 }

@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
 )
 
 // Errors of the communication part.
@@ -40,7 +42,16 @@ type Config struct {
 	Seed                       uint64 // consumption source
 	Rand                       io.Reader
 	LogbookCapacity            int // 0: 64
+	// Trace, when set, records the steps of the meter's Commands machine in
+	// commands/<meter>/meter.ndjson, for trace validation against
+	// spec/Commands.tla.
+	Trace *statemachine.TraceDir
 }
+
+// commandsMachine is the meter's generated machine of spec/Commands.tla:
+// it decides whether a command whose signature verified runs (its counter
+// above the last one run) and asks for the counter to be persisted first.
+type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
 
 // Meter is one meter. It is driven by its owner (the simulation or a
 // process): Measure for each quarter hour, HandleAPDU for each APDU from the
@@ -62,7 +73,8 @@ type Meter struct {
 
 	sender   *protocol.Sender
 	receiver *protocol.Receiver
-	lastCmd  uint64
+	cmds     commandsMachine
+	cmdOut   CommandsOutput
 	tariff   uint8
 	clockOff int64
 	open     bool // breaker open (disconnected)
@@ -112,9 +124,24 @@ func New(cfg Config) (*Meter, error) {
 	if m.trust, err = protocol.VerifyTrustList(cfg.TrustList, cfg.Operator, cfg.Title, 0); err != nil {
 		return nil, err
 	}
+	cp := &CommandsParams{}
+	m.cmds = commandsMachine{Role: "meter", Name: "meter", Step: cp.Step, State: cp.Init(),
+		Action: func(o *CommandsOutput) string { return o.Action },
+		Persist: func(s *CommandsState, o *CommandsOutput) error {
+			if !o.Persist {
+				return nil
+			}
+			var rec [8]byte
+			binary.BigEndian.PutUint64(rec[:], uint64(s.Last))
+			return m.store.Append(recCommand, rec[:], true)
+		}}
+	if m.cmds.Rec, err = cfg.Trace.Recorder(fmt.Sprintf("commands/%x/meter", cfg.Title[:])); err != nil {
+		return nil, err
+	}
 	if err := m.recover(); err != nil {
 		return nil, err
 	}
+	m.cmds.Resume()
 	// Signed-data counters continue above everything ever reserved.
 	if m.dataNext, err = m.counters.Reserved(dataCounterKey); err != nil {
 		return nil, err
@@ -143,7 +170,11 @@ func (m *Meter) recover() error {
 		if len(b) != 8 {
 			return fmt.Errorf("%w: command record", ErrStore)
 		}
-		m.lastCmd = max(m.lastCmd, binary.BigEndian.Uint64(b))
+		last := binary.BigEndian.Uint64(b)
+		if last > math.MaxInt64 {
+			return fmt.Errorf("%w: command record %d", ErrStore, last)
+		}
+		m.cmds.State.Last = max(m.cmds.State.Last, int64(last))
 		return nil
 	}); err != nil {
 		return err
@@ -433,15 +464,18 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Counter <= m.lastCmd {
-		return nil, fmt.Errorf("%w: %d after %d", ErrCommandOrder, c.Counter, m.lastCmd)
+	if c.Counter > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: command counter %d", protocol.ErrMalformed, c.Counter)
 	}
-	var rec [8]byte
-	binary.BigEndian.PutUint64(rec[:], c.Counter)
-	if err := m.store.Append(recCommand, rec[:], true); err != nil {
+	// The signature verified under a head-end key: the spec's m.by =
+	// "headend". The machine checks the counter and persists it (Persist
+	// above) before any effect.
+	ev := CommandsEvent{Kind: CommandsCommand, M: CommandsNet{Id: int64(c.Counter), By: "headend"}}
+	if _, err := m.cmds.Apply(p.Clock, ev, &m.cmdOut); errors.Is(err, statemachine.ErrNotEnabled) {
+		return nil, fmt.Errorf("%w: %d after %d: %w", ErrCommandOrder, c.Counter, m.cmds.State.Last, err)
+	} else if err != nil {
 		return nil, err
 	}
-	m.lastCmd = c.Counter
 	switch c.Kind {
 	case protocol.CmdTariff:
 		if err := m.store.Append(recTariff, []byte{c.Tariff}, true); err != nil {

@@ -42,6 +42,11 @@ type Command struct {
 	ClockStep int64       `cbor:"6,keyasint,omitempty"`
 	Payload   []byte      `cbor:"7,keyasint,omitempty"` // e.g. a signed trust list
 	Approvers [][]byte    `cbor:"8,keyasint,omitempty"` // key ids of second approvers
+	// Trace is the Lamport time of the head-end's step that issued the
+	// command, for trace validation (statemachine/tracecheck): the relay
+	// that consumes the command observes it. 0 when the head-end keeps no
+	// trace; it has no effect on the command.
+	Trace uint64 `cbor:"9,keyasint,omitempty"`
 }
 
 const contentCommand = "application/vnd.verimeter.command+cbor"
@@ -135,6 +140,28 @@ func VerifyCommand(data []byte, meter SystemTitle, keys CommandKeys) (Command, e
 	}
 	if !allowed(c.Kind) {
 		return c, fmt.Errorf("%w: issuer may not send command kind %d", ErrRole, c.Kind)
+	}
+	return c, nil
+}
+
+// PeekCommand reads a signed command's content without checking its
+// signature. It exists for the gateway, which relays commands it cannot
+// authorise (the meter checks the signature) but routes and deduplicates
+// them by meter and counter; nothing it returns may be trusted.
+func PeekCommand(data []byte) (Command, error) {
+	var c Command
+	var m cose.Sign1Message
+	if err := m.UnmarshalCBOR(data); err != nil {
+		return c, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentCommand {
+		return c, fmt.Errorf("%w: content type", ErrMalformed)
+	}
+	if err := unmarshalStrict(m.Payload, &c); err != nil {
+		return c, err
+	}
+	if err := c.wellFormed(); err != nil {
+		return c, err
 	}
 	return c, nil
 }

@@ -83,3 +83,42 @@ func TestFirmwareBlockCodec(t *testing.T) {
 		t.Fatalf("index beyond total: %v", err)
 	}
 }
+
+// TestPeekCommand: a relay reads meter, counter and trace time without the
+// issuer's key; garbage, another content type and trailing bytes are
+// refused; the signature is not checked (VerifyCommand does that).
+func TestPeekCommand(t *testing.T) {
+	meter, _ := titles()
+	he, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	signed, err := SignCommand(Command{Meter: meter, Counter: 9, Kind: CmdTariff, Tariff: 1, Issued: 1, Trace: 42}, he, []byte("head-end"), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := PeekCommand(signed)
+	if err != nil || c.Meter != meter || c.Counter != 9 || c.Trace != 42 {
+		t.Fatalf("peek: %+v, %v", c, err)
+	}
+	if _, err := PeekCommand(append(append([]byte(nil), signed...), 0)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+	if _, err := PeekCommand([]byte{0xa0}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("garbage: %v", err)
+	}
+	tl, err := SignTrustList(TrustList{Version: 1, Issued: 1, Meter: meter, Entries: []TrustEntry{{Role: RoleHeadEnd, SPKI: []byte{1}}}}, he, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PeekCommand(tl); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a trust list read as a command: %v", err)
+	}
+	tampered := bytes.Clone(signed)
+	tampered[len(tampered)-1] ^= 1 // in the signature
+	if c, err := PeekCommand(tampered); err != nil || c.Counter != 9 {
+		t.Fatalf("peek of a bad signature: %v", err)
+	}
+	if _, err := VerifyCommand(tampered, meter, func([]byte) (*ecdsa.PublicKey, func(CommandKind) bool, error) {
+		return &he.PublicKey, func(CommandKind) bool { return true }, nil
+	}); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("verify of a bad signature: %v", err)
+	}
+}

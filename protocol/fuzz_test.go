@@ -136,6 +136,12 @@ func FuzzVerifyCommand(f *testing.F) {
 		if err == nil && (c.Kind != CmdTariff || c.Tariff != 2) {
 			t.Fatalf("altered command verified: %+v", c)
 		}
+		// The gateway's unverified read never panics and agrees with the
+		// verified one on every command that verifies.
+		p, perr := PeekCommand(b)
+		if err == nil && (perr != nil || p.Counter != c.Counter || p.Meter != c.Meter || p.Kind != c.Kind) {
+			t.Fatalf("peek %+v (%v) differs from the verified %+v", p, perr, c)
+		}
 	})
 }
 

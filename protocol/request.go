@@ -42,6 +42,10 @@ type PDU struct {
 	Body     []byte  `cbor:"5,keyasint,omitempty"`
 	Status   uint8   `cbor:"6,keyasint,omitempty"`
 	Detail   string  `cbor:"7,keyasint,omitempty"`
+	// Clock is the sender's Lamport time for trace validation: the step
+	// that consumes the PDU observes it (0 when the sender keeps no trace).
+	// It travels inside the sealed APDU, so it is authenticated.
+	Clock uint64 `cbor:"8,keyasint,omitempty"`
 }
 
 // Marshal encodes the PDU.

@@ -21,9 +21,14 @@ type Instance[S, E, O any] struct {
 	// Action reads the spec's action a step took from its output (the
 	// generated outputs' Action field).
 	Action func(out *O) string
-	State  S
-	Clock  LamportClock
-	Rec    *Recorder
+	// Persist, when set, makes a step durable after Step and before the
+	// step counts (raft's Ready order: persist, then record and send). If
+	// it fails, the state goes back to what it was and the step did not
+	// happen.
+	Persist func(s *S, out *O) error
+	State   S
+	Clock   LamportClock
+	Rec     *Recorder
 }
 
 // Apply runs one event. remote is the Lamport time carried by the message the
@@ -34,8 +39,18 @@ type Instance[S, E, O any] struct {
 // When recording fails the step has been taken (the state and clock moved)
 // and the error says that the trace lost it.
 func (in *Instance[S, E, O]) Apply(remote uint64, ev E, out *O) (uint64, error) {
+	var saved S
+	if in.Persist != nil {
+		saved = in.State
+	}
 	if err := in.Step(&in.State, ev, out); err != nil {
 		return 0, err
+	}
+	if in.Persist != nil {
+		if err := in.Persist(&in.State, out); err != nil {
+			in.State = saved
+			return 0, err
+		}
 	}
 	now, err := in.Clock.Observe(remote)
 	if err != nil {
@@ -47,4 +62,13 @@ func (in *Instance[S, E, O]) Apply(remote uint64, ev E, out *O) (uint64, error) 
 		}
 	}
 	return now, nil
+}
+
+// Resume continues an instance's clock after the one its recorder last
+// wrote: a role that restarts in the same process (or appends to the log of
+// an earlier run) keeps its log's clocks strictly increasing.
+func (in *Instance[S, E, O]) Resume() {
+	if last := in.Rec.LastClock(); last > in.Clock.Now() {
+		in.Clock.now = last
+	}
 }

@@ -101,9 +101,10 @@ type TraceLine struct {
 // Recorder writes one TraceLine per step to an io.Writer. It is safe for
 // concurrent use by several machines. A nil *Recorder records nothing.
 type Recorder struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-	err error
+	mu   sync.Mutex
+	enc  *json.Encoder
+	err  error
+	last uint64 // clock of the last line written
 }
 
 // NewRecorder returns a recorder writing NDJSON to w.
@@ -135,7 +136,21 @@ func (r *Recorder) Record(role, node string, clock uint64, action string, event,
 		return r.err
 	}
 	r.err = r.enc.Encode(TraceLine{Role: role, Node: node, Clock: clock, Action: action, Event: ev, State: st})
+	if r.err == nil {
+		r.last = clock
+	}
 	return r.err
+}
+
+// LastClock is the clock of the last line written (0 for none, and for a
+// nil Recorder), which Instance.Resume continues from.
+func (r *Recorder) LastClock() uint64 {
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
 }
 
 // ReadTrace parses an NDJSON trace strictly: every line must be a complete

@@ -53,6 +53,10 @@ type demoConfig struct {
 	// Export, when set, is a directory to write a sample of signed data for
 	// `verimeter verify`: root.pem, certs.pem, readings and interval proofs.
 	Export string
+	// SpecTrace, when set, is a directory where the head-end, gateways and
+	// meters log the steps of their generated machines (one group of logs
+	// per meter), which the demo then validates against the spec.
+	SpecTrace string
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
@@ -65,12 +69,13 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of consumption, medium and attacker")
 	fs.StringVar(&cfg.DB, "db", "", "head-end database: a SQLite file, or postgres://... for an empty PostgreSQL database (default: a temporary SQLite file)")
 	trace := fs.String("trace", "", "write an NDJSON trace of every APDU on the medium to this file")
+	fs.StringVar(&cfg.SpecTrace, "spec-trace", "", "keep the logs of the roles' steps (which the demo validates against the spec) in this directory, for verimeter trace-check")
 	fs.StringVar(&cfg.Export, "export", "", "write a sample of signed readings and interval proofs, with the root and certificates, to this directory (for verimeter verify)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if cfg.Meters < cfg.Gateways || cfg.Gateways < 1 || cfg.Days < 1 || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: verimeter demo [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE]")
+		fmt.Fprintln(stderr, "usage: verimeter demo [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE] [-spec-trace DIR] [-export DIR]")
 		return 2
 	}
 	if need := (cfg.Meters + maxMetersPerGateway - 1) / maxMetersPerGateway; cfg.Gateways < need {
@@ -189,6 +194,7 @@ type world struct {
 	wanDown map[string]bool
 	clock   statemachine.LamportClock
 	rec     *statemachine.Recorder
+	traces  *statemachine.TraceDir // -spec-trace
 	// samples for -export
 	readings [][]byte
 	proofs   []protocol.IntervalProof
@@ -267,6 +273,16 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	if err := w.setupPKI(); err != nil {
 		return nil, fmt.Errorf("PKI: %w", err)
 	}
+	// The roles always log the steps of their generated machines, and the
+	// demo validates them against the spec; -spec-trace keeps the logs.
+	keep := cfg.SpecTrace != ""
+	if !keep {
+		cfg.SpecTrace = filepath.Join(dir, "spec-trace")
+		w.cfg.SpecTrace = cfg.SpecTrace
+	}
+	if w.traces, err = statemachine.NewTraceDir(cfg.SpecTrace); err != nil {
+		return nil, err
+	}
 	if err := w.setupRoles(); err != nil {
 		return nil, fmt.Errorf("roles: %w", err)
 	}
@@ -286,6 +302,22 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	}
 	if err := w.commandsPolicy(rep); err != nil {
 		return nil, fmt.Errorf("commands: %w", err)
+	}
+	{
+		if err := w.traces.Close(); err != nil {
+			return nil, fmt.Errorf("spec traces: %w", err)
+		}
+		res, err := validateSpecTraces(cfg.SpecTrace)
+		if err != nil {
+			rep.add("roles' traces explained by the spec", false, "%v", err)
+		} else {
+			where := "-spec-trace DIR keeps them"
+			if keep {
+				where = "in " + cfg.SpecTrace + "; verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg " + filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson")
+			}
+			rep.add("roles' traces explained by the spec", res.Steps > 0,
+				"%d steps in %d logs for %d meters explained by spec/Commands.tla (%s)", res.Steps, res.Logs, res.Groups, where)
+		}
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {
@@ -398,7 +430,7 @@ func (w *world) setupRoles() error {
 		}
 		seg := gateway.NewSegment(plc.SFSK, 2, 0.02, w.cfg.Seed+uint64(i), w.t0)
 		n := &gwNode{name: name, seg: seg, dir: gdir}
-		n.cfg = gateway.Config{Name: name, Title: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, byte(i >> 8), byte(i)}, ChannelKey: key(), Dir: gdir, Rand: rand.Reader, Segment: seg}
+		n.cfg = gateway.Config{Name: name, Title: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, byte(i >> 8), byte(i)}, ChannelKey: key(), Dir: gdir, Rand: rand.Reader, Segment: seg, Trace: w.traces}
 		if n.g, err = gateway.New(n.cfg); err != nil {
 			return err
 		}
@@ -447,7 +479,7 @@ func (w *world) setupRoles() error {
 			Manufacturers: map[string]*ecdsa.PublicKey{string(w.man.KeyID): &w.man.Key.PublicKey},
 			Authorities:   map[string]*ecdsa.PublicKey{string(w.auth.KeyID): &w.auth.Key.PublicKey},
 			Factory:       meter.Slot{Version: 4, SecurityVersion: 2, LR: []byte("VM-E3 legally relevant code v4"), Other: []byte("VM-E3 communication stack v4")},
-			Dir:           mdir, Seed: w.cfg.Seed*1_000_003 + uint64(i), Rand: rand.Reader}
+			Dir:           mdir, Seed: w.cfg.Seed*1_000_003 + uint64(i), Rand: rand.Reader, Trace: w.traces}
 		m, err := meter.New(mc)
 		if err != nil {
 			return err
@@ -463,7 +495,7 @@ func (w *world) setupRoles() error {
 	if err != nil {
 		return err
 	}
-	w.he = headend.New(headend.Config{Store: w.store, Meters: dirM, Validator: val, Key: w.heKey, Now: func() time.Time { return w.now }, Rand: rand.Reader})
+	w.he = headend.New(headend.Config{Store: w.store, Meters: dirM, Validator: val, Key: w.heKey, Now: func() time.Time { return w.now }, Rand: rand.Reader, Trace: w.traces})
 	// An outsider (a customer, a court) verifies with the roots and the
 	// meters' certificates only: a separate directory from the same PKI.
 	outsider, err := protocol.NewMeterDirectory(val, signingCerts)
@@ -575,18 +607,8 @@ func (w *world) runDays(rep *demoReport) error {
 				// Gateway 1 restarts: its queue comes back from disk.
 				g := w.gws[1]
 				before := g.g.Queue().Len()
-				g.g.Close()
-				ng, err := gateway.New(g.cfg)
-				if err != nil {
+				if err := w.restartGateway(g); err != nil {
 					return err
-				}
-				g.g = ng
-				for _, n := range w.meters {
-					if n.gw == g {
-						if err := g.g.Commission(n.cfg.Title, n.channelPub); err != nil {
-							return fmt.Errorf("recommission after restart: %w", err)
-						}
-					}
 				}
 				rep.add("gateway restart keeps its queue", g.g.Queue().Len() == before, "%d of %d queued items after restart", g.g.Queue().Len(), before)
 			}
@@ -965,8 +987,15 @@ func (w *world) commandsPolicy(rep *demoReport) error {
 	if err := n.gw.g.Command(n.cfg.Title, c); err != nil {
 		return err
 	}
-	err = n.gw.g.Command(n.cfg.Title, c)
-	rep.add("approved disconnect runs once", errors.Is(err, gateway.ErrMeterRefus), "second delivery: %v", err)
+	// Delivered again: the gateway refuses a command it relayed; after a
+	// restart it has forgotten, and the meter refuses the old counter.
+	again := n.gw.g.Command(n.cfg.Title, c)
+	if err := w.restartGateway(n.gw); err != nil {
+		return err
+	}
+	afterRestart := n.gw.g.Command(n.cfg.Title, c)
+	rep.add("approved disconnect runs once", errors.Is(again, gateway.ErrRelayed) && errors.Is(afterRestart, gateway.ErrMeterRefus),
+		"second delivery: %v; after the gateway restarted: %v", again, afterRestart)
 	tariffs := 0
 	for _, m := range w.meters[:min(5, len(w.meters))] {
 		if m.m.Tariff() == 2 {
@@ -979,6 +1008,26 @@ func (w *world) commandsPolicy(rep *demoReport) error {
 		return err
 	}
 	rep.add("audit log", len(log) > 0, "%d entries", len(log))
+	return nil
+}
+
+// restartGateway closes a gateway and opens it again from its directory (its
+// queue comes back, what it relayed is forgotten) and recommissions its
+// meters.
+func (w *world) restartGateway(g *gwNode) error {
+	g.g.Close()
+	ng, err := gateway.New(g.cfg)
+	if err != nil {
+		return err
+	}
+	g.g = ng
+	for _, n := range w.meters {
+		if n.gw == g {
+			if err := g.g.Commission(n.cfg.Title, n.channelPub); err != nil {
+				return fmt.Errorf("recommission after restart: %w", err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -1030,7 +1079,7 @@ func (w *world) operatorChange(rep *demoReport) error {
 	if _, err := w.subs["gateway-operator"].Issue(protocol.Identity{CommonName: "gw-new-operator", SystemTitle: &title}, []protocol.Role{protocol.RoleGateway}, &nk.PublicKey, w.now.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
 		return err
 	}
-	cfg := gateway.Config{Name: "gw-new-operator", Title: title, ChannelKey: nk, Rand: rand.Reader, Segment: old.seg}
+	cfg := gateway.Config{Name: "gw-new-operator", Title: title, ChannelKey: nk, Rand: rand.Reader, Segment: old.seg, Trace: w.traces}
 	ng, err := gateway.New(cfg)
 	if err != nil {
 		return err
