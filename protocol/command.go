@@ -110,12 +110,9 @@ type CommandKeys func(kid []byte) (pub *ecdsa.PublicKey, allowed func(CommandKin
 // and at-most-once are the caller's (StrictCounter on Command.Counter).
 func VerifyCommand(data []byte, meter SystemTitle, keys CommandKeys) (Command, error) {
 	var c Command
-	var m cose.Sign1Message
-	if err := m.UnmarshalCBOR(data); err != nil {
-		return c, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentCommand {
-		return c, fmt.Errorf("%w: content type", ErrMalformed)
+	m, err := commandEnvelope(data)
+	if err != nil {
+		return c, err
 	}
 	kid, _ := m.Headers.Unprotected[cose.HeaderLabelKeyID].([]byte)
 	pub, allowed, err := keys(kid)
@@ -144,18 +141,28 @@ func VerifyCommand(data []byte, meter SystemTitle, keys CommandKeys) (Command, e
 	return c, nil
 }
 
+// commandEnvelope decodes a signed command's COSE_Sign1 and checks its
+// content type; the payload and signature are the caller's.
+func commandEnvelope(data []byte) (*cose.Sign1Message, error) {
+	var m cose.Sign1Message
+	if err := m.UnmarshalCBOR(data); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentCommand {
+		return nil, fmt.Errorf("%w: content type", ErrMalformed)
+	}
+	return &m, nil
+}
+
 // PeekCommand reads a signed command's content without checking its
 // signature. It exists for the gateway, which relays commands it cannot
 // authorise (the meter checks the signature) but routes and deduplicates
 // them by meter and counter; nothing it returns may be trusted.
 func PeekCommand(data []byte) (Command, error) {
 	var c Command
-	var m cose.Sign1Message
-	if err := m.UnmarshalCBOR(data); err != nil {
-		return c, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentCommand {
-		return c, fmt.Errorf("%w: content type", ErrMalformed)
+	m, err := commandEnvelope(data)
+	if err != nil {
+		return c, err
 	}
 	if err := unmarshalStrict(m.Payload, &c); err != nil {
 		return c, err

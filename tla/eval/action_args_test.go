@@ -28,25 +28,7 @@ Next == \/ \E a, b \in 1..2, k \in Kinds : Issue(a, b, k) /\ UNCHANGED y
         \/ Pick(2) /\ UNCHANGED x
 ====
 `
-	path := filepath.Join(dir, "ArgAct.tla")
-	if err := os.WriteFile(path, []byte(mod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	spec, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := spec.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := cfg.Parse("ArgAct.cfg", []byte("INIT Init\nNEXT Next\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Build(spec, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := machineFromSource(t, dir, "ArgAct", mod, "INIT Init\nNEXT Next\n")
 	s := check.State{value.Int(5), value.Int(7)}
 	succ := func(name string, args ...value.Value) []check.State {
 		t.Helper()
@@ -84,4 +66,30 @@ Next == \/ \E a, b \in 1..2, k \in Kinds : Issue(a, b, k) /\ UNCHANGED y
 	if err := m.ActionSuccessors("Pick", nil, s, func(check.State) error { return nil }); !errors.Is(err, ErrEval) {
 		t.Errorf("wrong arity: %v", err)
 	}
+}
+
+// machineFromSource writes module name's source into dir and builds its
+// machine with the given .cfg text.
+func machineFromSource(t *testing.T, dir, name, src, cfgText string) *Machine {
+	t.Helper()
+	path := filepath.Join(dir, name+".tla")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cfg.Parse(name+".cfg", []byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(spec, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

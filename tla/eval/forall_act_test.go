@@ -2,11 +2,8 @@ package eval
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
 )
 
@@ -26,25 +23,7 @@ Next == /\ x < 2
         /\ x' = x + 1
 ====
 `
-	path := filepath.Join(dir, "ForallAct.tla")
-	if err := os.WriteFile(path, []byte(mod), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	spec, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := spec.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := cfg.Parse("ForallAct.cfg", []byte("INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := Build(spec, c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := machineFromSource(t, dir, "ForallAct", mod, "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n")
 	for _, w := range []int{1, 2} {
 		res, err := check.Run(context.Background(), m, check.Options{Workers: w, NoDeadlock: m.NoDeadlock})
 		if err != nil {
