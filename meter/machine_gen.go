@@ -309,6 +309,31 @@ var (
 // CommandsParams holds the constants of spec/Commands.tla that the meter's actions read
 // (model bounds, the Max… constants, are dropped and Mutant is "none").
 type CommandsParams struct {
+	// Crypto computes the spec's abstract cryptography for the meter's actions.
+	Crypto CommandsCrypto
+}
+
+// CommandsCrypto is the abstract cryptography of spec/Commands.tla that the meter's actions call:
+// each method is an operator marked @crypto, whose TLA+ definition is its
+// symbolic meaning. The role implements it with protocol/ (real keys and
+// signatures over the bytes the abstract values stand for); tests implement
+// it as the definition says.
+type CommandsCrypto interface {
+	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:114:1).
+	SignedBy(m CommandsNet, r string) bool
+}
+
+// CommandsSymbolicCrypto implements CommandsCrypto as the spec defines each
+// operator (no keys): for tests and trace validation, never for a device.
+type CommandsSymbolicCrypto struct{}
+
+// SignedBy is SignedBy(m, r) as the spec defines it.
+func (CommandsSymbolicCrypto) SignedBy(m CommandsNet, r string) bool {
+	ev := struct {
+		M CommandsNet
+		R string
+	}{m, r}
+	return (ev.M.By == ev.R)
 }
 
 // CommandsState is the meter's part of the state of spec/Commands.tla.
@@ -338,7 +363,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:111:1)
+	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:117:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -394,10 +419,10 @@ func (p *CommandsParams) Init() CommandsState {
 	return s
 }
 
-// stepExecute is action Execute (spec/Commands.tla:111:1), event command.
-// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:115:8).
+// stepExecute is action Execute (spec/Commands.tla:117:1), event command.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:121:8).
 func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
-	if !(ev.M.By == "headend") {
+	if !(p.Crypto.SignedBy(ev.M, "headend")) {
 		return errCommandsExecuteGuard1
 	}
 	if !(ev.M.Id > s.Last) {
@@ -417,6 +442,6 @@ func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.by = \"headend\" (spec/Commands.tla:112:8)"}
-	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:113:14)"}
+	errCommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:118:8)"}
+	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:119:14)"}
 )

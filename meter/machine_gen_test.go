@@ -31,7 +31,7 @@ func TestMachineGenUpToDate(t *testing.T) {
 func adapters() []*difftest.Adapter {
 	ch := &ChannelParams{}
 	co := &CollectionParams{}
-	cm := &CommandsParams{}
+	cm := &CommandsParams{Crypto: CommandsSymbolicCrypto{}}
 	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
 	return []*difftest.Adapter{
 		{
@@ -108,7 +108,7 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "Take", Assign: "taken"},   // Collection: taken' = taken + 1 + 1
 		{Action: "Seal", Assign: "next"},    // Channel: next' = next + 1 + 1
 		{Action: "Crash", Assign: "next"},   // Channel: next' = reserved + 1
-		{Action: "Execute", Guard: 1},       // Commands: m.by = "headend" flipped
+		{Action: "Execute", Guard: 1},       // Commands: SignedBy(m, "headend") flipped
 		{Action: "Execute", Guard: 2},       // Commands: m.id > last flipped
 		{Action: "Execute", Assign: "last"}, // Commands: last' changed
 	})

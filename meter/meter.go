@@ -48,6 +48,41 @@ type Config struct {
 	Trace *statemachine.TraceDir
 }
 
+// commandCrypto implements the abstract cryptography of spec/Commands.tla
+// for the meter: SignedBy(m, r) holds when the command being handled
+// (data) carries a valid signature, for this meter, under a key the trust
+// list gives role r, and its counter is m's. It keeps the verified command
+// for the effect and the reason a check failed for the caller.
+type commandCrypto struct {
+	meter *Meter
+	data  []byte
+	cmd   protocol.Command
+	err   error
+}
+
+// SignedBy verifies the command's COSE signature (protocol.VerifyCommand).
+func (c *commandCrypto) SignedBy(msg CommandsNet, r string) bool {
+	role := map[string]protocol.Role{"headend": protocol.RoleHeadEnd}[r]
+	if role == "" || c.data == nil {
+		c.err = fmt.Errorf("%w: no key of role %q signs commands", ErrUntrusted, r)
+		return false
+	}
+	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+		for _, pub := range c.meter.trustedKey(role) {
+			if bytes.Equal(protocol.SubjectKeyID(pub), kid) {
+				return pub, func(protocol.CommandKind) bool { return true }, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("%w: command issuer %x", ErrUntrusted, kid)
+	}
+	cmd, err := protocol.VerifyCommand(c.data, c.meter.cfg.Title, keys)
+	if err == nil && cmd.Counter != uint64(msg.Id) {
+		err = fmt.Errorf("%w: command counter %d, claimed %d", protocol.ErrMalformed, cmd.Counter, msg.Id)
+	}
+	c.cmd, c.err = cmd, err
+	return err == nil
+}
+
 // commandsMachine is the meter's generated machine of spec/Commands.tla:
 // it decides whether a command whose signature verified runs (its counter
 // above the last one run) and asks for the counter to be persisted first.
@@ -71,13 +106,14 @@ type Meter struct {
 	dataNext uint64           // next counter of signed data
 	dataRes  uint64           // reserved below this
 
-	sender   *protocol.Sender
-	receiver *protocol.Receiver
-	cmds     commandsMachine
-	cmdOut   CommandsOutput
-	tariff   uint8
-	clockOff int64
-	open     bool // breaker open (disconnected)
+	sender    *protocol.Sender
+	receiver  *protocol.Receiver
+	cmds      commandsMachine
+	cmdOut    CommandsOutput
+	cmdCrypto commandCrypto
+	tariff    uint8
+	clockOff  int64
+	open      bool // breaker open (disconnected)
 
 	transfers map[uint32]*transfer
 }
@@ -124,7 +160,8 @@ func New(cfg Config) (*Meter, error) {
 	if m.trust, err = protocol.VerifyTrustList(cfg.TrustList, cfg.Operator, cfg.Title, 0); err != nil {
 		return nil, err
 	}
-	cp := &CommandsParams{}
+	m.cmdCrypto.meter = m
+	cp := &CommandsParams{Crypto: &m.cmdCrypto}
 	m.cmds = commandsMachine{Role: "meter", Name: "meter", Step: cp.Step, State: cp.Init(),
 		Action: func(o *CommandsOutput) string { return o.Action },
 		Persist: func(s *CommandsState, o *CommandsOutput) error {
@@ -448,34 +485,32 @@ func (m *Meter) getReading(p protocol.PDU, now time.Time) (*protocol.PDU, error)
 	return &protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Body: r}, nil
 }
 
-// command verifies a signed command against the trust list (the head-end
-// role may send every kind) and runs it only if its counter is above the
-// last executed one, which is made durable before the effect.
+// command runs a signed command through the meter's Commands machine: the
+// abstract message is the command's counter as its issuer claims it (read
+// without trust), and the machine's guard SignedBy(m, "headend") verifies
+// the signature under a head-end key of the trust list (commandCrypto);
+// the counter must be above the last one run, and is made durable before
+// the effect.
 func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
-	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
-		for _, pub := range m.trustedKey(protocol.RoleHeadEnd) {
-			if bytes.Equal(protocol.SubjectKeyID(pub), kid) {
-				return pub, func(protocol.CommandKind) bool { return true }, nil
-			}
-		}
-		return nil, nil, fmt.Errorf("%w: command issuer %x", ErrUntrusted, kid)
-	}
-	c, err := protocol.VerifyCommand(p.Body, m.cfg.Title, keys)
+	claim, err := protocol.PeekCommand(p.Body)
 	if err != nil {
 		return nil, err
 	}
-	if c.Counter > math.MaxInt64 {
-		return nil, fmt.Errorf("%w: command counter %d", protocol.ErrMalformed, c.Counter)
+	if claim.Counter > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: command counter %d", protocol.ErrMalformed, claim.Counter)
 	}
-	// The signature verified under a head-end key: the spec's m.by =
-	// "headend". The machine checks the counter and persists it (Persist
-	// above) before any effect.
-	ev := CommandsEvent{Kind: CommandsCommand, M: CommandsNet{Id: int64(c.Counter), By: "headend"}}
+	m.cmdCrypto.data, m.cmdCrypto.err = p.Body, nil
+	defer func() { m.cmdCrypto.data = nil }()
+	ev := CommandsEvent{Kind: CommandsCommand, M: CommandsNet{Id: int64(claim.Counter), By: "headend"}}
 	if _, err := m.cmds.Apply(p.Clock, ev, &m.cmdOut); errors.Is(err, statemachine.ErrNotEnabled) {
-		return nil, fmt.Errorf("%w: %d after %d: %w", ErrCommandOrder, c.Counter, m.cmds.State.Last, err)
+		if m.cmdCrypto.err != nil {
+			return nil, m.cmdCrypto.err // the signature: why it did not verify
+		}
+		return nil, fmt.Errorf("%w: %d after %d: %w", ErrCommandOrder, claim.Counter, m.cmds.State.Last, err)
 	} else if err != nil {
 		return nil, err
 	}
+	c := m.cmdCrypto.cmd
 	switch c.Kind {
 	case protocol.CmdTariff:
 		if err := m.store.Append(recTariff, []byte{c.Tariff}, true); err != nil {

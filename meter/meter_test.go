@@ -7,10 +7,15 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
 )
 
 type kit struct {
@@ -328,5 +333,52 @@ func TestSignedBlockSurvivesRestartUnchanged(t *testing.T) {
 	again := k.ask(t, m2, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000}).Body
 	if !bytes.Equal(first, again) {
 		t.Fatal("after a restart the meter signed a second version of the same day")
+	}
+}
+
+// TestMeterCommandGuardVerifiesTheSignature: the Commands machine's guard
+// SignedBy(m, "headend") is the real signature check (commandCrypto): a
+// command signed with another key under the head-end's key id is refused
+// for its signature, a valid one runs and is logged (one line, Execute),
+// and its repeat is refused by the counter guard.
+func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
+	k := newKit(t, "")
+	traces, err := statemachine.NewTraceDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cfg.Trace = traces
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	k.agree(t, m)
+	forgedKey := key(t)
+	c := protocol.Command{Meter: m.Title(), Counter: 1, Kind: protocol.CmdTariff, Tariff: 4}
+	forged, err := protocol.SignCommand(c, forgedKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUCommand, Body: forged})
+	if r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, "signature") || m.Tariff() == 4 {
+		t.Fatalf("forged command: %+v, tariff %d", r, m.Tariff())
+	}
+	if r := k.command(t, m, c); r.Status != protocol.StatusOK || m.Tariff() != 4 {
+		t.Fatalf("valid command: %+v", r)
+	}
+	if r := k.command(t, m, c); r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, "not above") {
+		t.Fatalf("repeated command: %+v", r)
+	}
+	if err := traces.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(traces.Dir(), "commands", fmt.Sprintf("%x", m.Title()), "meter.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := statemachine.ReadTrace(bytes.NewReader(src))
+	if err != nil || len(lines) != 1 || lines[0].Action != "Execute" || string(lines[0].State) != `{"last":1}` {
+		t.Fatalf("trace: %v %v", lines, err)
 	}
 }

@@ -107,9 +107,15 @@ Fresh(m) ==
       [] Mutant = "gateway_dedup" -> TRUE
       [] OTHER -> m.id > last
 
+\* @crypto
+\* The signature on a command is role r's: the meter verifies it under a key
+\* its trust list gives that role (crypto is abstract: m.by names the
+\* signer).
+SignedBy(m, r) == m.by = r
+
 \* @role: meter @event: command(m)
 Execute(m) ==
-    /\ m.by = "headend"
+    /\ SignedBy(m, "headend")
     /\ Fresh(m)
     /\ last' = IF m.id > last THEN m.id ELSE last
     /\ ran' = Append(ran, m.id)

@@ -123,6 +123,23 @@ type Assign struct {
 	Pos  syntax.Pos
 }
 
+// cryptoCall is an application of an operator marked @crypto, kept whole
+// (not inlined): generated code calls it through the module's Crypto
+// interface.
+type cryptoCall struct {
+	syntax.Node
+	Def  *syntax.Def
+	Args []syntax.Expr
+}
+
+// CryptoOp is an operator marked @crypto that the role's actions call,
+// with the Go types of its parameters (from the calls).
+type CryptoOp struct {
+	Name   string
+	Def    *syntax.Def
+	Params []*Type
+}
+
 // boolLit is TRUE or FALSE after folding Mutant = "none".
 type boolLit struct {
 	syntax.Node
@@ -389,6 +406,17 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 		}
 		if len(d.Params) != len(p.Args) {
 			return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("%s takes %d arguments, got %d", p.Name, len(d.Params), len(p.Args))}
+		}
+		if _, ok := m.ann.Crypto[p.Name]; ok {
+			call := &cryptoCall{Node: y.Node, Def: d}
+			for _, a := range p.Args {
+				sa, e := m.simplify(a, env, depth+1)
+				if e != nil {
+					return nil, e
+				}
+				call.Args = append(call.Args, sa)
+			}
+			return call, nil
 		}
 		ne := map[string]syntax.Expr{}
 		for i, prm := range d.Params {
@@ -1119,6 +1147,15 @@ func startPos(x syntax.Expr) syntax.Pos {
 // show prints an expression of the subset as TLA+.
 func show(x syntax.Expr) string {
 	switch y := x.(type) {
+	case *cryptoCall:
+		var as []string
+		for _, a := range y.Args {
+			as = append(as, show(a))
+		}
+		if len(as) == 0 {
+			return y.Def.Name
+		}
+		return y.Def.Name + "(" + strings.Join(as, ", ") + ")"
 	case *boolLit:
 		if y.V {
 			return "TRUE"

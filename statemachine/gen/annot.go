@@ -32,6 +32,9 @@ type annotations struct {
 	Vars    map[string]*varAnnot
 	Actions map[string]*actionAnnot
 	Aliases map[string]aliasAnnot
+	// Crypto lists the operators marked `\* @crypto`: abstract
+	// cryptography that generated code calls through an interface.
+	Crypto map[string]syntax.Pos
 }
 
 type aliasAnnot struct {
@@ -43,6 +46,7 @@ var (
 	reVarAnnot    = regexp.MustCompile(`^(\s*\\\*\s*)@type:\s*(.*)$`)
 	reActionAnnot = regexp.MustCompile(`^\s*\\\*\s*@role:\s*([A-Za-z_][A-Za-z0-9_]*)\s+@event:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*$`)
 	reRoleOnly    = regexp.MustCompile(`^\s*\\\*\s*@(role|event)\b`)
+	reCrypto      = regexp.MustCompile(`^\s*\\\*\s*@crypto\s*$`)
 	reAlias       = regexp.MustCompile(`^(\s*\\\*\s*@typeAlias:\s*)([A-Z][A-Za-z0-9_]*)\s*=\s*(.*?);?\s*$`)
 	reDefLine     = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*(\(.*\))?\s*==`)
 	reVarLine     = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*,?\s*(\\\*.*)?$`)
@@ -56,10 +60,11 @@ var (
 // next definition, with comment lines in between allowed. Malformed
 // annotations are reported, never skipped.
 func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
-	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}}
+	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}}
 	var diags []Diag
 	var pendingVar *varAnnot
 	var pendingAct *actionAnnot
+	var pendingCrypto *syntax.Pos
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for ln := 1; sc.Scan(); ln++ {
@@ -88,6 +93,11 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 			pendingAct = act
 			continue
 		}
+		if reCrypto.MatchString(line) {
+			p := pos
+			pendingCrypto = &p
+			continue
+		}
 		if reRoleOnly.MatchString(line) {
 			diags = append(diags, Diag{Pos: pos, Msg: "malformed action annotation (want `\\* @role: R @event: name(params)`)"})
 			continue
@@ -102,6 +112,14 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 				diags = append(diags, Diag{Pos: pendingAct.Pos, Msg: "action annotation not followed by a definition"})
 			}
 			pendingAct = nil
+		}
+		if pendingCrypto != nil {
+			if m := reDefLine.FindStringSubmatch(line); m != nil {
+				a.Crypto[m[1]] = *pendingCrypto
+			} else {
+				diags = append(diags, Diag{Pos: *pendingCrypto, Msg: "@crypto not followed by a definition"})
+			}
+			pendingCrypto = nil
 		}
 		if pendingVar != nil {
 			if m := reVarLine.FindStringSubmatch(line); m != nil {

@@ -33,6 +33,7 @@ type emitter struct {
 	mut    *Mutation
 	errs   []Diag
 	act    *Action // the action being translated (its parameters are in scope)
+	crypto []*CryptoOp // @crypto operators the actions call, in first-use order
 }
 
 func (e *emitter) p(f string, args ...any) { fmt.Fprintf(&e.b, f, args...) }
@@ -171,6 +172,33 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 		return strconv.FormatInt(n, 10), intT
 	case *syntax.Str:
 		return strconv.Quote(y.Val), &Type{Kind: TStr}
+	case *cryptoCall:
+		var op *CryptoOp
+		for _, o := range e.crypto {
+			if o.Def == y.Def {
+				op = o
+			}
+		}
+		var args []string
+		var types []*Type
+		for _, a := range y.Args {
+			v, vt := e.expr(a, nil)
+			args = append(args, v)
+			types = append(types, vt)
+		}
+		if op == nil {
+			op = &CryptoOp{Name: y.Def.Name, Def: y.Def, Params: types}
+			e.crypto = append(e.crypto, op)
+		}
+		for i, t := range types {
+			if !t.equal(op.Params[i]) {
+				e.fail(y.Args[i].At(), "argument %d of %s is %s here, %s elsewhere", i+1, y.Def.Name, t, op.Params[i])
+			}
+		}
+		if want != nil && want.Kind != TBool {
+			return e.fail(y.P, "@crypto operator %s is generated as a predicate (Bool), used as %s", y.Def.Name, want), boolT
+		}
+		return "p.Crypto." + exported(y.Def.Name) + "(" + strings.Join(args, ", ") + ")", boolT
 	case *syntax.Ref:
 		name := y.Parts[0].Name
 		if len(y.Parts[0].Args) > 0 {
@@ -526,7 +554,29 @@ func (e *emitter) emitMachine() {
 	for _, c := range m.Consts {
 		e.p("%s int64 `tla:%s`\n", exported(c), quote(c))
 	}
+	if len(e.crypto) > 0 {
+		e.p("// Crypto computes the spec's abstract cryptography for the %s's actions.\n", m.Role)
+		e.p("Crypto %sCrypto\n", M)
+	}
 	e.p("}\n\n")
+	if len(e.crypto) > 0 {
+		e.p("// %sCrypto is the abstract cryptography of %s that the %s's actions call:\n", M, m.File, m.Role)
+		e.p("// each method is an operator marked @crypto, whose TLA+ definition is its\n")
+		e.p("// symbolic meaning. The role implements it with protocol/ (real keys and\n")
+		e.p("// signatures over the bytes the abstract values stand for); tests implement\n")
+		e.p("// it as the definition says.\n")
+		e.p("type %sCrypto interface {\n", M)
+		for _, op := range e.crypto {
+			var ps []string
+			for i, t := range op.Params {
+				ps = append(ps, op.Def.Params[i].Name+" "+e.goType(t))
+			}
+			e.p("// %s is %s == %s (%s).\n", exported(op.Name), op.Name+paramList(op.Def), show(op.Def.Body), op.Def.Pos)
+			e.p("%s(%s) bool\n", exported(op.Name), strings.Join(ps, ", "))
+		}
+		e.p("}\n\n")
+		e.emitSymbolicCrypto()
+	}
 
 	e.p("// %sState is the %s's part of the state of %s.\n", M, m.Role, m.File)
 	e.p("type %sState struct {\n", M)
@@ -879,4 +929,62 @@ func Render(pkg string, machines []*Machine, mut *Mutation) ([]byte, error) {
 		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
 	}
 	return formatted, nil
+}
+
+// paramList is a definition's parameter list as written, "(a, b)" or "".
+func paramList(d *syntax.Def) string {
+	if len(d.Params) == 0 {
+		return ""
+	}
+	var ns []string
+	for _, p := range d.Params {
+		ns = append(ns, p.Name)
+	}
+	return "(" + strings.Join(ns, ", ") + ")"
+}
+
+// emitSymbolicCrypto writes <M>SymbolicCrypto, the implementation of the
+// Crypto interface by the operators' own definitions (the spec's symbolic
+// cryptography), for the differential tests and trace validation: the
+// evaluator runs the same definitions, so a mistranslation shows.
+func (e *emitter) emitSymbolicCrypto() {
+	M := e.m.Module
+	var body bytes.Buffer
+	saved := e.b
+	e.b = bytes.Buffer{}
+	for _, op := range e.crypto {
+		act := &Action{Name: op.Name}
+		var ps, fields, vals []string
+		for i, t := range op.Params {
+			n := op.Def.Params[i].Name
+			act.Params = append(act.Params, &Param{Name: n, Type: t})
+			ps = append(ps, n+" "+e.goType(t))
+			fields = append(fields, exported(n)+" "+e.goType(t))
+			vals = append(vals, n)
+		}
+		x, d := e.m.simplify(op.Def.Body, nil, 0)
+		if d != nil {
+			e.errs = append(e.errs, *d)
+			continue
+		}
+		savedAct := e.act
+		e.act = act
+		code, t := e.expr(x, &Type{Kind: TBool})
+		e.act = savedAct
+		if t.Kind != TBool {
+			e.fail(op.Def.Pos, "@crypto operator %s is %s, not Bool", op.Name, t)
+		}
+		e.p("// %s is %s as the spec defines it.\n", exported(op.Name), op.Name+paramList(op.Def))
+		e.p("func (%sSymbolicCrypto) %s(%s) bool {\n", M, exported(op.Name), strings.Join(ps, ", "))
+		if len(fields) > 0 {
+			e.p("ev := struct{ %s }{%s}\n", strings.Join(fields, "; "), strings.Join(vals, ", "))
+		}
+		e.p("return %s\n}\n\n", code)
+	}
+	body = e.b
+	e.b = saved
+	e.p("// %sSymbolicCrypto implements %sCrypto as the spec defines each\n", M, M)
+	e.p("// operator (no keys): for tests and trace validation, never for a device.\n")
+	e.p("type %sSymbolicCrypto struct{}\n\n", M)
+	e.b.Write(body.Bytes())
 }

@@ -366,3 +366,66 @@ func TestLoadRolesOfCommands(t *testing.T) {
 		t.Error("a missing module loaded")
 	}
 }
+
+// TestGenCryptoHooks: an operator marked @crypto is not inlined: actions
+// call it through the module's Crypto interface (a field of Params), and
+// <M>SymbolicCrypto implements it by its definition; a @crypto line not
+// followed by a definition is reported.
+func TestGenCryptoHooks(t *testing.T) {
+	dir := specTempDir(t)
+	src := `---- MODULE K ----
+EXTENDS Naturals
+VARIABLES
+    \* @type: Set([id: Int, by: Str]); @role: attacker
+    net,
+    \* @type: Int; @role: meter; @persist
+    last
+Init == net = {} /\ last = 0
+\* @crypto
+\* The signature is role r's.
+SignedBy(m, r) == m.by = r
+\* @role: meter @event: command(m)
+Run(m) ==
+    /\ SignedBy(m, "headend")
+    /\ last' = m.id
+    /\ UNCHANGED net
+Next == \E m \in net : Run(m)
+====
+`
+	if err := os.WriteFile(filepath.Join(dir, "K.tla"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, diags, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"K"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Crypto KCrypto\n",
+		"type KCrypto interface {",
+		"SignedBy(m KNet, r string) bool",
+		"if !(p.Crypto.SignedBy(ev.M, \"headend\")) {",
+		"type KSymbolicCrypto struct{}",
+		"func (KSymbolicCrypto) SignedBy(m KNet, r string) bool {",
+		"return (ev.M.By == ev.R)",
+		`Conjunct: "SignedBy(m, \"headend\") (spec/K.tla:14:8)"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	for _, d := range diags {
+		t.Errorf("unexpected diagnostic %v", d)
+	}
+	bad := strings.Replace(src, "SignedBy(m, r) == m.by = r", "VARIABLE stray", 1)
+	if err := os.WriteFile(filepath.Join(dir, "K.tla"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, diags, _ = GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"K"}}, nil)
+	found := false
+	for _, d := range diags {
+		found = found || strings.Contains(d.String(), "spec/K.tla:9:1: @crypto not followed by a definition")
+	}
+	if !found {
+		t.Errorf("a stray @crypto is not reported: %v", diags)
+	}
+}

@@ -53,7 +53,7 @@ func runCommands(t *testing.T, dir string) []string {
 		Role: "gateway", Name: "g1", Step: gp.Step, State: gp.Init(), Rec: grec,
 		Action: func(o *gateway.CommandsOutput) string { return o.Action },
 	}
-	mp := &meter.CommandsParams{}
+	mp := &meter.CommandsParams{Crypto: meter.CommandsSymbolicCrypto{}}
 	mt := &statemachine.Instance[meter.CommandsState, meter.CommandsEvent, meter.CommandsOutput]{
 		Role: "meter", Name: "m1", Step: mp.Step, State: mp.Init(), Rec: mrec,
 		Action: func(o *meter.CommandsOutput) string { return o.Action },
