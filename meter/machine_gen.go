@@ -28,28 +28,6 @@ type ChannelState struct {
 	Sent int64 `tla:"sent" json:"sent"`
 	// key: Int (spec/Channel.tla:38:5)
 	Key int64 `tla:"key" json:"key"`
-	// sealed: Set([k: Int, n: Int, r: Int]) (spec/Channel.tla:48:5)
-	Sealed statemachine.Set[ChannelSealed] `tla:"sealed" json:"sealed"`
-}
-
-// ChannelSealed is the record type [k: Int, n: Int, r: Int] of spec/Channel.tla.
-type ChannelSealed struct {
-	K int64 `tla:"k" json:"k"`
-	N int64 `tla:"n" json:"n"`
-	R int64 `tla:"r" json:"r"`
-}
-
-func compareChannelSealed(a, b ChannelSealed) int {
-	if c := statemachine.CompareInt(a.K, b.K); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.R, b.R); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
@@ -148,7 +126,6 @@ func (p *ChannelParams) Init() ChannelState {
 	s.Next = 0
 	s.Sent = 0
 	s.Key = 1
-	s.Sealed.Clear()
 	return s
 }
 
@@ -172,6 +149,7 @@ func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *Chann
 
 // stepSeal is action Seal (spec/Channel.tla:100:1), event send.
 // Model bounds dropped: next < MaxCtr (spec/Channel.tla:95:8); sent < MaxSeals (spec/Channel.tla:102:8).
+// History variables not kept: sealed' = sealed \cup {[k |-> key, n |-> next, r |-> sent + 1]} (spec/Channel.tla:105:8).
 func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	var ovf bool
 	if !(s.Next < s.Reserved) {
@@ -179,9 +157,6 @@ func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelO
 	}
 	nx := *s
 	nx.Sent = statemachine.Add(&ovf, s.Sent, 1)
-	if !nx.Sealed.Insert(ChannelSealed{K: s.Key, N: s.Next, R: statemachine.Add(&ovf, s.Sent, 1)}, compareChannelSealed) {
-		return errChannelSealSealedFull
-	}
 	nx.Next = statemachine.Add(&ovf, s.Next, 1)
 	msg1 := ChannelNet{K: s.Key, C: s.Next, R: statemachine.Add(&ovf, s.Sent, 1), Auth: true}
 	if ovf {
@@ -206,7 +181,6 @@ var (
 	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:86:8)"}
 	errChannelReserveOverflow = &statemachine.CapacityError{Role: "meter", Action: "Reserve", What: "integer overflow"}
 	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:94:48)"}
-	errChannelSealSealedFull  = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "sealed holds statemachine.SetCap elements"}
 	errChannelSealOverflow    = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "integer overflow"}
 )
 

@@ -40,12 +40,12 @@ VARIABLES
     net,           \* every APDU ever on the medium
     \* @type: Set(Int); @role: gateway
     seen,          \* counters accepted under the current key (the window)
-    \* @type: Set(<<Int, Int>>); @role: gateway
-    accepted,      \* <<key, counter>> of every accepted APDU (history)
-    \* @type: Bool; @role: gateway
-    dup,           \* history: an APDU was accepted twice
-    \* @type: Set([k: Int, n: Int, r: Int]); @role: meter
-    sealed,        \* history: <<key, nonce, plaintext>> of every seal
+    \* @type: Set(<<Int, Int>>); @role: history
+    accepted,      \* <<key, counter>> of every accepted APDU
+    \* @type: Bool; @role: history
+    dup,           \* an APDU was accepted twice
+    \* @type: Set([k: Int, n: Int, r: Int]); @role: history
+    sealed,        \* <<key, nonce, plaintext>> of every seal
     \* @type: Int; @role: attacker
     forged
 
@@ -123,7 +123,7 @@ Rekey ==
     /\ seen' = {}
     /\ UNCHANGED <<sent, net, accepted, dup, sealed, forged>>
 
-\* @role: attacker @event: inject
+\* @role: attacker @event: inject(k, c)
 \* The attacker builds an APDU for any key and counter; without the key its
 \* GCM tag does not verify.
 Inject(k, c) ==

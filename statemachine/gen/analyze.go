@@ -856,7 +856,7 @@ func (m *Machine) block(act *Action, items []syntax.Expr, b *Block, set map[stri
 				owners := m.owner(v)
 				if hasRole(owners, m.Role) {
 					b.Assigns = append(b.Assigns, &Assign{Var: m.varNamed(v), Expr: o.Args[1], Pos: startPos(o)})
-				} else if hasRole(owners, HistoryRole) && top {
+				} else if hasRole(owners, HistoryRole) {
 					act.History = append(act.History, &Assign{Var: &Var{Name: v, Type: m.types[v], Roles: owners}, Expr: o.Args[1], Pos: startPos(o)})
 				} else if elems, ok := m.sendElems(v, o.Args[1]); ok && top && !principal(owners) && m.types[v] != nil && m.types[v].Kind == TSet {
 					sv := m.sendVar(v)
@@ -1052,8 +1052,8 @@ func (m *Machine) checkForeign(name string, a *actionAnnot) []Diag {
 
 // HistoryRole owns the spec's history variables: records of what happened
 // (the commands run, in order; the approvals each got) that properties
-// read and no action's guard does. Any role's action may append to them;
-// the generated machines keep none of them, so a running meter does not
+// read and no action's guard does. Any role's action may update them (also
+// inside an IF branch); the generated machines keep none of them, so a running meter does not
 // carry an ever-growing log only the model needs, and the generator
 // reports any guard or kept assignment that reads one (it would make the
 // variable part of the protocol). Trace validation recomputes them from

@@ -32,7 +32,7 @@ type emitter struct {
 	recs   []*Type          // record types in first-use order
 	mut    *Mutation
 	errs   []Diag
-	act    *Action // the action being translated (its parameters are in scope)
+	act    *Action     // the action being translated (its parameters are in scope)
 	crypto []*CryptoOp // @crypto operators the actions call, in first-use order
 }
 
