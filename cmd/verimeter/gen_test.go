@@ -35,6 +35,32 @@ func TestGenReportsUpToDateAndStale(t *testing.T) {
 	if rc := runGen([]string{"-spec", "../../spec", "-root", root}, &out, &errb); rc != 0 {
 		t.Fatalf("after -write: exit %d", rc)
 	}
+	// A spec edit makes the meter's file stale until it is regenerated.
+	spec := filepath.Join(t.TempDir(), "spec")
+	if err := os.CopyFS(spec, os.DirFS("../../spec")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(filepath.Join(spec, "Commands.tla"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(src), "[] OTHER -> m.id > last", "[] OTHER -> m.id >= last", 1)
+	if edited == string(src) {
+		t.Fatal("the edit changed nothing")
+	}
+	if err := os.WriteFile(filepath.Join(spec, "Commands.tla"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if rc := runGen([]string{"-spec", spec, "-root", root}, &out, &errb); rc != 1 || !strings.Contains(out.String(), "stale meter/machine_gen.go") || strings.Contains(out.String(), "stale gateway/") {
+		t.Fatalf("after a spec edit: exit %d, %q", rc, out.String())
+	}
+	if rc := runGen([]string{"-write", "-spec", spec, "-root", root}, &out, &errb); rc != 0 {
+		t.Fatalf("-write after the edit: exit %d", rc)
+	}
+	if rc := runGen([]string{"-spec", spec, "-root", root}, &out, &errb); rc != 0 {
+		t.Fatalf("regenerated after the edit: exit %d", rc)
+	}
 	if rc := runGen([]string{"-strict", "-spec", "../../spec", "-root", root}, &out, &errb); rc != exitBadInput {
 		t.Fatalf("-strict with warnings: exit %d", rc)
 	}
