@@ -28,9 +28,25 @@ func TestMachineGenUpToDate(t *testing.T) {
 }
 
 func adapters() []*difftest.Adapter {
+	ch := &ChannelParams{Crypto: ChannelSymbolicCrypto{}}
+	chOut := ChannelOutput{Kas: make([]int64, 0, 4)}
 	cm := &CommandsParams{}
 	out := CommandsOutput{Net: make([]CommandsNet, 0, 4)}
 	return []*difftest.Adapter{{
+		Module: "Channel", Role: "gateway", Params: ch,
+		// MaxCtr below statemachine.SetCap: seen holds a key's counters.
+		Wide:  map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
+		Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
+		Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
+			var kas []reflect.Value
+			for _, k := range chOut.Kas {
+				kas = append(kas, reflect.ValueOf(k))
+			}
+			return difftest.Out{Sends: map[string][]reflect.Value{"kas": kas}, Action: chOut.Action, Persist: chOut.Persist}, err
+		},
+	}, {
 		Module: "Commands", Role: "gateway", Params: cm,
 		Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 4},
 		Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
@@ -76,6 +92,9 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
+		{Action: "Receive", Guard: 1},        // Channel: m.k = gkey flipped
+		{Action: "Receive", Guard: 2},        // Channel: m.c \notin seen flipped
+		{Action: "Rekey", Assign: "gkey"},    // Channel: gkey' = gkey + 1 + 1
 		{Action: "Relay", Guard: 1},          // c \notin relayed flipped
 		{Action: "Relay", Assign: "relayed"}, // relayed' emptied instead of growing
 	})

@@ -20,14 +20,14 @@ type ChannelParams struct {
 
 // ChannelState is the meter's part of the state of spec/Channel.tla.
 type ChannelState struct {
-	// reserved: Int; @persist (spec/Channel.tla:32:5)
+	// reserved: Int; @persist (spec/Channel.tla:34:5)
 	Reserved int64 `tla:"reserved" json:"reserved"`
-	// next: Int (spec/Channel.tla:34:5)
+	// next: Int (spec/Channel.tla:36:5)
 	Next int64 `tla:"next" json:"next"`
-	// sent: Int (spec/Channel.tla:36:5)
+	// sent: Int (spec/Channel.tla:38:5)
 	Sent int64 `tla:"sent" json:"sent"`
-	// key: Int (spec/Channel.tla:38:5)
-	Key int64 `tla:"key" json:"key"`
+	// mkey: Int; @persist (spec/Channel.tla:40:5)
+	Mkey int64 `tla:"mkey" json:"mkey"`
 }
 
 // ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
@@ -59,9 +59,10 @@ type ChannelEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	ChannelReserve   ChannelEventKind = iota + 1 // @event: reserve, action Reserve (spec/Channel.tla:84:1)
-	ChannelSend                                  // @event: send, action Seal (spec/Channel.tla:100:1)
-	ChannelPowerLoss                             // @event: power_loss, action Crash (spec/Channel.tla:112:1)
+	ChannelReserve      ChannelEventKind = iota + 1 // @event: reserve, action Reserve (spec/Channel.tla:94:1)
+	ChannelSend                                     // @event: send, action Seal (spec/Channel.tla:110:1)
+	ChannelPowerLoss                                // @event: power_loss, action Crash (spec/Channel.tla:122:1)
+	ChannelKeyAgreement                             // @event: key_agreement, action Agree (spec/Channel.tla:140:1)
 )
 
 func (k ChannelEventKind) String() string {
@@ -72,6 +73,8 @@ func (k ChannelEventKind) String() string {
 		return "send"
 	case ChannelPowerLoss:
 		return "power_loss"
+	case ChannelKeyAgreement:
+		return "key_agreement"
 	}
 	return "ChannelEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -83,6 +86,8 @@ func (k ChannelEventKind) MarshalText() ([]byte, error) { return []byte(k.String
 // ChannelEvent is one event the meter consumes.
 type ChannelEvent struct {
 	Kind ChannelEventKind `json:"kind"`
+	// K is parameter k of event key_agreement (Int, drawn from kas in Next).
+	K int64 `tla:"k" json:"k"`
 }
 
 // ChannelOutput is what a step of the meter asks of its caller, in raft's
@@ -115,6 +120,8 @@ func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutpu
 		return p.stepSeal(s, ev, out)
 	case ChannelPowerLoss:
 		return p.stepCrash(s, ev, out)
+	case ChannelKeyAgreement:
+		return p.stepAgree(s, ev, out)
 	}
 	return errChannelUnknownEvent
 }
@@ -125,12 +132,12 @@ func (p *ChannelParams) Init() ChannelState {
 	s.Reserved = 0
 	s.Next = 0
 	s.Sent = 0
-	s.Key = 1
+	s.Mkey = 1
 	return s
 }
 
-// stepReserve is action Reserve (spec/Channel.tla:84:1), event reserve.
-// Model bounds dropped: reserved < MaxCtr (spec/Channel.tla:87:8).
+// stepReserve is action Reserve (spec/Channel.tla:94:1), event reserve.
+// Model bounds dropped: reserved < MaxCtr (spec/Channel.tla:97:8).
 func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	var ovf bool
 	if !(s.Next == s.Reserved) {
@@ -147,9 +154,9 @@ func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *Chann
 	return nil
 }
 
-// stepSeal is action Seal (spec/Channel.tla:100:1), event send.
-// Model bounds dropped: next < MaxCtr (spec/Channel.tla:95:8); sent < MaxSeals (spec/Channel.tla:102:8).
-// History variables not kept: sealed' = sealed \cup {[k |-> key, n |-> next, r |-> sent + 1]} (spec/Channel.tla:105:8).
+// stepSeal is action Seal (spec/Channel.tla:110:1), event send.
+// Model bounds dropped: next < MaxCtr (spec/Channel.tla:105:8); sent < MaxSeals (spec/Channel.tla:112:8).
+// History variables not kept: sealed' = sealed \cup {[k |-> mkey, n |-> next, r |-> sent + 1]} (spec/Channel.tla:115:8).
 func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	var ovf bool
 	if !(s.Next < s.Reserved) {
@@ -158,7 +165,7 @@ func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelO
 	nx := *s
 	nx.Sent = statemachine.Add(&ovf, s.Sent, 1)
 	nx.Next = statemachine.Add(&ovf, s.Next, 1)
-	msg1 := ChannelNet{K: s.Key, C: s.Next, R: statemachine.Add(&ovf, s.Sent, 1), Auth: true}
+	msg1 := ChannelNet{K: s.Mkey, C: s.Next, R: statemachine.Add(&ovf, s.Sent, 1), Auth: true}
 	if ovf {
 		return errChannelSealOverflow
 	}
@@ -168,7 +175,7 @@ func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelO
 	return nil
 }
 
-// stepCrash is action Crash (spec/Channel.tla:112:1), event power_loss.
+// stepCrash is action Crash (spec/Channel.tla:122:1), event power_loss.
 func (p *ChannelParams) stepCrash(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	nx := *s
 	nx.Next = s.Reserved
@@ -177,11 +184,27 @@ func (p *ChannelParams) stepCrash(s *ChannelState, ev ChannelEvent, out *Channel
 	return nil
 }
 
+// stepAgree is action Agree (spec/Channel.tla:140:1), event key_agreement.
+func (p *ChannelParams) stepAgree(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+	if !(ev.K > s.Mkey) {
+		return errChannelAgreeGuard1
+	}
+	nx := *s
+	nx.Mkey = ev.K
+	nx.Next = 0
+	nx.Reserved = 0
+	*s = nx
+	out.Action = "Agree"
+	out.Persist = true
+	return nil
+}
+
 var (
-	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:86:8)"}
+	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:96:8)"}
 	errChannelReserveOverflow = &statemachine.CapacityError{Role: "meter", Action: "Reserve", What: "integer overflow"}
-	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:94:48)"}
+	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:104:48)"}
 	errChannelSealOverflow    = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "integer overflow"}
+	errChannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:141:8)"}
 )
 
 // CollectionParams holds the constants of spec/Collection.tla that the meter's actions read

@@ -105,6 +105,7 @@ func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
 		{Action: "Seal", Guard: 1},          // Channel: next < reserved flipped
 		{Action: "Reserve", Guard: 1},       // Channel: next = reserved flipped
+		{Action: "Agree", Guard: 1},         // Channel: k > mkey flipped
 		{Action: "Take", Assign: "taken"},   // Collection: taken' = taken + 1 + 1
 		{Action: "Seal", Assign: "next"},    // Channel: next' = next + 1 + 1
 		{Action: "Crash", Assign: "next"},   // Channel: next' = reserved + 1

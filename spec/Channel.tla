@@ -6,8 +6,10 @@
 (* deliver any of them again, in any order, or never; it can also inject  *)
 (* APDUs of its own, which do not authenticate (no key: crypto is         *)
 (* abstract).  The meter reserves invocation counters in persisted blocks *)
-(* before use and can lose power at any point; a new key agreement gives  *)
-(* a fresh key and restarts the counters.                                 *)
+(* before use and can lose power at any point.  A key agreement, started  *)
+(* by the gateway and answered by the meter when its message arrives,      *)
+(* gives a fresh key (each side holds its own epoch) and restarts the      *)
+(* counters.                                                               *)
 (*                                                                         *)
 (* Properties: S2 (an APDU is accepted at most once), S7 (a key never sees *)
 (* the same nonce for two different plaintexts, also across crashes) and  *)
@@ -34,8 +36,12 @@ VARIABLES
     next,          \* next counter to use (volatile)
     \* @type: Int; @role: meter
     sent,          \* APDUs sealed so far; the next plaintext is sent + 1
-    \* @type: Int; @role: meter, gateway
-    key,           \* key epoch of the current session
+    \* @type: Int; @role: meter; @persist
+    mkey,          \* the meter's key epoch (the session it seals under)
+    \* @type: Int; @role: gateway
+    gkey,          \* the gateway's key epoch (the session it opens under)
+    \* @type: Set(Int); @role: attacker
+    kas,           \* key agreements on the medium (the epochs offered)
     \* @type: Set([k: Int, c: Int, r: Int, auth: Bool]); @role: attacker
     net,           \* every APDU ever on the medium
     \* @type: Set(Int); @role: gateway
@@ -49,7 +55,7 @@ VARIABLES
     \* @type: Int; @role: attacker
     forged
 
-vars == <<reserved, next, sent, key, net, seen, accepted, dup, sealed, forged>>
+vars == <<reserved, next, sent, mkey, gkey, kas, net, seen, accepted, dup, sealed, forged>>
 
 Mutants == {"none", "no_check", "restart_same_key", "wrap", "window_before_auth", "no_persist"}
 
@@ -63,7 +69,9 @@ TypeOK ==
     /\ reserved \in 0..MaxCtr + Block
     /\ next \in 0..MaxCtr + Block
     /\ sent \in 0..MaxSeals
-    /\ key \in 1..MaxKeys
+    /\ mkey \in 1..MaxKeys
+    /\ gkey \in 1..MaxKeys
+    /\ kas \subseteq 1..MaxKeys
     /\ seen \subseteq 0..MaxCtr + Block
     /\ dup \in BOOLEAN
 
@@ -71,7 +79,9 @@ Init ==
     /\ reserved = 0
     /\ next = 0
     /\ sent = 0
-    /\ key = 1
+    /\ mkey = 1
+    /\ gkey = 1
+    /\ kas = {}
     /\ net = {}
     /\ seen = {}
     /\ accepted = {}
@@ -86,7 +96,7 @@ Reserve ==
     /\ next = reserved
     /\ reserved < MaxCtr
     /\ reserved' = reserved + Block
-    /\ UNCHANGED <<next, sent, key, net, seen, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<next, sent, mkey, gkey, kas, net, seen, accepted, dup, sealed, forged>>
 
 \* Counters left under the current key: the protocol stops at MaxCtr (a new
 \* key agreement is required); the wrapping mutant has no such limit.
@@ -101,27 +111,38 @@ Seal ==
     /\ CanSeal
     /\ sent < MaxSeals
     /\ sent' = sent + 1
-    /\ net' = net \cup {[k |-> key, c |-> next, r |-> sent + 1, auth |-> TRUE]}
-    /\ sealed' = sealed \cup {[k |-> key, n |-> Nonce(next), r |-> sent + 1]}
+    /\ net' = net \cup {[k |-> mkey, c |-> next, r |-> sent + 1, auth |-> TRUE]}
+    /\ sealed' = sealed \cup {[k |-> mkey, n |-> Nonce(next), r |-> sent + 1]}
     /\ next' = next + 1
-    /\ UNCHANGED <<reserved, key, seen, accepted, dup, forged>>
+    /\ UNCHANGED <<reserved, mkey, gkey, kas, seen, accepted, dup, forged>>
 
 \* @role: meter @event: power_loss
 \* Volatile state is lost; the meter resumes above its durable reservation.
 \* (Mutant "no_persist" never wrote one; "restart_same_key" restarts at 0.)
 Crash ==
     /\ next' = IF Mutant = "restart_same_key" THEN 0 ELSE reserved
-    /\ UNCHANGED <<reserved, sent, key, net, seen, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<reserved, sent, mkey, gkey, kas, net, seen, accepted, dup, sealed, forged>>
 
 \* @role: gateway @event: key_agreement
-\* A fresh signed key agreement: a new key, counters restart under it.
+\* The gateway starts a fresh signed key agreement: it opens under the new
+\* key from now on, with an empty window.
 Rekey ==
-    /\ key < MaxKeys
-    /\ key' = key + 1
+    /\ gkey < MaxKeys
+    /\ gkey' = gkey + 1
+    /\ seen' = {}
+    /\ kas' = kas \cup {gkey + 1}
+    /\ UNCHANGED <<reserved, next, sent, mkey, net, accepted, dup, sealed, forged>>
+
+\* @role: meter @event: key_agreement(k)
+\* The meter answers a key agreement newer than its session (the signed
+\* exchange is abstract): it seals under the new key, counters from 0 (a
+\* new key id is a new counter in the counter store).
+Agree(k) ==
+    /\ k > mkey
+    /\ mkey' = k
     /\ next' = 0
     /\ reserved' = 0
-    /\ seen' = {}
-    /\ UNCHANGED <<sent, net, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<sent, gkey, kas, net, seen, accepted, dup, sealed, forged>>
 
 \* @role: attacker @event: inject(k, c)
 \* The attacker builds an APDU for any key and counter; without the key its
@@ -130,27 +151,33 @@ Inject(k, c) ==
     /\ forged < MaxForged
     /\ forged' = forged + 1
     /\ net' = net \cup {[k |-> k, c |-> c, r |-> 0, auth |-> FALSE]}
-    /\ UNCHANGED <<reserved, next, sent, key, seen, accepted, dup, sealed>>
+    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, kas, seen, accepted, dup, sealed>>
+
+\* @crypto
+\* The APDU's GCM tag verifies under the session key (crypto is abstract:
+\* only APDUs the meter sealed carry a valid tag).
+Authentic(m) == m.auth
 
 \* @role: gateway @event: receive(m)
 \* Check the counter against the window, authenticate, and only then update
 \* the window (RFC 6479, after authentication).
 Receive(m) ==
-    /\ m.k = key
+    /\ m.k = gkey
     /\ IF Mutant = "no_check" THEN TRUE ELSE m.c \notin seen
-    /\ IF m.auth
+    /\ IF Authentic(m)
           THEN /\ seen' = seen \cup {m.c}
                /\ dup' = (dup \/ <<m.k, m.c>> \in accepted)
                /\ accepted' = accepted \cup {<<m.k, m.c>>}
           ELSE /\ seen' = IF Mutant = "window_before_auth" THEN seen \cup {m.c} ELSE seen
                /\ UNCHANGED <<dup, accepted>>
-    /\ UNCHANGED <<reserved, next, sent, key, net, sealed, forged>>
+    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, kas, net, sealed, forged>>
 
 Next ==
     \/ Reserve
     \/ Seal
     \/ Crash
     \/ Rekey
+    \/ \E k \in kas : Agree(k)
     \/ \E k \in 1..MaxKeys, c \in 0..MaxCtr - 1 : Inject(k, c)
     \/ \E m \in net : Receive(m)
 
@@ -169,6 +196,6 @@ S7_NonceUnique ==
 \* The window holds only counters of authentic APDUs: a forged APDU can
 \* never make the gateway refuse a genuine one.
 WindowOnlyAuthentic ==
-    \A c \in seen : <<key, c>> \in accepted
+    \A c \in seen : <<gkey, c>> \in accepted
 
 =============================================================================
