@@ -289,8 +289,9 @@ func (f *fixture) useStore(st *Store) {
 // command out, so a head-end started again on the same store continues
 // above it, and the store refuses to move a counter back. A tariff needs
 // one approver; a refused disconnect consumes no counter.
-func TestCommandCounterSurvivesRestart(t *testing.T) {
-	f := newFixture(t)
+func TestCommandCounterSurvivesRestart(t *testing.T) { testCommandCounter(t, newFixture(t)) }
+
+func testCommandCounter(t *testing.T, f *fixture) {
 	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
 	}

@@ -88,7 +88,7 @@ func TestPostgresStore(t *testing.T) {
 	open := func() *Store {
 		st := openPostgres(t, dsn)
 		// Each sub-test starts from empty tables.
-		for _, tbl := range []string{"data", "contracts", "audit"} {
+		for _, tbl := range []string{"data", "contracts", "audit", "command_counters"} {
 			if _, err := st.db.Exec("TRUNCATE " + tbl); err != nil {
 				t.Fatal(err)
 			}
@@ -104,6 +104,11 @@ func TestPostgresStore(t *testing.T) {
 		f := newFixture(t)
 		f.useStore(open())
 		testFetch(t, f)
+	})
+	t.Run("command counter", func(t *testing.T) {
+		f := newFixture(t)
+		f.useStore(open())
+		testCommandCounter(t, f)
 	})
 	t.Run("switch", func(t *testing.T) {
 		f := newFixture(t)
