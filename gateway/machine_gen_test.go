@@ -30,9 +30,21 @@ func TestMachineGenUpToDate(t *testing.T) {
 func adapters() []*difftest.Adapter {
 	ch := &ChannelParams{Crypto: ChannelSymbolicCrypto{}}
 	chOut := ChannelOutput{Kas: make([]int64, 0, 4)}
+	co := &CollectionParams{}
 	cm := &CommandsParams{}
 	out := CommandsOutput{Net: make([]CommandsNet, 0, 4)}
 	return []*difftest.Adapter{{
+		Module: "Collection", Role: "gateway", Params: co,
+		// MaxReadings below statemachine.SetCap: the queue holds them all.
+		Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+		Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+		Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			var out CollectionOutput
+			err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+			return difftest.Out{Sends: map[string][]reflect.Value{"plcAcks": values(out.PlcAcks), "uploads": values(out.Uploads)}, Action: out.Action, Persist: out.Persist}, err
+		},
+	}, {
 		Module: "Channel", Role: "gateway", Params: ch,
 		// MaxCtr below statemachine.SetCap: seen holds a key's counters.
 		Wide:  map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
@@ -92,10 +104,21 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Receive", Guard: 1},        // Channel: m.k = gkey flipped
-		{Action: "Receive", Guard: 2},        // Channel: m.c \notin seen flipped
-		{Action: "Rekey", Assign: "gkey"},    // Channel: gkey' = gkey + 1 + 1
-		{Action: "Relay", Guard: 1},          // c \notin relayed flipped
-		{Action: "Relay", Assign: "relayed"}, // relayed' emptied instead of growing
+		{Action: "Receive", Guard: 1},         // Channel: m.k = gkey flipped
+		{Action: "Receive", Guard: 2},         // Channel: m.c \notin seen flipped
+		{Action: "Rekey", Assign: "gkey"},     // Channel: gkey' = gkey + 1 + 1
+		{Action: "Upload", Guard: 1},          // Collection: i \in queue flipped
+		{Action: "Uploaded", Assign: "queue"}, // Collection: queue' emptied
+		{Action: "Relay", Guard: 1},           // c \notin relayed flipped
+		{Action: "Relay", Assign: "relayed"},  // relayed' emptied instead of growing
 	})
+}
+
+// values lists a send slice as reflect values, as difftest.Out wants.
+func values[T any](xs []T) []reflect.Value {
+	var out []reflect.Value
+	for _, x := range xs {
+		out = append(out, reflect.ValueOf(x))
+	}
+	return out
 }

@@ -214,9 +214,9 @@ type CollectionParams struct {
 
 // CollectionState is the meter's part of the state of spec/Collection.tla.
 type CollectionState struct {
-	// taken: Int; @persist (spec/Collection.tla:31:5)
+	// taken: Int; @persist (spec/Collection.tla:35:5)
 	Taken int64 `tla:"taken" json:"taken"`
-	// meterBuf: Set(Int); @persist (spec/Collection.tla:33:5)
+	// meterBuf: Set(Int); @persist (spec/Collection.tla:37:5)
 	MeterBuf statemachine.Set[int64] `tla:"meterBuf" json:"meterBuf"`
 }
 
@@ -225,13 +225,16 @@ type CollectionEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CollectionMeasure CollectionEventKind = iota + 1 // @event: measure, action Take (spec/Collection.tla:67:1)
+	CollectionMeasure CollectionEventKind = iota + 1 // @event: measure, action Take (spec/Collection.tla:89:1)
+	CollectionAck                                    // @event: ack, action Acked (spec/Collection.tla:105:1)
 )
 
 func (k CollectionEventKind) String() string {
 	switch k {
 	case CollectionMeasure:
 		return "measure"
+	case CollectionAck:
+		return "ack"
 	}
 	return "CollectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -243,6 +246,8 @@ func (k CollectionEventKind) MarshalText() ([]byte, error) { return []byte(k.Str
 // CollectionEvent is one event the meter consumes.
 type CollectionEvent struct {
 	Kind CollectionEventKind `json:"kind"`
+	// R is parameter r of event ack (Int, drawn from plcAcks in Next).
+	R int64 `tla:"r" json:"r"`
 }
 
 // CollectionOutput is what a step of the meter asks of its caller, in raft's
@@ -253,6 +258,8 @@ type CollectionOutput struct {
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
+	// Plc are the messages added to plc (Set(Int) of role attacker).
+	Plc []int64
 }
 
 var errCollectionUnknownEvent = errors.New("meter: unknown Collection event")
@@ -265,9 +272,12 @@ var errCollectionUnknownEvent = errors.New("meter: unknown Collection event")
 func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	out.Action = ""
 	out.Persist = false
+	out.Plc = out.Plc[:0]
 	switch ev.Kind {
 	case CollectionMeasure:
 		return p.stepTake(s, ev, out)
+	case CollectionAck:
+		return p.stepAcked(s, ev, out)
 	}
 	return errCollectionUnknownEvent
 }
@@ -280,8 +290,8 @@ func (p *CollectionParams) Init() CollectionState {
 	return s
 }
 
-// stepTake is action Take (spec/Collection.tla:67:1), event measure.
-// Model bounds dropped: taken < MaxReadings (spec/Collection.tla:68:8).
+// stepTake is action Take (spec/Collection.tla:89:1), event measure.
+// Model bounds dropped: taken < MaxReadings (spec/Collection.tla:90:8).
 func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	var ovf bool
 	nx := *s
@@ -289,18 +299,31 @@ func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out 
 	if !nx.MeterBuf.Insert(statemachine.Add(&ovf, s.Taken, 1), statemachine.CompareInt) {
 		return errCollectionTakeMeterBufFull
 	}
+	msg1 := statemachine.Add(&ovf, s.Taken, 1)
 	if ovf {
 		return errCollectionTakeOverflow
 	}
+	out.Plc = append(out.Plc, msg1)
 	*s = nx
 	out.Action = "Take"
 	out.Persist = true
 	return nil
 }
 
+// stepAcked is action Acked (spec/Collection.tla:105:1), event ack.
+func (p *CollectionParams) stepAcked(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+	nx := *s
+	nx.MeterBuf.Remove(ev.R, statemachine.CompareInt)
+	*s = nx
+	out.Action = "Acked"
+	out.Persist = true
+	return nil
+}
+
 var (
-	errCollectionTakeMeterBufFull = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "meterBuf holds statemachine.SetCap elements"}
-	errCollectionTakeOverflow     = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
+	errCollectionTakeMeterBufFull  = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "meterBuf holds statemachine.SetCap elements"}
+	errCollectionTakeOverflow      = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
+	errCollectionAckedMeterBufFull = &statemachine.CapacityError{Role: "meter", Action: "Acked", What: "meterBuf holds statemachine.SetCap elements"}
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the meter's actions read

@@ -50,13 +50,13 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Collection", Role: "meter", Params: co,
-			Wide:  map[string]int64{"MaxReadings": 30, "MaxRestarts": 3, "MaxOutages": 3},
+			Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
 			Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				var out CollectionOutput
 				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
-				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+				return difftest.Out{Sends: map[string][]reflect.Value{"plc": values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
 			},
 		},
 		{
@@ -103,14 +103,24 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // assignment changed must fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Seal", Guard: 1},          // Channel: next < reserved flipped
-		{Action: "Reserve", Guard: 1},       // Channel: next = reserved flipped
-		{Action: "Agree", Guard: 1},         // Channel: k > mkey flipped
-		{Action: "Take", Assign: "taken"},   // Collection: taken' = taken + 1 + 1
-		{Action: "Seal", Assign: "next"},    // Channel: next' = next + 1 + 1
-		{Action: "Crash", Assign: "next"},   // Channel: next' = reserved + 1
-		{Action: "Execute", Guard: 1},       // Commands: SignedBy(m, "headend") flipped
-		{Action: "Execute", Guard: 2},       // Commands: m.id > last flipped
-		{Action: "Execute", Assign: "last"}, // Commands: last' changed
+		{Action: "Seal", Guard: 1},            // Channel: next < reserved flipped
+		{Action: "Reserve", Guard: 1},         // Channel: next = reserved flipped
+		{Action: "Agree", Guard: 1},           // Channel: k > mkey flipped
+		{Action: "Take", Assign: "taken"},     // Collection: taken' = taken + 1 + 1
+		{Action: "Acked", Assign: "meterBuf"}, // Collection: meterBuf' emptied
+		{Action: "Seal", Assign: "next"},      // Channel: next' = next + 1 + 1
+		{Action: "Crash", Assign: "next"},     // Channel: next' = reserved + 1
+		{Action: "Execute", Guard: 1},         // Commands: SignedBy(m, "headend") flipped
+		{Action: "Execute", Guard: 2},         // Commands: m.id > last flipped
+		{Action: "Execute", Assign: "last"},   // Commands: last' changed
 	})
+}
+
+// values lists a send slice as reflect values, as difftest.Out wants.
+func values[T any](xs []T) []reflect.Value {
+	var out []reflect.Value
+	for _, x := range xs {
+		out = append(out, reflect.ValueOf(x))
+	}
+	return out
 }

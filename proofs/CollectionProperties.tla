@@ -6,7 +6,8 @@
 EXTENDS Collection
 
 \* L1 readings are eventually accepted: every reading taken is eventually
-\* stored, under weak fairness of collection, upload and WAN recovery.
+\* stored, under weak fairness of collection, upload, delivery, ingest, the
+\* two acknowledgements and WAN recovery.
 L1 == L1_EventuallyStored
 
 =============================================================================

@@ -170,7 +170,7 @@ func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts [
 			if err := os.WriteFile(ov, overlay, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command("go", "test", "-overlay", ov, "-count=1", "-run", run, ".", "-rapid.nofailfile")
+			cmd := exec.Command("go", "test", "-overlay", ov, "-count=1", "-failfast", "-run", run, ".", "-rapid.nofailfile")
 			cmd.Env = append(os.Environ(), MutantChildEnv+"=1")
 			out, err := cmd.CombinedOutput()
 			if err == nil {
