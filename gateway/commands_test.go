@@ -23,9 +23,16 @@ type commandMeter struct {
 	recv     *protocol.Receiver
 	counters []uint64
 	clocks   []uint64
+	drop     int // exchanges still to lose
 }
 
+var errLinkDown = errors.New("PLC link down")
+
 func (m *commandMeter) Exchange(_ protocol.SystemTitle, apdu []byte) ([][]byte, error) {
+	if m.drop > 0 {
+		m.drop--
+		return nil, errLinkDown
+	}
 	_, plain, err := m.recv.Open(nil, apdu)
 	if err != nil {
 		return nil, err
@@ -126,7 +133,16 @@ func TestCommandRelayIsTheGeneratedMachine(t *testing.T) {
 	if len(cm.counters) != int(n) {
 		t.Fatalf("%d commands reached the meter, want %d", len(cm.counters), n)
 	}
-	if err := g.Command(meter, sign(n+1, protocol.SystemTitle{'V', 'M', 'R', 9})); !errors.Is(err, protocol.ErrMalformed) {
+	// A relay the meter never answered is forgotten, so the retry goes out.
+	cm.drop = 1
+	lost := sign(n+1, meter)
+	if err := g.Command(meter, lost); !errors.Is(err, errLinkDown) {
+		t.Fatalf("relay over a dead link: %v", err)
+	}
+	if err := g.Command(meter, lost); err != nil || cm.counters[len(cm.counters)-1] != n+1 {
+		t.Fatalf("retry after the lost relay: %v", err)
+	}
+	if err := g.Command(meter, sign(n+2, protocol.SystemTitle{'V', 'M', 'R', 9})); !errors.Is(err, protocol.ErrMalformed) {
 		t.Fatalf("a command for another meter: %v", err)
 	}
 	if err := traces.Close(); err != nil {
@@ -136,10 +152,10 @@ func TestCommandRelayIsTheGeneratedMachine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count(string(src), `"action":"Relay"`); got != int(n) {
-		t.Errorf("%d relays logged, want %d", got, n)
+	if got := strings.Count(string(src), `"action":"Relay"`); got != int(n)+2 {
+		t.Errorf("%d relays logged, want %d", got, n+2)
 	}
-	if got := strings.Count(string(src), `"action":"Restart"`); got != 1 {
-		t.Errorf("%d restarts logged, want 1", got)
+	if got := strings.Count(string(src), `"action":"Restart"`); got != 2 {
+		t.Errorf("%d restarts logged, want 2 (a full set, a lost relay)", got)
 	}
 }

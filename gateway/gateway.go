@@ -300,6 +300,12 @@ func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
 	}
 	r, err := g.request(meter, protocol.TagCommand, p)
 	if err != nil {
+		// No answer: the command may not have arrived. Forget what was
+		// relayed (the spec's Restart) so that the head-end's retry is
+		// relayed again; the meter's counter check makes a repeat harmless.
+		if _, rerr := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 		return err
 	}
 	return result(r)
