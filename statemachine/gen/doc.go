@@ -8,7 +8,8 @@
 // Types come from the `\* @type:` annotations (Apalache notation: Int, Bool,
 // Str, Set(T), Seq(T), records, aliases from `\* @typeAlias: NAME = T;`),
 // events from `\* @role: R @event: e(p)` with each parameter typed by the
-// set Next draws it from (\E x \in S : A(x), S a variable, a..b or BOOLEAN).
+// set Next draws it from (\E x \in S : A(x), S a variable, a..b, BOOLEAN or
+// a set of literals, written out or named by a definition).
 // An action is a conjunction of guards, `v' = e` and UNCHANGED; its guards
 // fail with a preallocated *statemachine.GuardError naming the conjunct and
 // its position; guards on Max… constants are model bounds and dropped;
@@ -17,7 +18,13 @@
 // *statemachine.CapacityError, never silent). An action writes only its
 // role's variables, and adds messages to channel variables (owned by the
 // attacker, wan or env) as `net' = net \cup {msg}`, which become the
-// typed Sends of its Output.
+// typed Sends of its Output. Variables of the role `history` (what happened,
+// for the properties) are kept by the model only: updates to them are
+// dropped and named in a comment, and reading one is an error. An operator
+// marked `\* @crypto` (abstract cryptography) is not inlined: the actions
+// call it through the module's <M>Crypto interface, a field of <M>Params
+// that the role implements with protocol/, and <M>SymbolicCrypto implements
+// it by its definition for tests.
 //
 // Anything outside that subset (quantifiers, CHOOSE, set comprehensions,
 // functions and EXCEPT, tuples, IF over actions, for now) is an error with
