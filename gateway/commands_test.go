@@ -62,29 +62,13 @@ func (m *commandMeter) Refused(protocol.SystemTitle) []error { return nil }
 // meter); past the relayed set's capacity it forgets, as the spec's
 // Restart does, and goes on; the PDU carries the relay's Lamport time after
 // the head-end's; a command for another meter is refused; the log holds
-// every relay and the restart.
+// every relay and both restarts.
 func TestCommandRelayIsTheGeneratedMachine(t *testing.T) {
 	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 3}, protocol.SystemTitle{'V', 'G', 'W', 3}
-	mk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	gk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	he, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	gka, init, err := protocol.StartKeyAgreement(protocol.Suite1, gwTitle, meter, gk, nil, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mka, resp, err := protocol.StartKeyAgreement(protocol.Suite1, meter, gwTitle, mk, init.Ephemeral, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mkeys, err := mka.Finish(init, &gk.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gkeys, err := gka.Finish(resp, &mk.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mkeys, gkeys, gk := agreeKeys(t, meter, gwTitle)
 	cm := &commandMeter{}
+	var err error
 	if cm.send, err = protocol.NewSender(mkeys, protocol.NewMemStore()); err != nil {
 		t.Fatal(err)
 	}

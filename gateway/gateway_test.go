@@ -101,24 +101,7 @@ func TestSegmentExactlyOnceUnderLoss(t *testing.T) {
 // only an APDU the meter sealed under the session opens, and only once.
 func FuzzOpenFromMeter(f *testing.F) {
 	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
-	mk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	gk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	gka, init, err := protocol.StartKeyAgreement(protocol.Suite1, gwTitle, meter, gk, nil, rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	mka, resp, err := protocol.StartKeyAgreement(protocol.Suite1, meter, gwTitle, mk, init.Ephemeral, rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	mkeys, err := mka.Finish(init, &gk.PublicKey)
-	if err != nil {
-		f.Fatal(err)
-	}
-	gkeys, err := gka.Finish(resp, &mk.PublicKey)
-	if err != nil {
-		f.Fatal(err)
-	}
+	mkeys, gkeys, _ := agreeKeys(f, meter, gwTitle)
 	ms, _ := protocol.NewSender(mkeys, protocol.NewMemStore())
 	gr, _ := protocol.NewReceiver(gkeys)
 	g := &Gateway{sessions: map[protocol.SystemTitle]*session{meter: {receiver: gr}}}
@@ -136,4 +119,27 @@ func FuzzOpenFromMeter(f *testing.F) {
 			delete(sealed, string(b)) // a second time would be a replay
 		}
 	})
+}
+
+// agreeKeys runs a signed key agreement between a gateway and a meter and
+// returns the meter's and the gateway's session keys and the gateway's key.
+func agreeKeys(tb testing.TB, meter, gw protocol.SystemTitle) (mkeys, gkeys protocol.SessionKeys, gk *ecdsa.PrivateKey) {
+	tb.Helper()
+	mk, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	gk, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	gka, init, err := protocol.StartKeyAgreement(protocol.Suite1, gw, meter, gk, nil, rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	mka, resp, err := protocol.StartKeyAgreement(protocol.Suite1, meter, gw, mk, init.Ephemeral, rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if mkeys, err = mka.Finish(init, &gk.PublicKey); err != nil {
+		tb.Fatal(err)
+	}
+	if gkeys, err = gka.Finish(resp, &mk.PublicKey); err != nil {
+		tb.Fatal(err)
+	}
+	return mkeys, gkeys, gk
 }

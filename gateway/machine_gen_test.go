@@ -42,7 +42,7 @@ func adapters() []*difftest.Adapter {
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out CollectionOutput
 			err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
-			return difftest.Out{Sends: map[string][]reflect.Value{"plcAcks": values(out.PlcAcks), "uploads": values(out.Uploads)}, Action: out.Action, Persist: out.Persist}, err
+			return difftest.Out{Sends: map[string][]reflect.Value{"plcAcks": difftest.Values(out.PlcAcks), "uploads": difftest.Values(out.Uploads)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
 		Module: "Channel", Role: "gateway", Params: ch,
@@ -52,11 +52,7 @@ func adapters() []*difftest.Adapter {
 		Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
-			var kas []reflect.Value
-			for _, k := range chOut.Kas {
-				kas = append(kas, reflect.ValueOf(k))
-			}
-			return difftest.Out{Sends: map[string][]reflect.Value{"kas": kas}, Action: chOut.Action, Persist: chOut.Persist}, err
+			return difftest.Out{Sends: map[string][]reflect.Value{"kas": difftest.Values(chOut.Kas)}, Action: chOut.Action, Persist: chOut.Persist}, err
 		},
 	}, {
 		Module: "Commands", Role: "gateway", Params: cm,
@@ -65,11 +61,7 @@ func adapters() []*difftest.Adapter {
 		Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
-			var net []reflect.Value
-			for _, m := range out.Net {
-				net = append(net, reflect.ValueOf(m))
-			}
-			return difftest.Out{Sends: map[string][]reflect.Value{"net": net}, Action: out.Action, Persist: out.Persist}, err
+			return difftest.Out{Sends: map[string][]reflect.Value{"net": difftest.Values(out.Net)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
 }
@@ -112,13 +104,4 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "Relay", Guard: 1},           // c \notin relayed flipped
 		{Action: "Relay", Assign: "relayed"},  // relayed' emptied instead of growing
 	})
-}
-
-// values lists a send slice as reflect values, as difftest.Out wants.
-func values[T any](xs []T) []reflect.Value {
-	var out []reflect.Value
-	for _, x := range xs {
-		out = append(out, reflect.ValueOf(x))
-	}
-	return out
 }

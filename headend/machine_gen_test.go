@@ -39,11 +39,7 @@ func adapters() []*difftest.Adapter {
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out CollectionOutput
 			err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
-			var acks []reflect.Value
-			for _, a := range out.Acks {
-				acks = append(acks, reflect.ValueOf(a))
-			}
-			return difftest.Out{Sends: map[string][]reflect.Value{"acks": acks}, Action: out.Action, Persist: out.Persist}, err
+			return difftest.Out{Sends: map[string][]reflect.Value{"acks": difftest.Values(out.Acks)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
 		Module: "Commands", Role: "headend", Params: cm,

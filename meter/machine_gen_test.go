@@ -41,11 +41,7 @@ func adapters() []*difftest.Adapter {
 			Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
-				var net []reflect.Value
-				for _, m := range chOut.Net {
-					net = append(net, reflect.ValueOf(m))
-				}
-				return difftest.Out{Sends: map[string][]reflect.Value{"net": net}, Action: chOut.Action, Persist: chOut.Persist}, err
+				return difftest.Out{Sends: map[string][]reflect.Value{"net": difftest.Values(chOut.Net)}, Action: chOut.Action, Persist: chOut.Persist}, err
 			},
 		},
 		{
@@ -56,7 +52,7 @@ func adapters() []*difftest.Adapter {
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				var out CollectionOutput
 				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
-				return difftest.Out{Sends: map[string][]reflect.Value{"plc": values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
+				return difftest.Out{Sends: map[string][]reflect.Value{"plc": difftest.Values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
 			},
 		},
 		{
@@ -114,13 +110,4 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "Execute", Guard: 2},         // Commands: m.id > last flipped
 		{Action: "Execute", Assign: "last"},   // Commands: last' changed
 	})
-}
-
-// values lists a send slice as reflect values, as difftest.Out wants.
-func values[T any](xs []T) []reflect.Value {
-	var out []reflect.Value
-	for _, x := range xs {
-		out = append(out, reflect.ValueOf(x))
-	}
-	return out
 }

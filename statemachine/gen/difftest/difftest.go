@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -182,4 +183,14 @@ func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts [
 			t.Logf("mutant %+v caught", mut)
 		})
 	}
+}
+
+// Values lists the messages of one send slice of a generated Output as
+// reflect values, the form Out.Sends takes.
+func Values[T any](xs []T) []reflect.Value {
+	var out []reflect.Value
+	for _, x := range xs {
+		out = append(out, reflect.ValueOf(x))
+	}
+	return out
 }
