@@ -96,6 +96,9 @@ func (r Roles) actor(action string) string {
 	return env
 }
 
+// history is the role of the spec's history variables (spec/README.md).
+const history = "history"
+
 func (r Roles) owner(v string) string {
 	if role, ok := r.Var[v]; ok {
 		return role
@@ -124,8 +127,16 @@ func Render(w io.Writer, r Roles, res check.Result) error {
 	if len(res.Trace) == 0 {
 		return fmt.Errorf("msc: the result has no trace")
 	}
-	lifelines := append([]string(nil), r.Order...)
-	used := map[string]bool{}
+	// History variables (role history) record what happened for the
+	// properties; their changes are noted on the step's actor, not drawn
+	// as messages to a lifeline of their own.
+	var lifelines []string
+	for _, l := range r.Order {
+		if l != history {
+			lifelines = append(lifelines, l)
+		}
+	}
+	used := map[string]bool{history: true}
 	for _, l := range lifelines {
 		used[l] = true
 	}
@@ -175,7 +186,7 @@ func Render(w io.Writer, r Roles, res check.Result) error {
 				continue
 			}
 			change := v + " = " + cur[i].String()
-			if o := r.owner(v); o != actor {
+			if o := r.owner(v); o != actor && o != history {
 				fmt.Fprintf(b, "    %s->>%s: %s\n", actor, o, label(change))
 			} else {
 				own = append(own, change)
