@@ -105,6 +105,13 @@ func (s scope) opApp(x *syntax.OpApp) evalFn {
 		if rs, ok := x.Args[1].(*syntax.RecordSet); ok {
 			return s.inRecordSet(x, rs)
 		}
+		if rf, ok := s.recordLit(x.Args[0]); ok {
+			return s.inRecordLit(x, rf)
+		}
+	case "\\cup":
+		if e, ok := singleton(x.Args[1]); ok {
+			return s.insertElem(x, e)
+		}
 	case "UNION":
 		if se, ok := x.Args[0].(*syntax.SetEnum); ok {
 			return s.unionEnum(se)

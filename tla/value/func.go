@@ -396,3 +396,98 @@ func allocFunc(n int) *Func {
 	}
 	return &Func{rng: make([]Value, n)}
 }
+
+// hashOf is the hash of the record Make(vals) would return, computed
+// without building it.
+func (r *RecordMaker) hashOf(vals []Value) uint64 {
+	h := uint64(seedFunc) + uint64(len(r.dom))
+	for i, j := range r.perm {
+		h = Mix(h, r.dom[i].Hash())
+		h = Mix(h, vals[j].Hash())
+	}
+	return mix64(h)
+}
+
+// equalTo decides Make(vals) = g for a function g with the same hash, as
+// equalFunc would.
+func (r *RecordMaker) equalTo(vals []Value, g *Func) (bool, error) {
+	if len(g.rng) != len(r.dom) {
+		return false, nil
+	}
+	sameDom := len(g.dom) == len(r.dom) && &g.dom[0] == &r.dom[0]
+	for i, j := range r.perm {
+		if !sameDom {
+			eq, err := Equal(r.dom[i], g.DomainAt(i))
+			if err != nil || !eq {
+				return false, err
+			}
+		}
+		eq, err := Equal(vals[j], g.rng[i])
+		if err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// funcElems reports whether s's elements are functions (as Contains
+// decides it: by its first and last elements, the order keeping kinds
+// together).
+func (s *Set) funcElems() bool {
+	n := len(s.elems)
+	return n > 0 && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc
+}
+
+// findRecord looks for Make(vals), whose hash is h, among the elements of
+// a set of functions s, as Contains would look for it.
+func (r *RecordMaker) findRecord(vals []Value, h uint64, s *Set) (bool, error) {
+	if len(s.elems) > smallFuncSet {
+		if ix := s.funcIndex(); ix != nil {
+			for i := mix64(h) & ix.mask; ; i = (i + 1) & ix.mask {
+				p := ix.slots[i]
+				if p == 0 {
+					return false, nil
+				}
+				if g := s.elems[p-1].(*Func); g.hash == h {
+					if eq, err := r.equalTo(vals, g); err != nil || eq {
+						return eq, err
+					}
+				}
+			}
+		}
+	}
+	for _, e := range s.elems {
+		if g := e.(*Func); g.hash == h {
+			if eq, err := r.equalTo(vals, g); err != nil || eq {
+				return eq, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// In decides Make(vals) \in s without building the record when s is an
+// enumerated set of functions (a set of messages asked whether it holds
+// [type |-> "2b", bal |-> b, ...]); vals is not retained.
+func (r *RecordMaker) In(vals []Value, s Value) (bool, error) {
+	if st, ok := s.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
+		return r.findRecord(vals, r.hashOf(vals), st)
+	}
+	return In(r.Make(vals), s)
+}
+
+// Insert is x \cup {Make(vals)}: x itself, without building the record,
+// when x is a set of functions that holds it already (an action sending a
+// message that was sent before); vals is not retained.
+func (r *RecordMaker) Insert(x Value, vals []Value) (Value, error) {
+	if st, ok := x.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
+		found, err := r.findRecord(vals, r.hashOf(vals), st)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return st, nil
+		}
+	}
+	return InsertValue(x, r.Make(vals))
+}
