@@ -828,18 +828,77 @@ func (s scope) except(x *syntax.Except) evalFn {
 		out, err := f.Except(key, nv)
 		return out, wrap(pos, err)
 	}
+	for _, u := range x.Updates {
+		if usesAt(u.Val) {
+			return func(r *rt) (value.Value, error) {
+				fv, err := fn(r)
+				if err != nil {
+					return nil, err
+				}
+				for i := range ups {
+					if fv, err = apply(r, fv, &ups[i], 0); err != nil {
+						return nil, err
+					}
+				}
+				return fv, nil
+			}
+		}
+	}
+	// No update reads @, so no copy made by an update is seen before the
+	// last: the updates share their copies (value.Updater).
+	var update func(r *rt, fv value.Value, u *upd, i int, up *value.Updater) (value.Value, error)
+	update = func(r *rt, fv value.Value, u *upd, i int, up *value.Updater) (value.Value, error) {
+		f, ok := fv.(*value.Func)
+		if !ok {
+			return nil, evalErr(pos, "EXCEPT on %s, which is not a function", fv)
+		}
+		key, err := u.keys[i](r)
+		if err != nil {
+			return nil, err
+		}
+		at, old, err := f.Find(key)
+		if err != nil || at < 0 {
+			return f, nil // TLC leaves f unchanged when the key is outside the domain
+		}
+		var nv value.Value
+		if i == len(u.keys)-1 {
+			nv, err = u.val(r)
+		} else {
+			nv, err = update(r, old, u, i+1, up)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return up.Set(f, at, nv, i), nil
+	}
 	return func(r *rt) (value.Value, error) {
 		fv, err := fn(r)
 		if err != nil {
 			return nil, err
 		}
+		var up value.Updater
 		for i := range ups {
-			if fv, err = apply(r, fv, &ups[i], 0); err != nil {
+			if fv, err = update(r, fv, &ups[i], 0, &up); err != nil {
 				return nil, err
 			}
 		}
+		up.Done()
 		return fv, nil
 	}
+}
+
+// usesAt reports whether x contains @ (of this EXCEPT or a nested one).
+func usesAt(x syntax.Expr) bool {
+	if _, ok := x.(*syntax.AtSign); ok {
+		return true
+	}
+	found := false
+	visitChildren(x, func(c syntax.Expr) {
+		if !found && usesAt(c) {
+			found = true
+		}
+	})
+	return found
 }
 
 func (s scope) apply(x *syntax.Apply) evalFn {

@@ -27,6 +27,11 @@ func wrap(pos syntax.Pos, err error) error {
 	if err == nil {
 		return nil
 	}
+	return wrapErr(pos, err)
+}
+
+// wrapErr is wrap's slow path (wrap itself is inlined).
+func wrapErr(pos syntax.Pos, err error) error {
 	var pe *PosError
 	if errors.As(err, &pe) {
 		return err

@@ -491,3 +491,65 @@ func (r *RecordMaker) Insert(x Value, vals []Value) (Value, error) {
 	}
 	return InsertValue(x, r.Make(vals))
 }
+
+// Updater applies the updates of one EXCEPT, [f EXCEPT !p1 = v1, !p2 = v2],
+// copying each function on a path once: a function it has copied is not
+// yet shared, so later updates through it change it in place, and hashes
+// are computed once, by Done. The caller must not let a copy be seen
+// before Done (an update whose value reads @ would).
+type Updater struct {
+	buf   [8]fresh
+	fresh []fresh
+}
+
+type fresh struct {
+	f     *Func
+	depth int
+}
+
+// Find returns the position of x in f's domain and f[x]; -1 (with no
+// value) when x is outside it.
+func (f *Func) Find(x Value) (int, Value, error) {
+	i, err := f.index(x)
+	if err != nil || i < 0 {
+		return -1, nil, err
+	}
+	return i, f.rng[i], nil
+}
+
+// Set is f with position i (from Find) mapped to v, f being at depth
+// depth of the paths: f itself if u made it, else a copy.
+func (u *Updater) Set(f *Func, i int, v Value, depth int) *Func {
+	for _, c := range u.fresh {
+		if c.f == f {
+			f.rng[i] = v
+			return f
+		}
+	}
+	g := allocFunc(len(f.rng))
+	copy(g.rng, f.rng)
+	g.rng[i] = v
+	g.dom, g.shape = f.dom, f.shape
+	if u.fresh == nil {
+		u.fresh = u.buf[:0]
+	}
+	u.fresh = append(u.fresh, fresh{g, depth})
+	return g
+}
+
+// Done hashes the functions u made, deepest first, and forgets them.
+func (u *Updater) Done() {
+	maxDepth := -1
+	for _, c := range u.fresh {
+		maxDepth = max(maxDepth, c.depth)
+	}
+	for d := maxDepth; d >= 0; d-- {
+		for _, c := range u.fresh {
+			if c.depth == d {
+				c.f.hash = c.f.computeHash()
+			}
+		}
+	}
+	clear(u.fresh)
+	u.fresh = u.fresh[:0]
+}
