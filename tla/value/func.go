@@ -123,20 +123,24 @@ func (f *Func) computeHash() uint64 {
 	if f.dom == nil {
 		for i := range f.rng {
 			if i < len(tupleDomHash) {
-				h = Mix(h, tupleDomHash[i])
+				h = Mix(h, entryHash(tupleDomHash[i], f.rng[i].Hash()))
 			} else {
-				h = Mix(h, hashInt(int32(i+1)))
+				h = Mix(h, entryHash(hashInt(int32(i+1)), f.rng[i].Hash()))
 			}
-			h = Mix(h, f.rng[i].Hash())
 		}
 		return mix64(h)
 	}
 	for i := range f.rng {
-		h = Mix(h, f.dom[i].Hash())
-		h = Mix(h, f.rng[i].Hash())
+		h = Mix(h, entryHash(f.dom[i].Hash(), f.rng[i].Hash()))
 	}
 	return mix64(h)
 }
+
+// entryHash combines the hashes of a domain element and its value, which
+// the function's hash then mixes in order: one mixing step per entry. For
+// functions on the same domain it is a bijection of the value's hash, so
+// it merges no two of them.
+func entryHash(d, r uint64) uint64 { return d*0x9e3779b97f4a7c15 + r }
 
 // tupleDomHash holds the hashes of 1, 2, ... (a tuple's domain), computed once.
 var tupleDomHash = func() (t [32]uint64) {
@@ -402,8 +406,7 @@ func allocFunc(n int) *Func {
 func (r *RecordMaker) hashOf(vals []Value) uint64 {
 	h := uint64(seedFunc) + uint64(len(r.dom))
 	for i, j := range r.perm {
-		h = Mix(h, r.dom[i].Hash())
-		h = Mix(h, vals[j].Hash())
+		h = Mix(h, entryHash(r.dom[i].Hash(), vals[j].Hash()))
 	}
 	return mix64(h)
 }

@@ -52,8 +52,7 @@ func hashSetElems(n int, at func(int) uint64) uint64 {
 func hashFunc(dom, rng []Value) uint64 {
 	h := uint64(seedFunc) + uint64(len(dom))
 	for i := range dom {
-		h = Mix(h, dom[i].Hash())
-		h = Mix(h, rng[i].Hash())
+		h = Mix(h, entryHash(dom[i].Hash(), rng[i].Hash()))
 	}
 	return mix64(h)
 }
