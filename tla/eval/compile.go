@@ -505,9 +505,21 @@ func (s scope) expr1(x syntax.Expr) evalFn {
 	case *syntax.Apply:
 		return s.apply(x)
 	case *syntax.Dot:
-		rec := s.expr(x.Rec)
 		field := m.strs.String(x.Field)
 		pos, name := x.P, x.Field
+		if slot, ok := s.localSlot(x.Rec); ok {
+			// m.f with m bound here (\E m \in msgs : m.type = ...)
+			return func(r *rt) (value.Value, error) {
+				rv := r.slots[slot]
+				fn, ok := rv.(*value.Func)
+				if !ok {
+					return nil, evalErr(pos, "field %s of %s, which is not a record", name, rv)
+				}
+				v, err := fn.Apply(field)
+				return v, wrap(pos, err)
+			}
+		}
+		rec := s.expr(x.Rec)
 		return func(r *rt) (value.Value, error) {
 			rv, err := rec(r)
 			if err != nil {
@@ -545,6 +557,9 @@ func evalAll(r *rt, fs []evalFn) ([]value.Value, error) {
 }
 
 func (s scope) boolean(x syntax.Expr) func(*rt) (bool, error) {
+	if b := s.booleanOp(x); b != nil {
+		return b
+	}
 	f := s.expr(x)
 	pos := x.At()
 	return func(r *rt) (bool, error) {
