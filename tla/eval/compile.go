@@ -797,11 +797,7 @@ func (s scope) let(x *syntax.Let) (scope, []int) {
 func (s scope) except(x *syntax.Except) evalFn {
 	m := s.c.m
 	fn := s.expr(x.Fn)
-	type upd struct {
-		keys []evalFn
-		val  evalFn
-		at   int
-	}
+	type upd = exceptUpd
 	ups := make([]upd, len(x.Updates))
 	for i, u := range x.Updates {
 		ks := make([]evalFn, len(u.Path))
@@ -861,31 +857,6 @@ func (s scope) except(x *syntax.Except) evalFn {
 	}
 	// No update reads @, so no copy made by an update is seen before the
 	// last: the updates share their copies (value.Updater).
-	var update func(r *rt, fv value.Value, u *upd, i int, up *value.Updater) (value.Value, error)
-	update = func(r *rt, fv value.Value, u *upd, i int, up *value.Updater) (value.Value, error) {
-		f, ok := fv.(*value.Func)
-		if !ok {
-			return nil, evalErr(pos, "EXCEPT on %s, which is not a function", fv)
-		}
-		key, err := u.keys[i](r)
-		if err != nil {
-			return nil, err
-		}
-		at, old, err := f.Find(key)
-		if err != nil || at < 0 {
-			return f, nil // TLC leaves f unchanged when the key is outside the domain
-		}
-		var nv value.Value
-		if i == len(u.keys)-1 {
-			nv, err = u.val(r)
-		} else {
-			nv, err = update(r, old, u, i+1, up)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return up.Set(f, at, nv, i), nil
-	}
 	return func(r *rt) (value.Value, error) {
 		fv, err := fn(r)
 		if err != nil {
@@ -893,13 +864,48 @@ func (s scope) except(x *syntax.Except) evalFn {
 		}
 		var up value.Updater
 		for i := range ups {
-			if fv, err = update(r, fv, &ups[i], 0, &up); err != nil {
+			if fv, err = ups[i].update(r, fv, 0, &up, pos); err != nil {
 				return nil, err
 			}
 		}
 		up.Done()
 		return fv, nil
 	}
+}
+
+// exceptUpd is one update !p = v of an EXCEPT: the keys of its path, its
+// value and the slot of @.
+type exceptUpd struct {
+	keys []evalFn
+	val  evalFn
+	at   int
+}
+
+// update applies u from key i of its path on to fv, through up (a method,
+// not a closure, so that up can stay on the caller's stack).
+func (u *exceptUpd) update(r *rt, fv value.Value, i int, up *value.Updater, pos syntax.Pos) (value.Value, error) {
+	f, ok := fv.(*value.Func)
+	if !ok {
+		return nil, evalErr(pos, "EXCEPT on %s, which is not a function", fv)
+	}
+	key, err := u.keys[i](r)
+	if err != nil {
+		return nil, err
+	}
+	at, old, err := f.Find(key)
+	if err != nil || at < 0 {
+		return f, nil // TLC leaves f unchanged when the key is outside the domain
+	}
+	var nv value.Value
+	if i == len(u.keys)-1 {
+		nv, err = u.val(r)
+	} else {
+		nv, err = u.update(r, old, i+1, up, pos)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return up.Set(f, at, nv, i), nil
 }
 
 // usesAt reports whether x contains @ (of this EXCEPT or a nested one).

@@ -506,8 +506,9 @@ func (r *RecordMaker) Insert(x Value, vals []Value) (Value, error) {
 // are computed once, by Done. The caller must not let a copy be seen
 // before Done (an update whose value reads @ would).
 type Updater struct {
-	buf   [8]fresh
-	fresh []fresh
+	fresh [8]fresh // the first copies (no self-reference: an Updater can live on the stack)
+	n     int
+	more  []fresh
 }
 
 type fresh struct {
@@ -528,7 +529,13 @@ func (f *Func) Find(x Value) (int, Value, error) {
 // Set is f with position i (from Find) mapped to v, f being at depth
 // depth of the paths: f itself if u made it, else a copy.
 func (u *Updater) Set(f *Func, i int, v Value, depth int) *Func {
-	for _, c := range u.fresh {
+	for _, c := range u.fresh[:u.n] {
+		if c.f == f {
+			f.rng[i] = v
+			return f
+		}
+	}
+	for _, c := range u.more {
 		if c.f == f {
 			f.rng[i] = v
 			return f
@@ -538,26 +545,37 @@ func (u *Updater) Set(f *Func, i int, v Value, depth int) *Func {
 	copy(g.rng, f.rng)
 	g.rng[i] = v
 	g.dom, g.shape = f.dom, f.shape
-	if u.fresh == nil {
-		u.fresh = u.buf[:0]
+	if u.n < len(u.fresh) {
+		u.fresh[u.n] = fresh{g, depth}
+		u.n++
+	} else {
+		u.more = append(u.more, fresh{g, depth})
 	}
-	u.fresh = append(u.fresh, fresh{g, depth})
 	return g
 }
 
 // Done hashes the functions u made, deepest first, and forgets them.
 func (u *Updater) Done() {
 	maxDepth := -1
-	for _, c := range u.fresh {
+	for _, c := range u.fresh[:u.n] {
+		maxDepth = max(maxDepth, c.depth)
+	}
+	for _, c := range u.more {
 		maxDepth = max(maxDepth, c.depth)
 	}
 	for d := maxDepth; d >= 0; d-- {
-		for _, c := range u.fresh {
+		for _, c := range u.fresh[:u.n] {
+			if c.depth == d {
+				c.f.hash = c.f.computeHash()
+			}
+		}
+		for _, c := range u.more {
 			if c.depth == d {
 				c.f.hash = c.f.computeHash()
 			}
 		}
 	}
-	clear(u.fresh)
-	u.fresh = u.fresh[:0]
+	clear(u.fresh[:u.n])
+	u.n = 0
+	u.more = nil
 }
