@@ -260,6 +260,9 @@ func (f *Func) Except(x, v Value) (*Func, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("%w: EXCEPT at %s outside the domain of %s", ErrDomain, x, f)
 	}
+	if f.rng[i] == v {
+		return f, nil // the same value: f is the result
+	}
 	g := allocFunc(len(f.rng))
 	copy(g.rng, f.rng)
 	g.rng[i] = v
@@ -527,8 +530,12 @@ func (f *Func) Find(x Value) (int, Value, error) {
 }
 
 // Set is f with position i (from Find) mapped to v, f being at depth
-// depth of the paths: f itself if u made it, else a copy.
+// depth of the paths: f itself if u made it or if v is the very value f
+// maps i to, else a copy.
 func (u *Updater) Set(f *Func, i int, v Value, depth int) *Func {
+	if f.rng[i] == v {
+		return f // the same value (an acceptor voting again as it voted): f is the result
+	}
 	for _, c := range u.fresh[:u.n] {
 		if c.f == f {
 			f.rng[i] = v

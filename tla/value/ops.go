@@ -138,7 +138,7 @@ func insertElem(x *Set, e Value, y *Set) (*Set, error) {
 	copy(out, x.elems[:lo])
 	out[lo] = e
 	copy(out[lo+1:], x.elems[lo:])
-	return newSorted(out), nil
+	return newSortedPlus(out, x, e), nil
 }
 
 // Intersect is a \cap b (b may be infinite: it is only asked for membership).

@@ -27,6 +27,7 @@ type SetValue interface {
 type Set struct {
 	elems []Value
 	hash  uint64
+	sum   uint64 // of the elements' mixed hashes (hashSetElems)
 	// index, for a large set of functions (records, tuples) that is asked
 	// for membership again and again (a constant set of messages in a type
 	// invariant), finds elements by hash instead of by binary search.
@@ -165,7 +166,15 @@ func newSorted(elems []Value) *Set {
 	if len(elems) == 0 {
 		return Empty
 	}
-	return &Set{elems: elems, hash: hashSetElems(len(elems), func(i int) uint64 { return elems[i].Hash() })}
+	sum := setSum(len(elems), func(i int) uint64 { return elems[i].Hash() })
+	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
+}
+
+// newSortedPlus wraps elements already sorted and distinct: those of x and
+// e, whose sum is updated rather than recomputed.
+func newSortedPlus(elems []Value, x *Set, e Value) *Set {
+	sum := x.sum + elemPart(e.Hash())
+	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
 }
 
 // Kind implements Value.

@@ -410,3 +410,49 @@ func TestRecordInAndInsert(t *testing.T) {
 		}
 	})
 }
+
+// TestUpdaterSharesUnchanged: an update to the very value a function
+// already maps its key to gives the function itself; other updates copy
+// once and hash the copies, deepest first.
+func TestUpdaterSharesUnchanged(t *testing.T) {
+	tab := NewInterner()
+	mk, err := NewRecordMaker(tab, []string{"mbal", "bal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := mk.Make([]Value{Int(1), Int(0)})
+	p, q := tab.Model("p"), tab.Model("q")
+	inner, err := NewFunc([]Value{p, q}, []Value{rec, rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	update := func(u *Updater, f *Func, v Value) *Func {
+		i, old, err := f.Find(p)
+		if err != nil || i < 0 {
+			t.Fatal(err)
+		}
+		j, _, err := old.(*Func).Find(tab.String("mbal"))
+		if err != nil || j < 0 {
+			t.Fatal(err)
+		}
+		return u.Set(f, i, u.Set(old.(*Func), j, v, 1), 0)
+	}
+	var u Updater
+	if g := update(&u, inner, Int(1)); g != inner {
+		t.Fatalf("setting mbal to its value copied %s", g)
+	}
+	u.Done()
+	g := update(&u, inner, Int(2))
+	g = update(&u, g, Int(3))
+	u.Done()
+	want, err := NewFunc([]Value{p, q}, []Value{mk.Make([]Value{Int(3), Int(0)}), rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eq, _ := Equal(g, want); !eq || g.Hash() != want.Hash() || g == inner {
+		t.Fatalf("got %s (hash %x), want %s (hash %x)", g, g.Hash(), want, want.Hash())
+	}
+	if e, err := inner.Except(p, rec); err != nil || e != inner {
+		t.Fatalf("Except to the same value: %v, %v", e, err)
+	}
+}
