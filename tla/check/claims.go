@@ -6,7 +6,8 @@ import (
 )
 
 // claimTable is the fingerprint set of a run: lock-free open addressing with
-// linear probing in two flat arrays (16 bytes a slot, no pointers). Workers
+// linear probing in one flat array of slots (a fingerprint and its claim, 16
+// bytes on one cache line, no pointers). Workers
 // insert the successors they generate concurrently; each slot also holds the
 // smallest claim on its fingerprint in this level (the position of the
 // successor in the sequential order: frontier index, then successor index),
@@ -14,11 +15,15 @@ import (
 // worker count. Between levels the merge marks claims as stored. The table
 // grows under an exclusive lock, taken only between two states' expansions.
 type claimTable struct {
-	mu   sync.RWMutex
-	fps  []uint64
-	keys []uint64 // ^key, so that the zero value means "no claim"
-	mask uint64
-	n    atomic.Int64
+	mu    sync.RWMutex
+	slots []claimSlot
+	mask  uint64
+	n     atomic.Int64
+}
+
+type claimSlot struct {
+	fp  uint64
+	key uint64 // ^key, so that the zero value means "no claim"
 }
 
 // Logical keys: stored states and states outside the constraints (seen, not
@@ -39,7 +44,7 @@ func claimKey(idx int, pos int32) uint64 {
 }
 
 func newClaimTable(size int) *claimTable {
-	return &claimTable{fps: make([]uint64, size), keys: make([]uint64, size), mask: uint64(size - 1)}
+	return &claimTable{slots: make([]claimSlot, size), mask: uint64(size - 1)}
 }
 
 // claim records key for fp and reports whether it is now the smallest claim
@@ -48,10 +53,11 @@ func newClaimTable(size int) *claimTable {
 func (t *claimTable) claim(fp, key uint64) bool {
 	fp = fpKey(fp)
 	for i := fp & t.mask; ; i = (i + 1) & t.mask {
-		cur := atomic.LoadUint64(&t.fps[i])
+		sl := &t.slots[i]
+		cur := atomic.LoadUint64(&sl.fp)
 		if cur == 0 {
-			if !atomic.CompareAndSwapUint64(&t.fps[i], 0, fp) {
-				cur = atomic.LoadUint64(&t.fps[i])
+			if !atomic.CompareAndSwapUint64(&sl.fp, 0, fp) {
+				cur = atomic.LoadUint64(&sl.fp)
 			} else {
 				t.n.Add(1)
 				cur = fp
@@ -61,11 +67,11 @@ func (t *claimTable) claim(fp, key uint64) bool {
 			continue
 		}
 		for {
-			old := ^atomic.LoadUint64(&t.keys[i])
+			old := ^atomic.LoadUint64(&sl.key)
 			if old <= key {
 				return false
 			}
-			if atomic.CompareAndSwapUint64(&t.keys[i], ^old, ^key) {
+			if atomic.CompareAndSwapUint64(&sl.key, ^old, ^key) {
 				return true
 			}
 		}
@@ -76,7 +82,7 @@ func (t *claimTable) claim(fp, key uint64) bool {
 func (t *claimTable) slot(fp uint64) (uint64, bool) {
 	fp = fpKey(fp)
 	for i := fp & t.mask; ; i = (i + 1) & t.mask {
-		switch t.fps[i] {
+		switch t.slots[i].fp {
 		case fp:
 			return i, true
 		case 0:
@@ -91,20 +97,20 @@ func (t *claimTable) key(fp uint64) uint64 {
 	if !ok {
 		return keyNone
 	}
-	return ^t.keys[i]
+	return ^t.slots[i].key
 }
 
 // set gives fp the logical key k, inserting it if needed (sequential phases).
 func (t *claimTable) set(fp, k uint64) {
 	t.maybeGrow()
 	if i, ok := t.slot(fp); ok {
-		t.keys[i] = ^k
+		t.slots[i].key = ^k
 		return
 	}
 	f := fpKey(fp)
 	for i := f & t.mask; ; i = (i + 1) & t.mask {
-		if t.fps[i] == 0 {
-			t.fps[i], t.keys[i] = f, ^k
+		if t.slots[i].fp == 0 {
+			t.slots[i] = claimSlot{f, ^k}
 			t.n.Add(1)
 			return
 		}
@@ -115,24 +121,24 @@ func (t *claimTable) set(fp, k uint64) {
 // blocks of states without holding mu (a block claims a few hundred
 // fingerprints at most, far fewer than the 40% left free).
 func (t *claimTable) maybeGrow() {
-	if t.n.Load()*5 < int64(len(t.fps))*3 {
+	if t.n.Load()*5 < int64(len(t.slots))*3 {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.n.Load()*5 < int64(len(t.fps))*3 {
+	if t.n.Load()*5 < int64(len(t.slots))*3 {
 		return
 	}
-	fps, keys := t.fps, t.keys
-	t.fps, t.keys = make([]uint64, 2*len(fps)), make([]uint64, 2*len(fps))
-	t.mask = uint64(len(t.fps) - 1)
-	for j, fp := range fps {
-		if fp == 0 {
+	old := t.slots
+	t.slots = make([]claimSlot, 2*len(old))
+	t.mask = uint64(len(t.slots) - 1)
+	for _, sl := range old {
+		if sl.fp == 0 {
 			continue
 		}
-		for i := fp & t.mask; ; i = (i + 1) & t.mask {
-			if t.fps[i] == 0 {
-				t.fps[i], t.keys[i] = fp, keys[j]
+		for i := sl.fp & t.mask; ; i = (i + 1) & t.mask {
+			if t.slots[i].fp == 0 {
+				t.slots[i] = sl
 				break
 			}
 		}

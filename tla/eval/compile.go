@@ -505,9 +505,21 @@ func (s scope) expr1(x syntax.Expr) evalFn {
 	case *syntax.Apply:
 		return s.apply(x)
 	case *syntax.Dot:
-		rec := s.expr(x.Rec)
 		field := m.strs.String(x.Field)
 		pos, name := x.P, x.Field
+		if slot, ok := s.localSlot(x.Rec); ok {
+			// m.f with m bound here (\E m \in msgs : m.type = ...)
+			return func(r *rt) (value.Value, error) {
+				rv := r.slots[slot]
+				fn, ok := rv.(*value.Func)
+				if !ok {
+					return nil, evalErr(pos, "field %s of %s, which is not a record", name, rv)
+				}
+				v, err := fn.Apply(field)
+				return v, wrap(pos, err)
+			}
+		}
+		rec := s.expr(x.Rec)
 		return func(r *rt) (value.Value, error) {
 			rv, err := rec(r)
 			if err != nil {
@@ -545,6 +557,9 @@ func evalAll(r *rt, fs []evalFn) ([]value.Value, error) {
 }
 
 func (s scope) boolean(x syntax.Expr) func(*rt) (bool, error) {
+	if b := s.booleanOp(x); b != nil {
+		return b
+	}
 	f := s.expr(x)
 	pos := x.At()
 	return func(r *rt) (bool, error) {
@@ -782,11 +797,7 @@ func (s scope) let(x *syntax.Let) (scope, []int) {
 func (s scope) except(x *syntax.Except) evalFn {
 	m := s.c.m
 	fn := s.expr(x.Fn)
-	type upd struct {
-		keys []evalFn
-		val  evalFn
-		at   int
-	}
+	type upd = exceptUpd
 	ups := make([]upd, len(x.Updates))
 	for i, u := range x.Updates {
 		ks := make([]evalFn, len(u.Path))
@@ -828,18 +839,87 @@ func (s scope) except(x *syntax.Except) evalFn {
 		out, err := f.Except(key, nv)
 		return out, wrap(pos, err)
 	}
+	for _, u := range x.Updates {
+		if usesAt(u.Val) {
+			return func(r *rt) (value.Value, error) {
+				fv, err := fn(r)
+				if err != nil {
+					return nil, err
+				}
+				for i := range ups {
+					if fv, err = apply(r, fv, &ups[i], 0); err != nil {
+						return nil, err
+					}
+				}
+				return fv, nil
+			}
+		}
+	}
+	// No update reads @, so no copy made by an update is seen before the
+	// last: the updates share their copies (value.Updater).
 	return func(r *rt) (value.Value, error) {
 		fv, err := fn(r)
 		if err != nil {
 			return nil, err
 		}
+		var up value.Updater
 		for i := range ups {
-			if fv, err = apply(r, fv, &ups[i], 0); err != nil {
+			if fv, err = ups[i].update(r, fv, 0, &up, pos); err != nil {
 				return nil, err
 			}
 		}
+		up.Done()
 		return fv, nil
 	}
+}
+
+// exceptUpd is one update !p = v of an EXCEPT: the keys of its path, its
+// value and the slot of @.
+type exceptUpd struct {
+	keys []evalFn
+	val  evalFn
+	at   int
+}
+
+// update applies u from key i of its path on to fv, through up (a method,
+// not a closure, so that up can stay on the caller's stack).
+func (u *exceptUpd) update(r *rt, fv value.Value, i int, up *value.Updater, pos syntax.Pos) (value.Value, error) {
+	f, ok := fv.(*value.Func)
+	if !ok {
+		return nil, evalErr(pos, "EXCEPT on %s, which is not a function", fv)
+	}
+	key, err := u.keys[i](r)
+	if err != nil {
+		return nil, err
+	}
+	at, old, err := f.Find(key)
+	if err != nil || at < 0 {
+		return f, nil // TLC leaves f unchanged when the key is outside the domain
+	}
+	var nv value.Value
+	if i == len(u.keys)-1 {
+		nv, err = u.val(r)
+	} else {
+		nv, err = u.update(r, old, i+1, up, pos)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return up.Set(f, at, nv, i), nil
+}
+
+// usesAt reports whether x contains @ (of this EXCEPT or a nested one).
+func usesAt(x syntax.Expr) bool {
+	if _, ok := x.(*syntax.AtSign); ok {
+		return true
+	}
+	found := false
+	visitChildren(x, func(c syntax.Expr) {
+		if !found && usesAt(c) {
+			found = true
+		}
+	})
+	return found
 }
 
 func (s scope) apply(x *syntax.Apply) evalFn {

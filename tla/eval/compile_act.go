@@ -435,6 +435,11 @@ func (*combos) String() string   { return "<combos>" }
 // re-enters the same compiled body: the body's slots (loops in progress,
 // LET values) are saved around it and restored after.
 func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
+	if len(y.Bounds) == 1 && len(y.Bounds[0].Names) == 1 && !y.Bounds[0].Tuple && s.plainPredicate(y.Body) {
+		// Each instance is a condition: their conjunction is \A itself
+		// (with one bound, evaluated in the same order, errors included).
+		return s.predicate(y, name, k)
+	}
 	lo := s.unit().n
 	hi := lo
 	b, s2 := s.binder(y.Bounds)
@@ -455,7 +460,8 @@ func (s scope) forallAct(y *syntax.Quant, name string, k *kont) runFn {
 			if i+1 == cs.n {
 				return outer(r)
 			}
-			saved := append([]value.Value(nil), r.slots[lo:hi]...)
+			var buf [8]value.Value
+			saved := append(buf[:0], r.slots[lo:hi]...)
 			set(r, cs, i+1)
 			r.slots[iSlot] = value.Int(i + 1)
 			err := body(r)
@@ -508,4 +514,33 @@ func stored(v value.Value) value.Value {
 		}
 	}
 	return v
+}
+
+// plainPredicate reports whether act compiles x as a mere condition on the
+// assignment so far (a predicate), neither branching nor assigning: a
+// conjunction of such, or an operator application other than =>,
+// UNCHANGED, and = or \in with x' on the left.
+func (s scope) plainPredicate(x syntax.Expr) bool {
+	switch y := x.(type) {
+	case *syntax.Junction:
+		if y.Op != "/\\" {
+			return false
+		}
+		for _, it := range y.Items {
+			if !s.plainPredicate(it) {
+				return false
+			}
+		}
+		return true
+	case *syntax.OpApp:
+		switch y.Op {
+		case "=>", "UNCHANGED":
+			return false
+		case "=", "\\in":
+			_, isTarget := s.target(y.Args[0])
+			return !isTarget
+		}
+		return true
+	}
+	return false
 }

@@ -27,6 +27,11 @@ func wrap(pos syntax.Pos, err error) error {
 	if err == nil {
 		return nil
 	}
+	return wrapErr(pos, err)
+}
+
+// wrapErr is wrap's slow path (wrap itself is inlined).
+func wrapErr(pos syntax.Pos, err error) error {
 	var pe *PosError
 	if errors.As(err, &pe) {
 		return err
@@ -104,6 +109,13 @@ func (s scope) opApp(x *syntax.OpApp) evalFn {
 	case "\\in", "\\notin":
 		if rs, ok := x.Args[1].(*syntax.RecordSet); ok {
 			return s.inRecordSet(x, rs)
+		}
+		if rf, ok := s.recordLit(x.Args[0]); ok {
+			return s.inRecordLit(x, rf)
+		}
+	case "\\cup":
+		if e, ok := singleton(x.Args[1]); ok {
+			return s.insertElem(x, e)
 		}
 	case "UNION":
 		if se, ok := x.Args[0].(*syntax.SetEnum); ok {

@@ -38,6 +38,13 @@ var semantics = []struct{ name, expr, want string }{
 	// EXCEPT with @ and paths.
 	{"except with @", `[[x \in 1..3 |-> x] EXCEPT ![2] = @ * 10]`, `<<1, 20, 3>>`},
 	{"except nested path", `[[a |-> <<1, 2>>, b |-> 0] EXCEPT !.a[2] = 7, !.b = @ + 1]`, `[a |-> <<1, 7>>, b |-> 1]`},
+	// EXCEPT without @: the updates share the copies they make.
+	{"except shared path", `[[a |-> [x |-> 1, y |-> 2], b |-> 0] EXCEPT !.a.x = 5, !.a.y = 6, !.b = 7]`, `[a |-> [x |-> 5, y |-> 6], b |-> 7]`},
+	{"except same key twice", `[<<1, 2>> EXCEPT ![1] = 5, ![1] = 6]`, `<<6, 2>>`},
+	{"except through a new value", `[[a |-> <<1, 2>>] EXCEPT !.a = <<3, 4>>, !.a[2] = 9]`, `[a |-> <<3, 9>>]`},
+	{"except outside the domain", `[<<1, 2>> EXCEPT ![5] = 0, ![1] = 9]`, `<<9, 2>>`},
+	{"except copies hashed", `<<[[a |-> <<1, 2>>, b |-> 0] EXCEPT !.b = 1, !.a[1] = 5] = [a |-> <<5, 2>>, b |-> 1], [[a |-> <<1, 2>>] EXCEPT !.a[1] = 0, !.a[2] = 8] \in {[a |-> <<0, 8>>], [a |-> <<0, 9>>]}>>`, `<<TRUE, TRUE>>`},
+	{"except leaves the original", `LET f == [a |-> <<1, 2>>, b |-> <<3>>] IN <<[f EXCEPT !.a[1] = 0, !.b[1] = 5, !.a[2] = 8], f>>`, `<<[a |-> <<0, 8>>, b |-> <<5>>], [a |-> <<1, 2>>, b |-> <<3>>]>>`},
 	// CHOOSE is deterministic: the first element in TLC's order.
 	{"choose in interval", `CHOOSE x \in 1..10 : x > 3`, `4`},
 	{"choose over SUBSET", `CHOOSE s \in SUBSET {1, 2, 3} : Cardinality(s) = 2`, `{1, 2}`},

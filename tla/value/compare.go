@@ -7,6 +7,21 @@ import "fmt"
 // incomparable kinds (1 = "a", a typed model value against another type) are
 // an error wrapping ErrIncomparable.
 func Equal(a, b Value) (bool, error) {
+	// The common cases first, without asking for kinds.
+	switch x := a.(type) {
+	case Str:
+		if y, ok := b.(Str); ok {
+			return x.a == y.a, nil
+		}
+	case Int:
+		if y, ok := b.(Int); ok {
+			return x == y, nil
+		}
+	case *Func:
+		if y, ok := b.(*Func); ok {
+			return equalFunc(x, y)
+		}
+	}
 	ka, kb := a.Kind(), b.Kind()
 	if ka == KindModel || kb == KindModel {
 		return equalModel(a, b)

@@ -123,20 +123,24 @@ func (f *Func) computeHash() uint64 {
 	if f.dom == nil {
 		for i := range f.rng {
 			if i < len(tupleDomHash) {
-				h = Mix(h, tupleDomHash[i])
+				h = Mix(h, entryHash(tupleDomHash[i], f.rng[i].Hash()))
 			} else {
-				h = Mix(h, hashInt(int32(i+1)))
+				h = Mix(h, entryHash(hashInt(int32(i+1)), f.rng[i].Hash()))
 			}
-			h = Mix(h, f.rng[i].Hash())
 		}
 		return mix64(h)
 	}
 	for i := range f.rng {
-		h = Mix(h, f.dom[i].Hash())
-		h = Mix(h, f.rng[i].Hash())
+		h = Mix(h, entryHash(f.dom[i].Hash(), f.rng[i].Hash()))
 	}
 	return mix64(h)
 }
+
+// entryHash combines the hashes of a domain element and its value, which
+// the function's hash then mixes in order: one mixing step per entry. For
+// functions on the same domain it is a bijection of the value's hash, so
+// it merges no two of them.
+func entryHash(d, r uint64) uint64 { return d*0x9e3779b97f4a7c15 + r }
 
 // tupleDomHash holds the hashes of 1, 2, ... (a tuple's domain), computed once.
 var tupleDomHash = func() (t [32]uint64) {
@@ -256,6 +260,9 @@ func (f *Func) Except(x, v Value) (*Func, error) {
 	if i < 0 {
 		return nil, fmt.Errorf("%w: EXCEPT at %s outside the domain of %s", ErrDomain, x, f)
 	}
+	if f.rng[i] == v {
+		return f, nil // the same value: f is the result
+	}
 	g := allocFunc(len(f.rng))
 	copy(g.rng, f.rng)
 	g.rng[i] = v
@@ -307,7 +314,8 @@ func (f *Func) String() string {
 // compiles one per record constructor [a |-> e1, b |-> e2].
 type RecordMaker struct {
 	dom  []Value
-	perm []int // perm[i]: index in the constructor's order of the i-th field in TLC's order
+	perm []int    // perm[i]: index in the constructor's order of the i-th field in TLC's order
+	dk   []uint64 // dk[i]: the i-th field's part of entryHash
 }
 
 // NewRecordMaker prepares records with the given fields (interned in t); a
@@ -342,6 +350,10 @@ func NewRecordMaker(t *Interner, names []string) (*RecordMaker, error) {
 		t.doms[key] = r.dom
 	}
 	t.mu.Unlock()
+	r.dk = make([]uint64, len(r.dom))
+	for i, d := range r.dom {
+		r.dk[i] = entryHash(d.Hash(), 0)
+	}
 	return r, nil
 }
 
@@ -395,4 +407,182 @@ func allocFunc(n int) *Func {
 		return &x.f
 	}
 	return &Func{rng: make([]Value, n)}
+}
+
+// hashOf is the hash of the record Make(vals) would return, computed
+// without building it.
+func (r *RecordMaker) hashOf(vals []Value) uint64 {
+	h := uint64(seedFunc) + uint64(len(r.dom))
+	for i, j := range r.perm {
+		h = Mix(h, r.dk[i]+vals[j].Hash()) // entryHash(r.dom[i].Hash(), vals[j].Hash())
+	}
+	return mix64(h)
+}
+
+// equalTo decides Make(vals) = g for a function g with the same hash, as
+// equalFunc would.
+func (r *RecordMaker) equalTo(vals []Value, g *Func) (bool, error) {
+	if len(g.rng) != len(r.dom) {
+		return false, nil
+	}
+	sameDom := len(g.dom) == len(r.dom) && &g.dom[0] == &r.dom[0]
+	for i, j := range r.perm {
+		if !sameDom {
+			eq, err := Equal(r.dom[i], g.DomainAt(i))
+			if err != nil || !eq {
+				return false, err
+			}
+		}
+		eq, err := Equal(vals[j], g.rng[i])
+		if err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// funcElems reports whether s's elements are functions (as Contains
+// decides it: by its first and last elements, the order keeping kinds
+// together).
+func (s *Set) funcElems() bool {
+	n := len(s.elems)
+	return n > 0 && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc
+}
+
+// findRecord looks for Make(vals), whose hash is h, among the elements of
+// a set of functions s, as Contains would look for it.
+func (r *RecordMaker) findRecord(vals []Value, h uint64, s *Set) (bool, error) {
+	if len(s.elems) > smallFuncSet {
+		if ix := s.funcIndex(); ix != nil {
+			for i := mix64(h) & ix.mask; ; i = (i + 1) & ix.mask {
+				p := ix.slots[i]
+				if p == 0 {
+					return false, nil
+				}
+				if g := s.elems[p-1].(*Func); g.hash == h {
+					if eq, err := r.equalTo(vals, g); err != nil || eq {
+						return eq, err
+					}
+				}
+			}
+		}
+	}
+	for _, e := range s.elems {
+		if g := e.(*Func); g.hash == h {
+			if eq, err := r.equalTo(vals, g); err != nil || eq {
+				return eq, err
+			}
+		}
+	}
+	return false, nil
+}
+
+// In decides Make(vals) \in s without building the record when s is an
+// enumerated set of functions (a set of messages asked whether it holds
+// [type |-> "2b", bal |-> b, ...]); vals is not retained.
+func (r *RecordMaker) In(vals []Value, s Value) (bool, error) {
+	if st, ok := s.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
+		return r.findRecord(vals, r.hashOf(vals), st)
+	}
+	return In(r.Make(vals), s)
+}
+
+// Insert is x \cup {Make(vals)}: x itself, without building the record,
+// when x is a set of functions that holds it already (an action sending a
+// message that was sent before); vals is not retained.
+func (r *RecordMaker) Insert(x Value, vals []Value) (Value, error) {
+	if st, ok := x.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
+		found, err := r.findRecord(vals, r.hashOf(vals), st)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return st, nil
+		}
+	}
+	return InsertValue(x, r.Make(vals))
+}
+
+// Updater applies the updates of one EXCEPT, [f EXCEPT !p1 = v1, !p2 = v2],
+// copying each function on a path once: a function it has copied is not
+// yet shared, so later updates through it change it in place, and hashes
+// are computed once, by Done. The caller must not let a copy be seen
+// before Done (an update whose value reads @ would).
+type Updater struct {
+	fresh [8]fresh // the first copies (no self-reference: an Updater can live on the stack)
+	n     int
+	more  []fresh
+}
+
+type fresh struct {
+	f     *Func
+	depth int
+}
+
+// Find returns the position of x in f's domain and f[x]; -1 (with no
+// value) when x is outside it.
+func (f *Func) Find(x Value) (int, Value, error) {
+	i, err := f.index(x)
+	if err != nil || i < 0 {
+		return -1, nil, err
+	}
+	return i, f.rng[i], nil
+}
+
+// Set is f with position i (from Find) mapped to v, f being at depth
+// depth of the paths: f itself if u made it or if v is the very value f
+// maps i to, else a copy.
+func (u *Updater) Set(f *Func, i int, v Value, depth int) *Func {
+	if f.rng[i] == v {
+		return f // the same value (an acceptor voting again as it voted): f is the result
+	}
+	for _, c := range u.fresh[:u.n] {
+		if c.f == f {
+			f.rng[i] = v
+			return f
+		}
+	}
+	for _, c := range u.more {
+		if c.f == f {
+			f.rng[i] = v
+			return f
+		}
+	}
+	g := allocFunc(len(f.rng))
+	copy(g.rng, f.rng)
+	g.rng[i] = v
+	g.dom, g.shape = f.dom, f.shape
+	if u.n < len(u.fresh) {
+		u.fresh[u.n] = fresh{g, depth}
+		u.n++
+	} else {
+		u.more = append(u.more, fresh{g, depth})
+	}
+	return g
+}
+
+// Done hashes the functions u made, deepest first, and forgets them.
+func (u *Updater) Done() {
+	maxDepth := -1
+	for _, c := range u.fresh[:u.n] {
+		maxDepth = max(maxDepth, c.depth)
+	}
+	for _, c := range u.more {
+		maxDepth = max(maxDepth, c.depth)
+	}
+	for d := maxDepth; d >= 0; d-- {
+		for _, c := range u.fresh[:u.n] {
+			if c.depth == d {
+				c.f.hash = c.f.computeHash()
+			}
+		}
+		for _, c := range u.more {
+			if c.depth == d {
+				c.f.hash = c.f.computeHash()
+			}
+		}
+	}
+	clear(u.fresh[:u.n])
+	u.n = 0
+	u.more = nil
 }

@@ -40,20 +40,34 @@ func hashString(s string) uint64 {
 	return mix64(h ^ seedString)
 }
 
-// hashSetElems hashes a finite set from its elements in TLC's order.
+// hashSetElems hashes a finite set from its elements: the sum of a mix of
+// each element's hash (see setHash), so that adding an element to a set
+// updates the hash instead of recomputing it.
 func hashSetElems(n int, at func(int) uint64) uint64 {
-	h := uint64(seedSet) + uint64(n)
+	return setHash(n, setSum(n, at))
+}
+
+// setSum is the sum of the mixed hashes of a set's elements.
+func setSum(n int, at func(int) uint64) uint64 {
+	var sum uint64
 	for i := 0; i < n; i++ {
-		h = Mix(h, at(i))
+		sum += elemPart(at(i))
 	}
-	return mix64(h)
+	return sum
+}
+
+// elemPart is an element's share of its set's sum.
+func elemPart(h uint64) uint64 { return mix64(h ^ seedSet) }
+
+// setHash is the hash of a set of n elements whose mixed hashes sum to sum.
+func setHash(n int, sum uint64) uint64 {
+	return mix64(uint64(seedSet) + uint64(n)*0x9e3779b97f4a7c15 + sum)
 }
 
 func hashFunc(dom, rng []Value) uint64 {
 	h := uint64(seedFunc) + uint64(len(dom))
 	for i := range dom {
-		h = Mix(h, dom[i].Hash())
-		h = Mix(h, rng[i].Hash())
+		h = Mix(h, entryHash(dom[i].Hash(), rng[i].Hash()))
 	}
 	return mix64(h)
 }

@@ -3,6 +3,7 @@ package value
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // Lazy sets: membership is decided from the definition; enumeration (for
@@ -117,7 +118,13 @@ func IsSubset(a, b SetValue) (bool, error) {
 type FuncSet struct {
 	Dom, Rng SetValue
 	l        lazy
+	// members, once it has found memoAfter functions, remembers them
+	// (a type invariant's [Proc -> States], asked of every state).
+	members atomic.Pointer[memo]
+	found   atomic.Int32
 }
+
+const memoAfter = 8
 
 // NewFuncSet returns [dom -> rng].
 func NewFuncSet(dom, rng SetValue) *FuncSet { return &FuncSet{Dom: dom, Rng: rng} }
@@ -136,6 +143,10 @@ func (s *FuncSet) Contains(x Value) (bool, error) {
 	if !ok {
 		return false, typeErr("\\in [S -> T]", "a function", x)
 	}
+	m := s.members.Load()
+	if m != nil && m.has(f) {
+		return true, nil
+	}
 	if !domainIs(f, s.Dom) {
 		eq, err := Equal(f.Domain(), s.Dom)
 		if err != nil || !eq {
@@ -147,6 +158,13 @@ func (s *FuncSet) Contains(x Value) (bool, error) {
 		if err != nil || !in {
 			return false, err
 		}
+	}
+	if m == nil && s.found.Add(1) >= memoAfter {
+		s.members.CompareAndSwap(nil, new(memo))
+		m = s.members.Load()
+	}
+	if m != nil {
+		m.add(f)
 	}
 	return true, nil
 }

@@ -206,3 +206,40 @@ func TestSetOperators(t *testing.T) {
 		t.Fatal("Nat = 1..2")
 	}
 }
+
+// TestFuncSetMembershipRemembered: past memoAfter functions found, [S -> T]
+// remembers them by address; members and non-members keep their answers.
+func TestFuncSetMembershipRemembered(t *testing.T) {
+	tab := NewInterner()
+	p, q := tab.Model("p"), tab.Model("q")
+	fs := NewFuncSet(mustSet(t, p, q), NewInterval(0, 3))
+	var in, out []*Func
+	for a := int32(0); a < 6; a++ {
+		for b := int32(0); b < 6; b++ {
+			f, err := NewFunc([]Value{p, q}, []Value{Int(a), Int(b)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a <= 3 && b <= 3 {
+				in = append(in, f)
+			} else {
+				out = append(out, f)
+			}
+		}
+	}
+	for round := 0; round < 3; round++ {
+		for _, f := range in {
+			if ok, err := fs.Contains(f); err != nil || !ok {
+				t.Fatalf("round %d: %s not in %s (%v)", round, f, fs, err)
+			}
+		}
+		for _, f := range out {
+			if ok, err := fs.Contains(f); err != nil || ok {
+				t.Fatalf("round %d: %s in %s (%v)", round, f, fs, err)
+			}
+		}
+	}
+	if fs.members.Load() == nil {
+		t.Fatalf("no memo after %d functions found", 3*len(in))
+	}
+}

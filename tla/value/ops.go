@@ -100,12 +100,29 @@ func mergeSets(x, y *Set) (*Set, error) {
 // insertOne is x \cup y for a singleton y (an action sending a message):
 // a binary search, and x itself when it holds y's element already.
 func insertOne(x, y *Set) (*Set, error) {
-	e := y.elems[0]
+	return insertElem(x, y.elems[0], y)
+}
+
+// InsertValue is x \cup {e}, without building {e} when x is a nonempty
+// enumerated set.
+func InsertValue(x, e Value) (Value, error) {
+	if st, ok := x.(*Set); ok && len(st.elems) > 0 {
+		return insertElem(st, e, nil)
+	}
+	return UnionValue(x, newSorted([]Value{e}))
+}
+
+// insertElem is x \cup {e}; y is {e} if the caller has it (nil: built
+// when needed).
+func insertElem(x *Set, e Value, y *Set) (*Set, error) {
 	lo, hi := 0, len(x.elems)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
 		c, err := Compare(x.elems[m], e)
 		if err != nil {
+			if y == nil {
+				y = newSorted([]Value{e})
+			}
 			return combine("\\cup", x, y)
 		}
 		switch {
@@ -121,7 +138,7 @@ func insertOne(x, y *Set) (*Set, error) {
 	copy(out, x.elems[:lo])
 	out[lo] = e
 	copy(out[lo+1:], x.elems[lo:])
-	return newSorted(out), nil
+	return newSortedPlus(out, x, e), nil
 }
 
 // Intersect is a \cap b (b may be infinite: it is only asked for membership).

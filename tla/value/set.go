@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // SetValue is any set: enumerated (*Set) or lazy. Membership is decided
@@ -26,6 +27,7 @@ type SetValue interface {
 type Set struct {
 	elems []Value
 	hash  uint64
+	sum   uint64 // of the elements' mixed hashes (hashSetElems)
 	// index, for a large set of functions (records, tuples) that is asked
 	// for membership again and again (a constant set of messages in a type
 	// invariant), finds elements by hash instead of by binary search.
@@ -39,7 +41,24 @@ type setIndex struct {
 	probes atomic.Int32
 	slots  []int32 // position+1, 0 empty; nil while counting
 	mask   uint64
+	found  memo // functions found in the set
 }
+
+// memo remembers functions found in a set by their address: values are
+// immutable, so one found once is in the set for good, and the set's
+// members that states share (the messages of a type invariant's SUBSET
+// Message) are found again without being hashed and compared.
+type memo struct {
+	hits [64]atomic.Pointer[Func]
+}
+
+func memoSlot(f *Func) uint64 {
+	return uint64(uintptr(unsafe.Pointer(f))) * 0x9e3779b97f4a7c15 >> 58
+}
+
+func (m *memo) has(f *Func) bool { return m.hits[memoSlot(f)].Load() == f }
+
+func (m *memo) add(f *Func) { m.hits[memoSlot(f)].Store(f) }
 
 // Membership by hash is for sets of more than smallFuncSet functions asked
 // indexAfter times.
@@ -51,6 +70,9 @@ const (
 // lookup reports whether the function f is in s by its index: hash, then
 // equality of the candidates with f's hash.
 func (ix *setIndex) lookup(elems []Value, f *Func) (bool, error) {
+	if ix.found.has(f) {
+		return true, nil
+	}
 	h := f.hash
 	for i := mix64(h) & ix.mask; ; i = (i + 1) & ix.mask {
 		p := ix.slots[i]
@@ -59,6 +81,9 @@ func (ix *setIndex) lookup(elems []Value, f *Func) (bool, error) {
 		}
 		if g := elems[p-1].(*Func); g.hash == h {
 			if eq, err := equalFunc(f, g); err != nil || eq {
+				if eq {
+					ix.found.add(f)
+				}
 				return eq, err
 			}
 		}
@@ -141,7 +166,15 @@ func newSorted(elems []Value) *Set {
 	if len(elems) == 0 {
 		return Empty
 	}
-	return &Set{elems: elems, hash: hashSetElems(len(elems), func(i int) uint64 { return elems[i].Hash() })}
+	sum := setSum(len(elems), func(i int) uint64 { return elems[i].Hash() })
+	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
+}
+
+// newSortedPlus wraps elements already sorted and distinct: those of x and
+// e, whose sum is updated rather than recomputed.
+func newSortedPlus(elems []Value, x *Set, e Value) *Set {
+	sum := x.sum + elemPart(e.Hash())
+	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
 }
 
 // Kind implements Value.
