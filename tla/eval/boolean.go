@@ -53,11 +53,7 @@ func (s scope) booleanOp(x syntax.Expr) func(*rt) (bool, error) {
 			want := y.Op == "="
 			pos := y.P
 			return func(r *rt) (bool, error) {
-				u, err := a(r)
-				if err != nil {
-					return false, err
-				}
-				v, err := b(r)
+				u, v, err := operands(a, b, r)
 				if err != nil {
 					return false, err
 				}
@@ -74,11 +70,7 @@ func (s scope) booleanOp(x syntax.Expr) func(*rt) (bool, error) {
 			a, b := s.expr(y.Args[0]), s.expr(y.Args[1])
 			op, pos := y.Op, y.P
 			return func(r *rt) (bool, error) {
-				u, err := a(r)
-				if err != nil {
-					return false, err
-				}
-				v, err := b(r)
+				u, v, err := operands(a, b, r)
 				if err != nil {
 					return false, err
 				}
@@ -115,4 +107,17 @@ func (s scope) localSlot(x syntax.Expr) (int, bool) {
 	}
 	s.fl.readSlot(e.level, e.slot)
 	return e.slot, true
+}
+
+// operands evaluates the two operands of a binary condition, left first.
+func operands(a, b evalFn, r *rt) (value.Value, value.Value, error) {
+	u, err := a(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := b(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, v, nil
 }
