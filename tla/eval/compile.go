@@ -797,8 +797,7 @@ func (s scope) let(x *syntax.Let) (scope, []int) {
 func (s scope) except(x *syntax.Except) evalFn {
 	m := s.c.m
 	fn := s.expr(x.Fn)
-	type upd = exceptUpd
-	ups := make([]upd, len(x.Updates))
+	ups := make([]exceptUpd, len(x.Updates))
 	for i, u := range x.Updates {
 		ks := make([]evalFn, len(u.Path))
 		for j, k := range u.Path {
@@ -809,36 +808,9 @@ func (s scope) except(x *syntax.Except) evalFn {
 			}
 		}
 		s2, at := s.bindSlot("@")
-		ups[i] = upd{ks, s2.expr(u.Val), at}
+		ups[i] = exceptUpd{ks, s2.expr(u.Val), at}
 	}
 	pos := x.P
-	var apply func(r *rt, fv value.Value, u *upd, i int) (value.Value, error)
-	apply = func(r *rt, fv value.Value, u *upd, i int) (value.Value, error) {
-		f, ok := fv.(*value.Func)
-		if !ok {
-			return nil, evalErr(pos, "EXCEPT on %s, which is not a function", fv)
-		}
-		key, err := u.keys[i](r)
-		if err != nil {
-			return nil, err
-		}
-		old, err := f.Apply(key)
-		if err != nil {
-			return f, nil // TLC leaves f unchanged when the key is outside the domain
-		}
-		var nv value.Value
-		if i == len(u.keys)-1 {
-			r.slots[u.at] = old
-			nv, err = u.val(r)
-		} else {
-			nv, err = apply(r, old, u, i+1)
-		}
-		if err != nil {
-			return nil, err
-		}
-		out, err := f.Except(key, nv)
-		return out, wrap(pos, err)
-	}
 	for _, u := range x.Updates {
 		if usesAt(u.Val) {
 			return func(r *rt) (value.Value, error) {
@@ -847,7 +819,7 @@ func (s scope) except(x *syntax.Except) evalFn {
 					return nil, err
 				}
 				for i := range ups {
-					if fv, err = apply(r, fv, &ups[i], 0); err != nil {
+					if fv, err = ups[i].update(r, fv, 0, nil, pos); err != nil {
 						return nil, err
 					}
 				}
@@ -881,8 +853,11 @@ type exceptUpd struct {
 	at   int
 }
 
-// update applies u from key i of its path on to fv, through up (a method,
-// not a closure, so that up can stay on the caller's stack).
+// update applies u from key i of its path on to fv, binding @ to the old
+// value at the end of the path. Through up (a method, not a closure, so
+// that up can stay on the caller's stack) the updates of one EXCEPT share
+// their copies; with up nil, when an update reads @ and must see the
+// previous updates' results, each update copies the functions on its path.
 func (u *exceptUpd) update(r *rt, fv value.Value, i int, up *value.Updater, pos syntax.Pos) (value.Value, error) {
 	f, ok := fv.(*value.Func)
 	if !ok {
@@ -898,12 +873,17 @@ func (u *exceptUpd) update(r *rt, fv value.Value, i int, up *value.Updater, pos 
 	}
 	var nv value.Value
 	if i == len(u.keys)-1 {
+		r.slots[u.at] = old
 		nv, err = u.val(r)
 	} else {
 		nv, err = u.update(r, old, i+1, up, pos)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if up == nil {
+		out, err := f.Except(key, nv)
+		return out, wrap(pos, err)
 	}
 	return up.Set(f, at, nv, i), nil
 }
