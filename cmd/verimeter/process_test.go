@@ -150,6 +150,13 @@ func TestProcessesOnLoopback(t *testing.T) {
 			t.Fatalf("interval %d does not verify: %v", i, err)
 		}
 	}
+	// The same read with curl as the README's walkthrough does it: the root
+	// as the only CA, no -k.
+	code, body = curlIntervals(t, requireTool(t, "curl"), filepath.Join(work, "pki"), string(addr), "supplier-a", m0.Title, from)
+	var viaCurl api.ProofReply
+	if code != http.StatusOK || json.Unmarshal(body, &viaCurl) != nil || len(viaCurl.Proofs) != 96 {
+		t.Fatalf("curl as the entitled supplier: %d %.300s", code, body)
+	}
 	code, body = get("supplier-b")
 	if code != http.StatusForbidden || !strings.Contains(string(body), "no contract") {
 		t.Fatalf("supplier without contract: %d %s", code, body)
