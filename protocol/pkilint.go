@@ -62,6 +62,10 @@ func CertType(c *x509.Certificate) string {
 		return "market participant (TLS client)"
 	case roles[0] == RoleManufacturer, roles[0] == RoleAuthority:
 		return "firmware signing"
+	case roles[0] == RoleMeterSigning:
+		return "meter signing"
+	case roles[0] == RoleMeterChannel:
+		return "meter channel"
 	}
 	return string(roles[0])
 }
