@@ -228,10 +228,13 @@ func pkiIssue(args []string, stdout, stderr io.Writer) error {
 		var t protocol.SystemTitle
 		copy(t[:], b)
 		dev := protocol.DeviceIdentity(t, o.area)
-		if o.name != "" && o.name != dev.CommonName {
-			return fmt.Errorf("%w: a device's name is its system title %s, not %q (PKI.md, subject naming)", errUsage, dev.CommonName, o.name)
+		id.SystemTitle = dev.SystemTitle
+		if device {
+			if o.name != "" && o.name != dev.CommonName {
+				return fmt.Errorf("%w: a device's name is its system title %s, not %q (PKI.md, subject naming)", errUsage, dev.CommonName, o.name)
+			}
+			id.CommonName = dev.CommonName
 		}
-		id.CommonName, id.SystemTitle = dev.CommonName, dev.SystemTitle
 	} else if device {
 		return fmt.Errorf("%w: roles %s name a device: -system-title is required", errUsage, o.roles)
 	}

@@ -61,6 +61,14 @@ func TestPKICommands(t *testing.T) {
 	if code := run([]string{"pki", "issue", "-dir", pki}, &o, &e); code != 2 {
 		t.Fatalf("issue without flags: exit %d", code)
 	}
+	// A device is named by its system title only (PKI.md, subject naming),
+	// and a device role without one is refused.
+	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "manufacturer", "-role", "meter-metrology", "-system-title", "564d520000000002", "-name", "meter 2", "-out", filepath.Join(dir, "m2")}, &o, &e); code != 2 {
+		t.Fatalf("device with another name: exit %d", code)
+	}
+	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "gateway-operator", "-role", "gateway", "-name", "gw", "-out", filepath.Join(dir, "gw")}, &o, &e); code != 2 {
+		t.Fatalf("gateway without a system title: exit %d", code)
+	}
 	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "manufacturer", "-role", "supplier", "-name", "x", "-out", filepath.Join(dir, "x")}, &o, &e); code != 1 {
 		t.Fatalf("sub-CA issuing outside its roles: exit %d", code)
 	}
