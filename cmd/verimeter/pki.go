@@ -246,7 +246,7 @@ func pkiIssue(args []string, stdout, stderr io.Writer) error {
 			id.Hosts = append(id.Hosts, strings.TrimSpace(h))
 		}
 	}
-	ca, err := protocol.LoadCA(o.dir, o.ca, rand.Reader)
+	ca, err := loadCA(o.dir, o.ca)
 	if err != nil {
 		return err
 	}
@@ -269,6 +269,16 @@ func pkiIssue(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "issued %s (with %s's certificate) serial %s, valid until %s\n", o.out+".crt", o.ca, cert.SerialNumber.Text(16), cert.NotAfter.Format(time.RFC3339))
 	return nil
+}
+
+// loadCA loads CA name from dir, naming the CAs there when it has none of
+// that name.
+func loadCA(dir, name string) (*protocol.CA, error) {
+	ca, err := protocol.LoadCA(dir, name, rand.Reader)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no CA %q in %s (CAs: root, %s): %w", name, dir, strings.Join(protocol.SubCANames(), ", "), err)
+	}
+	return ca, err
 }
 
 // revokedEntry is one line of NAME.revoked.json, the CA's own record from
@@ -351,7 +361,7 @@ func pkiRevoke(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 0 || o.dir == "" || o.ca == "" || o.cert == "" {
 		return fmt.Errorf("%w: -dir, -ca and -cert are required, and nothing else", errUsage)
 	}
-	ca, err := protocol.LoadCA(o.dir, o.ca, rand.Reader)
+	ca, err := loadCA(o.dir, o.ca)
 	if err != nil {
 		return err
 	}
