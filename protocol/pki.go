@@ -20,9 +20,11 @@ import (
 )
 
 // Role is what a certificate entitles its holder to. Roles live in the
-// certificate as extended key usages (DESIGN.md PKI), so a sub-CA constrained
-// to a role cannot issue certificates for another (Go's chain verification
-// nests extended key usages).
+// certificate as certificate policies under the project's OID arc (PKI.md;
+// DESIGN.md allows policies or extended key usages, and Go cannot parse an
+// extended key usage under a UUID arc). The Validator demands the role on
+// every certificate of the chain below the root, so a sub-CA constrained to
+// a role cannot vouch for another.
 type Role string
 
 // Roles of the SM-PKI.
