@@ -439,3 +439,36 @@ func TestCurlAgainstTheHeadEnd(t *testing.T) {
 		t.Fatalf("supplier without a contract: %d %s", code, body)
 	}
 }
+
+// TestLoadTLSSendsTheSubCA: the chain the head-end and the gateways present
+// holds their sub-CA, whether their certificate file carries it (as
+// provision writes it) or holds the certificate alone; a key that does not
+// match is refused.
+func TestLoadTLSSendsTheSubCA(t *testing.T) {
+	work := t.TempDir()
+	if err := provision(work, 2, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	pki := filepath.Join(work, "pki")
+	subs, err := protocol.ReadCertificates(filepath.Join(pki, "subcas.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"headend-tls", "gw-00-tls"} {
+		c, err := loadTLS(filepath.Join(pki, who+".crt"), filepath.Join(pki, who+".key"), nil)
+		if err != nil || len(c.Certificate) != 2 {
+			t.Fatalf("%s: %d certificates, %v", who, len(c.Certificate), err)
+		}
+		leafOnly := filepath.Join(work, who+"-leaf.crt")
+		if err := protocol.WriteCertificate(leafOnly, c.Leaf); err != nil {
+			t.Fatal(err)
+		}
+		c2, err := loadTLS(leafOnly, filepath.Join(pki, who+".key"), subs)
+		if err != nil || len(c2.Certificate) != 2 || !bytes.Equal(c2.Certificate[1], c.Certificate[1]) {
+			t.Fatalf("%s from the certificate alone: %d certificates, %v", who, len(c2.Certificate), err)
+		}
+	}
+	if _, err := loadTLS(filepath.Join(pki, "headend-tls.crt"), filepath.Join(pki, "gw-00-tls.key"), nil); !errors.Is(err, protocol.ErrCertificate) {
+		t.Fatalf("mismatched key: %v", err)
+	}
+}
