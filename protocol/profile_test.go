@@ -198,3 +198,41 @@ func TestLintFindsEachRule(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkIssueDevice: one meter certificate under the profile (the demo
+// and provision issue two per meter).
+func BenchmarkIssueDevice(b *testing.B) {
+	h, err := NewHierarchy(time.Now().Add(-time.Hour), func() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader) }, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	st := SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Subs["manufacturer"].Issue(DeviceIdentity(st, "Nord"), []Role{RoleMeterSigning}, &k.PublicKey, time.Now(), DeviceValidity); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLintChain: the lint of one meter certificate with its sub-CA
+// (two signature checks dominate).
+func BenchmarkLintChain(b *testing.B) {
+	h, err := NewHierarchy(time.Now().Add(-time.Hour), func() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader) }, rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	c, err := h.Subs["manufacturer"].Issue(DeviceIdentity(SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 1}, ""), []Role{RoleMeterSigning}, &k.PublicKey, time.Now(), DeviceValidity)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chain, roots := []*x509.Certificate{c, h.Subs["manufacturer"].Cert}, []*x509.Certificate{h.Root.Cert}
+	b.ReportAllocs()
+	for b.Loop() {
+		if f := LintChain(chain, roots); len(f) != 0 {
+			b.Fatal(f)
+		}
+	}
+}
