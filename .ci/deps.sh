@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Go, from Debian, when it is missing:
-# java (TLC differential tests), openssl (PKI and signature interop tests) and
-# PostgreSQL (the head-end's scale-out store).
+# java (TLC differential tests), openssl and curl (PKI, TLS and signature
+# interop tests) and PostgreSQL (the head-end's scale-out store).
 # Where apt is unavailable it prints why and goes on; the tests that need a
 # missing tool then fail with a message naming it.
 set -euo pipefail
 need=()
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/time ] || need+=(time)
 for extra in "$@"; do

@@ -56,7 +56,7 @@ func newFixture(tb testing.TB) *fixture {
 	}
 	f.meter = protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 1}
 	f.meterKey = key(tb)
-	mc, err := subs["manufacturer"].Issue(protocol.Identity{CommonName: "meter 1", SystemTitle: &f.meter}, []protocol.Role{protocol.RoleMeterSigning}, &f.meterKey.PublicKey, f.t0.Add(-time.Hour), 10*365*24*time.Hour)
+	mc, err := subs["manufacturer"].Issue(protocol.Identity{CommonName: "meter 1", SystemTitle: &f.meter}, []protocol.Role{protocol.RoleMeterSigning}, &f.meterKey.PublicKey, f.t0.Add(-time.Hour), 4*365*24*time.Hour) // within the sub-CA's 5 years (nested validity, protocol/PKI.md)
 	if err != nil {
 		tb.Fatal(err)
 	}

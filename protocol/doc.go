@@ -18,9 +18,12 @@
 //   - Firmware manifests (manifest.go): after the SUIT information model
 //     (RFC 9124), signed as COSE_Sign by the manufacturer and, for the legally
 //     relevant part, the metrology authority.
-//   - SM-PKI (pki.go): an X.509 hierarchy with roles in extended key usages,
-//     CRLs with invalidity dates, status judged at signing time, and
-//     operator-signed trust lists for meters.
+//   - SM-PKI (pki.go, profile.go, pkilint.go; the profile in PKI.md): an
+//     X.509 hierarchy with roles as certificate policies under the project's
+//     UUID arc, the standard extended key usages TLS and code signing need,
+//     validity nested in the issuer's, CRL distribution points and CRLs with
+//     invalidity dates, status judged at signing time, a lint of any chain
+//     against the profile, and operator-signed trust lists for meters.
 //
 // Parsers are strict (exact lengths, caps, no trailing bytes) and every error
 // matches one of the Err values of this package with errors.Is. Randomness

@@ -28,6 +28,12 @@ var (
 	ErrExpired          = errors.New("protocol: certificate not valid at signing time")
 	ErrRole             = errors.New("protocol: certificate lacks the required role")
 	ErrTrustList        = errors.New("protocol: trust list rejected")
+	// ErrValidityNotNested refuses a certificate whose validity would not
+	// lie within its issuer's (PKI.md, validity: the shell model).
+	ErrValidityNotNested = errors.New("protocol: certificate validity not within the issuer's")
+	// ErrProfile is what every finding of LintChain wraps: the certificate
+	// does not follow the SM-PKI profile of PKI.md.
+	ErrProfile = errors.New("protocol: certificate does not follow the SM-PKI profile")
 )
 
 // ErrClockStep refuses a clock-set command moving the meter's clock by more

@@ -163,7 +163,8 @@ func FuzzVerifyTrustList(f *testing.F) {
 
 // FuzzCertificate runs arbitrary DER through the checks the head-end applies
 // to a presented certificate: parsing, the bound system title, the
-// encryption key, and chain and status validation. Only the issued
+// encryption key, the profile lint (`pki lint` reads any file), and chain
+// and status validation. Only the issued
 // certificate may validate.
 func FuzzCertificate(f *testing.F) {
 	root, err := NewRootCA("fuzz root", mustKey(f), time.Unix(0, 0), 100*365*24*time.Hour, rand.Reader)
@@ -188,6 +189,9 @@ func FuzzCertificate(f *testing.F) {
 		CertSystemTitle(c)
 		CertGridArea(c)
 		EncryptionKey(c)
+		CertType(c)
+		LintChain([]*x509.Certificate{c, root.Cert}, nil)
+		LintChain([]*x509.Certificate{c}, []*x509.Certificate{root.Cert, c})
 		if v.Check(c, RoleMeterSigning, time.Unix(1000, 0)) == nil && !bytes.Equal(der, good.Raw) {
 			t.Fatalf("a certificate the root never issued validated: % x", der)
 		}

@@ -11,16 +11,20 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
 // Role is what a certificate entitles its holder to. Roles live in the
-// certificate as extended key usages (DESIGN.md PKI), so a sub-CA constrained
-// to a role cannot issue certificates for another (Go's chain verification
-// nests extended key usages).
+// certificate as certificate policies under the project's OID arc (PKI.md;
+// DESIGN.md allows policies or extended key usages, and Go cannot parse an
+// extended key usage under a UUID arc). The Validator demands the role on
+// every certificate of the chain below the root, so a sub-CA constrained to
+// a role cannot vouch for another.
 type Role string
 
 // Roles of the SM-PKI.
@@ -40,23 +44,6 @@ const (
 	RoleEncryption Role = "encryption"
 )
 
-// roleOIDs are under the 2.25 arc (ITU-T X.667: OIDs from a UUID, no
-// registration needed); the UUID is verimeter's.
-var roleOIDs = map[Role]asn1.ObjectIdentifier{}
-
-func init() {
-	base := asn1.ObjectIdentifier{2, 25, 1}
-	for i, r := range []Role{RoleMeterChannel, RoleMeterSigning, RoleGateway, RoleHeadEnd, RoleSupplier, RoleGridOperator, RoleManufacturer, RoleAuthority, RoleTrustListSign, RoleEncryption} {
-		oid := append(append(asn1.ObjectIdentifier{}, base...), 305419896, 4660, uint64ToInt(uint64(i+1)))
-		roleOIDs[r] = oid
-	}
-}
-
-func uint64ToInt(v uint64) int { return int(v) }
-
-// RoleOID returns the extended key usage OID of a role.
-func RoleOID(r Role) (asn1.ObjectIdentifier, bool) { o, ok := roleOIDs[r]; return o, ok }
-
 // keyUsage separates key uses: an encryption certificate is for key
 // agreement only and may carry no other role; every other role signs.
 func keyUsage(roles []Role) x509.KeyUsage {
@@ -71,8 +58,7 @@ func keyUsage(roles []Role) x509.KeyUsage {
 // encryption role, or one that mixes it with a signing role, is refused:
 // one key, one use.
 func EncryptionKey(c *x509.Certificate) (*ecdh.PublicKey, error) {
-	o := roleOIDs[RoleEncryption]
-	if !hasOID(c, o) || len(c.UnknownExtKeyUsage) != 1 || c.KeyUsage != x509.KeyUsageKeyAgreement {
+	if !HasRole(c, RoleEncryption) || len(c.Policies) != 1 || c.KeyUsage != x509.KeyUsageKeyAgreement {
 		return nil, fmt.Errorf("%w: %s is not an encryption-only certificate", ErrRole, c.Subject.CommonName)
 	}
 	pub, ok := c.PublicKey.(*ecdsa.PublicKey)
@@ -81,26 +67,46 @@ func EncryptionKey(c *x509.Certificate) (*ecdh.PublicKey, error) {
 	}
 	k, err := pub.ECDH()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	return k, nil
 }
 
 // CA is a certification authority of the hierarchy: the root or a sub-CA
-// per role.
+// per role. Name is the CA's short name ("root", "manufacturer", …): the
+// stem of its files on disk and of its CRL's URI (PKI.md, CRL distribution
+// points).
 type CA struct {
 	Cert *x509.Certificate
 	Key  *ecdsa.PrivateKey
+	Name string
 	rand io.Reader
 }
 
-// Identity names a certificate holder. SystemTitle, when set, is bound into
-// the certificate as the URI urn:verimeter:st:<hex> so a meter's or
-// gateway's certificate names the system title it uses on the channel.
+// Identity names a certificate holder (PKI.md, subject naming). The subject
+// is C, O, CN: Country and Organization default to the issuer's. SystemTitle,
+// when set, is bound into the certificate as the URI urn:verimeter:st:<hex>
+// so a meter's or gateway's certificate names the system title it uses on
+// the channel; DeviceIdentity builds the one name devices get everywhere.
 type Identity struct {
-	CommonName  string
-	SystemTitle *SystemTitle
-	GridArea    string // grid operators and meters: urn:verimeter:area:<name>
+	CommonName   string
+	Organization string
+	Country      string
+	SystemTitle  *SystemTitle
+	GridArea     string // grid operators and meters: urn:verimeter:area:<name>
+	// Hosts are the DNS names or IP addresses a TLS server answers to; they
+	// make a head-end certificate a TLS server certificate (subjectAltName
+	// and id-kp-serverAuth). A head-end certificate without hosts signs
+	// commands and approvals only.
+	Hosts []string
+}
+
+// DeviceIdentity is the subject of a meter's or gateway's certificates: the
+// common name is the system title in hex, so the demo, provision and `pki
+// issue` name a device the same way and a verifier can match the name
+// against the system title on the wire.
+func DeviceIdentity(st SystemTitle, gridArea string) Identity {
+	return Identity{CommonName: hex.EncodeToString(st[:]), SystemTitle: &st, GridArea: gridArea}
 }
 
 func serialFor(rand io.Reader) (*big.Int, error) {
@@ -109,11 +115,12 @@ func serialFor(rand io.Reader) (*big.Int, error) {
 		return nil, err
 	}
 	b[0] &= 0x7F
+	b[0] |= 0x01 // never zero, never a leading zero byte
 	return new(big.Int).SetBytes(b), nil
 }
 
-func ekus(roles []Role) ([]asn1.ObjectIdentifier, error) {
-	var out []asn1.ObjectIdentifier
+func rolePolicies(roles []Role) ([]x509.OID, error) {
+	var out []x509.OID
 	for _, r := range roles {
 		o, ok := roleOIDs[r]
 		if !ok {
@@ -124,7 +131,13 @@ func ekus(roles []Role) ([]asn1.ObjectIdentifier, error) {
 	return out, nil
 }
 
-// NewRootCA creates a self-signed root valid from notBefore for validity.
+// caSubject is the subject of a CA certificate (PKI.md, subject naming).
+func caSubject(cn string) pkix.Name {
+	return pkix.Name{Country: []string{ProfileCountry}, Organization: []string{ProfileOrganization}, CommonName: cn}
+}
+
+// NewRootCA creates the self-signed root valid from notBefore for validity.
+// Its Name is "root".
 func NewRootCA(name string, key *ecdsa.PrivateKey, notBefore time.Time, validity time.Duration, rand io.Reader) (*CA, error) {
 	serial, err := serialFor(rand)
 	if err != nil {
@@ -132,9 +145,9 @@ func NewRootCA(name string, key *ecdsa.PrivateKey, notBefore time.Time, validity
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"verimeter SM-PKI"}},
-		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(validity),
+		Subject:               caSubject(name),
+		NotBefore:             notBefore.UTC(),
+		NotAfter:              notBefore.Add(validity).UTC(),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -143,10 +156,10 @@ func NewRootCA(name string, key *ecdsa.PrivateKey, notBefore time.Time, validity
 	}
 	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	return &CA{Cert: cert, Key: key, rand: rand}, nil
+	return &CA{Cert: cert, Key: key, Name: "root", rand: rand}, nil
 }
 
 func keyID(pub *ecdsa.PublicKey) []byte {
@@ -155,10 +168,37 @@ func keyID(pub *ecdsa.PublicKey) []byte {
 	return h[:20]
 }
 
-// NewSubCA issues a sub-CA restricted to the given roles.
+// nested refuses a validity that does not lie within the issuer's (the
+// shell model, PKI.md validity): a chain must never expire from the middle.
+func (ca *CA) nested(notBefore, notAfter time.Time) error {
+	if notBefore.Before(ca.Cert.NotBefore) || notAfter.After(ca.Cert.NotAfter) {
+		return fmt.Errorf("%w: %s .. %s is not within %s's %s .. %s", ErrValidityNotNested,
+			notBefore.UTC().Format(time.RFC3339), notAfter.UTC().Format(time.RFC3339), ca.Cert.Subject.CommonName,
+			ca.Cert.NotBefore.UTC().Format(time.RFC3339), ca.Cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// crlDP is the CRL distribution point the CA puts into what it issues.
+func (ca *CA) crlDP() []string {
+	if ca.Name == "" {
+		return nil
+	}
+	return []string{CRLURL(ca.Name)}
+}
+
+// NewSubCA issues a sub-CA restricted to the given roles (certificate
+// policies) and to the standard extended key usages its leaves use. The
+// sub-CA's Name is name without a trailing " CA", spaces as dashes
+// ("gateway-operator CA" → "gateway-operator"). Its validity must lie within
+// the issuer's (ErrValidityNotNested).
 func (ca *CA) NewSubCA(name string, roles []Role, key *ecdsa.PrivateKey, notBefore time.Time, validity time.Duration) (*CA, error) {
-	eku, err := ekus(roles)
+	pol, err := rolePolicies(roles)
 	if err != nil {
+		return nil, err
+	}
+	notBefore, notAfter := notBefore.UTC(), notBefore.Add(validity).UTC()
+	if err := ca.nested(notBefore, notAfter); err != nil {
 		return nil, err
 	}
 	serial, err := serialFor(ca.rand)
@@ -167,66 +207,88 @@ func (ca *CA) NewSubCA(name string, roles []Role, key *ecdsa.PrivateKey, notBefo
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: name, Organization: []string{"verimeter SM-PKI"}},
+		Subject:               caSubject(name),
 		NotBefore:             notBefore,
-		NotAfter:              notBefore.Add(validity),
+		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		UnknownExtKeyUsage:    eku,
+		ExtKeyUsage:           subCAEKUs(roles),
+		Policies:              pol,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 		SubjectKeyId:          keyID(&key.PublicKey),
+		CRLDistributionPoints: ca.crlDP(),
 	}
 	der, err := x509.CreateCertificate(ca.rand, tmpl, ca.Cert, &key.PublicKey, ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	cert, _ := x509.ParseCertificate(der)
-	return &CA{Cert: cert, Key: key, rand: ca.rand}, nil
+	short := strings.ReplaceAll(strings.TrimSuffix(name, " CA"), " ", "-")
+	return &CA{Cert: cert, Key: key, Name: short, rand: ca.rand}, nil
 }
 
 // Issue certifies pub for an end entity with the given roles. Keys are
 // separate per purpose: a meter gets one certificate for its channel key and
-// another for its metrological signing key.
+// another for its metrological signing key. The validity must lie within
+// the CA's (ErrValidityNotNested): issuance refuses rather than clamps, so
+// nobody holds a certificate that ends earlier than they asked for without
+// knowing it.
 func (ca *CA) Issue(id Identity, roles []Role, pub *ecdsa.PublicKey, notBefore time.Time, validity time.Duration) (*x509.Certificate, error) {
-	eku, err := ekus(roles)
+	pol, err := rolePolicies(roles)
 	if err != nil {
 		return nil, err
+	}
+	if len(roles) == 0 {
+		return nil, fmt.Errorf("%w: an end-entity certificate needs a role", ErrRole)
 	}
 	if slices.Contains(roles, RoleEncryption) && len(roles) != 1 {
 		return nil, fmt.Errorf("%w: an encryption key serves no other role", ErrRole)
 	}
 	// A sub-CA certifies only the roles it carries itself (verifiers check
 	// the same; refusing here keeps the CA from minting useless certificates).
-	if len(ca.Cert.UnknownExtKeyUsage) > 0 {
-		for i, o := range eku {
-			if !hasOID(ca.Cert, o) {
+	if len(ca.Cert.Policies) > 0 {
+		for i, o := range pol {
+			if !slices.ContainsFunc(ca.Cert.Policies, o.Equal) {
 				return nil, fmt.Errorf("%w: %s may not certify %s", ErrRole, ca.Cert.Subject.CommonName, roles[i])
 			}
 		}
+	}
+	if len(id.Hosts) > 0 && !slices.Contains(roles, RoleHeadEnd) {
+		return nil, fmt.Errorf("%w: only a head-end certificate names TLS server hosts", ErrRole)
+	}
+	notBefore, notAfter := notBefore.UTC(), notBefore.Add(validity).UTC()
+	if err := ca.nested(notBefore, notAfter); err != nil {
+		return nil, err
 	}
 	serial, err := serialFor(ca.rand)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:       serial,
-		Subject:            pkix.Name{CommonName: id.CommonName},
-		NotBefore:          notBefore,
-		NotAfter:           notBefore.Add(validity),
-		KeyUsage:           keyUsage(roles),
-		UnknownExtKeyUsage: eku,
-		SubjectKeyId:       keyID(pub),
+	subj := pkix.Name{CommonName: id.CommonName, Country: ca.Cert.Subject.Country, Organization: ca.Cert.Subject.Organization}
+	if id.Organization != "" {
+		subj.Organization = []string{id.Organization}
 	}
-	for _, r := range roles {
-		switch r {
-		case RoleGateway:
-			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
-		case RoleHeadEnd:
-			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageServerAuth)
-			tmpl.DNSNames = append(tmpl.DNSNames, id.CommonName)
-		case RoleSupplier, RoleGridOperator:
-			tmpl.ExtKeyUsage = append(tmpl.ExtKeyUsage, x509.ExtKeyUsageClientAuth)
+	if id.Country != "" {
+		subj.Country = []string{id.Country}
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               subj,
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              keyUsage(roles),
+		ExtKeyUsage:           leafEKUs(roles, len(id.Hosts) > 0),
+		Policies:              pol,
+		BasicConstraintsValid: true,
+		SubjectKeyId:          keyID(pub),
+		CRLDistributionPoints: ca.crlDP(),
+	}
+	for _, h := range id.Hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
 	if id.SystemTitle != nil {
@@ -237,7 +299,7 @@ func (ca *CA) Issue(id Identity, roles []Role, pub *ecdsa.PublicKey, notBefore t
 	}
 	der, err := x509.CreateCertificate(ca.rand, tmpl, ca.Cert, pub, ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	return x509.ParseCertificate(der)
 }
@@ -296,7 +358,7 @@ func (ca *CA) NewCRL(entries []Revocation, number int64, thisUpdate, nextUpdate 
 		Number: big.NewInt(number), ThisUpdate: thisUpdate, NextUpdate: nextUpdate, RevokedCertificateEntries: rl,
 	}, ca.Cert, ca.Key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCertificate, err)
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	return x509.ParseRevocationList(der)
 }
@@ -338,7 +400,7 @@ func NewValidator(roots, subCAs []*x509.Certificate, crls []*x509.RevocationList
 				if ext.Id.Equal(oidInvalidityDate) {
 					var t time.Time
 					if _, err := asn1.UnmarshalWithParams(ext.Value, &t, "generalized"); err != nil {
-						return nil, fmt.Errorf("%w: invalidity date: %v", ErrCertificate, err)
+						return nil, fmt.Errorf("%w: invalidity date: %w", ErrCertificate, err)
 					}
 					at = t
 				}
@@ -363,11 +425,10 @@ func (v *Validator) Check(cert *x509.Certificate, role Role, at time.Time) error
 // earliest expiry or invalidity date along the chain.
 func (v *Validator) check(cert *x509.Certificate, role Role, at time.Time) (time.Time, error) {
 	var until time.Time
-	oid, ok := roleOIDs[role]
-	if !ok {
+	if _, ok := roleOIDs[role]; !ok {
 		return until, fmt.Errorf("%w: unknown role %q", ErrRole, role)
 	}
-	if !hasOID(cert, oid) {
+	if !HasRole(cert, role) {
 		return until, fmt.Errorf("%w: %s is not %s", ErrRole, cert.Subject.CommonName, role)
 	}
 	chains, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
@@ -376,13 +437,13 @@ func (v *Validator) check(cert *x509.Certificate, role Role, at time.Time) (time
 		if asInvalid(err, &inv) && inv.Reason == x509.Expired {
 			return until, fmt.Errorf("%w: %s at %s", ErrExpired, cert.Subject.CommonName, at.UTC().Format(time.RFC3339))
 		}
-		return until, fmt.Errorf("%w: %v", ErrCertificate, err)
+		return until, fmt.Errorf("%w: %w", ErrCertificate, err)
 	}
 	chain := chains[0]
 	// Every certificate of the chain below the root must carry the role (a
 	// sub-CA for meters cannot vouch for a supplier).
 	for _, c := range chain[:len(chain)-1] {
-		if !hasOID(c, oid) {
+		if !HasRole(c, role) {
 			return until, fmt.Errorf("%w: %s in the chain lacks %s", ErrRole, c.Subject.CommonName, role)
 		}
 	}
@@ -405,15 +466,6 @@ func (v *Validator) check(cert *x509.Certificate, role Role, at time.Time) (time
 		}
 	}
 	return until, nil
-}
-
-func hasOID(c *x509.Certificate, oid asn1.ObjectIdentifier) bool {
-	for _, o := range c.UnknownExtKeyUsage {
-		if o.Equal(oid) {
-			return true
-		}
-	}
-	return false
 }
 
 func asInvalid(err error, out *x509.CertificateInvalidError) bool {

@@ -347,17 +347,18 @@ func (w *world) close() {
 
 func (w *world) setupPKI() error {
 	var err error
-	if w.root, err = protocol.NewRootCA("verimeter demo root", key(), w.t0.Add(-24*time.Hour), 20*365*24*time.Hour, rand.Reader); err != nil {
+	// The same hierarchy as `pki init` and provision (protocol/PKI.md).
+	h, err := protocol.NewHierarchy(w.t0.Add(-24*time.Hour), func() (*ecdsa.PrivateKey, error) { return key(), nil }, rand.Reader)
+	if err != nil {
 		return err
 	}
-	for name, roles := range protocol.SubCAs {
-		if w.subs[name], err = w.root.NewSubCA(name+" CA", roles, key(), w.t0.Add(-24*time.Hour), 10*365*24*time.Hour); err != nil {
-			return err
-		}
+	w.root = h.Root
+	for name, ca := range h.Subs {
+		w.subs[name] = ca
 	}
 	w.heKey, w.op = key(), key()
 	issue := func(ca, cn string, role protocol.Role, k *ecdsa.PrivateKey) (*x509.Certificate, error) {
-		return w.subs[ca].Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &k.PublicKey, w.t0.Add(-time.Hour), 2*365*24*time.Hour)
+		return w.subs[ca].Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &k.PublicKey, w.t0.Add(-time.Hour), protocol.ParticipantValidity)
 	}
 	if _, err := issue("head-end-operator", "head-end", protocol.RoleHeadEnd, w.heKey); err != nil {
 		return err
@@ -434,7 +435,7 @@ func (w *world) setupRoles() error {
 		if n.g, err = gateway.New(n.cfg); err != nil {
 			return err
 		}
-		if _, err := w.subs["gateway-operator"].Issue(protocol.Identity{CommonName: name, SystemTitle: &n.cfg.Title}, []protocol.Role{protocol.RoleGateway}, &n.cfg.ChannelKey.PublicKey, w.t0.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
+		if _, err := w.subs["gateway-operator"].Issue(protocol.DeviceIdentity(n.cfg.Title, ""), []protocol.Role{protocol.RoleGateway}, &n.cfg.ChannelKey.PublicKey, w.t0.Add(-time.Hour), protocol.DeviceValidity); err != nil {
 			return err
 		}
 		if w.rec != nil {
@@ -456,7 +457,7 @@ func (w *world) setupRoles() error {
 		g := w.gws[i%len(w.gws)]
 		title := protocol.SystemTitle{'V', 'M', 'R', 0, byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)}
 		sk, ck := key(), key()
-		cert, err := w.subs["manufacturer"].Issue(protocol.Identity{CommonName: fmt.Sprintf("meter %x", title), SystemTitle: &title, GridArea: "Nord"}, []protocol.Role{protocol.RoleMeterSigning}, &sk.PublicKey, w.t0.Add(-24*time.Hour), 15*365*24*time.Hour)
+		cert, err := w.subs["manufacturer"].Issue(protocol.DeviceIdentity(title, "Nord"), []protocol.Role{protocol.RoleMeterSigning}, &sk.PublicKey, w.t0.Add(-24*time.Hour), protocol.DeviceValidity)
 		if err != nil {
 			return err
 		}
@@ -1076,7 +1077,7 @@ func (w *world) operatorChange(rep *demoReport) error {
 	old := w.gws[0]
 	nk := key()
 	title := protocol.SystemTitle{'V', 'G', 'W', 0, 0, 1, 0, 0}
-	if _, err := w.subs["gateway-operator"].Issue(protocol.Identity{CommonName: "gw-new-operator", SystemTitle: &title}, []protocol.Role{protocol.RoleGateway}, &nk.PublicKey, w.now.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
+	if _, err := w.subs["gateway-operator"].Issue(protocol.DeviceIdentity(title, ""), []protocol.Role{protocol.RoleGateway}, &nk.PublicKey, w.now.Add(-time.Hour), protocol.DeviceValidity); err != nil {
 		return err
 	}
 	cfg := gateway.Config{Name: "gw-new-operator", Title: title, ChannelKey: nk, Rand: rand.Reader, Segment: old.seg, Trace: w.traces}

@@ -56,15 +56,15 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath string, stdou
 	if err != nil {
 		return err
 	}
-	cert, err := loadTLS(f.TLSCert, f.TLSKey)
-	if err != nil {
-		return err
-	}
 	roots, err := readPEMCerts(f.Roots)
 	if err != nil {
 		return err
 	}
 	subs, err := readPEMCerts(f.SubCAs)
+	if err != nil {
+		return err
+	}
+	cert, err := loadTLS(f.TLSCert, f.TLSKey, subs)
 	if err != nil {
 		return err
 	}

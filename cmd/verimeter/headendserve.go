@@ -34,14 +34,16 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: verimeter headend serve -config headend.json")
 		return 2
 	}
-	if err := headendServe(*cfgPath, stdout, stderr); err != nil {
+	if err := headendServe(*cfgPath, stdout, stderr, stopOnSignal()); err != nil {
 		fmt.Fprintf(stderr, "verimeter headend: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func headendServe(path string, stdout, stderr io.Writer) error {
+// headendServe runs the head-end of the configuration at path until stop
+// is closed.
+func headendServe(path string, stdout, stderr io.Writer, stop <-chan struct{}) error {
 	var f headendFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -70,7 +72,7 @@ func headendServe(path string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cert, err := loadTLS(f.TLSCert, f.TLSKey)
+	cert, err := loadTLS(f.TLSCert, f.TLSKey, subs)
 	if err != nil {
 		return err
 	}
@@ -115,7 +117,7 @@ func headendServe(path string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "head-end: serving on https://%s (TLS 1.3, client certificates required)\n", ln.Addr())
-	<-stopOnSignal()
+	<-stop
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)

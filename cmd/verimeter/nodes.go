@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -132,8 +134,13 @@ func certKey(path string) (*ecdsa.PublicKey, error) {
 	return k, nil
 }
 
-func loadTLS(certPath, keyPath string) (tls.Certificate, error) {
-	c, err := protocol.ReadCertificate(certPath)
+// loadTLS reads a TLS certificate chain and its key. The chain a peer
+// sends is the file's (the certificate, then its sub-CA, as provision and
+// `pki issue` write it); when the file holds the certificate alone, its
+// issuer from intermediates is appended, so a standard client that trusts
+// only the root can still build the chain (PKI.md, TLS).
+func loadTLS(certPath, keyPath string, intermediates []*x509.Certificate) (tls.Certificate, error) {
+	chain, err := protocol.ReadChain(certPath)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -141,7 +148,22 @@ func loadTLS(certPath, keyPath string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	return tls.Certificate{Certificate: [][]byte{c.Raw}, PrivateKey: k, Leaf: c}, nil
+	if !k.PublicKey.Equal(chain[0].PublicKey) {
+		return tls.Certificate{}, fmt.Errorf("%w: %s does not match %s", protocol.ErrCertificate, keyPath, certPath)
+	}
+	if last := chain[len(chain)-1]; !bytes.Equal(last.RawIssuer, last.RawSubject) {
+		for _, ca := range intermediates {
+			if bytes.Equal(last.RawIssuer, ca.RawSubject) && last.CheckSignatureFrom(ca) == nil {
+				chain = append(chain, ca)
+				break
+			}
+		}
+	}
+	out := tls.Certificate{PrivateKey: k, Leaf: chain[0]}
+	for _, c := range chain {
+		out.Certificate = append(out.Certificate, c.Raw)
+	}
+	return out, nil
 }
 
 // stopOnSignal returns a channel closed at SIGINT or SIGTERM.

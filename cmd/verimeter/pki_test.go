@@ -24,15 +24,15 @@ func TestPKICommands(t *testing.T) {
 	}
 	runOK("pki", "init", "-dir", pki)
 	meter := filepath.Join(dir, "meter1")
-	runOK("pki", "issue", "-dir", pki, "-ca", "manufacturer", "-role", "meter-metrology", "-name", "meter 1", "-system-title", "564d520000000001", "-out", meter)
+	runOK("pki", "issue", "-dir", pki, "-ca", "manufacturer", "-role", "meter-metrology", "-system-title", "564d520000000001", "-out", meter)
 	out := runOK("pki", "print", meter+".crt")
-	for _, want := range []string{"role: meter-metrology", "system title: 564d520000000001", "CN=meter 1"} {
+	for _, want := range []string{"role: meter-metrology", "system title: 564d520000000001", "CN=564d520000000001,O=verimeter SM-PKI,C=DE", "CRL: http://crl.verimeter.example/manufacturer.crl", "chain: CN=manufacturer CA"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("print lacks %q:\n%s", want, out)
 		}
 	}
 	runOK("pki", "revoke", "-dir", pki, "-ca", "manufacturer", "-cert", meter+".crt", "-invalid", time.Now().Add(-20*time.Second).UTC().Format(time.RFC3339))
-	if out := runOK("pki", "print", filepath.Join(pki, "manufacturer.crl")); !strings.Contains(out, "revoked: serial") {
+	if out := runOK("pki", "print", filepath.Join(pki, "manufacturer.crl")); !strings.Contains(out, "revoked: serial") || !strings.Contains(out, "number: 2") {
 		t.Fatalf("CRL print: %s", out)
 	}
 	// The files make a PKI the library validates: revoked 20 s ago.
@@ -61,7 +61,15 @@ func TestPKICommands(t *testing.T) {
 	if code := run([]string{"pki", "issue", "-dir", pki}, &o, &e); code != 2 {
 		t.Fatalf("issue without flags: exit %d", code)
 	}
-	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "market-participant", "-role", "meter-metrology", "-name", "x", "-out", filepath.Join(dir, "x")}, &o, &e); code != 1 {
+	// A device is named by its system title only (PKI.md, subject naming),
+	// and a device role without one is refused.
+	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "manufacturer", "-role", "meter-metrology", "-system-title", "564d520000000002", "-name", "meter 2", "-out", filepath.Join(dir, "m2")}, &o, &e); code != 2 {
+		t.Fatalf("device with another name: exit %d", code)
+	}
+	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "gateway-operator", "-role", "gateway", "-name", "gw", "-out", filepath.Join(dir, "gw")}, &o, &e); code != 2 {
+		t.Fatalf("gateway without a system title: exit %d", code)
+	}
+	if code := run([]string{"pki", "issue", "-dir", pki, "-ca", "manufacturer", "-role", "supplier", "-name", "x", "-out", filepath.Join(dir, "x")}, &o, &e); code != 1 {
 		t.Fatalf("sub-CA issuing outside its roles: exit %d", code)
 	}
 }

@@ -4,6 +4,7 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -99,12 +100,20 @@ func TestProcessesOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	from := time.Unix(m0.Day*86400, 0).UTC()
+	// The supplier trusts the root alone, as a standard TLS client does:
+	// the head-end sends its sub-CA, and its certificate names 127.0.0.1.
+	rootPool := x509.NewCertPool()
+	rootCert, err := protocol.ReadCertificate(filepath.Join(work, "pki", "root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPool.AddCert(rootCert)
 	get := func(who string) (int, []byte) {
-		cert, err := loadTLS(filepath.Join(work, "pki", who+".crt"), filepath.Join(work, "pki", who+".key"))
+		cert, err := loadTLS(filepath.Join(work, "pki", who+".crt"), filepath.Join(work, "pki", who+".key"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: rootPool}}}
 		resp, err := c.Get(fmt.Sprintf("https://%s/v1/meters/%s/intervals?from=%s&to=%s", addr, m0.Title, from.Format(time.RFC3339), from.Add(24*time.Hour).Format(time.RFC3339)))
 		if err != nil {
 			t.Fatal(err)
@@ -140,6 +149,13 @@ func TestProcessesOnLoopback(t *testing.T) {
 		if _, err := v.VerifyInterval(p); err != nil {
 			t.Fatalf("interval %d does not verify: %v", i, err)
 		}
+	}
+	// The same read with curl as the README's walkthrough does it: the root
+	// as the only CA, no -k.
+	code, body = curlIntervals(t, requireTool(t, "curl"), filepath.Join(work, "pki"), string(addr), "supplier-a", m0.Title, from)
+	var viaCurl api.ProofReply
+	if code != http.StatusOK || json.Unmarshal(body, &viaCurl) != nil || len(viaCurl.Proofs) != 96 {
+		t.Fatalf("curl as the entitled supplier: %d %.300s", code, body)
 	}
 	code, body = get("supplier-b")
 	if code != http.StatusForbidden || !strings.Contains(string(body), "no contract") {

@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
@@ -57,71 +56,71 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 	}
 	p := func(parts ...string) string { return filepath.Join(append([]string{dir}, parts...)...) }
 	nb := now.Add(-48 * time.Hour)
-	rootKey, err := newKey()
+	h, err := protocol.NewHierarchy(nb, newKey, rand.Reader)
 	if err != nil {
 		return err
 	}
-	root, err := protocol.NewRootCA("verimeter root", rootKey, nb, 10*365*24*time.Hour, rand.Reader)
-	if err != nil {
-		return err
-	}
+	root, subs := h.Root, h.Subs
 	if err := protocol.WriteCertificate(p("pki", "root.crt"), root.Cert); err != nil {
 		return err
 	}
-	subs := map[string]*protocol.CA{}
-	var subPEM []byte
-	names := make([]string, 0, len(protocol.SubCAs))
-	for n := range protocol.SubCAs {
-		names = append(names, n)
+	// Every CA's certificate and its first (empty) CRL, so a relying party
+	// can check revocation from the start (openssl verify -crl_check_all).
+	if err := writeCRL(p("pki"), root, nil, now); err != nil {
+		return err
 	}
-	sort.Strings(names)
-	for _, n := range names {
-		k, err := newKey()
-		if err != nil {
-			return err
-		}
-		if subs[n], err = root.NewSubCA(n+" CA", protocol.SubCAs[n], k, nb, 5*365*24*time.Hour); err != nil {
-			return err
-		}
+	var subPEM []byte
+	for _, n := range h.SubNames() {
 		subPEM = append(subPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: subs[n].Cert.Raw})...)
+		if err := protocol.WriteCertificate(p("pki", n+"-ca.crt"), subs[n].Cert); err != nil {
+			return err
+		}
+		if err := writeCRL(p("pki"), subs[n], nil, now); err != nil {
+			return err
+		}
 	}
 	if err := os.WriteFile(p("pki", "subcas.pem"), subPEM, 0o644); err != nil {
 		return err
 	}
-	// issue writes PREFIX.crt and PREFIX.key for a fresh key.
-	issue := func(prefix, ca, cn string, role protocol.Role, st *protocol.SystemTitle) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	// issue writes PREFIX.crt (the certificate and its sub-CA, as TLS peers
+	// send them) and PREFIX.key for a fresh key.
+	issue := func(prefix, ca string, id protocol.Identity, role protocol.Role, validity time.Duration) (*ecdsa.PrivateKey, *x509.Certificate, error) {
 		k, err := newKey()
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err := subs[ca].Issue(protocol.Identity{CommonName: cn, SystemTitle: st}, []protocol.Role{role}, &k.PublicKey, nb, 2*365*24*time.Hour)
+		c, err := subs[ca].Issue(id, []protocol.Role{role}, &k.PublicKey, nb, validity)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := protocol.WriteCertificate(prefix+".crt", c); err != nil {
+		if err := protocol.WriteChain(prefix+".crt", c, subs[ca].Cert); err != nil {
 			return nil, nil, err
 		}
 		return k, c, protocol.WriteKey(prefix+".key", k)
 	}
-	if _, _, err := issue(p("pki", "headend-tls"), "head-end-operator", "head-end", protocol.RoleHeadEnd, nil); err != nil {
+	named := func(cn string) protocol.Identity { return protocol.Identity{CommonName: cn} }
+	// The head-end serves TLS on this host: its certificate names the
+	// loopback address and localhost, so curl and browsers verify it.
+	heTLS := protocol.Identity{CommonName: "head-end", Hosts: []string{"localhost", "127.0.0.1", "::1"}}
+	if _, _, err := issue(p("pki", "headend-tls"), "head-end-operator", heTLS, protocol.RoleHeadEnd, protocol.ParticipantValidity); err != nil {
 		return err
 	}
-	cmdKey, _, err := issue(p("pki", "headend-command"), "head-end-operator", "head-end commands", protocol.RoleHeadEnd, nil)
+	cmdKey, _, err := issue(p("pki", "headend-command"), "head-end-operator", named("head-end commands"), protocol.RoleHeadEnd, protocol.ParticipantValidity)
 	if err != nil {
 		return err
 	}
-	opKey, _, err := issue(p("pki", "trust-list-signer"), "gateway-operator", "trust-list signer", protocol.RoleTrustListSign, nil)
+	opKey, _, err := issue(p("pki", "trust-list-signer"), "gateway-operator", named("trust-list signer"), protocol.RoleTrustListSign, protocol.ParticipantValidity)
 	if err != nil {
 		return err
 	}
-	if _, _, err := issue(p("pki", "manufacturer"), "manufacturer", "manufacturer firmware", protocol.RoleManufacturer, nil); err != nil {
+	if _, _, err := issue(p("pki", "manufacturer"), "manufacturer", named("manufacturer firmware"), protocol.RoleManufacturer, protocol.ParticipantValidity); err != nil {
 		return err
 	}
-	if _, _, err := issue(p("pki", "authority"), "metrology-authority", "metrology authority", protocol.RoleAuthority, nil); err != nil {
+	if _, _, err := issue(p("pki", "authority"), "metrology-authority", named("metrology authority"), protocol.RoleAuthority, protocol.ParticipantValidity); err != nil {
 		return err
 	}
 	for _, s := range []string{"supplier-a", "supplier-b"} {
-		if _, _, err := issue(p("pki", s), "market-participant", s, protocol.RoleSupplier, nil); err != nil {
+		if _, _, err := issue(p("pki", s), "market-participant", named(s), protocol.RoleSupplier, protocol.ParticipantValidity); err != nil {
 			return err
 		}
 	}
@@ -137,10 +136,10 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 	for g := range nGateways {
 		name := fmt.Sprintf("gw-%02d", g)
 		title := protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, byte(g)}
-		if gwKeys[g], _, err = issue(p("pki", name+"-channel"), "gateway-operator", name, protocol.RoleGateway, &title); err != nil {
+		if gwKeys[g], _, err = issue(p("pki", name+"-channel"), "gateway-operator", protocol.DeviceIdentity(title, ""), protocol.RoleGateway, protocol.DeviceValidity); err != nil {
 			return err
 		}
-		if _, _, err := issue(p("pki", name+"-tls"), "gateway-operator", name, protocol.RoleGateway, &title); err != nil {
+		if _, _, err := issue(p("pki", name+"-tls"), "gateway-operator", protocol.DeviceIdentity(title, ""), protocol.RoleGateway, protocol.DeviceValidity); err != nil {
 			return err
 		}
 		gws[g] = gatewayFile{Name: name, Title: hex.EncodeToString(title[:]), ChannelKey: p("pki", name+"-channel.key"), TLSCert: p("pki", name+"-tls.crt"), TLSKey: p("pki", name+"-tls.key"),
@@ -150,12 +149,12 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 		g := i % nGateways
 		name := fmt.Sprintf("meter-%03d", i)
 		title := protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, byte(i >> 8), byte(i)}
-		_, sc, err := issue(p("pki", name+"-signing"), "manufacturer", name, protocol.RoleMeterSigning, &title)
+		_, sc, err := issue(p("pki", name+"-signing"), "manufacturer", protocol.DeviceIdentity(title, ""), protocol.RoleMeterSigning, protocol.DeviceValidity)
 		if err != nil {
 			return err
 		}
 		meterPEM = append(meterPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: sc.Raw})...)
-		if _, _, err := issue(p("pki", name+"-channel"), "manufacturer", name, protocol.RoleMeterChannel, &title); err != nil {
+		if _, _, err := issue(p("pki", name+"-channel"), "manufacturer", protocol.DeviceIdentity(title, ""), protocol.RoleMeterChannel, protocol.DeviceValidity); err != nil {
 			return err
 		}
 		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: now.Unix(), Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(gwKeys[g])}, {Role: protocol.RoleHeadEnd, SPKI: spki(cmdKey)}}}, opKey, rand.Reader)
