@@ -222,3 +222,47 @@ func TestLinkRejectsForeignAndUnnumberedFrames(t *testing.T) {
 		t.Fatalf("window 8: %v", err)
 	}
 }
+
+// TestConnectWithoutAnswerFails: an SNRM nobody answers is repeated once per
+// retransmission timeout, the link fails after MaxRetries repetitions and
+// reports the APDUs queued meanwhile as failed; Connect starts it over.
+func TestConnectWithoutAnswerFails(t *testing.T) {
+	cfg := LinkConfig{Local: Addr1(16), Remote: ServerAddr(1, 17), Role: Primary, RetransmitTimeout: time.Second, MaxRetries: 2}
+	gw, _ := NewLink(cfg)
+	now := time.Unix(0, 0)
+	gw.Connect(now)
+	id, _ := gw.Send([]byte{0xC0, 0x01})
+	snrms := 0
+	var failed []uint64
+	for i := 0; i < 10 && !gw.Failed(); i++ {
+		frames, ev := gw.Poll(now, nil)
+		failed = append(failed, ev.Failed...)
+		for _, f := range frames {
+			if k, _, _, _ := ParseControl(f.Control); k != KindSNRM {
+				t.Fatalf("%v frame before the UA", k)
+			}
+			snrms++
+		}
+		now = now.Add(cfg.RetransmitTimeout)
+	}
+	if !gw.Failed() || snrms != 1+cfg.MaxRetries || len(failed) != 1 || failed[0] != id {
+		t.Fatalf("failed %v after %d SNRMs, failed APDUs %v", gw.Failed(), snrms, failed)
+	}
+	if _, err := gw.Send([]byte{1}); !errors.Is(err, ErrLinkFailed) {
+		t.Fatalf("send on a failed link: %v", err)
+	}
+	if _, err := gw.Connect(now); err != nil || gw.Failed() || gw.Connected() {
+		t.Fatalf("reconnect: %v, failed %v connected %v", err, gw.Failed(), gw.Connected())
+	}
+	mt, _ := NewLink(LinkConfig{Local: cfg.Remote, Remote: cfg.Local, Role: Secondary, RetransmitTimeout: time.Second, MaxRetries: 2})
+	if _, err := mt.Connect(now); !errors.Is(err, ErrControl) {
+		t.Fatalf("secondary sent SNRM: %v", err)
+	}
+	if _, err := gw.Receive(Frame{Dest: cfg.Local, Src: cfg.Remote, Control: UControl(KindSNRM, true)}, now); !errors.Is(err, ErrControl) {
+		t.Fatalf("SNRM to the primary: %v", err)
+	}
+	bad := Frame{Dest: cfg.Remote, Src: cfg.Local, Control: UControl(KindSNRM, true), Info: []byte{0x81, 0x80, 0x01, 0x05}}
+	if _, err := mt.Receive(bad, now); !errors.Is(err, ErrParameters) || !mt.Idle() {
+		t.Fatalf("malformed SNRM: %v, idle %v", err, mt.Idle())
+	}
+}
