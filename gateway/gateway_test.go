@@ -97,6 +97,35 @@ func TestSegmentExactlyOnceUnderLoss(t *testing.T) {
 	}
 }
 
+// TestSegmentReconnectsAfterLinkFailure: when the medium drops everything
+// the exchange fails; once it carries frames again the next exchange sets
+// the link up anew with SNRM/UA (the meter's end restarts on the SNRM) and
+// gets its answer.
+func TestSegmentReconnectsAfterLinkFailure(t *testing.T) {
+	seg := NewSegment(plc.SFSK, 2, 0, 3, time.Unix(0, 0))
+	meter := protocol.SystemTitle{2}
+	ep := &echo{got: map[string]int{}}
+	if err := seg.Attach(meter, 17, ep); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := seg.Exchange(meter, []byte("before")); err != nil || len(out) != 1 {
+		t.Fatalf("first exchange: %v, %d answers", err, len(out))
+	}
+	good := seg.medium
+	seg.medium = plc.NewMedium(plc.SFSK, 2, 1, 3) // every frame lost
+	seg.medium.Advance(good.Now())
+	if _, err := seg.Exchange(meter, []byte("lost")); !errors.Is(err, ErrLinkFailed) {
+		t.Fatalf("exchange over a dead medium: %v", err)
+	}
+	now := seg.medium.Now()
+	seg.medium = good
+	seg.medium.Advance(now - good.Now())
+	out, err := seg.Exchange(meter, []byte("after"))
+	if err != nil || len(out) != 1 || string(out[0]) != "retfa" {
+		t.Fatalf("exchange after the medium came back: %v, answers %q", err, out)
+	}
+}
+
 // FuzzOpenFromMeter: whatever arrives from the medium toward the gateway,
 // only an APDU the meter sealed under the session opens, and only once.
 func FuzzOpenFromMeter(f *testing.F) {

@@ -60,18 +60,23 @@ func (s *Segment) Medium() *plc.Medium { return s.medium }
 // Now is the segment's virtual time.
 func (s *Segment) Now() time.Time { return s.base.Add(s.medium.Now()) }
 
-func linkConfig(local, remote plc.Address) plc.LinkConfig {
-	return plc.LinkConfig{Local: local, Remote: remote, RetransmitTimeout: 3 * time.Second, MaxRetries: 8, FrameLifetime: 2 * time.Second}
+func linkConfig(local, remote plc.Address, role plc.Role) plc.LinkConfig {
+	return plc.LinkConfig{Local: local, Remote: remote, Role: role, RetransmitTimeout: 3 * time.Second, MaxRetries: 8, FrameLifetime: 2 * time.Second}
 }
 
-// Attach connects a meter to the segment with HDLC address addr.
+// Attach connects a meter to the segment with HDLC address addr. The
+// gateway's end (the primary station) starts with SNRM/UA on the medium at
+// the first exchange.
 func (s *Segment) Attach(meter protocol.SystemTitle, addr uint8, ep Endpoint) error {
-	gw, err := plc.NewLink(linkConfig(plc.Addr1(1), plc.ServerAddr(1, addr)))
+	gw, err := plc.NewLink(linkConfig(plc.Addr1(1), plc.ServerAddr(1, addr), plc.Primary))
 	if err != nil {
 		return err
 	}
-	m, err := plc.NewLink(linkConfig(plc.ServerAddr(1, addr), plc.Addr1(1)))
+	m, err := plc.NewLink(linkConfig(plc.ServerAddr(1, addr), plc.Addr1(1), plc.Secondary))
 	if err != nil {
+		return err
+	}
+	if _, err := gw.Connect(s.Now()); err != nil {
 		return err
 	}
 	s.links[meter] = &pair{gw: gw, m: m, ep: ep}
@@ -111,6 +116,13 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 	p := s.links[meter]
 	if p == nil {
 		return nil, fmt.Errorf("gateway: meter %x not on this segment", meter)
+	}
+	if p.gw.Failed() || p.m.Failed() {
+		// A link that gave up is set up again with SNRM/UA (the meter's
+		// end restarts on the SNRM), as the gateway does over sockets.
+		if _, err := p.gw.Connect(s.Now()); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := p.gw.Send(apdu); err != nil {
 		return nil, err

@@ -29,7 +29,6 @@ type sockMeter struct {
 	addr      uint8
 	link      *plc.Link
 	in        chan plc.Frame
-	ua        chan struct{}
 	connected bool
 }
 
@@ -60,13 +59,6 @@ func (s *SocketPLC) readLoop() {
 		s.mu.Lock()
 		m := s.byPath[from]
 		s.mu.Unlock()
-		if k, _, _, _ := plc.ParseControl(f.Control); m != nil && k == plc.KindUA {
-			select {
-			case m.ua <- struct{}{}:
-			default:
-			}
-			continue
-		}
 		if m != nil {
 			select {
 			case m.in <- f:
@@ -83,7 +75,7 @@ func (s *SocketPLC) Attach(meter protocol.SystemTitle, path string, addr uint8) 
 	if err != nil {
 		return err
 	}
-	m := &sockMeter{path: path, addr: addr, link: l, in: make(chan plc.Frame, 64), ua: make(chan struct{}, 1)}
+	m := &sockMeter{path: path, addr: addr, link: l, in: make(chan plc.Frame, 64)}
 	s.mu.Lock()
 	s.meters[meter], s.byPath[path] = m, m
 	s.mu.Unlock()
@@ -91,12 +83,13 @@ func (s *SocketPLC) Attach(meter protocol.SystemTitle, path string, addr uint8) 
 }
 
 func newSocketLink(addr uint8) (*plc.Link, error) {
-	return plc.NewLink(plc.LinkConfig{Local: plc.Addr1(1), Remote: plc.ServerAddr(1, addr), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
+	return plc.NewLink(plc.LinkConfig{Local: plc.Addr1(1), Remote: plc.ServerAddr(1, addr), Role: plc.Primary, RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
 }
 
-// connect (re)establishes the link with SNRM/UA (IEC 62056-46 8.4.3): both
-// ends restart their sequence numbers, whatever a killed predecessor of
-// either left behind.
+// connect (re)establishes the link with SNRM/UA (IEC 62056-46 8.4.3,
+// parameters negotiated as in 8.4.5.3.2): both ends restart their sequence
+// numbers, whatever a killed predecessor of either left behind. The SNRM is
+// repeated until a UA arrives or the timeout passes.
 func (s *SocketPLC) connect(m *sockMeter) error {
 	l, err := newSocketLink(m.addr)
 	if err != nil {
@@ -106,18 +99,32 @@ func (s *SocketPLC) connect(m *sockMeter) error {
 	for len(m.in) > 0 {
 		<-m.in
 	}
-	snrm := plc.Frame{Dest: plc.ServerAddr(1, m.addr), Src: plc.Addr1(1), Control: plc.UControl(plc.KindSNRM, true)}
 	deadline := time.Now().Add(s.timeout)
+	if _, err := l.Connect(time.Now()); err != nil {
+		return err
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var frames []plc.Frame
 	for time.Now().Before(deadline) {
-		if err := s.tr.SendTo(m.path, snrm); err != nil {
-			time.Sleep(100 * time.Millisecond) // the meter's socket is not there (yet)
-			continue
+		if l.Failed() { // no UA after the link's retries: start over
+			if _, err := l.Connect(time.Now()); err != nil {
+				return err
+			}
+		}
+		frames, _ = l.Poll(time.Now(), frames[:0])
+		for _, f := range frames {
+			if err := s.tr.SendTo(m.path, f); err != nil {
+				time.Sleep(100 * time.Millisecond) // the meter's socket is not there (yet)
+			}
 		}
 		select {
-		case <-m.ua:
-			m.connected = true
-			return nil
-		case <-time.After(300 * time.Millisecond):
+		case f := <-m.in:
+			if _, err := l.Receive(f, time.Now()); err == nil && l.Connected() {
+				m.connected = true
+				return nil
+			}
+		case <-tick.C:
 		}
 	}
 	return fmt.Errorf("%w: no UA to SNRM within %s", ErrLinkFailed, s.timeout)

@@ -43,15 +43,9 @@ func Serve(m *Meter, tr *plc.SocketTransport, gateway string, addr uint8, stop <
 		case <-stop:
 			return nil
 		case f := <-in:
-			if k, _, _, _ := plc.ParseControl(f.Control); k == plc.KindSNRM {
-				// The gateway (re)establishes the link: restart both
-				// sequence counters and confirm with UA (IEC 62056-46 8.4.3).
-				if link, err = newLink(addr); err != nil {
-					return err
-				}
-				tr.SendTo(gateway, plc.Frame{Dest: plc.Addr1(1), Src: plc.ServerAddr(1, addr), Control: plc.UControl(plc.KindUA, true)})
-				continue
-			}
+			// An SNRM from the gateway (re)establishes the link: the link
+			// restarts both sequence counters, negotiates the parameters and
+			// answers with a UA at the next Poll (IEC 62056-46 8.4.3).
 			ev, err := link.Receive(f, time.Now())
 			if err != nil {
 				continue
@@ -83,5 +77,5 @@ func Serve(m *Meter, tr *plc.SocketTransport, gateway string, addr uint8, stop <
 }
 
 func newLink(addr uint8) (*plc.Link, error) {
-	return plc.NewLink(plc.LinkConfig{Local: plc.ServerAddr(1, addr), Remote: plc.Addr1(1), RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
+	return plc.NewLink(plc.LinkConfig{Local: plc.ServerAddr(1, addr), Remote: plc.Addr1(1), Role: plc.Secondary, RetransmitTimeout: 200 * time.Millisecond, MaxRetries: 10, FrameLifetime: 50 * time.Millisecond})
 }

@@ -39,10 +39,12 @@ func exchange(m *Medium, node string, req, resp int, cfg LinkConfig) (bool, int6
 	gwCfg := cfg
 	mtCfg := cfg
 	mtCfg.Local, mtCfg.Remote = cfg.Remote, cfg.Local
+	gwCfg.Role, mtCfg.Role = Primary, Secondary
 	gw, _ := NewLink(gwCfg)
 	mt, _ := NewLink(mtCfg)
 	epoch := time.Unix(0, 0)
-	if _, err := gw.Send(make([]byte, req)); err != nil {
+	// req and resp count the LLC header (traffic.go); the link adds it.
+	if _, err := gw.Send(make([]byte, req-llcHeader)); err != nil {
 		return false, 0
 	}
 	got := false
@@ -60,7 +62,7 @@ func exchange(m *Medium, node string, req, resp int, cfg LinkConfig) (bool, int6
 			if m.Transmit("gateway", f.EncodedLen()) {
 				ev, _ := mt.Receive(f, epoch.Add(m.Now()))
 				if len(ev.Delivered) > 0 {
-					_, _ = mt.Send(make([]byte, resp))
+					_, _ = mt.Send(make([]byte, resp-llcHeader))
 				}
 			}
 		}

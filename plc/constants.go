@@ -50,3 +50,36 @@ const (
 // address one, two or four bytes; each byte carries 7 bits and the low bit
 // marks the last byte of the address.
 const maxAddressBytes = 4
+
+// LLC sub-layer header of IEC 62056-46 8.3 (Green Book 8.3.2): destination
+// LSAP, source LSAP, LLC quality. The DLMS/COSEM LSAP is 0xE6; the source
+// LSAP's low bit is the command/response bit, so a client (primary station)
+// sends E6 E6 00 and a server (secondary station) answers E6 E7 00. It opens
+// every APDU carried in I and UI frames, before segmentation.
+const (
+	llcLSAP     byte = 0xE6
+	llcResponse byte = 0x01 // C/R bit of the source LSAP
+	llcQuality  byte = 0x00
+	llcLen           = 3
+)
+
+// HDLC parameter negotiation field of SNRM and UA (IEC 62056-46 8.4.5.3.2,
+// ISO/IEC 13239 5.5.3.2): format identifier, group identifier, group length,
+// then (identifier, length, value) for each parameter.
+const (
+	paramFormatID  byte = 0x81
+	paramGroupID   byte = 0x80
+	paramMaxInfoTX byte = 0x05 // maximum information field length, transmit
+	paramMaxInfoRX byte = 0x06 // maximum information field length, receive
+	paramWindowTX  byte = 0x07 // window size, transmit
+	paramWindowRX  byte = 0x08 // window size, receive
+
+	// ParamDefaultMaxInfo and ParamDefaultWindow are the values a station
+	// assumes for a parameter its peer left out (8.4.5.3.2): 128 bytes and a
+	// window of one frame.
+	ParamDefaultMaxInfo = 128
+	ParamDefaultWindow  = 1
+
+	// maxWindow is the largest window modulo-8 sequence numbers allow.
+	maxWindow = 7
+)

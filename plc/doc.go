@@ -4,9 +4,12 @@
 // data-link layer used over PLC and serial lines): 0x7E flags, a frame format
 // field with an 11-bit length instead of byte stuffing, extensible addresses, a
 // control field, a header check sequence (HCS) and a frame check sequence
-// (FCS), both CRC-16/X.25. On top of framing it provides segmentation and
-// reassembly of APDUs larger than the 128-byte information field and an
-// acknowledged transfer (send window, retransmission, duplicate suppression).
+// (FCS), both CRC-16/X.25. On top of framing it provides the LLC header that
+// DLMS/COSEM peers expect on every APDU (E6 E6 00 from the client, E6 E7 00
+// from the server), link set-up with SNRM/UA and the negotiation of maximum
+// information field lengths and window sizes, segmentation and reassembly of
+// APDUs larger than the information field and an acknowledged transfer (send
+// window, retransmission, duplicate suppression).
 //
 // The medium is slow and shared (S-FSK about 2.4 kbit/s raw, G3-PLC about
 // 4.5 kbit/s in robust mode) and repeaters multiply airtime, so the package also

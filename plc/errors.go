@@ -22,4 +22,7 @@ var (
 	ErrBadParameter  = errors.New("plc: invalid parameter")
 	ErrClosed        = errors.New("plc: transport closed")
 	ErrUnexpectedSeq = errors.New("plc: acknowledgement outside the send window")
+	ErrLLC           = errors.New("plc: LLC header missing or wrong for the sender's role")
+	ErrParameters    = errors.New("plc: malformed HDLC parameter negotiation field")
+	ErrNotConnected  = errors.New("plc: link not established (no UA to the SNRM yet)")
 )

@@ -161,6 +161,9 @@ func FuzzDecodeFrame(f *testing.F) {
 		b, _ := fr.Marshal()
 		f.Add(b)
 	}
+	for _, g := range goldenFrames { // SNRM and UA with parameters, I frames with LLC
+		f.Add(unhex(f, g.hex))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		fr, err := DecodeFrame(b, DefaultMaxInfo)
 		if err != nil {

@@ -7,9 +7,14 @@ import (
 
 // LinkConfig parameterises an acknowledged HDLC link (IEC 62056-46 8.4.5.3.2:
 // window size, maximum information field length; retransmission as in
-// ISO/IEC 13239 go-back-N).
+// ISO/IEC 13239 go-back-N). MaxInfo and Window are this end's limits in both
+// directions: what it proposes in an SNRM or grants in a UA, and what it uses
+// until a negotiation lowers them.
 type LinkConfig struct {
-	Local, Remote     Address
+	Local, Remote Address
+	// Role says which station this end is: the primary (client, gateway)
+	// or the secondary (server, meter). It must be set.
+	Role              Role
 	MaxInfo           int           // information field per frame; DefaultMaxInfo if 0
 	Window            int           // frames outstanding, 1..7; DefaultWindow if 0
 	RetransmitTimeout time.Duration // resend the outstanding frames after this silence
@@ -47,6 +52,8 @@ func (c *LinkConfig) normalise() error {
 		return fmt.Errorf("%w: FrameLifetime", ErrBadParameter)
 	case !c.Local.valid() || !c.Remote.valid():
 		return fmt.Errorf("%w: addresses", ErrAddress)
+	case !c.Role.valid():
+		return fmt.Errorf("%w: Role must be Primary or Secondary", ErrBadParameter)
 	}
 	return nil
 }
@@ -55,6 +62,14 @@ type segment struct {
 	data []byte
 	more bool
 	apdu uint64 // identifier of the APDU this segment belongs to
+}
+
+// pendingPDU is an LLC PDU (LLC header and APDU) waiting to be cut into
+// segments. It is cut only when its frames go out, so that a negotiation
+// after Send still decides the segment size.
+type pendingPDU struct {
+	data []byte
+	id   uint64
 }
 
 type sentFrame struct {
@@ -69,15 +84,33 @@ type LinkEvents struct {
 	Failed    []uint64 // APDUs given up when the link failed
 }
 
-// Link is one end of an acknowledged HDLC data link: segmentation of APDUs
-// into I frames, a go-back-N send window with retransmission, in-order
-// acceptance with duplicate suppression, and reassembly. It is a pure state
-// machine: frames come in through Receive, go out through Poll, and time is
-// passed in; it does no I/O.
+// Link is one end of an acknowledged HDLC data link: the LLC header on
+// every APDU, SNRM/UA set-up with parameter negotiation, segmentation of
+// APDUs into I frames of the negotiated size, a go-back-N send window of the
+// negotiated size with retransmission, in-order acceptance with duplicate
+// suppression, and reassembly. It is a pure state machine: frames come in
+// through Receive, go out through Poll, and time is passed in; it does no I/O.
+//
+// A new link uses its configured limits as if both ends had agreed on them
+// out of band (a simulation wiring two ends together); the primary calls
+// Connect to run the SNRM/UA exchange, and a secondary re-negotiates on
+// every SNRM it receives.
 type Link struct {
 	cfg LinkConfig
+	neg Negotiated // limits in force
 
-	queue       []segment
+	// Set-up: the primary waits for a UA after Connect; the secondary owes
+	// a UA after an SNRM.
+	connecting  bool
+	setupSent   bool
+	setupTimer  time.Time
+	setupTries  int
+	uaInfo      []byte
+	uaOwed      bool
+	lastOffered LinkParams
+
+	queue       []pendingPDU
+	qoff        int // bytes of queue[0] already cut into segments
 	queuedAPDUs int
 	out         []sentFrame // outstanding, oldest first
 	vs          uint8       // next send sequence number
@@ -98,15 +131,67 @@ func NewLink(cfg LinkConfig) (*Link, error) {
 	if err := cfg.normalise(); err != nil {
 		return nil, err
 	}
-	return &Link{cfg: cfg}, nil
+	return &Link{cfg: cfg, neg: cfg.limits()}, nil
+}
+
+// limits is what the configuration allows in both directions.
+func (c *LinkConfig) limits() Negotiated {
+	return Negotiated{MaxInfoTX: c.MaxInfo, MaxInfoRX: c.MaxInfo, WindowTX: c.Window, WindowRX: c.Window}
 }
 
 // Failed reports whether the link gave up; a failed link must be
-// re-established (SNRM/UA) by its owner.
+// re-established (SNRM/UA) by its owner: Connect on the primary.
 func (l *Link) Failed() bool { return l.failed }
 
-// Idle reports whether nothing is queued or outstanding.
-func (l *Link) Idle() bool { return len(l.queue) == 0 && len(l.out) == 0 }
+// Connected reports whether the link may carry I frames: it is not waiting
+// for the UA to its SNRM and has not failed.
+func (l *Link) Connected() bool { return !l.connecting && !l.failed }
+
+// Negotiated returns the limits in force: after a negotiation the agreed
+// ones, before it the configured ones.
+func (l *Link) Negotiated() Negotiated { return l.neg }
+
+// Idle reports whether nothing is queued or outstanding and no set-up frame
+// is due.
+func (l *Link) Idle() bool {
+	return len(l.queue) == 0 && len(l.out) == 0 && !l.connecting && !l.uaOwed
+}
+
+// reset restarts the sequence numbers and drops what is outstanding, queued
+// or half reassembled, reporting every unconfirmed APDU as Failed.
+func (l *Link) reset(ev *LinkEvents) {
+	l.dropAll(ev)
+	l.vs, l.vr = 0, 0
+	l.reasm = nil
+	l.needAck = false
+	l.retries = 0
+	l.failed = false
+}
+
+// Connect starts (or restarts) the link from the primary: it resets both
+// sequence numbers, reports every unconfirmed APDU as Failed, and makes the
+// next Poll send an SNRM proposing the configured limits. APDUs sent from
+// now on wait until the UA arrives; the SNRM is repeated after each
+// retransmission timeout and the link fails after MaxRetries.
+func (l *Link) Connect(now time.Time) (LinkEvents, error) {
+	var ev LinkEvents
+	if l.cfg.Role != Primary {
+		return ev, fmt.Errorf("%w: only the primary station sends SNRM", ErrControl)
+	}
+	l.reset(&ev)
+	l.connecting, l.setupSent, l.setupTries = true, false, 0
+	l.setupTimer = now
+	l.lastOffered = l.cfg.limits().Proposal()
+	return ev, nil
+}
+
+func (l *Link) snrm() Frame {
+	info, err := l.lastOffered.Marshal()
+	if err != nil {
+		panic("plc: configured limits do not encode: " + err.Error()) // normalise checked them
+	}
+	return Frame{Dest: l.cfg.Remote, Src: l.cfg.Local, Control: UControl(KindSNRM, true), Info: info}
+}
 
 // Send queues an APDU for transfer and returns its identifier, which later
 // appears in LinkEvents.Confirmed or Failed.
@@ -122,12 +207,31 @@ func (l *Link) Send(apdu []byte) (uint64, error) {
 	}
 	l.nextID++
 	id := l.nextID
-	for off := 0; off < len(apdu); off += l.cfg.MaxInfo {
-		end := min(off+l.cfg.MaxInfo, len(apdu))
-		l.queue = append(l.queue, segment{data: apdu[off:end:end], more: end < len(apdu), apdu: id})
-	}
+	l.queue = append(l.queue, pendingPDU{data: appendLLC(make([]byte, 0, llcLen+len(apdu)), l.cfg.Role, apdu), id: id})
 	l.queuedAPDUs++
 	return id, nil
+}
+
+// nextSegment cuts the next segment of the queue at the negotiated
+// information field length.
+func (l *Link) nextSegment() segment {
+	p := l.queue[0]
+	end := min(l.qoff+l.neg.MaxInfoTX, len(p.data))
+	s := segment{data: p.data[l.qoff:end:end], more: end < len(p.data), apdu: p.id}
+	if s.more {
+		l.qoff = end
+	} else {
+		l.queue, l.qoff = l.queue[1:], 0
+	}
+	return s
+}
+
+// setupSettled reports whether every copy of the last SNRM has left the
+// medium: one frame lifetime after it was sent. Until then a delayed
+// duplicate could still reach the secondary and restart it after it took
+// the first new I frame, so that frames sent since would be misnumbered.
+func (l *Link) setupSettled(now time.Time) bool {
+	return !l.setupSent || now.Sub(l.setupTimer) >= l.cfg.FrameLifetime
 }
 
 // sendAllowed reports whether a new frame may take sequence number ns now.
@@ -156,6 +260,24 @@ func (l *Link) Poll(now time.Time, dst []Frame) ([]Frame, LinkEvents) {
 	if l.failed {
 		return dst, ev
 	}
+	if l.uaOwed {
+		l.uaOwed = false
+		dst = append(dst, Frame{Dest: l.cfg.Remote, Src: l.cfg.Local, Control: UControl(KindUA, true), Info: l.uaInfo})
+	}
+	if l.connecting {
+		if !l.setupSent || now.Sub(l.setupTimer) >= l.cfg.RetransmitTimeout {
+			if l.setupSent {
+				l.setupTries++
+			}
+			if l.setupTries > l.cfg.MaxRetries {
+				l.fail(&ev)
+				return dst, ev
+			}
+			l.setupSent, l.setupTimer = true, now
+			dst = append(dst, l.snrm())
+		}
+		return dst, ev
+	}
 	if len(l.out) > 0 && now.Sub(l.timer) >= l.cfg.RetransmitTimeout {
 		l.retries++
 		if l.retries > l.cfg.MaxRetries {
@@ -167,9 +289,8 @@ func (l *Link) Poll(now time.Time, dst []Frame) ([]Frame, LinkEvents) {
 		}
 		l.timer = now
 	}
-	for len(l.queue) > 0 && len(l.out) < l.cfg.Window && l.sendAllowed(l.vs, now) {
-		sf := sentFrame{seg: l.queue[0], ns: l.vs}
-		l.queue = l.queue[1:]
+	for len(l.queue) > 0 && len(l.out) < l.neg.WindowTX && l.sendAllowed(l.vs, now) && l.setupSettled(now) {
+		sf := sentFrame{seg: l.nextSegment(), ns: l.vs}
 		if len(l.out) == 0 {
 			l.timer = now
 		}
@@ -186,6 +307,13 @@ func (l *Link) Poll(now time.Time, dst []Frame) ([]Frame, LinkEvents) {
 
 func (l *Link) fail(ev *LinkEvents) {
 	l.failed = true
+	l.connecting = false
+	l.dropAll(ev)
+}
+
+// dropAll empties the window and the queue, reporting each APDU not yet
+// confirmed as Failed once.
+func (l *Link) dropAll(ev *LinkEvents) {
 	var last uint64
 	for _, s := range l.out {
 		if s.seg.apdu != last {
@@ -193,18 +321,21 @@ func (l *Link) fail(ev *LinkEvents) {
 			last = s.seg.apdu
 		}
 	}
-	for _, s := range l.queue {
-		if s.apdu != last {
-			ev.Failed = append(ev.Failed, s.apdu)
-			last = s.apdu
+	for _, p := range l.queue {
+		if p.id != last {
+			ev.Failed = append(ev.Failed, p.id)
+			last = p.id
 		}
 	}
-	l.out, l.queue, l.queuedAPDUs = nil, nil, 0
+	l.out, l.queue, l.qoff, l.queuedAPDUs = nil, nil, 0, 0
 }
 
 // Receive processes one frame from the peer at time now. Frames not addressed
 // to this link, or with a control field the link does not handle, are
-// rejected with ErrControl or ErrAddress and change nothing.
+// rejected with ErrControl or ErrAddress and change nothing. An SNRM (on the
+// secondary) restarts the link and makes the next Poll answer with a UA; a
+// UA (on the primary, after Connect) sets the negotiated limits. A complete
+// APDU whose LLC header is not the peer's is dropped with ErrLLC.
 func (l *Link) Receive(f Frame, now time.Time) (LinkEvents, error) {
 	var ev LinkEvents
 	if f.Dest != l.cfg.Local || f.Src != l.cfg.Remote {
@@ -212,12 +343,22 @@ func (l *Link) Receive(f Frame, now time.Time) (LinkEvents, error) {
 	}
 	kind, ns, nr, _ := ParseControl(f.Control)
 	switch kind {
+	case KindSNRM:
+		return l.receiveSNRM(f)
+	case KindUA:
+		return ev, l.receiveUA(f)
 	case KindI, KindRR, KindRNR:
 	default:
 		return ev, fmt.Errorf("%w: %v frame on an established link", ErrControl, kind)
 	}
 	if l.failed {
 		return ev, ErrLinkFailed
+	}
+	if l.connecting {
+		return ev, fmt.Errorf("%w: %v frame before the UA", ErrNotConnected, kind)
+	}
+	if kind == KindI && len(f.Info) > l.neg.MaxInfoRX {
+		return ev, fmt.Errorf("%w: %d > %d negotiated", ErrInfoTooLong, len(f.Info), l.neg.MaxInfoRX)
 	}
 	l.ack(nr, now, &ev)
 	if kind != KindI {
@@ -227,7 +368,7 @@ func (l *Link) Receive(f Frame, now time.Time) (LinkEvents, error) {
 	if ns != l.vr {
 		return ev, nil // duplicate or out of order: dropped, re-acknowledged
 	}
-	if len(l.reasm)+len(f.Info) > l.cfg.MaxAPDU {
+	if len(l.reasm)+len(f.Info) > llcLen+l.cfg.MaxAPDU {
 		// Accept the frame (so the peer moves on) but drop the APDU.
 		l.vr = (l.vr + 1) & 7
 		l.reasm = l.reasm[:0]
@@ -235,11 +376,66 @@ func (l *Link) Receive(f Frame, now time.Time) (LinkEvents, error) {
 	}
 	l.vr = (l.vr + 1) & 7
 	l.reasm = append(l.reasm, f.Info...)
-	if !f.Segmented {
-		ev.Delivered = append(ev.Delivered, l.reasm)
-		l.reasm = nil
+	if f.Segmented {
+		return ev, nil
 	}
+	pdu := l.reasm
+	l.reasm = nil
+	apdu, err := stripLLC(pdu, l.cfg.Role.peer())
+	if err != nil {
+		return ev, err // the frame is acknowledged, the APDU dropped
+	}
+	ev.Delivered = append(ev.Delivered, apdu)
 	return ev, nil
+}
+
+// receiveSNRM runs the secondary's half of the set-up: parse the proposal,
+// answer with the negotiated parameters, restart both sequence numbers. A
+// malformed proposal changes nothing (the primary retries or gives up).
+func (l *Link) receiveSNRM(f Frame) (LinkEvents, error) {
+	var ev LinkEvents
+	if l.cfg.Role != Secondary {
+		return ev, fmt.Errorf("%w: SNRM sent to the primary station", ErrControl)
+	}
+	var proposal LinkParams
+	if len(f.Info) > 0 {
+		var err error
+		if proposal, err = ParseLinkParams(f.Info); err != nil {
+			return ev, err
+		}
+	}
+	ua, use := Answer(proposal, l.cfg.limits())
+	info, err := ua.Marshal()
+	if err != nil {
+		return ev, err
+	}
+	l.reset(&ev)
+	l.neg = use
+	l.uaInfo, l.uaOwed = info, true
+	return ev, nil
+}
+
+// receiveUA completes the primary's set-up with the server's parameters. A
+// UA when none is awaited (a duplicate answer to a repeated SNRM) is
+// ignored.
+func (l *Link) receiveUA(f Frame) error {
+	if l.cfg.Role != Primary {
+		return fmt.Errorf("%w: UA sent to the secondary station", ErrControl)
+	}
+	if !l.connecting {
+		return nil
+	}
+	var ua LinkParams
+	if len(f.Info) > 0 {
+		var err error
+		if ua, err = ParseLinkParams(f.Info); err != nil {
+			return err
+		}
+	}
+	l.neg = Accept(l.cfg.limits(), ua)
+	l.connecting = false
+	l.setupTries = 0
+	return nil
 }
 
 // ack releases the outstanding frames acknowledged by nr. An nr outside the

@@ -37,13 +37,29 @@ func TestReassemblyUnderLossDuplicationReordering(t *testing.T) {
 			}
 		}
 		ca := cfg(Addr1(0x10), ServerAddr(1, 5))
+		ca.Role = Primary
 		cb := ca
-		cb.Local, cb.Remote = ca.Remote, ca.Local
+		cb.Local, cb.Remote, cb.Role = ca.Remote, ca.Local, Secondary
+		// With SNRM/UA each end brings its own limits and the link must
+		// settle on the smaller ones; without, both ends were configured
+		// alike out of band.
+		connect := rapid.Bool().Draw(t, "connect")
+		if connect {
+			cb.MaxInfo = rapid.IntRange(8, 128).Draw(t, "maxinfo b")
+			cb.Window = rapid.IntRange(1, 7).Draw(t, "window b")
+		}
 		a, err := NewLink(ca)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b, _ := NewLink(cb)
+		base := time.Unix(0, 0)
+		if connect {
+			if _, err := a.Connect(base); err != nil {
+				t.Fatal(err)
+			}
+		}
+		maxInfo := min(ca.MaxInfo, cb.MaxInfo)
 		loss := rapid.Float64Range(0, 0.4).Draw(t, "loss")
 		dup := rapid.Float64Range(0, 0.3).Draw(t, "dup")
 
@@ -64,9 +80,11 @@ func TestReassemblyUnderLossDuplicationReordering(t *testing.T) {
 		failed := map[int]bool{}
 		confirmed := map[int]bool{}
 		var medium []inflight
-		base := time.Unix(0, 0)
 		put := func(to int, frames []Frame, now int) {
 			for _, f := range frames {
+				if k, _, _, _ := ParseControl(f.Control); k == KindI && len(f.Info) > maxInfo {
+					t.Fatalf("I frame with %d bytes of information, negotiated %d", len(f.Info), maxInfo)
+				}
 				w, err := f.Append(nil, 128)
 				if err != nil {
 					t.Fatal(err)
@@ -129,6 +147,12 @@ func TestReassemblyUnderLossDuplicationReordering(t *testing.T) {
 			note(ev)
 			put(0, fb, now)
 		}
+		if connect && a.Connected() {
+			want := Negotiated{MaxInfoTX: maxInfo, MaxInfoRX: maxInfo, WindowTX: min(ca.Window, cb.Window), WindowRX: min(ca.Window, cb.Window)}
+			if a.Negotiated() != want || b.Negotiated() != want {
+				t.Fatalf("negotiated %+v and %+v, want %+v on both ends", a.Negotiated(), b.Negotiated(), want)
+			}
+		}
 		if now == 1_000_000 {
 			t.Fatalf("link neither finished nor failed within %d ticks", now)
 		}
@@ -158,8 +182,8 @@ func TestReassemblyUnderLossDuplicationReordering(t *testing.T) {
 
 func TestLinkWithoutLossConfirmsEverything(t *testing.T) {
 	now := time.Unix(0, 0)
-	a, _ := NewLink(LinkConfig{Local: Addr1(1), Remote: Addr1(2), RetransmitTimeout: time.Second, MaxRetries: 3})
-	b, _ := NewLink(LinkConfig{Local: Addr1(2), Remote: Addr1(1), RetransmitTimeout: time.Second, MaxRetries: 3})
+	a, _ := NewLink(LinkConfig{Local: Addr1(1), Remote: Addr1(2), Role: Primary, RetransmitTimeout: time.Second, MaxRetries: 3})
+	b, _ := NewLink(LinkConfig{Local: Addr1(2), Remote: Addr1(1), Role: Secondary, RetransmitTimeout: time.Second, MaxRetries: 3})
 	apdu := bytes.Repeat([]byte("0123456789"), 100) // 1000 bytes: 8 segments
 	if _, err := a.Send(apdu); err != nil {
 		t.Fatal(err)
@@ -187,14 +211,58 @@ func TestLinkWithoutLossConfirmsEverything(t *testing.T) {
 }
 
 func TestLinkRejectsForeignAndUnnumberedFrames(t *testing.T) {
-	a, _ := NewLink(LinkConfig{Local: Addr1(1), Remote: Addr1(2), RetransmitTimeout: time.Second, MaxRetries: 3})
+	a, _ := NewLink(LinkConfig{Local: Addr1(1), Remote: Addr1(2), Role: Primary, RetransmitTimeout: time.Second, MaxRetries: 3})
 	if _, err := a.Receive(Frame{Dest: Addr1(1), Src: Addr1(9), Control: RRControl(0, true)}, time.Time{}); !errors.Is(err, ErrAddress) {
 		t.Fatalf("foreign source: %v", err)
 	}
 	if _, err := a.Receive(Frame{Dest: Addr1(1), Src: Addr1(2), Control: UControl(KindFRMR, true)}, time.Time{}); !errors.Is(err, ErrControl) {
 		t.Fatalf("FRMR: %v", err)
 	}
-	if _, err := NewLink(LinkConfig{Local: Addr1(1), Remote: Addr1(2), Window: 8, RetransmitTimeout: time.Second, MaxRetries: 1}); !errors.Is(err, ErrBadParameter) {
+	if _, err := NewLink(LinkConfig{Local: Addr1(1), Remote: Addr1(2), Role: Primary, Window: 8, RetransmitTimeout: time.Second, MaxRetries: 1}); !errors.Is(err, ErrBadParameter) {
 		t.Fatalf("window 8: %v", err)
+	}
+}
+
+// TestConnectWithoutAnswerFails: an SNRM nobody answers is repeated once per
+// retransmission timeout, the link fails after MaxRetries repetitions and
+// reports the APDUs queued meanwhile as failed; Connect starts it over.
+func TestConnectWithoutAnswerFails(t *testing.T) {
+	cfg := LinkConfig{Local: Addr1(16), Remote: ServerAddr(1, 17), Role: Primary, RetransmitTimeout: time.Second, MaxRetries: 2}
+	gw, _ := NewLink(cfg)
+	now := time.Unix(0, 0)
+	gw.Connect(now)
+	id, _ := gw.Send([]byte{0xC0, 0x01})
+	snrms := 0
+	var failed []uint64
+	for i := 0; i < 10 && !gw.Failed(); i++ {
+		frames, ev := gw.Poll(now, nil)
+		failed = append(failed, ev.Failed...)
+		for _, f := range frames {
+			if k, _, _, _ := ParseControl(f.Control); k != KindSNRM {
+				t.Fatalf("%v frame before the UA", k)
+			}
+			snrms++
+		}
+		now = now.Add(cfg.RetransmitTimeout)
+	}
+	if !gw.Failed() || snrms != 1+cfg.MaxRetries || len(failed) != 1 || failed[0] != id {
+		t.Fatalf("failed %v after %d SNRMs, failed APDUs %v", gw.Failed(), snrms, failed)
+	}
+	if _, err := gw.Send([]byte{1}); !errors.Is(err, ErrLinkFailed) {
+		t.Fatalf("send on a failed link: %v", err)
+	}
+	if _, err := gw.Connect(now); err != nil || gw.Failed() || gw.Connected() {
+		t.Fatalf("reconnect: %v, failed %v connected %v", err, gw.Failed(), gw.Connected())
+	}
+	mt, _ := NewLink(LinkConfig{Local: cfg.Remote, Remote: cfg.Local, Role: Secondary, RetransmitTimeout: time.Second, MaxRetries: 2})
+	if _, err := mt.Connect(now); !errors.Is(err, ErrControl) {
+		t.Fatalf("secondary sent SNRM: %v", err)
+	}
+	if _, err := gw.Receive(Frame{Dest: cfg.Local, Src: cfg.Remote, Control: UControl(KindSNRM, true)}, now); !errors.Is(err, ErrControl) {
+		t.Fatalf("SNRM to the primary: %v", err)
+	}
+	bad := Frame{Dest: cfg.Remote, Src: cfg.Local, Control: UControl(KindSNRM, true), Info: []byte{0x81, 0x80, 0x01, 0x05}}
+	if _, err := mt.Receive(bad, now); !errors.Is(err, ErrParameters) || !mt.Idle() {
+		t.Fatalf("malformed SNRM: %v, idle %v", err, mt.Idle())
 	}
 }

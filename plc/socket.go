@@ -21,7 +21,9 @@ func ListenSocket(path string) (*SocketTransport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plc: listening on %s: %w", path, err)
 	}
-	return &SocketTransport{conn: c, maxInfo: DefaultMaxInfo, rbuf: make([]byte, maxFrameLength+2)}, nil
+	// Frames of any length the format allows pass; the link on top enforces
+	// the information field length it negotiated with SNRM/UA.
+	return &SocketTransport{conn: c, maxInfo: MaxInfoLimit, rbuf: make([]byte, maxFrameLength+2)}, nil
 }
 
 // SendTo writes one frame to the socket at path.

@@ -16,7 +16,7 @@ import (
 // the capacity tables change when the wire formats do.
 const (
 	// llcHeader is the LLC sub-layer header of IEC 62056-46 8.3 (E6 E6/E7 00).
-	llcHeader = 3
+	llcHeader = llcLen
 	// securedOverhead is what DLMS suite 1 adds to a payload of up to 255
 	// bytes: APDU tag, length, security control byte, invocation counter and
 	// the 12-byte GCM tag (protocol.Overhead).
