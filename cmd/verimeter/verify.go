@@ -113,6 +113,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// Why verify refuses a file before any signature is checked.
+var (
+	errEmptyFile     = errors.New("empty file")
+	errNotSignedData = errors.New("neither a signed reading (COSE_Sign1) nor an interval proof")
+)
+
 func verifyFile(v *protocol.Verifier, path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -128,9 +134,15 @@ func verifyFile(v *protocol.Verifier, path string) (string, error) {
 		}
 		return "", err
 	}
+	if len(b) == 0 {
+		return "", errEmptyFile
+	}
 	p, err := protocol.UnmarshalIntervalProof(b)
+	if errors.Is(err, protocol.ErrTruncated) {
+		return "", fmt.Errorf("interval proof: %w", err)
+	}
 	if err != nil {
-		return "", errors.Join(errors.New("neither a signed reading nor an interval proof"), err)
+		return "", fmt.Errorf("%w: %w", errNotSignedData, err)
 	}
 	h, err := v.VerifyInterval(p)
 	if err != nil {
