@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
@@ -51,11 +52,23 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	rootsPath := fs.String("roots", "", "PEM file with the trusted root certificate(s)")
 	certsPath := fs.String("certs", "", "PEM file with the sub-CA and meter certificates")
 	crlPath := fs.String("crl", "", "optional PEM CRL of the manufacturer sub-CA")
-	if err := fs.Parse(args); err != nil {
+	setUsage(fs, stderr, "usage: verimeter verify -roots ROOT.pem -certs CERTS.pem [-crl CRL.pem] FILE...",
+		"  FILE: a signed reading (COSE_Sign1) or an interval proof (CBOR) as exported by the head-end; flags may follow the files")
+	if err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
-	if *rootsPath == "" || *certsPath == "" || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: verimeter verify -roots ROOT.pem -certs CERTS.pem [-crl CRL.pem] FILE...\n  FILE: a signed reading (COSE_Sign1) or an interval proof (CBOR) as exported by the head-end")
+	var missing []string
+	for _, m := range []struct{ flag, val string }{{"-roots", *rootsPath}, {"-certs", *certsPath}} {
+		if m.val == "" {
+			missing = append(missing, m.flag)
+		}
+	}
+	if fs.NArg() == 0 {
+		missing = append(missing, "FILE")
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "verimeter verify: missing %s\n", strings.Join(missing, ", "))
+		fs.Usage()
 		return 2
 	}
 	roots, err := readPEMCerts(*rootsPath)
