@@ -1024,8 +1024,8 @@ func (w *world) firmware(rep *demoReport) error {
 	for _, g := range w.gws {
 		air += g.seg.Medium().TotalAirtime()
 	}
-	rep.info = append(rep.info, fmt.Sprintf("firmware: %d-byte image, %.0f s PLC airtime over %s for both campaigns; e.g. %s",
-		len(image), air.Seconds(), plural(len(w.gws), "segment"), strings.TrimSpace(strings.SplitN(w.meters[0].m.Display(), "\n", 4)[2])))
+	rep.info = append(rep.info, fmt.Sprintf("firmware: a %d-byte image, %.0f s of PLC airtime over %s for both campaigns",
+		len(image), air.Seconds(), plural(len(w.gws), "segment")))
 	return nil
 }
 
@@ -1226,7 +1226,7 @@ func (w *world) market(rep *demoReport) error {
 		"0; old supplier until 12:00, new from 12:00", strings.Join(partition, "\n"))
 	rep.add(stepMarket, "participants verify every interval offline (signature, Merkle proof)", f.IntervalsBad == 0 && f.IntervalsVerified == f.IntervalsEntitled,
 		fmt.Sprintf("%d of %d intervals", f.IntervalsVerified, f.IntervalsEntitled),
-		fmt.Sprintf("all their contracts cover (%d)", f.IntervalsEntitled), strings.Join(failures, "\n"))
+		fmt.Sprintf("all their contracts cover (%d; the revoked supplier's excepted)", f.IntervalsEntitled), strings.Join(failures, "\n"))
 	// A supplier asking for a period or a meter outside its contracts is
 	// refused: the new supplier for the morning before the switch, and a
 	// supplier for another supplier's meter.
