@@ -53,7 +53,7 @@ type demoFigures struct {
 
 	// 1 PKI: certificates the world holds, checked with crypto/x509 against
 	// the root alone (sub-CAs as intermediates).
-	CertsChecked, CertsChained, Revoked int
+	CertsChecked, CertsChained int
 	// 2 commissioning: signed key agreements that succeeded.
 	Commissioned int
 	// 3 readings.

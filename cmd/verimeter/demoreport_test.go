@@ -283,3 +283,15 @@ func TestDemoSizeErrorsNameTheFlag(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDemo runs the whole demo for the default deployment (200 meters,
+// 4 gateways, one day); most of its wall time is the roles' durable writes.
+func BenchmarkDemo(b *testing.B) {
+	for b.Loop() {
+		rep, err := runScenario(demoConfig{Meters: 200, Gateways: 4, Days: 1, Seed: 1, ReportDir: b.TempDir()})
+		if err != nil || !rep.ok() {
+			b.Fatalf("demo: %v", err)
+		}
+		b.ReportMetric(float64(rep.fig.ReadingsTaken), "intervals/op")
+	}
+}
