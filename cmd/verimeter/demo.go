@@ -71,7 +71,7 @@ type demoConfig struct {
 const demoUsage = "usage: verimeter demo [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE] [-spec-trace DIR] [-export DIR] [-report-dir DIR]"
 
 // errDemoUsage is a bad size for the demo: exit status 2, the flag named.
-var errDemoUsage = errors.New("usage")
+var errDemoUsage = errors.New("bad size")
 
 func demoFlags(cfg *demoConfig, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
@@ -974,7 +974,7 @@ func (w *world) firmware(rep *demoReport) error {
 	}
 	f.Stage1Reached, f.Stage1Refused = reached1, f1
 	rep.add(stepFirmware, "campaign without the metrology authority's signature", c1.Stopped && f1 == reached1 && reached1 > 0,
-		fmt.Sprintf("refused by %d of %d meters of stage 1; campaign stopped: %t", f1, reached1, c1.Stopped),
+		fmt.Sprintf("refused by %d of %d meters of stage 1; campaign %s", f1, reached1, map[bool]string{true: "stopped", false: "not stopped"}[c1.Stopped]),
 		"every meter reached refuses, campaign stops", "")
 	_, oneErr := w.he.NewCampaign(2, good, image, w.alice, w.alice)
 	tally(f.CampaignsRefused, oneErr, headend.ErrApproval)
