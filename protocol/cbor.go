@@ -1,7 +1,9 @@
 package protocol
 
 import (
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/fxamacker/cbor/v2"
 )
@@ -50,8 +52,12 @@ func init() {
 // non-canonical but valid encoding cannot change what was signed.
 func unmarshalStrict(data []byte, v any) error {
 	rest, err := decMode.UnmarshalFirst(data, v)
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		// A prefix of a valid encoding: say so, not "malformed".
+		return fmt.Errorf("%w: %w", ErrTruncated, err)
+	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if len(rest) != 0 {
 		return ErrTrailing

@@ -43,18 +43,30 @@ type sign1Parts struct {
 
 func parseSign1(msg []byte, content string) (sign1Parts, error) {
 	var p sign1Parts
-	if len(msg) < 2 || msg[0] != 0xD2 || msg[1] != 0x84 {
+	// A message that stops inside one of the fixed parts below, with the
+	// bytes present right so far, is truncated, not malformed: every
+	// prefix of a valid message fails with ErrTruncated.
+	if !hasPrefixOrIsPrefix(msg, []byte{0xD2, 0x84}) {
 		return p, fmt.Errorf("%w: not a tagged COSE_Sign1", ErrMalformed)
+	}
+	if len(msg) < 2 {
+		return p, ErrTruncated
 	}
 	rest := msg[2:]
 	want := protectedFor[content]
-	if len(rest) < len(want) || string(rest[:len(want)]) != string(want) {
+	if !hasPrefixOrIsPrefix(rest, want) {
 		return p, fmt.Errorf("%w: protected header is not ES256 with content type %s", ErrMalformed, content)
+	}
+	if len(rest) < len(want) {
+		return p, ErrTruncated
 	}
 	p.protected, rest = rest[:len(want)], rest[len(want):]
 	// Unprotected header: {4: h'<8 bytes>'}.
-	if len(rest) < 3+SystemTitleLen || rest[0] != 0xA1 || rest[1] != 0x04 || rest[2] != 0x40+SystemTitleLen {
+	if !hasPrefixOrIsPrefix(rest, []byte{0xA1, 0x04, 0x40 + SystemTitleLen}) {
 		return p, fmt.Errorf("%w: unprotected header must be {kid: system title}", ErrMalformed)
+	}
+	if len(rest) < 3+SystemTitleLen {
+		return p, ErrTruncated
 	}
 	p.kid, rest = rest[3:3+SystemTitleLen], rest[3+SystemTitleLen:]
 	n, hl, err := bstrHeader(rest)
@@ -65,7 +77,7 @@ func parseSign1(msg []byte, content string) (sign1Parts, error) {
 		return p, ErrTruncated
 	}
 	p.payload, p.content, rest = rest[:hl+n], rest[hl:hl+n], rest[hl+n:]
-	if len(rest) < 2 || rest[0] != 0x58 || rest[1] != 64 {
+	if !hasPrefixOrIsPrefix(rest, []byte{0x58, 64}) {
 		return p, fmt.Errorf("%w: signature must be a 64-byte string", ErrMalformed)
 	}
 	if len(rest) < 2+64 {
@@ -76,6 +88,13 @@ func parseSign1(msg []byte, content string) (sign1Parts, error) {
 	}
 	p.sig = rest[2:]
 	return p, nil
+}
+
+// hasPrefixOrIsPrefix reports whether b starts with fixed, or is a prefix
+// of it (b ends early but is right so far).
+func hasPrefixOrIsPrefix(b, fixed []byte) bool {
+	n := min(len(b), len(fixed))
+	return string(b[:n]) == string(fixed[:n])
 }
 
 // bstrHeader reads a definite-length byte string header (shortest form).

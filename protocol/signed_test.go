@@ -64,9 +64,11 @@ func TestSignedReading(t *testing.T) {
 			t.Fatalf("bit %d flipped: accepted", bit)
 		}
 	}
+	// Every prefix is refused as truncated, whichever part it ends in
+	// (the header, the kid, the payload or the signature).
 	for i := range len(msg) {
-		if _, err := v.VerifyReading(msg[:i]); err == nil {
-			t.Fatalf("prefix %d accepted", i)
+		if _, err := v.VerifyReading(msg[:i]); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("prefix %d of %d: %v, want %v", i, len(msg), err, ErrTruncated)
 		}
 	}
 	// A signature by another key is refused with ErrBadSignature.
@@ -115,8 +117,19 @@ func TestSignedBlockAndIntervalProofs(t *testing.T) {
 		t.Fatalf("trailing: %v", err)
 	}
 	for i := range len(wire) {
-		if _, err := UnmarshalSignedBlock(wire[:i]); err == nil {
-			t.Fatalf("prefix %d accepted", i)
+		if _, err := UnmarshalSignedBlock(wire[:i]); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("prefix %d of %d: %v, want %v", i, len(wire), err, ErrTruncated)
+		}
+	}
+	// An exported interval proof cut short is truncated, not malformed.
+	p, _ := b2.Proof(5)
+	pw, err := p.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(pw) {
+		if _, err := UnmarshalIntervalProof(pw[:i]); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("interval proof prefix %d of %d: %v, want %v", i, len(pw), err, ErrTruncated)
 		}
 	}
 }

@@ -23,11 +23,13 @@ func runAttack(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "campaign seed (the same seed repeats the same attacks)")
 	n := fs.Int("attempts", 100, "attempts per attack class")
 	logPath := fs.String("log", "", "write every attempt as JSON lines to this file")
+	setUsage(fs, stderr, "usage: verimeter attack [-seed N] [-attempts N] [-log FILE]")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *n < 1 || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: verimeter attack [-seed N] [-attempts N] [-log FILE]")
+		fmt.Fprintf(stderr, "verimeter attack: -attempts must be at least 1 and no argument follows the flags\n")
+		fs.Usage()
 		return 2
 	}
 	cfg := adversary.Config{Seed: *seed, Attempts: *n}

@@ -174,11 +174,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	traceFormat := fs.String("trace-format", traceFormatText, "counterexample format: text (TLC's) or msc (Mermaid sequence diagram)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-trace-format text|msc] [-itf FILE] SPEC.tla")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return exitBadInput
 	}
 	if fs.NArg() != 1 || *workers < 1 || (*traceFormat != traceFormatText && *traceFormat != traceFormatMSC) {

@@ -173,6 +173,21 @@ func TestCheckBadUsage(t *testing.T) {
 	if code, out, errb := runCLI(t, "check", "-progress", "0", filepath.Join(t.TempDir(), "Missing.tla")); code != 2 {
 		t.Fatalf("missing file: exit %d %s %s", code, out, errb)
 	}
+	// A missing model configuration is named as such, not as a module.
+	spec := writeSpec(t, "Counter", counter, "CONSTANT Max = 2\nINIT Init\nNEXT Next\n")
+	cfg := filepath.Join(t.TempDir(), "Absent.cfg")
+	code, out, errb := runCLI(t, "check", "-progress", "0", "-config", cfg, spec)
+	if code != 2 || !strings.Contains(out+errb, "config file "+cfg+": no such file") || strings.Contains(out+errb, "module not found") {
+		t.Fatalf("missing config: exit %d\n%s%s", code, out, errb)
+	}
+	// The .cfg implied by the spec's name, absent too.
+	if err := os.Remove(strings.TrimSuffix(spec, ".tla") + ".cfg"); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errb = runCLI(t, "check", "-progress", "0", spec)
+	if code != 2 || !strings.Contains(out+errb, "config file "+strings.TrimSuffix(spec, ".tla")+".cfg: no such file") {
+		t.Fatalf("implied config missing: exit %d\n%s%s", code, out, errb)
+	}
 }
 
 // suiteDir is the conformance suite; its absence is a failure that says

@@ -93,7 +93,7 @@ func runConformance(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("run", "", "only the models whose .cfg path matches this regular expression")
 	timeout := fs.Duration("timeout", 30*time.Minute, "limit per model")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter conformance [-workers N] [-run REGEXP] [DIR]")
+		fmt.Fprintln(stderr, "usage: verimeter conformance [-workers N] [-run REGEXP] [-timeout D] [DIR]")
 		fmt.Fprintln(stderr, "DIR holds expected.tsv (default $VERIMETER_CONFORMANCE or ../shared/conformance/tla-examples)")
 		fs.PrintDefaults()
 	}

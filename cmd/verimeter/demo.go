@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"database/sql"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -57,35 +58,82 @@ type demoConfig struct {
 	// meters log the steps of their generated machines (one group of logs
 	// per meter), which the demo then validates against the spec.
 	SpecTrace string
+	// ReportDir receives the detail of each failing check (-report-dir).
+	ReportDir string
+	// DuplicateBlock copies one stored block under another counter behind
+	// the head-end's back (the test's broken variant): the duplicates row
+	// must count it.
+	DuplicateBlock bool
 }
 
-func runDemo(args []string, stdout, stderr io.Writer) int {
+// demoUsage is the demo's synopsis; TestUsageMatchesFlags keeps it in
+// step with the flags.
+const demoUsage = "usage: verimeter demo [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE] [-spec-trace DIR] [-export DIR] [-report-dir DIR]"
+
+// errDemoUsage is a bad size for the demo: exit status 2, the flag named.
+var errDemoUsage = errors.New("bad size")
+
+func demoFlags(cfg *demoConfig, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfg := demoConfig{Progress: stderr}
-	fs.IntVar(&cfg.Meters, "meters", 200, "number of meters")
-	fs.IntVar(&cfg.Gateways, "gateways", 4, "number of gateways (PLC segments)")
-	fs.IntVar(&cfg.Days, "days", 1, "days of 15-minute readings")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, demoUsage)
+		fs.PrintDefaults()
+	}
+	fs.IntVar(&cfg.Meters, "meters", 200, "number of meters (at least 1)")
+	fs.IntVar(&cfg.Gateways, "gateways", 4, "number of gateways, one PLC segment each (1 to -meters)")
+	fs.IntVar(&cfg.Days, "days", 1, "days of 15-minute readings (at least 1)")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of consumption, medium and attacker")
 	fs.StringVar(&cfg.DB, "db", "", "head-end database: a SQLite file, or postgres://... for an empty PostgreSQL database (default: a temporary SQLite file)")
 	trace := fs.String("trace", "", "write an NDJSON trace of every APDU on the medium to this file")
 	fs.StringVar(&cfg.SpecTrace, "spec-trace", "", "keep the logs of the roles' steps (which the demo validates against the spec) in this directory, for verimeter trace-check")
 	fs.StringVar(&cfg.Export, "export", "", "write a sample of signed readings and interval proofs, with the root and certificates, to this directory (for verimeter verify)")
+	fs.StringVar(&cfg.ReportDir, "report-dir", "", "write the detail of each failing check to a file in this directory (default: a new temporary directory, named in the report)")
+	return fs, trace
+}
+
+// validate checks a configuration's sizes; the error names the flag.
+func (cfg demoConfig) validate() error {
+	switch {
+	case cfg.Meters < 1:
+		return fmt.Errorf("%w: -meters %d: at least 1 meter", errDemoUsage, cfg.Meters)
+	case cfg.Gateways < 1:
+		return fmt.Errorf("%w: -gateways %d: at least 1 gateway", errDemoUsage, cfg.Gateways)
+	case cfg.Gateways > cfg.Meters:
+		return fmt.Errorf("%w: -gateways %d exceeds -meters %d: every gateway's PLC segment needs a meter", errDemoUsage, cfg.Gateways, cfg.Meters)
+	case cfg.Days < 1:
+		return fmt.Errorf("%w: -days %d: at least 1 day", errDemoUsage, cfg.Days)
+	}
+	return nil
+}
+
+func runDemo(args []string, stdout, stderr io.Writer) int {
+	var cfg demoConfig
+	fs, trace := demoFlags(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if cfg.Meters < cfg.Gateways || cfg.Gateways < 1 || cfg.Days < 1 || fs.NArg() != 0 {
-		fmt.Fprintln(stderr, "usage: verimeter demo [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE] [-spec-trace DIR] [-export DIR]")
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "verimeter demo: unexpected argument %q (the demo takes flags only)\n%s\n", fs.Arg(0), demoUsage)
+		return 2
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(stderr, "verimeter demo: %v\n%s\n", err, demoUsage)
 		return 2
 	}
 	if need := (cfg.Meters + maxMetersPerGateway - 1) / maxMetersPerGateway; cfg.Gateways < need {
 		fmt.Fprintf(stderr, "verimeter demo: %d meters need %d gateways (a PLC segment serves at most %d); using %d\n", cfg.Meters, need, maxMetersPerGateway, need)
 		cfg.Gateways = need
 	}
+	// The progress bar redraws one line with carriage returns: only a
+	// terminal shows it as a bar, a log file or a pipe would fill up.
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
 	if *trace != "" {
 		f, err := os.Create(*trace)
 		if err != nil {
-			fmt.Fprintf(stderr, "verimeter demo: %v\n", err)
+			fmt.Fprintf(stderr, "verimeter demo: -trace: %v\n", err)
 			return 1
 		}
 		defer f.Close()
@@ -93,80 +141,19 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 	}
 	rep, err := runScenario(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "\nverimeter demo: %v\n", err)
+		fmt.Fprintf(stderr, "verimeter demo: %v\n", err)
+		return 1
+	}
+	if err := rep.writeDetails(); err != nil {
+		fmt.Fprintf(stderr, "verimeter demo: %v\n", err)
 		return 1
 	}
 	rep.write(stdout)
 	if !rep.ok() {
-		fmt.Fprintln(stderr, "verimeter demo: some checks failed")
+		fmt.Fprintf(stderr, "verimeter demo: some checks failed; details in %s\n", rep.dir)
 		return 1
 	}
 	return 0
-}
-
-// check is one line of the report.
-type check struct {
-	name, value string
-	ok          bool
-}
-
-type demoReport struct {
-	checks  []check
-	attacks []attackTally
-	info    []string
-}
-
-type attackTally struct {
-	class         string
-	tried, reject int
-}
-
-func (r *demoReport) add(name string, ok bool, format string, a ...any) {
-	r.checks = append(r.checks, check{name: name, value: fmt.Sprintf(format, a...), ok: ok})
-}
-
-func (r *demoReport) ok() bool {
-	for _, c := range r.checks {
-		if !c.ok {
-			return false
-		}
-	}
-	for _, a := range r.attacks {
-		if a.tried == 0 || a.reject != a.tried {
-			return false
-		}
-	}
-	return len(r.checks) > 0
-}
-
-func (r *demoReport) write(w io.Writer) {
-	fmt.Fprintln(w, "\nverimeter demo report")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| check | result | |")
-	fmt.Fprintln(w, "|---|---|---|")
-	for _, c := range r.checks {
-		mark := "ok"
-		if !c.ok {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "| %s | %s | %s |\n", c.name, c.value, mark)
-	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| attack on the PLC medium | tried | rejected | |")
-	fmt.Fprintln(w, "|---|---:|---:|---|")
-	for _, a := range r.attacks {
-		mark := "ok"
-		if a.tried == 0 || a.reject != a.tried {
-			mark = "FAIL"
-		}
-		fmt.Fprintf(w, "| %s | %d | %d | %s |\n", a.class, a.tried, a.reject, mark)
-	}
-	if len(r.info) > 0 {
-		fmt.Fprintln(w)
-		for _, l := range r.info {
-			fmt.Fprintln(w, l)
-		}
-	}
 }
 
 // world is everything the scenario builds.
@@ -176,6 +163,7 @@ type world struct {
 	t0      time.Time
 	now     time.Time
 	dir     string
+	dbPath  string // the head-end's database (SQLite file or postgres:// URL)
 	root    *protocol.CA
 	subs    map[string]*protocol.CA
 	he      *headend.HeadEnd
@@ -255,7 +243,14 @@ func (w *world) progress(done, total int, what string) {
 	fmt.Fprintf(w.cfg.Progress, "\r[%s%s] %3d%% %-40s", strings.Repeat("#", n), strings.Repeat(".", width-n), done*100/max(total, 1), what)
 }
 
+// runScenario runs the demo's steps in the README's order and returns the
+// report: its rows and the figures they judge. A step that cannot go on
+// (a role's I/O fails) ends the run with a failing row naming the step,
+// and the rows so far stay.
 func runScenario(cfg demoConfig) (*demoReport, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "verimeter-demo-")
 	if err != nil {
@@ -269,7 +264,8 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	if cfg.Trace != nil {
 		w.rec = statemachine.NewRecorder(cfg.Trace)
 	}
-	rep := &demoReport{}
+	rep := &demoReport{dir: cfg.ReportDir}
+	rep.fig.Meters, rep.fig.Gateways, rep.fig.Days = cfg.Meters, cfg.Gateways, cfg.Days
 	if err := w.setupPKI(); err != nil {
 		return nil, fmt.Errorf("PKI: %w", err)
 	}
@@ -287,37 +283,45 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 		return nil, fmt.Errorf("roles: %w", err)
 	}
 	defer w.close()
-	if err := w.runDays(rep); err != nil {
-		return nil, err
+	steps := []struct {
+		step string
+		run  func(*demoReport) error
+	}{
+		{stepPKI, w.checkPKI},
+		{stepCommission, w.commission},
+		{stepReadings, w.runDays},
+		{stepFirmware, w.firmware},
+		{stepAttacker, w.attacks},
+		{stepOperator, w.operatorChange},
+		{stepMarket, w.market},
+		{stepMarket, w.commandsPolicy},
 	}
-	if err := w.firmware(rep); err != nil {
-		return nil, fmt.Errorf("firmware: %w", err)
-	}
-	w.attacks(rep)
-	if err := w.operatorChange(rep); err != nil {
-		return nil, fmt.Errorf("operator change: %w", err)
-	}
-	if err := w.market(rep); err != nil {
-		return nil, fmt.Errorf("market: %w", err)
-	}
-	if err := w.commandsPolicy(rep); err != nil {
-		return nil, fmt.Errorf("commands: %w", err)
-	}
-	{
-		if err := w.traces.Close(); err != nil {
-			return nil, fmt.Errorf("spec traces: %w", err)
+	for _, s := range steps {
+		if err := s.run(rep); err != nil {
+			rep.add(s.step, "step ran to its end", false, "stopped", "every step runs", err.Error())
+			w.clearProgress()
+			return rep, nil
 		}
-		res, err := validateSpecTraces(cfg.SpecTrace)
-		if err != nil {
-			rep.add("roles' traces explained by the spec", false, "%v", err)
-		} else {
-			where := "-spec-trace DIR keeps them"
-			if keep {
-				where = "in " + cfg.SpecTrace + "; verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg " + filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson")
-			}
-			rep.add("roles' traces explained by the spec", res.Steps > 0,
-				"%d steps in %d logs for %d meters explained by spec/Commands.tla (%s)", res.Steps, res.Logs, res.Groups, where)
-		}
+	}
+	if err := w.traces.Close(); err != nil {
+		return nil, fmt.Errorf("spec traces: %w", err)
+	}
+	res, err := validateSpecTraces(cfg.SpecTrace)
+	rep.fig.TraceSteps, rep.fig.TraceLogs, rep.fig.TraceGroups = res.Steps, res.Logs, res.Groups
+	where := "-spec-trace DIR keeps the logs"
+	if keep {
+		where = "logs in " + cfg.SpecTrace
+	}
+	if err != nil {
+		rep.add(stepTrace, "roles' steps are a behaviour of spec/Commands.tla", false,
+			fmt.Sprintf("%s explained, then a step no behaviour explains", plural(res.Steps, "step")), "every logged step explained", err.Error())
+	} else {
+		rep.add(stepTrace, "roles' steps are a behaviour of spec/Commands.tla", res.Steps > 0,
+			fmt.Sprintf("%s in %s of %s (%s)", plural(res.Steps, "step"), plural(res.Logs, "log"), plural(res.Groups, "meter"), where),
+			"every logged step explained, > 0 steps", "")
+	}
+	if keep {
+		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"))
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {
@@ -326,11 +330,16 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 		rep.info = append(rep.info, fmt.Sprintf("exported %d readings and %d interval proofs to %s: verimeter verify -roots %s -certs %s %s",
 			len(w.readings), len(w.proofs), cfg.Export, filepath.Join(cfg.Export, "root.pem"), filepath.Join(cfg.Export, "certs.pem"), filepath.Join(cfg.Export, "*.cbor")))
 	}
-	if cfg.Progress != nil {
-		fmt.Fprintf(cfg.Progress, "\r%-80s\r", "")
-	}
+	w.clearProgress()
 	rep.info = append(rep.info, fmt.Sprintf("%d meters (%d with state on disk), %d gateways, %d day(s), seed %d, %.1f s wall time", cfg.Meters, min(cfg.Meters, persistentMeters), cfg.Gateways, cfg.Days, cfg.Seed, time.Since(start).Seconds()))
 	return rep, nil
+}
+
+// clearProgress blanks the progress bar's line before the report.
+func (w *world) clearProgress() {
+	if w.cfg.Progress != nil {
+		fmt.Fprintf(w.cfg.Progress, "\r%-80s\r", "")
+	}
 }
 
 func (w *world) close() {
@@ -396,6 +405,7 @@ func (w *world) setupRoles() error {
 	if dbPath == "" {
 		dbPath = filepath.Join(w.dir, "headend.db")
 	}
+	w.dbPath = dbPath
 	if strings.HasPrefix(dbPath, "postgres://") || strings.HasPrefix(dbPath, "postgresql://") {
 		w.store, err = headend.OpenPostgres(dbPath)
 	} else {
@@ -504,11 +514,68 @@ func (w *world) setupRoles() error {
 		return err
 	}
 	w.verify = protocol.NewVerifier(outsider)
-	// Commissioning (UC1): key agreement per meter; contracts.
+	return nil
+}
+
+// checkPKI checks every certificate the deployment holds as a standard
+// client would: crypto/x509's own verification, with the root as the only
+// trust anchor and the sub-CAs as intermediates.
+func (w *world) checkPKI(rep *demoReport) error {
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(w.root.Cert)
+	certs := []*x509.Certificate{w.root.Cert}
+	names := make([]string, 0, len(w.subs))
+	for n := range w.subs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		inter.AddCert(w.subs[n].Cert)
+		certs = append(certs, w.subs[n].Cert)
+	}
+	parts := make([]string, 0, len(w.parts))
+	for n := range w.parts {
+		parts = append(parts, n)
+	}
+	sort.Strings(parts)
+	for _, n := range parts {
+		certs = append(certs, w.parts[n])
+	}
+	certs = append(certs, w.alice.Cert, w.bob.Cert)
+	for _, n := range w.meters {
+		certs = append(certs, n.cert)
+	}
+	var failed []string
+	for _, c := range certs {
+		_, err := c.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: w.t0, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("%s: %v", c.Subject, err))
+			continue
+		}
+		rep.fig.CertsChained++
+	}
+	rep.fig.CertsChecked = len(certs)
+	rep.add(stepPKI, "certificates chain to the root (crypto/x509, root as only anchor)", rep.fig.CertsChained == len(certs),
+		fmt.Sprintf("%d of %d certificates: root, %d sub-CAs, %d participants, 2 operators, %s", rep.fig.CertsChained, len(certs), len(names), len(parts), plural(len(w.meters), "meter")),
+		fmt.Sprintf("all %d", len(certs)), strings.Join(failed, "\n"))
+	return nil
+}
+
+// commission runs UC1 for every meter (a signed ephemeral ECDH key
+// agreement with its gateway over the PLC segment) and enters the
+// contracts.
+func (w *world) commission(rep *demoReport) error {
+	var air time.Duration
+	for _, g := range w.gws {
+		air -= g.seg.Medium().TotalAirtime()
+	}
+	var failed []string
 	for i, n := range w.meters {
 		if err := n.gw.g.Commission(n.cfg.Title, n.channelPub); err != nil {
-			return fmt.Errorf("commission %x: %w", n.cfg.Title, err)
+			failed = append(failed, fmt.Sprintf("meter %x: %v", n.cfg.Title, err))
+			continue
 		}
+		rep.fig.Commissioned++
 		n.supplier = "supplier Nordstrom"
 		if i%2 == 1 {
 			n.supplier = "supplier Suedwind"
@@ -516,6 +583,8 @@ func (w *world) setupRoles() error {
 		if i == 2 {
 			n.supplier = "supplier Lapsed"
 		}
+		// Every tenth meter switches supplier at noon (meter 0 always, so
+		// that one meter is enough for the step).
 		n.switched = i%10 == 0 && i != 2
 		end := w.t0.Add(time.Duration(w.cfg.Days) * 24 * time.Hour)
 		if err := w.store.AddContract(n.supplier, protocol.RoleSupplier, n.cfg.Title, w.t0, end); err != nil {
@@ -526,19 +595,36 @@ func (w *world) setupRoles() error {
 		}
 		w.progress(i+1, len(w.meters), "commissioning (signed key agreement)")
 	}
+	for _, g := range w.gws {
+		air += g.seg.Medium().TotalAirtime()
+	}
+	rep.add(stepCommission, "meters commissioned by their gateway (signed ECDH key agreement)", rep.fig.Commissioned == len(w.meters),
+		fmt.Sprintf("%d of %d meters on %s, %.0f s airtime", rep.fig.Commissioned, len(w.meters), plural(len(w.gws), "segment"), air.Seconds()),
+		fmt.Sprintf("all %d", len(w.meters)), strings.Join(failed, "\n"))
+	if len(failed) > 0 {
+		return fmt.Errorf("%d meters not commissioned", len(failed))
+	}
 	return nil
 }
 
 func day0(t time.Time) int64 { return t.Unix() / 86400 }
 
+// runDays runs the days of readings (step 3) and their collection
+// overnight (step 4).
 func (w *world) runDays(rep *demoReport) error {
 	ctx := context.Background()
-	taken := 0
+	f := &rep.fig
+	f.IngestRejected, f.WakeUpRefused = map[string]int{}, map[string]int{}
+	airStart := make([]time.Duration, len(w.gws))
+	for i, g := range w.gws {
+		airStart[i] = g.seg.Medium().TotalAirtime()
+	}
 	var ingestTime time.Duration
-	var ingested, dups, ivs int
-	var queuedDuringOutage int
-	var rejected []error
-	onDemand := 0
+	var ingested, ivs int
+	var rejected []string
+	tariffs := w.meters[:min(5, len(w.meters))]
+	f.TariffTargets = len(tariffs)
+	var resend []headend.Item
 	for d := range w.cfg.Days {
 		day := day0(w.t0) + int64(d)
 		for i := range 96 {
@@ -547,10 +633,10 @@ func (w *world) runDays(rep *demoReport) error {
 				if _, err := n.m.Measure(day, i); err != nil {
 					return err
 				}
-				taken++
+				f.ReadingsTaken++
 			}
 			if d == 0 && i == 48 {
-				// Noon: every tenth meter switches supplier (UC7).
+				// Noon: every tenth meter switches supplier (UC6).
 				for _, n := range w.meters {
 					if !n.switched {
 						continue
@@ -559,6 +645,7 @@ func (w *world) runDays(rep *demoReport) error {
 						return err
 					}
 					w.store.Audit(w.now, "market", "supplier-switch", fmt.Sprintf("meter %x to supplier Suedwind", n.cfg.Title))
+					f.SwitchedMeters++
 				}
 				// An on-demand read for a customer's move-out (UC3).
 				n := w.meters[0]
@@ -567,12 +654,12 @@ func (w *world) runDays(rep *demoReport) error {
 					return fmt.Errorf("on-demand read: %w", err)
 				}
 				w.readings = append(w.readings, r)
-				onDemand++
+				f.OnDemandReads++
 			}
 			if i == 64 {
 				// A tariff change for the evening peak (UC4), signed by the
 				// head-end, run once by each meter.
-				for _, n := range w.meters[:min(5, len(w.meters))] {
+				for _, n := range tariffs {
 					c, err := w.he.IssueCommand(headend.Approver{Name: "supplier Nordstrom", Cert: w.parts["supplier Nordstrom"]}, nil, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdTariff, Tariff: 2})
 					if err != nil {
 						return fmt.Errorf("tariff: %w", err)
@@ -585,7 +672,8 @@ func (w *world) runDays(rep *demoReport) error {
 			w.progress(d*96+i+1, w.cfg.Days*96, fmt.Sprintf("day %d, %02d:%02d", d+1, i/4, i%4*15))
 		}
 		// Collection overnight (UC2). Gateway 0's WAN is down during its
-		// first flush; gateway 1 restarts after collecting.
+		// first flush; gateway 1 (gateway 0 when it is the only one)
+		// restarts after collecting.
 		w.now = w.t0.Add(time.Duration(d+1)*24*time.Hour + 30*time.Minute)
 		for gi, g := range w.gws {
 			for _, n := range w.meters {
@@ -599,20 +687,22 @@ func (w *world) runDays(rep *demoReport) error {
 			w.progress(gi+1, len(w.gws), "collecting load-profile blocks")
 		}
 		if d == 0 {
+			// One batch of the last gateway will reach the head-end twice,
+			// as after a crash between the head-end's commit and the
+			// gateway's acknowledgement.
+			resend = append(resend, w.gws[len(w.gws)-1].g.Queue().Pending(20)...)
 			w.wanDown[w.gws[0].name] = true
 			if _, _, err := w.gws[0].g.Flush(ctx, uplink{w}, 500); !errors.Is(err, gateway.ErrWANDown) {
-				return fmt.Errorf("flush with the WAN down: %v", err)
+				return fmt.Errorf("flush with the WAN down: %w", err)
 			}
-			queuedDuringOutage = w.gws[0].g.Queue().Len()
-			if len(w.gws) > 1 {
-				// Gateway 1 restarts: its queue comes back from disk.
-				g := w.gws[1]
-				before := g.g.Queue().Len()
-				if err := w.restartGateway(g); err != nil {
-					return err
-				}
-				rep.add("gateway restart keeps its queue", g.g.Queue().Len() == before, "%d of %d queued items after restart", g.g.Queue().Len(), before)
+			f.QueuedDuringOutage = w.gws[0].g.Queue().Len()
+			// A gateway restarts: its queue comes back from disk.
+			g := w.gws[min(1, len(w.gws)-1)]
+			f.QueueBeforeRestart = g.g.Queue().Len()
+			if err := w.restartGateway(g); err != nil {
+				return err
 			}
+			f.QueueAfterRestart = g.g.Queue().Len()
 		}
 		w.wanDown[w.gws[0].name] = false
 		if d == 0 {
@@ -631,44 +721,56 @@ func (w *world) runDays(rep *demoReport) error {
 			}
 			ingestTime += time.Since(t)
 			ingested += n
-			dups += res.Duplicates
+			f.DeliveredAfterWakeUp = n
 			ivs += res.Intervals
-			rejected = append(rejected, res.Rejected...)
+			for _, e := range res.Rejected {
+				f.IngestRejected[reasonClass(e)]++
+				rejected = append(rejected, e.Error())
+			}
 			_, _, replayErr := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
 			forgedWake, _ := protocol.SignCommand(protocol.Command{Meter: g0.cfg.Title, Counter: 1 << 40, Kind: protocol.CmdWakeUp}, key(), protocol.SubjectKeyID(&w.heKey.PublicKey), rand.Reader)
 			_, _, forgedErr := g0.g.WakeUp(ctx, forgedWake, &w.heKey.PublicKey, uplink{w})
-			rep.add("signed wake-up after the outage", n == queuedDuringOutage && errors.Is(replayErr, gateway.ErrWakeUp) && errors.Is(forgedErr, gateway.ErrWakeUp),
-				"gateway 0 called back and sent %d items; replayed wake-up and forged wake-up refused", n)
+			tally(f.WakeUpRefused, replayErr, gateway.ErrWakeUp)
+			tally(f.WakeUpRefused, forgedErr, gateway.ErrWakeUp)
 		}
 		for _, g := range w.gws {
-			// Resend one batch a second time, as after a crash between the
-			// head-end's commit and the gateway's acknowledgement.
-			var resend []headend.Item
-			if d == 0 && g == w.gws[len(w.gws)-1] {
-				resend = append(resend, g.g.Queue().Pending(20)...)
-			}
 			t := time.Now()
 			n, res, err := g.g.Flush(ctx, uplink{w}, 500)
 			if err != nil {
 				return fmt.Errorf("flush %s: %w", g.name, err)
 			}
-			if len(resend) > 0 {
-				r2, err := w.he.Ingest(ctx, g.name, resend)
-				if err != nil {
-					return err
-				}
-				res.Duplicates += r2.Duplicates
-				res.Stored += r2.Stored
-			}
 			ingestTime += time.Since(t)
 			ingested += n
-			dups += res.Duplicates
 			ivs += res.Intervals
-			rejected = append(rejected, res.Rejected...)
+			for _, e := range res.Rejected {
+				f.IngestRejected[reasonClass(e)]++
+				rejected = append(rejected, e.Error())
+			}
+		}
+		if len(resend) > 0 && d == 0 {
+			r2, err := w.he.Ingest(ctx, w.gws[len(w.gws)-1].name, resend)
+			if err != nil {
+				return err
+			}
+			f.ResentRecognised = r2.Duplicates
+			for _, e := range r2.Rejected {
+				f.IngestRejected[reasonClass(e)]++
+				rejected = append(rejected, e.Error())
+			}
 		}
 	}
-	items, stored, err := w.store.Counts()
-	if err != nil {
+	for _, n := range tariffs {
+		if n.m.Tariff() == 2 {
+			f.TariffMeters++
+		}
+	}
+	if w.cfg.DuplicateBlock {
+		if err := w.duplicateOneBlock(); err != nil {
+			return err
+		}
+	}
+	var err error
+	if f.ItemsStored, f.IntervalsStored, err = w.store.Counts(); err != nil {
 		return err
 	}
 	if w.cfg.BreakSignature {
@@ -676,26 +778,93 @@ func (w *world) runDays(rep *demoReport) error {
 			return err
 		}
 	}
-	wantBlocks := len(w.meters) * w.cfg.Days
-	rep.add("readings taken (15-min intervals)", taken > 0, "%d", taken)
-	rep.add("readings stored at the head-end", stored == taken, "%d intervals in %d signed items", stored, items)
-	rep.add("no reading lost", stored == taken, "%d lost", taken-stored)
-	rep.add("duplicates stored", items == wantBlocks+onDemand, "0 (%d resent duplicates recognised and ignored)", dups)
-	rep.add("items rejected at ingest", len(rejected) == 0, "%d", len(rejected))
-	rep.add("WAN outage: readings held by the gateway", queuedDuringOutage > 0, "%d items queued, all delivered after the outage", queuedDuringOutage)
-	verified, bad, err := w.verifyStored()
+	var verifyFailures []string
+	if f.SignaturesVerified, f.SignaturesBad, f.DuplicateIntervals, verifyFailures, err = w.verifyStored(); err != nil {
+		return err
+	}
+	for i, g := range w.gws {
+		air := g.seg.Medium().TotalAirtime() - airStart[i]
+		meters := 0
+		for _, n := range w.meters {
+			if n.gw == g {
+				meters++
+			}
+		}
+		f.Airtime = append(f.Airtime, segmentAirtime{Segment: g.name, Meters: meters, Airtime: air.Seconds(),
+			Utilisation: air.Seconds() / (float64(w.cfg.Days) * 86400)})
+	}
+
+	// Step 3: the day of readings.
+	want := len(w.meters) * 96 * w.cfg.Days
+	rep.add(stepReadings, "quarter-hour readings taken", f.ReadingsTaken == want,
+		plural(f.ReadingsTaken, "interval"), fmt.Sprintf("%d meters x 96 x %s = %d", len(w.meters), plural(w.cfg.Days, "day"), want), "")
+	rep.add(stepReadings, "supplier switch at noon (UC6)", f.SwitchedMeters >= 1,
+		plural(f.SwitchedMeters, "meter"), "every tenth meter, at least 1", "")
+	rep.add(stepReadings, "on-demand read for a move-out (UC3)", f.OnDemandReads == 1,
+		plural(f.OnDemandReads, "signed reading"), "1", "")
+	rep.add(stepReadings, "tariff command at 16:00 (UC4)", f.TariffMeters == f.TariffTargets,
+		fmt.Sprintf("%d of %d meters on tariff 2", f.TariffMeters, f.TariffTargets), fmt.Sprintf("all %d", f.TariffTargets), "")
+
+	// Step 4: collection.
+	rep.add(stepCollection, "intervals stored at the head-end", f.IntervalsStored == f.ReadingsTaken,
+		fmt.Sprintf("%s in %s", plural(f.IntervalsStored, "interval"), plural(f.ItemsStored, "signed item")),
+		fmt.Sprintf("= readings taken (%d)", f.ReadingsTaken), "")
+	f.IntervalsLost = f.ReadingsTaken - (f.IntervalsStored - f.DuplicateIntervals)
+	rep.add(stepCollection, "readings lost", f.IntervalsLost == 0,
+		plural(f.IntervalsLost, "interval"), "0", "")
+	rep.add(stepCollection, "intervals stored twice", f.DuplicateIntervals == 0,
+		plural(f.DuplicateIntervals, "interval"), "0", "")
+	rep.add(stepCollection, "resent items recognised as duplicates", f.ResentRecognised == len(resend) && len(resend) > 0,
+		fmt.Sprintf("%d of %d items", f.ResentRecognised, len(resend)), fmt.Sprintf("all %d, none stored again", len(resend)), "")
+	rep.add(stepCollection, "items refused at ingest", len(rejected) == 0,
+		fmt.Sprintf("%d (%s)", len(rejected), classes(f.IngestRejected)), "0", strings.Join(rejected, "\n"))
+	rep.add(stepCollection, "WAN outage: gateway 0 holds its items, sends them on a signed wake-up", f.QueuedDuringOutage > 0 && f.DeliveredAfterWakeUp == f.QueuedDuringOutage,
+		fmt.Sprintf("%d items queued, %d delivered", f.QueuedDuringOutage, f.DeliveredAfterWakeUp), "all queued delivered, > 0", "")
+	rep.add(stepCollection, "replayed and forged wake-ups refused", f.WakeUpRefused["wake-up not authentic or replayed"] == 2,
+		fmt.Sprintf("%d of 2 (%s)", sum(f.WakeUpRefused)-f.WakeUpRefused["not refused"], classes(f.WakeUpRefused)), "2 of 2, wake-up not authentic or replayed", "")
+	rep.add(stepCollection, "gateway restart keeps its queue", f.QueueAfterRestart == f.QueueBeforeRestart,
+		fmt.Sprintf("%d of %d items after restart", f.QueueAfterRestart, f.QueueBeforeRestart), fmt.Sprintf("all %d", f.QueueBeforeRestart), "")
+	rep.add(stepCollection, "signatures verified by an outsider (roots and meter certificates only)", f.SignaturesBad == 0 && f.SignaturesVerified == f.ItemsStored,
+		fmt.Sprintf("%d of %d items", f.SignaturesVerified, f.ItemsStored), fmt.Sprintf("all %d", f.ItemsStored), strings.Join(verifyFailures, "\n"))
+	worst := f.Airtime[0]
+	var parts []string
+	for _, a := range f.Airtime {
+		if a.Utilisation > worst.Utilisation {
+			worst = a
+		}
+		parts = append(parts, fmt.Sprintf("%s %.2f %%", a.Segment, 100*a.Utilisation))
+	}
+	fig := strings.Join(parts, ", ")
+	if len(parts) > 4 {
+		fig = fmt.Sprintf("max %.2f %% (%s) over %d segments", 100*worst.Utilisation, worst.Segment, len(parts))
+	}
+	var airDetail []string
+	for _, a := range f.Airtime {
+		airDetail = append(airDetail, fmt.Sprintf("%s: %d meters, %.0f s airtime, %.2f %% of %s", a.Segment, a.Meters, a.Airtime, 100*a.Utilisation, plural(w.cfg.Days, "day")))
+	}
+	rep.add(stepCollection, "PLC airtime utilisation per segment (readings, collection)", worst.Utilisation <= maxSegmentUtilisation,
+		fig, fmt.Sprintf("<= %.0f %% per S-FSK segment", 100*maxSegmentUtilisation), strings.Join(airDetail, "\n"))
+	rate := float64(ivs) / max(ingestTime.Seconds(), 1e-9)
+	rep.info = append(rep.info, fmt.Sprintf("ingest: %d interval values from %d signed items in %.0f ms (%.0f values/s, TLS not in the loop in-process)", ivs, ingested, ingestTime.Seconds()*1000, rate))
+	return nil
+}
+
+// duplicateOneBlock copies the first stored block under another counter,
+// behind the head-end's back (the broken variant DuplicateBlock): the
+// same quarter hours are then stored twice.
+func (w *world) duplicateOneBlock() error {
+	if w.dbPath == "" || strings.Contains(w.dbPath, "://") {
+		return errors.New("duplicate block: only with a SQLite database")
+	}
+	db, err := sql.Open("sqlite", "file:"+w.dbPath+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		return err
 	}
-	rep.add("signatures verified by an outsider", bad == 0 && verified == items, "%d of %d (%d bad)", verified, items, bad)
-	rate := float64(ivs) / max(ingestTime.Seconds(), 1e-9)
-	rep.info = append(rep.info, fmt.Sprintf("ingest: %d interval values from %d signed items in %.0f ms (%.0f values/s, TLS not in the loop in-process)", ivs, ingested, ingestTime.Seconds()*1000, rate))
-	var air time.Duration
-	for _, g := range w.gws {
-		air += g.seg.Medium().TotalAirtime()
-	}
-	rep.info = append(rep.info, fmt.Sprintf("PLC airtime: %s in total over %d segments", air.Round(time.Second), len(w.gws)))
-	return nil
+	defer db.Close()
+	_, err = db.Exec(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals)
+		SELECT meter, counter + 1000000, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals
+		FROM data WHERE kind = ? ORDER BY meter, counter LIMIT 1`, int(headend.KindBlock))
+	return err
 }
 
 // breakOneSignature flips a bit of one stored signature (the broken
@@ -707,8 +876,15 @@ func breakOneSignature(s *headend.Store) error {
 	})
 }
 
-// verifyStored re-verifies every stored item as an outsider would.
-func (w *world) verifyStored() (ok, bad int, err error) {
+// verifyStored re-verifies every stored item as an outsider would, and
+// counts the quarter hours that verified blocks store more than once.
+// failures names the items that did not verify.
+func (w *world) verifyStored() (ok, bad, dupIntervals int, failures []string, err error) {
+	type slot struct {
+		meter protocol.SystemTitle
+		at    int64
+	}
+	seen := map[slot]bool{}
 	err = w.store.Each(func(kind headend.Kind, raw []byte) {
 		var verr error
 		switch kind {
@@ -717,18 +893,30 @@ func (w *world) verifyStored() (ok, bad int, err error) {
 		case headend.KindBlock:
 			var b protocol.SignedBlock
 			if b, verr = protocol.UnmarshalSignedBlock(raw); verr == nil {
-				_, verr = w.verify.VerifyBlock(b)
+				var h protocol.BlockHeader
+				if h, verr = w.verify.VerifyBlock(b); verr == nil {
+					for _, iv := range b.Intervals {
+						s := slot{h.Meter, h.Start + int64(iv.Index)*int64(h.Period)}
+						if seen[s] {
+							dupIntervals++
+						}
+						seen[s] = true
+					}
+				}
 			}
 		case headend.KindEvent:
 			_, verr = w.verify.VerifyEvent(raw)
 		}
 		if verr != nil {
 			bad++
+			if len(failures) < 100 {
+				failures = append(failures, fmt.Sprintf("item %d (kind %d, %d bytes): %s: %v", ok+bad, kind, len(raw), reasonClass(verr), verr))
+			}
 		} else {
 			ok++
 		}
 	})
-	return ok, bad, err
+	return ok, bad, dupIntervals, failures, err
 }
 
 func (w *world) firmware(rep *demoReport) error {
@@ -771,6 +959,12 @@ func (w *world) firmware(rep *demoReport) error {
 		i, f := c.Outcome()
 		return i, f, done, nil
 	}
+	f := &rep.fig
+	f.CampaignsRefused = map[string]int{}
+	var air time.Duration
+	for _, g := range w.gws {
+		air -= g.seg.Medium().TotalAirtime()
+	}
 	c1, err := w.he.NewCampaign(1, bad, image, w.alice, w.bob)
 	if err != nil {
 		return err
@@ -779,10 +973,14 @@ func (w *world) firmware(rep *demoReport) error {
 	if err != nil {
 		return err
 	}
-	rep.add("firmware without authority signature", c1.Stopped && f1 == reached1, "rejected by all %d meters of stage 1; campaign stopped (%s)", reached1, c1.Reason)
-	if _, err := w.he.NewCampaign(2, good, image, w.alice, w.alice); !errors.Is(err, headend.ErrApproval) {
-		return fmt.Errorf("campaign with one approver: %v", err)
-	}
+	f.Stage1Reached, f.Stage1Refused = reached1, f1
+	rep.add(stepFirmware, "campaign without the metrology authority's signature", c1.Stopped && f1 == reached1 && reached1 > 0,
+		fmt.Sprintf("refused by %d of %d meters of stage 1; campaign %s", f1, reached1, map[bool]string{true: "stopped", false: "not stopped"}[c1.Stopped]),
+		"every meter reached refuses, campaign stops", "")
+	_, oneErr := w.he.NewCampaign(2, good, image, w.alice, w.alice)
+	tally(f.CampaignsRefused, oneErr, headend.ErrApproval)
+	rep.add(stepFirmware, "campaign approved by one person", errors.Is(oneErr, headend.ErrApproval),
+		fmt.Sprintf("refused: %s", classes(f.CampaignsRefused)), "refused, second approver missing", "")
 	c2, err := w.he.NewCampaign(2, good, image, w.alice, w.bob)
 	if err != nil {
 		return err
@@ -791,7 +989,7 @@ func (w *world) firmware(rep *demoReport) error {
 	if err != nil {
 		return err
 	}
-	v5, v4, rolled := 0, 0, 0
+	v5, v4 := 0, 0
 	for _, n := range w.meters {
 		switch n.m.Core().Version() {
 		case 5:
@@ -801,32 +999,63 @@ func (w *world) firmware(rep *demoReport) error {
 		}
 		for _, e := range n.m.Core().Logbook() {
 			if e.Event == "rolled back" {
-				rolled++
+				f.RolledBack++
 			}
 		}
 	}
-	rep.add("firmware v5 dual-signed, staged rollout", v5 == len(w.meters)-1 && inst == v5, "%d installed, %d failed self-test", inst, fail)
-	rep.add("forced self-test failure rolled back", rolled == 1 && victim.m.Core().Version() == 4 && v4 == 1, "meter %x on v%d, %d rollback in the logbooks", victim.cfg.Title, victim.m.Core().Version(), rolled)
-	entries, tries := 0, 0
+	f.Installed, f.SelfTestFailed = inst, fail
+	rep.add(stepFirmware, "dual-signed v5 in stages of 5, 25, 100 %", v5 == len(w.meters)-1 && inst == v5,
+		fmt.Sprintf("%d of %d meters on v5, %d failed its self-test", inst, len(w.meters), fail),
+		fmt.Sprintf("all but the meter whose self-test fails (%d)", len(w.meters)-1), "")
+	rep.add(stepFirmware, "forced self-test failure rolled back", f.RolledBack == 1 && victim.m.Core().Version() == 4 && v4 == 1,
+		fmt.Sprintf("%s; meter %x on v%d", plural(f.RolledBack, "rollback"), victim.cfg.Title, victim.m.Core().Version()), "1 rollback, back on v4", "")
 	logOK := true
+	var missing []string
 	for _, n := range w.meters {
 		e := len(n.m.Core().Logbook())
-		entries += e
-		tries += attempts[n]
+		f.LogbookEntries += e
+		f.FirmwareAttempts += attempts[n]
 		if e != attempts[n] {
 			logOK = false
+			missing = append(missing, fmt.Sprintf("meter %x: %d entries for %d attempts", n.cfg.Title, e, attempts[n]))
 		}
 	}
-	rep.add("logbook entry for every attempt", logOK, "%d entries for %d attempts, e.g. %s", entries, tries, strings.TrimSpace(strings.SplitN(w.meters[0].m.Display(), "\n", 4)[2]))
+	rep.add(stepFirmware, "WELMEC 7.2 logbook entry for every attempt", logOK,
+		fmt.Sprintf("%d entries for %d attempts", f.LogbookEntries, f.FirmwareAttempts), "one per attempt, every meter", strings.Join(missing, "\n"))
+	for _, g := range w.gws {
+		air += g.seg.Medium().TotalAirtime()
+	}
+	rep.info = append(rep.info, fmt.Sprintf("firmware: a %d-byte image, %.0f s of PLC airtime over %s for both campaigns",
+		len(image), air.Seconds(), plural(len(w.gws), "segment")))
 	return nil
 }
 
-func (w *world) attacks(rep *demoReport) {
-	replayDown := attackTally{class: "replayed request to a meter"}
-	replayUp := attackTally{class: "replayed meter data to the gateway"}
-	reorder := attackTally{class: "reordered requests"}
-	tamper := attackTally{class: "tampered ciphertext"}
-	forged := attackTally{class: "forged key agreement"}
+// attacks is the Dolev-Yao attacker on the PLC medium (step 6): it
+// records what crosses the medium and replays, reorders, alters and forges.
+// Each attack class counts what it tried and why each try was refused.
+func (w *world) attacks(rep *demoReport) error {
+	newTally := func(class string) *attackTally {
+		return &attackTally{class: class, reasons: map[string]int{}}
+	}
+	replayDown := newTally("replayed request to a meter")
+	replayUp := newTally("replayed meter data to the gateway")
+	reorder := newTally("reordered requests")
+	tamper := newTally("tampered ciphertext")
+	forged := newTally("forged key agreement")
+	try := func(t *attackTally, err error, want ...error) {
+		t.tried++
+		c := reasonClass(err)
+		if c == "" {
+			c = "accepted"
+		}
+		t.reasons[c]++
+		for _, e := range want {
+			if errors.Is(err, e) {
+				t.reject++
+				return
+			}
+		}
+	}
 	// The attacker records what crosses the medium.
 	type rec struct {
 		meter protocol.SystemTitle
@@ -859,15 +1088,9 @@ func (w *world) attacks(rep *demoReport) {
 			continue
 		}
 		if r.dir == gateway.Down {
-			replayDown.tried++
-			if err := n.gw.seg.InjectDown(r.meter, r.apdu); errors.Is(err, protocol.ErrOutOfOrder) || errors.Is(err, protocol.ErrReplay) {
-				replayDown.reject++
-			}
+			try(replayDown, n.gw.seg.InjectDown(r.meter, r.apdu), protocol.ErrOutOfOrder, protocol.ErrReplay)
 		} else {
-			replayUp.tried++
-			if err := n.gw.g.OpenFromMeter(r.meter, r.apdu); errors.Is(err, protocol.ErrReplay) {
-				replayUp.reject++
-			}
+			try(replayUp, n.gw.g.OpenFromMeter(r.meter, r.apdu), protocol.ErrReplay)
 		}
 	}
 	for _, n := range sample {
@@ -879,108 +1102,176 @@ func (w *world) attacks(rep *demoReport) {
 		// Deliver the later one first: it is accepted; the earlier one
 		// then arrives out of order and is refused.
 		n.gw.seg.InjectDown(n.cfg.Title, a2)
-		reorder.tried++
-		if err := n.gw.seg.InjectDown(n.cfg.Title, a1); errors.Is(err, protocol.ErrOutOfOrder) {
-			reorder.reject++
-		}
+		try(reorder, n.gw.seg.InjectDown(n.cfg.Title, a1), protocol.ErrOutOfOrder)
 		a3, err := n.gw.g.SealRequest(n.cfg.Title, protocol.PDU{Kind: protocol.PDUGetReading})
 		if err != nil {
 			continue
 		}
 		a3[7+w.rng.IntN(len(a3)-7)] ^= 1 << w.rng.IntN(8)
-		tamper.tried++
-		if err := n.gw.seg.InjectDown(n.cfg.Title, a3); errors.Is(err, protocol.ErrAuthentication) {
-			tamper.reject++
-		}
+		try(tamper, n.gw.seg.InjectDown(n.cfg.Title, a3), protocol.ErrAuthentication)
 		// A key agreement signed with the attacker's own key.
 		_, init, err := protocol.StartKeyAgreement(protocol.Suite1, n.gw.cfg.Title, n.cfg.Title, key(), nil, rand.Reader)
 		if err != nil {
 			continue
 		}
 		wire, _ := init.Marshal()
-		forged.tried++
-		if err := n.gw.seg.InjectDown(n.cfg.Title, append([]byte{protocol.TagKeyAgreement}, wire...)); errors.Is(err, meter.ErrUntrusted) {
-			forged.reject++
-		}
+		try(forged, n.gw.seg.InjectDown(n.cfg.Title, append([]byte{protocol.TagKeyAgreement}, wire...)), meter.ErrUntrusted)
 	}
-	rep.attacks = append(rep.attacks, replayDown, replayUp, reorder, tamper, forged)
+	for _, t := range []*attackTally{replayDown, replayUp, reorder, tamper, forged} {
+		rep.fig.Attacks = append(rep.fig.Attacks, *t)
+		rep.add(stepAttacker, t.class, t.tried > 0 && t.reject == t.tried,
+			fmt.Sprintf("%d of %d refused (%s)", t.reject, t.tried, classes(t.reasons)), "all refused, > 0 tried", "")
+	}
+	return nil
 }
 
+// market is step 8: every participant fetches what its contract covers and
+// verifies each interval offline; the switched meters' quarter hours are
+// split between the old and the new supplier; participants without a
+// contract or with a revoked certificate are refused.
 func (w *world) market(rep *demoReport) error {
 	ctx := context.Background()
+	f := &rep.fig
+	f.FetchRefused = map[string]int{}
 	w.now = w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour + 2*time.Hour)
 	from, to := w.t0, w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour)
-	noon := w.t0.Add(12 * time.Hour).Unix()
-	partitionOK, checked, verifiedOffline, badOffline := true, 0, 0, 0
-	for _, n := range w.meters {
+	noon := w.t0.Add(12 * time.Hour)
+	perMeter := 96 * w.cfg.Days
+	// Each participant verifies a block's signature once and every interval
+	// of it against the signed Merkle root.
+	verified := map[string]map[string]protocol.BlockHeader{}
+	var failures []string
+	verify := func(who string, ps []protocol.IntervalProof) map[int64]bool {
+		cache := verified[who]
+		if cache == nil {
+			cache = map[string]protocol.BlockHeader{}
+			verified[who] = cache
+		}
+		out := map[int64]bool{}
+		for _, p := range ps {
+			h, ok := cache[string(p.Sign1)]
+			var err error
+			if !ok {
+				if h, err = w.verify.VerifyBlockHeader(p.Sign1); err == nil {
+					cache[string(p.Sign1)] = h
+				}
+			}
+			if err == nil {
+				err = protocol.VerifyIntervalAgainst(h, p.Interval, p.Path)
+			}
+			if err != nil {
+				f.IntervalsBad++
+				if len(failures) < 100 {
+					failures = append(failures, fmt.Sprintf("%s: interval %d: %v", who, p.Interval.Index, err))
+				}
+				continue
+			}
+			f.IntervalsVerified++
+			out[h.Start+int64(p.Interval.Index)*int64(h.Period)] = true
+		}
+		return out
+	}
+	var partition []string
+	for i, n := range w.meters {
+		w.progress(i+1, len(w.meters), "market participants fetch and verify")
+		g, err := w.he.Fetch(ctx, w.parts["grid operator Netz"], n.cfg.Title, from, to)
+		if err != nil {
+			return fmt.Errorf("grid operator's fetch for %x: %w", n.cfg.Title, err)
+		}
+		f.IntervalsEntitled += perMeter
+		verify("grid operator Netz", g)
+		if n.supplier == "supplier Lapsed" {
+			continue // revoked at noon: refused below
+		}
+		f.IntervalsEntitled += perMeter
 		if !n.switched {
+			a, err := w.he.Fetch(ctx, w.parts[n.supplier], n.cfg.Title, from, to)
+			if err != nil {
+				return fmt.Errorf("%s's fetch for %x: %w", n.supplier, n.cfg.Title, err)
+			}
+			verify(n.supplier, a)
 			continue
 		}
-		checked++
-		a, errA := w.he.Fetch(ctx, w.parts["supplier Nordstrom"], n.cfg.Title, from, to)
+		a, errA := w.he.Fetch(ctx, w.parts[n.supplier], n.cfg.Title, from, to)
 		b, errB := w.he.Fetch(ctx, w.parts["supplier Suedwind"], n.cfg.Title, from, to)
-		g, errG := w.he.Fetch(ctx, w.parts["grid operator Netz"], n.cfg.Title, from, to)
-		if errA != nil || errB != nil || errG != nil {
-			return fmt.Errorf("fetch for %x: %v %v %v", n.cfg.Title, errA, errB, errG)
+		if err := errors.Join(errA, errB); err != nil {
+			return fmt.Errorf("fetch for switched meter %x: %w", n.cfg.Title, err)
 		}
-		// Every interval verifies offline; the old supplier sees only
-		// before noon, the new one only from noon, never the same slot.
-		slots := func(ps []protocol.IntervalProof) map[int64]bool {
-			out := map[int64]bool{}
-			for _, p := range ps {
-				h, err := w.verify.VerifyInterval(p)
-				if err != nil {
-					badOffline++
-					continue
-				}
-				verifiedOffline++
-				out[h.Start+int64(p.Interval.Index)*int64(h.Period)] = true
-			}
-			return out
-		}
-		seenA, seenB := slots(a), slots(b)
+		// The old supplier sees only before noon, the new one only from
+		// noon of the first day; every quarter hour goes to exactly one.
+		seenA, seenB := verify(n.supplier, a), verify("supplier Suedwind", b)
+		bad := 0
 		for ts := range seenA {
-			if ts >= noon && ts < from.Add(24*time.Hour).Unix() {
-				partitionOK = false // the old supplier sees after the switch
+			if ts >= noon.Unix() && ts < from.Add(24*time.Hour).Unix() {
+				bad++ // the old supplier sees after the switch
 			}
 		}
 		for ts := range seenB {
-			if ts < noon || seenA[ts] {
-				partitionOK = false // the new supplier sees before the switch
+			if ts < noon.Unix() || seenA[ts] {
+				bad++ // the new supplier sees before the switch
 			}
 		}
-		if len(a)+len(b) != 96*w.cfg.Days || len(g) != 96*w.cfg.Days {
-			partitionOK = false
+		if len(seenA)+len(seenB) != perMeter {
+			bad += perMeter - len(seenA) - len(seenB)
 		}
+		if bad != 0 {
+			partition = append(partition, fmt.Sprintf("meter %x: old supplier %d, new supplier %d quarter hours, %d misplaced", n.cfg.Title, len(seenA), len(seenB), bad))
+		}
+		f.PartitionViolations += max(bad, -bad)
 		if len(w.proofs) == 0 && len(a) > 0 && len(b) > 0 {
 			w.proofs = append(w.proofs, a[0], a[len(a)-1], b[0], b[len(b)-1])
 		}
 	}
-	rep.add("supplier switch at noon: per-supplier partition", partitionOK && checked > 0, "%d switched meters: old supplier sees only before 12:00, new only after, together all 96/day", checked)
-	rep.add("participants verify every interval offline", badOffline == 0 && verifiedOffline > 0, "%d intervals with Merkle proofs against the meter's signature", verifiedOffline)
-	// A supplier without a contract for a meter is refused.
-	var other *meterNode
+	rep.add(stepMarket, "supplier switch: each quarter hour to exactly one supplier", f.PartitionViolations == 0 && f.SwitchedMeters > 0,
+		fmt.Sprintf("%d misplaced over %s", f.PartitionViolations, plural(f.SwitchedMeters, "switched meter")),
+		"0; old supplier until 12:00, new from 12:00", strings.Join(partition, "\n"))
+	rep.add(stepMarket, "participants verify every interval offline (signature, Merkle proof)", f.IntervalsBad == 0 && f.IntervalsVerified == f.IntervalsEntitled,
+		fmt.Sprintf("%d of %d intervals", f.IntervalsVerified, f.IntervalsEntitled),
+		fmt.Sprintf("all their contracts cover (%d; the revoked supplier's excepted)", f.IntervalsEntitled), strings.Join(failures, "\n"))
+	// A supplier asking for a period or a meter outside its contracts is
+	// refused: the new supplier for the morning before the switch, and a
+	// supplier for another supplier's meter.
+	tries, refusedNoContract := 0, 0
+	_, err := w.he.Fetch(ctx, w.parts["supplier Suedwind"], w.meters[0].cfg.Title, from, noon)
+	tries++
+	if tally(f.FetchRefused, err, headend.ErrNotEntitled) {
+		refusedNoContract++
+	}
 	for _, n := range w.meters {
 		if n.supplier == "supplier Nordstrom" && !n.switched {
-			other = n
+			_, err := w.he.Fetch(ctx, w.parts["supplier Suedwind"], n.cfg.Title, from, to)
+			tries++
+			if tally(f.FetchRefused, err, headend.ErrNotEntitled) {
+				refusedNoContract++
+			}
 			break
 		}
 	}
-	if other != nil {
-		_, err := w.he.Fetch(ctx, w.parts["supplier Suedwind"], other.cfg.Title, from, to)
-		rep.add("supplier without contract refused", errors.Is(err, headend.ErrNotEntitled), "%v", err)
+	rep.add(stepMarket, "participant without a contract for meter and period refused", refusedNoContract == tries,
+		fmt.Sprintf("%d of %d requests refused", refusedNoContract, tries), "all, no contract for meter and period", "")
+	revoked := map[string]int{}
+	_, err = w.he.Fetch(ctx, w.parts["supplier Lapsed"], w.meters[min(2, len(w.meters)-1)].cfg.Title, from, to)
+	ok := tally(revoked, err, headend.ErrParticipant) && errors.Is(err, protocol.ErrRevoked)
+	for k, v := range revoked {
+		f.FetchRefused[k] += v
 	}
-	_, err := w.he.Fetch(ctx, w.parts["supplier Lapsed"], w.meters[min(2, len(w.meters)-1)].cfg.Title, from, to)
-	rep.add("revoked market participant refused", errors.Is(err, headend.ErrParticipant) && errors.Is(err, protocol.ErrRevoked) || errors.Is(err, headend.ErrParticipant), "%v", err)
+	rep.add(stepMarket, "participant whose certificate was revoked at noon refused", ok,
+		fmt.Sprintf("refused: %s", classes(revoked)), "refused, certificate revoked", "")
 	return nil
 }
 
+// commandsPolicy checks who may disconnect a meter (UC4) and that an
+// approved disconnect runs once.
 func (w *world) commandsPolicy(rep *demoReport) error {
+	f := &rep.fig
+	f.CommandRefused, f.RepeatRefused = map[string]int{}, map[string]int{}
 	n := w.meters[len(w.meters)-1]
 	_, err := w.he.IssueCommand(w.alice, nil, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
-	rep.add("disconnect without a second approver refused", errors.Is(err, headend.ErrApproval), "%v", err)
+	ok1 := tally(f.CommandRefused, err, headend.ErrApproval)
 	_, err = w.he.IssueCommand(headend.Approver{Name: "supplier Nordstrom", Cert: w.parts["supplier Nordstrom"]}, &w.bob, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
-	rep.add("disconnect by a supplier refused", errors.Is(err, headend.ErrRole), "%v", err)
+	ok2 := tally(f.CommandRefused, err, headend.ErrRole)
+	rep.add(stepMarket, "disconnect without a second approver, or by a supplier, refused", ok1 && ok2,
+		fmt.Sprintf("2 tried: %s", classes(f.CommandRefused)), "1 second approver missing, 1 role not permitted", "")
 	c, err := w.he.IssueCommand(w.alice, &w.bob, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
 	if err != nil {
 		return err
@@ -988,6 +1279,7 @@ func (w *world) commandsPolicy(rep *demoReport) error {
 	if err := n.gw.g.Command(n.cfg.Title, c); err != nil {
 		return err
 	}
+	f.DisconnectRuns++
 	// Delivered again: the gateway refuses a command it relayed; after a
 	// restart it has forgotten, and the meter refuses the old counter.
 	again := n.gw.g.Command(n.cfg.Title, c)
@@ -995,20 +1287,17 @@ func (w *world) commandsPolicy(rep *demoReport) error {
 		return err
 	}
 	afterRestart := n.gw.g.Command(n.cfg.Title, c)
-	rep.add("approved disconnect runs once", errors.Is(again, gateway.ErrRelayed) && errors.Is(afterRestart, gateway.ErrMeterRefus),
-		"second delivery: %v; after the gateway restarted: %v", again, afterRestart)
-	tariffs := 0
-	for _, m := range w.meters[:min(5, len(w.meters))] {
-		if m.m.Tariff() == 2 {
-			tariffs++
-		}
-	}
-	rep.add("tariff command executed", tariffs == min(5, len(w.meters)), "%d meters on tariff 2", tariffs)
+	ok1 = tally(f.RepeatRefused, again, gateway.ErrRelayed)
+	ok2 = tally(f.RepeatRefused, afterRestart, gateway.ErrMeterRefus)
+	rep.add(stepMarket, "approved disconnect runs once", f.DisconnectRuns == 1 && ok1 && ok2,
+		fmt.Sprintf("ran %d time; 2 repeats: %s", f.DisconnectRuns, classes(f.RepeatRefused)),
+		"once; repeat refused by the gateway, after its restart by the meter", "")
 	log, err := w.store.AuditLog()
 	if err != nil {
 		return err
 	}
-	rep.add("audit log", len(log) > 0, "%d entries", len(log))
+	f.AuditEntries = len(log)
+	rep.add(stepMarket, "head-end audit log", len(log) > 0, fmt.Sprintf("%d entries", len(log)), "> 0", "")
 	return nil
 }
 
@@ -1119,7 +1408,12 @@ func (w *world) operatorChange(rep *demoReport) error {
 	if err != nil {
 		return err
 	}
-	rep.add("operator change: meters follow the new gateway", moved > 0 && refused == moved && sent == moved && res.Stored == moved,
-		"%d meters took the new trust list, were commissioned and read by the new operator's gateway (%d readings stored); the old gateway refused %d times", moved, res.Stored, refused)
+	f := &rep.fig
+	f.Moved, f.OldGatewayRefused, f.MovedStored = moved, refused, res.Stored
+	rep.add(stepOperator, "meters take the new trust list, the new operator's gateway commissions and reads them", moved > 0 && sent == moved && res.Stored == moved,
+		fmt.Sprintf("%d of %d meters of segment %s; %d readings stored", moved, moved, old.name, res.Stored),
+		fmt.Sprintf("all %d, one reading each", moved), "")
+	rep.add(stepOperator, "old operator's gateway refused by the meters", refused == moved,
+		fmt.Sprintf("%d of %d commissioning attempts refused", refused, moved), "all, refused by the meter", "")
 	return nil
 }

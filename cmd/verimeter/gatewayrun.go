@@ -32,8 +32,13 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", 20*time.Second, "how long to wait for the head-end and the meters to come up")
 	read := fs.Bool("read", false, "also take an on-demand signed reading from every meter (UC3)")
 	fw := fs.String("firmware", "", "a firmware campaign (JSON: campaign, manifest, image) to relay to every meter after collecting it")
-	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
-		fmt.Fprintln(stderr, "usage: verimeter gateway run -config gateway.json")
+	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-firmware FILE]")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "verimeter gateway run: -config FILE is required; arguments are flags only")
+		fs.Usage()
 		return 2
 	}
 	if err := gatewayRun(*cfgPath, *wait, *read, *fw, stdout); err != nil {

@@ -32,7 +32,11 @@ func runGen(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exit: 0 up to date (or written), 1 stale, 2 spec outside the generator's subset or bad input")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := fs.Parse(args); err != nil {
+		return exitBadInput // the flag package printed the usage
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "verimeter gen: unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
 		return exitBadInput
 	}

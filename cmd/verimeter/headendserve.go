@@ -30,8 +30,13 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("headend serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "head-end configuration (JSON, from verimeter provision)")
-	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
-		fmt.Fprintln(stderr, "usage: verimeter headend serve -config headend.json")
+	setUsage(fs, stderr, "usage: verimeter headend serve -config headend.json")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "verimeter headend serve: -config FILE is required, and nothing else")
+		fs.Usage()
 		return 2
 	}
 	if err := headendServe(*cfgPath, stdout, stderr, stopOnSignal()); err != nil {

@@ -27,8 +27,13 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meter run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "meter configuration (JSON, from verimeter provision)")
-	if err := fs.Parse(args[1:]); err != nil || *cfgPath == "" {
-		fmt.Fprintln(stderr, "usage: verimeter meter run -config meter.json")
+	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() != 0 {
+		fmt.Fprintln(stderr, "verimeter meter run: -config FILE is required, and nothing else")
+		fs.Usage()
 		return 2
 	}
 	if err := meterRun(*cfgPath, stdout); err != nil {

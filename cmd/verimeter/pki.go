@@ -88,21 +88,14 @@ var errLintFindings = errors.New("certificates depart from the SM-PKI profile")
 
 func newKey() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P256(), rand.Reader) }
 
-// parseInterspersed parses flags and positional arguments in any order
-// (`pki init DIR` and `pki init -dir DIR`, `pki lint -ca R a.crt b.crt`):
-// the flag package stops at the first positional one.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, fmt.Errorf("%w: %w", errUsage, err)
-		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+// pkiArgs parses a pki subcommand's flags and positional arguments in any
+// order (`pki init DIR` and `pki init -dir DIR`, `pki lint -ca R a.crt
+// b.crt`) and returns the positional ones; a bad flag is a usage error.
+func pkiArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	if err := parseInterspersed(fs, args); err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
 	}
+	return fs.Args(), nil
 }
 
 // dirArg resolves DIR given as -dir or as the one positional argument.
@@ -132,7 +125,7 @@ func pkiInit(args []string, stdout, stderr io.Writer) error {
 	var o pkiDirOpts
 	fs := o.flags("init", "directory for the PKI (created)")
 	fs.SetOutput(stderr)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := pkiArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -413,7 +406,7 @@ func pkiCRL(args []string, stdout, stderr io.Writer) error {
 	var o pkiDirOpts
 	fs := o.flags("crl", "PKI directory")
 	fs.SetOutput(stderr)
-	pos, err := parseInterspersed(fs, args)
+	pos, err := pkiArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -463,7 +456,7 @@ func pkiLint(args []string, stdout, stderr io.Writer) error {
 	var o pkiLintOpts
 	fs := o.flags()
 	fs.SetOutput(stderr)
-	files, err := parseInterspersed(fs, args)
+	files, err := pkiArgs(fs, args)
 	if err != nil {
 		return err
 	}

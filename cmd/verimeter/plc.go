@@ -22,7 +22,13 @@ func runPLC(args []string, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "simulation seed")
 	meters := fs.Int("meters", 0, "simulate one day for this many meters instead of printing the standard tables")
 	loss := fs.Float64("loss", 0.05, "frame loss rate with -meters")
+	setUsage(fs, stderr, "usage: verimeter plc capacity [-seed N] [-meters N] [-loss F]")
 	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fmt.Fprintf(stderr, "verimeter plc capacity: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
 		return 2
 	}
 	if *meters == 0 {

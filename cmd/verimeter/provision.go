@@ -28,8 +28,26 @@ func runProvision(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", "", "output directory (created)")
 	meters := fs.Int("meters", 4, "meters")
 	gateways := fs.Int("gateways", 2, "gateways")
-	if err := fs.Parse(args); err != nil || *dir == "" || *meters < *gateways || *gateways < 1 || *meters > 200*(*gateways) {
-		fmt.Fprintln(stderr, "usage: verimeter provision -dir DIR [-meters N] [-gateways N]")
+	setUsage(fs, stderr, "usage: verimeter provision -dir DIR [-meters N] [-gateways N]")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var bad string
+	switch {
+	case *dir == "":
+		bad = "-dir is required"
+	case *gateways < 1:
+		bad = fmt.Sprintf("-gateways %d: at least 1 gateway", *gateways)
+	case *meters < *gateways:
+		bad = fmt.Sprintf("-meters %d is fewer than -gateways %d: every gateway needs a meter", *meters, *gateways)
+	case *meters > 200*(*gateways):
+		bad = fmt.Sprintf("-meters %d: at most 200 per gateway", *meters)
+	case fs.NArg() != 0:
+		bad = fmt.Sprintf("unexpected argument %q", fs.Arg(0))
+	}
+	if bad != "" {
+		fmt.Fprintf(stderr, "verimeter provision: %s\n", bad)
+		fs.Usage()
 		return 2
 	}
 	if err := provision(*dir, *meters, *gateways, time.Now()); err != nil {

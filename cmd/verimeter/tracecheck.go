@@ -36,7 +36,7 @@ func runTraceCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "exit: 0 explained, 10 a step no behaviour of the spec explains, 1 unreadable or malformed log or spec, or state cap reached, 2 usage")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseInterspersed(fs, args); err != nil {
 		return exitBadInput
 	}
 	if *spec == "" || fs.NArg() == 0 || *hidden < 0 || *maxStates < 1 {

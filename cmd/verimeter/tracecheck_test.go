@@ -98,6 +98,7 @@ func TestTraceCheckExitCodes(t *testing.T) {
 		{"missing log", []string{"-spec", commandsTLA, filepath.Join(t.TempDir(), "none.ndjson")}, exitInternal, "none.ndjson"},
 		{"malformed log", append([]string{"-spec", commandsTLA}, bad...), exitInternal, bad[2] + ":2: trace line is not a TraceLine"},
 		{"missing spec", append([]string{"-spec", "nowhere/X.tla"}, good...), exitInternal, "X.tla"},
+		{"missing config", append([]string{"-spec", commandsTLA, "-config", "nowhere/M.cfg"}, good...), exitInternal, "config file nowhere/M.cfg: no such file"},
 		{"node in two logs", []string{"-spec", commandsTLA, good[0], good[0]}, exitInternal, "node logged in two files"},
 		{"state cap", append([]string{"-spec", commandsTLA, "-max-states", "1"}, good...), exitInternal, "exceed the cap"},
 	}

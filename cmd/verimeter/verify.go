@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
@@ -51,11 +52,23 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	rootsPath := fs.String("roots", "", "PEM file with the trusted root certificate(s)")
 	certsPath := fs.String("certs", "", "PEM file with the sub-CA and meter certificates")
 	crlPath := fs.String("crl", "", "optional PEM CRL of the manufacturer sub-CA")
-	if err := fs.Parse(args); err != nil {
+	setUsage(fs, stderr, "usage: verimeter verify -roots ROOT.pem -certs CERTS.pem [-crl CRL.pem] FILE...",
+		"  FILE: a signed reading (COSE_Sign1) or an interval proof (CBOR) as exported by the head-end; flags may follow the files")
+	if err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
-	if *rootsPath == "" || *certsPath == "" || fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: verimeter verify -roots ROOT.pem -certs CERTS.pem [-crl CRL.pem] FILE...\n  FILE: a signed reading (COSE_Sign1) or an interval proof (CBOR) as exported by the head-end")
+	var missing []string
+	for _, m := range []struct{ flag, val string }{{"-roots", *rootsPath}, {"-certs", *certsPath}} {
+		if m.val == "" {
+			missing = append(missing, m.flag)
+		}
+	}
+	if fs.NArg() == 0 {
+		missing = append(missing, "FILE")
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(stderr, "verimeter verify: missing %s\n", strings.Join(missing, ", "))
+		fs.Usage()
 		return 2
 	}
 	roots, err := readPEMCerts(*rootsPath)
@@ -113,6 +126,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// Why verify refuses a file before any signature is checked.
+var (
+	errEmptyFile     = errors.New("empty file")
+	errNotSignedData = errors.New("neither a signed reading (COSE_Sign1) nor an interval proof")
+)
+
 func verifyFile(v *protocol.Verifier, path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -128,9 +147,15 @@ func verifyFile(v *protocol.Verifier, path string) (string, error) {
 		}
 		return "", err
 	}
+	if len(b) == 0 {
+		return "", errEmptyFile
+	}
 	p, err := protocol.UnmarshalIntervalProof(b)
+	if errors.Is(err, protocol.ErrTruncated) {
+		return "", fmt.Errorf("interval proof: %w", err)
+	}
 	if err != nil {
-		return "", errors.Join(errors.New("neither a signed reading nor an interval proof"), err)
+		return "", fmt.Errorf("%w: %w", errNotSignedData, err)
 	}
 	h, err := v.VerifyInterval(p)
 	if err != nil {

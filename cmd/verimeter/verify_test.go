@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,5 +49,34 @@ func TestVerifyExportedDataAndRejectAltered(t *testing.T) {
 	out.Reset()
 	if code := run(append([]string{"verify", "-roots", filepath.Join(other, "root.pem"), "-certs", filepath.Join(dir, "certs.pem")}, files[0]), &out, &errb); code != 1 {
 		t.Fatalf("foreign root accepted:\n%s", out.String())
+	}
+	// A file cut short says "truncated", whichever part it ends in; an
+	// empty file says so.
+	full, _ := os.ReadFile(filepath.Join(dir, "reading-0.cbor"))
+	proof, _ := os.ReadFile(files[0])
+	cut := t.TempDir()
+	var cuts []string
+	for i, c := range [][]byte{full[:1], full[:5], full[:40], full[:len(full)-10], proof[:len(proof)/2]} {
+		p := filepath.Join(cut, fmt.Sprintf("cut-%d.cbor", i))
+		os.WriteFile(p, c, 0o644)
+		cuts = append(cuts, p)
+	}
+	empty := filepath.Join(cut, "empty.cbor")
+	os.WriteFile(empty, nil, 0o644)
+	out.Reset()
+	if code := run(append(append(args[:5:5], cuts...), empty), &out, &errb); code != 1 {
+		t.Fatalf("cut files: exit %d\n%s", code, out.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != len(cuts)+1 {
+		t.Fatalf("%d lines for %d files:\n%s", len(lines), len(cuts)+1, out.String())
+	}
+	for i, l := range lines[:len(cuts)] {
+		if !strings.HasPrefix(l, "REJECTED "+cuts[i]) || !strings.Contains(l, "truncated") {
+			t.Errorf("cut file %d: %s", i, l)
+		}
+	}
+	if !strings.Contains(lines[len(cuts)], "empty file") {
+		t.Errorf("empty file: %s", lines[len(cuts)])
 	}
 }

@@ -2,7 +2,9 @@ package eval
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,11 @@ import (
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
 )
+
+// ErrNoConfig: the model configuration (.cfg) named or implied by the
+// spec's name does not exist. It is its own class, not ErrModuleNotFound,
+// so that a user is told which file to create or name with -config.
+var ErrNoConfig = errors.New("no such file")
 
 // LoadModel reads, resolves and binds a specification file to its model
 // configuration, as `verimeter check SPEC.tla` does: cfgPath defaults to
@@ -28,8 +35,11 @@ func LoadModel(specPath, cfgPath string) (*Machine, error) {
 		return nil, err
 	}
 	src, err := os.ReadFile(cfgPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("config file %s: %w", cfgPath, ErrNoConfig)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrModuleNotFound, err)
+		return nil, fmt.Errorf("config file %s: %w", cfgPath, err)
 	}
 	c, err := cfg.Parse(cfgPath, src)
 	if err != nil {
