@@ -15,10 +15,10 @@ const (
 	// Version is the format version this package writes.
 	Version = 2
 
-	headerLen    = 16         // magic, version, flags, CRC-32C
+	headerLen    = 16            // magic, version, flags, CRC-32C
 	recHeaderLen = 4 + 8 + 1 + 4 // length, sequence, kind, header CRC-32C
-	recTrailer   = 4          // CRC-32C of header fields and data
-	v1HeaderLen  = 4 + 1      // version 1: length, kind
+	recTrailer   = 4             // CRC-32C of header fields and data
+	v1HeaderLen  = 4 + 1         // version 1: length, kind
 )
 
 // ErrCorrupt marks a journal whose records stop verifying before its tail:
