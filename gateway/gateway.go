@@ -42,9 +42,9 @@ type Config struct {
 	Dir        string            // persistent queue; "" keeps it in memory
 	// FS is the filesystem the queue is written through; nil is the
 	// operating system's (crash-point and full-disk tests inject one).
-	FS journal.FS
-	Rand       io.Reader
-	Segment    PLC
+	FS      journal.FS
+	Rand    io.Reader
+	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
 	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
 	// validation against spec/Commands.tla.
