@@ -46,18 +46,20 @@ func tornCuts(n int) []int {
 // and, where the prefix holds a write not yet made durable (no later fsync
 // of its file and no later write to it), the variants where that write is
 // torn (cut at several offsets, or zero-filled) or dropped. check restarts
-// the role from each state and returns why it is wrong, or nil.
-func Replay(initial Snapshot, ops []Op, check func(fsys *MemFS, desc string) error) Result {
+// the role from each state (the crash came after ops[:k]) and returns why
+// it is wrong, or nil.
+func Replay(initial Snapshot, ops []Op, check func(fsys *MemFS, k int) error) Result {
 	var r Result
+	var k int
 	run := func(fsys *MemFS, desc string) {
-		if err := check(fsys, desc); err != nil {
+		if err := check(fsys, k); err != nil {
 			r.Failures++
 			if len(r.Failed) < 5 {
 				r.Failed = append(r.Failed, fmt.Sprintf("%s: %v", desc, err))
 			}
 		}
 	}
-	for k := 0; k <= len(ops); k++ {
+	for k = 0; k <= len(ops); k++ {
 		r.Points++
 		run(materialise(initial, ops[:k], -1, nil), fmt.Sprintf("crash after %d of %d operations", k, len(ops)))
 		w := lastUnsynced(ops[:k])
