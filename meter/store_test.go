@@ -345,4 +345,3 @@ func TestCrashPointsMeter(t *testing.T) {
 		t.Fatalf("only %d crash points", res.Points)
 	}
 }
-
