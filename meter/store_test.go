@@ -257,7 +257,23 @@ func TestCrashPointsMeter(t *testing.T) {
 	lr, other := []byte("lr v5"), []byte("comm v5")
 	for d := range days {
 		day := int64(20000 + d)
-		measureDay(t, m, day)
+		for i := range 96 {
+			if _, err := m.Measure(day, i); err != nil {
+				t.Fatal(err)
+			}
+			if i == 47 {
+				// An on-demand reading while the morning's intervals are
+				// not yet synced: its counter reservations are durable
+				// writes to the other file after unsynced ones.
+				r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
+				rd, err := k.verifier.VerifyReading(r.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cur.data = max(cur.data, rd.Counter)
+				note()
+			}
+		}
 		r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: day})
 		if r.Kind != protocol.PDUData {
 			t.Fatalf("block: %+v", r)
