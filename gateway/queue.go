@@ -38,10 +38,26 @@ const (
 	qAckUpTo byte = 3 // 8 bytes: every item whose record's sequence number is at most this is acknowledged
 )
 
-// QueueKindName names a record kind of the queue's journal (verimeter
-// journal dump).
-func QueueKindName(k byte) string {
-	return map[byte]string{qItem: "item", qAck: "ack-count", qAckUpTo: "ack"}[k]
+// DescribeQueueRecord names a record of the queue's journal and summarises
+// it (verimeter journal dump); an unknown kind has an empty name.
+func DescribeQueueRecord(kind byte, b []byte) (name, summary string) {
+	switch kind {
+	case qItem:
+		if len(b) < 1 {
+			return "item", "malformed"
+		}
+		return "item", fmt.Sprintf("kind %d, %d bytes signed", b[0], len(b)-1)
+	case qAck, qAckUpTo:
+		name = map[byte]string{qAck: "ack-count", qAckUpTo: "ack"}[kind]
+		if len(b) != 8 {
+			return name, "malformed"
+		}
+		if kind == qAck {
+			return name, fmt.Sprintf("first %d items acknowledged", binary.BigEndian.Uint64(b))
+		}
+		return name, fmt.Sprintf("items up to record seq %d acknowledged", binary.BigEndian.Uint64(b))
+	}
+	return "", ""
 }
 
 // QueueOptions configure where the queue's journal is written and when it

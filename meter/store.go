@@ -2,6 +2,8 @@ package meter
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
 	"sort"
 
 	"github.com/verimeter/verimeter/statemachine/journal"
@@ -49,10 +51,59 @@ const (
 	recRegister byte = 8 // compaction snapshot: the last folded day and the Wh of every folded interval
 )
 
-// KindName names a record kind of the meter's store (verimeter journal dump).
-func KindName(k byte) string {
-	return map[byte]string{recInterval: "interval", recLogbook: "logbook", recCommand: "command", recFirmware: "firmware",
-		recFloor: "floor", recTariff: "tariff", recBlock: "block", recRegister: "register"}[k]
+// DescribeRecord names a record of the meter's store and summarises its
+// data in a few words (verimeter journal dump); an unknown kind has an
+// empty name.
+func DescribeRecord(kind byte, b []byte) (name, summary string) {
+	switch kind {
+	case recInterval:
+		if len(b) == 14 {
+			return "interval", fmt.Sprintf("day %d index %d %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint16(b[8:]), binary.BigEndian.Uint32(b[10:]))
+		}
+		return "interval", "malformed"
+	case recLogbook:
+		var e LogEntry
+		if json.Unmarshal(b, &e) != nil {
+			return "logbook", "malformed"
+		}
+		return "logbook", fmt.Sprintf("seq %d %s v%d->v%d by %q", e.Seq, e.Event, e.OldVersion, e.NewVersion, e.Party)
+	case recCommand:
+		if len(b) == 8 {
+			return "command", fmt.Sprintf("last counter %d", binary.BigEndian.Uint64(b))
+		}
+		return "command", "malformed"
+	case recFirmware:
+		var f firmwareState
+		if json.Unmarshal(b, &f) != nil || f.Active < 0 || f.Active > 1 {
+			return "firmware", "malformed"
+		}
+		s := fmt.Sprintf("active slot %d v%d (other v%d)", f.Active, f.Slots[f.Active].Version, f.Slots[1-f.Active].Version)
+		if f.Trial != nil {
+			s += fmt.Sprintf(", on trial for logbook entry %d", f.Trial.Seq)
+		}
+		return "firmware", s
+	case recFloor:
+		if len(b) == 4 {
+			return "floor", fmt.Sprintf("security version %d", binary.BigEndian.Uint32(b))
+		}
+		return "floor", "malformed"
+	case recTariff:
+		if len(b) == 1 {
+			return "tariff", fmt.Sprintf("T%d", b[0])
+		}
+		return "tariff", "malformed"
+	case recBlock:
+		if len(b) >= 8 {
+			return "block", fmt.Sprintf("day %d, %d bytes signed", int64(binary.BigEndian.Uint64(b)), len(b)-8)
+		}
+		return "block", "malformed"
+	case recRegister:
+		if len(b) == 16 {
+			return "register", fmt.Sprintf("days up to %d folded: %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
+		}
+		return "register", "malformed"
+	}
+	return "", ""
 }
 
 // liveRecords is what a compaction of the meter's journal keeps: every
