@@ -191,11 +191,11 @@ type queueEvent struct {
 // acknowledged by the head-end is pending, in order (only an
 // acknowledgement under way at the crash may have taken effect), nothing
 // the head-end acknowledged is pending again, and nothing else appears.
-// CRASHPOINTS=full runs 1,500 items (make crashpoints).
+// CRASHPOINTS=full runs 5,000 items (make crashpoints).
 func TestCrashPointsQueue(t *testing.T) {
 	n := 60
 	if crashfs.Full() {
-		n = 1500
+		n = 5000
 	}
 	fsys := crashfs.New()
 	opts := QueueOptions{FS: fsys, CompactMin: 1024}
@@ -256,7 +256,7 @@ func TestCrashPointsQueue(t *testing.T) {
 		var pending []int
 		for _, it := range q.Pending(q.Len()) {
 			i := itemIndex(it)
-			if i <= prev || i >= n {
+			if i <= prev || i >= next {
 				return fmt.Errorf("pending item %q after %d", it.Raw, prev)
 			}
 			if i <= ackedTo {
