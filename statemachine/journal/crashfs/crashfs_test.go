@@ -11,7 +11,7 @@ import (
 // TestReplayMaterialisesEveryCrashState: a synced write, an unsynced one
 // and a rename. Each prefix lands whole; the unsynced write is torn at
 // each cut, zero-filled, and dropped where something follows it; the
-// synced write is never torn.
+// synced write is never torn once synced; the rename may be lost.
 func TestReplayMaterialisesEveryCrashState(t *testing.T) {
 	m := New()
 	m.Record()
@@ -29,10 +29,11 @@ func TestReplayMaterialisesEveryCrashState(t *testing.T) {
 	res := Replay(initial, ops, func(fs *MemFS, k int) error {
 		b, errA := fs.ReadFile("/d/a")
 		if k == 5 {
-			if errA == nil {
-				return errors.New("the rename did not land")
+			if bb, errB := fs.ReadFile("/d/b"); errB == nil {
+				b = bb
+			} else if errA != nil {
+				return errors.New("neither name holds the file")
 			}
-			b, _ = fs.ReadFile("/d/b")
 		}
 		if k >= 3 && !strings.HasPrefix(string(b), "synced") {
 			return errors.New("a synced write was lost")
@@ -43,14 +44,15 @@ func TestReplayMaterialisesEveryCrashState(t *testing.T) {
 	// 6 prefixes. Before its fsync (prefix 2) the first write (6 bytes) is
 	// torn at 1, 3 and 5 bytes and zero-filled; the second (22 bytes) is
 	// the last unsynced one in prefixes 4 and 5: 6 cuts and a zero fill
-	// each, dropped only in 5, where the rename follows it.
-	if res.Points != 6 || res.Torn != 18 || res.Dropped != 1 || res.Failures != 0 {
+	// each, dropped only in 5, where the rename follows it; and in 5 the
+	// rename, which no directory fsync follows, may not have landed.
+	if res.Points != 6 || res.Torn != 18 || res.Dropped != 2 || res.Failures != 0 {
 		t.Fatalf("%+v", res)
 	}
 	if seen["synced-"] == 0 || seen["synced"+strings.Repeat("\x00", 22)] == 0 || seen["synced-unsynced-record-of-2"] == 0 {
 		t.Fatalf("states: %v", seen)
 	}
-	if res.Line("x") != "crashpoints: role=x points=6 torn=18 dropped=1 failures=0" {
+	if res.Line("x") != "crashpoints: role=x points=6 torn=18 dropped=2 failures=0" {
 		t.Fatal(res.Line("x"))
 	}
 }

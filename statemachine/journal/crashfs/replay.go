@@ -3,6 +3,7 @@ package crashfs
 import (
 	"fmt"
 	"os"
+	"path"
 	"strings"
 )
 
@@ -10,7 +11,7 @@ import (
 type Result struct {
 	Points   int // crash points: prefixes of the operations, each materialised with every write landed
 	Torn     int // variants with the last unsynced write cut short or zero-filled
-	Dropped  int // variants with the last unsynced write lost while later operations landed
+	Dropped  int // variants with the last unsynced write, or a rename no directory fsync followed, lost while later operations landed
 	Failures int
 	// Failed describes the first few failing states.
 	Failed []string
@@ -61,7 +62,11 @@ func Replay(initial Snapshot, ops []Op, check func(fsys *MemFS, k int) error) Re
 	}
 	for k = 0; k <= len(ops); k++ {
 		r.Points++
-		run(materialise(initial, ops[:k], -1, nil), fmt.Sprintf("crash after %d of %d operations", k, len(ops)))
+		run(materialise(initial, ops[:k], -1, nil, -1), fmt.Sprintf("crash after %d of %d operations", k, len(ops)))
+		if rn := lastUnsyncedRename(ops[:k]); rn >= 0 {
+			r.Dropped++
+			run(materialise(initial, ops[:k], -1, nil, rn), fmt.Sprintf("crash after %d of %d operations, %s not durable", k, len(ops), ops[rn]))
+		}
 		w := lastUnsynced(ops[:k])
 		if w < 0 {
 			continue
@@ -69,13 +74,13 @@ func Replay(initial Snapshot, ops []Op, check func(fsys *MemFS, k int) error) Re
 		data := ops[w].Data
 		for _, c := range tornCuts(len(data)) {
 			r.Torn++
-			run(materialise(initial, ops[:k], w, data[:c]), fmt.Sprintf("crash after %d of %d operations, %s torn after %d bytes", k, len(ops), ops[w], c))
+			run(materialise(initial, ops[:k], w, data[:c], -1), fmt.Sprintf("crash after %d of %d operations, %s torn after %d bytes", k, len(ops), ops[w], c))
 		}
 		r.Torn++
-		run(materialise(initial, ops[:k], w, make([]byte, len(data))), fmt.Sprintf("crash after %d of %d operations, %s zero-filled", k, len(ops), ops[w]))
+		run(materialise(initial, ops[:k], w, make([]byte, len(data)), -1), fmt.Sprintf("crash after %d of %d operations, %s zero-filled", k, len(ops), ops[w]))
 		if w < k-1 {
 			r.Dropped++
-			run(materialise(initial, ops[:k], w, []byte{}), fmt.Sprintf("crash after %d of %d operations, %s dropped", k, len(ops), ops[w]))
+			run(materialise(initial, ops[:k], w, []byte{}, -1), fmt.Sprintf("crash after %d of %d operations, %s dropped", k, len(ops), ops[w]))
 		}
 	}
 	return r
@@ -99,10 +104,30 @@ func lastUnsynced(ops []Op) int {
 	return -1
 }
 
+// lastUnsyncedRename is the index of the last rename in ops that no later
+// fsync of its target's directory follows, or -1: until that fsync the
+// directory may still name the old file after a crash.
+func lastUnsyncedRename(ops []Op) int {
+	synced := map[string]bool{}
+	for i := len(ops) - 1; i >= 0; i-- {
+		switch ops[i].Kind {
+		case OpSyncDir:
+			synced[ops[i].Name] = true
+		case OpRename:
+			if !synced[path.Dir(ops[i].NewName)] {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
 // materialise applies ops to initial; the write at index w (if w >= 0)
 // lands as repl instead: a shorter slice is a torn write, an empty one a
-// dropped write, zeros an extension the data never reached.
-func materialise(initial Snapshot, ops []Op, w int, repl []byte) *MemFS {
+// dropped write, zeros an extension the data never reached. The rename at
+// index skip (if skip >= 0) does not land; the writes after it still reach
+// the renamed file, which then has no name.
+func materialise(initial Snapshot, ops []Op, w int, repl []byte, skip int) *MemFS {
 	m := FromSnapshot(initial)
 	for i, o := range ops {
 		switch o.Kind {
@@ -130,6 +155,9 @@ func materialise(initial Snapshot, ops []Op, w int, repl []byte) *MemFS {
 			}
 			m.inos[o.Ino] = d
 		case OpRename:
+			if i == skip {
+				continue
+			}
 			if i, ok := m.names[o.Name]; ok {
 				delete(m.names, o.Name)
 				m.names[o.NewName] = i
