@@ -368,3 +368,48 @@ func TestCrashPointsMeter(t *testing.T) {
 		t.Fatalf("only %d crash points", res.Points)
 	}
 }
+
+// TestStoreCompactionKeepsTheLiveState: after a compaction and a restart
+// the meter has the same register, tariff, last command, firmware, floor,
+// logbook (every entry), recent blocks and the intervals of the day whose
+// block was not handed out yet, and the register reading of its next block
+// is exact.
+func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
+	fsys := crashfs.New()
+	k := newKit(t, "/m")
+	k.cfg.FS = fsys
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.agree(t, m)
+	lr, other := []byte("lr v5"), []byte("comm v5")
+	man := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
+	k.install(t, m, 1, man, append(bytes.Clone(lr), other...), k.man) // rejected: one signature
+	k.install(t, m, 2, man, append(bytes.Clone(lr), other...), k.man, k.auth)
+	for d := int64(20000); d < 20004; d++ {
+		measureDay(t, m, d)
+		if d < 20002 {
+			k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: d})
+		}
+		k.command(t, m, protocol.Command{Counter: uint64(d - 19990), Kind: protocol.CmdTariff, Tariff: uint8(d % 4)})
+	}
+	before := fmt.Sprint(m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	n := len(m.store.Records())
+	if err := m.store.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.store.Records()) >= n {
+		t.Fatalf("compaction kept %d of %d records", len(m.store.Records()), n)
+	}
+	m.Close()
+	m, err = New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	after := fmt.Sprint(m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	if before != after {
+		t.Fatalf("compaction changed the state:\n%.300s\n%.300s", before, after)
+	}
+}
