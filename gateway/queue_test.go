@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
 	"github.com/verimeter/verimeter/statemachine/journal/crashfs"
 )
@@ -283,5 +285,71 @@ func TestCrashPointsQueue(t *testing.T) {
 	}
 	if res.Points < 50 {
 		t.Fatalf("only %d crash points", res.Points)
+	}
+}
+
+// blockMeter answers every request with a data PDU carrying a block.
+type blockMeter struct {
+	send *protocol.Sender
+	recv *protocol.Receiver
+}
+
+func (m *blockMeter) Exchange(_ protocol.SystemTitle, apdu []byte) ([][]byte, error) {
+	_, plain, err := m.recv.Open(nil, apdu)
+	if err != nil {
+		return nil, err
+	}
+	p, err := protocol.UnmarshalPDU(plain)
+	if err != nil {
+		return nil, err
+	}
+	b, err := (&protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Day: p.Day, Body: []byte(fmt.Sprintf("signed block of day %d", p.Day))}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	a, err := m.send.Seal(nil, protocol.TagDataNotification, b)
+	return [][]byte{a}, err
+}
+
+func (m *blockMeter) Refused(protocol.SystemTitle) []error { return nil }
+
+// TestCollectOnFullDiskTakesNothing: with the gateway's disk full, a
+// collected block the queue cannot hold makes CollectDay fail (the gateway
+// does not take it from the meter) and nothing is queued; once space
+// returns the same day is collected and survives a restart.
+func TestCollectOnFullDiskTakesNothing(t *testing.T) {
+	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 4}, protocol.SystemTitle{'V', 'G', 'W', 4}
+	mkeys, gkeys, gk := agreeKeys(t, meter, gwTitle)
+	bm := &blockMeter{}
+	bm.send, _ = protocol.NewSender(mkeys, protocol.NewMemStore())
+	bm.recv, _ = protocol.NewReceiver(mkeys)
+	fsys := crashfs.New()
+	var fail error
+	fsys.Fail = func(crashfs.OpKind, string) error { return fail }
+	cfg := Config{Name: "g4", Title: gwTitle, ChannelKey: gk, Rand: rand.Reader, Segment: bm, Dir: "/gw", FS: fsys}
+	g, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &session{}
+	s.sender, _ = protocol.NewSender(gkeys, protocol.NewMemStore())
+	s.receiver, _ = protocol.NewReceiver(gkeys)
+	g.sessions[meter] = s
+	fail = syscall.ENOSPC
+	if err := g.CollectDay(meter, 20000); !errors.Is(err, ErrQueue) || !errors.Is(err, syscall.ENOSPC) || g.Queue().Len() != 0 {
+		t.Fatalf("collect on a full disk: %v, %d queued", err, g.Queue().Len())
+	}
+	fail = nil
+	if err := g.CollectDay(meter, 20000); err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+	g, err = New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if p := g.Queue().Pending(5); len(p) != 1 || string(p[0].Raw) != "signed block of day 20000" {
+		t.Fatalf("after restart: %v", p)
 	}
 }
