@@ -181,11 +181,11 @@ func (m *MemFS) log(o Op) {
 	}
 }
 
-// OpenFile opens name; O_CREATE and O_TRUNC are honoured.
-func (m *MemFS) OpenFile(name string, flag int, _ fs.FileMode) (journal.File, error) {
+// OpenFile opens a file; O_CREATE and O_TRUNC are honoured.
+func (m *MemFS) OpenFile(filePath string, flag int, _ fs.FileMode) (journal.File, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	name = path.Clean(name)
+	name := path.Clean(filePath)
 	i, ok := m.names[name]
 	if !ok && flag&os.O_CREATE == 0 {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
