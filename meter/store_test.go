@@ -413,3 +413,41 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		t.Fatalf("compaction changed the state:\n%.300s\n%.300s", before, after)
 	}
 }
+
+// TestDescribeRecordNamesEveryKind: every record a meter writes (and a
+// compaction's register record) has a name and a decoded summary for
+// verimeter journal dump.
+func TestDescribeRecordNamesEveryKind(t *testing.T) {
+	fsys := crashfs.New()
+	k := newKit(t, "/m")
+	k.cfg.FS = fsys
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	k.agree(t, m)
+	measureDay(t, m, 20000)
+	measureDay(t, m, 20001)
+	k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000})
+	k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2})
+	lr, other := []byte("lr v5"), []byte("comm v5")
+	k.install(t, m, 1, protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}, append(bytes.Clone(lr), other...), k.man, k.auth)
+	if err := m.store.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, r := range m.store.Records() {
+		name, summary := DescribeRecord(r.Kind, r.Data)
+		if name == "" || summary == "" || summary == "malformed" {
+			t.Fatalf("record %d kind %d: %q %q", r.Seq, r.Kind, name, summary)
+		}
+		kinds[name] = summary
+	}
+	if len(kinds) != 8 || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
+		t.Fatalf("kinds: %v", kinds)
+	}
+	if n, _ := DescribeRecord(99, nil); n != "" {
+		t.Fatalf("unknown kind named %q", n)
+	}
+}

@@ -2,7 +2,6 @@ package crashfs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -57,9 +56,6 @@ func (o Op) String() string {
 		return fmt.Sprintf("%s %s (ino %d)", o.Kind, o.Name, o.Ino)
 	}
 }
-
-// ErrFault is what Fail hooks usually wrap: an injected failure.
-var ErrFault = errors.New("crashfs: injected failure")
 
 // MemFS is an in-memory filesystem. The zero value is not usable; call New.
 type MemFS struct {
