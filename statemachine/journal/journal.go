@@ -111,6 +111,7 @@ func OpenWith(path string, opts Options) (*Journal, error) {
 	}
 	j := &Journal{path: path, opts: opts, report: Report{Path: path, Version: Version}}
 	if path == "" {
+		j.off, j.live = headerLen, headerLen
 		return j, nil
 	}
 	if err := opts.FS.Remove(path + compactSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -218,6 +219,8 @@ func (j *Journal) Append(kind byte, data []byte, sync bool) error {
 			}
 		}
 		j.off += int64(len(buf))
+	} else {
+		j.off += int64(recHeaderLen + len(data) + recTrailer) // what the file would hold
 	}
 	j.seq = rec.Seq
 	j.recs = append(j.recs, rec)
@@ -256,8 +259,8 @@ func (j *Journal) AppendAll(kind byte, data [][]byte) error {
 			j.dirty = true
 			return fmt.Errorf("%w: %w", ErrJournal, err)
 		}
-		j.off += int64(len(buf))
 	}
+	j.off += int64(len(buf))
 	j.seq += uint64(len(data))
 	j.recs = append(j.recs, recs...)
 	j.maybeCompact()
@@ -350,10 +353,25 @@ func (j *Journal) CompactErr() error {
 }
 
 func (j *Journal) maybeCompact() {
-	if j.f == nil || j.opts.Live == nil || j.off <= max(j.opts.CompactMin, j.opts.CompactFactor*j.live) {
+	if j.opts.Live == nil || j.off <= max(j.opts.CompactMin, j.opts.CompactFactor*j.live) {
+		return
+	}
+	if j.f == nil && j.path == "" {
+		j.compactMemory()
 		return
 	}
 	j.compactErr = j.compactLocked()
+}
+
+// compactMemory compacts a journal kept in memory (no path), so that its
+// records too follow the live state.
+func (j *Journal) compactMemory() {
+	j.recs = j.opts.Live(append([]Record(nil), j.recs...))
+	j.off = headerLen
+	for _, r := range j.recs {
+		j.off += int64(recHeaderLen + len(r.Data) + recTrailer)
+	}
+	j.live = j.off
 }
 
 // Compact rewrites the journal with its live records now (Options.Live).
@@ -363,9 +381,12 @@ func (j *Journal) Compact() error {
 	if j.opts.Live == nil {
 		return fmt.Errorf("%w: no live-record function to compact with", ErrJournal)
 	}
-	if j.f == nil {
-		j.recs = j.opts.Live(j.recs)
+	if j.path == "" {
+		j.compactMemory()
 		return nil
+	}
+	if j.f == nil {
+		return fmt.Errorf("%w: %s is closed", ErrJournal, j.path)
 	}
 	if err := j.ready(); err != nil {
 		return err

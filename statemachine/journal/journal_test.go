@@ -247,6 +247,28 @@ func TestJournalCompactionBoundsTheSize(t *testing.T) {
 	t.Logf("20000 appends, peak size %d bytes", peak)
 }
 
+// TestJournalInMemoryCompacts: a journal without a file (the demo at
+// scale) compacts by the same bound, so its records follow the live state.
+func TestJournalInMemoryCompacts(t *testing.T) {
+	j, err := OpenWith("", Options{Live: lastOfKind, CompactMin: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	most := 0
+	for i := range 5000 {
+		j.Append(byte(1+i%3), binary.BigEndian.AppendUint64(nil, uint64(i)), true)
+		most = max(most, len(j.Records()))
+	}
+	if most > 4096/29+1 {
+		t.Fatalf("%d records held in memory", most)
+	}
+	var last uint64
+	j.Each(3, func(b []byte) error { last = binary.BigEndian.Uint64(b); return nil })
+	if last != 4997 {
+		t.Fatalf("last value of kind 3: %d", last)
+	}
+}
+
 // TestJournalWriteFailureLeavesNoGarbage: a write that fails half way (a
 // full disk) is cut before the next append, so the file reopens clean.
 func TestJournalWriteFailureLeavesNoGarbage(t *testing.T) {
