@@ -156,7 +156,7 @@ func liveRecords(recs []journal.Record) []journal.Record {
 			last[r.Kind] = r
 		case recRegister:
 			if len(r.Data) == 16 {
-				reg, regDay, regWh = r, int64(binary.BigEndian.Uint64(r.Data)), regWh+binary.BigEndian.Uint64(r.Data[8:])
+				reg, regDay, regWh = r, int64(binary.BigEndian.Uint64(r.Data)), binary.BigEndian.Uint64(r.Data[8:]) // cumulative: the last one counts
 			} else {
 				keep = append(keep, r)
 			}
