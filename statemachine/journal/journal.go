@@ -182,7 +182,9 @@ func OpenWith(path string, opts Options) (*Journal, error) {
 			}
 		}
 	}
-	j.live = j.off
+	// The live size is not known until a compaction measures it: a file
+	// already above CompactMin is compacted at the first durable append.
+	j.live = headerLen
 	j.report.Size = j.off
 	return j, nil
 }

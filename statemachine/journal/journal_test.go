@@ -342,3 +342,27 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestJournalLargeAtOpenCompactsAtFirstAppend: a journal that grew without
+// compaction (an older release) is compacted at the first durable append
+// after it is opened with a live-record function.
+func TestJournalLargeAtOpenCompactsAtFirstAppend(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	j, _ := Open(path)
+	for i := range 2000 {
+		j.Append(byte(1+i%3), binary.BigEndian.AppendUint64(nil, uint64(i)), false)
+	}
+	j.Sync()
+	j.Close()
+	j, err := OpenWith(path, Options{Live: lastOfKind, CompactMin: 4096})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if err := j.Append(1, binary.BigEndian.AppendUint64(nil, 2000), true); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(j.Records()); n != 3 || j.Size() != headerLen+3*29 {
+		t.Fatalf("after the first append: %d records, %d bytes", n, j.Size())
+	}
+}
