@@ -5,7 +5,7 @@ FUZZTIME ?= 1m
 CI_FUZZTIME ?= 3s
 CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
 
-.PHONY: test deps lint unit fuzz-short fuzz conformance bench bench-tlc cross spec spec-mutants proofs soak crash
+.PHONY: test deps lint unit fuzz-short fuzz conformance bench bench-tlc cross spec spec-mutants proofs soak crash crashpoints
 
 ## test: lint, all unit/property/differential tests, a short fuzz pass (under 20 min on 2 cores)
 test: deps lint unit fuzz-short
@@ -62,3 +62,7 @@ soak:
 
 crash:
 	./.ci/crash.sh
+
+## crashpoints: replay a crash at every durable write of the meter and the gateway queue (and more roles as they add theirs); a table
+crashpoints:
+	./.ci/crashpoints.sh

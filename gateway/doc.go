@@ -3,7 +3,11 @@
 // PLC (UC2, UC3), relays commands and firmware (UC4, UC5), and forwards the
 // meters' signed data to the head-end through a persisted store-and-forward
 // queue, so no reading is lost while the WAN is down or across a restart.
-// The gateway never listens on the WAN: it connects out (Uplink).
+// The gateway never listens on the WAN: it connects out (Uplink). The queue
+// (queue.go) is a journal (statemachine/journal) compacted to the
+// unacknowledged items; a corrupt one stops the gateway with a
+// *journal.CorruptError naming the record, and an item it could not make
+// durable is never taken from the meter (CollectDay fails).
 //
 // Segment (segment.go) is one PLC segment as the gateway sees it: the
 // acknowledged HDLC links to each meter over the seeded simulated medium of

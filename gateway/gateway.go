@@ -13,6 +13,7 @@ import (
 	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/statemachine/journal"
 )
 
 // Errors of the gateway.
@@ -39,8 +40,11 @@ type Config struct {
 	Title      protocol.SystemTitle
 	ChannelKey *ecdsa.PrivateKey // signs key agreements on PLC (role gateway)
 	Dir        string            // persistent queue; "" keeps it in memory
-	Rand       io.Reader
-	Segment    PLC
+	// FS is the filesystem the queue is written through; nil is the
+	// operating system's (crash-point and full-disk tests inject one).
+	FS      journal.FS
+	Rand    io.Reader
+	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
 	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
 	// validation against spec/Commands.tla.
@@ -90,7 +94,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Dir != "" {
 		path = filepath.Join(cfg.Dir, "queue")
 	}
-	q, err := OpenQueue(path)
+	q, err := OpenQueueWith(path, QueueOptions{FS: cfg.FS})
 	if err != nil {
 		return nil, err
 	}

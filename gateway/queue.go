@@ -9,7 +9,9 @@ import (
 	"github.com/verimeter/verimeter/statemachine/journal"
 )
 
-// ErrQueue marks a failure of the persisted queue.
+// ErrQueue marks a failure of the persisted queue. A corrupt queue journal
+// is also a *journal.CorruptError naming the record (journal.ErrCorrupt):
+// the gateway does not start on it.
 var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 
 // Queue is the store-and-forward queue: items are appended durably when the
@@ -17,87 +19,206 @@ var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 // durable commit confirmed them. After a restart every item after the last
 // acknowledgement is sent again; the head-end's ingest is idempotent, so a
 // resend after a crash between commit and acknowledgement is a duplicate,
-// never a loss.
+// never a loss. The journal is compacted to the unacknowledged items when
+// it outgrows them (QueueOptions), so its size follows the backlog.
 type Queue struct {
-	j     *journal.Journal
-	items []api.Item
-	acked int // items[:acked] are acknowledged
+	j       *journal.Journal
+	pending []queued // unacknowledged, oldest first
+}
+
+type queued struct {
+	seq  uint64 // the item record's journal sequence number
+	item api.Item
 }
 
 // Journal record kinds of the queue.
 const (
-	qItem byte = 1 // item kind byte, then the signed data
-	qAck  byte = 2 // 8 bytes: items acknowledged so far
+	qItem    byte = 1 // item kind byte, then the signed data
+	qAck     byte = 2 // 8 bytes: items acknowledged so far, counted from the first record (journals before compaction)
+	qAckUpTo byte = 3 // 8 bytes: every item whose record's sequence number is at most this is acknowledged
 )
 
+// DescribeQueueRecord names a record of the queue's journal and summarises
+// it (verimeter journal dump); an unknown kind has an empty name.
+func DescribeQueueRecord(kind byte, b []byte) (name, summary string) {
+	switch kind {
+	case qItem:
+		if len(b) < 1 {
+			return "item", "malformed"
+		}
+		return "item", fmt.Sprintf("kind %d, %d bytes signed", b[0], len(b)-1)
+	case qAck, qAckUpTo:
+		name = map[byte]string{qAck: "ack-count", qAckUpTo: "ack"}[kind]
+		if len(b) != 8 {
+			return name, "malformed"
+		}
+		if kind == qAck {
+			return name, fmt.Sprintf("first %d items acknowledged", binary.BigEndian.Uint64(b))
+		}
+		return name, fmt.Sprintf("items up to record seq %d acknowledged", binary.BigEndian.Uint64(b))
+	}
+	return "", ""
+}
+
+// QueueOptions configure where the queue's journal is written and when it
+// is compacted.
+type QueueOptions struct {
+	FS         journal.FS // nil: the operating system's
+	CompactMin int64      // 0: journal.DefaultCompactMin
+}
+
 // OpenQueue opens or creates the queue at path ("" keeps it in memory).
-func OpenQueue(path string) (*Queue, error) {
-	j, err := journal.Open(path)
+func OpenQueue(path string) (*Queue, error) { return OpenQueueWith(path, QueueOptions{}) }
+
+// OpenQueueWith opens or creates the queue at path with options. A torn
+// tail of its journal is cut and reported (Report); a corrupt journal is a
+// *journal.CorruptError and the file is left as it was.
+func OpenQueueWith(path string, o QueueOptions) (*Queue, error) {
+	j, err := journal.OpenWith(path, journal.Options{FS: o.FS, Live: liveQueue, CompactMin: o.CompactMin})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrQueue, err)
 	}
 	q := &Queue{j: j}
-	if err := j.Each(qItem, func(b []byte) error {
-		if len(b) < 1 {
-			return fmt.Errorf("%w: empty item record", ErrQueue)
-		}
-		q.items = append(q.items, api.Item{Kind: api.Kind(b[0]), Raw: b[1:]})
-		return nil
-	}); err != nil {
+	all, err := scanQueue(j.Records())
+	if err != nil {
+		j.Close()
 		return nil, err
 	}
-	if err := j.Each(qAck, func(b []byte) error {
-		if len(b) != 8 {
-			return fmt.Errorf("%w: ack record", ErrQueue)
+	for _, it := range all {
+		if !it.acked {
+			q.pending = append(q.pending, it.queued)
 		}
-		q.acked = max(q.acked, int(binary.BigEndian.Uint64(b)))
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if q.acked > len(q.items) {
-		return nil, fmt.Errorf("%w: acknowledged %d of %d items", ErrQueue, q.acked, len(q.items))
 	}
 	return q, nil
 }
 
-// Append adds items durably (one fsync for the lot).
-func (q *Queue) Append(items ...api.Item) error {
-	for _, it := range items {
-		if err := q.j.Append(qItem, append([]byte{byte(it.Kind)}, it.Raw...), false); err != nil {
-			return fmt.Errorf("%w: %w", ErrQueue, err)
+type scanned struct {
+	queued
+	acked bool
+}
+
+// scanQueue reads the queue's records: every item, and whether an
+// acknowledgement covers it.
+func scanQueue(recs []journal.Record) ([]scanned, error) {
+	var items []scanned
+	for _, r := range recs {
+		switch r.Kind {
+		case qItem:
+			if len(r.Data) < 1 {
+				return nil, fmt.Errorf("%w: empty item record %d", ErrQueue, r.Seq)
+			}
+			items = append(items, scanned{queued: queued{seq: r.Seq, item: api.Item{Kind: api.Kind(r.Data[0]), Raw: r.Data[1:]}}})
+		case qAck, qAckUpTo:
+			if len(r.Data) != 8 {
+				return nil, fmt.Errorf("%w: ack record %d", ErrQueue, r.Seq)
+			}
+			v := binary.BigEndian.Uint64(r.Data)
+			if r.Kind == qAck {
+				if v > uint64(len(items)) {
+					return nil, fmt.Errorf("%w: acknowledged %d of %d items", ErrQueue, v, len(items))
+				}
+				for i := range items[:v] {
+					items[i].acked = true
+				}
+				continue
+			}
+			if v >= r.Seq {
+				return nil, fmt.Errorf("%w: ack record %d acknowledges up to %d", ErrQueue, r.Seq, v)
+			}
+			for i := range items {
+				if items[i].seq <= v {
+					items[i].acked = true
+				}
+			}
 		}
 	}
-	if err := q.j.Sync(); err != nil {
+	return items, nil
+}
+
+// liveQueue keeps the unacknowledged items: a compacted queue holds its
+// backlog only. A journal it cannot read is kept whole.
+func liveQueue(recs []journal.Record) []journal.Record {
+	items, err := scanQueue(recs)
+	if err != nil {
+		return recs
+	}
+	acked := map[uint64]bool{}
+	for _, it := range items {
+		acked[it.seq] = it.acked
+	}
+	var out []journal.Record
+	for _, r := range recs {
+		if r.Kind == qItem && !acked[r.Seq] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Report is what opening the queue's journal found (a torn tail cut after
+// a crash); `verimeter gateway run` logs it.
+func (q *Queue) Report() journal.Report { return q.j.Report() }
+
+// Size is the queue journal's size in bytes.
+func (q *Queue) Size() int64 { return q.j.Size() }
+
+// Append adds items durably, all in one write and one fsync: when it
+// returns nil every item is on disk; otherwise none is queued and the
+// caller must not acknowledge them to the meter.
+func (q *Queue) Append(items ...api.Item) error {
+	data := make([][]byte, len(items))
+	for i, it := range items {
+		data[i] = append([]byte{byte(it.Kind)}, it.Raw...)
+	}
+	if err := q.j.AppendAll(qItem, data); err != nil {
 		return fmt.Errorf("%w: %w", ErrQueue, err)
 	}
-	q.items = append(q.items, items...)
+	first := q.j.Seq() - uint64(len(items)) + 1
+	for i, it := range items {
+		q.pending = append(q.pending, queued{seq: first + uint64(i), item: it})
+	}
 	return nil
 }
 
 // Pending returns up to n unacknowledged items, oldest first.
 func (q *Queue) Pending(n int) []api.Item {
-	end := min(len(q.items), q.acked+n)
-	return q.items[q.acked:end]
+	n = min(n, len(q.pending))
+	out := make([]api.Item, n)
+	for i := range out {
+		out[i] = q.pending[i].item
+	}
+	return out
 }
 
 // Ack acknowledges the first n pending items, durably.
 func (q *Queue) Ack(n int) error {
-	if n < 0 || q.acked+n > len(q.items) {
-		return fmt.Errorf("%w: ack of %d with %d pending", ErrQueue, n, len(q.items)-q.acked)
+	if n < 0 || n > len(q.pending) {
+		return fmt.Errorf("%w: ack of %d with %d pending", ErrQueue, n, len(q.pending))
 	}
-	if err := q.j.Append(qAck, binary.BigEndian.AppendUint64(nil, uint64(q.acked+n)), true); err != nil {
+	if n == 0 {
+		return nil
+	}
+	if err := q.j.Append(qAckUpTo, binary.BigEndian.AppendUint64(nil, q.pending[n-1].seq), true); err != nil {
 		return fmt.Errorf("%w: %w", ErrQueue, err)
 	}
-	q.acked += n
+	q.pending = q.pending[n:]
 	return nil
 }
 
-// All returns every item ever queued, acknowledged or not (audits).
-func (q *Queue) All() []api.Item { return append([]api.Item(nil), q.items...) }
+// All returns every item in the queue's journal, acknowledged or not
+// (audits): everything since its last compaction, which keeps the
+// unacknowledged ones only.
+func (q *Queue) All() []api.Item {
+	var out []api.Item
+	q.j.Each(qItem, func(b []byte) error {
+		out = append(out, api.Item{Kind: api.Kind(b[0]), Raw: b[1:]})
+		return nil
+	})
+	return out
+}
 
 // Len is the number of unacknowledged items.
-func (q *Queue) Len() int { return len(q.items) - q.acked }
+func (q *Queue) Len() int { return len(q.pending) }
 
 // Close closes the journal.
 func (q *Queue) Close() error { return q.j.Close() }

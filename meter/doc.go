@@ -16,6 +16,12 @@
 //
 // State that must survive power loss (registers, the load profile of the
 // day, command counters, the logbook, the firmware slots) is kept in a small
-// checksummed append-only store (store.go); counters for nonces and signed
-// data are reserved durably before use (protocol.FileStore).
+// checksummed append-only store (store.go, statemachine/journal); counters
+// for nonces and signed data are reserved durably before use
+// (protocol.FileStore). A torn tail of the store is cut and reported
+// (Meter.StoreReport); corruption before it stops the meter with a
+// *journal.CorruptError naming the record. The store is compacted to its
+// live records (every logbook entry, the last command counter, firmware,
+// floor and tariff, recent signed blocks, the intervals still needed and a
+// register total of the rest), so its size follows the live state.
 package meter

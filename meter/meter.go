@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/statemachine/journal"
 )
 
 // Errors of the communication part.
@@ -42,6 +44,10 @@ type Config struct {
 	Seed                       uint64 // consumption source
 	Rand                       io.Reader
 	LogbookCapacity            int // 0: 64
+	// FS is the filesystem the meter's journal and counter file are
+	// written through; nil is the operating system's. Crash-point and
+	// full-disk tests inject statemachine/journal/crashfs.
+	FS journal.FS
 	// Trace, when set, records the steps of the meter's Commands machine in
 	// commands/<meter>/meter.ndjson, for trace validation against
 	// spec/Commands.tla.
@@ -104,6 +110,7 @@ type Meter struct {
 	trust    protocol.TrustList
 
 	register uint64 // Wh, import
+	foldedWh uint64 // Wh of the intervals a compaction folded into one register record
 	days     map[int64][]protocol.Interval
 	blocks   map[int64][]byte // signed blocks of closed days (same answer on every request)
 	dataNext uint64           // next counter of signed data
@@ -143,10 +150,18 @@ func New(cfg Config) (*Meter, error) {
 	if cfg.Dir != "" {
 		storePath, counterPath = filepath.Join(cfg.Dir, "meter.log"), filepath.Join(cfg.Dir, "counters")
 	}
-	if m.store, err = OpenStore(storePath); err != nil {
+	if m.store, err = OpenStoreFS(cfg.FS, storePath); err != nil {
 		return nil, err
 	}
-	if counterPath != "" {
+	if counterPath != "" && cfg.FS != nil {
+		f, err := cfg.FS.OpenFile(counterPath, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
+		}
+		if m.counters, err = protocol.NewFileStore(f); err != nil {
+			return nil, err
+		}
+	} else if counterPath != "" {
 		if m.counters, err = protocol.OpenFileStore(counterPath); err != nil {
 			return nil, err
 		}
@@ -191,6 +206,16 @@ func New(cfg Config) (*Meter, error) {
 }
 
 func (m *Meter) recover() error {
+	if err := m.store.Each(recRegister, func(b []byte) error {
+		if len(b) != 16 {
+			return fmt.Errorf("%w: register record", ErrStore)
+		}
+		m.foldedWh = binary.BigEndian.Uint64(b[8:])
+		return nil
+	}); err != nil {
+		return err
+	}
+	m.register = m.foldedWh
 	if err := m.store.Each(recInterval, func(b []byte) error {
 		if len(b) != 8+2+4 {
 			return fmt.Errorf("%w: interval record", ErrStore)
@@ -243,6 +268,10 @@ func (m *Meter) Close() error {
 	}
 	return m.store.Close()
 }
+
+// StoreReport is what opening the meter's journal found (records, and a
+// torn tail cut after a power loss); `verimeter meter run` logs it.
+func (m *Meter) StoreReport() journal.Report { return m.store.Report() }
 
 // Title is the meter's system title.
 func (m *Meter) Title() protocol.SystemTitle { return m.cfg.Title }
@@ -464,7 +493,7 @@ func (m *Meter) registerAtEnd(day int64) uint64 {
 		days = append(days, d)
 	}
 	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
-	var sum uint64
+	sum := m.foldedWh
 	for _, d := range days {
 		if d > day {
 			break

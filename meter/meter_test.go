@@ -27,6 +27,7 @@ type kit struct {
 	receiver     *protocol.Receiver
 	verifier     *protocol.Verifier
 	req, cmdCtr  uint64
+	keyID        [8]byte // of the last key agreement
 }
 
 func key(t testing.TB) *ecdsa.PrivateKey {
@@ -91,6 +92,7 @@ func (k *kit) agree(t testing.TB, m *Meter) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.keyID = keys.KeyID
 	k.sender, _ = protocol.NewSender(keys, protocol.NewMemStore())
 	k.receiver, _ = protocol.NewReceiver(keys)
 }

@@ -1,15 +1,43 @@
 package meter
 
-import "github.com/verimeter/verimeter/statemachine/journal"
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sort"
 
-// ErrStore marks a failure of the meter's persistent store.
+	"github.com/verimeter/verimeter/statemachine/journal"
+)
+
+// ErrStore marks a failure of the meter's persistent store. A corrupt store
+// (journal.ErrCorrupt, a *journal.CorruptError naming the record) matches
+// it too: the meter does not start on it.
 var ErrStore = journal.ErrJournal
 
 // Store is the meter's persistent state: a journal of the records below.
 type Store = journal.Journal
 
-// OpenStore opens the meter's journal ("" keeps it in memory).
-func OpenStore(path string) (*Store, error) { return journal.Open(path) }
+// StoreCompactMin is the size below which the meter's journal is never
+// compacted; above it, it is compacted when it exceeds twice its live
+// records (journal.Options).
+const StoreCompactMin = 256 << 10
+
+// BlockRetention is how many days back from the newest measured day the
+// meter keeps the signed blocks it handed out, so that a repeated request
+// gets the same block (same counter) and not a second version.
+const BlockRetention = 31
+
+// OpenStore opens the meter's journal ("" keeps it in memory) on the
+// operating system's filesystem.
+func OpenStore(path string) (*Store, error) { return OpenStoreFS(nil, path) }
+
+// OpenStoreFS opens the meter's journal through fsys (nil: the operating
+// system's), compacted by the meter's live records (liveRecords). A torn
+// tail is cut and reported (Store.Report); a corrupt journal is a
+// *journal.CorruptError.
+func OpenStoreFS(fsys journal.FS, path string) (*Store, error) {
+	return journal.OpenWith(path, journal.Options{FS: fsys, Live: liveRecords, CompactMin: StoreCompactMin})
+}
 
 // Record kinds of the store.
 const (
@@ -20,4 +48,158 @@ const (
 	recFloor    byte = 5 // the committed security-version floor
 	recTariff   byte = 6 // the active tariff
 	recBlock    byte = 7 // a signed load-profile block handed out (day, bytes)
+	recRegister byte = 8 // compaction snapshot: the last folded day and the Wh of every folded interval
 )
+
+// DescribeRecord names a record of the meter's store and summarises its
+// data in a few words (verimeter journal dump); an unknown kind has an
+// empty name.
+func DescribeRecord(kind byte, b []byte) (name, summary string) {
+	switch kind {
+	case recInterval:
+		if len(b) == 14 {
+			return "interval", fmt.Sprintf("day %d index %d %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint16(b[8:]), binary.BigEndian.Uint32(b[10:]))
+		}
+		return "interval", "malformed"
+	case recLogbook:
+		var e LogEntry
+		if json.Unmarshal(b, &e) != nil {
+			return "logbook", "malformed"
+		}
+		return "logbook", fmt.Sprintf("seq %d %s v%d->v%d by %q", e.Seq, e.Event, e.OldVersion, e.NewVersion, e.Party)
+	case recCommand:
+		if len(b) == 8 {
+			return "command", fmt.Sprintf("last counter %d", binary.BigEndian.Uint64(b))
+		}
+		return "command", "malformed"
+	case recFirmware:
+		var f firmwareState
+		if json.Unmarshal(b, &f) != nil || f.Active < 0 || f.Active > 1 {
+			return "firmware", "malformed"
+		}
+		s := fmt.Sprintf("active slot %d v%d (other v%d)", f.Active, f.Slots[f.Active].Version, f.Slots[1-f.Active].Version)
+		if f.Trial != nil {
+			s += fmt.Sprintf(", on trial for logbook entry %d", f.Trial.Seq)
+		}
+		return "firmware", s
+	case recFloor:
+		if len(b) == 4 {
+			return "floor", fmt.Sprintf("security version %d", binary.BigEndian.Uint32(b))
+		}
+		return "floor", "malformed"
+	case recTariff:
+		if len(b) == 1 {
+			return "tariff", fmt.Sprintf("T%d", b[0])
+		}
+		return "tariff", "malformed"
+	case recBlock:
+		if len(b) >= 8 {
+			return "block", fmt.Sprintf("day %d, %d bytes signed", int64(binary.BigEndian.Uint64(b)), len(b)-8)
+		}
+		return "block", "malformed"
+	case recRegister:
+		if len(b) == 16 {
+			return "register", fmt.Sprintf("days up to %d folded: %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
+		}
+		return "register", "malformed"
+	}
+	return "", ""
+}
+
+// liveRecords is what a compaction of the meter's journal keeps: every
+// logbook entry (a legal logbook is never erased), the last command
+// counter, firmware state, floor and tariff, the signed blocks of the last
+// BlockRetention days, and the intervals of every day still needed — the
+// newest day, and every day from the first one whose block was not handed
+// out although it is complete. The intervals of the days before are folded
+// into one register record (their total), so the register and every later
+// block's register reading stay exact. Records of kinds it does not know
+// are kept.
+func liveRecords(recs []journal.Record) []journal.Record {
+	type dayRecs struct {
+		recs  []journal.Record
+		count int
+	}
+	days := map[int64]*dayRecs{}
+	blocks := map[int64]journal.Record{}
+	last := map[byte]journal.Record{}
+	var reg journal.Record
+	var regDay int64 = -1 << 62
+	var regWh uint64
+	var keep []journal.Record
+	newest := int64(-1 << 62)
+	for _, r := range recs {
+		switch r.Kind {
+		case recInterval:
+			if len(r.Data) != 14 {
+				keep = append(keep, r)
+				continue
+			}
+			day := int64(binary.BigEndian.Uint64(r.Data))
+			d := days[day]
+			if d == nil {
+				d = &dayRecs{}
+				days[day] = d
+			}
+			if int(binary.BigEndian.Uint16(r.Data[8:])) == d.count { // as recover counts them
+				d.count++
+			}
+			d.recs = append(d.recs, r)
+			newest = max(newest, day)
+		case recBlock:
+			if len(r.Data) < 8 {
+				keep = append(keep, r)
+				continue
+			}
+			blocks[int64(binary.BigEndian.Uint64(r.Data))] = r
+		case recCommand, recFirmware, recFloor, recTariff:
+			last[r.Kind] = r
+		case recRegister:
+			if len(r.Data) == 16 {
+				reg, regDay, regWh = r, int64(binary.BigEndian.Uint64(r.Data)), binary.BigEndian.Uint64(r.Data[8:]) // cumulative: the last one counts
+			} else {
+				keep = append(keep, r)
+			}
+		default: // logbook entries and anything unknown
+			keep = append(keep, r)
+		}
+	}
+	for _, r := range last {
+		keep = append(keep, r)
+	}
+	var order []int64
+	for d := range days {
+		order = append(order, d)
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+	folding := true
+	for _, d := range order {
+		_, blocked := blocks[d]
+		if folding && (d <= regDay || d < newest && (blocked || days[d].count < 96)) {
+			c := 0
+			for _, r := range days[d].recs {
+				if v := r.Data; int(binary.BigEndian.Uint16(v[8:])) == c { // a duplicate after a crash counts once
+					regWh += uint64(binary.BigEndian.Uint32(v[10:]))
+					c++
+				}
+				if r.Seq > reg.Seq {
+					reg.Seq = r.Seq
+				}
+			}
+			regDay = max(regDay, d)
+			continue
+		}
+		folding = false
+		keep = append(keep, days[d].recs...)
+	}
+	if reg.Seq != 0 {
+		keep = append(keep, journal.Record{Seq: reg.Seq, Kind: recRegister, Data: binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(regDay)), regWh)})
+	}
+	for d, r := range blocks {
+		if d > newest-BlockRetention {
+			keep = append(keep, r)
+		}
+	}
+	sort.Slice(keep, func(i, j int) bool { return keep[i].Seq < keep[j].Seq })
+	return keep
+}

@@ -68,15 +68,18 @@ type FileStore struct {
 
 const counterRecordLen = 8 + 8 + 4
 
-// storeFile is what FileStore needs of its file; *os.File in production,
-// a fault-injecting file in the crash and linearizability tests.
-type storeFile interface {
+// StoreFile is what FileStore needs of its file; *os.File in production,
+// a fault-injecting or crash-recording file in the tests (a role's
+// injected filesystem, statemachine/journal/crashfs).
+type StoreFile interface {
 	io.Reader
 	io.WriterAt
 	Sync() error
 	Truncate(size int64) error
 	Close() error
 }
+
+type storeFile = StoreFile
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -88,6 +91,10 @@ func OpenFileStore(path string) (*FileStore, error) {
 	}
 	return openFileStore(f)
 }
+
+// NewFileStore loads a FileStore from an open file, for a role whose files
+// come through an injected filesystem (crash-point and full-disk tests).
+func NewFileStore(f StoreFile) (*FileStore, error) { return openFileStore(f) }
 
 func openFileStore(f storeFile) (*FileStore, error) {
 	s := &FileStore{f: f, m: map[[8]byte]uint64{}}

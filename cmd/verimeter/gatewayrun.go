@@ -109,6 +109,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath string, stdou
 		return err
 	}
 	defer g.Close()
+	if r := g.Queue().Report(); r.TornBytes > 0 || r.Upgraded {
+		fmt.Fprintf(stdout, "gateway %s: %s\n", f.Name, r)
+	}
 	if tapPath := os.Getenv("VERIMETER_PLC_TAP"); tapPath != "" {
 		tf, err := os.OpenFile(tapPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 		if err != nil {

@@ -106,6 +106,9 @@ func meterRun(path string, stdout io.Writer) error {
 		return err
 	}
 	defer m.Close()
+	if r := m.StoreReport(); r.TornBytes > 0 || r.Upgraded {
+		fmt.Fprintf(stdout, "meter %x: %s\n", title, r)
+	}
 	m.Core().SelfTest = selfTest(f.Model, time.Duration(f.SelfTestMillis)*time.Millisecond)
 	// A simulated meter measures its configured day at start (a restart
 	// resumes after what it already measured).
