@@ -432,8 +432,13 @@ func (h *HeadEnd) NewCampaign(id uint32, manifest, image []byte, first, second A
 			return nil, fmt.Errorf("%w: %s may not approve firmware", ErrRole, a.Name)
 		}
 	}
-	// Fail closed: a campaign the audit log does not show is not released.
-	if err := h.cfg.Store.Audit(now, first.Name, "campaign", fmt.Sprintf("campaign %d approved with %s, %d bytes", id, second.Name, len(image))); err != nil {
+	// Fail closed: the campaign's record and its audit entry commit
+	// together, or the campaign is not released.
+	err := h.cfg.Store.addCampaign(id, manifest, image, first.Name, second.Name, auditEntry{now, first.Name, "campaign", fmt.Sprintf("campaign %d approved with %s, %d bytes", id, second.Name, len(image))})
+	if errors.Is(err, ErrCampaignExists) {
+		return nil, h.refuse(first.Name, "campaign-refused", fmt.Sprintf("campaign %d approved before", id), err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &Campaign{ID: id, Manifest: manifest, Image: image, Stages: []float64{0.05, 0.25, 1}, MaxFailureRate: 0.2}, nil

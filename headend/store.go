@@ -2,6 +2,7 @@ package headend
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -134,75 +135,50 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-// pgSchema is the schema in PostgreSQL's types.
-var pgSchema = []string{
-	`CREATE TABLE IF NOT EXISTS data (
-  meter BYTEA NOT NULL, counter BIGINT NOT NULL, kind INTEGER NOT NULL,
-  signed_at BIGINT NOT NULL, ingested_at BIGINT NOT NULL, gateway TEXT NOT NULL,
-  value BIGINT, raw BYTEA NOT NULL, span_end BIGINT NOT NULL, intervals INTEGER NOT NULL,
-  PRIMARY KEY (meter, counter))`,
-	`CREATE INDEX IF NOT EXISTS data_span ON data (meter, kind, signed_at)`,
-	`CREATE TABLE IF NOT EXISTS contracts (
-  participant TEXT NOT NULL, role TEXT NOT NULL, meter BYTEA NOT NULL,
-  valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS contracts_meter ON contracts (meter, participant)`,
-	`CREATE TABLE IF NOT EXISTS audit (
-  seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, detail TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS command_counters (
-  meter BYTEA PRIMARY KEY, issued BIGINT NOT NULL)`,
-}
-
 // OpenPostgres connects to PostgreSQL (a pgx connection string, e.g.
-// postgres://user@host:5432/db) and creates the schema if needed. Commits
-// are durable when PostgreSQL's synchronous_commit is on (its default).
+// postgres://user@host:5432/db) and brings its schema to SchemaVersion
+// (migrate; several head-end processes starting together take turns under
+// a PostgreSQL advisory lock). Commits are durable when PostgreSQL's
+// synchronous_commit is on (its default).
 func OpenPostgres(dsn string) (*Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, storeErr("open", err)
 	}
 	db.SetMaxOpenConns(16)
-	for _, q := range pgSchema {
-		if _, err := db.Exec(q); err != nil {
-			return nil, errors.Join(storeErr("schema", err), db.Close())
-		}
+	s := &Store{db: db, pg: true}
+	if err := s.migrate(context.Background()); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
-	return &Store{db: db, pg: true}, nil
+	return s, nil
 }
 
-const schema = `
-PRAGMA journal_mode=WAL;
-PRAGMA synchronous=FULL;
-CREATE TABLE IF NOT EXISTS data (
-  meter BLOB NOT NULL, counter INTEGER NOT NULL, kind INTEGER NOT NULL,
-  signed_at INTEGER NOT NULL, ingested_at INTEGER NOT NULL, gateway TEXT NOT NULL,
-  value INTEGER, raw BLOB NOT NULL,
-  span_end INTEGER NOT NULL, -- blocks: end of the last interval; others: signed_at
-  intervals INTEGER NOT NULL, -- blocks: number of intervals; others: 0
-  PRIMARY KEY (meter, counter)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS data_span ON data (meter, kind, signed_at);
-CREATE TABLE IF NOT EXISTS contracts (
-  participant TEXT NOT NULL, role TEXT NOT NULL, meter BLOB NOT NULL,
-  valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS contracts_meter ON contracts (meter, participant);
-CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS command_counters (
-  meter BLOB PRIMARY KEY, issued INTEGER NOT NULL) WITHOUT ROWID;
-`
+// sqlitePragmas are set on every connection: WAL with a full fsync at each
+// commit, so a commit that returned survives a power loss.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 
-// OpenStore opens (or creates) the SQLite database at path.
-func OpenStore(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+// OpenStore opens (or creates) the SQLite database at path and brings its
+// schema to SchemaVersion (migrate), adopting a database made before the
+// schema had versions.
+func OpenStore(path string) (*Store, error) { return openSQLite(path, "") }
+
+// openSQLite is OpenStore through the SQLite VFS named vfs ("" for the
+// default): the tests inject disk faults and record writes with one.
+func openSQLite(path, vfs string) (*Store, error) {
+	dsn := "file:" + path + "?" + sqlitePragmas
+	if vfs != "" {
+		dsn += "&vfs=" + vfs
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, storeErr("open", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
-	if _, err := db.Exec(schema); err != nil {
-		return nil, errors.Join(storeErr("schema", err), db.Close())
+	s := &Store{db: db}
+	if err := s.migrate(context.Background()); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
-	return &Store{db: db}, nil
+	return s, nil
 }
 
 // Close closes the database.
@@ -543,6 +519,41 @@ func (s *Store) issueCommand(meter protocol.SystemTitle, issued int64, e auditEn
 	defer tx.Rollback()
 	if err := s.setCommandCounter(ctx, tx, meter, issued); err != nil {
 		return err
+	}
+	if err := s.audit(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, storeErr("commit", err))
+	}
+	return nil
+}
+
+// ErrCampaignExists refuses a second approval of a campaign id: an id names
+// one approved manifest for good.
+var ErrCampaignExists = errors.New("headend: campaign id already approved")
+
+// addCampaign records an approved campaign and its audit entry in one
+// transaction.
+func (s *Store) addCampaign(id uint32, manifest, image []byte, first, second string, e auditEntry) error {
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeErr("begin", err)
+	}
+	defer tx.Rollback()
+	digest := sha256.Sum256(manifest)
+	res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO campaigns (id, approved_at, first_approver, second_approver, manifest_sha256, image_bytes) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`),
+		int64(id), e.at.UnixNano(), first, second, digest[:], len(image))
+	if err != nil {
+		return storeErr("campaign", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return storeErr("campaign", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: campaign %d", ErrCampaignExists, id)
 	}
 	if err := s.audit(ctx, tx, e); err != nil {
 		return err
