@@ -3,12 +3,12 @@ package headend
 import (
 	"database/sql"
 	"fmt"
-	"strings"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
