@@ -64,44 +64,8 @@ func BenchmarkIngestBlocksTLS(b *testing.B) {
 		}
 		bodies[i], _ = api.EncodeBatch(items)
 	}
-	const clients = 4
-	lat := make([]time.Duration, b.N)
-	var next sync.Mutex
-	idx := 0
 	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := client(cert)
-			for {
-				next.Lock()
-				i := idx
-				idx++
-				next.Unlock()
-				if i >= len(bodies) {
-					return
-				}
-				t := time.Now()
-				resp, err := c.Post(url, "application/cbor", bytes.NewReader(bodies[i]))
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %s", resp.Status)
-					return
-				}
-				lat[i] = time.Since(t)
-			}
-		}()
-	}
-	wg.Wait()
-	el := time.Since(start)
+	lat, el := postBatches(b, url, cert, bodies)
 	b.StopTimer()
 	_, ivs, _ := f.store.Counts()
 	if ivs != b.N*benchBatch*96 {
