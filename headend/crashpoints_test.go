@@ -32,6 +32,8 @@ import (
 //     never in part), so nothing is stored twice or half;
 //   - the audit log has the refusal entry of exactly those of the m
 //     batches that had a refused item;
+//   - the command counter is at least that of every command handed out
+//     before the crash, and each counter used has exactly one audit entry;
 //   - the head-end ingests a new batch on it.
 //
 // go test runs a short trace; CRASHPOINTS=full runs one of several
@@ -44,6 +46,10 @@ type crashBatch struct {
 	refused bool              // has an item the head-end refuses
 	start   int               // trace length when Ingest was called
 	ack     int               // trace length when Ingest returned
+	// a command issued after the batch: its counter (0: none) and the
+	// trace length when IssueCommand returned it
+	cmd    int64
+	cmdAck int
 }
 
 // recordIngestRun ingests n batches of signed readings through a store on
@@ -106,6 +112,16 @@ func recordIngestRun(t *testing.T, f *fixture, dir string, n int) ([]vfsOp, []cr
 		fault.mu.Lock()
 		batches[i].ack = len(fault.ops)
 		fault.mu.Unlock()
+		if i%3 == 1 {
+			if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: uint8(i % 4)}); err != nil {
+				stopRecording()
+				t.Fatalf("command after batch %d: %v", i, err)
+			}
+			fault.mu.Lock()
+			batches[i].cmdAck = len(fault.ops)
+			fault.mu.Unlock()
+			batches[i].cmd = int64(i/3 + 1)
+		}
 	}
 	err = st.Close()
 	ops := stopRecording()
@@ -264,6 +280,26 @@ func crashCheck(f *fixture, dir string, files map[string][]byte, batches []crash
 	}
 	if why != "" {
 		return why
+	}
+	// Commands: the persisted counter is at least that of every command
+	// handed out before the crash (a restarted head-end never signs a
+	// counter twice), and every counter used has exactly one audit entry.
+	var released int64
+	for _, b := range batches {
+		if b.cmd > 0 && b.cmdAck <= k {
+			released = b.cmd
+		}
+	}
+	var counter int64
+	if err := st.db.QueryRow(`SELECT coalesce(max(issued), 0) FROM command_counters`).Scan(&counter); err != nil {
+		return err.Error()
+	}
+	var commands int64
+	if err := st.db.QueryRow(`SELECT count(*) FROM audit WHERE action = 'command'`).Scan(&commands); err != nil {
+		return err.Error()
+	}
+	if counter < released || commands != counter {
+		return fmt.Sprintf("command counter %d with %d audit entries; command %d was handed out", counter, commands, released)
 	}
 	if fresh != nil {
 		f.store = st
