@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -224,14 +225,8 @@ func (c *crashImage) without(j int, op vfsOp, keep int) map[string][]byte {
 // it against the batches acknowledged before crash point k. It returns
 // what is wrong, or "".
 func crashCheck(f *fixture, dir string, files map[string][]byte, batches []crashBatch, k int, fresh []byte) string {
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		os.Remove(filepath.Join(dir, e.Name()))
-	}
-	for name, b := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			return err.Error()
-		}
+	if err := writeState(dir, files); err != nil {
+		return err.Error()
 	}
 	st, err := OpenStore(filepath.Join(dir, "he.db"))
 	if err != nil {
@@ -314,6 +309,25 @@ func crashCheck(f *fixture, dir string, files map[string][]byte, batches []crash
 	return ""
 }
 
+// writeState makes dir hold exactly files.
+func writeState(dir string, files map[string][]byte) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // sameAsFirst says how the stored items and refusal entries differ from
 // those of the batches given, or "".
 func sameAsFirst(stored map[uint64][]byte, audited int, batches []crashBatch) string {
@@ -366,41 +380,22 @@ func TestCrashPointsHeadEndStore(t *testing.T) {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	var points, torn, dropped, failures int
-	fail := func(k int, variant, why string) {
-		failures++
-		if failures <= 5 {
-			t.Errorf("crash point %d of %d (%s): %s", k, len(ops), variant, why)
-		}
-	}
-	img := newCrashImage()
-	for k := 0; k <= len(ops); k++ {
-		if k > 0 {
-			img.apply(k-1, ops[k-1])
-		}
+	var cnt crashCounts
+	replay(t, &cnt, "ingest", nil, ops, func(files map[string][]byte, k int, prefix bool) string {
 		var probe []byte
-		if !full || k%25 == 0 {
+		if prefix && (!full || k%25 == 0) {
 			probe = fresh
 		}
-		points++
-		if why := crashCheck(f, dir, img.files, batches, k, probe); why != "" {
-			fail(k, "prefix", why)
-		}
-		j := img.lastUnsynced()
-		if j < 0 {
-			continue
-		}
-		dropped++
-		if why := crashCheck(f, dir, img.without(j, ops[j], 0), batches, k, nil); why != "" {
-			fail(k, fmt.Sprintf("write %d to %s dropped", j, ops[j].file), why)
-		}
-		if len(ops[j].data) > 1 {
-			torn++
-			if why := crashCheck(f, dir, img.without(j, ops[j], len(ops[j].data)/2), batches, k, nil); why != "" {
-				fail(k, fmt.Sprintf("write %d to %s torn", j, ops[j].file), why)
-			}
-		}
-	}
+		return crashCheck(f, dir, files, batches, k, probe)
+	})
+	// The adoption of a database made before the schema had versions,
+	// crashed at every point of its migration: it opens, at the current
+	// version, with everything the old version stored.
+	legacy, mops := recordLegacyMigration(t, f, filepath.Join(base, "legacy"))
+	replay(t, &cnt, "migration", legacy, mops, func(files map[string][]byte, k int, _ bool) string {
+		return migrationCheck(dir, files)
+	})
+	points, torn, dropped, failures := cnt.points, cnt.torn, cnt.dropped, cnt.failures
 	var writes, syncs int
 	for _, op := range ops {
 		switch op.kind {
@@ -410,9 +405,127 @@ func TestCrashPointsHeadEndStore(t *testing.T) {
 			syncs++
 		}
 	}
-	t.Logf("trace: %d operations (%d writes, %d fsyncs) for %d batches", len(ops), writes, syncs, len(batches))
+	t.Logf("trace: %d operations (%d writes, %d fsyncs) for %d batches; %d for adopting and migrating a legacy database", len(ops), writes, syncs, len(batches), len(mops))
 	fmt.Printf("crashpoints: role=headend points=%d torn=%d dropped=%d failures=%d\n", points, torn, dropped, failures)
 	if syncs < len(batches) {
 		t.Errorf("%d fsyncs for %d acknowledged batches", syncs, len(batches))
 	}
+}
+
+type crashCounts struct{ points, torn, dropped, failures int }
+
+// replay builds every crash state of ops applied to the files start (nil:
+// none) and asks check about each: every prefix, and the prefix with its
+// last unsynced write dropped and torn.
+func replay(t *testing.T, cnt *crashCounts, name string, start map[string][]byte, ops []vfsOp, check func(files map[string][]byte, k int, prefix bool) string) {
+	t.Helper()
+	fail := func(k int, variant, why string) {
+		cnt.failures++
+		if cnt.failures <= 5 {
+			t.Errorf("%s: crash point %d of %d (%s): %s", name, k, len(ops), variant, why)
+		}
+	}
+	img := newCrashImage()
+	for f, b := range start {
+		img.files[f] = append([]byte(nil), b...)
+	}
+	for k := 0; k <= len(ops); k++ {
+		if k > 0 {
+			img.apply(k-1, ops[k-1])
+		}
+		cnt.points++
+		if why := check(img.files, k, true); why != "" {
+			fail(k, "prefix", why)
+		}
+		j := img.lastUnsynced()
+		if j < 0 {
+			continue
+		}
+		cnt.dropped++
+		if why := check(img.without(j, ops[j], 0), k, false); why != "" {
+			fail(k, fmt.Sprintf("write %d to %s dropped", j, ops[j].file), why)
+		}
+		if len(ops[j].data) > 1 {
+			cnt.torn++
+			if why := check(img.without(j, ops[j], len(ops[j].data)/2), k, false); why != "" {
+				fail(k, fmt.Sprintf("write %d to %s torn", j, ops[j].file), why)
+			}
+		}
+	}
+}
+
+// recordLegacyMigration makes a database with the previous version's
+// schema and data (migrate_test.go), and records the trace of opening it
+// (adoption and migration to SchemaVersion) and closing it. It returns the
+// database's files before the open and the trace.
+func recordLegacyMigration(t *testing.T, f *fixture, dir string) (map[string][]byte, []vfsOp) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "he.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(legacySQLiteSchema); err != nil {
+		t.Fatal(err)
+	}
+	fillLegacy(t, f, db, false)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	start := map[string][]byte{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if start[e.Name()], err = os.ReadFile(filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startRecording()
+	st, err := openSQLite(path, faultVFSName)
+	if err == nil {
+		err = st.Close()
+	}
+	ops := stopRecording()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return start, ops
+}
+
+// migrationCheck opens a crash state of the legacy database's migration:
+// it must open at SchemaVersion with the legacy data intact.
+func migrationCheck(dir string, files map[string][]byte) string {
+	if err := writeState(dir, files); err != nil {
+		return err.Error()
+	}
+	st, err := OpenStore(filepath.Join(dir, "he.db"))
+	if err != nil {
+		return fmt.Sprintf("does not open: %v", err)
+	}
+	defer st.Close()
+	var integrity string
+	if err := st.db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
+		return fmt.Sprintf("integrity check: %q %v", integrity, err)
+	}
+	if v, err := st.SchemaVersion(); err != nil || v != SchemaVersion {
+		return fmt.Sprintf("schema version %d, %v", v, err)
+	}
+	items, ivs, err := st.Counts()
+	if err != nil || items != 2 || ivs != 192 {
+		return fmt.Sprintf("%d items, %d intervals, %v", items, ivs, err)
+	}
+	log, err := st.AuditLog()
+	if err != nil || len(log) != 2 {
+		return fmt.Sprintf("audit log %d entries, %v", len(log), err)
+	}
+	var contracts int
+	if err := st.db.QueryRow(`SELECT count(*) FROM contracts`).Scan(&contracts); err != nil || contracts != 1 {
+		return fmt.Sprintf("%d contracts, %v", contracts, err)
+	}
+	return ""
 }
