@@ -7,4 +7,14 @@
 // period, serves participants the signed data they are entitled to with the
 // Merkle proofs to verify it offline, issues commands with role checks, rate
 // limits and two approvers, runs firmware campaigns, and writes an audit log.
+//
+// The head-end fails closed on its audit log: a command's entry commits in
+// the transaction that uses its counter, a campaign's with its record, a
+// batch's refusals with the batch, and a fetch is not answered when its
+// entry did not commit (ErrAudit). Every database error reaches the caller
+// as ErrStore, and a full or read-only disk as ErrDiskFull or ErrReadOnly
+// too. The schema is versioned (migrate.go, migrations/): goose migrations
+// for SQLite and PostgreSQL, the first of which adopts a database made
+// before the schema had versions. The store's crash safety is tested at
+// every write and fsync SQLite makes (crashpoints_test.go).
 package headend

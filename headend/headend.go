@@ -45,6 +45,20 @@ type HeadEnd struct {
 	cmds      map[protocol.SystemTitle]*commandsMachine
 	cmdOut    CommandsOutput
 	disc      []time.Time
+	// pending makes the audit entry of the command being issued, given its
+	// counter; the commands machine's Persist writes it in the counter's own
+	// transaction. Guarded by mu; nil outside IssueCommand.
+	pending func(issued int64) auditEntry
+}
+
+// refuse writes a refusal to the audit log and returns why. A refusal
+// whose entry could not be written still refuses, and its error says both
+// (errors.Is finds why, ErrAudit and ErrStore).
+func (h *HeadEnd) refuse(actor, action, detail string, why error) error {
+	if err := h.cfg.Store.Audit(h.cfg.Now(), actor, action, detail); err != nil {
+		return fmt.Errorf("%w (%w)", why, err)
+	}
+	return why
 }
 
 // New returns a head-end.
@@ -91,12 +105,15 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 		}
 		ok = append(ok, out[i])
 	}
-	var err error
-	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at); err != nil {
-		return IngestResult{}, err
-	}
+	// The refusals are audited in the batch's own transaction: the batch is
+	// not acknowledged unless its audit entry committed with it.
+	var note *auditEntry
 	if len(res.Rejected) > 0 {
-		h.cfg.Store.Audit(at, gateway, "ingest-rejected", fmt.Sprintf("%d items: first: %v", len(res.Rejected), res.Rejected[0]))
+		note = &auditEntry{at, gateway, "ingest-rejected", fmt.Sprintf("%d items: first: %v", len(res.Rejected), res.Rejected[0])}
+	}
+	var err error
+	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
+		return IngestResult{}, err
 	}
 	return res, nil
 }
@@ -160,11 +177,10 @@ func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
 // request wholly outside them is ErrNotEntitled.
 func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) ([]protocol.IntervalProof, error) {
 	if err := h.checkParticipant(participant); err != nil {
-		h.cfg.Store.Audit(h.cfg.Now(), participantName(participant), "fetch-refused", err.Error())
-		return nil, err
+		return nil, h.refuse(participantName(participant), "fetch-refused", err.Error(), err)
 	}
 	name := participantName(participant)
-	periods, err := h.cfg.Store.entitled(name, meter)
+	periods, err := h.cfg.Store.entitled(ctx, name, meter)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +192,8 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 		}
 	}
 	if len(spans) == 0 {
-		h.cfg.Store.Audit(h.cfg.Now(), name, "fetch-refused", fmt.Sprintf("meter %x %s..%s: no contract", meter, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)))
-		return nil, fmt.Errorf("%w: %s for meter %x", ErrNotEntitled, name, meter)
+		return nil, h.refuse(name, "fetch-refused", fmt.Sprintf("meter %x %s..%s: no contract", meter, from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339)),
+			fmt.Errorf("%w: %s for meter %x", ErrNotEntitled, name, meter))
 	}
 	// Blocks overlapping an entitled span; each interval inside a span is
 	// returned with its proof. Two blocks covering the same quarter hour
@@ -189,20 +205,10 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 	var found []timed
 	seen := map[int64]bool{}
 	for _, sp := range spans {
-		rows, err := h.cfg.Store.db.QueryContext(ctx, h.cfg.Store.rebind(`SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(KindBlock), sp[1], sp[0])
+		raws, err := h.cfg.Store.blocks(ctx, meter, sp[0], sp[1])
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			return nil, err
 		}
-		var raws [][]byte
-		for rows.Next() {
-			var raw []byte
-			if err := rows.Scan(&raw); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("%w: %v", ErrStore, err)
-			}
-			raws = append(raws, raw)
-		}
-		rows.Close()
 		for _, raw := range raws {
 			sb, err := protocol.UnmarshalSignedBlock(raw)
 			if err != nil {
@@ -233,7 +239,10 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 	for i, f := range found {
 		out[i] = f.p
 	}
-	h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals", meter, len(out)))
+	// Fail closed: what the audit log does not show was released is not.
+	if err := h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals", meter, len(out))); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -295,8 +304,8 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 		return nil, err
 	}
 	if !allowedKinds(role, c.Kind) {
-		h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("kind %d by role %s", c.Kind, role))
-		return nil, fmt.Errorf("%w: %s (%s) may not issue command kind %d", ErrRole, issuer.Name, role, c.Kind)
+		return nil, h.refuse(issuer.Name, "command-refused", fmt.Sprintf("kind %d by role %s", c.Kind, role),
+			fmt.Errorf("%w: %s (%s) may not issue command kind %d", ErrRole, issuer.Name, role, c.Kind))
 	}
 	ev := CommandsEvent{Kind: CommandsIssue, A: 1, B: 1, K: "other"}
 	if second != nil && second.Name != issuer.Name && participantName(second.Cert) != participantName(issuer.Cert) {
@@ -319,18 +328,29 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 		}
 		h.disc = kept
 		if len(h.disc) >= h.cfg.DisconnectsPerHour {
-			h.cfg.Store.Audit(now, issuer.Name, "command-refused", "disconnect rate limit")
-			return nil, fmt.Errorf("%w: %d disconnects in the last hour", ErrRateLimit, len(h.disc))
+			return nil, h.refuse(issuer.Name, "command-refused", "disconnect rate limit",
+				fmt.Errorf("%w: %d disconnects in the last hour", ErrRateLimit, len(h.disc)))
 		}
 	}
 	m, err := h.commands(c.Meter)
 	if err != nil {
 		return nil, err
 	}
+	// The command's audit entry is written with its counter, in one
+	// transaction (Persist): a counter that is used has its entry, and a
+	// command whose entry did not commit is never signed nor handed out.
+	approvers := issuer.Name
+	if ev.B == 2 {
+		approvers += " and " + second.Name
+	}
+	h.pending = func(issued int64) auditEntry {
+		return auditEntry{now, issuer.Name, "command", fmt.Sprintf("kind %d meter %x counter %d approved by %s", c.Kind, c.Meter, issued, approvers)}
+	}
 	clock, err := m.Apply(0, ev, &h.cmdOut)
+	h.pending = nil
 	if errors.Is(err, statemachine.ErrNotEnabled) {
-		h.cfg.Store.Audit(now, issuer.Name, "command-refused", fmt.Sprintf("kind %d of %x without a second approver", c.Kind, c.Meter))
-		return nil, fmt.Errorf("%w: kind %d of %x: %w", ErrApproval, c.Kind, c.Meter, err)
+		return nil, h.refuse(issuer.Name, "command-refused", fmt.Sprintf("kind %d of %x without a second approver", c.Kind, c.Meter),
+			fmt.Errorf("%w: kind %d of %x: %w", ErrApproval, c.Kind, c.Meter, err))
 	}
 	if err != nil {
 		return nil, err
@@ -345,9 +365,10 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 	}
 	signed, err := protocol.SignCommand(c, h.cfg.Key, protocol.SubjectKeyID(&h.cfg.Key.PublicKey), h.cfg.Rand)
 	if err != nil {
-		return nil, err // the counter stays used: meters accept any higher one
+		// The counter stays used (meters accept any higher one); its audit
+		// entry is already written, and this one says it was not sent.
+		return nil, h.refuse(issuer.Name, "command-unsigned", fmt.Sprintf("meter %x counter %d: %v", c.Meter, c.Counter, err), err)
 	}
-	h.cfg.Store.Audit(now, issuer.Name, "command", fmt.Sprintf("kind %d meter %x counter %d", c.Kind, c.Meter, c.Counter))
 	return signed, nil
 }
 
@@ -373,7 +394,10 @@ func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 			if !o.Persist {
 				return nil
 			}
-			return h.cfg.Store.SetCommandCounter(meter, s.Issued)
+			if h.pending == nil {
+				return fmt.Errorf("%w: no audit entry for counter %d of %x", ErrAudit, s.Issued, meter)
+			}
+			return h.cfg.Store.issueCommand(meter, s.Issued, h.pending(s.Issued))
 		},
 	}
 	m.State.Issued = issued
@@ -401,15 +425,22 @@ type Campaign struct {
 func (h *HeadEnd) NewCampaign(id uint32, manifest, image []byte, first, second Approver) (*Campaign, error) {
 	now := h.cfg.Now()
 	if first.Name == second.Name {
-		h.cfg.Store.Audit(now, first.Name, "campaign-refused", fmt.Sprintf("campaign %d without a second approver", id))
-		return nil, fmt.Errorf("%w: campaign %d", ErrApproval, id)
+		return nil, h.refuse(first.Name, "campaign-refused", fmt.Sprintf("campaign %d without a second approver", id), fmt.Errorf("%w: campaign %d", ErrApproval, id))
 	}
 	for _, a := range []Approver{first, second} {
 		if r, err := h.roleOf(a); err != nil || r != protocol.RoleHeadEnd {
 			return nil, fmt.Errorf("%w: %s may not approve firmware", ErrRole, a.Name)
 		}
 	}
-	h.cfg.Store.Audit(now, first.Name, "campaign", fmt.Sprintf("campaign %d approved with %s, %d bytes", id, second.Name, len(image)))
+	// Fail closed: the campaign's record and its audit entry commit
+	// together, or the campaign is not released.
+	err := h.cfg.Store.addCampaign(id, manifest, image, first.Name, second.Name, auditEntry{now, first.Name, "campaign", fmt.Sprintf("campaign %d approved with %s, %d bytes", id, second.Name, len(image))})
+	if errors.Is(err, ErrCampaignExists) {
+		return nil, h.refuse(first.Name, "campaign-refused", fmt.Sprintf("campaign %d approved before", id), err)
+	}
+	if err != nil {
+		return nil, err
+	}
 	return &Campaign{ID: id, Manifest: manifest, Image: image, Stages: []float64{0.05, 0.25, 1}, MaxFailureRate: 0.2}, nil
 }
 

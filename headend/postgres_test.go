@@ -1,12 +1,14 @@
 package headend
 
 import (
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -88,7 +90,7 @@ func TestPostgresStore(t *testing.T) {
 	open := func() *Store {
 		st := openPostgres(t, dsn)
 		// Each sub-test starts from empty tables.
-		for _, tbl := range []string{"data", "contracts", "audit", "command_counters"} {
+		for _, tbl := range []string{"data", "contracts", "audit", "command_counters", "campaigns"} {
 			if _, err := st.db.Exec("TRUNCATE " + tbl); err != nil {
 				t.Fatal(err)
 			}
@@ -152,5 +154,49 @@ func TestPostgresDurableAcrossReopen(t *testing.T) {
 	items, ivs, err := st2.Counts()
 	if err != nil || items != 1 || ivs != 96 {
 		t.Fatalf("after reopening: %d items, %d intervals, %v", items, ivs, err)
+	}
+}
+
+// TestPostgresMigrateAdoptsUnversioned: a PostgreSQL database made by the
+// previous version (its schema verbatim, no version table) opens, is
+// stamped as version 1 and migrated to SchemaVersion with nothing lost.
+func TestPostgresMigrateAdoptsUnversioned(t *testing.T) {
+	dsn := startPostgres(t)
+	openPostgres(t, dsn).Close() // waits for the server
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`CREATE DATABASE legacy`); err != nil {
+		t.Fatal(err)
+	}
+	legacyDSN := strings.Replace(dsn, "/postgres?", "/legacy?", 1)
+	db, err := sql.Open("pgx", legacyDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range legacyPostgresSchema {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newFixture(t)
+	fillLegacy(t, f, db, true)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := OpenPostgres(legacyDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAdopted(t, f, st)
+	st2, err := OpenPostgres(legacyDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	if v, err := st2.SchemaVersion(); err != nil || v != SchemaVersion {
+		t.Fatalf("reopened at version %d, %v", v, err)
 	}
 }

@@ -2,14 +2,17 @@ package headend
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
-	_ "modernc.org/sqlite"             // pure-Go SQLite driver "sqlite"
+	"modernc.org/sqlite"               // pure-Go SQLite driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
@@ -23,7 +26,70 @@ var (
 	ErrApproval    = errors.New("headend: command needs a second approver")
 	ErrRateLimit   = errors.New("headend: rate limit for this command kind reached")
 	ErrRole        = errors.New("headend: issuer's role may not do this")
+	// ErrAudit means an audit entry was not committed. The head-end fails
+	// closed on it: what the entry would have recorded (a command, a
+	// campaign, a participant's fetch) is not released. It comes wrapped
+	// together with ErrStore and the database's own error.
+	ErrAudit = errors.New("headend: audit entry not committed")
+	// ErrDiskFull means the database could not grow (SQLITE_FULL, PostgreSQL
+	// disk_full): nothing of the transaction is stored or acknowledged, and
+	// the same request succeeds once space returns.
+	ErrDiskFull = errors.New("headend: storage full")
+	// ErrReadOnly means the database's storage refused writes (a read-only
+	// file system, SQLITE_READONLY, a PostgreSQL standby): nothing of the
+	// transaction is stored or acknowledged.
+	ErrReadOnly = errors.New("headend: storage read-only")
 )
+
+// storeErr wraps a database error as ErrStore, adding ErrDiskFull or
+// ErrReadOnly when the database says so, so callers (the HTTP API, the
+// gateway's retry) can tell a full disk from a broken query.
+func storeErr(op string, err error) error {
+	if kind := classify(err); kind != nil {
+		return fmt.Errorf("%w: %w: %s: %w", ErrStore, kind, op, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
+}
+
+// classify maps SQLite's and PostgreSQL's codes for a full or read-only
+// storage to ErrDiskFull and ErrReadOnly.
+func classify(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // the primary result code
+		case sqlite3.SQLITE_FULL:
+			return ErrDiskFull
+		case sqlite3.SQLITE_READONLY:
+			return ErrReadOnly
+		}
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "53100": // disk_full
+			return ErrDiskFull
+		case "25006": // read_only_sql_transaction
+			return ErrReadOnly
+		}
+	}
+	return nil
+}
+
+// closeRows closes rows and reports the first error of the iteration or
+// the close into *err when nothing failed before: a query that stops early
+// (an I/O error, a cancelled context) must not read as a short answer.
+func closeRows(rows *sql.Rows, op string, err *error) {
+	iterErr := rows.Err()
+	closeErr := rows.Close()
+	if *err != nil {
+		return
+	}
+	if iterErr != nil {
+		*err = storeErr(op, iterErr)
+	} else if closeErr != nil {
+		*err = storeErr(op, closeErr)
+	}
+}
 
 // The wire types live in headend/api (no database dependency); these
 // aliases keep the head-end's own API in one place.
@@ -69,81 +135,59 @@ func (s *Store) rebind(q string) string {
 	return b.String()
 }
 
-// pgSchema is the schema in PostgreSQL's types.
-var pgSchema = []string{
-	`CREATE TABLE IF NOT EXISTS data (
-  meter BYTEA NOT NULL, counter BIGINT NOT NULL, kind INTEGER NOT NULL,
-  signed_at BIGINT NOT NULL, ingested_at BIGINT NOT NULL, gateway TEXT NOT NULL,
-  value BIGINT, raw BYTEA NOT NULL, span_end BIGINT NOT NULL, intervals INTEGER NOT NULL,
-  PRIMARY KEY (meter, counter))`,
-	`CREATE INDEX IF NOT EXISTS data_span ON data (meter, kind, signed_at)`,
-	`CREATE TABLE IF NOT EXISTS contracts (
-  participant TEXT NOT NULL, role TEXT NOT NULL, meter BYTEA NOT NULL,
-  valid_from BIGINT NOT NULL, valid_to BIGINT NOT NULL)`,
-	`CREATE INDEX IF NOT EXISTS contracts_meter ON contracts (meter, participant)`,
-	`CREATE TABLE IF NOT EXISTS audit (
-  seq BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, detail TEXT NOT NULL)`,
-	`CREATE TABLE IF NOT EXISTS command_counters (
-  meter BYTEA PRIMARY KEY, issued BIGINT NOT NULL)`,
-}
-
 // OpenPostgres connects to PostgreSQL (a pgx connection string, e.g.
-// postgres://user@host:5432/db) and creates the schema if needed. Commits
-// are durable when PostgreSQL's synchronous_commit is on (its default).
+// postgres://user@host:5432/db) and brings its schema to SchemaVersion
+// (migrate; several head-end processes starting together take turns under
+// a PostgreSQL advisory lock). Commits are durable when PostgreSQL's
+// synchronous_commit is on (its default).
 func OpenPostgres(dsn string) (*Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, storeErr("open", err)
 	}
 	db.SetMaxOpenConns(16)
-	for _, q := range pgSchema {
-		if _, err := db.Exec(q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("%w: schema: %v", ErrStore, err)
-		}
+	s := &Store{db: db, pg: true}
+	if err := s.migrate(context.Background()); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
-	return &Store{db: db, pg: true}, nil
+	return s, nil
 }
 
-const schema = `
-PRAGMA journal_mode=WAL;
-PRAGMA synchronous=FULL;
-CREATE TABLE IF NOT EXISTS data (
-  meter BLOB NOT NULL, counter INTEGER NOT NULL, kind INTEGER NOT NULL,
-  signed_at INTEGER NOT NULL, ingested_at INTEGER NOT NULL, gateway TEXT NOT NULL,
-  value INTEGER, raw BLOB NOT NULL,
-  span_end INTEGER NOT NULL, -- blocks: end of the last interval; others: signed_at
-  intervals INTEGER NOT NULL, -- blocks: number of intervals; others: 0
-  PRIMARY KEY (meter, counter)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS data_span ON data (meter, kind, signed_at);
-CREATE TABLE IF NOT EXISTS contracts (
-  participant TEXT NOT NULL, role TEXT NOT NULL, meter BLOB NOT NULL,
-  valid_from INTEGER NOT NULL, valid_to INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS contracts_meter ON contracts (meter, participant);
-CREATE TABLE IF NOT EXISTS audit (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS command_counters (
-  meter BLOB PRIMARY KEY, issued INTEGER NOT NULL) WITHOUT ROWID;
-`
+// sqlitePragmas are set on every connection: WAL with a full fsync at each
+// commit, so a commit that returned survives a power loss.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 
-// OpenStore opens (or creates) the SQLite database at path.
-func OpenStore(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+// OpenStore opens (or creates) the SQLite database at path and brings its
+// schema to SchemaVersion (migrate), adopting a database made before the
+// schema had versions.
+func OpenStore(path string) (*Store, error) { return openSQLite(path, "") }
+
+// openSQLite is OpenStore through the SQLite VFS named vfs ("" for the
+// default): the tests inject disk faults and record writes with one.
+func openSQLite(path, vfs string) (*Store, error) {
+	dsn := "file:" + path + "?" + sqlitePragmas
+	if vfs != "" {
+		dsn += "&vfs=" + vfs
+	}
+	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, storeErr("open", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; SQLite serialises writes anyway
-	if _, err := db.Exec(schema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("%w: schema: %v", ErrStore, err)
+	s := &Store{db: db}
+	if err := s.migrate(context.Background()); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
-	return &Store{db: db}, nil
+	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return storeErr("close", err)
+	}
+	return nil
+}
 
 // verified is an item after signature verification, ready to store.
 type verified struct {
@@ -158,13 +202,34 @@ type verified struct {
 	period    int64
 }
 
+// auditEntry is an audit line not yet written: the head-end hands it to the
+// store with the state change it records, so both commit or neither does.
+type auditEntry struct {
+	at                    time.Time
+	actor, action, detail string
+}
+
+// execer is what writes an audit entry: the database or a transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// audit inserts e through x. Its errors are ErrStore and ErrAudit.
+func (s *Store) audit(ctx context.Context, x execer, e auditEntry) error {
+	if _, err := x.ExecContext(ctx, s.rebind(`INSERT INTO audit (at, actor, action, detail) VALUES (?,?,?,?)`), e.at.UnixNano(), e.actor, e.action, e.detail); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, storeErr("audit", err))
+	}
+	return nil
+}
+
 // commit stores verified items in one transaction and returns only after
 // the commit is durable (WAL, synchronous=FULL): the group commit behind
-// each acknowledgement.
-func (s *Store) commit(ctx context.Context, items []verified, gateway string, at time.Time) (stored, dups, ivs int, err error) {
+// each acknowledgement. A non-nil note is written to the audit log in the
+// same transaction, so a batch is not acknowledged without it.
+func (s *Store) commit(ctx context.Context, items []verified, gateway string, at time.Time, note *auditEntry) (stored, dups, ivs int, err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
+		return 0, 0, 0, storeErr("begin", err)
 	}
 	defer tx.Rollback()
 	// A block is one row: the signed block itself is the record of its
@@ -172,8 +237,9 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 	// ingest costs one insert per block, not one per interval.
 	ins, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`))
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
+		return 0, 0, 0, storeErr("prepare ingest", err)
 	}
+	defer ins.Close()
 	for _, v := range items {
 		end := v.signedAt
 		if v.kind == KindBlock {
@@ -181,27 +247,38 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 		}
 		res, err := ins.ExecContext(ctx, v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at.UnixNano(), gateway, int64(v.value), v.raw, end, len(v.intervals))
 		if err != nil {
-			return 0, 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
+			return 0, 0, 0, storeErr("ingest", err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, 0, 0, storeErr("ingest", err)
+		}
+		if n == 0 {
 			dups++
 			continue
 		}
 		stored++
 		ivs += len(v.intervals)
 	}
+	if note != nil {
+		if err := s.audit(ctx, tx, *note); err != nil {
+			return 0, 0, 0, err
+		}
+	}
+	if err := ins.Close(); err != nil {
+		return 0, 0, 0, storeErr("ingest", err)
+	}
 	if err := tx.Commit(); err != nil {
-		return 0, 0, 0, fmt.Errorf("%w: commit: %v", ErrStore, err)
+		return 0, 0, 0, storeErr("commit", err)
 	}
 	return stored, dups, ivs, nil
 }
 
-// Audit appends to the audit log.
+// Audit appends to the audit log. Its errors are ErrStore and ErrAudit; a
+// caller that releases something on the strength of the entry must not
+// release it on an error.
 func (s *Store) Audit(at time.Time, actor, action, detail string) error {
-	if _, err := s.db.Exec(s.rebind(`INSERT INTO audit (at, actor, action, detail) VALUES (?,?,?,?)`), at.UnixNano(), actor, action, detail); err != nil {
-		return fmt.Errorf("%w: audit: %v", ErrStore, err)
-	}
-	return nil
+	return s.audit(context.Background(), s.db, auditEntry{at, actor, action, detail})
 }
 
 // AuditEntry is one line of the audit log.
@@ -212,32 +289,28 @@ type AuditEntry struct {
 }
 
 // AuditLog returns the audit log, oldest first.
-func (s *Store) AuditLog() ([]AuditEntry, error) {
+func (s *Store) AuditLog() (out []AuditEntry, err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT seq, at, actor, action, detail FROM audit ORDER BY seq`))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, storeErr("audit log", err)
 	}
-	defer rows.Close()
-	var out []AuditEntry
+	defer closeRows(rows, "audit log", &err)
 	for rows.Next() {
 		var e AuditEntry
 		var at int64
 		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Detail); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			return nil, storeErr("audit log", err)
 		}
 		e.At = time.Unix(0, at)
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Counts returns how many signed items and interval values are stored.
 func (s *Store) Counts() (items, intervals int, err error) {
-	if err = s.db.QueryRow(s.rebind(`SELECT count(*) FROM data`)).Scan(&items); err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
-	}
-	if err = s.db.QueryRow(s.rebind(`SELECT coalesce(sum(intervals), 0) FROM data`)).Scan(&intervals); err != nil {
-		return 0, 0, fmt.Errorf("%w: %v", ErrStore, err)
+	if err = s.db.QueryRow(s.rebind(`SELECT count(*), coalesce(sum(intervals), 0) FROM data`)).Scan(&items, &intervals); err != nil {
+		return 0, 0, storeErr("counts", err)
 	}
 	return items, intervals, nil
 }
@@ -246,7 +319,7 @@ func (s *Store) Counts() (items, intervals int, err error) {
 // [from, to).
 func (s *Store) AddContract(participant string, role protocol.Role, meter protocol.SystemTitle, from, to time.Time) error {
 	if _, err := s.db.Exec(s.rebind(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`), participant, string(role), meter[:], from.Unix(), to.Unix()); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("add contract", err)
 	}
 	return nil
 }
@@ -255,46 +328,64 @@ func (s *Store) AddContract(participant string, role protocol.Role, meter protoc
 // switch: the old supplier's contract ends where the new one begins).
 func (s *Store) EndContracts(role protocol.Role, meter protocol.SystemTitle, t time.Time) error {
 	if _, err := s.db.Exec(s.rebind(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`), t.Unix(), string(role), meter[:], t.Unix()); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("end contracts", err)
 	}
 	return nil
 }
 
 // entitled returns the periods in which participant may read meter.
-func (s *Store) entitled(participant string, meter protocol.SystemTitle) ([][2]int64, error) {
-	rows, err := s.db.Query(s.rebind(`SELECT valid_from, valid_to FROM contracts WHERE meter = ? AND participant = ?`), meter[:], participant)
+func (s *Store) entitled(ctx context.Context, participant string, meter protocol.SystemTitle) (out [][2]int64, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT valid_from, valid_to FROM contracts WHERE meter = ? AND participant = ?`), meter[:], participant)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, storeErr("contracts", err)
 	}
-	defer rows.Close()
-	var out [][2]int64
+	defer closeRows(rows, "contracts", &err)
 	for rows.Next() {
 		var p [2]int64
 		if err := rows.Scan(&p[0], &p[1]); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			return nil, storeErr("contracts", err)
 		}
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// blocks returns the signed load-profile blocks of meter overlapping
+// [from, to) (Unix seconds), by start and counter. A query that fails part
+// way is an error, never a shorter list.
+func (s *Store) blocks(ctx context.Context, meter protocol.SystemTitle, from, to int64) (raws [][]byte, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(KindBlock), to, from)
+	if err != nil {
+		return nil, storeErr("blocks", err)
+	}
+	defer closeRows(rows, "blocks", &err)
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			return nil, storeErr("blocks", err)
+		}
+		raws = append(raws, raw)
+	}
+	return raws, nil
 }
 
 // Each calls fn for every stored signed item, in key order (an auditor's
 // full re-verification).
-func (s *Store) Each(fn func(kind Kind, raw []byte)) error {
+func (s *Store) Each(fn func(kind Kind, raw []byte)) (err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT kind, raw FROM data ORDER BY meter, counter`))
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("each", err)
 	}
-	defer rows.Close()
+	defer closeRows(rows, "each", &err)
 	for rows.Next() {
 		var k int
 		var raw []byte
 		if err := rows.Scan(&k, &raw); err != nil {
-			return fmt.Errorf("%w: %v", ErrStore, err)
+			return storeErr("each", err)
 		}
 		fn(Kind(k), raw)
 	}
-	return rows.Err()
+	return nil
 }
 
 // Tamper rewrites the raw bytes of the first stored item with fn. It exists
@@ -305,10 +396,10 @@ func (s *Store) Tamper(fn func(raw []byte) []byte) error {
 	var ctr int64
 	var raw []byte
 	if err := s.db.QueryRow(s.rebind(`SELECT meter, counter, raw FROM data ORDER BY meter, counter LIMIT 1`)).Scan(&meter, &ctr, &raw); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("tamper", err)
 	}
 	if _, err := s.db.Exec(s.rebind(`UPDATE data SET raw = ? WHERE meter = ? AND counter = ?`), fn(raw), meter, ctr); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("tamper", err)
 	}
 	return nil
 }
@@ -316,61 +407,64 @@ func (s *Store) Tamper(fn func(raw []byte) []byte) error {
 // Counters returns the counters of the signed items of meter signed in
 // [from, to) (Unix seconds), ascending: what a query by meter and period
 // sees.
-func (s *Store) Counters(meter protocol.SystemTitle, from, to int64) ([]uint64, error) {
+func (s *Store) Counters(meter protocol.SystemTitle, from, to int64) (out []uint64, err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT counter FROM data WHERE meter = ? AND signed_at >= ? AND signed_at < ? ORDER BY counter`), meter[:], from, to)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, storeErr("counters", err)
 	}
-	defer rows.Close()
-	var out []uint64
+	defer closeRows(rows, "counters", &err)
 	for rows.Next() {
 		var c int64
 		if err := rows.Scan(&c); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			return nil, storeErr("counters", err)
 		}
 		out = append(out, uint64(c))
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SwitchSupplier ends the meter's supplier contract at `at` and starts
 // participant's from `at` on, in one transaction: a crash leaves either
-// the old or the new supplier entitled, never both or neither (UC7).
+// the old or the new supplier entitled, never both or neither (UC7). The
+// switch's audit entry commits in the same transaction: no switch without
+// it.
 func (s *Store) SwitchSupplier(meter protocol.SystemTitle, participant string, at, until time.Time) error {
 	tx, err := s.db.Begin()
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("begin", err)
 	}
 	defer tx.Rollback()
 	if _, err := tx.Exec(s.rebind(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`), at.Unix(), string(protocol.RoleSupplier), meter[:], at.Unix()); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("switch supplier", err)
 	}
 	if _, err := tx.Exec(s.rebind(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`), participant, string(protocol.RoleSupplier), meter[:], at.Unix(), until.Unix()); err != nil {
-		return fmt.Errorf("%w: %v", ErrStore, err)
+		return storeErr("switch supplier", err)
+	}
+	if err := s.audit(context.Background(), tx, auditEntry{at, "market", "supplier-switch", fmt.Sprintf("meter %x to %s", meter, participant)}); err != nil {
+		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%w: commit: %v", ErrStore, err)
+		return storeErr("commit", err)
 	}
 	return nil
 }
 
 // SupplierAt returns the participants holding a supplier contract for
 // meter at time at (normally exactly one).
-func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) ([]string, error) {
+func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) (out []string, err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT participant FROM contracts WHERE role = ? AND meter = ? AND valid_from <= ? AND valid_to > ? ORDER BY participant`), string(protocol.RoleSupplier), meter[:], at.Unix(), at.Unix())
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrStore, err)
+		return nil, storeErr("supplier", err)
 	}
-	defer rows.Close()
-	var out []string
+	defer closeRows(rows, "supplier", &err)
 	for rows.Next() {
 		var p string
 		if err := rows.Scan(&p); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrStore, err)
+			return nil, storeErr("supplier", err)
 		}
 		out = append(out, p)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // CommandCounter is the last command counter signed for a meter (0 before
@@ -385,7 +479,7 @@ func (s *Store) CommandCounter(meter protocol.SystemTitle) (int64, error) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("%w: command counter: %v", ErrStore, err)
+		return 0, storeErr("command counter", err)
 	}
 	return n, nil
 }
@@ -393,13 +487,79 @@ func (s *Store) CommandCounter(meter protocol.SystemTitle) (int64, error) {
 // SetCommandCounter persists a meter's command counter; it refuses to move
 // it back (counters never go back, also across a restore of an old row).
 func (s *Store) SetCommandCounter(meter protocol.SystemTitle, issued int64) error {
-	res, err := s.db.Exec(s.rebind(`INSERT INTO command_counters (meter, issued) VALUES (?, ?)
+	return s.setCommandCounter(context.Background(), s.db, meter, issued)
+}
+
+func (s *Store) setCommandCounter(ctx context.Context, x execer, meter protocol.SystemTitle, issued int64) error {
+	res, err := x.ExecContext(ctx, s.rebind(`INSERT INTO command_counters (meter, issued) VALUES (?, ?)
 ON CONFLICT (meter) DO UPDATE SET issued = excluded.issued WHERE command_counters.issued < excluded.issued`), meter[:], issued)
 	if err != nil {
-		return fmt.Errorf("%w: command counter: %v", ErrStore, err)
+		return storeErr("command counter", err)
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return storeErr("command counter", err)
+	}
+	if n == 0 {
 		return fmt.Errorf("%w: command counter of %x would go back to %d", ErrStore, meter, issued)
+	}
+	return nil
+}
+
+// issueCommand persists a meter's new command counter and the audit entry
+// of the command it numbers in one transaction: a command is signed and
+// handed out only after both are durable, and a counter is never used
+// without its entry in the audit log.
+func (s *Store) issueCommand(meter protocol.SystemTitle, issued int64, e auditEntry) error {
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeErr("begin", err)
+	}
+	defer tx.Rollback()
+	if err := s.setCommandCounter(ctx, tx, meter, issued); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, storeErr("commit", err))
+	}
+	return nil
+}
+
+// ErrCampaignExists refuses a second approval of a campaign id: an id names
+// one approved manifest for good.
+var ErrCampaignExists = errors.New("headend: campaign id already approved")
+
+// addCampaign records an approved campaign and its audit entry in one
+// transaction.
+func (s *Store) addCampaign(id uint32, manifest, image []byte, first, second string, e auditEntry) error {
+	ctx := context.Background()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return storeErr("begin", err)
+	}
+	defer tx.Rollback()
+	digest := sha256.Sum256(manifest)
+	res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO campaigns (id, approved_at, first_approver, second_approver, manifest_sha256, image_bytes) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`),
+		int64(id), e.at.UnixNano(), first, second, digest[:], len(image))
+	if err != nil {
+		return storeErr("campaign", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return storeErr("campaign", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: campaign %d", ErrCampaignExists, id)
+	}
+	if err := s.audit(ctx, tx, e); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("%w: %w", ErrAudit, storeErr("commit", err))
 	}
 	return nil
 }

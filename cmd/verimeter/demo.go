@@ -644,7 +644,6 @@ func (w *world) runDays(rep *demoReport) error {
 					if err := w.store.SwitchSupplier(n.cfg.Title, "supplier Suedwind", w.now, w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour)); err != nil {
 						return err
 					}
-					w.store.Audit(w.now, "market", "supplier-switch", fmt.Sprintf("meter %x to supplier Suedwind", n.cfg.Title))
 					f.SwitchedMeters++
 				}
 				// An on-demand read for a customer's move-out (UC3).
