@@ -35,8 +35,9 @@ type Tap func(meter protocol.SystemTitle, dir Direction, apdu []byte)
 type pair struct {
 	gw, m *plc.Link
 	ep    Endpoint
-	// Errors the meter's handler returned (refused APDUs), for the report.
-	refused []error
+	// Errors the meter's handler returned (refused APDUs), for the report:
+	// all counted, the last MaxRefusalsKept kept.
+	refused Refusals
 }
 
 // Segment is one PLC segment: a seeded simulated medium shared by the
@@ -84,10 +85,11 @@ func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep Endpoint) e
 	return s.Attach(meter, addr, ep)
 }
 
-// Refused returns the errors the meter's handler returned so far.
+// Refused returns the last errors the meter's handler returned (at most
+// MaxRefusalsKept, oldest first).
 func (s *Segment) Refused(meter protocol.SystemTitle) []error {
 	if p := s.links[meter]; p != nil {
-		return p.refused
+		return p.refused.Last()
 	}
 	return nil
 }
@@ -146,7 +148,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				}
 				out, herr := p.ep.HandleAPDU(a, s.Now())
 				if herr != nil {
-					p.refused = append(p.refused, herr)
+					p.refused.Add(herr)
 				}
 				for _, o := range out {
 					if _, err := p.m.Send(o); err != nil {
