@@ -1,5 +1,19 @@
 package gateway
 
+import "errors"
+
+// MaxAnswers caps the APDUs the gateway takes from a meter in one exchange.
+// An honest meter answers a request with one APDU; a compromised one could
+// stream them for as long as the exchange lasts. The first MaxAnswers are
+// kept (the answer to the request is among them when the meter is honest),
+// the rest are read and dropped, and the exchange ends in
+// ErrTooManyAnswers.
+const MaxAnswers = 8
+
+// ErrTooManyAnswers marks an exchange in which the meter sent more than
+// MaxAnswers APDUs.
+var ErrTooManyAnswers = errors.New("gateway: meter sent more answers than one exchange takes")
+
 // MaxRefusalsKept caps the refused APDUs a gateway, and a simulated
 // segment per meter, keeps for its report. A compromised meter can make
 // the gateway refuse any number of APDUs; the gateway counts them all but

@@ -118,6 +118,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 		return nil, err
 	}
 	var answers [][]byte
+	dropped := 0
 	node := fmt.Sprintf("%x", meter)
 	for step := 0; ; step++ {
 		if step > 100000 {
@@ -178,10 +179,17 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				if s.Tap != nil {
 					s.Tap(meter, Up, a)
 				}
-				answers = append(answers, a)
+				if len(answers) < MaxAnswers {
+					answers = append(answers, a)
+				} else {
+					dropped++
+				}
 			}
 		}
 		if p.gw.Idle() && p.m.Idle() {
+			if dropped > 0 {
+				return answers, fmt.Errorf("%w: %d beyond %d dropped", ErrTooManyAnswers, dropped, MaxAnswers)
+			}
 			return answers, nil
 		}
 		if !progress {
