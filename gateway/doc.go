@@ -3,7 +3,12 @@
 // PLC (UC2, UC3), relays commands and firmware (UC4, UC5), and forwards the
 // meters' signed data to the head-end through a persisted store-and-forward
 // queue, so no reading is lost while the WAN is down or across a restart.
-// The gateway never listens on the WAN: it connects out (Uplink).
+// The gateway never listens on the WAN: it connects out (Uplink). A batch
+// is acknowledged in the queue only on the head-end's commit reply (Flush);
+// Forward retries WAN faults with jittered exponential backoff, relying on
+// the head-end's ingest being idempotent on (meter, counter). What a peer
+// can make the gateway hold is bounded (bounds.go): refusals kept, answers
+// per exchange, command state only for commissioned meters.
 //
 // Segment (segment.go) is one PLC segment as the gateway sees it: the
 // acknowledged HDLC links to each meter over the seeded simulated medium of

@@ -44,6 +44,7 @@ const (
 
 var kindNames = [numKinds]string{"pass", "drop", "reset", "delay", "half-open", "lose-reply", "duplicate"}
 
+// String names the kind in the campaign's tables.
 func (k Kind) String() string {
 	if k < 0 || k >= numKinds {
 		return fmt.Sprintf("kind(%d)", int(k))
