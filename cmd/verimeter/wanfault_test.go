@@ -28,7 +28,9 @@ import (
 // left half open, answers lost after the head-end received the batch, whole
 // streams replayed on a fresh connection. Each gateway must ride the faults
 // out (retry with backoff, each batch acknowledged only after the commit
-// reply) and end every round with its queue empty. At the end the head-end's
+// reply) and end every round with its queue empty. The proxy's plan of
+// faults follows the logged seed (VERIMETER_WAN_SEED sets it); when each
+// fault fires depends on timing as well. At the end the head-end's
 // database must hold every item any gateway ever queued exactly once:
 // nothing lost, nothing stored twice, every meter's day once.
 func TestWANFaultCampaign(t *testing.T) {
@@ -91,7 +93,12 @@ func TestWANFaultCampaign(t *testing.T) {
 		waitFile(filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i)))
 	}
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if v := os.Getenv("VERIMETER_WAN_SEED"); v != "" { // replay a campaign's plan of faults
+		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
+			t.Fatalf("VERIMETER_WAN_SEED=%q", v)
+		}
+	}
+	t.Logf("seed %d (VERIMETER_WAN_SEED replays its plan of faults)", seed)
 	proxy, err := faultproxy.Listen(faultproxy.Config{
 		Target: func() string {
 			b, _ := os.ReadFile(addrFile)
