@@ -21,6 +21,7 @@ type server struct {
 	mu       sync.Mutex
 	requests int
 	partial  int
+	cutAt    []int // bytes of each partial request
 	wg       sync.WaitGroup
 }
 
@@ -49,6 +50,7 @@ func newServer(t *testing.T) *server {
 						if n > 0 {
 							s.mu.Lock()
 							s.partial++
+							s.cutAt = append(s.cutAt, n)
 							s.mu.Unlock()
 						}
 						return
@@ -148,12 +150,29 @@ func TestDropAndResetCutTheRequest(t *testing.T) {
 			if k == Drop && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 				t.Fatalf("drop: client saw %v, want EOF", err)
 			}
-			waitFor(t, "the target to see the cut", func() bool { _, part := s.counts(); return part > 0 || p.Stats().Injected[k] == 1 })
+			twin, err := Listen(Config{Target: func() string { return "" }, Seed: 1, Rate: 1, Kinds: []Kind{k}, MaxOffset: msgLen / 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl := twin.plan()
+			twin.Close()
+			waitFor(t, "the target to see the cut", func() bool {
+				_, part := s.counts()
+				return p.Stats().Injected[k] == 1 && (part > 0 || pl.Offset == 0)
+			})
 			if req, _ := s.counts(); req != 0 {
 				t.Fatalf("the target received %d whole requests through a %v in the middle of the first", req, k)
 			}
 			if st := p.Stats(); st.Injected[k] != 1 || st.Total != 1 {
 				t.Fatalf("stats %+v, want one %v", st, k)
+			}
+			// The cut falls at the plan's offset: the target got exactly
+			// that many bytes of the request.
+			s.mu.Lock()
+			cut := append([]int(nil), s.cutAt...)
+			s.mu.Unlock()
+			if pl.Offset > 0 && (len(cut) != 1 || cut[0] != pl.Offset) {
+				t.Fatalf("target received %v bytes of the cut request, the plan cuts after %d", cut, pl.Offset)
 			}
 		})
 	}
