@@ -8,6 +8,12 @@
 // unacknowledged items; a corrupt one stops the gateway with a
 // *journal.CorruptError naming the record, and an item it could not make
 // durable is never taken from the meter (CollectDay fails).
+// A batch
+// is acknowledged in the queue only on the head-end's commit reply (Flush);
+// Forward retries WAN faults with jittered exponential backoff, relying on
+// the head-end's ingest being idempotent on (meter, counter). What a peer
+// can make the gateway hold is bounded (bounds.go): refusals kept, answers
+// per exchange, command state only for commissioned meters.
 //
 // Segment (segment.go) is one PLC segment as the gateway sees it: the
 // acknowledged HDLC links to each meter over the seeded simulated medium of

@@ -83,9 +83,9 @@ type Gateway struct {
 	req      uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
-	// Refused counts APDUs from meters the gateway's receiver refused
-	// (replayed, tampered), by error.
-	Refused []error
+	// Refused records the APDUs from meters the gateway's receiver
+	// refused (replayed, tampered): all counted, the last few kept.
+	Refused Refusals
 }
 
 // New opens a gateway (reloading its queue after a restart).
@@ -211,12 +211,12 @@ func (g *Gateway) request(meter protocol.SystemTitle, tag byte, p protocol.PDU) 
 	for _, a := range out {
 		_, plain, err := s.receiver.Open(nil, a)
 		if err != nil {
-			g.Refused = append(g.Refused, err)
+			g.Refused.Add(err)
 			continue
 		}
 		r, err := protocol.UnmarshalPDU(plain)
 		if err != nil {
-			g.Refused = append(g.Refused, err)
+			g.Refused.Add(err)
 			continue
 		}
 		if r.Request == p.Request {
@@ -276,6 +276,11 @@ func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
 	}
 	if c.Meter != meter || c.Counter > math.MaxInt64 {
 		return fmt.Errorf("%w: command %d for %x relayed to %x", protocol.ErrMalformed, c.Counter, c.Meter, meter)
+	}
+	// Only to a commissioned meter: a command for any other title would
+	// make the gateway keep a machine (and a trace) per title it is sent.
+	if g.sessions[meter] == nil {
+		return fmt.Errorf("%w: command %d for %x", ErrNoSession, c.Counter, meter)
 	}
 	m, err := g.commands(meter)
 	if err != nil {

@@ -35,8 +35,9 @@ type Tap func(meter protocol.SystemTitle, dir Direction, apdu []byte)
 type pair struct {
 	gw, m *plc.Link
 	ep    Endpoint
-	// Errors the meter's handler returned (refused APDUs), for the report.
-	refused []error
+	// Errors the meter's handler returned (refused APDUs), for the report:
+	// all counted, the last MaxRefusalsKept kept.
+	refused Refusals
 }
 
 // Segment is one PLC segment: a seeded simulated medium shared by the
@@ -89,10 +90,11 @@ func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep Endpoint) e
 	return s.Attach(meter, addr, ep)
 }
 
-// Refused returns the errors the meter's handler returned so far.
+// Refused returns the last errors the meter's handler returned (at most
+// MaxRefusalsKept, oldest first).
 func (s *Segment) Refused(meter protocol.SystemTitle) []error {
 	if p := s.links[meter]; p != nil {
-		return p.refused
+		return p.refused.Last()
 	}
 	return nil
 }
@@ -128,6 +130,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 		return nil, err
 	}
 	var answers [][]byte
+	dropped := 0
 	node := fmt.Sprintf("%x", meter)
 	for step := 0; ; step++ {
 		if step > 100000 {
@@ -158,7 +161,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				}
 				out, herr := p.ep.HandleAPDU(a, s.Now())
 				if herr != nil {
-					p.refused = append(p.refused, herr)
+					p.refused.Add(herr)
 				}
 				for _, o := range out {
 					if _, err := p.m.Send(o); err != nil {
@@ -188,10 +191,17 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				if s.Tap != nil {
 					s.Tap(meter, Up, a)
 				}
-				answers = append(answers, a)
+				if len(answers) < MaxAnswers {
+					answers = append(answers, a)
+				} else {
+					dropped++
+				}
 			}
 		}
 		if p.gw.Idle() && p.m.Idle() {
+			if dropped > 0 {
+				return answers, fmt.Errorf("%w: %d beyond %d dropped", ErrTooManyAnswers, dropped, MaxAnswers)
+			}
 			return answers, nil
 		}
 		if !progress {

@@ -151,6 +151,7 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 		s.Tap(meter, Down, apdu)
 	}
 	var answers [][]byte
+	dropped := 0
 	deadline := time.Now().Add(s.timeout)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -168,6 +169,9 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 			}
 		}
 		if m.link.Idle() && len(answers) > 0 {
+			if dropped > 0 {
+				return answers, fmt.Errorf("%w: %d beyond %d dropped", ErrTooManyAnswers, dropped, MaxAnswers)
+			}
 			return answers, nil
 		}
 		if time.Now().After(deadline) {
@@ -181,7 +185,11 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 					if s.Tap != nil {
 						s.Tap(meter, Up, a)
 					}
-					answers = append(answers, a)
+					if len(answers) < MaxAnswers {
+						answers = append(answers, a)
+					} else {
+						dropped++
+					}
 				}
 			}
 		case <-tick.C:

@@ -15,6 +15,27 @@ import (
 	"github.com/verimeter/verimeter/headend/api"
 )
 
+// Errors of the uplink. A failed Ingest wraps exactly one of them, so the
+// caller knows whether trying the same batch again can help (Retryable).
+var (
+	// ErrHeadEndBusy: the head-end answered but could not commit the batch
+	// now (a 5xx status: its store failed or it is shutting down). Nothing
+	// was acknowledged; the same batch may be sent again.
+	ErrHeadEndBusy = errors.New("gateway: head-end could not commit the batch now")
+	// ErrHeadEndRefused: the head-end refused the batch itself (a 4xx
+	// status: malformed, too large, our certificate not accepted). Sending
+	// it again unchanged cannot help; the items stay queued for an operator.
+	ErrHeadEndRefused = errors.New("gateway: head-end refused the batch")
+	// ErrReply: the head-end's answer could not be read as an ingest reply.
+	// Whether it committed is unknown, so nothing is acknowledged.
+	ErrReply = errors.New("gateway: head-end reply unreadable")
+)
+
+// DefaultWANTimeout bounds one request to the head-end, answer included, so
+// that a connection that stopped forwarding without closing (half open)
+// ends in ErrWANDown and a retry instead of a gateway stuck forever.
+const DefaultWANTimeout = 30 * time.Second
+
 // HTTPSUplink is the gateway's outbound connection to the head-end: TLS 1.3
 // with the gateway's certificate; the head-end's certificate is checked
 // against the SM-PKI (verify: the role head-end, status now) rather than the
@@ -23,6 +44,10 @@ type HTTPSUplink struct {
 	url    string
 	client *http.Client
 }
+
+// SetTimeout changes the bound on one request (DefaultWANTimeout unless
+// set); a shorter one finds half-open connections sooner.
+func (u *HTTPSUplink) SetTimeout(d time.Duration) { u.client.Timeout = d }
 
 // NewHTTPSUplink returns an uplink to the head-end at addr (host:port).
 func NewHTTPSUplink(addr string, cert tls.Certificate, verify func(*x509.Certificate) error) *HTTPSUplink {
@@ -37,16 +62,19 @@ func NewHTTPSUplink(addr string, cert tls.Certificate, verify func(*x509.Certifi
 			}
 			c, err := x509.ParseCertificate(raw[0])
 			if err != nil {
-				return err
+				return fmt.Errorf("gateway: head-end certificate: %w", err)
 			}
 			return verify(c)
 		},
 	}
-	return &HTTPSUplink{url: "https://" + addr + "/v1/ingest", client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}}
+	return &HTTPSUplink{url: "https://" + addr + "/v1/ingest", client: &http.Client{Timeout: DefaultWANTimeout, Transport: &http.Transport{TLSClientConfig: cfg, ForceAttemptHTTP2: true}}}
 }
 
 // Ingest posts a batch and returns the head-end's answer, which it sends
-// only after its durable commit.
+// only after its durable commit. A failure to connect, send or read the
+// whole answer is ErrWANDown; a 5xx answer ErrHeadEndBusy; any other
+// answer but 200 ErrHeadEndRefused; an answer that does not parse ErrReply.
+// Only a nil error means the head-end committed the batch.
 func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []api.Item) (api.IngestResult, error) {
 	body, err := api.EncodeBatch(items)
 	if err != nil {
@@ -59,16 +87,25 @@ func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []api.Item) (a
 	req.Header.Set("Content-Type", "application/cbor")
 	resp, err := u.client.Do(req)
 	if err != nil {
-		return api.IngestResult{}, fmt.Errorf("%w: %v", ErrWANDown, err)
+		return api.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return api.IngestResult{}, fmt.Errorf("gateway: head-end answered %s: %s", resp.Status, bytes.TrimSpace(b))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		// The connection broke inside the answer: the head-end may have
+		// committed, but the gateway cannot know; a resend is a duplicate
+		// the head-end recognises.
+		return api.IngestResult{}, fmt.Errorf("%w: reading the answer: %w", ErrWANDown, err)
+	}
+	switch {
+	case resp.StatusCode >= 500:
+		return api.IngestResult{}, fmt.Errorf("%w: %s: %s", ErrHeadEndBusy, resp.Status, bytes.TrimSpace(b))
+	case resp.StatusCode != http.StatusOK:
+		return api.IngestResult{}, fmt.Errorf("%w: %s: %s", ErrHeadEndRefused, resp.Status, bytes.TrimSpace(b))
 	}
 	var rep api.IngestReply
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return api.IngestResult{}, fmt.Errorf("gateway: head-end reply: %v", err)
+		return api.IngestResult{}, fmt.Errorf("%w: %w", ErrReply, err)
 	}
 	res := api.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals}
 	for _, r := range rep.Rejected {

@@ -27,11 +27,20 @@ type Config struct {
 	// DisconnectsPerHour caps disconnect commands (a compromised operator
 	// account cannot cut a city off); 0 means 50.
 	DisconnectsPerHour int
+	// CommandMachines caps the per-meter command machines kept in memory;
+	// 0 means DefaultCommandMachines. Any authenticated issuer can name any
+	// title, refused attempts included, so the map is a cache: a machine
+	// dropped from it is loaded again from the store's command counter,
+	// which holds its whole state, on the meter's next command.
+	CommandMachines int
 	// Trace, when set, records the steps of the head-end's Commands machine
 	// for each meter in commands/<meter>/headend.ndjson, for trace
 	// validation against spec/Commands.tla.
 	Trace *statemachine.TraceDir
 }
+
+// DefaultCommandMachines is the cap of Config.CommandMachines.
+const DefaultCommandMachines = 1 << 16
 
 // commandsMachine is the head-end's machine of spec/Commands.tla for one
 // meter (commands are counted per meter).
@@ -65,6 +74,9 @@ func (h *HeadEnd) refuse(actor, action, detail string, why error) error {
 func New(cfg Config) *HeadEnd {
 	if cfg.DisconnectsPerHour == 0 {
 		cfg.DisconnectsPerHour = 50
+	}
+	if cfg.CommandMachines <= 0 {
+		cfg.CommandMachines = DefaultCommandMachines
 	}
 	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}}
 	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
@@ -402,6 +414,12 @@ func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	}
 	m.State.Issued = issued
 	m.Resume()
+	if len(h.cmds) >= h.cfg.CommandMachines {
+		for k := range h.cmds { // any one: its state is in the store
+			delete(h.cmds, k)
+			break
+		}
+	}
 	h.cmds[meter] = m
 	return m, nil
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"path"
 	"time"
@@ -22,6 +23,29 @@ import (
 // GET /v1/meters/{system title}/intervals?from=RFC3339&to=RFC3339. Who may
 // do what follows from the role in the client's certificate, checked with
 // the SM-PKI Validator (Go's own chain check knows nothing of our roles).
+
+// Bounds of the head-end's HTTP face. A gateway or participant (or the WAN
+// between) can open connections and stop sending in the middle of a
+// request, or keep them idle; each such connection holds a goroutine and a
+// socket until one of these ends it.
+const (
+	// ReadHeaderTimeout bounds the request line and headers.
+	ReadHeaderTimeout = 10 * time.Second
+	// ReadTimeout bounds a whole request, body included: a batch of
+	// api.MaxIngestBody bytes still arrives in it at about 1 Mbit/s.
+	ReadTimeout = 3 * time.Minute
+	// IdleTimeout closes a kept-alive connection that sends nothing more.
+	IdleTimeout = 2 * time.Minute
+	// MaxHeaderBytes caps the request headers.
+	MaxHeaderBytes = 64 << 10
+)
+
+// Server returns the head-end's HTTP server (Handler) with the bounds
+// above; the caller serves it on a listener made with TLSConfig.
+func (h *HeadEnd) Server(errorLog *log.Logger) *http.Server {
+	return &http.Server{Handler: h.Handler(), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+		IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes, ErrorLog: errorLog}
+}
 
 // TLSConfig returns the server side: TLS 1.3 only, a client certificate
 // required; chains are checked per request against the role the endpoint
@@ -73,7 +97,12 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxIngestBody+1))
-	if err != nil || len(body) > api.MaxIngestBody {
+	if err != nil {
+		// Cut off or too slow (ReadTimeout): nothing was ingested.
+		httpError(w, http.StatusBadRequest, fmt.Errorf("reading the batch: %w", err))
+		return
+	}
+	if len(body) > api.MaxIngestBody {
 		httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("batch larger than %d bytes", api.MaxIngestBody))
 		return
 	}

@@ -26,6 +26,21 @@ var (
 	ErrUntrusted    = errors.New("meter: key not in the meter's trust list")
 	ErrCommandOrder = errors.New("meter: command counter not above the last executed one")
 	ErrNoTransfer   = errors.New("meter: no firmware transfer for this campaign")
+	// ErrTransferTooLarge refuses a firmware block whose transfer would
+	// hold more than MaxImageBytes: a gateway cannot make the meter buffer
+	// more than that per campaign.
+	ErrTransferTooLarge = errors.New("meter: firmware transfer larger than the meter buffers")
+)
+
+// Bounds of the firmware transfers a gateway can open (UC5). A compromised
+// gateway can send any number of manifests and blocks; the meter holds at
+// most MaxTransfers transfers of at most MaxImageBytes each. A manifest
+// beyond MaxTransfers drops the transfer least recently used, so transfers
+// that are never activated (a flood of bogus ones) cannot lock out a later
+// genuine campaign, which is then transferred and activated in one go.
+const (
+	MaxTransfers  = 4
+	MaxImageBytes = 1 << 20
 )
 
 // Config is what a meter is manufactured and commissioned with.
@@ -125,13 +140,15 @@ type Meter struct {
 	clockOff  int64
 	open      bool // breaker open (disconnected)
 
-	transfers map[uint32]*transfer
+	transfers     map[uint32]*transfer
+	transferClock uint64
 }
 
 type transfer struct {
 	manifest []byte
 	total    uint16
 	blocks   map[uint16][]byte
+	used     uint64 // m.transferClock when last touched: the least recent is dropped first
 }
 
 // dataCounterKey is the counter-store key of signed data counters (readings,
@@ -360,7 +377,7 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 	case protocol.PDUCommand:
 		out, herr = m.command(p)
 	case protocol.PDUManifest:
-		m.transfers[p.Campaign] = &transfer{manifest: p.Body, blocks: map[uint16][]byte{}}
+		m.openTransfer(p.Campaign, p.Body)
 		out = &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}
 	case protocol.PDUFirmwareBlock:
 		out, herr = m.firmwareBlock(p)
@@ -565,6 +582,26 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }
 
+// openTransfer starts (or restarts) campaign's transfer, dropping the
+// least recently used one when MaxTransfers are open.
+func (m *Meter) openTransfer(campaign uint32, manifest []byte) {
+	if _, ok := m.transfers[campaign]; !ok && len(m.transfers) >= MaxTransfers {
+		var lru uint32
+		oldest := uint64(math.MaxUint64)
+		for c, t := range m.transfers {
+			if t.used < oldest {
+				lru, oldest = c, t.used
+			}
+		}
+		delete(m.transfers, lru)
+	}
+	m.transferClock++
+	m.transfers[campaign] = &transfer{manifest: manifest, blocks: map[uint16][]byte{}, used: m.transferClock}
+}
+
+// Transfers is the number of firmware transfers open (tests, display).
+func (m *Meter) Transfers() int { return len(m.transfers) }
+
 func (m *Meter) firmwareBlock(p protocol.PDU) (*protocol.PDU, error) {
 	fb, err := protocol.UnmarshalFirmwareBlock(p.Body)
 	if err != nil {
@@ -574,6 +611,11 @@ func (m *Meter) firmwareBlock(p protocol.PDU) (*protocol.PDU, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: %d", ErrNoTransfer, fb.Campaign)
 	}
+	if int(fb.Total)*protocol.MaxFirmwareBlock > MaxImageBytes {
+		return nil, fmt.Errorf("%w: %d blocks of up to %d bytes, at most %d bytes", ErrTransferTooLarge, fb.Total, protocol.MaxFirmwareBlock, MaxImageBytes)
+	}
+	m.transferClock++
+	t.used = m.transferClock
 	if t.total != 0 && t.total != fb.Total {
 		return nil, fmt.Errorf("%w: block count changed from %d to %d", protocol.ErrMalformed, t.total, fb.Total)
 	}

@@ -384,3 +384,55 @@ func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
 		t.Fatalf("trace: %v %v", lines, err)
 	}
 }
+
+// TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls: a compromised
+// gateway opens a thousand bogus transfers (unsigned manifests, blocks of
+// the largest image allowed, and blocks announcing a larger one). The meter
+// never holds more than MaxTransfers transfers, refuses a transfer above
+// MaxImageBytes with ErrTransferTooLarge, and a genuine dual-signed
+// campaign sent afterwards still installs.
+func TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls(t *testing.T) {
+	k := newKit(t, "")
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	k.agree(t, m)
+	junk := make([]byte, protocol.MaxFirmwareBlock)
+	for i := range 1000 {
+		campaign := uint32(1000 + i)
+		// What the meter answers to the bogus traffic is not the point;
+		// what it keeps and what it still accepts afterwards is.
+		k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUManifest, Campaign: campaign, Body: []byte(fmt.Sprintf("bogus manifest %d", i))})
+		total := uint16(MaxImageBytes / protocol.MaxFirmwareBlock)
+		for j := range 3 {
+			fb := protocol.FirmwareBlock{Campaign: campaign, Index: uint16((i*7 + j*997) % int(total)), Total: total, Data: junk}
+			b, _ := fb.Marshal()
+			k.ask(t, m, protocol.TagFirmwareBlock, protocol.PDU{Kind: protocol.PDUFirmwareBlock, Body: b})
+		}
+		if m.Transfers() > MaxTransfers {
+			t.Fatalf("after %d bogus transfers the meter holds %d, at most %d", i+1, m.Transfers(), MaxTransfers)
+		}
+	}
+	// A transfer announcing more than MaxImageBytes is refused at its first block.
+	k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUManifest, Campaign: 7, Body: []byte("huge")})
+	fb := protocol.FirmwareBlock{Campaign: 7, Index: 0, Total: 65535, Data: junk}
+	b, _ := fb.Marshal()
+	r := k.ask(t, m, protocol.TagFirmwareBlock, protocol.PDU{Kind: protocol.PDUFirmwareBlock, Body: b})
+	if r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, ErrTransferTooLarge.Error()) {
+		t.Fatalf("block of a %d-byte transfer: %+v, want %v", 65535*protocol.MaxFirmwareBlock, r, ErrTransferTooLarge)
+	}
+	if _, err := m.firmwareBlock(protocol.PDU{Kind: protocol.PDUFirmwareBlock, Body: b}); !errors.Is(err, ErrTransferTooLarge) {
+		t.Fatalf("firmwareBlock: %v, want ErrTransferTooLarge", err)
+	}
+	// The genuine campaign after the flood.
+	lr, other := []byte("lr v5 genuine"), []byte("comm v5 genuine")
+	man := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
+	if r := k.install(t, m, 42, man, append(append([]byte(nil), lr...), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
+		t.Fatalf("genuine campaign after the flood: %+v, version %d", r, m.Core().Version())
+	}
+	if lb := m.Core().Logbook(); len(lb) != 1 || lb[0].Event != "installed" {
+		t.Fatalf("logbook after the flood and the campaign: %+v", lb)
+	}
+}

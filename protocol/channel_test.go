@@ -307,3 +307,55 @@ func TestFileStoreTornWrite(t *testing.T) {
 		fs.Close()
 	}
 }
+
+// TestCommandReplayedWithSameCounterRefused: a command APDU recorded on the
+// line and sent again carries the counter the receiver accepted last. It
+// must be refused with ErrOutOfOrder (commands have no reordering window,
+// DESIGN.md UC4, S9), the refusal must not disturb the channel, and the
+// next genuine command must still pass.
+func TestCommandReplayedWithSameCounterRefused(t *testing.T) {
+	s, r := pair(t, NewMemStore())
+	c1, _ := s.Seal(nil, TagCommand, []byte("disconnect"))
+	h, got, err := r.Open(nil, c1)
+	if err != nil || string(got) != "disconnect" {
+		t.Fatalf("first delivery: %v", err)
+	}
+	for range 3 {
+		rh, plain, err := r.Open(nil, bytes.Clone(c1))
+		if !errors.Is(err, ErrOutOfOrder) {
+			t.Fatalf("command replayed with counter %d: err %v, want ErrOutOfOrder", h.Counter, err)
+		}
+		if rh.Counter != h.Counter || len(plain) != 0 {
+			t.Fatalf("replay refused but returned %d plaintext bytes for counter %d", len(plain), rh.Counter)
+		}
+	}
+	if last, ok := r.commands.Last(); !ok || last != h.Counter {
+		t.Fatalf("last command counter %d (%v) after refused replays, want %d", last, ok, h.Counter)
+	}
+	c2, _ := s.Seal(nil, TagCommand, []byte("reconnect"))
+	if _, got, err := r.Open(nil, c2); err != nil || string(got) != "reconnect" {
+		t.Fatalf("next genuine command after replays: %v", err)
+	}
+}
+
+// TestStrictCounterRefusesEqual pins the boundary of StrictCounter: the
+// counter accepted last is refused like every older one, the next one
+// passes, and a refusal changes nothing.
+func TestStrictCounterRefusesEqual(t *testing.T) {
+	var s StrictCounter
+	if err := s.Check(0); err != nil {
+		t.Fatalf("first counter 0: %v", err)
+	}
+	s.Update(7)
+	for _, c := range []uint32{0, 6, 7} {
+		if err := s.Check(c); !errors.Is(err, ErrOutOfOrder) {
+			t.Fatalf("counter %d after 7: %v, want ErrOutOfOrder", c, err)
+		}
+	}
+	if err := s.Check(8); err != nil {
+		t.Fatalf("counter 8 after 7: %v", err)
+	}
+	if last, ok := s.Last(); !ok || last != 7 {
+		t.Fatalf("last %d %v, want 7", last, ok)
+	}
+}

@@ -32,7 +32,12 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", 20*time.Second, "how long to wait for the head-end and the meters to come up")
 	read := fs.Bool("read", false, "also take an on-demand signed reading from every meter (UC3)")
 	fw := fs.String("firmware", "", "a firmware campaign (JSON: campaign, manifest, image) to relay to every meter after collecting it")
-	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-firmware FILE]")
+	var o forwardOptions
+	fs.IntVar(&o.batch, "batch", 500, "items per batch to the head-end")
+	fs.IntVar(&o.reads, "reads", 1, "on-demand readings per meter with -read")
+	fs.DurationVar(&o.retryFor, "retry-for", 0, "keep retrying the head-end with backoff for this long after a WAN fault (0: one attempt)")
+	fs.DurationVar(&o.timeout, "wan-timeout", gateway.DefaultWANTimeout, "bound on one request to the head-end, answer included (finds half-open connections)")
+	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -41,14 +46,24 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := gatewayRun(*cfgPath, *wait, *read, *fw, stdout); err != nil {
+	if o.batch < 1 || o.reads < 1 || o.retryFor < 0 || o.timeout <= 0 {
+		fmt.Fprintln(stderr, "verimeter gateway: -batch and -reads must be positive, -retry-for not negative, -wan-timeout positive")
+		return 2
+	}
+	if err := gatewayRun(*cfgPath, *wait, *read, *fw, o, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter gateway: %v\n", err)
 		return 1
 	}
 	return 0
 }
 
-func gatewayRun(path string, wait time.Duration, read bool, fwPath string, stdout io.Writer) error {
+// forwardOptions are how a gateway run forwards its queue to the head-end.
+type forwardOptions struct {
+	batch, reads      int
+	retryFor, timeout time.Duration
+}
+
+func gatewayRun(path string, wait time.Duration, read bool, fwPath string, o forwardOptions, stdout io.Writer) error {
 	var f gatewayFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -153,7 +168,7 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath string, stdou
 		if err := g.CollectDay(mt, f.Day); err != nil {
 			return fmt.Errorf("collect %s: %w", m.Title, err)
 		}
-		if read {
+		for r := 0; read && r < o.reads; r++ {
 			if _, err := g.ReadNow(mt); err != nil {
 				return fmt.Errorf("read %s: %w", m.Title, err)
 			}
@@ -175,11 +190,18 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath string, stdou
 	up := gateway.NewHTTPSUplink(strings.TrimSpace(string(addr)), cert, func(c *x509.Certificate) error {
 		return val.Check(c, protocol.RoleHeadEnd, time.Now())
 	})
-	n, res, err := g.Flush(context.Background(), up, 500)
+	up.SetTimeout(o.timeout)
+	var fwd gateway.Forwarded
+	if o.retryFor == 0 {
+		fwd.Items, fwd.Result, err = g.Flush(context.Background(), up, o.batch)
+	} else {
+		fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected\n", f.Name, len(f.Meters), n, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected))
+	res := fwd.Result
+	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected, %d WAN faults retried\n", f.Name, len(f.Meters), fwd.Items, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected), fwd.Faults)
 	if len(res.Rejected) > 0 {
 		return fmt.Errorf("head-end rejected %d items: %v", len(res.Rejected), res.Rejected[0])
 	}

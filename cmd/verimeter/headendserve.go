@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net/http"
 	"os"
 	"time"
 
@@ -110,7 +109,7 @@ func headendServe(path string, stdout, stderr io.Writer, stop <-chan struct{}) e
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: he.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(stderr, "headend: ", 0)}
+	srv := he.Server(log.New(stderr, "headend: ", 0))
 	go srv.Serve(ln)
 	if f.AddrFile != "" {
 		tmp := f.AddrFile + ".tmp"
