@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Backoff paces the gateway's attempts to reach the head-end after a WAN
@@ -49,7 +49,7 @@ func Retryable(err error) bool {
 // counts, and the faults it rode out on the way.
 type Forwarded struct {
 	Items  int
-	Result api.IngestResult
+	Result wan.IngestResult
 	// Faults counts failed attempts that were retried.
 	Faults int
 }
@@ -127,7 +127,7 @@ type attemptUplink struct {
 	d  time.Duration
 }
 
-func (a attemptUplink) Ingest(ctx context.Context, gateway string, items []api.Item) (api.IngestResult, error) {
+func (a attemptUplink) Ingest(ctx context.Context, gateway string, items []wan.Item) (wan.IngestResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.d)
 	defer cancel()
 	return a.up.Ingest(ctx, gateway, items)

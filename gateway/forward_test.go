@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // fakeHeadEnd is an uplink whose faults a test chooses. It stores each
@@ -33,19 +33,19 @@ type fakeHeadEnd struct {
 	block func(n int) bool
 }
 
-func (f *fakeHeadEnd) Ingest(ctx context.Context, _ string, items []api.Item) (api.IngestResult, error) {
+func (f *fakeHeadEnd) Ingest(ctx context.Context, _ string, items []wan.Item) (wan.IngestResult, error) {
 	n := f.calls
 	f.calls++
 	f.received += len(items)
 	if f.block != nil && f.block(n) {
 		<-ctx.Done()
-		return api.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, ctx.Err())
+		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, ctx.Err())
 	}
 	commit, err := true, error(nil)
 	if f.fault != nil {
 		commit, err = f.fault(n)
 	}
-	var res api.IngestResult
+	var res wan.IngestResult
 	if commit {
 		for _, it := range items {
 			if f.stored[string(it.Raw)] > 0 {
@@ -57,7 +57,7 @@ func (f *fakeHeadEnd) Ingest(ctx context.Context, _ string, items []api.Item) (a
 		}
 	}
 	if err != nil {
-		return api.IngestResult{}, err
+		return wan.IngestResult{}, err
 	}
 	return res, nil
 }
@@ -70,7 +70,7 @@ func queuedGateway(t *testing.T, n int) (*Gateway, string) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := g.Queue().Append(api.Item{Kind: api.KindReading, Raw: []byte(fmt.Sprintf("signed reading %03d", i))}); err != nil {
+		if err := g.Queue().Append(wan.Item{Kind: wan.KindReading, Raw: []byte(fmt.Sprintf("signed reading %03d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,7 +102,7 @@ func TestFlushAcknowledgesOnlyAfterCommitReply(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			c.fake.stored = map[string]int{}
 			g, dir := queuedGateway(t, items)
-			before := append([]api.Item(nil), g.Queue().Pending(items)...)
+			before := append([]wan.Item(nil), g.Queue().Pending(items)...)
 			ctx, cancel := context.Background(), context.CancelFunc(func() {})
 			if c.ctx != nil {
 				ctx, cancel = c.ctx()
@@ -267,7 +267,7 @@ func TestHTTPSUplinkClassifiesFaults(t *testing.T) {
 	defer close(hang)
 	up := NewHTTPSUplink(strings.TrimPrefix(srv.URL, "https://"), tls.Certificate{}, func(*x509.Certificate) error { return nil })
 	up.SetTimeout(200 * time.Millisecond)
-	items := []api.Item{{Kind: api.KindReading, Raw: []byte("r")}}
+	items := []wan.Item{{Kind: wan.KindReading, Raw: []byte("r")}}
 	for _, c := range []struct {
 		mode string
 		want error

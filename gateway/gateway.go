@@ -10,10 +10,10 @@ import (
 	"math"
 	"path/filepath"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/journal"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Errors of the gateway.
@@ -31,7 +31,7 @@ var (
 // mutual authentication in production; in process in the demo). The gateway
 // never accepts inbound connections on the WAN.
 type Uplink interface {
-	Ingest(ctx context.Context, gateway string, items []api.Item) (api.IngestResult, error)
+	Ingest(ctx context.Context, gateway string, items []wan.Item) (wan.IngestResult, error)
 }
 
 // Config is what a gateway runs with.
@@ -161,7 +161,7 @@ var ErrWakeUp = errors.New("gateway: wake-up refused")
 // this is how the head-end asks it to call. The last counter is kept in
 // memory: a wake-up replayed after a restart can only make the gateway call
 // once more, never change what it sends.
-func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, api.IngestResult, error) {
+func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, wan.IngestResult, error) {
 	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		if !bytes.Equal(kid, protocol.SubjectKeyID(headEnd)) {
 			return nil, nil, fmt.Errorf("%w: unknown signer", ErrWakeUp)
@@ -170,10 +170,10 @@ func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.Publ
 	}
 	c, err := protocol.VerifyCommand(signed, g.cfg.Title, keys)
 	if err != nil {
-		return 0, api.IngestResult{}, fmt.Errorf("%w: %w", ErrWakeUp, err)
+		return 0, wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWakeUp, err)
 	}
 	if c.Counter <= g.lastWakeUp {
-		return 0, api.IngestResult{}, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
+		return 0, wan.IngestResult{}, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
 	}
 	g.lastWakeUp = c.Counter
 	return g.Flush(ctx, up, 500)
@@ -249,7 +249,7 @@ func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	if r.Kind != protocol.PDUData {
 		return fmt.Errorf("%w: answer of kind %d", ErrNoAnswer, r.Kind)
 	}
-	return g.queue.Append(api.Item{Kind: api.KindBlock, Raw: r.Body})
+	return g.queue.Append(wan.Item{Kind: wan.KindBlock, Raw: r.Body})
 }
 
 // ReadNow takes an on-demand signed reading (UC3) and queues it.
@@ -261,7 +261,7 @@ func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	if err := result(r); err != nil {
 		return nil, err
 	}
-	return r.Body, g.queue.Append(api.Item{Kind: api.KindReading, Raw: r.Body})
+	return r.Body, g.queue.Append(wan.Item{Kind: wan.KindReading, Raw: r.Body})
 }
 
 // Command relays a head-end-signed command; the meter checks it. Which
@@ -381,8 +381,8 @@ func (g *Gateway) Firmware(meter protocol.SystemTitle, campaign uint32, manifest
 // each batch only after the head-end confirmed its durable commit. It
 // returns how many items were forwarded; with the WAN down the items stay
 // queued.
-func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, api.IngestResult, error) {
-	var total api.IngestResult
+func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, wan.IngestResult, error) {
+	var total wan.IngestResult
 	sent := 0
 	for g.queue.Len() > 0 {
 		items := g.queue.Pending(batch)

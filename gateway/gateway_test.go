@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 func TestQueueSurvivesRestartAndTornTail(t *testing.T) {
@@ -24,7 +24,7 @@ func TestQueueSurvivesRestartAndTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if err := q.Append(api.Item{Kind: api.KindBlock, Raw: []byte(fmt.Sprintf("block %d", i))}); err != nil {
+		if err := q.Append(wan.Item{Kind: wan.KindBlock, Raw: []byte(fmt.Sprintf("block %d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -48,10 +48,10 @@ func TestQueueSurvivesRestartAndTornTail(t *testing.T) {
 	if q.Len() != 6 {
 		t.Fatalf("%d pending after restart, want 6", q.Len())
 	}
-	if p := q.Pending(1); string(p[0].Raw) != "block 4" || p[0].Kind != api.KindBlock {
+	if p := q.Pending(1); string(p[0].Raw) != "block 4" || p[0].Kind != wan.KindBlock {
 		t.Fatalf("first pending: %+v", p[0])
 	}
-	if err := q.Append(api.Item{Kind: api.KindReading, Raw: []byte("after")}); err != nil {
+	if err := q.Append(wan.Item{Kind: wan.KindReading, Raw: []byte("after")}); err != nil {
 		t.Fatal(err)
 	}
 	if q.Len() != 7 {

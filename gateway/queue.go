@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/statemachine/journal"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // ErrQueue marks a failure of the persisted queue. A corrupt queue journal
@@ -28,7 +28,7 @@ type Queue struct {
 
 type queued struct {
 	seq  uint64 // the item record's journal sequence number
-	item api.Item
+	item wan.Item
 }
 
 // Journal record kinds of the queue.
@@ -107,7 +107,7 @@ func scanQueue(recs []journal.Record) ([]scanned, error) {
 			if len(r.Data) < 1 {
 				return nil, fmt.Errorf("%w: empty item record %d", ErrQueue, r.Seq)
 			}
-			items = append(items, scanned{queued: queued{seq: r.Seq, item: api.Item{Kind: api.Kind(r.Data[0]), Raw: r.Data[1:]}}})
+			items = append(items, scanned{queued: queued{seq: r.Seq, item: wan.Item{Kind: wan.Kind(r.Data[0]), Raw: r.Data[1:]}}})
 		case qAck, qAckUpTo:
 			if len(r.Data) != 8 {
 				return nil, fmt.Errorf("%w: ack record %d", ErrQueue, r.Seq)
@@ -165,7 +165,7 @@ func (q *Queue) Size() int64 { return q.j.Size() }
 // Append adds items durably, all in one write and one fsync: when it
 // returns nil every item is on disk; otherwise none is queued and the
 // caller must not acknowledge them to the meter.
-func (q *Queue) Append(items ...api.Item) error {
+func (q *Queue) Append(items ...wan.Item) error {
 	data := make([][]byte, len(items))
 	for i, it := range items {
 		data[i] = append([]byte{byte(it.Kind)}, it.Raw...)
@@ -181,9 +181,9 @@ func (q *Queue) Append(items ...api.Item) error {
 }
 
 // Pending returns up to n unacknowledged items, oldest first.
-func (q *Queue) Pending(n int) []api.Item {
+func (q *Queue) Pending(n int) []wan.Item {
 	n = min(n, len(q.pending))
-	out := make([]api.Item, n)
+	out := make([]wan.Item, n)
 	for i := range out {
 		out[i] = q.pending[i].item
 	}
@@ -208,10 +208,10 @@ func (q *Queue) Ack(n int) error {
 // All returns every item in the queue's journal, acknowledged or not
 // (audits): everything since its last compaction, which keeps the
 // unacknowledged ones only.
-func (q *Queue) All() []api.Item {
-	var out []api.Item
+func (q *Queue) All() []wan.Item {
+	var out []wan.Item
 	q.j.Each(qItem, func(b []byte) error {
-		out = append(out, api.Item{Kind: api.Kind(b[0]), Raw: b[1:]})
+		out = append(out, wan.Item{Kind: wan.Kind(b[0]), Raw: b[1:]})
 		return nil
 	})
 	return out

@@ -11,17 +11,17 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
 	"github.com/verimeter/verimeter/statemachine/journal/crashfs"
+	"github.com/verimeter/verimeter/wan"
 )
 
-func item(i int) api.Item {
-	return api.Item{Kind: api.KindBlock, Raw: []byte("block " + strconv.Itoa(i))}
+func item(i int) wan.Item {
+	return wan.Item{Kind: wan.KindBlock, Raw: []byte("block " + strconv.Itoa(i))}
 }
 
-func itemIndex(it api.Item) int {
+func itemIndex(it wan.Item) int {
 	n, err := strconv.Atoi(strings.TrimPrefix(string(it.Raw), "block "))
 	if err != nil {
 		return -1
@@ -210,7 +210,7 @@ func TestCrashPointsQueue(t *testing.T) {
 	var events []queueEvent
 	next, acked := 0, -1
 	for step := 0; next < n; step++ {
-		var batch []api.Item
+		var batch []wan.Item
 		var ids []int
 		for range 1 + step%3 {
 			batch = append(batch, item(next))

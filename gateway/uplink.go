@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Errors of the uplink. A failed Ingest wraps exactly one of them, so the
@@ -75,19 +75,19 @@ func NewHTTPSUplink(addr string, cert tls.Certificate, verify func(*x509.Certifi
 // whole answer is ErrWANDown; a 5xx answer ErrHeadEndBusy; any other
 // answer but 200 ErrHeadEndRefused; an answer that does not parse ErrReply.
 // Only a nil error means the head-end committed the batch.
-func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []api.Item) (api.IngestResult, error) {
-	body, err := api.EncodeBatch(items)
+func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []wan.Item) (wan.IngestResult, error) {
+	body, err := wan.EncodeBatch(items)
 	if err != nil {
-		return api.IngestResult{}, err
+		return wan.IngestResult{}, err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.url, bytes.NewReader(body))
 	if err != nil {
-		return api.IngestResult{}, err
+		return wan.IngestResult{}, err
 	}
 	req.Header.Set("Content-Type", "application/cbor")
 	resp, err := u.client.Do(req)
 	if err != nil {
-		return api.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, err)
+		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -95,19 +95,19 @@ func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []api.Item) (a
 		// The connection broke inside the answer: the head-end may have
 		// committed, but the gateway cannot know; a resend is a duplicate
 		// the head-end recognises.
-		return api.IngestResult{}, fmt.Errorf("%w: reading the answer: %w", ErrWANDown, err)
+		return wan.IngestResult{}, fmt.Errorf("%w: reading the answer: %w", ErrWANDown, err)
 	}
 	switch {
 	case resp.StatusCode >= 500:
-		return api.IngestResult{}, fmt.Errorf("%w: %s: %s", ErrHeadEndBusy, resp.Status, bytes.TrimSpace(b))
+		return wan.IngestResult{}, fmt.Errorf("%w: %s: %s", ErrHeadEndBusy, resp.Status, bytes.TrimSpace(b))
 	case resp.StatusCode != http.StatusOK:
-		return api.IngestResult{}, fmt.Errorf("%w: %s: %s", ErrHeadEndRefused, resp.Status, bytes.TrimSpace(b))
+		return wan.IngestResult{}, fmt.Errorf("%w: %s: %s", ErrHeadEndRefused, resp.Status, bytes.TrimSpace(b))
 	}
-	var rep api.IngestReply
+	var rep wan.IngestReply
 	if err := json.Unmarshal(b, &rep); err != nil {
-		return api.IngestResult{}, fmt.Errorf("%w: %w", ErrReply, err)
+		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrReply, err)
 	}
-	res := api.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals}
+	res := wan.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals}
 	for _, r := range rep.Rejected {
 		res.Rejected = append(res.Rejected, errors.New(r))
 	}

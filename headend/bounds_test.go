@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestCommandMachineFloodBoundedCountersKept: an issuer names thousands of
@@ -94,14 +94,14 @@ func TestStalledRequestsEndedHonestIngestGoesOn(t *testing.T) {
 		fmt.Fprintf(c, "POST /v1/ingest HTTP/1.1\r\nHost: h\r\nContent-Type: application/cbor\r\nContent-Length: 1000\r\n\r\n%s", strings.Repeat("x", 10))
 		conns[i] = c
 	}
-	body, _ := api.EncodeBatch([]api.Item{{Kind: api.KindBlock, Raw: f.block(t, 1, 0)}})
+	body, _ := wan.EncodeBatch([]wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}})
 	resp, err := client(gw).Post("https://"+ln.Addr().String()+"/v1/ingest", "application/cbor", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	var rep api.IngestReply
+	var rep wan.IngestReply
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &rep) != nil || rep.Stored != 1 {
 		t.Fatalf("honest ingest beside %d stalled requests: %s %s", stalled, resp.Status, b)
 	}

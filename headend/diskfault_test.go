@@ -14,8 +14,8 @@ import (
 
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestDiskFullAndReadOnly: while the disk is full or read-only (every
@@ -49,7 +49,7 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			gw := f.tlsCert(t, f.subs["gateway-operator"], "gw", protocol.RoleGateway)
-			body, err := api.EncodeBatch(b)
+			body, err := wan.EncodeBatch(b)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 type fixture struct {
@@ -262,14 +262,14 @@ func sameBlock(raw, want []byte) bool {
 }
 
 func FuzzDecodeBatch(f *testing.F) {
-	b, _ := api.EncodeBatch([]Item{{Kind: KindBlock, Raw: []byte{1, 2}}, {Kind: KindReading, Raw: nil}})
+	b, _ := wan.EncodeBatch([]Item{{Kind: KindBlock, Raw: []byte{1, 2}}, {Kind: KindReading, Raw: nil}})
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		items, err := api.DecodeBatch(body)
+		items, err := wan.DecodeBatch(body)
 		if err != nil {
 			return
 		}
-		if _, err := api.EncodeBatch(items); err != nil {
+		if _, err := wan.EncodeBatch(items); err != nil {
 			t.Fatalf("accepted batch does not re-encode: %v", err)
 		}
 	})

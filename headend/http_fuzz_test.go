@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // FuzzHTTPAPI drives the head-end's http.Handler (no network) with any
@@ -46,7 +46,7 @@ func FuzzHTTPAPI(f *testing.F) {
 		}
 		return m
 	}
-	batch, err := api.EncodeBatch([]Item{{Kind: KindBlock, Raw: fx.block(f, 2, 1)}, {Kind: KindBlock, Raw: blk}})
+	batch, err := wan.EncodeBatch([]Item{{Kind: KindBlock, Raw: fx.block(f, 2, 1)}, {Kind: KindBlock, Raw: blk}})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // The ingest benchmarks of the head-end, read side by side in one run
@@ -55,15 +55,15 @@ func BenchmarkIngestBlocksTLS(b *testing.B) {
 	bodies := make([][]byte, b.N)
 	ctr := uint64(0)
 	for i := range bodies {
-		items := make([]api.Item, benchBatch)
+		items := make([]wan.Item, benchBatch)
 		for j := range items {
 			ctr++
 			// Counters are unique (the store's key is meter and counter);
 			// days cycle within the signer's five-year certificate, as a
 			// block dated after it expired is rightly refused.
-			items[j] = api.Item{Kind: api.KindBlock, Raw: f.block(b, ctr, int(ctr%1000))}
+			items[j] = wan.Item{Kind: wan.KindBlock, Raw: f.block(b, ctr, int(ctr%1000))}
 		}
-		bodies[i], _ = api.EncodeBatch(items)
+		bodies[i], _ = wan.EncodeBatch(items)
 	}
 	b.ResetTimer()
 	lat, el, cpu := postBatches(b, url, cert, bodies)
@@ -85,7 +85,7 @@ func BenchmarkIngestBlocksTLS(b *testing.B) {
 func BenchmarkIngestReadings(b *testing.B) {
 	f := newFixture(b)
 	const batch = 200
-	batches := make([][]api.Item, (b.N+batch-1)/batch)
+	batches := make([][]wan.Item, (b.N+batch-1)/batch)
 	n := 0
 	for i := range batches {
 		for j := 0; j < batch && n < b.N; j++ {
@@ -94,7 +94,7 @@ func BenchmarkIngestReadings(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			batches[i] = append(batches[i], api.Item{Kind: api.KindReading, Raw: r})
+			batches[i] = append(batches[i], wan.Item{Kind: wan.KindReading, Raw: r})
 		}
 	}
 	b.ReportAllocs()
@@ -173,7 +173,7 @@ func BenchmarkIngestBlocksTLS10000Meters(b *testing.B) {
 	rounds := make([][][]byte, b.N)
 	for r := range rounds {
 		for lo := 0; lo < meters; lo += benchBatch {
-			items := make([]api.Item, 0, benchBatch)
+			items := make([]wan.Item, 0, benchBatch)
 			for i := lo; i < lo+benchBatch; i++ {
 				blk, err := signers[i].SignBlock(protocol.BlockHeader{Meter: titles[i], Counter: uint64(r + 1), Start: f.t0.Add(time.Duration(r) * 24 * time.Hour).Unix(), Period: 900, OBIS: protocol.ActiveEnergyImport}, iv)
 				if err != nil {
@@ -183,9 +183,9 @@ func BenchmarkIngestBlocksTLS10000Meters(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				items = append(items, api.Item{Kind: api.KindBlock, Raw: w})
+				items = append(items, wan.Item{Kind: wan.KindBlock, Raw: w})
 			}
-			body, err := api.EncodeBatch(items)
+			body, err := wan.EncodeBatch(items)
 			if err != nil {
 				b.Fatal(err)
 			}

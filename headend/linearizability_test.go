@@ -14,8 +14,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Linearizability of the head-end's store under crashes: concurrent
@@ -178,9 +178,9 @@ func (w *hlWorld) do(in hlInput) hlOutput {
 	var o hlOutput
 	switch in.op {
 	case "ingest":
-		items := make([]api.Item, len(in.counters))
+		items := make([]wan.Item, len(in.counters))
 		for i, c := range in.counters {
-			items[i] = api.Item{Kind: api.KindReading, Raw: w.readings[c]}
+			items[i] = wan.Item{Kind: wan.KindReading, Raw: w.readings[c]}
 		}
 		res, err := h.Ingest(context.Background(), "gw", items)
 		if err != nil {

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // BenchmarkLoad1000Gateways holds 1,000 gateway TLS connections to the
@@ -63,11 +63,11 @@ func BenchmarkLoad1000Gateways(b *testing.B) {
 				if time.Now().After(deadline) {
 					break
 				}
-				items := make([]api.Item, batch)
+				items := make([]wan.Item, batch)
 				for j := range items {
-					items[j] = api.Item{Kind: api.KindReading, Raw: readings[int(next.Add(1))%len(readings)]}
+					items[j] = wan.Item{Kind: wan.KindReading, Raw: readings[int(next.Add(1))%len(readings)]}
 				}
-				body, _ := api.EncodeBatch(items)
+				body, _ := wan.EncodeBatch(items)
 				t := time.Now()
 				resp, err := c.Post(url, "application/cbor", bytes.NewReader(body))
 				if err != nil {

@@ -14,8 +14,8 @@ import (
 	"path"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // The head-end's network face: one TLS 1.3 listener with mutual
@@ -32,7 +32,7 @@ const (
 	// ReadHeaderTimeout bounds the request line and headers.
 	ReadHeaderTimeout = 10 * time.Second
 	// ReadTimeout bounds a whole request, body included: a batch of
-	// api.MaxIngestBody bytes still arrives in it at about 1 Mbit/s.
+	// wan.MaxIngestBody bytes still arrives in it at about 1 Mbit/s.
 	ReadTimeout = 3 * time.Minute
 	// IdleTimeout closes a kept-alive connection that sends nothing more.
 	IdleTimeout = 2 * time.Minute
@@ -96,17 +96,17 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusForbidden, err)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, api.MaxIngestBody+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, wan.MaxIngestBody+1))
 	if err != nil {
 		// Cut off or too slow (ReadTimeout): nothing was ingested.
 		httpError(w, http.StatusBadRequest, fmt.Errorf("reading the batch: %w", err))
 		return
 	}
-	if len(body) > api.MaxIngestBody {
-		httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("batch larger than %d bytes", api.MaxIngestBody))
+	if len(body) > wan.MaxIngestBody {
+		httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("batch larger than %d bytes", wan.MaxIngestBody))
 		return
 	}
-	items, err := api.DecodeBatch(body)
+	items, err := wan.DecodeBatch(body)
 	if err != nil {
 		httpError(w, http.StatusBadRequest, err)
 		return
@@ -116,7 +116,7 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	rep := api.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals}
+	rep := wan.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals}
 	for _, e := range res.Rejected {
 		rep.Rejected = append(rep.Rejected, e.Error())
 	}
@@ -152,7 +152,7 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusInternalServerError, err)
 		return
 	}
-	rep := api.ProofReply{Meter: hex.EncodeToString(meter[:])}
+	rep := wan.ProofReply{Meter: hex.EncodeToString(meter[:])}
 	for _, p := range proofs {
 		b, err := p.Marshal()
 		if err != nil {

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // tlsCert issues a certificate for role from the fixture's PKI as a
@@ -47,7 +47,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	defer srv.Shutdown(context.Background())
 	base := "https://" + ln.Addr().String()
 
-	body, _ := api.EncodeBatch([]api.Item{{Kind: api.KindBlock, Raw: f.block(t, 1, 0)}})
+	body, _ := wan.EncodeBatch([]wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}})
 	post := func(c tls.Certificate) (*http.Response, string) {
 		resp, err := client(c).Post(base+"/v1/ingest", "application/cbor", strings.NewReader(string(body)))
 		if err != nil {
@@ -61,7 +61,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 		t.Fatalf("a supplier posting readings: %s %s", resp.Status, b)
 	}
 	resp, b := post(gw)
-	var rep api.IngestReply
+	var rep wan.IngestReply
 	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &rep) != nil || rep.Stored != 1 || rep.Intervals != 96 {
 		t.Fatalf("gateway ingest: %s %s", resp.Status, b)
 	}
@@ -77,7 +77,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 		return resp, string(b)
 	}
 	resp, b = get(supA)
-	var pr api.ProofReply
+	var pr wan.ProofReply
 	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &pr) != nil || len(pr.Proofs) != 96 {
 		t.Fatalf("entitled supplier: %s %.200s", resp.Status, b)
 	}

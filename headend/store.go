@@ -14,8 +14,8 @@ import (
 	"modernc.org/sqlite"               // pure-Go SQLite driver "sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Errors of the head-end, for callers and the HTTP API to map to statuses.
@@ -91,22 +91,22 @@ func closeRows(rows *sql.Rows, op string, err *error) {
 	}
 }
 
-// The wire types live in headend/api (no database dependency); these
+// The wire types live in package wan (no database dependency); these
 // aliases keep the head-end's own API in one place.
 type (
 	// Kind tells what a forwarded item is.
-	Kind = api.Kind
+	Kind = wan.Kind
 	// Item is one piece of signed data a gateway forwards.
-	Item = api.Item
+	Item = wan.Item
 	// IngestResult counts what a batch did.
-	IngestResult = api.IngestResult
+	IngestResult = wan.IngestResult
 )
 
 // Item kinds.
 const (
-	KindReading = api.KindReading
-	KindBlock   = api.KindBlock
-	KindEvent   = api.KindEvent
+	KindReading = wan.KindReading
+	KindBlock   = wan.KindBlock
+	KindEvent   = wan.KindEvent
 )
 
 // Store is the head-end's database: SQLite (embedded, the default) or

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/gateway"
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/statemachine/journal"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestJournalCommand: check says ok with the record count and notes a torn
@@ -23,7 +23,7 @@ func TestJournalCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 9 {
-		if err := q.Append(api.Item{Kind: api.KindBlock, Raw: []byte{byte(i), 1, 2, 3}}); err != nil {
+		if err := q.Append(wan.Item{Kind: wan.KindBlock, Raw: []byte{byte(i), 1, 2, 3}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/verimeter/verimeter/headend/api"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestProcessesOnLoopback runs the head-end, two gateways and six meters as
@@ -123,7 +123,7 @@ func TestProcessesOnLoopback(t *testing.T) {
 		return resp.StatusCode, b
 	}
 	code, body := get("supplier-a")
-	var rep api.ProofReply
+	var rep wan.ProofReply
 	if code != http.StatusOK || json.Unmarshal(body, &rep) != nil || len(rep.Proofs) != 96 {
 		t.Fatalf("entitled supplier: %d %.300s", code, body)
 	}
@@ -153,7 +153,7 @@ func TestProcessesOnLoopback(t *testing.T) {
 	// The same read with curl as the README's walkthrough does it: the root
 	// as the only CA, no -k.
 	code, body = curlIntervals(t, requireTool(t, "curl"), filepath.Join(work, "pki"), string(addr), "supplier-a", m0.Title, from)
-	var viaCurl api.ProofReply
+	var viaCurl wan.ProofReply
 	if code != http.StatusOK || json.Unmarshal(body, &viaCurl) != nil || len(viaCurl.Proofs) != 96 {
 		t.Fatalf("curl as the entitled supplier: %d %.300s", code, body)
 	}

@@ -1,0 +1,120 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/verimeter/verimeter"
+
+// pkg is what `go list -json` tells of one package.
+type pkg struct {
+	ImportPath string
+	Deps       []string
+}
+
+// list returns the packages matching patterns, each with its transitive
+// dependencies, as built with tags.
+func list(t *testing.T, tags string, patterns ...string) []pkg {
+	t.Helper()
+	args := []string{"list", "-deps=false", "-json=ImportPath,Deps"}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	args = append(args, patterns...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			t.Fatalf("go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) == 0 {
+		t.Fatalf("go %s listed no package", strings.Join(args, " "))
+	}
+	return pkgs
+}
+
+// violations returns, for every listed package, the dependencies that
+// start with one of the forbidden prefixes (a prefix names a package and
+// everything below it).
+func violations(pkgs []pkg, forbidden func(from string) []string) []string {
+	var bad []string
+	for _, p := range pkgs {
+		for _, f := range forbidden(p.ImportPath) {
+			for _, d := range p.Deps {
+				if d == f || strings.HasPrefix(d, f+"/") {
+					bad = append(bad, fmt.Sprintf("%s depends on %s", p.ImportPath, d))
+				}
+			}
+		}
+	}
+	return bad
+}
+
+var roles = []string{module + "/meter", module + "/gateway", module + "/headend"}
+
+// TestRolesNeverImportEachOther: a meter, a gateway and a head-end share
+// only the protocol, the PLC binding and the WAN contract; one role's code
+// reaching into another's would let a decision of one run on the other's
+// state.
+func TestRolesNeverImportEachOther(t *testing.T) {
+	pkgs := list(t, "", "./meter/...", "./gateway/...", "./headend/...")
+	bad := violations(pkgs, func(from string) []string {
+		var f []string
+		for _, r := range roles {
+			if from != r && !strings.HasPrefix(from, r+"/") {
+				f = append(f, r)
+			}
+		}
+		return f
+	})
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+// TestDeviceBuildsLinkNoEngine: the firmware of a meter or a gateway
+// (-tags device) carries the generated machines, never the TLA+ engine or
+// the generator they came from.
+func TestDeviceBuildsLinkNoEngine(t *testing.T) {
+	pkgs := list(t, "device", "./meter", "./gateway")
+	bad := violations(pkgs, func(string) []string {
+		return []string{module + "/tla", module + "/statemachine/gen"}
+	})
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
+
+// TestProductionLinksNoSimulation: the simulated world (fault injection,
+// the attacker, scenarios) lives under internal/ for the demo and the
+// tests; no production package may link it.
+func TestProductionLinksNoSimulation(t *testing.T) {
+	pkgs := list(t, "", "./protocol/...", "./plc/...", "./meter/...", "./gateway/...", "./headend/...", "./statemachine/...", "./tla/...")
+	bad := violations(pkgs, func(string) []string {
+		return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/fuzz"}
+	})
+	for _, b := range bad {
+		t.Error(b)
+	}
+}
