@@ -197,3 +197,38 @@ func (u *LazyUnion) Contains(x Value) (bool, error) {
 	}
 	return false, nil
 }
+
+// InfiniteFilter is {x \in S : P} for an infinite S (such as
+// {n \in Nat : n > 0}): membership only, as TLC allows for such sets;
+// enumerating it is an error. Pred must be safe for concurrent use.
+type InfiniteFilter struct {
+	Base SetValue
+	Pred func(Value) (bool, error)
+	// Text is how the set prints (and what its hash is taken of).
+	Text string
+}
+
+func (f *InfiniteFilter) infiniteKind() string { return f.Text }
+
+// Kind implements Value.
+func (*InfiniteFilter) Kind() Kind { return KindSet }
+
+// Hash implements Value.
+func (f *InfiniteFilter) Hash() uint64 { return mix64(hashString(f.Text) ^ seedSet) }
+
+func (f *InfiniteFilter) String() string { return f.Text }
+
+// Card implements SetValue.
+func (f *InfiniteFilter) Card() (int, error) { return 0, fmt.Errorf("%w: %s", ErrInfinite, f) }
+
+// Enumerate implements SetValue.
+func (f *InfiniteFilter) Enumerate() (*Set, error) { return nil, fmt.Errorf("%w: %s", ErrInfinite, f) }
+
+// Contains implements SetValue.
+func (f *InfiniteFilter) Contains(x Value) (bool, error) {
+	in, err := f.Base.Contains(x)
+	if err != nil || !in {
+		return false, err
+	}
+	return f.Pred(x)
+}
