@@ -49,18 +49,15 @@ func (e *PosError) Unwrap() error { return e.Kind }
 var library embed.FS
 
 // communityModules are the modules of tlaplus/CommunityModules, which TLC
-// ships in its jar, and of the proof system's library: a specification
-// that extends one we do not build in and does not carry it beside itself
-// is unsupported, not wrong.
+// ships in its jar, and TLAPS: a specification that extends one we do not
+// build in (lib/) and does not carry it beside itself is unsupported, not
+// wrong.
 var communityModules = map[string]bool{
 	"BagsExt": true, "Bitwise": true, "CSV": true, "DifferentialEquations": true, "DyadicRationals": true,
 	"FiniteSetsExt": true, "Folds": true, "Functions": true, "Graphs": true, "GraphViz": true, "HTML": true,
 	"IOUtils": true, "Json": true, "SequencesExt": true, "Statistics": true, "SVG": true, "TLCExt": true,
 	"UndirectedGraphs": true, "Relation": true, "Randomization": true, "VectorClocks": true, "Combinatorics": true,
 	"ShiViz": true, "Trace": true, "TLAPS": true,
-	// The proof system's library of theorems.
-	"FiniteSetTheorems": true, "FunctionTheorems": true, "NaturalsInduction": true, "SequenceTheorems": true,
-	"WellFoundedInduction": true, "SequencesExtTheorems": true, "FiniteSetsExt_theorems": true,
 }
 
 // MaxModules caps how many modules one specification may load.
