@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // InfiniteDiff is S \ T for an infinite S (such as Nat \ {0}): membership
@@ -213,8 +214,20 @@ func (f *InfiniteFilter) infiniteKind() string { return f.Text }
 // Kind implements Value.
 func (*InfiniteFilter) Kind() Kind { return KindSet }
 
-// Hash implements Value.
-func (f *InfiniteFilter) Hash() uint64 { return mix64(hashString(f.Text) ^ seedSet) }
+// Hash implements Value. Two such sets built from different values print
+// alike, so the hash cannot tell them apart: each use is counted
+// (FilterHashes) so that a checker can refuse a run whose states may hold
+// one rather than merge different states.
+func (f *InfiniteFilter) Hash() uint64 {
+	filterHashes.Add(1)
+	return mix64(hashString(f.Text) ^ seedSet)
+}
+
+var filterHashes atomic.Int64
+
+// FilterHashes is how many times an InfiniteFilter was hashed in this
+// process.
+func FilterHashes() int64 { return filterHashes.Load() }
 
 func (f *InfiniteFilter) String() string { return f.Text }
 
