@@ -75,30 +75,34 @@ func (s scope) applyParam(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
 	return t.expr(body)
 }
 
-// compileRecSeveral compiles f[x \in S, y, z \in T] == e, a recursive
-// function of several arguments: its domain is S \X T \X T and its
-// argument a tuple, whose components the body reads as x, y, z. A bound
-// that is itself a tuple (<<a, b>> \in S) is not supported.
+// compileRecSeveral compiles f[x \in S, y, z \in T] == e, a function of
+// several arguments, whose domain is S \X T \X T and whose argument is a
+// tuple whose components the body reads as x, y, z, and f[<<a, b>> \in S]
+// == e, whose argument, an element of S, is a tuple read as a and b (both
+// kinds may mix: f[<<a, b>> \in S, c \in T] takes <<<<a, b>>, c>>).
 func (s scope) compileRecSeveral(ru *recUnit, t scope) {
 	d := ru.def
-	var sets []evalFn
+	type component struct {
+		set   evalFn
+		tuple bool
+		slots []int
+	}
+	var comps []*component
 	for _, b := range d.FnBounds {
-		if b.Tuple {
-			err := unsupported(d.Pos, "recursive function with a tuple of bound identifiers")
-			ru.dom = func(*rt) (value.Value, error) { return nil, err }
-			ru.body = ru.dom
-			return
-		}
 		set := t.expr(b.Set)
+		if b.Tuple {
+			comps = append(comps, &component{set: set, tuple: true})
+			continue
+		}
 		for range b.Names {
-			sets = append(sets, set)
+			comps = append(comps, &component{set: set})
 		}
 	}
 	pos := d.Pos
 	ru.dom = func(r *rt) (value.Value, error) {
-		ss := make([]value.SetValue, len(sets))
-		for i, f := range sets {
-			v, err := f(r)
+		ss := make([]value.SetValue, len(comps))
+		for i, c := range comps {
+			v, err := c.set(r)
 			if err != nil {
 				return nil, err
 			}
@@ -108,28 +112,51 @@ func (s scope) compileRecSeveral(ru *recUnit, t scope) {
 			}
 			ss[i] = sv
 		}
+		if len(ss) == 1 {
+			return ss[0], nil
+		}
 		return value.NewProduct(ss...), nil
 	}
 	t2 := t
-	var slots []int
+	i := 0
 	for _, b := range d.FnBounds {
+		if b.Tuple {
+			c := comps[i]
+			for _, n := range b.Names {
+				var k int
+				t2, k = t2.bindSlot(n)
+				c.slots = append(c.slots, k)
+			}
+			i++
+			continue
+		}
 		for _, n := range b.Names {
 			var k int
 			t2, k = t2.bindSlot(n)
-			slots = append(slots, k)
+			comps[i].slots = []int{k}
+			i++
 		}
 	}
-	// The tuple itself, under a name no identifier can have.
+	// The argument itself, under a name no identifier can have.
 	t2, ru.argSlot = t2.bindSlot("$" + d.Name)
 	body := t2.expr(d.Body)
 	argSlot := ru.argSlot
 	ru.body = func(a *rt) (value.Value, error) {
-		tup, ok := a.slots[argSlot].(*value.Func)
-		if !ok || tup.Len() != len(slots) {
-			return nil, evalErr(pos, "%s: argument is not a tuple of %d", d.Name, len(slots))
+		arg := a.slots[argSlot]
+		if len(comps) == 1 {
+			if err := assignBound(a, pos, comps[0].tuple, comps[0].slots, arg); err != nil {
+				return nil, err
+			}
+			return body(a)
 		}
-		for i, k := range slots {
-			a.slots[k] = tup.RangeAt(i)
+		tup, ok := arg.(*value.Func)
+		if !ok || tup.Len() != len(comps) {
+			return nil, evalErr(pos, "%s: argument is not a tuple of %d", d.Name, len(comps))
+		}
+		for i, c := range comps {
+			if err := assignBound(a, pos, c.tuple, c.slots, tup.RangeAt(i)); err != nil {
+				return nil, err
+			}
 		}
 		return body(a)
 	}
