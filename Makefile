@@ -5,7 +5,7 @@ FUZZTIME ?= 1m
 CI_FUZZTIME ?= 3s
 CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
 
-.PHONY: test deps lint unit fuzz-short fuzz conformance bench bench-tlc cross spec spec-mutants proofs soak crash crashpoints
+.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc cross spec spec-mutants proofs soak crash crashpoints
 
 ## test: lint, all unit/property/differential tests, a short fuzz pass (under 20 min on 2 cores)
 test: deps lint unit fuzz-short
@@ -31,6 +31,14 @@ fuzz:
 ## conformance: our checker on every model of expected.tsv, against TLC's verdicts and counts
 conformance:
 	$(GO) run ./cmd/verimeter conformance $(CONFORMANCE)
+
+## corpus: our checker on the tlaplus/Examples models TLC checks exhaustively in up to 2 minutes, against TLC's recorded results
+corpus:
+	./.ci/corpus.sh -max-runtime 2m -timeout 2m
+
+## corpus-large: the same for the models TLC recorded at over 2 minutes (or an unknown time)
+corpus-large:
+	./.ci/corpus.sh -min-runtime 2m -timeout 30m -mem 16384
 
 ## bench: Go benchmarks of every package
 bench:

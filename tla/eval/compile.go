@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -398,6 +399,9 @@ func (s scope) expr1(x syntax.Expr) evalFn {
 			sv, err := set(r)
 			if err != nil {
 				return nil, err
+			}
+			if _, err := sv.Card(); errors.Is(err, value.ErrInfinite) {
+				return lazyFilter(r, x, sv, tuple, slots, pred), nil
 			}
 			st, err := value.Filter(sv, func(v value.Value) (bool, error) {
 				if err := assignBound(r, pos, tuple, slots, v); err != nil {
@@ -1098,7 +1102,7 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 			return s.slotRead(e.level, e.slot)
 		case eParam:
 			if p.Args != nil {
-				return errFn(unsupported(x.P, "operator arguments"))
+				return s.applyParam(x.P, e, p.Args)
 			}
 			return s.param(e)
 		case eConst:
@@ -1232,9 +1236,7 @@ func (s scope) callee(pos syntax.Pos, d *syntax.Def, args []syntax.Expr, denv *b
 	}
 	caller := s
 	for i, prm := range d.Params {
-		if prm.Arity > 0 {
-			return t, unsupported(pos, "higher-order parameter "+prm.Name)
-		}
+		// A parameter of arity > 0 is applied by applyParam.
 		t.env = &bind{name: prm.Name, kind: eParam, arg: args[i], argSc: &caller, next: t.env}
 	}
 	return t, nil
@@ -1333,9 +1335,7 @@ func (s scope) compileRec(ru *recUnit, t scope) {
 	d := ru.def
 	if d.FnBounds != nil {
 		if len(d.FnBounds) != 1 || len(d.FnBounds[0].Names) != 1 || d.FnBounds[0].Tuple {
-			err := unsupported(d.Pos, "recursive function of several arguments")
-			ru.dom = func(*rt) (value.Value, error) { return nil, err }
-			ru.body = ru.dom
+			s.compileRecSeveral(ru, t)
 			return
 		}
 		ru.dom = t.expr(d.FnBounds[0].Set)

@@ -36,6 +36,10 @@ func wrapErr(pos syntax.Pos, err error) error {
 	if errors.As(err, &pe) {
 		return err
 	}
+	if errors.Is(err, value.ErrInfinite) {
+		// TLC enumerates some infinite sets lazily where we do not yet.
+		return fmt.Errorf("%s: %w: %w", pos, ErrUnsupported, err)
+	}
 	return fmt.Errorf("%s: %w", pos, err)
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
+	"github.com/verimeter/verimeter/tla/value"
 )
 
 // ErrNoConfig: the model configuration (.cfg) named or implied by the
@@ -58,6 +59,22 @@ func CheckModel(ctx context.Context, specPath, cfgPath string, opts check.Option
 	if err != nil {
 		return check.Result{Verdict: check.EvalError, Error: err.Error()}, err
 	}
+	if m.ConstantOnly {
+		// TLC reports success with no states once the assumptions hold.
+		w := opts.Workers
+		if w <= 0 {
+			w = 1
+		}
+		return check.Result{Verdict: check.Success, Workers: w}, nil
+	}
 	opts.NoDeadlock = opts.NoDeadlock || m.NoDeadlock
-	return check.Run(ctx, m, opts)
+	hashed := value.FilterHashes()
+	res, err := check.Run(ctx, m, opts)
+	if value.FilterHashes() != hashed {
+		// A set {x \in S : P} over an infinite S was fingerprinted (in a
+		// state, or an element of a set): different ones may have merged.
+		err = &PosError{m.spec.Root.Pos, "unsupported: a set {x \\in S : P} over an infinite S inside a state or a set (it cannot be fingerprinted)", ErrUnsupported}
+		return check.Result{Verdict: check.EvalError, Error: err.Error(), Workers: res.Workers}, err
+	}
+	return res, err
 }

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"os"
@@ -40,6 +41,24 @@ func (e *PosError) Error() string { return e.Pos.String() + ": " + e.Msg }
 
 // Unwrap lets errors.Is find the kind.
 func (e *PosError) Unwrap() error { return e.Kind }
+
+// library holds modules of TLC's library written in TLA+, read when a
+// specification uses one and does not carry its own copy beside itself.
+//
+//go:embed lib/*.tla
+var library embed.FS
+
+// communityModules are the modules of tlaplus/CommunityModules, which TLC
+// ships in its jar, and TLAPS: a specification that extends one we do not
+// build in (lib/) and does not carry it beside itself is unsupported, not
+// wrong.
+var communityModules = map[string]bool{
+	"BagsExt": true, "Bitwise": true, "CSV": true, "DifferentialEquations": true, "DyadicRationals": true,
+	"FiniteSetsExt": true, "Folds": true, "Functions": true, "Graphs": true, "GraphViz": true, "HTML": true,
+	"IOUtils": true, "Json": true, "SequencesExt": true, "Statistics": true, "SVG": true, "TLCExt": true,
+	"UndirectedGraphs": true, "Relation": true, "Randomization": true, "VectorClocks": true, "Combinatorics": true,
+	"ShiViz": true, "Trace": true, "TLAPS": true,
+}
 
 // MaxModules caps how many modules one specification may load.
 const MaxModules = 256
@@ -115,6 +134,15 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 		path := filepath.Join(s.dir, name+".tla")
 		src, err := os.ReadFile(path)
 		if err != nil {
+			// Modules of TLC's library we carry as TLA+ source (lib/).
+			if lsrc, lerr := library.ReadFile("lib/" + name + ".tla"); lerr == nil {
+				path, src, err = "(built in)/"+name+".tla", lsrc, nil
+			}
+		}
+		if err != nil {
+			if communityModules[name] {
+				return &PosError{pos, fmt.Sprintf("unsupported: module %s of TLC's library is not built in (no %s)", name, path), ErrUnsupported}
+			}
 			return &PosError{pos, fmt.Sprintf("module %s not found (no %s)", name, path), ErrModuleNotFound}
 		}
 		sub, err := syntax.ParseModule(path, src)

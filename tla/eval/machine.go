@@ -36,6 +36,10 @@ type Machine struct {
 	live      liveParts
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
+	// ConstantOnly is a specification without variables whose
+	// configuration names no INIT, NEXT or SPECIFICATION: its ASSUMEs,
+	// checked by Build, are all there is to check.
+	ConstantOnly bool
 }
 
 var _ check.System = (*Machine)(nil)
@@ -189,6 +193,11 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		if err := m.splitSpec(d.Body); err != nil {
 			return nil, err
 		}
+	case len(m.vars) == 0 && len(c.Invariants) == 0 && len(c.Properties) == 0:
+		// A constant module: as TLC, evaluate the assumptions (done
+		// above) and explore nothing.
+		m.ConstantOnly = true
+		return m, nil
 	default:
 		return nil, unsupported(spec.Root.Pos, "configuration without INIT/NEXT or SPECIFICATION")
 	}

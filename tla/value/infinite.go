@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // InfiniteDiff is S \ T for an infinite S (such as Nat \ {0}): membership
@@ -196,4 +197,51 @@ func (u *LazyUnion) Contains(x Value) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// InfiniteFilter is {x \in S : P} for an infinite S (such as
+// {n \in Nat : n > 0}): membership only, as TLC allows for such sets;
+// enumerating it is an error. Pred must be safe for concurrent use.
+type InfiniteFilter struct {
+	Base SetValue
+	Pred func(Value) (bool, error)
+	// Text is how the set prints (and what its hash is taken of).
+	Text string
+}
+
+func (f *InfiniteFilter) infiniteKind() string { return f.Text }
+
+// Kind implements Value.
+func (*InfiniteFilter) Kind() Kind { return KindSet }
+
+// Hash implements Value. Two such sets built from different values print
+// alike, so the hash cannot tell them apart: each use is counted
+// (FilterHashes) so that a checker can refuse a run whose states may hold
+// one rather than merge different states.
+func (f *InfiniteFilter) Hash() uint64 {
+	filterHashes.Add(1)
+	return mix64(hashString(f.Text) ^ seedSet)
+}
+
+var filterHashes atomic.Int64
+
+// FilterHashes is how many times an InfiniteFilter was hashed in this
+// process.
+func FilterHashes() int64 { return filterHashes.Load() }
+
+func (f *InfiniteFilter) String() string { return f.Text }
+
+// Card implements SetValue.
+func (f *InfiniteFilter) Card() (int, error) { return 0, fmt.Errorf("%w: %s", ErrInfinite, f) }
+
+// Enumerate implements SetValue.
+func (f *InfiniteFilter) Enumerate() (*Set, error) { return nil, fmt.Errorf("%w: %s", ErrInfinite, f) }
+
+// Contains implements SetValue.
+func (f *InfiniteFilter) Contains(x Value) (bool, error) {
+	in, err := f.Base.Contains(x)
+	if err != nil || !in {
+		return false, err
+	}
+	return f.Pred(x)
 }
