@@ -394,7 +394,13 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		}
 		k.command(t, m, protocol.Command{Counter: uint64(d - 19990), Kind: protocol.CmdTariff, Tariff: uint8(d % 4)})
 	}
-	before := fmt.Sprint(m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	k.command(t, m, protocol.Command{Counter: 14, Kind: protocol.CmdClockSet, ClockStep: 30})
+	k.command(t, m, protocol.Command{Counter: 15, Kind: protocol.CmdDisconnect})
+	k.command(t, m, protocol.Command{Counter: 16, Kind: protocol.CmdTariff, Tariff: 1})
+	if m.Breaker() != BreakerOpen || m.ClockOffset() != 30 || m.cmds.State.Last != 16 {
+		t.Fatalf("before the compaction: breaker %s, clock %+d, last %d", m.Breaker(), m.ClockOffset(), m.cmds.State.Last)
+	}
+	before := fmt.Sprint(m.Breaker(), m.ClockOffset(), m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	n := len(m.store.Records())
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
@@ -408,7 +414,7 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	after := fmt.Sprint(m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	after := fmt.Sprint(m.Breaker(), m.ClockOffset(), m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	if before != after {
 		t.Fatalf("compaction changed the state:\n%.300s\n%.300s", before, after)
 	}
@@ -431,6 +437,8 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 	measureDay(t, m, 20001)
 	k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000})
 	k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2})
+	k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdDisconnect})
+	k.command(t, m, protocol.Command{Counter: 7, Kind: protocol.CmdClockSet, ClockStep: -10})
 	lr, other := []byte("lr v5"), []byte("comm v5")
 	k.install(t, m, 1, protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}, append(bytes.Clone(lr), other...), k.man, k.auth)
 	if err := m.store.Compact(); err != nil {
@@ -444,7 +452,7 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 		}
 		kinds[name] = summary
 	}
-	if len(kinds) != 8 || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
+	if len(kinds) != 10 || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
 		t.Fatalf("kinds: %v", kinds)
 	}
 	if n, _ := DescribeRecord(99, nil); n != "" {
