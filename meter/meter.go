@@ -217,7 +217,7 @@ func New(cfg Config) (*Meter, error) {
 		m.counters = protocol.NewMemStore()
 	}
 	pol := protocol.ManifestPolicy{Model: cfg.Model, Manufacturers: cfg.Manufacturers, Authorities: cfg.Authorities}
-	if m.core, err = NewCore(m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
+	if m.core, err = NewCoreFS(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
 		return nil, err
 	}
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
@@ -744,15 +744,20 @@ func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
 		return nil, fmt.Errorf("%w: %d", ErrNoTransfer, p.Campaign)
 	}
 	delete(m.transfers, p.Campaign)
+	party := "head-end campaign " + fmt.Sprint(p.Campaign)
 	var image []byte
+	if t.total == 0 {
+		// An attempt the logbook records although its image never came.
+		return nil, m.core.Abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: no block of campaign %d received", ErrNoTransfer, p.Campaign))
+	}
 	for i := uint16(0); i < t.total; i++ {
 		b, ok := t.blocks[i]
 		if !ok {
-			return nil, fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total)
+			return nil, m.core.Abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total))
 		}
 		image = append(image, b...)
 	}
-	if err := m.core.Install(t.manifest, image, "head-end campaign "+fmt.Sprint(p.Campaign), now.Unix()); err != nil {
+	if err := m.core.Install(t.manifest, image, party, now.Unix()); err != nil {
 		return nil, err
 	}
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil

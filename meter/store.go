@@ -75,13 +75,24 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 		}
 		return "command", "malformed"
 	case recFirmware:
-		var f firmwareState
-		if json.Unmarshal(b, &f) != nil || f.Active < 0 || f.Active > 1 {
+		f, legacy, err := decodeFirmware(b)
+		if err != nil {
 			return "firmware", "malformed"
 		}
-		s := fmt.Sprintf("active slot %d v%d (other v%d)", f.Active, f.Slots[f.Active].Version, f.Slots[1-f.Active].Version)
-		if f.Trial != nil {
-			s += fmt.Sprintf(", on trial for logbook entry %d", f.Trial.Seq)
+		if legacy != nil {
+			return "firmware", fmt.Sprintf("active slot %d v%d, images inline (format before slot files)", legacy.Active, legacy.Slots[legacy.Active].Version)
+		}
+		s := fmt.Sprintf("active slot %s v%d", slotNames[f.Active], f.Slots[f.Active].Version)
+		if o := f.Slots[1-f.Active]; o != nil {
+			s += fmt.Sprintf(" (other v%d)", o.Version)
+		} else {
+			s += " (other empty)"
+		}
+		if a := f.Attempt; a != nil {
+			s += fmt.Sprintf(", attempt v%d into %s for logbook entry %d", a.NewVersion, slotNames[a.Slot], a.Seq)
+			if f.Active == a.Slot {
+				s += " on trial"
+			}
 		}
 		return "firmware", s
 	case recFloor:

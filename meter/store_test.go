@@ -230,7 +230,10 @@ type meterAck struct {
 // starts (a crash never looks like corruption), every block it handed out
 // (within BlockRetention days) is there unchanged, no command it ran can run again, its channel and
 // signed-data counters continue above every one it used, every install is
-// complete or rolled back and every attempt is in the logbook.
+// complete or rolled back (the active slot image verifies and its software
+// ID, computed from it, is the one the logbook's last install names: never
+// neither image) and every attempt that made a durable write is in the
+// logbook, refused, rolled back and installed ones alike.
 // CRASHPOINTS=full runs more days (make crashpoints).
 func TestCrashPointsMeter(t *testing.T) {
 	days := 1
@@ -254,7 +257,8 @@ func TestCrashPointsMeter(t *testing.T) {
 		cur.block = nil
 	}
 	k.agree(t, m)
-	lr, other := []byte("lr v5"), []byte("comm v5")
+	other := []byte("comm v5")
+	var attemptAt []int // operations recorded when each install attempt began
 	for d := range days {
 		day := int64(20000 + d)
 		for i := range 96 {
@@ -287,21 +291,28 @@ func TestCrashPointsMeter(t *testing.T) {
 		}
 		cur.cmd = int64(5 + d)
 		note()
+		// Three attempts a day: refused (one signature), rolled back
+		// (self-test), installed. Each is in the logbook from its first
+		// durable write on, whatever crash follows.
 		v := uint32(5 + d)
-		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
-		m.Core().SelfTest = nil
-		if d%2 == 1 {
-			m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
-		}
-		r = k.install(t, m, uint32(d+1), man, append(bytes.Clone(lr), other...), k.man, k.auth)
-		if d%2 == 0 {
-			if r.Status != protocol.StatusOK {
-				t.Fatalf("install v%d: %+v", v, r)
+		lrv := []byte(fmt.Sprintf("lr v%d", v))
+		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lrv), Other: protocol.NewComponent(other), Issued: 1}
+		for a, signers := range [][]protocol.ManifestSigner{{k.man}, {k.man, k.auth}, {k.man, k.auth}} {
+			m.Core().SelfTest = nil
+			if a == 1 {
+				m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
 			}
-			cur.version = v
+			attemptAt = append(attemptAt, len(fsys.Ops()))
+			r = k.install(t, m, uint32(3*d+a+1), man, append(bytes.Clone(lrv), other...), signers...)
+			if ok := r.Status == protocol.StatusOK; ok != (a == 2) {
+				t.Fatalf("install attempt %d of v%d: %+v", a, v, r)
+			}
+			if a == 2 {
+				cur.version = v
+			}
+			cur.logbook++
+			note()
 		}
-		cur.logbook++
-		note()
 		if err := m.store.Compact(); err != nil {
 			t.Fatal(err)
 		}
@@ -317,17 +328,32 @@ func TestCrashPointsMeter(t *testing.T) {
 			return fmt.Errorf("the meter does not start: %w", err)
 		}
 		defer m2.Close()
-		if m2.core.fw.Trial != nil {
+		if m2.core.fw.Attempt != nil {
 			return errors.New("an install is still on trial")
 		}
-		version := uint32(4)
+		version, id := uint32(4), softwareID(k.cfg.Factory.LR)
 		for _, e := range m2.core.Logbook() {
 			if e.Event == "installed" {
-				version = e.NewVersion
+				version, id = e.NewVersion, e.NewID
 			}
 		}
-		if m2.core.Version() != version {
-			return fmt.Errorf("v%d active, the logbook says v%d", m2.core.Version(), version)
+		if m2.core.Version() != version || m2.core.SoftwareID() != id || m2.core.SoftwareID() != softwareID([]byte(fmt.Sprintf("lr v%d", version))) && version != 4 {
+			return fmt.Errorf("v%d %s active, the logbook says v%d %s", m2.core.Version(), m2.core.SoftwareID(), version, id)
+		}
+		// An attempt that made a durable write (its refusal, its recorded
+		// start, its slot image) is in the logbook. The channel's counter
+		// reservations are not the attempt's.
+		started := 0
+		for _, at := range attemptAt {
+			for i := at; i < k2; i++ {
+				if ops[i].Kind == crashfs.OpSync && ops[i].Name != "/m/counters" {
+					started++
+					break
+				}
+			}
+		}
+		if len(m2.core.Logbook()) < started {
+			return fmt.Errorf("%d install attempts made a durable write, %d in the logbook", started, len(m2.core.Logbook()))
 		}
 		reserved, _ := m2.counters.Reserved(k.keyID)
 		newest := int64(0)
