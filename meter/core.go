@@ -443,7 +443,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	}
 	entry.Event = "installed"
 	if err := c.log(entry); err != nil {
-		return err
+		return c.fail(err)
 	}
 	c.id = sha256.Sum256(installed)
 	return c.settle("", "") // the commit: floor raised, attempt cleared

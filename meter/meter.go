@@ -329,9 +329,17 @@ func (m *Meter) recover() error {
 		return err
 	}
 	return m.store.Each(recTariff, func(b []byte) error {
-		if len(b) == 1 {
-			m.tariff = b[0]
+		switch len(b) {
+		case 1: // written before the counter was journaled with it
+		case 9:
+			if binary.BigEndian.Uint64(b[1:]) > math.MaxInt64 {
+				return fmt.Errorf("%w: tariff record", ErrStore)
+			}
+			m.cmds.State.Last = max(m.cmds.State.Last, int64(binary.BigEndian.Uint64(b[1:])))
+		default:
+			return fmt.Errorf("%w: tariff record", ErrStore)
 		}
+		m.tariff = b[0]
 		return nil
 	})
 }
@@ -355,8 +363,8 @@ func nextBreaker(cur Breaker, kind protocol.CommandKind) Breaker {
 }
 
 // effectRecord is the journal record of a command whose effect is durable
-// state beyond the counter (breaker, clock offset), with the counter in
-// it; ok is false for the other commands.
+// state beyond the counter (breaker, clock offset, tariff), with the
+// counter in it; ok is false for the other commands.
 func (m *Meter) effectRecord(c protocol.Command, counter int64) (kind byte, rec []byte, ok bool) {
 	switch c.Kind {
 	case protocol.CmdDisconnect, protocol.CmdReconnect:
@@ -364,6 +372,8 @@ func (m *Meter) effectRecord(c protocol.Command, counter int64) (kind byte, rec 
 	case protocol.CmdClockSet:
 		rec := binary.BigEndian.AppendUint64(nil, uint64(m.clockOff+c.ClockStep))
 		return recClock, binary.BigEndian.AppendUint64(rec, uint64(counter)), true
+	case protocol.CmdTariff:
+		return recTariff, binary.BigEndian.AppendUint64([]byte{c.Tariff}, uint64(counter)), true
 	}
 	return 0, nil, false
 }
@@ -678,10 +688,7 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	c := m.cmdCrypto.cmd
 	switch c.Kind {
 	case protocol.CmdTariff:
-		if err := m.store.Append(recTariff, []byte{c.Tariff}, true); err != nil {
-			return nil, err
-		}
-		m.tariff = c.Tariff
+		m.tariff = c.Tariff // journaled with the counter (effectRecord)
 	case protocol.CmdDisconnect, protocol.CmdReconnect:
 		m.breaker = nextBreaker(m.breaker, c.Kind) // journaled with the counter (effectRecord)
 	case protocol.CmdClockSet:

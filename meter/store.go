@@ -104,6 +104,9 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 		if len(b) == 1 {
 			return "tariff", fmt.Sprintf("T%d", b[0])
 		}
+		if len(b) == 9 {
+			return "tariff", fmt.Sprintf("T%d by command %d", b[0], binary.BigEndian.Uint64(b[1:]))
+		}
 		return "tariff", "malformed"
 	case recBlock:
 		if len(b) >= 8 {

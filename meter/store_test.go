@@ -328,6 +328,11 @@ func TestCrashPointsMeter(t *testing.T) {
 			return fmt.Errorf("the meter does not start: %w", err)
 		}
 		defer m2.Close()
+		// A command counted has its effect, and an effect its command
+		// counted: the tariff is the one command Last set.
+		if last := m2.cmds.State.Last; last >= 5 && m2.Tariff() != uint8(1+(last-5)%3) || last == 0 && m2.Tariff() != 0 {
+			return fmt.Errorf("tariff T%d after command %d ran", m2.Tariff(), last)
+		}
 		if m2.core.fw.Attempt != nil {
 			return errors.New("an install is still on trial")
 		}
@@ -465,6 +470,9 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 	k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2})
 	k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdDisconnect})
 	k.command(t, m, protocol.Command{Counter: 7, Kind: protocol.CmdClockSet, ClockStep: -10})
+	if r := k.command(t, m, protocol.Command{Counter: 8, Kind: protocol.CmdKeyRotation}); r.Status != protocol.StatusOK {
+		t.Fatalf("key rotation: %+v", r)
+	}
 	lr, other := []byte("lr v5"), []byte("comm v5")
 	k.install(t, m, 1, protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}, append(bytes.Clone(lr), other...), k.man, k.auth)
 	if err := m.store.Compact(); err != nil {
@@ -478,7 +486,7 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 		}
 		kinds[name] = summary
 	}
-	if len(kinds) != 10 || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
+	if len(kinds) != 10 || kinds["tariff"] != "T2 by command 5" || kinds["command"] != "last counter 8" || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
 		t.Fatalf("kinds: %v", kinds)
 	}
 	if n, _ := DescribeRecord(99, nil); n != "" {
