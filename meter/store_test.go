@@ -259,6 +259,14 @@ func TestCrashPointsMeter(t *testing.T) {
 	k.agree(t, m)
 	other := []byte("comm v5")
 	var attemptAt []int // operations recorded when each install attempt began
+	// effects are the tariff and breaker each command counter left: a
+	// restart must show the effects of exactly the commands it counts.
+	type effect struct {
+		tariff  uint8
+		breaker Breaker
+	}
+	effects := map[int64]effect{0: {}}
+	var closedAt []int // operations recorded when the customer closed the breaker
 	for d := range days {
 		day := int64(20000 + d)
 		for i := range 96 {
@@ -286,11 +294,21 @@ func TestCrashPointsMeter(t *testing.T) {
 		h, _ := k.verifier.VerifyBlock(blk)
 		cur.day, cur.block, cur.data = day, r.Body, max(cur.data, h.Counter)
 		note()
-		if r := k.command(t, m, protocol.Command{Counter: uint64(5 + d), Kind: protocol.CmdTariff, Tariff: uint8(1 + d%3)}); r.Status != protocol.StatusOK {
-			t.Fatalf("command: %+v", r)
+		// A tariff, a disconnect and a reconnect (which only arms the
+		// breaker) a day; the customer closes it before the next day.
+		for i, c := range []protocol.Command{{Kind: protocol.CmdTariff, Tariff: uint8(1 + d%3)}, {Kind: protocol.CmdDisconnect}, {Kind: protocol.CmdReconnect}} {
+			c.Counter = uint64(5 + 3*d + i)
+			if r := k.command(t, m, c); r.Status != protocol.StatusOK {
+				t.Fatalf("command: %+v", r)
+			}
+			cur.cmd = int64(c.Counter)
+			effects[cur.cmd] = effect{m.Tariff(), m.Breaker()}
+			note()
 		}
-		cur.cmd = int64(5 + d)
-		note()
+		if err := m.CloseBreaker(); err != nil {
+			t.Fatal(err)
+		}
+		closedAt = append(closedAt, len(fsys.Ops()))
 		// Three attempts a day: refused (one signature), rolled back
 		// (self-test), installed. Each is in the logbook from its first
 		// durable write on, whatever crash follows.
@@ -329,9 +347,17 @@ func TestCrashPointsMeter(t *testing.T) {
 		}
 		defer m2.Close()
 		// A command counted has its effect, and an effect its command
-		// counted: the tariff is the one command Last set.
-		if last := m2.cmds.State.Last; last >= 5 && m2.Tariff() != uint8(1+(last-5)%3) || last == 0 && m2.Tariff() != 0 {
-			return fmt.Errorf("tariff T%d after command %d ran", m2.Tariff(), last)
+		// counted (the breaker may also be closed by the customer after a
+		// reconnect armed it).
+		want, got := effects[m2.cmds.State.Last], effect{m2.Tariff(), m2.Breaker()}
+		if got != want && (want.breaker != BreakerArmed || got != effect{want.tariff, BreakerClosed}) {
+			return fmt.Errorf("tariff T%d, breaker %s after command %d ran; want T%d, %s", got.tariff, got.breaker, m2.cmds.State.Last, want.tariff, want.breaker)
+		}
+		// A breaker the customer closed stays closed.
+		for d, at := range closedAt {
+			if at <= k2 && m2.cmds.State.Last == int64(5+3*d+2) && m2.Breaker() != BreakerClosed {
+				return fmt.Errorf("the customer closed the breaker, after a restart it is %s", m2.Breaker())
+			}
 		}
 		if m2.core.fw.Attempt != nil {
 			return errors.New("an install is still on trial")
