@@ -243,6 +243,7 @@ func TestCrashPointsMeter(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
 	k.cfg.FS = fsys
+	k.cfg.LogbookCapacity = 3 * days // three install attempts a day
 	fsys.Record()
 	initial := fsys.Snapshot()
 	m, err := New(k.cfg)
