@@ -10,18 +10,27 @@
 // replaces it, and the communication part (meter.go) reaches it only through
 // Core's methods (the documented interface of WELMEC 7.2 S1/S2). Registers
 // and counters live outside the firmware slots, so no energy is lost across
-// an install or a rollback. A new image runs on trial until its logbook
-// entry confirms it; a boot after power loss during an install rolls it
-// back, so every install ends complete or rolled back.
+// an install or a rollback. An install attempt is journaled before its
+// image is written; the image then runs on trial until its logbook entry
+// confirms it; a boot after power loss during an install rolls it back and
+// logs it, so every install ends complete or rolled back and every attempt,
+// failed ones included, is one logbook entry (LogEntry.Cause classifies the
+// failures). A full logbook refuses downloads (ErrLogbookFull), never
+// overwrites.
 //
 // State that must survive power loss (registers, the load profile of the
-// day, command counters, the logbook, the firmware slots) is kept in a small
-// checksummed append-only store (store.go, statemachine/journal); counters
+// day, command counters, the breaker and the clock offset with the counter
+// of the command that set them, the logbook, the firmware slots' metadata)
+// is kept in a small checksummed append-only store (store.go,
+// statemachine/journal); the slot images are files of their own beside it
+// (slot-a.img, slot-b.img, slots.go), each replaced crash-safely (temporary
+// file, fsync, rename, directory fsync), so a journal record stays small
+// whatever the images' size; counters
 // for nonces and signed data are reserved durably before use
 // (protocol.FileStore). A torn tail of the store is cut and reported
 // (Meter.StoreReport); corruption before it stops the meter with a
 // *journal.CorruptError naming the record. The store is compacted to its
 // live records (every logbook entry, the last command counter, firmware,
-// floor and tariff, recent signed blocks, the intervals still needed and a
+// floor, tariff, breaker and clock offset, recent signed blocks, the intervals still needed and a
 // register total of the rest), so its size follows the live state.
 package meter

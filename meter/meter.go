@@ -30,7 +30,38 @@ var (
 	// hold more than MaxImageBytes: a gateway cannot make the meter buffer
 	// more than that per campaign.
 	ErrTransferTooLarge = errors.New("meter: firmware transfer larger than the meter buffers")
+	// ErrBreakerNotArmed refuses the customer's local close of the breaker
+	// unless a reconnect command armed it (UC4: a reconnect only arms the
+	// relay; the customer closes it locally).
+	ErrBreakerNotArmed = errors.New("meter: breaker not armed for a local close")
 )
+
+// Breaker is the state of the meter's supply relay (UC4). A disconnect
+// opens it; a reconnect only arms it; the customer closes an armed breaker
+// locally (Meter.CloseBreaker). Energy flows only while it is closed. The
+// state is journaled before a command's answer leaves the meter, so a
+// restart never undoes a disconnect.
+type Breaker uint8
+
+// The breaker states; the zero value is closed (as delivered).
+const (
+	BreakerClosed Breaker = iota // supply on
+	BreakerOpen                  // disconnected by command
+	BreakerArmed                 // reconnect received: still open until the customer closes it
+)
+
+// String names the state for the display.
+func (b Breaker) String() string {
+	switch b {
+	case BreakerClosed:
+		return "closed"
+	case BreakerOpen:
+		return "open"
+	case BreakerArmed:
+		return "armed"
+	}
+	return fmt.Sprintf("breaker(%d)", uint8(b))
+}
 
 // Bounds of the firmware transfers a gateway can open (UC5). A compromised
 // gateway can send any number of manifests and blocks; the meter holds at
@@ -137,8 +168,8 @@ type Meter struct {
 	cmdOut    CommandsOutput
 	cmdCrypto commandCrypto
 	tariff    uint8
-	clockOff  int64
-	open      bool // breaker open (disconnected)
+	clockOff  int64   // seconds added to the meter's clock by clock-set commands (journaled)
+	breaker   Breaker // journaled
 
 	transfers     map[uint32]*transfer
 	transferClock uint64
@@ -186,7 +217,7 @@ func New(cfg Config) (*Meter, error) {
 		m.counters = protocol.NewMemStore()
 	}
 	pol := protocol.ManifestPolicy{Model: cfg.Model, Manufacturers: cfg.Manufacturers, Authorities: cfg.Authorities}
-	if m.core, err = NewCore(m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
+	if m.core, err = NewCoreFS(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
 		return nil, err
 	}
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
@@ -202,6 +233,13 @@ func New(cfg Config) (*Meter, error) {
 		Persist: func(s *CommandsState, o *CommandsOutput) error {
 			if !o.Persist {
 				return nil
+			}
+			// A command whose effect is durable state journals the effect
+			// and its counter in one record: a crash leaves both or
+			// neither, so the effect is never lost after the counter
+			// counted, nor applied twice by a replay.
+			if kind, rec, ok := m.effectRecord(m.cmdCrypto.cmd, s.Last); ok {
+				return m.store.Append(kind, rec, true)
 			}
 			var rec [8]byte
 			binary.BigEndian.PutUint64(rec[:], uint64(s.Last))
@@ -270,12 +308,74 @@ func (m *Meter) recover() error {
 	}); err != nil {
 		return err
 	}
-	return m.store.Each(recTariff, func(b []byte) error {
-		if len(b) == 1 {
-			m.tariff = b[0]
+	if err := m.store.Each(recBreaker, func(b []byte) error {
+		if len(b) != 9 || Breaker(b[0]) > BreakerArmed || binary.BigEndian.Uint64(b[1:]) > math.MaxInt64 {
+			return fmt.Errorf("%w: breaker record", ErrStore)
 		}
+		m.breaker = Breaker(b[0])
+		m.cmds.State.Last = max(m.cmds.State.Last, int64(binary.BigEndian.Uint64(b[1:])))
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := m.store.Each(recClock, func(b []byte) error {
+		if len(b) != 16 || binary.BigEndian.Uint64(b[8:]) > math.MaxInt64 {
+			return fmt.Errorf("%w: clock record", ErrStore)
+		}
+		m.clockOff = int64(binary.BigEndian.Uint64(b))
+		m.cmds.State.Last = max(m.cmds.State.Last, int64(binary.BigEndian.Uint64(b[8:])))
+		return nil
+	}); err != nil {
+		return err
+	}
+	return m.store.Each(recTariff, func(b []byte) error {
+		switch len(b) {
+		case 1: // written before the counter was journaled with it
+		case 9:
+			if binary.BigEndian.Uint64(b[1:]) > math.MaxInt64 {
+				return fmt.Errorf("%w: tariff record", ErrStore)
+			}
+			m.cmds.State.Last = max(m.cmds.State.Last, int64(binary.BigEndian.Uint64(b[1:])))
+		default:
+			return fmt.Errorf("%w: tariff record", ErrStore)
+		}
+		m.tariff = b[0]
 		return nil
 	})
+}
+
+// breakerRecord is a recBreaker record: the state and the counter of the
+// command that set it (for the customer's local close, the last one run).
+func breakerRecord(b Breaker, counter int64) []byte {
+	return binary.BigEndian.AppendUint64([]byte{byte(b)}, uint64(counter))
+}
+
+// nextBreaker is the breaker after a disconnect or reconnect: a reconnect
+// arms an open breaker and leaves a closed or armed one as it is.
+func nextBreaker(cur Breaker, kind protocol.CommandKind) Breaker {
+	if kind == protocol.CmdDisconnect {
+		return BreakerOpen
+	}
+	if cur == BreakerOpen {
+		return BreakerArmed
+	}
+	return cur
+}
+
+// effectRecord is the journal record of a command whose effect is durable
+// state beyond the counter (breaker, clock offset, tariff), with the
+// counter in it; ok is false for the other commands.
+func (m *Meter) effectRecord(c protocol.Command, counter int64) (kind byte, rec []byte, ok bool) {
+	switch c.Kind {
+	case protocol.CmdDisconnect, protocol.CmdReconnect:
+		return recBreaker, breakerRecord(nextBreaker(m.breaker, c.Kind), counter), true
+	case protocol.CmdClockSet:
+		rec := binary.BigEndian.AppendUint64(nil, uint64(m.clockOff+c.ClockStep))
+		return recClock, binary.BigEndian.AppendUint64(rec, uint64(counter)), true
+	case protocol.CmdTariff:
+		return recTariff, binary.BigEndian.AppendUint64([]byte{c.Tariff}, uint64(counter)), true
+	}
+	return 0, nil, false
 }
 
 // Close closes the persistent store.
@@ -302,6 +402,32 @@ func (m *Meter) Register() uint64 { return m.register }
 // Tariff is the active tariff register.
 func (m *Meter) Tariff() uint8 { return m.tariff }
 
+// Breaker is the state of the supply relay.
+func (m *Meter) Breaker() Breaker { return m.breaker }
+
+// ClockOffset is the seconds that clock-set commands moved the meter's
+// clock by, in total (signed readings carry the adjusted time).
+func (m *Meter) ClockOffset() int64 { return m.clockOff }
+
+// CloseBreaker is the customer closing the breaker at the meter after a
+// reconnect armed it (UC4). It is journaled before it takes effect; an
+// open breaker that no reconnect armed stays open (ErrBreakerNotArmed).
+func (m *Meter) CloseBreaker() error {
+	switch m.breaker {
+	case BreakerClosed:
+		return nil
+	case BreakerOpen:
+		return ErrBreakerNotArmed
+	}
+	// The record carries the last command counter run, so that a
+	// compaction keeping only the last breaker record keeps that too.
+	if err := m.store.Append(recBreaker, breakerRecord(BreakerClosed, m.cmds.State.Last), true); err != nil {
+		return err
+	}
+	m.breaker = BreakerClosed
+	return nil
+}
+
 // Day returns the intervals measured on day.
 func (m *Meter) Day(day int64) []protocol.Interval {
 	return append([]protocol.Interval(nil), m.days[day]...)
@@ -316,8 +442,8 @@ func (m *Meter) Measure(day int64, i int) (uint32, error) {
 		return 0, fmt.Errorf("meter: interval %d of day %d measured out of order", i, day)
 	}
 	wh := m.source.Interval(i)
-	if m.open {
-		wh = 0 // breaker open: no consumption
+	if m.breaker != BreakerClosed {
+		wh = 0 // breaker open or only armed: no consumption
 	}
 	var rec [14]byte
 	binary.BigEndian.PutUint64(rec[:], uint64(day))
@@ -562,16 +688,11 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	c := m.cmdCrypto.cmd
 	switch c.Kind {
 	case protocol.CmdTariff:
-		if err := m.store.Append(recTariff, []byte{c.Tariff}, true); err != nil {
-			return nil, err
-		}
-		m.tariff = c.Tariff
-	case protocol.CmdDisconnect:
-		m.open = true
-	case protocol.CmdReconnect:
-		m.open = false
+		m.tariff = c.Tariff // journaled with the counter (effectRecord)
+	case protocol.CmdDisconnect, protocol.CmdReconnect:
+		m.breaker = nextBreaker(m.breaker, c.Kind) // journaled with the counter (effectRecord)
 	case protocol.CmdClockSet:
-		m.clockOff += c.ClockStep
+		m.clockOff += c.ClockStep // journaled with the counter (effectRecord)
 	case protocol.CmdTrustList:
 		tl, err := protocol.VerifyTrustList(c.Payload, m.cfg.Operator, m.cfg.Title, m.trust.Version)
 		if err != nil {
@@ -630,15 +751,20 @@ func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
 		return nil, fmt.Errorf("%w: %d", ErrNoTransfer, p.Campaign)
 	}
 	delete(m.transfers, p.Campaign)
+	party := "head-end campaign " + fmt.Sprint(p.Campaign)
 	var image []byte
+	if t.total == 0 {
+		// An attempt the logbook records although its image never came.
+		return nil, m.core.Abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: no block of campaign %d received", ErrNoTransfer, p.Campaign))
+	}
 	for i := uint16(0); i < t.total; i++ {
 		b, ok := t.blocks[i]
 		if !ok {
-			return nil, fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total)
+			return nil, m.core.Abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total))
 		}
 		image = append(image, b...)
 	}
-	if err := m.core.Install(t.manifest, image, "head-end campaign "+fmt.Sprint(p.Campaign), now.Unix()); err != nil {
+	if err := m.core.Install(t.manifest, image, party, now.Unix()); err != nil {
 		return nil, err
 	}
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
@@ -649,7 +775,7 @@ func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
 // viewable on the device).
 func (m *Meter) Display() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "meter %x  1.8.0 %d.%03d kWh  tariff T%d  breaker %s\n", m.cfg.Title, m.register/1000, m.register%1000, m.tariff, map[bool]string{false: "closed", true: "open"}[m.open])
+	fmt.Fprintf(&b, "meter %x  1.8.0 %d.%03d kWh  tariff T%d  breaker %s\n", m.cfg.Title, m.register/1000, m.register%1000, m.tariff, m.breaker)
 	fmt.Fprintf(&b, "software v%d  ID %s  security floor %d\n", m.core.Version(), m.core.SoftwareID(), m.core.Floor())
 	lb := m.core.Logbook()
 	for _, e := range lb[max(0, len(lb)-3):] {

@@ -436,3 +436,106 @@ func TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls(t *testing.T) {
 		t.Fatalf("logbook after the flood and the campaign: %+v", lb)
 	}
 }
+
+// reopen closes m and builds the meter again from its store, as a restart
+// after power loss does.
+func reopen(t *testing.T, k *kit, m *Meter) *Meter {
+	t.Helper()
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m2
+}
+
+// TestDisconnectSurvivesRestart: a meter disconnected by a signed command
+// stays disconnected across a restart (no energy flows, the command does
+// not run again); a reconnect only arms the breaker, which stays open
+// across a restart until the customer closes it locally; the customer
+// cannot close a breaker no reconnect armed.
+func TestDisconnectSurvivesRestart(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.agree(t, m)
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdDisconnect}); r.Status != protocol.StatusOK || m.Breaker() != BreakerOpen {
+		t.Fatalf("disconnect: %+v, breaker %s", r, m.Breaker())
+	}
+	m = reopen(t, k, m)
+	if m.Breaker() != BreakerOpen {
+		t.Fatalf("after a restart the disconnected meter's breaker is %s", m.Breaker())
+	}
+	if wh, err := m.Measure(20000, 0); err != nil || wh != 0 {
+		t.Fatalf("a disconnected meter measured %d Wh after a restart: %v", wh, err)
+	}
+	if err := m.CloseBreaker(); !errors.Is(err, ErrBreakerNotArmed) || m.Breaker() != BreakerOpen {
+		t.Fatalf("local close of a breaker no reconnect armed: %v, breaker %s", err, m.Breaker())
+	}
+	k.agree(t, m)
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdReconnect}); r.Status != protocol.StatusRejected {
+		t.Fatalf("a command with the disconnect's counter ran after the restart: %+v", r)
+	}
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdReconnect}); r.Status != protocol.StatusOK || m.Breaker() != BreakerArmed {
+		t.Fatalf("reconnect: %+v, breaker %s", r, m.Breaker())
+	}
+	if wh, _ := m.Measure(20000, 1); wh != 0 {
+		t.Fatalf("an armed breaker let %d Wh through", wh)
+	}
+	m = reopen(t, k, m)
+	if m.Breaker() != BreakerArmed || m.cmds.State.Last != 6 {
+		t.Fatalf("after a restart: breaker %s, last command %d; want armed, 6", m.Breaker(), m.cmds.State.Last)
+	}
+	if err := m.CloseBreaker(); err != nil || m.Breaker() != BreakerClosed {
+		t.Fatalf("local close: %v, breaker %s", err, m.Breaker())
+	}
+	m = reopen(t, k, m)
+	defer m.Close()
+	if m.Breaker() != BreakerClosed || m.cmds.State.Last != 6 {
+		t.Fatalf("after the local close and a restart: breaker %s, last command %d", m.Breaker(), m.cmds.State.Last)
+	}
+	if wh, _ := m.Measure(20000, 2); wh == 0 {
+		t.Fatal("a closed breaker measured nothing")
+	}
+	if !strings.Contains(m.Display(), "breaker closed") {
+		t.Fatalf("display: %s", m.Display())
+	}
+}
+
+// TestClockOffsetSurvivesRestart: the clock offset a clock-set command
+// made is journaled with its counter: after a restart the signed readings
+// still carry the adjusted time and the command does not run again.
+func TestClockOffsetSurvivesRestart(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.agree(t, m)
+	for i, step := range []int64{120, -45} {
+		if r := k.command(t, m, protocol.Command{Counter: uint64(5 + i), Kind: protocol.CmdClockSet, ClockStep: step}); r.Status != protocol.StatusOK {
+			t.Fatalf("clock set %+d: %+v", step, r)
+		}
+	}
+	m = reopen(t, k, m)
+	defer m.Close()
+	if m.ClockOffset() != 75 || m.cmds.State.Last != 6 {
+		t.Fatalf("after a restart: clock offset %+d s, last command %d; want +75, 6", m.ClockOffset(), m.cmds.State.Last)
+	}
+	k.agree(t, m)
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdClockSet, ClockStep: -45}); r.Status != protocol.StatusRejected || m.ClockOffset() != 75 {
+		t.Fatalf("the clock set ran again after the restart: %+v, offset %+d", r, m.ClockOffset())
+	}
+	r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
+	rd, err := k.verifier.VerifyReading(r.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(86400*20000+3600) + 75; rd.Time != want {
+		t.Fatalf("signed reading time %d, want %d (the adjusted clock)", rd.Time, want)
+	}
+}

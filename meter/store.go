@@ -41,14 +41,16 @@ func OpenStoreFS(fsys journal.FS, path string) (*Store, error) {
 
 // Record kinds of the store.
 const (
-	recInterval byte = 1 // one measured interval (day, index, Wh)
-	recLogbook  byte = 2 // one WELMEC 7.2 logbook entry
-	recCommand  byte = 3 // the counter of the last executed command
-	recFirmware byte = 4 // the slots and the active one
-	recFloor    byte = 5 // the committed security-version floor
-	recTariff   byte = 6 // the active tariff
-	recBlock    byte = 7 // a signed load-profile block handed out (day, bytes)
-	recRegister byte = 8 // compaction snapshot: the last folded day and the Wh of every folded interval
+	recInterval byte = 1  // one measured interval (day, index, Wh)
+	recLogbook  byte = 2  // one WELMEC 7.2 logbook entry
+	recCommand  byte = 3  // the counter of the last executed command
+	recFirmware byte = 4  // the slots and the active one
+	recFloor    byte = 5  // the committed security-version floor
+	recTariff   byte = 6  // the active tariff
+	recBlock    byte = 7  // a signed load-profile block handed out (day, bytes)
+	recRegister byte = 8  // compaction snapshot: the last folded day and the Wh of every folded interval
+	recBreaker  byte = 9  // the breaker state and the counter of the command that set it
+	recClock    byte = 10 // the clock offset and the counter of the clock-set command that set it
 )
 
 // DescribeRecord names a record of the meter's store and summarises its
@@ -73,13 +75,24 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 		}
 		return "command", "malformed"
 	case recFirmware:
-		var f firmwareState
-		if json.Unmarshal(b, &f) != nil || f.Active < 0 || f.Active > 1 {
+		f, legacy, err := decodeFirmware(b)
+		if err != nil {
 			return "firmware", "malformed"
 		}
-		s := fmt.Sprintf("active slot %d v%d (other v%d)", f.Active, f.Slots[f.Active].Version, f.Slots[1-f.Active].Version)
-		if f.Trial != nil {
-			s += fmt.Sprintf(", on trial for logbook entry %d", f.Trial.Seq)
+		if legacy != nil {
+			return "firmware", fmt.Sprintf("active slot %d v%d, images inline (format before slot files)", legacy.Active, legacy.Slots[legacy.Active].Version)
+		}
+		s := fmt.Sprintf("active slot %s v%d", slotNames[f.Active], f.Slots[f.Active].Version)
+		if o := f.Slots[1-f.Active]; o != nil {
+			s += fmt.Sprintf(" (other v%d)", o.Version)
+		} else {
+			s += " (other empty)"
+		}
+		if a := f.Attempt; a != nil {
+			s += fmt.Sprintf(", attempt v%d into %s for logbook entry %d", a.NewVersion, slotNames[a.Slot], a.Seq)
+			if f.Active == a.Slot {
+				s += " on trial"
+			}
 		}
 		return "firmware", s
 	case recFloor:
@@ -91,12 +104,25 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 		if len(b) == 1 {
 			return "tariff", fmt.Sprintf("T%d", b[0])
 		}
+		if len(b) == 9 {
+			return "tariff", fmt.Sprintf("T%d by command %d", b[0], binary.BigEndian.Uint64(b[1:]))
+		}
 		return "tariff", "malformed"
 	case recBlock:
 		if len(b) >= 8 {
 			return "block", fmt.Sprintf("day %d, %d bytes signed", int64(binary.BigEndian.Uint64(b)), len(b)-8)
 		}
 		return "block", "malformed"
+	case recBreaker:
+		if len(b) == 9 && Breaker(b[0]) <= BreakerArmed {
+			return "breaker", fmt.Sprintf("%s by command %d", Breaker(b[0]), binary.BigEndian.Uint64(b[1:]))
+		}
+		return "breaker", "malformed"
+	case recClock:
+		if len(b) == 16 {
+			return "clock", fmt.Sprintf("offset %+d s by command %d", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
+		}
+		return "clock", "malformed"
 	case recRegister:
 		if len(b) == 16 {
 			return "register", fmt.Sprintf("days up to %d folded: %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
@@ -108,7 +134,7 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 
 // liveRecords is what a compaction of the meter's journal keeps: every
 // logbook entry (a legal logbook is never erased), the last command
-// counter, firmware state, floor and tariff, the signed blocks of the last
+// counter, firmware state, floor, tariff, breaker and clock offset, the signed blocks of the last
 // BlockRetention days, and the intervals of every day still needed — the
 // newest day, and every day from the first one whose block was not handed
 // out although it is complete. The intervals of the days before are folded
@@ -152,7 +178,7 @@ func liveRecords(recs []journal.Record) []journal.Record {
 				continue
 			}
 			blocks[int64(binary.BigEndian.Uint64(r.Data))] = r
-		case recCommand, recFirmware, recFloor, recTariff:
+		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock:
 			last[r.Kind] = r
 		case recRegister:
 			if len(r.Data) == 16 {

@@ -230,7 +230,10 @@ type meterAck struct {
 // starts (a crash never looks like corruption), every block it handed out
 // (within BlockRetention days) is there unchanged, no command it ran can run again, its channel and
 // signed-data counters continue above every one it used, every install is
-// complete or rolled back and every attempt is in the logbook.
+// complete or rolled back (the active slot image verifies and its software
+// ID, computed from it, is the one the logbook's last install names: never
+// neither image) and every attempt that made a durable write is in the
+// logbook, refused, rolled back and installed ones alike.
 // CRASHPOINTS=full runs more days (make crashpoints).
 func TestCrashPointsMeter(t *testing.T) {
 	days := 1
@@ -240,6 +243,7 @@ func TestCrashPointsMeter(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
 	k.cfg.FS = fsys
+	k.cfg.LogbookCapacity = 3 * days // three install attempts a day
 	fsys.Record()
 	initial := fsys.Snapshot()
 	m, err := New(k.cfg)
@@ -254,7 +258,16 @@ func TestCrashPointsMeter(t *testing.T) {
 		cur.block = nil
 	}
 	k.agree(t, m)
-	lr, other := []byte("lr v5"), []byte("comm v5")
+	other := []byte("comm v5")
+	var attemptAt []int // operations recorded when each install attempt began
+	// effects are the tariff and breaker each command counter left: a
+	// restart must show the effects of exactly the commands it counts.
+	type effect struct {
+		tariff  uint8
+		breaker Breaker
+	}
+	effects := map[int64]effect{0: {}}
+	var closedAt []int // operations recorded when the customer closed the breaker
 	for d := range days {
 		day := int64(20000 + d)
 		for i := range 96 {
@@ -282,26 +295,43 @@ func TestCrashPointsMeter(t *testing.T) {
 		h, _ := k.verifier.VerifyBlock(blk)
 		cur.day, cur.block, cur.data = day, r.Body, max(cur.data, h.Counter)
 		note()
-		if r := k.command(t, m, protocol.Command{Counter: uint64(5 + d), Kind: protocol.CmdTariff, Tariff: uint8(1 + d%3)}); r.Status != protocol.StatusOK {
-			t.Fatalf("command: %+v", r)
-		}
-		cur.cmd = int64(5 + d)
-		note()
-		v := uint32(5 + d)
-		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
-		m.Core().SelfTest = nil
-		if d%2 == 1 {
-			m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
-		}
-		r = k.install(t, m, uint32(d+1), man, append(bytes.Clone(lr), other...), k.man, k.auth)
-		if d%2 == 0 {
-			if r.Status != protocol.StatusOK {
-				t.Fatalf("install v%d: %+v", v, r)
+		// A tariff, a disconnect and a reconnect (which only arms the
+		// breaker) a day; the customer closes it before the next day.
+		for i, c := range []protocol.Command{{Kind: protocol.CmdTariff, Tariff: uint8(1 + d%3)}, {Kind: protocol.CmdDisconnect}, {Kind: protocol.CmdReconnect}} {
+			c.Counter = uint64(5 + 3*d + i)
+			if r := k.command(t, m, c); r.Status != protocol.StatusOK {
+				t.Fatalf("command: %+v", r)
 			}
-			cur.version = v
+			cur.cmd = int64(c.Counter)
+			effects[cur.cmd] = effect{m.Tariff(), m.Breaker()}
+			note()
 		}
-		cur.logbook++
-		note()
+		if err := m.CloseBreaker(); err != nil {
+			t.Fatal(err)
+		}
+		closedAt = append(closedAt, len(fsys.Ops()))
+		// Three attempts a day: refused (one signature), rolled back
+		// (self-test), installed. Each is in the logbook from its first
+		// durable write on, whatever crash follows.
+		v := uint32(5 + d)
+		lrv := []byte(fmt.Sprintf("lr v%d", v))
+		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lrv), Other: protocol.NewComponent(other), Issued: 1}
+		for a, signers := range [][]protocol.ManifestSigner{{k.man}, {k.man, k.auth}, {k.man, k.auth}} {
+			m.Core().SelfTest = nil
+			if a == 1 {
+				m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
+			}
+			attemptAt = append(attemptAt, len(fsys.Ops()))
+			r = k.install(t, m, uint32(3*d+a+1), man, append(bytes.Clone(lrv), other...), signers...)
+			if ok := r.Status == protocol.StatusOK; ok != (a == 2) {
+				t.Fatalf("install attempt %d of v%d: %+v", a, v, r)
+			}
+			if a == 2 {
+				cur.version = v
+			}
+			cur.logbook++
+			note()
+		}
 		if err := m.store.Compact(); err != nil {
 			t.Fatal(err)
 		}
@@ -317,17 +347,45 @@ func TestCrashPointsMeter(t *testing.T) {
 			return fmt.Errorf("the meter does not start: %w", err)
 		}
 		defer m2.Close()
-		if m2.core.fw.Trial != nil {
-			return errors.New("an install is still on trial")
+		// A command counted has its effect, and an effect its command
+		// counted (the breaker may also be closed by the customer after a
+		// reconnect armed it).
+		want, got := effects[m2.cmds.State.Last], effect{m2.Tariff(), m2.Breaker()}
+		if got != want && (want.breaker != BreakerArmed || got != effect{want.tariff, BreakerClosed}) {
+			return fmt.Errorf("tariff T%d, breaker %s after command %d ran; want T%d, %s", got.tariff, got.breaker, m2.cmds.State.Last, want.tariff, want.breaker)
 		}
-		version := uint32(4)
-		for _, e := range m2.core.Logbook() {
-			if e.Event == "installed" {
-				version = e.NewVersion
+		// A breaker the customer closed stays closed.
+		for d, at := range closedAt {
+			if at <= k2 && m2.cmds.State.Last == int64(5+3*d+2) && m2.Breaker() != BreakerClosed {
+				return fmt.Errorf("the customer closed the breaker, after a restart it is %s", m2.Breaker())
 			}
 		}
-		if m2.core.Version() != version {
-			return fmt.Errorf("v%d active, the logbook says v%d", m2.core.Version(), version)
+		if m2.core.fw.Attempt != nil {
+			return errors.New("an install is still on trial")
+		}
+		version, id := uint32(4), softwareID(k.cfg.Factory.LR)
+		for _, e := range m2.core.Logbook() {
+			if e.Event == "installed" {
+				version, id = e.NewVersion, e.NewID
+			}
+		}
+		if m2.core.Version() != version || m2.core.SoftwareID() != id || m2.core.SoftwareID() != softwareID([]byte(fmt.Sprintf("lr v%d", version))) && version != 4 {
+			return fmt.Errorf("v%d %s active, the logbook says v%d %s", m2.core.Version(), m2.core.SoftwareID(), version, id)
+		}
+		// An attempt that made a durable write (its refusal, its recorded
+		// start, its slot image) is in the logbook. The channel's counter
+		// reservations are not the attempt's.
+		started := 0
+		for _, at := range attemptAt {
+			for i := at; i < k2; i++ {
+				if ops[i].Kind == crashfs.OpSync && ops[i].Name != "/m/counters" {
+					started++
+					break
+				}
+			}
+		}
+		if len(m2.core.Logbook()) < started {
+			return fmt.Errorf("%d install attempts made a durable write, %d in the logbook", started, len(m2.core.Logbook()))
 		}
 		reserved, _ := m2.counters.Reserved(k.keyID)
 		newest := int64(0)
@@ -394,7 +452,13 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		}
 		k.command(t, m, protocol.Command{Counter: uint64(d - 19990), Kind: protocol.CmdTariff, Tariff: uint8(d % 4)})
 	}
-	before := fmt.Sprint(m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	k.command(t, m, protocol.Command{Counter: 14, Kind: protocol.CmdClockSet, ClockStep: 30})
+	k.command(t, m, protocol.Command{Counter: 15, Kind: protocol.CmdDisconnect})
+	k.command(t, m, protocol.Command{Counter: 16, Kind: protocol.CmdTariff, Tariff: 1})
+	if m.Breaker() != BreakerOpen || m.ClockOffset() != 30 || m.cmds.State.Last != 16 {
+		t.Fatalf("before the compaction: breaker %s, clock %+d, last %d", m.Breaker(), m.ClockOffset(), m.cmds.State.Last)
+	}
+	before := fmt.Sprint(m.Breaker(), m.ClockOffset(), m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	n := len(m.store.Records())
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
@@ -408,7 +472,7 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	after := fmt.Sprint(m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	after := fmt.Sprint(m.Breaker(), m.ClockOffset(), m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	if before != after {
 		t.Fatalf("compaction changed the state:\n%.300s\n%.300s", before, after)
 	}
@@ -431,6 +495,11 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 	measureDay(t, m, 20001)
 	k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000})
 	k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2})
+	k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdDisconnect})
+	k.command(t, m, protocol.Command{Counter: 7, Kind: protocol.CmdClockSet, ClockStep: -10})
+	if r := k.command(t, m, protocol.Command{Counter: 8, Kind: protocol.CmdKeyRotation}); r.Status != protocol.StatusOK {
+		t.Fatalf("key rotation: %+v", r)
+	}
 	lr, other := []byte("lr v5"), []byte("comm v5")
 	k.install(t, m, 1, protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}, append(bytes.Clone(lr), other...), k.man, k.auth)
 	if err := m.store.Compact(); err != nil {
@@ -444,7 +513,7 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 		}
 		kinds[name] = summary
 	}
-	if len(kinds) != 8 || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
+	if len(kinds) != 10 || kinds["tariff"] != "T2 by command 5" || kinds["command"] != "last counter 8" || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
 		t.Fatalf("kinds: %v", kinds)
 	}
 	if n, _ := DescribeRecord(99, nil); n != "" {
