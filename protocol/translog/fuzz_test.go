@@ -49,3 +49,27 @@ func FuzzUnmarshalEvidence(f *testing.F) {
 		}
 	})
 }
+
+func FuzzUnmarshalConsistency(f *testing.F) {
+	e, _, _ := testEvidence(f)
+	c := Consistency{Old: e.TreeHead, New: e.TreeHead}
+	b, err := c.Marshal()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, in []byte) {
+		c, err := UnmarshalConsistency(in)
+		if err != nil {
+			return
+		}
+		_ = c.Verify()
+		out, err := c.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(in, out) {
+			t.Fatal("unmarshal and marshal differ")
+		}
+	})
+}

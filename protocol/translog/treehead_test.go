@@ -111,3 +111,45 @@ func TestUnmarshalEvidenceRefusesIndexOutsideTree(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConsistencyRoundTrip(t *testing.T) {
+	k, id := testKey(t)
+	tr := NewTree(nil)
+	for _, l := range leaves(5) {
+		tr.Append(l)
+	}
+	r5, _ := tr.Root(5)
+	old, _ := SignTreeHead(TreeHead{Size: 5, Time: time.UnixMilli(1), Root: r5}, k, id, rand.Reader)
+	for _, l := range leaves(9)[5:] {
+		tr.Append(l)
+	}
+	r9, _ := tr.Root(9)
+	nw, _ := SignTreeHead(TreeHead{Size: 9, Time: time.UnixMilli(2), Root: r9}, k, id, rand.Reader)
+	p, err := tr.ConsistencyProof(5, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := (&Consistency{Old: old, New: nw, Proof: p}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := UnmarshalConsistency(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	c.Old.Root[0] ^= 1
+	if err := c.Verify(); !errors.Is(err, ErrConsistency) {
+		t.Fatal(err)
+	}
+	for i := range len(b) {
+		if _, err := UnmarshalConsistency(b[:i]); !errors.Is(err, ErrTruncated) {
+			t.Fatalf("prefix of %d: %v", i, err)
+		}
+	}
+	if _, err := UnmarshalConsistency(append(b, 0)); !errors.Is(err, ErrTrailing) {
+		t.Fatal(err)
+	}
+}
