@@ -169,13 +169,13 @@ func verify(v *protocol.Verifier, it Item) (verified, error) {
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: r.Meter, counter: r.Counter, kind: KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw, leaf: it.Raw}, nil
+		return verified{meter: r.Meter, counter: r.Counter, kind: KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
 	case KindEvent:
 		e, err := v.VerifyEvent(it.Raw)
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: e.Meter, counter: e.Counter, kind: KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw, leaf: it.Raw}, nil
+		return verified{meter: e.Meter, counter: e.Counter, kind: KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
 	case KindBlock:
 		b, err := protocol.UnmarshalSignedBlock(it.Raw)
 		if err != nil {
@@ -185,7 +185,7 @@ func verify(v *protocol.Verifier, it Item) (verified, error) {
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: hd.Meter, counter: hd.Counter, kind: KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, leaf: b.Sign1, intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
+		return verified{meter: hd.Meter, counter: hd.Counter, kind: KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, leaf: translog.LeafHash(b.Sign1), intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
 	}
 	return verified{}, fmt.Errorf("%w: item kind %d", protocol.ErrMalformed, it.Kind)
 }
