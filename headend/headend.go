@@ -242,6 +242,25 @@ func (h *HeadEnd) Evidence(ctx context.Context, meter protocol.SystemTitle, coun
 	return h.cfg.Store.evidence(ctx, meter, counter)
 }
 
+// EvidenceFor is Evidence for a signed item as a participant holds it: the
+// COSE_Sign1 of a reading, an event, or a block's header (an interval
+// proof's Sign1).
+func (h *HeadEnd) EvidenceFor(ctx context.Context, sign1 []byte) (*translog.Evidence, error) {
+	v := h.verifiers.Get().(*protocol.Verifier)
+	defer h.verifiers.Put(v)
+	if hd, err := v.VerifyBlockHeader(sign1); err == nil {
+		return h.Evidence(ctx, hd.Meter, hd.Counter)
+	}
+	if r, err := v.VerifyReading(sign1); err == nil {
+		return h.Evidence(ctx, r.Meter, r.Counter)
+	}
+	e, err := v.VerifyEvent(sign1)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotLogged, err)
+	}
+	return h.Evidence(ctx, e.Meter, e.Counter)
+}
+
 // Participant is a market participant as the head-end knows it from its
 // certificate.
 func participantName(c *x509.Certificate) string { return c.Subject.CommonName }

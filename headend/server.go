@@ -153,6 +153,7 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := wan.ProofReply{Meter: hex.EncodeToString(meter[:])}
+	evidence := map[string]string{}
 	for _, p := range proofs {
 		b, err := p.Marshal()
 		if err != nil {
@@ -160,6 +161,23 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rep.Proofs = append(rep.Proofs, base64.StdEncoding.EncodeToString(b))
+		eb, ok := evidence[string(p.Sign1)] // one per block, not per interval
+		if !ok {
+			ev, err := h.EvidenceFor(r.Context(), p.Sign1)
+			if err == nil {
+				b, err := ev.Marshal()
+				if err != nil {
+					httpError(w, http.StatusInternalServerError, err)
+					return
+				}
+				eb = base64.StdEncoding.EncodeToString(b)
+			} else if !errors.Is(err, ErrNotLogged) {
+				httpError(w, http.StatusInternalServerError, err)
+				return
+			}
+			evidence[string(p.Sign1)] = eb
+		}
+		rep.Evidence = append(rep.Evidence, eb)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(rep)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -88,6 +89,31 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	}
 	if _, err := f.outsider.VerifyInterval(p); err != nil {
 		t.Fatalf("proof from the API does not verify offline: %v", err)
+	}
+	// No tree head yet: no evidence. After one, every interval comes with
+	// its block's inclusion proof into it.
+	if len(pr.Evidence) != 96 || pr.Evidence[17] != "" {
+		t.Fatalf("evidence before any tree head: %d entries, %.40q", len(pr.Evidence), pr.Evidence[17])
+	}
+	logKey := key(t)
+	f.he.cfg.LogKey = logKey
+	if _, err := f.he.SignTreeHead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, b = get(supA)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &pr) != nil || len(pr.Evidence) != 96 {
+		t.Fatalf("evidence after a tree head: %s %.200s", resp.Status, b)
+	}
+	eb, _ := base64.StdEncoding.DecodeString(pr.Evidence[17])
+	ev, err := translog.UnmarshalEvidence(eb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.TreeHead.Verify(&logKey.PublicKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.VerifyLeaf(p.Sign1); err != nil {
+		t.Fatalf("evidence from the API does not prove the interval's block: %v", err)
 	}
 	resp, b = get(supB)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "no contract") {

@@ -52,10 +52,14 @@ type IngestReply struct {
 }
 
 // ProofReply is the JSON answer to a participant: each interval proof as
-// base64 CBOR (protocol.IntervalProof), verifiable offline.
+// base64 CBOR (protocol.IntervalProof), verifiable offline, and beside it
+// (same position) its block's transparency log evidence as base64
+// (translog.Evidence; "" while no signed tree head includes the block yet),
+// which keeps the interval evidence after the meter's key is revoked.
 type ProofReply struct {
-	Meter  string   `json:"meter"`
-	Proofs []string `json:"proofs"`
+	Meter    string   `json:"meter"`
+	Proofs   []string `json:"proofs"`
+	Evidence []string `json:"evidence,omitempty"`
 }
 
 var decWire, _ = cbor.DecOptions{MaxArrayElements: 100000, MaxNestedLevels: 4, IndefLength: cbor.IndefLengthForbidden}.DecMode()
