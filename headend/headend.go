@@ -242,6 +242,35 @@ func (h *HeadEnd) Evidence(ctx context.Context, meter protocol.SystemTitle, coun
 	return h.cfg.Store.evidence(ctx, meter, counter)
 }
 
+// LatestTreeHead returns the newest signed tree head: what participants
+// fetch and gossip among themselves to detect a log showing them different
+// histories.
+func (h *HeadEnd) LatestTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
+	return h.cfg.Store.treeHead(ctx, -1)
+}
+
+// Consistency proves that the newest signed tree head extends the earliest
+// one of size oldSize (RFC 9162 §2.1.4): a participant holding an old tree
+// head checks that the log never rewrote what it had signed.
+func (h *HeadEnd) Consistency(ctx context.Context, oldSize uint64) (*translog.Consistency, error) {
+	if oldSize == 0 || oldSize > 1<<62 {
+		return nil, fmt.Errorf("%w: tree size %d", translog.ErrMalformed, oldSize)
+	}
+	old, err := h.cfg.Store.treeHead(ctx, int64(oldSize))
+	if err != nil {
+		return nil, err
+	}
+	latest, err := h.cfg.Store.treeHead(ctx, -1)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.cfg.Store.ConsistencyProof(old.Size, latest.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &translog.Consistency{Old: old, New: latest, Proof: p}, nil
+}
+
 // EvidenceFor is Evidence for a signed item as a participant holds it: the
 // COSE_Sign1 of a reading, an event, or a block's header (an interval
 // proof's Sign1).

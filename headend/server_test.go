@@ -115,6 +115,52 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	if err := ev.VerifyLeaf(p.Sign1); err != nil {
 		t.Fatalf("evidence from the API does not prove the interval's block: %v", err)
 	}
+	// Tree heads and consistency for gossip: a second block, a second tree
+	// head, and the proof that it extends the first.
+	getJSON := func(c tls.Certificate, path string, v any) int {
+		resp, err := client(c).Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(b, v); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	if _, err := f.he.Ingest(context.Background(), "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 2, 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.he.SignTreeHead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var th wan.TreeHeadReply
+	if code := getJSON(supA, "/v1/log/tree-head", &th); code != http.StatusOK {
+		t.Fatalf("tree head: %d", code)
+	}
+	thb, _ := base64.StdEncoding.DecodeString(th.TreeHead)
+	latest, err := translog.ParseSignedTreeHead(thb)
+	if err != nil || latest.Size != 2 || latest.Verify(&logKey.PublicKey) != nil {
+		t.Fatalf("latest tree head: %+v %v", latest, err)
+	}
+	var cr wan.ConsistencyReply
+	if code := getJSON(supA, "/v1/log/consistency?from=1", &cr); code != http.StatusOK {
+		t.Fatalf("consistency: %d", code)
+	}
+	cb, _ := base64.StdEncoding.DecodeString(cr.Consistency)
+	cons, err := translog.UnmarshalConsistency(cb)
+	if err != nil || cons.Old.Size != 1 || cons.New.Size != 2 || cons.Verify() != nil {
+		t.Fatalf("consistency 1..2: %+v %v", cons, err)
+	}
+	if code := getJSON(supA, "/v1/log/consistency?from=5", &cr); code != http.StatusNotFound {
+		t.Fatalf("consistency from a size never signed: %d", code)
+	}
+	if code := getJSON(gw, "/v1/log/tree-head", &th); code != http.StatusForbidden {
+		t.Fatalf("a gateway reading tree heads: %d", code)
+	}
 	resp, b = get(supB)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "no contract") {
 		t.Fatalf("supplier without contract: %s %s", resp.Status, b)

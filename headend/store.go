@@ -407,6 +407,28 @@ func (s *Store) TreeHeads() (out []*translog.SignedTreeHead, err error) {
 	return out, nil
 }
 
+// treeHead returns the earliest signed tree head of size n, or the latest
+// of all when n is negative; ErrNotLogged when there is none.
+func (s *Store) treeHead(ctx context.Context, n int64) (*translog.SignedTreeHead, error) {
+	q, args := `SELECT sth FROM tree_heads ORDER BY at DESC, size DESC LIMIT 1`, []any{}
+	if n >= 0 {
+		q, args = s.rebind(`SELECT sth FROM tree_heads WHERE size = ? ORDER BY at LIMIT 1`), []any{n}
+	}
+	var b []byte
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no tree head of size %d", ErrNotLogged, n)
+	}
+	if err != nil {
+		return nil, storeErr("tree head", err)
+	}
+	sth, err := translog.ParseSignedTreeHead(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored tree head: %w", ErrStore, err)
+	}
+	return sth, nil
+}
+
 // ErrNotLogged means an item has no inclusion proof to give: it is not
 // stored, it was stored before the log existed (schema version 3), or no
 // signed tree head includes it yet.

@@ -62,6 +62,19 @@ type ProofReply struct {
 	Evidence []string `json:"evidence,omitempty"`
 }
 
+// TreeHeadReply is the JSON answer of GET /v1/log/tree-head: the head-end's
+// newest signed tree head, base64 (translog.SignedTreeHead).
+type TreeHeadReply struct {
+	TreeHead string `json:"tree_head"`
+}
+
+// ConsistencyReply is the JSON answer of GET /v1/log/consistency?from=N:
+// base64 of a translog.Consistency from the tree head of N leaves to the
+// newest, which verimeter verify -consistency checks offline.
+type ConsistencyReply struct {
+	Consistency string `json:"consistency"`
+}
+
 var decWire, _ = cbor.DecOptions{MaxArrayElements: 100000, MaxNestedLevels: 4, IndefLength: cbor.IndefLengthForbidden}.DecMode()
 
 // DecodeBatch parses an ingest batch strictly (a CBOR array of [kind, raw]).
