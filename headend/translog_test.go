@@ -153,6 +153,23 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	if last := log[len(log)-1]; last.Action != "ingest-rejected" || !strings.Contains(last.Detail, "invalidity date") {
 		t.Fatalf("no audit entry of the refusal: %+v", last)
 	}
+	// The same for a load-profile block the thief dates before the theft.
+	iv := make([]protocol.Interval, 8)
+	for i := range iv {
+		iv[i] = protocol.Interval{Index: uint16(i), Value: 1}
+	}
+	sb, err := thief.SignBlock(protocol.BlockHeader{Meter: w.meter, Counter: 52, Start: w.t0.Add(10 * time.Hour).Unix(), Period: 900, OBIS: protocol.ActiveEnergyImport}, iv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	braw, err := sb.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = he.Ingest(ctx, "gw-thief", []Item{{Kind: KindBlock, Raw: braw}})
+	if err != nil || res.Stored != 0 || len(res.Rejected) != 1 || !errors.Is(res.Rejected[0], ErrLoggedAfterInvalidity) {
+		t.Fatalf("backdated block: %+v, %v", res, err)
+	}
 	// A reading the thief dates after the invalidity date fails its
 	// signature check already.
 	res, err = he.Ingest(ctx, "gw-thief", []Item{{Kind: KindReading, Raw: w.reading(t, thief, 51, w.t0.Add(13*time.Hour))}})
