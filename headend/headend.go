@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/statemachine"
 )
 
@@ -22,8 +23,12 @@ type Config struct {
 	Meters    *protocol.MeterDirectory // meters' metrological keys by certificate
 	Validator *protocol.Validator      // participants' and approvers' certificates
 	Key       *ecdsa.PrivateKey        // signs commands (role head-end)
-	Now       func() time.Time
-	Rand      io.Reader
+	// LogKey signs the transparency log's tree heads (a key of its own,
+	// certified by the PKI in role head-end); nil: the head-end logs every
+	// item but issues no tree heads.
+	LogKey *ecdsa.PrivateKey
+	Now    func() time.Time
+	Rand   io.Reader
 	// DisconnectsPerHour caps disconnect commands (a compromised operator
 	// account cannot cut a city off); 0 means 50.
 	DisconnectsPerHour int
@@ -111,6 +116,9 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	var res IngestResult
 	ok := out[:0]
 	for i := range items {
+		if errs[i] == nil {
+			errs[i] = h.loggedInTime(out[i], at)
+		}
 		if errs[i] != nil {
 			res.Rejected = append(res.Rejected, errs[i])
 			continue
@@ -130,6 +138,30 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	return res, nil
 }
 
+// ErrLoggedAfterInvalidity refuses an item signed with a key whose
+// certificate has an invalidity date that is already past when the item
+// reaches the log. Its signature verifies (the meter's claimed time is
+// before the date), but that time is the key holder's word: only the log
+// can say the item existed before the key was compromised, and it would
+// say otherwise (DESIGN.md S8). Whoever holds a stolen key can backdate;
+// this is where the backdated item ends.
+var ErrLoggedAfterInvalidity = errors.New("headend: not logged before the key's invalidity date")
+
+// loggedInTime applies the evidence rule at ingest: an item reaches the
+// log at `at`; if its meter's certificate (or a CA above it) is invalid
+// from a date at or before `at`, the item is refused.
+func (h *HeadEnd) loggedInTime(v verified, at time.Time) error {
+	inv, found, err := h.cfg.Meters.InvalidFrom(v.meter)
+	if err != nil {
+		return err
+	}
+	if found && !at.Before(inv) {
+		return fmt.Errorf("%w: meter %x item %d claims %s, reaches the log at %s, key invalid since %s", ErrLoggedAfterInvalidity, v.meter, v.counter,
+			time.Unix(v.signedAt, 0).UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339), inv.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 func verify(v *protocol.Verifier, it Item) (verified, error) {
 	switch it.Kind {
 	case KindReading:
@@ -137,13 +169,13 @@ func verify(v *protocol.Verifier, it Item) (verified, error) {
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: r.Meter, counter: r.Counter, kind: KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw}, nil
+		return verified{meter: r.Meter, counter: r.Counter, kind: KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
 	case KindEvent:
 		e, err := v.VerifyEvent(it.Raw)
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: e.Meter, counter: e.Counter, kind: KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw}, nil
+		return verified{meter: e.Meter, counter: e.Counter, kind: KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
 	case KindBlock:
 		b, err := protocol.UnmarshalSignedBlock(it.Raw)
 		if err != nil {
@@ -153,9 +185,109 @@ func verify(v *protocol.Verifier, it Item) (verified, error) {
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: hd.Meter, counter: hd.Counter, kind: KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
+		return verified{meter: hd.Meter, counter: hd.Counter, kind: KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, leaf: translog.LeafHash(b.Sign1), intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
 	}
 	return verified{}, fmt.Errorf("%w: item kind %d", protocol.ErrMalformed, it.Kind)
+}
+
+// ErrNoLogKey means the head-end was configured without a log key and
+// cannot sign tree heads.
+var ErrNoLogKey = errors.New("headend: no log key to sign tree heads")
+
+// SignTreeHead signs the log's current size and root with the head-end's
+// clock and the log key, and keeps the tree head: the on-demand tree head
+// (RunTreeHeads issues them on a schedule). Every item logged so far gets
+// evidence of having existed at this time at the latest.
+func (h *HeadEnd) SignTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
+	if h.cfg.LogKey == nil {
+		return nil, ErrNoLogKey
+	}
+	n, root, err := h.cfg.Store.logState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sth, err := translog.SignTreeHead(translog.TreeHead{Size: n, Time: h.cfg.Now(), Root: root}, h.cfg.LogKey, protocol.SubjectKeyID(&h.cfg.LogKey.PublicKey), h.cfg.Rand)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.cfg.Store.saveTreeHead(ctx, sth); err != nil {
+		return nil, err
+	}
+	return sth, nil
+}
+
+// RunTreeHeads signs a tree head every period until ctx ends: the log's
+// maximum merge delay. A failed signature is retried at the next tick and
+// reported to onErr (which may be nil).
+func (h *HeadEnd) RunTreeHeads(ctx context.Context, every time.Duration, onErr func(error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := h.SignTreeHead(ctx); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+// Evidence returns the inclusion proof of a stored item (meter, counter)
+// into the earliest signed tree head that includes it; ErrNotLogged when
+// there is none yet. A participant keeps it beside the signed item: it is
+// what lets the item count as evidence after the meter's key is revoked.
+func (h *HeadEnd) Evidence(ctx context.Context, meter protocol.SystemTitle, counter uint64) (*translog.Evidence, error) {
+	return h.cfg.Store.evidence(ctx, meter, counter)
+}
+
+// LatestTreeHead returns the newest signed tree head: what participants
+// fetch and gossip among themselves to detect a log showing them different
+// histories.
+func (h *HeadEnd) LatestTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
+	return h.cfg.Store.treeHead(ctx, -1)
+}
+
+// Consistency proves that the newest signed tree head extends the earliest
+// one of size oldSize (RFC 9162 §2.1.4): a participant holding an old tree
+// head checks that the log never rewrote what it had signed.
+func (h *HeadEnd) Consistency(ctx context.Context, oldSize uint64) (*translog.Consistency, error) {
+	if oldSize == 0 || oldSize > 1<<62 {
+		return nil, fmt.Errorf("%w: tree size %d", translog.ErrMalformed, oldSize)
+	}
+	old, err := h.cfg.Store.treeHead(ctx, int64(oldSize))
+	if err != nil {
+		return nil, err
+	}
+	latest, err := h.cfg.Store.treeHead(ctx, -1)
+	if err != nil {
+		return nil, err
+	}
+	p, err := h.cfg.Store.ConsistencyProof(old.Size, latest.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &translog.Consistency{Old: old, New: latest, Proof: p}, nil
+}
+
+// EvidenceFor is Evidence for a signed item as a participant holds it: the
+// COSE_Sign1 of a reading, an event, or a block's header (an interval
+// proof's Sign1).
+func (h *HeadEnd) EvidenceFor(ctx context.Context, sign1 []byte) (*translog.Evidence, error) {
+	v := h.verifiers.Get().(*protocol.Verifier)
+	defer h.verifiers.Put(v)
+	if hd, err := v.VerifyBlockHeader(sign1); err == nil {
+		return h.Evidence(ctx, hd.Meter, hd.Counter)
+	}
+	if r, err := v.VerifyReading(sign1); err == nil {
+		return h.Evidence(ctx, r.Meter, r.Counter)
+	}
+	e, err := v.VerifyEvent(sign1)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNotLogged, err)
+	}
+	return h.Evidence(ctx, e.Meter, e.Counter)
 }
 
 // Participant is a market participant as the head-end knows it from its

@@ -155,8 +155,13 @@ func TestMigrateAdoptsUnversionedSQLite(t *testing.T) {
 		}
 		applied = append(applied, v)
 	}
-	if err := rows.Close(); err != nil || len(applied) != 2 || applied[0] != 1 || applied[1] != 2 {
-		t.Fatalf("versions applied: %v %v; want [1 2]", applied, err)
+	if err := rows.Close(); err != nil || len(applied) != SchemaVersion {
+		t.Fatalf("versions applied: %v %v; want 1 to %d", applied, err, SchemaVersion)
+	}
+	for i, v := range applied {
+		if v != int64(i+1) {
+			t.Fatalf("versions applied: %v; want 1 to %d in order", applied, SchemaVersion)
+		}
 	}
 	checkAdopted(t, f, st)
 	st.Close()

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/verimeter/verimeter/protocol"
 )
 
 // startPostgres starts a throwaway PostgreSQL server on 127.0.0.1 and
@@ -106,6 +108,52 @@ func TestPostgresStore(t *testing.T) {
 		f := newFixture(t)
 		f.useStore(open())
 		testFetch(t, f)
+	})
+	t.Run("log shared by two head-ends", func(t *testing.T) {
+		// Two head-end processes on one database append to one log: the
+		// advisory lock orders their batches, each catches up with the
+		// other's leaves, and evidence from one verifies under the other's
+		// tree head.
+		f := newFixture(t)
+		f.useStore(open())
+		f.he.cfg.LogKey = key(t)
+		st2 := openPostgres(t, dsn)
+		c := f.he.cfg
+		c.Store = st2
+		other := New(c)
+		ctx := t.Context()
+		for i, he := range []*HeadEnd{f.he, other, f.he} {
+			if res, err := he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, uint64(i+1), i)}}); err != nil || res.Stored != 1 {
+				t.Fatalf("block %d: %+v, %v", i+1, res, err)
+			}
+		}
+		n1, r1, err1 := f.store.logState(ctx)
+		n2, r2, err2 := st2.logState(ctx)
+		if err1 != nil || err2 != nil || n1 != n2 || r1 != r2 || n1 < 3 {
+			t.Fatalf("two views of one log: %d %x %v / %d %x %v", n1, r1, err1, n2, r2, err2)
+		}
+		if _, err := other.SignTreeHead(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ev, err := f.he.Evidence(ctx, f.meter, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, err := protocol.UnmarshalSignedBlock(f.block(t, 2, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The block signed again has another signature: take the stored one.
+		var stored []byte
+		if err := f.store.db.QueryRow(`SELECT raw FROM data WHERE counter = 2`).Scan(&stored); err != nil {
+			t.Fatal(err)
+		}
+		if sb, err = protocol.UnmarshalSignedBlock(stored); err != nil {
+			t.Fatal(err)
+		}
+		if err := ev.VerifyLeaf(sb.Sign1); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("command counter", func(t *testing.T) {
 		f := newFixture(t)

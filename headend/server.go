@@ -12,6 +12,7 @@ import (
 	"log"
 	"net/http"
 	"path"
+	"strconv"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
@@ -66,6 +67,8 @@ func (h *HeadEnd) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/ingest", h.serveIngest)
 	mux.HandleFunc("GET /v1/meters/{meter}/intervals", h.serveIntervals)
+	mux.HandleFunc("GET /v1/log/tree-head", h.serveTreeHead)
+	mux.HandleFunc("GET /v1/log/consistency", h.serveConsistency)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
 			httpError(w, http.StatusBadRequest, fmt.Errorf("path %q is not canonical", p))
@@ -153,6 +156,7 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := wan.ProofReply{Meter: hex.EncodeToString(meter[:])}
+	evidence := map[string]string{}
 	for _, p := range proofs {
 		b, err := p.Marshal()
 		if err != nil {
@@ -160,7 +164,85 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rep.Proofs = append(rep.Proofs, base64.StdEncoding.EncodeToString(b))
+		eb, ok := evidence[string(p.Sign1)] // one per block, not per interval
+		if !ok {
+			ev, err := h.EvidenceFor(r.Context(), p.Sign1)
+			if err == nil {
+				b, err := ev.Marshal()
+				if err != nil {
+					httpError(w, http.StatusInternalServerError, err)
+					return
+				}
+				eb = base64.StdEncoding.EncodeToString(b)
+			} else if !errors.Is(err, ErrNotLogged) {
+				httpError(w, http.StatusInternalServerError, err)
+				return
+			}
+			evidence[string(p.Sign1)] = eb
+		}
+		rep.Evidence = append(rep.Evidence, eb)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(rep)
+}
+
+// logClient admits a market participant to the log's tree heads and
+// consistency proofs (what they gossip and check).
+func (h *HeadEnd) logClient(w http.ResponseWriter, r *http.Request) bool {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		httpError(w, http.StatusForbidden, fmt.Errorf("%w: no client certificate", ErrParticipant))
+		return false
+	}
+	if err := h.checkParticipant(r.TLS.PeerCertificates[0]); err != nil {
+		httpError(w, http.StatusForbidden, err)
+		return false
+	}
+	return true
+}
+
+func (h *HeadEnd) serveTreeHead(w http.ResponseWriter, r *http.Request) {
+	if !h.logClient(w, r) {
+		return
+	}
+	sth, err := h.LatestTreeHead(r.Context())
+	var b []byte
+	if err == nil {
+		b, err = sth.Marshal()
+	}
+	switch {
+	case errors.Is(err, ErrNotLogged):
+		httpError(w, http.StatusNotFound, err)
+		return
+	case err != nil:
+		httpError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(wan.TreeHeadReply{TreeHead: base64.StdEncoding.EncodeToString(b)})
+}
+
+func (h *HeadEnd) serveConsistency(w http.ResponseWriter, r *http.Request) {
+	if !h.logClient(w, r) {
+		return
+	}
+	from, err := strconv.ParseUint(r.URL.Query().Get("from"), 10, 63)
+	if err != nil || from == 0 {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("from must be the size of a tree head, > 0"))
+		return
+	}
+	c, err := h.Consistency(r.Context(), from)
+	var b []byte
+	if err == nil {
+		b, err = c.Marshal()
+	}
+	switch {
+	case errors.Is(err, ErrNotLogged):
+		httpError(w, http.StatusNotFound, err)
+		return
+	case err != nil:
+		httpError(w, http.StatusInternalServerError, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(wan.ConsistencyReply{Consistency: base64.StdEncoding.EncodeToString(b)})
 }

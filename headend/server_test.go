@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -88,6 +89,77 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	}
 	if _, err := f.outsider.VerifyInterval(p); err != nil {
 		t.Fatalf("proof from the API does not verify offline: %v", err)
+	}
+	// No tree head yet: no evidence. After one, every interval comes with
+	// its block's inclusion proof into it.
+	if len(pr.Evidence) != 96 || pr.Evidence[17] != "" {
+		t.Fatalf("evidence before any tree head: %d entries, %.40q", len(pr.Evidence), pr.Evidence[17])
+	}
+	logKey := key(t)
+	f.he.cfg.LogKey = logKey
+	if _, err := f.he.SignTreeHead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	resp, b = get(supA)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &pr) != nil || len(pr.Evidence) != 96 {
+		t.Fatalf("evidence after a tree head: %s %.200s", resp.Status, b)
+	}
+	eb, _ := base64.StdEncoding.DecodeString(pr.Evidence[17])
+	ev, err := translog.UnmarshalEvidence(eb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.TreeHead.Verify(&logKey.PublicKey); err != nil {
+		t.Fatal(err)
+	}
+	if err := ev.VerifyLeaf(p.Sign1); err != nil {
+		t.Fatalf("evidence from the API does not prove the interval's block: %v", err)
+	}
+	// Tree heads and consistency for gossip: a second block, a second tree
+	// head, and the proof that it extends the first.
+	getJSON := func(c tls.Certificate, path string, v any) int {
+		resp, err := client(c).Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK {
+			if err := json.Unmarshal(b, v); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	if _, err := f.he.Ingest(context.Background(), "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 2, 1)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.he.SignTreeHead(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var th wan.TreeHeadReply
+	if code := getJSON(supA, "/v1/log/tree-head", &th); code != http.StatusOK {
+		t.Fatalf("tree head: %d", code)
+	}
+	thb, _ := base64.StdEncoding.DecodeString(th.TreeHead)
+	latest, err := translog.ParseSignedTreeHead(thb)
+	if err != nil || latest.Size != 2 || latest.Verify(&logKey.PublicKey) != nil {
+		t.Fatalf("latest tree head: %+v %v", latest, err)
+	}
+	var cr wan.ConsistencyReply
+	if code := getJSON(supA, "/v1/log/consistency?from=1", &cr); code != http.StatusOK {
+		t.Fatalf("consistency: %d", code)
+	}
+	cb, _ := base64.StdEncoding.DecodeString(cr.Consistency)
+	cons, err := translog.UnmarshalConsistency(cb)
+	if err != nil || cons.Old.Size != 1 || cons.New.Size != 2 || cons.Verify() != nil {
+		t.Fatalf("consistency 1..2: %+v %v", cons, err)
+	}
+	if code := getJSON(supA, "/v1/log/consistency?from=5", &cr); code != http.StatusNotFound {
+		t.Fatalf("consistency from a size never signed: %d", code)
+	}
+	if code := getJSON(gw, "/v1/log/tree-head", &th); code != http.StatusForbidden {
+		t.Fatalf("a gateway reading tree heads: %d", code)
 	}
 	resp, b = get(supB)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(b, "no contract") {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -15,6 +16,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -115,6 +117,15 @@ const (
 type Store struct {
 	db *sql.DB
 	pg bool
+	// logMu guards tree, the transparency log's Merkle tree in memory: the
+	// leaf hashes of log_leaves up to the last commit this process saw.
+	// Ingest holds it across its transaction, so leaves get their indexes
+	// in commit order.
+	logMu sync.Mutex
+	tree  translog.Tree
+	// noLog turns the log off; only BenchmarkIngestLog sets it, to measure
+	// what the log costs ingest in the same run.
+	noLog bool
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -197,6 +208,7 @@ type verified struct {
 	signedAt  int64
 	value     uint64
 	raw       []byte
+	leaf      translog.Hash // leaf hash of the COSE_Sign1 the meter signed
 	intervals []protocol.Interval
 	start     int64
 	period    int64
@@ -226,16 +238,30 @@ func (s *Store) audit(ctx context.Context, x execer, e auditEntry) error {
 // the commit is durable (WAL, synchronous=FULL): the group commit behind
 // each acknowledgement. A non-nil note is written to the audit log in the
 // same transaction, so a batch is not acknowledged without it.
+//
+// Every item stored is appended to the transparency log in the same
+// transaction (the batch's leaf hashes in one row of log_leaves, each
+// item's index in data.log_index):
+// an item is never stored without its leaf, nor logged without being
+// stored. The tree in memory grows only after the commit.
 func (s *Store) commit(ctx context.Context, items []verified, gateway string, at time.Time, note *auditEntry) (stored, dups, ivs int, err error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, 0, 0, storeErr("begin", err)
 	}
 	defer tx.Rollback()
+	if err := s.syncLog(ctx, tx); err != nil {
+		return 0, 0, 0, err
+	}
+	first := s.tree.Size()
+	next := first
+	var logged []translog.Hash
 	// A block is one row: the signed block itself is the record of its
 	// intervals (participants get them with their Merkle proofs from it), so
 	// ingest costs one insert per block, not one per interval.
-	ins, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`))
+	ins, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`))
 	if err != nil {
 		return 0, 0, 0, storeErr("prepare ingest", err)
 	}
@@ -245,7 +271,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 		if v.kind == KindBlock {
 			end = v.start + int64(len(v.intervals))*v.period
 		}
-		res, err := ins.ExecContext(ctx, v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at.UnixNano(), gateway, int64(v.value), v.raw, end, len(v.intervals))
+		res, err := ins.ExecContext(ctx, v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at.UnixNano(), gateway, int64(v.value), v.raw, end, len(v.intervals), int64(next))
 		if err != nil {
 			return 0, 0, 0, storeErr("ingest", err)
 		}
@@ -259,6 +285,20 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 		}
 		stored++
 		ivs += len(v.intervals)
+		if s.noLog {
+			continue
+		}
+		logged = append(logged, v.leaf)
+		next++
+	}
+	if len(logged) > 0 {
+		hashes := make([]byte, 0, 32*len(logged))
+		for _, h := range logged {
+			hashes = append(hashes, h[:]...)
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO log_leaves (first, hashes) VALUES (?,?)`), int64(first), hashes); err != nil {
+			return 0, 0, 0, storeErr("log", err)
+		}
 	}
 	if note != nil {
 		if err := s.audit(ctx, tx, *note); err != nil {
@@ -271,7 +311,175 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 	if err := tx.Commit(); err != nil {
 		return 0, 0, 0, storeErr("commit", err)
 	}
+	for _, h := range logged {
+		s.tree.AppendHash(h)
+	}
 	return stored, dups, ivs, nil
+}
+
+// logLock is the PostgreSQL advisory lock key that serialises appends to
+// the log across head-end processes sharing one database.
+const logLock = 0x7665726c6f67 // "verlog"
+
+// querier is what reads the log: the database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// syncLog brings the tree in memory up to the leaves committed in the
+// database (by this process before a restart, or by another head-end
+// process on PostgreSQL, whose appends it serialises under an advisory
+// lock held to the end of the transaction). Called with logMu held.
+func (s *Store) syncLog(ctx context.Context, q querier) (err error) {
+	if s.pg {
+		if _, ok := q.(*sql.Tx); ok {
+			if _, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(logLock)); err != nil {
+				return storeErr("log lock", err)
+			}
+		}
+	}
+	rows, err := q.QueryContext(ctx, s.rebind(`SELECT first, hashes FROM log_leaves WHERE first >= ? ORDER BY first`), int64(s.tree.Size()))
+	if err != nil {
+		return storeErr("log", err)
+	}
+	defer closeRows(rows, "log", &err)
+	for rows.Next() {
+		var first int64
+		var hs []byte
+		if err := rows.Scan(&first, &hs); err != nil {
+			return storeErr("log", err)
+		}
+		if uint64(first) != s.tree.Size() || len(hs) == 0 || len(hs)%32 != 0 {
+			return fmt.Errorf("%w: log leaves from %d (%d bytes) where leaf %d was due", ErrStore, first, len(hs), s.tree.Size())
+		}
+		for i := 0; i < len(hs); i += 32 {
+			s.tree.AppendHash(translog.Hash(hs[i : i+32]))
+		}
+	}
+	return nil
+}
+
+// logState returns the log's size and root now (after syncing with the
+// database).
+func (s *Store) logState(ctx context.Context) (uint64, translog.Hash, error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if err := s.syncLog(ctx, s.db); err != nil {
+		return 0, translog.Hash{}, err
+	}
+	n := s.tree.Size()
+	root, err := s.tree.Root(n)
+	return n, root, err
+}
+
+// saveTreeHead records a signed tree head.
+func (s *Store) saveTreeHead(ctx context.Context, sth *translog.SignedTreeHead) error {
+	b, err := sth.Marshal()
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO tree_heads (size, at, root, sth) VALUES (?,?,?,?) ON CONFLICT DO NOTHING`), int64(sth.Size), sth.Time.UnixMilli(), sth.Root[:], b); err != nil {
+		return storeErr("tree head", err)
+	}
+	return nil
+}
+
+// TreeHeads returns every signed tree head the head-end issued, oldest
+// first: what an auditor gossips and checks for consistency.
+func (s *Store) TreeHeads() (out []*translog.SignedTreeHead, err error) {
+	rows, err := s.db.Query(`SELECT sth FROM tree_heads ORDER BY at, size`)
+	if err != nil {
+		return nil, storeErr("tree heads", err)
+	}
+	defer closeRows(rows, "tree heads", &err)
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, storeErr("tree heads", err)
+		}
+		sth, err := translog.ParseSignedTreeHead(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: stored tree head: %w", ErrStore, err)
+		}
+		out = append(out, sth)
+	}
+	return out, nil
+}
+
+// treeHead returns the earliest signed tree head of size n, or the latest
+// of all when n is negative; ErrNotLogged when there is none.
+func (s *Store) treeHead(ctx context.Context, n int64) (*translog.SignedTreeHead, error) {
+	q, args := `SELECT sth FROM tree_heads ORDER BY at DESC, size DESC LIMIT 1`, []any{}
+	if n >= 0 {
+		q, args = s.rebind(`SELECT sth FROM tree_heads WHERE size = ? ORDER BY at LIMIT 1`), []any{n}
+	}
+	var b []byte
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: no tree head of size %d", ErrNotLogged, n)
+	}
+	if err != nil {
+		return nil, storeErr("tree head", err)
+	}
+	sth, err := translog.ParseSignedTreeHead(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored tree head: %w", ErrStore, err)
+	}
+	return sth, nil
+}
+
+// ErrNotLogged means an item has no inclusion proof to give: it is not
+// stored, it was stored before the log existed (schema version 3), or no
+// signed tree head includes it yet.
+var ErrNotLogged = errors.New("headend: item not in a signed tree head")
+
+// evidence returns the inclusion proof of meter's item counter into the
+// earliest signed tree head that includes it: the earliest time the log
+// can show the item existed.
+func (s *Store) evidence(ctx context.Context, meter protocol.SystemTitle, counter uint64) (*translog.Evidence, error) {
+	var idx sql.NullInt64
+	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT log_index FROM data WHERE meter = ? AND counter = ?`), meter[:], int64(counter)).Scan(&idx)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && !idx.Valid {
+		return nil, fmt.Errorf("%w: meter %x item %d has no log entry", ErrNotLogged, meter, counter)
+	}
+	if err != nil {
+		return nil, storeErr("log index", err)
+	}
+	var b []byte
+	err = s.db.QueryRowContext(ctx, s.rebind(`SELECT sth FROM tree_heads WHERE size > ? ORDER BY at, size LIMIT 1`), idx.Int64).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: meter %x item %d (leaf %d) not yet under a tree head", ErrNotLogged, meter, counter, idx.Int64)
+	}
+	if err != nil {
+		return nil, storeErr("tree head", err)
+	}
+	sth, err := translog.ParseSignedTreeHead(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: stored tree head: %w", ErrStore, err)
+	}
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if err := s.syncLog(ctx, s.db); err != nil {
+		return nil, err
+	}
+	proof, err := s.tree.InclusionProof(uint64(idx.Int64), sth.Size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrStore, err)
+	}
+	return &translog.Evidence{Index: uint64(idx.Int64), Proof: proof, TreeHead: sth}, nil
+}
+
+// ConsistencyProof proves that the log of size1 leaves is a prefix of the
+// log of size2 leaves (RFC 9162 §2.1.4), for anyone holding two of its
+// signed tree heads.
+func (s *Store) ConsistencyProof(size1, size2 uint64) ([]translog.Hash, error) {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if err := s.syncLog(context.Background(), s.db); err != nil {
+		return nil, err
+	}
+	return s.tree.ConsistencyProof(size1, size2)
 }
 
 // Audit appends to the audit log. Its errors are ErrStore and ErrAudit; a

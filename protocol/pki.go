@@ -468,6 +468,28 @@ func (v *Validator) check(cert *x509.Certificate, role Role, at time.Time) (time
 	return until, nil
 }
 
+// InvalidFrom returns the earliest invalidity date (or revocation time)
+// the CRLs give for cert or any certificate of its chain, and whether there
+// is one. Evidence rules need it apart from Check: data signed before that
+// date verifies, but counts as evidence only if a witness other than the
+// key holder saw it before the date (DESIGN.md S8, translog).
+func (v *Validator) InvalidFrom(cert *x509.Certificate) (time.Time, bool, error) {
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: cert.NotBefore, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("%w: %w", ErrCertificate, err)
+	}
+	var first time.Time
+	found := false
+	chain := chains[0]
+	for i := 0; i+1 < len(chain); i++ {
+		k := string(chain[i+1].SubjectKeyId) + "/" + chain[i].SerialNumber.String()
+		if from, ok := v.invalidFrom[k]; ok && (!found || from.Before(first)) {
+			first, found = from, true
+		}
+	}
+	return first, found, nil
+}
+
 func asInvalid(err error, out *x509.CertificateInvalidError) bool {
 	e, ok := err.(x509.CertificateInvalidError)
 	if ok {
@@ -485,11 +507,13 @@ type MeterDirectory struct {
 	v     *Validator
 	certs map[SystemTitle]*x509.Certificate
 	ok    map[SystemTitle][2]int64 // validity window already judged: [from, until)
+	// revoked remembers InvalidFrom per meter.
+	revoked map[SystemTitle]invalidity
 }
 
 // NewMeterDirectory indexes the meters' signing certificates by system title.
 func NewMeterDirectory(v *Validator, certs []*x509.Certificate) (*MeterDirectory, error) {
-	d := &MeterDirectory{v: v, certs: map[SystemTitle]*x509.Certificate{}, ok: map[SystemTitle][2]int64{}}
+	d := &MeterDirectory{v: v, certs: map[SystemTitle]*x509.Certificate{}, ok: map[SystemTitle][2]int64{}, revoked: map[SystemTitle]invalidity{}}
 	for _, c := range certs {
 		st, found := CertSystemTitle(c)
 		if !found {
@@ -527,6 +551,37 @@ func (d *MeterDirectory) ValidAt(meter SystemTitle, at int64) bool {
 	w, ok := d.ok[meter]
 	d.mu.Unlock()
 	return ok && at >= w[0] && at < w[1]
+}
+
+// InvalidFrom is Validator.InvalidFrom for the meter's signing
+// certificate, remembered per meter (the CRLs of a directory do not change),
+// so the head-end can apply the evidence rule to every ingested item without
+// X.509 work per item.
+func (d *MeterDirectory) InvalidFrom(meter SystemTitle) (time.Time, bool, error) {
+	d.mu.Lock()
+	r, ok := d.revoked[meter]
+	d.mu.Unlock()
+	if ok {
+		return r.at, r.found, nil
+	}
+	c, ok := d.certs[meter]
+	if !ok {
+		return time.Time{}, false, fmt.Errorf("%w: no certificate for meter %x", ErrCertificate, meter)
+	}
+	at, found, err := d.v.InvalidFrom(c)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	d.mu.Lock()
+	d.revoked[meter] = invalidity{at, found}
+	d.mu.Unlock()
+	return at, found, nil
+}
+
+// invalidity is a remembered answer of InvalidFrom.
+type invalidity struct {
+	at    time.Time
+	found bool
 }
 
 // SubjectKeyID is the key identifier verimeter puts in certificates (the

@@ -222,3 +222,60 @@ func TestEncryptionCertificateIsKeyAgreementOnly(t *testing.T) {
 		t.Fatalf("signing certificate used for encryption: %v", err)
 	}
 }
+
+// TestInvalidFromNamesTheInvalidityDate: the evidence rule of the
+// transparency log needs the invalidity date itself (not the revocation
+// time), for the certificate and for a revoked CA above it, and no date for
+// a certificate nobody revoked.
+func TestInvalidFromNamesTheInvalidityDate(t *testing.T) {
+	p := newTestPKI(t)
+	meter, other := titles()
+	issue := func(st *SystemTitle) *x509.Certificate {
+		k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+		c, err := p.manufacturers.Issue(Identity{CommonName: "meter", SystemTitle: st}, []Role{RoleMeterSigning}, &k.PublicKey, p.t0, 365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	revoked, kept := issue(&meter), issue(&other)
+	invalid := p.t0.Add(50 * 24 * time.Hour)
+	crl, err := p.manufacturers.NewCRL([]Revocation{{Serial: revoked.SerialNumber, RevokedAt: invalid.Add(3 * 24 * time.Hour), InvalidAt: invalid, ReasonCode: 1}}, 1, invalid.Add(3*24*time.Hour), invalid.Add(40*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewValidator([]*x509.Certificate{p.root.Cert}, []*x509.Certificate{p.manufacturers.Cert}, []*x509.RevocationList{crl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := NewMeterDirectory(v, []*x509.Certificate{revoked, kept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second answer comes from the directory's memory
+		if at, found, err := dir.InvalidFrom(meter); err != nil || !found || !at.Equal(invalid) {
+			t.Fatalf("revoked meter: %v %v %v, want %v", at, found, err, invalid)
+		}
+		if _, found, err := dir.InvalidFrom(other); err != nil || found {
+			t.Fatalf("meter nobody revoked: %v %v", found, err)
+		}
+	}
+	// The manufacturer sub-CA revoked by the root: every meter below it.
+	caInvalid := p.t0.Add(20 * 24 * time.Hour)
+	rootCRL, err := p.root.NewCRL([]Revocation{{Serial: p.manufacturers.Cert.SerialNumber, RevokedAt: caInvalid, InvalidAt: caInvalid, ReasonCode: 2}}, 1, caInvalid, caInvalid.Add(40*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := NewValidator([]*x509.Certificate{p.root.Cert}, []*x509.Certificate{p.manufacturers.Cert}, []*x509.RevocationList{crl, rootCRL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c, want := range map[*x509.Certificate]time.Time{revoked: caInvalid, kept: caInvalid} {
+		if at, found, err := v2.InvalidFrom(c); err != nil || !found || !at.Equal(want) {
+			t.Fatalf("below a revoked CA: %v %v %v, want %v", at, found, err, want)
+		}
+	}
+	if _, _, err := (&MeterDirectory{certs: map[SystemTitle]*x509.Certificate{}, revoked: map[SystemTitle]invalidity{}}).InvalidFrom(SystemTitle{9}); !errors.Is(err, ErrCertificate) {
+		t.Fatalf("unknown meter: %v", err)
+	}
+}

@@ -52,10 +52,27 @@ type IngestReply struct {
 }
 
 // ProofReply is the JSON answer to a participant: each interval proof as
-// base64 CBOR (protocol.IntervalProof), verifiable offline.
+// base64 CBOR (protocol.IntervalProof), verifiable offline, and beside it
+// (same position) its block's transparency log evidence as base64
+// (translog.Evidence; "" while no signed tree head includes the block yet),
+// which keeps the interval evidence after the meter's key is revoked.
 type ProofReply struct {
-	Meter  string   `json:"meter"`
-	Proofs []string `json:"proofs"`
+	Meter    string   `json:"meter"`
+	Proofs   []string `json:"proofs"`
+	Evidence []string `json:"evidence,omitempty"`
+}
+
+// TreeHeadReply is the JSON answer of GET /v1/log/tree-head: the head-end's
+// newest signed tree head, base64 (translog.SignedTreeHead).
+type TreeHeadReply struct {
+	TreeHead string `json:"tree_head"`
+}
+
+// ConsistencyReply is the JSON answer of GET /v1/log/consistency?from=N:
+// base64 of a translog.Consistency from the tree head of N leaves to the
+// newest, which verimeter verify -consistency checks offline.
+type ConsistencyReply struct {
+	Consistency string `json:"consistency"`
 }
 
 var decWire, _ = cbor.DecOptions{MaxArrayElements: 100000, MaxNestedLevels: 4, IndefLength: cbor.IndefLengthForbidden}.DecMode()

@@ -169,6 +169,8 @@ type world struct {
 	he      *headend.HeadEnd
 	store   *headend.Store
 	heKey   *ecdsa.PrivateKey
+	logKey  *ecdsa.PrivateKey // signs the transparency log's tree heads
+	logCert *x509.Certificate
 	op      *ecdsa.PrivateKey // trust-list signer
 	alice   headend.Approver
 	bob     headend.Approver
@@ -372,6 +374,10 @@ func (w *world) setupPKI() error {
 	if _, err := issue("head-end-operator", "head-end", protocol.RoleHeadEnd, w.heKey); err != nil {
 		return err
 	}
+	w.logKey = key()
+	if w.logCert, err = issue("head-end-operator", "head-end transparency log", protocol.RoleHeadEnd, w.logKey); err != nil {
+		return err
+	}
 	for _, name := range []string{"operator alice", "operator bob"} {
 		c, err := issue("head-end-operator", name, protocol.RoleHeadEnd, key())
 		if err != nil {
@@ -506,7 +512,7 @@ func (w *world) setupRoles() error {
 	if err != nil {
 		return err
 	}
-	w.he = headend.New(headend.Config{Store: w.store, Meters: dirM, Validator: val, Key: w.heKey, Now: func() time.Time { return w.now }, Rand: rand.Reader, Trace: w.traces})
+	w.he = headend.New(headend.Config{Store: w.store, Meters: dirM, Validator: val, Key: w.heKey, LogKey: w.logKey, Now: func() time.Time { return w.now }, Rand: rand.Reader, Trace: w.traces})
 	// An outsider (a customer, a court) verifies with the roots and the
 	// meters' certificates only: a separate directory from the same PKI.
 	outsider, err := protocol.NewMeterDirectory(val, signingCerts)
@@ -1334,14 +1340,37 @@ func (w *world) export(dir string) error {
 		pemCerts = append(pemCerts, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
 	add(w.subs["manufacturer"].Cert)
+	add(w.subs["head-end-operator"].Cert)
+	add(w.logCert)
 	for _, n := range w.meters {
 		add(n.cert)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "certs.pem"), pemCerts, 0o644); err != nil {
 		return err
 	}
+	// A tree head on demand, so every exported item has its inclusion proof
+	// (FILE.log): the evidence that keeps it valid after a revocation.
+	ctx := context.Background()
+	if _, err := w.he.SignTreeHead(ctx); err != nil {
+		return err
+	}
+	write := func(name string, content, sign1 []byte) error {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			return err
+		}
+		ev, err := w.he.EvidenceFor(ctx, sign1)
+		if err != nil {
+			return err
+		}
+		b, err := ev.Marshal()
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(path+".log", b, 0o644)
+	}
 	for i, r := range w.readings {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("reading-%d.cbor", i)), r, 0o644); err != nil {
+		if err := write(fmt.Sprintf("reading-%d.cbor", i), r, r); err != nil {
 			return err
 		}
 	}
@@ -1350,7 +1379,7 @@ func (w *world) export(dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("interval-%d.cbor", i)), b, 0o644); err != nil {
+		if err := write(fmt.Sprintf("interval-%d.cbor", i), b, p.Sign1); err != nil {
 			return err
 		}
 	}

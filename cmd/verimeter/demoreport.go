@@ -230,6 +230,7 @@ var reasonClasses = []struct {
 	{protocol.ErrOutOfOrder, "counter out of order"},
 	{protocol.ErrAuthentication, "authentication tag invalid"},
 	{meter.ErrUntrusted, "signer not on the meter's trust list"},
+	{headend.ErrLoggedAfterInvalidity, "not logged before the key's invalidity date"},
 	{protocol.ErrRevoked, "certificate revoked"},
 	{headend.ErrNotEntitled, "no contract for meter and period"},
 	{headend.ErrParticipant, "participant certificate not valid"},

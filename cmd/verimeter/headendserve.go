@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/tls"
 	"flag"
@@ -104,7 +105,24 @@ func headendServe(path string, stdout, stderr io.Writer, stop <-chan struct{}) e
 			return err
 		}
 	}
-	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, Now: time.Now, Rand: rand.Reader})
+	var logKey *ecdsa.PrivateKey
+	every := time.Minute
+	if f.LogKey != "" {
+		if logKey, err = protocol.ReadKey(f.LogKey); err != nil {
+			return err
+		}
+		if f.TreeHeadEvery != "" {
+			if every, err = time.ParseDuration(f.TreeHeadEvery); err != nil || every <= 0 {
+				return fmt.Errorf("tree_head_every %q: a positive Go duration", f.TreeHeadEvery)
+			}
+		}
+	}
+	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, LogKey: logKey, Now: time.Now, Rand: rand.Reader})
+	if logKey != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go he.RunTreeHeads(ctx, every, func(err error) { fmt.Fprintf(stderr, "verimeter headend: tree head: %v\n", err) })
+	}
 	ln, err := tls.Listen("tcp", f.Listen, headend.TLSConfig(cert))
 	if err != nil {
 		return err

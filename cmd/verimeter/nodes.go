@@ -80,17 +80,22 @@ type contractFile struct {
 }
 
 type headendFile struct {
-	DB         string         `json:"db"`                 // SQLite file (the default store)
-	Postgres   string         `json:"postgres,omitempty"` // PostgreSQL connection string: used instead of DB when set
-	Listen     string         `json:"listen"`
-	AddrFile   string         `json:"addr_file"`
-	TLSCert    string         `json:"tls_cert"`
-	TLSKey     string         `json:"tls_key"`
-	CommandKey string         `json:"command_key"`
-	Roots      string         `json:"roots"`
-	SubCAs     string         `json:"sub_cas"`
-	MeterCerts string         `json:"meter_certs"`
-	Contracts  []contractFile `json:"contracts"`
+	DB         string `json:"db"`                 // SQLite file (the default store)
+	Postgres   string `json:"postgres,omitempty"` // PostgreSQL connection string: used instead of DB when set
+	Listen     string `json:"listen"`
+	AddrFile   string `json:"addr_file"`
+	TLSCert    string `json:"tls_cert"`
+	TLSKey     string `json:"tls_key"`
+	CommandKey string `json:"command_key"`
+	// LogKey signs the transparency log's tree heads (optional: without it
+	// the head-end logs every item but signs no tree heads), every
+	// TreeHeadEvery (a Go duration; default 1m).
+	LogKey        string         `json:"log_key,omitempty"`
+	TreeHeadEvery string         `json:"tree_head_every,omitempty"`
+	Roots         string         `json:"roots"`
+	SubCAs        string         `json:"sub_cas"`
+	MeterCerts    string         `json:"meter_certs"`
+	Contracts     []contractFile `json:"contracts"`
 }
 
 func readJSON(path string, v any) error {

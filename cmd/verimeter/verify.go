@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -8,10 +10,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/protocol/translog"
 )
 
 func init() {
@@ -52,8 +56,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 	rootsPath := fs.String("roots", "", "PEM file with the trusted root certificate(s)")
 	certsPath := fs.String("certs", "", "PEM file with the sub-CA and meter certificates")
 	crlPath := fs.String("crl", "", "optional PEM CRL of the manufacturer sub-CA")
-	setUsage(fs, stderr, "usage: verimeter verify -roots ROOT.pem -certs CERTS.pem [-crl CRL.pem] FILE...",
-		"  FILE: a signed reading (COSE_Sign1) or an interval proof (CBOR) as exported by the head-end; flags may follow the files")
+	consPath := fs.String("consistency", "", "optional consistency proof between two signed tree heads of the head-end's log")
+	setUsage(fs, stderr, "usage: verimeter verify -roots ROOT.pem -certs CERTS.pem [-crl CRL.pem] [-consistency FILE] FILE...",
+		"  FILE: a signed reading (COSE_Sign1) or an interval proof (CBOR) as exported by the head-end; FILE.log beside it, if present,",
+		"  is its inclusion proof into a signed tree head of the head-end's transparency log (required once the meter's key is revoked);",
+		"  CERTS.pem holds the sub-CAs, the meters' certificates and the log's certificate; flags may follow the files")
 	if err := parseInterspersed(fs, args); err != nil {
 		return 2
 	}
@@ -63,7 +70,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 			missing = append(missing, m.flag)
 		}
 	}
-	if fs.NArg() == 0 {
+	if fs.NArg() == 0 && *consPath == "" {
 		missing = append(missing, "FILE")
 	}
 	if len(missing) > 0 {
@@ -81,10 +88,12 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verimeter verify: %v\n", err)
 		return 1
 	}
-	var subs, meters []*x509.Certificate
+	var subs, meters, logs []*x509.Certificate
 	for _, c := range all {
-		if c.IsCA {
+		if _, isMeter := protocol.CertSystemTitle(c); c.IsCA {
 			subs = append(subs, c)
+		} else if !isMeter && protocol.HasRole(c, protocol.RoleHeadEnd) {
+			logs = append(logs, c)
 		} else {
 			meters = append(meters, c)
 		}
@@ -109,9 +118,25 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	v := protocol.NewVerifier(dir)
+	lg := logVerifier{val: val, certs: logs}
 	bad := 0
+	if *consPath != "" {
+		msg, err := lg.consistency(*consPath)
+		if err != nil {
+			bad++
+			fmt.Fprintf(stdout, "REJECTED %s: %v\n", *consPath, err)
+		} else {
+			fmt.Fprintf(stdout, "OK       %s: %s\n", *consPath, msg)
+		}
+	}
 	for _, path := range fs.Args() {
-		msg, err := verifyFile(v, path)
+		msg, meter, leaf, err := verifyFile(v, path)
+		if err == nil {
+			var logMsg string
+			if logMsg, err = lg.evidence(dir, path, meter, leaf); logMsg != "" {
+				msg += "; " + logMsg
+			}
+		}
 		if err != nil {
 			bad++
 			fmt.Fprintf(stdout, "REJECTED %s: %v\n", path, err)
@@ -120,7 +145,7 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "OK       %s: %s\n", path, msg)
 	}
 	if bad > 0 {
-		fmt.Fprintf(stderr, "verimeter verify: %d of %d rejected\n", bad, fs.NArg())
+		fmt.Fprintf(stderr, "verimeter verify: %d rejected\n", bad)
 		return 1
 	}
 	return 0
@@ -132,35 +157,131 @@ var (
 	errNotSignedData = errors.New("neither a signed reading (COSE_Sign1) nor an interval proof")
 )
 
-func verifyFile(v *protocol.Verifier, path string) (string, error) {
+// errNotLoggedInTime is verify's reason for refusing an item signed with a
+// key that was later revoked and that has no inclusion proof into a tree
+// head older than the key's invalidity date: its signing time is the key
+// holder's word only (DESIGN.md S8).
+var errNotLoggedInTime = errors.New("not logged before the key's invalidity date")
+
+// errLog is verify's reason for refusing a log file: a tree head not
+// signed by a log certificate of the PKI, or a proof that does not hold.
+var errLog = errors.New("transparency log evidence rejected")
+
+// logVerifier checks the head-end's transparency log evidence offline with
+// the PKI: tree heads signed by a certificate of role head-end that chains
+// to the root and was valid at the tree head's time.
+type logVerifier struct {
+	val   *protocol.Validator
+	certs []*x509.Certificate
+}
+
+// treeHead checks a signed tree head's signature under a log certificate.
+func (l logVerifier) treeHead(sth *translog.SignedTreeHead) error {
+	for _, c := range l.certs {
+		pub, ok := c.PublicKey.(*ecdsa.PublicKey)
+		if !ok || !bytes.Equal(protocol.SubjectKeyID(pub), sth.KeyID) {
+			continue
+		}
+		if err := l.val.Check(c, protocol.RoleHeadEnd, sth.Time); err != nil {
+			return fmt.Errorf("%w: log certificate: %w", errLog, err)
+		}
+		if err := sth.Verify(pub); err != nil {
+			return fmt.Errorf("%w: %w", errLog, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: no log certificate with key id %x in -certs", errLog, sth.KeyID)
+}
+
+// evidence applies the evidence rule to a verified item: its FILE.log
+// beside it, if present, must prove it in a tree head of the log; and if
+// the meter's key has an invalidity date, the tree head must be older.
+func (l logVerifier) evidence(dir *protocol.MeterDirectory, path string, meter protocol.SystemTitle, leaf []byte) (string, error) {
+	inv, revoked, err := dir.InvalidFrom(meter)
+	if err != nil {
+		return "", err
+	}
+	eb, err := os.ReadFile(path + ".log")
+	if errors.Is(err, os.ErrNotExist) {
+		if revoked {
+			return "", fmt.Errorf("%w (%s): no inclusion proof (%s.log)", errNotLoggedInTime, inv.UTC().Format(time.RFC3339), filepath.Base(path))
+		}
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	ev, err := translog.UnmarshalEvidence(eb)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errLog, err)
+	}
+	if err := l.treeHead(ev.TreeHead); err != nil {
+		return "", err
+	}
+	if err := ev.VerifyLeaf(leaf); err != nil {
+		return "", fmt.Errorf("%w: %w", errLog, err)
+	}
+	at := ev.TreeHead.Time.UTC().Format(time.RFC3339)
+	if revoked && !ev.TreeHead.Time.Before(inv) {
+		return "", fmt.Errorf("%w (%s): first in a tree head of %s", errNotLoggedInTime, inv.UTC().Format(time.RFC3339), at)
+	}
+	return fmt.Sprintf("logged by %s (leaf %d of %d)", at, ev.Index, ev.TreeHead.Size), nil
+}
+
+// consistency checks a consistency proof between two signed tree heads.
+func (l logVerifier) consistency(path string) (string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return "", err
 	}
+	c, err := translog.UnmarshalConsistency(b)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errLog, err)
+	}
+	for _, sth := range []*translog.SignedTreeHead{c.Old, c.New} {
+		if err := l.treeHead(sth); err != nil {
+			return "", err
+		}
+	}
+	if err := c.Verify(); err != nil {
+		return "", fmt.Errorf("%w: %w", errLog, err)
+	}
+	return fmt.Sprintf("log of %d leaves at %s extends the log of %d leaves at %s", c.New.Size, c.New.Time.UTC().Format(time.RFC3339), c.Old.Size, c.Old.Time.UTC().Format(time.RFC3339)), nil
+}
+
+// verifyFile verifies an exported file and returns what it says, the meter
+// that signed it and its transparency log leaf (the COSE_Sign1 the meter
+// signed).
+func verifyFile(v *protocol.Verifier, path string) (string, protocol.SystemTitle, []byte, error) {
+	var none protocol.SystemTitle
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", none, nil, err
+	}
 	if len(b) > 0 && b[0] == 0xD2 { // tag 18: COSE_Sign1, a signed reading or event
 		r, err := v.VerifyReading(b)
 		if err == nil {
-			return fmt.Sprintf("meter %x reading %d: %d Wh at %s", r.Meter, r.Counter, r.Value, time.Unix(r.Time, 0).UTC().Format(time.RFC3339)), nil
+			return fmt.Sprintf("meter %x reading %d: %d Wh at %s", r.Meter, r.Counter, r.Value, time.Unix(r.Time, 0).UTC().Format(time.RFC3339)), r.Meter, b, nil
 		}
 		if e, eerr := v.VerifyEvent(b); eerr == nil {
-			return fmt.Sprintf("meter %x event %d code %d at %s", e.Meter, e.Counter, e.Code, time.Unix(e.Time, 0).UTC().Format(time.RFC3339)), nil
+			return fmt.Sprintf("meter %x event %d code %d at %s", e.Meter, e.Counter, e.Code, time.Unix(e.Time, 0).UTC().Format(time.RFC3339)), e.Meter, b, nil
 		}
-		return "", err
+		return "", none, nil, err
 	}
 	if len(b) == 0 {
-		return "", errEmptyFile
+		return "", none, nil, errEmptyFile
 	}
 	p, err := protocol.UnmarshalIntervalProof(b)
 	if errors.Is(err, protocol.ErrTruncated) {
-		return "", fmt.Errorf("interval proof: %w", err)
+		return "", none, nil, fmt.Errorf("interval proof: %w", err)
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: %w", errNotSignedData, err)
+		return "", none, nil, fmt.Errorf("%w: %w", errNotSignedData, err)
 	}
 	h, err := v.VerifyInterval(p)
 	if err != nil {
-		return "", err
+		return "", none, nil, err
 	}
 	at := time.Unix(h.Start+int64(p.Interval.Index)*int64(h.Period), 0).UTC()
-	return fmt.Sprintf("meter %x interval %s: %d Wh (block %d, Merkle proof of %d hashes)", h.Meter, at.Format(time.RFC3339), p.Interval.Value, h.Counter, len(p.Path)), nil
+	return fmt.Sprintf("meter %x interval %s: %d Wh (block %d, Merkle proof of %d hashes)", h.Meter, at.Format(time.RFC3339), p.Interval.Value, h.Counter, len(p.Path)), h.Meter, p.Sign1, nil
 }

@@ -28,6 +28,10 @@ func TestVerifyExportedDataAndRejectAltered(t *testing.T) {
 	if strings.Count(out.String(), "OK ") != len(files) {
 		t.Fatalf("not all verified:\n%s", out.String())
 	}
+	// Each exported file comes with its transparency log evidence.
+	if strings.Count(out.String(), "; logged by ") != len(files) {
+		t.Fatalf("not all with log evidence:\n%s", out.String())
+	}
 	// Alter the value of the exported reading: the verdict must name the
 	// signature, and the exit code must say so.
 	reading := filepath.Join(dir, "reading-0.cbor")
