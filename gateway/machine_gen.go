@@ -13,7 +13,7 @@ import (
 )
 
 // ChannelParams holds the constants of spec/Channel.tla that the gateway's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type ChannelParams struct {
 	// Crypto computes the spec's abstract cryptography for the gateway's actions.
 	Crypto ChannelCrypto
@@ -187,7 +187,7 @@ var (
 )
 
 // CollectionParams holds the constants of spec/Collection.tla that the gateway's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
 }
 
@@ -353,7 +353,7 @@ var (
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the gateway's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CommandsParams struct {
 }
 

@@ -13,7 +13,7 @@ import (
 )
 
 // CollectionParams holds the constants of spec/Collection.tla that the headend's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
 	// Crypto computes the spec's abstract cryptography for the headend's actions.
 	Crypto CollectionCrypto
@@ -148,7 +148,7 @@ var (
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the headend's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CommandsParams struct {
 }
 

@@ -13,9 +13,10 @@ import (
 )
 
 // ChannelParams holds the constants of spec/Channel.tla that the meter's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type ChannelParams struct {
-	Block int64 `tla:"Block"`
+	Block  int64 `tla:"Block"`
+	MaxCtr int64 `tla:"MaxCtr"`
 }
 
 // ChannelState is the meter's part of the state of spec/Channel.tla.
@@ -137,11 +138,13 @@ func (p *ChannelParams) Init() ChannelState {
 }
 
 // stepReserve is action Reserve (spec/Channel.tla:94:1), event reserve.
-// Model bounds dropped: reserved < MaxCtr (spec/Channel.tla:97:8).
 func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	var ovf bool
 	if !(s.Next == s.Reserved) {
 		return errChannelReserveGuard1
+	}
+	if !(s.Reserved < p.MaxCtr) {
+		return errChannelReserveGuard2
 	}
 	nx := *s
 	nx.Reserved = statemachine.Add(&ovf, s.Reserved, p.Block)
@@ -155,12 +158,15 @@ func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *Chann
 }
 
 // stepSeal is action Seal (spec/Channel.tla:110:1), event send.
-// Model bounds dropped: next < MaxCtr (spec/Channel.tla:105:8); sent < MaxSeals (spec/Channel.tla:112:8).
+// Model bounds dropped: sent < MaxSeals (spec/Channel.tla:112:8).
 // History variables not kept: sealed' = sealed \cup {[k |-> mkey, n |-> next, r |-> sent + 1]} (spec/Channel.tla:115:8).
 func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	var ovf bool
 	if !(s.Next < s.Reserved) {
 		return errChannelSealGuard1
+	}
+	if !(s.Next < p.MaxCtr) {
+		return errChannelSealGuard2
 	}
 	nx := *s
 	nx.Sent = statemachine.Add(&ovf, s.Sent, 1)
@@ -201,14 +207,16 @@ func (p *ChannelParams) stepAgree(s *ChannelState, ev ChannelEvent, out *Channel
 
 var (
 	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:96:8)"}
+	errChannelReserveGuard2   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "reserved < MaxCtr (spec/Channel.tla:97:8)"}
 	errChannelReserveOverflow = &statemachine.CapacityError{Role: "meter", Action: "Reserve", What: "integer overflow"}
 	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:104:48)"}
+	errChannelSealGuard2      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < MaxCtr (spec/Channel.tla:105:8)"}
 	errChannelSealOverflow    = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "integer overflow"}
 	errChannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:141:8)"}
 )
 
 // CollectionParams holds the constants of spec/Collection.tla that the meter's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
 }
 
@@ -327,7 +335,7 @@ var (
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the meter's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CommandsParams struct {
 	// Crypto computes the spec's abstract cryptography for the meter's actions.
 	Crypto CommandsCrypto

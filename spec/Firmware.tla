@@ -90,7 +90,7 @@ Acceptable(m) ==
 \* @role: meter @event: download(m)
 Download(m) ==
     /\ pending = None
-    /\ attempts < MaxAttempts
+    /\ attempts < MaxAttempts  \* @bound
     /\ attempts' = attempts + 1
     /\ IF Acceptable(m)
           THEN /\ pending' = m

@@ -105,7 +105,7 @@ Init ==
 \* persisted log in one step, before it is sent or shown.  The mutant keeps
 \* it in memory first and persists it in a later step.
 Detect(k) ==
-    /\ seq < MaxEvents
+    /\ seq < MaxEvents  \* @bound
     /\ LET e == [n |-> seq + 1, kind |-> k, signed |-> TRUE] IN
        /\ seq' = seq + 1
        /\ detected' = detected \cup {e}
@@ -123,7 +123,7 @@ Persist(e) ==
 
 \* @role: meter @event: power_loss
 Crash ==
-    /\ crashes < MaxCrashes
+    /\ crashes < MaxCrashes  \* @bound
     /\ crashes' = crashes + 1
     /\ sensed' = {}
     /\ UNCHANGED <<seq, mlog, detected, queue, acks, wanUp, stored, alarms, restarts, outages, drops, injects>>
@@ -142,7 +142,7 @@ Collect(e) ==
 \* the meter's key it cannot sign it.
 Inject(e) ==
     /\ ~e.signed
-    /\ injects < MaxInjects
+    /\ injects < MaxInjects  \* @bound
     /\ injects' = injects + 1
     /\ queue' = queue \cup {e}
     /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, drops>>
@@ -150,7 +150,7 @@ Inject(e) ==
 \* @role: gateway @event: drop(e)
 Drop(e) ==
     /\ e \in queue
-    /\ drops < MaxDrops
+    /\ drops < MaxDrops  \* @bound
     /\ drops' = drops + 1
     /\ queue' = queue \ {e}
     /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, injects>>
@@ -158,7 +158,7 @@ Drop(e) ==
 \* @role: gateway @event: drop_ack(n)
 DropAck(n) ==
     /\ n \in acks
-    /\ drops < MaxDrops
+    /\ drops < MaxDrops  \* @bound
     /\ drops' = drops + 1
     /\ acks' = acks \ {n}
     /\ UNCHANGED <<seq, sensed, mlog, detected, queue, wanUp, stored, alarms, crashes, restarts, outages, injects>>
@@ -190,14 +190,14 @@ ReceiveAck(n) ==
 \* @role: gateway @event: restart
 \* The persisted queue survives; acknowledgements in flight are lost.
 Restart ==
-    /\ restarts < MaxRestarts
+    /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
     /\ acks' = {}
     /\ UNCHANGED <<seq, sensed, mlog, detected, queue, wanUp, stored, alarms, crashes, outages, drops, injects>>
 
 \* @role: wan @event: outage
 WanDown ==
-    /\ wanUp /\ outages < MaxOutages
+    /\ wanUp /\ outages < MaxOutages  \* @bound
     /\ wanUp' = FALSE /\ outages' = outages + 1
     /\ UNCHANGED <<seq, sensed, mlog, detected, queue, acks, stored, alarms, crashes, restarts, drops, injects>>
 \* @role: wan @event: recovery

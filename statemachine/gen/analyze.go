@@ -682,11 +682,18 @@ func hasPrime(x syntax.Expr) bool {
 	return found
 }
 
-// isBound says whether a guard is a model bound: it mentions a Max… constant.
+// isBound says whether a guard is a model bound: it starts on a line
+// marked `\* @bound` and reads a constant. A guard on a constant without
+// the mark (a protocol limit such as the counter-exhaustion guard
+// next < MaxCtr of Channel) is kept, the constant becoming a field of the
+// machine's Params.
 func (m *Machine) isBound(x syntax.Expr) bool {
+	if !m.ann.Bounds[startPos(x).Line] {
+		return false
+	}
 	b := false
 	refs(x, func(n string, _ *syntax.Ref) {
-		if m.isConst[n] && strings.HasPrefix(n, "Max") {
+		if m.isConst[n] {
 			b = true
 		}
 	})

@@ -35,6 +35,15 @@ type annotations struct {
 	// Crypto lists the operators marked `\* @crypto`: abstract
 	// cryptography that generated code calls through an interface.
 	Crypto map[string]syntax.Pos
+	// Bounds are the lines marked `\* @bound`: a conjunct starting on one
+	// of them that reads a constant is a model bound (it limits the model,
+	// not the protocol), which the generator drops. A comment line holding
+	// only `\* @bound` marks the next line of code.
+	Bounds map[int]bool
+	// DefTypes are the `\* @type: T;` annotations (without @role) above
+	// operator definitions, as Apalache writes them: the type of a set a
+	// parameter is drawn from, when the generator cannot infer it.
+	DefTypes map[string]varAnnot
 }
 
 type aliasAnnot struct {
@@ -47,6 +56,8 @@ var (
 	reActionAnnot = regexp.MustCompile(`^\s*\\\*\s*@role:\s*([A-Za-z_][A-Za-z0-9_]*)\s+@event:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*$`)
 	reRoleOnly    = regexp.MustCompile(`^\s*\\\*\s*@(role|event)\b`)
 	reCrypto      = regexp.MustCompile(`^\s*\\\*\s*@crypto\s*$`)
+	reBound       = regexp.MustCompile(`\\\*\s*@bound\b`)
+	reBoundOnly   = regexp.MustCompile(`^\s*\\\*\s*@bound\b`)
 	reAlias       = regexp.MustCompile(`^(\s*\\\*\s*@typeAlias:\s*)([A-Z][A-Za-z0-9_]*)\s*=\s*(.*?);?\s*$`)
 	reDefLine     = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*(\(.*\))?\s*==`)
 	reVarLine     = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*,?\s*(\\\*.*)?$`)
@@ -60,8 +71,10 @@ var (
 // next definition, with comment lines in between allowed. Malformed
 // annotations are reported, never skipped.
 func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
-	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}}
+	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}, Bounds: map[int]bool{}, DefTypes: map[string]varAnnot{}}
 	var diags []Diag
+	var pendingDefType *varAnnot
+	pendingBound := false
 	var pendingVar *varAnnot
 	var pendingAct *actionAnnot
 	var pendingCrypto *syntax.Pos
@@ -72,6 +85,20 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 		pos := syntax.Pos{File: file, Line: ln, Col: 1}
 		if m := reAlias.FindStringSubmatch(line); m != nil {
 			a.Aliases[m[2]] = aliasAnnot{Pos: syntax.Pos{File: file, Line: ln, Col: len(m[1]) + 1}, Type: m[3]}
+			continue
+		}
+		if reBoundOnly.MatchString(line) {
+			pendingBound = true
+			continue
+		}
+		if reBound.MatchString(line) {
+			a.Bounds[ln] = true
+		}
+		if m := reVarAnnot.FindStringSubmatch(line); m != nil && !strings.Contains(m[2], "@role:") {
+			// A type without a role: an operator definition's (Apalache).
+			v := &varAnnot{Pos: pos, Type: strings.TrimSuffix(strings.TrimSpace(m[2]), ";")}
+			v.TypePos = syntax.Pos{File: file, Line: ln, Col: strings.Index(line, m[2]) + 1}
+			pendingDefType = v
 			continue
 		}
 		if m := reVarAnnot.FindStringSubmatch(line); m != nil {
@@ -104,6 +131,18 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 		}
 		if reComment.MatchString(line) {
 			continue
+		}
+		if pendingBound {
+			a.Bounds[ln] = true
+			pendingBound = false
+		}
+		if pendingDefType != nil {
+			if m := reDefLine.FindStringSubmatch(line); m != nil {
+				a.DefTypes[m[1]] = *pendingDefType
+			} else {
+				diags = append(diags, Diag{Pos: pendingDefType.Pos, Msg: "a type annotation without @role is for an operator definition, and none follows (a variable's needs `; @role: R`)"})
+			}
+			pendingDefType = nil
 		}
 		if pendingAct != nil {
 			if m := reDefLine.FindStringSubmatch(line); m != nil {

@@ -12,7 +12,8 @@
 // a set of literals, written out or named by a definition).
 // An action is a conjunction of guards, `v' = e` and UNCHANGED; its guards
 // fail with a preallocated *statemachine.GuardError naming the conjunct and
-// its position; guards on Max… constants are model bounds and dropped;
+// its position; guards on a line marked `\* @bound` are model bounds and
+// dropped (a guard on a constant without the mark is a protocol limit, kept);
 // Mutant is folded to "none" (mutant-only disjuncts and CASE arms vanish);
 // user operators are inlined; integer arithmetic is checked (a wrap is a
 // *statemachine.CapacityError, never silent). An action writes only its

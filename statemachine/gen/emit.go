@@ -229,9 +229,6 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 			if name == "Mutant" {
 				return e.fail(y.P, "Mutant is folded only in Mutant = \"...\" comparisons"), intT
 			}
-			if strings.HasPrefix(name, "Max") {
-				return e.fail(y.P, "model bound %s outside a droppable guard (spec/README.md: Max… constants appear only in guards the generator drops)", name), intT
-			}
 			e.useConst(name)
 			return "p." + exported(name), intT
 		}
@@ -549,7 +546,7 @@ func (e *emitter) emitMachine() {
 	e.b = saved
 
 	e.p("// %sParams holds the constants of %s that the %s's actions read\n", M, m.File, m.Role)
-	e.p("// (model bounds, the Max… constants, are dropped and Mutant is \"none\").\n")
+	e.p("// (model bounds, the conjuncts marked @bound, are dropped and Mutant is \"none\").\n")
 	e.p("type %sParams struct {\n", M)
 	for _, c := range m.Consts {
 		e.p("%s int64 `tla:%s`\n", exported(c), quote(c))

@@ -90,7 +90,6 @@ func generateT(dir string) ([]byte, []Diag, error) {
 func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 	for _, c := range []struct{ action, want string }{
 		{"  /\\ \\E i \\in s : i > x\n  /\\ UNCHANGED <<x, s, g>>", "spec/T.tla:14:6: a quantifier is outside the generator's subset"},
-		{"  /\\ x' = x + MaxN\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:15: model bound MaxN outside a droppable guard"},
 		{"  /\\ x' = g\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:11: action of role meter reads g of role gateway"},
 		{"  /\\ g' = 1\n  /\\ UNCHANGED <<x, s>>", "spec/T.tla:14:6: action Act of role meter writes g of role gateway"},
 		{"  /\\ x' = 1\n  /\\ UNCHANGED <<s>>", "spec/T.tla:13:1: action Act does not determine g'"},
@@ -100,7 +99,7 @@ func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 		{"  /\\ s' = {i \\in s : i > 1}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:"},
 		{"  /\\ x' > x\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: primed variables are translated only"},
 		{"  /\\ IF x > 0 THEN x' = 1 ELSE UNCHANGED s\n  /\\ UNCHANGED g", "spec/T.tla:14:6: the THEN branch determines x', the ELSE branch does not"},
-		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
+		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN  \\* @bound\n                   ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
 	} {
 		_, _, err := generateT(module(t, c.action))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -114,7 +113,7 @@ func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 // and deterministic.
 func TestGenTranslation(t *testing.T) {
 	dir := module(t, `  /\ x > 0 \/ Mutant = "weak"
-  /\ x < MaxN
+  /\ x < MaxN  \* @bound
   /\ IF Mutant = "weak" THEN TRUE ELSE x \notin s
   /\ x' = x + Block
   /\ s' = (s \cup {x, 2}) \ {1}
@@ -427,5 +426,24 @@ Next == \E m \in net : Run(m)
 	}
 	if !found {
 		t.Errorf("a stray @crypto is not reported: %v", diags)
+	}
+}
+
+// TestGenProtocolLimitKept: a guard on a constant is a model bound only
+// when its line is marked `\* @bound`; a protocol limit (Channel's
+// next < MaxCtr) is kept, its constant a field of Params.
+func TestGenProtocolLimitKept(t *testing.T) {
+	src, _, err := generateT(module(t, "  /\\ x < MaxN\n  \\* @bound\n  /\\ x < Block\n  /\\ x' = x + 1\n  /\\ UNCHANGED <<s, g>>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"if !(s.X < p.MaxN) {",
+		"MaxN int64 `tla:\"MaxN\"`",
+		"Model bounds dropped: x < Block (spec/T.tla:16:6).",
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
 	}
 }
