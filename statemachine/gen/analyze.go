@@ -335,11 +335,14 @@ func (m *Machine) checkGoType(t *Type, pos syntax.Pos) *Diag {
 		return m.checkGoType(t.Elem, pos)
 	case TRecord:
 		for _, f := range t.Fields {
-			if f.Type.Kind != TInt && f.Type.Kind != TBool && f.Type.Kind != TStr {
-				return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: record fields other than Int, Bool, Str are not generated yet", t)}
+			scalar := func(k TypeKind) bool { return k == TInt || k == TBool || k == TStr }
+			if !scalar(f.Type.Kind) && !(f.Type.Kind == TSet && scalar(f.Type.Elem.Kind)) {
+				return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: record fields other than Int, Bool, Str and sets of them are not generated yet", t)}
 			}
 		}
 		return nil
+	case TFun:
+		return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: a function-typed variable is state the role keeps outside the machine (a @store), not a field of its state", t)}
 	case TTuple:
 		for _, el := range t.Elems {
 			if el.Kind != TInt && el.Kind != TBool && el.Kind != TStr {
@@ -551,7 +554,44 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 		return &syntax.Dot{Node: y.Node, Rec: r, Field: y.Field}, nil
 	case *syntax.Label:
 		return m.simplify(y.Body, env, depth)
-	case *syntax.Num, *syntax.Str, *boolLit:
+	case *syntax.Except:
+		fn, e := m.simplify(y.Fn, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		out := &syntax.Except{Node: y.Node, Fn: fn}
+		for _, u := range y.Updates {
+			for _, k := range u.Path {
+				if k.Field == "" {
+					return nil, &Diag{Pos: y.P, Msg: "EXCEPT is translated on records (!.field); a function of the role is state it keeps in a @store"}
+				}
+			}
+			v, e := m.simplify(u.Val, env, depth)
+			if e != nil {
+				return nil, e
+			}
+			out.Updates = append(out.Updates, syntax.ExceptUpdate{Path: u.Path, Val: v})
+		}
+		return out, nil
+	case *syntax.Let:
+		// LET definitions without parameters are inlined as the operators
+		// of the module are.
+		ne := map[string]syntax.Expr{}
+		for k, v := range env {
+			ne[k] = v
+		}
+		for _, d := range y.Defs {
+			if len(d.Params) > 0 || d.FnBounds != nil || d.Recursive {
+				return nil, &Diag{Pos: d.Pos, Msg: fmt.Sprintf("LET definition %s: only definitions without parameters are translated", d.Name)}
+			}
+			v, e := m.simplify(d.Body, ne, depth+1)
+			if e != nil {
+				return nil, e
+			}
+			ne[d.Name] = v
+		}
+		return m.simplify(y.Body, ne, depth)
+	case *syntax.Num, *syntax.Str, *boolLit, *syntax.AtSign:
 		return x, nil
 	}
 	return nil, &Diag{Pos: x.At(), Msg: fmt.Sprintf("%s is outside the generator's subset", describe(x))}
@@ -978,6 +1018,16 @@ func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
 			if t, ok := m.types[n]; ok && t.Kind == TSet {
 				return t.Elem, nil
 			}
+			if a, ok := m.ann.DefTypes[n]; ok {
+				t, d := parseType(a.TypePos, a.Type, m.ann.Aliases)
+				if d != nil {
+					return nil, d
+				}
+				if t.Kind != TSet {
+					return nil, &Diag{Pos: a.TypePos, Msg: fmt.Sprintf("%s is typed %s: a parameter is drawn from a set", n, t)}
+				}
+				return t.Elem, nil
+			}
 			if d, ok := m.defs[n]; ok && len(d.Params) == 0 && !m.isVar[n] {
 				if _, ok := d.Body.(*syntax.SetEnum); ok {
 					return m.domainElem(d.Body)
@@ -1011,7 +1061,7 @@ func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
 			return &Type{Kind: TInt}, nil
 		}
 	}
-	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b, BOOLEAN, or a set of literals of one type, written out or named by a definition)", show(dom))}
+	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b, BOOLEAN, a set of literals of one type, written out or named by a definition, or a definition typed `\\* @type: Set(T);`)", show(dom))}
 }
 
 // enumElems gives the literals of a set written out, or of a definition
@@ -1230,6 +1280,26 @@ func show(x syntax.Expr) string {
 		return "[" + strings.Join(s, ", ") + "]"
 	case *syntax.Dot:
 		return showSub(y.Rec) + "." + y.Field
+	case *syntax.AtSign:
+		return "@"
+	case *syntax.Except:
+		var us []string
+		for _, u := range y.Updates {
+			p := "!"
+			for _, k := range u.Path {
+				if k.Field != "" {
+					p += "." + k.Field
+				} else {
+					var is []string
+					for _, i := range k.Index {
+						is = append(is, show(i))
+					}
+					p += "[" + strings.Join(is, ", ") + "]"
+				}
+			}
+			us = append(us, p+" = "+show(u.Val))
+		}
+		return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
 	}
 	return fmt.Sprintf("<%T>", x)
 }

@@ -44,6 +44,9 @@ type annotations struct {
 	// operator definitions, as Apalache writes them: the type of a set a
 	// parameter is drawn from, when the generator cannot infer it.
 	DefTypes map[string]varAnnot
+	// Compose is set by a line `\* @compose: reason`: the module composes
+	// the others (System) and is model-checked only, never generated.
+	Compose *syntax.Pos
 }
 
 type aliasAnnot struct {
@@ -56,6 +59,7 @@ var (
 	reActionAnnot = regexp.MustCompile(`^\s*\\\*\s*@role:\s*([A-Za-z_][A-Za-z0-9_]*)\s+@event:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*$`)
 	reRoleOnly    = regexp.MustCompile(`^\s*\\\*\s*@(role|event)\b`)
 	reCrypto      = regexp.MustCompile(`^\s*\\\*\s*@crypto\s*$`)
+	reCompose     = regexp.MustCompile(`^\s*\\\*\s*@compose\b`)
 	reBound       = regexp.MustCompile(`\\\*\s*@bound\b`)
 	reBoundOnly   = regexp.MustCompile(`^\s*\\\*\s*@bound\b`)
 	reAlias       = regexp.MustCompile(`^(\s*\\\*\s*@typeAlias:\s*)([A-Z][A-Za-z0-9_]*)\s*=\s*(.*?);?\s*$`)
@@ -85,6 +89,11 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 		pos := syntax.Pos{File: file, Line: ln, Col: 1}
 		if m := reAlias.FindStringSubmatch(line); m != nil {
 			a.Aliases[m[2]] = aliasAnnot{Pos: syntax.Pos{File: file, Line: ln, Col: len(m[1]) + 1}, Type: m[3]}
+			continue
+		}
+		if reCompose.MatchString(line) {
+			p := pos
+			a.Compose = &p
 			continue
 		}
 		if reBoundOnly.MatchString(line) {
@@ -203,7 +212,8 @@ func parseVarAnnot(pos syntax.Pos, col int, rest string) (*varAnnot, *Diag) {
 // Type is an Apalache type of the subset the generator maps to Go.
 type Type struct {
 	Kind   TypeKind
-	Elem   *Type   // Set, Seq
+	Elem   *Type   // Set, Seq; the range of a Fun
+	Key    *Type   // the domain of a Fun
 	Fields []Field // Record, in annotation order
 	Elems  []*Type // Tuple
 	Alias  string  // the alias name it was written as, if any
@@ -227,6 +237,7 @@ const (
 	TSeq
 	TRecord
 	TTuple
+	TFun // a function Key -> Elem
 )
 
 func (t *Type) String() string {
@@ -257,6 +268,12 @@ func (t *Type) String() string {
 			s = append(s, e.String())
 		}
 		return "<<" + strings.Join(s, ", ") + ">>"
+	case TFun:
+		k := t.Key.String()
+		if t.Key.Kind == TFun {
+			k = "(" + k + ")"
+		}
+		return k + " -> " + t.Elem.String()
 	}
 	return "?"
 }
@@ -315,7 +332,24 @@ func (p *typeParser) eat(s string) bool {
 	return false
 }
 
+// typ parses a type, a function type T1 -> T2 (right-associative, as in
+// Apalache) included.
 func (p *typeParser) typ() (*Type, *Diag) {
+	t, d := p.atom()
+	if d != nil {
+		return nil, d
+	}
+	if p.eat("->") {
+		r, d := p.typ()
+		if d != nil {
+			return nil, d
+		}
+		return &Type{Kind: TFun, Key: t, Elem: r}, nil
+	}
+	return t, nil
+}
+
+func (p *typeParser) atom() (*Type, *Diag) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > 20 {
@@ -324,6 +358,15 @@ func (p *typeParser) typ() (*Type, *Diag) {
 	p.space()
 	start := p.i
 	switch {
+	case p.eat("("):
+		t, d := p.typ()
+		if d != nil {
+			return nil, d
+		}
+		if !p.eat(")") {
+			return nil, p.err("want ) closing a parenthesised type")
+		}
+		return t, nil
 	case p.eat("<<"):
 		t := &Type{Kind: TTuple}
 		for {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/tla/syntax"
 )
 
@@ -34,6 +35,41 @@ type emitter struct {
 	errs   []Diag
 	act    *Action     // the action being translated (its parameters are in scope)
 	crypto []*CryptoOp // @crypto operators the actions call, in first-use order
+	// sets are the element types of the set values the code compares or
+	// builds from literals (record fields), by Go name of the element.
+	sets map[string]*Type
+	// at is the Go expression and type @ stands for in an EXCEPT value.
+	at     string
+	atType *Type
+}
+
+// setKey names the helpers of sets of t: newFirmwareSetString, ...
+func (e *emitter) setKey(t *Type) string {
+	k := map[TypeKind]string{TInt: "Int", TBool: "Bool", TStr: "String"}[t.Kind]
+	if k == "" {
+		k = e.recName(t)
+	}
+	if e.sets == nil {
+		e.sets = map[string]*Type{}
+	}
+	e.sets[k] = t
+	return e.m.Module + "Set" + k
+}
+
+// emitSetHelpers writes, per element type, the comparison of two sets (by
+// size, then element by element, as difftest orders them) and the
+// constructor of a set literal.
+func (e *emitter) emitSetHelpers() {
+	for _, k := range sortedKeys(e.sets) {
+		t := e.sets[k]
+		name, gt, c := e.m.Module+"Set"+k, e.goType(t), e.cmpFunc(t)
+		e.p("// compare%s orders sets of %s by size, then element by element.\n", name, t)
+		e.p("func compare%s(a, b statemachine.Set[%s]) int {\n", name, gt)
+		e.p("if a.Len() != b.Len() {\nif a.Len() < b.Len() {\nreturn -1\n}\nreturn 1\n}\n")
+		e.p("x, y := a.Elems(), b.Elems()\nfor i := range x {\nif c := %s(x[i], y[i]); c != 0 {\nreturn c\n}\n}\nreturn 0\n}\n\n", c)
+		e.p("// new%s is the set of xs (a set literal of the spec; at most\n// statemachine.SetCap elements, as the generator checks).\n", name)
+		e.p("func new%s(xs ...%s) statemachine.Set[%s] {\nvar s statemachine.Set[%s]\nfor _, x := range xs {\ns.Insert(x, %s)\n}\nreturn s\n}\n\n", name, gt, gt, gt, c)
+	}
 }
 
 func (e *emitter) p(f string, args ...any) { fmt.Fprintf(&e.b, f, args...) }
@@ -133,6 +169,8 @@ func (e *emitter) cmpFunc(t *Type) string {
 		return "statemachine.CompareString"
 	case TRecord, TTuple:
 		return "compare" + e.recName(t)
+	case TSet:
+		return "compare" + e.setKey(t.Elem)
 	}
 	return "invalid"
 }
@@ -279,6 +317,71 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 			parts = append(parts, "V"+strconv.Itoa(i+1)+": "+v)
 		}
 		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+	case *syntax.SetEnum:
+		// A set value (a record field's, or compared with =).
+		et := (*Type)(nil)
+		if want != nil && want.Kind == TSet {
+			et = want.Elem
+		}
+		if len(y.Elems) == 0 {
+			if et == nil {
+				return e.fail(y.P, "the type of {} is not known here"), intT
+			}
+			return "statemachine.Set[" + e.goType(et) + "]{}", want
+		}
+		if len(y.Elems) > statemachine.SetCap {
+			return e.fail(y.P, "a set literal of %d elements (statemachine.SetCap is %d)", len(y.Elems), statemachine.SetCap), intT
+		}
+		var parts []string
+		for _, el := range y.Elems {
+			v, vt := e.expr(el, et)
+			if et == nil {
+				et = vt
+			}
+			if !vt.equal(et) {
+				e.fail(el.At(), "element of type %s in a set of %s", vt, et)
+			}
+			parts = append(parts, v)
+		}
+		st := &Type{Kind: TSet, Elem: et}
+		return "new" + e.setKey(et) + "(" + strings.Join(parts, ", ") + ")", st
+	case *syntax.AtSign:
+		if e.at == "" {
+			return e.fail(y.P, "@ outside an EXCEPT value"), intT
+		}
+		return e.at, e.atType
+	case *syntax.Except:
+		base, bt := e.expr(y.Fn, want)
+		if bt.Kind != TRecord {
+			return e.fail(y.P, "EXCEPT on %s: translated on records (a function of the role lives in a @store)", bt), intT
+		}
+		var st []string
+		for _, u := range y.Updates {
+			target, ft := "r", bt
+			for _, k := range u.Path {
+				var nt *Type
+				if ft.Kind == TRecord {
+					for _, f := range ft.Fields {
+						if f.Name == k.Field {
+							nt = f.Type
+						}
+					}
+				}
+				if nt == nil {
+					return e.fail(y.P, "EXCEPT !.%s on %s", k.Field, ft), intT
+				}
+				target, ft = target+"."+exported(k.Field), nt
+			}
+			savedAt, savedT := e.at, e.atType
+			e.at, e.atType = target, ft
+			v, vt := e.expr(u.Val, ft)
+			e.at, e.atType = savedAt, savedT
+			if !vt.equal(ft) {
+				e.fail(u.Val.At(), "EXCEPT value of type %s for a field of type %s", vt, ft)
+			}
+			st = append(st, target+" = "+v)
+		}
+		return "func() " + e.goType(bt) + " {\nr := " + base + "\n" + strings.Join(st, "\n") + "\nreturn r\n}()", bt
 	case *syntax.If:
 		c, ct := e.expr(y.Cond, boolT)
 		if ct.Kind != TBool {
@@ -690,6 +793,7 @@ func (e *emitter) emitMachine() {
 	}
 	e.p("}\nreturn err%sUnknownEvent\n}\n\n", M)
 	e.b.Write(body.Bytes())
+	e.emitSetHelpers()
 }
 
 func (e *emitter) emitInit() {

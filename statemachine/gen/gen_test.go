@@ -307,8 +307,8 @@ func specTempDir(t *testing.T) string {
 }
 
 // TestGenTargetsCoverEveryRoleAction: every module with actions of a role
-// that runs code is generated for it or listed as pending, so a new module
-// is never silently left out of a role's machine.
+// that runs code is generated for it or listed as pending, or marked
+// @compose, so a new module is never silently left out of a role's machine.
 func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
 	paths, err := filepath.Glob("../../spec/*.tla")
 	if err != nil || len(paths) == 0 {
@@ -321,6 +321,9 @@ func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
 		}
 		mod := strings.TrimSuffix(filepath.Base(p), ".tla")
 		ann, _ := scanAnnotations(p, src)
+		if ann.Compose != nil {
+			continue // model-checked only (System)
+		}
 		for name, a := range ann.Actions {
 			if !principal([]string{a.Role}) {
 				continue
@@ -444,6 +447,49 @@ func TestGenProtocolLimitKept(t *testing.T) {
 	} {
 		if !strings.Contains(string(src), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+}
+
+// TestGenComposedModuleIsQuiet: System, marked @compose, is checked only:
+// gen says nothing about it; without the mark it would be a module no
+// target covers, and gen says so; a malformed type in it is still reported.
+func TestGenComposedModuleIsQuiet(t *testing.T) {
+	_, diags, err := Generate("../../spec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diags {
+		if strings.Contains(d.Pos.File, "System") {
+			t.Errorf("diagnostic on the composed model: %v", d)
+		}
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{"\\* @compose:", "\\* composes:", "no target of statemachine/gen.Targets generates it"},
+		{"@type: Str -> Set(Str); @role: gateway", "@type: Str -> Set(NOALIAS); @role: gateway", "undefined alias NOALIAS"},
+	} {
+		spec := filepath.Join(t.TempDir(), "spec")
+		if err := os.CopyFS(spec, os.DirFS("../../spec")); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(spec, "System.tla")
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(src), c.old, c.new, 1)
+		if edited == string(src) {
+			t.Fatalf("%q not in System.tla", c.old)
+		}
+		if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := uncovered(spec, Targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 1 || !strings.Contains(ds[0].Msg, c.want) {
+			t.Errorf("after %q -> %q: %v, want one diagnostic %q", c.old, c.new, ds, c.want)
 		}
 	}
 }
