@@ -893,6 +893,8 @@ func (e *emitter) emitActions() {
 					x = "statemachine.Add(&ovf, " + x + ", 1)"
 				case TBool:
 					x = "!(" + x + ")"
+				case TRecord, TTuple:
+					x = e.recName(as.Var.Type) + "{}"
 				default:
 					x = `""`
 				}

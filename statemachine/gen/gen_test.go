@@ -493,3 +493,48 @@ func TestGenComposedModuleIsQuiet(t *testing.T) {
 		}
 	}
 }
+
+// TestGenRecordsLetExcept: a record alias with a set-valued field, set
+// literals, EXCEPT with @, LET, and a parameter drawn from a definition
+// typed `\* @type: Set(T);`.
+func TestGenRecordsLetExcept(t *testing.T) {
+	dir := specTempDir(t)
+	src := `---- MODULE R ----
+EXTENDS Naturals
+CONSTANTS Mutant
+\* @typeAlias: MAN = [v: Int, sigs: Set(Str)];
+\* @type: Set(MAN);
+Offers == {m \in [v : 1..2, sigs : SUBSET {"a", "b"}] : m.v > 0}
+VARIABLES
+    \* @type: MAN; @role: meter; @persist
+    cur
+Init == cur = [v |-> 0, sigs |-> {"a"}]
+\* @role: meter @event: offer(m)
+Offer(m) ==
+    LET bumped == [m EXCEPT !.v = @ + 1, !.sigs = {"b", "a"}]
+    IN  /\ m.sigs = {"a", "b"}
+        /\ cur' = bumped
+Next == \E m \in Offers : Offer(m)
+====
+`
+	if err := os.WriteFile(filepath.Join(dir, "R.tla"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, diags, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"R"}}, nil)
+	if err != nil {
+		t.Fatalf("%v (%v)", err, diags)
+	}
+	for _, want := range []string{
+		"type RMan struct {",
+		"Sigs statemachine.Set[string] `tla:\"sigs\" json:\"sigs\"`",
+		"s.Cur = RMan{V: 0, Sigs: newRSetString(\"a\")}",
+		"(ev.M.Sigs == newRSetString(\"a\", \"b\"))",
+		"r := ev.M\n\t\tr.V = statemachine.Add(&ovf, r.V, 1)\n\t\tr.Sigs = newRSetString(\"b\", \"a\")",
+		"M RMan `tla:\"m\" json:\"m\"`",
+		"func compareRSetString(a, b statemachine.Set[string]) int {",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -180,7 +180,13 @@ func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts [
 			if !strings.Contains(string(out), "--- FAIL: ") || strings.Contains(string(out), "[build failed]") {
 				t.Fatalf("mutant %+v: the child failed for another reason:\n%s", mut, out)
 			}
-			t.Logf("mutant %+v caught", mut)
+			var by []string
+			for _, l := range strings.Split(string(out), "\n") {
+				if f := strings.TrimSpace(l); strings.HasPrefix(f, "--- FAIL: ") {
+					by = append(by, strings.Fields(strings.TrimPrefix(f, "--- FAIL: "))[0])
+				}
+			}
+			t.Logf("mutant %+v caught by %s", mut, strings.Join(by, ", "))
 		})
 	}
 }

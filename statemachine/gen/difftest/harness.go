@@ -28,8 +28,11 @@ type Adapter struct {
 	Module string           // spec module, e.g. "Channel"
 	Role   string           // e.g. "meter"
 	Wide   map[string]int64 // constants overridden for random walks (larger bounds)
-	Params any              // *XParams; its fields are filled from the .cfg
-	Init   func() reflect.Value
+	// MinSteps is the number of random-walk steps the role's test
+	// requires when the model's walks end early (0: the test's default).
+	MinSteps int
+	Params   any // *XParams; its fields are filled from the .cfg
+	Init     func() reflect.Value
 	// Event returns a new *XEvent.
 	Event func() reflect.Value
 	// Step runs Step on *XState s with *XEvent ev.
@@ -53,6 +56,50 @@ type harness struct {
 	// counters for the report
 	steps, stepCalls, refused, boundOnly int
 	foreign                              map[string]int
+	// domains names, per parameter drawn from a definition (Presentable),
+	// the action withDomains added to enumerate it.
+	domains map[*gen.Param]string
+}
+
+// withDomains returns the module to evaluate: the spec's own, or, when a
+// parameter of the role's actions is drawn from a definition (a set of
+// records, say), a copy in a temporary directory with one action per such
+// parameter, DiffTestDomainN == \E x \in D : v' = x, whose successors
+// (eval.ActionSuccessors) list D's elements in the first variable's slot:
+// the evaluator is untyped, and the copy's other definitions and
+// positions are the spec's.
+func withDomains(t testing.TB, specDir string, mod *gen.Machine) (string, map[*gen.Param]string) {
+	path := specDir + "/" + mod.Module + ".tla"
+	domains := map[*gen.Param]string{}
+	var defs []string
+	for _, a := range mod.Actions {
+		for _, p := range a.Params {
+			if p.From != "" || p.Lo != nil || len(p.Enum) > 0 {
+				continue
+			}
+			name := "DiffTestDomain" + strconv.Itoa(len(defs)+1)
+			domains[p] = name
+			defs = append(defs, name+" == \\E x \\in "+p.Domain+" : "+mod.Vars[0].Name+"' = x")
+		}
+	}
+	if len(defs) == 0 {
+		return path, domains
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := regexp.MustCompile(`(?m)^====+\s*$`).FindIndex(src)
+	if end == nil {
+		t.Fatalf("%s: no closing ==== line", path)
+	}
+	out := append(append([]byte(nil), src[:end[0]]...), []byte(strings.Join(defs, "\n")+"\n")...)
+	out = append(out, src[end[0]:]...)
+	tpath := filepath.Join(t.TempDir(), mod.Module+".tla")
+	if err := os.WriteFile(tpath, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tpath, domains
 }
 
 // newHarness loads the module's model; wide, when not nil, overrides
@@ -82,11 +129,12 @@ func newHarness(t testing.TB, specDir string, ad *Adapter, wide map[string]int64
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := eval.LoadModel(specDir+"/"+ad.Module+".tla", cpath)
+	tpath, domains := withDomains(t, specDir, mod)
+	ev, err := eval.LoadModel(tpath, cpath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{ad: ad, mod: mod, ev: ev, idx: map[string]int{}, consts: map[string]int64{}, foreign: map[string]int{}}
+	h := &harness{ad: ad, mod: mod, ev: ev, idx: map[string]int{}, consts: map[string]int64{}, foreign: map[string]int{}, domains: domains}
 	for i, v := range ev.Variables() {
 		h.idx[v] = i
 	}
@@ -244,6 +292,18 @@ func (h *harness) args(es check.State, act *gen.Action) ([][]value.Value, error)
 				default:
 					return nil, fmt.Errorf("parameter %s of %s: element %v of %s is not a literal", p.Name, act.Name, el, p.Domain)
 				}
+			}
+		case h.domains[p] != "":
+			first := h.idx[h.mod.Vars[0].Name]
+			seen := map[string]bool{}
+			if err := h.ev.ActionSuccessors(h.domains[p], nil, es, func(t check.State) error {
+				if k := value.Canonical(t[first]); !seen[k] {
+					seen[k] = true
+					vals = append(vals, t[first])
+				}
+				return nil
+			}); err != nil {
+				return nil, fmt.Errorf("enumerating %s: %w", p.Domain, err)
 			}
 		default:
 			return nil, fmt.Errorf("parameter %s of %s is drawn from %s: no values to try", p.Name, act.Name, p.Domain)
@@ -624,6 +684,20 @@ func cmpGo(a, b reflect.Value) int {
 	case reflect.String:
 		return statemachine.CompareString(a.String(), b.String())
 	case reflect.Struct:
+		if isSet(a.Type()) {
+			// By size, then element by element, as the generated
+			// compare functions of sets order them.
+			n, m := int(a.FieldByName("n").Int()), int(b.FieldByName("n").Int())
+			if n != m {
+				return statemachine.CompareInt(int64(n), int64(m))
+			}
+			for i := 0; i < n; i++ {
+				if c := cmpGo(a.FieldByName("e").Index(i), b.FieldByName("e").Index(i)); c != 0 {
+					return c
+				}
+			}
+			return 0
+		}
 		for i := 0; i < a.NumField(); i++ {
 			if c := cmpGo(a.Field(i), b.Field(i)); c != 0 {
 				return c
