@@ -30,6 +30,7 @@ func TestMachineGenUpToDate(t *testing.T) {
 func adapters() []*difftest.Adapter {
 	co := &CollectionParams{Crypto: CollectionSymbolicCrypto{}}
 	cm := &CommandsParams{}
+	mk := &MarketParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "headend", Params: co,
 		// 2 * MaxReadings below statemachine.SetCap: stored holds forgeries too.
@@ -49,6 +50,17 @@ func adapters() []*difftest.Adapter {
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out CommandsOutput
 			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
+			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+		},
+	}, {
+		// 2 * T readings and served slots stay within statemachine.SetCap.
+		Module: "Market", Role: "headend", Params: mk,
+		Wide:  map[string]int64{"T": 8, "Switch": 4, "Invalid": 5},
+		Init:  func() reflect.Value { s := mk.Init(); return reflect.ValueOf(&s) },
+		Event: func() reflect.Value { return reflect.ValueOf(&MarketEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			var out MarketOutput
+			err := mk.Step(s.Interface().(*MarketState), *ev.Interface().(*MarketEvent), &out)
 			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
@@ -84,8 +96,14 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Ingest", Guard: 1},        // Collection: SignedByMeter(i) flipped
-		{Action: "Issue", Guard: 1},         // k = "disconnect" => a # b flipped
-		{Action: "Issue", Assign: "issued"}, // issued' = issued + 1 + 1
+		{Module: "Collection", Action: "Ingest", Guard: 1}, // Collection: SignedByMeter(i) flipped
+		{Action: "Issue", Guard: 1},                        // k = "disconnect" => a # b flipped
+		{Action: "Issue", Assign: "issued"},                // issued' = issued + 1 + 1
+		{Module: "Market", Action: "Ingest", Guard: 2},     // Market: a thief's reading before the theft accepted
+		{Module: "Market", Action: "Ingest", Guard: 3},     // Market: ValidAtSigning(r) flipped
+		{Action: "Fetch", Guard: 2},                        // Market: Entitled(p, t) flipped
+		{Action: "PublishCRL", Guard: 1},                   // Market: now >= Invalid flipped
+		{Action: "PublishCRL", Assign: "accepted"},         // Market: the CRL voids all evidence
+		{Action: "Tick", Assign: "switched"},               // Market: the switch recorded wrongly
 	})
 }

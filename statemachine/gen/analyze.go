@@ -554,6 +554,42 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 		return &syntax.Dot{Node: y.Node, Rec: r, Field: y.Field}, nil
 	case *syntax.Label:
 		return m.simplify(y.Body, env, depth)
+	case *syntax.SetFilter, *syntax.SetMap:
+		// {x \in S : P} and {e : x \in S}: one bound name over a set; the
+		// name shadows any definition or parameter of the same name.
+		var b syntax.Bound
+		if f, ok := y.(*syntax.SetFilter); ok {
+			b = f.Bound
+		} else if sm := y.(*syntax.SetMap); len(sm.Bounds) == 1 {
+			b = sm.Bounds[0]
+		}
+		if len(b.Names) != 1 || b.Tuple || b.Set == nil {
+			return nil, &Diag{Pos: x.At(), Msg: "a set comprehension is translated over one name bound in a set"}
+		}
+		set, e := m.simplify(b.Set, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		ne := map[string]syntax.Expr{}
+		for k, v := range env {
+			if k != b.Names[0] {
+				ne[k] = v
+			}
+		}
+		nb := syntax.Bound{Names: b.Names, Set: set}
+		if f, ok := y.(*syntax.SetFilter); ok {
+			pred, e := m.simplify(f.Pred, ne, depth)
+			if e != nil {
+				return nil, e
+			}
+			return &syntax.SetFilter{Node: f.Node, Bound: nb, Pred: pred}, nil
+		}
+		sm := y.(*syntax.SetMap)
+		el, e := m.simplify(sm.Elem, ne, depth)
+		if e != nil {
+			return nil, e
+		}
+		return &syntax.SetMap{Node: sm.Node, Elem: el, Bounds: []syntax.Bound{nb}}, nil
 	case *syntax.Except:
 		fn, e := m.simplify(y.Fn, env, depth)
 		if e != nil {
@@ -977,7 +1013,7 @@ func (m *Machine) paramTypes(action string) ([]*Param, *Diag) {
 				if !ok || len(r.Parts) != 1 || bound[r.Parts[0].Name] == nil {
 					return &Diag{Pos: a.At(), Msg: fmt.Sprintf("argument %d of %s in Next is not a name bound by \\E", i+1, action)}
 				}
-				dom := bound[r.Parts[0].Name]
+				dom := m.resolveDomain(bound[r.Parts[0].Name])
 				t, e := m.domainElem(dom)
 				if e != nil {
 					return e
@@ -1062,6 +1098,22 @@ func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
 		}
 	}
 	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b, BOOLEAN, a set of literals of one type, written out or named by a definition, or a definition typed `\\* @type: Set(T);`)", show(dom))}
+}
+
+// resolveDomain replaces a definition without parameters whose body is a
+// range a..b (Slots == 1..T) by that range, so that the parameter is
+// typed Int and tried over it.
+func (m *Machine) resolveDomain(dom syntax.Expr) syntax.Expr {
+	r, ok := dom.(*syntax.Ref)
+	if !ok || len(r.Parts) != 1 || len(r.Parts[0].Args) != 0 || m.isVar[r.Parts[0].Name] || m.isConst[r.Parts[0].Name] {
+		return dom
+	}
+	if d, ok := m.defs[r.Parts[0].Name]; ok && len(d.Params) == 0 {
+		if o, ok := d.Body.(*syntax.OpApp); ok && o.Op == ".." {
+			return o
+		}
+	}
+	return dom
 }
 
 // enumElems gives the literals of a set written out, or of a definition
@@ -1282,6 +1334,14 @@ func show(x syntax.Expr) string {
 		return showSub(y.Rec) + "." + y.Field
 	case *syntax.AtSign:
 		return "@"
+	case *syntax.SetFilter:
+		return "{" + strings.Join(y.Bound.Names, ", ") + " \\in " + show(y.Bound.Set) + " : " + show(y.Pred) + "}"
+	case *syntax.SetMap:
+		var bs []string
+		for _, b := range y.Bounds {
+			bs = append(bs, strings.Join(b.Names, ", ")+" \\in "+show(b.Set))
+		}
+		return "{" + show(y.Elem) + " : " + strings.Join(bs, ", ") + "}"
 	case *syntax.Except:
 		var us []string
 		for _, u := range y.Updates {

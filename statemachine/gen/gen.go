@@ -38,7 +38,7 @@ type Target struct {
 var Targets = []Target{
 	{Role: "meter", Path: "meter/machine_gen.go", Package: "meter", Modules: []string{"Channel", "Collection", "Commands", "Firmware"}, Pending: []string{"Tamper"}},
 	{Role: "gateway", Path: "gateway/machine_gen.go", Package: "gateway", Modules: []string{"Channel", "Collection", "Commands"}, Pending: []string{"Tamper"}},
-	{Role: "headend", Path: "headend/machine_gen.go", Package: "headend", Modules: []string{"Collection", "Commands"}, Pending: []string{"Market", "Tamper"}},
+	{Role: "headend", Path: "headend/machine_gen.go", Package: "headend", Modules: []string{"Collection", "Commands", "Market"}, Pending: []string{"Tamper"}},
 }
 
 // TargetFor returns the target that writes path (relative to the module root).

@@ -148,7 +148,11 @@ func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts [
 		t.Fatal(err)
 	}
 	for _, mut := range muts {
-		t.Run(fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign), func(t *testing.T) {
+		name := fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign)
+		if mut.Module != "" {
+			name = mut.Module + "." + name
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			src, _, err := gen.GenerateTarget(specDir, target, &mut)
 			if err != nil {
