@@ -96,7 +96,8 @@ func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 		{"  /\\ Mutant = \"weak\"\n  /\\ x' = 1\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:13:1: action Act is never enabled"},
 		{"  /\\ x' = TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: x is Int, assigned Bool"},
 		{"  /\\ x' = CHOOSE i \\in s : TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:"},
-		{"  /\\ s' = {i \\in s : i > 1}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:"},
+		{"  /\\ {i \\in s : i > 1} = {}\n  /\\ UNCHANGED <<x, s, g>>", "spec/T.tla:14:6: a set comprehension is outside the generator's subset"},
+		{"  /\\ s' = {i \\in s : i > g}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:26: action of role meter reads g of role gateway"},
 		{"  /\\ x' > x\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: primed variables are translated only"},
 		{"  /\\ IF x > 0 THEN x' = 1 ELSE UNCHANGED s\n  /\\ UNCHANGED g", "spec/T.tla:14:6: the THEN branch determines x', the ELSE branch does not"},
 		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN  \\* @bound\n                   ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
@@ -535,6 +536,23 @@ Next == \E m \in Offers : Offer(m)
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestGenSetComprehensions: {x \in S : P} and {e : x \in S} assigned to
+// a set variable become a loop over S into a fresh set.
+func TestGenSetComprehensions(t *testing.T) {
+	for _, c := range []struct{ action, want string }{
+		{"  /\\ s' = {i \\in s : i > x}\n  /\\ UNCHANGED <<x, g>>", "for _, x1 := range s.S.Elems() {\n\t\t\tif x1 > s.X {\n\t\t\t\tkept.Insert(x1, statemachine.CompareInt)"},
+		{"  /\\ s' = {i + x : i \\in s}\n  /\\ UNCHANGED <<x, g>>", "if !image.Insert(statemachine.Add(&ovf, x1, s.X), statemachine.CompareInt) {"},
+	} {
+		src, _, err := generateT(module(t, c.action))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), c.want) {
+			t.Errorf("generated code lacks %q:\n%s", c.want, src)
 		}
 	}
 }
