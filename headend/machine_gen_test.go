@@ -31,6 +31,7 @@ func adapters() []*difftest.Adapter {
 	co := &CollectionParams{Crypto: CollectionSymbolicCrypto{}}
 	cm := &CommandsParams{}
 	mk := &MarketParams{}
+	tp := &TamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "headend", Params: co,
 		// 2 * MaxReadings below statemachine.SetCap: stored holds forgeries too.
@@ -62,6 +63,21 @@ func adapters() []*difftest.Adapter {
 			var out MarketOutput
 			err := mk.Step(s.Interface().(*MarketState), *ev.Interface().(*MarketEvent), &out)
 			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+		},
+	}, {
+		// 4 * MaxEvents items (two kinds, signed or not) within
+		// statemachine.SetCap. Every state is checked on TamperLive.cfg's
+		// constants (one event: 2880 states): Tamper.cfg's 113112 states
+		// take minutes per role here; the random walks have three events.
+		Module: "Tamper", Role: "headend", Params: tp,
+		Small: map[string]int64{"MaxEvents": 1},
+		Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
+		Init:  func() reflect.Value { s := tp.Init(); return reflect.ValueOf(&s) },
+		Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			var out TamperOutput
+			err := tp.Step(s.Interface().(*TamperState), *ev.Interface().(*TamperEvent), &out)
+			return difftest.Out{Sends: map[string][]reflect.Value{"acks": difftest.Values(out.Acks)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
 }
@@ -96,14 +112,17 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Module: "Collection", Action: "Ingest", Guard: 1}, // Collection: SignedByMeter(i) flipped
-		{Action: "Issue", Guard: 1},                        // k = "disconnect" => a # b flipped
-		{Action: "Issue", Assign: "issued"},                // issued' = issued + 1 + 1
-		{Module: "Market", Action: "Ingest", Guard: 2},     // Market: a thief's reading before the theft accepted
-		{Module: "Market", Action: "Ingest", Guard: 3},     // Market: ValidAtSigning(r) flipped
-		{Action: "Fetch", Guard: 2},                        // Market: Entitled(p, t) flipped
-		{Action: "PublishCRL", Guard: 1},                   // Market: now >= Invalid flipped
-		{Action: "PublishCRL", Assign: "accepted"},         // Market: the CRL voids all evidence
-		{Action: "Tick", Assign: "switched"},               // Market: the switch recorded wrongly
+		{Module: "Collection", Action: "Ingest", Guard: 1},     // Collection: SignedByMeter(i) flipped
+		{Action: "Issue", Guard: 1},                            // k = "disconnect" => a # b flipped
+		{Action: "Issue", Assign: "issued"},                    // issued' = issued + 1 + 1
+		{Module: "Market", Action: "Ingest", Guard: 2},         // Market: a thief's reading before the theft accepted
+		{Module: "Market", Action: "Ingest", Guard: 3},         // Market: ValidAtSigning(r) flipped
+		{Action: "Fetch", Guard: 2},                            // Market: Entitled(p, t) flipped
+		{Action: "PublishCRL", Guard: 1},                       // Market: now >= Invalid flipped
+		{Action: "PublishCRL", Assign: "accepted"},             // Market: the CRL voids all evidence
+		{Action: "Tick", Assign: "switched"},                   // Market: the switch recorded wrongly
+		{Module: "Tamper", Action: "Ingest", Guard: 1},         // Tamper: only unsigned events stored
+		{Module: "Tamper", Action: "Ingest", Assign: "alarms"}, // Tamper: the alarms emptied
+		{Module: "Tamper", Action: "Ingest", Assign: "stored"}, // Tamper: the stored events emptied
 	})
 }

@@ -33,6 +33,7 @@ func adapters() []*difftest.Adapter {
 	co := &CollectionParams{}
 	cm := &CommandsParams{Crypto: CommandsSymbolicCrypto{}}
 	fw := &FirmwareParams{}
+	tp := &TamperParams{}
 	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
 	return []*difftest.Adapter{
 		{
@@ -79,6 +80,21 @@ func adapters() []*difftest.Adapter {
 				var out FirmwareOutput
 				err := fw.Step(s.Interface().(*FirmwareState), *ev.Interface().(*FirmwareEvent), &out)
 				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+			},
+		}, {
+			// 4 * MaxEvents items (two kinds, signed or not) within
+			// statemachine.SetCap. Every state is checked on TamperLive.cfg's
+			// constants (one event: 2880 states): Tamper.cfg's 113112 states
+			// take minutes per role here; the random walks have three events.
+			Module: "Tamper", Role: "meter", Params: tp,
+			Small: map[string]int64{"MaxEvents": 1},
+			Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
+			Init:  func() reflect.Value { s := tp.Init(); return reflect.ValueOf(&s) },
+			Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+			Step: func(s, ev reflect.Value) (difftest.Out, error) {
+				var out TamperOutput
+				err := tp.Step(s.Interface().(*TamperState), *ev.Interface().(*TamperEvent), &out)
+				return difftest.Out{Sends: map[string][]reflect.Value{"plc": difftest.Values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
 			},
 		},
 	}
@@ -134,5 +150,11 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "Download", Assign: "logbook"},   // Firmware: logbook' emptied
 		{Action: "SelfTestPass", Assign: "floor"}, // Firmware: floor' raised one more
 		{Action: "PowerLoss", Assign: "logbook"},  // Firmware: the rollback not logged
+		// Persist and Crash act on sensed, which is empty but in the mutant
+		// event_not_persisted: their mutants are equivalent to the machine.
+		{Action: "Detect", Assign: "mlog"},     // Tamper: the event not persisted
+		{Action: "Send", Guard: 1},             // Tamper: e \in mlog flipped
+		{Action: "Detect", Assign: "seq"},      // Tamper: an event number skipped
+		{Action: "ReceiveAck", Assign: "mlog"}, // Tamper: the log forgotten on any ack
 	})
 }

@@ -2,6 +2,8 @@ package gen
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"github.com/verimeter/verimeter/tla/syntax"
 	"go/format"
 	"os"
@@ -554,5 +556,69 @@ func TestGenSetComprehensions(t *testing.T) {
 		if !strings.Contains(string(src), c.want) {
 			t.Errorf("generated code lacks %q:\n%s", c.want, src)
 		}
+	}
+}
+
+// machineTable is the table of generated machines in statemachine/README.md:
+// per role and module, the lines of its part of the role's file (from its
+// Params to the next module's) and the names the role calls.
+func machineTable(t *testing.T) string {
+	files, _, err := Generate("../../spec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("| role | module | generated lines | machine (state, event, Step) |\n|---|---|---|---|\n")
+	total := 0
+	for i, f := range files {
+		tg := Targets[i]
+		lines := strings.Split(string(f.Src), "\n")
+		start := map[string]int{}
+		for n, l := range lines {
+			for _, m := range tg.Modules {
+				if strings.HasPrefix(l, "// "+m+"Params holds") {
+					start[m] = n
+				}
+			}
+		}
+		for j, m := range tg.Modules {
+			end := len(lines)
+			if j+1 < len(tg.Modules) {
+				end = start[tg.Modules[j+1]]
+			}
+			n := end - start[m]
+			total += n
+			fmt.Fprintf(&b, "| %s | %s | %d | `%sState`, `%sEvent`, `(*%sParams).Step` |\n", tg.Role, m, n, m, m, m)
+		}
+	}
+	fmt.Fprintf(&b, "| all | | %d | |\n", total)
+	return b.String()
+}
+
+var writeTable = flag.Bool("write", false, "rewrite the table of statemachine/README.md")
+
+// TestGenTableInReadme keeps the table of statemachine/README.md equal to
+// what gen writes; -write updates it.
+func TestGenTableInReadme(t *testing.T) {
+	const begin, end = "<!-- machines begin -->\n", "<!-- machines end -->"
+	path := "../README.md"
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := bytes.Index(readme, []byte(begin)), bytes.Index(readme, []byte(end))
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the table markers", path)
+	}
+	table := machineTable(t)
+	if string(readme[i+len(begin):j]) == table {
+		return
+	}
+	if !*writeTable {
+		t.Fatalf("%s is stale (go test ./statemachine/gen -run TableInReadme -write); want:\n%s", path, table)
+	}
+	out := append(append(append([]byte{}, readme[:i+len(begin)]...), table...), readme[j:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -82,7 +82,7 @@ func Random(t *testing.T, specDir string, ad *Adapter, walkLen int) Stats {
 // refuses exactly when the action is not enabled.
 func Exhaustive(t *testing.T, specDir string, ad *Adapter) Stats {
 	t.Helper()
-	h := newHarness(t, specDir, ad, nil)
+	h := newHarness(t, specDir, ad, ad.Small)
 	init := h.initState(t)
 	key := func(s check.State) string {
 		var b strings.Builder

@@ -28,6 +28,10 @@ type Adapter struct {
 	Module string           // spec module, e.g. "Channel"
 	Role   string           // e.g. "meter"
 	Wide   map[string]int64 // constants overridden for random walks (larger bounds)
+	// Small, when not nil, overrides constants of the .cfg for Exhaustive:
+	// a model whose every state the check visits in reasonable time, for a
+	// module whose .cfg model is too large for it (say so where it is set).
+	Small map[string]int64
 	// MinSteps is the number of random-walk steps the role's test
 	// requires when the model's walks end early (0: the test's default).
 	MinSteps int
