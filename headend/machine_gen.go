@@ -485,12 +485,21 @@ var (
 // TamperParams holds the constants of spec/Tamper.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type TamperParams struct {
+	// Store is the state the headend keeps outside the machine.
+	Store TamperStore
+}
+
+// TamperStore is the state of spec/Tamper.tla that the headend keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in TamperOutput, which the role applies once the step is persisted.
+type TamperStore interface {
+	// StoredHas reports whether x is in stored (Set([n: Int, kind: Str, signed: Bool]); spec/Tamper.tla:68:5).
+	StoredHas(x TamperItem) bool
 }
 
 // TamperState is the headend's part of the state of spec/Tamper.tla.
 type TamperState struct {
-	// stored: Set([n: Int, kind: Str, signed: Bool]); @persist (spec/Tamper.tla:68:5)
-	Stored statemachine.Set[TamperItem] `tla:"stored" json:"stored"`
 	// alarms: Seq(Int); @persist (spec/Tamper.tla:70:5)
 	Alarms statemachine.Seq[int64] `tla:"alarms" json:"alarms"`
 }
@@ -552,6 +561,11 @@ type TamperOutput struct {
 	Persist bool
 	// Acks are the messages added to acks (Set(Int) of role wan).
 	Acks []int64
+	// StoredClear, StoredRemove and StoredAdd change the @store stored, in this
+	// order, once the step is persisted (only when Step returns nil).
+	StoredClear  bool
+	StoredRemove []TamperItem
+	StoredAdd    []TamperItem
 }
 
 var errTamperUnknownEvent = errors.New("headend: unknown Tamper event")
@@ -565,6 +579,9 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 	out.Action = ""
 	out.Persist = false
 	out.Acks = out.Acks[:0]
+	out.StoredClear = false
+	out.StoredRemove = out.StoredRemove[:0]
+	out.StoredAdd = out.StoredAdd[:0]
 	switch ev.Kind {
 	case TamperIngest:
 		return p.stepIngest(s, ev, out)
@@ -575,7 +592,6 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 // Init is the headend's initial state (Init of spec/Tamper.tla).
 func (p *TamperParams) Init() TamperState {
 	var s TamperState
-	s.Stored.Clear()
 	s.Alarms.Clear()
 	return s
 }
@@ -586,10 +602,8 @@ func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOut
 		return errTamperIngestGuard1
 	}
 	nx := *s
-	if !nx.Stored.Insert(ev.E, compareTamperItem) {
-		return errTamperIngestStoredFull
-	}
-	if !(s.Stored.Has(ev.E, compareTamperItem)) {
+	out.StoredAdd = append(out.StoredAdd, ev.E)
+	if !(p.Store.StoredHas(ev.E)) {
 		if !nx.Alarms.Append(ev.E.N) {
 			return errTamperIngestAlarmsFull
 		}
@@ -604,6 +618,5 @@ func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOut
 
 var (
 	errTamperIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:193:8)"}
-	errTamperIngestStoredFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "stored holds statemachine.SetCap elements"}
 	errTamperIngestAlarmsFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "alarms holds statemachine.SetCap elements"}
 )

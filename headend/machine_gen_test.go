@@ -72,11 +72,20 @@ func adapters() []*difftest.Adapter {
 		Module: "Tamper", Role: "headend", Params: tp,
 		Small: map[string]int64{"MaxEvents": 1},
 		Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
-		Init:  func() reflect.Value { s := tp.Init(); return reflect.ValueOf(&s) },
+		// The head-end's stored events are a @store: the state is the
+		// machine's beside the map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&TamperFull{State: tp.Init(), Store: TamperMapStore{Stored: map[TamperItem]bool{}}})
+		},
 		Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out TamperOutput
-			err := tp.Step(s.Interface().(*TamperState), *ev.Interface().(*TamperEvent), &out)
+			full := s.Interface().(*TamperFull)
+			tp.Store = &full.Store
+			err := tp.Step(&full.State, *ev.Interface().(*TamperEvent), &out)
+			if err == nil {
+				full.Store.Apply(&out)
+			}
 			return difftest.Out{Sends: map[string][]reflect.Value{"acks": difftest.Values(out.Acks)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}

@@ -64,8 +64,8 @@ VARIABLES
     acks,          \* the head-end's signed acknowledgements, by event number
     \* @type: Bool; @role: gateway
     wanUp,         \* the gateway's WAN link is up
-    \* @type: Set(ITEM); @role: headend; @persist
-    stored,
+    \* @type: Set(ITEM); @role: headend; @persist; @store
+    stored,        \* the head-end's database of events (outside its machine)
     \* @type: Seq(Int); @role: headend; @persist
     alarms,        \* alarms raised, by event number
     \* @type: Int; @role: history

@@ -48,8 +48,12 @@ type Var struct {
 	Name    string
 	Type    *Type
 	Persist bool
-	Roles   []string
-	Pos     syntax.Pos
+	// Store: the role keeps the variable outside the machine (a set in
+	// its journal or database): Step reads it through <M>Store and asks
+	// for its changes in <M>Output.
+	Store bool
+	Roles []string
+	Pos   syntax.Pos
 }
 
 // Action is an annotated action of the role.
@@ -204,7 +208,10 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		}
 		m.types[v.Name] = t
 		if hasRole(a.Roles, role) {
-			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Roles: a.Roles, Pos: v.Pos})
+			if a.Store && t.Kind != TSet {
+				typeErrs = append(typeErrs, Diag{Pos: a.Pos, Msg: fmt.Sprintf("@store on %s of type %s: a store holds a set", v.Name, t)})
+			}
+			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Store: a.Store, Roles: a.Roles, Pos: v.Pos})
 		}
 	}
 	for _, v := range mod.Variables {

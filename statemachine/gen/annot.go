@@ -17,6 +17,9 @@ type varAnnot struct {
 	Type    string
 	Roles   []string
 	Persist bool
+	// Store marks state the role keeps outside the machine (`@store`): a
+	// set in its journal or database, reached through <M>Store.
+	Store bool
 }
 
 // actionAnnot is the comment above an action: `\* @role: R @event: name(params)`.
@@ -191,6 +194,8 @@ func parseVarAnnot(pos syntax.Pos, col int, rest string) (*varAnnot, *Diag) {
 		case p == "":
 		case p == "@persist":
 			v.Persist = true
+		case p == "@store":
+			v.Store = true
 		case strings.HasPrefix(p, "@role:"):
 			for _, r := range strings.Split(strings.TrimPrefix(p, "@role:"), ",") {
 				r = strings.TrimSpace(r)

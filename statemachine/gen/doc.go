@@ -33,9 +33,12 @@
 // assignments; a parameter may be drawn from a definition typed
 // `\* @type: Set(T);` (a set of records such as Presentable) or a range
 // definition (Slots == 1..T). Function types (Str -> Int) parse, but a
-// function-typed variable is not a field of a machine's state. A module
-// marked `\* @compose` (System) is model-checked only: gen generates nothing
-// from it and only checks its types.
+// function-typed variable is not a field of a machine's state. A
+// variable marked @store is state the role keeps outside the machine: read
+// through <M>Store (x \in v), changed through <M>Output (add, remove,
+// clear), with a map-backed reference in the role's store_gen_test.go. A
+// module marked `\* @compose` (System) is model-checked only: gen
+// generates nothing from it and only checks its types.
 //
 // Anything outside that subset (quantifiers and CHOOSE in actions,
 // comprehensions in guards, functions, IF over actions with unequal

@@ -288,6 +288,9 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 		}
 		if e.m.isVar[name] {
 			v := e.m.varNamed(name)
+			if v != nil && v.Store {
+				return e.fail(y.P, "%s is a @store: the machine reads it only as x \\in %s or x \\notin %s", name, name, name), intT
+			}
 			if v == nil {
 				return e.fail(y.P, "action of role %s reads %s of role %s: a role's actions see only its own variables", e.m.Role, name, strings.Join(e.m.owner(name), ", ")), intT
 			}
@@ -540,6 +543,15 @@ func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 				return neg + "(" + lo + " <= " + a + " && " + a + " <= " + hi + ")", boolT
 			}
 		}
+		if r, ok := y.Args[1].(*syntax.Ref); ok && len(r.Parts) == 1 && len(r.Parts[0].Args) == 0 {
+			if v := e.m.varNamed(r.Parts[0].Name); v != nil && v.Store {
+				a, at := e.expr(y.Args[0], v.Type.Elem)
+				if !at.equal(v.Type.Elem) {
+					return e.fail(y.P, "%s of %s in %s", y.Op, at, v.Type), boolT
+				}
+				return neg + "p.Store." + exported(v.Name) + "Has(" + a + ")", boolT
+			}
+		}
 		st, stt := e.expr(y.Args[1], nil)
 		if stt.Kind != TSet {
 			return e.fail(y.P, "%s on %s", y.Op, stt), boolT
@@ -686,6 +698,51 @@ func (e *emitter) seqStmts(x syntax.Expr, v *Var, target, errName string) []stri
 	return nil
 }
 
+// storeStmts lowers an assignment to a @store variable into the changes
+// Step asks for in its Output: v' = v \cup {e}, v' = v \ {e} (nested),
+// v' = {} and v' = v.
+func (e *emitter) storeStmts(as *Assign) []string {
+	v := as.Var
+	n := "out." + e.fieldName(v)
+	var walk func(x syntax.Expr) []string
+	walk = func(x syntax.Expr) []string {
+		switch y := x.(type) {
+		case *syntax.Ref:
+			if len(y.Parts) == 1 && y.Parts[0].Name == v.Name && len(y.Parts[0].Args) == 0 {
+				return nil
+			}
+		case *syntax.SetEnum:
+			if len(y.Elems) == 0 {
+				return []string{n + "Clear = true"}
+			}
+		case *syntax.OpApp:
+			if s, ok := y.Args[1].(*syntax.SetEnum); ok && (y.Op == "\\cup" || y.Op == "\\") {
+				out := walk(y.Args[0])
+				op := "Add"
+				if y.Op == "\\" {
+					op = "Remove"
+					for _, st := range out {
+						if strings.Contains(st, "Add = append") {
+							e.fail(y.P, "the @store %s: remove before adding (the role applies removals first)", v.Name)
+						}
+					}
+				}
+				for _, el := range s.Elems {
+					x, xt := e.expr(el, v.Type.Elem)
+					if !xt.equal(v.Type.Elem) {
+						e.fail(el.At(), "element of type %s in the @store %s of %s", xt, v.Name, v.Type)
+					}
+					out = append(out, n+op+" = append("+n+op+", "+x+")")
+				}
+				return out
+			}
+		}
+		e.fail(x.At(), "the @store %s is changed only as %s' = %s \\cup {e}, %s \\ {e} or {}", v.Name, v.Name, v.Name, v.Name)
+		return nil
+	}
+	return walk(as.Expr)
+}
+
 // setType is the type of a set-valued name (a variable of the role, a
 // parameter, a bound name), or nil after reporting it.
 func (e *emitter) setType(x syntax.Expr) *Type {
@@ -732,7 +789,29 @@ func (e *emitter) emitMachine() {
 		e.p("// Crypto computes the spec's abstract cryptography for the %s's actions.\n", m.Role)
 		e.p("Crypto %sCrypto\n", M)
 	}
+	var stores []*Var
+	for _, v := range m.Vars {
+		if v.Store {
+			stores = append(stores, v)
+		}
+	}
+	if len(stores) > 0 {
+		e.p("// Store is the state the %s keeps outside the machine.\n", m.Role)
+		e.p("Store %sStore\n", M)
+	}
 	e.p("}\n\n")
+	if len(stores) > 0 {
+		e.p("// %sStore is the state of %s that the %s keeps outside the machine\n", M, m.File, m.Role)
+		e.p("// (@store: a set in its journal or database, as large as it grows):\n")
+		e.p("// Step reads it only through these methods and asks for its changes\n")
+		e.p("// in %sOutput, which the role applies once the step is persisted.\n", M)
+		e.p("type %sStore interface {\n", M)
+		for _, v := range stores {
+			e.p("// %sHas reports whether x is in %s (%s; %s).\n", e.fieldName(v), v.Name, v.Type, v.Pos)
+			e.p("%sHas(x %s) bool\n", e.fieldName(v), e.goType(v.Type.Elem))
+		}
+		e.p("}\n\n")
+	}
 	if len(e.crypto) > 0 {
 		e.p("// %sCrypto is the abstract cryptography of %s that the %s's actions call:\n", M, m.File, m.Role)
 		e.p("// each method is an operator marked @crypto, whose TLA+ definition is its\n")
@@ -755,6 +834,9 @@ func (e *emitter) emitMachine() {
 	e.p("// %sState is the %s's part of the state of %s.\n", M, m.Role, m.File)
 	e.p("type %sState struct {\n", M)
 	for _, v := range m.Vars {
+		if v.Store {
+			continue
+		}
 		persist := ""
 		if v.Persist {
 			persist = "; @persist"
@@ -847,6 +929,14 @@ func (e *emitter) emitMachine() {
 		e.p("// %s are the messages added to %s (%s of role %s).\n", exported(v.Name), v.Name, v.Type, strings.Join(v.Roles, ", "))
 		e.p("%s []%s\n", exported(v.Name), e.goType(v.Type.Elem))
 	}
+	for _, v := range m.Vars {
+		if !v.Store {
+			continue
+		}
+		n := e.fieldName(v)
+		e.p("// %sClear, %sRemove and %sAdd change the @store %s, in this\n// order, once the step is persisted (only when Step returns nil).\n", n, n, n, v.Name)
+		e.p("%sClear bool\n%sRemove []%s\n%sAdd []%s\n", n, n, e.goType(v.Type.Elem), n, e.goType(v.Type.Elem))
+	}
 	e.p("}\n\n")
 
 	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", M, quote(m.Role+": unknown "+M+" event"))
@@ -860,6 +950,12 @@ func (e *emitter) emitMachine() {
 	e.p("out.Action = \"\"\nout.Persist = false\n")
 	for _, v := range m.Sends {
 		e.p("out.%s = out.%s[:0]\n", exported(v.Name), exported(v.Name))
+	}
+	for _, v := range m.Vars {
+		if v.Store {
+			n := e.fieldName(v)
+			e.p("out.%sClear = false\nout.%sRemove = out.%sRemove[:0]\nout.%sAdd = out.%sAdd[:0]\n", n, n, n, n, n)
+		}
 	}
 	e.p("switch ev.Kind {\n")
 	for _, a := range m.Actions {
@@ -876,6 +972,12 @@ func (e *emitter) emitInit() {
 	e.p("// Init is the %s's initial state (Init of %s).\n", m.Role, m.File)
 	e.p("func (p *%sParams) Init() %sState {\nvar s %sState\n", M, M, M)
 	for _, a := range m.Init {
+		if a.Var.Store {
+			if se, ok := a.Expr.(*syntax.SetEnum); !ok || len(se.Elems) != 0 {
+				e.fail(a.Pos, "the @store %s must start empty ({})", a.Var.Name)
+			}
+			continue
+		}
 		if a.Var.Type.Kind == TSeq {
 			for _, st := range e.seqStmts(a.Expr, a.Var, "s."+e.fieldName(a.Var), "") {
 				if strings.Contains(st, "return") {
@@ -943,6 +1045,13 @@ func (e *emitter) emitActions() {
 		assignStmts := func(as *Assign) []string {
 			target := "nx." + e.fieldName(as.Var)
 			mutated := e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Assign == as.Var.Name
+			if as.Var.Store {
+				out := e.storeStmts(as)
+				if mutated {
+					out = append(out, "out."+e.fieldName(as.Var)+"Clear = true")
+				}
+				return out
+			}
 			if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
 				full := errName(exported(as.Var.Name) + "Full")
 				declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
@@ -1164,4 +1273,69 @@ func (e *emitter) emitSymbolicCrypto() {
 	e.p("// operator (no keys): for tests and trace validation, never for a device.\n")
 	e.p("type %sSymbolicCrypto struct{}\n\n", M)
 	e.b.Write(body.Bytes())
+}
+
+// RenderStoreTest writes the map-backed reference implementations of the
+// <M>Store interfaces of machines (nil when none has a @store), for a
+// _test.go file: <M>MapStore, and <M>Full, the role's whole state of the
+// module (the machine's and its store's) as the differential tests drive it.
+func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
+	var b bytes.Buffer
+	var errs []Diag
+	for _, m := range machines {
+		var stores []*Var
+		for _, v := range m.Vars {
+			if v.Store {
+				stores = append(stores, v)
+			}
+		}
+		if len(stores) == 0 {
+			continue
+		}
+		e := &emitter{m: m, goName: map[*Type]string{}}
+		e.nameTypes()
+		M := m.Module
+		e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
+		e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
+		e.p("type %sMapStore struct {\n", M)
+		for _, v := range stores {
+			e.p("%s map[%s]bool `tla:%s`\n", e.fieldName(v), e.goType(v.Type.Elem), quote(v.Name))
+		}
+		e.p("}\n\n")
+		for _, v := range stores {
+			n := e.fieldName(v)
+			e.p("// %sHas reports whether x is in %s.\n", n, v.Name)
+			e.p("func (m *%sMapStore) %sHas(x %s) bool { return m.%s[x] }\n\n", M, n, e.goType(v.Type.Elem), n)
+		}
+		e.p("// Apply makes the changes out asks for, as the role does once the\n// step is persisted: clear, remove, then add.\n")
+		e.p("func (m *%sMapStore) Apply(out *%sOutput) {\n", M, M)
+		for _, v := range stores {
+			n := e.fieldName(v)
+			e.p("if m.%s == nil {\nm.%s = map[%s]bool{}\n}\n", n, n, e.goType(v.Type.Elem))
+			e.p("if out.%sClear {\nclear(m.%s)\n}\n", n, n)
+			e.p("for _, x := range out.%sRemove {\ndelete(m.%s, x)\n}\n", n, n)
+			e.p("for _, x := range out.%sAdd {\nm.%s[x] = true\n}\n", n, n)
+		}
+		e.p("}\n\n")
+		e.p("// %sFull is the %s's whole state of %s, the machine's and its\n// store's, as the differential tests compare it with the spec's.\n", M, m.Role, m.File)
+		e.p("type %sFull struct {\nState %sState `tla:\",inline\"`\nStore %sMapStore `tla:\",inline\"`\n}\n\n", M, M, M)
+		errs = append(errs, e.errs...)
+		b.Write(e.b.Bytes())
+	}
+	if len(errs) > 0 {
+		return nil, joinDiags(errs)
+	}
+	if b.Len() == 0 {
+		return nil, nil
+	}
+	var out bytes.Buffer
+	fmt.Fprintf(&out, "%s\n\n", Header)
+	fmt.Fprintf(&out, "// Reference stores for the %s's tests, generated by `verimeter gen`.\n\n", machines[0].Role)
+	fmt.Fprintf(&out, "package %s\n\n", pkg)
+	out.Write(b.Bytes())
+	formatted, err := format.Source(out.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
+	}
+	return formatted, nil
 }

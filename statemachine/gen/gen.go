@@ -15,10 +15,13 @@ import (
 // Target says which modules a role's machine file is generated from and
 // where it goes.
 type Target struct {
-	Role    string
-	Path    string   // output file relative to the module root
-	Package string   // Go package name
-	Modules []string // spec modules, without .tla
+	Role string
+	Path string // output file relative to the module root
+	// TestPath is the _test.go file of the reference stores (RenderStoreTest),
+	// written when a machine of the role has a @store.
+	TestPath string
+	Package  string   // Go package name
+	Modules  []string // spec modules, without .tla
 	// Pending are modules with actions of the role that the spec does not
 	// yet let the generator translate; Generate tries them and reports why
 	// as diagnostics, so a fix in the spec shows up as soon as it lands.
@@ -36,9 +39,9 @@ type Target struct {
 // Pending (verimeter gen lists why); the composed model (System, marked
 // @compose) is model-checked only and in no target.
 var Targets = []Target{
-	{Role: "meter", Path: "meter/machine_gen.go", Package: "meter", Modules: []string{"Channel", "Collection", "Commands", "Firmware", "Tamper"}},
-	{Role: "gateway", Path: "gateway/machine_gen.go", Package: "gateway", Modules: []string{"Channel", "Collection", "Commands", "Tamper"}},
-	{Role: "headend", Path: "headend/machine_gen.go", Package: "headend", Modules: []string{"Collection", "Commands", "Market", "Tamper"}},
+	{Role: "meter", Path: "meter/machine_gen.go", TestPath: "meter/store_gen_test.go", Package: "meter", Modules: []string{"Channel", "Collection", "Commands", "Firmware", "Tamper"}},
+	{Role: "gateway", Path: "gateway/machine_gen.go", TestPath: "gateway/store_gen_test.go", Package: "gateway", Modules: []string{"Channel", "Collection", "Commands", "Tamper"}},
+	{Role: "headend", Path: "headend/machine_gen.go", TestPath: "headend/store_gen_test.go", Package: "headend", Modules: []string{"Collection", "Commands", "Market", "Tamper"}},
 }
 
 // TargetFor returns the target that writes path (relative to the module root).
@@ -72,6 +75,11 @@ func Generate(specDir string, mut *Mutation) ([]File, []Diag, error) {
 			return nil, diags, err
 		}
 		files = append(files, File{Path: t.Path, Src: src})
+		if f, err := GenerateStoreTest(specDir, t); err != nil {
+			return nil, diags, err
+		} else if f != nil {
+			files = append(files, *f)
+		}
 	}
 	ds, err := uncovered(specDir, Targets)
 	if err != nil {
@@ -155,6 +163,27 @@ func GenerateTarget(specDir string, t Target, mut *Mutation) ([]byte, []Diag, er
 		}
 	}
 	return src, diags, nil
+}
+
+// GenerateStoreTest generates the role's reference stores (nil when no
+// machine of the role has a @store).
+func GenerateStoreTest(specDir string, t Target) (*File, error) {
+	var ms []*Machine
+	for _, mod := range t.Modules {
+		m, _, err := LoadMachine(specDir, mod, t.Role)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, m)
+	}
+	src, err := RenderStoreTest(t.Package, ms)
+	if err != nil || src == nil {
+		return nil, err
+	}
+	if t.TestPath == "" {
+		return nil, fmt.Errorf("gen: the %s has a @store but its target names no TestPath", t.Role)
+	}
+	return &File{Path: t.TestPath, Src: src}, nil
 }
 
 // pendingDiag turns an error line "file:line:col: msg" of a pending module

@@ -568,11 +568,14 @@ func machineTable(t *testing.T) string {
 		t.Fatal(err)
 	}
 	var b strings.Builder
-	b.WriteString("| role | module | generated lines | machine (state, event, Step) |\n|---|---|---|---|\n")
+	b.WriteString("| role | module | generated lines | machine (state, event, Step) | @store (kept by the role, through `<M>Store`) |\n|---|---|---|---|---|\n")
 	total := 0
-	for i, f := range files {
-		tg := Targets[i]
-		lines := strings.Split(string(f.Src), "\n")
+	src := map[string][]byte{}
+	for _, f := range files {
+		src[f.Path] = f.Src
+	}
+	for _, tg := range Targets {
+		lines := strings.Split(string(src[tg.Path]), "\n")
 		start := map[string]int{}
 		for n, l := range lines {
 			for _, m := range tg.Modules {
@@ -588,10 +591,20 @@ func machineTable(t *testing.T) string {
 			}
 			n := end - start[m]
 			total += n
-			fmt.Fprintf(&b, "| %s | %s | %d | `%sState`, `%sEvent`, `(*%sParams).Step` |\n", tg.Role, m, n, m, m, m)
+			mach, _, err := LoadMachine("../../spec", m, tg.Role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stores []string
+			for _, v := range mach.Vars {
+				if v.Store {
+					stores = append(stores, "`"+v.Name+"`")
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | `%sState`, `%sEvent`, `(*%sParams).Step` | %s |\n", tg.Role, m, n, m, m, m, strings.Join(stores, ", "))
 		}
 	}
-	fmt.Fprintf(&b, "| all | | %d | |\n", total)
+	fmt.Fprintf(&b, "| all | | %d | | |\n", total)
 	return b.String()
 }
 
@@ -620,5 +633,66 @@ func TestGenTableInReadme(t *testing.T) {
 	out := append(append(append([]byte{}, readme[:i+len(begin)]...), table...), readme[j:]...)
 	if err := os.WriteFile(path, out, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGenStore: a @store variable is not a field of the state; Step reads
+// it through <M>Store and asks for its changes in <M>Output; any other use
+// is an error, and the reference store is generated for tests only.
+func TestGenStore(t *testing.T) {
+	mod := func(action, init string) string {
+		dir := specTempDir(t)
+		src := `---- MODULE S ----
+EXTENDS Naturals
+VARIABLES
+    \* @type: Set(Int); @role: headend; @persist; @store
+    db,
+    \* @type: Int; @role: headend
+    n
+Init == db = ` + init + ` /\ n = 0
+\* @role: headend @event: put(x)
+Put(x) ==
+` + action + `
+Next == \E x \in 1..3 : Put(x)
+====
+`
+		if err := os.WriteFile(filepath.Join(dir, "S.tla"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	tg := Target{Role: "headend", Package: "p", Modules: []string{"S"}, TestPath: "p/store_gen_test.go"}
+	dir := mod("  /\\ x \\notin db\n  /\\ db' = (db \\ {x + 1}) \\cup {x}\n  /\\ n' = n + 1", "{}")
+	src, _, err := GenerateTarget(dir, tg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Store SStore\n",
+		"DbHas(x int64) bool",
+		"if !(!p.Store.DbHas(ev.X)) {",
+		"out.DbRemove = append(out.DbRemove, statemachine.Add(&ovf, ev.X, 1))",
+		"out.DbAdd = append(out.DbAdd, ev.X)",
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(string(src), "Db statemachine.Set") {
+		t.Error("the @store is a field of the state")
+	}
+	f, err := GenerateStoreTest(dir, tg)
+	if err != nil || f == nil || !strings.Contains(string(f.Src), "Db map[int64]bool `tla:\"db\"`") {
+		t.Fatalf("reference store: %v %v", f, err)
+	}
+	for _, c := range []struct{ action, init, want string }{
+		{"  /\\ db = {}\n  /\\ UNCHANGED db\n  /\\ n' = n", "{}", "db is a @store"},
+		{"  /\\ db' = {y \\in db : y > x}\n  /\\ n' = n", "{}", "the @store db is changed only as"},
+		{"  /\\ db' = (db \\cup {x}) \\ {1}\n  /\\ n' = n", "{}", "remove before adding"},
+		{"  /\\ db' = db\n  /\\ n' = n", "{1}", "the @store db must start empty"},
+	} {
+		if _, _, err := GenerateTarget(mod(c.action, c.init), tg, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("action\n%s\nerr = %v, want %q", c.action, err, c.want)
+		}
 	}
 }

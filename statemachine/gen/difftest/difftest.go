@@ -121,12 +121,18 @@ func UpToDate(t *testing.T, specDir, root string, target gen.Target, write bool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := gen.Stale(root, []gen.File{{Path: target.Path, Src: src}}, write)
+	files := []gen.File{{Path: target.Path, Src: src}}
+	if f, err := gen.GenerateStoreTest(specDir, target); err != nil {
+		t.Fatal(err)
+	} else if f != nil {
+		files = append(files, *f)
+	}
+	stale, err := gen.Stale(root, files, write)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(stale) > 0 && !write {
-		t.Fatalf("%s is stale: run `go generate ./...` or this test with -write", target.Path)
+		t.Fatalf("%v stale: run `go generate ./...` or this test with -write", stale)
 	}
 }
 

@@ -196,15 +196,47 @@ func (h *harness) successors(t fataler, s check.State) []succ {
 	return out
 }
 
+// stateField is a variable of the role in a generated state: a field
+// tagged with its name, also inside a field tagged `tla:",inline"` (a
+// machine's state beside its @store, in <M>Full of store_gen_test.go).
+type stateField struct {
+	name string
+	v    reflect.Value
+}
+
+func fieldsOf(st reflect.Value) []stateField {
+	var out []stateField
+	for i := 0; i < st.NumField(); i++ {
+		tag := st.Type().Field(i).Tag.Get("tla")
+		if tag == ",inline" {
+			out = append(out, fieldsOf(st.Field(i))...)
+			continue
+		}
+		if tag == "" {
+			continue
+		}
+		out = append(out, stateField{tag, st.Field(i)})
+	}
+	return out
+}
+
+// stateKey prints a generated state as projKey prints the spec's.
+func stateKey(gs reflect.Value) string {
+	var parts []string
+	for _, f := range fieldsOf(gs.Elem()) {
+		parts = append(parts, f.name+" |-> "+canonGo(f.v))
+	}
+	sort.Strings(parts)
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
 // compare reports where the generated state differs from the evaluator's
 // state projected onto the role's variables.
 func (h *harness) compare(gs reflect.Value, es check.State) error {
-	st := gs.Elem()
-	for i := 0; i < st.NumField(); i++ {
-		name := st.Type().Field(i).Tag.Get("tla")
-		got, want := canonGo(st.Field(i)), value.Canonical(es[h.idx[name]])
+	for _, f := range fieldsOf(gs.Elem()) {
+		got, want := canonGo(f.v), value.Canonical(es[h.idx[f.name]])
 		if got != want {
-			return fmt.Errorf("%s: generated %s, spec %s", name, got, want)
+			return fmt.Errorf("%s: generated %s, spec %s", f.name, got, want)
 		}
 	}
 	return nil
@@ -213,28 +245,35 @@ func (h *harness) compare(gs reflect.Value, es check.State) error {
 // project sets the generated state to the evaluator's state.
 func (h *harness) project(es check.State) reflect.Value {
 	gs := h.ad.Init()
-	st := gs.Elem()
-	for i := 0; i < st.NumField(); i++ {
-		name := st.Type().Field(i).Tag.Get("tla")
-		fromVal(st.Field(i), es[h.idx[name]])
+	for _, f := range fieldsOf(gs.Elem()) {
+		fromVal(f.v, es[h.idx[f.name]])
 	}
 	return gs
 }
 
+// clone copies a generated state, the maps of a reference store included.
 func clone(gs reflect.Value) reflect.Value {
 	c := reflect.New(gs.Elem().Type())
 	c.Elem().Set(gs.Elem())
+	for _, f := range fieldsOf(c.Elem()) {
+		if f.v.Kind() == reflect.Map && !f.v.IsNil() {
+			m := reflect.MakeMapWithSize(f.v.Type(), f.v.Len())
+			it := f.v.MapRange()
+			for it.Next() {
+				m.SetMapIndex(it.Key(), it.Value())
+			}
+			f.v.Set(m)
+		}
+	}
 	return c
 }
 
 // projKey prints the spec's state projected onto the role's variables as
-// canonGo prints the generated state.
+// stateKey prints the generated state.
 func (h *harness) projKey(es check.State) string {
-	st := h.ad.Init().Elem()
 	var parts []string
-	for i := 0; i < st.NumField(); i++ {
-		name := st.Type().Field(i).Tag.Get("tla")
-		parts = append(parts, name+" |-> "+value.Canonical(es[h.idx[name]]))
+	for _, f := range fieldsOf(h.ad.Init().Elem()) {
+		parts = append(parts, f.name+" |-> "+value.Canonical(es[h.idx[f.name]]))
 	}
 	sort.Strings(parts)
 	return "[" + strings.Join(parts, ", ") + "]"
@@ -398,7 +437,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 			if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
 				return nil, fmt.Errorf("event of %s: want a GuardError of that action, got %v", what, err)
 			}
-			if canonGo(cp.Elem()) != canonGo(gs.Elem()) {
+			if stateKey(cp) != stateKey(gs) {
 				return nil, fmt.Errorf("event of %s: refused step changed the state", what)
 			}
 			h.refused++
@@ -410,7 +449,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		if err := h.checkPersist(act, gs, cp, out.Persist); err != nil {
 			return nil, fmt.Errorf("event of %s: %v", what, err)
 		}
-		key := canonGo(cp.Elem()) + " / " + h.sendKey(es, sends)
+		key := stateKey(cp) + " / " + h.sendKey(es, sends)
 		if !exact[key] {
 			boundOnly := false
 			for _, b := range act.Bounds {
@@ -455,11 +494,11 @@ func (h *harness) checkPersist(act *gen.Action, before, after reflect.Value, per
 	if persist != assigns {
 		return fmt.Errorf("Output.Persist = %v, but the action assigns a @persist variable: %v", persist, assigns)
 	}
-	b, a := before.Elem(), after.Elem()
-	for i := 0; i < b.NumField(); i++ {
-		name := b.Type().Field(i).Tag.Get("tla")
+	bf, af := fieldsOf(before.Elem()), fieldsOf(after.Elem())
+	for i := range bf {
+		name := bf[i].name
 		for _, v := range h.mod.Vars {
-			if v.Name == name && v.Persist && canonGo(b.Field(i)) != canonGo(a.Field(i)) && !persist {
+			if v.Name == name && v.Persist && canonGo(bf[i].v) != canonGo(af[i].v) && !persist {
 				return fmt.Errorf("@persist variable %s changed but Output.Persist is false", name)
 			}
 		}
@@ -554,6 +593,14 @@ func isSeq(t reflect.Type) bool {
 // canonGo prints a generated value as value.Canonical prints the spec's.
 func canonGo(v reflect.Value) string {
 	switch v.Kind() {
+	case reflect.Map:
+		// A set kept in a reference store: its keys.
+		var out []string
+		it := v.MapRange()
+		for it.Next() {
+			out = append(out, canonGo(it.Key()))
+		}
+		return value.CanonicalSet(out)
 	case reflect.Int64:
 		return strconv.FormatInt(v.Int(), 10)
 	case reflect.Bool:
@@ -603,6 +650,18 @@ func fromVal(dst reflect.Value, v value.Value) {
 		dst = reflect.NewAt(dst.Type(), unsafe.Pointer(dst.UnsafeAddr())).Elem()
 	}
 	switch dst.Kind() {
+	case reflect.Map:
+		s, err := v.(value.SetValue).Enumerate()
+		if err != nil {
+			panic(err)
+		}
+		m := reflect.MakeMapWithSize(dst.Type(), s.Len())
+		for _, x := range s.Elems() {
+			k := reflect.New(dst.Type().Key()).Elem()
+			fromVal(k, x)
+			m.SetMapIndex(k, reflect.ValueOf(true))
+		}
+		dst.Set(m)
 	case reflect.Int64:
 		dst.SetInt(int64(v.(value.Int)))
 	case reflect.Bool:
