@@ -17,6 +17,17 @@ import (
 type ChannelParams struct {
 	// Crypto computes the spec's abstract cryptography for the gateway's actions.
 	Crypto ChannelCrypto
+	// Store is the state the gateway keeps outside the machine.
+	Store ChannelStore
+}
+
+// ChannelStore is the state of spec/Channel.tla that the gateway keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in ChannelOutput, which the role applies once the step is persisted.
+type ChannelStore interface {
+	// SeenHas reports whether x is in seen (Set(Int); spec/Channel.tla:48:5).
+	SeenHas(x int64) bool
 }
 
 // ChannelCrypto is the abstract cryptography of spec/Channel.tla that the gateway's actions call:
@@ -43,8 +54,6 @@ func (ChannelSymbolicCrypto) Authentic(m ChannelNet) bool {
 type ChannelState struct {
 	// gkey: Int (spec/Channel.tla:42:5)
 	Gkey int64 `tla:"gkey" json:"gkey"`
-	// seen: Set(Int) (spec/Channel.tla:48:5)
-	Seen statemachine.Set[int64] `tla:"seen" json:"seen"`
 }
 
 // ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
@@ -111,6 +120,11 @@ type ChannelOutput struct {
 	Persist bool
 	// Kas are the messages added to kas (Set(Int) of role attacker).
 	Kas []int64
+	// SeenClear, SeenRemove and SeenAdd change the @store seen, in this
+	// order, once the step is persisted (only when Step returns nil).
+	SeenClear  bool
+	SeenRemove []int64
+	SeenAdd    []int64
 }
 
 var errChannelUnknownEvent = errors.New("gateway: unknown Channel event")
@@ -124,6 +138,9 @@ func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutpu
 	out.Action = ""
 	out.Persist = false
 	out.Kas = out.Kas[:0]
+	out.SeenClear = false
+	out.SeenRemove = out.SeenRemove[:0]
+	out.SeenAdd = out.SeenAdd[:0]
 	switch ev.Kind {
 	case ChannelKeyAgreement:
 		return p.stepRekey(s, ev, out)
@@ -137,7 +154,6 @@ func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutpu
 func (p *ChannelParams) Init() ChannelState {
 	var s ChannelState
 	s.Gkey = 1
-	s.Seen.Clear()
 	return s
 }
 
@@ -147,7 +163,7 @@ func (p *ChannelParams) stepRekey(s *ChannelState, ev ChannelEvent, out *Channel
 	var ovf bool
 	nx := *s
 	nx.Gkey = statemachine.Add(&ovf, s.Gkey, 1)
-	nx.Seen.Clear()
+	out.SeenClear = true
 	msg1 := statemachine.Add(&ovf, s.Gkey, 1)
 	if ovf {
 		return errChannelRekeyOverflow
@@ -164,14 +180,12 @@ func (p *ChannelParams) stepReceive(s *ChannelState, ev ChannelEvent, out *Chann
 	if !(ev.M.K == s.Gkey) {
 		return errChannelReceiveGuard1
 	}
-	if !(!s.Seen.Has(ev.M.C, statemachine.CompareInt)) {
+	if !(!p.Store.SeenHas(ev.M.C)) {
 		return errChannelReceiveGuard2
 	}
 	nx := *s
 	if p.Crypto.Authentic(ev.M) {
-		if !nx.Seen.Insert(ev.M.C, statemachine.CompareInt) {
-			return errChannelReceiveSeenFull
-		}
+		out.SeenAdd = append(out.SeenAdd, ev.M.C)
 	}
 	*s = nx
 	out.Action = "Receive"
@@ -179,11 +193,9 @@ func (p *ChannelParams) stepReceive(s *ChannelState, ev ChannelEvent, out *Chann
 }
 
 var (
-	errChannelRekeySeenFull   = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "seen holds statemachine.SetCap elements"}
-	errChannelRekeyOverflow   = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
-	errChannelReceiveGuard1   = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
-	errChannelReceiveGuard2   = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
-	errChannelReceiveSeenFull = &statemachine.CapacityError{Role: "gateway", Action: "Receive", What: "seen holds statemachine.SetCap elements"}
+	errChannelRekeyOverflow = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
+	errChannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
+	errChannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
 )
 
 // CollectionParams holds the constants of spec/Collection.tla that the gateway's actions read

@@ -48,11 +48,20 @@ func adapters() []*difftest.Adapter {
 	}, {
 		Module: "Channel", Role: "gateway", Params: ch,
 		// MaxCtr below statemachine.SetCap: seen holds a key's counters.
-		Wide:  map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
-		Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
+		Wide: map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
+		// The window (seen) is a @store: the state is the machine's
+		// beside the map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&ChannelFull{State: ch.Init(), Store: ChannelMapStore{Seen: map[int64]bool{}}})
+		},
 		Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
+			full := s.Interface().(*ChannelFull)
+			ch.Store = &full.Store
+			err := ch.Step(&full.State, *ev.Interface().(*ChannelEvent), &chOut)
+			if err == nil {
+				full.Store.Apply(&chOut)
+			}
 			return difftest.Out{Sends: map[string][]reflect.Value{"kas": difftest.Values(chOut.Kas)}, Action: chOut.Action, Persist: chOut.Persist}, err
 		},
 	}, {

@@ -44,8 +44,8 @@ VARIABLES
     kas,           \* key agreements on the medium (the epochs offered)
     \* @type: Set([k: Int, c: Int, r: Int, auth: Bool]); @role: attacker
     net,           \* every APDU ever on the medium
-    \* @type: Set(Int); @role: gateway
-    seen,          \* counters accepted under the current key (the window)
+    \* @type: Set(Int); @role: gateway; @store
+    seen,          \* counters accepted under the current key (the window; the gateway keeps it as a bitmap)
     \* @type: Set(<<Int, Int>>); @role: history
     accepted,      \* <<key, counter>> of every accepted APDU
     \* @type: Bool; @role: history
