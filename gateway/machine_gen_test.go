@@ -33,6 +33,7 @@ func adapters() []*difftest.Adapter {
 	co := &CollectionParams{}
 	cm := &CommandsParams{}
 	out := CommandsOutput{Net: make([]CommandsNet, 0, 4)}
+	tp := &TamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "gateway", Params: co,
 		// MaxReadings below statemachine.SetCap: the queue holds them all.
@@ -47,11 +48,20 @@ func adapters() []*difftest.Adapter {
 	}, {
 		Module: "Channel", Role: "gateway", Params: ch,
 		// MaxCtr below statemachine.SetCap: seen holds a key's counters.
-		Wide:  map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
-		Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
+		Wide: map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
+		// The window (seen) is a @store: the state is the machine's
+		// beside the map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&ChannelFull{State: ch.Init(), Store: ChannelMapStore{Seen: map[int64]bool{}}})
+		},
 		Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
+			full := s.Interface().(*ChannelFull)
+			ch.Store = &full.Store
+			err := ch.Step(&full.State, *ev.Interface().(*ChannelEvent), &chOut)
+			if err == nil {
+				full.Store.Apply(&chOut)
+			}
 			return difftest.Out{Sends: map[string][]reflect.Value{"kas": difftest.Values(chOut.Kas)}, Action: chOut.Action, Persist: chOut.Persist}, err
 		},
 	}, {
@@ -62,6 +72,21 @@ func adapters() []*difftest.Adapter {
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
 			return difftest.Out{Sends: map[string][]reflect.Value{"net": difftest.Values(out.Net)}, Action: out.Action, Persist: out.Persist}, err
+		},
+	}, {
+		// 4 * MaxEvents items (two kinds, signed or not) within
+		// statemachine.SetCap. Every state is checked on TamperLive.cfg's
+		// constants (one event: 2880 states): Tamper.cfg's 113112 states
+		// take minutes per role here; the random walks have three events.
+		Module: "Tamper", Role: "gateway", Params: tp,
+		Small: map[string]int64{"MaxEvents": 1},
+		Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
+		Init:  func() reflect.Value { s := tp.Init(); return reflect.ValueOf(&s) },
+		Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			var out TamperOutput
+			err := tp.Step(s.Interface().(*TamperState), *ev.Interface().(*TamperEvent), &out)
+			return difftest.Out{Sends: map[string][]reflect.Value{"uploads": difftest.Values(out.Uploads)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
 }
@@ -96,12 +121,18 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Receive", Guard: 1},         // Channel: m.k = gkey flipped
-		{Action: "Receive", Guard: 2},         // Channel: m.c \notin seen flipped
-		{Action: "Rekey", Assign: "gkey"},     // Channel: gkey' = gkey + 1 + 1
-		{Action: "Upload", Guard: 1},          // Collection: i \in queue flipped
-		{Action: "Uploaded", Assign: "queue"}, // Collection: queue' emptied
-		{Action: "Relay", Guard: 1},           // c \notin relayed flipped
-		{Action: "Relay", Assign: "relayed"},  // relayed' emptied instead of growing
+		{Action: "Receive", Guard: 1},                               // Channel: m.k = gkey flipped
+		{Action: "Receive", Guard: 2},                               // Channel: m.c \notin seen flipped
+		{Action: "Rekey", Assign: "gkey"},                           // Channel: gkey' = gkey + 1 + 1
+		{Module: "Collection", Action: "Upload", Guard: 1},          // Collection: i \in queue flipped
+		{Module: "Collection", Action: "Uploaded", Assign: "queue"}, // Collection: queue' emptied
+		{Action: "Relay", Guard: 1},                                 // c \notin relayed flipped
+		{Action: "Relay", Assign: "relayed"},                        // relayed' emptied instead of growing
+		{Module: "Tamper", Action: "Collect", Guard: 1},             // Tamper: e \notin queue flipped
+		{Module: "Tamper", Action: "Inject", Guard: 1},              // Tamper: an injected event signed
+		{Module: "Tamper", Action: "Upload", Guard: 2},              // Tamper: wanUp flipped
+		{Module: "Tamper", Action: "Uploaded", Assign: "queue"},     // Tamper: the queue emptied on an ack
+		{Module: "Tamper", Action: "Drop", Assign: "queue"},         // Tamper: a drop empties the queue
+		{Module: "Tamper", Action: "WanDown", Assign: "wanUp"},      // Tamper: an outage leaves the link up
 	})
 }

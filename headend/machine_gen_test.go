@@ -30,6 +30,8 @@ func TestMachineGenUpToDate(t *testing.T) {
 func adapters() []*difftest.Adapter {
 	co := &CollectionParams{Crypto: CollectionSymbolicCrypto{}}
 	cm := &CommandsParams{}
+	mk := &MarketParams{}
+	tp := &TamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "headend", Params: co,
 		// 2 * MaxReadings below statemachine.SetCap: stored holds forgeries too.
@@ -50,6 +52,41 @@ func adapters() []*difftest.Adapter {
 			var out CommandsOutput
 			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
 			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+		},
+	}, {
+		// 2 * T readings and served slots stay within statemachine.SetCap.
+		Module: "Market", Role: "headend", Params: mk,
+		Wide:  map[string]int64{"T": 8, "Switch": 4, "Invalid": 5},
+		Init:  func() reflect.Value { s := mk.Init(); return reflect.ValueOf(&s) },
+		Event: func() reflect.Value { return reflect.ValueOf(&MarketEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			var out MarketOutput
+			err := mk.Step(s.Interface().(*MarketState), *ev.Interface().(*MarketEvent), &out)
+			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+		},
+	}, {
+		// 4 * MaxEvents items (two kinds, signed or not) within
+		// statemachine.SetCap. Every state is checked on TamperLive.cfg's
+		// constants (one event: 2880 states): Tamper.cfg's 113112 states
+		// take minutes per role here; the random walks have three events.
+		Module: "Tamper", Role: "headend", Params: tp,
+		Small: map[string]int64{"MaxEvents": 1},
+		Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
+		// The head-end's stored events are a @store: the state is the
+		// machine's beside the map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&TamperFull{State: tp.Init(), Store: TamperMapStore{Stored: map[TamperItem]bool{}}})
+		},
+		Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+		Step: func(s, ev reflect.Value) (difftest.Out, error) {
+			var out TamperOutput
+			full := s.Interface().(*TamperFull)
+			tp.Store = &full.Store
+			err := tp.Step(&full.State, *ev.Interface().(*TamperEvent), &out)
+			if err == nil {
+				full.Store.Apply(&out)
+			}
+			return difftest.Out{Sends: map[string][]reflect.Value{"acks": difftest.Values(out.Acks)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}
 }
@@ -84,8 +121,17 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Ingest", Guard: 1},        // Collection: SignedByMeter(i) flipped
-		{Action: "Issue", Guard: 1},         // k = "disconnect" => a # b flipped
-		{Action: "Issue", Assign: "issued"}, // issued' = issued + 1 + 1
+		{Module: "Collection", Action: "Ingest", Guard: 1},     // Collection: SignedByMeter(i) flipped
+		{Action: "Issue", Guard: 1},                            // k = "disconnect" => a # b flipped
+		{Action: "Issue", Assign: "issued"},                    // issued' = issued + 1 + 1
+		{Module: "Market", Action: "Ingest", Guard: 2},         // Market: a thief's reading before the theft accepted
+		{Module: "Market", Action: "Ingest", Guard: 3},         // Market: ValidAtSigning(r) flipped
+		{Action: "Fetch", Guard: 2},                            // Market: Entitled(p, t) flipped
+		{Action: "PublishCRL", Guard: 1},                       // Market: now >= Invalid flipped
+		{Action: "PublishCRL", Assign: "accepted"},             // Market: the CRL voids all evidence
+		{Action: "Tick", Assign: "switched"},                   // Market: the switch recorded wrongly
+		{Module: "Tamper", Action: "Ingest", Guard: 1},         // Tamper: only unsigned events stored
+		{Module: "Tamper", Action: "Ingest", Assign: "alarms"}, // Tamper: the alarms emptied
+		{Module: "Tamper", Action: "Ingest", Assign: "stored"}, // Tamper: the stored events emptied
 	})
 }

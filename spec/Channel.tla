@@ -44,8 +44,8 @@ VARIABLES
     kas,           \* key agreements on the medium (the epochs offered)
     \* @type: Set([k: Int, c: Int, r: Int, auth: Bool]); @role: attacker
     net,           \* every APDU ever on the medium
-    \* @type: Set(Int); @role: gateway
-    seen,          \* counters accepted under the current key (the window)
+    \* @type: Set(Int); @role: gateway; @store
+    seen,          \* counters accepted under the current key (the window; the gateway keeps it as a bitmap)
     \* @type: Set(<<Int, Int>>); @role: history
     accepted,      \* <<key, counter>> of every accepted APDU
     \* @type: Bool; @role: history
@@ -109,7 +109,7 @@ CanSeal ==
 \* plaintext differs) under the next counter.
 Seal ==
     /\ CanSeal
-    /\ sent < MaxSeals
+    /\ sent < MaxSeals  \* @bound
     /\ sent' = sent + 1
     /\ net' = net \cup {[k |-> mkey, c |-> next, r |-> sent + 1, auth |-> TRUE]}
     /\ sealed' = sealed \cup {[k |-> mkey, n |-> Nonce(next), r |-> sent + 1]}
@@ -127,7 +127,7 @@ Crash ==
 \* The gateway starts a fresh signed key agreement: it opens under the new
 \* key from now on, with an empty window.
 Rekey ==
-    /\ gkey < MaxKeys
+    /\ gkey < MaxKeys  \* @bound
     /\ gkey' = gkey + 1
     /\ seen' = {}
     /\ kas' = kas \cup {gkey + 1}
@@ -148,7 +148,7 @@ Agree(k) ==
 \* The attacker builds an APDU for any key and counter; without the key its
 \* GCM tag does not verify.
 Inject(k, c) ==
-    /\ forged < MaxForged
+    /\ forged < MaxForged  \* @bound
     /\ forged' = forged + 1
     /\ net' = net \cup {[k |-> k, c |-> c, r |-> 0, auth |-> FALSE]}
     /\ UNCHANGED <<reserved, next, sent, mkey, gkey, kas, seen, accepted, dup, sealed>>

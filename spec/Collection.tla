@@ -87,7 +87,7 @@ Init ==
 \* @role: meter @event: measure
 \* The meter signs a reading, keeps it durably and sends it.
 Take ==
-    /\ taken < MaxReadings
+    /\ taken < MaxReadings  \* @bound
     /\ taken' = taken + 1
     /\ meterBuf' = meterBuf \cup {taken + 1}
     /\ plc' = plc \cup {taken + 1}
@@ -148,7 +148,7 @@ Uploaded(i) ==
 
 \* @role: wan @event: outage
 WanDown ==
-    /\ wanUp /\ outages < MaxOutages
+    /\ wanUp /\ outages < MaxOutages  \* @bound
     /\ wanUp' = FALSE /\ outages' = outages + 1
     /\ UNCHANGED <<taken, meterBuf, plc, plcAcks, queue, uploads, delivered, acks, stored, restarts>>
 \* @role: wan @event: recovery
@@ -156,7 +156,7 @@ WanBack == ~wanUp /\ wanUp' = TRUE /\ UNCHANGED <<taken, meterBuf, plc, plcAcks,
 
 \* @role: gateway @event: restart
 Restart ==
-    /\ restarts < MaxRestarts
+    /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
     /\ queue' = IF Mutant = "volatile_queue" THEN {} ELSE queue
     /\ UNCHANGED <<taken, meterBuf, plc, plcAcks, uploads, delivered, acks, wanUp, stored, outages>>

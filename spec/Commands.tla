@@ -71,7 +71,7 @@ Init ==
 \* person approves); the head-end signs a disconnect only if they are two
 \* different people (the mutant accepts one approval).
 Issue(a, b, k) ==
-    /\ issued < MaxCommands
+    /\ issued < MaxCommands  \* @bound
     /\ k = "disconnect" => a # b \/ Mutant = "single_approver"
     /\ issued' = issued + 1
     /\ approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals
@@ -88,7 +88,7 @@ Relay(c) ==
 
 \* @role: gateway @event: restart
 Restart ==
-    /\ restarts < MaxRestarts
+    /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
     /\ relayed' = {}
     /\ UNCHANGED <<issued, net, last, ran, approvals>>

@@ -30,10 +30,12 @@ ASSUME Mutant \in Mutants
 
 Signers == {"manufacturer", "authority"}
 
+\* @typeAlias: MANIFEST = [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool];
 \* Every manifest anyone can present.
 Manifests == [v : Versions, sv : SecVersions, lr : BOOLEAN, sigs : SUBSET Signers, replacesVerifier : BOOLEAN]
 
 \* The attacker holds no authority key.
+\* @type: Set(MANIFEST);
 Presentable == {m \in Manifests : "authority" \in m.sigs => m.sigs = Signers /\ ~m.replacesVerifier}
 
 Factory == [v |-> 1, sv |-> 1, lr |-> TRUE, sigs |-> Signers, replacesVerifier |-> FALSE]
@@ -50,11 +52,11 @@ VARIABLES
     verifierIntact, \* the manifest verifier is the fixed one
     \* @type: Seq(Str); @role: meter; @persist
     logbook,
-    \* @type: Int; @role: meter
+    \* @type: Int; @role: history
     attempts,      \* history: download attempts
-    \* @type: Set(MANIFEST); @role: meter
+    \* @type: Set(MANIFEST); @role: history
     ran,           \* history: every manifest that was ever active
-    \* @type: Int; @role: meter
+    \* @type: Int; @role: history
     maxSv          \* history: highest security version that ran
 
 vars == <<active, pending, floor, verifierIntact, logbook, attempts, ran, maxSv>>
@@ -90,7 +92,7 @@ Acceptable(m) ==
 \* @role: meter @event: download(m)
 Download(m) ==
     /\ pending = None
-    /\ attempts < MaxAttempts
+    /\ attempts < MaxAttempts  \* @bound
     /\ attempts' = attempts + 1
     /\ IF Acceptable(m)
           THEN /\ pending' = m

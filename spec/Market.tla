@@ -29,16 +29,18 @@ Suppliers == {"A", "B"}
 Slots == 1..T
 
 \* A reading: slot, and who signed it with the meter's key.
+\* @typeAlias: READING = [t: Int, by: Str];
+\* @type: Set(READING);
 Reading == [t : Slots, by : {"meter", "thief"}]
 
 VARIABLES
-    \* @type: Int; @role: env
-    now,
+    \* @type: Int; @role: headend
+    now,           \* the head-end's clock (slots)
     \* @type: Bool; @role: headend
     crlKnown,      \* the CRL with the invalidity date reached the head-end
     \* @type: Set(READING); @role: headend; @persist
     accepted,      \* readings the head-end holds as valid evidence
-    \* @type: Set(READING); @role: headend
+    \* @type: Set(READING); @role: history
     everAccepted,  \* history
     \* @type: Set(<<Str, Int>>); @role: headend
     served,        \* <<supplier, slot>> the head-end handed out
@@ -61,9 +63,11 @@ Init ==
     /\ served = {}
     /\ switched = FALSE
 
-\* @role: env @event: tick
+\* @role: headend @event: tick
+\* The head-end's clock reaches the next slot; from the switch slot on the
+\* switch is recorded (the head-end's contract database).
 Tick ==
-    /\ now < T
+    /\ now < T  \* @bound
     /\ now' = now + 1
     /\ switched' = (switched \/ now + 1 >= Switch)
     /\ UNCHANGED <<crlKnown, accepted, everAccepted, served>>

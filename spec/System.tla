@@ -33,6 +33,9 @@
 (*                                                                         *)
 (* Plain TLA+ without INSTANCE, so that our checker and TLC both run it.   *)
 (***************************************************************************)
+\* @compose: the roles run the machines of the per-concern modules above;
+\* this module is model-checked (and its steps drawn as sequence charts),
+\* never generated (spec/README.md, "Conventions for the generator").
 EXTENDS Naturals, Sequences, FiniteSets
 
 CONSTANTS
@@ -65,10 +68,12 @@ FirstOperator(m) == IF m = Moving THEN "o1" ELSE "o2"
 
 \* A reading: meter, slot, and who signed it with the meter's key
 \* ("meter", the thief of a stolen key, or nobody: "forger").
+\* @typeAlias: READING = [m: Str, t: Int, by: Str];
 Reading == [m : Meters, t : Slots, by : {"meter", "thief", "forger"}]
 
 \* A command APDU: target meter, counter, the operator it names, and whose
 \* key signed it (an operator's, or a compromised gateway's).
+\* @typeAlias: COMMAND = [to: Str, op: Str, id: Int, by: Str];
 Command == [to : Meters, op : Operators, id : 1..MaxCmds, by : {"operator", "gateway"}]
 
 VARIABLES

@@ -18,8 +18,10 @@
 (* event raises at most one alarm: no duplicate), S3 (every detected      *)
 (* event is in the meter's log, in the queue or stored: no loss) and, in  *)
 (* TamperLive.cfg, L1 under weak fairness (every detected event is        *)
-(* eventually stored).  Each action states its own guard (e \in queue,  *)
-(* ...), so that weak fairness of an action is fairness of that step.    *)
+(* eventually stored).  Each action writes only its role's variables:   *)
+(* the messages between the roles (sent events, uploads, acknowledge-   *)
+(* ments) are sets that only grow, as in Collection, and each fairness  *)
+(* condition names the presence of its message.                         *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
 
@@ -39,6 +41,8 @@ Kinds == {"cover", "magnetic"}
 
 \* An event is its sequence number and kind; signed means it carries the
 \* meter's signature over exactly these fields (an altered event does not).
+\* @typeAlias: ITEM = [n: Int, kind: Str, signed: Bool];
+\* @type: Set(ITEM);
 Item == [n : 1..MaxEvents, kind : Kinds, signed : BOOLEAN]
 
 VARIABLES
@@ -48,37 +52,43 @@ VARIABLES
     sensed,        \* detected but not yet persisted (only the mutant uses it)
     \* @type: Set(ITEM); @role: meter; @persist
     mlog,          \* signed events not yet acknowledged by the head-end
-    \* @type: Set(ITEM); @role: meter
+    \* @type: Set(ITEM); @role: history
     detected,      \* history: every event the meter detected
+    \* @type: Set(ITEM); @role: attacker
+    plc,           \* events the meter sent (and resent) on the medium
     \* @type: Set(ITEM); @role: gateway; @persist
     queue,         \* store-and-forward queue
-    \* @type: Set(Int); @role: gateway
-    acks,          \* head-end acknowledgements on their way to the meter
-    \* @type: Bool; @role: wan
-    wanUp,
-    \* @type: Set(ITEM); @role: headend; @persist
-    stored,
+    \* @type: Set(ITEM); @role: wan
+    uploads,       \* events the gateway sent to the head-end
+    \* @type: Set(Int); @role: wan
+    acks,          \* the head-end's signed acknowledgements, by event number
+    \* @type: Bool; @role: gateway
+    wanUp,         \* the gateway's WAN link is up
+    \* @type: Set(ITEM); @role: headend; @persist; @store
+    stored,        \* the head-end's database of events (outside its machine)
     \* @type: Seq(Int); @role: headend; @persist
     alarms,        \* alarms raised, by event number
-    \* @type: Int; @role: meter
+    \* @type: Int; @role: history
     crashes,
-    \* @type: Int; @role: gateway
+    \* @type: Int; @role: history
     restarts,
-    \* @type: Int; @role: wan
+    \* @type: Int; @role: history
     outages,
-    \* @type: Int; @role: gateway
+    \* @type: Int; @role: history
     drops,
-    \* @type: Int; @role: gateway
+    \* @type: Int; @role: history
     injects
 
-vars == <<seq, sensed, mlog, detected, queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+vars == <<seq, sensed, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 TypeOK ==
     /\ seq \in 0..MaxEvents
     /\ sensed \subseteq Item
     /\ mlog \subseteq Item
     /\ detected \subseteq Item
+    /\ plc \subseteq Item
     /\ queue \subseteq Item
+    /\ uploads \subseteq Item
     /\ acks \subseteq 1..MaxEvents
     /\ wanUp \in BOOLEAN
     /\ stored \subseteq Item
@@ -89,7 +99,9 @@ Init ==
     /\ sensed = {}
     /\ mlog = {}
     /\ detected = {}
+    /\ plc = {}
     /\ queue = {}
+    /\ uploads = {}
     /\ acks = {}
     /\ wanUp = TRUE
     /\ stored = {}
@@ -105,124 +117,141 @@ Init ==
 \* persisted log in one step, before it is sent or shown.  The mutant keeps
 \* it in memory first and persists it in a later step.
 Detect(k) ==
-    /\ seq < MaxEvents
+    /\ seq < MaxEvents  \* @bound
     /\ LET e == [n |-> seq + 1, kind |-> k, signed |-> TRUE] IN
        /\ seq' = seq + 1
        /\ detected' = detected \cup {e}
        /\ IF Mutant = "event_not_persisted"
              THEN /\ sensed' = sensed \cup {e} /\ UNCHANGED mlog
              ELSE /\ mlog' = mlog \cup {e} /\ UNCHANGED sensed
-    /\ UNCHANGED <<queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: meter @event: persist(e)
 Persist(e) ==
     /\ e \in sensed
     /\ sensed' = sensed \ {e}
     /\ mlog' = mlog \cup {e}
-    /\ UNCHANGED <<seq, detected, queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: meter @event: power_loss
 Crash ==
-    /\ crashes < MaxCrashes
+    /\ crashes < MaxCrashes  \* @bound
     /\ crashes' = crashes + 1
     /\ sensed' = {}
-    /\ UNCHANGED <<seq, mlog, detected, queue, acks, wanUp, stored, alarms, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, restarts, outages, drops, injects>>
+
+\* @role: meter @event: send(e)
+\* The meter sends (or resends) an unacknowledged event to its gateway.
+Send(e) ==
+    /\ e \in mlog
+    /\ plc' = plc \cup {e}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: collect(e)
-\* The meter sends (or resends) an unacknowledged event; the gateway
-\* queues it durably.
+\* The gateway queues an event it received durably.
 Collect(e) ==
-    /\ e \in mlog
     /\ e \notin queue
     /\ queue' = queue \cup {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: inject(e)
 \* The compromised gateway forwards an event it made or altered: without
 \* the meter's key it cannot sign it.
 Inject(e) ==
     /\ ~e.signed
-    /\ injects < MaxInjects
+    /\ injects < MaxInjects  \* @bound
     /\ injects' = injects + 1
     /\ queue' = queue \cup {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, drops>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops>>
 
 \* @role: gateway @event: drop(e)
+\* The compromised gateway drops a queued event (the meter still holds it
+\* until the head-end's acknowledgement, and resends it).  Withholding an
+\* acknowledgement is not relaying it: nothing makes the meter receive one.
 Drop(e) ==
     /\ e \in queue
-    /\ drops < MaxDrops
+    /\ drops < MaxDrops  \* @bound
     /\ drops' = drops + 1
     /\ queue' = queue \ {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, acks, wanUp, stored, alarms, crashes, restarts, outages, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, injects>>
 
-\* @role: gateway @event: drop_ack(n)
-DropAck(n) ==
-    /\ n \in acks
-    /\ drops < MaxDrops
-    /\ drops' = drops + 1
-    /\ acks' = acks \ {n}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, wanUp, stored, alarms, crashes, restarts, outages, injects>>
+\* @role: gateway @event: upload(e)
+\* The gateway sends a queued event to the head-end (again, until
+\* acknowledged) while its WAN link is up.
+Upload(e) ==
+    /\ e \in queue
+    /\ wanUp
+    /\ uploads' = uploads \cup {e}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: headend @event: ingest(e)
 \* The head-end verifies the meter's signature, stores the event once
 \* (idempotent on its number), raises its alarm once, commits, and sends a
-\* signed acknowledgement; the gateway drops the item on upload.  The
-\* mutant gateway_filters trusts the gateway to have checked signatures.
-Upload(e) ==
-    /\ e \in queue
-    /\ wanUp
-    /\ queue' = queue \ {e}
-    /\ IF e.signed \/ Mutant = "gateway_filters"
-          THEN /\ stored' = stored \cup {e}
-               /\ alarms' = IF e \in stored /\ Mutant # "no_dedup" THEN alarms ELSE Append(alarms, e.n)
-               /\ acks' = acks \cup {e.n}
-          ELSE UNCHANGED <<stored, alarms, acks>>
-    /\ UNCHANGED <<seq, sensed, mlog, detected, wanUp, crashes, restarts, outages, drops, injects>>
+\* signed acknowledgement.  The mutant gateway_filters trusts the gateway
+\* to have checked signatures.
+Ingest(e) ==
+    /\ e.signed \/ Mutant = "gateway_filters"
+    /\ stored' = stored \cup {e}
+    /\ IF e \in stored /\ Mutant # "no_dedup"
+          THEN UNCHANGED alarms
+          ELSE alarms' = Append(alarms, e.n)
+    /\ acks' = acks \cup {e.n}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, wanUp, crashes, restarts, outages, drops, injects>>
+
+\* @role: gateway @event: upload_ack(n)
+\* The gateway drops a queued event only on the head-end's acknowledgement.
+Uploaded(n) ==
+    /\ queue' = {e \in queue : e.n # n}
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: meter @event: ack(n)
 \* The head-end's signed acknowledgement: only now the meter forgets the event.
 ReceiveAck(n) ==
-    /\ n \in acks
-    /\ acks' = acks \ {n}
     /\ mlog' = {e \in mlog : e.n # n}
-    /\ UNCHANGED <<seq, sensed, detected, queue, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: restart
-\* The persisted queue survives; acknowledgements in flight are lost.
+\* The persisted queue survives a restart.
 Restart ==
-    /\ restarts < MaxRestarts
+    /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
-    /\ acks' = {}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, wanUp, stored, alarms, crashes, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, outages, drops, injects>>
 
-\* @role: wan @event: outage
+\* @role: gateway @event: outage
 WanDown ==
-    /\ wanUp /\ outages < MaxOutages
+    /\ wanUp /\ outages < MaxOutages  \* @bound
     /\ wanUp' = FALSE /\ outages' = outages + 1
-    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, acks, stored, alarms, crashes, restarts, drops, injects>>
-\* @role: wan @event: recovery
-WanBack == ~wanUp /\ wanUp' = TRUE /\ UNCHANGED <<seq, sensed, mlog, detected, queue, acks, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, crashes, restarts, drops, injects>>
+\* @role: gateway @event: recovery
+WanBack == ~wanUp /\ wanUp' = TRUE /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 Next ==
     \/ \E k \in Kinds : Detect(k)
     \/ \E e \in sensed : Persist(e)
     \/ Crash
-    \/ \E e \in mlog : Collect(e)
+    \/ \E e \in mlog : Send(e)
+    \/ \E e \in plc : Collect(e)
     \/ \E e \in Item : Inject(e)
     \/ \E e \in queue : Drop(e)
-    \/ \E n \in acks : DropAck(n)
     \/ \E e \in queue : Upload(e)
+    \/ \E e \in uploads : Ingest(e)
+    \/ \E n \in acks : Uploaded(n)
     \/ \E n \in acks : ReceiveAck(n)
     \/ Restart
     \/ WanDown \/ WanBack
 
 Spec == Init /\ [][Next]_vars
 
-\* Fairness for L1: the meter persists and (re)sends, the head-end keeps
-\* ingesting, acknowledgements arrive, the WAN comes back.
+\* Fairness for L1: the meter persists and (re)sends, the gateway queues
+\* and uploads, the head-end keeps ingesting, acknowledgements arrive, the
+\* WAN comes back.  Each condition is on an action with its message's
+\* presence, as Next draws it.
 Fairness ==
-    /\ \A e \in Item : WF_vars(Persist(e)) /\ WF_vars(Collect(e)) /\ WF_vars(Upload(e))
-    /\ \A n \in 1..MaxEvents : WF_vars(ReceiveAck(n))
+    /\ \A e \in Item : /\ WF_vars(Persist(e)) /\ WF_vars(Send(e))
+                       /\ WF_vars(e \in plc /\ Collect(e))
+                       /\ WF_vars(Upload(e))
+                       /\ WF_vars(e \in uploads /\ Ingest(e))
+    /\ \A n \in 1..MaxEvents : WF_vars(n \in acks /\ ReceiveAck(n)) /\ WF_vars(n \in acks /\ Uploaded(n))
     /\ WF_vars(WanBack)
 
 LiveSpec == Spec /\ Fairness

@@ -48,8 +48,12 @@ type Var struct {
 	Name    string
 	Type    *Type
 	Persist bool
-	Roles   []string
-	Pos     syntax.Pos
+	// Store: the role keeps the variable outside the machine (a set in
+	// its journal or database): Step reads it through <M>Store and asks
+	// for its changes in <M>Output.
+	Store bool
+	Roles []string
+	Pos   syntax.Pos
 }
 
 // Action is an annotated action of the role.
@@ -204,7 +208,10 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		}
 		m.types[v.Name] = t
 		if hasRole(a.Roles, role) {
-			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Roles: a.Roles, Pos: v.Pos})
+			if a.Store && t.Kind != TSet {
+				typeErrs = append(typeErrs, Diag{Pos: a.Pos, Msg: fmt.Sprintf("@store on %s of type %s: a store holds a set", v.Name, t)})
+			}
+			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Store: a.Store, Roles: a.Roles, Pos: v.Pos})
 		}
 	}
 	for _, v := range mod.Variables {
@@ -335,11 +342,14 @@ func (m *Machine) checkGoType(t *Type, pos syntax.Pos) *Diag {
 		return m.checkGoType(t.Elem, pos)
 	case TRecord:
 		for _, f := range t.Fields {
-			if f.Type.Kind != TInt && f.Type.Kind != TBool && f.Type.Kind != TStr {
-				return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: record fields other than Int, Bool, Str are not generated yet", t)}
+			scalar := func(k TypeKind) bool { return k == TInt || k == TBool || k == TStr }
+			if !scalar(f.Type.Kind) && !(f.Type.Kind == TSet && scalar(f.Type.Elem.Kind)) {
+				return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: record fields other than Int, Bool, Str and sets of them are not generated yet", t)}
 			}
 		}
 		return nil
+	case TFun:
+		return &Diag{Pos: pos, Msg: fmt.Sprintf("type %s: a function-typed variable is state the role keeps outside the machine (a @store), not a field of its state", t)}
 	case TTuple:
 		for _, el := range t.Elems {
 			if el.Kind != TInt && el.Kind != TBool && el.Kind != TStr {
@@ -551,7 +561,80 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 		return &syntax.Dot{Node: y.Node, Rec: r, Field: y.Field}, nil
 	case *syntax.Label:
 		return m.simplify(y.Body, env, depth)
-	case *syntax.Num, *syntax.Str, *boolLit:
+	case *syntax.SetFilter, *syntax.SetMap:
+		// {x \in S : P} and {e : x \in S}: one bound name over a set; the
+		// name shadows any definition or parameter of the same name.
+		var b syntax.Bound
+		if f, ok := y.(*syntax.SetFilter); ok {
+			b = f.Bound
+		} else if sm := y.(*syntax.SetMap); len(sm.Bounds) == 1 {
+			b = sm.Bounds[0]
+		}
+		if len(b.Names) != 1 || b.Tuple || b.Set == nil {
+			return nil, &Diag{Pos: x.At(), Msg: "a set comprehension is translated over one name bound in a set"}
+		}
+		set, e := m.simplify(b.Set, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		ne := map[string]syntax.Expr{}
+		for k, v := range env {
+			if k != b.Names[0] {
+				ne[k] = v
+			}
+		}
+		nb := syntax.Bound{Names: b.Names, Set: set}
+		if f, ok := y.(*syntax.SetFilter); ok {
+			pred, e := m.simplify(f.Pred, ne, depth)
+			if e != nil {
+				return nil, e
+			}
+			return &syntax.SetFilter{Node: f.Node, Bound: nb, Pred: pred}, nil
+		}
+		sm := y.(*syntax.SetMap)
+		el, e := m.simplify(sm.Elem, ne, depth)
+		if e != nil {
+			return nil, e
+		}
+		return &syntax.SetMap{Node: sm.Node, Elem: el, Bounds: []syntax.Bound{nb}}, nil
+	case *syntax.Except:
+		fn, e := m.simplify(y.Fn, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		out := &syntax.Except{Node: y.Node, Fn: fn}
+		for _, u := range y.Updates {
+			for _, k := range u.Path {
+				if k.Field == "" {
+					return nil, &Diag{Pos: y.P, Msg: "EXCEPT is translated on records (!.field); a function of the role is state it keeps in a @store"}
+				}
+			}
+			v, e := m.simplify(u.Val, env, depth)
+			if e != nil {
+				return nil, e
+			}
+			out.Updates = append(out.Updates, syntax.ExceptUpdate{Path: u.Path, Val: v})
+		}
+		return out, nil
+	case *syntax.Let:
+		// LET definitions without parameters are inlined as the operators
+		// of the module are.
+		ne := map[string]syntax.Expr{}
+		for k, v := range env {
+			ne[k] = v
+		}
+		for _, d := range y.Defs {
+			if len(d.Params) > 0 || d.FnBounds != nil || d.Recursive {
+				return nil, &Diag{Pos: d.Pos, Msg: fmt.Sprintf("LET definition %s: only definitions without parameters are translated", d.Name)}
+			}
+			v, e := m.simplify(d.Body, ne, depth+1)
+			if e != nil {
+				return nil, e
+			}
+			ne[d.Name] = v
+		}
+		return m.simplify(y.Body, ne, depth)
+	case *syntax.Num, *syntax.Str, *boolLit, *syntax.AtSign:
 		return x, nil
 	}
 	return nil, &Diag{Pos: x.At(), Msg: fmt.Sprintf("%s is outside the generator's subset", describe(x))}
@@ -682,11 +765,18 @@ func hasPrime(x syntax.Expr) bool {
 	return found
 }
 
-// isBound says whether a guard is a model bound: it mentions a Max… constant.
+// isBound says whether a guard is a model bound: it starts on a line
+// marked `\* @bound` and reads a constant. A guard on a constant without
+// the mark (a protocol limit such as the counter-exhaustion guard
+// next < MaxCtr of Channel) is kept, the constant becoming a field of the
+// machine's Params.
 func (m *Machine) isBound(x syntax.Expr) bool {
+	if !m.ann.Bounds[startPos(x).Line] {
+		return false
+	}
 	b := false
 	refs(x, func(n string, _ *syntax.Ref) {
-		if m.isConst[n] && strings.HasPrefix(n, "Max") {
+		if m.isConst[n] {
 			b = true
 		}
 	})
@@ -930,7 +1020,7 @@ func (m *Machine) paramTypes(action string) ([]*Param, *Diag) {
 				if !ok || len(r.Parts) != 1 || bound[r.Parts[0].Name] == nil {
 					return &Diag{Pos: a.At(), Msg: fmt.Sprintf("argument %d of %s in Next is not a name bound by \\E", i+1, action)}
 				}
-				dom := bound[r.Parts[0].Name]
+				dom := m.resolveDomain(bound[r.Parts[0].Name])
 				t, e := m.domainElem(dom)
 				if e != nil {
 					return e
@@ -971,6 +1061,16 @@ func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
 			if t, ok := m.types[n]; ok && t.Kind == TSet {
 				return t.Elem, nil
 			}
+			if a, ok := m.ann.DefTypes[n]; ok {
+				t, d := parseType(a.TypePos, a.Type, m.ann.Aliases)
+				if d != nil {
+					return nil, d
+				}
+				if t.Kind != TSet {
+					return nil, &Diag{Pos: a.TypePos, Msg: fmt.Sprintf("%s is typed %s: a parameter is drawn from a set", n, t)}
+				}
+				return t.Elem, nil
+			}
 			if d, ok := m.defs[n]; ok && len(d.Params) == 0 && !m.isVar[n] {
 				if _, ok := d.Body.(*syntax.SetEnum); ok {
 					return m.domainElem(d.Body)
@@ -1004,7 +1104,23 @@ func (m *Machine) domainElem(dom syntax.Expr) (*Type, *Diag) {
 			return &Type{Kind: TInt}, nil
 		}
 	}
-	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b, BOOLEAN, or a set of literals of one type, written out or named by a definition)", show(dom))}
+	return nil, &Diag{Pos: dom.At(), Msg: fmt.Sprintf("cannot type a parameter drawn from %s (a Set variable, a..b, BOOLEAN, a set of literals of one type, written out or named by a definition, or a definition typed `\\* @type: Set(T);`)", show(dom))}
+}
+
+// resolveDomain replaces a definition without parameters whose body is a
+// range a..b (Slots == 1..T) by that range, so that the parameter is
+// typed Int and tried over it.
+func (m *Machine) resolveDomain(dom syntax.Expr) syntax.Expr {
+	r, ok := dom.(*syntax.Ref)
+	if !ok || len(r.Parts) != 1 || len(r.Parts[0].Args) != 0 || m.isVar[r.Parts[0].Name] || m.isConst[r.Parts[0].Name] {
+		return dom
+	}
+	if d, ok := m.defs[r.Parts[0].Name]; ok && len(d.Params) == 0 {
+		if o, ok := d.Body.(*syntax.OpApp); ok && o.Op == ".." {
+			return o
+		}
+	}
+	return dom
 }
 
 // enumElems gives the literals of a set written out, or of a definition
@@ -1223,6 +1339,34 @@ func show(x syntax.Expr) string {
 		return "[" + strings.Join(s, ", ") + "]"
 	case *syntax.Dot:
 		return showSub(y.Rec) + "." + y.Field
+	case *syntax.AtSign:
+		return "@"
+	case *syntax.SetFilter:
+		return "{" + strings.Join(y.Bound.Names, ", ") + " \\in " + show(y.Bound.Set) + " : " + show(y.Pred) + "}"
+	case *syntax.SetMap:
+		var bs []string
+		for _, b := range y.Bounds {
+			bs = append(bs, strings.Join(b.Names, ", ")+" \\in "+show(b.Set))
+		}
+		return "{" + show(y.Elem) + " : " + strings.Join(bs, ", ") + "}"
+	case *syntax.Except:
+		var us []string
+		for _, u := range y.Updates {
+			p := "!"
+			for _, k := range u.Path {
+				if k.Field != "" {
+					p += "." + k.Field
+				} else {
+					var is []string
+					for _, i := range k.Index {
+						is = append(is, show(i))
+					}
+					p += "[" + strings.Join(is, ", ") + "]"
+				}
+			}
+			us = append(us, p+" = "+show(u.Val))
+		}
+		return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
 	}
 	return fmt.Sprintf("<%T>", x)
 }

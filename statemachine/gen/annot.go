@@ -17,6 +17,9 @@ type varAnnot struct {
 	Type    string
 	Roles   []string
 	Persist bool
+	// Store marks state the role keeps outside the machine (`@store`): a
+	// set in its journal or database, reached through <M>Store.
+	Store bool
 }
 
 // actionAnnot is the comment above an action: `\* @role: R @event: name(params)`.
@@ -35,6 +38,18 @@ type annotations struct {
 	// Crypto lists the operators marked `\* @crypto`: abstract
 	// cryptography that generated code calls through an interface.
 	Crypto map[string]syntax.Pos
+	// Bounds are the lines marked `\* @bound`: a conjunct starting on one
+	// of them that reads a constant is a model bound (it limits the model,
+	// not the protocol), which the generator drops. A comment line holding
+	// only `\* @bound` marks the next line of code.
+	Bounds map[int]bool
+	// DefTypes are the `\* @type: T;` annotations (without @role) above
+	// operator definitions, as Apalache writes them: the type of a set a
+	// parameter is drawn from, when the generator cannot infer it.
+	DefTypes map[string]varAnnot
+	// Compose is set by a line `\* @compose: reason`: the module composes
+	// the others (System) and is model-checked only, never generated.
+	Compose *syntax.Pos
 }
 
 type aliasAnnot struct {
@@ -47,6 +62,9 @@ var (
 	reActionAnnot = regexp.MustCompile(`^\s*\\\*\s*@role:\s*([A-Za-z_][A-Za-z0-9_]*)\s+@event:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(\(([^)]*)\))?\s*$`)
 	reRoleOnly    = regexp.MustCompile(`^\s*\\\*\s*@(role|event)\b`)
 	reCrypto      = regexp.MustCompile(`^\s*\\\*\s*@crypto\s*$`)
+	reCompose     = regexp.MustCompile(`^\s*\\\*\s*@compose\b`)
+	reBound       = regexp.MustCompile(`\\\*\s*@bound\b`)
+	reBoundOnly   = regexp.MustCompile(`^\s*\\\*\s*@bound\b`)
 	reAlias       = regexp.MustCompile(`^(\s*\\\*\s*@typeAlias:\s*)([A-Z][A-Za-z0-9_]*)\s*=\s*(.*?);?\s*$`)
 	reDefLine     = regexp.MustCompile(`^([A-Za-z_][A-Za-z0-9_]*)\s*(\(.*\))?\s*==`)
 	reVarLine     = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_]*)\s*,?\s*(\\\*.*)?$`)
@@ -60,8 +78,10 @@ var (
 // next definition, with comment lines in between allowed. Malformed
 // annotations are reported, never skipped.
 func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
-	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}}
+	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}, Bounds: map[int]bool{}, DefTypes: map[string]varAnnot{}}
 	var diags []Diag
+	var pendingDefType *varAnnot
+	pendingBound := false
 	var pendingVar *varAnnot
 	var pendingAct *actionAnnot
 	var pendingCrypto *syntax.Pos
@@ -72,6 +92,25 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 		pos := syntax.Pos{File: file, Line: ln, Col: 1}
 		if m := reAlias.FindStringSubmatch(line); m != nil {
 			a.Aliases[m[2]] = aliasAnnot{Pos: syntax.Pos{File: file, Line: ln, Col: len(m[1]) + 1}, Type: m[3]}
+			continue
+		}
+		if reCompose.MatchString(line) {
+			p := pos
+			a.Compose = &p
+			continue
+		}
+		if reBoundOnly.MatchString(line) {
+			pendingBound = true
+			continue
+		}
+		if reBound.MatchString(line) {
+			a.Bounds[ln] = true
+		}
+		if m := reVarAnnot.FindStringSubmatch(line); m != nil && !strings.Contains(m[2], "@role:") {
+			// A type without a role: an operator definition's (Apalache).
+			v := &varAnnot{Pos: pos, Type: strings.TrimSuffix(strings.TrimSpace(m[2]), ";")}
+			v.TypePos = syntax.Pos{File: file, Line: ln, Col: strings.Index(line, m[2]) + 1}
+			pendingDefType = v
 			continue
 		}
 		if m := reVarAnnot.FindStringSubmatch(line); m != nil {
@@ -104,6 +143,18 @@ func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
 		}
 		if reComment.MatchString(line) {
 			continue
+		}
+		if pendingBound {
+			a.Bounds[ln] = true
+			pendingBound = false
+		}
+		if pendingDefType != nil {
+			if m := reDefLine.FindStringSubmatch(line); m != nil {
+				a.DefTypes[m[1]] = *pendingDefType
+			} else {
+				diags = append(diags, Diag{Pos: pendingDefType.Pos, Msg: "a type annotation without @role is for an operator definition, and none follows (a variable's needs `; @role: R`)"})
+			}
+			pendingDefType = nil
 		}
 		if pendingAct != nil {
 			if m := reDefLine.FindStringSubmatch(line); m != nil {
@@ -143,6 +194,8 @@ func parseVarAnnot(pos syntax.Pos, col int, rest string) (*varAnnot, *Diag) {
 		case p == "":
 		case p == "@persist":
 			v.Persist = true
+		case p == "@store":
+			v.Store = true
 		case strings.HasPrefix(p, "@role:"):
 			for _, r := range strings.Split(strings.TrimPrefix(p, "@role:"), ",") {
 				r = strings.TrimSpace(r)
@@ -164,7 +217,8 @@ func parseVarAnnot(pos syntax.Pos, col int, rest string) (*varAnnot, *Diag) {
 // Type is an Apalache type of the subset the generator maps to Go.
 type Type struct {
 	Kind   TypeKind
-	Elem   *Type   // Set, Seq
+	Elem   *Type   // Set, Seq; the range of a Fun
+	Key    *Type   // the domain of a Fun
 	Fields []Field // Record, in annotation order
 	Elems  []*Type // Tuple
 	Alias  string  // the alias name it was written as, if any
@@ -188,6 +242,7 @@ const (
 	TSeq
 	TRecord
 	TTuple
+	TFun // a function Key -> Elem
 )
 
 func (t *Type) String() string {
@@ -218,6 +273,12 @@ func (t *Type) String() string {
 			s = append(s, e.String())
 		}
 		return "<<" + strings.Join(s, ", ") + ">>"
+	case TFun:
+		k := t.Key.String()
+		if t.Key.Kind == TFun {
+			k = "(" + k + ")"
+		}
+		return k + " -> " + t.Elem.String()
 	}
 	return "?"
 }
@@ -276,7 +337,24 @@ func (p *typeParser) eat(s string) bool {
 	return false
 }
 
+// typ parses a type, a function type T1 -> T2 (right-associative, as in
+// Apalache) included.
 func (p *typeParser) typ() (*Type, *Diag) {
+	t, d := p.atom()
+	if d != nil {
+		return nil, d
+	}
+	if p.eat("->") {
+		r, d := p.typ()
+		if d != nil {
+			return nil, d
+		}
+		return &Type{Kind: TFun, Key: t, Elem: r}, nil
+	}
+	return t, nil
+}
+
+func (p *typeParser) atom() (*Type, *Diag) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > 20 {
@@ -285,6 +363,15 @@ func (p *typeParser) typ() (*Type, *Diag) {
 	p.space()
 	start := p.i
 	switch {
+	case p.eat("("):
+		t, d := p.typ()
+		if d != nil {
+			return nil, d
+		}
+		if !p.eat(")") {
+			return nil, p.err("want ) closing a parenthesised type")
+		}
+		return t, nil
 	case p.eat("<<"):
 		t := &Type{Kind: TTuple}
 		for {

@@ -12,7 +12,8 @@
 // a set of literals, written out or named by a definition).
 // An action is a conjunction of guards, `v' = e` and UNCHANGED; its guards
 // fail with a preallocated *statemachine.GuardError naming the conjunct and
-// its position; guards on Max… constants are model bounds and dropped;
+// its position; guards on a line marked `\* @bound` are model bounds and
+// dropped (a guard on a constant without the mark is a protocol limit, kept);
 // Mutant is folded to "none" (mutant-only disjuncts and CASE arms vanish);
 // user operators are inlined; integer arithmetic is checked (a wrap is a
 // *statemachine.CapacityError, never silent). An action writes only its
@@ -26,11 +27,26 @@
 // that the role implements with protocol/, and <M>SymbolicCrypto implements
 // it by its definition for tests.
 //
-// Anything outside that subset (quantifiers, CHOOSE, set comprehensions,
-// functions and EXCEPT, tuples, IF over actions, for now) is an error with
-// its file:line:col, never silently wrong code. Convention violations in
-// actions of roles not being generated are diagnostics; Target.Pending lists
-// modules a role cannot be generated from yet, and Generate says why.
+// Records may carry sets of scalars (a manifest's signers) and be updated
+// with EXCEPT (@ included); LET definitions without parameters are inlined;
+// {x \in S : P} and {e : x \in S} over a set of the role become loops in
+// assignments; a parameter may be drawn from a definition typed
+// `\* @type: Set(T);` (a set of records such as Presentable) or a range
+// definition (Slots == 1..T). Function types (Str -> Int) parse, but a
+// function-typed variable is not a field of a machine's state. A
+// variable marked @store is state the role keeps outside the machine: read
+// through <M>Store (x \in v), changed through <M>Output (add, remove,
+// clear), with a map-backed reference in the role's store_gen_test.go. A
+// module marked `\* @compose` (System) is model-checked only: gen
+// generates nothing from it and only checks its types.
+//
+// Anything outside that subset (quantifiers and CHOOSE in actions,
+// comprehensions in guards, functions, IF over actions with unequal
+// branches) is an error with its file:line:col, never silently wrong
+// code. Convention violations in actions of roles not being generated are
+// diagnostics; Target.Pending lists modules a role cannot be generated
+// from yet (none today), and Generate says why. statemachine/README.md
+// tabulates the generated machines per role and module.
 //
 // difftest/ checks the generated machines against the evaluator.
 package gen

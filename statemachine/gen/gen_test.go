@@ -2,6 +2,8 @@ package gen
 
 import (
 	"bytes"
+	"flag"
+	"fmt"
 	"github.com/verimeter/verimeter/tla/syntax"
 	"go/format"
 	"os"
@@ -90,17 +92,17 @@ func generateT(dir string) ([]byte, []Diag, error) {
 func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 	for _, c := range []struct{ action, want string }{
 		{"  /\\ \\E i \\in s : i > x\n  /\\ UNCHANGED <<x, s, g>>", "spec/T.tla:14:6: a quantifier is outside the generator's subset"},
-		{"  /\\ x' = x + MaxN\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:15: model bound MaxN outside a droppable guard"},
 		{"  /\\ x' = g\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:11: action of role meter reads g of role gateway"},
 		{"  /\\ g' = 1\n  /\\ UNCHANGED <<x, s>>", "spec/T.tla:14:6: action Act of role meter writes g of role gateway"},
 		{"  /\\ x' = 1\n  /\\ UNCHANGED <<s>>", "spec/T.tla:13:1: action Act does not determine g'"},
 		{"  /\\ Mutant = \"weak\"\n  /\\ x' = 1\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:13:1: action Act is never enabled"},
 		{"  /\\ x' = TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: x is Int, assigned Bool"},
 		{"  /\\ x' = CHOOSE i \\in s : TRUE\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:"},
-		{"  /\\ s' = {i \\in s : i > 1}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:"},
+		{"  /\\ {i \\in s : i > 1} = {}\n  /\\ UNCHANGED <<x, s, g>>", "spec/T.tla:14:6: a set comprehension is outside the generator's subset"},
+		{"  /\\ s' = {i \\in s : i > g}\n  /\\ UNCHANGED <<x, g>>", "spec/T.tla:14:26: action of role meter reads g of role gateway"},
 		{"  /\\ x' > x\n  /\\ UNCHANGED <<s, g>>", "spec/T.tla:14:6: primed variables are translated only"},
 		{"  /\\ IF x > 0 THEN x' = 1 ELSE UNCHANGED s\n  /\\ UNCHANGED g", "spec/T.tla:14:6: the THEN branch determines x', the ELSE branch does not"},
-		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
+		{"  /\\ IF x > 0 THEN /\\ x' = 1 /\\ x < MaxN  \\* @bound\n                   ELSE x' = 2\n  /\\ UNCHANGED <<s, g>>", "a model bound inside an IF branch cannot be dropped"},
 	} {
 		_, _, err := generateT(module(t, c.action))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -114,7 +116,7 @@ func TestGenOutsideSubsetIsPositioned(t *testing.T) {
 // and deterministic.
 func TestGenTranslation(t *testing.T) {
 	dir := module(t, `  /\ x > 0 \/ Mutant = "weak"
-  /\ x < MaxN
+  /\ x < MaxN  \* @bound
   /\ IF Mutant = "weak" THEN TRUE ELSE x \notin s
   /\ x' = x + Block
   /\ s' = (s \cup {x, 2}) \ {1}
@@ -308,8 +310,8 @@ func specTempDir(t *testing.T) string {
 }
 
 // TestGenTargetsCoverEveryRoleAction: every module with actions of a role
-// that runs code is generated for it or listed as pending, so a new module
-// is never silently left out of a role's machine.
+// that runs code is generated for it or listed as pending, or marked
+// @compose, so a new module is never silently left out of a role's machine.
 func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
 	paths, err := filepath.Glob("../../spec/*.tla")
 	if err != nil || len(paths) == 0 {
@@ -322,6 +324,9 @@ func TestGenTargetsCoverEveryRoleAction(t *testing.T) {
 		}
 		mod := strings.TrimSuffix(filepath.Base(p), ".tla")
 		ann, _ := scanAnnotations(p, src)
+		if ann.Compose != nil {
+			continue // model-checked only (System)
+		}
 		for name, a := range ann.Actions {
 			if !principal([]string{a.Role}) {
 				continue
@@ -427,5 +432,267 @@ Next == \E m \in net : Run(m)
 	}
 	if !found {
 		t.Errorf("a stray @crypto is not reported: %v", diags)
+	}
+}
+
+// TestGenProtocolLimitKept: a guard on a constant is a model bound only
+// when its line is marked `\* @bound`; a protocol limit (Channel's
+// next < MaxCtr) is kept, its constant a field of Params.
+func TestGenProtocolLimitKept(t *testing.T) {
+	src, _, err := generateT(module(t, "  /\\ x < MaxN\n  \\* @bound\n  /\\ x < Block\n  /\\ x' = x + 1\n  /\\ UNCHANGED <<s, g>>"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"if !(s.X < p.MaxN) {",
+		"MaxN int64 `tla:\"MaxN\"`",
+		"Model bounds dropped: x < Block (spec/T.tla:16:6).",
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+}
+
+// TestGenComposedModuleIsQuiet: System, marked @compose, is checked only:
+// gen says nothing about it; without the mark it would be a module no
+// target covers, and gen says so; a malformed type in it is still reported.
+func TestGenComposedModuleIsQuiet(t *testing.T) {
+	_, diags, err := Generate("../../spec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range diags {
+		if strings.Contains(d.Pos.File, "System") {
+			t.Errorf("diagnostic on the composed model: %v", d)
+		}
+	}
+	for _, c := range []struct{ old, new, want string }{
+		{"\\* @compose:", "\\* composes:", "no target of statemachine/gen.Targets generates it"},
+		{"@type: Str -> Set(Str); @role: gateway", "@type: Str -> Set(NOALIAS); @role: gateway", "undefined alias NOALIAS"},
+	} {
+		spec := filepath.Join(t.TempDir(), "spec")
+		if err := os.CopyFS(spec, os.DirFS("../../spec")); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(spec, "System.tla")
+		src, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(src), c.old, c.new, 1)
+		if edited == string(src) {
+			t.Fatalf("%q not in System.tla", c.old)
+		}
+		if err := os.WriteFile(p, []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ds, err := uncovered(spec, Targets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) != 1 || !strings.Contains(ds[0].Msg, c.want) {
+			t.Errorf("after %q -> %q: %v, want one diagnostic %q", c.old, c.new, ds, c.want)
+		}
+	}
+}
+
+// TestGenRecordsLetExcept: a record alias with a set-valued field, set
+// literals, EXCEPT with @, LET, and a parameter drawn from a definition
+// typed `\* @type: Set(T);`.
+func TestGenRecordsLetExcept(t *testing.T) {
+	dir := specTempDir(t)
+	src := `---- MODULE R ----
+EXTENDS Naturals
+CONSTANTS Mutant
+\* @typeAlias: MAN = [v: Int, sigs: Set(Str)];
+\* @type: Set(MAN);
+Offers == {m \in [v : 1..2, sigs : SUBSET {"a", "b"}] : m.v > 0}
+VARIABLES
+    \* @type: MAN; @role: meter; @persist
+    cur
+Init == cur = [v |-> 0, sigs |-> {"a"}]
+\* @role: meter @event: offer(m)
+Offer(m) ==
+    LET bumped == [m EXCEPT !.v = @ + 1, !.sigs = {"b", "a"}]
+    IN  /\ m.sigs = {"a", "b"}
+        /\ cur' = bumped
+Next == \E m \in Offers : Offer(m)
+====
+`
+	if err := os.WriteFile(filepath.Join(dir, "R.tla"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, diags, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"R"}}, nil)
+	if err != nil {
+		t.Fatalf("%v (%v)", err, diags)
+	}
+	for _, want := range []string{
+		"type RMan struct {",
+		"Sigs statemachine.Set[string] `tla:\"sigs\" json:\"sigs\"`",
+		"s.Cur = RMan{V: 0, Sigs: newRSetString(\"a\")}",
+		"(ev.M.Sigs == newRSetString(\"a\", \"b\"))",
+		"r := ev.M\n\t\tr.V = statemachine.Add(&ovf, r.V, 1)\n\t\tr.Sigs = newRSetString(\"b\", \"a\")",
+		"M RMan `tla:\"m\" json:\"m\"`",
+		"func compareRSetString(a, b statemachine.Set[string]) int {",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestGenSetComprehensions: {x \in S : P} and {e : x \in S} assigned to
+// a set variable become a loop over S into a fresh set.
+func TestGenSetComprehensions(t *testing.T) {
+	for _, c := range []struct{ action, want string }{
+		{"  /\\ s' = {i \\in s : i > x}\n  /\\ UNCHANGED <<x, g>>", "for _, x1 := range s.S.Elems() {\n\t\t\tif x1 > s.X {\n\t\t\t\tkept.Insert(x1, statemachine.CompareInt)"},
+		{"  /\\ s' = {i + x : i \\in s}\n  /\\ UNCHANGED <<x, g>>", "if !image.Insert(statemachine.Add(&ovf, x1, s.X), statemachine.CompareInt) {"},
+	} {
+		src, _, err := generateT(module(t, c.action))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(src), c.want) {
+			t.Errorf("generated code lacks %q:\n%s", c.want, src)
+		}
+	}
+}
+
+// machineTable is the table of generated machines in statemachine/README.md:
+// per role and module, the lines of its part of the role's file (from its
+// Params to the next module's) and the names the role calls.
+func machineTable(t *testing.T) string {
+	files, _, err := Generate("../../spec", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	b.WriteString("| role | module | generated lines | machine (state, event, Step) | @store (kept by the role, through `<M>Store`) |\n|---|---|---|---|---|\n")
+	total := 0
+	src := map[string][]byte{}
+	for _, f := range files {
+		src[f.Path] = f.Src
+	}
+	for _, tg := range Targets {
+		lines := strings.Split(string(src[tg.Path]), "\n")
+		start := map[string]int{}
+		for n, l := range lines {
+			for _, m := range tg.Modules {
+				if strings.HasPrefix(l, "// "+m+"Params holds") {
+					start[m] = n
+				}
+			}
+		}
+		for j, m := range tg.Modules {
+			end := len(lines)
+			if j+1 < len(tg.Modules) {
+				end = start[tg.Modules[j+1]]
+			}
+			n := end - start[m]
+			total += n
+			mach, _, err := LoadMachine("../../spec", m, tg.Role)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stores []string
+			for _, v := range mach.Vars {
+				if v.Store {
+					stores = append(stores, "`"+v.Name+"`")
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | `%sState`, `%sEvent`, `(*%sParams).Step` | %s |\n", tg.Role, m, n, m, m, m, strings.Join(stores, ", "))
+		}
+	}
+	fmt.Fprintf(&b, "| all | | %d | | |\n", total)
+	return b.String()
+}
+
+var writeTable = flag.Bool("write", false, "rewrite the table of statemachine/README.md")
+
+// TestGenTableInReadme keeps the table of statemachine/README.md equal to
+// what gen writes; -write updates it.
+func TestGenTableInReadme(t *testing.T) {
+	const begin, end = "<!-- machines begin -->\n", "<!-- machines end -->"
+	path := "../README.md"
+	readme, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i, j := bytes.Index(readme, []byte(begin)), bytes.Index(readme, []byte(end))
+	if i < 0 || j < i {
+		t.Fatalf("%s lacks the table markers", path)
+	}
+	table := machineTable(t)
+	if string(readme[i+len(begin):j]) == table {
+		return
+	}
+	if !*writeTable {
+		t.Fatalf("%s is stale (go test ./statemachine/gen -run TableInReadme -write); want:\n%s", path, table)
+	}
+	out := append(append(append([]byte{}, readme[:i+len(begin)]...), table...), readme[j:]...)
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestGenStore: a @store variable is not a field of the state; Step reads
+// it through <M>Store and asks for its changes in <M>Output; any other use
+// is an error, and the reference store is generated for tests only.
+func TestGenStore(t *testing.T) {
+	mod := func(action, init string) string {
+		dir := specTempDir(t)
+		src := `---- MODULE S ----
+EXTENDS Naturals
+VARIABLES
+    \* @type: Set(Int); @role: headend; @persist; @store
+    db,
+    \* @type: Int; @role: headend
+    n
+Init == db = ` + init + ` /\ n = 0
+\* @role: headend @event: put(x)
+Put(x) ==
+` + action + `
+Next == \E x \in 1..3 : Put(x)
+====
+`
+		if err := os.WriteFile(filepath.Join(dir, "S.tla"), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	tg := Target{Role: "headend", Package: "p", Modules: []string{"S"}, TestPath: "p/store_gen_test.go"}
+	dir := mod("  /\\ x \\notin db\n  /\\ db' = (db \\ {x + 1}) \\cup {x}\n  /\\ n' = n + 1", "{}")
+	src, _, err := GenerateTarget(dir, tg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Store SStore\n",
+		"DbHas(x int64) bool",
+		"if !(!p.Store.DbHas(ev.X)) {",
+		"out.DbRemove = append(out.DbRemove, statemachine.Add(&ovf, ev.X, 1))",
+		"out.DbAdd = append(out.DbAdd, ev.X)",
+	} {
+		if !strings.Contains(string(src), want) {
+			t.Errorf("generated code lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(string(src), "Db statemachine.Set") {
+		t.Error("the @store is a field of the state")
+	}
+	f, err := GenerateStoreTest(dir, tg)
+	if err != nil || f == nil || !strings.Contains(string(f.Src), "Db map[int64]bool `tla:\"db\"`") {
+		t.Fatalf("reference store: %v %v", f, err)
+	}
+	for _, c := range []struct{ action, init, want string }{
+		{"  /\\ db = {}\n  /\\ UNCHANGED db\n  /\\ n' = n", "{}", "db is a @store"},
+		{"  /\\ db' = {y \\in db : y > x}\n  /\\ n' = n", "{}", "the @store db is changed only as"},
+		{"  /\\ db' = (db \\cup {x}) \\ {1}\n  /\\ n' = n", "{}", "remove before adding"},
+		{"  /\\ db' = db\n  /\\ n' = n", "{1}", "the @store db must start empty"},
+	} {
+		if _, _, err := GenerateTarget(mod(c.action, c.init), tg, nil); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("action\n%s\nerr = %v, want %q", c.action, err, c.want)
+		}
 	}
 }

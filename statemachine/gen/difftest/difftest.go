@@ -82,7 +82,7 @@ func Random(t *testing.T, specDir string, ad *Adapter, walkLen int) Stats {
 // refuses exactly when the action is not enabled.
 func Exhaustive(t *testing.T, specDir string, ad *Adapter) Stats {
 	t.Helper()
-	h := newHarness(t, specDir, ad, nil)
+	h := newHarness(t, specDir, ad, ad.Small)
 	init := h.initState(t)
 	key := func(s check.State) string {
 		var b strings.Builder
@@ -121,12 +121,18 @@ func UpToDate(t *testing.T, specDir, root string, target gen.Target, write bool)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stale, err := gen.Stale(root, []gen.File{{Path: target.Path, Src: src}}, write)
+	files := []gen.File{{Path: target.Path, Src: src}}
+	if f, err := gen.GenerateStoreTest(specDir, target); err != nil {
+		t.Fatal(err)
+	} else if f != nil {
+		files = append(files, *f)
+	}
+	stale, err := gen.Stale(root, files, write)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(stale) > 0 && !write {
-		t.Fatalf("%s is stale: run `go generate ./...` or this test with -write", target.Path)
+		t.Fatalf("%v stale: run `go generate ./...` or this test with -write", stale)
 	}
 }
 
@@ -148,7 +154,11 @@ func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts [
 		t.Fatal(err)
 	}
 	for _, mut := range muts {
-		t.Run(fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign), func(t *testing.T) {
+		name := fmt.Sprintf("%s-%d-%s", mut.Action, mut.Guard, mut.Assign)
+		if mut.Module != "" {
+			name = mut.Module + "." + name
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			src, _, err := gen.GenerateTarget(specDir, target, &mut)
 			if err != nil {
@@ -180,7 +190,13 @@ func Mutants(t *testing.T, specDir string, target gen.Target, run string, muts [
 			if !strings.Contains(string(out), "--- FAIL: ") || strings.Contains(string(out), "[build failed]") {
 				t.Fatalf("mutant %+v: the child failed for another reason:\n%s", mut, out)
 			}
-			t.Logf("mutant %+v caught", mut)
+			var by []string
+			for _, l := range strings.Split(string(out), "\n") {
+				if f := strings.TrimSpace(l); strings.HasPrefix(f, "--- FAIL: ") {
+					by = append(by, strings.Fields(strings.TrimPrefix(f, "--- FAIL: "))[0])
+				}
+			}
+			t.Logf("mutant %+v caught by %s", mut, strings.Join(by, ", "))
 		})
 	}
 }

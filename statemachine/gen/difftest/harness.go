@@ -28,8 +28,15 @@ type Adapter struct {
 	Module string           // spec module, e.g. "Channel"
 	Role   string           // e.g. "meter"
 	Wide   map[string]int64 // constants overridden for random walks (larger bounds)
-	Params any              // *XParams; its fields are filled from the .cfg
-	Init   func() reflect.Value
+	// Small, when not nil, overrides constants of the .cfg for Exhaustive:
+	// a model whose every state the check visits in reasonable time, for a
+	// module whose .cfg model is too large for it (say so where it is set).
+	Small map[string]int64
+	// MinSteps is the number of random-walk steps the role's test
+	// requires when the model's walks end early (0: the test's default).
+	MinSteps int
+	Params   any // *XParams; its fields are filled from the .cfg
+	Init     func() reflect.Value
 	// Event returns a new *XEvent.
 	Event func() reflect.Value
 	// Step runs Step on *XState s with *XEvent ev.
@@ -53,6 +60,50 @@ type harness struct {
 	// counters for the report
 	steps, stepCalls, refused, boundOnly int
 	foreign                              map[string]int
+	// domains names, per parameter drawn from a definition (Presentable),
+	// the action withDomains added to enumerate it.
+	domains map[*gen.Param]string
+}
+
+// withDomains returns the module to evaluate: the spec's own, or, when a
+// parameter of the role's actions is drawn from a definition (a set of
+// records, say), a copy in a temporary directory with one action per such
+// parameter, DiffTestDomainN == \E x \in D : v' = x, whose successors
+// (eval.ActionSuccessors) list D's elements in the first variable's slot:
+// the evaluator is untyped, and the copy's other definitions and
+// positions are the spec's.
+func withDomains(t testing.TB, specDir string, mod *gen.Machine) (string, map[*gen.Param]string) {
+	path := specDir + "/" + mod.Module + ".tla"
+	domains := map[*gen.Param]string{}
+	var defs []string
+	for _, a := range mod.Actions {
+		for _, p := range a.Params {
+			if p.From != "" || p.Lo != nil || len(p.Enum) > 0 {
+				continue
+			}
+			name := "DiffTestDomain" + strconv.Itoa(len(defs)+1)
+			domains[p] = name
+			defs = append(defs, name+" == \\E x \\in "+p.Domain+" : "+mod.Vars[0].Name+"' = x")
+		}
+	}
+	if len(defs) == 0 {
+		return path, domains
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := regexp.MustCompile(`(?m)^====+\s*$`).FindIndex(src)
+	if end == nil {
+		t.Fatalf("%s: no closing ==== line", path)
+	}
+	out := append(append([]byte(nil), src[:end[0]]...), []byte(strings.Join(defs, "\n")+"\n")...)
+	out = append(out, src[end[0]:]...)
+	tpath := filepath.Join(t.TempDir(), mod.Module+".tla")
+	if err := os.WriteFile(tpath, out, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return tpath, domains
 }
 
 // newHarness loads the module's model; wide, when not nil, overrides
@@ -82,11 +133,12 @@ func newHarness(t testing.TB, specDir string, ad *Adapter, wide map[string]int64
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := eval.LoadModel(specDir+"/"+ad.Module+".tla", cpath)
+	tpath, domains := withDomains(t, specDir, mod)
+	ev, err := eval.LoadModel(tpath, cpath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{ad: ad, mod: mod, ev: ev, idx: map[string]int{}, consts: map[string]int64{}, foreign: map[string]int{}}
+	h := &harness{ad: ad, mod: mod, ev: ev, idx: map[string]int{}, consts: map[string]int64{}, foreign: map[string]int{}, domains: domains}
 	for i, v := range ev.Variables() {
 		h.idx[v] = i
 	}
@@ -144,15 +196,47 @@ func (h *harness) successors(t fataler, s check.State) []succ {
 	return out
 }
 
+// stateField is a variable of the role in a generated state: a field
+// tagged with its name, also inside a field tagged `tla:",inline"` (a
+// machine's state beside its @store, in <M>Full of store_gen_test.go).
+type stateField struct {
+	name string
+	v    reflect.Value
+}
+
+func fieldsOf(st reflect.Value) []stateField {
+	var out []stateField
+	for i := 0; i < st.NumField(); i++ {
+		tag := st.Type().Field(i).Tag.Get("tla")
+		if tag == ",inline" {
+			out = append(out, fieldsOf(st.Field(i))...)
+			continue
+		}
+		if tag == "" {
+			continue
+		}
+		out = append(out, stateField{tag, st.Field(i)})
+	}
+	return out
+}
+
+// stateKey prints a generated state as projKey prints the spec's.
+func stateKey(gs reflect.Value) string {
+	var parts []string
+	for _, f := range fieldsOf(gs.Elem()) {
+		parts = append(parts, f.name+" |-> "+canonGo(f.v))
+	}
+	sort.Strings(parts)
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
 // compare reports where the generated state differs from the evaluator's
 // state projected onto the role's variables.
 func (h *harness) compare(gs reflect.Value, es check.State) error {
-	st := gs.Elem()
-	for i := 0; i < st.NumField(); i++ {
-		name := st.Type().Field(i).Tag.Get("tla")
-		got, want := canonGo(st.Field(i)), value.Canonical(es[h.idx[name]])
+	for _, f := range fieldsOf(gs.Elem()) {
+		got, want := canonGo(f.v), value.Canonical(es[h.idx[f.name]])
 		if got != want {
-			return fmt.Errorf("%s: generated %s, spec %s", name, got, want)
+			return fmt.Errorf("%s: generated %s, spec %s", f.name, got, want)
 		}
 	}
 	return nil
@@ -161,28 +245,35 @@ func (h *harness) compare(gs reflect.Value, es check.State) error {
 // project sets the generated state to the evaluator's state.
 func (h *harness) project(es check.State) reflect.Value {
 	gs := h.ad.Init()
-	st := gs.Elem()
-	for i := 0; i < st.NumField(); i++ {
-		name := st.Type().Field(i).Tag.Get("tla")
-		fromVal(st.Field(i), es[h.idx[name]])
+	for _, f := range fieldsOf(gs.Elem()) {
+		fromVal(f.v, es[h.idx[f.name]])
 	}
 	return gs
 }
 
+// clone copies a generated state, the maps of a reference store included.
 func clone(gs reflect.Value) reflect.Value {
 	c := reflect.New(gs.Elem().Type())
 	c.Elem().Set(gs.Elem())
+	for _, f := range fieldsOf(c.Elem()) {
+		if f.v.Kind() == reflect.Map && !f.v.IsNil() {
+			m := reflect.MakeMapWithSize(f.v.Type(), f.v.Len())
+			it := f.v.MapRange()
+			for it.Next() {
+				m.SetMapIndex(it.Key(), it.Value())
+			}
+			f.v.Set(m)
+		}
+	}
 	return c
 }
 
 // projKey prints the spec's state projected onto the role's variables as
-// canonGo prints the generated state.
+// stateKey prints the generated state.
 func (h *harness) projKey(es check.State) string {
-	st := h.ad.Init().Elem()
 	var parts []string
-	for i := 0; i < st.NumField(); i++ {
-		name := st.Type().Field(i).Tag.Get("tla")
-		parts = append(parts, name+" |-> "+value.Canonical(es[h.idx[name]]))
+	for _, f := range fieldsOf(h.ad.Init().Elem()) {
+		parts = append(parts, f.name+" |-> "+value.Canonical(es[h.idx[f.name]]))
 	}
 	sort.Strings(parts)
 	return "[" + strings.Join(parts, ", ") + "]"
@@ -244,6 +335,18 @@ func (h *harness) args(es check.State, act *gen.Action) ([][]value.Value, error)
 				default:
 					return nil, fmt.Errorf("parameter %s of %s: element %v of %s is not a literal", p.Name, act.Name, el, p.Domain)
 				}
+			}
+		case h.domains[p] != "":
+			first := h.idx[h.mod.Vars[0].Name]
+			seen := map[string]bool{}
+			if err := h.ev.ActionSuccessors(h.domains[p], nil, es, func(t check.State) error {
+				if k := value.Canonical(t[first]); !seen[k] {
+					seen[k] = true
+					vals = append(vals, t[first])
+				}
+				return nil
+			}); err != nil {
+				return nil, fmt.Errorf("enumerating %s: %w", p.Domain, err)
 			}
 		default:
 			return nil, fmt.Errorf("parameter %s of %s is drawn from %s: no values to try", p.Name, act.Name, p.Domain)
@@ -334,7 +437,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 			if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
 				return nil, fmt.Errorf("event of %s: want a GuardError of that action, got %v", what, err)
 			}
-			if canonGo(cp.Elem()) != canonGo(gs.Elem()) {
+			if stateKey(cp) != stateKey(gs) {
 				return nil, fmt.Errorf("event of %s: refused step changed the state", what)
 			}
 			h.refused++
@@ -346,7 +449,7 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		if err := h.checkPersist(act, gs, cp, out.Persist); err != nil {
 			return nil, fmt.Errorf("event of %s: %v", what, err)
 		}
-		key := canonGo(cp.Elem()) + " / " + h.sendKey(es, sends)
+		key := stateKey(cp) + " / " + h.sendKey(es, sends)
 		if !exact[key] {
 			boundOnly := false
 			for _, b := range act.Bounds {
@@ -391,11 +494,11 @@ func (h *harness) checkPersist(act *gen.Action, before, after reflect.Value, per
 	if persist != assigns {
 		return fmt.Errorf("Output.Persist = %v, but the action assigns a @persist variable: %v", persist, assigns)
 	}
-	b, a := before.Elem(), after.Elem()
-	for i := 0; i < b.NumField(); i++ {
-		name := b.Type().Field(i).Tag.Get("tla")
+	bf, af := fieldsOf(before.Elem()), fieldsOf(after.Elem())
+	for i := range bf {
+		name := bf[i].name
 		for _, v := range h.mod.Vars {
-			if v.Name == name && v.Persist && canonGo(b.Field(i)) != canonGo(a.Field(i)) && !persist {
+			if v.Name == name && v.Persist && canonGo(bf[i].v) != canonGo(af[i].v) && !persist {
 				return fmt.Errorf("@persist variable %s changed but Output.Persist is false", name)
 			}
 		}
@@ -490,6 +593,14 @@ func isSeq(t reflect.Type) bool {
 // canonGo prints a generated value as value.Canonical prints the spec's.
 func canonGo(v reflect.Value) string {
 	switch v.Kind() {
+	case reflect.Map:
+		// A set kept in a reference store: its keys.
+		var out []string
+		it := v.MapRange()
+		for it.Next() {
+			out = append(out, canonGo(it.Key()))
+		}
+		return value.CanonicalSet(out)
 	case reflect.Int64:
 		return strconv.FormatInt(v.Int(), 10)
 	case reflect.Bool:
@@ -539,6 +650,18 @@ func fromVal(dst reflect.Value, v value.Value) {
 		dst = reflect.NewAt(dst.Type(), unsafe.Pointer(dst.UnsafeAddr())).Elem()
 	}
 	switch dst.Kind() {
+	case reflect.Map:
+		s, err := v.(value.SetValue).Enumerate()
+		if err != nil {
+			panic(err)
+		}
+		m := reflect.MakeMapWithSize(dst.Type(), s.Len())
+		for _, x := range s.Elems() {
+			k := reflect.New(dst.Type().Key()).Elem()
+			fromVal(k, x)
+			m.SetMapIndex(k, reflect.ValueOf(true))
+		}
+		dst.Set(m)
 	case reflect.Int64:
 		dst.SetInt(int64(v.(value.Int)))
 	case reflect.Bool:
@@ -624,6 +747,20 @@ func cmpGo(a, b reflect.Value) int {
 	case reflect.String:
 		return statemachine.CompareString(a.String(), b.String())
 	case reflect.Struct:
+		if isSet(a.Type()) {
+			// By size, then element by element, as the generated
+			// compare functions of sets order them.
+			n, m := int(a.FieldByName("n").Int()), int(b.FieldByName("n").Int())
+			if n != m {
+				return statemachine.CompareInt(int64(n), int64(m))
+			}
+			for i := 0; i < n; i++ {
+				if c := cmpGo(a.FieldByName("e").Index(i), b.FieldByName("e").Index(i)); c != 0 {
+					return c
+				}
+			}
+			return 0
+		}
 		for i := 0; i < a.NumField(); i++ {
 			if c := cmpGo(a.Field(i), b.Field(i)); c != 0 {
 				return c

@@ -53,7 +53,7 @@ Receive(m) ==
 
 \* @role: gateway @event: rekey
 Rekey ==
-    /\ key < MaxKeys
+    /\ key < MaxKeys  \* @bound
     /\ key' = key + 1
     /\ seen' = {}
     /\ UNCHANGED <<net, accepted, dup, acks>>

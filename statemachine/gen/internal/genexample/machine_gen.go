@@ -13,7 +13,7 @@ import (
 )
 
 // WindowParams holds the constants of genexample/Window.tla that the gateway's actions read
-// (model bounds, the Max… constants, are dropped and Mutant is "none").
+// (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type WindowParams struct {
 }
 
