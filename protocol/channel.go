@@ -14,14 +14,78 @@ import (
 // use: a restart resumes after the last durable reservation, so a counter is
 // never used twice under the same key, and the counter never wraps.
 type Sender struct {
-	aead     cipher.AEAD
-	suite    Suite
-	keyID    [8]byte
-	nonce    [NonceLen]byte  // system title || counter
-	aad      [1 + 8 + 1]byte // security control byte || key id || APDU tag
-	next     uint64          // next counter to use
-	reserved uint64          // counters below this are durably reserved
+	seal     Sealer
+	next     uint64 // next counter to use
+	reserved uint64 // counters below this are durably reserved
 	store    CounterStore
+}
+
+// Sealer is the cryptography of one sending direction of a session and
+// nothing else: AES-GCM under the direction's key with the nonce system
+// title || counter. It takes no decision about counters: the caller names
+// the counter of every APDU. It exists for a role whose counters are kept
+// by a machine generated from spec/Channel.tla (the meter), which decides
+// which counter an APDU gets and when a block of counters is made durable;
+// Sender is the same cryptography with counters kept here.
+type Sealer struct {
+	aead  cipher.AEAD
+	keyID [8]byte
+	nonce [NonceLen]byte  // system title || counter
+	aad   [1 + 8 + 1]byte // security control byte || key id || APDU tag
+}
+
+// NewSealer returns the sealing side of session k (its SendKey and own
+// system title).
+func NewSealer(k SessionKeys) (*Sealer, error) {
+	s := new(Sealer)
+	if err := s.init(k); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sealer) init(k SessionKeys) error {
+	if err := k.Suite.valid(); err != nil {
+		return err
+	}
+	aead, err := k.Suite.newAEAD(k.SendKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	s.aead, s.keyID = aead, k.KeyID
+	copy(s.nonce[:SystemTitleLen], k.Own[:])
+	s.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
+	copy(s.aad[1:], k.KeyID[:])
+	return nil
+}
+
+// KeyID names the session: a counter store keeps its reservations under it.
+func (s *Sealer) KeyID() [8]byte { return s.keyID }
+
+// Seal appends to dst the secured APDU carrying plaintext under tag with
+// invocation counter counter: tag, BER length, security control byte,
+// counter, ciphertext and GCM tag. A counter that does not fit the 4-byte
+// field is ErrCounterExhausted (the protocol's limit MaxCtr = 2^32: a new
+// key agreement is needed). The caller must never pass the same counter
+// twice under one key. With enough capacity in dst it does not allocate.
+func (s *Sealer) Seal(dst []byte, tag byte, counter uint64, plaintext []byte) ([]byte, error) {
+	if len(plaintext) > MaxAPDU {
+		return dst, fmt.Errorf("%w: APDU of %d bytes", ErrTooLong, len(plaintext))
+	}
+	if counter > math.MaxUint32 {
+		return dst, ErrCounterExhausted
+	}
+	ic := uint32(counter)
+	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
+	body := 1 + InvocationCounterLen + len(plaintext) + TagLen
+	dst = append(dst, tag)
+	dst = appendBERLen(dst, body)
+	dst = append(dst, s.aad[0])
+	dst = binary.BigEndian.AppendUint32(dst, ic)
+	// The APDU tag is bound into the associated data (SC || key ID || tag)
+	// so that a data APDU can never be replayed as a command.
+	s.aad[9] = tag
+	return s.aead.Seal(dst, s.nonce[:], plaintext, s.aad[:]), nil
 }
 
 // Receiver checks and opens APDUs from one peer in one direction: the data
@@ -40,21 +104,15 @@ type Receiver struct {
 // store. The key ID names the session in the store; a new key agreement gives
 // a new ID and so a fresh counter.
 func NewSender(k SessionKeys, store CounterStore) (*Sender, error) {
-	if err := k.Suite.valid(); err != nil {
+	s := &Sender{store: store}
+	if err := s.seal.init(k); err != nil {
 		return nil, err
-	}
-	aead, err := k.Suite.newAEAD(k.SendKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	r, err := store.Reserved(k.KeyID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCounterStore, err)
 	}
-	s := &Sender{aead: aead, suite: k.Suite, keyID: k.KeyID, next: r, reserved: r, store: store}
-	copy(s.nonce[:SystemTitleLen], k.Own[:])
-	s.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
-	copy(s.aad[1:], k.KeyID[:])
+	s.next, s.reserved = r, r
 	return s, nil
 }
 
@@ -105,7 +163,7 @@ func (s *Sender) Reserve(n uint64) error {
 			return ErrCounterExhausted
 		}
 	}
-	if err := s.store.Reserve(s.keyID, upto); err != nil {
+	if err := s.store.Reserve(s.seal.keyID, upto); err != nil {
 		return fmt.Errorf("%w: %v", ErrCounterStore, err)
 	}
 	s.reserved = upto
@@ -128,18 +186,9 @@ func (s *Sender) Seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
 			return dst, err
 		}
 	}
-	ic := uint32(s.next)
+	ic := s.next
 	s.next++
-	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
-	body := 1 + InvocationCounterLen + len(plaintext) + TagLen
-	dst = append(dst, tag)
-	dst = appendBERLen(dst, body)
-	dst = append(dst, s.aad[0])
-	dst = binary.BigEndian.AppendUint32(dst, ic)
-	// The APDU tag is bound into the associated data (SC || key ID || tag)
-	// so that a data APDU can never be replayed as a command.
-	s.aad[9] = tag
-	return s.aead.Seal(dst, s.nonce[:], plaintext, s.aad[:]), nil
+	return s.seal.Seal(dst, tag, ic, plaintext)
 }
 
 // Counter returns the next invocation counter (for tests and monitoring).
