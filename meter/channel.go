@@ -39,11 +39,12 @@ func epochSlot(e int64) [8]byte {
 // AES-GCM, and the counter store keeps the machine's @persist variables
 // (reserved per key id, as protocol.Sender does; mkey and its key id).
 type channel struct {
-	machine channelMachine
-	out     ChannelOutput
-	sealer  *protocol.Sealer // nil until a key agreement (keys are not persisted)
-	store   protocol.CounterStore
-	agreed  [8]byte // key id of the agreement being stepped (what Persist writes)
+	machine     channelMachine
+	persistHook func(*ChannelState, *ChannelOutput) error // c.persist, set on the machine for the steps that write
+	out         ChannelOutput
+	sealer      *protocol.Sealer // nil until a key agreement (keys are not persisted)
+	store       protocol.CounterStore
+	agreed      [8]byte // key id of the agreement being stepped (what Persist writes)
 }
 
 // init builds the machine and restores its durable part after a restart:
@@ -53,8 +54,9 @@ func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) 
 	p := &ChannelParams{Block: protocol.CounterBlock}
 	c.store = store
 	c.out.Net = make([]ChannelNet, 0, 1)
+	c.persistHook = c.persist
 	c.machine = channelMachine{Role: "meter", Name: "meter", Step: p.Step, State: p.Init(),
-		Action: func(o *ChannelOutput) string { return o.Action }, Persist: c.persist, Rec: rec}
+		Action: func(o *ChannelOutput) string { return o.Action }, Rec: rec}
 	if rec != nil {
 		c.machine.Resume()
 	}
@@ -84,6 +86,18 @@ func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) 
 	c.machine.State.Mkey, c.machine.State.Reserved = int64(e), int64(r)
 	_, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelPowerLoss}, &c.out)
 	return err
+}
+
+// durable applies an event whose action assigns @persist variables
+// (Reserve, Agree) with the persistence hook on the machine: the write
+// happens after Step and before the step counts, and a failed write undoes
+// the step (statemachine.Instance). Seal assigns none, so the hot path runs
+// without the hook (next checks that it still assigns none).
+func (c *channel) durable(ev ChannelEvent) (uint64, error) {
+	c.machine.Persist = c.persistHook
+	now, err := c.machine.Apply(0, ev, &c.out)
+	c.machine.Persist = nil
+	return now, err
 }
 
 // persist makes a step durable before it counts (statemachine.Instance):
@@ -125,7 +139,7 @@ func (c *channel) agree(keys protocol.SessionKeys) error {
 		return fmt.Errorf("%w: key id %x already has counters", ErrChannelState, keys.KeyID)
 	}
 	c.agreed = keys.KeyID
-	if _, err := c.machine.Apply(0, ChannelEvent{Kind: ChannelKeyAgreement, K: c.machine.State.Mkey + 1}, &c.out); err != nil {
+	if _, err := c.durable(ChannelEvent{Kind: ChannelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
 		return err
 	}
 	c.sealer = sealer
@@ -141,14 +155,22 @@ func (c *channel) next() (uint64, uint64, error) {
 		return 0, 0, ErrNoSession
 	}
 	now, err := c.machine.Apply(0, ChannelEvent{Kind: ChannelSend}, &c.out)
-	if errors.Is(err, statemachine.ErrNotEnabled) {
-		if _, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelReserve}, &c.out); err != nil {
+	if err != nil && errors.Is(err, statemachine.ErrNotEnabled) {
+		if _, err = c.durable(ChannelEvent{Kind: ChannelReserve}); err != nil {
 			return 0, 0, err
 		}
 		now, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelSend}, &c.out)
 	}
 	if err != nil {
 		return 0, 0, err
+	}
+	if c.out.Persist {
+		// A spec whose Seal assigns a @persist variable: write it before
+		// the counter is used (if the write fails, the counter is burned
+		// unused, which never reuses a nonce).
+		if err := c.persist(&c.machine.State, &c.out); err != nil {
+			return 0, 0, err
+		}
 	}
 	return uint64(c.out.Net[0].C), now, nil
 }

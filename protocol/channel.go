@@ -77,11 +77,14 @@ func (s *Sealer) Seal(dst []byte, tag byte, counter uint64, plaintext []byte) ([
 	}
 	ic := uint32(counter)
 	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
-	body := 1 + InvocationCounterLen + len(plaintext) + TagLen
-	dst = append(dst, tag)
-	dst = appendBERLen(dst, body)
-	dst = append(dst, s.aad[0])
-	dst = binary.BigEndian.AppendUint32(dst, ic)
+	// The clear header in one append: tag, BER length (1 to 3 bytes),
+	// security control byte, counter.
+	var h [1 + 3 + 1 + InvocationCounterLen]byte
+	h[0] = tag
+	n := 1 + copy(h[1:4], berLen(1+InvocationCounterLen+len(plaintext)+TagLen))
+	h[n] = s.aad[0]
+	binary.BigEndian.PutUint32(h[n+1:], ic)
+	dst = append(dst, h[:n+1+InvocationCounterLen]...)
 	// The APDU tag is bound into the associated data (SC || key ID || tag)
 	// so that a data APDU can never be replayed as a command.
 	s.aad[9] = tag
@@ -193,6 +196,18 @@ func (s *Sender) Seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
 
 // Counter returns the next invocation counter (for tests and monitoring).
 func (s *Sender) Counter() uint64 { return s.next }
+
+// berLen is the BER encoding of length n (at most 0xFFFF).
+func berLen(n int) []byte {
+	switch {
+	case n < 0x80:
+		return []byte{byte(n)}
+	case n < 0x100:
+		return []byte{0x81, byte(n)}
+	default:
+		return []byte{0x82, byte(n >> 8), byte(n)}
+	}
+}
 
 func appendBERLen(b []byte, n int) []byte {
 	switch {

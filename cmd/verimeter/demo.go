@@ -314,7 +314,7 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 		where = "logs in " + cfg.SpecTrace
 	}
 	for _, res := range results {
-		check := fmt.Sprintf("roles' steps are a behaviour of spec/%s.tla", res.Module)
+		check := fmt.Sprintf("%s steps are a behaviour of spec/%s.tla", res.Who, res.Module)
 		if res.Err != nil {
 			rep.add(stepTrace, check, false,
 				fmt.Sprintf("%s explained, then a step no behaviour explains", plural(res.Steps, "step")), "every logged step explained", res.Err.Error())

@@ -26,16 +26,18 @@ import (
 // meter's Agree.
 var specTraceGroups = []struct {
 	dir, module, cfg string
+	who              string // the roles that log, as the report names them
 	maxHidden        int
 	handOver         bool // map a change of gateway onto the spec (handOver)
 }{
-	{"commands", "Commands.tla", "trace/Commands.cfg", 0, true},
-	{"channel", "Channel.tla", "trace/Channel.cfg", 1, false},
+	{"commands", "Commands.tla", "trace/Commands.cfg", "roles'", 0, true},
+	{"channel", "Channel.tla", "trace/Channel.cfg", "meters'", 1, false},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.
 type traceCheckResult struct {
 	Module              string // e.g. "Commands"
+	Who                 string // the roles that log, e.g. "meters'"
 	Groups, Logs, Steps int
 	Err                 error // the first group no behaviour explains, or why the check could not run
 }
@@ -82,6 +84,7 @@ func validateSpecTraces(dir string) (traceCheckResults, error) {
 	var first error
 	for _, g := range specTraceGroups {
 		r := validateModule(dir, specDir, g.dir, g.module, g.cfg, g.maxHidden, g.handOver)
+		r.Who = g.who
 		rs = append(rs, r)
 		if first == nil {
 			first = r.Err

@@ -26,7 +26,7 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	var out bytes.Buffer
 	rep.write(&out)
 	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
-		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Channel.tla") {
+		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
 	}
 	// The last meter (index 7) has system title VMR\0 0 0 0 7.
