@@ -95,12 +95,73 @@ func (s *Sealer) Seal(dst []byte, tag byte, counter uint64, plaintext []byte) ([
 // replay window for notifications and firmware blocks, strictly increasing
 // counters for commands. Counters are updated only after authentication.
 type Receiver struct {
-	aead     cipher.AEAD
-	suite    Suite
-	nonce    [NonceLen]byte
-	aad      [1 + 8 + 1]byte
+	open     Opener
 	data     ReplayWindow
 	commands StrictCounter
+}
+
+// Opener is the cryptography of one receiving direction of a session and
+// nothing else: it authenticates and decrypts an APDU under the
+// direction's key with the nonce peer system title || counter, and keeps
+// no replay state. It exists for a role whose replay decisions are taken by
+// a machine generated from spec/Channel.tla (the gateway): the tag is
+// checked first and its outcome is part of the machine's event. Receiver
+// is the same cryptography with the replay state kept here.
+type Opener struct {
+	aead  cipher.AEAD
+	nonce [NonceLen]byte
+	aad   [1 + 8 + 1]byte
+}
+
+// NewOpener returns the opening side of session k (its RecvKey and the
+// peer's system title).
+func NewOpener(k SessionKeys) (*Opener, error) {
+	o := new(Opener)
+	if err := o.init(k); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *Opener) init(k SessionKeys) error {
+	if err := k.Suite.valid(); err != nil {
+		return err
+	}
+	aead, err := k.Suite.newAEAD(k.RecvKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	o.aead = aead
+	copy(o.nonce[:SystemTitleLen], k.Peer[:])
+	o.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
+	copy(o.aad[1:], k.KeyID[:])
+	return nil
+}
+
+// Open parses a secured APDU strictly and authenticates and decrypts it,
+// appending the plaintext to dst. A malformed APDU or a wrong security
+// control byte is refused with its error and no header counter to trust;
+// one whose tag does not verify returns its header and ErrAuthentication.
+// It takes no replay decision.
+func (o *Opener) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
+	h, ct, err := ParseSecured(apdu)
+	if err != nil {
+		return h, dst, err
+	}
+	if subtle.ConstantTimeByteEq(h.Control, o.aad[0]) != 1 {
+		return h, dst, fmt.Errorf("%w: %#02x", ErrSecurityControl, h.Control)
+	}
+	return o.decrypt(dst, h, ct)
+}
+
+func (o *Opener) decrypt(dst []byte, h SecuredHeader, ct []byte) (SecuredHeader, []byte, error) {
+	binary.BigEndian.PutUint32(o.nonce[SystemTitleLen:], h.Counter)
+	o.aad[9] = h.Tag
+	out, err := o.aead.Open(dst, o.nonce[:], ct, o.aad[:])
+	if err != nil {
+		return h, dst, fmt.Errorf("%w: APDU with counter %d", ErrAuthentication, h.Counter)
+	}
+	return h, out, nil
 }
 
 // NewSender returns the sender of a session, resuming its counter from the
@@ -121,17 +182,10 @@ func NewSender(k SessionKeys, store CounterStore) (*Sender, error) {
 
 // NewReceiver returns the receiver of a session for APDUs from the peer.
 func NewReceiver(k SessionKeys) (*Receiver, error) {
-	if err := k.Suite.valid(); err != nil {
+	r := &Receiver{}
+	if err := r.open.init(k); err != nil {
 		return nil, err
 	}
-	aead, err := k.Suite.newAEAD(k.RecvKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	r := &Receiver{aead: aead, suite: k.Suite}
-	copy(r.nonce[:SystemTitleLen], k.Peer[:])
-	r.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
-	copy(r.aad[1:], k.KeyID[:])
 	return r, nil
 }
 
@@ -281,7 +335,7 @@ func (r *Receiver) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
 	if err != nil {
 		return h, dst, err
 	}
-	if subtle.ConstantTimeByteEq(h.Control, r.aad[0]) != 1 {
+	if subtle.ConstantTimeByteEq(h.Control, r.open.aad[0]) != 1 {
 		return h, dst, fmt.Errorf("%w: %#02x", ErrSecurityControl, h.Control)
 	}
 	command := h.Tag == TagCommand
@@ -293,11 +347,9 @@ func (r *Receiver) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
 	if err != nil {
 		return h, dst, err
 	}
-	binary.BigEndian.PutUint32(r.nonce[SystemTitleLen:], h.Counter)
-	r.aad[9] = h.Tag
-	out, err := r.aead.Open(dst, r.nonce[:], ct, r.aad[:])
+	h, out, err := r.open.decrypt(dst, h, ct)
 	if err != nil {
-		return h, dst, fmt.Errorf("%w: APDU with counter %d", ErrAuthentication, h.Counter)
+		return h, dst, err
 	}
 	if command {
 		r.commands.Update(h.Counter)
