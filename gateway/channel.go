@@ -70,13 +70,18 @@ func (g *Gateway) open(c *meterChannel, apdu []byte) ([]byte, error) {
 		return nil, err // malformed: no counter to speak of
 	}
 	authErr := err
-	st := ChannelState{Gkey: c.gkey}
+	// The machine's state for this counter, in a buffer the gateway
+	// reuses (a state passed to Step through a func value would otherwise
+	// be allocated per APDU).
+	st := &g.chState
+	st.Gkey = c.gkey
+	st.Seen.Clear()
 	ctr := int64(h.Counter)
 	if c.window.Check(h.Counter) != nil {
 		st.Seen.Insert(ctr, statemachine.CompareInt)
 	}
 	ev := ChannelEvent{Kind: ChannelReceive, M: ChannelNet{K: c.gkey, C: ctr, Auth: authErr == nil}}
-	if err := g.chStep(&st, ev, &g.chOut); err != nil {
+	if err := g.chStep(st, ev, &g.chOut); err != nil {
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			return nil, fmt.Errorf("%w: counter %d: %w", protocol.ErrReplay, h.Counter, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
@@ -89,4 +90,52 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 	if _, err := run(mutant); err == nil {
 		t.Fatal("a Receive without its window guard went unnoticed: the gateway does not open through the machine")
 	}
+}
+
+// BenchmarkOpenPathVsReceiver interleaves, in rounds of 64 APDUs of 128
+// bytes from a meter, the gateway's open path on the generated Channel
+// machine and protocol.Receiver's (the hand-written window it replaced),
+// and reports each one's ns per APDU and their ratio. Both return the
+// plaintext in a new slice, as the gateway does.
+func BenchmarkOpenPathVsReceiver(b *testing.B) {
+	const round, ring = 64, 4096
+	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
+	mkeys, gkeys, _ := agreeKeys(b, meter, gwTitle)
+	ms, _ := protocol.NewSender(mkeys, protocol.NewMemStore())
+	apdus := make([][]byte, ring)
+	for i := range apdus {
+		apdus[i], _ = ms.Seal(nil, protocol.TagDataNotification, make([]byte, 128))
+	}
+	g := &Gateway{chStep: channelStep}
+	var c *meterChannel
+	var r *protocol.Receiver
+	var next int
+	var machine, receiver time.Duration
+	b.ReportAllocs()
+	for b.Loop() {
+		if next+round > ring || c == nil {
+			c, _ = g.rekey(nil, gkeys) // a fresh window: the same APDUs open again
+			r, _ = protocol.NewReceiver(gkeys)
+			next = 0
+		}
+		t0 := time.Now()
+		for i := range round {
+			if _, err := g.open(c, apdus[next+i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t1 := time.Now()
+		for i := range round {
+			if _, _, err := r.Open(nil, apdus[next+i]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		t2 := time.Now()
+		next += round
+		machine, receiver = machine+t1.Sub(t0), receiver+t2.Sub(t1)
+	}
+	n := float64(b.N) * round
+	b.ReportMetric(float64(machine.Nanoseconds())/n, "machine-ns/APDU")
+	b.ReportMetric(float64(receiver.Nanoseconds())/n, "receiver-ns/APDU")
+	b.ReportMetric(float64(machine)/float64(receiver), "machine/receiver")
 }

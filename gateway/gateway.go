@@ -82,9 +82,10 @@ type Gateway struct {
 	cmdOut   CommandsOutput
 	// chStep is the generated Step of the Channel machine (channelStep;
 	// tests put a mutant here), chOut its reused output.
-	chStep func(*ChannelState, ChannelEvent, *ChannelOutput) error
-	chOut  ChannelOutput
-	req    uint64
+	chStep  func(*ChannelState, ChannelEvent, *ChannelOutput) error
+	chState ChannelState // the state of one Receive (gateway/channel.go)
+	chOut   ChannelOutput
+	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
 	// Refused records the APDUs from meters the gateway's receiver
