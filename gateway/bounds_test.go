@@ -79,7 +79,7 @@ func TestRefusalFloodBoundedAndHonestReadingsGoOn(t *testing.T) {
 		if s.sender, err = protocol.NewSender(keys, protocol.NewMemStore()); err != nil {
 			t.Fatal(err)
 		}
-		if s.receiver, err = protocol.NewReceiver(keys); err != nil {
+		if s.channel, err = g.rekey(nil, keys); err != nil {
 			t.Fatal(err)
 		}
 		g.sessions[title] = s
@@ -141,7 +141,7 @@ func TestCommandsForUnknownMetersKeepNoState(t *testing.T) {
 	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
 		t.Fatal(err)
 	}
-	if s.receiver, err = protocol.NewReceiver(gkeys); err != nil {
+	if s.channel, err = g.rekey(nil, gkeys); err != nil {
 		t.Fatal(err)
 	}
 	g.sessions[meter] = s

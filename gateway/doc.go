@@ -15,6 +15,14 @@
 // can make the gateway hold is bounded (bounds.go): refusals kept, answers
 // per exchange, command state only for commissioned meters.
 //
+// An APDU from a meter is opened on the generated machine of
+// spec/Channel.tla (channel.go): protocol.Opener checks its GCM tag first,
+// the outcome is the auth field of the machine's Receive event, and the
+// machine decides (a counter in seen is a replay; a forgery changes
+// nothing; an authentic APDU enters seen). The machine's seen is the RFC
+// 6479 window, reached per counter; a key agreement is the machine's Rekey
+// (the next epoch, an empty window).
+//
 // Segment (segment.go) is one PLC segment as the gateway sees it: the
 // acknowledged HDLC links to each meter over the seeded simulated medium of
 // package plc, with a tap where an attacker on the power line can record,

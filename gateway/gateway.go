@@ -68,7 +68,7 @@ type PLC interface {
 
 type session struct {
 	sender   *protocol.Sender
-	receiver *protocol.Receiver
+	channel  *meterChannel // the receiving side, on the generated Channel machine
 	meterKey *ecdsa.PublicKey
 	keyID    [8]byte
 }
@@ -80,7 +80,12 @@ type Gateway struct {
 	sessions map[protocol.SystemTitle]*session
 	cmds     map[protocol.SystemTitle]*commandsMachine
 	cmdOut   CommandsOutput
-	req      uint64
+	// chStep is the generated Step of the Channel machine (channelStep;
+	// tests put a mutant here), chOut its reused output.
+	chStep  func(*ChannelState, ChannelEvent, *ChannelOutput) error
+	chState ChannelState // the state of one Receive (gateway/channel.go)
+	chOut   ChannelOutput
+	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
 	// Refused records the APDUs from meters the gateway's receiver
@@ -98,7 +103,8 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{}}, nil
+	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
+		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)}}, nil
 }
 
 // Close closes the queue.
@@ -144,7 +150,11 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	if s.sender, err = protocol.NewSender(keys, protocol.NewMemStore()); err != nil {
 		return err
 	}
-	if s.receiver, err = protocol.NewReceiver(keys); err != nil {
+	var prev *meterChannel
+	if old := g.sessions[meter]; old != nil {
+		prev = old.channel
+	}
+	if s.channel, err = g.rekey(prev, keys); err != nil {
 		return err
 	}
 	g.sessions[meter] = s
@@ -209,7 +219,7 @@ func (g *Gateway) request(meter protocol.SystemTitle, tag byte, p protocol.PDU) 
 		return protocol.PDU{}, err
 	}
 	for _, a := range out {
-		_, plain, err := s.receiver.Open(nil, a)
+		plain, err := g.open(s.channel, a)
 		if err != nil {
 			g.Refused.Add(err)
 			continue
@@ -409,7 +419,7 @@ func (g *Gateway) OpenFromMeter(meter protocol.SystemTitle, apdu []byte) error {
 	if s == nil {
 		return fmt.Errorf("%w: %x", ErrNoSession, meter)
 	}
-	_, _, err := s.receiver.Open(nil, apdu)
+	_, err := g.open(s.channel, apdu)
 	return err
 }
 

@@ -132,8 +132,12 @@ func FuzzOpenFromMeter(f *testing.F) {
 	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
 	mkeys, gkeys, _ := agreeKeys(f, meter, gwTitle)
 	ms, _ := protocol.NewSender(mkeys, protocol.NewMemStore())
-	gr, _ := protocol.NewReceiver(gkeys)
-	g := &Gateway{sessions: map[protocol.SystemTitle]*session{meter: {receiver: gr}}}
+	g := &Gateway{chStep: channelStep}
+	gc, err := g.rekey(nil, gkeys)
+	if err != nil {
+		f.Fatal(err)
+	}
+	g.sessions = map[protocol.SystemTitle]*session{meter: {channel: gc}}
 	sealed := map[string]bool{}
 	for _, p := range []string{"reading", "block"} {
 		a, _ := ms.Seal(nil, protocol.TagDataNotification, []byte(p))

@@ -33,4 +33,13 @@
 // live records (every logbook entry, the last command counter, firmware,
 // floor, tariff, breaker and clock offset, recent signed blocks, the intervals still needed and a
 // register total of the rest), so its size follows the live state.
+//
+// The channel's sending side (channel.go) takes its decisions from the
+// generated machine of spec/Channel.tla (machine_gen.go): which invocation
+// counter an APDU is sealed under (Seal), when the next block of counters
+// is made durable (Reserve, written to the counter store before any of them
+// is used), the key epoch a key agreement starts (Agree, the epoch and its
+// key id written before the new key seals) and the resume after power loss
+// (Crash: the next counter is the durable reservation). protocol.Sealer
+// only encrypts under the counter the machine chose.
 package meter

@@ -95,8 +95,9 @@ type Config struct {
 	// full-disk tests inject statemachine/journal/crashfs.
 	FS journal.FS
 	// Trace, when set, records the steps of the meter's Commands machine in
-	// commands/<meter>/meter.ndjson, for trace validation against
-	// spec/Commands.tla.
+	// commands/<meter>/meter.ndjson and of its Channel machine in
+	// channel/<meter>/meter.ndjson, for trace validation against
+	// spec/Commands.tla and spec/Channel.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -162,7 +163,7 @@ type Meter struct {
 	dataNext uint64           // next counter of signed data
 	dataRes  uint64           // reserved below this
 
-	sender    *protocol.Sender
+	ch        channel // the sending side, on the generated Channel machine
 	receiver  *protocol.Receiver
 	cmds      commandsMachine
 	cmdOut    CommandsOutput
@@ -252,6 +253,13 @@ func New(cfg Config) (*Meter, error) {
 		return nil, err
 	}
 	m.cmds.Resume()
+	chRec, err := cfg.Trace.Recorder(fmt.Sprintf("channel/%x/meter", cfg.Title[:]))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.ch.init(m.counters, chRec); err != nil {
+		return nil, err
+	}
 	// Signed-data counters continue above everything ever reserved.
 	if m.dataNext, err = m.counters.Reserved(dataCounterKey); err != nil {
 		return nil, err
@@ -518,6 +526,15 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 	if out == nil {
 		return nil, herr
 	}
+	// The machine decides the counter first; the answer carries the
+	// step's Lamport time when the steps are recorded.
+	ctr, clock, err := m.ch.next()
+	if err != nil {
+		return nil, err
+	}
+	if m.ch.machine.Rec != nil {
+		out.Clock = clock
+	}
 	b, err := out.Marshal()
 	if err != nil {
 		return nil, err
@@ -526,7 +543,7 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 	if out.Kind == protocol.PDUData {
 		tag = protocol.TagDataNotification
 	}
-	sealed, err := m.sender.Seal(nil, tag, b)
+	sealed, err := m.ch.sealer.Seal(nil, tag, ctr, b)
 	if err != nil {
 		return nil, err
 	}
@@ -567,7 +584,7 @@ func (m *Meter) keyAgreement(b []byte) ([][]byte, error) {
 	if resp.Signature == nil {
 		return nil, fmt.Errorf("%w: gateway %x", ErrUntrusted, msg.From)
 	}
-	if m.sender, err = protocol.NewSender(keys, m.counters); err != nil {
+	if err := m.ch.agree(keys); err != nil {
 		return nil, err
 	}
 	if m.receiver, err = protocol.NewReceiver(keys); err != nil {

@@ -253,7 +253,7 @@ func TestCrashPointsMeter(t *testing.T) {
 	var acks []meterAck
 	cur := meterAck{version: 4}
 	note := func() {
-		cur.at, cur.send = len(fsys.Ops()), m.sender.Counter()
+		cur.at, cur.send = len(fsys.Ops()), uint64(m.ch.machine.State.Next)
 		acks = append(acks, cur)
 		cur.block = nil
 	}
@@ -407,6 +407,9 @@ func TestCrashPointsMeter(t *testing.T) {
 			}
 			if reserved < a.send {
 				return fmt.Errorf("channel counter %d used, %d reserved after restart", a.send, reserved)
+			}
+			if next := m2.ch.machine.State.Next; next < int64(a.send) {
+				return fmt.Errorf("channel counter %d used, the Channel machine restarts at %d", a.send, next)
 			}
 			if m2.dataNext < a.data {
 				return fmt.Errorf("signed-data counter %d used, restarts at %d", a.data, m2.dataNext+1)

@@ -14,63 +14,178 @@ import (
 // use: a restart resumes after the last durable reservation, so a counter is
 // never used twice under the same key, and the counter never wraps.
 type Sender struct {
-	aead     cipher.AEAD
-	suite    Suite
-	keyID    [8]byte
-	nonce    [NonceLen]byte  // system title || counter
-	aad      [1 + 8 + 1]byte // security control byte || key id || APDU tag
-	next     uint64          // next counter to use
-	reserved uint64          // counters below this are durably reserved
+	seal     Sealer
+	next     uint64 // next counter to use
+	reserved uint64 // counters below this are durably reserved
 	store    CounterStore
+}
+
+// Sealer is the cryptography of one sending direction of a session and
+// nothing else: AES-GCM under the direction's key with the nonce system
+// title || counter. It takes no decision about counters: the caller names
+// the counter of every APDU. It exists for a role whose counters are kept
+// by a machine generated from spec/Channel.tla (the meter), which decides
+// which counter an APDU gets and when a block of counters is made durable;
+// Sender is the same cryptography with counters kept here.
+type Sealer struct {
+	aead  cipher.AEAD
+	keyID [8]byte
+	nonce [NonceLen]byte  // system title || counter
+	aad   [1 + 8 + 1]byte // security control byte || key id || APDU tag
+}
+
+// NewSealer returns the sealing side of session k (its SendKey and own
+// system title).
+func NewSealer(k SessionKeys) (*Sealer, error) {
+	s := new(Sealer)
+	if err := s.init(k); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Sealer) init(k SessionKeys) error {
+	if err := k.Suite.valid(); err != nil {
+		return err
+	}
+	aead, err := k.Suite.newAEAD(k.SendKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	s.aead, s.keyID = aead, k.KeyID
+	copy(s.nonce[:SystemTitleLen], k.Own[:])
+	s.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
+	copy(s.aad[1:], k.KeyID[:])
+	return nil
+}
+
+// KeyID names the session: a counter store keeps its reservations under it.
+func (s *Sealer) KeyID() [8]byte { return s.keyID }
+
+// Seal appends to dst the secured APDU carrying plaintext under tag with
+// invocation counter counter: tag, BER length, security control byte,
+// counter, ciphertext and GCM tag. A counter that does not fit the 4-byte
+// field is ErrCounterExhausted (the protocol's limit MaxCtr = 2^32: a new
+// key agreement is needed). The caller must never pass the same counter
+// twice under one key. With enough capacity in dst it does not allocate.
+func (s *Sealer) Seal(dst []byte, tag byte, counter uint64, plaintext []byte) ([]byte, error) {
+	if len(plaintext) > MaxAPDU {
+		return dst, fmt.Errorf("%w: APDU of %d bytes", ErrTooLong, len(plaintext))
+	}
+	if counter > math.MaxUint32 {
+		return dst, ErrCounterExhausted
+	}
+	ic := uint32(counter)
+	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
+	// The clear header in one append: tag, BER length (1 to 3 bytes),
+	// security control byte, counter.
+	var h [1 + 3 + 1 + InvocationCounterLen]byte
+	h[0] = tag
+	n := 1 + copy(h[1:4], berLen(1+InvocationCounterLen+len(plaintext)+TagLen))
+	h[n] = s.aad[0]
+	binary.BigEndian.PutUint32(h[n+1:], ic)
+	dst = append(dst, h[:n+1+InvocationCounterLen]...)
+	// The APDU tag is bound into the associated data (SC || key ID || tag)
+	// so that a data APDU can never be replayed as a command.
+	s.aad[9] = tag
+	return s.aead.Seal(dst, s.nonce[:], plaintext, s.aad[:]), nil
 }
 
 // Receiver checks and opens APDUs from one peer in one direction: the data
 // replay window for notifications and firmware blocks, strictly increasing
 // counters for commands. Counters are updated only after authentication.
 type Receiver struct {
-	aead     cipher.AEAD
-	suite    Suite
-	nonce    [NonceLen]byte
-	aad      [1 + 8 + 1]byte
+	open     Opener
 	data     ReplayWindow
 	commands StrictCounter
+}
+
+// Opener is the cryptography of one receiving direction of a session and
+// nothing else: it authenticates and decrypts an APDU under the
+// direction's key with the nonce peer system title || counter, and keeps
+// no replay state. It exists for a role whose replay decisions are taken by
+// a machine generated from spec/Channel.tla (the gateway): the tag is
+// checked first and its outcome is part of the machine's event. Receiver
+// is the same cryptography with the replay state kept here.
+type Opener struct {
+	aead  cipher.AEAD
+	nonce [NonceLen]byte
+	aad   [1 + 8 + 1]byte
+}
+
+// NewOpener returns the opening side of session k (its RecvKey and the
+// peer's system title).
+func NewOpener(k SessionKeys) (*Opener, error) {
+	o := new(Opener)
+	if err := o.init(k); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+func (o *Opener) init(k SessionKeys) error {
+	if err := k.Suite.valid(); err != nil {
+		return err
+	}
+	aead, err := k.Suite.newAEAD(k.RecvKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	o.aead = aead
+	copy(o.nonce[:SystemTitleLen], k.Peer[:])
+	o.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
+	copy(o.aad[1:], k.KeyID[:])
+	return nil
+}
+
+// Open parses a secured APDU strictly and authenticates and decrypts it,
+// appending the plaintext to dst. A malformed APDU or a wrong security
+// control byte is refused with its error and no header counter to trust;
+// one whose tag does not verify returns its header and ErrAuthentication.
+// It takes no replay decision.
+func (o *Opener) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
+	h, ct, err := ParseSecured(apdu)
+	if err != nil {
+		return h, dst, err
+	}
+	if subtle.ConstantTimeByteEq(h.Control, o.aad[0]) != 1 {
+		return h, dst, fmt.Errorf("%w: %#02x", ErrSecurityControl, h.Control)
+	}
+	return o.decrypt(dst, h, ct)
+}
+
+func (o *Opener) decrypt(dst []byte, h SecuredHeader, ct []byte) (SecuredHeader, []byte, error) {
+	binary.BigEndian.PutUint32(o.nonce[SystemTitleLen:], h.Counter)
+	o.aad[9] = h.Tag
+	out, err := o.aead.Open(dst, o.nonce[:], ct, o.aad[:])
+	if err != nil {
+		return h, dst, fmt.Errorf("%w: APDU with counter %d", ErrAuthentication, h.Counter)
+	}
+	return h, out, nil
 }
 
 // NewSender returns the sender of a session, resuming its counter from the
 // store. The key ID names the session in the store; a new key agreement gives
 // a new ID and so a fresh counter.
 func NewSender(k SessionKeys, store CounterStore) (*Sender, error) {
-	if err := k.Suite.valid(); err != nil {
+	s := &Sender{store: store}
+	if err := s.seal.init(k); err != nil {
 		return nil, err
-	}
-	aead, err := k.Suite.newAEAD(k.SendKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	r, err := store.Reserved(k.KeyID)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCounterStore, err)
 	}
-	s := &Sender{aead: aead, suite: k.Suite, keyID: k.KeyID, next: r, reserved: r, store: store}
-	copy(s.nonce[:SystemTitleLen], k.Own[:])
-	s.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
-	copy(s.aad[1:], k.KeyID[:])
+	s.next, s.reserved = r, r
 	return s, nil
 }
 
 // NewReceiver returns the receiver of a session for APDUs from the peer.
 func NewReceiver(k SessionKeys) (*Receiver, error) {
-	if err := k.Suite.valid(); err != nil {
+	r := &Receiver{}
+	if err := r.open.init(k); err != nil {
 		return nil, err
 	}
-	aead, err := k.Suite.newAEAD(k.RecvKey)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	r := &Receiver{aead: aead, suite: k.Suite}
-	copy(r.nonce[:SystemTitleLen], k.Peer[:])
-	r.aad[0] = scAuthentication | scEncryption | byte(k.Suite)
-	copy(r.aad[1:], k.KeyID[:])
 	return r, nil
 }
 
@@ -105,7 +220,7 @@ func (s *Sender) Reserve(n uint64) error {
 			return ErrCounterExhausted
 		}
 	}
-	if err := s.store.Reserve(s.keyID, upto); err != nil {
+	if err := s.store.Reserve(s.seal.keyID, upto); err != nil {
 		return fmt.Errorf("%w: %v", ErrCounterStore, err)
 	}
 	s.reserved = upto
@@ -128,22 +243,25 @@ func (s *Sender) Seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
 			return dst, err
 		}
 	}
-	ic := uint32(s.next)
+	ic := s.next
 	s.next++
-	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
-	body := 1 + InvocationCounterLen + len(plaintext) + TagLen
-	dst = append(dst, tag)
-	dst = appendBERLen(dst, body)
-	dst = append(dst, s.aad[0])
-	dst = binary.BigEndian.AppendUint32(dst, ic)
-	// The APDU tag is bound into the associated data (SC || key ID || tag)
-	// so that a data APDU can never be replayed as a command.
-	s.aad[9] = tag
-	return s.aead.Seal(dst, s.nonce[:], plaintext, s.aad[:]), nil
+	return s.seal.Seal(dst, tag, ic, plaintext)
 }
 
 // Counter returns the next invocation counter (for tests and monitoring).
 func (s *Sender) Counter() uint64 { return s.next }
+
+// berLen is the BER encoding of length n (at most 0xFFFF).
+func berLen(n int) []byte {
+	switch {
+	case n < 0x80:
+		return []byte{byte(n)}
+	case n < 0x100:
+		return []byte{0x81, byte(n)}
+	default:
+		return []byte{0x82, byte(n >> 8), byte(n)}
+	}
+}
 
 func appendBERLen(b []byte, n int) []byte {
 	switch {
@@ -217,7 +335,7 @@ func (r *Receiver) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
 	if err != nil {
 		return h, dst, err
 	}
-	if subtle.ConstantTimeByteEq(h.Control, r.aad[0]) != 1 {
+	if subtle.ConstantTimeByteEq(h.Control, r.open.aad[0]) != 1 {
 		return h, dst, fmt.Errorf("%w: %#02x", ErrSecurityControl, h.Control)
 	}
 	command := h.Tag == TagCommand
@@ -229,11 +347,9 @@ func (r *Receiver) Open(dst, apdu []byte) (SecuredHeader, []byte, error) {
 	if err != nil {
 		return h, dst, err
 	}
-	binary.BigEndian.PutUint32(r.nonce[SystemTitleLen:], h.Counter)
-	r.aad[9] = h.Tag
-	out, err := r.aead.Open(dst, r.nonce[:], ct, r.aad[:])
+	h, out, err := r.open.decrypt(dst, h, ct)
 	if err != nil {
-		return h, dst, fmt.Errorf("%w: APDU with counter %d", ErrAuthentication, h.Counter)
+		return h, dst, err
 	}
 	if command {
 		r.commands.Update(h.Counter)

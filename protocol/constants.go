@@ -26,9 +26,12 @@ const (
 	// max-receive-pdu-size of small meters is 1024..2048; 64 KiB bounds it all).
 	MaxAPDU = 65535
 
-	// counterBlock is how many invocation counters are reserved per durable
-	// write of the counter store: one write per 256 messages.
-	counterBlock = 256
+	// CounterBlock is how many invocation counters are reserved per durable
+	// write of the counter store: one write per 256 messages. It is the
+	// constant Block of spec/Channel.tla for a role whose counters a
+	// generated machine keeps (the meter).
+	CounterBlock = 256
+	counterBlock = CounterBlock
 )
 
 // APDU tags of the secured messages of verimeter, in the range DLMS uses for

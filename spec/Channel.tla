@@ -183,6 +183,20 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
+\* Trace validation of the meter's log alone (spec/trace/Channel.cfg): Next
+\* without the gateway's Receive and the attacker's Inject. Those change
+\* none of the meter's variables nor kas, so they neither enable nor
+\* disable a step of the meter or the gateway's Rekey; a behaviour of
+\* MeterView is a behaviour of Next, and a meter's log that MeterView
+\* explains Next explains too. The gateway's Rekey is the hidden step
+\* before the meter's Agree.
+MeterView ==
+    \/ Reserve
+    \/ Seal
+    \/ Crash
+    \/ Rekey
+    \/ \E k \in kas : Agree(k)
+
 -----------------------------------------------------------------------------
 (* Properties (proofs/README.md).                                          *)
 

@@ -308,22 +308,27 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	if err := w.traces.Close(); err != nil {
 		return nil, fmt.Errorf("spec traces: %w", err)
 	}
-	res, err := validateSpecTraces(cfg.SpecTrace)
-	rep.fig.TraceSteps, rep.fig.TraceLogs, rep.fig.TraceGroups = res.Steps, res.Logs, res.Groups
+	results, _ := validateSpecTraces(cfg.SpecTrace)
+	total := results.total()
+	rep.fig.TraceSteps, rep.fig.TraceLogs, rep.fig.TraceGroups = total.Steps, total.Logs, total.Groups
 	where := "-spec-trace DIR keeps the logs"
 	if keep {
 		where = "logs in " + cfg.SpecTrace
 	}
-	if err != nil {
-		rep.add(stepTrace, "roles' steps are a behaviour of spec/Commands.tla", false,
-			fmt.Sprintf("%s explained, then a step no behaviour explains", plural(res.Steps, "step")), "every logged step explained", err.Error())
-	} else {
-		rep.add(stepTrace, "roles' steps are a behaviour of spec/Commands.tla", res.Steps > 0,
-			fmt.Sprintf("%s in %s of %s (%s)", plural(res.Steps, "step"), plural(res.Logs, "log"), plural(res.Groups, "meter"), where),
-			"every logged step explained, > 0 steps", "")
+	for _, res := range results {
+		check := fmt.Sprintf("%s steps are a behaviour of spec/%s.tla", res.Who, res.Module)
+		if res.Err != nil {
+			rep.add(stepTrace, check, false,
+				fmt.Sprintf("%s explained, then a step no behaviour explains", plural(res.Steps, "step")), "every logged step explained", res.Err.Error())
+		} else {
+			rep.add(stepTrace, check, res.Steps > 0,
+				fmt.Sprintf("traces explained: %s in %s of %s (%s)", plural(res.Steps, "step"), plural(res.Logs, "log"), plural(res.Groups, "meter"), where),
+				"every logged step explained, > 0 steps", "")
+		}
 	}
 	if keep {
-		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"))
+		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"),
+			"and its channel: verimeter trace-check -max-hidden 1 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "meter.ndjson"))
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {

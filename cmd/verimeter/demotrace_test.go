@@ -25,7 +25,8 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	}
 	var out bytes.Buffer
 	rep.write(&out)
-	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") {
+	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
+		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
 	}
 	// The last meter (index 7) has system title VMR\0 0 0 0 7.
@@ -61,10 +62,11 @@ func rewrite(t *testing.T, path string, n int, old, new string) {
 // of spec/Commands.tla (the demo's own check, and again here).
 func TestDemoTracesAreExplained(t *testing.T) {
 	dir, _ := demoTraces(t)
-	res, err := validateSpecTraces(dir)
+	results, err := validateSpecTraces(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	res := results.module("Commands")
 	// 8 meters on 2 gateways: tariffs to meters 0-4, trust lists to gateway
 	// 0's meters (0, 2, 4, 6): issue, relay, execute each; the disconnect
 	// to meter 7: issue, relay, execute, then after the repeat the gateway
@@ -73,7 +75,95 @@ func TestDemoTracesAreExplained(t *testing.T) {
 	if res.Groups != 8 || res.Steps != 3*(5+4)+5+1 {
 		t.Fatalf("%+v: want 8 groups and 33 steps", res)
 	}
-	t.Logf("%d steps in %d logs of %d groups explained", res.Steps, res.Logs, res.Groups)
+	t.Logf("Commands: %d steps in %d logs of %d groups explained", res.Steps, res.Logs, res.Groups)
+	// Every meter logs its channel: at least its key agreement, a
+	// reservation and a sealed answer each.
+	ch := results.module("Channel")
+	if ch.Groups != 8 || ch.Logs != 8 || ch.Steps < 8*3 {
+		t.Fatalf("Channel %+v: want 8 groups of one log, >= 24 steps", ch)
+	}
+	t.Logf("Channel: %d steps in %d logs of %d groups explained", ch.Steps, ch.Logs, ch.Groups)
+}
+
+// channelLog is the Channel log of the disconnected meter of demoTraces.
+func channelLog(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "channel", "564d520000000007", "meter.ndjson")
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("no Channel log of the meter: %v", err)
+	}
+	return path
+}
+
+// TestDemoTamperedChannelTraceIsRejected: a meter's Channel log edited so
+// that a Seal leaves the next counter where it was (the following APDU
+// would reuse the nonce, which S7 forbids) is reported at that line. The
+// meter's third Seal is its second under the key of its second agreement
+// (a re-commissioning in the demo), so it goes from next 1 to 2.
+func TestDemoTamperedChannelTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := channelLog(t, dir)
+	n := seal(t, path, 3)
+	rewrite(t, path, n, `"next":2,`, `"next":1,`)
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n || u.Step.Action != "Seal" {
+		t.Fatalf("err = %v, want the meter's Seal at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
+// TestDemoReorderedChannelTraceIsRejected: a meter's Channel log with its
+// first sealed APDU moved before the key agreement's reservation (a seal
+// under counters not yet durable) is rejected.
+func TestDemoReorderedChannelTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := channelLog(t, dir)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	n := seal(t, path, 1)
+	if n < 2 || !strings.Contains(lines[n-2], `"action":"Reserve"`) {
+		t.Fatalf("%s: the first Seal (line %d) does not follow a Reserve:\n%s", path, n, src)
+	}
+	// Swap the two lines, keeping each line's clock in its place so the
+	// log stays well formed (clocks increasing): only the order changes.
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[n-2], lines[n-1]
+	ca, cb := clock(a), clock(b)
+	lines[n-2], lines[n-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path {
+		t.Fatalf("err = %v, want a step of %s unexplained", err, path)
+	}
+	t.Log(err)
+}
+
+// seal returns the line (1-based) of the k-th Seal in a Channel log.
+func seal(t *testing.T, path string, k int) int {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, `"action":"Seal"`) {
+			if k--; k == 0 {
+				return i + 1
+			}
+		}
+	}
+	t.Fatalf("%s has fewer Seals:\n%s", path, src)
+	return 0
 }
 
 // TestDemoTamperedTraceIsRejected: the disconnected meter's logged state

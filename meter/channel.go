@@ -1,0 +1,187 @@
+package meter
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
+)
+
+// channelMachine is the meter's generated machine of spec/Channel.tla: it
+// decides which invocation counter an APDU is sealed under (Seal), when a
+// block of counters is made durable (Reserve) and which key epoch a key
+// agreement starts (Agree); a restart is its Crash.
+type channelMachine = statemachine.Instance[ChannelState, ChannelEvent, ChannelOutput]
+
+// ErrChannelState is a counter store whose channel records do not fit
+// together (an epoch or a reservation beyond what the machine can hold).
+var ErrChannelState = errors.New("meter: channel state in the counter store is inconsistent")
+
+// epochKey is the counter-store key of the meter's key epoch (mkey of
+// spec/Channel.tla, @persist): the number of key agreements it answered,
+// plus one. The store keeps the highest value, and epochs only grow.
+var epochKey = [8]byte{'c', 'h', 'a', 'n', 'e', 'p', 'o', 'c'}
+
+// epochSlot is the counter-store key under which the key id of epoch e is
+// kept (as the 8 bytes of a uint64), so that a restart finds the
+// reservation of the session it sealed under (reserved, @persist).
+func epochSlot(e int64) [8]byte {
+	k := [8]byte{'k', 'e', 'y', '#'}
+	binary.BigEndian.PutUint32(k[4:], uint32(e))
+	return k
+}
+
+// channel is the meter's sending side of the channel to its gateway: the
+// generated machine takes every decision, protocol.Sealer does the
+// AES-GCM, and the counter store keeps the machine's @persist variables
+// (reserved per key id, as protocol.Sender does; mkey and its key id).
+type channel struct {
+	machine     channelMachine
+	persistHook func(*ChannelState, *ChannelOutput) error // c.persist, set on the machine for the steps that write
+	out         ChannelOutput
+	sealer      *protocol.Sealer // nil until a key agreement (keys are not persisted)
+	store       protocol.CounterStore
+	agreed      [8]byte // key id of the agreement being stepped (what Persist writes)
+}
+
+// init builds the machine and restores its durable part after a restart:
+// the epoch, its key id and that key's reservation. The meter's power loss
+// is then the spec's Crash: the next counter is the durable reservation.
+func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) error {
+	p := &ChannelParams{Block: protocol.CounterBlock}
+	c.store = store
+	c.out.Net = make([]ChannelNet, 0, 1)
+	c.persistHook = c.persist
+	c.machine = channelMachine{Role: "meter", Name: "meter", Step: p.Step, State: p.Init(),
+		Action: func(o *ChannelOutput) string { return o.Action }, Rec: rec}
+	if rec != nil {
+		c.machine.Resume()
+	}
+	e, err := store.Reserved(epochKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
+	}
+	if e == 0 {
+		return nil // never agreed: the spec's initial state
+	}
+	if e > math.MaxInt32 {
+		return fmt.Errorf("%w: epoch %d", ErrChannelState, e)
+	}
+	id, err := store.Reserved(epochSlot(int64(e)))
+	if err != nil {
+		return fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
+	}
+	var kid [8]byte
+	binary.BigEndian.PutUint64(kid[:], id)
+	r, err := store.Reserved(kid)
+	if err != nil {
+		return fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
+	}
+	if r > math.MaxInt64 {
+		return fmt.Errorf("%w: reservation %d", ErrChannelState, r)
+	}
+	c.machine.State.Mkey, c.machine.State.Reserved = int64(e), int64(r)
+	_, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelPowerLoss}, &c.out)
+	return err
+}
+
+// durable applies an event whose action assigns @persist variables
+// (Reserve, Agree) with the persistence hook on the machine: the write
+// happens after Step and before the step counts, and a failed write undoes
+// the step (statemachine.Instance). Seal assigns none, so the hot path runs
+// without the hook (next checks that it still assigns none).
+func (c *channel) durable(ev ChannelEvent) (uint64, error) {
+	c.machine.Persist = c.persistHook
+	now, err := c.machine.Apply(0, ev, &c.out)
+	c.machine.Persist = nil
+	return now, err
+}
+
+// persist makes a step durable before it counts (statemachine.Instance):
+// a Reserve writes the reservation of the session's key id, an Agree the
+// new key id and then the epoch, so the epoch never names a missing key.
+func (c *channel) persist(s *ChannelState, o *ChannelOutput) error {
+	if !o.Persist {
+		return nil
+	}
+	switch o.Action {
+	case "Reserve":
+		if c.sealer == nil {
+			return ErrNoSession
+		}
+		return c.store.Reserve(c.sealer.KeyID(), uint64(s.Reserved))
+	case "Agree":
+		if err := c.store.Reserve(epochSlot(s.Mkey), binary.BigEndian.Uint64(c.agreed[:])); err != nil {
+			return err
+		}
+		return c.store.Reserve(epochKey, uint64(s.Mkey))
+	}
+	return nil
+}
+
+// agree steps the meter's Agree once the key agreement's signatures
+// verified and its keys are derived (keys): the meter answers it as the
+// next epoch after its own (the wire message carries no epoch; the meter
+// numbers the agreements it answers) and seals under the new key with
+// counters from 0, the new key id being a fresh counter in the store.
+func (c *channel) agree(keys protocol.SessionKeys) error {
+	sealer, err := protocol.NewSealer(keys)
+	if err != nil {
+		return err
+	}
+	if r, err := c.store.Reserved(keys.KeyID); err != nil {
+		return fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
+	} else if r != 0 {
+		// A key id seen before would restart its counters at 0: never.
+		return fmt.Errorf("%w: key id %x already has counters", ErrChannelState, keys.KeyID)
+	}
+	c.agreed = keys.KeyID
+	if _, err := c.durable(ChannelEvent{Kind: ChannelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
+		return err
+	}
+	c.sealer = sealer
+	return nil
+}
+
+// next takes the machine's Seal for one APDU and returns the counter it
+// chose and the step's Lamport time. When Seal is not enabled (the durable
+// reservation is used up) the machine's Reserve makes the next block
+// durable first, and Seal is tried again.
+func (c *channel) next() (uint64, uint64, error) {
+	if c.sealer == nil {
+		return 0, 0, ErrNoSession
+	}
+	now, err := c.machine.Apply(0, ChannelEvent{Kind: ChannelSend}, &c.out)
+	if err != nil && errors.Is(err, statemachine.ErrNotEnabled) {
+		if _, err = c.durable(ChannelEvent{Kind: ChannelReserve}); err != nil {
+			return 0, 0, err
+		}
+		now, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelSend}, &c.out)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if c.out.Persist {
+		// A spec whose Seal assigns a @persist variable: write it before
+		// the counter is used (if the write fails, the counter is burned
+		// unused, which never reuses a nonce).
+		if err := c.persist(&c.machine.State, &c.out); err != nil {
+			return 0, 0, err
+		}
+	}
+	return uint64(c.out.Net[0].C), now, nil
+}
+
+// seal is the meter's whole seal path: the machine's decision, then the
+// AES-GCM under the counter it chose. With capacity in dst and no trace
+// recorder it does not allocate.
+func (c *channel) seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
+	ctr, _, err := c.next()
+	if err != nil {
+		return dst, err
+	}
+	return c.sealer.Seal(dst, tag, ctr, plaintext)
+}
