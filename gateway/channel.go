@@ -3,6 +3,8 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
@@ -18,16 +20,40 @@ type tagVerified struct{}
 // Authentic is the outcome of the tag check the event carries.
 func (tagVerified) Authentic(m ChannelNet) bool { return m.Auth }
 
+// chStepFunc is the generated Step of the gateway's Channel machine with
+// the machine's @store seen given per step (tests put a mutant here).
+type chStepFunc func(ChannelStore, *ChannelState, ChannelEvent, *ChannelOutput) error
+
 // channelStep is the generated Step of the gateway's Channel machine with
-// the tag check of tagVerified.
-var channelStep = (&ChannelParams{Crypto: tagVerified{}}).Step
+// the tag check of tagVerified and seen read from store.
+func channelStep(store ChannelStore, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+	p := ChannelParams{Crypto: tagVerified{}, Store: store}
+	return p.Step(s, ev, out)
+}
+
+// windowStore is the machine's @store seen for one meter: RFC 6479's
+// sliding bitmap. A counter the window has seen, or one older than it
+// reaches, is in seen (the window refuses those old counters where the
+// spec would accept them, which only leaves out behaviours). A nil window
+// is the empty seen of a fresh key.
+type windowStore struct{ w *protocol.ReplayWindow }
+
+// SeenHas reports whether counter x is in seen.
+func (s windowStore) SeenHas(x int64) bool {
+	if s.w == nil {
+		return false
+	}
+	if x < 0 || x > math.MaxUint32 {
+		return true
+	}
+	return s.w.Check(uint32(x)) != nil
+}
 
 // meterChannel is the gateway's receiving side of the channel with one
 // meter: the key epoch of the generated machine's state (gkey) and the
-// replay window, RFC 6479's sliding bitmap, which holds the machine's seen
-// (the set of counters accepted under the current key) outside the
-// machine: a set as large as a key's counters does not fit a generated
-// state (statemachine.SetCap).
+// replay window, RFC 6479's sliding bitmap, which holds the machine's
+// @store seen (the set of counters accepted under the current key) outside
+// the machine (windowStore).
 type meterChannel struct {
 	opener *protocol.Opener
 	gkey   int64
@@ -46,11 +72,11 @@ func (g *Gateway) rekey(prev *meterChannel, keys protocol.SessionKeys) (*meterCh
 	if prev != nil {
 		st.Gkey = prev.gkey
 	}
-	if err := g.chStep(&st, ChannelEvent{Kind: ChannelKeyAgreement}, &g.chOut); err != nil {
+	if err := g.chStep(windowStore{}, &st, ChannelEvent{Kind: ChannelKeyAgreement}, &g.chOut); err != nil {
 		return nil, err
 	}
-	if st.Seen.Len() != 0 {
-		return nil, fmt.Errorf("gateway: Rekey left %d counters in the window", st.Seen.Len())
+	if len(g.chOut.SeenAdd) != 0 {
+		return nil, fmt.Errorf("gateway: Rekey added %d counters to the window", len(g.chOut.SeenAdd))
 	}
 	return &meterChannel{opener: o, gkey: st.Gkey}, nil
 }
@@ -75,13 +101,9 @@ func (g *Gateway) open(c *meterChannel, apdu []byte) ([]byte, error) {
 	// be allocated per APDU).
 	st := &g.chState
 	st.Gkey = c.gkey
-	st.Seen.Clear()
 	ctr := int64(h.Counter)
-	if c.window.Check(h.Counter) != nil {
-		st.Seen.Insert(ctr, statemachine.CompareInt)
-	}
 	ev := ChannelEvent{Kind: ChannelReceive, M: ChannelNet{K: c.gkey, C: ctr, Auth: authErr == nil}}
-	if err := g.chStep(st, ev, &g.chOut); err != nil {
+	if err := g.chStep(windowStore{&c.window}, st, ev, &g.chOut); err != nil {
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			return nil, fmt.Errorf("%w: counter %d: %w", protocol.ErrReplay, h.Counter, err)
 		}
@@ -90,7 +112,7 @@ func (g *Gateway) open(c *meterChannel, apdu []byte) ([]byte, error) {
 	if authErr != nil {
 		return nil, authErr
 	}
-	if st.Seen.Has(ctr, statemachine.CompareInt) {
+	if slices.Contains(g.chOut.SeenAdd, ctr) {
 		c.window.Update(h.Counter)
 	}
 	return plain, nil

@@ -46,15 +46,15 @@ func replaysRefused(g *Gateway, meter protocol.SystemTitle, ms *protocol.Sender,
 // same gateway code opens a replay, and the check says so.
 func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
-	run := func(step func(*ChannelState, ChannelEvent, *ChannelOutput) error) (map[string]int, error) {
+	run := func(step chStepFunc) (map[string]int, error) {
 		mkeys, gkeys, _ := agreeKeys(t, meter, gwTitle)
 		ms, err := protocol.NewSender(mkeys, protocol.NewMemStore())
 		if err != nil {
 			t.Fatal(err)
 		}
 		steps := map[string]int{}
-		g := &Gateway{chStep: func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
-			err := step(s, ev, out)
+		g := &Gateway{chStep: func(st ChannelStore, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+			err := step(st, s, ev, out)
 			if err == nil {
 				steps[out.Action]++
 			} else if errors.Is(err, statemachine.ErrNotEnabled) {
@@ -81,11 +81,11 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 	if steps["Rekey"] != 1 || steps["Receive"] != 60 || steps["refused"] != 40 {
 		t.Fatalf("steps %v, want 1 Rekey, 60 Receive, 40 refused", steps)
 	}
-	mutant := func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+	mutant := func(st ChannelStore, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 		if ev.Kind == ChannelReceive {
-			s.Seen.Clear() // m.c \notin seen always holds
+			st = windowStore{} // m.c \notin seen always holds
 		}
-		return channelStep(s, ev, out)
+		return channelStep(st, s, ev, out)
 	}
 	if _, err := run(mutant); err == nil {
 		t.Fatal("a Receive without its window guard went unnoticed: the gateway does not open through the machine")

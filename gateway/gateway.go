@@ -82,7 +82,7 @@ type Gateway struct {
 	cmdOut   CommandsOutput
 	// chStep is the generated Step of the Channel machine (channelStep;
 	// tests put a mutant here), chOut its reused output.
-	chStep  func(*ChannelState, ChannelEvent, *ChannelOutput) error
+	chStep  chStepFunc
 	chState ChannelState // the state of one Receive (gateway/channel.go)
 	chOut   ChannelOutput
 	req     uint64

@@ -51,7 +51,7 @@ type channel struct {
 // the epoch, its key id and that key's reservation. The meter's power loss
 // is then the spec's Crash: the next counter is the durable reservation.
 func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) error {
-	p := &ChannelParams{Block: protocol.CounterBlock}
+	p := &ChannelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}
 	c.store = store
 	c.out.Net = make([]ChannelNet, 0, 1)
 	c.persistHook = c.persist

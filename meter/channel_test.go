@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -121,7 +122,7 @@ func TestMeterSealsThroughChannelMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
-	generated := (&ChannelParams{Block: protocol.CounterBlock}).Step
+	generated := (&ChannelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}).Step
 	m2.ch.machine.Step = func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 		if ev.Kind != ChannelSend {
 			return generated(s, ev, out)
@@ -247,7 +248,7 @@ func BenchmarkSealPath(b *testing.B) {
 // Step, the state copy and the Lamport tick.
 func BenchmarkChannelStepSeal(b *testing.B) {
 	var in channelMachine
-	p := &ChannelParams{Block: protocol.CounterBlock}
+	p := &ChannelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}
 	in.Step, in.State = p.Step, p.Init()
 	in.Action = func(o *ChannelOutput) string { return o.Action }
 	out := ChannelOutput{Net: make([]ChannelNet, 0, 1)}

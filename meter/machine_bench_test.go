@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"math"
 	"testing"
 )
 
@@ -33,7 +34,7 @@ func TestStepReadingPathAllocatesNothing(t *testing.T) {
 	}); a != 0 {
 		t.Errorf("measure: %v allocs per step", a)
 	}
-	ch := &ChannelParams{Block: 256}
+	ch := &ChannelParams{Block: 256, MaxCtr: math.MaxUint32 + 1}
 	cbase := ch.Init()
 	out := ChannelOutput{Net: make([]ChannelNet, 0, 1)}
 	if a := testing.AllocsPerRun(1000, func() {
@@ -69,7 +70,7 @@ func BenchmarkStepMeasure(b *testing.B) {
 // BenchmarkStepSeal is one generated Step sealing an APDU (Channel's Seal):
 // counter check, history insert and one message out.
 func BenchmarkStepSeal(b *testing.B) {
-	p := &ChannelParams{Block: 256}
+	p := &ChannelParams{Block: 256, MaxCtr: math.MaxUint32 + 1}
 	base := p.Init()
 	out := ChannelOutput{Net: make([]ChannelNet, 0, 1)}
 	if err := p.Step(&base, ChannelEvent{Kind: ChannelReserve}, &out); err != nil {
