@@ -3,6 +3,8 @@ SHELL := /usr/bin/env bash
 GO ?= go
 FUZZTIME ?= 1m
 CI_FUZZTIME ?= 3s
+# staticcheck, pinned: go run fetches this version through the module proxy.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
 
 .PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc cross spec spec-mutants proofs soak crash crashpoints
@@ -17,6 +19,8 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(GO) run $(STATICCHECK) ./...
 
 unit:
 	$(GO) test -count=1 -timeout 18m ./...

@@ -180,7 +180,7 @@ func (p *ChannelParams) stepReceive(s *ChannelState, ev ChannelEvent, out *Chann
 	if !(ev.M.K == s.Gkey) {
 		return errChannelReceiveGuard1
 	}
-	if !(!p.Store.SeenHas(ev.M.C)) {
+	if p.Store.SeenHas(ev.M.C) {
 		return errChannelReceiveGuard2
 	}
 	nx := *s
@@ -325,7 +325,7 @@ func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, o
 
 // stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
 func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
-	if !(s.Queue.Has(ev.I, compareCollectionItem)) {
+	if !s.Queue.Has(ev.I, compareCollectionItem) {
 		return errCollectionUploadGuard1
 	}
 	nx := *s
@@ -462,7 +462,7 @@ func (p *CommandsParams) Init() CommandsState {
 
 // stepRelay is action Relay (spec/Commands.tla:83:1), event relay.
 func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
-	if !(!s.Relayed.Has(ev.C, statemachine.CompareInt)) {
+	if s.Relayed.Has(ev.C, statemachine.CompareInt) {
 		return errCommandsRelayGuard1
 	}
 	nx := *s
@@ -630,7 +630,7 @@ func (p *TamperParams) Init() TamperState {
 
 // stepCollect is action Collect (spec/Tamper.tla:152:1), event collect.
 func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(!s.Queue.Has(ev.E, compareTamperItem)) {
+	if s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperCollectGuard1
 	}
 	nx := *s
@@ -647,7 +647,7 @@ func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOu
 // Model bounds dropped: injects < MaxInjects (spec/Tamper.tla:162:8).
 // History variables not kept: injects' = injects + 1 (spec/Tamper.tla:163:8).
 func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(!(ev.E.Signed)) {
+	if ev.E.Signed {
 		return errTamperInjectGuard1
 	}
 	nx := *s
@@ -664,7 +664,7 @@ func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOut
 // Model bounds dropped: drops < MaxDrops (spec/Tamper.tla:173:8).
 // History variables not kept: drops' = drops + 1 (spec/Tamper.tla:174:8).
 func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(s.Queue.Has(ev.E, compareTamperItem)) {
+	if !s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperDropGuard1
 	}
 	nx := *s
@@ -677,10 +677,10 @@ func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutpu
 
 // stepUpload is action Upload (spec/Tamper.tla:181:1), event upload.
 func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(s.Queue.Has(ev.E, compareTamperItem)) {
+	if !s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperUploadGuard1
 	}
-	if !(s.WanUp) {
+	if !s.WanUp {
 		return errTamperUploadGuard2
 	}
 	nx := *s
@@ -723,7 +723,7 @@ func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOu
 // Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:222:17).
 // History variables not kept: outages' = outages + 1 (spec/Tamper.tla:223:26).
 func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(s.WanUp) {
+	if !s.WanUp {
 		return errTamperWanDownGuard1
 	}
 	nx := *s
@@ -735,7 +735,7 @@ func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOu
 
 // stepWanBack is action WanBack (spec/Tamper.tla:226:1), event recovery.
 func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(!(s.WanUp)) {
+	if s.WanUp {
 		return errTamperWanBackGuard1
 	}
 	nx := *s

@@ -127,7 +127,7 @@ func (p *CollectionParams) Init() CollectionState {
 
 // stepIngest is action Ingest (spec/Collection.tla:137:1), event ingest.
 func (p *CollectionParams) stepIngest(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
-	if !(p.Crypto.SignedByMeter(ev.I)) {
+	if !p.Crypto.SignedByMeter(ev.I) {
 		return errCollectionIngestGuard1
 	}
 	nx := *s
@@ -404,7 +404,7 @@ func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *Marke
 	if !(s.Now >= p.Invalid) {
 		return errMarketPublishCRLGuard1
 	}
-	if !(!(s.CrlKnown)) {
+	if s.CrlKnown {
 		return errMarketPublishCRLGuard2
 	}
 	nx := *s
@@ -598,7 +598,7 @@ func (p *TamperParams) Init() TamperState {
 
 // stepIngest is action Ingest (spec/Tamper.tla:192:1), event ingest.
 func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(ev.E.Signed) {
+	if !ev.E.Signed {
 		return errTamperIngestGuard1
 	}
 	nx := *s

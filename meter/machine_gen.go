@@ -450,7 +450,7 @@ func (p *CommandsParams) Init() CommandsState {
 // stepExecute is action Execute (spec/Commands.tla:117:1), event command.
 // History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:121:8).
 func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
-	if !(p.Crypto.SignedBy(ev.M, "headend")) {
+	if !p.Crypto.SignedBy(ev.M, "headend") {
 		return errCommandsExecuteGuard1
 	}
 	if !(ev.M.Id > s.Last) {
@@ -876,7 +876,7 @@ func (p *TamperParams) stepDetect(s *TamperState, ev TamperEvent, out *TamperOut
 
 // stepPersist is action Persist (spec/Tamper.tla:130:1), event persist.
 func (p *TamperParams) stepPersist(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(s.Sensed.Has(ev.E, compareTamperItem)) {
+	if !s.Sensed.Has(ev.E, compareTamperItem) {
 		return errTamperPersistGuard1
 	}
 	nx := *s
@@ -903,7 +903,7 @@ func (p *TamperParams) stepCrash(s *TamperState, ev TamperEvent, out *TamperOutp
 
 // stepSend is action Send (spec/Tamper.tla:145:1), event send.
 func (p *TamperParams) stepSend(s *TamperState, ev TamperEvent, out *TamperOutput) error {
-	if !(s.Mlog.Has(ev.E, compareTamperItem)) {
+	if !s.Mlog.Has(ev.E, compareTamperItem) {
 		return errTamperSendGuard1
 	}
 	nx := *s

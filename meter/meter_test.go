@@ -26,7 +26,7 @@ type kit struct {
 	sender       *protocol.Sender
 	receiver     *protocol.Receiver
 	verifier     *protocol.Verifier
-	req, cmdCtr  uint64
+	req          uint64
 	keyID        [8]byte // of the last key agreement
 }
 

@@ -1033,7 +1033,7 @@ func (e *emitter) emitActions() {
 			}
 			name := errName("Guard" + strconv.Itoa(nGuard))
 			declare(name, fmt.Sprintf("&statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}", quote(m.Role), quote(a.Name), quote(g.Text)))
-			cond := "!(" + c + ")"
+			cond := negate(c)
 			if e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Guard == nGuard {
 				cond = c // mutation: the guard flipped
 			}
@@ -1338,4 +1338,64 @@ func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
 		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
 	}
 	return formatted, nil
+}
+
+// negate returns the Go negation of the boolean expression c without a
+// double negation: x for !x or !(x), !x for a single operand, !(c)
+// otherwise. An operand is single when no space stands outside its
+// parentheses (the generator writes binary operators with spaces).
+func negate(c string) string {
+	if inner, ok := strings.CutPrefix(c, "!"); ok && singleOperand(inner) {
+		if strings.HasPrefix(inner, "(") && closesAtEnd(inner) {
+			return inner[1 : len(inner)-1]
+		}
+		return inner
+	}
+	if singleOperand(c) {
+		return "!" + c
+	}
+	return "!(" + c + ")"
+}
+
+// singleOperand reports whether c has no space outside parentheses,
+// brackets, braces and string literals.
+func singleOperand(c string) bool {
+	depth, inStr := 0, false
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; {
+		case inStr:
+			if ch == '\\' {
+				i++
+			} else if ch == '"' {
+				inStr = false
+			}
+		case ch == '"':
+			inStr = true
+		case ch == '(' || ch == '[' || ch == '{':
+			depth++
+		case ch == ')' || ch == ']' || ch == '}':
+			depth--
+		case ch == ' ' && depth == 0:
+			return false
+		}
+	}
+	return c != "" && depth == 0 && !inStr
+}
+
+// closesAtEnd reports whether the parenthesis opening c closes at its last
+// byte, so that c is one parenthesised expression.
+func closesAtEnd(c string) bool {
+	depth := 0
+	for i := 0; i < len(c); i++ {
+		switch c[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				return i == len(c)-1
+			}
+		}
+	}
+	return false
 }

@@ -39,7 +39,7 @@ var (
 	ErrMissingField = errors.New("trace line lacks a required field")
 	// ErrClockOrder: a node's clock does not strictly increase from one
 	// line to the next (a Lamport clock ticks at every step).
-	ErrClockOrder = errors.New("Lamport clock does not increase")
+	ErrClockOrder = errors.New("the Lamport clock does not increase")
 	// ErrMixedNodes: a log holds the steps of more than one node, or a
 	// node changes role.
 	ErrMixedNodes = errors.New("one log per node")

@@ -204,7 +204,7 @@ func Parse(file string, src []byte) (*Config, error) {
 		return nil, &Error{c.Specification.Pos, "SPECIFICATION and INIT/NEXT are exclusive"}
 	}
 	if (c.Init == nil) != (c.Next == nil) && c.Specification == nil {
-		at := Pos{file, 1, 1}
+		var at Pos
 		if c.Init != nil {
 			at = c.Init.Pos
 		} else {

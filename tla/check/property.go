@@ -2,7 +2,6 @@ package check
 
 import (
 	"fmt"
-	"sync"
 )
 
 // TemporalOp is the operator of a Temporal formula node.
@@ -94,15 +93,14 @@ const StutteringAction = "Stuttering"
 
 // props is the checker's view of the PropertySystem.
 type props struct {
-	list    []Property
-	fair    []Fairness
-	live    bool // some liveness formula: record the state graph
-	fp      func(State) (uint64, error)
-	graphMu sync.Mutex
-	states  []State   // by node index (when live)
-	succ    [][]gedge // by node index (when live)
-	inits   []int32
-	index   map[uint64]int32
+	list   []Property
+	fair   []Fairness
+	live   bool // some liveness formula: record the state graph
+	fp     func(State) (uint64, error)
+	states []State   // by node index (when live)
+	succ   [][]gedge // by node index (when live)
+	inits  []int32
+	index  map[uint64]int32
 	// exactErr refuses exact mode on a System that merges states.
 	exactErr error
 }

@@ -1173,7 +1173,7 @@ func (cd *constDef) get(r *rt) (value.Value, error) {
 		return p.v, p.err
 	}
 	cd.once.Do(func() {
-		v, err := cd.fn(&rt{slots: make([]value.Value, 0, 0)})
+		v, err := cd.fn(&rt{slots: make([]value.Value, 0)})
 		cd.v.Store(&constVal{v, err})
 	})
 	p := cd.v.Load()

@@ -157,8 +157,7 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 			return err
 		}
 	}
-	var walk func(units []any) error
-	walk = func(units []any) error {
+	walk := func(units []any) error {
 		for _, u := range units {
 			var in *syntax.Instance
 			switch u := u.(type) {

@@ -63,11 +63,3 @@ func elemPart(h uint64) uint64 { return mix64(h ^ seedSet) }
 func setHash(n int, sum uint64) uint64 {
 	return mix64(uint64(seedSet) + uint64(n)*0x9e3779b97f4a7c15 + sum)
 }
-
-func hashFunc(dom, rng []Value) uint64 {
-	h := uint64(seedFunc) + uint64(len(dom))
-	for i := range dom {
-		h = Mix(h, entryHash(dom[i].Hash(), rng[i].Hash()))
-	}
-	return mix64(h)
-}

@@ -235,7 +235,6 @@ func (s *FuncSet) Enumerate() (*Set, error) {
 type RecordSet struct {
 	names []Str
 	sets  []SetValue
-	fs    *FuncSet // used only to share the enumeration logic
 	l     lazy
 }
 

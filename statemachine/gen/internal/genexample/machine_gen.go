@@ -158,7 +158,7 @@ func (p *WindowParams) stepReceive(s *WindowState, ev WindowEvent, out *WindowOu
 	if !(ev.M.K == s.Key) {
 		return errWindowReceiveGuard1
 	}
-	if !(!s.Seen.Has(ev.M.C, statemachine.CompareInt)) {
+	if s.Seen.Has(ev.M.C, statemachine.CompareInt) {
 		return errWindowReceiveGuard2
 	}
 	nx := *s
