@@ -134,7 +134,7 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	}
 	if len(out) != 1 || len(out[0]) == 0 || out[0][0] != protocol.TagKeyAgreement {
 		if r := g.cfg.Segment.Refused(meter); len(r) > 0 {
-			return fmt.Errorf("%w: %v", ErrMeterRefus, r[len(r)-1])
+			return fmt.Errorf("%w: %w", ErrMeterRefus, r[len(r)-1])
 		}
 		return ErrNoAnswer
 	}
@@ -234,7 +234,7 @@ func (g *Gateway) request(meter protocol.SystemTitle, tag byte, p protocol.PDU) 
 		}
 	}
 	if r := g.cfg.Segment.Refused(meter); len(r) > 0 {
-		return protocol.PDU{}, fmt.Errorf("%w: %v", ErrMeterRefus, r[len(r)-1])
+		return protocol.PDU{}, fmt.Errorf("%w: %w", ErrMeterRefus, r[len(r)-1])
 	}
 	return protocol.PDU{}, ErrNoAnswer
 }

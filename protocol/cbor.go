@@ -68,7 +68,7 @@ func unmarshalStrict(data []byte, v any) error {
 func marshal(v any) ([]byte, error) {
 	b, err := encMode.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	return b, nil
 }

@@ -174,7 +174,7 @@ func NewSender(k SessionKeys, store CounterStore) (*Sender, error) {
 	}
 	r, err := store.Reserved(k.KeyID)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCounterStore, err)
+		return nil, fmt.Errorf("%w: %w", ErrCounterStore, err)
 	}
 	s.next, s.reserved = r, r
 	return s, nil
@@ -221,7 +221,7 @@ func (s *Sender) Reserve(n uint64) error {
 		}
 	}
 	if err := s.store.Reserve(s.seal.keyID, upto); err != nil {
-		return fmt.Errorf("%w: %v", ErrCounterStore, err)
+		return fmt.Errorf("%w: %w", ErrCounterStore, err)
 	}
 	s.reserved = upto
 	return nil

@@ -86,7 +86,7 @@ func SignCommand(c Command, key *ecdsa.PrivateKey, kid []byte, rand io.Reader) (
 	}
 	s, err := cose.NewSigner(cose.AlgorithmES256, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrongSigner, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrongSigner, err)
 	}
 	m := cose.Sign1Message{
 		Headers: cose.Headers{
@@ -121,7 +121,7 @@ func VerifyCommand(data []byte, meter SystemTitle, keys CommandKeys) (Command, e
 	}
 	v, err := cose.NewVerifier(cose.AlgorithmES256, pub)
 	if err != nil {
-		return c, fmt.Errorf("%w: %v", ErrWrongSigner, err)
+		return c, fmt.Errorf("%w: %w", ErrWrongSigner, err)
 	}
 	if err := m.Verify(nil, v); err != nil {
 		return c, fmt.Errorf("%w: command", ErrBadSignature)
@@ -146,7 +146,7 @@ func VerifyCommand(data []byte, meter SystemTitle, keys CommandKeys) (Command, e
 func commandEnvelope(data []byte) (*cose.Sign1Message, error) {
 	var m cose.Sign1Message
 	if err := m.UnmarshalCBOR(data); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentCommand {
 		return nil, fmt.Errorf("%w: content type", ErrMalformed)

@@ -39,7 +39,7 @@ func (s *MemStore) Reserve(key [8]byte, upto uint64) error {
 	defer s.mu.Unlock()
 	if s.Fail != nil {
 		if err := s.Fail(); err != nil {
-			return fmt.Errorf("%w: %v", ErrCounterStore, err)
+			return fmt.Errorf("%w: %w", ErrCounterStore, err)
 		}
 	}
 	if upto > s.m[key] {
@@ -87,7 +87,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 func OpenFileStore(path string) (*FileStore, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrCounterStore, err)
+		return nil, fmt.Errorf("%w: %w", ErrCounterStore, err)
 	}
 	return openFileStore(f)
 }
@@ -108,7 +108,7 @@ func openFileStore(f storeFile) (*FileStore, error) {
 func (s *FileStore) load() error {
 	data, err := io.ReadAll(s.f)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrCounterStore, err)
+		return fmt.Errorf("%w: %w", ErrCounterStore, err)
 	}
 	var off int
 	for ; off+counterRecordLen <= len(data); off += counterRecordLen {
@@ -126,7 +126,7 @@ func (s *FileStore) load() error {
 	s.off = int64(off)
 	if int64(len(data)) != s.off {
 		if err := s.f.Truncate(s.off); err != nil {
-			return fmt.Errorf("%w: %v", ErrCounterStore, err)
+			return fmt.Errorf("%w: %w", ErrCounterStore, err)
 		}
 	}
 	return nil
@@ -141,10 +141,10 @@ func (s *FileStore) Reserve(key [8]byte, upto uint64) error {
 	binary.BigEndian.PutUint64(r[8:16], upto)
 	binary.BigEndian.PutUint32(r[16:], crc32.Checksum(r[:16], castagnoli))
 	if _, err := s.f.WriteAt(r[:], s.off); err != nil {
-		return fmt.Errorf("%w: %v", ErrCounterStore, err)
+		return fmt.Errorf("%w: %w", ErrCounterStore, err)
 	}
 	if err := s.f.Sync(); err != nil {
-		return fmt.Errorf("%w: %v", ErrCounterStore, err)
+		return fmt.Errorf("%w: %w", ErrCounterStore, err)
 	}
 	s.off += counterRecordLen
 	if upto > s.m[key] {

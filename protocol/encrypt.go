@@ -164,7 +164,7 @@ func EncryptFor(suite Suite, recipient *ecdh.PublicKey, kid, plaintext, external
 func encryptWith(es encSuite, eph *ecdh.PrivateKey, iv []byte, recipient *ecdh.PublicKey, kid, plaintext, externalAAD []byte) ([]byte, error) {
 	shared, err := eph.ECDH(recipient)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrAuthentication, err)
+		return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
 	}
 	rprot, err := marshal(algHeader{Alg: es.kdf})
 	if err != nil {
@@ -262,11 +262,11 @@ func DecryptFrom(priv *ecdh.PrivateKey, msg, externalAAD []byte) (plaintext, kid
 	point = append(append(append(point, 0x04), ek.X...), ek.Y...)
 	eph, err := priv.Curve().NewPublicKey(point)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: ephemeral key: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: ephemeral key: %w", ErrMalformed, err)
 	}
 	shared, err := priv.ECDH(eph)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrAuthentication, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
 	}
 	key, err := es.contentKey(shared, r.Protected)
 	if err != nil {

@@ -159,11 +159,11 @@ func (k *KeyAgreement) Finish(peerMsg KeyAgreementMessage, peerKey *ecdsa.Public
 	}
 	pub, err := k.suite.Curve().NewPublicKey(peerMsg.Ephemeral)
 	if err != nil {
-		return sk, fmt.Errorf("%w: ephemeral key: %v", ErrMalformed, err)
+		return sk, fmt.Errorf("%w: ephemeral key: %w", ErrMalformed, err)
 	}
 	z, err := k.eph.ECDH(pub)
 	if err != nil {
-		return sk, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return sk, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	u, v := k.own, k.peer
 	ue, ve := k.msg.Ephemeral, peerMsg.Ephemeral

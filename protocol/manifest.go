@@ -75,7 +75,7 @@ func SignManifest(m Manifest, rand io.Reader, signers ...ManifestSigner) ([]byte
 	for _, s := range signers {
 		signer, err := cose.NewSigner(cose.AlgorithmES256, s.Key)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrWrongSigner, err)
+			return nil, fmt.Errorf("%w: %w", ErrWrongSigner, err)
 		}
 		sig := cose.NewSignature()
 		sig.Headers.Protected.SetAlgorithm(cose.AlgorithmES256)
@@ -123,7 +123,7 @@ func VerifyManifest(data []byte, p ManifestPolicy) (Manifest, error) {
 	var m Manifest
 	var msg cose.SignMessage
 	if err := msg.UnmarshalCBOR(data); err != nil {
-		return m, fmt.Errorf("%w: COSE_Sign: %v", ErrMalformed, err)
+		return m, fmt.Errorf("%w: COSE_Sign: %w", ErrMalformed, err)
 	}
 	if ct, ok := msg.Headers.Protected[cose.HeaderLabelContentType]; !ok || ct != contentManifest {
 		return m, fmt.Errorf("%w: content type", ErrMalformed)

@@ -95,7 +95,7 @@ type MeterSigner struct {
 func NewMeterSigner(meter SystemTitle, key *ecdsa.PrivateKey, rand io.Reader) (*MeterSigner, error) {
 	s, err := cose.NewSigner(cose.AlgorithmES256, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrongSigner, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrongSigner, err)
 	}
 	return &MeterSigner{Meter: meter, signer: s, rand: rand}, nil
 }
@@ -440,7 +440,7 @@ func SigStructure(msg []byte) (toBeSigned, signature []byte, err error) {
 	}
 	var m cose.Sign1Message
 	if err := m.UnmarshalCBOR(msg); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	// The tagged message: strip the tag (18) and decode the array.
 	body := msg
@@ -448,7 +448,7 @@ func SigStructure(msg []byte) (toBeSigned, signature []byte, err error) {
 		body = body[1:]
 	}
 	if err := decModeLax.Unmarshal(body, &raw); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	tbs, err := marshal([]any{"Signature1", raw.Protected, []byte{}, raw.Payload})
 	return tbs, raw.Signature, err

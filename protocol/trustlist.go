@@ -37,7 +37,7 @@ func SignTrustList(tl TrustList, key *ecdsa.PrivateKey, rand io.Reader) ([]byte,
 	}
 	s, err := cose.NewSigner(cose.AlgorithmES256, key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrWrongSigner, err)
+		return nil, fmt.Errorf("%w: %w", ErrWrongSigner, err)
 	}
 	m := cose.Sign1Message{Headers: cose.Headers{Protected: cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelContentType: contentTrustList}}, Payload: p}
 	if err := m.Sign(rand, nil, s); err != nil {
@@ -52,14 +52,14 @@ func VerifyTrustList(data []byte, operator *ecdsa.PublicKey, meter SystemTitle, 
 	var tl TrustList
 	var m cose.Sign1Message
 	if err := m.UnmarshalCBOR(data); err != nil {
-		return tl, fmt.Errorf("%w: %v", ErrTrustList, err)
+		return tl, fmt.Errorf("%w: %w", ErrTrustList, err)
 	}
 	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentTrustList {
 		return tl, fmt.Errorf("%w: content type", ErrTrustList)
 	}
 	v, err := cose.NewVerifier(cose.AlgorithmES256, operator)
 	if err != nil {
-		return tl, fmt.Errorf("%w: %v", ErrTrustList, err)
+		return tl, fmt.Errorf("%w: %w", ErrTrustList, err)
 	}
 	if err := m.Verify(nil, v); err != nil {
 		return tl, fmt.Errorf("%w: %w", ErrTrustList, ErrBadSignature)
@@ -78,7 +78,7 @@ func VerifyTrustList(data []byte, operator *ecdsa.PublicKey, meter SystemTitle, 
 			return tl, fmt.Errorf("%w: unknown role %q", ErrTrustList, e.Role)
 		}
 		if _, err := x509.ParsePKIXPublicKey(e.SPKI); err != nil {
-			return tl, fmt.Errorf("%w: key of role %s: %v", ErrTrustList, e.Role, err)
+			return tl, fmt.Errorf("%w: key of role %s: %w", ErrTrustList, e.Role, err)
 		}
 	}
 	return tl, nil

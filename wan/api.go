@@ -85,7 +85,7 @@ func DecodeBatch(body []byte) ([]Item, error) {
 	var wire []WireItem
 	rest, err := decWire.UnmarshalFirst(body, &wire)
 	if err != nil {
-		return nil, fmt.Errorf("%w: batch: %v", protocol.ErrMalformed, err)
+		return nil, fmt.Errorf("%w: batch: %w", protocol.ErrMalformed, err)
 	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%w: batch", protocol.ErrTrailing)

@@ -76,7 +76,7 @@ func (m *Model) machine(role string) (*gen.Machine, error) {
 	}
 	g, _, err := gen.LoadMachine(m.specDir, m.Module, role)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s in %s (statemachine/gen: %v)", ErrRoleNotAnalysable, role, m.Module, err)
+		return nil, fmt.Errorf("%w: %s in %s (statemachine/gen: %w)", ErrRoleNotAnalysable, role, m.Module, err)
 	}
 	m.machines[role] = g
 	return g, nil

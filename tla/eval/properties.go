@@ -451,7 +451,7 @@ func (m *Machine) fairness(fx *syntax.Fairness, e *env) check.Fairness {
 		Enabled: func(s check.State) (bool, error) {
 			ok, err := m.enabledAngle(fx.Action, fx.Sub, e, s)
 			if errors.Is(err, ErrUnassigned) {
-				return false, fmt.Errorf("%w: %v", check.ErrEnabledBySuccessors, err)
+				return false, fmt.Errorf("%w: %w", check.ErrEnabledBySuccessors, err)
 			}
 			return ok, err
 		},
