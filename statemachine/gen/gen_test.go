@@ -408,7 +408,7 @@ Next == \E m \in net : Run(m)
 		"Crypto KCrypto\n",
 		"type KCrypto interface {",
 		"SignedBy(m KNet, r string) bool",
-		"if !(p.Crypto.SignedBy(ev.M, \"headend\")) {",
+		"if !p.Crypto.SignedBy(ev.M, \"headend\") {",
 		"type KSymbolicCrypto struct{}",
 		"func (KSymbolicCrypto) SignedBy(m KNet, r string) bool {",
 		"return (ev.M.By == ev.R)",
@@ -670,7 +670,7 @@ Next == \E x \in 1..3 : Put(x)
 	for _, want := range []string{
 		"Store SStore\n",
 		"DbHas(x int64) bool",
-		"if !(!p.Store.DbHas(ev.X)) {",
+		"if p.Store.DbHas(ev.X) {",
 		"out.DbRemove = append(out.DbRemove, statemachine.Add(&ovf, ev.X, 1))",
 		"out.DbAdd = append(out.DbAdd, ev.X)",
 	} {
