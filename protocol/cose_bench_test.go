@@ -141,17 +141,10 @@ func BenchmarkCOSEVerify(b *testing.B) {
 // byte. It exists to measure what go-cose costs on the signing side.
 func handSign1(k *ecdsa.PrivateKey, kid SystemTitle, content string, payload []byte) ([]byte, error) {
 	prot := protectedFor[content]
-	var pl []byte
-	switch n := len(payload); {
-	case n < 24:
-		pl = append(pl, 0x40+byte(n))
-	case n < 256:
-		pl = append(pl, 0x58, byte(n))
-	case n < 65536:
-		pl = append(pl, 0x59, byte(n>>8), byte(n))
-	default:
+	if len(payload) >= 1<<16 {
 		return nil, ErrTooLong
 	}
+	pl := appendCBORBytesHeader(nil, len(payload))
 	pl = append(pl, payload...)
 	d := sha256.New()
 	d.Write(sigStructurePrefix)
