@@ -33,13 +33,13 @@ Item == [r : 1..MaxReadings, signed : BOOLEAN]
 VARIABLES
     \* @type: Int; @role: meter; @persist
     taken,
-    \* @type: Set(Int); @role: meter; @persist
+    \* @type: Set(Int); @role: meter; @persist; @store
     meterBuf,      \* signed readings not yet acknowledged by the gateway
     \* @type: Set(Int); @role: attacker
     plc,           \* readings the meter sent on the medium
     \* @type: Set(Int); @role: attacker
     plcAcks,       \* the gateway's acknowledgements on the medium
-    \* @type: Set(ITEM); @role: gateway; @persist
+    \* @type: Set(ITEM); @role: gateway; @persist; @store
     queue,         \* store-and-forward queue
     \* @type: Set(ITEM); @role: wan
     uploads,       \* items the gateway sent towards the head-end
@@ -49,7 +49,7 @@ VARIABLES
     acks,          \* the head-end's acknowledgements
     \* @type: Bool; @role: wan
     wanUp,
-    \* @type: Set(ITEM); @role: headend; @persist
+    \* @type: Set(ITEM); @role: headend; @persist; @store
     stored,
     \* @type: Int; @role: history
     restarts,
