@@ -48,7 +48,7 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Collection", Role: "meter", Params: co,
-			Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+			Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
 			// The readings kept until the gateway's ack (meterBuf) are a
 			// @store: the state is the machine's beside the map-backed
 			// reference store.
