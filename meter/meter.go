@@ -527,7 +527,9 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		return nil, err
 	}
 	if m.ch.machine.Rec != nil {
-		out.Clock = clock
+		// The answer follows the Collection step it carries too (a Take):
+		// the gateway's Collect observes the later of the two clocks.
+		out.Clock = max(clock, m.coll.m.Clock.Now())
 	}
 	b, err := out.Marshal()
 	if err != nil {
