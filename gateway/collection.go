@@ -132,16 +132,18 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 	return nil
 }
 
-// batchIDs are the Collection items of a batch about to be uploaded.
+// batchIDs are the Collection items of a batch about to be uploaded, and
+// the latest Lamport time of their Upload steps (what the batch carries).
 type batchIDs struct {
-	ids []ItemID
-	ok  []bool
+	ids   []ItemID
+	ok    []bool
+	clock uint64
 }
 
 // upload takes the machine's Upload for every reading and block of a
 // batch before it is sent: each must be in its meter's queue.
 func (g *Gateway) upload(items []queued, b *batchIDs) error {
-	b.ids, b.ok = b.ids[:0], b.ok[:0]
+	b.ids, b.ok, b.clock = b.ids[:0], b.ok[:0], 0
 	for _, it := range items {
 		b.ids, b.ok = append(b.ids, it.id), append(b.ok, it.ok)
 		if !it.ok {
@@ -152,24 +154,27 @@ func (g *Gateway) upload(items []queued, b *batchIDs) error {
 			return err
 		}
 		ev := CollectionEvent{Kind: CollectionUpload, I: CollectionItem{R: int64(it.id.Counter), Signed: true}}
-		if _, err := c.m.Apply(0, ev, &g.collOut); err != nil {
+		now, err := c.m.Apply(0, ev, &g.collOut)
+		if err != nil {
 			if errors.Is(err, statemachine.ErrNotEnabled) {
 				return fmt.Errorf("%w: %d of %x: %w", ErrNotQueued, it.id.Counter, it.id.Meter, err)
 			}
 			return err
 		}
+		b.clock = max(b.clock, now)
 	}
 	return nil
 }
 
 // uploaded takes the machine's Uploaded for every reading and block of a
-// batch the head-end answered after its durable commit: the machine
+// batch the head-end answered after its durable commit (at its time
+// remote): the machine
 // decides each removal (queue' = queue \ {i}), the queue's acknowledgement
 // makes them durable, and then the steps are recorded. An item the
 // head-end refused (it does not verify) is acknowledged with its batch:
 // the spec's gateway queues only what the meter signed, and a refused item
 // would be refused on every resend.
-func (g *Gateway) uploaded(b *batchIDs, n int) error {
+func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 	for i, id := range b.ids[:n] {
 		if !b.ok[i] {
 			continue
@@ -197,7 +202,7 @@ func (g *Gateway) uploaded(b *batchIDs, n int) error {
 		if c.m.Rec == nil {
 			continue // the step above was the decision; nothing to record
 		}
-		if _, err := c.m.Apply(0, uploadAck(id), &g.collOut); err != nil {
+		if _, err := c.m.Apply(remote, uploadAck(id), &g.collOut); err != nil {
 			return err
 		}
 	}
@@ -217,11 +222,14 @@ func (g *Gateway) flushBatch(ctx context.Context, up Uplink, batch int) (int, wa
 		return 0, wan.IngestResult{}, err
 	}
 	items := g.queue.Pending(batch)
+	if g.batch.clock > 0 {
+		ctx = wan.WithClock(ctx, g.batch.clock)
+	}
 	res, err := up.Ingest(ctx, g.cfg.Name, items)
 	if err != nil {
 		return 0, res, err
 	}
-	if err := g.uploaded(&g.batch, len(items)); err != nil {
+	if err := g.uploaded(&g.batch, len(items), res.Clock); err != nil {
 		return 0, res, err
 	}
 	return len(items), res, nil

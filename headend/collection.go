@@ -89,14 +89,16 @@ func collectionStep(p *CollectionParams, out *CollectionOutput, it CollectionIte
 // recordCollection records the Ingest steps of a committed batch, one per
 // stored item, in collection/<meter>/headend (when Config.Trace is set):
 // after the commit, as statemachine.Instance records a step after its
-// persistence.
-func (h *HeadEnd) recordCollection(items []verified) error {
+// persistence. Each step observes the gateway's time remote (the batch's
+// wan.WithClock); it returns the latest time, which the answer carries.
+func (h *HeadEnd) recordCollection(remote uint64, items []verified) (uint64, error) {
 	if h.cfg.Trace == nil {
-		return nil
+		return 0, nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out CollectionOutput
+	var last uint64
 	for i := range items {
 		v := &items[i]
 		if v.kind != KindReading && v.kind != KindBlock {
@@ -104,13 +106,15 @@ func (h *HeadEnd) recordCollection(items []verified) error {
 		}
 		m, err := h.collection(v.meter)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		if _, err := m.Apply(0, CollectionEvent{Kind: CollectionIngest, I: collectionItem(v.counter, true)}, &out); err != nil {
-			return err
+		now, err := m.Apply(remote, CollectionEvent{Kind: CollectionIngest, I: collectionItem(v.counter, true)}, &out)
+		if err != nil {
+			return 0, err
 		}
+		last = max(last, now)
 	}
-	return nil
+	return last, nil
 }
 
 // collection returns the meter's recorded Collection machine. Called

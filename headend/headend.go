@@ -15,6 +15,7 @@ import (
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Config is what a head-end runs with.
@@ -147,7 +148,7 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
 		return IngestResult{}, err
 	}
-	if err := h.recordCollection(ok); err != nil {
+	if res.Clock, err = h.recordCollection(wan.ClockOf(ctx), ok); err != nil {
 		return IngestResult{}, err
 	}
 	return res, nil

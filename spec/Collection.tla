@@ -175,6 +175,33 @@ Next ==
 
 Spec == Init /\ [][Next]_vars
 
+\* @role: wan @event: deliver_all
+\* Trace validation only (RolesView): the WAN delivers everything sent so
+\* far in one step, which is several Deliver steps of Next.
+DeliverAll ==
+    /\ wanUp
+    /\ ~(uploads \subseteq delivered)
+    /\ delivered' = delivered \cup uploads
+    /\ UNCHANGED <<taken, meterBuf, plc, plcAcks, queue, uploads, acks, wanUp, stored, restarts, outages>>
+
+\* Trace validation of the roles' logs (spec/trace/Collection.cfg): Next
+\* without the attacker's Inject and the WAN's outages (a run the roles log
+\* has neither), and with DeliverAll for Deliver. Deliver steps change no
+\* role's variable and commute with each other, so a behaviour of
+\* RolesView is a behaviour of Next with each DeliverAll written out as
+\* Deliver steps; the one hidden step before a head-end's Ingest is then
+\* not a choice among the items in flight, and the check's candidate
+\* states do not multiply with them.
+RolesView ==
+    \/ Take
+    \/ \E r \in plc : Collect(r)
+    \/ \E r \in plcAcks : Acked(r)
+    \/ \E i \in queue : Upload(i)
+    \/ DeliverAll
+    \/ \E i \in delivered : Ingest(i)
+    \/ \E i \in acks : Uploaded(i)
+    \/ Restart
+
 \* Fairness for L1: the roles keep collecting, uploading and acknowledging,
 \* the WAN keeps delivering and comes back, the head-end keeps ingesting.
 \* Each fairness condition is on an action with its message's presence as
