@@ -104,12 +104,12 @@ func channelLog(t *testing.T, dir string) string {
 // TestDemoTamperedChannelTraceIsRejected: a meter's Channel log edited so
 // that a Seal leaves the next counter where it was (the following APDU
 // would reuse the nonce, which S7 forbids) is reported at that line. The
-// meter's third Seal is its second under the key of its second agreement
-// (a re-commissioning in the demo), so it goes from next 1 to 2.
+// meter's second agreement (a re-commissioning in the demo) is followed by
+// a Reserve and then Seals; its second Seal goes from next 1 to 2.
 func TestDemoTamperedChannelTraceIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
 	path := channelLog(t, dir)
-	n := seal(t, path, 3)
+	n := nthAction(t, path, "Agree", 2) + 3
 	rewrite(t, path, n, `"next":2,`, `"next":1,`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
