@@ -46,8 +46,9 @@ type Config struct {
 	Rand    io.Reader
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
-	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
-	// validation against spec/Commands.tla.
+	// for each meter in commands/<meter>/gateway-<Name>.ndjson and of its
+	// Collection machine in collection/<meter>/gateway-<Name>.ndjson, for
+	// trace validation against spec/Commands.tla and spec/Collection.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -85,6 +86,11 @@ type Gateway struct {
 	chStep  chStepFunc
 	chState ChannelState // the state of one Receive (gateway/channel.go)
 	chOut   ChannelOutput
+	// colls are the meters' Collection machines (gateway/collection.go),
+	// collOut their reused output, batch the batch being uploaded.
+	colls   map[protocol.SystemTitle]*meterCollection
+	collOut CollectionOutput
+	batch   batchIDs
 	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
@@ -104,7 +110,8 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
-		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)}}, nil
+		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)},
+		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
 }
 
 // Close closes the queue.
@@ -246,8 +253,9 @@ func result(r protocol.PDU) error {
 	return nil
 }
 
-// CollectDay fetches a meter's signed load-profile block of day and queues
-// it durably for the head-end.
+// CollectDay fetches a meter's signed load-profile block of day, queues
+// it durably for the head-end and acknowledges it to the meter: the
+// Collection machine's Collect (gateway/collection.go).
 func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: day})
 	if err != nil {
@@ -259,10 +267,11 @@ func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	if r.Kind != protocol.PDUData {
 		return fmt.Errorf("%w: answer of kind %d", ErrNoAnswer, r.Kind)
 	}
-	return g.queue.Append(wan.Item{Kind: wan.KindBlock, Raw: r.Body})
+	return g.collect(meter, wan.Item{Kind: wan.KindBlock, Raw: r.Body}, r.Clock)
 }
 
-// ReadNow takes an on-demand signed reading (UC3) and queues it.
+// ReadNow takes an on-demand signed reading (UC3), queues it and
+// acknowledges it to the meter, as CollectDay does a block.
 func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
 	if err != nil {
@@ -271,7 +280,7 @@ func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	if err := result(r); err != nil {
 		return nil, err
 	}
-	return r.Body, g.queue.Append(wan.Item{Kind: wan.KindReading, Raw: r.Body})
+	return r.Body, g.collect(meter, wan.Item{Kind: wan.KindReading, Raw: r.Body}, r.Clock)
 }
 
 // Command relays a head-end-signed command; the meter checks it. Which
@@ -388,22 +397,19 @@ func (g *Gateway) Firmware(meter protocol.SystemTitle, campaign uint32, manifest
 }
 
 // Flush forwards queued items to the head-end in batches and acknowledges
-// each batch only after the head-end confirmed its durable commit. It
+// each batch only after the head-end confirmed its durable commit: the
+// Collection machines' Upload and Uploaded (gateway/collection.go). It
 // returns how many items were forwarded; with the WAN down the items stay
 // queued.
 func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, wan.IngestResult, error) {
 	var total wan.IngestResult
 	sent := 0
 	for g.queue.Len() > 0 {
-		items := g.queue.Pending(batch)
-		res, err := up.Ingest(ctx, g.cfg.Name, items)
+		n, res, err := g.flushBatch(ctx, up, batch)
 		if err != nil {
 			return sent, total, err
 		}
-		if err := g.queue.Ack(len(items)); err != nil {
-			return sent, total, err
-		}
-		sent += len(items)
+		sent += n
 		total.Stored += res.Stored
 		total.Duplicates += res.Duplicates
 		total.Intervals += res.Intervals

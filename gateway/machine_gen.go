@@ -201,12 +201,21 @@ var (
 // CollectionParams holds the constants of spec/Collection.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
+	// Store is the state the gateway keeps outside the machine.
+	Store CollectionStore
+}
+
+// CollectionStore is the state of spec/Collection.tla that the gateway keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in CollectionOutput, which the role applies once the step is persisted.
+type CollectionStore interface {
+	// QueueHas reports whether x is in queue (Set([r: Int, signed: Bool]); spec/Collection.tla:43:5).
+	QueueHas(x CollectionItem) bool
 }
 
 // CollectionState is the gateway's part of the state of spec/Collection.tla.
 type CollectionState struct {
-	// queue: Set([r: Int, signed: Bool]); @persist (spec/Collection.tla:43:5)
-	Queue statemachine.Set[CollectionItem] `tla:"queue" json:"queue"`
 }
 
 // CollectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
@@ -275,6 +284,11 @@ type CollectionOutput struct {
 	PlcAcks []int64
 	// Uploads are the messages added to uploads (Set([r: Int, signed: Bool]) of role wan).
 	Uploads []CollectionItem
+	// QueueClear, QueueRemove and QueueAdd change the @store queue, in this
+	// order, once the step is persisted (only when Step returns nil).
+	QueueClear  bool
+	QueueRemove []CollectionItem
+	QueueAdd    []CollectionItem
 }
 
 var errCollectionUnknownEvent = errors.New("gateway: unknown Collection event")
@@ -289,6 +303,9 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.Persist = false
 	out.PlcAcks = out.PlcAcks[:0]
 	out.Uploads = out.Uploads[:0]
+	out.QueueClear = false
+	out.QueueRemove = out.QueueRemove[:0]
+	out.QueueAdd = out.QueueAdd[:0]
 	switch ev.Kind {
 	case CollectionCollect:
 		return p.stepCollect(s, ev, out)
@@ -305,16 +322,13 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 // Init is the gateway's initial state (Init of spec/Collection.tla).
 func (p *CollectionParams) Init() CollectionState {
 	var s CollectionState
-	s.Queue.Clear()
 	return s
 }
 
 // stepCollect is action Collect (spec/Collection.tla:98:1), event collect.
 func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	nx := *s
-	if !nx.Queue.Insert(CollectionItem{R: ev.R, Signed: true}, compareCollectionItem) {
-		return errCollectionCollectQueueFull
-	}
+	out.QueueAdd = append(out.QueueAdd, CollectionItem{R: ev.R, Signed: true})
 	msg1 := ev.R
 	out.PlcAcks = append(out.PlcAcks, msg1)
 	*s = nx
@@ -325,7 +339,7 @@ func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, o
 
 // stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
 func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
-	if !s.Queue.Has(ev.I, compareCollectionItem) {
+	if !p.Store.QueueHas(ev.I) {
 		return errCollectionUploadGuard1
 	}
 	nx := *s
@@ -339,7 +353,7 @@ func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, ou
 // stepUploaded is action Uploaded (spec/Collection.tla:145:1), event upload_ack.
 func (p *CollectionParams) stepUploaded(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	nx := *s
-	nx.Queue.Remove(ev.I, compareCollectionItem)
+	out.QueueRemove = append(out.QueueRemove, ev.I)
 	*s = nx
 	out.Action = "Uploaded"
 	out.Persist = true
@@ -358,10 +372,7 @@ func (p *CollectionParams) stepRestart(s *CollectionState, ev CollectionEvent, o
 }
 
 var (
-	errCollectionCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
-	errCollectionUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
-	errCollectionUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errCollectionRestartQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "queue holds statemachine.SetCap elements"}
+	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the gateway's actions read

@@ -15,6 +15,7 @@ import (
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Config is what a head-end runs with.
@@ -39,8 +40,9 @@ type Config struct {
 	// which holds its whole state, on the meter's next command.
 	CommandMachines int
 	// Trace, when set, records the steps of the head-end's Commands machine
-	// for each meter in commands/<meter>/headend.ndjson, for trace
-	// validation against spec/Commands.tla.
+	// for each meter in commands/<meter>/headend.ndjson and of its
+	// Collection machine in collection/<meter>/headend.ndjson, for trace
+	// validation against spec/Commands.tla and spec/Collection.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -58,6 +60,7 @@ type HeadEnd struct {
 	mu        sync.Mutex
 	cmds      map[protocol.SystemTitle]*commandsMachine
 	cmdOut    CommandsOutput
+	colls     map[protocol.SystemTitle]*collectionMachine // recorded Collection machines (Config.Trace set)
 	disc      []time.Time
 	// pending makes the audit entry of the command being issued, given its
 	// counter; the commands machine's Persist writes it in the counter's own
@@ -83,7 +86,7 @@ func New(cfg Config) *HeadEnd {
 	if cfg.CommandMachines <= 0 {
 		cfg.CommandMachines = DefaultCommandMachines
 	}
-	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}}
+	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}, colls: map[protocol.SystemTitle]*collectionMachine{}}
 	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
 	return h
 }
@@ -114,10 +117,20 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	}
 	wg.Wait()
 	var res IngestResult
+	// The Collection machine decides each reading and block: the
+	// signature's outcome (and the evidence rule's) is its event's
+	// i.signed; what it stores is committed below, before the answer.
+	st := &storedItems{s: h.cfg.Store}
+	p := CollectionParams{Crypto: signatureOutcome{}, Store: st}
+	var cout CollectionOutput
 	ok := out[:0]
 	for i := range items {
 		if errs[i] == nil {
 			errs[i] = h.loggedInTime(out[i], at)
+		}
+		if k := items[i].Kind; k == KindReading || k == KindBlock {
+			st.meter = &out[i].meter
+			errs[i] = collectionStep(&p, &cout, collectionItem(out[i].counter, errs[i] == nil), errs[i])
 		}
 		if errs[i] != nil {
 			res.Rejected = append(res.Rejected, errs[i])
@@ -133,6 +146,9 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	}
 	var err error
 	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
+		return IngestResult{}, err
+	}
+	if res.Clock, err = h.recordCollection(wan.ClockOf(ctx), ok); err != nil {
 		return IngestResult{}, err
 	}
 	return res, nil

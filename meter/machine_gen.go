@@ -218,14 +218,23 @@ var (
 // CollectionParams holds the constants of spec/Collection.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
+	// Store is the state the meter keeps outside the machine.
+	Store CollectionStore
+}
+
+// CollectionStore is the state of spec/Collection.tla that the meter keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in CollectionOutput, which the role applies once the step is persisted.
+type CollectionStore interface {
+	// MeterBufHas reports whether x is in meterBuf (Set(Int); spec/Collection.tla:37:5).
+	MeterBufHas(x int64) bool
 }
 
 // CollectionState is the meter's part of the state of spec/Collection.tla.
 type CollectionState struct {
 	// taken: Int; @persist (spec/Collection.tla:35:5)
 	Taken int64 `tla:"taken" json:"taken"`
-	// meterBuf: Set(Int); @persist (spec/Collection.tla:37:5)
-	MeterBuf statemachine.Set[int64] `tla:"meterBuf" json:"meterBuf"`
 }
 
 // CollectionEventKind names the events of the meter in spec/Collection.tla.
@@ -268,6 +277,11 @@ type CollectionOutput struct {
 	Persist bool
 	// Plc are the messages added to plc (Set(Int) of role attacker).
 	Plc []int64
+	// MeterBufClear, MeterBufRemove and MeterBufAdd change the @store meterBuf, in this
+	// order, once the step is persisted (only when Step returns nil).
+	MeterBufClear  bool
+	MeterBufRemove []int64
+	MeterBufAdd    []int64
 }
 
 var errCollectionUnknownEvent = errors.New("meter: unknown Collection event")
@@ -281,6 +295,9 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.Action = ""
 	out.Persist = false
 	out.Plc = out.Plc[:0]
+	out.MeterBufClear = false
+	out.MeterBufRemove = out.MeterBufRemove[:0]
+	out.MeterBufAdd = out.MeterBufAdd[:0]
 	switch ev.Kind {
 	case CollectionMeasure:
 		return p.stepTake(s, ev, out)
@@ -294,7 +311,6 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 func (p *CollectionParams) Init() CollectionState {
 	var s CollectionState
 	s.Taken = 0
-	s.MeterBuf.Clear()
 	return s
 }
 
@@ -304,9 +320,7 @@ func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out 
 	var ovf bool
 	nx := *s
 	nx.Taken = statemachine.Add(&ovf, s.Taken, 1)
-	if !nx.MeterBuf.Insert(statemachine.Add(&ovf, s.Taken, 1), statemachine.CompareInt) {
-		return errCollectionTakeMeterBufFull
-	}
+	out.MeterBufAdd = append(out.MeterBufAdd, statemachine.Add(&ovf, s.Taken, 1))
 	msg1 := statemachine.Add(&ovf, s.Taken, 1)
 	if ovf {
 		return errCollectionTakeOverflow
@@ -321,7 +335,7 @@ func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out 
 // stepAcked is action Acked (spec/Collection.tla:105:1), event ack.
 func (p *CollectionParams) stepAcked(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	nx := *s
-	nx.MeterBuf.Remove(ev.R, statemachine.CompareInt)
+	out.MeterBufRemove = append(out.MeterBufRemove, ev.R)
 	*s = nx
 	out.Action = "Acked"
 	out.Persist = true
@@ -329,9 +343,7 @@ func (p *CollectionParams) stepAcked(s *CollectionState, ev CollectionEvent, out
 }
 
 var (
-	errCollectionTakeMeterBufFull  = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "meterBuf holds statemachine.SetCap elements"}
-	errCollectionTakeOverflow      = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
-	errCollectionAckedMeterBufFull = &statemachine.CapacityError{Role: "meter", Action: "Acked", What: "meterBuf holds statemachine.SetCap elements"}
+	errCollectionTakeOverflow = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the meter's actions read

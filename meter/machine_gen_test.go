@@ -48,12 +48,22 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Collection", Role: "meter", Params: co,
-			Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
-			Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+			Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+			// The readings kept until the gateway's ack (meterBuf) are a
+			// @store: the state is the machine's beside the map-backed
+			// reference store.
+			Init: func() reflect.Value {
+				return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{MeterBuf: map[int64]bool{}}})
+			},
 			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				var out CollectionOutput
-				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+				full := s.Interface().(*CollectionFull)
+				co.Store = &full.Store
+				err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+				if err == nil {
+					full.Store.Apply(&out)
+				}
 				return difftest.Out{Sends: map[string][]reflect.Value{"plc": difftest.Values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
 			},
 		},

@@ -26,7 +26,8 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	var out bytes.Buffer
 	rep.write(&out)
 	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
-		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") {
+		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") ||
+		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Collection.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
 	}
 	// The last meter (index 7) has system title VMR\0 0 0 0 7.
@@ -83,6 +84,11 @@ func TestDemoTracesAreExplained(t *testing.T) {
 		t.Fatalf("Channel %+v: want 8 groups of one log, >= 24 steps", ch)
 	}
 	t.Logf("Channel: %d steps in %d logs of %d groups explained", ch.Steps, ch.Logs, ch.Groups)
+	co := results.module("Collection")
+	if co.Groups != 8 || co.Logs < 8*3 || co.Steps < 8*5 {
+		t.Fatalf("Collection %+v: want 8 groups of >= 3 logs (meter, gateway, head-end), >= 40 steps", co)
+	}
+	t.Logf("Collection: %d steps in %d logs of %d groups explained", co.Steps, co.Logs, co.Groups)
 }
 
 // channelLog is the Channel log of the disconnected meter of demoTraces.
@@ -98,12 +104,12 @@ func channelLog(t *testing.T, dir string) string {
 // TestDemoTamperedChannelTraceIsRejected: a meter's Channel log edited so
 // that a Seal leaves the next counter where it was (the following APDU
 // would reuse the nonce, which S7 forbids) is reported at that line. The
-// meter's third Seal is its second under the key of its second agreement
-// (a re-commissioning in the demo), so it goes from next 1 to 2.
+// meter's second agreement (a re-commissioning in the demo) is followed by
+// a Reserve and then Seals; its second Seal goes from next 1 to 2.
 func TestDemoTamperedChannelTraceIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
 	path := channelLog(t, dir)
-	n := seal(t, path, 3)
+	n := nthAction(t, path, "Agree", 2) + 3
 	rewrite(t, path, n, `"next":2,`, `"next":1,`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
@@ -204,4 +210,85 @@ func TestDemoReorderedTraceIsRejected(t *testing.T) {
 	if !errors.As(err, &u) || u.Step.File != path {
 		t.Fatalf("err = %v, want the meter's step at %s unexplained", err, path)
 	}
+}
+
+// collectionLog is a log of the disconnected meter's Collection group of
+// demoTraces (who: "meter", "headend" or "gateway-*").
+func collectionLog(t *testing.T, dir, who string) string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "collection", "564d520000000007", who+".ndjson"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no Collection log %s of the meter: %v", who, err)
+	}
+	return paths[0]
+}
+
+// nthAction returns the line (1-based) of the k-th step of action in a log.
+func nthAction(t *testing.T, path, action string, k int) int {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, `"action":"`+action+`"`) {
+			if k--; k == 0 {
+				return i + 1
+			}
+		}
+	}
+	t.Fatalf("%s has fewer than %d %s:\n%s", path, k, action, src)
+	return 0
+}
+
+// TestDemoTamperedCollectionTraceIsRejected: a meter's Collection log
+// edited so that its second Take claims a counter it skipped (taken 3
+// where the machine took 2: a reading r = 2 the spec's meter never kept)
+// is reported at that line.
+func TestDemoTamperedCollectionTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := collectionLog(t, dir, "meter")
+	n := nthAction(t, path, "Take", 2)
+	rewrite(t, path, n, `"state":{"taken":2}`, `"state":{"taken":3}`)
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n || u.Step.Action != "Take" {
+		t.Fatalf("err = %v, want the meter's Take at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
+// TestDemoReorderedCollectionTraceIsRejected: the gateway's log with its
+// first Upload moved before the Collect that queued the item (an upload of
+// what the queue does not hold yet) is rejected.
+func TestDemoReorderedCollectionTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := collectionLog(t, dir, "gateway-*")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	c, u := nthAction(t, path, "Collect", 1), nthAction(t, path, "Upload", 1)
+	if c >= u {
+		t.Fatalf("%s: the first Upload (line %d) does not follow the first Collect (line %d):\n%s", path, u, c, src)
+	}
+	// Swap the two lines, keeping each line's clock in its place so the
+	// log stays well formed (clocks increasing): only the order changes.
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[c-1], lines[u-1]
+	ca, cb := clock(a), clock(b)
+	lines[c-1], lines[u-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var ue *tracecheck.Unexplained
+	if !errors.As(err, &ue) || ue.Step.File != path || ue.Step.Action != "Upload" {
+		t.Fatalf("err = %v, want the gateway's Upload in %s unexplained", err, path)
+	}
+	t.Log(err)
 }
