@@ -95,9 +95,10 @@ type Config struct {
 	// full-disk tests inject statemachine/journal/crashfs.
 	FS journal.FS
 	// Trace, when set, records the steps of the meter's Commands machine in
-	// commands/<meter>/meter.ndjson and of its Channel machine in
-	// channel/<meter>/meter.ndjson, for trace validation against
-	// spec/Commands.tla and spec/Channel.tla.
+	// commands/<meter>/meter.ndjson, of its Channel machine in
+	// channel/<meter>/meter.ndjson and of its Firmware machine in
+	// firmware/<meter>/meter.ndjson, for trace validation against
+	// spec/Commands.tla, spec/Channel.tla and spec/Firmware.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -218,7 +219,11 @@ func New(cfg Config) (*Meter, error) {
 		m.counters = protocol.NewMemStore()
 	}
 	pol := protocol.ManifestPolicy{Model: cfg.Model, Manufacturers: cfg.Manufacturers, Authorities: cfg.Authorities}
-	if m.core, err = NewCoreFS(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
+	fwRec, err := cfg.Trace.Recorder(fmt.Sprintf("firmware/%x/meter", cfg.Title[:]))
+	if err != nil {
+		return nil, err
+	}
+	if m.core, err = NewCoreTrace(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
