@@ -442,7 +442,11 @@ func (c *Core) persist(s *FirmwareState, o *FirmwareOutput) error {
 		if c.cur == nil {
 			return fmt.Errorf("%w: no image to write", ErrStore)
 		}
-		return c.slots.write(int(s.Tslot), c.cur.image)
+		if err := c.slots.write(int(s.Tslot), c.cur.image); err != nil {
+			return err
+		}
+		c.fw.Images[s.Tslot] = c.cur.meta // what the file now holds; recorded with the activation
+		return nil
 	case "RaiseFloor":
 		if f := uint32(s.Floor); f > c.floor {
 			prev := c.floor
@@ -488,7 +492,17 @@ func (c *Core) record(s *FirmwareState) firmwareState {
 		}
 		return nil
 	}
-	f := firmwareState{Slots: [2]*slotMeta{find(s.Rec0), find(s.Rec1)}, Images: [2]*slotMeta{find(s.Img0), find(s.Img1)},
+	// A slot keeps its own metadata while its manifest is unchanged (two
+	// images may share a manifest: a build that failed its self-test and
+	// the next one of the same version).
+	keep := func(m FirmwareManifest, prev *slotMeta) *slotMeta {
+		if prev != nil && prev.manifest() == m {
+			return prev
+		}
+		return find(m)
+	}
+	f := firmwareState{Slots: [2]*slotMeta{keep(s.Rec0, c.fw.Slots[0]), keep(s.Rec1, c.fw.Slots[1])},
+		Images: [2]*slotMeta{keep(s.Img0, c.fw.Images[0]), keep(s.Img1, c.fw.Images[1])},
 		Active: int(s.Act), TSlot: int(s.Tslot), TSeq: int(s.Tseq)}
 	if s.Trial != (FirmwareManifest{}) {
 		if c.fw.Attempt != nil && c.fw.Attempt.Seq == int(s.Tseq) {

@@ -30,8 +30,16 @@ type powerLoss struct{}
 func TestFirmwareStepsAreExplained(t *testing.T) {
 	fsys := crashfs.New()
 	var slotFail error
+	stuck := false // the slot write and every journal write after it fail
 	fsys.Fail = func(kind crashfs.OpKind, name string) error {
-		if slotFail != nil && strings.Contains(name, "slot-") {
+		if (slotFail != nil || stuck) && strings.Contains(name, "slot-") {
+			if stuck {
+				stuck = false
+				slotFail = syscall.EIO
+			}
+			return syscall.ENOSPC
+		}
+		if slotFail == syscall.EIO && strings.Contains(name, "meter.log") {
 			return slotFail
 		}
 		return nil
@@ -85,15 +93,37 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 		k.install(t, m, 7, man, img, k.man, k.auth)
 	}()
 	m = reopen(t, k, m) // the boot settles the attempt
-	defer m.Close()
 	if m.Core().Version() != 5 || m.Core().fw.Attempt != nil {
 		t.Fatalf("after the power loss: v%d, attempt %+v", m.Core().Version(), m.Core().fw.Attempt)
+	}
+	// Another v6 build (other bytes, the same manifest to the spec as the
+	// failed one still in slot B): its slot write fails and so does the
+	// journal, so the attempt cannot even be settled; power is lost while
+	// it is pending, and the boot settles it (a second Fault).
+	k.agree(t, m)
+	img, man = image(6)
+	img = append(img, '!')
+	man.Other = protocol.NewComponent(img[man.LR.Size:])
+	stuck = true
+	m.Core().SelfTest = nil
+	refused("slot and journal writes fail", k.install(t, m, 8, man, img, k.man, k.auth))
+	if m.Core().fw.Attempt == nil {
+		t.Fatal("the attempt was settled although the journal failed")
+	}
+	slotFail = nil
+	m.Close()
+	if m, err = New(k.cfg); err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Core().Version() != 5 || m.Core().fw.Attempt != nil {
+		t.Fatalf("after the second power loss: v%d, attempt %+v", m.Core().Version(), m.Core().fw.Attempt)
 	}
 	var outcomes []string
 	for _, e := range m.Core().Logbook() {
 		outcomes = append(outcomes, e.Event+" "+string(e.Cause))
 	}
-	want := "rejected manifest refused|rejected digest mismatch|rejected transfer aborted|rolled back slot write failed|rolled back self-test failed|installed |rolled back power lost"
+	want := "rejected manifest refused|rejected digest mismatch|rejected transfer aborted|rolled back slot write failed|rolled back self-test failed|installed |rolled back power lost|rolled back power lost"
 	if got := strings.Join(outcomes, "|"); got != want {
 		t.Fatalf("logbook %s\nwant %s", got, want)
 	}
@@ -117,7 +147,8 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	for _, s := range steps {
 		actions = append(actions, s.Action)
 	}
-	if a := strings.Join(actions, " "); !strings.Contains(a, "Activate Fault Settle RollBack") || !strings.Contains(a, "Offer Fault Settle RollBack Offer WriteSlot") {
+	if a := strings.Join(actions, " "); !strings.Contains(a, "Activate Fault Settle RollBack") || !strings.Contains(a, "Offer Fault Settle RollBack Offer WriteSlot") ||
+		!strings.HasSuffix(a, "Offer Fault Fault Settle RollBack") {
 		t.Fatalf("the failed slot write (not a step: its write failed) and the power loss are not Fault, Settle, RollBack: %s", a)
 	}
 	t.Logf("%d Firmware steps explained: %s", res.Steps, strings.Join(actions, " "))

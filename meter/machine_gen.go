@@ -589,7 +589,7 @@ const (
 	FirmwareClear                                     // @event: clear, action Clear (spec/Firmware.tla:242:1)
 	FirmwareRollback                                  // @event: rollback, action RollBack (spec/Firmware.tla:255:1)
 	FirmwareFault                                     // @event: fault, action Fault (spec/Firmware.tla:267:1)
-	FirmwareSettle                                    // @event: settle, action Settle (spec/Firmware.tla:280:1)
+	FirmwareSettle                                    // @event: settle, action Settle (spec/Firmware.tla:279:1)
 )
 
 func (k FirmwareEventKind) String() string {
@@ -942,14 +942,11 @@ func (p *FirmwareParams) stepRollBack(s *FirmwareState, ev FirmwareEvent, out *F
 }
 
 // stepFault is action Fault (spec/Firmware.tla:267:1), event fault.
-// Model bounds dropped: faults < MaxFaults (spec/Firmware.tla:270:8).
-// History variables not kept: faults' = faults + 1 (spec/Firmware.tla:273:8).
+// Model bounds dropped: faults < MaxFaults (spec/Firmware.tla:269:8).
+// History variables not kept: faults' = faults + 1 (spec/Firmware.tla:272:8).
 func (p *FirmwareParams) stepFault(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
 	if !(s.Trial != FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
 		return errFirmwareFaultGuard1
-	}
-	if !(s.Pc != "settle") {
-		return errFirmwareFaultGuard2
 	}
 	nx := *s
 	nx.Pc = "settle"
@@ -959,7 +956,7 @@ func (p *FirmwareParams) stepFault(s *FirmwareState, ev FirmwareEvent, out *Firm
 	return nil
 }
 
-// stepSettle is action Settle (spec/Firmware.tla:280:1), event settle.
+// stepSettle is action Settle (spec/Firmware.tla:279:1), event settle.
 func (p *FirmwareParams) stepSettle(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "settle") {
@@ -1002,8 +999,7 @@ var (
 	errFirmwareRollBackGuard1       = &statemachine.GuardError{Role: "meter", Action: "RollBack", Conjunct: "pc = \"rollback\" (spec/Firmware.tla:256:8)"}
 	errFirmwareRollBackOverflow     = &statemachine.CapacityError{Role: "meter", Action: "RollBack", What: "integer overflow"}
 	errFirmwareFaultGuard1          = &statemachine.GuardError{Role: "meter", Action: "Fault", Conjunct: "trial /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:268:8)"}
-	errFirmwareFaultGuard2          = &statemachine.GuardError{Role: "meter", Action: "Fault", Conjunct: "pc /= \"settle\" (spec/Firmware.tla:269:8)"}
-	errFirmwareSettleGuard1         = &statemachine.GuardError{Role: "meter", Action: "Settle", Conjunct: "pc = \"settle\" (spec/Firmware.tla:281:8)"}
+	errFirmwareSettleGuard1         = &statemachine.GuardError{Role: "meter", Action: "Settle", Conjunct: "pc = \"settle\" (spec/Firmware.tla:280:8)"}
 	errFirmwareSettleOverflow       = &statemachine.CapacityError{Role: "meter", Action: "Settle", What: "integer overflow"}
 )
 

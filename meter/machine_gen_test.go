@@ -74,7 +74,7 @@ func adapters() []*difftest.Adapter {
 			// is full and no install is in progress.
 			Module: "Firmware", Role: "meter", Params: fw, MinSteps: 1000,
 			Small: map[string]int64{"LogCap": 1},
-			Wide:  map[string]int64{"LogCap": 12, "MaxFaults": 4},
+			Wide:  map[string]int64{"LogCap": 8, "MaxFaults": 4},
 			Init: func() reflect.Value {
 				return reflect.ValueOf(&FirmwareFull{State: fw.Init(), Store: FirmwareMapStore{Logbook: map[FirmwareEntry]bool{}}})
 			},

@@ -261,12 +261,11 @@ RollBack ==
     /\ UNCHANGED <<rec0, rec1, img0, img1, tslot, tseq, floor, verifierIntact, entries, logbook, fcause, ran, tested, maxSv, faults>>
 
 \* @role: meter @event: fault(c)
-\* Power fails, or a durable write fails, during an install: what is
-\* durable stays, the core's position is lost; it settles next (at boot
-\* after a power loss).
+\* Power fails, or a durable write fails, during an install (its settling
+\* included): what is durable stays, the core's position is lost; it
+\* settles next (at boot after a power loss).
 Fault(c) ==
     /\ trial # None
-    /\ pc # "settle"
     /\ faults < MaxFaults \* @bound
     /\ pc' = "settle"
     /\ fcause' = c
