@@ -6,7 +6,10 @@
 //
 // The legally relevant part is Core (core.go): the manifest check, the
 // security-version floor, the WELMEC 7.2 logbook and the software ID computed
-// from the installed legally relevant code at boot. It is fixed: no download
+// from the installed legally relevant code at boot. Its decisions are the
+// steps of the Firmware machine generated from spec/Firmware.tla
+// (machine_gen.go); Core keeps the signature and digest checks, which are
+// the steps' event fields, and the durable writes each step asks for. It is fixed: no download
 // replaces it, and the communication part (meter.go) reaches it only through
 // Core's methods (the documented interface of WELMEC 7.2 S1/S2). Registers
 // and counters live outside the firmware slots, so no energy is lost across

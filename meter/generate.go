@@ -4,9 +4,11 @@ package meter
 // (statemachine/gen). The Commands machine runs the meter's command path
 // (HandleAPDU: a verified command runs if the machine takes its step, after
 // the counter is persisted), the Channel machine its sealing counters
-// (channel.go) and the Collection machine its signed readings and blocks
+// (channel.go), the Collection machine its signed readings and blocks
 // (collection.go: Take decides the counter, Acked the gateway's
-// acknowledgement); Firmware's and Tamper's are checked against the spec
-// but the running meter does not use them yet. The directive below
-// regenerates every role's machine_gen.go (meter, gateway, headend).
+// acknowledgement) and the Firmware machine the fixed legally relevant core
+// (Core: every install decision is a step, each durable write follows one);
+// Tamper's is checked against the spec but the running meter does not use
+// it yet. The directive below regenerates every role's machine_gen.go
+// (meter, gateway, headend).
 //go:generate go run ../cmd/verimeter gen -write -spec ../spec -root ..

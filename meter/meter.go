@@ -96,9 +96,11 @@ type Config struct {
 	FS journal.FS
 	// Trace, when set, records the steps of the meter's Commands machine in
 	// commands/<meter>/meter.ndjson, of its Channel machine in
-	// channel/<meter>/meter.ndjson and of its Collection machine in
-	// collection/<meter>/meter.ndjson, for trace validation against
-	// spec/Commands.tla, spec/Channel.tla and spec/Collection.tla.
+	// channel/<meter>/meter.ndjson, of its Collection machine in
+	// collection/<meter>/meter.ndjson and of its Firmware machine in
+	// firmware/<meter>/meter.ndjson, for trace validation against
+	// spec/Commands.tla, spec/Channel.tla, spec/Collection.tla and
+	// spec/Firmware.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -219,7 +221,11 @@ func New(cfg Config) (*Meter, error) {
 		m.counters = protocol.NewMemStore()
 	}
 	pol := protocol.ManifestPolicy{Model: cfg.Model, Manufacturers: cfg.Manufacturers, Authorities: cfg.Authorities}
-	if m.core, err = NewCoreFS(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
+	fwRec, err := cfg.Trace.Recorder(fmt.Sprintf("firmware/%x/meter", cfg.Title[:]))
+	if err != nil {
+		return nil, err
+	}
+	if m.core, err = NewCoreTrace(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {

@@ -36,3 +36,36 @@ type CollectionFull struct {
 	State CollectionState    `tla:",inline"`
 	Store CollectionMapStore `tla:",inline"`
 }
+
+// FirmwareMapStore is a map-backed FirmwareStore: the reference the tests use
+// for the state the meter keeps outside the machine of spec/Firmware.tla.
+type FirmwareMapStore struct {
+	Logbook map[FirmwareEntry]bool `tla:"logbook"`
+}
+
+// LogbookHas reports whether x is in logbook.
+func (m *FirmwareMapStore) LogbookHas(x FirmwareEntry) bool { return m.Logbook[x] }
+
+// Apply makes the changes out asks for, as the role does once the
+// step is persisted: clear, remove, then add.
+func (m *FirmwareMapStore) Apply(out *FirmwareOutput) {
+	if m.Logbook == nil {
+		m.Logbook = map[FirmwareEntry]bool{}
+	}
+	if out.LogbookClear {
+		clear(m.Logbook)
+	}
+	for _, x := range out.LogbookRemove {
+		delete(m.Logbook, x)
+	}
+	for _, x := range out.LogbookAdd {
+		m.Logbook[x] = true
+	}
+}
+
+// FirmwareFull is the meter's whole state of spec/Firmware.tla, the machine's and its
+// store's, as the differential tests compare it with the spec's.
+type FirmwareFull struct {
+	State FirmwareState    `tla:",inline"`
+	Store FirmwareMapStore `tla:",inline"`
+}

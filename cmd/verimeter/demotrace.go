@@ -25,7 +25,7 @@ import (
 // steps that touch no meter variable, so one: the gateway's Rekey before the
 // meter's Agree. In Collection every role logs and the model's RolesView
 // delivers what was sent in one step, so one: the WAN's DeliverAll before
-// the head-end's Ingest.
+// the head-end's Ingest. In Firmware only the meter acts, so none.
 var specTraceGroups = []struct {
 	dir, module, cfg string
 	who              string // the roles that log, as the report names them
@@ -35,6 +35,7 @@ var specTraceGroups = []struct {
 	{"commands", "Commands.tla", "trace/Commands.cfg", "roles'", 0, true},
 	{"channel", "Channel.tla", "trace/Channel.cfg", "meters'", 1, false},
 	{"collection", "Collection.tla", "trace/Collection.cfg", "roles'", 1, false},
+	{"firmware", "Firmware.tla", "trace/Firmware.cfg", "meters'", 0, false},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.

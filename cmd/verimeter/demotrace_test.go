@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,7 +28,8 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	rep.write(&out)
 	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
 		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") ||
-		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Collection.tla") {
+		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Collection.tla") ||
+		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Firmware.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
 	}
 	// The last meter (index 7) has system title VMR\0 0 0 0 7.
@@ -289,6 +291,83 @@ func TestDemoReorderedCollectionTraceIsRejected(t *testing.T) {
 	var ue *tracecheck.Unexplained
 	if !errors.As(err, &ue) || ue.Step.File != path || ue.Step.Action != "Upload" {
 		t.Fatalf("err = %v, want the gateway's Upload in %s unexplained", err, path)
+	}
+	t.Log(err)
+}
+
+func firmwareLog(t *testing.T, dir string, i int) (path string, lines []string) {
+	t.Helper()
+	path = filepath.Join(dir, "firmware", fmt.Sprintf("564d52000000000%d", i), "meter.ndjson")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no Firmware log of meter %d: %v", i, err)
+	}
+	return path, strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+}
+
+func lineOf(t *testing.T, lines []string, action string) int {
+	t.Helper()
+	for i, l := range lines {
+		if strings.Contains(l, `"action":"`+action+`"`) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no %s in:\n%s", action, strings.Join(lines, "\n"))
+	return 0
+}
+
+func TestDemoFirmwareTraces(t *testing.T) {
+	dir, _ := demoTraces(t)
+	results, err := validateSpecTraces(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := results.module("Firmware")
+	if fw.Groups != 8 || fw.Logs != 8 || fw.Steps < 7*6+5 {
+		t.Fatalf("Firmware %+v: want 8 groups of one log, >= 47 steps", fw)
+	}
+	_, lines := firmwareLog(t, dir, 4)
+	n := lineOf(t, lines, "SelfTestFail")
+	if !strings.Contains(lines[n-1], `"outcome":"rolled back","cause":"self-test failed"`) || !strings.Contains(lines[n], `"action":"RollBack"`) {
+		t.Fatalf("meter 4's rollback:\n%s", strings.Join(lines, "\n"))
+	}
+	t.Logf("Firmware: %d steps in %d logs of %d groups explained", fw.Steps, fw.Logs, fw.Groups)
+}
+
+func TestDemoTamperedFirmwareTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path, lines := firmwareLog(t, dir, 4)
+	n := lineOf(t, lines, "SelfTestFail")
+	rewrite(t, path, n, `"outcome":"rolled back","cause":"self-test failed"`, `"outcome":"installed","cause":""`)
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n || u.Step.Action != "SelfTestFail" {
+		t.Fatalf("err = %v, want the meter's SelfTestFail at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
+func TestDemoReorderedFirmwareTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path, lines := firmwareLog(t, dir, 1)
+	n := lineOf(t, lines, "Activate")
+	if n < 2 || !strings.Contains(lines[n-2], `"action":"WriteSlot"`) {
+		t.Fatalf("%s: the activation (line %d) does not follow the slot write:\n%s", path, n, strings.Join(lines, "\n"))
+	}
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[n-2], lines[n-1]
+	ca, cb := clock(a), clock(b)
+	lines[n-2], lines[n-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n-1 {
+		t.Fatalf("err = %v, want the step at %s:%d unexplained", err, path, n-1)
 	}
 	t.Log(err)
 }
