@@ -160,12 +160,14 @@ func (m *Model) prepare(idx int, s *Step) (*prepared, string, error) {
 	}
 	var parts []string
 	for _, v := range g.Vars {
-		if v.Store {
-			// Kept by the role outside its machine (@store): not logged,
-			// constrained through the parameters drawn from it.
+		raw, ok := obj[v.Name]
+		if !ok && v.Store {
+			// Kept by the role outside its machine (@store) and not
+			// logged: constrained through the parameters drawn from it.
+			// A role that logs its store (the meter's logbook) has it
+			// checked like any other variable.
 			continue
 		}
-		raw, ok := obj[v.Name]
 		if !ok {
 			return nil, fmt.Sprintf("state lacks variable %s of role %s", v.Name, s.Role), nil
 		}
