@@ -17,6 +17,8 @@ const (
 	PDUManifest      PDUKind = 4  // Body: a signed firmware manifest; Campaign names the transfer
 	PDUFirmwareBlock PDUKind = 5  // Body: a FirmwareBlock
 	PDUActivate      PDUKind = 6  // install the completed image of Campaign
+	PDUTamperEvents  PDUKind = 7  // the meter's unacknowledged signed tamper events (UC9), answered with PDUData
+	PDUTamperAcks    PDUKind = 8  // Body: the head-end's signed tamper acknowledgements (MarshalTamperList)
 	PDUData          PDUKind = 16 // Body: signed data (reading, block, event)
 	PDUResult        PDUKind = 17 // Status and Detail: the outcome of a request
 )
@@ -57,7 +59,7 @@ func (p *PDU) Marshal() ([]byte, error) {
 }
 
 func (p *PDU) wellFormed() error {
-	if p.Kind < PDUGetBlock || p.Kind > PDUActivate && p.Kind != PDUData && p.Kind != PDUResult {
+	if p.Kind < PDUGetBlock || p.Kind > PDUTamperAcks && p.Kind != PDUData && p.Kind != PDUResult {
 		return fmt.Errorf("%w: PDU kind %d", ErrMalformed, p.Kind)
 	}
 	if len(p.Body) > MaxPDUBody || len(p.Detail) > 256 {
