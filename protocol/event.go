@@ -188,51 +188,64 @@ func VerifyTamperAck(data []byte, meter SystemTitle, keys AckKeys) (TamperAck, e
 // events, and a gateway's batch of many meters is sent in several.
 const MaxTamperList = 256
 
-// maxTamperItem caps one item of a list: a signed event (detail included)
+// maxTamperItem caps one item of a batch: a signed event (detail included)
 // or acknowledgement.
 const maxTamperItem = 1024
 
-// MarshalTamperList encodes signed events or acknowledgements as a CBOR
-// array of byte strings: the body of PDUTamperEvents and PDUTamperAcks and
-// of the WAN's tamper batch and its answer.
-func MarshalTamperList(items [][]byte) ([]byte, error) {
-	if len(items) > MaxTamperList {
-		return nil, fmt.Errorf("%w: %d tamper items", ErrTooLong, len(items))
-	}
-	for _, it := range items {
-		if len(it) == 0 || len(it) > maxTamperItem {
-			return nil, fmt.Errorf("%w: tamper item of %d bytes", ErrMalformed, len(it))
-		}
-	}
-	if items == nil {
-		items = [][]byte{}
-	}
-	return marshal(items)
+// TamperBatch is the body of PDUTamperEvents' answer and of PDUTamperAcks,
+// and the WAN's tamper batch and its answer: signed events or signed
+// acknowledgements, with the sender's Lamport time for trace validation
+// (the step that consumes the batch observes it; 0 when the sender keeps
+// no trace; it travels sealed on PLC and inside TLS on the WAN and has no
+// effect on what is stored).
+type TamperBatch struct {
+	Clock uint64   `cbor:"1,keyasint,omitempty"`
+	Items [][]byte `cbor:"2,keyasint"`
 }
 
-// UnmarshalTamperList parses a list strictly: at most MaxTamperList items,
-// each non-empty and at most maxTamperItem bytes, in its one encoding.
-func UnmarshalTamperList(b []byte) ([][]byte, error) {
-	if len(b) > MaxTamperList*(maxTamperItem+3)+3 {
-		return nil, fmt.Errorf("%w: tamper list of %d bytes", ErrTooLong, len(b))
+func (b *TamperBatch) wellFormed() error {
+	if b.Items == nil {
+		return fmt.Errorf("%w: tamper batch without its list", ErrMalformed)
 	}
-	var items [][]byte
-	if err := unmarshalStrict(b, &items); err != nil {
-		return nil, err
+	if len(b.Items) > MaxTamperList {
+		return fmt.Errorf("%w: %d tamper items", ErrTooLong, len(b.Items))
 	}
-	if items == nil {
-		return nil, fmt.Errorf("%w: tamper list is not an array", ErrMalformed)
-	}
-	if len(items) > MaxTamperList {
-		return nil, fmt.Errorf("%w: %d tamper items", ErrTooLong, len(items))
-	}
-	for _, it := range items {
+	for _, it := range b.Items {
 		if len(it) == 0 || len(it) > maxTamperItem {
-			return nil, fmt.Errorf("%w: tamper item of %d bytes", ErrMalformed, len(it))
+			return fmt.Errorf("%w: tamper item of %d bytes", ErrMalformed, len(it))
 		}
 	}
-	if again, err := marshal(items); err != nil || !bytes.Equal(again, b) {
-		return nil, fmt.Errorf("%w: tamper list not in its one encoding", ErrMalformed)
+	return nil
+}
+
+// Marshal encodes the batch (an empty list is an empty array).
+func (b *TamperBatch) Marshal() ([]byte, error) {
+	c := *b
+	if c.Items == nil {
+		c.Items = [][]byte{}
 	}
-	return items, nil
+	if err := c.wellFormed(); err != nil {
+		return nil, err
+	}
+	return marshal(&c)
+}
+
+// UnmarshalTamperBatch parses a batch strictly: capped, at most
+// MaxTamperList items, each non-empty and at most maxTamperItem bytes, in
+// its one encoding.
+func UnmarshalTamperBatch(p []byte) (TamperBatch, error) {
+	var b TamperBatch
+	if len(p) > MaxTamperList*(maxTamperItem+3)+16 {
+		return b, fmt.Errorf("%w: tamper batch of %d bytes", ErrTooLong, len(p))
+	}
+	if err := unmarshalStrict(p, &b); err != nil {
+		return b, err
+	}
+	if err := b.wellFormed(); err != nil {
+		return b, err
+	}
+	if again, err := marshal(&b); err != nil || !bytes.Equal(again, p) {
+		return b, fmt.Errorf("%w: tamper batch not in its one encoding", ErrMalformed)
+	}
+	return b, nil
 }

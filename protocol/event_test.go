@@ -98,31 +98,38 @@ func TestPeekEvent(t *testing.T) {
 	}
 }
 
-func TestTamperList(t *testing.T) {
-	items := [][]byte{{1, 2, 3}, bytes.Repeat([]byte{9}, 300)}
-	b, err := MarshalTamperList(items)
+func TestTamperBatch(t *testing.T) {
+	in := TamperBatch{Clock: 42, Items: [][]byte{{1, 2, 3}, bytes.Repeat([]byte{9}, 300)}}
+	b, err := in.Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := UnmarshalTamperList(b)
-	if err != nil || len(got) != 2 || !bytes.Equal(got[1], items[1]) {
-		t.Fatalf("UnmarshalTamperList = %v, %v", got, err)
+	got, err := UnmarshalTamperBatch(b)
+	if err != nil || got.Clock != 42 || len(got.Items) != 2 || !bytes.Equal(got.Items[1], in.Items[1]) {
+		t.Fatalf("UnmarshalTamperBatch = %+v, %v", got, err)
 	}
 	for i := range b {
-		if _, err := UnmarshalTamperList(b[:i]); err == nil {
+		if _, err := UnmarshalTamperBatch(b[:i]); err == nil {
 			t.Fatalf("prefix of %d bytes parsed", i)
 		}
 	}
-	if _, err := UnmarshalTamperList(append(bytes.Clone(b), 0)); !errors.Is(err, ErrTrailing) {
+	if _, err := UnmarshalTamperBatch(append(bytes.Clone(b), 0)); !errors.Is(err, ErrTrailing) {
 		t.Fatalf("trailing byte: %v", err)
 	}
-	if _, err := MarshalTamperList(make([][]byte, MaxTamperList+1)); !errors.Is(err, ErrTooLong) {
+	if _, err := (&TamperBatch{Items: make([][]byte, MaxTamperList+1)}).Marshal(); !errors.Is(err, ErrTooLong) {
 		t.Fatalf("too many items: %v", err)
 	}
-	if _, err := UnmarshalTamperList([]byte{0xF6}); !errors.Is(err, ErrMalformed) {
-		t.Fatalf("null list: %v", err)
+	empty, err := (&TamperBatch{}).Marshal()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := UnmarshalTamperList([]byte{0x81, 0x40}); !errors.Is(err, ErrMalformed) {
+	if got, err := UnmarshalTamperBatch(empty); err != nil || len(got.Items) != 0 {
+		t.Fatalf("empty batch: %+v, %v", got, err)
+	}
+	if _, err := UnmarshalTamperBatch([]byte{0xA0}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("batch without list: %v", err)
+	}
+	if _, err := UnmarshalTamperBatch([]byte{0xA1, 0x02, 0x81, 0x40}); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("empty item: %v", err)
 	}
 }
@@ -156,16 +163,16 @@ func FuzzTamperAck(f *testing.F) {
 	})
 }
 
-// FuzzTamperList: parse∘marshal = id on the lists of PDUs and WAN batches.
-func FuzzTamperList(f *testing.F) {
-	b, _ := MarshalTamperList([][]byte{{1}, {2, 3}})
+// FuzzTamperBatch: parse∘marshal = id on the batches of PDUs and the WAN.
+func FuzzTamperBatch(f *testing.F) {
+	b, _ := (&TamperBatch{Clock: 3, Items: [][]byte{{1}, {2, 3}}}).Marshal()
 	f.Add(b)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		items, err := UnmarshalTamperList(b)
+		batch, err := UnmarshalTamperBatch(b)
 		if err != nil {
 			return
 		}
-		again, err := MarshalTamperList(items)
+		again, err := batch.Marshal()
 		if err != nil || !bytes.Equal(again, b) {
 			t.Fatalf("parse∘marshal changed % x into % x (%v)", b, again, err)
 		}

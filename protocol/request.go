@@ -18,7 +18,7 @@ const (
 	PDUFirmwareBlock PDUKind = 5  // Body: a FirmwareBlock
 	PDUActivate      PDUKind = 6  // install the completed image of Campaign
 	PDUTamperEvents  PDUKind = 7  // the meter's unacknowledged signed tamper events (UC9), answered with PDUData
-	PDUTamperAcks    PDUKind = 8  // Body: the head-end's signed tamper acknowledgements (MarshalTamperList)
+	PDUTamperAcks    PDUKind = 8  // Body: the head-end's signed tamper acknowledgements (a TamperBatch)
 	PDUData          PDUKind = 16 // Body: signed data (reading, block, event)
 	PDUResult        PDUKind = 17 // Status and Detail: the outcome of a request
 )
