@@ -294,6 +294,7 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 		{stepReadings, w.runDays},
 		{stepFirmware, w.firmware},
 		{stepAttacker, w.attacks},
+		{stepTamper, w.tamper},
 		{stepOperator, w.operatorChange},
 		{stepMarket, w.market},
 		{stepMarket, w.commandsPolicy},

@@ -23,7 +23,7 @@ import (
 // none; in Channel only the meter logs (its machine decides counters,
 // reservations and key epochs) and the model's MeterView leaves out the
 // steps that touch no meter variable, so one: the gateway's Rekey before the
-// meter's Agree.
+// meter's Agree. In Tamper every role logs (meter, gateway, head-end), so none.
 var specTraceGroups = []struct {
 	dir, module, cfg string
 	who              string // the roles that log, as the report names them
@@ -32,6 +32,7 @@ var specTraceGroups = []struct {
 }{
 	{"commands", "Commands.tla", "trace/Commands.cfg", "roles'", 0, true},
 	{"channel", "Channel.tla", "trace/Channel.cfg", "meters'", 1, false},
+	{"tamper", "Tamper.tla", "trace/Tamper.cfg", "roles'", 0, false},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.
