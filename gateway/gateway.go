@@ -46,8 +46,9 @@ type Config struct {
 	Rand    io.Reader
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
-	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
-	// validation against spec/Commands.tla.
+	// for each meter in commands/<meter>/gateway-<Name>.ndjson and of its
+	// Tamper machine in tamper/<meter>/gateway.ndjson, for trace validation
+	// against spec/Commands.tla and spec/Tamper.tla.
 	Trace *statemachine.TraceDir
 }
 

@@ -243,12 +243,12 @@ func (g *Gateway) CollectTamper(meter protocol.SystemTitle) (int, error) {
 			g.Refused.Add(err)
 			continue
 		}
-		if m.machine.State.Queue.Has(it, compareTamperItem) {
-			continue // queued already: Collect is not enabled
-		}
 		q.collecting = raw
 		_, err = m.machine.Apply(b.Clock, TamperEvent{Kind: TamperCollect, E: it}, &q.out)
 		q.collecting = nil
+		if errors.Is(err, statemachine.ErrNotEnabled) {
+			continue // queued already (Collect: e \notin queue): a resend
+		}
 		if err != nil {
 			return queued, err
 		}
