@@ -28,8 +28,9 @@ func (f *fixture) tamperEvent(tb testing.TB, n uint64, code uint16) []byte {
 // unsigned (forged) or altered event is refused with ErrTamperEvent and
 // the machine's guard, and stores nothing; an operator acknowledges an
 // alarm once.
-func TestTamperStoredOnceOneAlarmSignedAck(t *testing.T) {
-	f := newFixture(t)
+func TestTamperStoredOnceOneAlarmSignedAck(t *testing.T) { testTamper(t, newFixture(t)) }
+
+func testTamper(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	ev1, ev2 := f.tamperEvent(t, 1, protocol.EventCoverOpened), f.tamperEvent(t, 2, protocol.EventMagneticField)
 	acks, rejected, err := f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev1, ev1, ev2}})
