@@ -329,7 +329,8 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	}
 	if keep {
 		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"),
-			"and its channel: verimeter trace-check -max-hidden 1 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "meter.ndjson"))
+			"and its channel: verimeter trace-check -max-hidden 1 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "meter.ndjson"),
+			"and its tamper events: verimeter trace-check -max-hidden 0 -spec spec/Tamper.tla -config spec/trace/Tamper.cfg "+filepath.Join(cfg.SpecTrace, "tamper", "<meter>", "*.ndjson"))
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {
