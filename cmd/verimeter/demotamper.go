@@ -52,7 +52,7 @@ func (w *world) tamper(rep *demoReport) error {
 	g := w.gws[0]
 	var nodes []*meterNode
 	for _, n := range w.meters {
-		if n.gw == g && !n.switched && n.cfg.Dir != "" && len(nodes) < 3 {
+		if n.gw == g && n.cfg.Dir != "" && len(nodes) < 3 {
 			nodes = append(nodes, n)
 		}
 	}

@@ -195,12 +195,11 @@ func tamperResult(t *testing.T, dir string) traceCheckResult {
 	return results.module("Tamper")
 }
 
-// tamperLog is a role's Tamper log of the first meter of a demo with
-// -spec-trace (meter 2: gateway 0's first meter that keeps its state on
-// disk and does not switch supplier).
+// tamperLog is a role's Tamper log of meter 4 (gateway 0's third meter,
+// which detects one event) in a demo with -spec-trace.
 func tamperLog(t *testing.T, dir, role string) string {
 	t.Helper()
-	path := filepath.Join(dir, "tamper", "564d520000000002", role+".ndjson")
+	path := filepath.Join(dir, "tamper", "564d520000000004", role+".ndjson")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("no Tamper log: %v", err)
 	}
