@@ -47,8 +47,10 @@ type Config struct {
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
 	// for each meter in commands/<meter>/gateway-<Name>.ndjson and of its
-	// Collection machine in collection/<meter>/gateway-<Name>.ndjson, for
-	// trace validation against spec/Commands.tla and spec/Collection.tla.
+	// Collection machine in collection/<meter>/gateway-<Name>.ndjson and of
+	// its Tamper machine in tamper/<meter>/gateway.ndjson, for trace
+	// validation against spec/Commands.tla, spec/Collection.tla and
+	// spec/Tamper.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -78,6 +80,7 @@ type session struct {
 type Gateway struct {
 	cfg      Config
 	queue    *Queue
+	tamper   *tamperQueue // tamper events (UC9), on the generated Tamper machines (tamper.go)
 	sessions map[protocol.SystemTitle]*session
 	cmds     map[protocol.SystemTitle]*commandsMachine
 	cmdOut   CommandsOutput
@@ -109,13 +112,18 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
+	tq, err := openTamper(cfg)
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, queue: q, tamper: tq, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
 		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)},
 		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
 }
 
-// Close closes the queue.
-func (g *Gateway) Close() error { return g.queue.Close() }
+// Close closes the queues.
+func (g *Gateway) Close() error { return errors.Join(g.queue.Close(), g.tamper.j.Close()) }
 
 // Name is the gateway's name.
 func (g *Gateway) Name() string { return g.cfg.Name }

@@ -547,9 +547,9 @@ const (
 	TamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:171:1)
 	TamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:181:1)
 	TamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:203:1)
-	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:215:1)
-	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:221:1)
-	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:226:1)
+	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:217:1)
+	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:224:1)
+	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:229:1)
 )
 
 func (k TamperEventKind) String() string {
@@ -720,19 +720,20 @@ func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperO
 	return nil
 }
 
-// stepRestart is action Restart (spec/Tamper.tla:215:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:216:8).
-// History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:217:8).
+// stepRestart is action Restart (spec/Tamper.tla:217:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:218:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:219:8).
 func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	nx := *s
+	nx.WanUp = true
 	*s = nx
 	out.Action = "Restart"
 	return nil
 }
 
-// stepWanDown is action WanDown (spec/Tamper.tla:221:1), event outage.
-// Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:222:17).
-// History variables not kept: outages' = outages + 1 (spec/Tamper.tla:223:26).
+// stepWanDown is action WanDown (spec/Tamper.tla:224:1), event outage.
+// Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:225:17).
+// History variables not kept: outages' = outages + 1 (spec/Tamper.tla:226:26).
 func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.WanUp {
 		return errTamperWanDownGuard1
@@ -744,7 +745,7 @@ func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOu
 	return nil
 }
 
-// stepWanBack is action WanBack (spec/Tamper.tla:226:1), event recovery.
+// stepWanBack is action WanBack (spec/Tamper.tla:229:1), event recovery.
 func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if s.WanUp {
 		return errTamperWanBackGuard1
@@ -766,6 +767,6 @@ var (
 	errTamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
 	errTamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
 	errTamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:222:8)"}
-	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:226:12)"}
+	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
+	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
 )

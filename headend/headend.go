@@ -39,10 +39,11 @@ type Config struct {
 	// dropped from it is loaded again from the store's command counter,
 	// which holds its whole state, on the meter's next command.
 	CommandMachines int
-	// Trace, when set, records the steps of the head-end's Commands machine
-	// for each meter in commands/<meter>/headend.ndjson and of its
-	// Collection machine in collection/<meter>/headend.ndjson, for trace
-	// validation against spec/Commands.tla and spec/Collection.tla.
+	// Trace, when set, records the steps of the head-end's Commands,
+	// Collection and Tamper machines for each meter in
+	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson and
+	// tamper/<meter>/headend.ndjson, for trace validation against
+	// spec/Commands.tla, spec/Collection.tla and spec/Tamper.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -66,6 +67,8 @@ type HeadEnd struct {
 	// counter; the commands machine's Persist writes it in the counter's own
 	// transaction. Guarded by mu; nil outside IssueCommand.
 	pending func(issued int64) auditEntry
+	// tamper holds the Tamper machines of UC9 (tamper.go).
+	tamper tamperIngest
 }
 
 // refuse writes a refusal to the audit log and returns why. A refusal

@@ -86,7 +86,7 @@ func TestPostgresStore(t *testing.T) {
 	open := func() *Store {
 		st := openPostgres(t, dsn)
 		// Each sub-test starts from empty tables.
-		for _, tbl := range []string{"data", "contracts", "audit", "command_counters", "campaigns"} {
+		for _, tbl := range []string{"data", "contracts", "audit", "command_counters", "campaigns", "tamper_events", "tamper_alarms"} {
 			if _, err := st.db.Exec("TRUNCATE " + tbl); err != nil {
 				t.Fatal(err)
 			}
@@ -102,6 +102,11 @@ func TestPostgresStore(t *testing.T) {
 		f := newFixture(t)
 		f.useStore(open())
 		testFetch(t, f)
+	})
+	t.Run("tamper", func(t *testing.T) {
+		f := newFixture(t)
+		f.useStore(open())
+		testTamper(t, f)
 	})
 	t.Run("log shared by two head-ends", func(t *testing.T) {
 		// Two head-end processes on one database append to one log: the

@@ -7,8 +7,8 @@ package meter
 // (channel.go), the Collection machine its signed readings and blocks
 // (collection.go: Take decides the counter, Acked the gateway's
 // acknowledgement) and the Firmware machine the fixed legally relevant core
-// (Core: every install decision is a step, each durable write follows one);
-// Tamper's is checked against the spec but the running meter does not use
-// it yet. The directive below regenerates every role's machine_gen.go
-// (meter, gateway, headend).
+// (Core: every install decision is a step, each durable write follows one)
+// and the Tamper machine its event log (tamper.go: detection, resend, the
+// head-end's signed acknowledgement). The directive below regenerates every
+// role's machine_gen.go (meter, gateway, headend).
 //go:generate go run ../cmd/verimeter gen -write -spec ../spec -root ..

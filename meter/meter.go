@@ -97,10 +97,11 @@ type Config struct {
 	// Trace, when set, records the steps of the meter's Commands machine in
 	// commands/<meter>/meter.ndjson, of its Channel machine in
 	// channel/<meter>/meter.ndjson, of its Collection machine in
-	// collection/<meter>/meter.ndjson and of its Firmware machine in
-	// firmware/<meter>/meter.ndjson, for trace validation against
-	// spec/Commands.tla, spec/Channel.tla, spec/Collection.tla and
-	// spec/Firmware.tla.
+	// collection/<meter>/meter.ndjson, of its Firmware machine in
+	// firmware/<meter>/meter.ndjson and of its Tamper machine in
+	// tamper/<meter>/meter.ndjson, for trace validation against
+	// spec/Commands.tla, spec/Channel.tla, spec/Collection.tla,
+	// spec/Firmware.tla and spec/Tamper.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -176,6 +177,8 @@ type Meter struct {
 
 	transfers     map[uint32]*transfer
 	transferClock uint64
+
+	tamper tamperLog // UC9, on the generated Tamper machine (tamper.go)
 }
 
 type transfer struct {
@@ -260,6 +263,13 @@ func New(cfg Config) (*Meter, error) {
 		return nil, err
 	}
 	m.cmds.Resume()
+	tRec, err := cfg.Trace.Recorder(fmt.Sprintf("tamper/%x/meter", cfg.Title[:]))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.initTamper(tRec); err != nil {
+		return nil, err
+	}
 	chRec, err := cfg.Trace.Recorder(fmt.Sprintf("channel/%x/meter", cfg.Title[:]))
 	if err != nil {
 		return nil, err
@@ -517,6 +527,10 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		out, herr = m.firmwareBlock(p)
 	case protocol.PDUActivate:
 		out, herr = m.activate(p, now)
+	case protocol.PDUTamperEvents:
+		out, herr = m.tamperEvents(p)
+	case protocol.PDUTamperAcks:
+		out, herr = m.tamperAcks(p)
 	default:
 		herr = fmt.Errorf("%w: PDU kind %d not for a meter", protocol.ErrMalformed, p.Kind)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
 )
 
@@ -51,6 +52,7 @@ const (
 	recRegister byte = 8  // compaction snapshot: the last folded day and the Wh of every folded interval
 	recBreaker  byte = 9  // the breaker state and the counter of the command that set it
 	recClock    byte = 10 // the clock offset and the counter of the clock-set command that set it
+	recTamper   byte = 13 // the tamper log: event counter and the signed events not yet acknowledged (tamper.go)
 )
 
 // DescribeRecord names a record of the meter's store and summarises its
@@ -134,6 +136,13 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 			return "acked", fmt.Sprintf("counter %d acknowledged by the gateway", binary.BigEndian.Uint64(b))
 		}
 		return "acked", "malformed"
+	case recTamper:
+		if len(b) >= 8 {
+			if t, err := protocol.UnmarshalTamperBatch(b[8:]); err == nil {
+				return "tamper", fmt.Sprintf("%d events detected, %d unacknowledged", binary.BigEndian.Uint64(b), len(t.Items))
+			}
+		}
+		return "tamper", "malformed"
 	case recRegister:
 		if len(b) == 16 {
 			return "register", fmt.Sprintf("days up to %d folded: %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
@@ -145,7 +154,7 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 
 // liveRecords is what a compaction of the meter's journal keeps: every
 // logbook entry (a legal logbook is never erased), the last command
-// counter, firmware state, floor, tariff, breaker and clock offset, the signed blocks of the last
+// counter, firmware state, floor, tariff, breaker, clock offset and tamper log, the signed blocks of the last
 // BlockRetention days, and the intervals of every day still needed — the
 // newest day, and every day from the first one whose block was not handed
 // out although it is complete. The intervals of the days before are folded
@@ -212,7 +221,7 @@ func liveRecords(recs []journal.Record) []journal.Record {
 				continue
 			}
 			acked[binary.BigEndian.Uint64(r.Data)] = r
-		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock:
+		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock, recTamper:
 			last[r.Kind] = r
 		case recRegister:
 			if len(r.Data) == 16 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
@@ -512,6 +513,9 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 	}
 	lr, other := []byte("lr v5"), []byte("comm v5")
 	k.install(t, m, 1, protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}, append(bytes.Clone(lr), other...), k.man, k.auth)
+	if _, err := m.Tamper(protocol.TamperCover, time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +527,7 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 		}
 		kinds[name] = summary
 	}
-	if len(kinds) != 10 || kinds["tariff"] != "T2 by command 5" || kinds["command"] != "last counter 8" || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
+	if len(kinds) != 11 || kinds["tamper"] != "1 events detected, 1 unacknowledged" || kinds["tariff"] != "T2 by command 5" || kinds["command"] != "last counter 8" || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
 		t.Fatalf("kinds: %v", kinds)
 	}
 	if n, _ := DescribeRecord(99, nil); n != "" {

@@ -18,6 +18,8 @@ const (
 	PDUFirmwareBlock PDUKind = 5  // Body: a FirmwareBlock
 	PDUActivate      PDUKind = 6  // install the completed image of Campaign
 	PDUAck           PDUKind = 7  // Counter: signed data the gateway queued durably; the meter may drop it (Collection's Acked)
+	PDUTamperEvents  PDUKind = 8  // the meter's unacknowledged signed tamper events (UC9), answered with PDUData
+	PDUTamperAcks    PDUKind = 9  // Body: the head-end's signed tamper acknowledgements (a TamperBatch)
 	PDUData          PDUKind = 16 // Body: signed data (reading, block, event)
 	PDUResult        PDUKind = 17 // Status and Detail: the outcome of a request
 )
@@ -60,7 +62,7 @@ func (p *PDU) Marshal() ([]byte, error) {
 }
 
 func (p *PDU) wellFormed() error {
-	if p.Kind < PDUGetBlock || p.Kind > PDUAck && p.Kind != PDUData && p.Kind != PDUResult {
+	if p.Kind < PDUGetBlock || p.Kind > PDUTamperAcks && p.Kind != PDUData && p.Kind != PDUResult {
 		return fmt.Errorf("%w: PDU kind %d", ErrMalformed, p.Kind)
 	}
 	if len(p.Body) > MaxPDUBody || len(p.Detail) > 256 {

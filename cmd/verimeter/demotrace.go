@@ -25,7 +25,8 @@ import (
 // steps that touch no meter variable, so one: the gateway's Rekey before the
 // meter's Agree. In Collection every role logs and the model's RolesView
 // delivers what was sent in one step, so one: the WAN's DeliverAll before
-// the head-end's Ingest. In Firmware only the meter acts, so none.
+// the head-end's Ingest. In Firmware only the meter acts, so none. In Tamper every role logs
+// (meter, gateway, head-end), so none.
 var specTraceGroups = []struct {
 	dir, module, cfg string
 	who              string // the roles that log, as the report names them
@@ -36,6 +37,7 @@ var specTraceGroups = []struct {
 	{"channel", "Channel.tla", "trace/Channel.cfg", "meters'", 1, false},
 	{"collection", "Collection.tla", "trace/Collection.cfg", "roles'", 1, false},
 	{"firmware", "Firmware.tla", "trace/Firmware.cfg", "meters'", 0, false},
+	{"tamper", "Tamper.tla", "trace/Tamper.cfg", "roles'", 0, false},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.

@@ -27,7 +27,8 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meter run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "meter configuration (JSON, from verimeter provision)")
-	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json")
+	tamper := fs.String("tamper", "", "simulated tamper sensor: detect one event of this kind at start (cover, magnetic)")
+	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json [-tamper KIND]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -36,7 +37,7 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := meterRun(*cfgPath, stdout); err != nil {
+	if err := meterRun(*cfgPath, *tamper, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter meter: %v\n", err)
 		return 1
 	}
@@ -63,7 +64,9 @@ func selfTest(model string, d time.Duration) func(lr []byte) error {
 	}
 }
 
-func meterRun(path string, stdout io.Writer) error {
+// meterRun runs the meter of the configuration at path; a tamper kind
+// fires the simulated sensor once at start (the meter's hardware input).
+func meterRun(path, tamper string, stdout io.Writer) error {
 	var f meterFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -116,6 +119,13 @@ func meterRun(path string, stdout io.Writer) error {
 		if _, err := m.Measure(f.Day, i); err != nil {
 			return err
 		}
+	}
+	if tamper != "" {
+		n, err := m.Tamper(tamper, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "meter %x: tamper event %d (%s) signed and journaled\n", title, n, tamper)
 	}
 	os.Remove(f.Socket)
 	tr, err := plc.ListenSocket(f.Socket)
