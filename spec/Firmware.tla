@@ -25,7 +25,7 @@ CONSTANTS
     MaxAttempts,   \* download attempts in a run (the logbook's capacity)
     Mutant
 
-Mutants == {"none", "manufacturer_only", "downgrade", "replaceable_verifier", "floor_before_selftest"}
+Mutants == {"none", "manufacturer_only", "downgrade", "replaceable_verifier", "floor_before_selftest", "install_abandoned"}
 ASSUME Mutant \in Mutants
 
 Signers == {"manufacturer", "authority"}
@@ -141,9 +141,10 @@ Spec == Init /\ [][Next]_vars
 
 \* Fairness for L2's liveness half: once an image is pending, the meter's
 \* fixed core keeps running its install steps (self-test, then commit or
-\* rollback); power losses and downloads are not forced.
+\* rollback); power losses and downloads are not forced.  The mutant
+\* install_abandoned drops that obligation (no watchdog resumes an install).
 InstallStep == SelfTestPass \/ SelfTestFail
-Fairness == WF_vars(InstallStep)
+Fairness == WF_vars(Mutant # "install_abandoned" /\ InstallStep)
 
 LiveSpec == Spec /\ Fairness
 
