@@ -269,16 +269,38 @@ type MarketParams struct {
 
 // MarketState is the headend's part of the state of spec/Market.tla.
 type MarketState struct {
-	// now: Int (spec/Market.tla:38:5)
+	// now: Int (spec/Market.tla:46:5)
 	Now int64 `tla:"now" json:"now"`
-	// crlKnown: Bool (spec/Market.tla:40:5)
+	// crlKnown: Bool (spec/Market.tla:48:5)
 	CrlKnown bool `tla:"crlKnown" json:"crlKnown"`
-	// accepted: Set([t: Int, by: Str]); @persist (spec/Market.tla:42:5)
-	Accepted statemachine.Set[MarketReading] `tla:"accepted" json:"accepted"`
-	// served: Set(<<Str, Int>>) (spec/Market.tla:46:5)
+	// accepted: Set([t: Int, by: Str, at: Int]); @persist (spec/Market.tla:50:5)
+	Accepted statemachine.Set[MarketEntry] `tla:"accepted" json:"accepted"`
+	// logged: Set([t: Int, by: Str]); @persist (spec/Market.tla:52:5)
+	Logged statemachine.Set[MarketReading] `tla:"logged" json:"logged"`
+	// served: Set(<<Str, Int>>) (spec/Market.tla:56:5)
 	Served statemachine.Set[MarketServed] `tla:"served" json:"served"`
-	// switched: Bool (spec/Market.tla:48:5)
+	// switched: Bool (spec/Market.tla:58:5)
 	Switched bool `tla:"switched" json:"switched"`
+}
+
+// MarketEntry is the record type [t: Int, by: Str, at: Int] of spec/Market.tla.
+type MarketEntry struct {
+	T  int64  `tla:"t" json:"t"`
+	By string `tla:"by" json:"by"`
+	At int64  `tla:"at" json:"at"`
+}
+
+func compareMarketEntry(a, b MarketEntry) int {
+	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.By, b.By); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareInt(a.At, b.At); c != 0 {
+		return c
+	}
+	return 0
 }
 
 // MarketReading is the record type [t: Int, by: Str] of spec/Market.tla.
@@ -318,10 +340,10 @@ type MarketEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	MarketTick   MarketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:69:1)
-	MarketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:79:1)
-	MarketIngest                            // @event: ingest, action Ingest (spec/Market.tla:97:1)
-	MarketFetch                             // @event: fetch, action Fetch (spec/Market.tla:112:1)
+	MarketTick   MarketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:82:1)
+	MarketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:99:1)
+	MarketIngest                            // @event: ingest, action Ingest (spec/Market.tla:125:1)
+	MarketFetch                             // @event: fetch, action Fetch (spec/Market.tla:142:1)
 )
 
 func (k MarketEventKind) String() string {
@@ -392,13 +414,14 @@ func (p *MarketParams) Init() MarketState {
 	s.Now = 1
 	s.CrlKnown = false
 	s.Accepted.Clear()
+	s.Logged.Clear()
 	s.Served.Clear()
 	s.Switched = false
 	return s
 }
 
-// stepTick is action Tick (spec/Market.tla:69:1), event tick.
-// Model bounds dropped: now < T (spec/Market.tla:70:8).
+// stepTick is action Tick (spec/Market.tla:82:1), event tick.
+// Model bounds dropped: now < T (spec/Market.tla:83:8).
 func (p *MarketParams) stepTick(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	var ovf bool
 	nx := *s
@@ -412,7 +435,7 @@ func (p *MarketParams) stepTick(s *MarketState, ev MarketEvent, out *MarketOutpu
 	return nil
 }
 
-// stepPublishCRL is action PublishCRL (spec/Market.tla:79:1), event crl.
+// stepPublishCRL is action PublishCRL (spec/Market.tla:99:1), event crl.
 func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	if !(s.Now >= p.Invalid) {
 		return errMarketPublishCRLGuard1
@@ -423,10 +446,10 @@ func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *Marke
 	nx := *s
 	nx.CrlKnown = true
 	{
-		var kept statemachine.Set[MarketReading]
+		var kept statemachine.Set[MarketEntry]
 		for _, x1 := range s.Accepted.Elems() {
-			if x1.T < p.Invalid {
-				kept.Insert(x1, compareMarketReading)
+			if x1.At < p.Invalid {
+				kept.Insert(x1, compareMarketEntry)
 			}
 		}
 		nx.Accepted = kept
@@ -437,21 +460,27 @@ func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *Marke
 	return nil
 }
 
-// stepIngest is action Ingest (spec/Market.tla:97:1), event ingest.
-// History variables not kept: everAccepted' = everAccepted \cup {r} (spec/Market.tla:102:8).
+// stepIngest is action Ingest (spec/Market.tla:125:1), event ingest.
+// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:132:8).
 func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	if !(ev.R.T <= s.Now) {
 		return errMarketIngestGuard1
 	}
-	if !(!(ev.R.By == "thief") || (ev.R.T >= p.Invalid)) {
+	if !(!(ev.R.By == "thief") || (s.Now >= p.Invalid)) {
 		return errMarketIngestGuard2
 	}
-	if !((!(s.CrlKnown)) || (ev.R.T < p.Invalid)) {
+	if s.Logged.Has(ev.R, compareMarketReading) {
 		return errMarketIngestGuard3
 	}
+	if !((!(s.CrlKnown)) || (s.Now < p.Invalid)) {
+		return errMarketIngestGuard4
+	}
 	nx := *s
-	if !nx.Accepted.Insert(ev.R, compareMarketReading) {
+	if !nx.Accepted.Insert(MarketEntry{T: ev.R.T, By: ev.R.By, At: s.Now}, compareMarketEntry) {
 		return errMarketIngestAcceptedFull
+	}
+	if !nx.Logged.Insert(ev.R, compareMarketReading) {
+		return errMarketIngestLoggedFull
 	}
 	*s = nx
 	out.Action = "Ingest"
@@ -459,7 +488,7 @@ func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOut
 	return nil
 }
 
-// stepFetch is action Fetch (spec/Market.tla:112:1), event fetch.
+// stepFetch is action Fetch (spec/Market.tla:142:1), event fetch.
 func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	if !(ev.T <= s.Now) {
 		return errMarketFetchGuard1
@@ -483,15 +512,17 @@ func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutp
 
 var (
 	errMarketTickOverflow           = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
-	errMarketPublishCRLGuard1       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:80:8)"}
-	errMarketPublishCRLGuard2       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:80:26)"}
+	errMarketPublishCRLGuard1       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:100:8)"}
+	errMarketPublishCRLGuard2       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:100:26)"}
 	errMarketPublishCRLAcceptedFull = &statemachine.CapacityError{Role: "headend", Action: "PublishCRL", What: "accepted holds statemachine.SetCap elements"}
-	errMarketIngestGuard1           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:98:8)"}
-	errMarketIngestGuard2           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (r.t >= Invalid) (spec/Market.tla:99:8)"}
-	errMarketIngestGuard3           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (r.t < Invalid) (spec/Market.tla:92:5)"}
+	errMarketIngestGuard1           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:126:8)"}
+	errMarketIngestGuard2           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:127:8)"}
+	errMarketIngestGuard3           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:128:8)"}
+	errMarketIngestGuard4           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:114:5)"}
 	errMarketIngestAcceptedFull     = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "accepted holds statemachine.SetCap elements"}
-	errMarketFetchGuard1            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:113:8)"}
-	errMarketFetchGuard2            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:108:5)"}
+	errMarketIngestLoggedFull       = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "logged holds statemachine.SetCap elements"}
+	errMarketFetchGuard1            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:143:8)"}
+	errMarketFetchGuard2            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:138:5)"}
 	errMarketFetchServedFull        = &statemachine.CapacityError{Role: "headend", Action: "Fetch", What: "served holds statemachine.SetCap elements"}
 )
 

@@ -130,17 +130,19 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Module: "Collection", Action: "Ingest", Guard: 1},     // Collection: SignedByMeter(i) flipped
-		{Action: "Issue", Guard: 1},                            // k = "disconnect" => a # b flipped
-		{Action: "Issue", Assign: "issued"},                    // issued' = issued + 1 + 1
-		{Module: "Market", Action: "Ingest", Guard: 2},         // Market: a thief's reading before the theft accepted
-		{Module: "Market", Action: "Ingest", Guard: 3},         // Market: ValidAtSigning(r) flipped
-		{Action: "Fetch", Guard: 2},                            // Market: Entitled(p, t) flipped
-		{Action: "PublishCRL", Guard: 1},                       // Market: now >= Invalid flipped
-		{Action: "PublishCRL", Assign: "accepted"},             // Market: the CRL voids all evidence
-		{Action: "Tick", Assign: "switched"},                   // Market: the switch recorded wrongly
-		{Module: "Tamper", Action: "Ingest", Guard: 1},         // Tamper: only unsigned events stored
-		{Module: "Tamper", Action: "Ingest", Assign: "alarms"}, // Tamper: the alarms emptied
-		{Module: "Tamper", Action: "Ingest", Assign: "stored"}, // Tamper: the stored events emptied
+		{Module: "Collection", Action: "Ingest", Guard: 1},       // Collection: SignedByMeter(i) flipped
+		{Action: "Issue", Guard: 1},                              // k = "disconnect" => a # b flipped
+		{Action: "Issue", Assign: "issued"},                      // issued' = issued + 1 + 1
+		{Module: "Market", Action: "Ingest", Guard: 2},           // Market: a thief's reading before the theft accepted
+		{Module: "Market", Action: "Ingest", Guard: 3},           // Market: a reading logged twice (r \notin logged flipped)
+		{Module: "Market", Action: "Ingest", Guard: 4},           // Market: ValidAtSigning(r) flipped
+		{Module: "Market", Action: "Ingest", Assign: "accepted"}, // Market: evidence stamped with a wrong log time
+		{Action: "Fetch", Guard: 2},                              // Market: Entitled(p, t) flipped
+		{Action: "PublishCRL", Guard: 1},                         // Market: now >= Invalid flipped
+		{Action: "PublishCRL", Assign: "accepted"},               // Market: the CRL voids all evidence
+		{Action: "Tick", Assign: "switched"},                     // Market: the switch recorded wrongly
+		{Module: "Tamper", Action: "Ingest", Guard: 1},           // Tamper: only unsigned events stored
+		{Module: "Tamper", Action: "Ingest", Assign: "alarms"},   // Tamper: the alarms emptied
+		{Module: "Tamper", Action: "Ingest", Assign: "stored"},   // Tamper: the stored events emptied
 	})
 }

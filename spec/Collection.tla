@@ -23,7 +23,7 @@ CONSTANTS
     MaxOutages,    \* WAN outages in a run (finitely many: L1 needs the WAN back)
     Mutant
 
-Mutants == {"none", "volatile_queue", "unsigned_accepted"}
+Mutants == {"none", "volatile_queue", "unsigned_accepted", "gateway_gives_up"}
 ASSUME Mutant \in Mutants
 
 \* A reading is its number; a forged one carries no signature.
@@ -207,10 +207,12 @@ RolesView ==
 \* Each fairness condition is on an action with its message's presence as
 \* a conjunct (r \in plc, i \in uploads, ...): without it WF_vars(Ingest(i))
 \* for every i \in Item would let the head-end store a reading nobody sent.
+\* The mutant gateway_gives_up drops the gateway's obligation to keep
+\* uploading what it queued.
 Fairness ==
     /\ \A r \in 1..MaxReadings : WF_vars(r \in plc /\ Collect(r))
     /\ \A r \in 1..MaxReadings : WF_vars(r \in plcAcks /\ Acked(r))
-    /\ \A i \in Item : WF_vars(Upload(i))
+    /\ \A i \in Item : WF_vars(Mutant # "gateway_gives_up" /\ Upload(i))
     /\ \A i \in Item : WF_vars(i \in uploads /\ Deliver(i))
     /\ \A i \in Item : WF_vars(i \in delivered /\ Ingest(i))
     /\ \A i \in Item : WF_vars(i \in acks /\ Uploaded(i))

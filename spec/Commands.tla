@@ -24,7 +24,7 @@ CONSTANTS
     MaxRestarts,   \* gateway restarts in a run
     Mutant
 
-Mutants == {"none", "window", "gateway_dedup", "single_approver"}
+Mutants == {"none", "window", "gateway_dedup", "single_approver", "shared_command_key"}
 ASSUME Mutant \in Mutants
 
 \* The head-end's staff who approve commands, by number: 1 is an
@@ -96,7 +96,7 @@ Restart ==
 \* @role: attacker @event: inject(c)
 \* A compromised gateway signs a command with its own key.
 Inject(c) ==
-    /\ net' = net \cup {[id |-> c, by |-> "gateway"]}
+    /\ net' = net \cup {[id |-> c, by |-> IF Mutant = "shared_command_key" THEN "headend" ELSE "gateway"]}
     /\ UNCHANGED <<issued, relayed, last, ran, restarts, approvals>>
 
 \* The meter's check: the head-end's signature (role), and a counter above

@@ -44,7 +44,7 @@ CONSTANTS
 
 Mutants == {"none", "manufacturer_only", "downgrade", "replaceable_verifier", "floor_before_selftest",
             "rollback_not_logged", "no_trial_boot", "write_active_slot", "activate_before_write",
-            "settle_ignores_installed"}
+            "settle_ignores_installed", "install_abandoned"}
 ASSUME Mutant \in Mutants
 
 Signers == {"manufacturer", "authority"}
@@ -309,9 +309,10 @@ Spec == Init /\ [][Next]_vars
 
 \* Fairness for L2's liveness half: the meter's fixed core keeps running its
 \* install steps (a self-test ends, in a pass or a failure); downloads and
-\* faults are not forced.
+\* faults are not forced.  The mutant install_abandoned drops that
+\* obligation (no watchdog resumes an install).
 CoreStep == WriteSlot \/ Activate \/ SelfTestPass \/ SelfTestFail \/ RaiseFloor \/ Clear \/ RollBack \/ Settle
-Fairness == WF_vars(CoreStep)
+Fairness == WF_vars(Mutant # "install_abandoned" /\ CoreStep)
 
 LiveSpec == Spec /\ Fairness
 

@@ -5,13 +5,16 @@
 (* slot Switch, participants asking for any slot, and the meter's signing *)
 (* key compromised at slot Invalid: the CRL, published later, names that  *)
 (* invalidity date.  From then on the attacker signs readings with the     *)
-(* stolen key.  The head-end judges a reading's certificate status at its  *)
-(* signing time (ingest timestamp, CRL invalidity date), so revocation     *)
-(* stops new data but keeps the evidence signed while the key was valid.  *)
+(* stolen key, for any slot it likes, backdated ones too: the slot a       *)
+(* reading claims is the key holder's word.  The head-end therefore judges *)
+(* a reading's certificate status by the time its transparency log first  *)
+(* recorded it (protocol/translog: append-only, signed tree heads), never  *)
+(* by the slot the reading claims: revocation stops everything logged from *)
+(* the invalidity date on and keeps the evidence logged before it.        *)
 (*                                                                         *)
 (* Properties: S5 (a participant is served exactly the readings of its    *)
-(* contract period) and S8 (no reading signed at or after the invalidity  *)
-(* date is accepted once the CRL is known; no reading signed before it is  *)
+(* contract period) and S8 (once the CRL is known nothing the thief signed *)
+(* is evidence; no genuine reading logged before the invalidity date is    *)
 (* ever voided).  The CRL is applied in the step it arrives in.            *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
@@ -22,7 +25,8 @@ CONSTANTS
     Invalid,       \* the meter key is compromised from this slot on
     Mutant
 
-Mutants == {"none", "old_supplier_keeps_access", "crl_ignored", "revocation_voids_evidence"}
+Mutants == {"none", "old_supplier_keeps_access", "crl_ignored", "revocation_voids_evidence",
+            "claimed_time_evidence"}
 ASSUME Mutant \in Mutants /\ Switch \in 2..T /\ Invalid \in 2..T
 
 Suppliers == {"A", "B"}
@@ -33,33 +37,42 @@ Slots == 1..T
 \* @type: Set(READING);
 Reading == [t : Slots, by : {"meter", "thief"}]
 
+\* Evidence: a reading and the time the transparency log recorded it, by
+\* the log's clock (the signed tree head that first includes it).
+\* @typeAlias: ENTRY = [t: Int, by: Str, at: Int];
+
 VARIABLES
     \* @type: Int; @role: headend
     now,           \* the head-end's clock (slots)
     \* @type: Bool; @role: headend
     crlKnown,      \* the CRL with the invalidity date reached the head-end
+    \* @type: Set(ENTRY); @role: headend; @persist
+    accepted,      \* readings the head-end holds as valid evidence, with their log time
     \* @type: Set(READING); @role: headend; @persist
-    accepted,      \* readings the head-end holds as valid evidence
-    \* @type: Set(READING); @role: history
-    everAccepted,  \* history
+    logged,        \* the transparency log's content: every reading ever accepted (append-only)
+    \* @type: Set(ENTRY); @role: history
+    log,           \* history: every accepted reading with its log time
     \* @type: Set(<<Str, Int>>); @role: headend
     served,        \* <<supplier, slot>> the head-end handed out
     \* @type: Bool; @role: headend
     switched       \* the supplier switch has been recorded
 
-vars == <<now, crlKnown, accepted, everAccepted, served, switched>>
+vars == <<now, crlKnown, accepted, logged, log, served, switched>>
 
 TypeOK ==
     /\ now \in Slots
     /\ crlKnown \in BOOLEAN
-    /\ accepted \subseteq Reading
+    /\ accepted \subseteq [t : Slots, by : {"meter", "thief"}, at : Slots]
+    /\ logged \subseteq Reading
+    /\ log \subseteq [t : Slots, by : {"meter", "thief"}, at : Slots]
     /\ served \subseteq Suppliers \X Slots
 
 Init ==
     /\ now = 1
     /\ crlKnown = FALSE
     /\ accepted = {}
-    /\ everAccepted = {}
+    /\ logged = {}
+    /\ log = {}
     /\ served = {}
     /\ switched = FALSE
 
@@ -70,36 +83,53 @@ Tick ==
     /\ now < T  \* @bound
     /\ now' = now + 1
     /\ switched' = (switched \/ now + 1 >= Switch)
-    /\ UNCHANGED <<crlKnown, accepted, everAccepted, served>>
+    /\ UNCHANGED <<crlKnown, accepted, logged, log, served>>
+
+\* Whether the log recorded a piece of evidence before the invalidity date
+\* (by the log's time; the mutant claimed_time_evidence believes the slot
+\* the reading claims instead).
+LoggedBeforeInvalidity(e) ==
+    \/ e.at < Invalid
+    \/ Mutant = "claimed_time_evidence" /\ e.t < Invalid
 
 \* @role: headend @event: crl
-\* The CRL reaches the head-end and is applied at once: every reading
-\* signed at or after the invalidity date is dropped from the evidence,
-\* everything signed before it is kept.
+\* The CRL reaches the head-end and is applied at once: every reading the
+\* log did not record before the invalidity date is dropped from the
+\* evidence, everything it recorded before is kept.
 PublishCRL ==
     /\ now >= Invalid /\ ~crlKnown
     /\ crlKnown' = TRUE
     /\ accepted' = CASE Mutant = "revocation_voids_evidence" -> {}
                       [] Mutant = "crl_ignored" -> accepted
-                      [] OTHER -> {r \in accepted : r.t < Invalid}
-    /\ UNCHANGED <<now, everAccepted, served, switched>>
+                      [] OTHER -> {e \in accepted : LoggedBeforeInvalidity(e)}
+    /\ UNCHANGED <<now, logged, log, served, switched>>
 
-\* Status at signing time: valid if signed before the invalidity date, or
-\* the CRL is not known yet.  (The thief's readings before the CRL arrives
-\* are accepted: nobody can tell them apart yet; the CRL then removes
-\* exactly those signed at or after the invalidity date.)
+\* Status at signing time, the time the log records a reading accepted
+\* now: valid if that is before the invalidity date, or the CRL is not
+\* known yet.  (The thief's readings before the CRL arrives are accepted:
+\* nobody can tell them apart yet; the CRL then removes exactly those
+\* logged from the invalidity date on.)  The mutant claimed_time_evidence
+\* takes the slot the reading claims instead.
 ValidAtSigning(r) ==
     \/ Mutant = "crl_ignored"
     \/ ~crlKnown
-    \/ r.t < Invalid
+    \/ now < Invalid
+    \/ Mutant = "claimed_time_evidence" /\ r.t < Invalid
 
 \* @role: headend @event: ingest(r)
+\* A reading signed with the meter's key: by the meter, or, from the
+\* theft on, by the thief, for any slot up to now (the head-end refuses a
+\* reading dated in its future).  Accepted, it is appended to the log and
+\* kept as evidence with the log's time; the log holds a reading once (a
+\* duplicate is answered as already stored and changes nothing).
 Ingest(r) ==
     /\ r.t <= now
-    /\ r.by = "thief" => r.t >= Invalid     \* the key is stolen at Invalid
+    /\ r.by = "thief" => now >= Invalid     \* the key is stolen at Invalid
+    /\ r \notin logged
     /\ ValidAtSigning(r)
-    /\ accepted' = accepted \cup {r}
-    /\ everAccepted' = everAccepted \cup {r}
+    /\ accepted' = accepted \cup {[t |-> r.t, by |-> r.by, at |-> now]}
+    /\ logged' = logged \cup {r}
+    /\ log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]}
     /\ UNCHANGED <<now, crlKnown, served, switched>>
 
 \* Contracts: A until the switch, B from it (the old contract ends when
@@ -113,7 +143,7 @@ Fetch(p, t) ==
     /\ t <= now
     /\ Entitled(p, t)
     /\ served' = served \cup {<<p, t>>}
-    /\ UNCHANGED <<now, crlKnown, accepted, everAccepted, switched>>
+    /\ UNCHANGED <<now, crlKnown, accepted, logged, log, switched>>
 
 Next ==
     \/ Tick
@@ -124,18 +154,20 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 -----------------------------------------------------------------------------
-\* S5: a supplier is served exactly the slots of its contract.
+\* S5: every answer is a slot of the supplier's contract: A's before the
+\* switch, B's from it (stated over the answers given, not through the
+\* head-end's Entitled).
 S5_ContractOnly ==
-    \A s \in served : IF s[1] = "A" THEN s[2] < Switch ELSE s[2] >= Switch
+    \A s \in served : (s[1] = "A" /\ s[2] < Switch) \/ (s[1] = "B" /\ s[2] >= Switch)
 
-\* S8a: once the CRL is known, nothing signed at or after the invalidity
-\* date is accepted (neither kept from before nor ingested since).
+\* S8a: once the CRL is known, nothing the thief signed is evidence,
+\* whatever slot it claims (neither kept from before nor ingested since).
 S8_RevocationStopsNewData ==
-    crlKnown => \A r \in accepted : r.t < Invalid
+    crlKnown => \A e \in accepted : e.by = "meter"
 
-\* S8b: a reading signed before the invalidity date, once accepted, stays
+\* S8b: a genuine reading the log recorded before the invalidity date stays
 \* accepted (revocation never destroys evidence).
 S8_EvidenceKept ==
-    \A r \in everAccepted : r.t < Invalid => r \in accepted
+    \A e \in log : e.by = "meter" /\ e.at < Invalid => e \in accepted
 
 =============================================================================

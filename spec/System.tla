@@ -6,7 +6,8 @@
 (* modules check alone:                                                    *)
 (*                                                                         *)
 (*   collection (UC2)   meter -> gateway store-and-forward -> head-end,   *)
-(*                      with WAN outages and gateway restarts (Collection)*)
+(*                      with gateway restarts; WAN outages only delay an  *)
+(*                      upload, as Collection checks, and are left out    *)
 (*   commands (UC4)     operator-signed, counter-ordered (Commands)       *)
 (*   supplier switch    readings of one meter go to A before the switch   *)
 (*   (UC6)              and to B from it (Market)                          *)
@@ -17,19 +18,25 @@
 (*   PKI (UC8)          one meter's signing key is stolen at slot Invalid *)
 (*                      and a CRL names that invalidity date (Market);   *)
 (*                      supplier A's certificate expires at ExpiryA       *)
+(*   transparency log   the head-end logs every item it accepts with the  *)
+(*                      log's own time; a reading of a revoked key is     *)
+(*                      evidence only if logged before the invalidity     *)
+(*                      date (protocol/translog)                           *)
 (*                                                                         *)
 (* The attacker (Dolev-Yao on PLC and WAN): every command APDU ever sent  *)
 (* stays in `net` and can be delivered again, in any order, or never; a   *)
 (* compromised gateway signs commands with its own key; an insider or the *)
 (* old operator signs commands for meters it no longer operates; forged   *)
 (* readings without a meter signature reach the head-end over a gateway's *)
-(* WAN credentials; the thief of the stolen key signs readings for any    *)
-(* slot from the theft on; a compromised market participant asks for any  *)
-(* meter's reading of any slot.  Gateways restart at any step.            *)
+(* WAN credentials; the thief of the stolen key, from the theft on, signs *)
+(* readings for any slot, backdated ones too (the slot is what the key    *)
+(* holder claims: nothing in the protocol checks it); a compromised       *)
+(* market participant asks for any meter's reading of any slot.          *)
+(* Gateways restart at any step.                                           *)
 (*                                                                         *)
-(* Signing time is the slot a reading was taken in, as the gateway stamps  *)
-(* it at collection and the head-end at ingest: the thief cannot backdate *)
-(* (proofs/README.md, S8).                                                 *)
+(* Signing time is therefore not the reading's slot but the time the      *)
+(* transparency log first recorded it, by the log's clock (proofs/README, *)
+(* S8).                                                                    *)
 (*                                                                         *)
 (* Plain TLA+ without INSTANCE, so that our checker and TLC both run it.   *)
 (***************************************************************************)
@@ -50,7 +57,9 @@ CONSTANTS
     MaxCmds,       \* commands each operator signs for the moving meter
     Mutant
 
-Mutants == {"none", "old_operator_commands", "expired_certificate_accepted", "queue_left_behind"}
+Mutants == {"none", "old_operator_commands", "expired_certificate_accepted", "queue_left_behind",
+            "claimed_time_evidence", "meter_time_logged", "contract_off_by_one", "reorder",
+            "replay_last", "gateway_signed_accepted", "unsigned_accepted", "revocation_voids_evidence"}
 ASSUME /\ Mutant \in Mutants
        /\ Moving \in Meters /\ Stolen \in Meters /\ Moving # Stolen
        /\ Switch \in 2..T /\ Invalid \in 2..T /\ ExpiryA \in 2..T
@@ -76,6 +85,17 @@ Reading == [m : Meters, t : Slots, by : {"meter", "thief", "forger"}]
 \* @typeAlias: COMMAND = [to: Str, op: Str, id: Int, by: Str];
 Command == [to : Meters, op : Operators, id : 1..MaxCmds, by : {"operator", "gateway"}]
 
+\* A transparency-log entry: an accepted reading and the log's time when it
+\* was first appended (append-only; the signed tree heads make the time
+\* and the order public).
+\* @typeAlias: ENTRY = [r: READING, at: Int];
+Entry == [r : Reading, at : Slots]
+
+\* An answer of the head-end to a market participant: who got which
+\* meter's slot, and when.
+\* @typeAlias: ANSWER = [p: Str, m: Str, t: Int, at: Int];
+Answer == [p : Suppliers, m : Meters, t : Slots, at : Slots]
+
 VARIABLES
     \* @type: Int; @role: env
     now,           \* the current slot (the gateways' and head-end's clock)
@@ -95,23 +115,21 @@ VARIABLES
     sessions,      \* meters each gateway holds a session with (volatile)
     \* @type: Str -> Set(READING); @role: gateway; @persist
     queue,         \* each gateway's store-and-forward queue
-    \* @type: Bool; @role: wan
-    wanUp,
     \* @type: Str -> (Str -> Int); @role: headend; @persist
     issued,        \* commands 1..issued[o][m] were signed by operator o for meter m
     \* @type: Set(COMMAND); @role: attacker
     net,           \* every command APDU ever on the medium
     \* @type: Set(READING); @role: headend; @persist
     stored,        \* readings the head-end holds as evidence
-    \* @type: Set(READING); @role: headend
-    everStored,    \* history
+    \* @type: Set(ENTRY); @role: headend; @persist
+    log,           \* the transparency log: every reading ever accepted, with its log time
     \* @type: Bool; @role: headend
     crlKnown,      \* the CRL with Stolen's invalidity date reached the head-end
-    \* @type: Bool; @role: headend
-    leaked         \* history: a reading was served outside a valid contract
+    \* @type: Set(ANSWER); @role: headend
+    served         \* history: the head-end's last answer to a participant (none yet: {})
 
-vars == <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, wanUp, issued, net,
-          stored, everStored, crlKnown, leaked>>
+vars == <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+          stored, log, crlKnown, served>>
 
 TypeOK ==
     /\ now \in Slots
@@ -121,11 +139,12 @@ TypeOK ==
     /\ last \in [Meters -> 0..MaxCmds]
     /\ sessions \in [Gateways -> SUBSET Meters]
     /\ queue \in [Gateways -> SUBSET Reading]
-    /\ wanUp \in BOOLEAN
     /\ issued \in [Operators -> [Meters -> 0..MaxCmds]]
     /\ net \subseteq Command
     /\ stored \subseteq Reading
+    /\ log \subseteq Entry
     /\ crlKnown \in BOOLEAN
+    /\ served \subseteq Answer /\ Cardinality(served) <= 1
 
 Init ==
     /\ now = 1
@@ -137,37 +156,22 @@ Init ==
     /\ took = [m \in Meters |-> {}]
     /\ sessions = [g \in Gateways |-> {}]
     /\ queue = [g \in Gateways |-> {}]
-    /\ wanUp = TRUE
     /\ issued = [o \in Operators |-> [m \in Meters |-> 0]]
     /\ net = {}
     /\ stored = {}
-    /\ everStored = {}
+    /\ log = {}
     /\ crlKnown = FALSE
-    /\ leaked = FALSE
+    /\ served = {}
 
 -----------------------------------------------------------------------------
-(* Time and the WAN.                                                       *)
+(* Time.                                                                   *)
 
 \* @role: env @event: tick
 Tick ==
     /\ now < T
     /\ now' = now + 1
-    /\ UNCHANGED <<taken, meterBuf, trusted, last, ran, took, sessions, queue, wanUp, issued, net,
-                   stored, everStored, crlKnown, leaked>>
-
-\* @role: wan @event: outage
-WanDown ==
-    /\ wanUp
-    /\ wanUp' = FALSE
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, everStored, crlKnown, leaked>>
-
-\* @role: wan @event: recovery
-WanBack ==
-    /\ ~wanUp
-    /\ wanUp' = TRUE
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, everStored, crlKnown, leaked>>
+    /\ UNCHANGED <<taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served>>
 
 -----------------------------------------------------------------------------
 (* Collection (UC2).                                                       *)
@@ -181,8 +185,8 @@ Take(m) ==
     /\ taken' = [taken EXCEPT ![m] = now]
     /\ meterBuf' = [meterBuf EXCEPT ![m] = @ \cup {now}]
     /\ took' = [took EXCEPT ![m] = @ \cup {now}]
-    /\ UNCHANGED <<now, trusted, last, ran, sessions, queue, wanUp, issued, net, stored, everStored,
-                   crlKnown, leaked>>
+    /\ UNCHANGED <<now, trusted, last, ran, sessions, queue, issued, net, stored, log,
+                   crlKnown, served>>
 
 \* @role: gateway @event: commission(g, m)
 \* Commissioning (UC1): mutual authentication with certificates and a key
@@ -192,8 +196,8 @@ Connect(g, m) ==
     /\ g = GatewayOf(trusted[m])
     /\ m \notin sessions[g]
     /\ sessions' = [sessions EXCEPT ![g] = @ \cup {m}]
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, wanUp, issued, net,
-                   stored, everStored, crlKnown, leaked>>
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, issued, net,
+                   stored, log, crlKnown, served>>
 
 \* @role: gateway @event: collect(g, m, t)
 \* Over its session with the meter, the gateway queues the reading
@@ -202,60 +206,83 @@ Collect(g, m, t) ==
     /\ m \in sessions[g]
     /\ queue' = [queue EXCEPT ![g] = @ \cup {[m |-> m, t |-> t, by |-> "meter"]}]
     /\ meterBuf' = [meterBuf EXCEPT ![m] = @ \ {t}]
-    /\ UNCHANGED <<now, taken, trusted, last, ran, took, sessions, wanUp, issued, crlKnown,
-                   net, stored, everStored, leaked>>
+    /\ UNCHANGED <<now, taken, trusted, last, ran, took, sessions, issued, crlKnown,
+                   net, stored, log, served>>
 
 \* @role: gateway @event: restart(g)
 \* The gateway loses its sessions (volatile) and keeps its persisted queue.
 Restart(g) ==
     /\ sessions[g] # {}
     /\ sessions' = [sessions EXCEPT ![g] = {}]
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, wanUp, issued, net,
-                   stored, everStored, crlKnown, leaked>>
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, issued, net,
+                   stored, log, crlKnown, served>>
 
-\* Status of the signing certificate at signing time: the meter's key
-\* verifies the signature, and it was valid then, or no CRL says otherwise
-\* yet.
-ValidAtSigning(i) == i.m # Stolen \/ ~crlKnown \/ i.t < Invalid
+\* When the transparency log first recorded a reading (0: never).  The
+\* log's clock is the head-end's, never the time the reading claims; the
+\* mutant meter_time_logged stamps the entry with the claimed slot.
+LogTime(i) == IF \E e \in log : e.r = i THEN (CHOOSE e \in log : e.r = i).at ELSE 0
 
-Verifies(i) == i.by \in {"meter", "thief"} /\ ValidAtSigning(i)
+\* The time a reading accepted now is logged with.
+StampOf(i) ==
+    IF LogTime(i) # 0 THEN LogTime(i)
+    ELSE IF Mutant = "meter_time_logged" THEN i.t ELSE now
+
+\* The head-end's rule for a reading under Stolen's key once the CRL is
+\* known: evidence only if the log recorded it before the invalidity date
+\* (judged at the time it is, or would be, logged).  The mutant
+\* claimed_time_evidence judges the slot the reading claims instead (the
+\* protocol before the transparency log: a backdating thief wins).
+LoggedBeforeInvalidity(i) ==
+    IF Mutant = "claimed_time_evidence" THEN i.t < Invalid ELSE StampOf(i) < Invalid
+
+\* The head-end's check at ingest: the signature verifies under the
+\* meter's key (the thief holds it too; a forger does not, except in the
+\* mutant unsigned_accepted), and the key was not revoked for it.
+Verifies(i) ==
+    /\ i.by \in {"meter", "thief"} \/ Mutant = "unsigned_accepted"
+    /\ i.m # Stolen \/ ~crlKnown \/ LoggedBeforeInvalidity(i)
+
+\* Accepting a reading stores it as evidence and logs it (once, with the
+\* time of its first acceptance).
+Accept(i) ==
+    /\ stored' = stored \cup {i}
+    /\ log' = IF LogTime(i) # 0 THEN log ELSE log \cup {[r |-> i, at |-> StampOf(i)]}
 
 \* @role: headend @event: ingest(g, i)
-\* The head-end verifies, stores idempotently and commits before it
-\* answers; the gateway drops the item on that answer (a rejection too).
+\* The head-end verifies, stores and logs idempotently and commits before
+\* it answers; the gateway drops the item on that answer (a rejection too).
 Upload(g, i) ==
-    /\ wanUp
-    /\ stored' = IF Verifies(i) THEN stored \cup {i} ELSE stored
-    /\ everStored' = IF Verifies(i) THEN everStored \cup {i} ELSE everStored
+    /\ IF Verifies(i) THEN Accept(i) ELSE UNCHANGED <<stored, log>>
     /\ queue' = [queue EXCEPT ![g] = @ \ {i}]
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, wanUp, issued, net,
-                   crlKnown, leaked>>
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, issued, net,
+                   crlKnown, served>>
 
 \* @role: headend @event: ingest_forged(i)
 \* A reading the attacker uploads with a compromised gateway's WAN
-\* credentials: unsigned, or signed with the stolen key from the theft on.
+\* credentials: unsigned, or signed with the stolen key from the theft on,
+\* for any slot it likes (backdated too).
 IngestForged(i) ==
-    /\ i.by = "thief" => i.m = Stolen /\ Invalid <= i.t /\ i.t <= now
+    /\ i.by = "thief" => i.m = Stolen /\ now >= Invalid
     /\ i.by # "meter"
     /\ Verifies(i)
-    /\ stored' = stored \cup {i}
-    /\ everStored' = everStored \cup {i}
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, wanUp, issued, net,
-                   crlKnown, leaked>>
+    /\ Accept(i)
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   crlKnown, served>>
 
 -----------------------------------------------------------------------------
 (* PKI (UC8) and market (UC6, UC7).                                        *)
 
 \* @role: headend @event: crl
 \* The CRL naming Stolen's invalidity date reaches the head-end and is
-\* applied in that step: readings signed at or after the date leave the
-\* evidence, earlier ones stay.
+\* applied in that step: readings of that key the log did not record
+\* before the date leave the evidence, earlier ones stay (the mutant
+\* revocation_voids_evidence drops them all).
 PublishCRL ==
     /\ now >= Invalid /\ ~crlKnown
     /\ crlKnown' = TRUE
-    /\ stored' = {i \in stored : i.m # Stolen \/ i.t < Invalid}
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, wanUp, issued, net,
-                   everStored, leaked>>
+    /\ stored' = {i \in stored : i.m # Stolen \/ (LoggedBeforeInvalidity(i) /\ Mutant # "revocation_voids_evidence")}
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   log, served>>
 
 \* @role: meter @event: trust_list(m)
 \* Operator change (UC7): the old operator, through its gateway, installs
@@ -270,32 +297,31 @@ OperatorChange(m) ==
     /\ last' = [last EXCEPT ![m] = 0]
     /\ queue' = IF Mutant = "queue_left_behind" THEN [queue EXCEPT !["g1"] = {}] ELSE queue
     /\ sessions' = [sessions EXCEPT !["g1"] = @ \ {m}]
-    /\ UNCHANGED <<now, taken, meterBuf, ran, took, wanUp, issued, net, stored, everStored,
-                   crlKnown, leaked>>
+    /\ UNCHANGED <<now, taken, meterBuf, ran, took, issued, net, stored, log,
+                   crlKnown, served>>
 
-\* Contracts: Moving's readings belong to A before the switch and to B from
-\* it; every other meter's to B.
+\* The head-end's contract database: Moving's readings belong to A before
+\* the switch and to B from it; every other meter's to B.  (The mutant
+\* contract_off_by_one starts B's contract a slot early.)
 Contract(p, m, t) ==
-    IF m = Moving THEN IF p = "A" THEN t < Switch ELSE t >= Switch
+    IF m = Moving THEN IF p = "A" THEN t < Switch
+                                  ELSE t >= Switch \/ (Mutant = "contract_off_by_one" /\ t = Switch - 1)
                   ELSE p = "B"
 
 \* A participant's certificate is valid now (A's expires at ExpiryA).
 CertValid(p) == p # "A" \/ now < ExpiryA \/ Mutant = "expired_certificate_accepted"
 
-\* S5 restated, independently of the head-end's guard: the participant's
-\* contract covers the reading and its certificate is valid now.
-Entitled(p, i) == Contract(p, i.m, i.t) /\ (p = "A" => now < ExpiryA)
-
 \* @role: headend @event: fetch(p, i)
 \* Any participant (a compromised one too) asks for any stored reading; the
 \* head-end serves it only to a participant whose certificate is valid and
-\* whose contract covers that meter and slot.
+\* whose contract covers that meter and slot.  The answer is recorded for
+\* S5 (only the last one: S5 judges each answer in the step it is given).
 Fetch(p, i) ==
     /\ CertValid(p)
     /\ Contract(p, i.m, i.t)
-    /\ leaked' = (leaked \/ ~Entitled(p, i))
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, wanUp, issued, net,
-                   stored, everStored, crlKnown>>
+    /\ served' = {[p |-> p, m |-> i.m, t |-> i.t, at |-> now]}
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown>>
 
 -----------------------------------------------------------------------------
 (* Commands (UC4).                                                         *)
@@ -308,32 +334,36 @@ Issue(o, m) ==
     /\ issued[o][m] < MaxCmds
     /\ issued' = [issued EXCEPT ![o][m] = @ + 1]
     /\ net' = net \cup {[to |-> m, op |-> o, id |-> issued[o][m] + 1, by |-> "operator"]}
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, wanUp, stored,
-                   everStored, crlKnown, leaked>>
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, stored,
+                   log, crlKnown, served>>
 
 \* What a compromised gateway can sign with its own key (its role allows
 \* no command): the attacker can deliver any of these at any time.
 GatewaySigned == {c \in Command : c.by = "gateway"}
 
-\* The meter's check: an operator's signature, by the operator its trust
-\* list names (the mutant accepts any operator's), and a counter above the
-\* last one run.
+\* The meter's check: an operator's signature (the mutant
+\* gateway_signed_accepted takes a gateway's too), by the operator its
+\* trust list names (the mutant old_operator_commands accepts any
+\* operator's), and a counter above the last one run (reorder: any other
+\* counter; replay_last: the last one again).
 MayRun(m, c) ==
     /\ c.to = m
-    /\ c.by = "operator"
+    /\ c.by = "operator" \/ Mutant = "gateway_signed_accepted"
     /\ c.op = trusted[m] \/ Mutant = "old_operator_commands"
-    /\ c.id > last[m]
+    /\ CASE Mutant = "reorder" -> c.id # last[m]
+         [] Mutant = "replay_last" -> c.id >= last[m]
+         [] OTHER -> c.id > last[m]
 
 \* @role: meter @event: command(m, c)
 Execute(m, c) ==
     /\ MayRun(m, c)
     /\ last' = [last EXCEPT ![m] = c.id]
     /\ ran' = [ran EXCEPT ![m] = Append(@, [op |-> c.op, id |-> c.id, trust |-> trusted[m]])]
-    /\ UNCHANGED <<now, taken, meterBuf, trusted, took, sessions, queue, wanUp, issued, net, stored,
-                   everStored, crlKnown, leaked>>
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, took, sessions, queue, issued, net, stored,
+                   log, crlKnown, served>>
 
 Next ==
-    \/ Tick \/ WanDown \/ WanBack
+    \/ Tick
     \/ \E m \in Meters : Take(m)
     \/ \E g \in Gateways, m \in Meters : Connect(g, m)
     \/ \E g \in Gateways : \E m \in sessions[g] : \E t \in meterBuf[m] : Collect(g, m, t)
@@ -349,25 +379,41 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 -----------------------------------------------------------------------------
-(* Properties (proofs/README.md).                                          *)
+(* Properties (proofs/README.md).  Each is stated over what happened (the  *)
+(* readings the meters took, the log's entries, the answers given, the     *)
+(* commands run) and the scenario's constants, never through the guard it  *)
+(* judges (Verifies, Contract, CertValid, MayRun).                         *)
 
-\* S1: every stored reading carries a signature of that meter's key (the
-\* thief's only from the theft on, and only until the CRL).
-S1_Authentic == \A i \in stored : i.by \in {"meter", "thief"}
+\* A reading the meter itself took and signed.
+Genuine(i) == i.by = "meter" /\ i.t \in took[i.m]
+
+\* S1: every stored reading was signed with that meter's key: one the
+\* meter took, or one the holder of the stolen key signed (S8 says how long
+\* those last).  A reading nobody holding the key signed is never stored.
+S1_Authentic ==
+    \A i \in stored : Genuine(i) \/ (i.m = Stolen /\ i.by = "thief")
+
+\* Whether the log recorded a reading before a slot, by the log's time.
+LoggedBefore(i, t) == \E e \in log : e.r = i /\ e.at < t
 
 \* S3: a reading taken is at the meter, in a gateway's queue, or stored,
-\* across outages, restarts and the operator change -- except a reading of
-\* the stolen key signed at or after its invalidity date, which the CRL
-\* rightly rejects.
+\* across gateway restarts and the operator change -- except a reading of
+\* the stolen key the log had not recorded before the invalidity date once
+\* the CRL is known: the head-end cannot tell it from the thief's.
 S3_NoLoss ==
     \A m \in Meters : \A t \in took[m] :
         LET i == [m |-> m, t |-> t, by |-> "meter"] IN
-        (m = Stolen /\ t >= Invalid)
+        (m = Stolen /\ crlKnown /\ ~LoggedBefore(i, Invalid))
         \/ t \in meterBuf[m] \/ \E g \in Gateways : i \in queue[g] \/ i \in stored
 
-\* S5: a participant is served only readings of its contract, and only while
-\* its certificate is valid (Entitled, above Fetch).
-S5_ContractOnly == ~leaked
+\* S5: every answer is a reading of the participant's contract, given while
+\* its certificate was valid: A gets the moving meter's slots before the
+\* switch and only before its expiry; B the moving meter's slots from the
+\* switch on and every other meter's.
+S5_ContractOnly ==
+    \A a \in served :
+        IF a.p = "A" THEN a.m = Moving /\ a.t < Switch /\ a.at < ExpiryA
+                     ELSE a.m # Moving \/ a.t >= Switch
 
 \* S6: every command that ran was signed by the operator the meter trusted
 \* when it ran, was issued, and ran once.
@@ -379,12 +425,13 @@ S6_AtMostOnce ==
     \A m \in Meters : \A j, k \in 1..Len(ran[m]) :
         j # k => <<ran[m][j].op, ran[m][j].id>> # <<ran[m][k].op, ran[m][k].id>>
 
-\* S8: once the CRL is known nothing signed with the stolen key at or after
-\* its invalidity date is evidence; nothing signed before it is ever voided.
+\* S8: once the CRL is known, nothing the thief signed is evidence, whatever
+\* slot it claims; and a genuine reading the log recorded before the
+\* invalidity date is never voided (neither is any reading of another key).
 S8_RevocationStopsNewData ==
-    crlKnown => \A i \in stored : i.m = Stolen => i.t < Invalid
+    crlKnown => \A i \in stored : i.by # "thief"
 S8_EvidenceKept ==
-    \A i \in everStored : ValidAtSigning(i) => i \in stored
+    \A e \in log : Genuine(e.r) /\ (e.r.m # Stolen \/ e.at < Invalid) => e.r \in stored
 
 \* S9: each operator's commands run in the order issued.
 S9_InOrder ==

@@ -34,7 +34,7 @@ CONSTANTS
     MaxInjects,    \* unsigned or altered events it injects
     Mutant
 
-Mutants == {"none", "event_not_persisted", "gateway_filters", "no_dedup"}
+Mutants == {"none", "event_not_persisted", "gateway_filters", "no_dedup", "meter_gives_up"}
 ASSUME Mutant \in Mutants
 
 Kinds == {"cover", "magnetic"}
@@ -248,9 +248,11 @@ Spec == Init /\ [][Next]_vars
 \* Fairness for L1: the meter persists and (re)sends, the gateway queues
 \* and uploads, the head-end keeps ingesting, acknowledgements arrive, the
 \* WAN comes back.  Each condition is on an action with its message's
-\* presence, as Next draws it.
+\* presence, as Next draws it.  The mutant meter_gives_up drops the meter's
+\* obligation to resend an event until it is acknowledged.
 Fairness ==
-    /\ \A e \in Item : /\ WF_vars(Persist(e)) /\ WF_vars(Send(e))
+    /\ \A e \in Item : /\ WF_vars(Persist(e))
+                       /\ WF_vars(Mutant # "meter_gives_up" /\ Send(e))
                        /\ WF_vars(e \in plc /\ Collect(e))
                        /\ WF_vars(Upload(e))
                        /\ WF_vars(e \in uploads /\ Ingest(e))

@@ -159,14 +159,14 @@ func proofsTable(t *testing.T, prev []byte) []byte {
 		by := "verimeter check"
 		fmt.Fprintf(&b, "%s %s | %d | %s | %s | %.1f s |\n", head, r.bounds, o.distinct, res, by, o.seconds)
 	}
-	b.WriteString("\nMutants (`make spec-mutants`, our checker): each weakening must be caught.\n\n| # | weakening | module | caught by | counterexample |\n|---:|---|---|---|---:|\n")
+	b.WriteString("\nMutants (`make spec-mutants`, our checker): each weakening must be caught.\n\n| # | weakening | model | caught by | counterexample |\n|---:|---|---|---|---:|\n")
 	for _, m := range readMutants(t) {
-		o := cached(t, "mutant "+m.name, func() outcome { return checkModel(t, m.module, mutantConfig(t, m)) })
+		o := cached(t, m.key(), func() outcome { return checkModel(t, m.module, mutantConfig(t, m)) })
 		caught := "`" + o.violated + "`"
 		if o.ok {
 			caught = "NOT CAUGHT"
 		}
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %d states |\n", m.n, m.about, m.module, caught, o.traceLen)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %d states |\n", m.n, m.about, m.model, caught, o.traceLen)
 	}
 	return b.Bytes()
 }

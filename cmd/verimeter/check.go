@@ -34,11 +34,13 @@ const (
 	exitDeadlock    = 11
 	exitSafety      = 12
 	exitLiveness    = 13
+	exitUncovered   = 14
 	resultSuccess   = "success"
 	resultSafety    = "safety failure"
 	resultDeadlock  = "deadlock failure"
 	resultLiveness  = "liveness failure"
 	resultAssume    = "assumption failure"
+	resultUncovered = "coverage failure"
 	resultError     = "error"
 	traceFormatText = "text"
 	traceFormatMSC  = "msc"
@@ -60,6 +62,13 @@ type checkReport struct {
 	Queue     int64      `json:"states_left_on_queue"`
 	Error     string     `json:"error,omitempty"`
 	Violation *violation `json:"violation,omitempty"`
+	// Coverage is each action's counts (-coverage); Uncovered the actions
+	// never enabled or adding no state that the model does not excuse, and
+	// StaleExcuses the model's excuses for actions that are covered or
+	// absent (-coverage-strict fails on either).
+	Coverage     []tlacheck.ActionCoverage `json:"coverage,omitempty"`
+	Uncovered    []string                  `json:"uncovered,omitempty"`
+	StaleExcuses []string                  `json:"stale_excuses,omitempty"`
 }
 
 // violation is what was violated and the shortest behaviour that shows it.
@@ -173,9 +182,11 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	itfPath := fs.String("itf", "", "also write the counterexample to this file in the Informal Trace Format (Apalache, Quint)")
 	traceFormat := fs.String("trace-format", traceFormatText, "counterexample format: text (TLC's) or msc (Mermaid sequence diagram)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	coverage := fs.Bool("coverage", false, "report per action (disjunct of Next) the states it was enabled in, the successors it generated and the new distinct states it found (TLC's -coverage)")
+	strict := fs.Bool("coverage-strict", false, "as -coverage, and exit 14 when an action was never enabled or added no distinct state and the configuration has no `\\* @uncovered Action: reason` line for it (or has one for a covered action)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] SPEC.tla")
-		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 2 bad input or unsupported, 1 internal error")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] SPEC.tla")
+		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 14 uncovered action (-coverage-strict), 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -190,7 +201,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	// A model checker's heap is mostly long-lived states: collect rarely,
 	// under a 1 GiB soft limit (GOGC and GOMEMLIMIT override both).
 	defer tlacheck.TuneGC(0, 0, os.Getenv)()
-	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress}
+	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress,
+		Coverage: *coverage || *strict}
 	if *progress > 0 {
 		opts.Progress = stderr
 	}
@@ -213,6 +225,22 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	spec := fs.Arg(0)
 	res, err := eval.CheckModel(ctx, spec, *config, opts)
 	rep, code := report(res, err)
+	if opts.Coverage && code == exitOK {
+		rep.Coverage = res.Coverage
+		cfgPath := *config
+		if cfgPath == "" {
+			cfgPath = strings.TrimSuffix(spec, ".tla") + ".cfg"
+		}
+		text, rerr := os.ReadFile(cfgPath)
+		if rerr != nil {
+			fmt.Fprintln(stderr, "verimeter check:", rerr)
+			return exitBadInput
+		}
+		rep.Uncovered, rep.StaleExcuses = tlacheck.Uncovered(res.Coverage, tlacheck.CoverageExcuses(text))
+		if *strict && (len(rep.Uncovered) > 0 || len(rep.StaleExcuses) > 0) {
+			rep.Result, code = resultUncovered, exitUncovered
+		}
+	}
 	if *itfPath != "" && len(res.Trace) > 0 {
 		if werr := writeITF(*itfPath, spec, res); werr != nil {
 			fmt.Fprintln(stderr, "verimeter check:", werr)
@@ -231,6 +259,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case code == exitOK:
 		fmt.Fprintln(stdout, "Model checking completed. No error has been found.")
+	case code == exitUncovered:
+		fmt.Fprintln(stdout, "Model checking completed. No error has been found.")
+		fmt.Fprintf(stdout, "Error: coverage: never enabled or adding no state, without a reason in the model: %s; reasons for covered or absent actions: %s\n",
+			listOrNone(rep.Uncovered), listOrNone(rep.StaleExcuses))
 	case rep.Result == resultSafety && res.Invariant == "":
 		fmt.Fprintf(stdout, "Error: Action property %s is violated.\n", res.Property)
 	case rep.Result == resultSafety:
@@ -259,7 +291,31 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%d states generated, %d distinct states found, %d states left on queue.\n", res.Generated, res.Distinct, res.Queue)
 	fmt.Fprintf(stdout, "The depth of the complete state graph search is %d.\n", res.Depth)
 	fmt.Fprintf(stdout, "Finished in %.2f s with %d workers (%.0f states/s).\n", res.Seconds, res.Workers, rate(res))
+	if len(rep.Coverage) > 0 {
+		printCoverage(stdout, rep.Coverage)
+	}
 	return code
+}
+
+// printCoverage writes the per-action table of -coverage: TLC's
+// distinct:generated pair, with the number of states the action was
+// enabled in.
+func printCoverage(w io.Writer, cov []tlacheck.ActionCoverage) {
+	fmt.Fprintln(w, "Coverage (action: enabled in states, generated, distinct states found first):")
+	for _, a := range cov {
+		flag := ""
+		if a.Enabled == 0 || a.Distinct == 0 {
+			flag = "  <- adds no state"
+		}
+		fmt.Fprintf(w, "  <%s>: enabled %d, %d:%d%s\n", a.Name, a.Enabled, a.Distinct, a.Generated, flag)
+	}
+}
+
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 func rate(res tlacheck.Result) float64 {

@@ -54,6 +54,10 @@ type Options struct {
 	Exact bool
 	// Now is the clock (for Seconds and progress); time.Now if nil.
 	Now func() time.Time
+	// Coverage counts, per action, the states it was enabled in, the
+	// successors it generated and the new states it found first
+	// (Result.Coverage, TLC's -coverage).
+	Coverage bool
 }
 
 // TraceStep is one state of a counterexample with the action that led to it
@@ -103,6 +107,9 @@ type Result struct {
 	// CycleStart is, for LivenessViolated, the index in Trace of the state the
 	// cycle returns to after Trace's last state ("back to state CycleStart+1").
 	CycleStart int `json:"cycle_start,omitempty"`
+	// Coverage is, with Options.Coverage, each action's counts in the order
+	// of Next.
+	Coverage []ActionCoverage `json:"coverage,omitempty"`
 }
 
 // InitialAction is the action name of a trace's first step.
@@ -151,6 +158,7 @@ type expansion struct {
 	err      error // error from Next itself
 	errAfter int32 // successors emitted before err
 	succ     []succRec
+	cov      []actCount // with Options.Coverage: successors per action
 }
 
 type checker struct {
@@ -173,6 +181,7 @@ type checker struct {
 	start   time.Time
 	lastLog time.Time
 	p       props
+	cov     []coverageRec // with Options.Coverage, by action index
 }
 
 // Run explores sys breadth first and returns the result. The returned error
@@ -225,6 +234,9 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 		err = c.liveness(ctx)
 	}
 	c.res.Seconds = opts.Now().Sub(c.start).Seconds()
+	if opts.Coverage {
+		c.res.Coverage = c.coverage()
+	}
 	if err != nil && c.res.Error == "" {
 		c.res.Error = err.Error()
 	}
@@ -608,6 +620,9 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
 		e.nsucc++
+		if c.opts.Coverage {
+			e.countAction(c.actionID(action))
+		}
 		fp, err := c.fingerprintOf(t)
 		if err != nil {
 			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.actionID(action), err: err, always: true})
@@ -642,6 +657,9 @@ func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e expansion
 	err := c.buf.NextInto(it.state, func(t State, action int) error {
 		pos := e.nsucc
 		e.nsucc++
+		if c.opts.Coverage {
+			e.countAction(c.bufActs[action])
+		}
 		var fp uint64
 		if c.p.fp != nil {
 			var err error
@@ -751,6 +769,9 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 				return nil, true, c.fail(ctx, err, nil)
 			}
 			c.recordNode(idx, cand.state, cand.fp, false)
+			if c.opts.Coverage {
+				c.coverageOf(cand.action).distinct++
+			}
 			if cand.inv != "" {
 				c.res.Generated += int64(cand.pos) + 1
 				c.violation(cand.inv, c.trace(e.parent, e.state, cand))
@@ -769,6 +790,9 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 			}
 		}
 		c.res.Generated += int64(e.nsucc)
+		if c.opts.Coverage {
+			c.addCoverage(e)
+		}
 		c.recordEdges(e.parent, e.succ)
 		if e.err != nil {
 			return next, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
