@@ -1,10 +1,12 @@
 package eval
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/check"
@@ -222,4 +224,36 @@ Inv2 == x # 7
 func TestFunctionTupleBound(t *testing.T) {
 	runFeature(t, featureCase{name: "tuple bound", spec: tupleBoundModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 11})
 	runFeature(t, featureCase{name: "tuple bound violated", spec: tupleBoundModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv2\n", verdict: check.InvariantViolated, distinct: 3})
+}
+
+const argumentOnceModule = `---- MODULE Spec ----
+EXTENDS Naturals, FiniteSets, TLC, UndirectedGraphs
+Twice(a) == a + a
+D(a) == (a + a) % 7
+Nodes == 1..5
+Edges == {{e[1], e[2]} : e \in {e \in Nodes \X Nodes : e[1] # e[2]}}
+VARIABLE x
+Init == x = Twice(Print("once", 1))
+Next == x' = (D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(x)))))))))))))))))))))))))))))) + 1) % 5
+Connected == Cardinality({N \in SUBSET Edges : IsStronglyConnected([node |-> Nodes, edge |-> N])})
+====
+`
+
+// TestOperatorArgumentOnce: an operator's argument is evaluated at most
+// once per call, as TLC's lazy arguments are. TLC prints "once" a single
+// time and finds 5 states; evaluated at each use, D nested 30 deep costs
+// 2^30 evaluations, and UndirectedGraphs' ConnectedComponents (a fold whose
+// step uses its accumulator four times) is exponential in the number of
+// edges: 728 of the 1024 graphs on 5 nodes are connected.
+func TestOperatorArgumentOnce(t *testing.T) {
+	var out bytes.Buffer
+	old := printOut
+	printOut = &out
+	defer func() { printOut = old }()
+	runFeature(t, featureCase{name: "argument once", spec: argumentOnceModule, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 5})
+	if got := strings.Count(out.String(), `"once"`); got != 1 {
+		t.Fatalf("Print in an argument used twice printed %d times, TLC once:\n%s", got, out.String())
+	}
+	spec := strings.Replace(argumentOnceModule, "\n====", "\nASSUME Connected = 728\n====", 1)
+	runFeature(t, featureCase{name: "connected graphs", spec: spec, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 5})
 }

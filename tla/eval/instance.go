@@ -332,11 +332,11 @@ func (s scope) callDef(pos syntax.Pos, d *syntax.Def, denv *bind, args []syntax.
 	if d.Recursive {
 		return s.callRec(pos, s.scopedRec(d, denv), -1, s.exprs(args))
 	}
-	t, err := s.callee(pos, d, args, denv)
+	t, enter, err := s.callMemo(pos, d, args, denv)
 	if err != nil {
 		return errFn(err)
 	}
-	return t.expr(d.Body)
+	return enter(t.expr(d.Body))
 }
 
 type scopedKey struct {
