@@ -257,3 +257,25 @@ func TestOperatorArgumentOnce(t *testing.T) {
 	spec := strings.Replace(argumentOnceModule, "\n====", "\nASSUME Connected = 728\n====", 1)
 	runFeature(t, featureCase{name: "connected graphs", spec: spec, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 5})
 }
+
+const ifPropertyModule = `---- MODULE Spec ----
+EXTENDS Naturals, Bitwise
+ASSUME (12 & 10) = 8 /\ (12 | 10) = 14 /\ (12 ^^ 10) = 6 /\ shiftR(12, 2) = 3
+VARIABLE x
+Init == x \in {0, 1}
+Next == \/ x < 3 /\ x' = x + 1
+        \/ x = 3 /\ UNCHANGED x
+Spec == Init /\ [][Next]_x /\ WF_x(Next)
+Good == IF x = 0 THEN <>(x = 3) ELSE <>[](x = 3)
+Bad == IF x = 0 THEN <>(x = 3) ELSE [](x # 3)
+====
+`
+
+// TestIfBetweenTemporalFormulas: IF c THEN A ELSE B with temporal A and B
+// in a PROPERTY (CoffeeCan's TerminationHypothesis). TLC: Good holds and
+// Bad is violated, 4 distinct states each (the module also checks Bitwise's
+// operators, which TLC computes in Java, in an ASSUME).
+func TestIfBetweenTemporalFormulas(t *testing.T) {
+	runFeature(t, featureCase{name: "IF holds", spec: ifPropertyModule, cfg: "SPECIFICATION Spec\nPROPERTY Good\n", verdict: check.Success, distinct: 4})
+	runFeature(t, featureCase{name: "IF violated", spec: ifPropertyModule, cfg: "SPECIFICATION Spec\nPROPERTY Bad\n", verdict: check.LivenessViolated, distinct: 4})
+}

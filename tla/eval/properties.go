@@ -404,6 +404,32 @@ func (m *Machine) temporal(x syntax.Expr, e *env, depth int) (*check.Temporal, e
 		}
 	case *syntax.Let:
 		return m.temporal(y.Body, m.letEnv(y, e), depth+1)
+	case *syntax.If:
+		// IF c THEN A ELSE B is (c /\ A) \/ (~c /\ B), c a state predicate.
+		if m.temporalIn(y.Cond, e, 0) {
+			break
+		}
+		c, err := m.temporal(y.Cond, e, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		c2, err := m.temporal(y.Cond, e, depth+1) // a tree: each node has one parent
+		if err != nil {
+			return nil, err
+		}
+		a, err := m.temporal(y.Then, e, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		b, err := m.temporal(y.Else, e, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		notC := &check.Temporal{Op: check.TNot, Text: text, Args: []*check.Temporal{c2}}
+		return &check.Temporal{Op: check.TOr, Text: text, Args: []*check.Temporal{
+			{Op: check.TAnd, Text: text, Args: []*check.Temporal{c, a}},
+			{Op: check.TAnd, Text: text, Args: []*check.Temporal{notC, b}},
+		}}, nil
 	}
 	return nil, unsupported(x.At(), fmt.Sprintf("temporal formula %T in a PROPERTY", x))
 }
