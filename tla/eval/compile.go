@@ -27,6 +27,7 @@ type rt struct {
 	up       *rt
 	depth    int
 	emit     func(nxt []value.Value, action int) error
+	outer    [][]value.Value // the states before the steps of open \cdot compositions
 }
 
 type evalFn func(r *rt) (value.Value, error)

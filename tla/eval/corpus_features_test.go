@@ -279,3 +279,37 @@ func TestIfBetweenTemporalFormulas(t *testing.T) {
 	runFeature(t, featureCase{name: "IF holds", spec: ifPropertyModule, cfg: "SPECIFICATION Spec\nPROPERTY Good\n", verdict: check.Success, distinct: 4})
 	runFeature(t, featureCase{name: "IF violated", spec: ifPropertyModule, cfg: "SPECIFICATION Spec\nPROPERTY Bad\n", verdict: check.LivenessViolated, distinct: 4})
 }
+
+const cdotModule = `---- MODULE Spec ----
+EXTENDS Naturals, TLC
+ASSUME TLCGet("-Dtlc2.tool.impl.Tool.cdot") = "true"
+VARIABLE x
+Init == x = 0
+Inc == x < 3 /\ x' = x + 1
+Next == Inc \/ (Inc \cdot (x = 3 /\ x' = 7)) \/ (Inc \cdot (Inc \cdot (x = 3 /\ x' = 9)))
+====
+`
+
+const specConjunctModule = `---- MODULE Spec ----
+EXTENDS Naturals
+VARIABLE x
+Init == x = 0
+Inc == x < 6 /\ x' = x + 1
+Halve == x' = x \div 2
+Next == Inc \/ (Inc \cdot Inc) \/ (Inc \cdot Halve) \/ (x = 6 /\ x' = 0)
+Spec == Init /\ [][Next]_x /\ WF_x(Next)
+Settles == Spec /\ <>[][x' = 0]_x
+Live == <>[](x = 0)
+====
+`
+
+// TestActionComposition: A \cdot B (TLC with -Dtlc2.tool.impl.Tool.cdot=true,
+// which TLCGet reports; FiniteMonotonic's models) and a temporal conjunct of
+// the SPECIFICATION other than fairness, which every liveness property
+// assumes. TLC: 6 distinct states (0..3, 7, 9); Live is
+// violated under Spec and holds under Settles, 7 states each.
+func TestActionComposition(t *testing.T) {
+	runFeature(t, featureCase{name: "cdot", spec: cdotModule, cfg: "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n", verdict: check.Success, distinct: 6})
+	runFeature(t, featureCase{name: "fair only", spec: specConjunctModule, cfg: "SPECIFICATION Spec\nPROPERTY Live\n", verdict: check.LivenessViolated, distinct: 7})
+	runFeature(t, featureCase{name: "<>[][A]_v assumed", spec: specConjunctModule, cfg: "SPECIFICATION Settles\nPROPERTY Live\n", verdict: check.Success, distinct: 7})
+}

@@ -270,6 +270,10 @@ func (m *Machine) splitSpec(x syntax.Expr) error {
 					continue
 				}
 			}
+			if y.Op == "[]" || y.Op == "<>" {
+				m.live.specTemporal = append(m.live.specTemporal, c)
+				continue
+			}
 			return unsupported(y.P, "SPECIFICATION conjunct "+y.Op)
 		case *syntax.Fairness:
 			m.live.specTemporal = append(m.live.specTemporal, c)
