@@ -313,3 +313,50 @@ func TestActionComposition(t *testing.T) {
 	runFeature(t, featureCase{name: "fair only", spec: specConjunctModule, cfg: "SPECIFICATION Spec\nPROPERTY Live\n", verdict: check.LivenessViolated, distinct: 7})
 	runFeature(t, featureCase{name: "<>[][A]_v assumed", spec: specConjunctModule, cfg: "SPECIFICATION Settles\nPROPERTY Live\n", verdict: check.Success, distinct: 7})
 }
+
+// TestModuleScopedValue: a .cfg line NoVal = [Inner]Stop gives a
+// definition of an instanced module a model value (NanoBlockchain's
+// NoHash = [Nano]NoHashVal), and an operator constant of the instanced
+// module is substituted implicitly by the root's operator of that name
+// (TwoPhase). TLC: no error, 5 distinct states; without the line, NoVal is
+// a CHOOSE over all values, which TLC cannot evaluate.
+func TestModuleScopedValue(t *testing.T) {
+	inner := `---- MODULE Inner ----
+EXTENDS Naturals
+CONSTANT F(_)
+VARIABLE x
+NoVal == CHOOSE v : v \notin Nat
+Init == x = 0
+Next == x' = IF F(x) > 3 THEN NoVal ELSE F(x)
+====
+`
+	spec := `---- MODULE Spec ----
+EXTENDS Naturals
+CONSTANT Stop
+VARIABLE x
+F(a) == a + 1
+I == INSTANCE Inner
+Init == I!Init
+Next == x /= Stop /\ I!Next
+Inv == x = Stop => I!NoVal = Stop
+====
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Inner.tla"), []byte(inner), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sp, cp := filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg")
+	if err := os.WriteFile(sp, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, []byte("CONSTANTS\n  Stop = Stop\n  NoVal = [Inner]Stop\nINIT Init\nNEXT Next\nINVARIANT Inv\nCHECK_DEADLOCK FALSE\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := CheckModel(context.Background(), sp, cp, check.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != check.Success || res.Distinct != 5 {
+		t.Fatalf("%s with %d distinct states, TLC: success with 5", res.Verdict, res.Distinct)
+	}
+}
