@@ -200,7 +200,7 @@ func (r corpusRunner) run(md corpusModel) corpusRow {
 	case jerr != nil:
 		row.Got = "crash"
 		msg := firstLine(strings.TrimSpace(stderr.String()))
-		if strings.Contains(stderr.String(), "out of memory") {
+		if memoryCapped(stderr.String()) {
 			row.Got, row.Verdict, row.Detail = "-", verdictTimeout, "memory cap"
 			return row
 		}
@@ -392,4 +392,12 @@ func count(n int64) string {
 		return "-"
 	}
 	return strconv.FormatInt(n, 10)
+}
+
+// memoryCapped tells whether a checker that printed no result died at the
+// memory cap: the collector's "out of memory", or the address-space limit
+// (ulimit -v) refusing the runtime more memory ("cannot allocate memory").
+// Such a run is a timeout at the cap, never a verdict.
+func memoryCapped(stderr string) bool {
+	return strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory")
 }

@@ -135,6 +135,25 @@ func TestCorpusDisagree(t *testing.T) {
 	}
 }
 
+// TestMemoryCapped: a checker killed by the address-space cap (btree in
+// the corpus: "fatal error: runtime: cannot allocate memory") is a run
+// stopped at the cap, not a disagreement.
+func TestMemoryCapped(t *testing.T) {
+	for _, c := range []struct {
+		stderr string
+		want   bool
+	}{
+		{"fatal error: runtime: out of memory\n", true},
+		{"fatal error: runtime: cannot allocate memory\n\ngoroutine 1 [running]:", true},
+		{"panic: runtime error: index out of range [3] with length 3", false},
+		{"", false},
+	} {
+		if got := memoryCapped(c.stderr); got != c.want {
+			t.Errorf("memoryCapped(%q) = %v, want %v", c.stderr, got, c.want)
+		}
+	}
+}
+
 func TestCorpusMissingDir(t *testing.T) {
 	var out, errb bytes.Buffer
 	missing := filepath.Join(t.TempDir(), "nope")

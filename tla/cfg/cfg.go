@@ -85,7 +85,7 @@ type Constant struct {
 	Pos    Pos
 	Value  *Value // set for c = v
 	Def    string // set for c <- Def
-	Module string // set for c <-[Mod] Def
+	Module string // set for c <-[Mod] Def and c = [Mod] v
 }
 
 // Name is a definition named in a section, with its position.
@@ -263,6 +263,12 @@ func (p *parser) constant() (Constant, error) {
 	op := p.next()
 	switch op.kind {
 	case tEq:
+		if p.at(tLBracket) && p.i+2 < len(p.toks) && p.toks[p.i+1].kind == tIdent && p.toks[p.i+2].kind == tRBracket {
+			// c = [Mod] v: the value of c in module Mod (TLC's Toolbox)
+			p.next()
+			k.Module = p.next().text
+			p.next()
+		}
 		v, err := p.value(0)
 		if err != nil {
 			return k, err

@@ -27,6 +27,7 @@ type rt struct {
 	up       *rt
 	depth    int
 	emit     func(nxt []value.Value, action int) error
+	outer    [][]value.Value // the states before the steps of open \cdot compositions
 }
 
 type evalFn func(r *rt) (value.Value, error)
@@ -65,6 +66,7 @@ type bind struct {
 	denv   *bind       // eDef: the scope of the definition's body
 	argEnv *bind       // eSubst: the scope of arg (built before compilation: no slots)
 	cval   value.Value // eConst
+	memo   int         // eParam: 1 + the caller's slot caching the argument's value (0: none)
 	next   *bind
 }
 
@@ -1158,6 +1160,13 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 // param compiles a use of an operator parameter: its argument, compiled in
 // the caller's scope (primed if used under a prime).
 func (s scope) param(e *bind) evalFn {
+	if e.memo > 0 && s.primed == e.argSc.primed {
+		if e.val == nil {
+			s.memoParam(e)
+		}
+		s.fl.merge(e.valFl)
+		return upTo(e.val, e.argSc.level, s.level)
+	}
 	as := *e.argSc
 	as.primed = as.primed || s.primed
 	as.fl = s.fl
@@ -1166,6 +1175,94 @@ func (s scope) param(e *bind) evalFn {
 		return errFn(evalErr(e.arg.At(), "definitions nested deeper than %d", maxInline))
 	}
 	return upTo(as.expr(e.arg), as.level, s.level)
+}
+
+// memoParam compiles e's argument once, in the caller's scope. TLC
+// evaluates an operator's argument at most once per call, lazily; so do we
+// when the argument reads the state or bound names: its value is kept in
+// the caller's slot e.memo-1, which the call clears on entry (callMemo). An
+// argument that reads the next state (an action) is evaluated at each use,
+// and a constant one is shared anyway (hoist).
+func (s scope) memoParam(e *bind) {
+	as := *e.argSc
+	fl := newFlags()
+	as.fl = fl
+	as.inline = s.inline + 1
+	if as.inline > maxInline {
+		e.val, e.valFl = errFn(evalErr(e.arg.At(), "definitions nested deeper than %d", maxInline)), fl
+		return
+	}
+	fn := as.expr(e.arg)
+	e.val, e.valFl = fn, fl
+	if fl.next || !fl.state && !fl.impure && fl.lowLevel == 1<<30 {
+		e.argSc.fl.merge(fl)
+		return
+	}
+	slot := e.memo - 1
+	e.val = func(r *rt) (value.Value, error) {
+		if v := r.slots[slot]; v != nil {
+			return v, nil
+		}
+		v, err := fn(r)
+		if err == nil {
+			r.slots[slot] = v
+		}
+		return v, err
+	}
+	fl.readSlot(e.argSc.level, slot)
+	e.argSc.fl.merge(fl)
+}
+
+// callMemo is callee for a call compiled in value context: each argument
+// that is more than a name gets a slot of the caller's activation caching
+// its value (memoParam); body, compiled in the returned scope, is wrapped by
+// enter, which clears those slots at each call.
+func (s scope) callMemo(pos syntax.Pos, d *syntax.Def, args []syntax.Expr, denv *bind) (scope, func(evalFn) evalFn, error) {
+	t, err := s.callee(pos, d, args, denv)
+	if err != nil {
+		return t, nil, err
+	}
+	var reset []int
+	for e := t.env; e != denv; e = e.next {
+		if e.kind != eParam {
+			continue
+		}
+		if k := s.memoArg(e); k >= 0 {
+			reset = append(reset, k)
+		}
+	}
+	return t, resetting(reset), nil
+}
+
+// memoArg gives the parameter e, bound to an argument written in s, a slot
+// of s's activation caching its value, unless the argument is a name whose
+// value is at hand anyway; it returns the slot or -1.
+func (s scope) memoArg(e *bind) int {
+	if x, ok := e.arg.(*syntax.Ref); ok && len(x.Parts) == 1 && x.Parts[0].Args == nil {
+		b := s.find(x.Parts[0].Name)
+		if b == nil || b.kind == eSlot || b.kind == eConst || b.kind == eLet || b.kind == eParam && b.memo > 0 {
+			return -1
+		}
+	}
+	slot := s.unit().alloc()
+	e.memo = slot + 1
+	return slot
+}
+
+// resetting wraps a call's body so that each call clears the slots caching
+// its arguments.
+func resetting(reset []int) func(evalFn) evalFn {
+	return func(body evalFn) evalFn {
+		if len(reset) == 0 {
+			return body
+		}
+		return func(r *rt) (value.Value, error) {
+			for _, k := range reset {
+				r.slots[k] = nil
+			}
+			return body(r)
+		}
+	}
 }
 
 func (cd *constDef) get(r *rt) (value.Value, error) {
@@ -1218,11 +1315,11 @@ func (s scope) call(pos syntax.Pos, d *syntax.Def, args []syntax.Expr) evalFn {
 	if d.Recursive {
 		return s.callRec(pos, s.topRec(d), -1, s.exprs(args))
 	}
-	t, err := s.callee(pos, d, args, nil)
+	t, enter, err := s.callMemo(pos, d, args, nil)
 	if err != nil {
 		return errFn(err)
 	}
-	return t.expr(d.Body)
+	return enter(t.expr(d.Body))
 }
 
 // callee is the scope of d's body with its parameters bound to args
@@ -1285,12 +1382,12 @@ func (s scope) callLet(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
 		s.fl.merge(e.valFl)
 		return upTo(e.val, e.level, s.level)
 	}
-	t, err := s.callee(pos, d, args, e.argSc.env)
+	t, enter, err := s.callMemo(pos, d, args, e.argSc.env)
 	if err != nil {
 		return errFn(err)
 	}
 	t.primed = s.primed || e.argSc.primed
-	return t.expr(d.Body)
+	return enter(t.expr(d.Body))
 }
 
 // topRec returns the unit of a top-level recursive operator or function.

@@ -204,6 +204,8 @@ func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
 				}
 				return next(r)
 			}
+		case "\\cdot":
+			return s.cdot(y, name, naming, k)
 		case "=":
 			if i, ok := s.target(y.Args[0]); ok {
 				val := s.expr(y.Args[1])
@@ -543,4 +545,43 @@ func (s scope) plainPredicate(x syntax.Expr) bool {
 		return true
 	}
 	return false
+}
+
+// cdot compiles the action composition A \cdot B (TLC's, enabled there by
+// -Dtlc2.tool.impl.Tool.cdot=true): a step from s to t such that A leads
+// from s to some complete state u and B from u to t. A runs with a
+// continuation that makes u the current state and runs B, whose own
+// continuation puts s back (r.outer keeps it, a stack for nested
+// compositions) before the rest of the action.
+func (s scope) cdot(y *syntax.OpApp, name string, naming bool, k *kont) runFn {
+	vars := s.c.m.vars
+	pos := y.P
+	second := s.act(y.Args[1], name, naming, &kont{f: func(n string) runFn {
+		rest := k.get(n)
+		return func(r *rt) error {
+			mid := r.cur
+			r.cur = r.outer[len(r.outer)-1]
+			r.outer = r.outer[:len(r.outer)-1]
+			err := rest(r)
+			r.outer = append(r.outer, r.cur)
+			r.cur = mid
+			return err
+		}
+	}})
+	return s.act(y.Args[0], name, naming, &kont{f: func(string) runFn {
+		return func(r *rt) error {
+			for i, v := range r.nxt {
+				if v == nil {
+					return evalErr(pos, "the first action of \\cdot does not determine %s'", vars[i])
+				}
+			}
+			orig, nxt := r.cur, r.nxt
+			r.outer = append(r.outer, orig)
+			r.cur, r.nxt = append([]value.Value(nil), nxt...), make([]value.Value, len(nxt))
+			err := second(r)
+			r.outer = r.outer[:len(r.outer)-1]
+			r.cur, r.nxt = orig, nxt
+			return err
+		}
+	}})
 }

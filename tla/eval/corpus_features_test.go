@@ -1,10 +1,12 @@
 package eval
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/check"
@@ -222,4 +224,139 @@ Inv2 == x # 7
 func TestFunctionTupleBound(t *testing.T) {
 	runFeature(t, featureCase{name: "tuple bound", spec: tupleBoundModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 11})
 	runFeature(t, featureCase{name: "tuple bound violated", spec: tupleBoundModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv2\n", verdict: check.InvariantViolated, distinct: 3})
+}
+
+const argumentOnceModule = `---- MODULE Spec ----
+EXTENDS Naturals, FiniteSets, TLC, UndirectedGraphs
+Twice(a) == a + a
+D(a) == (a + a) % 7
+Nodes == 1..5
+Edges == {{e[1], e[2]} : e \in {e \in Nodes \X Nodes : e[1] # e[2]}}
+VARIABLE x
+Init == x = Twice(Print("once", 1))
+Next == x' = (D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(D(x)))))))))))))))))))))))))))))) + 1) % 5
+Connected == Cardinality({N \in SUBSET Edges : IsStronglyConnected([node |-> Nodes, edge |-> N])})
+====
+`
+
+// TestOperatorArgumentOnce: an operator's argument is evaluated at most
+// once per call, as TLC's lazy arguments are. TLC prints "once" a single
+// time and finds 5 states; evaluated at each use, D nested 30 deep costs
+// 2^30 evaluations, and UndirectedGraphs' ConnectedComponents (a fold whose
+// step uses its accumulator four times) is exponential in the number of
+// edges: 728 of the 1024 graphs on 5 nodes are connected.
+func TestOperatorArgumentOnce(t *testing.T) {
+	var out bytes.Buffer
+	old := printOut
+	printOut = &out
+	defer func() { printOut = old }()
+	runFeature(t, featureCase{name: "argument once", spec: argumentOnceModule, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 5})
+	if got := strings.Count(out.String(), `"once"`); got != 1 {
+		t.Fatalf("Print in an argument used twice printed %d times, TLC once:\n%s", got, out.String())
+	}
+	spec := strings.Replace(argumentOnceModule, "\n====", "\nASSUME Connected = 728\n====", 1)
+	runFeature(t, featureCase{name: "connected graphs", spec: spec, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 5})
+}
+
+const ifPropertyModule = `---- MODULE Spec ----
+EXTENDS Naturals, Bitwise
+ASSUME (12 & 10) = 8 /\ (12 | 10) = 14 /\ (12 ^^ 10) = 6 /\ shiftR(12, 2) = 3
+VARIABLE x
+Init == x \in {0, 1}
+Next == \/ x < 3 /\ x' = x + 1
+        \/ x = 3 /\ UNCHANGED x
+Spec == Init /\ [][Next]_x /\ WF_x(Next)
+Good == IF x = 0 THEN <>(x = 3) ELSE <>[](x = 3)
+Bad == IF x = 0 THEN <>(x = 3) ELSE [](x # 3)
+====
+`
+
+// TestIfBetweenTemporalFormulas: IF c THEN A ELSE B with temporal A and B
+// in a PROPERTY (CoffeeCan's TerminationHypothesis). TLC: Good holds and
+// Bad is violated, 4 distinct states each (the module also checks Bitwise's
+// operators, which TLC computes in Java, in an ASSUME).
+func TestIfBetweenTemporalFormulas(t *testing.T) {
+	runFeature(t, featureCase{name: "IF holds", spec: ifPropertyModule, cfg: "SPECIFICATION Spec\nPROPERTY Good\n", verdict: check.Success, distinct: 4})
+	runFeature(t, featureCase{name: "IF violated", spec: ifPropertyModule, cfg: "SPECIFICATION Spec\nPROPERTY Bad\n", verdict: check.LivenessViolated, distinct: 4})
+}
+
+const cdotModule = `---- MODULE Spec ----
+EXTENDS Naturals, TLC
+ASSUME TLCGet("-Dtlc2.tool.impl.Tool.cdot") = "true"
+VARIABLE x
+Init == x = 0
+Inc == x < 3 /\ x' = x + 1
+Next == Inc \/ (Inc \cdot (x = 3 /\ x' = 7)) \/ (Inc \cdot (Inc \cdot (x = 3 /\ x' = 9)))
+====
+`
+
+const specConjunctModule = `---- MODULE Spec ----
+EXTENDS Naturals
+VARIABLE x
+Init == x = 0
+Inc == x < 6 /\ x' = x + 1
+Halve == x' = x \div 2
+Next == Inc \/ (Inc \cdot Inc) \/ (Inc \cdot Halve) \/ (x = 6 /\ x' = 0)
+Spec == Init /\ [][Next]_x /\ WF_x(Next)
+Settles == Spec /\ <>[][x' = 0]_x
+Live == <>[](x = 0)
+====
+`
+
+// TestActionComposition: A \cdot B (TLC with -Dtlc2.tool.impl.Tool.cdot=true,
+// which TLCGet reports; FiniteMonotonic's models) and a temporal conjunct of
+// the SPECIFICATION other than fairness, which every liveness property
+// assumes. TLC: 6 distinct states (0..3, 7, 9); Live is
+// violated under Spec and holds under Settles, 7 states each.
+func TestActionComposition(t *testing.T) {
+	runFeature(t, featureCase{name: "cdot", spec: cdotModule, cfg: "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n", verdict: check.Success, distinct: 6})
+	runFeature(t, featureCase{name: "fair only", spec: specConjunctModule, cfg: "SPECIFICATION Spec\nPROPERTY Live\n", verdict: check.LivenessViolated, distinct: 7})
+	runFeature(t, featureCase{name: "<>[][A]_v assumed", spec: specConjunctModule, cfg: "SPECIFICATION Settles\nPROPERTY Live\n", verdict: check.Success, distinct: 7})
+}
+
+// TestModuleScopedValue: a .cfg line NoVal = [Inner]Stop gives a
+// definition of an instanced module a model value (NanoBlockchain's
+// NoHash = [Nano]NoHashVal), and an operator constant of the instanced
+// module is substituted implicitly by the root's operator of that name
+// (TwoPhase). TLC: no error, 5 distinct states; without the line, NoVal is
+// a CHOOSE over all values, which TLC cannot evaluate.
+func TestModuleScopedValue(t *testing.T) {
+	inner := `---- MODULE Inner ----
+EXTENDS Naturals
+CONSTANT F(_)
+VARIABLE x
+NoVal == CHOOSE v : v \notin Nat
+Init == x = 0
+Next == x' = IF F(x) > 3 THEN NoVal ELSE F(x)
+====
+`
+	spec := `---- MODULE Spec ----
+EXTENDS Naturals
+CONSTANT Stop
+VARIABLE x
+F(a) == a + 1
+I == INSTANCE Inner
+Init == I!Init
+Next == x /= Stop /\ I!Next
+Inv == x = Stop => I!NoVal = Stop
+====
+`
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Inner.tla"), []byte(inner), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sp, cp := filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg")
+	if err := os.WriteFile(sp, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, []byte("CONSTANTS\n  Stop = Stop\n  NoVal = [Inner]Stop\nINIT Init\nNEXT Next\nINVARIANT Inv\nCHECK_DEADLOCK FALSE\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := CheckModel(context.Background(), sp, cp, check.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != check.Success || res.Distinct != 5 {
+		t.Fatalf("%s with %d distinct states, TLC: success with 5", res.Verdict, res.Distinct)
+	}
 }

@@ -32,9 +32,13 @@ func (s scope) applyParam(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
 	}
 	caller := s
 	// bindArgs binds names in t to args, read in the application's scope.
+	var reset []int
 	bindArgs := func(names []string) {
 		for i, n := range names {
 			t.env = &bind{name: n, kind: eParam, arg: args[i], argSc: &caller, next: t.env}
+			if k := caller.memoArg(t.env); k >= 0 {
+				reset = append(reset, k)
+			}
 		}
 	}
 	fresh := func() ([]string, []syntax.Expr) {
@@ -72,7 +76,7 @@ func (s scope) applyParam(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
 	default:
 		return errFn(unsupported(pos, "operator argument that is not a name or a LAMBDA"))
 	}
-	return t.expr(body)
+	return resetting(reset)(t.expr(body))
 }
 
 // compileRecSeveral compiles f[x \in S, y, z \in T] == e, a function of

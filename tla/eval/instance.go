@@ -93,6 +93,7 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 		given[sb.Name] = sb.Expr
 	}
 	over := m.modSubst[in.Module]
+	vals := m.modValue[in.Module]
 	ref := func(name string) syntax.Expr {
 		return &syntax.Ref{Node: syntax.Node{P: in.Pos}, Parts: []syntax.RefPart{{Name: name}}}
 	}
@@ -100,9 +101,14 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 		for _, list := range [][]syntax.Decl{mod.Constants, mod.Variables} {
 			for _, d := range list {
 				if d.Arity > 0 {
+					if senv == nil && given[d.Name] == nil && m.rootHas(d.Name) {
+						continue // implicit substitution by the root's operator of that name
+					}
 					return nil, unsupported(d.Pos, "operator constant "+d.Name+" of an instanced module")
 				}
 				switch {
+				case vals[d.Name] != nil && given[d.Name] == nil:
+					sc.names[d.Name] = &bind{name: d.Name, kind: eSubst, arg: ref(modValueName(in.Module, d.Name))}
 				case given[d.Name] != nil:
 					sc.names[d.Name] = &bind{name: d.Name, kind: eSubst, arg: given[d.Name], argEnv: senv}
 				case over[d.Name] != "":
@@ -119,6 +125,11 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 		for _, u := range mod.Units {
 			d, ok := u.(*syntax.Def)
 			if !ok {
+				continue
+			}
+			if vals[d.Name] != nil {
+				body := &syntax.Def{Name: d.Name, Pos: d.Pos, Body: ref(modValueName(in.Module, d.Name))}
+				sc.names[d.Name] = &bind{name: d.Name, kind: eDef, def: body}
 				continue
 			}
 			if o := over[d.Name]; o != "" {
@@ -332,11 +343,11 @@ func (s scope) callDef(pos syntax.Pos, d *syntax.Def, denv *bind, args []syntax.
 	if d.Recursive {
 		return s.callRec(pos, s.scopedRec(d, denv), -1, s.exprs(args))
 	}
-	t, err := s.callee(pos, d, args, denv)
+	t, enter, err := s.callMemo(pos, d, args, denv)
 	if err != nil {
 		return errFn(err)
 	}
-	return t.expr(d.Body)
+	return enter(t.expr(d.Body))
 }
 
 type scopedKey struct {
@@ -366,3 +377,7 @@ func (s scope) scopedRec(d *syntax.Def, denv *bind) *recUnit {
 	s.compileRec(ru, t)
 	return ru
 }
+
+// modValueName is the name under which the root keeps the configuration's
+// c = [Mod] v (not an identifier of TLA+: no name of the spec can clash).
+func modValueName(mod, name string) string { return "[" + mod + "]" + name }

@@ -32,7 +32,8 @@ type Machine struct {
 	acons     []check.ActionPredicate
 	prog      program
 	rootInsts map[string]*bind
-	modSubst  map[string]map[string]string // c <-[Mod] d
+	modSubst  map[string]map[string]string      // c <-[Mod] d
+	modValue  map[string]map[string]value.Value // c = [Mod] v
 	live      liveParts
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
@@ -106,10 +107,30 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 	for _, k := range c.Constants {
 		pos := syntax.Pos{File: k.Pos.File, Line: k.Pos.Line, Col: k.Pos.Col}
 		switch {
-		case k.Module != "":
-			if k.Value != nil {
-				return nil, unsupported(pos, "module-scoped value <-["+k.Module+"]")
+		case k.Module != "" && k.Value != nil && seen[k.Module]:
+			// c = [Mod] v for a module whose names are the root's
+			v, err := m.cfgValue(*k.Value)
+			if err != nil {
+				return nil, err
 			}
+			m.consts[k.Name] = v
+			delete(m.defs, k.Name)
+		case k.Module != "" && k.Value != nil:
+			// c = [Mod] v: c (a constant or a definition) is v in the
+			// instances of Mod
+			v, err := m.cfgValue(*k.Value)
+			if err != nil {
+				return nil, err
+			}
+			if m.modValue == nil {
+				m.modValue = map[string]map[string]value.Value{}
+			}
+			if m.modValue[k.Module] == nil {
+				m.modValue[k.Module] = map[string]value.Value{}
+			}
+			m.modValue[k.Module][k.Name] = v
+			m.consts[modValueName(k.Module, k.Name)] = v
+		case k.Module != "":
 			if _, ok := m.defs[k.Def]; !ok {
 				return nil, evalErr(pos, "%s <-[%s] %s: no definition %s", k.Name, k.Module, k.Def, k.Def)
 			}
@@ -269,6 +290,10 @@ func (m *Machine) splitSpec(x syntax.Expr) error {
 					m.next = b.Action
 					continue
 				}
+			}
+			if y.Op == "[]" || y.Op == "<>" {
+				m.live.specTemporal = append(m.live.specTemporal, c)
+				continue
 			}
 			return unsupported(y.P, "SPECIFICATION conjunct "+y.Op)
 		case *syntax.Fairness:

@@ -13,6 +13,7 @@ import (
 // liveParts is what a Machine holds for PROPERTY, fairness, SYMMETRY and VIEW.
 type liveParts struct {
 	specTemporal []syntax.Expr // temporal conjuncts of SPECIFICATION (fairness)
+	specAssume   []texpr       // those that are not WF or SF: the antecedent of each liveness formula
 	props        []check.Property
 	fair         []check.Fairness
 	perms        []value.Perm // the symmetry group, identity excluded
@@ -43,9 +44,12 @@ func (m *Machine) buildLiveness(c *cfg.Config) error {
 			return err
 		}
 		for _, it := range items {
-			fx, ok := it.x.(*syntax.Fairness)
+			fx, ok := unlabel(it.x).(*syntax.Fairness)
 			if !ok {
-				return unsupported(it.x.At(), "temporal SPECIFICATION conjunct other than WF_v(A) or SF_v(A)")
+				// Any other temporal conjunct (<>[][A]_v in FiniteMonotonic)
+				// is assumed by each liveness property: checked as F => L.
+				m.live.specAssume = append(m.live.specAssume, it)
+				continue
 			}
 			m.live.fair = append(m.live.fair, m.fairness(fx, it.e))
 		}
@@ -113,6 +117,17 @@ func (m *Machine) property(name string, x syntax.Expr) (check.Property, error) {
 		t, err := m.temporal(it.x, it.e, 0)
 		if err != nil {
 			return p, err
+		}
+		if len(m.live.specAssume) > 0 {
+			ante := &check.Temporal{Op: check.TAnd, Text: "the SPECIFICATION's temporal conjuncts"}
+			for _, a := range m.live.specAssume {
+				ta, err := m.temporal(a.x, a.e, 0)
+				if err != nil {
+					return p, err
+				}
+				ante.Args = append(ante.Args, ta)
+			}
+			t = &check.Temporal{Op: check.TImplies, Text: t.Text, Args: []*check.Temporal{ante, t}}
 		}
 		p.Liveness = append(p.Liveness, t)
 	}
@@ -404,6 +419,32 @@ func (m *Machine) temporal(x syntax.Expr, e *env, depth int) (*check.Temporal, e
 		}
 	case *syntax.Let:
 		return m.temporal(y.Body, m.letEnv(y, e), depth+1)
+	case *syntax.If:
+		// IF c THEN A ELSE B is (c /\ A) \/ (~c /\ B), c a state predicate.
+		if m.temporalIn(y.Cond, e, 0) {
+			break
+		}
+		c, err := m.temporal(y.Cond, e, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		c2, err := m.temporal(y.Cond, e, depth+1) // a tree: each node has one parent
+		if err != nil {
+			return nil, err
+		}
+		a, err := m.temporal(y.Then, e, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		b, err := m.temporal(y.Else, e, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		notC := &check.Temporal{Op: check.TNot, Text: text, Args: []*check.Temporal{c2}}
+		return &check.Temporal{Op: check.TOr, Text: text, Args: []*check.Temporal{
+			{Op: check.TAnd, Text: text, Args: []*check.Temporal{c, a}},
+			{Op: check.TAnd, Text: text, Args: []*check.Temporal{notC, b}},
+		}}, nil
 	}
 	return nil, unsupported(x.At(), fmt.Sprintf("temporal formula %T in a PROPERTY", x))
 }
