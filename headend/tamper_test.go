@@ -97,3 +97,26 @@ func testTamper(t *testing.T, f *fixture) {
 		t.Fatalf("open %+v, all %+v", open, all)
 	}
 }
+
+// FuzzIngestTamper: whatever bytes a gateway uploads as tamper events, the
+// head-end answers without a store error and acknowledges (so stores and
+// alarms) only an event the meter signed, and each refusal is typed.
+func FuzzIngestTamper(f *testing.F) {
+	fx := newFixture(f)
+	ev := fx.tamperEvent(f, 1, protocol.EventCoverOpened)
+	f.Add(ev)
+	f.Add([]byte{0xD2, 0x84})
+	f.Add(append(append([]byte(nil), ev...), 0))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		acks, rejected, err := fx.he.IngestTamper(context.Background(), "gw", protocol.TamperBatch{Items: [][]byte{raw}})
+		if err != nil {
+			t.Fatalf("store error: %v", err)
+		}
+		if len(acks.Items) > 0 && !bytes.Equal(raw, ev) {
+			t.Fatalf("acknowledged an event the meter never signed: % x", raw)
+		}
+		if len(acks.Items) == 0 && (len(rejected) != 1 || !errors.Is(rejected[0], ErrTamperEvent)) {
+			t.Fatalf("refused without a typed reason: %v", rejected)
+		}
+	})
+}
