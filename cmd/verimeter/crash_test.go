@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -49,20 +48,9 @@ func TestCrashCampaign(t *testing.T) {
 		}
 		kills = n
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verimeter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	work, err := os.MkdirTemp("", "vmc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(work)
 	const meters = 4
-	if err := provision(work, meters, 1, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	ps := newProcSet(t, "vmc", meters, 1)
+	work := ps.work
 	// A large logbook (one entry per round's install attempt) and a
 	// self-test that takes a while, so that kills land in installs.
 	const selfTestMillis = 40
@@ -81,55 +69,13 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	newFirmware := firmwareMaker(t, work)
 	tap := filepath.Join(work, "tap.jsonl")
-	addrFile := filepath.Join(work, "headend.addr")
-	start := func(args ...string) *exec.Cmd {
-		c := exec.Command(bin, args...)
-		c.Stdout, c.Stderr = io.Discard, io.Discard
-		c.Env = append(os.Environ(), "VERIMETER_PLC_TAP="+tap)
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	waitFile := func(p string) {
-		for deadline := time.Now().Add(20 * time.Second); ; {
-			if _, err := os.Stat(p); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not appear", p)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	stop := func(c *exec.Cmd) {
-		c.Process.Kill()
-		c.Wait()
-	}
-	startHeadend := func() *exec.Cmd {
-		os.Remove(addrFile)
-		c := start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
-		waitFile(addrFile)
-		return c
-	}
-	startMeter := func(i int) *exec.Cmd {
-		sock := filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i))
-		os.Remove(sock)
-		c := start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
-		waitFile(sock)
-		return c
-	}
+	ps.env = []string{"VERIMETER_PLC_TAP=" + tap}
+	stop, startHeadend, startMeter := ps.stop, ps.startHeadend, ps.startMeter
 	he := startHeadend()
 	ms := make([]*exec.Cmd, meters)
 	for i := range ms {
 		ms[i] = startMeter(i)
 	}
-	defer func() {
-		stop(he)
-		for _, m := range ms {
-			stop(m)
-		}
-	}()
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -148,9 +94,8 @@ func TestCrashCampaign(t *testing.T) {
 		fw := newFirmware(campaign, version, wrong)
 		lines := make(chan string, 64)
 		out := &lineWriter{lines: lines}
-		gw := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, "gw-00.json"), "-wait", "5s", "-read", "-firmware", fw)
-		gw.Stdout, gw.Stderr = out, io.Discard
-		gw.Env = append(os.Environ(), "VERIMETER_PLC_TAP="+tap)
+		gw := ps.command("gateway", "run", "-config", filepath.Join(work, "gw-00.json"), "-wait", "5s", "-read", "-firmware", fw)
+		gw.Stdout = out
 		if err := gw.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +188,7 @@ func TestCrashCampaign(t *testing.T) {
 		finish()
 	}
 	// A last round without blows must deliver everything still queued.
-	out, err := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
+	out, err := ps.command("gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("final gateway round: %v\n%s", err, out)
 	}
