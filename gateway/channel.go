@@ -20,16 +20,19 @@ type tagVerified struct{}
 // Authentic is the outcome of the tag check the event carries.
 func (tagVerified) Authentic(m ChannelNet) bool { return m.Auth }
 
-// chStepFunc is the generated Step of the gateway's Channel machine with
-// the machine's @store seen given per step (tests put a mutant here).
-type chStepFunc func(ChannelStore, *ChannelState, ChannelEvent, *ChannelOutput) error
+// chStepFunc is the generated Step of the gateway's Channel machine under
+// the parameters of one meter's channel (tests put a mutant here).
+type chStepFunc func(*ChannelParams, *ChannelState, ChannelEvent, *ChannelOutput) error
 
-// channelStep is the generated Step of the gateway's Channel machine with
-// the tag check of tagVerified and seen read from store.
-func channelStep(store ChannelStore, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
-	p := ChannelParams{Crypto: tagVerified{}, Store: store}
+// channelStep is the generated Step of the gateway's Channel machine.
+func channelStep(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 	return p.Step(s, ev, out)
 }
+
+// channelMachine is the gateway's generated machine of spec/Channel.tla for
+// one meter: its state (gkey), its Lamport clock and the recorder of its
+// steps.
+type channelMachine = statemachine.Instance[ChannelState, ChannelEvent, ChannelOutput]
 
 // windowStore is the machine's @store seen for one meter: RFC 6479's
 // sliding bitmap. A counter the window has seen, or one older than it
@@ -50,35 +53,123 @@ func (s windowStore) SeenHas(x int64) bool {
 }
 
 // meterChannel is the gateway's receiving side of the channel with one
-// meter: the key epoch of the generated machine's state (gkey) and the
-// replay window, RFC 6479's sliding bitmap, which holds the machine's
-// @store seen (the set of counters accepted under the current key) outside
-// the machine (windowStore).
+// meter under one key: the generated machine (its state holds the key
+// epoch, gkey) and the replay window, RFC 6479's sliding bitmap, which holds
+// the machine's @store seen (the set of counters accepted under the current
+// key) outside the machine (windowStore). The machine's parameters (the tag
+// check and this window as seen) are built once per key, not per APDU.
 type meterChannel struct {
-	opener *protocol.Opener
-	gkey   int64
-	window protocol.ReplayWindow
+	opener  *protocol.Opener
+	machine *channelMachine
+	params  ChannelParams
+	window  protocol.ReplayWindow
+	// rec is the recorder of the machine's steps (nil without a trace);
+	// the machine itself records nothing, since its log holds the spec's
+	// seen beside its state.
+	rec *statemachine.Recorder
+	// seen is the spec's seen when the gateway keeps a trace: the
+	// counters the machine added under this key, in order. The window
+	// decides; this copy is only logged, so that trace validation checks
+	// each Receive against the set the spec keeps.
+	seen []int64
+}
+
+// loggedChannelState is the gateway's state in spec/Channel.tla as its log
+// holds it: gkey and the @store seen.
+type loggedChannelState struct {
+	Gkey int64   `json:"gkey"`
+	Seen []int64 `json:"seen"`
+}
+
+// record logs a step the machine took at now (when a trace is kept).
+func (c *meterChannel) record(now uint64, action string, ev ChannelEvent) error {
+	if c.rec == nil {
+		return nil
+	}
+	if err := c.rec.Record(c.machine.Role, c.machine.Name, now, action, ev, loggedChannelState{c.machine.State.Gkey, c.seen}); err != nil {
+		return fmt.Errorf("gateway: recording %s of the channel: %w", action, err)
+	}
+	return nil
+}
+
+// gkey is the channel's key epoch (the machine's gkey).
+func (c *meterChannel) gkey() int64 { return c.machine.State.Gkey }
+
+// channelFor returns a fresh machine for meter's channel: the previous
+// key's machine carries on (its epoch and clock), or for a meter this
+// gateway has not keyed since it started, one at the spec's initial epoch
+// whose clock continues after the meter's Channel log of this gateway
+// (channel/<meter>/gateway under Config.Trace), if any.
+func (g *Gateway) channelFor(meter protocol.SystemTitle, prev *meterChannel) (*channelMachine, error) {
+	if prev != nil {
+		m := *prev.machine
+		m.Rec = prev.rec
+		return &m, nil
+	}
+	rec, err := g.cfg.Trace.Recorder(fmt.Sprintf("channel/%x/gateway", meter[:]))
+	if err != nil {
+		return nil, err
+	}
+	m := &channelMachine{Role: "gateway", Name: "gateway", State: ChannelState{Gkey: 1}, Rec: rec,
+		Action: func(o *ChannelOutput) string { return o.Action }}
+	if rec != nil {
+		m.Resume()
+	}
+	return m, nil
 }
 
 // rekey takes the machine's Rekey for a key agreement whose signatures
 // verified and whose keys are derived (keys): the next epoch, an empty
-// window.
-func (g *Gateway) rekey(prev *meterChannel, keys protocol.SessionKeys) (*meterChannel, error) {
+// window. epoch, when not 0, is the number the meter gave the agreement
+// it answered (a restarted or new gateway cannot know how many agreements
+// the meter answered before); the gateway's epoch follows it. The step's
+// Lamport time is the one the agreement carried to the meter (reserved
+// by rekeyClock), so that in the logs the gateway's Rekey comes before
+// the meter's Agree, as the spec has it.
+func (g *Gateway) rekey(meter protocol.SystemTitle, prev *meterChannel, keys protocol.SessionKeys, epoch int64) (*meterChannel, error) {
 	o, err := protocol.NewOpener(keys)
 	if err != nil {
 		return nil, err
 	}
-	st := ChannelState{Gkey: 1}
-	if prev != nil {
-		st.Gkey = prev.gkey
+	m, err := g.channelFor(meter, prev)
+	if err != nil {
+		return nil, err
 	}
-	if err := g.chStep(windowStore{}, &st, ChannelEvent{Kind: ChannelKeyAgreement}, &g.chOut); err != nil {
+	if epoch > 1 {
+		m.State.Gkey = epoch - 1
+	}
+	c := &meterChannel{opener: o, machine: m, rec: m.Rec}
+	m.Rec = nil // c.record logs the steps, with seen
+	c.params = ChannelParams{Crypto: tagVerified{}, Store: windowStore{&c.window}}
+	m.Step = func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+		return g.chStep(&c.params, s, ev, out)
+	}
+	ev := ChannelEvent{Kind: ChannelKeyAgreement}
+	now, err := m.Apply(0, ev, &g.chOut)
+	if err != nil {
 		return nil, err
 	}
 	if len(g.chOut.SeenAdd) != 0 {
 		return nil, fmt.Errorf("gateway: Rekey added %d counters to the window", len(g.chOut.SeenAdd))
 	}
-	return &meterChannel{opener: o, gkey: st.Gkey}, nil
+	if c.rec != nil {
+		c.seen = []int64{}
+	}
+	return c, c.record(now, g.chOut.Action, ev)
+}
+
+// rekeyClock is the Lamport time the gateway's next Rekey with meter will
+// take (0 when the gateway keeps no trace): the key agreement carries it
+// to the meter, whose Agree observes it.
+func (g *Gateway) rekeyClock(meter protocol.SystemTitle, prev *meterChannel) (uint64, error) {
+	if g.cfg.Trace == nil {
+		return 0, nil
+	}
+	m, err := g.channelFor(meter, prev)
+	if err != nil {
+		return 0, err
+	}
+	return m.Clock.Now() + 1, nil
 }
 
 // open authenticates an APDU from the meter and takes the machine's
@@ -89,31 +180,51 @@ func (g *Gateway) rekey(prev *meterChannel, keys protocol.SessionKeys) (*meterCh
 // which only leaves out behaviours), and the machine decides: a counter in
 // seen is refused as a replay, an APDU whose tag did not verify changes
 // nothing and is refused, an authentic one is recorded in the window only
-// when the machine put it into seen.
+// when the machine put it into seen. An APDU whose tag did not verify is a
+// step that changes nothing (a stuttering step, which every behaviour
+// allows): it is taken but not logged. An authentic one is logged at a
+// Lamport time after the meter's Seal: the answer's PDU carries the time
+// of the Seal when the meter keeps a trace.
 func (g *Gateway) open(c *meterChannel, apdu []byte) ([]byte, error) {
 	h, plain, err := c.opener.Open(nil, apdu)
 	if err != nil && !errors.Is(err, protocol.ErrAuthentication) {
 		return nil, err // malformed: no counter to speak of
 	}
 	authErr := err
-	// The machine's state for this counter, in a buffer the gateway
-	// reuses (a state passed to Step through a func value would otherwise
-	// be allocated per APDU).
-	st := &g.chState
-	st.Gkey = c.gkey
+	m := c.machine
 	ctr := int64(h.Counter)
-	ev := ChannelEvent{Kind: ChannelReceive, M: ChannelNet{K: c.gkey, C: ctr, Auth: authErr == nil}}
-	if err := g.chStep(windowStore{&c.window}, st, ev, &g.chOut); err != nil {
+	ev := ChannelEvent{Kind: ChannelReceive, M: ChannelNet{K: m.State.Gkey, C: ctr, Auth: authErr == nil}}
+	if authErr != nil {
+		st := m.State
+		if err := g.chStep(&c.params, &st, ev, &g.chOut); err != nil {
+			if errors.Is(err, statemachine.ErrNotEnabled) {
+				return nil, fmt.Errorf("%w: counter %d: %w", protocol.ErrReplay, h.Counter, err)
+			}
+			return nil, err
+		}
+		return nil, authErr
+	}
+	var remote uint64
+	if c.rec != nil {
+		if p, err := protocol.UnmarshalPDU(plain); err == nil {
+			remote = p.Clock
+		}
+	}
+	now, err := m.Apply(remote, ev, &g.chOut)
+	if err != nil {
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			return nil, fmt.Errorf("%w: counter %d: %w", protocol.ErrReplay, h.Counter, err)
 		}
 		return nil, err
 	}
-	if authErr != nil {
-		return nil, authErr
-	}
 	if slices.Contains(g.chOut.SeenAdd, ctr) {
 		c.window.Update(h.Counter)
+		if c.rec != nil {
+			c.seen = append(c.seen, ctr)
+		}
+	}
+	if err := c.record(now, g.chOut.Action, ev); err != nil {
+		return nil, err
 	}
 	return plain, nil
 }

@@ -53,8 +53,8 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 		steps := map[string]int{}
-		g := &Gateway{chStep: func(st ChannelStore, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
-			err := step(st, s, ev, out)
+		g := &Gateway{chStep: func(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+			err := step(p, s, ev, out)
 			if err == nil {
 				steps[out.Action]++
 			} else if errors.Is(err, statemachine.ErrNotEnabled) {
@@ -62,12 +62,12 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 			}
 			return err
 		}}
-		c, err := g.rekey(nil, gkeys)
+		c, err := g.rekey(meter, nil, gkeys, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.gkey != 2 {
-			t.Fatalf("epoch after the first key agreement: %d", c.gkey)
+		if c.gkey() != 2 {
+			t.Fatalf("epoch after the first key agreement: %d", c.gkey())
 		}
 		g.sessions = map[protocol.SystemTitle]*session{meter: {channel: c}}
 		return steps, replaysRefused(g, meter, ms, 40)
@@ -81,11 +81,13 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 	if steps["Rekey"] != 1 || steps["Receive"] != 60 || steps["refused"] != 40 {
 		t.Fatalf("steps %v, want 1 Rekey, 60 Receive, 40 refused", steps)
 	}
-	mutant := func(st ChannelStore, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+	mutant := func(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 		if ev.Kind == ChannelReceive {
-			st = windowStore{} // m.c \notin seen always holds
+			q := *p
+			q.Store = windowStore{} // m.c \notin seen always holds
+			p = &q
 		}
-		return channelStep(st, s, ev, out)
+		return channelStep(p, s, ev, out)
 	}
 	if _, err := run(mutant); err == nil {
 		t.Fatal("a Receive without its window guard went unnoticed: the gateway does not open through the machine")
@@ -114,7 +116,7 @@ func BenchmarkOpenPathVsReceiver(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if next+round > ring || c == nil {
-			c, _ = g.rekey(nil, gkeys) // a fresh window: the same APDUs open again
+			c, _ = g.rekey(meter, nil, gkeys, 0) // a fresh window: the same APDUs open again
 			r, _ = protocol.NewReceiver(gkeys)
 			next = 0
 		}

@@ -47,7 +47,9 @@ type Config struct {
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
 	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
-	// validation against spec/Commands.tla.
+	// validation against spec/Commands.tla, and of its Channel machine in
+	// channel/<meter>/gateway.ndjson (one log per meter whichever gateway
+	// keys it: spec/Channel.tla has one gateway), against spec/Channel.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -82,10 +84,9 @@ type Gateway struct {
 	cmdOut   CommandsOutput
 	// chStep is the generated Step of the Channel machine (channelStep;
 	// tests put a mutant here), chOut its reused output.
-	chStep  chStepFunc
-	chState ChannelState // the state of one Receive (gateway/channel.go)
-	chOut   ChannelOutput
-	req     uint64
+	chStep chStepFunc
+	chOut  ChannelOutput
+	req    uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
 	// Refused records the APDUs from meters the gateway's receiver
@@ -128,7 +129,15 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	if err != nil {
 		return err
 	}
-	out, err := g.cfg.Segment.Exchange(meter, append([]byte{protocol.TagKeyAgreement}, wire...))
+	var prev *meterChannel
+	if old := g.sessions[meter]; old != nil {
+		prev = old.channel
+	}
+	clock, err := g.rekeyClock(meter, prev)
+	if err != nil {
+		return err
+	}
+	out, err := g.cfg.Segment.Exchange(meter, protocol.AppendTraceTrailer(append([]byte{protocol.TagKeyAgreement}, wire...), clock))
 	if err != nil {
 		return err
 	}
@@ -138,9 +147,12 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 		}
 		return ErrNoAnswer
 	}
-	resp, err := protocol.UnmarshalKeyAgreement(out[0][1:])
+	resp, epoch, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
 	if err != nil {
 		return err
+	}
+	if g.cfg.Trace == nil || epoch > math.MaxInt64 {
+		epoch = 0
 	}
 	keys, err := ka.Finish(resp, meterKey)
 	if err != nil {
@@ -150,11 +162,7 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	if s.sender, err = protocol.NewSender(keys, protocol.NewMemStore()); err != nil {
 		return err
 	}
-	var prev *meterChannel
-	if old := g.sessions[meter]; old != nil {
-		prev = old.channel
-	}
-	if s.channel, err = g.rekey(prev, keys); err != nil {
+	if s.channel, err = g.rekey(meter, prev, keys, int64(epoch)); err != nil {
 		return err
 	}
 	g.sessions[meter] = s

@@ -93,9 +93,9 @@ func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) 
 // happens after Step and before the step counts, and a failed write undoes
 // the step (statemachine.Instance). Seal assigns none, so the hot path runs
 // without the hook (next checks that it still assigns none).
-func (c *channel) durable(ev ChannelEvent) (uint64, error) {
+func (c *channel) durable(remote uint64, ev ChannelEvent) (uint64, error) {
 	c.machine.Persist = c.persistHook
-	now, err := c.machine.Apply(0, ev, &c.out)
+	now, err := c.machine.Apply(remote, ev, &c.out)
 	c.machine.Persist = nil
 	return now, err
 }
@@ -127,7 +127,9 @@ func (c *channel) persist(s *ChannelState, o *ChannelOutput) error {
 // next epoch after its own (the wire message carries no epoch; the meter
 // numbers the agreements it answers) and seals under the new key with
 // counters from 0, the new key id being a fresh counter in the store.
-func (c *channel) agree(keys protocol.SessionKeys) error {
+// remote is the Lamport time of the gateway's Rekey the agreement carried
+// (0 if none).
+func (c *channel) agree(keys protocol.SessionKeys, remote uint64) error {
 	sealer, err := protocol.NewSealer(keys)
 	if err != nil {
 		return err
@@ -139,7 +141,7 @@ func (c *channel) agree(keys protocol.SessionKeys) error {
 		return fmt.Errorf("%w: key id %x already has counters", ErrChannelState, keys.KeyID)
 	}
 	c.agreed = keys.KeyID
-	if _, err := c.durable(ChannelEvent{Kind: ChannelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
+	if _, err := c.durable(remote, ChannelEvent{Kind: ChannelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
 		return err
 	}
 	c.sealer = sealer
@@ -156,7 +158,7 @@ func (c *channel) next() (uint64, uint64, error) {
 	}
 	now, err := c.machine.Apply(0, ChannelEvent{Kind: ChannelSend}, &c.out)
 	if err != nil && errors.Is(err, statemachine.ErrNotEnabled) {
-		if _, err = c.durable(ChannelEvent{Kind: ChannelReserve}); err != nil {
+		if _, err = c.durable(0, ChannelEvent{Kind: ChannelReserve}); err != nil {
 			return 0, 0, err
 		}
 		now, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelSend}, &c.out)

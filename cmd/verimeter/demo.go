@@ -17,6 +17,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -308,7 +309,9 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	if err := w.traces.Close(); err != nil {
 		return nil, fmt.Errorf("spec traces: %w", err)
 	}
+	t0 := time.Now()
 	results, _ := validateSpecTraces(cfg.SpecTrace)
+	rep.info = append(rep.info, fmt.Sprintf("trace validation: %s of %s checked in %.1f s on %d cores", plural(results.total().Steps, "step"), plural(results.total().Groups, "group"), time.Since(t0).Seconds(), runtime.GOMAXPROCS(0)))
 	total := results.total()
 	rep.fig.TraceSteps, rep.fig.TraceLogs, rep.fig.TraceGroups = total.Steps, total.Logs, total.Groups
 	where := "-spec-trace DIR keeps the logs"
@@ -328,7 +331,7 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	}
 	if keep {
 		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"),
-			"and its channel: verimeter trace-check -max-hidden 1 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "meter.ndjson"))
+			"and its channel: verimeter trace-check -max-hidden 0 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "*.ndjson"))
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {

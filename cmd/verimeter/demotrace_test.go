@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,7 +27,7 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	var out bytes.Buffer
 	rep.write(&out)
 	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
-		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") {
+		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Channel.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
 	}
 	// The last meter (index 7) has system title VMR\0 0 0 0 7.
@@ -76,11 +77,12 @@ func TestDemoTracesAreExplained(t *testing.T) {
 		t.Fatalf("%+v: want 8 groups and 33 steps", res)
 	}
 	t.Logf("Commands: %d steps in %d logs of %d groups explained", res.Steps, res.Logs, res.Groups)
-	// Every meter logs its channel: at least its key agreement, a
-	// reservation and a sealed answer each.
+	// Every meter and its gateway log their channel: at least the
+	// gateway's Rekey, the meter's Agree, a reservation, a sealed answer
+	// and its Receive each.
 	ch := results.module("Channel")
-	if ch.Groups != 8 || ch.Logs != 8 || ch.Steps < 8*3 {
-		t.Fatalf("Channel %+v: want 8 groups of one log, >= 24 steps", ch)
+	if ch.Groups != 8 || ch.Logs != 16 || ch.Steps < 8*5 {
+		t.Fatalf("Channel %+v: want 8 groups of two logs, >= 40 steps", ch)
 	}
 	t.Logf("Channel: %d steps in %d logs of %d groups explained", ch.Steps, ch.Logs, ch.Groups)
 }
@@ -88,7 +90,14 @@ func TestDemoTracesAreExplained(t *testing.T) {
 // channelLog is the Channel log of the disconnected meter of demoTraces.
 func channelLog(t *testing.T, dir string) string {
 	t.Helper()
-	path := filepath.Join(dir, "channel", "564d520000000007", "meter.ndjson")
+	return channelLogOf(t, dir, "meter")
+}
+
+// channelLogOf is the Channel log of role (meter, gateway) for the
+// disconnected meter of demoTraces.
+func channelLogOf(t *testing.T, dir, role string) string {
+	t.Helper()
+	path := filepath.Join(dir, "channel", "564d520000000007", role+".ndjson")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("no Channel log of the meter: %v", err)
 	}
@@ -148,21 +157,115 @@ func TestDemoReorderedChannelTraceIsRejected(t *testing.T) {
 	t.Log(err)
 }
 
+// TestDemoTamperedGatewayChannelTraceIsRejected: the gateway's Channel
+// log edited so that a Receive accepts the APDU of the Receive before it
+// under the same key again (a replay accepted twice, which S2 forbids) is
+// reported at that line: the spec's Receive is not enabled for a counter
+// in seen.
+func TestDemoTamperedGatewayChannelTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := channelLogOf(t, dir, "gateway")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	field := func(l, name string) string {
+		i := strings.Index(l, `"`+name+`":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	var first, second int
+	for k := 1; second == 0; k++ {
+		a, b := action(t, path, "Receive", k), action(t, path, "Receive", k+1)
+		if b == a+1 && field(lines[a-1], "k") == field(lines[b-1], "k") {
+			first, second = a, b
+		}
+	}
+	// The second Receive replaced by the first one again, at its own
+	// clock: the log stays well formed, the gateway accepted c twice.
+	lines[second-1] = strings.Replace(lines[first-1], field(lines[first-1], "clock"), field(lines[second-1], "clock"), 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != second || u.Step.Action != "Receive" {
+		t.Fatalf("err = %v, want the gateway's Receive at %s:%d unexplained", err, path, second)
+	}
+	t.Log(err)
+}
+
+// TestDemoReorderedGatewayChannelTraceIsRejected: the gateway's Channel
+// log with its first Receive moved before its Rekey (an APDU accepted
+// under a key not yet agreed) is rejected; and a Receive restamped before
+// the meter's Seal of that APDU (accepted before it was sealed) too.
+func TestDemoReorderedGatewayChannelTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := channelLogOf(t, dir, "gateway")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := append([]byte(nil), src...)
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	n := action(t, path, "Receive", 1)
+	if n < 2 || !strings.Contains(lines[n-2], `"action":"Rekey"`) {
+		t.Fatalf("%s: the first Receive (line %d) does not follow a Rekey:\n%s", path, n, src)
+	}
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[n-2], lines[n-1]
+	ca, cb := clock(a), clock(b)
+	lines[n-2], lines[n-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path {
+		t.Fatalf("err = %v, want a step of %s unexplained", err, path)
+	}
+	t.Log(err)
+
+	// Restamped at the clock of the gateway's Rekey + 1 (still after the
+	// Rekey in its own log, but before the meter's Agree and Seal).
+	if err := os.WriteFile(path, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSuffix(string(orig), "\n"), "\n")
+	var rekey uint64
+	fmt.Sscanf(strings.TrimPrefix(clock(lines[n-2]), `"clock":`), "%d", &rekey)
+	rewrite(t, path, n, clock(lines[n-1]), fmt.Sprintf(`"clock":%d`, rekey+1))
+	_, err = validateSpecTraces(dir)
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n {
+		t.Fatalf("err = %v, want the gateway's Receive at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
 // seal returns the line (1-based) of the k-th Seal in a Channel log.
 func seal(t *testing.T, path string, k int) int {
+	t.Helper()
+	return action(t, path, "Seal", k)
+}
+
+// action returns the line (1-based) of the k-th step of action in a log.
+func action(t *testing.T, path, name string, k int) int {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, l := range strings.Split(string(src), "\n") {
-		if strings.Contains(l, `"action":"Seal"`) {
+		if strings.Contains(l, `"action":"`+name+`"`) {
 			if k--; k == 0 {
 				return i + 1
 			}
 		}
 	}
-	t.Fatalf("%s has fewer Seals:\n%s", path, src)
+	t.Fatalf("%s has fewer steps of %s:\n%s", path, name, src)
 	return 0
 }
 
