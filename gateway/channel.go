@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -113,19 +114,32 @@ func (g *Gateway) channelFor(meter protocol.SystemTitle, prev *meterChannel) (*c
 	m := &channelMachine{Role: "gateway", Name: "gateway", State: ChannelState{Gkey: 1}, Rec: rec,
 		Action: func(o *ChannelOutput) string { return o.Action }}
 	if rec != nil {
+		// The log of an earlier incarnation (a restart, another gateway
+		// of the meter): its clock and its numbering of the key epochs
+		// go on. The epoch only names the key in the log (the opener
+		// holds the key; Receive's m.k = gkey is the key the APDU opened
+		// under), so this decides nothing.
 		m.Resume()
+		var last loggedChannelState
+		if err := json.Unmarshal(rec.LastState(), &last); err == nil && last.Gkey > 0 {
+			m.State.Gkey = last.Gkey
+		}
 	}
 	return m, nil
 }
 
 // rekey takes the machine's Rekey for a key agreement whose signatures
 // verified and whose keys are derived (keys): the next epoch, an empty
-// window. epoch, when not 0, is the number the meter gave the agreement
-// it answered (a restarted or new gateway cannot know how many agreements
-// the meter answered before); the gateway's epoch follows it. The step's
-// Lamport time is the one the agreement carried to the meter (reserved
-// by rekeyClock), so that in the logs the gateway's Rekey comes before
-// the meter's Agree, as the spec has it.
+// window. The step's Lamport time is the one the agreement carried to the
+// meter (reserved by rekeyClock), so that in the logs the gateway's Rekey
+// comes before the meter's Agree, as the spec has it.
+//
+// epoch, when not 0, is the number the meter gave the agreement it
+// answered (it comes only while both keep a trace). An epoch further
+// ahead than the next one means agreements the meter answered and the
+// gateway never finished (it was killed, or the answer was lost, after
+// the meter's Agree): the gateway started each of them, which is the
+// spec's Rekey, so it logs those Rekeys first, then this one.
 func (g *Gateway) rekey(meter protocol.SystemTitle, prev *meterChannel, keys protocol.SessionKeys, epoch int64) (*meterChannel, error) {
 	o, err := protocol.NewOpener(keys)
 	if err != nil {
@@ -135,28 +149,45 @@ func (g *Gateway) rekey(meter protocol.SystemTitle, prev *meterChannel, keys pro
 	if err != nil {
 		return nil, err
 	}
-	if epoch > 1 {
-		m.State.Gkey = epoch - 1
-	}
 	c := &meterChannel{opener: o, machine: m, rec: m.Rec}
 	m.Rec = nil // c.record logs the steps, with seen
 	c.params = ChannelParams{Crypto: tagVerified{}, Store: windowStore{&c.window}}
 	m.Step = func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
 		return g.chStep(&c.params, s, ev, out)
 	}
-	ev := ChannelEvent{Kind: ChannelKeyAgreement}
-	now, err := m.Apply(0, ev, &g.chOut)
-	if err != nil {
-		return nil, err
-	}
-	if len(g.chOut.SeenAdd) != 0 {
-		return nil, fmt.Errorf("gateway: Rekey added %d counters to the window", len(g.chOut.SeenAdd))
-	}
 	if c.rec != nil {
 		c.seen = []int64{}
 	}
-	return c, c.record(now, g.chOut.Action, ev)
+	if epoch-m.State.Gkey > maxUnfinished+1 {
+		return nil, fmt.Errorf("%w: the meter answered agreement %d, the gateway's log is at %d", ErrEpochAhead, epoch, m.State.Gkey)
+	}
+	for {
+		ev := ChannelEvent{Kind: ChannelKeyAgreement}
+		now, err := m.Apply(0, ev, &g.chOut)
+		if err != nil {
+			return nil, err
+		}
+		if len(g.chOut.SeenAdd) != 0 {
+			return nil, fmt.Errorf("gateway: Rekey added %d counters to the window", len(g.chOut.SeenAdd))
+		}
+		if err := c.record(now, g.chOut.Action, ev); err != nil {
+			return nil, err
+		}
+		if m.State.Gkey >= epoch {
+			return c, nil
+		}
+	}
 }
+
+// maxUnfinished bounds the key agreements a meter may have answered that
+// the gateway never finished (see rekey): each takes a kill or a lost
+// answer at one precise moment.
+const maxUnfinished = 64
+
+// ErrEpochAhead is a meter whose agreement number is further ahead of the
+// gateway's log than agreements left unfinished explain (a trace value the
+// medium changed, or a log that is not this meter's).
+var ErrEpochAhead = errors.New("gateway: meter's key agreement number ahead of the log")
 
 // rekeyClock is the Lamport time the gateway's next Rekey with meter will
 // take (0 when the gateway keeps no trace): the key agreement carries it

@@ -43,9 +43,9 @@ func NewTraceDir(dir string) (*TraceDir, error) {
 // OpenTraceDir is NewTraceDir for a process that may restart (a meter's
 // power loss, a gateway or head-end killed and started again): a log an
 // earlier process left under dir is continued, not replaced. Its last
-// complete line gives the Recorder's LastClock, so the new incarnation's
-// steps follow the old ones in the same log, and a line torn by the kill
-// (no final newline) is cut off first.
+// complete line gives the Recorder's LastClock (and LastState), so the new
+// incarnation's steps follow the old ones in the same log, and a line torn
+// by the kill (no final newline) is cut off first.
 func OpenTraceDir(dir string) (*TraceDir, error) {
 	d, err := NewTraceDir(dir)
 	if d != nil {
@@ -58,32 +58,32 @@ func OpenTraceDir(dir string) (*TraceDir, error) {
 // line is not a trace line: its clock cannot be continued.
 var ErrTraceResume = errors.New("statemachine: trace log cannot be continued")
 
-// continueLog cuts a torn last line off the log at path and returns the
-// clock of its last line (0 if the log is absent or empty).
-func continueLog(path string) (uint64, bool, error) {
+// continueLog cuts a torn last line off the log at path and returns its
+// last line (zero if the log is absent or empty) and whether it exists.
+func continueLog(path string) (TraceLine, bool, error) {
 	b, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
-		return 0, false, nil
+		return TraceLine{}, false, nil
 	}
 	if err != nil {
-		return 0, false, err
+		return TraceLine{}, false, err
 	}
 	end := bytes.LastIndexByte(b, '\n') + 1
 	if end < len(b) {
 		if err := os.Truncate(path, int64(end)); err != nil {
-			return 0, false, err
+			return TraceLine{}, false, err
 		}
 	}
 	b = b[:end]
 	if len(b) == 0 {
-		return 0, true, nil
+		return TraceLine{}, true, nil
 	}
 	start := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
 	var l TraceLine
 	if err := json.Unmarshal(b[start:], &l); err != nil || l.Clock == 0 {
-		return 0, false, fmt.Errorf("%w: %s: last line %q", ErrTraceResume, path, b[start:])
+		return TraceLine{}, false, fmt.Errorf("%w: %s: last line %q", ErrTraceResume, path, b[start:])
 	}
-	return l.Clock, true, nil
+	return l, true, nil
 }
 
 // Dir is the directory the logs are written under.
@@ -110,7 +110,7 @@ func (d *TraceDir) Recorder(name string) (*Recorder, error) {
 		if err != nil {
 			return nil, err
 		}
-		f.created, r.last = exists, last
+		f.created, r.last, r.lastState = exists, last.Clock, last.State
 	}
 	d.recs[name] = r
 	return r, nil

@@ -234,13 +234,21 @@ func TestCrashCampaign(t *testing.T) {
 		r := checkInstalls(t, filepath.Join(work, "data", fmt.Sprintf("meter-%03d", i), "meter.log"), title, acked[title], wrongBuilds)
 		fwr.add(r)
 	}
+	// Every process's logs, the killed and restarted ones included (a
+	// restart is the spec's step: the meter's power loss, the gateway's
+	// new key agreement).
+	traces, traceErr := validateSpecTraces(ps.trace)
+	var explained []string
+	for _, r := range traces {
+		explained = append(explained, fmt.Sprintf("%s %d steps in %d logs", r.Module, r.Steps, r.Logs))
+	}
 	dups := max(0, intervals-meters*96)
 	total := 0
 	for _, n := range killed {
 		total += n
 	}
-	t.Logf("crash campaign: %d rounds, kills %v; %d distinct signed items acknowledged by the gateway, %d stored (%d interval values), %d lost; %d APDUs audited, %d (key, nonce) pairs reused; %d install attempts: %d complete, %d rolled back (%d self-test failed, %d power lost during the install), %d rejected, %d broken",
-		rounds, killed, len(queued), items, intervals, lost, apdus, reuse, fwr.attempts, fwr.complete, fwr.rolledBack, fwr.selfTest, fwr.atBoot, fwr.rejected, len(fwr.broken))
+	t.Logf("crash campaign: %d rounds, kills %v; %d distinct signed items acknowledged by the gateway, %d stored (%d interval values), %d lost; %d APDUs audited, %d (key, nonce) pairs reused; %d install attempts: %d complete, %d rolled back (%d self-test failed, %d power lost during the install), %d rejected, %d broken; traces explained: %s",
+		rounds, killed, len(queued), items, intervals, lost, apdus, reuse, fwr.attempts, fwr.complete, fwr.rolledBack, fwr.selfTest, fwr.atBoot, fwr.rejected, len(fwr.broken), strings.Join(explained, ", "))
 	for _, f := range []struct {
 		name string
 		v    int
@@ -248,10 +256,17 @@ func TestCrashCampaign(t *testing.T) {
 		{"kills", total}, {"kills head-end", killed["head-end"]}, {"kills gateway", killed["gateway"]}, {"kills meter", killed["meter"]}, {"kills meter in install", killed["meter in install"]},
 		{"items acknowledged", len(queued)}, {"items lost", lost}, {"intervals duplicated", dups},
 		{"APDUs audited", apdus}, {"nonce reuse", reuse},
+		{"trace steps Commands", traces.module("Commands").Steps}, {"trace steps Channel", traces.module("Channel").Steps},
 		{"installs attempted", fwr.attempts}, {"installs complete", fwr.complete}, {"installs rolled back", fwr.rolledBack},
 		{"rollbacks at boot", fwr.atBoot}, {"installs rejected", fwr.rejected}, {"installs broken", len(fwr.broken)},
 	} {
 		t.Logf("figure: %-24s %d", f.name, f.v)
+	}
+	if traceErr != nil {
+		t.Errorf("a log no behaviour of the spec explains: %v", traceErr)
+	}
+	if traces.module("Channel").Steps == 0 {
+		t.Error("no Channel step logged: the trace validation checked nothing")
 	}
 	if lost != 0 || items != len(queued) {
 		t.Fatalf("%d acknowledged items lost; %d stored for %d acknowledged", lost, items, len(queued))

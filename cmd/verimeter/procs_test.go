@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,8 +59,7 @@ func (ps *procSet) path(format string, a ...any) string {
 func (ps *procSet) command(args ...string) *exec.Cmd {
 	n := min(2, len(args))
 	full := append(append(append([]string(nil), args[:n]...), "-spec-trace", ps.trace), args[n:]...)
-	c := exec.Command(ps.bin, full...)
-	c.Stdout, c.Stderr = io.Discard, io.Discard
+	c := exec.Command(ps.bin, full...) // output to the null device unless the caller sets it
 	c.Env = append(os.Environ(), ps.env...)
 	return c
 }
