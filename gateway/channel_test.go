@@ -5,6 +5,8 @@ import (
 	"crypto/cipher"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -206,4 +208,59 @@ func BenchmarkOpenPathVsRawGCM(b *testing.B) {
 	b.ReportMetric(float64(raw.Nanoseconds())/n, "raw-ns/APDU")
 	b.ReportMetric(float64(path)/float64(raw), "gateway/raw")
 	b.ReportMetric(ratios[len(ratios)/2], "median-gateway/raw")
+}
+
+// TestGatewayLogsChannelSteps: with a trace, the gateway logs its Channel
+// machine's Rekey and the Receive of each authentic APDU, each with the
+// spec's seen after the step; a replay (refused by the guard) and a
+// forgery (a step that changes nothing) are not logged. A second key's
+// machine continues the same log.
+func TestGatewayLogsChannelSteps(t *testing.T) {
+	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
+	mkeys, gkeys, _ := agreeKeys(t, meter, gwTitle)
+	ms, err := protocol.NewSender(mkeys, protocol.NewMemStore())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	td, err := statemachine.NewTraceDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{chStep: channelStep, cfg: Config{Trace: td}}
+	c, err := g.rekey(meter, nil, gkeys, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a0, _ := ms.Seal(nil, protocol.TagDataNotification, []byte("reading 0"))
+	a1, _ := ms.Seal(nil, protocol.TagDataNotification, []byte("reading 1"))
+	forged := append([]byte(nil), a1...)
+	forged[len(forged)-1] ^= 1
+	for i, a := range [][]byte{a0, a0, forged, a1} {
+		_, err := g.open(c, a)
+		if ok := err == nil; ok != (i == 0 || i == 3) {
+			t.Fatalf("APDU %d: %v", i, err)
+		}
+	}
+	if _, err := g.rekey(meter, c, gkeys, 0); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(dir, "channel", fmt.Sprintf("%x", meter[:]), "gateway.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines, err := statemachine.ReadTrace(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`Rekey {"gkey":2,"seen":[]}`, `Receive {"gkey":2,"seen":[0]}`, `Receive {"gkey":2,"seen":[0,1]}`, `Rekey {"gkey":3,"seen":[]}`}
+	if len(lines) != len(want) {
+		t.Fatalf("%d lines logged, want %d: %+v", len(lines), len(want), lines)
+	}
+	for i, l := range lines {
+		if got := l.Action + " " + string(l.State); got != want[i] || l.Clock != uint64(i+1) || l.Role != "gateway" {
+			t.Errorf("line %d: %s at %d, want %s at %d", i+1, got, l.Clock, want[i], i+1)
+		}
+	}
 }
