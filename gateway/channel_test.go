@@ -264,3 +264,34 @@ func TestGatewayLogsChannelSteps(t *testing.T) {
 		}
 	}
 }
+
+// TestGatewayLogsUnfinishedAgreements: when the meter's answer says it
+// answered agreements the gateway's log lacks (an earlier incarnation was
+// killed after the meter's Agree), the gateway logs their Rekeys before
+// its own; a restarted gateway continues the log's numbering; an answer
+// too far ahead is refused.
+func TestGatewayLogsUnfinishedAgreements(t *testing.T) {
+	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
+	_, gkeys, _ := agreeKeys(t, meter, gwTitle)
+	td, err := statemachine.NewTraceDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Gateway{chStep: channelStep, cfg: Config{Trace: td}}
+	c, err := g.rekey(meter, nil, gkeys, 2)
+	if err != nil || c.gkey() != 2 {
+		t.Fatalf("first agreement: epoch %v, %v", c, err)
+	}
+	// A new incarnation (prev nil) whose meter answered agreement 5.
+	g2 := &Gateway{chStep: channelStep, cfg: Config{Trace: td}}
+	if c, err = g2.rekey(meter, nil, gkeys, 5); err != nil || c.gkey() != 5 {
+		t.Fatalf("after two unfinished agreements: %v, %v", c, err)
+	}
+	rec, _ := td.Recorder(fmt.Sprintf("channel/%x/gateway", meter[:]))
+	if rec.LastClock() != 4 {
+		t.Fatalf("%d steps logged, want 4 Rekeys", rec.LastClock())
+	}
+	if _, err := g2.rekey(meter, c, gkeys, 5+maxUnfinished+2); !errors.Is(err, ErrEpochAhead) {
+		t.Fatalf("an answer %d agreements ahead: %v", maxUnfinished+2, err)
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
 
@@ -306,5 +308,41 @@ func TestDemoReorderedTraceIsRejected(t *testing.T) {
 	var u *tracecheck.Unexplained
 	if !errors.As(err, &u) || u.Step.File != path {
 		t.Fatalf("err = %v, want the meter's step at %s unexplained", err, path)
+	}
+}
+
+// TestSentOverRestarts: a meter's Channel log across a restart (its seal
+// count starts again at 0, the Crash it logs first) is mapped onto the
+// spec's count of the run; the gateway's Receive of an APDU sealed after
+// the restart gets that APDU's plaintext number.
+func TestSentOverRestarts(t *testing.T) {
+	line := func(role string, clock int, action, event, state string) tracecheck.Step {
+		return tracecheck.Step{TraceLine: statemachine.TraceLine{Role: role, Node: role, Clock: uint64(clock), Action: action,
+			Event: json.RawMessage(event), State: json.RawMessage(state)}}
+	}
+	meter := []tracecheck.Step{
+		line("meter", 2, "Seal", `{"kind":"send"}`, `{"reserved":256,"next":1,"sent":1,"mkey":2}`),
+		line("meter", 3, "Seal", `{"kind":"send"}`, `{"reserved":256,"next":2,"sent":2,"mkey":2}`),
+		line("meter", 4, "Crash", `{"kind":"power_loss"}`, `{"reserved":256,"next":256,"sent":0,"mkey":2}`),
+		line("meter", 5, "Seal", `{"kind":"send"}`, `{"reserved":256,"next":257,"sent":1,"mkey":2}`),
+	}
+	gw := []tracecheck.Step{
+		line("gateway", 6, "Receive", `{"kind":"receive","m":{"k":2,"c":256,"r":0,"auth":true}}`, `{"gkey":2,"seen":[256]}`),
+	}
+	out, err := plaintextOfReceive([][]tracecheck.Step{meter, gw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent []string
+	for _, s := range out[0] {
+		var st struct{ Sent json.Number }
+		json.Unmarshal(s.State, &st)
+		sent = append(sent, string(st.Sent))
+	}
+	if strings.Join(sent, " ") != "1 2 2 3" {
+		t.Fatalf("sent mapped to %v, want 1 2 2 3", sent)
+	}
+	if !strings.Contains(string(out[1][0].Event), `"r":3`) {
+		t.Fatalf("Receive mapped to %s, want r = 3", out[1][0].Event)
 	}
 }
