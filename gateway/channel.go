@@ -75,6 +75,21 @@ type meterChannel struct {
 	seen []int64
 }
 
+// receive takes the machine's Receive of an authentic APDU. Without a
+// trace it is statemachine.Instance's Apply without the generic call (the
+// machine's Step on its state, then the clock's tick, as Apply does); with
+// one, Apply itself (the step is logged by record, with seen).
+func (c *meterChannel) receive(remote uint64, ev ChannelEvent, out *ChannelOutput) (uint64, error) {
+	m := c.machine
+	if c.rec != nil || m.Persist != nil {
+		return m.Apply(remote, ev, out)
+	}
+	if err := m.Step(&m.State, ev, out); err != nil {
+		return 0, err
+	}
+	return m.Clock.Observe(remote)
+}
+
 // loggedChannelState is the gateway's state in spec/Channel.tla as its log
 // holds it: gkey and the @store seen.
 type loggedChannelState struct {
@@ -241,7 +256,7 @@ func (g *Gateway) open(c *meterChannel, apdu []byte) ([]byte, error) {
 			remote = p.Clock
 		}
 	}
-	now, err := m.Apply(remote, ev, &g.chOut)
+	now, err := c.receive(remote, ev, &g.chOut)
 	if err != nil {
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			return nil, fmt.Errorf("%w: counter %d: %w", protocol.ErrReplay, h.Counter, err)
