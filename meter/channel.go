@@ -2,6 +2,7 @@ package meter
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -83,9 +84,56 @@ func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) 
 	if r > math.MaxInt64 {
 		return fmt.Errorf("%w: reservation %d", ErrChannelState, r)
 	}
+	if err := c.logUnlogged(int64(e), int64(r)); err != nil {
+		return err
+	}
 	c.machine.State.Mkey, c.machine.State.Reserved = int64(e), int64(r)
 	_, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelPowerLoss}, &c.out)
 	return err
+}
+
+// maxUnlogged bounds the durable steps a restart logs for its log (see
+// logUnlogged): one kill loses at most the step it interrupted.
+const maxUnlogged = 8
+
+// logUnlogged continues the log of an earlier incarnation (a process
+// killed and started again). A durable step is logged after its write, so
+// a kill between the two leaves an Agree or a Reserve in the counter store
+// (epoch e, reservation r) that the log lacks; the restart logs it before
+// its Crash, as the spec's step it was. The log's last state gives the seal
+// count (sent, which only tells the spec's plaintexts apart) and the
+// durable state the log had reached; the steps are the generated machine's,
+// without persistence (they are durable already). This only writes the
+// log: whatever it finds, the meter restarts from its store (init), and a
+// log these steps do not bring to the store's state is left for the trace
+// check to reject.
+func (c *channel) logUnlogged(e, r int64) error {
+	raw := c.machine.Rec.LastState()
+	if raw == nil {
+		return nil
+	}
+	var last ChannelState
+	if err := json.Unmarshal(raw, &last); err != nil || last.Mkey < 1 || last.Mkey > e {
+		return nil
+	}
+	c.machine.State = last
+	for range maxUnlogged {
+		ev := ChannelEvent{Kind: ChannelReserve}
+		switch st := c.machine.State; {
+		case st.Mkey < e:
+			ev = ChannelEvent{Kind: ChannelKeyAgreement, K: st.Mkey + 1}
+		case st.Reserved >= r:
+			return nil
+		}
+		_, err := c.machine.Apply(0, ev, &c.out)
+		if errors.Is(err, statemachine.ErrNotEnabled) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // durable applies an event whose action assigns @persist variables
