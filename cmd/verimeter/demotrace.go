@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -209,17 +208,7 @@ func validateGroup(model *tracecheck.Model, dir, name string, maxHidden int, map
 // log (its state after the Seal: mkey = k, next = c + 1, sent = r). A
 // Receive of a (key, counter) the meter's log never sealed keeps r = 0 and
 // no behaviour explains it.
-//
-// The meter's restarts are mapped too. The meter counts its seals (sent)
-// since it started, as it keeps them in memory; the spec's sent counts the
-// seals of the whole run (Crash keeps it: it only tells plaintexts apart).
-// So from each Crash the meter logs at a restart on, the count before it is
-// added to the logged sent.
 func plaintextOfReceive(logs [][]tracecheck.Step) ([][]tracecheck.Step, error) {
-	logs, err := sentOverRestarts(logs)
-	if err != nil {
-		return nil, err
-	}
 	type kc struct{ k, c int64 }
 	sealed := map[kc]int64{}
 	for _, l := range logs {
@@ -270,51 +259,6 @@ func plaintextOfReceive(logs [][]tracecheck.Step) ([][]tracecheck.Step, error) {
 				}
 				out[i][j].Event = b
 			}
-		}
-	}
-	return out, nil
-}
-
-// sentOverRestarts adds to the meter's logged sent, from each Crash on,
-// what it had sealed before (see plaintextOfReceive).
-func sentOverRestarts(logs [][]tracecheck.Step) ([][]tracecheck.Step, error) {
-	out := make([][]tracecheck.Step, len(logs))
-	for i, l := range logs {
-		out[i] = l
-		if len(l) == 0 || l[0].Role != "meter" {
-			continue
-		}
-		out[i] = make([]tracecheck.Step, len(l))
-		var offset, prev int64 // what the spec's sent was after the previous line
-		for j, s := range l {
-			out[i][j] = s
-			dec := json.NewDecoder(bytes.NewReader(s.State))
-			dec.UseNumber()
-			var st map[string]any
-			if err := dec.Decode(&st); err != nil {
-				continue // the check reports a line that does not fit the spec
-			}
-			n, ok := st["sent"].(json.Number)
-			if !ok {
-				continue
-			}
-			raw, err := n.Int64()
-			if err != nil {
-				continue
-			}
-			if s.Action == "Crash" {
-				offset = prev - raw
-			}
-			prev = raw + offset
-			if offset == 0 {
-				continue
-			}
-			st["sent"] = prev
-			b, err := json.Marshal(st)
-			if err != nil {
-				return nil, err
-			}
-			out[i][j].State = b
 		}
 	}
 	return out, nil
