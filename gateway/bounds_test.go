@@ -41,7 +41,7 @@ func (f *floodPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, 
 	}
 	ans := protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}
 	if p.Kind == protocol.PDUGetReading {
-		ans = protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Body: []byte(fmt.Sprintf("signed reading %d", p.Request))}
+		ans = protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Body: signedItem(f.honest, p.Request, 0)}
 	}
 	b, err := ans.Marshal()
 	if err != nil {

@@ -27,4 +27,11 @@
 // acknowledged HDLC links to each meter over the seeded simulated medium of
 // package plc, with a tap where an attacker on the power line can record,
 // replay, reorder and tamper with what passes.
+//
+// Tamper events (UC9, tamper.go) pass through the gateway on its generated
+// machine of spec/Tamper.tla, one per meter: it collects a meter's signed
+// events (PDUTamperEvents), queues each once in a journal of its own, uploads
+// them (TamperUplink, POST /v1/tamper) and drops one only on the head-end's
+// signed acknowledgement, which it relays to the meter (PDUTamperAcks). It
+// holds no key that could make or check an event.
 package gateway

@@ -46,8 +46,11 @@ type Config struct {
 	Rand    io.Reader
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
-	// for each meter in commands/<meter>/gateway-<Name>.ndjson, for trace
-	// validation against spec/Commands.tla, and of its Channel machine in
+	// for each meter in commands/<meter>/gateway-<Name>.ndjson and of its
+	// Collection machine in collection/<meter>/gateway-<Name>.ndjson and of
+	// its Tamper machine in tamper/<meter>/gateway.ndjson, for trace
+	// validation against spec/Commands.tla, spec/Collection.tla and
+	// spec/Tamper.tla, and of its Channel machine in
 	// channel/<meter>/gateway.ndjson (one log per meter whichever gateway
 	// keys it: spec/Channel.tla has one gateway), against spec/Channel.tla.
 	Trace *statemachine.TraceDir
@@ -79,6 +82,7 @@ type session struct {
 type Gateway struct {
 	cfg      Config
 	queue    *Queue
+	tamper   *tamperQueue // tamper events (UC9), on the generated Tamper machines (tamper.go)
 	sessions map[protocol.SystemTitle]*session
 	cmds     map[protocol.SystemTitle]*commandsMachine
 	cmdOut   CommandsOutput
@@ -86,7 +90,12 @@ type Gateway struct {
 	// tests put a mutant here), chOut its reused output.
 	chStep chStepFunc
 	chOut  ChannelOutput
-	req    uint64
+	// colls are the meters' Collection machines (gateway/collection.go),
+	// collOut their reused output, batch the batch being uploaded.
+	colls   map[protocol.SystemTitle]*meterCollection
+	collOut CollectionOutput
+	batch   batchIDs
+	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
 	// Refused records the APDUs from meters the gateway's receiver
@@ -104,12 +113,18 @@ func New(cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, queue: q, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
-		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)}}, nil
+	tq, err := openTamper(cfg)
+	if err != nil {
+		q.Close()
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, queue: q, tamper: tq, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
+		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)},
+		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
 }
 
-// Close closes the queue.
-func (g *Gateway) Close() error { return g.queue.Close() }
+// Close closes the queues.
+func (g *Gateway) Close() error { return errors.Join(g.queue.Close(), g.tamper.j.Close()) }
 
 // Name is the gateway's name.
 func (g *Gateway) Name() string { return g.cfg.Name }
@@ -254,8 +269,9 @@ func result(r protocol.PDU) error {
 	return nil
 }
 
-// CollectDay fetches a meter's signed load-profile block of day and queues
-// it durably for the head-end.
+// CollectDay fetches a meter's signed load-profile block of day, queues
+// it durably for the head-end and acknowledges it to the meter: the
+// Collection machine's Collect (gateway/collection.go).
 func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: day})
 	if err != nil {
@@ -267,10 +283,11 @@ func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	if r.Kind != protocol.PDUData {
 		return fmt.Errorf("%w: answer of kind %d", ErrNoAnswer, r.Kind)
 	}
-	return g.queue.Append(wan.Item{Kind: wan.KindBlock, Raw: r.Body})
+	return g.collect(meter, wan.Item{Kind: wan.KindBlock, Raw: r.Body}, r.Clock)
 }
 
-// ReadNow takes an on-demand signed reading (UC3) and queues it.
+// ReadNow takes an on-demand signed reading (UC3), queues it and
+// acknowledges it to the meter, as CollectDay does a block.
 func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
 	if err != nil {
@@ -279,7 +296,7 @@ func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
 	if err := result(r); err != nil {
 		return nil, err
 	}
-	return r.Body, g.queue.Append(wan.Item{Kind: wan.KindReading, Raw: r.Body})
+	return r.Body, g.collect(meter, wan.Item{Kind: wan.KindReading, Raw: r.Body}, r.Clock)
 }
 
 // Command relays a head-end-signed command; the meter checks it. Which
@@ -396,22 +413,19 @@ func (g *Gateway) Firmware(meter protocol.SystemTitle, campaign uint32, manifest
 }
 
 // Flush forwards queued items to the head-end in batches and acknowledges
-// each batch only after the head-end confirmed its durable commit. It
+// each batch only after the head-end confirmed its durable commit: the
+// Collection machines' Upload and Uploaded (gateway/collection.go). It
 // returns how many items were forwarded; with the WAN down the items stay
 // queued.
 func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, wan.IngestResult, error) {
 	var total wan.IngestResult
 	sent := 0
 	for g.queue.Len() > 0 {
-		items := g.queue.Pending(batch)
-		res, err := up.Ingest(ctx, g.cfg.Name, items)
+		n, res, err := g.flushBatch(ctx, up, batch)
 		if err != nil {
 			return sent, total, err
 		}
-		if err := g.queue.Ack(len(items)); err != nil {
-			return sent, total, err
-		}
-		sent += len(items)
+		sent += n
 		total.Stored += res.Stored
 		total.Duplicates += res.Duplicates
 		total.Intervals += res.Intervals

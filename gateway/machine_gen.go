@@ -201,12 +201,21 @@ var (
 // CollectionParams holds the constants of spec/Collection.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
+	// Store is the state the gateway keeps outside the machine.
+	Store CollectionStore
+}
+
+// CollectionStore is the state of spec/Collection.tla that the gateway keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in CollectionOutput, which the role applies once the step is persisted.
+type CollectionStore interface {
+	// QueueHas reports whether x is in queue (Set([r: Int, signed: Bool]); spec/Collection.tla:43:5).
+	QueueHas(x CollectionItem) bool
 }
 
 // CollectionState is the gateway's part of the state of spec/Collection.tla.
 type CollectionState struct {
-	// queue: Set([r: Int, signed: Bool]); @persist (spec/Collection.tla:43:5)
-	Queue statemachine.Set[CollectionItem] `tla:"queue" json:"queue"`
 }
 
 // CollectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
@@ -275,6 +284,11 @@ type CollectionOutput struct {
 	PlcAcks []int64
 	// Uploads are the messages added to uploads (Set([r: Int, signed: Bool]) of role wan).
 	Uploads []CollectionItem
+	// QueueClear, QueueRemove and QueueAdd change the @store queue, in this
+	// order, once the step is persisted (only when Step returns nil).
+	QueueClear  bool
+	QueueRemove []CollectionItem
+	QueueAdd    []CollectionItem
 }
 
 var errCollectionUnknownEvent = errors.New("gateway: unknown Collection event")
@@ -289,6 +303,9 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.Persist = false
 	out.PlcAcks = out.PlcAcks[:0]
 	out.Uploads = out.Uploads[:0]
+	out.QueueClear = false
+	out.QueueRemove = out.QueueRemove[:0]
+	out.QueueAdd = out.QueueAdd[:0]
 	switch ev.Kind {
 	case CollectionCollect:
 		return p.stepCollect(s, ev, out)
@@ -305,16 +322,13 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 // Init is the gateway's initial state (Init of spec/Collection.tla).
 func (p *CollectionParams) Init() CollectionState {
 	var s CollectionState
-	s.Queue.Clear()
 	return s
 }
 
 // stepCollect is action Collect (spec/Collection.tla:98:1), event collect.
 func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	nx := *s
-	if !nx.Queue.Insert(CollectionItem{R: ev.R, Signed: true}, compareCollectionItem) {
-		return errCollectionCollectQueueFull
-	}
+	out.QueueAdd = append(out.QueueAdd, CollectionItem{R: ev.R, Signed: true})
 	msg1 := ev.R
 	out.PlcAcks = append(out.PlcAcks, msg1)
 	*s = nx
@@ -325,7 +339,7 @@ func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, o
 
 // stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
 func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
-	if !s.Queue.Has(ev.I, compareCollectionItem) {
+	if !p.Store.QueueHas(ev.I) {
 		return errCollectionUploadGuard1
 	}
 	nx := *s
@@ -339,7 +353,7 @@ func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, ou
 // stepUploaded is action Uploaded (spec/Collection.tla:145:1), event upload_ack.
 func (p *CollectionParams) stepUploaded(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	nx := *s
-	nx.Queue.Remove(ev.I, compareCollectionItem)
+	out.QueueRemove = append(out.QueueRemove, ev.I)
 	*s = nx
 	out.Action = "Uploaded"
 	out.Persist = true
@@ -358,10 +372,7 @@ func (p *CollectionParams) stepRestart(s *CollectionState, ev CollectionEvent, o
 }
 
 var (
-	errCollectionCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
-	errCollectionUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
-	errCollectionUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errCollectionRestartQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "queue holds statemachine.SetCap elements"}
+	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the gateway's actions read
@@ -536,9 +547,9 @@ const (
 	TamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:171:1)
 	TamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:181:1)
 	TamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:203:1)
-	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:215:1)
-	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:221:1)
-	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:226:1)
+	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:217:1)
+	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:224:1)
+	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:229:1)
 )
 
 func (k TamperEventKind) String() string {
@@ -709,19 +720,20 @@ func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperO
 	return nil
 }
 
-// stepRestart is action Restart (spec/Tamper.tla:215:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:216:8).
-// History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:217:8).
+// stepRestart is action Restart (spec/Tamper.tla:217:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:218:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:219:8).
 func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	nx := *s
+	nx.WanUp = true
 	*s = nx
 	out.Action = "Restart"
 	return nil
 }
 
-// stepWanDown is action WanDown (spec/Tamper.tla:221:1), event outage.
-// Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:222:17).
-// History variables not kept: outages' = outages + 1 (spec/Tamper.tla:223:26).
+// stepWanDown is action WanDown (spec/Tamper.tla:224:1), event outage.
+// Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:225:17).
+// History variables not kept: outages' = outages + 1 (spec/Tamper.tla:226:26).
 func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.WanUp {
 		return errTamperWanDownGuard1
@@ -733,7 +745,7 @@ func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOu
 	return nil
 }
 
-// stepWanBack is action WanBack (spec/Tamper.tla:226:1), event recovery.
+// stepWanBack is action WanBack (spec/Tamper.tla:229:1), event recovery.
 func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if s.WanUp {
 		return errTamperWanBackGuard1
@@ -755,6 +767,6 @@ var (
 	errTamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
 	errTamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
 	errTamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:222:8)"}
-	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:226:12)"}
+	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
+	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
 )

@@ -36,13 +36,22 @@ func adapters() []*difftest.Adapter {
 	tp := &TamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "gateway", Params: co,
-		// MaxReadings below statemachine.SetCap: the queue holds them all.
-		Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
-		Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+		// MaxReadings as in the other roles (the queue is a map, no cap).
+		Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+		// The store-and-forward queue is a @store (the queue's journal):
+		// the state is the machine's beside the map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{Queue: map[CollectionItem]bool{}}})
+		},
 		Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out CollectionOutput
-			err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+			full := s.Interface().(*CollectionFull)
+			co.Store = &full.Store
+			err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+			if err == nil {
+				full.Store.Apply(&out)
+			}
 			return difftest.Out{Sends: map[string][]reflect.Value{"plcAcks": difftest.Values(out.PlcAcks), "uploads": difftest.Values(out.Uploads)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {

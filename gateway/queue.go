@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
 	"github.com/verimeter/verimeter/wan"
 )
@@ -24,11 +25,49 @@ var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 type Queue struct {
 	j       *journal.Journal
 	pending []queued // unacknowledged, oldest first
+	// ids counts the pending items by meter and signed-data counter: the
+	// gateway's Collection machine reads its @store queue through it.
+	ids map[ItemID]int
 }
 
 type queued struct {
 	seq  uint64 // the item record's journal sequence number
 	item wan.Item
+	id   ItemID
+	ok   bool // id was read from the item (a reading or a block)
+}
+
+// ItemID names a signed reading or block by its meter and signed-data
+// counter: the spec's reading r of spec/Collection.tla, for one meter.
+type ItemID struct {
+	Meter   protocol.SystemTitle
+	Counter uint64
+}
+
+// itemID reads the meter and counter of a reading or a block (unverified:
+// the head-end verifies); events and unreadable items have none.
+func itemID(it wan.Item) (ItemID, bool) {
+	if it.Kind != wan.KindReading && it.Kind != wan.KindBlock {
+		return ItemID{}, false
+	}
+	m, c, err := protocol.PeekData(it.Raw, it.Kind == wan.KindBlock)
+	if err != nil {
+		return ItemID{}, false
+	}
+	return ItemID{Meter: m, Counter: c}, true
+}
+
+// index adds a pending item to ids.
+func (q *Queue) index(it *queued) {
+	if it.id, it.ok = itemID(it.item); it.ok {
+		q.ids[it.id]++
+	}
+}
+
+// Has reports whether a reading or block of meter with counter is pending
+// (the gateway's Collection machine's queue, spec/Collection.tla).
+func (q *Queue) Has(meter protocol.SystemTitle, counter uint64) bool {
+	return q.ids[ItemID{Meter: meter, Counter: counter}] > 0
 }
 
 // Journal record kinds of the queue.
@@ -78,7 +117,7 @@ func OpenQueueWith(path string, o QueueOptions) (*Queue, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrQueue, err)
 	}
-	q := &Queue{j: j}
+	q := &Queue{j: j, ids: map[ItemID]int{}}
 	all, err := scanQueue(j.Records())
 	if err != nil {
 		j.Close()
@@ -87,6 +126,7 @@ func OpenQueueWith(path string, o QueueOptions) (*Queue, error) {
 	for _, it := range all {
 		if !it.acked {
 			q.pending = append(q.pending, it.queued)
+			q.index(&q.pending[len(q.pending)-1])
 		}
 	}
 	return q, nil
@@ -176,6 +216,7 @@ func (q *Queue) Append(items ...wan.Item) error {
 	first := q.j.Seq() - uint64(len(items)) + 1
 	for i, it := range items {
 		q.pending = append(q.pending, queued{seq: first + uint64(i), item: it})
+		q.index(&q.pending[len(q.pending)-1])
 	}
 	return nil
 }
@@ -200,6 +241,13 @@ func (q *Queue) Ack(n int) error {
 	}
 	if err := q.j.Append(qAckUpTo, binary.BigEndian.AppendUint64(nil, q.pending[n-1].seq), true); err != nil {
 		return fmt.Errorf("%w: %w", ErrQueue, err)
+	}
+	for _, it := range q.pending[:n] {
+		if it.ok {
+			if q.ids[it.id]--; q.ids[it.id] <= 0 {
+				delete(q.ids, it.id)
+			}
+		}
 	}
 	q.pending = q.pending[n:]
 	return nil

@@ -290,8 +290,9 @@ func TestCrashPointsQueue(t *testing.T) {
 
 // blockMeter answers every request with a data PDU carrying a block.
 type blockMeter struct {
-	send *protocol.Sender
-	recv *protocol.Receiver
+	title protocol.SystemTitle
+	send  *protocol.Sender
+	recv  *protocol.Receiver
 }
 
 func (m *blockMeter) Exchange(_ protocol.SystemTitle, apdu []byte) ([][]byte, error) {
@@ -303,7 +304,11 @@ func (m *blockMeter) Exchange(_ protocol.SystemTitle, apdu []byte) ([][]byte, er
 	if err != nil {
 		return nil, err
 	}
-	b, err := (&protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Day: p.Day, Body: []byte(fmt.Sprintf("signed block of day %d", p.Day))}).Marshal()
+	ans := protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Day: p.Day, Body: signedItem(m.title, uint64(p.Day-19999), p.Day)}
+	if p.Kind == protocol.PDUAck {
+		ans = protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}
+	}
+	b, err := ans.Marshal()
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +325,7 @@ func (m *blockMeter) Refused(protocol.SystemTitle) []error { return nil }
 func TestCollectOnFullDiskTakesNothing(t *testing.T) {
 	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 4}, protocol.SystemTitle{'V', 'G', 'W', 4}
 	mkeys, gkeys, gk := agreeKeys(t, meter, gwTitle)
-	bm := &blockMeter{}
+	bm := &blockMeter{title: meter}
 	bm.send, _ = protocol.NewSender(mkeys, protocol.NewMemStore())
 	bm.recv, _ = protocol.NewReceiver(mkeys)
 	fsys := crashfs.New()
@@ -349,7 +354,7 @@ func TestCollectOnFullDiskTakesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if p := g.Queue().Pending(5); len(p) != 1 || string(p[0].Raw) != "signed block of day 20000" {
+	if p := g.Queue().Pending(5); len(p) != 1 || !g.Queue().Has(meter, 1) {
 		t.Fatalf("after restart: %v", p)
 	}
 }

@@ -36,3 +36,36 @@ type ChannelFull struct {
 	State ChannelState    `tla:",inline"`
 	Store ChannelMapStore `tla:",inline"`
 }
+
+// CollectionMapStore is a map-backed CollectionStore: the reference the tests use
+// for the state the gateway keeps outside the machine of spec/Collection.tla.
+type CollectionMapStore struct {
+	Queue map[CollectionItem]bool `tla:"queue"`
+}
+
+// QueueHas reports whether x is in queue.
+func (m *CollectionMapStore) QueueHas(x CollectionItem) bool { return m.Queue[x] }
+
+// Apply makes the changes out asks for, as the role does once the
+// step is persisted: clear, remove, then add.
+func (m *CollectionMapStore) Apply(out *CollectionOutput) {
+	if m.Queue == nil {
+		m.Queue = map[CollectionItem]bool{}
+	}
+	if out.QueueClear {
+		clear(m.Queue)
+	}
+	for _, x := range out.QueueRemove {
+		delete(m.Queue, x)
+	}
+	for _, x := range out.QueueAdd {
+		m.Queue[x] = true
+	}
+}
+
+// CollectionFull is the gateway's whole state of spec/Collection.tla, the machine's and its
+// store's, as the differential tests compare it with the spec's.
+type CollectionFull struct {
+	State CollectionState    `tla:",inline"`
+	Store CollectionMapStore `tla:",inline"`
+}

@@ -17,4 +17,11 @@
 // for SQLite and PostgreSQL, the first of which adopts a database made
 // before the schema had versions. The store's crash safety is tested at
 // every write and fsync SQLite makes (crashpoints_test.go).
+//
+// Tamper events (UC9, tamper.go) are verified under the meter's key before
+// the head-end's generated machine of spec/Tamper.tla steps (the outcome is
+// the event's signed field): only a signed event is stored, once per meter
+// and number (tamper_events, the machine's @store stored), with one alarm
+// (tamper_alarms, which an operator acknowledges), and each upload is
+// answered with a TamperAck the head-end signs for the exact bytes.
 package headend

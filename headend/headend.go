@@ -15,6 +15,7 @@ import (
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/protocol/translog"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Config is what a head-end runs with.
@@ -38,9 +39,11 @@ type Config struct {
 	// dropped from it is loaded again from the store's command counter,
 	// which holds its whole state, on the meter's next command.
 	CommandMachines int
-	// Trace, when set, records the steps of the head-end's Commands machine
-	// for each meter in commands/<meter>/headend.ndjson, for trace
-	// validation against spec/Commands.tla.
+	// Trace, when set, records the steps of the head-end's Commands,
+	// Collection and Tamper machines for each meter in
+	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson and
+	// tamper/<meter>/headend.ndjson, for trace validation against
+	// spec/Commands.tla, spec/Collection.tla and spec/Tamper.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -58,11 +61,14 @@ type HeadEnd struct {
 	mu        sync.Mutex
 	cmds      map[protocol.SystemTitle]*commandsMachine
 	cmdOut    CommandsOutput
+	colls     map[protocol.SystemTitle]*collectionMachine // recorded Collection machines (Config.Trace set)
 	disc      []time.Time
 	// pending makes the audit entry of the command being issued, given its
 	// counter; the commands machine's Persist writes it in the counter's own
 	// transaction. Guarded by mu; nil outside IssueCommand.
 	pending func(issued int64) auditEntry
+	// tamper holds the Tamper machines of UC9 (tamper.go).
+	tamper tamperIngest
 }
 
 // refuse writes a refusal to the audit log and returns why. A refusal
@@ -83,7 +89,7 @@ func New(cfg Config) *HeadEnd {
 	if cfg.CommandMachines <= 0 {
 		cfg.CommandMachines = DefaultCommandMachines
 	}
-	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}}
+	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}, colls: map[protocol.SystemTitle]*collectionMachine{}}
 	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
 	return h
 }
@@ -114,10 +120,20 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	}
 	wg.Wait()
 	var res IngestResult
+	// The Collection machine decides each reading and block: the
+	// signature's outcome (and the evidence rule's) is its event's
+	// i.signed; what it stores is committed below, before the answer.
+	st := &storedItems{s: h.cfg.Store}
+	p := CollectionParams{Crypto: signatureOutcome{}, Store: st}
+	var cout CollectionOutput
 	ok := out[:0]
 	for i := range items {
 		if errs[i] == nil {
 			errs[i] = h.loggedInTime(out[i], at)
+		}
+		if k := items[i].Kind; k == KindReading || k == KindBlock {
+			st.meter = &out[i].meter
+			errs[i] = collectionStep(&p, &cout, collectionItem(out[i].counter, errs[i] == nil), errs[i])
 		}
 		if errs[i] != nil {
 			res.Rejected = append(res.Rejected, errs[i])
@@ -133,6 +149,9 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	}
 	var err error
 	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
+		return IngestResult{}, err
+	}
+	if res.Clock, err = h.recordCollection(wan.ClockOf(ctx), ok); err != nil {
 		return IngestResult{}, err
 	}
 	return res, nil

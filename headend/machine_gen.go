@@ -17,6 +17,17 @@ import (
 type CollectionParams struct {
 	// Crypto computes the spec's abstract cryptography for the headend's actions.
 	Crypto CollectionCrypto
+	// Store is the state the headend keeps outside the machine.
+	Store CollectionStore
+}
+
+// CollectionStore is the state of spec/Collection.tla that the headend keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in CollectionOutput, which the role applies once the step is persisted.
+type CollectionStore interface {
+	// StoredHas reports whether x is in stored (Set([r: Int, signed: Bool]); spec/Collection.tla:53:5).
+	StoredHas(x CollectionItem) bool
 }
 
 // CollectionCrypto is the abstract cryptography of spec/Collection.tla that the headend's actions call:
@@ -41,8 +52,6 @@ func (CollectionSymbolicCrypto) SignedByMeter(i CollectionItem) bool {
 
 // CollectionState is the headend's part of the state of spec/Collection.tla.
 type CollectionState struct {
-	// stored: Set([r: Int, signed: Bool]); @persist (spec/Collection.tla:53:5)
-	Stored statemachine.Set[CollectionItem] `tla:"stored" json:"stored"`
 }
 
 // CollectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
@@ -98,6 +107,11 @@ type CollectionOutput struct {
 	Persist bool
 	// Acks are the messages added to acks (Set([r: Int, signed: Bool]) of role wan).
 	Acks []CollectionItem
+	// StoredClear, StoredRemove and StoredAdd change the @store stored, in this
+	// order, once the step is persisted (only when Step returns nil).
+	StoredClear  bool
+	StoredRemove []CollectionItem
+	StoredAdd    []CollectionItem
 }
 
 var errCollectionUnknownEvent = errors.New("headend: unknown Collection event")
@@ -111,6 +125,9 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.Action = ""
 	out.Persist = false
 	out.Acks = out.Acks[:0]
+	out.StoredClear = false
+	out.StoredRemove = out.StoredRemove[:0]
+	out.StoredAdd = out.StoredAdd[:0]
 	switch ev.Kind {
 	case CollectionIngest:
 		return p.stepIngest(s, ev, out)
@@ -121,7 +138,6 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 // Init is the headend's initial state (Init of spec/Collection.tla).
 func (p *CollectionParams) Init() CollectionState {
 	var s CollectionState
-	s.Stored.Clear()
 	return s
 }
 
@@ -131,9 +147,7 @@ func (p *CollectionParams) stepIngest(s *CollectionState, ev CollectionEvent, ou
 		return errCollectionIngestGuard1
 	}
 	nx := *s
-	if !nx.Stored.Insert(ev.I, compareCollectionItem) {
-		return errCollectionIngestStoredFull
-	}
+	out.StoredAdd = append(out.StoredAdd, ev.I)
 	msg1 := ev.I
 	out.Acks = append(out.Acks, msg1)
 	*s = nx
@@ -143,8 +157,7 @@ func (p *CollectionParams) stepIngest(s *CollectionState, ev CollectionEvent, ou
 }
 
 var (
-	errCollectionIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:138:8)"}
-	errCollectionIngestStoredFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "stored holds statemachine.SetCap elements"}
+	errCollectionIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:138:8)"}
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the headend's actions read

@@ -34,13 +34,22 @@ func adapters() []*difftest.Adapter {
 	tp := &TamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "headend", Params: co,
-		// 2 * MaxReadings below statemachine.SetCap: stored holds forgeries too.
-		Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
-		Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+		// MaxReadings as in the other roles (stored is a map, no cap).
+		Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+		// The stored items are a @store (the database): the state is the
+		// machine's beside the map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{Stored: map[CollectionItem]bool{}}})
+		},
 		Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out CollectionOutput
-			err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+			full := s.Interface().(*CollectionFull)
+			co.Store = &full.Store
+			err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+			if err == nil {
+				full.Store.Apply(&out)
+			}
 			return difftest.Out{Sends: map[string][]reflect.Value{"acks": difftest.Values(out.Acks)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {

@@ -22,7 +22,7 @@ var migrations embed.FS
 
 // SchemaVersion is the schema version this head-end needs; OpenStore and
 // OpenPostgres migrate an older database to it.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // ErrSchema means the database's schema could not be brought to
 // SchemaVersion: a migration failed, the database is newer than this

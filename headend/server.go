@@ -66,6 +66,7 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 func (h *HeadEnd) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/ingest", h.serveIngest)
+	mux.HandleFunc("POST /v1/tamper", h.serveTamper)
 	mux.HandleFunc("GET /v1/meters/{meter}/intervals", h.serveIntervals)
 	mux.HandleFunc("GET /v1/log/tree-head", h.serveTreeHead)
 	mux.HandleFunc("GET /v1/log/consistency", h.serveConsistency)

@@ -4,6 +4,39 @@
 
 package headend
 
+// CollectionMapStore is a map-backed CollectionStore: the reference the tests use
+// for the state the headend keeps outside the machine of spec/Collection.tla.
+type CollectionMapStore struct {
+	Stored map[CollectionItem]bool `tla:"stored"`
+}
+
+// StoredHas reports whether x is in stored.
+func (m *CollectionMapStore) StoredHas(x CollectionItem) bool { return m.Stored[x] }
+
+// Apply makes the changes out asks for, as the role does once the
+// step is persisted: clear, remove, then add.
+func (m *CollectionMapStore) Apply(out *CollectionOutput) {
+	if m.Stored == nil {
+		m.Stored = map[CollectionItem]bool{}
+	}
+	if out.StoredClear {
+		clear(m.Stored)
+	}
+	for _, x := range out.StoredRemove {
+		delete(m.Stored, x)
+	}
+	for _, x := range out.StoredAdd {
+		m.Stored[x] = true
+	}
+}
+
+// CollectionFull is the headend's whole state of spec/Collection.tla, the machine's and its
+// store's, as the differential tests compare it with the spec's.
+type CollectionFull struct {
+	State CollectionState    `tla:",inline"`
+	Store CollectionMapStore `tla:",inline"`
+}
+
 // TamperMapStore is a map-backed TamperStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Tamper.tla.
 type TamperMapStore struct {

@@ -6,7 +6,10 @@
 //
 // The legally relevant part is Core (core.go): the manifest check, the
 // security-version floor, the WELMEC 7.2 logbook and the software ID computed
-// from the installed legally relevant code at boot. It is fixed: no download
+// from the installed legally relevant code at boot. Its decisions are the
+// steps of the Firmware machine generated from spec/Firmware.tla
+// (machine_gen.go); Core keeps the signature and digest checks, which are
+// the steps' event fields, and the durable writes each step asks for. It is fixed: no download
 // replaces it, and the communication part (meter.go) reaches it only through
 // Core's methods (the documented interface of WELMEC 7.2 S1/S2). Registers
 // and counters live outside the firmware slots, so no energy is lost across
@@ -31,7 +34,7 @@
 // (Meter.StoreReport); corruption before it stops the meter with a
 // *journal.CorruptError naming the record. The store is compacted to its
 // live records (every logbook entry, the last command counter, firmware,
-// floor, tariff, breaker and clock offset, recent signed blocks, the intervals still needed and a
+// floor, tariff, breaker, clock offset and tamper log, recent signed blocks, the intervals still needed and a
 // register total of the rest), so its size follows the live state.
 //
 // The channel's sending side (channel.go) takes its decisions from the
@@ -42,4 +45,12 @@
 // key id written before the new key seals) and the resume after power loss
 // (Crash: the next counter is the durable reservation). protocol.Sealer
 // only encrypts under the counter the machine chose.
+//
+// Tamper events (UC9, tamper.go) follow the generated machine of
+// spec/Tamper.tla: Meter.Tamper (the sensor's input) numbers an event, the
+// meter signs it with its metrological key, and one synced journal record
+// (recTamper: the event counter and every unacknowledged signed event)
+// holds it before anything is sent; every PDUTamperEvents request sends the
+// log again, and an event is forgotten only on a TamperAck that verifies
+// under a head-end key of the trust list for its exact bytes (ReceiveAck).
 package meter

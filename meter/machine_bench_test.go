@@ -6,8 +6,7 @@ import (
 )
 
 // readingState is a meter that has taken 16 readings the gateway has not
-// yet acknowledged: the reading path inserts into the middle of its buffer's
-// capacity, not into an empty set.
+// yet acknowledged (they are in its @store meterBuf, outside the state).
 func readingState(p *CollectionParams) CollectionState {
 	s := p.Init()
 	var out CollectionOutput
@@ -17,6 +16,49 @@ func readingState(p *CollectionParams) CollectionState {
 		}
 	}
 	return s
+}
+
+// meterCollection is the Collection machine as the meter runs it
+// (initCollection): its params with the meter's store of unacknowledged
+// items, its reused output, the statemachine.Instance it steps through;
+// without a recorder and without the journal write of Persist, which is
+// the step's I/O, not its decision.
+func meterCollection(b *testing.B) *collection {
+	c := &collection{}
+	c.unacked.set = map[int64]struct{}{}
+	c.p.Store = &c.unacked
+	c.out = CollectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
+	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: readingState(&c.p),
+		Action: func(o *CollectionOutput) string { return o.Action }}
+	return c
+}
+
+// BenchmarkCollectionTakeStep is the meter's reading path as it runs it:
+// one Take through the meter's Collection Instance (Step, clock tick),
+// the counter of the next signed item decided; no allocation.
+func BenchmarkCollectionTakeStep(b *testing.B) {
+	c := meterCollection(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkCollectionAckStep is the gateway's acknowledgement as the
+// meter runs it: one Acked through the meter's Collection Instance and
+// the removal from its store of unacknowledged items.
+func BenchmarkCollectionAckStep(b *testing.B) {
+	c := meterCollection(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		c.unacked.set[7] = struct{}{}
+		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionAck, R: 7}, &c.out); err != nil {
+			b.Fatal(err)
+		}
+		c.unacked.apply(&c.out)
+	}
 }
 
 // TestStepReadingPathAllocatesNothing: the generated Step of the meter's

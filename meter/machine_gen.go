@@ -218,14 +218,23 @@ var (
 // CollectionParams holds the constants of spec/Collection.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type CollectionParams struct {
+	// Store is the state the meter keeps outside the machine.
+	Store CollectionStore
+}
+
+// CollectionStore is the state of spec/Collection.tla that the meter keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in CollectionOutput, which the role applies once the step is persisted.
+type CollectionStore interface {
+	// MeterBufHas reports whether x is in meterBuf (Set(Int); spec/Collection.tla:37:5).
+	MeterBufHas(x int64) bool
 }
 
 // CollectionState is the meter's part of the state of spec/Collection.tla.
 type CollectionState struct {
 	// taken: Int; @persist (spec/Collection.tla:35:5)
 	Taken int64 `tla:"taken" json:"taken"`
-	// meterBuf: Set(Int); @persist (spec/Collection.tla:37:5)
-	MeterBuf statemachine.Set[int64] `tla:"meterBuf" json:"meterBuf"`
 }
 
 // CollectionEventKind names the events of the meter in spec/Collection.tla.
@@ -268,6 +277,11 @@ type CollectionOutput struct {
 	Persist bool
 	// Plc are the messages added to plc (Set(Int) of role attacker).
 	Plc []int64
+	// MeterBufClear, MeterBufRemove and MeterBufAdd change the @store meterBuf, in this
+	// order, once the step is persisted (only when Step returns nil).
+	MeterBufClear  bool
+	MeterBufRemove []int64
+	MeterBufAdd    []int64
 }
 
 var errCollectionUnknownEvent = errors.New("meter: unknown Collection event")
@@ -281,6 +295,9 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.Action = ""
 	out.Persist = false
 	out.Plc = out.Plc[:0]
+	out.MeterBufClear = false
+	out.MeterBufRemove = out.MeterBufRemove[:0]
+	out.MeterBufAdd = out.MeterBufAdd[:0]
 	switch ev.Kind {
 	case CollectionMeasure:
 		return p.stepTake(s, ev, out)
@@ -294,7 +311,6 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 func (p *CollectionParams) Init() CollectionState {
 	var s CollectionState
 	s.Taken = 0
-	s.MeterBuf.Clear()
 	return s
 }
 
@@ -304,9 +320,7 @@ func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out 
 	var ovf bool
 	nx := *s
 	nx.Taken = statemachine.Add(&ovf, s.Taken, 1)
-	if !nx.MeterBuf.Insert(statemachine.Add(&ovf, s.Taken, 1), statemachine.CompareInt) {
-		return errCollectionTakeMeterBufFull
-	}
+	out.MeterBufAdd = append(out.MeterBufAdd, statemachine.Add(&ovf, s.Taken, 1))
 	msg1 := statemachine.Add(&ovf, s.Taken, 1)
 	if ovf {
 		return errCollectionTakeOverflow
@@ -321,7 +335,7 @@ func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out 
 // stepAcked is action Acked (spec/Collection.tla:105:1), event ack.
 func (p *CollectionParams) stepAcked(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
 	nx := *s
-	nx.MeterBuf.Remove(ev.R, statemachine.CompareInt)
+	out.MeterBufRemove = append(out.MeterBufRemove, ev.R)
 	*s = nx
 	out.Action = "Acked"
 	out.Persist = true
@@ -329,9 +343,7 @@ func (p *CollectionParams) stepAcked(s *CollectionState, ev CollectionEvent, out
 }
 
 var (
-	errCollectionTakeMeterBufFull  = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "meterBuf holds statemachine.SetCap elements"}
-	errCollectionTakeOverflow      = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
-	errCollectionAckedMeterBufFull = &statemachine.CapacityError{Role: "meter", Action: "Acked", What: "meterBuf holds statemachine.SetCap elements"}
+	errCollectionTakeOverflow = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
 )
 
 // CommandsParams holds the constants of spec/Commands.tla that the meter's actions read
@@ -477,20 +489,50 @@ var (
 // FirmwareParams holds the constants of spec/Firmware.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type FirmwareParams struct {
+	FactorySv int64 `tla:"FactorySv"`
+	FactoryV  int64 `tla:"FactoryV"`
+	LogCap    int64 `tla:"LogCap"`
+	// Store is the state the meter keeps outside the machine.
+	Store FirmwareStore
+}
+
+// FirmwareStore is the state of spec/Firmware.tla that the meter keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in FirmwareOutput, which the role applies once the step is persisted.
+type FirmwareStore interface {
+	// LogbookHas reports whether x is in logbook (Set([n: Int, v: Int, outcome: Str, cause: Str]); spec/Firmware.tla:98:5).
+	LogbookHas(x FirmwareEntry) bool
 }
 
 // FirmwareState is the meter's part of the state of spec/Firmware.tla.
 type FirmwareState struct {
-	// active: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:46:5)
-	Active FirmwareManifest `tla:"active" json:"active"`
-	// pending: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:48:5)
-	Pending FirmwareManifest `tla:"pending" json:"pending"`
-	// floor: Int; @persist (spec/Firmware.tla:50:5)
+	// rec0: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:76:5)
+	Rec0 FirmwareManifest `tla:"rec0" json:"rec0"`
+	// rec1: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:78:5)
+	Rec1 FirmwareManifest `tla:"rec1" json:"rec1"`
+	// img0: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:80:5)
+	Img0 FirmwareManifest `tla:"img0" json:"img0"`
+	// img1: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:82:5)
+	Img1 FirmwareManifest `tla:"img1" json:"img1"`
+	// act: Int; @persist (spec/Firmware.tla:84:5)
+	Act int64 `tla:"act" json:"act"`
+	// trial: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:86:5)
+	Trial FirmwareManifest `tla:"trial" json:"trial"`
+	// tslot: Int; @persist (spec/Firmware.tla:88:5)
+	Tslot int64 `tla:"tslot" json:"tslot"`
+	// tseq: Int; @persist (spec/Firmware.tla:90:5)
+	Tseq int64 `tla:"tseq" json:"tseq"`
+	// floor: Int; @persist (spec/Firmware.tla:92:5)
 	Floor int64 `tla:"floor" json:"floor"`
-	// verifierIntact: Bool; @persist (spec/Firmware.tla:52:5)
+	// verifierIntact: Bool; @persist (spec/Firmware.tla:94:5)
 	VerifierIntact bool `tla:"verifierIntact" json:"verifierIntact"`
-	// logbook: Seq(Str); @persist (spec/Firmware.tla:54:5)
-	Logbook statemachine.Seq[string] `tla:"logbook" json:"logbook"`
+	// entries: Int; @persist (spec/Firmware.tla:96:5)
+	Entries int64 `tla:"entries" json:"entries"`
+	// pc: Str (spec/Firmware.tla:100:5)
+	Pc string `tla:"pc" json:"pc"`
+	// fcause: Str (spec/Firmware.tla:102:5)
+	Fcause string `tla:"fcause" json:"fcause"`
 }
 
 // FirmwareManifest is the record type [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool] of spec/Firmware.tla.
@@ -521,27 +563,69 @@ func compareFirmwareManifest(a, b FirmwareManifest) int {
 	return 0
 }
 
+// FirmwareEntry is the record type [n: Int, v: Int, outcome: Str, cause: Str] of spec/Firmware.tla.
+type FirmwareEntry struct {
+	N       int64  `tla:"n" json:"n"`
+	V       int64  `tla:"v" json:"v"`
+	Outcome string `tla:"outcome" json:"outcome"`
+	Cause   string `tla:"cause" json:"cause"`
+}
+
+func compareFirmwareEntry(a, b FirmwareEntry) int {
+	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareInt(a.V, b.V); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.Outcome, b.Outcome); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.Cause, b.Cause); c != 0 {
+		return c
+	}
+	return 0
+}
+
 // FirmwareEventKind names the events of the meter in spec/Firmware.tla.
 type FirmwareEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	FirmwareDownload     FirmwareEventKind = iota + 1 // @event: download, action Download (spec/Firmware.tla:93:1)
-	FirmwareSelftestPass                              // @event: selftest_pass, action SelfTestPass (spec/Firmware.tla:107:1)
-	FirmwareSelftestFail                              // @event: selftest_fail, action SelfTestFail (spec/Firmware.tla:119:1)
-	FirmwarePowerLoss                                 // @event: power_loss, action PowerLoss (spec/Firmware.tla:128:1)
+	FirmwareOffer        FirmwareEventKind = iota + 1 // @event: offer, action Offer (spec/Firmware.tla:169:1)
+	FirmwareWrite                                     // @event: write, action WriteSlot (spec/Firmware.tla:190:1)
+	FirmwareActivate                                  // @event: activate, action Activate (spec/Firmware.tla:200:1)
+	FirmwareSelftestPass                              // @event: selftest_pass, action SelfTestPass (spec/Firmware.tla:212:1)
+	FirmwareSelftestFail                              // @event: selftest_fail, action SelfTestFail (spec/Firmware.tla:222:1)
+	FirmwareRaiseFloor                                // @event: raise_floor, action RaiseFloor (spec/Firmware.tla:234:1)
+	FirmwareClear                                     // @event: clear, action Clear (spec/Firmware.tla:242:1)
+	FirmwareRollback                                  // @event: rollback, action RollBack (spec/Firmware.tla:255:1)
+	FirmwareFault                                     // @event: fault, action Fault (spec/Firmware.tla:267:1)
+	FirmwareSettle                                    // @event: settle, action Settle (spec/Firmware.tla:279:1)
 )
 
 func (k FirmwareEventKind) String() string {
 	switch k {
-	case FirmwareDownload:
-		return "download"
+	case FirmwareOffer:
+		return "offer"
+	case FirmwareWrite:
+		return "write"
+	case FirmwareActivate:
+		return "activate"
 	case FirmwareSelftestPass:
 		return "selftest_pass"
 	case FirmwareSelftestFail:
 		return "selftest_fail"
-	case FirmwarePowerLoss:
-		return "power_loss"
+	case FirmwareRaiseFloor:
+		return "raise_floor"
+	case FirmwareClear:
+		return "clear"
+	case FirmwareRollback:
+		return "rollback"
+	case FirmwareFault:
+		return "fault"
+	case FirmwareSettle:
+		return "settle"
 	}
 	return "FirmwareEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -553,8 +637,12 @@ func (k FirmwareEventKind) MarshalText() ([]byte, error) { return []byte(k.Strin
 // FirmwareEvent is one event the meter consumes.
 type FirmwareEvent struct {
 	Kind FirmwareEventKind `json:"kind"`
-	// M is parameter m of event download ([v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool], drawn from Presentable in Next).
+	// M is parameter m of event offer ([v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool], drawn from Presentable in Next).
 	M FirmwareManifest `tla:"m" json:"m"`
+	// Chk is parameter chk of event offer (Str, drawn from Checks in Next).
+	Chk string `tla:"chk" json:"chk"`
+	// C is parameter c of event fault (Str, drawn from Faults in Next).
+	C string `tla:"c" json:"c"`
 }
 
 // FirmwareOutput is what a step of the meter asks of its caller, in raft's
@@ -565,6 +653,11 @@ type FirmwareOutput struct {
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
+	// LogbookClear, LogbookRemove and LogbookAdd change the @store logbook, in this
+	// order, once the step is persisted (only when Step returns nil).
+	LogbookClear  bool
+	LogbookRemove []FirmwareEntry
+	LogbookAdd    []FirmwareEntry
 }
 
 var errFirmwareUnknownEvent = errors.New("meter: unknown Firmware event")
@@ -577,15 +670,30 @@ var errFirmwareUnknownEvent = errors.New("meter: unknown Firmware event")
 func (p *FirmwareParams) Step(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
 	out.Action = ""
 	out.Persist = false
+	out.LogbookClear = false
+	out.LogbookRemove = out.LogbookRemove[:0]
+	out.LogbookAdd = out.LogbookAdd[:0]
 	switch ev.Kind {
-	case FirmwareDownload:
-		return p.stepDownload(s, ev, out)
+	case FirmwareOffer:
+		return p.stepOffer(s, ev, out)
+	case FirmwareWrite:
+		return p.stepWriteSlot(s, ev, out)
+	case FirmwareActivate:
+		return p.stepActivate(s, ev, out)
 	case FirmwareSelftestPass:
 		return p.stepSelfTestPass(s, ev, out)
 	case FirmwareSelftestFail:
 		return p.stepSelfTestFail(s, ev, out)
-	case FirmwarePowerLoss:
-		return p.stepPowerLoss(s, ev, out)
+	case FirmwareRaiseFloor:
+		return p.stepRaiseFloor(s, ev, out)
+	case FirmwareClear:
+		return p.stepClear(s, ev, out)
+	case FirmwareRollback:
+		return p.stepRollBack(s, ev, out)
+	case FirmwareFault:
+		return p.stepFault(s, ev, out)
+	case FirmwareSettle:
+		return p.stepSettle(s, ev, out)
 	}
 	return errFirmwareUnknownEvent
 }
@@ -593,66 +701,163 @@ func (p *FirmwareParams) Step(s *FirmwareState, ev FirmwareEvent, out *FirmwareO
 // Init is the meter's initial state (Init of spec/Firmware.tla).
 func (p *FirmwareParams) Init() FirmwareState {
 	var s FirmwareState
-	s.Active = FirmwareManifest{V: 1, Sv: 1, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
-	s.Pending = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
-	s.Floor = 1
+	s.Rec0 = FirmwareManifest{V: p.FactoryV, Sv: p.FactorySv, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
+	s.Img0 = FirmwareManifest{V: p.FactoryV, Sv: p.FactorySv, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
+	s.Rec1 = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	s.Img1 = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	s.Act = 0
+	s.Trial = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	s.Tslot = 1
+	s.Tseq = 0
+	s.Floor = p.FactorySv
 	s.VerifierIntact = true
-	s.Logbook.Clear()
+	s.Entries = 0
+	s.Pc = "idle"
+	s.Fcause = ""
 	return s
 }
 
-// stepDownload is action Download (spec/Firmware.tla:93:1), event download.
-// Model bounds dropped: attempts < MaxAttempts (spec/Firmware.tla:95:8).
-// History variables not kept: attempts' = attempts + 1 (spec/Firmware.tla:96:8).
-func (p *FirmwareParams) stepDownload(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
-	if !(s.Pending == FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
-		return errFirmwareDownloadGuard1
+// stepOffer is action Offer (spec/Firmware.tla:169:1), event offer.
+// History variables not kept: done' = done \cup {[n |-> entries + 1, v |-> m.v, outcome |-> "rejected"]} (spec/Firmware.tla:184:19).
+func (p *FirmwareParams) stepOffer(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	var ovf bool
+	if !(s.Pc == "idle") {
+		return errFirmwareOfferGuard1
+	}
+	if !(s.Trial == FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
+		return errFirmwareOfferGuard2
+	}
+	if !(s.Entries < p.LogCap) {
+		return errFirmwareOfferGuard3
 	}
 	nx := *s
-	if (func() bool {
+	if (ev.Chk == "ok") && ((func() bool {
 		if ev.M.Lr {
 			return (ev.M.Sigs == newFirmwareSetString("manufacturer", "authority"))
 		}
 		return ev.M.Sigs.Has("manufacturer", statemachine.CompareString)
-	}()) && (ev.M.V > s.Active.V) && (ev.M.Sv >= s.Floor) {
-		nx.Pending = ev.M
-		if !nx.Logbook.Append("accepted") {
-			return errFirmwareDownloadLogbookFull
+	}()) && (ev.M.V > func() FirmwareManifest {
+		if s.Act == 0 {
+			return s.Rec0
 		}
+		return s.Rec1
+	}().V) && (ev.M.Sv >= s.Floor)) {
+		nx.Trial = ev.M
+		nx.Tseq = statemachine.Add(&ovf, s.Entries, 1)
+		nx.Tslot = statemachine.Sub(&ovf, 1, s.Act)
+		nx.Rec0 = func() FirmwareManifest {
+			if s.Act == 1 {
+				return FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+			}
+			return s.Rec0
+		}()
+		nx.Rec1 = func() FirmwareManifest {
+			if s.Act == 0 {
+				return FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+			}
+			return s.Rec1
+		}()
 		nx.Floor = s.Floor
+		nx.Pc = "admitted"
 	} else {
-		if !nx.Logbook.Append("rejected") {
-			return errFirmwareDownloadLogbookFull
-		}
+		out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: statemachine.Add(&ovf, s.Entries, 1), V: ev.M.V, Outcome: "rejected", Cause: func() string {
+			if ev.Chk == "transfer aborted" {
+				return ev.Chk
+			}
+			return func() string {
+				if (func() bool {
+					if ev.M.Lr {
+						return (ev.M.Sigs == newFirmwareSetString("manufacturer", "authority"))
+					}
+					return ev.M.Sigs.Has("manufacturer", statemachine.CompareString)
+				}()) && (ev.M.V > func() FirmwareManifest {
+					if s.Act == 0 {
+						return s.Rec0
+					}
+					return s.Rec1
+				}().V) && (ev.M.Sv >= s.Floor) {
+					return ev.Chk
+				}
+				return "manifest refused"
+			}()
+		}()})
+		nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
+	}
+	if ovf {
+		return errFirmwareOfferOverflow
 	}
 	*s = nx
-	out.Action = "Download"
+	out.Action = "Offer"
 	out.Persist = true
 	return nil
 }
 
-// stepSelfTestPass is action SelfTestPass (spec/Firmware.tla:107:1), event selftest_pass.
-// History variables not kept: ran' = ran \cup {pending} (spec/Firmware.tla:114:8); maxSv' = IF pending.sv > maxSv THEN pending.sv ELSE maxSv (spec/Firmware.tla:115:8).
+// stepWriteSlot is action WriteSlot (spec/Firmware.tla:190:1), event write.
+func (p *FirmwareParams) stepWriteSlot(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	if !(s.Pc == "admitted") {
+		return errFirmwareWriteSlotGuard1
+	}
+	nx := *s
+	nx.Img0 = func() FirmwareManifest {
+		if s.Tslot == 0 {
+			return s.Trial
+		}
+		return s.Img0
+	}()
+	nx.Img1 = func() FirmwareManifest {
+		if s.Tslot == 1 {
+			return s.Trial
+		}
+		return s.Img1
+	}()
+	nx.Pc = "written"
+	*s = nx
+	out.Action = "WriteSlot"
+	out.Persist = true
+	return nil
+}
+
+// stepActivate is action Activate (spec/Firmware.tla:200:1), event activate.
+// History variables not kept: ran' = ran \cup {trial} (spec/Firmware.tla:207:8).
+func (p *FirmwareParams) stepActivate(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	if !(s.Pc == "written") {
+		return errFirmwareActivateGuard1
+	}
+	nx := *s
+	nx.Rec0 = func() FirmwareManifest {
+		if s.Tslot == 0 {
+			return s.Trial
+		}
+		return s.Rec0
+	}()
+	nx.Rec1 = func() FirmwareManifest {
+		if s.Tslot == 1 {
+			return s.Trial
+		}
+		return s.Rec1
+	}()
+	nx.Act = s.Tslot
+	nx.VerifierIntact = s.VerifierIntact
+	nx.Pc = "trial"
+	*s = nx
+	out.Action = "Activate"
+	out.Persist = true
+	return nil
+}
+
+// stepSelfTestPass is action SelfTestPass (spec/Firmware.tla:212:1), event selftest_pass.
+// History variables not kept: tested' = tested \cup {trial} (spec/Firmware.tla:217:8).
 func (p *FirmwareParams) stepSelfTestPass(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
-	if !(s.Pending != FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
+	var ovf bool
+	if !(s.Pc == "trial") {
 		return errFirmwareSelfTestPassGuard1
 	}
 	nx := *s
-	nx.Active = func() FirmwareManifest {
-		r := s.Pending
-		r.Sigs = s.Pending.Sigs
-		return r
-	}()
-	nx.Pending = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
-	nx.Floor = func() int64 {
-		if s.Pending.Sv > s.Floor {
-			return s.Pending.Sv
-		}
-		return s.Floor
-	}()
-	nx.VerifierIntact = s.VerifierIntact
-	if !nx.Logbook.Append("installed") {
-		return errFirmwareSelfTestPassLogbookFull
+	out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""})
+	nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
+	nx.Pc = "commit"
+	if ovf {
+		return errFirmwareSelfTestPassOverflow
 	}
 	*s = nx
 	out.Action = "SelfTestPass"
@@ -660,15 +865,18 @@ func (p *FirmwareParams) stepSelfTestPass(s *FirmwareState, ev FirmwareEvent, ou
 	return nil
 }
 
-// stepSelfTestFail is action SelfTestFail (spec/Firmware.tla:119:1), event selftest_fail.
+// stepSelfTestFail is action SelfTestFail (spec/Firmware.tla:222:1), event selftest_fail.
 func (p *FirmwareParams) stepSelfTestFail(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
-	if !(s.Pending != FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
+	var ovf bool
+	if !(s.Pc == "trial") {
 		return errFirmwareSelfTestFailGuard1
 	}
 	nx := *s
-	nx.Pending = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
-	if !nx.Logbook.Append("rolled back") {
-		return errFirmwareSelfTestFailLogbookFull
+	out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: "self-test failed"})
+	nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
+	nx.Pc = "rollback"
+	if ovf {
+		return errFirmwareSelfTestFailOverflow
 	}
 	*s = nx
 	out.Action = "SelfTestFail"
@@ -676,31 +884,135 @@ func (p *FirmwareParams) stepSelfTestFail(s *FirmwareState, ev FirmwareEvent, ou
 	return nil
 }
 
-// stepPowerLoss is action PowerLoss (spec/Firmware.tla:128:1), event power_loss.
-func (p *FirmwareParams) stepPowerLoss(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
-	if !(s.Pending != FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
-		return errFirmwarePowerLossGuard1
+// stepRaiseFloor is action RaiseFloor (spec/Firmware.tla:234:1), event raise_floor.
+func (p *FirmwareParams) stepRaiseFloor(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	if !(s.Pc == "commit") {
+		return errFirmwareRaiseFloorGuard1
 	}
 	nx := *s
-	nx.Pending = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
-	if !nx.Logbook.Append("rolled back") {
-		return errFirmwarePowerLossLogbookFull
+	nx.Floor = func() int64 {
+		if func() FirmwareManifest {
+			if s.Act == 0 {
+				return s.Rec0
+			}
+			return s.Rec1
+		}().Sv > s.Floor {
+			return func() FirmwareManifest {
+				if s.Act == 0 {
+					return s.Rec0
+				}
+				return s.Rec1
+			}().Sv
+		}
+		return s.Floor
+	}()
+	nx.Pc = "clear"
+	*s = nx
+	out.Action = "RaiseFloor"
+	out.Persist = true
+	return nil
+}
+
+// stepClear is action Clear (spec/Firmware.tla:242:1), event clear.
+// History variables not kept: done' = done \cup {[n |-> tseq, v |-> trial.v, outcome |-> IF (IF act = 0 THEN rec0 ELSE rec1) = trial THEN "installed" ELSE "rolled back"]} (spec/Firmware.tla:246:8); maxSv' = IF (IF act = 0 THEN rec0 ELSE rec1).sv > maxSv THEN (IF act = 0 THEN rec0 ELSE rec1).sv ELSE maxSv (spec/Firmware.tla:247:8).
+func (p *FirmwareParams) stepClear(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	if !(s.Pc == "clear") {
+		return errFirmwareClearGuard1
+	}
+	nx := *s
+	nx.Trial = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	nx.Pc = "idle"
+	*s = nx
+	out.Action = "Clear"
+	out.Persist = true
+	return nil
+}
+
+// stepRollBack is action RollBack (spec/Firmware.tla:255:1), event rollback.
+// History variables not kept: done' = done \cup {[n |-> tseq, v |-> trial.v, outcome |-> IF (IF (IF act = tslot THEN 1 - tslot ELSE act) = 0 THEN rec0 ELSE rec1) = trial THEN "installed" ELSE "rolled back"]} (spec/Firmware.tla:260:8).
+func (p *FirmwareParams) stepRollBack(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	var ovf bool
+	if !(s.Pc == "rollback") {
+		return errFirmwareRollBackGuard1
+	}
+	nx := *s
+	nx.Act = func() int64 {
+		if s.Act == s.Tslot {
+			return statemachine.Sub(&ovf, 1, s.Tslot)
+		}
+		return s.Act
+	}()
+	nx.Trial = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	nx.Pc = "idle"
+	if ovf {
+		return errFirmwareRollBackOverflow
 	}
 	*s = nx
-	out.Action = "PowerLoss"
+	out.Action = "RollBack"
+	out.Persist = true
+	return nil
+}
+
+// stepFault is action Fault (spec/Firmware.tla:267:1), event fault.
+// Model bounds dropped: faults < MaxFaults (spec/Firmware.tla:269:8).
+// History variables not kept: faults' = faults + 1 (spec/Firmware.tla:272:8).
+func (p *FirmwareParams) stepFault(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	if !(s.Trial != FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
+		return errFirmwareFaultGuard1
+	}
+	nx := *s
+	nx.Pc = "settle"
+	nx.Fcause = ev.C
+	*s = nx
+	out.Action = "Fault"
+	return nil
+}
+
+// stepSettle is action Settle (spec/Firmware.tla:279:1), event settle.
+func (p *FirmwareParams) stepSettle(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+	var ovf bool
+	if !(s.Pc == "settle") {
+		return errFirmwareSettleGuard1
+	}
+	nx := *s
+	if p.Store.LogbookHas(FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""}) {
+		nx.Pc = "commit"
+	} else {
+		if s.Entries < s.Tseq {
+			out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: s.Fcause})
+			nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
+			nx.Pc = "rollback"
+		} else {
+			nx.Pc = "rollback"
+		}
+	}
+	if ovf {
+		return errFirmwareSettleOverflow
+	}
+	*s = nx
+	out.Action = "Settle"
 	out.Persist = true
 	return nil
 }
 
 var (
-	errFirmwareDownloadGuard1          = &statemachine.GuardError{Role: "meter", Action: "Download", Conjunct: "pending = [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:94:8)"}
-	errFirmwareDownloadLogbookFull     = &statemachine.CapacityError{Role: "meter", Action: "Download", What: "logbook holds statemachine.SetCap elements"}
-	errFirmwareSelfTestPassGuard1      = &statemachine.GuardError{Role: "meter", Action: "SelfTestPass", Conjunct: "pending /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:108:8)"}
-	errFirmwareSelfTestPassLogbookFull = &statemachine.CapacityError{Role: "meter", Action: "SelfTestPass", What: "logbook holds statemachine.SetCap elements"}
-	errFirmwareSelfTestFailGuard1      = &statemachine.GuardError{Role: "meter", Action: "SelfTestFail", Conjunct: "pending /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:120:8)"}
-	errFirmwareSelfTestFailLogbookFull = &statemachine.CapacityError{Role: "meter", Action: "SelfTestFail", What: "logbook holds statemachine.SetCap elements"}
-	errFirmwarePowerLossGuard1         = &statemachine.GuardError{Role: "meter", Action: "PowerLoss", Conjunct: "pending /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:129:8)"}
-	errFirmwarePowerLossLogbookFull    = &statemachine.CapacityError{Role: "meter", Action: "PowerLoss", What: "logbook holds statemachine.SetCap elements"}
+	errFirmwareOfferGuard1          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "pc = \"idle\" (spec/Firmware.tla:170:8)"}
+	errFirmwareOfferGuard2          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "trial = [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:171:8)"}
+	errFirmwareOfferGuard3          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "entries < LogCap (spec/Firmware.tla:172:8)"}
+	errFirmwareOfferOverflow        = &statemachine.CapacityError{Role: "meter", Action: "Offer", What: "integer overflow"}
+	errFirmwareWriteSlotGuard1      = &statemachine.GuardError{Role: "meter", Action: "WriteSlot", Conjunct: "pc = \"admitted\" (spec/Firmware.tla:191:8)"}
+	errFirmwareActivateGuard1       = &statemachine.GuardError{Role: "meter", Action: "Activate", Conjunct: "pc = \"written\" (spec/Firmware.tla:201:8)"}
+	errFirmwareSelfTestPassGuard1   = &statemachine.GuardError{Role: "meter", Action: "SelfTestPass", Conjunct: "pc = \"trial\" (spec/Firmware.tla:213:8)"}
+	errFirmwareSelfTestPassOverflow = &statemachine.CapacityError{Role: "meter", Action: "SelfTestPass", What: "integer overflow"}
+	errFirmwareSelfTestFailGuard1   = &statemachine.GuardError{Role: "meter", Action: "SelfTestFail", Conjunct: "pc = \"trial\" (spec/Firmware.tla:223:8)"}
+	errFirmwareSelfTestFailOverflow = &statemachine.CapacityError{Role: "meter", Action: "SelfTestFail", What: "integer overflow"}
+	errFirmwareRaiseFloorGuard1     = &statemachine.GuardError{Role: "meter", Action: "RaiseFloor", Conjunct: "pc = \"commit\" (spec/Firmware.tla:235:8)"}
+	errFirmwareClearGuard1          = &statemachine.GuardError{Role: "meter", Action: "Clear", Conjunct: "pc = \"clear\" (spec/Firmware.tla:243:8)"}
+	errFirmwareRollBackGuard1       = &statemachine.GuardError{Role: "meter", Action: "RollBack", Conjunct: "pc = \"rollback\" (spec/Firmware.tla:256:8)"}
+	errFirmwareRollBackOverflow     = &statemachine.CapacityError{Role: "meter", Action: "RollBack", What: "integer overflow"}
+	errFirmwareFaultGuard1          = &statemachine.GuardError{Role: "meter", Action: "Fault", Conjunct: "trial /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:268:8)"}
+	errFirmwareSettleGuard1         = &statemachine.GuardError{Role: "meter", Action: "Settle", Conjunct: "pc = \"settle\" (spec/Firmware.tla:280:8)"}
+	errFirmwareSettleOverflow       = &statemachine.CapacityError{Role: "meter", Action: "Settle", What: "integer overflow"}
 )
 
 // compareFirmwareSetString orders sets of Str by size, then element by element.

@@ -48,12 +48,22 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Collection", Role: "meter", Params: co,
-			Wide:  map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
-			Init:  func() reflect.Value { s := co.Init(); return reflect.ValueOf(&s) },
+			Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+			// The readings kept until the gateway's ack (meterBuf) are a
+			// @store: the state is the machine's beside the map-backed
+			// reference store.
+			Init: func() reflect.Value {
+				return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{MeterBuf: map[int64]bool{}}})
+			},
 			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
 				var out CollectionOutput
-				err := co.Step(s.Interface().(*CollectionState), *ev.Interface().(*CollectionEvent), &out)
+				full := s.Interface().(*CollectionFull)
+				co.Store = &full.Store
+				err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+				if err == nil {
+					full.Store.Apply(&out)
+				}
 				return difftest.Out{Sends: map[string][]reflect.Value{"plc": difftest.Values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
 			},
 		},
@@ -69,16 +79,24 @@ func adapters() []*difftest.Adapter {
 			},
 		},
 		{
-			// A walk ends when every download attempt is spent and no
-			// image is pending; 12 attempts keep the logbook (two
-			// entries per attempt at most) within statemachine.SetCap.
+			// The logbook is a @store: the state is the machine's beside
+			// the map-backed reference store. A walk ends when the logbook
+			// is full and no install is in progress.
 			Module: "Firmware", Role: "meter", Params: fw, MinSteps: 1000,
-			Wide:  map[string]int64{"MaxAttempts": 12},
-			Init:  func() reflect.Value { s := fw.Init(); return reflect.ValueOf(&s) },
+			Small: map[string]int64{"LogCap": 1},
+			Wide:  map[string]int64{"LogCap": 8, "MaxFaults": 4},
+			Init: func() reflect.Value {
+				return reflect.ValueOf(&FirmwareFull{State: fw.Init(), Store: FirmwareMapStore{Logbook: map[FirmwareEntry]bool{}}})
+			},
 			Event: func() reflect.Value { return reflect.ValueOf(&FirmwareEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
+				full := s.Interface().(*FirmwareFull)
+				fw.Store = &full.Store
 				var out FirmwareOutput
-				err := fw.Step(s.Interface().(*FirmwareState), *ev.Interface().(*FirmwareEvent), &out)
+				err := fw.Step(&full.State, *ev.Interface().(*FirmwareEvent), &out)
+				if err == nil {
+					full.Store.Apply(&out)
+				}
 				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 			},
 		}, {
@@ -134,22 +152,24 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // assignment changed must fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Seal", Guard: 1},                // Channel: next < reserved flipped
-		{Action: "Reserve", Guard: 1},             // Channel: next = reserved flipped
-		{Action: "Agree", Guard: 1},               // Channel: k > mkey flipped
-		{Action: "Take", Assign: "taken"},         // Collection: taken' = taken + 1 + 1
-		{Action: "Acked", Assign: "meterBuf"},     // Collection: meterBuf' emptied
-		{Action: "Seal", Assign: "next"},          // Channel: next' = next + 1 + 1
-		{Action: "Crash", Assign: "next"},         // Channel: next' = reserved + 1
-		{Action: "Execute", Guard: 1},             // Commands: SignedBy(m, "headend") flipped
-		{Action: "Execute", Guard: 2},             // Commands: m.id > last flipped
-		{Action: "Execute", Assign: "last"},       // Commands: last' changed
-		{Action: "Download", Guard: 1},            // Firmware: pending = None flipped
-		{Action: "SelfTestPass", Guard: 1},        // Firmware: pending # None flipped
-		{Action: "Download", Assign: "pending"},   // Firmware: pending' = m zeroed (accepted branch)
-		{Action: "Download", Assign: "logbook"},   // Firmware: logbook' emptied
-		{Action: "SelfTestPass", Assign: "floor"}, // Firmware: floor' raised one more
-		{Action: "PowerLoss", Assign: "logbook"},  // Firmware: the rollback not logged
+		{Action: "Seal", Guard: 1},                  // Channel: next < reserved flipped
+		{Action: "Reserve", Guard: 1},               // Channel: next = reserved flipped
+		{Action: "Agree", Guard: 1},                 // Channel: k > mkey flipped
+		{Action: "Take", Assign: "taken"},           // Collection: taken' = taken + 1 + 1
+		{Action: "Acked", Assign: "meterBuf"},       // Collection: meterBuf' emptied
+		{Action: "Seal", Assign: "next"},            // Channel: next' = next + 1 + 1
+		{Action: "Crash", Assign: "next"},           // Channel: next' = reserved + 1
+		{Action: "Execute", Guard: 1},               // Commands: SignedBy(m, "headend") flipped
+		{Action: "Execute", Guard: 2},               // Commands: m.id > last flipped
+		{Action: "Execute", Assign: "last"},         // Commands: last' changed
+		{Action: "Offer", Guard: 3},                 // Firmware: entries < LogCap flipped (the logbook overwritten)
+		{Action: "Activate", Guard: 1},              // Firmware: activation before the image is written
+		{Action: "Settle", Guard: 1},                // Firmware: pc = "settle" flipped
+		{Action: "Offer", Assign: "tslot"},          // Firmware: the target slot changed
+		{Action: "SelfTestFail", Assign: "entries"}, // Firmware: the entry count skips one
+		{Action: "RaiseFloor", Assign: "floor"},     // Firmware: floor' raised one more
+		{Action: "RollBack", Assign: "act"},         // Firmware: the old slot not made active again
+		{Action: "Settle", Assign: "entries"},       // Firmware: an interrupted attempt counted wrong
 		// Persist and Crash act on sensed, which is empty but in the mutant
 		// event_not_persisted: their mutants are equivalent to the machine.
 		{Action: "Detect", Assign: "mlog"},     // Tamper: the event not persisted

@@ -95,9 +95,13 @@ type Config struct {
 	// full-disk tests inject statemachine/journal/crashfs.
 	FS journal.FS
 	// Trace, when set, records the steps of the meter's Commands machine in
-	// commands/<meter>/meter.ndjson and of its Channel machine in
-	// channel/<meter>/meter.ndjson, for trace validation against
-	// spec/Commands.tla and spec/Channel.tla.
+	// commands/<meter>/meter.ndjson, of its Channel machine in
+	// channel/<meter>/meter.ndjson, of its Collection machine in
+	// collection/<meter>/meter.ndjson, of its Firmware machine in
+	// firmware/<meter>/meter.ndjson and of its Tamper machine in
+	// tamper/<meter>/meter.ndjson, for trace validation against
+	// spec/Commands.tla, spec/Channel.tla, spec/Collection.tla,
+	// spec/Firmware.tla and spec/Tamper.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -160,8 +164,7 @@ type Meter struct {
 	foldedWh uint64 // Wh of the intervals a compaction folded into one register record
 	days     map[int64][]protocol.Interval
 	blocks   map[int64][]byte // signed blocks of closed days (same answer on every request)
-	dataNext uint64           // next counter of signed data
-	dataRes  uint64           // reserved below this
+	coll     collection       // the Collection machine: signed-data counters, items kept until acknowledged
 
 	ch        channel // the sending side, on the generated Channel machine
 	receiver  *protocol.Receiver
@@ -174,6 +177,8 @@ type Meter struct {
 
 	transfers     map[uint32]*transfer
 	transferClock uint64
+
+	tamper tamperLog // UC9, on the generated Tamper machine (tamper.go)
 }
 
 type transfer struct {
@@ -183,8 +188,9 @@ type transfer struct {
 	used     uint64 // m.transferClock when last touched: the least recent is dropped first
 }
 
-// dataCounterKey is the counter-store key of signed data counters (readings,
-// blocks and events), apart from the channel's per-session keys.
+// dataCounterKey is the counter-store key under which signed-data counters
+// were reserved before the Collection machine journaled each counter with
+// its item: a meter's first counter stays above every one reserved there.
 var dataCounterKey = [8]byte{'d', 'a', 't', 'a', 'c', 't', 'r', 0}
 
 // New builds a meter from its configuration and persisted state (a restart
@@ -218,7 +224,11 @@ func New(cfg Config) (*Meter, error) {
 		m.counters = protocol.NewMemStore()
 	}
 	pol := protocol.ManifestPolicy{Model: cfg.Model, Manufacturers: cfg.Manufacturers, Authorities: cfg.Authorities}
-	if m.core, err = NewCoreFS(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity); err != nil {
+	fwRec, err := cfg.Trace.Recorder(fmt.Sprintf("firmware/%x/meter", cfg.Title[:]))
+	if err != nil {
+		return nil, err
+	}
+	if m.core, err = NewCoreTrace(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
@@ -253,6 +263,13 @@ func New(cfg Config) (*Meter, error) {
 		return nil, err
 	}
 	m.cmds.Resume()
+	tRec, err := cfg.Trace.Recorder(fmt.Sprintf("tamper/%x/meter", cfg.Title[:]))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.initTamper(tRec); err != nil {
+		return nil, err
+	}
 	chRec, err := cfg.Trace.Recorder(fmt.Sprintf("channel/%x/meter", cfg.Title[:]))
 	if err != nil {
 		return nil, err
@@ -260,11 +277,13 @@ func New(cfg Config) (*Meter, error) {
 	if err := m.ch.init(m.counters, chRec); err != nil {
 		return nil, err
 	}
-	// Signed-data counters continue above everything ever reserved.
-	if m.dataNext, err = m.counters.Reserved(dataCounterKey); err != nil {
+	collRec, err := cfg.Trace.Recorder(fmt.Sprintf("collection/%x/meter", cfg.Title[:]))
+	if err != nil {
 		return nil, err
 	}
-	m.dataRes = m.dataNext
+	if err := m.initCollection(collRec); err != nil {
+		return nil, err
+	}
 	return m, nil
 }
 
@@ -465,17 +484,6 @@ func (m *Meter) Measure(day int64, i int) (uint32, error) {
 	return wh, nil
 }
 
-func (m *Meter) nextDataCounter() (uint64, error) {
-	if m.dataNext >= m.dataRes {
-		if err := m.counters.Reserve(dataCounterKey, m.dataNext+256); err != nil {
-			return 0, err
-		}
-		m.dataRes = m.dataNext + 256
-	}
-	m.dataNext++
-	return m.dataNext, nil
-}
-
 // dayStart is the Unix time of a day's first interval (days since epoch).
 func dayStart(day int64) int64 { return day * 86400 }
 
@@ -508,6 +516,8 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		out, herr = m.getBlock(p)
 	case protocol.PDUGetReading:
 		out, herr = m.getReading(p, now)
+	case protocol.PDUAck:
+		out, herr = m.ack(p)
 	case protocol.PDUCommand:
 		out, herr = m.command(p)
 	case protocol.PDUManifest:
@@ -517,6 +527,10 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		out, herr = m.firmwareBlock(p)
 	case protocol.PDUActivate:
 		out, herr = m.activate(p, now)
+	case protocol.PDUTamperEvents:
+		out, herr = m.tamperEvents(p)
+	case protocol.PDUTamperAcks:
+		out, herr = m.tamperAcks(p)
 	default:
 		herr = fmt.Errorf("%w: PDU kind %d not for a meter", protocol.ErrMalformed, p.Kind)
 	}
@@ -533,7 +547,9 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		return nil, err
 	}
 	if m.ch.machine.Rec != nil {
-		out.Clock = clock
+		// The answer follows the Collection step it carries too (a Take):
+		// the gateway's Collect observes the later of the two clocks.
+		out.Clock = max(clock, m.coll.m.Clock.Now())
 	}
 	b, err := out.Marshal()
 	if err != nil {
@@ -634,23 +650,20 @@ func (m *Meter) getBlock(p protocol.PDU) (*protocol.PDU, error) {
 	if len(iv) != 96 {
 		return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request, Status: protocol.StatusMissing, Detail: fmt.Sprintf("day %d has %d of 96 intervals", p.Day, len(iv))}, nil
 	}
-	ctr, err := m.nextDataCounter()
+	// A block handed out is evidence: the Collection machine's Take
+	// decides its counter and it is journaled with it before it leaves,
+	// so after a power loss the meter answers with the same signed block
+	// (same counter) and the head-end sees a duplicate, not a second
+	// version; it is kept until the gateway acknowledges it.
+	reg := m.registerAtEnd(p.Day)
+	w, err := m.take(takenBlock, p.Day, p.Clock, func(ctr uint64) ([]byte, error) {
+		blk, err := m.signer.SignBlock(protocol.BlockHeader{Meter: m.cfg.Title, Counter: ctr, Start: dayStart(p.Day), Period: 900, OBIS: protocol.ActiveEnergyImport, Register: reg}, iv)
+		if err != nil {
+			return nil, err
+		}
+		return blk.Marshal()
+	})
 	if err != nil {
-		return nil, err
-	}
-	blk, err := m.signer.SignBlock(protocol.BlockHeader{Meter: m.cfg.Title, Counter: ctr, Start: dayStart(p.Day), Period: 900, OBIS: protocol.ActiveEnergyImport, Register: m.registerAtEnd(p.Day)}, iv)
-	if err != nil {
-		return nil, err
-	}
-	w, err := blk.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	// A block handed out is evidence: it is persisted before it leaves, so
-	// after a power loss the meter answers with the same signed block (same
-	// counter) and the head-end sees a duplicate, not a second version.
-	rec := binary.BigEndian.AppendUint64(nil, uint64(p.Day))
-	if err := m.store.Append(recBlock, append(rec, w...), true); err != nil {
 		return nil, err
 	}
 	m.blocks[p.Day] = w
@@ -678,11 +691,11 @@ func (m *Meter) registerAtEnd(day int64) uint64 {
 }
 
 func (m *Meter) getReading(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
-	ctr, err := m.nextDataCounter()
-	if err != nil {
-		return nil, err
-	}
-	r, err := m.signer.SignReading(protocol.Reading{Meter: m.cfg.Title, Counter: ctr, Time: now.Unix() + m.clockOff, OBIS: protocol.ActiveEnergyImport, Value: m.register})
+	// An on-demand reading is taken as a block is (Take decides its
+	// counter, journaled with it, kept until acknowledged).
+	r, err := m.take(takenReading, 0, p.Clock, func(ctr uint64) ([]byte, error) {
+		return m.signer.SignReading(protocol.Reading{Meter: m.cfg.Title, Counter: ctr, Time: now.Unix() + m.clockOff, OBIS: protocol.ActiveEnergyImport, Value: m.register})
+	})
 	if err != nil {
 		return nil, err
 	}

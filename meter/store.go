@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
 )
 
@@ -51,6 +52,7 @@ const (
 	recRegister byte = 8  // compaction snapshot: the last folded day and the Wh of every folded interval
 	recBreaker  byte = 9  // the breaker state and the counter of the command that set it
 	recClock    byte = 10 // the clock offset and the counter of the clock-set command that set it
+	recTamper   byte = 13 // the tamper log: event counter and the signed events not yet acknowledged (tamper.go)
 )
 
 // DescribeRecord names a record of the meter's store and summarises its
@@ -123,6 +125,24 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 			return "clock", fmt.Sprintf("offset %+d s by command %d", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
 		}
 		return "clock", "malformed"
+	case recTaken:
+		if len(b) >= 17 {
+			what := map[byte]string{takenReading: "reading", takenBlock: "block of day " + fmt.Sprint(int64(binary.BigEndian.Uint64(b[9:])))}[b[8]]
+			return "taken", fmt.Sprintf("counter %d, %s, %d bytes signed", binary.BigEndian.Uint64(b), what, len(b)-17)
+		}
+		return "taken", "malformed"
+	case recAcked:
+		if len(b) == 8 {
+			return "acked", fmt.Sprintf("counter %d acknowledged by the gateway", binary.BigEndian.Uint64(b))
+		}
+		return "acked", "malformed"
+	case recTamper:
+		if len(b) >= 8 {
+			if t, err := protocol.UnmarshalTamperBatch(b[8:]); err == nil {
+				return "tamper", fmt.Sprintf("%d events detected, %d unacknowledged", binary.BigEndian.Uint64(b), len(t.Items))
+			}
+		}
+		return "tamper", "malformed"
 	case recRegister:
 		if len(b) == 16 {
 			return "register", fmt.Sprintf("days up to %d folded: %d Wh", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
@@ -134,13 +154,16 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 
 // liveRecords is what a compaction of the meter's journal keeps: every
 // logbook entry (a legal logbook is never erased), the last command
-// counter, firmware state, floor, tariff, breaker and clock offset, the signed blocks of the last
+// counter, firmware state, floor, tariff, breaker, clock offset and tamper log, the signed blocks of the last
 // BlockRetention days, and the intervals of every day still needed — the
 // newest day, and every day from the first one whose block was not handed
 // out although it is complete. The intervals of the days before are folded
 // into one register record (their total), so the register and every later
 // block's register reading stay exact. Records of kinds it does not know
-// are kept.
+// are kept. Of the signed items the Collection machine took (recTaken),
+// it keeps every one the gateway has not acknowledged, the blocks of the
+// last BlockRetention days, and the one with the highest counter (taken
+// survives); an acknowledgement is kept while its item is.
 func liveRecords(recs []journal.Record) []journal.Record {
 	type dayRecs struct {
 		recs  []journal.Record
@@ -149,6 +172,10 @@ func liveRecords(recs []journal.Record) []journal.Record {
 	days := map[int64]*dayRecs{}
 	blocks := map[int64]journal.Record{}
 	last := map[byte]journal.Record{}
+	taken := map[uint64]journal.Record{}
+	handedOut := map[int64]bool{} // days whose block a recTaken holds
+	acked := map[uint64]journal.Record{}
+	var top uint64
 	var reg journal.Record
 	var regDay int64 = -1 << 62
 	var regWh uint64
@@ -178,7 +205,23 @@ func liveRecords(recs []journal.Record) []journal.Record {
 				continue
 			}
 			blocks[int64(binary.BigEndian.Uint64(r.Data))] = r
-		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock:
+		case recTaken:
+			if len(r.Data) < 17 {
+				keep = append(keep, r)
+				continue
+			}
+			ctr := binary.BigEndian.Uint64(r.Data)
+			taken[ctr], top = r, max(top, ctr)
+			if r.Data[8] == takenBlock {
+				handedOut[int64(binary.BigEndian.Uint64(r.Data[9:]))] = true
+			}
+		case recAcked:
+			if len(r.Data) != 8 {
+				keep = append(keep, r)
+				continue
+			}
+			acked[binary.BigEndian.Uint64(r.Data)] = r
+		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock, recTamper:
 			last[r.Kind] = r
 		case recRegister:
 			if len(r.Data) == 16 {
@@ -201,6 +244,7 @@ func liveRecords(recs []journal.Record) []journal.Record {
 	folding := true
 	for _, d := range order {
 		_, blocked := blocks[d]
+		blocked = blocked || handedOut[d]
 		if folding && (d <= regDay || d < newest && (blocked || days[d].count < 96)) {
 			c := 0
 			for _, r := range days[d].recs {
@@ -224,6 +268,16 @@ func liveRecords(recs []journal.Record) []journal.Record {
 	for d, r := range blocks {
 		if d > newest-BlockRetention {
 			keep = append(keep, r)
+		}
+	}
+	for ctr, r := range taken {
+		a, ack := acked[ctr]
+		recent := r.Data[8] == takenBlock && int64(binary.BigEndian.Uint64(r.Data[9:])) > newest-BlockRetention
+		if !ack || recent || ctr == top {
+			keep = append(keep, r)
+			if ack {
+				keep = append(keep, a)
+			}
 		}
 	}
 	sort.Slice(keep, func(i, j int) bool { return keep[i].Seq < keep[j].Seq })

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
@@ -83,7 +84,7 @@ func TestStoreTornTailIsReported(t *testing.T) {
 }
 
 // TestStoreCompactionBoundsTheJournal: 300 days of measuring with every
-// block handed out: the journal stays within its bound, and a restart
+// block handed out and acknowledged by the gateway: the journal stays within its bound, and a restart
 // after many compactions has the same register, the same recent blocks and
 // signs the next day's block with the right register reading.
 func TestStoreCompactionBoundsTheJournal(t *testing.T) {
@@ -104,6 +105,13 @@ func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 			t.Fatalf("day %d: %+v", d, r)
 		}
 		last = r.Body
+		_, ctr, err := protocol.PeekData(r.Body, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUAck, Counter: ctr}); a.Kind != protocol.PDUResult || a.Status != protocol.StatusOK {
+			t.Fatalf("ack of day %d: %+v", d, a)
+		}
 		peak = max(peak, m.store.Size())
 	}
 	if err := m.store.CompactErr(); err != nil {
@@ -111,7 +119,7 @@ func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 	}
 	// Live: 31 blocks and the newest day; a day's records and a block are
 	// appended between two checks.
-	blockLen := int64(len(last) + 8 + 21)
+	blockLen := int64(len(last)+17+21) + 8 + 21 // the taken record and its ack
 	bound := max(StoreCompactMin, 2*(BlockRetention*blockLen+96*35+4096)) + 96*35 + blockLen
 	if peak > bound {
 		t.Fatalf("journal grew to %d bytes, bound %d", peak, bound)
@@ -411,8 +419,8 @@ func TestCrashPointsMeter(t *testing.T) {
 			if next := m2.ch.machine.State.Next; next < int64(a.send) {
 				return fmt.Errorf("channel counter %d used, the Channel machine restarts at %d", a.send, next)
 			}
-			if m2.dataNext < a.data {
-				return fmt.Errorf("signed-data counter %d used, restarts at %d", a.data, m2.dataNext+1)
+			if m2.coll.m.State.Taken < int64(a.data) {
+				return fmt.Errorf("signed-data counter %d used, restarts at %d", a.data, m2.coll.m.State.Taken+1)
 			}
 			if len(m2.core.Logbook()) < a.logbook || m2.core.Version() < a.version {
 				return fmt.Errorf("logbook %d entries and v%d after restart, %d and v%d acknowledged", len(m2.core.Logbook()), m2.core.Version(), a.logbook, a.version)
@@ -505,6 +513,9 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 	}
 	lr, other := []byte("lr v5"), []byte("comm v5")
 	k.install(t, m, 1, protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}, append(bytes.Clone(lr), other...), k.man, k.auth)
+	if _, err := m.Tamper(protocol.TamperCover, time.Unix(1, 0)); err != nil {
+		t.Fatal(err)
+	}
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +527,7 @@ func TestDescribeRecordNamesEveryKind(t *testing.T) {
 		}
 		kinds[name] = summary
 	}
-	if len(kinds) != 10 || kinds["tariff"] != "T2 by command 5" || kinds["command"] != "last counter 8" || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
+	if len(kinds) != 11 || kinds["tamper"] != "1 events detected, 1 unacknowledged" || kinds["tariff"] != "T2 by command 5" || kinds["command"] != "last counter 8" || kinds["breaker"] != "open by command 6" || kinds["clock"] != "offset -10 s by command 7" || kinds["register"] != "days up to 20000 folded: "+fmt.Sprint(m.registerAtEnd(20000))+" Wh" {
 		t.Fatalf("kinds: %v", kinds)
 	}
 	if n, _ := DescribeRecord(99, nil); n != "" {

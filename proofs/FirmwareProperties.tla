@@ -5,18 +5,21 @@
 (***************************************************************************)
 EXTENDS Firmware
 
-\* S4 firmware: only dual-signed LR software runs, the running security
-\* version never decreases and is never below the committed floor, every
-\* attempt is in the logbook.
+\* S4 firmware: only dual-signed LR software runs (on trial too), the
+\* running security version never falls below the highest committed one
+\* nor below the committed floor, every attempt that ended is in the
+\* logbook with its version and its real outcome.
 S4 == /\ S4_OnlyDualSignedRuns
       /\ S4_SecurityVersionNeverDecreases
       /\ S4_NotBelowFloor
       /\ S4_Logged
 
-\* L2 never bricked, on one meter: a slot is always active (safety half),
-\* and a started install always ends, in the new version or rolled back to
-\* the old one (liveness half, under weak fairness of the install steps;
-\* checked on FirmwareLive.cfg).
+\* L2 never bricked, on one meter: the active slot's file holds the image
+\* its record names, outside an install only self-tested software runs and
+\* during one the old software is intact to fall back to (safety half);
+\* a started install ends in tested software at or above the floor
+\* (liveness half, under weak fairness of the core's steps; checked on
+\* FirmwareLive.cfg).
 L2 == []L2_NeverBricked /\ L2_InstallEnds
 
 =============================================================================

@@ -17,6 +17,9 @@ const (
 	PDUManifest      PDUKind = 4  // Body: a signed firmware manifest; Campaign names the transfer
 	PDUFirmwareBlock PDUKind = 5  // Body: a FirmwareBlock
 	PDUActivate      PDUKind = 6  // install the completed image of Campaign
+	PDUAck           PDUKind = 7  // Counter: signed data the gateway queued durably; the meter may drop it (Collection's Acked)
+	PDUTamperEvents  PDUKind = 8  // the meter's unacknowledged signed tamper events (UC9), answered with PDUData
+	PDUTamperAcks    PDUKind = 9  // Body: the head-end's signed tamper acknowledgements (a TamperBatch)
 	PDUData          PDUKind = 16 // Body: signed data (reading, block, event)
 	PDUResult        PDUKind = 17 // Status and Detail: the outcome of a request
 )
@@ -46,6 +49,8 @@ type PDU struct {
 	// that consumes the PDU observes it (0 when the sender keeps no trace).
 	// It travels inside the sealed APDU, so it is authenticated.
 	Clock uint64 `cbor:"8,keyasint,omitempty"`
+	// Counter is the signed-data counter a PDUAck acknowledges.
+	Counter uint64 `cbor:"9,keyasint,omitempty"`
 }
 
 // Marshal encodes the PDU.
@@ -57,7 +62,7 @@ func (p *PDU) Marshal() ([]byte, error) {
 }
 
 func (p *PDU) wellFormed() error {
-	if p.Kind < PDUGetBlock || p.Kind > PDUActivate && p.Kind != PDUData && p.Kind != PDUResult {
+	if p.Kind < PDUGetBlock || p.Kind > PDUTamperAcks && p.Kind != PDUData && p.Kind != PDUResult {
 		return fmt.Errorf("%w: PDU kind %d", ErrMalformed, p.Kind)
 	}
 	if len(p.Body) > MaxPDUBody || len(p.Detail) > 256 {

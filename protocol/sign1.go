@@ -13,11 +13,22 @@ import (
 // COSE_Sign1 (tag 18, protected header {alg: ES256, content type}, unprotected
 // header {kid: system title}, attached payload, 64-byte signature). Parsing
 // that shape by hand and hashing the Sig_structure from slices of the input
-// saves the generic COSE decoding: BenchmarkVerifyReading against
-// BenchmarkRawECDSAVerify shows why. Anything not in that exact shape is
-// rejected, which is also the strict-parser rule: one byte string, one meaning.
-// Signing stays with go-cose, and a test checks that go-cose verifies what the
-// fast path accepts.
+// saves the generic COSE decoding. Measured against go-cose v1.3.0 on the
+// same messages (BenchmarkCOSEInterleaved, the two paths alternated message
+// by message on a shared 2-core AMD EPYC; BenchmarkCOSEVerify for
+// allocations), doing the same checks (ES256, content type, kid = the
+// payload's meter, strict payload decoding):
+//
+//	signed reading:       ours ~81-91 µs, go-cose ~93-106 µs (go-cose 14-17 % slower)
+//	signed block header:  ours ~87-91 µs, go-cose ~101-106 µs (15-17 % slower)
+//	allocations:          ours 22 (1.3 KB), go-cose 86 (4.4 KB)
+//
+// The ECDSA verification itself is most of either figure; the rest is
+// go-cose's generic header decoding. Anything not in that exact shape is
+// rejected, which is also the strict-parser rule: one byte string, one
+// meaning. Signing stays with go-cose (a hand-laid signer measures ~15 %
+// faster, not worth a second signer on the meter), and TestCOSEInterop
+// checks that go-cose verifies what we sign and we verify what go-cose signs.
 
 var protectedFor = map[string][]byte{}
 

@@ -33,13 +33,13 @@ Item == [r : 1..MaxReadings, signed : BOOLEAN]
 VARIABLES
     \* @type: Int; @role: meter; @persist
     taken,
-    \* @type: Set(Int); @role: meter; @persist
+    \* @type: Set(Int); @role: meter; @persist; @store
     meterBuf,      \* signed readings not yet acknowledged by the gateway
     \* @type: Set(Int); @role: attacker
     plc,           \* readings the meter sent on the medium
     \* @type: Set(Int); @role: attacker
     plcAcks,       \* the gateway's acknowledgements on the medium
-    \* @type: Set(ITEM); @role: gateway; @persist
+    \* @type: Set(ITEM); @role: gateway; @persist; @store
     queue,         \* store-and-forward queue
     \* @type: Set(ITEM); @role: wan
     uploads,       \* items the gateway sent towards the head-end
@@ -49,7 +49,7 @@ VARIABLES
     acks,          \* the head-end's acknowledgements
     \* @type: Bool; @role: wan
     wanUp,
-    \* @type: Set(ITEM); @role: headend; @persist
+    \* @type: Set(ITEM); @role: headend; @persist; @store
     stored,
     \* @type: Int; @role: history
     restarts,
@@ -174,6 +174,33 @@ Next ==
     \/ Restart
 
 Spec == Init /\ [][Next]_vars
+
+\* @role: wan @event: deliver_all
+\* Trace validation only (RolesView): the WAN delivers everything sent so
+\* far in one step, which is several Deliver steps of Next.
+DeliverAll ==
+    /\ wanUp
+    /\ ~(uploads \subseteq delivered)
+    /\ delivered' = delivered \cup uploads
+    /\ UNCHANGED <<taken, meterBuf, plc, plcAcks, queue, uploads, acks, wanUp, stored, restarts, outages>>
+
+\* Trace validation of the roles' logs (spec/trace/Collection.cfg): Next
+\* without the attacker's Inject and the WAN's outages (a run the roles log
+\* has neither), and with DeliverAll for Deliver. Deliver steps change no
+\* role's variable and commute with each other, so a behaviour of
+\* RolesView is a behaviour of Next with each DeliverAll written out as
+\* Deliver steps; the one hidden step before a head-end's Ingest is then
+\* not a choice among the items in flight, and the check's candidate
+\* states do not multiply with them.
+RolesView ==
+    \/ Take
+    \/ \E r \in plc : Collect(r)
+    \/ \E r \in plcAcks : Acked(r)
+    \/ \E i \in queue : Upload(i)
+    \/ DeliverAll
+    \/ \E i \in delivered : Ingest(i)
+    \/ \E i \in acks : Uploaded(i)
+    \/ Restart
 
 \* Fairness for L1: the roles keep collecting, uploading and acknowledging,
 \* the WAN keeps delivering and comes back, the head-end keeps ingesting.

@@ -211,11 +211,14 @@ ReceiveAck(n) ==
     /\ UNCHANGED <<seq, sensed, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: restart
-\* The persisted queue survives a restart.
+\* The persisted queue survives a restart; the volatile wanUp starts again
+\* as in Init (the restarted gateway tries its link; a failure is the next
+\* WanDown).
 Restart ==
     /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, outages, drops, injects>>
+    /\ wanUp' = TRUE
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, crashes, outages, drops, injects>>
 
 \* @role: gateway @event: outage
 WanDown ==

@@ -31,6 +31,11 @@ type IngestResult struct {
 	Stored, Duplicates int
 	Intervals          int // interval values stored from new blocks
 	Rejected           []error
+	// Clock is the head-end's Lamport time after the batch's steps, for
+	// trace validation: the gateway's steps on the answer observe it (0
+	// when the head-end keeps no trace, and over HTTP, which does not
+	// carry it).
+	Clock uint64
 }
 
 // MaxIngestBody caps a gateway's batch.

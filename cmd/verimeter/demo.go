@@ -295,6 +295,7 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 		{stepReadings, w.runDays},
 		{stepFirmware, w.firmware},
 		{stepAttacker, w.attacks},
+		{stepTamper, w.tamper},
 		{stepOperator, w.operatorChange},
 		{stepMarket, w.market},
 		{stepMarket, w.commandsPolicy},
@@ -331,7 +332,10 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	}
 	if keep {
 		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"),
-			"and its channel: verimeter trace-check -max-hidden 0 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "*.ndjson"))
+			"and its channel: verimeter trace-check -max-hidden 0 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "*.ndjson"),
+			"and its collection: verimeter trace-check -max-hidden 1 -spec spec/Collection.tla -config spec/trace/Collection.cfg "+filepath.Join(cfg.SpecTrace, "collection", "<meter>", "*.ndjson"),
+			"and its firmware: verimeter trace-check -max-hidden 0 -spec spec/Firmware.tla -config spec/trace/Firmware.cfg "+filepath.Join(cfg.SpecTrace, "firmware", "<meter>", "meter.ndjson"),
+			"and its tamper events: verimeter trace-check -max-hidden 0 -spec spec/Tamper.tla -config spec/trace/Tamper.cfg "+filepath.Join(cfg.SpecTrace, "tamper", "<meter>", "*.ndjson"))
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {

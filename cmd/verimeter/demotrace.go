@@ -23,7 +23,11 @@ import (
 // the directory their logs go to under -spec-trace (one subdirectory per
 // meter), with the model trace validation uses (spec/trace/) and the hidden
 // steps it allows before each logged one. In Commands and Channel every
-// role logs, so none (Channel's model, RolesView, leaves out the attacker).
+// role logs, so none (Channel's model, RolesView, leaves out the
+// attacker). In Collection every role logs and the model's RolesView
+// delivers what was sent in one step, so one: the WAN's DeliverAll before
+// the head-end's Ingest. In Firmware only the meter acts, so none. In
+// Tamper every role logs (meter, gateway, head-end), so none.
 var specTraceGroups = []struct {
 	dir, module, cfg string
 	who              string // the roles that log, as the report names them
@@ -32,6 +36,9 @@ var specTraceGroups = []struct {
 }{
 	{"commands", "Commands.tla", "trace/Commands.cfg", "roles'", 0, handOverMap},
 	{"channel", "Channel.tla", "trace/Channel.cfg", "roles'", 0, plaintextOfReceive},
+	{"collection", "Collection.tla", "trace/Collection.cfg", "roles'", 1, nil},
+	{"firmware", "Firmware.tla", "trace/Firmware.cfg", "meters'", 0, nil},
+	{"tamper", "Tamper.tla", "trace/Tamper.cfg", "roles'", 0, nil},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.

@@ -29,7 +29,9 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	var out bytes.Buffer
 	rep.write(&out)
 	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
-		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Channel.tla") {
+		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Channel.tla") ||
+		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Collection.tla") ||
+		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Firmware.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
 	}
 	// The last meter (index 7) has system title VMR\0 0 0 0 7.
@@ -74,9 +76,11 @@ func TestDemoTracesAreExplained(t *testing.T) {
 	// 0's meters (0, 2, 4, 6): issue, relay, execute each; the disconnect
 	// to meter 7: issue, relay, execute, then after the repeat the gateway
 	// refused, its restart and the relay the meter refuses (5 steps); and
-	// the wake-up of gateway 0, which only the head-end logs.
-	if res.Groups != 8 || res.Steps != 3*(5+4)+5+1 {
-		t.Fatalf("%+v: want 8 groups and 33 steps", res)
+	// the wake-up of gateway 0, which only the head-end logs; and gateway
+	// 0's Restart (it restarts in the tamper step) in the logs of the
+	// meters it relayed a tariff to before (0, 2, 4), at its next relay.
+	if res.Groups != 8 || res.Steps != 3*(5+4)+5+1+3 {
+		t.Fatalf("%+v: want 8 groups and 36 steps", res)
 	}
 	t.Logf("Commands: %d steps in %d logs of %d groups explained", res.Steps, res.Logs, res.Groups)
 	// Every meter and its gateway log their channel: at least the
@@ -87,6 +91,11 @@ func TestDemoTracesAreExplained(t *testing.T) {
 		t.Fatalf("Channel %+v: want 8 groups of two logs, >= 40 steps", ch)
 	}
 	t.Logf("Channel: %d steps in %d logs of %d groups explained", ch.Steps, ch.Logs, ch.Groups)
+	co := results.module("Collection")
+	if co.Groups != 8 || co.Logs < 8*3 || co.Steps < 8*5 {
+		t.Fatalf("Collection %+v: want 8 groups of >= 3 logs (meter, gateway, head-end), >= 40 steps", co)
+	}
+	t.Logf("Collection: %d steps in %d logs of %d groups explained", co.Steps, co.Logs, co.Groups)
 }
 
 // channelLog is the Channel log of the disconnected meter of demoTraces.
@@ -109,12 +118,12 @@ func channelLogOf(t *testing.T, dir, role string) string {
 // TestDemoTamperedChannelTraceIsRejected: a meter's Channel log edited so
 // that a Seal leaves the next counter where it was (the following APDU
 // would reuse the nonce, which S7 forbids) is reported at that line. The
-// meter's third Seal is its second under the key of its second agreement
-// (a re-commissioning in the demo), so it goes from next 1 to 2.
+// meter's second agreement (a re-commissioning in the demo) is followed by
+// a Reserve and then Seals; its second Seal goes from next 1 to 2.
 func TestDemoTamperedChannelTraceIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
 	path := channelLog(t, dir)
-	n := seal(t, path, 3)
+	n := nthAction(t, path, "Agree", 2) + 3
 	rewrite(t, path, n, `"next":2,`, `"next":1,`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
@@ -339,4 +348,162 @@ func TestPlaintextOfReceive(t *testing.T) {
 			t.Errorf("Receive %d mapped to %s, want %s", i+1, out[1][i].Event, want)
 		}
 	}
+}
+
+// collectionLog is a log of the disconnected meter's Collection group of
+// demoTraces (who: "meter", "headend" or "gateway-*").
+func collectionLog(t *testing.T, dir, who string) string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "collection", "564d520000000007", who+".ndjson"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no Collection log %s of the meter: %v", who, err)
+	}
+	return paths[0]
+}
+
+// nthAction returns the line (1-based) of the k-th step of action in a log.
+func nthAction(t *testing.T, path, action string, k int) int {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		if strings.Contains(l, `"action":"`+action+`"`) {
+			if k--; k == 0 {
+				return i + 1
+			}
+		}
+	}
+	t.Fatalf("%s has fewer than %d %s:\n%s", path, k, action, src)
+	return 0
+}
+
+// TestDemoTamperedCollectionTraceIsRejected: a meter's Collection log
+// edited so that its second Take claims a counter it skipped (taken 3
+// where the machine took 2: a reading r = 2 the spec's meter never kept)
+// is reported at that line.
+func TestDemoTamperedCollectionTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := collectionLog(t, dir, "meter")
+	n := nthAction(t, path, "Take", 2)
+	rewrite(t, path, n, `"state":{"taken":2}`, `"state":{"taken":3}`)
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n || u.Step.Action != "Take" {
+		t.Fatalf("err = %v, want the meter's Take at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
+// TestDemoReorderedCollectionTraceIsRejected: the gateway's log with its
+// first Upload moved before the Collect that queued the item (an upload of
+// what the queue does not hold yet) is rejected.
+func TestDemoReorderedCollectionTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := collectionLog(t, dir, "gateway-*")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	c, u := nthAction(t, path, "Collect", 1), nthAction(t, path, "Upload", 1)
+	if c >= u {
+		t.Fatalf("%s: the first Upload (line %d) does not follow the first Collect (line %d):\n%s", path, u, c, src)
+	}
+	// Swap the two lines, keeping each line's clock in its place so the
+	// log stays well formed (clocks increasing): only the order changes.
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[c-1], lines[u-1]
+	ca, cb := clock(a), clock(b)
+	lines[c-1], lines[u-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var ue *tracecheck.Unexplained
+	if !errors.As(err, &ue) || ue.Step.File != path || ue.Step.Action != "Upload" {
+		t.Fatalf("err = %v, want the gateway's Upload in %s unexplained", err, path)
+	}
+	t.Log(err)
+}
+
+func firmwareLog(t *testing.T, dir string, i int) (path string, lines []string) {
+	t.Helper()
+	path = filepath.Join(dir, "firmware", fmt.Sprintf("564d52000000000%d", i), "meter.ndjson")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no Firmware log of meter %d: %v", i, err)
+	}
+	return path, strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+}
+
+func lineOf(t *testing.T, lines []string, action string) int {
+	t.Helper()
+	for i, l := range lines {
+		if strings.Contains(l, `"action":"`+action+`"`) {
+			return i + 1
+		}
+	}
+	t.Fatalf("no %s in:\n%s", action, strings.Join(lines, "\n"))
+	return 0
+}
+
+func TestDemoFirmwareTraces(t *testing.T) {
+	dir, _ := demoTraces(t)
+	results, err := validateSpecTraces(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fw := results.module("Firmware")
+	if fw.Groups != 8 || fw.Logs != 8 || fw.Steps < 7*6+5 {
+		t.Fatalf("Firmware %+v: want 8 groups of one log, >= 47 steps", fw)
+	}
+	_, lines := firmwareLog(t, dir, 4)
+	n := lineOf(t, lines, "SelfTestFail")
+	if !strings.Contains(lines[n-1], `"outcome":"rolled back","cause":"self-test failed"`) || !strings.Contains(lines[n], `"action":"RollBack"`) {
+		t.Fatalf("meter 4's rollback:\n%s", strings.Join(lines, "\n"))
+	}
+	t.Logf("Firmware: %d steps in %d logs of %d groups explained", fw.Steps, fw.Logs, fw.Groups)
+}
+
+func TestDemoTamperedFirmwareTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path, lines := firmwareLog(t, dir, 4)
+	n := lineOf(t, lines, "SelfTestFail")
+	rewrite(t, path, n, `"outcome":"rolled back","cause":"self-test failed"`, `"outcome":"installed","cause":""`)
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n || u.Step.Action != "SelfTestFail" {
+		t.Fatalf("err = %v, want the meter's SelfTestFail at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
+func TestDemoReorderedFirmwareTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path, lines := firmwareLog(t, dir, 1)
+	n := lineOf(t, lines, "Activate")
+	if n < 2 || !strings.Contains(lines[n-2], `"action":"WriteSlot"`) {
+		t.Fatalf("%s: the activation (line %d) does not follow the slot write:\n%s", path, n, strings.Join(lines, "\n"))
+	}
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[n-2], lines[n-1]
+	ca, cb := clock(a), clock(b)
+	lines[n-2], lines[n-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n-1 {
+		t.Fatalf("err = %v, want the step at %s:%d unexplained", err, path, n-1)
+	}
+	t.Log(err)
 }

@@ -174,6 +174,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		if err := g.CollectDay(mt, f.Day); err != nil {
 			return fmt.Errorf("collect %s: %w", m.Title, err)
 		}
+		if _, err := g.CollectTamper(mt); err != nil {
+			return fmt.Errorf("collect tamper events of %s: %w", m.Title, err)
+		}
 		for r := 0; read && r < o.reads; r++ {
 			if _, err := g.ReadNow(mt); err != nil {
 				return fmt.Errorf("read %s: %w", m.Title, err)
@@ -204,6 +207,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})
 	}
 	if err != nil {
+		return err
+	}
+	if err := forwardTamper(g, up, f.Meters, stdout); err != nil {
 		return err
 	}
 	res := fwd.Result

@@ -29,8 +29,9 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("meter run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "meter configuration (JSON, from verimeter provision)")
+	tamper := fs.String("tamper", "", "simulated tamper sensor: detect one event of this kind at start (cover, magnetic)")
 	specTrace := fs.String("spec-trace", "", "log the steps of the meter's machines in this directory (continuing the logs of an earlier run), for trace validation")
-	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json [-spec-trace DIR]")
+	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json [-tamper KIND] [-spec-trace DIR]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -39,7 +40,7 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := meterRun(*cfgPath, *specTrace, stdout); err != nil {
+	if err := meterRun(*cfgPath, *tamper, *specTrace, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter meter: %v\n", err)
 		return 1
 	}
@@ -66,7 +67,10 @@ func selfTest(model string, d time.Duration) func(lr []byte) error {
 	}
 }
 
-func meterRun(path, specTrace string, stdout io.Writer) (err error) {
+// meterRun runs the meter of the configuration at path; a tamper kind
+// fires the simulated sensor once at start (the meter's hardware input);
+// specTrace, when not "", is the directory of its spec trace logs.
+func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 	traces, err := openSpecTrace(specTrace)
 	if err != nil {
 		return err
@@ -124,6 +128,13 @@ func meterRun(path, specTrace string, stdout io.Writer) (err error) {
 		if _, err := m.Measure(f.Day, i); err != nil {
 			return err
 		}
+	}
+	if tamper != "" {
+		n, err := m.Tamper(tamper, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "meter %x: tamper event %d (%s) signed and journaled\n", title, n, tamper)
 	}
 	os.Remove(f.Socket)
 	tr, err := plc.ListenSocket(f.Socket)

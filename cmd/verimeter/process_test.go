@@ -66,7 +66,11 @@ func TestProcessesOnLoopback(t *testing.T) {
 	}()
 	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
 	for i := range 6 {
-		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
+		args := []string{"meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i))}
+		if i == 0 {
+			args = append(args, "-tamper", "cover") // its cover is opened: one tamper event (UC9)
+		}
+		start(args...)
 	}
 	// Every meter on the line before the gateways start.
 	for i := range 6 {
@@ -89,6 +93,9 @@ func TestProcessesOnLoopback(t *testing.T) {
 		}
 		if !strings.Contains(string(out), "3 stored") {
 			t.Fatalf("gateway %d: %s", g, out)
+		}
+		if want := fmt.Sprintf("%d tamper events acknowledged by the head-end, %d acknowledgements relayed", 1-g, 1-g); !strings.Contains(string(out), want) {
+			t.Fatalf("gateway %d: %s\nwant %q", g, out, want)
 		}
 	}
 	addr, err := os.ReadFile(filepath.Join(work, "headend.addr"))

@@ -5,5 +5,7 @@
 // the TLA+ engine or the generator, and production packages never link the
 // simulated world (fault injection, attacker, scenarios). The rules are
 // checked on the package graph `go list` reports, so a new import that
-// breaks one fails `make test` instead of waiting for a review.
+// breaks one fails `make test` instead of waiting for a review. The same
+// package keeps ARCHITECTURE.md true: every path, function and test it
+// names exists, and its import table is what `go list` reports.
 package archtest

@@ -43,6 +43,13 @@
 // them. The model's bounds (its Max… constants) apply: a run longer than
 // the model allows is unexplained, and a larger .cfg is the remedy.
 //
+// A variable the role keeps outside its machine (@store: a set in its
+// journal or database) may be left out of the logged state; when it is
+// logged (the meter's firmware logbook), it is checked like any other
+// variable. Left out, it is constrained by the parameters drawn from it (an
+// upload of an item the model's queue does not hold is unexplained) and by
+// the model's invariants.
+//
 // Parameters are checked against the domains Next draws them from, not
 // against the action's effect: the evaluator names the action a successor
 // was produced by, not its arguments. A parameter that leaves no trace in

@@ -161,6 +161,13 @@ func (m *Model) prepare(idx int, s *Step) (*prepared, string, error) {
 	var parts []string
 	for _, v := range g.Vars {
 		raw, ok := obj[v.Name]
+		if !ok && v.Store {
+			// Kept by the role outside its machine (@store) and not
+			// logged: constrained through the parameters drawn from it.
+			// A role that logs its store (the meter's logbook) has it
+			// checked like any other variable.
+			continue
+		}
 		if !ok {
 			return nil, fmt.Sprintf("state lacks variable %s of role %s", v.Name, s.Role), nil
 		}

@@ -1,0 +1,236 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
+)
+
+// The gateway's part of spec/Collection.tla, one machine per meter. A spec
+// "reading" r is one signed item of the meter (a load-profile block or an
+// on-demand reading) named by its signed-data counter; the spec's queue
+// is the store-and-forward Queue (its journal), holding [r |-> counter,
+// signed |-> TRUE] for each pending item of the meter: the machine keeps
+// no copy of it (@store, read through queueStore). The machine decides:
+// collect queues a reading durably and then acknowledges it to the meter
+// (PDUAck), upload sends only what is queued, upload_ack drops an item
+// only once the head-end's answer to its batch confirmed the durable
+// commit, and a restart keeps the queue. Events (spec/Tamper.tla) travel
+// in the same queue but are not Collection items.
+
+// ErrNotQueued refuses an upload of an item the Collection machine's
+// queue does not hold (Upload: i \in queue).
+var ErrNotQueued = errors.New("gateway: item not in the store-and-forward queue")
+
+// collectionMachine is the gateway's machine of spec/Collection.tla for
+// one meter. Its state is empty: the queue is the role's Queue.
+type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+
+// queueStore is the machine's @store queue for one meter: the items of
+// the Queue pending for it, by counter (every queued reading is signed as
+// far as the gateway knows; the head-end verifies).
+type queueStore struct {
+	q     *Queue
+	meter protocol.SystemTitle
+}
+
+// QueueHas reports whether the meter's item r is pending in the queue.
+func (s *queueStore) QueueHas(x CollectionItem) bool {
+	return x.Signed && x.R >= 0 && s.q.Has(s.meter, uint64(x.R))
+}
+
+// meterCollection is one meter's Collection machine with its store view.
+type meterCollection struct {
+	m     collectionMachine
+	store queueStore
+	p     CollectionParams
+}
+
+// collection returns the meter's Collection machine of this gateway
+// incarnation. When the trace already holds steps of an earlier one (the
+// gateway restarted), the new one records the spec's Restart first: the
+// queue is kept (it is durable), what was in flight is not.
+func (g *Gateway) collection(meter protocol.SystemTitle) (*meterCollection, error) {
+	if c, ok := g.colls[meter]; ok {
+		return c, nil
+	}
+	rec, err := g.cfg.Trace.Recorder(fmt.Sprintf("collection/%x/gateway-%s", meter[:], g.cfg.Name))
+	if err != nil {
+		return nil, err
+	}
+	c := &meterCollection{store: queueStore{q: g.queue, meter: meter}}
+	c.p.Store = &c.store
+	c.m = collectionMachine{Role: "gateway", Name: "gateway-" + g.cfg.Name, Step: c.p.Step, State: c.p.Init(), Rec: rec,
+		Action: func(o *CollectionOutput) string { return o.Action }}
+	if rec.LastClock() > 0 {
+		c.m.Resume()
+		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionRestart}, &g.collOut); err != nil {
+			return nil, err
+		}
+	}
+	g.colls[meter] = c
+	return c, nil
+}
+
+// collect takes the machine's Collect for a signed item the meter sent
+// (its answer's Lamport time in clock): the item is appended to the
+// durable queue before the step counts (the machine's queue' = queue \cup
+// {r}; an item already pending is not appended twice), and then the
+// gateway acknowledges it to the meter (the step's plcAcks), which may
+// drop it. A failed append acknowledges nothing.
+func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64) error {
+	m, ctr, err := protocol.PeekData(it.Raw, it.Kind == wan.KindBlock)
+	if err != nil {
+		return err
+	}
+	if m != meter || ctr == 0 || ctr > math.MaxInt64 {
+		return fmt.Errorf("%w: item %d of %x from %x", protocol.ErrMalformed, ctr, m, meter)
+	}
+	c, err := g.collection(meter)
+	if err != nil {
+		return err
+	}
+	out := &g.collOut
+	c.m.Persist = func(_ *CollectionState, o *CollectionOutput) error {
+		for _, x := range o.QueueAdd {
+			if x.R != int64(ctr) || !x.Signed {
+				return fmt.Errorf("gateway: Collect queued %v for item %d", x, ctr)
+			}
+			if !g.queue.Has(meter, ctr) {
+				if err := g.queue.Append(it); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	now, err := c.m.Apply(clock, CollectionEvent{Kind: CollectionCollect, R: int64(ctr)}, out)
+	c.m.Persist = nil
+	if err != nil {
+		return err
+	}
+	for _, r := range out.PlcAcks {
+		p := protocol.PDU{Kind: protocol.PDUAck, Counter: uint64(r)}
+		if c.m.Rec != nil {
+			p.Clock = now
+		}
+		a, err := g.request(meter, protocol.TagCommand, p)
+		if err != nil {
+			// The item is queued; the meter keeps it until an ack arrives
+			// (it answers the same item again, which is queued once).
+			return fmt.Errorf("gateway: item %d queued, not acknowledged to the meter: %w", r, err)
+		}
+		if err := result(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchIDs are the Collection items of a batch about to be uploaded, and
+// the latest Lamport time of their Upload steps (what the batch carries).
+type batchIDs struct {
+	ids   []ItemID
+	ok    []bool
+	clock uint64
+}
+
+// upload takes the machine's Upload for every reading and block of a
+// batch before it is sent: each must be in its meter's queue.
+func (g *Gateway) upload(items []queued, b *batchIDs) error {
+	b.ids, b.ok, b.clock = b.ids[:0], b.ok[:0], 0
+	for _, it := range items {
+		b.ids, b.ok = append(b.ids, it.id), append(b.ok, it.ok)
+		if !it.ok {
+			continue
+		}
+		c, err := g.collection(it.id.Meter)
+		if err != nil {
+			return err
+		}
+		ev := CollectionEvent{Kind: CollectionUpload, I: CollectionItem{R: int64(it.id.Counter), Signed: true}}
+		now, err := c.m.Apply(0, ev, &g.collOut)
+		if err != nil {
+			if errors.Is(err, statemachine.ErrNotEnabled) {
+				return fmt.Errorf("%w: %d of %x: %w", ErrNotQueued, it.id.Counter, it.id.Meter, err)
+			}
+			return err
+		}
+		b.clock = max(b.clock, now)
+	}
+	return nil
+}
+
+// uploaded takes the machine's Uploaded for every reading and block of a
+// batch the head-end answered after its durable commit (at its time
+// remote): the machine
+// decides each removal (queue' = queue \ {i}), the queue's acknowledgement
+// makes them durable, and then the steps are recorded. An item the
+// head-end refused (it does not verify) is acknowledged with its batch:
+// the spec's gateway queues only what the meter signed, and a refused item
+// would be refused on every resend.
+func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
+	for i, id := range b.ids[:n] {
+		if !b.ok[i] {
+			continue
+		}
+		c, err := g.collection(id.Meter)
+		if err != nil {
+			return err
+		}
+		var st CollectionState
+		if err := c.p.Step(&st, uploadAck(id), &g.collOut); err != nil {
+			return err
+		}
+		if len(g.collOut.QueueRemove) != 1 || g.collOut.QueueRemove[0].R != int64(id.Counter) {
+			return fmt.Errorf("gateway: Uploaded of %d did not remove it", id.Counter)
+		}
+	}
+	if err := g.queue.Ack(n); err != nil {
+		return err
+	}
+	for i, id := range b.ids[:n] {
+		if !b.ok[i] {
+			continue
+		}
+		c := g.colls[id.Meter]
+		if c.m.Rec == nil {
+			continue // the step above was the decision; nothing to record
+		}
+		if _, err := c.m.Apply(remote, uploadAck(id), &g.collOut); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uploadAck is the event of the head-end's acknowledgement of item id.
+func uploadAck(id ItemID) CollectionEvent {
+	return CollectionEvent{Kind: CollectionUploadAck, I: CollectionItem{R: int64(id.Counter), Signed: true}}
+}
+
+// flushBatch uploads up to batch pending items and drops them from the
+// queue once the head-end's answer confirmed their durable commit.
+func (g *Gateway) flushBatch(ctx context.Context, up Uplink, batch int) (int, wan.IngestResult, error) {
+	pend := g.queue.pending[:min(batch, len(g.queue.pending))]
+	if err := g.upload(pend, &g.batch); err != nil {
+		return 0, wan.IngestResult{}, err
+	}
+	items := g.queue.Pending(batch)
+	if g.batch.clock > 0 {
+		ctx = wan.WithClock(ctx, g.batch.clock)
+	}
+	res, err := up.Ingest(ctx, g.cfg.Name, items)
+	if err != nil {
+		return 0, res, err
+	}
+	if err := g.uploaded(&g.batch, len(items), res.Clock); err != nil {
+		return 0, res, err
+	}
+	return len(items), res, nil
+}

@@ -1,0 +1,56 @@
+package headend
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"testing"
+
+	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
+)
+
+// TestIngestRefusesUnsignedWithTypedError: an item whose meter's signature
+// does not verify is refused by the Collection machine's Ingest (its guard
+// SignedByMeter(i) reads the outcome the event carries) with ErrUnsigned,
+// which keeps the verification's cause and the guard's refusal, and is
+// neither stored nor counted; the signed items of the batch are stored.
+func TestIngestRefusesUnsignedWithTypedError(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	forger, _ := protocol.NewMeterSigner(f.meter, key(t), rand.Reader)
+	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
+	bad := append([]byte(nil), f.block(t, 3, 0)...)
+	bad[len(bad)-1] ^= 1
+	res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindReading, Raw: forged}, {Kind: KindBlock, Raw: f.block(t, 1, 0)}, {Kind: KindBlock, Raw: bad}})
+	if err != nil || res.Stored != 1 || len(res.Rejected) != 2 {
+		t.Fatalf("batch: %+v %v", res, err)
+	}
+	for _, r := range res.Rejected {
+		var g *statemachine.GuardError
+		if !errors.Is(r, ErrUnsigned) || !errors.As(r, &g) || g.Action != "Ingest" {
+			t.Fatalf("refusal %v: want ErrUnsigned wrapping the Ingest guard", r)
+		}
+	}
+	if !errors.Is(res.Rejected[0], protocol.ErrBadSignature) {
+		t.Fatalf("forged reading: %v, want the signature's cause kept", res.Rejected[0])
+	}
+	if n, _ := f.store.Counters(f.meter, 0, 1<<62); len(n) != 1 {
+		t.Fatalf("stored counters %v, want only the signed block's", n)
+	}
+}
+
+// TestCollectionStepIsTheDecision: the machine, not the caller, refuses an
+// unsigned item and asks to store a signed one (one Step per item).
+func TestCollectionStepIsTheDecision(t *testing.T) {
+	p := CollectionParams{Crypto: signatureOutcome{}}
+	var out CollectionOutput
+	if err := collectionStep(&p, &out, CollectionItem{R: 7, Signed: true}, nil); err != nil {
+		t.Fatalf("signed item refused: %v", err)
+	}
+	cause := errors.New("bad signature")
+	err := collectionStep(&p, &out, CollectionItem{R: 7}, cause)
+	if !errors.Is(err, ErrUnsigned) || !errors.Is(err, cause) || !errors.Is(err, statemachine.ErrNotEnabled) {
+		t.Fatalf("unsigned item: %v", err)
+	}
+}

@@ -1,0 +1,202 @@
+package meter
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
+)
+
+// The meter's part of spec/Collection.tla. A spec "reading" r is one item
+// of signed data the meter hands out (a day's load-profile block or an
+// on-demand reading), numbered by its signed-data counter: the machine's
+// Take decides the counter (taken + 1), and the item is signed under it
+// and journaled in one synced record (recTaken) before it leaves, so
+// taken and the item survive a power loss together and no counter is
+// signed twice. The spec's meterBuf, the items kept until the gateway's
+// acknowledgement, is the set of recTaken records no recAcked record
+// follows (@store: the machine keeps no copy; unackedStore holds their
+// counters). The gateway's PDUAck is the machine's Acked. A compaction
+// keeps every unacknowledged item (liveRecords).
+
+// Journal records of the Collection machine (meter/store.go lists the
+// others).
+const (
+	recTaken byte = 11 // counter (8), kind (1), day (8), the signed item: taken and kept until acknowledged
+	recAcked byte = 12 // counter (8): the gateway acknowledged the item
+)
+
+// Kinds of a taken item (recTaken).
+const (
+	takenReading byte = 1
+	takenBlock   byte = 2
+)
+
+// collectionMachine is the meter's machine of spec/Collection.tla.
+type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+
+// unackedStore is the machine's @store meterBuf: the counters of the
+// items taken and not yet acknowledged by the gateway.
+type unackedStore struct{ set map[int64]struct{} }
+
+// MeterBufHas reports whether item x is kept until the gateway's ack.
+func (u *unackedStore) MeterBufHas(x int64) bool {
+	_, ok := u.set[x]
+	return ok
+}
+
+// apply makes the store changes of a persisted step.
+func (u *unackedStore) apply(o *CollectionOutput) {
+	if o.MeterBufClear {
+		clear(u.set)
+	}
+	for _, x := range o.MeterBufRemove {
+		delete(u.set, x)
+	}
+	for _, x := range o.MeterBufAdd {
+		u.set[x] = struct{}{}
+	}
+}
+
+// taking is the item a Take is about to sign: what the Persist hook
+// signs under the counter the machine decided (the I/O of the step, not
+// an input of its decision).
+type taking struct {
+	kind   byte
+	day    int64
+	sign   func(counter uint64) ([]byte, error)
+	signed []byte // set by persist
+}
+
+// collection is the meter's Collection machine with its store.
+type collection struct {
+	m       collectionMachine
+	p       CollectionParams
+	unacked unackedStore
+	out     CollectionOutput
+	taking  taking
+}
+
+// initCollection builds the machine from the journal: taken is the
+// highest counter ever signed (or reserved by the counter store before
+// counters were journaled with their items), meterBuf the items no ack
+// followed.
+func (m *Meter) initCollection(rec *statemachine.Recorder) error {
+	c := &m.coll
+	c.unacked.set = map[int64]struct{}{}
+	c.p.Store = &c.unacked
+	c.out = CollectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
+	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: c.p.Init(), Rec: rec,
+		Action: func(o *CollectionOutput) string { return o.Action }, Persist: m.persistCollection}
+	reserved, err := m.counters.Reserved(dataCounterKey)
+	if err != nil {
+		return err
+	}
+	if reserved > math.MaxInt64 {
+		return fmt.Errorf("%w: data counter %d", ErrStore, reserved)
+	}
+	c.m.State.Taken = int64(reserved)
+	if err := m.store.Each(recTaken, func(b []byte) error {
+		if len(b) < 17 || binary.BigEndian.Uint64(b) > math.MaxInt64 || (b[8] != takenReading && b[8] != takenBlock) {
+			return fmt.Errorf("%w: taken record", ErrStore)
+		}
+		ctr := int64(binary.BigEndian.Uint64(b))
+		c.m.State.Taken = max(c.m.State.Taken, ctr)
+		c.unacked.set[ctr] = struct{}{}
+		if b[8] == takenBlock {
+			m.blocks[int64(binary.BigEndian.Uint64(b[9:]))] = append([]byte(nil), b[17:]...)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := m.store.Each(recAcked, func(b []byte) error {
+		if len(b) != 8 {
+			return fmt.Errorf("%w: ack record", ErrStore)
+		}
+		delete(c.unacked.set, int64(binary.BigEndian.Uint64(b)))
+		return nil
+	}); err != nil {
+		return err
+	}
+	if rec != nil {
+		c.m.Resume()
+	}
+	return nil
+}
+
+// persistCollection makes a step durable before it counts: a Take signs
+// the item under the counter the machine decided and journals it with
+// that counter in one synced record; an Acked journals the ack.
+func (m *Meter) persistCollection(s *CollectionState, o *CollectionOutput) error {
+	if !o.Persist {
+		return nil
+	}
+	switch o.Action {
+	case "Take":
+		t := &m.coll.taking
+		if t.sign == nil || len(o.Plc) != 1 || o.Plc[0] != s.Taken {
+			return fmt.Errorf("meter: Take of %v with nothing to sign", o.Plc)
+		}
+		w, err := t.sign(uint64(s.Taken))
+		if err != nil {
+			return err
+		}
+		rec := binary.BigEndian.AppendUint64(make([]byte, 0, 17+len(w)), uint64(s.Taken))
+		rec = append(rec, t.kind)
+		rec = binary.BigEndian.AppendUint64(rec, uint64(t.day))
+		if err := m.store.Append(recTaken, append(rec, w...), true); err != nil {
+			return err
+		}
+		t.signed = w
+	case "Acked":
+		for _, r := range o.MeterBufRemove {
+			if !m.coll.unacked.MeterBufHas(r) {
+				continue // acknowledged before: nothing kept to drop
+			}
+			if err := m.store.Append(recAcked, binary.BigEndian.AppendUint64(nil, uint64(r)), true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// take runs the machine's Take for an item that sign signs under the
+// counter Take decides, and returns the signed item once it is journaled.
+func (m *Meter) take(kind byte, day int64, clock uint64, sign func(counter uint64) ([]byte, error)) ([]byte, error) {
+	c := &m.coll
+	c.taking = taking{kind: kind, day: day, sign: sign}
+	defer func() { c.taking = taking{} }()
+	if _, err := c.m.Apply(clock, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+		return nil, err
+	}
+	c.unacked.apply(&c.out)
+	return c.taking.signed, nil
+}
+
+// ack runs the machine's Acked for the gateway's acknowledgement of item
+// counter: the meter drops it only now.
+func (m *Meter) ack(p protocol.PDU) (*protocol.PDU, error) {
+	if p.Counter == 0 || p.Counter > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: ack of counter %d", protocol.ErrMalformed, p.Counter)
+	}
+	c := &m.coll
+	if _, err := c.m.Apply(p.Clock, CollectionEvent{Kind: CollectionAck, R: int64(p.Counter)}, &c.out); err != nil {
+		return nil, err
+	}
+	c.unacked.apply(&c.out)
+	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
+}
+
+// Unacknowledged is the number of signed items the meter keeps until the
+// gateway's acknowledgement (the spec's meterBuf), for tests and display.
+func (m *Meter) Unacknowledged() int { return len(m.coll.unacked.set) }
+
+// Kept reports whether the item with counter is kept until the gateway's
+// acknowledgement.
+func (m *Meter) Kept(counter uint64) bool {
+	return counter <= math.MaxInt64 && m.coll.unacked.MeterBufHas(int64(counter))
+}
