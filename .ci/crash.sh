@@ -3,10 +3,12 @@
 # while the gateway collects, forwards and relays a firmware campaign each
 # round (KILLS, default 200; some kills aimed at a meter while it installs),
 # restart what was killed, then check that every meter's day is stored
-# exactly once, that no (key, nonce) pair sealed two different APDUs, and
-# that every install is complete or rolled back. make test runs a short
+# exactly once, that no (key, nonce) pair sealed two different APDUs, that
+# every install is complete or rolled back, and that the spec trace logs
+# every process keeps (-spec-trace), the killed and restarted ones
+# included, are behaviours of the spec. make test runs a short
 # campaign of the same test. Prints a table of the figures; exits non-zero
-# on any loss, duplicate, nonce reuse or broken install.
+# on any loss, duplicate, nonce reuse, broken install or unexplained log.
 #
 # Then the WAN fault campaign: a fault-injecting proxy (internal/faultproxy)
 # between the gateways and the head-end injects WAN_FAULTS faults (default

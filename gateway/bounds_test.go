@@ -79,7 +79,7 @@ func TestRefusalFloodBoundedAndHonestReadingsGoOn(t *testing.T) {
 		if s.sender, err = protocol.NewSender(keys, protocol.NewMemStore()); err != nil {
 			t.Fatal(err)
 		}
-		if s.channel, err = g.rekey(nil, keys); err != nil {
+		if s.channel, err = g.rekey(title, nil, keys, 0); err != nil {
 			t.Fatal(err)
 		}
 		g.sessions[title] = s
@@ -141,7 +141,7 @@ func TestCommandsForUnknownMetersKeepNoState(t *testing.T) {
 	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
 		t.Fatal(err)
 	}
-	if s.channel, err = g.rekey(nil, gkeys); err != nil {
+	if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
 		t.Fatal(err)
 	}
 	g.sessions[meter] = s

@@ -81,7 +81,7 @@ func TestQueueKeptUntilHeadEndAck(t *testing.T) {
 	}
 	s := &session{}
 	s.sender, _ = protocol.NewSender(gkeys, protocol.NewMemStore())
-	s.channel, _ = g.rekey(nil, gkeys)
+	s.channel, _ = g.rekey(meter, nil, gkeys, 0)
 	g.sessions[meter] = s
 	for d := int64(20000); d < 20003; d++ {
 		if err := g.CollectDay(meter, d); err != nil {

@@ -88,7 +88,7 @@ func TestCommandRelayIsTheGeneratedMachine(t *testing.T) {
 	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
 		t.Fatal(err)
 	}
-	if s.channel, err = g.rekey(nil, gkeys); err != nil {
+	if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
 		t.Fatal(err)
 	}
 	g.sessions[meter] = s

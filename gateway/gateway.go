@@ -50,7 +50,9 @@ type Config struct {
 	// Collection machine in collection/<meter>/gateway-<Name>.ndjson and of
 	// its Tamper machine in tamper/<meter>/gateway.ndjson, for trace
 	// validation against spec/Commands.tla, spec/Collection.tla and
-	// spec/Tamper.tla.
+	// spec/Tamper.tla, and of its Channel machine in
+	// channel/<meter>/gateway.ndjson (one log per meter whichever gateway
+	// keys it: spec/Channel.tla has one gateway), against spec/Channel.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -86,9 +88,8 @@ type Gateway struct {
 	cmdOut   CommandsOutput
 	// chStep is the generated Step of the Channel machine (channelStep;
 	// tests put a mutant here), chOut its reused output.
-	chStep  chStepFunc
-	chState ChannelState // the state of one Receive (gateway/channel.go)
-	chOut   ChannelOutput
+	chStep chStepFunc
+	chOut  ChannelOutput
 	// colls are the meters' Collection machines (gateway/collection.go),
 	// collOut their reused output, batch the batch being uploaded.
 	colls   map[protocol.SystemTitle]*meterCollection
@@ -143,7 +144,15 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	if err != nil {
 		return err
 	}
-	out, err := g.cfg.Segment.Exchange(meter, append([]byte{protocol.TagKeyAgreement}, wire...))
+	var prev *meterChannel
+	if old := g.sessions[meter]; old != nil {
+		prev = old.channel
+	}
+	clock, err := g.rekeyClock(meter, prev)
+	if err != nil {
+		return err
+	}
+	out, err := g.cfg.Segment.Exchange(meter, protocol.AppendTraceTrailer(append([]byte{protocol.TagKeyAgreement}, wire...), clock))
 	if err != nil {
 		return err
 	}
@@ -153,9 +162,12 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 		}
 		return ErrNoAnswer
 	}
-	resp, err := protocol.UnmarshalKeyAgreement(out[0][1:])
+	resp, epoch, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
 	if err != nil {
 		return err
+	}
+	if g.cfg.Trace == nil || epoch > math.MaxInt64 {
+		epoch = 0
 	}
 	keys, err := ka.Finish(resp, meterKey)
 	if err != nil {
@@ -165,11 +177,7 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	if s.sender, err = protocol.NewSender(keys, protocol.NewMemStore()); err != nil {
 		return err
 	}
-	var prev *meterChannel
-	if old := g.sessions[meter]; old != nil {
-		prev = old.channel
-	}
-	if s.channel, err = g.rekey(prev, keys); err != nil {
+	if s.channel, err = g.rekey(meter, prev, keys, int64(epoch)); err != nil {
 		return err
 	}
 	g.sessions[meter] = s

@@ -133,7 +133,7 @@ func FuzzOpenFromMeter(f *testing.F) {
 	mkeys, gkeys, _ := agreeKeys(f, meter, gwTitle)
 	ms, _ := protocol.NewSender(mkeys, protocol.NewMemStore())
 	g := &Gateway{chStep: channelStep}
-	gc, err := g.rekey(nil, gkeys)
+	gc, err := g.rekey(meter, nil, gkeys, 0)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -338,7 +338,7 @@ func TestCollectOnFullDiskTakesNothing(t *testing.T) {
 	}
 	s := &session{}
 	s.sender, _ = protocol.NewSender(gkeys, protocol.NewMemStore())
-	s.channel, _ = g.rekey(nil, gkeys)
+	s.channel, _ = g.rekey(meter, nil, gkeys, 0)
 	g.sessions[meter] = s
 	fail = syscall.ENOSPC
 	if err := g.CollectDay(meter, 20000); !errors.Is(err, ErrQueue) || !errors.Is(err, syscall.ENOSPC) || g.Queue().Len() != 0 {

@@ -3,10 +3,14 @@ package meter
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,4 +312,63 @@ func BenchmarkSealPathVsRawGCM(b *testing.B) {
 	b.ReportMetric(float64(meter.Nanoseconds())/n, "meter-ns/APDU")
 	b.ReportMetric(float64(meter)/float64(raw), "meter/raw")
 	b.ReportMetric(ratios[len(ratios)/2], "median-meter/raw")
+}
+
+// TestRestartLogsDurableStepsTheLogLacks: a meter killed after a durable
+// Reserve and before its log line restarts with the reservation in its
+// store; the restart logs that Reserve, then its Crash, so its log stays a
+// behaviour of the spec, and the seal count continues the log's.
+func TestRestartLogsDurableStepsTheLogLacks(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	td, err := statemachine.NewTraceDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cfg.Trace = td
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.agree(t, m)
+	for m.ch.machine.State.Next < protocol.CounterBlock { // the first block spent
+		if _, err := k.answerCounter(t, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The next block made durable (the next seal's Reserve), and the
+	// process killed before its log line.
+	if err := m.counters.Reserve(m.ch.sealer.KeyID(), 2*protocol.CounterBlock); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	rec, _ := td.Recorder(fmt.Sprintf("channel/%x/meter", k.cfg.Title[:]))
+	var got ChannelState
+	if err := json.Unmarshal(rec.LastState(), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := ChannelState{Reserved: 2 * protocol.CounterBlock, Next: 2 * protocol.CounterBlock, Sent: protocol.CounterBlock, Mkey: 2}
+	if got != want || m2.ch.machine.State != want {
+		t.Fatalf("after the restart: logged %+v, machine %+v, want %+v", got, m2.ch.machine.State, want)
+	}
+	f, err := os.Open(filepath.Join(td.Dir(), "channel", fmt.Sprintf("%x", k.cfg.Title[:]), "meter.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines, err := statemachine.ReadTrace(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, l := range lines {
+		actions = append(actions, l.Action)
+	}
+	if got := strings.Join(actions[len(actions)-3:], " "); len(lines) != 3+protocol.CounterBlock+1 || got != "Seal Reserve Crash" {
+		t.Fatalf("log of %d lines ending %s, want %d ending Seal Reserve Crash", len(lines), got, 3+protocol.CounterBlock+1)
+	}
 }

@@ -576,10 +576,18 @@ func truncate(s string, n int) string {
 // keyAgreement answers a gateway's signed ephemeral key: the gateway's key
 // must be in the trust list with the gateway role. A fresh agreement gives
 // fresh keys under a fresh key id, so counters restart only under new keys.
+//
+// When the meter keeps a trace, its Agree observes the Lamport time of the
+// gateway's Rekey that the agreement carries, and the answer carries the
+// number of the agreement (the machine's mkey), so that the gateway's log
+// numbers its epochs as the meter's does (protocol.AppendTraceTrailer).
 func (m *Meter) keyAgreement(b []byte) ([][]byte, error) {
-	msg, err := protocol.UnmarshalKeyAgreement(b)
+	msg, clock, err := protocol.UnmarshalKeyAgreementTraced(b)
 	if err != nil {
 		return nil, err
+	}
+	if m.ch.machine.Rec == nil {
+		clock = 0
 	}
 	if msg.To != m.cfg.Title {
 		return nil, fmt.Errorf("%w: key agreement for %x", protocol.ErrWrongSigner, msg.To)
@@ -600,7 +608,7 @@ func (m *Meter) keyAgreement(b []byte) ([][]byte, error) {
 	if resp.Signature == nil {
 		return nil, fmt.Errorf("%w: gateway %x", ErrUntrusted, msg.From)
 	}
-	if err := m.ch.agree(keys); err != nil {
+	if err := m.ch.agree(keys, clock); err != nil {
 		return nil, err
 	}
 	if m.receiver, err = protocol.NewReceiver(keys); err != nil {
@@ -610,7 +618,11 @@ func (m *Meter) keyAgreement(b []byte) ([][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return [][]byte{append([]byte{protocol.TagKeyAgreement}, wire...)}, nil
+	frame := append([]byte{protocol.TagKeyAgreement}, wire...)
+	if m.ch.machine.Rec != nil {
+		frame = protocol.AppendTraceTrailer(frame, uint64(m.ch.machine.State.Mkey))
+	}
+	return [][]byte{frame}, nil
 }
 
 func (m *Meter) trustedKey(role protocol.Role) []*ecdsa.PublicKey {

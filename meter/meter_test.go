@@ -84,7 +84,7 @@ func (k *kit) agree(t testing.TB, m *Meter) {
 	if err != nil || len(out) != 1 {
 		t.Fatalf("key agreement: %v", err)
 	}
-	resp, err := protocol.UnmarshalKeyAgreement(out[0][1:])
+	resp, _, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/sha256"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -66,6 +68,39 @@ func UnmarshalKeyAgreement(p []byte) (KeyAgreementMessage, error) {
 	copy(m.To[:], to)
 	m.Ephemeral, m.Signature = eph, sig
 	return m, nil
+}
+
+// AppendTraceTrailer appends to a key agreement frame the 8-byte trace
+// value v (big-endian) when v is not 0, and nothing otherwise. Trace
+// validation (statemachine/tracecheck) needs to know what each side's
+// Channel machine did: the gateway sends the Lamport time of its Rekey, the
+// meter answers with the number of the agreement it answered. The value is
+// outside the signed message: it orders and numbers trace logs only, and a
+// role reads it only while it keeps a trace (a validation run).
+func AppendTraceTrailer(frame []byte, v uint64) []byte {
+	if v == 0 {
+		return frame
+	}
+	return binary.BigEndian.AppendUint64(frame, v)
+}
+
+// UnmarshalKeyAgreementTraced parses a key agreement message strictly,
+// followed by nothing or by the 8-byte trace value of AppendTraceTrailer
+// (0 when absent).
+func UnmarshalKeyAgreementTraced(p []byte) (KeyAgreementMessage, uint64, error) {
+	m, err := UnmarshalKeyAgreement(p)
+	if !errors.Is(err, ErrTrailing) || len(p) <= 8 {
+		return m, 0, err
+	}
+	n := len(p) - 8
+	if m, err = UnmarshalKeyAgreement(p[:n]); err != nil {
+		return m, 0, err
+	}
+	v := binary.BigEndian.Uint64(p[n:])
+	if v == 0 {
+		return m, 0, fmt.Errorf("%w: a trace value of 0", ErrTrailing)
+	}
+	return m, v, nil
 }
 
 func readU8Prefixed(s *cryptobyte.String, out *[]byte) bool {

@@ -197,6 +197,15 @@ MeterView ==
     \/ Rekey
     \/ \E k \in kas : Agree(k)
 
+\* Trace validation of the meter's and the gateway's logs together
+\* (spec/trace/Channel.cfg): Next without the attacker's Inject. The
+\* gateway logs only the Receive of authentic APDUs (the Receive of a
+\* forged one changes no variable: a stuttering step), so a behaviour of
+\* RolesView is a behaviour of Next.
+RolesView ==
+    \/ MeterView
+    \/ \E m \in net : Receive(m)
+
 -----------------------------------------------------------------------------
 (* Properties (proofs/README.md).                                          *)
 

@@ -105,6 +105,8 @@ type Recorder struct {
 	enc  *json.Encoder
 	err  error
 	last uint64 // clock of the last line written
+	// lastState is the state of the last line written (nil for none).
+	lastState json.RawMessage
 }
 
 // NewRecorder returns a recorder writing NDJSON to w.
@@ -137,7 +139,7 @@ func (r *Recorder) Record(role, node string, clock uint64, action string, event,
 	}
 	r.err = r.enc.Encode(TraceLine{Role: role, Node: node, Clock: clock, Action: action, Event: ev, State: st})
 	if r.err == nil {
-		r.last = clock
+		r.last, r.lastState = clock, st
 	}
 	return r.err
 }
@@ -151,6 +153,19 @@ func (r *Recorder) LastClock() uint64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.last
+}
+
+// LastState is the state of the last line written (nil for none, and for
+// a nil Recorder): a role whose log names things the spec numbers (the
+// gateway's key epochs) continues the numbering after a restart, as its
+// instance continues the clock.
+func (r *Recorder) LastState() json.RawMessage {
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lastState
 }
 
 // ReadTrace parses an NDJSON trace strictly: every line must be a complete

@@ -1,6 +1,8 @@
 package statemachine
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -19,9 +21,10 @@ import (
 // opened only while a line is appended, so ten thousand meters that may
 // each log hold no descriptor open. It is safe for concurrent use.
 type TraceDir struct {
-	dir  string
-	mu   sync.Mutex
-	recs map[string]*Recorder
+	dir    string
+	resume bool // continue the logs an earlier process left (OpenTraceDir)
+	mu     sync.Mutex
+	recs   map[string]*Recorder
 }
 
 // ErrTraceName is a log name outside [A-Za-z0-9_.-] segments joined by "/".
@@ -35,6 +38,52 @@ func NewTraceDir(dir string) (*TraceDir, error) {
 		return nil, err
 	}
 	return &TraceDir{dir: dir, recs: map[string]*Recorder{}}, nil
+}
+
+// OpenTraceDir is NewTraceDir for a process that may restart (a meter's
+// power loss, a gateway or head-end killed and started again): a log an
+// earlier process left under dir is continued, not replaced. Its last
+// complete line gives the Recorder's LastClock (and LastState), so the new
+// incarnation's steps follow the old ones in the same log, and a line torn
+// by the kill (no final newline) is cut off first.
+func OpenTraceDir(dir string) (*TraceDir, error) {
+	d, err := NewTraceDir(dir)
+	if d != nil {
+		d.resume = true
+	}
+	return d, err
+}
+
+// ErrTraceResume is a log left by an earlier process whose last complete
+// line is not a trace line: its clock cannot be continued.
+var ErrTraceResume = errors.New("statemachine: trace log cannot be continued")
+
+// continueLog cuts a torn last line off the log at path and returns its
+// last line (zero if the log is absent or empty) and whether it exists.
+func continueLog(path string) (TraceLine, bool, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return TraceLine{}, false, nil
+	}
+	if err != nil {
+		return TraceLine{}, false, err
+	}
+	end := bytes.LastIndexByte(b, '\n') + 1
+	if end < len(b) {
+		if err := os.Truncate(path, int64(end)); err != nil {
+			return TraceLine{}, false, err
+		}
+	}
+	b = b[:end]
+	if len(b) == 0 {
+		return TraceLine{}, true, nil
+	}
+	start := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
+	var l TraceLine
+	if err := json.Unmarshal(b[start:], &l); err != nil || l.Clock == 0 {
+		return TraceLine{}, false, fmt.Errorf("%w: %s: last line %q", ErrTraceResume, path, b[start:])
+	}
+	return l, true, nil
 }
 
 // Dir is the directory the logs are written under.
@@ -54,7 +103,15 @@ func (d *TraceDir) Recorder(name string) (*Recorder, error) {
 	if r, ok := d.recs[name]; ok {
 		return r, nil
 	}
-	r := NewRecorder(&appendFile{path: filepath.Join(d.dir, filepath.FromSlash(name)+".ndjson")})
+	f := &appendFile{path: filepath.Join(d.dir, filepath.FromSlash(name)+".ndjson")}
+	r := NewRecorder(f)
+	if d.resume {
+		last, exists, err := continueLog(f.path)
+		if err != nil {
+			return nil, err
+		}
+		f.created, r.last, r.lastState = exists, last.Clock, last.State
+	}
 	d.recs[name] = r
 	return r, nil
 }

@@ -102,3 +102,70 @@ func TestTraceDirResumeAndNames(t *testing.T) {
 		t.Errorf("nil TraceDir: %v, %v", r, err)
 	}
 }
+
+// TestOpenTraceDirContinuesLogs: a process started again on the logs of
+// one that was killed continues each log after its last complete line (a
+// line torn by the kill is cut off), with clocks after the old ones; a
+// NewTraceDir replaces the log instead.
+func TestOpenTraceDirContinuesLogs(t *testing.T) {
+	dir := t.TempDir()
+	d, err := NewTraceDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := d.Recorder("counter/c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newCounter(rec)
+	var out counterOut
+	for range 2 {
+		if _, err := in.Apply(0, counterEvent{Add: 1}, &out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "counter", "c1.ndjson")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"role":"counter","node":"c1","clo`) // torn by the kill
+	f.Close()
+
+	d2, err := OpenTraceDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec2, err := d2.Recorder("counter/c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec2.LastClock() != 2 {
+		t.Fatalf("LastClock %d after a log of 2 steps", rec2.LastClock())
+	}
+	in2 := newCounter(rec2)
+	in2.Resume()
+	if now, err := in2.Apply(0, counterEvent{Add: 1}, &out); err != nil || now != 3 {
+		t.Fatalf("step after the restart at %d (%v), want 3", now, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := ReadTrace(strings.NewReader(string(b)))
+	if err != nil || len(lines) != 3 || lines[2].Clock != 3 {
+		t.Fatalf("log after the restart: %v\n%s", err, b)
+	}
+
+	d3, err := NewTraceDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec3, _ := d3.Recorder("counter/c1")
+	if _, err := newCounter(rec3).Apply(0, counterEvent{Add: 1}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); strings.Count(string(b), "\n") != 1 {
+		t.Fatalf("NewTraceDir kept the old log:\n%s", b)
+	}
+}

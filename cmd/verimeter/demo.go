@@ -17,6 +17,7 @@ import (
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -309,7 +310,9 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	if err := w.traces.Close(); err != nil {
 		return nil, fmt.Errorf("spec traces: %w", err)
 	}
+	t0 := time.Now()
 	results, _ := validateSpecTraces(cfg.SpecTrace)
+	rep.info = append(rep.info, fmt.Sprintf("trace validation: %s of %s checked in %.1f s on %d cores", plural(results.total().Steps, "step"), plural(results.total().Groups, "group"), time.Since(t0).Seconds(), runtime.GOMAXPROCS(0)))
 	total := results.total()
 	rep.fig.TraceSteps, rep.fig.TraceLogs, rep.fig.TraceGroups = total.Steps, total.Logs, total.Groups
 	where := "-spec-trace DIR keeps the logs"
@@ -329,7 +332,7 @@ func runScenario(cfg demoConfig) (*demoReport, error) {
 	}
 	if keep {
 		rep.info = append(rep.info, "check one meter's logs again: verimeter trace-check -max-hidden 0 -spec spec/Commands.tla -config spec/trace/Commands.cfg "+filepath.Join(cfg.SpecTrace, "commands", "<meter>", "*.ndjson"),
-			"and its channel: verimeter trace-check -max-hidden 1 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "meter.ndjson"),
+			"and its channel: verimeter trace-check -max-hidden 0 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "*.ndjson"),
 			"and its collection: verimeter trace-check -max-hidden 1 -spec spec/Collection.tla -config spec/trace/Collection.cfg "+filepath.Join(cfg.SpecTrace, "collection", "<meter>", "*.ndjson"),
 			"and its firmware: verimeter trace-check -max-hidden 0 -spec spec/Firmware.tla -config spec/trace/Firmware.cfg "+filepath.Join(cfg.SpecTrace, "firmware", "<meter>", "meter.ndjson"),
 			"and its tamper events: verimeter trace-check -max-hidden 0 -spec spec/Tamper.tla -config spec/trace/Tamper.cfg "+filepath.Join(cfg.SpecTrace, "tamper", "<meter>", "*.ndjson"))

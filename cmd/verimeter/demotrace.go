@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/verimeter/verimeter/spec"
 	"github.com/verimeter/verimeter/statemachine"
@@ -19,25 +22,23 @@ import (
 // specTraceGroups are the spec modules the running roles log steps of, by
 // the directory their logs go to under -spec-trace (one subdirectory per
 // meter), with the model trace validation uses (spec/trace/) and the hidden
-// steps it allows before each logged one. In Commands every role logs, so
-// none; in Channel only the meter logs (its machine decides counters,
-// reservations and key epochs) and the model's MeterView leaves out the
-// steps that touch no meter variable, so one: the gateway's Rekey before the
-// meter's Agree. In Collection every role logs and the model's RolesView
+// steps it allows before each logged one. In Commands and Channel every
+// role logs, so none (Channel's model, RolesView, leaves out the
+// attacker). In Collection every role logs and the model's RolesView
 // delivers what was sent in one step, so one: the WAN's DeliverAll before
-// the head-end's Ingest. In Firmware only the meter acts, so none. In Tamper every role logs
-// (meter, gateway, head-end), so none.
+// the head-end's Ingest. In Firmware only the meter acts, so none. In
+// Tamper every role logs (meter, gateway, head-end), so none.
 var specTraceGroups = []struct {
 	dir, module, cfg string
 	who              string // the roles that log, as the report names them
 	maxHidden        int
-	handOver         bool // map a change of gateway onto the spec (handOver)
+	mapLogs          func([][]tracecheck.Step) ([][]tracecheck.Step, error) // the mapping of the logs onto the spec, if any
 }{
-	{"commands", "Commands.tla", "trace/Commands.cfg", "roles'", 0, true},
-	{"channel", "Channel.tla", "trace/Channel.cfg", "meters'", 1, false},
-	{"collection", "Collection.tla", "trace/Collection.cfg", "roles'", 1, false},
-	{"firmware", "Firmware.tla", "trace/Firmware.cfg", "meters'", 0, false},
-	{"tamper", "Tamper.tla", "trace/Tamper.cfg", "roles'", 0, false},
+	{"commands", "Commands.tla", "trace/Commands.cfg", "roles'", 0, handOverMap},
+	{"channel", "Channel.tla", "trace/Channel.cfg", "roles'", 0, plaintextOfReceive},
+	{"collection", "Collection.tla", "trace/Collection.cfg", "roles'", 1, nil},
+	{"firmware", "Firmware.tla", "trace/Firmware.cfg", "meters'", 0, nil},
+	{"tamper", "Tamper.tla", "trace/Tamper.cfg", "roles'", 0, nil},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.
@@ -89,7 +90,7 @@ func validateSpecTraces(dir string) (traceCheckResults, error) {
 	}
 	var first error
 	for _, g := range specTraceGroups {
-		r := validateModule(dir, specDir, g.dir, g.module, g.cfg, g.maxHidden, g.handOver)
+		r := validateModule(dir, specDir, g.dir, g.module, g.cfg, g.maxHidden, g.mapLogs)
 		r.Who = g.who
 		rs = append(rs, r)
 		if first == nil {
@@ -99,14 +100,12 @@ func validateSpecTraces(dir string) (traceCheckResults, error) {
 	return rs, first
 }
 
-// validateModule checks the groups of one module (see validateSpecTraces).
-func validateModule(dir, specDir, sub, module, cfg string, maxHidden int, mapHandOver bool) traceCheckResult {
+// validateModule checks the groups of one module (see validateSpecTraces),
+// on as many workers as the machine has cores, each with its own model: a
+// group is checked on its own, so 10,000 meters cost 10,000 checks of one
+// meter's logs, in parallel.
+func validateModule(dir, specDir, sub, module, cfg string, maxHidden int, mapLogs func([][]tracecheck.Step) ([][]tracecheck.Step, error)) traceCheckResult {
 	res := traceCheckResult{Module: strings.TrimSuffix(module, ".tla")}
-	model, err := tracecheck.Load(filepath.Join(specDir, module), filepath.Join(specDir, cfg))
-	if err != nil {
-		res.Err = err
-		return res
-	}
 	groups, err := os.ReadDir(filepath.Join(dir, sub))
 	if os.IsNotExist(err) {
 		return res
@@ -115,44 +114,165 @@ func validateModule(dir, specDir, sub, module, cfg string, maxHidden int, mapHan
 		res.Err = err
 		return res
 	}
-	for _, grp := range groups {
-		if !grp.IsDir() {
-			continue
+	var names []string
+	for _, g := range groups {
+		if g.IsDir() {
+			names = append(names, g.Name())
 		}
-		paths, err := fs.Glob(os.DirFS(filepath.Join(dir, sub, grp.Name())), "*.ndjson")
-		if err != nil {
-			res.Err = err
-			return res
-		}
-		sort.Strings(paths)
-		var logs [][]tracecheck.Step
-		for _, p := range paths {
-			steps, err := tracecheck.ReadFile(filepath.Join(dir, sub, grp.Name(), p))
+	}
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(names)))
+	type groupResult struct {
+		logs, steps int
+		err         error
+	}
+	out := make([]groupResult, len(names))
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	loadErr := make([]error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			model, err := tracecheck.Load(filepath.Join(specDir, module), filepath.Join(specDir, cfg))
 			if err != nil {
-				res.Err = err
-				return res
+				loadErr[w] = err
+				failed.Store(true)
+				return
 			}
-			logs = append(logs, steps)
-		}
-		if mapHandOver {
-			logs = handOver(logs)
-		}
-		steps, err := tracecheck.Merge(logs...)
+			for !failed.Load() {
+				i := int(next.Add(1)) - 1
+				if i >= len(names) {
+					return
+				}
+				out[i].logs, out[i].steps, out[i].err = validateGroup(model, filepath.Join(dir, sub, names[i]), sub+"/"+names[i], maxHidden, mapLogs)
+				if out[i].err != nil {
+					failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range loadErr {
 		if err != nil {
 			res.Err = err
 			return res
 		}
-		r, err := model.Check(steps, tracecheck.Options{MaxHidden: maxHidden})
-		if err != nil {
-			res.Err = fmt.Errorf("%s/%s: %w", sub, grp.Name(), err)
+	}
+	// Figures of the groups before the first that failed, in name order,
+	// as a sequential check reports them (workers take groups in order, so
+	// every group before a failed one was checked).
+	for _, r := range out {
+		if r.err != nil {
+			res.Err = r.err
 			return res
 		}
 		res.Groups++
-		res.Logs += len(paths)
-		res.Steps += r.Steps
+		res.Logs += r.logs
+		res.Steps += r.steps
 	}
 	return res
 }
+
+// validateGroup checks the logs of one meter (dir/*.ndjson) against model
+// and returns how many logs and steps it explained.
+func validateGroup(model *tracecheck.Model, dir, name string, maxHidden int, mapLogs func([][]tracecheck.Step) ([][]tracecheck.Step, error)) (int, int, error) {
+	paths, err := fs.Glob(os.DirFS(dir), "*.ndjson")
+	if err != nil {
+		return 0, 0, err
+	}
+	sort.Strings(paths)
+	var logs [][]tracecheck.Step
+	for _, p := range paths {
+		steps, err := tracecheck.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			return 0, 0, err
+		}
+		logs = append(logs, steps)
+	}
+	if mapLogs != nil {
+		if logs, err = mapLogs(logs); err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	steps, err := tracecheck.Merge(logs...)
+	if err != nil {
+		return 0, 0, err
+	}
+	r, err := model.Check(steps, tracecheck.Options{MaxHidden: maxHidden})
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", name, err)
+	}
+	return len(paths), r.Steps, nil
+}
+
+// plaintextOfReceive maps the gateway's Receive steps of spec/Channel.tla
+// onto the spec. The spec's APDU names its plaintext (r, the meter's
+// count of seals), which tells the spec's messages apart; the gateway
+// cannot read it (it is the meter's count), so it logs r = 0. The spec's
+// Receive(m) takes an m of net: the mapping gives each logged Receive of
+// key k and counter c the r of the meter's Seal of (k, c) in the meter's
+// log (its state after the Seal: mkey = k, next = c + 1, sent = r). A
+// Receive of a (key, counter) the meter's log never sealed keeps r = 0 and
+// no behaviour explains it.
+func plaintextOfReceive(logs [][]tracecheck.Step) ([][]tracecheck.Step, error) {
+	type kc struct{ k, c int64 }
+	sealed := map[kc]int64{}
+	for _, l := range logs {
+		for _, s := range l {
+			if s.Role != "meter" || s.Action != "Seal" {
+				continue
+			}
+			var st struct{ Mkey, Next, Sent int64 }
+			if err := json.Unmarshal(s.State, &st); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.Where(), err)
+			}
+			if _, dup := sealed[kc{st.Mkey, st.Next - 1}]; !dup {
+				// The first Seal of (k, c): a second one (a nonce reused,
+				// or a log edited) is the meter's step the check rejects.
+				sealed[kc{st.Mkey, st.Next - 1}] = st.Sent
+			}
+		}
+	}
+	out := make([][]tracecheck.Step, len(logs))
+	for i, l := range logs {
+		out[i] = l
+		if len(l) == 0 || l[0].Role != "gateway" {
+			continue
+		}
+		out[i] = make([]tracecheck.Step, len(l))
+		for j, s := range l {
+			out[i][j] = s
+			if s.Action != "Receive" {
+				continue
+			}
+			var ev struct {
+				Kind string `json:"kind"`
+				M    struct {
+					K    int64 `json:"k"`
+					C    int64 `json:"c"`
+					R    int64 `json:"r"`
+					Auth bool  `json:"auth"`
+				} `json:"m"`
+			}
+			if err := json.Unmarshal(s.Event, &ev); err != nil {
+				continue // the check reports a line that does not fit the spec
+			}
+			if r, ok := sealed[kc{ev.M.K, ev.M.C}]; ok && ev.M.R == 0 {
+				ev.M.R = r
+				b, err := json.Marshal(ev)
+				if err != nil {
+					return nil, err
+				}
+				out[i][j].Event = b
+			}
+		}
+	}
+	return out, nil
+}
+
+// handOverMap is handOver as a mapping of specTraceGroups.
+func handOverMap(logs [][]tracecheck.Step) ([][]tracecheck.Step, error) { return handOver(logs), nil }
 
 // handOver maps a meter's change of gateway onto the spec. spec/Commands
 // has one gateway per meter; when the operator changes (UC7), a second

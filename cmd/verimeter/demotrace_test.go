@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
 
@@ -27,7 +29,7 @@ func demoTraces(t *testing.T) (dir, disconnected string) {
 	var out bytes.Buffer
 	rep.write(&out)
 	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
-		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Channel.tla") ||
+		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Channel.tla") ||
 		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Collection.tla") ||
 		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Firmware.tla") {
 		t.Fatalf("demo with -spec-trace:\n%s", out.String())
@@ -81,11 +83,12 @@ func TestDemoTracesAreExplained(t *testing.T) {
 		t.Fatalf("%+v: want 8 groups and 36 steps", res)
 	}
 	t.Logf("Commands: %d steps in %d logs of %d groups explained", res.Steps, res.Logs, res.Groups)
-	// Every meter logs its channel: at least its key agreement, a
-	// reservation and a sealed answer each.
+	// Every meter and its gateway log their channel: at least the
+	// gateway's Rekey, the meter's Agree, a reservation, a sealed answer
+	// and its Receive each.
 	ch := results.module("Channel")
-	if ch.Groups != 8 || ch.Logs != 8 || ch.Steps < 8*3 {
-		t.Fatalf("Channel %+v: want 8 groups of one log, >= 24 steps", ch)
+	if ch.Groups != 8 || ch.Logs != 16 || ch.Steps < 8*5 {
+		t.Fatalf("Channel %+v: want 8 groups of two logs, >= 40 steps", ch)
 	}
 	t.Logf("Channel: %d steps in %d logs of %d groups explained", ch.Steps, ch.Logs, ch.Groups)
 	co := results.module("Collection")
@@ -98,7 +101,14 @@ func TestDemoTracesAreExplained(t *testing.T) {
 // channelLog is the Channel log of the disconnected meter of demoTraces.
 func channelLog(t *testing.T, dir string) string {
 	t.Helper()
-	path := filepath.Join(dir, "channel", "564d520000000007", "meter.ndjson")
+	return channelLogOf(t, dir, "meter")
+}
+
+// channelLogOf is the Channel log of role (meter, gateway) for the
+// disconnected meter of demoTraces.
+func channelLogOf(t *testing.T, dir, role string) string {
+	t.Helper()
+	path := filepath.Join(dir, "channel", "564d520000000007", role+".ndjson")
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("no Channel log of the meter: %v", err)
 	}
@@ -158,21 +168,115 @@ func TestDemoReorderedChannelTraceIsRejected(t *testing.T) {
 	t.Log(err)
 }
 
+// TestDemoTamperedGatewayChannelTraceIsRejected: the gateway's Channel
+// log edited so that a Receive accepts the APDU of the Receive before it
+// under the same key again (a replay accepted twice, which S2 forbids) is
+// reported at that line: the spec's Receive is not enabled for a counter
+// in seen.
+func TestDemoTamperedGatewayChannelTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := channelLogOf(t, dir, "gateway")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(src), "\n")
+	field := func(l, name string) string {
+		i := strings.Index(l, `"`+name+`":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	var first, second int
+	for k := 1; second == 0; k++ {
+		a, b := action(t, path, "Receive", k), action(t, path, "Receive", k+1)
+		if b == a+1 && field(lines[a-1], "k") == field(lines[b-1], "k") {
+			first, second = a, b
+		}
+	}
+	// The second Receive replaced by the first one again, at its own
+	// clock: the log stays well formed, the gateway accepted c twice.
+	lines[second-1] = strings.Replace(lines[first-1], field(lines[first-1], "clock"), field(lines[second-1], "clock"), 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != second || u.Step.Action != "Receive" {
+		t.Fatalf("err = %v, want the gateway's Receive at %s:%d unexplained", err, path, second)
+	}
+	t.Log(err)
+}
+
+// TestDemoReorderedGatewayChannelTraceIsRejected: the gateway's Channel
+// log with its first Receive moved before its Rekey (an APDU accepted
+// under a key not yet agreed) is rejected; and a Receive restamped before
+// the meter's Seal of that APDU (accepted before it was sealed) too.
+func TestDemoReorderedGatewayChannelTraceIsRejected(t *testing.T) {
+	dir, _ := demoTraces(t)
+	path := channelLogOf(t, dir, "gateway")
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := append([]byte(nil), src...)
+	lines := strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
+	n := action(t, path, "Receive", 1)
+	if n < 2 || !strings.Contains(lines[n-2], `"action":"Rekey"`) {
+		t.Fatalf("%s: the first Receive (line %d) does not follow a Rekey:\n%s", path, n, src)
+	}
+	clock := func(l string) string {
+		i := strings.Index(l, `"clock":`)
+		return l[i : i+strings.IndexByte(l[i:], ',')]
+	}
+	a, b := lines[n-2], lines[n-1]
+	ca, cb := clock(a), clock(b)
+	lines[n-2], lines[n-1] = strings.Replace(b, cb, ca, 1), strings.Replace(a, ca, cb, 1)
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = validateSpecTraces(dir)
+	var u *tracecheck.Unexplained
+	if !errors.As(err, &u) || u.Step.File != path {
+		t.Fatalf("err = %v, want a step of %s unexplained", err, path)
+	}
+	t.Log(err)
+
+	// Restamped at the clock of the gateway's Rekey + 1 (still after the
+	// Rekey in its own log, but before the meter's Agree and Seal).
+	if err := os.WriteFile(path, orig, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines = strings.Split(strings.TrimSuffix(string(orig), "\n"), "\n")
+	var rekey uint64
+	fmt.Sscanf(strings.TrimPrefix(clock(lines[n-2]), `"clock":`), "%d", &rekey)
+	rewrite(t, path, n, clock(lines[n-1]), fmt.Sprintf(`"clock":%d`, rekey+1))
+	_, err = validateSpecTraces(dir)
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != n {
+		t.Fatalf("err = %v, want the gateway's Receive at %s:%d unexplained", err, path, n)
+	}
+	t.Log(err)
+}
+
 // seal returns the line (1-based) of the k-th Seal in a Channel log.
 func seal(t *testing.T, path string, k int) int {
+	t.Helper()
+	return action(t, path, "Seal", k)
+}
+
+// action returns the line (1-based) of the k-th step of action in a log.
+func action(t *testing.T, path, name string, k int) int {
 	t.Helper()
 	src, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, l := range strings.Split(string(src), "\n") {
-		if strings.Contains(l, `"action":"Seal"`) {
+		if strings.Contains(l, `"action":"`+name+`"`) {
 			if k--; k == 0 {
 				return i + 1
 			}
 		}
 	}
-	t.Fatalf("%s has fewer Seals:\n%s", path, src)
+	t.Fatalf("%s has fewer steps of %s:\n%s", path, name, src)
 	return 0
 }
 
@@ -213,6 +317,36 @@ func TestDemoReorderedTraceIsRejected(t *testing.T) {
 	var u *tracecheck.Unexplained
 	if !errors.As(err, &u) || u.Step.File != path {
 		t.Fatalf("err = %v, want the meter's step at %s unexplained", err, path)
+	}
+}
+
+// TestPlaintextOfReceive: the gateway's Receive of an APDU gets the
+// plaintext number of the meter's first Seal of its key and counter (also
+// across the meter's restart, whose log continues the seal count).
+func TestPlaintextOfReceive(t *testing.T) {
+	line := func(role string, clock int, action, event, state string) tracecheck.Step {
+		return tracecheck.Step{TraceLine: statemachine.TraceLine{Role: role, Node: role, Clock: uint64(clock), Action: action,
+			Event: json.RawMessage(event), State: json.RawMessage(state)}}
+	}
+	meter := []tracecheck.Step{
+		line("meter", 2, "Seal", `{"kind":"send"}`, `{"reserved":256,"next":1,"sent":1,"mkey":2}`),
+		line("meter", 3, "Seal", `{"kind":"send"}`, `{"reserved":256,"next":2,"sent":2,"mkey":2}`),
+		line("meter", 4, "Crash", `{"kind":"power_loss"}`, `{"reserved":256,"next":256,"sent":2,"mkey":2}`),
+		line("meter", 5, "Seal", `{"kind":"send"}`, `{"reserved":256,"next":257,"sent":3,"mkey":2}`),
+	}
+	gw := []tracecheck.Step{
+		line("gateway", 6, "Receive", `{"kind":"receive","m":{"k":2,"c":1,"r":0,"auth":true}}`, `{"gkey":2,"seen":[1]}`),
+		line("gateway", 7, "Receive", `{"kind":"receive","m":{"k":2,"c":256,"r":0,"auth":true}}`, `{"gkey":2,"seen":[1,256]}`),
+		line("gateway", 8, "Receive", `{"kind":"receive","m":{"k":2,"c":7,"r":0,"auth":true}}`, `{"gkey":2,"seen":[1,256,7]}`),
+	}
+	out, err := plaintextOfReceive([][]tracecheck.Step{meter, gw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{`"r":2`, `"r":3`, `"r":0`} {
+		if !strings.Contains(string(out[1][i].Event), want) {
+			t.Errorf("Receive %d mapped to %s, want %s", i+1, out[1][i].Event, want)
+		}
 	}
 }
 

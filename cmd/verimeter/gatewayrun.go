@@ -32,12 +32,13 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	wait := fs.Duration("wait", 20*time.Second, "how long to wait for the head-end and the meters to come up")
 	read := fs.Bool("read", false, "also take an on-demand signed reading from every meter (UC3)")
 	fw := fs.String("firmware", "", "a firmware campaign (JSON: campaign, manifest, image) to relay to every meter after collecting it")
+	specTrace := fs.String("spec-trace", "", "log the steps of the gateway's machines in this directory (continuing the logs of an earlier run), for trace validation")
 	var o forwardOptions
 	fs.IntVar(&o.batch, "batch", 500, "items per batch to the head-end")
 	fs.IntVar(&o.reads, "reads", 1, "on-demand readings per meter with -read")
 	fs.DurationVar(&o.retryFor, "retry-for", 0, "keep retrying the head-end with backoff for this long after a WAN fault (0: one attempt)")
 	fs.DurationVar(&o.timeout, "wan-timeout", gateway.DefaultWANTimeout, "bound on one request to the head-end, answer included (finds half-open connections)")
-	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D]")
+	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D] [-spec-trace DIR]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -50,7 +51,7 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "verimeter gateway: -batch and -reads must be positive, -retry-for not negative, -wan-timeout positive")
 		return 2
 	}
-	if err := gatewayRun(*cfgPath, *wait, *read, *fw, o, stdout); err != nil {
+	if err := gatewayRun(*cfgPath, *wait, *read, *fw, *specTrace, o, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter gateway: %v\n", err)
 		return 1
 	}
@@ -63,7 +64,12 @@ type forwardOptions struct {
 	retryFor, timeout time.Duration
 }
 
-func gatewayRun(path string, wait time.Duration, read bool, fwPath string, o forwardOptions, stdout io.Writer) error {
+func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace string, o forwardOptions, stdout io.Writer) (err error) {
+	traces, err := openSpecTrace(specTrace)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, traces.Close()) }()
 	var f gatewayFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -119,7 +125,7 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath string, o for
 	if err := os.MkdirAll(f.Dir, 0o700); err != nil {
 		return err
 	}
-	g, err := gateway.New(gateway.Config{Name: f.Name, Title: title, ChannelKey: ck, Dir: f.Dir, Rand: rand.Reader, Segment: plcSock})
+	g, err := gateway.New(gateway.Config{Name: f.Name, Title: title, ChannelKey: ck, Dir: f.Dir, Rand: rand.Reader, Segment: plcSock, Trace: traces})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
 )
 
 func init() {
@@ -30,7 +32,8 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("headend serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "head-end configuration (JSON, from verimeter provision)")
-	setUsage(fs, stderr, "usage: verimeter headend serve -config headend.json")
+	specTrace := fs.String("spec-trace", "", "log the steps of the head-end's machines in this directory (continuing the logs of an earlier run), for trace validation")
+	setUsage(fs, stderr, "usage: verimeter headend serve -config headend.json [-spec-trace DIR]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -39,7 +42,12 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := headendServe(*cfgPath, stdout, stderr, stopOnSignal()); err != nil {
+	traces, err := openSpecTrace(*specTrace)
+	if err == nil {
+		err = headendServe(*cfgPath, traces, stdout, stderr, stopOnSignal())
+		err = errors.Join(err, traces.Close())
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "verimeter headend: %v\n", err)
 		return 1
 	}
@@ -48,7 +56,8 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 
 // headendServe runs the head-end of the configuration at path until stop
 // is closed.
-func headendServe(path string, stdout, stderr io.Writer, stop <-chan struct{}) error {
+// traces, when not nil, receives the logs of the head-end's machines.
+func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.Writer, stop <-chan struct{}) error {
 	var f headendFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -117,7 +126,7 @@ func headendServe(path string, stdout, stderr io.Writer, stop <-chan struct{}) e
 			}
 		}
 	}
-	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, LogKey: logKey, Now: time.Now, Rand: rand.Reader})
+	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, LogKey: logKey, Now: time.Now, Rand: rand.Reader, Trace: traces})
 	if logKey != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
 )
 
 func init() {
@@ -28,7 +30,8 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "meter configuration (JSON, from verimeter provision)")
 	tamper := fs.String("tamper", "", "simulated tamper sensor: detect one event of this kind at start (cover, magnetic)")
-	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json [-tamper KIND]")
+	specTrace := fs.String("spec-trace", "", "log the steps of the meter's machines in this directory (continuing the logs of an earlier run), for trace validation")
+	setUsage(fs, stderr, "usage: verimeter meter run -config meter.json [-tamper KIND] [-spec-trace DIR]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -37,7 +40,7 @@ func runMeter(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := meterRun(*cfgPath, *tamper, stdout); err != nil {
+	if err := meterRun(*cfgPath, *tamper, *specTrace, stdout); err != nil {
 		fmt.Fprintf(stderr, "verimeter meter: %v\n", err)
 		return 1
 	}
@@ -65,8 +68,14 @@ func selfTest(model string, d time.Duration) func(lr []byte) error {
 }
 
 // meterRun runs the meter of the configuration at path; a tamper kind
-// fires the simulated sensor once at start (the meter's hardware input).
-func meterRun(path, tamper string, stdout io.Writer) error {
+// fires the simulated sensor once at start (the meter's hardware input);
+// specTrace, when not "", is the directory of its spec trace logs.
+func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
+	traces, err := openSpecTrace(specTrace)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, traces.Close()) }()
 	var f meterFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -104,7 +113,7 @@ func meterRun(path, tamper string, stdout io.Writer) error {
 	}
 	m, err := meter.New(meter.Config{Title: title, Model: f.Model, SigningKey: sk, ChannelKey: ck, Operator: op, TrustList: tl,
 		Manufacturers: map[string]*ecdsa.PublicKey{"manufacturer": man}, Authorities: map[string]*ecdsa.PublicKey{"authority": auth},
-		Factory: factorySlot(f.Model), Dir: f.Dir, Seed: f.Seed, Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity})
+		Factory: factorySlot(f.Model), Dir: f.Dir, Seed: f.Seed, Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity, Trace: traces})
 	if err != nil {
 		return err
 	}
@@ -135,4 +144,13 @@ func meterRun(path, tamper string, stdout io.Writer) error {
 	defer tr.Close()
 	fmt.Fprintf(stdout, "meter %x: listening on %s\n%s", title, f.Socket, m.Display())
 	return meter.Serve(m, tr, f.Gateway, f.Addr, stopOnSignal())
+}
+
+// openSpecTrace opens the directory of -spec-trace for a process that may
+// be killed and started again (its logs are continued); "" is no trace.
+func openSpecTrace(dir string) (*statemachine.TraceDir, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	return statemachine.OpenTraceDir(dir)
 }

@@ -406,7 +406,7 @@ func TestCurlAgainstTheHeadEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop, done := make(chan struct{}), make(chan error, 1)
-	go func() { done <- headendServe(filepath.Join(work, "headend.json"), io.Discard, io.Discard, stop) }()
+	go func() { done <- headendServe(filepath.Join(work, "headend.json"), nil, io.Discard, io.Discard, stop) }()
 	defer func() {
 		close(stop)
 		if err := <-done; err != nil {

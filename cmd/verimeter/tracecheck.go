@@ -57,6 +57,16 @@ func runTraceCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		logs = append(logs, steps)
 	}
+	// The mapping of the module's logs onto the spec, as the demo applies
+	// it (specTraceGroups).
+	for _, g := range specTraceGroups {
+		if g.module == model.Module+".tla" && g.mapLogs != nil {
+			if logs, err = g.mapLogs(logs); err != nil {
+				fmt.Fprintf(stderr, "trace-check: %v\n", err)
+				return exitInternal
+			}
+		}
+	}
 	steps, err := tracecheck.Merge(logs...)
 	if err != nil {
 		fmt.Fprintf(stderr, "trace-check: %v\n", err)

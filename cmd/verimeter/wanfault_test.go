@@ -4,9 +4,7 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -42,58 +40,17 @@ func TestWANFaultCampaign(t *testing.T) {
 		}
 		target = n
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verimeter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	work, err := os.MkdirTemp("", "vmw") // short: Unix socket paths
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(work)
 	const meters, gateways = 4, 4
-	if err := provision(work, meters, gateways, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	var procs []*exec.Cmd
-	start := func(args ...string) *exec.Cmd {
-		c := exec.Command(bin, args...)
-		c.Stdout, c.Stderr = io.Discard, io.Discard
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, c)
-		return c
-	}
-	stopAll := func() {
-		for _, p := range procs {
-			p.Process.Kill()
-			p.Wait()
-		}
-		procs = nil
-	}
-	defer stopAll()
-	waitFile := func(p string) {
-		for deadline := time.Now().Add(20 * time.Second); ; {
-			if _, err := os.Stat(p); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s did not appear", p)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	ps := newProcSet(t, "vmw", meters, gateways)
+	work := ps.work
 	addrFile := filepath.Join(work, "headend.addr")
-	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
-	waitFile(addrFile)
+	ps.startHeadend()
 	for i := range meters {
-		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
-		waitFile(filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i)))
+		ps.startMeter(i)
 	}
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("VERIMETER_WAN_SEED"); v != "" { // replay a campaign's plan of faults
+		var err error
 		if seed, err = strconv.ParseUint(v, 10, 64); err != nil {
 			t.Fatalf("VERIMETER_WAN_SEED=%q", v)
 		}
@@ -141,7 +98,7 @@ func TestWANFaultCampaign(t *testing.T) {
 				defer wg.Done()
 				args := append([]string{"gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g)),
 					"-batch", "1", "-retry-for", "2m", "-wan-timeout", "1s"}, extra...)
-				outs[g], errs[g] = exec.Command(bin, args...).CombinedOutput()
+				outs[g], errs[g] = ps.command(args...).CombinedOutput()
 			}()
 		}
 		wg.Wait()
@@ -180,7 +137,7 @@ func TestWANFaultCampaign(t *testing.T) {
 	// A clean round: nothing may have stayed queued.
 	proxy.SetFaults(false)
 	runGateways()
-	stopAll()
+	ps.stopAll()
 
 	queued := map[string]bool{}
 	for g := range gateways {
