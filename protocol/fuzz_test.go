@@ -95,6 +95,28 @@ func FuzzUnmarshalKeyAgreement(f *testing.F) {
 	})
 }
 
+// FuzzUnmarshalKeyAgreementTraced: a frame with a trace trailer parses to
+// the message and the value AppendTraceTrailer appended, and marshals back
+// to the same bytes.
+func FuzzUnmarshalKeyAgreementTraced(f *testing.F) {
+	meter, gw := titles()
+	k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	_, m, _ := StartKeyAgreement(Suite1, gw, meter, k, nil, rand.Reader)
+	w, _ := m.Marshal()
+	f.Add(w)
+	f.Add(AppendTraceTrailer(w, 7))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, v, err := UnmarshalKeyAgreementTraced(b)
+		if err != nil {
+			return
+		}
+		re, err := m.Marshal()
+		if err != nil || !bytes.Equal(AppendTraceTrailer(re, v), b) {
+			t.Fatalf("round trip: %v (trace value %d)", err, v)
+		}
+	})
+}
+
 func FuzzUnmarshalFirmwareBlock(f *testing.F) {
 	w, _ := (&FirmwareBlock{Campaign: 1, Index: 0, Total: 3, Data: []byte{1, 2, 3}}).Marshal()
 	f.Add(w)
