@@ -57,7 +57,7 @@ func (v Value) String() string {
 	case Int:
 		return strconv.FormatInt(v.Int, 10)
 	case String:
-		return strconv.Quote(v.Str)
+		return quote(v.Str)
 	case Bool:
 		if v.Bool {
 			return "TRUE"
@@ -358,4 +358,27 @@ func (p *parser) value(depth int) (Value, error) {
 		}
 	}
 	return Value{}, p.errAt(t, "expected a value, found %s", t)
+}
+
+// quote writes s as a .cfg string literal the lexer reads back: only the
+// escapes it knows (\", \\, \n, \t); every other byte as it is (strconv.Quote's
+// \x escapes are not TLA+).
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
