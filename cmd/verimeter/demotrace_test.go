@@ -441,17 +441,6 @@ func firmwareLog(t *testing.T, dir string, i int) (path string, lines []string) 
 	return path, strings.Split(strings.TrimSuffix(string(src), "\n"), "\n")
 }
 
-func lineOf(t *testing.T, lines []string, action string) int {
-	t.Helper()
-	for i, l := range lines {
-		if strings.Contains(l, `"action":"`+action+`"`) {
-			return i + 1
-		}
-	}
-	t.Fatalf("no %s in:\n%s", action, strings.Join(lines, "\n"))
-	return 0
-}
-
 func TestDemoFirmwareTraces(t *testing.T) {
 	dir, _ := demoTraces(t)
 	results, err := validateSpecTraces(dir)
@@ -462,8 +451,8 @@ func TestDemoFirmwareTraces(t *testing.T) {
 	if fw.Groups != 8 || fw.Logs != 8 || fw.Steps < 7*6+5 {
 		t.Fatalf("Firmware %+v: want 8 groups of one log, >= 47 steps", fw)
 	}
-	_, lines := firmwareLog(t, dir, 4)
-	n := lineOf(t, lines, "SelfTestFail")
+	path, lines := firmwareLog(t, dir, 4)
+	n := nthAction(t, path, "SelfTestFail", 1)
 	if !strings.Contains(lines[n-1], `"outcome":"rolled back","cause":"self-test failed"`) || !strings.Contains(lines[n], `"action":"RollBack"`) {
 		t.Fatalf("meter 4's rollback:\n%s", strings.Join(lines, "\n"))
 	}
@@ -472,8 +461,8 @@ func TestDemoFirmwareTraces(t *testing.T) {
 
 func TestDemoTamperedFirmwareTraceIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
-	path, lines := firmwareLog(t, dir, 4)
-	n := lineOf(t, lines, "SelfTestFail")
+	path, _ := firmwareLog(t, dir, 4)
+	n := nthAction(t, path, "SelfTestFail", 1)
 	rewrite(t, path, n, `"outcome":"rolled back","cause":"self-test failed"`, `"outcome":"installed","cause":""`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
@@ -486,7 +475,7 @@ func TestDemoTamperedFirmwareTraceIsRejected(t *testing.T) {
 func TestDemoReorderedFirmwareTraceIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
 	path, lines := firmwareLog(t, dir, 1)
-	n := lineOf(t, lines, "Activate")
+	n := nthAction(t, path, "Activate", 1)
 	if n < 2 || !strings.Contains(lines[n-2], `"action":"WriteSlot"`) {
 		t.Fatalf("%s: the activation (line %d) does not follow the slot write:\n%s", path, n, strings.Join(lines, "\n"))
 	}
