@@ -238,72 +238,9 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 	case *syntax.Str:
 		return strconv.Quote(y.Val), &Type{Kind: TStr}
 	case *cryptoCall:
-		var op *CryptoOp
-		for _, o := range e.crypto {
-			if o.Def == y.Def {
-				op = o
-			}
-		}
-		var args []string
-		var types []*Type
-		for _, a := range y.Args {
-			v, vt := e.expr(a, nil)
-			args = append(args, v)
-			types = append(types, vt)
-		}
-		if op == nil {
-			op = &CryptoOp{Name: y.Def.Name, Def: y.Def, Params: types}
-			e.crypto = append(e.crypto, op)
-		}
-		for i, t := range types {
-			if !t.equal(op.Params[i]) {
-				e.fail(y.Args[i].At(), "argument %d of %s is %s here, %s elsewhere", i+1, y.Def.Name, t, op.Params[i])
-			}
-		}
-		if want != nil && want.Kind != TBool {
-			return e.fail(y.P, "@crypto operator %s is generated as a predicate (Bool), used as %s", y.Def.Name, want), boolT
-		}
-		return "p.Crypto." + exported(y.Def.Name) + "(" + strings.Join(args, ", ") + ")", boolT
+		return e.exprCrypto(y, want)
 	case *syntax.Ref:
-		name := y.Parts[0].Name
-		if len(y.Parts[0].Args) > 0 {
-			if name == "Len" {
-				a, at := e.expr(y.Parts[0].Args[0], nil)
-				if at.Kind != TSeq {
-					return e.fail(y.P, "Len of %s", at), intT
-				}
-				return "int64(" + a + ".Len())", intT
-			}
-			return e.fail(y.P, "%s is translated only as a whole assignment v' = %s(v, e)", name, name), intT
-		}
-		if l, ok := e.locals[name]; ok {
-			return l.goExpr, l.t
-		}
-		if e.act != nil {
-			for _, p := range e.act.Params {
-				if p.Name == name {
-					return "ev." + exported(p.Name), p.Type
-				}
-			}
-		}
-		if e.m.isVar[name] {
-			v := e.m.varNamed(name)
-			if v != nil && v.Store {
-				return e.fail(y.P, "%s is a @store: the machine reads it only as x \\in %s or x \\notin %s", name, name, name), intT
-			}
-			if v == nil {
-				return e.fail(y.P, "action of role %s reads %s of role %s: a role's actions see only its own variables", e.m.Role, name, strings.Join(e.m.owner(name), ", ")), intT
-			}
-			return "s." + e.fieldName(v), v.Type
-		}
-		if e.m.isConst[name] {
-			if name == "Mutant" {
-				return e.fail(y.P, "Mutant is folded only in Mutant = \"...\" comparisons"), intT
-			}
-			e.useConst(name)
-			return "p." + exported(name), intT
-		}
-		return e.fail(y.P, "unknown name %s", name), intT
+		return e.exprRef(y)
 	case *syntax.Dot:
 		r, rt := e.expr(y.Rec, nil)
 		if rt.Kind != TRecord {
@@ -316,130 +253,22 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 		}
 		return e.fail(y.P, "record %s has no field %s", rt, y.Field), intT
 	case *syntax.Record:
-		if want == nil || want.Kind != TRecord || len(want.Fields) != len(y.Fields) {
-			return e.fail(y.P, "record literal %s does not match the expected type %v", show(y), want), intT
-		}
-		var parts []string
-		for _, f := range want.Fields {
-			found := false
-			for i, n := range y.Fields {
-				if n == f.Name {
-					v, vt := e.expr(y.Vals[i], f.Type)
-					if !vt.equal(f.Type) {
-						e.fail(y.Vals[i].At(), "field %s: %s, want %s", n, vt, f.Type)
-					}
-					parts = append(parts, exported(f.Name)+": "+v)
-					found = true
-				}
-			}
-			if !found {
-				return e.fail(y.P, "record literal %s lacks field %s of %s", show(y), f.Name, want), intT
-			}
-		}
-		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+		return e.exprRecord(y, want)
 	case *syntax.Tuple:
-		if want == nil || want.Kind != TTuple || len(want.Elems) != len(y.Elems) {
-			return e.fail(y.P, "tuple %s does not match the expected type %v", show(y), want), intT
-		}
-		var parts []string
-		for i, el := range y.Elems {
-			v, vt := e.expr(el, want.Elems[i])
-			if !vt.equal(want.Elems[i]) {
-				e.fail(el.At(), "component %d: %s, want %s", i+1, vt, want.Elems[i])
-			}
-			parts = append(parts, "V"+strconv.Itoa(i+1)+": "+v)
-		}
-		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+		return e.exprTuple(y, want)
 	case *syntax.SetEnum:
-		// A set value (a record field's, or compared with =).
-		et := (*Type)(nil)
-		if want != nil && want.Kind == TSet {
-			et = want.Elem
-		}
-		if len(y.Elems) == 0 {
-			if et == nil {
-				return e.fail(y.P, "the type of {} is not known here"), intT
-			}
-			return "statemachine.Set[" + e.goType(et) + "]{}", want
-		}
-		if len(y.Elems) > statemachine.SetCap {
-			return e.fail(y.P, "a set literal of %d elements (statemachine.SetCap is %d)", len(y.Elems), statemachine.SetCap), intT
-		}
-		var parts []string
-		for _, el := range y.Elems {
-			v, vt := e.expr(el, et)
-			if et == nil {
-				et = vt
-			}
-			if !vt.equal(et) {
-				e.fail(el.At(), "element of type %s in a set of %s", vt, et)
-			}
-			parts = append(parts, v)
-		}
-		st := &Type{Kind: TSet, Elem: et}
-		return "new" + e.setKey(et) + "(" + strings.Join(parts, ", ") + ")", st
+		return e.exprSetEnum(y, want)
 	case *syntax.AtSign:
 		if e.at == "" {
 			return e.fail(y.P, "@ outside an EXCEPT value"), intT
 		}
 		return e.at, e.atType
 	case *syntax.Except:
-		base, bt := e.expr(y.Fn, want)
-		if bt.Kind != TRecord {
-			return e.fail(y.P, "EXCEPT on %s: translated on records (a function of the role lives in a @store)", bt), intT
-		}
-		var st []string
-		for _, u := range y.Updates {
-			target, ft := "r", bt
-			for _, k := range u.Path {
-				var nt *Type
-				if ft.Kind == TRecord {
-					for _, f := range ft.Fields {
-						if f.Name == k.Field {
-							nt = f.Type
-						}
-					}
-				}
-				if nt == nil {
-					return e.fail(y.P, "EXCEPT !.%s on %s", k.Field, ft), intT
-				}
-				target, ft = target+"."+exported(k.Field), nt
-			}
-			savedAt, savedT := e.at, e.atType
-			e.at, e.atType = target, ft
-			v, vt := e.expr(u.Val, ft)
-			e.at, e.atType = savedAt, savedT
-			if !vt.equal(ft) {
-				e.fail(u.Val.At(), "EXCEPT value of type %s for a field of type %s", vt, ft)
-			}
-			st = append(st, target+" = "+v)
-		}
-		return "func() " + e.goType(bt) + " {\nr := " + base + "\n" + strings.Join(st, "\n") + "\nreturn r\n}()", bt
+		return e.exprExcept(y, want)
 	case *syntax.If:
-		c, ct := e.expr(y.Cond, boolT)
-		if ct.Kind != TBool {
-			e.fail(y.Cond.At(), "IF condition is %s, not Bool", ct)
-		}
-		a, at := e.expr(y.Then, want)
-		b, bt := e.expr(y.Else, want)
-		if !at.equal(bt) {
-			e.fail(y.P, "IF branches differ in type: %s and %s", at, bt)
-		}
-		return "func() " + e.goType(at) + " {\nif " + c + " {\nreturn " + a + "\n}\nreturn " + b + "\n}()", at
+		return e.exprIf(y, want)
 	case *syntax.Junction:
-		op := " && "
-		if y.Op == "\\/" {
-			op = " || "
-		}
-		var parts []string
-		for _, it := range y.Items {
-			s, t := e.expr(it, boolT)
-			if t.Kind != TBool {
-				e.fail(it.At(), "%s is %s, not Bool", show(it), t)
-			}
-			parts = append(parts, "("+s+")")
-		}
-		return strings.Join(parts, op), boolT
+		return e.exprJunction(y)
 	case *syntax.OpApp:
 		return e.opApp(y, want)
 	}
@@ -1398,4 +1227,226 @@ func closesAtEnd(c string) bool {
 		}
 	}
 	return false
+}
+
+// exprCrypto translates a call of a @crypto operator to a method of
+// p.Crypto, recording the operator's parameter types on first use.
+func (e *emitter) exprCrypto(y *cryptoCall, want *Type) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	var op *CryptoOp
+	for _, o := range e.crypto {
+		if o.Def == y.Def {
+			op = o
+		}
+	}
+	var args []string
+	var types []*Type
+	for _, a := range y.Args {
+		v, vt := e.expr(a, nil)
+		args = append(args, v)
+		types = append(types, vt)
+	}
+	if op == nil {
+		op = &CryptoOp{Name: y.Def.Name, Def: y.Def, Params: types}
+		e.crypto = append(e.crypto, op)
+	}
+	for i, t := range types {
+		if !t.equal(op.Params[i]) {
+			e.fail(y.Args[i].At(), "argument %d of %s is %s here, %s elsewhere", i+1, y.Def.Name, t, op.Params[i])
+		}
+	}
+	if want != nil && want.Kind != TBool {
+		return e.fail(y.P, "@crypto operator %s is generated as a predicate (Bool), used as %s", y.Def.Name, want), boolT
+	}
+	return "p.Crypto." + exported(y.Def.Name) + "(" + strings.Join(args, ", ") + ")", boolT
+}
+
+// exprRef translates a name: Len, a local, an event parameter, a variable
+// of the role, a constant.
+func (e *emitter) exprRef(y *syntax.Ref) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	name := y.Parts[0].Name
+	if len(y.Parts[0].Args) > 0 {
+		if name == "Len" {
+			a, at := e.expr(y.Parts[0].Args[0], nil)
+			if at.Kind != TSeq {
+				return e.fail(y.P, "Len of %s", at), intT
+			}
+			return "int64(" + a + ".Len())", intT
+		}
+		return e.fail(y.P, "%s is translated only as a whole assignment v' = %s(v, e)", name, name), intT
+	}
+	if l, ok := e.locals[name]; ok {
+		return l.goExpr, l.t
+	}
+	if e.act != nil {
+		for _, p := range e.act.Params {
+			if p.Name == name {
+				return "ev." + exported(p.Name), p.Type
+			}
+		}
+	}
+	if e.m.isVar[name] {
+		v := e.m.varNamed(name)
+		if v != nil && v.Store {
+			return e.fail(y.P, "%s is a @store: the machine reads it only as x \\in %s or x \\notin %s", name, name, name), intT
+		}
+		if v == nil {
+			return e.fail(y.P, "action of role %s reads %s of role %s: a role's actions see only its own variables", e.m.Role, name, strings.Join(e.m.owner(name), ", ")), intT
+		}
+		return "s." + e.fieldName(v), v.Type
+	}
+	if e.m.isConst[name] {
+		if name == "Mutant" {
+			return e.fail(y.P, "Mutant is folded only in Mutant = \"...\" comparisons"), intT
+		}
+		e.useConst(name)
+		return "p." + exported(name), intT
+	}
+	return e.fail(y.P, "unknown name %s", name), intT
+}
+
+// exprRecord translates a record literal to the struct of want.
+func (e *emitter) exprRecord(y *syntax.Record, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	if want == nil || want.Kind != TRecord || len(want.Fields) != len(y.Fields) {
+		return e.fail(y.P, "record literal %s does not match the expected type %v", show(y), want), intT
+	}
+	var parts []string
+	for _, f := range want.Fields {
+		found := false
+		for i, n := range y.Fields {
+			if n == f.Name {
+				v, vt := e.expr(y.Vals[i], f.Type)
+				if !vt.equal(f.Type) {
+					e.fail(y.Vals[i].At(), "field %s: %s, want %s", n, vt, f.Type)
+				}
+				parts = append(parts, exported(f.Name)+": "+v)
+				found = true
+			}
+		}
+		if !found {
+			return e.fail(y.P, "record literal %s lacks field %s of %s", show(y), f.Name, want), intT
+		}
+	}
+	return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+}
+
+// exprTuple translates a tuple to the struct of want.
+func (e *emitter) exprTuple(y *syntax.Tuple, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	if want == nil || want.Kind != TTuple || len(want.Elems) != len(y.Elems) {
+		return e.fail(y.P, "tuple %s does not match the expected type %v", show(y), want), intT
+	}
+	var parts []string
+	for i, el := range y.Elems {
+		v, vt := e.expr(el, want.Elems[i])
+		if !vt.equal(want.Elems[i]) {
+			e.fail(el.At(), "component %d: %s, want %s", i+1, vt, want.Elems[i])
+		}
+		parts = append(parts, "V"+strconv.Itoa(i+1)+": "+v)
+	}
+	return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+}
+
+// exprSetEnum translates a set value (a record field's, or compared with
+// =).
+func (e *emitter) exprSetEnum(y *syntax.SetEnum, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	et := (*Type)(nil)
+	if want != nil && want.Kind == TSet {
+		et = want.Elem
+	}
+	if len(y.Elems) == 0 {
+		if et == nil {
+			return e.fail(y.P, "the type of {} is not known here"), intT
+		}
+		return "statemachine.Set[" + e.goType(et) + "]{}", want
+	}
+	if len(y.Elems) > statemachine.SetCap {
+		return e.fail(y.P, "a set literal of %d elements (statemachine.SetCap is %d)", len(y.Elems), statemachine.SetCap), intT
+	}
+	var parts []string
+	for _, el := range y.Elems {
+		v, vt := e.expr(el, et)
+		if et == nil {
+			et = vt
+		}
+		if !vt.equal(et) {
+			e.fail(el.At(), "element of type %s in a set of %s", vt, et)
+		}
+		parts = append(parts, v)
+	}
+	st := &Type{Kind: TSet, Elem: et}
+	return "new" + e.setKey(et) + "(" + strings.Join(parts, ", ") + ")", st
+}
+
+// exprExcept translates EXCEPT on records to a function literal that
+// updates a copy.
+func (e *emitter) exprExcept(y *syntax.Except, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	base, bt := e.expr(y.Fn, want)
+	if bt.Kind != TRecord {
+		return e.fail(y.P, "EXCEPT on %s: translated on records (a function of the role lives in a @store)", bt), intT
+	}
+	var st []string
+	for _, u := range y.Updates {
+		target, ft := "r", bt
+		for _, k := range u.Path {
+			var nt *Type
+			if ft.Kind == TRecord {
+				for _, f := range ft.Fields {
+					if f.Name == k.Field {
+						nt = f.Type
+					}
+				}
+			}
+			if nt == nil {
+				return e.fail(y.P, "EXCEPT !.%s on %s", k.Field, ft), intT
+			}
+			target, ft = target+"."+exported(k.Field), nt
+		}
+		savedAt, savedT := e.at, e.atType
+		e.at, e.atType = target, ft
+		v, vt := e.expr(u.Val, ft)
+		e.at, e.atType = savedAt, savedT
+		if !vt.equal(ft) {
+			e.fail(u.Val.At(), "EXCEPT value of type %s for a field of type %s", vt, ft)
+		}
+		st = append(st, target+" = "+v)
+	}
+	return "func() " + e.goType(bt) + " {\nr := " + base + "\n" + strings.Join(st, "\n") + "\nreturn r\n}()", bt
+}
+
+// exprIf translates IF/THEN/ELSE in value context to a function literal.
+func (e *emitter) exprIf(y *syntax.If, want *Type) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	c, ct := e.expr(y.Cond, boolT)
+	if ct.Kind != TBool {
+		e.fail(y.Cond.At(), "IF condition is %s, not Bool", ct)
+	}
+	a, at := e.expr(y.Then, want)
+	b, bt := e.expr(y.Else, want)
+	if !at.equal(bt) {
+		e.fail(y.P, "IF branches differ in type: %s and %s", at, bt)
+	}
+	return "func() " + e.goType(at) + " {\nif " + c + " {\nreturn " + a + "\n}\nreturn " + b + "\n}()", at
+}
+
+// exprJunction translates a conjunction or disjunction list.
+func (e *emitter) exprJunction(y *syntax.Junction) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	op := " && "
+	if y.Op == "\\/" {
+		op = " || "
+	}
+	var parts []string
+	for _, it := range y.Items {
+		s, t := e.expr(it, boolT)
+		if t.Kind != TBool {
+			e.fail(it.At(), "%s is %s, not Bool", show(it), t)
+		}
+		parts = append(parts, "("+s+")")
+	}
+	return strings.Join(parts, op), boolT
 }
