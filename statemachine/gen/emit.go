@@ -595,8 +595,6 @@ func quote(s string) string { return strconv.Quote(s) }
 
 // emitMachine writes the types and Step of one machine.
 func (e *emitter) emitMachine() {
-	m := e.m
-	M := m.Module
 	e.nameTypes()
 
 	// Actions first into a side buffer: they decide which constants are used.
@@ -608,6 +606,21 @@ func (e *emitter) emitMachine() {
 	body = e.b
 	e.b = saved
 
+	e.emitParams()
+	e.emitStateType()
+	e.emitRecordTypes()
+	e.emitEvents()
+	e.emitOutput()
+	e.emitStep()
+	e.b.Write(body.Bytes())
+	e.emitSetHelpers()
+}
+
+// emitParams writes <M>Params, and the <M>Store and <M>Crypto interfaces
+// it refers to.
+func (e *emitter) emitParams() {
+	m := e.m
+	M := m.Module
 	e.p("// %sParams holds the constants of %s that the %s's actions read\n", M, m.File, m.Role)
 	e.p("// (model bounds, the conjuncts marked @bound, are dropped and Mutant is \"none\").\n")
 	e.p("type %sParams struct {\n", M)
@@ -659,7 +672,12 @@ func (e *emitter) emitMachine() {
 		e.p("}\n\n")
 		e.emitSymbolicCrypto()
 	}
+}
 
+// emitStateType writes <M>State, the variables the machine holds.
+func (e *emitter) emitStateType() {
+	m := e.m
+	M := m.Module
 	e.p("// %sState is the %s's part of the state of %s.\n", M, m.Role, m.File)
 	e.p("type %sState struct {\n", M)
 	for _, v := range m.Vars {
@@ -674,7 +692,12 @@ func (e *emitter) emitMachine() {
 		e.p("%s %s `tla:%s json:%s`\n", e.fieldName(v), e.goType(v.Type), quote(v.Name), quote(v.Name))
 	}
 	e.p("}\n\n")
+}
 
+// emitRecordTypes writes the struct and the comparison function of each
+// record and tuple type the machine uses.
+func (e *emitter) emitRecordTypes() {
+	m := e.m
 	for _, r := range e.recs {
 		name := e.goName[r]
 		kind := "record"
@@ -705,7 +728,12 @@ func (e *emitter) emitMachine() {
 		}
 		e.p("return 0\n}\n\n")
 	}
+}
 
+// emitEvents writes <M>EventKind, its names, and <M>Event.
+func (e *emitter) emitEvents() {
+	m := e.m
+	M := m.Module
 	e.p("// %sEventKind names the events of the %s in %s.\n", M, m.Role, m.File)
 	e.p("type %sEventKind uint8\n\n", M)
 	e.p("// The events, one per annotated action of the %s.\n", m.Role)
@@ -745,7 +773,12 @@ func (e *emitter) emitMachine() {
 		}
 	}
 	e.p("}\n\n")
+}
 
+// emitOutput writes <M>Output, what a step asks of its caller.
+func (e *emitter) emitOutput() {
+	m := e.m
+	M := m.Module
 	e.p("// %sOutput is what a step of the %s asks of its caller, in raft's\n", M, m.Role)
 	e.p("// Ready order: persist the state first when Persist is set, then send.\n")
 	e.p("// The caller owns it and reuses it across steps; Step resets it.\n")
@@ -767,7 +800,12 @@ func (e *emitter) emitMachine() {
 		e.p("%sClear bool\n%sRemove []%s\n%sAdd []%s\n", n, n, e.goType(v.Type.Elem), n, e.goType(v.Type.Elem))
 	}
 	e.p("}\n\n")
+}
 
+// emitStep writes Step, which dispatches an event to its action.
+func (e *emitter) emitStep() {
+	m := e.m
+	M := m.Module
 	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", M, quote(m.Role+": unknown "+M+" event"))
 
 	e.p("// Step applies ev to s as the spec's action for that event does, writing\n")
@@ -791,8 +829,6 @@ func (e *emitter) emitMachine() {
 		e.p("case %s%s:\nreturn p.step%s(s, ev, out)\n", M, exported(a.Event), a.Name)
 	}
 	e.p("}\nreturn err%sUnknownEvent\n}\n\n", M)
-	e.b.Write(body.Bytes())
-	e.emitSetHelpers()
 }
 
 func (e *emitter) emitInit() {
