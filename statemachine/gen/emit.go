@@ -874,172 +874,207 @@ func (e *emitter) emitInit() {
 
 }
 
+// emitActions writes the step function of every action, then the error
+// values they return.
 func (e *emitter) emitActions() {
-	m := e.m
-	M := m.Module
 	var errs bytes.Buffer
-	for _, a := range m.Actions {
+	for _, a := range e.m.Actions {
 		e.act = a
-		var st []string
-		errName := func(suffix string) string { return "err" + M + a.Name + suffix }
-		declared := map[string]bool{}
-		declare := func(name, decl string) {
-			if !declared[name] {
-				declared[name] = true
-				fmt.Fprintf(&errs, "%s = %s\n", name, decl)
-			}
-		}
-		nGuard := 0
-		guardStmt := func(g *Guard) string {
-			nGuard++
-			c, ct := e.expr(g.Expr, &Type{Kind: TBool})
-			if ct.Kind != TBool {
-				e.fail(g.Expr.At(), "guard %s is %s, not Bool", show(g.Expr), ct)
-			}
-			name := errName("Guard" + strconv.Itoa(nGuard))
-			declare(name, fmt.Sprintf("&statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}", quote(m.Role), quote(a.Name), quote(g.Text)))
-			cond := negate(c)
-			if e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Guard == nGuard {
-				cond = c // mutation: the guard flipped
-			}
-			if strings.Contains(c, "ovf") {
-				return "if " + cond + " {\nif ovf {\nreturn " + errName("Overflow") + "\n}\nreturn " + name + "\n}"
-			}
-			return "if " + cond + " {\nreturn " + name + "\n}"
-		}
-		assignStmts := func(as *Assign) []string {
-			target := "nx." + e.fieldName(as.Var)
-			mutated := e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Assign == as.Var.Name
-			if as.Var.Store {
-				out := e.storeStmts(as)
-				if mutated {
-					out = append(out, "out."+e.fieldName(as.Var)+"Clear = true")
-				}
-				return out
-			}
-			if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
-				full := errName(exported(as.Var.Name) + "Full")
-				declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
-				var out []string
-				if as.Var.Type.Kind == TSeq {
-					out = e.seqStmts(as.Expr, as.Var, target, full)
-				} else {
-					out = e.setStmts(as.Expr, as.Var, target, full)
-				}
-				if mutated {
-					out = append(out, target+".Clear()")
-				}
-				return out
-			}
-			x, xt := e.expr(as.Expr, as.Var.Type)
-			if !xt.equal(as.Var.Type) {
-				e.fail(as.Pos, "%s is %s, assigned %s", as.Var.Name, as.Var.Type, xt)
-			}
-			if mutated {
-				switch as.Var.Type.Kind {
-				case TInt:
-					x = "statemachine.Add(&ovf, " + x + ", 1)"
-				case TBool:
-					x = "!(" + x + ")"
-				case TRecord, TTuple:
-					x = e.recName(as.Var.Type) + "{}"
-				default:
-					x = `""`
-				}
-			}
-			return []string{target + " = " + x}
-		}
-		var blockStmts func(b *Block) []string
-		ifStmts := func(f *IfBlock) string {
-			c, ct := e.expr(f.Cond, &Type{Kind: TBool})
-			if ct.Kind != TBool {
-				e.fail(f.Cond.At(), "IF condition %s is %s, not Bool", show(f.Cond), ct)
-			}
-			then, els := blockStmts(f.Then), blockStmts(f.Else)
-			switch {
-			case len(els) == 0:
-				return "if " + c + " {\n" + strings.Join(then, "\n") + "\n}"
-			case len(then) == 0:
-				return "if !(" + c + ") {\n" + strings.Join(els, "\n") + "\n}"
-			}
-			return "if " + c + " {\n" + strings.Join(then, "\n") + "\n} else {\n" + strings.Join(els, "\n") + "\n}"
-		}
-		blockStmts = func(b *Block) []string {
-			var out []string
-			for _, g := range b.Guards {
-				out = append(out, guardStmt(g))
-			}
-			for _, as := range b.Assigns {
-				out = append(out, assignStmts(as)...)
-			}
-			for _, f := range b.Ifs {
-				out = append(out, ifStmts(f))
-			}
-			return out
-		}
-		for _, g := range a.Guards {
-			st = append(st, guardStmt(g))
-		}
-		st = append(st, "nx := *s")
-		for _, as := range a.Assigns {
-			st = append(st, assignStmts(as)...)
-		}
-		for _, f := range a.Ifs {
-			st = append(st, ifStmts(f))
-		}
-		persist := false
-		for _, as := range a.AllAssigns() {
-			persist = persist || as.Var.Persist
-		}
-		var sends []string
-		for i, sd := range a.Sends {
-			x, xt := e.expr(sd.Expr, sd.Var.Type.Elem)
-			if !xt.equal(sd.Var.Type.Elem) {
-				e.fail(sd.Pos, "message of type %s sent on %s", xt, sd.Var.Type)
-			}
-			msg := "msg" + strconv.Itoa(i+1)
-			st = append(st, msg+" := "+x)
-			sends = append(sends, "out."+exported(sd.Var.Name)+" = append(out."+exported(sd.Var.Name)+", "+msg+")")
-		}
-		code := strings.Join(st, "\n")
-		usesOvf := strings.Contains(code, "ovf")
-		if usesOvf {
-			declare(errName("Overflow"), fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: \"integer overflow\"}", quote(m.Role), quote(a.Name)))
-			code += "\nif ovf {\nreturn " + errName("Overflow") + "\n}"
-		}
-		var parts []string
-		for _, g := range a.Bounds {
-			parts = append(parts, g.Text)
-		}
-		e.p("// step%s is action %s (%s), event %s.\n", a.Name, a.Name, a.Pos, a.Event)
-		if len(parts) > 0 {
-			e.p("// Model bounds dropped: %s.\n", strings.Join(parts, "; "))
-		}
-		if len(a.History) > 0 {
-			var hs []string
-			for _, h := range a.History {
-				hs = append(hs, h.Var.Name+"' = "+show(h.Expr)+" ("+h.Pos.String()+")")
-			}
-			e.p("// History variables not kept: %s.\n", strings.Join(hs, "; "))
-		}
-		e.p("func (p *%sParams) step%s(s *%sState, ev %sEvent, out *%sOutput) error {\n", M, a.Name, M, M, M)
-		if usesOvf {
-			e.p("var ovf bool\n")
-		}
-		e.p("%s\n", code)
-		for _, sd := range sends {
-			e.p("%s\n", sd)
-		}
-		e.p("*s = nx\nout.Action = %s\n", quote(a.Name))
-		if persist {
-			e.p("out.Persist = true\n")
-		}
-		e.p("return nil\n}\n\n")
+		ae := &actionEmitter{e: e, a: a, errs: &errs, declared: map[string]bool{}}
+		ae.emit()
 	}
 	e.act = nil
 	if errs.Len() > 0 {
 		e.p("var (\n%s)\n\n", errs.String())
 	}
+}
+
+// actionEmitter writes the step function of one action: its guards,
+// assignments and IF blocks, each error value they return declared once
+// in errs (shared by the actions of a machine).
+type actionEmitter struct {
+	e        *emitter
+	a        *Action
+	errs     *bytes.Buffer
+	declared map[string]bool
+	nGuard   int // guards written so far, numbering their errors
+}
+
+// errName names an error value of the action.
+func (ae *actionEmitter) errName(suffix string) string {
+	return "err" + ae.e.m.Module + ae.a.Name + suffix
+}
+
+// declare adds name = decl to the error values, once.
+func (ae *actionEmitter) declare(name, decl string) {
+	if !ae.declared[name] {
+		ae.declared[name] = true
+		fmt.Fprintf(ae.errs, "%s = %s\n", name, decl)
+	}
+}
+
+// emit writes step<Action>.
+func (ae *actionEmitter) emit() {
+	e, a, m := ae.e, ae.a, ae.e.m
+	M := m.Module
+	var st []string
+	for _, g := range a.Guards {
+		st = append(st, ae.guardStmt(g))
+	}
+	st = append(st, "nx := *s")
+	for _, as := range a.Assigns {
+		st = append(st, ae.assignStmts(as)...)
+	}
+	for _, f := range a.Ifs {
+		st = append(st, ae.ifStmts(f))
+	}
+	persist := false
+	for _, as := range a.AllAssigns() {
+		persist = persist || as.Var.Persist
+	}
+	var sends []string
+	for i, sd := range a.Sends {
+		x, xt := e.expr(sd.Expr, sd.Var.Type.Elem)
+		if !xt.equal(sd.Var.Type.Elem) {
+			e.fail(sd.Pos, "message of type %s sent on %s", xt, sd.Var.Type)
+		}
+		msg := "msg" + strconv.Itoa(i+1)
+		st = append(st, msg+" := "+x)
+		sends = append(sends, "out."+exported(sd.Var.Name)+" = append(out."+exported(sd.Var.Name)+", "+msg+")")
+	}
+	code := strings.Join(st, "\n")
+	usesOvf := strings.Contains(code, "ovf")
+	if usesOvf {
+		ae.declare(ae.errName("Overflow"), fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: \"integer overflow\"}", quote(m.Role), quote(a.Name)))
+		code += "\nif ovf {\nreturn " + ae.errName("Overflow") + "\n}"
+	}
+	var parts []string
+	for _, g := range a.Bounds {
+		parts = append(parts, g.Text)
+	}
+	e.p("// step%s is action %s (%s), event %s.\n", a.Name, a.Name, a.Pos, a.Event)
+	if len(parts) > 0 {
+		e.p("// Model bounds dropped: %s.\n", strings.Join(parts, "; "))
+	}
+	if len(a.History) > 0 {
+		var hs []string
+		for _, h := range a.History {
+			hs = append(hs, h.Var.Name+"' = "+show(h.Expr)+" ("+h.Pos.String()+")")
+		}
+		e.p("// History variables not kept: %s.\n", strings.Join(hs, "; "))
+	}
+	e.p("func (p *%sParams) step%s(s *%sState, ev %sEvent, out *%sOutput) error {\n", M, a.Name, M, M, M)
+	if usesOvf {
+		e.p("var ovf bool\n")
+	}
+	e.p("%s\n", code)
+	for _, sd := range sends {
+		e.p("%s\n", sd)
+	}
+	e.p("*s = nx\nout.Action = %s\n", quote(a.Name))
+	if persist {
+		e.p("out.Persist = true\n")
+	}
+	e.p("return nil\n}\n\n")
+}
+
+// guardStmt returns the statement that fails the step when g does not hold
+// (or, for the guard a mutation flips, when it does).
+func (ae *actionEmitter) guardStmt(g *Guard) string {
+	e, a, m := ae.e, ae.a, ae.e.m
+	ae.nGuard++
+	c, ct := e.expr(g.Expr, &Type{Kind: TBool})
+	if ct.Kind != TBool {
+		e.fail(g.Expr.At(), "guard %s is %s, not Bool", show(g.Expr), ct)
+	}
+	name := ae.errName("Guard" + strconv.Itoa(ae.nGuard))
+	ae.declare(name, fmt.Sprintf("&statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}", quote(m.Role), quote(a.Name), quote(g.Text)))
+	cond := negate(c)
+	if e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Guard == ae.nGuard {
+		cond = c // mutation: the guard flipped
+	}
+	if strings.Contains(c, "ovf") {
+		return "if " + cond + " {\nif ovf {\nreturn " + ae.errName("Overflow") + "\n}\nreturn " + name + "\n}"
+	}
+	return "if " + cond + " {\nreturn " + name + "\n}"
+}
+
+// assignStmts returns the statements of an assignment x' = e to the next
+// state (or to the output, for a @store).
+func (ae *actionEmitter) assignStmts(as *Assign) []string {
+	e, a, m := ae.e, ae.a, ae.e.m
+	target := "nx." + e.fieldName(as.Var)
+	mutated := e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Assign == as.Var.Name
+	if as.Var.Store {
+		out := e.storeStmts(as)
+		if mutated {
+			out = append(out, "out."+e.fieldName(as.Var)+"Clear = true")
+		}
+		return out
+	}
+	if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
+		full := ae.errName(exported(as.Var.Name) + "Full")
+		ae.declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
+		var out []string
+		if as.Var.Type.Kind == TSeq {
+			out = e.seqStmts(as.Expr, as.Var, target, full)
+		} else {
+			out = e.setStmts(as.Expr, as.Var, target, full)
+		}
+		if mutated {
+			out = append(out, target+".Clear()")
+		}
+		return out
+	}
+	x, xt := e.expr(as.Expr, as.Var.Type)
+	if !xt.equal(as.Var.Type) {
+		e.fail(as.Pos, "%s is %s, assigned %s", as.Var.Name, as.Var.Type, xt)
+	}
+	if mutated {
+		switch as.Var.Type.Kind {
+		case TInt:
+			x = "statemachine.Add(&ovf, " + x + ", 1)"
+		case TBool:
+			x = "!(" + x + ")"
+		case TRecord, TTuple:
+			x = e.recName(as.Var.Type) + "{}"
+		default:
+			x = `""`
+		}
+	}
+	return []string{target + " = " + x}
+}
+
+// ifStmts returns an IF block of the action as a Go if statement.
+func (ae *actionEmitter) ifStmts(f *IfBlock) string {
+	e := ae.e
+	c, ct := e.expr(f.Cond, &Type{Kind: TBool})
+	if ct.Kind != TBool {
+		e.fail(f.Cond.At(), "IF condition %s is %s, not Bool", show(f.Cond), ct)
+	}
+	then, els := ae.blockStmts(f.Then), ae.blockStmts(f.Else)
+	switch {
+	case len(els) == 0:
+		return "if " + c + " {\n" + strings.Join(then, "\n") + "\n}"
+	case len(then) == 0:
+		return "if !(" + c + ") {\n" + strings.Join(els, "\n") + "\n}"
+	}
+	return "if " + c + " {\n" + strings.Join(then, "\n") + "\n} else {\n" + strings.Join(els, "\n") + "\n}"
+}
+
+// blockStmts returns the statements of a branch of an IF block.
+func (ae *actionEmitter) blockStmts(b *Block) []string {
+	var out []string
+	for _, g := range b.Guards {
+		out = append(out, ae.guardStmt(g))
+	}
+	for _, as := range b.Assigns {
+		out = append(out, ae.assignStmts(as)...)
+	}
+	for _, f := range b.Ifs {
+		out = append(out, ae.ifStmts(f))
+	}
+	return out
 }
 
 // Render writes the Go file of role for machines (all of the same role).
