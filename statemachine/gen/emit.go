@@ -285,6 +285,8 @@ func (e *emitter) useConst(name string) {
 	sort.Strings(e.m.Consts)
 }
 
+// opApp translates an operator application: arithmetic, comparisons,
+// the connectives the subset has, membership.
 func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 	intT, boolT := &Type{Kind: TInt}, &Type{Kind: TBool}
 	bin := func(wantArg *Type) (string, *Type, string, *Type) {
@@ -313,27 +315,7 @@ func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 		}
 		return "(" + a + " " + y.Op + " " + b + ")", boolT
 	case "=", "/=":
-		neg := y.Op == "/="
-		if s, ok := y.Args[1].(*syntax.SetEnum); ok && len(s.Elems) == 0 {
-			a, at := e.expr(y.Args[0], nil)
-			if at.Kind != TSet {
-				return e.fail(y.P, "comparison of %s with {}", at), boolT
-			}
-			if neg {
-				return "(" + a + ".Len() != 0)", boolT
-			}
-			return "(" + a + ".Len() == 0)", boolT
-		}
-		a, at := e.expr(y.Args[0], nil)
-		b, bt := e.expr(y.Args[1], at)
-		if !at.equal(bt) {
-			return e.fail(y.P, "%s compares %s with %s", y.Op, at, bt), boolT
-		}
-		op := " == "
-		if neg {
-			op = " != "
-		}
-		return "(" + a + op + b + ")", boolT
+		return e.opEqual(y)
 	case "~":
 		a, at := e.expr(y.Args[0], boolT)
 		if at.Kind != TBool {
@@ -345,51 +327,7 @@ func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 		b, _ := e.expr(y.Args[1], boolT)
 		return "(!(" + a + ") || (" + b + "))", boolT
 	case "\\in", "\\notin":
-		neg := ""
-		if y.Op == "\\notin" {
-			neg = "!"
-		}
-		switch s := y.Args[1].(type) {
-		case *syntax.SetEnum:
-			a, at := e.expr(y.Args[0], nil)
-			var parts []string
-			for _, el := range s.Elems {
-				b, bt := e.expr(el, at)
-				if !at.equal(bt) {
-					e.fail(el.At(), "element of type %s in a set of %s", bt, at)
-				}
-				parts = append(parts, "("+a+" == "+b+")")
-			}
-			if len(parts) == 0 {
-				parts = []string{"false"}
-			}
-			return neg + "(" + strings.Join(parts, " || ") + ")", boolT
-		case *syntax.OpApp:
-			if s.Op == ".." {
-				a, _ := e.expr(y.Args[0], intT)
-				lo, _ := e.expr(s.Args[0], intT)
-				hi, _ := e.expr(s.Args[1], intT)
-				return neg + "(" + lo + " <= " + a + " && " + a + " <= " + hi + ")", boolT
-			}
-		}
-		if r, ok := y.Args[1].(*syntax.Ref); ok && len(r.Parts) == 1 && len(r.Parts[0].Args) == 0 {
-			if v := e.m.varNamed(r.Parts[0].Name); v != nil && v.Store {
-				a, at := e.expr(y.Args[0], v.Type.Elem)
-				if !at.equal(v.Type.Elem) {
-					return e.fail(y.P, "%s of %s in %s", y.Op, at, v.Type), boolT
-				}
-				return neg + "p.Store." + exported(v.Name) + "Has(" + a + ")", boolT
-			}
-		}
-		st, stt := e.expr(y.Args[1], nil)
-		if stt.Kind != TSet {
-			return e.fail(y.P, "%s on %s", y.Op, stt), boolT
-		}
-		a, at := e.expr(y.Args[0], stt.Elem)
-		if !at.equal(stt.Elem) {
-			return e.fail(y.P, "%s of %s in %s", y.Op, at, stt), boolT
-		}
-		return neg + st + ".Has(" + a + ", " + e.cmpFunc(stt.Elem) + ")", boolT
+		return e.opMember(y)
 	case "\\cup", "\\", "\\cap":
 		return e.fail(y.P, "set operator %s is translated only as a whole assignment v' = v %s {e} / v' = w %s v", y.Op, y.Op, y.Op), intT
 	}
@@ -1520,4 +1458,81 @@ func (e *emitter) exprJunction(y *syntax.Junction) (string, *Type) {
 		parts = append(parts, "("+s+")")
 	}
 	return strings.Join(parts, op), boolT
+}
+
+// opEqual translates = and /=, comparing a set with {} by its length.
+func (e *emitter) opEqual(y *syntax.OpApp) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	neg := y.Op == "/="
+	if s, ok := y.Args[1].(*syntax.SetEnum); ok && len(s.Elems) == 0 {
+		a, at := e.expr(y.Args[0], nil)
+		if at.Kind != TSet {
+			return e.fail(y.P, "comparison of %s with {}", at), boolT
+		}
+		if neg {
+			return "(" + a + ".Len() != 0)", boolT
+		}
+		return "(" + a + ".Len() == 0)", boolT
+	}
+	a, at := e.expr(y.Args[0], nil)
+	b, bt := e.expr(y.Args[1], at)
+	if !at.equal(bt) {
+		return e.fail(y.P, "%s compares %s with %s", y.Op, at, bt), boolT
+	}
+	op := " == "
+	if neg {
+		op = " != "
+	}
+	return "(" + a + op + b + ")", boolT
+}
+
+// opMember translates \in and \notin: in a set literal or an interval, in
+// a @store (a call of the store), in a set value.
+func (e *emitter) opMember(y *syntax.OpApp) (string, *Type) {
+	intT, boolT := &Type{Kind: TInt}, &Type{Kind: TBool}
+	neg := ""
+	if y.Op == "\\notin" {
+		neg = "!"
+	}
+	switch s := y.Args[1].(type) {
+	case *syntax.SetEnum:
+		a, at := e.expr(y.Args[0], nil)
+		var parts []string
+		for _, el := range s.Elems {
+			b, bt := e.expr(el, at)
+			if !at.equal(bt) {
+				e.fail(el.At(), "element of type %s in a set of %s", bt, at)
+			}
+			parts = append(parts, "("+a+" == "+b+")")
+		}
+		if len(parts) == 0 {
+			parts = []string{"false"}
+		}
+		return neg + "(" + strings.Join(parts, " || ") + ")", boolT
+	case *syntax.OpApp:
+		if s.Op == ".." {
+			a, _ := e.expr(y.Args[0], intT)
+			lo, _ := e.expr(s.Args[0], intT)
+			hi, _ := e.expr(s.Args[1], intT)
+			return neg + "(" + lo + " <= " + a + " && " + a + " <= " + hi + ")", boolT
+		}
+	}
+	if r, ok := y.Args[1].(*syntax.Ref); ok && len(r.Parts) == 1 && len(r.Parts[0].Args) == 0 {
+		if v := e.m.varNamed(r.Parts[0].Name); v != nil && v.Store {
+			a, at := e.expr(y.Args[0], v.Type.Elem)
+			if !at.equal(v.Type.Elem) {
+				return e.fail(y.P, "%s of %s in %s", y.Op, at, v.Type), boolT
+			}
+			return neg + "p.Store." + exported(v.Name) + "Has(" + a + ")", boolT
+		}
+	}
+	st, stt := e.expr(y.Args[1], nil)
+	if stt.Kind != TSet {
+		return e.fail(y.P, "%s on %s", y.Op, stt), boolT
+	}
+	a, at := e.expr(y.Args[0], stt.Elem)
+	if !at.equal(stt.Elem) {
+		return e.fail(y.P, "%s of %s in %s", y.Op, at, stt), boolT
+	}
+	return neg + st + ".Has(" + a + ", " + e.cmpFunc(stt.Elem) + ")", boolT
 }
