@@ -189,44 +189,8 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 	for _, c := range mod.Constants {
 		m.isConst[c.Name] = true
 	}
-	var typeErrs []Diag
-	for _, v := range mod.Variables {
-		m.isVar[v.Name] = true
-		a, ok := ann.Vars[v.Name]
-		if !ok {
-			diags = append(diags, Diag{Pos: v.Pos, Msg: fmt.Sprintf("variable %s has no `\\* @type: T; @role: R` annotation", v.Name)})
-			continue
-		}
-		t, d := parseType(a.TypePos, a.Type, ann.Aliases)
-		if d != nil {
-			if hasRole(a.Roles, role) {
-				typeErrs = append(typeErrs, *d)
-			} else {
-				diags = append(diags, *d)
-			}
-			continue
-		}
-		m.types[v.Name] = t
-		if hasRole(a.Roles, role) {
-			if a.Store && t.Kind != TSet {
-				typeErrs = append(typeErrs, Diag{Pos: a.Pos, Msg: fmt.Sprintf("@store on %s of type %s: a store holds a set", v.Name, t)})
-			}
-			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Store: a.Store, Roles: a.Roles, Pos: v.Pos})
-		}
-	}
-	for _, v := range mod.Variables {
-		if a, ok := ann.Vars[v.Name]; ok {
-			n := 0
-			for _, r := range a.Roles {
-				if principal([]string{r}) {
-					n++
-				}
-			}
-			if n > 1 {
-				diags = append(diags, Diag{Pos: a.Pos, Msg: fmt.Sprintf("variable %s belongs to several roles (%s): each role's machine holds its own copy, so a write by one role is a step the others cannot see", v.Name, strings.Join(a.Roles, ", "))})
-			}
-		}
-	}
+	ds, typeErrs := m.typeVars(role)
+	diags = append(diags, ds...)
 	for _, name := range sortedKeys(ann.Actions) {
 		a := ann.Actions[name]
 		d, ok := m.defs[name]
@@ -275,6 +239,51 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		return nil, diags, joinDiags(errs)
 	}
 	return m, diags, nil
+}
+
+// typeVars types the module's variables from their annotations and keeps
+// role's in m.Vars. Diagnostics about the variables of other roles, and
+// about variables of several roles, come back in diags; typeErrs are those
+// that stop role's machine from being generated.
+func (m *Machine) typeVars(role string) (diags, typeErrs []Diag) {
+	for _, v := range m.mod.Variables {
+		m.isVar[v.Name] = true
+		a, ok := m.ann.Vars[v.Name]
+		if !ok {
+			diags = append(diags, Diag{Pos: v.Pos, Msg: fmt.Sprintf("variable %s has no `\\* @type: T; @role: R` annotation", v.Name)})
+			continue
+		}
+		t, d := parseType(a.TypePos, a.Type, m.ann.Aliases)
+		if d != nil {
+			if hasRole(a.Roles, role) {
+				typeErrs = append(typeErrs, *d)
+			} else {
+				diags = append(diags, *d)
+			}
+			continue
+		}
+		m.types[v.Name] = t
+		if hasRole(a.Roles, role) {
+			if a.Store && t.Kind != TSet {
+				typeErrs = append(typeErrs, Diag{Pos: a.Pos, Msg: fmt.Sprintf("@store on %s of type %s: a store holds a set", v.Name, t)})
+			}
+			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Store: a.Store, Roles: a.Roles, Pos: v.Pos})
+		}
+	}
+	for _, v := range m.mod.Variables {
+		if a, ok := m.ann.Vars[v.Name]; ok {
+			n := 0
+			for _, r := range a.Roles {
+				if principal([]string{r}) {
+					n++
+				}
+			}
+			if n > 1 {
+				diags = append(diags, Diag{Pos: a.Pos, Msg: fmt.Sprintf("variable %s belongs to several roles (%s): each role's machine holds its own copy, so a write by one role is a step the others cannot see", v.Name, strings.Join(a.Roles, ", "))})
+			}
+		}
+	}
+	return diags, typeErrs
 }
 
 func sortedKeys[V any](m map[string]V) []string {
