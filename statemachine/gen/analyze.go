@@ -1085,19 +1085,7 @@ func show(x syntax.Expr) string {
 	case *syntax.Str:
 		return fmt.Sprintf("%q", y.Val)
 	case *syntax.Ref:
-		var parts []string
-		for _, p := range y.Parts {
-			s := p.Name
-			if len(p.Args) > 0 {
-				var as []string
-				for _, a := range p.Args {
-					as = append(as, show(a))
-				}
-				s += "(" + strings.Join(as, ", ") + ")"
-			}
-			parts = append(parts, s)
-		}
-		return strings.Join(parts, "!")
+		return showRef(y)
 	case *syntax.OpApp:
 		switch {
 		case y.Op == "'":
@@ -1153,23 +1141,7 @@ func show(x syntax.Expr) string {
 		}
 		return "{" + show(y.Elem) + " : " + strings.Join(bs, ", ") + "}"
 	case *syntax.Except:
-		var us []string
-		for _, u := range y.Updates {
-			p := "!"
-			for _, k := range u.Path {
-				if k.Field != "" {
-					p += "." + k.Field
-				} else {
-					var is []string
-					for _, i := range k.Index {
-						is = append(is, show(i))
-					}
-					p += "[" + strings.Join(is, ", ") + "]"
-				}
-			}
-			us = append(us, p+" = "+show(u.Val))
-		}
-		return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
+		return showExcept(y)
 	}
 	return fmt.Sprintf("<%T>", x)
 }
@@ -1433,4 +1405,42 @@ func (m *Machine) simplifyLet(y *syntax.Let, env map[string]syntax.Expr, depth i
 		ne[d.Name] = v
 	}
 	return m.simplify(y.Body, ne, depth)
+}
+
+// showRef prints a reference, instance path and arguments included.
+func showRef(y *syntax.Ref) string {
+	var parts []string
+	for _, p := range y.Parts {
+		s := p.Name
+		if len(p.Args) > 0 {
+			var as []string
+			for _, a := range p.Args {
+				as = append(as, show(a))
+			}
+			s += "(" + strings.Join(as, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "!")
+}
+
+// showExcept prints [f EXCEPT !.a[i] = v, ...].
+func showExcept(y *syntax.Except) string {
+	var us []string
+	for _, u := range y.Updates {
+		p := "!"
+		for _, k := range u.Path {
+			if k.Field != "" {
+				p += "." + k.Field
+			} else {
+				var is []string
+				for _, i := range k.Index {
+					is = append(is, show(i))
+				}
+				p += "[" + strings.Join(is, ", ") + "]"
+			}
+		}
+		us = append(us, p+" = "+show(u.Val))
+	}
+	return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
 }
