@@ -23,15 +23,10 @@ const maxFuncLines = 100
 // funcLenRoots are the trees whose functions are bounded.
 var funcLenRoots = []string{"tla", "statemachine"}
 
-// funcLenPending are functions still over the bound, each with the length
-// it must not exceed, so that the list can only shrink. An entry whose
-// function is now short enough fails the test until it is removed.
-var funcLenPending = map[string]int{}
-
 // longFunc is a function body over maxFuncLines lines.
 type longFunc struct {
 	where string // file:line of the declaration
-	name  string // package-relative name, Recv.Name for a method
+	name  string // package.Name, package.Recv.Name for a method
 	lines int
 }
 
@@ -76,7 +71,7 @@ func longFuncs(t *testing.T, root string) []longFunc {
 			}
 			out = append(out, longFunc{
 				where: fmt.Sprintf("%s:%d", filepath.ToSlash(rel), fset.Position(fd.Pos()).Line),
-				name:  filepath.ToSlash(filepath.Dir(rel)) + "." + funcName(fd),
+				name:  pkgName(root, rel) + "." + funcName(fd),
 				lines: n,
 			})
 		}
@@ -86,6 +81,12 @@ func longFuncs(t *testing.T, root string) []longFunc {
 		t.Fatalf("walk %s: %v", root, err)
 	}
 	return out
+}
+
+// pkgName is the import path, below the module, of the package of the file
+// rel under root.
+func pkgName(root, rel string) string {
+	return filepath.ToSlash(filepath.Join(filepath.Base(root), filepath.Dir(rel)))
 }
 
 // funcName is fd's name, prefixed with its receiver's type for a method.
@@ -107,24 +108,12 @@ func funcName(fd *ast.FuncDecl) string {
 }
 
 // TestCheckerAndGeneratorFunctionsAreShort: no hand-written function of
-// tla/ or statemachine/ has a body over maxFuncLines lines (beyond the
-// pending list, which may only shrink).
+// tla/ or statemachine/ has a body over maxFuncLines lines.
 func TestCheckerAndGeneratorFunctionsAreShort(t *testing.T) {
-	seen := map[string]bool{}
 	var bad []string
 	for _, r := range funcLenRoots {
 		for _, f := range longFuncs(t, filepath.Join(root, r)) {
-			name := r + "/" + f.name
-			seen[name] = true
-			if max, ok := funcLenPending[name]; ok && f.lines <= max {
-				continue
-			}
-			bad = append(bad, fmt.Sprintf("%s/%s: %s has %d lines", r, f.where, name, f.lines))
-		}
-	}
-	for name := range funcLenPending {
-		if !seen[name] {
-			bad = append(bad, fmt.Sprintf("%s is no longer over %d lines: remove it from funcLenPending", name, maxFuncLines))
+			bad = append(bad, fmt.Sprintf("%s/%s: %s has %d lines", r, f.where, f.name, f.lines))
 		}
 	}
 	slices.Sort(bad)
