@@ -36,6 +36,9 @@ type emitter struct {
 	errs   []Diag
 	act    *Action     // the action being translated (its parameters are in scope)
 	crypto []*CryptoOp // @crypto operators the actions call, in first-use order
+	// lazy are the helper functions of the machine's types, written at
+	// the end when the code uses them (emitUsed).
+	lazy []lazyFunc
 	// sets are the element types of the set values the code compares or
 	// builds from literals (record fields), by Go name of the element.
 	sets map[string]*Type
@@ -83,19 +86,23 @@ func (e *emitter) setKey(t *Type) string {
 	return e.m.Module + "Set" + k
 }
 
-// emitSetHelpers writes, per element type, the comparison of two sets (by
+// emitSetHelpers adds, per element type, the comparison of two sets (by
 // size, then element by element, as difftest orders them) and the
-// constructor of a set literal.
+// constructor of a set literal to the helpers emitUsed writes.
 func (e *emitter) emitSetHelpers() {
 	for _, k := range sortedKeys(e.sets) {
 		t := e.sets[k]
 		name, gt, c := e.m.Module+"Set"+k, e.goType(t), e.cmpFunc(t)
-		e.p("// compare%s orders sets of %s by size, then element by element.\n", name, t)
-		e.p("func compare%s(a, b statemachine.Set[%s]) int {\n", name, gt)
-		e.p("if a.Len() != b.Len() {\nif a.Len() < b.Len() {\nreturn -1\n}\nreturn 1\n}\n")
-		e.p("x, y := a.Elems(), b.Elems()\nfor i := range x {\nif c := %s(x[i], y[i]); c != 0 {\nreturn c\n}\n}\nreturn 0\n}\n\n", c)
-		e.p("// new%s is the set of xs (a set literal of the spec; at most\n// statemachine.SetCap elements, as the generator checks).\n", name)
-		e.p("func new%s(xs ...%s) statemachine.Set[%s] {\nvar s statemachine.Set[%s]\nfor _, x := range xs {\ns.Insert(x, %s)\n}\nreturn s\n}\n\n", name, gt, gt, gt, c)
+		e.lazy = append(e.lazy, lazyFunc{name: "compare" + name, code: fmt.Sprintf(
+			"// compare%s orders sets of %s by size, then element by element.\n"+
+				"func compare%s(a, b statemachine.Set[%s]) int {\n"+
+				"if a.Len() != b.Len() {\nif a.Len() < b.Len() {\nreturn -1\n}\nreturn 1\n}\n"+
+				"x, y := a.Elems(), b.Elems()\nfor i := range x {\nif c := %s(x[i], y[i]); c != 0 {\nreturn c\n}\n}\nreturn 0\n}\n\n",
+			name, t, name, gt, c)})
+		e.lazy = append(e.lazy, lazyFunc{name: "new" + name, code: fmt.Sprintf(
+			"// new%s is the set of xs (a set literal of the spec; at most\n// statemachine.SetCap elements, as the generator checks).\n"+
+				"func new%s(xs ...%s) statemachine.Set[%s] {\nvar s statemachine.Set[%s]\nfor _, x := range xs {\ns.Insert(x, %s)\n}\nreturn s\n}\n\n",
+			name, name, gt, gt, gt, c)})
 	}
 }
 
@@ -321,11 +328,11 @@ func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 		if at.Kind != TBool {
 			return e.fail(y.P, "~ on %s", at), boolT
 		}
-		return "!(" + a + ")", boolT
+		return operand(negate(a)), boolT
 	case "=>":
 		a, _ := e.expr(y.Args[0], boolT)
 		b, _ := e.expr(y.Args[1], boolT)
-		return "(!(" + a + ") || (" + b + "))", boolT
+		return "(" + operand(negate(a)) + " || (" + b + "))", boolT
 	case "\\in", "\\notin":
 		return e.opMember(y)
 	case "\\cup", "\\", "\\cap":
@@ -552,6 +559,7 @@ func (e *emitter) emitMachine() {
 	e.emitStep()
 	e.b.Write(body.Bytes())
 	e.emitSetHelpers()
+	e.emitUsed()
 }
 
 // emitParams writes <M>Params, and the <M>Store and <M>Crypto interfaces
@@ -608,7 +616,6 @@ func (e *emitter) emitParams() {
 			e.p("%s(%s) bool\n", exported(op.Name), strings.Join(ps, ", "))
 		}
 		e.p("}\n\n")
-		e.emitSymbolicCrypto()
 	}
 }
 
@@ -660,12 +667,57 @@ func (e *emitter) emitRecordTypes() {
 			e.p("%s %s `tla:%s json:%s`\n", f.goName, e.goType(f.t), quote(f.tag), quote(f.tag))
 		}
 		e.p("}\n\n")
+		saved := e.b
+		e.b = bytes.Buffer{}
 		e.p("func compare%s(a, b %s) int {\n", name, name)
 		for _, f := range fields {
 			e.p("if c := %s(a.%s, b.%s); c != 0 {\nreturn c\n}\n", e.cmpFunc(f.t), f.goName, f.goName)
 		}
 		e.p("return 0\n}\n\n")
+		e.lazy = append(e.lazy, lazyFunc{name: "compare" + name, code: e.b.String()})
+		e.b = saved
 	}
+}
+
+// lazyFunc is a helper function of the machine's types (the ordering of a
+// record, tuple or set type, a set's constructor), written only when the
+// code calls it.
+type lazyFunc struct {
+	name, code string
+}
+
+// emitUsed writes the helper functions the machine's code calls, directly
+// or through another helper, and no other.
+func (e *emitter) emitUsed() {
+	done := make([]bool, len(e.lazy))
+	for more := true; more; {
+		more = false
+		for i, c := range e.lazy {
+			if !done[i] && usesName(e.b.String(), c.name) {
+				e.b.WriteString(c.code)
+				done[i], more = true, true
+			}
+		}
+	}
+}
+
+// usesName reports whether code names the identifier name.
+func usesName(code, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(code[i:], name)
+		if j < 0 {
+			return false
+		}
+		at, end := i+j, i+j+len(name)
+		if (at == 0 || !isIdentByte(code[at-1])) && (end == len(code) || !isIdentByte(code[end])) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
 // emitEvents writes <M>EventKind, its names, and <M>Event.
@@ -952,12 +1004,15 @@ func (ae *actionEmitter) assignStmts(as *Assign) []string {
 	}
 	if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
 		full := ae.errName(exported(as.Var.Name) + "Full")
-		ae.declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
 		var out []string
 		if as.Var.Type.Kind == TSeq {
 			out = e.seqStmts(as.Expr, as.Var, target, full)
 		} else {
 			out = e.setStmts(as.Expr, as.Var, target, full)
+		}
+		if usesName(strings.Join(out, "\n"), full) {
+			// Only an assignment that can grow the value can fill it.
+			ae.declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
 		}
 		if mutated {
 			out = append(out, target+".Clear()")
@@ -1113,50 +1168,25 @@ func (e *emitter) emitSymbolicCrypto() {
 	e.b.Write(body.Bytes())
 }
 
-// RenderStoreTest writes the map-backed reference implementations of the
-// <M>Store interfaces of machines (nil when none has a @store), for a
-// _test.go file: <M>MapStore, and <M>Full, the role's whole state of the
-// module (the machine's and its store's) as the differential tests drive it.
+// RenderStoreTest writes the test helpers of machines, for a _test.go file
+// (nil when no machine has any): the map-backed reference implementation of
+// each <M>Store interface, <M>MapStore, with <M>Full, the role's whole state
+// of the module (the machine's and its store's) as the differential tests
+// drive it; and <M>SymbolicCrypto, each <M>Crypto implemented by the
+// operators' definitions. A device never links them.
 func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
 	var b bytes.Buffer
 	var errs []Diag
 	for _, m := range machines {
-		var stores []*Var
-		for _, v := range m.Vars {
-			if v.Store {
-				stores = append(stores, v)
-			}
-		}
-		if len(stores) == 0 {
-			continue
-		}
+		// The machine is rendered first, and dropped, for the names of its
+		// types and the @crypto operators its actions call.
 		e := &emitter{m: m, goName: map[*Type]string{}}
-		e.nameTypes()
-		M := m.Module
-		e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
-		e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
-		e.p("type %sMapStore struct {\n", M)
-		for _, v := range stores {
-			e.p("%s map[%s]bool `tla:%s`\n", e.fieldName(v), e.goType(v.Type.Elem), quote(v.Name))
+		e.emitMachine()
+		e.b, e.errs = bytes.Buffer{}, nil
+		e.emitMapStore()
+		if len(e.crypto) > 0 {
+			e.emitSymbolicCrypto()
 		}
-		e.p("}\n\n")
-		for _, v := range stores {
-			n := e.fieldName(v)
-			e.p("// %sHas reports whether x is in %s.\n", n, v.Name)
-			e.p("func (m *%sMapStore) %sHas(x %s) bool { return m.%s[x] }\n\n", M, n, e.goType(v.Type.Elem), n)
-		}
-		e.p("// Apply makes the changes out asks for, as the role does once the\n// step is persisted: clear, remove, then add.\n")
-		e.p("func (m *%sMapStore) Apply(out *%sOutput) {\n", M, M)
-		for _, v := range stores {
-			n := e.fieldName(v)
-			e.p("if m.%s == nil {\nm.%s = map[%s]bool{}\n}\n", n, n, e.goType(v.Type.Elem))
-			e.p("if out.%sClear {\nclear(m.%s)\n}\n", n, n)
-			e.p("for _, x := range out.%sRemove {\ndelete(m.%s, x)\n}\n", n, n)
-			e.p("for _, x := range out.%sAdd {\nm.%s[x] = true\n}\n", n, n)
-		}
-		e.p("}\n\n")
-		e.p("// %sFull is the %s's whole state of %s, the machine's and its\n// store's, as the differential tests compare it with the spec's.\n", M, m.Role, m.File)
-		e.p("type %sFull struct {\nState %sState `tla:\",inline\"`\nStore %sMapStore `tla:\",inline\"`\n}\n\n", M, M, M)
 		errs = append(errs, e.errs...)
 		b.Write(e.b.Bytes())
 	}
@@ -1168,31 +1198,123 @@ func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
 	}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "%s\n\n", Header)
-	fmt.Fprintf(&out, "// Reference stores for the %s's tests, generated by `verimeter gen`.\n\n", machines[0].Role)
+	fmt.Fprintf(&out, "// Test helpers of the %s's machines (reference stores, symbolic\n", machines[0].Role)
+	fmt.Fprintf(&out, "// cryptography), generated by `verimeter gen`.\n\n")
 	fmt.Fprintf(&out, "package %s\n\n", pkg)
+	if strings.Contains(b.String(), "statemachine.") {
+		fmt.Fprintf(&out, "import \"github.com/verimeter/verimeter/statemachine\"\n\n")
+	}
 	out.Write(b.Bytes())
 	formatted, err := format.Source(out.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
+		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %w", err)
 	}
 	return formatted, nil
 }
 
+// emitMapStore writes <M>MapStore and <M>Full when the machine has a
+// @store.
+func (e *emitter) emitMapStore() {
+	m := e.m
+	var stores []*Var
+	for _, v := range m.Vars {
+		if v.Store {
+			stores = append(stores, v)
+		}
+	}
+	if len(stores) == 0 {
+		return
+	}
+	M := m.Module
+	e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
+	e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
+	e.p("type %sMapStore struct {\n", M)
+	for _, v := range stores {
+		e.p("%s map[%s]bool `tla:%s`\n", e.fieldName(v), e.goType(v.Type.Elem), quote(v.Name))
+	}
+	e.p("}\n\n")
+	for _, v := range stores {
+		n := e.fieldName(v)
+		e.p("// %sHas reports whether x is in %s.\n", n, v.Name)
+		e.p("func (m *%sMapStore) %sHas(x %s) bool { return m.%s[x] }\n\n", M, n, e.goType(v.Type.Elem), n)
+	}
+	e.p("// Apply makes the changes out asks for, as the role does once the\n// step is persisted: clear, remove, then add.\n")
+	e.p("func (m *%sMapStore) Apply(out *%sOutput) {\n", M, M)
+	for _, v := range stores {
+		n := e.fieldName(v)
+		e.p("if m.%s == nil {\nm.%s = map[%s]bool{}\n}\n", n, n, e.goType(v.Type.Elem))
+		e.p("if out.%sClear {\nclear(m.%s)\n}\n", n, n)
+		e.p("for _, x := range out.%sRemove {\ndelete(m.%s, x)\n}\n", n, n)
+		e.p("for _, x := range out.%sAdd {\nm.%s[x] = true\n}\n", n, n)
+	}
+	e.p("}\n\n")
+	e.p("// %sFull is the %s's whole state of %s, the machine's and its\n// store's, as the differential tests compare it with the spec's.\n", M, m.Role, m.File)
+	e.p("type %sFull struct {\nState %sState `tla:\",inline\"`\nStore %sMapStore `tla:\",inline\"`\n}\n\n", M, M, M)
+}
+
 // negate returns the Go negation of the boolean expression c without a
-// double negation: x for !x or !(x), !x for a single operand, !(c)
-// otherwise. An operand is single when no space stands outside its
-// parentheses (the generator writes binary operators with spaces).
+// double negation: redundant outer parentheses dropped, x for !x or !(x),
+// the conjunction of the negated operands for a disjunction (De Morgan:
+// !(!a || b) would negate twice), !x for a single operand, !(c) otherwise. An operand is single when no
+// space stands outside its parentheses (the generator writes binary
+// operators with spaces).
 func negate(c string) string {
+	for strings.HasPrefix(c, "(") && closesAtEnd(c) {
+		c = c[1 : len(c)-1]
+	}
 	if inner, ok := strings.CutPrefix(c, "!"); ok && singleOperand(inner) {
 		if strings.HasPrefix(inner, "(") && closesAtEnd(inner) {
 			return inner[1 : len(inner)-1]
 		}
 		return inner
 	}
+	// || binds loosest in Go: its top-level operands are the disjuncts.
+	if parts := splitTop(c, " || "); len(parts) > 1 {
+		for i, p := range parts {
+			parts[i] = operand(negate(p))
+		}
+		return strings.Join(parts, " && ")
+	}
 	if singleOperand(c) {
 		return "!" + c
 	}
 	return "!(" + c + ")"
+}
+
+// operand is c parenthesized unless it is a single operand.
+func operand(c string) string {
+	if singleOperand(c) {
+		return c
+	}
+	return "(" + c + ")"
+}
+
+// splitTop splits c at the occurrences of sep outside parentheses,
+// brackets, braces and string literals.
+func splitTop(c, sep string) []string {
+	var parts []string
+	depth, inStr, start := 0, false, 0
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; {
+		case inStr:
+			if ch == '\\' {
+				i++
+			} else if ch == '"' {
+				inStr = false
+			}
+		case ch == '"':
+			inStr = true
+		case ch == '(' || ch == '[' || ch == '{':
+			depth++
+		case ch == ')' || ch == ']' || ch == '}':
+			depth--
+		case depth == 0 && strings.HasPrefix(c[i:], sep):
+			parts = append(parts, c[start:i])
+			i += len(sep) - 1
+			start = i + 1
+		}
+	}
+	return append(parts, c[start:])
 }
 
 // singleOperand reports whether c has no space outside parentheses,
