@@ -1105,7 +1105,7 @@ func Render(pkg string, machines []*Machine, mut *Mutation) ([]byte, error) {
 	out.WriteString(src)
 	formatted, err := format.Source(out.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
+		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %w", err)
 	}
 	return formatted, nil
 }
