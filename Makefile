@@ -7,7 +7,7 @@ CI_FUZZTIME ?= 3s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
 
-.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc cross spec spec-mutants proofs soak crash crashpoints
+.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc bench-ab cross spec spec-mutants proofs soak crash crashpoints
 
 ## test: lint, all unit/property/differential tests, a short fuzz pass (under 20 min on 2 cores)
 test: deps lint unit fuzz-short
@@ -51,6 +51,10 @@ bench:
 ## bench-tlc: our checker and TLC on the same models in one run, with the ratio
 bench-tlc: deps
 	./.ci/bench-tlc.sh
+
+## bench-ab: two builds of our checker (BEFORE=binary, AFTER= default this tree) alternating on the same models, medians and ratio
+bench-ab:
+	./.ci/bench-ab.sh
 
 ## cross: meter and gateway for arm, arm64, mips, mipsle, riscv64; protocol/ and plc/ tests under qemu-user
 cross:

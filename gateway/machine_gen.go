@@ -40,16 +40,6 @@ type ChannelCrypto interface {
 	Authentic(m ChannelNet) bool
 }
 
-// ChannelSymbolicCrypto implements ChannelCrypto as the spec defines each
-// operator (no keys): for tests and trace validation, never for a device.
-type ChannelSymbolicCrypto struct{}
-
-// Authentic is Authentic(m) as the spec defines it.
-func (ChannelSymbolicCrypto) Authentic(m ChannelNet) bool {
-	ev := struct{ M ChannelNet }{m}
-	return ev.M.Auth
-}
-
 // ChannelState is the gateway's part of the state of spec/Channel.tla.
 type ChannelState struct {
 	// gkey: Int (spec/Channel.tla:42:5)
@@ -62,22 +52,6 @@ type ChannelNet struct {
 	C    int64 `tla:"c" json:"c"`
 	R    int64 `tla:"r" json:"r"`
 	Auth bool  `tla:"auth" json:"auth"`
-}
-
-func compareChannelNet(a, b ChannelNet) int {
-	if c := statemachine.CompareInt(a.K, b.K); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.C, b.C); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.R, b.R); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Auth, b.Auth); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // ChannelEventKind names the events of the gateway in spec/Channel.tla.
@@ -222,16 +196,6 @@ type CollectionState struct {
 type CollectionItem struct {
 	R      int64 `tla:"r" json:"r"`
 	Signed bool  `tla:"signed" json:"signed"`
-}
-
-func compareCollectionItem(a, b CollectionItem) int {
-	if c := statemachine.CompareInt(a.R, b.R); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // CollectionEventKind names the events of the gateway in spec/Collection.tla.
@@ -392,16 +356,6 @@ type CommandsNet struct {
 	By string `tla:"by" json:"by"`
 }
 
-func compareCommandsNet(a, b CommandsNet) int {
-	if c := statemachine.CompareInt(a.Id, b.Id); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.By, b.By); c != 0 {
-		return c
-	}
-	return 0
-}
-
 // CommandsEventKind names the events of the gateway in spec/Commands.tla.
 type CommandsEventKind uint8
 
@@ -499,9 +453,8 @@ func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
-	errCommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
-	errCommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
+	errCommandsRelayGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
+	errCommandsRelayRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
 )
 
 // TamperParams holds the constants of spec/Tamper.tla that the gateway's actions read
@@ -522,19 +475,6 @@ type TamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
-}
-
-func compareTamperItem(a, b TamperItem) int {
-	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // TamperEventKind names the events of the gateway in spec/Tamper.tla.
@@ -758,15 +698,26 @@ func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOu
 }
 
 var (
-	errTamperCollectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
-	errTamperCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
-	errTamperInjectGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
-	errTamperInjectQueueFull   = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
-	errTamperDropGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
-	errTamperDropQueueFull     = &statemachine.CapacityError{Role: "gateway", Action: "Drop", What: "queue holds statemachine.SetCap elements"}
-	errTamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
-	errTamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
-	errTamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
-	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
+	errTamperCollectGuard1    = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
+	errTamperCollectQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
+	errTamperInjectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
+	errTamperInjectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
+	errTamperDropGuard1       = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
+	errTamperUploadGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
+	errTamperUploadGuard2     = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
+	errTamperWanDownGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
+	errTamperWanBackGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
 )
+
+func compareTamperItem(a, b TamperItem) int {
+	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
+		return c
+	}
+	return 0
+}

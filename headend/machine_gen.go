@@ -40,16 +40,6 @@ type CollectionCrypto interface {
 	SignedByMeter(i CollectionItem) bool
 }
 
-// CollectionSymbolicCrypto implements CollectionCrypto as the spec defines each
-// operator (no keys): for tests and trace validation, never for a device.
-type CollectionSymbolicCrypto struct{}
-
-// SignedByMeter is SignedByMeter(i) as the spec defines it.
-func (CollectionSymbolicCrypto) SignedByMeter(i CollectionItem) bool {
-	ev := struct{ I CollectionItem }{i}
-	return ev.I.Signed
-}
-
 // CollectionState is the headend's part of the state of spec/Collection.tla.
 type CollectionState struct {
 }
@@ -58,16 +48,6 @@ type CollectionState struct {
 type CollectionItem struct {
 	R      int64 `tla:"r" json:"r"`
 	Signed bool  `tla:"signed" json:"signed"`
-}
-
-func compareCollectionItem(a, b CollectionItem) int {
-	if c := statemachine.CompareInt(a.R, b.R); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // CollectionEventKind names the events of the headend in spec/Collection.tla.
@@ -241,7 +221,7 @@ func (p *CommandsParams) Init() CommandsState {
 // History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:77:8).
 func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	var ovf bool
-	if !(!(ev.K == "disconnect") || (ev.A != ev.B)) {
+	if (ev.K == "disconnect") && !(ev.A != ev.B) {
 		return errCommandsIssueGuard1
 	}
 	nx := *s
@@ -290,49 +270,16 @@ type MarketEntry struct {
 	At int64  `tla:"at" json:"at"`
 }
 
-func compareMarketEntry(a, b MarketEntry) int {
-	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.By, b.By); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.At, b.At); c != 0 {
-		return c
-	}
-	return 0
-}
-
 // MarketReading is the record type [t: Int, by: Str] of spec/Market.tla.
 type MarketReading struct {
 	T  int64  `tla:"t" json:"t"`
 	By string `tla:"by" json:"by"`
 }
 
-func compareMarketReading(a, b MarketReading) int {
-	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.By, b.By); c != 0 {
-		return c
-	}
-	return 0
-}
-
 // MarketServed is the tuple type <<Str, Int>> of spec/Market.tla.
 type MarketServed struct {
 	V1 string `tla:"1" json:"1"`
 	V2 int64  `tla:"2" json:"2"`
-}
-
-func compareMarketServed(a, b MarketServed) int {
-	if c := statemachine.CompareString(a.V1, b.V1); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.V2, b.V2); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // MarketEventKind names the events of the headend in spec/Market.tla.
@@ -466,13 +413,13 @@ func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOut
 	if !(ev.R.T <= s.Now) {
 		return errMarketIngestGuard1
 	}
-	if !(!(ev.R.By == "thief") || (s.Now >= p.Invalid)) {
+	if (ev.R.By == "thief") && !(s.Now >= p.Invalid) {
 		return errMarketIngestGuard2
 	}
 	if s.Logged.Has(ev.R, compareMarketReading) {
 		return errMarketIngestGuard3
 	}
-	if !((!(s.CrlKnown)) || (s.Now < p.Invalid)) {
+	if s.CrlKnown && !(s.Now < p.Invalid) {
 		return errMarketIngestGuard4
 	}
 	nx := *s
@@ -511,20 +458,52 @@ func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutp
 }
 
 var (
-	errMarketTickOverflow           = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
-	errMarketPublishCRLGuard1       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:100:8)"}
-	errMarketPublishCRLGuard2       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:100:26)"}
-	errMarketPublishCRLAcceptedFull = &statemachine.CapacityError{Role: "headend", Action: "PublishCRL", What: "accepted holds statemachine.SetCap elements"}
-	errMarketIngestGuard1           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:126:8)"}
-	errMarketIngestGuard2           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:127:8)"}
-	errMarketIngestGuard3           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:128:8)"}
-	errMarketIngestGuard4           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:114:5)"}
-	errMarketIngestAcceptedFull     = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "accepted holds statemachine.SetCap elements"}
-	errMarketIngestLoggedFull       = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "logged holds statemachine.SetCap elements"}
-	errMarketFetchGuard1            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:143:8)"}
-	errMarketFetchGuard2            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:138:5)"}
-	errMarketFetchServedFull        = &statemachine.CapacityError{Role: "headend", Action: "Fetch", What: "served holds statemachine.SetCap elements"}
+	errMarketTickOverflow       = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
+	errMarketPublishCRLGuard1   = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:100:8)"}
+	errMarketPublishCRLGuard2   = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:100:26)"}
+	errMarketIngestGuard1       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:126:8)"}
+	errMarketIngestGuard2       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:127:8)"}
+	errMarketIngestGuard3       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:128:8)"}
+	errMarketIngestGuard4       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:114:5)"}
+	errMarketIngestAcceptedFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "accepted holds statemachine.SetCap elements"}
+	errMarketIngestLoggedFull   = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "logged holds statemachine.SetCap elements"}
+	errMarketFetchGuard1        = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:143:8)"}
+	errMarketFetchGuard2        = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:138:5)"}
+	errMarketFetchServedFull    = &statemachine.CapacityError{Role: "headend", Action: "Fetch", What: "served holds statemachine.SetCap elements"}
 )
+
+func compareMarketEntry(a, b MarketEntry) int {
+	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.By, b.By); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareInt(a.At, b.At); c != 0 {
+		return c
+	}
+	return 0
+}
+
+func compareMarketReading(a, b MarketReading) int {
+	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.By, b.By); c != 0 {
+		return c
+	}
+	return 0
+}
+
+func compareMarketServed(a, b MarketServed) int {
+	if c := statemachine.CompareString(a.V1, b.V1); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareInt(a.V2, b.V2); c != 0 {
+		return c
+	}
+	return 0
+}
 
 // TamperParams holds the constants of spec/Tamper.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
@@ -553,19 +532,6 @@ type TamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
-}
-
-func compareTamperItem(a, b TamperItem) int {
-	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // TamperEventKind names the events of the headend in spec/Tamper.tla.

@@ -39,22 +39,6 @@ type ChannelNet struct {
 	Auth bool  `tla:"auth" json:"auth"`
 }
 
-func compareChannelNet(a, b ChannelNet) int {
-	if c := statemachine.CompareInt(a.K, b.K); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.C, b.C); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.R, b.R); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Auth, b.Auth); c != 0 {
-		return c
-	}
-	return 0
-}
-
 // ChannelEventKind names the events of the meter in spec/Channel.tla.
 type ChannelEventKind uint8
 
@@ -363,19 +347,6 @@ type CommandsCrypto interface {
 	SignedBy(m CommandsNet, r string) bool
 }
 
-// CommandsSymbolicCrypto implements CommandsCrypto as the spec defines each
-// operator (no keys): for tests and trace validation, never for a device.
-type CommandsSymbolicCrypto struct{}
-
-// SignedBy is SignedBy(m, r) as the spec defines it.
-func (CommandsSymbolicCrypto) SignedBy(m CommandsNet, r string) bool {
-	ev := struct {
-		M CommandsNet
-		R string
-	}{m, r}
-	return (ev.M.By == ev.R)
-}
-
 // CommandsState is the meter's part of the state of spec/Commands.tla.
 type CommandsState struct {
 	// last: Int; @persist (spec/Commands.tla:45:5)
@@ -386,16 +357,6 @@ type CommandsState struct {
 type CommandsNet struct {
 	Id int64  `tla:"id" json:"id"`
 	By string `tla:"by" json:"by"`
-}
-
-func compareCommandsNet(a, b CommandsNet) int {
-	if c := statemachine.CompareInt(a.Id, b.Id); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.By, b.By); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // CommandsEventKind names the events of the meter in spec/Commands.tla.
@@ -544,47 +505,12 @@ type FirmwareManifest struct {
 	ReplacesVerifier bool                     `tla:"replacesVerifier" json:"replacesVerifier"`
 }
 
-func compareFirmwareManifest(a, b FirmwareManifest) int {
-	if c := statemachine.CompareInt(a.V, b.V); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.Sv, b.Sv); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Lr, b.Lr); c != 0 {
-		return c
-	}
-	if c := compareFirmwareSetString(a.Sigs, b.Sigs); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.ReplacesVerifier, b.ReplacesVerifier); c != 0 {
-		return c
-	}
-	return 0
-}
-
 // FirmwareEntry is the record type [n: Int, v: Int, outcome: Str, cause: Str] of spec/Firmware.tla.
 type FirmwareEntry struct {
 	N       int64  `tla:"n" json:"n"`
 	V       int64  `tla:"v" json:"v"`
 	Outcome string `tla:"outcome" json:"outcome"`
 	Cause   string `tla:"cause" json:"cause"`
-}
-
-func compareFirmwareEntry(a, b FirmwareEntry) int {
-	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.V, b.V); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.Outcome, b.Outcome); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.Cause, b.Cause); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // FirmwareEventKind names the events of the meter in spec/Firmware.tla.
@@ -1015,23 +941,6 @@ var (
 	errFirmwareSettleOverflow       = &statemachine.CapacityError{Role: "meter", Action: "Settle", What: "integer overflow"}
 )
 
-// compareFirmwareSetString orders sets of Str by size, then element by element.
-func compareFirmwareSetString(a, b statemachine.Set[string]) int {
-	if a.Len() != b.Len() {
-		if a.Len() < b.Len() {
-			return -1
-		}
-		return 1
-	}
-	x, y := a.Elems(), b.Elems()
-	for i := range x {
-		if c := statemachine.CompareString(x[i], y[i]); c != 0 {
-			return c
-		}
-	}
-	return 0
-}
-
 // newFirmwareSetString is the set of xs (a set literal of the spec; at most
 // statemachine.SetCap elements, as the generator checks).
 func newFirmwareSetString(xs ...string) statemachine.Set[string] {
@@ -1062,19 +971,6 @@ type TamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
-}
-
-func compareTamperItem(a, b TamperItem) int {
-	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.Kind, b.Kind); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // TamperEventKind names the events of the meter in spec/Tamper.tla.
@@ -1245,12 +1141,22 @@ func (p *TamperParams) stepReceiveAck(s *TamperState, ev TamperEvent, out *Tampe
 }
 
 var (
-	errTamperDetectMlogFull     = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "mlog holds statemachine.SetCap elements"}
-	errTamperDetectOverflow     = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "integer overflow"}
-	errTamperPersistGuard1      = &statemachine.GuardError{Role: "meter", Action: "Persist", Conjunct: "e \\in sensed (spec/Tamper.tla:131:8)"}
-	errTamperPersistSensedFull  = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "sensed holds statemachine.SetCap elements"}
-	errTamperPersistMlogFull    = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "mlog holds statemachine.SetCap elements"}
-	errTamperCrashSensedFull    = &statemachine.CapacityError{Role: "meter", Action: "Crash", What: "sensed holds statemachine.SetCap elements"}
-	errTamperSendGuard1         = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:146:8)"}
-	errTamperReceiveAckMlogFull = &statemachine.CapacityError{Role: "meter", Action: "ReceiveAck", What: "mlog holds statemachine.SetCap elements"}
+	errTamperDetectMlogFull  = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "mlog holds statemachine.SetCap elements"}
+	errTamperDetectOverflow  = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "integer overflow"}
+	errTamperPersistGuard1   = &statemachine.GuardError{Role: "meter", Action: "Persist", Conjunct: "e \\in sensed (spec/Tamper.tla:131:8)"}
+	errTamperPersistMlogFull = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "mlog holds statemachine.SetCap elements"}
+	errTamperSendGuard1      = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:146:8)"}
 )
+
+func compareTamperItem(a, b TamperItem) int {
+	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareString(a.Kind, b.Kind); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareBool(a.Signed, b.Signed); c != 0 {
+		return c
+	}
+	return 0
+}

@@ -189,44 +189,8 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 	for _, c := range mod.Constants {
 		m.isConst[c.Name] = true
 	}
-	var typeErrs []Diag
-	for _, v := range mod.Variables {
-		m.isVar[v.Name] = true
-		a, ok := ann.Vars[v.Name]
-		if !ok {
-			diags = append(diags, Diag{Pos: v.Pos, Msg: fmt.Sprintf("variable %s has no `\\* @type: T; @role: R` annotation", v.Name)})
-			continue
-		}
-		t, d := parseType(a.TypePos, a.Type, ann.Aliases)
-		if d != nil {
-			if hasRole(a.Roles, role) {
-				typeErrs = append(typeErrs, *d)
-			} else {
-				diags = append(diags, *d)
-			}
-			continue
-		}
-		m.types[v.Name] = t
-		if hasRole(a.Roles, role) {
-			if a.Store && t.Kind != TSet {
-				typeErrs = append(typeErrs, Diag{Pos: a.Pos, Msg: fmt.Sprintf("@store on %s of type %s: a store holds a set", v.Name, t)})
-			}
-			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Store: a.Store, Roles: a.Roles, Pos: v.Pos})
-		}
-	}
-	for _, v := range mod.Variables {
-		if a, ok := ann.Vars[v.Name]; ok {
-			n := 0
-			for _, r := range a.Roles {
-				if principal([]string{r}) {
-					n++
-				}
-			}
-			if n > 1 {
-				diags = append(diags, Diag{Pos: a.Pos, Msg: fmt.Sprintf("variable %s belongs to several roles (%s): each role's machine holds its own copy, so a write by one role is a step the others cannot see", v.Name, strings.Join(a.Roles, ", "))})
-			}
-		}
-	}
+	ds, typeErrs := m.typeVars(role)
+	diags = append(diags, ds...)
 	for _, name := range sortedKeys(ann.Actions) {
 		a := ann.Actions[name]
 		d, ok := m.defs[name]
@@ -275,6 +239,51 @@ func LoadMachine(specDir, module, role string) (*Machine, []Diag, error) {
 		return nil, diags, joinDiags(errs)
 	}
 	return m, diags, nil
+}
+
+// typeVars types the module's variables from their annotations and keeps
+// role's in m.Vars. Diagnostics about the variables of other roles, and
+// about variables of several roles, come back in diags; typeErrs are those
+// that stop role's machine from being generated.
+func (m *Machine) typeVars(role string) (diags, typeErrs []Diag) {
+	for _, v := range m.mod.Variables {
+		m.isVar[v.Name] = true
+		a, ok := m.ann.Vars[v.Name]
+		if !ok {
+			diags = append(diags, Diag{Pos: v.Pos, Msg: fmt.Sprintf("variable %s has no `\\* @type: T; @role: R` annotation", v.Name)})
+			continue
+		}
+		t, d := parseType(a.TypePos, a.Type, m.ann.Aliases)
+		if d != nil {
+			if hasRole(a.Roles, role) {
+				typeErrs = append(typeErrs, *d)
+			} else {
+				diags = append(diags, *d)
+			}
+			continue
+		}
+		m.types[v.Name] = t
+		if hasRole(a.Roles, role) {
+			if a.Store && t.Kind != TSet {
+				typeErrs = append(typeErrs, Diag{Pos: a.Pos, Msg: fmt.Sprintf("@store on %s of type %s: a store holds a set", v.Name, t)})
+			}
+			m.Vars = append(m.Vars, &Var{Name: v.Name, Type: t, Persist: a.Persist, Store: a.Store, Roles: a.Roles, Pos: v.Pos})
+		}
+	}
+	for _, v := range m.mod.Variables {
+		if a, ok := m.ann.Vars[v.Name]; ok {
+			n := 0
+			for _, r := range a.Roles {
+				if principal([]string{r}) {
+					n++
+				}
+			}
+			if n > 1 {
+				diags = append(diags, Diag{Pos: a.Pos, Msg: fmt.Sprintf("variable %s belongs to several roles (%s): each role's machine holds its own copy, so a write by one role is a step the others cannot see", v.Name, strings.Join(a.Roles, ", "))})
+			}
+		}
+	}
+	return diags, typeErrs
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -375,154 +384,15 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 	}
 	switch y := x.(type) {
 	case *syntax.Ref:
-		if len(y.Parts) != 1 {
-			return nil, &Diag{Pos: y.P, Msg: "instance references (M!Op) are outside the generator's subset"}
-		}
-		p := y.Parts[0]
-		if len(p.Args) == 0 {
-			if e, ok := env[p.Name]; ok {
-				return e, nil
-			}
-			switch p.Name {
-			case "TRUE":
-				return &boolLit{Node: y.Node, V: true}, nil
-			case "FALSE":
-				return &boolLit{Node: y.Node, V: false}, nil
-			}
-			if m.isVar[p.Name] || m.isConst[p.Name] {
-				return y, nil
-			}
-		}
-		d, ok := m.defs[p.Name]
-		if !ok && builtins[p.Name] == len(p.Args) && len(p.Args) > 0 {
-			out := &syntax.Ref{Node: y.Node, Parts: []syntax.RefPart{{Name: p.Name}}}
-			for _, a := range p.Args {
-				sa, e := m.simplify(a, env, depth)
-				if e != nil {
-					return nil, e
-				}
-				out.Parts[0].Args = append(out.Parts[0].Args, sa)
-			}
-			return out, nil
-		}
-		if !ok {
-			if len(p.Args) == 0 {
-				return y, nil // a bound name (event parameter); the translator decides
-			}
-			return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("operator %s is outside the generator's subset", p.Name)}
-		}
-		if d.FnBounds != nil || d.Instance != nil || d.Recursive {
-			return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("%s: function definitions, instances and recursion are outside the generator's subset", p.Name)}
-		}
-		if len(d.Params) != len(p.Args) {
-			return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("%s takes %d arguments, got %d", p.Name, len(d.Params), len(p.Args))}
-		}
-		if _, ok := m.ann.Crypto[p.Name]; ok {
-			call := &cryptoCall{Node: y.Node, Def: d}
-			for _, a := range p.Args {
-				sa, e := m.simplify(a, env, depth+1)
-				if e != nil {
-					return nil, e
-				}
-				call.Args = append(call.Args, sa)
-			}
-			return call, nil
-		}
-		ne := map[string]syntax.Expr{}
-		for i, prm := range d.Params {
-			if prm.Arity != 0 {
-				return nil, &Diag{Pos: y.P, Msg: "higher-order operator parameters are outside the generator's subset"}
-			}
-			a, e := m.simplify(p.Args[i], env, depth+1)
-			if e != nil {
-				return nil, e
-			}
-			ne[prm.Name] = a
-		}
-		return m.simplify(d.Body, ne, depth+1)
+		return m.simplifyRef(y, env, depth)
 	case *syntax.OpApp:
-		args := make([]syntax.Expr, len(y.Args))
-		for i, a := range y.Args {
-			s, e := m.simplify(a, env, depth)
-			if e != nil {
-				return nil, e
-			}
-			args[i] = s
-		}
-		if (y.Op == "=" || y.Op == "/=") && len(args) == 2 {
-			if v, ok := m.mutantTest(args[0], args[1]); ok {
-				return &boolLit{Node: y.Node, V: v == (y.Op == "=")}, nil
-			}
-		}
-		if y.Op == "~" {
-			if b, ok := args[0].(*boolLit); ok {
-				return &boolLit{Node: y.Node, V: !b.V}, nil
-			}
-		}
-		return &syntax.OpApp{Node: y.Node, Op: y.Op, Args: args}, nil
+		return m.simplifyOpApp(y, env, depth)
 	case *syntax.Junction:
-		and := y.Op == "/\\"
-		var items []syntax.Expr
-		for _, it := range y.Items {
-			s, e := m.simplify(it, env, depth)
-			if e != nil {
-				return nil, e
-			}
-			if b, ok := s.(*boolLit); ok {
-				if b.V == and {
-					continue // TRUE in a conjunction, FALSE in a disjunction
-				}
-				return &boolLit{Node: y.Node, V: !and}, nil
-			}
-			items = append(items, s)
-		}
-		switch len(items) {
-		case 0:
-			return &boolLit{Node: y.Node, V: and}, nil
-		case 1:
-			return items[0], nil
-		}
-		return &syntax.Junction{Node: y.Node, Op: y.Op, Items: items}, nil
+		return m.simplifyJunction(y, env, depth)
 	case *syntax.If:
-		c, e := m.simplify(y.Cond, env, depth)
-		if e != nil {
-			return nil, e
-		}
-		if b, ok := c.(*boolLit); ok {
-			if b.V {
-				return m.simplify(y.Then, env, depth)
-			}
-			return m.simplify(y.Else, env, depth)
-		}
-		t, e := m.simplify(y.Then, env, depth)
-		if e != nil {
-			return nil, e
-		}
-		el, e := m.simplify(y.Else, env, depth)
-		if e != nil {
-			return nil, e
-		}
-		return &syntax.If{Node: y.Node, Cond: c, Then: t, Else: el}, nil
+		return m.simplifyIf(y, env, depth)
 	case *syntax.Case:
-		// Only a CASE whose arms fold to constants (Mutant tests) is in the
-		// subset: it becomes the arm that holds with Mutant = "none".
-		for _, a := range y.Arms {
-			c, e := m.simplify(a.Cond, env, depth)
-			if e != nil {
-				return nil, e
-			}
-			b, ok := c.(*boolLit)
-			if !ok {
-				return nil, &Diag{Pos: a.Cond.At(), Msg: "CASE is translated only when its arms are Mutant tests"}
-			}
-			if b.V {
-				return m.simplify(a.Val, env, depth)
-			}
-		}
-		if y.Other == nil {
-			return nil, &Diag{Pos: y.P, Msg: "no CASE arm holds with Mutant = \"none\""}
-		}
-		return m.simplify(y.Other, env, depth)
+		return m.simplifyCase(y, env, depth)
 	case *syntax.SetEnum:
 		out := &syntax.SetEnum{Node: y.Node}
 		for _, el := range y.Elems {
@@ -562,78 +432,11 @@ func (m *Machine) simplify(x syntax.Expr, env map[string]syntax.Expr, depth int)
 	case *syntax.Label:
 		return m.simplify(y.Body, env, depth)
 	case *syntax.SetFilter, *syntax.SetMap:
-		// {x \in S : P} and {e : x \in S}: one bound name over a set; the
-		// name shadows any definition or parameter of the same name.
-		var b syntax.Bound
-		if f, ok := y.(*syntax.SetFilter); ok {
-			b = f.Bound
-		} else if sm := y.(*syntax.SetMap); len(sm.Bounds) == 1 {
-			b = sm.Bounds[0]
-		}
-		if len(b.Names) != 1 || b.Tuple || b.Set == nil {
-			return nil, &Diag{Pos: x.At(), Msg: "a set comprehension is translated over one name bound in a set"}
-		}
-		set, e := m.simplify(b.Set, env, depth)
-		if e != nil {
-			return nil, e
-		}
-		ne := map[string]syntax.Expr{}
-		for k, v := range env {
-			if k != b.Names[0] {
-				ne[k] = v
-			}
-		}
-		nb := syntax.Bound{Names: b.Names, Set: set}
-		if f, ok := y.(*syntax.SetFilter); ok {
-			pred, e := m.simplify(f.Pred, ne, depth)
-			if e != nil {
-				return nil, e
-			}
-			return &syntax.SetFilter{Node: f.Node, Bound: nb, Pred: pred}, nil
-		}
-		sm := y.(*syntax.SetMap)
-		el, e := m.simplify(sm.Elem, ne, depth)
-		if e != nil {
-			return nil, e
-		}
-		return &syntax.SetMap{Node: sm.Node, Elem: el, Bounds: []syntax.Bound{nb}}, nil
+		return m.simplifyComprehension(x, env, depth)
 	case *syntax.Except:
-		fn, e := m.simplify(y.Fn, env, depth)
-		if e != nil {
-			return nil, e
-		}
-		out := &syntax.Except{Node: y.Node, Fn: fn}
-		for _, u := range y.Updates {
-			for _, k := range u.Path {
-				if k.Field == "" {
-					return nil, &Diag{Pos: y.P, Msg: "EXCEPT is translated on records (!.field); a function of the role is state it keeps in a @store"}
-				}
-			}
-			v, e := m.simplify(u.Val, env, depth)
-			if e != nil {
-				return nil, e
-			}
-			out.Updates = append(out.Updates, syntax.ExceptUpdate{Path: u.Path, Val: v})
-		}
-		return out, nil
+		return m.simplifyExcept(y, env, depth)
 	case *syntax.Let:
-		// LET definitions without parameters are inlined as the operators
-		// of the module are.
-		ne := map[string]syntax.Expr{}
-		for k, v := range env {
-			ne[k] = v
-		}
-		for _, d := range y.Defs {
-			if len(d.Params) > 0 || d.FnBounds != nil || d.Recursive {
-				return nil, &Diag{Pos: d.Pos, Msg: fmt.Sprintf("LET definition %s: only definitions without parameters are translated", d.Name)}
-			}
-			v, e := m.simplify(d.Body, ne, depth+1)
-			if e != nil {
-				return nil, e
-			}
-			ne[d.Name] = v
-		}
-		return m.simplify(y.Body, ne, depth)
+		return m.simplifyLet(y, env, depth)
 	case *syntax.Num, *syntax.Str, *boolLit, *syntax.AtSign:
 		return x, nil
 	}
@@ -1282,19 +1085,7 @@ func show(x syntax.Expr) string {
 	case *syntax.Str:
 		return fmt.Sprintf("%q", y.Val)
 	case *syntax.Ref:
-		var parts []string
-		for _, p := range y.Parts {
-			s := p.Name
-			if len(p.Args) > 0 {
-				var as []string
-				for _, a := range p.Args {
-					as = append(as, show(a))
-				}
-				s += "(" + strings.Join(as, ", ") + ")"
-			}
-			parts = append(parts, s)
-		}
-		return strings.Join(parts, "!")
+		return showRef(y)
 	case *syntax.OpApp:
 		switch {
 		case y.Op == "'":
@@ -1350,23 +1141,7 @@ func show(x syntax.Expr) string {
 		}
 		return "{" + show(y.Elem) + " : " + strings.Join(bs, ", ") + "}"
 	case *syntax.Except:
-		var us []string
-		for _, u := range y.Updates {
-			p := "!"
-			for _, k := range u.Path {
-				if k.Field != "" {
-					p += "." + k.Field
-				} else {
-					var is []string
-					for _, i := range k.Index {
-						is = append(is, show(i))
-					}
-					p += "[" + strings.Join(is, ", ") + "]"
-				}
-			}
-			us = append(us, p+" = "+show(u.Val))
-		}
-		return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
+		return showExcept(y)
 	}
 	return fmt.Sprintf("<%T>", x)
 }
@@ -1381,4 +1156,291 @@ func showSub(x syntax.Expr) string {
 		}
 	}
 	return show(x)
+}
+
+// simplifyRef inlines a reference: a bound name, TRUE/FALSE, a variable or
+// constant, a built-in, a @crypto operator (kept as a call) or a user
+// operator, whose body is simplified with its arguments bound.
+func (m *Machine) simplifyRef(y *syntax.Ref, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	if len(y.Parts) != 1 {
+		return nil, &Diag{Pos: y.P, Msg: "instance references (M!Op) are outside the generator's subset"}
+	}
+	p := y.Parts[0]
+	if len(p.Args) == 0 {
+		if e, ok := env[p.Name]; ok {
+			return e, nil
+		}
+		switch p.Name {
+		case "TRUE":
+			return &boolLit{Node: y.Node, V: true}, nil
+		case "FALSE":
+			return &boolLit{Node: y.Node, V: false}, nil
+		}
+		if m.isVar[p.Name] || m.isConst[p.Name] {
+			return y, nil
+		}
+	}
+	d, ok := m.defs[p.Name]
+	if !ok && builtins[p.Name] == len(p.Args) && len(p.Args) > 0 {
+		out := &syntax.Ref{Node: y.Node, Parts: []syntax.RefPart{{Name: p.Name}}}
+		for _, a := range p.Args {
+			sa, e := m.simplify(a, env, depth)
+			if e != nil {
+				return nil, e
+			}
+			out.Parts[0].Args = append(out.Parts[0].Args, sa)
+		}
+		return out, nil
+	}
+	if !ok {
+		if len(p.Args) == 0 {
+			return y, nil // a bound name (event parameter); the translator decides
+		}
+		return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("operator %s is outside the generator's subset", p.Name)}
+	}
+	if d.FnBounds != nil || d.Instance != nil || d.Recursive {
+		return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("%s: function definitions, instances and recursion are outside the generator's subset", p.Name)}
+	}
+	if len(d.Params) != len(p.Args) {
+		return nil, &Diag{Pos: y.P, Msg: fmt.Sprintf("%s takes %d arguments, got %d", p.Name, len(d.Params), len(p.Args))}
+	}
+	if _, ok := m.ann.Crypto[p.Name]; ok {
+		call := &cryptoCall{Node: y.Node, Def: d}
+		for _, a := range p.Args {
+			sa, e := m.simplify(a, env, depth+1)
+			if e != nil {
+				return nil, e
+			}
+			call.Args = append(call.Args, sa)
+		}
+		return call, nil
+	}
+	ne := map[string]syntax.Expr{}
+	for i, prm := range d.Params {
+		if prm.Arity != 0 {
+			return nil, &Diag{Pos: y.P, Msg: "higher-order operator parameters are outside the generator's subset"}
+		}
+		a, e := m.simplify(p.Args[i], env, depth+1)
+		if e != nil {
+			return nil, e
+		}
+		ne[prm.Name] = a
+	}
+	return m.simplify(d.Body, ne, depth+1)
+}
+
+// simplifyOpApp simplifies the arguments and folds Mutant tests and the
+// negation of a constant.
+func (m *Machine) simplifyOpApp(y *syntax.OpApp, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	args := make([]syntax.Expr, len(y.Args))
+	for i, a := range y.Args {
+		s, e := m.simplify(a, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		args[i] = s
+	}
+	if (y.Op == "=" || y.Op == "/=") && len(args) == 2 {
+		if v, ok := m.mutantTest(args[0], args[1]); ok {
+			return &boolLit{Node: y.Node, V: v == (y.Op == "=")}, nil
+		}
+	}
+	if y.Op == "~" {
+		if b, ok := args[0].(*boolLit); ok {
+			return &boolLit{Node: y.Node, V: !b.V}, nil
+		}
+	}
+	return &syntax.OpApp{Node: y.Node, Op: y.Op, Args: args}, nil
+}
+
+// simplifyJunction drops the constants that do not decide a conjunction or
+// disjunction and folds the one that does.
+func (m *Machine) simplifyJunction(y *syntax.Junction, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	and := y.Op == "/\\"
+	var items []syntax.Expr
+	for _, it := range y.Items {
+		s, e := m.simplify(it, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		if b, ok := s.(*boolLit); ok {
+			if b.V == and {
+				continue // TRUE in a conjunction, FALSE in a disjunction
+			}
+			return &boolLit{Node: y.Node, V: !and}, nil
+		}
+		items = append(items, s)
+	}
+	switch len(items) {
+	case 0:
+		return &boolLit{Node: y.Node, V: and}, nil
+	case 1:
+		return items[0], nil
+	}
+	return &syntax.Junction{Node: y.Node, Op: y.Op, Items: items}, nil
+}
+
+// simplifyIf keeps the branch a constant condition chooses.
+func (m *Machine) simplifyIf(y *syntax.If, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	c, e := m.simplify(y.Cond, env, depth)
+	if e != nil {
+		return nil, e
+	}
+	if b, ok := c.(*boolLit); ok {
+		if b.V {
+			return m.simplify(y.Then, env, depth)
+		}
+		return m.simplify(y.Else, env, depth)
+	}
+	t, e := m.simplify(y.Then, env, depth)
+	if e != nil {
+		return nil, e
+	}
+	el, e := m.simplify(y.Else, env, depth)
+	if e != nil {
+		return nil, e
+	}
+	return &syntax.If{Node: y.Node, Cond: c, Then: t, Else: el}, nil
+}
+
+// simplifyCase: only a CASE whose arms fold to constants (Mutant tests) is
+// in the subset; it becomes the arm that holds with Mutant = "none".
+func (m *Machine) simplifyCase(y *syntax.Case, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	for _, a := range y.Arms {
+		c, e := m.simplify(a.Cond, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		b, ok := c.(*boolLit)
+		if !ok {
+			return nil, &Diag{Pos: a.Cond.At(), Msg: "CASE is translated only when its arms are Mutant tests"}
+		}
+		if b.V {
+			return m.simplify(a.Val, env, depth)
+		}
+	}
+	if y.Other == nil {
+		return nil, &Diag{Pos: y.P, Msg: "no CASE arm holds with Mutant = \"none\""}
+	}
+	return m.simplify(y.Other, env, depth)
+}
+
+// simplifyComprehension simplifies {x \in S : P} and {e : x \in S}: one
+// bound name over a set, which shadows any definition or parameter of the
+// same name.
+func (m *Machine) simplifyComprehension(x syntax.Expr, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	y := x
+	var b syntax.Bound
+	if f, ok := y.(*syntax.SetFilter); ok {
+		b = f.Bound
+	} else if sm := y.(*syntax.SetMap); len(sm.Bounds) == 1 {
+		b = sm.Bounds[0]
+	}
+	if len(b.Names) != 1 || b.Tuple || b.Set == nil {
+		return nil, &Diag{Pos: x.At(), Msg: "a set comprehension is translated over one name bound in a set"}
+	}
+	set, e := m.simplify(b.Set, env, depth)
+	if e != nil {
+		return nil, e
+	}
+	ne := map[string]syntax.Expr{}
+	for k, v := range env {
+		if k != b.Names[0] {
+			ne[k] = v
+		}
+	}
+	nb := syntax.Bound{Names: b.Names, Set: set}
+	if f, ok := y.(*syntax.SetFilter); ok {
+		pred, e := m.simplify(f.Pred, ne, depth)
+		if e != nil {
+			return nil, e
+		}
+		return &syntax.SetFilter{Node: f.Node, Bound: nb, Pred: pred}, nil
+	}
+	sm := y.(*syntax.SetMap)
+	el, e := m.simplify(sm.Elem, ne, depth)
+	if e != nil {
+		return nil, e
+	}
+	return &syntax.SetMap{Node: sm.Node, Elem: el, Bounds: []syntax.Bound{nb}}, nil
+}
+
+// simplifyExcept simplifies an EXCEPT on record fields.
+func (m *Machine) simplifyExcept(y *syntax.Except, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	fn, e := m.simplify(y.Fn, env, depth)
+	if e != nil {
+		return nil, e
+	}
+	out := &syntax.Except{Node: y.Node, Fn: fn}
+	for _, u := range y.Updates {
+		for _, k := range u.Path {
+			if k.Field == "" {
+				return nil, &Diag{Pos: y.P, Msg: "EXCEPT is translated on records (!.field); a function of the role is state it keeps in a @store"}
+			}
+		}
+		v, e := m.simplify(u.Val, env, depth)
+		if e != nil {
+			return nil, e
+		}
+		out.Updates = append(out.Updates, syntax.ExceptUpdate{Path: u.Path, Val: v})
+	}
+	return out, nil
+}
+
+// simplifyLet inlines LET definitions without parameters as the operators
+// of the module are.
+func (m *Machine) simplifyLet(y *syntax.Let, env map[string]syntax.Expr, depth int) (syntax.Expr, *Diag) {
+	ne := map[string]syntax.Expr{}
+	for k, v := range env {
+		ne[k] = v
+	}
+	for _, d := range y.Defs {
+		if len(d.Params) > 0 || d.FnBounds != nil || d.Recursive {
+			return nil, &Diag{Pos: d.Pos, Msg: fmt.Sprintf("LET definition %s: only definitions without parameters are translated", d.Name)}
+		}
+		v, e := m.simplify(d.Body, ne, depth+1)
+		if e != nil {
+			return nil, e
+		}
+		ne[d.Name] = v
+	}
+	return m.simplify(y.Body, ne, depth)
+}
+
+// showRef prints a reference, instance path and arguments included.
+func showRef(y *syntax.Ref) string {
+	var parts []string
+	for _, p := range y.Parts {
+		s := p.Name
+		if len(p.Args) > 0 {
+			var as []string
+			for _, a := range p.Args {
+				as = append(as, show(a))
+			}
+			s += "(" + strings.Join(as, ", ") + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "!")
+}
+
+// showExcept prints [f EXCEPT !.a[i] = v, ...].
+func showExcept(y *syntax.Except) string {
+	var us []string
+	for _, u := range y.Updates {
+		p := "!"
+		for _, k := range u.Path {
+			if k.Field != "" {
+				p += "." + k.Field
+			} else {
+				var is []string
+				for _, i := range k.Index {
+					is = append(is, show(i))
+				}
+				p += "[" + strings.Join(is, ", ") + "]"
+			}
+		}
+		us = append(us, p+" = "+show(u.Val))
+	}
+	return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
 }

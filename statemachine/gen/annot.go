@@ -78,110 +78,131 @@ var (
 // next definition, with comment lines in between allowed. Malformed
 // annotations are reported, never skipped.
 func scanAnnotations(file string, src []byte) (*annotations, []Diag) {
-	a := &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}, Bounds: map[int]bool{}, DefTypes: map[string]varAnnot{}}
-	var diags []Diag
-	var pendingDefType *varAnnot
-	pendingBound := false
-	var pendingVar *varAnnot
-	var pendingAct *actionAnnot
-	var pendingCrypto *syntax.Pos
+	s := &annotScanner{file: file, a: &annotations{Vars: map[string]*varAnnot{}, Actions: map[string]*actionAnnot{}, Aliases: map[string]aliasAnnot{}, Crypto: map[string]syntax.Pos{}, Bounds: map[int]bool{}, DefTypes: map[string]varAnnot{}}}
 	sc := bufio.NewScanner(bytes.NewReader(src))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for ln := 1; sc.Scan(); ln++ {
-		line := sc.Text()
-		pos := syntax.Pos{File: file, Line: ln, Col: 1}
-		if m := reAlias.FindStringSubmatch(line); m != nil {
-			a.Aliases[m[2]] = aliasAnnot{Pos: syntax.Pos{File: file, Line: ln, Col: len(m[1]) + 1}, Type: m[3]}
-			continue
-		}
-		if reCompose.MatchString(line) {
-			p := pos
-			a.Compose = &p
-			continue
-		}
-		if reBoundOnly.MatchString(line) {
-			pendingBound = true
-			continue
-		}
-		if reBound.MatchString(line) {
-			a.Bounds[ln] = true
-		}
-		if m := reVarAnnot.FindStringSubmatch(line); m != nil && !strings.Contains(m[2], "@role:") {
-			// A type without a role: an operator definition's (Apalache).
-			v := &varAnnot{Pos: pos, Type: strings.TrimSuffix(strings.TrimSpace(m[2]), ";")}
-			v.TypePos = syntax.Pos{File: file, Line: ln, Col: strings.Index(line, m[2]) + 1}
-			pendingDefType = v
-			continue
-		}
-		if m := reVarAnnot.FindStringSubmatch(line); m != nil {
-			v, err := parseVarAnnot(pos, strings.Index(line, m[2])+1, m[2])
-			if err != nil {
-				diags = append(diags, *err)
-			} else {
-				pendingVar = v
-			}
-			continue
-		}
-		if m := reActionAnnot.FindStringSubmatch(line); m != nil {
-			act := &actionAnnot{Pos: pos, Role: m[1], Event: m[2]}
-			if strings.TrimSpace(m[4]) != "" {
-				for _, p := range strings.Split(m[4], ",") {
-					act.Params = append(act.Params, strings.TrimSpace(p))
-				}
-			}
-			pendingAct = act
-			continue
-		}
-		if reCrypto.MatchString(line) {
-			p := pos
-			pendingCrypto = &p
-			continue
-		}
-		if reRoleOnly.MatchString(line) {
-			diags = append(diags, Diag{Pos: pos, Msg: "malformed action annotation (want `\\* @role: R @event: name(params)`)"})
-			continue
-		}
-		if reComment.MatchString(line) {
-			continue
-		}
-		if pendingBound {
-			a.Bounds[ln] = true
-			pendingBound = false
-		}
-		if pendingDefType != nil {
-			if m := reDefLine.FindStringSubmatch(line); m != nil {
-				a.DefTypes[m[1]] = *pendingDefType
-			} else {
-				diags = append(diags, Diag{Pos: pendingDefType.Pos, Msg: "a type annotation without @role is for an operator definition, and none follows (a variable's needs `; @role: R`)"})
-			}
-			pendingDefType = nil
-		}
-		if pendingAct != nil {
-			if m := reDefLine.FindStringSubmatch(line); m != nil {
-				a.Actions[m[1]] = pendingAct
-			} else {
-				diags = append(diags, Diag{Pos: pendingAct.Pos, Msg: "action annotation not followed by a definition"})
-			}
-			pendingAct = nil
-		}
-		if pendingCrypto != nil {
-			if m := reDefLine.FindStringSubmatch(line); m != nil {
-				a.Crypto[m[1]] = *pendingCrypto
-			} else {
-				diags = append(diags, Diag{Pos: *pendingCrypto, Msg: "@crypto not followed by a definition"})
-			}
-			pendingCrypto = nil
-		}
-		if pendingVar != nil {
-			if m := reVarLine.FindStringSubmatch(line); m != nil {
-				a.Vars[m[1]] = pendingVar
-			} else {
-				diags = append(diags, Diag{Pos: pendingVar.Pos, Msg: "type annotation not followed by a variable name"})
-			}
-			pendingVar = nil
+		if line := sc.Text(); !s.annotation(line, ln) {
+			s.attach(line, ln)
 		}
 	}
-	return a, diags
+	return s.a, s.diags
+}
+
+// annotScanner is the state of scanAnnotations between lines: the
+// annotations read so far and those waiting for the declaration they
+// apply to.
+type annotScanner struct {
+	file           string
+	a              *annotations
+	diags          []Diag
+	pendingDefType *varAnnot
+	pendingBound   bool
+	pendingVar     *varAnnot
+	pendingAct     *actionAnnot
+	pendingCrypto  *syntax.Pos
+}
+
+// annotation reads line ln as an annotation or a comment; false when it is
+// neither (a declaration, or any other line of the module).
+func (s *annotScanner) annotation(line string, ln int) bool {
+	pos := syntax.Pos{File: s.file, Line: ln, Col: 1}
+	if m := reAlias.FindStringSubmatch(line); m != nil {
+		s.a.Aliases[m[2]] = aliasAnnot{Pos: syntax.Pos{File: s.file, Line: ln, Col: len(m[1]) + 1}, Type: m[3]}
+		return true
+	}
+	if reCompose.MatchString(line) {
+		p := pos
+		s.a.Compose = &p
+		return true
+	}
+	if reBoundOnly.MatchString(line) {
+		s.pendingBound = true
+		return true
+	}
+	if reBound.MatchString(line) {
+		s.a.Bounds[ln] = true
+	}
+	if m := reVarAnnot.FindStringSubmatch(line); m != nil && !strings.Contains(m[2], "@role:") {
+		// A type without a role: an operator definition's (Apalache).
+		v := &varAnnot{Pos: pos, Type: strings.TrimSuffix(strings.TrimSpace(m[2]), ";")}
+		v.TypePos = syntax.Pos{File: s.file, Line: ln, Col: strings.Index(line, m[2]) + 1}
+		s.pendingDefType = v
+		return true
+	}
+	if m := reVarAnnot.FindStringSubmatch(line); m != nil {
+		v, err := parseVarAnnot(pos, strings.Index(line, m[2])+1, m[2])
+		if err != nil {
+			s.diags = append(s.diags, *err)
+		} else {
+			s.pendingVar = v
+		}
+		return true
+	}
+	if m := reActionAnnot.FindStringSubmatch(line); m != nil {
+		act := &actionAnnot{Pos: pos, Role: m[1], Event: m[2]}
+		if strings.TrimSpace(m[4]) != "" {
+			for _, p := range strings.Split(m[4], ",") {
+				act.Params = append(act.Params, strings.TrimSpace(p))
+			}
+		}
+		s.pendingAct = act
+		return true
+	}
+	if reCrypto.MatchString(line) {
+		p := pos
+		s.pendingCrypto = &p
+		return true
+	}
+	if reRoleOnly.MatchString(line) {
+		s.diags = append(s.diags, Diag{Pos: pos, Msg: "malformed action annotation (want `\\* @role: R @event: name(params)`)"})
+		return true
+	}
+	if reComment.MatchString(line) {
+		return true
+	}
+	return false
+}
+
+// attach gives the pending annotations to the declaration on line ln, or
+// reports them when the line declares nothing they can apply to.
+func (s *annotScanner) attach(line string, ln int) {
+	if s.pendingBound {
+		s.a.Bounds[ln] = true
+		s.pendingBound = false
+	}
+	if s.pendingDefType != nil {
+		if m := reDefLine.FindStringSubmatch(line); m != nil {
+			s.a.DefTypes[m[1]] = *s.pendingDefType
+		} else {
+			s.diags = append(s.diags, Diag{Pos: s.pendingDefType.Pos, Msg: "a type annotation without @role is for an operator definition, and none follows (a variable's needs `; @role: R`)"})
+		}
+		s.pendingDefType = nil
+	}
+	if s.pendingAct != nil {
+		if m := reDefLine.FindStringSubmatch(line); m != nil {
+			s.a.Actions[m[1]] = s.pendingAct
+		} else {
+			s.diags = append(s.diags, Diag{Pos: s.pendingAct.Pos, Msg: "action annotation not followed by a definition"})
+		}
+		s.pendingAct = nil
+	}
+	if s.pendingCrypto != nil {
+		if m := reDefLine.FindStringSubmatch(line); m != nil {
+			s.a.Crypto[m[1]] = *s.pendingCrypto
+		} else {
+			s.diags = append(s.diags, Diag{Pos: *s.pendingCrypto, Msg: "@crypto not followed by a definition"})
+		}
+		s.pendingCrypto = nil
+	}
+	if s.pendingVar != nil {
+		if m := reVarLine.FindStringSubmatch(line); m != nil {
+			s.a.Vars[m[1]] = s.pendingVar
+		} else {
+			s.diags = append(s.diags, Diag{Pos: s.pendingVar.Pos, Msg: "type annotation not followed by a variable name"})
+		}
+		s.pendingVar = nil
+	}
 }
 
 func parseVarAnnot(pos syntax.Pos, col int, rest string) (*varAnnot, *Diag) {

@@ -24,8 +24,9 @@
 // dropped and named in a comment, and reading one is an error. An operator
 // marked `\* @crypto` (abstract cryptography) is not inlined: the actions
 // call it through the module's <M>Crypto interface, a field of <M>Params
-// that the role implements with protocol/, and <M>SymbolicCrypto implements
-// it by its definition for tests.
+// that the role implements with protocol/, and <M>SymbolicCrypto (in the
+// role's store_gen_test.go, so that no device links it) implements it by
+// its definition for tests.
 //
 // Records may carry sets of scalars (a manifest's signers) and be updated
 // with EXCEPT (@ included); LET definitions without parameters are inlined;

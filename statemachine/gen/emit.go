@@ -36,6 +36,9 @@ type emitter struct {
 	errs   []Diag
 	act    *Action     // the action being translated (its parameters are in scope)
 	crypto []*CryptoOp // @crypto operators the actions call, in first-use order
+	// lazy are the helper functions of the machine's types, written at
+	// the end when the code uses them (emitUsed).
+	lazy []lazyFunc
 	// sets are the element types of the set values the code compares or
 	// builds from literals (record fields), by Go name of the element.
 	sets map[string]*Type
@@ -83,19 +86,23 @@ func (e *emitter) setKey(t *Type) string {
 	return e.m.Module + "Set" + k
 }
 
-// emitSetHelpers writes, per element type, the comparison of two sets (by
+// emitSetHelpers adds, per element type, the comparison of two sets (by
 // size, then element by element, as difftest orders them) and the
-// constructor of a set literal.
+// constructor of a set literal to the helpers emitUsed writes.
 func (e *emitter) emitSetHelpers() {
 	for _, k := range sortedKeys(e.sets) {
 		t := e.sets[k]
 		name, gt, c := e.m.Module+"Set"+k, e.goType(t), e.cmpFunc(t)
-		e.p("// compare%s orders sets of %s by size, then element by element.\n", name, t)
-		e.p("func compare%s(a, b statemachine.Set[%s]) int {\n", name, gt)
-		e.p("if a.Len() != b.Len() {\nif a.Len() < b.Len() {\nreturn -1\n}\nreturn 1\n}\n")
-		e.p("x, y := a.Elems(), b.Elems()\nfor i := range x {\nif c := %s(x[i], y[i]); c != 0 {\nreturn c\n}\n}\nreturn 0\n}\n\n", c)
-		e.p("// new%s is the set of xs (a set literal of the spec; at most\n// statemachine.SetCap elements, as the generator checks).\n", name)
-		e.p("func new%s(xs ...%s) statemachine.Set[%s] {\nvar s statemachine.Set[%s]\nfor _, x := range xs {\ns.Insert(x, %s)\n}\nreturn s\n}\n\n", name, gt, gt, gt, c)
+		e.lazy = append(e.lazy, lazyFunc{name: "compare" + name, code: fmt.Sprintf(
+			"// compare%s orders sets of %s by size, then element by element.\n"+
+				"func compare%s(a, b statemachine.Set[%s]) int {\n"+
+				"if a.Len() != b.Len() {\nif a.Len() < b.Len() {\nreturn -1\n}\nreturn 1\n}\n"+
+				"x, y := a.Elems(), b.Elems()\nfor i := range x {\nif c := %s(x[i], y[i]); c != 0 {\nreturn c\n}\n}\nreturn 0\n}\n\n",
+			name, t, name, gt, c)})
+		e.lazy = append(e.lazy, lazyFunc{name: "new" + name, code: fmt.Sprintf(
+			"// new%s is the set of xs (a set literal of the spec; at most\n// statemachine.SetCap elements, as the generator checks).\n"+
+				"func new%s(xs ...%s) statemachine.Set[%s] {\nvar s statemachine.Set[%s]\nfor _, x := range xs {\ns.Insert(x, %s)\n}\nreturn s\n}\n\n",
+			name, name, gt, gt, gt, c)})
 	}
 }
 
@@ -238,72 +245,9 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 	case *syntax.Str:
 		return strconv.Quote(y.Val), &Type{Kind: TStr}
 	case *cryptoCall:
-		var op *CryptoOp
-		for _, o := range e.crypto {
-			if o.Def == y.Def {
-				op = o
-			}
-		}
-		var args []string
-		var types []*Type
-		for _, a := range y.Args {
-			v, vt := e.expr(a, nil)
-			args = append(args, v)
-			types = append(types, vt)
-		}
-		if op == nil {
-			op = &CryptoOp{Name: y.Def.Name, Def: y.Def, Params: types}
-			e.crypto = append(e.crypto, op)
-		}
-		for i, t := range types {
-			if !t.equal(op.Params[i]) {
-				e.fail(y.Args[i].At(), "argument %d of %s is %s here, %s elsewhere", i+1, y.Def.Name, t, op.Params[i])
-			}
-		}
-		if want != nil && want.Kind != TBool {
-			return e.fail(y.P, "@crypto operator %s is generated as a predicate (Bool), used as %s", y.Def.Name, want), boolT
-		}
-		return "p.Crypto." + exported(y.Def.Name) + "(" + strings.Join(args, ", ") + ")", boolT
+		return e.exprCrypto(y, want)
 	case *syntax.Ref:
-		name := y.Parts[0].Name
-		if len(y.Parts[0].Args) > 0 {
-			if name == "Len" {
-				a, at := e.expr(y.Parts[0].Args[0], nil)
-				if at.Kind != TSeq {
-					return e.fail(y.P, "Len of %s", at), intT
-				}
-				return "int64(" + a + ".Len())", intT
-			}
-			return e.fail(y.P, "%s is translated only as a whole assignment v' = %s(v, e)", name, name), intT
-		}
-		if l, ok := e.locals[name]; ok {
-			return l.goExpr, l.t
-		}
-		if e.act != nil {
-			for _, p := range e.act.Params {
-				if p.Name == name {
-					return "ev." + exported(p.Name), p.Type
-				}
-			}
-		}
-		if e.m.isVar[name] {
-			v := e.m.varNamed(name)
-			if v != nil && v.Store {
-				return e.fail(y.P, "%s is a @store: the machine reads it only as x \\in %s or x \\notin %s", name, name, name), intT
-			}
-			if v == nil {
-				return e.fail(y.P, "action of role %s reads %s of role %s: a role's actions see only its own variables", e.m.Role, name, strings.Join(e.m.owner(name), ", ")), intT
-			}
-			return "s." + e.fieldName(v), v.Type
-		}
-		if e.m.isConst[name] {
-			if name == "Mutant" {
-				return e.fail(y.P, "Mutant is folded only in Mutant = \"...\" comparisons"), intT
-			}
-			e.useConst(name)
-			return "p." + exported(name), intT
-		}
-		return e.fail(y.P, "unknown name %s", name), intT
+		return e.exprRef(y)
 	case *syntax.Dot:
 		r, rt := e.expr(y.Rec, nil)
 		if rt.Kind != TRecord {
@@ -316,130 +260,22 @@ func (e *emitter) expr(x syntax.Expr, want *Type) (string, *Type) {
 		}
 		return e.fail(y.P, "record %s has no field %s", rt, y.Field), intT
 	case *syntax.Record:
-		if want == nil || want.Kind != TRecord || len(want.Fields) != len(y.Fields) {
-			return e.fail(y.P, "record literal %s does not match the expected type %v", show(y), want), intT
-		}
-		var parts []string
-		for _, f := range want.Fields {
-			found := false
-			for i, n := range y.Fields {
-				if n == f.Name {
-					v, vt := e.expr(y.Vals[i], f.Type)
-					if !vt.equal(f.Type) {
-						e.fail(y.Vals[i].At(), "field %s: %s, want %s", n, vt, f.Type)
-					}
-					parts = append(parts, exported(f.Name)+": "+v)
-					found = true
-				}
-			}
-			if !found {
-				return e.fail(y.P, "record literal %s lacks field %s of %s", show(y), f.Name, want), intT
-			}
-		}
-		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+		return e.exprRecord(y, want)
 	case *syntax.Tuple:
-		if want == nil || want.Kind != TTuple || len(want.Elems) != len(y.Elems) {
-			return e.fail(y.P, "tuple %s does not match the expected type %v", show(y), want), intT
-		}
-		var parts []string
-		for i, el := range y.Elems {
-			v, vt := e.expr(el, want.Elems[i])
-			if !vt.equal(want.Elems[i]) {
-				e.fail(el.At(), "component %d: %s, want %s", i+1, vt, want.Elems[i])
-			}
-			parts = append(parts, "V"+strconv.Itoa(i+1)+": "+v)
-		}
-		return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+		return e.exprTuple(y, want)
 	case *syntax.SetEnum:
-		// A set value (a record field's, or compared with =).
-		et := (*Type)(nil)
-		if want != nil && want.Kind == TSet {
-			et = want.Elem
-		}
-		if len(y.Elems) == 0 {
-			if et == nil {
-				return e.fail(y.P, "the type of {} is not known here"), intT
-			}
-			return "statemachine.Set[" + e.goType(et) + "]{}", want
-		}
-		if len(y.Elems) > statemachine.SetCap {
-			return e.fail(y.P, "a set literal of %d elements (statemachine.SetCap is %d)", len(y.Elems), statemachine.SetCap), intT
-		}
-		var parts []string
-		for _, el := range y.Elems {
-			v, vt := e.expr(el, et)
-			if et == nil {
-				et = vt
-			}
-			if !vt.equal(et) {
-				e.fail(el.At(), "element of type %s in a set of %s", vt, et)
-			}
-			parts = append(parts, v)
-		}
-		st := &Type{Kind: TSet, Elem: et}
-		return "new" + e.setKey(et) + "(" + strings.Join(parts, ", ") + ")", st
+		return e.exprSetEnum(y, want)
 	case *syntax.AtSign:
 		if e.at == "" {
 			return e.fail(y.P, "@ outside an EXCEPT value"), intT
 		}
 		return e.at, e.atType
 	case *syntax.Except:
-		base, bt := e.expr(y.Fn, want)
-		if bt.Kind != TRecord {
-			return e.fail(y.P, "EXCEPT on %s: translated on records (a function of the role lives in a @store)", bt), intT
-		}
-		var st []string
-		for _, u := range y.Updates {
-			target, ft := "r", bt
-			for _, k := range u.Path {
-				var nt *Type
-				if ft.Kind == TRecord {
-					for _, f := range ft.Fields {
-						if f.Name == k.Field {
-							nt = f.Type
-						}
-					}
-				}
-				if nt == nil {
-					return e.fail(y.P, "EXCEPT !.%s on %s", k.Field, ft), intT
-				}
-				target, ft = target+"."+exported(k.Field), nt
-			}
-			savedAt, savedT := e.at, e.atType
-			e.at, e.atType = target, ft
-			v, vt := e.expr(u.Val, ft)
-			e.at, e.atType = savedAt, savedT
-			if !vt.equal(ft) {
-				e.fail(u.Val.At(), "EXCEPT value of type %s for a field of type %s", vt, ft)
-			}
-			st = append(st, target+" = "+v)
-		}
-		return "func() " + e.goType(bt) + " {\nr := " + base + "\n" + strings.Join(st, "\n") + "\nreturn r\n}()", bt
+		return e.exprExcept(y, want)
 	case *syntax.If:
-		c, ct := e.expr(y.Cond, boolT)
-		if ct.Kind != TBool {
-			e.fail(y.Cond.At(), "IF condition is %s, not Bool", ct)
-		}
-		a, at := e.expr(y.Then, want)
-		b, bt := e.expr(y.Else, want)
-		if !at.equal(bt) {
-			e.fail(y.P, "IF branches differ in type: %s and %s", at, bt)
-		}
-		return "func() " + e.goType(at) + " {\nif " + c + " {\nreturn " + a + "\n}\nreturn " + b + "\n}()", at
+		return e.exprIf(y, want)
 	case *syntax.Junction:
-		op := " && "
-		if y.Op == "\\/" {
-			op = " || "
-		}
-		var parts []string
-		for _, it := range y.Items {
-			s, t := e.expr(it, boolT)
-			if t.Kind != TBool {
-				e.fail(it.At(), "%s is %s, not Bool", show(it), t)
-			}
-			parts = append(parts, "("+s+")")
-		}
-		return strings.Join(parts, op), boolT
+		return e.exprJunction(y)
 	case *syntax.OpApp:
 		return e.opApp(y, want)
 	}
@@ -456,6 +292,8 @@ func (e *emitter) useConst(name string) {
 	sort.Strings(e.m.Consts)
 }
 
+// opApp translates an operator application: arithmetic, comparisons,
+// the connectives the subset has, membership.
 func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 	intT, boolT := &Type{Kind: TInt}, &Type{Kind: TBool}
 	bin := func(wantArg *Type) (string, *Type, string, *Type) {
@@ -484,83 +322,19 @@ func (e *emitter) opApp(y *syntax.OpApp, want *Type) (string, *Type) {
 		}
 		return "(" + a + " " + y.Op + " " + b + ")", boolT
 	case "=", "/=":
-		neg := y.Op == "/="
-		if s, ok := y.Args[1].(*syntax.SetEnum); ok && len(s.Elems) == 0 {
-			a, at := e.expr(y.Args[0], nil)
-			if at.Kind != TSet {
-				return e.fail(y.P, "comparison of %s with {}", at), boolT
-			}
-			if neg {
-				return "(" + a + ".Len() != 0)", boolT
-			}
-			return "(" + a + ".Len() == 0)", boolT
-		}
-		a, at := e.expr(y.Args[0], nil)
-		b, bt := e.expr(y.Args[1], at)
-		if !at.equal(bt) {
-			return e.fail(y.P, "%s compares %s with %s", y.Op, at, bt), boolT
-		}
-		op := " == "
-		if neg {
-			op = " != "
-		}
-		return "(" + a + op + b + ")", boolT
+		return e.opEqual(y)
 	case "~":
 		a, at := e.expr(y.Args[0], boolT)
 		if at.Kind != TBool {
 			return e.fail(y.P, "~ on %s", at), boolT
 		}
-		return "!(" + a + ")", boolT
+		return operand(negate(a)), boolT
 	case "=>":
 		a, _ := e.expr(y.Args[0], boolT)
 		b, _ := e.expr(y.Args[1], boolT)
-		return "(!(" + a + ") || (" + b + "))", boolT
+		return "(" + operand(negate(a)) + " || (" + b + "))", boolT
 	case "\\in", "\\notin":
-		neg := ""
-		if y.Op == "\\notin" {
-			neg = "!"
-		}
-		switch s := y.Args[1].(type) {
-		case *syntax.SetEnum:
-			a, at := e.expr(y.Args[0], nil)
-			var parts []string
-			for _, el := range s.Elems {
-				b, bt := e.expr(el, at)
-				if !at.equal(bt) {
-					e.fail(el.At(), "element of type %s in a set of %s", bt, at)
-				}
-				parts = append(parts, "("+a+" == "+b+")")
-			}
-			if len(parts) == 0 {
-				parts = []string{"false"}
-			}
-			return neg + "(" + strings.Join(parts, " || ") + ")", boolT
-		case *syntax.OpApp:
-			if s.Op == ".." {
-				a, _ := e.expr(y.Args[0], intT)
-				lo, _ := e.expr(s.Args[0], intT)
-				hi, _ := e.expr(s.Args[1], intT)
-				return neg + "(" + lo + " <= " + a + " && " + a + " <= " + hi + ")", boolT
-			}
-		}
-		if r, ok := y.Args[1].(*syntax.Ref); ok && len(r.Parts) == 1 && len(r.Parts[0].Args) == 0 {
-			if v := e.m.varNamed(r.Parts[0].Name); v != nil && v.Store {
-				a, at := e.expr(y.Args[0], v.Type.Elem)
-				if !at.equal(v.Type.Elem) {
-					return e.fail(y.P, "%s of %s in %s", y.Op, at, v.Type), boolT
-				}
-				return neg + "p.Store." + exported(v.Name) + "Has(" + a + ")", boolT
-			}
-		}
-		st, stt := e.expr(y.Args[1], nil)
-		if stt.Kind != TSet {
-			return e.fail(y.P, "%s on %s", y.Op, stt), boolT
-		}
-		a, at := e.expr(y.Args[0], stt.Elem)
-		if !at.equal(stt.Elem) {
-			return e.fail(y.P, "%s of %s in %s", y.Op, at, stt), boolT
-		}
-		return neg + st + ".Has(" + a + ", " + e.cmpFunc(stt.Elem) + ")", boolT
+		return e.opMember(y)
 	case "\\cup", "\\", "\\cap":
 		return e.fail(y.P, "set operator %s is translated only as a whole assignment v' = v %s {e} / v' = w %s v", y.Op, y.Op, y.Op), intT
 	}
@@ -766,8 +540,6 @@ func quote(s string) string { return strconv.Quote(s) }
 
 // emitMachine writes the types and Step of one machine.
 func (e *emitter) emitMachine() {
-	m := e.m
-	M := m.Module
 	e.nameTypes()
 
 	// Actions first into a side buffer: they decide which constants are used.
@@ -779,6 +551,22 @@ func (e *emitter) emitMachine() {
 	body = e.b
 	e.b = saved
 
+	e.emitParams()
+	e.emitStateType()
+	e.emitRecordTypes()
+	e.emitEvents()
+	e.emitOutput()
+	e.emitStep()
+	e.b.Write(body.Bytes())
+	e.emitSetHelpers()
+	e.emitUsed()
+}
+
+// emitParams writes <M>Params, and the <M>Store and <M>Crypto interfaces
+// it refers to.
+func (e *emitter) emitParams() {
+	m := e.m
+	M := m.Module
 	e.p("// %sParams holds the constants of %s that the %s's actions read\n", M, m.File, m.Role)
 	e.p("// (model bounds, the conjuncts marked @bound, are dropped and Mutant is \"none\").\n")
 	e.p("type %sParams struct {\n", M)
@@ -828,9 +616,13 @@ func (e *emitter) emitMachine() {
 			e.p("%s(%s) bool\n", exported(op.Name), strings.Join(ps, ", "))
 		}
 		e.p("}\n\n")
-		e.emitSymbolicCrypto()
 	}
+}
 
+// emitStateType writes <M>State, the variables the machine holds.
+func (e *emitter) emitStateType() {
+	m := e.m
+	M := m.Module
 	e.p("// %sState is the %s's part of the state of %s.\n", M, m.Role, m.File)
 	e.p("type %sState struct {\n", M)
 	for _, v := range m.Vars {
@@ -845,7 +637,12 @@ func (e *emitter) emitMachine() {
 		e.p("%s %s `tla:%s json:%s`\n", e.fieldName(v), e.goType(v.Type), quote(v.Name), quote(v.Name))
 	}
 	e.p("}\n\n")
+}
 
+// emitRecordTypes writes the struct and the comparison function of each
+// record and tuple type the machine uses.
+func (e *emitter) emitRecordTypes() {
+	m := e.m
 	for _, r := range e.recs {
 		name := e.goName[r]
 		kind := "record"
@@ -870,13 +667,63 @@ func (e *emitter) emitMachine() {
 			e.p("%s %s `tla:%s json:%s`\n", f.goName, e.goType(f.t), quote(f.tag), quote(f.tag))
 		}
 		e.p("}\n\n")
+		saved := e.b
+		e.b = bytes.Buffer{}
 		e.p("func compare%s(a, b %s) int {\n", name, name)
 		for _, f := range fields {
 			e.p("if c := %s(a.%s, b.%s); c != 0 {\nreturn c\n}\n", e.cmpFunc(f.t), f.goName, f.goName)
 		}
 		e.p("return 0\n}\n\n")
+		e.lazy = append(e.lazy, lazyFunc{name: "compare" + name, code: e.b.String()})
+		e.b = saved
 	}
+}
 
+// lazyFunc is a helper function of the machine's types (the ordering of a
+// record, tuple or set type, a set's constructor), written only when the
+// code calls it.
+type lazyFunc struct {
+	name, code string
+}
+
+// emitUsed writes the helper functions the machine's code calls, directly
+// or through another helper, and no other.
+func (e *emitter) emitUsed() {
+	done := make([]bool, len(e.lazy))
+	for more := true; more; {
+		more = false
+		for i, c := range e.lazy {
+			if !done[i] && usesName(e.b.String(), c.name) {
+				e.b.WriteString(c.code)
+				done[i], more = true, true
+			}
+		}
+	}
+}
+
+// usesName reports whether code names the identifier name.
+func usesName(code, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(code[i:], name)
+		if j < 0 {
+			return false
+		}
+		at, end := i+j, i+j+len(name)
+		if (at == 0 || !isIdentByte(code[at-1])) && (end == len(code) || !isIdentByte(code[end])) {
+			return true
+		}
+		i = end
+	}
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// emitEvents writes <M>EventKind, its names, and <M>Event.
+func (e *emitter) emitEvents() {
+	m := e.m
+	M := m.Module
 	e.p("// %sEventKind names the events of the %s in %s.\n", M, m.Role, m.File)
 	e.p("type %sEventKind uint8\n\n", M)
 	e.p("// The events, one per annotated action of the %s.\n", m.Role)
@@ -916,7 +763,12 @@ func (e *emitter) emitMachine() {
 		}
 	}
 	e.p("}\n\n")
+}
 
+// emitOutput writes <M>Output, what a step asks of its caller.
+func (e *emitter) emitOutput() {
+	m := e.m
+	M := m.Module
 	e.p("// %sOutput is what a step of the %s asks of its caller, in raft's\n", M, m.Role)
 	e.p("// Ready order: persist the state first when Persist is set, then send.\n")
 	e.p("// The caller owns it and reuses it across steps; Step resets it.\n")
@@ -938,7 +790,12 @@ func (e *emitter) emitMachine() {
 		e.p("%sClear bool\n%sRemove []%s\n%sAdd []%s\n", n, n, e.goType(v.Type.Elem), n, e.goType(v.Type.Elem))
 	}
 	e.p("}\n\n")
+}
 
+// emitStep writes Step, which dispatches an event to its action.
+func (e *emitter) emitStep() {
+	m := e.m
+	M := m.Module
 	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", M, quote(m.Role+": unknown "+M+" event"))
 
 	e.p("// Step applies ev to s as the spec's action for that event does, writing\n")
@@ -962,8 +819,6 @@ func (e *emitter) emitMachine() {
 		e.p("case %s%s:\nreturn p.step%s(s, ev, out)\n", M, exported(a.Event), a.Name)
 	}
 	e.p("}\nreturn err%sUnknownEvent\n}\n\n", M)
-	e.b.Write(body.Bytes())
-	e.emitSetHelpers()
 }
 
 func (e *emitter) emitInit() {
@@ -1009,172 +864,210 @@ func (e *emitter) emitInit() {
 
 }
 
+// emitActions writes the step function of every action, then the error
+// values they return.
 func (e *emitter) emitActions() {
-	m := e.m
-	M := m.Module
 	var errs bytes.Buffer
-	for _, a := range m.Actions {
+	for _, a := range e.m.Actions {
 		e.act = a
-		var st []string
-		errName := func(suffix string) string { return "err" + M + a.Name + suffix }
-		declared := map[string]bool{}
-		declare := func(name, decl string) {
-			if !declared[name] {
-				declared[name] = true
-				fmt.Fprintf(&errs, "%s = %s\n", name, decl)
-			}
-		}
-		nGuard := 0
-		guardStmt := func(g *Guard) string {
-			nGuard++
-			c, ct := e.expr(g.Expr, &Type{Kind: TBool})
-			if ct.Kind != TBool {
-				e.fail(g.Expr.At(), "guard %s is %s, not Bool", show(g.Expr), ct)
-			}
-			name := errName("Guard" + strconv.Itoa(nGuard))
-			declare(name, fmt.Sprintf("&statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}", quote(m.Role), quote(a.Name), quote(g.Text)))
-			cond := negate(c)
-			if e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Guard == nGuard {
-				cond = c // mutation: the guard flipped
-			}
-			if strings.Contains(c, "ovf") {
-				return "if " + cond + " {\nif ovf {\nreturn " + errName("Overflow") + "\n}\nreturn " + name + "\n}"
-			}
-			return "if " + cond + " {\nreturn " + name + "\n}"
-		}
-		assignStmts := func(as *Assign) []string {
-			target := "nx." + e.fieldName(as.Var)
-			mutated := e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Assign == as.Var.Name
-			if as.Var.Store {
-				out := e.storeStmts(as)
-				if mutated {
-					out = append(out, "out."+e.fieldName(as.Var)+"Clear = true")
-				}
-				return out
-			}
-			if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
-				full := errName(exported(as.Var.Name) + "Full")
-				declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
-				var out []string
-				if as.Var.Type.Kind == TSeq {
-					out = e.seqStmts(as.Expr, as.Var, target, full)
-				} else {
-					out = e.setStmts(as.Expr, as.Var, target, full)
-				}
-				if mutated {
-					out = append(out, target+".Clear()")
-				}
-				return out
-			}
-			x, xt := e.expr(as.Expr, as.Var.Type)
-			if !xt.equal(as.Var.Type) {
-				e.fail(as.Pos, "%s is %s, assigned %s", as.Var.Name, as.Var.Type, xt)
-			}
-			if mutated {
-				switch as.Var.Type.Kind {
-				case TInt:
-					x = "statemachine.Add(&ovf, " + x + ", 1)"
-				case TBool:
-					x = "!(" + x + ")"
-				case TRecord, TTuple:
-					x = e.recName(as.Var.Type) + "{}"
-				default:
-					x = `""`
-				}
-			}
-			return []string{target + " = " + x}
-		}
-		var blockStmts func(b *Block) []string
-		ifStmts := func(f *IfBlock) string {
-			c, ct := e.expr(f.Cond, &Type{Kind: TBool})
-			if ct.Kind != TBool {
-				e.fail(f.Cond.At(), "IF condition %s is %s, not Bool", show(f.Cond), ct)
-			}
-			then, els := blockStmts(f.Then), blockStmts(f.Else)
-			switch {
-			case len(els) == 0:
-				return "if " + c + " {\n" + strings.Join(then, "\n") + "\n}"
-			case len(then) == 0:
-				return "if !(" + c + ") {\n" + strings.Join(els, "\n") + "\n}"
-			}
-			return "if " + c + " {\n" + strings.Join(then, "\n") + "\n} else {\n" + strings.Join(els, "\n") + "\n}"
-		}
-		blockStmts = func(b *Block) []string {
-			var out []string
-			for _, g := range b.Guards {
-				out = append(out, guardStmt(g))
-			}
-			for _, as := range b.Assigns {
-				out = append(out, assignStmts(as)...)
-			}
-			for _, f := range b.Ifs {
-				out = append(out, ifStmts(f))
-			}
-			return out
-		}
-		for _, g := range a.Guards {
-			st = append(st, guardStmt(g))
-		}
-		st = append(st, "nx := *s")
-		for _, as := range a.Assigns {
-			st = append(st, assignStmts(as)...)
-		}
-		for _, f := range a.Ifs {
-			st = append(st, ifStmts(f))
-		}
-		persist := false
-		for _, as := range a.AllAssigns() {
-			persist = persist || as.Var.Persist
-		}
-		var sends []string
-		for i, sd := range a.Sends {
-			x, xt := e.expr(sd.Expr, sd.Var.Type.Elem)
-			if !xt.equal(sd.Var.Type.Elem) {
-				e.fail(sd.Pos, "message of type %s sent on %s", xt, sd.Var.Type)
-			}
-			msg := "msg" + strconv.Itoa(i+1)
-			st = append(st, msg+" := "+x)
-			sends = append(sends, "out."+exported(sd.Var.Name)+" = append(out."+exported(sd.Var.Name)+", "+msg+")")
-		}
-		code := strings.Join(st, "\n")
-		usesOvf := strings.Contains(code, "ovf")
-		if usesOvf {
-			declare(errName("Overflow"), fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: \"integer overflow\"}", quote(m.Role), quote(a.Name)))
-			code += "\nif ovf {\nreturn " + errName("Overflow") + "\n}"
-		}
-		var parts []string
-		for _, g := range a.Bounds {
-			parts = append(parts, g.Text)
-		}
-		e.p("// step%s is action %s (%s), event %s.\n", a.Name, a.Name, a.Pos, a.Event)
-		if len(parts) > 0 {
-			e.p("// Model bounds dropped: %s.\n", strings.Join(parts, "; "))
-		}
-		if len(a.History) > 0 {
-			var hs []string
-			for _, h := range a.History {
-				hs = append(hs, h.Var.Name+"' = "+show(h.Expr)+" ("+h.Pos.String()+")")
-			}
-			e.p("// History variables not kept: %s.\n", strings.Join(hs, "; "))
-		}
-		e.p("func (p *%sParams) step%s(s *%sState, ev %sEvent, out *%sOutput) error {\n", M, a.Name, M, M, M)
-		if usesOvf {
-			e.p("var ovf bool\n")
-		}
-		e.p("%s\n", code)
-		for _, sd := range sends {
-			e.p("%s\n", sd)
-		}
-		e.p("*s = nx\nout.Action = %s\n", quote(a.Name))
-		if persist {
-			e.p("out.Persist = true\n")
-		}
-		e.p("return nil\n}\n\n")
+		ae := &actionEmitter{e: e, a: a, errs: &errs, declared: map[string]bool{}}
+		ae.emit()
 	}
 	e.act = nil
 	if errs.Len() > 0 {
 		e.p("var (\n%s)\n\n", errs.String())
 	}
+}
+
+// actionEmitter writes the step function of one action: its guards,
+// assignments and IF blocks, each error value they return declared once
+// in errs (shared by the actions of a machine).
+type actionEmitter struct {
+	e        *emitter
+	a        *Action
+	errs     *bytes.Buffer
+	declared map[string]bool
+	nGuard   int // guards written so far, numbering their errors
+}
+
+// errName names an error value of the action.
+func (ae *actionEmitter) errName(suffix string) string {
+	return "err" + ae.e.m.Module + ae.a.Name + suffix
+}
+
+// declare adds name = decl to the error values, once.
+func (ae *actionEmitter) declare(name, decl string) {
+	if !ae.declared[name] {
+		ae.declared[name] = true
+		fmt.Fprintf(ae.errs, "%s = %s\n", name, decl)
+	}
+}
+
+// emit writes step<Action>.
+func (ae *actionEmitter) emit() {
+	e, a, m := ae.e, ae.a, ae.e.m
+	M := m.Module
+	var st []string
+	for _, g := range a.Guards {
+		st = append(st, ae.guardStmt(g))
+	}
+	st = append(st, "nx := *s")
+	for _, as := range a.Assigns {
+		st = append(st, ae.assignStmts(as)...)
+	}
+	for _, f := range a.Ifs {
+		st = append(st, ae.ifStmts(f))
+	}
+	persist := false
+	for _, as := range a.AllAssigns() {
+		persist = persist || as.Var.Persist
+	}
+	var sends []string
+	for i, sd := range a.Sends {
+		x, xt := e.expr(sd.Expr, sd.Var.Type.Elem)
+		if !xt.equal(sd.Var.Type.Elem) {
+			e.fail(sd.Pos, "message of type %s sent on %s", xt, sd.Var.Type)
+		}
+		msg := "msg" + strconv.Itoa(i+1)
+		st = append(st, msg+" := "+x)
+		sends = append(sends, "out."+exported(sd.Var.Name)+" = append(out."+exported(sd.Var.Name)+", "+msg+")")
+	}
+	code := strings.Join(st, "\n")
+	usesOvf := strings.Contains(code, "ovf")
+	if usesOvf {
+		ae.declare(ae.errName("Overflow"), fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: \"integer overflow\"}", quote(m.Role), quote(a.Name)))
+		code += "\nif ovf {\nreturn " + ae.errName("Overflow") + "\n}"
+	}
+	var parts []string
+	for _, g := range a.Bounds {
+		parts = append(parts, g.Text)
+	}
+	e.p("// step%s is action %s (%s), event %s.\n", a.Name, a.Name, a.Pos, a.Event)
+	if len(parts) > 0 {
+		e.p("// Model bounds dropped: %s.\n", strings.Join(parts, "; "))
+	}
+	if len(a.History) > 0 {
+		var hs []string
+		for _, h := range a.History {
+			hs = append(hs, h.Var.Name+"' = "+show(h.Expr)+" ("+h.Pos.String()+")")
+		}
+		e.p("// History variables not kept: %s.\n", strings.Join(hs, "; "))
+	}
+	e.p("func (p *%sParams) step%s(s *%sState, ev %sEvent, out *%sOutput) error {\n", M, a.Name, M, M, M)
+	if usesOvf {
+		e.p("var ovf bool\n")
+	}
+	e.p("%s\n", code)
+	for _, sd := range sends {
+		e.p("%s\n", sd)
+	}
+	e.p("*s = nx\nout.Action = %s\n", quote(a.Name))
+	if persist {
+		e.p("out.Persist = true\n")
+	}
+	e.p("return nil\n}\n\n")
+}
+
+// guardStmt returns the statement that fails the step when g does not hold
+// (or, for the guard a mutation flips, when it does).
+func (ae *actionEmitter) guardStmt(g *Guard) string {
+	e, a, m := ae.e, ae.a, ae.e.m
+	ae.nGuard++
+	c, ct := e.expr(g.Expr, &Type{Kind: TBool})
+	if ct.Kind != TBool {
+		e.fail(g.Expr.At(), "guard %s is %s, not Bool", show(g.Expr), ct)
+	}
+	name := ae.errName("Guard" + strconv.Itoa(ae.nGuard))
+	ae.declare(name, fmt.Sprintf("&statemachine.GuardError{Role: %s, Action: %s, Conjunct: %s}", quote(m.Role), quote(a.Name), quote(g.Text)))
+	cond := negate(c)
+	if e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Guard == ae.nGuard {
+		cond = c // mutation: the guard flipped
+	}
+	if strings.Contains(c, "ovf") {
+		return "if " + cond + " {\nif ovf {\nreturn " + ae.errName("Overflow") + "\n}\nreturn " + name + "\n}"
+	}
+	return "if " + cond + " {\nreturn " + name + "\n}"
+}
+
+// assignStmts returns the statements of an assignment x' = e to the next
+// state (or to the output, for a @store).
+func (ae *actionEmitter) assignStmts(as *Assign) []string {
+	e, a, m := ae.e, ae.a, ae.e.m
+	target := "nx." + e.fieldName(as.Var)
+	mutated := e.mut != nil && e.mut.Action == a.Name && (e.mut.Module == "" || e.mut.Module == m.Module) && e.mut.Assign == as.Var.Name
+	if as.Var.Store {
+		out := e.storeStmts(as)
+		if mutated {
+			out = append(out, "out."+e.fieldName(as.Var)+"Clear = true")
+		}
+		return out
+	}
+	if as.Var.Type.Kind == TSeq || as.Var.Type.Kind == TSet {
+		full := ae.errName(exported(as.Var.Name) + "Full")
+		var out []string
+		if as.Var.Type.Kind == TSeq {
+			out = e.seqStmts(as.Expr, as.Var, target, full)
+		} else {
+			out = e.setStmts(as.Expr, as.Var, target, full)
+		}
+		if usesName(strings.Join(out, "\n"), full) {
+			// Only an assignment that can grow the value can fill it.
+			ae.declare(full, fmt.Sprintf("&statemachine.CapacityError{Role: %s, Action: %s, What: %s}", quote(m.Role), quote(a.Name), quote(as.Var.Name+" holds statemachine.SetCap elements")))
+		}
+		if mutated {
+			out = append(out, target+".Clear()")
+		}
+		return out
+	}
+	x, xt := e.expr(as.Expr, as.Var.Type)
+	if !xt.equal(as.Var.Type) {
+		e.fail(as.Pos, "%s is %s, assigned %s", as.Var.Name, as.Var.Type, xt)
+	}
+	if mutated {
+		switch as.Var.Type.Kind {
+		case TInt:
+			x = "statemachine.Add(&ovf, " + x + ", 1)"
+		case TBool:
+			x = "!(" + x + ")"
+		case TRecord, TTuple:
+			x = e.recName(as.Var.Type) + "{}"
+		default:
+			x = `""`
+		}
+	}
+	return []string{target + " = " + x}
+}
+
+// ifStmts returns an IF block of the action as a Go if statement.
+func (ae *actionEmitter) ifStmts(f *IfBlock) string {
+	e := ae.e
+	c, ct := e.expr(f.Cond, &Type{Kind: TBool})
+	if ct.Kind != TBool {
+		e.fail(f.Cond.At(), "IF condition %s is %s, not Bool", show(f.Cond), ct)
+	}
+	then, els := ae.blockStmts(f.Then), ae.blockStmts(f.Else)
+	switch {
+	case len(els) == 0:
+		return "if " + c + " {\n" + strings.Join(then, "\n") + "\n}"
+	case len(then) == 0:
+		return "if !(" + c + ") {\n" + strings.Join(els, "\n") + "\n}"
+	}
+	return "if " + c + " {\n" + strings.Join(then, "\n") + "\n} else {\n" + strings.Join(els, "\n") + "\n}"
+}
+
+// blockStmts returns the statements of a branch of an IF block.
+func (ae *actionEmitter) blockStmts(b *Block) []string {
+	var out []string
+	for _, g := range b.Guards {
+		out = append(out, ae.guardStmt(g))
+	}
+	for _, as := range b.Assigns {
+		out = append(out, ae.assignStmts(as)...)
+	}
+	for _, f := range b.Ifs {
+		out = append(out, ae.ifStmts(f))
+	}
+	return out
 }
 
 // Render writes the Go file of role for machines (all of the same role).
@@ -1212,7 +1105,7 @@ func Render(pkg string, machines []*Machine, mut *Mutation) ([]byte, error) {
 	out.WriteString(src)
 	formatted, err := format.Source(out.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
+		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %w", err)
 	}
 	return formatted, nil
 }
@@ -1275,50 +1168,25 @@ func (e *emitter) emitSymbolicCrypto() {
 	e.b.Write(body.Bytes())
 }
 
-// RenderStoreTest writes the map-backed reference implementations of the
-// <M>Store interfaces of machines (nil when none has a @store), for a
-// _test.go file: <M>MapStore, and <M>Full, the role's whole state of the
-// module (the machine's and its store's) as the differential tests drive it.
+// RenderStoreTest writes the test helpers of machines, for a _test.go file
+// (nil when no machine has any): the map-backed reference implementation of
+// each <M>Store interface, <M>MapStore, with <M>Full, the role's whole state
+// of the module (the machine's and its store's) as the differential tests
+// drive it; and <M>SymbolicCrypto, each <M>Crypto implemented by the
+// operators' definitions. A device never links them.
 func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
 	var b bytes.Buffer
 	var errs []Diag
 	for _, m := range machines {
-		var stores []*Var
-		for _, v := range m.Vars {
-			if v.Store {
-				stores = append(stores, v)
-			}
-		}
-		if len(stores) == 0 {
-			continue
-		}
+		// The machine is rendered first, and dropped, for the names of its
+		// types and the @crypto operators its actions call.
 		e := &emitter{m: m, goName: map[*Type]string{}}
-		e.nameTypes()
-		M := m.Module
-		e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
-		e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
-		e.p("type %sMapStore struct {\n", M)
-		for _, v := range stores {
-			e.p("%s map[%s]bool `tla:%s`\n", e.fieldName(v), e.goType(v.Type.Elem), quote(v.Name))
+		e.emitMachine()
+		e.b, e.errs = bytes.Buffer{}, nil
+		e.emitMapStore()
+		if len(e.crypto) > 0 {
+			e.emitSymbolicCrypto()
 		}
-		e.p("}\n\n")
-		for _, v := range stores {
-			n := e.fieldName(v)
-			e.p("// %sHas reports whether x is in %s.\n", n, v.Name)
-			e.p("func (m *%sMapStore) %sHas(x %s) bool { return m.%s[x] }\n\n", M, n, e.goType(v.Type.Elem), n)
-		}
-		e.p("// Apply makes the changes out asks for, as the role does once the\n// step is persisted: clear, remove, then add.\n")
-		e.p("func (m *%sMapStore) Apply(out *%sOutput) {\n", M, M)
-		for _, v := range stores {
-			n := e.fieldName(v)
-			e.p("if m.%s == nil {\nm.%s = map[%s]bool{}\n}\n", n, n, e.goType(v.Type.Elem))
-			e.p("if out.%sClear {\nclear(m.%s)\n}\n", n, n)
-			e.p("for _, x := range out.%sRemove {\ndelete(m.%s, x)\n}\n", n, n)
-			e.p("for _, x := range out.%sAdd {\nm.%s[x] = true\n}\n", n, n)
-		}
-		e.p("}\n\n")
-		e.p("// %sFull is the %s's whole state of %s, the machine's and its\n// store's, as the differential tests compare it with the spec's.\n", M, m.Role, m.File)
-		e.p("type %sFull struct {\nState %sState `tla:\",inline\"`\nStore %sMapStore `tla:\",inline\"`\n}\n\n", M, M, M)
 		errs = append(errs, e.errs...)
 		b.Write(e.b.Bytes())
 	}
@@ -1330,31 +1198,123 @@ func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
 	}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "%s\n\n", Header)
-	fmt.Fprintf(&out, "// Reference stores for the %s's tests, generated by `verimeter gen`.\n\n", machines[0].Role)
+	fmt.Fprintf(&out, "// Test helpers of the %s's machines (reference stores, symbolic\n", machines[0].Role)
+	fmt.Fprintf(&out, "// cryptography), generated by `verimeter gen`.\n\n")
 	fmt.Fprintf(&out, "package %s\n\n", pkg)
+	if strings.Contains(b.String(), "statemachine.") {
+		fmt.Fprintf(&out, "import \"github.com/verimeter/verimeter/statemachine\"\n\n")
+	}
 	out.Write(b.Bytes())
 	formatted, err := format.Source(out.Bytes())
 	if err != nil {
-		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %v", err)
+		return nil, fmt.Errorf("gen: generated code does not parse (a generator bug): %w", err)
 	}
 	return formatted, nil
 }
 
+// emitMapStore writes <M>MapStore and <M>Full when the machine has a
+// @store.
+func (e *emitter) emitMapStore() {
+	m := e.m
+	var stores []*Var
+	for _, v := range m.Vars {
+		if v.Store {
+			stores = append(stores, v)
+		}
+	}
+	if len(stores) == 0 {
+		return
+	}
+	M := m.Module
+	e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
+	e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
+	e.p("type %sMapStore struct {\n", M)
+	for _, v := range stores {
+		e.p("%s map[%s]bool `tla:%s`\n", e.fieldName(v), e.goType(v.Type.Elem), quote(v.Name))
+	}
+	e.p("}\n\n")
+	for _, v := range stores {
+		n := e.fieldName(v)
+		e.p("// %sHas reports whether x is in %s.\n", n, v.Name)
+		e.p("func (m *%sMapStore) %sHas(x %s) bool { return m.%s[x] }\n\n", M, n, e.goType(v.Type.Elem), n)
+	}
+	e.p("// Apply makes the changes out asks for, as the role does once the\n// step is persisted: clear, remove, then add.\n")
+	e.p("func (m *%sMapStore) Apply(out *%sOutput) {\n", M, M)
+	for _, v := range stores {
+		n := e.fieldName(v)
+		e.p("if m.%s == nil {\nm.%s = map[%s]bool{}\n}\n", n, n, e.goType(v.Type.Elem))
+		e.p("if out.%sClear {\nclear(m.%s)\n}\n", n, n)
+		e.p("for _, x := range out.%sRemove {\ndelete(m.%s, x)\n}\n", n, n)
+		e.p("for _, x := range out.%sAdd {\nm.%s[x] = true\n}\n", n, n)
+	}
+	e.p("}\n\n")
+	e.p("// %sFull is the %s's whole state of %s, the machine's and its\n// store's, as the differential tests compare it with the spec's.\n", M, m.Role, m.File)
+	e.p("type %sFull struct {\nState %sState `tla:\",inline\"`\nStore %sMapStore `tla:\",inline\"`\n}\n\n", M, M, M)
+}
+
 // negate returns the Go negation of the boolean expression c without a
-// double negation: x for !x or !(x), !x for a single operand, !(c)
-// otherwise. An operand is single when no space stands outside its
-// parentheses (the generator writes binary operators with spaces).
+// double negation: redundant outer parentheses dropped, x for !x or !(x),
+// the conjunction of the negated operands for a disjunction (De Morgan:
+// !(!a || b) would negate twice), !x for a single operand, !(c) otherwise. An operand is single when no
+// space stands outside its parentheses (the generator writes binary
+// operators with spaces).
 func negate(c string) string {
+	for strings.HasPrefix(c, "(") && closesAtEnd(c) {
+		c = c[1 : len(c)-1]
+	}
 	if inner, ok := strings.CutPrefix(c, "!"); ok && singleOperand(inner) {
 		if strings.HasPrefix(inner, "(") && closesAtEnd(inner) {
 			return inner[1 : len(inner)-1]
 		}
 		return inner
 	}
+	// || binds loosest in Go: its top-level operands are the disjuncts.
+	if parts := splitTop(c, " || "); len(parts) > 1 {
+		for i, p := range parts {
+			parts[i] = operand(negate(p))
+		}
+		return strings.Join(parts, " && ")
+	}
 	if singleOperand(c) {
 		return "!" + c
 	}
 	return "!(" + c + ")"
+}
+
+// operand is c parenthesized unless it is a single operand.
+func operand(c string) string {
+	if singleOperand(c) {
+		return c
+	}
+	return "(" + c + ")"
+}
+
+// splitTop splits c at the occurrences of sep outside parentheses,
+// brackets, braces and string literals.
+func splitTop(c, sep string) []string {
+	var parts []string
+	depth, inStr, start := 0, false, 0
+	for i := 0; i < len(c); i++ {
+		switch ch := c[i]; {
+		case inStr:
+			if ch == '\\' {
+				i++
+			} else if ch == '"' {
+				inStr = false
+			}
+		case ch == '"':
+			inStr = true
+		case ch == '(' || ch == '[' || ch == '{':
+			depth++
+		case ch == ')' || ch == ']' || ch == '}':
+			depth--
+		case depth == 0 && strings.HasPrefix(c[i:], sep):
+			parts = append(parts, c[start:i])
+			i += len(sep) - 1
+			start = i + 1
+		}
+	}
+	return append(parts, c[start:])
 }
 
 // singleOperand reports whether c has no space outside parentheses,
@@ -1398,4 +1358,303 @@ func closesAtEnd(c string) bool {
 		}
 	}
 	return false
+}
+
+// exprCrypto translates a call of a @crypto operator to a method of
+// p.Crypto, recording the operator's parameter types on first use.
+func (e *emitter) exprCrypto(y *cryptoCall, want *Type) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	var op *CryptoOp
+	for _, o := range e.crypto {
+		if o.Def == y.Def {
+			op = o
+		}
+	}
+	var args []string
+	var types []*Type
+	for _, a := range y.Args {
+		v, vt := e.expr(a, nil)
+		args = append(args, v)
+		types = append(types, vt)
+	}
+	if op == nil {
+		op = &CryptoOp{Name: y.Def.Name, Def: y.Def, Params: types}
+		e.crypto = append(e.crypto, op)
+	}
+	for i, t := range types {
+		if !t.equal(op.Params[i]) {
+			e.fail(y.Args[i].At(), "argument %d of %s is %s here, %s elsewhere", i+1, y.Def.Name, t, op.Params[i])
+		}
+	}
+	if want != nil && want.Kind != TBool {
+		return e.fail(y.P, "@crypto operator %s is generated as a predicate (Bool), used as %s", y.Def.Name, want), boolT
+	}
+	return "p.Crypto." + exported(y.Def.Name) + "(" + strings.Join(args, ", ") + ")", boolT
+}
+
+// exprRef translates a name: Len, a local, an event parameter, a variable
+// of the role, a constant.
+func (e *emitter) exprRef(y *syntax.Ref) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	name := y.Parts[0].Name
+	if len(y.Parts[0].Args) > 0 {
+		if name == "Len" {
+			a, at := e.expr(y.Parts[0].Args[0], nil)
+			if at.Kind != TSeq {
+				return e.fail(y.P, "Len of %s", at), intT
+			}
+			return "int64(" + a + ".Len())", intT
+		}
+		return e.fail(y.P, "%s is translated only as a whole assignment v' = %s(v, e)", name, name), intT
+	}
+	if l, ok := e.locals[name]; ok {
+		return l.goExpr, l.t
+	}
+	if e.act != nil {
+		for _, p := range e.act.Params {
+			if p.Name == name {
+				return "ev." + exported(p.Name), p.Type
+			}
+		}
+	}
+	if e.m.isVar[name] {
+		v := e.m.varNamed(name)
+		if v != nil && v.Store {
+			return e.fail(y.P, "%s is a @store: the machine reads it only as x \\in %s or x \\notin %s", name, name, name), intT
+		}
+		if v == nil {
+			return e.fail(y.P, "action of role %s reads %s of role %s: a role's actions see only its own variables", e.m.Role, name, strings.Join(e.m.owner(name), ", ")), intT
+		}
+		return "s." + e.fieldName(v), v.Type
+	}
+	if e.m.isConst[name] {
+		if name == "Mutant" {
+			return e.fail(y.P, "Mutant is folded only in Mutant = \"...\" comparisons"), intT
+		}
+		e.useConst(name)
+		return "p." + exported(name), intT
+	}
+	return e.fail(y.P, "unknown name %s", name), intT
+}
+
+// exprRecord translates a record literal to the struct of want.
+func (e *emitter) exprRecord(y *syntax.Record, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	if want == nil || want.Kind != TRecord || len(want.Fields) != len(y.Fields) {
+		return e.fail(y.P, "record literal %s does not match the expected type %v", show(y), want), intT
+	}
+	var parts []string
+	for _, f := range want.Fields {
+		found := false
+		for i, n := range y.Fields {
+			if n == f.Name {
+				v, vt := e.expr(y.Vals[i], f.Type)
+				if !vt.equal(f.Type) {
+					e.fail(y.Vals[i].At(), "field %s: %s, want %s", n, vt, f.Type)
+				}
+				parts = append(parts, exported(f.Name)+": "+v)
+				found = true
+			}
+		}
+		if !found {
+			return e.fail(y.P, "record literal %s lacks field %s of %s", show(y), f.Name, want), intT
+		}
+	}
+	return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+}
+
+// exprTuple translates a tuple to the struct of want.
+func (e *emitter) exprTuple(y *syntax.Tuple, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	if want == nil || want.Kind != TTuple || len(want.Elems) != len(y.Elems) {
+		return e.fail(y.P, "tuple %s does not match the expected type %v", show(y), want), intT
+	}
+	var parts []string
+	for i, el := range y.Elems {
+		v, vt := e.expr(el, want.Elems[i])
+		if !vt.equal(want.Elems[i]) {
+			e.fail(el.At(), "component %d: %s, want %s", i+1, vt, want.Elems[i])
+		}
+		parts = append(parts, "V"+strconv.Itoa(i+1)+": "+v)
+	}
+	return e.recName(want) + "{" + strings.Join(parts, ", ") + "}", want
+}
+
+// exprSetEnum translates a set value (a record field's, or compared with
+// =).
+func (e *emitter) exprSetEnum(y *syntax.SetEnum, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	et := (*Type)(nil)
+	if want != nil && want.Kind == TSet {
+		et = want.Elem
+	}
+	if len(y.Elems) == 0 {
+		if et == nil {
+			return e.fail(y.P, "the type of {} is not known here"), intT
+		}
+		return "statemachine.Set[" + e.goType(et) + "]{}", want
+	}
+	if len(y.Elems) > statemachine.SetCap {
+		return e.fail(y.P, "a set literal of %d elements (statemachine.SetCap is %d)", len(y.Elems), statemachine.SetCap), intT
+	}
+	var parts []string
+	for _, el := range y.Elems {
+		v, vt := e.expr(el, et)
+		if et == nil {
+			et = vt
+		}
+		if !vt.equal(et) {
+			e.fail(el.At(), "element of type %s in a set of %s", vt, et)
+		}
+		parts = append(parts, v)
+	}
+	st := &Type{Kind: TSet, Elem: et}
+	return "new" + e.setKey(et) + "(" + strings.Join(parts, ", ") + ")", st
+}
+
+// exprExcept translates EXCEPT on records to a function literal that
+// updates a copy.
+func (e *emitter) exprExcept(y *syntax.Except, want *Type) (string, *Type) {
+	intT := &Type{Kind: TInt}
+	base, bt := e.expr(y.Fn, want)
+	if bt.Kind != TRecord {
+		return e.fail(y.P, "EXCEPT on %s: translated on records (a function of the role lives in a @store)", bt), intT
+	}
+	var st []string
+	for _, u := range y.Updates {
+		target, ft := "r", bt
+		for _, k := range u.Path {
+			var nt *Type
+			if ft.Kind == TRecord {
+				for _, f := range ft.Fields {
+					if f.Name == k.Field {
+						nt = f.Type
+					}
+				}
+			}
+			if nt == nil {
+				return e.fail(y.P, "EXCEPT !.%s on %s", k.Field, ft), intT
+			}
+			target, ft = target+"."+exported(k.Field), nt
+		}
+		savedAt, savedT := e.at, e.atType
+		e.at, e.atType = target, ft
+		v, vt := e.expr(u.Val, ft)
+		e.at, e.atType = savedAt, savedT
+		if !vt.equal(ft) {
+			e.fail(u.Val.At(), "EXCEPT value of type %s for a field of type %s", vt, ft)
+		}
+		st = append(st, target+" = "+v)
+	}
+	return "func() " + e.goType(bt) + " {\nr := " + base + "\n" + strings.Join(st, "\n") + "\nreturn r\n}()", bt
+}
+
+// exprIf translates IF/THEN/ELSE in value context to a function literal.
+func (e *emitter) exprIf(y *syntax.If, want *Type) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	c, ct := e.expr(y.Cond, boolT)
+	if ct.Kind != TBool {
+		e.fail(y.Cond.At(), "IF condition is %s, not Bool", ct)
+	}
+	a, at := e.expr(y.Then, want)
+	b, bt := e.expr(y.Else, want)
+	if !at.equal(bt) {
+		e.fail(y.P, "IF branches differ in type: %s and %s", at, bt)
+	}
+	return "func() " + e.goType(at) + " {\nif " + c + " {\nreturn " + a + "\n}\nreturn " + b + "\n}()", at
+}
+
+// exprJunction translates a conjunction or disjunction list.
+func (e *emitter) exprJunction(y *syntax.Junction) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	op := " && "
+	if y.Op == "\\/" {
+		op = " || "
+	}
+	var parts []string
+	for _, it := range y.Items {
+		s, t := e.expr(it, boolT)
+		if t.Kind != TBool {
+			e.fail(it.At(), "%s is %s, not Bool", show(it), t)
+		}
+		parts = append(parts, "("+s+")")
+	}
+	return strings.Join(parts, op), boolT
+}
+
+// opEqual translates = and /=, comparing a set with {} by its length.
+func (e *emitter) opEqual(y *syntax.OpApp) (string, *Type) {
+	boolT := &Type{Kind: TBool}
+	neg := y.Op == "/="
+	if s, ok := y.Args[1].(*syntax.SetEnum); ok && len(s.Elems) == 0 {
+		a, at := e.expr(y.Args[0], nil)
+		if at.Kind != TSet {
+			return e.fail(y.P, "comparison of %s with {}", at), boolT
+		}
+		if neg {
+			return "(" + a + ".Len() != 0)", boolT
+		}
+		return "(" + a + ".Len() == 0)", boolT
+	}
+	a, at := e.expr(y.Args[0], nil)
+	b, bt := e.expr(y.Args[1], at)
+	if !at.equal(bt) {
+		return e.fail(y.P, "%s compares %s with %s", y.Op, at, bt), boolT
+	}
+	op := " == "
+	if neg {
+		op = " != "
+	}
+	return "(" + a + op + b + ")", boolT
+}
+
+// opMember translates \in and \notin: in a set literal or an interval, in
+// a @store (a call of the store), in a set value.
+func (e *emitter) opMember(y *syntax.OpApp) (string, *Type) {
+	intT, boolT := &Type{Kind: TInt}, &Type{Kind: TBool}
+	neg := ""
+	if y.Op == "\\notin" {
+		neg = "!"
+	}
+	switch s := y.Args[1].(type) {
+	case *syntax.SetEnum:
+		a, at := e.expr(y.Args[0], nil)
+		var parts []string
+		for _, el := range s.Elems {
+			b, bt := e.expr(el, at)
+			if !at.equal(bt) {
+				e.fail(el.At(), "element of type %s in a set of %s", bt, at)
+			}
+			parts = append(parts, "("+a+" == "+b+")")
+		}
+		if len(parts) == 0 {
+			parts = []string{"false"}
+		}
+		return neg + "(" + strings.Join(parts, " || ") + ")", boolT
+	case *syntax.OpApp:
+		if s.Op == ".." {
+			a, _ := e.expr(y.Args[0], intT)
+			lo, _ := e.expr(s.Args[0], intT)
+			hi, _ := e.expr(s.Args[1], intT)
+			return neg + "(" + lo + " <= " + a + " && " + a + " <= " + hi + ")", boolT
+		}
+	}
+	if r, ok := y.Args[1].(*syntax.Ref); ok && len(r.Parts) == 1 && len(r.Parts[0].Args) == 0 {
+		if v := e.m.varNamed(r.Parts[0].Name); v != nil && v.Store {
+			a, at := e.expr(y.Args[0], v.Type.Elem)
+			if !at.equal(v.Type.Elem) {
+				return e.fail(y.P, "%s of %s in %s", y.Op, at, v.Type), boolT
+			}
+			return neg + "p.Store." + exported(v.Name) + "Has(" + a + ")", boolT
+		}
+	}
+	st, stt := e.expr(y.Args[1], nil)
+	if stt.Kind != TSet {
+		return e.fail(y.P, "%s on %s", y.Op, stt), boolT
+	}
+	a, at := e.expr(y.Args[0], stt.Elem)
+	if !at.equal(stt.Elem) {
+		return e.fail(y.P, "%s of %s in %s", y.Op, at, stt), boolT
+	}
+	return neg + st + ".Has(" + a + ", " + e.cmpFunc(stt.Elem) + ")", boolT
 }

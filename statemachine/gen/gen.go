@@ -17,8 +17,9 @@ import (
 type Target struct {
 	Role string
 	Path string // output file relative to the module root
-	// TestPath is the _test.go file of the reference stores (RenderStoreTest),
-	// written when a machine of the role has a @store.
+	// TestPath is the _test.go file of the test helpers (RenderStoreTest:
+	// reference stores, symbolic cryptography), written when a machine of
+	// the role has a @store or calls a @crypto operator.
 	TestPath string
 	Package  string   // Go package name
 	Modules  []string // spec modules, without .tla
@@ -165,8 +166,8 @@ func GenerateTarget(specDir string, t Target, mut *Mutation) ([]byte, []Diag, er
 	return src, diags, nil
 }
 
-// GenerateStoreTest generates the role's reference stores (nil when no
-// machine of the role has a @store).
+// GenerateStoreTest generates the role's test helpers (nil when no machine
+// of the role has a @store or calls a @crypto operator).
 func GenerateStoreTest(specDir string, t Target) (*File, error) {
 	var ms []*Machine
 	for _, mod := range t.Modules {
@@ -181,7 +182,7 @@ func GenerateStoreTest(specDir string, t Target) (*File, error) {
 		return nil, err
 	}
 	if t.TestPath == "" {
-		return nil, fmt.Errorf("gen: the %s has a @store but its target names no TestPath", t.Role)
+		return nil, fmt.Errorf("gen: the %s's machines have test helpers (a @store, @crypto) but its target names no TestPath", t.Role)
 	}
 	return &File{Path: t.TestPath, Src: src}, nil
 }

@@ -374,8 +374,9 @@ func TestLoadRolesOfCommands(t *testing.T) {
 
 // TestGenCryptoHooks: an operator marked @crypto is not inlined: actions
 // call it through the module's Crypto interface (a field of Params), and
-// <M>SymbolicCrypto implements it by its definition; a @crypto line not
-// followed by a definition is reported.
+// <M>SymbolicCrypto, in the role's generated _test.go file, implements it
+// by its definition; a @crypto line not followed by a definition is
+// reported.
 func TestGenCryptoHooks(t *testing.T) {
 	dir := specTempDir(t)
 	src := `---- MODULE K ----
@@ -400,7 +401,8 @@ Next == \E m \in net : Run(m)
 	if err := os.WriteFile(filepath.Join(dir, "K.tla"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, diags, err := GenerateTarget(dir, Target{Role: "meter", Package: "p", Modules: []string{"K"}}, nil)
+	tg := Target{Role: "meter", Package: "p", Modules: []string{"K"}, TestPath: "p/store_gen_test.go"}
+	out, diags, err := GenerateTarget(dir, tg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,13 +411,27 @@ Next == \E m \in net : Run(m)
 		"type KCrypto interface {",
 		"SignedBy(m KNet, r string) bool",
 		"if !p.Crypto.SignedBy(ev.M, \"headend\") {",
-		"type KSymbolicCrypto struct{}",
-		"func (KSymbolicCrypto) SignedBy(m KNet, r string) bool {",
-		"return (ev.M.By == ev.R)",
 		`Conjunct: "SignedBy(m, \"headend\") (spec/K.tla:14:8)"`,
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	// The symbolic implementation is for tests: in the _test.go file only.
+	if strings.Contains(string(out), "SymbolicCrypto") {
+		t.Errorf("the machine file has the test-only KSymbolicCrypto:\n%s", out)
+	}
+	tf, err := GenerateStoreTest(dir, tg)
+	if err != nil || tf == nil {
+		t.Fatalf("no test helpers: %v", err)
+	}
+	for _, want := range []string{
+		"type KSymbolicCrypto struct{}",
+		"func (KSymbolicCrypto) SignedBy(m KNet, r string) bool {",
+		"return (ev.M.By == ev.R)",
+	} {
+		if !strings.Contains(string(tf.Src), want) {
+			t.Errorf("%s lacks %q:\n%s", tf.Path, want, tf.Src)
 		}
 	}
 	for _, d := range diags {
@@ -499,7 +515,8 @@ func TestGenComposedModuleIsQuiet(t *testing.T) {
 
 // TestGenRecordsLetExcept: a record alias with a set-valued field, set
 // literals, EXCEPT with @, LET, and a parameter drawn from a definition
-// typed `\* @type: Set(T);`.
+// typed `\* @type: Set(T);`; the ordering functions nothing calls are not
+// written.
 func TestGenRecordsLetExcept(t *testing.T) {
 	dir := specTempDir(t)
 	src := `---- MODULE R ----
@@ -534,10 +551,16 @@ Next == \E m \in Offers : Offer(m)
 		"(ev.M.Sigs == newRSetString(\"a\", \"b\"))",
 		"r := ev.M\n\t\tr.V = statemachine.Add(&ovf, r.V, 1)\n\t\tr.Sigs = newRSetString(\"b\", \"a\")",
 		"M RMan `tla:\"m\" json:\"m\"`",
-		"func compareRSetString(a, b statemachine.Set[string]) int {",
+		"func newRSetString(xs ...string) statemachine.Set[string] {",
 	} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("generated code lacks %q:\n%s", want, out)
+		}
+	}
+	// No set of MAN is ordered: neither ordering function is written.
+	for _, unused := range []string{"func compareRMan(", "func compareRSetString("} {
+		if strings.Contains(string(out), unused) {
+			t.Errorf("generated code has the unused %q:\n%s", unused, out)
 		}
 	}
 }

@@ -192,13 +192,22 @@ func (m *Model) prepare(idx int, s *Step) (*prepared, string, error) {
 	if len(s.Event) == 0 || string(s.Event) == "null" {
 		return p, "", nil
 	}
+	if why := m.prepareEvent(p, s, g, act); why != "" {
+		return nil, why, nil
+	}
+	return p, "", nil
+}
+
+// prepareEvent checks the step's logged event against act's parameters and
+// keeps the parameters it gives in p; the reason it does not match, or "".
+func (m *Model) prepareEvent(p *prepared, s *Step, g *gen.Machine, act *gen.Action) string {
 	ev, err := decodeJSON(s.Event)
 	if err != nil {
-		return nil, fmt.Sprintf("event is not JSON: %v", err), nil
+		return fmt.Sprintf("event is not JSON: %v", err)
 	}
 	eobj, ok := ev.(map[string]any)
 	if !ok {
-		return nil, "event is not a JSON object", nil
+		return "event is not a JSON object"
 	}
 	known := map[string]bool{"kind": true}
 	for _, a := range g.Actions {
@@ -208,11 +217,11 @@ func (m *Model) prepare(idx int, s *Step) (*prepared, string, error) {
 	}
 	for k := range eobj {
 		if !known[k] {
-			return nil, fmt.Sprintf("event has %s, a parameter of no event of role %s", k, s.Role), nil
+			return fmt.Sprintf("event has %s, a parameter of no event of role %s", k, s.Role)
 		}
 	}
 	if k, ok := eobj["kind"]; ok && k != m.roles.Events[s.Action] {
-		return nil, fmt.Sprintf("event %s is not %s's event %s", short(k), s.Action, m.roles.Events[s.Action]), nil
+		return fmt.Sprintf("event %s is not %s's event %s", short(k), s.Action, m.roles.Events[s.Action])
 	}
 	for _, prm := range act.Params {
 		raw, ok := eobj[prm.Name]
@@ -221,7 +230,7 @@ func (m *Model) prepare(idx int, s *Step) (*prepared, string, error) {
 		}
 		c, err := canonJSON(raw, prm.Type)
 		if err != nil {
-			return nil, fmt.Sprintf("event parameter %s: %v", prm.Name, err), nil
+			return fmt.Sprintf("event parameter %s: %v", prm.Name, err)
 		}
 		lp := loggedParam{p: prm, canon: c}
 		if prm.Type.Kind == gen.TInt {
@@ -229,7 +238,7 @@ func (m *Model) prepare(idx int, s *Step) (*prepared, string, error) {
 		}
 		p.params = append(p.params, lp)
 	}
-	return p, "", nil
+	return ""
 }
 
 // paramsOK: every logged parameter is among the values Next draws it from

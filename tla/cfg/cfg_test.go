@@ -148,14 +148,33 @@ func FuzzParseConfig(f *testing.F) {
 			}
 			return
 		}
-		// Whatever parses re-parses from its printed constants.
+		// Whatever parses re-parses from its printed constants, to the same
+		// value (parse∘print = identity, positions aside).
 		for _, k := range c.Constants {
 			if k.Value == nil {
 				continue
 			}
-			if _, err := Parse("g.cfg", []byte("CONSTANTS X = "+k.Value.String())); err != nil {
+			c2, err := Parse("g.cfg", []byte("CONSTANTS X = "+k.Value.String()))
+			if err != nil {
 				t.Fatalf("value %s does not re-parse: %v", k.Value, err)
+			}
+			if len(c2.Constants) != 1 || c2.Constants[0].Value == nil || !sameValue(*k.Value, *c2.Constants[0].Value) {
+				t.Fatalf("value %s re-parses as %+v", k.Value, c2.Constants)
 			}
 		}
 	})
+}
+
+// sameValue reports whether a and b are the same configuration value,
+// wherever they were written.
+func sameValue(a, b Value) bool {
+	if a.Kind != b.Kind || a.Int != b.Int || a.Str != b.Str || a.Bool != b.Bool || len(a.Elems) != len(b.Elems) {
+		return false
+	}
+	for i := range a.Elems {
+		if !sameValue(a.Elems[i], b.Elems[i]) {
+			return false
+		}
+	}
+	return true
 }

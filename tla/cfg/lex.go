@@ -112,36 +112,11 @@ func lex(file string, src []byte) ([]token, error) {
 			toks = append(toks, token{tNumber, string(src[i:j]), pos})
 			adv(j - i)
 		case c == '"':
-			j := i + 1
-			var s []byte
-			for {
-				if j >= len(src) || src[j] == '\n' {
-					return nil, &Error{pos, "string not closed on its line"}
-				}
-				if src[j] == '"' {
-					break
-				}
-				if src[j] == '\\' && j+1 < len(src) {
-					switch src[j+1] {
-					case '"', '\\':
-						s = append(s, src[j+1])
-					case 'n':
-						s = append(s, '\n')
-					case 't':
-						s = append(s, '\t')
-					default:
-						return nil, &Error{pos, fmt.Sprintf("unknown escape \\%c in a string", src[j+1])}
-					}
-					j += 2
-					continue
-				}
-				s = append(s, src[j])
-				j++
+			s, j, err := scanString(src, i, pos)
+			if err != nil {
+				return nil, err
 			}
-			if !utf8.Valid(s) {
-				return nil, &Error{pos, "string is not valid UTF-8"}
-			}
-			toks = append(toks, token{tString, string(s), pos})
+			toks = append(toks, token{tString, s, pos})
 			adv(j + 1 - i)
 		case c == '=' && i+1 < len(src) && src[i+1] == '=':
 			toks = append(toks, token{tDefEq, "==", pos})
@@ -166,6 +141,42 @@ func lex(file string, src []byte) ([]token, error) {
 		}
 	}
 	return append(toks, token{tEOF, "", Pos{file, line, col}}), nil
+}
+
+// scanString reads the string literal that starts at src[i] (a double
+// quote), on one line, with the escapes \" \\ \n \t. It returns the
+// string and the index of its closing quote.
+func scanString(src []byte, i int, pos Pos) (string, int, error) {
+	j := i + 1
+	var s []byte
+	for {
+		if j >= len(src) || src[j] == '\n' {
+			return "", 0, &Error{pos, "string not closed on its line"}
+		}
+		if src[j] == '"' {
+			break
+		}
+		if src[j] == '\\' && j+1 < len(src) {
+			switch src[j+1] {
+			case '"', '\\':
+				s = append(s, src[j+1])
+			case 'n':
+				s = append(s, '\n')
+			case 't':
+				s = append(s, '\t')
+			default:
+				return "", 0, &Error{pos, fmt.Sprintf("unknown escape \\%c in a string", src[j+1])}
+			}
+			j += 2
+			continue
+		}
+		s = append(s, src[j])
+		j++
+	}
+	if !utf8.Valid(s) {
+		return "", 0, &Error{pos, "string is not valid UTF-8"}
+	}
+	return string(s), j, nil
 }
 
 func isIdentStart(c byte) bool {

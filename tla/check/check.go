@@ -419,12 +419,58 @@ func (w *scratch) decodeState(b []byte, n int) (State, error) {
 	return s, nil
 }
 
+// run explores the state graph breadth-first: the initial states, then
+// level by level, each level expanded and merged in chunks.
 func (c *checker) run(ctx context.Context) error {
-	var frontier []frontierItem
+	frontier, stop, err := c.initial(ctx)
+	if stop != nil {
+		if stop == errStop {
+			return nil
+		}
+		return stop
+	}
+	if err != nil {
+		return c.fail(ctx, err, nil)
+	}
+	if len(frontier) > 0 {
+		c.res.Depth = 1
+	}
+	for len(frontier) > 0 {
+		if err := ctx.Err(); err != nil {
+			c.res.Queue = int64(len(frontier))
+			return c.fail(ctx, err, nil)
+		}
+		// The level is expanded and merged in chunks, so that the states
+		// of the frontier already explored can be freed early.
+		var next []frontierItem
+		for lo := 0; lo < len(frontier); lo += chunkStates {
+			hi := min(lo+chunkStates, len(frontier))
+			exps := c.expand(ctx, frontier[lo:hi], lo)
+			var done bool
+			var err error
+			next, done, err = c.merge(ctx, exps, next, len(frontier)-hi)
+			if done || err != nil {
+				return err
+			}
+			clear(frontier[lo:hi])
+		}
+		if len(next) > 0 {
+			c.res.Depth++
+		}
+		frontier = next
+		c.progress(false, len(frontier))
+	}
+	return nil
+}
+
+// initial generates, judges and stores the initial states, returning the
+// first frontier. stop is set when the search ends there: errStop for a
+// violation (the result says which), another error for one that stops the
+// run with it; err is an error of the initial predicate itself.
+func (c *checker) initial(ctx context.Context) (frontier []frontierItem, stop, err error) {
 	initID := c.actionID(InitialAction)
 	// Initial states: generated, judged, stored in emission order.
-	var stop error
-	err := c.sys.Init(func(s State) error {
+	err = c.sys.Init(func(s State) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -484,44 +530,7 @@ func (c *checker) run(ctx context.Context) error {
 		frontier = append(frontier, frontierItem{idx: idx, state: s})
 		return nil
 	})
-	if stop != nil {
-		if stop == errStop {
-			return nil
-		}
-		return stop
-	}
-	if err != nil {
-		return c.fail(ctx, err, nil)
-	}
-	if len(frontier) > 0 {
-		c.res.Depth = 1
-	}
-	for len(frontier) > 0 {
-		if err := ctx.Err(); err != nil {
-			c.res.Queue = int64(len(frontier))
-			return c.fail(ctx, err, nil)
-		}
-		// The level is expanded and merged in chunks, so that the states
-		// of the frontier already explored can be freed early.
-		var next []frontierItem
-		for lo := 0; lo < len(frontier); lo += chunkStates {
-			hi := min(lo+chunkStates, len(frontier))
-			exps := c.expand(ctx, frontier[lo:hi], lo)
-			var done bool
-			var err error
-			next, done, err = c.merge(ctx, exps, next, len(frontier)-hi)
-			if done || err != nil {
-				return err
-			}
-			clear(frontier[lo:hi])
-		}
-		if len(next) > 0 {
-			c.res.Depth++
-		}
-		frontier = next
-		c.progress(false, len(frontier))
-	}
-	return nil
+	return frontier, stop, err
 }
 
 var errStop = errors.New("stop")

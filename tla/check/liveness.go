@@ -521,146 +521,70 @@ type pstep struct {
 // counterexample builds the prefix to the component and a cycle through it
 // that visits a witness of every condition, and fills in the result.
 func (lc *liveCtx) counterexample(name string, pr *product, scc []int32, allowed func(int32, int) (bool, error), ae []*lf) error {
-	set := make(map[int32]bool, len(scc))
+	w := &sccWalk{pr: pr, scc: scc, set: make(map[int32]bool, len(scc)), allowed: allowed}
 	r := scc[0]
 	for _, u := range scc {
-		set[u] = true
+		w.set[u] = true
 		if u < r {
 			r = u
 		}
 	}
-	// path finds the shortest allowed path inside the component.
-	path := func(from int32, to func(int32) bool) ([]pstep, error) {
-		if to(from) {
-			return nil, nil
-		}
-		prev := map[int32]pstep{from: {-1, 0}}
-		queue := []int32{from}
-		for len(queue) > 0 {
-			u := queue[0]
-			queue = queue[1:]
-			for i, e := range pr.adj[u] {
-				if !set[e.to] {
-					continue
-				}
-				if _, seen := prev[e.to]; seen {
-					continue
-				}
-				ok, err := allowed(u, i)
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					continue
-				}
-				prev[e.to] = pstep{u, e.action}
-				if to(e.to) {
-					var out []pstep
-					for v := e.to; v != from; v = prev[v].node {
-						out = append([]pstep{{v, prev[v].action}}, out...)
-					}
-					return out, nil
-				}
-				queue = append(queue, e.to)
-			}
-		}
-		return nil, fmt.Errorf("check: no path inside a strongly connected component")
-	}
-	// edgeWitness finds an allowed inner edge satisfying p.
-	edgeWitness := func(p func(s, t int32) (bool, error)) (int32, pedge, bool, error) {
-		for _, u := range scc {
-			for i, e := range pr.adj[u] {
-				if !set[e.to] {
-					continue
-				}
-				ok, err := allowed(u, i)
-				if err != nil {
-					return 0, pedge{}, false, err
-				}
-				if !ok {
-					continue
-				}
-				ok, err = p(pr.nodes[u].s, pr.nodes[e.to].s)
-				if err != nil {
-					return 0, pedge{}, false, err
-				}
-				if ok {
-					return u, e, true, nil
-				}
-			}
-		}
-		return 0, pedge{}, false, nil
-	}
-	var cycle []pstep
-	cur := r
-	walkTo := func(to func(int32) bool) error {
-		p, err := path(cur, to)
-		if err != nil {
-			return err
-		}
-		cycle = append(cycle, p...)
-		if len(p) > 0 {
-			cur = p[len(p)-1].node
-		}
-		return nil
-	}
-	walkEdge := func(u int32, e pedge) error {
-		if err := walkTo(func(v int32) bool { return v == u }); err != nil {
-			return err
-		}
-		cycle = append(cycle, pstep{e.to, e.action})
-		cur = e.to
-		return nil
-	}
-	for _, acc := range pr.g.accept {
-		if err := walkTo(func(v int32) bool { return acc[pr.nodes[v].g] }); err != nil {
+	w.cur = r
+	for _, acc := range w.pr.g.accept {
+		if err := w.walkTo(func(v int32) bool { return acc[w.pr.nodes[v].g] }); err != nil {
 			return err
 		}
 	}
 	for _, x := range ae {
-		u, e, ok, err := edgeWitness(func(s, t int32) (bool, error) { return lc.pred(x, s, t) })
+		u, e, ok, err := w.edgeWitness(func(s, t int32) (bool, error) { return lc.pred(x, s, t) })
 		if err != nil {
 			return err
 		}
 		if ok {
-			if err := walkEdge(u, e); err != nil {
+			if err := w.walkEdge(u, e); err != nil {
 				return err
 			}
 		}
 	}
 	for f := range lc.c.p.fair {
-		u, e, ok, err := edgeWitness(func(s, t int32) (bool, error) { return lc.step(f, s, t) })
+		u, e, ok, err := w.edgeWitness(func(s, t int32) (bool, error) { return lc.step(f, s, t) })
 		if err != nil {
 			return err
 		}
 		if ok {
-			if err := walkEdge(u, e); err != nil {
+			if err := w.walkEdge(u, e); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := walkTo(func(v int32) bool { en, _ := lc.enabled(f, pr.nodes[v].s); return !en }); err != nil {
+		if err := w.walkTo(func(v int32) bool { en, _ := lc.enabled(f, w.pr.nodes[v].s); return !en }); err != nil {
 			return err
 		}
 	}
-	if len(cycle) == 0 || cur != r {
-		if cur == r {
+	if len(w.cycle) == 0 || w.cur != r {
+		if w.cur == r {
 			// leave r by some inner edge first
-			for i, e := range pr.adj[r] {
-				if ok, _ := allowed(r, i); ok && set[e.to] {
-					cycle = append(cycle, pstep{e.to, e.action})
-					cur = e.to
+			for i, e := range w.pr.adj[r] {
+				if ok, _ := w.allowed(r, i); ok && w.set[e.to] {
+					w.cycle = append(w.cycle, pstep{e.to, e.action})
+					w.cur = e.to
 					break
 				}
 			}
 		}
-		if cur != r {
-			if err := walkTo(func(v int32) bool { return v == r }); err != nil {
+		if w.cur != r {
+			if err := w.walkTo(func(v int32) bool { return v == r }); err != nil {
 				return err
 			}
 		}
 	}
-	// Prefix from an initial node to r.
+	lc.reportLasso(name, pr, r, w.cycle)
+	return nil
+}
+
+// reportLasso fills in the result: a liveness violation, its trace the
+// prefix from an initial node to r, then cycle (which returns to r).
+func (lc *liveCtx) reportLasso(name string, pr *product, r int32, cycle []pstep) {
 	var prefix []pstep
 	for v := r; v >= 0; v = pr.parent[v] {
 		prefix = append([]pstep{{v, pr.pact[v]}}, prefix...)
@@ -690,6 +614,104 @@ func (lc *liveCtx) counterexample(name string, pr *product, scc []int32, allowed
 	c.res.Verdict = LivenessViolated
 	c.res.Property = name
 	c.res.Trace = trace
+}
+
+// sccWalk walks inside one strongly connected component of the product
+// along allowed edges, recording the cycle it walks.
+type sccWalk struct {
+	pr      *product
+	scc     []int32
+	set     map[int32]bool // the nodes of scc
+	allowed func(int32, int) (bool, error)
+	cycle   []pstep
+	cur     int32
+}
+
+// path finds the shortest allowed path inside the component.
+func (w *sccWalk) path(from int32, to func(int32) bool) ([]pstep, error) {
+	if to(from) {
+		return nil, nil
+	}
+	prev := map[int32]pstep{from: {-1, 0}}
+	queue := []int32{from}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		for i, e := range w.pr.adj[u] {
+			if !w.set[e.to] {
+				continue
+			}
+			if _, seen := prev[e.to]; seen {
+				continue
+			}
+			ok, err := w.allowed(u, i)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				continue
+			}
+			prev[e.to] = pstep{u, e.action}
+			if to(e.to) {
+				var out []pstep
+				for v := e.to; v != from; v = prev[v].node {
+					out = append([]pstep{{v, prev[v].action}}, out...)
+				}
+				return out, nil
+			}
+			queue = append(queue, e.to)
+		}
+	}
+	return nil, fmt.Errorf("check: no path inside a strongly connected component")
+}
+
+// edgeWitness finds an allowed inner edge satisfying p.
+func (w *sccWalk) edgeWitness(p func(s, t int32) (bool, error)) (int32, pedge, bool, error) {
+	for _, u := range w.scc {
+		for i, e := range w.pr.adj[u] {
+			if !w.set[e.to] {
+				continue
+			}
+			ok, err := w.allowed(u, i)
+			if err != nil {
+				return 0, pedge{}, false, err
+			}
+			if !ok {
+				continue
+			}
+			ok, err = p(w.pr.nodes[u].s, w.pr.nodes[e.to].s)
+			if err != nil {
+				return 0, pedge{}, false, err
+			}
+			if ok {
+				return u, e, true, nil
+			}
+		}
+	}
+	return 0, pedge{}, false, nil
+}
+
+// walkTo extends the cycle from the current node to the nearest node that
+// accepts.
+func (w *sccWalk) walkTo(to func(int32) bool) error {
+	p, err := w.path(w.cur, to)
+	if err != nil {
+		return err
+	}
+	w.cycle = append(w.cycle, p...)
+	if len(p) > 0 {
+		w.cur = p[len(p)-1].node
+	}
+	return nil
+}
+
+// walkEdge extends the cycle to u, then along e.
+func (w *sccWalk) walkEdge(u int32, e pedge) error {
+	if err := w.walkTo(func(v int32) bool { return v == u }); err != nil {
+		return err
+	}
+	w.cycle = append(w.cycle, pstep{e.to, e.action})
+	w.cur = e.to
 	return nil
 }
 

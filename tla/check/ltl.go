@@ -206,99 +206,16 @@ func setKey(m map[string]*lf) string {
 // maxGBANodes bounds the tableau, so that a huge formula fails clearly.
 const maxGBANodes = 1 << 16
 
+// buildGBA builds the generalized Büchi automaton of f by the tableau
+// construction: one acceptance set per eventuality <>X of f.
 func buildGBA(f *lf, nb *nnfBuilder) (*gba, error) {
-	var nodes []*gnode
-	index := map[string]int{}
-	var expand func(n *gnode) error
-	copyNode := func(n *gnode) *gnode {
-		m := &gnode{incoming: map[int]bool{}, old: map[string]*lf{}, next: map[string]*lf{}, new: append([]*lf{}, n.new...)}
-		for k := range n.incoming {
-			m.incoming[k] = true
-		}
-		for k, v := range n.old {
-			m.old[k] = v
-		}
-		for k, v := range n.next {
-			m.next[k] = v
-		}
-		return m
-	}
-	expand = func(n *gnode) error {
-		if len(n.new) == 0 {
-			key := setKey(n.old) + "|" + setKey(n.next)
-			if i, ok := index[key]; ok {
-				for k := range n.incoming {
-					nodes[i].incoming[k] = true
-				}
-				return nil
-			}
-			if len(nodes) >= maxGBANodes {
-				return fmt.Errorf("check: the liveness tableau exceeds %d nodes", maxGBANodes)
-			}
-			id := len(nodes)
-			nodes = append(nodes, n)
-			index[key] = id
-			nx := &gnode{incoming: map[int]bool{id: true}, old: map[string]*lf{}, next: map[string]*lf{}}
-			for _, v := range n.next {
-				nx.new = append(nx.new, v)
-			}
-			sort.Slice(nx.new, func(i, j int) bool { return nx.new[i].key < nx.new[j].key })
-			return expand(nx)
-		}
-		eta := n.new[len(n.new)-1]
-		n.new = n.new[:len(n.new)-1]
-		if _, done := n.old[eta.key]; done {
-			return expand(n)
-		}
-		switch eta.op {
-		case lTrue:
-			n.old[eta.key] = eta
-			return expand(n)
-		case lFalse:
-			return nil
-		case lLit:
-			neg := nb.mk(lLit, nil, nil, eta.leaf, !eta.neg, eta.action)
-			if _, clash := n.old[neg.key]; clash {
-				return nil
-			}
-			n.old[eta.key] = eta
-			return expand(n)
-		case lAnd:
-			n.old[eta.key] = eta
-			n.new = append(n.new, eta.a, eta.b)
-			return expand(n)
-		case lOr:
-			n.old[eta.key] = eta
-			n2 := copyNode(n)
-			n.new = append(n.new, eta.a)
-			n2.new = append(n2.new, eta.b)
-			if err := expand(n); err != nil {
-				return err
-			}
-			return expand(n2)
-		case lBox:
-			n.old[eta.key] = eta
-			n.new = append(n.new, eta.a)
-			n.next[eta.key] = eta
-			return expand(n)
-		case lDia:
-			n.old[eta.key] = eta
-			n2 := copyNode(n)
-			n.new = append(n.new, eta.a)
-			n2.next[eta.key] = eta
-			if err := expand(n); err != nil {
-				return err
-			}
-			return expand(n2)
-		}
-		return fmt.Errorf("check: bad formula")
-	}
-	if err := expand(&gnode{incoming: map[int]bool{-1: true}, old: map[string]*lf{}, next: map[string]*lf{}, new: []*lf{f}}); err != nil {
+	t := &tableau{nb: nb, index: map[string]int{}}
+	if err := t.expand(&gnode{incoming: map[int]bool{-1: true}, old: map[string]*lf{}, next: map[string]*lf{}, new: []*lf{f}}); err != nil {
 		return nil, err
 	}
-	g := &gba{labels: make([][]*lf, len(nodes)), succ: make([][]int, len(nodes))}
+	g := &gba{labels: make([][]*lf, len(t.nodes)), succ: make([][]int, len(t.nodes))}
 	evs := map[string]*lf{}
-	for i, n := range nodes {
+	for i, n := range t.nodes {
 		for _, v := range n.old {
 			if v.op == lLit {
 				g.labels[i] = append(g.labels[i], v)
@@ -322,8 +239,8 @@ func buildGBA(f *lf, nb *nnfBuilder) (*gba, error) {
 	sort.Ints(g.init)
 	for _, k := range sortedKeys(evs) {
 		ev := evs[k]
-		acc := make([]bool, len(nodes))
-		for i, n := range nodes {
+		acc := make([]bool, len(t.nodes))
+		for i, n := range t.nodes {
 			_, has := n.old[ev.key]
 			_, ful := n.old[ev.a.key]
 			acc[i] = !has || ful
@@ -331,6 +248,104 @@ func buildGBA(f *lf, nb *nnfBuilder) (*gba, error) {
 		g.accept = append(g.accept, acc)
 	}
 	return g, nil
+}
+
+// tableau is the graph of buildGBA while it is expanded: the nodes so far,
+// indexed by their old and next sets.
+type tableau struct {
+	nb    *nnfBuilder
+	nodes []*gnode
+	index map[string]int
+}
+
+// copyNode is a copy of n that shares no set with it.
+func copyNode(n *gnode) *gnode {
+	m := &gnode{incoming: map[int]bool{}, old: map[string]*lf{}, next: map[string]*lf{}, new: append([]*lf{}, n.new...)}
+	for k := range n.incoming {
+		m.incoming[k] = true
+	}
+	for k, v := range n.old {
+		m.old[k] = v
+	}
+	for k, v := range n.next {
+		m.next[k] = v
+	}
+	return m
+}
+
+// expand processes the formulas of n still to be decided (new), one
+// operator at a time, splitting n on disjunctions and eventualities; a
+// fully processed node joins the graph (merged with an equal one) and its
+// next formulas start its successor.
+func (t *tableau) expand(n *gnode) error {
+	if len(n.new) == 0 {
+		key := setKey(n.old) + "|" + setKey(n.next)
+		if i, ok := t.index[key]; ok {
+			for k := range n.incoming {
+				t.nodes[i].incoming[k] = true
+			}
+			return nil
+		}
+		if len(t.nodes) >= maxGBANodes {
+			return fmt.Errorf("check: the liveness tableau exceeds %d t.nodes", maxGBANodes)
+		}
+		id := len(t.nodes)
+		t.nodes = append(t.nodes, n)
+		t.index[key] = id
+		nx := &gnode{incoming: map[int]bool{id: true}, old: map[string]*lf{}, next: map[string]*lf{}}
+		for _, v := range n.next {
+			nx.new = append(nx.new, v)
+		}
+		sort.Slice(nx.new, func(i, j int) bool { return nx.new[i].key < nx.new[j].key })
+		return t.expand(nx)
+	}
+	eta := n.new[len(n.new)-1]
+	n.new = n.new[:len(n.new)-1]
+	if _, done := n.old[eta.key]; done {
+		return t.expand(n)
+	}
+	switch eta.op {
+	case lTrue:
+		n.old[eta.key] = eta
+		return t.expand(n)
+	case lFalse:
+		return nil
+	case lLit:
+		neg := t.nb.mk(lLit, nil, nil, eta.leaf, !eta.neg, eta.action)
+		if _, clash := n.old[neg.key]; clash {
+			return nil
+		}
+		n.old[eta.key] = eta
+		return t.expand(n)
+	case lAnd:
+		n.old[eta.key] = eta
+		n.new = append(n.new, eta.a, eta.b)
+		return t.expand(n)
+	case lOr:
+		n.old[eta.key] = eta
+		n2 := copyNode(n)
+		n.new = append(n.new, eta.a)
+		n2.new = append(n2.new, eta.b)
+		if err := t.expand(n); err != nil {
+			return err
+		}
+		return t.expand(n2)
+	case lBox:
+		n.old[eta.key] = eta
+		n.new = append(n.new, eta.a)
+		n.next[eta.key] = eta
+		return t.expand(n)
+	case lDia:
+		n.old[eta.key] = eta
+		n2 := copyNode(n)
+		n.new = append(n.new, eta.a)
+		n2.next[eta.key] = eta
+		if err := t.expand(n); err != nil {
+			return err
+		}
+		return t.expand(n2)
+	}
+	return fmt.Errorf("check: bad formula")
 }
 
 func sortedKeys(m map[string]*lf) []string {

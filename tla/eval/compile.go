@@ -1,7 +1,6 @@
 package eval
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -301,243 +300,39 @@ func (s scope) expr1(x syntax.Expr) evalFn {
 	case *syntax.Label:
 		return s.expr(x.Body)
 	case *syntax.Junction:
-		items := make([]func(*rt) (bool, error), len(x.Items))
-		for i, it := range x.Items {
-			items[i] = s.boolean(it)
-		}
-		if x.Op == "/\\" {
-			return func(r *rt) (value.Value, error) {
-				for _, it := range items {
-					b, err := it(r)
-					if err != nil {
-						return nil, err
-					}
-					if !b {
-						return value.False, nil
-					}
-				}
-				return value.True, nil
-			}
-		}
-		return func(r *rt) (value.Value, error) {
-			for _, it := range items {
-				b, err := it(r)
-				if err != nil {
-					return nil, err
-				}
-				if b {
-					return value.True, nil
-				}
-			}
-			return value.False, nil
-		}
+		return s.exprJunction(x)
 	case *syntax.If:
-		c, t, e := s.boolean(x.Cond), s.expr(x.Then), s.expr(x.Else)
-		return func(r *rt) (value.Value, error) {
-			b, err := c(r)
-			if err != nil {
-				return nil, err
-			}
-			if b {
-				return t(r)
-			}
-			return e(r)
-		}
+		return s.exprIf(x)
 	case *syntax.Case:
-		conds := make([]func(*rt) (bool, error), len(x.Arms))
-		vals := make([]evalFn, len(x.Arms))
-		for i, a := range x.Arms {
-			conds[i], vals[i] = s.boolean(a.Cond), s.expr(a.Val)
-		}
-		var other evalFn
-		if x.Other != nil {
-			other = s.expr(x.Other)
-		}
-		pos := x.P
-		return func(r *rt) (value.Value, error) {
-			for i, c := range conds {
-				b, err := c(r)
-				if err != nil {
-					return nil, err
-				}
-				if b {
-					return vals[i](r)
-				}
-			}
-			if other != nil {
-				return other(r)
-			}
-			return nil, evalErr(pos, "no CASE arm applies")
-		}
+		return s.exprCase(x)
 	case *syntax.Let:
-		s2, reset := s.let(x)
-		body := s2.expr(x.Body)
-		return func(r *rt) (value.Value, error) {
-			for _, k := range reset {
-				r.slots[k] = nil
-			}
-			return body(r)
-		}
+		return s.exprLet(x)
 	case *syntax.Quant:
 		return s.quant(x)
 	case *syntax.SetEnum:
-		elems := s.exprs(x.Elems)
-		pos := x.P
-		return func(r *rt) (value.Value, error) {
-			vs, err := evalAll(r, elems)
-			if err != nil {
-				return nil, err
-			}
-			st, err := value.NewSet(vs...)
-			return st, wrap(pos, err)
-		}
+		return s.exprSetEnum(x)
 	case *syntax.SetFilter:
-		set := s.set(x.Bound.Set)
-		s2, slots := s.bindBound(x.Bound)
-		pred := s2.boolean(x.Pred)
-		pos := x.P
-		tuple := x.Bound.Tuple
-		return func(r *rt) (value.Value, error) {
-			sv, err := set(r)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := sv.Card(); errors.Is(err, value.ErrInfinite) {
-				return lazyFilter(r, x, sv, tuple, slots, pred), nil
-			}
-			st, err := value.Filter(sv, func(v value.Value) (bool, error) {
-				if err := assignBound(r, pos, tuple, slots, v); err != nil {
-					return false, err
-				}
-				return pred(r)
-			})
-			return st, wrap(pos, err)
-		}
+		return s.exprSetFilter(x)
 	case *syntax.SetMap:
-		b, s2 := s.binder(x.Bounds)
-		elem := s2.expr(x.Elem)
-		pos := x.P
-		return func(r *rt) (value.Value, error) {
-			var out []value.Value
-			_, err := b.each(r, 0, func(r *rt) (bool, error) {
-				v, err := elem(r)
-				out = append(out, v)
-				return false, err
-			})
-			if err != nil {
-				return nil, err
-			}
-			st, err := value.NewSet(out...)
-			return st, wrap(pos, err)
-		}
+		return s.exprSetMap(x)
 	case *syntax.Tuple:
-		elems := s.exprs(x.Elems)
-		return func(r *rt) (value.Value, error) {
-			vs, err := evalAll(r, elems)
-			if err != nil {
-				return nil, err
-			}
-			return value.Tuple(vs...), nil
-		}
+		return s.exprTuple(x)
 	case *syntax.FuncCons:
 		return s.funcCons(x.P, x.Bounds, x.Body)
 	case *syntax.FuncSet:
-		d, rg := s.set(x.Dom), s.set(x.Rng)
-		return func(r *rt) (value.Value, error) {
-			dv, err := d(r)
-			if err != nil {
-				return nil, err
-			}
-			rv, err := rg(r)
-			if err != nil {
-				return nil, err
-			}
-			return value.NewFuncSet(dv, rv), nil
-		}
+		return s.exprFuncSet(x)
 	case *syntax.Record:
-		mk, err := value.NewRecordMaker(m.strs, x.Fields)
-		if err != nil {
-			return errFn(wrap(x.P, err))
-		}
-		vals := s.exprs(x.Vals)
-		return func(r *rt) (value.Value, error) {
-			var buf [8]value.Value
-			vs := buf[:0]
-			for _, v := range vals {
-				y, err := v(r)
-				if err != nil {
-					return nil, err
-				}
-				vs = append(vs, y)
-			}
-			return mk.Make(vs), nil
-		}
+		return s.exprRecord(x)
 	case *syntax.RecordSet:
-		sets := make([]func(*rt) (value.SetValue, error), len(x.Sets))
-		for i, e := range x.Sets {
-			sets[i] = s.set(e)
-		}
-		fields, pos := x.Fields, x.P
-		return func(r *rt) (value.Value, error) {
-			ss := make([]value.SetValue, len(sets))
-			for i, f := range sets {
-				v, err := f(r)
-				if err != nil {
-					return nil, err
-				}
-				ss[i] = v
-			}
-			rs, err := value.NewRecordSet(m.strs, fields, ss)
-			return rs, wrap(pos, err)
-		}
+		return s.exprRecordSet(x)
 	case *syntax.Times:
-		sets := make([]func(*rt) (value.SetValue, error), len(x.Sets))
-		for i, e := range x.Sets {
-			sets[i] = s.set(e)
-		}
-		return func(r *rt) (value.Value, error) {
-			ss := make([]value.SetValue, len(sets))
-			for i, f := range sets {
-				v, err := f(r)
-				if err != nil {
-					return nil, err
-				}
-				ss[i] = v
-			}
-			return value.NewProduct(ss...), nil
-		}
+		return s.exprTimes(x)
 	case *syntax.Except:
 		return s.except(x)
 	case *syntax.Apply:
 		return s.apply(x)
 	case *syntax.Dot:
-		field := m.strs.String(x.Field)
-		pos, name := x.P, x.Field
-		if slot, ok := s.localSlot(x.Rec); ok {
-			// m.f with m bound here (\E m \in msgs : m.type = ...)
-			return func(r *rt) (value.Value, error) {
-				rv := r.slots[slot]
-				fn, ok := rv.(*value.Func)
-				if !ok {
-					return nil, evalErr(pos, "field %s of %s, which is not a record", name, rv)
-				}
-				v, err := fn.Apply(field)
-				return v, wrap(pos, err)
-			}
-		}
-		rec := s.expr(x.Rec)
-		return func(r *rt) (value.Value, error) {
-			rv, err := rec(r)
-			if err != nil {
-				return nil, err
-			}
-			fn, ok := rv.(*value.Func)
-			if !ok {
-				return nil, evalErr(pos, "field %s of %s, which is not a record", name, rv)
-			}
-			v, err := fn.Apply(field)
-			return v, wrap(pos, err)
-		}
+		return s.exprDot(x)
 	}
 	return errFn(unsupported(x.At(), fmt.Sprintf("expression %T", x)))
 }

@@ -33,256 +33,28 @@ func (k *kont) get(name string) runFn {
 // operator reached from Next through disjunctions, existentials and
 // definitions (TLC's naming); naming is true until a conjunction is entered.
 func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
-	m := s.c.m
 	switch y := x.(type) {
 	case *syntax.Label:
 		return s.act(y.Body, name, naming, k)
 	case *syntax.Junction:
-		if y.Op == "\\/" {
-			items := make([]runFn, len(y.Items))
-			for i, it := range y.Items {
-				items[i] = s.act(it, name, naming, k)
-			}
-			return func(r *rt) error {
-				for _, it := range items {
-					if err := it(r); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-		}
-		return s.conj(y.Items, 0, name, k)
+		return s.actJunction(y, name, naming, k)
 	case *syntax.Quant:
-		if y.Kind == "\\A" {
-			return s.forallAct(y, name, k)
-		}
-		if y.Kind == "\\E" {
-			b, s2 := s.binder(y.Bounds)
-			body := s2.act(y.Body, name, naming, k)
-			visit := func(r *rt) (bool, error) { return false, body(r) }
-			return func(r *rt) error {
-				_, err := b.each(r, 0, visit)
-				return err
-			}
+		if f := s.actQuant(y, name, naming, k); f != nil {
+			return f
 		}
 	case *syntax.If:
-		c := s.boolean(y.Cond)
-		t, e := s.act(y.Then, name, naming, k), s.act(y.Else, name, naming, k)
-		return func(r *rt) error {
-			b, err := c(r)
-			if err != nil {
-				return err
-			}
-			if b {
-				return t(r)
-			}
-			return e(r)
-		}
+		return s.actIf(y, name, naming, k)
 	case *syntax.Case:
-		conds := make([]func(*rt) (bool, error), len(y.Arms))
-		arms := make([]runFn, len(y.Arms))
-		for i, a := range y.Arms {
-			conds[i], arms[i] = s.boolean(a.Cond), s.act(a.Val, name, naming, k)
-		}
-		var other runFn
-		if y.Other != nil {
-			other = s.act(y.Other, name, naming, k)
-		}
-		pos := y.P
-		return func(r *rt) error {
-			for i, c := range conds {
-				b, err := c(r)
-				if err != nil {
-					return err
-				}
-				if b {
-					return arms[i](r)
-				}
-			}
-			if other != nil {
-				return other(r)
-			}
-			return evalErr(pos, "no CASE arm applies")
-		}
+		return s.actCase(y, name, naming, k)
 	case *syntax.Let:
-		s2, reset := s.let(y)
-		body := s2.act(y.Body, name, naming, k)
-		return func(r *rt) error {
-			for _, k := range reset {
-				r.slots[k] = nil
-			}
-			return body(r)
-		}
+		return s.actLet(y, name, naming, k)
 	case *syntax.Ref:
-		if len(y.Parts) > 1 {
-			// I!Op(args) through instances, Def!n
-			if t, err := s.resolvePath(y); err == nil {
-				if t.def == nil {
-					u := s
-					u.env = t.xenv
-					u.inline++
-					if u.inline <= maxInline {
-						return u.act(t.expr, name, naming, k)
-					}
-				} else if t.def.FnBounds == nil && t.def.Instance == nil && !t.def.Recursive && len(t.args) == len(t.def.Params) {
-					if u, err := s.callee(y.P, t.def, t.args, t.denv); err == nil {
-						if naming {
-							name = y.Parts[len(y.Parts)-1].Name
-						}
-						return u.act(t.def.Body, name, naming, k)
-					}
-				}
-			}
-		}
-		if len(y.Parts) == 1 {
-			p := y.Parts[0]
-			if e := s.find(p.Name); e != nil {
-				switch {
-				case e.kind == eDef && e.def.FnBounds == nil && e.def.Instance == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
-					if t, err := s.callee(y.P, e.def, p.Args, e.denv); err == nil {
-						if naming {
-							name = p.Name
-						}
-						return t.act(e.def.Body, name, naming, k)
-					}
-				case e.kind == eSubst && p.Args == nil:
-					t := s
-					t.env = e.argEnv
-					t.inline++
-					if t.inline <= maxInline {
-						return t.act(e.arg, name, naming, k)
-					}
-				case e.kind == eParam && p.Args == nil && e.argSc.level == s.level:
-					as := *e.argSc
-					as.primed = as.primed || s.primed
-					as.fl = s.fl
-					as.inline = s.inline + 1
-					if as.inline <= maxInline {
-						return as.act(e.arg, name, naming, k)
-					}
-				case e.kind == eLet && e.def.FnBounds == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
-					t, err := s.callee(y.P, e.def, p.Args, e.argSc.env)
-					if err == nil {
-						t.primed = s.primed || e.argSc.primed
-						if naming {
-							name = p.Name
-						}
-						return t.act(e.def.Body, name, naming, k)
-					}
-				}
-			} else if _, isVar := m.varIndex[p.Name]; !isVar {
-				if _, isConst := m.consts[p.Name]; !isConst {
-					if d, ok := m.defs[p.Name]; ok && d.FnBounds == nil && d.Instance == nil && !d.Recursive && len(p.Args) == len(d.Params) {
-						if len(d.Params) > 0 || !s.constDef(d).isConst {
-							t, err := s.callee(y.P, d, p.Args, nil)
-							if err == nil {
-								if naming {
-									name = p.Name
-								}
-								return t.act(d.Body, name, naming, k)
-							}
-						}
-					}
-				}
-			}
+		if f := s.actRef(y, name, naming, k); f != nil {
+			return f
 		}
 	case *syntax.OpApp:
-		switch y.Op {
-		case "=>":
-			// TLC: the consequent is an action when the antecedent holds
-			c := s.boolean(y.Args[0])
-			then := s.act(y.Args[1], name, false, k)
-			next := k.get(name)
-			return func(r *rt) error {
-				b, err := c(r)
-				if err != nil {
-					return err
-				}
-				if b {
-					return then(r)
-				}
-				return next(r)
-			}
-		case "\\cdot":
-			return s.cdot(y, name, naming, k)
-		case "=":
-			if i, ok := s.target(y.Args[0]); ok {
-				val := s.expr(y.Args[1])
-				pred := s.predicate(x, name, k)
-				next := k.get(name)
-				return func(r *rt) error {
-					if r.nxt[i] != nil {
-						return pred(r)
-					}
-					v, err := val(r)
-					if err != nil {
-						return err
-					}
-					r.nxt[i] = stored(v)
-					err = next(r)
-					r.nxt[i] = nil
-					return err
-				}
-			}
-		case "\\in":
-			if i, ok := s.target(y.Args[0]); ok {
-				set := s.set(y.Args[1])
-				pred := s.predicate(x, name, k)
-				next := k.get(name)
-				pos := y.P
-				return func(r *rt) error {
-					if r.nxt[i] != nil {
-						return pred(r)
-					}
-					sv, err := set(r)
-					if err != nil {
-						return err
-					}
-					elems, err := sv.Enumerate()
-					if err != nil {
-						return wrap(pos, err)
-					}
-					for j := 0; j < elems.Len(); j++ {
-						r.nxt[i] = stored(elems.At(j))
-						if err := next(r); err != nil {
-							r.nxt[i] = nil
-							return err
-						}
-					}
-					r.nxt[i] = nil
-					return nil
-				}
-			}
-		case "UNCHANGED":
-			if !s.init {
-				if vars, ok := s.unchangedVars(y.Args[0]); ok {
-					next := k.get(name)
-					return func(r *rt) error {
-						var setBuf [16]int
-						set := setBuf[:0]
-						for _, i := range vars {
-							if r.nxt[i] == nil {
-								r.nxt[i] = r.cur[i]
-								set = append(set, i)
-								continue
-							}
-							eq, err := value.Equal(r.nxt[i], r.cur[i])
-							if err != nil || !eq {
-								for _, j := range set {
-									r.nxt[j] = nil
-								}
-								return err
-							}
-						}
-						err := next(r)
-						for _, j := range set {
-							r.nxt[j] = nil
-						}
-						return err
-					}
-				}
-			}
+		if f := s.actOpApp(y, name, naming, k); f != nil {
+			return f
 		}
 	}
 	return s.predicate(x, name, k)
@@ -584,4 +356,282 @@ func (s scope) cdot(y *syntax.OpApp, name string, naming bool, k *kont) runFn {
 			return err
 		}
 	}})
+}
+
+// actJunction compiles a disjunction (each branch an action) or a
+// conjunction (a chain of continuations) in action context.
+func (s scope) actJunction(y *syntax.Junction, name string, naming bool, k *kont) runFn {
+	if y.Op == "\\/" {
+		items := make([]runFn, len(y.Items))
+		for i, it := range y.Items {
+			items[i] = s.act(it, name, naming, k)
+		}
+		return func(r *rt) error {
+			for _, it := range items {
+				if err := it(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	return s.conj(y.Items, 0, name, k)
+}
+
+// actQuant compiles \A and \E in action context; nil for other kinds,
+// which are predicates.
+func (s scope) actQuant(y *syntax.Quant, name string, naming bool, k *kont) runFn {
+	if y.Kind == "\\A" {
+		return s.forallAct(y, name, k)
+	}
+	if y.Kind == "\\E" {
+		b, s2 := s.binder(y.Bounds)
+		body := s2.act(y.Body, name, naming, k)
+		visit := func(r *rt) (bool, error) { return false, body(r) }
+		return func(r *rt) error {
+			_, err := b.each(r, 0, visit)
+			return err
+		}
+	}
+	return nil
+}
+
+// actIf compiles IF/THEN/ELSE whose branches are actions.
+func (s scope) actIf(y *syntax.If, name string, naming bool, k *kont) runFn {
+	c := s.boolean(y.Cond)
+	t, e := s.act(y.Then, name, naming, k), s.act(y.Else, name, naming, k)
+	return func(r *rt) error {
+		b, err := c(r)
+		if err != nil {
+			return err
+		}
+		if b {
+			return t(r)
+		}
+		return e(r)
+	}
+}
+
+// actCase compiles CASE whose arms are actions.
+func (s scope) actCase(y *syntax.Case, name string, naming bool, k *kont) runFn {
+	conds := make([]func(*rt) (bool, error), len(y.Arms))
+	arms := make([]runFn, len(y.Arms))
+	for i, a := range y.Arms {
+		conds[i], arms[i] = s.boolean(a.Cond), s.act(a.Val, name, naming, k)
+	}
+	var other runFn
+	if y.Other != nil {
+		other = s.act(y.Other, name, naming, k)
+	}
+	pos := y.P
+	return func(r *rt) error {
+		for i, c := range conds {
+			b, err := c(r)
+			if err != nil {
+				return err
+			}
+			if b {
+				return arms[i](r)
+			}
+		}
+		if other != nil {
+			return other(r)
+		}
+		return evalErr(pos, "no CASE arm applies")
+	}
+}
+
+// actLet compiles LET/IN whose body is an action.
+func (s scope) actLet(y *syntax.Let, name string, naming bool, k *kont) runFn {
+	s2, reset := s.let(y)
+	body := s2.act(y.Body, name, naming, k)
+	return func(r *rt) error {
+		for _, k := range reset {
+			r.slots[k] = nil
+		}
+		return body(r)
+	}
+}
+
+// actRef expands a reference to an action operator (through instances,
+// substitutions, parameters and LET definitions) in place; nil when the
+// reference is not expanded, and is then a predicate.
+func (s scope) actRef(y *syntax.Ref, name string, naming bool, k *kont) runFn {
+	m := s.c.m
+	if len(y.Parts) > 1 {
+		// I!Op(args) through instances, Def!n
+		if t, err := s.resolvePath(y); err == nil {
+			if t.def == nil {
+				u := s
+				u.env = t.xenv
+				u.inline++
+				if u.inline <= maxInline {
+					return u.act(t.expr, name, naming, k)
+				}
+			} else if t.def.FnBounds == nil && t.def.Instance == nil && !t.def.Recursive && len(t.args) == len(t.def.Params) {
+				if u, err := s.callee(y.P, t.def, t.args, t.denv); err == nil {
+					if naming {
+						name = y.Parts[len(y.Parts)-1].Name
+					}
+					return u.act(t.def.Body, name, naming, k)
+				}
+			}
+		}
+	}
+	if len(y.Parts) == 1 {
+		p := y.Parts[0]
+		if e := s.find(p.Name); e != nil {
+			switch {
+			case e.kind == eDef && e.def.FnBounds == nil && e.def.Instance == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
+				if t, err := s.callee(y.P, e.def, p.Args, e.denv); err == nil {
+					if naming {
+						name = p.Name
+					}
+					return t.act(e.def.Body, name, naming, k)
+				}
+			case e.kind == eSubst && p.Args == nil:
+				t := s
+				t.env = e.argEnv
+				t.inline++
+				if t.inline <= maxInline {
+					return t.act(e.arg, name, naming, k)
+				}
+			case e.kind == eParam && p.Args == nil && e.argSc.level == s.level:
+				as := *e.argSc
+				as.primed = as.primed || s.primed
+				as.fl = s.fl
+				as.inline = s.inline + 1
+				if as.inline <= maxInline {
+					return as.act(e.arg, name, naming, k)
+				}
+			case e.kind == eLet && e.def.FnBounds == nil && !e.def.Recursive && len(p.Args) == len(e.def.Params):
+				t, err := s.callee(y.P, e.def, p.Args, e.argSc.env)
+				if err == nil {
+					t.primed = s.primed || e.argSc.primed
+					if naming {
+						name = p.Name
+					}
+					return t.act(e.def.Body, name, naming, k)
+				}
+			}
+		} else if _, isVar := m.varIndex[p.Name]; !isVar {
+			if _, isConst := m.consts[p.Name]; !isConst {
+				if d, ok := m.defs[p.Name]; ok && d.FnBounds == nil && d.Instance == nil && !d.Recursive && len(p.Args) == len(d.Params) {
+					if len(d.Params) > 0 || !s.constDef(d).isConst {
+						t, err := s.callee(y.P, d, p.Args, nil)
+						if err == nil {
+							if naming {
+								name = p.Name
+							}
+							return t.act(d.Body, name, naming, k)
+						}
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// actOpApp compiles the operators that assign or constrain primed
+// variables (=>, \cdot, x' = e, x' \in S, UNCHANGED); nil for the others,
+// which are predicates.
+func (s scope) actOpApp(y *syntax.OpApp, name string, naming bool, k *kont) runFn {
+	switch y.Op {
+	case "=>":
+		// TLC: the consequent is an action when the antecedent holds
+		c := s.boolean(y.Args[0])
+		then := s.act(y.Args[1], name, false, k)
+		next := k.get(name)
+		return func(r *rt) error {
+			b, err := c(r)
+			if err != nil {
+				return err
+			}
+			if b {
+				return then(r)
+			}
+			return next(r)
+		}
+	case "\\cdot":
+		return s.cdot(y, name, naming, k)
+	case "=":
+		if i, ok := s.target(y.Args[0]); ok {
+			val := s.expr(y.Args[1])
+			pred := s.predicate(y, name, k)
+			next := k.get(name)
+			return func(r *rt) error {
+				if r.nxt[i] != nil {
+					return pred(r)
+				}
+				v, err := val(r)
+				if err != nil {
+					return err
+				}
+				r.nxt[i] = stored(v)
+				err = next(r)
+				r.nxt[i] = nil
+				return err
+			}
+		}
+	case "\\in":
+		if i, ok := s.target(y.Args[0]); ok {
+			set := s.set(y.Args[1])
+			pred := s.predicate(y, name, k)
+			next := k.get(name)
+			pos := y.P
+			return func(r *rt) error {
+				if r.nxt[i] != nil {
+					return pred(r)
+				}
+				sv, err := set(r)
+				if err != nil {
+					return err
+				}
+				elems, err := sv.Enumerate()
+				if err != nil {
+					return wrap(pos, err)
+				}
+				for j := 0; j < elems.Len(); j++ {
+					r.nxt[i] = stored(elems.At(j))
+					if err := next(r); err != nil {
+						r.nxt[i] = nil
+						return err
+					}
+				}
+				r.nxt[i] = nil
+				return nil
+			}
+		}
+	case "UNCHANGED":
+		if !s.init {
+			if vars, ok := s.unchangedVars(y.Args[0]); ok {
+				next := k.get(name)
+				return func(r *rt) error {
+					var setBuf [16]int
+					set := setBuf[:0]
+					for _, i := range vars {
+						if r.nxt[i] == nil {
+							r.nxt[i] = r.cur[i]
+							set = append(set, i)
+							continue
+						}
+						eq, err := value.Equal(r.nxt[i], r.cur[i])
+						if err != nil || !eq {
+							for _, j := range set {
+								r.nxt[j] = nil
+							}
+							return err
+						}
+					}
+					err := next(r)
+					for _, j := range set {
+						r.nxt[j] = nil
+					}
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }

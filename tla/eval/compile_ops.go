@@ -51,7 +51,36 @@ var (
 )
 
 func (s scope) opApp(x *syntax.OpApp) evalFn {
-	m := s.c.m
+	if f := s.opSpecial(x); f != nil {
+		return f
+	}
+	// user-defined infix/prefix operators
+	if e := s.find(x.Op); e != nil {
+		switch e.kind {
+		case eLet:
+			return s.callLet(x.P, e, x.Args)
+		case eDef:
+			return s.callDef(x.P, e.def, e.denv, x.Args)
+		}
+	}
+	if d, ok := s.c.m.defs[x.Op]; ok {
+		return s.call(x.P, d, x.Args)
+	}
+	args := s.exprs(x.Args)
+	if len(args) == 1 {
+		return s.opPrefix(x, args[0])
+	}
+	if len(args) != 2 {
+		return errFn(unsupported(x.P, "operator "+x.Op))
+	}
+	return s.opInfix(x, args[0], args[1])
+}
+
+// opSpecial compiles the operators that are not functions of their
+// arguments' values (prime, the boolean connectives, UNCHANGED, ENABLED,
+// the temporal operators) and the fast paths of \in, \cup and UNION; nil
+// when x is none of these.
+func (s scope) opSpecial(x *syntax.OpApp) evalFn {
 	pos := x.P
 	switch x.Op {
 	case "'":
@@ -126,59 +155,50 @@ func (s scope) opApp(x *syntax.OpApp) evalFn {
 			return s.unionEnum(se)
 		}
 	}
-	// user-defined infix/prefix operators
-	if e := s.find(x.Op); e != nil {
-		switch e.kind {
-		case eLet:
-			return s.callLet(x.P, e, x.Args)
-		case eDef:
-			return s.callDef(x.P, e.def, e.denv, x.Args)
-		}
-	}
-	if d, ok := m.defs[x.Op]; ok {
-		return s.call(x.P, d, x.Args)
-	}
-	args := s.exprs(x.Args)
-	if len(args) == 1 {
-		a := args[0]
-		var op func(v value.Value) (value.Value, error)
-		switch x.Op {
-		case "-.":
-			op = value.Neg
-		case "SUBSET":
-			op = func(v value.Value) (value.Value, error) {
-				s, ok := v.(value.SetValue)
-				if !ok {
-					return nil, evalErr(pos, "SUBSET of %s", v)
-				}
-				return value.NewSubset(s), nil
+	return nil
+}
+
+// opPrefix compiles a built-in prefix operator applied to a.
+func (s scope) opPrefix(x *syntax.OpApp, a evalFn) evalFn {
+	pos := x.P
+	var op func(v value.Value) (value.Value, error)
+	switch x.Op {
+	case "-.":
+		op = value.Neg
+	case "SUBSET":
+		op = func(v value.Value) (value.Value, error) {
+			s, ok := v.(value.SetValue)
+			if !ok {
+				return nil, evalErr(pos, "SUBSET of %s", v)
 			}
-		case "UNION":
-			op = value.BigUnionValue
-		case "DOMAIN":
-			op = func(v value.Value) (value.Value, error) {
-				fn, ok := v.(*value.Func)
-				if !ok {
-					return nil, evalErr(pos, "DOMAIN of %s, which is not a function", v)
-				}
-				return fn.Domain(), nil
-			}
-		default:
-			return errFn(unsupported(x.P, "prefix operator "+x.Op))
+			return value.NewSubset(s), nil
 		}
-		return func(r *rt) (value.Value, error) {
-			v, err := a(r)
-			if err != nil {
-				return nil, err
+	case "UNION":
+		op = value.BigUnionValue
+	case "DOMAIN":
+		op = func(v value.Value) (value.Value, error) {
+			fn, ok := v.(*value.Func)
+			if !ok {
+				return nil, evalErr(pos, "DOMAIN of %s, which is not a function", v)
 			}
-			v, err = op(v)
-			return v, wrap(pos, err)
+			return fn.Domain(), nil
 		}
+	default:
+		return errFn(unsupported(x.P, "prefix operator "+x.Op))
 	}
-	if len(args) != 2 {
-		return errFn(unsupported(x.P, "operator "+x.Op))
+	return func(r *rt) (value.Value, error) {
+		v, err := a(r)
+		if err != nil {
+			return nil, err
+		}
+		v, err = op(v)
+		return v, wrap(pos, err)
 	}
-	a, b := args[0], args[1]
+}
+
+// opInfix compiles a built-in infix operator applied to a and b.
+func (s scope) opInfix(x *syntax.OpApp, a, b evalFn) evalFn {
+	pos := x.P
 	bin := func(op func(x, y value.Value) (value.Value, error)) evalFn {
 		return func(r *rt) (value.Value, error) {
 			x, err := a(r)
@@ -345,49 +365,56 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 			return value.True, nil
 		})
 	case "Append", "SubSeq", "Print", "Assert":
-		if p.Name == "Print" {
-			s.fl.impure = true
-		}
-		n := 2
-		if p.Name == "SubSeq" {
-			n = 3
-		}
-		as, err := nargs(n)
-		if err != nil {
-			return errFn(err)
-		}
-		name := p.Name
-		return func(r *rt) (value.Value, error) {
-			vs, err := evalAll(r, as)
-			if err != nil {
-				return nil, err
-			}
-			var v value.Value
-			switch name {
-			case "Append":
-				v, err = value.Append(vs[0], vs[1])
-			case "SubSeq":
-				v, err = value.SubSeq(vs[0], vs[1], vs[2])
-			case "Print":
-				printMu.Lock()
-				fmt.Fprintln(printOut, vs[0].String()+"  "+vs[1].String())
-				printMu.Unlock()
-				v = vs[1]
-			case "Assert":
-				if vs[0] != value.True {
-					if _, ok := vs[0].(value.Bool); !ok {
-						return nil, evalErr(pos, "the first argument of Assert is %s, not a boolean", vs[0])
-					}
-					msg := vs[1].String()
-					if str, ok := vs[1].(value.Str); ok {
-						msg = str.Go()
-					}
-					return nil, evalErr(pos, "The first argument of Assert evaluated to FALSE; the second argument was:\n%s", msg)
-				}
-				v = value.True
-			}
-			return v, wrap(pos, err)
-		}
+		return s.builtinEffect(x, p)
 	}
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))
+}
+
+// builtinEffect compiles Append, SubSeq and the operators with an effect
+// or a failure of their own, Print and Assert.
+func (s scope) builtinEffect(x *syntax.Ref, p syntax.RefPart) evalFn {
+	pos := x.P
+	if p.Name == "Print" {
+		s.fl.impure = true
+	}
+	n := 2
+	if p.Name == "SubSeq" {
+		n = 3
+	}
+	if len(p.Args) != n {
+		return errFn(evalErr(pos, "expected %d arguments, got %d", n, len(p.Args)))
+	}
+	as := s.exprs(p.Args)
+	name := p.Name
+	return func(r *rt) (value.Value, error) {
+		vs, err := evalAll(r, as)
+		if err != nil {
+			return nil, err
+		}
+		var v value.Value
+		switch name {
+		case "Append":
+			v, err = value.Append(vs[0], vs[1])
+		case "SubSeq":
+			v, err = value.SubSeq(vs[0], vs[1], vs[2])
+		case "Print":
+			printMu.Lock()
+			fmt.Fprintln(printOut, vs[0].String()+"  "+vs[1].String())
+			printMu.Unlock()
+			v = vs[1]
+		case "Assert":
+			if vs[0] != value.True {
+				if _, ok := vs[0].(value.Bool); !ok {
+					return nil, evalErr(pos, "the first argument of Assert is %s, not a boolean", vs[0])
+				}
+				msg := vs[1].String()
+				if str, ok := vs[1].(value.Str); ok {
+					msg = str.Go()
+				}
+				return nil, evalErr(pos, "The first argument of Assert evaluated to FALSE; the second argument was:\n%s", msg)
+			}
+			v = value.True
+		}
+		return v, wrap(pos, err)
+	}
 }

@@ -55,7 +55,47 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 	}
 	m := &Machine{spec: spec, strs: value.NewInterner(), varIndex: map[string]int{}, defs: map[string]*syntax.Def{},
 		consts: map[string]value.Value{}, constDefs: map[string]value.Value{}}
-	// Flatten the root module and what it extends.
+	constants, seen, err := m.flatten(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.bindConstants(c.Constants, seen); err != nil {
+		return nil, err
+	}
+	for _, d := range constants {
+		_, isConst := m.consts[d.Name]
+		_, isDef := m.defs[d.Name]
+		if !isConst && !isDef {
+			return nil, evalErr(d.Pos, "constant %s has no value in the configuration", d.Name)
+		}
+	}
+	if err := m.buildRootInstances(); err != nil {
+		return nil, err
+	}
+	// Constant-level definitions are evaluated once, on first use (see
+	// compile.go), not here: a definition the model does not use may be
+	// costly (echo's R2) or fail.
+	if err := m.checkAssumptions(spec, seen); err != nil {
+		return nil, err
+	}
+	constantOnly, err := m.bindOperators(c)
+	if err != nil {
+		return nil, err
+	}
+	if constantOnly {
+		return m, nil
+	}
+	m.NoDeadlock = c.CheckDeadlock != nil && !*c.CheckDeadlock
+	if err := m.buildLiveness(c); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// flatten collects the root module and what it extends (EXTENDS and
+// unnamed INSTANCE) into m: its variables, its definitions, its interned
+// strings. It returns the constant declarations and the modules seen.
+func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 	var constants []syntax.Decl
 	seen := map[string]bool{}
 	var add func(name string) error
@@ -101,17 +141,22 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		return nil
 	}
 	if err := add(spec.Root.Name); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	// Constants from the configuration.
-	for _, k := range c.Constants {
+	return constants, seen, nil
+}
+
+// bindConstants gives the constants their values from the configuration:
+// c = v, c <- Def, and the module-scoped c = [Mod] v and c <-[Mod] Def.
+func (m *Machine) bindConstants(cs []cfg.Constant, seen map[string]bool) error {
+	for _, k := range cs {
 		pos := syntax.Pos{File: k.Pos.File, Line: k.Pos.Line, Col: k.Pos.Col}
 		switch {
 		case k.Module != "" && k.Value != nil && seen[k.Module]:
 			// c = [Mod] v for a module whose names are the root's
 			v, err := m.cfgValue(*k.Value)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			m.consts[k.Name] = v
 			delete(m.defs, k.Name)
@@ -120,7 +165,7 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			// instances of Mod
 			v, err := m.cfgValue(*k.Value)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if m.modValue == nil {
 				m.modValue = map[string]map[string]value.Value{}
@@ -132,7 +177,7 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			m.consts[modValueName(k.Module, k.Name)] = v
 		case k.Module != "":
 			if _, ok := m.defs[k.Def]; !ok {
-				return nil, evalErr(pos, "%s <-[%s] %s: no definition %s", k.Name, k.Module, k.Def, k.Def)
+				return evalErr(pos, "%s <-[%s] %s: no definition %s", k.Name, k.Module, k.Def, k.Def)
 			}
 			if m.modSubst == nil {
 				m.modSubst = map[string]map[string]string{}
@@ -144,34 +189,26 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		case k.Value != nil:
 			v, err := m.cfgValue(*k.Value)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			m.consts[k.Name] = v
 			delete(m.defs, k.Name) // a model value may replace a definition (NoVal = NoVal)
 		default:
 			d, ok := m.defs[k.Def]
 			if !ok {
-				return nil, evalErr(pos, "%s <- %s: no definition %s", k.Name, k.Def, k.Def)
+				return evalErr(pos, "%s <- %s: no definition %s", k.Name, k.Def, k.Def)
 			}
 			alias := *d
 			alias.Name = k.Name
 			m.defs[k.Name] = &alias
 		}
 	}
-	for _, d := range constants {
-		_, isConst := m.consts[d.Name]
-		_, isDef := m.defs[d.Name]
-		if !isConst && !isDef {
-			return nil, evalErr(d.Pos, "constant %s has no value in the configuration", d.Name)
-		}
-	}
-	if err := m.buildRootInstances(); err != nil {
-		return nil, err
-	}
-	// Constant-level definitions are evaluated once, on first use (see
-	// compile.go), not here: a definition the model does not use may be
-	// costly (echo's R2) or fail.
-	// ASSUME
+	return nil
+}
+
+// checkAssumptions evaluates the ASSUMEs of the root module and of every
+// module it extends.
+func (m *Machine) checkAssumptions(spec *Spec, seen map[string]bool) error {
 	for _, name := range append([]string{spec.Root.Name}, sortedKeys(seen)...) {
 		mod := spec.Modules[name]
 		if mod == nil {
@@ -181,15 +218,21 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 			if a, ok := u.(*syntax.Assume); ok {
 				b, err := m.evalBool(a.Expr, nil, &frame{})
 				if err != nil {
-					return nil, err
+					return err
 				}
 				if !b {
-					return nil, &PosError{a.Pos, "assumption is false", ErrAssumption}
+					return &PosError{a.Pos, "assumption is false", ErrAssumption}
 				}
 			}
 		}
 	}
-	// INIT / NEXT
+	return nil
+}
+
+// bindOperators finds the behaviour (INIT/NEXT or SPECIFICATION) and the
+// invariants and constraints the configuration names; constantOnly when
+// the module has no behaviour to explore.
+func (m *Machine) bindOperators(c *cfg.Config) (constantOnly bool, err error) {
 	lookup := func(n *cfg.Name, what string) (syntax.Expr, error) {
 		d, ok := m.defs[n.Name]
 		if !ok {
@@ -197,59 +240,54 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 		}
 		return &syntax.Ref{Node: syntax.Node{P: d.Pos}, Parts: []syntax.RefPart{{Name: n.Name}}}, nil
 	}
-	var err error
 	switch {
 	case c.Init != nil && c.Next != nil:
 		if m.init, err = lookup(c.Init, "INIT"); err != nil {
-			return nil, err
+			return false, err
 		}
 		if m.next, err = lookup(c.Next, "NEXT"); err != nil {
-			return nil, err
+			return false, err
 		}
 	case c.Specification != nil:
 		d, ok := m.defs[c.Specification.Name]
 		if !ok {
-			return nil, evalErr(syntax.Pos{File: c.Specification.Pos.File, Line: c.Specification.Pos.Line}, "SPECIFICATION %s is not defined", c.Specification.Name)
+			return false, evalErr(syntax.Pos{File: c.Specification.Pos.File, Line: c.Specification.Pos.Line}, "SPECIFICATION %s is not defined", c.Specification.Name)
 		}
 		if err := m.splitSpec(d.Body); err != nil {
-			return nil, err
+			return false, err
 		}
 	case len(m.vars) == 0 && len(c.Invariants) == 0 && len(c.Properties) == 0:
 		// A constant module: as TLC, evaluate the assumptions (done
 		// above) and explore nothing.
 		m.ConstantOnly = true
-		return m, nil
+		return true, nil
 	default:
-		return nil, unsupported(spec.Root.Pos, "configuration without INIT/NEXT or SPECIFICATION")
+		return false, unsupported(m.spec.Root.Pos, "configuration without INIT/NEXT or SPECIFICATION")
 	}
 	for _, n := range c.Invariants {
 		x, err := lookup(&n, "INVARIANT")
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		m.invs = append(m.invs, check.Invariant{Name: n.Name, Holds: m.statePred(x)})
 	}
 	for _, n := range c.Constraints {
 		x, err := lookup(&n, "CONSTRAINT")
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		m.cons = append(m.cons, check.StatePredicate{Name: n.Name, Holds: m.statePred(x)})
 	}
 	for _, n := range c.ActionConstraints {
 		x, err := lookup(&n, "ACTION_CONSTRAINT")
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		m.acons = append(m.acons, check.ActionPredicate{Name: n.Name, Holds: func(s, t check.State) (bool, error) {
 			return m.evalBool(x, nil, &frame{cur: s, nxt: t})
 		}})
 	}
-	m.NoDeadlock = c.CheckDeadlock != nil && !*c.CheckDeadlock
-	if err := m.buildLiveness(c); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return false, nil
 }
 
 // splitSpec finds Init and Next in Init /\ [][Next]_v /\ fairness.

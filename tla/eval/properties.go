@@ -381,18 +381,7 @@ func (m *Machine) temporal(x syntax.Expr, e *env, depth int) (*check.Temporal, e
 			return node(op, y.Args...)
 		}
 	case *syntax.Fairness:
-		f := m.fairness(y, e)
-		en := &check.Temporal{Op: check.TState, Text: text + " (ENABLED)", State: f.Enabled, Step: f.Step}
-		step := &check.Temporal{Op: check.TAction, Text: text, Action: f.Step}
-		notEn := &check.Temporal{Op: check.TNot, Args: []*check.Temporal{en}}
-		inf := &check.Temporal{Op: check.TAlways, Args: []*check.Temporal{{Op: check.TEventually, Args: []*check.Temporal{step}}}}
-		var dis *check.Temporal
-		if f.Strong {
-			dis = &check.Temporal{Op: check.TEventually, Args: []*check.Temporal{{Op: check.TAlways, Args: []*check.Temporal{notEn}}}}
-		} else {
-			dis = &check.Temporal{Op: check.TAlways, Args: []*check.Temporal{{Op: check.TEventually, Args: []*check.Temporal{notEn}}}}
-		}
-		return &check.Temporal{Op: check.TOr, Text: text, Args: []*check.Temporal{dis, inf}}, nil
+		return m.temporalFairness(y, e, text)
 	case *syntax.Ref:
 		body, be, ok, err := m.expandRef(y, e)
 		if err != nil {
@@ -402,49 +391,15 @@ func (m *Machine) temporal(x syntax.Expr, e *env, depth int) (*check.Temporal, e
 			return m.temporal(body, be, depth+1)
 		}
 	case *syntax.Quant:
-		if y.Kind == "\\A" || y.Kind == "\\E" {
-			op := check.TAnd
-			if y.Kind == "\\E" {
-				op = check.TOr
-			}
-			t := &check.Temporal{Op: op, Text: text}
-			err := m.forBounds(y.Bounds, 0, e, &frame{}, func(e2 *env) error {
-				a, err := m.temporal(y.Body, e2, depth+1)
-				if err == nil {
-					t.Args = append(t.Args, a)
-				}
-				return err
-			})
+		if t, err := m.temporalQuant(y, e, depth, text); t != nil || err != nil {
 			return t, err
 		}
 	case *syntax.Let:
 		return m.temporal(y.Body, m.letEnv(y, e), depth+1)
 	case *syntax.If:
-		// IF c THEN A ELSE B is (c /\ A) \/ (~c /\ B), c a state predicate.
-		if m.temporalIn(y.Cond, e, 0) {
-			break
+		if t, err := m.temporalIf(y, e, depth, text); t != nil || err != nil {
+			return t, err
 		}
-		c, err := m.temporal(y.Cond, e, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		c2, err := m.temporal(y.Cond, e, depth+1) // a tree: each node has one parent
-		if err != nil {
-			return nil, err
-		}
-		a, err := m.temporal(y.Then, e, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		b, err := m.temporal(y.Else, e, depth+1)
-		if err != nil {
-			return nil, err
-		}
-		notC := &check.Temporal{Op: check.TNot, Text: text, Args: []*check.Temporal{c2}}
-		return &check.Temporal{Op: check.TOr, Text: text, Args: []*check.Temporal{
-			{Op: check.TAnd, Text: text, Args: []*check.Temporal{c, a}},
-			{Op: check.TAnd, Text: text, Args: []*check.Temporal{notC, b}},
-		}}, nil
 	}
 	return nil, unsupported(x.At(), fmt.Sprintf("temporal formula %T in a PROPERTY", x))
 }
@@ -670,4 +625,71 @@ func (m *Machine) letEnv(x *syntax.Let, e *env) *env {
 		e = n
 	}
 	return e
+}
+
+// temporalFairness is WF/SF as TLC checks it: []<>~ENABLED \/ []<>A for
+// weak fairness, <>[]~ENABLED \/ []<>A for strong.
+func (m *Machine) temporalFairness(y *syntax.Fairness, e *env, text string) (*check.Temporal, error) {
+	f := m.fairness(y, e)
+	en := &check.Temporal{Op: check.TState, Text: text + " (ENABLED)", State: f.Enabled, Step: f.Step}
+	step := &check.Temporal{Op: check.TAction, Text: text, Action: f.Step}
+	notEn := &check.Temporal{Op: check.TNot, Args: []*check.Temporal{en}}
+	inf := &check.Temporal{Op: check.TAlways, Args: []*check.Temporal{{Op: check.TEventually, Args: []*check.Temporal{step}}}}
+	var dis *check.Temporal
+	if f.Strong {
+		dis = &check.Temporal{Op: check.TEventually, Args: []*check.Temporal{{Op: check.TAlways, Args: []*check.Temporal{notEn}}}}
+	} else {
+		dis = &check.Temporal{Op: check.TAlways, Args: []*check.Temporal{{Op: check.TEventually, Args: []*check.Temporal{notEn}}}}
+	}
+	return &check.Temporal{Op: check.TOr, Text: text, Args: []*check.Temporal{dis, inf}}, nil
+}
+
+// temporalQuant expands \A and \E over a temporal body into a conjunction
+// or disjunction; nil, nil for other quantifiers.
+func (m *Machine) temporalQuant(y *syntax.Quant, e *env, depth int, text string) (*check.Temporal, error) {
+	if y.Kind == "\\A" || y.Kind == "\\E" {
+		op := check.TAnd
+		if y.Kind == "\\E" {
+			op = check.TOr
+		}
+		t := &check.Temporal{Op: op, Text: text}
+		err := m.forBounds(y.Bounds, 0, e, &frame{}, func(e2 *env) error {
+			a, err := m.temporal(y.Body, e2, depth+1)
+			if err == nil {
+				t.Args = append(t.Args, a)
+			}
+			return err
+		})
+		return t, err
+	}
+	return nil, nil
+}
+
+// temporalIf is IF c THEN A ELSE B as (c /\ A) \/ (~c /\ B), c a state
+// predicate; nil, nil when c is temporal.
+func (m *Machine) temporalIf(y *syntax.If, e *env, depth int, text string) (*check.Temporal, error) {
+	if m.temporalIn(y.Cond, e, 0) {
+		return nil, nil
+	}
+	c, err := m.temporal(y.Cond, e, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	c2, err := m.temporal(y.Cond, e, depth+1) // a tree: each node has one parent
+	if err != nil {
+		return nil, err
+	}
+	a, err := m.temporal(y.Then, e, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	b, err := m.temporal(y.Else, e, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	notC := &check.Temporal{Op: check.TNot, Text: text, Args: []*check.Temporal{c2}}
+	return &check.Temporal{Op: check.TOr, Text: text, Args: []*check.Temporal{
+		{Op: check.TAnd, Text: text, Args: []*check.Temporal{c, a}},
+		{Op: check.TAnd, Text: text, Args: []*check.Temporal{notC, b}},
+	}}, nil
 }

@@ -405,27 +405,9 @@ func (r *resolver) expr(e syntax.Expr) error {
 	case *syntax.If:
 		return r.exprs([]syntax.Expr{x.Cond, x.Then, x.Else})
 	case *syntax.Case:
-		for _, a := range x.Arms {
-			if err := r.exprs([]syntax.Expr{a.Cond, a.Val}); err != nil {
-				return err
-			}
-		}
-		return r.expr(x.Other)
+		return r.caseExpr(x)
 	case *syntax.Let:
-		mark := len(r.local)
-		defer r.pop(mark)
-		// A definition is visible in later ones; a RECURSIVE one also in
-		// itself and in those before it.
-		r.push(x.Recursive...)
-		for _, d := range x.Defs {
-			if err := r.def(d); err != nil {
-				return err
-			}
-			if !contains(x.Recursive, d.Name) {
-				r.push(d.Name)
-			}
-		}
-		return r.expr(x.Body)
+		return r.letExpr(x)
 	case *syntax.Quant:
 		mark := len(r.local)
 		defer r.pop(mark)
@@ -471,20 +453,7 @@ func (r *resolver) expr(e syntax.Expr) error {
 		}
 		return r.exprs(x.Sets)
 	case *syntax.Except:
-		if err := r.expr(x.Fn); err != nil {
-			return err
-		}
-		for _, u := range x.Updates {
-			for _, k := range u.Path {
-				if err := r.exprs(k.Index); err != nil {
-					return err
-				}
-			}
-			if err := r.expr(u.Val); err != nil {
-				return err
-			}
-		}
-		return nil
+		return r.exceptExpr(x)
 	case *syntax.Apply:
 		if err := r.expr(x.Fn); err != nil {
 			return err
@@ -515,6 +484,54 @@ func uniqueFields(pos syntax.Pos, fields []string) error {
 			if f == g {
 				return &PosError{pos, "field " + f + " appears twice in a record constructor", ErrDuplicate}
 			}
+		}
+	}
+	return nil
+}
+
+// caseExpr resolves the arms of a CASE and its OTHER.
+func (r *resolver) caseExpr(x *syntax.Case) error {
+	for _, a := range x.Arms {
+		if err := r.exprs([]syntax.Expr{a.Cond, a.Val}); err != nil {
+			return err
+		}
+	}
+	return r.expr(x.Other)
+}
+
+// letExpr resolves a LET's definitions, each in scope of the earlier ones,
+// and its body in scope of them all.
+func (r *resolver) letExpr(x *syntax.Let) error {
+	mark := len(r.local)
+	defer r.pop(mark)
+	// A definition is visible in later ones; a RECURSIVE one also in
+	// itself and in those before it.
+	r.push(x.Recursive...)
+	for _, d := range x.Defs {
+		if err := r.def(d); err != nil {
+			return err
+		}
+		if !contains(x.Recursive, d.Name) {
+			r.push(d.Name)
+		}
+	}
+	return r.expr(x.Body)
+}
+
+// exceptExpr resolves [f EXCEPT ![i]... = v, ...]: the function, every
+// index of every path, every new value.
+func (r *resolver) exceptExpr(x *syntax.Except) error {
+	if err := r.expr(x.Fn); err != nil {
+		return err
+	}
+	for _, u := range x.Updates {
+		for _, k := range u.Path {
+			if err := r.exprs(k.Index); err != nil {
+				return err
+			}
+		}
+		if err := r.expr(u.Val); err != nil {
+			return err
 		}
 	}
 	return nil

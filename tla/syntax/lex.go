@@ -119,27 +119,7 @@ func Lex(file string, src []byte) ([]Token, error) {
 			l.emit(Sub, "_", pos)
 			l.adv(1)
 		case isLetter(c) || isDigit(c) && l.identAhead():
-			j := l.i
-			for j < len(src) && (isLetter(src[j]) || isDigit(src[j])) {
-				j++
-			}
-			word := string(src[l.i:j])
-			if (strings.HasPrefix(word, "WF_") || strings.HasPrefix(word, "SF_")) && len(word) >= 3 {
-				l.emit(Fair, word[:2], pos)
-				l.adv(3)
-				if len(word) > 3 {
-					rest := Pos{file, l.line, l.col}
-					l.emit(Ident, word[3:], rest)
-					l.adv(len(word) - 3)
-				}
-				continue
-			}
-			kind := Ident
-			if reserved[word] {
-				kind = Keyword
-			}
-			l.emit(kind, word, pos)
-			l.adv(j - l.i)
+			l.word(pos)
 		case isDigit(c):
 			j := l.i
 			for j < len(src) && isDigit(src[j]) {
@@ -177,18 +157,9 @@ func Lex(file string, src []byte) ([]Token, error) {
 				l.adv(1)
 			}
 		default:
-			matched := ""
-			for _, s := range symbols {
-				if strings.HasPrefix(string(src[l.i:min(len(src), l.i+len(s))]), s) {
-					matched = s
-					break
-				}
+			if err := l.symbol(c, pos); err != nil {
+				return nil, err
 			}
-			if matched == "" {
-				return nil, &Error{pos, fmt.Sprintf("unexpected character %q", rune(c))}
-			}
-			l.emit(Op, matched, pos)
-			l.adv(len(matched))
 		}
 	}
 	if depth > 0 {
@@ -337,3 +308,49 @@ func (l *lexer) str() (string, int, error) {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' }
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
+
+// word lexes an identifier or a keyword, and WF_/SF_ as a fairness token
+// followed by the subscript's name.
+func (l *lexer) word(pos Pos) {
+	src := l.src
+	j := l.i
+	for j < len(src) && (isLetter(src[j]) || isDigit(src[j])) {
+		j++
+	}
+	word := string(src[l.i:j])
+	if (strings.HasPrefix(word, "WF_") || strings.HasPrefix(word, "SF_")) && len(word) >= 3 {
+		l.emit(Fair, word[:2], pos)
+		l.adv(3)
+		if len(word) > 3 {
+			rest := Pos{l.file, l.line, l.col}
+			l.emit(Ident, word[3:], rest)
+			l.adv(len(word) - 3)
+		}
+		return
+	}
+	kind := Ident
+	if reserved[word] {
+		kind = Keyword
+	}
+	l.emit(kind, word, pos)
+	l.adv(j - l.i)
+}
+
+// symbol lexes an operator or a punctuation symbol: the first entry of
+// symbols that matches.
+func (l *lexer) symbol(c byte, pos Pos) error {
+	src := l.src
+	matched := ""
+	for _, s := range symbols {
+		if strings.HasPrefix(string(src[l.i:min(len(src), l.i+len(s))]), s) {
+			matched = s
+			break
+		}
+	}
+	if matched == "" {
+		return &Error{pos, fmt.Sprintf("unexpected character %q", rune(c))}
+	}
+	l.emit(Op, matched, pos)
+	l.adv(len(matched))
+	return nil
+}

@@ -555,6 +555,8 @@ func (p *parser) exprList(close string) []Expr {
 	}
 }
 
+// primary parses an expression that starts with its own token: a literal,
+// a name, a keyword construct, a quantifier, a parenthesis or a bracket.
 func (p *parser) primary() Expr {
 	t := p.peek()
 	pos := Node{t.Pos}
@@ -589,63 +591,14 @@ func (p *parser) primary() Expr {
 			b := p.expr()
 			return &If{Node: pos, Cond: c, Then: a, Else: b}
 		case "CASE":
-			p.i++
-			cs := &Case{Node: pos}
-			for {
-				if p.accept("OTHER") {
-					p.expect("->")
-					cs.Other = p.expr()
-					return cs
-				}
-				c := p.expr()
-				p.expect("->")
-				cs.Arms = append(cs.Arms, CaseArm{c, p.expr()})
-				if !p.accept("[]") {
-					return cs
-				}
-			}
+			return p.caseExpr(pos)
 		case "LET":
-			p.i++
-			l := &Let{Node: pos}
-			saved := p.limit
-			p.limit = 0
-			for !p.is("IN") {
-				if p.accept("RECURSIVE") {
-					for {
-						l.Recursive = append(l.Recursive, p.ident().Text)
-						if p.accept("(") {
-							p.params()
-						}
-						if !p.accept(",") {
-							break
-						}
-					}
-					continue
-				}
-				if p.peek().Kind == EOF || p.peek().Kind == End {
-					p.fail(p.peek().Pos, "LET without IN")
-				}
-				l.Defs = append(l.Defs, p.definition())
-			}
-			p.limit = saved
-			p.expect("IN")
-			l.Body = p.expr()
-			return l
+			return p.letExpr(pos)
 		case "CHOOSE":
 			p.i++
 			return p.quant(pos, "CHOOSE")
 		case "LAMBDA":
-			p.i++
-			lm := &Lambda{Node: pos}
-			for {
-				lm.Params = append(lm.Params, p.ident().Text)
-				if !p.accept(",") {
-					break
-				}
-			}
-			p.expect(":")
-			lm.Body = p.expr()
-			return lm
+			return p.lambdaExpr(pos)
 		}
 	case Op:
 		switch t.Text {
@@ -955,4 +908,69 @@ func (p *parser) looksLikeFuncCons() bool {
 		j++
 	}
 	return false
+}
+
+// caseExpr parses CASE p1 -> e1 [] ... [] OTHER -> e.
+func (p *parser) caseExpr(pos Node) Expr {
+	p.i++
+	cs := &Case{Node: pos}
+	for {
+		if p.accept("OTHER") {
+			p.expect("->")
+			cs.Other = p.expr()
+			return cs
+		}
+		c := p.expr()
+		p.expect("->")
+		cs.Arms = append(cs.Arms, CaseArm{c, p.expr()})
+		if !p.accept("[]") {
+			return cs
+		}
+	}
+}
+
+// letExpr parses LET definitions (RECURSIVE declarations among them) IN
+// body.
+func (p *parser) letExpr(pos Node) Expr {
+	p.i++
+	l := &Let{Node: pos}
+	saved := p.limit
+	p.limit = 0
+	for !p.is("IN") {
+		if p.accept("RECURSIVE") {
+			for {
+				l.Recursive = append(l.Recursive, p.ident().Text)
+				if p.accept("(") {
+					p.params()
+				}
+				if !p.accept(",") {
+					break
+				}
+			}
+			continue
+		}
+		if p.peek().Kind == EOF || p.peek().Kind == End {
+			p.fail(p.peek().Pos, "LET without IN")
+		}
+		l.Defs = append(l.Defs, p.definition())
+	}
+	p.limit = saved
+	p.expect("IN")
+	l.Body = p.expr()
+	return l
+}
+
+// lambdaExpr parses LAMBDA x, y : body.
+func (p *parser) lambdaExpr(pos Node) Expr {
+	p.i++
+	lm := &Lambda{Node: pos}
+	for {
+		lm.Params = append(lm.Params, p.ident().Text)
+		if !p.accept(",") {
+			break
+		}
+	}
+	p.expect(":")
+	lm.Body = p.expr()
+	return lm
 }

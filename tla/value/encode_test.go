@@ -1,6 +1,7 @@
 package value
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
@@ -183,8 +184,31 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		var e Encoder
-		if _, err := e.AppendEncoded(nil, v); err != nil {
+		enc, err := e.AppendEncoded(nil, v)
+		if err != nil {
 			t.Fatalf("decoded %s does not encode: %v", v, err)
+		}
+		// parse∘marshal = identity: the encoding of a decoded value decodes,
+		// whole, to the same value, which encodes to the same bytes (the
+		// input itself may differ: varints have several spellings).
+		var d2 Decoder
+		v2, rest, err := d2.Decode(enc)
+		if err != nil {
+			t.Fatalf("the encoding %x of %s does not decode: %v", enc, v, err)
+		}
+		if len(rest) != 0 {
+			t.Fatalf("the encoding %x of %s decodes with %d bytes left", enc, v, len(rest))
+		}
+		// Compared as printed, not with Equal: the printed form tells the
+		// representation too (1..3 is not {1, 2, 3} here), and Equal would
+		// enumerate a decoded interval of a billion elements.
+		if v.String() != v2.String() {
+			t.Fatalf("%s encodes to %x, which decodes to %s", v, enc, v2)
+		}
+		var e2 Encoder
+		enc2, err := e2.AppendEncoded(nil, v2)
+		if err != nil || !bytes.Equal(enc, enc2) {
+			t.Fatalf("%s encodes to %x, its decoding to %x (%v)", v, enc, enc2, err)
 		}
 	})
 }

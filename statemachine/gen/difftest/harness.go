@@ -390,90 +390,9 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 	}
 	got := map[string]reflect.Value{}
 	for _, args := range combos {
-		ev := h.ad.Event()
-		ev.Elem().FieldByName("Kind").SetUint(uint64(k))
-		lookup := func(name string) (int64, bool) {
-			for i, p := range act.Params {
-				if p.Name == name {
-					v, ok := args[i].(value.Int)
-					return int64(v), ok
-				}
-			}
-			if i, ok := h.idx[name]; ok {
-				if v, ok := es[i].(value.Int); ok {
-					return int64(v), true
-				}
-			}
-			c, ok := h.consts[name]
-			return c, ok
+		if err := h.eventArgs(es, gs, k, act, args, want, got); err != nil {
+			return nil, err
 		}
-		for i, p := range act.Params {
-			for j := 0; j < ev.Elem().NumField(); j++ {
-				if ev.Elem().Type().Field(j).Tag.Get("tla") == p.Name {
-					fromVal(ev.Elem().Field(j), args[i])
-				}
-			}
-		}
-		cp := clone(gs)
-		h.stepCalls++
-		out, err := h.ad.Step(cp, ev)
-		sends, took := out.Sends, out.Action
-		what := act.Name + fmt.Sprint(args)
-		// The spec's successors by the action with these very arguments:
-		// Next's successors name the action, not its arguments, so a guard
-		// on a parameter alone (a # b) is checked here.
-		exact := map[string]bool{}
-		if err := h.ev.ActionSuccessors(act.Name, args, es, func(t check.State) error {
-			exact[h.projKey(t)+" / "+h.sendKey(t, nil)] = true
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("evaluating %s: %w", what, err)
-		}
-		if err != nil && len(exact) > 0 {
-			return nil, fmt.Errorf("event of %s: Step refused it (%v), the spec's action is enabled for these arguments", what, err)
-		}
-		if err != nil {
-			var ge *statemachine.GuardError
-			if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
-				return nil, fmt.Errorf("event of %s: want a GuardError of that action, got %v", what, err)
-			}
-			if stateKey(cp) != stateKey(gs) {
-				return nil, fmt.Errorf("event of %s: refused step changed the state", what)
-			}
-			h.refused++
-			continue
-		}
-		if took != act.Name {
-			return nil, fmt.Errorf("event of %s: Step reports action %q", what, took)
-		}
-		if err := h.checkPersist(act, gs, cp, out.Persist); err != nil {
-			return nil, fmt.Errorf("event of %s: %v", what, err)
-		}
-		key := stateKey(cp) + " / " + h.sendKey(es, sends)
-		if !exact[key] {
-			boundOnly := false
-			for _, b := range act.Bounds {
-				ok, berr := gen.BoundHolds(b, lookup)
-				if berr != nil {
-					return nil, berr
-				}
-				boundOnly = boundOnly || !ok
-			}
-			if boundOnly {
-				h.boundOnly++
-				continue
-			}
-			if len(exact) == 0 {
-				return nil, fmt.Errorf("event of %s: Step took it, the spec's action is not enabled for these arguments", what)
-			}
-			var ws []string
-			for w := range want {
-				ws = append(ws, w)
-			}
-			sort.Strings(ws)
-			return nil, fmt.Errorf("event of %s: Step gives\n  %s\nthe spec's successors by %s are\n  %s", what, key, act.Name, strings.Join(ws, "\n  "))
-		}
-		got[key] = cp
 	}
 	for w := range want {
 		if _, ok := got[w]; !ok {
@@ -481,6 +400,99 @@ func (h *harness) event(es check.State, gs reflect.Value, succs []succ, k int) (
 		}
 	}
 	return got, nil
+}
+
+// eventArgs tries the event of action act (the k-th) with arguments args
+// from the spec's state es and the generated state gs: Step refuses it
+// exactly when the spec's action is not enabled for these arguments, and a
+// step it takes is one of the action's successors (want), which it adds
+// to got.
+func (h *harness) eventArgs(es check.State, gs reflect.Value, k int, act *gen.Action, args []value.Value, want map[string]check.State, got map[string]reflect.Value) error {
+	ev := h.ad.Event()
+	ev.Elem().FieldByName("Kind").SetUint(uint64(k))
+	lookup := func(name string) (int64, bool) {
+		for i, p := range act.Params {
+			if p.Name == name {
+				v, ok := args[i].(value.Int)
+				return int64(v), ok
+			}
+		}
+		if i, ok := h.idx[name]; ok {
+			if v, ok := es[i].(value.Int); ok {
+				return int64(v), true
+			}
+		}
+		c, ok := h.consts[name]
+		return c, ok
+	}
+	for i, p := range act.Params {
+		for j := 0; j < ev.Elem().NumField(); j++ {
+			if ev.Elem().Type().Field(j).Tag.Get("tla") == p.Name {
+				fromVal(ev.Elem().Field(j), args[i])
+			}
+		}
+	}
+	cp := clone(gs)
+	h.stepCalls++
+	out, err := h.ad.Step(cp, ev)
+	sends, took := out.Sends, out.Action
+	what := act.Name + fmt.Sprint(args)
+	// The spec's successors by the action with these very arguments:
+	// Next's successors name the action, not its arguments, so a guard
+	// on a parameter alone (a # b) is checked here.
+	exact := map[string]bool{}
+	if err := h.ev.ActionSuccessors(act.Name, args, es, func(t check.State) error {
+		exact[h.projKey(t)+" / "+h.sendKey(t, nil)] = true
+		return nil
+	}); err != nil {
+		return fmt.Errorf("evaluating %s: %w", what, err)
+	}
+	if err != nil && len(exact) > 0 {
+		return fmt.Errorf("event of %s: Step refused it (%v), the spec's action is enabled for these arguments", what, err)
+	}
+	if err != nil {
+		var ge *statemachine.GuardError
+		if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
+			return fmt.Errorf("event of %s: want a GuardError of that action, got %v", what, err)
+		}
+		if stateKey(cp) != stateKey(gs) {
+			return fmt.Errorf("event of %s: refused step changed the state", what)
+		}
+		h.refused++
+		return nil
+	}
+	if took != act.Name {
+		return fmt.Errorf("event of %s: Step reports action %q", what, took)
+	}
+	if err := h.checkPersist(act, gs, cp, out.Persist); err != nil {
+		return fmt.Errorf("event of %s: %w", what, err)
+	}
+	key := stateKey(cp) + " / " + h.sendKey(es, sends)
+	if !exact[key] {
+		boundOnly := false
+		for _, b := range act.Bounds {
+			ok, berr := gen.BoundHolds(b, lookup)
+			if berr != nil {
+				return berr
+			}
+			boundOnly = boundOnly || !ok
+		}
+		if boundOnly {
+			h.boundOnly++
+			return nil
+		}
+		if len(exact) == 0 {
+			return fmt.Errorf("event of %s: Step took it, the spec's action is not enabled for these arguments", what)
+		}
+		var ws []string
+		for w := range want {
+			ws = append(ws, w)
+		}
+		sort.Strings(ws)
+		return fmt.Errorf("event of %s: Step gives\n  %s\nthe spec's successors by %s are\n  %s", what, key, act.Name, strings.Join(ws, "\n  "))
+	}
+	got[key] = cp
+	return nil
 }
 
 // checkPersist: Output.Persist is set exactly when the action assigns a

@@ -35,30 +35,10 @@ type WindowAccepted struct {
 	V2 int64 `tla:"2" json:"2"`
 }
 
-func compareWindowAccepted(a, b WindowAccepted) int {
-	if c := statemachine.CompareInt(a.V1, b.V1); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.V2, b.V2); c != 0 {
-		return c
-	}
-	return 0
-}
-
 // WindowAcks is the record type [c: Int, ok: Bool] of genexample/Window.tla.
 type WindowAcks struct {
 	C  int64 `tla:"c" json:"c"`
 	Ok bool  `tla:"ok" json:"ok"`
-}
-
-func compareWindowAcks(a, b WindowAcks) int {
-	if c := statemachine.CompareInt(a.C, b.C); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Ok, b.Ok); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // WindowNet is the record type [k: Int, c: Int, auth: Bool] of genexample/Window.tla.
@@ -66,19 +46,6 @@ type WindowNet struct {
 	K    int64 `tla:"k" json:"k"`
 	C    int64 `tla:"c" json:"c"`
 	Auth bool  `tla:"auth" json:"auth"`
-}
-
-func compareWindowNet(a, b WindowNet) int {
-	if c := statemachine.CompareInt(a.K, b.K); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.C, b.C); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareBool(a.Auth, b.Auth); c != 0 {
-		return c
-	}
-	return 0
 }
 
 // WindowEventKind names the events of the gateway in genexample/Window.tla.
@@ -199,6 +166,15 @@ var (
 	errWindowReceiveGuard2       = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (genexample/Window.tla:44:46)"}
 	errWindowReceiveSeenFull     = &statemachine.CapacityError{Role: "gateway", Action: "Receive", What: "seen holds statemachine.SetCap elements"}
 	errWindowReceiveAcceptedFull = &statemachine.CapacityError{Role: "gateway", Action: "Receive", What: "accepted holds statemachine.SetCap elements"}
-	errWindowRekeySeenFull       = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "seen holds statemachine.SetCap elements"}
 	errWindowRekeyOverflow       = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
 )
+
+func compareWindowAccepted(a, b WindowAccepted) int {
+	if c := statemachine.CompareInt(a.V1, b.V1); c != 0 {
+		return c
+	}
+	if c := statemachine.CompareInt(a.V2, b.V2); c != 0 {
+		return c
+	}
+	return 0
+}
