@@ -1,5 +1,12 @@
 package check
 
+import (
+	"cmp"
+	"math"
+	"math/bits"
+	"slices"
+)
+
 // FPSet is a compact set of 64-bit state fingerprints: open addressing with
 // linear probing in one flat []uint64 (8 bytes a slot, no pointers for the
 // garbage collector to scan). The checker inserts from one goroutine between
@@ -78,4 +85,61 @@ func (s *FPSet) grow() {
 			}
 		}
 	}
+}
+
+// collisionOdds fills in TLC's two estimates of the probability that a
+// fingerprint collision merged two states. The observed one needs the
+// stored fingerprints sorted: they are compacted and sorted in place, which
+// ends the table's use, so it runs last. Fingerprints are rotated so that
+// the table's index bits come first: the table is then nearly in order and
+// the sort nearly linear (a rotation keeps the distances' distribution).
+func (c *checker) collisionOdds() {
+	if c.exact != nil || c.res.Distinct == 0 {
+		return
+	}
+	d, g := float64(c.res.Distinct), float64(c.res.Generated)
+	c.res.CollisionCalculated = d * (g - d) / math.Exp2(64)
+	if c.claims != nil {
+		rot := 64 - bits.Len64(c.claims.mask)
+		n := 0
+		for _, sl := range c.claims.slots {
+			if sl.fp != 0 && ^sl.key == keyStored {
+				c.claims.slots[n].fp = bits.RotateLeft64(sl.fp, rot)
+				n++
+			}
+		}
+		slots := c.claims.slots[:n]
+		slices.SortFunc(slots, func(a, b claimSlot) int { return cmp.Compare(a.fp, b.fp) })
+		c.res.CollisionObserved = observed(len(slots), func(i int) uint64 { return slots[i].fp })
+		return
+	}
+	rot := 64 - bits.Len64(c.seen.mask)
+	n := 0
+	for _, fp := range c.seen.slots {
+		if fp != 0 {
+			c.seen.slots[n] = bits.RotateLeft64(fp, rot)
+			n++
+		}
+	}
+	fps := c.seen.slots[:n]
+	slices.Sort(fps)
+	c.res.CollisionObserved = observed(n, func(i int) uint64 { return fps[i] })
+}
+
+// observed is 1 / the smallest distance between n sorted values (0 for
+// fewer than two).
+func observed(n int, at func(int) uint64) float64 {
+	if n < 2 {
+		return 0
+	}
+	minDist := ^uint64(0)
+	for i := 1; i < n; i++ {
+		if d := at(i) - at(i-1); d < minDist {
+			minDist = d
+		}
+	}
+	if minDist == 0 {
+		return 1
+	}
+	return 1 / float64(minDist)
 }
