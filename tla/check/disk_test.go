@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/bits"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -220,5 +223,43 @@ func TestFPMemSizesTable(t *testing.T) {
 	}
 	if got := fitPow2(10); got != 1024 {
 		t.Fatalf("fitPow2(10) = %d", got)
+	}
+}
+
+// TestObservedIsSmallestGap: the cluster-wise walk finds the smallest gap
+// of the sorted (rotated) fingerprints, as a full sort does.
+func TestObservedIsSmallestGap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{2, 1000, 60000} {
+		c := &checker{claims: newClaimTable(1 << 17)}
+		var rot []uint64
+		for range n {
+			fp := r.Uint64() >> 20 // small fingerprints: small gaps, clusters
+			c.claims.set(fp, keyStored)
+			rot = append(rot, bits.RotateLeft64(fpKey(fp), 64-17))
+		}
+		c.claims.set(r.Uint64(), keyOut) // seen, not stored: not counted
+		slices.Sort(rot)
+		minGap := ^uint64(0)
+		for i := 1; i < len(rot); i++ {
+			minGap = min(minGap, rot[i]-rot[i-1])
+		}
+		c.res.Distinct, c.res.Generated = int64(n), int64(3*n)
+		c.collisionOdds()
+		if want := 1 / float64(minGap); c.res.CollisionObserved != want {
+			t.Fatalf("n=%d: observed %g, want %g", n, c.res.CollisionObserved, want)
+		}
+	}
+}
+
+// TestGapFinderSortsClusters: a cluster's values come in insertion order,
+// not sorted; the gaps are those of the sorted values.
+func TestGapFinderSortsClusters(t *testing.T) {
+	g := newGapFinder(1<<10 - 1)
+	g.buf = append(g.buf, 100, 90, 70)
+	g.flush()
+	g.buf = append(g.buf, 200, 195)
+	if got, want := g.result(), 1/5.0; got != want {
+		t.Fatalf("got %g, want %g", got, want)
 	}
 }

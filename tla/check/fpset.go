@@ -1,10 +1,8 @@
 package check
 
 import (
-	"cmp"
 	"math"
 	"math/bits"
-	"slices"
 )
 
 // FPSet is a compact set of 64-bit state fingerprints: open addressing with
@@ -88,58 +86,96 @@ func (s *FPSet) grow() {
 }
 
 // collisionOdds fills in TLC's two estimates of the probability that a
-// fingerprint collision merged two states. The observed one needs the
-// stored fingerprints sorted: they are compacted and sorted in place, which
-// ends the table's use, so it runs last. Fingerprints are rotated so that
-// the table's index bits come first: the table is then nearly in order and
-// the sort nearly linear (a rotation keeps the distances' distribution).
+// fingerprint collision merged two states. The observed one is 1 / the
+// smallest gap between two stored fingerprints in sorted order; it is
+// found without sorting the table: with the fingerprints rotated so that
+// the table's index bits come first (a rotation keeps the gaps'
+// distribution), a cluster of occupied slots holds exactly the values of
+// its home slots, so sorting each (small) cluster orders them all.
 func (c *checker) collisionOdds() {
 	if c.exact != nil || c.res.Distinct == 0 {
 		return
 	}
 	d, g := float64(c.res.Distinct), float64(c.res.Generated)
 	c.res.CollisionCalculated = d * (g - d) / math.Exp2(64)
-	if c.claims != nil {
-		rot := 64 - bits.Len64(c.claims.mask)
-		n := 0
-		for _, sl := range c.claims.slots {
-			if sl.fp != 0 && ^sl.key == keyStored {
-				c.claims.slots[n].fp = bits.RotateLeft64(sl.fp, rot)
-				n++
+	if t := c.claims; t != nil {
+		gf := newGapFinder(t.mask)
+		start := uint64(0)
+		for i, sl := range t.slots {
+			if sl.fp == 0 {
+				start = uint64(i)
+				break
 			}
 		}
-		slots := c.claims.slots[:n]
-		slices.SortFunc(slots, func(a, b claimSlot) int { return cmp.Compare(a.fp, b.fp) })
-		c.res.CollisionObserved = observed(len(slots), func(i int) uint64 { return slots[i].fp })
+		for k := uint64(0); k <= t.mask; k++ {
+			sl := &t.slots[(start+k)&t.mask]
+			switch {
+			case sl.fp == 0:
+				gf.flush()
+			case ^sl.key == keyStored:
+				gf.buf = append(gf.buf, bits.RotateLeft64(sl.fp, gf.rot))
+			}
+		}
+		c.res.CollisionObserved = gf.result()
 		return
 	}
-	rot := 64 - bits.Len64(c.seen.mask)
-	n := 0
-	for _, fp := range c.seen.slots {
-		if fp != 0 {
-			c.seen.slots[n] = bits.RotateLeft64(fp, rot)
-			n++
+	gf := newGapFinder(c.seen.mask)
+	start := uint64(0)
+	for i, fp := range c.seen.slots {
+		if fp == 0 {
+			start = uint64(i)
+			break
 		}
 	}
-	fps := c.seen.slots[:n]
-	slices.Sort(fps)
-	c.res.CollisionObserved = observed(n, func(i int) uint64 { return fps[i] })
+	for k := uint64(0); k <= c.seen.mask; k++ {
+		if fp := c.seen.slots[(start+k)&c.seen.mask]; fp == 0 {
+			gf.flush()
+		} else {
+			gf.buf = append(gf.buf, bits.RotateLeft64(fp, gf.rot))
+		}
+	}
+	c.res.CollisionObserved = gf.result()
 }
 
-// observed is 1 / the smallest distance between n sorted values (0 for
-// fewer than two).
-func observed(n int, at func(int) uint64) float64 {
-	if n < 2 {
-		return 0
-	}
-	minDist := ^uint64(0)
-	for i := 1; i < n; i++ {
-		if d := at(i) - at(i-1); d < minDist {
-			minDist = d
+// gapFinder finds the smallest gap between the values of a linear-probing
+// table's clusters, given in table order starting at an empty slot, each
+// cluster sorted on its own (flush).
+type gapFinder struct {
+	rot    int
+	buf    []uint64
+	prev   uint64
+	have   bool
+	minGap uint64
+}
+
+func newGapFinder(mask uint64) *gapFinder {
+	return &gapFinder{rot: 64 - bits.Len64(mask), minGap: ^uint64(0)}
+}
+
+// flush orders the cluster's values (a few: insertion sort) and takes
+// their gaps; a value below the previous one is the wrap-around of the
+// table's cyclic order, whose gap is not one.
+func (g *gapFinder) flush() {
+	b := g.buf
+	for i := 1; i < len(b); i++ {
+		for j := i; j > 0 && b[j] < b[j-1]; j-- {
+			b[j], b[j-1] = b[j-1], b[j]
 		}
 	}
-	if minDist == 0 {
-		return 1
+	for _, v := range b {
+		if g.have && v > g.prev && v-g.prev < g.minGap {
+			g.minGap = v - g.prev
+		}
+		g.prev, g.have = v, true
 	}
-	return 1 / float64(minDist)
+	g.buf = b[:0]
+}
+
+// result is 1 / the smallest gap (0 for fewer than two values).
+func (g *gapFinder) result() float64 {
+	g.flush()
+	if g.minGap == ^uint64(0) {
+		return 0
+	}
+	return 1 / float64(g.minGap)
 }
