@@ -94,3 +94,23 @@ func TestCheckKilledAndRecovered(t *testing.T) {
 	}
 	t.Logf("killed with a checkpoint of %d of %d states; recovered: %d distinct, %d generated", at, want.Distinct, got.Distinct, got.Generated)
 }
+
+// TestParseSize: -memory, -fpmem and -queuemem sizes, and -fpmem's
+// fraction of -memory.
+func TestParseSize(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		of   int64
+		want int64
+	}{{"", 0, 0}, {"512MiB", 0, 512 << 20}, {"2GiB", 0, 2 << 30}, {"1.5GB", 0, 1500000000}, {"4096", 0, 4096},
+		{"0.25", 4 << 30, 1 << 30}, {"64KiB", 1 << 30, 64 << 10}} {
+		if got, err := parseSize(c.text, c.of); err != nil || got != c.want {
+			t.Errorf("parseSize(%q, %d) = %d, %v; want %d", c.text, c.of, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"lots", "-1GiB", "GiB"} {
+		if _, err := parseSize(bad, 1<<30); err == nil {
+			t.Errorf("parseSize(%q) accepted", bad)
+		}
+	}
+}
