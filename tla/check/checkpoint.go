@@ -287,6 +287,12 @@ func (c *checker) loadFPs(path string, meta cpMetaData) error {
 		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
 	defer f.Close()
+	// The run's empty tables, possibly sized by FPMem, are dropped before
+	// the checkpoint's is allocated, so memory does not hold both.
+	if c.claims != nil {
+		c.claims.slots = nil
+	}
+	c.seen.slots = nil
 	r := bufio.NewReaderSize(f, 1<<20)
 	var b [16]byte
 	if meta.Claims {

@@ -99,6 +99,9 @@ func (c *checker) collisionOdds() {
 	d, g := float64(c.res.Distinct), float64(c.res.Generated)
 	c.res.CollisionCalculated = d * (g - d) / math.Exp2(64)
 	if t := c.claims; t != nil {
+		if uint64(len(t.slots)) != t.mask+1 {
+			return // a failed recovery dropped the table
+		}
 		gf := newGapFinder(t.mask)
 		start := uint64(0)
 		for i, sl := range t.slots {
@@ -117,6 +120,9 @@ func (c *checker) collisionOdds() {
 			}
 		}
 		c.res.CollisionObserved = gf.result()
+		return
+	}
+	if uint64(len(c.seen.slots)) != c.seen.mask+1 {
 		return
 	}
 	gf := newGapFinder(c.seen.mask)
