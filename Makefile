@@ -7,7 +7,7 @@ CI_FUZZTIME ?= 3s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
 
-.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc bench-ab cross spec spec-mutants proofs soak crash crashpoints
+.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc bench-ab bigstate cross spec spec-mutants proofs soak crash crashpoints
 
 ## test: lint, all unit/property/differential tests, a short fuzz pass (under 20 min on 2 cores)
 test: deps lint unit fuzz-short
@@ -47,6 +47,10 @@ corpus-large:
 ## bench: Go benchmarks of every package
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bigstate: 10^8 states (trace on disk, sized fingerprint table), a kill and -recover, and TLC on the same model (about an hour)
+bigstate: deps
+	./.ci/bigstate.sh
 
 ## bench-tlc: our checker and TLC on the same models in one run, with the ratio
 bench-tlc: deps

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,15 +54,23 @@ func init() {
 // checkReport is the JSON object `verimeter check -json` prints: the
 // fields TLC users look for, with the counterexample.
 type checkReport struct {
-	Result    string     `json:"result"`
-	Distinct  int64      `json:"distinct_states"`
-	Generated int64      `json:"states_generated"`
-	Depth     int        `json:"depth"`
-	Seconds   float64    `json:"seconds"`
-	Workers   int        `json:"workers"`
-	Queue     int64      `json:"states_left_on_queue"`
-	Error     string     `json:"error,omitempty"`
-	Violation *violation `json:"violation,omitempty"`
+	Result    string  `json:"result"`
+	Distinct  int64   `json:"distinct_states"`
+	Generated int64   `json:"states_generated"`
+	Depth     int     `json:"depth"`
+	Seconds   float64 `json:"seconds"`
+	Workers   int     `json:"workers"`
+	Queue     int64   `json:"states_left_on_queue"`
+	Error     string  `json:"error,omitempty"`
+	// CollisionCalculated and CollisionObserved are TLC's two estimates of
+	// the probability that a fingerprint collision merged two states.
+	CollisionCalculated float64 `json:"collision_calculated,omitempty"`
+	CollisionObserved   float64 `json:"collision_observed,omitempty"`
+	// Checkpoints counts the checkpoints written (-checkpoint); Recovered
+	// tells that the run resumed from one (-recover).
+	Checkpoints int        `json:"checkpoints,omitempty"`
+	Recovered   bool       `json:"recovered,omitempty"`
+	Violation   *violation `json:"violation,omitempty"`
 	// Coverage is each action's counts (-coverage); Uncovered the actions
 	// never enabled or adding no state that the model does not excuse, and
 	// StaleExcuses the model's excuses for actions that are covered or
@@ -119,7 +128,9 @@ func classify(res tlacheck.Result, err error) (string, int) {
 func report(res tlacheck.Result, err error) (checkReport, int) {
 	result, code := classify(res, err)
 	r := checkReport{Result: result, Distinct: res.Distinct, Generated: res.Generated, Depth: res.Depth,
-		Seconds: res.Seconds, Workers: res.Workers, Queue: res.Queue, Error: res.Error}
+		Seconds: res.Seconds, Workers: res.Workers, Queue: res.Queue, Error: res.Error,
+		CollisionCalculated: res.CollisionCalculated, CollisionObserved: res.CollisionObserved,
+		Checkpoints: res.Checkpoints, Recovered: res.Recovered}
 	if code == exitOK || len(res.Trace) == 0 && code != exitSafety && code != exitDeadlock {
 		return r, code
 	}
@@ -184,8 +195,14 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
 	coverage := fs.Bool("coverage", false, "report per action (disjunct of Next) the states it was enabled in, the successors it generated and the new distinct states it found (TLC's -coverage)")
 	strict := fs.Bool("coverage-strict", false, "as -coverage, and exit 14 when an action was never enabled or added no distinct state and the configuration has no `\\* @uncovered Action: reason` line for it (or has one for a covered action)")
+	memory := fs.String("memory", "1GiB", "memory budget: the garbage collector's soft limit (GOMEMLIMIT overrides it), and the base of a -fpmem fraction")
+	fpmem := fs.String("fpmem", "", "memory of the fingerprint table, allocated up front: a fraction of -memory (0.5) or a size (2GiB) (default: grows from small)")
+	queuemem := fs.String("queuemem", "", "memory of the BFS queue before its blocks are written to -metadir, compressed (e.g. 256MiB; default: no limit)")
+	metadir := fs.String("metadir", "", "directory of the run's files: the trace (kept on disk, not in memory), the spilled queue, the checkpoints (default: a temporary directory when -queuemem is set)")
+	checkpoint := fs.Duration("checkpoint", 0, "write a checkpoint to -metadir between two levels at most this often (0: none)")
+	recoverDir := fs.String("recover", "", "resume from the last checkpoint in this directory (the -metadir of the interrupted run)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] SPEC.tla")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 14 uncovered action (-coverage-strict), 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
@@ -196,13 +213,51 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitBadInput
 	}
+	mem, err := parseSize(*memory, 0)
+	if err != nil || mem <= 0 {
+		fmt.Fprintf(stderr, "verimeter check: -memory %q: want a size such as 4GiB\n", *memory)
+		return exitBadInput
+	}
+	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress,
+		Coverage: *coverage || *strict, MetaDir: *metadir, Checkpoint: *checkpoint}
+	if opts.FPMem, err = parseSize(*fpmem, mem); err != nil {
+		fmt.Fprintf(stderr, "verimeter check: -fpmem %q: want a fraction of -memory (0.5) or a size (2GiB)\n", *fpmem)
+		return exitBadInput
+	}
+	if opts.FrontierMem, err = parseSize(*queuemem, 0); err != nil {
+		fmt.Fprintf(stderr, "verimeter check: -queuemem %q: want a size such as 256MiB\n", *queuemem)
+		return exitBadInput
+	}
+	if *recoverDir != "" {
+		if *metadir != "" && *metadir != *recoverDir {
+			fmt.Fprintln(stderr, "verimeter check: -recover resumes in its own directory; -metadir must be the same or absent")
+			return exitBadInput
+		}
+		opts.MetaDir, opts.Recover = *recoverDir, true
+	}
+	if opts.Checkpoint > 0 && opts.MetaDir == "" {
+		fmt.Fprintln(stderr, "verimeter check: -checkpoint needs -metadir")
+		return exitBadInput
+	}
+	if opts.MetaDir == "" && opts.FrontierMem > 0 {
+		dir, err := os.MkdirTemp("", "verimeter-check-")
+		if err != nil {
+			fmt.Fprintln(stderr, "verimeter check:", err)
+			return exitInternal
+		}
+		defer os.RemoveAll(dir)
+		opts.MetaDir = dir
+	} else if opts.MetaDir != "" {
+		if err := os.MkdirAll(opts.MetaDir, 0o755); err != nil {
+			fmt.Fprintln(stderr, "verimeter check:", err)
+			return exitBadInput
+		}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	// A model checker's heap is mostly long-lived states: collect rarely,
-	// under a 1 GiB soft limit (GOGC and GOMEMLIMIT override both).
-	defer tlacheck.TuneGC(0, 0, os.Getenv)()
-	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress,
-		Coverage: *coverage || *strict}
+	// under the -memory soft limit (GOGC and GOMEMLIMIT override both).
+	defer tlacheck.TuneGC(mem, 0, os.Getenv)()
 	if *progress > 0 {
 		opts.Progress = stderr
 	}
@@ -289,6 +344,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		return code // nothing was explored: the spec did not load
 	}
 	fmt.Fprintf(stdout, "%d states generated, %d distinct states found, %d states left on queue.\n", res.Generated, res.Distinct, res.Queue)
+	if res.CollisionCalculated > 0 || res.CollisionObserved > 0 {
+		fmt.Fprintf(stdout, "The probability of a fingerprint collision: calculated (optimistic): val = %.1E, based on the actual fingerprints: val = %.1E\n",
+			res.CollisionCalculated, res.CollisionObserved)
+	}
 	fmt.Fprintf(stdout, "The depth of the complete state graph search is %d.\n", res.Depth)
 	fmt.Fprintf(stdout, "Finished in %.2f s with %d workers (%.0f states/s).\n", res.Seconds, res.Workers, rate(res))
 	if len(rep.Coverage) > 0 {
@@ -387,4 +446,39 @@ func usedModules(specPath string) []string {
 		}
 	}
 	return out
+}
+
+// parseSize reads a size in bytes ("512MiB", "2GiB", "1000000", "1.5GB"),
+// or, when of > 0, a fraction of it ("0.25"); "" is 0.
+func parseSize(text string, of int64) (int64, error) {
+	if text == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	mult := 0.0
+	num := text
+	for _, u := range units {
+		if strings.HasSuffix(text, u.suffix) {
+			num, mult = strings.TrimSuffix(text, u.suffix), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil {
+		return 0, fmt.Errorf("size %q: %w", text, err)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("size %q: negative", text)
+	}
+	if mult == 0 {
+		if v < 1 && of > 0 {
+			return int64(v * float64(of)), nil
+		}
+		mult = 1
+	}
+	return int64(v * mult), nil
 }

@@ -58,6 +58,23 @@ type Options struct {
 	// successors it generated and the new states it found first
 	// (Result.Coverage, TLC's -coverage).
 	Coverage bool
+	// FPMem is the memory in bytes given to the fingerprint table up front
+	// (TLC's -fpmem), so that it need not grow (0: it starts small and
+	// doubles as needed).
+	FPMem int64
+	// MetaDir is the directory of the run's files: with it, the trace (a
+	// fingerprint, parent and action per stored state) is kept on disk
+	// instead of in memory, frontier blocks over FrontierMem are spilled
+	// there, and checkpoints are written there.
+	MetaDir string
+	// FrontierMem is the memory in bytes the BFS queue may hold before its
+	// blocks are spilled to MetaDir in compressed form (0: no spilling).
+	FrontierMem int64
+	// Checkpoint is the interval between checkpoints written to MetaDir
+	// between two levels (0: none); Recover resumes from MetaDir's last
+	// checkpoint instead of starting with the initial states.
+	Checkpoint time.Duration
+	Recover    bool
 }
 
 // TraceStep is one state of a counterexample with the action that led to it
@@ -110,6 +127,17 @@ type Result struct {
 	// Coverage is, with Options.Coverage, each action's counts in the order
 	// of Next.
 	Coverage []ActionCoverage `json:"coverage,omitempty"`
+	// CollisionCalculated is TLC's "calculated (optimistic)" probability
+	// that a fingerprint collision merged two states: distinct *
+	// (generated - distinct) / 2^64; CollisionObserved is TLC's estimate
+	// "based on the actual fingerprints": 1 / the smallest distance between
+	// two stored fingerprints. Both are 0 when not computed (exact mode).
+	CollisionCalculated float64 `json:"collision_calculated,omitempty"`
+	CollisionObserved   float64 `json:"collision_observed,omitempty"`
+	// Checkpoints counts the checkpoints written; Recovered is true when the
+	// run resumed from one.
+	Checkpoints int  `json:"checkpoints,omitempty"`
+	Recovered   bool `json:"recovered,omitempty"`
 }
 
 // InitialAction is the action name of a trace's first step.
@@ -172,6 +200,8 @@ type checker struct {
 	claims  *claimTable // replaces seen unless in exact mode or with action constraints
 	exact   map[uint64][]State
 	nodes   []node
+	tfile   *traceFile // the trace on disk (Options.MetaDir), replacing nodes
+	lastCP  time.Time
 	actions []string
 	actIdx  map[string]uint16
 	actMu   sync.RWMutex
@@ -203,13 +233,19 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 		invs: sys.Invariants(), cons: sys.Constraints(), acons: sys.ActionConstraints(),
 		seen: NewFPSet(1 << 16), actIdx: map[string]uint16{},
 	}
+	claimSlots := 1 << 16
+	if opts.FPMem > 0 {
+		claimSlots = int(fitPow2(opts.FPMem / 16))
+	}
 	if opts.Exact {
 		c.exact = map[uint64][]State{}
 	}
 	if c.exact == nil && len(c.acons) == 0 {
 		// The first occurrence of a state in the sequential order decides
 		// its judgement; that needs judgement to depend on the state only.
-		c.claims = newClaimTable(1 << 16)
+		c.claims = newClaimTable(claimSlots)
+	} else if opts.FPMem > 0 {
+		c.seen = NewFPSet(int(fitPow2(opts.FPMem/8) * 3 / 4))
 	}
 	if b, ok := sys.(BufferedSystem); ok {
 		c.buf = b
@@ -227,6 +263,8 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	var err error
 	if c.p.exactErr != nil {
 		err = c.fail(ctx, c.p.exactErr, nil)
+	} else if err = c.diskOptions(); err != nil {
+		err = c.fail(ctx, err, nil)
 	} else {
 		err = c.run(ctx)
 	}
@@ -241,7 +279,28 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 		c.res.Error = err.Error()
 	}
 	c.progress(true, 0)
+	c.collisionOdds()
 	return c.res, err
+}
+
+// diskOptions checks the options of the run's files.
+func (c *checker) diskOptions() error {
+	if c.opts.Checkpoint > 0 || c.opts.Recover {
+		return c.checkpointable()
+	}
+	if c.opts.FrontierMem > 0 && c.opts.MetaDir == "" {
+		return fmt.Errorf("%w: a frontier memory budget needs a directory (MetaDir)", ErrDisk)
+	}
+	return nil
+}
+
+// fitPow2 is the largest power of two at most n (at least 1024).
+func fitPow2(n int64) int64 {
+	p := int64(1024)
+	for p*2 <= n {
+		p *= 2
+	}
+	return p
 }
 
 func (c *checker) actionID(name string) uint16 {
@@ -340,12 +399,26 @@ func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32,
 	} else {
 		c.seen.Insert(fp)
 	}
-	if len(c.nodes) >= 1<<31-1 {
+	if c.res.Distinct >= 1<<31-1 {
 		return 0, fmt.Errorf("check: more than 2^31-1 distinct states")
 	}
-	c.nodes = append(c.nodes, node{fp: fp, parent: parent, action: action})
+	if c.tfile != nil {
+		if err := c.tfile.append(node{fp: fp, parent: parent, action: action}); err != nil {
+			return 0, err
+		}
+	} else {
+		c.nodes = append(c.nodes, node{fp: fp, parent: parent, action: action})
+	}
 	c.res.Distinct++
-	return int32(len(c.nodes) - 1), nil
+	return int32(c.res.Distinct - 1), nil
+}
+
+// nodeAt is stored state i's trace record.
+func (c *checker) nodeAt(i int32) (node, error) {
+	if c.tfile != nil {
+		return c.tfile.get(i)
+	}
+	return c.nodes[i], nil
 }
 
 func equalStates(a, b State) (bool, error) {
@@ -422,55 +495,82 @@ func (w *scratch) decodeState(b []byte, n int) (State, error) {
 // run explores the state graph breadth-first: the initial states, then
 // level by level, each level expanded and merged in chunks.
 func (c *checker) run(ctx context.Context) error {
-	frontier, stop, err := c.initial(ctx)
-	if stop != nil {
-		if stop == errStop {
-			return nil
-		}
-		return stop
-	}
-	if err != nil {
-		return c.fail(ctx, err, nil)
-	}
-	if len(frontier) > 0 {
-		c.res.Depth = 1
-	}
-	for len(frontier) > 0 {
-		if err := ctx.Err(); err != nil {
-			c.res.Queue = int64(len(frontier))
+	if c.opts.MetaDir != "" && !c.opts.Recover {
+		tf, err := openTraceFile(c.opts.MetaDir, 0)
+		if err != nil {
 			return c.fail(ctx, err, nil)
 		}
-		// The level is expanded and merged in chunks, so that the states
-		// of the frontier already explored can be freed early.
-		var next []frontierItem
-		for lo := 0; lo < len(frontier); lo += chunkStates {
-			hi := min(lo+chunkStates, len(frontier))
-			exps := c.expand(ctx, frontier[lo:hi], lo)
-			var done bool
-			var err error
-			next, done, err = c.merge(ctx, exps, next, len(frontier)-hi)
+		c.tfile = tf
+	}
+	defer func() {
+		if c.tfile != nil {
+			c.tfile.close()
+		}
+	}()
+	var frontier *level
+	defer func() { frontier.close() }()
+	if c.opts.Recover {
+		var err error
+		if frontier, err = c.recover(); err != nil {
+			return c.fail(ctx, err, nil)
+		}
+		c.res.Recovered = true
+	} else {
+		frontier = c.newLevel()
+		if err := c.initial(ctx, frontier); err != nil || c.res.Verdict != Success {
+			return err
+		}
+	}
+	c.lastCP = c.opts.Now()
+	for frontier.n > 0 {
+		if err := ctx.Err(); err != nil {
+			c.res.Queue = frontier.n
+			return c.fail(ctx, err, nil)
+		}
+		// The level is expanded and merged block by block, so that the
+		// states of the frontier already explored can be freed early.
+		next := c.newLevel()
+		lo := 0
+		for k := range frontier.blocks {
+			items, err := frontier.block(k)
+			if err != nil {
+				next.close()
+				return c.fail(ctx, err, nil)
+			}
+			hi := lo + len(items)
+			exps := c.expand(ctx, items, lo)
+			done, err := c.merge(ctx, exps, next, int(frontier.n)-hi)
 			if done || err != nil {
+				next.close()
 				return err
 			}
-			clear(frontier[lo:hi])
+			frontier.release(k)
+			lo = hi
 		}
-		if len(next) > 0 {
+		if next.n > 0 {
 			c.res.Depth++
 		}
+		frontier.close()
 		frontier = next
-		c.progress(false, len(frontier))
+		c.progress(false, int(frontier.n))
+		if err := c.maybeCheckpoint(frontier); err != nil {
+			return c.fail(ctx, err, nil)
+		}
 	}
 	return nil
 }
 
-// initial generates, judges and stores the initial states, returning the
-// first frontier. stop is set when the search ends there: errStop for a
-// violation (the result says which), another error for one that stops the
-// run with it; err is an error of the initial predicate itself.
-func (c *checker) initial(ctx context.Context) (frontier []frontierItem, stop, err error) {
+func (c *checker) newLevel() *level {
+	return &level{budget: c.opts.FrontierMem, dir: c.opts.MetaDir}
+}
+
+// initial generates, judges and stores the initial states in emission
+// order into frontier; a violation sets the verdict and returns nil.
+func (c *checker) initial(ctx context.Context, frontier *level) error {
 	initID := c.actionID(InitialAction)
 	// Initial states: generated, judged, stored in emission order.
-	err = c.sys.Init(func(s State) error {
+	var stop error
+	err := c.sys.Init(func(s State) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -527,10 +627,26 @@ func (c *checker) initial(ctx context.Context) (frontier []frontierItem, stop, e
 			stop = errStop
 			return errStop
 		}
-		frontier = append(frontier, frontierItem{idx: idx, state: s})
+		if err := frontier.push(frontierItem{idx: idx, state: s}); err != nil {
+			c.res.Verdict = EvalError
+			stop = err
+			return err
+		}
 		return nil
 	})
-	return frontier, stop, err
+	if stop != nil {
+		if stop == errStop {
+			return nil
+		}
+		return stop
+	}
+	if err != nil {
+		return c.fail(ctx, err, nil)
+	}
+	if frontier.n > 0 {
+		c.res.Depth = 1
+	}
+	return nil
 }
 
 var errStop = errors.New("stop")
@@ -722,13 +838,13 @@ func (c *checker) admit(w *scratch, e *expansion, parent State, cand candidate) 
 // at the first violation, so the outcome is the same for any worker count.
 // next accumulates the new states; rest counts the frontier states after
 // exps.
-func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierItem, rest int) (_ []frontierItem, done bool, err error) {
+func (c *checker) merge(ctx context.Context, exps []expansion, next *level, rest int) (done bool, err error) {
 	ei := 0
 	// On a stop, the queue is what TLC would still hold: the unexplored rest of
 	// this level and the new states of the next.
 	defer func() {
 		if done {
-			c.res.Queue = int64(len(exps) - ei - 1 + rest + len(next))
+			c.res.Queue = int64(len(exps)-ei-1+rest) + next.n
 		}
 	}()
 	for ei = range exps {
@@ -740,25 +856,25 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 			}
 			if cand.err != nil {
 				c.res.Generated += int64(cand.pos) + 1
-				return next, true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
+				return true, c.fail(ctx, cand.err, c.trace(e.parent, e.state, cand))
 			}
 			if cand.prop != "" {
 				// TLC stores the new state before it checks implied actions.
 				if isNew, err := c.isNew(cand.state, cand.fp); err == nil && isNew {
 					if _, err := c.store(cand.state, cand.fp, e.parent, cand.action); err != nil {
-						return nil, true, c.fail(ctx, err, nil)
+						return true, c.fail(ctx, err, nil)
 					}
 				}
 				c.res.Generated += int64(cand.pos) + 1
 				c.violation(cand.prop, c.trace(e.parent, e.state, cand))
 				c.res.Property = cand.prop
-				return next, true, nil
+				return true, nil
 			}
 			if cand.out {
 				if cand.inv != "" {
 					c.res.Generated += int64(cand.pos) + 1
 					c.violation(cand.inv, c.trace(e.parent, e.state, cand))
-					return next, true, nil
+					return true, nil
 				}
 				if c.claims != nil {
 					c.claims.set(cand.fp, keyOut)
@@ -768,14 +884,14 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 			isNew, err := c.isNew(cand.state, cand.fp)
 			if err != nil {
 				c.res.Generated += int64(cand.pos) + 1
-				return next, true, c.fail(ctx, err, c.trace(e.parent, e.state, cand))
+				return true, c.fail(ctx, err, c.trace(e.parent, e.state, cand))
 			}
 			if !isNew {
 				continue
 			}
 			idx, err := c.store(cand.state, cand.fp, e.parent, cand.action)
 			if err != nil {
-				return nil, true, c.fail(ctx, err, nil)
+				return true, c.fail(ctx, err, nil)
 			}
 			c.recordNode(idx, cand.state, cand.fp, false)
 			if c.opts.Coverage {
@@ -790,12 +906,14 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 				if len(c.res.Trace) > c.res.Depth {
 					c.res.Depth = len(c.res.Trace)
 				}
-				return next, true, nil
+				return true, nil
 			}
-			if cand.enc != nil {
-				next = append(next, frontierItem{idx: idx, enc: cand.enc})
-			} else {
-				next = append(next, frontierItem{idx: idx, state: cand.state})
+			it := frontierItem{idx: idx, enc: cand.enc}
+			if cand.enc == nil {
+				it.state = cand.state
+			}
+			if err := next.push(it); err != nil {
+				return true, c.fail(ctx, err, nil)
 			}
 		}
 		c.res.Generated += int64(e.nsucc)
@@ -804,30 +922,36 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next []frontierIt
 		}
 		c.recordEdges(e.parent, e.succ)
 		if e.err != nil {
-			return next, true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
+			return true, c.fail(ctx, e.err, c.trace(e.parent, e.state, nil))
 		}
 		if e.nsucc == 0 && !c.opts.NoDeadlock {
 			c.res.Verdict = Deadlocked
 			c.res.Trace = c.trace(e.parent, e.state, nil)
-			return next, true, nil
+			return true, nil
 		}
-		c.progress(false, len(exps)-ei+rest+len(next))
+		c.progress(false, len(exps)-ei+rest+int(next.n))
 	}
-	return next, false, nil
+	return false, nil
 }
 
 // trace rebuilds the path to the stored state idx (whose value is s) from the
 // pointer-free node arena by re-running Init and Next along the parents and
 // matching fingerprints, then appends the candidate (if any).
 func (c *checker) trace(idx int32, s State, last *candidate) []TraceStep {
-	var path []int32
-	for i := idx; i >= 0; i = c.nodes[i].parent {
-		path = append(path, i)
+	var path []node
+	for i := idx; i >= 0; {
+		n, err := c.nodeAt(i)
+		if err != nil { // the trace file failed: the state alone
+			path = []node{{fp: 0, parent: -1, action: 0}}
+			break
+		}
+		path = append(path, n)
+		i = n.parent
 	}
 	steps := make([]TraceStep, 0, len(path)+1)
 	var cur State
 	for k := len(path) - 1; k >= 0; k-- {
-		n := c.nodes[path[k]]
+		n := path[k]
 		var found State
 		if k == len(path)-1 {
 			_ = c.sys.Init(func(t State) error {

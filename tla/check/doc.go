@@ -11,4 +11,14 @@
 // state graph afterwards (liveness.go: tableau product, strongly connected
 // components, counterexample as a prefix and a cycle); Fingerprinter lets a
 // System identify states by a VIEW or up to SYMMETRY.
+//
+// State spaces larger than memory (disk.go, checkpoint.go): with
+// Options.MetaDir the trace is a file of fixed 14-byte records (fingerprint,
+// parent, action) walked from disk to rebuild a counterexample, the BFS queue
+// is written in flate-compressed blocks once it exceeds Options.FrontierMem,
+// and Options.FPMem sizes the fingerprint table up front, so that the
+// resident memory is about the table's 16 bytes a slot. Options.Checkpoint
+// writes the table, the queue, the trace's length and the counters between
+// levels (write, fsync, rename); Options.Recover resumes from them to the
+// counts of an uninterrupted run.
 package check

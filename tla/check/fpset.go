@@ -1,5 +1,10 @@
 package check
 
+import (
+	"math"
+	"math/bits"
+)
+
 // FPSet is a compact set of 64-bit state fingerprints: open addressing with
 // linear probing in one flat []uint64 (8 bytes a slot, no pointers for the
 // garbage collector to scan). The checker inserts from one goroutine between
@@ -78,4 +83,105 @@ func (s *FPSet) grow() {
 			}
 		}
 	}
+}
+
+// collisionOdds fills in TLC's two estimates of the probability that a
+// fingerprint collision merged two states. The observed one is 1 / the
+// smallest gap between two stored fingerprints in sorted order; it is
+// found without sorting the table: with the fingerprints rotated so that
+// the table's index bits come first (a rotation keeps the gaps'
+// distribution), a cluster of occupied slots holds exactly the values of
+// its home slots, so sorting each (small) cluster orders them all.
+func (c *checker) collisionOdds() {
+	if c.exact != nil || c.res.Distinct == 0 {
+		return
+	}
+	d, g := float64(c.res.Distinct), float64(c.res.Generated)
+	c.res.CollisionCalculated = d * (g - d) / math.Exp2(64)
+	if t := c.claims; t != nil {
+		if uint64(len(t.slots)) != t.mask+1 {
+			return // a failed recovery dropped the table
+		}
+		gf := newGapFinder(t.mask)
+		start := uint64(0)
+		for i, sl := range t.slots {
+			if sl.fp == 0 {
+				start = uint64(i)
+				break
+			}
+		}
+		for k := uint64(0); k <= t.mask; k++ {
+			sl := &t.slots[(start+k)&t.mask]
+			switch {
+			case sl.fp == 0:
+				gf.flush()
+			case ^sl.key == keyStored:
+				gf.buf = append(gf.buf, bits.RotateLeft64(sl.fp, gf.rot))
+			}
+		}
+		c.res.CollisionObserved = gf.result()
+		return
+	}
+	if uint64(len(c.seen.slots)) != c.seen.mask+1 {
+		return
+	}
+	gf := newGapFinder(c.seen.mask)
+	start := uint64(0)
+	for i, fp := range c.seen.slots {
+		if fp == 0 {
+			start = uint64(i)
+			break
+		}
+	}
+	for k := uint64(0); k <= c.seen.mask; k++ {
+		if fp := c.seen.slots[(start+k)&c.seen.mask]; fp == 0 {
+			gf.flush()
+		} else {
+			gf.buf = append(gf.buf, bits.RotateLeft64(fp, gf.rot))
+		}
+	}
+	c.res.CollisionObserved = gf.result()
+}
+
+// gapFinder finds the smallest gap between the values of a linear-probing
+// table's clusters, given in table order starting at an empty slot, each
+// cluster sorted on its own (flush).
+type gapFinder struct {
+	rot    int
+	buf    []uint64
+	prev   uint64
+	have   bool
+	minGap uint64
+}
+
+func newGapFinder(mask uint64) *gapFinder {
+	return &gapFinder{rot: 64 - bits.Len64(mask), minGap: ^uint64(0)}
+}
+
+// flush orders the cluster's values (a few: insertion sort) and takes
+// their gaps; a value below the previous one is the wrap-around of the
+// table's cyclic order, whose gap is not one.
+func (g *gapFinder) flush() {
+	b := g.buf
+	for i := 1; i < len(b); i++ {
+		for j := i; j > 0 && b[j] < b[j-1]; j-- {
+			b[j], b[j-1] = b[j-1], b[j]
+		}
+	}
+	for _, v := range b {
+		if g.have && v > g.prev && v-g.prev < g.minGap {
+			g.minGap = v - g.prev
+		}
+		g.prev, g.have = v, true
+	}
+	g.buf = b[:0]
+}
+
+// result is 1 / the smallest gap (0 for fewer than two values).
+func (g *gapFinder) result() float64 {
+	g.flush()
+	if g.minGap == ^uint64(0) {
+		return 0
+	}
+	return 1 / float64(g.minGap)
 }

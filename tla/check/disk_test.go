@@ -1,0 +1,265 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// grid is a model with a few hundred thousand states over several levels:
+// (x, y, z) with x, y < n, z < 8, moving by one or jumping; Bad is
+// violated at (n-1, n-1, 7) when bad is set.
+func grid(n int32, bad bool) *funcSystem {
+	f := &funcSystem{
+		vars: []string{"x", "y", "z"},
+		init: [][]int32{{0, 0, 0}, {1, 0, 0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			x, y, z := s[0], s[1], s[2]
+			if x+1 < n {
+				emit([]int32{x + 1, y, z}, "IncX")
+			}
+			if y+1 < n {
+				emit([]int32{x, y + 1, z}, "IncY")
+			}
+			emit([]int32{x, y, (z + 1) % 8}, "IncZ")
+			emit([]int32{(x * 7) % n, (y + x) % n, z}, "Jump")
+		},
+	}
+	if bad {
+		f.invs = []Invariant{{Name: "Bad", Holds: func(s State) (bool, error) {
+			return !(s[0] == value.Int(n-1) && s[1] == value.Int(n-1) && s[2] == value.Int(7)), nil
+		}}}
+	}
+	return f
+}
+
+// wide is a model whose levels exceed a queue block: n initial states
+// (x, 0), each step raising y up to 5, or halving x (duplicates); Bad is
+// violated at (n-1, 5) when bad is set.
+func wide(n int32, bad bool) *funcSystem {
+	f := &funcSystem{
+		vars: []string{"x", "y"},
+		next: func(s []int32, emit func([]int32, string)) {
+			if s[1] < 5 {
+				emit([]int32{s[0], s[1] + 1}, "Up")
+				emit([]int32{s[0] / 2, s[1] + 1}, "Half")
+			}
+		},
+		acons: nil,
+	}
+	for x := range n {
+		f.init = append(f.init, []int32{x, 0})
+	}
+	if bad {
+		f.invs = []Invariant{{Name: "Bad", Holds: func(s State) (bool, error) {
+			return !(s[0] == value.Int(n-1) && s[1] == value.Int(5)), nil
+		}}}
+	}
+	return f
+}
+
+// sameRun compares what a disk-backed run must reproduce of an in-memory one.
+func sameRun(t *testing.T, what string, got, want Result) {
+	t.Helper()
+	if got.Verdict != want.Verdict || got.Distinct != want.Distinct || got.Generated != want.Generated ||
+		got.Depth != want.Depth || got.Queue != want.Queue || !reflect.DeepEqual(got.Trace, want.Trace) {
+		t.Fatalf("%s: %s distinct %d generated %d depth %d queue %d trace %d steps; want %s %d %d %d %d, %d steps",
+			what, got.Verdict, got.Distinct, got.Generated, got.Depth, got.Queue, len(got.Trace),
+			want.Verdict, want.Distinct, want.Generated, want.Depth, want.Queue, len(want.Trace))
+	}
+}
+
+// TestSpilledFrontierAndDiskTrace: with the trace on disk and every full
+// queue block spilled, counts, depth and counterexample are those of the
+// in-memory run, for any worker count.
+func TestSpilledFrontierAndDiskTrace(t *testing.T) {
+	for _, bad := range []bool{false, true} {
+		want, _ := Run(context.Background(), wide(3*chunkStates, bad), Options{Workers: 1})
+		if want.Distinct < 6*chunkStates {
+			t.Fatalf("model too small to spill: %d states", want.Distinct)
+		}
+		for _, w := range []int{1, 3} {
+			dir := t.TempDir()
+			spilled := spilledBlocks.Load()
+			got, err := Run(context.Background(), wide(3*chunkStates, bad), Options{Workers: w, MetaDir: dir, FrontierMem: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameRun(t, "spilled", got, want)
+			if spilledBlocks.Load() == spilled {
+				t.Fatal("no block spilled")
+			}
+			if fi, err := os.Stat(filepath.Join(dir, traceName)); err != nil || fi.Size() == 0 {
+				t.Fatalf("no trace file: %v", err)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, "level-*")); len(left) != 0 {
+				t.Fatalf("spill files left behind: %v", left)
+			}
+		}
+	}
+}
+
+// TestLevelSpills: a level over its budget writes full blocks to disk
+// and reads them back as they were.
+func TestLevelSpills(t *testing.T) {
+	l := &level{budget: 1, dir: t.TempDir()}
+	defer l.close()
+	var sc scratch
+	for i := range 3*chunkStates + 5 {
+		if err := l.push(frontierItem{idx: int32(i), enc: sc.encode(toState([]int32{int32(i), -int32(i)}))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.f == nil || l.blocks[0].items != nil {
+		t.Fatal("nothing spilled")
+	}
+	for k := range l.blocks {
+		items, err := l.block(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, it := range items {
+			i := k*chunkStates + j
+			s, err := sc.decodeState(it.enc, 2)
+			if err != nil || it.idx != int32(i) || !reflect.DeepEqual(ints(s), []int32{int32(i), -int32(i)}) {
+				t.Fatalf("block %d item %d: %v %v %v", k, j, it.idx, s, err)
+			}
+		}
+	}
+}
+
+// cancelAfter wraps a System to cancel the run after n calls of Next (a
+// kill in the middle of a level).
+type cancelAfter struct {
+	*funcSystem
+	n      atomic.Int64
+	cancel func()
+}
+
+func (c *cancelAfter) Next(s State, emit func(State, string) error) error {
+	if c.n.Add(-1) == 0 {
+		c.cancel()
+	}
+	return c.funcSystem.Next(s, emit)
+}
+
+// TestCheckpointRecover: a run stopped half-way resumes from its last
+// checkpoint and ends with the uninterrupted run's counts and trace.
+func TestCheckpointRecover(t *testing.T) {
+	for _, bad := range []bool{false, true} {
+		want, _ := Run(context.Background(), wide(3*chunkStates, bad), Options{Workers: 2})
+		dir := t.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		sys := &cancelAfter{funcSystem: wide(3*chunkStates, bad), cancel: cancel}
+		sys.n.Store(want.Distinct / 2)
+		opts := Options{Workers: 2, MetaDir: dir, FrontierMem: 1, Checkpoint: 1}
+		first, err := Run(ctx, sys, opts)
+		cancel()
+		if !errors.Is(err, context.Canceled) || first.Checkpoints == 0 {
+			t.Fatalf("first run: %v, %d checkpoints", err, first.Checkpoints)
+		}
+		opts.Recover = true
+		got, err := Run(context.Background(), wide(3*chunkStates, bad), opts)
+		if (err != nil) != (want.Verdict == EvalError) || !got.Recovered {
+			t.Fatalf("recovered run: %v (recovered %v)", err, got.Recovered)
+		}
+		sameRun(t, "recovered", got, want)
+	}
+}
+
+// TestRecoverRefusesOtherModel: a checkpoint of other variables is an
+// error, not a wrong count.
+func TestRecoverRefusesOtherModel(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Run(context.Background(), grid(60, false), Options{MetaDir: dir, Checkpoint: 1}); err != nil {
+		t.Fatal(err)
+	}
+	other := grid(60, false)
+	other.vars = []string{"a", "b", "c"}
+	if _, err := Run(context.Background(), other, Options{MetaDir: dir, Recover: true}); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("got %v, want ErrCheckpoint", err)
+	}
+	if _, err := Run(context.Background(), grid(60, false), Options{MetaDir: t.TempDir(), Recover: true}); !errors.Is(err, ErrCheckpoint) {
+		t.Fatalf("no checkpoint: got %v, want ErrCheckpoint", err)
+	}
+}
+
+// TestCollisionOdds: TLC's two estimates, with the table sized up front.
+func TestCollisionOdds(t *testing.T) {
+	for _, acons := range []bool{false, true} {
+		sys := grid(100, false)
+		if acons { // an action constraint: the plain fingerprint set
+			sys.acons = []ActionPredicate{{Name: "True", Holds: func(State, State) (bool, error) { return true, nil }}}
+		}
+		res, err := Run(context.Background(), sys, Options{FPMem: 1 << 22})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, g := float64(res.Distinct), float64(res.Generated)
+		if want := d * (g - d) / math.Exp2(64); res.CollisionCalculated != want {
+			t.Fatalf("calculated %g, want %g", res.CollisionCalculated, want)
+		}
+		// n random fingerprints: the smallest gap is about 2^64/n^2.
+		if o := res.CollisionObserved; o <= 0 || o > 1e-3 {
+			t.Fatalf("observed %g", o)
+		}
+	}
+}
+
+// TestFPMemSizesTable: -fpmem allocates the table up front.
+func TestFPMemSizesTable(t *testing.T) {
+	if got := fitPow2(1<<22 + 5); got != 1<<22 {
+		t.Fatalf("fitPow2 = %d", got)
+	}
+	if got := fitPow2(10); got != 1024 {
+		t.Fatalf("fitPow2(10) = %d", got)
+	}
+}
+
+// TestObservedIsSmallestGap: the cluster-wise walk finds the smallest gap
+// of the sorted (rotated) fingerprints, as a full sort does.
+func TestObservedIsSmallestGap(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{2, 1000, 60000} {
+		c := &checker{claims: newClaimTable(1 << 17)}
+		var rot []uint64
+		for range n {
+			fp := r.Uint64() >> 20 // small fingerprints: small gaps, clusters
+			c.claims.set(fp, keyStored)
+			rot = append(rot, bits.RotateLeft64(fpKey(fp), 64-17))
+		}
+		c.claims.set(r.Uint64(), keyOut) // seen, not stored: not counted
+		slices.Sort(rot)
+		minGap := ^uint64(0)
+		for i := 1; i < len(rot); i++ {
+			minGap = min(minGap, rot[i]-rot[i-1])
+		}
+		c.res.Distinct, c.res.Generated = int64(n), int64(3*n)
+		c.collisionOdds()
+		if want := 1 / float64(minGap); c.res.CollisionObserved != want {
+			t.Fatalf("n=%d: observed %g, want %g", n, c.res.CollisionObserved, want)
+		}
+	}
+}
+
+// TestGapFinderSortsClusters: a cluster's values come in insertion order,
+// not sorted; the gaps are those of the sorted values.
+func TestGapFinderSortsClusters(t *testing.T) {
+	g := newGapFinder(1<<10 - 1)
+	g.buf = append(g.buf, 100, 90, 70)
+	g.flush()
+	g.buf = append(g.buf, 200, 195)
+	if got, want := g.result(), 1/5.0; got != want {
+		t.Fatalf("got %g, want %g", got, want)
+	}
+}
