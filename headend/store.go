@@ -131,6 +131,9 @@ type Store struct {
 	// noLog turns the log off; only BenchmarkIngestLog sets it, to measure
 	// what the log costs ingest in the same run.
 	noLog bool
+	// inserts are the prepared multi-row inserts of ingest by row count
+	// (prepareInserts); guarded by logMu.
+	inserts map[int]*sql.Stmt
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -199,6 +202,12 @@ func openSQLite(path, vfs string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.logMu.Lock()
+	for _, st := range s.inserts {
+		st.Close()
+	}
+	s.inserts = nil
+	s.logMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return storeErr("close", err)
 	}
@@ -335,14 +344,39 @@ func (s *Store) commitGroup(ctx context.Context, group []*commitReq) error {
 	return err
 }
 
-// insertCols is the data row of one item; insertChunk rows go in one
-// statement (11 placeholders each, well under SQLite's and PostgreSQL's
-// limits).
+// insertCols is the data row of one item. A bulk insert goes in chunks of
+// insertChunk rows and the rest in chunks of the powers of two below it,
+// so that a handful of statements, each prepared once (insertStmt), store
+// a group of any size.
 const (
 	insertCols  = `INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals, log_index) VALUES `
 	insertRow   = `(?,?,?,?,?,?,?,?,?,?,?)`
-	insertChunk = 256
+	insertChunk = 64
+	insertArgs  = 11 // placeholders per row
 )
+
+// prepareInserts prepares the inserts of every power of two up to
+// insertChunk rows, once, on the database: before the transaction begins,
+// as SQLite's store has one connection and the transaction holds it.
+// Called with logMu held.
+func (s *Store) prepareInserts(ctx context.Context) error {
+	if s.inserts != nil {
+		return nil
+	}
+	m := map[int]*sql.Stmt{}
+	for n := 1; n <= insertChunk; n *= 2 {
+		st, err := s.db.PrepareContext(ctx, s.insertSQL(n))
+		if err != nil {
+			for _, st := range m {
+				st.Close()
+			}
+			return storeErr("prepare ingest", err)
+		}
+		m[n] = st
+	}
+	s.inserts = m
+	return nil
+}
 
 // insertSQL is the multi-row insert of n rows.
 func (s *Store) insertSQL(n int) string {
@@ -363,6 +397,11 @@ func (s *Store) insertSQL(n int) string {
 // inserts, false without committing when a row was already stored) or one
 // row at a time (any row may be a duplicate). Called with logMu held.
 func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bool, error) {
+	if bulk {
+		if err := s.prepareInserts(ctx); err != nil {
+			return false, err
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, storeErr("begin", err)
@@ -378,24 +417,34 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 	// intervals (participants get them with their Merkle proofs from it), so
 	// ingest costs one row per block, not one per interval.
 	seen := make(map[itemKey]struct{}, len(group)*len(group[0].items))
-	args := make([]any, 0, 11*min(insertChunk, len(group)*len(group[0].items)))
+	args := make([]any, 0, insertArgs*insertChunk)
 	rows := 0
-	flush := func() error {
-		if rows == 0 {
-			return nil
-		}
-		res, err := tx.ExecContext(ctx, s.insertSQL(rows), args...)
+	// exec inserts the first n rows of args (n a power of two) and drops
+	// them from args.
+	exec := func(n int) error {
+		res, err := tx.StmtContext(ctx, s.inserts[n]).ExecContext(ctx, args[:insertArgs*n]...)
 		if err != nil {
 			return storeErr("ingest", err)
 		}
-		n, err := res.RowsAffected()
+		affected, err := res.RowsAffected()
 		if err != nil {
 			return storeErr("ingest", err)
 		}
-		if n != int64(rows) {
+		if affected != int64(n) {
 			return errStoredBefore
 		}
-		args, rows = args[:0], 0
+		args = append(args[:0], args[insertArgs*n:]...)
+		rows -= n
+		return nil
+	}
+	flush := func() error {
+		for n := insertChunk; rows > 0; n /= 2 {
+			for rows >= n {
+				if err := exec(n); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	}
 	var ins *sql.Stmt
@@ -424,7 +473,7 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 			if bulk {
 				args = append(args, row...)
 				if rows++; rows == insertChunk {
-					if err := flush(); errors.Is(err, errStoredBefore) {
+					if err := exec(insertChunk); errors.Is(err, errStoredBefore) {
 						return false, nil
 					} else if err != nil {
 						return false, err
