@@ -123,9 +123,17 @@ type Store struct {
 	// in commit order.
 	logMu sync.Mutex
 	tree  translog.Tree
+	// groupMu guards queue and leading: the batches waiting for the next
+	// group commit, and whether a caller is committing (commit).
+	groupMu sync.Mutex
+	queue   []*commitReq
+	leading bool
 	// noLog turns the log off; only BenchmarkIngestLog sets it, to measure
 	// what the log costs ingest in the same run.
 	noLog bool
+	// inserts are the prepared multi-row inserts of ingest by row count
+	// (prepareInserts); guarded by logMu.
+	inserts map[int]*sql.Stmt
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n.
@@ -194,6 +202,12 @@ func openSQLite(path, vfs string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.logMu.Lock()
+	for _, st := range s.inserts {
+		st.Close()
+	}
+	s.inserts = nil
+	s.logMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return storeErr("close", err)
 	}
@@ -234,62 +248,264 @@ func (s *Store) audit(ctx context.Context, x execer, e auditEntry) error {
 	return nil
 }
 
-// commit stores verified items in one transaction and returns only after
-// the commit is durable (WAL, synchronous=FULL): the group commit behind
-// each acknowledgement. A non-nil note is written to the audit log in the
-// same transaction, so a batch is not acknowledged without it.
+// commitReq is one Ingest call's share of a group commit: its items, its
+// audit note, and (once done is signalled) its counts or the group's error.
+type commitReq struct {
+	items   []verified
+	gateway string
+	at      time.Time
+	note    *auditEntry
+
+	stored, dups, ivs int
+	err               error
+	// lead is set before done is signalled when this request is to commit
+	// the queue itself rather than read its results.
+	lead bool
+	done chan struct{}
+}
+
+// commit stores verified items and returns only after their transaction
+// is durable (WAL, synchronous=FULL): the group commit behind each
+// acknowledgement. A non-nil note is written to the audit log in the same
+// transaction, so a batch is not acknowledged without it.
+//
+// Concurrent calls share a transaction: the first caller leads and commits
+// every batch queued by then; the batches that arrive during that commit
+// wait and are committed together by the next leader (one fsync, one log
+// append and one multi-row insert for all of them). Each call still gets
+// its own counts, and an error of the shared transaction fails every batch
+// in it: none of them is acknowledged, none is partly stored.
 //
 // Every item stored is appended to the transparency log in the same
-// transaction (the batch's leaf hashes in one row of log_leaves, each
-// item's index in data.log_index):
-// an item is never stored without its leaf, nor logged without being
-// stored. The tree in memory grows only after the commit.
+// transaction (the group's leaf hashes in one row of log_leaves, each
+// item's index in data.log_index): an item is never stored without its
+// leaf, nor logged without being stored. The tree in memory grows only
+// after the commit.
 func (s *Store) commit(ctx context.Context, items []verified, gateway string, at time.Time, note *auditEntry) (stored, dups, ivs int, err error) {
+	r := &commitReq{items: items, gateway: gateway, at: at, note: note, done: make(chan struct{}, 1)}
+	s.groupMu.Lock()
+	s.queue = append(s.queue, r)
+	lead := !s.leading
+	s.leading = true
+	s.groupMu.Unlock()
+	if !lead {
+		<-r.done
+		if !r.lead {
+			return r.stored, r.dups, r.ivs, r.err
+		}
+	}
+	s.groupMu.Lock()
+	group := s.queue
+	s.queue = nil
+	s.groupMu.Unlock()
+	// The batches of others ride on this transaction: one gateway hanging
+	// up must not abort theirs (its own batch may commit unacknowledged,
+	// which re-delivery makes harmless).
+	gerr := s.commitGroup(context.WithoutCancel(ctx), group)
+	for _, g := range group {
+		if gerr != nil {
+			g.stored, g.dups, g.ivs, g.err = 0, 0, 0, gerr
+		}
+		if g != r {
+			g.done <- struct{}{}
+		}
+	}
+	s.groupMu.Lock()
+	if len(s.queue) > 0 {
+		next := s.queue[0]
+		next.lead = true
+		next.done <- struct{}{}
+	} else {
+		s.leading = false
+	}
+	s.groupMu.Unlock()
+	return r.stored, r.dups, r.ivs, r.err
+}
+
+// itemKey is a data row's primary key.
+type itemKey struct {
+	meter   protocol.SystemTitle
+	counter uint64
+}
+
+// commitGroup stores a group's items in one transaction and fills in each
+// request's counts. The common case is one multi-row insert per chunk of
+// rows, each new row numbered with its log index in advance; when the
+// database holds some of them already (a re-delivery whose answer was
+// lost), the transaction is rolled back and the group is stored again one
+// row at a time, so that only rows actually inserted are logged.
+func (s *Store) commitGroup(ctx context.Context, group []*commitReq) error {
 	s.logMu.Lock()
 	defer s.logMu.Unlock()
+	done, err := s.commitTx(ctx, group, true)
+	if err == nil && !done {
+		_, err = s.commitTx(ctx, group, false)
+	}
+	return err
+}
+
+// insertCols is the data row of one item. A bulk insert goes in chunks of
+// insertChunk rows and the rest in chunks of the powers of two below it,
+// so that a handful of statements, each prepared once (insertStmt), store
+// a group of any size.
+const (
+	insertCols  = `INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals, log_index) VALUES `
+	insertRow   = `(?,?,?,?,?,?,?,?,?,?,?)`
+	insertChunk = 64
+	insertArgs  = 11 // placeholders per row
+)
+
+// prepareInserts prepares the inserts of every power of two up to
+// insertChunk rows, once, on the database: before the transaction begins,
+// as SQLite's store has one connection and the transaction holds it.
+// Called with logMu held.
+func (s *Store) prepareInserts(ctx context.Context) error {
+	if s.inserts != nil {
+		return nil
+	}
+	m := map[int]*sql.Stmt{}
+	for n := 1; n <= insertChunk; n *= 2 {
+		st, err := s.db.PrepareContext(ctx, s.insertSQL(n))
+		if err != nil {
+			for _, st := range m {
+				st.Close()
+			}
+			return storeErr("prepare ingest", err)
+		}
+		m[n] = st
+	}
+	s.inserts = m
+	return nil
+}
+
+// insertSQL is the multi-row insert of n rows.
+func (s *Store) insertSQL(n int) string {
+	var b strings.Builder
+	b.Grow(len(insertCols) + n*(len(insertRow)+1) + 32)
+	b.WriteString(insertCols)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(insertRow)
+	}
+	b.WriteString(` ON CONFLICT DO NOTHING`)
+	return s.rebind(b.String())
+}
+
+// commitTx is one attempt at a group's transaction: bulk (multi-row
+// inserts, false without committing when a row was already stored) or one
+// row at a time (any row may be a duplicate). Called with logMu held.
+func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bool, error) {
+	if bulk {
+		if err := s.prepareInserts(ctx); err != nil {
+			return false, err
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, 0, 0, storeErr("begin", err)
+		return false, storeErr("begin", err)
 	}
 	defer tx.Rollback()
 	if err := s.syncLog(ctx, tx); err != nil {
-		return 0, 0, 0, err
+		return false, err
 	}
 	first := s.tree.Size()
 	next := first
 	var logged []translog.Hash
 	// A block is one row: the signed block itself is the record of its
 	// intervals (participants get them with their Merkle proofs from it), so
-	// ingest costs one insert per block, not one per interval.
-	ins, err := tx.PrepareContext(ctx, s.rebind(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals, log_index) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`))
-	if err != nil {
-		return 0, 0, 0, storeErr("prepare ingest", err)
+	// ingest costs one row per block, not one per interval.
+	seen := make(map[itemKey]struct{}, len(group)*len(group[0].items))
+	args := make([]any, 0, insertArgs*insertChunk)
+	rows := 0
+	// exec inserts the first n rows of args (n a power of two) and drops
+	// them from args.
+	exec := func(n int) error {
+		res, err := tx.StmtContext(ctx, s.inserts[n]).ExecContext(ctx, args[:insertArgs*n]...)
+		if err != nil {
+			return storeErr("ingest", err)
+		}
+		affected, err := res.RowsAffected()
+		if err != nil {
+			return storeErr("ingest", err)
+		}
+		if affected != int64(n) {
+			return errStoredBefore
+		}
+		args = append(args[:0], args[insertArgs*n:]...)
+		rows -= n
+		return nil
 	}
-	defer ins.Close()
-	for _, v := range items {
-		end := v.signedAt
-		if v.kind == KindBlock {
-			end = v.start + int64(len(v.intervals))*v.period
+	flush := func() error {
+		for n := insertChunk; rows > 0; n /= 2 {
+			for rows >= n {
+				if err := exec(n); err != nil {
+					return err
+				}
+			}
 		}
-		res, err := ins.ExecContext(ctx, v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at.UnixNano(), gateway, int64(v.value), v.raw, end, len(v.intervals), int64(next))
-		if err != nil {
-			return 0, 0, 0, storeErr("ingest", err)
+		return nil
+	}
+	var ins *sql.Stmt
+	if !bulk {
+		if ins, err = tx.PrepareContext(ctx, s.insertSQL(1)); err != nil {
+			return false, storeErr("prepare ingest", err)
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, 0, 0, storeErr("ingest", err)
+		defer ins.Close()
+	}
+	for _, r := range group {
+		r.stored, r.dups, r.ivs = 0, 0, 0
+		at := r.at.UnixNano()
+		for i := range r.items {
+			v := &r.items[i]
+			k := itemKey{v.meter, v.counter}
+			if _, dup := seen[k]; dup {
+				r.dups++
+				continue
+			}
+			seen[k] = struct{}{}
+			end := v.signedAt
+			if v.kind == KindBlock {
+				end = v.start + int64(len(v.intervals))*v.period
+			}
+			row := []any{v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at, r.gateway, int64(v.value), v.raw, end, len(v.intervals), int64(next)}
+			if bulk {
+				args = append(args, row...)
+				if rows++; rows == insertChunk {
+					if err := exec(insertChunk); errors.Is(err, errStoredBefore) {
+						return false, nil
+					} else if err != nil {
+						return false, err
+					}
+				}
+			} else {
+				res, err := ins.ExecContext(ctx, row...)
+				if err != nil {
+					return false, storeErr("ingest", err)
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return false, storeErr("ingest", err)
+				}
+				if n == 0 {
+					r.dups++
+					continue
+				}
+			}
+			r.stored++
+			r.ivs += len(v.intervals)
+			if s.noLog {
+				continue
+			}
+			logged = append(logged, v.leaf)
+			next++
 		}
-		if n == 0 {
-			dups++
-			continue
-		}
-		stored++
-		ivs += len(v.intervals)
-		if s.noLog {
-			continue
-		}
-		logged = append(logged, v.leaf)
-		next++
+	}
+	if err := flush(); errors.Is(err, errStoredBefore) {
+		return false, nil
+	} else if err != nil {
+		return false, err
 	}
 	if len(logged) > 0 {
 		hashes := make([]byte, 0, 32*len(logged))
@@ -297,25 +513,33 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 			hashes = append(hashes, h[:]...)
 		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO log_leaves (first, hashes) VALUES (?,?)`), int64(first), hashes); err != nil {
-			return 0, 0, 0, storeErr("log", err)
+			return false, storeErr("log", err)
 		}
 	}
-	if note != nil {
-		if err := s.audit(ctx, tx, *note); err != nil {
-			return 0, 0, 0, err
+	for _, r := range group {
+		if r.note != nil {
+			if err := s.audit(ctx, tx, *r.note); err != nil {
+				return false, err
+			}
 		}
 	}
-	if err := ins.Close(); err != nil {
-		return 0, 0, 0, storeErr("ingest", err)
+	if ins != nil {
+		if err := ins.Close(); err != nil {
+			return false, storeErr("ingest", err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
-		return 0, 0, 0, storeErr("commit", err)
+		return false, storeErr("commit", err)
 	}
 	for _, h := range logged {
 		s.tree.AppendHash(h)
 	}
-	return stored, dups, ivs, nil
+	return true, nil
 }
+
+// errStoredBefore stops a bulk insert that found a row already stored:
+// the group is stored again one row at a time (commitGroup).
+var errStoredBefore = errors.New("headend: a row of the bulk insert was stored before")
 
 // logLock is the PostgreSQL advisory lock key that serialises appends to
 // the log across head-end processes sharing one database.

@@ -23,6 +23,22 @@ func leafHash(leaf []byte) Hash {
 	return h
 }
 
+// intervalsRoot is MerkleRoot(IntervalLeaves(iv)) without a CBOR encoder
+// or a heap allocation for a block of up to 128 intervals (a day of
+// quarter hours is 96): the head-end recomputes it for every block it
+// ingests, the meter for every block it signs.
+func intervalsRoot(iv []Interval) Hash {
+	var buf [128]Hash
+	leaves := buf[:0]
+	if len(iv) > len(buf) {
+		leaves = make([]Hash, 0, len(iv))
+	}
+	for _, v := range iv {
+		leaves = append(leaves, intervalLeaf(v))
+	}
+	return MerkleRoot(leaves)
+}
+
 func nodeHash(l, r *Hash) Hash {
 	var buf [65]byte
 	buf[0] = 1

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"slices"
@@ -149,11 +150,7 @@ type SignedBlock struct {
 func IntervalLeaves(iv []Interval) ([]Hash, error) {
 	out := make([]Hash, len(iv))
 	for i, v := range iv {
-		b, err := marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = leafHash(b)
+		out[i] = intervalLeaf(v)
 	}
 	return out, nil
 }
@@ -168,12 +165,8 @@ func (s *MeterSigner) SignBlock(h BlockHeader, intervals []Interval) (SignedBloc
 			return SignedBlock{}, fmt.Errorf("%w: interval %d has index %d", ErrMalformed, i, v.Index)
 		}
 	}
-	leaves, err := IntervalLeaves(intervals)
-	if err != nil {
-		return SignedBlock{}, err
-	}
 	h.Count = uint16(len(intervals))
-	h.Root = MerkleRoot(leaves)
+	h.Root = intervalsRoot(intervals)
 	p, err := marshal(h)
 	if err != nil {
 		return SignedBlock{}, err
@@ -371,11 +364,7 @@ func (v *Verifier) VerifyBlock(b SignedBlock) (BlockHeader, error) {
 	if int(h.Count) != len(b.Intervals) {
 		return h, fmt.Errorf("%w: %d intervals, %d signed", ErrMerkleProof, len(b.Intervals), h.Count)
 	}
-	leaves, err := IntervalLeaves(b.Intervals)
-	if err != nil {
-		return h, err
-	}
-	if MerkleRoot(leaves) != h.Root {
+	if intervalsRoot(b.Intervals) != h.Root {
 		return h, fmt.Errorf("%w: intervals differ from the signed root", ErrMerkleProof)
 	}
 	return h, nil
@@ -394,24 +383,22 @@ func (v *Verifier) VerifyInterval(p IntervalProof) (BlockHeader, error) {
 // whose signature was already verified (the fast path for many intervals of
 // one block).
 func VerifyIntervalAgainst(h BlockHeader, iv Interval, path []Hash) error {
-	leaf, err := intervalLeaf(iv)
-	if err != nil {
-		return err
-	}
-	return VerifyMerklePath(h.Root, leaf, int(iv.Index), int(h.Count), path)
+	return VerifyMerklePath(h.Root, intervalLeaf(iv), int(iv.Index), int(h.Count), path)
 }
 
 // intervalLeaf encodes an interval the way marshal does, without allocating:
 // a CBOR map of 3 pairs with keys 1..3 (deterministic, shortest integers).
-func intervalLeaf(iv Interval) (Hash, error) {
-	var buf [1 + 3 + 1 + 5 + 1 + 2 + 4]byte
-	b := append(buf[:0], 0xA3, 0x01)
+// It includes the leaf hash's domain byte 0x00, so one SHA-256 call over a
+// stack buffer is the whole leaf hash.
+func intervalLeaf(iv Interval) Hash {
+	var buf [1 + 1 + 1 + 3 + 1 + 5 + 1 + 2]byte
+	b := append(buf[:0], 0x00, 0xA3, 0x01)
 	b = appendCBORUint(b, uint64(iv.Index))
 	b = append(b, 0x02)
 	b = appendCBORUint(b, uint64(iv.Value))
 	b = append(b, 0x03)
 	b = appendCBORUint(b, uint64(iv.Status))
-	return leafHash(b), nil
+	return sha256.Sum256(b)
 }
 
 func appendCBORUint(b []byte, v uint64) []byte {
