@@ -540,12 +540,12 @@ type TamperParams struct {
 type TamperStore interface {
 	// StoredHas reports whether x is in stored (Set([n: Int, kind: Str, signed: Bool]); spec/Tamper.tla:68:5).
 	StoredHas(x TamperItem) bool
+	// AlarmsHas reports whether x is in alarms (Set(Int); spec/Tamper.tla:70:5).
+	AlarmsHas(x int64) bool
 }
 
 // TamperState is the headend's part of the state of spec/Tamper.tla.
 type TamperState struct {
-	// alarms: Seq(Int); @persist (spec/Tamper.tla:70:5)
-	Alarms statemachine.Seq[int64] `tla:"alarms" json:"alarms"`
 }
 
 // TamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
@@ -573,7 +573,7 @@ type TamperEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	TamperIngest TamperEventKind = iota + 1 // @event: ingest, action Ingest (spec/Tamper.tla:192:1)
+	TamperIngest TamperEventKind = iota + 1 // @event: ingest, action Ingest (spec/Tamper.tla:197:1)
 )
 
 func (k TamperEventKind) String() string {
@@ -610,6 +610,11 @@ type TamperOutput struct {
 	StoredClear  bool
 	StoredRemove []TamperItem
 	StoredAdd    []TamperItem
+	// AlarmsClear, AlarmsRemove and AlarmsAdd change the @store alarms, in this
+	// order, once the step is persisted (only when Step returns nil).
+	AlarmsClear  bool
+	AlarmsRemove []int64
+	AlarmsAdd    []int64
 }
 
 var errTamperUnknownEvent = errors.New("headend: unknown Tamper event")
@@ -626,6 +631,9 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 	out.StoredClear = false
 	out.StoredRemove = out.StoredRemove[:0]
 	out.StoredAdd = out.StoredAdd[:0]
+	out.AlarmsClear = false
+	out.AlarmsRemove = out.AlarmsRemove[:0]
+	out.AlarmsAdd = out.AlarmsAdd[:0]
 	switch ev.Kind {
 	case TamperIngest:
 		return p.stepIngest(s, ev, out)
@@ -636,11 +644,11 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 // Init is the headend's initial state (Init of spec/Tamper.tla).
 func (p *TamperParams) Init() TamperState {
 	var s TamperState
-	s.Alarms.Clear()
 	return s
 }
 
-// stepIngest is action Ingest (spec/Tamper.tla:192:1), event ingest.
+// stepIngest is action Ingest (spec/Tamper.tla:197:1), event ingest.
+// History variables not kept: raised' = IF e \in stored THEN raised ELSE Append(raised, e.n) (spec/Tamper.tla:203:8).
 func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !ev.E.Signed {
 		return errTamperIngestGuard1
@@ -648,9 +656,7 @@ func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOut
 	nx := *s
 	out.StoredAdd = append(out.StoredAdd, ev.E)
 	if !(p.Store.StoredHas(ev.E)) {
-		if !nx.Alarms.Append(ev.E.N) {
-			return errTamperIngestAlarmsFull
-		}
+		out.AlarmsAdd = append(out.AlarmsAdd, ev.E.N)
 	}
 	msg1 := ev.E.N
 	out.Acks = append(out.Acks, msg1)
@@ -661,6 +667,5 @@ func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOut
 }
 
 var (
-	errTamperIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:193:8)"}
-	errTamperIngestAlarmsFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "alarms holds statemachine.SetCap elements"}
+	errTamperIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:198:8)"}
 )

@@ -41,10 +41,14 @@ type CollectionFull struct {
 // for the state the headend keeps outside the machine of spec/Tamper.tla.
 type TamperMapStore struct {
 	Stored map[TamperItem]bool `tla:"stored"`
+	Alarms map[int64]bool      `tla:"alarms"`
 }
 
 // StoredHas reports whether x is in stored.
 func (m *TamperMapStore) StoredHas(x TamperItem) bool { return m.Stored[x] }
+
+// AlarmsHas reports whether x is in alarms.
+func (m *TamperMapStore) AlarmsHas(x int64) bool { return m.Alarms[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
@@ -60,6 +64,18 @@ func (m *TamperMapStore) Apply(out *TamperOutput) {
 	}
 	for _, x := range out.StoredAdd {
 		m.Stored[x] = true
+	}
+	if m.Alarms == nil {
+		m.Alarms = map[int64]bool{}
+	}
+	if out.AlarmsClear {
+		clear(m.Alarms)
+	}
+	for _, x := range out.AlarmsRemove {
+		delete(m.Alarms, x)
+	}
+	for _, x := range out.AlarmsAdd {
+		m.Alarms[x] = true
 	}
 }
 
