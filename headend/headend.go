@@ -40,10 +40,11 @@ type Config struct {
 	// which holds its whole state, on the meter's next command.
 	CommandMachines int
 	// Trace, when set, records the steps of the head-end's Commands,
-	// Collection and Tamper machines for each meter in
-	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson and
-	// tamper/<meter>/headend.ndjson, for trace validation against
-	// spec/Commands.tla, spec/Collection.tla and spec/Tamper.tla.
+	// Collection, Tamper and Market machines for each meter in
+	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson,
+	// tamper/<meter>/headend.ndjson and market/<meter>[-<switch>]/headend.ndjson,
+	// for trace validation against spec/Commands.tla, spec/Collection.tla,
+	// spec/Tamper.tla and spec/Market.tla.
 	Trace *statemachine.TraceDir
 }
 
