@@ -149,7 +149,8 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Module: "Market", Action: "Ingest", Assign: "accepted"}, // Market: the accepted readings cleared (a @store)
 		{Action: "Fetch", Guard: 2},                              // Market: Entitled(p, t) flipped
 		{Action: "PublishCRL", Guard: 1},                         // Market: now >= Invalid flipped
-		{Action: "PublishCRL", Assign: "accepted"},               // Market: the CRL voids all evidence
+		{Action: "PublishCRL", Assign: "crlKnown"},               // Market: the CRL not recorded
+		{Action: "Fetch", Assign: "served"},                      // Market: what was served forgotten (a @store)
 		{Action: "Tick", Assign: "switched"},                     // Market: the switch recorded wrongly
 		{Module: "Tamper", Action: "Ingest", Guard: 1},           // Tamper: only unsigned events stored
 		{Module: "Tamper", Action: "Ingest", Assign: "alarms"},   // Tamper: the alarms emptied
