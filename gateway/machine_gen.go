@@ -482,14 +482,14 @@ type TamperEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	TamperCollect   TamperEventKind = iota + 1 // @event: collect, action Collect (spec/Tamper.tla:152:1)
-	TamperInject                               // @event: inject, action Inject (spec/Tamper.tla:160:1)
-	TamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:171:1)
-	TamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:181:1)
-	TamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:203:1)
-	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:217:1)
-	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:224:1)
-	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:229:1)
+	TamperCollect   TamperEventKind = iota + 1 // @event: collect, action Collect (spec/Tamper.tla:157:1)
+	TamperInject                               // @event: inject, action Inject (spec/Tamper.tla:165:1)
+	TamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:176:1)
+	TamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:186:1)
+	TamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:209:1)
+	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:223:1)
+	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:230:1)
+	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:235:1)
 )
 
 func (k TamperEventKind) String() string {
@@ -579,7 +579,7 @@ func (p *TamperParams) Init() TamperState {
 	return s
 }
 
-// stepCollect is action Collect (spec/Tamper.tla:152:1), event collect.
+// stepCollect is action Collect (spec/Tamper.tla:157:1), event collect.
 func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperCollectGuard1
@@ -594,9 +594,9 @@ func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOu
 	return nil
 }
 
-// stepInject is action Inject (spec/Tamper.tla:160:1), event inject.
-// Model bounds dropped: injects < MaxInjects (spec/Tamper.tla:162:8).
-// History variables not kept: injects' = injects + 1 (spec/Tamper.tla:163:8).
+// stepInject is action Inject (spec/Tamper.tla:165:1), event inject.
+// Model bounds dropped: injects < MaxInjects (spec/Tamper.tla:167:8).
+// History variables not kept: injects' = injects + 1 (spec/Tamper.tla:168:8).
 func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if ev.E.Signed {
 		return errTamperInjectGuard1
@@ -611,9 +611,9 @@ func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOut
 	return nil
 }
 
-// stepDrop is action Drop (spec/Tamper.tla:171:1), event drop.
-// Model bounds dropped: drops < MaxDrops (spec/Tamper.tla:173:8).
-// History variables not kept: drops' = drops + 1 (spec/Tamper.tla:174:8).
+// stepDrop is action Drop (spec/Tamper.tla:176:1), event drop.
+// Model bounds dropped: drops < MaxDrops (spec/Tamper.tla:178:8).
+// History variables not kept: drops' = drops + 1 (spec/Tamper.tla:179:8).
 func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperDropGuard1
@@ -626,7 +626,7 @@ func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutpu
 	return nil
 }
 
-// stepUpload is action Upload (spec/Tamper.tla:181:1), event upload.
+// stepUpload is action Upload (spec/Tamper.tla:186:1), event upload.
 func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperUploadGuard1
@@ -642,7 +642,7 @@ func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOut
 	return nil
 }
 
-// stepUploaded is action Uploaded (spec/Tamper.tla:203:1), event upload_ack.
+// stepUploaded is action Uploaded (spec/Tamper.tla:209:1), event upload_ack.
 func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	nx := *s
 	{
@@ -660,9 +660,9 @@ func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperO
 	return nil
 }
 
-// stepRestart is action Restart (spec/Tamper.tla:217:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:218:8).
-// History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:219:8).
+// stepRestart is action Restart (spec/Tamper.tla:223:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:224:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:225:8).
 func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	nx := *s
 	nx.WanUp = true
@@ -671,9 +671,9 @@ func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOu
 	return nil
 }
 
-// stepWanDown is action WanDown (spec/Tamper.tla:224:1), event outage.
-// Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:225:17).
-// History variables not kept: outages' = outages + 1 (spec/Tamper.tla:226:26).
+// stepWanDown is action WanDown (spec/Tamper.tla:230:1), event outage.
+// Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:231:17).
+// History variables not kept: outages' = outages + 1 (spec/Tamper.tla:232:26).
 func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.WanUp {
 		return errTamperWanDownGuard1
@@ -685,7 +685,7 @@ func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOu
 	return nil
 }
 
-// stepWanBack is action WanBack (spec/Tamper.tla:229:1), event recovery.
+// stepWanBack is action WanBack (spec/Tamper.tla:235:1), event recovery.
 func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if s.WanUp {
 		return errTamperWanBackGuard1
@@ -698,15 +698,15 @@ func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOu
 }
 
 var (
-	errTamperCollectGuard1    = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
+	errTamperCollectGuard1    = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:158:8)"}
 	errTamperCollectQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
-	errTamperInjectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
+	errTamperInjectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:166:8)"}
 	errTamperInjectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
-	errTamperDropGuard1       = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
-	errTamperUploadGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
-	errTamperUploadGuard2     = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
-	errTamperWanDownGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
-	errTamperWanBackGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
+	errTamperDropGuard1       = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:177:8)"}
+	errTamperUploadGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:187:8)"}
+	errTamperUploadGuard2     = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:188:8)"}
+	errTamperWanDownGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:231:8)"}
+	errTamperWanBackGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:235:12)"}
 )
 
 func compareTamperItem(a, b TamperItem) int {

@@ -22,6 +22,12 @@
 // the head-end's generated machine of spec/Tamper.tla steps (the outcome is
 // the event's signed field): only a signed event is stored, once per meter
 // and number (tamper_events, the machine's @store stored), with one alarm
-// (tamper_alarms, which an operator acknowledges), and each upload is
-// answered with a TamperAck the head-end signs for the exact bytes.
+// (tamper_alarms, the @store alarms, which an operator acknowledges), and
+// each upload is answered with a TamperAck the head-end signs for the exact
+// bytes.
+//
+// Which slots of a meter's data a supplier is served on either side of its
+// supplier switch (UC6, UC7) is decided by the generated machine of
+// spec/Market.tla, one per meter and switch (market.go, which maps the
+// spec's slots onto the code's times).
 package headend

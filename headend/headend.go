@@ -40,10 +40,11 @@ type Config struct {
 	// which holds its whole state, on the meter's next command.
 	CommandMachines int
 	// Trace, when set, records the steps of the head-end's Commands,
-	// Collection and Tamper machines for each meter in
-	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson and
-	// tamper/<meter>/headend.ndjson, for trace validation against
-	// spec/Commands.tla, spec/Collection.tla and spec/Tamper.tla.
+	// Collection, Tamper and Market machines for each meter in
+	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson,
+	// tamper/<meter>/headend.ndjson and market/<meter>[-<switch>]/headend.ndjson,
+	// for trace validation against spec/Commands.tla, spec/Collection.tla,
+	// spec/Tamper.tla and spec/Market.tla.
 	Trace *statemachine.TraceDir
 }
 
@@ -69,6 +70,8 @@ type HeadEnd struct {
 	pending func(issued int64) auditEntry
 	// tamper holds the Tamper machines of UC9 (tamper.go).
 	tamper tamperIngest
+	// market holds the Market machines of UC6 and UC7 (market.go).
+	market markets
 }
 
 // refuse writes a refusal to the audit log and returns why. A refusal
@@ -338,6 +341,13 @@ func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
 // and its Merkle proof, so the participant verifies every value offline with
 // the PKI roots alone. Intervals outside its contracts are never returned; a
 // request wholly outside them is ErrNotEntitled.
+//
+// The participant's certificate is checked first (a revoked one is
+// refused, no step of the spec). For the meter's suppliers on either side
+// of its supplier switch (spec/Market.tla's A and B), the meter's Market
+// machine decides which slots are served (market.go); other participants
+// (a grid operator, a supplier of an earlier switch) are served their
+// contract periods as the contracts table holds them.
 func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) ([]protocol.IntervalProof, error) {
 	if err := h.checkParticipant(participant); err != nil {
 		return nil, h.refuse(participantName(participant), "fetch-refused", err.Error(), err)
@@ -346,6 +356,26 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 	periods, err := h.cfg.Store.entitled(ctx, name, meter)
 	if err != nil {
 		return nil, err
+	}
+	sw, err := h.cfg.Store.supplierSwitch(ctx, meter)
+	if err != nil {
+		return nil, err
+	}
+	note := ""
+	if party := sw.party(name); party != "" {
+		slots, names, err := h.marketSlots(ctx, meter, sw, party, from.Unix(), to.Unix())
+		if err != nil {
+			return nil, err
+		}
+		var within [][2]int64
+		for _, p := range periods {
+			for _, s := range slots {
+				if lo, hi := max(p[0], s[0]), min(p[1], s[1]); lo < hi {
+					within = append(within, [2]int64{lo, hi})
+				}
+			}
+		}
+		periods, note = within, " (Market slots "+names+")"
 	}
 	var spans [][2]int64
 	for _, p := range periods {
@@ -403,7 +433,7 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 		out[i] = f.p
 	}
 	// Fail closed: what the audit log does not show was released is not.
-	if err := h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals", meter, len(out))); err != nil {
+	if err := h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals%s", meter, len(out), note)); err != nil {
 		return nil, err
 	}
 	return out, nil

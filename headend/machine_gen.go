@@ -245,21 +245,30 @@ var (
 type MarketParams struct {
 	Invalid int64 `tla:"Invalid"`
 	Switch  int64 `tla:"Switch"`
+	// Store is the state the headend keeps outside the machine.
+	Store MarketStore
+}
+
+// MarketStore is the state of spec/Market.tla that the headend keeps outside the machine
+// (@store: a set in its journal or database, as large as it grows):
+// Step reads it only through these methods and asks for its changes
+// in MarketOutput, which the role applies once the step is persisted.
+type MarketStore interface {
+	// AcceptedHas reports whether x is in accepted (Set([t: Int, by: Str, at: Int]); spec/Market.tla:53:5).
+	AcceptedHas(x MarketEntry) bool
+	// LoggedHas reports whether x is in logged (Set([t: Int, by: Str]); spec/Market.tla:55:5).
+	LoggedHas(x MarketReading) bool
+	// ServedHas reports whether x is in served (Set(<<Str, Int>>); spec/Market.tla:59:5).
+	ServedHas(x MarketServed) bool
 }
 
 // MarketState is the headend's part of the state of spec/Market.tla.
 type MarketState struct {
-	// now: Int (spec/Market.tla:46:5)
+	// now: Int (spec/Market.tla:49:5)
 	Now int64 `tla:"now" json:"now"`
-	// crlKnown: Bool (spec/Market.tla:48:5)
+	// crlKnown: Bool; @persist (spec/Market.tla:51:5)
 	CrlKnown bool `tla:"crlKnown" json:"crlKnown"`
-	// accepted: Set([t: Int, by: Str, at: Int]); @persist (spec/Market.tla:50:5)
-	Accepted statemachine.Set[MarketEntry] `tla:"accepted" json:"accepted"`
-	// logged: Set([t: Int, by: Str]); @persist (spec/Market.tla:52:5)
-	Logged statemachine.Set[MarketReading] `tla:"logged" json:"logged"`
-	// served: Set(<<Str, Int>>) (spec/Market.tla:56:5)
-	Served statemachine.Set[MarketServed] `tla:"served" json:"served"`
-	// switched: Bool (spec/Market.tla:58:5)
+	// switched: Bool (spec/Market.tla:61:5)
 	Switched bool `tla:"switched" json:"switched"`
 }
 
@@ -287,10 +296,10 @@ type MarketEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	MarketTick   MarketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:82:1)
-	MarketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:99:1)
-	MarketIngest                            // @event: ingest, action Ingest (spec/Market.tla:125:1)
-	MarketFetch                             // @event: fetch, action Fetch (spec/Market.tla:142:1)
+	MarketTick   MarketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:85:1)
+	MarketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:109:1)
+	MarketIngest                            // @event: ingest, action Ingest (spec/Market.tla:132:1)
+	MarketFetch                             // @event: fetch, action Fetch (spec/Market.tla:149:1)
 )
 
 func (k MarketEventKind) String() string {
@@ -330,6 +339,21 @@ type MarketOutput struct {
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
+	// AcceptedClear, AcceptedRemove and AcceptedAdd change the @store accepted, in this
+	// order, once the step is persisted (only when Step returns nil).
+	AcceptedClear  bool
+	AcceptedRemove []MarketEntry
+	AcceptedAdd    []MarketEntry
+	// LoggedClear, LoggedRemove and LoggedAdd change the @store logged, in this
+	// order, once the step is persisted (only when Step returns nil).
+	LoggedClear  bool
+	LoggedRemove []MarketReading
+	LoggedAdd    []MarketReading
+	// ServedClear, ServedRemove and ServedAdd change the @store served, in this
+	// order, once the step is persisted (only when Step returns nil).
+	ServedClear  bool
+	ServedRemove []MarketServed
+	ServedAdd    []MarketServed
 }
 
 var errMarketUnknownEvent = errors.New("headend: unknown Market event")
@@ -342,6 +366,15 @@ var errMarketUnknownEvent = errors.New("headend: unknown Market event")
 func (p *MarketParams) Step(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	out.Action = ""
 	out.Persist = false
+	out.AcceptedClear = false
+	out.AcceptedRemove = out.AcceptedRemove[:0]
+	out.AcceptedAdd = out.AcceptedAdd[:0]
+	out.LoggedClear = false
+	out.LoggedRemove = out.LoggedRemove[:0]
+	out.LoggedAdd = out.LoggedAdd[:0]
+	out.ServedClear = false
+	out.ServedRemove = out.ServedRemove[:0]
+	out.ServedAdd = out.ServedAdd[:0]
 	switch ev.Kind {
 	case MarketTick:
 		return p.stepTick(s, ev, out)
@@ -360,15 +393,12 @@ func (p *MarketParams) Init() MarketState {
 	var s MarketState
 	s.Now = 1
 	s.CrlKnown = false
-	s.Accepted.Clear()
-	s.Logged.Clear()
-	s.Served.Clear()
 	s.Switched = false
 	return s
 }
 
-// stepTick is action Tick (spec/Market.tla:82:1), event tick.
-// Model bounds dropped: now < T (spec/Market.tla:83:8).
+// stepTick is action Tick (spec/Market.tla:85:1), event tick.
+// Model bounds dropped: now < T (spec/Market.tla:86:8).
 func (p *MarketParams) stepTick(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	var ovf bool
 	nx := *s
@@ -382,7 +412,7 @@ func (p *MarketParams) stepTick(s *MarketState, ev MarketEvent, out *MarketOutpu
 	return nil
 }
 
-// stepPublishCRL is action PublishCRL (spec/Market.tla:99:1), event crl.
+// stepPublishCRL is action PublishCRL (spec/Market.tla:109:1), event crl.
 func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	if !(s.Now >= p.Invalid) {
 		return errMarketPublishCRLGuard1
@@ -392,23 +422,14 @@ func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *Marke
 	}
 	nx := *s
 	nx.CrlKnown = true
-	{
-		var kept statemachine.Set[MarketEntry]
-		for _, x1 := range s.Accepted.Elems() {
-			if x1.At < p.Invalid {
-				kept.Insert(x1, compareMarketEntry)
-			}
-		}
-		nx.Accepted = kept
-	}
 	*s = nx
 	out.Action = "PublishCRL"
 	out.Persist = true
 	return nil
 }
 
-// stepIngest is action Ingest (spec/Market.tla:125:1), event ingest.
-// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:132:8).
+// stepIngest is action Ingest (spec/Market.tla:132:1), event ingest.
+// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:139:8).
 func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	if !(ev.R.T <= s.Now) {
 		return errMarketIngestGuard1
@@ -416,26 +437,22 @@ func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOut
 	if (ev.R.By == "thief") && !(s.Now >= p.Invalid) {
 		return errMarketIngestGuard2
 	}
-	if s.Logged.Has(ev.R, compareMarketReading) {
+	if p.Store.LoggedHas(ev.R) {
 		return errMarketIngestGuard3
 	}
 	if s.CrlKnown && !(s.Now < p.Invalid) {
 		return errMarketIngestGuard4
 	}
 	nx := *s
-	if !nx.Accepted.Insert(MarketEntry{T: ev.R.T, By: ev.R.By, At: s.Now}, compareMarketEntry) {
-		return errMarketIngestAcceptedFull
-	}
-	if !nx.Logged.Insert(ev.R, compareMarketReading) {
-		return errMarketIngestLoggedFull
-	}
+	out.AcceptedAdd = append(out.AcceptedAdd, MarketEntry{T: ev.R.T, By: ev.R.By, At: s.Now})
+	out.LoggedAdd = append(out.LoggedAdd, ev.R)
 	*s = nx
 	out.Action = "Ingest"
 	out.Persist = true
 	return nil
 }
 
-// stepFetch is action Fetch (spec/Market.tla:142:1), event fetch.
+// stepFetch is action Fetch (spec/Market.tla:149:1), event fetch.
 func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutput) error {
 	if !(ev.T <= s.Now) {
 		return errMarketFetchGuard1
@@ -449,61 +466,24 @@ func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutp
 		return errMarketFetchGuard2
 	}
 	nx := *s
-	if !nx.Served.Insert(MarketServed{V1: ev.P, V2: ev.T}, compareMarketServed) {
-		return errMarketFetchServedFull
-	}
+	out.ServedAdd = append(out.ServedAdd, MarketServed{V1: ev.P, V2: ev.T})
 	*s = nx
 	out.Action = "Fetch"
+	out.Persist = true
 	return nil
 }
 
 var (
-	errMarketTickOverflow       = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
-	errMarketPublishCRLGuard1   = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:100:8)"}
-	errMarketPublishCRLGuard2   = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:100:26)"}
-	errMarketIngestGuard1       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:126:8)"}
-	errMarketIngestGuard2       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:127:8)"}
-	errMarketIngestGuard3       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:128:8)"}
-	errMarketIngestGuard4       = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:114:5)"}
-	errMarketIngestAcceptedFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "accepted holds statemachine.SetCap elements"}
-	errMarketIngestLoggedFull   = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "logged holds statemachine.SetCap elements"}
-	errMarketFetchGuard1        = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:143:8)"}
-	errMarketFetchGuard2        = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:138:5)"}
-	errMarketFetchServedFull    = &statemachine.CapacityError{Role: "headend", Action: "Fetch", What: "served holds statemachine.SetCap elements"}
+	errMarketTickOverflow     = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
+	errMarketPublishCRLGuard1 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:110:8)"}
+	errMarketPublishCRLGuard2 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:110:26)"}
+	errMarketIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:133:8)"}
+	errMarketIngestGuard2     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:134:8)"}
+	errMarketIngestGuard3     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:135:8)"}
+	errMarketIngestGuard4     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:121:5)"}
+	errMarketFetchGuard1      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:150:8)"}
+	errMarketFetchGuard2      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:145:5)"}
 )
-
-func compareMarketEntry(a, b MarketEntry) int {
-	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.By, b.By); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.At, b.At); c != 0 {
-		return c
-	}
-	return 0
-}
-
-func compareMarketReading(a, b MarketReading) int {
-	if c := statemachine.CompareInt(a.T, b.T); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareString(a.By, b.By); c != 0 {
-		return c
-	}
-	return 0
-}
-
-func compareMarketServed(a, b MarketServed) int {
-	if c := statemachine.CompareString(a.V1, b.V1); c != 0 {
-		return c
-	}
-	if c := statemachine.CompareInt(a.V2, b.V2); c != 0 {
-		return c
-	}
-	return 0
-}
 
 // TamperParams holds the constants of spec/Tamper.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
@@ -519,12 +499,12 @@ type TamperParams struct {
 type TamperStore interface {
 	// StoredHas reports whether x is in stored (Set([n: Int, kind: Str, signed: Bool]); spec/Tamper.tla:68:5).
 	StoredHas(x TamperItem) bool
+	// AlarmsHas reports whether x is in alarms (Set(Int); spec/Tamper.tla:70:5).
+	AlarmsHas(x int64) bool
 }
 
 // TamperState is the headend's part of the state of spec/Tamper.tla.
 type TamperState struct {
-	// alarms: Seq(Int); @persist (spec/Tamper.tla:70:5)
-	Alarms statemachine.Seq[int64] `tla:"alarms" json:"alarms"`
 }
 
 // TamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
@@ -539,7 +519,7 @@ type TamperEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	TamperIngest TamperEventKind = iota + 1 // @event: ingest, action Ingest (spec/Tamper.tla:192:1)
+	TamperIngest TamperEventKind = iota + 1 // @event: ingest, action Ingest (spec/Tamper.tla:197:1)
 )
 
 func (k TamperEventKind) String() string {
@@ -576,6 +556,11 @@ type TamperOutput struct {
 	StoredClear  bool
 	StoredRemove []TamperItem
 	StoredAdd    []TamperItem
+	// AlarmsClear, AlarmsRemove and AlarmsAdd change the @store alarms, in this
+	// order, once the step is persisted (only when Step returns nil).
+	AlarmsClear  bool
+	AlarmsRemove []int64
+	AlarmsAdd    []int64
 }
 
 var errTamperUnknownEvent = errors.New("headend: unknown Tamper event")
@@ -592,6 +577,9 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 	out.StoredClear = false
 	out.StoredRemove = out.StoredRemove[:0]
 	out.StoredAdd = out.StoredAdd[:0]
+	out.AlarmsClear = false
+	out.AlarmsRemove = out.AlarmsRemove[:0]
+	out.AlarmsAdd = out.AlarmsAdd[:0]
 	switch ev.Kind {
 	case TamperIngest:
 		return p.stepIngest(s, ev, out)
@@ -602,11 +590,11 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 // Init is the headend's initial state (Init of spec/Tamper.tla).
 func (p *TamperParams) Init() TamperState {
 	var s TamperState
-	s.Alarms.Clear()
 	return s
 }
 
-// stepIngest is action Ingest (spec/Tamper.tla:192:1), event ingest.
+// stepIngest is action Ingest (spec/Tamper.tla:197:1), event ingest.
+// History variables not kept: raised' = IF e \in stored THEN raised ELSE Append(raised, e.n) (spec/Tamper.tla:203:8).
 func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !ev.E.Signed {
 		return errTamperIngestGuard1
@@ -614,9 +602,7 @@ func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOut
 	nx := *s
 	out.StoredAdd = append(out.StoredAdd, ev.E)
 	if !(p.Store.StoredHas(ev.E)) {
-		if !nx.Alarms.Append(ev.E.N) {
-			return errTamperIngestAlarmsFull
-		}
+		out.AlarmsAdd = append(out.AlarmsAdd, ev.E.N)
 	}
 	msg1 := ev.E.N
 	out.Acks = append(out.Acks, msg1)
@@ -627,6 +613,5 @@ func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOut
 }
 
 var (
-	errTamperIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:193:8)"}
-	errTamperIngestAlarmsFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "alarms holds statemachine.SetCap elements"}
+	errTamperIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:198:8)"}
 )

@@ -63,14 +63,24 @@ func adapters() []*difftest.Adapter {
 			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
-		// 2 * T readings and served slots stay within statemachine.SetCap.
 		Module: "Market", Role: "headend", Params: mk,
-		Wide:  map[string]int64{"T": 8, "Switch": 4, "Invalid": 5},
-		Init:  func() reflect.Value { s := mk.Init(); return reflect.ValueOf(&s) },
+		Wide: map[string]int64{"T": 8, "Switch": 4, "Invalid": 5},
+		// The accepted readings, the log and what was served are @stores
+		// (the database): the state is the machine's beside the
+		// map-backed reference store.
+		Init: func() reflect.Value {
+			return reflect.ValueOf(&MarketFull{State: mk.Init(), Store: MarketMapStore{
+				Accepted: map[MarketEntry]bool{}, Logged: map[MarketReading]bool{}, Served: map[MarketServed]bool{}}})
+		},
 		Event: func() reflect.Value { return reflect.ValueOf(&MarketEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out MarketOutput
-			err := mk.Step(s.Interface().(*MarketState), *ev.Interface().(*MarketEvent), &out)
+			full := s.Interface().(*MarketFull)
+			mk.Store = &full.Store
+			err := mk.Step(&full.State, *ev.Interface().(*MarketEvent), &out)
+			if err == nil {
+				full.Store.Apply(&out)
+			}
 			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
@@ -136,10 +146,11 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Module: "Market", Action: "Ingest", Guard: 2},           // Market: a thief's reading before the theft accepted
 		{Module: "Market", Action: "Ingest", Guard: 3},           // Market: a reading logged twice (r \notin logged flipped)
 		{Module: "Market", Action: "Ingest", Guard: 4},           // Market: ValidAtSigning(r) flipped
-		{Module: "Market", Action: "Ingest", Assign: "accepted"}, // Market: evidence stamped with a wrong log time
+		{Module: "Market", Action: "Ingest", Assign: "accepted"}, // Market: the accepted readings cleared (a @store)
 		{Action: "Fetch", Guard: 2},                              // Market: Entitled(p, t) flipped
 		{Action: "PublishCRL", Guard: 1},                         // Market: now >= Invalid flipped
-		{Action: "PublishCRL", Assign: "accepted"},               // Market: the CRL voids all evidence
+		{Action: "PublishCRL", Assign: "crlKnown"},               // Market: the CRL not recorded
+		{Action: "Fetch", Assign: "served"},                      // Market: what was served forgotten (a @store)
 		{Action: "Tick", Assign: "switched"},                     // Market: the switch recorded wrongly
 		{Module: "Tamper", Action: "Ingest", Guard: 1},           // Tamper: only unsigned events stored
 		{Module: "Tamper", Action: "Ingest", Assign: "alarms"},   // Tamper: the alarms emptied

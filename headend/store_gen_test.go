@@ -48,14 +48,83 @@ func (CollectionSymbolicCrypto) SignedByMeter(i CollectionItem) bool {
 	return ev.I.Signed
 }
 
+// MarketMapStore is a map-backed MarketStore: the reference the tests use
+// for the state the headend keeps outside the machine of spec/Market.tla.
+type MarketMapStore struct {
+	Accepted map[MarketEntry]bool   `tla:"accepted"`
+	Logged   map[MarketReading]bool `tla:"logged"`
+	Served   map[MarketServed]bool  `tla:"served"`
+}
+
+// AcceptedHas reports whether x is in accepted.
+func (m *MarketMapStore) AcceptedHas(x MarketEntry) bool { return m.Accepted[x] }
+
+// LoggedHas reports whether x is in logged.
+func (m *MarketMapStore) LoggedHas(x MarketReading) bool { return m.Logged[x] }
+
+// ServedHas reports whether x is in served.
+func (m *MarketMapStore) ServedHas(x MarketServed) bool { return m.Served[x] }
+
+// Apply makes the changes out asks for, as the role does once the
+// step is persisted: clear, remove, then add.
+func (m *MarketMapStore) Apply(out *MarketOutput) {
+	if m.Accepted == nil {
+		m.Accepted = map[MarketEntry]bool{}
+	}
+	if out.AcceptedClear {
+		clear(m.Accepted)
+	}
+	for _, x := range out.AcceptedRemove {
+		delete(m.Accepted, x)
+	}
+	for _, x := range out.AcceptedAdd {
+		m.Accepted[x] = true
+	}
+	if m.Logged == nil {
+		m.Logged = map[MarketReading]bool{}
+	}
+	if out.LoggedClear {
+		clear(m.Logged)
+	}
+	for _, x := range out.LoggedRemove {
+		delete(m.Logged, x)
+	}
+	for _, x := range out.LoggedAdd {
+		m.Logged[x] = true
+	}
+	if m.Served == nil {
+		m.Served = map[MarketServed]bool{}
+	}
+	if out.ServedClear {
+		clear(m.Served)
+	}
+	for _, x := range out.ServedRemove {
+		delete(m.Served, x)
+	}
+	for _, x := range out.ServedAdd {
+		m.Served[x] = true
+	}
+}
+
+// MarketFull is the headend's whole state of spec/Market.tla, the machine's and its
+// store's, as the differential tests compare it with the spec's.
+type MarketFull struct {
+	State MarketState    `tla:",inline"`
+	Store MarketMapStore `tla:",inline"`
+}
+
 // TamperMapStore is a map-backed TamperStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Tamper.tla.
 type TamperMapStore struct {
 	Stored map[TamperItem]bool `tla:"stored"`
+	Alarms map[int64]bool      `tla:"alarms"`
 }
 
 // StoredHas reports whether x is in stored.
 func (m *TamperMapStore) StoredHas(x TamperItem) bool { return m.Stored[x] }
+
+// AlarmsHas reports whether x is in alarms.
+func (m *TamperMapStore) AlarmsHas(x int64) bool { return m.Alarms[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
@@ -71,6 +140,18 @@ func (m *TamperMapStore) Apply(out *TamperOutput) {
 	}
 	for _, x := range out.StoredAdd {
 		m.Stored[x] = true
+	}
+	if m.Alarms == nil {
+		m.Alarms = map[int64]bool{}
+	}
+	if out.AlarmsClear {
+		clear(m.Alarms)
+	}
+	for _, x := range out.AlarmsRemove {
+		delete(m.Alarms, x)
+	}
+	for _, x := range out.AlarmsAdd {
+		m.Alarms[x] = true
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 // of that meter decides: only a signed event is stored (Ingest's guard),
 // once (the @store stored is the table tamper_events, read through
 // TamperStore), with one alarm (tamper_alarms) the first time, and an
-// acknowledgement every time, which the head-end signs for the meter.
+// acknowledgement every time, which the head-end signs for the meter. The
+// alarms are the @store alarms, the table tamper_alarms: as many as events
+// are stored, the machine keeps no copy (its state is empty).
 
 // Errors of the tamper flow.
 var (
@@ -35,18 +37,20 @@ var (
 )
 
 // tamperMachine is the head-end's generated machine of spec/Tamper.tla
-// for one meter: its alarms (@persist, the meter's rows of tamper_alarms in
-// order); stored is kept in the database.
+// for one meter: stored and alarms are kept in the database (tamper_events
+// and tamper_alarms), so its own state is empty.
 type tamperMachine = statemachine.Instance[tamperTraced, TamperEvent, TamperOutput]
 
 // tamperTraced is the machine's state with, for the trace only, the
-// meter's part of the @store stored: trace validation reads the head-end's
-// whole state of spec/Tamper.tla in each line. Stored is kept (loaded from
-// tamper_events, then grown by the steps) only while the head-end records
-// a trace; the machine itself reads the database through TamperStore.
+// meter's part of the @stores stored and alarms: trace validation reads the
+// head-end's whole state of spec/Tamper.tla in each line. They are kept
+// (loaded from tamper_events and tamper_alarms, then grown by the steps)
+// only while the head-end records a trace; the machine itself reads the
+// database through TamperStore.
 type tamperTraced struct {
 	TamperState
 	Stored []TamperItem `json:"stored"`
+	Alarms []int64      `json:"alarms"`
 }
 
 // tamperIngest holds the head-end's Tamper machines, one per meter that
@@ -59,15 +63,21 @@ type tamperIngest struct {
 	pending  pendingEvent
 }
 
-// storedRow is the row of tamper_events for one (meter, n), read before
-// the step: the machine's StoredHas answers from it, so Step stays pure.
+// storedRow is the row of tamper_events for one (meter, n), and whether
+// tamper_alarms has its alarm, read before the step: the machine's
+// StoredHas and AlarmsHas answer from it, so Step stays pure.
 type storedRow struct {
-	ok   bool
-	item TamperItem
+	ok    bool
+	item  TamperItem
+	alarm bool
 }
 
 // StoredHas is the machine's read of the @store stored (TamperStore).
 func (r *storedRow) StoredHas(x TamperItem) bool { return r.ok && r.item == x }
+
+// AlarmsHas is the machine's read of the @store alarms (TamperStore), for
+// the event read before the step.
+func (r *storedRow) AlarmsHas(n int64) bool { return r.alarm && r.item.N == n }
 
 // pendingEvent is what the step's Persist writes besides the machine's
 // output: the event's bytes, its meter and times.
@@ -91,8 +101,9 @@ type Alarm struct {
 	AckedAt time.Time
 }
 
-// tamperMachine returns the meter's Tamper machine; a meter seen first since
-// start gets its alarms from the database (the machine's @persist state).
+// tamperMachine returns the meter's Tamper machine; when a trace is
+// recorded, a meter seen first since start gets its stored events and
+// alarms from the database (the trace's view of the @stores).
 func (h *HeadEnd) tamperMachine(ctx context.Context, meter protocol.SystemTitle) (*tamperMachine, error) {
 	t := &h.tamper
 	if m, ok := t.machines[meter]; ok {
@@ -108,30 +119,27 @@ func (h *HeadEnd) tamperMachine(ctx context.Context, meter protocol.SystemTitle)
 		Step:   func(s *tamperTraced, ev TamperEvent, o *TamperOutput) error { return p.Step(&s.TamperState, ev, o) },
 		Action: func(o *TamperOutput) string { return o.Action },
 		Persist: func(s *tamperTraced, o *TamperOutput) error {
-			if err := h.cfg.Store.persistTamper(&t.pending, &s.TamperState, o); err != nil {
+			if err := h.cfg.Store.persistTamper(&t.pending, o); err != nil {
 				return err
 			}
 			if traced {
 				s.Stored = addStored(s.Stored, o.StoredAdd)
+				s.Alarms = addAlarms(s.Alarms, o.AlarmsAdd)
 			}
 			return nil
 		}}
-	m.Resume()
 	if traced {
 		if m.State.Stored, err = h.cfg.Store.storedItems(ctx, meter); err != nil {
 			return nil, err
 		}
 		m.State.Stored = addStored(m.State.Stored, nil)
-	}
-	ns, err := h.cfg.Store.alarmNumbers(ctx, meter)
-	if err != nil {
-		return nil, err
-	}
-	for _, n := range ns {
-		if !m.State.Alarms.Append(n) {
-			return nil, fmt.Errorf("%w: meter %x has more than %d alarms for its machine", ErrStore, meter, statemachine.SetCap)
+		ns, err := h.cfg.Store.alarmNumbers(ctx, meter)
+		if err != nil {
+			return nil, err
 		}
+		m.State.Alarms = addAlarms(nil, ns)
 	}
+	m.Resume()
 	if t.machines == nil {
 		t.machines = map[protocol.SystemTitle]*tamperMachine{}
 	}
@@ -146,6 +154,18 @@ func addStored(set, add []TamperItem) []TamperItem {
 	for _, x := range add {
 		if !slices.Contains(out, x) {
 			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// addAlarms adds event numbers to a meter's alarms, kept sorted without
+// duplicates (never nil: the trace writes an empty set as []).
+func addAlarms(set, add []int64) []int64 {
+	out := append(make([]int64, 0, len(set)+len(add)), set...)
+	for _, n := range add {
+		if i, found := slices.BinarySearch(out, n); !found {
+			out = slices.Insert(out, i, n)
 		}
 	}
 	return out
@@ -269,18 +289,23 @@ func (h *HeadEnd) serveTamper(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)
 }
 
-// storedTamper reads the row of tamper_events for (meter, n).
+// storedTamper reads the row of tamper_events for (meter, n) and whether
+// tamper_alarms has an alarm for it.
 func (s *Store) storedTamper(ctx context.Context, meter protocol.SystemTitle, n int64) (storedRow, error) {
+	var alarms int
+	if err := s.db.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM tamper_alarms WHERE meter = ? AND n = ?`), meter[:], n).Scan(&alarms); err != nil {
+		return storedRow{}, storeErr("alarms", err)
+	}
 	var kind string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT kind FROM tamper_events WHERE meter = ? AND n = ?`), meter[:], n).Scan(&kind)
 	if errors.Is(err, sql.ErrNoRows) {
-		return storedRow{}, nil
+		return storedRow{item: TamperItem{N: n}, alarm: alarms > 0}, nil
 	}
 	if err != nil {
 		return storedRow{}, storeErr("tamper event", err)
 	}
 	// Only what verified is stored (the spec's stored holds signed items).
-	return storedRow{ok: true, item: TamperItem{N: n, Kind: kind, Signed: true}}, nil
+	return storedRow{ok: true, item: TamperItem{N: n, Kind: kind, Signed: true}, alarm: alarms > 0}, nil
 }
 
 // storedItems is a meter's part of stored (its rows of tamper_events).
@@ -318,10 +343,10 @@ func (s *Store) alarmNumbers(ctx context.Context, meter protocol.SystemTitle) (o
 }
 
 // persistTamper applies a step of a meter's Tamper machine in one
-// transaction: the @store changes (StoredAdd: the event with its bytes),
-// the alarms the step appended, and an audit entry for each new alarm.
-// The acknowledgement is signed only after it committed.
-func (s *Store) persistTamper(p *pendingEvent, st *TamperState, o *TamperOutput) error {
+// transaction: the @store changes (StoredAdd: the event with its bytes;
+// AlarmsAdd: the alarms the step raised), and an audit entry for each new
+// alarm. The acknowledgement is signed only after it committed.
+func (s *Store) persistTamper(p *pendingEvent, o *TamperOutput) error {
 	ctx := p.ctx
 	if o.StoredClear || len(o.StoredRemove) > 0 {
 		return fmt.Errorf("%w: the tamper store only grows", ErrStore)
@@ -337,15 +362,10 @@ func (s *Store) persistTamper(p *pendingEvent, st *TamperState, o *TamperOutput)
 			return storeErr("tamper event", err)
 		}
 	}
-	var have int
-	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM tamper_alarms WHERE meter = ?`), p.meter[:]).Scan(&have); err != nil {
-		return storeErr("alarms", err)
+	if o.AlarmsClear || len(o.AlarmsRemove) > 0 {
+		return fmt.Errorf("%w: the alarm table only grows", ErrStore)
 	}
-	alarms := st.Alarms.Elems()
-	if have > len(alarms) {
-		return fmt.Errorf("%w: meter %x has %d alarms stored, its machine %d", ErrStore, p.meter, have, len(alarms))
-	}
-	for _, n := range alarms[have:] {
+	for _, n := range o.AlarmsAdd {
 		kind := ""
 		for _, e := range o.StoredAdd {
 			if e.N == n {

@@ -120,3 +120,36 @@ func FuzzIngestTamper(f *testing.F) {
 		}
 	})
 }
+
+// TestTamperAlarmsNoCapacity: the alarms of one meter are the database's
+// (the @store alarms of spec/Tamper.tla), not a fixed-capacity set of its
+// machine: a meter's 40th event is stored, alarmed and acknowledged like
+// its first, and so after a restart on the same store.
+func TestTamperAlarmsNoCapacity(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	const n = statemachine.SetCap + 8
+	var batch protocol.TamperBatch
+	for i := uint64(1); i <= n; i++ {
+		batch.Items = append(batch.Items, f.tamperEvent(t, i, protocol.EventCoverOpened))
+	}
+	half := len(batch.Items) / 2
+	acks, rejected, err := f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: batch.Items[:half]})
+	if err != nil || len(rejected) != 0 || len(acks.Items) != half {
+		t.Fatalf("first half: %d acks, %v, %v", len(acks.Items), rejected, err)
+	}
+	f.he = New(f.he.cfg) // a restart: the alarms are read from the store
+	acks, rejected, err = f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: batch.Items})
+	if err != nil || len(rejected) != 0 || len(acks.Items) != n {
+		t.Fatalf("all %d: %d acks, %v, %v", n, len(acks.Items), rejected, err)
+	}
+	alarms, err := f.he.Alarms(ctx, false)
+	if err != nil || len(alarms) != n {
+		t.Fatalf("%d alarms (%v), want %d, one per event", len(alarms), err, n)
+	}
+	for i, a := range alarms {
+		if a.Event != uint64(i+1) || a.Kind != protocol.TamperCover {
+			t.Fatalf("alarm %d: %+v", i, a)
+		}
+	}
+}

@@ -978,11 +978,11 @@ type TamperEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	TamperTamper    TamperEventKind = iota + 1 // @event: tamper, action Detect (spec/Tamper.tla:119:1)
-	TamperPersist                              // @event: persist, action Persist (spec/Tamper.tla:130:1)
-	TamperPowerLoss                            // @event: power_loss, action Crash (spec/Tamper.tla:137:1)
-	TamperSend                                 // @event: send, action Send (spec/Tamper.tla:145:1)
-	TamperAck                                  // @event: ack, action ReceiveAck (spec/Tamper.tla:209:1)
+	TamperTamper    TamperEventKind = iota + 1 // @event: tamper, action Detect (spec/Tamper.tla:124:1)
+	TamperPersist                              // @event: persist, action Persist (spec/Tamper.tla:135:1)
+	TamperPowerLoss                            // @event: power_loss, action Crash (spec/Tamper.tla:142:1)
+	TamperSend                                 // @event: send, action Send (spec/Tamper.tla:150:1)
+	TamperAck                                  // @event: ack, action ReceiveAck (spec/Tamper.tla:215:1)
 )
 
 func (k TamperEventKind) String() string {
@@ -1063,9 +1063,9 @@ func (p *TamperParams) Init() TamperState {
 	return s
 }
 
-// stepDetect is action Detect (spec/Tamper.tla:119:1), event tamper.
-// Model bounds dropped: seq < MaxEvents (spec/Tamper.tla:120:8).
-// History variables not kept: detected' = detected \cup {[n |-> seq + 1, kind |-> k, signed |-> TRUE]} (spec/Tamper.tla:123:11).
+// stepDetect is action Detect (spec/Tamper.tla:124:1), event tamper.
+// Model bounds dropped: seq < MaxEvents (spec/Tamper.tla:125:8).
+// History variables not kept: detected' = detected \cup {[n |-> seq + 1, kind |-> k, signed |-> TRUE]} (spec/Tamper.tla:128:11).
 func (p *TamperParams) stepDetect(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	var ovf bool
 	nx := *s
@@ -1082,7 +1082,7 @@ func (p *TamperParams) stepDetect(s *TamperState, ev TamperEvent, out *TamperOut
 	return nil
 }
 
-// stepPersist is action Persist (spec/Tamper.tla:130:1), event persist.
+// stepPersist is action Persist (spec/Tamper.tla:135:1), event persist.
 func (p *TamperParams) stepPersist(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.Sensed.Has(ev.E, compareTamperItem) {
 		return errTamperPersistGuard1
@@ -1098,9 +1098,9 @@ func (p *TamperParams) stepPersist(s *TamperState, ev TamperEvent, out *TamperOu
 	return nil
 }
 
-// stepCrash is action Crash (spec/Tamper.tla:137:1), event power_loss.
-// Model bounds dropped: crashes < MaxCrashes (spec/Tamper.tla:138:8).
-// History variables not kept: crashes' = crashes + 1 (spec/Tamper.tla:139:8).
+// stepCrash is action Crash (spec/Tamper.tla:142:1), event power_loss.
+// Model bounds dropped: crashes < MaxCrashes (spec/Tamper.tla:143:8).
+// History variables not kept: crashes' = crashes + 1 (spec/Tamper.tla:144:8).
 func (p *TamperParams) stepCrash(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	nx := *s
 	nx.Sensed.Clear()
@@ -1109,7 +1109,7 @@ func (p *TamperParams) stepCrash(s *TamperState, ev TamperEvent, out *TamperOutp
 	return nil
 }
 
-// stepSend is action Send (spec/Tamper.tla:145:1), event send.
+// stepSend is action Send (spec/Tamper.tla:150:1), event send.
 func (p *TamperParams) stepSend(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	if !s.Mlog.Has(ev.E, compareTamperItem) {
 		return errTamperSendGuard1
@@ -1122,7 +1122,7 @@ func (p *TamperParams) stepSend(s *TamperState, ev TamperEvent, out *TamperOutpu
 	return nil
 }
 
-// stepReceiveAck is action ReceiveAck (spec/Tamper.tla:209:1), event ack.
+// stepReceiveAck is action ReceiveAck (spec/Tamper.tla:215:1), event ack.
 func (p *TamperParams) stepReceiveAck(s *TamperState, ev TamperEvent, out *TamperOutput) error {
 	nx := *s
 	{
@@ -1143,9 +1143,9 @@ func (p *TamperParams) stepReceiveAck(s *TamperState, ev TamperEvent, out *Tampe
 var (
 	errTamperDetectMlogFull  = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "mlog holds statemachine.SetCap elements"}
 	errTamperDetectOverflow  = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "integer overflow"}
-	errTamperPersistGuard1   = &statemachine.GuardError{Role: "meter", Action: "Persist", Conjunct: "e \\in sensed (spec/Tamper.tla:131:8)"}
+	errTamperPersistGuard1   = &statemachine.GuardError{Role: "meter", Action: "Persist", Conjunct: "e \\in sensed (spec/Tamper.tla:136:8)"}
 	errTamperPersistMlogFull = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "mlog holds statemachine.SetCap elements"}
-	errTamperSendGuard1      = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:146:8)"}
+	errTamperSendGuard1      = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:151:8)"}
 )
 
 func compareTamperItem(a, b TamperItem) int {

@@ -15,7 +15,10 @@
 (* Properties: S5 (a participant is served exactly the readings of its    *)
 (* contract period) and S8 (once the CRL is known nothing the thief signed *)
 (* is evidence; no genuine reading logged before the invalidity date is    *)
-(* ever voided).  The CRL is applied in the step it arrives in.            *)
+(* ever voided).  The CRL is applied in the step it arrives in: from then *)
+(* on the evidence (Evidence) is what the log recorded before the          *)
+(* invalidity date; the head-end keeps every reading it accepted (its      *)
+(* database, a @store) and judges it by the CRL whenever it is read.       *)
 (***************************************************************************)
 EXTENDS Naturals, FiniteSets
 
@@ -44,16 +47,16 @@ Reading == [t : Slots, by : {"meter", "thief"}]
 VARIABLES
     \* @type: Int; @role: headend
     now,           \* the head-end's clock (slots)
-    \* @type: Bool; @role: headend
+    \* @type: Bool; @role: headend; @persist
     crlKnown,      \* the CRL with the invalidity date reached the head-end
-    \* @type: Set(ENTRY); @role: headend; @persist
-    accepted,      \* readings the head-end holds as valid evidence, with their log time
-    \* @type: Set(READING); @role: headend; @persist
+    \* @type: Set(ENTRY); @role: headend; @persist; @store
+    accepted,      \* readings the head-end accepted, with their log time (its database)
+    \* @type: Set(READING); @role: headend; @persist; @store
     logged,        \* the transparency log's content: every reading ever accepted (append-only)
     \* @type: Set(ENTRY); @role: history
     log,           \* history: every accepted reading with its log time
-    \* @type: Set(<<Str, Int>>); @role: headend
-    served,        \* <<supplier, slot>> the head-end handed out
+    \* @type: Set(<<Str, Int>>); @role: headend; @persist; @store
+    served,        \* <<supplier, slot>> the head-end handed out (its audit log)
     \* @type: Bool; @role: headend
     switched       \* the supplier switch has been recorded
 
@@ -92,17 +95,21 @@ LoggedBeforeInvalidity(e) ==
     \/ e.at < Invalid
     \/ Mutant = "claimed_time_evidence" /\ e.t < Invalid
 
+\* The evidence: what the head-end accepted, judged by the CRL once it is
+\* known; every reading the log did not record before the invalidity date
+\* is no evidence, everything it recorded before is.
+Evidence ==
+    IF ~crlKnown THEN accepted
+    ELSE CASE Mutant = "revocation_voids_evidence" -> {}
+           [] Mutant = "crl_ignored" -> accepted
+           [] OTHER -> {e \in accepted : LoggedBeforeInvalidity(e)}
+
 \* @role: headend @event: crl
-\* The CRL reaches the head-end and is applied at once: every reading the
-\* log did not record before the invalidity date is dropped from the
-\* evidence, everything it recorded before is kept.
+\* The CRL reaches the head-end and is applied at once (Evidence reads it).
 PublishCRL ==
     /\ now >= Invalid /\ ~crlKnown
     /\ crlKnown' = TRUE
-    /\ accepted' = CASE Mutant = "revocation_voids_evidence" -> {}
-                      [] Mutant = "crl_ignored" -> accepted
-                      [] OTHER -> {e \in accepted : LoggedBeforeInvalidity(e)}
-    /\ UNCHANGED <<now, logged, log, served, switched>>
+    /\ UNCHANGED <<now, accepted, logged, log, served, switched>>
 
 \* Status at signing time, the time the log records a reading accepted
 \* now: valid if that is before the invalidity date, or the CRL is not
@@ -163,11 +170,11 @@ S5_ContractOnly ==
 \* S8a: once the CRL is known, nothing the thief signed is evidence,
 \* whatever slot it claims (neither kept from before nor ingested since).
 S8_RevocationStopsNewData ==
-    crlKnown => \A e \in accepted : e.by = "meter"
+    crlKnown => \A e \in Evidence : e.by = "meter"
 
 \* S8b: a genuine reading the log recorded before the invalidity date stays
 \* accepted (revocation never destroys evidence).
 S8_EvidenceKept ==
-    \A e \in log : e.by = "meter" /\ e.at < Invalid => e \in accepted
+    \A e \in log : e.by = "meter" /\ e.at < Invalid => e \in Evidence
 
 =============================================================================

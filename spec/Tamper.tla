@@ -66,8 +66,11 @@ VARIABLES
     wanUp,         \* the gateway's WAN link is up
     \* @type: Set(ITEM); @role: headend; @persist; @store
     stored,        \* the head-end's database of events (outside its machine)
-    \* @type: Seq(Int); @role: headend; @persist
-    alarms,        \* alarms raised, by event number
+    \* @type: Set(Int); @role: headend; @persist; @store
+    alarms,        \* the events with an alarm, by number: the head-end's alarm table
+                   \* (outside its machine, as many as events are stored)
+    \* @type: Seq(Int); @role: history
+    raised,        \* history: every alarm raised, in order (S2 counts them)
     \* @type: Int; @role: history
     crashes,
     \* @type: Int; @role: history
@@ -79,7 +82,7 @@ VARIABLES
     \* @type: Int; @role: history
     injects
 
-vars == <<seq, sensed, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+vars == <<seq, sensed, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 TypeOK ==
     /\ seq \in 0..MaxEvents
@@ -92,7 +95,8 @@ TypeOK ==
     /\ acks \subseteq 1..MaxEvents
     /\ wanUp \in BOOLEAN
     /\ stored \subseteq Item
-    /\ alarms \in Seq(1..MaxEvents)
+    /\ alarms \subseteq 1..MaxEvents
+    /\ raised \in Seq(1..MaxEvents)
 
 Init ==
     /\ seq = 0
@@ -105,7 +109,8 @@ Init ==
     /\ acks = {}
     /\ wanUp = TRUE
     /\ stored = {}
-    /\ alarms = <<>>
+    /\ alarms = {}
+    /\ raised = <<>>
     /\ crashes = 0
     /\ restarts = 0
     /\ outages = 0
@@ -124,35 +129,35 @@ Detect(k) ==
        /\ IF Mutant = "event_not_persisted"
              THEN /\ sensed' = sensed \cup {e} /\ UNCHANGED mlog
              ELSE /\ mlog' = mlog \cup {e} /\ UNCHANGED sensed
-    /\ UNCHANGED <<plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<plc, queue, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: meter @event: persist(e)
 Persist(e) ==
     /\ e \in sensed
     /\ sensed' = sensed \ {e}
     /\ mlog' = mlog \cup {e}
-    /\ UNCHANGED <<seq, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, detected, plc, queue, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: meter @event: power_loss
 Crash ==
     /\ crashes < MaxCrashes  \* @bound
     /\ crashes' = crashes + 1
     /\ sensed' = {}
-    /\ UNCHANGED <<seq, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, mlog, detected, plc, queue, uploads, acks, wanUp, stored, alarms, raised, restarts, outages, drops, injects>>
 
 \* @role: meter @event: send(e)
 \* The meter sends (or resends) an unacknowledged event to its gateway.
 Send(e) ==
     /\ e \in mlog
     /\ plc' = plc \cup {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, queue, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: collect(e)
 \* The gateway queues an event it received durably.
 Collect(e) ==
     /\ e \notin queue
     /\ queue' = queue \cup {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: inject(e)
 \* The compromised gateway forwards an event it made or altered: without
@@ -162,7 +167,7 @@ Inject(e) ==
     /\ injects < MaxInjects  \* @bound
     /\ injects' = injects + 1
     /\ queue' = queue \cup {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops>>
 
 \* @role: gateway @event: drop(e)
 \* The compromised gateway drops a queued event (the meter still holds it
@@ -173,7 +178,7 @@ Drop(e) ==
     /\ drops < MaxDrops  \* @bound
     /\ drops' = drops + 1
     /\ queue' = queue \ {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, injects>>
 
 \* @role: gateway @event: upload(e)
 \* The gateway sends a queued event to the head-end (again, until
@@ -182,7 +187,7 @@ Upload(e) ==
     /\ e \in queue
     /\ wanUp
     /\ uploads' = uploads \cup {e}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: headend @event: ingest(e)
 \* The head-end verifies the meter's signature, stores the event once
@@ -194,7 +199,8 @@ Ingest(e) ==
     /\ stored' = stored \cup {e}
     /\ IF e \in stored /\ Mutant # "no_dedup"
           THEN UNCHANGED alarms
-          ELSE alarms' = Append(alarms, e.n)
+          ELSE alarms' = alarms \cup {e.n}
+    /\ raised' = IF e \in stored /\ Mutant # "no_dedup" THEN raised ELSE Append(raised, e.n)
     /\ acks' = acks \cup {e.n}
     /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, wanUp, crashes, restarts, outages, drops, injects>>
 
@@ -202,13 +208,13 @@ Ingest(e) ==
 \* The gateway drops a queued event only on the head-end's acknowledgement.
 Uploaded(n) ==
     /\ queue' = {e \in queue : e.n # n}
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: meter @event: ack(n)
 \* The head-end's signed acknowledgement: only now the meter forgets the event.
 ReceiveAck(n) ==
     /\ mlog' = {e \in mlog : e.n # n}
-    /\ UNCHANGED <<seq, sensed, detected, plc, queue, uploads, acks, wanUp, stored, alarms, crashes, restarts, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, detected, plc, queue, uploads, acks, wanUp, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 \* @role: gateway @event: restart
 \* The persisted queue survives a restart; the volatile wanUp starts again
@@ -218,15 +224,15 @@ Restart ==
     /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
     /\ wanUp' = TRUE
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, crashes, outages, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, raised, crashes, outages, drops, injects>>
 
 \* @role: gateway @event: outage
 WanDown ==
     /\ wanUp /\ outages < MaxOutages  \* @bound
     /\ wanUp' = FALSE /\ outages' = outages + 1
-    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, crashes, restarts, drops, injects>>
+    /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, raised, crashes, restarts, drops, injects>>
 \* @role: gateway @event: recovery
-WanBack == ~wanUp /\ wanUp' = TRUE /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, crashes, restarts, outages, drops, injects>>
+WanBack == ~wanUp /\ wanUp' = TRUE /\ UNCHANGED <<seq, sensed, mlog, detected, plc, queue, uploads, acks, stored, alarms, raised, crashes, restarts, outages, drops, injects>>
 
 Next ==
     \/ \E k \in Kinds : Detect(k)
@@ -266,7 +272,7 @@ LiveSpec == Spec /\ Fairness
 S1_EventAuthentic == stored \subseteq detected
 
 \* S2: each event raises at most one alarm (stored once).
-S2_AlarmOnce == \A i, j \in 1..Len(alarms) : alarms[i] = alarms[j] => i = j
+S2_AlarmOnce == \A i, j \in 1..Len(raised) : raised[i] = raised[j] => i = j
 
 \* S3: a detected event is in the meter's memory or persisted log, in the
 \* gateway's queue, or stored.

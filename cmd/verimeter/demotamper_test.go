@@ -218,12 +218,12 @@ func TestDemoTamperTracesAreExplained(t *testing.T) {
 }
 
 // TestDemoTamperedTamperTraceIsRejected: the head-end's log edited so that
-// the duplicate's Ingest raises a second alarm for the same event (S2) is
+// the duplicate's Ingest raises an alarm for an event it did not ingest is
 // reported at that line.
 func TestDemoTamperedTamperTraceIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
 	path := tamperLog(t, dir, "headend")
-	rewrite(t, path, 2, `"alarms":[1]`, `"alarms":[1,1]`)
+	rewrite(t, path, 2, `"alarms":[1]`, `"alarms":[1,2]`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
 	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != 2 || u.Step.Action != "Ingest" {

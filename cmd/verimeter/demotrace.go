@@ -27,7 +27,8 @@ import (
 // attacker). In Collection every role logs and the model's RolesView
 // delivers what was sent in one step, so one: the WAN's DeliverAll before
 // the head-end's Ingest. In Firmware only the meter acts, so none. In
-// Tamper every role logs (meter, gateway, head-end), so none.
+// Tamper every role logs (meter, gateway, head-end), so none. In Market
+// only the head-end acts (one log per meter and supplier switch), so none.
 var specTraceGroups = []struct {
 	dir, module, cfg string
 	who              string // the roles that log, as the report names them
@@ -39,6 +40,7 @@ var specTraceGroups = []struct {
 	{"collection", "Collection.tla", "trace/Collection.cfg", "roles'", 1, nil},
 	{"firmware", "Firmware.tla", "trace/Firmware.cfg", "meters'", 0, nil},
 	{"tamper", "Tamper.tla", "trace/Tamper.cfg", "roles'", 0, nil},
+	{"market", "Market.tla", "trace/Market.cfg", "head-end's", 0, nil},
 }
 
 // traceCheckResult sums the validation of one module's traces in a run.

@@ -1,0 +1,265 @@
+package headend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine"
+)
+
+// The head-end's part of spec/Market.tla: which slots of a meter's data a
+// supplier is served (S5). The generated Market machine decides it, one
+// machine per meter and supplier switch; the contracts table says who the
+// spec's suppliers are.
+//
+// Time. The spec's slots are the meter's market epochs, not clock ticks:
+//
+//	slot 1         the meter's data before its (latest) supplier switch S
+//	               (all of it when the meter has had no switch);
+//	slot 2=Switch  the data from S on;
+//	slot 3=Invalid from the meter key's invalidity date, when one is named
+//	               after S (not stepped, see below).
+//
+// now is the slot of the head-end's clock: 1 until the clock reaches S,
+// when the head-end steps Tick (now' = 2, switched' = TRUE); that is the
+// switch being recorded. S is the valid_from of the newest supplier
+// contract that begins where another supplier's contract ends (what
+// Store.SwitchSupplier writes). Supplier "A" is the participant whose
+// supplier contract ends at S (with no switch: any participant holding a
+// supplier contract of the meter), "B" the one whose contract begins at S.
+// A fetch by A or B steps Fetch(p, t) for each slot t its request
+// [from, to) touches, and is served, within its contracts, exactly the
+// slots whose Fetch the machine took. The served set (@store served) is
+// the fetch's audit entry, which names the slots.
+//
+// Not stepped here: the spec's Ingest(r) needs r.by, whether the meter or
+// a key thief signed, which only the model knows (the head-end's Collection
+// machine takes ingest with the evidence rule, loggedInTime); and so
+// PublishCRL, whose effect on Tick and Fetch is none. The @stores accepted
+// and logged are the data table and the transparency log, which Tick and
+// Fetch do not read.
+
+// Market slots and constants, as the comment above maps them.
+const (
+	marketSlotBefore = 1 // before the meter's supplier switch
+	marketSlotAfter  = 2 // from the switch on (Switch)
+	marketInvalid    = 3 // from the key's invalidity date (Invalid)
+)
+
+// marketParams are the constants every Market machine runs with.
+var marketParams = MarketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketStore{}}
+
+// marketStore implements MarketStore. Tick and Fetch, the actions the
+// head-end steps, read none of the stores: each read answers false.
+type marketStore struct{}
+
+// AcceptedHas is the @store accepted (the data table), not read by Tick or Fetch.
+func (marketStore) AcceptedHas(MarketEntry) bool { return false }
+
+// LoggedHas is the @store logged (the transparency log), not read by Tick or Fetch.
+func (marketStore) LoggedHas(MarketReading) bool { return false }
+
+// ServedHas is the @store served (the audit log's fetch entries), not read by Tick or Fetch.
+func (marketStore) ServedHas(MarketServed) bool { return false }
+
+// marketTraced is a Market machine's state with, for the trace only, its
+// @stores as the spec names them: trace validation reads the head-end's
+// whole state of spec/Market.tla in each line (accepted and logged stay
+// empty: Ingest is not stepped here).
+type marketTraced struct {
+	MarketState
+	Accepted []MarketEntry   `json:"accepted"`
+	Logged   []MarketReading `json:"logged"`
+	Served   []MarketServed  `json:"served"`
+}
+
+// marketMachine is the Market machine of one meter and switch.
+type marketMachine = statemachine.Instance[marketTraced, MarketEvent, MarketOutput]
+
+// marketKey names a Market machine: the meter and its switch time (0: none).
+type marketKey struct {
+	meter protocol.SystemTitle
+	at    int64
+}
+
+// markets holds the head-end's Market machines. Their state follows from
+// the clock and the contracts table, so a machine dropped from the map is
+// rebuilt on the meter's next fetch.
+type markets struct {
+	mu  sync.Mutex
+	ms  map[marketKey]*marketMachine
+	out MarketOutput
+}
+
+// supplierSwitch is what the contracts table says of a meter's latest
+// supplier switch: its time (0 when none) and the suppliers before and
+// after it.
+type supplierSwitch struct {
+	at         int64
+	old, newer []string // A and B; with no switch, every supplier is A
+}
+
+// party is the spec's supplier a participant is for this switch: "A",
+// "B", or "" when it is neither (another role, or a supplier of an
+// earlier switch).
+func (sw supplierSwitch) party(name string) string {
+	switch {
+	case slices.Contains(sw.old, name):
+		return "A"
+	case slices.Contains(sw.newer, name):
+		return "B"
+	}
+	return ""
+}
+
+// slotSpan is the time a slot of the switch covers, [lo, hi).
+func (sw supplierSwitch) slotSpan(t int64) [2]int64 {
+	const inf = 1 << 62
+	switch {
+	case sw.at == 0:
+		return [2]int64{-inf, inf}
+	case t == marketSlotBefore:
+		return [2]int64{-inf, sw.at}
+	}
+	return [2]int64{sw.at, inf}
+}
+
+// marketSlots steps the meter's Market machine for a fetch by supplier
+// party over [from, to): Tick when the clock has reached the switch, then
+// Fetch(party, t) for each slot the request touches. It returns the spans
+// of the slots the machine served and their names for the audit entry.
+func (h *HeadEnd) marketSlots(ctx context.Context, meter protocol.SystemTitle, sw supplierSwitch, party string, from, to int64) ([][2]int64, string, error) {
+	mk := &h.market
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	m, err := h.marketMachine(marketKey{meter, sw.at})
+	if err != nil {
+		return nil, "", err
+	}
+	if sw.at != 0 && h.cfg.Now().Unix() >= sw.at && m.State.Now < marketSlotAfter {
+		if _, err := m.Apply(0, MarketEvent{Kind: MarketTick}, &mk.out); err != nil {
+			return nil, "", err
+		}
+	}
+	var spans [][2]int64
+	var names []string
+	slots := []int64{marketSlotBefore}
+	if sw.at != 0 {
+		slots = append(slots, marketSlotAfter)
+	}
+	for _, t := range slots {
+		s := sw.slotSpan(t)
+		if max(s[0], from) >= min(s[1], to) {
+			continue
+		}
+		_, err := m.Apply(0, MarketEvent{Kind: MarketFetch, P: party, T: t}, &mk.out)
+		if errors.Is(err, statemachine.ErrNotEnabled) {
+			continue // not this supplier's slot (S5), or not yet (t > now)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		spans = append(spans, s)
+		names = append(names, fmt.Sprintf("%s%d", party, t))
+	}
+	return spans, strings.Join(names, ","), nil
+}
+
+// marketMachine returns the Market machine of a meter and switch. Called
+// with h.market.mu held.
+func (h *HeadEnd) marketMachine(k marketKey) (*marketMachine, error) {
+	mk := &h.market
+	if m, ok := mk.ms[k]; ok {
+		return m, nil
+	}
+	name := fmt.Sprintf("market/%x/headend", k.meter[:])
+	if k.at != 0 {
+		name = fmt.Sprintf("market/%x-%d/headend", k.meter[:], k.at)
+	}
+	rec, err := h.cfg.Trace.Recorder(name)
+	if err != nil {
+		return nil, err
+	}
+	p := &marketParams
+	traced := rec != nil
+	m := &marketMachine{Role: "headend", Name: "headend", Rec: rec,
+		State:  marketTraced{MarketState: p.Init(), Accepted: []MarketEntry{}, Logged: []MarketReading{}, Served: []MarketServed{}},
+		Step:   func(s *marketTraced, ev MarketEvent, o *MarketOutput) error { return p.Step(&s.MarketState, ev, o) },
+		Action: func(o *MarketOutput) string { return o.Action },
+		Persist: func(s *marketTraced, o *MarketOutput) error {
+			if len(o.AcceptedAdd)+len(o.AcceptedRemove)+len(o.LoggedAdd)+len(o.LoggedRemove)+len(o.ServedRemove) > 0 || o.AcceptedClear || o.LoggedClear || o.ServedClear {
+				return fmt.Errorf("%w: Market step %s changes a store the head-end does not step", ErrStore, o.Action)
+			}
+			if traced {
+				served := slices.Clone(s.Served)
+				for _, x := range o.ServedAdd {
+					if !slices.Contains(served, x) {
+						served = append(served, x)
+					}
+				}
+				s.Served = served
+			}
+			return nil
+		}}
+	m.Resume()
+	if mk.ms == nil {
+		mk.ms = map[marketKey]*marketMachine{}
+	}
+	if len(mk.ms) >= h.cfg.CommandMachines {
+		for k := range mk.ms { // any one: its state follows from the clock and the contracts
+			delete(mk.ms, k)
+			break
+		}
+	}
+	mk.ms[k] = m
+	return m, nil
+}
+
+// supplierSwitch reads a meter's latest supplier switch from its supplier
+// contracts: the newest contract that begins where another supplier's
+// ends.
+func (s *Store) supplierSwitch(ctx context.Context, meter protocol.SystemTitle) (sw supplierSwitch, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT participant, valid_from, valid_to FROM contracts WHERE role = ? AND meter = ?`), string(protocol.RoleSupplier), meter[:])
+	if err != nil {
+		return sw, storeErr("contracts", err)
+	}
+	defer closeRows(rows, "contracts", &err)
+	type contract struct {
+		who      string
+		from, to int64
+	}
+	var cs []contract
+	for rows.Next() {
+		var c contract
+		if err := rows.Scan(&c.who, &c.from, &c.to); err != nil {
+			return sw, storeErr("contracts", err)
+		}
+		cs = append(cs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return sw, storeErr("contracts", err)
+	}
+	for _, n := range cs {
+		for _, o := range cs {
+			if o.to == n.from && o.who != n.who && n.from > sw.at {
+				sw.at = n.from
+			}
+		}
+	}
+	for _, c := range cs {
+		switch {
+		case sw.at == 0:
+			sw.old = append(sw.old, c.who)
+		case c.to == sw.at:
+			sw.old = append(sw.old, c.who)
+		case c.from == sw.at:
+			sw.newer = append(sw.newer, c.who)
+		}
+	}
+	return sw, nil
+}
