@@ -2,9 +2,12 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
@@ -72,9 +75,60 @@ func (g *Gateway) collection(meter protocol.SystemTitle) (*meterCollection, erro
 		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionRestart}, &g.collOut); err != nil {
 			return nil, err
 		}
+		if err := g.logUnloggedCollects(c, meter); err != nil {
+			return nil, err
+		}
 	}
 	g.colls[meter] = c
 	return c, nil
+}
+
+// logUnloggedCollects continues the Collection log of an earlier
+// incarnation after its Restart. A Collect appends the item to the durable
+// queue before its log line, so a kill between the two leaves an item
+// queued that the log never collected (and the meter unacknowledged); the
+// restart logs that Collect, as the spec's step it was (the generated
+// machine's, without persistence: the item is queued already), for each
+// item of the meter pending in the queue that the log's Collect and
+// Uploaded steps do not leave queued. This only writes the log.
+func (g *Gateway) logUnloggedCollects(c *meterCollection, meter protocol.SystemTitle) error {
+	f, err := os.Open(filepath.Join(g.cfg.Trace.Dir(), "collection", fmt.Sprintf("%x", meter[:]), "gateway-"+g.cfg.Name+".ndjson"))
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	lines, err := statemachine.ReadTrace(f)
+	if err != nil {
+		return nil
+	}
+	logged := map[int64]bool{}
+	for _, l := range lines {
+		var ev struct {
+			R int64 `json:"r"`
+			I struct {
+				R int64 `json:"r"`
+			} `json:"i"`
+		}
+		if json.Unmarshal(l.Event, &ev) != nil {
+			continue
+		}
+		switch l.Action {
+		case "Collect":
+			logged[ev.R] = true
+		case "Uploaded":
+			delete(logged, ev.I.R)
+		}
+	}
+	for _, it := range g.queue.pending {
+		if !it.ok || it.id.Meter != meter || it.id.Counter > math.MaxInt64 || logged[int64(it.id.Counter)] {
+			continue
+		}
+		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionCollect, R: int64(it.id.Counter)}, &g.collOut); err != nil {
+			return err
+		}
+		logged[int64(it.id.Counter)] = true
+	}
+	return nil
 }
 
 // collect takes the machine's Collect for a signed item the meter sent

@@ -282,3 +282,28 @@ func TestHTTPSUplinkClassifiesFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPSUplinkCarriesLamportClock: over HTTPS the batch carries the
+// gateway's Lamport time (wan.ClockHeader) and the answer the head-end's
+// (IngestReply.Clock), as the in-process uplink does through the context,
+// so the traces of separate processes keep the head-end's Ingest after the
+// gateway's Upload and the gateway's Uploaded after the Ingest.
+func TestHTTPSUplinkCarriesLamportClock(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get(wan.ClockHeader))
+		w.Write([]byte(`{"stored":1,"duplicates":0,"intervals":0,"clock":43}`))
+	}))
+	srv.TLS = &tls.Config{MinVersion: tls.VersionTLS13}
+	srv.StartTLS()
+	defer srv.Close()
+	up := NewHTTPSUplink(strings.TrimPrefix(srv.URL, "https://"), tls.Certificate{}, func(*x509.Certificate) error { return nil })
+	items := []wan.Item{{Kind: wan.KindReading, Raw: []byte("r")}}
+	res, err := up.Ingest(wan.WithClock(context.Background(), 42), "gw", items)
+	if err != nil || res.Clock != 43 || got.Load() != "42" {
+		t.Fatalf("sent clock %q, answer %+v, %v; want 42 sent and 43 back", got.Load(), res, err)
+	}
+	if _, err := up.Ingest(context.Background(), "gw", items); err != nil || got.Load() != "" {
+		t.Fatalf("without a trace: sent clock %q, %v; want none", got.Load(), err)
+	}
+}

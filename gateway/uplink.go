@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/verimeter/verimeter/wan"
@@ -85,6 +86,9 @@ func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []wan.Item) (w
 		return wan.IngestResult{}, err
 	}
 	req.Header.Set("Content-Type", "application/cbor")
+	if c := wan.ClockOf(ctx); c > 0 {
+		req.Header.Set(wan.ClockHeader, strconv.FormatUint(c, 10))
+	}
 	resp, err := u.client.Do(req)
 	if err != nil {
 		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, err)
@@ -107,7 +111,7 @@ func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []wan.Item) (w
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrReply, err)
 	}
-	res := wan.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals}
+	res := wan.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals, Clock: rep.Clock}
 	for _, r := range rep.Rejected {
 		res.Rejected = append(res.Rejected, errors.New(r))
 	}

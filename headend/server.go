@@ -115,12 +115,22 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
-	res, err := h.Ingest(r.Context(), c.Subject.CommonName, items)
+	ctx := r.Context()
+	if v := r.Header.Get(wan.ClockHeader); v != "" {
+		// The gateway's Lamport time, for the trace of the Ingest steps.
+		clock, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			httpError(w, http.StatusBadRequest, fmt.Errorf("%s: %w", wan.ClockHeader, err))
+			return
+		}
+		ctx = wan.WithClock(ctx, clock)
+	}
+	res, err := h.Ingest(ctx, c.Subject.CommonName, items)
 	if err != nil {
 		httpError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	rep := wan.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals}
+	rep := wan.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals, Clock: res.Clock}
 	for _, e := range res.Rejected {
 		rep.Rejected = append(rep.Rejected, e.Error())
 	}

@@ -2,6 +2,8 @@ package meter
 
 import (
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -123,6 +125,45 @@ func (m *Meter) initCollection(rec *statemachine.Recorder) error {
 	}
 	if rec != nil {
 		c.m.Resume()
+		return c.logUnloggedTakes()
+	}
+	return nil
+}
+
+// logUnloggedTakes continues the Collection log of an earlier incarnation
+// (a meter killed and started again). A Take is journaled (the signed
+// item, recTaken) before its log line, so a kill between the two leaves a
+// taken item the log lacks; the restart logs that Take, from the log's
+// last taken up to the journal's, as the spec's step it was (the
+// generated machine's, without persistence: the item is journaled
+// already). An acknowledgement the log lacks needs nothing: the meter's
+// buffer is its journal (@store), not logged. This only writes the log;
+// whatever it finds, the meter restarts from its journal, and a log these
+// steps do not bring to the journal's state is left for the trace check
+// to reject.
+func (c *collection) logUnloggedTakes() error {
+	raw := c.m.Rec.LastState()
+	if raw == nil {
+		return nil
+	}
+	var last CollectionState
+	if err := json.Unmarshal(raw, &last); err != nil {
+		return nil
+	}
+	durable := c.m.State
+	if last.Taken >= durable.Taken || durable.Taken-last.Taken > maxUnlogged {
+		return nil
+	}
+	persist := c.m.Persist
+	c.m.Persist, c.m.State = nil, last
+	defer func() { c.m.Persist, c.m.State = persist, durable }()
+	for c.m.State.Taken < durable.Taken {
+		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+			if errors.Is(err, statemachine.ErrNotEnabled) {
+				return nil
+			}
+			return err
+		}
 	}
 	return nil
 }

@@ -315,6 +315,10 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 		Action: func(o *FirmwareOutput) string { return o.Action }, Persist: c.persist}
 	c.m.Resume()
 	c.m.Rec, c.rec = nil, rec // step records the logbook (the machine's @store) with the state
+	if st, err = c.logUnloggedFirmware(st); err != nil {
+		return nil, err
+	}
+	c.m.State = st
 	if a := c.fw.Attempt; a != nil {
 		// Power was lost during an install: a step of the spec (Fault),
 		// then the attempt is settled from what is durable.

@@ -33,8 +33,7 @@ type IngestResult struct {
 	Rejected           []error
 	// Clock is the head-end's Lamport time after the batch's steps, for
 	// trace validation: the gateway's steps on the answer observe it (0
-	// when the head-end keeps no trace, and over HTTP, which does not
-	// carry it).
+	// when the head-end keeps no trace; over HTTP, IngestReply.Clock).
 	Clock uint64
 }
 
@@ -54,6 +53,9 @@ type IngestReply struct {
 	Duplicates int      `json:"duplicates"`
 	Intervals  int      `json:"intervals"`
 	Rejected   []string `json:"rejected,omitempty"`
+	// Clock is IngestResult.Clock, the head-end's Lamport time after the
+	// batch's steps (absent when it keeps no trace).
+	Clock uint64 `json:"clock,omitempty"`
 }
 
 // ProofReply is the JSON answer to a participant: each interval proof as

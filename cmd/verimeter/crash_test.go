@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -25,6 +26,7 @@ import (
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
 
 // TestCrashCampaign kills (SIGKILL) the head-end, the gateway or a meter at
@@ -74,7 +76,7 @@ func TestCrashCampaign(t *testing.T) {
 	he := startHeadend()
 	ms := make([]*exec.Cmd, meters)
 	for i := range ms {
-		ms[i] = startMeter(i)
+		ms[i] = ps.startMeterTampered(i)
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -237,7 +239,13 @@ func TestCrashCampaign(t *testing.T) {
 	// Every process's logs, the killed and restarted ones included (a
 	// restart is the spec's step: the meter's power loss, the gateway's
 	// new key agreement).
-	traces, traceErr := validateSpecTraces(ps.trace)
+	if keep := os.Getenv("VERIMETER_CRASH_TRACES"); keep != "" {
+		// The logs kept for verimeter trace-check after the test.
+		if err := os.CopyFS(keep, os.DirFS(ps.trace)); err != nil {
+			t.Errorf("keeping the trace logs: %v", err)
+		}
+	}
+	traces, traceErr := validateCrashTraces(ps.trace, campaign)
 	var explained []string
 	for _, r := range traces {
 		explained = append(explained, fmt.Sprintf("%s %d steps in %d logs", r.Module, r.Steps, r.Logs))
@@ -257,26 +265,44 @@ func TestCrashCampaign(t *testing.T) {
 		{"items acknowledged", len(queued)}, {"items lost", lost}, {"intervals duplicated", dups},
 		{"APDUs audited", apdus}, {"nonce reuse", reuse},
 		{"trace steps Commands", traces.module("Commands").Steps}, {"trace steps Channel", traces.module("Channel").Steps},
+		{"trace steps Collection", traces.module("Collection").Steps}, {"trace steps Firmware", traces.module("Firmware").Steps},
+		{"trace steps Tamper", traces.module("Tamper").Steps},
 		{"installs attempted", fwr.attempts}, {"installs complete", fwr.complete}, {"installs rolled back", fwr.rolledBack},
 		{"rollbacks at boot", fwr.atBoot}, {"installs rejected", fwr.rejected}, {"installs broken", len(fwr.broken)},
 	} {
 		t.Logf("figure: %-24s %d", f.name, f.v)
 	}
-	_ = traceErr
-	for _, r := range traces {
-		switch {
-		case r.Err == nil:
-		case crashTraceModules[r.Module]:
-			t.Errorf("a log no behaviour of the spec explains: %v", r.Err)
-		default:
-			// A module whose roles' restarts are not yet steps of its
-			// trace mapping: reported, not judged.
-			t.Logf("%s logs of restarted processes not judged yet: %v", r.Module, r.Err)
+	if traceErr != nil {
+		// Every module's logs are judged: a restart is a step of each
+		// spec (see crashTraceModules).
+		for _, r := range traces {
+			if r.Err != nil {
+				t.Errorf("%s: a log no behaviour of the spec explains: %v", r.Module, r.Err)
+			}
+		}
+		if len(traces) == 0 {
+			t.Errorf("trace validation: %v", traceErr)
 		}
 	}
-	if traces.module("Channel").Steps == 0 {
-		t.Error("no Channel step logged: the trace validation checked nothing")
+	for _, m := range crashTraceModules {
+		if m != "Commands" && traces.module(m).Steps == 0 && traces.module(m).Err == nil {
+			t.Errorf("no %s step logged: the trace validation checked nothing", m)
+		}
 	}
+	// The same logs with one step of each module edited: the campaign
+	// fails on each (a judge that explains anything checks nothing).
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	edited, err := tamperCrashTraces(ps.trace, tampered)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, _ := validateCrashTraces(tampered, campaign)
+	for _, m := range edited {
+		if r := bad.module(m); !errors.Is(r.Err, tracecheck.ErrUnexplained) {
+			t.Errorf("%s: a log with an edited step is not rejected: %v", m, r.Err)
+		}
+	}
+	t.Logf("tampered logs rejected: %s", strings.Join(edited, ", "))
 	if lost != 0 || items != len(queued) {
 		t.Fatalf("%d acknowledged items lost; %d stored for %d acknowledged", lost, items, len(queued))
 	}
@@ -298,10 +324,14 @@ func TestCrashCampaign(t *testing.T) {
 }
 
 // crashTraceModules are the modules whose logs the crash campaign judges:
-// those whose roles log a restart as the spec's step (the meter's power
-// loss and the Channel machine's unlogged durable steps, the gateway's
-// Rekeys and Commands Restart).
-var crashTraceModules = map[string]bool{"Commands": true, "Channel": true}
+// all of them, as a restart is a step of each spec: the meter's power loss
+// (Channel's and Commands' Crash, Firmware's Fault and its settling) with
+// the durable steps a kill left unlogged logged before it (Channel's
+// Agree and Reserve, Collection's Take, Firmware's install steps), the
+// gateway's Rekeys and its Commands and Collection Restart, and the
+// head-end's store, which survives it unchanged (Collection's stored,
+// Tamper's).
+var crashTraceModules = []string{"Commands", "Channel", "Collection", "Firmware", "Tamper"}
 
 // lineWriter collects a process's output lines and offers each on lines
 // (dropped when nobody listens).

@@ -23,8 +23,10 @@ import (
 
 // TestProcessesOnLoopback runs the head-end, two gateways and six meters as
 // separate processes (PLC over Unix datagram sockets, WAN over TLS 1.3 on
-// 127.0.0.1), then checks that the readings arrived, verify, and are served
-// to the entitled supplier only.
+// 127.0.0.1), gateway 0 relaying a firmware campaign, then checks that
+// the readings arrived, verify, and are served to the entitled supplier
+// only, and that every process's logs of every module (-spec-trace) are
+// behaviours of the spec.
 func TestProcessesOnLoopback(t *testing.T) {
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "verimeter")
@@ -40,9 +42,15 @@ func TestProcessesOnLoopback(t *testing.T) {
 	if err := provision(work, 6, 2, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// Every process logs the steps of its machines (-spec-trace), all of
+	// them judged at the end.
+	trace := filepath.Join(work, "trace")
+	traced := func(args ...string) []string {
+		return append(append(append([]string(nil), args[:2]...), "-spec-trace", trace), args[2:]...)
+	}
 	var procs []*exec.Cmd
 	start := func(args ...string) *exec.Cmd {
-		c := exec.Command(bin, args...)
+		c := exec.Command(bin, traced(args...)...)
 		c.Stdout, c.Stderr = io.Discard, os.Stderr
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
@@ -85,8 +93,14 @@ func TestProcessesOnLoopback(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// Gateway 0 also relays a firmware campaign (UC5) to its meters.
+	fw := firmwareMaker(t, work)(1, 5, false)
 	for g := range 2 {
-		cmd := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g)))
+		args := []string{"gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g))}
+		if g == 0 {
+			args = append(args, "-firmware", fw)
+		}
+		cmd := exec.Command(bin, traced(args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("gateway %d: %v\n%s", g, err, out)
@@ -167,5 +181,20 @@ func TestProcessesOnLoopback(t *testing.T) {
 	code, body = get("supplier-b")
 	if code != http.StatusForbidden || !strings.Contains(string(body), "no contract") {
 		t.Fatalf("supplier without contract: %d %s", code, body)
+	}
+	// Every module's logs of every process are behaviours of its spec;
+	// the modules this run exercises have steps (no command is issued
+	// here).
+	traces, err := validateSpecTraces(trace)
+	if err != nil {
+		t.Fatalf("a log no behaviour of the spec explains: %v", err)
+	}
+	for _, m := range []string{"Channel", "Collection", "Firmware", "Tamper"} {
+		if r := traces.module(m); r.Steps == 0 {
+			t.Errorf("no %s step logged by the processes", m)
+		}
+	}
+	for _, r := range traces {
+		t.Logf("%s: %d steps explained in %d logs of %d meters", r.Module, r.Steps, r.Logs, r.Groups)
 	}
 }

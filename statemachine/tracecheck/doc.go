@@ -50,8 +50,13 @@
 // upload of an item the model's queue does not hold is unexplained) and by
 // the model's invariants.
 //
-// Parameters are checked against the domains Next draws them from, not
-// against the action's effect: the evaluator names the action a successor
-// was produced by, not its arguments. A parameter that leaves no trace in
-// the role's state after the step is thus checked for membership only.
+// Parameters are checked against the domains Next draws them from, and
+// when every parameter of the action is logged and drawn from a variable
+// or a range, the step is taken with those very arguments (eval's
+// ActionSuccessors, among Next's successors of the action): a parameter
+// that leaves no trace in the role's state after the step (an item of a
+// set the role keeps in its store) still decides which state follows, so
+// a later step that depends on it is checked, and the candidate states do
+// not multiply with every such step. A parameter drawn from another
+// domain (a constant set) is checked for membership only.
 package tracecheck

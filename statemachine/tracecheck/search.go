@@ -3,6 +3,7 @@ package tracecheck
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -115,6 +116,9 @@ type prepared struct {
 	state  map[string]string // canonical logged value by variable
 	logged string            // the logged state as a record
 	params []loggedParam
+	// all: every parameter of the action is logged (params in the
+	// action's order), so the step can be taken with those very arguments.
+	all bool
 }
 
 type loggedParam struct {
@@ -238,32 +242,49 @@ func (m *Model) prepareEvent(p *prepared, s *Step, g *gen.Machine, act *gen.Acti
 		}
 		p.params = append(p.params, lp)
 	}
+	p.all = len(p.params) == len(act.Params)
 	return ""
 }
 
 // paramsOK: every logged parameter is among the values Next draws it from
 // in state s.
 func (m *Model) paramsOK(p *prepared, s check.State) (bool, error) {
+	ok, _, err := m.params(p, s)
+	return ok, err
+}
+
+// params is paramsOK that also returns the logged arguments as the
+// model's values, in the action's order, when every parameter is logged
+// and drawn from a variable or a range (nil otherwise): the arguments the
+// logged step must have been taken with.
+func (m *Model) params(p *prepared, s check.State) (bool, []value.Value, error) {
+	var args []value.Value
+	if p.all {
+		args = make([]value.Value, 0, len(p.params))
+	}
 	for _, lp := range p.params {
 		switch {
 		case lp.p.From != "":
 			set, ok := s[m.idx[lp.p.From]].(value.SetValue)
 			if !ok {
-				return false, fmt.Errorf("tracecheck: %s is not a set", lp.p.From)
+				return false, nil, fmt.Errorf("tracecheck: %s is not a set", lp.p.From)
 			}
 			e, err := set.Enumerate()
 			if err != nil {
-				return false, err
+				return false, nil, err
 			}
-			found := false
+			var found value.Value
 			for _, x := range e.Elems() {
 				if value.Canonical(x) == lp.canon {
-					found = true
+					found = x
 					break
 				}
 			}
-			if !found {
-				return false, nil
+			if found == nil {
+				return false, nil, nil
+			}
+			if args != nil {
+				args = append(args, found)
 			}
 		case lp.p.Lo != nil:
 			vals, err := gen.RangeValues(lp.p, func(n string) (int64, bool) {
@@ -275,18 +296,51 @@ func (m *Model) paramsOK(p *prepared, s check.State) (bool, error) {
 				return c, ok
 			})
 			if err != nil {
-				return false, err
+				return false, nil, err
 			}
 			found := false
 			for _, v := range vals {
 				found = found || v == lp.num
 			}
 			if !found {
-				return false, nil
+				return false, nil, nil
 			}
+			if args != nil {
+				if lp.num < math.MinInt32 || lp.num > math.MaxInt32 {
+					args = nil // beyond the model's integers: membership only
+				} else {
+					args = append(args, value.Int(lp.num))
+				}
+			}
+		default:
+			args = nil // a domain the check does not enumerate: membership only
 		}
 	}
-	return true, nil
+	return true, args, nil
+}
+
+// exact keeps the successors of an action taken with the logged
+// arguments args from s (eval's ActionSuccessors) that are also Next's
+// successors succs of that action: Next's successors name the action but
+// not its arguments, so without this a step whose arguments leave no
+// trace in the logging role's state (a set the role keeps in its store)
+// would be explained by the action with any argument, and the candidates
+// multiply with every such step.
+func (m *Model) exact(action string, args []value.Value, s check.State, succs []succ) ([]succ, error) {
+	inNext := map[uint64]bool{}
+	for _, sc := range succs {
+		if sc.action == action {
+			inNext[check.Fingerprint(sc.state)] = true
+		}
+	}
+	var out []succ
+	err := m.mach.ActionSuccessors(action, args, s, func(t check.State) error {
+		if inNext[check.Fingerprint(t)] {
+			out = append(out, succ{action, t})
+		}
+		return nil
+	})
+	return out, err
 }
 
 // project prints the role's variables of s as prepare prints the logged state.
@@ -422,14 +476,20 @@ func (sr *searcher) group(group []*prepared, frontier []check.State) ([]check.St
 				if it.mask&bit == 0 {
 					continue
 				}
-				ok, err := sr.m.paramsOK(p, it.s)
+				ok, args, err := sr.m.params(p, it.s)
 				if err != nil {
 					return nil, err
 				}
 				if !ok {
 					continue
 				}
-				for _, sc := range it.succs {
+				succs := it.succs
+				if args != nil {
+					if succs, err = sr.m.exact(p.step.Action, args, it.s, it.succs); err != nil {
+						return nil, err
+					}
+				}
+				for _, sc := range succs {
 					if sc.action != p.step.Action || !sr.m.matches(p, sc.state) {
 						continue
 					}
