@@ -23,6 +23,7 @@ import (
 
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
 )
@@ -49,8 +50,8 @@ func TestCrashCampaign(t *testing.T) {
 		kills = n
 	}
 	const meters = 4
-	ps := newProcSet(t, "vmc", meters, 1)
-	work := ps.work
+	ps := procs.New(t, "vmc", meters, 1)
+	work := ps.Work
 	// A large logbook (one entry per round's install attempt) and a
 	// self-test that takes a while, so that kills land in installs.
 	const selfTestMillis = 40
@@ -69,8 +70,8 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	newFirmware := firmwareMaker(t, work)
 	tap := filepath.Join(work, "tap.jsonl")
-	ps.env = []string{"VERIMETER_PLC_TAP=" + tap}
-	stop, startHeadend, startMeter := ps.stop, ps.startHeadend, ps.startMeter
+	ps.Env = []string{"VERIMETER_PLC_TAP=" + tap}
+	stop, startHeadend, startMeter := ps.Stop, ps.StartHeadend, ps.StartMeter
 	he := startHeadend()
 	ms := make([]*exec.Cmd, meters)
 	for i := range ms {
@@ -94,7 +95,7 @@ func TestCrashCampaign(t *testing.T) {
 		fw := newFirmware(campaign, version, wrong)
 		lines := make(chan string, 64)
 		out := &lineWriter{lines: lines}
-		gw := ps.command("gateway", "run", "-config", filepath.Join(work, "gw-00.json"), "-wait", "5s", "-read", "-firmware", fw)
+		gw := ps.Command("gateway", "run", "-config", filepath.Join(work, "gw-00.json"), "-wait", "5s", "-read", "-firmware", fw)
 		gw.Stdout = out
 		if err := gw.Start(); err != nil {
 			t.Fatal(err)
@@ -188,7 +189,7 @@ func TestCrashCampaign(t *testing.T) {
 		finish()
 	}
 	// A last round without blows must deliver everything still queued.
-	out, err := ps.command("gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
+	out, err := ps.Command("gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("final gateway round: %v\n%s", err, out)
 	}
@@ -237,7 +238,7 @@ func TestCrashCampaign(t *testing.T) {
 	// Every process's logs, the killed and restarted ones included (a
 	// restart is the spec's step: the meter's power loss, the gateway's
 	// new key agreement).
-	traces, traceErr := validateSpecTraces(ps.trace)
+	traces, traceErr := validateSpecTraces(ps.Trace)
 	var explained []string
 	for _, r := range traces {
 		explained = append(explained, fmt.Sprintf("%s %d steps in %d logs", r.Module, r.Steps, r.Logs))
