@@ -9,18 +9,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/statemachine"
 )
 
 func TestDemoSmallIsGreen(t *testing.T) {
 	var trace bytes.Buffer
-	rep, err := runScenario(demoConfig{Meters: 20, Gateways: 2, Days: 2, Seed: 5, Trace: &trace})
+	rep, err := runScenario(sim.Config{Meters: 20, Gateways: 2, Days: 2, Seed: 5, Trace: &trace})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rep.write(&out)
-	if !rep.ok() {
+	rep.Write(&out)
+	if !rep.OK() {
 		t.Fatalf("demo checks failed:\n%s", out.String())
 	}
 	for _, want := range []string{"readings lost", "supplier switch at noon", "forced self-test failure rolled back", "replayed request to a meter"} {
@@ -38,16 +39,16 @@ func TestDemoSmallIsGreen(t *testing.T) {
 // altered after ingest must turn the verification check red and make the
 // report fail.
 func TestDemoDetectsAlteredStore(t *testing.T) {
-	rep, err := runScenario(demoConfig{Meters: 8, Gateways: 2, Days: 1, Seed: 2, BreakSignature: true})
+	rep, err := runScenario(sim.Config{Meters: 8, Gateways: 2, Days: 1, Seed: 2, BreakSignature: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rep.write(&out)
-	if rep.ok() {
+	rep.Write(&out)
+	if rep.OK() {
 		t.Fatalf("an altered signature went unnoticed:\n%s", out.String())
 	}
-	c, ok := rep.row("signatures verified by an outsider (roots and meter certificates only)")
+	c, ok := rep.Row("signatures verified by an outsider (roots and meter certificates only)")
 	if !ok || c.OK {
 		t.Fatalf("verification check missing or green with an altered signature: %+v", c)
 	}

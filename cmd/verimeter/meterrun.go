@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
@@ -113,7 +114,7 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 	}
 	m, err := meter.New(meter.Config{Title: title, Model: f.Model, SigningKey: sk, ChannelKey: ck, Operator: op, TrustList: tl,
 		Manufacturers: map[string]*ecdsa.PublicKey{"manufacturer": man}, Authorities: map[string]*ecdsa.PublicKey{"authority": auth},
-		Factory: factorySlot(f.Model), Dir: f.Dir, Seed: f.Seed, Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity, Trace: traces})
+		Factory: factorySlot(f.Model), Dir: f.Dir, Source: sim.NewHousehold(f.Seed), Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity, Trace: traces})
 	if err != nil {
 		return err
 	}

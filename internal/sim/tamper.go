@@ -1,6 +1,4 @@
-//go:build !device
-
-package main
+package sim
 
 import (
 	"context"
@@ -28,8 +26,8 @@ func (u uplink) Tamper(ctx context.Context, gw string, b protocol.TamperBatch) (
 	return acks, err
 }
 
-// tamperFigures are what the tamper step measured.
-type tamperFigures struct {
+// TamperFigures are what the tamper step measured.
+type TamperFigures struct {
 	Detected, Meters     int
 	QueuedDuringOutage   int
 	QueueAfterRestart    int
@@ -47,10 +45,10 @@ type tamperFigures struct {
 // acknowledgements reach the meters (the head-end stores each once and
 // raises one alarm), acknowledged end to end; an altered event is refused;
 // an operator acknowledges an alarm.
-func (w *world) tamper(rep *demoReport) error {
+func (w *World) tamper(rep *Report) error {
 	ctx := context.Background()
 	g := w.gws[0]
-	var nodes []*meterNode
+	var nodes []*MeterNode
 	for _, n := range w.meters {
 		if n.gw == g && n.cfg.Dir != "" && len(nodes) < 3 {
 			nodes = append(nodes, n)
@@ -59,7 +57,7 @@ func (w *world) tamper(rep *demoReport) error {
 	if len(nodes) == 0 {
 		return nil
 	}
-	var f tamperFigures
+	var f TamperFigures
 	f.Meters = len(nodes)
 	for i, n := range nodes {
 		if _, err := n.m.Tamper(protocol.TamperCover, w.now); err != nil {
@@ -160,7 +158,7 @@ func (w *world) tamper(rep *demoReport) error {
 // signedEventOf signs an event with a meter's key as the meter would, for
 // the altered-event check (its signature is then altered: the gateway's
 // forgery).
-func (w *world) signedEventOf(n *meterNode) ([]byte, error) {
+func (w *World) signedEventOf(n *MeterNode) ([]byte, error) {
 	s, err := protocol.NewMeterSigner(n.cfg.Title, n.cfg.SigningKey, n.cfg.Rand)
 	if err != nil {
 		return nil, err
@@ -170,7 +168,7 @@ func (w *world) signedEventOf(n *meterNode) ([]byte, error) {
 
 // restartMeter is a meter's power loss: it is closed and built again from
 // its directory, put back on its segment and recommissioned.
-func (w *world) restartMeter(n *meterNode) error {
+func (w *World) restartMeter(n *MeterNode) error {
 	if err := n.m.Close(); err != nil && !strings.Contains(err.Error(), "closed") {
 		return err
 	}

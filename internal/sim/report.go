@@ -1,6 +1,4 @@
-//go:build !device
-
-package main
+package sim
 
 import (
 	"errors"
@@ -10,8 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"golang.org/x/term"
 
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
@@ -33,11 +29,11 @@ const (
 	stepTrace      = "9 trace validation"
 )
 
-// demoRow is one check of the report: a figure with its unit, the
+// Row is one check of the report: a figure with its unit, the
 // expectation it was judged against and the verdict. A failing row keeps
 // what explains it in detail, which the report writes to a file the row
 // names, so that the table stays one line per check.
-type demoRow struct {
+type Row struct {
 	Step, Check string
 	Figure      string // the measured figure, with its unit
 	Expect      string // what the figure was judged against
@@ -46,12 +42,12 @@ type demoRow struct {
 	detail      string
 }
 
-// demoFigures are the numbers the report's checks judge, kept apart from
+// Figures are the numbers the report's checks judge, kept apart from
 // their wording so that a test compares them with the head-end's database.
-type demoFigures struct {
+type Figures struct {
 	Meters, Gateways, Days int
 
-	// 1 PKI: certificates the world holds, checked with crypto/x509 against
+	// 1 PKI: certificates the World holds, checked with crypto/x509 against
 	// the root alone (sub-CAs as intermediates).
 	CertsChecked, CertsChained int
 	// 2 commissioning: signed key agreements that succeeded.
@@ -65,13 +61,13 @@ type demoFigures struct {
 	WakeUpRefused                                                                     map[string]int
 	QueueBeforeRestart, QueueAfterRestart                                             int
 	SignaturesVerified, SignaturesBad                                                 int
-	Airtime                                                                           []segmentAirtime
+	Airtime                                                                           []SegmentAirtime
 	// 5 firmware.
 	Stage1Reached, Stage1Refused, Installed, SelfTestFailed, RolledBack int
 	LogbookEntries, FirmwareAttempts                                    int
 	CampaignsRefused                                                    map[string]int
 	// 6 attacker.
-	Attacks []attackTally
+	Attacks []AttackTally
 	// 7 operator change.
 	Moved, OldGatewayRefused, MovedStored int
 	// 8 market.
@@ -85,80 +81,80 @@ type demoFigures struct {
 	TraceSteps, TraceLogs, TraceGroups int
 }
 
-// segmentAirtime is one PLC segment's use of the medium during the day of
+// SegmentAirtime is one PLC segment's use of the medium during the day of
 // readings and their collection.
-type segmentAirtime struct {
+type SegmentAirtime struct {
 	Segment     string
 	Meters      int
 	Airtime     float64 // seconds on the medium
 	Utilisation float64 // share of the simulated time, 0..1
 }
 
-// attackTally counts one attack class and the reasons it was refused.
-type attackTally struct {
-	class         string
-	tried, reject int
-	reasons       map[string]int
+// AttackTally counts one attack class and the reasons it was refused.
+type AttackTally struct {
+	Class           string
+	Tried, Rejected int
+	Reasons         map[string]int // refusals per reason class
 }
 
 // maxSegmentUtilisation is the airtime budget of one S-FSK segment
 // (plc/README.md): above it, repeaters and retries saturate the medium.
 const maxSegmentUtilisation = 0.25
 
-type demoReport struct {
-	rows []demoRow
-	info []string
-	fig  demoFigures
-	dir  string // -report-dir; created when a failing row needs it
+type Report struct {
+	Rows []Row    // the checks, in the order the steps ran
+	Info []string // lines below the table: timings, where logs are kept
+	Fig  Figures  // the numbers the rows judge
+	Dir  string   // where failing rows' details go; created on first use
 }
 
 // add appends a row; detail explains a failure and goes to a file.
-func (r *demoReport) add(step, check string, ok bool, figure, expect, detail string) {
-	r.rows = append(r.rows, demoRow{Step: step, Check: check, Figure: figure, Expect: expect, OK: ok, detail: detail})
+func (r *Report) add(step, check string, ok bool, figure, expect, detail string) {
+	r.Rows = append(r.Rows, Row{Step: step, Check: check, Figure: figure, Expect: expect, OK: ok, detail: detail})
 }
 
-func (r *demoReport) ok() bool {
-	for _, c := range r.rows {
+func (r *Report) OK() bool {
+	for _, c := range r.Rows {
 		if !c.OK {
 			return false
 		}
 	}
-	return len(r.rows) > 0
+	return len(r.Rows) > 0
 }
 
 // row returns the first row of a check, for tests.
-func (r *demoReport) row(check string) (demoRow, bool) {
-	for _, c := range r.rows {
+func (r *Report) Row(check string) (Row, bool) {
+	for _, c := range r.Rows {
 		if c.Check == check {
 			return c, true
 		}
 	}
-	return demoRow{}, false
+	return Row{}, false
 }
 
 // writeDetails writes the detail of every failing row to its own file in
 // the report directory (created on first use: -report-dir, or a new
 // temporary directory) and names the file in the row.
-func (r *demoReport) writeDetails() error {
-	for i := range r.rows {
-		c := &r.rows[i]
+func (r *Report) WriteDetails() error {
+	for i := range r.Rows {
+		c := &r.Rows[i]
 		if c.OK || c.Detail != "" {
 			continue
 		}
-		if r.dir == "" {
+		if r.Dir == "" {
 			d, err := os.MkdirTemp("", "verimeter-report-")
 			if err != nil {
 				return fmt.Errorf("report directory: %w", err)
 			}
-			r.dir = d
-		} else if err := os.MkdirAll(r.dir, 0o755); err != nil {
+			r.Dir = d
+		} else if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 			return fmt.Errorf("report directory: %w", err)
 		}
 		text := c.detail
 		if text == "" {
 			text = "figure: " + c.Figure + "\nexpected: " + c.Expect
 		}
-		path := filepath.Join(r.dir, fmt.Sprintf("%02d-%s.txt", i+1, slug(c.Check)))
+		path := filepath.Join(r.Dir, fmt.Sprintf("%02d-%s.txt", i+1, slug(c.Check)))
 		if err := os.WriteFile(path, []byte(c.Step+": "+c.Check+"\n\n"+strings.TrimRight(text, "\n")+"\n"), 0o644); err != nil {
 			return fmt.Errorf("report detail: %w", err)
 		}
@@ -196,12 +192,12 @@ func cell(s string) string {
 	return s
 }
 
-func (r *demoReport) write(w io.Writer) {
+func (r *Report) Write(w io.Writer) {
 	fmt.Fprintln(w, "verimeter demo report")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| step | check | figure | expected | result |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, c := range r.rows {
+	for _, c := range r.Rows {
 		mark := "ok"
 		if !c.OK {
 			mark = "FAIL"
@@ -211,9 +207,9 @@ func (r *demoReport) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", cell(c.Step), cell(c.Check), cell(c.Figure), cell(c.Expect), mark)
 	}
-	if len(r.info) > 0 {
+	if len(r.Info) > 0 {
 		fmt.Fprintln(w)
-		for _, l := range r.info {
+		for _, l := range r.Info {
 			fmt.Fprintln(w, l)
 		}
 	}
@@ -264,9 +260,9 @@ func tally(counts map[string]int, err error, want error) bool {
 	return err != nil && errors.Is(err, want)
 }
 
-// classes renders counts per reason class, largest first: "2 replayed, 1
+// Classes renders counts per reason class, largest first: "2 replayed, 1
 // no contract for meter and period".
-func classes(counts map[string]int) string {
+func Classes(counts map[string]int) string {
 	type kv struct {
 		k string
 		v int
@@ -293,7 +289,8 @@ func classes(counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func sum(counts map[string]int) int {
+// Sum is the number of refusals over all reason classes.
+func Sum(counts map[string]int) int {
 	n := 0
 	for _, v := range counts {
 		n += v
@@ -307,12 +304,4 @@ func plural(n int, unit string) string {
 		return fmt.Sprintf("%d %s", n, unit)
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-// isTerminal reports whether w is a terminal, where a progress bar that
-// redraws itself with carriage returns belongs; a file or a pipe gets no
-// bar.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
