@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,8 +22,11 @@ func TestDemoSmallIsGreen(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Write(&out)
-	if !rep.OK() {
-		t.Fatalf("demo checks failed:\n%s", out.String())
+	if err := rep.Check(); err != nil {
+		t.Fatalf("demo checks failed: %v\n%s", err, out.String())
+	}
+	if err := rep.CheckStep(sim.StepTrace); err != nil {
+		t.Fatalf("trace validation: %v", err)
 	}
 	for _, want := range []string{"readings lost", "supplier switch at noon", "forced self-test failure rolled back", "replayed request to a meter"} {
 		if !strings.Contains(out.String(), want) {
@@ -45,12 +49,12 @@ func TestDemoDetectsAlteredStore(t *testing.T) {
 	}
 	var out bytes.Buffer
 	rep.Write(&out)
-	if rep.OK() {
-		t.Fatalf("an altered signature went unnoticed:\n%s", out.String())
+	var ce *sim.CheckError
+	if err := rep.Check(); !errors.As(err, &ce) {
+		t.Fatalf("an altered signature went unnoticed (%v):\n%s", err, out.String())
 	}
-	c, ok := rep.Row("signatures verified by an outsider (roots and meter certificates only)")
-	if !ok || c.OK {
-		t.Fatalf("verification check missing or green with an altered signature: %+v", c)
+	if len(ce.Failed) != 1 || ce.Failed[0].Check != "signatures verified by an outsider (roots and meter certificates only)" {
+		t.Fatalf("failed checks %+v, want the outsider's verification", ce.Failed)
 	}
 }
 

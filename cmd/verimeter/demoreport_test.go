@@ -48,8 +48,8 @@ func TestDemoEverySizeIsGreen(t *testing.T) {
 			}
 			var out bytes.Buffer
 			rep.Write(&out)
-			if !rep.OK() {
-				t.Fatalf("not green:\n%s\n%s", out.String(), details(rep))
+			if err := rep.Check(); err != nil {
+				t.Fatalf("not green: %v\n%s\n%s", err, out.String(), details(rep))
 			}
 			f := rep.Fig
 			want := sz.meters * 96

@@ -18,15 +18,15 @@ import (
 // The demo's steps, in the order of the README's walkthrough; every row of
 // the report belongs to one.
 const (
-	stepPKI        = "1 PKI"
-	stepCommission = "2 commissioning"
-	stepReadings   = "3 readings"
-	stepCollection = "4 collection"
-	stepFirmware   = "5 firmware"
-	stepAttacker   = "6 attacker"
-	stepOperator   = "7 operator change"
-	stepMarket     = "8 market"
-	stepTrace      = "9 trace validation"
+	StepPKI        = "1 PKI"
+	StepCommission = "2 commissioning"
+	StepReadings   = "3 readings"
+	StepCollection = "4 collection"
+	StepFirmware   = "5 firmware"
+	StepAttacker   = "6 attacker"
+	StepOperator   = "7 operator change"
+	StepMarket     = "8 market"
+	StepTrace      = "9 trace validation"
 )
 
 // Row is one check of the report: a figure with its unit, the
@@ -113,16 +113,73 @@ func (r *Report) add(step, check string, ok bool, figure, expect, detail string)
 	r.Rows = append(r.Rows, Row{Step: step, Check: check, Figure: figure, Expect: expect, OK: ok, detail: detail})
 }
 
-func (r *Report) OK() bool {
-	for _, c := range r.Rows {
-		if !c.OK {
-			return false
-		}
-	}
-	return len(r.Rows) > 0
+// OK reports whether the report has rows and every one is green.
+func (r *Report) OK() bool { return r.Check() == nil }
+
+// ErrCheckFailed is what every failing report's error wraps: a check of
+// the scenario did not hold.
+var ErrCheckFailed = errors.New("sim: check failed")
+
+// ErrNoChecks is a report (or a step) without rows: nothing was judged,
+// which is never green.
+var ErrNoChecks = errors.New("sim: no checks ran")
+
+// CheckError names the checks that failed, with their figures and
+// expectations, so that a test can tell which guarantee broke.
+type CheckError struct {
+	Failed []Row
 }
 
-// row returns the first row of a check, for tests.
+// Error lists the failed checks, one per line.
+func (e *CheckError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", plural(len(e.Failed), "check"))
+	b.WriteString(" failed")
+	for _, c := range e.Failed {
+		fmt.Fprintf(&b, "\n%s: %s: %s (expected %s)", c.Step, c.Check, c.Figure, c.Expect)
+	}
+	return b.String()
+}
+
+// Unwrap makes every CheckError an ErrCheckFailed.
+func (e *CheckError) Unwrap() error { return ErrCheckFailed }
+
+// Check judges the whole report: nil when it has rows and all are green,
+// a *CheckError naming the failing rows, or ErrNoChecks.
+func (r *Report) Check() error { return check(r.Rows) }
+
+// CheckStep judges the rows of one step (StepPKI, ..., StepTrace) the
+// same way.
+func (r *Report) CheckStep(step string) error {
+	var rows []Row
+	for _, c := range r.Rows {
+		if c.Step == step {
+			rows = append(rows, c)
+		}
+	}
+	if err := check(rows); err != nil {
+		return fmt.Errorf("step %s: %w", step, err)
+	}
+	return nil
+}
+
+func check(rows []Row) error {
+	if len(rows) == 0 {
+		return ErrNoChecks
+	}
+	var failed []Row
+	for _, c := range rows {
+		if !c.OK {
+			failed = append(failed, c)
+		}
+	}
+	if len(failed) > 0 {
+		return &CheckError{Failed: failed}
+	}
+	return nil
+}
+
+// Row returns the first row of a check, for tests.
 func (r *Report) Row(check string) (Row, bool) {
 	for _, c := range r.Rows {
 		if c.Check == check {

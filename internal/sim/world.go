@@ -218,15 +218,15 @@ func Run(cfg Config) (*Report, error) {
 		step string
 		run  func(*Report) error
 	}{
-		{stepPKI, w.checkPKI},
-		{stepCommission, w.commission},
-		{stepReadings, w.runDays},
-		{stepFirmware, w.firmware},
-		{stepAttacker, w.attacks},
-		{stepTamper, w.tamper},
-		{stepOperator, w.operatorChange},
-		{stepMarket, w.market},
-		{stepMarket, w.commandsPolicy},
+		{StepPKI, w.checkPKI},
+		{StepCommission, w.commission},
+		{StepReadings, w.runDays},
+		{StepFirmware, w.firmware},
+		{StepAttacker, w.attacks},
+		{StepTamper, w.tamper},
+		{StepOperator, w.operatorChange},
+		{StepMarket, w.market},
+		{StepMarket, w.commandsPolicy},
 	}
 	for _, s := range steps {
 		if err := s.run(rep); err != nil {
@@ -250,10 +250,10 @@ func Run(cfg Config) (*Report, error) {
 	for _, res := range results {
 		check := fmt.Sprintf("%s steps are a behaviour of spec/%s.tla", res.Who, res.Module)
 		if res.Err != nil {
-			rep.add(stepTrace, check, false,
+			rep.add(StepTrace, check, false,
 				fmt.Sprintf("%s explained, then a step no behaviour explains", plural(res.Steps, "step")), "every logged step explained", res.Err.Error())
 		} else {
-			rep.add(stepTrace, check, res.Steps > 0,
+			rep.add(StepTrace, check, res.Steps > 0,
 				fmt.Sprintf("traces explained: %s in %s of %s (%s)", plural(res.Steps, "step"), plural(res.Logs, "log"), plural(res.Groups, "meter"), where),
 				"every logged step explained, > 0 steps", "")
 		}
@@ -502,7 +502,7 @@ func (w *World) checkPKI(rep *Report) error {
 		rep.Fig.CertsChained++
 	}
 	rep.Fig.CertsChecked = len(certs)
-	rep.add(stepPKI, "certificates chain to the root (crypto/x509, root as only anchor)", rep.Fig.CertsChained == len(certs),
+	rep.add(StepPKI, "certificates chain to the root (crypto/x509, root as only anchor)", rep.Fig.CertsChained == len(certs),
 		fmt.Sprintf("%d of %d certificates: root, %d sub-CAs, %d participants, 2 operators, %s", rep.Fig.CertsChained, len(certs), len(names), len(parts), plural(len(w.meters), "meter")),
 		fmt.Sprintf("all %d", len(certs)), strings.Join(failed, "\n"))
 	return nil
@@ -545,7 +545,7 @@ func (w *World) commission(rep *Report) error {
 	for _, g := range w.gws {
 		air += g.seg.Medium().TotalAirtime()
 	}
-	rep.add(stepCommission, "meters commissioned by their gateway (signed ECDH key agreement)", rep.Fig.Commissioned == len(w.meters),
+	rep.add(StepCommission, "meters commissioned by their gateway (signed ECDH key agreement)", rep.Fig.Commissioned == len(w.meters),
 		fmt.Sprintf("%d of %d meters on %s, %.0f s airtime", rep.Fig.Commissioned, len(w.meters), plural(len(w.gws), "segment"), air.Seconds()),
 		fmt.Sprintf("all %d", len(w.meters)), strings.Join(failed, "\n"))
 	if len(failed) > 0 {
@@ -742,35 +742,35 @@ func (w *World) runDays(rep *Report) error {
 
 	// Step 3: the day of readings.
 	want := len(w.meters) * 96 * w.cfg.Days
-	rep.add(stepReadings, "quarter-hour readings taken", f.ReadingsTaken == want,
+	rep.add(StepReadings, "quarter-hour readings taken", f.ReadingsTaken == want,
 		plural(f.ReadingsTaken, "interval"), fmt.Sprintf("%d meters x 96 x %s = %d", len(w.meters), plural(w.cfg.Days, "day"), want), "")
-	rep.add(stepReadings, "supplier switch at noon (UC6)", f.SwitchedMeters >= 1,
+	rep.add(StepReadings, "supplier switch at noon (UC6)", f.SwitchedMeters >= 1,
 		plural(f.SwitchedMeters, "meter"), "every tenth meter, at least 1", "")
-	rep.add(stepReadings, "on-demand read for a move-out (UC3)", f.OnDemandReads == 1,
+	rep.add(StepReadings, "on-demand read for a move-out (UC3)", f.OnDemandReads == 1,
 		plural(f.OnDemandReads, "signed reading"), "1", "")
-	rep.add(stepReadings, "tariff command at 16:00 (UC4)", f.TariffMeters == f.TariffTargets,
+	rep.add(StepReadings, "tariff command at 16:00 (UC4)", f.TariffMeters == f.TariffTargets,
 		fmt.Sprintf("%d of %d meters on tariff 2", f.TariffMeters, f.TariffTargets), fmt.Sprintf("all %d", f.TariffTargets), "")
 
 	// Step 4: collection.
-	rep.add(stepCollection, "intervals stored at the head-end", f.IntervalsStored == f.ReadingsTaken,
+	rep.add(StepCollection, "intervals stored at the head-end", f.IntervalsStored == f.ReadingsTaken,
 		fmt.Sprintf("%s in %s", plural(f.IntervalsStored, "interval"), plural(f.ItemsStored, "signed item")),
 		fmt.Sprintf("= readings taken (%d)", f.ReadingsTaken), "")
 	f.IntervalsLost = f.ReadingsTaken - (f.IntervalsStored - f.DuplicateIntervals)
-	rep.add(stepCollection, "readings lost", f.IntervalsLost == 0,
+	rep.add(StepCollection, "readings lost", f.IntervalsLost == 0,
 		plural(f.IntervalsLost, "interval"), "0", "")
-	rep.add(stepCollection, "intervals stored twice", f.DuplicateIntervals == 0,
+	rep.add(StepCollection, "intervals stored twice", f.DuplicateIntervals == 0,
 		plural(f.DuplicateIntervals, "interval"), "0", "")
-	rep.add(stepCollection, "resent items recognised as duplicates", f.ResentRecognised == len(resend) && len(resend) > 0,
+	rep.add(StepCollection, "resent items recognised as duplicates", f.ResentRecognised == len(resend) && len(resend) > 0,
 		fmt.Sprintf("%d of %d items", f.ResentRecognised, len(resend)), fmt.Sprintf("all %d, none stored again", len(resend)), "")
-	rep.add(stepCollection, "items refused at ingest", len(rejected) == 0,
+	rep.add(StepCollection, "items refused at ingest", len(rejected) == 0,
 		fmt.Sprintf("%d (%s)", len(rejected), Classes(f.IngestRejected)), "0", strings.Join(rejected, "\n"))
-	rep.add(stepCollection, "WAN outage: gateway 0 holds its items, sends them on a signed wake-up", f.QueuedDuringOutage > 0 && f.DeliveredAfterWakeUp == f.QueuedDuringOutage,
+	rep.add(StepCollection, "WAN outage: gateway 0 holds its items, sends them on a signed wake-up", f.QueuedDuringOutage > 0 && f.DeliveredAfterWakeUp == f.QueuedDuringOutage,
 		fmt.Sprintf("%d items queued, %d delivered", f.QueuedDuringOutage, f.DeliveredAfterWakeUp), "all queued delivered, > 0", "")
-	rep.add(stepCollection, "replayed and forged wake-ups refused", f.WakeUpRefused["wake-up not authentic or replayed"] == 2,
+	rep.add(StepCollection, "replayed and forged wake-ups refused", f.WakeUpRefused["wake-up not authentic or replayed"] == 2,
 		fmt.Sprintf("%d of 2 (%s)", Sum(f.WakeUpRefused)-f.WakeUpRefused["not refused"], Classes(f.WakeUpRefused)), "2 of 2, wake-up not authentic or replayed", "")
-	rep.add(stepCollection, "gateway restart keeps its queue", f.QueueAfterRestart == f.QueueBeforeRestart,
+	rep.add(StepCollection, "gateway restart keeps its queue", f.QueueAfterRestart == f.QueueBeforeRestart,
 		fmt.Sprintf("%d of %d items after restart", f.QueueAfterRestart, f.QueueBeforeRestart), fmt.Sprintf("all %d", f.QueueBeforeRestart), "")
-	rep.add(stepCollection, "signatures verified by an outsider (roots and meter certificates only)", f.SignaturesBad == 0 && f.SignaturesVerified == f.ItemsStored,
+	rep.add(StepCollection, "signatures verified by an outsider (roots and meter certificates only)", f.SignaturesBad == 0 && f.SignaturesVerified == f.ItemsStored,
 		fmt.Sprintf("%d of %d items", f.SignaturesVerified, f.ItemsStored), fmt.Sprintf("all %d", f.ItemsStored), strings.Join(verifyFailures, "\n"))
 	worst := f.Airtime[0]
 	var parts []string
@@ -788,7 +788,7 @@ func (w *World) runDays(rep *Report) error {
 	for _, a := range f.Airtime {
 		airDetail = append(airDetail, fmt.Sprintf("%s: %d meters, %.0f s airtime, %.2f %% of %s", a.Segment, a.Meters, a.Airtime, 100*a.Utilisation, plural(w.cfg.Days, "day")))
 	}
-	rep.add(stepCollection, "PLC airtime utilisation per segment (readings, collection)", worst.Utilisation <= maxSegmentUtilisation,
+	rep.add(StepCollection, "PLC airtime utilisation per segment (readings, collection)", worst.Utilisation <= maxSegmentUtilisation,
 		fig, fmt.Sprintf("<= %.0f %% per S-FSK segment", 100*maxSegmentUtilisation), strings.Join(airDetail, "\n"))
 	rate := float64(ivs) / max(ingestTime.Seconds(), 1e-9)
 	rep.Info = append(rep.Info, fmt.Sprintf("ingest: %d interval values from %d signed items in %.0f ms (%.0f values/s, TLS not in the loop in-process)", ivs, ingested, ingestTime.Seconds()*1000, rate))
@@ -920,12 +920,12 @@ func (w *World) firmware(rep *Report) error {
 		return err
 	}
 	f.Stage1Reached, f.Stage1Refused = reached1, f1
-	rep.add(stepFirmware, "campaign without the metrology authority's signature", c1.Stopped && f1 == reached1 && reached1 > 0,
+	rep.add(StepFirmware, "campaign without the metrology authority's signature", c1.Stopped && f1 == reached1 && reached1 > 0,
 		fmt.Sprintf("refused by %d of %d meters of stage 1; campaign %s", f1, reached1, map[bool]string{true: "stopped", false: "not stopped"}[c1.Stopped]),
 		"every meter reached refuses, campaign stops", "")
 	_, oneErr := w.he.NewCampaign(2, good, image, w.alice, w.alice)
 	tally(f.CampaignsRefused, oneErr, headend.ErrApproval)
-	rep.add(stepFirmware, "campaign approved by one person", errors.Is(oneErr, headend.ErrApproval),
+	rep.add(StepFirmware, "campaign approved by one person", errors.Is(oneErr, headend.ErrApproval),
 		fmt.Sprintf("refused: %s", Classes(f.CampaignsRefused)), "refused, second approver missing", "")
 	c2, err := w.he.NewCampaign(2, good, image, w.alice, w.bob)
 	if err != nil {
@@ -950,10 +950,10 @@ func (w *World) firmware(rep *Report) error {
 		}
 	}
 	f.Installed, f.SelfTestFailed = inst, fail
-	rep.add(stepFirmware, "dual-signed v5 in stages of 5, 25, 100 %", v5 == len(w.meters)-1 && inst == v5,
+	rep.add(StepFirmware, "dual-signed v5 in stages of 5, 25, 100 %", v5 == len(w.meters)-1 && inst == v5,
 		fmt.Sprintf("%d of %d meters on v5, %d failed its self-test", inst, len(w.meters), fail),
 		fmt.Sprintf("all but the meter whose self-test fails (%d)", len(w.meters)-1), "")
-	rep.add(stepFirmware, "forced self-test failure rolled back", f.RolledBack == 1 && victim.m.Core().Version() == 4 && v4 == 1,
+	rep.add(StepFirmware, "forced self-test failure rolled back", f.RolledBack == 1 && victim.m.Core().Version() == 4 && v4 == 1,
 		fmt.Sprintf("%s; meter %x on v%d", plural(f.RolledBack, "rollback"), victim.cfg.Title, victim.m.Core().Version()), "1 rollback, back on v4", "")
 	logOK := true
 	var missing []string
@@ -966,7 +966,7 @@ func (w *World) firmware(rep *Report) error {
 			missing = append(missing, fmt.Sprintf("meter %x: %d entries for %d attempts", n.cfg.Title, e, attempts[n]))
 		}
 	}
-	rep.add(stepFirmware, "WELMEC 7.2 logbook entry for every attempt", logOK,
+	rep.add(StepFirmware, "WELMEC 7.2 logbook entry for every attempt", logOK,
 		fmt.Sprintf("%d entries for %d attempts", f.LogbookEntries, f.FirmwareAttempts), "one per attempt, every meter", strings.Join(missing, "\n"))
 	for _, g := range w.gws {
 		air += g.seg.Medium().TotalAirtime()
@@ -1065,7 +1065,7 @@ func (w *World) attacks(rep *Report) error {
 	}
 	for _, t := range []*AttackTally{replayDown, replayUp, reorder, tamper, forged} {
 		rep.Fig.Attacks = append(rep.Fig.Attacks, *t)
-		rep.add(stepAttacker, t.Class, t.Tried > 0 && t.Rejected == t.Tried,
+		rep.add(StepAttacker, t.Class, t.Tried > 0 && t.Rejected == t.Tried,
 			fmt.Sprintf("%d of %d refused (%s)", t.Rejected, t.Tried, Classes(t.Reasons)), "all refused, > 0 tried", "")
 	}
 	return nil
@@ -1168,10 +1168,10 @@ func (w *World) market(rep *Report) error {
 			w.proofs = append(w.proofs, a[0], a[len(a)-1], b[0], b[len(b)-1])
 		}
 	}
-	rep.add(stepMarket, "supplier switch: each quarter hour to exactly one supplier", f.PartitionViolations == 0 && f.SwitchedMeters > 0,
+	rep.add(StepMarket, "supplier switch: each quarter hour to exactly one supplier", f.PartitionViolations == 0 && f.SwitchedMeters > 0,
 		fmt.Sprintf("%d misplaced over %s", f.PartitionViolations, plural(f.SwitchedMeters, "switched meter")),
 		"0; old supplier until 12:00, new from 12:00", strings.Join(partition, "\n"))
-	rep.add(stepMarket, "participants verify every interval offline (signature, Merkle proof)", f.IntervalsBad == 0 && f.IntervalsVerified == f.IntervalsEntitled,
+	rep.add(StepMarket, "participants verify every interval offline (signature, Merkle proof)", f.IntervalsBad == 0 && f.IntervalsVerified == f.IntervalsEntitled,
 		fmt.Sprintf("%d of %d intervals", f.IntervalsVerified, f.IntervalsEntitled),
 		fmt.Sprintf("all their contracts cover (%d; the revoked supplier's excepted)", f.IntervalsEntitled), strings.Join(failures, "\n"))
 	// A supplier asking for a period or a meter outside its contracts is
@@ -1193,7 +1193,7 @@ func (w *World) market(rep *Report) error {
 			break
 		}
 	}
-	rep.add(stepMarket, "participant without a contract for meter and period refused", refusedNoContract == tries,
+	rep.add(StepMarket, "participant without a contract for meter and period refused", refusedNoContract == tries,
 		fmt.Sprintf("%d of %d requests refused", refusedNoContract, tries), "all, no contract for meter and period", "")
 	revoked := map[string]int{}
 	_, err = w.he.Fetch(ctx, w.parts["supplier Lapsed"], w.meters[min(2, len(w.meters)-1)].cfg.Title, from, to)
@@ -1201,7 +1201,7 @@ func (w *World) market(rep *Report) error {
 	for k, v := range revoked {
 		f.FetchRefused[k] += v
 	}
-	rep.add(stepMarket, "participant whose certificate was revoked at noon refused", ok,
+	rep.add(StepMarket, "participant whose certificate was revoked at noon refused", ok,
 		fmt.Sprintf("refused: %s", Classes(revoked)), "refused, certificate revoked", "")
 	return nil
 }
@@ -1216,7 +1216,7 @@ func (w *World) commandsPolicy(rep *Report) error {
 	ok1 := tally(f.CommandRefused, err, headend.ErrApproval)
 	_, err = w.he.IssueCommand(headend.Approver{Name: "supplier Nordstrom", Cert: w.parts["supplier Nordstrom"]}, &w.bob, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
 	ok2 := tally(f.CommandRefused, err, headend.ErrRole)
-	rep.add(stepMarket, "disconnect without a second approver, or by a supplier, refused", ok1 && ok2,
+	rep.add(StepMarket, "disconnect without a second approver, or by a supplier, refused", ok1 && ok2,
 		fmt.Sprintf("2 tried: %s", Classes(f.CommandRefused)), "1 second approver missing, 1 role not permitted", "")
 	c, err := w.he.IssueCommand(w.alice, &w.bob, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
 	if err != nil {
@@ -1235,7 +1235,7 @@ func (w *World) commandsPolicy(rep *Report) error {
 	afterRestart := n.gw.g.Command(n.cfg.Title, c)
 	ok1 = tally(f.RepeatRefused, again, gateway.ErrRelayed)
 	ok2 = tally(f.RepeatRefused, afterRestart, gateway.ErrMeterRefus)
-	rep.add(stepMarket, "approved disconnect runs once", f.DisconnectRuns == 1 && ok1 && ok2,
+	rep.add(StepMarket, "approved disconnect runs once", f.DisconnectRuns == 1 && ok1 && ok2,
 		fmt.Sprintf("ran %d time; 2 repeats: %s", f.DisconnectRuns, Classes(f.RepeatRefused)),
 		"once; repeat refused by the gateway, after its restart by the meter", "")
 	log, err := w.store.AuditLog()
@@ -1243,7 +1243,7 @@ func (w *World) commandsPolicy(rep *Report) error {
 		return err
 	}
 	f.AuditEntries = len(log)
-	rep.add(stepMarket, "head-end audit log", len(log) > 0, fmt.Sprintf("%d entries", len(log)), "> 0", "")
+	rep.add(StepMarket, "head-end audit log", len(log) > 0, fmt.Sprintf("%d entries", len(log)), "> 0", "")
 	return nil
 }
 
@@ -1379,10 +1379,10 @@ func (w *World) operatorChange(rep *Report) error {
 	}
 	f := &rep.Fig
 	f.Moved, f.OldGatewayRefused, f.MovedStored = moved, refused, res.Stored
-	rep.add(stepOperator, "meters take the new trust list, the new operator's gateway commissions and reads them", moved > 0 && sent == moved && res.Stored == moved,
+	rep.add(StepOperator, "meters take the new trust list, the new operator's gateway commissions and reads them", moved > 0 && sent == moved && res.Stored == moved,
 		fmt.Sprintf("%d of %d meters of segment %s; %d readings stored", moved, moved, old.name, res.Stored),
 		fmt.Sprintf("all %d, one reading each", moved), "")
-	rep.add(stepOperator, "old operator's gateway refused by the meters", refused == moved,
+	rep.add(StepOperator, "old operator's gateway refused by the meters", refused == moved,
 		fmt.Sprintf("%d of %d commissioning attempts refused", refused, moved), "all, refused by the meter", "")
 	return nil
 }
