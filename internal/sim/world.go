@@ -720,7 +720,7 @@ func (w *World) runDays(rep *Report) error {
 		return err
 	}
 	if w.cfg.BreakSignature {
-		if err := breakOneSignature(w.store); err != nil {
+		if err := w.breakOneSignature(); err != nil {
 			return err
 		}
 	}
@@ -813,13 +813,26 @@ func (w *World) duplicateOneBlock() error {
 	return err
 }
 
-// breakOneSignature flips a bit of one stored signature (the broken
-// variant the demo's test uses to show the checks can fail).
-func breakOneSignature(s *headend.Store) error {
-	return s.Tamper(func(raw []byte) []byte {
-		raw[len(raw)-1] ^= 1
-		return raw
-	})
+// breakOneSignature flips a bit of one stored signature behind the
+// head-end's back, in its SQLite database (the broken variant the demo's
+// test uses to show the checks can fail), as duplicateOneBlock does.
+func (w *World) breakOneSignature() error {
+	if w.dbPath == "" || strings.Contains(w.dbPath, "://") {
+		return errors.New("break signature: only with a SQLite database")
+	}
+	db, err := sql.Open("sqlite", "file:"+w.dbPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var meter, raw []byte
+	var ctr int64
+	if err := db.QueryRow(`SELECT meter, counter, raw FROM data ORDER BY meter, counter LIMIT 1`).Scan(&meter, &ctr, &raw); err != nil {
+		return fmt.Errorf("break signature: %w", err)
+	}
+	raw[len(raw)-1] ^= 1
+	_, err = db.Exec(`UPDATE data SET raw = ? WHERE meter = ? AND counter = ?`, raw, meter, ctr)
+	return err
 }
 
 // verifyStored re-verifies every stored item as an outsider would, and
