@@ -47,7 +47,7 @@ type Row struct {
 type Figures struct {
 	Meters, Gateways, Days int
 
-	// 1 PKI: certificates the World holds, checked with crypto/x509 against
+	// 1 PKI: certificates the world holds, checked with crypto/x509 against
 	// the root alone (sub-CAs as intermediates).
 	CertsChecked, CertsChained int
 	// 2 commissioning: signed key agreements that succeeded.
@@ -101,6 +101,9 @@ type AttackTally struct {
 // (plc/README.md): above it, repeaters and retries saturate the medium.
 const maxSegmentUtilisation = 0.25
 
+// Report is what a run of the scenario found: one row per check, the
+// figures they judge, and informational lines. The demo prints it; a test
+// calls Check or CheckStep.
 type Report struct {
 	Rows []Row    // the checks, in the order the steps ran
 	Info []string // lines below the table: timings, where logs are kept
@@ -179,7 +182,7 @@ func check(rows []Row) error {
 	return nil
 }
 
-// Row returns the first row of a check, for tests.
+// Row returns the first row named check, for tests.
 func (r *Report) Row(check string) (Row, bool) {
 	for _, c := range r.Rows {
 		if c.Check == check {
@@ -189,7 +192,7 @@ func (r *Report) Row(check string) (Row, bool) {
 	return Row{}, false
 }
 
-// writeDetails writes the detail of every failing row to its own file in
+// WriteDetails writes the detail of every failing row to its own file in
 // the report directory (created on first use: -report-dir, or a new
 // temporary directory) and names the file in the row.
 func (r *Report) WriteDetails() error {
@@ -249,6 +252,8 @@ func cell(s string) string {
 	return s
 }
 
+// Write prints the report as the demo shows it: a Markdown table of the
+// checks, then the informational lines.
 func (r *Report) Write(w io.Writer) {
 	fmt.Fprintln(w, "verimeter demo report")
 	fmt.Fprintln(w)

@@ -45,10 +45,10 @@ type TamperFigures struct {
 // acknowledgements reach the meters (the head-end stores each once and
 // raises one alarm), acknowledged end to end; an altered event is refused;
 // an operator acknowledges an alarm.
-func (w *World) tamper(rep *Report) error {
+func (w *world) tamper(rep *Report) error {
 	ctx := context.Background()
 	g := w.gws[0]
-	var nodes []*MeterNode
+	var nodes []*meterNode
 	for _, n := range w.meters {
 		if n.gw == g && n.cfg.Dir != "" && len(nodes) < 3 {
 			nodes = append(nodes, n)
@@ -158,7 +158,7 @@ func (w *World) tamper(rep *Report) error {
 // signedEventOf signs an event with a meter's key as the meter would, for
 // the altered-event check (its signature is then altered: the gateway's
 // forgery).
-func (w *World) signedEventOf(n *MeterNode) ([]byte, error) {
+func (w *world) signedEventOf(n *meterNode) ([]byte, error) {
 	s, err := protocol.NewMeterSigner(n.cfg.Title, n.cfg.SigningKey, n.cfg.Rand)
 	if err != nil {
 		return nil, err
@@ -168,7 +168,7 @@ func (w *World) signedEventOf(n *MeterNode) ([]byte, error) {
 
 // restartMeter is a meter's power loss: it is closed and built again from
 // its directory, put back on its segment and recommissioned.
-func (w *World) restartMeter(n *MeterNode) error {
+func (w *world) restartMeter(n *meterNode) error {
 	if err := n.m.Close(); err != nil && !strings.Contains(err.Error(), "closed") {
 		return err
 	}

@@ -22,10 +22,10 @@ import (
 // tamperWorld builds the demo's roles (PKI, one gateway, three meters with
 // state on disk, the head-end) and commissions them, with the roles'
 // steps logged under the returned trace directory.
-func tamperWorld(t *testing.T) (*World, string) {
+func tamperWorld(t *testing.T) (*world, string) {
 	t.Helper()
 	dir := t.TempDir()
-	w := &World{cfg: Config{Meters: 3, Gateways: 1, Days: 1, Seed: 9}, rng: rand.New(rand.NewPCG(9, 0xde70)), dir: dir,
+	w := &world{cfg: Config{Meters: 3, Gateways: 1, Days: 1, Seed: 9}, rng: rand.New(rand.NewPCG(9, 0xde70)), dir: dir,
 		subs: map[string]*protocol.CA{}, parts: map[string]*x509.Certificate{}, partKey: map[string]*ecdsa.PrivateKey{}, wanDown: map[string]bool{}}
 	w.t0 = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 	w.now = w.t0
@@ -76,7 +76,7 @@ func TestTamperEndToEnd(t *testing.T) {
 		t.Fatalf("event lost or changed at the meter's power loss: %d events", len(after))
 	}
 	w.wanDown[g.name] = true
-	for _, n := range []*MeterNode{m0, m1} {
+	for _, n := range []*meterNode{m0, m1} {
 		if q, err := g.g.CollectTamper(n.cfg.Title); err != nil || q != 1 {
 			t.Fatalf("collect: %d, %v", q, err)
 		}
@@ -101,7 +101,7 @@ func TestTamperEndToEnd(t *testing.T) {
 		t.Fatalf("%d events still queued after the head-end's acknowledgement", q)
 	}
 	// Resent before the meters saw an acknowledgement: duplicates.
-	for _, n := range []*MeterNode{m0, m1} {
+	for _, n := range []*meterNode{m0, m1} {
 		if _, err := g.g.CollectTamper(n.cfg.Title); err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestTamperEndToEnd(t *testing.T) {
 	if len(alarms) != 2 || alarms[0].Meter != m0.cfg.Title || alarms[0].Kind != protocol.TamperCover || alarms[1].Kind != protocol.TamperMagnetic {
 		t.Fatalf("alarms %+v, want one per event", alarms)
 	}
-	for _, n := range []*MeterNode{m0, m1} {
+	for _, n := range []*meterNode{m0, m1} {
 		if r, err := g.g.RelayTamperAcks(n.cfg.Title); err != nil || r != 2 {
 			t.Fatalf("relay: %d, %v", r, err)
 		}
