@@ -70,23 +70,25 @@ func (w *world) attacks(rep *Report) error {
 		if r.dir == gateway.Down {
 			try(replayDown, n.gw.seg.InjectDown(r.meter, r.apdu), protocol.ErrOutOfOrder, protocol.ErrReplay)
 		} else {
-			try(replayUp, n.gw.g.OpenFromMeter(r.meter, r.apdu), protocol.ErrReplay)
+			try(replayUp, w.replayUp(n, r.apdu), protocol.ErrReplay)
 		}
 	}
 	for _, n := range sample {
-		a1, err1 := n.gw.g.SealRequest(n.cfg.Title, protocol.PDU{Kind: protocol.PDUGetReading})
-		a2, err2 := n.gw.g.SealRequest(n.cfg.Title, protocol.PDU{Kind: protocol.PDUGetReading})
-		if err1 != nil || err2 != nil {
-			continue
+		// The attacker takes three requests of the gateway off the medium
+		// (each read then goes unanswered).
+		n.gw.seg.Intercept(n.cfg.Title, 3)
+		for range 3 {
+			n.gw.g.ReadNow(n.cfg.Title)
 		}
+		held := n.gw.seg.Intercepted(n.cfg.Title)
+		if len(held) != 3 {
+			return fmt.Errorf("attacker: %d of 3 requests to %x intercepted", len(held), n.cfg.Title)
+		}
+		a1, a2, a3 := held[0], held[1], held[2]
 		// Deliver the later one first: it is accepted; the earlier one
 		// then arrives out of order and is refused.
 		n.gw.seg.InjectDown(n.cfg.Title, a2)
 		try(reorder, n.gw.seg.InjectDown(n.cfg.Title, a1), protocol.ErrOutOfOrder)
-		a3, err := n.gw.g.SealRequest(n.cfg.Title, protocol.PDU{Kind: protocol.PDUGetReading})
-		if err != nil {
-			continue
-		}
 		a3[7+w.rng.IntN(len(a3)-7)] ^= 1 << w.rng.IntN(8)
 		try(tamper, n.gw.seg.InjectDown(n.cfg.Title, a3), protocol.ErrAuthentication)
 		// A key agreement signed with the attacker's own key.
@@ -103,4 +105,23 @@ func (w *world) attacks(rep *Report) error {
 			fmt.Sprintf("%d of %d refused (%s)", t.Rejected, t.Tried, Classes(t.Reasons)), "all refused, > 0 tried", "")
 	}
 	return nil
+}
+
+// replayUp slips a recorded APDU of meter n in before its answers to the
+// next read, and returns the gateway's verdict on it: the error the gateway
+// recorded for it, nil if it took it.
+func (w *world) replayUp(n *meterNode, apdu []byte) error {
+	g := n.gw.g
+	before := g.Refused.Total()
+	if err := n.gw.seg.InjectUp(n.cfg.Title, apdu); err != nil {
+		return err
+	}
+	if _, err := g.ReadNow(n.cfg.Title); err != nil {
+		return fmt.Errorf("read after the replay: %w", err)
+	}
+	if g.Refused.Total() == before {
+		return nil
+	}
+	last := g.Refused.Last()
+	return last[len(last)-1]
 }

@@ -21,6 +21,12 @@ type pair struct {
 	// Errors the meter's handler returned (refused APDUs), for the report:
 	// all counted, the last gateway.MaxRefusalsKept kept.
 	refused gateway.Refusals
+	// The attacker's hold on the link: how many of the gateway's next
+	// APDUs it takes off the medium, those it took, and APDUs it slips in
+	// before the meter's next answers.
+	intercept int
+	held      [][]byte
+	injectUp  [][]byte
 }
 
 // Segment is one simulated PLC segment: a seeded medium (plc.Medium)
@@ -142,6 +148,11 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				continue // a frame the link refuses (duplicate, out of window) is dropped
 			}
 			for _, a := range mev.Delivered {
+				if p.intercept > 0 {
+					p.intercept--
+					p.held = append(p.held, append([]byte(nil), a...))
+					continue
+				}
 				if s.Tap != nil {
 					s.Tap(meter, gateway.Down, a)
 				}
@@ -185,6 +196,10 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 			}
 		}
 		if p.gw.Idle() && p.m.Idle() {
+			if len(p.injectUp) > 0 {
+				answers = append(p.injectUp, answers...)
+				p.injectUp = nil
+			}
 			if dropped > 0 {
 				return answers, fmt.Errorf("%w: %d beyond %d dropped", gateway.ErrTooManyAnswers, dropped, gateway.MaxAnswers)
 			}
@@ -207,4 +222,38 @@ func (s *Segment) InjectDown(meter protocol.SystemTitle, apdu []byte) error {
 	s.medium.Transmit("attacker", len(apdu)+12)
 	_, err := p.ep.HandleAPDU(apdu, s.Now())
 	return err
+}
+
+// Intercept has the attacker take the gateway's next n APDUs to meter off
+// the medium: the meter never sees them (the exchange gets no answer) and
+// Intercepted hands them to the attacker, to deliver later, reordered or
+// altered, with InjectDown.
+func (s *Segment) Intercept(meter protocol.SystemTitle, n int) {
+	if p := s.links[meter]; p != nil {
+		p.intercept = n
+	}
+}
+
+// Intercepted returns the APDUs taken off the medium since the last call.
+func (s *Segment) Intercepted(meter protocol.SystemTitle) [][]byte {
+	p := s.links[meter]
+	if p == nil {
+		return nil
+	}
+	held := p.held
+	p.held = nil
+	return held
+}
+
+// InjectUp has the attacker slip apdu in, as if the meter sent it, before
+// the meter's answers of the next exchange with meter: the gateway opens
+// it first. It costs airtime.
+func (s *Segment) InjectUp(meter protocol.SystemTitle, apdu []byte) error {
+	p := s.links[meter]
+	if p == nil {
+		return fmt.Errorf("sim: meter %x not on this segment", meter)
+	}
+	s.medium.Transmit("attacker", len(apdu)+12)
+	p.injectUp = append(p.injectUp, append([]byte(nil), apdu...))
+	return nil
 }

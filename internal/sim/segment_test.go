@@ -113,3 +113,42 @@ func (c chatty) HandleAPDU(a []byte, _ time.Time) ([][]byte, error) {
 	}
 	return out, nil
 }
+
+// TestSegmentAttackerHoldsAndSlipsIn: intercepted APDUs never reach the
+// meter and come back to the attacker in order; an APDU slipped in up the
+// medium arrives before the meter's own answer, once.
+func TestSegmentAttackerHoldsAndSlipsIn(t *testing.T) {
+	seg := NewSegment(plc.SFSK, 1, 0, 5, time.Unix(0, 0))
+	meter := protocol.SystemTitle{3}
+	ep := &echo{got: map[string]int{}}
+	if err := seg.Attach(meter, 18, ep); err != nil {
+		t.Fatal(err)
+	}
+	seg.Intercept(meter, 2)
+	for _, a := range []string{"one", "two"} {
+		if out, err := seg.Exchange(meter, []byte(a)); err != nil || len(out) != 0 {
+			t.Fatalf("intercepted %q: %d answers, %v", a, len(out), err)
+		}
+	}
+	held := seg.Intercepted(meter)
+	if len(held) != 2 || string(held[0]) != "one" || string(held[1]) != "two" || len(ep.got) != 0 {
+		t.Fatalf("held %q, meter saw %v", held, ep.got)
+	}
+	if err := seg.InjectUp(meter, []byte("forged")); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]string{{"forged", "eerht"}, {"ruof"}} {
+		out, err := seg.Exchange(meter, []byte([]string{"three", "four"}[i]))
+		if err != nil || len(out) != len(want) {
+			t.Fatalf("exchange %d: %q, %v; want %q", i, out, err, want)
+		}
+		for j := range want {
+			if string(out[j]) != want[j] {
+				t.Fatalf("exchange %d: %q, want %q", i, out, want)
+			}
+		}
+	}
+	if ep.got["three"] != 1 || ep.got["four"] != 1 {
+		t.Fatalf("meter saw %v", ep.got)
+	}
+}
