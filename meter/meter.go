@@ -87,6 +87,11 @@ type Config struct {
 	Manufacturers, Authorities map[string]*ecdsa.PublicKey
 	Factory                    Slot
 	Dir                        string // persistent state; "" keeps it in memory
+	// SelfTest is the device's check of a freshly activated legally
+	// relevant image (a failure rolls the install back); nil accepts every
+	// image that verified. A process or the simulation supplies the
+	// device's test, or one that fails on purpose.
+	SelfTest func(lr []byte) error
 	// Source is the metrology front end the meter reads each quarter
 	// hour's consumption from (required).
 	Source          Source
@@ -236,6 +241,7 @@ func New(cfg Config) (*Meter, error) {
 	if m.core, err = NewCoreTrace(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
+	m.core.SelfTest = cfg.SelfTest
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
 		return nil, err
 	}

@@ -25,9 +25,8 @@ func (w *world) firmware(rep *Report) error {
 	if err != nil {
 		return err
 	}
-	// One meter's self-test fails: it must roll back.
+	// One meter's self-test fails (selfTestOf): it must roll back.
 	victim := w.meters[len(w.meters)/2]
-	victim.m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum mismatch") }
 	attempts := map[*meterNode]int{}
 	run := func(c *headend.Campaign) (installed, failed, reached int, err error) {
 		done := 0

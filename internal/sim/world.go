@@ -437,7 +437,7 @@ func (w *world) setupRoles() error {
 			Manufacturers: map[string]*ecdsa.PublicKey{string(w.man.KeyID): &w.man.Key.PublicKey},
 			Authorities:   map[string]*ecdsa.PublicKey{string(w.auth.KeyID): &w.auth.Key.PublicKey},
 			Factory:       meter.Slot{Version: 4, SecurityVersion: 2, LR: []byte("VM-E3 legally relevant code v4"), Other: []byte("VM-E3 communication stack v4")},
-			Dir:           mdir, Source: NewHousehold(w.cfg.Seed*1_000_003 + uint64(i)), Rand: rand.Reader, Trace: w.traces}
+			Dir:           mdir, Source: NewHousehold(w.cfg.Seed*1_000_003 + uint64(i)), SelfTest: selfTestOf(i, w.cfg.Meters), Rand: rand.Reader, Trace: w.traces}
 		m, err := meter.New(mc)
 		if err != nil {
 			return err
@@ -488,4 +488,17 @@ func validateTraces(validate func(string) []TraceResult, dir string) traceResult
 		return nil
 	}
 	return validate(dir)
+}
+
+// errCalibration is the self-test failure forced on one meter, whose
+// firmware install must then roll back (the firmware step).
+var errCalibration = errors.New("calibration table checksum mismatch")
+
+// selfTestOf is meter i's self-test of a new image: the middle meter's
+// fails, every other passes.
+func selfTestOf(i, meters int) func([]byte) error {
+	if i != meters/2 {
+		return nil
+	}
+	return func([]byte) error { return errCalibration }
 }
