@@ -7,9 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
 )
 
@@ -166,41 +164,5 @@ func TestCommandsForUnknownMetersKeepNoState(t *testing.T) {
 	}
 	if len(cm.counters) != 1 || cm.counters[0] != 1 {
 		t.Fatalf("meter received %v", cm.counters)
-	}
-}
-
-// chatty answers every APDU with n copies of itself.
-type chatty struct{ n int }
-
-func (c chatty) HandleAPDU(a []byte, _ time.Time) ([][]byte, error) {
-	out := make([][]byte, c.n)
-	for i := range out {
-		out[i] = append([]byte{byte(i)}, a...)
-	}
-	return out, nil
-}
-
-// TestAnswerFloodBoundedHonestMeterAnswers: a compromised meter on the
-// segment answers each request with a hundred APDUs; the gateway keeps at
-// most MaxAnswers of them and ends the exchange with ErrTooManyAnswers,
-// and the honest meter beside it is exchanged with as before.
-func TestAnswerFloodBoundedHonestMeterAnswers(t *testing.T) {
-	seg := NewSegment(plc.SFSK, 0, 0, 1, time.Unix(0, 0))
-	honest, rogue := protocol.SystemTitle{'V', 'M', 'R', 1}, protocol.SystemTitle{'V', 'M', 'R', 2}
-	if err := seg.Attach(honest, 16, &echo{got: map[string]int{}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := seg.Attach(rogue, 17, chatty{n: 100}); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		out, err := seg.Exchange(rogue, []byte{'r', byte(i)})
-		if !errors.Is(err, ErrTooManyAnswers) || len(out) > MaxAnswers {
-			t.Fatalf("exchange %d with the rogue meter: %d answers kept, %v", i, len(out), err)
-		}
-		out, err = seg.Exchange(honest, []byte{'h', byte(i)})
-		if err != nil || len(out) != 1 || string(out[0]) != string([]byte{byte(i), 'h'}) {
-			t.Fatalf("exchange %d with the honest meter: %q, %v", i, out, err)
-		}
 	}
 }

@@ -23,10 +23,11 @@
 // 6479 window, reached per counter; a key agreement is the machine's Rekey
 // (the next epoch, an empty window).
 //
-// Segment (segment.go) is one PLC segment as the gateway sees it: the
-// acknowledged HDLC links to each meter over the seeded simulated medium of
-// package plc, with a tap where an attacker on the power line can record,
-// replay, reorder and tamper with what passes.
+// The gateway reaches its meters through a medium, the PLC interface:
+// SocketPLC (socketplc.go) between processes, a PLC modem driver on
+// hardware, and the simulated segment of internal/sim (seeded medium,
+// attacker tap) in the demo and the tests. The medium may call a Tap with
+// every APDU it carries (medium.go).
 //
 // Tamper events (UC9, tamper.go) pass through the gateway on its generated
 // machine of spec/Tamper.tla, one per meter: it collects a meter's signed

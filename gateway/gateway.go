@@ -61,8 +61,8 @@ type Config struct {
 // started (volatile, as the spec has it).
 type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
 
-// PLC is how a gateway reaches its meters: the simulated Segment in the
-// demo and tests, SocketPLC between processes, a serial modem on hardware.
+// PLC is how a gateway reaches its meters: the simulated segment of
+// internal/sim in the demo and tests, SocketPLC between processes, a serial modem on hardware.
 type PLC interface {
 	// Exchange sends one APDU to meter and returns the APDUs it answered.
 	Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, error)

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,9 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
-	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
@@ -56,73 +53,6 @@ func TestQueueSurvivesRestartAndTornTail(t *testing.T) {
 	}
 	if q.Len() != 7 {
 		t.Fatalf("append after a torn tail: %d pending", q.Len())
-	}
-}
-
-// echo answers every APDU with its reverse, counting deliveries.
-type echo struct{ got map[string]int }
-
-func (e *echo) HandleAPDU(a []byte, _ time.Time) ([][]byte, error) {
-	e.got[string(a)]++
-	r := bytes.Clone(a)
-	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-		r[i], r[j] = r[j], r[i]
-	}
-	return [][]byte{r}, nil
-}
-
-func TestSegmentExactlyOnceUnderLoss(t *testing.T) {
-	seg := NewSegment(plc.SFSK, 2, 0.10, 7, time.Unix(0, 0))
-	meter := protocol.SystemTitle{1}
-	ep := &echo{got: map[string]int{}}
-	if err := seg.Attach(meter, 16, ep); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 40 {
-		apdu := bytes.Repeat([]byte{byte(i)}, 50+i*9) // up to 400 bytes: segmented
-		out, err := seg.Exchange(meter, apdu)
-		if err != nil {
-			t.Fatalf("exchange %d: %v", i, err)
-		}
-		if len(out) != 1 || len(out[0]) != len(apdu) {
-			t.Fatalf("exchange %d: %d answers", i, len(out))
-		}
-		if ep.got[string(apdu)] != 1 {
-			t.Fatalf("exchange %d delivered %d times", i, ep.got[string(apdu)])
-		}
-	}
-	frames, lost, _ := seg.Medium().Stats()
-	if lost == 0 {
-		t.Fatalf("no frame lost in %d at 10 %% loss: the test exercised nothing", frames)
-	}
-}
-
-// TestSegmentReconnectsAfterLinkFailure: when the medium drops everything
-// the exchange fails; once it carries frames again the next exchange sets
-// the link up anew with SNRM/UA (the meter's end restarts on the SNRM) and
-// gets its answer.
-func TestSegmentReconnectsAfterLinkFailure(t *testing.T) {
-	seg := NewSegment(plc.SFSK, 2, 0, 3, time.Unix(0, 0))
-	meter := protocol.SystemTitle{2}
-	ep := &echo{got: map[string]int{}}
-	if err := seg.Attach(meter, 17, ep); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := seg.Exchange(meter, []byte("before")); err != nil || len(out) != 1 {
-		t.Fatalf("first exchange: %v, %d answers", err, len(out))
-	}
-	good := seg.medium
-	seg.medium = plc.NewMedium(plc.SFSK, 2, 1, 3) // every frame lost
-	seg.medium.Advance(good.Now())
-	if _, err := seg.Exchange(meter, []byte("lost")); !errors.Is(err, ErrLinkFailed) {
-		t.Fatalf("exchange over a dead medium: %v", err)
-	}
-	now := seg.medium.Now()
-	seg.medium = good
-	seg.medium.Advance(now - good.Now())
-	out, err := seg.Exchange(meter, []byte("after"))
-	if err != nil || len(out) != 1 || string(out[0]) != "retfa" {
-		t.Fatalf("exchange after the medium came back: %v, answers %q", err, out)
 	}
 }
 

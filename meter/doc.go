@@ -1,5 +1,5 @@
-// Package meter is the meter role: it measures (a seeded household
-// consumption source), keeps the register and the 15-minute load profile,
+// Package meter is the meter role: it measures (from its Source, the
+// metrology front end), keeps the register and the 15-minute load profile,
 // signs readings and load-profile blocks with its metrological key, protects
 // them on the PLC channel, answers the gateway's reads, executes authorised
 // commands in issue order, and installs firmware.

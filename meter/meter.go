@@ -87,9 +87,16 @@ type Config struct {
 	Manufacturers, Authorities map[string]*ecdsa.PublicKey
 	Factory                    Slot
 	Dir                        string // persistent state; "" keeps it in memory
-	Seed                       uint64 // consumption source
-	Rand                       io.Reader
-	LogbookCapacity            int // 0: 64
+	// SelfTest is the device's check of a freshly activated legally
+	// relevant image (a failure rolls the install back); nil accepts every
+	// image that verified. A process or the simulation supplies the
+	// device's test, or one that fails on purpose.
+	SelfTest func(lr []byte) error
+	// Source is the metrology front end the meter reads each quarter
+	// hour's consumption from (required).
+	Source          Source
+	Rand            io.Reader
+	LogbookCapacity int // 0: 64
 	// FS is the filesystem the meter's journal and counter file are
 	// written through; nil is the operating system's. Crash-point and
 	// full-disk tests inject statemachine/journal/crashfs.
@@ -157,7 +164,7 @@ type Meter struct {
 	counters protocol.CounterStore
 	core     *Core
 	signer   *protocol.MeterSigner
-	source   *Household
+	source   Source
 	trust    protocol.TrustList
 
 	register uint64 // Wh, import
@@ -199,7 +206,10 @@ func New(cfg Config) (*Meter, error) {
 	if cfg.LogbookCapacity == 0 {
 		cfg.LogbookCapacity = 64
 	}
-	m := &Meter{cfg: cfg, days: map[int64][]protocol.Interval{}, blocks: map[int64][]byte{}, transfers: map[uint32]*transfer{}, source: NewHousehold(cfg.Seed)}
+	m := &Meter{cfg: cfg, days: map[int64][]protocol.Interval{}, blocks: map[int64][]byte{}, transfers: map[uint32]*transfer{}, source: cfg.Source}
+	if cfg.Source == nil {
+		return nil, ErrNoSource
+	}
 	var err error
 	storePath, counterPath := "", ""
 	if cfg.Dir != "" {
@@ -231,6 +241,7 @@ func New(cfg Config) (*Meter, error) {
 	if m.core, err = NewCoreTrace(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
+	m.core.SelfTest = cfg.SelfTest
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
 		return nil, err
 	}

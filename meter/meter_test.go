@@ -59,7 +59,7 @@ func newKit(t testing.TB, dir string) *kit {
 	sk := key(t)
 	k.cfg = Config{Title: title, Model: "VM-E3", SigningKey: sk, ChannelKey: key(t), Operator: &op.PublicKey, TrustList: tl,
 		Manufacturers: map[string]*ecdsa.PublicKey{"man": &k.man.Key.PublicKey}, Authorities: map[string]*ecdsa.PublicKey{"ptb": &k.auth.Key.PublicKey},
-		Factory: Slot{Version: 4, SecurityVersion: 2, LR: []byte("lr v4"), Other: []byte("comm v4")}, Dir: dir, Seed: 3, Rand: rand.Reader}
+		Factory: Slot{Version: 4, SecurityVersion: 2, LR: []byte("lr v4"), Other: []byte("comm v4")}, Dir: dir, Source: testSource{}, Rand: rand.Reader}
 	k.verifier = protocol.NewVerifier(staticKey{title: &sk.PublicKey})
 	return k
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
@@ -51,8 +52,8 @@ func TestCrashCampaign(t *testing.T) {
 		kills = n
 	}
 	const meters = 4
-	ps := newProcSet(t, "vmc", meters, 1)
-	work := ps.work
+	ps := procs.New(t, "vmc", meters, 1)
+	work := ps.Work
 	// A large logbook (one entry per round's install attempt) and a
 	// self-test that takes a while, so that kills land in installs.
 	const selfTestMillis = 40
@@ -71,12 +72,12 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	newFirmware := firmwareMaker(t, work)
 	tap := filepath.Join(work, "tap.jsonl")
-	ps.env = []string{"VERIMETER_PLC_TAP=" + tap}
-	stop, startHeadend, startMeter := ps.stop, ps.startHeadend, ps.startMeter
+	ps.Env = []string{"VERIMETER_PLC_TAP=" + tap}
+	stop, startHeadend, startMeter := ps.Stop, ps.StartHeadend, ps.StartMeter
 	he := startHeadend()
 	ms := make([]*exec.Cmd, meters)
 	for i := range ms {
-		ms[i] = ps.startMeterTampered(i)
+		ms[i] = ps.StartMeterTampered(i)
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
@@ -96,7 +97,7 @@ func TestCrashCampaign(t *testing.T) {
 		fw := newFirmware(campaign, version, wrong)
 		lines := make(chan string, 64)
 		out := &lineWriter{lines: lines}
-		gw := ps.command("gateway", "run", "-config", filepath.Join(work, "gw-00.json"), "-wait", "5s", "-read", "-firmware", fw)
+		gw := ps.Command("gateway", "run", "-config", filepath.Join(work, "gw-00.json"), "-wait", "5s", "-read", "-firmware", fw)
 		gw.Stdout = out
 		if err := gw.Start(); err != nil {
 			t.Fatal(err)
@@ -190,7 +191,7 @@ func TestCrashCampaign(t *testing.T) {
 		finish()
 	}
 	// A last round without blows must deliver everything still queued.
-	out, err := ps.command("gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
+	out, err := ps.Command("gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("final gateway round: %v\n%s", err, out)
 	}
@@ -241,11 +242,11 @@ func TestCrashCampaign(t *testing.T) {
 	// new key agreement).
 	if keep := os.Getenv("VERIMETER_CRASH_TRACES"); keep != "" {
 		// The logs kept for verimeter trace-check after the test.
-		if err := os.CopyFS(keep, os.DirFS(ps.trace)); err != nil {
+		if err := os.CopyFS(keep, os.DirFS(ps.Trace)); err != nil {
 			t.Errorf("keeping the trace logs: %v", err)
 		}
 	}
-	traces, traceErr := validateCrashTraces(ps.trace, campaign)
+	traces, traceErr := validateCrashTraces(ps.Trace, campaign)
 	var explained []string
 	for _, r := range traces {
 		explained = append(explained, fmt.Sprintf("%s %d steps in %d logs", r.Module, r.Steps, r.Logs))
@@ -292,7 +293,7 @@ func TestCrashCampaign(t *testing.T) {
 	// The same logs with one step of each module edited: the campaign
 	// fails on each (a judge that explains anything checks nothing).
 	tampered := filepath.Join(t.TempDir(), "tampered")
-	edited, err := tamperCrashTraces(ps.trace, tampered)
+	edited, err := tamperCrashTraces(ps.Trace, tampered)
 	if err != nil {
 		t.Fatal(err)
 	}

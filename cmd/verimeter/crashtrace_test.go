@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -64,19 +63,6 @@ func validateCrashTraces(dir string, campaigns uint32) (traceCheckResults, error
 		return nil, err
 	}
 	return validateSpecTracesWith(dir, map[string]string{"trace/Firmware.cfg": fw})
-}
-
-// startMeterTampered starts meter i with its simulated tamper sensor
-// firing once (a cover opened at start), so that the campaign's Tamper
-// logs hold an event each meter detects, the gateway collects and relays
-// and the head-end acknowledges, across the kills that follow; a restart
-// (startMeter) fires nothing.
-func (ps *procSet) startMeterTampered(i int) *exec.Cmd {
-	sock := ps.path("sock/meter-%03d", i)
-	os.Remove(sock)
-	c := ps.start("meter", "run", "-config", ps.path("meter-%03d.json", i), "-tamper", "cover")
-	ps.waitFile(sock)
-	return c
 }
 
 // tamperCrashTraces copies the campaign's logs under dir to a new

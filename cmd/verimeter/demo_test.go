@@ -4,24 +4,29 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/statemachine"
 )
 
 func TestDemoSmallIsGreen(t *testing.T) {
 	var trace bytes.Buffer
-	rep, err := runScenario(demoConfig{Meters: 20, Gateways: 2, Days: 2, Seed: 5, Trace: &trace})
+	rep, err := runScenario(sim.Config{Meters: 20, Gateways: 2, Days: 2, Seed: 5, Trace: &trace})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rep.write(&out)
-	if !rep.ok() {
-		t.Fatalf("demo checks failed:\n%s", out.String())
+	rep.Write(&out)
+	if err := rep.Check(); err != nil {
+		t.Fatalf("demo checks failed: %v\n%s", err, out.String())
+	}
+	if err := rep.CheckStep(sim.StepTrace); err != nil {
+		t.Fatalf("trace validation: %v", err)
 	}
 	for _, want := range []string{"readings lost", "supplier switch at noon", "forced self-test failure rolled back", "replayed request to a meter"} {
 		if !strings.Contains(out.String(), want) {
@@ -38,18 +43,18 @@ func TestDemoSmallIsGreen(t *testing.T) {
 // altered after ingest must turn the verification check red and make the
 // report fail.
 func TestDemoDetectsAlteredStore(t *testing.T) {
-	rep, err := runScenario(demoConfig{Meters: 8, Gateways: 2, Days: 1, Seed: 2, BreakSignature: true})
+	rep, err := runScenario(sim.Config{Meters: 8, Gateways: 2, Days: 1, Seed: 2, BreakSignature: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rep.write(&out)
-	if rep.ok() {
-		t.Fatalf("an altered signature went unnoticed:\n%s", out.String())
+	rep.Write(&out)
+	var ce *sim.CheckError
+	if err := rep.Check(); !errors.As(err, &ce) {
+		t.Fatalf("an altered signature went unnoticed (%v):\n%s", err, out.String())
 	}
-	c, ok := rep.row("signatures verified by an outsider (roots and meter certificates only)")
-	if !ok || c.OK {
-		t.Fatalf("verification check missing or green with an altered signature: %+v", c)
+	if len(ce.Failed) != 1 || ce.Failed[0].Check != "signatures verified by an outsider (roots and meter certificates only)" {
+		t.Fatalf("failed checks %+v, want the outsider's verification", ce.Failed)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/internal/sim"
 )
 
 // demoSizes are the small deployments the property test runs: every
@@ -38,19 +39,19 @@ func TestDemoEverySizeIsGreen(t *testing.T) {
 	for _, sz := range demoSizes {
 		t.Run(fmt.Sprintf("m%d_g%d_s%d", sz.meters, sz.gateways, sz.seed), func(t *testing.T) {
 			t.Parallel() // mostly waiting for fsync: runs overlap well on two cores
-			rep, err := runScenario(demoConfig{Meters: sz.meters, Gateways: sz.gateways, Days: 1, Seed: sz.seed, ReportDir: t.TempDir()})
+			rep, err := runScenario(sim.Config{Meters: sz.meters, Gateways: sz.gateways, Days: 1, Seed: sz.seed, ReportDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := rep.writeDetails(); err != nil {
+			if err := rep.WriteDetails(); err != nil {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			rep.write(&out)
-			if !rep.ok() {
-				t.Fatalf("not green:\n%s\n%s", out.String(), details(rep))
+			rep.Write(&out)
+			if err := rep.Check(); err != nil {
+				t.Fatalf("not green: %v\n%s\n%s", err, out.String(), details(rep))
 			}
-			f := rep.fig
+			f := rep.Fig
 			want := sz.meters * 96
 			if f.ReadingsTaken != want || f.IntervalsStored != want || f.IntervalsLost != 0 || f.DuplicateIntervals != 0 {
 				t.Errorf("taken %d, stored %d, lost %d, twice %d; want %d, %d, 0, 0", f.ReadingsTaken, f.IntervalsStored, f.IntervalsLost, f.DuplicateIntervals, want, want)
@@ -66,7 +67,7 @@ func TestDemoEverySizeIsGreen(t *testing.T) {
 				t.Errorf("%d airtime figures for %d segments", len(f.Airtime), sz.gateways)
 			}
 			var checks []string
-			for _, r := range rep.rows {
+			for _, r := range rep.Rows {
 				checks = append(checks, r.Check)
 			}
 			mu.lock()
@@ -87,9 +88,9 @@ func (m chanMutex) lock()   { m <- struct{}{} }
 func (m chanMutex) unlock() { <-m }
 
 // details returns the failing rows' detail files, for a test's message.
-func details(rep *demoReport) string {
+func details(rep *sim.Report) string {
 	var b strings.Builder
-	for _, r := range rep.rows {
+	for _, r := range rep.Rows {
 		if r.Detail != "" {
 			src, _ := os.ReadFile(r.Detail)
 			b.Write(src)
@@ -143,7 +144,7 @@ func readDB(t *testing.T, path string) dbFigures {
 }
 
 // crossCheck compares the report's figures with the database's.
-func crossCheck(t *testing.T, f demoFigures, db dbFigures) {
+func crossCheck(t *testing.T, f sim.Figures, db dbFigures) {
 	t.Helper()
 	if db.items != f.ItemsStored+f.MovedStored {
 		t.Errorf("database holds %d items, report says %d (+%d after the operator change)", db.items, f.ItemsStored, f.MovedStored)
@@ -154,17 +155,17 @@ func crossCheck(t *testing.T, f demoFigures, db dbFigures) {
 	if db.twice != f.DuplicateIntervals {
 		t.Errorf("database stores %d intervals twice, report says %d", db.twice, f.DuplicateIntervals)
 	}
-	if db.refused["fetch-refused"] != sum(f.FetchRefused) {
-		t.Errorf("audit log: %d fetches refused, report: %d (%s)", db.refused["fetch-refused"], sum(f.FetchRefused), classes(f.FetchRefused))
+	if db.refused["fetch-refused"] != sim.Sum(f.FetchRefused) {
+		t.Errorf("audit log: %d fetches refused, report: %d (%s)", db.refused["fetch-refused"], sim.Sum(f.FetchRefused), sim.Classes(f.FetchRefused))
 	}
-	if db.refused["command-refused"] != sum(f.CommandRefused) {
-		t.Errorf("audit log: %d commands refused, report: %d (%s)", db.refused["command-refused"], sum(f.CommandRefused), classes(f.CommandRefused))
+	if db.refused["command-refused"] != sim.Sum(f.CommandRefused) {
+		t.Errorf("audit log: %d commands refused, report: %d (%s)", db.refused["command-refused"], sim.Sum(f.CommandRefused), sim.Classes(f.CommandRefused))
 	}
-	if db.refused["campaign-refused"] != sum(f.CampaignsRefused) {
-		t.Errorf("audit log: %d campaigns refused, report: %d", db.refused["campaign-refused"], sum(f.CampaignsRefused))
+	if db.refused["campaign-refused"] != sim.Sum(f.CampaignsRefused) {
+		t.Errorf("audit log: %d campaigns refused, report: %d", db.refused["campaign-refused"], sim.Sum(f.CampaignsRefused))
 	}
-	if (db.refused["ingest-rejected"] > 0) != (sum(f.IngestRejected) > 0) {
-		t.Errorf("audit log: %d ingest rejections, report: %d", db.refused["ingest-rejected"], sum(f.IngestRejected))
+	if (db.refused["ingest-rejected"] > 0) != (sim.Sum(f.IngestRejected) > 0) {
+		t.Errorf("audit log: %d ingest rejections, report: %d", db.refused["ingest-rejected"], sim.Sum(f.IngestRejected))
 	}
 }
 
@@ -176,21 +177,21 @@ func TestDemoFiguresMatchTheDatabase(t *testing.T) {
 	for _, dup := range []bool{false, true} {
 		t.Run(fmt.Sprintf("duplicate=%t", dup), func(t *testing.T) {
 			db := filepath.Join(t.TempDir(), "headend.db")
-			rep, err := runScenario(demoConfig{Meters: 6, Gateways: 2, Days: 1, Seed: 7, DB: db, DuplicateBlock: dup, ReportDir: t.TempDir()})
+			rep, err := runScenario(sim.Config{Meters: 6, Gateways: 2, Days: 1, Seed: 7, DB: db, DuplicateBlock: dup, ReportDir: t.TempDir()})
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := readDB(t, db)
-			crossCheck(t, rep.fig, got)
-			row, ok := rep.row("intervals stored twice")
+			crossCheck(t, rep.Fig, got)
+			row, ok := rep.Row("intervals stored twice")
 			if !ok {
 				t.Fatal("no row for intervals stored twice")
 			}
 			if want := fmt.Sprintf("%d interval", got.twice); !strings.HasPrefix(row.Figure, want) {
 				t.Errorf("row says %q, the database %d", row.Figure, got.twice)
 			}
-			if row.OK == dup || rep.ok() == dup {
-				t.Errorf("duplicate=%t: row ok %t, report ok %t", dup, row.OK, rep.ok())
+			if row.OK == dup || rep.OK() == dup {
+				t.Errorf("duplicate=%t: row ok %t, report ok %t", dup, row.OK, rep.OK())
 			}
 			if dup && got.twice != 96 {
 				t.Errorf("the broken variant stored %d intervals twice, want one day's 96", got.twice)
@@ -204,15 +205,15 @@ func TestDemoFiguresMatchTheDatabase(t *testing.T) {
 func TestDemoFailingRowNamesItsDetailFile(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "report")
 	var out bytes.Buffer
-	rep, err := runScenario(demoConfig{Meters: 3, Gateways: 1, Days: 1, Seed: 2, BreakSignature: true, ReportDir: dir})
+	rep, err := runScenario(sim.Config{Meters: 3, Gateways: 1, Days: 1, Seed: 2, BreakSignature: true, ReportDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rep.writeDetails(); err != nil {
+	if err := rep.WriteDetails(); err != nil {
 		t.Fatal(err)
 	}
-	rep.write(&out)
-	row, _ := rep.row("signatures verified by an outsider (roots and meter certificates only)")
+	rep.Write(&out)
+	row, _ := rep.Row("signatures verified by an outsider (roots and meter certificates only)")
 	if row.OK || !strings.HasPrefix(row.Detail, dir) {
 		t.Fatalf("row %+v, want a failure with its detail in %s", row, dir)
 	}
@@ -230,8 +231,8 @@ func TestDemoFailingRowNamesItsDetailFile(t *testing.T) {
 			}
 		}
 	}
-	if table != len(rep.rows)+2 {
-		t.Errorf("%d table lines for %d rows", table, len(rep.rows))
+	if table != len(rep.Rows)+2 {
+		t.Errorf("%d table lines for %d rows", table, len(rep.Rows))
 	}
 	if !strings.Contains(out.String(), "FAIL, see "+row.Detail) {
 		t.Errorf("the row does not name its detail file:\n%s", out.String())
@@ -288,10 +289,10 @@ func TestDemoSizeErrorsNameTheFlag(t *testing.T) {
 // 4 gateways, one day); most of its wall time is the roles' durable writes.
 func BenchmarkDemo(b *testing.B) {
 	for b.Loop() {
-		rep, err := runScenario(demoConfig{Meters: 200, Gateways: 4, Days: 1, Seed: 1, ReportDir: b.TempDir()})
-		if err != nil || !rep.ok() {
+		rep, err := runScenario(sim.Config{Meters: 200, Gateways: 4, Days: 1, Seed: 1, ReportDir: b.TempDir()})
+		if err != nil || !rep.OK() {
 			b.Fatalf("demo: %v", err)
 		}
-		b.ReportMetric(float64(rep.fig.ReadingsTaken), "intervals/op")
+		b.ReportMetric(float64(rep.Fig.ReadingsTaken), "intervals/op")
 	}
 }

@@ -55,14 +55,6 @@ type traceCheckResult struct {
 // that order.
 type traceCheckResults []traceCheckResult
 
-// total sums the modules' figures.
-func (rs traceCheckResults) total() (t traceCheckResult) {
-	for _, r := range rs {
-		t.Groups, t.Logs, t.Steps = t.Groups+r.Groups, t.Logs+r.Logs, t.Steps+r.Steps
-	}
-	return t
-}
-
 // module returns the result of the named module (zero if not checked).
 func (rs traceCheckResults) module(name string) traceCheckResult {
 	for _, r := range rs {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
@@ -22,13 +23,13 @@ import (
 func demoTraces(t *testing.T) (dir, disconnected string) {
 	t.Helper()
 	dir = filepath.Join(t.TempDir(), "trace")
-	rep, err := runScenario(demoConfig{Meters: 8, Gateways: 2, Days: 1, Seed: 3, SpecTrace: dir})
+	rep, err := runScenario(sim.Config{Meters: 8, Gateways: 2, Days: 1, Seed: 3, SpecTrace: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	rep.write(&out)
-	if !rep.ok() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
+	rep.Write(&out)
+	if !rep.OK() || !strings.Contains(out.String(), "roles' steps are a behaviour of spec/Commands.tla") ||
 		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Channel.tla") ||
 		!strings.Contains(out.String(), "roles' steps are a behaviour of spec/Collection.tla") ||
 		!strings.Contains(out.String(), "meters' steps are a behaviour of spec/Firmware.tla") {

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/verimeter/verimeter/internal/sim"
 )
 
 func TestVerifyExportedDataAndRejectAltered(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := runScenario(demoConfig{Meters: 10, Gateways: 2, Days: 1, Seed: 4, Export: dir}); err != nil {
+	if _, err := runScenario(sim.Config{Meters: 10, Gateways: 2, Days: 1, Seed: 4, Export: dir}); err != nil {
 		t.Fatal(err)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.cbor"))
@@ -47,7 +49,7 @@ func TestVerifyExportedDataAndRejectAltered(t *testing.T) {
 	}
 	// Another root: nothing verifies.
 	other := t.TempDir()
-	if _, err := runScenario(demoConfig{Meters: 2, Gateways: 1, Days: 1, Seed: 9, Export: other}); err != nil {
+	if _, err := runScenario(sim.Config{Meters: 2, Gateways: 1, Days: 1, Seed: 9, Export: other}); err != nil {
 		t.Fatal(err)
 	}
 	out.Reset()

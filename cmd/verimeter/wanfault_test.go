@@ -15,6 +15,7 @@ import (
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/internal/faultproxy"
+	"github.com/verimeter/verimeter/internal/sim/procs"
 )
 
 // TestWANFaultCampaign puts a fault-injecting proxy (internal/faultproxy)
@@ -41,12 +42,12 @@ func TestWANFaultCampaign(t *testing.T) {
 		target = n
 	}
 	const meters, gateways = 4, 4
-	ps := newProcSet(t, "vmw", meters, gateways)
-	work := ps.work
+	ps := procs.New(t, "vmw", meters, gateways)
+	work := ps.Work
 	addrFile := filepath.Join(work, "headend.addr")
-	ps.startHeadend()
+	ps.StartHeadend()
 	for i := range meters {
-		ps.startMeter(i)
+		ps.StartMeter(i)
 	}
 	seed := uint64(time.Now().UnixNano())
 	if v := os.Getenv("VERIMETER_WAN_SEED"); v != "" { // replay a campaign's plan of faults
@@ -98,7 +99,7 @@ func TestWANFaultCampaign(t *testing.T) {
 				defer wg.Done()
 				args := append([]string{"gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g)),
 					"-batch", "1", "-retry-for", "2m", "-wan-timeout", "1s"}, extra...)
-				outs[g], errs[g] = ps.command(args...).CombinedOutput()
+				outs[g], errs[g] = ps.Command(args...).CombinedOutput()
 			}()
 		}
 		wg.Wait()
@@ -137,7 +138,7 @@ func TestWANFaultCampaign(t *testing.T) {
 	// A clean round: nothing may have stayed queued.
 	proxy.SetFaults(false)
 	runGateways()
-	ps.stopAll()
+	ps.StopAll()
 
 	queued := map[string]bool{}
 	for g := range gateways {

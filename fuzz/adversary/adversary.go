@@ -2,7 +2,6 @@ package adversary
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/protocol"
 )
 
@@ -173,13 +173,13 @@ func NewEnv(rng *rand.Rand) (*Env, error) {
 		MeterTitle:   protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 1},
 		GatewayTitle: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 9},
 	}
-	key := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rr)
-		if err != nil {
-			panic(err) // rngReader never fails
-		}
-		return k
+	// The PKI: the deployment's hierarchy (internal/sim); every key of the
+	// environment is drawn from the campaign's seed.
+	pki, err := sim.NewPKI(e.T0, rr)
+	if err != nil {
+		return nil, err
 	}
+	key := pki.Key
 	// The channel: a signed ephemeral key agreement, as on PLC.
 	mk, gk := key(), key()
 	gw, init, err := protocol.StartKeyAgreement(protocol.Suite1, e.GatewayTitle, e.MeterTitle, gk, nil, rr)
@@ -209,41 +209,24 @@ func NewEnv(rng *rand.Rand) (*Env, error) {
 		return nil, err
 	}
 
-	// The PKI: a root, a manufacturer sub-CA, three meters' signing certs.
-	root, err := protocol.NewRootCA("adversary root", key(), e.T0, 20*365*24*time.Hour, rr)
-	if err != nil {
-		return nil, err
-	}
-	man, err := root.NewSubCA("manufacturer CA", []protocol.Role{protocol.RoleMeterSigning}, key(), e.T0, 10*365*24*time.Hour)
-	if err != nil {
-		return nil, err
-	}
-	issue := func(title protocol.SystemTitle, validity time.Duration) (*protocol.MeterSigner, *x509.Certificate, error) {
-		k := key()
-		c, err := man.Issue(protocol.Identity{CommonName: fmt.Sprintf("meter %x", title), SystemTitle: &title}, []protocol.Role{protocol.RoleMeterSigning}, &k.PublicKey, e.T0, validity)
-		if err != nil {
-			return nil, nil, err
-		}
-		s, err := protocol.NewMeterSigner(title, k, rr)
-		return s, c, err
-	}
+	// Three meters' signing certificates, one revoked, one expiring.
 	var good, revoked, expired *x509.Certificate
-	if e.Signer, good, err = issue(e.MeterTitle, 5*365*24*time.Hour); err != nil {
+	if e.Signer, good, err = pki.MeterSigner(e.MeterTitle, e.T0, 5*365*24*time.Hour); err != nil {
 		return nil, err
 	}
-	if e.Revoked, revoked, err = issue(protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 2}, 5*365*24*time.Hour); err != nil {
+	if e.Revoked, revoked, err = pki.MeterSigner(protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 2}, e.T0, 5*365*24*time.Hour); err != nil {
 		return nil, err
 	}
-	if e.Expired, expired, err = issue(protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 3}, 30*24*time.Hour); err != nil {
+	if e.Expired, expired, err = pki.MeterSigner(protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 3}, e.T0, 30*24*time.Hour); err != nil {
 		return nil, err
 	}
 	e.RevokedAt = e.T0.Add(90 * 24 * time.Hour)
 	e.ExpiredAt = e.T0.Add(30 * 24 * time.Hour)
-	crl, err := man.NewCRL([]protocol.Revocation{{Serial: revoked.SerialNumber, RevokedAt: e.RevokedAt.Add(24 * time.Hour), InvalidAt: e.RevokedAt, ReasonCode: 1}}, 1, e.RevokedAt.Add(24*time.Hour), e.RevokedAt.Add(60*24*time.Hour))
+	crl, err := pki.Subs["manufacturer"].NewCRL([]protocol.Revocation{{Serial: revoked.SerialNumber, RevokedAt: e.RevokedAt.Add(24 * time.Hour), InvalidAt: e.RevokedAt, ReasonCode: 1}}, 1, e.RevokedAt.Add(24*time.Hour), e.RevokedAt.Add(60*24*time.Hour))
 	if err != nil {
 		return nil, err
 	}
-	v, err := protocol.NewValidator([]*x509.Certificate{root.Cert}, []*x509.Certificate{man.Cert}, []*x509.RevocationList{crl})
+	v, err := pki.Validator(crl)
 	if err != nil {
 		return nil, err
 	}

@@ -6,10 +6,10 @@ import (
 	"crypto/x509"
 	"math/rand/v2"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/protocol"
 )
 
@@ -36,30 +36,14 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 		return nil, err
 	}
 	rr := rngReader{rng}
-	key := func() *ecdsa.PrivateKey {
-		k, _ := ecdsa.GenerateKey(protocol.Suite1.SigningCurve(), rr)
-		return k
-	}
 	h := &HeadEndEnv{Meter: e.MeterTitle, T0: e.T0}
-	root, err := protocol.NewRootCA("adversary market root", key(), e.T0.Add(-time.Hour), 10*365*24*time.Hour, rr)
+	pki, err := sim.NewPKI(e.T0.Add(-time.Hour), rr)
 	if err != nil {
 		return nil, err
 	}
-	subs := map[string]*protocol.CA{}
-	names := make([]string, 0, len(protocol.SubCAs))
-	for n := range protocol.SubCAs {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var subCerts []*x509.Certificate
-	for _, n := range names {
-		if subs[n], err = root.NewSubCA(n, protocol.SubCAs[n], key(), e.T0.Add(-time.Hour), 5*365*24*time.Hour); err != nil {
-			return nil, err
-		}
-		subCerts = append(subCerts, subs[n].Cert)
-	}
+	key := pki.Key
 	issue := func(ca, cn string, role protocol.Role, st *protocol.SystemTitle, k *ecdsa.PrivateKey) (*x509.Certificate, error) {
-		return subs[ca].Issue(protocol.Identity{CommonName: cn, SystemTitle: st}, []protocol.Role{role}, &k.PublicKey, e.T0.Add(-time.Hour), 365*24*time.Hour)
+		return pki.Issue(ca, protocol.Identity{CommonName: cn, SystemTitle: st}, role, &k.PublicKey, e.T0.Add(-time.Hour), 365*24*time.Hour)
 	}
 	mk := key()
 	mc, err := issue("manufacturer", "meter", protocol.RoleMeterSigning, &h.Meter, mk)
@@ -78,7 +62,7 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 	}
 	h.Operator = headend.Approver{Name: "operator", Cert: op}
 	h.Supplier = headend.Approver{Name: "supplier old", Cert: h.Old}
-	val, err := protocol.NewValidator([]*x509.Certificate{root.Cert}, subCerts, nil)
+	val, err := pki.Validator()
 	if err != nil {
 		return nil, err
 	}

@@ -106,14 +106,37 @@ func TestDeviceBuildsLinkNoEngine(t *testing.T) {
 	}
 }
 
+// productionPatterns are the packages a deployment runs.
+var productionPatterns = []string{"./protocol/...", "./plc/...", "./wan/...", "./meter/...", "./gateway/...", "./headend/...", "./statemachine/...", "./tla/..."}
+
+// simulationOnly names what only the demo, the campaigns and the tests may
+// link: fault injection, the simulated world, the adversary.
+func simulationOnly(string) []string {
+	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/fuzz"}
+}
+
+// TestSimulationRuleCatchesAViolation: the rule of
+// TestProductionLinksNoSimulation reports a production package that
+// depends on the simulation, directly or below it, and nothing else.
+func TestSimulationRuleCatchesAViolation(t *testing.T) {
+	pkgs := []pkg{
+		{ImportPath: module + "/wan", Deps: []string{module + "/protocol", module + "/internal/sim"}},
+		{ImportPath: module + "/gateway", Deps: []string{module + "/internal/sim/procs"}},
+		{ImportPath: module + "/meter", Deps: []string{module + "/internal/simulator", module + "/plc"}},
+	}
+	bad := violations(pkgs, simulationOnly)
+	want := []string{module + "/wan depends on " + module + "/internal/sim", module + "/gateway depends on " + module + "/internal/sim/procs"}
+	if strings.Join(bad, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("violations:\n%s\nwant:\n%s", strings.Join(bad, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // TestProductionLinksNoSimulation: the simulated world (fault injection,
 // the attacker, scenarios) lives under internal/ for the demo and the
 // tests; no production package may link it.
 func TestProductionLinksNoSimulation(t *testing.T) {
-	pkgs := list(t, "", "./protocol/...", "./plc/...", "./meter/...", "./gateway/...", "./headend/...", "./statemachine/...", "./tla/...")
-	bad := violations(pkgs, func(string) []string {
-		return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/fuzz"}
-	})
+	pkgs := list(t, "", productionPatterns...)
+	bad := violations(pkgs, simulationOnly)
 	for _, b := range bad {
 		t.Error(b)
 	}

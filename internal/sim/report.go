@@ -1,6 +1,4 @@
-//go:build !device
-
-package main
+package sim
 
 import (
 	"errors"
@@ -11,8 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/term"
-
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/meter"
@@ -22,22 +18,22 @@ import (
 // The demo's steps, in the order of the README's walkthrough; every row of
 // the report belongs to one.
 const (
-	stepPKI        = "1 PKI"
-	stepCommission = "2 commissioning"
-	stepReadings   = "3 readings"
-	stepCollection = "4 collection"
-	stepFirmware   = "5 firmware"
-	stepAttacker   = "6 attacker"
-	stepOperator   = "7 operator change"
-	stepMarket     = "8 market"
-	stepTrace      = "9 trace validation"
+	StepPKI        = "1 PKI"
+	StepCommission = "2 commissioning"
+	StepReadings   = "3 readings"
+	StepCollection = "4 collection"
+	StepFirmware   = "5 firmware"
+	StepAttacker   = "6 attacker"
+	StepOperator   = "7 operator change"
+	StepMarket     = "8 market"
+	StepTrace      = "9 trace validation"
 )
 
-// demoRow is one check of the report: a figure with its unit, the
+// Row is one check of the report: a figure with its unit, the
 // expectation it was judged against and the verdict. A failing row keeps
 // what explains it in detail, which the report writes to a file the row
 // names, so that the table stays one line per check.
-type demoRow struct {
+type Row struct {
 	Step, Check string
 	Figure      string // the measured figure, with its unit
 	Expect      string // what the figure was judged against
@@ -46,9 +42,9 @@ type demoRow struct {
 	detail      string
 }
 
-// demoFigures are the numbers the report's checks judge, kept apart from
+// Figures are the numbers the report's checks judge, kept apart from
 // their wording so that a test compares them with the head-end's database.
-type demoFigures struct {
+type Figures struct {
 	Meters, Gateways, Days int
 
 	// 1 PKI: certificates the world holds, checked with crypto/x509 against
@@ -65,13 +61,13 @@ type demoFigures struct {
 	WakeUpRefused                                                                     map[string]int
 	QueueBeforeRestart, QueueAfterRestart                                             int
 	SignaturesVerified, SignaturesBad                                                 int
-	Airtime                                                                           []segmentAirtime
+	Airtime                                                                           []SegmentAirtime
 	// 5 firmware.
 	Stage1Reached, Stage1Refused, Installed, SelfTestFailed, RolledBack int
 	LogbookEntries, FirmwareAttempts                                    int
 	CampaignsRefused                                                    map[string]int
 	// 6 attacker.
-	Attacks []attackTally
+	Attacks []AttackTally
 	// 7 operator change.
 	Moved, OldGatewayRefused, MovedStored int
 	// 8 market.
@@ -85,80 +81,140 @@ type demoFigures struct {
 	TraceSteps, TraceLogs, TraceGroups int
 }
 
-// segmentAirtime is one PLC segment's use of the medium during the day of
+// SegmentAirtime is one PLC segment's use of the medium during the day of
 // readings and their collection.
-type segmentAirtime struct {
+type SegmentAirtime struct {
 	Segment     string
 	Meters      int
 	Airtime     float64 // seconds on the medium
 	Utilisation float64 // share of the simulated time, 0..1
 }
 
-// attackTally counts one attack class and the reasons it was refused.
-type attackTally struct {
-	class         string
-	tried, reject int
-	reasons       map[string]int
+// AttackTally counts one attack class and the reasons it was refused.
+type AttackTally struct {
+	Class           string
+	Tried, Rejected int
+	Reasons         map[string]int // refusals per reason class
 }
 
 // maxSegmentUtilisation is the airtime budget of one S-FSK segment
 // (plc/README.md): above it, repeaters and retries saturate the medium.
 const maxSegmentUtilisation = 0.25
 
-type demoReport struct {
-	rows []demoRow
-	info []string
-	fig  demoFigures
-	dir  string // -report-dir; created when a failing row needs it
+// Report is what a run of the scenario found: one row per check, the
+// figures they judge, and informational lines. The demo prints it; a test
+// calls Check or CheckStep.
+type Report struct {
+	Rows []Row    // the checks, in the order the steps ran
+	Info []string // lines below the table: timings, where logs are kept
+	Fig  Figures  // the numbers the rows judge
+	Dir  string   // where failing rows' details go; created on first use
 }
 
 // add appends a row; detail explains a failure and goes to a file.
-func (r *demoReport) add(step, check string, ok bool, figure, expect, detail string) {
-	r.rows = append(r.rows, demoRow{Step: step, Check: check, Figure: figure, Expect: expect, OK: ok, detail: detail})
+func (r *Report) add(step, check string, ok bool, figure, expect, detail string) {
+	r.Rows = append(r.Rows, Row{Step: step, Check: check, Figure: figure, Expect: expect, OK: ok, detail: detail})
 }
 
-func (r *demoReport) ok() bool {
-	for _, c := range r.rows {
-		if !c.OK {
-			return false
+// OK reports whether the report has rows and every one is green.
+func (r *Report) OK() bool { return r.Check() == nil }
+
+// ErrCheckFailed is what every failing report's error wraps: a check of
+// the scenario did not hold.
+var ErrCheckFailed = errors.New("sim: check failed")
+
+// ErrNoChecks is a report (or a step) without rows: nothing was judged,
+// which is never green.
+var ErrNoChecks = errors.New("sim: no checks ran")
+
+// CheckError names the checks that failed, with their figures and
+// expectations, so that a test can tell which guarantee broke.
+type CheckError struct {
+	Failed []Row
+}
+
+// Error lists the failed checks, one per line.
+func (e *CheckError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", plural(len(e.Failed), "check"))
+	b.WriteString(" failed")
+	for _, c := range e.Failed {
+		fmt.Fprintf(&b, "\n%s: %s: %s (expected %s)", c.Step, c.Check, c.Figure, c.Expect)
+	}
+	return b.String()
+}
+
+// Unwrap makes every CheckError an ErrCheckFailed.
+func (e *CheckError) Unwrap() error { return ErrCheckFailed }
+
+// Check judges the whole report: nil when it has rows and all are green,
+// a *CheckError naming the failing rows, or ErrNoChecks.
+func (r *Report) Check() error { return check(r.Rows) }
+
+// CheckStep judges the rows of one step (StepPKI, ..., StepTrace) the
+// same way.
+func (r *Report) CheckStep(step string) error {
+	var rows []Row
+	for _, c := range r.Rows {
+		if c.Step == step {
+			rows = append(rows, c)
 		}
 	}
-	return len(r.rows) > 0
+	if err := check(rows); err != nil {
+		return fmt.Errorf("step %s: %w", step, err)
+	}
+	return nil
 }
 
-// row returns the first row of a check, for tests.
-func (r *demoReport) row(check string) (demoRow, bool) {
-	for _, c := range r.rows {
+func check(rows []Row) error {
+	if len(rows) == 0 {
+		return ErrNoChecks
+	}
+	var failed []Row
+	for _, c := range rows {
+		if !c.OK {
+			failed = append(failed, c)
+		}
+	}
+	if len(failed) > 0 {
+		return &CheckError{Failed: failed}
+	}
+	return nil
+}
+
+// Row returns the first row named check, for tests.
+func (r *Report) Row(check string) (Row, bool) {
+	for _, c := range r.Rows {
 		if c.Check == check {
 			return c, true
 		}
 	}
-	return demoRow{}, false
+	return Row{}, false
 }
 
-// writeDetails writes the detail of every failing row to its own file in
+// WriteDetails writes the detail of every failing row to its own file in
 // the report directory (created on first use: -report-dir, or a new
 // temporary directory) and names the file in the row.
-func (r *demoReport) writeDetails() error {
-	for i := range r.rows {
-		c := &r.rows[i]
+func (r *Report) WriteDetails() error {
+	for i := range r.Rows {
+		c := &r.Rows[i]
 		if c.OK || c.Detail != "" {
 			continue
 		}
-		if r.dir == "" {
+		if r.Dir == "" {
 			d, err := os.MkdirTemp("", "verimeter-report-")
 			if err != nil {
 				return fmt.Errorf("report directory: %w", err)
 			}
-			r.dir = d
-		} else if err := os.MkdirAll(r.dir, 0o755); err != nil {
+			r.Dir = d
+		} else if err := os.MkdirAll(r.Dir, 0o755); err != nil {
 			return fmt.Errorf("report directory: %w", err)
 		}
 		text := c.detail
 		if text == "" {
 			text = "figure: " + c.Figure + "\nexpected: " + c.Expect
 		}
-		path := filepath.Join(r.dir, fmt.Sprintf("%02d-%s.txt", i+1, slug(c.Check)))
+		path := filepath.Join(r.Dir, fmt.Sprintf("%02d-%s.txt", i+1, slug(c.Check)))
 		if err := os.WriteFile(path, []byte(c.Step+": "+c.Check+"\n\n"+strings.TrimRight(text, "\n")+"\n"), 0o644); err != nil {
 			return fmt.Errorf("report detail: %w", err)
 		}
@@ -196,12 +252,14 @@ func cell(s string) string {
 	return s
 }
 
-func (r *demoReport) write(w io.Writer) {
+// Write prints the report as the demo shows it: a Markdown table of the
+// checks, then the informational lines.
+func (r *Report) Write(w io.Writer) {
 	fmt.Fprintln(w, "verimeter demo report")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "| step | check | figure | expected | result |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
-	for _, c := range r.rows {
+	for _, c := range r.Rows {
 		mark := "ok"
 		if !c.OK {
 			mark = "FAIL"
@@ -211,9 +269,9 @@ func (r *demoReport) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", cell(c.Step), cell(c.Check), cell(c.Figure), cell(c.Expect), mark)
 	}
-	if len(r.info) > 0 {
+	if len(r.Info) > 0 {
 		fmt.Fprintln(w)
-		for _, l := range r.info {
+		for _, l := range r.Info {
 			fmt.Fprintln(w, l)
 		}
 	}
@@ -264,9 +322,9 @@ func tally(counts map[string]int, err error, want error) bool {
 	return err != nil && errors.Is(err, want)
 }
 
-// classes renders counts per reason class, largest first: "2 replayed, 1
+// Classes renders counts per reason class, largest first: "2 replayed, 1
 // no contract for meter and period".
-func classes(counts map[string]int) string {
+func Classes(counts map[string]int) string {
 	type kv struct {
 		k string
 		v int
@@ -293,7 +351,8 @@ func classes(counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func sum(counts map[string]int) int {
+// Sum is the number of refusals over all reason classes.
+func Sum(counts map[string]int) int {
 	n := 0
 	for _, v := range counts {
 		n += v
@@ -307,12 +366,4 @@ func plural(n int, unit string) string {
 		return fmt.Sprintf("%d %s", n, unit)
 	}
 	return fmt.Sprintf("%d %ss", n, unit)
-}
-
-// isTerminal reports whether w is a terminal, where a progress bar that
-// redraws itself with carriage returns belongs; a file or a pipe gets no
-// bar.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -1,6 +1,4 @@
-//go:build !device
-
-package main
+package sim
 
 import (
 	"context"
@@ -14,9 +12,9 @@ import (
 	"github.com/verimeter/verimeter/protocol"
 )
 
-// stepTamper is the demo's tamper step (UC9), reported between the
+// StepTamper is the demo's tamper step (UC9), reported between the
 // attacker and the operator change.
-const stepTamper = "6b tamper"
+const StepTamper = "6b tamper"
 
 // Tamper is the in-process WAN path of tamper events (gateway.TamperUplink);
 // it is down when the gateway's WAN is.
@@ -28,8 +26,8 @@ func (u uplink) Tamper(ctx context.Context, gw string, b protocol.TamperBatch) (
 	return acks, err
 }
 
-// tamperFigures are what the tamper step measured.
-type tamperFigures struct {
+// TamperFigures are what the tamper step measured.
+type TamperFigures struct {
 	Detected, Meters     int
 	QueuedDuringOutage   int
 	QueueAfterRestart    int
@@ -47,7 +45,7 @@ type tamperFigures struct {
 // acknowledgements reach the meters (the head-end stores each once and
 // raises one alarm), acknowledged end to end; an altered event is refused;
 // an operator acknowledges an alarm.
-func (w *world) tamper(rep *demoReport) error {
+func (w *world) tamper(rep *Report) error {
 	ctx := context.Background()
 	g := w.gws[0]
 	var nodes []*meterNode
@@ -59,7 +57,7 @@ func (w *world) tamper(rep *demoReport) error {
 	if len(nodes) == 0 {
 		return nil
 	}
-	var f tamperFigures
+	var f TamperFigures
 	f.Meters = len(nodes)
 	for i, n := range nodes {
 		if _, err := n.m.Tamper(protocol.TamperCover, w.now); err != nil {
@@ -146,13 +144,13 @@ func (w *world) tamper(rep *demoReport) error {
 		f.AlarmsAcknowledged = len(alarms) - len(open)
 	}
 	f.Stored = len(alarms)
-	rep.add(stepTamper, "tamper events: one alarm per event, stored once despite resends", f.Alarms == f.Detected && !f.DuplicateAlarmRaised,
+	rep.add(StepTamper, "tamper events: one alarm per event, stored once despite resends", f.Alarms == f.Detected && !f.DuplicateAlarmRaised,
 		fmt.Sprintf("%d events on %s, %d alarms raised, %d acknowledged end to end in %d uploads", f.Detected, plural(f.Meters, "meter"), f.Alarms, f.Acked, f.Uploads),
 		fmt.Sprintf("%d alarms, no duplicate", f.Detected), "")
-	rep.add(stepTamper, "tamper events survive a WAN outage and a gateway restart, kept by the meters until acknowledged", f.QueuedDuringOutage == f.Detected && f.QueueAfterRestart == f.Detected && f.StillPending == 0,
+	rep.add(StepTamper, "tamper events survive a WAN outage and a gateway restart, kept by the meters until acknowledged", f.QueuedDuringOutage == f.Detected && f.QueueAfterRestart == f.Detected && f.StillPending == 0,
 		fmt.Sprintf("%d queued during the outage, %d after restart; %d unacknowledged at the meters", f.QueuedDuringOutage, f.QueueAfterRestart, f.StillPending),
 		fmt.Sprintf("all %d queued, 0 unacknowledged", f.Detected), "")
-	rep.add(stepTamper, "altered tamper event refused; operator acknowledges an alarm", f.RefusedAltered && f.AlarmsAcknowledged == 1,
+	rep.add(StepTamper, "altered tamper event refused; operator acknowledges an alarm", f.RefusedAltered && f.AlarmsAcknowledged == 1,
 		fmt.Sprintf("altered refused: %v; %d alarm acknowledged", f.RefusedAltered, f.AlarmsAcknowledged), "refused; 1", "")
 	return nil
 }

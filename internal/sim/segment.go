@@ -1,52 +1,44 @@
-package gateway
+package sim
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
 )
 
-// ErrLinkFailed means the PLC link to a meter gave up (too many
-// retransmissions without progress).
-var ErrLinkFailed = errors.New("gateway: PLC link to the meter failed")
-
-// Endpoint is the meter's side of a link: the APDU handler of a meter.
+// Endpoint is the meter's side of a link: the APDU handler of a meter
+// (*meter.Meter satisfies it).
 type Endpoint interface {
 	HandleAPDU(apdu []byte, now time.Time) ([][]byte, error)
 }
-
-// Direction of an APDU on the medium.
-type Direction uint8
-
-// Directions.
-const (
-	Down Direction = iota // gateway to meter
-	Up                    // meter to gateway
-)
-
-// Tap sees every APDU that crosses the medium intact, in both directions.
-// An attacker on the power line is a Tap that records them for later replay
-// (Segment.InjectDown, Segment.InjectUp).
-type Tap func(meter protocol.SystemTitle, dir Direction, apdu []byte)
 
 type pair struct {
 	gw, m *plc.Link
 	ep    Endpoint
 	// Errors the meter's handler returned (refused APDUs), for the report:
-	// all counted, the last MaxRefusalsKept kept.
-	refused Refusals
+	// all counted, the last gateway.MaxRefusalsKept kept.
+	refused gateway.Refusals
+	// The attacker's hold on the link: how many of the gateway's next
+	// APDUs it takes off the medium, those it took, and APDUs it slips in
+	// before the meter's next answers.
+	intercept int
+	held      [][]byte
+	injectUp  [][]byte
 }
 
-// Segment is one PLC segment: a seeded simulated medium shared by the
-// gateway and its meters, and an acknowledged HDLC link per meter.
+// Segment is one simulated PLC segment: a seeded medium (plc.Medium)
+// shared by the gateway and its meters, and an acknowledged HDLC link per
+// meter. It is the gateway's medium (gateway.PLC) in the demo and the
+// tests, as gateway.SocketPLC is between processes; its Tap and InjectDown
+// are the attacker on the power line.
 type Segment struct {
 	medium *plc.Medium
 	base   time.Time
 	links  map[protocol.SystemTitle]*pair
-	Tap    Tap
+	Tap    gateway.Tap
 	frames []plc.Frame
 }
 
@@ -91,7 +83,7 @@ func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep Endpoint) e
 }
 
 // Refused returns the last errors the meter's handler returned (at most
-// MaxRefusalsKept, oldest first).
+// gateway.MaxRefusalsKept, oldest first).
 func (s *Segment) Refused(meter protocol.SystemTitle) []error {
 	if p := s.links[meter]; p != nil {
 		return p.refused.Last()
@@ -117,7 +109,7 @@ func (s *Segment) transmit(node string, f plc.Frame) (plc.Frame, bool, error) {
 func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, error) {
 	p := s.links[meter]
 	if p == nil {
-		return nil, fmt.Errorf("gateway: meter %x not on this segment", meter)
+		return nil, fmt.Errorf("sim: meter %x not on this segment", meter)
 	}
 	if p.gw.Failed() || p.m.Failed() {
 		// A link that gave up is set up again with SNRM/UA (the meter's
@@ -134,13 +126,13 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 	node := fmt.Sprintf("%x", meter)
 	for step := 0; ; step++ {
 		if step > 100000 {
-			return answers, fmt.Errorf("%w: no progress", ErrLinkFailed)
+			return answers, fmt.Errorf("%w: no progress", gateway.ErrLinkFailed)
 		}
 		progress := false
 		var ev plc.LinkEvents
 		s.frames, ev = p.gw.Poll(s.Now(), s.frames[:0])
 		if len(ev.Failed) > 0 || p.gw.Failed() {
-			return answers, ErrLinkFailed
+			return answers, gateway.ErrLinkFailed
 		}
 		for _, f := range s.frames {
 			progress = true
@@ -156,8 +148,13 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				continue // a frame the link refuses (duplicate, out of window) is dropped
 			}
 			for _, a := range mev.Delivered {
+				if p.intercept > 0 {
+					p.intercept--
+					p.held = append(p.held, append([]byte(nil), a...))
+					continue
+				}
 				if s.Tap != nil {
-					s.Tap(meter, Down, a)
+					s.Tap(meter, gateway.Down, a)
 				}
 				out, herr := p.ep.HandleAPDU(a, s.Now())
 				if herr != nil {
@@ -172,7 +169,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 		}
 		s.frames, ev = p.m.Poll(s.Now(), s.frames[:0])
 		if len(ev.Failed) > 0 || p.m.Failed() {
-			return answers, ErrLinkFailed
+			return answers, gateway.ErrLinkFailed
 		}
 		for _, f := range s.frames {
 			progress = true
@@ -189,9 +186,9 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 			}
 			for _, a := range gev.Delivered {
 				if s.Tap != nil {
-					s.Tap(meter, Up, a)
+					s.Tap(meter, gateway.Up, a)
 				}
-				if len(answers) < MaxAnswers {
+				if len(answers) < gateway.MaxAnswers {
 					answers = append(answers, a)
 				} else {
 					dropped++
@@ -199,8 +196,12 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 			}
 		}
 		if p.gw.Idle() && p.m.Idle() {
+			if len(p.injectUp) > 0 {
+				answers = append(p.injectUp, answers...)
+				p.injectUp = nil
+			}
 			if dropped > 0 {
-				return answers, fmt.Errorf("%w: %d beyond %d dropped", ErrTooManyAnswers, dropped, MaxAnswers)
+				return answers, fmt.Errorf("%w: %d beyond %d dropped", gateway.ErrTooManyAnswers, dropped, gateway.MaxAnswers)
 			}
 			return answers, nil
 		}
@@ -216,9 +217,43 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 func (s *Segment) InjectDown(meter protocol.SystemTitle, apdu []byte) error {
 	p := s.links[meter]
 	if p == nil {
-		return fmt.Errorf("gateway: meter %x not on this segment", meter)
+		return fmt.Errorf("sim: meter %x not on this segment", meter)
 	}
 	s.medium.Transmit("attacker", len(apdu)+12)
 	_, err := p.ep.HandleAPDU(apdu, s.Now())
 	return err
+}
+
+// Intercept has the attacker take the gateway's next n APDUs to meter off
+// the medium: the meter never sees them (the exchange gets no answer) and
+// Intercepted hands them to the attacker, to deliver later, reordered or
+// altered, with InjectDown.
+func (s *Segment) Intercept(meter protocol.SystemTitle, n int) {
+	if p := s.links[meter]; p != nil {
+		p.intercept = n
+	}
+}
+
+// Intercepted returns the APDUs taken off the medium since the last call.
+func (s *Segment) Intercepted(meter protocol.SystemTitle) [][]byte {
+	p := s.links[meter]
+	if p == nil {
+		return nil
+	}
+	held := p.held
+	p.held = nil
+	return held
+}
+
+// InjectUp has the attacker slip apdu in, as if the meter sent it, before
+// the meter's answers of the next exchange with meter: the gateway opens
+// it first. It costs airtime.
+func (s *Segment) InjectUp(meter protocol.SystemTitle, apdu []byte) error {
+	p := s.links[meter]
+	if p == nil {
+		return fmt.Errorf("sim: meter %x not on this segment", meter)
+	}
+	s.medium.Transmit("attacker", len(apdu)+12)
+	p.injectUp = append(p.injectUp, append([]byte(nil), apdu...))
+	return nil
 }

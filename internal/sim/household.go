@@ -1,4 +1,4 @@
-package meter
+package sim
 
 import (
 	"math"
@@ -14,7 +14,8 @@ type Household struct {
 	scale float64 // annual consumption / 3,500 kWh
 }
 
-// NewHousehold returns the source for one meter.
+// NewHousehold returns the source for one meter: the same seed gives the
+// same consumption.
 func NewHousehold(seed uint64) *Household {
 	rng := rand.New(rand.NewPCG(seed, 0x40))
 	return &Household{rng: rng, scale: 0.5 + rng.Float64()*1.5}

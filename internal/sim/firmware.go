@@ -1,0 +1,123 @@
+package sim
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/verimeter/verimeter/gateway"
+	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/protocol"
+)
+
+func (w *world) firmware(rep *Report) error {
+	lr := []byte(strings.Repeat("VM-E3 legally relevant code v5 ", 33))
+	other := []byte(strings.Repeat("VM-E3 communication stack v5 ", 35))
+	image := append(append([]byte(nil), lr...), other...)
+	m := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: w.now.Unix()}
+	bad, err := protocol.SignManifest(m, rand.Reader, w.man) // no authority signature
+	if err != nil {
+		return err
+	}
+	good, err := protocol.SignManifest(m, rand.Reader, w.man, w.auth)
+	if err != nil {
+		return err
+	}
+	// One meter's self-test fails (selfTestOf): it must roll back.
+	victim := w.meters[len(w.meters)/2]
+	attempts := map[*meterNode]int{}
+	run := func(c *headend.Campaign) (installed, failed, reached int, err error) {
+		done := 0
+		for _, share := range c.Stages {
+			upto := int(float64(len(w.meters))*share + 0.5)
+			upto = max(upto, 1)
+			for ; done < upto; done++ {
+				n := w.meters[done]
+				ferr := n.gw.g.Firmware(n.cfg.Title, c.ID, c.Manifest, c.Image)
+				if ferr != nil && !errors.Is(ferr, gateway.ErrMeterRefus) {
+					return 0, 0, done, ferr
+				}
+				attempts[n]++
+				c.Report(ferr == nil)
+				w.progress(done+1, len(w.meters), fmt.Sprintf("firmware campaign %d", c.ID))
+			}
+			c.StageDone()
+			if c.Stopped {
+				break
+			}
+		}
+		i, f := c.Outcome()
+		return i, f, done, nil
+	}
+	f := &rep.Fig
+	f.CampaignsRefused = map[string]int{}
+	var air time.Duration
+	for _, g := range w.gws {
+		air -= g.seg.Medium().TotalAirtime()
+	}
+	c1, err := w.he.NewCampaign(1, bad, image, w.alice, w.bob)
+	if err != nil {
+		return err
+	}
+	_, f1, reached1, err := run(c1)
+	if err != nil {
+		return err
+	}
+	f.Stage1Reached, f.Stage1Refused = reached1, f1
+	rep.add(StepFirmware, "campaign without the metrology authority's signature", c1.Stopped && f1 == reached1 && reached1 > 0,
+		fmt.Sprintf("refused by %d of %d meters of stage 1; campaign %s", f1, reached1, map[bool]string{true: "stopped", false: "not stopped"}[c1.Stopped]),
+		"every meter reached refuses, campaign stops", "")
+	_, oneErr := w.he.NewCampaign(2, good, image, w.alice, w.alice)
+	tally(f.CampaignsRefused, oneErr, headend.ErrApproval)
+	rep.add(StepFirmware, "campaign approved by one person", errors.Is(oneErr, headend.ErrApproval),
+		fmt.Sprintf("refused: %s", Classes(f.CampaignsRefused)), "refused, second approver missing", "")
+	c2, err := w.he.NewCampaign(2, good, image, w.alice, w.bob)
+	if err != nil {
+		return err
+	}
+	inst, fail, _, err := run(c2)
+	if err != nil {
+		return err
+	}
+	v5, v4 := 0, 0
+	for _, n := range w.meters {
+		switch n.m.Core().Version() {
+		case 5:
+			v5++
+		case 4:
+			v4++
+		}
+		for _, e := range n.m.Core().Logbook() {
+			if e.Event == "rolled back" {
+				f.RolledBack++
+			}
+		}
+	}
+	f.Installed, f.SelfTestFailed = inst, fail
+	rep.add(StepFirmware, "dual-signed v5 in stages of 5, 25, 100 %", v5 == len(w.meters)-1 && inst == v5,
+		fmt.Sprintf("%d of %d meters on v5, %d failed its self-test", inst, len(w.meters), fail),
+		fmt.Sprintf("all but the meter whose self-test fails (%d)", len(w.meters)-1), "")
+	rep.add(StepFirmware, "forced self-test failure rolled back", f.RolledBack == 1 && victim.m.Core().Version() == 4 && v4 == 1,
+		fmt.Sprintf("%s; meter %x on v%d", plural(f.RolledBack, "rollback"), victim.cfg.Title, victim.m.Core().Version()), "1 rollback, back on v4", "")
+	logOK := true
+	var missing []string
+	for _, n := range w.meters {
+		e := len(n.m.Core().Logbook())
+		f.LogbookEntries += e
+		f.FirmwareAttempts += attempts[n]
+		if e != attempts[n] {
+			logOK = false
+			missing = append(missing, fmt.Sprintf("meter %x: %d entries for %d attempts", n.cfg.Title, e, attempts[n]))
+		}
+	}
+	rep.add(StepFirmware, "WELMEC 7.2 logbook entry for every attempt", logOK,
+		fmt.Sprintf("%d entries for %d attempts", f.LogbookEntries, f.FirmwareAttempts), "one per attempt, every meter", strings.Join(missing, "\n"))
+	for _, g := range w.gws {
+		air += g.seg.Medium().TotalAirtime()
+	}
+	rep.Info = append(rep.Info, fmt.Sprintf("firmware: a %d-byte image, %.0f s of PLC airtime over %s for both campaigns",
+		len(image), air.Seconds(), plural(len(w.gws), "segment")))
+	return nil
+}
