@@ -58,7 +58,7 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 		steps := map[string]int{}
-		g := &Gateway{chStep: func(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+		g := &Gateway{chStep: func(p *channelParams, s *channelState, ev channelEvent, out *channelOutput) error {
 			err := step(p, s, ev, out)
 			if err == nil {
 				steps[out.Action]++
@@ -86,8 +86,8 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 	if steps["Rekey"] != 1 || steps["Receive"] != 60 || steps["refused"] != 40 {
 		t.Fatalf("steps %v, want 1 Rekey, 60 Receive, 40 refused", steps)
 	}
-	mutant := func(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
-		if ev.Kind == ChannelReceive {
+	mutant := func(p *channelParams, s *channelState, ev channelEvent, out *channelOutput) error {
+		if ev.Kind == channelReceive {
 			q := *p
 			q.Store = windowStore{} // m.c \notin seen always holds
 			p = &q

@@ -29,7 +29,7 @@ var ErrNotQueued = errors.New("gateway: item not in the store-and-forward queue"
 
 // collectionMachine is the gateway's machine of spec/Collection.tla for
 // one meter. Its state is empty: the queue is the role's Queue.
-type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+type collectionMachine = statemachine.Instance[collectionState, collectionEvent, collectionOutput]
 
 // queueStore is the machine's @store queue for one meter: the items of
 // the Queue pending for it, by counter (every queued reading is signed as
@@ -40,7 +40,7 @@ type queueStore struct {
 }
 
 // QueueHas reports whether the meter's item r is pending in the queue.
-func (s *queueStore) QueueHas(x CollectionItem) bool {
+func (s *queueStore) QueueHas(x collectionItem) bool {
 	return x.Signed && x.R >= 0 && s.q.Has(s.meter, uint64(x.R))
 }
 
@@ -48,7 +48,7 @@ func (s *queueStore) QueueHas(x CollectionItem) bool {
 type meterCollection struct {
 	m     collectionMachine
 	store queueStore
-	p     CollectionParams
+	p     collectionParams
 }
 
 // collection returns the meter's Collection machine of this gateway
@@ -66,10 +66,10 @@ func (g *Gateway) collection(meter protocol.SystemTitle) (*meterCollection, erro
 	c := &meterCollection{store: queueStore{q: g.queue, meter: meter}}
 	c.p.Store = &c.store
 	c.m = collectionMachine{Role: "gateway", Name: "gateway-" + g.cfg.Name, Step: c.p.Step, State: c.p.Init(), Rec: rec,
-		Action: func(o *CollectionOutput) string { return o.Action }}
+		Action: func(o *collectionOutput) string { return o.Action }}
 	if rec.LastClock() > 0 {
 		c.m.Resume()
-		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionRestart}, &g.collOut); err != nil {
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionRestart}, &g.collOut); err != nil {
 			return nil, err
 		}
 	}
@@ -96,7 +96,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 		return err
 	}
 	out := &g.collOut
-	c.m.Persist = func(_ *CollectionState, o *CollectionOutput) error {
+	c.m.Persist = func(_ *collectionState, o *collectionOutput) error {
 		for _, x := range o.QueueAdd {
 			if x.R != int64(ctr) || !x.Signed {
 				return fmt.Errorf("gateway: Collect queued %v for item %d", x, ctr)
@@ -109,7 +109,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 		}
 		return nil
 	}
-	now, err := c.m.Apply(clock, CollectionEvent{Kind: CollectionCollect, R: int64(ctr)}, out)
+	now, err := c.m.Apply(clock, collectionEvent{Kind: collectionCollect, R: int64(ctr)}, out)
 	c.m.Persist = nil
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func (g *Gateway) upload(items []queued, b *batchIDs) error {
 		if err != nil {
 			return err
 		}
-		ev := CollectionEvent{Kind: CollectionUpload, I: CollectionItem{R: int64(it.id.Counter), Signed: true}}
+		ev := collectionEvent{Kind: collectionUpload, I: collectionItem{R: int64(it.id.Counter), Signed: true}}
 		now, err := c.m.Apply(0, ev, &g.collOut)
 		if err != nil {
 			if errors.Is(err, statemachine.ErrNotEnabled) {
@@ -183,7 +183,7 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 		if err != nil {
 			return err
 		}
-		var st CollectionState
+		var st collectionState
 		if err := c.p.Step(&st, uploadAck(id), &g.collOut); err != nil {
 			return err
 		}
@@ -210,8 +210,8 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 }
 
 // uploadAck is the event of the head-end's acknowledgement of item id.
-func uploadAck(id ItemID) CollectionEvent {
-	return CollectionEvent{Kind: CollectionUploadAck, I: CollectionItem{R: int64(id.Counter), Signed: true}}
+func uploadAck(id ItemID) collectionEvent {
+	return collectionEvent{Kind: collectionUploadAck, I: collectionItem{R: int64(id.Counter), Signed: true}}
 }
 
 // flushBatch uploads up to batch pending items and drops them from the

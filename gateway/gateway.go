@@ -59,7 +59,7 @@ type Config struct {
 // commandsMachine is the gateway's generated machine of spec/Commands.tla
 // for one meter: which of its commands this gateway relayed since it
 // started (volatile, as the spec has it).
-type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
+type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
 // PLC is how a gateway reaches its meters: the simulated Segment in the
 // demo and tests, SocketPLC between processes, a serial modem on hardware.
@@ -85,15 +85,15 @@ type Gateway struct {
 	tamper   *tamperQueue // tamper events (UC9), on the generated Tamper machines (tamper.go)
 	sessions map[protocol.SystemTitle]*session
 	cmds     map[protocol.SystemTitle]*commandsMachine
-	cmdOut   CommandsOutput
+	cmdOut   commandsOutput
 	// chStep is the generated Step of the Channel machine (channelStep;
 	// tests put a mutant here), chOut its reused output.
 	chStep chStepFunc
-	chOut  ChannelOutput
+	chOut  channelOutput
 	// colls are the meters' Collection machines (gateway/collection.go),
 	// collOut their reused output, batch the batch being uploaded.
 	colls   map[protocol.SystemTitle]*meterCollection
-	collOut CollectionOutput
+	collOut collectionOutput
 	batch   batchIDs
 	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
@@ -119,7 +119,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{cfg: cfg, queue: q, tamper: tq, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
-		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)},
+		chStep: channelStep, chOut: channelOutput{Kas: make([]int64, 0, 1)},
 		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
 }
 
@@ -321,13 +321,13 @@ func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
 	if err != nil {
 		return err
 	}
-	ev := CommandsEvent{Kind: CommandsRelay, C: int64(c.Counter)}
+	ev := commandsEvent{Kind: commandsRelay, C: int64(c.Counter)}
 	clock, err := m.Apply(c.Trace, ev, &g.cmdOut)
 	var full *statemachine.CapacityError
 	if errors.As(err, &full) {
 		// The relayed set is full: forget it, as a restart does (the spec's
 		// Restart; the meter's counter check makes a repeat harmless).
-		if _, err := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); err != nil {
+		if _, err := m.Apply(0, commandsEvent{Kind: commandsRestart}, &g.cmdOut); err != nil {
 			return err
 		}
 		clock, err = m.Apply(c.Trace, ev, &g.cmdOut)
@@ -347,7 +347,7 @@ func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
 		// No answer: the command may not have arrived. Forget what was
 		// relayed (the spec's Restart) so that the head-end's retry is
 		// relayed again; the meter's counter check makes a repeat harmless.
-		if _, rerr := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); rerr != nil {
+		if _, rerr := m.Apply(0, commandsEvent{Kind: commandsRestart}, &g.cmdOut); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
@@ -367,12 +367,12 @@ func (g *Gateway) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &CommandsParams{}
+	p := &commandsParams{}
 	m := &commandsMachine{Role: "gateway", Name: "gateway-" + g.cfg.Name, Step: p.Step, State: p.Init(), Rec: rec,
-		Action: func(o *CommandsOutput) string { return o.Action }}
+		Action: func(o *commandsOutput) string { return o.Action }}
 	if rec.LastClock() > 0 {
 		m.Resume()
-		if _, err := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); err != nil {
+		if _, err := m.Apply(0, commandsEvent{Kind: commandsRestart}, &g.cmdOut); err != nil {
 			return nil, err
 		}
 	}

@@ -12,59 +12,59 @@ import (
 	"github.com/verimeter/verimeter/statemachine"
 )
 
-// ChannelParams holds the constants of spec/Channel.tla that the gateway's actions read
+// channelParams holds the constants of spec/Channel.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type ChannelParams struct {
+type channelParams struct {
 	// Crypto computes the spec's abstract cryptography for the gateway's actions.
-	Crypto ChannelCrypto
+	Crypto channelCrypto
 	// Store is the state the gateway keeps outside the machine.
-	Store ChannelStore
+	Store channelStore
 }
 
-// ChannelStore is the state of spec/Channel.tla that the gateway keeps outside the machine
+// channelStore is the state of spec/Channel.tla that the gateway keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in ChannelOutput, which the role applies once the step is persisted.
-type ChannelStore interface {
+// in channelOutput, which the role applies once the step is persisted.
+type channelStore interface {
 	// SeenHas reports whether x is in seen (Set(Int); spec/Channel.tla:48:5).
 	SeenHas(x int64) bool
 }
 
-// ChannelCrypto is the abstract cryptography of spec/Channel.tla that the gateway's actions call:
+// channelCrypto is the abstract cryptography of spec/Channel.tla that the gateway's actions call:
 // each method is an operator marked @crypto, whose TLA+ definition is its
 // symbolic meaning. The role implements it with protocol/ (real keys and
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
-type ChannelCrypto interface {
+type channelCrypto interface {
 	// Authentic is Authentic(m) == m.auth (spec/Channel.tla:159:1).
-	Authentic(m ChannelNet) bool
+	Authentic(m channelNet) bool
 }
 
-// ChannelSymbolicCrypto implements ChannelCrypto as the spec defines each
+// channelSymbolicCrypto implements channelCrypto as the spec defines each
 // operator (no keys): for tests and trace validation, never for a device.
-type ChannelSymbolicCrypto struct{}
+type channelSymbolicCrypto struct{}
 
 // Authentic is Authentic(m) as the spec defines it.
-func (ChannelSymbolicCrypto) Authentic(m ChannelNet) bool {
-	ev := struct{ M ChannelNet }{m}
+func (channelSymbolicCrypto) Authentic(m channelNet) bool {
+	ev := struct{ M channelNet }{m}
 	return ev.M.Auth
 }
 
-// ChannelState is the gateway's part of the state of spec/Channel.tla.
-type ChannelState struct {
+// channelState is the gateway's part of the state of spec/Channel.tla.
+type channelState struct {
 	// gkey: Int (spec/Channel.tla:42:5)
 	Gkey int64 `tla:"gkey" json:"gkey"`
 }
 
-// ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
-type ChannelNet struct {
+// channelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
+type channelNet struct {
 	K    int64 `tla:"k" json:"k"`
 	C    int64 `tla:"c" json:"c"`
 	R    int64 `tla:"r" json:"r"`
 	Auth bool  `tla:"auth" json:"auth"`
 }
 
-func compareChannelNet(a, b ChannelNet) int {
+func compareChannelNet(a, b channelNet) int {
 	if c := statemachine.CompareInt(a.K, b.K); c != 0 {
 		return c
 	}
@@ -80,40 +80,40 @@ func compareChannelNet(a, b ChannelNet) int {
 	return 0
 }
 
-// ChannelEventKind names the events of the gateway in spec/Channel.tla.
-type ChannelEventKind uint8
+// channelEventKind names the events of the gateway in spec/Channel.tla.
+type channelEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	ChannelKeyAgreement ChannelEventKind = iota + 1 // @event: key_agreement, action Rekey (spec/Channel.tla:129:1)
-	ChannelReceive                                  // @event: receive, action Receive (spec/Channel.tla:164:1)
+	channelKeyAgreement channelEventKind = iota + 1 // @event: key_agreement, action Rekey (spec/Channel.tla:129:1)
+	channelReceive                                  // @event: receive, action Receive (spec/Channel.tla:164:1)
 )
 
-func (k ChannelEventKind) String() string {
+func (k channelEventKind) String() string {
 	switch k {
-	case ChannelKeyAgreement:
+	case channelKeyAgreement:
 		return "key_agreement"
-	case ChannelReceive:
+	case channelReceive:
 		return "receive"
 	}
-	return "ChannelEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "channelEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k ChannelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k channelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// ChannelEvent is one event the gateway consumes.
-type ChannelEvent struct {
-	Kind ChannelEventKind `json:"kind"`
+// channelEvent is one event the gateway consumes.
+type channelEvent struct {
+	Kind channelEventKind `json:"kind"`
 	// M is parameter m of event receive ([k: Int, c: Int, r: Int, auth: Bool], drawn from net in Next).
-	M ChannelNet `tla:"m" json:"m"`
+	M channelNet `tla:"m" json:"m"`
 }
 
-// ChannelOutput is what a step of the gateway asks of its caller, in raft's
+// channelOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type ChannelOutput struct {
+type channelOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -127,14 +127,14 @@ type ChannelOutput struct {
 	SeenAdd    []int64
 }
 
-var errChannelUnknownEvent = errors.New("gateway: unknown Channel event")
+var errchannelUnknownEvent = errors.New("gateway: unknown channel event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Kas = out.Kas[:0]
@@ -142,31 +142,31 @@ func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutpu
 	out.SeenRemove = out.SeenRemove[:0]
 	out.SeenAdd = out.SeenAdd[:0]
 	switch ev.Kind {
-	case ChannelKeyAgreement:
+	case channelKeyAgreement:
 		return p.stepRekey(s, ev, out)
-	case ChannelReceive:
+	case channelReceive:
 		return p.stepReceive(s, ev, out)
 	}
-	return errChannelUnknownEvent
+	return errchannelUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Channel.tla).
-func (p *ChannelParams) Init() ChannelState {
-	var s ChannelState
+func (p *channelParams) Init() channelState {
+	var s channelState
 	s.Gkey = 1
 	return s
 }
 
 // stepRekey is action Rekey (spec/Channel.tla:129:1), event key_agreement.
 // Model bounds dropped: gkey < MaxKeys (spec/Channel.tla:130:8).
-func (p *ChannelParams) stepRekey(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepRekey(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	nx := *s
 	nx.Gkey = statemachine.Add(&ovf, s.Gkey, 1)
 	out.SeenClear = true
 	msg1 := statemachine.Add(&ovf, s.Gkey, 1)
 	if ovf {
-		return errChannelRekeyOverflow
+		return errchannelRekeyOverflow
 	}
 	out.Kas = append(out.Kas, msg1)
 	*s = nx
@@ -176,12 +176,12 @@ func (p *ChannelParams) stepRekey(s *ChannelState, ev ChannelEvent, out *Channel
 
 // stepReceive is action Receive (spec/Channel.tla:164:1), event receive.
 // History variables not kept: dup' = dup \/ (<<m.k, m.c>> \in accepted) (spec/Channel.tla:169:19); accepted' = accepted \cup {<<m.k, m.c>>} (spec/Channel.tla:170:19).
-func (p *ChannelParams) stepReceive(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepReceive(s *channelState, ev channelEvent, out *channelOutput) error {
 	if !(ev.M.K == s.Gkey) {
-		return errChannelReceiveGuard1
+		return errchannelReceiveGuard1
 	}
 	if p.Store.SeenHas(ev.M.C) {
-		return errChannelReceiveGuard2
+		return errchannelReceiveGuard2
 	}
 	nx := *s
 	if p.Crypto.Authentic(ev.M) {
@@ -193,38 +193,38 @@ func (p *ChannelParams) stepReceive(s *ChannelState, ev ChannelEvent, out *Chann
 }
 
 var (
-	errChannelRekeyOverflow = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
-	errChannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
-	errChannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
+	errchannelRekeyOverflow = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
+	errchannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
+	errchannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
 )
 
-// CollectionParams holds the constants of spec/Collection.tla that the gateway's actions read
+// collectionParams holds the constants of spec/Collection.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CollectionParams struct {
+type collectionParams struct {
 	// Store is the state the gateway keeps outside the machine.
-	Store CollectionStore
+	Store collectionStore
 }
 
-// CollectionStore is the state of spec/Collection.tla that the gateway keeps outside the machine
+// collectionStore is the state of spec/Collection.tla that the gateway keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in CollectionOutput, which the role applies once the step is persisted.
-type CollectionStore interface {
+// in collectionOutput, which the role applies once the step is persisted.
+type collectionStore interface {
 	// QueueHas reports whether x is in queue (Set([r: Int, signed: Bool]); spec/Collection.tla:43:5).
-	QueueHas(x CollectionItem) bool
+	QueueHas(x collectionItem) bool
 }
 
-// CollectionState is the gateway's part of the state of spec/Collection.tla.
-type CollectionState struct {
+// collectionState is the gateway's part of the state of spec/Collection.tla.
+type collectionState struct {
 }
 
-// CollectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
-type CollectionItem struct {
+// collectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
+type collectionItem struct {
 	R      int64 `tla:"r" json:"r"`
 	Signed bool  `tla:"signed" json:"signed"`
 }
 
-func compareCollectionItem(a, b CollectionItem) int {
+func compareCollectionItem(a, b collectionItem) int {
 	if c := statemachine.CompareInt(a.R, b.R); c != 0 {
 		return c
 	}
@@ -234,48 +234,48 @@ func compareCollectionItem(a, b CollectionItem) int {
 	return 0
 }
 
-// CollectionEventKind names the events of the gateway in spec/Collection.tla.
-type CollectionEventKind uint8
+// collectionEventKind names the events of the gateway in spec/Collection.tla.
+type collectionEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CollectionCollect   CollectionEventKind = iota + 1 // @event: collect, action Collect (spec/Collection.tla:98:1)
-	CollectionUpload                                   // @event: upload, action Upload (spec/Collection.tla:111:1)
-	CollectionUploadAck                                // @event: upload_ack, action Uploaded (spec/Collection.tla:145:1)
-	CollectionRestart                                  // @event: restart, action Restart (spec/Collection.tla:158:1)
+	collectionCollect   collectionEventKind = iota + 1 // @event: collect, action Collect (spec/Collection.tla:98:1)
+	collectionUpload                                   // @event: upload, action Upload (spec/Collection.tla:111:1)
+	collectionUploadAck                                // @event: upload_ack, action Uploaded (spec/Collection.tla:145:1)
+	collectionRestart                                  // @event: restart, action Restart (spec/Collection.tla:158:1)
 )
 
-func (k CollectionEventKind) String() string {
+func (k collectionEventKind) String() string {
 	switch k {
-	case CollectionCollect:
+	case collectionCollect:
 		return "collect"
-	case CollectionUpload:
+	case collectionUpload:
 		return "upload"
-	case CollectionUploadAck:
+	case collectionUploadAck:
 		return "upload_ack"
-	case CollectionRestart:
+	case collectionRestart:
 		return "restart"
 	}
-	return "CollectionEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "collectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CollectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k collectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CollectionEvent is one event the gateway consumes.
-type CollectionEvent struct {
-	Kind CollectionEventKind `json:"kind"`
+// collectionEvent is one event the gateway consumes.
+type collectionEvent struct {
+	Kind collectionEventKind `json:"kind"`
 	// R is parameter r of event collect (Int, drawn from plc in Next).
 	R int64 `tla:"r" json:"r"`
 	// I is parameter i of event upload ([r: Int, signed: Bool], drawn from queue in Next).
-	I CollectionItem `tla:"i" json:"i"`
+	I collectionItem `tla:"i" json:"i"`
 }
 
-// CollectionOutput is what a step of the gateway asks of its caller, in raft's
+// collectionOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CollectionOutput struct {
+type collectionOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -283,22 +283,22 @@ type CollectionOutput struct {
 	// PlcAcks are the messages added to plcAcks (Set(Int) of role attacker).
 	PlcAcks []int64
 	// Uploads are the messages added to uploads (Set([r: Int, signed: Bool]) of role wan).
-	Uploads []CollectionItem
+	Uploads []collectionItem
 	// QueueClear, QueueRemove and QueueAdd change the @store queue, in this
 	// order, once the step is persisted (only when Step returns nil).
 	QueueClear  bool
-	QueueRemove []CollectionItem
-	QueueAdd    []CollectionItem
+	QueueRemove []collectionItem
+	QueueAdd    []collectionItem
 }
 
-var errCollectionUnknownEvent = errors.New("gateway: unknown Collection event")
+var errcollectionUnknownEvent = errors.New("gateway: unknown collection event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.PlcAcks = out.PlcAcks[:0]
@@ -307,28 +307,28 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.QueueRemove = out.QueueRemove[:0]
 	out.QueueAdd = out.QueueAdd[:0]
 	switch ev.Kind {
-	case CollectionCollect:
+	case collectionCollect:
 		return p.stepCollect(s, ev, out)
-	case CollectionUpload:
+	case collectionUpload:
 		return p.stepUpload(s, ev, out)
-	case CollectionUploadAck:
+	case collectionUploadAck:
 		return p.stepUploaded(s, ev, out)
-	case CollectionRestart:
+	case collectionRestart:
 		return p.stepRestart(s, ev, out)
 	}
-	return errCollectionUnknownEvent
+	return errcollectionUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Collection.tla).
-func (p *CollectionParams) Init() CollectionState {
-	var s CollectionState
+func (p *collectionParams) Init() collectionState {
+	var s collectionState
 	return s
 }
 
 // stepCollect is action Collect (spec/Collection.tla:98:1), event collect.
-func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepCollect(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
-	out.QueueAdd = append(out.QueueAdd, CollectionItem{R: ev.R, Signed: true})
+	out.QueueAdd = append(out.QueueAdd, collectionItem{R: ev.R, Signed: true})
 	msg1 := ev.R
 	out.PlcAcks = append(out.PlcAcks, msg1)
 	*s = nx
@@ -338,9 +338,9 @@ func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, o
 }
 
 // stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
-func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepUpload(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Store.QueueHas(ev.I) {
-		return errCollectionUploadGuard1
+		return errcollectionUploadGuard1
 	}
 	nx := *s
 	msg1 := ev.I
@@ -351,7 +351,7 @@ func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, ou
 }
 
 // stepUploaded is action Uploaded (spec/Collection.tla:145:1), event upload_ack.
-func (p *CollectionParams) stepUploaded(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepUploaded(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	out.QueueRemove = append(out.QueueRemove, ev.I)
 	*s = nx
@@ -363,7 +363,7 @@ func (p *CollectionParams) stepUploaded(s *CollectionState, ev CollectionEvent, 
 // stepRestart is action Restart (spec/Collection.tla:158:1), event restart.
 // Model bounds dropped: restarts < MaxRestarts (spec/Collection.tla:159:8).
 // History variables not kept: restarts' = restarts + 1 (spec/Collection.tla:160:8).
-func (p *CollectionParams) stepRestart(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepRestart(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	*s = nx
 	out.Action = "Restart"
@@ -372,27 +372,27 @@ func (p *CollectionParams) stepRestart(s *CollectionState, ev CollectionEvent, o
 }
 
 var (
-	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
+	errcollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
 )
 
-// CommandsParams holds the constants of spec/Commands.tla that the gateway's actions read
+// commandsParams holds the constants of spec/Commands.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CommandsParams struct {
+type commandsParams struct {
 }
 
-// CommandsState is the gateway's part of the state of spec/Commands.tla.
-type CommandsState struct {
+// commandsState is the gateway's part of the state of spec/Commands.tla.
+type commandsState struct {
 	// relayed: Set(Int) (spec/Commands.tla:43:5)
 	Relayed statemachine.Set[int64] `tla:"relayed" json:"relayed"`
 }
 
-// CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
-type CommandsNet struct {
+// commandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
+type commandsNet struct {
 	Id int64  `tla:"id" json:"id"`
 	By string `tla:"by" json:"by"`
 }
 
-func compareCommandsNet(a, b CommandsNet) int {
+func compareCommandsNet(a, b commandsNet) int {
 	if c := statemachine.CompareInt(a.Id, b.Id); c != 0 {
 		return c
 	}
@@ -402,85 +402,85 @@ func compareCommandsNet(a, b CommandsNet) int {
 	return 0
 }
 
-// CommandsEventKind names the events of the gateway in spec/Commands.tla.
-type CommandsEventKind uint8
+// commandsEventKind names the events of the gateway in spec/Commands.tla.
+type commandsEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:83:1)
-	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:90:1)
+	commandsRelay   commandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:83:1)
+	commandsRestart                              // @event: restart, action Restart (spec/Commands.tla:90:1)
 )
 
-func (k CommandsEventKind) String() string {
+func (k commandsEventKind) String() string {
 	switch k {
-	case CommandsRelay:
+	case commandsRelay:
 		return "relay"
-	case CommandsRestart:
+	case commandsRestart:
 		return "restart"
 	}
-	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "commandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k commandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CommandsEvent is one event the gateway consumes.
-type CommandsEvent struct {
-	Kind CommandsEventKind `json:"kind"`
+// commandsEvent is one event the gateway consumes.
+type commandsEvent struct {
+	Kind commandsEventKind `json:"kind"`
 	// C is parameter c of event relay (Int, drawn from 1 .. issued in Next).
 	C int64 `tla:"c" json:"c"`
 }
 
-// CommandsOutput is what a step of the gateway asks of its caller, in raft's
+// commandsOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CommandsOutput struct {
+type commandsOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Net are the messages added to net (Set([id: Int, by: Str]) of role attacker).
-	Net []CommandsNet
+	Net []commandsNet
 }
 
-var errCommandsUnknownEvent = errors.New("gateway: unknown Commands event")
+var errcommandsUnknownEvent = errors.New("gateway: unknown commands event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Net = out.Net[:0]
 	switch ev.Kind {
-	case CommandsRelay:
+	case commandsRelay:
 		return p.stepRelay(s, ev, out)
-	case CommandsRestart:
+	case commandsRestart:
 		return p.stepRestart(s, ev, out)
 	}
-	return errCommandsUnknownEvent
+	return errcommandsUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Commands.tla).
-func (p *CommandsParams) Init() CommandsState {
-	var s CommandsState
+func (p *commandsParams) Init() commandsState {
+	var s commandsState
 	s.Relayed.Clear()
 	return s
 }
 
 // stepRelay is action Relay (spec/Commands.tla:83:1), event relay.
-func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) stepRelay(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if s.Relayed.Has(ev.C, statemachine.CompareInt) {
-		return errCommandsRelayGuard1
+		return errcommandsRelayGuard1
 	}
 	nx := *s
 	if !nx.Relayed.Insert(ev.C, statemachine.CompareInt) {
-		return errCommandsRelayRelayedFull
+		return errcommandsRelayRelayedFull
 	}
-	msg1 := CommandsNet{Id: ev.C, By: "headend"}
+	msg1 := commandsNet{Id: ev.C, By: "headend"}
 	out.Net = append(out.Net, msg1)
 	*s = nx
 	out.Action = "Relay"
@@ -490,7 +490,7 @@ func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *Comm
 // stepRestart is action Restart (spec/Commands.tla:90:1), event restart.
 // Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:91:8).
 // History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:92:8).
-func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) stepRestart(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	nx := *s
 	nx.Relayed.Clear()
 	*s = nx
@@ -499,32 +499,32 @@ func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
-	errCommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
-	errCommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
+	errcommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
+	errcommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
+	errcommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
 )
 
-// TamperParams holds the constants of spec/Tamper.tla that the gateway's actions read
+// tamperParams holds the constants of spec/Tamper.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type TamperParams struct {
+type tamperParams struct {
 }
 
-// TamperState is the gateway's part of the state of spec/Tamper.tla.
-type TamperState struct {
+// tamperState is the gateway's part of the state of spec/Tamper.tla.
+type tamperState struct {
 	// queue: Set([n: Int, kind: Str, signed: Bool]); @persist (spec/Tamper.tla:60:5)
-	Queue statemachine.Set[TamperItem] `tla:"queue" json:"queue"`
+	Queue statemachine.Set[tamperItem] `tla:"queue" json:"queue"`
 	// wanUp: Bool (spec/Tamper.tla:66:5)
 	WanUp bool `tla:"wanUp" json:"wanUp"`
 }
 
-// TamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
-type TamperItem struct {
+// tamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
+type tamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
 }
 
-func compareTamperItem(a, b TamperItem) int {
+func compareTamperItem(a, b tamperItem) int {
 	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
 		return c
 	}
@@ -537,116 +537,116 @@ func compareTamperItem(a, b TamperItem) int {
 	return 0
 }
 
-// TamperEventKind names the events of the gateway in spec/Tamper.tla.
-type TamperEventKind uint8
+// tamperEventKind names the events of the gateway in spec/Tamper.tla.
+type tamperEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	TamperCollect   TamperEventKind = iota + 1 // @event: collect, action Collect (spec/Tamper.tla:152:1)
-	TamperInject                               // @event: inject, action Inject (spec/Tamper.tla:160:1)
-	TamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:171:1)
-	TamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:181:1)
-	TamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:203:1)
-	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:217:1)
-	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:224:1)
-	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:229:1)
+	tamperCollect   tamperEventKind = iota + 1 // @event: collect, action Collect (spec/Tamper.tla:152:1)
+	tamperInject                               // @event: inject, action Inject (spec/Tamper.tla:160:1)
+	tamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:171:1)
+	tamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:181:1)
+	tamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:203:1)
+	tamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:217:1)
+	tamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:224:1)
+	tamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:229:1)
 )
 
-func (k TamperEventKind) String() string {
+func (k tamperEventKind) String() string {
 	switch k {
-	case TamperCollect:
+	case tamperCollect:
 		return "collect"
-	case TamperInject:
+	case tamperInject:
 		return "inject"
-	case TamperDrop:
+	case tamperDrop:
 		return "drop"
-	case TamperUpload:
+	case tamperUpload:
 		return "upload"
-	case TamperUploadAck:
+	case tamperUploadAck:
 		return "upload_ack"
-	case TamperRestart:
+	case tamperRestart:
 		return "restart"
-	case TamperOutage:
+	case tamperOutage:
 		return "outage"
-	case TamperRecovery:
+	case tamperRecovery:
 		return "recovery"
 	}
-	return "TamperEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "tamperEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k TamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k tamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// TamperEvent is one event the gateway consumes.
-type TamperEvent struct {
-	Kind TamperEventKind `json:"kind"`
+// tamperEvent is one event the gateway consumes.
+type tamperEvent struct {
+	Kind tamperEventKind `json:"kind"`
 	// E is parameter e of event collect ([n: Int, kind: Str, signed: Bool], drawn from plc in Next).
-	E TamperItem `tla:"e" json:"e"`
+	E tamperItem `tla:"e" json:"e"`
 	// N is parameter n of event upload_ack (Int, drawn from acks in Next).
 	N int64 `tla:"n" json:"n"`
 }
 
-// TamperOutput is what a step of the gateway asks of its caller, in raft's
+// tamperOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type TamperOutput struct {
+type tamperOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Uploads are the messages added to uploads (Set([n: Int, kind: Str, signed: Bool]) of role wan).
-	Uploads []TamperItem
+	Uploads []tamperItem
 }
 
-var errTamperUnknownEvent = errors.New("gateway: unknown Tamper event")
+var errtamperUnknownEvent = errors.New("gateway: unknown tamper event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Uploads = out.Uploads[:0]
 	switch ev.Kind {
-	case TamperCollect:
+	case tamperCollect:
 		return p.stepCollect(s, ev, out)
-	case TamperInject:
+	case tamperInject:
 		return p.stepInject(s, ev, out)
-	case TamperDrop:
+	case tamperDrop:
 		return p.stepDrop(s, ev, out)
-	case TamperUpload:
+	case tamperUpload:
 		return p.stepUpload(s, ev, out)
-	case TamperUploadAck:
+	case tamperUploadAck:
 		return p.stepUploaded(s, ev, out)
-	case TamperRestart:
+	case tamperRestart:
 		return p.stepRestart(s, ev, out)
-	case TamperOutage:
+	case tamperOutage:
 		return p.stepWanDown(s, ev, out)
-	case TamperRecovery:
+	case tamperRecovery:
 		return p.stepWanBack(s, ev, out)
 	}
-	return errTamperUnknownEvent
+	return errtamperUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Tamper.tla).
-func (p *TamperParams) Init() TamperState {
-	var s TamperState
+func (p *tamperParams) Init() tamperState {
+	var s tamperState
 	s.Queue.Clear()
 	s.WanUp = true
 	return s
 }
 
 // stepCollect is action Collect (spec/Tamper.tla:152:1), event collect.
-func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepCollect(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if s.Queue.Has(ev.E, compareTamperItem) {
-		return errTamperCollectGuard1
+		return errtamperCollectGuard1
 	}
 	nx := *s
 	if !nx.Queue.Insert(ev.E, compareTamperItem) {
-		return errTamperCollectQueueFull
+		return errtamperCollectQueueFull
 	}
 	*s = nx
 	out.Action = "Collect"
@@ -657,13 +657,13 @@ func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOu
 // stepInject is action Inject (spec/Tamper.tla:160:1), event inject.
 // Model bounds dropped: injects < MaxInjects (spec/Tamper.tla:162:8).
 // History variables not kept: injects' = injects + 1 (spec/Tamper.tla:163:8).
-func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepInject(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if ev.E.Signed {
-		return errTamperInjectGuard1
+		return errtamperInjectGuard1
 	}
 	nx := *s
 	if !nx.Queue.Insert(ev.E, compareTamperItem) {
-		return errTamperInjectQueueFull
+		return errtamperInjectQueueFull
 	}
 	*s = nx
 	out.Action = "Inject"
@@ -674,9 +674,9 @@ func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOut
 // stepDrop is action Drop (spec/Tamper.tla:171:1), event drop.
 // Model bounds dropped: drops < MaxDrops (spec/Tamper.tla:173:8).
 // History variables not kept: drops' = drops + 1 (spec/Tamper.tla:174:8).
-func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepDrop(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
-		return errTamperDropGuard1
+		return errtamperDropGuard1
 	}
 	nx := *s
 	nx.Queue.Remove(ev.E, compareTamperItem)
@@ -687,12 +687,12 @@ func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutpu
 }
 
 // stepUpload is action Upload (spec/Tamper.tla:181:1), event upload.
-func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepUpload(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
-		return errTamperUploadGuard1
+		return errtamperUploadGuard1
 	}
 	if !s.WanUp {
-		return errTamperUploadGuard2
+		return errtamperUploadGuard2
 	}
 	nx := *s
 	msg1 := ev.E
@@ -703,10 +703,10 @@ func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOut
 }
 
 // stepUploaded is action Uploaded (spec/Tamper.tla:203:1), event upload_ack.
-func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepUploaded(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	nx := *s
 	{
-		var kept statemachine.Set[TamperItem]
+		var kept statemachine.Set[tamperItem]
 		for _, x1 := range s.Queue.Elems() {
 			if x1.N != ev.N {
 				kept.Insert(x1, compareTamperItem)
@@ -723,7 +723,7 @@ func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperO
 // stepRestart is action Restart (spec/Tamper.tla:217:1), event restart.
 // Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:218:8).
 // History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:219:8).
-func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepRestart(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	nx := *s
 	nx.WanUp = true
 	*s = nx
@@ -734,9 +734,9 @@ func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOu
 // stepWanDown is action WanDown (spec/Tamper.tla:224:1), event outage.
 // Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:225:17).
 // History variables not kept: outages' = outages + 1 (spec/Tamper.tla:226:26).
-func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepWanDown(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.WanUp {
-		return errTamperWanDownGuard1
+		return errtamperWanDownGuard1
 	}
 	nx := *s
 	nx.WanUp = false
@@ -746,9 +746,9 @@ func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOu
 }
 
 // stepWanBack is action WanBack (spec/Tamper.tla:229:1), event recovery.
-func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepWanBack(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if s.WanUp {
-		return errTamperWanBackGuard1
+		return errtamperWanBackGuard1
 	}
 	nx := *s
 	nx.WanUp = true
@@ -758,15 +758,15 @@ func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOu
 }
 
 var (
-	errTamperCollectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
-	errTamperCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
-	errTamperInjectGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
-	errTamperInjectQueueFull   = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
-	errTamperDropGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
-	errTamperDropQueueFull     = &statemachine.CapacityError{Role: "gateway", Action: "Drop", What: "queue holds statemachine.SetCap elements"}
-	errTamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
-	errTamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
-	errTamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
-	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
+	errtamperCollectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
+	errtamperCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
+	errtamperInjectGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
+	errtamperInjectQueueFull   = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
+	errtamperDropGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
+	errtamperDropQueueFull     = &statemachine.CapacityError{Role: "gateway", Action: "Drop", What: "queue holds statemachine.SetCap elements"}
+	errtamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
+	errtamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
+	errtamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
+	errtamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
+	errtamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
 )

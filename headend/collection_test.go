@@ -43,13 +43,13 @@ func TestIngestRefusesUnsignedWithTypedError(t *testing.T) {
 // TestCollectionStepIsTheDecision: the machine, not the caller, refuses an
 // unsigned item and asks to store a signed one (one Step per item).
 func TestCollectionStepIsTheDecision(t *testing.T) {
-	p := CollectionParams{Crypto: signatureOutcome{}}
-	var out CollectionOutput
-	if err := collectionStep(&p, &out, CollectionItem{R: 7, Signed: true}, nil); err != nil {
+	p := collectionParams{Crypto: signatureOutcome{}}
+	var out collectionOutput
+	if err := collectionStep(&p, &out, collectionItem{R: 7, Signed: true}, nil); err != nil {
 		t.Fatalf("signed item refused: %v", err)
 	}
 	cause := errors.New("bad signature")
-	err := collectionStep(&p, &out, CollectionItem{R: 7}, cause)
+	err := collectionStep(&p, &out, collectionItem{R: 7}, cause)
 	if !errors.Is(err, ErrUnsigned) || !errors.Is(err, cause) || !errors.Is(err, statemachine.ErrNotEnabled) {
 		t.Fatalf("unsigned item: %v", err)
 	}

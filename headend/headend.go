@@ -52,7 +52,7 @@ const DefaultCommandMachines = 1 << 16
 
 // commandsMachine is the head-end's machine of spec/Commands.tla for one
 // meter (commands are counted per meter).
-type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
+type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
 // HeadEnd is the head-end. Its methods are safe for concurrent use.
 type HeadEnd struct {
@@ -60,7 +60,7 @@ type HeadEnd struct {
 	verifiers sync.Pool
 	mu        sync.Mutex
 	cmds      map[protocol.SystemTitle]*commandsMachine
-	cmdOut    CommandsOutput
+	cmdOut    commandsOutput
 	colls     map[protocol.SystemTitle]*collectionMachine // recorded Collection machines (Config.Trace set)
 	disc      []time.Time
 	// pending makes the audit entry of the command being issued, given its
@@ -68,7 +68,7 @@ type HeadEnd struct {
 	// transaction. Guarded by mu; nil outside IssueCommand.
 	pending func(issued int64) auditEntry
 	// tamper holds the Tamper machines of UC9 (tamper.go).
-	tamper tamperIngest
+	tamper tamperMachines
 }
 
 // refuse writes a refusal to the audit log and returns why. A refusal
@@ -124,8 +124,8 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	// signature's outcome (and the evidence rule's) is its event's
 	// i.signed; what it stores is committed below, before the answer.
 	st := &storedItems{s: h.cfg.Store}
-	p := CollectionParams{Crypto: signatureOutcome{}, Store: st}
-	var cout CollectionOutput
+	p := collectionParams{Crypto: signatureOutcome{}, Store: st}
+	var cout collectionOutput
 	ok := out[:0]
 	for i := range items {
 		if errs[i] == nil {
@@ -133,7 +133,7 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 		}
 		if k := items[i].Kind; k == KindReading || k == KindBlock {
 			st.meter = &out[i].meter
-			errs[i] = collectionStep(&p, &cout, collectionItem(out[i].counter, errs[i] == nil), errs[i])
+			errs[i] = collectionStep(&p, &cout, collectionItemOf(out[i].counter, errs[i] == nil), errs[i])
 		}
 		if errs[i] != nil {
 			res.Rejected = append(res.Rejected, errs[i])
@@ -470,7 +470,7 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 		return nil, h.refuse(issuer.Name, "command-refused", fmt.Sprintf("kind %d by role %s", c.Kind, role),
 			fmt.Errorf("%w: %s (%s) may not issue command kind %d", ErrRole, issuer.Name, role, c.Kind))
 	}
-	ev := CommandsEvent{Kind: CommandsIssue, A: 1, B: 1, K: "other"}
+	ev := commandsEvent{Kind: commandsIssue, A: 1, B: 1, K: "other"}
 	if second != nil && second.Name != issuer.Name && participantName(second.Cert) != participantName(issuer.Cert) {
 		r2, err := h.roleOf(*second)
 		if err != nil || !allowedKinds(r2, c.Kind) {
@@ -549,11 +549,11 @@ func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &CommandsParams{}
+	p := &commandsParams{}
 	m := &commandsMachine{
 		Role: "headend", Name: "headend", Step: p.Step, State: p.Init(), Rec: rec,
-		Action: func(o *CommandsOutput) string { return o.Action },
-		Persist: func(s *CommandsState, o *CommandsOutput) error {
+		Action: func(o *commandsOutput) string { return o.Action },
+		Persist: func(s *commandsState, o *commandsOutput) error {
 			if !o.Persist {
 				return nil
 			}

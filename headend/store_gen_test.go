@@ -4,20 +4,20 @@
 
 package headend
 
-// CollectionMapStore is a map-backed CollectionStore: the reference the tests use
+// collectionMapStore is a map-backed collectionStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Collection.tla.
-type CollectionMapStore struct {
-	Stored map[CollectionItem]bool `tla:"stored"`
+type collectionMapStore struct {
+	Stored map[collectionItem]bool `tla:"stored"`
 }
 
 // StoredHas reports whether x is in stored.
-func (m *CollectionMapStore) StoredHas(x CollectionItem) bool { return m.Stored[x] }
+func (m *collectionMapStore) StoredHas(x collectionItem) bool { return m.Stored[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *CollectionMapStore) Apply(out *CollectionOutput) {
+func (m *collectionMapStore) Apply(out *collectionOutput) {
 	if m.Stored == nil {
-		m.Stored = map[CollectionItem]bool{}
+		m.Stored = map[collectionItem]bool{}
 	}
 	if out.StoredClear {
 		clear(m.Stored)
@@ -30,27 +30,27 @@ func (m *CollectionMapStore) Apply(out *CollectionOutput) {
 	}
 }
 
-// CollectionFull is the headend's whole state of spec/Collection.tla, the machine's and its
+// collectionFull is the headend's whole state of spec/Collection.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type CollectionFull struct {
-	State CollectionState    `tla:",inline"`
-	Store CollectionMapStore `tla:",inline"`
+type collectionFull struct {
+	State collectionState    `tla:",inline"`
+	Store collectionMapStore `tla:",inline"`
 }
 
-// TamperMapStore is a map-backed TamperStore: the reference the tests use
+// tamperMapStore is a map-backed tamperStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Tamper.tla.
-type TamperMapStore struct {
-	Stored map[TamperItem]bool `tla:"stored"`
+type tamperMapStore struct {
+	Stored map[tamperItem]bool `tla:"stored"`
 }
 
 // StoredHas reports whether x is in stored.
-func (m *TamperMapStore) StoredHas(x TamperItem) bool { return m.Stored[x] }
+func (m *tamperMapStore) StoredHas(x tamperItem) bool { return m.Stored[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *TamperMapStore) Apply(out *TamperOutput) {
+func (m *tamperMapStore) Apply(out *tamperOutput) {
 	if m.Stored == nil {
-		m.Stored = map[TamperItem]bool{}
+		m.Stored = map[tamperItem]bool{}
 	}
 	if out.StoredClear {
 		clear(m.Stored)
@@ -63,9 +63,9 @@ func (m *TamperMapStore) Apply(out *TamperOutput) {
 	}
 }
 
-// TamperFull is the headend's whole state of spec/Tamper.tla, the machine's and its
+// tamperFull is the headend's whole state of spec/Tamper.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type TamperFull struct {
-	State TamperState    `tla:",inline"`
-	Store TamperMapStore `tla:",inline"`
+type tamperFull struct {
+	State tamperState    `tla:",inline"`
+	Store tamperMapStore `tla:",inline"`
 }

@@ -20,7 +20,7 @@ import (
 // outcome is the event's signed field), and the generated Tamper machine
 // of that meter decides: only a signed event is stored (Ingest's guard),
 // once (the @store stored is the table tamper_events, read through
-// TamperStore), with one alarm (tamper_alarms) the first time, and an
+// tamperStore), with one alarm (tamper_alarms) the first time, and an
 // acknowledgement every time, which the head-end signs for the meter.
 
 // Errors of the tamper flow.
@@ -37,24 +37,24 @@ var (
 // tamperMachine is the head-end's generated machine of spec/Tamper.tla
 // for one meter: its alarms (@persist, the meter's rows of tamper_alarms in
 // order); stored is kept in the database.
-type tamperMachine = statemachine.Instance[tamperTraced, TamperEvent, TamperOutput]
+type tamperMachine = statemachine.Instance[tamperTraced, tamperEvent, tamperOutput]
 
 // tamperTraced is the machine's state with, for the trace only, the
 // meter's part of the @store stored: trace validation reads the head-end's
 // whole state of spec/Tamper.tla in each line. Stored is kept (loaded from
 // tamper_events, then grown by the steps) only while the head-end records
-// a trace; the machine itself reads the database through TamperStore.
+// a trace; the machine itself reads the database through tamperStore.
 type tamperTraced struct {
-	TamperState
-	Stored []TamperItem `json:"stored"`
+	tamperState
+	Stored []tamperItem `json:"stored"`
 }
 
-// tamperIngest holds the head-end's Tamper machines, one per meter that
+// tamperMachines holds the head-end's Tamper machines, one per meter that
 // uploaded an event since start, loaded from the database on first use.
-type tamperIngest struct {
+type tamperMachines struct {
 	mu       sync.Mutex
 	machines map[protocol.SystemTitle]*tamperMachine
-	out      TamperOutput
+	out      tamperOutput
 	found    storedRow // what the database holds for the event being stepped
 	pending  pendingEvent
 }
@@ -63,11 +63,11 @@ type tamperIngest struct {
 // the step: the machine's StoredHas answers from it, so Step stays pure.
 type storedRow struct {
 	ok   bool
-	item TamperItem
+	item tamperItem
 }
 
-// StoredHas is the machine's read of the @store stored (TamperStore).
-func (r *storedRow) StoredHas(x TamperItem) bool { return r.ok && r.item == x }
+// StoredHas is the machine's read of the @store stored (tamperStore).
+func (r *storedRow) StoredHas(x tamperItem) bool { return r.ok && r.item == x }
 
 // pendingEvent is what the step's Persist writes besides the machine's
 // output: the event's bytes, its meter and times.
@@ -102,13 +102,13 @@ func (h *HeadEnd) tamperMachine(ctx context.Context, meter protocol.SystemTitle)
 	if err != nil {
 		return nil, err
 	}
-	p := &TamperParams{Store: &t.found}
+	p := &tamperParams{Store: &t.found}
 	traced := rec != nil
-	m := &tamperMachine{Role: "headend", Name: "headend", State: tamperTraced{TamperState: p.Init()}, Rec: rec,
-		Step:   func(s *tamperTraced, ev TamperEvent, o *TamperOutput) error { return p.Step(&s.TamperState, ev, o) },
-		Action: func(o *TamperOutput) string { return o.Action },
-		Persist: func(s *tamperTraced, o *TamperOutput) error {
-			if err := h.cfg.Store.persistTamper(&t.pending, &s.TamperState, o); err != nil {
+	m := &tamperMachine{Role: "headend", Name: "headend", State: tamperTraced{tamperState: p.Init()}, Rec: rec,
+		Step:   func(s *tamperTraced, ev tamperEvent, o *tamperOutput) error { return p.Step(&s.tamperState, ev, o) },
+		Action: func(o *tamperOutput) string { return o.Action },
+		Persist: func(s *tamperTraced, o *tamperOutput) error {
+			if err := h.cfg.Store.persistTamper(&t.pending, &s.tamperState, o); err != nil {
 				return err
 			}
 			if traced {
@@ -141,8 +141,8 @@ func (h *HeadEnd) tamperMachine(ctx context.Context, meter protocol.SystemTitle)
 
 // addStored adds items to a meter's stored set, kept without duplicates
 // (never nil: the trace writes an empty set as []).
-func addStored(set, add []TamperItem) []TamperItem {
-	out := append(make([]TamperItem, 0, len(set)+len(add)), set...)
+func addStored(set, add []tamperItem) []tamperItem {
+	out := append(make([]tamperItem, 0, len(set)+len(add)), set...)
 	for _, x := range add {
 		if !slices.Contains(out, x) {
 			out = append(out, x)
@@ -181,7 +181,7 @@ func (h *HeadEnd) IngestTamper(ctx context.Context, gateway string, batch protoc
 		// The cryptography before the step: its outcome is the event's
 		// signed field, and the machine's guard refuses what is not signed.
 		_, verr := v.VerifyEvent(raw)
-		item := TamperItem{N: int64(e.Counter), Kind: kind, Signed: verr == nil}
+		item := tamperItem{N: int64(e.Counter), Kind: kind, Signed: verr == nil}
 		m, err := h.tamperMachine(ctx, e.Meter)
 		if err != nil {
 			return acks, rejected, err
@@ -190,7 +190,7 @@ func (h *HeadEnd) IngestTamper(ctx context.Context, gateway string, batch protoc
 			return acks, rejected, err
 		}
 		t.pending = pendingEvent{ctx: ctx, meter: e.Meter, raw: raw, signedAt: e.Time, gateway: gateway, at: h.cfg.Now()}
-		now, err := m.Apply(batch.Clock, TamperEvent{Kind: TamperIngest, E: item}, &t.out)
+		now, err := m.Apply(batch.Clock, tamperEvent{Kind: tamperIngest, E: item}, &t.out)
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			rejected = append(rejected, h.refuseTamper(gateway, fmt.Errorf("%w: meter %x event %d: %w (%w)", ErrTamperEvent, e.Meter, e.Counter, verr, err)))
 			continue
@@ -280,18 +280,18 @@ func (s *Store) storedTamper(ctx context.Context, meter protocol.SystemTitle, n 
 		return storedRow{}, storeErr("tamper event", err)
 	}
 	// Only what verified is stored (the spec's stored holds signed items).
-	return storedRow{ok: true, item: TamperItem{N: n, Kind: kind, Signed: true}}, nil
+	return storedRow{ok: true, item: tamperItem{N: n, Kind: kind, Signed: true}}, nil
 }
 
 // storedItems is a meter's part of stored (its rows of tamper_events).
-func (s *Store) storedItems(ctx context.Context, meter protocol.SystemTitle) (out []TamperItem, err error) {
+func (s *Store) storedItems(ctx context.Context, meter protocol.SystemTitle) (out []tamperItem, err error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT n, kind FROM tamper_events WHERE meter = ? ORDER BY n`), meter[:])
 	if err != nil {
 		return nil, storeErr("tamper events", err)
 	}
 	defer closeRows(rows, "tamper events", &err)
 	for rows.Next() {
-		it := TamperItem{Signed: true}
+		it := tamperItem{Signed: true}
 		if err := rows.Scan(&it.N, &it.Kind); err != nil {
 			return nil, storeErr("tamper events", err)
 		}
@@ -321,7 +321,7 @@ func (s *Store) alarmNumbers(ctx context.Context, meter protocol.SystemTitle) (o
 // transaction: the @store changes (StoredAdd: the event with its bytes),
 // the alarms the step appended, and an audit entry for each new alarm.
 // The acknowledgement is signed only after it committed.
-func (s *Store) persistTamper(p *pendingEvent, st *TamperState, o *TamperOutput) error {
+func (s *Store) persistTamper(p *pendingEvent, st *tamperState, o *tamperOutput) error {
 	ctx := p.ctx
 	if o.StoredClear || len(o.StoredRemove) > 0 {
 		return fmt.Errorf("%w: the tamper store only grows", ErrStore)

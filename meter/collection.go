@@ -35,7 +35,7 @@ const (
 )
 
 // collectionMachine is the meter's machine of spec/Collection.tla.
-type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+type collectionMachine = statemachine.Instance[collectionState, collectionEvent, collectionOutput]
 
 // unackedStore is the machine's @store meterBuf: the counters of the
 // items taken and not yet acknowledged by the gateway.
@@ -48,7 +48,7 @@ func (u *unackedStore) MeterBufHas(x int64) bool {
 }
 
 // apply makes the store changes of a persisted step.
-func (u *unackedStore) apply(o *CollectionOutput) {
+func (u *unackedStore) apply(o *collectionOutput) {
 	if o.MeterBufClear {
 		clear(u.set)
 	}
@@ -73,9 +73,9 @@ type taking struct {
 // collection is the meter's Collection machine with its store.
 type collection struct {
 	m       collectionMachine
-	p       CollectionParams
+	p       collectionParams
 	unacked unackedStore
-	out     CollectionOutput
+	out     collectionOutput
 	taking  taking
 }
 
@@ -87,9 +87,9 @@ func (m *Meter) initCollection(rec *statemachine.Recorder) error {
 	c := &m.coll
 	c.unacked.set = map[int64]struct{}{}
 	c.p.Store = &c.unacked
-	c.out = CollectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
+	c.out = collectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
 	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: c.p.Init(), Rec: rec,
-		Action: func(o *CollectionOutput) string { return o.Action }, Persist: m.persistCollection}
+		Action: func(o *collectionOutput) string { return o.Action }, Persist: m.persistCollection}
 	reserved, err := m.counters.Reserved(dataCounterKey)
 	if err != nil {
 		return err
@@ -130,7 +130,7 @@ func (m *Meter) initCollection(rec *statemachine.Recorder) error {
 // persistCollection makes a step durable before it counts: a Take signs
 // the item under the counter the machine decided and journals it with
 // that counter in one synced record; an Acked journals the ack.
-func (m *Meter) persistCollection(s *CollectionState, o *CollectionOutput) error {
+func (m *Meter) persistCollection(s *collectionState, o *collectionOutput) error {
 	if !o.Persist {
 		return nil
 	}
@@ -170,7 +170,7 @@ func (m *Meter) take(kind byte, day int64, clock uint64, sign func(counter uint6
 	c := &m.coll
 	c.taking = taking{kind: kind, day: day, sign: sign}
 	defer func() { c.taking = taking{} }()
-	if _, err := c.m.Apply(clock, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+	if _, err := c.m.Apply(clock, collectionEvent{Kind: collectionMeasure}, &c.out); err != nil {
 		return nil, err
 	}
 	c.unacked.apply(&c.out)
@@ -184,7 +184,7 @@ func (m *Meter) ack(p protocol.PDU) (*protocol.PDU, error) {
 		return nil, fmt.Errorf("%w: ack of counter %d", protocol.ErrMalformed, p.Counter)
 	}
 	c := &m.coll
-	if _, err := c.m.Apply(p.Clock, CollectionEvent{Kind: CollectionAck, R: int64(p.Counter)}, &c.out); err != nil {
+	if _, err := c.m.Apply(p.Clock, collectionEvent{Kind: collectionAck, R: int64(p.Counter)}, &c.out); err != nil {
 		return nil, err
 	}
 	c.unacked.apply(&c.out)

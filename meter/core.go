@@ -124,11 +124,11 @@ func metaOf(version, securityVersion uint32, lr, other []byte) *slotMeta {
 // manifest is the slot's image as spec/Firmware.tla names it; without
 // Signers (the factory image, a dual-signed release, a record written
 // before the abstraction was kept) a dual-signed legally relevant one.
-func (s *slotMeta) manifest() FirmwareManifest {
+func (s *slotMeta) manifest() firmwareManifest {
 	if s == nil {
-		return FirmwareManifest{}
+		return firmwareManifest{}
 	}
-	m := FirmwareManifest{V: int64(s.Version), Sv: int64(s.SecurityVersion), Lr: s.HasLR || s.Signers == nil}
+	m := firmwareManifest{V: int64(s.Version), Sv: int64(s.SecurityVersion), Lr: s.HasLR || s.Signers == nil}
 	signers := s.Signers
 	if signers == nil {
 		signers = []string{"manufacturer", "authority"}
@@ -153,7 +153,7 @@ func (s *slotMeta) check(img []byte) ([]byte, error) {
 	return lr, nil
 }
 
-// firmwareState is the firmware record: the durable part of the state of
+// firmwareRecord is the firmware record: the durable part of the state of
 // the generated Firmware machine (spec/Firmware.tla) with the bytes'
 // metadata the abstraction leaves out. Slots are the slots' records (rec0,
 // rec1; nil: empty), Images what the slot files held when the record was
@@ -162,7 +162,7 @@ func (s *slotMeta) check(img []byte) ([]byte, error) {
 // target slot and logbook number, and Attempt the install in progress
 // (trial), recorded before its image is written: it ends in the logbook
 // whatever happens (DESIGN.md UC5, L2).
-type firmwareState struct {
+type firmwareRecord struct {
 	Slots [2]*slotMeta `json:"slots"`
 	// Images is written nil where the image is the slot's record, which
 	// keeps the record small (decodeFirmware fills it in).
@@ -193,7 +193,7 @@ type attempt struct {
 // slot, activate on trial, the self-test's outcome, commit or roll back,
 // the floor, each logbook entry, settling an interrupted attempt) is one
 // of its steps, and each durable write follows a step's output (persist).
-type firmwareMachine = statemachine.Instance[FirmwareState, FirmwareEvent, FirmwareOutput]
+type firmwareMachine = statemachine.Instance[firmwareState, firmwareEvent, firmwareOutput]
 
 // install is the attempt in progress in this boot: its image and metadata
 // (volatile; after a power loss the attempt is settled from its record).
@@ -209,7 +209,7 @@ type Core struct {
 	store    *Store
 	slots    *slotFiles
 	policy   protocol.ManifestPolicy // keys and model; version and floor come from the state
-	fw       firmwareState           // the firmware record as last written
+	fw       firmwareRecord          // the firmware record as last written
 	floor    uint32                  // the durable floor
 	logbook  []LogEntry
 	capacity int
@@ -218,9 +218,9 @@ type Core struct {
 	SelfTest func(lr []byte) error
 	id       [32]byte
 
-	params FirmwareParams
+	params firmwareParams
 	m      firmwareMachine
-	out    FirmwareOutput
+	out    firmwareOutput
 	cur    *install
 	rec    *statemachine.Recorder
 	entry  LogEntry // the details (time, party, software IDs) of the entry the next step writes
@@ -281,7 +281,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 	if err := c.slots.clean(); err != nil {
 		return nil, err
 	}
-	c.params = FirmwareParams{FactoryV: int64(factory.Version), FactorySv: int64(factory.SecurityVersion), LogCap: int64(capacity), Store: c}
+	c.params = firmwareParams{FactoryV: int64(factory.Version), FactorySv: int64(factory.SecurityVersion), LogCap: int64(capacity), Store: c}
 	switch {
 	case !found:
 		// First boot: the factory image goes to slot A, then its record:
@@ -290,7 +290,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 			return nil, err
 		}
 		f := metaOf(factory.Version, factory.SecurityVersion, factory.LR, factory.Other)
-		c.fw = firmwareState{Slots: [2]*slotMeta{f}, Images: [2]*slotMeta{f}, TSlot: 1}
+		c.fw = firmwareRecord{Slots: [2]*slotMeta{f}, Images: [2]*slotMeta{f}, TSlot: 1}
 		if err := c.saveFirmware(); err != nil {
 			return nil, err
 		}
@@ -312,7 +312,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 		return nil, err
 	}
 	c.m = firmwareMachine{Role: "meter", Name: "meter", Step: c.params.Step, State: st, Rec: rec,
-		Action: func(o *FirmwareOutput) string { return o.Action }, Persist: c.persist}
+		Action: func(o *firmwareOutput) string { return o.Action }, Persist: c.persist}
 	c.m.Resume()
 	c.m.Rec, c.rec = nil, rec // step records the logbook (the machine's @store) with the state
 	if a := c.fw.Attempt; a != nil {
@@ -320,7 +320,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 		// then the attempt is settled from what is durable.
 		c.entryOf(a)
 		c.why = "power lost before the self-test passed; rolled back at boot"
-		if err := c.step(FirmwareEvent{Kind: FirmwareFault, C: string(CausePowerLoss)}); err != nil {
+		if err := c.step(firmwareEvent{Kind: firmwareFault, C: string(CausePowerLoss)}); err != nil {
 			return nil, err
 		}
 		if err := c.finish(); err != nil {
@@ -337,7 +337,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 
 // recovered is the machine's state as the durable records and the slot
 // files give it; the core's volatile position is idle.
-func (c *Core) recovered() (FirmwareState, error) {
+func (c *Core) recovered() (firmwareState, error) {
 	f := &c.fw
 	if !f.Spec { // a record written before the machine's state was recorded
 		f.Images, f.Spec = f.Slots, true
@@ -347,7 +347,7 @@ func (c *Core) recovered() (FirmwareState, error) {
 		}
 		f.TSeq = len(c.logbook)
 	}
-	st := FirmwareState{Rec0: f.Slots[0].manifest(), Rec1: f.Slots[1].manifest(), Act: int64(f.Active),
+	st := firmwareState{Rec0: f.Slots[0].manifest(), Rec1: f.Slots[1].manifest(), Act: int64(f.Active),
 		Tslot: int64(f.TSlot), Tseq: int64(f.TSeq), Floor: int64(c.floor), VerifierIntact: true,
 		Entries: int64(len(c.logbook)), Pc: "idle"}
 	if a := f.Attempt; a != nil {
@@ -360,7 +360,7 @@ func (c *Core) recovered() (FirmwareState, error) {
 		st.Trial, st.Tslot, st.Tseq = a.Meta.manifest(), int64(a.Slot), int64(a.Seq)
 	}
 	for i := range f.Images {
-		img := FirmwareManifest{}
+		img := firmwareManifest{}
 		if b, err := c.slots.read(i); err == nil {
 			switch {
 			case f.Images[i] != nil && okImage(f.Images[i], b):
@@ -385,7 +385,7 @@ func okImage(m *slotMeta, b []byte) bool {
 
 // LogbookHas is the Firmware machine's @store logbook: entry x is the
 // logbook's entry number x.n, with its outcome, version and cause.
-func (c *Core) LogbookHas(x FirmwareEntry) bool {
+func (c *Core) LogbookHas(x firmwareEntry) bool {
 	n := int(x.N)
 	if n < 1 || n > len(c.logbook) {
 		return false
@@ -398,14 +398,14 @@ func (c *Core) LogbookHas(x FirmwareEntry) bool {
 // before it counts, recorded when the core has a recorder: the machine's
 // state with the logbook, the @store the meter keeps in its journal, so
 // that trace validation checks the entries too).
-func (c *Core) step(ev FirmwareEvent) error {
+func (c *Core) step(ev firmwareEvent) error {
 	now, err := c.m.Apply(0, ev, &c.out)
 	if err != nil || c.rec == nil {
 		return err
 	}
-	st := tracedFirmware{FirmwareState: c.m.State, Logbook: make([]FirmwareEntry, len(c.logbook))}
+	st := tracedFirmware{firmwareState: c.m.State, Logbook: make([]firmwareEntry, len(c.logbook))}
 	for i, e := range c.logbook {
-		st.Logbook[i] = FirmwareEntry{N: int64(e.Seq), V: int64(e.NewVersion), Outcome: e.Event, Cause: string(e.Cause)}
+		st.Logbook[i] = firmwareEntry{N: int64(e.Seq), V: int64(e.NewVersion), Outcome: e.Event, Cause: string(e.Cause)}
 	}
 	if err := c.rec.Record(c.m.Role, c.m.Name, now, c.out.Action, ev, st); err != nil {
 		return fmt.Errorf("statemachine: recording %s: %w", c.out.Action, err)
@@ -416,14 +416,14 @@ func (c *Core) step(ev FirmwareEvent) error {
 // tracedFirmware is a logged state of the Firmware machine: its state and
 // the logbook, in the spec's names.
 type tracedFirmware struct {
-	FirmwareState
-	Logbook []FirmwareEntry `json:"logbook"`
+	firmwareState
+	Logbook []firmwareEntry `json:"logbook"`
 }
 
 // persist makes a step of the machine durable, as its output asks: the
 // logbook entries it adds, the slot file, the floor, or the firmware
 // record.
-func (c *Core) persist(s *FirmwareState, o *FirmwareOutput) error {
+func (c *Core) persist(s *firmwareState, o *firmwareOutput) error {
 	for _, x := range o.LogbookAdd {
 		e := c.entry
 		e.Event, e.Cause, e.NewVersion, e.Reason = x.Outcome, Cause(x.Cause), uint32(x.V), c.why
@@ -472,7 +472,7 @@ func (c *Core) persist(s *FirmwareState, o *FirmwareOutput) error {
 
 // record is the firmware record of machine state s: each slot's record
 // and image by the metadata of the image the manifest names.
-func (c *Core) record(s *FirmwareState) firmwareState {
+func (c *Core) record(s *firmwareState) firmwareRecord {
 	var cands []*slotMeta
 	if c.cur != nil {
 		cands = append(cands, c.cur.meta)
@@ -481,8 +481,8 @@ func (c *Core) record(s *FirmwareState) firmwareState {
 		cands = append(cands, a.Meta)
 	}
 	cands = append(cands, c.fw.Slots[0], c.fw.Slots[1], c.fw.Images[0], c.fw.Images[1])
-	find := func(m FirmwareManifest) *slotMeta {
-		if m == (FirmwareManifest{}) {
+	find := func(m firmwareManifest) *slotMeta {
+		if m == (firmwareManifest{}) {
 			return nil
 		}
 		for _, x := range cands {
@@ -495,16 +495,16 @@ func (c *Core) record(s *FirmwareState) firmwareState {
 	// A slot keeps its own metadata while its manifest is unchanged (two
 	// images may share a manifest: a build that failed its self-test and
 	// the next one of the same version).
-	keep := func(m FirmwareManifest, prev *slotMeta) *slotMeta {
+	keep := func(m firmwareManifest, prev *slotMeta) *slotMeta {
 		if prev != nil && prev.manifest() == m {
 			return prev
 		}
 		return find(m)
 	}
-	f := firmwareState{Slots: [2]*slotMeta{keep(s.Rec0, c.fw.Slots[0]), keep(s.Rec1, c.fw.Slots[1])},
+	f := firmwareRecord{Slots: [2]*slotMeta{keep(s.Rec0, c.fw.Slots[0]), keep(s.Rec1, c.fw.Slots[1])},
 		Images: [2]*slotMeta{keep(s.Img0, c.fw.Images[0]), keep(s.Img1, c.fw.Images[1])},
 		Active: int(s.Act), TSlot: int(s.Tslot), TSeq: int(s.Tseq)}
-	if s.Trial != (FirmwareManifest{}) {
+	if s.Trial != (firmwareManifest{}) {
 		if c.fw.Attempt != nil && c.fw.Attempt.Seq == int(s.Tseq) {
 			f.Attempt = c.fw.Attempt
 		} else {
@@ -527,20 +527,20 @@ func (c *Core) entryOf(a *attempt) {
 // or boot.
 func (c *Core) finish() error {
 	for {
-		var ev FirmwareEvent
+		var ev firmwareEvent
 		switch c.m.State.Pc {
 		case "idle":
 			return nil
 		case "settle":
-			ev.Kind = FirmwareSettle
+			ev.Kind = firmwareSettle
 		case "commit":
-			ev.Kind = FirmwareRaiseFloor
+			ev.Kind = firmwareRaiseFloor
 		case "clear":
-			ev.Kind = FirmwareClear
+			ev.Kind = firmwareClear
 		case "rollback":
-			ev.Kind = FirmwareRollback
+			ev.Kind = firmwareRollback
 		default: // an install step whose write failed without its fault
-			ev = FirmwareEvent{Kind: FirmwareFault, C: string(CauseStore)}
+			ev = firmwareEvent{Kind: firmwareFault, C: string(CauseStore)}
 		}
 		if err := c.step(ev); err != nil {
 			return err
@@ -554,7 +554,7 @@ func (c *Core) finish() error {
 // the attempt stays recorded and the next attempt or boot settles it.
 func (c *Core) fault(err error) error {
 	c.why = err.Error()
-	if ferr := c.step(FirmwareEvent{Kind: FirmwareFault, C: string(CauseStore)}); ferr != nil {
+	if ferr := c.step(firmwareEvent{Kind: firmwareFault, C: string(CauseStore)}); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	if ferr := c.finish(); ferr != nil {
@@ -650,8 +650,8 @@ func (c *Core) start() error {
 // offer steps the machine's Offer: the attempt is refused (its logbook
 // entry written, and refusal returned) or admitted (nil). With the logbook
 // full the machine refuses the step: ErrLogbookFull, nothing written.
-func (c *Core) offer(m FirmwareManifest, chk string, refusal error) error {
-	if err := c.step(FirmwareEvent{Kind: FirmwareOffer, M: m, Chk: chk}); err != nil {
+func (c *Core) offer(m firmwareManifest, chk string, refusal error) error {
+	if err := c.step(firmwareEvent{Kind: firmwareOffer, M: m, Chk: chk}); err != nil {
 		if errors.Is(err, statemachine.ErrNotEnabled) && c.m.State.Entries >= c.params.LogCap {
 			return fmt.Errorf("%w: %d of %d entries", ErrLogbookFull, len(c.logbook), c.capacity)
 		}
@@ -672,11 +672,11 @@ func (c *Core) offer(m FirmwareManifest, chk string, refusal error) error {
 // carries the legally relevant part, and whose signatures verified (the
 // machine decides on them, the version and the floor). A manifest for
 // another model counts as signed by no one.
-func (c *Core) abstract(manifest []byte) (protocol.Manifest, FirmwareManifest, error) {
+func (c *Core) abstract(manifest []byte) (protocol.Manifest, firmwareManifest, error) {
 	pol := c.policy
 	pol.InstalledVersion, pol.SecurityFloor = c.Version(), c.floor
 	m, err := protocol.VerifyManifest(manifest, pol)
-	a := FirmwareManifest{V: int64(m.Version), Sv: int64(m.SecurityVersion), Lr: m.LR != nil}
+	a := firmwareManifest{V: int64(m.Version), Sv: int64(m.SecurityVersion), Lr: m.LR != nil}
 	switch {
 	case err == nil, errors.Is(err, protocol.ErrManifestVersion), errors.Is(err, protocol.ErrManifestDowngrade):
 		a.Sigs.Insert("manufacturer", statemachine.CompareString)
@@ -760,10 +760,10 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	if err := c.offer(a, chk, nil); err != nil {
 		return err
 	}
-	if err := c.step(FirmwareEvent{Kind: FirmwareWrite}); err != nil {
+	if err := c.step(firmwareEvent{Kind: firmwareWrite}); err != nil {
 		return c.fault(err)
 	}
-	if err := c.step(FirmwareEvent{Kind: FirmwareActivate}); err != nil {
+	if err := c.step(firmwareEvent{Kind: firmwareActivate}); err != nil {
 		return c.fault(err)
 	}
 	// The installed code, read back from its slot: the self-test and the
@@ -775,7 +775,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	if c.SelfTest != nil {
 		if terr := c.SelfTest(installed); terr != nil {
 			c.why = terr.Error()
-			if err := c.step(FirmwareEvent{Kind: FirmwareSelftestFail}); err != nil {
+			if err := c.step(firmwareEvent{Kind: firmwareSelftestFail}); err != nil {
 				return c.fault(err)
 			}
 			if err := c.finish(); err != nil {
@@ -784,7 +784,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 			return fmt.Errorf("%w: %w", ErrSelfTest, terr)
 		}
 	}
-	if err := c.step(FirmwareEvent{Kind: FirmwareSelftestPass}); err != nil {
+	if err := c.step(firmwareEvent{Kind: firmwareSelftestPass}); err != nil {
 		return c.fault(err)
 	}
 	c.id = sha256.Sum256(installed)
@@ -828,26 +828,26 @@ type legacyFirmware struct {
 
 // decodeFirmware reads a firmware record, of either format; a legacy one is
 // returned too, for migrate.
-func decodeFirmware(b []byte) (firmwareState, *legacyFirmware, error) {
+func decodeFirmware(b []byte) (firmwareRecord, *legacyFirmware, error) {
 	var probe struct {
 		Slots [2]map[string]json.RawMessage `json:"slots"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return firmwareState{}, nil, err
+		return firmwareRecord{}, nil, err
 	}
 	if _, ok := probe.Slots[0]["lr"]; ok {
 		var l legacyFirmware
 		if err := json.Unmarshal(b, &l); err != nil {
-			return firmwareState{}, nil, err
+			return firmwareRecord{}, nil, err
 		}
 		if l.Active < 0 || l.Active > 1 || l.Slots[l.Active] == nil {
-			return firmwareState{}, nil, errors.New("no active slot")
+			return firmwareRecord{}, nil, errors.New("no active slot")
 		}
-		return firmwareState{Active: l.Active}, &l, nil
+		return firmwareRecord{Active: l.Active}, &l, nil
 	}
-	var f firmwareState
+	var f firmwareRecord
 	if err := json.Unmarshal(b, &f); err != nil {
-		return firmwareState{}, nil, err
+		return firmwareRecord{}, nil, err
 	}
 	for i, m := range f.Images {
 		if m == nil {
@@ -858,7 +858,7 @@ func decodeFirmware(b []byte) (firmwareState, *legacyFirmware, error) {
 		a.Meta = f.Slots[a.Slot]
 	}
 	if f.Active < 0 || f.Active > 1 || f.Slots[f.Active] == nil || f.Attempt != nil && (f.Attempt.Slot < 0 || f.Attempt.Slot > 1 || f.Attempt.Seq < 1) {
-		return firmwareState{}, nil, errors.New("no active slot, or a malformed attempt")
+		return firmwareRecord{}, nil, errors.New("no active slot, or a malformed attempt")
 	}
 	return f, nil, nil
 }
@@ -868,7 +868,7 @@ func decodeFirmware(b []byte) (firmwareState, *legacyFirmware, error) {
 // settled as at any boot. Power lost before the new record leaves the
 // legacy one, and the migration runs again.
 func (c *Core) migrate(l *legacyFirmware) error {
-	f := firmwareState{Active: l.Active}
+	f := firmwareRecord{Active: l.Active}
 	for i, s := range l.Slots {
 		if s == nil {
 			continue

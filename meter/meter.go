@@ -118,7 +118,7 @@ type commandCrypto struct {
 }
 
 // SignedBy verifies the command's COSE signature (protocol.VerifyCommand).
-func (c *commandCrypto) SignedBy(msg CommandsNet, r string) bool {
+func (c *commandCrypto) SignedBy(msg commandsNet, r string) bool {
 	var role protocol.Role
 	if r == "headend" { // the spec's role names; only the head-end signs commands
 		role = protocol.RoleHeadEnd
@@ -146,7 +146,7 @@ func (c *commandCrypto) SignedBy(msg CommandsNet, r string) bool {
 // commandsMachine is the meter's generated machine of spec/Commands.tla:
 // it decides whether a command whose signature verified runs (its counter
 // above the last one run) and asks for the counter to be persisted first.
-type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
+type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
 // Meter is one meter. It is driven by its owner (the simulation or a
 // process): Measure for each quarter hour, HandleAPDU for each APDU from the
@@ -169,7 +169,7 @@ type Meter struct {
 	ch        channel // the sending side, on the generated Channel machine
 	receiver  *protocol.Receiver
 	cmds      commandsMachine
-	cmdOut    CommandsOutput
+	cmdOut    commandsOutput
 	cmdCrypto commandCrypto
 	tariff    uint8
 	clockOff  int64   // seconds added to the meter's clock by clock-set commands (journaled)
@@ -238,10 +238,10 @@ func New(cfg Config) (*Meter, error) {
 		return nil, err
 	}
 	m.cmdCrypto.meter = m
-	cp := &CommandsParams{Crypto: &m.cmdCrypto}
+	cp := &commandsParams{Crypto: &m.cmdCrypto}
 	m.cmds = commandsMachine{Role: "meter", Name: "meter", Step: cp.Step, State: cp.Init(),
-		Action: func(o *CommandsOutput) string { return o.Action },
-		Persist: func(s *CommandsState, o *CommandsOutput) error {
+		Action: func(o *commandsOutput) string { return o.Action },
+		Persist: func(s *commandsState, o *commandsOutput) error {
 			if !o.Persist {
 				return nil
 			}
@@ -718,7 +718,7 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	}
 	m.cmdCrypto.data, m.cmdCrypto.err = p.Body, nil
 	defer func() { m.cmdCrypto.data = nil }()
-	ev := CommandsEvent{Kind: CommandsCommand, M: CommandsNet{Id: int64(claim.Counter), By: "headend"}}
+	ev := commandsEvent{Kind: commandsCommand, M: commandsNet{Id: int64(claim.Counter), By: "headend"}}
 	if _, err := m.cmds.Apply(p.Clock, ev, &m.cmdOut); errors.Is(err, statemachine.ErrNotEnabled) {
 		if m.cmdCrypto.err != nil {
 			return nil, m.cmdCrypto.err // the signature: why it did not verify

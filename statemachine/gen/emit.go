@@ -80,7 +80,7 @@ func (e *emitter) setKey(t *Type) string {
 		e.sets = map[string]*Type{}
 	}
 	e.sets[k] = t
-	return e.m.Module + "Set" + k
+	return upperFirst(e.m.goPrefix()) + "Set" + k
 }
 
 // emitSetHelpers writes, per element type, the comparison of two sets (by
@@ -89,7 +89,7 @@ func (e *emitter) setKey(t *Type) string {
 func (e *emitter) emitSetHelpers() {
 	for _, k := range sortedKeys(e.sets) {
 		t := e.sets[k]
-		name, gt, c := e.m.Module+"Set"+k, e.goType(t), e.cmpFunc(t)
+		name, gt, c := upperFirst(e.m.goPrefix())+"Set"+k, e.goType(t), e.cmpFunc(t)
 		e.p("// compare%s orders sets of %s by size, then element by element.\n", name, t)
 		e.p("func compare%s(a, b statemachine.Set[%s]) int {\n", name, gt)
 		e.p("if a.Len() != b.Len() {\nif a.Len() < b.Len() {\nreturn -1\n}\nreturn 1\n}\n")
@@ -138,9 +138,9 @@ func (e *emitter) nameTypes() {
 		case TSet, TSeq:
 			visit(t.Elem, base)
 		case TRecord, TTuple:
-			name := e.m.Module + base
+			name := e.m.goPrefix() + base
 			if t.Alias != "" {
-				name = e.m.Module + aliasName(t.Alias)
+				name = e.m.goPrefix() + aliasName(t.Alias)
 			}
 			e.goName[t] = name
 			for _, r := range e.recs {
@@ -195,7 +195,7 @@ func (e *emitter) cmpFunc(t *Type) string {
 	case TStr:
 		return "statemachine.CompareString"
 	case TRecord, TTuple:
-		return "compare" + e.recName(t)
+		return "compare" + upperFirst(e.recName(t))
 	case TSet:
 		return "compare" + e.setKey(t.Elem)
 	}
@@ -767,7 +767,7 @@ func quote(s string) string { return strconv.Quote(s) }
 // emitMachine writes the types and Step of one machine.
 func (e *emitter) emitMachine() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.nameTypes()
 
 	// Actions first into a side buffer: they decide which constants are used.
@@ -870,7 +870,7 @@ func (e *emitter) emitMachine() {
 			e.p("%s %s `tla:%s json:%s`\n", f.goName, e.goType(f.t), quote(f.tag), quote(f.tag))
 		}
 		e.p("}\n\n")
-		e.p("func compare%s(a, b %s) int {\n", name, name)
+		e.p("func compare%s(a, b %s) int {\n", upperFirst(name), name)
 		for _, f := range fields {
 			e.p("if c := %s(a.%s, b.%s); c != 0 {\nreturn c\n}\n", e.cmpFunc(f.t), f.goName, f.goName)
 		}
@@ -968,7 +968,7 @@ func (e *emitter) emitMachine() {
 
 func (e *emitter) emitInit() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// Init is the %s's initial state (Init of %s).\n", m.Role, m.File)
 	e.p("func (p *%sParams) Init() %sState {\nvar s %sState\n", M, M, M)
 	for _, a := range m.Init {
@@ -1011,7 +1011,7 @@ func (e *emitter) emitInit() {
 
 func (e *emitter) emitActions() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	var errs bytes.Buffer
 	for _, a := range m.Actions {
 		e.act = a
@@ -1234,7 +1234,7 @@ func paramList(d *syntax.Def) string {
 // cryptography), for the differential tests and trace validation: the
 // evaluator runs the same definitions, so a mistranslation shows.
 func (e *emitter) emitSymbolicCrypto() {
-	M := e.m.Module
+	M := e.m.goPrefix()
 	var body bytes.Buffer
 	saved := e.b
 	e.b = bytes.Buffer{}
@@ -1294,7 +1294,7 @@ func RenderStoreTest(pkg string, machines []*Machine) ([]byte, error) {
 		}
 		e := &emitter{m: m, goName: map[*Type]string{}}
 		e.nameTypes()
-		M := m.Module
+		M := m.goPrefix()
 		e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
 		e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
 		e.p("type %sMapStore struct {\n", M)
