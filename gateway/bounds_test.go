@@ -92,8 +92,8 @@ func TestRefusalFloodBoundedAndHonestReadingsGoOn(t *testing.T) {
 			t.Fatalf("honest reading %d during the flood: %v", i, err)
 		}
 	}
-	if g.Refused.Total() != 100*f.burst || len(g.Refused.Last()) > MaxRefusalsKept || cap(g.Refused.ring) > MaxRefusalsKept {
-		t.Fatalf("%d refusals counted (want %d), %d kept (at most %d)", g.Refused.Total(), 100*f.burst, len(g.Refused.Last()), MaxRefusalsKept)
+	if g.refused.Total() != 100*f.burst || len(g.refused.Last()) > MaxRefusalsKept || cap(g.refused.ring) > MaxRefusalsKept {
+		t.Fatalf("%d refusals counted (want %d), %d kept (at most %d)", g.refused.Total(), 100*f.burst, len(g.refused.Last()), MaxRefusalsKept)
 	}
 	if g.Queue().Len() != 100 {
 		t.Fatalf("%d honest readings queued, want 100", g.Queue().Len())

@@ -41,7 +41,7 @@ type queueStore struct {
 
 // QueueHas reports whether the meter's item r is pending in the queue.
 func (s *queueStore) QueueHas(x collectionItem) bool {
-	return x.Signed && x.R >= 0 && s.q.Has(s.meter, uint64(x.R))
+	return x.Signed && x.R >= 0 && s.q.has(s.meter, uint64(x.R))
 }
 
 // meterCollection is one meter's Collection machine with its store view.
@@ -101,7 +101,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 			if x.R != int64(ctr) || !x.Signed {
 				return fmt.Errorf("gateway: Collect queued %v for item %d", x, ctr)
 			}
-			if !g.queue.Has(meter, ctr) {
+			if !g.queue.has(meter, ctr) {
 				if err := g.queue.Append(it); err != nil {
 					return err
 				}
@@ -135,7 +135,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 // batchIDs are the Collection items of a batch about to be uploaded, and
 // the latest Lamport time of their Upload steps (what the batch carries).
 type batchIDs struct {
-	ids   []ItemID
+	ids   []itemRef
 	ok    []bool
 	clock uint64
 }
@@ -149,15 +149,15 @@ func (g *Gateway) upload(items []queued, b *batchIDs) error {
 		if !it.ok {
 			continue
 		}
-		c, err := g.collection(it.id.Meter)
+		c, err := g.collection(it.id.meter)
 		if err != nil {
 			return err
 		}
-		ev := collectionEvent{Kind: collectionUpload, I: collectionItem{R: int64(it.id.Counter), Signed: true}}
+		ev := collectionEvent{Kind: collectionUpload, I: collectionItem{R: int64(it.id.counter), Signed: true}}
 		now, err := c.m.Apply(0, ev, &g.collOut)
 		if err != nil {
 			if errors.Is(err, statemachine.ErrNotEnabled) {
-				return fmt.Errorf("%w: %d of %x: %w", ErrNotQueued, it.id.Counter, it.id.Meter, err)
+				return fmt.Errorf("%w: %d of %x: %w", ErrNotQueued, it.id.counter, it.id.meter, err)
 			}
 			return err
 		}
@@ -179,7 +179,7 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 		if !b.ok[i] {
 			continue
 		}
-		c, err := g.collection(id.Meter)
+		c, err := g.collection(id.meter)
 		if err != nil {
 			return err
 		}
@@ -187,8 +187,8 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 		if err := c.p.Step(&st, uploadAck(id), &g.collOut); err != nil {
 			return err
 		}
-		if len(g.collOut.QueueRemove) != 1 || g.collOut.QueueRemove[0].R != int64(id.Counter) {
-			return fmt.Errorf("gateway: Uploaded of %d did not remove it", id.Counter)
+		if len(g.collOut.QueueRemove) != 1 || g.collOut.QueueRemove[0].R != int64(id.counter) {
+			return fmt.Errorf("gateway: Uploaded of %d did not remove it", id.counter)
 		}
 	}
 	if err := g.queue.Ack(n); err != nil {
@@ -198,7 +198,7 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 		if !b.ok[i] {
 			continue
 		}
-		c := g.colls[id.Meter]
+		c := g.colls[id.meter]
 		if c.m.Rec == nil {
 			continue // the step above was the decision; nothing to record
 		}
@@ -210,8 +210,8 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 }
 
 // uploadAck is the event of the head-end's acknowledgement of item id.
-func uploadAck(id ItemID) collectionEvent {
-	return collectionEvent{Kind: collectionUploadAck, I: collectionItem{R: int64(id.Counter), Signed: true}}
+func uploadAck(id itemRef) collectionEvent {
+	return collectionEvent{Kind: collectionUploadAck, I: collectionItem{R: int64(id.counter), Signed: true}}
 }
 
 // flushBatch uploads up to batch pending items and drops them from the

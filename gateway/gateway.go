@@ -40,9 +40,9 @@ type Config struct {
 	Title      protocol.SystemTitle
 	ChannelKey *ecdsa.PrivateKey // signs key agreements on PLC (role gateway)
 	Dir        string            // persistent queue; "" keeps it in memory
-	// FS is the filesystem the queue is written through; nil is the
+	// fs is the filesystem the queue is written through; nil is the
 	// operating system's (crash-point and full-disk tests inject one).
-	FS      journal.FS
+	fs      journal.FS
 	Rand    io.Reader
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
@@ -98,9 +98,9 @@ type Gateway struct {
 	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
 	lastWakeUp uint64
-	// Refused records the APDUs from meters the gateway's receiver
+	// refused records the APDUs from meters the gateway's receiver
 	// refused (replayed, tampered): all counted, the last few kept.
-	Refused Refusals
+	refused Refusals
 }
 
 // New opens a gateway (reloading its queue after a restart).
@@ -109,7 +109,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Dir != "" {
 		path = filepath.Join(cfg.Dir, "queue")
 	}
-	q, err := OpenQueueWith(path, QueueOptions{FS: cfg.FS})
+	q, err := openQueueWith(path, queueOptions{fs: cfg.fs})
 	if err != nil {
 		return nil, err
 	}
@@ -244,12 +244,12 @@ func (g *Gateway) request(meter protocol.SystemTitle, tag byte, p protocol.PDU) 
 	for _, a := range out {
 		plain, err := g.open(s.channel, a)
 		if err != nil {
-			g.Refused.Add(err)
+			g.refused.Add(err)
 			continue
 		}
 		r, err := protocol.UnmarshalPDU(plain)
 		if err != nil {
-			g.Refused.Add(err)
+			g.refused.Add(err)
 			continue
 		}
 		if r.Request == p.Request {

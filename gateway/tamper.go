@@ -68,7 +68,7 @@ func openTamper(cfg Config) (*tamperQueue, error) {
 	if cfg.Dir != "" {
 		path = filepath.Join(cfg.Dir, "tamper")
 	}
-	j, err := journal.OpenWith(path, journal.Options{FS: cfg.FS, Live: liveTamper})
+	j, err := journal.OpenWith(path, journal.Options{FS: cfg.fs, Live: liveTamper})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrQueue, err)
 	}
@@ -240,7 +240,7 @@ func (g *Gateway) CollectTamper(meter protocol.SystemTitle) (int, error) {
 	for _, raw := range b.Items {
 		it, err := peekTamper(meter, raw)
 		if err != nil {
-			g.Refused.Add(err)
+			g.refused.Add(err)
 			continue
 		}
 		q.collecting = raw
@@ -323,12 +323,12 @@ func (g *Gateway) UploadTamper(ctx context.Context, up TamperUplink) (int, error
 	for _, raw := range acks.Items {
 		a, err := protocol.PeekTamperAck(raw)
 		if err != nil || a.Seq == 0 || a.Seq > math.MaxInt64 {
-			g.Refused.Add(fmt.Errorf("%w: acknowledgement: %w", ErrTamperRefused, err))
+			g.refused.Add(fmt.Errorf("%w: acknowledgement: %w", ErrTamperRefused, err))
 			continue
 		}
 		m, ok := q.meters[a.Meter]
 		if !ok {
-			g.Refused.Add(fmt.Errorf("%w: acknowledgement for meter %x", ErrTamperRefused, a.Meter))
+			g.refused.Add(fmt.Errorf("%w: acknowledgement for meter %x", ErrTamperRefused, a.Meter))
 			continue
 		}
 		if _, err := m.machine.Apply(acks.Clock, tamperEvent{Kind: tamperUploadAck, N: int64(a.Seq)}, &q.out); err != nil {

@@ -140,8 +140,8 @@ func TestTamperQueueIsDurableAndDropsOnlyOnAck(t *testing.T) {
 	}
 	// The meter resends, with an item the gateway cannot read.
 	tm.events = append(tm.events, []byte("not an event"))
-	if n, err := g.CollectTamper(meter); err != nil || n != 0 || g.Refused.Total() != 1 {
-		t.Fatalf("resend: %d queued, %v, %d refused", n, err, g.Refused.Total())
+	if n, err := g.CollectTamper(meter); err != nil || n != 0 || g.refused.Total() != 1 {
+		t.Fatalf("resend: %d queued, %v, %d refused", n, err, g.refused.Total())
 	}
 	tm.events = tm.events[:2]
 	he := &tamperHeadEnd{key: must(ecdsa.GenerateKey(elliptic.P256(), rand.Reader)), down: true}

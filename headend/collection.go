@@ -8,6 +8,7 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // The head-end's part of spec/Collection.tla. A spec "reading" r is one
@@ -101,7 +102,7 @@ func (h *HeadEnd) recordCollection(remote uint64, items []verified) (uint64, err
 	var last uint64
 	for i := range items {
 		v := &items[i]
-		if v.kind != KindReading && v.kind != KindBlock {
+		if v.kind != wan.KindReading && v.kind != wan.KindBlock {
 			continue
 		}
 		m, err := h.collection(v.meter)
@@ -131,7 +132,7 @@ func (h *HeadEnd) collection(meter protocol.SystemTitle) (*collectionMachine, er
 	m := &collectionMachine{Role: "headend", Name: "headend", Step: p.Step, State: p.Init(), Rec: rec,
 		Action: func(o *collectionOutput) string { return o.Action }}
 	m.Resume()
-	if len(h.colls) >= h.cfg.CommandMachines {
+	if len(h.colls) >= h.cfg.commandMachines {
 		for k := range h.colls { // any one: its state is in the store
 			delete(h.colls, k)
 			break

@@ -191,12 +191,12 @@ func (m *Meter) ack(p protocol.PDU) (*protocol.PDU, error) {
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }
 
-// Unacknowledged is the number of signed items the meter keeps until the
+// unacknowledged is the number of signed items the meter keeps until the
 // gateway's acknowledgement (the spec's meterBuf), for tests and display.
-func (m *Meter) Unacknowledged() int { return len(m.coll.unacked.set) }
+func (m *Meter) unacknowledged() int { return len(m.coll.unacked.set) }
 
-// Kept reports whether the item with counter is kept until the gateway's
+// kept reports whether the item with counter is kept until the gateway's
 // acknowledgement.
-func (m *Meter) Kept(counter uint64) bool {
+func (m *Meter) kept(counter uint64) bool {
 	return counter <= math.MaxInt64 && m.coll.unacked.MeterBufHas(int64(counter))
 }

@@ -27,19 +27,19 @@ var (
 	ErrSlotImage = errors.New("meter: firmware slot image does not match its journal record")
 )
 
-// Cause classifies why a download attempt did not install, in its logbook
+// cause classifies why a download attempt did not install, in its logbook
 // entry (OIML D 31: the result of every attempt), so that an examiner and
 // a test can tell the failure classes apart without parsing the reason.
-type Cause string
+type cause string
 
 // The failure classes of a download attempt.
 const (
-	CauseManifest  Cause = "manifest refused"  // signatures, model, version or security version (protocol.VerifyManifest)
-	CauseDigest    Cause = "digest mismatch"   // the image's size or SHA-256 differs from the manifest
-	CauseTransfer  Cause = "transfer aborted"  // activation asked for an image not received whole
-	CauseSelfTest  Cause = "self-test failed"  // the activated image failed its self-test: rolled back
-	CausePowerLoss Cause = "power lost"        // the install was cut by power loss: settled at boot
-	CauseStore     Cause = "slot write failed" // the slot image or the trial could not be written: the old software stays
+	causeManifest  cause = "manifest refused"  // signatures, model, version or security version (protocol.VerifyManifest)
+	causeDigest    cause = "digest mismatch"   // the image's size or SHA-256 differs from the manifest
+	causeTransfer  cause = "transfer aborted"  // activation asked for an image not received whole
+	causeSelfTest  cause = "self-test failed"  // the activated image failed its self-test: rolled back
+	causePowerLoss cause = "power lost"        // the install was cut by power loss: settled at boot
+	causeStore     cause = "slot write failed" // the slot image or the trial could not be written: the old software stays
 )
 
 // LogEntry is one entry of the WELMEC 7.2 (Extension D) logbook: one per
@@ -51,7 +51,7 @@ type LogEntry struct {
 	Party string `json:"party"`
 	Event string `json:"event"` // "installed", "rejected", "rolled back"
 	// Cause is the failure class of an attempt that did not install.
-	Cause Cause  `json:"cause,omitempty"`
+	Cause cause  `json:"cause,omitempty"`
 	OldID string `json:"old_id"`
 	// NewID is the software ID of the legally relevant code offered, when
 	// it was received whole (SHA-256 of its bytes, as the meter computes
@@ -229,17 +229,17 @@ type Core struct {
 
 // NewCore boots the core from store with the slot images beside the
 // store's file on the operating system's filesystem (in memory for a store
-// kept in memory); see NewCoreFS.
+// kept in memory); see newCoreFS.
 func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
-	return NewCoreFS(nil, storeDir(store), store, policy, factory, capacity)
+	return newCoreFS(nil, storeDir(store), store, policy, factory, capacity)
 }
 
-// NewCoreFS boots the core without recording its steps; see NewCoreTrace.
-func NewCoreFS(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
-	return NewCoreTrace(fsys, dir, store, policy, factory, capacity, nil)
+// newCoreFS boots the core without recording its steps; see newCoreTrace.
+func newCoreFS(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
+	return newCoreTrace(fsys, dir, store, policy, factory, capacity, nil)
 }
 
-// NewCoreTrace loads the core's state from the store and its slot images
+// newCoreTrace loads the core's state from the store and its slot images
 // from dir through fsys (nil: the operating system's; dir "": in memory),
 // or installs the factory image when the store is empty; settles an
 // install that power loss interrupted (the machine's Fault, then its
@@ -247,7 +247,7 @@ func NewCoreFS(fsys journal.FS, dir string, store *Store, policy protocol.Manife
 // relevant code from its slot image, as at every boot. An active image
 // that does not match its record is ErrSlotImage. With rec set, every step
 // of the Firmware machine is recorded for trace validation.
-func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int, rec *statemachine.Recorder) (*Core, error) {
+func newCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int, rec *statemachine.Recorder) (*Core, error) {
 	c := &Core{store: store, slots: newSlotFiles(fsys, dir), policy: policy, capacity: capacity}
 	found := false
 	var legacy *legacyFirmware
@@ -320,7 +320,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 		// then the attempt is settled from what is durable.
 		c.entryOf(a)
 		c.why = "power lost before the self-test passed; rolled back at boot"
-		if err := c.step(firmwareEvent{Kind: firmwareFault, C: string(CausePowerLoss)}); err != nil {
+		if err := c.step(firmwareEvent{Kind: firmwareFault, C: string(causePowerLoss)}); err != nil {
 			return nil, err
 		}
 		if err := c.finish(); err != nil {
@@ -426,7 +426,7 @@ type tracedFirmware struct {
 func (c *Core) persist(s *firmwareState, o *firmwareOutput) error {
 	for _, x := range o.LogbookAdd {
 		e := c.entry
-		e.Event, e.Cause, e.NewVersion, e.Reason = x.Outcome, Cause(x.Cause), uint32(x.V), c.why
+		e.Event, e.Cause, e.NewVersion, e.Reason = x.Outcome, cause(x.Cause), uint32(x.V), c.why
 		if e.Event == "installed" {
 			e.Reason = ""
 		}
@@ -540,7 +540,7 @@ func (c *Core) finish() error {
 		case "rollback":
 			ev.Kind = firmwareRollback
 		default: // an install step whose write failed without its fault
-			ev = firmwareEvent{Kind: firmwareFault, C: string(CauseStore)}
+			ev = firmwareEvent{Kind: firmwareFault, C: string(causeStore)}
 		}
 		if err := c.step(ev); err != nil {
 			return err
@@ -550,11 +550,11 @@ func (c *Core) finish() error {
 
 // fault ends an attempt whose durable step failed with err: the machine's
 // Fault (a failed write), then it is settled: logged as rolled back
-// (CauseStore) with the old slot active. If even that cannot be written,
+// (causeStore) with the old slot active. If even that cannot be written,
 // the attempt stays recorded and the next attempt or boot settles it.
 func (c *Core) fault(err error) error {
 	c.why = err.Error()
-	if ferr := c.step(firmwareEvent{Kind: firmwareFault, C: string(CauseStore)}); ferr != nil {
+	if ferr := c.step(firmwareEvent{Kind: firmwareFault, C: string(causeStore)}); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	if ferr := c.finish(); ferr != nil {
@@ -623,8 +623,8 @@ func (c *Core) SoftwareID() string { return hex.EncodeToString(c.id[:8]) }
 // Version is the active legally relevant version.
 func (c *Core) Version() uint32 { return c.fw.Slots[c.fw.Active].Version }
 
-// Floor is the committed security-version floor.
-func (c *Core) Floor() uint32 { return c.floor }
+// securityFloor is the committed security-version floor.
+func (c *Core) securityFloor() uint32 { return c.floor }
 
 // Logbook returns a copy of the logbook.
 func (c *Core) Logbook() []LogEntry { return append([]LogEntry(nil), c.logbook...) }
@@ -689,21 +689,21 @@ func (c *Core) abstract(manifest []byte) (protocol.Manifest, firmwareManifest, e
 	return m, a, err
 }
 
-// Abort logs a download attempt whose image did not arrive whole when its
-// activation was asked for (CauseTransfer), and returns why; with the
+// abort logs a download attempt whose image did not arrive whole when its
+// activation was asked for (causeTransfer), and returns why; with the
 // logbook full it is ErrLogbookFull and nothing is written. The version in
 // the entry is the one the manifest claims, if it parses.
-func (c *Core) Abort(manifest []byte, party string, now int64, why error) error {
+func (c *Core) abort(manifest []byte, party string, now int64, why error) error {
 	if err := c.start(); err != nil {
 		return err
 	}
 	_, a, _ := c.abstract(manifest)
 	c.entry = LogEntry{Time: now, Party: party, OldID: c.SoftwareID(), OldVersion: c.Version()}
 	c.why = why.Error()
-	return c.offer(a, string(CauseTransfer), why)
+	return c.offer(a, string(causeTransfer), why)
 }
 
-// Install checks a manifest and image and installs them through the
+// install checks a manifest and image and installs them through the
 // Firmware machine. The signatures (protocol.VerifyManifest) and the
 // image's sizes and digests (protocol.VerifyImage) are checked first and
 // are the event's fields; the machine decides: refused (dual signatures
@@ -720,7 +720,7 @@ func (c *Core) Abort(manifest []byte, party string, now int64, why error) error 
 // boot settles. Every attempt is one logbook entry, failed ones included;
 // with the logbook full the attempt is refused (ErrLogbookFull) and
 // nothing is written.
-func (c *Core) Install(manifest, image []byte, party string, now int64) error {
+func (c *Core) install(manifest, image []byte, party string, now int64) error {
 	if err := c.start(); err != nil {
 		return err
 	}
@@ -729,7 +729,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	chk := "ok"
 	if err == nil {
 		if ierr := c.checkImage(&m, image); ierr != nil {
-			chk, err = string(CauseDigest), ierr
+			chk, err = string(causeDigest), ierr
 		}
 	}
 	if m.LR != nil && int64(m.LR.Size) <= int64(len(image)) {

@@ -45,7 +45,7 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 		return nil
 	}
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	traceDir := t.TempDir()
 	td, err := statemachine.NewTraceDir(traceDir)
 	if err != nil {

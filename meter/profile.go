@@ -5,23 +5,23 @@ import (
 	"math/rand/v2"
 )
 
-// Household is a seeded consumption source with the shape of a standard
+// household is a seeded consumption source with the shape of a standard
 // household load profile (BDEW H0): a night base, a morning peak, a midday
 // plateau and an evening peak, scaled per household and with noise. It
 // returns Wh per 15-minute interval.
-type Household struct {
+type household struct {
 	rng   *rand.Rand
 	scale float64 // annual consumption / 3,500 kWh
 }
 
-// NewHousehold returns the source for one meter.
-func NewHousehold(seed uint64) *Household {
+// newHousehold returns the source for one meter.
+func newHousehold(seed uint64) *household {
 	rng := rand.New(rand.NewPCG(seed, 0x40))
-	return &Household{rng: rng, scale: 0.5 + rng.Float64()*1.5}
+	return &household{rng: rng, scale: 0.5 + rng.Float64()*1.5}
 }
 
-// Interval returns the consumption in Wh of quarter hour i (0..95) of a day.
-func (h *Household) Interval(i int) uint32 {
+// interval returns the consumption in Wh of quarter hour i (0..95) of a day.
+func (h *household) interval(i int) uint32 {
 	hour := float64(i) / 4
 	bump := func(center, width, height float64) float64 {
 		d := (hour - center) / width

@@ -176,8 +176,8 @@ func (m *Meter) Tamper(kind string, now time.Time) (uint64, error) {
 // acknowledged yet (the display and the demo read it).
 func (m *Meter) TamperPending() int { return m.tamper.machine.State.Mlog.Len() }
 
-// TamperSeq is the number of the last tamper event the meter detected.
-func (m *Meter) TamperSeq() uint64 { return uint64(m.tamper.machine.State.Seq) }
+// tamperSeq is the number of the last tamper event the meter detected.
+func (m *Meter) tamperSeq() uint64 { return uint64(m.tamper.machine.State.Seq) }
 
 // tamperEvents answers the gateway's PDUTamperEvents: every event of the
 // log is sent (again) through the machine's Send, until its

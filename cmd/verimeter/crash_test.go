@@ -25,6 +25,7 @@ import (
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestCrashCampaign kills (SIGKILL) the head-end, the gateway or a meter at
@@ -214,7 +215,7 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	q.Close()
 	storedRaw := map[string]bool{}
-	if err := st.Each(func(_ headend.Kind, raw []byte) { storedRaw[string(raw)] = true }); err != nil {
+	if err := st.Each(func(_ wan.Kind, raw []byte) { storedRaw[string(raw)] = true }); err != nil {
 		t.Fatal(err)
 	}
 	lost := 0

@@ -28,6 +28,7 @@ import (
 	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 func init() {
@@ -214,9 +215,9 @@ type meterNode struct {
 // be down.
 type uplink struct{ w *world }
 
-func (u uplink) Ingest(ctx context.Context, gw string, items []headend.Item) (headend.IngestResult, error) {
+func (u uplink) Ingest(ctx context.Context, gw string, items []wan.Item) (wan.IngestResult, error) {
 	if u.w.wanDown[gw] {
-		return headend.IngestResult{}, gateway.ErrWANDown
+		return wan.IngestResult{}, gateway.ErrWANDown
 	}
 	return u.w.he.Ingest(ctx, gw, items)
 }
@@ -642,7 +643,7 @@ func (w *world) runDays(rep *demoReport) error {
 	var rejected []string
 	tariffs := w.meters[:min(5, len(w.meters))]
 	f.TariffTargets = len(tariffs)
-	var resend []headend.Item
+	var resend []wan.Item
 	for d := range w.cfg.Days {
 		day := day0(w.t0) + int64(d)
 		for i := range 96 {
@@ -791,7 +792,7 @@ func (w *world) runDays(rep *demoReport) error {
 		return err
 	}
 	if w.cfg.BreakSignature {
-		if err := breakOneSignature(w.store); err != nil {
+		if err := w.breakOneSignature(); err != nil {
 			return err
 		}
 	}
@@ -880,17 +881,31 @@ func (w *world) duplicateOneBlock() error {
 	defer db.Close()
 	_, err = db.Exec(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals)
 		SELECT meter, counter + 1000000, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals
-		FROM data WHERE kind = ? ORDER BY meter, counter LIMIT 1`, int(headend.KindBlock))
+		FROM data WHERE kind = ? ORDER BY meter, counter LIMIT 1`, int(wan.KindBlock))
 	return err
 }
 
-// breakOneSignature flips a bit of one stored signature (the broken
-// variant the demo's test uses to show the checks can fail).
-func breakOneSignature(s *headend.Store) error {
-	return s.Tamper(func(raw []byte) []byte {
-		raw[len(raw)-1] ^= 1
-		return raw
-	})
+// breakOneSignature flips a bit of one stored signature, behind the
+// head-end's back (the broken variant the demo's test uses to show the
+// checks can fail).
+func (w *world) breakOneSignature() error {
+	if w.dbPath == "" || strings.Contains(w.dbPath, "://") {
+		return errors.New("break signature: only with a SQLite database")
+	}
+	db, err := sql.Open("sqlite", "file:"+w.dbPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var meter []byte
+	var ctr int64
+	var raw []byte
+	if err := db.QueryRow(`SELECT meter, counter, raw FROM data ORDER BY meter, counter LIMIT 1`).Scan(&meter, &ctr, &raw); err != nil {
+		return err
+	}
+	raw[len(raw)-1] ^= 1
+	_, err = db.Exec(`UPDATE data SET raw = ? WHERE meter = ? AND counter = ?`, raw, meter, ctr)
+	return err
 }
 
 // verifyStored re-verifies every stored item as an outsider would, and
@@ -902,12 +917,12 @@ func (w *world) verifyStored() (ok, bad, dupIntervals int, failures []string, er
 		at    int64
 	}
 	seen := map[slot]bool{}
-	err = w.store.Each(func(kind headend.Kind, raw []byte) {
+	err = w.store.Each(func(kind wan.Kind, raw []byte) {
 		var verr error
 		switch kind {
-		case headend.KindReading:
+		case wan.KindReading:
 			_, verr = w.verify.VerifyReading(raw)
-		case headend.KindBlock:
+		case wan.KindBlock:
 			var b protocol.SignedBlock
 			if b, verr = protocol.UnmarshalSignedBlock(raw); verr == nil {
 				var h protocol.BlockHeader
@@ -921,7 +936,7 @@ func (w *world) verifyStored() (ok, bad, dupIntervals int, failures []string, er
 					}
 				}
 			}
-		case headend.KindEvent:
+		case wan.KindEvent:
 			_, verr = w.verify.VerifyEvent(raw)
 		}
 		if verr != nil {
