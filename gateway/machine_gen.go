@@ -127,7 +127,7 @@ type channelOutput struct {
 	SeenAdd    []int64
 }
 
-var errchannelUnknownEvent = errors.New("gateway: unknown channel event")
+var errChannelUnknownEvent = errors.New("gateway: unknown Channel event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -147,7 +147,7 @@ func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutpu
 	case channelReceive:
 		return p.stepReceive(s, ev, out)
 	}
-	return errchannelUnknownEvent
+	return errChannelUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Channel.tla).
@@ -166,7 +166,7 @@ func (p *channelParams) stepRekey(s *channelState, ev channelEvent, out *channel
 	out.SeenClear = true
 	msg1 := statemachine.Add(&ovf, s.Gkey, 1)
 	if ovf {
-		return errchannelRekeyOverflow
+		return errChannelRekeyOverflow
 	}
 	out.Kas = append(out.Kas, msg1)
 	*s = nx
@@ -178,10 +178,10 @@ func (p *channelParams) stepRekey(s *channelState, ev channelEvent, out *channel
 // History variables not kept: dup' = dup \/ (<<m.k, m.c>> \in accepted) (spec/Channel.tla:169:19); accepted' = accepted \cup {<<m.k, m.c>>} (spec/Channel.tla:170:19).
 func (p *channelParams) stepReceive(s *channelState, ev channelEvent, out *channelOutput) error {
 	if !(ev.M.K == s.Gkey) {
-		return errchannelReceiveGuard1
+		return errChannelReceiveGuard1
 	}
 	if p.Store.SeenHas(ev.M.C) {
-		return errchannelReceiveGuard2
+		return errChannelReceiveGuard2
 	}
 	nx := *s
 	if p.Crypto.Authentic(ev.M) {
@@ -193,9 +193,9 @@ func (p *channelParams) stepReceive(s *channelState, ev channelEvent, out *chann
 }
 
 var (
-	errchannelRekeyOverflow = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
-	errchannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
-	errchannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
+	errChannelRekeyOverflow = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
+	errChannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
+	errChannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
 )
 
 // collectionParams holds the constants of spec/Collection.tla that the gateway's actions read
@@ -291,7 +291,7 @@ type collectionOutput struct {
 	QueueAdd    []collectionItem
 }
 
-var errcollectionUnknownEvent = errors.New("gateway: unknown collection event")
+var errCollectionUnknownEvent = errors.New("gateway: unknown Collection event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -316,7 +316,7 @@ func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *col
 	case collectionRestart:
 		return p.stepRestart(s, ev, out)
 	}
-	return errcollectionUnknownEvent
+	return errCollectionUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Collection.tla).
@@ -340,7 +340,7 @@ func (p *collectionParams) stepCollect(s *collectionState, ev collectionEvent, o
 // stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
 func (p *collectionParams) stepUpload(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Store.QueueHas(ev.I) {
-		return errcollectionUploadGuard1
+		return errCollectionUploadGuard1
 	}
 	nx := *s
 	msg1 := ev.I
@@ -372,7 +372,7 @@ func (p *collectionParams) stepRestart(s *collectionState, ev collectionEvent, o
 }
 
 var (
-	errcollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
+	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
 )
 
 // commandsParams holds the constants of spec/Commands.tla that the gateway's actions read
@@ -444,7 +444,7 @@ type commandsOutput struct {
 	Net []commandsNet
 }
 
-var errcommandsUnknownEvent = errors.New("gateway: unknown commands event")
+var errCommandsUnknownEvent = errors.New("gateway: unknown Commands event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -461,7 +461,7 @@ func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsO
 	case commandsRestart:
 		return p.stepRestart(s, ev, out)
 	}
-	return errcommandsUnknownEvent
+	return errCommandsUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Commands.tla).
@@ -474,11 +474,11 @@ func (p *commandsParams) Init() commandsState {
 // stepRelay is action Relay (spec/Commands.tla:83:1), event relay.
 func (p *commandsParams) stepRelay(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if s.Relayed.Has(ev.C, statemachine.CompareInt) {
-		return errcommandsRelayGuard1
+		return errCommandsRelayGuard1
 	}
 	nx := *s
 	if !nx.Relayed.Insert(ev.C, statemachine.CompareInt) {
-		return errcommandsRelayRelayedFull
+		return errCommandsRelayRelayedFull
 	}
 	msg1 := commandsNet{Id: ev.C, By: "headend"}
 	out.Net = append(out.Net, msg1)
@@ -499,9 +499,9 @@ func (p *commandsParams) stepRestart(s *commandsState, ev commandsEvent, out *co
 }
 
 var (
-	errcommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
-	errcommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
-	errcommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
+	errCommandsRelayGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:84:8)"}
+	errCommandsRelayRelayedFull   = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
+	errCommandsRestartRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Restart", What: "relayed holds statemachine.SetCap elements"}
 )
 
 // tamperParams holds the constants of spec/Tamper.tla that the gateway's actions read
@@ -599,7 +599,7 @@ type tamperOutput struct {
 	Uploads []tamperItem
 }
 
-var errtamperUnknownEvent = errors.New("gateway: unknown tamper event")
+var errTamperUnknownEvent = errors.New("gateway: unknown Tamper event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -628,7 +628,7 @@ func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) e
 	case tamperRecovery:
 		return p.stepWanBack(s, ev, out)
 	}
-	return errtamperUnknownEvent
+	return errTamperUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Tamper.tla).
@@ -642,11 +642,11 @@ func (p *tamperParams) Init() tamperState {
 // stepCollect is action Collect (spec/Tamper.tla:152:1), event collect.
 func (p *tamperParams) stepCollect(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if s.Queue.Has(ev.E, compareTamperItem) {
-		return errtamperCollectGuard1
+		return errTamperCollectGuard1
 	}
 	nx := *s
 	if !nx.Queue.Insert(ev.E, compareTamperItem) {
-		return errtamperCollectQueueFull
+		return errTamperCollectQueueFull
 	}
 	*s = nx
 	out.Action = "Collect"
@@ -659,11 +659,11 @@ func (p *tamperParams) stepCollect(s *tamperState, ev tamperEvent, out *tamperOu
 // History variables not kept: injects' = injects + 1 (spec/Tamper.tla:163:8).
 func (p *tamperParams) stepInject(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if ev.E.Signed {
-		return errtamperInjectGuard1
+		return errTamperInjectGuard1
 	}
 	nx := *s
 	if !nx.Queue.Insert(ev.E, compareTamperItem) {
-		return errtamperInjectQueueFull
+		return errTamperInjectQueueFull
 	}
 	*s = nx
 	out.Action = "Inject"
@@ -676,7 +676,7 @@ func (p *tamperParams) stepInject(s *tamperState, ev tamperEvent, out *tamperOut
 // History variables not kept: drops' = drops + 1 (spec/Tamper.tla:174:8).
 func (p *tamperParams) stepDrop(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
-		return errtamperDropGuard1
+		return errTamperDropGuard1
 	}
 	nx := *s
 	nx.Queue.Remove(ev.E, compareTamperItem)
@@ -689,10 +689,10 @@ func (p *tamperParams) stepDrop(s *tamperState, ev tamperEvent, out *tamperOutpu
 // stepUpload is action Upload (spec/Tamper.tla:181:1), event upload.
 func (p *tamperParams) stepUpload(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
-		return errtamperUploadGuard1
+		return errTamperUploadGuard1
 	}
 	if !s.WanUp {
-		return errtamperUploadGuard2
+		return errTamperUploadGuard2
 	}
 	nx := *s
 	msg1 := ev.E
@@ -736,7 +736,7 @@ func (p *tamperParams) stepRestart(s *tamperState, ev tamperEvent, out *tamperOu
 // History variables not kept: outages' = outages + 1 (spec/Tamper.tla:226:26).
 func (p *tamperParams) stepWanDown(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.WanUp {
-		return errtamperWanDownGuard1
+		return errTamperWanDownGuard1
 	}
 	nx := *s
 	nx.WanUp = false
@@ -748,7 +748,7 @@ func (p *tamperParams) stepWanDown(s *tamperState, ev tamperEvent, out *tamperOu
 // stepWanBack is action WanBack (spec/Tamper.tla:229:1), event recovery.
 func (p *tamperParams) stepWanBack(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if s.WanUp {
-		return errtamperWanBackGuard1
+		return errTamperWanBackGuard1
 	}
 	nx := *s
 	nx.WanUp = true
@@ -758,15 +758,15 @@ func (p *tamperParams) stepWanBack(s *tamperState, ev tamperEvent, out *tamperOu
 }
 
 var (
-	errtamperCollectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
-	errtamperCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
-	errtamperInjectGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
-	errtamperInjectQueueFull   = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
-	errtamperDropGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
-	errtamperDropQueueFull     = &statemachine.CapacityError{Role: "gateway", Action: "Drop", What: "queue holds statemachine.SetCap elements"}
-	errtamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
-	errtamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
-	errtamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
-	errtamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
-	errtamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
+	errTamperCollectGuard1     = &statemachine.GuardError{Role: "gateway", Action: "Collect", Conjunct: "e \\notin queue (spec/Tamper.tla:153:8)"}
+	errTamperCollectQueueFull  = &statemachine.CapacityError{Role: "gateway", Action: "Collect", What: "queue holds statemachine.SetCap elements"}
+	errTamperInjectGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Inject", Conjunct: "~e.signed (spec/Tamper.tla:161:8)"}
+	errTamperInjectQueueFull   = &statemachine.CapacityError{Role: "gateway", Action: "Inject", What: "queue holds statemachine.SetCap elements"}
+	errTamperDropGuard1        = &statemachine.GuardError{Role: "gateway", Action: "Drop", Conjunct: "e \\in queue (spec/Tamper.tla:172:8)"}
+	errTamperDropQueueFull     = &statemachine.CapacityError{Role: "gateway", Action: "Drop", What: "queue holds statemachine.SetCap elements"}
+	errTamperUploadGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "e \\in queue (spec/Tamper.tla:182:8)"}
+	errTamperUploadGuard2      = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "wanUp (spec/Tamper.tla:183:8)"}
+	errTamperUploadedQueueFull = &statemachine.CapacityError{Role: "gateway", Action: "Uploaded", What: "queue holds statemachine.SetCap elements"}
+	errTamperWanDownGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanDown", Conjunct: "wanUp (spec/Tamper.tla:225:8)"}
+	errTamperWanBackGuard1     = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:229:12)"}
 )

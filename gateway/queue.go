@@ -21,7 +21,7 @@ var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 // acknowledgement is sent again; the head-end's ingest is idempotent, so a
 // resend after a crash between commit and acknowledgement is a duplicate,
 // never a loss. The journal is compacted to the unacknowledged items when
-// it outgrows them (queueOptions), so its size follows the backlog.
+// it outgrows them, so its size follows the backlog.
 type Queue struct {
 	j       *journal.Journal
 	pending []queued // unacknowledged, oldest first

@@ -114,7 +114,7 @@ type collectionOutput struct {
 	StoredAdd    []collectionItem
 }
 
-var errcollectionUnknownEvent = errors.New("headend: unknown collection event")
+var errCollectionUnknownEvent = errors.New("headend: unknown Collection event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -132,7 +132,7 @@ func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *col
 	case collectionIngest:
 		return p.stepIngest(s, ev, out)
 	}
-	return errcollectionUnknownEvent
+	return errCollectionUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Collection.tla).
@@ -144,7 +144,7 @@ func (p *collectionParams) Init() collectionState {
 // stepIngest is action Ingest (spec/Collection.tla:137:1), event ingest.
 func (p *collectionParams) stepIngest(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Crypto.SignedByMeter(ev.I) {
-		return errcollectionIngestGuard1
+		return errCollectionIngestGuard1
 	}
 	nx := *s
 	out.StoredAdd = append(out.StoredAdd, ev.I)
@@ -157,7 +157,7 @@ func (p *collectionParams) stepIngest(s *collectionState, ev collectionEvent, ou
 }
 
 var (
-	errcollectionIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:138:8)"}
+	errCollectionIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:138:8)"}
 )
 
 // commandsParams holds the constants of spec/Commands.tla that the headend's actions read
@@ -212,7 +212,7 @@ type commandsOutput struct {
 	Persist bool
 }
 
-var errcommandsUnknownEvent = errors.New("headend: unknown commands event")
+var errCommandsUnknownEvent = errors.New("headend: unknown Commands event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -226,7 +226,7 @@ func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsO
 	case commandsIssue:
 		return p.stepIssue(s, ev, out)
 	}
-	return errcommandsUnknownEvent
+	return errCommandsUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Commands.tla).
@@ -242,12 +242,12 @@ func (p *commandsParams) Init() commandsState {
 func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	var ovf bool
 	if !(!(ev.K == "disconnect") || (ev.A != ev.B)) {
-		return errcommandsIssueGuard1
+		return errCommandsIssueGuard1
 	}
 	nx := *s
 	nx.Issued = statemachine.Add(&ovf, s.Issued, 1)
 	if ovf {
-		return errcommandsIssueOverflow
+		return errCommandsIssueOverflow
 	}
 	*s = nx
 	out.Action = "Issue"
@@ -256,8 +256,8 @@ func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *comm
 }
 
 var (
-	errcommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:75:8)"}
-	errcommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
+	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:75:8)"}
+	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )
 
 // marketParams holds the constants of spec/Market.tla that the headend's actions read
@@ -385,7 +385,7 @@ type marketOutput struct {
 	Persist bool
 }
 
-var errmarketUnknownEvent = errors.New("headend: unknown market event")
+var errMarketUnknownEvent = errors.New("headend: unknown Market event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -405,7 +405,7 @@ func (p *marketParams) Step(s *marketState, ev marketEvent, out *marketOutput) e
 	case marketFetch:
 		return p.stepFetch(s, ev, out)
 	}
-	return errmarketUnknownEvent
+	return errMarketUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Market.tla).
@@ -428,7 +428,7 @@ func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutpu
 	nx.Now = statemachine.Add(&ovf, s.Now, 1)
 	nx.Switched = (s.Switched) || (statemachine.Add(&ovf, s.Now, 1) >= p.Switch)
 	if ovf {
-		return errmarketTickOverflow
+		return errMarketTickOverflow
 	}
 	*s = nx
 	out.Action = "Tick"
@@ -438,10 +438,10 @@ func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutpu
 // stepPublishCRL is action PublishCRL (spec/Market.tla:99:1), event crl.
 func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(s.Now >= p.Invalid) {
-		return errmarketPublishCRLGuard1
+		return errMarketPublishCRLGuard1
 	}
 	if s.CrlKnown {
-		return errmarketPublishCRLGuard2
+		return errMarketPublishCRLGuard2
 	}
 	nx := *s
 	nx.CrlKnown = true
@@ -464,23 +464,23 @@ func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marke
 // History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:132:8).
 func (p *marketParams) stepIngest(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.R.T <= s.Now) {
-		return errmarketIngestGuard1
+		return errMarketIngestGuard1
 	}
 	if !(!(ev.R.By == "thief") || (s.Now >= p.Invalid)) {
-		return errmarketIngestGuard2
+		return errMarketIngestGuard2
 	}
 	if s.Logged.Has(ev.R, compareMarketReading) {
-		return errmarketIngestGuard3
+		return errMarketIngestGuard3
 	}
 	if !((!(s.CrlKnown)) || (s.Now < p.Invalid)) {
-		return errmarketIngestGuard4
+		return errMarketIngestGuard4
 	}
 	nx := *s
 	if !nx.Accepted.Insert(marketEntry{T: ev.R.T, By: ev.R.By, At: s.Now}, compareMarketEntry) {
-		return errmarketIngestAcceptedFull
+		return errMarketIngestAcceptedFull
 	}
 	if !nx.Logged.Insert(ev.R, compareMarketReading) {
-		return errmarketIngestLoggedFull
+		return errMarketIngestLoggedFull
 	}
 	*s = nx
 	out.Action = "Ingest"
@@ -491,7 +491,7 @@ func (p *marketParams) stepIngest(s *marketState, ev marketEvent, out *marketOut
 // stepFetch is action Fetch (spec/Market.tla:142:1), event fetch.
 func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.T <= s.Now) {
-		return errmarketFetchGuard1
+		return errMarketFetchGuard1
 	}
 	if !(func() bool {
 		if ev.P == "A" {
@@ -499,11 +499,11 @@ func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutp
 		}
 		return (ev.T >= p.Switch) && (s.Switched)
 	}()) {
-		return errmarketFetchGuard2
+		return errMarketFetchGuard2
 	}
 	nx := *s
 	if !nx.Served.Insert(marketServed{V1: ev.P, V2: ev.T}, compareMarketServed) {
-		return errmarketFetchServedFull
+		return errMarketFetchServedFull
 	}
 	*s = nx
 	out.Action = "Fetch"
@@ -511,19 +511,19 @@ func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutp
 }
 
 var (
-	errmarketTickOverflow           = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
-	errmarketPublishCRLGuard1       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:100:8)"}
-	errmarketPublishCRLGuard2       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:100:26)"}
-	errmarketPublishCRLAcceptedFull = &statemachine.CapacityError{Role: "headend", Action: "PublishCRL", What: "accepted holds statemachine.SetCap elements"}
-	errmarketIngestGuard1           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:126:8)"}
-	errmarketIngestGuard2           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:127:8)"}
-	errmarketIngestGuard3           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:128:8)"}
-	errmarketIngestGuard4           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:114:5)"}
-	errmarketIngestAcceptedFull     = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "accepted holds statemachine.SetCap elements"}
-	errmarketIngestLoggedFull       = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "logged holds statemachine.SetCap elements"}
-	errmarketFetchGuard1            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:143:8)"}
-	errmarketFetchGuard2            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:138:5)"}
-	errmarketFetchServedFull        = &statemachine.CapacityError{Role: "headend", Action: "Fetch", What: "served holds statemachine.SetCap elements"}
+	errMarketTickOverflow           = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
+	errMarketPublishCRLGuard1       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:100:8)"}
+	errMarketPublishCRLGuard2       = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:100:26)"}
+	errMarketPublishCRLAcceptedFull = &statemachine.CapacityError{Role: "headend", Action: "PublishCRL", What: "accepted holds statemachine.SetCap elements"}
+	errMarketIngestGuard1           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:126:8)"}
+	errMarketIngestGuard2           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:127:8)"}
+	errMarketIngestGuard3           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:128:8)"}
+	errMarketIngestGuard4           = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:114:5)"}
+	errMarketIngestAcceptedFull     = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "accepted holds statemachine.SetCap elements"}
+	errMarketIngestLoggedFull       = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "logged holds statemachine.SetCap elements"}
+	errMarketFetchGuard1            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:143:8)"}
+	errMarketFetchGuard2            = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:138:5)"}
+	errMarketFetchServedFull        = &statemachine.CapacityError{Role: "headend", Action: "Fetch", What: "served holds statemachine.SetCap elements"}
 )
 
 // tamperParams holds the constants of spec/Tamper.tla that the headend's actions read
@@ -612,7 +612,7 @@ type tamperOutput struct {
 	StoredAdd    []tamperItem
 }
 
-var errtamperUnknownEvent = errors.New("headend: unknown tamper event")
+var errTamperUnknownEvent = errors.New("headend: unknown Tamper event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -630,7 +630,7 @@ func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) e
 	case tamperIngest:
 		return p.stepIngest(s, ev, out)
 	}
-	return errtamperUnknownEvent
+	return errTamperUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Tamper.tla).
@@ -643,13 +643,13 @@ func (p *tamperParams) Init() tamperState {
 // stepIngest is action Ingest (spec/Tamper.tla:192:1), event ingest.
 func (p *tamperParams) stepIngest(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !ev.E.Signed {
-		return errtamperIngestGuard1
+		return errTamperIngestGuard1
 	}
 	nx := *s
 	out.StoredAdd = append(out.StoredAdd, ev.E)
 	if !(p.Store.StoredHas(ev.E)) {
 		if !nx.Alarms.Append(ev.E.N) {
-			return errtamperIngestAlarmsFull
+			return errTamperIngestAlarmsFull
 		}
 	}
 	msg1 := ev.E.N
@@ -661,6 +661,6 @@ func (p *tamperParams) stepIngest(s *tamperState, ev tamperEvent, out *tamperOut
 }
 
 var (
-	errtamperIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:193:8)"}
-	errtamperIngestAlarmsFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "alarms holds statemachine.SetCap elements"}
+	errTamperIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "e.signed (spec/Tamper.tla:193:8)"}
+	errTamperIngestAlarmsFull = &statemachine.CapacityError{Role: "headend", Action: "Ingest", What: "alarms holds statemachine.SetCap elements"}
 )

@@ -24,8 +24,8 @@ var migrations embed.FS
 // OpenPostgres migrate an older database to it.
 const schemaVersion = 4
 
-// ErrSchema means the database's schema could not be brought to
-// schemaVersion: a migration failed, the database is newer than this
+// ErrSchema means the database's schema could not be brought to the
+// version this head-end needs: a migration failed, the database is newer than this
 // head-end, or it holds some of the head-end's tables but not all of them
 // (not a database this head-end made, and not adopted on a guess).
 var ErrSchema = errors.New("headend: database schema")

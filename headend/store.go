@@ -129,8 +129,8 @@ func (s *Store) rebind(q string) string {
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx connection string, e.g.
-// postgres://user@host:5432/db) and brings its schema to schemaVersion
-// (migrate; several head-end processes starting together take turns under
+// postgres://user@host:5432/db) and brings its schema to the version this
+// head-end needs (migrate; several head-end processes starting together take turns under
 // a PostgreSQL advisory lock). Commits are durable when PostgreSQL's
 // synchronous_commit is on (its default).
 func OpenPostgres(dsn string) (*Store, error) {
@@ -151,7 +151,7 @@ func OpenPostgres(dsn string) (*Store, error) {
 const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 
 // OpenStore opens (or creates) the SQLite database at path and brings its
-// schema to schemaVersion (migrate), adopting a database made before the
+// schema to the version this head-end needs (migrate), adopting a database made before the
 // schema had versions.
 func OpenStore(path string) (*Store, error) { return openSQLite(path, "") }
 

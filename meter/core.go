@@ -213,9 +213,9 @@ type Core struct {
 	floor    uint32                  // the durable floor
 	logbook  []LogEntry
 	capacity int
-	// SelfTest checks a freshly activated image; a failure rolls back. The
-	// meter injects it (the demo forces one meter's self-test to fail).
-	SelfTest func(lr []byte) error
+	// selfTest checks a freshly activated image; a failure rolls back
+	// (Config.SelfTest).
+	selfTest func(lr []byte) error
 	id       [32]byte
 
 	params firmwareParams
@@ -229,7 +229,7 @@ type Core struct {
 
 // NewCore boots the core from store with the slot images beside the
 // store's file on the operating system's filesystem (in memory for a store
-// kept in memory); see newCoreFS.
+// kept in memory).
 func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
 	return newCoreFS(nil, storeDir(store), store, policy, factory, capacity)
 }
@@ -772,8 +772,8 @@ func (c *Core) install(manifest, image []byte, party string, now int64) error {
 	if err != nil {
 		return c.fault(err)
 	}
-	if c.SelfTest != nil {
-		if terr := c.SelfTest(installed); terr != nil {
+	if c.selfTest != nil {
+		if terr := c.selfTest(installed); terr != nil {
 			c.why = terr.Error()
 			if err := c.step(firmwareEvent{Kind: firmwareSelftestFail}); err != nil {
 				return c.fault(err)

@@ -103,7 +103,7 @@ type channelOutput struct {
 	Net []channelNet
 }
 
-var errchannelUnknownEvent = errors.New("meter: unknown channel event")
+var errChannelUnknownEvent = errors.New("meter: unknown Channel event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -124,7 +124,7 @@ func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutpu
 	case channelKeyAgreement:
 		return p.stepAgree(s, ev, out)
 	}
-	return errchannelUnknownEvent
+	return errChannelUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Channel.tla).
@@ -141,15 +141,15 @@ func (p *channelParams) Init() channelState {
 func (p *channelParams) stepReserve(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	if !(s.Next == s.Reserved) {
-		return errchannelReserveGuard1
+		return errChannelReserveGuard1
 	}
 	if !(s.Reserved < p.MaxCtr) {
-		return errchannelReserveGuard2
+		return errChannelReserveGuard2
 	}
 	nx := *s
 	nx.Reserved = statemachine.Add(&ovf, s.Reserved, p.Block)
 	if ovf {
-		return errchannelReserveOverflow
+		return errChannelReserveOverflow
 	}
 	*s = nx
 	out.Action = "Reserve"
@@ -163,17 +163,17 @@ func (p *channelParams) stepReserve(s *channelState, ev channelEvent, out *chann
 func (p *channelParams) stepSeal(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	if !(s.Next < s.Reserved) {
-		return errchannelSealGuard1
+		return errChannelSealGuard1
 	}
 	if !(s.Next < p.MaxCtr) {
-		return errchannelSealGuard2
+		return errChannelSealGuard2
 	}
 	nx := *s
 	nx.Sent = statemachine.Add(&ovf, s.Sent, 1)
 	nx.Next = statemachine.Add(&ovf, s.Next, 1)
 	msg1 := channelNet{K: s.Mkey, C: s.Next, R: statemachine.Add(&ovf, s.Sent, 1), Auth: true}
 	if ovf {
-		return errchannelSealOverflow
+		return errChannelSealOverflow
 	}
 	out.Net = append(out.Net, msg1)
 	*s = nx
@@ -193,7 +193,7 @@ func (p *channelParams) stepCrash(s *channelState, ev channelEvent, out *channel
 // stepAgree is action Agree (spec/Channel.tla:140:1), event key_agreement.
 func (p *channelParams) stepAgree(s *channelState, ev channelEvent, out *channelOutput) error {
 	if !(ev.K > s.Mkey) {
-		return errchannelAgreeGuard1
+		return errChannelAgreeGuard1
 	}
 	nx := *s
 	nx.Mkey = ev.K
@@ -206,13 +206,13 @@ func (p *channelParams) stepAgree(s *channelState, ev channelEvent, out *channel
 }
 
 var (
-	errchannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:96:8)"}
-	errchannelReserveGuard2   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "reserved < MaxCtr (spec/Channel.tla:97:8)"}
-	errchannelReserveOverflow = &statemachine.CapacityError{Role: "meter", Action: "Reserve", What: "integer overflow"}
-	errchannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:104:48)"}
-	errchannelSealGuard2      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < MaxCtr (spec/Channel.tla:105:8)"}
-	errchannelSealOverflow    = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "integer overflow"}
-	errchannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:141:8)"}
+	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:96:8)"}
+	errChannelReserveGuard2   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "reserved < MaxCtr (spec/Channel.tla:97:8)"}
+	errChannelReserveOverflow = &statemachine.CapacityError{Role: "meter", Action: "Reserve", What: "integer overflow"}
+	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:104:48)"}
+	errChannelSealGuard2      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < MaxCtr (spec/Channel.tla:105:8)"}
+	errChannelSealOverflow    = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "integer overflow"}
+	errChannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:141:8)"}
 )
 
 // collectionParams holds the constants of spec/Collection.tla that the meter's actions read
@@ -284,7 +284,7 @@ type collectionOutput struct {
 	MeterBufAdd    []int64
 }
 
-var errcollectionUnknownEvent = errors.New("meter: unknown collection event")
+var errCollectionUnknownEvent = errors.New("meter: unknown Collection event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -304,7 +304,7 @@ func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *col
 	case collectionAck:
 		return p.stepAcked(s, ev, out)
 	}
-	return errcollectionUnknownEvent
+	return errCollectionUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Collection.tla).
@@ -323,7 +323,7 @@ func (p *collectionParams) stepTake(s *collectionState, ev collectionEvent, out 
 	out.MeterBufAdd = append(out.MeterBufAdd, statemachine.Add(&ovf, s.Taken, 1))
 	msg1 := statemachine.Add(&ovf, s.Taken, 1)
 	if ovf {
-		return errcollectionTakeOverflow
+		return errCollectionTakeOverflow
 	}
 	out.Plc = append(out.Plc, msg1)
 	*s = nx
@@ -343,7 +343,7 @@ func (p *collectionParams) stepAcked(s *collectionState, ev collectionEvent, out
 }
 
 var (
-	errcollectionTakeOverflow = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
+	errCollectionTakeOverflow = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
 )
 
 // commandsParams holds the constants of spec/Commands.tla that the meter's actions read
@@ -435,7 +435,7 @@ type commandsOutput struct {
 	Persist bool
 }
 
-var errcommandsUnknownEvent = errors.New("meter: unknown commands event")
+var errCommandsUnknownEvent = errors.New("meter: unknown Commands event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -449,7 +449,7 @@ func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsO
 	case commandsCommand:
 		return p.stepExecute(s, ev, out)
 	}
-	return errcommandsUnknownEvent
+	return errCommandsUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Commands.tla).
@@ -463,10 +463,10 @@ func (p *commandsParams) Init() commandsState {
 // History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:121:8).
 func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if !p.Crypto.SignedBy(ev.M, "headend") {
-		return errcommandsExecuteGuard1
+		return errCommandsExecuteGuard1
 	}
 	if !(ev.M.Id > s.Last) {
-		return errcommandsExecuteGuard2
+		return errCommandsExecuteGuard2
 	}
 	nx := *s
 	nx.Last = func() int64 {
@@ -482,8 +482,8 @@ func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *co
 }
 
 var (
-	errcommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:118:8)"}
-	errcommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:119:14)"}
+	errCommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:118:8)"}
+	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:119:14)"}
 )
 
 // firmwareParams holds the constants of spec/Firmware.tla that the meter's actions read
@@ -660,7 +660,7 @@ type firmwareOutput struct {
 	LogbookAdd    []firmwareEntry
 }
 
-var errfirmwareUnknownEvent = errors.New("meter: unknown firmware event")
+var errFirmwareUnknownEvent = errors.New("meter: unknown Firmware event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -695,7 +695,7 @@ func (p *firmwareParams) Step(s *firmwareState, ev firmwareEvent, out *firmwareO
 	case firmwareSettle:
 		return p.stepSettle(s, ev, out)
 	}
-	return errfirmwareUnknownEvent
+	return errFirmwareUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Firmware.tla).
@@ -722,13 +722,13 @@ func (p *firmwareParams) Init() firmwareState {
 func (p *firmwareParams) stepOffer(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "idle") {
-		return errfirmwareOfferGuard1
+		return errFirmwareOfferGuard1
 	}
 	if !(s.Trial == firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
-		return errfirmwareOfferGuard2
+		return errFirmwareOfferGuard2
 	}
 	if !(s.Entries < p.LogCap) {
-		return errfirmwareOfferGuard3
+		return errFirmwareOfferGuard3
 	}
 	nx := *s
 	if (ev.Chk == "ok") && ((func() bool {
@@ -784,7 +784,7 @@ func (p *firmwareParams) stepOffer(s *firmwareState, ev firmwareEvent, out *firm
 		nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
 	}
 	if ovf {
-		return errfirmwareOfferOverflow
+		return errFirmwareOfferOverflow
 	}
 	*s = nx
 	out.Action = "Offer"
@@ -795,7 +795,7 @@ func (p *firmwareParams) stepOffer(s *firmwareState, ev firmwareEvent, out *firm
 // stepWriteSlot is action WriteSlot (spec/Firmware.tla:190:1), event write.
 func (p *firmwareParams) stepWriteSlot(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "admitted") {
-		return errfirmwareWriteSlotGuard1
+		return errFirmwareWriteSlotGuard1
 	}
 	nx := *s
 	nx.Img0 = func() firmwareManifest {
@@ -821,7 +821,7 @@ func (p *firmwareParams) stepWriteSlot(s *firmwareState, ev firmwareEvent, out *
 // History variables not kept: ran' = ran \cup {trial} (spec/Firmware.tla:207:8).
 func (p *firmwareParams) stepActivate(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "written") {
-		return errfirmwareActivateGuard1
+		return errFirmwareActivateGuard1
 	}
 	nx := *s
 	nx.Rec0 = func() firmwareManifest {
@@ -850,14 +850,14 @@ func (p *firmwareParams) stepActivate(s *firmwareState, ev firmwareEvent, out *f
 func (p *firmwareParams) stepSelfTestPass(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "trial") {
-		return errfirmwareSelfTestPassGuard1
+		return errFirmwareSelfTestPassGuard1
 	}
 	nx := *s
 	out.LogbookAdd = append(out.LogbookAdd, firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""})
 	nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
 	nx.Pc = "commit"
 	if ovf {
-		return errfirmwareSelfTestPassOverflow
+		return errFirmwareSelfTestPassOverflow
 	}
 	*s = nx
 	out.Action = "SelfTestPass"
@@ -869,14 +869,14 @@ func (p *firmwareParams) stepSelfTestPass(s *firmwareState, ev firmwareEvent, ou
 func (p *firmwareParams) stepSelfTestFail(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "trial") {
-		return errfirmwareSelfTestFailGuard1
+		return errFirmwareSelfTestFailGuard1
 	}
 	nx := *s
 	out.LogbookAdd = append(out.LogbookAdd, firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: "self-test failed"})
 	nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
 	nx.Pc = "rollback"
 	if ovf {
-		return errfirmwareSelfTestFailOverflow
+		return errFirmwareSelfTestFailOverflow
 	}
 	*s = nx
 	out.Action = "SelfTestFail"
@@ -887,7 +887,7 @@ func (p *firmwareParams) stepSelfTestFail(s *firmwareState, ev firmwareEvent, ou
 // stepRaiseFloor is action RaiseFloor (spec/Firmware.tla:234:1), event raise_floor.
 func (p *firmwareParams) stepRaiseFloor(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "commit") {
-		return errfirmwareRaiseFloorGuard1
+		return errFirmwareRaiseFloorGuard1
 	}
 	nx := *s
 	nx.Floor = func() int64 {
@@ -917,7 +917,7 @@ func (p *firmwareParams) stepRaiseFloor(s *firmwareState, ev firmwareEvent, out 
 // History variables not kept: done' = done \cup {[n |-> tseq, v |-> trial.v, outcome |-> IF (IF act = 0 THEN rec0 ELSE rec1) = trial THEN "installed" ELSE "rolled back"]} (spec/Firmware.tla:246:8); maxSv' = IF (IF act = 0 THEN rec0 ELSE rec1).sv > maxSv THEN (IF act = 0 THEN rec0 ELSE rec1).sv ELSE maxSv (spec/Firmware.tla:247:8).
 func (p *firmwareParams) stepClear(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "clear") {
-		return errfirmwareClearGuard1
+		return errFirmwareClearGuard1
 	}
 	nx := *s
 	nx.Trial = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
@@ -933,7 +933,7 @@ func (p *firmwareParams) stepClear(s *firmwareState, ev firmwareEvent, out *firm
 func (p *firmwareParams) stepRollBack(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "rollback") {
-		return errfirmwareRollBackGuard1
+		return errFirmwareRollBackGuard1
 	}
 	nx := *s
 	nx.Act = func() int64 {
@@ -945,7 +945,7 @@ func (p *firmwareParams) stepRollBack(s *firmwareState, ev firmwareEvent, out *f
 	nx.Trial = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 	nx.Pc = "idle"
 	if ovf {
-		return errfirmwareRollBackOverflow
+		return errFirmwareRollBackOverflow
 	}
 	*s = nx
 	out.Action = "RollBack"
@@ -958,7 +958,7 @@ func (p *firmwareParams) stepRollBack(s *firmwareState, ev firmwareEvent, out *f
 // History variables not kept: faults' = faults + 1 (spec/Firmware.tla:272:8).
 func (p *firmwareParams) stepFault(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Trial != firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
-		return errfirmwareFaultGuard1
+		return errFirmwareFaultGuard1
 	}
 	nx := *s
 	nx.Pc = "settle"
@@ -972,7 +972,7 @@ func (p *firmwareParams) stepFault(s *firmwareState, ev firmwareEvent, out *firm
 func (p *firmwareParams) stepSettle(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "settle") {
-		return errfirmwareSettleGuard1
+		return errFirmwareSettleGuard1
 	}
 	nx := *s
 	if p.Store.LogbookHas(firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""}) {
@@ -987,7 +987,7 @@ func (p *firmwareParams) stepSettle(s *firmwareState, ev firmwareEvent, out *fir
 		}
 	}
 	if ovf {
-		return errfirmwareSettleOverflow
+		return errFirmwareSettleOverflow
 	}
 	*s = nx
 	out.Action = "Settle"
@@ -996,23 +996,23 @@ func (p *firmwareParams) stepSettle(s *firmwareState, ev firmwareEvent, out *fir
 }
 
 var (
-	errfirmwareOfferGuard1          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "pc = \"idle\" (spec/Firmware.tla:170:8)"}
-	errfirmwareOfferGuard2          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "trial = [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:171:8)"}
-	errfirmwareOfferGuard3          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "entries < LogCap (spec/Firmware.tla:172:8)"}
-	errfirmwareOfferOverflow        = &statemachine.CapacityError{Role: "meter", Action: "Offer", What: "integer overflow"}
-	errfirmwareWriteSlotGuard1      = &statemachine.GuardError{Role: "meter", Action: "WriteSlot", Conjunct: "pc = \"admitted\" (spec/Firmware.tla:191:8)"}
-	errfirmwareActivateGuard1       = &statemachine.GuardError{Role: "meter", Action: "Activate", Conjunct: "pc = \"written\" (spec/Firmware.tla:201:8)"}
-	errfirmwareSelfTestPassGuard1   = &statemachine.GuardError{Role: "meter", Action: "SelfTestPass", Conjunct: "pc = \"trial\" (spec/Firmware.tla:213:8)"}
-	errfirmwareSelfTestPassOverflow = &statemachine.CapacityError{Role: "meter", Action: "SelfTestPass", What: "integer overflow"}
-	errfirmwareSelfTestFailGuard1   = &statemachine.GuardError{Role: "meter", Action: "SelfTestFail", Conjunct: "pc = \"trial\" (spec/Firmware.tla:223:8)"}
-	errfirmwareSelfTestFailOverflow = &statemachine.CapacityError{Role: "meter", Action: "SelfTestFail", What: "integer overflow"}
-	errfirmwareRaiseFloorGuard1     = &statemachine.GuardError{Role: "meter", Action: "RaiseFloor", Conjunct: "pc = \"commit\" (spec/Firmware.tla:235:8)"}
-	errfirmwareClearGuard1          = &statemachine.GuardError{Role: "meter", Action: "Clear", Conjunct: "pc = \"clear\" (spec/Firmware.tla:243:8)"}
-	errfirmwareRollBackGuard1       = &statemachine.GuardError{Role: "meter", Action: "RollBack", Conjunct: "pc = \"rollback\" (spec/Firmware.tla:256:8)"}
-	errfirmwareRollBackOverflow     = &statemachine.CapacityError{Role: "meter", Action: "RollBack", What: "integer overflow"}
-	errfirmwareFaultGuard1          = &statemachine.GuardError{Role: "meter", Action: "Fault", Conjunct: "trial /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:268:8)"}
-	errfirmwareSettleGuard1         = &statemachine.GuardError{Role: "meter", Action: "Settle", Conjunct: "pc = \"settle\" (spec/Firmware.tla:280:8)"}
-	errfirmwareSettleOverflow       = &statemachine.CapacityError{Role: "meter", Action: "Settle", What: "integer overflow"}
+	errFirmwareOfferGuard1          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "pc = \"idle\" (spec/Firmware.tla:170:8)"}
+	errFirmwareOfferGuard2          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "trial = [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:171:8)"}
+	errFirmwareOfferGuard3          = &statemachine.GuardError{Role: "meter", Action: "Offer", Conjunct: "entries < LogCap (spec/Firmware.tla:172:8)"}
+	errFirmwareOfferOverflow        = &statemachine.CapacityError{Role: "meter", Action: "Offer", What: "integer overflow"}
+	errFirmwareWriteSlotGuard1      = &statemachine.GuardError{Role: "meter", Action: "WriteSlot", Conjunct: "pc = \"admitted\" (spec/Firmware.tla:191:8)"}
+	errFirmwareActivateGuard1       = &statemachine.GuardError{Role: "meter", Action: "Activate", Conjunct: "pc = \"written\" (spec/Firmware.tla:201:8)"}
+	errFirmwareSelfTestPassGuard1   = &statemachine.GuardError{Role: "meter", Action: "SelfTestPass", Conjunct: "pc = \"trial\" (spec/Firmware.tla:213:8)"}
+	errFirmwareSelfTestPassOverflow = &statemachine.CapacityError{Role: "meter", Action: "SelfTestPass", What: "integer overflow"}
+	errFirmwareSelfTestFailGuard1   = &statemachine.GuardError{Role: "meter", Action: "SelfTestFail", Conjunct: "pc = \"trial\" (spec/Firmware.tla:223:8)"}
+	errFirmwareSelfTestFailOverflow = &statemachine.CapacityError{Role: "meter", Action: "SelfTestFail", What: "integer overflow"}
+	errFirmwareRaiseFloorGuard1     = &statemachine.GuardError{Role: "meter", Action: "RaiseFloor", Conjunct: "pc = \"commit\" (spec/Firmware.tla:235:8)"}
+	errFirmwareClearGuard1          = &statemachine.GuardError{Role: "meter", Action: "Clear", Conjunct: "pc = \"clear\" (spec/Firmware.tla:243:8)"}
+	errFirmwareRollBackGuard1       = &statemachine.GuardError{Role: "meter", Action: "RollBack", Conjunct: "pc = \"rollback\" (spec/Firmware.tla:256:8)"}
+	errFirmwareRollBackOverflow     = &statemachine.CapacityError{Role: "meter", Action: "RollBack", What: "integer overflow"}
+	errFirmwareFaultGuard1          = &statemachine.GuardError{Role: "meter", Action: "Fault", Conjunct: "trial /= [v |-> 0, sv |-> 0, lr |-> FALSE, sigs |-> {}, replacesVerifier |-> FALSE] (spec/Firmware.tla:268:8)"}
+	errFirmwareSettleGuard1         = &statemachine.GuardError{Role: "meter", Action: "Settle", Conjunct: "pc = \"settle\" (spec/Firmware.tla:280:8)"}
+	errFirmwareSettleOverflow       = &statemachine.CapacityError{Role: "meter", Action: "Settle", What: "integer overflow"}
 )
 
 // compareFirmwareSetString orders sets of Str by size, then element by element.
@@ -1132,7 +1132,7 @@ type tamperOutput struct {
 	Plc []tamperItem
 }
 
-var errtamperUnknownEvent = errors.New("meter: unknown tamper event")
+var errTamperUnknownEvent = errors.New("meter: unknown Tamper event")
 
 // Step applies ev to s as the spec's action for that event does, writing
 // what the caller must persist and send into out. It is pure and does not
@@ -1155,7 +1155,7 @@ func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) e
 	case tamperAck:
 		return p.stepReceiveAck(s, ev, out)
 	}
-	return errtamperUnknownEvent
+	return errTamperUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Tamper.tla).
@@ -1175,10 +1175,10 @@ func (p *tamperParams) stepDetect(s *tamperState, ev tamperEvent, out *tamperOut
 	nx := *s
 	nx.Seq = statemachine.Add(&ovf, s.Seq, 1)
 	if !nx.Mlog.Insert(tamperItem{N: statemachine.Add(&ovf, s.Seq, 1), Kind: ev.K, Signed: true}, compareTamperItem) {
-		return errtamperDetectMlogFull
+		return errTamperDetectMlogFull
 	}
 	if ovf {
-		return errtamperDetectOverflow
+		return errTamperDetectOverflow
 	}
 	*s = nx
 	out.Action = "Detect"
@@ -1189,12 +1189,12 @@ func (p *tamperParams) stepDetect(s *tamperState, ev tamperEvent, out *tamperOut
 // stepPersist is action Persist (spec/Tamper.tla:130:1), event persist.
 func (p *tamperParams) stepPersist(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Sensed.Has(ev.E, compareTamperItem) {
-		return errtamperPersistGuard1
+		return errTamperPersistGuard1
 	}
 	nx := *s
 	nx.Sensed.Remove(ev.E, compareTamperItem)
 	if !nx.Mlog.Insert(ev.E, compareTamperItem) {
-		return errtamperPersistMlogFull
+		return errTamperPersistMlogFull
 	}
 	*s = nx
 	out.Action = "Persist"
@@ -1216,7 +1216,7 @@ func (p *tamperParams) stepCrash(s *tamperState, ev tamperEvent, out *tamperOutp
 // stepSend is action Send (spec/Tamper.tla:145:1), event send.
 func (p *tamperParams) stepSend(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Mlog.Has(ev.E, compareTamperItem) {
-		return errtamperSendGuard1
+		return errTamperSendGuard1
 	}
 	nx := *s
 	msg1 := ev.E
@@ -1245,12 +1245,12 @@ func (p *tamperParams) stepReceiveAck(s *tamperState, ev tamperEvent, out *tampe
 }
 
 var (
-	errtamperDetectMlogFull     = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "mlog holds statemachine.SetCap elements"}
-	errtamperDetectOverflow     = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "integer overflow"}
-	errtamperPersistGuard1      = &statemachine.GuardError{Role: "meter", Action: "Persist", Conjunct: "e \\in sensed (spec/Tamper.tla:131:8)"}
-	errtamperPersistSensedFull  = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "sensed holds statemachine.SetCap elements"}
-	errtamperPersistMlogFull    = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "mlog holds statemachine.SetCap elements"}
-	errtamperCrashSensedFull    = &statemachine.CapacityError{Role: "meter", Action: "Crash", What: "sensed holds statemachine.SetCap elements"}
-	errtamperSendGuard1         = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:146:8)"}
-	errtamperReceiveAckMlogFull = &statemachine.CapacityError{Role: "meter", Action: "ReceiveAck", What: "mlog holds statemachine.SetCap elements"}
+	errTamperDetectMlogFull     = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "mlog holds statemachine.SetCap elements"}
+	errTamperDetectOverflow     = &statemachine.CapacityError{Role: "meter", Action: "Detect", What: "integer overflow"}
+	errTamperPersistGuard1      = &statemachine.GuardError{Role: "meter", Action: "Persist", Conjunct: "e \\in sensed (spec/Tamper.tla:131:8)"}
+	errTamperPersistSensedFull  = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "sensed holds statemachine.SetCap elements"}
+	errTamperPersistMlogFull    = &statemachine.CapacityError{Role: "meter", Action: "Persist", What: "mlog holds statemachine.SetCap elements"}
+	errTamperCrashSensedFull    = &statemachine.CapacityError{Role: "meter", Action: "Crash", What: "sensed holds statemachine.SetCap elements"}
+	errTamperSendGuard1         = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:146:8)"}
+	errTamperReceiveAckMlogFull = &statemachine.CapacityError{Role: "meter", Action: "ReceiveAck", What: "mlog holds statemachine.SetCap elements"}
 )

@@ -27,8 +27,8 @@ var (
 	ErrCommandOrder = errors.New("meter: command counter not above the last executed one")
 	ErrNoTransfer   = errors.New("meter: no firmware transfer for this campaign")
 	// ErrTransferTooLarge refuses a firmware block whose transfer would
-	// hold more than maxImageBytes: a gateway cannot make the meter buffer
-	// more than that per campaign.
+	// hold more than the meter buffers (1 MiB): a gateway cannot make the
+	// meter buffer more than that per campaign.
 	ErrTransferTooLarge = errors.New("meter: firmware transfer larger than the meter buffers")
 	// ErrBreakerNotArmed refuses the customer's local close of the breaker
 	// unless a reconnect command armed it (UC4: a reconnect only arms the
@@ -90,6 +90,10 @@ type Config struct {
 	Seed                       uint64 // consumption source
 	Rand                       io.Reader
 	LogbookCapacity            int // 0: 64
+	// SelfTest is the manufacturer's self-test of a freshly activated
+	// image (calibration tables, metrology checks): a failure rolls the
+	// install back and logs it (ErrSelfTest). Nil passes every image.
+	SelfTest func(lr []byte) error
 	// fs is the filesystem the meter's journal and counter file are
 	// written through; nil is the operating system's. Crash-point and
 	// full-disk tests inject statemachine/journal/crashfs.
@@ -231,6 +235,7 @@ func New(cfg Config) (*Meter, error) {
 	if m.core, err = newCoreTrace(cfg.fs, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
+	m.core.selfTest = cfg.SelfTest
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
 		return nil, err
 	}

@@ -240,13 +240,13 @@ func TestFirmwareInstallRejectRollback(t *testing.T) {
 		t.Fatalf("manufacturer-only manifest: %+v", r)
 	}
 	// Self-test failure: rolled back, floor not raised.
-	m.Core().SelfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
+	m.Core().selfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
 	r = k.install(t, m, 2, man, image, k.man, k.auth)
 	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().securityFloor() != 2 {
 		t.Fatalf("failed self-test: %+v v%d floor %d", r, m.Core().Version(), m.Core().securityFloor())
 	}
 	// Good: installed, new ID, floor raised after the self-test; energy kept.
-	m.Core().SelfTest = nil
+	m.Core().selfTest = nil
 	reg := m.importRegister()
 	r = k.install(t, m, 3, man, image, k.man, k.auth)
 	if r.Status != protocol.StatusOK || m.Core().Version() != 5 || m.Core().securityFloor() != 3 || m.Core().SoftwareID() == oldID || m.importRegister() != reg {

@@ -325,9 +325,9 @@ func TestCrashPointsMeter(t *testing.T) {
 		lrv := []byte(fmt.Sprintf("lr v%d", v))
 		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lrv), Other: protocol.NewComponent(other), Issued: 1}
 		for a, signers := range [][]protocol.ManifestSigner{{k.man}, {k.man, k.auth}, {k.man, k.auth}} {
-			m.Core().SelfTest = nil
+			m.Core().selfTest = nil
 			if a == 1 {
-				m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
+				m.Core().selfTest = func([]byte) error { return errors.New("calibration table checksum") }
 			}
 			attemptAt = append(attemptAt, len(fsys.Ops()))
 			r = k.install(t, m, uint32(3*d+a+1), man, append(bytes.Clone(lrv), other...), signers...)

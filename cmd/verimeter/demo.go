@@ -160,33 +160,34 @@ func runDemo(args []string, stdout, stderr io.Writer) int {
 
 // world is everything the scenario builds.
 type world struct {
-	cfg     demoConfig
-	rng     *mrand.Rand
-	t0      time.Time
-	now     time.Time
-	dir     string
-	dbPath  string // the head-end's database (SQLite file or postgres:// URL)
-	root    *protocol.CA
-	subs    map[string]*protocol.CA
-	he      *headend.HeadEnd
-	store   *headend.Store
-	heKey   *ecdsa.PrivateKey
-	logKey  *ecdsa.PrivateKey // signs the transparency log's tree heads
-	logCert *x509.Certificate
-	op      *ecdsa.PrivateKey // trust-list signer
-	alice   headend.Approver
-	bob     headend.Approver
-	parts   map[string]*x509.Certificate
-	partKey map[string]*ecdsa.PrivateKey
-	man     protocol.ManifestSigner
-	auth    protocol.ManifestSigner
-	gws     []*gwNode
-	meters  []*meterNode
-	verify  *protocol.Verifier // an outsider's verifier: PKI roots and certificates only
-	wanDown map[string]bool
-	clock   statemachine.LamportClock
-	rec     *statemachine.Recorder
-	traces  *statemachine.TraceDir // -spec-trace
+	failSelfTest protocol.SystemTitle // the meter whose self-test fails (the firmware step's rollback)
+	cfg          demoConfig
+	rng          *mrand.Rand
+	t0           time.Time
+	now          time.Time
+	dir          string
+	dbPath       string // the head-end's database (SQLite file or postgres:// URL)
+	root         *protocol.CA
+	subs         map[string]*protocol.CA
+	he           *headend.HeadEnd
+	store        *headend.Store
+	heKey        *ecdsa.PrivateKey
+	logKey       *ecdsa.PrivateKey // signs the transparency log's tree heads
+	logCert      *x509.Certificate
+	op           *ecdsa.PrivateKey // trust-list signer
+	alice        headend.Approver
+	bob          headend.Approver
+	parts        map[string]*x509.Certificate
+	partKey      map[string]*ecdsa.PrivateKey
+	man          protocol.ManifestSigner
+	auth         protocol.ManifestSigner
+	gws          []*gwNode
+	meters       []*meterNode
+	verify       *protocol.Verifier // an outsider's verifier: PKI roots and certificates only
+	wanDown      map[string]bool
+	clock        statemachine.LamportClock
+	rec          *statemachine.Recorder
+	traces       *statemachine.TraceDir // -spec-trace
 	// samples for -export
 	readings [][]byte
 	proofs   []protocol.IntervalProof
@@ -509,7 +510,13 @@ func (w *world) setupRoles() error {
 			Manufacturers: map[string]*ecdsa.PublicKey{string(w.man.KeyID): &w.man.Key.PublicKey},
 			Authorities:   map[string]*ecdsa.PublicKey{string(w.auth.KeyID): &w.auth.Key.PublicKey},
 			Factory:       meter.Slot{Version: 4, SecurityVersion: 2, LR: []byte("VM-E3 legally relevant code v4"), Other: []byte("VM-E3 communication stack v4")},
-			Dir:           mdir, Seed: w.cfg.Seed*1_000_003 + uint64(i), Rand: rand.Reader, Trace: w.traces}
+			Dir:           mdir, Seed: w.cfg.Seed*1_000_003 + uint64(i), Rand: rand.Reader, Trace: w.traces,
+			SelfTest: func([]byte) error {
+				if w.failSelfTest == title {
+					return errors.New("calibration table checksum mismatch")
+				}
+				return nil
+			}}
 		m, err := meter.New(mc)
 		if err != nil {
 			return err
@@ -966,7 +973,7 @@ func (w *world) firmware(rep *demoReport) error {
 	}
 	// One meter's self-test fails: it must roll back.
 	victim := w.meters[len(w.meters)/2]
-	victim.m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum mismatch") }
+	w.failSelfTest = victim.cfg.Title
 	attempts := map[*meterNode]int{}
 	run := func(c *headend.Campaign) (installed, failed, reached int, err error) {
 		done := 0

@@ -112,6 +112,7 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 		return err
 	}
 	m, err := meter.New(meter.Config{Title: title, Model: f.Model, SigningKey: sk, ChannelKey: ck, Operator: op, TrustList: tl,
+		SelfTest:      selfTest(f.Model, time.Duration(f.SelfTestMillis)*time.Millisecond),
 		Manufacturers: map[string]*ecdsa.PublicKey{"manufacturer": man}, Authorities: map[string]*ecdsa.PublicKey{"authority": auth},
 		Factory: factorySlot(f.Model), Dir: f.Dir, Seed: f.Seed, Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity, Trace: traces})
 	if err != nil {
@@ -121,7 +122,6 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 	if r := m.StoreReport(); r.TornBytes > 0 || r.Upgraded {
 		fmt.Fprintf(stdout, "meter %x: %s\n", title, r)
 	}
-	m.Core().SelfTest = selfTest(f.Model, time.Duration(f.SelfTestMillis)*time.Millisecond)
 	// A simulated meter measures its configured day at start (a restart
 	// resumes after what it already measured).
 	for i := len(m.Day(f.Day)); i < 96; i++ {

@@ -939,7 +939,7 @@ func (e *emitter) emitMachine() {
 	}
 	e.p("}\n\n")
 
-	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", M, quote(m.Role+": unknown "+M+" event"))
+	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", upperFirst(M), quote(m.Role+": unknown "+m.Module+" event"))
 
 	e.p("// Step applies ev to s as the spec's action for that event does, writing\n")
 	e.p("// what the caller must persist and send into out. It is pure and does not\n")
@@ -961,7 +961,7 @@ func (e *emitter) emitMachine() {
 	for _, a := range m.Actions {
 		e.p("case %s%s:\nreturn p.step%s(s, ev, out)\n", M, exported(a.Event), a.Name)
 	}
-	e.p("}\nreturn err%sUnknownEvent\n}\n\n", M)
+	e.p("}\nreturn err%sUnknownEvent\n}\n\n", upperFirst(M))
 	e.b.Write(body.Bytes())
 	e.emitSetHelpers()
 }
@@ -1016,7 +1016,7 @@ func (e *emitter) emitActions() {
 	for _, a := range m.Actions {
 		e.act = a
 		var st []string
-		errName := func(suffix string) string { return "err" + M + a.Name + suffix }
+		errName := func(suffix string) string { return "err" + upperFirst(M) + a.Name + suffix }
 		declared := map[string]bool{}
 		declare := func(name, decl string) {
 			if !declared[name] {
