@@ -78,7 +78,13 @@ type session struct {
 	keyID    [8]byte
 }
 
-// Gateway is one gateway.
+// Gateway is one gateway: its sessions with its meters, its store-and-forward
+// queues and the generated machines they run on. Its owner (a `verimeter
+// gateway run` process) drives it on the collection schedule: Commission each
+// meter, CollectDay or ReadNow, then Forward (or Flush) to the head-end
+// through an Uplink; tamper events go CollectTamper, UploadTamper,
+// RelayTamperAcks. It does no I/O besides its PLC link, its queues and the
+// Uplink it is handed.
 type Gateway struct {
 	cfg      Config
 	queue    *Queue

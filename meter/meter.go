@@ -152,9 +152,10 @@ func (c *commandCrypto) SignedBy(msg commandsNet, r string) bool {
 // above the last one run) and asks for the counter to be persisted first.
 type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
-// Meter is one meter. It is driven by its owner (the simulation or a
-// process): Measure for each quarter hour, HandleAPDU for each APDU from the
-// PLC link. It does no I/O besides its own persistent store.
+// Meter is one meter. It is driven by its owner (a `verimeter meter run`
+// process on a PLC link, or the simulation): Measure for each quarter hour,
+// HandleAPDU for each APDU from the PLC link, Tamper when a sensor fires. It
+// does no I/O besides its own persistent store.
 type Meter struct {
 	cfg      Config
 	store    *Store
