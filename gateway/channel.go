@@ -19,21 +19,21 @@ import (
 type tagVerified struct{}
 
 // Authentic is the outcome of the tag check the event carries.
-func (tagVerified) Authentic(m ChannelNet) bool { return m.Auth }
+func (tagVerified) Authentic(m channelNet) bool { return m.Auth }
 
 // chStepFunc is the generated Step of the gateway's Channel machine under
 // the parameters of one meter's channel (tests put a mutant here).
-type chStepFunc func(*ChannelParams, *ChannelState, ChannelEvent, *ChannelOutput) error
+type chStepFunc func(*channelParams, *channelState, channelEvent, *channelOutput) error
 
 // channelStep is the generated Step of the gateway's Channel machine.
-func channelStep(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func channelStep(p *channelParams, s *channelState, ev channelEvent, out *channelOutput) error {
 	return p.Step(s, ev, out)
 }
 
 // channelMachine is the gateway's generated machine of spec/Channel.tla for
 // one meter: its state (gkey), its Lamport clock and the recorder of its
 // steps.
-type channelMachine = statemachine.Instance[ChannelState, ChannelEvent, ChannelOutput]
+type channelMachine = statemachine.Instance[channelState, channelEvent, channelOutput]
 
 // windowStore is the machine's @store seen for one meter: RFC 6479's
 // sliding bitmap. A counter the window has seen, or one older than it
@@ -62,7 +62,7 @@ func (s windowStore) SeenHas(x int64) bool {
 type meterChannel struct {
 	opener  *protocol.Opener
 	machine *channelMachine
-	params  ChannelParams
+	params  channelParams
 	window  protocol.ReplayWindow
 	// rec is the recorder of the machine's steps (nil without a trace);
 	// the machine itself records nothing, since its log holds the spec's
@@ -79,7 +79,7 @@ type meterChannel struct {
 // trace it is statemachine.Instance's Apply without the generic call (the
 // machine's Step on its state, then the clock's tick, as Apply does); with
 // one, Apply itself (the step is logged by record, with seen).
-func (c *meterChannel) receive(remote uint64, ev ChannelEvent, out *ChannelOutput) (uint64, error) {
+func (c *meterChannel) receive(remote uint64, ev channelEvent, out *channelOutput) (uint64, error) {
 	m := c.machine
 	if c.rec != nil || m.Persist != nil {
 		return m.Apply(remote, ev, out)
@@ -98,7 +98,7 @@ type loggedChannelState struct {
 }
 
 // record logs a step the machine took at now (when a trace is kept).
-func (c *meterChannel) record(now uint64, action string, ev ChannelEvent) error {
+func (c *meterChannel) record(now uint64, action string, ev channelEvent) error {
 	if c.rec == nil {
 		return nil
 	}
@@ -126,8 +126,8 @@ func (g *Gateway) channelFor(meter protocol.SystemTitle, prev *meterChannel) (*c
 	if err != nil {
 		return nil, err
 	}
-	m := &channelMachine{Role: "gateway", Name: "gateway", State: ChannelState{Gkey: 1}, Rec: rec,
-		Action: func(o *ChannelOutput) string { return o.Action }}
+	m := &channelMachine{Role: "gateway", Name: "gateway", State: channelState{Gkey: 1}, Rec: rec,
+		Action: func(o *channelOutput) string { return o.Action }}
 	if rec != nil {
 		// The log of an earlier incarnation (a restart, another gateway
 		// of the meter): its clock and its numbering of the key epochs
@@ -166,8 +166,8 @@ func (g *Gateway) rekey(meter protocol.SystemTitle, prev *meterChannel, keys pro
 	}
 	c := &meterChannel{opener: o, machine: m, rec: m.Rec}
 	m.Rec = nil // c.record logs the steps, with seen
-	c.params = ChannelParams{Crypto: tagVerified{}, Store: windowStore{&c.window}}
-	m.Step = func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+	c.params = channelParams{Crypto: tagVerified{}, Store: windowStore{&c.window}}
+	m.Step = func(s *channelState, ev channelEvent, out *channelOutput) error {
 		return g.chStep(&c.params, s, ev, out)
 	}
 	if c.rec != nil {
@@ -177,7 +177,7 @@ func (g *Gateway) rekey(meter protocol.SystemTitle, prev *meterChannel, keys pro
 		return nil, fmt.Errorf("%w: the meter answered agreement %d, the gateway's log is at %d", ErrEpochAhead, epoch, m.State.Gkey)
 	}
 	for {
-		ev := ChannelEvent{Kind: ChannelKeyAgreement}
+		ev := channelEvent{Kind: channelKeyAgreement}
 		now, err := m.Apply(0, ev, &g.chOut)
 		if err != nil {
 			return nil, err
@@ -239,7 +239,7 @@ func (g *Gateway) open(c *meterChannel, apdu []byte) ([]byte, error) {
 	authErr := err
 	m := c.machine
 	ctr := int64(h.Counter)
-	ev := ChannelEvent{Kind: ChannelReceive, M: ChannelNet{K: m.State.Gkey, C: ctr, Auth: authErr == nil}}
+	ev := channelEvent{Kind: channelReceive, M: channelNet{K: m.State.Gkey, C: ctr, Auth: authErr == nil}}
 	if authErr != nil {
 		st := m.State
 		if err := g.chStep(&c.params, &st, ev, &g.chOut); err != nil {

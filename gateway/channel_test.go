@@ -29,14 +29,14 @@ func replaysRefused(g *Gateway, meter protocol.SystemTitle, ms *protocol.Sender,
 		if i%2 == 1 {
 			forged := append([]byte(nil), a...)
 			forged[len(forged)-1] ^= 1
-			if err := g.OpenFromMeter(meter, forged); !errors.Is(err, protocol.ErrAuthentication) {
+			if err := g.openFromMeter(meter, forged); !errors.Is(err, protocol.ErrAuthentication) {
 				return fmt.Errorf("forged APDU %d: %v", i, err)
 			}
 		}
-		if err := g.OpenFromMeter(meter, a); err != nil {
+		if err := g.openFromMeter(meter, a); err != nil {
 			return fmt.Errorf("genuine APDU %d: %w", i, err)
 		}
-		if err := g.OpenFromMeter(meter, a); !errors.Is(err, protocol.ErrReplay) {
+		if err := g.openFromMeter(meter, a); !errors.Is(err, protocol.ErrReplay) {
 			return fmt.Errorf("replayed APDU %d: %v", i, err)
 		}
 	}
@@ -58,7 +58,7 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 			t.Fatal(err)
 		}
 		steps := map[string]int{}
-		g := &Gateway{chStep: func(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+		g := &Gateway{chStep: func(p *channelParams, s *channelState, ev channelEvent, out *channelOutput) error {
 			err := step(p, s, ev, out)
 			if err == nil {
 				steps[out.Action]++
@@ -86,8 +86,8 @@ func TestGatewayOpensThroughChannelMachine(t *testing.T) {
 	if steps["Rekey"] != 1 || steps["Receive"] != 60 || steps["refused"] != 40 {
 		t.Fatalf("steps %v, want 1 Rekey, 60 Receive, 40 refused", steps)
 	}
-	mutant := func(p *ChannelParams, s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
-		if ev.Kind == ChannelReceive {
+	mutant := func(p *channelParams, s *channelState, ev channelEvent, out *channelOutput) error {
+		if ev.Kind == channelReceive {
 			q := *p
 			q.Store = windowStore{} // m.c \notin seen always holds
 			p = &q

@@ -32,7 +32,7 @@ var ErrNotQueued = errors.New("gateway: item not in the store-and-forward queue"
 
 // collectionMachine is the gateway's machine of spec/Collection.tla for
 // one meter. Its state is empty: the queue is the role's Queue.
-type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+type collectionMachine = statemachine.Instance[collectionState, collectionEvent, collectionOutput]
 
 // queueStore is the machine's @store queue for one meter: the items of
 // the Queue pending for it, by counter (every queued reading is signed as
@@ -43,15 +43,15 @@ type queueStore struct {
 }
 
 // QueueHas reports whether the meter's item r is pending in the queue.
-func (s *queueStore) QueueHas(x CollectionItem) bool {
-	return x.Signed && x.R >= 0 && s.q.Has(s.meter, uint64(x.R))
+func (s *queueStore) QueueHas(x collectionItem) bool {
+	return x.Signed && x.R >= 0 && s.q.has(s.meter, uint64(x.R))
 }
 
 // meterCollection is one meter's Collection machine with its store view.
 type meterCollection struct {
 	m     collectionMachine
 	store queueStore
-	p     CollectionParams
+	p     collectionParams
 }
 
 // collection returns the meter's Collection machine of this gateway
@@ -69,10 +69,10 @@ func (g *Gateway) collection(meter protocol.SystemTitle) (*meterCollection, erro
 	c := &meterCollection{store: queueStore{q: g.queue, meter: meter}}
 	c.p.Store = &c.store
 	c.m = collectionMachine{Role: "gateway", Name: "gateway-" + g.cfg.Name, Step: c.p.Step, State: c.p.Init(), Rec: rec,
-		Action: func(o *CollectionOutput) string { return o.Action }}
+		Action: func(o *collectionOutput) string { return o.Action }}
 	if rec.LastClock() > 0 {
 		c.m.Resume()
-		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionRestart}, &g.collOut); err != nil {
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionRestart}, &g.collOut); err != nil {
 			return nil, err
 		}
 		if err := g.logUnloggedCollects(c, meter); err != nil {
@@ -120,13 +120,13 @@ func (g *Gateway) logUnloggedCollects(c *meterCollection, meter protocol.SystemT
 		}
 	}
 	for _, it := range g.queue.pending {
-		if !it.ok || it.id.Meter != meter || it.id.Counter > math.MaxInt64 || logged[int64(it.id.Counter)] {
+		if !it.ok || it.id.meter != meter || it.id.counter > math.MaxInt64 || logged[int64(it.id.counter)] {
 			continue
 		}
-		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionCollect, R: int64(it.id.Counter)}, &g.collOut); err != nil {
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionCollect, R: int64(it.id.counter)}, &g.collOut); err != nil {
 			return err
 		}
-		logged[int64(it.id.Counter)] = true
+		logged[int64(it.id.counter)] = true
 	}
 	return nil
 }
@@ -150,12 +150,12 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 		return err
 	}
 	out := &g.collOut
-	c.m.Persist = func(_ *CollectionState, o *CollectionOutput) error {
+	c.m.Persist = func(_ *collectionState, o *collectionOutput) error {
 		for _, x := range o.QueueAdd {
 			if x.R != int64(ctr) || !x.Signed {
 				return fmt.Errorf("gateway: Collect queued %v for item %d", x, ctr)
 			}
-			if !g.queue.Has(meter, ctr) {
+			if !g.queue.has(meter, ctr) {
 				if err := g.queue.Append(it); err != nil {
 					return err
 				}
@@ -163,7 +163,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 		}
 		return nil
 	}
-	now, err := c.m.Apply(clock, CollectionEvent{Kind: CollectionCollect, R: int64(ctr)}, out)
+	now, err := c.m.Apply(clock, collectionEvent{Kind: collectionCollect, R: int64(ctr)}, out)
 	c.m.Persist = nil
 	if err != nil {
 		return err
@@ -189,7 +189,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 // batchIDs are the Collection items of a batch about to be uploaded, and
 // the latest Lamport time of their Upload steps (what the batch carries).
 type batchIDs struct {
-	ids   []ItemID
+	ids   []itemRef
 	ok    []bool
 	clock uint64
 }
@@ -203,15 +203,15 @@ func (g *Gateway) upload(items []queued, b *batchIDs) error {
 		if !it.ok {
 			continue
 		}
-		c, err := g.collection(it.id.Meter)
+		c, err := g.collection(it.id.meter)
 		if err != nil {
 			return err
 		}
-		ev := CollectionEvent{Kind: CollectionUpload, I: CollectionItem{R: int64(it.id.Counter), Signed: true}}
+		ev := collectionEvent{Kind: collectionUpload, I: collectionItem{R: int64(it.id.counter), Signed: true}}
 		now, err := c.m.Apply(0, ev, &g.collOut)
 		if err != nil {
 			if errors.Is(err, statemachine.ErrNotEnabled) {
-				return fmt.Errorf("%w: %d of %x: %w", ErrNotQueued, it.id.Counter, it.id.Meter, err)
+				return fmt.Errorf("%w: %d of %x: %w", ErrNotQueued, it.id.counter, it.id.meter, err)
 			}
 			return err
 		}
@@ -233,16 +233,16 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 		if !b.ok[i] {
 			continue
 		}
-		c, err := g.collection(id.Meter)
+		c, err := g.collection(id.meter)
 		if err != nil {
 			return err
 		}
-		var st CollectionState
+		var st collectionState
 		if err := c.p.Step(&st, uploadAck(id), &g.collOut); err != nil {
 			return err
 		}
-		if len(g.collOut.QueueRemove) != 1 || g.collOut.QueueRemove[0].R != int64(id.Counter) {
-			return fmt.Errorf("gateway: Uploaded of %d did not remove it", id.Counter)
+		if len(g.collOut.QueueRemove) != 1 || g.collOut.QueueRemove[0].R != int64(id.counter) {
+			return fmt.Errorf("gateway: Uploaded of %d did not remove it", id.counter)
 		}
 	}
 	if err := g.queue.Ack(n); err != nil {
@@ -252,7 +252,7 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 		if !b.ok[i] {
 			continue
 		}
-		c := g.colls[id.Meter]
+		c := g.colls[id.meter]
 		if c.m.Rec == nil {
 			continue // the step above was the decision; nothing to record
 		}
@@ -264,8 +264,8 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 }
 
 // uploadAck is the event of the head-end's acknowledgement of item id.
-func uploadAck(id ItemID) CollectionEvent {
-	return CollectionEvent{Kind: CollectionUploadAck, I: CollectionItem{R: int64(id.Counter), Signed: true}}
+func uploadAck(id itemRef) collectionEvent {
+	return collectionEvent{Kind: collectionUploadAck, I: collectionItem{R: int64(id.counter), Signed: true}}
 }
 
 // flushBatch uploads up to batch pending items and drops them from the

@@ -92,7 +92,7 @@ func TestQueueKeptUntilHeadEndAck(t *testing.T) {
 	if _, _, err := g.Flush(context.Background(), he, 2); !errors.Is(err, ErrWANDown) {
 		t.Fatalf("flush with the WAN down: %v", err)
 	}
-	if g.Queue().Len() != 3 || !g.Queue().Has(meter, 1) {
+	if g.Queue().Len() != 3 || !g.Queue().has(meter, 1) {
 		t.Fatalf("%d queued after a failed upload, want 3", g.Queue().Len())
 	}
 	g.Close()
@@ -100,11 +100,11 @@ func TestQueueKeptUntilHeadEndAck(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if err := g.upload([]queued{{id: ItemID{Meter: meter, Counter: 9}, ok: true}}, &g.batch); !errors.Is(err, ErrNotQueued) {
+	if err := g.upload([]queued{{id: itemRef{meter: meter, counter: 9}, ok: true}}, &g.batch); !errors.Is(err, ErrNotQueued) {
 		t.Fatalf("upload of an item not queued: %v", err)
 	}
 	he.down = false
-	if n, _, err := g.Flush(context.Background(), he, 2); err != nil || n != 3 || g.Queue().Len() != 0 || g.Queue().Has(meter, 1) {
+	if n, _, err := g.Flush(context.Background(), he, 2); err != nil || n != 3 || g.Queue().Len() != 0 || g.Queue().has(meter, 1) {
 		t.Fatalf("flush: %d sent, %v, %d still queued", n, err, g.Queue().Len())
 	}
 }

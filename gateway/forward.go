@@ -18,16 +18,16 @@ import (
 type Backoff struct {
 	// Min and Max bound the wait; 0 means 50 ms and 10 s.
 	Min, Max time.Duration
-	// Attempt bounds one batch's request, answer included (0: only the
+	// attempt bounds one batch's request, answer included (0: only the
 	// uplink's own bound). A half-open connection, which never answers and
 	// never closes, ends with ErrWANDown after this long.
-	Attempt time.Duration
+	attempt time.Duration
 	// For bounds the whole forwarding: after this long with items still
 	// queued Forward gives up with the last fault (0: until ctx ends).
 	For time.Duration
-	// Rand draws the jitter (tests seed it); nil uses math/rand/v2's
+	// rand draws the jitter (tests seed it); nil uses math/rand/v2's
 	// global source.
-	Rand *rand.Rand
+	rand *rand.Rand
 }
 
 // ErrGaveUp marks a Forward that ran out of time (Backoff.For or its
@@ -35,13 +35,13 @@ type Backoff struct {
 // last fault; every item not committed is still in the queue.
 var ErrGaveUp = errors.New("gateway: gave up forwarding for now")
 
-// Retryable reports whether a failed Flush may simply be tried again: the
+// retryable reports whether a failed Flush may simply be tried again: the
 // WAN failed (connect, send, answer lost, timeout) or the head-end could
 // not commit now. The head-end's ingest is idempotent on (meter, counter),
 // so sending a batch again whose first answer was lost is a duplicate it
 // recognises, never a second copy. A batch the head-end refused is not
 // retryable.
-func Retryable(err error) bool {
+func retryable(err error) bool {
 	return errors.Is(err, ErrWANDown) || errors.Is(err, ErrHeadEndBusy)
 }
 
@@ -72,8 +72,8 @@ func (g *Gateway) Forward(ctx context.Context, up Uplink, batch int, b Backoff) 
 		ctx, cancel = context.WithTimeout(ctx, b.For)
 		defer cancel()
 	}
-	if b.Attempt > 0 {
-		up = attemptUplink{up: up, d: b.Attempt}
+	if b.attempt > 0 {
+		up = attemptUplink{up: up, d: b.attempt}
 	}
 	var f Forwarded
 	failures := 0
@@ -87,7 +87,7 @@ func (g *Gateway) Forward(ctx context.Context, up Uplink, batch int, b Backoff) 
 		if err == nil {
 			return f, nil
 		}
-		if !Retryable(err) {
+		if !retryable(err) {
 			return f, err
 		}
 		if n > 0 {
@@ -115,8 +115,8 @@ func (b Backoff) wait(n int) time.Duration {
 	if n < 32 && b.Min<<n < b.Max && b.Min<<n > 0 {
 		ceil = b.Min << n
 	}
-	if b.Rand != nil {
-		return time.Duration(b.Rand.Int64N(int64(ceil) + 1))
+	if b.rand != nil {
+		return time.Duration(b.rand.Int64N(int64(ceil) + 1))
 	}
 	return time.Duration(rand.Int64N(int64(ceil) + 1))
 }

@@ -177,7 +177,7 @@ func TestForwardRetriesUntilCommitted(t *testing.T) {
 	}
 	g, _ := queuedGateway(t, items)
 	defer g.Close()
-	f, err := g.Forward(context.Background(), fake, batch, Backoff{Min: time.Millisecond, Max: 4 * time.Millisecond, Attempt: 10 * time.Millisecond, For: 30 * time.Second, Rand: rand.New(rand.NewPCG(1, 2))})
+	f, err := g.Forward(context.Background(), fake, batch, Backoff{Min: time.Millisecond, Max: 4 * time.Millisecond, attempt: 10 * time.Millisecond, For: 30 * time.Second, rand: rand.New(rand.NewPCG(1, 2))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestForwardStopsOnRefusalAndGivesUpInTime(t *testing.T) {
 }
 
 func TestBackoffGrowsWithinBounds(t *testing.T) {
-	b := Backoff{Min: 10 * time.Millisecond, Max: 300 * time.Millisecond, Rand: rand.New(rand.NewPCG(3, 4))}
+	b := Backoff{Min: 10 * time.Millisecond, Max: 300 * time.Millisecond, rand: rand.New(rand.NewPCG(3, 4))}
 	for n := range 70 {
 		ceil := b.Min
 		for range n {
@@ -277,8 +277,8 @@ func TestHTTPSUplinkClassifiesFaults(t *testing.T) {
 		if c.want == nil && (err != nil || res.Stored != 1) || c.want != nil && !errors.Is(err, c.want) {
 			t.Fatalf("%s: %+v, %v; want %v", c.mode, res, err, c.want)
 		}
-		if c.want != nil && Retryable(err) != (c.want == ErrWANDown || c.want == ErrHeadEndBusy) {
-			t.Fatalf("%s: Retryable(%v) = %v", c.mode, err, Retryable(err))
+		if c.want != nil && retryable(err) != (c.want == ErrWANDown || c.want == ErrHeadEndBusy) {
+			t.Fatalf("%s: Retryable(%v) = %v", c.mode, err, retryable(err))
 		}
 	}
 }

@@ -40,9 +40,9 @@ type Config struct {
 	Title      protocol.SystemTitle
 	ChannelKey *ecdsa.PrivateKey // signs key agreements on PLC (role gateway)
 	Dir        string            // persistent queue; "" keeps it in memory
-	// FS is the filesystem the queue is written through; nil is the
+	// fs is the filesystem the queue is written through; nil is the
 	// operating system's (crash-point and full-disk tests inject one).
-	FS      journal.FS
+	fs      journal.FS
 	Rand    io.Reader
 	Segment PLC
 	// Trace, when set, records the steps of the gateway's Commands machine
@@ -59,7 +59,7 @@ type Config struct {
 // commandsMachine is the gateway's generated machine of spec/Commands.tla
 // for one meter: which of its commands this gateway relayed since it
 // started (volatile, as the spec has it).
-type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
+type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
 // PLC is how a gateway reaches its meters: the simulated segment of
 // internal/sim in the demo and tests, SocketPLC between processes, a serial modem on hardware.
@@ -78,22 +78,28 @@ type session struct {
 	keyID    [8]byte
 }
 
-// Gateway is one gateway.
+// Gateway is one gateway: its sessions with its meters, its store-and-forward
+// queues and the generated machines they run on. Its owner (a `verimeter
+// gateway run` process) drives it on the collection schedule: Commission each
+// meter, CollectDay or ReadNow, then Forward (or Flush) to the head-end
+// through an Uplink; tamper events go CollectTamper, UploadTamper,
+// RelayTamperAcks. It does no I/O besides its PLC link, its queues and the
+// Uplink it is handed.
 type Gateway struct {
 	cfg      Config
 	queue    *Queue
 	tamper   *tamperQueue // tamper events (UC9), on the generated Tamper machines (tamper.go)
 	sessions map[protocol.SystemTitle]*session
 	cmds     map[protocol.SystemTitle]*commandsMachine
-	cmdOut   CommandsOutput
+	cmdOut   commandsOutput
 	// chStep is the generated Step of the Channel machine (channelStep;
 	// tests put a mutant here), chOut its reused output.
 	chStep chStepFunc
-	chOut  ChannelOutput
+	chOut  channelOutput
 	// colls are the meters' Collection machines (gateway/collection.go),
 	// collOut their reused output, batch the batch being uploaded.
 	colls   map[protocol.SystemTitle]*meterCollection
-	collOut CollectionOutput
+	collOut collectionOutput
 	batch   batchIDs
 	req     uint64
 	// lastWakeUp is the counter of the last accepted wake-up.
@@ -109,7 +115,7 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.Dir != "" {
 		path = filepath.Join(cfg.Dir, "queue")
 	}
-	q, err := OpenQueueWith(path, QueueOptions{FS: cfg.FS})
+	q, err := openQueueWith(path, queueOptions{fs: cfg.fs})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +125,7 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, err
 	}
 	return &Gateway{cfg: cfg, queue: q, tamper: tq, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
-		chStep: channelStep, chOut: ChannelOutput{Kas: make([]int64, 0, 1)},
+		chStep: channelStep, chOut: channelOutput{Kas: make([]int64, 0, 1)},
 		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
 }
 
@@ -321,13 +327,13 @@ func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
 	if err != nil {
 		return err
 	}
-	ev := CommandsEvent{Kind: CommandsRelay, C: int64(c.Counter)}
+	ev := commandsEvent{Kind: commandsRelay, C: int64(c.Counter)}
 	clock, err := m.Apply(c.Trace, ev, &g.cmdOut)
 	var full *statemachine.CapacityError
 	if errors.As(err, &full) {
 		// The relayed set is full: forget it, as a restart does (the spec's
 		// Restart; the meter's counter check makes a repeat harmless).
-		if _, err := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); err != nil {
+		if _, err := m.Apply(0, commandsEvent{Kind: commandsRestart}, &g.cmdOut); err != nil {
 			return err
 		}
 		clock, err = m.Apply(c.Trace, ev, &g.cmdOut)
@@ -347,7 +353,7 @@ func (g *Gateway) Command(meter protocol.SystemTitle, signed []byte) error {
 		// No answer: the command may not have arrived. Forget what was
 		// relayed (the spec's Restart) so that the head-end's retry is
 		// relayed again; the meter's counter check makes a repeat harmless.
-		if _, rerr := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); rerr != nil {
+		if _, rerr := m.Apply(0, commandsEvent{Kind: commandsRestart}, &g.cmdOut); rerr != nil {
 			return errors.Join(err, rerr)
 		}
 		return err
@@ -367,12 +373,12 @@ func (g *Gateway) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &CommandsParams{}
+	p := &commandsParams{}
 	m := &commandsMachine{Role: "gateway", Name: "gateway-" + g.cfg.Name, Step: p.Step, State: p.Init(), Rec: rec,
-		Action: func(o *CommandsOutput) string { return o.Action }}
+		Action: func(o *commandsOutput) string { return o.Action }}
 	if rec.LastClock() > 0 {
 		m.Resume()
-		if _, err := m.Apply(0, CommandsEvent{Kind: CommandsRestart}, &g.cmdOut); err != nil {
+		if _, err := m.Apply(0, commandsEvent{Kind: commandsRestart}, &g.cmdOut); err != nil {
 			return nil, err
 		}
 	}
@@ -434,9 +440,9 @@ func (g *Gateway) Flush(ctx context.Context, up Uplink, batch int) (int, wan.Ing
 	return sent, total, nil
 }
 
-// OpenFromMeter runs an APDU as if it arrived from the meter (the attacker
+// openFromMeter runs an APDU as if it arrived from the meter (the attacker
 // injecting toward the gateway) and returns the gateway's verdict.
-func (g *Gateway) OpenFromMeter(meter protocol.SystemTitle, apdu []byte) error {
+func (g *Gateway) openFromMeter(meter protocol.SystemTitle, apdu []byte) error {
 	s := g.sessions[meter]
 	if s == nil {
 		return fmt.Errorf("%w: %x", ErrNoSession, meter)
@@ -445,10 +451,10 @@ func (g *Gateway) OpenFromMeter(meter protocol.SystemTitle, apdu []byte) error {
 	return err
 }
 
-// SealRequest seals a request for meter without sending it: what an
+// sealRequest seals a request for meter without sending it: what an
 // attacker who intercepts the gateway's frames holds (reorder and tamper
 // attacks in the demo and tests).
-func (g *Gateway) SealRequest(meter protocol.SystemTitle, p protocol.PDU) ([]byte, error) {
+func (g *Gateway) sealRequest(meter protocol.SystemTitle, p protocol.PDU) ([]byte, error) {
 	s := g.sessions[meter]
 	if s == nil {
 		return nil, fmt.Errorf("%w: %x", ErrNoSession, meter)

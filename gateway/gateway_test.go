@@ -75,7 +75,7 @@ func FuzzOpenFromMeter(f *testing.F) {
 		f.Add(a)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if err := g.OpenFromMeter(meter, b); err == nil {
+		if err := g.openFromMeter(meter, b); err == nil {
 			if !sealed[string(b)] {
 				t.Fatalf("forged APDU opened: % x", b)
 			}

@@ -12,82 +12,82 @@ import (
 	"github.com/verimeter/verimeter/statemachine"
 )
 
-// ChannelParams holds the constants of spec/Channel.tla that the gateway's actions read
+// channelParams holds the constants of spec/Channel.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type ChannelParams struct {
+type channelParams struct {
 	// Crypto computes the spec's abstract cryptography for the gateway's actions.
-	Crypto ChannelCrypto
+	Crypto channelCrypto
 	// Store is the state the gateway keeps outside the machine.
-	Store ChannelStore
+	Store channelStore
 }
 
-// ChannelStore is the state of spec/Channel.tla that the gateway keeps outside the machine
+// channelStore is the state of spec/Channel.tla that the gateway keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in ChannelOutput, which the role applies once the step is persisted.
-type ChannelStore interface {
+// in channelOutput, which the role applies once the step is persisted.
+type channelStore interface {
 	// SeenHas reports whether x is in seen (Set(Int); spec/Channel.tla:48:5).
 	SeenHas(x int64) bool
 }
 
-// ChannelCrypto is the abstract cryptography of spec/Channel.tla that the gateway's actions call:
+// channelCrypto is the abstract cryptography of spec/Channel.tla that the gateway's actions call:
 // each method is an operator marked @crypto, whose TLA+ definition is its
 // symbolic meaning. The role implements it with protocol/ (real keys and
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
-type ChannelCrypto interface {
+type channelCrypto interface {
 	// Authentic is Authentic(m) == m.auth (spec/Channel.tla:159:1).
-	Authentic(m ChannelNet) bool
+	Authentic(m channelNet) bool
 }
 
-// ChannelState is the gateway's part of the state of spec/Channel.tla.
-type ChannelState struct {
+// channelState is the gateway's part of the state of spec/Channel.tla.
+type channelState struct {
 	// gkey: Int (spec/Channel.tla:42:5)
 	Gkey int64 `tla:"gkey" json:"gkey"`
 }
 
-// ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
-type ChannelNet struct {
+// channelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
+type channelNet struct {
 	K    int64 `tla:"k" json:"k"`
 	C    int64 `tla:"c" json:"c"`
 	R    int64 `tla:"r" json:"r"`
 	Auth bool  `tla:"auth" json:"auth"`
 }
 
-// ChannelEventKind names the events of the gateway in spec/Channel.tla.
-type ChannelEventKind uint8
+// channelEventKind names the events of the gateway in spec/Channel.tla.
+type channelEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	ChannelKeyAgreement ChannelEventKind = iota + 1 // @event: key_agreement, action Rekey (spec/Channel.tla:129:1)
-	ChannelReceive                                  // @event: receive, action Receive (spec/Channel.tla:164:1)
+	channelKeyAgreement channelEventKind = iota + 1 // @event: key_agreement, action Rekey (spec/Channel.tla:129:1)
+	channelReceive                                  // @event: receive, action Receive (spec/Channel.tla:164:1)
 )
 
-func (k ChannelEventKind) String() string {
+func (k channelEventKind) String() string {
 	switch k {
-	case ChannelKeyAgreement:
+	case channelKeyAgreement:
 		return "key_agreement"
-	case ChannelReceive:
+	case channelReceive:
 		return "receive"
 	}
-	return "ChannelEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "channelEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k ChannelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k channelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// ChannelEvent is one event the gateway consumes.
-type ChannelEvent struct {
-	Kind ChannelEventKind `json:"kind"`
+// channelEvent is one event the gateway consumes.
+type channelEvent struct {
+	Kind channelEventKind `json:"kind"`
 	// M is parameter m of event receive ([k: Int, c: Int, r: Int, auth: Bool], drawn from net in Next).
-	M ChannelNet `tla:"m" json:"m"`
+	M channelNet `tla:"m" json:"m"`
 }
 
-// ChannelOutput is what a step of the gateway asks of its caller, in raft's
+// channelOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type ChannelOutput struct {
+type channelOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -108,7 +108,7 @@ var errChannelUnknownEvent = errors.New("gateway: unknown Channel event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Kas = out.Kas[:0]
@@ -116,24 +116,24 @@ func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutpu
 	out.SeenRemove = out.SeenRemove[:0]
 	out.SeenAdd = out.SeenAdd[:0]
 	switch ev.Kind {
-	case ChannelKeyAgreement:
+	case channelKeyAgreement:
 		return p.stepRekey(s, ev, out)
-	case ChannelReceive:
+	case channelReceive:
 		return p.stepReceive(s, ev, out)
 	}
 	return errChannelUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Channel.tla).
-func (p *ChannelParams) Init() ChannelState {
-	var s ChannelState
+func (p *channelParams) Init() channelState {
+	var s channelState
 	s.Gkey = 1
 	return s
 }
 
 // stepRekey is action Rekey (spec/Channel.tla:129:1), event key_agreement.
 // Model bounds dropped: gkey < MaxKeys (spec/Channel.tla:130:8).
-func (p *ChannelParams) stepRekey(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepRekey(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	nx := *s
 	nx.Gkey = statemachine.Add(&ovf, s.Gkey, 1)
@@ -150,7 +150,7 @@ func (p *ChannelParams) stepRekey(s *ChannelState, ev ChannelEvent, out *Channel
 
 // stepReceive is action Receive (spec/Channel.tla:164:1), event receive.
 // History variables not kept: dup' = dup \/ (<<m.k, m.c>> \in accepted) (spec/Channel.tla:169:19); accepted' = accepted \cup {<<m.k, m.c>>} (spec/Channel.tla:170:19).
-func (p *ChannelParams) stepReceive(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepReceive(s *channelState, ev channelEvent, out *channelOutput) error {
 	if !(ev.M.K == s.Gkey) {
 		return errChannelReceiveGuard1
 	}
@@ -172,74 +172,74 @@ var (
 	errChannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
 )
 
-// CollectionParams holds the constants of spec/Collection.tla that the gateway's actions read
+// collectionParams holds the constants of spec/Collection.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CollectionParams struct {
+type collectionParams struct {
 	// Store is the state the gateway keeps outside the machine.
-	Store CollectionStore
+	Store collectionStore
 }
 
-// CollectionStore is the state of spec/Collection.tla that the gateway keeps outside the machine
+// collectionStore is the state of spec/Collection.tla that the gateway keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in CollectionOutput, which the role applies once the step is persisted.
-type CollectionStore interface {
+// in collectionOutput, which the role applies once the step is persisted.
+type collectionStore interface {
 	// QueueHas reports whether x is in queue (Set([r: Int, signed: Bool]); spec/Collection.tla:43:5).
-	QueueHas(x CollectionItem) bool
+	QueueHas(x collectionItem) bool
 }
 
-// CollectionState is the gateway's part of the state of spec/Collection.tla.
-type CollectionState struct {
+// collectionState is the gateway's part of the state of spec/Collection.tla.
+type collectionState struct {
 }
 
-// CollectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
-type CollectionItem struct {
+// collectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
+type collectionItem struct {
 	R      int64 `tla:"r" json:"r"`
 	Signed bool  `tla:"signed" json:"signed"`
 }
 
-// CollectionEventKind names the events of the gateway in spec/Collection.tla.
-type CollectionEventKind uint8
+// collectionEventKind names the events of the gateway in spec/Collection.tla.
+type collectionEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CollectionCollect   CollectionEventKind = iota + 1 // @event: collect, action Collect (spec/Collection.tla:98:1)
-	CollectionUpload                                   // @event: upload, action Upload (spec/Collection.tla:111:1)
-	CollectionUploadAck                                // @event: upload_ack, action Uploaded (spec/Collection.tla:145:1)
-	CollectionRestart                                  // @event: restart, action Restart (spec/Collection.tla:158:1)
+	collectionCollect   collectionEventKind = iota + 1 // @event: collect, action Collect (spec/Collection.tla:98:1)
+	collectionUpload                                   // @event: upload, action Upload (spec/Collection.tla:111:1)
+	collectionUploadAck                                // @event: upload_ack, action Uploaded (spec/Collection.tla:145:1)
+	collectionRestart                                  // @event: restart, action Restart (spec/Collection.tla:158:1)
 )
 
-func (k CollectionEventKind) String() string {
+func (k collectionEventKind) String() string {
 	switch k {
-	case CollectionCollect:
+	case collectionCollect:
 		return "collect"
-	case CollectionUpload:
+	case collectionUpload:
 		return "upload"
-	case CollectionUploadAck:
+	case collectionUploadAck:
 		return "upload_ack"
-	case CollectionRestart:
+	case collectionRestart:
 		return "restart"
 	}
-	return "CollectionEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "collectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CollectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k collectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CollectionEvent is one event the gateway consumes.
-type CollectionEvent struct {
-	Kind CollectionEventKind `json:"kind"`
+// collectionEvent is one event the gateway consumes.
+type collectionEvent struct {
+	Kind collectionEventKind `json:"kind"`
 	// R is parameter r of event collect (Int, drawn from plc in Next).
 	R int64 `tla:"r" json:"r"`
 	// I is parameter i of event upload ([r: Int, signed: Bool], drawn from queue in Next).
-	I CollectionItem `tla:"i" json:"i"`
+	I collectionItem `tla:"i" json:"i"`
 }
 
-// CollectionOutput is what a step of the gateway asks of its caller, in raft's
+// collectionOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CollectionOutput struct {
+type collectionOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -247,12 +247,12 @@ type CollectionOutput struct {
 	// PlcAcks are the messages added to plcAcks (Set(Int) of role attacker).
 	PlcAcks []int64
 	// Uploads are the messages added to uploads (Set([r: Int, signed: Bool]) of role wan).
-	Uploads []CollectionItem
+	Uploads []collectionItem
 	// QueueClear, QueueRemove and QueueAdd change the @store queue, in this
 	// order, once the step is persisted (only when Step returns nil).
 	QueueClear  bool
-	QueueRemove []CollectionItem
-	QueueAdd    []CollectionItem
+	QueueRemove []collectionItem
+	QueueAdd    []collectionItem
 }
 
 var errCollectionUnknownEvent = errors.New("gateway: unknown Collection event")
@@ -262,7 +262,7 @@ var errCollectionUnknownEvent = errors.New("gateway: unknown Collection event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.PlcAcks = out.PlcAcks[:0]
@@ -271,28 +271,28 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.QueueRemove = out.QueueRemove[:0]
 	out.QueueAdd = out.QueueAdd[:0]
 	switch ev.Kind {
-	case CollectionCollect:
+	case collectionCollect:
 		return p.stepCollect(s, ev, out)
-	case CollectionUpload:
+	case collectionUpload:
 		return p.stepUpload(s, ev, out)
-	case CollectionUploadAck:
+	case collectionUploadAck:
 		return p.stepUploaded(s, ev, out)
-	case CollectionRestart:
+	case collectionRestart:
 		return p.stepRestart(s, ev, out)
 	}
 	return errCollectionUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Collection.tla).
-func (p *CollectionParams) Init() CollectionState {
-	var s CollectionState
+func (p *collectionParams) Init() collectionState {
+	var s collectionState
 	return s
 }
 
 // stepCollect is action Collect (spec/Collection.tla:98:1), event collect.
-func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepCollect(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
-	out.QueueAdd = append(out.QueueAdd, CollectionItem{R: ev.R, Signed: true})
+	out.QueueAdd = append(out.QueueAdd, collectionItem{R: ev.R, Signed: true})
 	msg1 := ev.R
 	out.PlcAcks = append(out.PlcAcks, msg1)
 	*s = nx
@@ -302,7 +302,7 @@ func (p *CollectionParams) stepCollect(s *CollectionState, ev CollectionEvent, o
 }
 
 // stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
-func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepUpload(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Store.QueueHas(ev.I) {
 		return errCollectionUploadGuard1
 	}
@@ -315,7 +315,7 @@ func (p *CollectionParams) stepUpload(s *CollectionState, ev CollectionEvent, ou
 }
 
 // stepUploaded is action Uploaded (spec/Collection.tla:145:1), event upload_ack.
-func (p *CollectionParams) stepUploaded(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepUploaded(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	out.QueueRemove = append(out.QueueRemove, ev.I)
 	*s = nx
@@ -327,7 +327,7 @@ func (p *CollectionParams) stepUploaded(s *CollectionState, ev CollectionEvent, 
 // stepRestart is action Restart (spec/Collection.tla:158:1), event restart.
 // Model bounds dropped: restarts < MaxRestarts (spec/Collection.tla:159:8).
 // History variables not kept: restarts' = restarts + 1 (spec/Collection.tla:160:8).
-func (p *CollectionParams) stepRestart(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepRestart(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	*s = nx
 	out.Action = "Restart"
@@ -339,63 +339,63 @@ var (
 	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
 )
 
-// CommandsParams holds the constants of spec/Commands.tla that the gateway's actions read
+// commandsParams holds the constants of spec/Commands.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CommandsParams struct {
+type commandsParams struct {
 }
 
-// CommandsState is the gateway's part of the state of spec/Commands.tla.
-type CommandsState struct {
+// commandsState is the gateway's part of the state of spec/Commands.tla.
+type commandsState struct {
 	// relayed: Set(Int) (spec/Commands.tla:43:5)
 	Relayed statemachine.Set[int64] `tla:"relayed" json:"relayed"`
 }
 
-// CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
-type CommandsNet struct {
+// commandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
+type commandsNet struct {
 	Id int64  `tla:"id" json:"id"`
 	By string `tla:"by" json:"by"`
 }
 
-// CommandsEventKind names the events of the gateway in spec/Commands.tla.
-type CommandsEventKind uint8
+// commandsEventKind names the events of the gateway in spec/Commands.tla.
+type commandsEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:83:1)
-	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:90:1)
+	commandsRelay   commandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:83:1)
+	commandsRestart                              // @event: restart, action Restart (spec/Commands.tla:90:1)
 )
 
-func (k CommandsEventKind) String() string {
+func (k commandsEventKind) String() string {
 	switch k {
-	case CommandsRelay:
+	case commandsRelay:
 		return "relay"
-	case CommandsRestart:
+	case commandsRestart:
 		return "restart"
 	}
-	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "commandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k commandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CommandsEvent is one event the gateway consumes.
-type CommandsEvent struct {
-	Kind CommandsEventKind `json:"kind"`
+// commandsEvent is one event the gateway consumes.
+type commandsEvent struct {
+	Kind commandsEventKind `json:"kind"`
 	// C is parameter c of event relay (Int, drawn from 1 .. issued in Next).
 	C int64 `tla:"c" json:"c"`
 }
 
-// CommandsOutput is what a step of the gateway asks of its caller, in raft's
+// commandsOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CommandsOutput struct {
+type commandsOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Net are the messages added to net (Set([id: Int, by: Str]) of role attacker).
-	Net []CommandsNet
+	Net []commandsNet
 }
 
 var errCommandsUnknownEvent = errors.New("gateway: unknown Commands event")
@@ -405,28 +405,28 @@ var errCommandsUnknownEvent = errors.New("gateway: unknown Commands event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Net = out.Net[:0]
 	switch ev.Kind {
-	case CommandsRelay:
+	case commandsRelay:
 		return p.stepRelay(s, ev, out)
-	case CommandsRestart:
+	case commandsRestart:
 		return p.stepRestart(s, ev, out)
 	}
 	return errCommandsUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Commands.tla).
-func (p *CommandsParams) Init() CommandsState {
-	var s CommandsState
+func (p *commandsParams) Init() commandsState {
+	var s commandsState
 	s.Relayed.Clear()
 	return s
 }
 
 // stepRelay is action Relay (spec/Commands.tla:83:1), event relay.
-func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) stepRelay(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if s.Relayed.Has(ev.C, statemachine.CompareInt) {
 		return errCommandsRelayGuard1
 	}
@@ -434,7 +434,7 @@ func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *Comm
 	if !nx.Relayed.Insert(ev.C, statemachine.CompareInt) {
 		return errCommandsRelayRelayedFull
 	}
-	msg1 := CommandsNet{Id: ev.C, By: "headend"}
+	msg1 := commandsNet{Id: ev.C, By: "headend"}
 	out.Net = append(out.Net, msg1)
 	*s = nx
 	out.Action = "Relay"
@@ -444,7 +444,7 @@ func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *Comm
 // stepRestart is action Restart (spec/Commands.tla:90:1), event restart.
 // Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:91:8).
 // History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:92:8).
-func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) stepRestart(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	nx := *s
 	nx.Relayed.Clear()
 	*s = nx
@@ -457,86 +457,86 @@ var (
 	errCommandsRelayRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
 )
 
-// TamperParams holds the constants of spec/Tamper.tla that the gateway's actions read
+// tamperParams holds the constants of spec/Tamper.tla that the gateway's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type TamperParams struct {
+type tamperParams struct {
 }
 
-// TamperState is the gateway's part of the state of spec/Tamper.tla.
-type TamperState struct {
+// tamperState is the gateway's part of the state of spec/Tamper.tla.
+type tamperState struct {
 	// queue: Set([n: Int, kind: Str, signed: Bool]); @persist (spec/Tamper.tla:60:5)
-	Queue statemachine.Set[TamperItem] `tla:"queue" json:"queue"`
+	Queue statemachine.Set[tamperItem] `tla:"queue" json:"queue"`
 	// wanUp: Bool (spec/Tamper.tla:66:5)
 	WanUp bool `tla:"wanUp" json:"wanUp"`
 }
 
-// TamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
-type TamperItem struct {
+// tamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
+type tamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
 }
 
-// TamperEventKind names the events of the gateway in spec/Tamper.tla.
-type TamperEventKind uint8
+// tamperEventKind names the events of the gateway in spec/Tamper.tla.
+type tamperEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	TamperCollect   TamperEventKind = iota + 1 // @event: collect, action Collect (spec/Tamper.tla:157:1)
-	TamperInject                               // @event: inject, action Inject (spec/Tamper.tla:165:1)
-	TamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:176:1)
-	TamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:186:1)
-	TamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:209:1)
-	TamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:223:1)
-	TamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:230:1)
-	TamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:235:1)
+	tamperCollect   tamperEventKind = iota + 1 // @event: collect, action Collect (spec/Tamper.tla:157:1)
+	tamperInject                               // @event: inject, action Inject (spec/Tamper.tla:165:1)
+	tamperDrop                                 // @event: drop, action Drop (spec/Tamper.tla:176:1)
+	tamperUpload                               // @event: upload, action Upload (spec/Tamper.tla:186:1)
+	tamperUploadAck                            // @event: upload_ack, action Uploaded (spec/Tamper.tla:209:1)
+	tamperRestart                              // @event: restart, action Restart (spec/Tamper.tla:223:1)
+	tamperOutage                               // @event: outage, action WanDown (spec/Tamper.tla:230:1)
+	tamperRecovery                             // @event: recovery, action WanBack (spec/Tamper.tla:235:1)
 )
 
-func (k TamperEventKind) String() string {
+func (k tamperEventKind) String() string {
 	switch k {
-	case TamperCollect:
+	case tamperCollect:
 		return "collect"
-	case TamperInject:
+	case tamperInject:
 		return "inject"
-	case TamperDrop:
+	case tamperDrop:
 		return "drop"
-	case TamperUpload:
+	case tamperUpload:
 		return "upload"
-	case TamperUploadAck:
+	case tamperUploadAck:
 		return "upload_ack"
-	case TamperRestart:
+	case tamperRestart:
 		return "restart"
-	case TamperOutage:
+	case tamperOutage:
 		return "outage"
-	case TamperRecovery:
+	case tamperRecovery:
 		return "recovery"
 	}
-	return "TamperEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "tamperEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k TamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k tamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// TamperEvent is one event the gateway consumes.
-type TamperEvent struct {
-	Kind TamperEventKind `json:"kind"`
+// tamperEvent is one event the gateway consumes.
+type tamperEvent struct {
+	Kind tamperEventKind `json:"kind"`
 	// E is parameter e of event collect ([n: Int, kind: Str, signed: Bool], drawn from plc in Next).
-	E TamperItem `tla:"e" json:"e"`
+	E tamperItem `tla:"e" json:"e"`
 	// N is parameter n of event upload_ack (Int, drawn from acks in Next).
 	N int64 `tla:"n" json:"n"`
 }
 
-// TamperOutput is what a step of the gateway asks of its caller, in raft's
+// tamperOutput is what a step of the gateway asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type TamperOutput struct {
+type tamperOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Uploads are the messages added to uploads (Set([n: Int, kind: Str, signed: Bool]) of role wan).
-	Uploads []TamperItem
+	Uploads []tamperItem
 }
 
 var errTamperUnknownEvent = errors.New("gateway: unknown Tamper event")
@@ -546,41 +546,41 @@ var errTamperUnknownEvent = errors.New("gateway: unknown Tamper event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Uploads = out.Uploads[:0]
 	switch ev.Kind {
-	case TamperCollect:
+	case tamperCollect:
 		return p.stepCollect(s, ev, out)
-	case TamperInject:
+	case tamperInject:
 		return p.stepInject(s, ev, out)
-	case TamperDrop:
+	case tamperDrop:
 		return p.stepDrop(s, ev, out)
-	case TamperUpload:
+	case tamperUpload:
 		return p.stepUpload(s, ev, out)
-	case TamperUploadAck:
+	case tamperUploadAck:
 		return p.stepUploaded(s, ev, out)
-	case TamperRestart:
+	case tamperRestart:
 		return p.stepRestart(s, ev, out)
-	case TamperOutage:
+	case tamperOutage:
 		return p.stepWanDown(s, ev, out)
-	case TamperRecovery:
+	case tamperRecovery:
 		return p.stepWanBack(s, ev, out)
 	}
 	return errTamperUnknownEvent
 }
 
 // Init is the gateway's initial state (Init of spec/Tamper.tla).
-func (p *TamperParams) Init() TamperState {
-	var s TamperState
+func (p *tamperParams) Init() tamperState {
+	var s tamperState
 	s.Queue.Clear()
 	s.WanUp = true
 	return s
 }
 
 // stepCollect is action Collect (spec/Tamper.tla:157:1), event collect.
-func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepCollect(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperCollectGuard1
 	}
@@ -597,7 +597,7 @@ func (p *TamperParams) stepCollect(s *TamperState, ev TamperEvent, out *TamperOu
 // stepInject is action Inject (spec/Tamper.tla:165:1), event inject.
 // Model bounds dropped: injects < MaxInjects (spec/Tamper.tla:167:8).
 // History variables not kept: injects' = injects + 1 (spec/Tamper.tla:168:8).
-func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepInject(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if ev.E.Signed {
 		return errTamperInjectGuard1
 	}
@@ -614,7 +614,7 @@ func (p *TamperParams) stepInject(s *TamperState, ev TamperEvent, out *TamperOut
 // stepDrop is action Drop (spec/Tamper.tla:176:1), event drop.
 // Model bounds dropped: drops < MaxDrops (spec/Tamper.tla:178:8).
 // History variables not kept: drops' = drops + 1 (spec/Tamper.tla:179:8).
-func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepDrop(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperDropGuard1
 	}
@@ -627,7 +627,7 @@ func (p *TamperParams) stepDrop(s *TamperState, ev TamperEvent, out *TamperOutpu
 }
 
 // stepUpload is action Upload (spec/Tamper.tla:186:1), event upload.
-func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepUpload(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Queue.Has(ev.E, compareTamperItem) {
 		return errTamperUploadGuard1
 	}
@@ -643,10 +643,10 @@ func (p *TamperParams) stepUpload(s *TamperState, ev TamperEvent, out *TamperOut
 }
 
 // stepUploaded is action Uploaded (spec/Tamper.tla:209:1), event upload_ack.
-func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepUploaded(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	nx := *s
 	{
-		var kept statemachine.Set[TamperItem]
+		var kept statemachine.Set[tamperItem]
 		for _, x1 := range s.Queue.Elems() {
 			if x1.N != ev.N {
 				kept.Insert(x1, compareTamperItem)
@@ -663,7 +663,7 @@ func (p *TamperParams) stepUploaded(s *TamperState, ev TamperEvent, out *TamperO
 // stepRestart is action Restart (spec/Tamper.tla:223:1), event restart.
 // Model bounds dropped: restarts < MaxRestarts (spec/Tamper.tla:224:8).
 // History variables not kept: restarts' = restarts + 1 (spec/Tamper.tla:225:8).
-func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepRestart(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	nx := *s
 	nx.WanUp = true
 	*s = nx
@@ -674,7 +674,7 @@ func (p *TamperParams) stepRestart(s *TamperState, ev TamperEvent, out *TamperOu
 // stepWanDown is action WanDown (spec/Tamper.tla:230:1), event outage.
 // Model bounds dropped: outages < MaxOutages (spec/Tamper.tla:231:17).
 // History variables not kept: outages' = outages + 1 (spec/Tamper.tla:232:26).
-func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepWanDown(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.WanUp {
 		return errTamperWanDownGuard1
 	}
@@ -686,7 +686,7 @@ func (p *TamperParams) stepWanDown(s *TamperState, ev TamperEvent, out *TamperOu
 }
 
 // stepWanBack is action WanBack (spec/Tamper.tla:235:1), event recovery.
-func (p *TamperParams) stepWanBack(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepWanBack(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if s.WanUp {
 		return errTamperWanBackGuard1
 	}
@@ -709,7 +709,7 @@ var (
 	errTamperWanBackGuard1    = &statemachine.GuardError{Role: "gateway", Action: "WanBack", Conjunct: "~wanUp (spec/Tamper.tla:235:12)"}
 )
 
-func compareTamperItem(a, b TamperItem) int {
+func compareTamperItem(a, b tamperItem) int {
 	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
 		return c
 	}

@@ -28,12 +28,12 @@ func TestMachineGenUpToDate(t *testing.T) {
 }
 
 func adapters() []*difftest.Adapter {
-	ch := &ChannelParams{Crypto: ChannelSymbolicCrypto{}}
-	chOut := ChannelOutput{Kas: make([]int64, 0, 4)}
-	co := &CollectionParams{}
-	cm := &CommandsParams{}
-	out := CommandsOutput{Net: make([]CommandsNet, 0, 4)}
-	tp := &TamperParams{}
+	ch := &channelParams{Crypto: channelSymbolicCrypto{}}
+	chOut := channelOutput{Kas: make([]int64, 0, 4)}
+	co := &collectionParams{}
+	cm := &commandsParams{}
+	out := commandsOutput{Net: make([]commandsNet, 0, 4)}
+	tp := &tamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "gateway", Params: co,
 		// MaxReadings as in the other roles (the queue is a map, no cap).
@@ -41,14 +41,14 @@ func adapters() []*difftest.Adapter {
 		// The store-and-forward queue is a @store (the queue's journal):
 		// the state is the machine's beside the map-backed reference store.
 		Init: func() reflect.Value {
-			return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{Queue: map[CollectionItem]bool{}}})
+			return reflect.ValueOf(&collectionFull{State: co.Init(), Store: collectionMapStore{Queue: map[collectionItem]bool{}}})
 		},
-		Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&collectionEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			var out CollectionOutput
-			full := s.Interface().(*CollectionFull)
+			var out collectionOutput
+			full := s.Interface().(*collectionFull)
 			co.Store = &full.Store
-			err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+			err := co.Step(&full.State, *ev.Interface().(*collectionEvent), &out)
 			if err == nil {
 				full.Store.Apply(&out)
 			}
@@ -61,13 +61,13 @@ func adapters() []*difftest.Adapter {
 		// The window (seen) is a @store: the state is the machine's
 		// beside the map-backed reference store.
 		Init: func() reflect.Value {
-			return reflect.ValueOf(&ChannelFull{State: ch.Init(), Store: ChannelMapStore{Seen: map[int64]bool{}}})
+			return reflect.ValueOf(&channelFull{State: ch.Init(), Store: channelMapStore{Seen: map[int64]bool{}}})
 		},
-		Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&channelEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			full := s.Interface().(*ChannelFull)
+			full := s.Interface().(*channelFull)
 			ch.Store = &full.Store
-			err := ch.Step(&full.State, *ev.Interface().(*ChannelEvent), &chOut)
+			err := ch.Step(&full.State, *ev.Interface().(*channelEvent), &chOut)
 			if err == nil {
 				full.Store.Apply(&chOut)
 			}
@@ -77,9 +77,9 @@ func adapters() []*difftest.Adapter {
 		Module: "Commands", Role: "gateway", Params: cm,
 		Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 4},
 		Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
-		Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&commandsEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
+			err := cm.Step(s.Interface().(*commandsState), *ev.Interface().(*commandsEvent), &out)
 			return difftest.Out{Sends: map[string][]reflect.Value{"net": difftest.Values(out.Net)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
@@ -91,10 +91,10 @@ func adapters() []*difftest.Adapter {
 		Small: map[string]int64{"MaxEvents": 1},
 		Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
 		Init:  func() reflect.Value { s := tp.Init(); return reflect.ValueOf(&s) },
-		Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&tamperEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			var out TamperOutput
-			err := tp.Step(s.Interface().(*TamperState), *ev.Interface().(*TamperEvent), &out)
+			var out tamperOutput
+			err := tp.Step(s.Interface().(*tamperState), *ev.Interface().(*tamperEvent), &out)
 			return difftest.Out{Sends: map[string][]reflect.Value{"uploads": difftest.Values(out.Uploads)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}}

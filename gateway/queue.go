@@ -21,40 +21,40 @@ var ErrQueue = errors.New("gateway: store-and-forward queue failed")
 // acknowledgement is sent again; the head-end's ingest is idempotent, so a
 // resend after a crash between commit and acknowledgement is a duplicate,
 // never a loss. The journal is compacted to the unacknowledged items when
-// it outgrows them (QueueOptions), so its size follows the backlog.
+// it outgrows them, so its size follows the backlog.
 type Queue struct {
 	j       *journal.Journal
 	pending []queued // unacknowledged, oldest first
 	// ids counts the pending items by meter and signed-data counter: the
 	// gateway's Collection machine reads its @store queue through it.
-	ids map[ItemID]int
+	ids map[itemRef]int
 }
 
 type queued struct {
 	seq  uint64 // the item record's journal sequence number
 	item wan.Item
-	id   ItemID
+	id   itemRef
 	ok   bool // id was read from the item (a reading or a block)
 }
 
-// ItemID names a signed reading or block by its meter and signed-data
+// itemRef names a signed reading or block by its meter and signed-data
 // counter: the spec's reading r of spec/Collection.tla, for one meter.
-type ItemID struct {
-	Meter   protocol.SystemTitle
-	Counter uint64
+type itemRef struct {
+	meter   protocol.SystemTitle
+	counter uint64
 }
 
 // itemID reads the meter and counter of a reading or a block (unverified:
 // the head-end verifies); events and unreadable items have none.
-func itemID(it wan.Item) (ItemID, bool) {
+func itemID(it wan.Item) (itemRef, bool) {
 	if it.Kind != wan.KindReading && it.Kind != wan.KindBlock {
-		return ItemID{}, false
+		return itemRef{}, false
 	}
 	m, c, err := protocol.PeekData(it.Raw, it.Kind == wan.KindBlock)
 	if err != nil {
-		return ItemID{}, false
+		return itemRef{}, false
 	}
-	return ItemID{Meter: m, Counter: c}, true
+	return itemRef{meter: m, counter: c}, true
 }
 
 // index adds a pending item to ids.
@@ -64,10 +64,10 @@ func (q *Queue) index(it *queued) {
 	}
 }
 
-// Has reports whether a reading or block of meter with counter is pending
+// has reports whether a reading or block of meter with counter is pending
 // (the gateway's Collection machine's queue, spec/Collection.tla).
-func (q *Queue) Has(meter protocol.SystemTitle, counter uint64) bool {
-	return q.ids[ItemID{Meter: meter, Counter: counter}] > 0
+func (q *Queue) has(meter protocol.SystemTitle, counter uint64) bool {
+	return q.ids[itemRef{meter: meter, counter: counter}] > 0
 }
 
 // Journal record kinds of the queue.
@@ -99,25 +99,25 @@ func DescribeQueueRecord(kind byte, b []byte) (name, summary string) {
 	return "", ""
 }
 
-// QueueOptions configure where the queue's journal is written and when it
+// queueOptions configure where the queue's journal is written and when it
 // is compacted.
-type QueueOptions struct {
-	FS         journal.FS // nil: the operating system's
-	CompactMin int64      // 0: journal.DefaultCompactMin
+type queueOptions struct {
+	fs         journal.FS // nil: the operating system's
+	compactMin int64      // 0: journal.DefaultCompactMin
 }
 
 // OpenQueue opens or creates the queue at path ("" keeps it in memory).
-func OpenQueue(path string) (*Queue, error) { return OpenQueueWith(path, QueueOptions{}) }
+func OpenQueue(path string) (*Queue, error) { return openQueueWith(path, queueOptions{}) }
 
-// OpenQueueWith opens or creates the queue at path with options. A torn
+// openQueueWith opens or creates the queue at path with options. A torn
 // tail of its journal is cut and reported (Report); a corrupt journal is a
 // *journal.CorruptError and the file is left as it was.
-func OpenQueueWith(path string, o QueueOptions) (*Queue, error) {
-	j, err := journal.OpenWith(path, journal.Options{FS: o.FS, Live: liveQueue, CompactMin: o.CompactMin})
+func openQueueWith(path string, o queueOptions) (*Queue, error) {
+	j, err := journal.OpenWith(path, journal.Options{FS: o.fs, Live: liveQueue, CompactMin: o.compactMin})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrQueue, err)
 	}
-	q := &Queue{j: j, ids: map[ItemID]int{}}
+	q := &Queue{j: j, ids: map[itemRef]int{}}
 	all, err := scanQueue(j.Records())
 	if err != nil {
 		j.Close()
@@ -199,8 +199,8 @@ func liveQueue(recs []journal.Record) []journal.Record {
 // a crash); `verimeter gateway run` logs it.
 func (q *Queue) Report() journal.Report { return q.j.Report() }
 
-// Size is the queue journal's size in bytes.
-func (q *Queue) Size() int64 { return q.j.Size() }
+// size is the queue journal's size in bytes.
+func (q *Queue) size() int64 { return q.j.Size() }
 
 // Append adds items durably, all in one write and one fsync: when it
 // returns nil every item is on disk; otherwise none is queued and the

@@ -36,7 +36,7 @@ func itemIndex(it wan.Item) int {
 func TestQueueBitFlipRefusesToStart(t *testing.T) {
 	fsys := crashfs.New()
 	path := filepath.Join("/gw", "queue")
-	q, err := OpenQueueWith(path, QueueOptions{FS: fsys})
+	q, err := openQueueWith(path, queueOptions{fs: fsys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +52,8 @@ func TestQueueBitFlipRefusesToStart(t *testing.T) {
 	bad[off+18] ^= 0x80
 	fsys.WriteFile(path, bad)
 	for name, open := range map[string]func() error{
-		"queue":   func() error { _, err := OpenQueueWith(path, QueueOptions{FS: fsys}); return err },
-		"gateway": func() error { _, err := New(Config{Name: "gw", Dir: "/gw", FS: fsys}); return err },
+		"queue":   func() error { _, err := openQueueWith(path, queueOptions{fs: fsys}); return err },
+		"gateway": func() error { _, err := New(Config{Name: "gw", Dir: "/gw", fs: fsys}); return err },
 	} {
 		err := open()
 		var ce *journal.CorruptError
@@ -70,7 +70,7 @@ func TestQueueBitFlipRefusesToStart(t *testing.T) {
 // reported; every item before it is pending.
 func TestQueueTornTailIsReported(t *testing.T) {
 	fsys := crashfs.New()
-	q, err := OpenQueueWith("/gw/queue", QueueOptions{FS: fsys})
+	q, err := openQueueWith("/gw/queue", queueOptions{fs: fsys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestQueueTornTailIsReported(t *testing.T) {
 	q.Close()
 	orig, _ := fsys.ReadFile("/gw/queue")
 	fsys.WriteFile("/gw/queue", append(bytes.Clone(orig), 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 99))
-	q, err = OpenQueueWith("/gw/queue", QueueOptions{FS: fsys})
+	q, err = openQueueWith("/gw/queue", queueOptions{fs: fsys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,8 +95,8 @@ func TestQueueTornTailIsReported(t *testing.T) {
 // exceeds its bound, and a restart has exactly the backlog.
 func TestQueueCompactionBoundsTheJournal(t *testing.T) {
 	fsys := crashfs.New()
-	opts := QueueOptions{FS: fsys, CompactMin: 16 << 10}
-	q, err := OpenQueueWith("/gw/queue", opts)
+	opts := queueOptions{fs: fsys, compactMin: 16 << 10}
+	q, err := openQueueWith("/gw/queue", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +114,15 @@ func TestQueueCompactionBoundsTheJournal(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		peak = max(peak, q.Size())
+		peak = max(peak, q.size())
 	}
 	itemLen := int64(len(item(19999).Raw) + 1 + 21)
-	if bound := max(opts.CompactMin, 2*(16+57*itemLen)) + 8*itemLen; peak > bound {
+	if bound := max(opts.compactMin, 2*(16+57*itemLen)) + 8*itemLen; peak > bound {
 		t.Fatalf("queue journal grew to %d bytes, bound %d", peak, bound)
 	}
 	pending := q.Len()
 	q.Close()
-	q, err = OpenQueueWith("/gw/queue", opts)
+	q, err = openQueueWith("/gw/queue", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestQueueDiskFullAndReadOnly(t *testing.T) {
 			fsys := crashfs.New()
 			var fail error
 			fsys.Fail = func(crashfs.OpKind, string) error { return fail }
-			q, err := OpenQueueWith("/gw/queue", QueueOptions{FS: fsys})
+			q, err := openQueueWith("/gw/queue", queueOptions{fs: fsys})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,7 +163,7 @@ func TestQueueDiskFullAndReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			q.Close()
-			q, err = OpenQueueWith("/gw/queue", QueueOptions{FS: fsys})
+			q, err = openQueueWith("/gw/queue", queueOptions{fs: fsys})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,10 +200,10 @@ func TestCrashPointsQueue(t *testing.T) {
 		n = 5000
 	}
 	fsys := crashfs.New()
-	opts := QueueOptions{FS: fsys, CompactMin: 1024}
+	opts := queueOptions{fs: fsys, compactMin: 1024}
 	fsys.Record()
 	initial := fsys.Snapshot()
-	q, err := OpenQueueWith("/gw/queue", opts)
+	q, err := openQueueWith("/gw/queue", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestCrashPointsQueue(t *testing.T) {
 	q.Close()
 	ops := fsys.Ops()
 	res := crashfs.Replay(initial, ops, func(fs *crashfs.MemFS, k int) error {
-		q, err := OpenQueueWith("/gw/queue", QueueOptions{FS: fs, CompactMin: opts.CompactMin})
+		q, err := openQueueWith("/gw/queue", queueOptions{fs: fs, compactMin: opts.compactMin})
 		if err != nil {
 			return fmt.Errorf("the queue does not open: %w", err)
 		}
@@ -331,7 +331,7 @@ func TestCollectOnFullDiskTakesNothing(t *testing.T) {
 	fsys := crashfs.New()
 	var fail error
 	fsys.Fail = func(crashfs.OpKind, string) error { return fail }
-	cfg := Config{Name: "g4", Title: gwTitle, ChannelKey: gk, Rand: rand.Reader, Segment: bm, Dir: "/gw", FS: fsys}
+	cfg := Config{Name: "g4", Title: gwTitle, ChannelKey: gk, Rand: rand.Reader, Segment: bm, Dir: "/gw", fs: fsys}
 	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +354,7 @@ func TestCollectOnFullDiskTakesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	if p := g.Queue().Pending(5); len(p) != 1 || !g.Queue().Has(meter, 1) {
+	if p := g.Queue().Pending(5); len(p) != 1 || !g.Queue().has(meter, 1) {
 		t.Fatalf("after restart: %v", p)
 	}
 }

@@ -5,18 +5,18 @@
 
 package gateway
 
-// ChannelMapStore is a map-backed ChannelStore: the reference the tests use
+// channelMapStore is a map-backed channelStore: the reference the tests use
 // for the state the gateway keeps outside the machine of spec/Channel.tla.
-type ChannelMapStore struct {
+type channelMapStore struct {
 	Seen map[int64]bool `tla:"seen"`
 }
 
 // SeenHas reports whether x is in seen.
-func (m *ChannelMapStore) SeenHas(x int64) bool { return m.Seen[x] }
+func (m *channelMapStore) SeenHas(x int64) bool { return m.Seen[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *ChannelMapStore) Apply(out *ChannelOutput) {
+func (m *channelMapStore) Apply(out *channelOutput) {
 	if m.Seen == nil {
 		m.Seen = map[int64]bool{}
 	}
@@ -31,37 +31,37 @@ func (m *ChannelMapStore) Apply(out *ChannelOutput) {
 	}
 }
 
-// ChannelFull is the gateway's whole state of spec/Channel.tla, the machine's and its
+// channelFull is the gateway's whole state of spec/Channel.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type ChannelFull struct {
-	State ChannelState    `tla:",inline"`
-	Store ChannelMapStore `tla:",inline"`
+type channelFull struct {
+	State channelState    `tla:",inline"`
+	Store channelMapStore `tla:",inline"`
 }
 
-// ChannelSymbolicCrypto implements ChannelCrypto as the spec defines each
+// channelSymbolicCrypto implements channelCrypto as the spec defines each
 // operator (no keys): for tests and trace validation, never for a device.
-type ChannelSymbolicCrypto struct{}
+type channelSymbolicCrypto struct{}
 
 // Authentic is Authentic(m) as the spec defines it.
-func (ChannelSymbolicCrypto) Authentic(m ChannelNet) bool {
-	ev := struct{ M ChannelNet }{m}
+func (channelSymbolicCrypto) Authentic(m channelNet) bool {
+	ev := struct{ M channelNet }{m}
 	return ev.M.Auth
 }
 
-// CollectionMapStore is a map-backed CollectionStore: the reference the tests use
+// collectionMapStore is a map-backed collectionStore: the reference the tests use
 // for the state the gateway keeps outside the machine of spec/Collection.tla.
-type CollectionMapStore struct {
-	Queue map[CollectionItem]bool `tla:"queue"`
+type collectionMapStore struct {
+	Queue map[collectionItem]bool `tla:"queue"`
 }
 
 // QueueHas reports whether x is in queue.
-func (m *CollectionMapStore) QueueHas(x CollectionItem) bool { return m.Queue[x] }
+func (m *collectionMapStore) QueueHas(x collectionItem) bool { return m.Queue[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *CollectionMapStore) Apply(out *CollectionOutput) {
+func (m *collectionMapStore) Apply(out *collectionOutput) {
 	if m.Queue == nil {
-		m.Queue = map[CollectionItem]bool{}
+		m.Queue = map[collectionItem]bool{}
 	}
 	if out.QueueClear {
 		clear(m.Queue)
@@ -74,9 +74,9 @@ func (m *CollectionMapStore) Apply(out *CollectionOutput) {
 	}
 }
 
-// CollectionFull is the gateway's whole state of spec/Collection.tla, the machine's and its
+// collectionFull is the gateway's whole state of spec/Collection.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type CollectionFull struct {
-	State CollectionState    `tla:",inline"`
-	Store CollectionMapStore `tla:",inline"`
+type collectionFull struct {
+	State collectionState    `tla:",inline"`
+	Store collectionMapStore `tla:",inline"`
 }

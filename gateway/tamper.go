@@ -37,7 +37,7 @@ var ErrTamperRefused = errors.New("gateway: tamper item refused")
 
 // tamperMachine is the gateway's generated machine of spec/Tamper.tla for
 // one meter: its queue of events (@persist) and its WAN link.
-type tamperMachine = statemachine.Instance[TamperState, TamperEvent, TamperOutput]
+type tamperMachine = statemachine.Instance[tamperState, tamperEvent, tamperOutput]
 
 // tamperMeter is one meter's machine with the signed bytes of its queue.
 type tamperMeter struct {
@@ -52,7 +52,7 @@ type tamperMeter struct {
 type tamperQueue struct {
 	j      *journal.Journal
 	meters map[protocol.SystemTitle]*tamperMeter
-	out    TamperOutput
+	out    tamperOutput
 	// collecting is the signed event of the Collect being stepped (what
 	// the persisted record adds to the meter's queue).
 	collecting []byte
@@ -68,12 +68,12 @@ func openTamper(cfg Config) (*tamperQueue, error) {
 	if cfg.Dir != "" {
 		path = filepath.Join(cfg.Dir, "tamper")
 	}
-	j, err := journal.OpenWith(path, journal.Options{FS: cfg.FS, Live: liveTamper})
+	j, err := journal.OpenWith(path, journal.Options{FS: cfg.fs, Live: liveTamper})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrQueue, err)
 	}
 	q := &tamperQueue{j: j, meters: map[protocol.SystemTitle]*tamperMeter{}, trace: cfg.Trace}
-	q.out.Uploads = make([]TamperItem, 0, 1)
+	q.out.Uploads = make([]tamperItem, 0, 1)
 	last := map[protocol.SystemTitle][]byte{}
 	var order []protocol.SystemTitle
 	for _, r := range j.Records() {
@@ -96,7 +96,7 @@ func openTamper(cfg Config) (*tamperQueue, error) {
 			err = m.restore(t, last[t])
 		}
 		if err == nil {
-			_, err = m.machine.Apply(0, TamperEvent{Kind: TamperRestart}, &q.out)
+			_, err = m.machine.Apply(0, tamperEvent{Kind: tamperRestart}, &q.out)
 		}
 		if err != nil {
 			j.Close()
@@ -145,11 +145,11 @@ func (q *tamperQueue) meter(t protocol.SystemTitle) (*tamperMeter, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &TamperParams{}
+	p := &tamperParams{}
 	m := &tamperMeter{signed: map[int64][]byte{}}
 	m.machine = tamperMachine{Role: "gateway", Name: "gateway", Step: p.Step, State: p.Init(), Rec: rec,
-		Action: func(o *TamperOutput) string { return o.Action },
-		Persist: func(s *TamperState, o *TamperOutput) error {
+		Action: func(o *tamperOutput) string { return o.Action },
+		Persist: func(s *tamperState, o *tamperOutput) error {
 			if !o.Persist {
 				return nil
 			}
@@ -161,7 +161,7 @@ func (q *tamperQueue) meter(t protocol.SystemTitle) (*tamperMeter, error) {
 }
 
 // record is the tqMeter record of the meter's queue in state s.
-func (m *tamperMeter) record(t protocol.SystemTitle, s *TamperState, collecting []byte) []byte {
+func (m *tamperMeter) record(t protocol.SystemTitle, s *tamperState, collecting []byte) []byte {
 	b := protocol.TamperBatch{Items: make([][]byte, 0, s.Queue.Len())}
 	for _, e := range s.Queue.Elems() {
 		if sig, ok := m.signed[e.N]; ok {
@@ -198,19 +198,19 @@ func (m *tamperMeter) restore(t protocol.SystemTitle, rec []byte) error {
 // meter on the authenticated channel, where the meter sends only what it
 // signed (spec/Tamper.tla, Send), so it is the spec's signed item; one the
 // gateway could not read is refused.
-func peekTamper(t protocol.SystemTitle, raw []byte) (TamperItem, error) {
+func peekTamper(t protocol.SystemTitle, raw []byte) (tamperItem, error) {
 	e, err := protocol.PeekEvent(raw)
 	if err != nil {
-		return TamperItem{}, fmt.Errorf("%w: %w", ErrTamperRefused, err)
+		return tamperItem{}, fmt.Errorf("%w: %w", ErrTamperRefused, err)
 	}
 	kind, err := protocol.TamperKind(e.Code)
 	if err != nil {
-		return TamperItem{}, fmt.Errorf("%w: %w", ErrTamperRefused, err)
+		return tamperItem{}, fmt.Errorf("%w: %w", ErrTamperRefused, err)
 	}
 	if e.Meter != t || e.Counter == 0 || e.Counter > math.MaxInt64 {
-		return TamperItem{}, fmt.Errorf("%w: event %d of %x from meter %x", ErrTamperRefused, e.Counter, e.Meter, t)
+		return tamperItem{}, fmt.Errorf("%w: event %d of %x from meter %x", ErrTamperRefused, e.Counter, e.Meter, t)
 	}
-	return TamperItem{N: int64(e.Counter), Kind: kind, Signed: true}, nil
+	return tamperItem{N: int64(e.Counter), Kind: kind, Signed: true}, nil
 }
 
 // CollectTamper asks a meter for its unacknowledged tamper events
@@ -244,7 +244,7 @@ func (g *Gateway) CollectTamper(meter protocol.SystemTitle) (int, error) {
 			continue
 		}
 		q.collecting = raw
-		_, err = m.machine.Apply(b.Clock, TamperEvent{Kind: TamperCollect, E: it}, &q.out)
+		_, err = m.machine.Apply(b.Clock, tamperEvent{Kind: tamperCollect, E: it}, &q.out)
 		q.collecting = nil
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			continue // queued already (Collect: e \notin queue): a resend
@@ -287,12 +287,12 @@ func (g *Gateway) UploadTamper(ctx context.Context, up TamperUplink) (int, error
 			break // the rest goes in the next batch
 		}
 		if !m.machine.State.WanUp {
-			if _, err := m.machine.Apply(0, TamperEvent{Kind: TamperRecovery}, &q.out); err != nil {
+			if _, err := m.machine.Apply(0, tamperEvent{Kind: tamperRecovery}, &q.out); err != nil {
 				return 0, err
 			}
 		}
 		for _, e := range m.machine.State.Queue.Elems() {
-			now, err := m.machine.Apply(0, TamperEvent{Kind: TamperUpload, E: e}, &q.out)
+			now, err := m.machine.Apply(0, tamperEvent{Kind: tamperUpload, E: e}, &q.out)
 			if err != nil {
 				return 0, err
 			}
@@ -312,7 +312,7 @@ func (g *Gateway) UploadTamper(ctx context.Context, up TamperUplink) (int, error
 	if err != nil {
 		if errors.Is(err, ErrWANDown) {
 			for _, m := range sending {
-				if _, derr := m.machine.Apply(0, TamperEvent{Kind: TamperOutage}, &q.out); derr != nil {
+				if _, derr := m.machine.Apply(0, tamperEvent{Kind: tamperOutage}, &q.out); derr != nil {
 					return 0, errors.Join(err, derr)
 				}
 			}
@@ -331,7 +331,7 @@ func (g *Gateway) UploadTamper(ctx context.Context, up TamperUplink) (int, error
 			g.Refused.Add(fmt.Errorf("%w: acknowledgement for meter %x", ErrTamperRefused, a.Meter))
 			continue
 		}
-		if _, err := m.machine.Apply(acks.Clock, TamperEvent{Kind: TamperUploadAck, N: int64(a.Seq)}, &q.out); err != nil {
+		if _, err := m.machine.Apply(acks.Clock, tamperEvent{Kind: tamperUploadAck, N: int64(a.Seq)}, &q.out); err != nil {
 			return done, err
 		}
 		delete(m.signed, int64(a.Seq))

@@ -21,13 +21,13 @@ import (
 
 // TestCommandMachineFloodBoundedCountersKept: an issuer names thousands of
 // meter titles in refused commands (a bulk disconnect without a second
-// approver); the head-end keeps at most Config.CommandMachines machines in
+// approver); the head-end keeps at most Config.commandMachines machines in
 // memory, and an honest meter's command counter, whose machine the flood
 // pushed out, continues where it was: the next command is still the next
 // counter, never a repeat the meter would refuse.
 func TestCommandMachineFloodBoundedCountersKept(t *testing.T) {
 	f := newFixture(t)
-	f.he.cfg.CommandMachines = 16
+	f.he.cfg.commandMachines = 16
 	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
 	}
@@ -50,8 +50,8 @@ func TestCommandMachineFloodBoundedCountersKept(t *testing.T) {
 		if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: m, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
 			t.Fatalf("flood command %d: %v, want ErrApproval", i, err)
 		}
-		if n := len(f.he.cmds); n > f.he.cfg.CommandMachines {
-			t.Fatalf("after %d flood commands the head-end keeps %d command machines, at most %d", i+1, n, f.he.cfg.CommandMachines)
+		if n := len(f.he.cmds); n > f.he.cfg.commandMachines {
+			t.Fatalf("after %d flood commands the head-end keeps %d command machines, at most %d", i+1, n, f.he.cfg.commandMachines)
 		}
 	}
 	_, kept := f.he.cmds[f.meter]

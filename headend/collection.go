@@ -8,6 +8,7 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // The head-end's part of spec/Collection.tla. A spec "reading" r is one
@@ -29,15 +30,15 @@ var ErrUnsigned = errors.New("headend: item not signed by its meter")
 // collectionMachine is the head-end's machine of spec/Collection.tla for
 // one meter, kept only while steps are recorded (its state is empty: stored
 // is the database).
-type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+type collectionMachine = statemachine.Instance[collectionState, collectionEvent, collectionOutput]
 
-// signatureOutcome implements CollectionCrypto: the signature was verified
+// signatureOutcome implements collectionCrypto: the signature was verified
 // before Step (verify) and the outcome is the event's i.signed, which
 // SignedByMeter reads as the spec defines it (SignedByMeter(i) == i.signed).
 type signatureOutcome struct{}
 
 // SignedByMeter is the outcome of the signature check the event carries.
-func (signatureOutcome) SignedByMeter(i CollectionItem) bool { return i.Signed }
+func (signatureOutcome) SignedByMeter(i collectionItem) bool { return i.Signed }
 
 // storedItems is the machine's @store stored: the data table, for the
 // meter of the item being stepped. Ingest reads no stored element in a
@@ -49,7 +50,7 @@ type storedItems struct {
 
 // StoredHas reports whether the item is in the data table (an unsigned
 // item never is). A failed query answers false.
-func (st storedItems) StoredHas(x CollectionItem) bool {
+func (st storedItems) StoredHas(x collectionItem) bool {
 	if !x.Signed || x.R < 0 {
 		return false
 	}
@@ -58,22 +59,22 @@ func (st storedItems) StoredHas(x CollectionItem) bool {
 	return err == nil && n > 0
 }
 
-// collectionItem is the spec's item for a verified (or refused) item:
+// collectionItemOf is the spec's item for a verified (or refused) item:
 // r is the signed-data counter (as claimed when the signature did not
 // verify; 0 when no counter could be read).
-func collectionItem(counter uint64, signed bool) CollectionItem {
+func collectionItemOf(counter uint64, signed bool) collectionItem {
 	if counter > math.MaxInt64 {
 		counter = 0
 	}
-	return CollectionItem{R: int64(counter), Signed: signed}
+	return collectionItem{R: int64(counter), Signed: signed}
 }
 
 // collectionStep runs the machine's Ingest for one item of a batch: it
 // returns nil when the machine stores and acknowledges it, and the
 // refusal (ErrUnsigned wrapping the verification's cause and the guard)
 // otherwise. Step is pure and allocates nothing: one call per item.
-func collectionStep(p *CollectionParams, out *CollectionOutput, it CollectionItem, cause error) error {
-	err := p.Step(&CollectionState{}, CollectionEvent{Kind: CollectionIngest, I: it}, out)
+func collectionStep(p *collectionParams, out *collectionOutput, it collectionItem, cause error) error {
+	err := p.Step(&collectionState{}, collectionEvent{Kind: collectionIngest, I: it}, out)
 	if err == nil {
 		if len(out.StoredAdd) != 1 || out.StoredAdd[0] != it {
 			return fmt.Errorf("headend: Ingest of %v did not store it", it)
@@ -97,18 +98,18 @@ func (h *HeadEnd) recordCollection(remote uint64, items []verified) (uint64, err
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out CollectionOutput
+	var out collectionOutput
 	var last uint64
 	for i := range items {
 		v := &items[i]
-		if v.kind != KindReading && v.kind != KindBlock {
+		if v.kind != wan.KindReading && v.kind != wan.KindBlock {
 			continue
 		}
 		m, err := h.collection(v.meter)
 		if err != nil {
 			return 0, err
 		}
-		now, err := m.Apply(remote, CollectionEvent{Kind: CollectionIngest, I: collectionItem(v.counter, true)}, &out)
+		now, err := m.Apply(remote, collectionEvent{Kind: collectionIngest, I: collectionItemOf(v.counter, true)}, &out)
 		if err != nil {
 			return 0, err
 		}
@@ -127,11 +128,11 @@ func (h *HeadEnd) collection(meter protocol.SystemTitle) (*collectionMachine, er
 	if err != nil {
 		return nil, err
 	}
-	p := &CollectionParams{Crypto: signatureOutcome{}, Store: storedItems{s: h.cfg.Store, meter: &meter}}
+	p := &collectionParams{Crypto: signatureOutcome{}, Store: storedItems{s: h.cfg.Store, meter: &meter}}
 	m := &collectionMachine{Role: "headend", Name: "headend", Step: p.Step, State: p.Init(), Rec: rec,
-		Action: func(o *CollectionOutput) string { return o.Action }}
+		Action: func(o *collectionOutput) string { return o.Action }}
 	m.Resume()
-	if len(h.colls) >= h.cfg.CommandMachines {
+	if len(h.colls) >= h.cfg.commandMachines {
 		for k := range h.colls { // any one: its state is in the store
 			delete(h.colls, k)
 			break

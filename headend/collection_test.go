@@ -8,6 +8,7 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestIngestRefusesUnsignedWithTypedError: an item whose meter's signature
@@ -22,7 +23,7 @@ func TestIngestRefusesUnsignedWithTypedError(t *testing.T) {
 	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
 	bad := append([]byte(nil), f.block(t, 3, 0)...)
 	bad[len(bad)-1] ^= 1
-	res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindReading, Raw: forged}, {Kind: KindBlock, Raw: f.block(t, 1, 0)}, {Kind: KindBlock, Raw: bad}})
+	res, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindReading, Raw: forged}, {Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}, {Kind: wan.KindBlock, Raw: bad}})
 	if err != nil || res.Stored != 1 || len(res.Rejected) != 2 {
 		t.Fatalf("batch: %+v %v", res, err)
 	}
@@ -35,7 +36,7 @@ func TestIngestRefusesUnsignedWithTypedError(t *testing.T) {
 	if !errors.Is(res.Rejected[0], protocol.ErrBadSignature) {
 		t.Fatalf("forged reading: %v, want the signature's cause kept", res.Rejected[0])
 	}
-	if n, _ := f.store.Counters(f.meter, 0, 1<<62); len(n) != 1 {
+	if n, _ := f.store.counters(f.meter, 0, 1<<62); len(n) != 1 {
 		t.Fatalf("stored counters %v, want only the signed block's", n)
 	}
 }
@@ -43,13 +44,13 @@ func TestIngestRefusesUnsignedWithTypedError(t *testing.T) {
 // TestCollectionStepIsTheDecision: the machine, not the caller, refuses an
 // unsigned item and asks to store a signed one (one Step per item).
 func TestCollectionStepIsTheDecision(t *testing.T) {
-	p := CollectionParams{Crypto: signatureOutcome{}}
-	var out CollectionOutput
-	if err := collectionStep(&p, &out, CollectionItem{R: 7, Signed: true}, nil); err != nil {
+	p := collectionParams{Crypto: signatureOutcome{}}
+	var out collectionOutput
+	if err := collectionStep(&p, &out, collectionItem{R: 7, Signed: true}, nil); err != nil {
 		t.Fatalf("signed item refused: %v", err)
 	}
 	cause := errors.New("bad signature")
-	err := collectionStep(&p, &out, CollectionItem{R: 7}, cause)
+	err := collectionStep(&p, &out, collectionItem{R: 7}, cause)
 	if !errors.Is(err, ErrUnsigned) || !errors.Is(err, cause) || !errors.Is(err, statemachine.ErrNotEnabled) {
 		t.Fatalf("unsigned item: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // Crash-point testing of the head-end's store, after ALICE (Pillai et al.,
@@ -42,7 +43,7 @@ import (
 // crashpoints: role=headend points=N torn=N dropped=N failures=N.
 
 type crashBatch struct {
-	items   []Item
+	items   []wan.Item
 	keys    map[uint64][]byte // counter -> raw of the valid items
 	refused bool              // has an item the head-end refuses
 	start   int               // trace length when Ingest was called
@@ -77,7 +78,7 @@ func recordIngestRun(t *testing.T, f *fixture, dir string, n int) ([]vfsOp, []cr
 		for range 4 {
 			ctr++
 			raw := sign(f.signer, ctr)
-			b.items = append(b.items, Item{Kind: KindReading, Raw: raw})
+			b.items = append(b.items, wan.Item{Kind: wan.KindReading, Raw: raw})
 			b.keys[ctr] = raw
 		}
 		if i%5 == 4 { // a resend of two items of the batch before
@@ -85,7 +86,7 @@ func recordIngestRun(t *testing.T, f *fixture, dir string, n int) ([]vfsOp, []cr
 			b.items = append(b.items, prev...)
 		}
 		if i%7 == 3 { // a forgery, refused and audited with the batch
-			b.items = append(b.items, Item{Kind: KindReading, Raw: sign(forger, 900000+uint64(i))})
+			b.items = append(b.items, wan.Item{Kind: wan.KindReading, Raw: sign(forger, 900000+uint64(i))})
 			b.refused = true
 		}
 	}
@@ -301,7 +302,7 @@ func crashCheck(f *fixture, dir string, files map[string][]byte, batches []crash
 		c := f.he.cfg
 		c.Store = st
 		f.he = New(c)
-		res, err := f.he.Ingest(context.Background(), "gw", []Item{{Kind: KindReading, Raw: fresh}})
+		res, err := f.he.Ingest(context.Background(), "gw", []wan.Item{{Kind: wan.KindReading, Raw: fresh}})
 		if err != nil || res.Stored != 1 {
 			return fmt.Sprintf("no ingest after the restart: %+v %v", res, err)
 		}
@@ -456,7 +457,7 @@ func replay(t *testing.T, cnt *crashCounts, name string, start map[string][]byte
 
 // recordLegacyMigration makes a database with the previous version's
 // schema and data (migrate_test.go), and records the trace of opening it
-// (adoption and migration to SchemaVersion) and closing it. It returns the
+// (adoption and migration to schemaVersion) and closing it. It returns the
 // database's files before the open and the trace.
 func recordLegacyMigration(t *testing.T, f *fixture, dir string) (map[string][]byte, []vfsOp) {
 	t.Helper()
@@ -498,7 +499,7 @@ func recordLegacyMigration(t *testing.T, f *fixture, dir string) (map[string][]b
 }
 
 // migrationCheck opens a crash state of the legacy database's migration:
-// it must open at SchemaVersion with the legacy data intact.
+// it must open at schemaVersion with the legacy data intact.
 func migrationCheck(dir string, files map[string][]byte) string {
 	if err := writeState(dir, files); err != nil {
 		return err.Error()
@@ -512,7 +513,7 @@ func migrationCheck(dir string, files map[string][]byte) string {
 	if err := st.db.QueryRow(`PRAGMA integrity_check`).Scan(&integrity); err != nil || integrity != "ok" {
 		return fmt.Sprintf("integrity check: %q %v", integrity, err)
 	}
-	if v, err := st.SchemaVersion(); err != nil || v != SchemaVersion {
+	if v, err := st.schemaVersion(); err != nil || v != schemaVersion {
 		return fmt.Sprintf("schema version %d, %v", v, err)
 	}
 	items, ivs, err := st.Counts()

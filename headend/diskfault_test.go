@@ -43,8 +43,8 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 			}
 			f.useStore(st)
 			ctx := context.Background()
-			a := []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}, {Kind: KindBlock, Raw: f.block(t, 2, 1)}}
-			b := []Item{{Kind: KindBlock, Raw: f.block(t, 3, 2)}, {Kind: KindBlock, Raw: f.block(t, 2, 1)}}
+			a := []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}, {Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}}
+			b := []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 3, 2)}, {Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}}
 			if _, err := f.he.Ingest(ctx, "gw", a); err != nil {
 				t.Fatal(err)
 			}
@@ -63,7 +63,7 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 			req := httptest.NewRequest("POST", "/v1/ingest", strings.NewReader(string(body)))
 			req.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{gw.Leaf}}
 			rec := httptest.NewRecorder()
-			f.he.Handler().ServeHTTP(rec, req)
+			f.he.handler().ServeHTTP(rec, req)
 			if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), c.want.Error()) {
 				fault.failWrite.Store(0)
 				t.Fatalf("HTTP batch on a %s disk: %d %q", c.name, rec.Code, rec.Body.String())
@@ -86,7 +86,7 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 			if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 1}); err != nil {
 				t.Fatalf("command after space returned: %v", err)
 			}
-			if n, err := f.store.CommandCounter(f.meter); err != nil || n != 1 {
+			if n, err := f.store.commandCounter(f.meter); err != nil || n != 1 {
 				t.Fatalf("counter %d (%v), want 1: the refused command took none", n, err)
 			}
 			if err := f.store.Close(); err != nil {
@@ -128,9 +128,9 @@ func TestFetchNeverShortWithoutError(t *testing.T) {
 	}
 	f.useStore(st)
 	const days = 60
-	var items []Item
+	var items []wan.Item
 	for d := range days {
-		items = append(items, Item{Kind: KindBlock, Raw: f.block(t, uint64(d+1), d)})
+		items = append(items, wan.Item{Kind: wan.KindBlock, Raw: f.block(t, uint64(d+1), d)})
 	}
 	if _, err := f.he.Ingest(context.Background(), "gw", items); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // breakAudit makes every insert into the audit log fail inside the
@@ -37,7 +38,7 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	tariff := protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 2}
-	if _, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
+	if _, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
@@ -56,7 +57,7 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	if !errors.Is(err, ErrAudit) || !errors.Is(err, ErrStore) || c != nil {
 		t.Fatalf("command without its audit entry: %d bytes released, %v", len(c), err)
 	}
-	if n, err := f.store.CommandCounter(f.meter); err != nil || n != 1 {
+	if n, err := f.store.commandCounter(f.meter); err != nil || n != 1 {
 		t.Fatalf("counter %d (%v) after an unaudited command, want 1", n, err)
 	}
 	if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) || !errors.Is(err, ErrAudit) {
@@ -71,12 +72,12 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	if err := f.store.SwitchSupplier(f.meter, "supplier B", f.t0.Add(12*time.Hour), f.t0.Add(48*time.Hour)); !errors.Is(err, ErrAudit) {
 		t.Fatalf("supplier switch without its audit entry: %v", err)
 	}
-	if sup, err := f.store.SupplierAt(f.meter, f.t0.Add(13*time.Hour)); err != nil || len(sup) != 1 || sup[0] != "supplier A" {
+	if sup, err := f.store.supplierAt(f.meter, f.t0.Add(13*time.Hour)); err != nil || len(sup) != 1 || sup[0] != "supplier A" {
 		t.Fatalf("supplier after an unaudited switch: %v %v", sup, err)
 	}
 	forger, _ := protocol.NewMeterSigner(f.meter, key(t), rand.Reader)
 	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
-	if res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 2, 1)}, {Kind: KindReading, Raw: forged}}); !errors.Is(err, ErrAudit) {
+	if res, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}, {Kind: wan.KindReading, Raw: forged}}); !errors.Is(err, ErrAudit) {
 		t.Fatalf("batch with a refused item acknowledged without its audit entry: %+v %v", res, err)
 	}
 	if items, _, err := f.store.Counts(); err != nil || items != 1 {

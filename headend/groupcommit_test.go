@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestGroupCommitOverlappingBatches: gateways ingest concurrently, with
@@ -34,10 +35,10 @@ func TestGroupCommitOverlappingBatches(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := range rounds {
-				var items []Item
+				var items []wan.Item
 				for k := range per {
 					c := (g*5+j*7+k)%unique + 1
-					items = append(items, Item{Kind: KindBlock, Raw: blocks[c]})
+					items = append(items, wan.Item{Kind: wan.KindBlock, Raw: blocks[c]})
 				}
 				items = append(items, items[0])
 				res, err := f.he.Ingest(ctx, "gw", items)
@@ -55,9 +56,9 @@ func TestGroupCommitOverlappingBatches(t *testing.T) {
 	}
 	wg.Wait()
 	// Then every block once more, in one batch: all duplicates.
-	var all []Item
+	var all []wan.Item
 	for c := 1; c <= unique; c++ {
-		all = append(all, Item{Kind: KindBlock, Raw: blocks[c]})
+		all = append(all, wan.Item{Kind: wan.KindBlock, Raw: blocks[c]})
 	}
 	res, err := f.he.Ingest(ctx, "gw", all)
 	if err != nil {

@@ -33,12 +33,12 @@ type Config struct {
 	// DisconnectsPerHour caps disconnect commands (a compromised operator
 	// account cannot cut a city off); 0 means 50.
 	DisconnectsPerHour int
-	// CommandMachines caps the per-meter command machines kept in memory;
-	// 0 means DefaultCommandMachines. Any authenticated issuer can name any
+	// commandMachines caps the per-meter command machines kept in memory;
+	// 0 means defaultCommandMachines. Any authenticated issuer can name any
 	// title, refused attempts included, so the map is a cache: a machine
 	// dropped from it is loaded again from the store's command counter,
 	// which holds its whole state, on the meter's next command.
-	CommandMachines int
+	commandMachines int
 	// Trace, when set, records the steps of the head-end's Commands,
 	// Collection, Tamper and Market machines for each meter in
 	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson,
@@ -48,12 +48,12 @@ type Config struct {
 	Trace *statemachine.TraceDir
 }
 
-// DefaultCommandMachines is the cap of Config.CommandMachines.
-const DefaultCommandMachines = 1 << 16
+// defaultCommandMachines is the cap of Config.commandMachines.
+const defaultCommandMachines = 1 << 16
 
 // commandsMachine is the head-end's machine of spec/Commands.tla for one
 // meter (commands are counted per meter).
-type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
+type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
 // HeadEnd is the head-end. Its methods are safe for concurrent use.
 type HeadEnd struct {
@@ -61,7 +61,7 @@ type HeadEnd struct {
 	verifiers sync.Pool
 	mu        sync.Mutex
 	cmds      map[protocol.SystemTitle]*commandsMachine
-	cmdOut    CommandsOutput
+	cmdOut    commandsOutput
 	colls     map[protocol.SystemTitle]*collectionMachine // recorded Collection machines (Config.Trace set)
 	disc      []time.Time
 	// pending makes the audit entry of the command being issued, given its
@@ -69,7 +69,7 @@ type HeadEnd struct {
 	// transaction. Guarded by mu; nil outside IssueCommand.
 	pending func(issued int64) auditEntry
 	// tamper holds the Tamper machines of UC9 (tamper.go).
-	tamper tamperIngest
+	tamper tamperMachines
 	// market holds the Market machines of UC6 and UC7 (market.go).
 	market markets
 }
@@ -78,7 +78,7 @@ type HeadEnd struct {
 // whose entry could not be written still refuses, and its error says both
 // (errors.Is finds why, ErrAudit and ErrStore).
 func (h *HeadEnd) refuse(actor, action, detail string, why error) error {
-	if err := h.cfg.Store.Audit(h.cfg.Now(), actor, action, detail); err != nil {
+	if err := h.cfg.Store.appendAudit(h.cfg.Now(), actor, action, detail); err != nil {
 		return fmt.Errorf("%w (%w)", why, err)
 	}
 	return why
@@ -89,22 +89,22 @@ func New(cfg Config) *HeadEnd {
 	if cfg.DisconnectsPerHour == 0 {
 		cfg.DisconnectsPerHour = 50
 	}
-	if cfg.CommandMachines <= 0 {
-		cfg.CommandMachines = DefaultCommandMachines
+	if cfg.commandMachines <= 0 {
+		cfg.commandMachines = defaultCommandMachines
 	}
 	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}, colls: map[protocol.SystemTitle]*collectionMachine{}}
 	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
 	return h
 }
 
-// Store returns the head-end's store.
-func (h *HeadEnd) Store() *Store { return h.cfg.Store }
+// store returns the head-end's store.
+func (h *HeadEnd) store() *Store { return h.cfg.Store }
 
 // Ingest verifies a gateway's batch (in parallel, one verifier per worker:
 // the meter's key is cached, no X.509 work per item) and stores it in one
 // durable transaction. Items that fail verification are counted with their
 // reason and never stored; the others are acknowledged together.
-func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (IngestResult, error) {
+func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) (wan.IngestResult, error) {
 	at := h.cfg.Now()
 	out := make([]verified, len(items))
 	errs := make([]error, len(items))
@@ -122,21 +122,21 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 		}()
 	}
 	wg.Wait()
-	var res IngestResult
+	var res wan.IngestResult
 	// The Collection machine decides each reading and block: the
 	// signature's outcome (and the evidence rule's) is its event's
 	// i.signed; what it stores is committed below, before the answer.
 	st := &storedItems{s: h.cfg.Store}
-	p := CollectionParams{Crypto: signatureOutcome{}, Store: st}
-	var cout CollectionOutput
+	p := collectionParams{Crypto: signatureOutcome{}, Store: st}
+	var cout collectionOutput
 	ok := out[:0]
 	for i := range items {
 		if errs[i] == nil {
 			errs[i] = h.loggedInTime(out[i], at)
 		}
-		if k := items[i].Kind; k == KindReading || k == KindBlock {
+		if k := items[i].Kind; k == wan.KindReading || k == wan.KindBlock {
 			st.meter = &out[i].meter
-			errs[i] = collectionStep(&p, &cout, collectionItem(out[i].counter, errs[i] == nil), errs[i])
+			errs[i] = collectionStep(&p, &cout, collectionItemOf(out[i].counter, errs[i] == nil), errs[i])
 		}
 		if errs[i] != nil {
 			res.Rejected = append(res.Rejected, errs[i])
@@ -152,10 +152,10 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []Item) (Ing
 	}
 	var err error
 	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
-		return IngestResult{}, err
+		return wan.IngestResult{}, err
 	}
 	if res.Clock, err = h.recordCollection(wan.ClockOf(ctx), ok); err != nil {
-		return IngestResult{}, err
+		return wan.IngestResult{}, err
 	}
 	return res, nil
 }
@@ -184,21 +184,21 @@ func (h *HeadEnd) loggedInTime(v verified, at time.Time) error {
 	return nil
 }
 
-func verify(v *protocol.Verifier, it Item) (verified, error) {
+func verify(v *protocol.Verifier, it wan.Item) (verified, error) {
 	switch it.Kind {
-	case KindReading:
+	case wan.KindReading:
 		r, err := v.VerifyReading(it.Raw)
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: r.Meter, counter: r.Counter, kind: KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
-	case KindEvent:
+		return verified{meter: r.Meter, counter: r.Counter, kind: wan.KindReading, signedAt: r.Time, value: r.Value, raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
+	case wan.KindEvent:
 		e, err := v.VerifyEvent(it.Raw)
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: e.Meter, counter: e.Counter, kind: KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
-	case KindBlock:
+		return verified{meter: e.Meter, counter: e.Counter, kind: wan.KindEvent, signedAt: e.Time, value: uint64(e.Code), raw: it.Raw, leaf: translog.LeafHash(it.Raw)}, nil
+	case wan.KindBlock:
 		b, err := protocol.UnmarshalSignedBlock(it.Raw)
 		if err != nil {
 			return verified{}, err
@@ -207,7 +207,7 @@ func verify(v *protocol.Verifier, it Item) (verified, error) {
 		if err != nil {
 			return verified{}, err
 		}
-		return verified{meter: hd.Meter, counter: hd.Counter, kind: KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, leaf: translog.LeafHash(b.Sign1), intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
+		return verified{meter: hd.Meter, counter: hd.Counter, kind: wan.KindBlock, signedAt: hd.Start, value: hd.Register, raw: it.Raw, leaf: translog.LeafHash(b.Sign1), intervals: b.Intervals, start: hd.Start, period: int64(hd.Period)}, nil
 	}
 	return verified{}, fmt.Errorf("%w: item kind %d", protocol.ErrMalformed, it.Kind)
 }
@@ -264,17 +264,17 @@ func (h *HeadEnd) Evidence(ctx context.Context, meter protocol.SystemTitle, coun
 	return h.cfg.Store.evidence(ctx, meter, counter)
 }
 
-// LatestTreeHead returns the newest signed tree head: what participants
+// latestTreeHead returns the newest signed tree head: what participants
 // fetch and gossip among themselves to detect a log showing them different
 // histories.
-func (h *HeadEnd) LatestTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
+func (h *HeadEnd) latestTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
 	return h.cfg.Store.treeHead(ctx, -1)
 }
 
-// Consistency proves that the newest signed tree head extends the earliest
+// consistency proves that the newest signed tree head extends the earliest
 // one of size oldSize (RFC 9162 §2.1.4): a participant holding an old tree
 // head checks that the log never rewrote what it had signed.
-func (h *HeadEnd) Consistency(ctx context.Context, oldSize uint64) (*translog.Consistency, error) {
+func (h *HeadEnd) consistency(ctx context.Context, oldSize uint64) (*translog.Consistency, error) {
 	if oldSize == 0 || oldSize > 1<<62 {
 		return nil, fmt.Errorf("%w: tree size %d", translog.ErrMalformed, oldSize)
 	}
@@ -433,7 +433,7 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 		out[i] = f.p
 	}
 	// Fail closed: what the audit log does not show was released is not.
-	if err := h.cfg.Store.Audit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals%s", meter, len(out), note)); err != nil {
+	if err := h.cfg.Store.appendAudit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals%s", meter, len(out), note)); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -500,7 +500,7 @@ func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Com
 		return nil, h.refuse(issuer.Name, "command-refused", fmt.Sprintf("kind %d by role %s", c.Kind, role),
 			fmt.Errorf("%w: %s (%s) may not issue command kind %d", ErrRole, issuer.Name, role, c.Kind))
 	}
-	ev := CommandsEvent{Kind: CommandsIssue, A: 1, B: 1, K: "other"}
+	ev := commandsEvent{Kind: commandsIssue, A: 1, B: 1, K: "other"}
 	if second != nil && second.Name != issuer.Name && participantName(second.Cert) != participantName(issuer.Cert) {
 		r2, err := h.roleOf(*second)
 		if err != nil || !allowedKinds(r2, c.Kind) {
@@ -571,7 +571,7 @@ func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	if m, ok := h.cmds[meter]; ok {
 		return m, nil
 	}
-	issued, err := h.cfg.Store.CommandCounter(meter)
+	issued, err := h.cfg.Store.commandCounter(meter)
 	if err != nil {
 		return nil, err
 	}
@@ -579,11 +579,11 @@ func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	if err != nil {
 		return nil, err
 	}
-	p := &CommandsParams{}
+	p := &commandsParams{}
 	m := &commandsMachine{
 		Role: "headend", Name: "headend", Step: p.Step, State: p.Init(), Rec: rec,
-		Action: func(o *CommandsOutput) string { return o.Action },
-		Persist: func(s *CommandsState, o *CommandsOutput) error {
+		Action: func(o *commandsOutput) string { return o.Action },
+		Persist: func(s *commandsState, o *commandsOutput) error {
 			if !o.Persist {
 				return nil
 			}
@@ -595,7 +595,7 @@ func (h *HeadEnd) commands(meter protocol.SystemTitle) (*commandsMachine, error)
 	}
 	m.State.Issued = issued
 	m.Resume()
-	if len(h.cmds) >= h.cfg.CommandMachines {
+	if len(h.cmds) >= h.cfg.commandMachines {
 		for k := range h.cmds { // any one: its state is in the store
 			delete(h.cmds, k)
 			break

@@ -119,11 +119,11 @@ func TestIngestIsIdempotentAndRejectsForgeries(t *testing.T) { testIngest(t, new
 func testIngest(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	blk := f.block(t, 1, 0)
-	res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: blk}})
+	res, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: blk}})
 	if err != nil || res.Stored != 1 || res.Intervals != 96 {
 		t.Fatalf("first ingest: %+v %v", res, err)
 	}
-	res, err = f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: blk}})
+	res, err = f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: blk}})
 	if err != nil || res.Stored != 0 || res.Duplicates != 1 {
 		t.Fatalf("resend: %+v %v", res, err)
 	}
@@ -131,7 +131,7 @@ func testIngest(t *testing.T, f *fixture) {
 	bad[len(bad)-1] ^= 1 // a status/value byte of the last interval: the Merkle root no longer matches
 	forger, _ := protocol.NewMeterSigner(f.meter, key(t), rand.Reader)
 	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
-	res, err = f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: bad}, {Kind: KindReading, Raw: forged}, {Kind: KindBlock, Raw: f.block(t, 2, 1)}})
+	res, err = f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: bad}, {Kind: wan.KindReading, Raw: forged}, {Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}})
 	if err != nil || res.Stored != 1 || len(res.Rejected) != 2 {
 		t.Fatalf("mixed batch: %+v %v", res, err)
 	}
@@ -148,12 +148,12 @@ func TestFetchHonoursContractsAndRevocation(t *testing.T) { testFetch(t, newFixt
 
 func testFetch(t *testing.T, f *fixture) {
 	ctx := context.Background()
-	if _, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
+	if _, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	noon := f.t0.Add(12 * time.Hour)
 	f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
-	f.store.EndContracts(protocol.RoleSupplier, f.meter, noon)
+	f.store.endContracts(protocol.RoleSupplier, f.meter, noon)
 	f.store.AddContract("supplier B", protocol.RoleSupplier, f.meter, noon, f.t0.Add(48*time.Hour))
 	f.store.AddContract("supplier R", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
 	day := [2]time.Time{f.t0, f.t0.Add(24 * time.Hour)}
@@ -231,11 +231,11 @@ func FuzzIngest(f *testing.F) {
 		f.Fatal(err)
 	}
 	genuine := map[string]bool{string(blk): true, string(rd): true}
-	f.Add(uint8(KindBlock), blk)
-	f.Add(uint8(KindReading), rd)
-	f.Add(uint8(KindEvent), []byte{0xD2, 0x84})
+	f.Add(uint8(wan.KindBlock), blk)
+	f.Add(uint8(wan.KindReading), rd)
+	f.Add(uint8(wan.KindEvent), []byte{0xD2, 0x84})
 	f.Fuzz(func(t *testing.T, kind uint8, raw []byte) {
-		res, err := fx.he.Ingest(context.Background(), "gw", []Item{{Kind: Kind(kind), Raw: raw}})
+		res, err := fx.he.Ingest(context.Background(), "gw", []wan.Item{{Kind: wan.Kind(kind), Raw: raw}})
 		if err != nil {
 			t.Fatalf("store error: %v", err)
 		}
@@ -266,7 +266,7 @@ func sameBlock(raw, want []byte) bool {
 // (parse∘marshal = identity; CBOR integers and lengths have longer forms
 // the decoder accepts, so the bytes may differ) and re-encodes to itself.
 func FuzzDecodeBatch(f *testing.F) {
-	b, _ := wan.EncodeBatch([]Item{{Kind: KindBlock, Raw: []byte{1, 2}}, {Kind: KindReading, Raw: nil}})
+	b, _ := wan.EncodeBatch([]wan.Item{{Kind: wan.KindBlock, Raw: []byte{1, 2}}, {Kind: wan.KindReading, Raw: nil}})
 	f.Add(b)
 	// [[2, h'0102'], [3, h'']], written by hand so the seed does not share
 	// a fault of the encoder under test.
@@ -333,7 +333,7 @@ func testCommandCounter(t *testing.T, f *fixture) {
 	if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
 		t.Fatalf("disconnect on one approval: %v", err)
 	}
-	if n, err := f.store.CommandCounter(f.meter); err != nil || n != 2 {
+	if n, err := f.store.commandCounter(f.meter); err != nil || n != 2 {
 		t.Fatalf("persisted counter %d, %v; want 2", n, err)
 	}
 	restarted := New(f.he.cfg)
@@ -341,10 +341,10 @@ func testCommandCounter(t *testing.T, f *fixture) {
 	if err != nil || counter(c) != 3 {
 		t.Fatalf("after a restart: %v", err)
 	}
-	if err := f.store.SetCommandCounter(f.meter, 1); !errors.Is(err, ErrStore) {
+	if err := f.store.storeCommandCounter(f.meter, 1); !errors.Is(err, ErrStore) {
 		t.Fatalf("counter moved back: %v", err)
 	}
-	if n, _ := f.store.CommandCounter(f.meter); n != 3 {
+	if n, _ := f.store.commandCounter(f.meter); n != 3 {
 		t.Fatalf("counter %d after a refused move back, want 3", n)
 	}
 }

@@ -25,7 +25,7 @@ import (
 func FuzzHTTPAPI(f *testing.F) {
 	fx := newFixture(f)
 	blk := fx.block(f, 1, 0)
-	if _, err := fx.he.Ingest(f.Context(), "gw", []Item{{Kind: KindBlock, Raw: blk}}); err != nil {
+	if _, err := fx.he.Ingest(f.Context(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: blk}}); err != nil {
 		f.Fatal(err)
 	}
 	if err := fx.store.AddContract("supplier A", protocol.RoleSupplier, fx.meter, fx.t0, fx.t0.Add(48*time.Hour)); err != nil {
@@ -41,12 +41,12 @@ func FuzzHTTPAPI(f *testing.F) {
 	}
 	snapshot := func(t *testing.T) map[string]bool {
 		m := map[string]bool{}
-		if err := fx.store.Each(func(_ Kind, raw []byte) { m[string(raw)] = true }); err != nil {
+		if err := fx.store.Each(func(_ wan.Kind, raw []byte) { m[string(raw)] = true }); err != nil {
 			t.Fatal(err)
 		}
 		return m
 	}
-	batch, err := wan.EncodeBatch([]Item{{Kind: KindBlock, Raw: fx.block(f, 2, 1)}, {Kind: KindBlock, Raw: blk}})
+	batch, err := wan.EncodeBatch([]wan.Item{{Kind: wan.KindBlock, Raw: fx.block(f, 2, 1)}, {Kind: wan.KindBlock, Raw: blk}})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func FuzzHTTPAPI(f *testing.F) {
 	f.Add("GET", "/v1/meters/zz/intervals", "from=x", []byte(nil), uint8(2))
 	f.Add("DELETE", "/v1/ingest", "", []byte(nil), uint8(1))
 	f.Add("GET", "//v1/../v1/ingest", "", []byte(nil), uint8(0))
-	h := fx.he.Handler()
+	h := fx.he.handler()
 	f.Fuzz(func(t *testing.T, method, path, query string, body []byte, who uint8) {
 		before := snapshot(t)
 		req := &http.Request{

@@ -40,7 +40,7 @@ func benchServer(b *testing.B, f *fixture) (string, tls.Certificate) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{Handler: f.he.Handler(), ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &http.Server{Handler: f.he.handler(), ErrorLog: log.New(io.Discard, "", 0)}
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Shutdown(context.Background()) })
 	return "https://" + ln.Addr().String() + "/v1/ingest", gw
@@ -200,7 +200,7 @@ func BenchmarkIngestBlocksTLS10000Meters(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().Handler().ServeHTTP(w, r) }), ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { current.Load().handler().ServeHTTP(w, r) }), ErrorLog: log.New(io.Discard, "", 0)}
 	go srv.Serve(ln)
 	b.Cleanup(func() { srv.Shutdown(context.Background()) })
 	url := "https://" + ln.Addr().String() + "/v1/ingest"

@@ -174,7 +174,7 @@ func (w *hlWorld) dayStart() time.Time { return w.f.t0 }
 
 func (w *hlWorld) do(in hlInput) hlOutput {
 	h := w.cur.Load()
-	st := h.Store()
+	st := h.store()
 	var o hlOutput
 	switch in.op {
 	case "ingest":
@@ -189,7 +189,7 @@ func (w *hlWorld) do(in hlInput) hlOutput {
 		}
 		o.stored, o.dups = res.Stored, res.Duplicates
 	case "query":
-		cs, err := st.Counters(w.f.meter, w.f.t0.Unix()+int64(in.from)*900, w.f.t0.Unix()+int64(in.to)*900)
+		cs, err := st.counters(w.f.meter, w.f.t0.Unix()+int64(in.from)*900, w.f.t0.Unix()+int64(in.to)*900)
 		if err != nil {
 			o.failed = true
 			return o
@@ -202,7 +202,7 @@ func (w *hlWorld) do(in hlInput) hlOutput {
 		until := w.dayStart().Add(48 * time.Hour)
 		var err error
 		if w.nonAtomicSwitch {
-			if err = st.EndContracts(protocol.RoleSupplier, w.f.meter, at); err == nil {
+			if err = st.endContracts(protocol.RoleSupplier, w.f.meter, at); err == nil {
 				time.Sleep(50 * time.Microsecond) // widen the window a restart can hit
 				err = st.AddContract(string(in.who), protocol.RoleSupplier, w.f.meter, at, until)
 			}
@@ -213,7 +213,7 @@ func (w *hlWorld) do(in hlInput) hlOutput {
 			o.failed, o.indeterminate = true, true
 		}
 	case "supplier":
-		ps, err := st.SupplierAt(w.f.meter, w.dayStart().Add(time.Duration(in.hour)*time.Hour+time.Minute))
+		ps, err := st.supplierAt(w.f.meter, w.dayStart().Add(time.Duration(in.hour)*time.Hour+time.Minute))
 		if err != nil {
 			o.failed = true
 			return o
@@ -230,7 +230,7 @@ func runStoreHistory(t testing.TB, w *hlWorld, seed uint64) []porcupine.Operatio
 	os.Remove(w.path + "-wal")
 	os.Remove(w.path + "-shm")
 	w.open(t)
-	if err := w.cur.Load().Store().AddContract("A", protocol.RoleSupplier, w.f.meter, w.dayStart(), w.dayStart().Add(48*time.Hour)); err != nil {
+	if err := w.cur.Load().store().AddContract("A", protocol.RoleSupplier, w.f.meter, w.dayStart(), w.dayStart().Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
@@ -282,7 +282,7 @@ func runStoreHistory(t testing.TB, w *hlWorld, seed uint64) []porcupine.Operatio
 	for {
 		select {
 		case <-done:
-			w.cur.Load().Store().Close()
+			w.cur.Load().store().Close()
 			return ops
 		case <-time.After(time.Duration(rng.IntN(3000)) * time.Microsecond):
 		}
@@ -290,7 +290,7 @@ func runStoreHistory(t testing.TB, w *hlWorld, seed uint64) []porcupine.Operatio
 			restarts++
 			old := w.cur.Load()
 			w.open(t) // the new process opens the database...
-			old.Store().Close()
+			old.store().Close()
 		}
 	}
 }

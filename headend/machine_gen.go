@@ -12,86 +12,86 @@ import (
 	"github.com/verimeter/verimeter/statemachine"
 )
 
-// CollectionParams holds the constants of spec/Collection.tla that the headend's actions read
+// collectionParams holds the constants of spec/Collection.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CollectionParams struct {
+type collectionParams struct {
 	// Crypto computes the spec's abstract cryptography for the headend's actions.
-	Crypto CollectionCrypto
+	Crypto collectionCrypto
 	// Store is the state the headend keeps outside the machine.
-	Store CollectionStore
+	Store collectionStore
 }
 
-// CollectionStore is the state of spec/Collection.tla that the headend keeps outside the machine
+// collectionStore is the state of spec/Collection.tla that the headend keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in CollectionOutput, which the role applies once the step is persisted.
-type CollectionStore interface {
+// in collectionOutput, which the role applies once the step is persisted.
+type collectionStore interface {
 	// StoredHas reports whether x is in stored (Set([r: Int, signed: Bool]); spec/Collection.tla:53:5).
-	StoredHas(x CollectionItem) bool
+	StoredHas(x collectionItem) bool
 }
 
-// CollectionCrypto is the abstract cryptography of spec/Collection.tla that the headend's actions call:
+// collectionCrypto is the abstract cryptography of spec/Collection.tla that the headend's actions call:
 // each method is an operator marked @crypto, whose TLA+ definition is its
 // symbolic meaning. The role implements it with protocol/ (real keys and
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
-type CollectionCrypto interface {
+type collectionCrypto interface {
 	// SignedByMeter is SignedByMeter(i) == i.signed (spec/Collection.tla:132:1).
-	SignedByMeter(i CollectionItem) bool
+	SignedByMeter(i collectionItem) bool
 }
 
-// CollectionState is the headend's part of the state of spec/Collection.tla.
-type CollectionState struct {
+// collectionState is the headend's part of the state of spec/Collection.tla.
+type collectionState struct {
 }
 
-// CollectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
-type CollectionItem struct {
+// collectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
+type collectionItem struct {
 	R      int64 `tla:"r" json:"r"`
 	Signed bool  `tla:"signed" json:"signed"`
 }
 
-// CollectionEventKind names the events of the headend in spec/Collection.tla.
-type CollectionEventKind uint8
+// collectionEventKind names the events of the headend in spec/Collection.tla.
+type collectionEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	CollectionIngest CollectionEventKind = iota + 1 // @event: ingest, action Ingest (spec/Collection.tla:137:1)
+	collectionIngest collectionEventKind = iota + 1 // @event: ingest, action Ingest (spec/Collection.tla:137:1)
 )
 
-func (k CollectionEventKind) String() string {
+func (k collectionEventKind) String() string {
 	switch k {
-	case CollectionIngest:
+	case collectionIngest:
 		return "ingest"
 	}
-	return "CollectionEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "collectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CollectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k collectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CollectionEvent is one event the headend consumes.
-type CollectionEvent struct {
-	Kind CollectionEventKind `json:"kind"`
+// collectionEvent is one event the headend consumes.
+type collectionEvent struct {
+	Kind collectionEventKind `json:"kind"`
 	// I is parameter i of event ingest ([r: Int, signed: Bool], drawn from delivered in Next).
-	I CollectionItem `tla:"i" json:"i"`
+	I collectionItem `tla:"i" json:"i"`
 }
 
-// CollectionOutput is what a step of the headend asks of its caller, in raft's
+// collectionOutput is what a step of the headend asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CollectionOutput struct {
+type collectionOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Acks are the messages added to acks (Set([r: Int, signed: Bool]) of role wan).
-	Acks []CollectionItem
+	Acks []collectionItem
 	// StoredClear, StoredRemove and StoredAdd change the @store stored, in this
 	// order, once the step is persisted (only when Step returns nil).
 	StoredClear  bool
-	StoredRemove []CollectionItem
-	StoredAdd    []CollectionItem
+	StoredRemove []collectionItem
+	StoredAdd    []collectionItem
 }
 
 var errCollectionUnknownEvent = errors.New("headend: unknown Collection event")
@@ -101,7 +101,7 @@ var errCollectionUnknownEvent = errors.New("headend: unknown Collection event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Acks = out.Acks[:0]
@@ -109,20 +109,20 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.StoredRemove = out.StoredRemove[:0]
 	out.StoredAdd = out.StoredAdd[:0]
 	switch ev.Kind {
-	case CollectionIngest:
+	case collectionIngest:
 		return p.stepIngest(s, ev, out)
 	}
 	return errCollectionUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Collection.tla).
-func (p *CollectionParams) Init() CollectionState {
-	var s CollectionState
+func (p *collectionParams) Init() collectionState {
+	var s collectionState
 	return s
 }
 
 // stepIngest is action Ingest (spec/Collection.tla:137:1), event ingest.
-func (p *CollectionParams) stepIngest(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepIngest(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Crypto.SignedByMeter(ev.I) {
 		return errCollectionIngestGuard1
 	}
@@ -140,40 +140,40 @@ var (
 	errCollectionIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:138:8)"}
 )
 
-// CommandsParams holds the constants of spec/Commands.tla that the headend's actions read
+// commandsParams holds the constants of spec/Commands.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CommandsParams struct {
+type commandsParams struct {
 }
 
-// CommandsState is the headend's part of the state of spec/Commands.tla.
-type CommandsState struct {
+// commandsState is the headend's part of the state of spec/Commands.tla.
+type commandsState struct {
 	// issued: Int; @persist (spec/Commands.tla:39:5)
 	Issued int64 `tla:"issued" json:"issued"`
 }
 
-// CommandsEventKind names the events of the headend in spec/Commands.tla.
-type CommandsEventKind uint8
+// commandsEventKind names the events of the headend in spec/Commands.tla.
+type commandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:73:1)
+	commandsIssue commandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:73:1)
 )
 
-func (k CommandsEventKind) String() string {
+func (k commandsEventKind) String() string {
 	switch k {
-	case CommandsIssue:
+	case commandsIssue:
 		return "issue"
 	}
-	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "commandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k commandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CommandsEvent is one event the headend consumes.
-type CommandsEvent struct {
-	Kind CommandsEventKind `json:"kind"`
+// commandsEvent is one event the headend consumes.
+type commandsEvent struct {
+	Kind commandsEventKind `json:"kind"`
 	// A is parameter a of event issue (Int, drawn from 1 .. 2 in Next).
 	A int64 `tla:"a" json:"a"`
 	// B is parameter b of event issue (Int, drawn from 1 .. 2 in Next).
@@ -182,10 +182,10 @@ type CommandsEvent struct {
 	K string `tla:"k" json:"k"`
 }
 
-// CommandsOutput is what a step of the headend asks of its caller, in raft's
+// commandsOutput is what a step of the headend asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CommandsOutput struct {
+type commandsOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -199,19 +199,19 @@ var errCommandsUnknownEvent = errors.New("headend: unknown Commands event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	out.Action = ""
 	out.Persist = false
 	switch ev.Kind {
-	case CommandsIssue:
+	case commandsIssue:
 		return p.stepIssue(s, ev, out)
 	}
 	return errCommandsUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Commands.tla).
-func (p *CommandsParams) Init() CommandsState {
-	var s CommandsState
+func (p *commandsParams) Init() commandsState {
+	var s commandsState
 	s.Issued = 0
 	return s
 }
@@ -219,7 +219,7 @@ func (p *CommandsParams) Init() CommandsState {
 // stepIssue is action Issue (spec/Commands.tla:73:1), event issue.
 // Model bounds dropped: issued < MaxCommands (spec/Commands.tla:74:8).
 // History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:77:8).
-func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	var ovf bool
 	if (ev.K == "disconnect") && !(ev.A != ev.B) {
 		return errCommandsIssueGuard1
@@ -240,30 +240,30 @@ var (
 	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )
 
-// MarketParams holds the constants of spec/Market.tla that the headend's actions read
+// marketParams holds the constants of spec/Market.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type MarketParams struct {
+type marketParams struct {
 	Invalid int64 `tla:"Invalid"`
 	Switch  int64 `tla:"Switch"`
 	// Store is the state the headend keeps outside the machine.
-	Store MarketStore
+	Store marketStore
 }
 
-// MarketStore is the state of spec/Market.tla that the headend keeps outside the machine
+// marketStore is the state of spec/Market.tla that the headend keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in MarketOutput, which the role applies once the step is persisted.
-type MarketStore interface {
+// in marketOutput, which the role applies once the step is persisted.
+type marketStore interface {
 	// AcceptedHas reports whether x is in accepted (Set([t: Int, by: Str, at: Int]); spec/Market.tla:53:5).
-	AcceptedHas(x MarketEntry) bool
+	AcceptedHas(x marketEntry) bool
 	// LoggedHas reports whether x is in logged (Set([t: Int, by: Str]); spec/Market.tla:55:5).
-	LoggedHas(x MarketReading) bool
+	LoggedHas(x marketReading) bool
 	// ServedHas reports whether x is in served (Set(<<Str, Int>>); spec/Market.tla:59:5).
-	ServedHas(x MarketServed) bool
+	ServedHas(x marketServed) bool
 }
 
-// MarketState is the headend's part of the state of spec/Market.tla.
-type MarketState struct {
+// marketState is the headend's part of the state of spec/Market.tla.
+type marketState struct {
 	// now: Int (spec/Market.tla:49:5)
 	Now int64 `tla:"now" json:"now"`
 	// crlKnown: Bool; @persist (spec/Market.tla:51:5)
@@ -272,69 +272,69 @@ type MarketState struct {
 	Switched bool `tla:"switched" json:"switched"`
 }
 
-// MarketEntry is the record type [t: Int, by: Str, at: Int] of spec/Market.tla.
-type MarketEntry struct {
+// marketEntry is the record type [t: Int, by: Str, at: Int] of spec/Market.tla.
+type marketEntry struct {
 	T  int64  `tla:"t" json:"t"`
 	By string `tla:"by" json:"by"`
 	At int64  `tla:"at" json:"at"`
 }
 
-// MarketReading is the record type [t: Int, by: Str] of spec/Market.tla.
-type MarketReading struct {
+// marketReading is the record type [t: Int, by: Str] of spec/Market.tla.
+type marketReading struct {
 	T  int64  `tla:"t" json:"t"`
 	By string `tla:"by" json:"by"`
 }
 
-// MarketServed is the tuple type <<Str, Int>> of spec/Market.tla.
-type MarketServed struct {
+// marketServed is the tuple type <<Str, Int>> of spec/Market.tla.
+type marketServed struct {
 	V1 string `tla:"1" json:"1"`
 	V2 int64  `tla:"2" json:"2"`
 }
 
-// MarketEventKind names the events of the headend in spec/Market.tla.
-type MarketEventKind uint8
+// marketEventKind names the events of the headend in spec/Market.tla.
+type marketEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	MarketTick   MarketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:85:1)
-	MarketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:109:1)
-	MarketIngest                            // @event: ingest, action Ingest (spec/Market.tla:132:1)
-	MarketFetch                             // @event: fetch, action Fetch (spec/Market.tla:149:1)
+	marketTick   marketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:85:1)
+	marketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:109:1)
+	marketIngest                            // @event: ingest, action Ingest (spec/Market.tla:132:1)
+	marketFetch                             // @event: fetch, action Fetch (spec/Market.tla:149:1)
 )
 
-func (k MarketEventKind) String() string {
+func (k marketEventKind) String() string {
 	switch k {
-	case MarketTick:
+	case marketTick:
 		return "tick"
-	case MarketCrl:
+	case marketCrl:
 		return "crl"
-	case MarketIngest:
+	case marketIngest:
 		return "ingest"
-	case MarketFetch:
+	case marketFetch:
 		return "fetch"
 	}
-	return "MarketEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "marketEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k MarketEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k marketEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// MarketEvent is one event the headend consumes.
-type MarketEvent struct {
-	Kind MarketEventKind `json:"kind"`
+// marketEvent is one event the headend consumes.
+type marketEvent struct {
+	Kind marketEventKind `json:"kind"`
 	// R is parameter r of event ingest ([t: Int, by: Str], drawn from Reading in Next).
-	R MarketReading `tla:"r" json:"r"`
+	R marketReading `tla:"r" json:"r"`
 	// P is parameter p of event fetch (Str, drawn from Suppliers in Next).
 	P string `tla:"p" json:"p"`
 	// T is parameter t of event fetch (Int, drawn from 1 .. T in Next).
 	T int64 `tla:"t" json:"t"`
 }
 
-// MarketOutput is what a step of the headend asks of its caller, in raft's
+// marketOutput is what a step of the headend asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type MarketOutput struct {
+type marketOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -342,18 +342,18 @@ type MarketOutput struct {
 	// AcceptedClear, AcceptedRemove and AcceptedAdd change the @store accepted, in this
 	// order, once the step is persisted (only when Step returns nil).
 	AcceptedClear  bool
-	AcceptedRemove []MarketEntry
-	AcceptedAdd    []MarketEntry
+	AcceptedRemove []marketEntry
+	AcceptedAdd    []marketEntry
 	// LoggedClear, LoggedRemove and LoggedAdd change the @store logged, in this
 	// order, once the step is persisted (only when Step returns nil).
 	LoggedClear  bool
-	LoggedRemove []MarketReading
-	LoggedAdd    []MarketReading
+	LoggedRemove []marketReading
+	LoggedAdd    []marketReading
 	// ServedClear, ServedRemove and ServedAdd change the @store served, in this
 	// order, once the step is persisted (only when Step returns nil).
 	ServedClear  bool
-	ServedRemove []MarketServed
-	ServedAdd    []MarketServed
+	ServedRemove []marketServed
+	ServedAdd    []marketServed
 }
 
 var errMarketUnknownEvent = errors.New("headend: unknown Market event")
@@ -363,7 +363,7 @@ var errMarketUnknownEvent = errors.New("headend: unknown Market event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *MarketParams) Step(s *MarketState, ev MarketEvent, out *MarketOutput) error {
+func (p *marketParams) Step(s *marketState, ev marketEvent, out *marketOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.AcceptedClear = false
@@ -376,21 +376,21 @@ func (p *MarketParams) Step(s *MarketState, ev MarketEvent, out *MarketOutput) e
 	out.ServedRemove = out.ServedRemove[:0]
 	out.ServedAdd = out.ServedAdd[:0]
 	switch ev.Kind {
-	case MarketTick:
+	case marketTick:
 		return p.stepTick(s, ev, out)
-	case MarketCrl:
+	case marketCrl:
 		return p.stepPublishCRL(s, ev, out)
-	case MarketIngest:
+	case marketIngest:
 		return p.stepIngest(s, ev, out)
-	case MarketFetch:
+	case marketFetch:
 		return p.stepFetch(s, ev, out)
 	}
 	return errMarketUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Market.tla).
-func (p *MarketParams) Init() MarketState {
-	var s MarketState
+func (p *marketParams) Init() marketState {
+	var s marketState
 	s.Now = 1
 	s.CrlKnown = false
 	s.Switched = false
@@ -399,7 +399,7 @@ func (p *MarketParams) Init() MarketState {
 
 // stepTick is action Tick (spec/Market.tla:85:1), event tick.
 // Model bounds dropped: now < T (spec/Market.tla:86:8).
-func (p *MarketParams) stepTick(s *MarketState, ev MarketEvent, out *MarketOutput) error {
+func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutput) error {
 	var ovf bool
 	nx := *s
 	nx.Now = statemachine.Add(&ovf, s.Now, 1)
@@ -413,7 +413,7 @@ func (p *MarketParams) stepTick(s *MarketState, ev MarketEvent, out *MarketOutpu
 }
 
 // stepPublishCRL is action PublishCRL (spec/Market.tla:109:1), event crl.
-func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *MarketOutput) error {
+func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(s.Now >= p.Invalid) {
 		return errMarketPublishCRLGuard1
 	}
@@ -430,7 +430,7 @@ func (p *MarketParams) stepPublishCRL(s *MarketState, ev MarketEvent, out *Marke
 
 // stepIngest is action Ingest (spec/Market.tla:132:1), event ingest.
 // History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:139:8).
-func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOutput) error {
+func (p *marketParams) stepIngest(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.R.T <= s.Now) {
 		return errMarketIngestGuard1
 	}
@@ -444,7 +444,7 @@ func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOut
 		return errMarketIngestGuard4
 	}
 	nx := *s
-	out.AcceptedAdd = append(out.AcceptedAdd, MarketEntry{T: ev.R.T, By: ev.R.By, At: s.Now})
+	out.AcceptedAdd = append(out.AcceptedAdd, marketEntry{T: ev.R.T, By: ev.R.By, At: s.Now})
 	out.LoggedAdd = append(out.LoggedAdd, ev.R)
 	*s = nx
 	out.Action = "Ingest"
@@ -453,7 +453,7 @@ func (p *MarketParams) stepIngest(s *MarketState, ev MarketEvent, out *MarketOut
 }
 
 // stepFetch is action Fetch (spec/Market.tla:149:1), event fetch.
-func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutput) error {
+func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.T <= s.Now) {
 		return errMarketFetchGuard1
 	}
@@ -466,7 +466,7 @@ func (p *MarketParams) stepFetch(s *MarketState, ev MarketEvent, out *MarketOutp
 		return errMarketFetchGuard2
 	}
 	nx := *s
-	out.ServedAdd = append(out.ServedAdd, MarketServed{V1: ev.P, V2: ev.T})
+	out.ServedAdd = append(out.ServedAdd, marketServed{V1: ev.P, V2: ev.T})
 	*s = nx
 	out.Action = "Fetch"
 	out.Persist = true
@@ -485,66 +485,66 @@ var (
 	errMarketFetchGuard2      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:145:5)"}
 )
 
-// TamperParams holds the constants of spec/Tamper.tla that the headend's actions read
+// tamperParams holds the constants of spec/Tamper.tla that the headend's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type TamperParams struct {
+type tamperParams struct {
 	// Store is the state the headend keeps outside the machine.
-	Store TamperStore
+	Store tamperStore
 }
 
-// TamperStore is the state of spec/Tamper.tla that the headend keeps outside the machine
+// tamperStore is the state of spec/Tamper.tla that the headend keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in TamperOutput, which the role applies once the step is persisted.
-type TamperStore interface {
+// in tamperOutput, which the role applies once the step is persisted.
+type tamperStore interface {
 	// StoredHas reports whether x is in stored (Set([n: Int, kind: Str, signed: Bool]); spec/Tamper.tla:68:5).
-	StoredHas(x TamperItem) bool
+	StoredHas(x tamperItem) bool
 	// AlarmsHas reports whether x is in alarms (Set(Int); spec/Tamper.tla:70:5).
 	AlarmsHas(x int64) bool
 }
 
-// TamperState is the headend's part of the state of spec/Tamper.tla.
-type TamperState struct {
+// tamperState is the headend's part of the state of spec/Tamper.tla.
+type tamperState struct {
 }
 
-// TamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
-type TamperItem struct {
+// tamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
+type tamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
 }
 
-// TamperEventKind names the events of the headend in spec/Tamper.tla.
-type TamperEventKind uint8
+// tamperEventKind names the events of the headend in spec/Tamper.tla.
+type tamperEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	TamperIngest TamperEventKind = iota + 1 // @event: ingest, action Ingest (spec/Tamper.tla:197:1)
+	tamperIngest tamperEventKind = iota + 1 // @event: ingest, action Ingest (spec/Tamper.tla:197:1)
 )
 
-func (k TamperEventKind) String() string {
+func (k tamperEventKind) String() string {
 	switch k {
-	case TamperIngest:
+	case tamperIngest:
 		return "ingest"
 	}
-	return "TamperEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "tamperEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k TamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k tamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// TamperEvent is one event the headend consumes.
-type TamperEvent struct {
-	Kind TamperEventKind `json:"kind"`
+// tamperEvent is one event the headend consumes.
+type tamperEvent struct {
+	Kind tamperEventKind `json:"kind"`
 	// E is parameter e of event ingest ([n: Int, kind: Str, signed: Bool], drawn from uploads in Next).
-	E TamperItem `tla:"e" json:"e"`
+	E tamperItem `tla:"e" json:"e"`
 }
 
-// TamperOutput is what a step of the headend asks of its caller, in raft's
+// tamperOutput is what a step of the headend asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type TamperOutput struct {
+type tamperOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -554,8 +554,8 @@ type TamperOutput struct {
 	// StoredClear, StoredRemove and StoredAdd change the @store stored, in this
 	// order, once the step is persisted (only when Step returns nil).
 	StoredClear  bool
-	StoredRemove []TamperItem
-	StoredAdd    []TamperItem
+	StoredRemove []tamperItem
+	StoredAdd    []tamperItem
 	// AlarmsClear, AlarmsRemove and AlarmsAdd change the @store alarms, in this
 	// order, once the step is persisted (only when Step returns nil).
 	AlarmsClear  bool
@@ -570,7 +570,7 @@ var errTamperUnknownEvent = errors.New("headend: unknown Tamper event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Acks = out.Acks[:0]
@@ -581,21 +581,21 @@ func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) e
 	out.AlarmsRemove = out.AlarmsRemove[:0]
 	out.AlarmsAdd = out.AlarmsAdd[:0]
 	switch ev.Kind {
-	case TamperIngest:
+	case tamperIngest:
 		return p.stepIngest(s, ev, out)
 	}
 	return errTamperUnknownEvent
 }
 
 // Init is the headend's initial state (Init of spec/Tamper.tla).
-func (p *TamperParams) Init() TamperState {
-	var s TamperState
+func (p *tamperParams) Init() tamperState {
+	var s tamperState
 	return s
 }
 
 // stepIngest is action Ingest (spec/Tamper.tla:197:1), event ingest.
 // History variables not kept: raised' = IF e \in stored THEN raised ELSE Append(raised, e.n) (spec/Tamper.tla:203:8).
-func (p *TamperParams) stepIngest(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepIngest(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !ev.E.Signed {
 		return errTamperIngestGuard1
 	}

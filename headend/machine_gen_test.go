@@ -28,10 +28,10 @@ func TestMachineGenUpToDate(t *testing.T) {
 }
 
 func adapters() []*difftest.Adapter {
-	co := &CollectionParams{Crypto: CollectionSymbolicCrypto{}}
-	cm := &CommandsParams{}
-	mk := &MarketParams{}
-	tp := &TamperParams{}
+	co := &collectionParams{Crypto: collectionSymbolicCrypto{}}
+	cm := &commandsParams{}
+	mk := &marketParams{}
+	tp := &tamperParams{}
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "headend", Params: co,
 		// MaxReadings as in the other roles (stored is a map, no cap).
@@ -39,14 +39,14 @@ func adapters() []*difftest.Adapter {
 		// The stored items are a @store (the database): the state is the
 		// machine's beside the map-backed reference store.
 		Init: func() reflect.Value {
-			return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{Stored: map[CollectionItem]bool{}}})
+			return reflect.ValueOf(&collectionFull{State: co.Init(), Store: collectionMapStore{Stored: map[collectionItem]bool{}}})
 		},
-		Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&collectionEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			var out CollectionOutput
-			full := s.Interface().(*CollectionFull)
+			var out collectionOutput
+			full := s.Interface().(*collectionFull)
 			co.Store = &full.Store
-			err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+			err := co.Step(&full.State, *ev.Interface().(*collectionEvent), &out)
 			if err == nil {
 				full.Store.Apply(&out)
 			}
@@ -56,10 +56,10 @@ func adapters() []*difftest.Adapter {
 		Module: "Commands", Role: "headend", Params: cm,
 		Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 4},
 		Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
-		Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&commandsEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			var out CommandsOutput
-			err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
+			var out commandsOutput
+			err := cm.Step(s.Interface().(*commandsState), *ev.Interface().(*commandsEvent), &out)
 			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
@@ -69,15 +69,15 @@ func adapters() []*difftest.Adapter {
 		// (the database): the state is the machine's beside the
 		// map-backed reference store.
 		Init: func() reflect.Value {
-			return reflect.ValueOf(&MarketFull{State: mk.Init(), Store: MarketMapStore{
-				Accepted: map[MarketEntry]bool{}, Logged: map[MarketReading]bool{}, Served: map[MarketServed]bool{}}})
+			return reflect.ValueOf(&marketFull{State: mk.Init(), Store: marketMapStore{
+				Accepted: map[marketEntry]bool{}, Logged: map[marketReading]bool{}, Served: map[marketServed]bool{}}})
 		},
-		Event: func() reflect.Value { return reflect.ValueOf(&MarketEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&marketEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			var out MarketOutput
-			full := s.Interface().(*MarketFull)
+			var out marketOutput
+			full := s.Interface().(*marketFull)
 			mk.Store = &full.Store
-			err := mk.Step(&full.State, *ev.Interface().(*MarketEvent), &out)
+			err := mk.Step(&full.State, *ev.Interface().(*marketEvent), &out)
 			if err == nil {
 				full.Store.Apply(&out)
 			}
@@ -94,14 +94,14 @@ func adapters() []*difftest.Adapter {
 		// The head-end's stored events are a @store: the state is the
 		// machine's beside the map-backed reference store.
 		Init: func() reflect.Value {
-			return reflect.ValueOf(&TamperFull{State: tp.Init(), Store: TamperMapStore{Stored: map[TamperItem]bool{}}})
+			return reflect.ValueOf(&tamperFull{State: tp.Init(), Store: tamperMapStore{Stored: map[tamperItem]bool{}}})
 		},
-		Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+		Event: func() reflect.Value { return reflect.ValueOf(&tamperEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
-			var out TamperOutput
-			full := s.Interface().(*TamperFull)
+			var out tamperOutput
+			full := s.Interface().(*tamperFull)
 			tp.Store = &full.Store
-			err := tp.Step(&full.State, *ev.Interface().(*TamperEvent), &out)
+			err := tp.Step(&full.State, *ev.Interface().(*tamperEvent), &out)
 			if err == nil {
 				full.Store.Apply(&out)
 			}

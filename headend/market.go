@@ -51,35 +51,35 @@ const (
 	marketInvalid    = 3 // from the key's invalidity date (Invalid)
 )
 
-// marketParams are the constants every Market machine runs with.
-var marketParams = MarketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketStore{}}
+// marketConsts are the constants every Market machine runs with.
+var marketConsts = marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketNoStore{}}
 
-// marketStore implements MarketStore. Tick and Fetch, the actions the
+// marketNoStore implements marketStore. Tick and Fetch, the actions the
 // head-end steps, read none of the stores: each read answers false.
-type marketStore struct{}
+type marketNoStore struct{}
 
 // AcceptedHas is the @store accepted (the data table), not read by Tick or Fetch.
-func (marketStore) AcceptedHas(MarketEntry) bool { return false }
+func (marketNoStore) AcceptedHas(marketEntry) bool { return false }
 
 // LoggedHas is the @store logged (the transparency log), not read by Tick or Fetch.
-func (marketStore) LoggedHas(MarketReading) bool { return false }
+func (marketNoStore) LoggedHas(marketReading) bool { return false }
 
 // ServedHas is the @store served (the audit log's fetch entries), not read by Tick or Fetch.
-func (marketStore) ServedHas(MarketServed) bool { return false }
+func (marketNoStore) ServedHas(marketServed) bool { return false }
 
 // marketTraced is a Market machine's state with, for the trace only, its
 // @stores as the spec names them: trace validation reads the head-end's
 // whole state of spec/Market.tla in each line (accepted and logged stay
 // empty: Ingest is not stepped here).
 type marketTraced struct {
-	MarketState
-	Accepted []MarketEntry   `json:"accepted"`
-	Logged   []MarketReading `json:"logged"`
-	Served   []MarketServed  `json:"served"`
+	marketState
+	Accepted []marketEntry   `json:"accepted"`
+	Logged   []marketReading `json:"logged"`
+	Served   []marketServed  `json:"served"`
 }
 
 // marketMachine is the Market machine of one meter and switch.
-type marketMachine = statemachine.Instance[marketTraced, MarketEvent, MarketOutput]
+type marketMachine = statemachine.Instance[marketTraced, marketEvent, marketOutput]
 
 // marketKey names a Market machine: the meter and its switch time (0: none).
 type marketKey struct {
@@ -93,7 +93,7 @@ type marketKey struct {
 type markets struct {
 	mu  sync.Mutex
 	ms  map[marketKey]*marketMachine
-	out MarketOutput
+	out marketOutput
 }
 
 // supplierSwitch is what the contracts table says of a meter's latest
@@ -142,7 +142,7 @@ func (h *HeadEnd) marketSlots(ctx context.Context, meter protocol.SystemTitle, s
 		return nil, "", err
 	}
 	if sw.at != 0 && h.cfg.Now().Unix() >= sw.at && m.State.Now < marketSlotAfter {
-		if _, err := m.Apply(0, MarketEvent{Kind: MarketTick}, &mk.out); err != nil {
+		if _, err := m.Apply(0, marketEvent{Kind: marketTick}, &mk.out); err != nil {
 			return nil, "", err
 		}
 	}
@@ -157,7 +157,7 @@ func (h *HeadEnd) marketSlots(ctx context.Context, meter protocol.SystemTitle, s
 		if max(s[0], from) >= min(s[1], to) {
 			continue
 		}
-		_, err := m.Apply(0, MarketEvent{Kind: MarketFetch, P: party, T: t}, &mk.out)
+		_, err := m.Apply(0, marketEvent{Kind: marketFetch, P: party, T: t}, &mk.out)
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			continue // not this supplier's slot (S5), or not yet (t > now)
 		}
@@ -185,13 +185,13 @@ func (h *HeadEnd) marketMachine(k marketKey) (*marketMachine, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &marketParams
+	p := &marketConsts
 	traced := rec != nil
 	m := &marketMachine{Role: "headend", Name: "headend", Rec: rec,
-		State:  marketTraced{MarketState: p.Init(), Accepted: []MarketEntry{}, Logged: []MarketReading{}, Served: []MarketServed{}},
-		Step:   func(s *marketTraced, ev MarketEvent, o *MarketOutput) error { return p.Step(&s.MarketState, ev, o) },
-		Action: func(o *MarketOutput) string { return o.Action },
-		Persist: func(s *marketTraced, o *MarketOutput) error {
+		State:  marketTraced{marketState: p.Init(), Accepted: []marketEntry{}, Logged: []marketReading{}, Served: []marketServed{}},
+		Step:   func(s *marketTraced, ev marketEvent, o *marketOutput) error { return p.Step(&s.marketState, ev, o) },
+		Action: func(o *marketOutput) string { return o.Action },
+		Persist: func(s *marketTraced, o *marketOutput) error {
 			if len(o.AcceptedAdd)+len(o.AcceptedRemove)+len(o.LoggedAdd)+len(o.LoggedRemove)+len(o.ServedRemove) > 0 || o.AcceptedClear || o.LoggedClear || o.ServedClear {
 				return fmt.Errorf("%w: Market step %s changes a store the head-end does not step", ErrStore, o.Action)
 			}
@@ -210,7 +210,7 @@ func (h *HeadEnd) marketMachine(k marketKey) (*marketMachine, error) {
 	if mk.ms == nil {
 		mk.ms = map[marketKey]*marketMachine{}
 	}
-	if len(mk.ms) >= h.cfg.CommandMachines {
+	if len(mk.ms) >= h.cfg.commandMachines {
 		for k := range mk.ms { // any one: its state follows from the clock and the contracts
 			delete(mk.ms, k)
 			break

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 	"github.com/verimeter/verimeter/statemachine"
 )
 
@@ -32,7 +33,7 @@ func TestMarketMachineDecidesTheSwitch(t *testing.T) {
 	cfg := f.he.cfg
 	cfg.Trace = td
 	f.he = New(cfg)
-	if _, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
+	if _, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	noon := f.t0.Add(12 * time.Hour)

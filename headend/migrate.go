@@ -20,12 +20,12 @@ import (
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrations embed.FS
 
-// SchemaVersion is the schema version this head-end needs; OpenStore and
+// schemaVersion is the schema version this head-end needs; OpenStore and
 // OpenPostgres migrate an older database to it.
-const SchemaVersion = 4
+const schemaVersion = 4
 
-// ErrSchema means the database's schema could not be brought to
-// SchemaVersion: a migration failed, the database is newer than this
+// ErrSchema means the database's schema could not be brought to the
+// version this head-end needs: a migration failed, the database is newer than this
 // head-end, or it holds some of the head-end's tables but not all of them
 // (not a database this head-end made, and not adopted on a guess).
 var ErrSchema = errors.New("headend: database schema")
@@ -39,7 +39,7 @@ var legacyTables = map[string]string{
 	"command_counters": "meter, issued",
 }
 
-// migrate brings the schema to SchemaVersion. A database made before the
+// migrate brings the schema to schemaVersion. A database made before the
 // schema had versions (every table of migration 1, no goose_db_version) is
 // adopted: its tables are checked to have the columns of migration 1,
 // whose statements (all IF NOT EXISTS) then change nothing and stamp it as
@@ -75,12 +75,12 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := p.Up(ctx); err != nil {
 		return fmt.Errorf("%w: migrating: %w", ErrSchema, storeErr("migrate", err))
 	}
-	v, err := s.SchemaVersion()
+	v, err := s.schemaVersion()
 	if err != nil {
 		return err
 	}
-	if v != SchemaVersion {
-		return fmt.Errorf("%w: database is at version %d, this head-end knows up to %d", ErrSchema, v, SchemaVersion)
+	if v != schemaVersion {
+		return fmt.Errorf("%w: database is at version %d, this head-end knows up to %d", ErrSchema, v, schemaVersion)
 	}
 	return nil
 }
@@ -121,9 +121,9 @@ func (s *Store) tableExists(ctx context.Context, t string) (bool, error) {
 	return n > 0, nil
 }
 
-// SchemaVersion returns the schema version the database is at, as the
+// schemaVersion returns the schema version the database is at, as the
 // migrations recorded it.
-func (s *Store) SchemaVersion() (int64, error) {
+func (s *Store) schemaVersion() (int64, error) {
 	var v int64
 	if err := s.db.QueryRow(`SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v); err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrSchema, storeErr("schema version", err))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // legacySQLiteSchema is the SQLite schema exactly as the head-end created
@@ -67,7 +68,7 @@ func fillLegacy(t *testing.T, f *fixture, db *sql.DB, pg bool) {
 		raw := f.block(t, c, int(c-1))
 		start := f.t0.Add(time.Duration(c-1) * 24 * time.Hour).Unix()
 		if _, err := db.Exec(s.rebind(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING`),
-			f.meter[:], int64(c), int(KindBlock), start, f.now.UnixNano(), "gw", int64(0), raw, start+96*900, 96); err != nil {
+			f.meter[:], int64(c), int(wan.KindBlock), start, f.now.UnixNano(), "gw", int64(0), raw, start+96*900, 96); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,13 +86,13 @@ func fillLegacy(t *testing.T, f *fixture, db *sql.DB, pg bool) {
 }
 
 // checkAdopted checks that a store opened on a filled legacy database is
-// at SchemaVersion and has everything the legacy version stored: the
+// at schemaVersion and has everything the legacy version stored: the
 // blocks (served with proofs), the contract, the audit lines, the counter;
 // and that migration 2 (campaigns) works on it.
 func checkAdopted(t *testing.T, f *fixture, st *Store) {
 	t.Helper()
-	if v, err := st.SchemaVersion(); err != nil || v != SchemaVersion {
-		t.Fatalf("schema version %d, %v; want %d", v, err, SchemaVersion)
+	if v, err := st.schemaVersion(); err != nil || v != schemaVersion {
+		t.Fatalf("schema version %d, %v; want %d", v, err, schemaVersion)
 	}
 	f.useStore(st)
 	if items, ivs, err := st.Counts(); err != nil || items != 2 || ivs != 192 {
@@ -101,7 +102,7 @@ func checkAdopted(t *testing.T, f *fixture, st *Store) {
 	if err != nil || len(log) != 2 || log[0].Actor != "legacy" || log[1].Action != "command" {
 		t.Fatalf("audit log after adoption: %+v %v", log, err)
 	}
-	if n, err := st.CommandCounter(f.meter); err != nil || n != 41 {
+	if n, err := st.commandCounter(f.meter); err != nil || n != 41 {
 		t.Fatalf("command counter after adoption: %d %v", n, err)
 	}
 	p, err := f.he.Fetch(context.Background(), f.parts["supplier A"], f.meter, f.t0, f.t0.Add(48*time.Hour))
@@ -115,7 +116,7 @@ func checkAdopted(t *testing.T, f *fixture, st *Store) {
 		t.Fatalf("campaign id approved twice: %v", err)
 	}
 	// The ingest path still stores once.
-	res, err := f.he.Ingest(context.Background(), "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 2, 1)}, {Kind: KindBlock, Raw: f.block(t, 3, 2)}})
+	res, err := f.he.Ingest(context.Background(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}, {Kind: wan.KindBlock, Raw: f.block(t, 3, 2)}})
 	if err != nil || res.Stored != 1 || res.Duplicates != 1 {
 		t.Fatalf("ingest after adoption: %+v %v", res, err)
 	}
@@ -123,7 +124,7 @@ func checkAdopted(t *testing.T, f *fixture, st *Store) {
 
 // TestMigrateAdoptsUnversionedSQLite: a database made by the previous
 // version (its schema verbatim, no version table) opens, is stamped as
-// version 1 and migrated to SchemaVersion with nothing lost; opening it
+// version 1 and migrated to schemaVersion with nothing lost; opening it
 // again changes nothing.
 func TestMigrateAdoptsUnversionedSQLite(t *testing.T) {
 	f := newFixture(t)
@@ -155,12 +156,12 @@ func TestMigrateAdoptsUnversionedSQLite(t *testing.T) {
 		}
 		applied = append(applied, v)
 	}
-	if err := rows.Close(); err != nil || len(applied) != SchemaVersion {
-		t.Fatalf("versions applied: %v %v; want 1 to %d", applied, err, SchemaVersion)
+	if err := rows.Close(); err != nil || len(applied) != schemaVersion {
+		t.Fatalf("versions applied: %v %v; want 1 to %d", applied, err, schemaVersion)
 	}
 	for i, v := range applied {
 		if v != int64(i+1) {
-			t.Fatalf("versions applied: %v; want 1 to %d in order", applied, SchemaVersion)
+			t.Fatalf("versions applied: %v; want 1 to %d in order", applied, schemaVersion)
 		}
 	}
 	checkAdopted(t, f, st)
@@ -173,7 +174,7 @@ func TestMigrateAdoptsUnversionedSQLite(t *testing.T) {
 	if items, _, err := st2.Counts(); err != nil || items != 3 {
 		t.Fatalf("reopened: %d items, %v", items, err)
 	}
-	if v, err := st2.SchemaVersion(); err != nil || v != SchemaVersion {
+	if v, err := st2.schemaVersion(); err != nil || v != schemaVersion {
 		t.Fatalf("reopened at version %d, %v", v, err)
 	}
 }

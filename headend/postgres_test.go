@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // startPostgres starts a throwaway PostgreSQL server on 127.0.0.1 and
@@ -122,7 +123,7 @@ func TestPostgresStore(t *testing.T) {
 		other := New(c)
 		ctx := t.Context()
 		for i, he := range []*HeadEnd{f.he, other, f.he} {
-			if res, err := he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: f.block(t, uint64(i+1), i)}}); err != nil || res.Stored != 1 {
+			if res, err := he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, uint64(i+1), i)}}); err != nil || res.Stored != 1 {
 				t.Fatalf("block %d: %+v, %v", i+1, res, err)
 			}
 		}
@@ -173,7 +174,7 @@ func TestPostgresStore(t *testing.T) {
 			at   time.Duration
 			want string
 		}{{time.Hour, "A"}, {13 * time.Hour, "B"}} {
-			got, err := st.SupplierAt(f.meter, f.t0.Add(c.at))
+			got, err := st.supplierAt(f.meter, f.t0.Add(c.at))
 			if err != nil || len(got) != 1 || got[0] != c.want {
 				t.Fatalf("supplier at %s: %v %v", c.at, got, err)
 			}
@@ -189,7 +190,7 @@ func TestPostgresDurableAcrossReopen(t *testing.T) {
 	f := newFixture(t)
 	st := openPostgres(t, dsn)
 	f.useStore(st)
-	if _, err := f.he.Ingest(t.Context(), "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
+	if _, err := f.he.Ingest(t.Context(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
@@ -206,7 +207,7 @@ func TestPostgresDurableAcrossReopen(t *testing.T) {
 
 // TestPostgresMigrateAdoptsUnversioned: a PostgreSQL database made by the
 // previous version (its schema verbatim, no version table) opens, is
-// stamped as version 1 and migrated to SchemaVersion with nothing lost.
+// stamped as version 1 and migrated to schemaVersion with nothing lost.
 func TestPostgresMigrateAdoptsUnversioned(t *testing.T) {
 	dsn := startPostgres(t)
 	openPostgres(t, dsn).Close() // waits for the server
@@ -243,7 +244,7 @@ func TestPostgresMigrateAdoptsUnversioned(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st2.Close()
-	if v, err := st2.SchemaVersion(); err != nil || v != SchemaVersion {
+	if v, err := st2.schemaVersion(); err != nil || v != schemaVersion {
 		t.Fatalf("reopened at version %d, %v", v, err)
 	}
 }

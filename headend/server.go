@@ -30,22 +30,22 @@ import (
 // request, or keep them idle; each such connection holds a goroutine and a
 // socket until one of these ends it.
 const (
-	// ReadHeaderTimeout bounds the request line and headers.
-	ReadHeaderTimeout = 10 * time.Second
-	// ReadTimeout bounds a whole request, body included: a batch of
+	// readHeaderTimeout bounds the request line and headers.
+	readHeaderTimeout = 10 * time.Second
+	// readTimeout bounds a whole request, body included: a batch of
 	// wan.MaxIngestBody bytes still arrives in it at about 1 Mbit/s.
-	ReadTimeout = 3 * time.Minute
-	// IdleTimeout closes a kept-alive connection that sends nothing more.
-	IdleTimeout = 2 * time.Minute
-	// MaxHeaderBytes caps the request headers.
-	MaxHeaderBytes = 64 << 10
+	readTimeout = 3 * time.Minute
+	// idleTimeout closes a kept-alive connection that sends nothing more.
+	idleTimeout = 2 * time.Minute
+	// maxHeaderBytes caps the request headers.
+	maxHeaderBytes = 64 << 10
 )
 
 // Server returns the head-end's HTTP server (Handler) with the bounds
 // above; the caller serves it on a listener made with TLSConfig.
 func (h *HeadEnd) Server(errorLog *log.Logger) *http.Server {
-	return &http.Server{Handler: h.Handler(), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
-		IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes, ErrorLog: errorLog}
+	return &http.Server{Handler: h.handler(), ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes, ErrorLog: errorLog}
 }
 
 // TLSConfig returns the server side: TLS 1.3 only, a client certificate
@@ -59,11 +59,11 @@ func TLSConfig(cert tls.Certificate) *tls.Config {
 	}
 }
 
-// Handler returns the HTTP handler of the head-end. A path that is not in
+// handler returns the HTTP handler of the head-end. A path that is not in
 // canonical form is refused rather than redirected (ServeMux would answer
 // 301/307): the clients are machines that use the exact paths, and a
 // redirect would only invite them to send the batch a second time.
-func (h *HeadEnd) Handler() http.Handler {
+func (h *HeadEnd) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/ingest", h.serveIngest)
 	mux.HandleFunc("POST /v1/tamper", h.serveTamper)
@@ -215,7 +215,7 @@ func (h *HeadEnd) serveTreeHead(w http.ResponseWriter, r *http.Request) {
 	if !h.logClient(w, r) {
 		return
 	}
-	sth, err := h.LatestTreeHead(r.Context())
+	sth, err := h.latestTreeHead(r.Context())
 	var b []byte
 	if err == nil {
 		b, err = sth.Marshal()
@@ -241,7 +241,7 @@ func (h *HeadEnd) serveConsistency(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, fmt.Errorf("from must be the size of a tree head, > 0"))
 		return
 	}
-	c, err := h.Consistency(r.Context(), from)
+	c, err := h.consistency(r.Context(), from)
 	var b []byte
 	if err == nil {
 		b, err = c.Marshal()

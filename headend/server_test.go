@@ -43,7 +43,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: f.he.Handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	srv := &http.Server{Handler: f.he.handler(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go srv.Serve(ln)
 	defer srv.Shutdown(context.Background())
 	base := "https://" + ln.Addr().String()
@@ -131,7 +131,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 		}
 		return resp.StatusCode
 	}
-	if _, err := f.he.Ingest(context.Background(), "gw", []Item{{Kind: KindBlock, Raw: f.block(t, 2, 1)}}); err != nil {
+	if _, err := f.he.Ingest(context.Background(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.he.SignTreeHead(context.Background()); err != nil {

@@ -93,24 +93,6 @@ func closeRows(rows *sql.Rows, op string, err *error) {
 	}
 }
 
-// The wire types live in package wan (no database dependency); these
-// aliases keep the head-end's own API in one place.
-type (
-	// Kind tells what a forwarded item is.
-	Kind = wan.Kind
-	// Item is one piece of signed data a gateway forwards.
-	Item = wan.Item
-	// IngestResult counts what a batch did.
-	IngestResult = wan.IngestResult
-)
-
-// Item kinds.
-const (
-	KindReading = wan.KindReading
-	KindBlock   = wan.KindBlock
-	KindEvent   = wan.KindEvent
-)
-
 // Store is the head-end's database: SQLite (embedded, the default) or
 // PostgreSQL (scale-out, OpenPostgres). The SQL is the same; placeholders are
 // rebound for PostgreSQL.
@@ -155,8 +137,8 @@ func (s *Store) rebind(q string) string {
 }
 
 // OpenPostgres connects to PostgreSQL (a pgx connection string, e.g.
-// postgres://user@host:5432/db) and brings its schema to SchemaVersion
-// (migrate; several head-end processes starting together take turns under
+// postgres://user@host:5432/db) and brings its schema to the version this
+// head-end needs (migrate; several head-end processes starting together take turns under
 // a PostgreSQL advisory lock). Commits are durable when PostgreSQL's
 // synchronous_commit is on (its default).
 func OpenPostgres(dsn string) (*Store, error) {
@@ -177,7 +159,7 @@ func OpenPostgres(dsn string) (*Store, error) {
 const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
 
 // OpenStore opens (or creates) the SQLite database at path and brings its
-// schema to SchemaVersion (migrate), adopting a database made before the
+// schema to the version this head-end needs (migrate), adopting a database made before the
 // schema had versions.
 func OpenStore(path string) (*Store, error) { return openSQLite(path, "") }
 
@@ -218,7 +200,7 @@ func (s *Store) Close() error {
 type verified struct {
 	meter     protocol.SystemTitle
 	counter   uint64
-	kind      Kind
+	kind      wan.Kind
 	signedAt  int64
 	value     uint64
 	raw       []byte
@@ -466,7 +448,7 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 			}
 			seen[k] = struct{}{}
 			end := v.signedAt
-			if v.kind == KindBlock {
+			if v.kind == wan.KindBlock {
 				end = v.start + int64(len(v.intervals))*v.period
 			}
 			row := []any{v.meter[:], int64(v.counter), int(v.kind), v.signedAt, at, r.gateway, int64(v.value), v.raw, end, len(v.intervals), int64(next)}
@@ -706,10 +688,10 @@ func (s *Store) ConsistencyProof(size1, size2 uint64) ([]translog.Hash, error) {
 	return s.tree.ConsistencyProof(size1, size2)
 }
 
-// Audit appends to the audit log. Its errors are ErrStore and ErrAudit; a
+// appendAudit appends to the audit log. Its errors are ErrStore and ErrAudit; a
 // caller that releases something on the strength of the entry must not
 // release it on an error.
-func (s *Store) Audit(at time.Time, actor, action, detail string) error {
+func (s *Store) appendAudit(at time.Time, actor, action, detail string) error {
 	return s.audit(context.Background(), s.db, auditEntry{at, actor, action, detail})
 }
 
@@ -756,9 +738,9 @@ func (s *Store) AddContract(participant string, role protocol.Role, meter protoc
 	return nil
 }
 
-// EndContracts ends every open contract of role for meter at t (a supplier
+// endContracts ends every open contract of role for meter at t (a supplier
 // switch: the old supplier's contract ends where the new one begins).
-func (s *Store) EndContracts(role protocol.Role, meter protocol.SystemTitle, t time.Time) error {
+func (s *Store) endContracts(role protocol.Role, meter protocol.SystemTitle, t time.Time) error {
 	if _, err := s.db.Exec(s.rebind(`UPDATE contracts SET valid_to = ? WHERE role = ? AND meter = ? AND valid_to > ?`), t.Unix(), string(role), meter[:], t.Unix()); err != nil {
 		return storeErr("end contracts", err)
 	}
@@ -786,7 +768,7 @@ func (s *Store) entitled(ctx context.Context, participant string, meter protocol
 // [from, to) (Unix seconds), by start and counter. A query that fails part
 // way is an error, never a shorter list.
 func (s *Store) blocks(ctx context.Context, meter protocol.SystemTitle, from, to int64) (raws [][]byte, err error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(KindBlock), to, from)
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(wan.KindBlock), to, from)
 	if err != nil {
 		return nil, storeErr("blocks", err)
 	}
@@ -803,7 +785,7 @@ func (s *Store) blocks(ctx context.Context, meter protocol.SystemTitle, from, to
 
 // Each calls fn for every stored signed item, in key order (an auditor's
 // full re-verification).
-func (s *Store) Each(fn func(kind Kind, raw []byte)) (err error) {
+func (s *Store) Each(fn func(kind wan.Kind, raw []byte)) (err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT kind, raw FROM data ORDER BY meter, counter`))
 	if err != nil {
 		return storeErr("each", err)
@@ -815,31 +797,15 @@ func (s *Store) Each(fn func(kind Kind, raw []byte)) (err error) {
 		if err := rows.Scan(&k, &raw); err != nil {
 			return storeErr("each", err)
 		}
-		fn(Kind(k), raw)
+		fn(wan.Kind(k), raw)
 	}
 	return nil
 }
 
-// Tamper rewrites the raw bytes of the first stored item with fn. It exists
-// for tests that must show an altered store is detected; nothing in the
-// head-end calls it.
-func (s *Store) Tamper(fn func(raw []byte) []byte) error {
-	var meter []byte
-	var ctr int64
-	var raw []byte
-	if err := s.db.QueryRow(s.rebind(`SELECT meter, counter, raw FROM data ORDER BY meter, counter LIMIT 1`)).Scan(&meter, &ctr, &raw); err != nil {
-		return storeErr("tamper", err)
-	}
-	if _, err := s.db.Exec(s.rebind(`UPDATE data SET raw = ? WHERE meter = ? AND counter = ?`), fn(raw), meter, ctr); err != nil {
-		return storeErr("tamper", err)
-	}
-	return nil
-}
-
-// Counters returns the counters of the signed items of meter signed in
+// counters returns the counters of the signed items of meter signed in
 // [from, to) (Unix seconds), ascending: what a query by meter and period
 // sees.
-func (s *Store) Counters(meter protocol.SystemTitle, from, to int64) (out []uint64, err error) {
+func (s *Store) counters(meter protocol.SystemTitle, from, to int64) (out []uint64, err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT counter FROM data WHERE meter = ? AND signed_at >= ? AND signed_at < ? ORDER BY counter`), meter[:], from, to)
 	if err != nil {
 		return nil, storeErr("counters", err)
@@ -881,9 +847,9 @@ func (s *Store) SwitchSupplier(meter protocol.SystemTitle, participant string, a
 	return nil
 }
 
-// SupplierAt returns the participants holding a supplier contract for
+// supplierAt returns the participants holding a supplier contract for
 // meter at time at (normally exactly one).
-func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) (out []string, err error) {
+func (s *Store) supplierAt(meter protocol.SystemTitle, at time.Time) (out []string, err error) {
 	rows, err := s.db.Query(s.rebind(`SELECT participant FROM contracts WHERE role = ? AND meter = ? AND valid_from <= ? AND valid_to > ? ORDER BY participant`), string(protocol.RoleSupplier), meter[:], at.Unix(), at.Unix())
 	if err != nil {
 		return nil, storeErr("supplier", err)
@@ -899,12 +865,12 @@ func (s *Store) SupplierAt(meter protocol.SystemTitle, at time.Time) (out []stri
 	return out, nil
 }
 
-// CommandCounter is the last command counter signed for a meter (0 before
+// commandCounter is the last command counter signed for a meter (0 before
 // the first): the head-end's issued count of spec/Commands.tla, which it
 // persists before it hands a signed command out, so that a restarted
 // head-end never signs two commands with one counter (the meter would run
 // only the first) nor goes back.
-func (s *Store) CommandCounter(meter protocol.SystemTitle) (int64, error) {
+func (s *Store) commandCounter(meter protocol.SystemTitle) (int64, error) {
 	var n int64
 	err := s.db.QueryRow(s.rebind(`SELECT issued FROM command_counters WHERE meter = ?`), meter[:]).Scan(&n)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -916,9 +882,9 @@ func (s *Store) CommandCounter(meter protocol.SystemTitle) (int64, error) {
 	return n, nil
 }
 
-// SetCommandCounter persists a meter's command counter; it refuses to move
+// storeCommandCounter persists a meter's command counter; it refuses to move
 // it back (counters never go back, also across a restore of an old row).
-func (s *Store) SetCommandCounter(meter protocol.SystemTitle, issued int64) error {
+func (s *Store) storeCommandCounter(meter protocol.SystemTitle, issued int64) error {
 	return s.setCommandCounter(context.Background(), s.db, meter, issued)
 }
 

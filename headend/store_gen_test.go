@@ -5,20 +5,20 @@
 
 package headend
 
-// CollectionMapStore is a map-backed CollectionStore: the reference the tests use
+// collectionMapStore is a map-backed collectionStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Collection.tla.
-type CollectionMapStore struct {
-	Stored map[CollectionItem]bool `tla:"stored"`
+type collectionMapStore struct {
+	Stored map[collectionItem]bool `tla:"stored"`
 }
 
 // StoredHas reports whether x is in stored.
-func (m *CollectionMapStore) StoredHas(x CollectionItem) bool { return m.Stored[x] }
+func (m *collectionMapStore) StoredHas(x collectionItem) bool { return m.Stored[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *CollectionMapStore) Apply(out *CollectionOutput) {
+func (m *collectionMapStore) Apply(out *collectionOutput) {
 	if m.Stored == nil {
-		m.Stored = map[CollectionItem]bool{}
+		m.Stored = map[collectionItem]bool{}
 	}
 	if out.StoredClear {
 		clear(m.Stored)
@@ -31,45 +31,45 @@ func (m *CollectionMapStore) Apply(out *CollectionOutput) {
 	}
 }
 
-// CollectionFull is the headend's whole state of spec/Collection.tla, the machine's and its
+// collectionFull is the headend's whole state of spec/Collection.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type CollectionFull struct {
-	State CollectionState    `tla:",inline"`
-	Store CollectionMapStore `tla:",inline"`
+type collectionFull struct {
+	State collectionState    `tla:",inline"`
+	Store collectionMapStore `tla:",inline"`
 }
 
-// CollectionSymbolicCrypto implements CollectionCrypto as the spec defines each
+// collectionSymbolicCrypto implements collectionCrypto as the spec defines each
 // operator (no keys): for tests and trace validation, never for a device.
-type CollectionSymbolicCrypto struct{}
+type collectionSymbolicCrypto struct{}
 
 // SignedByMeter is SignedByMeter(i) as the spec defines it.
-func (CollectionSymbolicCrypto) SignedByMeter(i CollectionItem) bool {
-	ev := struct{ I CollectionItem }{i}
+func (collectionSymbolicCrypto) SignedByMeter(i collectionItem) bool {
+	ev := struct{ I collectionItem }{i}
 	return ev.I.Signed
 }
 
-// MarketMapStore is a map-backed MarketStore: the reference the tests use
+// marketMapStore is a map-backed marketStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Market.tla.
-type MarketMapStore struct {
-	Accepted map[MarketEntry]bool   `tla:"accepted"`
-	Logged   map[MarketReading]bool `tla:"logged"`
-	Served   map[MarketServed]bool  `tla:"served"`
+type marketMapStore struct {
+	Accepted map[marketEntry]bool   `tla:"accepted"`
+	Logged   map[marketReading]bool `tla:"logged"`
+	Served   map[marketServed]bool  `tla:"served"`
 }
 
 // AcceptedHas reports whether x is in accepted.
-func (m *MarketMapStore) AcceptedHas(x MarketEntry) bool { return m.Accepted[x] }
+func (m *marketMapStore) AcceptedHas(x marketEntry) bool { return m.Accepted[x] }
 
 // LoggedHas reports whether x is in logged.
-func (m *MarketMapStore) LoggedHas(x MarketReading) bool { return m.Logged[x] }
+func (m *marketMapStore) LoggedHas(x marketReading) bool { return m.Logged[x] }
 
 // ServedHas reports whether x is in served.
-func (m *MarketMapStore) ServedHas(x MarketServed) bool { return m.Served[x] }
+func (m *marketMapStore) ServedHas(x marketServed) bool { return m.Served[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *MarketMapStore) Apply(out *MarketOutput) {
+func (m *marketMapStore) Apply(out *marketOutput) {
 	if m.Accepted == nil {
-		m.Accepted = map[MarketEntry]bool{}
+		m.Accepted = map[marketEntry]bool{}
 	}
 	if out.AcceptedClear {
 		clear(m.Accepted)
@@ -81,7 +81,7 @@ func (m *MarketMapStore) Apply(out *MarketOutput) {
 		m.Accepted[x] = true
 	}
 	if m.Logged == nil {
-		m.Logged = map[MarketReading]bool{}
+		m.Logged = map[marketReading]bool{}
 	}
 	if out.LoggedClear {
 		clear(m.Logged)
@@ -93,7 +93,7 @@ func (m *MarketMapStore) Apply(out *MarketOutput) {
 		m.Logged[x] = true
 	}
 	if m.Served == nil {
-		m.Served = map[MarketServed]bool{}
+		m.Served = map[marketServed]bool{}
 	}
 	if out.ServedClear {
 		clear(m.Served)
@@ -106,31 +106,31 @@ func (m *MarketMapStore) Apply(out *MarketOutput) {
 	}
 }
 
-// MarketFull is the headend's whole state of spec/Market.tla, the machine's and its
+// marketFull is the headend's whole state of spec/Market.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type MarketFull struct {
-	State MarketState    `tla:",inline"`
-	Store MarketMapStore `tla:",inline"`
+type marketFull struct {
+	State marketState    `tla:",inline"`
+	Store marketMapStore `tla:",inline"`
 }
 
-// TamperMapStore is a map-backed TamperStore: the reference the tests use
+// tamperMapStore is a map-backed tamperStore: the reference the tests use
 // for the state the headend keeps outside the machine of spec/Tamper.tla.
-type TamperMapStore struct {
-	Stored map[TamperItem]bool `tla:"stored"`
+type tamperMapStore struct {
+	Stored map[tamperItem]bool `tla:"stored"`
 	Alarms map[int64]bool      `tla:"alarms"`
 }
 
 // StoredHas reports whether x is in stored.
-func (m *TamperMapStore) StoredHas(x TamperItem) bool { return m.Stored[x] }
+func (m *tamperMapStore) StoredHas(x tamperItem) bool { return m.Stored[x] }
 
 // AlarmsHas reports whether x is in alarms.
-func (m *TamperMapStore) AlarmsHas(x int64) bool { return m.Alarms[x] }
+func (m *tamperMapStore) AlarmsHas(x int64) bool { return m.Alarms[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *TamperMapStore) Apply(out *TamperOutput) {
+func (m *tamperMapStore) Apply(out *tamperOutput) {
 	if m.Stored == nil {
-		m.Stored = map[TamperItem]bool{}
+		m.Stored = map[tamperItem]bool{}
 	}
 	if out.StoredClear {
 		clear(m.Stored)
@@ -155,9 +155,9 @@ func (m *TamperMapStore) Apply(out *TamperOutput) {
 	}
 }
 
-// TamperFull is the headend's whole state of spec/Tamper.tla, the machine's and its
+// tamperFull is the headend's whole state of spec/Tamper.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type TamperFull struct {
-	State TamperState    `tla:",inline"`
-	Store TamperMapStore `tla:",inline"`
+type tamperFull struct {
+	State tamperState    `tla:",inline"`
+	Store tamperMapStore `tla:",inline"`
 }

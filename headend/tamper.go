@@ -20,7 +20,7 @@ import (
 // outcome is the event's signed field), and the generated Tamper machine
 // of that meter decides: only a signed event is stored (Ingest's guard),
 // once (the @store stored is the table tamper_events, read through
-// TamperStore), with one alarm (tamper_alarms) the first time, and an
+// tamperStore), with one alarm (tamper_alarms) the first time, and an
 // acknowledgement every time, which the head-end signs for the meter. The
 // alarms are the @store alarms, the table tamper_alarms: as many as events
 // are stored, the machine keeps no copy (its state is empty).
@@ -39,26 +39,26 @@ var (
 // tamperMachine is the head-end's generated machine of spec/Tamper.tla
 // for one meter: stored and alarms are kept in the database (tamper_events
 // and tamper_alarms), so its own state is empty.
-type tamperMachine = statemachine.Instance[tamperTraced, TamperEvent, TamperOutput]
+type tamperMachine = statemachine.Instance[tamperTraced, tamperEvent, tamperOutput]
 
 // tamperTraced is the machine's state with, for the trace only, the
 // meter's part of the @stores stored and alarms: trace validation reads the
 // head-end's whole state of spec/Tamper.tla in each line. They are kept
 // (loaded from tamper_events and tamper_alarms, then grown by the steps)
 // only while the head-end records a trace; the machine itself reads the
-// database through TamperStore.
+// database through tamperStore.
 type tamperTraced struct {
-	TamperState
-	Stored []TamperItem `json:"stored"`
+	tamperState
+	Stored []tamperItem `json:"stored"`
 	Alarms []int64      `json:"alarms"`
 }
 
-// tamperIngest holds the head-end's Tamper machines, one per meter that
+// tamperMachines holds the head-end's Tamper machines, one per meter that
 // uploaded an event since start, loaded from the database on first use.
-type tamperIngest struct {
+type tamperMachines struct {
 	mu       sync.Mutex
 	machines map[protocol.SystemTitle]*tamperMachine
-	out      TamperOutput
+	out      tamperOutput
 	found    storedRow // what the database holds for the event being stepped
 	pending  pendingEvent
 }
@@ -68,14 +68,14 @@ type tamperIngest struct {
 // StoredHas and AlarmsHas answer from it, so Step stays pure.
 type storedRow struct {
 	ok    bool
-	item  TamperItem
+	item  tamperItem
 	alarm bool
 }
 
-// StoredHas is the machine's read of the @store stored (TamperStore).
-func (r *storedRow) StoredHas(x TamperItem) bool { return r.ok && r.item == x }
+// StoredHas is the machine's read of the @store stored (tamperStore).
+func (r *storedRow) StoredHas(x tamperItem) bool { return r.ok && r.item == x }
 
-// AlarmsHas is the machine's read of the @store alarms (TamperStore), for
+// AlarmsHas is the machine's read of the @store alarms (tamperStore), for
 // the event read before the step.
 func (r *storedRow) AlarmsHas(n int64) bool { return r.alarm && r.item.N == n }
 
@@ -113,12 +113,12 @@ func (h *HeadEnd) tamperMachine(ctx context.Context, meter protocol.SystemTitle)
 	if err != nil {
 		return nil, err
 	}
-	p := &TamperParams{Store: &t.found}
+	p := &tamperParams{Store: &t.found}
 	traced := rec != nil
-	m := &tamperMachine{Role: "headend", Name: "headend", State: tamperTraced{TamperState: p.Init()}, Rec: rec,
-		Step:   func(s *tamperTraced, ev TamperEvent, o *TamperOutput) error { return p.Step(&s.TamperState, ev, o) },
-		Action: func(o *TamperOutput) string { return o.Action },
-		Persist: func(s *tamperTraced, o *TamperOutput) error {
+	m := &tamperMachine{Role: "headend", Name: "headend", State: tamperTraced{tamperState: p.Init()}, Rec: rec,
+		Step:   func(s *tamperTraced, ev tamperEvent, o *tamperOutput) error { return p.Step(&s.tamperState, ev, o) },
+		Action: func(o *tamperOutput) string { return o.Action },
+		Persist: func(s *tamperTraced, o *tamperOutput) error {
 			if err := h.cfg.Store.persistTamper(&t.pending, o); err != nil {
 				return err
 			}
@@ -149,8 +149,8 @@ func (h *HeadEnd) tamperMachine(ctx context.Context, meter protocol.SystemTitle)
 
 // addStored adds items to a meter's stored set, kept without duplicates
 // (never nil: the trace writes an empty set as []).
-func addStored(set, add []TamperItem) []TamperItem {
-	out := append(make([]TamperItem, 0, len(set)+len(add)), set...)
+func addStored(set, add []tamperItem) []tamperItem {
+	out := append(make([]tamperItem, 0, len(set)+len(add)), set...)
 	for _, x := range add {
 		if !slices.Contains(out, x) {
 			out = append(out, x)
@@ -201,7 +201,7 @@ func (h *HeadEnd) IngestTamper(ctx context.Context, gateway string, batch protoc
 		// The cryptography before the step: its outcome is the event's
 		// signed field, and the machine's guard refuses what is not signed.
 		_, verr := v.VerifyEvent(raw)
-		item := TamperItem{N: int64(e.Counter), Kind: kind, Signed: verr == nil}
+		item := tamperItem{N: int64(e.Counter), Kind: kind, Signed: verr == nil}
 		m, err := h.tamperMachine(ctx, e.Meter)
 		if err != nil {
 			return acks, rejected, err
@@ -210,7 +210,7 @@ func (h *HeadEnd) IngestTamper(ctx context.Context, gateway string, batch protoc
 			return acks, rejected, err
 		}
 		t.pending = pendingEvent{ctx: ctx, meter: e.Meter, raw: raw, signedAt: e.Time, gateway: gateway, at: h.cfg.Now()}
-		now, err := m.Apply(batch.Clock, TamperEvent{Kind: TamperIngest, E: item}, &t.out)
+		now, err := m.Apply(batch.Clock, tamperEvent{Kind: tamperIngest, E: item}, &t.out)
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			rejected = append(rejected, h.refuseTamper(gateway, fmt.Errorf("%w: meter %x event %d: %w (%w)", ErrTamperEvent, e.Meter, e.Counter, verr, err)))
 			continue
@@ -299,24 +299,24 @@ func (s *Store) storedTamper(ctx context.Context, meter protocol.SystemTitle, n 
 	var kind string
 	err := s.db.QueryRowContext(ctx, s.rebind(`SELECT kind FROM tamper_events WHERE meter = ? AND n = ?`), meter[:], n).Scan(&kind)
 	if errors.Is(err, sql.ErrNoRows) {
-		return storedRow{item: TamperItem{N: n}, alarm: alarms > 0}, nil
+		return storedRow{item: tamperItem{N: n}, alarm: alarms > 0}, nil
 	}
 	if err != nil {
 		return storedRow{}, storeErr("tamper event", err)
 	}
 	// Only what verified is stored (the spec's stored holds signed items).
-	return storedRow{ok: true, item: TamperItem{N: n, Kind: kind, Signed: true}, alarm: alarms > 0}, nil
+	return storedRow{ok: true, item: tamperItem{N: n, Kind: kind, Signed: true}, alarm: alarms > 0}, nil
 }
 
 // storedItems is a meter's part of stored (its rows of tamper_events).
-func (s *Store) storedItems(ctx context.Context, meter protocol.SystemTitle) (out []TamperItem, err error) {
+func (s *Store) storedItems(ctx context.Context, meter protocol.SystemTitle) (out []tamperItem, err error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT n, kind FROM tamper_events WHERE meter = ? ORDER BY n`), meter[:])
 	if err != nil {
 		return nil, storeErr("tamper events", err)
 	}
 	defer closeRows(rows, "tamper events", &err)
 	for rows.Next() {
-		it := TamperItem{Signed: true}
+		it := tamperItem{Signed: true}
 		if err := rows.Scan(&it.N, &it.Kind); err != nil {
 			return nil, storeErr("tamper events", err)
 		}
@@ -346,7 +346,7 @@ func (s *Store) alarmNumbers(ctx context.Context, meter protocol.SystemTitle) (o
 // transaction: the @store changes (StoredAdd: the event with its bytes;
 // AlarmsAdd: the alarms the step raised), and an audit entry for each new
 // alarm. The acknowledgement is signed only after it committed.
-func (s *Store) persistTamper(p *pendingEvent, o *TamperOutput) error {
+func (s *Store) persistTamper(p *pendingEvent, o *tamperOutput) error {
 	ctx := p.ctx
 	if o.StoredClear || len(o.StoredRemove) > 0 {
 		return fmt.Errorf("%w: the tamper store only grows", ErrStore)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/protocol/translog"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // logWorld is one meter, a head-end with a log key, and a clock: enough to
@@ -101,7 +102,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	// Before the theft: an honest reading, logged and under a tree head.
 	w.now = w.t0.Add(9 * time.Hour)
 	honest := w.reading(t, w.signer, 1, w.now.Add(-time.Minute))
-	res, err := he.Ingest(ctx, "gw", []Item{{Kind: KindReading, Raw: honest}})
+	res, err := he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindReading, Raw: honest}})
 	if err != nil || res.Stored != 1 {
 		t.Fatalf("honest reading: %+v, %v", res, err)
 	}
@@ -136,7 +137,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	if _, err := he.verifiers.Get().(*protocol.Verifier).VerifyReading(backdated); err != nil {
 		t.Fatalf("the backdated reading's signature must verify (that is the attack): %v", err)
 	}
-	res, err = he.Ingest(ctx, "gw-thief", []Item{{Kind: KindReading, Raw: backdated}})
+	res, err = he.Ingest(ctx, "gw-thief", []wan.Item{{Kind: wan.KindReading, Raw: backdated}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,13 +167,13 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = he.Ingest(ctx, "gw-thief", []Item{{Kind: KindBlock, Raw: braw}})
+	res, err = he.Ingest(ctx, "gw-thief", []wan.Item{{Kind: wan.KindBlock, Raw: braw}})
 	if err != nil || res.Stored != 0 || len(res.Rejected) != 1 || !errors.Is(res.Rejected[0], ErrLoggedAfterInvalidity) {
 		t.Fatalf("backdated block: %+v, %v", res, err)
 	}
 	// A reading the thief dates after the invalidity date fails its
 	// signature check already.
-	res, err = he.Ingest(ctx, "gw-thief", []Item{{Kind: KindReading, Raw: w.reading(t, thief, 51, w.t0.Add(13*time.Hour))}})
+	res, err = he.Ingest(ctx, "gw-thief", []wan.Item{{Kind: wan.KindReading, Raw: w.reading(t, thief, 51, w.t0.Add(13*time.Hour))}})
 	if err != nil || len(res.Rejected) != 1 || !errors.Is(res.Rejected[0], protocol.ErrRevoked) {
 		t.Fatalf("post-dated reading: %+v, %v", res, err)
 	}
@@ -210,10 +211,10 @@ func TestLogSurvivesRestartAndIsAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	f.he.cfg.LogKey = key(t)
 	b1, b2 := f.block(t, 1, 0), f.block(t, 2, 1)
-	if _, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: b1}, {Kind: KindBlock, Raw: b2}}); err != nil {
+	if _, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: b1}, {Kind: wan.KindBlock, Raw: b2}}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.he.Ingest(ctx, "gw", []Item{{Kind: KindBlock, Raw: b1}})
+	res, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: b1}})
 	if err != nil || res.Duplicates != 1 {
 		t.Fatalf("%+v, %v", res, err)
 	}

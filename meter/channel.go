@@ -15,7 +15,7 @@ import (
 // decides which invocation counter an APDU is sealed under (Seal), when a
 // block of counters is made durable (Reserve) and which key epoch a key
 // agreement starts (Agree); a restart is its Crash.
-type channelMachine = statemachine.Instance[ChannelState, ChannelEvent, ChannelOutput]
+type channelMachine = statemachine.Instance[channelState, channelEvent, channelOutput]
 
 // ErrChannelState is a counter store whose channel records do not fit
 // together (an epoch or a reservation beyond what the machine can hold).
@@ -41,8 +41,8 @@ func epochSlot(e int64) [8]byte {
 // (reserved per key id, as protocol.Sender does; mkey and its key id).
 type channel struct {
 	machine     channelMachine
-	persistHook func(*ChannelState, *ChannelOutput) error // c.persist, set on the machine for the steps that write
-	out         ChannelOutput
+	persistHook func(*channelState, *channelOutput) error // c.persist, set on the machine for the steps that write
+	out         channelOutput
 	sealer      *protocol.Sealer // nil until a key agreement (keys are not persisted)
 	store       protocol.CounterStore
 	agreed      [8]byte // key id of the agreement being stepped (what Persist writes)
@@ -52,12 +52,12 @@ type channel struct {
 // the epoch, its key id and that key's reservation. The meter's power loss
 // is then the spec's Crash: the next counter is the durable reservation.
 func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) error {
-	p := &ChannelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}
+	p := &channelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}
 	c.store = store
-	c.out.Net = make([]ChannelNet, 0, 1)
+	c.out.Net = make([]channelNet, 0, 1)
 	c.persistHook = c.persist
 	c.machine = channelMachine{Role: "meter", Name: "meter", Step: p.Step, State: p.Init(),
-		Action: func(o *ChannelOutput) string { return o.Action }, Rec: rec}
+		Action: func(o *channelOutput) string { return o.Action }, Rec: rec}
 	if rec != nil {
 		c.machine.Resume()
 	}
@@ -88,7 +88,7 @@ func (c *channel) init(store protocol.CounterStore, rec *statemachine.Recorder) 
 		return err
 	}
 	c.machine.State.Mkey, c.machine.State.Reserved = int64(e), int64(r)
-	_, err = c.machine.Apply(0, ChannelEvent{Kind: ChannelPowerLoss}, &c.out)
+	_, err = c.machine.Apply(0, channelEvent{Kind: channelPowerLoss}, &c.out)
 	return err
 }
 
@@ -112,16 +112,16 @@ func (c *channel) logUnlogged(e, r int64) error {
 	if raw == nil {
 		return nil
 	}
-	var last ChannelState
+	var last channelState
 	if err := json.Unmarshal(raw, &last); err != nil || last.Mkey < 1 || last.Mkey > e {
 		return nil
 	}
 	c.machine.State = last
 	for range maxUnlogged {
-		ev := ChannelEvent{Kind: ChannelReserve}
+		ev := channelEvent{Kind: channelReserve}
 		switch st := c.machine.State; {
 		case st.Mkey < e:
-			ev = ChannelEvent{Kind: ChannelKeyAgreement, K: st.Mkey + 1}
+			ev = channelEvent{Kind: channelKeyAgreement, K: st.Mkey + 1}
 		case st.Reserved >= r:
 			return nil
 		}
@@ -141,7 +141,7 @@ func (c *channel) logUnlogged(e, r int64) error {
 // happens after Step and before the step counts, and a failed write undoes
 // the step (statemachine.Instance). Seal assigns none, so the hot path runs
 // without the hook (next checks that it still assigns none).
-func (c *channel) durable(remote uint64, ev ChannelEvent) (uint64, error) {
+func (c *channel) durable(remote uint64, ev channelEvent) (uint64, error) {
 	c.machine.Persist = c.persistHook
 	now, err := c.machine.Apply(remote, ev, &c.out)
 	c.machine.Persist = nil
@@ -151,7 +151,7 @@ func (c *channel) durable(remote uint64, ev ChannelEvent) (uint64, error) {
 // persist makes a step durable before it counts (statemachine.Instance):
 // a Reserve writes the reservation of the session's key id, an Agree the
 // new key id and then the epoch, so the epoch never names a missing key.
-func (c *channel) persist(s *ChannelState, o *ChannelOutput) error {
+func (c *channel) persist(s *channelState, o *channelOutput) error {
 	if !o.Persist {
 		return nil
 	}
@@ -189,7 +189,7 @@ func (c *channel) agree(keys protocol.SessionKeys, remote uint64) error {
 		return fmt.Errorf("%w: key id %x already has counters", ErrChannelState, keys.KeyID)
 	}
 	c.agreed = keys.KeyID
-	if _, err := c.durable(remote, ChannelEvent{Kind: ChannelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
+	if _, err := c.durable(remote, channelEvent{Kind: channelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
 		return err
 	}
 	c.sealer = sealer
@@ -206,7 +206,7 @@ func (c *channel) next() (uint64, uint64, error) {
 	}
 	now, err := c.send()
 	if err != nil && errors.Is(err, statemachine.ErrNotEnabled) {
-		if _, err = c.durable(0, ChannelEvent{Kind: ChannelReserve}); err != nil {
+		if _, err = c.durable(0, channelEvent{Kind: channelReserve}); err != nil {
 			return 0, 0, err
 		}
 		now, err = c.send()
@@ -231,7 +231,7 @@ func (c *channel) next() (uint64, uint64, error) {
 // seal path's bound is 1.25x raw AES-GCM); with a recorder, Apply itself,
 // which records the step.
 func (c *channel) send() (uint64, error) {
-	ev := ChannelEvent{Kind: ChannelSend}
+	ev := channelEvent{Kind: channelSend}
 	if c.machine.Rec != nil || c.machine.Persist != nil {
 		return c.machine.Apply(0, ev, &c.out)
 	}

@@ -88,7 +88,7 @@ func TestMeterSealsThroughChannelMachine(t *testing.T) {
 	steps := map[string]int{}
 	var chosen []int64
 	gen := m.ch.machine.Step
-	m.ch.machine.Step = func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+	m.ch.machine.Step = func(s *channelState, ev channelEvent, out *channelOutput) error {
 		err := gen(s, ev, out)
 		if err == nil {
 			steps[out.Action]++
@@ -126,12 +126,12 @@ func TestMeterSealsThroughChannelMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
-	generated := (&ChannelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}).Step
-	m2.ch.machine.Step = func(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
-		if ev.Kind != ChannelSend {
+	generated := (&channelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}).Step
+	m2.ch.machine.Step = func(s *channelState, ev channelEvent, out *channelOutput) error {
+		if ev.Kind != channelSend {
 			return generated(s, ev, out)
 		}
-		out.Action, out.Persist, out.Net = "Seal", false, append(out.Net[:0], ChannelNet{K: s.Mkey, C: s.Next, R: s.Sent + 1, Auth: true})
+		out.Action, out.Persist, out.Net = "Seal", false, append(out.Net[:0], channelNet{K: s.Mkey, C: s.Next, R: s.Sent + 1, Auth: true})
 		s.Sent++
 		s.Next++
 		return nil
@@ -252,13 +252,13 @@ func BenchmarkSealPath(b *testing.B) {
 // Step, the state copy and the Lamport tick.
 func BenchmarkChannelStepSeal(b *testing.B) {
 	var in channelMachine
-	p := &ChannelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}
+	p := &channelParams{Block: protocol.CounterBlock, MaxCtr: math.MaxUint32 + 1}
 	in.Step, in.State = p.Step, p.Init()
-	in.Action = func(o *ChannelOutput) string { return o.Action }
-	out := ChannelOutput{Net: make([]ChannelNet, 0, 1)}
+	in.Action = func(o *channelOutput) string { return o.Action }
+	out := channelOutput{Net: make([]channelNet, 0, 1)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := in.Apply(0, ChannelEvent{Kind: ChannelSend}, &out); errors.Is(err, statemachine.ErrNotEnabled) {
+		if _, err := in.Apply(0, channelEvent{Kind: channelSend}, &out); errors.Is(err, statemachine.ErrNotEnabled) {
 			in.State.Reserved += 1 << 20 // a reservation outside the timing's concern
 		} else if err != nil {
 			b.Fatal(err)
@@ -347,11 +347,11 @@ func TestRestartLogsDurableStepsTheLogLacks(t *testing.T) {
 	}
 	defer m2.Close()
 	rec, _ := td.Recorder(fmt.Sprintf("channel/%x/meter", k.cfg.Title[:]))
-	var got ChannelState
+	var got channelState
 	if err := json.Unmarshal(rec.LastState(), &got); err != nil {
 		t.Fatal(err)
 	}
-	want := ChannelState{Reserved: 2 * protocol.CounterBlock, Next: 2 * protocol.CounterBlock, Sent: protocol.CounterBlock, Mkey: 2}
+	want := channelState{Reserved: 2 * protocol.CounterBlock, Next: 2 * protocol.CounterBlock, Sent: protocol.CounterBlock, Mkey: 2}
 	if got != want || m2.ch.machine.State != want {
 		t.Fatalf("after the restart: logged %+v, machine %+v, want %+v", got, m2.ch.machine.State, want)
 	}

@@ -37,7 +37,7 @@ const (
 )
 
 // collectionMachine is the meter's machine of spec/Collection.tla.
-type collectionMachine = statemachine.Instance[CollectionState, CollectionEvent, CollectionOutput]
+type collectionMachine = statemachine.Instance[collectionState, collectionEvent, collectionOutput]
 
 // unackedStore is the machine's @store meterBuf: the counters of the
 // items taken and not yet acknowledged by the gateway.
@@ -50,7 +50,7 @@ func (u *unackedStore) MeterBufHas(x int64) bool {
 }
 
 // apply makes the store changes of a persisted step.
-func (u *unackedStore) apply(o *CollectionOutput) {
+func (u *unackedStore) apply(o *collectionOutput) {
 	if o.MeterBufClear {
 		clear(u.set)
 	}
@@ -75,9 +75,9 @@ type taking struct {
 // collection is the meter's Collection machine with its store.
 type collection struct {
 	m       collectionMachine
-	p       CollectionParams
+	p       collectionParams
 	unacked unackedStore
-	out     CollectionOutput
+	out     collectionOutput
 	taking  taking
 }
 
@@ -89,9 +89,9 @@ func (m *Meter) initCollection(rec *statemachine.Recorder) error {
 	c := &m.coll
 	c.unacked.set = map[int64]struct{}{}
 	c.p.Store = &c.unacked
-	c.out = CollectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
+	c.out = collectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
 	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: c.p.Init(), Rec: rec,
-		Action: func(o *CollectionOutput) string { return o.Action }, Persist: m.persistCollection}
+		Action: func(o *collectionOutput) string { return o.Action }, Persist: m.persistCollection}
 	reserved, err := m.counters.Reserved(dataCounterKey)
 	if err != nil {
 		return err
@@ -146,7 +146,7 @@ func (c *collection) logUnloggedTakes() error {
 	if raw == nil {
 		return nil
 	}
-	var last CollectionState
+	var last collectionState
 	if err := json.Unmarshal(raw, &last); err != nil {
 		return nil
 	}
@@ -158,7 +158,7 @@ func (c *collection) logUnloggedTakes() error {
 	c.m.Persist, c.m.State = nil, last
 	defer func() { c.m.Persist, c.m.State = persist, durable }()
 	for c.m.State.Taken < durable.Taken {
-		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionMeasure}, &c.out); err != nil {
 			if errors.Is(err, statemachine.ErrNotEnabled) {
 				return nil
 			}
@@ -171,7 +171,7 @@ func (c *collection) logUnloggedTakes() error {
 // persistCollection makes a step durable before it counts: a Take signs
 // the item under the counter the machine decided and journals it with
 // that counter in one synced record; an Acked journals the ack.
-func (m *Meter) persistCollection(s *CollectionState, o *CollectionOutput) error {
+func (m *Meter) persistCollection(s *collectionState, o *collectionOutput) error {
 	if !o.Persist {
 		return nil
 	}
@@ -211,7 +211,7 @@ func (m *Meter) take(kind byte, day int64, clock uint64, sign func(counter uint6
 	c := &m.coll
 	c.taking = taking{kind: kind, day: day, sign: sign}
 	defer func() { c.taking = taking{} }()
-	if _, err := c.m.Apply(clock, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+	if _, err := c.m.Apply(clock, collectionEvent{Kind: collectionMeasure}, &c.out); err != nil {
 		return nil, err
 	}
 	c.unacked.apply(&c.out)
@@ -225,19 +225,19 @@ func (m *Meter) ack(p protocol.PDU) (*protocol.PDU, error) {
 		return nil, fmt.Errorf("%w: ack of counter %d", protocol.ErrMalformed, p.Counter)
 	}
 	c := &m.coll
-	if _, err := c.m.Apply(p.Clock, CollectionEvent{Kind: CollectionAck, R: int64(p.Counter)}, &c.out); err != nil {
+	if _, err := c.m.Apply(p.Clock, collectionEvent{Kind: collectionAck, R: int64(p.Counter)}, &c.out); err != nil {
 		return nil, err
 	}
 	c.unacked.apply(&c.out)
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }
 
-// Unacknowledged is the number of signed items the meter keeps until the
+// unacknowledged is the number of signed items the meter keeps until the
 // gateway's acknowledgement (the spec's meterBuf), for tests and display.
-func (m *Meter) Unacknowledged() int { return len(m.coll.unacked.set) }
+func (m *Meter) unacknowledged() int { return len(m.coll.unacked.set) }
 
-// Kept reports whether the item with counter is kept until the gateway's
+// kept reports whether the item with counter is kept until the gateway's
 // acknowledgement.
-func (m *Meter) Kept(counter uint64) bool {
+func (m *Meter) kept(counter uint64) bool {
 	return counter <= math.MaxInt64 && m.coll.unacked.MeterBufHas(int64(counter))
 }

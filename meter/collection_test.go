@@ -21,14 +21,14 @@ import (
 func TestReadingKeptUntilGatewayAck(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	k.agree(t, m)
 	var ctrs []uint64
-	for d := int64(20000); d < 20080; d++ { // beyond BlockRetention: old blocks would be compacted away
+	for d := int64(20000); d < 20080; d++ { // beyond blockRetention: old blocks would be compacted away
 		measureDay(t, m, d)
 		r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: d})
 		_, ctr, err := protocol.PeekData(r.Body, true)
@@ -57,12 +57,12 @@ func TestReadingKeptUntilGatewayAck(t *testing.T) {
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
 	}
-	if m.Kept(ctrs[0]) {
+	if m.kept(ctrs[0]) {
 		t.Fatalf("item %d kept after the gateway's ack", ctrs[0])
 	}
 	for _, c := range ctrs[1:] {
-		if !m.Kept(c) {
-			t.Fatalf("item %d dropped before the gateway's ack (%d kept)", c, m.Unacknowledged())
+		if !m.kept(c) {
+			t.Fatalf("item %d dropped before the gateway's ack (%d kept)", c, m.unacknowledged())
 		}
 	}
 	if got := m.coll.m.State.Taken; got != int64(rc) {

@@ -27,19 +27,19 @@ var (
 	ErrSlotImage = errors.New("meter: firmware slot image does not match its journal record")
 )
 
-// Cause classifies why a download attempt did not install, in its logbook
+// cause classifies why a download attempt did not install, in its logbook
 // entry (OIML D 31: the result of every attempt), so that an examiner and
 // a test can tell the failure classes apart without parsing the reason.
-type Cause string
+type cause string
 
 // The failure classes of a download attempt.
 const (
-	CauseManifest  Cause = "manifest refused"  // signatures, model, version or security version (protocol.VerifyManifest)
-	CauseDigest    Cause = "digest mismatch"   // the image's size or SHA-256 differs from the manifest
-	CauseTransfer  Cause = "transfer aborted"  // activation asked for an image not received whole
-	CauseSelfTest  Cause = "self-test failed"  // the activated image failed its self-test: rolled back
-	CausePowerLoss Cause = "power lost"        // the install was cut by power loss: settled at boot
-	CauseStore     Cause = "slot write failed" // the slot image or the trial could not be written: the old software stays
+	causeManifest  cause = "manifest refused"  // signatures, model, version or security version (protocol.VerifyManifest)
+	causeDigest    cause = "digest mismatch"   // the image's size or SHA-256 differs from the manifest
+	causeTransfer  cause = "transfer aborted"  // activation asked for an image not received whole
+	causeSelfTest  cause = "self-test failed"  // the activated image failed its self-test: rolled back
+	causePowerLoss cause = "power lost"        // the install was cut by power loss: settled at boot
+	causeStore     cause = "slot write failed" // the slot image or the trial could not be written: the old software stays
 )
 
 // LogEntry is one entry of the WELMEC 7.2 (Extension D) logbook: one per
@@ -51,7 +51,7 @@ type LogEntry struct {
 	Party string `json:"party"`
 	Event string `json:"event"` // "installed", "rejected", "rolled back"
 	// Cause is the failure class of an attempt that did not install.
-	Cause Cause  `json:"cause,omitempty"`
+	Cause cause  `json:"cause,omitempty"`
 	OldID string `json:"old_id"`
 	// NewID is the software ID of the legally relevant code offered, when
 	// it was received whole (SHA-256 of its bytes, as the meter computes
@@ -124,11 +124,11 @@ func metaOf(version, securityVersion uint32, lr, other []byte) *slotMeta {
 // manifest is the slot's image as spec/Firmware.tla names it; without
 // Signers (the factory image, a dual-signed release, a record written
 // before the abstraction was kept) a dual-signed legally relevant one.
-func (s *slotMeta) manifest() FirmwareManifest {
+func (s *slotMeta) manifest() firmwareManifest {
 	if s == nil {
-		return FirmwareManifest{}
+		return firmwareManifest{}
 	}
-	m := FirmwareManifest{V: int64(s.Version), Sv: int64(s.SecurityVersion), Lr: s.HasLR || s.Signers == nil}
+	m := firmwareManifest{V: int64(s.Version), Sv: int64(s.SecurityVersion), Lr: s.HasLR || s.Signers == nil}
 	signers := s.Signers
 	if signers == nil {
 		signers = []string{"manufacturer", "authority"}
@@ -153,7 +153,7 @@ func (s *slotMeta) check(img []byte) ([]byte, error) {
 	return lr, nil
 }
 
-// firmwareState is the firmware record: the durable part of the state of
+// firmwareRecord is the firmware record: the durable part of the state of
 // the generated Firmware machine (spec/Firmware.tla) with the bytes'
 // metadata the abstraction leaves out. Slots are the slots' records (rec0,
 // rec1; nil: empty), Images what the slot files held when the record was
@@ -162,7 +162,7 @@ func (s *slotMeta) check(img []byte) ([]byte, error) {
 // target slot and logbook number, and Attempt the install in progress
 // (trial), recorded before its image is written: it ends in the logbook
 // whatever happens (DESIGN.md UC5, L2).
-type firmwareState struct {
+type firmwareRecord struct {
 	Slots [2]*slotMeta `json:"slots"`
 	// Images is written nil where the image is the slot's record, which
 	// keeps the record small (decodeFirmware fills it in).
@@ -193,7 +193,7 @@ type attempt struct {
 // slot, activate on trial, the self-test's outcome, commit or roll back,
 // the floor, each logbook entry, settling an interrupted attempt) is one
 // of its steps, and each durable write follows a step's output (persist).
-type firmwareMachine = statemachine.Instance[FirmwareState, FirmwareEvent, FirmwareOutput]
+type firmwareMachine = statemachine.Instance[firmwareState, firmwareEvent, firmwareOutput]
 
 // install is the attempt in progress in this boot: its image and metadata
 // (volatile; after a power loss the attempt is settled from its record).
@@ -209,18 +209,18 @@ type Core struct {
 	store    *Store
 	slots    *slotFiles
 	policy   protocol.ManifestPolicy // keys and model; version and floor come from the state
-	fw       firmwareState           // the firmware record as last written
+	fw       firmwareRecord          // the firmware record as last written
 	floor    uint32                  // the durable floor
 	logbook  []LogEntry
 	capacity int
-	// SelfTest checks a freshly activated image; a failure rolls back. The
-	// meter injects it (the demo forces one meter's self-test to fail).
-	SelfTest func(lr []byte) error
+	// selfTest checks a freshly activated image; a failure rolls back
+	// (Config.SelfTest).
+	selfTest func(lr []byte) error
 	id       [32]byte
 
-	params FirmwareParams
+	params firmwareParams
 	m      firmwareMachine
-	out    FirmwareOutput
+	out    firmwareOutput
 	cur    *install
 	rec    *statemachine.Recorder
 	entry  LogEntry // the details (time, party, software IDs) of the entry the next step writes
@@ -229,17 +229,17 @@ type Core struct {
 
 // NewCore boots the core from store with the slot images beside the
 // store's file on the operating system's filesystem (in memory for a store
-// kept in memory); see NewCoreFS.
+// kept in memory).
 func NewCore(store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
-	return NewCoreFS(nil, storeDir(store), store, policy, factory, capacity)
+	return newCoreFS(nil, storeDir(store), store, policy, factory, capacity)
 }
 
-// NewCoreFS boots the core without recording its steps; see NewCoreTrace.
-func NewCoreFS(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
-	return NewCoreTrace(fsys, dir, store, policy, factory, capacity, nil)
+// newCoreFS boots the core without recording its steps; see newCoreTrace.
+func newCoreFS(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int) (*Core, error) {
+	return newCoreTrace(fsys, dir, store, policy, factory, capacity, nil)
 }
 
-// NewCoreTrace loads the core's state from the store and its slot images
+// newCoreTrace loads the core's state from the store and its slot images
 // from dir through fsys (nil: the operating system's; dir "": in memory),
 // or installs the factory image when the store is empty; settles an
 // install that power loss interrupted (the machine's Fault, then its
@@ -247,7 +247,7 @@ func NewCoreFS(fsys journal.FS, dir string, store *Store, policy protocol.Manife
 // relevant code from its slot image, as at every boot. An active image
 // that does not match its record is ErrSlotImage. With rec set, every step
 // of the Firmware machine is recorded for trace validation.
-func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int, rec *statemachine.Recorder) (*Core, error) {
+func newCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.ManifestPolicy, factory Slot, capacity int, rec *statemachine.Recorder) (*Core, error) {
 	c := &Core{store: store, slots: newSlotFiles(fsys, dir), policy: policy, capacity: capacity}
 	found := false
 	var legacy *legacyFirmware
@@ -281,7 +281,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 	if err := c.slots.clean(); err != nil {
 		return nil, err
 	}
-	c.params = FirmwareParams{FactoryV: int64(factory.Version), FactorySv: int64(factory.SecurityVersion), LogCap: int64(capacity), Store: c}
+	c.params = firmwareParams{FactoryV: int64(factory.Version), FactorySv: int64(factory.SecurityVersion), LogCap: int64(capacity), Store: c}
 	switch {
 	case !found:
 		// First boot: the factory image goes to slot A, then its record:
@@ -290,7 +290,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 			return nil, err
 		}
 		f := metaOf(factory.Version, factory.SecurityVersion, factory.LR, factory.Other)
-		c.fw = firmwareState{Slots: [2]*slotMeta{f}, Images: [2]*slotMeta{f}, TSlot: 1}
+		c.fw = firmwareRecord{Slots: [2]*slotMeta{f}, Images: [2]*slotMeta{f}, TSlot: 1}
 		if err := c.saveFirmware(); err != nil {
 			return nil, err
 		}
@@ -312,7 +312,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 		return nil, err
 	}
 	c.m = firmwareMachine{Role: "meter", Name: "meter", Step: c.params.Step, State: st, Rec: rec,
-		Action: func(o *FirmwareOutput) string { return o.Action }, Persist: c.persist}
+		Action: func(o *firmwareOutput) string { return o.Action }, Persist: c.persist}
 	c.m.Resume()
 	c.m.Rec, c.rec = nil, rec // step records the logbook (the machine's @store) with the state
 	if st, err = c.logUnloggedFirmware(st); err != nil {
@@ -324,7 +324,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 		// then the attempt is settled from what is durable.
 		c.entryOf(a)
 		c.why = "power lost before the self-test passed; rolled back at boot"
-		if err := c.step(FirmwareEvent{Kind: FirmwareFault, C: string(CausePowerLoss)}); err != nil {
+		if err := c.step(firmwareEvent{Kind: firmwareFault, C: string(causePowerLoss)}); err != nil {
 			return nil, err
 		}
 		if err := c.finish(); err != nil {
@@ -341,7 +341,7 @@ func NewCoreTrace(fsys journal.FS, dir string, store *Store, policy protocol.Man
 
 // recovered is the machine's state as the durable records and the slot
 // files give it; the core's volatile position is idle.
-func (c *Core) recovered() (FirmwareState, error) {
+func (c *Core) recovered() (firmwareState, error) {
 	f := &c.fw
 	if !f.Spec { // a record written before the machine's state was recorded
 		f.Images, f.Spec = f.Slots, true
@@ -351,7 +351,7 @@ func (c *Core) recovered() (FirmwareState, error) {
 		}
 		f.TSeq = len(c.logbook)
 	}
-	st := FirmwareState{Rec0: f.Slots[0].manifest(), Rec1: f.Slots[1].manifest(), Act: int64(f.Active),
+	st := firmwareState{Rec0: f.Slots[0].manifest(), Rec1: f.Slots[1].manifest(), Act: int64(f.Active),
 		Tslot: int64(f.TSlot), Tseq: int64(f.TSeq), Floor: int64(c.floor), VerifierIntact: true,
 		Entries: int64(len(c.logbook)), Pc: "idle"}
 	if a := f.Attempt; a != nil {
@@ -364,7 +364,7 @@ func (c *Core) recovered() (FirmwareState, error) {
 		st.Trial, st.Tslot, st.Tseq = a.Meta.manifest(), int64(a.Slot), int64(a.Seq)
 	}
 	for i := range f.Images {
-		img := FirmwareManifest{}
+		img := firmwareManifest{}
 		if b, err := c.slots.read(i); err == nil {
 			switch {
 			case f.Images[i] != nil && okImage(f.Images[i], b):
@@ -389,7 +389,7 @@ func okImage(m *slotMeta, b []byte) bool {
 
 // LogbookHas is the Firmware machine's @store logbook: entry x is the
 // logbook's entry number x.n, with its outcome, version and cause.
-func (c *Core) LogbookHas(x FirmwareEntry) bool {
+func (c *Core) LogbookHas(x firmwareEntry) bool {
 	n := int(x.N)
 	if n < 1 || n > len(c.logbook) {
 		return false
@@ -402,14 +402,14 @@ func (c *Core) LogbookHas(x FirmwareEntry) bool {
 // before it counts, recorded when the core has a recorder: the machine's
 // state with the logbook, the @store the meter keeps in its journal, so
 // that trace validation checks the entries too).
-func (c *Core) step(ev FirmwareEvent) error {
+func (c *Core) step(ev firmwareEvent) error {
 	now, err := c.m.Apply(0, ev, &c.out)
 	if err != nil || c.rec == nil {
 		return err
 	}
-	st := tracedFirmware{FirmwareState: c.m.State, Logbook: make([]FirmwareEntry, len(c.logbook))}
+	st := tracedFirmware{firmwareState: c.m.State, Logbook: make([]firmwareEntry, len(c.logbook))}
 	for i, e := range c.logbook {
-		st.Logbook[i] = FirmwareEntry{N: int64(e.Seq), V: int64(e.NewVersion), Outcome: e.Event, Cause: string(e.Cause)}
+		st.Logbook[i] = firmwareEntry{N: int64(e.Seq), V: int64(e.NewVersion), Outcome: e.Event, Cause: string(e.Cause)}
 	}
 	if err := c.rec.Record(c.m.Role, c.m.Name, now, c.out.Action, ev, st); err != nil {
 		return fmt.Errorf("statemachine: recording %s: %w", c.out.Action, err)
@@ -420,17 +420,17 @@ func (c *Core) step(ev FirmwareEvent) error {
 // tracedFirmware is a logged state of the Firmware machine: its state and
 // the logbook, in the spec's names.
 type tracedFirmware struct {
-	FirmwareState
-	Logbook []FirmwareEntry `json:"logbook"`
+	firmwareState
+	Logbook []firmwareEntry `json:"logbook"`
 }
 
 // persist makes a step of the machine durable, as its output asks: the
 // logbook entries it adds, the slot file, the floor, or the firmware
 // record.
-func (c *Core) persist(s *FirmwareState, o *FirmwareOutput) error {
+func (c *Core) persist(s *firmwareState, o *firmwareOutput) error {
 	for _, x := range o.LogbookAdd {
 		e := c.entry
-		e.Event, e.Cause, e.NewVersion, e.Reason = x.Outcome, Cause(x.Cause), uint32(x.V), c.why
+		e.Event, e.Cause, e.NewVersion, e.Reason = x.Outcome, cause(x.Cause), uint32(x.V), c.why
 		if e.Event == "installed" {
 			e.Reason = ""
 		}
@@ -476,7 +476,7 @@ func (c *Core) persist(s *FirmwareState, o *FirmwareOutput) error {
 
 // record is the firmware record of machine state s: each slot's record
 // and image by the metadata of the image the manifest names.
-func (c *Core) record(s *FirmwareState) firmwareState {
+func (c *Core) record(s *firmwareState) firmwareRecord {
 	var cands []*slotMeta
 	if c.cur != nil {
 		cands = append(cands, c.cur.meta)
@@ -485,8 +485,8 @@ func (c *Core) record(s *FirmwareState) firmwareState {
 		cands = append(cands, a.Meta)
 	}
 	cands = append(cands, c.fw.Slots[0], c.fw.Slots[1], c.fw.Images[0], c.fw.Images[1])
-	find := func(m FirmwareManifest) *slotMeta {
-		if m == (FirmwareManifest{}) {
+	find := func(m firmwareManifest) *slotMeta {
+		if m == (firmwareManifest{}) {
 			return nil
 		}
 		for _, x := range cands {
@@ -499,16 +499,16 @@ func (c *Core) record(s *FirmwareState) firmwareState {
 	// A slot keeps its own metadata while its manifest is unchanged (two
 	// images may share a manifest: a build that failed its self-test and
 	// the next one of the same version).
-	keep := func(m FirmwareManifest, prev *slotMeta) *slotMeta {
+	keep := func(m firmwareManifest, prev *slotMeta) *slotMeta {
 		if prev != nil && prev.manifest() == m {
 			return prev
 		}
 		return find(m)
 	}
-	f := firmwareState{Slots: [2]*slotMeta{keep(s.Rec0, c.fw.Slots[0]), keep(s.Rec1, c.fw.Slots[1])},
+	f := firmwareRecord{Slots: [2]*slotMeta{keep(s.Rec0, c.fw.Slots[0]), keep(s.Rec1, c.fw.Slots[1])},
 		Images: [2]*slotMeta{keep(s.Img0, c.fw.Images[0]), keep(s.Img1, c.fw.Images[1])},
 		Active: int(s.Act), TSlot: int(s.Tslot), TSeq: int(s.Tseq)}
-	if s.Trial != (FirmwareManifest{}) {
+	if s.Trial != (firmwareManifest{}) {
 		if c.fw.Attempt != nil && c.fw.Attempt.Seq == int(s.Tseq) {
 			f.Attempt = c.fw.Attempt
 		} else {
@@ -531,20 +531,20 @@ func (c *Core) entryOf(a *attempt) {
 // or boot.
 func (c *Core) finish() error {
 	for {
-		var ev FirmwareEvent
+		var ev firmwareEvent
 		switch c.m.State.Pc {
 		case "idle":
 			return nil
 		case "settle":
-			ev.Kind = FirmwareSettle
+			ev.Kind = firmwareSettle
 		case "commit":
-			ev.Kind = FirmwareRaiseFloor
+			ev.Kind = firmwareRaiseFloor
 		case "clear":
-			ev.Kind = FirmwareClear
+			ev.Kind = firmwareClear
 		case "rollback":
-			ev.Kind = FirmwareRollback
+			ev.Kind = firmwareRollback
 		default: // an install step whose write failed without its fault
-			ev = FirmwareEvent{Kind: FirmwareFault, C: string(CauseStore)}
+			ev = firmwareEvent{Kind: firmwareFault, C: string(causeStore)}
 		}
 		if err := c.step(ev); err != nil {
 			return err
@@ -554,11 +554,11 @@ func (c *Core) finish() error {
 
 // fault ends an attempt whose durable step failed with err: the machine's
 // Fault (a failed write), then it is settled: logged as rolled back
-// (CauseStore) with the old slot active. If even that cannot be written,
+// (causeStore) with the old slot active. If even that cannot be written,
 // the attempt stays recorded and the next attempt or boot settles it.
 func (c *Core) fault(err error) error {
 	c.why = err.Error()
-	if ferr := c.step(FirmwareEvent{Kind: FirmwareFault, C: string(CauseStore)}); ferr != nil {
+	if ferr := c.step(firmwareEvent{Kind: firmwareFault, C: string(causeStore)}); ferr != nil {
 		return errors.Join(err, ferr)
 	}
 	if ferr := c.finish(); ferr != nil {
@@ -627,8 +627,8 @@ func (c *Core) SoftwareID() string { return hex.EncodeToString(c.id[:8]) }
 // Version is the active legally relevant version.
 func (c *Core) Version() uint32 { return c.fw.Slots[c.fw.Active].Version }
 
-// Floor is the committed security-version floor.
-func (c *Core) Floor() uint32 { return c.floor }
+// securityFloor is the committed security-version floor.
+func (c *Core) securityFloor() uint32 { return c.floor }
 
 // Logbook returns a copy of the logbook.
 func (c *Core) Logbook() []LogEntry { return append([]LogEntry(nil), c.logbook...) }
@@ -654,8 +654,8 @@ func (c *Core) start() error {
 // offer steps the machine's Offer: the attempt is refused (its logbook
 // entry written, and refusal returned) or admitted (nil). With the logbook
 // full the machine refuses the step: ErrLogbookFull, nothing written.
-func (c *Core) offer(m FirmwareManifest, chk string, refusal error) error {
-	if err := c.step(FirmwareEvent{Kind: FirmwareOffer, M: m, Chk: chk}); err != nil {
+func (c *Core) offer(m firmwareManifest, chk string, refusal error) error {
+	if err := c.step(firmwareEvent{Kind: firmwareOffer, M: m, Chk: chk}); err != nil {
 		if errors.Is(err, statemachine.ErrNotEnabled) && c.m.State.Entries >= c.params.LogCap {
 			return fmt.Errorf("%w: %d of %d entries", ErrLogbookFull, len(c.logbook), c.capacity)
 		}
@@ -676,11 +676,11 @@ func (c *Core) offer(m FirmwareManifest, chk string, refusal error) error {
 // carries the legally relevant part, and whose signatures verified (the
 // machine decides on them, the version and the floor). A manifest for
 // another model counts as signed by no one.
-func (c *Core) abstract(manifest []byte) (protocol.Manifest, FirmwareManifest, error) {
+func (c *Core) abstract(manifest []byte) (protocol.Manifest, firmwareManifest, error) {
 	pol := c.policy
 	pol.InstalledVersion, pol.SecurityFloor = c.Version(), c.floor
 	m, err := protocol.VerifyManifest(manifest, pol)
-	a := FirmwareManifest{V: int64(m.Version), Sv: int64(m.SecurityVersion), Lr: m.LR != nil}
+	a := firmwareManifest{V: int64(m.Version), Sv: int64(m.SecurityVersion), Lr: m.LR != nil}
 	switch {
 	case err == nil, errors.Is(err, protocol.ErrManifestVersion), errors.Is(err, protocol.ErrManifestDowngrade):
 		a.Sigs.Insert("manufacturer", statemachine.CompareString)
@@ -693,21 +693,21 @@ func (c *Core) abstract(manifest []byte) (protocol.Manifest, FirmwareManifest, e
 	return m, a, err
 }
 
-// Abort logs a download attempt whose image did not arrive whole when its
-// activation was asked for (CauseTransfer), and returns why; with the
+// abort logs a download attempt whose image did not arrive whole when its
+// activation was asked for (causeTransfer), and returns why; with the
 // logbook full it is ErrLogbookFull and nothing is written. The version in
 // the entry is the one the manifest claims, if it parses.
-func (c *Core) Abort(manifest []byte, party string, now int64, why error) error {
+func (c *Core) abort(manifest []byte, party string, now int64, why error) error {
 	if err := c.start(); err != nil {
 		return err
 	}
 	_, a, _ := c.abstract(manifest)
 	c.entry = LogEntry{Time: now, Party: party, OldID: c.SoftwareID(), OldVersion: c.Version()}
 	c.why = why.Error()
-	return c.offer(a, string(CauseTransfer), why)
+	return c.offer(a, string(causeTransfer), why)
 }
 
-// Install checks a manifest and image and installs them through the
+// install checks a manifest and image and installs them through the
 // Firmware machine. The signatures (protocol.VerifyManifest) and the
 // image's sizes and digests (protocol.VerifyImage) are checked first and
 // are the event's fields; the machine decides: refused (dual signatures
@@ -724,7 +724,7 @@ func (c *Core) Abort(manifest []byte, party string, now int64, why error) error 
 // boot settles. Every attempt is one logbook entry, failed ones included;
 // with the logbook full the attempt is refused (ErrLogbookFull) and
 // nothing is written.
-func (c *Core) Install(manifest, image []byte, party string, now int64) error {
+func (c *Core) install(manifest, image []byte, party string, now int64) error {
 	if err := c.start(); err != nil {
 		return err
 	}
@@ -733,7 +733,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	chk := "ok"
 	if err == nil {
 		if ierr := c.checkImage(&m, image); ierr != nil {
-			chk, err = string(CauseDigest), ierr
+			chk, err = string(causeDigest), ierr
 		}
 	}
 	if m.LR != nil && int64(m.LR.Size) <= int64(len(image)) {
@@ -764,10 +764,10 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	if err := c.offer(a, chk, nil); err != nil {
 		return err
 	}
-	if err := c.step(FirmwareEvent{Kind: FirmwareWrite}); err != nil {
+	if err := c.step(firmwareEvent{Kind: firmwareWrite}); err != nil {
 		return c.fault(err)
 	}
-	if err := c.step(FirmwareEvent{Kind: FirmwareActivate}); err != nil {
+	if err := c.step(firmwareEvent{Kind: firmwareActivate}); err != nil {
 		return c.fault(err)
 	}
 	// The installed code, read back from its slot: the self-test and the
@@ -776,10 +776,10 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 	if err != nil {
 		return c.fault(err)
 	}
-	if c.SelfTest != nil {
-		if terr := c.SelfTest(installed); terr != nil {
+	if c.selfTest != nil {
+		if terr := c.selfTest(installed); terr != nil {
 			c.why = terr.Error()
-			if err := c.step(FirmwareEvent{Kind: FirmwareSelftestFail}); err != nil {
+			if err := c.step(firmwareEvent{Kind: firmwareSelftestFail}); err != nil {
 				return c.fault(err)
 			}
 			if err := c.finish(); err != nil {
@@ -788,7 +788,7 @@ func (c *Core) Install(manifest, image []byte, party string, now int64) error {
 			return fmt.Errorf("%w: %w", ErrSelfTest, terr)
 		}
 	}
-	if err := c.step(FirmwareEvent{Kind: FirmwareSelftestPass}); err != nil {
+	if err := c.step(firmwareEvent{Kind: firmwareSelftestPass}); err != nil {
 		return c.fault(err)
 	}
 	c.id = sha256.Sum256(installed)
@@ -832,26 +832,26 @@ type legacyFirmware struct {
 
 // decodeFirmware reads a firmware record, of either format; a legacy one is
 // returned too, for migrate.
-func decodeFirmware(b []byte) (firmwareState, *legacyFirmware, error) {
+func decodeFirmware(b []byte) (firmwareRecord, *legacyFirmware, error) {
 	var probe struct {
 		Slots [2]map[string]json.RawMessage `json:"slots"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
-		return firmwareState{}, nil, err
+		return firmwareRecord{}, nil, err
 	}
 	if _, ok := probe.Slots[0]["lr"]; ok {
 		var l legacyFirmware
 		if err := json.Unmarshal(b, &l); err != nil {
-			return firmwareState{}, nil, err
+			return firmwareRecord{}, nil, err
 		}
 		if l.Active < 0 || l.Active > 1 || l.Slots[l.Active] == nil {
-			return firmwareState{}, nil, errors.New("no active slot")
+			return firmwareRecord{}, nil, errors.New("no active slot")
 		}
-		return firmwareState{Active: l.Active}, &l, nil
+		return firmwareRecord{Active: l.Active}, &l, nil
 	}
-	var f firmwareState
+	var f firmwareRecord
 	if err := json.Unmarshal(b, &f); err != nil {
-		return firmwareState{}, nil, err
+		return firmwareRecord{}, nil, err
 	}
 	for i, m := range f.Images {
 		if m == nil {
@@ -862,7 +862,7 @@ func decodeFirmware(b []byte) (firmwareState, *legacyFirmware, error) {
 		a.Meta = f.Slots[a.Slot]
 	}
 	if f.Active < 0 || f.Active > 1 || f.Slots[f.Active] == nil || f.Attempt != nil && (f.Attempt.Slot < 0 || f.Attempt.Slot > 1 || f.Attempt.Seq < 1) {
-		return firmwareState{}, nil, errors.New("no active slot, or a malformed attempt")
+		return firmwareRecord{}, nil, errors.New("no active slot, or a malformed attempt")
 	}
 	return f, nil, nil
 }
@@ -872,7 +872,7 @@ func decodeFirmware(b []byte) (firmwareState, *legacyFirmware, error) {
 // settled as at any boot. Power lost before the new record leaves the
 // legacy one, and the migration runs again.
 func (c *Core) migrate(l *legacyFirmware) error {
-	f := firmwareState{Active: l.Active}
+	f := firmwareRecord{Active: l.Active}
 	for i, s := range l.Slots {
 		if s == nil {
 			continue

@@ -37,11 +37,11 @@ func TestInstallSurvivesPowerLossAtEveryWrite(t *testing.T) {
 	initial := fsys.Snapshot()
 	pol := protocol.ManifestPolicy{Model: k.cfg.Model, Manufacturers: k.cfg.Manufacturers, Authorities: k.cfg.Authorities}
 	boot := func(fsys *crashfs.MemFS) (*Core, *Store, error) {
-		st, err := OpenStoreFS(fsys, "/m/meter.log")
+		st, err := openStoreFS(fsys, "/m/meter.log")
 		if err != nil {
 			return nil, nil, err
 		}
-		c, err := NewCoreFS(fsys, "/m", st, pol, k.cfg.Factory, 64)
+		c, err := newCoreFS(fsys, "/m", st, pol, k.cfg.Factory, 64)
 		if err != nil {
 			st.Close()
 			return nil, nil, err
@@ -60,11 +60,11 @@ func TestInstallSurvivesPowerLossAtEveryWrite(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.SelfTest = nil
+		c.selfTest = nil
 		if failSelfTest {
-			c.SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
+			c.selfTest = func([]byte) error { return errors.New("calibration table checksum") }
 		}
-		err = c.Install(signed, append(lr, other...), "test", int64(version))
+		err = c.install(signed, append(lr, other...), "test", int64(version))
 		if failSelfTest != errors.Is(err, ErrSelfTest) || !failSelfTest && err != nil {
 			t.Fatalf("install v%d: %v", version, err)
 		}
@@ -72,8 +72,8 @@ func TestInstallSurvivesPowerLossAtEveryWrite(t *testing.T) {
 	install(5, 2, false)
 	install(6, 3, true)
 	install(7, 4, false)
-	if c.Version() != 7 || c.Floor() != 4 {
-		t.Fatalf("after the installs: v%d floor %d", c.Version(), c.Floor())
+	if c.Version() != 7 || c.securityFloor() != 4 {
+		t.Fatalf("after the installs: v%d floor %d", c.Version(), c.securityFloor())
 	}
 	st.Close()
 	factoryID := sha256.Sum256(k.cfg.Factory.LR)
@@ -99,17 +99,17 @@ func TestInstallSurvivesPowerLossAtEveryWrite(t *testing.T) {
 			case "installed":
 				version, id, floor = e.NewVersion, e.NewID, max(floor, secVersion[e.NewVersion])
 			case "rolled back":
-				if e.Cause == CausePowerLoss {
+				if e.Cause == causePowerLoss {
 					settledRollbacks++
-				} else if e.Cause != CauseSelfTest {
+				} else if e.Cause != causeSelfTest {
 					return fmt.Errorf("rollback entry %+v: cause %q", e, e.Cause)
 				}
 			default:
 				return fmt.Errorf("unexpected entry %+v", e)
 			}
 		}
-		if c.Version() != version || c.SoftwareID() != id || c.Floor() != floor {
-			return fmt.Errorf("v%d %s floor %d active; the logbook says v%d %s floor %d", c.Version(), c.SoftwareID(), c.Floor(), version, id, floor)
+		if c.Version() != version || c.SoftwareID() != id || c.securityFloor() != floor {
+			return fmt.Errorf("v%d %s floor %d active; the logbook says v%d %s floor %d", c.Version(), c.SoftwareID(), c.securityFloor(), version, id, floor)
 		}
 		versions[version]++
 		st.Close()
@@ -118,7 +118,7 @@ func TestInstallSurvivesPowerLossAtEveryWrite(t *testing.T) {
 			return fmt.Errorf("second boot: %w", err)
 		}
 		defer st2.Close()
-		if c2.Version() != version || c2.SoftwareID() != id || len(c2.Logbook()) != len(lb) || c2.Floor() != floor {
+		if c2.Version() != version || c2.SoftwareID() != id || len(c2.Logbook()) != len(lb) || c2.securityFloor() != floor {
 			return errors.New("a second boot changed the state")
 		}
 		return nil
@@ -223,8 +223,15 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 		return nil
 	}
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	k.cfg.LogbookCapacity = 7
+	failSelfTest := false // the manufacturer's self-test, given in Config
+	k.cfg.SelfTest = func([]byte) error {
+		if failSelfTest {
+			return errors.New("calibration table checksum")
+		}
+		return nil
+	}
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +247,7 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 	const now = 86400*20000 + 3600 // kit.ask's time
 	type want struct {
 		event string
-		cause Cause
+		cause cause
 		newID string
 		err   string
 	}
@@ -255,18 +262,18 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 		}
 		wants = append(wants, w)
 	}
-	step("manufacturer signature only", k.install(t, m, 1, man, image, k.man), want{"rejected", CauseManifest, newID, protocol.ErrManifestAuthority.Error()})
+	step("manufacturer signature only", k.install(t, m, 1, man, image, k.man), want{"rejected", causeManifest, newID, protocol.ErrManifestAuthority.Error()})
 	bad := bytes.Clone(image)
 	bad[400] ^= 0xff
-	step("digest mismatch", k.install(t, m, 2, man, bad, k.man, k.auth), want{"rejected", CauseDigest, newID, protocol.ErrImageDigest.Error()})
-	step("block missing", k.transferWithout(t, m, 3, man, image, 2), want{"rejected", CauseTransfer, "", "block 2 of 4 missing"})
-	step("no block", k.transferWithout(t, m, 4, man, image, -1), want{"rejected", CauseTransfer, "", "no block"})
+	step("digest mismatch", k.install(t, m, 2, man, bad, k.man, k.auth), want{"rejected", causeDigest, newID, protocol.ErrImageDigest.Error()})
+	step("block missing", k.transferWithout(t, m, 3, man, image, 2), want{"rejected", causeTransfer, "", "block 2 of 4 missing"})
+	step("no block", k.transferWithout(t, m, 4, man, image, -1), want{"rejected", causeTransfer, "", "no block"})
 	slotFail = syscall.ENOSPC
-	step("slot write failed", k.install(t, m, 5, man, image, k.man, k.auth), want{"rolled back", CauseStore, newID, syscall.ENOSPC.Error()})
+	step("slot write failed", k.install(t, m, 5, man, image, k.man, k.auth), want{"rolled back", causeStore, newID, syscall.ENOSPC.Error()})
 	slotFail = nil
-	m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
-	step("self-test failed", k.install(t, m, 6, man, image, k.man, k.auth), want{"rolled back", CauseSelfTest, newID, "calibration table checksum"})
-	m.Core().SelfTest = nil
+	failSelfTest = true
+	step("self-test failed", k.install(t, m, 6, man, image, k.man, k.auth), want{"rolled back", causeSelfTest, newID, "calibration table checksum"})
+	failSelfTest = false
 	check := func(when string, lb []LogEntry) {
 		t.Helper()
 		if len(lb) != len(wants) {
@@ -291,7 +298,7 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 	}
 	full := m.Core().Logbook()
 	man.Version = 6
-	if err := m.Core().Install(nil, nil, "operator", now); !errors.Is(err, ErrLogbookFull) {
+	if err := m.Core().install(nil, nil, "operator", now); !errors.Is(err, ErrLogbookFull) {
 		t.Fatalf("attempt with the logbook full: %v, want ErrLogbookFull", err)
 	}
 	if r := k.install(t, m, 8, man, image, k.man, k.auth); r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, ErrLogbookFull.Error()) {
@@ -315,7 +322,7 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 func TestLegacyFirmwareRecordMigrates(t *testing.T) {
 	k := newKit(t, "")
 	fsys := crashfs.New()
-	st, err := OpenStoreFS(fsys, "/m/meter.log")
+	st, err := openStoreFS(fsys, "/m/meter.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,12 +336,12 @@ func TestLegacyFirmwareRecordMigrates(t *testing.T) {
 		t.Fatalf("legacy record described as %q %q", name, summary)
 	}
 	pol := protocol.ManifestPolicy{Model: k.cfg.Model, Manufacturers: k.cfg.Manufacturers, Authorities: k.cfg.Authorities}
-	c, err := NewCoreFS(fsys, "/m", st, pol, f, 64)
+	c, err := newCoreFS(fsys, "/m", st, pol, f, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lb := c.Logbook()
-	if c.Version() != 4 || c.SoftwareID() != softwareID(f.LR) || len(lb) != 1 || lb[0].Event != "rolled back" || lb[0].Cause != CausePowerLoss || lb[0].NewID != softwareID([]byte("lr v5")) || lb[0].Party != "old" {
+	if c.Version() != 4 || c.SoftwareID() != softwareID(f.LR) || len(lb) != 1 || lb[0].Event != "rolled back" || lb[0].Cause != causePowerLoss || lb[0].NewID != softwareID([]byte("lr v5")) || lb[0].Party != "old" {
 		t.Fatalf("after migration: v%d %s, logbook %+v", c.Version(), c.SoftwareID(), lb)
 	}
 	if b, err := fsys.ReadFile("/m/slot-b.img"); err != nil || string(b) != "lr v5comm v5" {
@@ -380,7 +387,7 @@ func BenchmarkInstall512KiB(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := c.Install(signed, image, "bench", int64(i)); err != nil {
+		if err := c.install(signed, image, "bench", int64(i)); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -51,6 +51,6 @@
 // meter signs it with its metrological key, and one synced journal record
 // (recTamper: the event counter and every unacknowledged signed event)
 // holds it before anything is sent; every PDUTamperEvents request sends the
-// log again, and an event is forgotten only on a TamperAck that verifies
+// log again, and an event is forgotten only on a tamperAck that verifies
 // under a head-end key of the trust list for its exact bytes (ReceiveAck).
 package meter

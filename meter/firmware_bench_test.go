@@ -11,11 +11,11 @@ import (
 // output), on a state reset each time; out's slices are reused, so the
 // step does not allocate.
 func BenchmarkFirmwareStep(b *testing.B) {
-	store := &FirmwareMapStore{Logbook: map[FirmwareEntry]bool{}}
-	p := &FirmwareParams{FactoryV: 4, FactorySv: 2, LogCap: 64, Store: store}
+	store := &firmwareMapStore{Logbook: map[firmwareEntry]bool{}}
+	p := &firmwareParams{FactoryV: 4, FactorySv: 2, LogCap: 64, Store: store}
 	init := p.Init()
-	var out FirmwareOutput
-	ev := FirmwareEvent{Kind: FirmwareOffer, M: FirmwareManifest{V: 3, Sv: 2, Lr: true}, Chk: "ok"}
+	var out firmwareOutput
+	ev := firmwareEvent{Kind: firmwareOffer, M: firmwareManifest{V: 3, Sv: 2, Lr: true}, Chk: "ok"}
 	ev.M.Sigs.Insert("manufacturer", statemachine.CompareString)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -15,7 +15,7 @@ const maxUnloggedFirmware = 8
 
 // durableFirmware is s without the core's volatile position (pc, fcause):
 // what the store keeps of the machine's state.
-func durableFirmware(s FirmwareState) FirmwareState {
+func durableFirmware(s firmwareState) firmwareState {
 	s.Pc, s.Fcause = "", ""
 	return s
 }
@@ -34,7 +34,7 @@ func durableFirmware(s FirmwareState) FirmwareState {
 // the log: the core restarts from its store whatever it finds, and a log
 // these steps do not bring to the store's state is left for the trace
 // check to reject.
-func (c *Core) logUnloggedFirmware(st FirmwareState) (FirmwareState, error) {
+func (c *Core) logUnloggedFirmware(st firmwareState) (firmwareState, error) {
 	if c.rec == nil {
 		return st, nil
 	}
@@ -51,30 +51,30 @@ func (c *Core) logUnloggedFirmware(st FirmwareState) (FirmwareState, error) {
 		if durableFirmware(c.m.State) == durableFirmware(st) {
 			break
 		}
-		var ev FirmwareEvent
+		var ev firmwareEvent
 		switch s := c.m.State; s.Pc {
 		case "idle":
-			if st.Trial == (FirmwareManifest{}) || s.Trial != (FirmwareManifest{}) {
+			if st.Trial == (firmwareManifest{}) || s.Trial != (firmwareManifest{}) {
 				return st, nil // not an admitted attempt: nothing this can explain
 			}
-			ev = FirmwareEvent{Kind: FirmwareOffer, M: st.Trial, Chk: "ok"}
+			ev = firmwareEvent{Kind: firmwareOffer, M: st.Trial, Chk: "ok"}
 		case "admitted":
-			ev.Kind = FirmwareWrite
+			ev.Kind = firmwareWrite
 		case "written":
-			ev.Kind = FirmwareActivate
+			ev.Kind = firmwareActivate
 		case "trial":
-			ev.Kind = FirmwareSelftestFail
-			if c.LogbookHas(FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed"}) {
-				ev.Kind = FirmwareSelftestPass
+			ev.Kind = firmwareSelftestFail
+			if c.LogbookHas(firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed"}) {
+				ev.Kind = firmwareSelftestPass
 			}
 		case "commit":
-			ev.Kind = FirmwareRaiseFloor
+			ev.Kind = firmwareRaiseFloor
 		case "clear":
-			ev.Kind = FirmwareClear
+			ev.Kind = firmwareClear
 		case "rollback":
-			ev.Kind = FirmwareRollback
+			ev.Kind = firmwareRollback
 		case "settle":
-			ev.Kind = FirmwareSettle
+			ev.Kind = firmwareSettle
 		default:
 			return st, nil
 		}
@@ -92,7 +92,7 @@ func (c *Core) logUnloggedFirmware(st FirmwareState) (FirmwareState, error) {
 // stepLogged applies ev to the machine without persistence (the step is
 // durable already) and records it with the logbook entries the step's
 // state counts.
-func (c *Core) stepLogged(ev FirmwareEvent) error {
+func (c *Core) stepLogged(ev firmwareEvent) error {
 	persist := c.m.Persist
 	c.m.Persist = nil
 	defer func() { c.m.Persist = persist }()
@@ -101,9 +101,9 @@ func (c *Core) stepLogged(ev FirmwareEvent) error {
 		return err
 	}
 	n := min(int(c.m.State.Entries), len(c.logbook))
-	st := tracedFirmware{FirmwareState: c.m.State, Logbook: make([]FirmwareEntry, n)}
+	st := tracedFirmware{firmwareState: c.m.State, Logbook: make([]firmwareEntry, n)}
 	for i, e := range c.logbook[:n] {
-		st.Logbook[i] = FirmwareEntry{N: int64(e.Seq), V: int64(e.NewVersion), Outcome: e.Event, Cause: string(e.Cause)}
+		st.Logbook[i] = firmwareEntry{N: int64(e.Seq), V: int64(e.NewVersion), Outcome: e.Event, Cause: string(e.Cause)}
 	}
 	if err := c.rec.Record(c.m.Role, c.m.Name, now, c.out.Action, ev, st); err != nil {
 		return fmt.Errorf("statemachine: recording %s: %w", c.out.Action, err)
@@ -111,7 +111,7 @@ func (c *Core) stepLogged(ev FirmwareEvent) error {
 	return nil
 }
 
-// loggedManifest is a FirmwareManifest as a log line holds it (its
+// loggedManifest is a firmwareManifest as a log line holds it (its
 // signers a JSON array).
 type loggedManifest struct {
 	V                int64    `json:"v"`
@@ -121,8 +121,8 @@ type loggedManifest struct {
 	ReplacesVerifier bool     `json:"replacesVerifier"`
 }
 
-func (l loggedManifest) manifest() FirmwareManifest {
-	m := FirmwareManifest{V: l.V, Sv: l.Sv, Lr: l.Lr, ReplacesVerifier: l.ReplacesVerifier}
+func (l loggedManifest) manifest() firmwareManifest {
+	m := firmwareManifest{V: l.V, Sv: l.Sv, Lr: l.Lr, ReplacesVerifier: l.ReplacesVerifier}
 	for _, s := range l.Sigs {
 		m.Sigs.Insert(s, statemachine.CompareString)
 	}
@@ -130,7 +130,7 @@ func (l loggedManifest) manifest() FirmwareManifest {
 }
 
 // decodeFirmwareState reads the machine's state from a log line's state.
-func decodeFirmwareState(raw []byte) (FirmwareState, error) {
+func decodeFirmwareState(raw []byte) (firmwareState, error) {
 	var l struct {
 		Rec0, Rec1, Img0, Img1, Trial    loggedManifest
 		Act, Tslot, Tseq, Floor, Entries int64
@@ -138,9 +138,9 @@ func decodeFirmwareState(raw []byte) (FirmwareState, error) {
 		Pc, Fcause                       string
 	}
 	if err := json.Unmarshal(raw, &l); err != nil {
-		return FirmwareState{}, err
+		return firmwareState{}, err
 	}
-	return FirmwareState{Rec0: l.Rec0.manifest(), Rec1: l.Rec1.manifest(), Img0: l.Img0.manifest(), Img1: l.Img1.manifest(),
+	return firmwareState{Rec0: l.Rec0.manifest(), Rec1: l.Rec1.manifest(), Img0: l.Img0.manifest(), Img1: l.Img1.manifest(),
 		Act: l.Act, Trial: l.Trial.manifest(), Tslot: l.Tslot, Tseq: l.Tseq, Floor: l.Floor, VerifierIntact: l.VerifierIntact,
 		Entries: l.Entries, Pc: l.Pc, Fcause: l.Fcause}, nil
 }

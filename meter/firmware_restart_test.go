@@ -62,7 +62,7 @@ func TestRestartLogsFirmwareStepsTheLogLacks(t *testing.T) {
 	}
 	k.agree(t, m)
 	img, man := image(5)
-	m.Core().SelfTest = func([]byte) error { panic(powerLoss{}) }
+	m.Core().selfTest = func([]byte) error { panic(powerLoss{}) }
 	func() {
 		defer func() {
 			if r := recover(); r != (powerLoss{}) {

@@ -45,7 +45,7 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 		return nil
 	}
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	traceDir := t.TempDir()
 	td, err := statemachine.NewTraceDir(traceDir)
 	if err != nil {
@@ -76,14 +76,14 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	slotFail = syscall.ENOSPC
 	refused("slot write fails", k.install(t, m, 4, man, img, k.man, k.auth))
 	slotFail = nil
-	m.Core().SelfTest = func([]byte) error { return fmt.Errorf("calibration table checksum") }
+	m.Core().selfTest = func([]byte) error { return fmt.Errorf("calibration table checksum") }
 	refused("self-test fails", k.install(t, m, 5, man, img, k.man, k.auth))
-	m.Core().SelfTest = nil
+	m.Core().selfTest = nil
 	if r := k.install(t, m, 6, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
 		t.Fatalf("install v5: %+v", r)
 	}
 	img, man = image(6)
-	m.Core().SelfTest = func([]byte) error { panic(powerLoss{}) }
+	m.Core().selfTest = func([]byte) error { panic(powerLoss{}) }
 	func() {
 		defer func() {
 			if r := recover(); r != (powerLoss{}) {
@@ -105,7 +105,7 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	img = append(img, '!')
 	man.Other = protocol.NewComponent(img[man.LR.Size:])
 	stuck = true
-	m.Core().SelfTest = nil
+	m.Core().selfTest = nil
 	refused("slot and journal writes fail", k.install(t, m, 8, man, img, k.man, k.auth))
 	if m.Core().fw.Attempt == nil {
 		t.Fatal("the attempt was settled although the journal failed")

@@ -7,11 +7,11 @@ import (
 
 // readingState is a meter that has taken 16 readings the gateway has not
 // yet acknowledged (they are in its @store meterBuf, outside the state).
-func readingState(p *CollectionParams) CollectionState {
+func readingState(p *collectionParams) collectionState {
 	s := p.Init()
-	var out CollectionOutput
+	var out collectionOutput
 	for i := 0; i < 16; i++ {
-		if err := p.Step(&s, CollectionEvent{Kind: CollectionMeasure}, &out); err != nil {
+		if err := p.Step(&s, collectionEvent{Kind: collectionMeasure}, &out); err != nil {
 			panic(err)
 		}
 	}
@@ -27,9 +27,9 @@ func meterCollection(b *testing.B) *collection {
 	c := &collection{}
 	c.unacked.set = map[int64]struct{}{}
 	c.p.Store = &c.unacked
-	c.out = CollectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
+	c.out = collectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
 	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: readingState(&c.p),
-		Action: func(o *CollectionOutput) string { return o.Action }}
+		Action: func(o *collectionOutput) string { return o.Action }}
 	return c
 }
 
@@ -40,7 +40,7 @@ func BenchmarkCollectionTakeStep(b *testing.B) {
 	c := meterCollection(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionMeasure}, &c.out); err != nil {
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionMeasure}, &c.out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -54,7 +54,7 @@ func BenchmarkCollectionAckStep(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		c.unacked.set[7] = struct{}{}
-		if _, err := c.m.Apply(0, CollectionEvent{Kind: CollectionAck, R: 7}, &c.out); err != nil {
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionAck, R: 7}, &c.out); err != nil {
 			b.Fatal(err)
 		}
 		c.unacked.apply(&c.out)
@@ -65,29 +65,29 @@ func BenchmarkCollectionAckStep(b *testing.B) {
 // reading path (take a reading; reserve counters, seal, lose power) never
 // allocates, given an output buffer with capacity.
 func TestStepReadingPathAllocatesNothing(t *testing.T) {
-	co := &CollectionParams{}
+	co := &collectionParams{}
 	base := readingState(co)
-	var cout CollectionOutput
+	var cout collectionOutput
 	if a := testing.AllocsPerRun(1000, func() {
 		s := base
-		if err := co.Step(&s, CollectionEvent{Kind: CollectionMeasure}, &cout); err != nil {
+		if err := co.Step(&s, collectionEvent{Kind: collectionMeasure}, &cout); err != nil {
 			t.Fatal(err)
 		}
 	}); a != 0 {
 		t.Errorf("measure: %v allocs per step", a)
 	}
-	ch := &ChannelParams{Block: 256, MaxCtr: math.MaxUint32 + 1}
+	ch := &channelParams{Block: 256, MaxCtr: math.MaxUint32 + 1}
 	cbase := ch.Init()
-	out := ChannelOutput{Net: make([]ChannelNet, 0, 1)}
+	out := channelOutput{Net: make([]channelNet, 0, 1)}
 	if a := testing.AllocsPerRun(1000, func() {
 		s := cbase
-		for _, k := range []ChannelEventKind{ChannelReserve, ChannelSend, ChannelSend, ChannelPowerLoss, ChannelSend} {
-			err := ch.Step(&s, ChannelEvent{Kind: k}, &out)
-			if (err != nil) != (k == ChannelSend && s.Next == s.Reserved) {
+		for _, k := range []channelEventKind{channelReserve, channelSend, channelSend, channelPowerLoss, channelSend} {
+			err := ch.Step(&s, channelEvent{Kind: k}, &out)
+			if (err != nil) != (k == channelSend && s.Next == s.Reserved) {
 				t.Fatalf("%v: %v", k, err)
 			}
 		}
-		_ = ch.Step(&s, ChannelEvent{Kind: ChannelReserve}, &out) // refused: a preallocated GuardError
+		_ = ch.Step(&s, channelEvent{Kind: channelReserve}, &out) // refused: a preallocated GuardError
 	}); a != 0 {
 		t.Errorf("channel: %v allocs per sequence", a)
 	}
@@ -97,13 +97,13 @@ func TestStepReadingPathAllocatesNothing(t *testing.T) {
 // (Collection's Take) from a state with 16 unacknowledged readings,
 // including the copy of that state.
 func BenchmarkStepMeasure(b *testing.B) {
-	p := &CollectionParams{}
+	p := &collectionParams{}
 	base := readingState(p)
-	var out CollectionOutput
+	var out collectionOutput
 	b.ReportAllocs()
 	for b.Loop() {
 		s := base
-		if err := p.Step(&s, CollectionEvent{Kind: CollectionMeasure}, &out); err != nil {
+		if err := p.Step(&s, collectionEvent{Kind: collectionMeasure}, &out); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -112,16 +112,16 @@ func BenchmarkStepMeasure(b *testing.B) {
 // BenchmarkStepSeal is one generated Step sealing an APDU (Channel's Seal):
 // counter check, history insert and one message out.
 func BenchmarkStepSeal(b *testing.B) {
-	p := &ChannelParams{Block: 256, MaxCtr: math.MaxUint32 + 1}
+	p := &channelParams{Block: 256, MaxCtr: math.MaxUint32 + 1}
 	base := p.Init()
-	out := ChannelOutput{Net: make([]ChannelNet, 0, 1)}
-	if err := p.Step(&base, ChannelEvent{Kind: ChannelReserve}, &out); err != nil {
+	out := channelOutput{Net: make([]channelNet, 0, 1)}
+	if err := p.Step(&base, channelEvent{Kind: channelReserve}, &out); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		s := base
-		if err := p.Step(&s, ChannelEvent{Kind: ChannelSend}, &out); err != nil {
+		if err := p.Step(&s, channelEvent{Kind: channelSend}, &out); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -12,15 +12,15 @@ import (
 	"github.com/verimeter/verimeter/statemachine"
 )
 
-// ChannelParams holds the constants of spec/Channel.tla that the meter's actions read
+// channelParams holds the constants of spec/Channel.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type ChannelParams struct {
+type channelParams struct {
 	Block  int64 `tla:"Block"`
 	MaxCtr int64 `tla:"MaxCtr"`
 }
 
-// ChannelState is the meter's part of the state of spec/Channel.tla.
-type ChannelState struct {
+// channelState is the meter's part of the state of spec/Channel.tla.
+type channelState struct {
 	// reserved: Int; @persist (spec/Channel.tla:34:5)
 	Reserved int64 `tla:"reserved" json:"reserved"`
 	// next: Int (spec/Channel.tla:36:5)
@@ -31,60 +31,60 @@ type ChannelState struct {
 	Mkey int64 `tla:"mkey" json:"mkey"`
 }
 
-// ChannelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
-type ChannelNet struct {
+// channelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
+type channelNet struct {
 	K    int64 `tla:"k" json:"k"`
 	C    int64 `tla:"c" json:"c"`
 	R    int64 `tla:"r" json:"r"`
 	Auth bool  `tla:"auth" json:"auth"`
 }
 
-// ChannelEventKind names the events of the meter in spec/Channel.tla.
-type ChannelEventKind uint8
+// channelEventKind names the events of the meter in spec/Channel.tla.
+type channelEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	ChannelReserve      ChannelEventKind = iota + 1 // @event: reserve, action Reserve (spec/Channel.tla:94:1)
-	ChannelSend                                     // @event: send, action Seal (spec/Channel.tla:110:1)
-	ChannelPowerLoss                                // @event: power_loss, action Crash (spec/Channel.tla:122:1)
-	ChannelKeyAgreement                             // @event: key_agreement, action Agree (spec/Channel.tla:140:1)
+	channelReserve      channelEventKind = iota + 1 // @event: reserve, action Reserve (spec/Channel.tla:94:1)
+	channelSend                                     // @event: send, action Seal (spec/Channel.tla:110:1)
+	channelPowerLoss                                // @event: power_loss, action Crash (spec/Channel.tla:122:1)
+	channelKeyAgreement                             // @event: key_agreement, action Agree (spec/Channel.tla:140:1)
 )
 
-func (k ChannelEventKind) String() string {
+func (k channelEventKind) String() string {
 	switch k {
-	case ChannelReserve:
+	case channelReserve:
 		return "reserve"
-	case ChannelSend:
+	case channelSend:
 		return "send"
-	case ChannelPowerLoss:
+	case channelPowerLoss:
 		return "power_loss"
-	case ChannelKeyAgreement:
+	case channelKeyAgreement:
 		return "key_agreement"
 	}
-	return "ChannelEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "channelEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k ChannelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k channelEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// ChannelEvent is one event the meter consumes.
-type ChannelEvent struct {
-	Kind ChannelEventKind `json:"kind"`
+// channelEvent is one event the meter consumes.
+type channelEvent struct {
+	Kind channelEventKind `json:"kind"`
 	// K is parameter k of event key_agreement (Int, drawn from kas in Next).
 	K int64 `tla:"k" json:"k"`
 }
 
-// ChannelOutput is what a step of the meter asks of its caller, in raft's
+// channelOutput is what a step of the meter asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type ChannelOutput struct {
+type channelOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Net are the messages added to net (Set([k: Int, c: Int, r: Int, auth: Bool]) of role attacker).
-	Net []ChannelNet
+	Net []channelNet
 }
 
 var errChannelUnknownEvent = errors.New("meter: unknown Channel event")
@@ -94,26 +94,26 @@ var errChannelUnknownEvent = errors.New("meter: unknown Channel event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *ChannelParams) Step(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Net = out.Net[:0]
 	switch ev.Kind {
-	case ChannelReserve:
+	case channelReserve:
 		return p.stepReserve(s, ev, out)
-	case ChannelSend:
+	case channelSend:
 		return p.stepSeal(s, ev, out)
-	case ChannelPowerLoss:
+	case channelPowerLoss:
 		return p.stepCrash(s, ev, out)
-	case ChannelKeyAgreement:
+	case channelKeyAgreement:
 		return p.stepAgree(s, ev, out)
 	}
 	return errChannelUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Channel.tla).
-func (p *ChannelParams) Init() ChannelState {
-	var s ChannelState
+func (p *channelParams) Init() channelState {
+	var s channelState
 	s.Reserved = 0
 	s.Next = 0
 	s.Sent = 0
@@ -122,7 +122,7 @@ func (p *ChannelParams) Init() ChannelState {
 }
 
 // stepReserve is action Reserve (spec/Channel.tla:94:1), event reserve.
-func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepReserve(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	if !(s.Next == s.Reserved) {
 		return errChannelReserveGuard1
@@ -144,7 +144,7 @@ func (p *ChannelParams) stepReserve(s *ChannelState, ev ChannelEvent, out *Chann
 // stepSeal is action Seal (spec/Channel.tla:110:1), event send.
 // Model bounds dropped: sent < MaxSeals (spec/Channel.tla:112:8).
 // History variables not kept: sealed' = sealed \cup {[k |-> mkey, n |-> next, r |-> sent + 1]} (spec/Channel.tla:115:8).
-func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepSeal(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	if !(s.Next < s.Reserved) {
 		return errChannelSealGuard1
@@ -155,7 +155,7 @@ func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelO
 	nx := *s
 	nx.Sent = statemachine.Add(&ovf, s.Sent, 1)
 	nx.Next = statemachine.Add(&ovf, s.Next, 1)
-	msg1 := ChannelNet{K: s.Mkey, C: s.Next, R: statemachine.Add(&ovf, s.Sent, 1), Auth: true}
+	msg1 := channelNet{K: s.Mkey, C: s.Next, R: statemachine.Add(&ovf, s.Sent, 1), Auth: true}
 	if ovf {
 		return errChannelSealOverflow
 	}
@@ -166,7 +166,7 @@ func (p *ChannelParams) stepSeal(s *ChannelState, ev ChannelEvent, out *ChannelO
 }
 
 // stepCrash is action Crash (spec/Channel.tla:122:1), event power_loss.
-func (p *ChannelParams) stepCrash(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepCrash(s *channelState, ev channelEvent, out *channelOutput) error {
 	nx := *s
 	nx.Next = s.Reserved
 	*s = nx
@@ -175,7 +175,7 @@ func (p *ChannelParams) stepCrash(s *ChannelState, ev ChannelEvent, out *Channel
 }
 
 // stepAgree is action Agree (spec/Channel.tla:140:1), event key_agreement.
-func (p *ChannelParams) stepAgree(s *ChannelState, ev ChannelEvent, out *ChannelOutput) error {
+func (p *channelParams) stepAgree(s *channelState, ev channelEvent, out *channelOutput) error {
 	if !(ev.K > s.Mkey) {
 		return errChannelAgreeGuard1
 	}
@@ -199,62 +199,62 @@ var (
 	errChannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:141:8)"}
 )
 
-// CollectionParams holds the constants of spec/Collection.tla that the meter's actions read
+// collectionParams holds the constants of spec/Collection.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CollectionParams struct {
+type collectionParams struct {
 	// Store is the state the meter keeps outside the machine.
-	Store CollectionStore
+	Store collectionStore
 }
 
-// CollectionStore is the state of spec/Collection.tla that the meter keeps outside the machine
+// collectionStore is the state of spec/Collection.tla that the meter keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in CollectionOutput, which the role applies once the step is persisted.
-type CollectionStore interface {
+// in collectionOutput, which the role applies once the step is persisted.
+type collectionStore interface {
 	// MeterBufHas reports whether x is in meterBuf (Set(Int); spec/Collection.tla:37:5).
 	MeterBufHas(x int64) bool
 }
 
-// CollectionState is the meter's part of the state of spec/Collection.tla.
-type CollectionState struct {
+// collectionState is the meter's part of the state of spec/Collection.tla.
+type collectionState struct {
 	// taken: Int; @persist (spec/Collection.tla:35:5)
 	Taken int64 `tla:"taken" json:"taken"`
 }
 
-// CollectionEventKind names the events of the meter in spec/Collection.tla.
-type CollectionEventKind uint8
+// collectionEventKind names the events of the meter in spec/Collection.tla.
+type collectionEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CollectionMeasure CollectionEventKind = iota + 1 // @event: measure, action Take (spec/Collection.tla:89:1)
-	CollectionAck                                    // @event: ack, action Acked (spec/Collection.tla:105:1)
+	collectionMeasure collectionEventKind = iota + 1 // @event: measure, action Take (spec/Collection.tla:89:1)
+	collectionAck                                    // @event: ack, action Acked (spec/Collection.tla:105:1)
 )
 
-func (k CollectionEventKind) String() string {
+func (k collectionEventKind) String() string {
 	switch k {
-	case CollectionMeasure:
+	case collectionMeasure:
 		return "measure"
-	case CollectionAck:
+	case collectionAck:
 		return "ack"
 	}
-	return "CollectionEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "collectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CollectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k collectionEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CollectionEvent is one event the meter consumes.
-type CollectionEvent struct {
-	Kind CollectionEventKind `json:"kind"`
+// collectionEvent is one event the meter consumes.
+type collectionEvent struct {
+	Kind collectionEventKind `json:"kind"`
 	// R is parameter r of event ack (Int, drawn from plcAcks in Next).
 	R int64 `tla:"r" json:"r"`
 }
 
-// CollectionOutput is what a step of the meter asks of its caller, in raft's
+// collectionOutput is what a step of the meter asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CollectionOutput struct {
+type collectionOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -275,7 +275,7 @@ var errCollectionUnknownEvent = errors.New("meter: unknown Collection event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Plc = out.Plc[:0]
@@ -283,24 +283,24 @@ func (p *CollectionParams) Step(s *CollectionState, ev CollectionEvent, out *Col
 	out.MeterBufRemove = out.MeterBufRemove[:0]
 	out.MeterBufAdd = out.MeterBufAdd[:0]
 	switch ev.Kind {
-	case CollectionMeasure:
+	case collectionMeasure:
 		return p.stepTake(s, ev, out)
-	case CollectionAck:
+	case collectionAck:
 		return p.stepAcked(s, ev, out)
 	}
 	return errCollectionUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Collection.tla).
-func (p *CollectionParams) Init() CollectionState {
-	var s CollectionState
+func (p *collectionParams) Init() collectionState {
+	var s collectionState
 	s.Taken = 0
 	return s
 }
 
 // stepTake is action Take (spec/Collection.tla:89:1), event measure.
 // Model bounds dropped: taken < MaxReadings (spec/Collection.tla:90:8).
-func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepTake(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	var ovf bool
 	nx := *s
 	nx.Taken = statemachine.Add(&ovf, s.Taken, 1)
@@ -317,7 +317,7 @@ func (p *CollectionParams) stepTake(s *CollectionState, ev CollectionEvent, out 
 }
 
 // stepAcked is action Acked (spec/Collection.tla:105:1), event ack.
-func (p *CollectionParams) stepAcked(s *CollectionState, ev CollectionEvent, out *CollectionOutput) error {
+func (p *collectionParams) stepAcked(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	out.MeterBufRemove = append(out.MeterBufRemove, ev.R)
 	*s = nx
@@ -330,66 +330,66 @@ var (
 	errCollectionTakeOverflow = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
 )
 
-// CommandsParams holds the constants of spec/Commands.tla that the meter's actions read
+// commandsParams holds the constants of spec/Commands.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type CommandsParams struct {
+type commandsParams struct {
 	// Crypto computes the spec's abstract cryptography for the meter's actions.
-	Crypto CommandsCrypto
+	Crypto commandsCrypto
 }
 
-// CommandsCrypto is the abstract cryptography of spec/Commands.tla that the meter's actions call:
+// commandsCrypto is the abstract cryptography of spec/Commands.tla that the meter's actions call:
 // each method is an operator marked @crypto, whose TLA+ definition is its
 // symbolic meaning. The role implements it with protocol/ (real keys and
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
-type CommandsCrypto interface {
+type commandsCrypto interface {
 	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:114:1).
-	SignedBy(m CommandsNet, r string) bool
+	SignedBy(m commandsNet, r string) bool
 }
 
-// CommandsState is the meter's part of the state of spec/Commands.tla.
-type CommandsState struct {
+// commandsState is the meter's part of the state of spec/Commands.tla.
+type commandsState struct {
 	// last: Int; @persist (spec/Commands.tla:45:5)
 	Last int64 `tla:"last" json:"last"`
 }
 
-// CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
-type CommandsNet struct {
+// commandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
+type commandsNet struct {
 	Id int64  `tla:"id" json:"id"`
 	By string `tla:"by" json:"by"`
 }
 
-// CommandsEventKind names the events of the meter in spec/Commands.tla.
-type CommandsEventKind uint8
+// commandsEventKind names the events of the meter in spec/Commands.tla.
+type commandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:117:1)
+	commandsCommand commandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:117:1)
 )
 
-func (k CommandsEventKind) String() string {
+func (k commandsEventKind) String() string {
 	switch k {
-	case CommandsCommand:
+	case commandsCommand:
 		return "command"
 	}
-	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "commandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k CommandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k commandsEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// CommandsEvent is one event the meter consumes.
-type CommandsEvent struct {
-	Kind CommandsEventKind `json:"kind"`
+// commandsEvent is one event the meter consumes.
+type commandsEvent struct {
+	Kind commandsEventKind `json:"kind"`
 	// M is parameter m of event command ([id: Int, by: Str], drawn from net in Next).
-	M CommandsNet `tla:"m" json:"m"`
+	M commandsNet `tla:"m" json:"m"`
 }
 
-// CommandsOutput is what a step of the meter asks of its caller, in raft's
+// commandsOutput is what a step of the meter asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type CommandsOutput struct {
+type commandsOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -403,26 +403,26 @@ var errCommandsUnknownEvent = errors.New("meter: unknown Commands event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	out.Action = ""
 	out.Persist = false
 	switch ev.Kind {
-	case CommandsCommand:
+	case commandsCommand:
 		return p.stepExecute(s, ev, out)
 	}
 	return errCommandsUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Commands.tla).
-func (p *CommandsParams) Init() CommandsState {
-	var s CommandsState
+func (p *commandsParams) Init() commandsState {
+	var s commandsState
 	s.Last = 0
 	return s
 }
 
 // stepExecute is action Execute (spec/Commands.tla:117:1), event command.
 // History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:121:8).
-func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if !p.Crypto.SignedBy(ev.M, "headend") {
 		return errCommandsExecuteGuard1
 	}
@@ -447,39 +447,39 @@ var (
 	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:119:14)"}
 )
 
-// FirmwareParams holds the constants of spec/Firmware.tla that the meter's actions read
+// firmwareParams holds the constants of spec/Firmware.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type FirmwareParams struct {
+type firmwareParams struct {
 	FactorySv int64 `tla:"FactorySv"`
 	FactoryV  int64 `tla:"FactoryV"`
 	LogCap    int64 `tla:"LogCap"`
 	// Store is the state the meter keeps outside the machine.
-	Store FirmwareStore
+	Store firmwareStore
 }
 
-// FirmwareStore is the state of spec/Firmware.tla that the meter keeps outside the machine
+// firmwareStore is the state of spec/Firmware.tla that the meter keeps outside the machine
 // (@store: a set in its journal or database, as large as it grows):
 // Step reads it only through these methods and asks for its changes
-// in FirmwareOutput, which the role applies once the step is persisted.
-type FirmwareStore interface {
+// in firmwareOutput, which the role applies once the step is persisted.
+type firmwareStore interface {
 	// LogbookHas reports whether x is in logbook (Set([n: Int, v: Int, outcome: Str, cause: Str]); spec/Firmware.tla:98:5).
-	LogbookHas(x FirmwareEntry) bool
+	LogbookHas(x firmwareEntry) bool
 }
 
-// FirmwareState is the meter's part of the state of spec/Firmware.tla.
-type FirmwareState struct {
+// firmwareState is the meter's part of the state of spec/Firmware.tla.
+type firmwareState struct {
 	// rec0: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:76:5)
-	Rec0 FirmwareManifest `tla:"rec0" json:"rec0"`
+	Rec0 firmwareManifest `tla:"rec0" json:"rec0"`
 	// rec1: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:78:5)
-	Rec1 FirmwareManifest `tla:"rec1" json:"rec1"`
+	Rec1 firmwareManifest `tla:"rec1" json:"rec1"`
 	// img0: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:80:5)
-	Img0 FirmwareManifest `tla:"img0" json:"img0"`
+	Img0 firmwareManifest `tla:"img0" json:"img0"`
 	// img1: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:82:5)
-	Img1 FirmwareManifest `tla:"img1" json:"img1"`
+	Img1 firmwareManifest `tla:"img1" json:"img1"`
 	// act: Int; @persist (spec/Firmware.tla:84:5)
 	Act int64 `tla:"act" json:"act"`
 	// trial: [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool]; @persist (spec/Firmware.tla:86:5)
-	Trial FirmwareManifest `tla:"trial" json:"trial"`
+	Trial firmwareManifest `tla:"trial" json:"trial"`
 	// tslot: Int; @persist (spec/Firmware.tla:88:5)
 	Tslot int64 `tla:"tslot" json:"tslot"`
 	// tseq: Int; @persist (spec/Firmware.tla:90:5)
@@ -496,8 +496,8 @@ type FirmwareState struct {
 	Fcause string `tla:"fcause" json:"fcause"`
 }
 
-// FirmwareManifest is the record type [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool] of spec/Firmware.tla.
-type FirmwareManifest struct {
+// firmwareManifest is the record type [v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool] of spec/Firmware.tla.
+type firmwareManifest struct {
 	V                int64                    `tla:"v" json:"v"`
 	Sv               int64                    `tla:"sv" json:"sv"`
 	Lr               bool                     `tla:"lr" json:"lr"`
@@ -505,76 +505,76 @@ type FirmwareManifest struct {
 	ReplacesVerifier bool                     `tla:"replacesVerifier" json:"replacesVerifier"`
 }
 
-// FirmwareEntry is the record type [n: Int, v: Int, outcome: Str, cause: Str] of spec/Firmware.tla.
-type FirmwareEntry struct {
+// firmwareEntry is the record type [n: Int, v: Int, outcome: Str, cause: Str] of spec/Firmware.tla.
+type firmwareEntry struct {
 	N       int64  `tla:"n" json:"n"`
 	V       int64  `tla:"v" json:"v"`
 	Outcome string `tla:"outcome" json:"outcome"`
 	Cause   string `tla:"cause" json:"cause"`
 }
 
-// FirmwareEventKind names the events of the meter in spec/Firmware.tla.
-type FirmwareEventKind uint8
+// firmwareEventKind names the events of the meter in spec/Firmware.tla.
+type firmwareEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	FirmwareOffer        FirmwareEventKind = iota + 1 // @event: offer, action Offer (spec/Firmware.tla:169:1)
-	FirmwareWrite                                     // @event: write, action WriteSlot (spec/Firmware.tla:190:1)
-	FirmwareActivate                                  // @event: activate, action Activate (spec/Firmware.tla:200:1)
-	FirmwareSelftestPass                              // @event: selftest_pass, action SelfTestPass (spec/Firmware.tla:212:1)
-	FirmwareSelftestFail                              // @event: selftest_fail, action SelfTestFail (spec/Firmware.tla:222:1)
-	FirmwareRaiseFloor                                // @event: raise_floor, action RaiseFloor (spec/Firmware.tla:234:1)
-	FirmwareClear                                     // @event: clear, action Clear (spec/Firmware.tla:242:1)
-	FirmwareRollback                                  // @event: rollback, action RollBack (spec/Firmware.tla:255:1)
-	FirmwareFault                                     // @event: fault, action Fault (spec/Firmware.tla:267:1)
-	FirmwareSettle                                    // @event: settle, action Settle (spec/Firmware.tla:279:1)
+	firmwareOffer        firmwareEventKind = iota + 1 // @event: offer, action Offer (spec/Firmware.tla:169:1)
+	firmwareWrite                                     // @event: write, action WriteSlot (spec/Firmware.tla:190:1)
+	firmwareActivate                                  // @event: activate, action Activate (spec/Firmware.tla:200:1)
+	firmwareSelftestPass                              // @event: selftest_pass, action SelfTestPass (spec/Firmware.tla:212:1)
+	firmwareSelftestFail                              // @event: selftest_fail, action SelfTestFail (spec/Firmware.tla:222:1)
+	firmwareRaiseFloor                                // @event: raise_floor, action RaiseFloor (spec/Firmware.tla:234:1)
+	firmwareClear                                     // @event: clear, action Clear (spec/Firmware.tla:242:1)
+	firmwareRollback                                  // @event: rollback, action RollBack (spec/Firmware.tla:255:1)
+	firmwareFault                                     // @event: fault, action Fault (spec/Firmware.tla:267:1)
+	firmwareSettle                                    // @event: settle, action Settle (spec/Firmware.tla:279:1)
 )
 
-func (k FirmwareEventKind) String() string {
+func (k firmwareEventKind) String() string {
 	switch k {
-	case FirmwareOffer:
+	case firmwareOffer:
 		return "offer"
-	case FirmwareWrite:
+	case firmwareWrite:
 		return "write"
-	case FirmwareActivate:
+	case firmwareActivate:
 		return "activate"
-	case FirmwareSelftestPass:
+	case firmwareSelftestPass:
 		return "selftest_pass"
-	case FirmwareSelftestFail:
+	case firmwareSelftestFail:
 		return "selftest_fail"
-	case FirmwareRaiseFloor:
+	case firmwareRaiseFloor:
 		return "raise_floor"
-	case FirmwareClear:
+	case firmwareClear:
 		return "clear"
-	case FirmwareRollback:
+	case firmwareRollback:
 		return "rollback"
-	case FirmwareFault:
+	case firmwareFault:
 		return "fault"
-	case FirmwareSettle:
+	case firmwareSettle:
 		return "settle"
 	}
-	return "FirmwareEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "firmwareEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k FirmwareEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k firmwareEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// FirmwareEvent is one event the meter consumes.
-type FirmwareEvent struct {
-	Kind FirmwareEventKind `json:"kind"`
+// firmwareEvent is one event the meter consumes.
+type firmwareEvent struct {
+	Kind firmwareEventKind `json:"kind"`
 	// M is parameter m of event offer ([v: Int, sv: Int, lr: Bool, sigs: Set(Str), replacesVerifier: Bool], drawn from Presentable in Next).
-	M FirmwareManifest `tla:"m" json:"m"`
+	M firmwareManifest `tla:"m" json:"m"`
 	// Chk is parameter chk of event offer (Str, drawn from Checks in Next).
 	Chk string `tla:"chk" json:"chk"`
 	// C is parameter c of event fault (Str, drawn from Faults in Next).
 	C string `tla:"c" json:"c"`
 }
 
-// FirmwareOutput is what a step of the meter asks of its caller, in raft's
+// firmwareOutput is what a step of the meter asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type FirmwareOutput struct {
+type firmwareOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
@@ -582,8 +582,8 @@ type FirmwareOutput struct {
 	// LogbookClear, LogbookRemove and LogbookAdd change the @store logbook, in this
 	// order, once the step is persisted (only when Step returns nil).
 	LogbookClear  bool
-	LogbookRemove []FirmwareEntry
-	LogbookAdd    []FirmwareEntry
+	LogbookRemove []firmwareEntry
+	LogbookAdd    []firmwareEntry
 }
 
 var errFirmwareUnknownEvent = errors.New("meter: unknown Firmware event")
@@ -593,46 +593,46 @@ var errFirmwareUnknownEvent = errors.New("meter: unknown Firmware event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *FirmwareParams) Step(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) Step(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.LogbookClear = false
 	out.LogbookRemove = out.LogbookRemove[:0]
 	out.LogbookAdd = out.LogbookAdd[:0]
 	switch ev.Kind {
-	case FirmwareOffer:
+	case firmwareOffer:
 		return p.stepOffer(s, ev, out)
-	case FirmwareWrite:
+	case firmwareWrite:
 		return p.stepWriteSlot(s, ev, out)
-	case FirmwareActivate:
+	case firmwareActivate:
 		return p.stepActivate(s, ev, out)
-	case FirmwareSelftestPass:
+	case firmwareSelftestPass:
 		return p.stepSelfTestPass(s, ev, out)
-	case FirmwareSelftestFail:
+	case firmwareSelftestFail:
 		return p.stepSelfTestFail(s, ev, out)
-	case FirmwareRaiseFloor:
+	case firmwareRaiseFloor:
 		return p.stepRaiseFloor(s, ev, out)
-	case FirmwareClear:
+	case firmwareClear:
 		return p.stepClear(s, ev, out)
-	case FirmwareRollback:
+	case firmwareRollback:
 		return p.stepRollBack(s, ev, out)
-	case FirmwareFault:
+	case firmwareFault:
 		return p.stepFault(s, ev, out)
-	case FirmwareSettle:
+	case firmwareSettle:
 		return p.stepSettle(s, ev, out)
 	}
 	return errFirmwareUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Firmware.tla).
-func (p *FirmwareParams) Init() FirmwareState {
-	var s FirmwareState
-	s.Rec0 = FirmwareManifest{V: p.FactoryV, Sv: p.FactorySv, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
-	s.Img0 = FirmwareManifest{V: p.FactoryV, Sv: p.FactorySv, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
-	s.Rec1 = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
-	s.Img1 = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+func (p *firmwareParams) Init() firmwareState {
+	var s firmwareState
+	s.Rec0 = firmwareManifest{V: p.FactoryV, Sv: p.FactorySv, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
+	s.Img0 = firmwareManifest{V: p.FactoryV, Sv: p.FactorySv, Lr: true, Sigs: newFirmwareSetString("manufacturer", "authority"), ReplacesVerifier: false}
+	s.Rec1 = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	s.Img1 = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 	s.Act = 0
-	s.Trial = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	s.Trial = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 	s.Tslot = 1
 	s.Tseq = 0
 	s.Floor = p.FactorySv
@@ -645,12 +645,12 @@ func (p *FirmwareParams) Init() FirmwareState {
 
 // stepOffer is action Offer (spec/Firmware.tla:169:1), event offer.
 // History variables not kept: done' = done \cup {[n |-> entries + 1, v |-> m.v, outcome |-> "rejected"]} (spec/Firmware.tla:184:19).
-func (p *FirmwareParams) stepOffer(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepOffer(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "idle") {
 		return errFirmwareOfferGuard1
 	}
-	if !(s.Trial == FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
+	if !(s.Trial == firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
 		return errFirmwareOfferGuard2
 	}
 	if !(s.Entries < p.LogCap) {
@@ -662,7 +662,7 @@ func (p *FirmwareParams) stepOffer(s *FirmwareState, ev FirmwareEvent, out *Firm
 			return (ev.M.Sigs == newFirmwareSetString("manufacturer", "authority"))
 		}
 		return ev.M.Sigs.Has("manufacturer", statemachine.CompareString)
-	}()) && (ev.M.V > func() FirmwareManifest {
+	}()) && (ev.M.V > func() firmwareManifest {
 		if s.Act == 0 {
 			return s.Rec0
 		}
@@ -671,22 +671,22 @@ func (p *FirmwareParams) stepOffer(s *FirmwareState, ev FirmwareEvent, out *Firm
 		nx.Trial = ev.M
 		nx.Tseq = statemachine.Add(&ovf, s.Entries, 1)
 		nx.Tslot = statemachine.Sub(&ovf, 1, s.Act)
-		nx.Rec0 = func() FirmwareManifest {
+		nx.Rec0 = func() firmwareManifest {
 			if s.Act == 1 {
-				return FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+				return firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 			}
 			return s.Rec0
 		}()
-		nx.Rec1 = func() FirmwareManifest {
+		nx.Rec1 = func() firmwareManifest {
 			if s.Act == 0 {
-				return FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+				return firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 			}
 			return s.Rec1
 		}()
 		nx.Floor = s.Floor
 		nx.Pc = "admitted"
 	} else {
-		out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: statemachine.Add(&ovf, s.Entries, 1), V: ev.M.V, Outcome: "rejected", Cause: func() string {
+		out.LogbookAdd = append(out.LogbookAdd, firmwareEntry{N: statemachine.Add(&ovf, s.Entries, 1), V: ev.M.V, Outcome: "rejected", Cause: func() string {
 			if ev.Chk == "transfer aborted" {
 				return ev.Chk
 			}
@@ -696,7 +696,7 @@ func (p *FirmwareParams) stepOffer(s *FirmwareState, ev FirmwareEvent, out *Firm
 						return (ev.M.Sigs == newFirmwareSetString("manufacturer", "authority"))
 					}
 					return ev.M.Sigs.Has("manufacturer", statemachine.CompareString)
-				}()) && (ev.M.V > func() FirmwareManifest {
+				}()) && (ev.M.V > func() firmwareManifest {
 					if s.Act == 0 {
 						return s.Rec0
 					}
@@ -719,18 +719,18 @@ func (p *FirmwareParams) stepOffer(s *FirmwareState, ev FirmwareEvent, out *Firm
 }
 
 // stepWriteSlot is action WriteSlot (spec/Firmware.tla:190:1), event write.
-func (p *FirmwareParams) stepWriteSlot(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepWriteSlot(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "admitted") {
 		return errFirmwareWriteSlotGuard1
 	}
 	nx := *s
-	nx.Img0 = func() FirmwareManifest {
+	nx.Img0 = func() firmwareManifest {
 		if s.Tslot == 0 {
 			return s.Trial
 		}
 		return s.Img0
 	}()
-	nx.Img1 = func() FirmwareManifest {
+	nx.Img1 = func() firmwareManifest {
 		if s.Tslot == 1 {
 			return s.Trial
 		}
@@ -745,18 +745,18 @@ func (p *FirmwareParams) stepWriteSlot(s *FirmwareState, ev FirmwareEvent, out *
 
 // stepActivate is action Activate (spec/Firmware.tla:200:1), event activate.
 // History variables not kept: ran' = ran \cup {trial} (spec/Firmware.tla:207:8).
-func (p *FirmwareParams) stepActivate(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepActivate(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "written") {
 		return errFirmwareActivateGuard1
 	}
 	nx := *s
-	nx.Rec0 = func() FirmwareManifest {
+	nx.Rec0 = func() firmwareManifest {
 		if s.Tslot == 0 {
 			return s.Trial
 		}
 		return s.Rec0
 	}()
-	nx.Rec1 = func() FirmwareManifest {
+	nx.Rec1 = func() firmwareManifest {
 		if s.Tslot == 1 {
 			return s.Trial
 		}
@@ -773,13 +773,13 @@ func (p *FirmwareParams) stepActivate(s *FirmwareState, ev FirmwareEvent, out *F
 
 // stepSelfTestPass is action SelfTestPass (spec/Firmware.tla:212:1), event selftest_pass.
 // History variables not kept: tested' = tested \cup {trial} (spec/Firmware.tla:217:8).
-func (p *FirmwareParams) stepSelfTestPass(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepSelfTestPass(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "trial") {
 		return errFirmwareSelfTestPassGuard1
 	}
 	nx := *s
-	out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""})
+	out.LogbookAdd = append(out.LogbookAdd, firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""})
 	nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
 	nx.Pc = "commit"
 	if ovf {
@@ -792,13 +792,13 @@ func (p *FirmwareParams) stepSelfTestPass(s *FirmwareState, ev FirmwareEvent, ou
 }
 
 // stepSelfTestFail is action SelfTestFail (spec/Firmware.tla:222:1), event selftest_fail.
-func (p *FirmwareParams) stepSelfTestFail(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepSelfTestFail(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "trial") {
 		return errFirmwareSelfTestFailGuard1
 	}
 	nx := *s
-	out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: "self-test failed"})
+	out.LogbookAdd = append(out.LogbookAdd, firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: "self-test failed"})
 	nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
 	nx.Pc = "rollback"
 	if ovf {
@@ -811,19 +811,19 @@ func (p *FirmwareParams) stepSelfTestFail(s *FirmwareState, ev FirmwareEvent, ou
 }
 
 // stepRaiseFloor is action RaiseFloor (spec/Firmware.tla:234:1), event raise_floor.
-func (p *FirmwareParams) stepRaiseFloor(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepRaiseFloor(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "commit") {
 		return errFirmwareRaiseFloorGuard1
 	}
 	nx := *s
 	nx.Floor = func() int64 {
-		if func() FirmwareManifest {
+		if func() firmwareManifest {
 			if s.Act == 0 {
 				return s.Rec0
 			}
 			return s.Rec1
 		}().Sv > s.Floor {
-			return func() FirmwareManifest {
+			return func() firmwareManifest {
 				if s.Act == 0 {
 					return s.Rec0
 				}
@@ -841,12 +841,12 @@ func (p *FirmwareParams) stepRaiseFloor(s *FirmwareState, ev FirmwareEvent, out 
 
 // stepClear is action Clear (spec/Firmware.tla:242:1), event clear.
 // History variables not kept: done' = done \cup {[n |-> tseq, v |-> trial.v, outcome |-> IF (IF act = 0 THEN rec0 ELSE rec1) = trial THEN "installed" ELSE "rolled back"]} (spec/Firmware.tla:246:8); maxSv' = IF (IF act = 0 THEN rec0 ELSE rec1).sv > maxSv THEN (IF act = 0 THEN rec0 ELSE rec1).sv ELSE maxSv (spec/Firmware.tla:247:8).
-func (p *FirmwareParams) stepClear(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepClear(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	if !(s.Pc == "clear") {
 		return errFirmwareClearGuard1
 	}
 	nx := *s
-	nx.Trial = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	nx.Trial = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 	nx.Pc = "idle"
 	*s = nx
 	out.Action = "Clear"
@@ -856,7 +856,7 @@ func (p *FirmwareParams) stepClear(s *FirmwareState, ev FirmwareEvent, out *Firm
 
 // stepRollBack is action RollBack (spec/Firmware.tla:255:1), event rollback.
 // History variables not kept: done' = done \cup {[n |-> tseq, v |-> trial.v, outcome |-> IF (IF (IF act = tslot THEN 1 - tslot ELSE act) = 0 THEN rec0 ELSE rec1) = trial THEN "installed" ELSE "rolled back"]} (spec/Firmware.tla:260:8).
-func (p *FirmwareParams) stepRollBack(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepRollBack(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "rollback") {
 		return errFirmwareRollBackGuard1
@@ -868,7 +868,7 @@ func (p *FirmwareParams) stepRollBack(s *FirmwareState, ev FirmwareEvent, out *F
 		}
 		return s.Act
 	}()
-	nx.Trial = FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
+	nx.Trial = firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}
 	nx.Pc = "idle"
 	if ovf {
 		return errFirmwareRollBackOverflow
@@ -882,8 +882,8 @@ func (p *FirmwareParams) stepRollBack(s *FirmwareState, ev FirmwareEvent, out *F
 // stepFault is action Fault (spec/Firmware.tla:267:1), event fault.
 // Model bounds dropped: faults < MaxFaults (spec/Firmware.tla:269:8).
 // History variables not kept: faults' = faults + 1 (spec/Firmware.tla:272:8).
-func (p *FirmwareParams) stepFault(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
-	if !(s.Trial != FirmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
+func (p *firmwareParams) stepFault(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
+	if !(s.Trial != firmwareManifest{V: 0, Sv: 0, Lr: false, Sigs: statemachine.Set[string]{}, ReplacesVerifier: false}) {
 		return errFirmwareFaultGuard1
 	}
 	nx := *s
@@ -895,17 +895,17 @@ func (p *FirmwareParams) stepFault(s *FirmwareState, ev FirmwareEvent, out *Firm
 }
 
 // stepSettle is action Settle (spec/Firmware.tla:279:1), event settle.
-func (p *FirmwareParams) stepSettle(s *FirmwareState, ev FirmwareEvent, out *FirmwareOutput) error {
+func (p *firmwareParams) stepSettle(s *firmwareState, ev firmwareEvent, out *firmwareOutput) error {
 	var ovf bool
 	if !(s.Pc == "settle") {
 		return errFirmwareSettleGuard1
 	}
 	nx := *s
-	if p.Store.LogbookHas(FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""}) {
+	if p.Store.LogbookHas(firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "installed", Cause: ""}) {
 		nx.Pc = "commit"
 	} else {
 		if s.Entries < s.Tseq {
-			out.LogbookAdd = append(out.LogbookAdd, FirmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: s.Fcause})
+			out.LogbookAdd = append(out.LogbookAdd, firmwareEntry{N: s.Tseq, V: s.Trial.V, Outcome: "rolled back", Cause: s.Fcause})
 			nx.Entries = statemachine.Add(&ovf, s.Entries, 1)
 			nx.Pc = "rollback"
 		} else {
@@ -951,81 +951,81 @@ func newFirmwareSetString(xs ...string) statemachine.Set[string] {
 	return s
 }
 
-// TamperParams holds the constants of spec/Tamper.tla that the meter's actions read
+// tamperParams holds the constants of spec/Tamper.tla that the meter's actions read
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
-type TamperParams struct {
+type tamperParams struct {
 }
 
-// TamperState is the meter's part of the state of spec/Tamper.tla.
-type TamperState struct {
+// tamperState is the meter's part of the state of spec/Tamper.tla.
+type tamperState struct {
 	// seq: Int; @persist (spec/Tamper.tla:50:5)
 	Seq int64 `tla:"seq" json:"seq"`
 	// sensed: Set([n: Int, kind: Str, signed: Bool]) (spec/Tamper.tla:52:5)
-	Sensed statemachine.Set[TamperItem] `tla:"sensed" json:"sensed"`
+	Sensed statemachine.Set[tamperItem] `tla:"sensed" json:"sensed"`
 	// mlog: Set([n: Int, kind: Str, signed: Bool]); @persist (spec/Tamper.tla:54:5)
-	Mlog statemachine.Set[TamperItem] `tla:"mlog" json:"mlog"`
+	Mlog statemachine.Set[tamperItem] `tla:"mlog" json:"mlog"`
 }
 
-// TamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
-type TamperItem struct {
+// tamperItem is the record type [n: Int, kind: Str, signed: Bool] of spec/Tamper.tla.
+type tamperItem struct {
 	N      int64  `tla:"n" json:"n"`
 	Kind   string `tla:"kind" json:"kind"`
 	Signed bool   `tla:"signed" json:"signed"`
 }
 
-// TamperEventKind names the events of the meter in spec/Tamper.tla.
-type TamperEventKind uint8
+// tamperEventKind names the events of the meter in spec/Tamper.tla.
+type tamperEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	TamperTamper    TamperEventKind = iota + 1 // @event: tamper, action Detect (spec/Tamper.tla:124:1)
-	TamperPersist                              // @event: persist, action Persist (spec/Tamper.tla:135:1)
-	TamperPowerLoss                            // @event: power_loss, action Crash (spec/Tamper.tla:142:1)
-	TamperSend                                 // @event: send, action Send (spec/Tamper.tla:150:1)
-	TamperAck                                  // @event: ack, action ReceiveAck (spec/Tamper.tla:215:1)
+	tamperTamper    tamperEventKind = iota + 1 // @event: tamper, action Detect (spec/Tamper.tla:124:1)
+	tamperPersist                              // @event: persist, action Persist (spec/Tamper.tla:135:1)
+	tamperPowerLoss                            // @event: power_loss, action Crash (spec/Tamper.tla:142:1)
+	tamperSend                                 // @event: send, action Send (spec/Tamper.tla:150:1)
+	tamperAck                                  // @event: ack, action ReceiveAck (spec/Tamper.tla:215:1)
 )
 
-func (k TamperEventKind) String() string {
+func (k tamperEventKind) String() string {
 	switch k {
-	case TamperTamper:
+	case tamperTamper:
 		return "tamper"
-	case TamperPersist:
+	case tamperPersist:
 		return "persist"
-	case TamperPowerLoss:
+	case tamperPowerLoss:
 		return "power_loss"
-	case TamperSend:
+	case tamperSend:
 		return "send"
-	case TamperAck:
+	case tamperAck:
 		return "ack"
 	}
-	return "TamperEventKind(" + strconv.Itoa(int(k)) + ")"
+	return "tamperEventKind(" + strconv.Itoa(int(k)) + ")"
 }
 
 // MarshalText writes the event's name as the spec's annotation gives it,
 // so that a trace line names the event, not its number.
-func (k TamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+func (k tamperEventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// TamperEvent is one event the meter consumes.
-type TamperEvent struct {
-	Kind TamperEventKind `json:"kind"`
+// tamperEvent is one event the meter consumes.
+type tamperEvent struct {
+	Kind tamperEventKind `json:"kind"`
 	// K is parameter k of event tamper (Str, drawn from Kinds in Next).
 	K string `tla:"k" json:"k"`
 	// E is parameter e of event persist ([n: Int, kind: Str, signed: Bool], drawn from sensed in Next).
-	E TamperItem `tla:"e" json:"e"`
+	E tamperItem `tla:"e" json:"e"`
 	// N is parameter n of event ack (Int, drawn from acks in Next).
 	N int64 `tla:"n" json:"n"`
 }
 
-// TamperOutput is what a step of the meter asks of its caller, in raft's
+// tamperOutput is what a step of the meter asks of its caller, in raft's
 // Ready order: persist the state first when Persist is set, then send.
 // The caller owns it and reuses it across steps; Step resets it.
-type TamperOutput struct {
+type tamperOutput struct {
 	// Action is the spec's action the step took.
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
 	// Plc are the messages added to plc (Set([n: Int, kind: Str, signed: Bool]) of role attacker).
-	Plc []TamperItem
+	Plc []tamperItem
 }
 
 var errTamperUnknownEvent = errors.New("meter: unknown Tamper event")
@@ -1035,28 +1035,28 @@ var errTamperUnknownEvent = errors.New("meter: unknown Tamper event")
 // allocate (given out's slices have capacity). When the action is not
 // enabled it returns a *statemachine.GuardError naming the conjunct that
 // failed; on any error s is unchanged.
-func (p *TamperParams) Step(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) Step(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	out.Action = ""
 	out.Persist = false
 	out.Plc = out.Plc[:0]
 	switch ev.Kind {
-	case TamperTamper:
+	case tamperTamper:
 		return p.stepDetect(s, ev, out)
-	case TamperPersist:
+	case tamperPersist:
 		return p.stepPersist(s, ev, out)
-	case TamperPowerLoss:
+	case tamperPowerLoss:
 		return p.stepCrash(s, ev, out)
-	case TamperSend:
+	case tamperSend:
 		return p.stepSend(s, ev, out)
-	case TamperAck:
+	case tamperAck:
 		return p.stepReceiveAck(s, ev, out)
 	}
 	return errTamperUnknownEvent
 }
 
 // Init is the meter's initial state (Init of spec/Tamper.tla).
-func (p *TamperParams) Init() TamperState {
-	var s TamperState
+func (p *tamperParams) Init() tamperState {
+	var s tamperState
 	s.Seq = 0
 	s.Sensed.Clear()
 	s.Mlog.Clear()
@@ -1066,11 +1066,11 @@ func (p *TamperParams) Init() TamperState {
 // stepDetect is action Detect (spec/Tamper.tla:124:1), event tamper.
 // Model bounds dropped: seq < MaxEvents (spec/Tamper.tla:125:8).
 // History variables not kept: detected' = detected \cup {[n |-> seq + 1, kind |-> k, signed |-> TRUE]} (spec/Tamper.tla:128:11).
-func (p *TamperParams) stepDetect(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepDetect(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	var ovf bool
 	nx := *s
 	nx.Seq = statemachine.Add(&ovf, s.Seq, 1)
-	if !nx.Mlog.Insert(TamperItem{N: statemachine.Add(&ovf, s.Seq, 1), Kind: ev.K, Signed: true}, compareTamperItem) {
+	if !nx.Mlog.Insert(tamperItem{N: statemachine.Add(&ovf, s.Seq, 1), Kind: ev.K, Signed: true}, compareTamperItem) {
 		return errTamperDetectMlogFull
 	}
 	if ovf {
@@ -1083,7 +1083,7 @@ func (p *TamperParams) stepDetect(s *TamperState, ev TamperEvent, out *TamperOut
 }
 
 // stepPersist is action Persist (spec/Tamper.tla:135:1), event persist.
-func (p *TamperParams) stepPersist(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepPersist(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Sensed.Has(ev.E, compareTamperItem) {
 		return errTamperPersistGuard1
 	}
@@ -1101,7 +1101,7 @@ func (p *TamperParams) stepPersist(s *TamperState, ev TamperEvent, out *TamperOu
 // stepCrash is action Crash (spec/Tamper.tla:142:1), event power_loss.
 // Model bounds dropped: crashes < MaxCrashes (spec/Tamper.tla:143:8).
 // History variables not kept: crashes' = crashes + 1 (spec/Tamper.tla:144:8).
-func (p *TamperParams) stepCrash(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepCrash(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	nx := *s
 	nx.Sensed.Clear()
 	*s = nx
@@ -1110,7 +1110,7 @@ func (p *TamperParams) stepCrash(s *TamperState, ev TamperEvent, out *TamperOutp
 }
 
 // stepSend is action Send (spec/Tamper.tla:150:1), event send.
-func (p *TamperParams) stepSend(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepSend(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	if !s.Mlog.Has(ev.E, compareTamperItem) {
 		return errTamperSendGuard1
 	}
@@ -1123,10 +1123,10 @@ func (p *TamperParams) stepSend(s *TamperState, ev TamperEvent, out *TamperOutpu
 }
 
 // stepReceiveAck is action ReceiveAck (spec/Tamper.tla:215:1), event ack.
-func (p *TamperParams) stepReceiveAck(s *TamperState, ev TamperEvent, out *TamperOutput) error {
+func (p *tamperParams) stepReceiveAck(s *tamperState, ev tamperEvent, out *tamperOutput) error {
 	nx := *s
 	{
-		var kept statemachine.Set[TamperItem]
+		var kept statemachine.Set[tamperItem]
 		for _, x1 := range s.Mlog.Elems() {
 			if x1.N != ev.N {
 				kept.Insert(x1, compareTamperItem)
@@ -1148,7 +1148,7 @@ var (
 	errTamperSendGuard1      = &statemachine.GuardError{Role: "meter", Action: "Send", Conjunct: "e \\in mlog (spec/Tamper.tla:151:8)"}
 )
 
-func compareTamperItem(a, b TamperItem) int {
+func compareTamperItem(a, b tamperItem) int {
 	if c := statemachine.CompareInt(a.N, b.N); c != 0 {
 		return c
 	}

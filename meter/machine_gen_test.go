@@ -29,20 +29,20 @@ func TestMachineGenUpToDate(t *testing.T) {
 }
 
 func adapters() []*difftest.Adapter {
-	ch := &ChannelParams{}
-	co := &CollectionParams{}
-	cm := &CommandsParams{Crypto: CommandsSymbolicCrypto{}}
-	fw := &FirmwareParams{}
-	tp := &TamperParams{}
-	chOut := ChannelOutput{Net: make([]ChannelNet, 0, 4)}
+	ch := &channelParams{}
+	co := &collectionParams{}
+	cm := &commandsParams{Crypto: commandsSymbolicCrypto{}}
+	fw := &firmwareParams{}
+	tp := &tamperParams{}
+	chOut := channelOutput{Net: make([]channelNet, 0, 4)}
 	return []*difftest.Adapter{
 		{
 			Module: "Channel", Role: "meter", Params: ch,
 			Wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
 			Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
-			Event: func() reflect.Value { return reflect.ValueOf(&ChannelEvent{}) },
+			Event: func() reflect.Value { return reflect.ValueOf(&channelEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
-				err := ch.Step(s.Interface().(*ChannelState), *ev.Interface().(*ChannelEvent), &chOut)
+				err := ch.Step(s.Interface().(*channelState), *ev.Interface().(*channelEvent), &chOut)
 				return difftest.Out{Sends: map[string][]reflect.Value{"net": difftest.Values(chOut.Net)}, Action: chOut.Action, Persist: chOut.Persist}, err
 			},
 		},
@@ -53,14 +53,14 @@ func adapters() []*difftest.Adapter {
 			// @store: the state is the machine's beside the map-backed
 			// reference store.
 			Init: func() reflect.Value {
-				return reflect.ValueOf(&CollectionFull{State: co.Init(), Store: CollectionMapStore{MeterBuf: map[int64]bool{}}})
+				return reflect.ValueOf(&collectionFull{State: co.Init(), Store: collectionMapStore{MeterBuf: map[int64]bool{}}})
 			},
-			Event: func() reflect.Value { return reflect.ValueOf(&CollectionEvent{}) },
+			Event: func() reflect.Value { return reflect.ValueOf(&collectionEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
-				var out CollectionOutput
-				full := s.Interface().(*CollectionFull)
+				var out collectionOutput
+				full := s.Interface().(*collectionFull)
 				co.Store = &full.Store
-				err := co.Step(&full.State, *ev.Interface().(*CollectionEvent), &out)
+				err := co.Step(&full.State, *ev.Interface().(*collectionEvent), &out)
 				if err == nil {
 					full.Store.Apply(&out)
 				}
@@ -71,10 +71,10 @@ func adapters() []*difftest.Adapter {
 			Module: "Commands", Role: "meter", Params: cm,
 			Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 3},
 			Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
-			Event: func() reflect.Value { return reflect.ValueOf(&CommandsEvent{}) },
+			Event: func() reflect.Value { return reflect.ValueOf(&commandsEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
-				var out CommandsOutput
-				err := cm.Step(s.Interface().(*CommandsState), *ev.Interface().(*CommandsEvent), &out)
+				var out commandsOutput
+				err := cm.Step(s.Interface().(*commandsState), *ev.Interface().(*commandsEvent), &out)
 				return difftest.Out{Action: out.Action, Persist: out.Persist}, err
 			},
 		},
@@ -86,14 +86,14 @@ func adapters() []*difftest.Adapter {
 			Small: map[string]int64{"LogCap": 1},
 			Wide:  map[string]int64{"LogCap": 8, "MaxFaults": 4},
 			Init: func() reflect.Value {
-				return reflect.ValueOf(&FirmwareFull{State: fw.Init(), Store: FirmwareMapStore{Logbook: map[FirmwareEntry]bool{}}})
+				return reflect.ValueOf(&firmwareFull{State: fw.Init(), Store: firmwareMapStore{Logbook: map[firmwareEntry]bool{}}})
 			},
-			Event: func() reflect.Value { return reflect.ValueOf(&FirmwareEvent{}) },
+			Event: func() reflect.Value { return reflect.ValueOf(&firmwareEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
-				full := s.Interface().(*FirmwareFull)
+				full := s.Interface().(*firmwareFull)
 				fw.Store = &full.Store
-				var out FirmwareOutput
-				err := fw.Step(&full.State, *ev.Interface().(*FirmwareEvent), &out)
+				var out firmwareOutput
+				err := fw.Step(&full.State, *ev.Interface().(*firmwareEvent), &out)
 				if err == nil {
 					full.Store.Apply(&out)
 				}
@@ -108,10 +108,10 @@ func adapters() []*difftest.Adapter {
 			Small: map[string]int64{"MaxEvents": 1},
 			Wide:  map[string]int64{"MaxEvents": 3, "MaxCrashes": 2, "MaxRestarts": 2, "MaxOutages": 2, "MaxDrops": 2, "MaxInjects": 2},
 			Init:  func() reflect.Value { s := tp.Init(); return reflect.ValueOf(&s) },
-			Event: func() reflect.Value { return reflect.ValueOf(&TamperEvent{}) },
+			Event: func() reflect.Value { return reflect.ValueOf(&tamperEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {
-				var out TamperOutput
-				err := tp.Step(s.Interface().(*TamperState), *ev.Interface().(*TamperEvent), &out)
+				var out tamperOutput
+				err := tp.Step(s.Interface().(*tamperState), *ev.Interface().(*tamperEvent), &out)
 				return difftest.Out{Sends: map[string][]reflect.Value{"plc": difftest.Values(out.Plc)}, Action: out.Action, Persist: out.Persist}, err
 			},
 		},

@@ -27,8 +27,8 @@ var (
 	ErrCommandOrder = errors.New("meter: command counter not above the last executed one")
 	ErrNoTransfer   = errors.New("meter: no firmware transfer for this campaign")
 	// ErrTransferTooLarge refuses a firmware block whose transfer would
-	// hold more than MaxImageBytes: a gateway cannot make the meter buffer
-	// more than that per campaign.
+	// hold more than the meter buffers (1 MiB): a gateway cannot make the
+	// meter buffer more than that per campaign.
 	ErrTransferTooLarge = errors.New("meter: firmware transfer larger than the meter buffers")
 	// ErrBreakerNotArmed refuses the customer's local close of the breaker
 	// unless a reconnect command armed it (UC4: a reconnect only arms the
@@ -36,28 +36,28 @@ var (
 	ErrBreakerNotArmed = errors.New("meter: breaker not armed for a local close")
 )
 
-// Breaker is the state of the meter's supply relay (UC4). A disconnect
+// breaker is the state of the meter's supply relay (UC4). A disconnect
 // opens it; a reconnect only arms it; the customer closes an armed breaker
-// locally (Meter.CloseBreaker). Energy flows only while it is closed. The
+// locally (Meter.closeBreaker). Energy flows only while it is closed. The
 // state is journaled before a command's answer leaves the meter, so a
 // restart never undoes a disconnect.
-type Breaker uint8
+type breaker uint8
 
 // The breaker states; the zero value is closed (as delivered).
 const (
-	BreakerClosed Breaker = iota // supply on
-	BreakerOpen                  // disconnected by command
-	BreakerArmed                 // reconnect received: still open until the customer closes it
+	breakerClosed breaker = iota // supply on
+	breakerOpen                  // disconnected by command
+	breakerArmed                 // reconnect received: still open until the customer closes it
 )
 
 // String names the state for the display.
-func (b Breaker) String() string {
+func (b breaker) String() string {
 	switch b {
-	case BreakerClosed:
+	case breakerClosed:
 		return "closed"
-	case BreakerOpen:
+	case breakerOpen:
 		return "open"
-	case BreakerArmed:
+	case breakerArmed:
 		return "armed"
 	}
 	return fmt.Sprintf("breaker(%d)", uint8(b))
@@ -65,13 +65,13 @@ func (b Breaker) String() string {
 
 // Bounds of the firmware transfers a gateway can open (UC5). A compromised
 // gateway can send any number of manifests and blocks; the meter holds at
-// most MaxTransfers transfers of at most MaxImageBytes each. A manifest
-// beyond MaxTransfers drops the transfer least recently used, so transfers
+// most maxTransfers transfers of at most maxImageBytes each. A manifest
+// beyond maxTransfers drops the transfer least recently used, so transfers
 // that are never activated (a flood of bogus ones) cannot lock out a later
 // genuine campaign, which is then transferred and activated in one go.
 const (
-	MaxTransfers  = 4
-	MaxImageBytes = 1 << 20
+	maxTransfers  = 4
+	maxImageBytes = 1 << 20
 )
 
 // Config is what a meter is manufactured and commissioned with.
@@ -97,10 +97,10 @@ type Config struct {
 	Source          Source
 	Rand            io.Reader
 	LogbookCapacity int // 0: 64
-	// FS is the filesystem the meter's journal and counter file are
+	// fs is the filesystem the meter's journal and counter file are
 	// written through; nil is the operating system's. Crash-point and
 	// full-disk tests inject statemachine/journal/crashfs.
-	FS journal.FS
+	fs journal.FS
 	// Trace, when set, records the steps of the meter's Commands machine in
 	// commands/<meter>/meter.ndjson, of its Channel machine in
 	// channel/<meter>/meter.ndjson, of its Collection machine in
@@ -125,7 +125,7 @@ type commandCrypto struct {
 }
 
 // SignedBy verifies the command's COSE signature (protocol.VerifyCommand).
-func (c *commandCrypto) SignedBy(msg CommandsNet, r string) bool {
+func (c *commandCrypto) SignedBy(msg commandsNet, r string) bool {
 	var role protocol.Role
 	if r == "headend" { // the spec's role names; only the head-end signs commands
 		role = protocol.RoleHeadEnd
@@ -153,11 +153,12 @@ func (c *commandCrypto) SignedBy(msg CommandsNet, r string) bool {
 // commandsMachine is the meter's generated machine of spec/Commands.tla:
 // it decides whether a command whose signature verified runs (its counter
 // above the last one run) and asks for the counter to be persisted first.
-type commandsMachine = statemachine.Instance[CommandsState, CommandsEvent, CommandsOutput]
+type commandsMachine = statemachine.Instance[commandsState, commandsEvent, commandsOutput]
 
-// Meter is one meter. It is driven by its owner (the simulation or a
-// process): Measure for each quarter hour, HandleAPDU for each APDU from the
-// PLC link. It does no I/O besides its own persistent store.
+// Meter is one meter. It is driven by its owner (a `verimeter meter run`
+// process on a PLC link, or the simulation): Measure for each quarter hour,
+// HandleAPDU for each APDU from the PLC link, Tamper when a sensor fires. It
+// does no I/O besides its own persistent store.
 type Meter struct {
 	cfg      Config
 	store    *Store
@@ -176,11 +177,11 @@ type Meter struct {
 	ch        channel // the sending side, on the generated Channel machine
 	receiver  *protocol.Receiver
 	cmds      commandsMachine
-	cmdOut    CommandsOutput
+	cmdOut    commandsOutput
 	cmdCrypto commandCrypto
 	tariff    uint8
 	clockOff  int64   // seconds added to the meter's clock by clock-set commands (journaled)
-	breaker   Breaker // journaled
+	breaker   breaker // journaled
 
 	transfers     map[uint32]*transfer
 	transferClock uint64
@@ -215,11 +216,11 @@ func New(cfg Config) (*Meter, error) {
 	if cfg.Dir != "" {
 		storePath, counterPath = filepath.Join(cfg.Dir, "meter.log"), filepath.Join(cfg.Dir, "counters")
 	}
-	if m.store, err = OpenStoreFS(cfg.FS, storePath); err != nil {
+	if m.store, err = openStoreFS(cfg.fs, storePath); err != nil {
 		return nil, err
 	}
-	if counterPath != "" && cfg.FS != nil {
-		f, err := cfg.FS.OpenFile(counterPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if counterPath != "" && cfg.fs != nil {
+		f, err := cfg.fs.OpenFile(counterPath, os.O_RDWR|os.O_CREATE, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
 		}
@@ -238,10 +239,10 @@ func New(cfg Config) (*Meter, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.core, err = NewCoreTrace(cfg.FS, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
+	if m.core, err = newCoreTrace(cfg.fs, cfg.Dir, m.store, pol, cfg.Factory, cfg.LogbookCapacity, fwRec); err != nil {
 		return nil, err
 	}
-	m.core.SelfTest = cfg.SelfTest
+	m.core.selfTest = cfg.SelfTest
 	if m.signer, err = protocol.NewMeterSigner(cfg.Title, cfg.SigningKey, cfg.Rand); err != nil {
 		return nil, err
 	}
@@ -249,10 +250,10 @@ func New(cfg Config) (*Meter, error) {
 		return nil, err
 	}
 	m.cmdCrypto.meter = m
-	cp := &CommandsParams{Crypto: &m.cmdCrypto}
+	cp := &commandsParams{Crypto: &m.cmdCrypto}
 	m.cmds = commandsMachine{Role: "meter", Name: "meter", Step: cp.Step, State: cp.Init(),
-		Action: func(o *CommandsOutput) string { return o.Action },
-		Persist: func(s *CommandsState, o *CommandsOutput) error {
+		Action: func(o *commandsOutput) string { return o.Action },
+		Persist: func(s *commandsState, o *commandsOutput) error {
 			if !o.Persist {
 				return nil
 			}
@@ -347,10 +348,10 @@ func (m *Meter) recover() error {
 		return err
 	}
 	if err := m.store.Each(recBreaker, func(b []byte) error {
-		if len(b) != 9 || Breaker(b[0]) > BreakerArmed || binary.BigEndian.Uint64(b[1:]) > math.MaxInt64 {
+		if len(b) != 9 || breaker(b[0]) > breakerArmed || binary.BigEndian.Uint64(b[1:]) > math.MaxInt64 {
 			return fmt.Errorf("%w: breaker record", ErrStore)
 		}
-		m.breaker = Breaker(b[0])
+		m.breaker = breaker(b[0])
 		m.cmds.State.Last = max(m.cmds.State.Last, int64(binary.BigEndian.Uint64(b[1:])))
 		return nil
 	}); err != nil {
@@ -384,18 +385,18 @@ func (m *Meter) recover() error {
 
 // breakerRecord is a recBreaker record: the state and the counter of the
 // command that set it (for the customer's local close, the last one run).
-func breakerRecord(b Breaker, counter int64) []byte {
+func breakerRecord(b breaker, counter int64) []byte {
 	return binary.BigEndian.AppendUint64([]byte{byte(b)}, uint64(counter))
 }
 
 // nextBreaker is the breaker after a disconnect or reconnect: a reconnect
 // arms an open breaker and leaves a closed or armed one as it is.
-func nextBreaker(cur Breaker, kind protocol.CommandKind) Breaker {
+func nextBreaker(cur breaker, kind protocol.CommandKind) breaker {
 	if kind == protocol.CmdDisconnect {
-		return BreakerOpen
+		return breakerOpen
 	}
-	if cur == BreakerOpen {
-		return BreakerArmed
+	if cur == breakerOpen {
+		return breakerArmed
 	}
 	return cur
 }
@@ -428,41 +429,41 @@ func (m *Meter) Close() error {
 // torn tail cut after a power loss); `verimeter meter run` logs it.
 func (m *Meter) StoreReport() journal.Report { return m.store.Report() }
 
-// Title is the meter's system title.
-func (m *Meter) Title() protocol.SystemTitle { return m.cfg.Title }
+// title is the meter's system title.
+func (m *Meter) title() protocol.SystemTitle { return m.cfg.Title }
 
 // Core exposes the legally relevant core (display, tests).
 func (m *Meter) Core() *Core { return m.core }
 
-// Register is the import register in Wh.
-func (m *Meter) Register() uint64 { return m.register }
+// importRegister is the import register in Wh.
+func (m *Meter) importRegister() uint64 { return m.register }
 
 // Tariff is the active tariff register.
 func (m *Meter) Tariff() uint8 { return m.tariff }
 
-// Breaker is the state of the supply relay.
-func (m *Meter) Breaker() Breaker { return m.breaker }
+// breakerState is the state of the supply relay.
+func (m *Meter) breakerState() breaker { return m.breaker }
 
-// ClockOffset is the seconds that clock-set commands moved the meter's
+// clockOffset is the seconds that clock-set commands moved the meter's
 // clock by, in total (signed readings carry the adjusted time).
-func (m *Meter) ClockOffset() int64 { return m.clockOff }
+func (m *Meter) clockOffset() int64 { return m.clockOff }
 
-// CloseBreaker is the customer closing the breaker at the meter after a
+// closeBreaker is the customer closing the breaker at the meter after a
 // reconnect armed it (UC4). It is journaled before it takes effect; an
 // open breaker that no reconnect armed stays open (ErrBreakerNotArmed).
-func (m *Meter) CloseBreaker() error {
+func (m *Meter) closeBreaker() error {
 	switch m.breaker {
-	case BreakerClosed:
+	case breakerClosed:
 		return nil
-	case BreakerOpen:
+	case breakerOpen:
 		return ErrBreakerNotArmed
 	}
 	// The record carries the last command counter run, so that a
 	// compaction keeping only the last breaker record keeps that too.
-	if err := m.store.Append(recBreaker, breakerRecord(BreakerClosed, m.cmds.State.Last), true); err != nil {
+	if err := m.store.Append(recBreaker, breakerRecord(breakerClosed, m.cmds.State.Last), true); err != nil {
 		return err
 	}
-	m.breaker = BreakerClosed
+	m.breaker = breakerClosed
 	return nil
 }
 
@@ -480,7 +481,7 @@ func (m *Meter) Measure(day int64, i int) (uint32, error) {
 		return 0, fmt.Errorf("meter: interval %d of day %d measured out of order", i, day)
 	}
 	wh := m.source.Interval(i)
-	if m.breaker != BreakerClosed {
+	if m.breaker != breakerClosed {
 		wh = 0 // breaker open or only armed: no consumption
 	}
 	var rec [14]byte
@@ -729,7 +730,7 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	}
 	m.cmdCrypto.data, m.cmdCrypto.err = p.Body, nil
 	defer func() { m.cmdCrypto.data = nil }()
-	ev := CommandsEvent{Kind: CommandsCommand, M: CommandsNet{Id: int64(claim.Counter), By: "headend"}}
+	ev := commandsEvent{Kind: commandsCommand, M: commandsNet{Id: int64(claim.Counter), By: "headend"}}
 	if _, err := m.cmds.Apply(p.Clock, ev, &m.cmdOut); errors.Is(err, statemachine.ErrNotEnabled) {
 		if m.cmdCrypto.err != nil {
 			return nil, m.cmdCrypto.err // the signature: why it did not verify
@@ -757,9 +758,9 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 }
 
 // openTransfer starts (or restarts) campaign's transfer, dropping the
-// least recently used one when MaxTransfers are open.
+// least recently used one when maxTransfers are open.
 func (m *Meter) openTransfer(campaign uint32, manifest []byte) {
-	if _, ok := m.transfers[campaign]; !ok && len(m.transfers) >= MaxTransfers {
+	if _, ok := m.transfers[campaign]; !ok && len(m.transfers) >= maxTransfers {
 		var lru uint32
 		oldest := uint64(math.MaxUint64)
 		for c, t := range m.transfers {
@@ -773,8 +774,8 @@ func (m *Meter) openTransfer(campaign uint32, manifest []byte) {
 	m.transfers[campaign] = &transfer{manifest: manifest, blocks: map[uint16][]byte{}, used: m.transferClock}
 }
 
-// Transfers is the number of firmware transfers open (tests, display).
-func (m *Meter) Transfers() int { return len(m.transfers) }
+// openTransfers is the number of firmware transfers open (tests, display).
+func (m *Meter) openTransfers() int { return len(m.transfers) }
 
 func (m *Meter) firmwareBlock(p protocol.PDU) (*protocol.PDU, error) {
 	fb, err := protocol.UnmarshalFirmwareBlock(p.Body)
@@ -785,8 +786,8 @@ func (m *Meter) firmwareBlock(p protocol.PDU) (*protocol.PDU, error) {
 	if t == nil {
 		return nil, fmt.Errorf("%w: %d", ErrNoTransfer, fb.Campaign)
 	}
-	if int(fb.Total)*protocol.MaxFirmwareBlock > MaxImageBytes {
-		return nil, fmt.Errorf("%w: %d blocks of up to %d bytes, at most %d bytes", ErrTransferTooLarge, fb.Total, protocol.MaxFirmwareBlock, MaxImageBytes)
+	if int(fb.Total)*protocol.MaxFirmwareBlock > maxImageBytes {
+		return nil, fmt.Errorf("%w: %d blocks of up to %d bytes, at most %d bytes", ErrTransferTooLarge, fb.Total, protocol.MaxFirmwareBlock, maxImageBytes)
 	}
 	m.transferClock++
 	t.used = m.transferClock
@@ -808,16 +809,16 @@ func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
 	var image []byte
 	if t.total == 0 {
 		// An attempt the logbook records although its image never came.
-		return nil, m.core.Abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: no block of campaign %d received", ErrNoTransfer, p.Campaign))
+		return nil, m.core.abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: no block of campaign %d received", ErrNoTransfer, p.Campaign))
 	}
 	for i := uint16(0); i < t.total; i++ {
 		b, ok := t.blocks[i]
 		if !ok {
-			return nil, m.core.Abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total))
+			return nil, m.core.abort(t.manifest, party, now.Unix(), fmt.Errorf("%w: block %d of %d missing", ErrNoTransfer, i, t.total))
 		}
 		image = append(image, b...)
 	}
-	if err := m.core.Install(t.manifest, image, party, now.Unix()); err != nil {
+	if err := m.core.install(t.manifest, image, party, now.Unix()); err != nil {
 		return nil, err
 	}
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
@@ -829,7 +830,7 @@ func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
 func (m *Meter) Display() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "meter %x  1.8.0 %d.%03d kWh  tariff T%d  breaker %s\n", m.cfg.Title, m.register/1000, m.register%1000, m.tariff, m.breaker)
-	fmt.Fprintf(&b, "software v%d  ID %s  security floor %d\n", m.core.Version(), m.core.SoftwareID(), m.core.Floor())
+	fmt.Fprintf(&b, "software v%d  ID %s  security floor %d\n", m.core.Version(), m.core.SoftwareID(), m.core.securityFloor())
 	lb := m.core.Logbook()
 	for _, e := range lb[max(0, len(lb)-3):] {
 		fmt.Fprintf(&b, "log %d %s v%d->v%d %s %s\n", e.Seq, e.Event, e.OldVersion, e.NewVersion, e.Party, e.Reason)

@@ -75,7 +75,7 @@ func (s staticKey) MeterKey(t protocol.SystemTitle, _ int64) (*ecdsa.PublicKey, 
 
 // agree runs the gateway's side of the key agreement against m.
 func (k *kit) agree(t testing.TB, m *Meter) {
-	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.Title(), k.gwKey, nil, rand.Reader)
+	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), k.gwKey, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func (k *kit) ask(t *testing.T, m *Meter, tag byte, p protocol.PDU) protocol.PDU
 }
 
 func (k *kit) command(t *testing.T, m *Meter, c protocol.Command) protocol.PDU {
-	c.Meter = m.Title()
+	c.Meter = m.title()
 	b, err := protocol.SignCommand(c, k.heKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestMeterBlockCommandsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := k.verifier.VerifyBlock(blk)
-	if err != nil || h.Count != 96 || h.Register != m.Register() {
+	if err != nil || h.Count != 96 || h.Register != m.importRegister() {
 		t.Fatalf("block: %v %+v", err, h)
 	}
 	// Commands run once, in order.
@@ -169,7 +169,7 @@ func TestMeterBlockCommandsAndRestart(t *testing.T) {
 	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 3}); r.Status != protocol.StatusRejected || m.Tariff() != 2 {
 		t.Fatalf("replayed command counter ran: %+v", r)
 	}
-	reg, first := m.Register(), r.Body
+	reg, first := m.importRegister(), r.Body
 	_ = first
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -181,8 +181,8 @@ func TestMeterBlockCommandsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
-	if m2.Register() != reg || m2.Tariff() != 2 {
-		t.Fatalf("after restart: register %d tariff %d", m2.Register(), m2.Tariff())
+	if m2.importRegister() != reg || m2.Tariff() != 2 {
+		t.Fatalf("after restart: register %d tariff %d", m2.importRegister(), m2.Tariff())
 	}
 	k.agree(t, m2)
 	if r := k.command(t, m2, protocol.Command{Counter: 4, Kind: protocol.CmdTariff, Tariff: 1}); r.Status != protocol.StatusRejected {
@@ -240,17 +240,17 @@ func TestFirmwareInstallRejectRollback(t *testing.T) {
 		t.Fatalf("manufacturer-only manifest: %+v", r)
 	}
 	// Self-test failure: rolled back, floor not raised.
-	m.Core().SelfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
+	m.Core().selfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
 	r = k.install(t, m, 2, man, image, k.man, k.auth)
-	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().Floor() != 2 {
-		t.Fatalf("failed self-test: %+v v%d floor %d", r, m.Core().Version(), m.Core().Floor())
+	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().securityFloor() != 2 {
+		t.Fatalf("failed self-test: %+v v%d floor %d", r, m.Core().Version(), m.Core().securityFloor())
 	}
 	// Good: installed, new ID, floor raised after the self-test; energy kept.
-	m.Core().SelfTest = nil
-	reg := m.Register()
+	m.Core().selfTest = nil
+	reg := m.importRegister()
 	r = k.install(t, m, 3, man, image, k.man, k.auth)
-	if r.Status != protocol.StatusOK || m.Core().Version() != 5 || m.Core().Floor() != 3 || m.Core().SoftwareID() == oldID || m.Register() != reg {
-		t.Fatalf("install: %+v v%d floor %d", r, m.Core().Version(), m.Core().Floor())
+	if r.Status != protocol.StatusOK || m.Core().Version() != 5 || m.Core().securityFloor() != 3 || m.Core().SoftwareID() == oldID || m.importRegister() != reg {
+		t.Fatalf("install: %+v v%d floor %d", r, m.Core().Version(), m.Core().securityFloor())
 	}
 	lb := m.Core().Logbook()
 	if len(lb) != 3 || lb[0].Event != "rejected" || lb[1].Event != "rolled back" || lb[2].Event != "installed" || lb[2].OldID != oldID {
@@ -302,7 +302,7 @@ func FuzzHandleAPDU(f *testing.F) {
 		accepted[string(a)] = true
 		f.Add(a)
 	}
-	_, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.Title(), key(f), nil, rand.Reader)
+	_, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), key(f), nil, rand.Reader)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -357,7 +357,7 @@ func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
 	defer m.Close()
 	k.agree(t, m)
 	forgedKey := key(t)
-	c := protocol.Command{Meter: m.Title(), Counter: 1, Kind: protocol.CmdTariff, Tariff: 4}
+	c := protocol.Command{Meter: m.title(), Counter: 1, Kind: protocol.CmdTariff, Tariff: 4}
 	forged, err := protocol.SignCommand(c, forgedKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -375,7 +375,7 @@ func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
 	if err := traces.Close(); err != nil {
 		t.Fatal(err)
 	}
-	src, err := os.ReadFile(filepath.Join(traces.Dir(), "commands", fmt.Sprintf("%x", m.Title()), "meter.ndjson"))
+	src, err := os.ReadFile(filepath.Join(traces.Dir(), "commands", fmt.Sprintf("%x", m.title()), "meter.ndjson"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,8 +388,8 @@ func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
 // TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls: a compromised
 // gateway opens a thousand bogus transfers (unsigned manifests, blocks of
 // the largest image allowed, and blocks announcing a larger one). The meter
-// never holds more than MaxTransfers transfers, refuses a transfer above
-// MaxImageBytes with ErrTransferTooLarge, and a genuine dual-signed
+// never holds more than maxTransfers transfers, refuses a transfer above
+// maxImageBytes with ErrTransferTooLarge, and a genuine dual-signed
 // campaign sent afterwards still installs.
 func TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls(t *testing.T) {
 	k := newKit(t, "")
@@ -405,17 +405,17 @@ func TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls(t *testing.T) {
 		// What the meter answers to the bogus traffic is not the point;
 		// what it keeps and what it still accepts afterwards is.
 		k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUManifest, Campaign: campaign, Body: []byte(fmt.Sprintf("bogus manifest %d", i))})
-		total := uint16(MaxImageBytes / protocol.MaxFirmwareBlock)
+		total := uint16(maxImageBytes / protocol.MaxFirmwareBlock)
 		for j := range 3 {
 			fb := protocol.FirmwareBlock{Campaign: campaign, Index: uint16((i*7 + j*997) % int(total)), Total: total, Data: junk}
 			b, _ := fb.Marshal()
 			k.ask(t, m, protocol.TagFirmwareBlock, protocol.PDU{Kind: protocol.PDUFirmwareBlock, Body: b})
 		}
-		if m.Transfers() > MaxTransfers {
-			t.Fatalf("after %d bogus transfers the meter holds %d, at most %d", i+1, m.Transfers(), MaxTransfers)
+		if m.openTransfers() > maxTransfers {
+			t.Fatalf("after %d bogus transfers the meter holds %d, at most %d", i+1, m.openTransfers(), maxTransfers)
 		}
 	}
-	// A transfer announcing more than MaxImageBytes is refused at its first block.
+	// A transfer announcing more than maxImageBytes is refused at its first block.
 	k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUManifest, Campaign: 7, Body: []byte("huge")})
 	fb := protocol.FirmwareBlock{Campaign: 7, Index: 0, Total: 65535, Data: junk}
 	b, _ := fb.Marshal()
@@ -463,40 +463,40 @@ func TestDisconnectSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.agree(t, m)
-	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdDisconnect}); r.Status != protocol.StatusOK || m.Breaker() != BreakerOpen {
-		t.Fatalf("disconnect: %+v, breaker %s", r, m.Breaker())
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdDisconnect}); r.Status != protocol.StatusOK || m.breakerState() != breakerOpen {
+		t.Fatalf("disconnect: %+v, breaker %s", r, m.breakerState())
 	}
 	m = reopen(t, k, m)
-	if m.Breaker() != BreakerOpen {
-		t.Fatalf("after a restart the disconnected meter's breaker is %s", m.Breaker())
+	if m.breakerState() != breakerOpen {
+		t.Fatalf("after a restart the disconnected meter's breaker is %s", m.breakerState())
 	}
 	if wh, err := m.Measure(20000, 0); err != nil || wh != 0 {
 		t.Fatalf("a disconnected meter measured %d Wh after a restart: %v", wh, err)
 	}
-	if err := m.CloseBreaker(); !errors.Is(err, ErrBreakerNotArmed) || m.Breaker() != BreakerOpen {
-		t.Fatalf("local close of a breaker no reconnect armed: %v, breaker %s", err, m.Breaker())
+	if err := m.closeBreaker(); !errors.Is(err, ErrBreakerNotArmed) || m.breakerState() != breakerOpen {
+		t.Fatalf("local close of a breaker no reconnect armed: %v, breaker %s", err, m.breakerState())
 	}
 	k.agree(t, m)
 	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdReconnect}); r.Status != protocol.StatusRejected {
 		t.Fatalf("a command with the disconnect's counter ran after the restart: %+v", r)
 	}
-	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdReconnect}); r.Status != protocol.StatusOK || m.Breaker() != BreakerArmed {
-		t.Fatalf("reconnect: %+v, breaker %s", r, m.Breaker())
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdReconnect}); r.Status != protocol.StatusOK || m.breakerState() != breakerArmed {
+		t.Fatalf("reconnect: %+v, breaker %s", r, m.breakerState())
 	}
 	if wh, _ := m.Measure(20000, 1); wh != 0 {
 		t.Fatalf("an armed breaker let %d Wh through", wh)
 	}
 	m = reopen(t, k, m)
-	if m.Breaker() != BreakerArmed || m.cmds.State.Last != 6 {
-		t.Fatalf("after a restart: breaker %s, last command %d; want armed, 6", m.Breaker(), m.cmds.State.Last)
+	if m.breakerState() != breakerArmed || m.cmds.State.Last != 6 {
+		t.Fatalf("after a restart: breaker %s, last command %d; want armed, 6", m.breakerState(), m.cmds.State.Last)
 	}
-	if err := m.CloseBreaker(); err != nil || m.Breaker() != BreakerClosed {
-		t.Fatalf("local close: %v, breaker %s", err, m.Breaker())
+	if err := m.closeBreaker(); err != nil || m.breakerState() != breakerClosed {
+		t.Fatalf("local close: %v, breaker %s", err, m.breakerState())
 	}
 	m = reopen(t, k, m)
 	defer m.Close()
-	if m.Breaker() != BreakerClosed || m.cmds.State.Last != 6 {
-		t.Fatalf("after the local close and a restart: breaker %s, last command %d", m.Breaker(), m.cmds.State.Last)
+	if m.breakerState() != breakerClosed || m.cmds.State.Last != 6 {
+		t.Fatalf("after the local close and a restart: breaker %s, last command %d", m.breakerState(), m.cmds.State.Last)
 	}
 	if wh, _ := m.Measure(20000, 2); wh == 0 {
 		t.Fatal("a closed breaker measured nothing")
@@ -523,12 +523,12 @@ func TestClockOffsetSurvivesRestart(t *testing.T) {
 	}
 	m = reopen(t, k, m)
 	defer m.Close()
-	if m.ClockOffset() != 75 || m.cmds.State.Last != 6 {
-		t.Fatalf("after a restart: clock offset %+d s, last command %d; want +75, 6", m.ClockOffset(), m.cmds.State.Last)
+	if m.clockOffset() != 75 || m.cmds.State.Last != 6 {
+		t.Fatalf("after a restart: clock offset %+d s, last command %d; want +75, 6", m.clockOffset(), m.cmds.State.Last)
 	}
 	k.agree(t, m)
-	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdClockSet, ClockStep: -45}); r.Status != protocol.StatusRejected || m.ClockOffset() != 75 {
-		t.Fatalf("the clock set ran again after the restart: %+v, offset %+d", r, m.ClockOffset())
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdClockSet, ClockStep: -45}); r.Status != protocol.StatusRejected || m.clockOffset() != 75 {
+		t.Fatalf("the clock set ran again after the restart: %+v, offset %+d", r, m.clockOffset())
 	}
 	r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
 	rd, err := k.verifier.VerifyReading(r.Body)

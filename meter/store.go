@@ -18,26 +18,26 @@ var ErrStore = journal.ErrJournal
 // Store is the meter's persistent state: a journal of the records below.
 type Store = journal.Journal
 
-// StoreCompactMin is the size below which the meter's journal is never
+// storeCompactMin is the size below which the meter's journal is never
 // compacted; above it, it is compacted when it exceeds twice its live
 // records (journal.Options).
-const StoreCompactMin = 256 << 10
+const storeCompactMin = 256 << 10
 
-// BlockRetention is how many days back from the newest measured day the
+// blockRetention is how many days back from the newest measured day the
 // meter keeps the signed blocks it handed out, so that a repeated request
 // gets the same block (same counter) and not a second version.
-const BlockRetention = 31
+const blockRetention = 31
 
 // OpenStore opens the meter's journal ("" keeps it in memory) on the
 // operating system's filesystem.
-func OpenStore(path string) (*Store, error) { return OpenStoreFS(nil, path) }
+func OpenStore(path string) (*Store, error) { return openStoreFS(nil, path) }
 
-// OpenStoreFS opens the meter's journal through fsys (nil: the operating
+// openStoreFS opens the meter's journal through fsys (nil: the operating
 // system's), compacted by the meter's live records (liveRecords). A torn
 // tail is cut and reported (Store.Report); a corrupt journal is a
 // *journal.CorruptError.
-func OpenStoreFS(fsys journal.FS, path string) (*Store, error) {
-	return journal.OpenWith(path, journal.Options{FS: fsys, Live: liveRecords, CompactMin: StoreCompactMin})
+func openStoreFS(fsys journal.FS, path string) (*Store, error) {
+	return journal.OpenWith(path, journal.Options{FS: fsys, Live: liveRecords, CompactMin: storeCompactMin})
 }
 
 // Record kinds of the store.
@@ -116,8 +116,8 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 		}
 		return "block", "malformed"
 	case recBreaker:
-		if len(b) == 9 && Breaker(b[0]) <= BreakerArmed {
-			return "breaker", fmt.Sprintf("%s by command %d", Breaker(b[0]), binary.BigEndian.Uint64(b[1:]))
+		if len(b) == 9 && breaker(b[0]) <= breakerArmed {
+			return "breaker", fmt.Sprintf("%s by command %d", breaker(b[0]), binary.BigEndian.Uint64(b[1:]))
 		}
 		return "breaker", "malformed"
 	case recClock:
@@ -155,14 +155,14 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 // liveRecords is what a compaction of the meter's journal keeps: every
 // logbook entry (a legal logbook is never erased), the last command
 // counter, firmware state, floor, tariff, breaker, clock offset and tamper log, the signed blocks of the last
-// BlockRetention days, and the intervals of every day still needed — the
+// blockRetention days, and the intervals of every day still needed — the
 // newest day, and every day from the first one whose block was not handed
 // out although it is complete. The intervals of the days before are folded
 // into one register record (their total), so the register and every later
 // block's register reading stay exact. Records of kinds it does not know
 // are kept. Of the signed items the Collection machine took (recTaken),
 // it keeps every one the gateway has not acknowledged, the blocks of the
-// last BlockRetention days, and the one with the highest counter (taken
+// last blockRetention days, and the one with the highest counter (taken
 // survives); an acknowledgement is kept while its item is.
 func liveRecords(recs []journal.Record) []journal.Record {
 	type dayRecs struct {
@@ -266,13 +266,13 @@ func liveRecords(recs []journal.Record) []journal.Record {
 		keep = append(keep, journal.Record{Seq: reg.Seq, Kind: recRegister, Data: binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, uint64(regDay)), regWh)})
 	}
 	for d, r := range blocks {
-		if d > newest-BlockRetention {
+		if d > newest-blockRetention {
 			keep = append(keep, r)
 		}
 	}
 	for ctr, r := range taken {
 		a, ack := acked[ctr]
-		recent := r.Data[8] == takenBlock && int64(binary.BigEndian.Uint64(r.Data[9:])) > newest-BlockRetention
+		recent := r.Data[8] == takenBlock && int64(binary.BigEndian.Uint64(r.Data[9:])) > newest-blockRetention
 		if !ack || recent || ctr == top {
 			keep = append(keep, r)
 			if ack {

@@ -5,18 +5,18 @@
 
 package meter
 
-// CollectionMapStore is a map-backed CollectionStore: the reference the tests use
+// collectionMapStore is a map-backed collectionStore: the reference the tests use
 // for the state the meter keeps outside the machine of spec/Collection.tla.
-type CollectionMapStore struct {
+type collectionMapStore struct {
 	MeterBuf map[int64]bool `tla:"meterBuf"`
 }
 
 // MeterBufHas reports whether x is in meterBuf.
-func (m *CollectionMapStore) MeterBufHas(x int64) bool { return m.MeterBuf[x] }
+func (m *collectionMapStore) MeterBufHas(x int64) bool { return m.MeterBuf[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *CollectionMapStore) Apply(out *CollectionOutput) {
+func (m *collectionMapStore) Apply(out *collectionOutput) {
 	if m.MeterBuf == nil {
 		m.MeterBuf = map[int64]bool{}
 	}
@@ -31,40 +31,40 @@ func (m *CollectionMapStore) Apply(out *CollectionOutput) {
 	}
 }
 
-// CollectionFull is the meter's whole state of spec/Collection.tla, the machine's and its
+// collectionFull is the meter's whole state of spec/Collection.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type CollectionFull struct {
-	State CollectionState    `tla:",inline"`
-	Store CollectionMapStore `tla:",inline"`
+type collectionFull struct {
+	State collectionState    `tla:",inline"`
+	Store collectionMapStore `tla:",inline"`
 }
 
-// CommandsSymbolicCrypto implements CommandsCrypto as the spec defines each
+// commandsSymbolicCrypto implements commandsCrypto as the spec defines each
 // operator (no keys): for tests and trace validation, never for a device.
-type CommandsSymbolicCrypto struct{}
+type commandsSymbolicCrypto struct{}
 
 // SignedBy is SignedBy(m, r) as the spec defines it.
-func (CommandsSymbolicCrypto) SignedBy(m CommandsNet, r string) bool {
+func (commandsSymbolicCrypto) SignedBy(m commandsNet, r string) bool {
 	ev := struct {
-		M CommandsNet
+		M commandsNet
 		R string
 	}{m, r}
 	return (ev.M.By == ev.R)
 }
 
-// FirmwareMapStore is a map-backed FirmwareStore: the reference the tests use
+// firmwareMapStore is a map-backed firmwareStore: the reference the tests use
 // for the state the meter keeps outside the machine of spec/Firmware.tla.
-type FirmwareMapStore struct {
-	Logbook map[FirmwareEntry]bool `tla:"logbook"`
+type firmwareMapStore struct {
+	Logbook map[firmwareEntry]bool `tla:"logbook"`
 }
 
 // LogbookHas reports whether x is in logbook.
-func (m *FirmwareMapStore) LogbookHas(x FirmwareEntry) bool { return m.Logbook[x] }
+func (m *firmwareMapStore) LogbookHas(x firmwareEntry) bool { return m.Logbook[x] }
 
 // Apply makes the changes out asks for, as the role does once the
 // step is persisted: clear, remove, then add.
-func (m *FirmwareMapStore) Apply(out *FirmwareOutput) {
+func (m *firmwareMapStore) Apply(out *firmwareOutput) {
 	if m.Logbook == nil {
-		m.Logbook = map[FirmwareEntry]bool{}
+		m.Logbook = map[firmwareEntry]bool{}
 	}
 	if out.LogbookClear {
 		clear(m.Logbook)
@@ -77,9 +77,9 @@ func (m *FirmwareMapStore) Apply(out *FirmwareOutput) {
 	}
 }
 
-// FirmwareFull is the meter's whole state of spec/Firmware.tla, the machine's and its
+// firmwareFull is the meter's whole state of spec/Firmware.tla, the machine's and its
 // store's, as the differential tests compare it with the spec's.
-type FirmwareFull struct {
-	State FirmwareState    `tla:",inline"`
-	Store FirmwareMapStore `tla:",inline"`
+type firmwareFull struct {
+	State firmwareState    `tla:",inline"`
+	Store firmwareMapStore `tla:",inline"`
 }

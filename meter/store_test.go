@@ -23,7 +23,7 @@ import (
 func TestStoreBitFlipStopsTheMeter(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -58,13 +58,13 @@ func TestStoreBitFlipStopsTheMeter(t *testing.T) {
 func TestStoreTornTailIsReported(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	measureDay(t, m, 20000)
-	reg := m.Register()
+	reg := m.importRegister()
 	m.Close()
 	path := filepath.Join("/m", "meter.log")
 	orig, _ := fsys.ReadFile(path)
@@ -75,8 +75,8 @@ func TestStoreTornTailIsReported(t *testing.T) {
 	}
 	defer m.Close()
 	r := m.StoreReport()
-	if r.TornBytes != 15 || r.TornRecords != 1 || m.Register() != reg || len(m.Day(20000)) != 96 {
-		t.Fatalf("torn tail: report %+v, register %d of %d", r, m.Register(), reg)
+	if r.TornBytes != 15 || r.TornRecords != 1 || m.importRegister() != reg || len(m.Day(20000)) != 96 {
+		t.Fatalf("torn tail: report %+v, register %d of %d", r, m.importRegister(), reg)
 	}
 	if !strings.Contains(r.String(), "torn tail cut: 15 bytes") {
 		t.Fatalf("report line: %s", r)
@@ -90,7 +90,7 @@ func TestStoreTornTailIsReported(t *testing.T) {
 func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -120,19 +120,19 @@ func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 	// Live: 31 blocks and the newest day; a day's records and a block are
 	// appended between two checks.
 	blockLen := int64(len(last)+17+21) + 8 + 21 // the taken record and its ack
-	bound := max(StoreCompactMin, 2*(BlockRetention*blockLen+96*35+4096)) + 96*35 + blockLen
+	bound := max(storeCompactMin, 2*(blockRetention*blockLen+96*35+4096)) + 96*35 + blockLen
 	if peak > bound {
 		t.Fatalf("journal grew to %d bytes, bound %d", peak, bound)
 	}
-	reg := m.Register()
+	reg := m.importRegister()
 	m.Close()
 	m, err = New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if m.Register() != reg || !bytes.Equal(m.blocks[20299], last) || m.blocks[20000] != nil {
-		t.Fatalf("after compactions: register %d of %d, %d blocks kept (the first day's too)", m.Register(), reg, len(m.blocks))
+	if m.importRegister() != reg || !bytes.Equal(m.blocks[20299], last) || m.blocks[20000] != nil {
+		t.Fatalf("after compactions: register %d of %d, %d blocks kept (the first day's too)", m.importRegister(), reg, len(m.blocks))
 	}
 	measureDay(t, m, 20300)
 	k.agree(t, m)
@@ -142,8 +142,8 @@ func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, err := k.verifier.VerifyBlock(blk)
-	if err != nil || h.Register != m.Register() {
-		t.Fatalf("block after compactions: %v, register %d, meter %d", err, h.Register, m.Register())
+	if err != nil || h.Register != m.importRegister() {
+		t.Fatalf("block after compactions: %v, register %d, meter %d", err, h.Register, m.importRegister())
 	}
 	t.Logf("300 days: journal peak %d bytes (bound %d), %d bytes now", peak, bound, m.store.Size())
 }
@@ -165,7 +165,7 @@ func TestStoreDiskFullAndReadOnly(t *testing.T) {
 				return nil
 			}
 			k := newKit(t, "/m")
-			k.cfg.FS = fsys
+			k.cfg.fs = fsys
 			m, err := New(k.cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -236,7 +236,7 @@ type meterAck struct {
 // the state a crash after each step leaves, with the last unsynced write
 // whole, torn, zero-filled or dropped. After every restart: the meter
 // starts (a crash never looks like corruption), every block it handed out
-// (within BlockRetention days) is there unchanged, no command it ran can run again, its channel and
+// (within blockRetention days) is there unchanged, no command it ran can run again, its channel and
 // signed-data counters continue above every one it used, every install is
 // complete or rolled back (the active slot image verifies and its software
 // ID, computed from it, is the one the logbook's last install names: never
@@ -246,11 +246,11 @@ type meterAck struct {
 func TestCrashPointsMeter(t *testing.T) {
 	days := 1
 	if crashfs.Full() {
-		days = 35 // beyond BlockRetention: compactions drop old blocks
+		days = 35 // beyond blockRetention: compactions drop old blocks
 	}
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	k.cfg.LogbookCapacity = 3 * days // three install attempts a day
 	fsys.Record()
 	initial := fsys.Snapshot()
@@ -272,7 +272,7 @@ func TestCrashPointsMeter(t *testing.T) {
 	// restart must show the effects of exactly the commands it counts.
 	type effect struct {
 		tariff  uint8
-		breaker Breaker
+		breaker breaker
 	}
 	effects := map[int64]effect{0: {}}
 	var closedAt []int // operations recorded when the customer closed the breaker
@@ -311,10 +311,10 @@ func TestCrashPointsMeter(t *testing.T) {
 				t.Fatalf("command: %+v", r)
 			}
 			cur.cmd = int64(c.Counter)
-			effects[cur.cmd] = effect{m.Tariff(), m.Breaker()}
+			effects[cur.cmd] = effect{m.Tariff(), m.breakerState()}
 			note()
 		}
-		if err := m.CloseBreaker(); err != nil {
+		if err := m.closeBreaker(); err != nil {
 			t.Fatal(err)
 		}
 		closedAt = append(closedAt, len(fsys.Ops()))
@@ -325,9 +325,9 @@ func TestCrashPointsMeter(t *testing.T) {
 		lrv := []byte(fmt.Sprintf("lr v%d", v))
 		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lrv), Other: protocol.NewComponent(other), Issued: 1}
 		for a, signers := range [][]protocol.ManifestSigner{{k.man}, {k.man, k.auth}, {k.man, k.auth}} {
-			m.Core().SelfTest = nil
+			m.Core().selfTest = nil
 			if a == 1 {
-				m.Core().SelfTest = func([]byte) error { return errors.New("calibration table checksum") }
+				m.Core().selfTest = func([]byte) error { return errors.New("calibration table checksum") }
 			}
 			attemptAt = append(attemptAt, len(fsys.Ops()))
 			r = k.install(t, m, uint32(3*d+a+1), man, append(bytes.Clone(lrv), other...), signers...)
@@ -349,7 +349,7 @@ func TestCrashPointsMeter(t *testing.T) {
 	ops := fsys.Ops()
 	res := crashfs.Replay(initial, ops, func(fs *crashfs.MemFS, k2 int) error {
 		cfg := k.cfg
-		cfg.FS = fs
+		cfg.fs = fs
 		m2, err := New(cfg)
 		if err != nil {
 			return fmt.Errorf("the meter does not start: %w", err)
@@ -358,14 +358,14 @@ func TestCrashPointsMeter(t *testing.T) {
 		// A command counted has its effect, and an effect its command
 		// counted (the breaker may also be closed by the customer after a
 		// reconnect armed it).
-		want, got := effects[m2.cmds.State.Last], effect{m2.Tariff(), m2.Breaker()}
-		if got != want && (want.breaker != BreakerArmed || got != effect{want.tariff, BreakerClosed}) {
+		want, got := effects[m2.cmds.State.Last], effect{m2.Tariff(), m2.breakerState()}
+		if got != want && (want.breaker != breakerArmed || got != effect{want.tariff, breakerClosed}) {
 			return fmt.Errorf("tariff T%d, breaker %s after command %d ran; want T%d, %s", got.tariff, got.breaker, m2.cmds.State.Last, want.tariff, want.breaker)
 		}
 		// A breaker the customer closed stays closed.
 		for d, at := range closedAt {
-			if at <= k2 && m2.cmds.State.Last == int64(5+3*d+2) && m2.Breaker() != BreakerClosed {
-				return fmt.Errorf("the customer closed the breaker, after a restart it is %s", m2.Breaker())
+			if at <= k2 && m2.cmds.State.Last == int64(5+3*d+2) && m2.breakerState() != breakerClosed {
+				return fmt.Errorf("the customer closed the breaker, after a restart it is %s", m2.breakerState())
 			}
 		}
 		if m2.core.fw.Attempt != nil {
@@ -406,8 +406,8 @@ func TestCrashPointsMeter(t *testing.T) {
 			if a.at > k2 {
 				break
 			}
-			// A block is kept for BlockRetention days after the newest one.
-			if a.block != nil && a.day > newest-BlockRetention && !bytes.Equal(m2.blocks[a.day], a.block) {
+			// A block is kept for blockRetention days after the newest one.
+			if a.block != nil && a.day > newest-blockRetention && !bytes.Equal(m2.blocks[a.day], a.block) {
 				return fmt.Errorf("the block of day %d handed out is lost or changed", a.day)
 			}
 			if m2.cmds.State.Last < a.cmd {
@@ -446,7 +446,7 @@ func TestCrashPointsMeter(t *testing.T) {
 func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -466,10 +466,10 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 	k.command(t, m, protocol.Command{Counter: 14, Kind: protocol.CmdClockSet, ClockStep: 30})
 	k.command(t, m, protocol.Command{Counter: 15, Kind: protocol.CmdDisconnect})
 	k.command(t, m, protocol.Command{Counter: 16, Kind: protocol.CmdTariff, Tariff: 1})
-	if m.Breaker() != BreakerOpen || m.ClockOffset() != 30 || m.cmds.State.Last != 16 {
-		t.Fatalf("before the compaction: breaker %s, clock %+d, last %d", m.Breaker(), m.ClockOffset(), m.cmds.State.Last)
+	if m.breakerState() != breakerOpen || m.clockOffset() != 30 || m.cmds.State.Last != 16 {
+		t.Fatalf("before the compaction: breaker %s, clock %+d, last %d", m.breakerState(), m.clockOffset(), m.cmds.State.Last)
 	}
-	before := fmt.Sprint(m.Breaker(), m.ClockOffset(), m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	before := fmt.Sprint(m.breakerState(), m.clockOffset(), m.importRegister(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().securityFloor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	n := len(m.store.Records())
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
@@ -483,7 +483,7 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	after := fmt.Sprint(m.Breaker(), m.ClockOffset(), m.Register(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().Floor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	after := fmt.Sprint(m.breakerState(), m.clockOffset(), m.importRegister(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().securityFloor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	if before != after {
 		t.Fatalf("compaction changed the state:\n%.300s\n%.300s", before, after)
 	}
@@ -495,7 +495,7 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 func TestDescribeRecordNamesEveryKind(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	m, err := New(k.cfg)
 	if err != nil {
 		t.Fatal(err)

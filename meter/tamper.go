@@ -18,7 +18,7 @@ import (
 // it numbers a detected event and asks for it to be persisted in the same
 // step (Detect), says which events may be sent (Send: those in its log) and
 // forgets an event only on the head-end's acknowledgement (ReceiveAck).
-type tamperMachine = statemachine.Instance[TamperState, TamperEvent, TamperOutput]
+type tamperMachine = statemachine.Instance[tamperState, tamperEvent, tamperOutput]
 
 // Errors of the meter's tamper flow.
 var (
@@ -41,7 +41,7 @@ var (
 // (spec/Tamper.tla, Detect; the mutant event_not_persisted shows why).
 type tamperLog struct {
 	machine tamperMachine
-	out     TamperOutput
+	out     tamperOutput
 	signed  map[int64][]byte
 	// detecting is the signed event of the Detect being stepped, which
 	// persist writes with the log.
@@ -53,12 +53,12 @@ type tamperLog struct {
 // meter that ever detected an event is the spec's Crash.
 func (m *Meter) initTamper(rec *statemachine.Recorder) error {
 	t := &m.tamper
-	p := &TamperParams{}
+	p := &tamperParams{}
 	t.signed = map[int64][]byte{}
-	t.out.Plc = make([]TamperItem, 0, 1)
+	t.out.Plc = make([]tamperItem, 0, 1)
 	t.machine = tamperMachine{Role: "meter", Name: "meter", Step: p.Step, State: p.Init(),
-		Action: func(o *TamperOutput) string { return o.Action }, Rec: rec,
-		Persist: func(s *TamperState, o *TamperOutput) error {
+		Action: func(o *tamperOutput) string { return o.Action }, Rec: rec,
+		Persist: func(s *tamperState, o *tamperOutput) error {
 			if !o.Persist {
 				return nil
 			}
@@ -75,14 +75,14 @@ func (m *Meter) initTamper(rec *statemachine.Recorder) error {
 	if err := t.restore(last, m.cfg.Title); err != nil {
 		return err
 	}
-	_, err := t.machine.Apply(0, TamperEvent{Kind: TamperPowerLoss}, &t.out)
+	_, err := t.machine.Apply(0, tamperEvent{Kind: tamperPowerLoss}, &t.out)
 	return err
 }
 
 // record is the recTamper record of state s: seq, then the signed events
 // of mlog as a TamperBatch. The event being detected is in s.Mlog but not
 // yet in signed: it is taken from detecting.
-func (t *tamperLog) record(s *TamperState) []byte {
+func (t *tamperLog) record(s *tamperState) []byte {
 	b := tamperBatchOf(s, func(n int64) []byte {
 		if sig, ok := t.signed[n]; ok {
 			return sig
@@ -94,7 +94,7 @@ func (t *tamperLog) record(s *TamperState) []byte {
 }
 
 // tamperBatchOf lists the signed events of a state's mlog in number order.
-func tamperBatchOf(s *TamperState, signed func(n int64) []byte) protocol.TamperBatch {
+func tamperBatchOf(s *tamperState, signed func(n int64) []byte) protocol.TamperBatch {
 	b := protocol.TamperBatch{Items: make([][]byte, 0, s.Mlog.Len())}
 	for _, e := range s.Mlog.Elems() {
 		b.Items = append(b.Items, signed(e.N))
@@ -112,9 +112,9 @@ func (t *tamperLog) restore(rec []byte, title protocol.SystemTitle) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w: %w", ErrStore, ErrTamperState, err)
 	}
-	s := TamperState{Seq: seq}
+	s := tamperState{Seq: seq}
 	for _, raw := range b.Items {
-		it, err := tamperItem(raw, title)
+		it, err := tamperItemOf(raw, title)
 		if err != nil || it.N > seq {
 			return fmt.Errorf("%w: %w: event %d of %d (%v)", ErrStore, ErrTamperState, it.N, seq, err)
 		}
@@ -127,20 +127,20 @@ func (t *tamperLog) restore(rec []byte, title protocol.SystemTitle) error {
 	return nil
 }
 
-// tamperItem is the spec's item of one of the meter's signed events.
-func tamperItem(raw []byte, title protocol.SystemTitle) (TamperItem, error) {
+// tamperItemOf is the spec's item of one of the meter's signed events.
+func tamperItemOf(raw []byte, title protocol.SystemTitle) (tamperItem, error) {
 	e, err := protocol.PeekEvent(raw)
 	if err != nil {
-		return TamperItem{}, err
+		return tamperItem{}, err
 	}
 	kind, err := protocol.TamperKind(e.Code)
 	if err != nil {
-		return TamperItem{}, err
+		return tamperItem{}, err
 	}
 	if e.Meter != title || e.Counter == 0 || e.Counter > math.MaxInt64 {
-		return TamperItem{}, fmt.Errorf("%w: event %d of meter %x", protocol.ErrMalformed, e.Counter, e.Meter)
+		return tamperItem{}, fmt.Errorf("%w: event %d of meter %x", protocol.ErrMalformed, e.Counter, e.Meter)
 	}
-	return TamperItem{N: int64(e.Counter), Kind: kind, Signed: true}, nil
+	return tamperItem{N: int64(e.Counter), Kind: kind, Signed: true}, nil
 }
 
 // Tamper is the meter's tamper sensor firing (a cover opened, a magnetic
@@ -163,7 +163,7 @@ func (m *Meter) Tamper(kind string, now time.Time) (uint64, error) {
 		return 0, err
 	}
 	t.detecting = sig
-	_, err = t.machine.Apply(0, TamperEvent{Kind: TamperTamper, K: kind}, &t.out)
+	_, err = t.machine.Apply(0, tamperEvent{Kind: tamperTamper, K: kind}, &t.out)
 	t.detecting = nil
 	if err != nil {
 		return 0, err
@@ -176,8 +176,8 @@ func (m *Meter) Tamper(kind string, now time.Time) (uint64, error) {
 // acknowledged yet (the display and the demo read it).
 func (m *Meter) TamperPending() int { return m.tamper.machine.State.Mlog.Len() }
 
-// TamperSeq is the number of the last tamper event the meter detected.
-func (m *Meter) TamperSeq() uint64 { return uint64(m.tamper.machine.State.Seq) }
+// tamperSeq is the number of the last tamper event the meter detected.
+func (m *Meter) tamperSeq() uint64 { return uint64(m.tamper.machine.State.Seq) }
 
 // tamperEvents answers the gateway's PDUTamperEvents: every event of the
 // log is sent (again) through the machine's Send, until its
@@ -187,7 +187,7 @@ func (m *Meter) tamperEvents(p protocol.PDU) (*protocol.PDU, error) {
 	var b protocol.TamperBatch
 	b.Items = [][]byte{}
 	for _, e := range t.machine.State.Mlog.Elems() {
-		now, err := t.machine.Apply(0, TamperEvent{Kind: TamperSend, E: e}, &t.out)
+		now, err := t.machine.Apply(0, tamperEvent{Kind: tamperSend, E: e}, &t.out)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +226,7 @@ func (m *Meter) tamperAcks(p protocol.PDU) (*protocol.PDU, error) {
 			continue // acknowledged before (a resent acknowledgement): nothing to forget
 		}
 		if err == nil {
-			_, err = t.machine.Apply(b.Clock, TamperEvent{Kind: TamperAck, N: n}, &t.out)
+			_, err = t.machine.Apply(b.Clock, tamperEvent{Kind: tamperAck, N: n}, &t.out)
 		}
 		if err != nil {
 			first = cmpFirst(first, err)

@@ -86,9 +86,9 @@ func TestTamperKeptUntilSignedAck(t *testing.T) {
 	}
 	// Forged acknowledgements: another key, other bytes, another meter.
 	forger := key(t)
-	forged, _ := protocol.SignTamperAck(protocol.TamperAck{Meter: m.Title(), Seq: 1, Digest: protocol.EventDigest(evs[0])}, forger, protocol.SubjectKeyID(&forger.PublicKey), rand.Reader)
-	otherBytes, _ := protocol.SignTamperAck(protocol.TamperAck{Meter: m.Title(), Seq: 1, Digest: protocol.EventDigest(evs[1])}, k.heKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
-	other := m.Title()
+	forged, _ := protocol.SignTamperAck(protocol.TamperAck{Meter: m.title(), Seq: 1, Digest: protocol.EventDigest(evs[0])}, forger, protocol.SubjectKeyID(&forger.PublicKey), rand.Reader)
+	otherBytes, _ := protocol.SignTamperAck(protocol.TamperAck{Meter: m.title(), Seq: 1, Digest: protocol.EventDigest(evs[1])}, k.heKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
+	other := m.title()
 	other[7] ^= 1
 	otherMeter, _ := protocol.SignTamperAck(protocol.TamperAck{Meter: other, Seq: 1, Digest: protocol.EventDigest(evs[0])}, k.heKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
 	for name, a := range map[string][]byte{"forged": forged, "other bytes": otherBytes, "other meter": otherMeter} {
@@ -111,8 +111,8 @@ func TestTamperKeptUntilSignedAck(t *testing.T) {
 	m = reopen(t, k, m)
 	k.agree(t, m)
 	left := k.tamperEvents(t, m)
-	if m.TamperPending() != 1 || len(left) != 1 || !bytes.Equal(left[0], evs[1]) || m.TamperSeq() != 2 {
-		t.Fatalf("after restart: %d pending, seq %d", m.TamperPending(), m.TamperSeq())
+	if m.TamperPending() != 1 || len(left) != 1 || !bytes.Equal(left[0], evs[1]) || m.tamperSeq() != 2 {
+		t.Fatalf("after restart: %d pending, seq %d", m.TamperPending(), m.tamperSeq())
 	}
 	if n, _ := m.Tamper(protocol.TamperCover, time.Unix(102, 0)); n != 3 {
 		t.Fatalf("next event number %d after restart, want 3 (never reused)", n)
@@ -136,7 +136,7 @@ func mustBatch(t *testing.T, items ...[]byte) []byte {
 func TestTamperCrashAfterDetection(t *testing.T) {
 	fsys := crashfs.New()
 	k := newKit(t, "/m")
-	k.cfg.FS = fsys
+	k.cfg.fs = fsys
 	fsys.Record()
 	initial := fsys.Snapshot()
 	m, err := New(k.cfg)
@@ -157,7 +157,7 @@ func TestTamperCrashAfterDetection(t *testing.T) {
 		for n, b := range pending {
 			cp[n] = b
 		}
-		points = append(points, point{len(fsys.Ops()), cp, m.TamperSeq(), 0})
+		points = append(points, point{len(fsys.Ops()), cp, m.tamperSeq(), 0})
 	}
 	for i := range 6 {
 		n, err := m.Tamper([]string{protocol.TamperCover, protocol.TamperMagnetic}[i%2], time.Unix(int64(1000+i), 0))
@@ -168,7 +168,7 @@ func TestTamperCrashAfterDetection(t *testing.T) {
 		pending[n] = evs[len(evs)-1]
 		note()
 		if i%2 == 1 {
-			points = append(points, point{len(fsys.Ops()), points[len(points)-1].pending, m.TamperSeq(), n - 1})
+			points = append(points, point{len(fsys.Ops()), points[len(points)-1].pending, m.tamperSeq(), n - 1})
 			if r := k.relayAcks(t, m, k.ack(t, pending[n-1])); r.Status != protocol.StatusOK {
 				t.Fatalf("ack: %+v", r)
 			}
@@ -179,7 +179,7 @@ func TestTamperCrashAfterDetection(t *testing.T) {
 	m.Close()
 	res := crashfs.Replay(initial, fsys.Ops(), func(fs *crashfs.MemFS, k2 int) error {
 		cfg := k.cfg
-		cfg.FS = fs
+		cfg.fs = fs
 		m2, err := New(cfg)
 		if err != nil {
 			return fmt.Errorf("the meter does not start: %w", err)
@@ -204,8 +204,8 @@ func TestTamperCrashAfterDetection(t *testing.T) {
 				return fmt.Errorf("event %d detected and unacknowledged is lost or changed", n)
 			}
 		}
-		if m2.TamperSeq() < want.seq {
-			return fmt.Errorf("event numbers restart at %d after %d was signed", m2.TamperSeq(), want.seq)
+		if m2.tamperSeq() < want.seq {
+			return fmt.Errorf("event numbers restart at %d after %d was signed", m2.tamperSeq(), want.seq)
 		}
 		return nil
 	})

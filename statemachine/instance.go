@@ -16,7 +16,7 @@ type Instance[S, E, O any] struct {
 	Role string // the role as the spec's annotations name it, e.g. "meter"
 	Name string // this instance, e.g. "m1"; one trace per instance
 	// Step is the generated Step of the role's machine for one module,
-	// e.g. (&gateway.CommandsParams{}).Step.
+	// e.g. (&commandsParams{}).Step in the gateway.
 	Step func(s *S, ev E, out *O) error
 	// Action reads the spec's action a step took from its output (the
 	// generated outputs' Action field).

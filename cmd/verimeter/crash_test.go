@@ -27,6 +27,7 @@ import (
 	"github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
 
@@ -217,7 +218,7 @@ func TestCrashCampaign(t *testing.T) {
 	}
 	q.Close()
 	storedRaw := map[string]bool{}
-	if err := st.Each(func(_ headend.Kind, raw []byte) { storedRaw[string(raw)] = true }); err != nil {
+	if err := st.Each(func(_ wan.Kind, raw []byte) { storedRaw[string(raw)] = true }); err != nil {
 		t.Fatal(err)
 	}
 	lost := 0

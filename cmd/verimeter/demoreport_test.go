@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/internal/sim"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // demoSizes are the small deployments the property test runs: every
@@ -125,7 +125,7 @@ func readDB(t *testing.T, path string) dbFigures {
 	q(&f.intervals, `SELECT coalesce(sum(intervals), 0) FROM data`)
 	q(&f.twice, `SELECT coalesce(sum(d.intervals), 0) FROM data d WHERE d.kind = ? AND EXISTS (
 		SELECT 1 FROM data e WHERE e.meter = d.meter AND e.kind = d.kind AND e.counter < d.counter
-		AND e.signed_at < d.span_end AND d.signed_at < e.span_end)`, int(headend.KindBlock))
+		AND e.signed_at < d.span_end AND d.signed_at < e.span_end)`, int(wan.KindBlock))
 	f.refused = map[string]int{}
 	rows, err := db.Query(`SELECT action, count(*) FROM audit WHERE action LIKE '%-refused' OR action LIKE '%-rejected' GROUP BY action`)
 	if err != nil {

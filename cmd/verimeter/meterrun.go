@@ -113,8 +113,9 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 		return err
 	}
 	m, err := meter.New(meter.Config{Title: title, Model: f.Model, SigningKey: sk, ChannelKey: ck, Operator: op, TrustList: tl,
+		SelfTest:      selfTest(f.Model, time.Duration(f.SelfTestMillis)*time.Millisecond),
 		Manufacturers: map[string]*ecdsa.PublicKey{"manufacturer": man}, Authorities: map[string]*ecdsa.PublicKey{"authority": auth},
-		Factory: factorySlot(f.Model), Dir: f.Dir, Source: sim.NewHousehold(f.Seed), SelfTest: selfTest(f.Model, time.Duration(f.SelfTestMillis)*time.Millisecond), Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity, Trace: traces})
+		Factory: factorySlot(f.Model), Dir: f.Dir, Source: sim.NewHousehold(f.Seed), Rand: rand.Reader, LogbookCapacity: f.LogbookCapacity, Trace: traces})
 	if err != nil {
 		return err
 	}

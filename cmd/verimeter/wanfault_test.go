@@ -16,6 +16,7 @@ import (
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/internal/faultproxy"
 	"github.com/verimeter/verimeter/internal/sim/procs"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestWANFaultCampaign puts a fault-injecting proxy (internal/faultproxy)
@@ -161,7 +162,7 @@ func TestWANFaultCampaign(t *testing.T) {
 	defer st.Close()
 	rows := map[string]int{}
 	nrows := 0
-	if err := st.Each(func(_ headend.Kind, raw []byte) { rows[string(raw)]++; nrows++ }); err != nil {
+	if err := st.Each(func(_ wan.Kind, raw []byte) { rows[string(raw)]++; nrows++ }); err != nil {
 		t.Fatal(err)
 	}
 	_, intervals, err := st.Counts()

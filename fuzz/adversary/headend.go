@@ -11,6 +11,7 @@ import (
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // HeadEndEnv is a head-end with one meter's day stored and a supplier
@@ -92,7 +93,7 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := h.He.Ingest(context.Background(), "gw", []headend.Item{{Kind: headend.KindBlock, Raw: raw}}); err != nil {
+	if _, err := h.He.Ingest(context.Background(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: raw}}); err != nil {
 		return nil, err
 	}
 	end := e.T0.Add(48 * time.Hour)

@@ -12,6 +12,7 @@ import (
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 func day0(t time.Time) int64 { return t.Unix() / 86400 }
@@ -31,7 +32,7 @@ func (w *world) runDays(rep *Report) error {
 	var rejected []string
 	tariffs := w.meters[:min(5, len(w.meters))]
 	f.TariffTargets = len(tariffs)
-	var resend []headend.Item
+	var resend []wan.Item
 	for d := range w.cfg.Days {
 		day := day0(w.t0) + int64(d)
 		for i := range 96 {
@@ -269,7 +270,7 @@ func (w *world) duplicateOneBlock() error {
 	defer db.Close()
 	_, err = db.Exec(`INSERT INTO data (meter, counter, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals)
 		SELECT meter, counter + 1000000, kind, signed_at, ingested_at, gateway, value, raw, span_end, intervals
-		FROM data WHERE kind = ? ORDER BY meter, counter LIMIT 1`, int(headend.KindBlock))
+		FROM data WHERE kind = ? ORDER BY meter, counter LIMIT 1`, int(wan.KindBlock))
 	return err
 }
 
@@ -304,12 +305,12 @@ func (w *world) verifyStored() (ok, bad, dupIntervals int, failures []string, er
 		at    int64
 	}
 	seen := map[slot]bool{}
-	err = w.store.Each(func(kind headend.Kind, raw []byte) {
+	err = w.store.Each(func(kind wan.Kind, raw []byte) {
 		var verr error
 		switch kind {
-		case headend.KindReading:
+		case wan.KindReading:
 			_, verr = w.verify.VerifyReading(raw)
-		case headend.KindBlock:
+		case wan.KindBlock:
 			var b protocol.SignedBlock
 			if b, verr = protocol.UnmarshalSignedBlock(raw); verr == nil {
 				var h protocol.BlockHeader
@@ -323,7 +324,7 @@ func (w *world) verifyStored() (ok, bad, dupIntervals int, failures []string, er
 					}
 				}
 			}
-		case headend.KindEvent:
+		case wan.KindEvent:
 			_, verr = w.verify.VerifyEvent(raw)
 		}
 		if verr != nil {

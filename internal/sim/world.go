@@ -23,6 +23,7 @@ import (
 	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // MaxMetersPerGateway is what one PLC segment serves in the demo: the HDLC
@@ -142,9 +143,9 @@ type meterNode struct {
 type uplink struct{ w *world }
 
 // Ingest is the in-process WAN path of signed data (gateway.Uplink).
-func (u uplink) Ingest(ctx context.Context, gw string, items []headend.Item) (headend.IngestResult, error) {
+func (u uplink) Ingest(ctx context.Context, gw string, items []wan.Item) (wan.IngestResult, error) {
 	if u.w.wanDown[gw] {
-		return headend.IngestResult{}, gateway.ErrWANDown
+		return wan.IngestResult{}, gateway.ErrWANDown
 	}
 	return u.w.he.Ingest(ctx, gw, items)
 }

@@ -26,12 +26,15 @@ func (d Diag) Error() string { return d.String() }
 // the foreign variables it sends on, and its actions.
 type Machine struct {
 	Module string // module name, e.g. "Channel"
-	File   string // display path, e.g. "spec/Channel.tla"
-	Role   string
-	Vars   []*Var    // the role's state, in declaration order
-	Sends  []*Var    // variables of other roles the actions only add messages to
-	Consts []string  // constants the generated code reads, sorted
-	Init   []*Assign // the initial values of Vars
+	// Unexported makes the Go names of the machine's declarations
+	// unexported (channelParams, channelState, ...); see Target.Unexported.
+	Unexported bool
+	File       string // display path, e.g. "spec/Channel.tla"
+	Role       string
+	Vars       []*Var    // the role's state, in declaration order
+	Sends      []*Var    // variables of other roles the actions only add messages to
+	Consts     []string  // constants the generated code reads, sorted
+	Init       []*Assign // the initial values of Vars
 	// Actions of the role in source order.
 	Actions []*Action
 
@@ -1443,4 +1446,23 @@ func showExcept(y *syntax.Except) string {
 		us = append(us, p+" = "+show(u.Val))
 	}
 	return "[" + show(y.Fn) + " EXCEPT " + strings.Join(us, ", ") + "]"
+}
+
+// goPrefix is the prefix of the Go names of the machine's declarations:
+// the module's name, its first letter lower-cased when the machine is
+// Unexported.
+func (m *Machine) goPrefix() string {
+	if !m.Unexported || m.Module == "" {
+		return m.Module
+	}
+	return strings.ToLower(m.Module[:1]) + m.Module[1:]
+}
+
+// upperFirst upper-cases the first letter of a generated name, for the
+// helpers (compare<Name>, new<Name>) whose own prefix decides their export.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

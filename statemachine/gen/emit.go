@@ -83,7 +83,7 @@ func (e *emitter) setKey(t *Type) string {
 		e.sets = map[string]*Type{}
 	}
 	e.sets[k] = t
-	return e.m.Module + "Set" + k
+	return upperFirst(e.m.goPrefix()) + "Set" + k
 }
 
 // emitSetHelpers adds, per element type, the comparison of two sets (by
@@ -92,7 +92,7 @@ func (e *emitter) setKey(t *Type) string {
 func (e *emitter) emitSetHelpers() {
 	for _, k := range sortedKeys(e.sets) {
 		t := e.sets[k]
-		name, gt, c := e.m.Module+"Set"+k, e.goType(t), e.cmpFunc(t)
+		name, gt, c := upperFirst(e.m.goPrefix())+"Set"+k, e.goType(t), e.cmpFunc(t)
 		e.lazy = append(e.lazy, lazyFunc{name: "compare" + name, code: fmt.Sprintf(
 			"// compare%s orders sets of %s by size, then element by element.\n"+
 				"func compare%s(a, b statemachine.Set[%s]) int {\n"+
@@ -145,9 +145,9 @@ func (e *emitter) nameTypes() {
 		case TSet, TSeq:
 			visit(t.Elem, base)
 		case TRecord, TTuple:
-			name := e.m.Module + base
+			name := e.m.goPrefix() + base
 			if t.Alias != "" {
-				name = e.m.Module + aliasName(t.Alias)
+				name = e.m.goPrefix() + aliasName(t.Alias)
 			}
 			e.goName[t] = name
 			for _, r := range e.recs {
@@ -202,7 +202,7 @@ func (e *emitter) cmpFunc(t *Type) string {
 	case TStr:
 		return "statemachine.CompareString"
 	case TRecord, TTuple:
-		return "compare" + e.recName(t)
+		return "compare" + upperFirst(e.recName(t))
 	case TSet:
 		return "compare" + e.setKey(t.Elem)
 	}
@@ -566,7 +566,7 @@ func (e *emitter) emitMachine() {
 // it refers to.
 func (e *emitter) emitParams() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// %sParams holds the constants of %s that the %s's actions read\n", M, m.File, m.Role)
 	e.p("// (model bounds, the conjuncts marked @bound, are dropped and Mutant is \"none\").\n")
 	e.p("type %sParams struct {\n", M)
@@ -622,7 +622,7 @@ func (e *emitter) emitParams() {
 // emitStateType writes <M>State, the variables the machine holds.
 func (e *emitter) emitStateType() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// %sState is the %s's part of the state of %s.\n", M, m.Role, m.File)
 	e.p("type %sState struct {\n", M)
 	for _, v := range m.Vars {
@@ -669,12 +669,12 @@ func (e *emitter) emitRecordTypes() {
 		e.p("}\n\n")
 		saved := e.b
 		e.b = bytes.Buffer{}
-		e.p("func compare%s(a, b %s) int {\n", name, name)
+		e.p("func compare%s(a, b %s) int {\n", upperFirst(name), name)
 		for _, f := range fields {
 			e.p("if c := %s(a.%s, b.%s); c != 0 {\nreturn c\n}\n", e.cmpFunc(f.t), f.goName, f.goName)
 		}
 		e.p("return 0\n}\n\n")
-		e.lazy = append(e.lazy, lazyFunc{name: "compare" + name, code: e.b.String()})
+		e.lazy = append(e.lazy, lazyFunc{name: "compare" + upperFirst(name), code: e.b.String()})
 		e.b = saved
 	}
 }
@@ -723,7 +723,7 @@ func isIdentByte(c byte) bool {
 // emitEvents writes <M>EventKind, its names, and <M>Event.
 func (e *emitter) emitEvents() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// %sEventKind names the events of the %s in %s.\n", M, m.Role, m.File)
 	e.p("type %sEventKind uint8\n\n", M)
 	e.p("// The events, one per annotated action of the %s.\n", m.Role)
@@ -768,7 +768,7 @@ func (e *emitter) emitEvents() {
 // emitOutput writes <M>Output, what a step asks of its caller.
 func (e *emitter) emitOutput() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// %sOutput is what a step of the %s asks of its caller, in raft's\n", M, m.Role)
 	e.p("// Ready order: persist the state first when Persist is set, then send.\n")
 	e.p("// The caller owns it and reuses it across steps; Step resets it.\n")
@@ -795,8 +795,8 @@ func (e *emitter) emitOutput() {
 // emitStep writes Step, which dispatches an event to its action.
 func (e *emitter) emitStep() {
 	m := e.m
-	M := m.Module
-	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", M, quote(m.Role+": unknown "+M+" event"))
+	M := m.goPrefix()
+	e.p("var err%sUnknownEvent = errors.New(%s)\n\n", upperFirst(M), quote(m.Role+": unknown "+m.Module+" event"))
 
 	e.p("// Step applies ev to s as the spec's action for that event does, writing\n")
 	e.p("// what the caller must persist and send into out. It is pure and does not\n")
@@ -818,12 +818,12 @@ func (e *emitter) emitStep() {
 	for _, a := range m.Actions {
 		e.p("case %s%s:\nreturn p.step%s(s, ev, out)\n", M, exported(a.Event), a.Name)
 	}
-	e.p("}\nreturn err%sUnknownEvent\n}\n\n", M)
+	e.p("}\nreturn err%sUnknownEvent\n}\n\n", upperFirst(M))
 }
 
 func (e *emitter) emitInit() {
 	m := e.m
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// Init is the %s's initial state (Init of %s).\n", m.Role, m.File)
 	e.p("func (p *%sParams) Init() %sState {\nvar s %sState\n", M, M, M)
 	for _, a := range m.Init {
@@ -892,7 +892,7 @@ type actionEmitter struct {
 
 // errName names an error value of the action.
 func (ae *actionEmitter) errName(suffix string) string {
-	return "err" + ae.e.m.Module + ae.a.Name + suffix
+	return "err" + upperFirst(ae.e.m.goPrefix()) + ae.a.Name + suffix
 }
 
 // declare adds name = decl to the error values, once.
@@ -906,7 +906,7 @@ func (ae *actionEmitter) declare(name, decl string) {
 // emit writes step<Action>.
 func (ae *actionEmitter) emit() {
 	e, a, m := ae.e, ae.a, ae.e.m
-	M := m.Module
+	M := m.goPrefix()
 	var st []string
 	for _, g := range a.Guards {
 		st = append(st, ae.guardStmt(g))
@@ -1127,7 +1127,7 @@ func paramList(d *syntax.Def) string {
 // cryptography), for the differential tests and trace validation: the
 // evaluator runs the same definitions, so a mistranslation shows.
 func (e *emitter) emitSymbolicCrypto() {
-	M := e.m.Module
+	M := e.m.goPrefix()
 	var body bytes.Buffer
 	saved := e.b
 	e.b = bytes.Buffer{}
@@ -1225,7 +1225,7 @@ func (e *emitter) emitMapStore() {
 	if len(stores) == 0 {
 		return
 	}
-	M := m.Module
+	M := m.goPrefix()
 	e.p("// %sMapStore is a map-backed %sStore: the reference the tests use\n", M, M)
 	e.p("// for the state the %s keeps outside the machine of %s.\n", m.Role, m.File)
 	e.p("type %sMapStore struct {\n", M)

@@ -27,6 +27,11 @@ type Target struct {
 	// yet let the generator translate; Generate tries them and reports why
 	// as diagnostics, so a fix in the spec shows up as soon as it lands.
 	Pending []string
+	// Unexported gives the machines' declarations unexported Go names
+	// (channelParams, channelState, ...). A role's machines are driven by
+	// the role's own code; its users call the role, so its exported API
+	// stays what a deployment uses.
+	Unexported bool
 }
 
 // Targets are the generated files. The meter is generated from the modules
@@ -40,9 +45,9 @@ type Target struct {
 // Pending (verimeter gen lists why); the composed model (System, marked
 // @compose) is model-checked only and in no target.
 var Targets = []Target{
-	{Role: "meter", Path: "meter/machine_gen.go", TestPath: "meter/store_gen_test.go", Package: "meter", Modules: []string{"Channel", "Collection", "Commands", "Firmware", "Tamper"}},
-	{Role: "gateway", Path: "gateway/machine_gen.go", TestPath: "gateway/store_gen_test.go", Package: "gateway", Modules: []string{"Channel", "Collection", "Commands", "Tamper"}},
-	{Role: "headend", Path: "headend/machine_gen.go", TestPath: "headend/store_gen_test.go", Package: "headend", Modules: []string{"Collection", "Commands", "Market", "Tamper"}},
+	{Role: "meter", Path: "meter/machine_gen.go", TestPath: "meter/store_gen_test.go", Package: "meter", Modules: []string{"Channel", "Collection", "Commands", "Firmware", "Tamper"}, Unexported: true},
+	{Role: "gateway", Path: "gateway/machine_gen.go", TestPath: "gateway/store_gen_test.go", Package: "gateway", Modules: []string{"Channel", "Collection", "Commands", "Tamper"}, Unexported: true},
+	{Role: "headend", Path: "headend/machine_gen.go", TestPath: "headend/store_gen_test.go", Package: "headend", Modules: []string{"Collection", "Commands", "Market", "Tamper"}, Unexported: true},
 }
 
 // TargetFor returns the target that writes path (relative to the module root).
@@ -143,6 +148,7 @@ func GenerateTarget(specDir string, t Target, mut *Mutation) ([]byte, []Diag, er
 		if err != nil {
 			return nil, diags, err
 		}
+		m.Unexported = t.Unexported
 		ms = append(ms, m)
 	}
 	src, err := Render(t.Package, ms, mut)
@@ -175,6 +181,7 @@ func GenerateStoreTest(specDir string, t Target) (*File, error) {
 		if err != nil {
 			return nil, err
 		}
+		m.Unexported = t.Unexported
 		ms = append(ms, m)
 	}
 	src, err := RenderStoreTest(t.Package, ms)

@@ -602,7 +602,7 @@ func machineTable(t *testing.T) string {
 		start := map[string]int{}
 		for n, l := range lines {
 			for _, m := range tg.Modules {
-				if strings.HasPrefix(l, "// "+m+"Params holds") {
+				if strings.HasPrefix(l, "// "+(&Machine{Module: m, Unexported: tg.Unexported}).goPrefix()+"Params holds") {
 					start[m] = n
 				}
 			}
@@ -624,7 +624,9 @@ func machineTable(t *testing.T) string {
 					stores = append(stores, "`"+v.Name+"`")
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | `%sState`, `%sEvent`, `(*%sParams).Step` | %s |\n", tg.Role, m, n, m, m, m, strings.Join(stores, ", "))
+			mach.Unexported = tg.Unexported
+			p := mach.goPrefix()
+			fmt.Fprintf(&b, "| %s | %s | %d | `%sState`, `%sEvent`, `(*%sParams).Step` | %s |\n", tg.Role, m, n, p, p, p, strings.Join(stores, ", "))
 		}
 	}
 	fmt.Fprintf(&b, "| all | | %d | | |\n", total)

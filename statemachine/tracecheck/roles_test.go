@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/verimeter/verimeter/gateway"
-	"github.com/verimeter/verimeter/headend"
-	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
+	"github.com/verimeter/verimeter/statemachine/tracecheck/internal/commands/gateway"
+	"github.com/verimeter/verimeter/statemachine/tracecheck/internal/commands/headend"
+	"github.com/verimeter/verimeter/statemachine/tracecheck/internal/commands/meter"
 )
 
 const commandsSpec = "../../spec/Commands.tla"

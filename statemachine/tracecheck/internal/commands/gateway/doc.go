@@ -1,0 +1,7 @@
+// Package gateway is the gateway's machine of spec/Commands.tla, generated as the
+// gateway role's own is but with exported names, so that the tests of
+// statemachine/tracecheck can run the three roles of a command's journey
+// (head-end, gateway, meter) in one process and validate the traces they
+// write. The role packages keep their machines unexported; this copy is
+// kept current by TestCommandsFixturesUpToDate.
+package gateway
