@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
-	"github.com/verimeter/verimeter/wan"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestMarketMachineDecidesTheSwitch: the meter's Market machine, not the

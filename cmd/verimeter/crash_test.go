@@ -27,8 +27,8 @@ import (
 	"github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
-	"github.com/verimeter/verimeter/wan"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // TestCrashCampaign kills (SIGKILL) the head-end, the gateway or a meter at
