@@ -450,20 +450,3 @@ func (g *Gateway) openFromMeter(meter protocol.SystemTitle, apdu []byte) error {
 	_, err := g.open(s.channel, apdu)
 	return err
 }
-
-// sealRequest seals a request for meter without sending it: what an
-// attacker who intercepts the gateway's frames holds (reorder and tamper
-// attacks in the demo and tests).
-func (g *Gateway) sealRequest(meter protocol.SystemTitle, p protocol.PDU) ([]byte, error) {
-	s := g.sessions[meter]
-	if s == nil {
-		return nil, fmt.Errorf("%w: %x", ErrNoSession, meter)
-	}
-	g.req++
-	p.Request = g.req
-	b, err := p.Marshal()
-	if err != nil {
-		return nil, err
-	}
-	return s.sender.Seal(nil, protocol.TagCommand, b)
-}
