@@ -155,11 +155,11 @@ func TestLargeInstallsFitAndSurviveRestart(t *testing.T) {
 		rand.Read(lr)
 		rand.Read(other)
 		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
-		if r := k.install(t, m, uint32(i+1), man, append(bytes.Clone(lr), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != v {
-			t.Fatalf("install %d of a 512 KiB image (v%d): %+v, v%d active", i+1, v, r, m.Core().Version())
+		if r := k.install(t, m, uint32(i+1), man, append(bytes.Clone(lr), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != v {
+			t.Fatalf("install %d of a 512 KiB image (v%d): %+v, v%d active", i+1, v, r, m.core.Version())
 		}
-		if m.Core().SoftwareID() != softwareID(lr) {
-			t.Fatalf("v%d: software ID %s, SHA-256 of its LR code %s", v, m.Core().SoftwareID(), softwareID(lr))
+		if m.core.SoftwareID() != softwareID(lr) {
+			t.Fatalf("v%d: software ID %s, SHA-256 of its LR code %s", v, m.core.SoftwareID(), softwareID(lr))
 		}
 	}
 	for _, r := range m.store.Records() {
@@ -168,10 +168,10 @@ func TestLargeInstallsFitAndSurviveRestart(t *testing.T) {
 		}
 	}
 	m = reopen(t, k, m)
-	if m.Core().Version() != 7 || m.Core().SoftwareID() != softwareID(lr) || len(m.Core().Logbook()) != 3 {
-		t.Fatalf("after a restart: v%d ID %s, logbook %d; want v7 %s, 3", m.Core().Version(), m.Core().SoftwareID(), len(m.Core().Logbook()), softwareID(lr))
+	if m.core.Version() != 7 || m.core.SoftwareID() != softwareID(lr) || len(m.core.Logbook()) != 3 {
+		t.Fatalf("after a restart: v%d ID %s, logbook %d; want v7 %s, 3", m.core.Version(), m.core.SoftwareID(), len(m.core.Logbook()), softwareID(lr))
 	}
-	active := filepath.Join(dir, slotNames[m.Core().fw.Active])
+	active := filepath.Join(dir, slotNames[m.core.fw.Active])
 	img, err := os.ReadFile(active)
 	if err != nil || len(img) != 2*half || !bytes.Equal(img[:half], lr) {
 		t.Fatalf("active slot file %s: %d bytes, %v", active, len(img), err)
@@ -237,7 +237,7 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.agree(t, m)
-	oldID := m.Core().SoftwareID()
+	oldID := m.core.SoftwareID()
 	lr, other := make([]byte, 300), make([]byte, 200)
 	rand.Read(lr)
 	rand.Read(other)
@@ -257,8 +257,8 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 		if r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, w.err) {
 			t.Fatalf("%s: %+v, want refused with %q", name, r, w.err)
 		}
-		if m.Core().Version() != 4 || m.Core().SoftwareID() != oldID {
-			t.Fatalf("%s: v%d %s active", name, m.Core().Version(), m.Core().SoftwareID())
+		if m.core.Version() != 4 || m.core.SoftwareID() != oldID {
+			t.Fatalf("%s: v%d %s active", name, m.core.Version(), m.core.SoftwareID())
 		}
 		wants = append(wants, w)
 	}
@@ -287,18 +287,18 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 			}
 		}
 	}
-	check("before the restart", m.Core().Logbook())
+	check("before the restart", m.core.Logbook())
 	m = reopen(t, k, m)
-	check("after a restart", m.Core().Logbook())
+	check("after a restart", m.core.Logbook())
 	k.agree(t, m)
 	// The seventh attempt fills the logbook (installed); the eighth is
 	// refused without an entry, also after a restart.
-	if r := k.install(t, m, 7, man, image, k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
+	if r := k.install(t, m, 7, man, image, k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != 5 {
 		t.Fatalf("install into the last logbook entry: %+v", r)
 	}
-	full := m.Core().Logbook()
+	full := m.core.Logbook()
 	man.Version = 6
-	if err := m.Core().install(nil, nil, "operator", now); !errors.Is(err, ErrLogbookFull) {
+	if err := m.core.install(nil, nil, "operator", now); !errors.Is(err, ErrLogbookFull) {
 		t.Fatalf("attempt with the logbook full: %v, want ErrLogbookFull", err)
 	}
 	if r := k.install(t, m, 8, man, image, k.man, k.auth); r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, ErrLogbookFull.Error()) {
@@ -309,8 +309,8 @@ func TestEveryFailedAttemptIsLogged(t *testing.T) {
 	}
 	m = reopen(t, k, m)
 	defer m.Close()
-	if lb := m.Core().Logbook(); fmt.Sprint(lb) != fmt.Sprint(full) || m.Core().Version() != 5 {
-		t.Fatalf("a full logbook changed: %+v, v%d", lb, m.Core().Version())
+	if lb := m.core.Logbook(); fmt.Sprint(lb) != fmt.Sprint(full) || m.core.Version() != 5 {
+		t.Fatalf("a full logbook changed: %+v, v%d", lb, m.core.Version())
 	}
 }
 

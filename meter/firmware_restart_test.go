@@ -62,7 +62,7 @@ func TestRestartLogsFirmwareStepsTheLogLacks(t *testing.T) {
 	}
 	k.agree(t, m)
 	img, man := image(5)
-	m.Core().selfTest = func([]byte) error { panic(powerLoss{}) }
+	m.core.selfTest = func([]byte) error { panic(powerLoss{}) }
 	func() {
 		defer func() {
 			if r := recover(); r != (powerLoss{}) {
@@ -77,7 +77,7 @@ func TestRestartLogsFirmwareStepsTheLogLacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.agree(t, m)
-	if r := k.install(t, m, 2, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
+	if r := k.install(t, m, 2, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != 5 {
 		t.Fatalf("install v5: %+v", r)
 	}
 	kill(m, td, 1) // Clear written, its line lost
@@ -87,7 +87,7 @@ func TestRestartLogsFirmwareStepsTheLogLacks(t *testing.T) {
 	}
 	k.agree(t, m)
 	img, man = image(6)
-	if r := k.install(t, m, 3, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 6 {
+	if r := k.install(t, m, 3, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != 6 {
 		t.Fatalf("install v6: %+v", r)
 	}
 	m.Close()

@@ -76,14 +76,14 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	slotFail = syscall.ENOSPC
 	refused("slot write fails", k.install(t, m, 4, man, img, k.man, k.auth))
 	slotFail = nil
-	m.Core().selfTest = func([]byte) error { return fmt.Errorf("calibration table checksum") }
+	m.core.selfTest = func([]byte) error { return fmt.Errorf("calibration table checksum") }
 	refused("self-test fails", k.install(t, m, 5, man, img, k.man, k.auth))
-	m.Core().selfTest = nil
-	if r := k.install(t, m, 6, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
+	m.core.selfTest = nil
+	if r := k.install(t, m, 6, man, img, k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != 5 {
 		t.Fatalf("install v5: %+v", r)
 	}
 	img, man = image(6)
-	m.Core().selfTest = func([]byte) error { panic(powerLoss{}) }
+	m.core.selfTest = func([]byte) error { panic(powerLoss{}) }
 	func() {
 		defer func() {
 			if r := recover(); r != (powerLoss{}) {
@@ -93,8 +93,8 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 		k.install(t, m, 7, man, img, k.man, k.auth)
 	}()
 	m = reopen(t, k, m) // the boot settles the attempt
-	if m.Core().Version() != 5 || m.Core().fw.Attempt != nil {
-		t.Fatalf("after the power loss: v%d, attempt %+v", m.Core().Version(), m.Core().fw.Attempt)
+	if m.core.Version() != 5 || m.core.fw.Attempt != nil {
+		t.Fatalf("after the power loss: v%d, attempt %+v", m.core.Version(), m.core.fw.Attempt)
 	}
 	// Another v6 build (other bytes, the same manifest to the spec as the
 	// failed one still in slot B): its slot write fails and so does the
@@ -105,9 +105,9 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	img = append(img, '!')
 	man.Other = protocol.NewComponent(img[man.LR.Size:])
 	stuck = true
-	m.Core().selfTest = nil
+	m.core.selfTest = nil
 	refused("slot and journal writes fail", k.install(t, m, 8, man, img, k.man, k.auth))
-	if m.Core().fw.Attempt == nil {
+	if m.core.fw.Attempt == nil {
 		t.Fatal("the attempt was settled although the journal failed")
 	}
 	slotFail = nil
@@ -116,11 +116,11 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	if m.Core().Version() != 5 || m.Core().fw.Attempt != nil {
-		t.Fatalf("after the second power loss: v%d, attempt %+v", m.Core().Version(), m.Core().fw.Attempt)
+	if m.core.Version() != 5 || m.core.fw.Attempt != nil {
+		t.Fatalf("after the second power loss: v%d, attempt %+v", m.core.Version(), m.core.fw.Attempt)
 	}
 	var outcomes []string
-	for _, e := range m.Core().Logbook() {
+	for _, e := range m.core.Logbook() {
 		outcomes = append(outcomes, e.Event+" "+string(e.Cause))
 	}
 	want := "rejected manifest refused|rejected digest mismatch|rejected transfer aborted|rolled back slot write failed|rolled back self-test failed|installed |rolled back power lost|rolled back power lost"

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/verimeter/verimeter/protocol"
@@ -432,14 +431,8 @@ func (m *Meter) StoreReport() journal.Report { return m.store.Report() }
 // title is the meter's system title.
 func (m *Meter) title() protocol.SystemTitle { return m.cfg.Title }
 
-// Core exposes the legally relevant core (display, tests).
-func (m *Meter) Core() *Core { return m.core }
-
 // importRegister is the import register in Wh.
 func (m *Meter) importRegister() uint64 { return m.register }
-
-// Tariff is the active tariff register.
-func (m *Meter) Tariff() uint8 { return m.tariff }
 
 // breakerState is the state of the supply relay.
 func (m *Meter) breakerState() breaker { return m.breaker }
@@ -824,16 +817,26 @@ func (m *Meter) activate(p protocol.PDU, now time.Time) (*protocol.PDU, error) {
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }
 
-// Display renders the meter's display: registers, software ID and version,
-// the last logbook entries (WELMEC 7.2: the ID and logbook must be
-// viewable on the device).
-func (m *Meter) Display() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "meter %x  1.8.0 %d.%03d kWh  tariff T%d  breaker %s\n", m.cfg.Title, m.register/1000, m.register%1000, m.tariff, m.breaker)
-	fmt.Fprintf(&b, "software v%d  ID %s  security floor %d\n", m.core.Version(), m.core.SoftwareID(), m.core.securityFloor())
-	lb := m.core.Logbook()
-	for _, e := range lb[max(0, len(lb)-3):] {
-		fmt.Fprintf(&b, "log %d %s v%d->v%d %s %s\n", e.Seq, e.Event, e.OldVersion, e.NewVersion, e.Party, e.Reason)
-	}
-	return b.String()
+// Status is what the meter's display shows (WELMEC 7.2: the software ID,
+// version and logbook must be viewable on the device) and what an operator
+// on site reads off it: registers, tariff, breaker, the legally relevant
+// core's identification and logbook, and the tamper events not yet
+// acknowledged. `verimeter meter run` renders it.
+type Status struct {
+	Title         protocol.SystemTitle
+	ImportWh      uint64 // register 1.8.0, Wh
+	Tariff        uint8  // active tariff register (1 or 2)
+	Breaker       string // "closed", "open", "armed"
+	Version       uint32 // active firmware version
+	SoftwareID    string // first 8 bytes of SHA-256 of the legally relevant code, hex
+	SecurityFloor uint32 // lowest security version the meter still installs
+	Logbook       []LogEntry
+	TamperPending int // signed tamper events the head-end has not acknowledged
+}
+
+// Status returns the meter's display values now.
+func (m *Meter) Status() Status {
+	return Status{Title: m.cfg.Title, ImportWh: m.register, Tariff: m.tariff, Breaker: m.breaker.String(),
+		Version: m.core.Version(), SoftwareID: m.core.SoftwareID(), SecurityFloor: m.core.securityFloor(),
+		Logbook: m.core.Logbook(), TamperPending: m.tamperPending()}
 }

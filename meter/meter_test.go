@@ -163,10 +163,10 @@ func TestMeterBlockCommandsAndRestart(t *testing.T) {
 		t.Fatalf("block: %v %+v", err, h)
 	}
 	// Commands run once, in order.
-	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK || m.Tariff() != 2 {
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK || m.tariff != 2 {
 		t.Fatalf("tariff: %+v", r)
 	}
-	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 3}); r.Status != protocol.StatusRejected || m.Tariff() != 2 {
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 3}); r.Status != protocol.StatusRejected || m.tariff != 2 {
 		t.Fatalf("replayed command counter ran: %+v", r)
 	}
 	reg, first := m.importRegister(), r.Body
@@ -181,8 +181,8 @@ func TestMeterBlockCommandsAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m2.Close()
-	if m2.importRegister() != reg || m2.Tariff() != 2 {
-		t.Fatalf("after restart: register %d tariff %d", m2.importRegister(), m2.Tariff())
+	if m2.importRegister() != reg || m2.tariff != 2 {
+		t.Fatalf("after restart: register %d tariff %d", m2.importRegister(), m2.tariff)
 	}
 	k.agree(t, m2)
 	if r := k.command(t, m2, protocol.Command{Counter: 4, Kind: protocol.CmdTariff, Tariff: 1}); r.Status != protocol.StatusRejected {
@@ -227,7 +227,7 @@ func TestFirmwareInstallRejectRollback(t *testing.T) {
 	defer m.Close()
 	measureDay(t, m, 20000)
 	k.agree(t, m)
-	oldID := m.Core().SoftwareID()
+	oldID := m.core.SoftwareID()
 	lr, other := make([]byte, 300), make([]byte, 200)
 	rand.Read(lr)
 	rand.Read(other)
@@ -236,23 +236,23 @@ func TestFirmwareInstallRejectRollback(t *testing.T) {
 
 	// Manufacturer only: rejected, logged, nothing changes.
 	r := k.install(t, m, 1, man, image, k.man)
-	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().SoftwareID() != oldID {
+	if r.Status != protocol.StatusRejected || m.core.Version() != 4 || m.core.SoftwareID() != oldID {
 		t.Fatalf("manufacturer-only manifest: %+v", r)
 	}
 	// Self-test failure: rolled back, floor not raised.
-	m.Core().selfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
+	m.core.selfTest = func([]byte) error { return errors.New("checksum of calibration tables") }
 	r = k.install(t, m, 2, man, image, k.man, k.auth)
-	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 || m.Core().securityFloor() != 2 {
-		t.Fatalf("failed self-test: %+v v%d floor %d", r, m.Core().Version(), m.Core().securityFloor())
+	if r.Status != protocol.StatusRejected || m.core.Version() != 4 || m.core.securityFloor() != 2 {
+		t.Fatalf("failed self-test: %+v v%d floor %d", r, m.core.Version(), m.core.securityFloor())
 	}
 	// Good: installed, new ID, floor raised after the self-test; energy kept.
-	m.Core().selfTest = nil
+	m.core.selfTest = nil
 	reg := m.importRegister()
 	r = k.install(t, m, 3, man, image, k.man, k.auth)
-	if r.Status != protocol.StatusOK || m.Core().Version() != 5 || m.Core().securityFloor() != 3 || m.Core().SoftwareID() == oldID || m.importRegister() != reg {
-		t.Fatalf("install: %+v v%d floor %d", r, m.Core().Version(), m.Core().securityFloor())
+	if r.Status != protocol.StatusOK || m.core.Version() != 5 || m.core.securityFloor() != 3 || m.core.SoftwareID() == oldID || m.importRegister() != reg {
+		t.Fatalf("install: %+v v%d floor %d", r, m.core.Version(), m.core.securityFloor())
 	}
-	lb := m.Core().Logbook()
+	lb := m.core.Logbook()
 	if len(lb) != 3 || lb[0].Event != "rejected" || lb[1].Event != "rolled back" || lb[2].Event != "installed" || lb[2].OldID != oldID {
 		t.Fatalf("logbook: %+v", lb)
 	}
@@ -261,7 +261,7 @@ func TestFirmwareInstallRejectRollback(t *testing.T) {
 	if r := k.install(t, m, 4, down, image, k.man, k.auth); r.Status != protocol.StatusRejected {
 		t.Fatalf("downgrade accepted: %+v", r)
 	}
-	t.Log("\n" + m.Display())
+	t.Logf("%+v", m.Status())
 }
 
 func TestLogbookFullRefusesDownloads(t *testing.T) {
@@ -277,7 +277,7 @@ func TestLogbookFullRefusesDownloads(t *testing.T) {
 		k.install(t, m, c+1, man, []byte("x"), k.man)
 	}
 	r := k.install(t, m, 3, man, []byte("x"), k.man, k.auth)
-	if r.Status != protocol.StatusRejected || m.Core().Version() != 4 {
+	if r.Status != protocol.StatusRejected || m.core.Version() != 4 {
 		t.Fatalf("download with a full logbook: %+v", r)
 	}
 }
@@ -363,10 +363,10 @@ func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUCommand, Body: forged})
-	if r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, "signature") || m.Tariff() == 4 {
-		t.Fatalf("forged command: %+v, tariff %d", r, m.Tariff())
+	if r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, "signature") || m.tariff == 4 {
+		t.Fatalf("forged command: %+v, tariff %d", r, m.tariff)
 	}
-	if r := k.command(t, m, c); r.Status != protocol.StatusOK || m.Tariff() != 4 {
+	if r := k.command(t, m, c); r.Status != protocol.StatusOK || m.tariff != 4 {
 		t.Fatalf("valid command: %+v", r)
 	}
 	if r := k.command(t, m, c); r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, "not above") {
@@ -429,10 +429,10 @@ func TestFirmwareTransferFloodBoundedAndGenuineCampaignInstalls(t *testing.T) {
 	// The genuine campaign after the flood.
 	lr, other := []byte("lr v5 genuine"), []byte("comm v5 genuine")
 	man := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
-	if r := k.install(t, m, 42, man, append(append([]byte(nil), lr...), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
-		t.Fatalf("genuine campaign after the flood: %+v, version %d", r, m.Core().Version())
+	if r := k.install(t, m, 42, man, append(append([]byte(nil), lr...), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != 5 {
+		t.Fatalf("genuine campaign after the flood: %+v, version %d", r, m.core.Version())
 	}
-	if lb := m.Core().Logbook(); len(lb) != 1 || lb[0].Event != "installed" {
+	if lb := m.core.Logbook(); len(lb) != 1 || lb[0].Event != "installed" {
 		t.Fatalf("logbook after the flood and the campaign: %+v", lb)
 	}
 }
@@ -501,8 +501,8 @@ func TestDisconnectSurvivesRestart(t *testing.T) {
 	if wh, _ := m.Measure(20000, 2); wh == 0 {
 		t.Fatal("a closed breaker measured nothing")
 	}
-	if !strings.Contains(m.Display(), "breaker closed") {
-		t.Fatalf("display: %s", m.Display())
+	if st := m.Status(); st.Breaker != "closed" {
+		t.Fatalf("status: %+v", st)
 	}
 }
 

@@ -69,13 +69,13 @@ func TestConfigSelfTestRollsBack(t *testing.T) {
 		}
 		k.agree(t, m)
 		k.install(t, m, 1, man, image, k.man, k.auth)
-		lb := m.Core().Logbook()
+		lb := m.core.Logbook()
 		want, cause := uint32(5), cause("")
 		if fail {
 			want, cause = 4, causeSelfTest
 		}
-		if tested != 1 || m.Core().Version() != want || len(lb) != 1 || lb[0].Cause != cause {
-			t.Errorf("fail=%t: self-test ran %d times, v%d, logbook %+v", fail, tested, m.Core().Version(), lb)
+		if tested != 1 || m.core.Version() != want || len(lb) != 1 || lb[0].Cause != cause {
+			t.Errorf("fail=%t: self-test ran %d times, v%d, logbook %+v", fail, tested, m.core.Version(), lb)
 		}
 		m.Close()
 	}

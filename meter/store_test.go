@@ -179,12 +179,12 @@ func TestStoreDiskFullAndReadOnly(t *testing.T) {
 			if r := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: 20000}); r.Kind == protocol.PDUData || !strings.Contains(r.Detail, errno.Error()) || m.blocks[20000] != nil {
 				t.Fatalf("block handed out that could not be journaled: %+v", r)
 			}
-			if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status == protocol.StatusOK || m.Tariff() != 0 || m.cmds.State.Last != 0 {
+			if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status == protocol.StatusOK || m.tariff != 0 || m.cmds.State.Last != 0 {
 				t.Fatalf("command ran that could not be journaled: %+v, last %d", r, m.cmds.State.Last)
 			}
 			lr, other := []byte("lr v5"), []byte("comm v5")
 			man := protocol.Manifest{Model: "VM-E3", Version: 5, SecurityVersion: 3, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: 1}
-			if r := k.install(t, m, 1, man, append(bytes.Clone(lr), other...), k.man, k.auth); r.Status == protocol.StatusOK || m.Core().Version() != 4 || len(m.Core().Logbook()) != 0 {
+			if r := k.install(t, m, 1, man, append(bytes.Clone(lr), other...), k.man, k.auth); r.Status == protocol.StatusOK || m.core.Version() != 4 || len(m.core.Logbook()) != 0 {
 				t.Fatalf("install without a logbook entry: %+v", r)
 			}
 			fail = nil
@@ -195,10 +195,10 @@ func TestStoreDiskFullAndReadOnly(t *testing.T) {
 			if r.Kind != protocol.PDUData {
 				t.Fatalf("block after space returned: %+v", r)
 			}
-			if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK || m.Tariff() != 2 {
+			if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK || m.tariff != 2 {
 				t.Fatalf("command after space returned: %+v", r)
 			}
-			if r := k.install(t, m, 2, man, append(bytes.Clone(lr), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.Core().Version() != 5 {
+			if r := k.install(t, m, 2, man, append(bytes.Clone(lr), other...), k.man, k.auth); r.Status != protocol.StatusOK || m.core.Version() != 5 {
 				t.Fatalf("install after space returned: %+v", r)
 			}
 			m.Close()
@@ -207,8 +207,8 @@ func TestStoreDiskFullAndReadOnly(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			if !bytes.Equal(m.blocks[20000], r.Body) && m.blocks[20000] == nil || m.Tariff() != 2 || m.cmds.State.Last != 5 || m.Core().Version() != 5 || len(m.Core().Logbook()) != 1 || len(m.Day(20001)) != 1 {
-				t.Fatalf("after restart: tariff %d, last command %d, v%d, logbook %d, %d intervals", m.Tariff(), m.cmds.State.Last, m.Core().Version(), len(m.Core().Logbook()), len(m.Day(20001)))
+			if !bytes.Equal(m.blocks[20000], r.Body) && m.blocks[20000] == nil || m.tariff != 2 || m.cmds.State.Last != 5 || m.core.Version() != 5 || len(m.core.Logbook()) != 1 || len(m.Day(20001)) != 1 {
+				t.Fatalf("after restart: tariff %d, last command %d, v%d, logbook %d, %d intervals", m.tariff, m.cmds.State.Last, m.core.Version(), len(m.core.Logbook()), len(m.Day(20001)))
 			}
 			if m.StoreReport().TornBytes != 0 {
 				t.Fatalf("the failed writes left a tail: %s", m.StoreReport())
@@ -311,7 +311,7 @@ func TestCrashPointsMeter(t *testing.T) {
 				t.Fatalf("command: %+v", r)
 			}
 			cur.cmd = int64(c.Counter)
-			effects[cur.cmd] = effect{m.Tariff(), m.breakerState()}
+			effects[cur.cmd] = effect{m.tariff, m.breakerState()}
 			note()
 		}
 		if err := m.closeBreaker(); err != nil {
@@ -325,9 +325,9 @@ func TestCrashPointsMeter(t *testing.T) {
 		lrv := []byte(fmt.Sprintf("lr v%d", v))
 		man := protocol.Manifest{Model: "VM-E3", Version: v, SecurityVersion: 3, LR: protocol.NewComponent(lrv), Other: protocol.NewComponent(other), Issued: 1}
 		for a, signers := range [][]protocol.ManifestSigner{{k.man}, {k.man, k.auth}, {k.man, k.auth}} {
-			m.Core().selfTest = nil
+			m.core.selfTest = nil
 			if a == 1 {
-				m.Core().selfTest = func([]byte) error { return errors.New("calibration table checksum") }
+				m.core.selfTest = func([]byte) error { return errors.New("calibration table checksum") }
 			}
 			attemptAt = append(attemptAt, len(fsys.Ops()))
 			r = k.install(t, m, uint32(3*d+a+1), man, append(bytes.Clone(lrv), other...), signers...)
@@ -358,7 +358,7 @@ func TestCrashPointsMeter(t *testing.T) {
 		// A command counted has its effect, and an effect its command
 		// counted (the breaker may also be closed by the customer after a
 		// reconnect armed it).
-		want, got := effects[m2.cmds.State.Last], effect{m2.Tariff(), m2.breakerState()}
+		want, got := effects[m2.cmds.State.Last], effect{m2.tariff, m2.breakerState()}
 		if got != want && (want.breaker != breakerArmed || got != effect{want.tariff, breakerClosed}) {
 			return fmt.Errorf("tariff T%d, breaker %s after command %d ran; want T%d, %s", got.tariff, got.breaker, m2.cmds.State.Last, want.tariff, want.breaker)
 		}
@@ -469,7 +469,7 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 	if m.breakerState() != breakerOpen || m.clockOffset() != 30 || m.cmds.State.Last != 16 {
 		t.Fatalf("before the compaction: breaker %s, clock %+d, last %d", m.breakerState(), m.clockOffset(), m.cmds.State.Last)
 	}
-	before := fmt.Sprint(m.breakerState(), m.clockOffset(), m.importRegister(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().securityFloor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	before := fmt.Sprint(m.breakerState(), m.clockOffset(), m.importRegister(), m.tariff, m.cmds.State.Last, m.core.Version(), m.core.securityFloor(), m.core.Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	n := len(m.store.Records())
 	if err := m.store.Compact(); err != nil {
 		t.Fatal(err)
@@ -483,7 +483,7 @@ func TestStoreCompactionKeepsTheLiveState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	after := fmt.Sprint(m.breakerState(), m.clockOffset(), m.importRegister(), m.Tariff(), m.cmds.State.Last, m.Core().Version(), m.Core().securityFloor(), m.Core().Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
+	after := fmt.Sprint(m.breakerState(), m.clockOffset(), m.importRegister(), m.tariff, m.cmds.State.Last, m.core.Version(), m.core.securityFloor(), m.core.Logbook(), m.blocks, m.Day(20002), m.registerAtEnd(20003))
 	if before != after {
 		t.Fatalf("compaction changed the state:\n%.300s\n%.300s", before, after)
 	}

@@ -172,9 +172,9 @@ func (m *Meter) Tamper(kind string, now time.Time) (uint64, error) {
 	return uint64(n), nil
 }
 
-// TamperPending is the number of the meter's events the head-end has not
-// acknowledged yet (the display and the demo read it).
-func (m *Meter) TamperPending() int { return m.tamper.machine.State.Mlog.Len() }
+// tamperPending is the number of the meter's events the head-end has not
+// acknowledged yet (Status).
+func (m *Meter) tamperPending() int { return m.tamper.machine.State.Mlog.Len() }
 
 // tamperSeq is the number of the last tamper event the meter detected.
 func (m *Meter) tamperSeq() uint64 { return uint64(m.tamper.machine.State.Seq) }
@@ -276,9 +276,9 @@ func (m *Meter) verifyTamperAck(raw []byte) (int64, error) {
 	return int64(a.Seq), nil
 }
 
-// TamperLog returns the signed events not yet acknowledged, in number
-// order (verimeter journal and the tests read it).
-func (m *Meter) TamperLog() [][]byte {
+// tamperLog returns the signed events not yet acknowledged, in number
+// order (the tests read it).
+func (m *Meter) tamperLog() [][]byte {
 	ns := make([]int64, 0, len(m.tamper.signed))
 	for n := range m.tamper.signed {
 		ns = append(ns, n)

@@ -95,7 +95,7 @@ func TestTamperKeptUntilSignedAck(t *testing.T) {
 		if r := k.relayAcks(t, m, a); r.Status != protocol.StatusRejected {
 			t.Fatalf("%s acknowledgement accepted: %+v", name, r)
 		}
-		if m.TamperPending() != 2 {
+		if m.tamperPending() != 2 {
 			t.Fatalf("%s acknowledgement forgot an event", name)
 		}
 	}
@@ -111,8 +111,8 @@ func TestTamperKeptUntilSignedAck(t *testing.T) {
 	m = reopen(t, k, m)
 	k.agree(t, m)
 	left := k.tamperEvents(t, m)
-	if m.TamperPending() != 1 || len(left) != 1 || !bytes.Equal(left[0], evs[1]) || m.tamperSeq() != 2 {
-		t.Fatalf("after restart: %d pending, seq %d", m.TamperPending(), m.tamperSeq())
+	if m.tamperPending() != 1 || len(left) != 1 || !bytes.Equal(left[0], evs[1]) || m.tamperSeq() != 2 {
+		t.Fatalf("after restart: %d pending, seq %d", m.tamperPending(), m.tamperSeq())
 	}
 	if n, _ := m.Tamper(protocol.TamperCover, time.Unix(102, 0)); n != 3 {
 		t.Fatalf("next event number %d after restart, want 3 (never reused)", n)
@@ -192,7 +192,7 @@ func TestTamperCrashAfterDetection(t *testing.T) {
 			}
 		}
 		held := map[uint64][]byte{}
-		for _, b := range m2.TamperLog() {
+		for _, b := range m2.tamperLog() {
 			e, _ := protocol.PeekEvent(b)
 			held[e.Counter] = b
 		}

@@ -213,7 +213,8 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		return err
 	}
 	res := fwd.Result
-	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected, %d WAN faults retried\n", f.Name, len(f.Meters), fwd.Items, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected), fwd.Faults)
+	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected, %d WAN faults retried; %d items and %d tamper events still queued\n",
+		f.Name, len(f.Meters), fwd.Items, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected), fwd.Faults, g.Queue().Len(), g.TamperQueued())
 	if len(res.Rejected) > 0 {
 		return fmt.Errorf("head-end rejected %d items: %v", len(res.Rejected), res.Rejected[0])
 	}

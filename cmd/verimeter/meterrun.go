@@ -143,7 +143,7 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 		return err
 	}
 	defer tr.Close()
-	fmt.Fprintf(stdout, "meter %x: listening on %s\n%s", title, f.Socket, m.Display())
+	fmt.Fprintf(stdout, "meter %x: listening on %s\n%s", title, f.Socket, renderDisplay(m.Status()))
 	return meter.Serve(m, tr, f.Gateway, f.Addr, stopOnSignal())
 }
 

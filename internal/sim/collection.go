@@ -167,7 +167,7 @@ func (w *world) runDays(rep *Report) error {
 		}
 	}
 	for _, n := range tariffs {
-		if n.m.Tariff() == 2 {
+		if n.m.Status().Tariff == 2 {
 			f.TariffMeters++
 		}
 	}

@@ -83,13 +83,13 @@ func (w *world) firmware(rep *Report) error {
 	}
 	v5, v4 := 0, 0
 	for _, n := range w.meters {
-		switch n.m.Core().Version() {
+		switch n.m.Status().Version {
 		case 5:
 			v5++
 		case 4:
 			v4++
 		}
-		for _, e := range n.m.Core().Logbook() {
+		for _, e := range n.m.Status().Logbook {
 			if e.Event == "rolled back" {
 				f.RolledBack++
 			}
@@ -99,12 +99,12 @@ func (w *world) firmware(rep *Report) error {
 	rep.add(StepFirmware, "dual-signed v5 in stages of 5, 25, 100 %", v5 == len(w.meters)-1 && inst == v5,
 		fmt.Sprintf("%d of %d meters on v5, %d failed its self-test", inst, len(w.meters), fail),
 		fmt.Sprintf("all but the meter whose self-test fails (%d)", len(w.meters)-1), "")
-	rep.add(StepFirmware, "forced self-test failure rolled back", f.RolledBack == 1 && victim.m.Core().Version() == 4 && v4 == 1,
-		fmt.Sprintf("%s; meter %x on v%d", plural(f.RolledBack, "rollback"), victim.cfg.Title, victim.m.Core().Version()), "1 rollback, back on v4", "")
+	rep.add(StepFirmware, "forced self-test failure rolled back", f.RolledBack == 1 && victim.m.Status().Version == 4 && v4 == 1,
+		fmt.Sprintf("%s; meter %x on v%d", plural(f.RolledBack, "rollback"), victim.cfg.Title, victim.m.Status().Version), "1 rollback, back on v4", "")
 	logOK := true
 	var missing []string
 	for _, n := range w.meters {
-		e := len(n.m.Core().Logbook())
+		e := len(n.m.Status().Logbook)
 		f.LogbookEntries += e
 		f.FirmwareAttempts += attempts[n]
 		if e != attempts[n] {

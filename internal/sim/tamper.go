@@ -117,7 +117,7 @@ func (w *world) tamper(rep *Report) error {
 		if _, err := g.g.RelayTamperAcks(n.cfg.Title); err != nil {
 			return err
 		}
-		f.StillPending += n.m.TamperPending()
+		f.StillPending += n.m.Status().TamperPending
 	}
 	f.Alarms = len(alarms)
 	// An altered event (a compromised gateway flips a byte of the kind)

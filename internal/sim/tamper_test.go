@@ -68,12 +68,12 @@ func TestTamperEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	// m1 loses power right after detecting.
-	before := m1.m.TamperLog()
+	// (That the signed bytes survive unchanged is the meter's own test.)
 	if err := w.restartMeter(m1); err != nil {
 		t.Fatal(err)
 	}
-	if after := m1.m.TamperLog(); len(after) != 1 || !bytes.Equal(after[0], before[0]) {
-		t.Fatalf("event lost or changed at the meter's power loss: %d events", len(after))
+	if after := m1.m.Status().TamperPending; after != 1 {
+		t.Fatalf("event lost at the meter's power loss: %d events pending", after)
 	}
 	w.wanDown[g.name] = true
 	for _, n := range []*meterNode{m0, m1} {
@@ -120,14 +120,14 @@ func TestTamperEndToEnd(t *testing.T) {
 		if r, err := g.g.RelayTamperAcks(n.cfg.Title); err != nil || r != 2 {
 			t.Fatalf("relay: %d, %v", r, err)
 		}
-		if p := n.m.TamperPending(); p != 0 {
+		if p := n.m.Status().TamperPending; p != 0 {
 			t.Fatalf("meter %x holds %d events after the acknowledgement", n.cfg.Title, p)
 		}
 	}
 	if err := w.restartMeter(m0); err != nil {
 		t.Fatal(err)
 	}
-	if p := m0.m.TamperPending(); p != 0 {
+	if p := m0.m.Status().TamperPending; p != 0 {
 		t.Fatalf("an acknowledged event came back after a restart (%d)", p)
 	}
 	// The operator acknowledges an alarm, once.
