@@ -156,7 +156,7 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 				return fmt.Errorf("gateway: Collect queued %v for item %d", x, ctr)
 			}
 			if !g.queue.has(meter, ctr) {
-				if err := g.queue.Append(it); err != nil {
+				if err := g.queue.push(it); err != nil {
 					return err
 				}
 			}
@@ -245,7 +245,7 @@ func (g *Gateway) uploaded(b *batchIDs, n int, remote uint64) error {
 			return fmt.Errorf("gateway: Uploaded of %d did not remove it", id.counter)
 		}
 	}
-	if err := g.queue.Ack(n); err != nil {
+	if err := g.queue.ack(n); err != nil {
 		return err
 	}
 	for i, id := range b.ids[:n] {

@@ -70,7 +70,7 @@ func queuedGateway(t *testing.T, n int) (*Gateway, string) {
 		t.Fatal(err)
 	}
 	for i := range n {
-		if err := g.Queue().Append(wan.Item{Kind: wan.KindReading, Raw: []byte(fmt.Sprintf("signed reading %03d", i))}); err != nil {
+		if err := g.Queue().push(wan.Item{Kind: wan.KindReading, Raw: []byte(fmt.Sprintf("signed reading %03d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}

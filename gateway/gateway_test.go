@@ -21,14 +21,14 @@ func TestQueueSurvivesRestartAndTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if err := q.Append(wan.Item{Kind: wan.KindBlock, Raw: []byte(fmt.Sprintf("block %d", i))}); err != nil {
+		if err := q.push(wan.Item{Kind: wan.KindBlock, Raw: []byte(fmt.Sprintf("block %d", i))}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := q.Ack(4); err != nil {
+	if err := q.ack(4); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.Ack(7); !errors.Is(err, ErrQueue) {
+	if err := q.ack(7); !errors.Is(err, ErrQueue) {
 		t.Fatalf("ack beyond the queue: %v", err)
 	}
 	q.Close()
@@ -48,7 +48,7 @@ func TestQueueSurvivesRestartAndTornTail(t *testing.T) {
 	if p := q.Pending(1); string(p[0].Raw) != "block 4" || p[0].Kind != wan.KindBlock {
 		t.Fatalf("first pending: %+v", p[0])
 	}
-	if err := q.Append(wan.Item{Kind: wan.KindReading, Raw: []byte("after")}); err != nil {
+	if err := q.push(wan.Item{Kind: wan.KindReading, Raw: []byte("after")}); err != nil {
 		t.Fatal(err)
 	}
 	if q.Len() != 7 {

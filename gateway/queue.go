@@ -202,10 +202,10 @@ func (q *Queue) Report() journal.Report { return q.j.Report() }
 // size is the queue journal's size in bytes.
 func (q *Queue) size() int64 { return q.j.Size() }
 
-// Append adds items durably, all in one write and one fsync: when it
+// push adds items durably, all in one write and one fsync: when it
 // returns nil every item is on disk; otherwise none is queued and the
 // caller must not acknowledge them to the meter.
-func (q *Queue) Append(items ...wan.Item) error {
+func (q *Queue) push(items ...wan.Item) error {
 	data := make([][]byte, len(items))
 	for i, it := range items {
 		data[i] = append([]byte{byte(it.Kind)}, it.Raw...)
@@ -231,8 +231,8 @@ func (q *Queue) Pending(n int) []wan.Item {
 	return out
 }
 
-// Ack acknowledges the first n pending items, durably.
-func (q *Queue) Ack(n int) error {
+// ack acknowledges the first n pending items, durably.
+func (q *Queue) ack(n int) error {
 	if n < 0 || n > len(q.pending) {
 		return fmt.Errorf("%w: ack of %d with %d pending", ErrQueue, n, len(q.pending))
 	}

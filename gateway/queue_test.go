@@ -41,7 +41,7 @@ func TestQueueBitFlipRefusesToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		if err := q.Append(item(i)); err != nil {
+		if err := q.push(item(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,9 +75,9 @@ func TestQueueTornTailIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 10 {
-		q.Append(item(i))
+		q.push(item(i))
 	}
-	q.Ack(2)
+	q.ack(2)
 	q.Close()
 	orig, _ := fsys.ReadFile("/gw/queue")
 	fsys.WriteFile("/gw/queue", append(bytes.Clone(orig), 0, 0, 0, 40, 0, 0, 0, 0, 0, 0, 0, 99))
@@ -104,13 +104,13 @@ func TestQueueCompactionBoundsTheJournal(t *testing.T) {
 	next := 0
 	for next < 20000 {
 		for range 7 {
-			if err := q.Append(item(next)); err != nil {
+			if err := q.push(item(next)); err != nil {
 				t.Fatal(err)
 			}
 			next++
 		}
 		if q.Len() > 50 {
-			if err := q.Ack(q.Len() - 3); err != nil {
+			if err := q.ack(q.Len() - 3); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -147,19 +147,19 @@ func TestQueueDiskFullAndReadOnly(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			q.Append(item(0), item(1))
+			q.push(item(0), item(1))
 			fail = errno
-			if err := q.Append(item(2), item(3)); !errors.Is(err, ErrQueue) || !errors.Is(err, errno) || q.Len() != 2 {
+			if err := q.push(item(2), item(3)); !errors.Is(err, ErrQueue) || !errors.Is(err, errno) || q.Len() != 2 {
 				t.Fatalf("append on a failing disk: %v, %d pending", err, q.Len())
 			}
-			if err := q.Ack(1); !errors.Is(err, ErrQueue) || !errors.Is(err, errno) || q.Len() != 2 {
+			if err := q.ack(1); !errors.Is(err, ErrQueue) || !errors.Is(err, errno) || q.Len() != 2 {
 				t.Fatalf("ack on a failing disk: %v, %d pending", err, q.Len())
 			}
 			fail = nil
-			if err := q.Append(item(4)); err != nil {
+			if err := q.push(item(4)); err != nil {
 				t.Fatal(err)
 			}
-			if err := q.Ack(1); err != nil {
+			if err := q.ack(1); err != nil {
 				t.Fatal(err)
 			}
 			q.Close()
@@ -217,13 +217,13 @@ func TestCrashPointsQueue(t *testing.T) {
 			ids = append(ids, next)
 			next++
 		}
-		if err := q.Append(batch...); err != nil {
+		if err := q.push(batch...); err != nil {
 			t.Fatal(err)
 		}
 		events = append(events, queueEvent{at: len(fsys.Ops()), appended: ids})
 		if step%4 == 3 {
 			k := q.Len() - 1
-			if err := q.Ack(k); err != nil {
+			if err := q.ack(k); err != nil {
 				t.Fatal(err)
 			}
 			acked += k

@@ -66,8 +66,6 @@ var allowed = []struct {
 		[]string{"gateway.Gateway.Command", "gateway.Gateway.WakeUp"}},
 	{"the demo's in-process WAN for tamper events (the HTTP handler calls it in a deployment)",
 		[]string{"headend.HeadEnd.IngestTamper"}},
-	{"building a gateway queue file item by item: the tests of `verimeter journal` write one; the gateway itself appends and acknowledges in-package",
-		[]string{"gateway.Queue.Append", "gateway.Queue.Ack"}},
 	{"a stored reading's evidence (the reading, its log entry and inclusion proof): `verimeter verify`'s tests build it; the operator API serves it",
 		[]string{"headend.HeadEnd.Evidence"}},
 }
