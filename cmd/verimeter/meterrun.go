@@ -144,7 +144,7 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 	}
 	defer tr.Close()
 	fmt.Fprintf(stdout, "meter %x: listening on %s\n%s", title, f.Socket, renderDisplay(m.Status()))
-	return meter.Serve(m, tr, f.Gateway, f.Addr, stopOnSignal())
+	return plc.ServeSecondary(m, tr, f.Gateway, f.Addr, stopOnSignal())
 }
 
 // openSpecTrace opens the directory of -spec-trace for a process that may

@@ -9,15 +9,9 @@ import (
 	"github.com/verimeter/verimeter/protocol"
 )
 
-// Endpoint is the meter's side of a link: the APDU handler of a meter
-// (*meter.Meter satisfies it).
-type Endpoint interface {
-	HandleAPDU(apdu []byte, now time.Time) ([][]byte, error)
-}
-
 type pair struct {
 	gw, m *plc.Link
-	ep    Endpoint
+	ep    plc.Endpoint
 	// Errors the meter's handler returned (refused APDUs), for the report:
 	// all counted, the last gateway.MaxRefusalsKept kept.
 	refused gateway.Refusals
@@ -60,7 +54,7 @@ func linkConfig(local, remote plc.Address, role plc.Role) plc.LinkConfig {
 // Attach connects a meter to the segment with HDLC address addr. The
 // gateway's end (the primary station) starts with SNRM/UA on the medium at
 // the first exchange.
-func (s *Segment) Attach(meter protocol.SystemTitle, addr uint8, ep Endpoint) error {
+func (s *Segment) Attach(meter protocol.SystemTitle, addr uint8, ep plc.Endpoint) error {
 	gw, err := plc.NewLink(linkConfig(plc.Addr1(1), plc.ServerAddr(1, addr), plc.Primary))
 	if err != nil {
 		return err
@@ -78,7 +72,7 @@ func (s *Segment) Attach(meter protocol.SystemTitle, addr uint8, ep Endpoint) er
 
 // Replace swaps the meter's endpoint (the meter restarted) and resets its
 // links, as a power cycle does.
-func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep Endpoint) error {
+func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep plc.Endpoint) error {
 	return s.Attach(meter, addr, ep)
 }
 
