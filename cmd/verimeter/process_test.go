@@ -140,6 +140,10 @@ func TestProcessesOnLoopback(t *testing.T) {
 	if inst, _ := c.Outcome(); c.State != "done" || len(c.Meters) != 6 || inst != 6 || c.Meters[1].Gateway == c.Meters[0].Gateway {
 		t.Fatalf("campaign in the database: %s %+v", c, c.Meters)
 	}
+	if out, err := exec.Command(bin, "campaign", "show", "-config", filepath.Join(work, "headend.json"), "-id", "1").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "campaign 1: done, stage 3 of 3, 6 installed, 0 failed, 6 meters") || strings.Count(string(out), " installed at ") != 6 {
+		t.Fatalf("verimeter campaign show: %v\n%s", err, out)
+	}
 	if code, b := operatorCall(t, work, "operator-2", "GET", "/v1/operator/campaigns/1", nil); code != http.StatusOK || !strings.Contains(string(b), `"installed":6`) {
 		t.Fatalf("campaign progress: %d %s", code, b)
 	}
