@@ -212,7 +212,7 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	if err := forwardTamper(g, up, f.Meters, stdout); err != nil {
 		return err
 	}
-	if err := pickUpCampaigns(g, up, f.Meters, stdout); err != nil {
+	if err := pickUpCampaigns(g, up, f.Meters, o.retryFor, stdout); err != nil {
 		return err
 	}
 	res := fwd.Result
