@@ -26,7 +26,7 @@ import (
 //	GET  /v1/operator/campaigns              ids, approved and awaiting approval
 //	GET  /v1/operator/campaigns/{id}         progress, with each meter's outcome
 //
-// Every call that changes something is in the audit log, refusals too.
+// Every operator call is in the audit log, refusals too.
 
 // maxCampaignBody caps an operator's campaign request (manifest and image,
 // base64 in JSON, and the meters).
@@ -201,8 +201,19 @@ func (h *HeadEnd) writeCampaign(w http.ResponseWriter, id uint32) {
 	writeJSON(w, http.StatusOK, replyOf(c))
 }
 
+// auditRead writes an operator's read to the audit log; the read is not
+// answered when its entry did not commit (fail closed, as a fetch).
+func (h *HeadEnd) auditRead(w http.ResponseWriter, op Approver, detail string) bool {
+	if err := h.cfg.Store.appendAudit(h.cfg.Now(), op.Name, "campaign-read", detail); err != nil {
+		httpError(w, http.StatusServiceUnavailable, err)
+		return false
+	}
+	return true
+}
+
 func (h *HeadEnd) serveCampaign(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.campaignOperator(w, r); !ok {
+	op, ok := h.campaignOperator(w, r)
+	if !ok {
 		return
 	}
 	id, err := campaignID(r)
@@ -210,11 +221,14 @@ func (h *HeadEnd) serveCampaign(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
-	h.writeCampaign(w, id)
+	if h.auditRead(w, op, fmt.Sprintf("campaign %d", id)) {
+		h.writeCampaign(w, id)
+	}
 }
 
 func (h *HeadEnd) serveCampaignList(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.campaignOperator(w, r); !ok {
+	op, ok := h.campaignOperator(w, r)
+	if !ok || !h.auditRead(w, op, "campaign list") {
 		return
 	}
 	ids, pending, err := h.cfg.Store.campaignIDs()

@@ -11,6 +11,7 @@ import (
 	"log"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -325,5 +326,18 @@ func TestCampaignHTTP(t *testing.T) {
 	}
 	if code, b := call(alice, "GET", "/v1/operator/campaigns/77", nil); code != http.StatusNotFound {
 		t.Fatalf("no such campaign: %d %s", code, b)
+	}
+	entries, err := f.store.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Actor+" "+e.Action)
+	}
+	for _, want := range []string{"alice campaign-requested", "alice campaign-refused", "bob campaign", "bob campaign-paused", "alice campaign-read", "alice campaign-resumed"} {
+		if !slices.Contains(actions, want) {
+			t.Errorf("no %q in the audit log: %v", want, actions)
+		}
 	}
 }
