@@ -8,6 +8,12 @@
 // Merkle proofs to verify it offline, issues commands with role checks, rate
 // limits and two approvers, runs firmware campaigns, and writes an audit log.
 //
+// Firmware campaigns (campaign.go) are durable: released with two
+// different operators' approvals, they keep manifest, image, state, stage
+// and each meter's outcome in the store, which gateways pick up and report
+// on their own outbound connections (campaign_http.go), so a head-end
+// started again resumes a campaign without offering a meter twice.
+//
 // The head-end fails closed on its audit log: a command's entry commits in
 // the transaction that uses its counter, a campaign's with its record, a
 // batch's refusals with the batch, and a fetch is not answered when its

@@ -63,7 +63,7 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) || !errors.Is(err, ErrAudit) {
 		t.Fatalf("refused disconnect with a broken audit log: %v", err)
 	}
-	if camp, err := f.he.NewCampaign(7, []byte("manifest"), []byte("image"), f.alice, f.bob); !errors.Is(err, ErrAudit) || camp != nil {
+	if camp, err := f.he.NewCampaign(7, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); !errors.Is(err, ErrAudit) || camp != nil {
 		t.Fatalf("campaign without its audit entry: %v %v", camp, err)
 	}
 	if p, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, f.t0, f.t0.Add(24*time.Hour)); !errors.Is(err, ErrAudit) || p != nil {

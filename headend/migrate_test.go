@@ -109,10 +109,10 @@ func checkAdopted(t *testing.T, f *fixture, st *Store) {
 	if err != nil || len(p) != 192 {
 		t.Fatalf("fetch after adoption: %d intervals, %v", len(p), err)
 	}
-	if _, err := f.he.NewCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob); err != nil {
+	if _, err := f.he.NewCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); err != nil {
 		t.Fatalf("campaign (migration 2): %v", err)
 	}
-	if _, err := f.he.NewCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob); !errors.Is(err, ErrCampaignExists) {
+	if _, err := f.he.NewCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); !errors.Is(err, ErrCampaignExists) {
 		t.Fatalf("campaign id approved twice: %v", err)
 	}
 	// The ingest path still stores once.

@@ -87,7 +87,7 @@ func TestPostgresStore(t *testing.T) {
 	open := func() *Store {
 		st := openPostgres(t, dsn)
 		// Each sub-test starts from empty tables.
-		for _, tbl := range []string{"data", "contracts", "audit", "command_counters", "campaigns", "tamper_events", "tamper_alarms"} {
+		for _, tbl := range []string{"data", "contracts", "audit", "command_counters", "campaigns", "campaign_requests", "campaign_meters", "tamper_events", "tamper_alarms"} {
 			if _, err := st.db.Exec("TRUNCATE " + tbl); err != nil {
 				t.Fatal(err)
 			}
@@ -103,6 +103,11 @@ func TestPostgresStore(t *testing.T) {
 		f := newFixture(t)
 		f.useStore(open())
 		testFetch(t, f)
+	})
+	t.Run("campaign across a restart", func(t *testing.T) {
+		f := newFixture(t)
+		f.useStore(open())
+		testCampaignRestart(t, f, func() *Store { return openPostgres(t, dsn) })
 	})
 	t.Run("tamper", func(t *testing.T) {
 		f := newFixture(t)

@@ -2,7 +2,6 @@ package headend
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -917,41 +916,6 @@ func (s *Store) issueCommand(meter protocol.SystemTitle, issued int64, e auditEn
 	defer tx.Rollback()
 	if err := s.setCommandCounter(ctx, tx, meter, issued); err != nil {
 		return err
-	}
-	if err := s.audit(ctx, tx, e); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("%w: %w", ErrAudit, storeErr("commit", err))
-	}
-	return nil
-}
-
-// ErrCampaignExists refuses a second approval of a campaign id: an id names
-// one approved manifest for good.
-var ErrCampaignExists = errors.New("headend: campaign id already approved")
-
-// addCampaign records an approved campaign and its audit entry in one
-// transaction.
-func (s *Store) addCampaign(id uint32, manifest, image []byte, first, second string, e auditEntry) error {
-	ctx := context.Background()
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return storeErr("begin", err)
-	}
-	defer tx.Rollback()
-	digest := sha256.Sum256(manifest)
-	res, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO campaigns (id, approved_at, first_approver, second_approver, manifest_sha256, image_bytes) VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING`),
-		int64(id), e.at.UnixNano(), first, second, digest[:], len(image))
-	if err != nil {
-		return storeErr("campaign", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return storeErr("campaign", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("%w: campaign %d", ErrCampaignExists, id)
 	}
 	if err := s.audit(ctx, tx, e); err != nil {
 		return err

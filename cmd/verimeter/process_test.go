@@ -23,7 +23,8 @@ import (
 
 // TestProcessesOnLoopback runs the head-end, two gateways and six meters as
 // separate processes (PLC over Unix datagram sockets, WAN over TLS 1.3 on
-// 127.0.0.1), gateway 0 relaying a firmware campaign, then checks that
+// 127.0.0.1), the gateways picking up a firmware campaign two operators
+// released, the head-end restarted in its last stage, then checks that
 // the readings arrived, verify, and are served to the entitled supplier
 // only, and that every process's logs of every module (-spec-trace) are
 // behaviours of the spec.
@@ -93,13 +94,16 @@ func TestProcessesOnLoopback(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	// Gateway 0 also relays a firmware campaign (UC5) to its meters.
-	fw := firmwareMaker(t, work)(1, 5, false)
+	// A firmware campaign (UC5) for every meter, released through the
+	// operator API by two operators; each gateway picks its meters' work up
+	// on its own connection after forwarding, relays it and reports each
+	// outcome. Its rollout order interleaves the gateways: stage 1 is a
+	// meter of gateway 0, stage 2 adds one of gateway 1, so gateway 0
+	// leaves two of its meters pending when it stops, for after a restart
+	// of the head-end.
+	camp := startCampaign(t, work, 1, firmwareMaker(t, work)(1, 5, false), filepath.Join(work, "gw-00.json"), filepath.Join(work, "gw-01.json"))
 	for g := range 2 {
 		args := []string{"gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g))}
-		if g == 0 {
-			args = append(args, "-firmware", fw)
-		}
 		cmd := exec.Command(bin, traced(args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -111,6 +115,37 @@ func TestProcessesOnLoopback(t *testing.T) {
 		if want := fmt.Sprintf("%d tamper events acknowledged by the head-end, %d acknowledgements relayed", 1-g, 1-g); !strings.Contains(string(out), want) {
 			t.Fatalf("gateway %d: %s\nwant %q", g, out, want)
 		}
+		if want := fmt.Sprintf("%d firmware outcomes reported", 1+2*g); !strings.Contains(string(out), want) || strings.Contains(string(out), "refused") {
+			t.Fatalf("gateway %d: %s\nwant %q, no refusal", g, out, want)
+		}
+	}
+	// The head-end stops in the middle of stage 3 and starts again on its
+	// database: gateway 0, asking again, is offered its two pending meters
+	// and not the one that reported; the campaign completes.
+	if c := campaignInDB(t, work, 1); c.State != "running" || c.Stage != 2 {
+		t.Fatalf("campaign before the restart: %s", c)
+	}
+	he := procs[0]
+	he.Process.Signal(os.Interrupt)
+	he.Wait()
+	os.Remove(filepath.Join(work, "headend.addr"))
+	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
+	operatorCall(t, work, "operator-1", "GET", "/v1/operator/campaigns", nil) // up again
+	if out, err := exec.Command(bin, traced("gateway", "run", "-config", filepath.Join(work, "gw-00.json"))...).CombinedOutput(); err != nil || !strings.Contains(string(out), "2 firmware outcomes reported") || strings.Contains(string(out), camp[0]+" campaign 1") {
+		t.Fatalf("gateway 0 after the head-end's restart: %v\n%s", err, out)
+	}
+	// Every meter's outcome is in the head-end's database, each installed
+	// once by the gateway that serves it.
+	c := campaignInDB(t, work, 1)
+	if inst, _ := c.Outcome(); c.State != "done" || len(c.Meters) != 6 || inst != 6 || c.Meters[1].Gateway == c.Meters[0].Gateway {
+		t.Fatalf("campaign in the database: %s %+v", c, c.Meters)
+	}
+	if out, err := exec.Command(bin, "campaign", "show", "-config", filepath.Join(work, "headend.json"), "-id", "1").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "campaign 1: done, stage 3 of 3, 6 installed, 0 failed, 6 meters") || strings.Count(string(out), " installed at ") != 6 {
+		t.Fatalf("verimeter campaign show: %v\n%s", err, out)
+	}
+	if code, b := operatorCall(t, work, "operator-2", "GET", "/v1/operator/campaigns/1", nil); code != http.StatusOK || !strings.Contains(string(b), `"installed":6`) {
+		t.Fatalf("campaign progress: %d %s", code, b)
 	}
 	addr, err := os.ReadFile(filepath.Join(work, "headend.addr"))
 	if err != nil {

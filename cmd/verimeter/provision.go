@@ -145,6 +145,13 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 			return err
 		}
 	}
+	// Two head-end operators: a firmware campaign one of them requests
+	// needs the other's approval (four eyes).
+	for _, s := range []string{"operator-1", "operator-2"} {
+		if _, _, err := issue(p("pki", s), "head-end-operator", named(s), protocol.RoleHeadEnd, protocol.ParticipantValidity); err != nil {
+			return err
+		}
+	}
 	spki := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalPKIXPublicKey(&k.PublicKey); return b }
 	day := now.UTC().Truncate(24*time.Hour).Unix()/86400 - 1
 	dayStart := time.Unix(day*86400, 0).UTC()

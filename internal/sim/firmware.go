@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -28,28 +29,44 @@ func (w *world) firmware(rep *Report) error {
 	// One meter's self-test fails (selfTestOf): it must roll back.
 	victim := w.meters[len(w.meters)/2]
 	attempts := map[*meterNode]int{}
-	run := func(c *headend.Campaign) (installed, failed, reached int, err error) {
-		done := 0
-		for _, share := range c.Stages {
-			upto := int(float64(len(w.meters))*share + 0.5)
-			upto = max(upto, 1)
-			for ; done < upto; done++ {
-				n := w.meters[done]
-				ferr := n.gw.g.Firmware(n.cfg.Title, c.ID, c.Manifest, c.Image)
-				if ferr != nil && !errors.Is(ferr, gateway.ErrMeterRefus) {
-					return 0, 0, done, ferr
+	titles := make([]protocol.SystemTitle, len(w.meters))
+	byTitle := map[protocol.SystemTitle]*meterNode{}
+	for i, n := range w.meters {
+		titles[i] = n.cfg.Title
+		byTitle[n.cfg.Title] = n
+	}
+	// Each gateway picks its meters' work up from the head-end and reports
+	// every outcome, round after round, until no round brings more: the
+	// head-end judges each stage as its last meter reports and offers the
+	// next stage, or stops the campaign.
+	run := func(id uint32) (c *headend.Campaign, reached int, err error) {
+		for {
+			round := 0
+			for _, gw := range w.gws {
+				var mine []protocol.SystemTitle
+				for _, n := range w.meters {
+					if n.gw == gw {
+						mine = append(mine, n.cfg.Title)
+					}
 				}
-				attempts[n]++
-				c.Report(ferr == nil)
-				w.progress(done+1, len(w.meters), fmt.Sprintf("firmware campaign %d", c.ID))
+				k, err := gw.g.RunCampaigns(context.Background(), w.he, mine, func(r gateway.CampaignResult) {
+					if r.Campaign == id {
+						attempts[byTitle[r.Meter]]++
+						reached++
+						w.progress(reached, len(w.meters), fmt.Sprintf("firmware campaign %d", id))
+					}
+				})
+				if err != nil {
+					return nil, reached, err
+				}
+				round += k
 			}
-			c.StageDone()
-			if c.Stopped {
+			if round == 0 {
 				break
 			}
 		}
-		i, f := c.Outcome()
-		return i, f, done, nil
+		c, err = w.store.Campaign(id)
+		return c, reached, err
 	}
 	f := &rep.Fig
 	f.CampaignsRefused = map[string]int{}
@@ -57,30 +74,30 @@ func (w *world) firmware(rep *Report) error {
 	for _, g := range w.gws {
 		air -= g.seg.Medium().TotalAirtime()
 	}
-	c1, err := w.he.NewCampaign(1, bad, image, w.alice, w.bob)
+	if _, err := w.he.NewCampaign(1, bad, image, w.alice, w.bob, titles); err != nil {
+		return err
+	}
+	c1, reached1, err := run(1)
 	if err != nil {
 		return err
 	}
-	_, f1, reached1, err := run(c1)
-	if err != nil {
-		return err
-	}
+	_, f1 := c1.Outcome()
 	f.Stage1Reached, f.Stage1Refused = reached1, f1
 	rep.add(StepFirmware, "campaign without the metrology authority's signature", c1.Stopped && f1 == reached1 && reached1 > 0,
 		fmt.Sprintf("refused by %d of %d meters of stage 1; campaign %s", f1, reached1, map[bool]string{true: "stopped", false: "not stopped"}[c1.Stopped]),
 		"every meter reached refuses, campaign stops", "")
-	_, oneErr := w.he.NewCampaign(2, good, image, w.alice, w.alice)
+	_, oneErr := w.he.NewCampaign(2, good, image, w.alice, w.alice, titles)
 	tally(f.CampaignsRefused, oneErr, headend.ErrApproval)
 	rep.add(StepFirmware, "campaign approved by one person", errors.Is(oneErr, headend.ErrApproval),
 		fmt.Sprintf("refused: %s", Classes(f.CampaignsRefused)), "refused, second approver missing", "")
-	c2, err := w.he.NewCampaign(2, good, image, w.alice, w.bob)
+	if _, err := w.he.NewCampaign(2, good, image, w.alice, w.bob, titles); err != nil {
+		return err
+	}
+	c2, _, err := run(2)
 	if err != nil {
 		return err
 	}
-	inst, fail, _, err := run(c2)
-	if err != nil {
-		return err
-	}
+	inst, fail := c2.Outcome()
 	v5, v4 := 0, 0
 	for _, n := range w.meters {
 		switch n.m.Status().Version {

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/verimeter/verimeter/headend"
+)
+
+func init() {
+	register(command{name: "campaign", summary: "campaign show -config FILE -id N: a firmware campaign's progress and each meter's outcome, from the head-end's database", run: runCampaign})
+}
+
+func runCampaign(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "show" {
+		fmt.Fprintln(stderr, "usage: verimeter campaign show -config headend.json -id N")
+		return 2
+	}
+	fs := flag.NewFlagSet("campaign show", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "head-end configuration (JSON, from verimeter provision): the database to read")
+	id := fs.Uint("id", 0, "the campaign's id")
+	setUsage(fs, stderr, "usage: verimeter campaign show -config headend.json -id N")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *cfgPath == "" || fs.NArg() != 0 || *id > 1<<32-1 {
+		fmt.Fprintln(stderr, "verimeter campaign show: -config FILE is required, -id below 2^32, and nothing else")
+		fs.Usage()
+		return 2
+	}
+	if err := campaignShow(*cfgPath, uint32(*id), stdout); err != nil {
+		fmt.Fprintf(stderr, "verimeter campaign: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// campaignShow prints a campaign as the head-end's database holds it: one
+// summary line, then one line per meter in rollout order.
+func campaignShow(path string, id uint32, stdout io.Writer) (err error) {
+	var f headendFile
+	if err := readJSON(path, &f); err != nil {
+		return err
+	}
+	var store *headend.Store
+	if f.Postgres != "" {
+		store, err = headend.OpenPostgres(f.Postgres)
+	} else {
+		store, err = headend.OpenStore(f.DB)
+	}
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	c, err := store.Campaign(id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, c)
+	for _, m := range c.Meters {
+		outcome, at := m.Outcome, ""
+		if outcome == "" {
+			outcome = "pending"
+		}
+		if !m.Reported.IsZero() {
+			at = " at " + m.Reported.Format(time.RFC3339) + " via " + m.Gateway
+		}
+		detail := ""
+		if m.Detail != "" {
+			detail = ": " + m.Detail
+		}
+		fmt.Fprintf(stdout, "  %x stage %d %s%s%s\n", m.Meter, m.Stage+1, outcome, at, detail)
+	}
+	return nil
+}
