@@ -171,13 +171,24 @@ func addAlarms(set, add []int64) []int64 {
 	return out
 }
 
-// IngestTamper takes a gateway's batch of tamper events: each is verified,
+// Tamper is a gateway's upload of tamper events (the shape of
+// gateway.TamperUplink): the acknowledgements of the events stored, now or
+// before. A refused event gets no acknowledgement and is in the audit log
+// (tamper-rejected, with the reason); an error means the store failed and
+// what was not acknowledged must be sent again. serveTamper is this over
+// HTTPS; a gateway in the head-end's process uses it directly.
+func (h *HeadEnd) Tamper(ctx context.Context, gateway string, batch protocol.TamperBatch) (protocol.TamperBatch, error) {
+	acks, _, err := h.ingestTamper(ctx, gateway, batch)
+	return acks, err
+}
+
+// ingestTamper takes a gateway's batch of tamper events: each is verified,
 // then stepped through its meter's machine (Ingest), stored and alarmed
 // durably in one transaction, and acknowledged with the head-end's
 // signature. It returns the acknowledgements (with the Lamport time of the
 // last step when traced) and why each refused event was refused; an error
 // means the store failed and what was not acknowledged must be sent again.
-func (h *HeadEnd) IngestTamper(ctx context.Context, gateway string, batch protocol.TamperBatch) (protocol.TamperBatch, []error, error) {
+func (h *HeadEnd) ingestTamper(ctx context.Context, gateway string, batch protocol.TamperBatch) (protocol.TamperBatch, []error, error) {
 	t := &h.tamper
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -275,7 +286,7 @@ func (h *HeadEnd) serveTamper(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
-	acks, _, err := h.IngestTamper(r.Context(), c.Subject.CommonName, batch)
+	acks, err := h.Tamper(r.Context(), c.Subject.CommonName, batch)
 	if err != nil {
 		httpError(w, http.StatusServiceUnavailable, err)
 		return

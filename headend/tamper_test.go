@@ -33,7 +33,7 @@ func TestTamperStoredOnceOneAlarmSignedAck(t *testing.T) { testTamper(t, newFixt
 func testTamper(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	ev1, ev2 := f.tamperEvent(t, 1, protocol.EventCoverOpened), f.tamperEvent(t, 2, protocol.EventMagneticField)
-	acks, rejected, err := f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev1, ev1, ev2}})
+	acks, rejected, err := f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev1, ev1, ev2}})
 	if err != nil || len(rejected) != 0 || len(acks.Items) != 3 {
 		t.Fatalf("first upload: %d acks, %v, %v", len(acks.Items), rejected, err)
 	}
@@ -52,7 +52,7 @@ func testTamper(t *testing.T, f *fixture) {
 	}
 	// A restart on the same store: the resend is a duplicate.
 	f.he = New(f.he.cfg)
-	if _, _, err := f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev2}}); err != nil {
+	if _, _, err := f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev2}}); err != nil {
 		t.Fatal(err)
 	}
 	alarms, err := f.he.Alarms(ctx, false)
@@ -67,7 +67,7 @@ func testTamper(t *testing.T, f *fixture) {
 	forged, _ := forger.SignEvent(protocol.Event{Meter: f.meter, Counter: 3, Time: f.t0.Unix(), Code: protocol.EventCoverOpened})
 	altered := bytes.Clone(f.tamperEvent(t, 4, protocol.EventCoverOpened))
 	altered[len(altered)-1] ^= 1
-	acks, rejected, err = f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{forged, altered, {0xD2}}})
+	acks, rejected, err = f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{forged, altered, {0xD2}}})
 	if err != nil || len(acks.Items) != 0 || len(rejected) != 3 {
 		t.Fatalf("forgeries: %d acks, %v, %v", len(acks.Items), rejected, err)
 	}
@@ -108,7 +108,7 @@ func FuzzIngestTamper(f *testing.F) {
 	f.Add([]byte{0xD2, 0x84})
 	f.Add(append(append([]byte(nil), ev...), 0))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		acks, rejected, err := fx.he.IngestTamper(context.Background(), "gw", protocol.TamperBatch{Items: [][]byte{raw}})
+		acks, rejected, err := fx.he.ingestTamper(context.Background(), "gw", protocol.TamperBatch{Items: [][]byte{raw}})
 		if err != nil {
 			t.Fatalf("store error: %v", err)
 		}
@@ -134,12 +134,12 @@ func TestTamperAlarmsNoCapacity(t *testing.T) {
 		batch.Items = append(batch.Items, f.tamperEvent(t, i, protocol.EventCoverOpened))
 	}
 	half := len(batch.Items) / 2
-	acks, rejected, err := f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: batch.Items[:half]})
+	acks, rejected, err := f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: batch.Items[:half]})
 	if err != nil || len(rejected) != 0 || len(acks.Items) != half {
 		t.Fatalf("first half: %d acks, %v, %v", len(acks.Items), rejected, err)
 	}
 	f.he = New(f.he.cfg) // a restart: the alarms are read from the store
-	acks, rejected, err = f.he.IngestTamper(ctx, "gw", protocol.TamperBatch{Items: batch.Items})
+	acks, rejected, err = f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: batch.Items})
 	if err != nil || len(rejected) != 0 || len(acks.Items) != n {
 		t.Fatalf("all %d: %d acks, %v, %v", n, len(acks.Items), rejected, err)
 	}

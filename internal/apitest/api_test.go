@@ -62,8 +62,6 @@ var allowed = []struct {
 			"headend.HeadEnd.SignTreeHead", "headend.HeadEnd.EvidenceFor", "headend.HeadEnd.Fetch"}},
 	{"the gateway's command relay and wake-up (UC4): `verimeter gateway run` does not relay commands yet, the demo does",
 		[]string{"gateway.Gateway.Command", "gateway.Gateway.WakeUp"}},
-	{"the demo's in-process WAN for tamper events (the HTTP handler calls it in a deployment)",
-		[]string{"headend.HeadEnd.IngestTamper"}},
 	{"a stored reading's evidence (the reading, its log entry and inclusion proof): `verimeter verify`'s tests build it; the operator API serves it",
 		[]string{"headend.HeadEnd.Evidence"}},
 }

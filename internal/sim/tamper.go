@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/verimeter/verimeter/gateway"
-	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/meter"
 	"github.com/verimeter/verimeter/protocol"
 )
@@ -22,8 +21,7 @@ func (u uplink) Tamper(ctx context.Context, gw string, b protocol.TamperBatch) (
 	if u.w.wanDown[gw] {
 		return protocol.TamperBatch{}, gateway.ErrWANDown
 	}
-	acks, _, err := u.w.he.IngestTamper(ctx, gw, b)
-	return acks, err
+	return u.w.he.Tamper(ctx, gw, b)
 }
 
 // TamperFigures are what the tamper step measured.
@@ -128,11 +126,19 @@ func (w *world) tamper(rep *Report) error {
 	}
 	bad := append([]byte(nil), ev...)
 	bad[len(bad)-1] ^= 0x01
-	_, rejected, err := w.he.IngestTamper(ctx, g.name, protocol.TamperBatch{Items: [][]byte{bad}})
+	refusedBefore, err := w.auditCount("tamper-rejected", "signature")
 	if err != nil {
 		return err
 	}
-	f.RefusedAltered = len(rejected) == 1 && errors.Is(rejected[0], headend.ErrTamperEvent) && errors.Is(rejected[0], protocol.ErrBadSignature)
+	acks, err := w.he.Tamper(ctx, g.name, protocol.TamperBatch{Items: [][]byte{bad}})
+	if err != nil {
+		return err
+	}
+	refusedAfter, err := w.auditCount("tamper-rejected", "signature")
+	if err != nil {
+		return err
+	}
+	f.RefusedAltered = len(acks.Items) == 0 && refusedAfter == refusedBefore+1
 	if len(alarms) > 0 {
 		if err := w.he.AcknowledgeAlarm(ctx, alarms[0].ID, "operator on duty"); err != nil {
 			return err
@@ -181,4 +187,20 @@ func (w *world) restartMeter(n *meterNode) error {
 		return err
 	}
 	return n.gw.g.Commission(n.cfg.Title, n.channelPub)
+}
+
+// auditCount counts the audit log's entries of action whose detail
+// contains word: how an operator sees what the head-end refused.
+func (w *world) auditCount(action, word string) (int, error) {
+	log, err := w.store.AuditLog()
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range log {
+		if e.Action == action && strings.Contains(e.Detail, word) {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -156,20 +156,22 @@ func TestTamperEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acks, rejected, err := w.he.IngestTamper(ctx, g.name, protocol.TamperBatch{Items: [][]byte{altered, forged, []byte("not an event")}})
+	// (The typed reasons are the head-end's own tests; here, as an
+	// operator sees it: no acknowledgement, three refusals audited.)
+	before, err := w.auditCount("tamper-rejected", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(acks.Items) != 0 || len(rejected) != 3 {
-		t.Fatalf("%d acknowledged, %d refused; want 0 and 3", len(acks.Items), len(rejected))
+	acks, err := w.he.Tamper(ctx, g.name, protocol.TamperBatch{Items: [][]byte{altered, forged, []byte("not an event")}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, err := range rejected {
-		if !errors.Is(err, headend.ErrTamperEvent) {
-			t.Fatalf("refusal %d: %v, want ErrTamperEvent", i, err)
-		}
+	after, err := w.auditCount("tamper-rejected", "")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !errors.Is(rejected[0], protocol.ErrBadSignature) || !errors.Is(rejected[0], statemachine.ErrNotEnabled) || !errors.Is(rejected[1], protocol.ErrBadSignature) {
-		t.Fatalf("refusals %v, want the signature failure and the machine's guard e.signed", rejected[:2])
+	if len(acks.Items) != 0 || after != before+3 {
+		t.Fatalf("%d acknowledged, %d refusals audited; want 0 and 3", len(acks.Items), after-before)
 	}
 	if again, _ := w.he.Alarms(ctx, false); len(again) != 2 {
 		t.Fatalf("%d alarms after the forgeries, want 2", len(again))
