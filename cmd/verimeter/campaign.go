@@ -1,9 +1,11 @@
 package main
 
 import (
+	"crypto/sha256"
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/verimeter/verimeter/headend"
@@ -60,6 +62,7 @@ func campaignShow(path string, id uint32, stdout io.Writer) (err error) {
 		return err
 	}
 	fmt.Fprintln(stdout, c)
+	fmt.Fprint(stdout, campaignDetails(c))
 	for _, m := range c.Meters {
 		outcome, at := m.Outcome, ""
 		if outcome == "" {
@@ -75,4 +78,24 @@ func campaignShow(path string, id uint32, stdout io.Writer) (err error) {
 		fmt.Fprintf(stdout, "  %x stage %d %s%s%s\n", m.Meter, m.Stage+1, outcome, at, detail)
 	}
 	return nil
+}
+
+// campaignDetails is what an auditor checks of a campaign besides its
+// progress: who approved it, which manifest and image (sizes and SHA-256),
+// the stages and the failure limit, and why it stopped.
+func campaignDetails(c *headend.Campaign) string {
+	var b strings.Builder
+	stage := "done"
+	if c.Stage < len(c.Stages) {
+		stage = fmt.Sprintf("stage %d under way", c.Stage+1)
+	}
+	fmt.Fprintf(&b, "  id %d, state %s, %s; stages at %v of the meters, stops when more than %.0f %% of a stage fail\n", c.ID, c.State, stage, c.Stages, 100*c.MaxFailureRate)
+	fmt.Fprintf(&b, "  approved by %s and %s\n", c.FirstApprover, c.SecondApprover)
+	fmt.Fprintf(&b, "  manifest %d bytes SHA-256 %x, image %d bytes SHA-256 %x\n", len(c.Manifest), sha256.Sum256(c.Manifest), len(c.Image), sha256.Sum256(c.Image))
+	installed, failed := c.Outcome()
+	fmt.Fprintf(&b, "  %d of %d meters not reported yet\n", len(c.Meters)-installed-failed, len(c.Meters))
+	if c.Stopped {
+		fmt.Fprintf(&b, "  stopped: %s\n", c.Reason)
+	}
+	return b.String()
 }

@@ -141,7 +141,8 @@ func TestProcessesOnLoopback(t *testing.T) {
 		t.Fatalf("campaign in the database: %s %+v", c, c.Meters)
 	}
 	if out, err := exec.Command(bin, "campaign", "show", "-config", filepath.Join(work, "headend.json"), "-id", "1").CombinedOutput(); err != nil ||
-		!strings.Contains(string(out), "campaign 1: done, stage 3 of 3, 6 installed, 0 failed, 6 meters") || strings.Count(string(out), " installed at ") != 6 {
+		!strings.Contains(string(out), "campaign 1: done, stage 3 of 3, 6 installed, 0 failed, 6 meters") || strings.Count(string(out), " installed at ") != 6 ||
+		!strings.Contains(string(out), "approved by operator-1 and operator-2") || !strings.Contains(string(out), "0 of 6 meters not reported yet") {
 		t.Fatalf("verimeter campaign show: %v\n%s", err, out)
 	}
 	if code, b := operatorCall(t, work, "operator-2", "GET", "/v1/operator/campaigns/1", nil); code != http.StatusOK || !strings.Contains(string(b), `"installed":6`) {
