@@ -1,0 +1,394 @@
+package headend
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/protocol/translog"
+	"github.com/verimeter/verimeter/wan"
+)
+
+// opServer serves f.he's handler on a loopback TLS listener (the head-end's
+// own TLSConfig) and returns its base URL; check, when set, sees every
+// answer with its request.
+type opServer struct {
+	t     *testing.T
+	base  string
+	check func(req *http.Request, resp *http.Response, body []byte)
+}
+
+func serveOperator(t *testing.T, f *fixture) *opServer {
+	t.Helper()
+	server := f.tlsCert(t, f.subs["head-end-operator"], "head-end", protocol.RoleHeadEnd)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", TLSConfig(server))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.he.handler().ServeHTTP(w, r) }),
+		ReadHeaderTimeout: 5 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
+	return &opServer{t: t, base: "https://" + ln.Addr().String()}
+}
+
+// do sends a request as cert and decodes a JSON answer into v (when not
+// nil and the status is 2xx) or returns the refusal.
+func (s *opServer) do(cert tls.Certificate, method, path string, body any, v any) (int, wan.OperatorError) {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		j, _ := json.Marshal(b)
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := client(cert).Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if s.check != nil {
+		s.check(req, resp, raw)
+	}
+	var oe wan.OperatorError
+	if resp.StatusCode >= 300 {
+		if err := json.Unmarshal(raw, &oe); err != nil {
+			s.t.Fatalf("%s %s: %s, not a JSON refusal: %q", method, path, resp.Status, raw)
+		}
+		return resp.StatusCode, oe
+	}
+	if v != nil {
+		if err := json.Unmarshal(raw, v); err != nil {
+			s.t.Fatalf("%s %s: %s: %v: %q", method, path, resp.Status, err, raw)
+		}
+	}
+	return resp.StatusCode, oe
+}
+
+// operators issues the fixture's operators alice and bob as TLS client
+// certificates under the head-end-operator sub-CA.
+func operators(t *testing.T, f *fixture) (alice, bob tls.Certificate) {
+	return f.tlsCert(t, f.subs["head-end-operator"], "operator alice", protocol.RoleHeadEnd),
+		f.tlsCert(t, f.subs["head-end-operator"], "operator bob", protocol.RoleHeadEnd)
+}
+
+// TestOperatorRoleCheck: only an operator's certificate reaches the
+// operator routes; a gateway's, a participant's, the head-end's own TLS
+// certificate and its command key's are refused with 403, and the refusal
+// of a PKI member in another role is audited. Every operator call is in
+// the audit log with the operator's name.
+func TestOperatorRoleCheck(t *testing.T) {
+	f := newFixture(t)
+	s := serveOperator(t, f)
+	alice, _ := operators(t, f)
+	gw := f.tlsCert(t, f.subs["gateway-operator"], "gw-1", protocol.RoleGateway)
+	sup := f.tlsCert(t, f.subs["market-participant"], "supplier A", protocol.RoleSupplier)
+	grid := f.tlsCert(t, f.subs["market-participant"], "grid op", protocol.RoleGridOperator)
+	k := key(t)
+	serverCert, err := f.subs["head-end-operator"].Issue(protocol.Identity{CommonName: "head-end", Hosts: []string{"localhost"}}, []protocol.Role{protocol.RoleHeadEnd}, &k.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := tls.Certificate{Certificate: [][]byte{serverCert.Raw}, PrivateKey: k, Leaf: serverCert}
+	cmdKeyCert, err := f.subs["head-end-operator"].Issue(protocol.Identity{CommonName: "head-end commands"}, []protocol.Role{protocol.RoleHeadEnd}, &f.he.cfg.Key.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmdKey := tls.Certificate{Certificate: [][]byte{cmdKeyCert.Raw}, PrivateKey: f.he.cfg.Key, Leaf: cmdKeyCert}
+	for name, c := range map[string]tls.Certificate{"gateway": gw, "supplier": sup, "grid operator": grid, "head-end TLS server": server, "head-end command key": cmdKey} {
+		for _, route := range [][2]string{{"GET", "/v1/operator/meters"}, {"GET", "/v1/operator/audit"}, {"POST", "/v1/operator/commands/1/approve"}} {
+			if code, oe := s.do(c, route[0], route[1], nil, nil); code != http.StatusForbidden || oe.Class != wan.ClassForbidden {
+				t.Errorf("%s on %s %s: %d %+v, want 403 forbidden", name, route[0], route[1], code, oe)
+			}
+		}
+	}
+	var meters []wan.OperatorMeter
+	if code, oe := s.do(alice, "GET", "/v1/operator/meters", nil, &meters); code != http.StatusOK {
+		t.Fatalf("operator: %d %+v", code, oe)
+	}
+	log, err := f.store.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, refusals int
+	for _, e := range log {
+		switch {
+		case e.Action == "operator-call" && e.Actor == "operator alice" && e.Detail == "GET /v1/operator/meters":
+			calls++
+		case e.Action == "operator-refused" && (e.Actor == "gw-1" || e.Actor == "supplier A" || e.Actor == "grid op"):
+			refusals++
+		case e.Action == "operator-call":
+			t.Errorf("a refused certificate's call in the log as served: %+v", e)
+		}
+	}
+	if calls != 1 || refusals != 9 {
+		t.Fatalf("audit log: %d calls of alice, %d refusals of the gateway and participants; want 1 and 9\n%+v", calls, refusals, log)
+	}
+}
+
+// TestOperatorFourEyes: a command requested by one operator waits for a
+// different one; the requester approving it is refused with
+// ErrSameOperator (409 same-operator) and it stays pending; a second
+// operator's approval has the head-end sign it (ready, the meter's next
+// counter); approving it again is a conflict. The rows survive a restart
+// of the head-end on the same database, and the counter goes on.
+func TestOperatorFourEyes(t *testing.T) {
+	f := newFixture(t)
+	path := filepath.Join(t.TempDir(), "ops.db")
+	st, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.he.cfg
+	cfg.Store = st
+	f.he, f.store = New(cfg), st
+	s := serveOperator(t, f)
+	validateAgainstOpenAPI(t, s)
+	alice, bob := operators(t, f)
+	meter := fmt.Sprintf("%x", f.meter[:])
+
+	var c wan.OperatorCommand
+	if code, oe := s.do(alice, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "tariff", Tariff: 2}, &c); code != http.StatusCreated || c.Status != wan.CommandPending || c.RequestedBy != "operator alice" {
+		t.Fatalf("request: %d %+v %+v", code, oe, c)
+	}
+	approve := fmt.Sprintf("/v1/operator/commands/%d/approve", c.ID)
+	if code, oe := s.do(alice, "POST", approve, nil, nil); code != http.StatusConflict || oe.Class != wan.ClassSameOperator {
+		t.Fatalf("the requester approving: %d %+v, want 409 same-operator", code, oe)
+	}
+	var pending []wan.OperatorCommand
+	if s.do(bob, "GET", "/v1/operator/commands?status=pending", nil, &pending); len(pending) != 1 || pending[0].ID != c.ID || pending[0].Signed != "" {
+		t.Fatalf("after the refused approval: %+v", pending)
+	}
+	var ready wan.OperatorCommand
+	if code, oe := s.do(bob, "POST", approve, nil, &ready); code != http.StatusOK || ready.Status != wan.CommandReady || ready.ApprovedBy != "operator bob" || ready.Counter != 1 {
+		t.Fatalf("second operator's approval: %d %+v %+v", code, oe, ready)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(ready.Signed)
+	heKey := &f.he.cfg.Key.PublicKey
+	cmd, err := protocol.VerifyCommand(raw, f.meter, func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+		return heKey, func(protocol.CommandKind) bool { return true }, nil
+	})
+	if err != nil || cmd.Kind != protocol.CmdTariff || cmd.Tariff != 2 || cmd.Counter != 1 {
+		t.Fatalf("signed command: %+v %v", cmd, err)
+	}
+	if code, oe := s.do(bob, "POST", approve, nil, nil); code != http.StatusConflict || oe.Class != wan.ClassConflict {
+		t.Fatalf("approving a ready command: %d %+v", code, oe)
+	}
+
+	// A disconnect requested, then the head-end restarts on the same
+	// database before the approval.
+	var d wan.OperatorCommand
+	if code, oe := s.do(bob, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "disconnect"}, &d); code != http.StatusCreated {
+		t.Fatalf("request: %d %+v", code, oe)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = OpenStore(path); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg.Store = st
+	f.he, f.store = New(cfg), st
+	var all []wan.OperatorCommand
+	if s.do(alice, "GET", "/v1/operator/commands", nil, &all); len(all) != 2 || all[0].Status != wan.CommandReady || all[0].Signed != ready.Signed || all[1].Status != wan.CommandPending {
+		t.Fatalf("after a restart: %+v", all)
+	}
+	if code, oe := s.do(bob, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), nil, nil); code != http.StatusConflict || oe.Class != wan.ClassSameOperator {
+		t.Fatalf("the requester approving after a restart: %d %+v", code, oe)
+	}
+	if code, oe := s.do(alice, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), nil, &d); code != http.StatusOK || d.Status != wan.CommandReady || d.Counter != 2 {
+		t.Fatalf("approval after a restart: %d %+v %+v", code, oe, d)
+	}
+	log, err := st.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var requested, signed, sameRefused int
+	for _, e := range log {
+		switch e.Action {
+		case "command-requested":
+			requested++
+		case "command":
+			signed++
+		case "command-approval-refused":
+			sameRefused++
+		}
+	}
+	if requested != 2 || signed != 2 || sameRefused != 2 {
+		t.Fatalf("audit: %d requested, %d signed, %d same-operator refusals; want 2, 2, 2", requested, signed, sameRefused)
+	}
+}
+
+// TestOperatorBadInput: malformed requests are refused with 400 (413 for a
+// body over the bound) and a JSON body naming the class, and change
+// nothing: the pending command stays as it was.
+func TestOperatorBadInput(t *testing.T) {
+	f := newFixture(t)
+	s := serveOperator(t, f)
+	validateAgainstOpenAPI(t, s)
+	alice, bob := operators(t, f)
+	meter := fmt.Sprintf("%x", f.meter[:])
+	var c wan.OperatorCommand
+	if code, _ := s.do(alice, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "reconnect"}, &c); code != http.StatusCreated {
+		t.Fatal(code)
+	}
+	for _, tc := range []struct {
+		method, path string
+		body         any
+		code         int
+	}{
+		{"POST", "/v1/operator/commands", []byte(`{"meter":`), 400},
+		{"POST", "/v1/operator/commands", []byte(`{"meter":"` + meter + `","kind":"reconnect","extra":1}`), 400},
+		{"POST", "/v1/operator/commands", wan.CommandRequest{Meter: "xyz", Kind: "tariff"}, 400},
+		{"POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "self-destruct"}, 400},
+		{"POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "clock-set", ClockStep: 3600}, 400},
+		{"POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "disconnect", Tariff: 3}, 400},
+		{"POST", "/v1/operator/commands", []byte(`{"meter":"` + meter + `","kind":"` + strings.Repeat("x", wan.MaxOperatorBody) + `"}`), 413},
+		{"POST", "/v1/operator/commands/abc/approve", nil, 400},
+		{"POST", "/v1/operator/commands/999/approve", nil, 404},
+		{"GET", "/v1/operator/commands?status=lost", nil, 400},
+		{"GET", "/v1/operator/meters/" + meter + "/readings?from=yesterday&to=today", nil, 400},
+		{"GET", "/v1/operator/meters/" + meter + "/readings?from=2026-11-01T00:00:00Z&to=2026-12-30T00:00:00Z", nil, 400},
+		{"GET", "/v1/operator/meters/" + meter + "/readings/7/evidence", nil, 404},
+		{"POST", "/v1/operator/meters/" + meter + "/supplier", wan.SupplierSwitch{Participant: "supplier B", From: "2026-12-01T00:00:00Z", Until: "2026-11-01T00:00:00Z"}, 400},
+		{"POST", "/v1/operator/alarms/5/ack", nil, 404},
+		{"GET", "/v1/operator/alarms?open=maybe", nil, 400},
+		{"GET", "/v1/operator/audit?after=-1", nil, 400},
+		{"POST", "/v1/operator/tree-head", nil, 409},
+	} {
+		if code, oe := s.do(bob, tc.method, tc.path, tc.body, nil); code != tc.code || oe.Class == "" || oe.Error == "" {
+			t.Errorf("%s %s: %d %+v, want %d with a class and a message", tc.method, tc.path, code, oe, tc.code)
+		}
+	}
+	var got wan.OperatorCommand
+	if s.do(bob, "GET", fmt.Sprintf("/v1/operator/commands/%d", c.ID), nil, &got); got != c {
+		t.Fatalf("the pending command after bad requests: %+v, was %+v", got, c)
+	}
+	var all []wan.OperatorCommand
+	if s.do(bob, "GET", "/v1/operator/commands", nil, &all); len(all) != 1 {
+		t.Fatalf("commands after bad requests: %+v", all)
+	}
+}
+
+// TestOperatorTour: inventory, readings, evidence of a reading, a tree
+// head on demand, contracts and a supplier switch, alarms and their
+// acknowledgement, the audit-log export, each answer checked.
+func TestOperatorTour(t *testing.T) {
+	f := newFixture(t)
+	s := serveOperator(t, f)
+	validateAgainstOpenAPI(t, s)
+	alice, bob := operators(t, f)
+	ctx := context.Background()
+	meter := fmt.Sprintf("%x", f.meter[:])
+	block := f.block(t, 1, 0)
+	if _, err := f.he.Ingest(ctx, "gw-1", []wan.Item{{Kind: wan.KindBlock, Raw: block}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.he.IngestTamper(ctx, "gw-1", protocol.TamperBatch{Items: [][]byte{f.tamperEvent(t, 1, protocol.EventCoverOpened)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(30*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var meters []wan.OperatorMeter
+	if s.do(alice, "GET", "/v1/operator/meters", nil, &meters); len(meters) != 1 || meters[0].Meter != meter || meters[0].Items != 1 || meters[0].LastKind != "block" || len(meters[0].Suppliers) != 1 || meters[0].Suppliers[0] != "supplier A" {
+		t.Fatalf("inventory: %+v", meters)
+	}
+	var items []wan.OperatorItem
+	q := fmt.Sprintf("from=%s&to=%s", f.t0.Format(time.RFC3339), f.t0.Add(24*time.Hour).Format(time.RFC3339))
+	if s.do(alice, "GET", "/v1/operator/meters/"+meter+"/readings?"+q, nil, &items); len(items) != 1 || len(items[0].Intervals) != 96 || items[0].Intervals[1].Start != f.t0.Add(15*time.Minute).Format(time.RFC3339) {
+		t.Fatalf("readings: %+v", items)
+	}
+	// Evidence: none before a tree head, then the inclusion proof.
+	if code, oe := s.do(alice, "GET", "/v1/operator/meters/"+meter+"/readings/1/evidence", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("evidence before a tree head: %d %+v", code, oe)
+	}
+	logKey := key(t)
+	f.he.cfg.LogKey = logKey
+	var th wan.TreeHeadReply
+	if code, oe := s.do(bob, "POST", "/v1/operator/tree-head", nil, &th); code != http.StatusOK {
+		t.Fatalf("tree head: %d %+v", code, oe)
+	}
+	var ev wan.OperatorEvidence
+	if code, oe := s.do(alice, "GET", "/v1/operator/meters/"+meter+"/readings/1/evidence", nil, &ev); code != http.StatusOK {
+		t.Fatalf("evidence: %d %+v", code, oe)
+	}
+	eb, _ := base64.StdEncoding.DecodeString(ev.Evidence)
+	e, err := translog.UnmarshalEvidence(eb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, _ := protocol.UnmarshalSignedBlock(block)
+	if err := e.TreeHead.Verify(&logKey.PublicKey); err != nil || e.VerifyLeaf(sb.Sign1) != nil {
+		t.Fatalf("evidence does not prove the block: %v %v", err, e.VerifyLeaf(sb.Sign1))
+	}
+	// Supplier switch.
+	at := f.t0.Add(10 * 24 * time.Hour)
+	var contracts []wan.OperatorContract
+	if code, oe := s.do(alice, "POST", "/v1/operator/meters/"+meter+"/supplier", wan.SupplierSwitch{Participant: "supplier B", From: at.Format(time.RFC3339), Until: at.Add(365 * 24 * time.Hour).Format(time.RFC3339)}, &contracts); code != http.StatusOK {
+		t.Fatalf("switch: %d %+v", code, oe)
+	}
+	if len(contracts) != 2 || contracts[0].Participant != "supplier A" || contracts[0].To != at.Format(time.RFC3339) || contracts[1].Participant != "supplier B" {
+		t.Fatalf("contracts after the switch: %+v", contracts)
+	}
+	// Alarms.
+	var alarms []wan.OperatorAlarm
+	if s.do(alice, "GET", "/v1/operator/alarms?open=true", nil, &alarms); len(alarms) != 1 || alarms[0].Meter != meter {
+		t.Fatalf("alarms: %+v", alarms)
+	}
+	if code, oe := s.do(bob, "POST", fmt.Sprintf("/v1/operator/alarms/%d/ack", alarms[0].ID), nil, nil); code != http.StatusOK {
+		t.Fatalf("ack: %d %+v", code, oe)
+	}
+	if code, _ := s.do(bob, "POST", fmt.Sprintf("/v1/operator/alarms/%d/ack", alarms[0].ID), nil, nil); code != http.StatusNotFound {
+		t.Fatalf("second ack: %d", code)
+	}
+	if s.do(alice, "GET", "/v1/operator/alarms", nil, &alarms); len(alarms) != 1 || alarms[0].AckedBy != "operator bob" {
+		t.Fatalf("alarms after the ack: %+v", alarms)
+	}
+	// The audit log: every call above, by name, and paging.
+	var audit []wan.OperatorAuditEntry
+	s.do(alice, "GET", "/v1/operator/audit", nil, &audit)
+	seen := map[string]bool{}
+	for _, e := range audit {
+		if e.Action == "operator-call" {
+			seen[e.Actor+" "+e.Detail] = true
+		}
+	}
+	for _, want := range []string{"operator alice GET /v1/operator/meters", "operator bob POST /v1/operator/tree-head", "operator alice POST /v1/operator/meters/" + meter + "/supplier",
+		fmt.Sprintf("operator bob POST /v1/operator/alarms/%d/ack", alarms[0].ID), "operator alice GET /v1/operator/alarms?open=true"} {
+		if !seen[want] {
+			t.Errorf("audit log lacks %q", want)
+		}
+	}
+	var page []wan.OperatorAuditEntry
+	if s.do(alice, "GET", fmt.Sprintf("/v1/operator/audit?after=%d&limit=2", audit[1].Seq), nil, &page); len(page) != 2 || page[0].Seq != audit[2].Seq {
+		t.Fatalf("audit page: %+v", page)
+	}
+}
