@@ -145,6 +145,14 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 			return err
 		}
 	}
+	// Two head-end operators (commands need a second one's approval):
+	// client certificates in role head-end that name no host, for the
+	// operator API (verimeter operator -dir DIR -as alice).
+	for _, o := range []string{"alice", "bob"} {
+		if _, _, err := issue(p("pki", "operator-"+o), "head-end-operator", named("operator "+o), protocol.RoleHeadEnd, protocol.ParticipantValidity); err != nil {
+			return err
+		}
+	}
 	spki := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalPKIXPublicKey(&k.PublicKey); return b }
 	day := now.UTC().Truncate(24*time.Hour).Unix()/86400 - 1
 	dayStart := time.Unix(day*86400, 0).UTC()
