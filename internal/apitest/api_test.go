@@ -56,7 +56,7 @@ var allowed = []struct {
 		[]string{"gateway.Gateway.Refused", "gateway.MaxAnswers", "gateway.MaxRefusalsKept", "gateway.Refusals.*"}},
 	{"the entry point of a meter's PLC link: meter/serve.go drives it over HDLC inside the package; a device's own link driver, or the simulated segment through an interface, calls it from outside",
 		[]string{"meter.Meter.HandleAPDU"}},
-	{"the head-end's operator side (commands with approvals, firmware campaigns, tamper alarms, supplier switches, audit log, on-demand tree heads): no operator front end in cmd/ calls it yet, the demo does",
+	{"the head-end's operator side (commands with approvals, firmware campaigns, tamper alarms, supplier switches, audit log, on-demand tree heads): a deployment reaches it over the operator API, whose handlers (headend/opapi.go) call it inside the package; the demo calls it in process from internal/sim, which does not drive the operator API yet",
 		[]string{"headend.HeadEnd.IssueCommand", "headend.Approver.*", "headend.Config.DisconnectsPerHour",
 			"headend.HeadEnd.NewCampaign", "headend.Campaign.*",
 			"headend.HeadEnd.Alarms", "headend.HeadEnd.AcknowledgeAlarm", "headend.Alarm.*",
