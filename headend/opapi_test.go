@@ -159,9 +159,20 @@ func TestOperatorRoleCheck(t *testing.T) {
 // counter); approving it again is a conflict. The rows survive a restart
 // of the head-end on the same database, and the counter goes on.
 func TestOperatorFourEyes(t *testing.T) {
-	f := newFixture(t)
 	path := filepath.Join(t.TempDir(), "ops.db")
-	st, err := OpenStore(path)
+	testFourEyes(t, func() (*Store, error) { return OpenStore(path) })
+}
+
+// TestOperatorFourEyesPostgres is TestOperatorFourEyes on PostgreSQL.
+func TestOperatorFourEyesPostgres(t *testing.T) {
+	dsn := startPostgres(t)
+	openPostgres(t, dsn).Close()
+	testFourEyes(t, func() (*Store, error) { return OpenPostgres(dsn) })
+}
+
+func testFourEyes(t *testing.T, open func() (*Store, error)) {
+	f := newFixture(t)
+	st, err := open()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +221,7 @@ func TestOperatorFourEyes(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if st, err = OpenStore(path); err != nil {
+	if st, err = open(); err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
@@ -300,8 +311,18 @@ func TestOperatorBadInput(t *testing.T) {
 // TestOperatorTour: inventory, readings, evidence of a reading, a tree
 // head on demand, contracts and a supplier switch, alarms and their
 // acknowledgement, the audit-log export, each answer checked.
-func TestOperatorTour(t *testing.T) {
+func TestOperatorTour(t *testing.T) { testTour(t, newFixture(t)) }
+
+// TestOperatorTourPostgres is TestOperatorTour on PostgreSQL.
+func TestOperatorTourPostgres(t *testing.T) {
 	f := newFixture(t)
+	st := openPostgres(t, startPostgres(t))
+	t.Cleanup(func() { st.Close() })
+	f.useStore(st)
+	testTour(t, f)
+}
+
+func testTour(t *testing.T, f *fixture) {
 	s := serveOperator(t, f)
 	validateAgainstOpenAPI(t, s)
 	alice, bob := operators(t, f)
@@ -390,5 +411,37 @@ func TestOperatorTour(t *testing.T) {
 	var page []wan.OperatorAuditEntry
 	if s.do(alice, "GET", fmt.Sprintf("/v1/operator/audit?after=%d&limit=2", audit[1].Seq), nil, &page); len(page) != 2 || page[0].Seq != audit[2].Seq {
 		t.Fatalf("audit page: %+v", page)
+	}
+}
+
+// TestOperatorConcurrentApprovals: of many approvals of one command at
+// once, by different operators, exactly one has it signed; the others are
+// conflicts, and one counter is used.
+func TestOperatorConcurrentApprovals(t *testing.T) {
+	f := newFixture(t)
+	s := serveOperator(t, f)
+	alice, _ := operators(t, f)
+	var c wan.OperatorCommand
+	if code, _ := s.do(alice, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: fmt.Sprintf("%x", f.meter[:]), Kind: "key-rotation"}, &c); code != http.StatusCreated {
+		t.Fatal(code)
+	}
+	const n = 8
+	codes := make(chan int, n)
+	for i := range n {
+		approver := f.tlsCert(t, f.subs["head-end-operator"], fmt.Sprintf("operator %d", i), protocol.RoleHeadEnd)
+		go func() {
+			code, _ := s.do(approver, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", c.ID), nil, nil)
+			codes <- code
+		}()
+	}
+	count := map[int]int{}
+	for range n {
+		count[<-codes]++
+	}
+	if count[http.StatusOK] != 1 || count[http.StatusConflict] != n-1 {
+		t.Fatalf("answers to %d concurrent approvals: %v, want one 200 and the rest 409", n, count)
+	}
+	if issued, err := f.store.commandCounter(f.meter); err != nil || issued != 1 {
+		t.Fatalf("command counter after the approvals: %d %v, want 1", issued, err)
 	}
 }
