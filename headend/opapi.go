@@ -67,7 +67,8 @@ const (
 	staleClaim = time.Minute
 )
 
-// registerOperator adds the operator routes and the OpenAPI document.
+// registerOperator adds the operator routes, the gateways' pick-up of
+// ready commands and the OpenAPI document.
 func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /v1/operator/meters", h.op(h.opMeters))
@@ -83,6 +84,8 @@ func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/operator/alarms/{id}/ack", h.op(h.opAckAlarm))
 	mux.HandleFunc("GET /v1/operator/audit", h.op(h.opAudit))
 	mux.HandleFunc("POST /v1/operator/tree-head", h.op(h.opTreeHead))
+	// The other end of the command workflow: gateways pick commands up.
+	h.registerGatewayCommands(mux)
 }
 
 // operator returns the operator a request comes from, or ErrOperator.
@@ -140,7 +143,7 @@ func opError(w http.ResponseWriter, err error) {
 	code, class := http.StatusServiceUnavailable, wan.ClassUnavailable
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.Is(err, ErrOperator):
+	case errors.Is(err, ErrOperator), errors.Is(err, ErrParticipant):
 		code, class = http.StatusForbidden, wan.ClassForbidden
 	case errors.As(err, &tooLarge):
 		code, class = http.StatusRequestEntityTooLarge, wan.ClassTooLarge
@@ -371,7 +374,7 @@ func (h *HeadEnd) opSwitchSupplier(w http.ResponseWriter, r *http.Request, a App
 func (h *HeadEnd) opCommands(w http.ResponseWriter, r *http.Request, _ Approver) error {
 	status := r.URL.Query().Get("status")
 	switch status {
-	case "", wan.CommandPending, wan.CommandSigning, wan.CommandReady, wan.CommandRefused:
+	case "", wan.CommandPending, wan.CommandSigning, wan.CommandReady, wan.CommandRefused, wan.CommandRelayed, wan.CommandFailed:
 	default:
 		return fmt.Errorf("%w: status %q", ErrOperatorInput, status)
 	}

@@ -445,3 +445,61 @@ func TestOperatorConcurrentApprovals(t *testing.T) {
 		t.Fatalf("command counter after the approvals: %d %v, want 1", issued, err)
 	}
 }
+
+// TestGatewayPicksUpReadyCommands: a command two operators made ready is
+// served to the gateway that forwarded its meter's data, to no other
+// gateway and to no operator; the gateway's report of the meter's answer
+// moves it to relayed (or failed, with the reason) once.
+func TestGatewayPicksUpReadyCommands(t *testing.T) {
+	f := newFixture(t)
+	s := serveOperator(t, f)
+	validateAgainstOpenAPI(t, s)
+	alice, bob := operators(t, f)
+	gw1 := f.tlsCert(t, f.subs["gateway-operator"], "gw-1", protocol.RoleGateway)
+	gw2 := f.tlsCert(t, f.subs["gateway-operator"], "gw-2", protocol.RoleGateway)
+	if _, err := f.he.Ingest(context.Background(), "gw-1", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	meter := fmt.Sprintf("%x", f.meter[:])
+	ready := func(kind string) wan.OperatorCommand {
+		var c wan.OperatorCommand
+		if code, oe := s.do(alice, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: kind}, &c); code != http.StatusCreated {
+			t.Fatalf("request: %d %+v", code, oe)
+		}
+		if code, oe := s.do(bob, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", c.ID), nil, &c); code != http.StatusOK {
+			t.Fatalf("approve: %d %+v", code, oe)
+		}
+		return c
+	}
+	c1, c2 := ready("reconnect"), ready("key-rotation")
+	var got []wan.GatewayCommand
+	if s.do(gw2, "GET", "/v1/gateway/commands", nil, &got); len(got) != 0 {
+		t.Fatalf("another gateway is given %+v", got)
+	}
+	if code, oe := s.do(alice, "GET", "/v1/gateway/commands", nil, nil); code != http.StatusForbidden || oe.Class != wan.ClassForbidden {
+		t.Fatalf("an operator on the gateway route: %d %+v", code, oe)
+	}
+	if s.do(gw1, "GET", "/v1/gateway/commands", nil, &got); len(got) != 2 || got[0].ID != c1.ID || got[0].Signed != c1.Signed || got[1].ID != c2.ID {
+		t.Fatalf("the meter's gateway is given %+v", got)
+	}
+	if code, oe := s.do(gw2, "POST", fmt.Sprintf("/v1/gateway/commands/%d/result", c1.ID), wan.CommandResult{OK: true}, nil); code != http.StatusNotFound {
+		t.Fatalf("another gateway reporting: %d %+v", code, oe)
+	}
+	var c wan.OperatorCommand
+	if code, oe := s.do(gw1, "POST", fmt.Sprintf("/v1/gateway/commands/%d/result", c1.ID), wan.CommandResult{OK: true}, &c); code != http.StatusOK || c.Status != wan.CommandRelayed {
+		t.Fatalf("report: %d %+v %+v", code, oe, c)
+	}
+	if code, oe := s.do(gw1, "POST", fmt.Sprintf("/v1/gateway/commands/%d/result", c1.ID), wan.CommandResult{OK: false, Error: "late"}, nil); code != http.StatusConflict {
+		t.Fatalf("a second report: %d %+v", code, oe)
+	}
+	if code, oe := s.do(gw1, "POST", fmt.Sprintf("/v1/gateway/commands/%d/result", c2.ID), wan.CommandResult{Error: "meter refused: no session"}, &c); code != http.StatusOK || c.Status != wan.CommandFailed || c.Reason != "meter refused: no session" {
+		t.Fatalf("a failure report: %d %+v %+v", code, oe, c)
+	}
+	if s.do(gw1, "GET", "/v1/gateway/commands", nil, &got); len(got) != 0 {
+		t.Fatalf("after the reports: %+v", got)
+	}
+	var relayed []wan.OperatorCommand
+	if s.do(alice, "GET", "/v1/operator/commands?status=relayed", nil, &relayed); len(relayed) != 1 || relayed[0].ID != c1.ID {
+		t.Fatalf("relayed: %+v", relayed)
+	}
+}

@@ -76,6 +76,8 @@ const (
 	CommandSigning = "signing" // approved, being signed (a crash here is retried by the next approval after a minute)
 	CommandReady   = "ready"   // signed; waiting for the gateway to pick it up
 	CommandRefused = "refused" // the head-end's rules refused it at approval
+	// CommandRelayed and CommandFailed (below) follow ready: the meter's
+	// answer, as its gateway reports it.
 )
 
 // OperatorCommand is one command of the four-eyes workflow.
@@ -137,4 +139,31 @@ type OperatorEvidence struct {
 	Meter    string `json:"meter"`
 	Counter  uint64 `json:"counter"`
 	Evidence string `json:"evidence"`
+}
+
+// The gateway's end of the command workflow: it fetches the commands ready
+// for its meters on its own outbound connection, relays each over PLC and
+// posts the meter's answer.
+const (
+	// GatewayCommandsPath lists, for a gateway's certificate, the ready
+	// commands of the meters whose data it forwarded last.
+	GatewayCommandsPath = "/v1/gateway/commands"
+	// CommandRelayed: the meter accepted the command.
+	CommandRelayed = "relayed"
+	// CommandFailed: the meter refused the command (the reason says why).
+	CommandFailed = "failed"
+)
+
+// GatewayCommand is a signed command waiting for a gateway to relay it.
+type GatewayCommand struct {
+	ID     int64  `json:"id"`
+	Meter  string `json:"meter"`
+	Signed string `json:"signed"` // base64 COSE_Sign1
+}
+
+// CommandResult is the meter's answer to a relayed command, posted by the
+// gateway to GatewayCommandsPath/{id}/result.
+type CommandResult struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
 }
