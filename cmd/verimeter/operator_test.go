@@ -189,3 +189,103 @@ func TestOperatorCommandAcrossProcesses(t *testing.T) {
 		t.Logf("head-end stderr:\n%s", heErr.String())
 	}
 }
+
+// TestCommandFromOperatorsToMeter: the whole command workflow across
+// processes: a gateway run forwards its meters' data, alice requests a
+// tariff switch for a meter, bob approves it, the gateway's next run picks
+// the signed command up on its outbound connection, relays it over PLC,
+// and the meter's acceptance is reported back: the command is relayed.
+func TestCommandFromOperatorsToMeter(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verimeter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// Short paths: Unix socket names are limited to 108 bytes.
+	work, err := os.MkdirTemp("", "vmo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(work)
+	if err := provision(work, 2, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var procs []*exec.Cmd
+	start := func(args ...string) {
+		c := exec.Command(bin, args...)
+		c.Stdout, c.Stderr = io.Discard, os.Stderr
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, c)
+	}
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(os.Interrupt)
+		}
+		for _, p := range procs {
+			done := make(chan struct{})
+			go func() { p.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				p.Process.Kill()
+				<-done
+			}
+		}
+	}()
+	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
+	for i := range 2 {
+		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
+	}
+	for i := range 2 {
+		sock := filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i))
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			if _, err := os.Stat(sock); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("meter %d did not come up", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	gatewayRun := func() string {
+		out, err := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("gateway: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if out := gatewayRun(); !strings.Contains(out, "0 commands relayed") {
+		t.Fatalf("first gateway run: %s", out)
+	}
+	op := func(as string, args ...string) []byte {
+		out, err := exec.Command(bin, append([]string{"operator", "-dir", work, "-as", as}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("operator %s %v: %v", as, args, err)
+		}
+		return out
+	}
+	var m0 meterFile
+	if err := readJSON(filepath.Join(work, "meter-000.json"), &m0); err != nil {
+		t.Fatal(err)
+	}
+	var c wan.OperatorCommand
+	if err := json.Unmarshal(op("alice", "request", m0.Title, "tariff", "2"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(op("bob", "approve", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandReady {
+		t.Fatalf("approval: %+v %v", c, err)
+	}
+	if out := gatewayRun(); !strings.Contains(out, "1 commands relayed, 0 refused by meters, 0 not delivered") {
+		t.Fatalf("second gateway run: %s", out)
+	}
+	if err := json.Unmarshal(op("alice", "command", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandRelayed {
+		t.Fatalf("after the relay: %+v %v", c, err)
+	}
+	// The next run has nothing left to relay.
+	if out := gatewayRun(); !strings.Contains(out, "0 commands relayed") {
+		t.Fatalf("third gateway run: %s", out)
+	}
+}
