@@ -469,20 +469,9 @@ func (h *HeadEnd) opAudit(w http.ResponseWriter, r *http.Request, _ Approver) er
 	if err != nil {
 		return err
 	}
-	limit = min(max(limit, 1), maxListed)
-	log, err := h.cfg.Store.AuditLog()
+	out, err := h.cfg.Store.auditPage(r.Context(), after, int(min(max(limit, 1), maxListed)))
 	if err != nil {
 		return err
-	}
-	out := []wan.OperatorAuditEntry{}
-	for _, e := range log {
-		if e.Seq <= after {
-			continue
-		}
-		if int64(len(out)) == limit {
-			break
-		}
-		out = append(out, wan.OperatorAuditEntry{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339Nano), Actor: e.Actor, Action: e.Action, Detail: e.Detail})
 	}
 	return writeJSON(w, http.StatusOK, out)
 }

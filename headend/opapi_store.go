@@ -303,3 +303,24 @@ func (s *Store) contractsOf(ctx context.Context, meter protocol.SystemTitle) (ou
 	}
 	return out, nil
 }
+
+// auditPage returns at most limit audit entries after sequence number
+// after, oldest first: an export in pages, never the whole log at once.
+func (s *Store) auditPage(ctx context.Context, after int64, limit int) (out []wan.OperatorAuditEntry, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT seq, at, actor, action, detail FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, storeErr("audit log", err)
+	}
+	defer closeRows(rows, "audit log", &err)
+	out = []wan.OperatorAuditEntry{}
+	for rows.Next() {
+		var e wan.OperatorAuditEntry
+		var at int64
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Detail); err != nil {
+			return nil, storeErr("audit log", err)
+		}
+		e.At = time.Unix(0, at).UTC().Format(time.RFC3339Nano)
+		out = append(out, e)
+	}
+	return out, nil
+}

@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -501,5 +504,79 @@ func TestGatewayPicksUpReadyCommands(t *testing.T) {
 	var relayed []wan.OperatorCommand
 	if s.do(alice, "GET", "/v1/operator/commands?status=relayed", nil, &relayed); len(relayed) != 1 || relayed[0].ID != c1.ID {
 		t.Fatalf("relayed: %+v", relayed)
+	}
+}
+
+// TestOperatorStaleClaim: a command whose approving head-end died between
+// its claim and its signature stays "signing"; an approval within
+// staleClaim is a conflict, one after it takes the command over and signs
+// it.
+func TestOperatorStaleClaim(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice := Approver{Name: "operator alice", Cert: f.alice.Cert}
+	c, err := f.he.requestCommand(ctx, alice, wan.CommandRequest{Meter: fmt.Sprintf("%x", f.meter[:]), Kind: "reconnect"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The claim of a head-end that then died.
+	if err := f.store.claimOperatorCommand(ctx, c.ID, "operator bob", f.now); err != nil {
+		t.Fatal(err)
+	}
+	carol := Approver{Name: "operator carol", Cert: f.carol.Cert}
+	f.now = f.now.Add(staleClaim / 2)
+	if _, err := f.he.approveCommand(ctx, c.ID, carol); !errors.Is(err, ErrCommandState) {
+		t.Fatalf("approval while the claim is fresh: %v, want ErrCommandState", err)
+	}
+	f.now = f.now.Add(staleClaim)
+	got, err := f.he.approveCommand(ctx, c.ID, carol)
+	if err != nil || got.Status != wan.CommandReady || got.ApprovedBy != "operator carol" || got.Counter != 1 {
+		t.Fatalf("approval after a stale claim: %+v %v", got, err)
+	}
+}
+
+// BenchmarkOperatorRequestApprove is one command through the four-eyes
+// workflow over the handler (no TLS): the request, the approval with its
+// signature, each with its audit entries and transactions.
+func BenchmarkOperatorRequestApprove(b *testing.B) {
+	f := newFixture(b)
+	h := f.he.handler()
+	as := func(c *x509.Certificate, method, path string, body []byte) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(method, path, bytes.NewReader(body))
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{c}}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	req := []byte(fmt.Sprintf(`{"meter":"%x","kind":"key-rotation"}`, f.meter[:]))
+	b.ReportAllocs()
+	for b.Loop() {
+		w := as(f.alice.Cert, "POST", "/v1/operator/commands", req)
+		var c wan.OperatorCommand
+		if w.Code != http.StatusCreated || json.Unmarshal(w.Body.Bytes(), &c) != nil {
+			b.Fatalf("request: %d %s", w.Code, w.Body)
+		}
+		if w := as(f.bob.Cert, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", c.ID), nil); w.Code != http.StatusOK {
+			b.Fatalf("approve: %d %s", w.Code, w.Body)
+		}
+	}
+}
+
+// BenchmarkOperatorMeters is the inventory of one meter over the handler.
+func BenchmarkOperatorMeters(b *testing.B) {
+	f := newFixture(b)
+	if _, err := f.he.Ingest(context.Background(), "gw-1", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(b, 1, 0)}}); err != nil {
+		b.Fatal(err)
+	}
+	h := f.he.handler()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest("GET", "/v1/operator/meters", nil)
+		r.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{f.alice.Cert}}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatalf("%d %s", w.Code, w.Body)
+		}
 	}
 }
