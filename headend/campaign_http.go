@@ -34,8 +34,8 @@ const maxCampaignBody = 64 << 20
 
 // registerCampaigns adds the campaign routes to mux.
 func (h *HeadEnd) registerCampaigns(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+wan.FirmwarePath, h.serveFirmwareWork)
-	mux.HandleFunc("POST "+wan.FirmwarePath, h.serveFirmwareOutcome)
+	mux.HandleFunc("GET /v1/gateway/firmware", h.serveFirmwareWork) // wan.FirmwarePath
+	mux.HandleFunc("POST /v1/gateway/firmware", h.serveFirmwareOutcome) // wan.FirmwarePath
 	mux.HandleFunc("POST /v1/operator/campaigns", h.serveCampaignRequest)
 	mux.HandleFunc("GET /v1/operator/campaigns", h.serveCampaignList)
 	mux.HandleFunc("GET /v1/operator/campaigns/{id}", h.serveCampaign)
@@ -92,12 +92,12 @@ func replyOf(c *Campaign) campaignReply {
 // campaignOperator is the operator a request comes from: its certificate
 // must be valid now for the head-end role (head-end-operator CA).
 func (h *HeadEnd) campaignOperator(w http.ResponseWriter, r *http.Request) (Approver, bool) {
-	c, err := h.client(r, protocol.RoleHeadEnd)
+	a, err := h.operatorOf(r)
 	if err != nil {
 		httpError(w, http.StatusForbidden, err)
 		return Approver{}, false
 	}
-	return Approver{Name: c.Subject.CommonName, Cert: c}, true
+	return a, true
 }
 
 // campaignStatus maps a campaign error to its HTTP status.
@@ -113,12 +113,6 @@ func campaignStatus(err error) int {
 		return http.StatusBadRequest
 	}
 	return http.StatusServiceUnavailable
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
 }
 
 func campaignID(r *http.Request) (uint32, error) {

@@ -36,4 +36,10 @@
 // supplier switch (UC6, UC7) is decided by the generated machine of
 // spec/Market.tla, one per meter and switch (market.go, which maps the
 // spec's slots onto the code's times).
+//
+// The operator API (opapi.go, openapi.json) is the grid operator's face on
+// the same listener: operators are certificates in role head-end that name
+// no host; every call is audited with the operator's name; commands follow
+// the four-eyes rule as rows of operator_commands (requested, approved by a
+// different operator, signed through IssueCommand, kept for the gateway).
 package headend

@@ -71,6 +71,7 @@ func (h *HeadEnd) handler() http.Handler {
 	mux.HandleFunc("GET /v1/log/tree-head", h.serveTreeHead)
 	mux.HandleFunc("GET /v1/log/consistency", h.serveConsistency)
 	h.registerCampaigns(mux)
+	h.registerOperator(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p == "" || p[0] != '/' || path.Clean(p) != p {
 			httpError(w, http.StatusBadRequest, fmt.Errorf("path %q is not canonical", p))

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,9 +19,9 @@ import (
 	"github.com/verimeter/verimeter/headend"
 )
 
-// operatorCall is an operator's call to the head-end's operator API with
-// the certificate provision wrote for who (operator-1, operator-2).
-func operatorCall(t *testing.T, work, who, method, path string, body any) (int, []byte) {
+// operatorHTTP is an operator's call to the head-end's operator API with
+// the certificate provision wrote for who (operator-alice, operator-bob).
+func operatorHTTP(t *testing.T, work, who, method, path string, body any) (int, []byte) {
 	t.Helper()
 	var addr []byte
 	for deadline := time.Now().Add(20 * time.Second); len(addr) == 0; time.Sleep(20 * time.Millisecond) {
@@ -45,7 +46,17 @@ func operatorCall(t *testing.T, work, who, method, path string, body any) (int, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, InsecureSkipVerify: true}}}
+	roots, err := readPEMCerts(filepath.Join(work, "pki", "root.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	for _, r := range roots {
+		pool.AddCert(r)
+	}
+	// The head-end is verified against the deployment's root, as any
+	// standard client does.
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: pool}}}
 	resp, err := c.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +68,8 @@ func operatorCall(t *testing.T, work, who, method, path string, body any) (int, 
 
 // startCampaign releases firmware campaign id (the firmware file fw) for
 // the meters of gateway configurations gws, taking one meter of each in
-// turn, through the operator API: operator-1 requests, its own approval is
-// refused, operator-2 approves. It returns the rollout order.
+// turn, through the operator API: operator alice requests, her own approval is
+// refused, operator bob approves. It returns the rollout order.
 func startCampaign(t *testing.T, work string, id uint32, fw string, gws ...string) []string {
 	t.Helper()
 	var f firmwareFile
@@ -86,14 +97,14 @@ func startCampaign(t *testing.T, work string, id uint32, fw string, gws ...strin
 		}
 	}
 	req := map[string]any{"id": id, "manifest": f.Manifest, "image": f.Image, "meters": meters}
-	if code, b := operatorCall(t, work, "operator-1", "POST", "/v1/operator/campaigns", req); code != http.StatusAccepted {
+	if code, b := operatorHTTP(t, work, "operator-alice", "POST", "/v1/operator/campaigns", req); code != http.StatusAccepted {
 		t.Fatalf("campaign request: %d %s", code, b)
 	}
 	path := fmt.Sprintf("/v1/operator/campaigns/%d", id)
-	if code, b := operatorCall(t, work, "operator-1", "POST", path+"/approve", nil); code != http.StatusForbidden {
+	if code, b := operatorHTTP(t, work, "operator-alice", "POST", path+"/approve", nil); code != http.StatusForbidden {
 		t.Fatalf("campaign approved by its requester alone: %d %s", code, b)
 	}
-	if code, b := operatorCall(t, work, "operator-2", "POST", path+"/approve", nil); code != http.StatusOK {
+	if code, b := operatorHTTP(t, work, "operator-bob", "POST", path+"/approve", nil); code != http.StatusOK {
 		t.Fatalf("campaign approval: %d %s", code, b)
 	}
 	return meters

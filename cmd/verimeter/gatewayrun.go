@@ -215,6 +215,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	if err := pickUpCampaigns(g, up, f.Meters, o.retryFor, stdout); err != nil {
 		return err
 	}
+	if err := relayCommands(g, up, stdout); err != nil {
+		return err
+	}
 	res := fwd.Result
 	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected, %d WAN faults retried; %d items and %d tamper events still queued\n",
 		f.Name, len(f.Meters), fwd.Items, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected), fwd.Faults, g.Queue().Len(), g.TamperQueued())

@@ -115,7 +115,7 @@ func TestProcessesOnLoopback(t *testing.T) {
 		if want := fmt.Sprintf("%d tamper events acknowledged by the head-end, %d acknowledgements relayed", 1-g, 1-g); !strings.Contains(string(out), want) {
 			t.Fatalf("gateway %d: %s\nwant %q", g, out, want)
 		}
-		if want := fmt.Sprintf("%d firmware outcomes reported", 1+2*g); !strings.Contains(string(out), want) || strings.Contains(string(out), "refused") {
+		if want := fmt.Sprintf("%d firmware outcomes reported", 1+2*g); !strings.Contains(string(out), want) || strings.Contains(string(out), ": refused") {
 			t.Fatalf("gateway %d: %s\nwant %q, no refusal", g, out, want)
 		}
 	}
@@ -130,7 +130,7 @@ func TestProcessesOnLoopback(t *testing.T) {
 	he.Wait()
 	os.Remove(filepath.Join(work, "headend.addr"))
 	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
-	operatorCall(t, work, "operator-1", "GET", "/v1/operator/campaigns", nil) // up again
+	operatorHTTP(t, work, "operator-alice", "GET", "/v1/operator/campaigns", nil) // up again
 	if out, err := exec.Command(bin, traced("gateway", "run", "-config", filepath.Join(work, "gw-00.json"))...).CombinedOutput(); err != nil || !strings.Contains(string(out), "2 firmware outcomes reported") || strings.Contains(string(out), camp[0]+" campaign 1") {
 		t.Fatalf("gateway 0 after the head-end's restart: %v\n%s", err, out)
 	}
@@ -142,10 +142,10 @@ func TestProcessesOnLoopback(t *testing.T) {
 	}
 	if out, err := exec.Command(bin, "campaign", "show", "-config", filepath.Join(work, "headend.json"), "-id", "1").CombinedOutput(); err != nil ||
 		!strings.Contains(string(out), "campaign 1: done, stage 3 of 3, 6 installed, 0 failed, 6 meters") || strings.Count(string(out), " installed at ") != 6 ||
-		!strings.Contains(string(out), "approved by operator-1 and operator-2") || !strings.Contains(string(out), "0 of 6 meters not reported yet") {
+		!strings.Contains(string(out), "approved by operator alice and operator bob") || !strings.Contains(string(out), "0 of 6 meters not reported yet") {
 		t.Fatalf("verimeter campaign show: %v\n%s", err, out)
 	}
-	if code, b := operatorCall(t, work, "operator-2", "GET", "/v1/operator/campaigns/1", nil); code != http.StatusOK || !strings.Contains(string(b), `"installed":6`) {
+	if code, b := operatorHTTP(t, work, "operator-bob", "GET", "/v1/operator/campaigns/1", nil); code != http.StatusOK || !strings.Contains(string(b), `"installed":6`) {
 		t.Fatalf("campaign progress: %d %s", code, b)
 	}
 	addr, err := os.ReadFile(filepath.Join(work, "headend.addr"))

@@ -145,10 +145,11 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 			return err
 		}
 	}
-	// Two head-end operators: a firmware campaign one of them requests
-	// needs the other's approval (four eyes).
-	for _, s := range []string{"operator-1", "operator-2"} {
-		if _, _, err := issue(p("pki", s), "head-end-operator", named(s), protocol.RoleHeadEnd, protocol.ParticipantValidity); err != nil {
+	// Two head-end operators (commands need a second one's approval):
+	// client certificates in role head-end that name no host, for the
+	// operator API (verimeter operator -dir DIR -as alice).
+	for _, o := range []string{"alice", "bob"} {
+		if _, _, err := issue(p("pki", "operator-"+o), "head-end-operator", named("operator "+o), protocol.RoleHeadEnd, protocol.ParticipantValidity); err != nil {
 			return err
 		}
 	}

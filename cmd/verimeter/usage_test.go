@@ -22,7 +22,7 @@ var (
 func TestUsageMatchesFlags(t *testing.T) {
 	for _, argv := range [][]string{
 		{"attack"}, {"check"}, {"conformance"}, {"demo"}, {"gen"}, {"plc", "capacity"},
-		{"provision"}, {"trace-check"}, {"verify"}, {"headend", "serve"}, {"gateway", "run"}, {"meter", "run"}, {"campaign", "show"},
+		{"provision"}, {"trace-check"}, {"verify"}, {"headend", "serve"}, {"gateway", "run"}, {"meter", "run"}, {"campaign", "show"}, {"operator"},
 	} {
 		name := strings.Join(argv, " ")
 		t.Run(name, func(t *testing.T) {

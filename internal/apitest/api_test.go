@@ -54,14 +54,14 @@ var allowed = []struct {
 }{
 	{"what a gateway refused from its meters (replays, tampering, too many answers): counted for an operator's status report, which no command in cmd/ prints yet; the simulated segment and the attacker scenario in internal/sim read and share it",
 		[]string{"gateway.Gateway.Refused", "gateway.MaxAnswers", "gateway.MaxRefusalsKept", "gateway.Refusals.*"}},
-	{"the head-end's operator side (commands with approvals, firmware campaigns, tamper alarms, supplier switches, audit log, on-demand tree heads): no operator front end in cmd/ calls it yet, the demo does",
+	{"the head-end's operator side (commands with approvals, firmware campaigns, tamper alarms, supplier switches, audit log, on-demand tree heads): a deployment reaches it over the operator API, whose handlers (headend/opapi.go) call it inside the package; the demo calls it in process from internal/sim, which does not drive the operator API yet",
 		[]string{"headend.HeadEnd.IssueCommand", "headend.Approver.*", "headend.Config.DisconnectsPerHour",
 			"headend.HeadEnd.NewCampaign",
 			"headend.HeadEnd.Alarms", "headend.HeadEnd.AcknowledgeAlarm", "headend.Alarm.*",
 			"headend.Store.SwitchSupplier", "headend.Store.AuditLog", "headend.AuditEntry.*",
 			"headend.HeadEnd.SignTreeHead", "headend.HeadEnd.EvidenceFor", "headend.HeadEnd.Fetch"}},
-	{"the gateway's command relay and wake-up (UC4): `verimeter gateway run` does not relay commands yet, the demo does",
-		[]string{"gateway.Gateway.Command", "gateway.Gateway.WakeUp"}},
+	{"the gateway's wake-up (UC4): `verimeter gateway run` relays commands but has no side channel a wake-up arrives on yet, the demo does",
+		[]string{"gateway.Gateway.WakeUp"}},
 	{"a stored reading's evidence (the reading, its log entry and inclusion proof): `verimeter verify`'s tests build it; the operator API serves it",
 		[]string{"headend.HeadEnd.Evidence"}},
 }

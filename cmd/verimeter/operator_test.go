@@ -1,0 +1,291 @@
+//go:build !device
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/wan"
+)
+
+// waitAddr waits for the head-end to write its address file.
+func waitAddr(t *testing.T, file string, done <-chan error) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if b, err := os.ReadFile(file); err == nil && len(b) > 0 {
+			return string(b)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("head-end stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s", file)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// curlGet has curl (the root as its only CA, no -k) GET path as who (a
+// certificate of the deployment's pki/) and returns the status and body.
+func curlGet(t *testing.T, curl, pki, addr, who, path string) (int, []byte) {
+	t.Helper()
+	body := filepath.Join(t.TempDir(), "body")
+	out, err := exec.Command(curl, "-sS", "--max-time", "20", "-o", body, "-w", "%{http_code}",
+		"--cacert", filepath.Join(pki, "root.crt"), "--cert", filepath.Join(pki, who+".crt"), "--key", filepath.Join(pki, who+".key"), "https://"+addr+path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl as %s: %v\n%s", who, err, out)
+	}
+	var code int
+	if _, err := fmt.Sscanf(string(out), "%d", &code); err != nil {
+		t.Fatalf("curl status %q: %v", out, err)
+	}
+	b, _ := os.ReadFile(body)
+	return code, b
+}
+
+// TestCurlOnTheOperatorAPI: curl, with an operator's certificate and key
+// as provision writes them and the root as its only CA (no -k), gets the
+// meter inventory from a loopback head-end (200); with a supplier's or a
+// gateway's certificate it gets 403 and the JSON refusal.
+func TestCurlOnTheOperatorAPI(t *testing.T) {
+	curl := requireTool(t, "curl")
+	work := t.TempDir()
+	if err := provision(work, 2, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error, 1)
+	go func() { done <- headendServe(filepath.Join(work, "headend.json"), nil, io.Discard, io.Discard, stop) }()
+	defer func() {
+		close(stop)
+		if err := <-done; err != nil {
+			t.Errorf("head-end: %v", err)
+		}
+	}()
+	addr := waitAddr(t, filepath.Join(work, "headend.addr"), done)
+	pki := filepath.Join(work, "pki")
+	code, body := curlGet(t, curl, pki, addr, "operator-alice", "/v1/operator/meters")
+	var meters []wan.OperatorMeter
+	if code != 200 || json.Unmarshal(body, &meters) != nil || len(meters) != 2 || meters[0].Suppliers[0] != "supplier-a" {
+		t.Fatalf("curl as operator alice: %d %s", code, body)
+	}
+	for _, who := range []string{"supplier-a", "gw-00-tls"} {
+		code, body := curlGet(t, curl, pki, addr, who, "/v1/operator/meters")
+		var oe wan.OperatorError
+		if code != 403 || json.Unmarshal(body, &oe) != nil || oe.Class != wan.ClassForbidden {
+			t.Errorf("curl as %s: %d %s, want 403 forbidden", who, code, body)
+		}
+	}
+}
+
+// TestOperatorCommandAcrossProcesses: `verimeter operator`, as two
+// operators of a provisioned deployment, against `verimeter headend serve`
+// run as a process: alice requests a disconnect, the head-end restarts,
+// alice's own approval is refused (four eyes), bob's has the head-end sign
+// it, and it is listed ready; the audit log names both.
+func TestOperatorCommandAcrossProcesses(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verimeter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	work := filepath.Join(dir, "d")
+	if err := provision(work, 2, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	addrFile := filepath.Join(work, "headend.addr")
+	var he *exec.Cmd
+	var heErr bytes.Buffer
+	var exited chan struct{}
+	start := func() {
+		os.Remove(addrFile)
+		he = exec.Command(bin, "headend", "serve", "-config", filepath.Join(work, "headend.json"))
+		he.Stdout, he.Stderr = io.Discard, &heErr
+		if err := he.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited = make(chan struct{})
+		died := make(chan error, 1)
+		go func() { died <- he.Wait(); close(exited) }()
+		waitAddr(t, addrFile, died)
+	}
+	stopHE := func() {
+		he.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			he.Process.Kill()
+			<-exited
+		}
+	}
+	op := func(as string, args ...string) (string, string, int) {
+		var out, errb bytes.Buffer
+		c := exec.Command(bin, append([]string{"operator", "-dir", work, "-as", as}, args...)...)
+		c.Stdout, c.Stderr = &out, &errb
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return out.String(), errb.String(), code
+	}
+	start()
+	defer func() { stopHE() }()
+	var m0 meterFile
+	if err := readJSON(filepath.Join(work, "meter-000.json"), &m0); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := op("alice", "request", m0.Title, "disconnect")
+	var c wan.OperatorCommand
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Status != wan.CommandPending || c.RequestedBy != "operator alice" {
+		t.Fatalf("alice's request: exit %d %s %s", code, out, errs)
+	}
+	stopHE()
+	start()
+	id := fmt.Sprint(c.ID)
+	if _, errs, code := op("alice", "approve", id); code != 1 || !strings.Contains(errs, wan.ClassSameOperator) {
+		t.Fatalf("alice approving her own request: exit %d %s", code, errs)
+	}
+	out, errs, code = op("bob", "approve", id)
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Status != wan.CommandReady || c.ApprovedBy != "operator bob" || c.Counter != 1 || c.Signed == "" {
+		t.Fatalf("bob's approval: exit %d %s %s", code, out, errs)
+	}
+	out, _, _ = op("alice", "commands", "ready")
+	var ready []wan.OperatorCommand
+	if json.Unmarshal([]byte(out), &ready) != nil || len(ready) != 1 || ready[0].ID != c.ID {
+		t.Fatalf("ready commands: %s", out)
+	}
+	out, _, _ = op("bob", "audit")
+	var audit []wan.OperatorAuditEntry
+	if err := json.Unmarshal([]byte(out), &audit); err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, e := range audit {
+		actions = append(actions, e.Actor+": "+e.Action)
+	}
+	all := strings.Join(actions, "\n")
+	for _, want := range []string{"operator alice: command-requested", "operator alice: command-approval-refused", "operator alice: command", "operator bob: operator-call"} {
+		if !strings.Contains(all, want+"\n") && !strings.HasSuffix(all, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, all)
+		}
+	}
+	if _, errs, code := op("bob", "request", m0.Title, "explode"); code != 1 || !strings.Contains(errs, wan.ClassBadRequest) {
+		t.Fatalf("a bad request: exit %d %s", code, errs)
+	}
+	if t.Failed() {
+		t.Logf("head-end stderr:\n%s", heErr.String())
+	}
+}
+
+// TestCommandFromOperatorsToMeter: the whole command workflow across
+// processes: a gateway run forwards its meters' data, alice requests a
+// tariff switch for a meter, bob approves it, the gateway's next run picks
+// the signed command up on its outbound connection, relays it over PLC,
+// and the meter's acceptance is reported back: the command is relayed.
+func TestCommandFromOperatorsToMeter(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verimeter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	// Short paths: Unix socket names are limited to 108 bytes.
+	work, err := os.MkdirTemp("", "vmo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(work)
+	if err := provision(work, 2, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var procs []*exec.Cmd
+	start := func(args ...string) {
+		c := exec.Command(bin, args...)
+		c.Stdout, c.Stderr = io.Discard, os.Stderr
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, c)
+	}
+	defer func() {
+		for _, p := range procs {
+			p.Process.Signal(os.Interrupt)
+		}
+		for _, p := range procs {
+			done := make(chan struct{})
+			go func() { p.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				p.Process.Kill()
+				<-done
+			}
+		}
+	}()
+	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
+	for i := range 2 {
+		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
+	}
+	for i := range 2 {
+		sock := filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i))
+		for deadline := time.Now().Add(20 * time.Second); ; {
+			if _, err := os.Stat(sock); err == nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("meter %d did not come up", i)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	gatewayRun := func() string {
+		out, err := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("gateway: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if out := gatewayRun(); !strings.Contains(out, "0 commands relayed") {
+		t.Fatalf("first gateway run: %s", out)
+	}
+	op := func(as string, args ...string) []byte {
+		out, err := exec.Command(bin, append([]string{"operator", "-dir", work, "-as", as}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("operator %s %v: %v", as, args, err)
+		}
+		return out
+	}
+	var m0 meterFile
+	if err := readJSON(filepath.Join(work, "meter-000.json"), &m0); err != nil {
+		t.Fatal(err)
+	}
+	var c wan.OperatorCommand
+	if err := json.Unmarshal(op("alice", "request", m0.Title, "tariff", "2"), &c); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(op("bob", "approve", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandReady {
+		t.Fatalf("approval: %+v %v", c, err)
+	}
+	if out := gatewayRun(); !strings.Contains(out, "1 commands relayed, 0 refused by meters, 0 not delivered") {
+		t.Fatalf("second gateway run: %s", out)
+	}
+	if err := json.Unmarshal(op("alice", "command", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandRelayed {
+		t.Fatalf("after the relay: %+v %v", c, err)
+	}
+	// The next run has nothing left to relay.
+	if out := gatewayRun(); !strings.Contains(out, "0 commands relayed") {
+		t.Fatalf("third gateway run: %s", out)
+	}
+}

@@ -1,0 +1,169 @@
+package wan
+
+// The operator API's wire contract (JSON under /v1/operator/ on the
+// head-end's TLS listener; headend/openapi.json is its OpenAPI document).
+// The head-end serves these types and `verimeter operator` reads them, so
+// both ends agree on one definition.
+
+// OperatorPrefix is the path under which every operator route lives.
+const OperatorPrefix = "/v1/operator/"
+
+// MaxOperatorBody caps the body of an operator request: every request is a
+// small JSON object, so anything larger is refused unread (413).
+const MaxOperatorBody = 16 << 10
+
+// Classes of an operator request's refusal, the "class" of an
+// OperatorError: a client branches on them, never on the message.
+const (
+	ClassForbidden     = "forbidden"      // 403: not an operator certificate
+	ClassBadRequest    = "bad-request"    // 400: malformed input
+	ClassTooLarge      = "too-large"      // 413: body above MaxOperatorBody
+	ClassNotFound      = "not-found"      // 404: no such meter item, command or alarm
+	ClassConflict      = "conflict"       // 409: the object is not in a state that allows this
+	ClassSameOperator  = "same-operator"  // 409: four eyes: the requester may not approve
+	ClassRefused       = "refused"        // 422: the head-end's rules refuse the command (role, rate limit)
+	ClassUnavailable   = "unavailable"    // 503: the store failed; nothing was changed
+	ClassNotConfigured = "not-configured" // 409: the head-end lacks what this needs (a log key)
+)
+
+// OperatorError is the JSON body of every refused operator request.
+type OperatorError struct {
+	Class string `json:"class"`
+	Error string `json:"error"`
+}
+
+// OperatorMeter is one line of the meter inventory: a meter the store
+// knows (it sent signed items, or a contract names it).
+type OperatorMeter struct {
+	Meter       string   `json:"meter"` // system title, 16 hex digits
+	Items       int      `json:"items"` // signed items stored
+	LastCounter uint64   `json:"last_counter,omitempty"`
+	LastKind    string   `json:"last_kind,omitempty"` // reading, event, block
+	LastAt      string   `json:"last_at,omitempty"`   // RFC 3339, as the meter signed it
+	LastValue   uint64   `json:"last_value,omitempty"`
+	Suppliers   []string `json:"suppliers"` // holding a supplier contract now
+}
+
+// OperatorItem is one signed item of a meter as stored; a block's
+// load-profile intervals are listed with their start times.
+type OperatorItem struct {
+	Counter   uint64             `json:"counter"`
+	Kind      string             `json:"kind"`
+	SignedAt  string             `json:"signed_at"`
+	Value     uint64             `json:"value"`
+	Intervals []OperatorInterval `json:"intervals,omitempty"`
+}
+
+// OperatorInterval is one load-profile interval of a block.
+type OperatorInterval struct {
+	Start  string `json:"start"`
+	Wh     uint32 `json:"wh"`
+	Status uint8  `json:"status"`
+}
+
+// CommandRequest asks for a command to one meter; a second operator's
+// approval makes the head-end sign it.
+type CommandRequest struct {
+	Meter     string `json:"meter"`
+	Kind      string `json:"kind"` // tariff, disconnect, reconnect, clock-set, key-rotation
+	Tariff    uint8  `json:"tariff,omitempty"`
+	ClockStep int64  `json:"clock_step,omitempty"`
+}
+
+// Command states of the four-eyes workflow.
+const (
+	CommandPending = "pending" // requested, waiting for a second operator
+	CommandSigning = "signing" // approved, being signed (a crash here is retried by the next approval after a minute)
+	CommandReady   = "ready"   // signed; waiting for the gateway to pick it up
+	CommandRefused = "refused" // the head-end's rules refused it at approval
+	// CommandRelayed and CommandFailed (below) follow ready: the meter's
+	// answer, as its gateway reports it.
+)
+
+// OperatorCommand is one command of the four-eyes workflow.
+type OperatorCommand struct {
+	ID          int64  `json:"id"`
+	Meter       string `json:"meter"`
+	Kind        string `json:"kind"`
+	Tariff      uint8  `json:"tariff,omitempty"`
+	ClockStep   int64  `json:"clock_step,omitempty"`
+	Status      string `json:"status"`
+	RequestedBy string `json:"requested_by"`
+	RequestedAt string `json:"requested_at"`
+	ApprovedBy  string `json:"approved_by,omitempty"`
+	ApprovedAt  string `json:"approved_at,omitempty"`
+	Counter     uint64 `json:"counter,omitempty"` // the meter's command counter, once signed
+	Signed      string `json:"signed,omitempty"`  // base64 COSE_Sign1, once signed
+	Reason      string `json:"reason,omitempty"`  // why it was refused
+}
+
+// OperatorAlarm is a tamper alarm and its acknowledgement.
+type OperatorAlarm struct {
+	ID      int64  `json:"id"`
+	Meter   string `json:"meter"`
+	Event   uint64 `json:"event"`
+	Kind    string `json:"kind"`
+	Raised  string `json:"raised"`
+	AckedBy string `json:"acked_by,omitempty"`
+	AckedAt string `json:"acked_at,omitempty"`
+}
+
+// OperatorContract is a participant's contract for a meter.
+type OperatorContract struct {
+	Participant string `json:"participant"`
+	Role        string `json:"role"`
+	From        string `json:"from"`
+	To          string `json:"to"`
+}
+
+// SupplierSwitch moves a meter to a new supplier from From (RFC 3339)
+// until Until.
+type SupplierSwitch struct {
+	Participant string `json:"participant"`
+	From        string `json:"from"`
+	Until       string `json:"until"`
+}
+
+// OperatorAuditEntry is one line of the audit log.
+type OperatorAuditEntry struct {
+	Seq    int64  `json:"seq"`
+	At     string `json:"at"`
+	Actor  string `json:"actor"`
+	Action string `json:"action"`
+	Detail string `json:"detail"`
+}
+
+// OperatorEvidence is a stored item's inclusion proof into a signed tree
+// head (base64 of translog.Evidence), what a participant keeps with it.
+type OperatorEvidence struct {
+	Meter    string `json:"meter"`
+	Counter  uint64 `json:"counter"`
+	Evidence string `json:"evidence"`
+}
+
+// The gateway's end of the command workflow: it fetches the commands ready
+// for its meters on its own outbound connection, relays each over PLC and
+// posts the meter's answer.
+const (
+	// GatewayCommandsPath lists, for a gateway's certificate, the ready
+	// commands of the meters whose data it forwarded last.
+	GatewayCommandsPath = "/v1/gateway/commands"
+	// CommandRelayed: the meter accepted the command.
+	CommandRelayed = "relayed"
+	// CommandFailed: the meter refused the command (the reason says why).
+	CommandFailed = "failed"
+)
+
+// GatewayCommand is a signed command waiting for a gateway to relay it.
+type GatewayCommand struct {
+	ID     int64  `json:"id"`
+	Meter  string `json:"meter"`
+	Signed string `json:"signed"` // base64 COSE_Sign1
+}
+
+// CommandResult is the meter's answer to a relayed command, posted by the
+// gateway to GatewayCommandsPath/{id}/result.
+type CommandResult struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
