@@ -34,7 +34,7 @@ const maxCampaignBody = 64 << 20
 
 // registerCampaigns adds the campaign routes to mux.
 func (h *HeadEnd) registerCampaigns(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/gateway/firmware", h.serveFirmwareWork) // wan.FirmwarePath
+	mux.HandleFunc("GET /v1/gateway/firmware", h.serveFirmwareWork)     // wan.FirmwarePath
 	mux.HandleFunc("POST /v1/gateway/firmware", h.serveFirmwareOutcome) // wan.FirmwarePath
 	mux.HandleFunc("POST /v1/operator/campaigns", h.serveCampaignRequest)
 	mux.HandleFunc("GET /v1/operator/campaigns", h.serveCampaignList)
