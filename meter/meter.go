@@ -121,6 +121,11 @@ type commandCrypto struct {
 	data  []byte
 	cmd   protocol.Command
 	err   error
+	// tl is the trust list a CmdTrustList command carries, verified with
+	// the command (signed by the operator's trust-list key, for this
+	// meter, newer than the one installed): a list that does not verify
+	// makes the command unauthentic, so it never counts.
+	tl protocol.TrustList
 }
 
 // SignedBy verifies the command's COSE signature (protocol.VerifyCommand).
@@ -144,6 +149,9 @@ func (c *commandCrypto) SignedBy(msg commandsNet, r string) bool {
 	cmd, err := protocol.VerifyCommand(c.data, c.meter.cfg.Title, keys)
 	if err == nil && cmd.Counter != uint64(msg.Id) {
 		err = fmt.Errorf("%w: command counter %d, claimed %d", protocol.ErrMalformed, cmd.Counter, msg.Id)
+	}
+	if err == nil && cmd.Kind == protocol.CmdTrustList {
+		c.tl, err = protocol.VerifyTrustList(cmd.Payload, c.meter.cfg.Operator, c.meter.cfg.Title, c.meter.trust.Version)
 	}
 	c.cmd, c.err = cmd, err
 	return err == nil
@@ -356,6 +364,25 @@ func (m *Meter) recover() error {
 	}); err != nil {
 		return err
 	}
+	// The trust lists installed by commands, oldest first: the operator
+	// change survives a power loss (the commissioning list of Config would
+	// otherwise be back, and with it the old operator's gateway). Each is
+	// verified again as it was when installed: a newer version than the
+	// one before it.
+	if err := m.store.Each(recTrust, func(b []byte) error {
+		if len(b) <= 8 || binary.BigEndian.Uint64(b) > math.MaxInt64 {
+			return fmt.Errorf("%w: trust list record", ErrStore)
+		}
+		tl, err := protocol.VerifyTrustList(b[8:], m.cfg.Operator, m.cfg.Title, m.trust.Version)
+		if err != nil {
+			return fmt.Errorf("%w: trust list record: %w", ErrStore, err)
+		}
+		m.trust = tl
+		m.cmds.State.Last = max(m.cmds.State.Last, int64(binary.BigEndian.Uint64(b)))
+		return nil
+	}); err != nil {
+		return err
+	}
 	if err := m.store.Each(recClock, func(b []byte) error {
 		if len(b) != 16 || binary.BigEndian.Uint64(b[8:]) > math.MaxInt64 {
 			return fmt.Errorf("%w: clock record", ErrStore)
@@ -401,7 +428,7 @@ func nextBreaker(cur breaker, kind protocol.CommandKind) breaker {
 }
 
 // effectRecord is the journal record of a command whose effect is durable
-// state beyond the counter (breaker, clock offset, tariff), with the
+// state beyond the counter (breaker, clock offset, tariff, trust list), with the
 // counter in it; ok is false for the other commands.
 func (m *Meter) effectRecord(c protocol.Command, counter int64) (kind byte, rec []byte, ok bool) {
 	switch c.Kind {
@@ -412,6 +439,8 @@ func (m *Meter) effectRecord(c protocol.Command, counter int64) (kind byte, rec 
 		return recClock, binary.BigEndian.AppendUint64(rec, uint64(counter)), true
 	case protocol.CmdTariff:
 		return recTariff, binary.BigEndian.AppendUint64([]byte{c.Tariff}, uint64(counter)), true
+	case protocol.CmdTrustList:
+		return recTrust, append(binary.BigEndian.AppendUint64(nil, uint64(counter)), c.Payload...), true
 	}
 	return 0, nil, false
 }
@@ -741,11 +770,7 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	case protocol.CmdClockSet:
 		m.clockOff += c.ClockStep // journaled with the counter (effectRecord)
 	case protocol.CmdTrustList:
-		tl, err := protocol.VerifyTrustList(c.Payload, m.cfg.Operator, m.cfg.Title, m.trust.Version)
-		if err != nil {
-			return nil, err
-		}
-		m.trust = tl
+		m.trust = m.cmdCrypto.tl // verified with the command, journaled with the counter (effectRecord)
 	}
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }

@@ -27,7 +27,8 @@ type kit struct {
 	receiver     *protocol.Receiver
 	verifier     *protocol.Verifier
 	req          uint64
-	keyID        [8]byte // of the last key agreement
+	keyID        [8]byte          // of the last key agreement
+	op           *ecdsa.PrivateKey // the operator's trust-list key
 }
 
 func key(t testing.TB) *ecdsa.PrivateKey {
@@ -49,6 +50,7 @@ func spki(t testing.TB, k *ecdsa.PrivateKey) []byte {
 func newKit(t testing.TB, dir string) *kit {
 	k := &kit{gwKey: key(t), heKey: key(t), gwTitle: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 1}}
 	op := key(t)
+	k.op = op
 	title := protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 7}
 	tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: 1, Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(t, k.gwKey)}, {Role: protocol.RoleHeadEnd, SPKI: spki(t, k.heKey)}}}, op, rand.Reader)
 	if err != nil {
@@ -537,5 +539,69 @@ func TestClockOffsetSurvivesRestart(t *testing.T) {
 	}
 	if want := int64(86400*20000+3600) + 75; rd.Time != want {
 		t.Fatalf("signed reading time %d, want %d (the adjusted clock)", rd.Time, want)
+	}
+}
+
+// trustList signs version v of the kit's meter's trust list naming
+// gateway key gw and the kit's head-end key.
+func (k *kit) trustList(t *testing.T, v uint64, gw *ecdsa.PrivateKey) []byte {
+	t.Helper()
+	tl, err := protocol.SignTrustList(protocol.TrustList{Version: v, Issued: int64(v), Meter: k.cfg.Title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(t, gw)}, {Role: protocol.RoleHeadEnd, SPKI: spki(t, k.heKey)}}}, k.op, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tl
+}
+
+// TestTrustListSurvivesRestart: the operator change (a trust list naming
+// the new operator's gateway, installed by a signed command) survives a
+// power loss: after the restart the old gateway's key agreement is
+// refused and the new one's accepted; the old list, replayed in a new
+// command, is refused and does not consume the command's counter; a list
+// that does not verify makes its command refused.
+func TestTrustListSurvivesRestart(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.agree(t, m)
+	oldGW, newGW := k.gwKey, key(t)
+	if r := k.command(t, m, protocol.Command{Counter: 5, Kind: protocol.CmdTrustList, Payload: k.trustList(t, 2, newGW)}); r.Status != protocol.StatusOK {
+		t.Fatalf("operator change: %+v", r)
+	}
+	m = reopen(t, k, m)
+	defer func() { m.Close() }()
+	if m.trust.Version != 2 || m.cmds.State.Last != 5 {
+		t.Fatalf("after a restart: trust list v%d, last command %d; want v2, 5", m.trust.Version, m.cmds.State.Last)
+	}
+	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), oldGW, nil, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = ka
+	wire, _ := init.Marshal()
+	if _, err := m.HandleAPDU(append([]byte{protocol.TagKeyAgreement}, wire...), time.Unix(0, 0)); !errors.Is(err, ErrUntrusted) {
+		t.Fatalf("the old operator's gateway after the restart: %v, want ErrUntrusted", err)
+	}
+	k.gwKey = newGW
+	k.agree(t, m)
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: k.trustList(t, 1, oldGW)}); r.Status != protocol.StatusRejected || m.trust.Version != 2 {
+		t.Fatalf("the old trust list replayed: %+v, now v%d", r, m.trust.Version)
+	}
+	forged := k.trustList(t, 3, oldGW)
+	forged[len(forged)-1] ^= 1
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: forged}); r.Status != protocol.StatusRejected || m.trust.Version != 2 {
+		t.Fatalf("a trust list that does not verify: %+v, now v%d", r, m.trust.Version)
+	}
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK {
+		t.Fatalf("counter 6 after the refused lists: %+v (a refused list must not consume it)", r)
+	}
+	if err := m.store.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	m = reopen(t, k, m)
+	if m.trust.Version != 2 || m.cmds.State.Last != 6 {
+		t.Fatalf("after compaction and a restart: trust list v%d, last command %d; want v2, 6", m.trust.Version, m.cmds.State.Last)
 	}
 }

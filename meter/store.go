@@ -53,6 +53,7 @@ const (
 	recBreaker  byte = 9  // the breaker state and the counter of the command that set it
 	recClock    byte = 10 // the clock offset and the counter of the clock-set command that set it
 	recTamper   byte = 13 // the tamper log: event counter and the signed events not yet acknowledged (tamper.go)
+	recTrust    byte = 14 // the counter of the command that installed it (8), then the signed trust list
 )
 
 // DescribeRecord names a record of the meter's store and summarises its
@@ -120,6 +121,11 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 			return "breaker", fmt.Sprintf("%s by command %d", breaker(b[0]), binary.BigEndian.Uint64(b[1:]))
 		}
 		return "breaker", "malformed"
+	case recTrust:
+		if len(b) > 8 {
+			return "trust list", fmt.Sprintf("installed by command %d, %d bytes signed", binary.BigEndian.Uint64(b), len(b)-8)
+		}
+		return "trust list", "malformed"
 	case recClock:
 		if len(b) == 16 {
 			return "clock", fmt.Sprintf("offset %+d s by command %d", int64(binary.BigEndian.Uint64(b)), binary.BigEndian.Uint64(b[8:]))
@@ -221,7 +227,7 @@ func liveRecords(recs []journal.Record) []journal.Record {
 				continue
 			}
 			acked[binary.BigEndian.Uint64(r.Data)] = r
-		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock, recTamper:
+		case recCommand, recFirmware, recFloor, recTariff, recBreaker, recClock, recTamper, recTrust:
 			last[r.Kind] = r
 		case recRegister:
 			if len(r.Data) == 16 {
