@@ -27,7 +27,7 @@ type kit struct {
 	receiver     *protocol.Receiver
 	verifier     *protocol.Verifier
 	req          uint64
-	keyID        [8]byte          // of the last key agreement
+	keyID        [8]byte           // of the last key agreement
 	op           *ecdsa.PrivateKey // the operator's trust-list key
 }
 
