@@ -20,8 +20,10 @@ S3 == S3_NoLoss
 S5 == S5_ContractOnly
 
 \* S6 commands: only the operator the meter trusts makes a command run, only
-\* commands it issued, each at most once.
-S6 == S6_OnlyTrustedOperator /\ S6_OnlyIssued /\ S6_AtMostOnce
+\* commands it issued, each at most once; the trust list that names that
+\* operator is the newest the meter installed and one the trust-list key
+\* signed.
+S6 == S6_OnlyTrustedOperator /\ S6_OnlyIssued /\ S6_AtMostOnce /\ S6_TrustListNewest /\ S6_TrustListAuthentic
 
 \* S8 revocation without losing evidence.
 S8 == S8_RevocationStopsNewData /\ S8_EvidenceKept

@@ -11,10 +11,12 @@
 (*   commands (UC4)     operator-signed, counter-ordered (Commands)       *)
 (*   supplier switch    readings of one meter go to A before the switch   *)
 (*   (UC6)              and to B from it (Market)                          *)
-(*   operator change    the moving meter's operator-signed trust list     *)
-(*   (UC7)              names the new operator; the meter re-keys with    *)
-(*                      the new operator's gateway and the old operator   *)
-(*                      can no longer command it                          *)
+(*   operator change    a new version of the moving meter's trust list,  *)
+(*   (UC7)              signed with the trust-list key, names the new     *)
+(*                      operator; the meter installs only a newer version *)
+(*                      that verifies, re-keys with the new operator's    *)
+(*                      gateway, and the old operator can no longer       *)
+(*                      command it, whatever old list is replayed         *)
 (*   PKI (UC8)          one meter's signing key is stolen at slot Invalid *)
 (*                      and a CRL names that invalidity date (Market);   *)
 (*                      supplier A's certificate expires at ExpiryA       *)
@@ -24,7 +26,9 @@
 (*                      date (protocol/translog)                           *)
 (*                                                                         *)
 (* The attacker (Dolev-Yao on PLC and WAN): every command APDU ever sent  *)
-(* stays in `net` and can be delivered again, in any order, or never; a   *)
+(* stays in `net` and can be delivered again, in any order, or never, and *)
+(* so does every trust list ever signed; the old operator signs trust     *)
+(* lists with its own key; a                                               *)
 (* compromised gateway signs commands with its own key; an insider or the *)
 (* old operator signs commands for meters it no longer operates; forged   *)
 (* readings without a meter signature reach the head-end over a gateway's *)
@@ -59,7 +63,8 @@ CONSTANTS
 
 Mutants == {"none", "old_operator_commands", "expired_certificate_accepted", "queue_left_behind",
             "claimed_time_evidence", "meter_time_logged", "contract_off_by_one", "reorder",
-            "replay_last", "gateway_signed_accepted", "unsigned_accepted", "revocation_voids_evidence"}
+            "replay_last", "gateway_signed_accepted", "unsigned_accepted", "revocation_voids_evidence",
+            "trust_list_rollback", "trust_list_any_signer"}
 ASSUME /\ Mutant \in Mutants
        /\ Moving \in Meters /\ Stolen \in Meters /\ Moving # Stolen
        /\ Switch \in 2..T /\ Invalid \in 2..T /\ ExpiryA \in 2..T
@@ -85,6 +90,18 @@ Reading == [m : Meters, t : Slots, by : {"meter", "thief", "forger"}]
 \* @typeAlias: COMMAND = [to: Str, op: Str, id: Int, by: Str];
 Command == [to : Meters, op : Operators, id : 1..MaxCmds, by : {"operator", "gateway"}]
 
+\* A trust list: the meter it is for, the operator it names, its version,
+\* and whose key signed it (the trust-list key, or an operator's own).
+\* @typeAlias: TRUSTLIST = [m: Str, op: Str, ver: Int, by: Str];
+TrustList == [m : Meters, op : Operators, ver : 1..2, by : {"trustkey"} \cup Operators]
+
+\* The lists installed at commissioning: version 1 naming the first operator.
+FirstList(m) == [m |-> m, op |-> FirstOperator(m), ver |-> 1, by |-> "trustkey"]
+
+\* What an operator can sign with its own key (it holds no trust-list key):
+\* the attacker can deliver any of these at any time.
+OperatorSigned == {l \in TrustList : l.by \in Operators}
+
 \* A transparency-log entry: an accepted reading and the log's time when it
 \* was first appended (append-only; the signed tree heads make the time
 \* and the order public).
@@ -105,6 +122,12 @@ VARIABLES
     meterBuf,      \* signed readings not yet acknowledged by the gateway
     \* @type: Str -> Str; @role: meter; @persist
     trusted,       \* the operator each meter's trust list names
+    \* @type: Str -> Int; @role: meter; @persist
+    tlVer,         \* the version of each meter's installed trust list
+    \* @type: Str -> Set(Int); @role: meter
+    installedVers, \* history: the trust-list versions each meter installed
+    \* @type: Set(TRUSTLIST); @role: attacker
+    lists,         \* every trust list the trust-list key ever signed
     \* @type: Str -> Int; @role: meter; @persist
     last,          \* counter of the last command run, per meter (per operator key)
     \* @type: Str -> Seq([op: Str, id: Int, trust: Str]); @role: meter
@@ -129,13 +152,19 @@ VARIABLES
     served         \* history: the head-end's last answer to a participant (none yet: {})
 
 vars == <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-          stored, log, crlKnown, served>>
+          stored, log, crlKnown, served, tlVer, installedVers, lists>>
+
+\* The variables of the operator change, unchanged by every other action.
+tlVars == <<tlVer, installedVers, lists>>
 
 TypeOK ==
     /\ now \in Slots
     /\ taken \in [Meters -> 0..T]
     /\ meterBuf \in [Meters -> SUBSET Slots]
     /\ trusted \in [Meters -> Operators]
+    /\ tlVer \in [Meters -> 1..2]
+    /\ installedVers \in [Meters -> SUBSET (1..2)]
+    /\ lists \subseteq TrustList
     /\ last \in [Meters -> 0..MaxCmds]
     /\ sessions \in [Gateways -> SUBSET Meters]
     /\ queue \in [Gateways -> SUBSET Reading]
@@ -151,6 +180,9 @@ Init ==
     /\ taken = [m \in Meters |-> 0]
     /\ meterBuf = [m \in Meters |-> {}]
     /\ trusted = [m \in Meters |-> FirstOperator(m)]
+    /\ tlVer = [m \in Meters |-> 1]
+    /\ installedVers = [m \in Meters |-> {1}]
+    /\ lists = {FirstList(m) : m \in Meters}
     /\ last = [m \in Meters |-> 0]
     /\ ran = [m \in Meters |-> <<>>]
     /\ took = [m \in Meters |-> {}]
@@ -171,7 +203,7 @@ Tick ==
     /\ now < T
     /\ now' = now + 1
     /\ UNCHANGED <<taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, log, crlKnown, served>>
+                   stored, log, crlKnown, served, tlVars>>
 
 -----------------------------------------------------------------------------
 (* Collection (UC2).                                                       *)
@@ -186,7 +218,7 @@ Take(m) ==
     /\ meterBuf' = [meterBuf EXCEPT ![m] = @ \cup {now}]
     /\ took' = [took EXCEPT ![m] = @ \cup {now}]
     /\ UNCHANGED <<now, trusted, last, ran, sessions, queue, issued, net, stored, log,
-                   crlKnown, served>>
+                   crlKnown, served, tlVars>>
 
 \* @role: gateway @event: commission(g, m)
 \* Commissioning (UC1): mutual authentication with certificates and a key
@@ -197,7 +229,7 @@ Connect(g, m) ==
     /\ m \notin sessions[g]
     /\ sessions' = [sessions EXCEPT ![g] = @ \cup {m}]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, issued, net,
-                   stored, log, crlKnown, served>>
+                   stored, log, crlKnown, served, tlVars>>
 
 \* @role: gateway @event: collect(g, m, t)
 \* Over its session with the meter, the gateway queues the reading
@@ -207,7 +239,7 @@ Collect(g, m, t) ==
     /\ queue' = [queue EXCEPT ![g] = @ \cup {[m |-> m, t |-> t, by |-> "meter"]}]
     /\ meterBuf' = [meterBuf EXCEPT ![m] = @ \ {t}]
     /\ UNCHANGED <<now, taken, trusted, last, ran, took, sessions, issued, crlKnown,
-                   net, stored, log, served>>
+                   net, stored, log, served, tlVars>>
 
 \* @role: gateway @event: restart(g)
 \* The gateway loses its sessions (volatile) and keeps its persisted queue.
@@ -215,7 +247,7 @@ Restart(g) ==
     /\ sessions[g] # {}
     /\ sessions' = [sessions EXCEPT ![g] = {}]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, issued, net,
-                   stored, log, crlKnown, served>>
+                   stored, log, crlKnown, served, tlVars>>
 
 \* When the transparency log first recorded a reading (0: never).  The
 \* log's clock is the head-end's, never the time the reading claims; the
@@ -252,10 +284,10 @@ Accept(i) ==
 \* The head-end verifies, stores and logs idempotently and commits before
 \* it answers; the gateway drops the item on that answer (a rejection too).
 Upload(g, i) ==
-    /\ IF Verifies(i) THEN Accept(i) ELSE UNCHANGED <<stored, log>>
+    /\ IF Verifies(i) THEN Accept(i) ELSE UNCHANGED <<stored, log, tlVars>>
     /\ queue' = [queue EXCEPT ![g] = @ \ {i}]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, issued, net,
-                   crlKnown, served>>
+                   crlKnown, served, tlVars>>
 
 \* @role: headend @event: ingest_forged(i)
 \* A reading the attacker uploads with a compromised gateway's WAN
@@ -267,7 +299,7 @@ IngestForged(i) ==
     /\ Verifies(i)
     /\ Accept(i)
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   crlKnown, served>>
+                   crlKnown, served, tlVars>>
 
 -----------------------------------------------------------------------------
 (* PKI (UC8) and market (UC6, UC7).                                        *)
@@ -282,23 +314,48 @@ PublishCRL ==
     /\ crlKnown' = TRUE
     /\ stored' = {i \in stored : i.m # Stolen \/ (LoggedBeforeInvalidity(i) /\ Mutant # "revocation_voids_evidence")}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   log, served>>
+                   log, served, tlVars>>
 
-\* @role: meter @event: trust_list(m)
-\* Operator change (UC7): the old operator, through its gateway, installs
-\* the trust list naming the new operator; the meter re-keys with the new
-\* operator's gateway (keys are never transferred) and starts the new
-\* operator's command counters.  What the old gateway already queued it
-\* still uploads.
-OperatorChange(m) ==
+\* @role: headend @event: sign_trust_list(m)
+\* Operator change (UC7), the order: the holder of the trust-list key
+\* signs version 2 of the moving meter's trust list, naming the new
+\* operator, and hands it to the medium (the old operator's gateway
+\* relays it as a signed command).  Once signed, the attacker can deliver
+\* it, or any older list, at any time.
+SignTrustList(m) ==
     /\ m = Moving
-    /\ trusted[m] = "o1"
-    /\ trusted' = [trusted EXCEPT ![m] = "o2"]
-    /\ last' = [last EXCEPT ![m] = 0]
-    /\ queue' = IF Mutant = "queue_left_behind" THEN [queue EXCEPT !["g1"] = {}] ELSE queue
-    /\ sessions' = [sessions EXCEPT !["g1"] = @ \ {m}]
+    /\ \A l \in lists : l.m = m => l.ver < 2
+    /\ lists' = lists \cup {[m |-> m, op |-> "o2", ver |-> 2, by |-> "trustkey"]}
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVer, installedVers>>
+
+\* The meter's check of a trust list: for it, signed with the trust-list
+\* key (the mutant trust_list_any_signer takes an operator's own key),
+\* and newer than the installed one (trust_list_rollback: any other
+\* version).
+MayInstall(m, l) ==
+    /\ l.m = m
+    /\ l.by = "trustkey" \/ Mutant = "trust_list_any_signer"
+    /\ IF Mutant = "trust_list_rollback" THEN l.ver # tlVer[m] ELSE l.ver > tlVer[m]
+
+\* @role: meter @event: trust_list(m, l)
+\* Operator change (UC7), at the meter: it installs the list durably
+\* with the command that carried it; when the list names another
+\* operator the meter re-keys with that operator's gateway (keys are
+\* never transferred) and starts its command counters.  What the old
+\* gateway already queued it still uploads.
+InstallTrustList(m, l) ==
+    /\ MayInstall(m, l)
+    /\ tlVer' = [tlVer EXCEPT ![m] = l.ver]
+    /\ installedVers' = [installedVers EXCEPT ![m] = @ \cup {l.ver}]
+    /\ trusted' = [trusted EXCEPT ![m] = l.op]
+    /\ last' = IF l.op # trusted[m] THEN [last EXCEPT ![m] = 0] ELSE last
+    /\ queue' = IF Mutant = "queue_left_behind" /\ l.op # trusted[m]
+                 THEN [queue EXCEPT ![GatewayOf(trusted[m])] = {}] ELSE queue
+    /\ sessions' = IF l.op # trusted[m]
+                    THEN [sessions EXCEPT ![GatewayOf(trusted[m])] = @ \ {m}] ELSE sessions
     /\ UNCHANGED <<now, taken, meterBuf, ran, took, issued, net, stored, log,
-                   crlKnown, served>>
+                   crlKnown, served, lists>>
 
 \* The head-end's contract database: Moving's readings belong to A before
 \* the switch and to B from it; every other meter's to B.  (The mutant
@@ -321,7 +378,7 @@ Fetch(p, i) ==
     /\ Contract(p, i.m, i.t)
     /\ served' = {[p |-> p, m |-> i.m, t |-> i.t, at |-> now]}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, log, crlKnown>>
+                   stored, log, crlKnown, tlVars>>
 
 -----------------------------------------------------------------------------
 (* Commands (UC4).                                                         *)
@@ -335,7 +392,7 @@ Issue(o, m) ==
     /\ issued' = [issued EXCEPT ![o][m] = @ + 1]
     /\ net' = net \cup {[to |-> m, op |-> o, id |-> issued[o][m] + 1, by |-> "operator"]}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, stored,
-                   log, crlKnown, served>>
+                   log, crlKnown, served, tlVars>>
 
 \* What a compromised gateway can sign with its own key (its role allows
 \* no command): the attacker can deliver any of these at any time.
@@ -360,7 +417,7 @@ Execute(m, c) ==
     /\ last' = [last EXCEPT ![m] = c.id]
     /\ ran' = [ran EXCEPT ![m] = Append(@, [op |-> c.op, id |-> c.id, trust |-> trusted[m]])]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, took, sessions, queue, issued, net, stored,
-                   log, crlKnown, served>>
+                   log, crlKnown, served, tlVars>>
 
 Next ==
     \/ Tick
@@ -371,7 +428,8 @@ Next ==
     \/ \E g \in Gateways : \E i \in queue[g] : Upload(g, i)
     \/ \E i \in Reading : IngestForged(i)
     \/ PublishCRL
-    \/ \E m \in Meters : OperatorChange(m)
+    \/ \E m \in Meters : SignTrustList(m)
+    \/ \E m \in Meters : \E l \in lists \cup OperatorSigned : InstallTrustList(m, l)
     \/ \E p \in Suppliers : \E i \in stored : Fetch(p, i)
     \/ \E o \in Operators : Issue(o, Moving)
     \/ \E m \in Meters : \E c \in net \cup GatewaySigned : Execute(m, c)
@@ -424,6 +482,14 @@ S6_OnlyIssued ==
 S6_AtMostOnce ==
     \A m \in Meters : \A j, k \in 1..Len(ran[m]) :
         j # k => <<ran[m][j].op, ran[m][j].id>> # <<ran[m][k].op, ran[m][k].id>>
+
+\* S6 across the operator change: the trust list a meter holds is the
+\* newest it ever installed (no replayed old list brings the old operator
+\* back) and one the trust-list key signed (no operator names itself).
+S6_TrustListNewest ==
+    \A m \in Meters : \A v \in installedVers[m] : v <= tlVer[m]
+S6_TrustListAuthentic ==
+    \A m \in Meters : [m |-> m, op |-> trusted[m], ver |-> tlVer[m], by |-> "trustkey"] \in lists
 
 \* S8: once the CRL is known, nothing the thief signed is evidence, whatever
 \* slot it claims; and a genuine reading the log recorded before the
