@@ -47,12 +47,7 @@ func campaignShow(path string, id uint32, stdout io.Writer) (err error) {
 	if err := readJSON(path, &f); err != nil {
 		return err
 	}
-	var store *headend.Store
-	if f.Postgres != "" {
-		store, err = headend.OpenPostgres(f.Postgres)
-	} else {
-		store, err = headend.OpenStore(f.DB)
-	}
+	store, err := openHeadendStore(f)
 	if err != nil {
 		return err
 	}

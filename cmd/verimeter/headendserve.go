@@ -90,12 +90,7 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	var store *headend.Store
-	if f.Postgres != "" {
-		store, err = headend.OpenPostgres(f.Postgres)
-	} else {
-		store, err = headend.OpenStore(f.DB)
-	}
+	store, err := openHeadendStore(f)
 	if err != nil {
 		return err
 	}
@@ -152,4 +147,13 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return srv.Shutdown(ctx)
+}
+
+// openHeadendStore opens the head-end's database its configuration names:
+// PostgreSQL when a connection string is given, else the SQLite file.
+func openHeadendStore(f headendFile) (*headend.Store, error) {
+	if f.Postgres != "" {
+		return headend.OpenPostgres(f.Postgres)
+	}
+	return headend.OpenStore(f.DB)
 }
