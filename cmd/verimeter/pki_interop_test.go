@@ -381,19 +381,7 @@ func writeHandMade(t *testing.T, ca *protocol.CA, path string, edit func(*x509.C
 // owns cert does; it returns the HTTP status and the body.
 func curlIntervals(t *testing.T, curl, pki, addr, who, meter string, day time.Time) (int, []byte) {
 	t.Helper()
-	body := filepath.Join(t.TempDir(), "body")
-	url := fmt.Sprintf("https://%s/v1/meters/%s/intervals?from=%s&to=%s", addr, meter, day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339))
-	out, err := exec.Command(curl, "-sS", "--max-time", "20", "-o", body, "-w", "%{http_code}",
-		"--cacert", filepath.Join(pki, "root.crt"), "--cert", filepath.Join(pki, who+".crt"), "--key", filepath.Join(pki, who+".key"), url).CombinedOutput()
-	if err != nil {
-		t.Fatalf("curl as %s: %v\n%s", who, err, out)
-	}
-	var code int
-	if _, err := fmt.Sscanf(string(out), "%d", &code); err != nil {
-		t.Fatalf("curl status %q: %v", out, err)
-	}
-	b, _ := os.ReadFile(body)
-	return code, b
+	return curlGet(t, curl, pki, addr, who, fmt.Sprintf("/v1/meters/%s/intervals?from=%s&to=%s", meter, day.Format(time.RFC3339), day.Add(24*time.Hour).Format(time.RFC3339)))
 }
 
 // TestCurlAgainstTheHeadEnd: curl with the root as its only CA (no -k)
