@@ -22,9 +22,9 @@ type SocketPLC struct {
 	// Tap, when set, sees every APDU the gateway sends to or receives from
 	// a meter (the crash campaign's nonce audit).
 	Tap Tap
-	// Profile is the PLC channel the link's airtime is counted on (Stats);
-	// plc.SFSK from NewSocketPLC.
-	Profile plc.Profile
+	// profile is the PLC channel the link's airtime is counted on (Stats):
+	// plc.SFSK, the robust profile the capacity tables assume.
+	profile plc.Profile
 	counts  plcCounters
 }
 
@@ -34,7 +34,7 @@ func (s *SocketPLC) Stats() PLCStats { return s.counts.snapshot() }
 
 // send sends a frame to the meter's socket, counting it.
 func (s *SocketPLC) send(path string, f plc.Frame) error {
-	s.counts.count(s.Profile, &f, true)
+	s.counts.count(s.profile, &f, true)
 	return s.tr.SendTo(path, f)
 }
 
@@ -52,7 +52,7 @@ func NewSocketPLC(path string, timeout time.Duration) (*SocketPLC, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SocketPLC{tr: tr, meters: map[protocol.SystemTitle]*sockMeter{}, byPath: map[string]*sockMeter{}, timeout: timeout, done: make(chan struct{}), Profile: plc.SFSK}
+	s := &SocketPLC{tr: tr, meters: map[protocol.SystemTitle]*sockMeter{}, byPath: map[string]*sockMeter{}, timeout: timeout, done: make(chan struct{}), profile: plc.SFSK}
 	go s.readLoop()
 	return s, nil
 }
@@ -74,7 +74,7 @@ func (s *SocketPLC) readLoop() {
 		m := s.byPath[from]
 		s.mu.Unlock()
 		if m != nil {
-			s.counts.count(s.Profile, &f, false)
+			s.counts.count(s.profile, &f, false)
 			select {
 			case m.in <- f:
 			default: // the link is not being served; it will retransmit

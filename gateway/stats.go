@@ -52,7 +52,7 @@ func (g *Gateway) Stats() Stats {
 
 // PLCStats is what a gateway's PLC link carried since it started: HDLC
 // frames and their bytes each way, and the airtime they take on the
-// channel of the link's profile (plc.SFSK unless set): PLC airtime is the
+// channel of the link's profile (plc.SFSK): PLC airtime is the
 // segment's scarce resource (plc.Profile), and a meter that makes the
 // gateway retransmit shows here first.
 type PLCStats struct {

@@ -14,13 +14,13 @@ import (
 // the head-end package links no metrics library and a count costs one
 // atomic add on the ingest path.
 
-// IngestLatencyBounds are the upper bounds, in seconds, of the ingest
+// ingestLatencyBounds are the upper bounds, in seconds, of the ingest
 // latency histogram's buckets (request read to reply written): a batch of
 // a few thousand interval values takes tens of milliseconds, a head-end
 // under a group commit backlog seconds.
-var IngestLatencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
+var ingestLatencyBounds = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10}
 
-// latencyBuckets is len(IngestLatencyBounds)+1 (the +Inf bucket).
+// latencyBuckets is len(ingestLatencyBounds)+1 (the +Inf bucket).
 const latencyBuckets = 12
 
 // stats are the head-end's live counters; nil when the head-end counts
@@ -32,7 +32,7 @@ type stats struct {
 	tamperEvents, tamperRefused           atomic.Uint64
 	fetches, fetchesRefused               atomic.Uint64
 	storeErrors                           atomic.Uint64
-	latency                               [latencyBuckets]atomic.Uint64 // per bucket of IngestLatencyBounds, +Inf last
+	latency                               [latencyBuckets]atomic.Uint64 // per bucket of ingestLatencyBounds, +Inf last
 	latencyCount, latencyNanos            atomic.Uint64
 }
 
@@ -88,9 +88,9 @@ func (h *HeadEnd) Stats() Stats {
 		out.Rejected[i] = s.rejected[i].Load()
 		out.BatchesRefused[i] = s.batchesRefused[i].Load()
 	}
-	hist := Histogram{Bounds: IngestLatencyBounds, Cumulative: make([]uint64, len(IngestLatencyBounds))}
+	hist := Histogram{Bounds: ingestLatencyBounds, Cumulative: make([]uint64, len(ingestLatencyBounds))}
 	var sum uint64
-	for i := range IngestLatencyBounds {
+	for i := range ingestLatencyBounds {
 		sum += s.latency[i].Load()
 		hist.Cumulative[i] = sum
 	}
@@ -135,7 +135,7 @@ func (s *stats) answered(d time.Duration) {
 		return
 	}
 	i := 0
-	for i < len(IngestLatencyBounds) && d.Seconds() > IngestLatencyBounds[i] {
+	for i < len(ingestLatencyBounds) && d.Seconds() > ingestLatencyBounds[i] {
 		i++
 	}
 	s.latency[i].Add(1)

@@ -52,8 +52,8 @@ var allowed = []struct {
 	reason string
 	names  []string
 }{
-	{"what a gateway refused from its meters (replays, tampering, too many answers): counted for an operator's status report, which no command in cmd/ prints yet; the simulated segment and the attacker scenario in internal/sim read and share it",
-		[]string{"gateway.Gateway.Refused", "gateway.MaxAnswers", "gateway.MaxRefusalsKept", "gateway.Refusals.*"}},
+	{"what a gateway refused from its meters (replays, tampering, too many answers): `gateway run -metrics` counts them by class, the kept errors and the bounds are for an operator's status report, which no command in cmd/ prints yet; the simulated segment and the attacker scenario in internal/sim read and share it",
+		[]string{"gateway.MaxAnswers", "gateway.MaxRefusalsKept", "gateway.Refusals.*"}},
 	{"the entry point of a meter's PLC link: meter/serve.go drives it over HDLC inside the package; a device's own link driver, or the simulated segment through an interface, calls it from outside",
 		[]string{"meter.Meter.HandleAPDU"}},
 	{"the head-end's operator side (commands with approvals, firmware campaigns, tamper alarms, supplier switches, audit log, on-demand tree heads): no operator front end in cmd/ calls it yet, the demo does",
