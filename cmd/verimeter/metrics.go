@@ -80,9 +80,9 @@ func serveMetrics(addr string, reg *prometheus.Registry, warn io.Writer) (net.Ad
 // headendCollector reads a head-end's counters (headend.Stats) and its
 // transparency log's size at each scrape.
 type headendCollector struct {
-	he                                                 *headend.HeadEnd
-	batches, items, duplicates, intervals              *prometheus.Desc
-	rejected, refusedBatches, latency                  *prometheus.Desc
+	he                                                  *headend.HeadEnd
+	batches, items, duplicates, intervals               *prometheus.Desc
+	rejected, refusedBatches, latency                   *prometheus.Desc
 	tamper, tamperRefused, fetches, storeErrors, leaves *prometheus.Desc
 }
 
