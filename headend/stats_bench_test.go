@@ -1,0 +1,117 @@
+package headend
+
+import (
+	"context"
+	"crypto/tls"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/verimeter/verimeter/wan"
+)
+
+// BenchmarkIngestStatsOnOff measures what counting costs ingest: two
+// head-ends side by side in one run, one counting (its Stats read and its
+// log size queried every 100 ms, a scraper far more eager than
+// Prometheus's usual 15 s) and one with Config.noStats, each fed the same
+// rounds of signed blocks over TLS (8 batches of 50 blocks per round from
+// 4 gateway connections), the order alternating each round so that the
+// shared machine's drift hits both. It reports each side's interval values
+// per second of elapsed and of CPU time over its rounds, and the ratios
+// on/off (1 = free; 0.98 = 2 % slower).
+func BenchmarkIngestStatsOnOff(b *testing.B) {
+	const perRound = 8
+	type side struct {
+		f       *fixture
+		url     string
+		cert    tls.Certificate
+		ctr     uint64
+		el, cpu time.Duration
+	}
+	mk := func(counting bool) *side {
+		f := newFixture(b)
+		if !counting {
+			c := f.he.cfg
+			c.noStats = true
+			f.he = New(c)
+		}
+		s := &side{f: f}
+		s.url, s.cert = benchServer(b, f)
+		return s
+	}
+	on, off := mk(true), mk(false)
+	if off.f.he.st != nil || on.f.he.st == nil {
+		b.Fatal("the sides do not differ in counting")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the counting side's scraper
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				_ = on.f.he.Stats()
+				if _, err := on.f.he.LogSize(ctx); err != nil && ctx.Err() == nil {
+					b.Error(err)
+				}
+			}
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	bodies := func(s *side) [][]byte {
+		out := make([][]byte, perRound)
+		for i := range out {
+			items := make([]wan.Item, benchBatch)
+			for j := range items {
+				s.ctr++
+				items[j] = wan.Item{Kind: wan.KindBlock, Raw: s.f.block(b, s.ctr, int(s.ctr%1000))}
+			}
+			out[i], _ = wan.EncodeBatch(items)
+		}
+		return out
+	}
+	post := func(s *side, body [][]byte) {
+		_, el, cpu := postBatches(b, s.url, s.cert, body)
+		s.el += el
+		s.cpu += cpu
+	}
+	// A warm-up round each (TLS sessions, the meter's key cached), not
+	// counted.
+	post(on, bodies(on))
+	post(off, bodies(off))
+	on.el, on.cpu, off.el, off.cpu = 0, 0, 0, 0
+	b.ResetTimer()
+	for r := range b.N {
+		b.StopTimer()
+		bOn, bOff := bodies(on), bodies(off)
+		b.StartTimer()
+		if r%2 == 0 {
+			post(on, bOn)
+			post(off, bOff)
+		} else {
+			post(off, bOff)
+			post(on, bOn)
+		}
+	}
+	b.StopTimer()
+	ivs := float64(b.N * perRound * benchBatch * 96)
+	all := ivs + perRound*benchBatch*96 // the warm-up round's too
+	for _, s := range []*side{on, off} {
+		if _, n, _ := s.f.store.Counts(); float64(n) != all {
+			b.Fatalf("stored %d interval values, want %v", n, all)
+		}
+	}
+	if st := on.f.he.Stats(); float64(st.Intervals) != all || st.IngestLatency.Count != uint64((b.N+1)*perRound) {
+		b.Fatalf("the counting side counted %d interval values in %d answers, want %v in %d", st.Intervals, st.IngestLatency.Count, all, (b.N+1)*perRound)
+	}
+	b.ReportMetric(ivs/on.el.Seconds(), "on-values/s")
+	b.ReportMetric(ivs/off.el.Seconds(), "off-values/s")
+	b.ReportMetric(off.el.Seconds()/on.el.Seconds(), "on/off-elapsed")
+	b.ReportMetric(off.cpu.Seconds()/on.cpu.Seconds(), "on/off-cpu")
+}
+
