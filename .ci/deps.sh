@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Go, from Debian, when it is missing:
 # java (TLC differential tests), openssl and curl (PKI, TLS and signature
-# interop tests) and PostgreSQL (the head-end's scale-out store); and,
+# interop tests), PostgreSQL (the head-end's scale-out store) and
+# Prometheus's promtool (it lints the head-end's and gateway's metrics); and,
 # from npm, cose-js (a second COSE implementation our signatures are checked
 # against) into $VERIMETER_NODE_DIR (default ~/.cache/verimeter/node).
 # The tests never install anything: they look for the tool and fail with a
@@ -29,6 +30,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/time ] || need+=(time)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool checks the /metrics expositions
 for extra in "$@"; do
   case "$extra" in
     qemu) command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user) ;;

@@ -1,6 +1,11 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/verimeter/verimeter/wan"
+)
 
 // MaxAnswers caps the APDUs the gateway takes from a meter in one exchange.
 // An honest meter answers a request with one APDU; a compromised one could
@@ -21,17 +26,21 @@ var ErrTooManyAnswers = errors.New("gateway: meter sent more answers than one ex
 // with the attack.
 const MaxRefusalsKept = 64
 
-// Refusals is a bounded record of refused APDUs: how many in all, and the
-// errors of the last MaxRefusalsKept.
+// Refusals is a bounded record of refused APDUs: how many in all and in
+// each class, and the errors of the last MaxRefusalsKept. The counts may be
+// read (Total, ByClass) while the gateway's owner adds (a metrics scrape);
+// Add and Last are for the owner's goroutine only.
 type Refusals struct {
-	total int
-	ring  []error
-	next  int
+	total   atomic.Int64
+	byClass [wan.NumRejectClasses]atomic.Uint64
+	ring    []error
+	next    int
 }
 
 // Add records one refusal.
 func (r *Refusals) Add(err error) {
-	r.total++
+	r.total.Add(1)
+	r.byClass[refusalClass(err)].Add(1)
 	if r.ring == nil {
 		r.ring = make([]error, 0, MaxRefusalsKept)
 	}
@@ -44,7 +53,26 @@ func (r *Refusals) Add(err error) {
 }
 
 // Total is the number of refusals ever recorded.
-func (r *Refusals) Total() int { return r.total }
+func (r *Refusals) Total() int { return int(r.total.Load()) }
+
+// ByClass is the number of refusals ever recorded in each class, indexed
+// by wan.RejectClass: what an operator's dashboard shows of the APDUs a
+// gateway refused from its meters (replays, forgeries, garbage).
+func (r *Refusals) ByClass() [wan.NumRejectClasses]uint64 {
+	var out [wan.NumRejectClasses]uint64
+	for i := range out {
+		out[i] = r.byClass[i].Load()
+	}
+	return out
+}
+
+// refusalClass is the class of an APDU the gateway refused.
+func refusalClass(err error) wan.RejectClass {
+	if errors.Is(err, ErrTooManyAnswers) {
+		return wan.RejectCapacity
+	}
+	return wan.ClassOf(err)
+}
 
 // Last returns the kept errors, oldest first (at most MaxRefusalsKept).
 func (r *Refusals) Last() []error {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // floodPLC is a segment with one honest meter, which answers every request
@@ -93,8 +94,11 @@ func TestRefusalFloodBoundedAndHonestReadingsGoOn(t *testing.T) {
 	if g.Refused.Total() != 100*f.burst || len(g.Refused.Last()) > MaxRefusalsKept || cap(g.Refused.ring) > MaxRefusalsKept {
 		t.Fatalf("%d refusals counted (want %d), %d kept (at most %d)", g.Refused.Total(), 100*f.burst, len(g.Refused.Last()), MaxRefusalsKept)
 	}
-	if g.Queue().Len() != 100 {
-		t.Fatalf("%d honest readings queued, want 100", g.Queue().Len())
+	if g.Queue().Len() != 100 || g.Stats().QueueDepth != 100 {
+		t.Fatalf("%d honest readings queued (depth %d), want 100", g.Queue().Len(), g.Stats().QueueDepth)
+	}
+	if c := g.Refused.ByClass(); c[wan.RejectMalformed] != uint64(100*f.burst) {
+		t.Fatalf("refusals by class %v, want all %d malformed", c, 100*f.burst)
 	}
 }
 

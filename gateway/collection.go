@@ -279,12 +279,16 @@ func (g *Gateway) flushBatch(ctx context.Context, up Uplink, batch int) (int, wa
 	if g.batch.clock > 0 {
 		ctx = wan.WithClock(ctx, g.batch.clock)
 	}
+	g.stats.uploaded.Add(uint64(len(items)))
 	res, err := up.Ingest(ctx, g.cfg.Name, items)
 	if err != nil {
+		g.stats.uploadFailures.Add(1)
 		return 0, res, err
 	}
 	if err := g.uploaded(&g.batch, len(items), res.Clock); err != nil {
 		return 0, res, err
 	}
+	g.stats.acknowledged.Add(uint64(len(items)))
+	g.stats.rejected.Add(uint64(len(res.Rejected)))
 	return len(items), res, nil
 }

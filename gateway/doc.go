@@ -35,4 +35,12 @@
 // them (TamperUplink, POST /v1/tamper) and drops one only on the head-end's
 // signed acknowledgement, which it relays to the meter (PDUTamperAcks). It
 // holds no key that could make or check an event.
+//
+// A gateway counts for its operators (stats.go) its queue's depth, the
+// items it uploaded and the head-end acknowledged, failed uploads, the
+// APDUs it refused from its meters by wan.RejectClass (Refused.ByClass)
+// and what its PLC link carried, airtime included (SocketPLC.Stats): plain
+// atomic counters that another goroutine reads, so a device build links no
+// metrics library; `verimeter gateway run -metrics ADDR` serves them to
+// Prometheus.
 package gateway

@@ -107,6 +107,8 @@ type Gateway struct {
 	// Refused records the APDUs from meters the gateway's receiver
 	// refused (replayed, tampered): all counted, the last few kept.
 	Refused Refusals
+	// stats counts the uploads to the head-end (stats.go).
+	stats uploadStats
 }
 
 // New opens a gateway (reloading its queue after a restart).

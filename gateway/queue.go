@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
@@ -28,6 +29,8 @@ type Queue struct {
 	// ids counts the pending items by meter and signed-data counter: the
 	// gateway's Collection machine reads its @store queue through it.
 	ids map[itemRef]int
+	// depth is len(pending), for a metrics scrape from another goroutine.
+	depth atomic.Int64
 }
 
 type queued struct {
@@ -129,6 +132,7 @@ func openQueueWith(path string, o queueOptions) (*Queue, error) {
 			q.index(&q.pending[len(q.pending)-1])
 		}
 	}
+	q.depth.Store(int64(len(q.pending)))
 	return q, nil
 }
 
@@ -218,6 +222,7 @@ func (q *Queue) push(items ...wan.Item) error {
 		q.pending = append(q.pending, queued{seq: first + uint64(i), item: it})
 		q.index(&q.pending[len(q.pending)-1])
 	}
+	q.depth.Store(int64(len(q.pending)))
 	return nil
 }
 
@@ -250,6 +255,7 @@ func (q *Queue) ack(n int) error {
 		}
 	}
 	q.pending = q.pending[n:]
+	q.depth.Store(int64(len(q.pending)))
 	return nil
 }
 

@@ -22,6 +22,20 @@ type SocketPLC struct {
 	// Tap, when set, sees every APDU the gateway sends to or receives from
 	// a meter (the crash campaign's nonce audit).
 	Tap Tap
+	// profile is the PLC channel the link's airtime is counted on (Stats):
+	// plc.SFSK, the robust profile the capacity tables assume.
+	profile plc.Profile
+	counts  plcCounters
+}
+
+// Stats returns what the link carried since it started. It is safe to
+// call from another goroutine (a metrics scrape).
+func (s *SocketPLC) Stats() PLCStats { return s.counts.snapshot() }
+
+// send sends a frame to the meter's socket, counting it.
+func (s *SocketPLC) send(path string, f plc.Frame) error {
+	s.counts.count(s.profile, &f, true)
+	return s.tr.SendTo(path, f)
 }
 
 type sockMeter struct {
@@ -38,7 +52,7 @@ func NewSocketPLC(path string, timeout time.Duration) (*SocketPLC, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &SocketPLC{tr: tr, meters: map[protocol.SystemTitle]*sockMeter{}, byPath: map[string]*sockMeter{}, timeout: timeout, done: make(chan struct{})}
+	s := &SocketPLC{tr: tr, meters: map[protocol.SystemTitle]*sockMeter{}, byPath: map[string]*sockMeter{}, timeout: timeout, done: make(chan struct{}), profile: plc.SFSK}
 	go s.readLoop()
 	return s, nil
 }
@@ -60,6 +74,7 @@ func (s *SocketPLC) readLoop() {
 		m := s.byPath[from]
 		s.mu.Unlock()
 		if m != nil {
+			s.counts.count(s.profile, &f, false)
 			select {
 			case m.in <- f:
 			default: // the link is not being served; it will retransmit
@@ -114,7 +129,7 @@ func (s *SocketPLC) connect(m *sockMeter) error {
 		}
 		frames, _ = l.Poll(time.Now(), frames[:0])
 		for _, f := range frames {
-			if err := s.tr.SendTo(m.path, f); err != nil {
+			if err := s.send(m.path, f); err != nil {
 				time.Sleep(100 * time.Millisecond) // the meter's socket is not there (yet)
 			}
 		}
@@ -164,7 +179,7 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 			return answers, ErrLinkFailed
 		}
 		for _, f := range frames {
-			if err := s.tr.SendTo(m.path, f); err != nil {
+			if err := s.send(m.path, f); err != nil {
 				return answers, err
 			}
 		}

@@ -32,6 +32,18 @@
 // each upload is answered with a TamperAck the head-end signs for the exact
 // bytes.
 //
+// The head-end counts what it does for its operators (stats.go): batches,
+// items and interval values stored, refused items by wan.RejectClass,
+// ingest latency from request to reply, tamper events, fetches and store
+// errors, as plain atomic counters read by Stats, and the transparency
+// log's size by LogSize. It links no metrics library: `verimeter headend
+// serve -metrics ADDR` exposes them to Prometheus on a plain-HTTP listener
+// of its own, meant for the loopback interface or the operator's
+// management network. That listener needs no client certificate because
+// it serves counts only (no meter data, no identities, no keys) and
+// changes nothing; the data and the operations stay behind the mutually
+// authenticated TLS listener.
+//
 // Which slots of a meter's data a supplier is served on either side of its
 // supplier switch (UC6, UC7) is decided by the generated machine of
 // spec/Market.tla, one per meter and switch (market.go, which maps the

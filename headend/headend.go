@@ -39,6 +39,9 @@ type Config struct {
 	// dropped from it is loaded again from the store's command counter,
 	// which holds its whole state, on the meter's next command.
 	commandMachines int
+	// noStats turns the counters of Stats off (the benchmark's baseline
+	// of what counting costs).
+	noStats bool
 	// Trace, when set, records the steps of the head-end's Commands,
 	// Collection, Tamper and Market machines for each meter in
 	// commands/<meter>/headend.ndjson, collection/<meter>/headend.ndjson,
@@ -72,6 +75,9 @@ type HeadEnd struct {
 	tamper tamperMachines
 	// market holds the Market machines of UC6 and UC7 (market.go).
 	market markets
+	// st counts what the head-end did, for its operators (stats.go); nil
+	// when Config.noStats.
+	st *stats
 }
 
 // refuse writes a refusal to the audit log and returns why. A refusal
@@ -94,6 +100,9 @@ func New(cfg Config) *HeadEnd {
 	}
 	h := &HeadEnd{cfg: cfg, cmds: map[protocol.SystemTitle]*commandsMachine{}, colls: map[protocol.SystemTitle]*collectionMachine{}}
 	h.verifiers.New = func() any { return protocol.NewVerifier(cfg.Meters) }
+	if !cfg.noStats {
+		h.st = new(stats)
+	}
 	return h
 }
 
@@ -152,7 +161,15 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	}
 	var err error
 	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
+		h.st.failed(err)
 		return wan.IngestResult{}, err
+	}
+	if h.st != nil {
+		classes := make([]wan.RejectClass, len(res.Rejected))
+		for i, e := range res.Rejected {
+			classes[i] = rejectClass(e)
+		}
+		h.st.ingested(res, classes)
 	}
 	if res.Clock, err = h.recordCollection(wan.ClockOf(ctx), ok); err != nil {
 		return wan.IngestResult{}, err
@@ -348,7 +365,8 @@ func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
 // machine decides which slots are served (market.go); other participants
 // (a grid operator, a supplier of an earlier switch) are served their
 // contract periods as the contracts table holds them.
-func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) ([]protocol.IntervalProof, error) {
+func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) (_ []protocol.IntervalProof, err error) {
+	defer func() { h.st.fetched(err) }()
 	if err := h.checkParticipant(participant); err != nil {
 		return nil, h.refuse(participantName(participant), "fetch-refused", err.Error(), err)
 	}

@@ -97,6 +97,7 @@ func httpError(w http.ResponseWriter, code int, err error) {
 }
 
 func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	c, err := h.client(r, protocol.RoleGateway)
 	if err != nil {
 		httpError(w, http.StatusForbidden, err)
@@ -114,6 +115,7 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	items, err := wan.DecodeBatch(body)
 	if err != nil {
+		h.st.refusedBatch(err)
 		httpError(w, http.StatusBadRequest, err)
 		return
 	}
@@ -138,6 +140,7 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(rep)
+	h.st.answered(time.Since(start))
 }
 
 func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {

@@ -188,12 +188,13 @@ func (h *HeadEnd) Tamper(ctx context.Context, gateway string, batch protocol.Tam
 // signature. It returns the acknowledgements (with the Lamport time of the
 // last step when traced) and why each refused event was refused; an error
 // means the store failed and what was not acknowledged must be sent again.
-func (h *HeadEnd) ingestTamper(ctx context.Context, gateway string, batch protocol.TamperBatch) (protocol.TamperBatch, []error, error) {
+func (h *HeadEnd) ingestTamper(ctx context.Context, gateway string, batch protocol.TamperBatch) (_ protocol.TamperBatch, rejected []error, err error) {
 	t := &h.tamper
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	acks := protocol.TamperBatch{Items: [][]byte{}}
-	var rejected []error
+	fresh := 0 // events stored for the first time
+	defer func() { h.st.tampered(fresh, len(rejected), err) }()
 	v := h.verifiers.Get().(*protocol.Verifier)
 	defer h.verifiers.Put(v)
 	for _, raw := range batch.Items {
@@ -220,6 +221,7 @@ func (h *HeadEnd) ingestTamper(ctx context.Context, gateway string, batch protoc
 		if t.found, err = h.cfg.Store.storedTamper(ctx, e.Meter, item.N); err != nil {
 			return acks, rejected, err
 		}
+		before := t.found.ok
 		t.pending = pendingEvent{ctx: ctx, meter: e.Meter, raw: raw, signedAt: e.Time, gateway: gateway, at: h.cfg.Now()}
 		now, err := m.Apply(batch.Clock, tamperEvent{Kind: tamperIngest, E: item}, &t.out)
 		if errors.Is(err, statemachine.ErrNotEnabled) {
@@ -233,6 +235,9 @@ func (h *HeadEnd) ingestTamper(ctx context.Context, gateway string, batch protoc
 		}
 		if err != nil {
 			return acks, rejected, err
+		}
+		if !before {
+			fresh++
 		}
 		for _, n := range t.out.Acks {
 			a, err := protocol.SignTamperAck(protocol.TamperAck{Meter: e.Meter, Seq: uint64(n), Digest: protocol.EventDigest(raw), Time: t.pending.at.Unix()},

@@ -50,6 +50,9 @@ func testTamper(t *testing.T, f *fixture) {
 			t.Fatalf("acknowledgement %d: %+v, %v", i, a, err)
 		}
 	}
+	if s := f.he.Stats(); s.TamperEvents != 2 || s.TamperRefused != 0 {
+		t.Fatalf("counted %d new tamper events, %d refused; want the 2 events stored", s.TamperEvents, s.TamperRefused)
+	}
 	// A restart on the same store: the resend is a duplicate.
 	f.he = New(f.he.cfg)
 	if _, _, err := f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev2}}); err != nil {
@@ -78,6 +81,9 @@ func testTamper(t *testing.T, f *fixture) {
 	}
 	if !errors.Is(rejected[2], ErrTamperEvent) || !errors.Is(rejected[2], protocol.ErrTruncated) {
 		t.Fatalf("truncated event: %v", rejected[2])
+	}
+	if s := f.he.Stats(); s.TamperEvents != 0 || s.TamperRefused != 3 {
+		t.Fatalf("after the restart counted %d new tamper events, %d refused; want the duplicate not counted and 3 refused", s.TamperEvents, s.TamperRefused)
 	}
 	if again, _ := f.he.Alarms(ctx, false); len(again) != 2 {
 		t.Fatalf("%d alarms after forgeries", len(again))

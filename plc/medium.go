@@ -82,8 +82,13 @@ func (m *Medium) Advance(d time.Duration) {
 // FrameAirtime is the channel time one frame of n bytes occupies, repeats by
 // every repeater hop included.
 func (m *Medium) FrameAirtime(n int) time.Duration {
-	perHop := time.Duration(float64(n*8)/(m.prof.BitRate*m.prof.MACEfficiency)*float64(time.Second)) + m.prof.HopDelay
-	return perHop * time.Duration(1+m.hops)
+	return m.prof.Airtime(n) * time.Duration(1+m.hops)
+}
+
+// Airtime is the channel time one frame of n bytes occupies on one hop of
+// a medium with profile p: what a gateway's link counts of its traffic.
+func (p Profile) Airtime(n int) time.Duration {
+	return time.Duration(float64(n*8)/(p.BitRate*p.MACEfficiency)*float64(time.Second)) + p.HopDelay
 }
 
 // Transmit sends one frame of n bytes from node now, occupying the channel

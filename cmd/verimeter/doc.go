@@ -5,6 +5,12 @@
 // headend), verifies exported readings (verify) and runs the end-to-end
 // demonstration (demo).
 //
+// `headend serve -metrics ADDR` and `gateway run -metrics ADDR` serve the
+// roles' counters in the Prometheus format (metrics.go, not in device
+// builds) on a plain-HTTP listener for a loopback or management address:
+// read-only counts, no meter data, so a scraper needs no SM-PKI
+// certificate.
+//
 // Each subcommand lives in its own file and registers itself with register in
 // an init function, so subcommands can be added without touching main.go.
 package main

@@ -38,7 +38,8 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.reads, "reads", 1, "on-demand readings per meter with -read")
 	fs.DurationVar(&o.retryFor, "retry-for", 0, "keep retrying the head-end with backoff for this long after a WAN fault (0: one attempt)")
 	fs.DurationVar(&o.timeout, "wan-timeout", gateway.DefaultWANTimeout, "bound on one request to the head-end, answer included (finds half-open connections)")
-	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D] [-spec-trace DIR]")
+	fs.StringVar(&o.metrics, "metrics", "", "serve the gateway's Prometheus metrics at http://ADDR/metrics during the run (plain HTTP: a loopback or management address)")
+	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D] [-spec-trace DIR] [-metrics ADDR]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -58,11 +59,18 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// forwardOptions are how a gateway run forwards its queue to the head-end.
+// forwardOptions are how a gateway run forwards its queue to the head-end,
+// and where it serves its metrics.
 type forwardOptions struct {
 	batch, reads      int
 	retryFor, timeout time.Duration
+	metrics           string // -metrics: the listener's address; "" none
 }
+
+// startGatewayMetrics serves the metrics of g and its PLC link at addr
+// until the returned stop is called (metrics.go; nil in device builds,
+// which link no metrics library).
+var startGatewayMetrics func(addr string, g *gateway.Gateway, link *gateway.SocketPLC, stdout io.Writer) (stop func() error, err error)
 
 func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace string, o forwardOptions, stdout io.Writer) (err error) {
 	traces, err := openSpecTrace(specTrace)
@@ -130,6 +138,16 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		return err
 	}
 	defer g.Close()
+	if o.metrics != "" {
+		if startGatewayMetrics == nil {
+			return errors.New("-metrics: this build has no metrics (device build)")
+		}
+		stop, err := startGatewayMetrics(o.metrics, g, plcSock, stdout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if r := g.Queue().Report(); r.TornBytes > 0 || r.Upgraded {
 		fmt.Fprintf(stdout, "gateway %s: %s\n", f.Name, r)
 	}

@@ -33,7 +33,9 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "head-end configuration (JSON, from verimeter provision)")
 	specTrace := fs.String("spec-trace", "", "log the steps of the head-end's machines in this directory (continuing the logs of an earlier run), for trace validation")
-	setUsage(fs, stderr, "usage: verimeter headend serve -config headend.json [-spec-trace DIR]")
+	var o headendOptions
+	fs.StringVar(&o.metrics, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (plain HTTP, no client certificate: a loopback or management address such as 127.0.0.1:9464)")
+	setUsage(fs, stderr, "usage: verimeter headend serve -config headend.json [-spec-trace DIR] [-metrics ADDR]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -44,7 +46,7 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 	}
 	traces, err := openSpecTrace(*specTrace)
 	if err == nil {
-		err = headendServe(*cfgPath, traces, stdout, stderr, stopOnSignal())
+		err = headendServe(*cfgPath, traces, stdout, stderr, stopOnSignal(), o)
 		err = errors.Join(err, traces.Close())
 	}
 	if err != nil {
@@ -54,10 +56,16 @@ func runHeadend(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// headendOptions are the flags of headend serve beyond its configuration.
+type headendOptions struct {
+	metrics string // -metrics: the metrics listener's address; "" none
+}
+
 // headendServe runs the head-end of the configuration at path until stop
 // is closed.
-// traces, when not nil, receives the logs of the head-end's machines.
-func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.Writer, stop <-chan struct{}) error {
+// traces, when not nil, receives the logs of the head-end's machines; opt
+// (at most one) holds the flags beyond the configuration.
+func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.Writer, stop <-chan struct{}, opt ...headendOptions) error {
 	var f headendFile
 	if err := readJSON(path, &f); err != nil {
 		return err
@@ -126,6 +134,13 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go he.RunTreeHeads(ctx, every, func(err error) { fmt.Fprintf(stderr, "verimeter headend: tree head: %v\n", err) })
+	}
+	if len(opt) > 0 && opt[0].metrics != "" {
+		stopMetrics, err := serveHeadendMetrics(opt[0].metrics, he, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
 	}
 	ln, err := tls.Listen("tcp", f.Listen, headend.TLSConfig(cert))
 	if err != nil {

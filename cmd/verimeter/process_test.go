@@ -50,9 +50,13 @@ func TestProcessesOnLoopback(t *testing.T) {
 		return append(append(append([]string(nil), args[:2]...), "-spec-trace", trace), args[2:]...)
 	}
 	var procs []*exec.Cmd
+	var heOut lockedBuffer // the head-end's, which names its metrics address
 	start := func(args ...string) *exec.Cmd {
 		c := exec.Command(bin, traced(args...)...)
 		c.Stdout, c.Stderr = io.Discard, os.Stderr
+		if args[0] == "headend" {
+			c.Stdout = &heOut
+		}
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +77,7 @@ func TestProcessesOnLoopback(t *testing.T) {
 			}
 		}
 	}()
-	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
+	start("headend", "serve", "-config", filepath.Join(work, "headend.json"), "-metrics", "127.0.0.1:0")
 	for i := range 6 {
 		args := []string{"meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i))}
 		if i == 0 {
@@ -103,14 +107,14 @@ func TestProcessesOnLoopback(t *testing.T) {
 	// of the head-end.
 	camp := startCampaign(t, work, 1, firmwareMaker(t, work)(1, 5, false), filepath.Join(work, "gw-00.json"), filepath.Join(work, "gw-01.json"))
 	for g := range 2 {
-		args := []string{"gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g))}
+		args := []string{"gateway", "run", "-config", filepath.Join(work, fmt.Sprintf("gw-%02d.json", g)), "-metrics", "127.0.0.1:0"}
 		cmd := exec.Command(bin, traced(args...)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("gateway %d: %v\n%s", g, err, out)
 		}
-		if !strings.Contains(string(out), "3 stored") {
-			t.Fatalf("gateway %d: %s", g, out)
+		if !strings.Contains(string(out), "3 stored") || !metricsLine.Match(out) {
+			t.Fatalf("gateway %d (3 items stored, metrics served): %s", g, out)
 		}
 		if want := fmt.Sprintf("%d tamper events acknowledged by the head-end, %d acknowledgements relayed", 1-g, 1-g); !strings.Contains(string(out), want) {
 			t.Fatalf("gateway %d: %s\nwant %q", g, out, want)
@@ -217,6 +221,29 @@ func TestProcessesOnLoopback(t *testing.T) {
 	code, body = get("supplier-b")
 	if code != http.StatusForbidden || !strings.Contains(string(body), "no contract") {
 		t.Fatalf("supplier without contract: %d %s", code, body)
+	}
+	// The head-end's metrics (`-metrics`, plain HTTP on loopback) count
+	// what the gateways and the participants did.
+	m := metricsLine.FindStringSubmatch(heOut.String())
+	if m == nil {
+		t.Fatalf("the head-end named no metrics address: %s", heOut.String())
+	}
+	fams, _ := scrape(t, "http://"+m[1]+"/metrics")
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"verimeter_headend_ingest_items_total", nil, 6},
+		{"verimeter_headend_ingest_interval_values_total", nil, 6 * 96},
+		{"verimeter_headend_tamper_events_total", nil, 1},
+		{"verimeter_headend_fetches_total", []string{"outcome", "served"}, 2},
+		{"verimeter_headend_fetches_total", []string{"outcome", "refused"}, 1},
+		{"verimeter_headend_translog_leaves", nil, 6},
+	} {
+		if got := value(fams, c.name, c.labels...); got != c.want {
+			t.Errorf("head-end %s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
 	}
 	// Every module's logs of every process are behaviours of its spec;
 	// the modules this run exercises have steps (no command is issued

@@ -106,6 +106,23 @@ func TestDeviceBuildsLinkNoEngine(t *testing.T) {
 	}
 }
 
+// metricsLibraries are the Prometheus client and what it brings: the
+// head-end and `verimeter gateway run` serve metrics through it
+// (cmd/verimeter/metrics.go), while the roles only count (their Stats).
+func metricsLibraries(string) []string {
+	return []string{"github.com/prometheus", "github.com/beorn7/perks", "github.com/munnerz/goautoneg"}
+}
+
+// TestDeviceBuildsLinkNoMetricsLibrary: the firmware of a meter or a
+// gateway, and the device build of the command, carries no metrics library;
+// a role's counters are plain atomics that a collector outside reads.
+func TestDeviceBuildsLinkNoMetricsLibrary(t *testing.T) {
+	pkgs := list(t, "device", "./meter", "./gateway", "./cmd/verimeter")
+	for _, b := range violations(pkgs, metricsLibraries) {
+		t.Error(b)
+	}
+}
+
 // productionPatterns are the packages a deployment runs.
 var productionPatterns = []string{"./protocol/...", "./plc/...", "./wan/...", "./meter/...", "./gateway/...", "./headend/...", "./statemachine/...", "./tla/..."}
 
