@@ -132,6 +132,11 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 		defer cancel()
 		go he.RunTreeHeads(ctx, every, func(err error) { fmt.Fprintf(stderr, "verimeter headend: tree head: %v\n", err) })
 	}
+	stopCRLs, err := watchCRLs(he, f.CRLs, time.Minute, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopCRLs()
 	ln, err := tls.Listen("tcp", f.Listen, headend.TLSConfig(cert))
 	if err != nil {
 		return err
