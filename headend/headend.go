@@ -124,7 +124,7 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	wg.Wait()
 	var res wan.IngestResult
 	// The Market machine's Ingest decides whether the log may take each
-	// reading and block (the evidence rule, spec/Market.tla), the
+	// signed item (the evidence rule, spec/Market.tla), the
 	// Collection machine whether it is stored and acknowledged: the
 	// signature's outcome and the Market machine's are its event's
 	// i.signed; what it stores is committed below, before the answer.
@@ -135,10 +135,10 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	var mout marketOutput
 	ok := out[:0]
 	for i := range items {
+		if errs[i] == nil {
+			errs[i] = h.marketIngest(ctx, &mp, &mout, &out[i], at)
+		}
 		if k := items[i].Kind; k == wan.KindReading || k == wan.KindBlock {
-			if errs[i] == nil {
-				errs[i] = h.marketIngest(ctx, &mp, &mout, &out[i], at)
-			}
 			st.meter = &out[i].meter
 			errs[i] = collectionStep(&p, &cout, collectionItemOf(out[i].counter, errs[i] == nil), errs[i])
 		}

@@ -197,6 +197,7 @@ func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachin
 	if err != nil {
 		return nil, err
 	}
+	pctx := context.WithoutCancel(ctx) // Persist outlives the call that made the machine
 	var m *marketMachine
 	p := &marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketTracedStore{&m}}
 	traced := rec != nil
@@ -213,7 +214,7 @@ func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachin
 				if err != nil {
 					return err
 				}
-				if err := h.cfg.Store.saveMarketCRL(ctx, k.meter, inv, h.cfg.Now()); err != nil {
+				if err := h.cfg.Store.saveMarketCRL(pctx, k.meter, inv, h.cfg.Now()); err != nil {
 					return err
 				}
 				mk.crl[k.meter] = inv.Unix()

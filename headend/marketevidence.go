@@ -10,7 +10,6 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
-	"github.com/verimeter/verimeter/wan"
 )
 
 // The evidence half of spec/Market.tla: Ingest (what the head-end accepts
@@ -89,8 +88,8 @@ func (r *marketRow) LoggedHas(marketReading) bool { return false }
 // ServedHas is the @store served, which Ingest and Serve do not read.
 func (r *marketRow) ServedHas(marketServed) bool { return false }
 
-// marketIngest runs the Market machine's Ingest for a verified reading or
-// block that reaches the log at `at`: nil when the machine accepts it,
+// marketIngest runs the Market machine's Ingest for a verified signed item
+// (a reading, a block or an event) that reaches the log at `at`: nil when the machine accepts it,
 // ErrLoggedAfterInvalidity wrapping the guard when it refuses. The state
 // is the head-end's for the meter at that time: its clock's slot and
 // crlKnown (marketCRL, which steps PublishCRL first when it is due). Ingest
@@ -215,7 +214,7 @@ func (h *HeadEnd) loadMarketCRLs(ctx context.Context) error {
 }
 
 // recordMarket records the Market Ingest steps of a committed batch, one
-// per stored reading or block whose spec reading (slot, signer) the
+// per stored item whose spec reading (slot, signer) the
 // meter's machine has not logged yet (a further item of the same slot and
 // signer is the same reading of the spec, a stutter), in
 // market/<meter>[-<switch>]/headend (when Config.Trace is set): after the
@@ -228,9 +227,6 @@ func (h *HeadEnd) recordMarket(ctx context.Context, items []verified, at time.Ti
 	switches := map[protocol.SystemTitle]supplierSwitch{}
 	for i := range items {
 		v := &items[i]
-		if v.kind != wan.KindReading && v.kind != wan.KindBlock {
-			continue
-		}
 		known, inv, err := h.marketCRL(ctx, v.meter, at)
 		if err != nil {
 			return err
