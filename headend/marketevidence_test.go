@@ -133,3 +133,24 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 		t.Fatalf("after a restart: %d intervals", n)
 	}
 }
+
+// BenchmarkMarketIngestStep is what the Market machine adds per item on
+// the ingest path: the meter's crlKnown (the directory's memory, no query)
+// and the generated Ingest's Step.
+func BenchmarkMarketIngestStep(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: &marketRow{}}
+	var mout marketOutput
+	v := verified{meter: f.meter, counter: 1, kind: wan.KindBlock, signedAt: f.t0.Unix()}
+	at := f.t0.Add(26 * time.Hour)
+	if err := f.he.marketIngest(ctx, &mp, &mout, &v, at); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := f.he.marketIngest(ctx, &mp, &mout, &v, at); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
