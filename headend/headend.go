@@ -132,16 +132,20 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	}
 	wg.Wait()
 	var res wan.IngestResult
-	// The Collection machine decides each reading and block: the
-	// signature's outcome (and the evidence rule's) is its event's
+	// The Market machine's Ingest decides whether the log may take each
+	// signed item (the evidence rule, spec/Market.tla), the
+	// Collection machine whether it is stored and acknowledged: the
+	// signature's outcome and the Market machine's are its event's
 	// i.signed; what it stores is committed below, before the answer.
 	st := &storedItems{s: h.cfg.Store}
 	p := collectionParams{Crypto: signatureOutcome{}, Store: st}
 	var cout collectionOutput
+	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: &marketRow{}}
+	var mout marketOutput
 	ok := out[:0]
 	for i := range items {
 		if errs[i] == nil {
-			errs[i] = h.loggedInTime(out[i], at)
+			errs[i] = h.marketIngest(ctx, &mp, &mout, &out[i], at)
 		}
 		if k := items[i].Kind; k == wan.KindReading || k == wan.KindBlock {
 			st.meter = &out[i].meter
@@ -174,6 +178,9 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	if res.Clock, err = h.recordCollection(wan.ClockOf(ctx), ok); err != nil {
 		return wan.IngestResult{}, err
 	}
+	if err := h.recordMarket(ctx, ok, at); err != nil {
+		return wan.IngestResult{}, err
+	}
 	return res, nil
 }
 
@@ -185,21 +192,6 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 // say otherwise (DESIGN.md S8). Whoever holds a stolen key can backdate;
 // this is where the backdated item ends.
 var ErrLoggedAfterInvalidity = errors.New("headend: not logged before the key's invalidity date")
-
-// loggedInTime applies the evidence rule at ingest: an item reaches the
-// log at `at`; if its meter's certificate (or a CA above it) is invalid
-// from a date at or before `at`, the item is refused.
-func (h *HeadEnd) loggedInTime(v verified, at time.Time) error {
-	inv, found, err := h.cfg.Meters.InvalidFrom(v.meter)
-	if err != nil {
-		return err
-	}
-	if found && !at.Before(inv) {
-		return fmt.Errorf("%w: meter %x item %d claims %s, reaches the log at %s, key invalid since %s", ErrLoggedAfterInvalidity, v.meter, v.counter,
-			time.Unix(v.signedAt, 0).UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339), inv.UTC().Format(time.RFC3339))
-	}
-	return nil
-}
 
 func verify(v *protocol.Verifier, it wan.Item) (verified, error) {
 	switch it.Kind {
@@ -277,7 +269,19 @@ func (h *HeadEnd) RunTreeHeads(ctx context.Context, every time.Duration, onErr f
 // into the earliest signed tree head that includes it; ErrNotLogged when
 // there is none yet. A participant keeps it beside the signed item: it is
 // what lets the item count as evidence after the meter's key is revoked.
+//
+// The meter's Market machine decides first whether the item is evidence
+// (Serve): once the CRL of the meter's key is known, an item the log
+// recorded at or after the key's invalidity date is not, and the answer is
+// ErrNotEvidence.
 func (h *HeadEnd) Evidence(ctx context.Context, meter protocol.SystemTitle, counter uint64) (*translog.Evidence, error) {
+	signedAt, ingestedAt, err := h.cfg.Store.itemTimes(ctx, meter, counter)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.marketServe(ctx, meter, counter, signedAt, ingestedAt, h.cfg.Now()); err != nil {
+		return nil, err
+	}
 	return h.cfg.Store.evidence(ctx, meter, counter)
 }
 
@@ -415,19 +419,31 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 	}
 	var found []timed
 	seen := map[int64]bool{}
+	now := h.cfg.Now()
+	withheld := 0
 	for _, sp := range spans {
-		raws, err := h.cfg.Store.blocks(ctx, meter, sp[0], sp[1])
+		rows, err := h.cfg.Store.blocks(ctx, meter, sp[0], sp[1])
 		if err != nil {
 			return nil, err
 		}
-		for _, raw := range raws {
-			sb, err := protocol.UnmarshalSignedBlock(raw)
+		for _, row := range rows {
+			sb, err := protocol.UnmarshalSignedBlock(row.raw)
 			if err != nil {
 				return nil, err
 			}
 			hd, err := h.blockHeader(sb.Sign1)
 			if err != nil {
 				return nil, err
+			}
+			// The Market machine's Serve: a block the log recorded at or
+			// after the key's invalidity date is no evidence once the CRL
+			// is known, and is not handed out.
+			if err := h.marketServe(ctx, meter, hd.Counter, row.signedAt, row.ingestedAt, now); err != nil {
+				if !errors.Is(err, ErrNotEvidence) {
+					return nil, err
+				}
+				withheld++
+				continue
 			}
 			var leaves []protocol.Hash
 			for i, iv := range sb.Intervals {
@@ -451,6 +467,9 @@ func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, mete
 		out[i] = f.p
 	}
 	// Fail closed: what the audit log does not show was released is not.
+	if withheld > 0 {
+		note += fmt.Sprintf(" (%d blocks logged after the key's invalidity date withheld)", withheld)
+	}
 	if err := h.cfg.Store.appendAudit(h.cfg.Now(), name, "fetch", fmt.Sprintf("meter %x: %d intervals%s", meter, len(out), note)); err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ type fixture struct {
 	meter             protocol.SystemTitle
 	signer            *protocol.MeterSigner
 	meterKey          *ecdsa.PrivateKey
+	meterCert         *x509.Certificate
 	parts             map[string]*x509.Certificate
 	alice, bob, carol Approver
 	outsider          *protocol.Verifier
@@ -88,6 +89,7 @@ func newFixture(tb testing.TB) *fixture {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	f.meterCert = mc
 	if f.store, err = OpenStore(filepath.Join(tb.TempDir(), "he.db")); err != nil {
 		tb.Fatal(err)
 	}

@@ -254,21 +254,21 @@ type marketParams struct {
 // Step reads it only through these methods and asks for its changes
 // in marketOutput, which the role applies once the step is persisted.
 type marketStore interface {
-	// AcceptedHas reports whether x is in accepted (Set([t: Int, by: Str, at: Int]); spec/Market.tla:53:5).
+	// AcceptedHas reports whether x is in accepted (Set([t: Int, by: Str, at: Int]); spec/Market.tla:55:5).
 	AcceptedHas(x marketEntry) bool
-	// LoggedHas reports whether x is in logged (Set([t: Int, by: Str]); spec/Market.tla:55:5).
+	// LoggedHas reports whether x is in logged (Set([t: Int, by: Str]); spec/Market.tla:57:5).
 	LoggedHas(x marketReading) bool
-	// ServedHas reports whether x is in served (Set(<<Str, Int>>); spec/Market.tla:59:5).
+	// ServedHas reports whether x is in served (Set(<<Str, Int>>); spec/Market.tla:61:5).
 	ServedHas(x marketServed) bool
 }
 
 // marketState is the headend's part of the state of spec/Market.tla.
 type marketState struct {
-	// now: Int (spec/Market.tla:49:5)
+	// now: Int (spec/Market.tla:51:5)
 	Now int64 `tla:"now" json:"now"`
-	// crlKnown: Bool; @persist (spec/Market.tla:51:5)
+	// crlKnown: Bool; @persist (spec/Market.tla:53:5)
 	CrlKnown bool `tla:"crlKnown" json:"crlKnown"`
-	// switched: Bool (spec/Market.tla:61:5)
+	// switched: Bool (spec/Market.tla:63:5)
 	Switched bool `tla:"switched" json:"switched"`
 }
 
@@ -296,10 +296,11 @@ type marketEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	marketTick   marketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:85:1)
-	marketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:109:1)
-	marketIngest                            // @event: ingest, action Ingest (spec/Market.tla:132:1)
-	marketFetch                             // @event: fetch, action Fetch (spec/Market.tla:149:1)
+	marketTick   marketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:91:1)
+	marketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:115:1)
+	marketIngest                            // @event: ingest, action Ingest (spec/Market.tla:138:1)
+	marketFetch                             // @event: fetch, action Fetch (spec/Market.tla:155:1)
+	marketServe                             // @event: serve, action Serve (spec/Market.tla:174:1)
 )
 
 func (k marketEventKind) String() string {
@@ -312,6 +313,8 @@ func (k marketEventKind) String() string {
 		return "ingest"
 	case marketFetch:
 		return "fetch"
+	case marketServe:
+		return "serve"
 	}
 	return "marketEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -329,6 +332,8 @@ type marketEvent struct {
 	P string `tla:"p" json:"p"`
 	// T is parameter t of event fetch (Int, drawn from 1 .. T in Next).
 	T int64 `tla:"t" json:"t"`
+	// E is parameter e of event serve ([t: Int, by: Str, at: Int], drawn from Entries in Next).
+	E marketEntry `tla:"e" json:"e"`
 }
 
 // marketOutput is what a step of the headend asks of its caller, in raft's
@@ -384,6 +389,8 @@ func (p *marketParams) Step(s *marketState, ev marketEvent, out *marketOutput) e
 		return p.stepIngest(s, ev, out)
 	case marketFetch:
 		return p.stepFetch(s, ev, out)
+	case marketServe:
+		return p.stepServe(s, ev, out)
 	}
 	return errMarketUnknownEvent
 }
@@ -397,8 +404,8 @@ func (p *marketParams) Init() marketState {
 	return s
 }
 
-// stepTick is action Tick (spec/Market.tla:85:1), event tick.
-// Model bounds dropped: now < T (spec/Market.tla:86:8).
+// stepTick is action Tick (spec/Market.tla:91:1), event tick.
+// Model bounds dropped: now < T (spec/Market.tla:92:8).
 func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutput) error {
 	var ovf bool
 	nx := *s
@@ -412,7 +419,7 @@ func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutpu
 	return nil
 }
 
-// stepPublishCRL is action PublishCRL (spec/Market.tla:109:1), event crl.
+// stepPublishCRL is action PublishCRL (spec/Market.tla:115:1), event crl.
 func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(s.Now >= p.Invalid) {
 		return errMarketPublishCRLGuard1
@@ -428,8 +435,8 @@ func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marke
 	return nil
 }
 
-// stepIngest is action Ingest (spec/Market.tla:132:1), event ingest.
-// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:139:8).
+// stepIngest is action Ingest (spec/Market.tla:138:1), event ingest.
+// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:145:8).
 func (p *marketParams) stepIngest(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.R.T <= s.Now) {
 		return errMarketIngestGuard1
@@ -452,7 +459,7 @@ func (p *marketParams) stepIngest(s *marketState, ev marketEvent, out *marketOut
 	return nil
 }
 
-// stepFetch is action Fetch (spec/Market.tla:149:1), event fetch.
+// stepFetch is action Fetch (spec/Market.tla:155:1), event fetch.
 func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.T <= s.Now) {
 		return errMarketFetchGuard1
@@ -473,16 +480,33 @@ func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutp
 	return nil
 }
 
+// stepServe is action Serve (spec/Market.tla:174:1), event serve.
+// History variables not kept: servedRevoked' = IF crlKnown THEN servedRevoked \cup {e} ELSE servedRevoked (spec/Market.tla:177:8).
+func (p *marketParams) stepServe(s *marketState, ev marketEvent, out *marketOutput) error {
+	if !p.Store.AcceptedHas(ev.E) {
+		return errMarketServeGuard1
+	}
+	if s.CrlKnown && !(ev.E.At < p.Invalid) {
+		return errMarketServeGuard2
+	}
+	nx := *s
+	*s = nx
+	out.Action = "Serve"
+	return nil
+}
+
 var (
 	errMarketTickOverflow     = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
-	errMarketPublishCRLGuard1 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:110:8)"}
-	errMarketPublishCRLGuard2 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:110:26)"}
-	errMarketIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:133:8)"}
-	errMarketIngestGuard2     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:134:8)"}
-	errMarketIngestGuard3     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:135:8)"}
-	errMarketIngestGuard4     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:121:5)"}
-	errMarketFetchGuard1      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:150:8)"}
-	errMarketFetchGuard2      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:145:5)"}
+	errMarketPublishCRLGuard1 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:116:8)"}
+	errMarketPublishCRLGuard2 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:116:26)"}
+	errMarketIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:139:8)"}
+	errMarketIngestGuard2     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:140:8)"}
+	errMarketIngestGuard3     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:141:8)"}
+	errMarketIngestGuard4     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:127:5)"}
+	errMarketFetchGuard1      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:156:8)"}
+	errMarketFetchGuard2      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:151:5)"}
+	errMarketServeGuard1      = &statemachine.GuardError{Role: "headend", Action: "Serve", Conjunct: "e \\in accepted (spec/Market.tla:175:8)"}
+	errMarketServeGuard2      = &statemachine.GuardError{Role: "headend", Action: "Serve", Conjunct: "~crlKnown \\/ (e.at < Invalid) (spec/Market.tla:166:5)"}
 )
 
 // tamperParams holds the constants of spec/Tamper.tla that the headend's actions read

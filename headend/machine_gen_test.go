@@ -152,6 +152,8 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "PublishCRL", Assign: "crlKnown"},               // Market: the CRL not recorded
 		{Action: "Fetch", Assign: "served"},                      // Market: what was served forgotten (a @store)
 		{Action: "Tick", Assign: "switched"},                     // Market: the switch recorded wrongly
+		{Action: "Serve", Guard: 1},                              // Market: a reading never stored served (e \in accepted flipped)
+		{Action: "Serve", Guard: 2},                              // Market: Evidential(e) flipped
 		{Module: "Tamper", Action: "Ingest", Guard: 1},           // Tamper: only unsigned events stored
 		{Module: "Tamper", Action: "Ingest", Assign: "alarms"},   // Tamper: the alarms emptied
 		{Module: "Tamper", Action: "Ingest", Assign: "stored"},   // Tamper: the stored events emptied

@@ -22,12 +22,13 @@ import (
 //	slot 1         the meter's data before its (latest) supplier switch S
 //	               (all of it when the meter has had no switch);
 //	slot 2=Switch  the data from S on;
-//	slot 3=Invalid from the meter key's invalidity date, when one is named
-//	               after S (not stepped, see below).
+//	slot 3=Invalid from the meter key's invalidity date D, once the head-end
+//	               knows the CRL that names it (a log time only: a
+//	               reading's claimed slot is never after its log slot).
 //
 // now is the slot of the head-end's clock: 1 until the clock reaches S,
 // when the head-end steps Tick (now' = 2, switched' = TRUE); that is the
-// switch being recorded. S is the valid_from of the newest supplier
+// switch being recorded; 3 once the CRL is known (Tick, then PublishCRL). S is the valid_from of the newest supplier
 // contract that begins where another supplier's contract ends (what
 // Store.SwitchSupplier writes). Supplier "A" is the participant whose
 // supplier contract ends at S (with no switch: any participant holding a
@@ -37,12 +38,10 @@ import (
 // slots whose Fetch the machine took. The served set (@store served) is
 // the fetch's audit entry, which names the slots.
 //
-// Not stepped here: the spec's Ingest(r) needs r.by, whether the meter or
-// a key thief signed, which only the model knows (the head-end's Collection
-// machine takes ingest with the evidence rule, loggedInTime); and so
-// PublishCRL, whose effect on Tick and Fetch is none. The @stores accepted
-// and logged are the data table and the transparency log, which Tick and
-// Fetch do not read.
+// Ingest, PublishCRL and Serve, the evidence half of the module, are in
+// marketevidence.go. The @stores accepted and logged are the data table
+// and the transparency log; the machine's recorded copy of them (for the
+// trace only) holds the spec readings its Ingest steps took.
 
 // Market slots and constants, as the comment above maps them.
 const (
@@ -51,26 +50,28 @@ const (
 	marketInvalid    = 3 // from the key's invalidity date (Invalid)
 )
 
-// marketConsts are the constants every Market machine runs with.
-var marketConsts = marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketNoStore{}}
+// marketTracedStore implements marketStore for a recorded machine: its
+// recorded copies of the stores, which hold what its own steps added.
+type marketTracedStore struct{ m **marketMachine }
 
-// marketNoStore implements marketStore. Tick and Fetch, the actions the
-// head-end steps, read none of the stores: each read answers false.
-type marketNoStore struct{}
+// AcceptedHas is the @store accepted as the machine's steps added to it.
+func (t marketTracedStore) AcceptedHas(x marketEntry) bool {
+	return slices.Contains((*t.m).State.Accepted, x)
+}
 
-// AcceptedHas is the @store accepted (the data table), not read by Tick or Fetch.
-func (marketNoStore) AcceptedHas(marketEntry) bool { return false }
+// LoggedHas is the @store logged as the machine's steps added to it.
+func (t marketTracedStore) LoggedHas(x marketReading) bool {
+	return slices.Contains((*t.m).State.Logged, x)
+}
 
-// LoggedHas is the @store logged (the transparency log), not read by Tick or Fetch.
-func (marketNoStore) LoggedHas(marketReading) bool { return false }
+// ServedHas is the @store served as the machine's steps added to it.
+func (t marketTracedStore) ServedHas(x marketServed) bool {
+	return slices.Contains((*t.m).State.Served, x)
+}
 
-// ServedHas is the @store served (the audit log's fetch entries), not read by Tick or Fetch.
-func (marketNoStore) ServedHas(marketServed) bool { return false }
-
-// marketTraced is a Market machine's state with, for the trace only, its
-// @stores as the spec names them: trace validation reads the head-end's
-// whole state of spec/Market.tla in each line (accepted and logged stay
-// empty: Ingest is not stepped here).
+// marketTraced is a Market machine's state with its @stores as the spec
+// names them, as its own steps added to them: trace validation reads the
+// head-end's whole state of spec/Market.tla in each line.
 type marketTraced struct {
 	marketState
 	Accepted []marketEntry   `json:"accepted"`
@@ -94,6 +95,9 @@ type markets struct {
 	mu  sync.Mutex
 	ms  map[marketKey]*marketMachine
 	out marketOutput
+	// crl is the market_crl table (crlKnown per meter, with the
+	// invalidity date), read once (loadMarketCRLs) and kept with it.
+	crl map[protocol.SystemTitle]int64
 }
 
 // supplierSwitch is what the contracts table says of a meter's latest
@@ -134,17 +138,20 @@ func (sw supplierSwitch) slotSpan(t int64) [2]int64 {
 // Fetch(party, t) for each slot the request touches. It returns the spans
 // of the slots the machine served and their names for the audit entry.
 func (h *HeadEnd) marketSlots(ctx context.Context, meter protocol.SystemTitle, sw supplierSwitch, party string, from, to int64) ([][2]int64, string, error) {
-	mk := &h.market
-	mk.mu.Lock()
-	defer mk.mu.Unlock()
-	m, err := h.marketMachine(marketKey{meter, sw.at})
+	now := h.cfg.Now()
+	known, inv, err := h.marketCRL(ctx, meter, now)
 	if err != nil {
 		return nil, "", err
 	}
-	if sw.at != 0 && h.cfg.Now().Unix() >= sw.at && m.State.Now < marketSlotAfter {
-		if _, err := m.Apply(0, marketEvent{Kind: marketTick}, &mk.out); err != nil {
-			return nil, "", err
-		}
+	mk := &h.market
+	mk.mu.Lock()
+	defer mk.mu.Unlock()
+	m, err := h.marketMachine(ctx, marketKey{meter, sw.at})
+	if err != nil {
+		return nil, "", err
+	}
+	if err := mk.tickTo(m, marketSlotOf(now.Unix(), sw.at, inv.Unix(), known)); err != nil {
+		return nil, "", err
 	}
 	var spans [][2]int64
 	var names []string
@@ -170,12 +177,17 @@ func (h *HeadEnd) marketSlots(ctx context.Context, meter protocol.SystemTitle, s
 	return spans, strings.Join(names, ","), nil
 }
 
-// marketMachine returns the Market machine of a meter and switch. Called
-// with h.market.mu held.
-func (h *HeadEnd) marketMachine(k marketKey) (*marketMachine, error) {
+// marketMachine returns the Market machine of a meter and switch. A new
+// one whose meter's CRL the head-end knows (market_crl) takes PublishCRL
+// again at once, as the spec's head-end that restarts with crlKnown
+// persisted. Called with h.market.mu held.
+func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachine, error) {
 	mk := &h.market
 	if m, ok := mk.ms[k]; ok {
 		return m, nil
+	}
+	if err := h.loadMarketCRLs(ctx); err != nil {
+		return nil, err
 	}
 	name := fmt.Sprintf("market/%x/headend", k.meter[:])
 	if k.at != 0 {
@@ -185,24 +197,35 @@ func (h *HeadEnd) marketMachine(k marketKey) (*marketMachine, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &marketConsts
+	pctx := context.WithoutCancel(ctx) // Persist outlives the call that made the machine
+	var m *marketMachine
+	p := &marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketTracedStore{&m}}
 	traced := rec != nil
-	m := &marketMachine{Role: "headend", Name: "headend", Rec: rec,
+	m = &marketMachine{Role: "headend", Name: "headend", Rec: rec,
 		State:  marketTraced{marketState: p.Init(), Accepted: []marketEntry{}, Logged: []marketReading{}, Served: []marketServed{}},
 		Step:   func(s *marketTraced, ev marketEvent, o *marketOutput) error { return p.Step(&s.marketState, ev, o) },
 		Action: func(o *marketOutput) string { return o.Action },
 		Persist: func(s *marketTraced, o *marketOutput) error {
-			if len(o.AcceptedAdd)+len(o.AcceptedRemove)+len(o.LoggedAdd)+len(o.LoggedRemove)+len(o.ServedRemove) > 0 || o.AcceptedClear || o.LoggedClear || o.ServedClear {
-				return fmt.Errorf("%w: Market step %s changes a store the head-end does not step", ErrStore, o.Action)
+			if len(o.AcceptedRemove)+len(o.LoggedRemove)+len(o.ServedRemove) > 0 || o.AcceptedClear || o.LoggedClear || o.ServedClear {
+				return fmt.Errorf("%w: Market step %s removes from a store, which the head-end never does", ErrStore, o.Action)
 			}
-			if traced {
-				served := slices.Clone(s.Served)
-				for _, x := range o.ServedAdd {
-					if !slices.Contains(served, x) {
-						served = append(served, x)
-					}
+			if o.Action == "PublishCRL" {
+				inv, _, err := h.cfg.Meters.InvalidFrom(k.meter)
+				if err != nil {
+					return err
 				}
-				s.Served = served
+				if err := h.cfg.Store.saveMarketCRL(pctx, k.meter, inv, h.cfg.Now()); err != nil {
+					return err
+				}
+				mk.crl[k.meter] = inv.Unix()
+			}
+			// accepted and logged are the data table and the log, which the
+			// batch committed before its steps are taken here; served is the
+			// fetch's audit entry. The recorded copies follow them.
+			if traced {
+				s.Accepted = union(s.Accepted, o.AcceptedAdd)
+				s.Logged = union(s.Logged, o.LoggedAdd)
+				s.Served = union(s.Served, o.ServedAdd)
 			}
 			return nil
 		}}
@@ -217,7 +240,28 @@ func (h *HeadEnd) marketMachine(k marketKey) (*marketMachine, error) {
 		}
 	}
 	mk.ms[k] = m
+	if _, ok := mk.crl[k.meter]; ok {
+		if err := h.marketPublishCRL(m); err != nil {
+			delete(mk.ms, k)
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// union is a ∪ b for a recorded store: a new slice when b adds an element
+// (the recorded states of earlier lines are not changed).
+func union[T comparable](a, b []T) []T {
+	out := a
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			if len(out) == len(a) {
+				out = slices.Clone(a)
+			}
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // supplierSwitch reads a meter's latest supplier switch from its supplier

@@ -766,20 +766,29 @@ func (s *Store) entitled(ctx context.Context, participant string, meter protocol
 // blocks returns the signed load-profile blocks of meter overlapping
 // [from, to) (Unix seconds), by start and counter. A query that fails part
 // way is an error, never a shorter list.
-func (s *Store) blocks(ctx context.Context, meter protocol.SystemTitle, from, to int64) (raws [][]byte, err error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT raw FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(wan.KindBlock), to, from)
+func (s *Store) blocks(ctx context.Context, meter protocol.SystemTitle, from, to int64) (out []storedBlock, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT raw, signed_at, ingested_at FROM data WHERE meter = ? AND kind = ? AND signed_at < ? AND span_end > ? ORDER BY signed_at, counter`), meter[:], int(wan.KindBlock), to, from)
 	if err != nil {
 		return nil, storeErr("blocks", err)
 	}
 	defer closeRows(rows, "blocks", &err)
 	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
+		var b storedBlock
+		if err := rows.Scan(&b.raw, &b.signedAt, &b.ingestedAt); err != nil {
 			return nil, storeErr("blocks", err)
 		}
-		raws = append(raws, raw)
+		b.ingestedAt /= int64(time.Second) // stored in nanoseconds
+		out = append(out, b)
 	}
-	return raws, nil
+	return out, nil
+}
+
+// storedBlock is a block's row: the signed block, its signing time (the
+// block's start, as its meter claims it) and the time the head-end stored
+// and logged it (Unix seconds both).
+type storedBlock struct {
+	raw                  []byte
+	signedAt, ingestedAt int64
 }
 
 // Each calls fn for every stored signed item, in key order (an auditor's

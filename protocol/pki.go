@@ -368,6 +368,8 @@ func (ca *CA) NewCRL(entries []Revocation, number int64, thisUpdate, nextUpdate 
 // head-end's ingest timestamp), not the time of verification (S8).
 type Validator struct {
 	roots, inter *x509.CertPool
+	cas          []*x509.Certificate // the sub-CAs and roots, which sign CRLs
+	mu           sync.RWMutex        // guards invalidFrom (AddCRL)
 	// invalidFrom maps issuer key id + serial to the time from which the
 	// certificate no longer vouches for anything.
 	invalidFrom map[string]time.Time
@@ -383,35 +385,64 @@ func NewValidator(roots, subCAs []*x509.Certificate, crls []*x509.RevocationList
 	for _, s := range subCAs {
 		v.inter.AddCert(s)
 	}
+	v.cas = append(append([]*x509.Certificate{}, subCAs...), roots...)
 	for _, crl := range crls {
-		var issuer *x509.Certificate
-		for _, c := range append(append([]*x509.Certificate{}, subCAs...), roots...) {
-			if crl.CheckSignatureFrom(c) == nil {
-				issuer = c
-				break
-			}
-		}
-		if issuer == nil {
-			return nil, fmt.Errorf("%w: CRL not signed by a known CA", ErrCertificate)
-		}
-		for _, e := range crl.RevokedCertificateEntries {
-			at := e.RevocationTime
-			for _, ext := range e.Extensions {
-				if ext.Id.Equal(oidInvalidityDate) {
-					var t time.Time
-					if _, err := asn1.UnmarshalWithParams(ext.Value, &t, "generalized"); err != nil {
-						return nil, fmt.Errorf("%w: invalidity date: %w", ErrCertificate, err)
-					}
-					at = t
-				}
-			}
-			k := string(issuer.SubjectKeyId) + "/" + e.SerialNumber.String()
-			if prev, ok := v.invalidFrom[k]; !ok || at.Before(prev) {
-				v.invalidFrom[k] = at
-			}
+		if err := v.AddCRL(crl); err != nil {
+			return nil, err
 		}
 	}
 	return v, nil
+}
+
+// AddCRL takes a CRL the validator did not have at construction (a newer
+// one of a CA, published while the head-end runs): it must be signed by one
+// of the sub-CAs or roots. An entry never moves an invalidity date later:
+// the earliest date any CRL gives for a certificate holds.
+func (v *Validator) AddCRL(crl *x509.RevocationList) error {
+	var issuer *x509.Certificate
+	for _, c := range v.cas {
+		if crl.CheckSignatureFrom(c) == nil {
+			issuer = c
+			break
+		}
+	}
+	if issuer == nil {
+		return fmt.Errorf("%w: CRL not signed by a known CA", ErrCertificate)
+	}
+	dates := make(map[string]time.Time, len(crl.RevokedCertificateEntries))
+	for _, e := range crl.RevokedCertificateEntries {
+		at := e.RevocationTime
+		for _, ext := range e.Extensions {
+			if ext.Id.Equal(oidInvalidityDate) {
+				var t time.Time
+				if _, err := asn1.UnmarshalWithParams(ext.Value, &t, "generalized"); err != nil {
+					return fmt.Errorf("%w: invalidity date: %w", ErrCertificate, err)
+				}
+				at = t
+			}
+		}
+		k := string(issuer.SubjectKeyId) + "/" + e.SerialNumber.String()
+		if prev, ok := dates[k]; !ok || at.Before(prev) {
+			dates[k] = at
+		}
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for k, at := range dates {
+		if prev, ok := v.invalidFrom[k]; !ok || at.Before(prev) {
+			v.invalidFrom[k] = at
+		}
+	}
+	return nil
+}
+
+// invalid returns the invalidity date recorded for key k (issuer key id and
+// serial).
+func (v *Validator) invalid(k string) (time.Time, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	t, ok := v.invalidFrom[k]
+	return t, ok
 }
 
 // Check verifies cert's chain at time at, that it carries role, and that it
@@ -456,7 +487,7 @@ func (v *Validator) check(cert *x509.Certificate, role Role, at time.Time) (time
 			break
 		}
 		k := string(chain[i+1].SubjectKeyId) + "/" + c.SerialNumber.String()
-		if from, ok := v.invalidFrom[k]; ok {
+		if from, ok := v.invalid(k); ok {
 			if !at.Before(from) {
 				return until, fmt.Errorf("%w: %s since %s", ErrRevoked, c.Subject.CommonName, from.UTC().Format(time.RFC3339))
 			}
@@ -483,7 +514,7 @@ func (v *Validator) InvalidFrom(cert *x509.Certificate) (time.Time, bool, error)
 	chain := chains[0]
 	for i := 0; i+1 < len(chain); i++ {
 		k := string(chain[i+1].SubjectKeyId) + "/" + chain[i].SerialNumber.String()
-		if from, ok := v.invalidFrom[k]; ok && (!found || from.Before(first)) {
+		if from, ok := v.invalid(k); ok && (!found || from.Before(first)) {
 			first, found = from, true
 		}
 	}
@@ -554,7 +585,7 @@ func (d *MeterDirectory) ValidAt(meter SystemTitle, at int64) bool {
 }
 
 // InvalidFrom is Validator.InvalidFrom for the meter's signing
-// certificate, remembered per meter (the CRLs of a directory do not change),
+// certificate, remembered per meter until the next AddCRL,
 // so the head-end can apply the evidence rule to every ingested item without
 // X.509 work per item.
 func (d *MeterDirectory) InvalidFrom(meter SystemTitle) (time.Time, bool, error) {
@@ -576,6 +607,35 @@ func (d *MeterDirectory) InvalidFrom(meter SystemTitle) (time.Time, bool, error)
 	d.revoked[meter] = invalidity{at, found}
 	d.mu.Unlock()
 	return at, found, nil
+}
+
+// AddCRL gives the directory's validator a new CRL (Validator.AddCRL) and
+// forgets what it remembered of the meters' certificates, which the CRL may
+// change. It returns the meters whose invalidity date the CRL changed (a
+// first one, or an earlier one; a meter the directory had not judged yet
+// counts as changed when it has one), in no particular order: the head-end
+// steps its Market machine's PublishCRL for each it has not yet.
+func (d *MeterDirectory) AddCRL(crl *x509.RevocationList) ([]SystemTitle, error) {
+	if err := d.v.AddCRL(crl); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	before := d.revoked
+	d.revoked = map[SystemTitle]invalidity{}
+	d.ok = map[SystemTitle][2]int64{}
+	d.mu.Unlock()
+	var changed []SystemTitle
+	for st := range d.certs {
+		at, found, err := d.InvalidFrom(st)
+		if err != nil {
+			return nil, err
+		}
+		prev := before[st] // not remembered: counted as changed
+		if found && (!prev.found || at.Before(prev.at)) {
+			changed = append(changed, st)
+		}
+	}
+	return changed, nil
 }
 
 // invalidity is a remembered answer of InvalidFrom.

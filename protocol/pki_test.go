@@ -279,3 +279,70 @@ func TestInvalidFromNamesTheInvalidityDate(t *testing.T) {
 		t.Fatalf("unknown meter: %v", err)
 	}
 }
+
+// TestDirectoryTakesANewCRL: a CRL published after the directory was made
+// (AddCRL) changes what the directory remembered: the meter it names gets
+// its invalidity date and is returned as changed, its key is refused from
+// that date on, the other meter is untouched; taking the same CRL again
+// changes nothing, and a CRL no known CA signed is refused.
+func TestDirectoryTakesANewCRL(t *testing.T) {
+	p := newTestPKI(t)
+	meter, other := titles()
+	issue := func(st *SystemTitle) *x509.Certificate {
+		k, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+		c, err := p.manufacturers.Issue(Identity{CommonName: "meter", SystemTitle: st}, []Role{RoleMeterSigning}, &k.PublicKey, p.t0, 365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	revoked, kept := issue(&meter), issue(&other)
+	v, err := NewValidator([]*x509.Certificate{p.root.Cert}, []*x509.Certificate{p.manufacturers.Cert}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := NewMeterDirectory(v, []*x509.Certificate{revoked, kept})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invalid := p.t0.Add(50 * 24 * time.Hour)
+	after := invalid.Add(time.Hour).Unix()
+	if _, err := dir.MeterKey(meter, after); err != nil {
+		t.Fatalf("before the CRL: %v", err)
+	}
+	if _, found, err := dir.InvalidFrom(meter); err != nil || found {
+		t.Fatalf("before the CRL: %v %v", found, err)
+	}
+	crl, err := p.manufacturers.NewCRL([]Revocation{{Serial: revoked.SerialNumber, RevokedAt: invalid.Add(24 * time.Hour), InvalidAt: invalid, ReasonCode: 1}}, 2, invalid.Add(24*time.Hour), invalid.Add(40*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, err := dir.AddCRL(crl)
+	if err != nil || len(changed) != 1 || changed[0] != meter {
+		t.Fatalf("AddCRL: %x, %v; want the revoked meter", changed, err)
+	}
+	if at, found, err := dir.InvalidFrom(meter); err != nil || !found || !at.Equal(invalid) {
+		t.Fatalf("after the CRL: %v %v %v", at, found, err)
+	}
+	if _, err := dir.MeterKey(meter, after); !errors.Is(err, ErrRevoked) {
+		t.Fatalf("key after its invalidity date: %v", err)
+	}
+	if _, err := dir.MeterKey(other, after); err != nil {
+		t.Fatalf("the other meter: %v", err)
+	}
+	if changed, err := dir.AddCRL(crl); err != nil || len(changed) != 0 {
+		t.Fatalf("the same CRL again: %x, %v", changed, err)
+	}
+	sk, _ := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
+	stranger, err := NewRootCA("stranger", sk, p.t0, 365*24*time.Hour, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := stranger.NewCRL([]Revocation{{Serial: kept.SerialNumber, RevokedAt: invalid, InvalidAt: p.t0, ReasonCode: 1}}, 3, invalid, invalid.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.AddCRL(forged); !errors.Is(err, ErrCertificate) {
+		t.Fatalf("CRL of an unknown CA: %v", err)
+	}
+}

@@ -29,7 +29,7 @@ CONSTANTS
     Mutant
 
 Mutants == {"none", "old_supplier_keeps_access", "crl_ignored", "revocation_voids_evidence",
-            "claimed_time_evidence"}
+            "claimed_time_evidence", "serve_after_invalidity"}
 ASSUME Mutant \in Mutants /\ Switch \in 2..T /\ Invalid \in 2..T
 
 Suppliers == {"A", "B"}
@@ -43,6 +43,8 @@ Reading == [t : Slots, by : {"meter", "thief"}]
 \* Evidence: a reading and the time the transparency log recorded it, by
 \* the log's clock (the signed tree head that first includes it).
 \* @typeAlias: ENTRY = [t: Int, by: Str, at: Int];
+\* @type: Set(ENTRY);
+Entries == [t : Slots, by : {"meter", "thief"}, at : Slots]
 
 VARIABLES
     \* @type: Int; @role: headend
@@ -58,9 +60,11 @@ VARIABLES
     \* @type: Set(<<Str, Int>>); @role: headend; @persist; @store
     served,        \* <<supplier, slot>> the head-end handed out (its audit log)
     \* @type: Bool; @role: headend
-    switched       \* the supplier switch has been recorded
+    switched,      \* the supplier switch has been recorded
+    \* @type: Set(ENTRY); @role: history
+    servedRevoked  \* history: the readings handed out as evidence once the CRL was known
 
-vars == <<now, crlKnown, accepted, logged, log, served, switched>>
+vars == <<now, crlKnown, accepted, logged, log, served, switched, servedRevoked>>
 
 TypeOK ==
     /\ now \in Slots
@@ -69,6 +73,7 @@ TypeOK ==
     /\ logged \subseteq Reading
     /\ log \subseteq [t : Slots, by : {"meter", "thief"}, at : Slots]
     /\ served \subseteq Suppliers \X Slots
+    /\ servedRevoked \subseteq Entries
 
 Init ==
     /\ now = 1
@@ -78,6 +83,7 @@ Init ==
     /\ log = {}
     /\ served = {}
     /\ switched = FALSE
+    /\ servedRevoked = {}
 
 \* @role: headend @event: tick
 \* The head-end's clock reaches the next slot; from the switch slot on the
@@ -86,7 +92,7 @@ Tick ==
     /\ now < T  \* @bound
     /\ now' = now + 1
     /\ switched' = (switched \/ now + 1 >= Switch)
-    /\ UNCHANGED <<crlKnown, accepted, logged, log, served>>
+    /\ UNCHANGED <<crlKnown, accepted, logged, log, served, servedRevoked>>
 
 \* Whether the log recorded a piece of evidence before the invalidity date
 \* (by the log's time; the mutant claimed_time_evidence believes the slot
@@ -109,7 +115,7 @@ Evidence ==
 PublishCRL ==
     /\ now >= Invalid /\ ~crlKnown
     /\ crlKnown' = TRUE
-    /\ UNCHANGED <<now, accepted, logged, log, served, switched>>
+    /\ UNCHANGED <<now, accepted, logged, log, served, switched, servedRevoked>>
 
 \* Status at signing time, the time the log records a reading accepted
 \* now: valid if that is before the invalidity date, or the CRL is not
@@ -137,7 +143,7 @@ Ingest(r) ==
     /\ accepted' = accepted \cup {[t |-> r.t, by |-> r.by, at |-> now]}
     /\ logged' = logged \cup {r}
     /\ log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]}
-    /\ UNCHANGED <<now, crlKnown, served, switched>>
+    /\ UNCHANGED <<now, crlKnown, served, switched, servedRevoked>>
 
 \* Contracts: A until the switch, B from it (the old contract ends when
 \* the switch is recorded; the mutant forgets to end it).
@@ -150,13 +156,33 @@ Fetch(p, t) ==
     /\ t <= now
     /\ Entitled(p, t)
     /\ served' = served \cup {<<p, t>>}
-    /\ UNCHANGED <<now, crlKnown, accepted, logged, log, switched>>
+    /\ UNCHANGED <<now, crlKnown, accepted, logged, log, switched, servedRevoked>>
+
+\* Whether the head-end may hand out a stored reading as evidence now: any
+\* before the CRL is known; from then on only what the log recorded before
+\* the invalidity date, including readings stored before the CRL arrived
+\* (the mutant serve_after_invalidity serves whatever it stored).
+Evidential(e) ==
+    \/ ~crlKnown
+    \/ LoggedBeforeInvalidity(e)
+    \/ Mutant = "serve_after_invalidity"
+
+\* @role: headend @event: serve(e)
+\* A stored reading handed out as evidence (a fetch's intervals, an
+\* inclusion proof asked for): the head-end reads it, with its log time,
+\* from its database and serves it only if it is evidence now.
+Serve(e) ==
+    /\ e \in accepted
+    /\ Evidential(e)
+    /\ servedRevoked' = IF crlKnown THEN servedRevoked \cup {e} ELSE servedRevoked
+    /\ UNCHANGED <<now, crlKnown, accepted, logged, log, served, switched>>
 
 Next ==
     \/ Tick
     \/ PublishCRL
     \/ \E r \in Reading : Ingest(r)
     \/ \E p \in Suppliers, t \in Slots : Fetch(p, t)
+    \/ \E e \in Entries : Serve(e)
 
 Spec == Init /\ [][Next]_vars
 
@@ -176,5 +202,11 @@ S8_RevocationStopsNewData ==
 \* accepted (revocation never destroys evidence).
 S8_EvidenceKept ==
     \A e \in log : e.by = "meter" /\ e.at < Invalid => e \in Evidence
+
+\* S8c: once the CRL is known, nothing the thief signed is handed out as
+\* evidence, whenever it was stored (stated over what was served and who
+\* signed it, not through Evidential's log-time rule).
+S8_NoRevokedServed ==
+    \A e \in servedRevoked : e.by = "meter"
 
 =============================================================================

@@ -142,6 +142,11 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 		}
 		defer stopMetrics()
 	}
+	stopCRLs, err := watchCRLs(he, f.CRLs, time.Minute, stderr)
+	if err != nil {
+		return err
+	}
+	defer stopCRLs()
 	ln, err := tls.Listen("tcp", f.Listen, headend.TLSConfig(cert))
 	if err != nil {
 		return err

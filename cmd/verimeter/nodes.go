@@ -96,6 +96,9 @@ type headendFile struct {
 	SubCAs        string         `json:"sub_cas"`
 	MeterCerts    string         `json:"meter_certs"`
 	Contracts     []contractFile `json:"contracts"`
+	// CRLs is a directory of CRL files (*.crl) the head-end takes at start
+	// and again whenever one's number grows (watchCRLs); optional.
+	CRLs string `json:"crls,omitempty"`
 }
 
 func readJSON(path string, v any) error {
