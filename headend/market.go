@@ -2,6 +2,7 @@ package headend
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -229,6 +230,17 @@ func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachin
 			}
 			return nil
 		}}
+	// A machine made again for a log that has steps (the head-end
+	// restarted, or this process dropped the machine to bound its memory)
+	// continues from the log's last state: a reading logged then is not
+	// ingested a second time, the clock and the CRL are where they were.
+	if raw := rec.LastState(); raw != nil {
+		var last marketTraced
+		if err := json.Unmarshal(raw, &last); err != nil {
+			return nil, fmt.Errorf("headend: trace %s: last Market state: %w", name, err)
+		}
+		m.State = last
+	}
 	m.Resume()
 	if mk.ms == nil {
 		mk.ms = map[marketKey]*marketMachine{}
@@ -240,7 +252,7 @@ func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachin
 		}
 	}
 	mk.ms[k] = m
-	if _, ok := mk.crl[k.meter]; ok {
+	if _, ok := mk.crl[k.meter]; ok && !m.State.CrlKnown {
 		if err := h.marketPublishCRL(m); err != nil {
 			delete(mk.ms, k)
 			return nil, err
