@@ -2,6 +2,8 @@ package eval
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -487,6 +489,105 @@ func (b *binder) each(r *rt, i int, visit func(*rt) (bool, error)) (bool, error)
 		return false, nil
 	}
 	return b.names(r, i, 0, elems, visit)
+}
+
+// independent reports whether the binder has several names and no
+// bound's set mentions a name an earlier bound binds, so that every set can
+// be evaluated before any name is bound (as TLC's enumeration of an
+// action's \E does).
+func (b *binder) independent(bs []syntax.Bound) bool {
+	if len(b.all) < 2 {
+		return false
+	}
+	var earlier []string
+	for _, bd := range bs {
+		if bd.Tuple || mentions(reflect.ValueOf(bd.Set), earlier) {
+			return false
+		}
+		earlier = append(earlier, bd.Names...)
+	}
+	return true
+}
+
+// mentions reports whether the syntax tree v refers to one of names (a
+// conservative syntactic test: any Ref whose first part is one of them).
+func mentions(v reflect.Value, names []string) bool {
+	if len(names) == 0 {
+		return false
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return false
+		}
+		if ref, ok := v.Interface().(*syntax.Ref); ok && len(ref.Parts) > 0 && slices.Contains(names, ref.Parts[0].Name) {
+			return true
+		}
+		return mentions(v.Elem(), names)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() && mentions(v.Field(i), names) {
+				return true
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if mentions(v.Index(i), names) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// eachFirstFastest calls visit for every combination in TLC's order for an
+// action's \E: the first name varies fastest (TLC's ContextEnumerator), so
+// that a model stopped at a violation has explored what TLC explored. The
+// sets are evaluated once, before any name is bound (independent).
+func (b *binder) eachFirstFastest(r *rt, visit func(*rt) (bool, error)) (bool, error) {
+	var elemsBuf [8]*value.Set // no allocation for up to 8 names
+	var idxBuf [8]int
+	elems := elemsBuf[:0]
+	for i, set := range b.sets {
+		sv, err := set(r)
+		if err != nil {
+			return false, err
+		}
+		es, err := sv.Enumerate()
+		if err != nil {
+			return false, wrap(b.pos[i], err)
+		}
+		for range b.slots[i] {
+			if es.Len() == 0 {
+				return false, nil
+			}
+			elems = append(elems, es)
+		}
+	}
+	var idx []int
+	if len(elems) > len(idxBuf) {
+		idx = make([]int, len(elems))
+	} else {
+		idx = idxBuf[:len(elems)]
+	}
+	for {
+		for j, k := range b.all {
+			r.slots[k] = elems[j].At(idx[j])
+		}
+		if stop, err := visit(r); stop || err != nil {
+			return stop, err
+		}
+		j := 0
+		for ; j < len(idx); j++ {
+			if idx[j]++; idx[j] < elems[j].Len() {
+				break
+			}
+			idx[j] = 0
+		}
+		if j == len(idx) {
+			return false, nil
+		}
+	}
 }
 
 func (b *binder) names(r *rt, i, k int, elems *value.Set, visit func(*rt) (bool, error)) (bool, error) {

@@ -388,6 +388,12 @@ func (s scope) actQuant(y *syntax.Quant, name string, naming bool, k *kont) runF
 		b, s2 := s.binder(y.Bounds)
 		body := s2.act(y.Body, name, naming, k)
 		visit := func(r *rt) (bool, error) { return false, body(r) }
+		if b.independent(y.Bounds) {
+			return func(r *rt) error {
+				_, err := b.eachFirstFastest(r, visit)
+				return err
+			}
+		}
 		return func(r *rt) error {
 			_, err := b.each(r, 0, visit)
 			return err

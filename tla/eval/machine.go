@@ -415,12 +415,43 @@ func (m *Machine) cfgValue(v cfg.Value) (value.Value, error) {
 
 // internStrings interns a module's string literals in source order.
 func internStrings(t *value.Interner, mod *syntax.Module) {
-	var strs []*syntax.Str
+	// TLC's UniqueString table holds strings and identifiers, record
+	// fields among them, in the order the parser first sees them; a
+	// record's fields compare in that order, so [ver : S, by : T] is
+	// enumerated by ver first even where by is read before ver is.
+	type sighting struct {
+		p syntax.Pos
+		s string
+	}
+	var strs []sighting
+	fields := func(p syntax.Pos, names ...string) {
+		for _, n := range names {
+			strs = append(strs, sighting{p, n})
+		}
+	}
 	var walk func(x any)
 	walk = func(x any) {
 		switch y := x.(type) {
 		case *syntax.Str:
-			strs = append(strs, y)
+			strs = append(strs, sighting{y.P, y.Val})
+		case *syntax.Record:
+			fields(y.P, y.Fields...)
+			visitChildren(y, func(c syntax.Expr) { walk(c) })
+		case *syntax.RecordSet:
+			fields(y.P, y.Fields...)
+			visitChildren(y, func(c syntax.Expr) { walk(c) })
+		case *syntax.Dot:
+			visitChildren(y, func(c syntax.Expr) { walk(c) })
+			fields(y.P, y.Field)
+		case *syntax.Except:
+			for _, u := range y.Updates {
+				for _, k := range u.Path {
+					if k.Field != "" {
+						fields(y.P, k.Field)
+					}
+				}
+			}
+			visitChildren(y, func(c syntax.Expr) { walk(c) })
 		case *syntax.Def:
 			walk(y.Body)
 			for _, b := range y.FnBounds {
@@ -436,11 +467,11 @@ func internStrings(t *value.Interner, mod *syntax.Module) {
 		walk(u)
 	}
 	sort.SliceStable(strs, func(i, j int) bool {
-		a, b := strs[i].P, strs[j].P
+		a, b := strs[i].p, strs[j].p
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
 	for _, s := range strs {
-		t.String(s.Val)
+		t.String(s.s)
 	}
 }
 
