@@ -264,7 +264,8 @@ func Run(cfg Config) (*Report, error) {
 			"and its channel: verimeter trace-check -max-hidden 0 -spec spec/Channel.tla -config spec/trace/Channel.cfg "+filepath.Join(cfg.SpecTrace, "channel", "<meter>", "*.ndjson"),
 			"and its collection: verimeter trace-check -max-hidden 1 -spec spec/Collection.tla -config spec/trace/Collection.cfg "+filepath.Join(cfg.SpecTrace, "collection", "<meter>", "*.ndjson"),
 			"and its firmware: verimeter trace-check -max-hidden 0 -spec spec/Firmware.tla -config spec/trace/Firmware.cfg "+filepath.Join(cfg.SpecTrace, "firmware", "<meter>", "meter.ndjson"),
-			"and its tamper events: verimeter trace-check -max-hidden 0 -spec spec/Tamper.tla -config spec/trace/Tamper.cfg "+filepath.Join(cfg.SpecTrace, "tamper", "<meter>", "*.ndjson"))
+			"and its tamper events: verimeter trace-check -max-hidden 0 -spec spec/Tamper.tla -config spec/trace/Tamper.cfg "+filepath.Join(cfg.SpecTrace, "tamper", "<meter>", "*.ndjson"),
+			"and the head-end's market decisions on it: verimeter trace-check -max-hidden 0 -spec spec/Market.tla -config spec/trace/Market.cfg "+filepath.Join(cfg.SpecTrace, "market", "<meter>", "headend.ndjson"))
 	}
 	if cfg.Export != "" {
 		if err := w.export(cfg.Export); err != nil {
