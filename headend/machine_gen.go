@@ -147,7 +147,7 @@ type commandsParams struct {
 
 // commandsState is the headend's part of the state of spec/Commands.tla.
 type commandsState struct {
-	// issued: Int; @persist (spec/Commands.tla:39:5)
+	// issued: Int; @persist (spec/Commands.tla:57:5)
 	Issued int64 `tla:"issued" json:"issued"`
 }
 
@@ -156,7 +156,7 @@ type commandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	commandsIssue commandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:73:1)
+	commandsIssue commandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:98:1)
 )
 
 func (k commandsEventKind) String() string {
@@ -216,9 +216,9 @@ func (p *commandsParams) Init() commandsState {
 	return s
 }
 
-// stepIssue is action Issue (spec/Commands.tla:73:1), event issue.
-// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:74:8).
-// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:77:8).
+// stepIssue is action Issue (spec/Commands.tla:98:1), event issue.
+// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:99:8).
+// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:102:8).
 func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	var ovf bool
 	if (ev.K == "disconnect") && !(ev.A != ev.B) {
@@ -236,7 +236,7 @@ func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *comm
 }
 
 var (
-	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:75:8)"}
+	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:100:8)"}
 	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )
 

@@ -343,14 +343,18 @@ type commandsParams struct {
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
 type commandsCrypto interface {
-	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:114:1).
+	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:139:1).
 	SignedBy(m commandsNet, r string) bool
+	// ListSignedBy is ListSignedBy(l, r) == l.by = r (spec/Commands.tla:153:1).
+	ListSignedBy(l commandsList, r string) bool
 }
 
 // commandsState is the meter's part of the state of spec/Commands.tla.
 type commandsState struct {
-	// last: Int; @persist (spec/Commands.tla:45:5)
+	// last: Int; @persist (spec/Commands.tla:63:5)
 	Last int64 `tla:"last" json:"last"`
+	// tlVer: Int; @persist (spec/Commands.tla:71:5)
+	TlVer int64 `tla:"tlVer" json:"tlVer"`
 }
 
 // commandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
@@ -359,18 +363,27 @@ type commandsNet struct {
 	By string `tla:"by" json:"by"`
 }
 
+// commandsList is the record type [ver: Int, by: Str] of spec/Commands.tla.
+type commandsList struct {
+	Ver int64  `tla:"ver" json:"ver"`
+	By  string `tla:"by" json:"by"`
+}
+
 // commandsEventKind names the events of the meter in spec/Commands.tla.
 type commandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	commandsCommand commandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:117:1)
+	commandsCommand   commandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:142:1)
+	commandsTrustList                              // @event: trustList, action ExecuteTrustList (spec/Commands.tla:166:1)
 )
 
 func (k commandsEventKind) String() string {
 	switch k {
 	case commandsCommand:
 		return "command"
+	case commandsTrustList:
+		return "trustList"
 	}
 	return "commandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -384,6 +397,8 @@ type commandsEvent struct {
 	Kind commandsEventKind `json:"kind"`
 	// M is parameter m of event command ([id: Int, by: Str], drawn from net in Next).
 	M commandsNet `tla:"m" json:"m"`
+	// L is parameter l of event trustList ([ver: Int, by: Str], drawn from Lists in Next).
+	L commandsList `tla:"l" json:"l"`
 }
 
 // commandsOutput is what a step of the meter asks of its caller, in raft's
@@ -409,6 +424,8 @@ func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsO
 	switch ev.Kind {
 	case commandsCommand:
 		return p.stepExecute(s, ev, out)
+	case commandsTrustList:
+		return p.stepExecuteTrustList(s, ev, out)
 	}
 	return errCommandsUnknownEvent
 }
@@ -417,11 +434,12 @@ func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsO
 func (p *commandsParams) Init() commandsState {
 	var s commandsState
 	s.Last = 0
+	s.TlVer = 1
 	return s
 }
 
-// stepExecute is action Execute (spec/Commands.tla:117:1), event command.
-// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:121:8).
+// stepExecute is action Execute (spec/Commands.tla:142:1), event command.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:146:8).
 func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if !p.Crypto.SignedBy(ev.M, "headend") {
 		return errCommandsExecuteGuard1
@@ -442,9 +460,42 @@ func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *co
 	return nil
 }
 
+// stepExecuteTrustList is action ExecuteTrustList (spec/Commands.tla:166:1), event trustList.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:173:8); installs' = Append(installs, l) (spec/Commands.tla:174:8).
+func (p *commandsParams) stepExecuteTrustList(s *commandsState, ev commandsEvent, out *commandsOutput) error {
+	if !p.Crypto.SignedBy(ev.M, "headend") {
+		return errCommandsExecuteTrustListGuard1
+	}
+	if !(ev.M.Id > s.Last) {
+		return errCommandsExecuteTrustListGuard2
+	}
+	if !p.Crypto.ListSignedBy(ev.L, "trustlist") {
+		return errCommandsExecuteTrustListGuard3
+	}
+	if !(ev.L.Ver > s.TlVer) {
+		return errCommandsExecuteTrustListGuard4
+	}
+	nx := *s
+	nx.Last = func() int64 {
+		if ev.M.Id > s.Last {
+			return ev.M.Id
+		}
+		return s.Last
+	}()
+	nx.TlVer = ev.L.Ver
+	*s = nx
+	out.Action = "ExecuteTrustList"
+	out.Persist = true
+	return nil
+}
+
 var (
-	errCommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:118:8)"}
-	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:119:14)"}
+	errCommandsExecuteGuard1          = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:143:8)"}
+	errCommandsExecuteGuard2          = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:144:14)"}
+	errCommandsExecuteTrustListGuard1 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:167:8)"}
+	errCommandsExecuteTrustListGuard2 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "m.id > last (spec/Commands.tla:168:14)"}
+	errCommandsExecuteTrustListGuard3 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "ListSignedBy(l, \"trustlist\") (spec/Commands.tla:169:8)"}
+	errCommandsExecuteTrustListGuard4 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "l.ver > tlVer (spec/Commands.tla:170:18)"}
 )
 
 // firmwareParams holds the constants of spec/Firmware.tla that the meter's actions read

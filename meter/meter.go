@@ -121,12 +121,18 @@ type commandCrypto struct {
 	data  []byte
 	cmd   protocol.Command
 	err   error
-	// tl is the trust list a CmdTrustList command carries, verified with
-	// the command (signed by the operator's trust-list key, for this
-	// meter, newer than the one installed): a list that does not verify
-	// makes the command unauthentic, so it never counts.
+	// tl is the trust list a CmdTrustList command carries, verified before
+	// the step (signed by the operator's trust-list key, for this meter):
+	// the outcome is the event's l.by, and whether it is newer than the
+	// installed one is the machine's guard.
 	tl protocol.TrustList
 }
+
+// ListSignedBy is the outcome of the trust list's signature check, made
+// before the step and carried by the event (l.by is "trustlist" when the
+// list verified under the operator's trust-list key): the step itself
+// verifies nothing.
+func (c *commandCrypto) ListSignedBy(l commandsList, r string) bool { return l.By == r }
 
 // SignedBy verifies the command's COSE signature (protocol.VerifyCommand).
 func (c *commandCrypto) SignedBy(msg commandsNet, r string) bool {
@@ -149,9 +155,6 @@ func (c *commandCrypto) SignedBy(msg commandsNet, r string) bool {
 	cmd, err := protocol.VerifyCommand(c.data, c.meter.cfg.Title, keys)
 	if err == nil && cmd.Counter != uint64(msg.Id) {
 		err = fmt.Errorf("%w: command counter %d, claimed %d", protocol.ErrMalformed, cmd.Counter, msg.Id)
-	}
-	if err == nil && cmd.Kind == protocol.CmdTrustList {
-		c.tl, err = protocol.VerifyTrustList(cmd.Payload, c.meter.cfg.Operator, c.meter.cfg.Title, c.meter.trust.Version)
 	}
 	c.cmd, c.err = cmd, err
 	return err == nil
@@ -281,6 +284,12 @@ func New(cfg Config) (*Meter, error) {
 	if err := m.recover(); err != nil {
 		return nil, err
 	}
+	// The machine's tlVer is the installed list's version: the
+	// commissioning list's, or the last one a command installed (recover).
+	if m.trust.Version > math.MaxInt64 {
+		return nil, fmt.Errorf("%w: trust list version %d", protocol.ErrTrustList, m.trust.Version)
+	}
+	m.cmds.State.TlVer = int64(m.trust.Version)
 	m.cmds.Resume()
 	tRec, err := cfg.Trace.Recorder(fmt.Sprintf("tamper/%x/meter", cfg.Title[:]))
 	if err != nil {
@@ -753,9 +762,30 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	m.cmdCrypto.data, m.cmdCrypto.err = p.Body, nil
 	defer func() { m.cmdCrypto.data = nil }()
 	ev := commandsEvent{Kind: commandsCommand, M: commandsNet{Id: int64(claim.Counter), By: "headend"}}
+	var listErr error
+	if claim.Kind == protocol.CmdTrustList {
+		// The list carried is verified on its own (the operator's
+		// trust-list key, this meter) before the step; the machine
+		// decides on the outcome and on the version.
+		ev.Kind, ev.L.By = commandsTrustList, "unverified"
+		m.cmdCrypto.tl, listErr = protocol.VerifyTrustList(claim.Payload, m.cfg.Operator, m.cfg.Title, 0)
+		if listErr == nil && m.cmdCrypto.tl.Version > math.MaxInt64 {
+			listErr = fmt.Errorf("%w: version %d", protocol.ErrTrustList, m.cmdCrypto.tl.Version)
+		}
+		if listErr == nil {
+			ev.L = commandsList{Ver: int64(m.cmdCrypto.tl.Version), By: "trustlist"}
+		}
+	}
 	if _, err := m.cmds.Apply(p.Clock, ev, &m.cmdOut); errors.Is(err, statemachine.ErrNotEnabled) {
-		if m.cmdCrypto.err != nil {
+		var g *statemachine.GuardError
+		errors.As(err, &g)
+		switch {
+		case m.cmdCrypto.err != nil:
 			return nil, m.cmdCrypto.err // the signature: why it did not verify
+		case g == errCommandsExecuteTrustListGuard3:
+			return nil, fmt.Errorf("%w: %w", listErr, err)
+		case g == errCommandsExecuteTrustListGuard4:
+			return nil, fmt.Errorf("%w: version %d not newer than installed %d: %w", protocol.ErrTrustList, ev.L.Ver, m.cmds.State.TlVer, err)
 		}
 		return nil, fmt.Errorf("%w: %d after %d: %w", ErrCommandOrder, claim.Counter, m.cmds.State.Last, err)
 	} else if err != nil {
@@ -770,7 +800,7 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	case protocol.CmdClockSet:
 		m.clockOff += c.ClockStep // journaled with the counter (effectRecord)
 	case protocol.CmdTrustList:
-		m.trust = m.cmdCrypto.tl // verified with the command, journaled with the counter (effectRecord)
+		m.trust = m.cmdCrypto.tl // the machine's ExecuteTrustList, journaled with the counter (effectRecord)
 	}
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }

@@ -382,7 +382,7 @@ func TestMeterCommandGuardVerifiesTheSignature(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines, err := statemachine.ReadTrace(bytes.NewReader(src))
-	if err != nil || len(lines) != 1 || lines[0].Action != "Execute" || string(lines[0].State) != `{"last":1}` {
+	if err != nil || len(lines) != 1 || lines[0].Action != "Execute" || string(lines[0].State) != `{"last":1,"tlVer":1}` {
 		t.Fatalf("trace: %v %v", lines, err)
 	}
 }
@@ -572,8 +572,8 @@ func TestTrustListSurvivesRestart(t *testing.T) {
 	}
 	m = reopen(t, k, m)
 	defer func() { m.Close() }()
-	if m.trust.Version != 2 || m.cmds.State.Last != 5 {
-		t.Fatalf("after a restart: trust list v%d, last command %d; want v2, 5", m.trust.Version, m.cmds.State.Last)
+	if m.trust.Version != 2 || m.cmds.State.Last != 5 || m.cmds.State.TlVer != 2 {
+		t.Fatalf("after a restart: trust list v%d (machine's tlVer %d), last command %d; want v2, 5", m.trust.Version, m.cmds.State.TlVer, m.cmds.State.Last)
 	}
 	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), oldGW, nil, rand.Reader)
 	if err != nil {
@@ -586,13 +586,16 @@ func TestTrustListSurvivesRestart(t *testing.T) {
 	}
 	k.gwKey = newGW
 	k.agree(t, m)
-	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: k.trustList(t, 1, oldGW)}); r.Status != protocol.StatusRejected || m.trust.Version != 2 {
-		t.Fatalf("the old trust list replayed: %+v, now v%d", r, m.trust.Version)
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: k.trustList(t, 1, oldGW)}); r.Status != protocol.StatusRejected || m.trust.Version != 2 || !strings.Contains(r.Detail, "l.ver > tlVer") {
+		t.Fatalf("the old trust list replayed: %+v, now v%d (want the machine's guard l.ver > tlVer)", r, m.trust.Version)
+	}
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: k.trustList(t, 2, newGW)}); r.Status != protocol.StatusRejected || !strings.Contains(r.Detail, "l.ver > tlVer") {
+		t.Fatalf("the installed trust list again after the restart: %+v (want the machine's guard l.ver > tlVer)", r)
 	}
 	forged := k.trustList(t, 3, oldGW)
 	forged[len(forged)-1] ^= 1
-	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: forged}); r.Status != protocol.StatusRejected || m.trust.Version != 2 {
-		t.Fatalf("a trust list that does not verify: %+v, now v%d", r, m.trust.Version)
+	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTrustList, Payload: forged}); r.Status != protocol.StatusRejected || m.trust.Version != 2 || !strings.Contains(r.Detail, "ListSignedBy") {
+		t.Fatalf("a trust list that does not verify: %+v, now v%d (want the machine's guard ListSignedBy)", r, m.trust.Version)
 	}
 	if r := k.command(t, m, protocol.Command{Counter: 6, Kind: protocol.CmdTariff, Tariff: 2}); r.Status != protocol.StatusOK {
 		t.Fatalf("counter 6 after the refused lists: %+v (a refused list must not consume it)", r)
@@ -601,7 +604,7 @@ func TestTrustListSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m = reopen(t, k, m)
-	if m.trust.Version != 2 || m.cmds.State.Last != 6 {
-		t.Fatalf("after compaction and a restart: trust list v%d, last command %d; want v2, 6", m.trust.Version, m.cmds.State.Last)
+	if m.trust.Version != 2 || m.cmds.State.Last != 6 || m.cmds.State.TlVer != 2 {
+		t.Fatalf("after compaction and a restart: trust list v%d (machine's tlVer %d), last command %d; want v2, 6", m.trust.Version, m.cmds.State.TlVer, m.cmds.State.Last)
 	}
 }

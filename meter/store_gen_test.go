@@ -51,6 +51,15 @@ func (commandsSymbolicCrypto) SignedBy(m commandsNet, r string) bool {
 	return (ev.M.By == ev.R)
 }
 
+// ListSignedBy is ListSignedBy(l, r) as the spec defines it.
+func (commandsSymbolicCrypto) ListSignedBy(l commandsList, r string) bool {
+	ev := struct {
+		L commandsList
+		R string
+	}{l, r}
+	return (ev.L.By == ev.R)
+}
+
 // firmwareMapStore is a map-backed firmwareStore: the reference the tests use
 // for the state the meter keeps outside the machine of spec/Firmware.tla.
 type firmwareMapStore struct {

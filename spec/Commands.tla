@@ -13,8 +13,17 @@
 (* Other kinds (tariff, reconnect, clock, trust list) need one approver,   *)
 (* whose role must allow the kind (outside this model).                    *)
 (*                                                                         *)
+(* A trust-list command carries a trust list (the operator change, UC4), *)
+(* signed by the operator's trust-list key apart from the command: the    *)
+(* meter installs it only if that key signed it and its version is newer  *)
+(* than the installed one, and persists the version with the counter.     *)
+(* Any list of any version may reach the meter in any command: the key    *)
+(* signs every version in turn, every list is replayable, and an operator *)
+(* (or a gateway) signs lists with its own key.                           *)
+(*                                                                         *)
 (* Properties: S6 (only the head-end's commands run, each at most once,    *)
-(* each disconnect approved by two of its staff) and S9 (they run in the   *)
+(* each disconnect approved by two of its staff, only the trust-list key's *)
+(* lists installed, each newer than the last) and S9 (they run in the      *)
 (* order issued).                                                          *)
 (***************************************************************************)
 EXTENDS Naturals, Sequences, FiniteSets
@@ -22,9 +31,11 @@ EXTENDS Naturals, Sequences, FiniteSets
 CONSTANTS
     MaxCommands,   \* commands the head-end issues (a model bound)
     MaxRestarts,   \* gateway restarts in a run
+    MaxLists,      \* trust-list versions the trust-list key signs (a model bound)
     Mutant
 
-Mutants == {"none", "window", "gateway_dedup", "single_approver", "shared_command_key"}
+Mutants == {"none", "window", "gateway_dedup", "single_approver", "shared_command_key",
+            "trust_list_rollback", "trust_list_any_signer"}
 ASSUME Mutant \in Mutants
 
 \* The head-end's staff who approve commands, by number: 1 is an
@@ -33,6 +44,13 @@ Staff == 1..2
 
 \* Command kinds as far as approval goes: a disconnect, or any other kind.
 Kinds == {"disconnect", "other"}
+
+\* A trust list as a command carries it: its version and who signed it,
+\* the trust-list key or an operator (or a gateway) with its own key.
+\* The commissioning list is version 1.
+\* @typeAlias: LIST = [ver: Int, by: Str];
+\* @type: Set(LIST);
+Lists == [ver : 1..MaxLists, by : {"trustlist", "operator"}]
 
 VARIABLES
     \* @type: Int; @role: headend; @persist
@@ -48,14 +66,19 @@ VARIABLES
     \* @type: Int; @role: history
     restarts,      \* gateway restarts so far (for the model bound)
     \* @type: Seq(Int); @role: history
-    approvals      \* how many different people approved each issued disconnect
+    approvals,     \* how many different people approved each issued disconnect
+    \* @type: Int; @role: meter; @persist
+    tlVer,         \* version of the installed trust list
+    \* @type: Seq(LIST); @role: history
+    installs       \* the trust lists the meter installed, in order
 
-vars == <<issued, net, relayed, last, ran, restarts, approvals>>
+vars == <<issued, net, relayed, last, ran, restarts, approvals, tlVer, installs>>
 
 TypeOK ==
     /\ issued \in 0..MaxCommands
     /\ last \in 0..MaxCommands
     /\ relayed \subseteq 1..MaxCommands
+    /\ tlVer \in 1..MaxLists
 
 Init ==
     /\ issued = 0
@@ -65,6 +88,8 @@ Init ==
     /\ ran = <<>>
     /\ restarts = 0
     /\ approvals = <<>>
+    /\ tlVer = 1
+    /\ installs = <<>>
 
 \* @role: headend @event: issue(a, b, k)
 \* Members a and b of staff approve a command of kind k (a = b when one
@@ -75,7 +100,7 @@ Issue(a, b, k) ==
     /\ k = "disconnect" => a # b \/ Mutant = "single_approver"
     /\ issued' = issued + 1
     /\ approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals
-    /\ UNCHANGED <<net, relayed, last, ran, restarts>>
+    /\ UNCHANGED <<net, relayed, last, ran, restarts, tlVer, installs>>
 
 \* @role: gateway @event: relay(c)
 \* The gateway relays a signed command it has not relayed yet (in this
@@ -84,20 +109,20 @@ Relay(c) ==
     /\ c \notin relayed
     /\ relayed' = relayed \cup {c}
     /\ net' = net \cup {[id |-> c, by |-> "headend"]}
-    /\ UNCHANGED <<issued, last, ran, restarts, approvals>>
+    /\ UNCHANGED <<issued, last, ran, restarts, approvals, tlVer, installs>>
 
 \* @role: gateway @event: restart
 Restart ==
     /\ restarts < MaxRestarts  \* @bound
     /\ restarts' = restarts + 1
     /\ relayed' = {}
-    /\ UNCHANGED <<issued, net, last, ran, approvals>>
+    /\ UNCHANGED <<issued, net, last, ran, approvals, tlVer, installs>>
 
 \* @role: attacker @event: inject(c)
 \* A compromised gateway signs a command with its own key.
 Inject(c) ==
     /\ net' = net \cup {[id |-> c, by |-> IF Mutant = "shared_command_key" THEN "headend" ELSE "gateway"]}
-    /\ UNCHANGED <<issued, relayed, last, ran, restarts, approvals>>
+    /\ UNCHANGED <<issued, relayed, last, ran, restarts, approvals, tlVer, installs>>
 
 \* The meter's check: the head-end's signature (role), and a counter above
 \* the last one run.  "window" accepts any counter not run yet (reordering
@@ -119,6 +144,34 @@ Execute(m) ==
     /\ Fresh(m)
     /\ last' = IF m.id > last THEN m.id ELSE last
     /\ ran' = Append(ran, m.id)
+    /\ UNCHANGED <<issued, net, relayed, restarts, approvals, tlVer, installs>>
+
+\* @crypto
+\* The trust list's signature is r's: the meter verifies it under the
+\* operator's trust-list key it was commissioned with (crypto is abstract:
+\* l.by names the signer).
+ListSignedBy(l, r) == l.by = r
+
+\* A list the meter may install: newer than the installed one ("rollback"
+\* takes any other version, so a replayed old list brings the old
+\* operator back).
+NewerList(l) ==
+    IF Mutant = "trust_list_rollback" THEN l.ver # tlVer ELSE l.ver > tlVer
+
+\* @role: meter @event: trustList(m, l)
+\* A command that carries trust list l: the command's own checks, and the
+\* list signed by the trust-list key ("any_signer": by any key) and newer
+\* than the installed one; the counter and the list are persisted in one
+\* record.
+ExecuteTrustList(m, l) ==
+    /\ SignedBy(m, "headend")
+    /\ Fresh(m)
+    /\ ListSignedBy(l, "trustlist") \/ Mutant = "trust_list_any_signer"
+    /\ NewerList(l)
+    /\ last' = IF m.id > last THEN m.id ELSE last
+    /\ tlVer' = l.ver
+    /\ ran' = Append(ran, m.id)
+    /\ installs' = Append(installs, l)
     /\ UNCHANGED <<issued, net, relayed, restarts, approvals>>
 
 Next ==
@@ -127,6 +180,7 @@ Next ==
     \/ Restart
     \/ \E c \in 1..MaxCommands : Inject(c)
     \/ \E m \in net : Execute(m)
+    \/ \E m \in net, l \in Lists : ExecuteTrustList(m, l)
 
 Spec == Init /\ [][Next]_vars
 
@@ -136,6 +190,12 @@ S6_AtMostOnce == \A i, j \in 1..Len(ran) : i # j => ran[i] # ran[j]
 S6_OnlyIssued == \A i \in 1..Len(ran) : ran[i] <= issued
 \* Every disconnect was approved by two different people.
 S6_TwoApprovers == \A i \in 1..Len(approvals) : approvals[i] >= 2
+\* Only the trust-list key's lists are installed, each newer than the one
+\* before: neither an operator nor a replay brings an old operator back.
+S6_TrustListAuthentic == \A i \in 1..Len(installs) : installs[i].by = "trustlist"
+S6_TrustListNewest ==
+    \A i \in 1..Len(installs) :
+        installs[i].ver > (IF i = 1 THEN 1 ELSE installs[i - 1].ver)
 
 \* S9: commands run in the order issued.
 S9_InOrder == \A i \in 1..Len(ran) - 1 : ran[i] < ran[i + 1]

@@ -287,7 +287,7 @@ func action(t *testing.T, path, name string, k int) int {
 func TestDemoTamperedTraceIsRejected(t *testing.T) {
 	dir, m := demoTraces(t)
 	path := filepath.Join(m, "meter.ndjson")
-	rewrite(t, path, 1, `"state":{"last":1}`, `"state":{"last":2}`)
+	rewrite(t, path, 1, `"state":{"last":1,`, `"state":{"last":2,`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
 	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != 1 || u.Step.Action != "Execute" {

@@ -31,8 +31,8 @@ func commandsLogs(t *testing.T, edit func(node string, lines []string)) []string
 			line("gateway", "g1", 3, "Relay", `{"kind":"relay","c":2}`, `{"relayed":[1,2]}`),
 		}},
 		{"m1", []string{
-			line("meter", "m1", 3, "Execute", `{"kind":"command","m":{"id":1,"by":"headend"}}`, `{"last":1}`),
-			line("meter", "m1", 4, "Execute", `{"kind":"command","m":{"id":2,"by":"headend"}}`, `{"last":2}`),
+			line("meter", "m1", 3, "Execute", `{"kind":"command","m":{"id":1,"by":"headend"}}`, `{"last":1,"tlVer":1}`),
+			line("meter", "m1", 4, "Execute", `{"kind":"command","m":{"id":2,"by":"headend"}}`, `{"last":2,"tlVer":1}`),
 		}},
 	}
 	dir := t.TempDir()

@@ -191,7 +191,7 @@ func TestTamperedTraceIsRejected(t *testing.T) {
 	if u.Step.File != paths[2] || u.Step.Line != 2 || u.Step.Action != "Execute" || u.Index != 8 {
 		t.Fatalf("reported step %d at %s (%s), want step 8 at %s:2", u.Index, u.Step.Where(), u.Step.Action, paths[2])
 	}
-	if len(u.Reached) != 1 || u.Reached[0] != "[last |-> 2]" {
+	if len(u.Reached) != 1 || u.Reached[0] != "[last |-> 2, tlVer |-> 1]" {
 		t.Fatalf("the spec's Execute leads to %v", u.Reached)
 	}
 	t.Logf("%v", err)
@@ -237,8 +237,10 @@ func TestMalformedTraceIsAParseError(t *testing.T) {
 }
 
 // symbolicCommands is the meter's CommandsCrypto as spec/Commands.tla
-// defines SignedBy (m.by = r), for driving the machines without keys (the
+// defines SignedBy (m.by = r) and ListSignedBy (l.by = r), for driving the machines without keys (the
 // generated meter.CommandsSymbolicCrypto is in the meter's tests only).
 type symbolicCommands struct{}
 
 func (symbolicCommands) SignedBy(m meter.CommandsNet, r string) bool { return m.By == r }
+
+func (symbolicCommands) ListSignedBy(l meter.CommandsList, r string) bool { return l.By == r }

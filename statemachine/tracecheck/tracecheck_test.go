@@ -30,8 +30,8 @@ func commandsRun() map[string][]string {
 			line("gateway", "g1", 4, "Relay", `{"kind":"relay","c":2}`, `{"relayed":[1,2]}`),
 		},
 		"m1": {
-			line("meter", "m1", 3, "Execute", `{"kind":"command","m":{"id":1,"by":"headend"}}`, `{"last":1}`),
-			line("meter", "m1", 5, "Execute", `{"kind":"command","m":{"id":2,"by":"headend"}}`, `{"last":2}`),
+			line("meter", "m1", 3, "Execute", `{"kind":"command","m":{"id":1,"by":"headend"}}`, `{"last":1,"tlVer":1}`),
+			line("meter", "m1", 5, "Execute", `{"kind":"command","m":{"id":2,"by":"headend"}}`, `{"last":2,"tlVer":1}`),
 		},
 	}
 }
@@ -93,7 +93,7 @@ func TestRejectsATamperedStateNamingTheStep(t *testing.T) {
 	if u.Index != 6 || u.Step.File != "m1.ndjson" || u.Step.Line != 2 || u.Step.Action != "Execute" {
 		t.Fatalf("reported step %d at %s (%s), want step 6 at m1.ndjson:2", u.Index, u.Step.Where(), u.Step.Action)
 	}
-	if u.Logged != "[last |-> 3]" || len(u.Reached) != 1 || u.Reached[0] != "[last |-> 2]" {
+	if u.Logged != "[last |-> 3, tlVer |-> 1]" || len(u.Reached) != 1 || u.Reached[0] != "[last |-> 2, tlVer |-> 1]" {
 		t.Fatalf("logged %s, reached %v", u.Logged, u.Reached)
 	}
 	msg := u.Error()

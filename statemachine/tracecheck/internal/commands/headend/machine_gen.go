@@ -19,7 +19,7 @@ type CommandsParams struct {
 
 // CommandsState is the headend's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// issued: Int; @persist (spec/Commands.tla:39:5)
+	// issued: Int; @persist (spec/Commands.tla:57:5)
 	Issued int64 `tla:"issued" json:"issued"`
 }
 
@@ -28,7 +28,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:73:1)
+	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:98:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -88,9 +88,9 @@ func (p *CommandsParams) Init() CommandsState {
 	return s
 }
 
-// stepIssue is action Issue (spec/Commands.tla:73:1), event issue.
-// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:74:8).
-// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:77:8).
+// stepIssue is action Issue (spec/Commands.tla:98:1), event issue.
+// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:99:8).
+// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:102:8).
 func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	var ovf bool
 	if (ev.K == "disconnect") && !(ev.A != ev.B) {
@@ -108,6 +108,6 @@ func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *Comm
 }
 
 var (
-	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:75:8)"}
+	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:100:8)"}
 	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )

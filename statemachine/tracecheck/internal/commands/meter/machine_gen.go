@@ -25,14 +25,18 @@ type CommandsParams struct {
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
 type CommandsCrypto interface {
-	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:114:1).
+	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:139:1).
 	SignedBy(m CommandsNet, r string) bool
+	// ListSignedBy is ListSignedBy(l, r) == l.by = r (spec/Commands.tla:153:1).
+	ListSignedBy(l CommandsList, r string) bool
 }
 
 // CommandsState is the meter's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// last: Int; @persist (spec/Commands.tla:45:5)
+	// last: Int; @persist (spec/Commands.tla:63:5)
 	Last int64 `tla:"last" json:"last"`
+	// tlVer: Int; @persist (spec/Commands.tla:71:5)
+	TlVer int64 `tla:"tlVer" json:"tlVer"`
 }
 
 // CommandsNet is the record type [id: Int, by: Str] of spec/Commands.tla.
@@ -41,18 +45,27 @@ type CommandsNet struct {
 	By string `tla:"by" json:"by"`
 }
 
+// CommandsList is the record type [ver: Int, by: Str] of spec/Commands.tla.
+type CommandsList struct {
+	Ver int64  `tla:"ver" json:"ver"`
+	By  string `tla:"by" json:"by"`
+}
+
 // CommandsEventKind names the events of the meter in spec/Commands.tla.
 type CommandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	CommandsCommand CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:117:1)
+	CommandsCommand   CommandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:142:1)
+	CommandsTrustList                              // @event: trustList, action ExecuteTrustList (spec/Commands.tla:166:1)
 )
 
 func (k CommandsEventKind) String() string {
 	switch k {
 	case CommandsCommand:
 		return "command"
+	case CommandsTrustList:
+		return "trustList"
 	}
 	return "CommandsEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -66,6 +79,8 @@ type CommandsEvent struct {
 	Kind CommandsEventKind `json:"kind"`
 	// M is parameter m of event command ([id: Int, by: Str], drawn from net in Next).
 	M CommandsNet `tla:"m" json:"m"`
+	// L is parameter l of event trustList ([ver: Int, by: Str], drawn from Lists in Next).
+	L CommandsList `tla:"l" json:"l"`
 }
 
 // CommandsOutput is what a step of the meter asks of its caller, in raft's
@@ -91,6 +106,8 @@ func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsO
 	switch ev.Kind {
 	case CommandsCommand:
 		return p.stepExecute(s, ev, out)
+	case CommandsTrustList:
+		return p.stepExecuteTrustList(s, ev, out)
 	}
 	return errCommandsUnknownEvent
 }
@@ -99,11 +116,12 @@ func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsO
 func (p *CommandsParams) Init() CommandsState {
 	var s CommandsState
 	s.Last = 0
+	s.TlVer = 1
 	return s
 }
 
-// stepExecute is action Execute (spec/Commands.tla:117:1), event command.
-// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:121:8).
+// stepExecute is action Execute (spec/Commands.tla:142:1), event command.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:146:8).
 func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	if !p.Crypto.SignedBy(ev.M, "headend") {
 		return errCommandsExecuteGuard1
@@ -124,7 +142,40 @@ func (p *CommandsParams) stepExecute(s *CommandsState, ev CommandsEvent, out *Co
 	return nil
 }
 
+// stepExecuteTrustList is action ExecuteTrustList (spec/Commands.tla:166:1), event trustList.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:173:8); installs' = Append(installs, l) (spec/Commands.tla:174:8).
+func (p *CommandsParams) stepExecuteTrustList(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
+	if !p.Crypto.SignedBy(ev.M, "headend") {
+		return errCommandsExecuteTrustListGuard1
+	}
+	if !(ev.M.Id > s.Last) {
+		return errCommandsExecuteTrustListGuard2
+	}
+	if !p.Crypto.ListSignedBy(ev.L, "trustlist") {
+		return errCommandsExecuteTrustListGuard3
+	}
+	if !(ev.L.Ver > s.TlVer) {
+		return errCommandsExecuteTrustListGuard4
+	}
+	nx := *s
+	nx.Last = func() int64 {
+		if ev.M.Id > s.Last {
+			return ev.M.Id
+		}
+		return s.Last
+	}()
+	nx.TlVer = ev.L.Ver
+	*s = nx
+	out.Action = "ExecuteTrustList"
+	out.Persist = true
+	return nil
+}
+
 var (
-	errCommandsExecuteGuard1 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:118:8)"}
-	errCommandsExecuteGuard2 = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:119:14)"}
+	errCommandsExecuteGuard1          = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:143:8)"}
+	errCommandsExecuteGuard2          = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:144:14)"}
+	errCommandsExecuteTrustListGuard1 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:167:8)"}
+	errCommandsExecuteTrustListGuard2 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "m.id > last (spec/Commands.tla:168:14)"}
+	errCommandsExecuteTrustListGuard3 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "ListSignedBy(l, \"trustlist\") (spec/Commands.tla:169:8)"}
+	errCommandsExecuteTrustListGuard4 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "l.ver > tlVer (spec/Commands.tla:170:18)"}
 )

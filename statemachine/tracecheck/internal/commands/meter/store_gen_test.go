@@ -17,3 +17,12 @@ func (CommandsSymbolicCrypto) SignedBy(m CommandsNet, r string) bool {
 	}{m, r}
 	return (ev.M.By == ev.R)
 }
+
+// ListSignedBy is ListSignedBy(l, r) as the spec defines it.
+func (CommandsSymbolicCrypto) ListSignedBy(l CommandsList, r string) bool {
+	ev := struct {
+		L CommandsList
+		R string
+	}{l, r}
+	return (ev.L.By == ev.R)
+}
