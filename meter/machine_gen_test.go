@@ -152,24 +152,27 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // assignment changed must fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Seal", Guard: 1},                  // Channel: next < reserved flipped
-		{Action: "Reserve", Guard: 1},               // Channel: next = reserved flipped
-		{Action: "Agree", Guard: 1},                 // Channel: k > mkey flipped
-		{Action: "Take", Assign: "taken"},           // Collection: taken' = taken + 1 + 1
-		{Action: "Acked", Assign: "meterBuf"},       // Collection: meterBuf' emptied
-		{Action: "Seal", Assign: "next"},            // Channel: next' = next + 1 + 1
-		{Action: "Crash", Assign: "next"},           // Channel: next' = reserved + 1
-		{Action: "Execute", Guard: 1},               // Commands: SignedBy(m, "headend") flipped
-		{Action: "Execute", Guard: 2},               // Commands: m.id > last flipped
-		{Action: "Execute", Assign: "last"},         // Commands: last' changed
-		{Action: "Offer", Guard: 3},                 // Firmware: entries < LogCap flipped (the logbook overwritten)
-		{Action: "Activate", Guard: 1},              // Firmware: activation before the image is written
-		{Action: "Settle", Guard: 1},                // Firmware: pc = "settle" flipped
-		{Action: "Offer", Assign: "tslot"},          // Firmware: the target slot changed
-		{Action: "SelfTestFail", Assign: "entries"}, // Firmware: the entry count skips one
-		{Action: "RaiseFloor", Assign: "floor"},     // Firmware: floor' raised one more
-		{Action: "RollBack", Assign: "act"},         // Firmware: the old slot not made active again
-		{Action: "Settle", Assign: "entries"},       // Firmware: an interrupted attempt counted wrong
+		{Action: "Seal", Guard: 1},                    // Channel: next < reserved flipped
+		{Action: "Reserve", Guard: 1},                 // Channel: next = reserved flipped
+		{Action: "Agree", Guard: 1},                   // Channel: k > mkey flipped
+		{Action: "Take", Assign: "taken"},             // Collection: taken' = taken + 1 + 1
+		{Action: "Acked", Assign: "meterBuf"},         // Collection: meterBuf' emptied
+		{Action: "Seal", Assign: "next"},              // Channel: next' = next + 1 + 1
+		{Action: "Crash", Assign: "next"},             // Channel: next' = reserved + 1
+		{Action: "Execute", Guard: 1},                 // Commands: SignedBy(m, "headend") flipped
+		{Action: "Execute", Guard: 2},                 // Commands: m.id > last flipped
+		{Action: "Execute", Assign: "last"},           // Commands: last' changed
+		{Action: "ExecuteTrustList", Guard: 3},        // Commands: ListSignedBy(l, "trustlist") flipped
+		{Action: "ExecuteTrustList", Guard: 4},        // Commands: l.ver > tlVer flipped
+		{Action: "ExecuteTrustList", Assign: "tlVer"}, // Commands: tlVer' changed
+		{Action: "Offer", Guard: 3},                   // Firmware: entries < LogCap flipped (the logbook overwritten)
+		{Action: "Activate", Guard: 1},                // Firmware: activation before the image is written
+		{Action: "Settle", Guard: 1},                  // Firmware: pc = "settle" flipped
+		{Action: "Offer", Assign: "tslot"},            // Firmware: the target slot changed
+		{Action: "SelfTestFail", Assign: "entries"},   // Firmware: the entry count skips one
+		{Action: "RaiseFloor", Assign: "floor"},       // Firmware: floor' raised one more
+		{Action: "RollBack", Assign: "act"},           // Firmware: the old slot not made active again
+		{Action: "Settle", Assign: "entries"},         // Firmware: an interrupted attempt counted wrong
 		// Persist and Crash act on sensed, which is empty but in the mutant
 		// event_not_persisted: their mutants are equivalent to the machine.
 		{Action: "Detect", Assign: "mlog"},     // Tamper: the event not persisted
