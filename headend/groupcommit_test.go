@@ -94,7 +94,7 @@ func TestGroupCommitOverlappingBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := f.he.Evidence(ctx, f.meter, uint64(c))
+		ev, err := f.he.evidence(ctx, f.meter, uint64(c))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -265,7 +265,7 @@ func (h *HeadEnd) RunTreeHeads(ctx context.Context, every time.Duration, onErr f
 	}
 }
 
-// Evidence returns the inclusion proof of a stored item (meter, counter)
+// evidence returns the inclusion proof of a stored item (meter, counter)
 // into the earliest signed tree head that includes it; ErrNotLogged when
 // there is none yet. A participant keeps it beside the signed item: it is
 // what lets the item count as evidence after the meter's key is revoked.
@@ -274,7 +274,7 @@ func (h *HeadEnd) RunTreeHeads(ctx context.Context, every time.Duration, onErr f
 // (Serve): once the CRL of the meter's key is known, an item the log
 // recorded at or after the key's invalidity date is not, and the answer is
 // ErrNotEvidence.
-func (h *HeadEnd) Evidence(ctx context.Context, meter protocol.SystemTitle, counter uint64) (*translog.Evidence, error) {
+func (h *HeadEnd) evidence(ctx context.Context, meter protocol.SystemTitle, counter uint64) (*translog.Evidence, error) {
 	signedAt, ingestedAt, err := h.cfg.Store.itemTimes(ctx, meter, counter)
 	if err != nil {
 		return nil, err
@@ -314,23 +314,23 @@ func (h *HeadEnd) consistency(ctx context.Context, oldSize uint64) (*translog.Co
 	return &translog.Consistency{Old: old, New: latest, Proof: p}, nil
 }
 
-// EvidenceFor is Evidence for a signed item as a participant holds it: the
+// EvidenceFor is evidence for a signed item as a participant holds it: the
 // COSE_Sign1 of a reading, an event, or a block's header (an interval
 // proof's Sign1).
 func (h *HeadEnd) EvidenceFor(ctx context.Context, sign1 []byte) (*translog.Evidence, error) {
 	v := h.verifiers.Get().(*protocol.Verifier)
 	defer h.verifiers.Put(v)
 	if hd, err := v.VerifyBlockHeader(sign1); err == nil {
-		return h.Evidence(ctx, hd.Meter, hd.Counter)
+		return h.evidence(ctx, hd.Meter, hd.Counter)
 	}
 	if r, err := v.VerifyReading(sign1); err == nil {
-		return h.Evidence(ctx, r.Meter, r.Counter)
+		return h.evidence(ctx, r.Meter, r.Counter)
 	}
 	e, err := v.VerifyEvent(sign1)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNotLogged, err)
 	}
-	return h.Evidence(ctx, e.Meter, e.Counter)
+	return h.evidence(ctx, e.Meter, e.Counter)
 }
 
 // Participant is a market participant as the head-end knows it from its

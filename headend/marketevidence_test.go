@@ -81,10 +81,10 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 	if n := fetch(); n != 96 {
 		t.Fatalf("after the CRL: %d intervals, want day 0's 96 only", n)
 	}
-	if _, err := f.he.Evidence(ctx, f.meter, 2); !errors.Is(err, ErrNotEvidence) {
+	if _, err := f.he.evidence(ctx, f.meter, 2); !errors.Is(err, ErrNotEvidence) {
 		t.Fatalf("evidence of the block logged after the invalidity date: %v", err)
 	}
-	if _, err := f.he.Evidence(ctx, f.meter, 1); errors.Is(err, ErrNotEvidence) {
+	if _, err := f.he.evidence(ctx, f.meter, 1); errors.Is(err, ErrNotEvidence) {
 		t.Fatalf("the block logged before the theft voided: %v", err)
 	}
 	log, err := f.store.AuditLog()
@@ -126,7 +126,7 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 	// market_crl table's, the thief's block stays withheld.
 	cfg.Trace = nil
 	f.he = New(cfg)
-	if _, err := f.he.Evidence(ctx, f.meter, 2); !errors.Is(err, ErrNotEvidence) {
+	if _, err := f.he.evidence(ctx, f.meter, 2); !errors.Is(err, ErrNotEvidence) {
 		t.Fatalf("after a restart: %v", err)
 	}
 	if n := fetch(); n != 96 {

@@ -140,7 +140,7 @@ func TestPostgresStore(t *testing.T) {
 		if _, err := other.SignTreeHead(ctx); err != nil {
 			t.Fatal(err)
 		}
-		ev, err := f.he.Evidence(ctx, f.meter, 2)
+		ev, err := f.he.evidence(ctx, f.meter, 2)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -111,7 +111,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := he.Evidence(ctx, w.meter, 1)
+	ev, err := he.evidence(ctx, w.meter, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	if res.Stored != 0 || len(res.Rejected) != 1 || !errors.Is(res.Rejected[0], ErrLoggedAfterInvalidity) {
 		t.Fatalf("backdated reading: %+v", res)
 	}
-	if _, err := he.Evidence(ctx, w.meter, 50); !errors.Is(err, ErrNotLogged) {
+	if _, err := he.evidence(ctx, w.meter, 50); !errors.Is(err, ErrNotLogged) {
 		t.Fatalf("backdated reading has evidence: %v", err)
 	}
 	log, err := w.store.AuditLog()
@@ -243,7 +243,7 @@ func TestLogSurvivesRestartAndIsAppendOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev, err := f.he.Evidence(ctx, f.meter, 2)
+	ev, err := f.he.evidence(ctx, f.meter, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

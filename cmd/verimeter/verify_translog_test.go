@@ -98,8 +98,9 @@ func newTheftWorld(t *testing.T) *theftWorld {
 }
 
 // logAndExport ingests raw at the world's time, signs a tree head an hour
-// later and writes file (the item as a participant holds it) and file.log.
-func (w *theftWorld) logAndExport(t *testing.T, kind wan.Kind, raw []byte, counter uint64, file string, content []byte) string {
+// later and writes file (the item as a participant holds it) and file.log,
+// the evidence the head-end gives for sign1 (the signed item within it).
+func (w *theftWorld) logAndExport(t *testing.T, kind wan.Kind, raw, sign1 []byte, file string, content []byte) string {
 	ctx := context.Background()
 	res, err := w.he.Ingest(ctx, "gw", []wan.Item{{Kind: kind, Raw: raw}})
 	if err != nil || res.Stored != 1 {
@@ -109,7 +110,7 @@ func (w *theftWorld) logAndExport(t *testing.T, kind wan.Kind, raw []byte, count
 	if _, err := w.he.SignTreeHead(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ev, err := w.he.Evidence(ctx, w.meter, counter)
+	ev, err := w.he.EvidenceFor(ctx, sign1) // as the participant asks for it
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +148,7 @@ func TestVerifyRejectsBackdatingByKeyThief(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	honest := w.logAndExport(t, wan.KindReading, honestRaw, 1, "honest-reading.cbor", honestRaw)
+	honest := w.logAndExport(t, wan.KindReading, honestRaw, honestRaw, "honest-reading.cbor", honestRaw)
 	iv := make([]protocol.Interval, 32)
 	for i := range iv {
 		iv[i] = protocol.Interval{Index: uint16(i), Value: uint32(100 + i)}
@@ -168,7 +169,7 @@ func TestVerifyRejectsBackdatingByKeyThief(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	interval := w.logAndExport(t, wan.KindBlock, blockRaw, 2, "honest-interval.cbor", pb)
+	interval := w.logAndExport(t, wan.KindBlock, blockRaw, p.Sign1, "honest-interval.cbor", pb)
 	sth1, err := w.store.TreeHeads()
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +186,7 @@ func TestVerifyRejectsBackdatingByKeyThief(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backdated := w.logAndExport(t, wan.KindReading, backRaw, 60, "backdated-reading.cbor", backRaw)
+	backdated := w.logAndExport(t, wan.KindReading, backRaw, backRaw, "backdated-reading.cbor", backRaw)
 	// The thief also offers a reading without any log evidence.
 	unlogged := filepath.Join(w.dir, "unlogged-reading.cbor")
 	raw2, err := thief.SignReading(protocol.Reading{Meter: w.meter, Counter: 61, Time: w.t0.Add(11 * time.Hour).Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
