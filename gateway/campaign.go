@@ -70,7 +70,7 @@ func (g *Gateway) RunCampaigns(ctx context.Context, src FirmwareSource, meters [
 		fresh := 0
 		for _, j := range jobs {
 			for _, s := range j.Meters {
-				m, err := titleOf(s)
+				m, err := protocol.ParseSystemTitle(s)
 				if err != nil || !mine[m] {
 					continue // not a meter this gateway asked for
 				}
@@ -102,16 +102,6 @@ func (g *Gateway) RunCampaigns(ctx context.Context, src FirmwareSource, meters [
 			return reported, errors.Join(errs...)
 		}
 	}
-}
-
-func titleOf(s string) (protocol.SystemTitle, error) {
-	var t protocol.SystemTitle
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(t) {
-		return t, fmt.Errorf("meter %q is not 16 hex digits", s)
-	}
-	copy(t[:], b)
-	return t, nil
 }
 
 // base is the head-end's https://host:port.

@@ -250,21 +250,11 @@ func (h *HeadEnd) FirmwareWork(ctx context.Context, gateway string, meters []pro
 // reports whether the outcome was new: a meter that reported before keeps
 // its first outcome (a gateway's resend changes nothing).
 func (h *HeadEnd) FirmwareOutcome(ctx context.Context, gateway string, o wan.FirmwareOutcome) (bool, error) {
-	meter, err := parseTitle(o.Meter)
+	meter, err := protocol.ParseSystemTitle(o.Meter)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", ErrCampaignMeter, err)
 	}
 	return h.cfg.Store.reportCampaign(ctx, o.Campaign, meter, o.Installed, gateway, o.Detail, h.cfg.Now())
-}
-
-func parseTitle(s string) (protocol.SystemTitle, error) {
-	var t protocol.SystemTitle
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(t) {
-		return t, fmt.Errorf("meter %q is not 16 hex digits", s)
-	}
-	copy(t[:], b)
-	return t, nil
 }
 
 // campaignReq is a campaign request awaiting its second approval.

@@ -144,7 +144,7 @@ func (h *HeadEnd) serveCampaignRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	meters := make([]protocol.SystemTitle, 0, len(req.Meters))
 	for _, s := range req.Meters {
-		t, err := parseTitle(s)
+		t, err := protocol.ParseSystemTitle(s)
 		if err != nil {
 			httpError(w, http.StatusBadRequest, fmt.Errorf("%w: %w", ErrCampaignRequest, err))
 			return
@@ -246,7 +246,7 @@ func (h *HeadEnd) serveFirmwareWork(w http.ResponseWriter, r *http.Request) {
 	}
 	meters := make([]protocol.SystemTitle, 0, len(q))
 	for _, s := range q {
-		t, err := parseTitle(s)
+		t, err := protocol.ParseSystemTitle(s)
 		if err != nil {
 			httpError(w, http.StatusBadRequest, err)
 			return

@@ -192,12 +192,10 @@ func decodeBody(r *http.Request, v any) error {
 }
 
 func parseMeter(s string) (protocol.SystemTitle, error) {
-	var m protocol.SystemTitle
-	raw, err := hex.DecodeString(s)
-	if err != nil || len(raw) != protocol.SystemTitleLen {
-		return m, fmt.Errorf("%w: meter %q: want 16 hex digits", ErrOperatorInput, s)
+	m, err := protocol.ParseSystemTitle(s)
+	if err != nil {
+		return m, fmt.Errorf("%w: meter: %w", ErrOperatorInput, err)
 	}
-	copy(m[:], raw)
 	return m, nil
 }
 

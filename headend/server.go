@@ -149,13 +149,11 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := r.TLS.PeerCertificates[0]
-	raw, err := hex.DecodeString(r.PathValue("meter"))
-	if err != nil || len(raw) != protocol.SystemTitleLen {
-		httpError(w, http.StatusBadRequest, fmt.Errorf("meter must be 16 hex digits"))
+	meter, err := protocol.ParseSystemTitle(r.PathValue("meter"))
+	if err != nil {
+		httpError(w, http.StatusBadRequest, fmt.Errorf("meter: %w", err))
 		return
 	}
-	var meter protocol.SystemTitle
-	copy(meter[:], raw)
 	from, err1 := time.Parse(time.RFC3339, r.URL.Query().Get("from"))
 	to, err2 := time.Parse(time.RFC3339, r.URL.Query().Get("to"))
 	if err1 != nil || err2 != nil || !from.Before(to) {

@@ -20,7 +20,7 @@ import (
 func pickUpCampaigns(g *gateway.Gateway, src gateway.FirmwareSource, meters []gatewayMeter, retryFor time.Duration, stdout io.Writer) error {
 	titles := make([]protocol.SystemTitle, 0, len(meters))
 	for _, m := range meters {
-		t, err := parseTitle(m.Title)
+		t, err := protocol.ParseSystemTitle(m.Title)
 		if err != nil {
 			return err
 		}

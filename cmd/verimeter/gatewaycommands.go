@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/verimeter/verimeter/gateway"
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -30,7 +31,7 @@ func relayCommands(g *gateway.Gateway, up *gateway.HTTPSUplink, stdout io.Writer
 	}
 	var relayed, refused, undelivered int
 	for _, c := range cmds {
-		meter, err := parseTitle(c.Meter)
+		meter, err := protocol.ParseSystemTitle(c.Meter)
 		if err != nil {
 			return fmt.Errorf("command %d: %w", c.ID, err)
 		}

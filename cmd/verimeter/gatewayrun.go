@@ -82,7 +82,7 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	if err := readJSON(path, &f); err != nil {
 		return err
 	}
-	title, err := parseTitle(f.Title)
+	title, err := protocol.ParseSystemTitle(f.Title)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,7 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		plcSock.Tap = tapWriter(g, tf)
 	}
 	for _, m := range f.Meters {
-		mt, err := parseTitle(m.Title)
+		mt, err := protocol.ParseSystemTitle(m.Title)
 		if err != nil {
 			return err
 		}

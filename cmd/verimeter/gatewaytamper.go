@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/verimeter/verimeter/gateway"
+	"github.com/verimeter/verimeter/protocol"
 )
 
 // forwardTamper uploads the tamper events the gateway collected from its
@@ -18,7 +19,7 @@ func forwardTamper(g *gateway.Gateway, up gateway.TamperUplink, meters []gateway
 	}
 	relayed := 0
 	for _, m := range meters {
-		mt, err := parseTitle(m.Title)
+		mt, err := protocol.ParseSystemTitle(m.Title)
 		if err != nil {
 			return err
 		}

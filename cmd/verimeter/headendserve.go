@@ -104,7 +104,7 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 	}
 	defer store.Close()
 	for _, c := range f.Contracts {
-		m, err := parseTitle(c.Meter)
+		m, err := protocol.ParseSystemTitle(c.Meter)
 		if err != nil {
 			return err
 		}

@@ -81,7 +81,7 @@ func meterRun(path, tamper, specTrace string, stdout io.Writer) (err error) {
 	if err := readJSON(path, &f); err != nil {
 		return err
 	}
-	title, err := parseTitle(f.Title)
+	title, err := protocol.ParseSystemTitle(f.Title)
 	if err != nil {
 		return err
 	}

@@ -217,7 +217,7 @@ func TestMetricsOfHeadEndAndGateway(t *testing.T) {
 		if err := readJSON(filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)), &mf); err != nil {
 			t.Fatal(err)
 		}
-		title, err := parseTitle(mf.Title)
+		title, err := protocol.ParseSystemTitle(mf.Title)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -118,16 +117,6 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o600)
-}
-
-func parseTitle(s string) (protocol.SystemTitle, error) {
-	var t protocol.SystemTitle
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(t) {
-		return t, fmt.Errorf("system title %q: want 16 hex digits", s)
-	}
-	copy(t[:], b)
-	return t, nil
 }
 
 func certKey(path string) (*ecdsa.PublicKey, error) {

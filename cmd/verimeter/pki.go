@@ -5,7 +5,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -214,12 +213,10 @@ func pkiIssue(args []string, stdout, stderr io.Writer) error {
 	}
 	id := protocol.Identity{CommonName: o.name, Organization: o.org, GridArea: o.area}
 	if o.st != "" {
-		b, err := hex.DecodeString(o.st)
-		if err != nil || len(b) != protocol.SystemTitleLen {
-			return fmt.Errorf("%w: -system-title must be %d hex digits, not %q", errUsage, 2*protocol.SystemTitleLen, o.st)
+		t, err := protocol.ParseSystemTitle(o.st)
+		if err != nil {
+			return fmt.Errorf("%w: -system-title: %w", errUsage, err)
 		}
-		var t protocol.SystemTitle
-		copy(t[:], b)
 		dev := protocol.DeviceIdentity(t, o.area)
 		id.SystemTitle = dev.SystemTitle
 		if device {
