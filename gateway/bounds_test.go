@@ -139,14 +139,7 @@ func TestCommandsForUnknownMetersKeepNoState(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	s := &session{}
-	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
-		t.Fatal(err)
-	}
-	if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
-		t.Fatal(err)
-	}
-	g.sessions[meter] = s
+	openSession(t, g, meter, gkeys)
 	sign := func(m protocol.SystemTitle, ctr uint64) []byte {
 		b, err := protocol.SignCommand(protocol.Command{Kind: protocol.CmdTariff, Meter: m, Counter: ctr, Tariff: 2}, he, protocol.SubjectKeyID(&he.PublicKey), rand.Reader)
 		if err != nil {

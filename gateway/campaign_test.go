@@ -92,14 +92,7 @@ func TestRunCampaignsReportsOutcomesOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	s := &session{}
-	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
-		t.Fatal(err)
-	}
-	if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
-		t.Fatal(err)
-	}
-	g.sessions[meter] = s
+	openSession(t, g, meter, gkeys)
 	x := func(m protocol.SystemTitle) string { return hex.EncodeToString(m[:]) }
 	src := &campaignSource{offer: map[uint32][]string{1: {x(meter), x(absent), x(other)}, 2: {x(meter)}}}
 	var seen []CampaignResult

@@ -79,10 +79,7 @@ func TestQueueKeptUntilHeadEndAck(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &session{}
-	s.sender, _ = protocol.NewSender(gkeys, protocol.NewMemStore())
-	s.channel, _ = g.rekey(meter, nil, gkeys, 0)
-	g.sessions[meter] = s
+	openSession(t, g, meter, gkeys)
 	for d := int64(20000); d < 20003; d++ {
 		if err := g.CollectDay(meter, d); err != nil {
 			t.Fatal(err)

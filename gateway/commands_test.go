@@ -84,14 +84,7 @@ func TestCommandRelayIsTheGeneratedMachine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer g.Close()
-	s := &session{}
-	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
-		t.Fatal(err)
-	}
-	if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
-		t.Fatal(err)
-	}
-	g.sessions[meter] = s
+	openSession(t, g, meter, gkeys)
 	sign := func(counter uint64, to protocol.SystemTitle) []byte {
 		b, err := protocol.SignCommand(protocol.Command{Meter: to, Counter: counter, Kind: protocol.CmdTariff, Tariff: 1, Trace: 100 + counter}, he, []byte("he"), rand.Reader)
 		if err != nil {

@@ -106,3 +106,18 @@ func agreeKeys(tb testing.TB, meter, gw protocol.SystemTitle) (mkeys, gkeys prot
 	}
 	return mkeys, gkeys, gk
 }
+
+// openSession gives g a session with meter under keys already agreed
+// (agreeKeys), as a key agreement leaves it.
+func openSession(tb testing.TB, g *Gateway, meter protocol.SystemTitle, gkeys protocol.SessionKeys) {
+	tb.Helper()
+	s := &session{}
+	var err error
+	if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
+		tb.Fatal(err)
+	}
+	if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
+		tb.Fatal(err)
+	}
+	g.sessions[meter] = s
+}

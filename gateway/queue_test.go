@@ -336,10 +336,7 @@ func TestCollectOnFullDiskTakesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &session{}
-	s.sender, _ = protocol.NewSender(gkeys, protocol.NewMemStore())
-	s.channel, _ = g.rekey(meter, nil, gkeys, 0)
-	g.sessions[meter] = s
+	openSession(t, g, meter, gkeys)
 	fail = syscall.ENOSPC
 	if err := g.CollectDay(meter, 20000); !errors.Is(err, ErrQueue) || !errors.Is(err, syscall.ENOSPC) || g.Queue().Len() != 0 {
 		t.Fatalf("collect on a full disk: %v, %d queued", err, g.Queue().Len())

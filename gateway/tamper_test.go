@@ -118,14 +118,7 @@ func TestTamperQueueIsDurableAndDropsOnlyOnAck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := &session{}
-		if s.sender, err = protocol.NewSender(gkeys, protocol.NewMemStore()); err != nil {
-			t.Fatal(err)
-		}
-		if s.channel, err = g.rekey(meter, nil, gkeys, 0); err != nil {
-			t.Fatal(err)
-		}
-		g.sessions[meter] = s
+		openSession(t, g, meter, gkeys)
 		// A restarted gateway agrees new keys; here the same ones, and the
 		// meter's receiver starts again with it.
 		if tm.recv, err = protocol.NewReceiver(mkeys); err != nil {
