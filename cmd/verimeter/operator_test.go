@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -196,62 +197,14 @@ func TestOperatorCommandAcrossProcesses(t *testing.T) {
 // the signed command up on its outbound connection, relays it over PLC,
 // and the meter's acceptance is reported back: the command is relayed.
 func TestCommandFromOperatorsToMeter(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verimeter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	// Short paths: Unix socket names are limited to 108 bytes.
-	work, err := os.MkdirTemp("", "vmo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(work)
-	if err := provision(work, 2, 1, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	var procs []*exec.Cmd
-	start := func(args ...string) {
-		c := exec.Command(bin, args...)
-		c.Stdout, c.Stderr = io.Discard, os.Stderr
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		procs = append(procs, c)
-	}
-	defer func() {
-		for _, p := range procs {
-			p.Process.Signal(os.Interrupt)
-		}
-		for _, p := range procs {
-			done := make(chan struct{})
-			go func() { p.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				p.Process.Kill()
-				<-done
-			}
-		}
-	}()
-	start("headend", "serve", "-config", filepath.Join(work, "headend.json"))
+	ps := procs.New(t, "vmo", 2, 1)
+	bin, work := ps.Bin, ps.Work
+	ps.StartHeadend()
 	for i := range 2 {
-		start("meter", "run", "-config", filepath.Join(work, fmt.Sprintf("meter-%03d.json", i)))
-	}
-	for i := range 2 {
-		sock := filepath.Join(work, "sock", fmt.Sprintf("meter-%03d", i))
-		for deadline := time.Now().Add(20 * time.Second); ; {
-			if _, err := os.Stat(sock); err == nil {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("meter %d did not come up", i)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		ps.StartMeter(i)
 	}
 	gatewayRun := func() string {
-		out, err := exec.Command(bin, "gateway", "run", "-config", filepath.Join(work, "gw-00.json")).CombinedOutput()
+		out, err := ps.Command("gateway", "run", "-config", ps.Path("gw-00.json")).CombinedOutput()
 		if err != nil {
 			t.Fatalf("gateway: %v\n%s", err, out)
 		}
