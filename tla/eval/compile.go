@@ -2,8 +2,6 @@ package eval
 
 import (
 	"fmt"
-	"reflect"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -491,53 +489,20 @@ func (b *binder) each(r *rt, i int, visit func(*rt) (bool, error)) (bool, error)
 	return b.names(r, i, 0, elems, visit)
 }
 
-// independent reports whether the binder has several names and no
-// bound's set mentions a name an earlier bound binds, so that every set can
-// be evaluated before any name is bound (as TLC's enumeration of an
-// action's \E does).
+// independent reports whether the binder has several names, none bound
+// as a tuple: its sets can then be evaluated before any name is bound (a
+// bound's set cannot name an earlier bound: SANY and our resolver refuse
+// \E a \in S, b \in a..3), as TLC's enumeration of an action's \E does.
 func (b *binder) independent(bs []syntax.Bound) bool {
 	if len(b.all) < 2 {
 		return false
 	}
-	var earlier []string
 	for _, bd := range bs {
-		if bd.Tuple || mentions(reflect.ValueOf(bd.Set), earlier) {
+		if bd.Tuple {
 			return false
 		}
-		earlier = append(earlier, bd.Names...)
 	}
 	return true
-}
-
-// mentions reports whether the syntax tree v refers to one of names (a
-// conservative syntactic test: any Ref whose first part is one of them).
-func mentions(v reflect.Value, names []string) bool {
-	if len(names) == 0 {
-		return false
-	}
-	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		if v.IsNil() {
-			return false
-		}
-		if ref, ok := v.Interface().(*syntax.Ref); ok && len(ref.Parts) > 0 && slices.Contains(names, ref.Parts[0].Name) {
-			return true
-		}
-		return mentions(v.Elem(), names)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() && mentions(v.Field(i), names) {
-				return true
-			}
-		}
-	case reflect.Slice, reflect.Array:
-		for i := range v.Len() {
-			if mentions(v.Index(i), names) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // eachFirstFastest calls visit for every combination in TLC's order for an
