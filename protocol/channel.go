@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // Sender protects APDUs in one direction of a session. It holds the
@@ -77,14 +78,25 @@ func (s *Sealer) Seal(dst []byte, tag byte, counter uint64, plaintext []byte) ([
 	}
 	ic := uint32(counter)
 	binary.BigEndian.PutUint32(s.nonce[SystemTitleLen:], ic)
-	// The clear header in one append: tag, BER length (1 to 3 bytes),
-	// security control byte, counter.
-	var h [1 + 3 + 1 + InvocationCounterLen]byte
+	// The clear header, written in place: tag, BER length (1 to 3 bytes),
+	// security control byte, counter. Growing dst once and storing the
+	// bytes costs no copy call (the seal path's bound is 1.25x raw GCM).
+	l := 1 + InvocationCounterLen + len(plaintext) + TagLen
+	hl := 1 + berLenSize(l) + 1 + InvocationCounterLen
+	at := len(dst)
+	dst = slices.Grow(dst, hl+len(plaintext)+TagLen)[:at+hl]
+	h := dst[at:]
 	h[0] = tag
-	n := 1 + copy(h[1:4], berLen(1+InvocationCounterLen+len(plaintext)+TagLen))
-	h[n] = s.aad[0]
-	binary.BigEndian.PutUint32(h[n+1:], ic)
-	dst = append(dst, h[:n+1+InvocationCounterLen]...)
+	switch hl - 1 - 1 - InvocationCounterLen {
+	case 1:
+		h[1] = byte(l)
+	case 2:
+		h[1], h[2] = 0x81, byte(l)
+	default:
+		h[1], h[2], h[3] = 0x82, byte(l>>8), byte(l)
+	}
+	h[hl-1-InvocationCounterLen] = s.aad[0]
+	binary.BigEndian.PutUint32(h[hl-InvocationCounterLen:], ic)
 	// The APDU tag is bound into the associated data (SC || key ID || tag)
 	// so that a data APDU can never be replayed as a command.
 	s.aad[9] = tag
@@ -250,18 +262,6 @@ func (s *Sender) Seal(dst []byte, tag byte, plaintext []byte) ([]byte, error) {
 
 // Counter returns the next invocation counter (for tests and monitoring).
 func (s *Sender) Counter() uint64 { return s.next }
-
-// berLen is the BER encoding of length n (at most 0xFFFF).
-func berLen(n int) []byte {
-	switch {
-	case n < 0x80:
-		return []byte{byte(n)}
-	case n < 0x100:
-		return []byte{0x81, byte(n)}
-	default:
-		return []byte{0x82, byte(n >> 8), byte(n)}
-	}
-}
 
 func appendBERLen(b []byte, n int) []byte {
 	switch {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"encoding/asn1"
 	"errors"
 	"math"
 	mrand "math/rand/v2"
@@ -131,6 +132,42 @@ func TestSealOpen(t *testing.T) {
 	}
 	if _, _, err := r.Open(nil, apdu); !errors.Is(err, ErrReplay) {
 		t.Fatalf("replay: %v", err)
+	}
+}
+
+// TestSealHeaderEveryLengthForm seals APDUs at each edge of the BER length
+// forms (1, 2 and 3 bytes) after a prefix already in dst, and checks the
+// clear header against encoding/asn1's DER length (the same bytes for these
+// lengths), the prefix kept and the APDU opening to the plaintext.
+func TestSealHeaderEveryLengthForm(t *testing.T) {
+	s, r := pair(t, NewMemStore())
+	prefix := []byte("kept")
+	for _, n := range []int{0, 1, 0x7f - 1 - InvocationCounterLen - TagLen, 0x80 - 1 - InvocationCounterLen - TagLen,
+		0xff - 1 - InvocationCounterLen - TagLen, 0x100 - 1 - InvocationCounterLen - TagLen, 1000, MaxAPDU - 1 - InvocationCounterLen - TagLen} {
+		msg := bytes.Repeat([]byte{0xa5}, n)
+		apdu, err := s.Seal(append([]byte(nil), prefix...), TagDataNotification, msg)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !bytes.Equal(apdu[:len(prefix)], prefix) {
+			t.Fatalf("%d bytes: dst's prefix overwritten", n)
+		}
+		apdu = apdu[len(prefix):]
+		l := 1 + InvocationCounterLen + n + TagLen
+		der, err := asn1.Marshal(asn1.RawValue{Tag: asn1.TagOctetString, Bytes: make([]byte, l)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lenBytes := der[1 : len(der)-l]
+		if want := append([]byte{TagDataNotification}, lenBytes...); !bytes.Equal(apdu[:len(want)], want) {
+			t.Fatalf("%d bytes: header % x, want % x", n, apdu[:len(want)], want)
+		}
+		if len(apdu) != 1+len(lenBytes)+l {
+			t.Fatalf("%d bytes: APDU of %d bytes, header says %d", n, len(apdu), 1+len(lenBytes)+l)
+		}
+		if _, got, err := r.Open(nil, apdu); err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("%d bytes: open: %v", n, err)
+		}
 	}
 }
 
