@@ -4,20 +4,9 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/verimeter/verimeter/plc"
 	"github.com/verimeter/verimeter/wan"
 )
-
-// MaxAnswers caps the APDUs the gateway takes from a meter in one exchange.
-// An honest meter answers a request with one APDU; a compromised one could
-// stream them for as long as the exchange lasts. The first MaxAnswers are
-// kept (the answer to the request is among them when the meter is honest),
-// the rest are read and dropped, and the exchange ends in
-// ErrTooManyAnswers.
-const MaxAnswers = 8
-
-// ErrTooManyAnswers marks an exchange in which the meter sent more than
-// MaxAnswers APDUs.
-var ErrTooManyAnswers = errors.New("gateway: meter sent more answers than one exchange takes")
 
 // MaxRefusalsKept caps the refused APDUs a gateway, and a simulated
 // segment per meter, keeps for its report. A compromised meter can make
@@ -29,7 +18,7 @@ const MaxRefusalsKept = 64
 // Refusals is a bounded record of refused APDUs: how many in all and in
 // each class, and the errors of the last MaxRefusalsKept. The counts may be
 // read (Total, ByClass) while the gateway's owner adds (a metrics scrape);
-// Add and Last are for the owner's goroutine only.
+// add and Last are for the owner's goroutine only.
 type Refusals struct {
 	total   atomic.Int64
 	byClass [wan.NumRejectClasses]atomic.Uint64
@@ -37,8 +26,8 @@ type Refusals struct {
 	next    int
 }
 
-// Add records one refusal.
-func (r *Refusals) Add(err error) {
+// add records one refusal.
+func (r *Refusals) add(err error) {
 	r.total.Add(1)
 	r.byClass[refusalClass(err)].Add(1)
 	if r.ring == nil {
@@ -68,7 +57,7 @@ func (r *Refusals) ByClass() [wan.NumRejectClasses]uint64 {
 
 // refusalClass is the class of an APDU the gateway refused.
 func refusalClass(err error) wan.RejectClass {
-	if errors.Is(err, ErrTooManyAnswers) {
+	if errors.Is(err, plc.ErrTooManyAnswers) {
 		return wan.RejectCapacity
 	}
 	return wan.ClassOf(err)

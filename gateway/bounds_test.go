@@ -105,7 +105,7 @@ func TestRefusalFloodBoundedAndHonestReadingsGoOn(t *testing.T) {
 func TestRefusalsKeepTheLastInOrder(t *testing.T) {
 	var r Refusals
 	for i := range MaxRefusalsKept + 10 {
-		r.Add(fmt.Errorf("refusal %d", i))
+		r.add(fmt.Errorf("refusal %d", i))
 	}
 	last := r.Last()
 	if r.Total() != MaxRefusalsKept+10 || len(last) != MaxRefusalsKept {

@@ -252,12 +252,12 @@ func (g *Gateway) request(meter protocol.SystemTitle, tag byte, p protocol.PDU) 
 	for _, a := range out {
 		plain, err := g.open(s.channel, a)
 		if err != nil {
-			g.Refused.Add(err)
+			g.Refused.add(err)
 			continue
 		}
 		r, err := protocol.UnmarshalPDU(plain)
 		if err != nil {
-			g.Refused.Add(err)
+			g.Refused.add(err)
 			continue
 		}
 		if r.Request == p.Request {

@@ -185,7 +185,7 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 		}
 		if m.link.Idle() && len(answers) > 0 {
 			if dropped > 0 {
-				return answers, fmt.Errorf("%w: %d beyond %d dropped", ErrTooManyAnswers, dropped, MaxAnswers)
+				return answers, fmt.Errorf("%w: %d beyond %d dropped", plc.ErrTooManyAnswers, dropped, plc.MaxAnswers)
 			}
 			return answers, nil
 		}
@@ -200,7 +200,7 @@ func (s *SocketPLC) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte,
 					if s.Tap != nil {
 						s.Tap(meter, Up, a)
 					}
-					if len(answers) < MaxAnswers {
+					if len(answers) < plc.MaxAnswers {
 						answers = append(answers, a)
 					} else {
 						dropped++

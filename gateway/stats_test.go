@@ -53,10 +53,10 @@ func (r *refusingHeadEnd) Ingest(ctx context.Context, gw string, items []wan.Ite
 // error wraps it in.
 func TestRefusalsByClass(t *testing.T) {
 	var r Refusals
-	r.Add(fmt.Errorf("open: %w", protocol.ErrReplay))
-	r.Add(fmt.Errorf("%w: acknowledgement: %w", ErrTamperRefused, protocol.ErrBadSignature))
-	r.Add(fmt.Errorf("%w: 3 beyond 8 dropped", ErrTooManyAnswers))
-	r.Add(errors.New("something new"))
+	r.add(fmt.Errorf("open: %w", protocol.ErrReplay))
+	r.add(fmt.Errorf("%w: acknowledgement: %w", ErrTamperRefused, protocol.ErrBadSignature))
+	r.add(fmt.Errorf("%w: 3 beyond 8 dropped", plc.ErrTooManyAnswers))
+	r.add(errors.New("something new"))
 	c := r.ByClass()
 	if r.Total() != 4 || c[wan.RejectReplay] != 1 || c[wan.RejectSignature] != 1 || c[wan.RejectCapacity] != 1 || c[wan.RejectOther] != 1 {
 		t.Fatalf("%d refusals, by class %v", r.Total(), c)

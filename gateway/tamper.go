@@ -240,7 +240,7 @@ func (g *Gateway) CollectTamper(meter protocol.SystemTitle) (int, error) {
 	for _, raw := range b.Items {
 		it, err := peekTamper(meter, raw)
 		if err != nil {
-			g.Refused.Add(err)
+			g.Refused.add(err)
 			continue
 		}
 		q.collecting = raw
@@ -323,12 +323,12 @@ func (g *Gateway) UploadTamper(ctx context.Context, up TamperUplink) (int, error
 	for _, raw := range acks.Items {
 		a, err := protocol.PeekTamperAck(raw)
 		if err != nil || a.Seq == 0 || a.Seq > math.MaxInt64 {
-			g.Refused.Add(fmt.Errorf("%w: acknowledgement: %w", ErrTamperRefused, err))
+			g.Refused.add(fmt.Errorf("%w: acknowledgement: %w", ErrTamperRefused, err))
 			continue
 		}
 		m, ok := q.meters[a.Meter]
 		if !ok {
-			g.Refused.Add(fmt.Errorf("%w: acknowledgement for meter %x", ErrTamperRefused, a.Meter))
+			g.Refused.add(fmt.Errorf("%w: acknowledgement for meter %x", ErrTamperRefused, a.Meter))
 			continue
 		}
 		if _, err := m.machine.Apply(acks.Clock, tamperEvent{Kind: tamperUploadAck, N: int64(a.Seq)}, &q.out); err != nil {

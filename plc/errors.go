@@ -26,3 +26,17 @@ var (
 	ErrParameters    = errors.New("plc: malformed HDLC parameter negotiation field")
 	ErrNotConnected  = errors.New("plc: link not established (no UA to the SNRM yet)")
 )
+
+// MaxAnswers caps the APDUs a primary station (the gateway) takes from a
+// secondary (a meter) in one exchange. An honest meter answers a request
+// with one APDU; a compromised one could stream them for as long as the
+// exchange lasts. The first MaxAnswers are kept (the answer to the request
+// is among them when the meter is honest), the rest are read and dropped,
+// and the exchange ends in ErrTooManyAnswers. Every implementation of an
+// exchange (the socket PLC of the gateway, the simulated segment) keeps to
+// it.
+const MaxAnswers = 8
+
+// ErrTooManyAnswers marks an exchange in which the secondary station sent
+// more than MaxAnswers APDUs.
+var ErrTooManyAnswers = errors.New("plc: meter sent more answers than one exchange takes")

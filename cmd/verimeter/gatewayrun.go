@@ -15,6 +15,7 @@ import (
 
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 func init() {
@@ -236,6 +237,7 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	if err := relayCommands(g, up, stdout); err != nil {
 		return err
 	}
+	reportRefusals(stdout, f.Name, g.Refused.Total(), g.Refused.ByClass(), g.Refused.Last())
 	res := fwd.Result
 	fmt.Fprintf(stdout, "%s: %d meters commissioned, %d items forwarded: %d stored, %d duplicates, %d intervals, %d rejected, %d WAN faults retried; %d items and %d tamper events still queued\n",
 		f.Name, len(f.Meters), fwd.Items, res.Stored, res.Duplicates, res.Intervals, len(res.Rejected), fwd.Faults, g.Queue().Len(), g.TamperQueued())
@@ -243,6 +245,28 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		return fmt.Errorf("head-end rejected %d items: %v", len(res.Rejected), res.Rejected[0])
 	}
 	return nil
+}
+
+// reportRefusals prints what the gateway refused from its meters during
+// the run, for the engineer reading the run's output: the count in each
+// class (the same classes `-metrics` exports) and the errors of the last
+// refusals the gateway kept (at most gateway.MaxRefusalsKept), oldest
+// first. A run that refused nothing prints nothing.
+func reportRefusals(w io.Writer, name string, total int, byClass [wan.NumRejectClasses]uint64, last []error) {
+	if total == 0 {
+		return
+	}
+	var classes []string
+	for c, n := range byClass {
+		if n > 0 {
+			classes = append(classes, fmt.Sprintf("%s %d", wan.RejectClass(c), n))
+		}
+	}
+	fmt.Fprintf(w, "%s: refused %d APDUs from meters (%s); the last %d of at most %d kept:\n",
+		name, total, strings.Join(classes, ", "), len(last), gateway.MaxRefusalsKept)
+	for _, err := range last {
+		fmt.Fprintf(w, "  refused: %v\n", err)
+	}
 }
 
 // tapWriter records every secured APDU on the medium as a JSON line (who

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/verimeter/verimeter/gateway"
@@ -13,8 +14,8 @@ type pair struct {
 	gw, m *plc.Link
 	ep    plc.Endpoint
 	// Errors the meter's handler returned (refused APDUs), for the report:
-	// all counted, the last gateway.MaxRefusalsKept kept.
-	refused gateway.Refusals
+	// the last gateway.MaxRefusalsKept, oldest first.
+	refused []error
 	// The attacker's hold on the link: how many of the gateway's next
 	// APDUs it takes off the medium, those it took, and APDUs it slips in
 	// before the meter's next answers.
@@ -80,7 +81,7 @@ func (s *Segment) Replace(meter protocol.SystemTitle, addr uint8, ep plc.Endpoin
 // gateway.MaxRefusalsKept, oldest first).
 func (s *Segment) Refused(meter protocol.SystemTitle) []error {
 	if p := s.links[meter]; p != nil {
-		return p.refused.Last()
+		return slices.Clone(p.refused)
 	}
 	return nil
 }
@@ -152,7 +153,10 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				}
 				out, herr := p.ep.HandleAPDU(a, s.Now())
 				if herr != nil {
-					p.refused.Add(herr)
+					if len(p.refused) == gateway.MaxRefusalsKept {
+						p.refused = slices.Delete(p.refused, 0, 1)
+					}
+					p.refused = append(p.refused, herr)
 				}
 				for _, o := range out {
 					if _, err := p.m.Send(o); err != nil {
@@ -182,7 +186,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				if s.Tap != nil {
 					s.Tap(meter, gateway.Up, a)
 				}
-				if len(answers) < gateway.MaxAnswers {
+				if len(answers) < plc.MaxAnswers {
 					answers = append(answers, a)
 				} else {
 					dropped++
@@ -195,7 +199,7 @@ func (s *Segment) Exchange(meter protocol.SystemTitle, apdu []byte) ([][]byte, e
 				p.injectUp = nil
 			}
 			if dropped > 0 {
-				return answers, fmt.Errorf("%w: %d beyond %d dropped", gateway.ErrTooManyAnswers, dropped, gateway.MaxAnswers)
+				return answers, fmt.Errorf("%w: %d beyond %d dropped", plc.ErrTooManyAnswers, dropped, plc.MaxAnswers)
 			}
 			return answers, nil
 		}

@@ -80,7 +80,7 @@ func TestSegmentReconnectsAfterLinkFailure(t *testing.T) {
 
 // TestAnswerFloodBoundedHonestMeterAnswers: a compromised meter on the
 // segment answers each request with a hundred APDUs; the gateway keeps at
-// most MaxAnswers of them and ends the exchange with gateway.ErrTooManyAnswers,
+// most plc.MaxAnswers of them and ends the exchange with plc.ErrTooManyAnswers,
 // and the honest meter beside it is exchanged with as before.
 func TestAnswerFloodBoundedHonestMeterAnswers(t *testing.T) {
 	seg := NewSegment(plc.SFSK, 0, 0, 1, time.Unix(0, 0))
@@ -93,7 +93,7 @@ func TestAnswerFloodBoundedHonestMeterAnswers(t *testing.T) {
 	}
 	for i := range 3 {
 		out, err := seg.Exchange(rogue, []byte{'r', byte(i)})
-		if !errors.Is(err, gateway.ErrTooManyAnswers) || len(out) > gateway.MaxAnswers {
+		if !errors.Is(err, plc.ErrTooManyAnswers) || len(out) > plc.MaxAnswers {
 			t.Fatalf("exchange %d with the rogue meter: %d answers kept, %v", i, len(out), err)
 		}
 		out, err = seg.Exchange(honest, []byte{'h', byte(i)})
