@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -102,7 +101,9 @@ type Gateway struct {
 	collOut collectionOutput
 	batch   batchIDs
 	req     uint64
-	// lastWakeUp is the counter of the last accepted wake-up.
+	// wakeUps journals the counters of accepted wake-ups (wakeup.go),
+	// lastWakeUp is the last of them.
+	wakeUps    *journal.Journal
 	lastWakeUp uint64
 	// Refused records the APDUs from meters the gateway's receiver
 	// refused (replayed, tampered): all counted, the last few kept.
@@ -126,13 +127,21 @@ func New(cfg Config) (*Gateway, error) {
 		q.Close()
 		return nil, err
 	}
-	return &Gateway{cfg: cfg, queue: q, tamper: tq, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
+	wj, lastWake, err := openWakeUps(cfg)
+	if err != nil {
+		q.Close()
+		tq.j.Close()
+		return nil, err
+	}
+	return &Gateway{cfg: cfg, queue: q, tamper: tq, wakeUps: wj, lastWakeUp: lastWake, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
 		chStep: channelStep, chOut: channelOutput{Kas: make([]int64, 0, 1)},
 		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
 }
 
 // Close closes the queues.
-func (g *Gateway) Close() error { return errors.Join(g.queue.Close(), g.tamper.j.Close()) }
+func (g *Gateway) Close() error {
+	return errors.Join(g.queue.Close(), g.tamper.j.Close(), g.wakeUps.Close())
+}
 
 // Name is the gateway's name.
 func (g *Gateway) Name() string { return g.cfg.Name }
@@ -190,34 +199,6 @@ func (g *Gateway) Commission(meter protocol.SystemTitle, meterKey *ecdsa.PublicK
 	}
 	g.sessions[meter] = s
 	return nil
-}
-
-// ErrWakeUp marks a refused wake-up.
-var ErrWakeUp = errors.New("gateway: wake-up refused")
-
-// WakeUp checks a signed wake-up from the head-end (protocol.CmdWakeUp for
-// this gateway, signed with the head-end's key, its counter above the last
-// one accepted, so a recorded wake-up cannot be replayed) and, if it holds,
-// connects out and flushes the queue. The gateway never listens on the WAN:
-// this is how the head-end asks it to call. The last counter is kept in
-// memory: a wake-up replayed after a restart can only make the gateway call
-// once more, never change what it sends.
-func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, wan.IngestResult, error) {
-	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
-		if !bytes.Equal(kid, protocol.SubjectKeyID(headEnd)) {
-			return nil, nil, fmt.Errorf("%w: unknown signer", ErrWakeUp)
-		}
-		return headEnd, func(k protocol.CommandKind) bool { return k == protocol.CmdWakeUp }, nil
-	}
-	c, err := protocol.VerifyCommand(signed, g.cfg.Title, keys)
-	if err != nil {
-		return 0, wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWakeUp, err)
-	}
-	if c.Counter <= g.lastWakeUp {
-		return 0, wan.IngestResult{}, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
-	}
-	g.lastWakeUp = c.Counter
-	return g.Flush(ctx, up, 500)
 }
 
 // SessionKeyID returns the key id of the current session with meter (for

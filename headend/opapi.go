@@ -80,6 +80,7 @@ func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/operator/commands", h.op(h.opRequestCommand))
 	mux.HandleFunc("GET /v1/operator/commands/{id}", h.op(h.opCommand))
 	mux.HandleFunc("POST /v1/operator/commands/{id}/approve", h.op(h.opApproveCommand))
+	mux.HandleFunc("POST /v1/operator/gateways/{gateway}/wake-up", h.op(h.opWakeUp))
 	mux.HandleFunc("GET /v1/operator/alarms", h.op(h.opAlarms))
 	mux.HandleFunc("POST /v1/operator/alarms/{id}/ack", h.op(h.opAckAlarm))
 	mux.HandleFunc("GET /v1/operator/audit", h.op(h.opAudit))
@@ -421,6 +422,26 @@ func (h *HeadEnd) opApproveCommand(w http.ResponseWriter, r *http.Request, a App
 		return err
 	}
 	return writeJSON(w, http.StatusOK, c)
+}
+
+// opWakeUp signs a wake-up for a gateway: the head-end's command counter
+// for the gateway's title orders them (the gateway refuses one not above
+// the last it accepted), and the request is in the audit log like every
+// command.
+func (h *HeadEnd) opWakeUp(w http.ResponseWriter, r *http.Request, a Approver) error {
+	gw, err := protocol.ParseSystemTitle(r.PathValue("gateway"))
+	if err != nil {
+		return fmt.Errorf("%w: gateway: %w", ErrOperatorInput, err)
+	}
+	signed, err := h.IssueCommand(a, nil, protocol.Command{Meter: gw, Kind: protocol.CmdWakeUp})
+	if err != nil {
+		return err
+	}
+	c, err := protocol.PeekCommand(signed)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, wan.OperatorWakeUp{Gateway: hex.EncodeToString(gw[:]), Counter: c.Counter, Signed: base64.StdEncoding.EncodeToString(signed)})
 }
 
 func (h *HeadEnd) opAlarms(w http.ResponseWriter, r *http.Request, _ Approver) error {

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -578,5 +579,57 @@ func BenchmarkOperatorMeters(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatalf("%d %s", w.Code, w.Body)
 		}
+	}
+}
+
+// TestOperatorWakeUp: an operator's wake-up for a gateway is signed with
+// the head-end's command key for that gateway, a wake-up command a
+// gateway verifies, its counter one above the previous wake-up's; it is
+// audited; a malformed gateway title is a 400 and a grid operator's
+// certificate a 403.
+func TestOperatorWakeUp(t *testing.T) {
+	f := newFixture(t)
+	s := serveOperator(t, f)
+	alice, _ := operators(t, f)
+	gw := protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 3}
+	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
+		if !bytes.Equal(kid, protocol.SubjectKeyID(&f.he.cfg.Key.PublicKey)) {
+			return nil, nil, errors.New("unknown signer")
+		}
+		return &f.he.cfg.Key.PublicKey, func(k protocol.CommandKind) bool { return k == protocol.CmdWakeUp }, nil
+	}
+	for want := uint64(1); want <= 2; want++ {
+		var w wan.OperatorWakeUp
+		if code, oe := s.do(alice, "POST", "/v1/operator/gateways/"+hex.EncodeToString(gw[:])+"/wake-up", nil, &w); code != http.StatusCreated {
+			t.Fatalf("wake-up: %d %+v", code, oe)
+		}
+		signed, err := base64.StdEncoding.DecodeString(w.Signed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := protocol.VerifyCommand(signed, gw, keys)
+		if err != nil || c.Kind != protocol.CmdWakeUp || c.Counter != want || w.Counter != want || w.Gateway != hex.EncodeToString(gw[:]) {
+			t.Fatalf("wake-up %d: %+v, command %+v, %v", want, w, c, err)
+		}
+	}
+	if code, oe := s.do(alice, "POST", "/v1/operator/gateways/56475700/wake-up", nil, nil); code != http.StatusBadRequest || oe.Class != wan.ClassBadRequest {
+		t.Fatalf("short gateway title: %d %+v, want 400", code, oe)
+	}
+	grid := f.tlsCert(t, f.subs["market-participant"], "grid op", protocol.RoleGridOperator)
+	if code, _ := s.do(grid, "POST", "/v1/operator/gateways/"+hex.EncodeToString(gw[:])+"/wake-up", nil, nil); code != http.StatusForbidden {
+		t.Fatalf("grid operator's wake-up: %d, want 403", code)
+	}
+	log, err := f.store.AuditLog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var issued int
+	for _, e := range log {
+		if e.Action == "command" && strings.Contains(e.Detail, fmt.Sprintf("kind %d meter %x", protocol.CmdWakeUp, gw)) {
+			issued++
+		}
+	}
+	if issued != 2 {
+		t.Fatalf("%d wake-ups in the audit log, want 2", issued)
 	}
 }

@@ -133,6 +133,16 @@ type OperatorAuditEntry struct {
 	Detail string `json:"detail"`
 }
 
+// OperatorWakeUp is a signed wake-up for a gateway (UC4): the head-end
+// signs it on an operator's request and a side channel (an SMS gateway)
+// delivers Signed to the gateway, which calls the head-end only if it is
+// authentic and newer than the last one it accepted.
+type OperatorWakeUp struct {
+	Gateway string `json:"gateway"`
+	Counter uint64 `json:"counter"`
+	Signed  string `json:"signed"` // base64 COSE_Sign1
+}
+
 // OperatorEvidence is a stored item's inclusion proof into a signed tree
 // head (base64 of translog.Evidence), what a participant keeps with it.
 type OperatorEvidence struct {

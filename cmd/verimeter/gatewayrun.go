@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,7 +42,8 @@ func runGateway(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.retryFor, "retry-for", 0, "keep retrying the head-end with backoff for this long after a WAN fault (0: one attempt)")
 	fs.DurationVar(&o.timeout, "wan-timeout", gateway.DefaultWANTimeout, "bound on one request to the head-end, answer included (finds half-open connections)")
 	fs.StringVar(&o.metrics, "metrics", "", "serve the gateway's Prometheus metrics at http://ADDR/metrics during the run (plain HTTP: a loopback or management address)")
-	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D] [-spec-trace DIR] [-metrics ADDR]")
+	fs.StringVar(&o.wakeup, "wakeup", "", "a signed wake-up from the head-end (base64, the signed field of `operator wake-up`, as a side channel delivers it): call the head-end only if it is authentic and newer than the last one accepted")
+	setUsage(fs, stderr, "usage: verimeter gateway run -config gateway.json [-wait D] [-read] [-reads N] [-firmware FILE] [-batch N] [-retry-for D] [-wan-timeout D] [-spec-trace DIR] [-metrics ADDR] [-wakeup FILE]")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -66,6 +69,43 @@ type forwardOptions struct {
 	batch, reads      int
 	retryFor, timeout time.Duration
 	metrics           string // -metrics: the listener's address; "" none
+	wakeup            string // -wakeup: the file of a signed wake-up; "" none (the run calls the head-end anyway)
+}
+
+// wakeUp is a signed wake-up and the head-end command key it must be
+// signed with (its certificate checked against the PKI).
+type wakeUp struct {
+	signed []byte
+	key    *ecdsa.PublicKey
+}
+
+// readWakeUp reads the signed wake-up of -wakeup (base64, surrounding
+// space ignored) and the head-end's command key from its certificate
+// chain, which must be valid for role head-end now.
+func readWakeUp(path, certPath string, val *protocol.Validator) (*wakeUp, error) {
+	if certPath == "" {
+		return nil, errors.New("-wakeup: the configuration names no headend_command_cert to check it with")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("-wakeup: %w", err)
+	}
+	signed, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil {
+		return nil, fmt.Errorf("-wakeup %s: not base64: %w", path, err)
+	}
+	chain, err := protocol.ReadChain(certPath)
+	if err != nil {
+		return nil, fmt.Errorf("headend_command_cert: %w", err)
+	}
+	if err := val.Check(chain[0], protocol.RoleHeadEnd, time.Now()); err != nil {
+		return nil, fmt.Errorf("headend_command_cert: %w", err)
+	}
+	k, ok := chain[0].PublicKey.(*ecdsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("headend_command_cert %s: not an ECDSA key", certPath)
+	}
+	return &wakeUp{signed: signed, key: k}, nil
 }
 
 // startGatewayMetrics serves the metrics of g and its PLC link at addr
@@ -106,6 +146,12 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	val, err := protocol.NewValidator(roots, subs, nil)
 	if err != nil {
 		return err
+	}
+	var wake *wakeUp
+	if o.wakeup != "" {
+		if wake, err = readWakeUp(o.wakeup, f.HeadEndCommandCert, val); err != nil {
+			return err
+		}
 	}
 	var fw *firmwareFile
 	if fwPath != "" {
@@ -220,7 +266,18 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	})
 	up.SetTimeout(o.timeout)
 	var fwd gateway.Forwarded
-	if o.retryFor == 0 {
+	if wake != nil {
+		// A refused wake-up ends the run before any call: the gateway
+		// calls the head-end only when the head-end asked it to.
+		fwd.Items, fwd.Result, err = g.WakeUp(context.Background(), wake.signed, wake.key, up)
+		if errors.Is(err, gateway.ErrWakeUp) {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: wake-up accepted\n", f.Name)
+		if err != nil && o.retryFor > 0 {
+			fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})
+		}
+	} else if o.retryFor == 0 {
 		fwd.Items, fwd.Result, err = g.Flush(context.Background(), up, o.batch)
 	} else {
 		fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})

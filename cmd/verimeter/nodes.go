@@ -56,18 +56,21 @@ type gatewayMeter struct {
 }
 
 type gatewayFile struct {
-	Name        string         `json:"name"`
-	Title       string         `json:"title"`
-	ChannelKey  string         `json:"channel_key"`
-	TLSCert     string         `json:"tls_cert"`
-	TLSKey      string         `json:"tls_key"`
-	Roots       string         `json:"roots"`
-	SubCAs      string         `json:"sub_cas"`
-	HeadEndAddr string         `json:"headend_addr_file"`
-	Socket      string         `json:"socket"`
-	Dir         string         `json:"data_dir"`
-	Day         int64          `json:"day"`
-	Meters      []gatewayMeter `json:"meters"`
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	ChannelKey  string `json:"channel_key"`
+	TLSCert     string `json:"tls_cert"`
+	TLSKey      string `json:"tls_key"`
+	Roots       string `json:"roots"`
+	SubCAs      string `json:"sub_cas"`
+	HeadEndAddr string `json:"headend_addr_file"`
+	// HeadEndCommandCert is the chain of the head-end's command key: a
+	// wake-up (gateway run -wakeup) must be signed with it.
+	HeadEndCommandCert string         `json:"headend_command_cert,omitempty"`
+	Socket             string         `json:"socket"`
+	Dir                string         `json:"data_dir"`
+	Day                int64          `json:"day"`
+	Meters             []gatewayMeter `json:"meters"`
 }
 
 type contractFile struct {

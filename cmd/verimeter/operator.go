@@ -74,6 +74,9 @@ var operatorCommands = []struct {
 	{"approve", "ID", "approve another operator's command: the head-end signs it", [2]int{1, 1}, func(a []string) (string, string, any, error) {
 		return "POST", "/v1/operator/commands/" + url.PathEscape(a[0]) + "/approve", nil, nil
 	}},
+	{"wake-up", "GATEWAY", "sign a wake-up for a gateway; its signed field is what the side channel delivers to `gateway run -wakeup`", [2]int{1, 1}, func(a []string) (string, string, any, error) {
+		return "POST", "/v1/operator/gateways/" + url.PathEscape(a[0]) + "/wake-up", nil, nil
+	}},
 	{"alarms", "[open]", "tamper alarms (only open ones)", [2]int{0, 1}, func(a []string) (string, string, any, error) {
 		if len(a) == 1 && a[0] != "open" {
 			return "", "", nil, fmt.Errorf("alarms takes \"open\" or nothing")

@@ -4,17 +4,23 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/verimeter/verimeter/internal/sim/procs"
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -240,5 +246,58 @@ func TestCommandFromOperatorsToMeter(t *testing.T) {
 	// The next run has nothing left to relay.
 	if out := gatewayRun(); !strings.Contains(out, "0 commands relayed") {
 		t.Fatalf("third gateway run: %s", out)
+	}
+}
+
+// TestWakeUpFromOperatorToGateway: UC4 across processes. alice signs a
+// wake-up for a gateway through the operator API; delivered to `gateway
+// run -wakeup` (as a side channel would), it makes the gateway call and
+// forward its queue. The same wake-up delivered again, to the next run,
+// is refused and that run does not call; so is a wake-up the head-end
+// never signed.
+func TestWakeUpFromOperatorToGateway(t *testing.T) {
+	ps := procs.New(t, "vmw", 1, 1)
+	ps.StartHeadend()
+	ps.StartMeter(0)
+	var gw gatewayFile
+	if err := readJSON(ps.Path("gw-00.json"), &gw); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(ps.Bin, "operator", "-dir", ps.Work, "-as", "alice", "wake-up", gw.Title).Output()
+	if err != nil {
+		t.Fatalf("operator wake-up: %v", err)
+	}
+	var w wan.OperatorWakeUp
+	if err := json.Unmarshal(out, &w); err != nil || w.Counter != 1 || w.Gateway != gw.Title {
+		t.Fatalf("operator wake-up: %s %v", out, err)
+	}
+	wakeFile := filepath.Join(t.TempDir(), "wakeup.b64")
+	if err := os.WriteFile(wakeFile, []byte(w.Signed+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func() (string, error) {
+		out, err := ps.Command("gateway", "run", "-config", ps.Path("gw-00.json"), "-wakeup", wakeFile).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(); err != nil || !strings.Contains(out, "gw-00: wake-up accepted") || !regexp.MustCompile(`items forwarded: [1-9][0-9]* stored`).MatchString(out) {
+		t.Fatalf("gateway run with a fresh wake-up: %v\n%s", err, out)
+	}
+	if out, err := run(); err == nil || !strings.Contains(out, "wake-up refused: counter 1 not above 1") || strings.Contains(out, "items forwarded") {
+		t.Fatalf("gateway run with the wake-up replayed: %v\n%s", err, out)
+	}
+	title, err := protocol.ParseSystemTitle(gw.Title)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thief, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	forged, err := protocol.SignCommand(protocol.Command{Meter: title, Counter: 9, Kind: protocol.CmdWakeUp}, thief, protocol.SubjectKeyID(&thief.PublicKey), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wakeFile, []byte(base64.StdEncoding.EncodeToString(forged)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(); err == nil || !strings.Contains(out, "wake-up refused") || strings.Contains(out, "items forwarded") {
+		t.Fatalf("gateway run with a forged wake-up: %v\n%s", err, out)
 	}
 }

@@ -173,7 +173,7 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 			return err
 		}
 		gws[g] = gatewayFile{Name: name, Title: hex.EncodeToString(title[:]), ChannelKey: p("pki", name+"-channel.key"), TLSCert: p("pki", name+"-tls.crt"), TLSKey: p("pki", name+"-tls.key"),
-			Roots: p("pki", "root.crt"), SubCAs: p("pki", "subcas.pem"), HeadEndAddr: he.AddrFile, Socket: p("sock", name), Dir: p("data", name), Day: day}
+			Roots: p("pki", "root.crt"), SubCAs: p("pki", "subcas.pem"), HeadEndAddr: he.AddrFile, HeadEndCommandCert: p("pki", "headend-command.crt"), Socket: p("sock", name), Dir: p("data", name), Day: day}
 	}
 	for i := range nMeters {
 		g := i % nGateways

@@ -58,8 +58,6 @@ var allowed = []struct {
 			"headend.HeadEnd.Alarms", "headend.HeadEnd.AcknowledgeAlarm", "headend.Alarm.*",
 			"headend.Store.SwitchSupplier", "headend.Store.AuditLog", "headend.AuditEntry.*",
 			"headend.HeadEnd.SignTreeHead", "headend.HeadEnd.EvidenceFor", "headend.HeadEnd.Fetch"}},
-	{"the gateway's wake-up (UC4): `verimeter gateway run` relays commands but has no side channel a wake-up arrives on yet, the demo does",
-		[]string{"gateway.Gateway.WakeUp"}},
 }
 
 // allowedFor returns the reason an exported name is kept, if any, and the

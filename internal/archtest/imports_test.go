@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -103,6 +104,18 @@ func TestDeviceBuildsLinkNoEngine(t *testing.T) {
 	})
 	for _, b := range bad {
 		t.Error(b)
+	}
+}
+
+// TestDeviceBuildsCompile: the device builds the rules above inspect
+// compile (go list reads imports without type-checking, so a file that
+// needs a server-only helper would pass them and still break the
+// firmware's build).
+func TestDeviceBuildsCompile(t *testing.T) {
+	cmd := exec.Command("go", "build", "-tags", "device", "-o", os.DevNull, "./meter", "./gateway", "./cmd/verimeter")
+	cmd.Dir = "../.."
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags device: %v\n%s", err, out)
 	}
 }
 
