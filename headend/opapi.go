@@ -243,12 +243,12 @@ func kindName(k wan.Kind) string {
 	return strconv.Itoa(int(k))
 }
 
-// commandKinds are the command kinds an operator may request by name; a
-// trust list (its payload is signed by the trust-list signer) and a
-// gateway's wake-up are not requested through this API.
+// commandKinds are the command kinds an operator may request by name (a
+// gateway's wake-up has a route of its own). A trust list, the operator
+// change, carries the list the trust-list signer signed.
 var commandKinds = map[string]protocol.CommandKind{
 	"tariff": protocol.CmdTariff, "disconnect": protocol.CmdDisconnect, "reconnect": protocol.CmdReconnect,
-	"clock-set": protocol.CmdClockSet, "key-rotation": protocol.CmdKeyRotation,
+	"clock-set": protocol.CmdClockSet, "key-rotation": protocol.CmdKeyRotation, "trust-list": protocol.CmdTrustList,
 }
 
 func commandKindName(k protocol.CommandKind) string {
@@ -517,7 +517,23 @@ func (h *HeadEnd) requestCommand(ctx context.Context, a Approver, req wan.Comman
 	}
 	kind, ok := commandKinds[req.Kind]
 	if !ok {
-		return wan.OperatorCommand{}, fmt.Errorf("%w: kind %q: want tariff, disconnect, reconnect, clock-set or key-rotation", ErrOperatorInput, req.Kind)
+		return wan.OperatorCommand{}, fmt.Errorf("%w: kind %q: want tariff, disconnect, reconnect, clock-set, key-rotation or trust-list", ErrOperatorInput, req.Kind)
+	}
+	var payload []byte
+	switch {
+	case kind == protocol.CmdTrustList:
+		if payload, err = base64.StdEncoding.DecodeString(req.TrustList); err != nil || len(payload) == 0 {
+			return wan.OperatorCommand{}, fmt.Errorf("%w: trust_list: want the signed list in base64", ErrOperatorInput)
+		}
+		tl, err := protocol.PeekTrustList(payload)
+		if err != nil {
+			return wan.OperatorCommand{}, fmt.Errorf("%w: trust_list: %w", ErrOperatorInput, err)
+		}
+		if tl.Meter != meter {
+			return wan.OperatorCommand{}, fmt.Errorf("%w: trust_list is for meter %x, not %x", ErrOperatorInput, tl.Meter, meter)
+		}
+	case req.TrustList != "":
+		return wan.OperatorCommand{}, fmt.Errorf("%w: trust_list belongs to kind trust-list only", ErrOperatorInput)
 	}
 	if kind == protocol.CmdClockSet && (req.ClockStep == 0 || req.ClockStep < -protocol.MaxClockStep || req.ClockStep > protocol.MaxClockStep) {
 		return wan.OperatorCommand{}, fmt.Errorf("%w: clock_step %d: want a non-zero step of at most %d s", ErrOperatorInput, req.ClockStep, protocol.MaxClockStep)
@@ -525,7 +541,7 @@ func (h *HeadEnd) requestCommand(ctx context.Context, a Approver, req wan.Comman
 	if kind != protocol.CmdClockSet && req.ClockStep != 0 || kind != protocol.CmdTariff && req.Tariff != 0 {
 		return wan.OperatorCommand{}, fmt.Errorf("%w: tariff and clock_step belong to their kinds only", ErrOperatorInput)
 	}
-	c := operatorCommand{meter: meter, kind: kind, tariff: req.Tariff, clockStep: req.ClockStep, requestedBy: a.Name, requesterCert: a.Cert.Raw, requestedAt: h.cfg.Now(), status: wan.CommandPending}
+	c := operatorCommand{meter: meter, kind: kind, tariff: req.Tariff, clockStep: req.ClockStep, payload: payload, requestedBy: a.Name, requesterCert: a.Cert.Raw, requestedAt: h.cfg.Now(), status: wan.CommandPending}
 	if c.id, err = h.cfg.Store.addOperatorCommand(ctx, c); err != nil {
 		return wan.OperatorCommand{}, err
 	}
@@ -557,7 +573,7 @@ func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a Approver) (wan
 		return wan.OperatorCommand{}, errors.Join(fmt.Errorf("%w: stored requester certificate: %w", ErrStore, err), s.releaseOperatorCommand(ctx, id))
 	}
 	signed, err := h.IssueCommand(Approver{Name: c.requestedBy, Cert: reqCert}, &a,
-		protocol.Command{Meter: c.meter, Kind: c.kind, Tariff: c.tariff, ClockStep: c.clockStep})
+		protocol.Command{Meter: c.meter, Kind: c.kind, Tariff: c.tariff, ClockStep: c.clockStep, Payload: c.payload})
 	switch {
 	case errors.Is(err, ErrRateLimit):
 		return wan.OperatorCommand{}, errors.Join(err, s.releaseOperatorCommand(ctx, id))

@@ -20,6 +20,7 @@ type operatorCommand struct {
 	kind                     protocol.CommandKind
 	tariff                   uint8
 	clockStep                int64
+	payload                  []byte // a trust-list command's signed list; nil for other kinds
 	requestedBy              string
 	requesterCert            []byte
 	requestedAt              time.Time
@@ -42,10 +43,16 @@ func (c operatorCommand) wire() wan.OperatorCommand {
 	if c.hasSigned {
 		o.Signed = base64.StdEncoding.EncodeToString(c.signed)
 	}
+	if c.payload != nil {
+		// Stored only after PeekTrustList accepted it.
+		if tl, err := protocol.PeekTrustList(c.payload); err == nil {
+			o.TrustListVersion = tl.Version
+		}
+	}
 	return o
 }
 
-const operatorCommandCols = `id, meter, kind, tariff, clock_step, requested_by, requester_cert, requested_at, status, approved_by, approved_at, counter, signed, reason`
+const operatorCommandCols = `id, meter, kind, tariff, clock_step, requested_by, requester_cert, requested_at, status, approved_by, approved_at, counter, signed, reason, payload`
 
 func scanOperatorCommand(row interface{ Scan(...any) error }) (operatorCommand, error) {
 	var c operatorCommand
@@ -55,7 +62,7 @@ func scanOperatorCommand(row interface{ Scan(...any) error }) (operatorCommand, 
 	var by, reason sql.NullString
 	var at, counter sql.NullInt64
 	var signed []byte
-	if err := row.Scan(&c.id, &meter, &kind, &tariff, &c.clockStep, &c.requestedBy, &c.requesterCert, &reqAt, &c.status, &by, &at, &counter, &signed, &reason); err != nil {
+	if err := row.Scan(&c.id, &meter, &kind, &tariff, &c.clockStep, &c.requestedBy, &c.requesterCert, &reqAt, &c.status, &by, &at, &counter, &signed, &reason, &c.payload); err != nil {
 		return c, err
 	}
 	copy(c.meter[:], meter)
@@ -79,8 +86,8 @@ func (s *Store) addOperatorCommand(ctx context.Context, c operatorCommand) (int6
 	}
 	defer tx.Rollback()
 	var id int64
-	err = tx.QueryRowContext(ctx, s.rebind(`INSERT INTO operator_commands (meter, kind, tariff, clock_step, requested_by, requester_cert, requested_at, status) VALUES (?,?,?,?,?,?,?,?) RETURNING id`),
-		c.meter[:], int(c.kind), int(c.tariff), c.clockStep, c.requestedBy, c.requesterCert, c.requestedAt.UnixNano(), c.status).Scan(&id)
+	err = tx.QueryRowContext(ctx, s.rebind(`INSERT INTO operator_commands (meter, kind, tariff, clock_step, requested_by, requester_cert, requested_at, status, payload) VALUES (?,?,?,?,?,?,?,?,?) RETURNING id`),
+		c.meter[:], int(c.kind), int(c.tariff), c.clockStep, c.requestedBy, c.requesterCert, c.requestedAt.UnixNano(), c.status, c.payload).Scan(&id)
 	if err != nil {
 		return 0, storeErr("request command", err)
 	}

@@ -49,13 +49,9 @@ func SignTrustList(tl TrustList, key *ecdsa.PrivateKey, rand io.Reader) ([]byte,
 // VerifyTrustList checks the operator's signature, that the list is for this
 // meter and that its version is newer than installed.
 func VerifyTrustList(data []byte, operator *ecdsa.PublicKey, meter SystemTitle, installed uint64) (TrustList, error) {
-	var tl TrustList
-	var m cose.Sign1Message
-	if err := m.UnmarshalCBOR(data); err != nil {
-		return tl, fmt.Errorf("%w: %w", ErrTrustList, err)
-	}
-	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentTrustList {
-		return tl, fmt.Errorf("%w: content type", ErrTrustList)
+	m, tl, err := parseTrustList(data)
+	if err != nil {
+		return tl, err
 	}
 	v, err := cose.NewVerifier(cose.AlgorithmES256, operator)
 	if err != nil {
@@ -64,24 +60,49 @@ func VerifyTrustList(data []byte, operator *ecdsa.PublicKey, meter SystemTitle, 
 	if err := m.Verify(nil, v); err != nil {
 		return tl, fmt.Errorf("%w: %w", ErrTrustList, ErrBadSignature)
 	}
-	if err := unmarshalStrict(m.Payload, &tl); err != nil {
-		return tl, fmt.Errorf("%w: %w", ErrTrustList, err)
-	}
 	if tl.Meter != meter {
 		return tl, fmt.Errorf("%w: list for meter %x", ErrTrustList, tl.Meter)
 	}
 	if tl.Version <= installed {
 		return tl, fmt.Errorf("%w: version %d not newer than installed %d", ErrTrustList, tl.Version, installed)
 	}
+	return tl, nil
+}
+
+// PeekTrustList reads a signed trust list's content without checking its
+// signature, with every other check of VerifyTrustList's parse (content
+// type, strict CBOR, known roles, parsable keys). It exists for the
+// head-end, which relays an operator change to a meter and shows it to
+// the approving operator but cannot authorise it (the meter checks the
+// trust-list signer's signature); nothing it returns may be trusted.
+func PeekTrustList(data []byte) (TrustList, error) {
+	_, tl, err := parseTrustList(data)
+	return tl, err
+}
+
+// parseTrustList is the parse both VerifyTrustList and PeekTrustList do:
+// the COSE_Sign1 envelope, the content type and the strict payload.
+func parseTrustList(data []byte) (cose.Sign1Message, TrustList, error) {
+	var tl TrustList
+	var m cose.Sign1Message
+	if err := m.UnmarshalCBOR(data); err != nil {
+		return m, tl, fmt.Errorf("%w: %w", ErrTrustList, err)
+	}
+	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentTrustList {
+		return m, tl, fmt.Errorf("%w: content type", ErrTrustList)
+	}
+	if err := unmarshalStrict(m.Payload, &tl); err != nil {
+		return m, tl, fmt.Errorf("%w: %w", ErrTrustList, err)
+	}
 	for _, e := range tl.Entries {
 		if _, ok := roleOIDs[e.Role]; !ok {
-			return tl, fmt.Errorf("%w: unknown role %q", ErrTrustList, e.Role)
+			return m, tl, fmt.Errorf("%w: unknown role %q", ErrTrustList, e.Role)
 		}
 		if _, err := x509.ParsePKIXPublicKey(e.SPKI); err != nil {
-			return tl, fmt.Errorf("%w: key of role %s: %w", ErrTrustList, e.Role, err)
+			return m, tl, fmt.Errorf("%w: key of role %s: %w", ErrTrustList, e.Role, err)
 		}
 	}
-	return tl, nil
+	return m, tl, nil
 }
 
 // Trusts reports whether the list names pub for role.

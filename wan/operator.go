@@ -65,9 +65,13 @@ type OperatorInterval struct {
 // approval makes the head-end sign it.
 type CommandRequest struct {
 	Meter     string `json:"meter"`
-	Kind      string `json:"kind"` // tariff, disconnect, reconnect, clock-set, key-rotation
+	Kind      string `json:"kind"` // tariff, disconnect, reconnect, clock-set, key-rotation, trust-list
 	Tariff    uint8  `json:"tariff,omitempty"`
 	ClockStep int64  `json:"clock_step,omitempty"`
+	// TrustList is an operator change (kind trust-list): the meter's new
+	// trust list as the trust-list signer signed it, base64. The meter
+	// checks the signature and that its version is above the installed one.
+	TrustList string `json:"trust_list,omitempty"`
 }
 
 // Command states of the four-eyes workflow.
@@ -82,19 +86,22 @@ const (
 
 // OperatorCommand is one command of the four-eyes workflow.
 type OperatorCommand struct {
-	ID          int64  `json:"id"`
-	Meter       string `json:"meter"`
-	Kind        string `json:"kind"`
-	Tariff      uint8  `json:"tariff,omitempty"`
-	ClockStep   int64  `json:"clock_step,omitempty"`
-	Status      string `json:"status"`
-	RequestedBy string `json:"requested_by"`
-	RequestedAt string `json:"requested_at"`
-	ApprovedBy  string `json:"approved_by,omitempty"`
-	ApprovedAt  string `json:"approved_at,omitempty"`
-	Counter     uint64 `json:"counter,omitempty"` // the meter's command counter, once signed
-	Signed      string `json:"signed,omitempty"`  // base64 COSE_Sign1, once signed
-	Reason      string `json:"reason,omitempty"`  // why it was refused
+	ID        int64  `json:"id"`
+	Meter     string `json:"meter"`
+	Kind      string `json:"kind"`
+	Tariff    uint8  `json:"tariff,omitempty"`
+	ClockStep int64  `json:"clock_step,omitempty"`
+	// TrustListVersion is the version of the trust list an operator
+	// change carries (as its request said; the meter checks it).
+	TrustListVersion uint64 `json:"trust_list_version,omitempty"`
+	Status           string `json:"status"`
+	RequestedBy      string `json:"requested_by"`
+	RequestedAt      string `json:"requested_at"`
+	ApprovedBy       string `json:"approved_by,omitempty"`
+	ApprovedAt       string `json:"approved_at,omitempty"`
+	Counter          uint64 `json:"counter,omitempty"` // the meter's command counter, once signed
+	Signed           string `json:"signed,omitempty"`  // base64 COSE_Sign1, once signed
+	Reason           string `json:"reason,omitempty"`  // why it was refused
 }
 
 // OperatorAlarm is a tamper alarm and its acknowledgement.

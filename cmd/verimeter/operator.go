@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -54,8 +55,19 @@ var operatorCommands = []struct {
 	{"command", "ID", "one command", [2]int{1, 1}, func(a []string) (string, string, any, error) {
 		return "GET", "/v1/operator/commands/" + url.PathEscape(a[0]), nil, nil
 	}},
-	{"request", "METER KIND [VALUE]", "request a command (tariff N, disconnect, reconnect, clock-set SECONDS, key-rotation)", [2]int{2, 3}, func(a []string) (string, string, any, error) {
+	{"request", "METER KIND [VALUE]", "request a command (tariff N, disconnect, reconnect, clock-set SECONDS, key-rotation, trust-list FILE: an operator change, FILE the list the trust-list signer signed)", [2]int{2, 3}, func(a []string) (string, string, any, error) {
 		r := wan.CommandRequest{Meter: a[0], Kind: a[1]}
+		if a[1] == "trust-list" {
+			if len(a) != 3 {
+				return "", "", nil, fmt.Errorf("trust-list takes the FILE of the signed list")
+			}
+			b, err := os.ReadFile(a[2])
+			if err != nil {
+				return "", "", nil, err
+			}
+			r.TrustList = base64.StdEncoding.EncodeToString(b)
+			return "POST", "/v1/operator/commands", r, nil
+		}
 		if len(a) == 3 {
 			v, err := strconv.ParseInt(a[2], 10, 64)
 			switch {

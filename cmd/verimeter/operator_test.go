@@ -301,3 +301,81 @@ func TestWakeUpFromOperatorToGateway(t *testing.T) {
 		t.Fatalf("gateway run with a forged wake-up: %v\n%s", err, out)
 	}
 }
+
+// TestOperatorChangeFromOperatorsToMeter: the operator change across
+// processes. The trust-list signer signs a meter's next trust list, alice
+// requests it through the operator API, bob approves, and the gateway's
+// next run relays it: the meter installs it. The old list requested and
+// approved the same way is relayed too, and the meter refuses it (its
+// version is not above the installed one).
+func TestOperatorChangeFromOperatorsToMeter(t *testing.T) {
+	ps := procs.New(t, "vmc", 1, 1)
+	ps.StartHeadend()
+	ps.StartMeter(0)
+	gatewayRun := func() string {
+		out, err := ps.Command("gateway", "run", "-config", ps.Path("gw-00.json")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("gateway: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	gatewayRun()
+	var m0 meterFile
+	if err := readJSON(ps.Path("meter-000.json"), &m0); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := os.ReadFile(m0.TrustList)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := protocol.PeekTrustList(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := protocol.ReadKey(filepath.Join(ps.Work, "pki", "trust-list-signer.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.Version, tl.Issued = 2, time.Now().Unix()
+	v2, err := protocol.SignTrustList(tl, signer, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for name, b := range map[string][]byte{"v1.bin": v1, "v2.bin": v2} {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	op := func(as string, args ...string) []byte {
+		out, err := exec.Command(ps.Bin, append([]string{"operator", "-dir", ps.Work, "-as", as}, args...)...).Output()
+		if err != nil {
+			t.Fatalf("operator %s %v: %v", as, args, err)
+		}
+		return out
+	}
+	change := func(file string, version uint64) wan.OperatorCommand {
+		var c wan.OperatorCommand
+		if err := json.Unmarshal(op("alice", "request", m0.Title, "trust-list", filepath.Join(dir, file)), &c); err != nil || c.TrustListVersion != version {
+			t.Fatalf("request %s: %+v %v", file, c, err)
+		}
+		if err := json.Unmarshal(op("bob", "approve", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandReady {
+			t.Fatalf("approval of %s: %+v %v", file, c, err)
+		}
+		return c
+	}
+	c := change("v2.bin", 2)
+	if out := gatewayRun(); !strings.Contains(out, "1 commands relayed, 0 refused by meters, 0 not delivered") {
+		t.Fatalf("gateway run relaying the new list: %s", out)
+	}
+	if err := json.Unmarshal(op("alice", "command", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandRelayed {
+		t.Fatalf("after the relay: %+v %v", c, err)
+	}
+	c = change("v1.bin", 1)
+	if out := gatewayRun(); !strings.Contains(out, "0 commands relayed, 1 refused by meters, 0 not delivered") {
+		t.Fatalf("gateway run relaying the old list: %s", out)
+	}
+	if err := json.Unmarshal(op("alice", "command", fmt.Sprint(c.ID)), &c); err != nil || c.Status != wan.CommandFailed {
+		t.Fatalf("the old list after the relay: %+v %v", c, err)
+	}
+}
