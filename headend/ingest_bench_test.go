@@ -240,13 +240,20 @@ func BenchmarkIngestBlocksTLS10000Meters(b *testing.B) {
 // process spent (clients included): on a shared machine values per
 // CPU-second compare runs that the elapsed time does not.
 func postBatches(b *testing.B, url string, cert tls.Certificate, bodies [][]byte) ([]time.Duration, time.Duration, time.Duration) {
+	return postBatchesTo(b, []string{url}, cert, bodies)
+}
+
+// postBatchesTo is postBatches over several head-ends: client i posts to
+// urls[i % len(urls)], as gateways spread over a scaled-out head-end.
+func postBatchesTo(b *testing.B, urls []string, cert tls.Certificate, bodies [][]byte) ([]time.Duration, time.Duration, time.Duration) {
 	const clients = benchClients
 	lat := make([]time.Duration, len(bodies))
 	var next atomic.Int64
 	cpu0 := cpuTime(b)
 	start := time.Now()
 	var wg sync.WaitGroup
-	for range clients {
+	for k := range clients {
+		url := urls[k%len(urls)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

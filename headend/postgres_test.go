@@ -20,7 +20,7 @@ import (
 // returns its connection string. PostgreSQL comes from Debian: make deps
 // installs it; the test never does. A machine without it is a test failure
 // naming the fix, not a skip.
-func startPostgres(t *testing.T) string {
+func startPostgres(t testing.TB) string {
 	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	if len(bins) == 0 {
@@ -65,7 +65,7 @@ func startPostgres(t *testing.T) string {
 }
 
 // openPostgres connects, waiting for a server that is still starting.
-func openPostgres(t *testing.T, dsn string) *Store {
+func openPostgres(t testing.TB, dsn string) *Store {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		st, err := OpenPostgres(dsn)
