@@ -5,12 +5,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -161,13 +163,13 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		}
 	}
 	deadline := time.Now().Add(wait)
-	var addr []byte
+	addrFiles := append([]string{f.HeadEndAddr}, f.OtherHeadEnds...)
 	for {
-		if addr, err = os.ReadFile(f.HeadEndAddr); err == nil && len(addr) > 0 {
+		if _, err = readAddrs(addrFiles); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("head-end address file %s: %v", f.HeadEndAddr, err)
+			return err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -261,9 +263,12 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 			}
 		}
 	}
-	up := gateway.NewHTTPSUplink(strings.TrimSpace(string(addr)), cert, func(c *x509.Certificate) error {
-		return val.Check(c, protocol.RoleHeadEnd, time.Now())
-	})
+	verifyHeadEnd := func(c *x509.Certificate) error { return val.Check(c, protocol.RoleHeadEnd, time.Now()) }
+	addr, err := liveHeadEnd(addrFiles, cert, verifyHeadEnd, stdout)
+	if err != nil {
+		return err
+	}
+	up := gateway.NewHTTPSUplink(addr, cert, verifyHeadEnd)
 	up.SetTimeout(o.timeout)
 	var fwd gateway.Forwarded
 	if wake != nil {
@@ -302,6 +307,61 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		return fmt.Errorf("head-end rejected %d items: %v", len(res.Rejected), res.Rejected[0])
 	}
 	return nil
+}
+
+// readAddrs reads the head-end addresses the files name (headend serve
+// writes its address file when it listens), in order, skipping files not
+// written yet; none written is an error.
+func readAddrs(files []string) ([]string, error) {
+	var addrs []string
+	var errs []error
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		switch a := strings.TrimSpace(string(b)); {
+		case err != nil:
+			errs = append(errs, err)
+		case a == "":
+			errs = append(errs, fmt.Errorf("%s: empty", p))
+		default:
+			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("no head-end address: %w", errors.Join(errs...))
+	}
+	return addrs, nil
+}
+
+// liveHeadEnd returns the first head-end, in the configuration's order,
+// that completes a TLS handshake with the gateway's certificate and shows
+// a head-end certificate: the head-ends of a scaled-out deployment share
+// one database, so any live one takes the gateway's whole run. A head-end
+// skipped is printed.
+func liveHeadEnd(files []string, cert tls.Certificate, verify func(*x509.Certificate) error, stdout io.Writer) (string, error) {
+	addrs, err := readAddrs(files)
+	if err != nil {
+		return "", err
+	}
+	var errs []error
+	for _, a := range addrs {
+		d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 3 * time.Second}, Config: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert},
+			InsecureSkipVerify: true, // the chain and role are checked by verify against the SM-PKI roots, as the uplink does
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return errors.New("no certificate")
+				}
+				return verify(cs.PeerCertificates[0])
+			}}}
+		c, err := d.Dial("tcp", a)
+		if err != nil {
+			fmt.Fprintf(stdout, "head-end %s unreachable: %v\n", a, err)
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		c.Close()
+		return a, nil
+	}
+	return "", fmt.Errorf("%w: no head-end answers: %w", gateway.ErrWANDown, errors.Join(errs...))
 }
 
 // reportRefusals prints what the gateway refused from its meters during

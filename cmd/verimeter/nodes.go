@@ -64,6 +64,10 @@ type gatewayFile struct {
 	Roots       string `json:"roots"`
 	SubCAs      string `json:"sub_cas"`
 	HeadEndAddr string `json:"headend_addr_file"`
+	// OtherHeadEnds are the address files of further head-ends on the
+	// same database (a scaled-out head-end): a gateway run uses the first
+	// of all of them that answers.
+	OtherHeadEnds []string `json:"other_headend_addr_files,omitempty"`
 	// HeadEndCommandCert is the chain of the head-end's command key: a
 	// wake-up (gateway run -wakeup) must be signed with it.
 	HeadEndCommandCert string         `json:"headend_command_cert,omitempty"`

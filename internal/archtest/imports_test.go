@@ -140,9 +140,10 @@ func TestDeviceBuildsLinkNoMetricsLibrary(t *testing.T) {
 var productionPatterns = []string{"./protocol/...", "./plc/...", "./wan/...", "./meter/...", "./gateway/...", "./headend/...", "./statemachine/...", "./tla/..."}
 
 // simulationOnly names what only the demo, the campaigns and the tests may
-// link: fault injection, the simulated world, the adversary.
+// link: fault injection, the simulated world, the adversary, the
+// throwaway PostgreSQL of the tests.
 func simulationOnly(string) []string {
-	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/fuzz"}
+	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/internal/pgtest", module + "/fuzz"}
 }
 
 // TestSimulationRuleCatchesAViolation: the rule of
