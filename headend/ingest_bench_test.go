@@ -264,15 +264,8 @@ func postBatchesTo(b *testing.B, urls []string, cert tls.Certificate, bodies [][
 					return
 				}
 				t := time.Now()
-				resp, err := c.Post(url, "application/cbor", bytes.NewReader(bodies[i]))
-				if err != nil {
+				if err := answeredOK(c.Post(url, "application/cbor", bytes.NewReader(bodies[i]))); err != nil {
 					b.Error(err)
-					return
-				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %s", resp.Status)
 					return
 				}
 				lat[i] = time.Since(t)
@@ -281,6 +274,19 @@ func postBatchesTo(b *testing.B, urls []string, cert tls.Certificate, bodies [][
 	}
 	wg.Wait()
 	return lat, time.Since(start), cpuTime(b) - cpu0
+}
+
+// answeredOK reads an answer whole and closes it: nil for a 200.
+func answeredOK(resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %s", resp.Status)
+	}
+	return nil
 }
 
 // cpuTime is the user and system CPU time of the process so far.

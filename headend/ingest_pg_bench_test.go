@@ -2,9 +2,8 @@ package headend
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,15 +67,8 @@ func BenchmarkIngestBlocksTLSPostgres(b *testing.B) {
 					case <-time.After(20 * time.Millisecond):
 					}
 					t := time.Now()
-					resp, err := op.Get(urls[i%heads][:len(urls[i%heads])-len("/v1/ingest")] + "/v1/operator/meters")
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("operator API: %s", resp.Status)
+					if err := answeredOK(op.Get(strings.TrimSuffix(urls[i%heads], "/v1/ingest") + "/v1/operator/meters")); err != nil {
+						b.Errorf("operator API: %v", err)
 						return
 					}
 					opLat = append(opLat, time.Since(t))
