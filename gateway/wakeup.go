@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"crypto/ecdsa"
 	"encoding/binary"
 	"errors"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
-	"github.com/verimeter/verimeter/wan"
 )
 
 // ErrWakeUp marks a refused wake-up.
@@ -52,14 +50,15 @@ func openWakeUps(cfg Config) (*journal.Journal, uint64, error) {
 	return j, last, nil
 }
 
-// WakeUp checks a signed wake-up from the head-end (protocol.CmdWakeUp for
-// this gateway, signed with the head-end's command key headEnd, its
+// AcceptWakeUp checks a signed wake-up from the head-end (protocol.CmdWakeUp
+// for this gateway, signed with the head-end's command key headEnd, its
 // counter above the last one accepted, so a recorded wake-up cannot be
-// replayed) and, if it holds, makes its counter durable, connects out and
-// flushes the queue. The gateway never listens on the WAN: this is how
-// the head-end asks it to call (the operator API's wake-up, delivered by a
-// side channel such as SMS).
-func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.PublicKey, up Uplink) (int, wan.IngestResult, error) {
+// replayed) and, if it holds, makes its counter durable. Only on nil does
+// the caller connect out (Flush or Forward): the gateway never listens on
+// the WAN, and this is how the head-end asks it to call (the operator
+// API's wake-up, delivered by a side channel such as SMS). A refusal is
+// ErrWakeUp; a counter that could not be made durable is ErrQueue.
+func (g *Gateway) AcceptWakeUp(signed []byte, headEnd *ecdsa.PublicKey) error {
 	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		if !bytes.Equal(kid, protocol.SubjectKeyID(headEnd)) {
 			return nil, nil, fmt.Errorf("%w: unknown signer", ErrWakeUp)
@@ -68,14 +67,14 @@ func (g *Gateway) WakeUp(ctx context.Context, signed []byte, headEnd *ecdsa.Publ
 	}
 	c, err := protocol.VerifyCommand(signed, g.cfg.Title, keys)
 	if err != nil {
-		return 0, wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWakeUp, err)
+		return fmt.Errorf("%w: %w", ErrWakeUp, err)
 	}
 	if c.Counter <= g.lastWakeUp {
-		return 0, wan.IngestResult{}, fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
+		return fmt.Errorf("%w: counter %d not above %d", ErrWakeUp, c.Counter, g.lastWakeUp)
 	}
 	if err := g.wakeUps.Append(wakeUpRecord, binary.BigEndian.AppendUint64(nil, c.Counter), true); err != nil {
-		return 0, wan.IngestResult{}, fmt.Errorf("%w: wake-up counter %d: %w", ErrQueue, c.Counter, err)
+		return fmt.Errorf("%w: wake-up counter %d: %w", ErrQueue, c.Counter, err)
 	}
 	g.lastWakeUp = c.Counter
-	return g.Flush(ctx, up, 500)
+	return nil
 }

@@ -29,6 +29,7 @@ func TestWakeUpReplayRefusedAfterRestart(t *testing.T) {
 		}
 		return b
 	}
+	up := &fakeHeadEnd{stored: map[string]int{}}
 	dir := t.TempDir()
 	open := func() *Gateway {
 		g, err := New(Config{Name: "gw-wake", Title: title, Dir: dir})
@@ -46,11 +47,18 @@ func TestWakeUpReplayRefusedAfterRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// What a caller does: call out (Flush) only on an accepted wake-up.
+	wakeUp := func(g *Gateway, signed []byte) error {
+		if err := g.AcceptWakeUp(signed, &he.PublicKey); err != nil {
+			return err
+		}
+		_, _, err := g.Flush(context.Background(), up, 500)
+		return err
+	}
 	g := open()
 	queue(g)
 	wake5 := sign(protocol.Command{Meter: title, Counter: 5, Kind: protocol.CmdWakeUp}, he)
-	up := &fakeHeadEnd{stored: map[string]int{}}
-	if _, _, err := g.WakeUp(context.Background(), wake5, &he.PublicKey, up); err != nil {
+	if err := wakeUp(g, wake5); err != nil {
 		t.Fatalf("authentic wake-up: %v", err)
 	}
 	if up.calls != 1 {
@@ -60,7 +68,7 @@ func TestWakeUpReplayRefusedAfterRestart(t *testing.T) {
 		t.Helper()
 		queue(g)
 		before := up.calls
-		if _, _, err := g.WakeUp(context.Background(), signed, &he.PublicKey, up); !errors.Is(err, ErrWakeUp) {
+		if err := wakeUp(g, signed); !errors.Is(err, ErrWakeUp) {
 			t.Fatalf("%s: %v, want ErrWakeUp", name, err)
 		}
 		if up.calls != before {
@@ -78,7 +86,7 @@ func TestWakeUpReplayRefusedAfterRestart(t *testing.T) {
 	refused(g, "another gateway's wake-up", sign(protocol.Command{Meter: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 8}, Counter: 9, Kind: protocol.CmdWakeUp}, he))
 	refused(g, "a disconnect as wake-up", sign(protocol.Command{Meter: title, Counter: 9, Kind: protocol.CmdDisconnect}, he))
 	before := up.calls
-	if _, _, err := g.WakeUp(context.Background(), sign(protocol.Command{Meter: title, Counter: 6, Kind: protocol.CmdWakeUp}, he), &he.PublicKey, up); err != nil {
+	if err := wakeUp(g, sign(protocol.Command{Meter: title, Counter: 6, Kind: protocol.CmdWakeUp}, he)); err != nil {
 		t.Fatalf("newer wake-up after a restart: %v", err)
 	}
 	if up.calls != before+1 || g.Queue().Len() != 0 {

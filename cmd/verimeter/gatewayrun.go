@@ -270,19 +270,16 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	}
 	up := gateway.NewHTTPSUplink(addr, cert, verifyHeadEnd)
 	up.SetTimeout(o.timeout)
-	var fwd gateway.Forwarded
 	if wake != nil {
-		// A refused wake-up ends the run before any call: the gateway
-		// calls the head-end only when the head-end asked it to.
-		fwd.Items, fwd.Result, err = g.WakeUp(context.Background(), wake.signed, wake.key, up)
-		if errors.Is(err, gateway.ErrWakeUp) {
+		// A wake-up refused (or not made durable) ends the run before any
+		// call: the gateway calls the head-end only when it asked.
+		if err := g.AcceptWakeUp(wake.signed, wake.key); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "%s: wake-up accepted\n", f.Name)
-		if err != nil && o.retryFor > 0 {
-			fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})
-		}
-	} else if o.retryFor == 0 {
+	}
+	var fwd gateway.Forwarded
+	if o.retryFor == 0 {
 		fwd.Items, fwd.Result, err = g.Flush(context.Background(), up, o.batch)
 	} else {
 		fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})

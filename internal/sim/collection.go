@@ -121,10 +121,13 @@ func (w *world) runDays(rep *Report) error {
 			if err != nil {
 				return err
 			}
-			t := time.Now()
-			n, res, err := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
-			if err != nil {
+			if err := g0.g.AcceptWakeUp(wake, &w.heKey.PublicKey); err != nil {
 				return fmt.Errorf("wake-up: %w", err)
+			}
+			t := time.Now()
+			n, res, err := g0.g.Flush(ctx, uplink{w}, 500)
+			if err != nil {
+				return fmt.Errorf("flush after the wake-up: %w", err)
 			}
 			ingestTime += time.Since(t)
 			ingested += n
@@ -134,9 +137,9 @@ func (w *world) runDays(rep *Report) error {
 				f.IngestRejected[reasonClass(e)]++
 				rejected = append(rejected, e.Error())
 			}
-			_, _, replayErr := g0.g.WakeUp(ctx, wake, &w.heKey.PublicKey, uplink{w})
+			replayErr := g0.g.AcceptWakeUp(wake, &w.heKey.PublicKey)
 			forgedWake, _ := protocol.SignCommand(protocol.Command{Meter: g0.cfg.Title, Counter: 1 << 40, Kind: protocol.CmdWakeUp}, key(), protocol.SubjectKeyID(&w.heKey.PublicKey), rand.Reader)
-			_, _, forgedErr := g0.g.WakeUp(ctx, forgedWake, &w.heKey.PublicKey, uplink{w})
+			forgedErr := g0.g.AcceptWakeUp(forgedWake, &w.heKey.PublicKey)
 			tally(f.WakeUpRefused, replayErr, gateway.ErrWakeUp)
 			tally(f.WakeUpRefused, forgedErr, gateway.ErrWakeUp)
 		}
