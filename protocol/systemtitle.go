@@ -11,11 +11,10 @@ import (
 // ErrMalformed.
 func ParseSystemTitle(s string) (SystemTitle, error) {
 	var t SystemTitle
-	if hex.DecodedLen(len(s)) != SystemTitleLen {
-		return t, fmt.Errorf("%w: system title %q: want %d hex digits", ErrMalformed, s, 2*SystemTitleLen)
+	if len(s) == 2*SystemTitleLen {
+		if _, err := hex.Decode(t[:], []byte(s)); err == nil {
+			return t, nil
+		}
 	}
-	if _, err := hex.Decode(t[:], []byte(s)); err != nil {
-		return SystemTitle{}, fmt.Errorf("%w: system title %q: want %d hex digits", ErrMalformed, s, 2*SystemTitleLen)
-	}
-	return t, nil
+	return SystemTitle{}, fmt.Errorf("%w: system title %q: want %d hex digits", ErrMalformed, s, 2*SystemTitleLen)
 }
