@@ -135,7 +135,7 @@ func TestFetchNeverShortWithoutError(t *testing.T) {
 	if _, err := f.he.Ingest(context.Background(), "gw", items); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(days*24*time.Hour)); err != nil {
+	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(days*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	part := f.parts["supplier A"]

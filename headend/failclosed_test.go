@@ -41,7 +41,7 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	if _, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 1, 0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
+	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.he.IssueCommand(f.alice, nil, tariff); err != nil {

@@ -228,7 +228,7 @@ func TestFaultVFSRecordsAndInjects(t *testing.T) {
 	}
 	defer st.Close()
 	startRecording()
-	if err := st.AddContract("p", "supplier", [8]byte{1}, time.Unix(0, 0), time.Unix(1, 0)); err != nil {
+	if err := st.addContract("p", "supplier", [8]byte{1}, time.Unix(0, 0), time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
 	}
 	ops := stopRecording()
@@ -248,7 +248,7 @@ func TestFaultVFSRecordsAndInjects(t *testing.T) {
 		t.Fatalf("one commit recorded as %d writes, %d fsyncs, ending %q", writes, syncs, ops[len(ops)-1].kind)
 	}
 	fault.failWrite.Store(sqlite3.SQLITE_FULL)
-	err = st.AddContract("q", "supplier", [8]byte{1}, time.Unix(0, 0), time.Unix(1, 0))
+	err = st.addContract("q", "supplier", [8]byte{1}, time.Unix(0, 0), time.Unix(1, 0))
 	fault.failWrite.Store(0)
 	if !errors.Is(err, ErrDiskFull) {
 		t.Fatalf("write on a full disk: %v", err)

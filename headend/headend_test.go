@@ -154,10 +154,10 @@ func testFetch(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 	noon := f.t0.Add(12 * time.Hour)
-	f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
+	f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
 	f.store.endContracts(protocol.RoleSupplier, f.meter, noon)
-	f.store.AddContract("supplier B", protocol.RoleSupplier, f.meter, noon, f.t0.Add(48*time.Hour))
-	f.store.AddContract("supplier R", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
+	f.store.addContract("supplier B", protocol.RoleSupplier, f.meter, noon, f.t0.Add(48*time.Hour))
+	f.store.addContract("supplier R", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
 	day := [2]time.Time{f.t0, f.t0.Add(24 * time.Hour)}
 	a, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
 	if err != nil || len(a) != 48 {

@@ -28,7 +28,7 @@ func FuzzHTTPAPI(f *testing.F) {
 	if _, err := fx.he.Ingest(f.Context(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: blk}}); err != nil {
 		f.Fatal(err)
 	}
-	if err := fx.store.AddContract("supplier A", protocol.RoleSupplier, fx.meter, fx.t0, fx.t0.Add(48*time.Hour)); err != nil {
+	if err := fx.store.addContract("supplier A", protocol.RoleSupplier, fx.meter, fx.t0, fx.t0.Add(48*time.Hour)); err != nil {
 		f.Fatal(err)
 	}
 	clients := []*x509.Certificate{

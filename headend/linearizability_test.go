@@ -204,7 +204,7 @@ func (w *hlWorld) do(in hlInput) hlOutput {
 		if w.nonAtomicSwitch {
 			if err = st.endContracts(protocol.RoleSupplier, w.f.meter, at); err == nil {
 				time.Sleep(50 * time.Microsecond) // widen the window a restart can hit
-				err = st.AddContract(string(in.who), protocol.RoleSupplier, w.f.meter, at, until)
+				err = st.addContract(string(in.who), protocol.RoleSupplier, w.f.meter, at, until)
 			}
 		} else {
 			err = st.SwitchSupplier(w.f.meter, string(in.who), at, until)
@@ -230,7 +230,7 @@ func runStoreHistory(t testing.TB, w *hlWorld, seed uint64) []porcupine.Operatio
 	os.Remove(w.path + "-wal")
 	os.Remove(w.path + "-shm")
 	w.open(t)
-	if err := w.cur.Load().store().AddContract("A", protocol.RoleSupplier, w.f.meter, w.dayStart(), w.dayStart().Add(48*time.Hour)); err != nil {
+	if err := w.cur.Load().store().addContract("A", protocol.RoleSupplier, w.f.meter, w.dayStart(), w.dayStart().Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))

@@ -38,7 +38,7 @@ func TestMarketMachineDecidesTheSwitch(t *testing.T) {
 	}
 	noon := f.t0.Add(12 * time.Hour)
 	day := [2]time.Time{f.t0, f.t0.Add(24 * time.Hour)}
-	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
+	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.store.SwitchSupplier(f.meter, "supplier B", noon, f.t0.Add(48*time.Hour)); err != nil {
@@ -46,7 +46,7 @@ func TestMarketMachineDecidesTheSwitch(t *testing.T) {
 	}
 	// The old supplier's contract left open by mistake: the table alone
 	// would serve it the afternoon.
-	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, noon.Add(time.Hour), f.t0.Add(48*time.Hour)); err != nil {
+	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, noon.Add(time.Hour), f.t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	f.now = f.t0.Add(6 * time.Hour) // before the switch

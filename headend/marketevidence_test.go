@@ -35,7 +35,7 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 	cfg.Trace = td
 	f.he = New(cfg)
 	day := [2]time.Time{f.t0, f.t0.Add(48 * time.Hour)}
-	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(72*time.Hour)); err != nil {
+	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(72*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	ingest := func(counter uint64, day int) wan.IngestResult {

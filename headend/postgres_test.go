@@ -120,7 +120,7 @@ func TestPostgresStore(t *testing.T) {
 		f := newFixture(t)
 		st := open()
 		f.useStore(st)
-		if err := st.AddContract("A", "supplier", f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
+		if err := st.addContract("A", "supplier", f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.SwitchSupplier(f.meter, "B", f.t0.Add(12*time.Hour), f.t0.Add(48*time.Hour)); err != nil {

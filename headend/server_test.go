@@ -66,7 +66,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || json.Unmarshal([]byte(b), &rep) != nil || rep.Stored != 1 || rep.Intervals != 96 {
 		t.Fatalf("gateway ingest: %s %s", resp.Status, b)
 	}
-	f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
+	f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
 	get := func(c tls.Certificate) (*http.Response, string) {
 		u := fmt.Sprintf("%s/v1/meters/%x/intervals?from=%s&to=%s", base, f.meter[:], f.t0.Format(time.RFC3339), f.t0.Add(24*time.Hour).Format(time.RFC3339))
 		resp, err := client(c).Get(u)

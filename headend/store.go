@@ -728,13 +728,37 @@ func (s *Store) Counts() (items, intervals int, err error) {
 	return items, intervals, nil
 }
 
-// AddContract records that participant (in role) may read meter in
+// addContract records that participant (in role) may read meter in
 // [from, to).
-func (s *Store) AddContract(participant string, role protocol.Role, meter protocol.SystemTitle, from, to time.Time) error {
+func (s *Store) addContract(participant string, role protocol.Role, meter protocol.SystemTitle, from, to time.Time) error {
 	if _, err := s.db.Exec(s.rebind(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to) VALUES (?,?,?,?,?)`), participant, string(role), meter[:], from.Unix(), to.Unix()); err != nil {
 		return storeErr("add contract", err)
 	}
 	return nil
+}
+
+// SeedContract records a contract of the head-end's configuration (or a
+// deployment's initial data): that participant (in role) may read meter
+// in [from, to). The store takes it only when it holds no contract of that
+// participant, role and meter yet, and says whether it did. So a restart of
+// the head-end, or a second head-end on the same database, neither
+// duplicates a contract nor revives one that a supplier switch ended (the
+// switch changed its end, and from then on the store, not the
+// configuration, says who is entitled). Two head-ends seeding the same
+// empty database at the same instant may both insert; the duplicate
+// entitles no one more.
+func (s *Store) SeedContract(participant string, role protocol.Role, meter protocol.SystemTitle, from, to time.Time) (bool, error) {
+	res, err := s.db.Exec(s.rebind(`INSERT INTO contracts (participant, role, meter, valid_from, valid_to)
+		SELECT ?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM contracts WHERE participant = ? AND role = ? AND meter = ?)`),
+		participant, string(role), meter[:], from.Unix(), to.Unix(), participant, string(role), meter[:])
+	if err != nil {
+		return false, storeErr("seed contract", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, storeErr("seed contract", err)
+	}
+	return n == 1, nil
 }
 
 // endContracts ends every open contract of role for meter at t (a supplier

@@ -113,7 +113,7 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("contract for %s: from/to must be RFC 3339", c.Meter)
 		}
-		if err := store.AddContract(c.Participant, protocol.Role(c.Role), m, from, to); err != nil {
+		if _, err := store.SeedContract(c.Participant, protocol.Role(c.Role), m, from, to); err != nil {
 			return err
 		}
 	}

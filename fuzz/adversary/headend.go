@@ -97,7 +97,7 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 		return nil, err
 	}
 	end := e.T0.Add(48 * time.Hour)
-	if err := h.Store.AddContract("supplier old", protocol.RoleSupplier, h.Meter, e.T0, end); err != nil {
+	if _, err := h.Store.SeedContract("supplier old", protocol.RoleSupplier, h.Meter, e.T0, end); err != nil {
 		return nil, err
 	}
 	if err := h.Store.SwitchSupplier(h.Meter, "supplier new", e.T0.Add(12*time.Hour), end); err != nil {

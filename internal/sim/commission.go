@@ -80,10 +80,10 @@ func (w *world) commission(rep *Report) error {
 		// that one meter is enough for the step).
 		n.switched = i%10 == 0 && i != 2
 		end := w.t0.Add(time.Duration(w.cfg.Days) * 24 * time.Hour)
-		if err := w.store.AddContract(n.supplier, protocol.RoleSupplier, n.cfg.Title, w.t0, end); err != nil {
+		if _, err := w.store.SeedContract(n.supplier, protocol.RoleSupplier, n.cfg.Title, w.t0, end); err != nil {
 			return err
 		}
-		if err := w.store.AddContract("grid operator Netz", protocol.RoleGridOperator, n.cfg.Title, w.t0, end); err != nil {
+		if _, err := w.store.SeedContract("grid operator Netz", protocol.RoleGridOperator, n.cfg.Title, w.t0, end); err != nil {
 			return err
 		}
 		w.progress(i+1, len(w.meters), "commissioning (signed key agreement)")
