@@ -26,6 +26,20 @@ func (u *HTTPSUplink) CommandResult(ctx context.Context, id int64, res wan.Comma
 	return u.call(ctx, http.MethodPost, wan.GatewayCommandsPath+"/"+strconv.FormatInt(id, 10)+"/result", res, nil)
 }
 
+// Reads fetches the pending on-demand read requests (UC3) of this
+// gateway's meters, on the gateway's own outbound connection. Errors are
+// classed as Ingest's.
+func (u *HTTPSUplink) Reads(ctx context.Context) ([]wan.GatewayRead, error) {
+	var out []wan.GatewayRead
+	return out, u.call(ctx, http.MethodGet, wan.GatewayReadsPath, nil, &out)
+}
+
+// ReadResult reports a read request: the counter of the reading taken and
+// forwarded (the head-end checks it holds it), or the meter's refusal.
+func (u *HTTPSUplink) ReadResult(ctx context.Context, id int64, res wan.ReadResult) error {
+	return u.call(ctx, http.MethodPost, wan.GatewayReadsPath+"/"+strconv.FormatInt(id, 10)+"/result", res, nil)
+}
+
 // call makes one JSON request of the head-end: ErrWANDown when it does not
 // complete, ErrHeadEndBusy on a 5xx, ErrHeadEndRefused on another answer
 // but 200, ErrReply when the answer does not parse.

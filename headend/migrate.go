@@ -22,7 +22,7 @@ var migrations embed.FS
 
 // schemaVersion is the schema version this head-end needs; OpenStore and
 // OpenPostgres migrate an older database to it.
-const schemaVersion = 8
+const schemaVersion = 9
 
 // ErrSchema means the database's schema could not be brought to the
 // version this head-end needs: a migration failed, the database is newer than this

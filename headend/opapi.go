@@ -87,6 +87,7 @@ func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/operator/tree-head", h.op(h.opTreeHead))
 	// The other end of the command workflow: gateways pick commands up.
 	h.registerGatewayCommands(mux)
+	h.registerReads(mux)
 }
 
 // operator returns the operator a request comes from, or ErrOperator.
@@ -150,11 +151,11 @@ func opError(w http.ResponseWriter, err error) {
 		code, class = http.StatusRequestEntityTooLarge, wan.ClassTooLarge
 	case errors.Is(err, ErrOperatorInput):
 		code, class = http.StatusBadRequest, wan.ClassBadRequest
-	case errors.Is(err, ErrNoCommand), errors.Is(err, ErrNoItem), errors.Is(err, ErrAlarm), errors.Is(err, ErrNotLogged):
+	case errors.Is(err, ErrNoCommand), errors.Is(err, ErrNoItem), errors.Is(err, ErrAlarm), errors.Is(err, ErrNotLogged), errors.Is(err, errNoRead):
 		code, class = http.StatusNotFound, wan.ClassNotFound
 	case errors.Is(err, ErrSameOperator):
 		code, class = http.StatusConflict, wan.ClassSameOperator
-	case errors.Is(err, ErrCommandState):
+	case errors.Is(err, ErrCommandState), errors.Is(err, errReadState):
 		code, class = http.StatusConflict, wan.ClassConflict
 	case errors.Is(err, ErrNoLogKey):
 		code, class = http.StatusConflict, wan.ClassNotConfigured
@@ -325,7 +326,7 @@ func (h *HeadEnd) opEvidence(w http.ResponseWriter, r *http.Request, _ Approver)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, wan.OperatorEvidence{Meter: hex.EncodeToString(meter[:]), Counter: counter, Evidence: base64.StdEncoding.EncodeToString(b)})
+	return writeJSON(w, http.StatusOK, wan.OperatorEvidence{Meter: hex.EncodeToString(meter[:]), Counter: counter, Signed: base64.StdEncoding.EncodeToString(sign1), Evidence: base64.StdEncoding.EncodeToString(b)})
 }
 
 func (h *HeadEnd) opContracts(w http.ResponseWriter, r *http.Request, _ Approver) error {

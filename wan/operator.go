@@ -150,11 +150,15 @@ type OperatorWakeUp struct {
 	Signed  string `json:"signed"` // base64 COSE_Sign1
 }
 
-// OperatorEvidence is a stored item's inclusion proof into a signed tree
-// head (base64 of translog.Evidence), what a participant keeps with it.
+// OperatorEvidence is a stored item as the meter signed it and its
+// inclusion proof into a signed tree head (base64 of translog.Evidence):
+// what a customer, a participant or a court verifies offline with the
+// PKI's public keys (`verimeter verify`), also after the meter's key is
+// revoked (UC10).
 type OperatorEvidence struct {
 	Meter    string `json:"meter"`
 	Counter  uint64 `json:"counter"`
+	Signed   string `json:"signed"` // base64 COSE_Sign1 of the item, as stored
 	Evidence string `json:"evidence"`
 }
 
@@ -183,4 +187,49 @@ type GatewayCommand struct {
 type CommandResult struct {
 	OK    bool   `json:"ok"`
 	Error string `json:"error,omitempty"`
+}
+
+// On-demand reads (UC3): an operator asks for a meter's signed register
+// reading now; the gateway that forwarded the meter's newest item picks
+// the request up on its own outbound connection, takes the reading over
+// PLC, forwards it as any signed item, and reports the reading's counter.
+// The head-end marks the request done only once it holds that reading.
+const (
+	// GatewayReadsPath lists, for a gateway's certificate, the pending read
+	// requests of the meters whose data it forwarded last; a report goes
+	// to GatewayReadsPath/{id}/result.
+	GatewayReadsPath = "/v1/gateway/reads"
+	// ReadPending: requested, waiting for the meter's gateway.
+	ReadPending = "pending"
+	// ReadDone: the reading is stored (its counter names it).
+	ReadDone = "done"
+	// ReadFailed: the meter refused or did not answer (the reason says
+	// which); a new request is needed.
+	ReadFailed = "failed"
+)
+
+// OperatorRead is one on-demand read request.
+type OperatorRead struct {
+	ID          int64  `json:"id"`
+	Meter       string `json:"meter"`
+	Status      string `json:"status"`
+	RequestedBy string `json:"requested_by"`
+	RequestedAt string `json:"requested_at"`
+	Gateway     string `json:"gateway,omitempty"` // the gateway that reported it
+	Counter     uint64 `json:"counter,omitempty"` // the stored reading's signed-data counter, once done
+	Wh          uint32 `json:"wh,omitempty"`      // the reading's register value, once done
+	Reason      string `json:"reason,omitempty"`  // why it failed
+}
+
+// GatewayRead is a pending read request as the gateway sees it.
+type GatewayRead struct {
+	ID    int64  `json:"id"`
+	Meter string `json:"meter"`
+}
+
+// ReadResult is the gateway's report of a read request: the counter of
+// the reading it took and forwarded, or why the meter gave none.
+type ReadResult struct {
+	Counter uint64 `json:"counter,omitempty"`
+	Error   string `json:"error,omitempty"`
 }

@@ -278,6 +278,12 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		}
 		fmt.Fprintf(stdout, "%s: wake-up accepted\n", f.Name)
 	}
+	// Readings operators asked for (UC3) are taken now, so that this
+	// run's forward carries them.
+	reads, err := takeRequestedReads(g, up, stdout)
+	if err != nil {
+		return err
+	}
 	var fwd gateway.Forwarded
 	if o.retryFor == 0 {
 		fwd.Items, fwd.Result, err = g.Flush(context.Background(), up, o.batch)
@@ -285,6 +291,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})
 	}
 	if err != nil {
+		return err
+	}
+	if err := reportReads(g, up, reads, stdout); err != nil {
 		return err
 	}
 	if err := forwardTamper(g, up, f.Meters, stdout); err != nil {

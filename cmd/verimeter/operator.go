@@ -24,7 +24,7 @@ import (
 )
 
 func init() {
-	register(command{name: "operator", summary: "operator COMMAND: a head-end operator's client of the operator API (inventory, four-eyes commands, alarms, contracts, audit log)", run: runOperator})
+	register(command{name: "operator", summary: "operator COMMAND: a head-end operator's client of the operator API (inventory, on-demand reads, four-eyes commands, alarms, contracts, audit log)", run: runOperator})
 }
 
 // operatorCommands are the client's commands: how many arguments each
@@ -48,6 +48,12 @@ var operatorCommands = []struct {
 	}},
 	{"switch-supplier", "METER PARTICIPANT FROM UNTIL", "move a meter to a new supplier", [2]int{4, 4}, func(a []string) (string, string, any, error) {
 		return "POST", "/v1/operator/meters/" + url.PathEscape(a[0]) + "/supplier", wan.SupplierSwitch{Participant: a[1], From: a[2], Until: a[3]}, nil
+	}},
+	{"read", "METER", "ask for a meter's signed register reading now: its gateway takes it on its next run", [2]int{1, 1}, func(a []string) (string, string, any, error) {
+		return "POST", "/v1/operator/meters/" + url.PathEscape(a[0]) + "/reads", nil, nil
+	}},
+	{"read-request", "ID", "one read request: pending, done (the reading's counter and value) or failed", [2]int{1, 1}, func(a []string) (string, string, any, error) {
+		return "GET", "/v1/operator/reads/" + url.PathEscape(a[0]), nil, nil
 	}},
 	{"commands", "[STATUS]", "commands of the four-eyes workflow (pending, signing, ready, refused)", [2]int{0, 1}, func(a []string) (string, string, any, error) {
 		return "GET", "/v1/operator/commands" + query("status", a, 0), nil, nil

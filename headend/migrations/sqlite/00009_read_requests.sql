@@ -1,0 +1,12 @@
+-- Version 9: on-demand reads (UC3) requested through the operator API. A
+-- request is pending until the gateway that forwarded the meter's newest
+-- item reports the reading it took (done, with the counter of the stored
+-- reading) or the meter's refusal (failed, with the reason). There is no
+-- Down: the rows are part of the audit trail.
+
+-- +goose Up
+CREATE TABLE read_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, meter BLOB NOT NULL,
+  requested_by TEXT NOT NULL, requested_at INTEGER NOT NULL,
+  status TEXT NOT NULL, gateway TEXT, counter INTEGER, reason TEXT);
+CREATE INDEX read_requests_status ON read_requests (status, id);
