@@ -340,7 +340,7 @@ func testTour(t *testing.T, f *fixture) {
 	if _, _, err := f.he.ingestTamper(ctx, "gw-1", protocol.TamperBatch{Items: [][]byte{f.tamperEvent(t, 1, protocol.EventCoverOpened)}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.AddContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(30*24*time.Hour)); err != nil {
+	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(30*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	var meters []wan.OperatorMeter
