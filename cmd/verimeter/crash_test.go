@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	crand "crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -377,31 +376,15 @@ func (w *lineWriter) all() ([]string, []time.Time) {
 // returns its path. A wrong build is signed for the meters' model but its
 // code is built for another, so the meter's self-test refuses it.
 func firmwareMaker(t *testing.T, work string) func(campaign, version uint32, wrong bool) string {
-	man, err := protocol.ReadKey(filepath.Join(work, "pki", "manufacturer.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := protocol.ReadKey(filepath.Join(work, "pki", "authority.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	return func(campaign, version uint32, wrong bool) string {
 		model := "VM-E3"
 		if wrong {
 			model = "VM-E2"
 		}
-		lr := []byte(strings.Repeat(fmt.Sprintf("%s legally relevant code v%d ", model, version), 6))
-		other := []byte(fmt.Sprintf("VM-E3 communication stack v%d", version))
-		m := protocol.Manifest{Model: "VM-E3", Version: version, SecurityVersion: 2 + version/16, LR: protocol.NewComponent(lr), Other: protocol.NewComponent(other), Issued: time.Now().Unix()}
-		signed, err := protocol.SignManifest(m, crand.Reader, protocol.ManifestSigner{KeyID: []byte("manufacturer"), Key: man}, protocol.ManifestSigner{KeyID: []byte("authority"), Key: auth})
-		if err != nil {
+		if _, err := makeFirmware(work, campaign, version, model); err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(work, fmt.Sprintf("fw-%d.json", campaign))
-		if err := writeJSON(p, firmwareFile{Campaign: campaign, Manifest: signed, Image: append(lr, other...)}); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return filepath.Join(work, fmt.Sprintf("fw-%d.json", campaign))
 	}
 }
 

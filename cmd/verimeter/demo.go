@@ -19,15 +19,16 @@ func init() {
 
 // demoUsage is the demo's synopsis; TestUsageMatchesFlags keeps it in
 // step with the flags.
-const demoUsage = "usage: verimeter demo [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE] [-spec-trace DIR] [-export DIR] [-report-dir DIR]"
+const demoUsage = "usage: verimeter demo [-processes] [-meters N] [-gateways N] [-days N] [-seed N] [-db FILE] [-trace FILE] [-spec-trace DIR] [-export DIR] [-report-dir DIR]"
 
-func demoFlags(cfg *sim.Config, stderr io.Writer) (*flag.FlagSet, *string) {
+func demoFlags(cfg *sim.Config, stderr io.Writer) (*flag.FlagSet, *string, *bool) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, demoUsage)
 		fs.PrintDefaults()
 	}
+	procs := fs.Bool("processes", false, "play the ten use cases with real processes (headend serve, meter run, gateway run) over sockets and TLS, every operator action through the operator API; default 4 meters and 2 gateways; -db postgres://... runs two head-ends on it and kills the first midway")
 	fs.IntVar(&cfg.Meters, "meters", 200, "number of meters (at least 1)")
 	fs.IntVar(&cfg.Gateways, "gateways", 4, "number of gateways, one PLC segment each (1 to -meters)")
 	fs.IntVar(&cfg.Days, "days", 1, "days of 15-minute readings (at least 1)")
@@ -37,18 +38,21 @@ func demoFlags(cfg *sim.Config, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs.StringVar(&cfg.SpecTrace, "spec-trace", "", "keep the logs of the roles' steps (which the demo validates against the spec) in this directory, for verimeter trace-check")
 	fs.StringVar(&cfg.Export, "export", "", "write a sample of signed readings and interval proofs, with the root and certificates, to this directory (for verimeter verify)")
 	fs.StringVar(&cfg.ReportDir, "report-dir", "", "write the detail of each failing check to a file in this directory (default: a new temporary directory, named in the report)")
-	return fs, trace
+	return fs, trace, procs
 }
 
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	var cfg sim.Config
-	fs, trace := demoFlags(&cfg, stderr)
+	fs, trace, procs := demoFlags(&cfg, stderr)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "verimeter demo: unexpected argument %q (the demo takes flags only)\n%s\n", fs.Arg(0), demoUsage)
 		return 2
+	}
+	if *procs {
+		return runProcessDemo(fs, cfg, stdout, stderr)
 	}
 	if err := cfg.Validate(); err != nil {
 		fmt.Fprintf(stderr, "verimeter demo: %v\n%s\n", err, demoUsage)

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,32 +31,6 @@ import (
 	"github.com/verimeter/verimeter/statemachine/journal"
 	"github.com/verimeter/verimeter/wan"
 )
-
-// lockedBuffer is a bytes.Buffer a server goroutine writes while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// Reset empties the buffer (a restarted process writes into it afresh).
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // scrape fetches url and parses it with the Prometheus text parser
 // (github.com/prometheus/common/expfmt); it also returns the raw text.
