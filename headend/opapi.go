@@ -87,6 +87,8 @@ func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/operator/tree-head", h.op(h.opTreeHead))
 	// The other end of the command workflow: gateways pick commands up.
 	h.registerGatewayCommands(mux)
+	// The same operations as web pages, for an operator's browser.
+	h.registerConsole(mux)
 }
 
 // operator returns the operator a request comes from, or ErrOperator.
