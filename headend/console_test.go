@@ -186,21 +186,25 @@ func TestConsoleInChromium(t *testing.T) {
 			t.Fatalf("open %s: %v", path, err)
 		}
 	}
-	// js evaluates an expression on the page; while the page reloads
-	// itself an evaluation may fail, so waitFor retries.
+	// js evaluates an expression on the page. waitFor evaluates expr until
+	// it is want, for at most 20 s; while the page reloads itself an
+	// evaluation may fail, so it retries. The console's error page ends
+	// the wait at once with its message.
 	js := func(expr string) (string, error) { return chromedp.Run(cctx, chromedp.Evaluate[string](expr)) }
 	waitFor := func(what, expr, want string) {
 		t.Helper()
-		var got string
+		var got, page string
 		var err error
-		for cctx.Err() == nil {
+		for end := time.Now().Add(20 * time.Second); time.Now().Before(end) && cctx.Err() == nil; time.Sleep(200 * time.Millisecond) {
 			if got, err = js(expr); err == nil && got == want {
 				return
 			}
-			time.Sleep(200 * time.Millisecond)
+			if page, _ = js(`(document.getElementById("error") || {}).textContent || ""`); page != "" {
+				break
+			}
 		}
-		shot("timeout")
-		t.Fatalf("%s: the page shows %q (%v), want %q", what, got, err, want)
+		shot("failed")
+		t.Fatalf("%s: the page shows %q (%v), want %q; error page: %q", what, got, err, want, page)
 	}
 	text := func(id string) string {
 		return fmt.Sprintf(`(document.getElementById(%q) || {}).textContent || ""`, id)
