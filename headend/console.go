@@ -61,8 +61,13 @@ const (
 	consoleMaxPoints = 3000
 	// consoleMaxCampaigns bounds the campaigns page.
 	consoleMaxCampaigns = 100
-	// consoleRefresh is the period of a watching page's reload, in seconds.
+	// consoleRefresh is the period, in seconds, of the commands page's
+	// reload while a command is on its way to its meter (seconds to a
+	// minute).
 	consoleRefresh = 2
+	// consoleOverviewRefresh is the overview's, which may stay open all
+	// day: each reload is an entry of the audit log.
+	consoleOverviewRefresh = 10
 )
 
 // consoleCSP allows the console's own style sheet and nothing else: no
@@ -135,7 +140,8 @@ func (h *HeadEnd) console(fn func(w http.ResponseWriter, r *http.Request, a Appr
 
 // errCrossOrigin refuses a state-changing request that a page of another
 // origin may have made the browser send (cross-site request forgery).
-var errCrossOrigin = fmt.Errorf("%w: the request does not come from the console's own pages", ErrOperator)
+// The operator API's statuses answer it with 403 (opStatus).
+var errCrossOrigin = errors.New("headend: the request does not come from the console's own pages")
 
 // sameOrigin says why r may not come from a page of the console itself: a
 // browser marks a request of its own origin with Sec-Fetch-Site:
@@ -181,7 +187,8 @@ type consolePage struct {
 var errConsolePage = errors.New("headend: console page")
 
 // render writes a page with status code, or returns errConsolePage
-// having written nothing.
+// having written nothing. (A write that fails has lost the browser:
+// nothing is left to answer.)
 func render(w http.ResponseWriter, code int, name string, p consolePage) error {
 	var b bytes.Buffer
 	if err := consolePages[name].ExecuteTemplate(&b, "layout.html", p); err != nil {
@@ -189,8 +196,8 @@ func render(w http.ResponseWriter, code int, name string, p consolePage) error {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(code)
-	_, err := w.Write(b.Bytes())
-	return err
+	w.Write(b.Bytes())
+	return nil
 }
 
 // consoleError answers err as an HTML page with the status the operator
@@ -241,9 +248,9 @@ func (h *HeadEnd) consoleOverview(w http.ResponseWriter, r *http.Request, a Appr
 		InFlight         int
 		Alarms           []Alarm
 		CampaignsRunning int
-		Max              int
-	}{pending, inFlight, open, running, maxListed}
-	return render(w, http.StatusOK, "overview", consolePage{Title: "Overview", Operator: a.Name, Refresh: consoleRefresh, Data: data})
+		Refresh          int
+	}{pending, inFlight, open, running, consoleOverviewRefresh}
+	return render(w, http.StatusOK, "overview", consolePage{Title: "Overview", Operator: a.Name, Refresh: consoleOverviewRefresh, Data: data})
 }
 
 func (h *HeadEnd) consoleMeters(w http.ResponseWriter, r *http.Request, a Approver) error {

@@ -167,18 +167,24 @@ func TestConsoleInChromium(t *testing.T) {
 
 	dir := screenshotDir(t)
 	var shots []string
-	shot := func(name string) {
-		t.Helper()
+	trySnap := func(name string) error {
 		png, err := chromedp.Run(cctx, chromedp.FullScreenshot(100)) // 100: PNG
 		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
+			return fmt.Errorf("screenshot %s: %w", name, err)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("%02d-%s.png", len(shots)+1, name))
 		shots = append(shots, p)
 		if err := os.WriteFile(p, png, 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
 		t.Logf("screenshot %s", p)
+		return nil
+	}
+	shot := func(name string) {
+		t.Helper()
+		if err := trySnap(name); err != nil {
+			t.Fatal(err)
+		}
 	}
 	open := func(path string) {
 		t.Helper()
@@ -203,7 +209,9 @@ func TestConsoleInChromium(t *testing.T) {
 				break
 			}
 		}
-		shot("failed")
+		if err := trySnap("failed"); err != nil {
+			t.Log(err)
+		}
 		t.Fatalf("%s: the page shows %q (%v), want %q; error page: %q", what, got, err, want, page)
 	}
 	text := func(id string) string {
@@ -259,6 +267,9 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	waitFor("after the gateway's report", status, wan.CommandRelayed)
 	shot("relayed")
+	if c, err := f.store.operatorCommand(ctx, cmd.ID); err != nil || c.status != wan.CommandRelayed {
+		t.Fatalf("the store after the gateway's report: %+v %v", c, err)
+	}
 
 	// A tamper event, uploaded by the gateway, raises an alarm: the
 	// overview, reloading itself, shows it.

@@ -157,7 +157,7 @@ func (h *HeadEnd) op(fn func(w http.ResponseWriter, r *http.Request, a Approver)
 func opStatus(err error) (int, string) {
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.Is(err, ErrOperator), errors.Is(err, ErrParticipant):
+	case errors.Is(err, ErrOperator), errors.Is(err, ErrParticipant), errors.Is(err, errCrossOrigin):
 		return http.StatusForbidden, wan.ClassForbidden
 	case errors.As(err, &tooLarge):
 		return http.StatusRequestEntityTooLarge, wan.ClassTooLarge
