@@ -2,7 +2,9 @@
 # Installs what the tests need beyond Go, from Debian, when it is missing:
 # java (TLC differential tests), openssl and curl (PKI, TLS and signature
 # interop tests), PostgreSQL (the head-end's scale-out store) and
-# Prometheus's promtool (it lints the head-end's and gateway's metrics); and,
+# Prometheus's promtool (it lints the head-end's and gateway's metrics),
+# Chromium and the NSS tools (the head-end's operator console is driven in a
+# headless Chromium that trusts the root CA through an NSS db); and,
 # from npm, cose-js (a second COSE implementation our signatures are checked
 # against) into $VERIMETER_NODE_DIR (default ~/.cache/verimeter/node).
 # The tests never install anything: they look for the tool and fail with a
@@ -31,6 +33,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 [ -x /usr/bin/time ] || need+=(time)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus) # promtool checks the /metrics expositions
+command -v chromium >/dev/null 2>&1 || need+=(chromium)        # the operator console's browser test
+command -v pk12util >/dev/null 2>&1 || need+=(libnss3-tools)   # its NSS db (certutil, pk12util)
 for extra in "$@"; do
   case "$extra" in
     qemu) command -v qemu-arm >/dev/null 2>&1 || need+=(qemu-user) ;;

@@ -29,6 +29,7 @@ type fixture struct {
 	alice, bob, carol Approver
 	outsider          *protocol.Verifier
 	subs              map[string]*protocol.CA
+	root              *x509.Certificate
 }
 
 func key(tb testing.TB) *ecdsa.PrivateKey {
@@ -40,14 +41,20 @@ func key(tb testing.TB) *ecdsa.PrivateKey {
 }
 
 func newFixture(tb testing.TB) *fixture {
-	f := &fixture{t0: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), parts: map[string]*x509.Certificate{}}
+	return newFixtureAt(tb, time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
+}
+
+// newFixtureAt is newFixture with its PKI issued at t0: a test whose
+// certificates a browser checks against the real clock starts it today.
+func newFixtureAt(tb testing.TB, t0 time.Time) *fixture {
+	f := &fixture{t0: t0, parts: map[string]*x509.Certificate{}}
 	f.now = f.t0.Add(30 * time.Hour)
 	root, err := protocol.NewRootCA("root", key(tb), f.t0.Add(-time.Hour), 10*365*24*time.Hour, rand.Reader)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	subs := map[string]*protocol.CA{}
-	f.subs = subs
+	f.subs, f.root = subs, root.Cert
 	var subCerts []*x509.Certificate
 	for name, roles := range protocol.SubCAs {
 		if subs[name], err = root.NewSubCA(name, roles, key(tb), f.t0.Add(-time.Hour), 5*365*24*time.Hour); err != nil {

@@ -88,6 +88,8 @@ func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 	// The other end of the command workflow: gateways pick commands up.
 	h.registerGatewayCommands(mux)
 	h.registerReads(mux)
+	// The same operations as web pages, for an operator's browser.
+	h.registerConsole(mux)
 }
 
 // operator returns the operator a request comes from, or ErrOperator.
@@ -116,52 +118,69 @@ func ownKey(c *x509.Certificate, k *ecdsa.PrivateKey) bool {
 	return ok && k != nil && pub.Equal(&k.PublicKey)
 }
 
-// op admits operators to fn: the role check, the call's audit entry, the
-// bounded body.
+// operatorCall admits an operator's request, the one gate of the JSON API
+// (op) and the console (console): the role check (a refusal of a
+// certificate the PKI knows in another role is audited), the call's audit
+// entry, which must commit before the call is served, and the bounded
+// body.
+func (h *HeadEnd) operatorCall(w http.ResponseWriter, r *http.Request) (Approver, error) {
+	a, err := h.operatorOf(r)
+	if err != nil {
+		if errors.Is(err, protocol.ErrRole) {
+			// A certificate of the PKI in another role: worth a line.
+			err = h.refuse(r.TLS.PeerCertificates[0].Subject.CommonName, "operator-refused", r.Method+" "+r.URL.Path, err)
+		}
+		return Approver{}, err
+	}
+	if err := h.cfg.Store.appendAudit(h.cfg.Now(), a.Name, "operator-call", r.Method+" "+r.URL.RequestURI()); err != nil {
+		return Approver{}, err
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, wan.MaxOperatorBody)
+	return a, nil
+}
+
+// op admits operators to fn (operatorCall) and answers a refusal or fn's
+// error as JSON.
 func (h *HeadEnd) op(fn func(w http.ResponseWriter, r *http.Request, a Approver) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		a, err := h.operatorOf(r)
+		a, err := h.operatorCall(w, r)
+		if err == nil {
+			err = fn(w, r, a)
+		}
 		if err != nil {
-			if errors.Is(err, protocol.ErrRole) {
-				// A certificate of the PKI in another role: worth a line.
-				err = h.refuse(r.TLS.PeerCertificates[0].Subject.CommonName, "operator-refused", r.Method+" "+r.URL.Path, err)
-			}
-			opError(w, err)
-			return
-		}
-		if err := h.cfg.Store.appendAudit(h.cfg.Now(), a.Name, "operator-call", r.Method+" "+r.URL.RequestURI()); err != nil {
-			opError(w, err)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, wan.MaxOperatorBody)
-		if err := fn(w, r, a); err != nil {
 			opError(w, err)
 		}
 	}
 }
 
-// opError writes a refusal as JSON with its status and class.
-func opError(w http.ResponseWriter, err error) {
-	code, class := http.StatusServiceUnavailable, wan.ClassUnavailable
+// opStatus maps an operator call's error to its HTTP status and
+// wan.Class* value.
+func opStatus(err error) (int, string) {
 	var tooLarge *http.MaxBytesError
 	switch {
-	case errors.Is(err, ErrOperator), errors.Is(err, ErrParticipant):
-		code, class = http.StatusForbidden, wan.ClassForbidden
+	case errors.Is(err, ErrOperator), errors.Is(err, ErrParticipant), errors.Is(err, errCrossOrigin):
+		return http.StatusForbidden, wan.ClassForbidden
 	case errors.As(err, &tooLarge):
-		code, class = http.StatusRequestEntityTooLarge, wan.ClassTooLarge
+		return http.StatusRequestEntityTooLarge, wan.ClassTooLarge
 	case errors.Is(err, ErrOperatorInput):
-		code, class = http.StatusBadRequest, wan.ClassBadRequest
+		return http.StatusBadRequest, wan.ClassBadRequest
 	case errors.Is(err, ErrNoCommand), errors.Is(err, ErrNoItem), errors.Is(err, ErrAlarm), errors.Is(err, ErrNotLogged), errors.Is(err, errNoRead):
-		code, class = http.StatusNotFound, wan.ClassNotFound
+		return http.StatusNotFound, wan.ClassNotFound
 	case errors.Is(err, ErrSameOperator):
-		code, class = http.StatusConflict, wan.ClassSameOperator
+		return http.StatusConflict, wan.ClassSameOperator
 	case errors.Is(err, ErrCommandState), errors.Is(err, errReadState):
-		code, class = http.StatusConflict, wan.ClassConflict
+		return http.StatusConflict, wan.ClassConflict
 	case errors.Is(err, ErrNoLogKey):
-		code, class = http.StatusConflict, wan.ClassNotConfigured
+		return http.StatusConflict, wan.ClassNotConfigured
 	case errors.Is(err, ErrRole), errors.Is(err, ErrApproval), errors.Is(err, ErrRateLimit):
-		code, class = http.StatusUnprocessableEntity, wan.ClassRefused
+		return http.StatusUnprocessableEntity, wan.ClassRefused
 	}
+	return http.StatusServiceUnavailable, wan.ClassUnavailable
+}
+
+// opError writes a refusal as JSON with its status and class.
+func opError(w http.ResponseWriter, err error) {
+	code, class := opStatus(err)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)

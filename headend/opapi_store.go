@@ -114,14 +114,18 @@ func (s *Store) operatorCommand(ctx context.Context, id int64) (operatorCommand,
 
 // operatorCommands lists commands after id `after` (all, or those of one
 // status), at most limit of them.
-func (s *Store) operatorCommands(ctx context.Context, status string, after int64, limit int) (out []wan.OperatorCommand, err error) {
+func (s *Store) operatorCommands(ctx context.Context, status string, after int64, limit int) ([]wan.OperatorCommand, error) {
 	q, args := `SELECT `+operatorCommandCols+` FROM operator_commands WHERE id > ?`, []any{after}
 	if status != "" {
 		q += ` AND status = ?`
 		args = append(args, status)
 	}
-	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, s.rebind(q+` ORDER BY id LIMIT ?`), args...)
+	return s.operatorCommandRows(ctx, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
+}
+
+// operatorCommandRows runs a query of operatorCommandCols.
+func (s *Store) operatorCommandRows(ctx context.Context, q string, args ...any) (out []wan.OperatorCommand, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, storeErr("commands", err)
 	}
@@ -313,8 +317,14 @@ func (s *Store) contractsOf(ctx context.Context, meter protocol.SystemTitle) (ou
 
 // auditPage returns at most limit audit entries after sequence number
 // after, oldest first: an export in pages, never the whole log at once.
-func (s *Store) auditPage(ctx context.Context, after int64, limit int) (out []wan.OperatorAuditEntry, err error) {
-	rows, err := s.db.QueryContext(ctx, s.rebind(`SELECT seq, at, actor, action, detail FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`), after, limit)
+func (s *Store) auditPage(ctx context.Context, after int64, limit int) ([]wan.OperatorAuditEntry, error) {
+	return s.auditRows(ctx, `SELECT seq, at, actor, action, detail FROM audit WHERE seq > ? ORDER BY seq LIMIT ?`, after, limit)
+}
+
+// auditRows runs a query of an audit entry's columns (seq, at, actor,
+// action, detail).
+func (s *Store) auditRows(ctx context.Context, q string, args ...any) (out []wan.OperatorAuditEntry, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, storeErr("audit log", err)
 	}

@@ -37,8 +37,7 @@ type opServer struct {
 
 func serveOperator(t *testing.T, f *fixture) *opServer {
 	t.Helper()
-	server := f.tlsCert(t, f.subs["head-end-operator"], "head-end", protocol.RoleHeadEnd)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", TLSConfig(server))
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", TLSConfig(f.serverCert(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +46,19 @@ func serveOperator(t *testing.T, f *fixture) *opServer {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 	return &opServer{t: t, base: "https://" + ln.Addr().String()}
+}
+
+// serverCert is the head-end's TLS server certificate for 127.0.0.1 with
+// its chain up to the root (a browser checks it).
+func (f *fixture) serverCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	k := key(t)
+	ca := f.subs["head-end-operator"]
+	c, err := ca.Issue(protocol.Identity{CommonName: "head-end", Hosts: []string{"127.0.0.1"}}, []protocol.Role{protocol.RoleHeadEnd}, &k.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{c.Raw, ca.Cert.Raw}, PrivateKey: k, Leaf: c}
 }
 
 // do sends a request as cert and decodes a JSON answer into v (when not

@@ -402,12 +402,19 @@ func (s *Store) persistTamper(p *pendingEvent, o *tamperOutput) error {
 }
 
 // alarms lists the tamper alarms.
-func (s *Store) alarms(ctx context.Context, open bool) (out []Alarm, err error) {
-	q := `SELECT id, meter, n, kind, raised_at, acked_by, acked_at FROM tamper_alarms`
+func (s *Store) alarms(ctx context.Context, open bool) ([]Alarm, error) {
+	q := alarmSelect
 	if open {
 		q += ` WHERE acked_by IS NULL`
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY id`)
+	return s.alarmRows(ctx, q+` ORDER BY id`)
+}
+
+const alarmSelect = `SELECT id, meter, n, kind, raised_at, acked_by, acked_at FROM tamper_alarms`
+
+// alarmRows runs a query of alarmSelect's columns.
+func (s *Store) alarmRows(ctx context.Context, q string, args ...any) (out []Alarm, err error) {
+	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, storeErr("alarms", err)
 	}
