@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,4 +331,30 @@ func signedBlock(t *testing.T, meter protocol.SystemTitle, k *ecdsa.PrivateKey, 
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// lockedBuffer is a bytes.Buffer one goroutine (a process's output)
+// writes while another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Reset empties the buffer (a restarted process writes into it afresh).
+func (l *lockedBuffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

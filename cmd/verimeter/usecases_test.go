@@ -11,10 +11,11 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/internal/pgtest"
+	"github.com/verimeter/verimeter/internal/sim/procs"
 )
 
 // TestUseCasesThroughTheOperatorAPI is the process demo (`verimeter demo
-// -processes`, demoprocs.go) on SQLite: UC1–UC10 across real processes,
+// -processes`, internal/sim/procs/usecases.go) on SQLite: UC1–UC10 across real processes,
 // every operator action through the operator API, each outcome checked in
 // the head-end's database, on the meters and in the spec trace logs. Every
 // check of its report must hold, and each use case must have one.
@@ -37,7 +38,7 @@ func testUseCases(t *testing.T, dsn string) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	var log bytes.Buffer
-	rep, err := processDemo{Bin: bin, Dir: dir, Meters: 3, Gateways: 2, Postgres: dsn, Log: &log}.run()
+	rep, err := procs.UseCases{Bin: bin, Dir: dir, Meters: 3, Gateways: 2, Postgres: dsn, Log: &log, Traces: traceSteps}.Run()
 	var out bytes.Buffer
 	rep.Write(&out)
 	t.Logf("report:\n%s", out.String())
