@@ -31,8 +31,8 @@ func channelStep(p *channelParams, s *channelState, ev channelEvent, out *channe
 }
 
 // channelMachine is the gateway's generated machine of spec/Channel.tla for
-// one meter: its state (gkey), its Lamport clock and the recorder of its
-// steps.
+// one meter: its state (gkey, and gopen: it holds the session of gkey),
+// its Lamport clock and the recorder of its steps.
 type channelMachine = statemachine.Instance[channelState, channelEvent, channelOutput]
 
 // windowStore is the machine's @store seen for one meter: RFC 6479's
@@ -91,10 +91,11 @@ func (c *meterChannel) receive(remote uint64, ev channelEvent, out *channelOutpu
 }
 
 // loggedChannelState is the gateway's state in spec/Channel.tla as its log
-// holds it: gkey and the @store seen.
+// holds it: gkey, gopen and the @store seen.
 type loggedChannelState struct {
-	Gkey int64   `json:"gkey"`
-	Seen []int64 `json:"seen"`
+	Gkey  int64   `json:"gkey"`
+	Gopen bool    `json:"gopen"`
+	Seen  []int64 `json:"seen"`
 }
 
 // record logs a step the machine took at now (when a trace is kept).
@@ -102,7 +103,7 @@ func (c *meterChannel) record(now uint64, action string, ev channelEvent) error 
 	if c.rec == nil {
 		return nil
 	}
-	if err := c.rec.Record(c.machine.Role, c.machine.Name, now, action, ev, loggedChannelState{c.machine.State.Gkey, c.seen}); err != nil {
+	if err := c.rec.Record(c.machine.Role, c.machine.Name, now, action, ev, loggedChannelState{c.machine.State.Gkey, c.machine.State.Gopen, c.seen}); err != nil {
 		return fmt.Errorf("gateway: recording %s of the channel: %w", action, err)
 	}
 	return nil
@@ -113,9 +114,17 @@ func (c *meterChannel) gkey() int64 { return c.machine.State.Gkey }
 
 // channelFor returns a fresh machine for meter's channel: the previous
 // key's machine carries on (its epoch and clock), or for a meter this
-// gateway has not keyed since it started, one at the spec's initial epoch
+// gateway has not keyed since it started, one at the spec's initial state
 // whose clock continues after the meter's Channel log of this gateway
 // (channel/<meter>/gateway under Config.Trace), if any.
+//
+// A log of an earlier incarnation (this gateway restarted, or another
+// gateway of the meter wrote it) is continued from its last state, and
+// the new incarnation's first step is the spec's Restart: it holds no
+// session (the sessions are in memory; gopen is FALSE) and its window is
+// empty until its key agreement's Rekey. The restart is taken and logged
+// once: a log whose last step already left the gateway without a session
+// (a restart, and a key agreement that did not finish) goes on from there.
 func (g *Gateway) channelFor(meter protocol.SystemTitle, prev *meterChannel) (*channelMachine, error) {
 	if prev != nil {
 		m := *prev.machine
@@ -126,21 +135,48 @@ func (g *Gateway) channelFor(meter protocol.SystemTitle, prev *meterChannel) (*c
 	if err != nil {
 		return nil, err
 	}
-	m := &channelMachine{Role: "gateway", Name: "gateway", State: channelState{Gkey: 1}, Rec: rec,
+	m := &channelMachine{Role: "gateway", Name: "gateway", State: (&channelParams{}).Init(), Rec: rec,
 		Action: func(o *channelOutput) string { return o.Action }}
-	if rec != nil {
-		// The log of an earlier incarnation (a restart, another gateway
-		// of the meter): its clock and its numbering of the key epochs
-		// go on. The epoch only names the key in the log (the opener
-		// holds the key; Receive's m.k = gkey is the key the APDU opened
-		// under), so this decides nothing.
-		m.Resume()
-		var last loggedChannelState
-		if err := json.Unmarshal(rec.LastState(), &last); err == nil && last.Gkey > 0 {
-			m.State.Gkey = last.Gkey
-		}
+	if rec.LastClock() == 0 {
+		return m, nil
+	}
+	// The log's clock and its numbering of the key epochs go on. The
+	// epoch only names the key in the log (the opener holds the key;
+	// Receive's m.k = gkey is the key the APDU opened under), so this
+	// decides nothing.
+	m.Resume()
+	var last loggedChannelState
+	if err := json.Unmarshal(rec.LastState(), &last); err == nil && last.Gkey > 0 {
+		m.State = channelState{Gkey: last.Gkey, Gopen: last.Gopen}
+	}
+	if !m.State.Gopen {
+		return m, nil
+	}
+	if err := g.restartChannel(m); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// restartChannel takes the machine's Restart (a new incarnation of the
+// gateway, which holds no session) and logs it with the empty window.
+func (g *Gateway) restartChannel(m *channelMachine) error {
+	rec := m.Rec
+	p := channelParams{Crypto: tagVerified{}, Store: windowStore{}}
+	m.Rec = nil // logged below, with seen
+	m.Step = func(s *channelState, ev channelEvent, out *channelOutput) error {
+		return g.chStep(&p, s, ev, out)
+	}
+	ev := channelEvent{Kind: channelRestart}
+	now, err := m.Apply(0, ev, &g.chOut)
+	m.Rec = rec
+	if err != nil {
+		return err
+	}
+	if err := rec.Record(m.Role, m.Name, now, g.chOut.Action, ev, loggedChannelState{m.State.Gkey, m.State.Gopen, []int64{}}); err != nil {
+		return fmt.Errorf("gateway: recording %s of the channel: %w", g.chOut.Action, err)
+	}
+	return nil
 }
 
 // rekey takes the machine's Rekey for a key agreement whose signatures

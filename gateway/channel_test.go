@@ -254,7 +254,8 @@ func TestGatewayLogsChannelSteps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`Rekey {"gkey":2,"seen":[]}`, `Receive {"gkey":2,"seen":[0]}`, `Receive {"gkey":2,"seen":[0,1]}`, `Rekey {"gkey":3,"seen":[]}`}
+	want := []string{`Rekey {"gkey":2,"gopen":true,"seen":[]}`, `Receive {"gkey":2,"gopen":true,"seen":[0]}`,
+		`Receive {"gkey":2,"gopen":true,"seen":[0,1]}`, `Rekey {"gkey":3,"gopen":true,"seen":[]}`}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines logged, want %d: %+v", len(lines), len(want), lines)
 	}
@@ -268,8 +269,8 @@ func TestGatewayLogsChannelSteps(t *testing.T) {
 // TestGatewayLogsUnfinishedAgreements: when the meter's answer says it
 // answered agreements the gateway's log lacks (an earlier incarnation was
 // killed after the meter's Agree), the gateway logs their Rekeys before
-// its own; a restarted gateway continues the log's numbering; an answer
-// too far ahead is refused.
+// its own; a restarted gateway logs its Restart and continues the log's
+// numbering; an answer too far ahead is refused.
 func TestGatewayLogsUnfinishedAgreements(t *testing.T) {
 	meter, gwTitle := protocol.SystemTitle{'V', 'M', 'R', 2}, protocol.SystemTitle{'V', 'G', 'W', 1}
 	_, gkeys, _ := agreeKeys(t, meter, gwTitle)
@@ -288,8 +289,8 @@ func TestGatewayLogsUnfinishedAgreements(t *testing.T) {
 		t.Fatalf("after two unfinished agreements: %v, %v", c, err)
 	}
 	rec, _ := td.Recorder(fmt.Sprintf("channel/%x/gateway", meter[:]))
-	if rec.LastClock() != 4 {
-		t.Fatalf("%d steps logged, want 4 Rekeys", rec.LastClock())
+	if rec.LastClock() != 5 {
+		t.Fatalf("%d steps logged, want a Rekey, a Restart and 3 Rekeys", rec.LastClock())
 	}
 	if _, err := g2.rekey(meter, c, gkeys, 5+maxUnfinished+2); !errors.Is(err, ErrEpochAhead) {
 		t.Fatalf("an answer %d agreements ahead: %v", maxUnfinished+2, err)

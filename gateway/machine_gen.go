@@ -26,7 +26,7 @@ type channelParams struct {
 // Step reads it only through these methods and asks for its changes
 // in channelOutput, which the role applies once the step is persisted.
 type channelStore interface {
-	// SeenHas reports whether x is in seen (Set(Int); spec/Channel.tla:48:5).
+	// SeenHas reports whether x is in seen (Set(Int); spec/Channel.tla:55:5).
 	SeenHas(x int64) bool
 }
 
@@ -36,14 +36,16 @@ type channelStore interface {
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
 type channelCrypto interface {
-	// Authentic is Authentic(m) == m.auth (spec/Channel.tla:159:1).
+	// Authentic is Authentic(m) == m.auth (spec/Channel.tla:190:1).
 	Authentic(m channelNet) bool
 }
 
 // channelState is the gateway's part of the state of spec/Channel.tla.
 type channelState struct {
-	// gkey: Int (spec/Channel.tla:42:5)
+	// gkey: Int (spec/Channel.tla:47:5)
 	Gkey int64 `tla:"gkey" json:"gkey"`
+	// gopen: Bool (spec/Channel.tla:49:5)
+	Gopen bool `tla:"gopen" json:"gopen"`
 }
 
 // channelNet is the record type [k: Int, c: Int, r: Int, auth: Bool] of spec/Channel.tla.
@@ -59,14 +61,17 @@ type channelEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	channelKeyAgreement channelEventKind = iota + 1 // @event: key_agreement, action Rekey (spec/Channel.tla:129:1)
-	channelReceive                                  // @event: receive, action Receive (spec/Channel.tla:164:1)
+	channelKeyAgreement channelEventKind = iota + 1 // @event: key_agreement, action Rekey (spec/Channel.tla:143:1)
+	channelRestart                                  // @event: restart, action Restart (spec/Channel.tla:160:1)
+	channelReceive                                  // @event: receive, action Receive (spec/Channel.tla:196:1)
 )
 
 func (k channelEventKind) String() string {
 	switch k {
 	case channelKeyAgreement:
 		return "key_agreement"
+	case channelRestart:
+		return "restart"
 	case channelReceive:
 		return "receive"
 	}
@@ -118,6 +123,8 @@ func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutpu
 	switch ev.Kind {
 	case channelKeyAgreement:
 		return p.stepRekey(s, ev, out)
+	case channelRestart:
+		return p.stepRestart(s, ev, out)
 	case channelReceive:
 		return p.stepReceive(s, ev, out)
 	}
@@ -128,15 +135,17 @@ func (p *channelParams) Step(s *channelState, ev channelEvent, out *channelOutpu
 func (p *channelParams) Init() channelState {
 	var s channelState
 	s.Gkey = 1
+	s.Gopen = true
 	return s
 }
 
-// stepRekey is action Rekey (spec/Channel.tla:129:1), event key_agreement.
-// Model bounds dropped: gkey < MaxKeys (spec/Channel.tla:130:8).
+// stepRekey is action Rekey (spec/Channel.tla:143:1), event key_agreement.
+// Model bounds dropped: gkey < MaxKeys (spec/Channel.tla:144:8).
 func (p *channelParams) stepRekey(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	nx := *s
 	nx.Gkey = statemachine.Add(&ovf, s.Gkey, 1)
+	nx.Gopen = true
 	out.SeenClear = true
 	msg1 := statemachine.Add(&ovf, s.Gkey, 1)
 	if ovf {
@@ -148,14 +157,29 @@ func (p *channelParams) stepRekey(s *channelState, ev channelEvent, out *channel
 	return nil
 }
 
-// stepReceive is action Receive (spec/Channel.tla:164:1), event receive.
-// History variables not kept: dup' = dup \/ (<<m.k, m.c>> \in accepted) (spec/Channel.tla:169:19); accepted' = accepted \cup {<<m.k, m.c>>} (spec/Channel.tla:170:19).
+// stepRestart is action Restart (spec/Channel.tla:160:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Channel.tla:161:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Channel.tla:162:8).
+func (p *channelParams) stepRestart(s *channelState, ev channelEvent, out *channelOutput) error {
+	nx := *s
+	nx.Gopen = false
+	out.SeenClear = true
+	*s = nx
+	out.Action = "Restart"
+	return nil
+}
+
+// stepReceive is action Receive (spec/Channel.tla:196:1), event receive.
+// History variables not kept: dup' = dup \/ (<<m.k, m.c>> \in accepted) (spec/Channel.tla:202:19); accepted' = accepted \cup {<<m.k, m.c>>} (spec/Channel.tla:203:19).
 func (p *channelParams) stepReceive(s *channelState, ev channelEvent, out *channelOutput) error {
-	if !(ev.M.K == s.Gkey) {
+	if !s.Gopen {
 		return errChannelReceiveGuard1
 	}
-	if p.Store.SeenHas(ev.M.C) {
+	if !(ev.M.K == s.Gkey) {
 		return errChannelReceiveGuard2
+	}
+	if p.Store.SeenHas(ev.M.C) {
+		return errChannelReceiveGuard3
 	}
 	nx := *s
 	if p.Crypto.Authentic(ev.M) {
@@ -168,8 +192,9 @@ func (p *channelParams) stepReceive(s *channelState, ev channelEvent, out *chann
 
 var (
 	errChannelRekeyOverflow = &statemachine.CapacityError{Role: "gateway", Action: "Rekey", What: "integer overflow"}
-	errChannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:165:8)"}
-	errChannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:166:46)"}
+	errChannelReceiveGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "gopen (spec/Channel.tla:197:8)"}
+	errChannelReceiveGuard2 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.k = gkey (spec/Channel.tla:198:8)"}
+	errChannelReceiveGuard3 = &statemachine.GuardError{Role: "gateway", Action: "Receive", Conjunct: "m.c \\notin seen (spec/Channel.tla:199:46)"}
 )
 
 // collectionParams holds the constants of spec/Collection.tla that the gateway's actions read

@@ -57,7 +57,7 @@ func adapters() []*difftest.Adapter {
 	}, {
 		Module: "Channel", Role: "gateway", Params: ch,
 		// MaxCtr below statemachine.SetCap: seen holds a key's counters.
-		Wide: map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3},
+		Wide: map[string]int64{"MaxSeals": 24, "Block": 4, "MaxCtr": 24, "MaxKeys": 4, "MaxForged": 3, "MaxRestarts": 3},
 		// The window (seen) is a @store: the state is the machine's
 		// beside the map-backed reference store.
 		Init: func() reflect.Value {
@@ -130,9 +130,12 @@ func TestDiffMachineExhaustive(t *testing.T) {
 // fail the differential tests.
 func TestDiffCatchesMutants(t *testing.T) {
 	difftest.Mutants(t, specDir, target(t), "TestDiffMachine", []gen.Mutation{
-		{Action: "Receive", Guard: 1},                               // Channel: m.k = gkey flipped
-		{Action: "Receive", Guard: 2},                               // Channel: m.c \notin seen flipped
+		{Action: "Receive", Guard: 1},                               // Channel: gopen flipped
+		{Action: "Receive", Guard: 2},                               // Channel: m.k = gkey flipped
+		{Action: "Receive", Guard: 3},                               // Channel: m.c \notin seen flipped
 		{Action: "Rekey", Assign: "gkey"},                           // Channel: gkey' = gkey + 1 + 1
+		{Action: "Rekey", Assign: "gopen"},                          // Channel: a key agreement leaves no session
+		{Module: "Channel", Action: "Restart", Assign: "gopen"},     // Channel: a restart keeps the session
 		{Module: "Collection", Action: "Upload", Guard: 1},          // Collection: i \in queue flipped
 		{Module: "Collection", Action: "Uploaded", Assign: "queue"}, // Collection: queue' emptied
 		{Action: "Relay", Guard: 1},                                 // c \notin relayed flipped

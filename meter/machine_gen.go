@@ -21,13 +21,13 @@ type channelParams struct {
 
 // channelState is the meter's part of the state of spec/Channel.tla.
 type channelState struct {
-	// reserved: Int; @persist (spec/Channel.tla:34:5)
+	// reserved: Int; @persist (spec/Channel.tla:39:5)
 	Reserved int64 `tla:"reserved" json:"reserved"`
-	// next: Int (spec/Channel.tla:36:5)
+	// next: Int (spec/Channel.tla:41:5)
 	Next int64 `tla:"next" json:"next"`
-	// sent: Int (spec/Channel.tla:38:5)
+	// sent: Int (spec/Channel.tla:43:5)
 	Sent int64 `tla:"sent" json:"sent"`
-	// mkey: Int; @persist (spec/Channel.tla:40:5)
+	// mkey: Int; @persist (spec/Channel.tla:45:5)
 	Mkey int64 `tla:"mkey" json:"mkey"`
 }
 
@@ -44,10 +44,10 @@ type channelEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	channelReserve      channelEventKind = iota + 1 // @event: reserve, action Reserve (spec/Channel.tla:94:1)
-	channelSend                                     // @event: send, action Seal (spec/Channel.tla:110:1)
-	channelPowerLoss                                // @event: power_loss, action Crash (spec/Channel.tla:122:1)
-	channelKeyAgreement                             // @event: key_agreement, action Agree (spec/Channel.tla:140:1)
+	channelReserve      channelEventKind = iota + 1 // @event: reserve, action Reserve (spec/Channel.tla:108:1)
+	channelSend                                     // @event: send, action Seal (spec/Channel.tla:124:1)
+	channelPowerLoss                                // @event: power_loss, action Crash (spec/Channel.tla:136:1)
+	channelKeyAgreement                             // @event: key_agreement, action Agree (spec/Channel.tla:171:1)
 )
 
 func (k channelEventKind) String() string {
@@ -121,7 +121,7 @@ func (p *channelParams) Init() channelState {
 	return s
 }
 
-// stepReserve is action Reserve (spec/Channel.tla:94:1), event reserve.
+// stepReserve is action Reserve (spec/Channel.tla:108:1), event reserve.
 func (p *channelParams) stepReserve(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	if !(s.Next == s.Reserved) {
@@ -141,9 +141,9 @@ func (p *channelParams) stepReserve(s *channelState, ev channelEvent, out *chann
 	return nil
 }
 
-// stepSeal is action Seal (spec/Channel.tla:110:1), event send.
-// Model bounds dropped: sent < MaxSeals (spec/Channel.tla:112:8).
-// History variables not kept: sealed' = sealed \cup {[k |-> mkey, n |-> next, r |-> sent + 1]} (spec/Channel.tla:115:8).
+// stepSeal is action Seal (spec/Channel.tla:124:1), event send.
+// Model bounds dropped: sent < MaxSeals (spec/Channel.tla:126:8).
+// History variables not kept: sealed' = sealed \cup {[k |-> mkey, n |-> next, r |-> sent + 1]} (spec/Channel.tla:129:8).
 func (p *channelParams) stepSeal(s *channelState, ev channelEvent, out *channelOutput) error {
 	var ovf bool
 	if !(s.Next < s.Reserved) {
@@ -165,7 +165,7 @@ func (p *channelParams) stepSeal(s *channelState, ev channelEvent, out *channelO
 	return nil
 }
 
-// stepCrash is action Crash (spec/Channel.tla:122:1), event power_loss.
+// stepCrash is action Crash (spec/Channel.tla:136:1), event power_loss.
 func (p *channelParams) stepCrash(s *channelState, ev channelEvent, out *channelOutput) error {
 	nx := *s
 	nx.Next = s.Reserved
@@ -174,7 +174,7 @@ func (p *channelParams) stepCrash(s *channelState, ev channelEvent, out *channel
 	return nil
 }
 
-// stepAgree is action Agree (spec/Channel.tla:140:1), event key_agreement.
+// stepAgree is action Agree (spec/Channel.tla:171:1), event key_agreement.
 func (p *channelParams) stepAgree(s *channelState, ev channelEvent, out *channelOutput) error {
 	if !(ev.K > s.Mkey) {
 		return errChannelAgreeGuard1
@@ -190,13 +190,13 @@ func (p *channelParams) stepAgree(s *channelState, ev channelEvent, out *channel
 }
 
 var (
-	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:96:8)"}
-	errChannelReserveGuard2   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "reserved < MaxCtr (spec/Channel.tla:97:8)"}
+	errChannelReserveGuard1   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "next = reserved (spec/Channel.tla:110:8)"}
+	errChannelReserveGuard2   = &statemachine.GuardError{Role: "meter", Action: "Reserve", Conjunct: "reserved < MaxCtr (spec/Channel.tla:111:8)"}
 	errChannelReserveOverflow = &statemachine.CapacityError{Role: "meter", Action: "Reserve", What: "integer overflow"}
-	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:104:48)"}
-	errChannelSealGuard2      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < MaxCtr (spec/Channel.tla:105:8)"}
+	errChannelSealGuard1      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < reserved (spec/Channel.tla:118:48)"}
+	errChannelSealGuard2      = &statemachine.GuardError{Role: "meter", Action: "Seal", Conjunct: "next < MaxCtr (spec/Channel.tla:119:8)"}
 	errChannelSealOverflow    = &statemachine.CapacityError{Role: "meter", Action: "Seal", What: "integer overflow"}
-	errChannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:141:8)"}
+	errChannelAgreeGuard1     = &statemachine.GuardError{Role: "meter", Action: "Agree", Conjunct: "k > mkey (spec/Channel.tla:172:8)"}
 )
 
 // collectionParams holds the constants of spec/Collection.tla that the meter's actions read

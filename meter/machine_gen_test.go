@@ -38,7 +38,7 @@ func adapters() []*difftest.Adapter {
 	return []*difftest.Adapter{
 		{
 			Module: "Channel", Role: "meter", Params: ch,
-			Wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3},
+			Wide:  map[string]int64{"MaxSeals": 30, "Block": 4, "MaxCtr": 40, "MaxKeys": 4, "MaxForged": 3, "MaxRestarts": 3},
 			Init:  func() reflect.Value { s := ch.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&channelEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {

@@ -9,12 +9,16 @@
 (* before use and can lose power at any point.  A key agreement, started  *)
 (* by the gateway and answered by the meter when its message arrives,      *)
 (* gives a fresh key (each side holds its own epoch) and restarts the      *)
-(* counters.                                                               *)
+(* counters.  The gateway keeps its sessions in memory: a restart loses   *)
+(* its key and its replay window, and it opens no APDU until it has run a  *)
+(* new key agreement, under whose fresh key no APDU of an earlier one      *)
+(* opens.                                                                  *)
 (*                                                                         *)
-(* Properties: S2 (an APDU is accepted at most once), S7 (a key never sees *)
-(* the same nonce for two different plaintexts, also across crashes) and  *)
-(* WindowOnlyAuthentic (the replay window only ever records counters of   *)
-(* authenticated APDUs, so a forgery cannot block a genuine APDU).        *)
+(* Properties: S2 (an APDU is accepted at most once, also across gateway   *)
+(* restarts), S7 (a key never sees the same nonce for two different        *)
+(* plaintexts, also across crashes) and WindowOnlyAuthentic (the replay    *)
+(* window only ever records counters of authenticated APDUs, so a forgery  *)
+(* cannot block a genuine APDU).                                           *)
 (*                                                                         *)
 (* Mutant selects a weakening (spec/README.md); "none" is the protocol.    *)
 (***************************************************************************)
@@ -27,6 +31,7 @@ CONSTANTS
     MaxKeys,       \* key agreements in a run
     Wrap,          \* size of a too-small counter field (mutant "wrap")
     MaxForged,     \* APDUs the attacker injects
+    MaxRestarts,   \* gateway restarts in a run
     Mutant
 
 VARIABLES
@@ -39,7 +44,9 @@ VARIABLES
     \* @type: Int; @role: meter; @persist
     mkey,          \* the meter's key epoch (the session it seals under)
     \* @type: Int; @role: gateway
-    gkey,          \* the gateway's key epoch (the session it opens under)
+    gkey,          \* the gateway's key epoch (the session it opens under, or last opened under)
+    \* @type: Bool; @role: gateway
+    gopen,         \* the gateway holds the session of gkey (volatile: its key is lost at a restart)
     \* @type: Set(Int); @role: attacker
     kas,           \* key agreements on the medium (the epochs offered)
     \* @type: Set([k: Int, c: Int, r: Int, auth: Bool]); @role: attacker
@@ -53,11 +60,14 @@ VARIABLES
     \* @type: Set([k: Int, n: Int, r: Int]); @role: history
     sealed,        \* <<key, nonce, plaintext>> of every seal
     \* @type: Int; @role: attacker
-    forged
+    forged,
+    \* @type: Int; @role: history
+    restarts       \* gateway restarts so far (bounded by MaxRestarts)
 
-vars == <<reserved, next, sent, mkey, gkey, kas, net, seen, accepted, dup, sealed, forged>>
+vars == <<reserved, next, sent, mkey, gkey, gopen, kas, net, seen, accepted, dup, sealed, forged, restarts>>
 
-Mutants == {"none", "no_check", "restart_same_key", "wrap", "window_before_auth", "no_persist"}
+Mutants == {"none", "no_check", "restart_same_key", "wrap", "window_before_auth", "no_persist",
+            "gateway_restart_keeps_key"}
 
 ASSUME Mutant \in Mutants
 
@@ -71,9 +81,11 @@ TypeOK ==
     /\ sent \in 0..MaxSeals
     /\ mkey \in 1..MaxKeys
     /\ gkey \in 1..MaxKeys
+    /\ gopen \in BOOLEAN
     /\ kas \subseteq 1..MaxKeys
     /\ seen \subseteq 0..MaxCtr + Block
     /\ dup \in BOOLEAN
+    /\ restarts \in 0..MaxRestarts
 
 Init ==
     /\ reserved = 0
@@ -81,6 +93,7 @@ Init ==
     /\ sent = 0
     /\ mkey = 1
     /\ gkey = 1
+    /\ gopen = TRUE
     /\ kas = {}
     /\ net = {}
     /\ seen = {}
@@ -88,6 +101,7 @@ Init ==
     /\ dup = FALSE
     /\ sealed = {}
     /\ forged = 0
+    /\ restarts = 0
 
 \* @role: meter @event: reserve
 \* Persist a block of counters before using any of them.
@@ -96,7 +110,7 @@ Reserve ==
     /\ next = reserved
     /\ reserved < MaxCtr
     /\ reserved' = reserved + Block
-    /\ UNCHANGED <<next, sent, mkey, gkey, kas, net, seen, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<next, sent, mkey, gkey, gopen, kas, net, seen, accepted, dup, sealed, forged, restarts>>
 
 \* Counters left under the current key: the protocol stops at MaxCtr (a new
 \* key agreement is required); the wrapping mutant has no such limit.
@@ -114,14 +128,14 @@ Seal ==
     /\ net' = net \cup {[k |-> mkey, c |-> next, r |-> sent + 1, auth |-> TRUE]}
     /\ sealed' = sealed \cup {[k |-> mkey, n |-> Nonce(next), r |-> sent + 1]}
     /\ next' = next + 1
-    /\ UNCHANGED <<reserved, mkey, gkey, kas, seen, accepted, dup, forged>>
+    /\ UNCHANGED <<reserved, mkey, gkey, gopen, kas, seen, accepted, dup, forged, restarts>>
 
 \* @role: meter @event: power_loss
 \* Volatile state is lost; the meter resumes above its durable reservation.
 \* (Mutant "no_persist" never wrote one; "restart_same_key" restarts at 0.)
 Crash ==
     /\ next' = IF Mutant = "restart_same_key" THEN 0 ELSE reserved
-    /\ UNCHANGED <<reserved, sent, mkey, gkey, kas, net, seen, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<reserved, sent, mkey, gkey, gopen, kas, net, seen, accepted, dup, sealed, forged, restarts>>
 
 \* @role: gateway @event: key_agreement
 \* The gateway starts a fresh signed key agreement: it opens under the new
@@ -129,9 +143,26 @@ Crash ==
 Rekey ==
     /\ gkey < MaxKeys  \* @bound
     /\ gkey' = gkey + 1
+    /\ gopen' = TRUE
     /\ seen' = {}
     /\ kas' = kas \cup {gkey + 1}
-    /\ UNCHANGED <<reserved, next, sent, mkey, net, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<reserved, next, sent, mkey, net, accepted, dup, sealed, forged, restarts>>
+
+\* @role: gateway @event: restart
+\* The gateway restarts (power loss, a new process, another gateway taking
+\* the meter over): its sessions are volatile, so it loses its key and its
+\* window and holds no session until its next key agreement (Rekey), whose
+\* fresh key is the only one it opens under. gkey stays as the name of the
+\* last epoch it started, so that the next one is new (a fresh ECDH key
+\* differs from every earlier one); with gopen FALSE no APDU opens under
+\* it. (Mutant "gateway_restart_keeps_key" resumes under the old key with
+\* an empty window.)
+Restart ==
+    /\ restarts < MaxRestarts  \* @bound
+    /\ restarts' = restarts + 1
+    /\ gopen' = IF Mutant = "gateway_restart_keeps_key" THEN gopen ELSE FALSE
+    /\ seen' = {}
+    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, kas, net, accepted, dup, sealed, forged>>
 
 \* @role: meter @event: key_agreement(k)
 \* The meter answers a key agreement newer than its session (the signed
@@ -142,7 +173,7 @@ Agree(k) ==
     /\ mkey' = k
     /\ next' = 0
     /\ reserved' = 0
-    /\ UNCHANGED <<sent, gkey, kas, net, seen, accepted, dup, sealed, forged>>
+    /\ UNCHANGED <<sent, gkey, gopen, kas, net, seen, accepted, dup, sealed, forged, restarts>>
 
 \* @role: attacker @event: inject(k, c)
 \* The attacker builds an APDU for any key and counter; without the key its
@@ -151,7 +182,7 @@ Inject(k, c) ==
     /\ forged < MaxForged  \* @bound
     /\ forged' = forged + 1
     /\ net' = net \cup {[k |-> k, c |-> c, r |-> 0, auth |-> FALSE]}
-    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, kas, seen, accepted, dup, sealed>>
+    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, gopen, kas, seen, accepted, dup, sealed, restarts>>
 
 \* @crypto
 \* The APDU's GCM tag verifies under the session key (crypto is abstract:
@@ -159,9 +190,11 @@ Inject(k, c) ==
 Authentic(m) == m.auth
 
 \* @role: gateway @event: receive(m)
-\* Check the counter against the window, authenticate, and only then update
-\* the window (RFC 6479, after authentication).
+\* Only under a session the gateway holds; check the counter against the
+\* window, authenticate, and only then update the window (RFC 6479, after
+\* authentication).
 Receive(m) ==
+    /\ gopen
     /\ m.k = gkey
     /\ IF Mutant = "no_check" THEN TRUE ELSE m.c \notin seen
     /\ IF Authentic(m)
@@ -170,13 +203,14 @@ Receive(m) ==
                /\ accepted' = accepted \cup {<<m.k, m.c>>}
           ELSE /\ seen' = IF Mutant = "window_before_auth" THEN seen \cup {m.c} ELSE seen
                /\ UNCHANGED <<dup, accepted>>
-    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, kas, net, sealed, forged>>
+    /\ UNCHANGED <<reserved, next, sent, mkey, gkey, gopen, kas, net, sealed, forged, restarts>>
 
 Next ==
     \/ Reserve
     \/ Seal
     \/ Crash
     \/ Rekey
+    \/ Restart
     \/ \E k \in kas : Agree(k)
     \/ \E k \in 1..MaxKeys, c \in 0..MaxCtr - 1 : Inject(k, c)
     \/ \E m \in net : Receive(m)
@@ -184,12 +218,12 @@ Next ==
 Spec == Init /\ [][Next]_vars
 
 \* Trace validation of the meter's log alone (spec/trace/Channel.cfg): Next
-\* without the gateway's Receive and the attacker's Inject. Those change
-\* none of the meter's variables nor kas, so they neither enable nor
-\* disable a step of the meter or the gateway's Rekey; a behaviour of
-\* MeterView is a behaviour of Next, and a meter's log that MeterView
-\* explains Next explains too. The gateway's Rekey is the hidden step
-\* before the meter's Agree.
+\* without the gateway's Receive and Restart and the attacker's
+\* Inject. Those change none of the meter's variables nor kas nor gkey, so
+\* they neither enable nor disable a step of the meter or the gateway's
+\* Rekey; a behaviour of MeterView is a behaviour of Next, and a meter's
+\* log that MeterView explains Next explains too. The gateway's Rekey is
+\* the hidden step before the meter's Agree.
 MeterView ==
     \/ Reserve
     \/ Seal
@@ -200,16 +234,19 @@ MeterView ==
 \* Trace validation of the meter's and the gateway's logs together
 \* (spec/trace/Channel.cfg): Next without the attacker's Inject. The
 \* gateway logs only the Receive of authentic APDUs (the Receive of a
-\* forged one changes no variable: a stuttering step), so a behaviour of
-\* RolesView is a behaviour of Next.
+\* forged one changes no variable: a stuttering step), and its restart: a
+\* new incarnation that resumes the log of an earlier one logs
+\* Restart before its first Rekey. A behaviour of RolesView is a
+\* behaviour of Next.
 RolesView ==
     \/ MeterView
+    \/ Restart
     \/ \E m \in net : Receive(m)
 
 -----------------------------------------------------------------------------
 (* Properties (proofs/README.md).                                          *)
 
-\* S2: no APDU is accepted twice.
+\* S2: no APDU is accepted twice (also across gateway restarts).
 S2_AcceptedOnce == ~dup
 
 \* S7: under one key, one nonce seals one plaintext.
