@@ -151,9 +151,6 @@ func (c *APIClient) do(ctx context.Context, method, path string, body, out any) 
 	return nil
 }
 
-// closeIdle closes the client's kept-alive connections.
-func (c *APIClient) closeIdle() { c.hc.CloseIdleConnections() }
-
 func hexTitle(t protocol.SystemTitle) string { return hex.EncodeToString(t[:]) }
 
 // RequestCommand is an operator's request for a command (POST
