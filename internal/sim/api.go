@@ -77,13 +77,16 @@ type APIClient struct {
 // APIError is a refusal of the head-end's API as its client sees it: the
 // HTTP status, the class of the operator API's JSON refusal
 // (wan.OperatorError; "" where the answer is text: the participants' API
-// and the campaign routes) and the message, which names why.
+// and the campaign routes) and the message, which names why. The demo's
+// report and the adversary campaign judge a refusal by it: by status and
+// class, as a client of a deployment does, not by the head-end's Go error.
 type APIError struct {
 	Status int
 	Class  string
 	Msg    string
 }
 
+// Error is the status, the class and the message.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
 	if e.Class != "" {
