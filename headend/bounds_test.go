@@ -34,7 +34,7 @@ func TestCommandMachineFloodBoundedCountersKept(t *testing.T) {
 	tariff := protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 2}
 	counter := func() uint64 {
 		t.Helper()
-		signed, err := f.he.IssueCommand(f.alice, nil, tariff)
+		signed, err := f.he.issueCommand(f.alice, nil, tariff)
 		if err != nil {
 			t.Fatalf("honest tariff command: %v", err)
 		}
@@ -47,7 +47,7 @@ func TestCommandMachineFloodBoundedCountersKept(t *testing.T) {
 	first := counter()
 	for i := range 400 {
 		m := protocol.SystemTitle{'X', 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}
-		if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: m, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
+		if _, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: m, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
 			t.Fatalf("flood command %d: %v, want ErrApproval", i, err)
 		}
 		if n := len(f.he.cmds); n > f.he.cfg.commandMachines {

@@ -144,30 +144,11 @@ func checkCampaign(id uint32, manifest, image []byte, meters []protocol.SystemTi
 
 // operator checks that a is a head-end operator (the role that approves
 // firmware).
-func (h *HeadEnd) operator(a Approver, what string) error {
+func (h *HeadEnd) operator(a approver, what string) error {
 	if r, err := h.roleOf(a); err != nil || r != protocol.RoleHeadEnd {
 		return fmt.Errorf("%w: %s may not %s", ErrRole, a.Name, what)
 	}
 	return nil
-}
-
-// NewCampaign registers a campaign of meters (in rollout order) approved
-// by two different operator accounts at once (DESIGN.md: two approvers for
-// firmware). The operator API asks for the approvals one after the other
-// (requestCampaign, approveCampaign); both end in the same record.
-func (h *HeadEnd) NewCampaign(id uint32, manifest, image []byte, first, second Approver, meters []protocol.SystemTitle) (*Campaign, error) {
-	if first.Name == second.Name {
-		return nil, h.refuse(first.Name, "campaign-refused", fmt.Sprintf("campaign %d without a second approver", id), fmt.Errorf("%w: campaign %d", ErrApproval, id))
-	}
-	for _, a := range []Approver{first, second} {
-		if err := h.operator(a, "approve firmware"); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkCampaign(id, manifest, image, meters); err != nil {
-		return nil, err
-	}
-	return h.release(id, manifest, image, first.Name, second.Name, meters, false)
 }
 
 // release records the approved campaign (and ends its request when
@@ -188,7 +169,7 @@ func (h *HeadEnd) release(id uint32, manifest, image []byte, first, second strin
 
 // requestCampaign records operator op's request for a campaign, which
 // waits for a second operator's approval (approveCampaign).
-func (h *HeadEnd) requestCampaign(op Approver, id uint32, manifest, image []byte, meters []protocol.SystemTitle) error {
+func (h *HeadEnd) requestCampaign(op approver, id uint32, manifest, image []byte, meters []protocol.SystemTitle) error {
 	if err := h.operator(op, "request a firmware campaign"); err != nil {
 		return err
 	}
@@ -205,7 +186,7 @@ func (h *HeadEnd) requestCampaign(op Approver, id uint32, manifest, image []byte
 
 // approveCampaign releases a requested campaign with op's approval; op
 // must be another operator than the one who requested it.
-func (h *HeadEnd) approveCampaign(op Approver, id uint32) (*Campaign, error) {
+func (h *HeadEnd) approveCampaign(op approver, id uint32) (*Campaign, error) {
 	if err := h.operator(op, "approve firmware"); err != nil {
 		return nil, err
 	}
@@ -222,15 +203,15 @@ func (h *HeadEnd) approveCampaign(op Approver, id uint32) (*Campaign, error) {
 // pauseCampaign stops handing a running campaign out; resumeCampaign
 // hands a paused one out again. Outcomes of transfers under way are still
 // recorded while it is paused.
-func (h *HeadEnd) pauseCampaign(op Approver, id uint32) error {
+func (h *HeadEnd) pauseCampaign(op approver, id uint32) error {
 	return h.moveCampaign(op, id, campaignRunning, campaignPaused, "campaign-paused")
 }
 
-func (h *HeadEnd) resumeCampaign(op Approver, id uint32) error {
+func (h *HeadEnd) resumeCampaign(op approver, id uint32) error {
 	return h.moveCampaign(op, id, campaignPaused, campaignRunning, "campaign-resumed")
 }
 
-func (h *HeadEnd) moveCampaign(op Approver, id uint32, from, to, action string) error {
+func (h *HeadEnd) moveCampaign(op approver, id uint32, from, to, action string) error {
 	if err := h.operator(op, action); err != nil {
 		return err
 	}

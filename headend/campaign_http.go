@@ -91,11 +91,11 @@ func replyOf(c *Campaign) campaignReply {
 
 // campaignOperator is the operator a request comes from: its certificate
 // must be valid now for the head-end role (head-end-operator CA).
-func (h *HeadEnd) campaignOperator(w http.ResponseWriter, r *http.Request) (Approver, bool) {
+func (h *HeadEnd) campaignOperator(w http.ResponseWriter, r *http.Request) (approver, bool) {
 	a, err := h.operatorOf(r)
 	if err != nil {
 		httpError(w, http.StatusForbidden, err)
-		return Approver{}, false
+		return approver{}, false
 	}
 	return a, true
 }
@@ -197,7 +197,7 @@ func (h *HeadEnd) writeCampaign(w http.ResponseWriter, id uint32) {
 
 // auditRead writes an operator's read to the audit log; the read is not
 // answered when its entry did not commit (fail closed, as a fetch).
-func (h *HeadEnd) auditRead(w http.ResponseWriter, op Approver, detail string) bool {
+func (h *HeadEnd) auditRead(w http.ResponseWriter, op approver, detail string) bool {
 	if err := h.cfg.Store.appendAudit(h.cfg.Now(), op.Name, "campaign-read", detail); err != nil {
 		httpError(w, http.StatusServiceUnavailable, err)
 		return false

@@ -120,7 +120,7 @@ func (h *HeadEnd) registerConsole(mux *http.ServeMux) {
 // console admits operators to fn through the operator API's gate
 // (operatorCall), refuses a POST that is not same-origin, and answers a
 // refusal or fn's error as an HTML page with the operator API's status.
-func (h *HeadEnd) console(fn func(w http.ResponseWriter, r *http.Request, a Approver) error) http.HandlerFunc {
+func (h *HeadEnd) console(fn func(w http.ResponseWriter, r *http.Request, a approver) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		consoleHeaders(w)
 		a, err := h.operatorCall(w, r)
@@ -202,7 +202,7 @@ func render(w http.ResponseWriter, code int, name string, p consolePage) error {
 
 // consoleError answers err as an HTML page with the status the operator
 // API gives it.
-func consoleError(w http.ResponseWriter, a Approver, err error) {
+func consoleError(w http.ResponseWriter, a approver, err error) {
 	code, class := opStatus(err)
 	if errors.Is(err, errConsolePage) {
 		code, class = http.StatusInternalServerError, "internal"
@@ -219,7 +219,7 @@ func consoleError(w http.ResponseWriter, a Approver, err error) {
 
 // consoleOverview is the dashboard: what waits for an operator, what is
 // on its way. It reloads itself.
-func (h *HeadEnd) consoleOverview(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleOverview(w http.ResponseWriter, r *http.Request, a approver) error {
 	ctx := r.Context()
 	pending, err := h.cfg.Store.operatorCommands(ctx, wan.CommandPending, 0, maxListed)
 	if err != nil {
@@ -246,14 +246,14 @@ func (h *HeadEnd) consoleOverview(w http.ResponseWriter, r *http.Request, a Appr
 	data := struct {
 		Pending          []wan.OperatorCommand
 		InFlight         int
-		Alarms           []Alarm
+		Alarms           []alarm
 		CampaignsRunning int
 		Refresh          int
 	}{pending, inFlight, open, running, consoleOverviewRefresh}
 	return render(w, http.StatusOK, "overview", consolePage{Title: "Overview", Operator: a.Name, Refresh: consoleOverviewRefresh, Data: data})
 }
 
-func (h *HeadEnd) consoleMeters(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleMeters(w http.ResponseWriter, r *http.Request, a approver) error {
 	var from []byte
 	if after := r.URL.Query().Get("after"); after != "" {
 		m, err := parseMeter(after)
@@ -283,7 +283,7 @@ type consoleItem struct {
 	Intervals int
 }
 
-func (h *HeadEnd) consoleMeter(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleMeter(w http.ResponseWriter, r *http.Request, a approver) error {
 	meter, err := parseMeter(r.PathValue("meter"))
 	if err != nil {
 		return err
@@ -385,7 +385,7 @@ func newLoadChart(points []chartPoint, from, to time.Time) loadChart {
 // approve button) and the newest commands with their state and result;
 // while one is on its way to its meter (signing or ready), the page
 // reloads itself.
-func (h *HeadEnd) consoleCommands(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleCommands(w http.ResponseWriter, r *http.Request, a approver) error {
 	ctx := r.Context()
 	pending, err := h.cfg.Store.operatorCommands(ctx, wan.CommandPending, 0, maxListed)
 	if err != nil {
@@ -414,7 +414,7 @@ func (h *HeadEnd) consoleCommands(w http.ResponseWriter, r *http.Request, a Appr
 // consoleApprove is the approve button: the operator API's approval
 // (approveCommand, the four-eyes rule and the signature), then back to
 // the commands.
-func (h *HeadEnd) consoleApprove(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleApprove(w http.ResponseWriter, r *http.Request, a approver) error {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -426,7 +426,7 @@ func (h *HeadEnd) consoleApprove(w http.ResponseWriter, r *http.Request, a Appro
 	return nil
 }
 
-func (h *HeadEnd) consoleAlarms(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleAlarms(w http.ResponseWriter, r *http.Request, a approver) error {
 	ctx := r.Context()
 	open, err := h.cfg.Store.alarmRows(ctx, alarmSelect+` WHERE acked_by IS NULL ORDER BY id LIMIT ?`, maxListed)
 	if err != nil {
@@ -437,7 +437,7 @@ func (h *HeadEnd) consoleAlarms(w http.ResponseWriter, r *http.Request, a Approv
 		return err
 	}
 	data := struct {
-		Open, Acked []Alarm
+		Open, Acked []alarm
 		Max         int
 	}{open, acked, maxListed}
 	return render(w, http.StatusOK, "alarms", consolePage{Title: "Alarms", Operator: a.Name, Data: data})
@@ -445,19 +445,19 @@ func (h *HeadEnd) consoleAlarms(w http.ResponseWriter, r *http.Request, a Approv
 
 // consoleAck is the acknowledge button: AcknowledgeAlarm, as the operator
 // API's ack.
-func (h *HeadEnd) consoleAck(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleAck(w http.ResponseWriter, r *http.Request, a approver) error {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if err := h.AcknowledgeAlarm(r.Context(), id, a.Name); err != nil {
+	if err := h.acknowledgeAlarm(r.Context(), id, a.Name); err != nil {
 		return err
 	}
 	http.Redirect(w, r, "/console/alarms", http.StatusSeeOther)
 	return nil
 }
 
-func (h *HeadEnd) consoleCampaigns(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleCampaigns(w http.ResponseWriter, r *http.Request, a approver) error {
 	camps, err := h.cfg.Store.campaignSummaries(r.Context(), consoleMaxCampaigns)
 	if err != nil {
 		return err
@@ -479,7 +479,7 @@ func (h *HeadEnd) consoleCampaigns(w http.ResponseWriter, r *http.Request, a App
 
 // consoleAudit shows the audit log newest first, maxListed entries a page
 // (?before= pages back).
-func (h *HeadEnd) consoleAudit(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) consoleAudit(w http.ResponseWriter, r *http.Request, a approver) error {
 	before, err := queryInt(r, "before", 0)
 	if err != nil {
 		return err

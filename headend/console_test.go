@@ -288,7 +288,7 @@ func TestConsoleInChromium(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("tamper upload: %s %s", resp.Status, body)
 	}
-	alarms, err := f.he.Alarms(ctx, true)
+	alarms, err := f.he.alarms(ctx, true)
 	if err != nil || len(alarms) != 1 {
 		t.Fatalf("open alarms %+v %v", alarms, err)
 	}
@@ -303,13 +303,13 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	waitFor("after the acknowledgement", fmt.Sprintf(`(document.getElementById("alarm-%d") || {dataset: {}}).dataset.state || ""`, alarm), "acknowledged")
 	shot("acknowledged")
-	if all, err := f.he.Alarms(ctx, false); err != nil || len(all) != 1 || all[0].AckedBy != bob.Leaf.Subject.CommonName {
+	if all, err := f.he.alarms(ctx, false); err != nil || len(all) != 1 || all[0].AckedBy != bob.Leaf.Subject.CommonName {
 		t.Fatalf("the store after the acknowledgement: %+v %v", all, err)
 	}
 
 	// A firmware campaign under way: its progress.
 	meters := campaignMeters(20) // stages: 1, 5, 20 meters
-	if _, err := f.he.NewCampaign(3, []byte("manifest"), []byte("image"), f.alice, f.bob, meters); err != nil {
+	if _, err := f.he.newCampaign(3, []byte("manifest"), []byte("image"), f.alice, f.bob, meters); err != nil {
 		t.Fatal(err)
 	}
 	report(t, f.he, 3, work(t, f.he, 3, meters), map[string]int{}, func(string) bool { return false })

@@ -31,7 +31,7 @@ func TestSeedContractAfterSwitch(t *testing.T) {
 		t.Fatal("a second seed of the same contract was taken")
 	}
 	noon := f.t0.Add(12 * time.Hour)
-	if err := f.store.SwitchSupplier(f.meter, "supplier B", noon, end); err != nil {
+	if err := f.store.switchSupplier(f.meter, "supplier B", noon, end); err != nil {
 		t.Fatal(err)
 	}
 	if seed() {

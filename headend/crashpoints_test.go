@@ -49,7 +49,7 @@ type crashBatch struct {
 	start   int               // trace length when Ingest was called
 	ack     int               // trace length when Ingest returned
 	// a command issued after the batch: its counter (0: none) and the
-	// trace length when IssueCommand returned it
+	// trace length when issueCommand returned it
 	cmd    int64
 	cmdAck int
 }
@@ -115,7 +115,7 @@ func recordIngestRun(t *testing.T, f *fixture, dir string, n int) ([]vfsOp, []cr
 		batches[i].ack = len(fault.ops)
 		fault.mu.Unlock()
 		if i%3 == 1 {
-			if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: uint8(i % 4)}); err != nil {
+			if _, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: uint8(i % 4)}); err != nil {
 				stopRecording()
 				t.Fatalf("command after batch %d: %v", i, err)
 			}
@@ -520,7 +520,7 @@ func migrationCheck(dir string, files map[string][]byte) string {
 	if err != nil || items != 2 || ivs != 192 {
 		return fmt.Sprintf("%d items, %d intervals, %v", items, ivs, err)
 	}
-	log, err := st.AuditLog()
+	log, err := st.auditLog()
 	if err != nil || len(log) != 2 {
 		return fmt.Sprintf("audit log %d entries, %v", len(log), err)
 	}

@@ -68,7 +68,7 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 				fault.failWrite.Store(0)
 				t.Fatalf("HTTP batch on a %s disk: %d %q", c.name, rec.Code, rec.Body.String())
 			}
-			cmd, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 1})
+			cmd, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 1})
 			if !errors.Is(err, c.want) || cmd != nil {
 				fault.failWrite.Store(0)
 				t.Fatalf("command on a %s disk: %d bytes, %v", c.name, len(cmd), err)
@@ -83,7 +83,7 @@ func TestDiskFullAndReadOnly(t *testing.T) {
 			if err != nil || res.Stored != 1 || res.Duplicates != 1 {
 				t.Fatalf("after space returned: %+v %v", res, err)
 			}
-			if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 1}); err != nil {
+			if _, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 1}); err != nil {
 				t.Fatalf("command after space returned: %v", err)
 			}
 			if n, err := f.store.commandCounter(f.meter); err != nil || n != 1 {
@@ -155,7 +155,7 @@ func TestFetchNeverShortWithoutError(t *testing.T) {
 		}
 		f.useStore(st)
 		fault.readsLeft.Store(n)
-		p, err := f.he.Fetch(context.Background(), part, f.meter, f.t0, f.t0.Add(days*24*time.Hour))
+		p, err := f.he.fetch(context.Background(), part, f.meter, f.t0, f.t0.Add(days*24*time.Hour))
 		left := fault.readsLeft.Load()
 		fault.readsLeft.Store(-1)
 		if err == nil && len(p) != full {

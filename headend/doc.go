@@ -53,8 +53,10 @@
 // the same listener: operators are certificates in role head-end that name
 // no host; every call is audited with the operator's name; commands follow
 // the four-eyes rule as rows of operator_commands (requested, approved by a
-// different operator, signed through IssueCommand, kept for the gateway).
-// The operator console (console.go, console/) shows the same to a browser
-// as server-rendered pages under /console, behind the same gate and with
-// the same code behind its buttons; its POSTs must be same-origin.
+// different operator, then checked against the roles and the hourly limit
+// of disconnects, Config.DisconnectsPerHour, signed with the command key and
+// kept for the gateway). The operator console (console.go, console/) shows
+// the same to a browser as server-rendered pages under /console, behind the
+// same gate and with the same code behind its buttons; its POSTs must be
+// same-origin.
 package headend

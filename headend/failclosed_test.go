@@ -44,32 +44,32 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.he.IssueCommand(f.alice, nil, tariff); err != nil {
+	if _, err := f.he.issueCommand(f.alice, nil, tariff); err != nil {
 		t.Fatal(err)
 	}
-	before, err := f.store.AuditLog()
+	before, err := f.store.auditLog()
 	if err != nil {
 		t.Fatal(err)
 	}
 	repair := breakAudit(t, f.store)
 
-	c, err := f.he.IssueCommand(f.alice, nil, tariff)
+	c, err := f.he.issueCommand(f.alice, nil, tariff)
 	if !errors.Is(err, ErrAudit) || !errors.Is(err, ErrStore) || c != nil {
 		t.Fatalf("command without its audit entry: %d bytes released, %v", len(c), err)
 	}
 	if n, err := f.store.commandCounter(f.meter); err != nil || n != 1 {
 		t.Fatalf("counter %d (%v) after an unaudited command, want 1", n, err)
 	}
-	if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) || !errors.Is(err, ErrAudit) {
+	if _, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) || !errors.Is(err, ErrAudit) {
 		t.Fatalf("refused disconnect with a broken audit log: %v", err)
 	}
-	if camp, err := f.he.NewCampaign(7, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); !errors.Is(err, ErrAudit) || camp != nil {
+	if camp, err := f.he.newCampaign(7, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); !errors.Is(err, ErrAudit) || camp != nil {
 		t.Fatalf("campaign without its audit entry: %v %v", camp, err)
 	}
-	if p, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, f.t0, f.t0.Add(24*time.Hour)); !errors.Is(err, ErrAudit) || p != nil {
+	if p, err := f.he.fetch(ctx, f.parts["supplier A"], f.meter, f.t0, f.t0.Add(24*time.Hour)); !errors.Is(err, ErrAudit) || p != nil {
 		t.Fatalf("fetch without its audit entry: %d intervals, %v", len(p), err)
 	}
-	if err := f.store.SwitchSupplier(f.meter, "supplier B", f.t0.Add(12*time.Hour), f.t0.Add(48*time.Hour)); !errors.Is(err, ErrAudit) {
+	if err := f.store.switchSupplier(f.meter, "supplier B", f.t0.Add(12*time.Hour), f.t0.Add(48*time.Hour)); !errors.Is(err, ErrAudit) {
 		t.Fatalf("supplier switch without its audit entry: %v", err)
 	}
 	if sup, err := f.store.supplierAt(f.meter, f.t0.Add(13*time.Hour)); err != nil || len(sup) != 1 || sup[0] != "supplier A" {
@@ -85,21 +85,21 @@ func TestFailsClosedWithoutAudit(t *testing.T) {
 	}
 
 	repair()
-	after, err := f.store.AuditLog()
+	after, err := f.store.auditLog()
 	if err != nil || len(after) != len(before) {
 		t.Fatalf("audit log changed while broken: %d entries, then %d (%v)", len(before), len(after), err)
 	}
 	keys := func(kid []byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
 	}
-	c, err = f.he.IssueCommand(f.alice, nil, tariff)
+	c, err = f.he.issueCommand(f.alice, nil, tariff)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cmd, err := protocol.VerifyCommand(c, f.meter, keys); err != nil || cmd.Counter != 2 {
 		t.Fatalf("after the repair: counter %d, %v; want 2", cmd.Counter, err)
 	}
-	last, err := f.store.AuditLog()
+	last, err := f.store.auditLog()
 	if err != nil || last[len(last)-1].Action != "command" {
 		t.Fatalf("last audit entry %+v, %v", last[len(last)-1], err)
 	}

@@ -82,7 +82,7 @@ func TestGroupCommitOverlappingBatches(t *testing.T) {
 	if items != len(distinct) || stored != items || stored+dups != sent {
 		t.Fatalf("%d rows, %d acknowledged as stored, %d as duplicates of %d sent; want %d rows", items, stored, dups, sent, len(distinct))
 	}
-	sth, err := f.he.SignTreeHead(ctx)
+	sth, err := f.he.signTreeHead(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,7 +69,7 @@ type HeadEnd struct {
 	disc      []time.Time
 	// pending makes the audit entry of the command being issued, given its
 	// counter; the commands machine's Persist writes it in the counter's own
-	// transaction. Guarded by mu; nil outside IssueCommand.
+	// transaction. Guarded by mu; nil outside issueCommand.
 	pending func(issued int64) auditEntry
 	// tamper holds the Tamper machines of UC9 (tamper.go).
 	tamper tamperMachines
@@ -225,11 +225,11 @@ func verify(v *protocol.Verifier, it wan.Item) (verified, error) {
 // cannot sign tree heads.
 var ErrNoLogKey = errors.New("headend: no log key to sign tree heads")
 
-// SignTreeHead signs the log's current size and root with the head-end's
+// signTreeHead signs the log's current size and root with the head-end's
 // clock and the log key, and keeps the tree head: the on-demand tree head
 // (RunTreeHeads issues them on a schedule). Every item logged so far gets
 // evidence of having existed at this time at the latest.
-func (h *HeadEnd) SignTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
+func (h *HeadEnd) signTreeHead(ctx context.Context) (*translog.SignedTreeHead, error) {
 	if h.cfg.LogKey == nil {
 		return nil, ErrNoLogKey
 	}
@@ -258,7 +258,7 @@ func (h *HeadEnd) RunTreeHeads(ctx context.Context, every time.Duration, onErr f
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := h.SignTreeHead(ctx); err != nil && onErr != nil {
+			if _, err := h.signTreeHead(ctx); err != nil && onErr != nil {
 				onErr(err)
 			}
 		}
@@ -314,10 +314,10 @@ func (h *HeadEnd) consistency(ctx context.Context, oldSize uint64) (*translog.Co
 	return &translog.Consistency{Old: old, New: latest, Proof: p}, nil
 }
 
-// EvidenceFor is evidence for a signed item as a participant holds it: the
+// evidenceFor is evidence for a signed item as a participant holds it: the
 // COSE_Sign1 of a reading, an event, or a block's header (an interval
 // proof's Sign1).
-func (h *HeadEnd) EvidenceFor(ctx context.Context, sign1 []byte) (*translog.Evidence, error) {
+func (h *HeadEnd) evidenceFor(ctx context.Context, sign1 []byte) (*translog.Evidence, error) {
 	v := h.verifiers.Get().(*protocol.Verifier)
 	defer h.verifiers.Put(v)
 	if hd, err := v.VerifyBlockHeader(sign1); err == nil {
@@ -357,7 +357,7 @@ func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
 	return fmt.Errorf("%w: %w", ErrParticipant, errs[0])
 }
 
-// Fetch returns to a participant the load-profile intervals of meter in
+// fetch returns to a participant the load-profile intervals of meter in
 // [from, to) its contracts cover, each with the meter's signed block header
 // and its Merkle proof, so the participant verifies every value offline with
 // the PKI roots alone. Intervals outside its contracts are never returned; a
@@ -369,7 +369,7 @@ func (h *HeadEnd) checkParticipant(c *x509.Certificate) error {
 // machine decides which slots are served (market.go); other participants
 // (a grid operator, a supplier of an earlier switch) are served their
 // contract periods as the contracts table holds them.
-func (h *HeadEnd) Fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) (_ []protocol.IntervalProof, err error) {
+func (h *HeadEnd) fetch(ctx context.Context, participant *x509.Certificate, meter protocol.SystemTitle, from, to time.Time) (_ []protocol.IntervalProof, err error) {
 	defer func() { h.st.fetched(err) }()
 	if err := h.checkParticipant(participant); err != nil {
 		return nil, h.refuse(participantName(participant), "fetch-refused", err.Error(), err)
@@ -485,9 +485,9 @@ func (h *HeadEnd) blockHeader(sign1 []byte) (protocol.BlockHeader, error) {
 	return v.VerifyBlockHeader(sign1)
 }
 
-// Approver is an operator account that issues or approves commands and
+// approver is an operator account that issues or approves commands and
 // campaigns, identified by its certificate.
-type Approver struct {
+type approver struct {
 	Name string
 	Cert *x509.Certificate
 }
@@ -507,7 +507,7 @@ func allowedKinds(r protocol.Role, k protocol.CommandKind) bool {
 	return false
 }
 
-func (h *HeadEnd) roleOf(a Approver) (protocol.Role, error) {
+func (h *HeadEnd) roleOf(a approver) (protocol.Role, error) {
 	now := h.cfg.Now()
 	for _, r := range []protocol.Role{protocol.RoleHeadEnd, protocol.RoleGridOperator, protocol.RoleSupplier} {
 		if err := h.cfg.Validator.Check(a.Cert, r, now); err == nil {
@@ -517,7 +517,7 @@ func (h *HeadEnd) roleOf(a Approver) (protocol.Role, error) {
 	return "", fmt.Errorf("%w: %s has no valid issuing certificate", ErrRole, a.Name)
 }
 
-// IssueCommand checks and signs a command for one meter: the issuer's role
+// issueCommand checks and signs a command for one meter: the issuer's role
 // must allow the kind; a disconnect needs a second, different approver whose
 // role also allows it, and is rate limited. The command gets the meter's
 // next command counter, so meters run it once and in issue order.
@@ -527,7 +527,7 @@ func (h *HeadEnd) roleOf(a Approver) (protocol.Role, error) {
 // the spec's staff, a second, different approver member 2, and the kind is
 // "disconnect" or "other". The counter is persisted before the command is
 // signed and handed out.
-func (h *HeadEnd) IssueCommand(issuer Approver, second *Approver, c protocol.Command) ([]byte, error) {
+func (h *HeadEnd) issueCommand(issuer approver, second *approver, c protocol.Command) ([]byte, error) {
 	now := h.cfg.Now()
 	role, err := h.roleOf(issuer)
 	if err != nil {

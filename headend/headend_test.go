@@ -26,7 +26,7 @@ type fixture struct {
 	meterKey          *ecdsa.PrivateKey
 	meterCert         *x509.Certificate
 	parts             map[string]*x509.Certificate
-	alice, bob, carol Approver
+	alice, bob, carol approver
 	outsider          *protocol.Verifier
 	subs              map[string]*protocol.CA
 	root              *x509.Certificate
@@ -81,9 +81,9 @@ func newFixtureAt(tb testing.TB, t0 time.Time) *fixture {
 	for _, n := range []string{"supplier A", "supplier B", "supplier R"} {
 		f.parts[n] = issue("market-participant", n, protocol.RoleSupplier)
 	}
-	f.alice = Approver{Name: "alice", Cert: issue("head-end-operator", "alice", protocol.RoleHeadEnd)}
-	f.bob = Approver{Name: "bob", Cert: issue("head-end-operator", "bob", protocol.RoleHeadEnd)}
-	f.carol = Approver{Name: "carol", Cert: issue("head-end-operator", "carol", protocol.RoleHeadEnd)}
+	f.alice = approver{Name: "alice", Cert: issue("head-end-operator", "alice", protocol.RoleHeadEnd)}
+	f.bob = approver{Name: "bob", Cert: issue("head-end-operator", "bob", protocol.RoleHeadEnd)}
+	f.carol = approver{Name: "carol", Cert: issue("head-end-operator", "carol", protocol.RoleHeadEnd)}
 	crl, err := subs["market-participant"].NewCRL([]protocol.Revocation{{Serial: f.parts["supplier R"].SerialNumber, RevokedAt: f.t0, InvalidAt: f.t0, ReasonCode: 1}}, 1, f.t0, f.t0.Add(30*24*time.Hour))
 	if err != nil {
 		tb.Fatal(err)
@@ -166,11 +166,11 @@ func testFetch(t *testing.T, f *fixture) {
 	f.store.addContract("supplier B", protocol.RoleSupplier, f.meter, noon, f.t0.Add(48*time.Hour))
 	f.store.addContract("supplier R", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour))
 	day := [2]time.Time{f.t0, f.t0.Add(24 * time.Hour)}
-	a, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
+	a, err := f.he.fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
 	if err != nil || len(a) != 48 {
 		t.Fatalf("supplier A: %d intervals, %v", len(a), err)
 	}
-	b, err := f.he.Fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1])
+	b, err := f.he.fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1])
 	if err != nil || len(b) != 48 {
 		t.Fatalf("supplier B: %d intervals, %v", len(b), err)
 	}
@@ -182,10 +182,10 @@ func testFetch(t *testing.T, f *fixture) {
 	if a[47].Interval.Index != 47 || b[0].Interval.Index != 48 {
 		t.Fatalf("partition at noon: A ends at %d, B starts at %d", a[47].Interval.Index, b[0].Interval.Index)
 	}
-	if _, err := f.he.Fetch(ctx, f.parts["supplier B"], f.meter, f.t0, noon); !errors.Is(err, ErrNotEntitled) {
+	if _, err := f.he.fetch(ctx, f.parts["supplier B"], f.meter, f.t0, noon); !errors.Is(err, ErrNotEntitled) {
 		t.Fatalf("B before its contract: %v", err)
 	}
-	if _, err := f.he.Fetch(ctx, f.parts["supplier R"], f.meter, day[0], day[1]); !errors.Is(err, ErrParticipant) || !errors.Is(err, protocol.ErrRevoked) {
+	if _, err := f.he.fetch(ctx, f.parts["supplier R"], f.meter, day[0], day[1]); !errors.Is(err, ErrParticipant) || !errors.Is(err, protocol.ErrRevoked) {
 		t.Fatalf("revoked supplier: %v", err)
 	}
 }
@@ -193,18 +193,18 @@ func testFetch(t *testing.T, f *fixture) {
 func TestCommandsNeedRolesApproversAndRespectRateLimits(t *testing.T) {
 	f := newFixture(t)
 	dis := protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}
-	if _, err := f.he.IssueCommand(f.alice, nil, dis); !errors.Is(err, ErrApproval) {
+	if _, err := f.he.issueCommand(f.alice, nil, dis); !errors.Is(err, ErrApproval) {
 		t.Fatalf("no second approver: %v", err)
 	}
-	if _, err := f.he.IssueCommand(f.alice, &f.alice, dis); !errors.Is(err, ErrApproval) {
+	if _, err := f.he.issueCommand(f.alice, &f.alice, dis); !errors.Is(err, ErrApproval) {
 		t.Fatalf("self-approval: %v", err)
 	}
-	if _, err := f.he.IssueCommand(Approver{Name: "supplier A", Cert: f.parts["supplier A"]}, &f.bob, dis); !errors.Is(err, ErrRole) {
+	if _, err := f.he.issueCommand(approver{Name: "supplier A", Cert: f.parts["supplier A"]}, &f.bob, dis); !errors.Is(err, ErrRole) {
 		t.Fatalf("supplier disconnect: %v", err)
 	}
 	var last protocol.Command
 	for i := range 2 {
-		c, err := f.he.IssueCommand(f.alice, &f.bob, dis)
+		c, err := f.he.issueCommand(f.alice, &f.bob, dis)
 		if err != nil {
 			t.Fatalf("disconnect %d: %v", i, err)
 		}
@@ -217,14 +217,14 @@ func TestCommandsNeedRolesApproversAndRespectRateLimits(t *testing.T) {
 		}
 		last = cmd
 	}
-	if _, err := f.he.IssueCommand(f.carol, &f.bob, dis); !errors.Is(err, ErrRateLimit) {
+	if _, err := f.he.issueCommand(f.carol, &f.bob, dis); !errors.Is(err, ErrRateLimit) {
 		t.Fatalf("third disconnect within the hour: %v", err)
 	}
 	f.now = f.now.Add(61 * time.Minute)
-	if _, err := f.he.IssueCommand(f.carol, &f.bob, dis); err != nil {
+	if _, err := f.he.issueCommand(f.carol, &f.bob, dis); err != nil {
 		t.Fatalf("after an hour: %v", err)
 	}
-	log, _ := f.store.AuditLog()
+	log, _ := f.store.auditLog()
 	if len(log) < 5 {
 		t.Fatalf("audit log has %d entries", len(log))
 	}
@@ -334,19 +334,19 @@ func testCommandCounter(t *testing.T, f *fixture) {
 	}
 	tariff := protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 2}
 	for want := uint64(1); want <= 2; want++ {
-		c, err := f.he.IssueCommand(f.alice, nil, tariff)
+		c, err := f.he.issueCommand(f.alice, nil, tariff)
 		if err != nil || counter(c) != want {
 			t.Fatalf("tariff %d: %v", want, err)
 		}
 	}
-	if _, err := f.he.IssueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
+	if _, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdDisconnect}); !errors.Is(err, ErrApproval) {
 		t.Fatalf("disconnect on one approval: %v", err)
 	}
 	if n, err := f.store.commandCounter(f.meter); err != nil || n != 2 {
 		t.Fatalf("persisted counter %d, %v; want 2", n, err)
 	}
 	restarted := New(f.he.cfg)
-	c, err := restarted.IssueCommand(f.alice, nil, tariff)
+	c, err := restarted.issueCommand(f.alice, nil, tariff)
 	if err != nil || counter(c) != 3 {
 		t.Fatalf("after a restart: %v", err)
 	}
@@ -356,4 +356,30 @@ func testCommandCounter(t *testing.T, f *fixture) {
 	if n, _ := f.store.commandCounter(f.meter); n != 3 {
 		t.Fatalf("counter %d after a refused move back, want 3", n)
 	}
+}
+
+// auditRecord is one line of the audit log.
+type auditRecord struct {
+	Seq                   int64
+	At                    time.Time
+	Actor, Action, Detail string
+}
+
+// auditLog returns the audit log, oldest first.
+func (s *Store) auditLog() (out []auditRecord, err error) {
+	rows, err := s.db.Query(s.rebind(`SELECT seq, at, actor, action, detail FROM audit ORDER BY seq`))
+	if err != nil {
+		return nil, storeErr("audit log", err)
+	}
+	defer closeRows(rows, "audit log", &err)
+	for rows.Next() {
+		var e auditRecord
+		var at int64
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Detail); err != nil {
+			return nil, storeErr("audit log", err)
+		}
+		e.At = time.Unix(0, at)
+		out = append(out, e)
+	}
+	return out, nil
 }

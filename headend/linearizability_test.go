@@ -207,7 +207,7 @@ func (w *hlWorld) do(in hlInput) hlOutput {
 				err = st.addContract(string(in.who), protocol.RoleSupplier, w.f.meter, at, until)
 			}
 		} else {
-			err = st.SwitchSupplier(w.f.meter, string(in.who), at, until)
+			err = st.switchSupplier(w.f.meter, string(in.who), at, until)
 		}
 		if err != nil {
 			o.failed, o.indeterminate = true, true

@@ -31,7 +31,7 @@ import (
 // when the head-end steps Tick (now' = 2, switched' = TRUE); that is the
 // switch being recorded; 3 once the CRL is known (Tick, then PublishCRL). S is the valid_from of the newest supplier
 // contract that begins where another supplier's contract ends (what
-// Store.SwitchSupplier writes). Supplier "A" is the participant whose
+// Store.switchSupplier writes). Supplier "A" is the participant whose
 // supplier contract ends at S (with no switch: any participant holding a
 // supplier contract of the meter), "B" the one whose contract begins at S.
 // A fetch by A or B steps Fetch(p, t) for each slot t its request

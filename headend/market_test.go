@@ -41,7 +41,7 @@ func TestMarketMachineDecidesTheSwitch(t *testing.T) {
 	if err := f.store.addContract("supplier A", protocol.RoleSupplier, f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.store.SwitchSupplier(f.meter, "supplier B", noon, f.t0.Add(48*time.Hour)); err != nil {
+	if err := f.store.switchSupplier(f.meter, "supplier B", noon, f.t0.Add(48*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// The old supplier's contract left open by mistake: the table alone
@@ -50,15 +50,15 @@ func TestMarketMachineDecidesTheSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.now = f.t0.Add(6 * time.Hour) // before the switch
-	if _, err := f.he.Fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1]); !errors.Is(err, ErrNotEntitled) {
+	if _, err := f.he.fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1]); !errors.Is(err, ErrNotEntitled) {
 		t.Fatalf("B before the switch took effect: %v", err)
 	}
 	f.now = f.t0.Add(30 * time.Hour)
-	a, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
+	a, err := f.he.fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
 	if err != nil || len(a) != 48 || a[47].Interval.Index != 47 {
 		t.Fatalf("supplier A: %d intervals, %v, want the 48 before noon", len(a), err)
 	}
-	b, err := f.he.Fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1])
+	b, err := f.he.fetch(ctx, f.parts["supplier B"], f.meter, day[0], day[1])
 	if err != nil || len(b) != 48 || b[0].Interval.Index != 48 {
 		t.Fatalf("supplier B: %d intervals, %v, want the 48 from noon", len(b), err)
 	}

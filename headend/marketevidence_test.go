@@ -48,7 +48,7 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 	}
 	fetch := func() int {
 		t.Helper()
-		ps, err := f.he.Fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
+		ps, err := f.he.fetch(ctx, f.parts["supplier A"], f.meter, day[0], day[1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 	if _, err := f.he.evidence(ctx, f.meter, 1); errors.Is(err, ErrNotEvidence) {
 		t.Fatalf("the block logged before the theft voided: %v", err)
 	}
-	log, err := f.store.AuditLog()
+	log, err := f.store.auditLog()
 	if err != nil {
 		t.Fatal(err)
 	}

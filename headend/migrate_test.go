@@ -98,21 +98,21 @@ func checkAdopted(t *testing.T, f *fixture, st *Store) {
 	if items, ivs, err := st.Counts(); err != nil || items != 2 || ivs != 192 {
 		t.Fatalf("after adoption: %d items, %d intervals, %v", items, ivs, err)
 	}
-	log, err := st.AuditLog()
+	log, err := st.auditLog()
 	if err != nil || len(log) != 2 || log[0].Actor != "legacy" || log[1].Action != "command" {
 		t.Fatalf("audit log after adoption: %+v %v", log, err)
 	}
 	if n, err := st.commandCounter(f.meter); err != nil || n != 41 {
 		t.Fatalf("command counter after adoption: %d %v", n, err)
 	}
-	p, err := f.he.Fetch(context.Background(), f.parts["supplier A"], f.meter, f.t0, f.t0.Add(48*time.Hour))
+	p, err := f.he.fetch(context.Background(), f.parts["supplier A"], f.meter, f.t0, f.t0.Add(48*time.Hour))
 	if err != nil || len(p) != 192 {
 		t.Fatalf("fetch after adoption: %d intervals, %v", len(p), err)
 	}
-	if _, err := f.he.NewCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); err != nil {
+	if _, err := f.he.newCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); err != nil {
 		t.Fatalf("campaign (migration 2): %v", err)
 	}
-	if _, err := f.he.NewCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); !errors.Is(err, ErrCampaignExists) {
+	if _, err := f.he.newCampaign(1, []byte("manifest"), []byte("image"), f.alice, f.bob, []protocol.SystemTitle{f.meter}); !errors.Is(err, ErrCampaignExists) {
 		t.Fatalf("campaign id approved twice: %v", err)
 	}
 	// The ingest path still stores once.

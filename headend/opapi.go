@@ -93,23 +93,23 @@ func (h *HeadEnd) registerOperator(mux *http.ServeMux) {
 }
 
 // operator returns the operator a request comes from, or ErrOperator.
-func (h *HeadEnd) operatorOf(r *http.Request) (Approver, error) {
+func (h *HeadEnd) operatorOf(r *http.Request) (approver, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-		return Approver{}, fmt.Errorf("%w: no client certificate", ErrOperator)
+		return approver{}, fmt.Errorf("%w: no client certificate", ErrOperator)
 	}
 	c := r.TLS.PeerCertificates[0]
 	if err := h.cfg.Validator.Check(c, protocol.RoleHeadEnd, h.cfg.Now()); err != nil {
-		return Approver{}, fmt.Errorf("%w: %w", ErrOperator, err)
+		return approver{}, fmt.Errorf("%w: %w", ErrOperator, err)
 	}
 	switch {
 	case len(c.DNSNames)+len(c.IPAddresses) > 0:
-		return Approver{}, fmt.Errorf("%w: %s is a TLS server certificate", ErrOperator, c.Subject.CommonName)
+		return approver{}, fmt.Errorf("%w: %s is a TLS server certificate", ErrOperator, c.Subject.CommonName)
 	case ownKey(c, h.cfg.Key) || ownKey(c, h.cfg.LogKey):
-		return Approver{}, fmt.Errorf("%w: %s is the head-end's own key", ErrOperator, c.Subject.CommonName)
+		return approver{}, fmt.Errorf("%w: %s is the head-end's own key", ErrOperator, c.Subject.CommonName)
 	case c.Subject.CommonName == "":
-		return Approver{}, fmt.Errorf("%w: no common name", ErrOperator)
+		return approver{}, fmt.Errorf("%w: no common name", ErrOperator)
 	}
-	return Approver{Name: c.Subject.CommonName, Cert: c}, nil
+	return approver{Name: c.Subject.CommonName, Cert: c}, nil
 }
 
 // ownKey says whether c certifies k's public key.
@@ -123,17 +123,17 @@ func ownKey(c *x509.Certificate, k *ecdsa.PrivateKey) bool {
 // certificate the PKI knows in another role is audited), the call's audit
 // entry, which must commit before the call is served, and the bounded
 // body.
-func (h *HeadEnd) operatorCall(w http.ResponseWriter, r *http.Request) (Approver, error) {
+func (h *HeadEnd) operatorCall(w http.ResponseWriter, r *http.Request) (approver, error) {
 	a, err := h.operatorOf(r)
 	if err != nil {
 		if errors.Is(err, protocol.ErrRole) {
 			// A certificate of the PKI in another role: worth a line.
 			err = h.refuse(r.TLS.PeerCertificates[0].Subject.CommonName, "operator-refused", r.Method+" "+r.URL.Path, err)
 		}
-		return Approver{}, err
+		return approver{}, err
 	}
 	if err := h.cfg.Store.appendAudit(h.cfg.Now(), a.Name, "operator-call", r.Method+" "+r.URL.RequestURI()); err != nil {
-		return Approver{}, err
+		return approver{}, err
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, wan.MaxOperatorBody)
 	return a, nil
@@ -141,7 +141,7 @@ func (h *HeadEnd) operatorCall(w http.ResponseWriter, r *http.Request) (Approver
 
 // op admits operators to fn (operatorCall) and answers a refusal or fn's
 // error as JSON.
-func (h *HeadEnd) op(fn func(w http.ResponseWriter, r *http.Request, a Approver) error) http.HandlerFunc {
+func (h *HeadEnd) op(fn func(w http.ResponseWriter, r *http.Request, a approver) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		a, err := h.operatorCall(w, r)
 		if err == nil {
@@ -280,7 +280,7 @@ func commandKindName(k protocol.CommandKind) string {
 	return strconv.Itoa(int(k))
 }
 
-func (h *HeadEnd) opMeters(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opMeters(w http.ResponseWriter, r *http.Request, _ approver) error {
 	after := r.URL.Query().Get("after")
 	var from []byte
 	if after != "" {
@@ -301,7 +301,7 @@ func (h *HeadEnd) opMeters(w http.ResponseWriter, r *http.Request, _ Approver) e
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opReadings(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opReadings(w http.ResponseWriter, r *http.Request, _ approver) error {
 	meter, err := parseMeter(r.PathValue("meter"))
 	if err != nil {
 		return err
@@ -324,7 +324,7 @@ func (h *HeadEnd) opReadings(w http.ResponseWriter, r *http.Request, _ Approver)
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opEvidence(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opEvidence(w http.ResponseWriter, r *http.Request, _ approver) error {
 	meter, err := parseMeter(r.PathValue("meter"))
 	if err != nil {
 		return err
@@ -337,7 +337,7 @@ func (h *HeadEnd) opEvidence(w http.ResponseWriter, r *http.Request, _ Approver)
 	if err != nil {
 		return err
 	}
-	ev, err := h.EvidenceFor(r.Context(), sign1)
+	ev, err := h.evidenceFor(r.Context(), sign1)
 	if err != nil {
 		return err
 	}
@@ -348,7 +348,7 @@ func (h *HeadEnd) opEvidence(w http.ResponseWriter, r *http.Request, _ Approver)
 	return writeJSON(w, http.StatusOK, wan.OperatorEvidence{Meter: hex.EncodeToString(meter[:]), Counter: counter, Signed: base64.StdEncoding.EncodeToString(sign1), Evidence: base64.StdEncoding.EncodeToString(b)})
 }
 
-func (h *HeadEnd) opContracts(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opContracts(w http.ResponseWriter, r *http.Request, _ approver) error {
 	meter, err := parseMeter(r.PathValue("meter"))
 	if err != nil {
 		return err
@@ -360,7 +360,7 @@ func (h *HeadEnd) opContracts(w http.ResponseWriter, r *http.Request, _ Approver
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opSwitchSupplier(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) opSwitchSupplier(w http.ResponseWriter, r *http.Request, a approver) error {
 	meter, err := parseMeter(r.PathValue("meter"))
 	if err != nil {
 		return err
@@ -380,7 +380,7 @@ func (h *HeadEnd) opSwitchSupplier(w http.ResponseWriter, r *http.Request, a App
 	if req.Participant == "" || !from.Before(until) {
 		return fmt.Errorf("%w: a participant, and from before until", ErrOperatorInput)
 	}
-	if err := h.cfg.Store.SwitchSupplier(meter, req.Participant, from, until); err != nil {
+	if err := h.cfg.Store.switchSupplier(meter, req.Participant, from, until); err != nil {
 		return err
 	}
 	out, err := h.cfg.Store.contractsOf(r.Context(), meter)
@@ -390,7 +390,7 @@ func (h *HeadEnd) opSwitchSupplier(w http.ResponseWriter, r *http.Request, a App
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opCommands(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opCommands(w http.ResponseWriter, r *http.Request, _ approver) error {
 	status := r.URL.Query().Get("status")
 	switch status {
 	case "", wan.CommandPending, wan.CommandSigning, wan.CommandReady, wan.CommandRefused, wan.CommandRelayed, wan.CommandFailed:
@@ -408,7 +408,7 @@ func (h *HeadEnd) opCommands(w http.ResponseWriter, r *http.Request, _ Approver)
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opCommand(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opCommand(w http.ResponseWriter, r *http.Request, _ approver) error {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -420,7 +420,7 @@ func (h *HeadEnd) opCommand(w http.ResponseWriter, r *http.Request, _ Approver) 
 	return writeJSON(w, http.StatusOK, c.wire())
 }
 
-func (h *HeadEnd) opRequestCommand(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) opRequestCommand(w http.ResponseWriter, r *http.Request, a approver) error {
 	var req wan.CommandRequest
 	if err := decodeBody(r, &req); err != nil {
 		return err
@@ -432,7 +432,7 @@ func (h *HeadEnd) opRequestCommand(w http.ResponseWriter, r *http.Request, a App
 	return writeJSON(w, http.StatusCreated, c)
 }
 
-func (h *HeadEnd) opApproveCommand(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) opApproveCommand(w http.ResponseWriter, r *http.Request, a approver) error {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return err
@@ -448,12 +448,12 @@ func (h *HeadEnd) opApproveCommand(w http.ResponseWriter, r *http.Request, a App
 // for the gateway's title orders them (the gateway refuses one not above
 // the last it accepted), and the request is in the audit log like every
 // command.
-func (h *HeadEnd) opWakeUp(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) opWakeUp(w http.ResponseWriter, r *http.Request, a approver) error {
 	gw, err := protocol.ParseSystemTitle(r.PathValue("gateway"))
 	if err != nil {
 		return fmt.Errorf("%w: gateway: %w", ErrOperatorInput, err)
 	}
-	signed, err := h.IssueCommand(a, nil, protocol.Command{Meter: gw, Kind: protocol.CmdWakeUp})
+	signed, err := h.issueCommand(a, nil, protocol.Command{Meter: gw, Kind: protocol.CmdWakeUp})
 	if err != nil {
 		return err
 	}
@@ -464,7 +464,7 @@ func (h *HeadEnd) opWakeUp(w http.ResponseWriter, r *http.Request, a Approver) e
 	return writeJSON(w, http.StatusCreated, wan.OperatorWakeUp{Gateway: hex.EncodeToString(gw[:]), Counter: c.Counter, Signed: base64.StdEncoding.EncodeToString(signed)})
 }
 
-func (h *HeadEnd) opAlarms(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opAlarms(w http.ResponseWriter, r *http.Request, _ approver) error {
 	open := false
 	switch v := r.URL.Query().Get("open"); v {
 	case "", "false":
@@ -473,7 +473,7 @@ func (h *HeadEnd) opAlarms(w http.ResponseWriter, r *http.Request, _ Approver) e
 	default:
 		return fmt.Errorf("%w: open %q: want true or false", ErrOperatorInput, v)
 	}
-	alarms, err := h.Alarms(r.Context(), open)
+	alarms, err := h.alarms(r.Context(), open)
 	if err != nil {
 		return err
 	}
@@ -488,18 +488,18 @@ func (h *HeadEnd) opAlarms(w http.ResponseWriter, r *http.Request, _ Approver) e
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opAckAlarm(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) opAckAlarm(w http.ResponseWriter, r *http.Request, a approver) error {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	if err := h.AcknowledgeAlarm(r.Context(), id, a.Name); err != nil {
+	if err := h.acknowledgeAlarm(r.Context(), id, a.Name); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"id": id, "acked_by": a.Name})
 }
 
-func (h *HeadEnd) opAudit(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opAudit(w http.ResponseWriter, r *http.Request, _ approver) error {
 	after, err := queryInt(r, "after", 0)
 	if err != nil {
 		return err
@@ -515,8 +515,8 @@ func (h *HeadEnd) opAudit(w http.ResponseWriter, r *http.Request, _ Approver) er
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (h *HeadEnd) opTreeHead(w http.ResponseWriter, r *http.Request, _ Approver) error {
-	sth, err := h.SignTreeHead(r.Context())
+func (h *HeadEnd) opTreeHead(w http.ResponseWriter, r *http.Request, _ approver) error {
+	sth, err := h.signTreeHead(r.Context())
 	if err != nil {
 		return err
 	}
@@ -530,7 +530,7 @@ func (h *HeadEnd) opTreeHead(w http.ResponseWriter, r *http.Request, _ Approver)
 // requestCommand records an operator's request for a command, pending a
 // second operator's approval (the four-eyes workflow); the row and its
 // audit entry commit together. It survives a restart of the head-end.
-func (h *HeadEnd) requestCommand(ctx context.Context, a Approver, req wan.CommandRequest) (wan.OperatorCommand, error) {
+func (h *HeadEnd) requestCommand(ctx context.Context, a approver, req wan.CommandRequest) (wan.OperatorCommand, error) {
 	meter, err := parseMeter(req.Meter)
 	if err != nil {
 		return wan.OperatorCommand{}, err
@@ -569,12 +569,12 @@ func (h *HeadEnd) requestCommand(ctx context.Context, a Approver, req wan.Comman
 }
 
 // approveCommand is a second operator's approval of a pending command: the
-// head-end signs it through IssueCommand (requester and approver as its two
+// head-end signs it through issueCommand (requester and approver as its two
 // approvers) and keeps it, ready for the gateway. The requester approving
 // is ErrSameOperator; a command that is not pending is ErrCommandState.
 // The head-end's rules (roles, the disconnect rate) may still refuse it:
 // a rate limit leaves it pending, any other refusal marks it refused.
-func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a Approver) (wan.OperatorCommand, error) {
+func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a approver) (wan.OperatorCommand, error) {
 	s := h.cfg.Store
 	c, err := s.operatorCommand(ctx, id)
 	if err != nil {
@@ -592,7 +592,7 @@ func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a Approver) (wan
 	if err != nil {
 		return wan.OperatorCommand{}, errors.Join(fmt.Errorf("%w: stored requester certificate: %w", ErrStore, err), s.releaseOperatorCommand(ctx, id))
 	}
-	signed, err := h.IssueCommand(Approver{Name: c.requestedBy, Cert: reqCert}, &a,
+	signed, err := h.issueCommand(approver{Name: c.requestedBy, Cert: reqCert}, &a,
 		protocol.Command{Meter: c.meter, Kind: c.kind, Tariff: c.tariff, ClockStep: c.clockStep, Payload: c.payload})
 	switch {
 	case errors.Is(err, ErrRateLimit):

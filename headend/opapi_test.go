@@ -149,7 +149,7 @@ func TestOperatorRoleCheck(t *testing.T) {
 	if code, oe := s.do(alice, "GET", "/v1/operator/meters", nil, &meters); code != http.StatusOK {
 		t.Fatalf("operator: %d %+v", code, oe)
 	}
-	log, err := f.store.AuditLog()
+	log, err := f.store.auditLog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func testFourEyes(t *testing.T, open func() (*Store, error)) {
 	if code, oe := s.do(alice, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), nil, &d); code != http.StatusOK || d.Status != wan.CommandReady || d.Counter != 2 {
 		t.Fatalf("approval after a restart: %d %+v %+v", code, oe, d)
 	}
-	log, err := st.AuditLog()
+	log, err := st.auditLog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,7 +528,7 @@ func TestGatewayPicksUpReadyCommands(t *testing.T) {
 func TestOperatorStaleClaim(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	alice := Approver{Name: "operator alice", Cert: f.alice.Cert}
+	alice := approver{Name: "operator alice", Cert: f.alice.Cert}
 	c, err := f.he.requestCommand(ctx, alice, wan.CommandRequest{Meter: fmt.Sprintf("%x", f.meter[:]), Kind: "reconnect"})
 	if err != nil {
 		t.Fatal(err)
@@ -537,7 +537,7 @@ func TestOperatorStaleClaim(t *testing.T) {
 	if err := f.store.claimOperatorCommand(ctx, c.ID, "operator bob", f.now); err != nil {
 		t.Fatal(err)
 	}
-	carol := Approver{Name: "operator carol", Cert: f.carol.Cert}
+	carol := approver{Name: "operator carol", Cert: f.carol.Cert}
 	f.now = f.now.Add(staleClaim / 2)
 	if _, err := f.he.approveCommand(ctx, c.ID, carol); !errors.Is(err, ErrCommandState) {
 		t.Fatalf("approval while the claim is fresh: %v, want ErrCommandState", err)
@@ -632,7 +632,7 @@ func TestOperatorWakeUp(t *testing.T) {
 	if code, _ := s.do(grid, "POST", "/v1/operator/gateways/"+hex.EncodeToString(gw[:])+"/wake-up", nil, nil); code != http.StatusForbidden {
 		t.Fatalf("grid operator's wake-up: %d, want 403", code)
 	}
-	log, err := f.store.AuditLog()
+	log, err := f.store.auditLog()
 	if err != nil {
 		t.Fatal(err)
 	}

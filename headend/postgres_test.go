@@ -88,7 +88,7 @@ func TestPostgresStore(t *testing.T) {
 		if err1 != nil || err2 != nil || n1 != n2 || r1 != r2 || n1 < 3 {
 			t.Fatalf("two views of one log: %d %x %v / %d %x %v", n1, r1, err1, n2, r2, err2)
 		}
-		if _, err := other.SignTreeHead(ctx); err != nil {
+		if _, err := other.signTreeHead(ctx); err != nil {
 			t.Fatal(err)
 		}
 		ev, err := f.he.evidence(ctx, f.meter, 2)
@@ -123,7 +123,7 @@ func TestPostgresStore(t *testing.T) {
 		if err := st.addContract("A", "supplier", f.meter, f.t0, f.t0.Add(48*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.SwitchSupplier(f.meter, "B", f.t0.Add(12*time.Hour), f.t0.Add(48*time.Hour)); err != nil {
+		if err := st.switchSupplier(f.meter, "B", f.t0.Add(12*time.Hour), f.t0.Add(48*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range []struct {

@@ -44,7 +44,7 @@ func (h *HeadEnd) registerReads(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/gateway/reads/{id}/result", h.gw(h.gwReadResult)) // wan.GatewayReadsPath
 }
 
-func (h *HeadEnd) opRequestRead(w http.ResponseWriter, r *http.Request, a Approver) error {
+func (h *HeadEnd) opRequestRead(w http.ResponseWriter, r *http.Request, a approver) error {
 	meter, err := parseMeter(r.PathValue("meter"))
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (h *HeadEnd) opRequestRead(w http.ResponseWriter, r *http.Request, a Approv
 	return writeJSON(w, http.StatusAccepted, rr)
 }
 
-func (h *HeadEnd) opRead(w http.ResponseWriter, r *http.Request, _ Approver) error {
+func (h *HeadEnd) opRead(w http.ResponseWriter, r *http.Request, _ approver) error {
 	id, err := parseID(r.PathValue("id"))
 	if err != nil {
 		return err

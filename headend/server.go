@@ -160,7 +160,7 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusBadRequest, fmt.Errorf("from and to must be RFC 3339 times, from before to"))
 		return
 	}
-	proofs, err := h.Fetch(r.Context(), c, meter, from, to)
+	proofs, err := h.fetch(r.Context(), c, meter, from, to)
 	switch {
 	case errors.Is(err, ErrNotEntitled), errors.Is(err, ErrParticipant):
 		httpError(w, http.StatusForbidden, err)
@@ -180,7 +180,7 @@ func (h *HeadEnd) serveIntervals(w http.ResponseWriter, r *http.Request) {
 		rep.Proofs = append(rep.Proofs, base64.StdEncoding.EncodeToString(b))
 		eb, ok := evidence[string(p.Sign1)] // one per block, not per interval
 		if !ok {
-			ev, err := h.EvidenceFor(r.Context(), p.Sign1)
+			ev, err := h.evidenceFor(r.Context(), p.Sign1)
 			if err == nil {
 				b, err := ev.Marshal()
 				if err != nil {

@@ -97,7 +97,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	}
 	logKey := key(t)
 	f.he.cfg.LogKey = logKey
-	if _, err := f.he.SignTreeHead(context.Background()); err != nil {
+	if _, err := f.he.signTreeHead(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	resp, b = get(supA)
@@ -134,7 +134,7 @@ func TestHTTPSIngestAndParticipantAPI(t *testing.T) {
 	if _, err := f.he.Ingest(context.Background(), "gw", []wan.Item{{Kind: wan.KindBlock, Raw: f.block(t, 2, 1)}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.he.SignTreeHead(context.Background()); err != nil {
+	if _, err := f.he.signTreeHead(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var th wan.TreeHeadReply

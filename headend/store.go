@@ -694,32 +694,6 @@ func (s *Store) appendAudit(at time.Time, actor, action, detail string) error {
 	return s.audit(context.Background(), s.db, auditEntry{at, actor, action, detail})
 }
 
-// AuditEntry is one line of the audit log.
-type AuditEntry struct {
-	Seq                   int64
-	At                    time.Time
-	Actor, Action, Detail string
-}
-
-// AuditLog returns the audit log, oldest first.
-func (s *Store) AuditLog() (out []AuditEntry, err error) {
-	rows, err := s.db.Query(s.rebind(`SELECT seq, at, actor, action, detail FROM audit ORDER BY seq`))
-	if err != nil {
-		return nil, storeErr("audit log", err)
-	}
-	defer closeRows(rows, "audit log", &err)
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Action, &e.Detail); err != nil {
-			return nil, storeErr("audit log", err)
-		}
-		e.At = time.Unix(0, at)
-		out = append(out, e)
-	}
-	return out, nil
-}
-
 // Counts returns how many signed items and interval values are stored.
 func (s *Store) Counts() (items, intervals int, err error) {
 	if err = s.db.QueryRow(s.rebind(`SELECT count(*), coalesce(sum(intervals), 0) FROM data`)).Scan(&items, &intervals); err != nil {
@@ -853,12 +827,12 @@ func (s *Store) counters(meter protocol.SystemTitle, from, to int64) (out []uint
 	return out, nil
 }
 
-// SwitchSupplier ends the meter's supplier contract at `at` and starts
+// switchSupplier ends the meter's supplier contract at `at` and starts
 // participant's from `at` on, in one transaction: a crash leaves either
 // the old or the new supplier entitled, never both or neither (UC7). The
 // switch's audit entry commits in the same transaction: no switch without
 // it.
-func (s *Store) SwitchSupplier(meter protocol.SystemTitle, participant string, at, until time.Time) error {
+func (s *Store) switchSupplier(meter protocol.SystemTitle, participant string, at, until time.Time) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return storeErr("begin", err)

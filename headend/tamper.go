@@ -90,8 +90,8 @@ type pendingEvent struct {
 	at       time.Time
 }
 
-// Alarm is one tamper alarm as an operator sees it.
-type Alarm struct {
+// alarm is one tamper alarm as an operator sees it.
+type alarm struct {
 	ID      int64
 	Meter   protocol.SystemTitle
 	Event   uint64 // the event's number
@@ -259,16 +259,16 @@ func (h *HeadEnd) refuseTamper(gateway string, why error) error {
 	return h.refuse(gateway, "tamper-rejected", why.Error(), why)
 }
 
-// Alarms returns the tamper alarms, oldest first; only the open ones when
+// alarms returns the tamper alarms, oldest first; only the open ones when
 // open is set.
-func (h *HeadEnd) Alarms(ctx context.Context, open bool) ([]Alarm, error) {
+func (h *HeadEnd) alarms(ctx context.Context, open bool) ([]alarm, error) {
 	return h.cfg.Store.alarms(ctx, open)
 }
 
-// AcknowledgeAlarm is an operator taking note of an open alarm: it is
+// acknowledgeAlarm is an operator taking note of an open alarm: it is
 // closed with the operator's name and time, with an audit entry in the same
 // transaction. An unknown or closed alarm is ErrAlarm.
-func (h *HeadEnd) AcknowledgeAlarm(ctx context.Context, id int64, operator string) error {
+func (h *HeadEnd) acknowledgeAlarm(ctx context.Context, id int64, operator string) error {
 	return h.cfg.Store.ackAlarm(ctx, id, operator, h.cfg.Now())
 }
 
@@ -402,7 +402,7 @@ func (s *Store) persistTamper(p *pendingEvent, o *tamperOutput) error {
 }
 
 // alarms lists the tamper alarms.
-func (s *Store) alarms(ctx context.Context, open bool) ([]Alarm, error) {
+func (s *Store) alarms(ctx context.Context, open bool) ([]alarm, error) {
 	q := alarmSelect
 	if open {
 		q += ` WHERE acked_by IS NULL`
@@ -413,14 +413,14 @@ func (s *Store) alarms(ctx context.Context, open bool) ([]Alarm, error) {
 const alarmSelect = `SELECT id, meter, n, kind, raised_at, acked_by, acked_at FROM tamper_alarms`
 
 // alarmRows runs a query of alarmSelect's columns.
-func (s *Store) alarmRows(ctx context.Context, q string, args ...any) (out []Alarm, err error) {
+func (s *Store) alarmRows(ctx context.Context, q string, args ...any) (out []alarm, err error) {
 	rows, err := s.db.QueryContext(ctx, s.rebind(q), args...)
 	if err != nil {
 		return nil, storeErr("alarms", err)
 	}
 	defer closeRows(rows, "alarms", &err)
 	for rows.Next() {
-		var a Alarm
+		var a alarm
 		var meter []byte
 		var raised int64
 		var by sql.NullString

@@ -58,7 +58,7 @@ func testTamper(t *testing.T, f *fixture) {
 	if _, _, err := f.he.ingestTamper(ctx, "gw", protocol.TamperBatch{Items: [][]byte{ev2}}); err != nil {
 		t.Fatal(err)
 	}
-	alarms, err := f.he.Alarms(ctx, false)
+	alarms, err := f.he.alarms(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,20 +85,20 @@ func testTamper(t *testing.T, f *fixture) {
 	if s := f.he.Stats(); s.TamperEvents != 0 || s.TamperRefused != 3 {
 		t.Fatalf("after the restart counted %d new tamper events, %d refused; want the duplicate not counted and 3 refused", s.TamperEvents, s.TamperRefused)
 	}
-	if again, _ := f.he.Alarms(ctx, false); len(again) != 2 {
+	if again, _ := f.he.alarms(ctx, false); len(again) != 2 {
 		t.Fatalf("%d alarms after forgeries", len(again))
 	}
 	if row, err := f.store.storedTamper(ctx, f.meter, 3); err != nil || row.ok {
 		t.Fatalf("forged event stored: %+v, %v", row, err)
 	}
-	if err := f.he.AcknowledgeAlarm(ctx, alarms[1].ID, "alice"); err != nil {
+	if err := f.he.acknowledgeAlarm(ctx, alarms[1].ID, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.he.AcknowledgeAlarm(ctx, alarms[1].ID, "bob"); !errors.Is(err, ErrAlarm) {
+	if err := f.he.acknowledgeAlarm(ctx, alarms[1].ID, "bob"); !errors.Is(err, ErrAlarm) {
 		t.Fatalf("second acknowledgement: %v", err)
 	}
-	open, _ := f.he.Alarms(ctx, true)
-	all, _ := f.he.Alarms(ctx, false)
+	open, _ := f.he.alarms(ctx, true)
+	all, _ := f.he.alarms(ctx, false)
 	if len(open) != 1 || open[0].ID != alarms[0].ID || all[1].AckedBy != "alice" {
 		t.Fatalf("open %+v, all %+v", open, all)
 	}
@@ -149,7 +149,7 @@ func TestTamperAlarmsNoCapacity(t *testing.T) {
 	if err != nil || len(rejected) != 0 || len(acks.Items) != n {
 		t.Fatalf("all %d: %d acks, %v, %v", n, len(acks.Items), rejected, err)
 	}
-	alarms, err := f.he.Alarms(ctx, false)
+	alarms, err := f.he.alarms(ctx, false)
 	if err != nil || len(alarms) != n {
 		t.Fatalf("%d alarms (%v), want %d, one per event", len(alarms), err, n)
 	}

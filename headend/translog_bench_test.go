@@ -72,7 +72,7 @@ func BenchmarkIngestLog(b *testing.B) {
 					b.Fatalf("stored %d items of %d: %v", items, b.N*batch, err)
 				}
 				if on {
-					sth, err := f.he.SignTreeHead(context.Background())
+					sth, err := f.he.signTreeHead(context.Background())
 					if err != nil || sth.Size != uint64(items) {
 						b.Fatalf("log of %d leaves for %d items: %v", sth.Size, items, err)
 					}

@@ -107,7 +107,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 		t.Fatalf("honest reading: %+v, %v", res, err)
 	}
 	w.now = w.t0.Add(10 * time.Hour)
-	sth1, err := he.SignTreeHead(ctx)
+	sth1, err := he.signTreeHead(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 	if _, err := he.evidence(ctx, w.meter, 50); !errors.Is(err, ErrNotLogged) {
 		t.Fatalf("backdated reading has evidence: %v", err)
 	}
-	log, err := w.store.AuditLog()
+	log, err := w.store.auditLog()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestBackdatingByKeyThiefRefusedAtIngest(t *testing.T) {
 		t.Fatalf("tree head at %s, not before %s", ev.TreeHead.Time, invalidAt)
 	}
 	// A later tree head is consistent with the first.
-	sth2, err := he.SignTreeHead(ctx)
+	sth2, err := he.signTreeHead(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestLogSurvivesRestartAndIsAppendOnly(t *testing.T) {
 	if err != nil || res.Duplicates != 1 {
 		t.Fatalf("%+v, %v", res, err)
 	}
-	sth, err := f.he.SignTreeHead(ctx)
+	sth, err := f.he.signTreeHead(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

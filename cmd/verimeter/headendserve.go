@@ -129,7 +129,11 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 			}
 		}
 	}
-	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, LogKey: logKey, Now: time.Now, Rand: rand.Reader, Trace: traces})
+	if f.DisconnectsPerHour < 0 {
+		return fmt.Errorf("disconnects_per_hour %d: a positive number, or 0 for the default", f.DisconnectsPerHour)
+	}
+	he := headend.New(headend.Config{Store: store, Meters: dir, Validator: val, Key: cmdKey, LogKey: logKey, Now: time.Now, Rand: rand.Reader, Trace: traces,
+		DisconnectsPerHour: f.DisconnectsPerHour})
 	if logKey != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -168,6 +172,11 @@ func headendServe(path string, traces *statemachine.TraceDir, stdout, stderr io.
 	defer cancel()
 	return srv.Shutdown(ctx)
 }
+
+// defaultDisconnectsPerHour is the limit of disconnects provision writes
+// into a head-end's configuration: the head-end's own default, written
+// out so that an operator sees the setting.
+const defaultDisconnectsPerHour = 50
 
 // openHeadendStore opens the head-end's database its configuration names:
 // PostgreSQL when a connection string is given, else the SQLite file.

@@ -96,12 +96,17 @@ type headendFile struct {
 	// LogKey signs the transparency log's tree heads (optional: without it
 	// the head-end logs every item but signs no tree heads), every
 	// TreeHeadEvery (a Go duration; default 1m).
-	LogKey        string         `json:"log_key,omitempty"`
-	TreeHeadEvery string         `json:"tree_head_every,omitempty"`
-	Roots         string         `json:"roots"`
-	SubCAs        string         `json:"sub_cas"`
-	MeterCerts    string         `json:"meter_certs"`
-	Contracts     []contractFile `json:"contracts"`
+	LogKey        string `json:"log_key,omitempty"`
+	TreeHeadEvery string `json:"tree_head_every,omitempty"`
+	// DisconnectsPerHour caps the disconnect commands the head-end signs
+	// in any hour (a compromised operator account cannot cut a city off);
+	// an approval above it is refused (422, class refused) and the command
+	// stays pending. 0 or absent: the head-end's default, 50.
+	DisconnectsPerHour int            `json:"disconnects_per_hour,omitempty"`
+	Roots              string         `json:"roots"`
+	SubCAs             string         `json:"sub_cas"`
+	MeterCerts         string         `json:"meter_certs"`
+	Contracts          []contractFile `json:"contracts"`
 	// CRLs is a directory of CRL files (*.crl) the head-end takes at start
 	// and again whenever one's number grows (watchCRLs); optional.
 	CRLs string `json:"crls,omitempty"`

@@ -160,6 +160,16 @@ func TestOperatorCommandAcrossProcesses(t *testing.T) {
 		t.Fatalf("alice's request: exit %d %s %s", code, out, errs)
 	}
 	stopHE()
+	// The head-end restarts with a limit of one disconnect an hour
+	// (provision wrote the default).
+	var hf headendFile
+	if err := readJSON(filepath.Join(work, "headend.json"), &hf); err != nil || hf.DisconnectsPerHour != defaultDisconnectsPerHour {
+		t.Fatalf("provision's disconnects_per_hour: %d, %v", hf.DisconnectsPerHour, err)
+	}
+	hf.DisconnectsPerHour = 1
+	if err := writeJSON(filepath.Join(work, "headend.json"), hf); err != nil {
+		t.Fatal(err)
+	}
 	start()
 	id := fmt.Sprint(c.ID)
 	if _, errs, code := op("alice", "approve", id); code != 1 || !strings.Contains(errs, wan.ClassSameOperator) {
@@ -168,6 +178,20 @@ func TestOperatorCommandAcrossProcesses(t *testing.T) {
 	out, errs, code = op("bob", "approve", id)
 	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Status != wan.CommandReady || c.ApprovedBy != "operator bob" || c.Counter != 1 || c.Signed == "" {
 		t.Fatalf("bob's approval: exit %d %s %s", code, out, errs)
+	}
+	// A second disconnect within the hour is above the limit: refused
+	// (422, class refused), it stays pending.
+	var m1 meterFile
+	if err := readJSON(filepath.Join(work, "meter-001.json"), &m1); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code = op("alice", "request", m1.Title, "disconnect")
+	var c2 wan.OperatorCommand
+	if code != 0 || json.Unmarshal([]byte(out), &c2) != nil {
+		t.Fatalf("alice's second request: exit %d %s %s", code, out, errs)
+	}
+	if _, errs, code := op("bob", "approve", fmt.Sprint(c2.ID)); code != 1 || !strings.Contains(errs, "422") || !strings.Contains(errs, wan.ClassRefused) {
+		t.Fatalf("a disconnect above the hourly limit: exit %d %s", code, errs)
 	}
 	out, _, _ = op("alice", "commands", "ready")
 	var ready []wan.OperatorCommand

@@ -158,7 +158,7 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 	dayStart := time.Unix(day*86400, 0).UTC()
 	he := headendFile{DB: p("data", "headend.db"), Listen: "127.0.0.1:0", AddrFile: p("headend.addr"),
 		TLSCert: p("pki", "headend-tls.crt"), TLSKey: p("pki", "headend-tls.key"), CommandKey: p("pki", "headend-command.key"),
-		LogKey: p("pki", "headend-log.key"), TreeHeadEvery: "10s",
+		LogKey: p("pki", "headend-log.key"), TreeHeadEvery: "10s", DisconnectsPerHour: defaultDisconnectsPerHour,
 		Roots: p("pki", "root.crt"), SubCAs: p("pki", "subcas.pem"), MeterCerts: p("pki", "meters.pem")}
 	var meterPEM []byte
 	gws := make([]gatewayFile, nGateways)

@@ -8,7 +8,13 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +51,7 @@ type theftWorld struct {
 	store     *headend.Store
 	signer    *protocol.MeterSigner
 	logKey    *ecdsa.PrivateKey
+	operator  *x509.Certificate // asks the operator API for tree heads and evidence
 }
 
 func newTheftWorld(t *testing.T) *theftWorld {
@@ -69,6 +76,9 @@ func newTheftWorld(t *testing.T) *theftWorld {
 	w.logKey = logKey
 	logCert, err := w.subs["head-end-operator"].Issue(protocol.Identity{CommonName: "head-end transparency log"}, []protocol.Role{protocol.RoleHeadEnd}, &logKey.PublicKey, w.t0.Add(-time.Hour), 365*24*time.Hour)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if w.operator, err = w.subs["head-end-operator"].Issue(protocol.Identity{CommonName: "operator alice"}, []protocol.Role{protocol.RoleHeadEnd}, &genKey(t).PublicKey, w.t0.Add(-time.Hour), 365*24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	if err := protocol.WriteCertificate(filepath.Join(w.dir, "root.pem"), w.root.Cert); err != nil {
@@ -97,24 +107,25 @@ func newTheftWorld(t *testing.T) *theftWorld {
 	return w
 }
 
-// logAndExport ingests raw at the world's time, signs a tree head an hour
-// later and writes file (the item as a participant holds it) and file.log,
-// the evidence the head-end gives for sign1 (the signed item within it).
-func (w *theftWorld) logAndExport(t *testing.T, kind wan.Kind, raw, sign1 []byte, file string, content []byte) string {
+// logAndExport ingests raw at the world's time, has an operator ask for a
+// tree head an hour later and write file (the item as a participant holds
+// it) and file.log, the evidence the operator API gives for the meter's
+// item counter (the signed item sign1 within it).
+func (w *theftWorld) logAndExport(t *testing.T, kind wan.Kind, raw, sign1 []byte, counter uint64, file string, content []byte) string {
 	ctx := context.Background()
 	res, err := w.he.Ingest(ctx, "gw", []wan.Item{{Kind: kind, Raw: raw}})
 	if err != nil || res.Stored != 1 {
 		t.Fatalf("ingest: %+v, %v", res, err)
 	}
 	w.now = w.now.Add(time.Hour)
-	if _, err := w.he.SignTreeHead(ctx); err != nil {
-		t.Fatal(err)
+	w.operatorCall(t, "POST", "/v1/operator/tree-head", nil)
+	var ev wan.OperatorEvidence
+	w.operatorCall(t, "GET", fmt.Sprintf("/v1/operator/meters/%x/readings/%d/evidence", w.meter[:], counter), &ev)
+	signed, err := base64.StdEncoding.DecodeString(ev.Signed)
+	if err != nil || !bytes.Equal(signed, sign1) {
+		t.Fatalf("evidence for counter %d: signed %x, %v; want the item", counter, signed, err)
 	}
-	ev, err := w.he.EvidenceFor(ctx, sign1) // as the participant asks for it
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ev.Marshal()
+	b, err := base64.StdEncoding.DecodeString(ev.Evidence)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,6 +137,25 @@ func (w *theftWorld) logAndExport(t *testing.T, kind wan.Kind, raw, sign1 []byte
 		t.Fatal(err)
 	}
 	return path
+}
+
+// operatorCall serves one operator request with the head-end's handler
+// (as its TLS listener would, the operator's certificate as the peer's)
+// and decodes the answer into out when not nil.
+func (w *theftWorld) operatorCall(t *testing.T, method, path string, out any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, nil)
+	req.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{w.operator}}
+	rec := httptest.NewRecorder()
+	w.he.Server(nil).Handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body.String())
+	}
+	if out != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
 }
 
 func (w *theftWorld) verify(t *testing.T, extra ...string) (int, string) {
@@ -148,7 +178,7 @@ func TestVerifyRejectsBackdatingByKeyThief(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	honest := w.logAndExport(t, wan.KindReading, honestRaw, honestRaw, "honest-reading.cbor", honestRaw)
+	honest := w.logAndExport(t, wan.KindReading, honestRaw, honestRaw, 1, "honest-reading.cbor", honestRaw)
 	iv := make([]protocol.Interval, 32)
 	for i := range iv {
 		iv[i] = protocol.Interval{Index: uint16(i), Value: uint32(100 + i)}
@@ -169,7 +199,7 @@ func TestVerifyRejectsBackdatingByKeyThief(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	interval := w.logAndExport(t, wan.KindBlock, blockRaw, p.Sign1, "honest-interval.cbor", pb)
+	interval := w.logAndExport(t, wan.KindBlock, blockRaw, p.Sign1, 2, "honest-interval.cbor", pb)
 	sth1, err := w.store.TreeHeads()
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +216,7 @@ func TestVerifyRejectsBackdatingByKeyThief(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backdated := w.logAndExport(t, wan.KindReading, backRaw, backRaw, "backdated-reading.cbor", backRaw)
+	backdated := w.logAndExport(t, wan.KindReading, backRaw, backRaw, 60, "backdated-reading.cbor", backRaw)
 	// The thief also offers a reading without any log evidence.
 	unlogged := filepath.Join(w.dir, "unlogged-reading.cbor")
 	raw2, err := thief.SignReading(protocol.Reading{Meter: w.meter, Counter: 61, Time: w.t0.Add(11 * time.Hour).Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
+	"encoding/hex"
 	"math/rand/v2"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -17,17 +19,20 @@ import (
 // HeadEndEnv is a head-end with one meter's day stored and a supplier
 // switch at noon, for the classes that attack the market side.
 type HeadEndEnv struct {
-	He        *headend.HeadEnd
-	Store     *headend.Store
-	Meter     protocol.SystemTitle
-	T0        time.Time
-	Old, New  *x509.Certificate // suppliers before and after the switch
-	Operator  headend.Approver  // may issue disconnects with a second approver
-	Supplier  headend.Approver  // may not disconnect at all
-	closeFunc func()
+	He       *headend.HeadEnd
+	Store    *headend.Store
+	Meter    protocol.SystemTitle
+	T0       time.Time
+	Old, New *x509.Certificate // suppliers before and after the switch
+	// Operator and Supplier (the supplier before the switch) reach the
+	// head-end over its network API, with their certificates: an operator
+	// may request a disconnect that a second operator approves; a
+	// supplier is no operator at all.
+	Operator, Supplier *sim.APIClient
+	closeFunc          func()
 }
 
-// Close releases the head-end's database.
+// Close stops serving the head-end and releases its database.
 func (h *HeadEndEnv) Close() { h.closeFunc() }
 
 // NewHeadEndEnv builds the market-side target in dir.
@@ -51,18 +56,18 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.Old, err = issue("market-participant", "supplier old", protocol.RoleSupplier, nil, key()); err != nil {
+	oldKey := key()
+	if h.Old, err = issue("market-participant", "supplier old", protocol.RoleSupplier, nil, oldKey); err != nil {
 		return nil, err
 	}
 	if h.New, err = issue("market-participant", "supplier new", protocol.RoleSupplier, nil, key()); err != nil {
 		return nil, err
 	}
-	op, err := issue("head-end-operator", "operator", protocol.RoleHeadEnd, nil, key())
+	opKey := key()
+	op, err := issue("head-end-operator", "operator", protocol.RoleHeadEnd, nil, opKey)
 	if err != nil {
 		return nil, err
 	}
-	h.Operator = headend.Approver{Name: "operator", Cert: op}
-	h.Supplier = headend.Approver{Name: "supplier old", Cert: h.Old}
 	val, err := pki.Validator()
 	if err != nil {
 		return nil, err
@@ -75,8 +80,15 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 		return nil, err
 	}
 	h.closeFunc = func() { h.Store.Close() }
-	now := e.T0.Add(30 * time.Hour)
-	h.He = headend.New(headend.Config{Store: h.Store, Meters: dirM, Validator: val, Key: key(), Now: func() time.Time { return now }, Rand: rr, DisconnectsPerHour: 1000})
+	now := func() time.Time { return e.T0.Add(30 * time.Hour) }
+	h.He = headend.New(headend.Config{Store: h.Store, Meters: dirM, Validator: val, Key: key(), Now: now, Rand: rr})
+	srv, err := sim.ServeHeadEnd(h.He, pki, e.T0.Add(-time.Hour))
+	if err != nil {
+		h.Store.Close()
+		return nil, err
+	}
+	h.closeFunc = func() { srv.Close(); h.Store.Close() }
+	h.Operator, h.Supplier = srv.Client(op, opKey, now), srv.Client(h.Old, oldKey, now)
 	signer, err := protocol.NewMeterSigner(h.Meter, mk, rr)
 	if err != nil {
 		return nil, err
@@ -100,30 +112,38 @@ func NewHeadEndEnv(rng *rand.Rand, dir string) (*HeadEndEnv, error) {
 	if _, err := h.Store.SeedContract("supplier old", protocol.RoleSupplier, h.Meter, e.T0, end); err != nil {
 		return nil, err
 	}
-	if err := h.Store.SwitchSupplier(h.Meter, "supplier new", e.T0.Add(12*time.Hour), end); err != nil {
+	if err := h.Operator.SwitchSupplier(context.Background(), h.Meter, "supplier new", e.T0.Add(12*time.Hour), end); err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
-// HeadEndClasses are the market-side attacks: the old supplier reading
-// after the switch, and bulk disconnects without a second approver or by a
-// role that may not disconnect.
+// HeadEndClasses are the market-side attacks, through the head-end's
+// network API as a deployment serves it: the old supplier reading after
+// the switch, and bulk disconnects approved by their own requester or
+// requested by a role that may not disconnect. Each is refused with the
+// status and class (or, on the participants' API, the reason named in the
+// answer) it expects.
 func HeadEndClasses(h *HeadEndEnv) []Class {
+	ctx := context.Background()
 	return []Class{
-		{"old supplier reads after the switch", headend.ErrNotEntitled, func(_ *Env, rng *rand.Rand) error {
+		{"old supplier reads after the switch", &sim.APIError{Status: http.StatusForbidden, Msg: headend.ErrNotEntitled.Error()}, func(_ *Env, rng *rand.Rand) error {
 			from := h.T0.Add(time.Duration(12+rng.IntN(12)) * time.Hour)
-			_, err := h.He.Fetch(context.Background(), h.Old, h.Meter, from, from.Add(time.Duration(1+rng.IntN(4))*15*time.Minute))
+			_, err := h.Supplier.Intervals(ctx, h.Meter, from, from.Add(time.Duration(1+rng.IntN(4))*15*time.Minute))
 			return err
 		}},
-		{"bulk disconnect without a second approver", headend.ErrApproval, func(_ *Env, rng *rand.Rand) error {
+		{"bulk disconnect without a second approver", &sim.APIError{Status: http.StatusConflict, Class: wan.ClassSameOperator}, func(_ *Env, rng *rand.Rand) error {
 			m := h.Meter
 			m[7] = byte(rng.IntN(256))
-			_, err := h.He.IssueCommand(h.Operator, nil, protocol.Command{Meter: m, Kind: protocol.CmdDisconnect})
+			c, err := h.Operator.RequestCommand(ctx, wan.CommandRequest{Meter: hex.EncodeToString(m[:]), Kind: "disconnect"})
+			if err != nil {
+				return err
+			}
+			_, err = h.Operator.ApproveCommand(ctx, c.ID)
 			return err
 		}},
-		{"disconnect by a supplier", headend.ErrRole, func(_ *Env, rng *rand.Rand) error {
-			_, err := h.He.IssueCommand(h.Supplier, &h.Operator, protocol.Command{Meter: h.Meter, Kind: protocol.CmdDisconnect})
+		{"disconnect by a supplier", &sim.APIError{Status: http.StatusForbidden, Class: wan.ClassForbidden}, func(_ *Env, rng *rand.Rand) error {
+			_, err := h.Supplier.RequestCommand(ctx, wan.CommandRequest{Meter: hex.EncodeToString(h.Meter[:]), Kind: "disconnect"})
 			return err
 		}},
 	}

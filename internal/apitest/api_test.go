@@ -51,14 +51,7 @@ func simulationFile(pkg, file string) bool {
 var allowed = []struct {
 	reason string
 	names  []string
-}{
-	{"the head-end's operator side (commands with approvals, firmware campaigns, tamper alarms, supplier switches, audit log, on-demand tree heads): a deployment reaches it over the operator API, whose handlers (headend/opapi.go) call it inside the package; the demo calls it in process from internal/sim, which does not drive the operator API yet",
-		[]string{"headend.HeadEnd.IssueCommand", "headend.Approver.*", "headend.Config.DisconnectsPerHour",
-			"headend.HeadEnd.NewCampaign",
-			"headend.HeadEnd.Alarms", "headend.HeadEnd.AcknowledgeAlarm", "headend.Alarm.*",
-			"headend.Store.SwitchSupplier", "headend.Store.AuditLog", "headend.AuditEntry.*",
-			"headend.HeadEnd.SignTreeHead", "headend.HeadEnd.EvidenceFor", "headend.HeadEnd.Fetch"}},
-}
+}{}
 
 // allowedFor returns the reason an exported name is kept, if any, and the
 // entry that keeps it.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/verimeter/verimeter/gateway"
-	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
@@ -49,7 +48,7 @@ func (w *world) runDays(rep *Report) error {
 					if !n.switched {
 						continue
 					}
-					if err := w.store.SwitchSupplier(n.cfg.Title, "supplier Suedwind", w.now, w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour)); err != nil {
+					if err := w.alice.SwitchSupplier(ctx, n.cfg.Title, "supplier Suedwind", w.now, w.t0.Add(time.Duration(w.cfg.Days)*24*time.Hour)); err != nil {
 						return err
 					}
 					f.SwitchedMeters++
@@ -64,12 +63,13 @@ func (w *world) runDays(rep *Report) error {
 				f.OnDemandReads++
 			}
 			if i == 64 {
-				// A tariff change for the evening peak (UC4), signed by the
-				// head-end, run once by each meter.
+				// A tariff change for the evening peak (UC4), requested and
+				// approved by two operators, signed by the head-end, run once
+				// by each meter.
 				for _, n := range tariffs {
-					c, err := w.he.IssueCommand(headend.Approver{Name: "supplier Nordstrom", Cert: w.parts["supplier Nordstrom"]}, nil, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdTariff, Tariff: 2})
+					c, err := w.command(ctx, n.cfg.Title, wan.CommandRequest{Kind: "tariff", Tariff: 2})
 					if err != nil {
-						return fmt.Errorf("tariff: %w", err)
+						return err
 					}
 					if err := n.gw.g.Command(n.cfg.Title, c); err != nil {
 						return fmt.Errorf("tariff on %x: %w", n.cfg.Title, err)
@@ -117,7 +117,7 @@ func (w *world) runDays(rep *Report) error {
 			// wake-up (the gateway never listens on the WAN); a replay of it
 			// and one signed by an attacker are refused.
 			g0 := w.gws[0]
-			wake, err := w.he.IssueCommand(w.alice, nil, protocol.Command{Meter: g0.cfg.Title, Kind: protocol.CmdWakeUp})
+			wake, err := w.alice.wakeUp(ctx, g0.cfg.Title)
 			if err != nil {
 				return err
 			}

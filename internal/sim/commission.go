@@ -34,7 +34,7 @@ func (w *world) checkPKI(rep *Report) error {
 	for _, n := range parts {
 		certs = append(certs, w.parts[n])
 	}
-	certs = append(certs, w.alice.Cert, w.bob.Cert)
+	certs = append(certs, w.opCerts...)
 	for _, n := range w.meters {
 		certs = append(certs, n.cert)
 	}

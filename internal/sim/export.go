@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -34,28 +35,32 @@ func (w *world) export(dir string) error {
 		return err
 	}
 	// A tree head on demand, so every exported item has its inclusion proof
-	// (FILE.log): the evidence that keeps it valid after a revocation.
+	// (FILE.log): the evidence that keeps it valid after a revocation. An
+	// operator asks for both through the operator API.
 	ctx := context.Background()
-	if _, err := w.he.SignTreeHead(ctx); err != nil {
+	if err := w.alice.treeHead(ctx); err != nil {
 		return err
 	}
-	write := func(name string, content, sign1 []byte) error {
+	write := func(name string, content, sign1 []byte, meter protocol.SystemTitle, counter uint64) error {
 		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, content, 0o644); err != nil {
 			return err
 		}
-		ev, err := w.he.EvidenceFor(ctx, sign1)
+		signed, ev, err := w.alice.evidence(ctx, meter, counter)
 		if err != nil {
 			return err
 		}
-		b, err := ev.Marshal()
-		if err != nil {
-			return err
+		if !bytes.Equal(signed, sign1) {
+			return fmt.Errorf("%s: the head-end's evidence is for another item than meter %x's counter %d", name, meter, counter)
 		}
-		return os.WriteFile(path+".log", b, 0o644)
+		return os.WriteFile(path+".log", ev, 0o644)
 	}
 	for i, r := range w.readings {
-		if err := write(fmt.Sprintf("reading-%d.cbor", i), r, r); err != nil {
+		rd, err := w.verify.VerifyReading(r)
+		if err != nil {
+			return fmt.Errorf("reading %d: %w", i, err)
+		}
+		if err := write(fmt.Sprintf("reading-%d.cbor", i), r, r, rd.Meter, rd.Counter); err != nil {
 			return err
 		}
 	}
@@ -64,7 +69,11 @@ func (w *world) export(dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := write(fmt.Sprintf("interval-%d.cbor", i), b, p.Sign1); err != nil {
+		h, err := w.verify.VerifyBlockHeader(p.Sign1)
+		if err != nil {
+			return fmt.Errorf("interval proof %d: %w", i, err)
+		}
+		if err := write(fmt.Sprintf("interval-%d.cbor", i), b, p.Sign1, h.Meter, h.Counter); err != nil {
 			return err
 		}
 	}

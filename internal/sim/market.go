@@ -10,6 +10,7 @@ import (
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // market is step 8: every participant fetches what its contract covers and
@@ -61,7 +62,7 @@ func (w *world) market(rep *Report) error {
 	var partition []string
 	for i, n := range w.meters {
 		w.progress(i+1, len(w.meters), "market participants fetch and verify")
-		g, err := w.he.Fetch(ctx, w.parts["grid operator Netz"], n.cfg.Title, from, to)
+		g, err := w.partAPI["grid operator Netz"].Intervals(ctx, n.cfg.Title, from, to)
 		if err != nil {
 			return fmt.Errorf("grid operator's fetch for %x: %w", n.cfg.Title, err)
 		}
@@ -72,15 +73,15 @@ func (w *world) market(rep *Report) error {
 		}
 		f.IntervalsEntitled += perMeter
 		if !n.switched {
-			a, err := w.he.Fetch(ctx, w.parts[n.supplier], n.cfg.Title, from, to)
+			a, err := w.partAPI[n.supplier].Intervals(ctx, n.cfg.Title, from, to)
 			if err != nil {
 				return fmt.Errorf("%s's fetch for %x: %w", n.supplier, n.cfg.Title, err)
 			}
 			verify(n.supplier, a)
 			continue
 		}
-		a, errA := w.he.Fetch(ctx, w.parts[n.supplier], n.cfg.Title, from, to)
-		b, errB := w.he.Fetch(ctx, w.parts["supplier Suedwind"], n.cfg.Title, from, to)
+		a, errA := w.partAPI[n.supplier].Intervals(ctx, n.cfg.Title, from, to)
+		b, errB := w.partAPI["supplier Suedwind"].Intervals(ctx, n.cfg.Title, from, to)
 		if err := errors.Join(errA, errB); err != nil {
 			return fmt.Errorf("fetch for switched meter %x: %w", n.cfg.Title, err)
 		}
@@ -119,14 +120,14 @@ func (w *world) market(rep *Report) error {
 	// refused: the new supplier for the morning before the switch, and a
 	// supplier for another supplier's meter.
 	tries, refusedNoContract := 0, 0
-	_, err := w.he.Fetch(ctx, w.parts["supplier Suedwind"], w.meters[0].cfg.Title, from, noon)
+	_, err := w.partAPI["supplier Suedwind"].Intervals(ctx, w.meters[0].cfg.Title, from, noon)
 	tries++
 	if tally(f.FetchRefused, err, headend.ErrNotEntitled) {
 		refusedNoContract++
 	}
 	for _, n := range w.meters {
 		if n.supplier == "supplier Nordstrom" && !n.switched {
-			_, err := w.he.Fetch(ctx, w.parts["supplier Suedwind"], n.cfg.Title, from, to)
+			_, err := w.partAPI["supplier Suedwind"].Intervals(ctx, n.cfg.Title, from, to)
 			tries++
 			if tally(f.FetchRefused, err, headend.ErrNotEntitled) {
 				refusedNoContract++
@@ -137,7 +138,7 @@ func (w *world) market(rep *Report) error {
 	rep.add(StepMarket, "participant without a contract for meter and period refused", refusedNoContract == tries,
 		fmt.Sprintf("%d of %d requests refused", refusedNoContract, tries), "all, no contract for meter and period", "")
 	revoked := map[string]int{}
-	_, err = w.he.Fetch(ctx, w.parts["supplier Lapsed"], w.meters[min(2, len(w.meters)-1)].cfg.Title, from, to)
+	_, err = w.partAPI["supplier Lapsed"].Intervals(ctx, w.meters[min(2, len(w.meters)-1)].cfg.Title, from, to)
 	ok := tally(revoked, err, headend.ErrParticipant) && errors.Is(err, protocol.ErrRevoked)
 	for k, v := range revoked {
 		f.FetchRefused[k] += v
@@ -147,19 +148,27 @@ func (w *world) market(rep *Report) error {
 	return nil
 }
 
-// commandsPolicy checks who may disconnect a meter (UC4) and that an
-// approved disconnect runs once.
+// commandsPolicy checks who may disconnect a meter (UC4) through the
+// operator API, that an approved disconnect runs once, and the hourly
+// limit of disconnects (disconnectsPerHour).
 func (w *world) commandsPolicy(rep *Report) error {
+	ctx := context.Background()
 	f := &rep.Fig
 	f.CommandRefused, f.RepeatRefused = map[string]int{}, map[string]int{}
 	n := w.meters[len(w.meters)-1]
-	_, err := w.he.IssueCommand(w.alice, nil, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
-	ok1 := tally(f.CommandRefused, err, headend.ErrApproval)
-	_, err = w.he.IssueCommand(headend.Approver{Name: "supplier Nordstrom", Cert: w.parts["supplier Nordstrom"]}, &w.bob, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
-	ok2 := tally(f.CommandRefused, err, headend.ErrRole)
-	rep.add(StepMarket, "disconnect without a second approver, or by a supplier, refused", ok1 && ok2,
-		fmt.Sprintf("2 tried: %s", Classes(f.CommandRefused)), "1 second approver missing, 1 role not permitted", "")
-	c, err := w.he.IssueCommand(w.alice, &w.bob, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdDisconnect})
+	req := wan.CommandRequest{Meter: hexTitle(n.cfg.Title), Kind: "disconnect"}
+	// Four eyes: alice requests, her own approval is refused.
+	pending, err := w.alice.RequestCommand(ctx, req)
+	if err != nil {
+		return err
+	}
+	_, err = w.alice.ApproveCommand(ctx, pending.ID)
+	ok1 := tally(f.CommandRefused, err, errSameOperator)
+	// A supplier is no operator: the operator API refuses its certificate.
+	_, err = w.partAPI["supplier Nordstrom"].RequestCommand(ctx, req)
+	ok2 := tally(f.CommandRefused, err, errForbidden)
+	// Bob's approval has the head-end sign it.
+	c, err := w.bob.ApproveCommand(ctx, pending.ID)
 	if err != nil {
 		return err
 	}
@@ -167,6 +176,12 @@ func (w *world) commandsPolicy(rep *Report) error {
 		return err
 	}
 	f.DisconnectRuns++
+	// A second disconnect within the hour, requested and approved by two
+	// operators, is above the head-end's limit.
+	_, err = w.command(ctx, w.meters[0].cfg.Title, wan.CommandRequest{Kind: "disconnect"})
+	ok3 := tally(f.CommandRefused, err, errRuleRefused) && errors.Is(err, headend.ErrRateLimit)
+	rep.add(StepMarket, "disconnect approved by its own requester, requested by a supplier, or above the hourly limit, refused", ok1 && ok2 && ok3,
+		fmt.Sprintf("3 tried: %s", Classes(f.CommandRefused)), "1 approved by its requester, 1 not an operator, 1 above the hourly limit", "")
 	// Delivered again: the gateway refuses a command it relayed; after a
 	// restart it has forgotten, and the meter refuses the old counter.
 	again := n.gw.g.Command(n.cfg.Title, c)
@@ -179,7 +194,7 @@ func (w *world) commandsPolicy(rep *Report) error {
 	rep.add(StepMarket, "approved disconnect runs once", f.DisconnectRuns == 1 && ok1 && ok2,
 		fmt.Sprintf("ran %d time; 2 repeats: %s", f.DisconnectRuns, Classes(f.RepeatRefused)),
 		"once; repeat refused by the gateway, after its restart by the meter", "")
-	log, err := w.store.AuditLog()
+	log, err := w.alice.audit(ctx)
 	if err != nil {
 		return err
 	}

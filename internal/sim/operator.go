@@ -3,12 +3,14 @@ package sim
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/protocol"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // operatorChange hands the meters of gateway 0's segment to a new gateway
@@ -29,6 +31,7 @@ func (w *world) operatorChange(rep *Report) error {
 	}
 	node := &gwNode{name: cfg.Name, cfg: cfg, g: ng, seg: old.seg}
 	w.gws = append(w.gws, node)
+	ctx := context.Background()
 	moved, refused := 0, 0
 	for _, n := range w.meters {
 		if n.gw != old {
@@ -39,7 +42,7 @@ func (w *world) operatorChange(rep *Report) error {
 		if err != nil {
 			return err
 		}
-		c, err := w.he.IssueCommand(w.alice, nil, protocol.Command{Meter: n.cfg.Title, Kind: protocol.CmdTrustList, Payload: tl})
+		c, err := w.command(ctx, n.cfg.Title, wan.CommandRequest{Kind: "trust-list", TrustList: base64.StdEncoding.EncodeToString(tl)})
 		if err != nil {
 			return err
 		}
@@ -57,7 +60,7 @@ func (w *world) operatorChange(rep *Report) error {
 			refused++
 		}
 	}
-	sent, res, err := ng.Flush(context.Background(), uplink{w}, 500)
+	sent, res, err := ng.Flush(ctx, uplink{w}, 500)
 	if err != nil {
 		return err
 	}

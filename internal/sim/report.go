@@ -284,6 +284,10 @@ var reasonClasses = []struct {
 	err  error
 	name string
 }{
+	{errSameOperator, "approved by its requester"},
+	{errForbidden, "not an operator"},
+	{headend.ErrRateLimit, "above the hourly limit"},
+	{errRuleRefused, "refused by the head-end's rules"},
 	{protocol.ErrReplay, "replayed"},
 	{protocol.ErrOutOfOrder, "counter out of order"},
 	{protocol.ErrAuthentication, "authentication tag invalid"},

@@ -93,7 +93,7 @@ func (w *world) tamper(rep *Report) error {
 	f.Uploads, f.Acked = f.Uploads+1, f.Acked+acked
 	// The meters have not seen the acknowledgements yet: they resend, the
 	// gateway queues again, the head-end answers duplicates.
-	alarmsBefore, err := w.he.Alarms(ctx, false)
+	alarmsBefore, err := w.alice.alarms(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (w *world) tamper(rep *Report) error {
 		return err
 	}
 	f.Uploads++
-	alarms, err := w.he.Alarms(ctx, false)
+	alarms, err := w.alice.alarms(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func (w *world) tamper(rep *Report) error {
 	}
 	bad := append([]byte(nil), ev...)
 	bad[len(bad)-1] ^= 0x01
-	refusedBefore, err := w.auditCount("tamper-rejected", "signature")
+	refusedBefore, err := w.auditCount(ctx, "tamper-rejected", "signature")
 	if err != nil {
 		return err
 	}
@@ -134,16 +134,16 @@ func (w *world) tamper(rep *Report) error {
 	if err != nil {
 		return err
 	}
-	refusedAfter, err := w.auditCount("tamper-rejected", "signature")
+	refusedAfter, err := w.auditCount(ctx, "tamper-rejected", "signature")
 	if err != nil {
 		return err
 	}
 	f.RefusedAltered = len(acks.Items) == 0 && refusedAfter == refusedBefore+1
 	if len(alarms) > 0 {
-		if err := w.he.AcknowledgeAlarm(ctx, alarms[0].ID, "operator on duty"); err != nil {
+		if err := w.alice.ackAlarm(ctx, alarms[0].ID); err != nil {
 			return err
 		}
-		open, err := w.he.Alarms(ctx, true)
+		open, err := w.alice.alarms(ctx, true)
 		if err != nil {
 			return err
 		}
@@ -190,9 +190,10 @@ func (w *world) restartMeter(n *meterNode) error {
 }
 
 // auditCount counts the audit log's entries of action whose detail
-// contains word: how an operator sees what the head-end refused.
-func (w *world) auditCount(action, word string) (int, error) {
-	log, err := w.store.AuditLog()
+// contains word: how an operator sees what the head-end refused (the
+// operator API's audit log).
+func (w *world) auditCount(ctx context.Context, action, word string) (int, error) {
+	log, err := w.alice.audit(ctx)
 	if err != nil {
 		return 0, err
 	}

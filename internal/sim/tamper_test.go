@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"math/rand/v2"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
+	"github.com/verimeter/verimeter/wan"
 )
 
 // tamperWorld builds the demo's roles (PKI, one gateway, three meters with
@@ -109,11 +111,11 @@ func TestTamperEndToEnd(t *testing.T) {
 	if n, err := g.g.UploadTamper(ctx, uplink{w}); err != nil || n != 2 {
 		t.Fatalf("upload of the resent events: %d acknowledged, %v", n, err)
 	}
-	alarms, err := w.he.Alarms(ctx, false)
+	alarms, err := w.alice.alarms(ctx, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(alarms) != 2 || alarms[0].Meter != m0.cfg.Title || alarms[0].Kind != protocol.TamperCover || alarms[1].Kind != protocol.TamperMagnetic {
+	if len(alarms) != 2 || alarms[0].Meter != hexTitle(m0.cfg.Title) || alarms[0].Kind != protocol.TamperCover || alarms[1].Kind != protocol.TamperMagnetic {
 		t.Fatalf("alarms %+v, want one per event", alarms)
 	}
 	for _, n := range []*meterNode{m0, m1} {
@@ -130,14 +132,14 @@ func TestTamperEndToEnd(t *testing.T) {
 	if p := m0.m.Status().TamperPending; p != 0 {
 		t.Fatalf("an acknowledged event came back after a restart (%d)", p)
 	}
-	// The operator acknowledges an alarm, once.
-	if err := w.he.AcknowledgeAlarm(ctx, alarms[0].ID, "operator"); err != nil {
+	// The operator acknowledges an alarm through the operator API, once.
+	if err := w.alice.ackAlarm(ctx, alarms[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.he.AcknowledgeAlarm(ctx, alarms[0].ID, "operator"); !errors.Is(err, headend.ErrAlarm) {
-		t.Fatalf("second acknowledgement: %v, want ErrAlarm", err)
+	if err := w.bob.ackAlarm(ctx, alarms[0].ID); !errors.Is(err, &APIError{Status: http.StatusNotFound, Class: wan.ClassNotFound}) || !errors.Is(err, headend.ErrAlarm) {
+		t.Fatalf("second acknowledgement: %v, want 404 not-found naming ErrAlarm", err)
 	}
-	if open, _ := w.he.Alarms(ctx, true); len(open) != 1 || open[0].ID != alarms[1].ID {
+	if open, _ := w.alice.alarms(ctx, true); len(open) != 1 || open[0].ID != alarms[1].ID || open[0].AckedBy != "" {
 		t.Fatalf("open alarms %+v", open)
 	}
 	// A compromised gateway's altered event (signature byte) and a forged
@@ -158,7 +160,7 @@ func TestTamperEndToEnd(t *testing.T) {
 	}
 	// (The typed reasons are the head-end's own tests; here, as an
 	// operator sees it: no acknowledgement, three refusals audited.)
-	before, err := w.auditCount("tamper-rejected", "")
+	before, err := w.auditCount(ctx, "tamper-rejected", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,14 +168,14 @@ func TestTamperEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, err := w.auditCount("tamper-rejected", "")
+	after, err := w.auditCount(ctx, "tamper-rejected", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(acks.Items) != 0 || after != before+3 {
 		t.Fatalf("%d acknowledged, %d refusals audited; want 0 and 3", len(acks.Items), after-before)
 	}
-	if again, _ := w.he.Alarms(ctx, false); len(again) != 2 {
+	if again, _ := w.alice.alarms(ctx, false); len(again) != 2 || again[0].AckedBy != "operator alice" {
 		t.Fatalf("%d alarms after the forgeries, want 2", len(again))
 	}
 	// The logs of the three roles are a behaviour of spec/Tamper.tla.

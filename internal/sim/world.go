@@ -31,6 +31,10 @@ import (
 // budget of plc/README.md for S-FSK).
 const MaxMetersPerGateway = 238
 
+// disconnectsPerHour is the simulated head-end's limit of disconnects: the
+// market step's second disconnect within the hour is refused.
+const disconnectsPerHour = 1
+
 // PersistentMeters is how many meters of a demo keep their state in files.
 const PersistentMeters = 1000
 
@@ -101,10 +105,16 @@ type world struct {
 	logKey  *ecdsa.PrivateKey // signs the transparency log's tree heads
 	logCert *x509.Certificate
 	op      *ecdsa.PrivateKey // trust-list signer
-	alice   headend.Approver
-	bob     headend.Approver
+	// The head-end's network API on the loopback, and its clients: the
+	// operators alice and bob, and each market participant.
+	api     *HeadEndServer
+	alice   *APIClient
+	bob     *APIClient
+	opCerts []*x509.Certificate // alice's and bob's
+	opKeys  []*ecdsa.PrivateKey
 	parts   map[string]*x509.Certificate
 	partKey map[string]*ecdsa.PrivateKey
+	partAPI map[string]*APIClient
 	man     protocol.ManifestSigner
 	auth    protocol.ManifestSigner
 	gws     []*gwNode
@@ -287,6 +297,9 @@ func (w *world) clearProgress() {
 }
 
 func (w *world) close() {
+	if w.api != nil {
+		w.api.Close()
+	}
 	for _, m := range w.meters {
 		m.m.Close()
 	}
@@ -322,15 +335,13 @@ func (w *world) setupPKI() error {
 		return err
 	}
 	for _, name := range []string{"operator alice", "operator bob"} {
-		c, err := issue("head-end-operator", name, protocol.RoleHeadEnd, key())
+		k := key()
+		c, err := issue("head-end-operator", name, protocol.RoleHeadEnd, k)
 		if err != nil {
 			return err
 		}
-		if name == "operator alice" {
-			w.alice = headend.Approver{Name: name, Cert: c}
-		} else {
-			w.bob = headend.Approver{Name: name, Cert: c}
-		}
+		w.opCerts = append(w.opCerts, c)
+		w.opKeys = append(w.opKeys, k)
 	}
 	for _, p := range []struct {
 		name string
@@ -455,7 +466,20 @@ func (w *world) setupRoles() error {
 	if err != nil {
 		return err
 	}
-	w.he = headend.New(headend.Config{Store: w.store, Meters: dirM, Validator: val, Key: w.heKey, LogKey: w.logKey, Now: func() time.Time { return w.now }, Rand: rand.Reader, Trace: w.traces})
+	w.he = headend.New(headend.Config{Store: w.store, Meters: dirM, Validator: val, Key: w.heKey, LogKey: w.logKey, Now: func() time.Time { return w.now }, Rand: rand.Reader, Trace: w.traces,
+		DisconnectsPerHour: disconnectsPerHour})
+	// The operators and the participants reach the head-end over its API,
+	// with their certificates, as in a deployment.
+	if w.api, err = ServeHeadEnd(w.he, w.pki, w.t0.Add(-time.Hour)); err != nil {
+		return err
+	}
+	now := func() time.Time { return w.now }
+	w.alice = w.api.Client(w.opCerts[0], w.opKeys[0], now)
+	w.bob = w.api.Client(w.opCerts[1], w.opKeys[1], now)
+	w.partAPI = map[string]*APIClient{}
+	for name, c := range w.parts {
+		w.partAPI[name] = w.api.Client(c, w.partKey[name], now)
+	}
 	// An outsider (a customer, a court) verifies with the roots and the
 	// meters' certificates only: a separate directory from the same PKI.
 	outsider, err := protocol.NewMeterDirectory(val, signingCerts)
