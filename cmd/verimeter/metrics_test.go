@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +27,7 @@ import (
 
 	"github.com/verimeter/verimeter/gateway"
 	"github.com/verimeter/verimeter/headend"
+	"github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine/journal"
 	"github.com/verimeter/verimeter/wan"
@@ -115,7 +115,7 @@ func TestMetricsOfHeadEndAndGateway(t *testing.T) {
 	if err := provision(work, 2, 1, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	var stdout lockedBuffer
+	var stdout procs.Buffer
 	stop, done := make(chan struct{}), make(chan error, 1)
 	go func() {
 		done <- headendServe(filepath.Join(work, "headend.json"), nil, &stdout, io.Discard, stop, headendOptions{metrics: "127.0.0.1:0"})
@@ -331,30 +331,4 @@ func signedBlock(t *testing.T, meter protocol.SystemTitle, k *ecdsa.PrivateKey, 
 		t.Fatal(err)
 	}
 	return raw
-}
-
-// lockedBuffer is a bytes.Buffer one goroutine (a process's output)
-// writes while another reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// Reset empties the buffer (a restarted process writes into it afresh).
-func (l *lockedBuffer) Reset() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.Reset()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	simprocs "github.com/verimeter/verimeter/internal/sim/procs"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
@@ -50,7 +51,7 @@ func TestProcessesOnLoopback(t *testing.T) {
 		return append(append(append([]string(nil), args[:2]...), "-spec-trace", trace), args[2:]...)
 	}
 	var procs []*exec.Cmd
-	var heOut lockedBuffer // the head-end's, which names its metrics address
+	var heOut simprocs.Buffer // the head-end's, which names its metrics address
 	start := func(args ...string) *exec.Cmd {
 		c := exec.Command(bin, traced(args...)...)
 		c.Stdout, c.Stderr = io.Discard, os.Stderr

@@ -132,7 +132,7 @@ type ucWorld struct {
 // ucMeter is a meter process and its output.
 type ucMeter struct {
 	cmd *exec.Cmd
-	out *syncBuffer
+	out *Buffer
 }
 
 // check adds a row to the report.
@@ -495,7 +495,7 @@ func waitFile(p string, c *exec.Cmd) error {
 
 // startMeter starts meter i and waits for its PLC socket.
 func (w *ucWorld) startMeter(i int, extra ...string) (*ucMeter, error) {
-	m := &ucMeter{out: &syncBuffer{}}
+	m := &ucMeter{out: &Buffer{}}
 	c, err := w.proc(fmt.Sprintf("meter-%03d", i), m.out, append([]string{"meter", "run", "-config", w.path(fmt.Sprintf("meter-%03d.json", i))}, extra...)...)
 	if err != nil {
 		return nil, err
@@ -925,20 +925,27 @@ func Firmware(dir string, version uint32, model string) (manifest, image []byte,
 	return signed, append(lr, other...), nil
 }
 
-// syncBuffer is a bytes.Buffer a process's output goroutine writes while
-// the demo reads it.
-type syncBuffer struct {
+// Buffer is a bytes.Buffer a process's output goroutine writes while the
+// caller reads it (a meter's display, a head-end's metrics address).
+type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *syncBuffer) Write(p []byte) (int, error) {
+func (l *Buffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *syncBuffer) String() string {
+// Reset empties the buffer (a restarted process writes into it afresh).
+func (l *Buffer) Reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+func (l *Buffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
