@@ -79,9 +79,16 @@ func (h *HeadEnd) gwCommandResult(w http.ResponseWriter, r *http.Request, gatewa
 	return writeJSON(w, http.StatusOK, c.wire())
 }
 
-// lastGateway is the SQL of the gateway that forwarded the newest item of
-// a command's meter.
-const lastGateway = `(SELECT gateway FROM data WHERE data.meter = operator_commands.meter ORDER BY ingested_at DESC, counter DESC LIMIT 1)`
+// newestGateway is the SQL of the gateway that forwarded the newest item
+// of the meter of a row of table (its column meter): the only map of
+// meters to gateways the head-end has, by which a gateway is given the
+// commands and read requests of its meters.
+func newestGateway(table string) string {
+	return `(SELECT gateway FROM data WHERE data.meter = ` + table + `.meter ORDER BY ingested_at DESC, counter DESC LIMIT 1)`
+}
+
+// lastGateway is newestGateway of a command's meter.
+var lastGateway = newestGateway("operator_commands")
 
 // readyCommandsFor lists the ready commands of the meters whose newest
 // item gateway forwarded.

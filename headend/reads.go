@@ -102,9 +102,8 @@ func (h *HeadEnd) gwReadResult(w http.ResponseWriter, r *http.Request, gateway s
 	return writeJSON(w, http.StatusOK, rr)
 }
 
-// lastGatewayOfRead is the SQL of the gateway that forwarded the newest
-// item of a read request's meter.
-const lastGatewayOfRead = `(SELECT gateway FROM data WHERE data.meter = read_requests.meter ORDER BY ingested_at DESC, counter DESC LIMIT 1)`
+// lastGatewayOfRead is newestGateway of a read request's meter.
+var lastGatewayOfRead = newestGateway("read_requests")
 
 // addReadRequest stores an operator's read request and its audit entry in
 // one transaction and returns its id.

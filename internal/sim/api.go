@@ -63,7 +63,15 @@ func (s *HeadEndServer) Close() error { return s.srv.Close() }
 func (s *HeadEndServer) Client(cert *x509.Certificate, key *ecdsa.PrivateKey, now func() time.Time) *APIClient {
 	tc := &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: s.roots, Time: now,
 		Certificates: []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}}
-	return &APIClient{base: "https://" + s.addr, hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}}
+	return NewAPIClient(s.addr, tc)
+}
+
+// NewAPIClient is a client of the head-end's API at addr (host:port) that
+// authenticates and trusts as tc says: a party of a deployment on disk (the
+// process demo's operators and participants, with their certificates of
+// pki/).
+func NewAPIClient(addr string, tc *tls.Config) *APIClient {
+	return &APIClient{base: "https://" + addr, hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}}
 }
 
 // APIClient is one party of the head-end's API (an operator, a market
@@ -110,32 +118,39 @@ func (e *APIError) Is(target error) bool {
 	return target != nil && strings.Contains(e.Msg, target.Error())
 }
 
-// do sends one request (body as JSON when not nil) and decodes a 2xx
-// answer into out when not nil; any other answer is an *APIError.
+// do is Call without the status.
 func (c *APIClient) do(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.Call(ctx, method, path, body, out)
+	return err
+}
+
+// Call sends one request (body as JSON when not nil), decodes a 2xx answer
+// into out when not nil and returns its status; any other answer is an
+// *APIError.
+func (c *APIClient) Call(ctx context.Context, method, path string, body, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
+			return 0, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		e := &APIError{Status: resp.StatusCode, Msg: strings.TrimSpace(string(raw))}
@@ -143,15 +158,15 @@ func (c *APIClient) do(ctx context.Context, method, path string, body, out any) 
 		if json.Unmarshal(raw, &oe) == nil && oe.Class != "" {
 			e.Class, e.Msg = oe.Class, oe.Error
 		}
-		return fmt.Errorf("%s %s: %w", method, path, e)
+		return 0, fmt.Errorf("%s %s: %w", method, path, e)
 	}
 	if out == nil {
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("%s %s: the answer: %w", method, path, err)
+		return 0, fmt.Errorf("%s %s: the answer: %w", method, path, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 func hexTitle(t protocol.SystemTitle) string { return hex.EncodeToString(t[:]) }

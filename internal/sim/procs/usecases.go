@@ -2,6 +2,7 @@ package procs
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -22,6 +23,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/verimeter/verimeter/internal/sim"
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
@@ -121,7 +123,7 @@ type ucWorld struct {
 	rep     *Report
 	trace   string
 	pool    *x509.CertPool
-	clients map[string]*http.Client
+	clients map[string]*sim.APIClient
 	addr    string // the head-end the operators and participants call
 	procs   []*exec.Cmd
 	meters  []*ucMeter
@@ -150,10 +152,13 @@ func (w *ucWorld) step(format string, a ...any) {
 // Run runs the process demo; the error is a step that could not run, the
 // report holds the checks made before it.
 func (d UseCases) Run() (*Report, error) {
-	if d.Meters < 2 || d.Gateways < 1 || d.Gateways > d.Meters {
+	switch {
+	case d.Meters < 2 || d.Gateways < 1 || d.Gateways > d.Meters:
 		return &Report{Dir: d.Dir}, fmt.Errorf("%w: at least 2 meters and 1 to -meters gateways", ErrUseCases)
+	case d.Traces == nil:
+		return &Report{Dir: d.Dir}, fmt.Errorf("%w: no trace checker", ErrUseCases)
 	}
-	w := &ucWorld{UseCases: d, rep: &Report{Dir: d.Dir}, trace: filepath.Join(d.Dir, "trace"), pool: x509.NewCertPool(), clients: map[string]*http.Client{}}
+	w := &ucWorld{UseCases: d, rep: &Report{Dir: d.Dir}, trace: filepath.Join(d.Dir, "trace"), pool: x509.NewCertPool(), clients: map[string]*sim.APIClient{}}
 	defer w.stopAll()
 	err := w.play()
 	return w.rep, err
@@ -334,6 +339,7 @@ func (w *ucWorld) play() error {
 		if w.addr, err = firstAddr(secondAddr); err != nil {
 			return err
 		}
+		w.clients = map[string]*sim.APIClient{} // the clients of the dead one
 	}
 
 	// The gateways' next rounds relay, read and install.
@@ -364,19 +370,20 @@ func (w *ucWorld) play() error {
 		}
 	}
 	w.check("UC5 firmware", "campaign done, every meter installed", camp.State == "done" && camp.Installed == w.Meters, "%s, %d of %d installed in %d rounds", camp.State, camp.Installed, w.Meters, rounds)
-	relayed := 0
+	relayed, status := 0, map[string]string{} // by kind: one command each
 	for _, c := range cmds {
 		var got wan.OperatorCommand
 		if err := w.must(http.StatusOK, "operator-alice", "GET", fmt.Sprintf("/v1/operator/commands/%d", c.ID), nil, &got); err != nil {
 			return err
 		}
+		status[got.Kind] = got.Status
 		if got.Status == wan.CommandRelayed {
 			relayed++
 		}
 	}
 	w.check("UC4 administration", "commands the API shows relayed", relayed == 4, "%d of 4", relayed)
-	w.check("UC7 operator change", "the next trust list, signed by the trust-list signer, installed on meter 0", change.TrustListVersion == 2 && relayed == 4, "version %d", change.TrustListVersion)
-	w.check("UC8 keys", "key rotation relayed to meter 1", relayed == 4, "command counter %d", cmds[2].Counter)
+	w.check("UC7 operator change", "the next trust list, signed by the trust-list signer, installed on meter 0", change.TrustListVersion == 2 && status["trust-list"] == wan.CommandRelayed, "version %d, %s", change.TrustListVersion, status["trust-list"])
+	w.check("UC8 keys", "key rotation relayed to meter 1", status["key-rotation"] == wan.CommandRelayed, "%s at command counter %d", status["key-rotation"], cmds[2].Counter)
 
 	// UC3 and UC10: the reading, exported with its evidence through the
 	// API, verifies offline with the PKI's public keys alone.
@@ -404,9 +411,6 @@ func (w *ucWorld) play() error {
 	w.stopAll()
 	if err := w.databaseChecks(sqlitePath); err != nil {
 		return err
-	}
-	if w.Traces == nil {
-		return fmt.Errorf("%w: no trace checker", ErrUseCases)
 	}
 	steps, err := w.Traces(w.trace)
 	w.check("spec", "every process's step logs are behaviours of the spec", err == nil, "%d modules", len(steps))
@@ -580,9 +584,9 @@ func (w *ucWorld) gatewayRound() (roundResult, error) {
 	return r, nil
 }
 
-// client is an HTTPS client with who's certificate of the deployment's
-// pki/, trusting the root alone, as a standard client does.
-func (w *ucWorld) client(who string) (*http.Client, error) {
+// client is who's client of the head-end's API, with its certificate of
+// the deployment's pki/, trusting the root alone, as a standard client does.
+func (w *ucWorld) client(who string) (*sim.APIClient, error) {
 	if c := w.clients[who]; c != nil {
 		return c, nil
 	}
@@ -590,7 +594,7 @@ func (w *ucWorld) client(who string) (*http.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: w.pool}}}
+	c := sim.NewAPIClient(w.addr, &tls.Config{MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}, RootCAs: w.pool})
 	w.clients[who] = c
 	return c, nil
 }
@@ -598,45 +602,19 @@ func (w *ucWorld) client(who string) (*http.Client, error) {
 // call makes one request of the head-end as who and decodes a 2xx answer
 // into out; it returns the status and, for a refusal, its class.
 func (w *ucWorld) call(who, method, path string, body, out any) (int, string, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, "", err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, "https://"+w.addr+path, rd)
-	if err != nil {
-		return 0, "", err
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	c, err := w.client(who)
 	if err != nil {
 		return 0, "", err
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", fmt.Errorf("%w: %s %s as %s: %w", ErrUseCases, method, path, who, err)
+	code, err := c.Call(context.Background(), method, path, body, out)
+	var refused *sim.APIError
+	switch {
+	case errors.As(err, &refused):
+		return refused.Status, refused.Class, nil
+	case err != nil:
+		return 0, "", fmt.Errorf("%w: as %s: %w", ErrUseCases, who, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return 0, "", fmt.Errorf("%w: %s %s: %w", ErrUseCases, method, path, err)
-	}
-	if resp.StatusCode >= 300 {
-		var oe wan.OperatorError
-		json.Unmarshal(b, &oe)
-		return resp.StatusCode, oe.Class, nil
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return 0, "", fmt.Errorf("%w: %s %s: %w", ErrUseCases, method, path, err)
-		}
-	}
-	return resp.StatusCode, "", nil
+	return code, "", nil
 }
 
 // must is call that is an error on any status but want.
