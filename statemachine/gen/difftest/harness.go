@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -205,18 +206,44 @@ type stateField struct {
 }
 
 func fieldsOf(st reflect.Value) []stateField {
-	var out []stateField
-	for i := 0; i < st.NumField(); i++ {
-		tag := st.Type().Field(i).Tag.Get("tla")
+	paths := statePaths(st.Type())
+	out := make([]stateField, len(paths))
+	for i, p := range paths {
+		out[i] = stateField{p.name, st.FieldByIndex(p.index)}
+	}
+	return out
+}
+
+// statePath is where a tagged field of a state type is (fieldsOf).
+type statePath struct {
+	name  string
+	index []int
+}
+
+// statePathCache holds statePaths by type: the harness looks at the
+// fields of every state it checks, millions of times a run, and
+// reflect's tag lookups were most of that.
+var statePathCache sync.Map // reflect.Type -> []statePath
+
+func statePaths(t reflect.Type) []statePath {
+	if p, ok := statePathCache.Load(t); ok {
+		return p.([]statePath)
+	}
+	var out []statePath
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("tla")
 		if tag == ",inline" {
-			out = append(out, fieldsOf(st.Field(i))...)
+			for _, in := range statePaths(t.Field(i).Type) {
+				out = append(out, statePath{in.name, append([]int{i}, in.index...)})
+			}
 			continue
 		}
 		if tag == "" {
 			continue
 		}
-		out = append(out, stateField{tag, st.Field(i)})
+		out = append(out, statePath{tag, []int{i}})
 	}
+	statePathCache.Store(t, out)
 	return out
 }
 
@@ -455,7 +482,9 @@ func (h *harness) eventArgs(es check.State, gs reflect.Value, k int, act *gen.Ac
 		if !errors.Is(err, statemachine.ErrNotEnabled) || !errors.As(err, &ge) || ge.Action != act.Name {
 			return fmt.Errorf("event of %s: want a GuardError of that action, got %v", what, err)
 		}
-		if stateKey(cp) != stateKey(gs) {
+		// Equal values print equally: the printing (the states' stores
+		// included) is only needed to tell when they are not.
+		if !reflect.DeepEqual(cp.Interface(), gs.Interface()) && stateKey(cp) != stateKey(gs) {
 			return fmt.Errorf("event of %s: refused step changed the state", what)
 		}
 		h.refused++
@@ -589,17 +618,61 @@ func elems(v value.Value) []string {
 	return out
 }
 
-func isSet(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Set[")
-}
+func isSet(t reflect.Type) bool { return shapeOf(t).kind == shapeSet }
 
 // isTuple: a generated tuple type has fields tagged "1", "2", ...
-func isTuple(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && t.NumField() > 0 && t.Field(0).Tag.Get("tla") == "1"
+func isTuple(t reflect.Type) bool { return shapeOf(t).kind == shapeTuple }
+
+func isSeq(t reflect.Type) bool { return shapeOf(t).kind == shapeSeq }
+
+// Shapes of a generated struct type.
+const (
+	shapeRecord = iota
+	shapeSet
+	shapeSeq
+	shapeTuple
+)
+
+// shape is what canonGo needs of a struct type, computed once per type
+// (shapeOf): which TLA+ value it holds, and a record's field names.
+type shape struct {
+	kind int
+	tags []string // a record's fields' tla tags
+	n, e int      // a set's or sequence's length and elements fields
 }
 
-func isSeq(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && strings.HasPrefix(t.Name(), "Seq[")
+var shapeCache sync.Map // reflect.Type -> *shape
+
+func fieldIndex(t reflect.Type, name string) int {
+	f, ok := t.FieldByName(name)
+	if !ok || len(f.Index) != 1 {
+		panic(fmt.Sprintf("difftest: %s has no field %s", t, name))
+	}
+	return f.Index[0]
+}
+
+func shapeOf(t reflect.Type) *shape {
+	if sh, ok := shapeCache.Load(t); ok {
+		return sh.(*shape)
+	}
+	sh := &shape{}
+	switch {
+	case t.Kind() != reflect.Struct:
+	case strings.HasPrefix(t.Name(), "Set["):
+		sh.kind = shapeSet
+		sh.n, sh.e = fieldIndex(t, "n"), fieldIndex(t, "e")
+	case strings.HasPrefix(t.Name(), "Seq["):
+		sh.kind = shapeSeq
+		sh.n, sh.e = fieldIndex(t, "n"), fieldIndex(t, "e")
+	case t.NumField() > 0 && t.Field(0).Tag.Get("tla") == "1":
+		sh.kind = shapeTuple
+	default:
+		for i := 0; i < t.NumField(); i++ {
+			sh.tags = append(sh.tags, t.Field(i).Tag.Get("tla"))
+		}
+	}
+	shapeCache.Store(t, sh)
+	return sh
 }
 
 // canonGo prints a generated value as value.Canonical prints the spec's.
@@ -623,23 +696,24 @@ func canonGo(v reflect.Value) string {
 	case reflect.String:
 		return strconv.Quote(v.String())
 	case reflect.Struct:
-		if isSet(v.Type()) {
-			n, e := int(v.FieldByName("n").Int()), v.FieldByName("e")
+		sh := shapeOf(v.Type())
+		if sh.kind == shapeSet {
+			n, e := int(v.Field(sh.n).Int()), v.Field(sh.e)
 			var out []string
 			for i := 0; i < n; i++ {
 				out = append(out, canonGo(e.Index(i)))
 			}
 			return value.CanonicalSet(out)
 		}
-		if isSeq(v.Type()) {
-			n, e := int(v.FieldByName("n").Int()), v.FieldByName("e")
+		if sh.kind == shapeSeq {
+			n, e := int(v.Field(sh.n).Int()), v.Field(sh.e)
 			var out []string
 			for i := 0; i < n; i++ {
 				out = append(out, canonGo(e.Index(i)))
 			}
 			return "<<" + strings.Join(out, ", ") + ">>"
 		}
-		if isTuple(v.Type()) {
+		if sh.kind == shapeTuple {
 			var out []string
 			for i := 0; i < v.NumField(); i++ {
 				out = append(out, canonGo(v.Field(i)))
@@ -648,7 +722,7 @@ func canonGo(v reflect.Value) string {
 		}
 		var parts []string
 		for i := 0; i < v.NumField(); i++ {
-			parts = append(parts, v.Type().Field(i).Tag.Get("tla")+" |-> "+canonGo(v.Field(i)))
+			parts = append(parts, sh.tags[i]+" |-> "+canonGo(v.Field(i)))
 		}
 		sort.Strings(parts)
 		return "[" + strings.Join(parts, ", ") + "]"
