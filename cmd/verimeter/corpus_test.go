@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/verimeter/verimeter/internal/pgtest"
 )
 
 // TestMain lets the corpus runner start this test binary as the checker:
@@ -17,7 +19,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv("VERIMETER_TEST_MAIN") == "1" {
 		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 	}
-	os.Exit(m.Run())
+	// The PostgreSQL tests share one server, a database each.
+	pgtest.Main(m)
 }
 
 const corpusCounter = `---- MODULE Counter ----
