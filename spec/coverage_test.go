@@ -1,17 +1,12 @@
 package spec
 
 import (
-	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/check"
-	"github.com/verimeter/verimeter/tla/eval"
 )
 
 // Non-vacuity: an action of a model that is never enabled, or never
@@ -21,17 +16,11 @@ import (
 // make spec does the same for spec/large/ with `verimeter check
 // -coverage-strict`.
 
-// coverageOf runs our checker with coverage on a model.
-func coverageOf(t *testing.T, module, cfg string) check.Result {
+// coverageOf is our checker's run of a model with the actions' coverage:
+// the run TestModelsPass made, or a new one.
+func coverageOf(t *testing.T, cfg, text string) check.Result {
 	t.Helper()
-	dir := t.TempDir()
-	stage(t, dir, module, cfg)
-	res, err := eval.CheckModel(context.Background(), filepath.Join(dir, module+".tla"), filepath.Join(dir, module+".cfg"),
-		check.Options{Workers: runtime.NumCPU(), Coverage: true})
-	if err != nil {
-		t.Fatalf("verimeter check %s: %v", module, err)
-	}
-	return res
+	return cached(t, cfg, func() outcome { return runOurs(t, moduleOf(cfg), text) }).res
 }
 
 func TestEveryActionCovered(t *testing.T) {
@@ -42,7 +31,7 @@ func TestEveryActionCovered(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := coverageOf(t, moduleOf(cfg), string(text))
+			res := coverageOf(t, cfg, string(text))
 			if res.Verdict != check.Success {
 				t.Fatalf("%s: %s %s", cfg, res.Verdict, res.Invariant)
 			}
@@ -75,15 +64,18 @@ var reLastCall = regexp.MustCompile(`([A-Za-z_][A-Za-z0-9_]*)\s*(?:\(|$)`)
 
 // tlcCoverage runs TLC with -coverage on a model and returns the distinct
 // states per action.
-func tlcCoverage(t *testing.T, module, cfg string) map[string]int64 {
+func tlcCoverage(t *testing.T, cfg, text string) map[string]int64 {
 	t.Helper()
-	dir := t.TempDir()
-	stage(t, dir, module, cfg)
-	cmd := exec.Command(tlcPath(t), "-workers", "1", "-coverage", "1", "-config", module+".cfg", module+".tla")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "No error has been found") {
-		t.Fatalf("TLC on %s: %v\n%s", module, err, out)
+	module := moduleOf(cfg)
+	r := runTLCOnce(t, cfg, module, text)
+	if !r.ok {
+		t.Fatalf("TLC on %s: %s", module, r.output)
+	}
+	out := r.output
+	// TLC prints coverage every minute and at the end: the last report
+	// is the whole run's.
+	if i := strings.LastIndex(out, "The coverage statistics"); i >= 0 {
+		out = out[i:]
 	}
 	src, err := os.ReadFile(module + ".tla")
 	if err != nil {
@@ -91,7 +83,7 @@ func tlcCoverage(t *testing.T, module, cfg string) map[string]int64 {
 	}
 	lines := strings.Split(string(src), "\n")
 	got := map[string]int64{}
-	for _, m := range reTLCAction.FindAllStringSubmatch(string(out), -1) {
+	for _, m := range reTLCAction.FindAllStringSubmatch(out, -1) {
 		name := m[1]
 		if name == "Init" {
 			continue
@@ -113,7 +105,7 @@ func tlcCoverage(t *testing.T, module, cfg string) map[string]int64 {
 		got[name] += int64(atoi(m[6]))
 	}
 	if len(got) == 0 {
-		t.Fatalf("TLC on %s printed no coverage:\n%s", module, out)
+		t.Fatalf("TLC on %s printed no coverage:\n%s", module, r.output)
 	}
 	return got
 }
@@ -129,8 +121,8 @@ func TestCoverageMatchesTLC(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ours := coverageOf(t, moduleOf(cfg), string(text))
-			theirs := tlcCoverage(t, moduleOf(cfg), string(text))
+			ours := coverageOf(t, cfg, string(text))
+			theirs := tlcCoverage(t, cfg, string(text))
 			if len(ours.Coverage) != len(theirs) {
 				t.Errorf("%s: %d actions, TLC %d (%v)", cfg, len(ours.Coverage), len(theirs), theirs)
 			}

@@ -103,8 +103,47 @@ func stage(t *testing.T, dir, module, cfg string) {
 	}
 }
 
+// coverageModels are the models whose TLC run also reports TLC's
+// -coverage numbers (TestCoverageMatchesTLC compares them with ours).
+var coverageModels = map[string]bool{"Market.cfg": true, "Collection.cfg": true, "Commands.cfg": true, "Firmware.cfg": true}
+
+// tlcRuns keeps TLC's run of each model for the tests that read it
+// (TestDifferentialTLC its verdict, TestCoverageMatchesTLC its coverage):
+// a TLC run of a model is seconds to half a minute, so it runs once.
+var tlcRuns = struct {
+	sync.Mutex
+	m map[string]*tlcRun
+}{m: map[string]*tlcRun{}}
+
+type tlcRun struct {
+	once sync.Once
+	r    outcome
+}
+
+// runTLCOnce is runTLC of the model named key, run at most once in this
+// process; a coverage model's run has -coverage.
+func runTLCOnce(t *testing.T, key, module, cfg string) outcome {
+	t.Helper()
+	tlcRuns.Lock()
+	run := tlcRuns.m[key]
+	if run == nil {
+		run = &tlcRun{}
+		tlcRuns.m[key] = run
+	}
+	tlcRuns.Unlock()
+	var extra []string
+	if coverageModels[key] {
+		extra = []string{"-coverage", "1"}
+	}
+	run.once.Do(func() { run.r = runTLC(t, module, cfg, extra...) })
+	if run.r.checker == "" { // the run that was to fill it failed its test
+		t.Fatalf("TLC on %s did not finish (see the test that ran it)", key)
+	}
+	return run.r
+}
+
 // runTLC checks module with the configuration text cfg.
-func runTLC(t *testing.T, module, cfg string) outcome {
+func runTLC(t *testing.T, module, cfg string, extra ...string) outcome {
 	t.Helper()
 	dir := t.TempDir()
 	stage(t, dir, module, cfg)
@@ -113,7 +152,8 @@ func runTLC(t *testing.T, module, cfg string) outcome {
 	// state graph, as ours does; by default it also checks them while it
 	// explores and stops at a violation after a number of states that
 	// depends on its timing.
-	cmd := exec.Command(tlcPath(t), "-workers", "1", "-lncheck", "final", "-config", module+".cfg", module+".tla")
+	args := append([]string{"-workers", "1", "-lncheck", "final"}, extra...)
+	cmd := exec.Command(tlcPath(t), append(args, "-config", module+".cfg", module+".tla")...)
 	cmd.Dir = dir
 	out, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
 	r := outcome{checker: tlc, seconds: time.Since(start).Seconds(), output: string(out)}
@@ -132,13 +172,14 @@ func runTLC(t *testing.T, module, cfg string) outcome {
 }
 
 // runOurs checks module with the configuration text cfg with our checker,
-// as `verimeter check -config` does.
+// as `verimeter check -config` does, with the actions' coverage (the
+// coverage tests read it from the run TestModelsPass made).
 func runOurs(t *testing.T, module, cfg string) outcome {
 	t.Helper()
 	dir := t.TempDir()
 	stage(t, dir, module, cfg)
 	res, err := eval.CheckModel(context.Background(), filepath.Join(dir, module+".tla"), filepath.Join(dir, module+".cfg"),
-		check.Options{Workers: runtime.NumCPU()})
+		check.Options{Workers: runtime.NumCPU(), Coverage: true})
 	r := outcome{checker: ours, res: res, distinct: res.Distinct, generated: res.Generated,
 		traceLen: len(res.Trace), seconds: res.Seconds}
 	switch {
@@ -334,7 +375,7 @@ func TestDifferentialTLC(t *testing.T) {
 		t.Run(strings.NewReplacer(" ", "_", "/", "_").Replace(j.name), func(t *testing.T) {
 			t.Parallel()
 			a := cached(t, j.name, func() outcome { return runOurs(t, j.module, j.cfg) })
-			b := runTLC(t, j.module, j.cfg)
+			b := runTLCOnce(t, j.name, j.module, j.cfg)
 			if a.ok != b.ok || a.violated != b.violated || a.distinct != b.distinct {
 				t.Fatalf("%s: verimeter ok=%v violated=%q distinct=%d; TLC ok=%v violated=%q distinct=%d",
 					j.name, a.ok, a.violated, a.distinct, b.ok, b.violated, b.distinct)
