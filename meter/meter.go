@@ -561,6 +561,8 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		out, herr = m.getReading(p, now)
 	case protocol.PDUAck:
 		out, herr = m.ack(p)
+	case protocol.PDUGetKept:
+		out, herr = m.getKept(p)
 	case protocol.PDUCommand:
 		out, herr = m.command(p)
 	case protocol.PDUManifest:

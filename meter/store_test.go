@@ -109,7 +109,7 @@ func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUAck, Counter: ctr}); a.Kind != protocol.PDUResult || a.Status != protocol.StatusOK {
+		if a := k.ask(t, m, protocol.TagCommand, k.dataAckPDU(t, k.heKey, m, ctr, r.Body)); a.Kind != protocol.PDUResult || a.Status != protocol.StatusOK {
 			t.Fatalf("ack of day %d: %+v", d, a)
 		}
 		peak = max(peak, m.store.Size())
