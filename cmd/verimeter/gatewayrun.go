@@ -293,6 +293,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 	if err != nil {
 		return err
 	}
+	if err := relayDataAcks(g, f.Meters, stdout); err != nil {
+		return err
+	}
 	if err := reportReads(g, up, reads, stdout); err != nil {
 		return err
 	}
