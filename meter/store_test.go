@@ -84,7 +84,7 @@ func TestStoreTornTailIsReported(t *testing.T) {
 }
 
 // TestStoreCompactionBoundsTheJournal: 300 days of measuring with every
-// block handed out and acknowledged by the gateway: the journal stays within its bound, and a restart
+// block handed out and acknowledged by the head-end: the journal stays within its bound, and a restart
 // after many compactions has the same register, the same recent blocks and
 // signs the next day's block with the right register reading.
 func TestStoreCompactionBoundsTheJournal(t *testing.T) {
