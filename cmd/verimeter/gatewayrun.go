@@ -238,6 +238,12 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		if err != nil {
 			return fmt.Errorf("commission %s: %w", m.Title, err)
 		}
+		// What the meter still keeps from earlier runs (its head-end
+		// acknowledgement not relayed, or a gateway before this one lost
+		// or dropped it) is collected again first.
+		if _, err := g.CollectKept(mt); err != nil {
+			return fmt.Errorf("collect kept items of %s: %w", m.Title, err)
+		}
 		if err := g.CollectDay(mt, f.Day); err != nil {
 			return fmt.Errorf("collect %s: %w", m.Title, err)
 		}
