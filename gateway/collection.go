@@ -20,11 +20,16 @@ import (
 // is the store-and-forward Queue (its journal), holding [r |-> counter,
 // signed |-> TRUE] for each pending item of the meter: the machine keeps
 // no copy of it (@store, read through queueStore). The machine decides:
-// collect queues a reading durably and then acknowledges it to the meter
-// (PDUAck), upload sends only what is queued, upload_ack drops an item
-// only once the head-end's answer to its batch confirmed the durable
-// commit, and a restart keeps the queue. Events (spec/Tamper.tla) travel
-// in the same queue but are not Collection items.
+// collect queues a reading durably (and acknowledges nothing to the meter:
+// the meter keeps the item until the head-end's end-to-end
+// acknowledgement), upload sends only what is queued, upload_ack drops an
+// item only once the head-end's answer to its batch confirmed the durable
+// commit, and a restart keeps the queue. The head-end's answer carries its
+// signed acknowledgements (protocol.DataAck), which the gateway relays to
+// each meter (RelayAcks, PDUAck) and cannot forge. The machine's ack_drop
+// is the compromised gateway of the spec, which no code here takes.
+// Events (spec/Tamper.tla) travel in the same queue but are not
+// Collection items.
 
 // ErrNotQueued refuses an upload of an item the Collection machine's
 // queue does not hold (Upload: i \in queue).
@@ -134,9 +139,7 @@ func (g *Gateway) logUnloggedCollects(c *meterCollection, meter protocol.SystemT
 // collect takes the machine's Collect for a signed item the meter sent
 // (its answer's Lamport time in clock): the item is appended to the
 // durable queue before the step counts (the machine's queue' = queue \cup
-// {r}; an item already pending is not appended twice), and then the
-// gateway acknowledges it to the meter (the step's plcAcks), which may
-// drop it. A failed append acknowledges nothing.
+// {r}; an item already pending is not appended twice).
 func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64) error {
 	m, ctr, err := protocol.PeekData(it.Raw, it.Kind == wan.KindBlock)
 	if err != nil {
@@ -163,27 +166,105 @@ func (g *Gateway) collect(meter protocol.SystemTitle, it wan.Item, clock uint64)
 		}
 		return nil
 	}
-	now, err := c.m.Apply(clock, collectionEvent{Kind: collectionCollect, R: int64(ctr)}, out)
+	_, err = c.m.Apply(clock, collectionEvent{Kind: collectionCollect, R: int64(ctr)}, out)
 	c.m.Persist = nil
-	if err != nil {
-		return err
-	}
-	for _, r := range out.PlcAcks {
-		p := protocol.PDU{Kind: protocol.PDUAck, Counter: uint64(r)}
-		if c.m.Rec != nil {
-			p.Clock = now
-		}
-		a, err := g.request(meter, protocol.TagCommand, p)
+	return err
+}
+
+// CollectKept collects again every signed item the meter keeps until the
+// head-end's end-to-end acknowledgement (PDUGetKept, from the lowest
+// counter up), after relaying the acknowledgements it holds for the meter:
+// what a gateway lost, or a compromised one acknowledged and dropped,
+// reaches the queue again (spec/Collection.tla: the medium keeps what the
+// meter sent and Collect takes it again). An item already queued is not
+// queued twice. It returns how many items it collected.
+func (g *Gateway) CollectKept(meter protocol.SystemTitle) (int, error) {
+	g.relayPendingAcks(meter)
+	n := 0
+	for next := uint64(1); ; n++ {
+		r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetKept, Counter: next})
 		if err != nil {
-			// The item is queued; the meter keeps it until an ack arrives
-			// (it answers the same item again, which is queued once).
-			return fmt.Errorf("gateway: item %d queued, not acknowledged to the meter: %w", r, err)
+			return n, err
 		}
-		if err := result(a); err != nil {
-			return err
+		if r.Kind == protocol.PDUResult && r.Status == protocol.StatusMissing {
+			return n, nil
 		}
+		if err := result(r); err != nil {
+			return n, err
+		}
+		if r.Kind != protocol.PDUData || r.Counter < next || r.Counter > math.MaxInt64 {
+			return n, fmt.Errorf("%w: kept item %d of kind %d asked from %d", ErrNoAnswer, r.Counter, r.Kind, next)
+		}
+		kind := wan.KindReading
+		switch r.Detail {
+		case protocol.KeptBlock:
+			kind = wan.KindBlock
+		case protocol.KeptReading:
+		default:
+			return n, fmt.Errorf("%w: kept item of kind %q", protocol.ErrMalformed, r.Detail)
+		}
+		if err := g.collect(meter, wan.Item{Kind: kind, Raw: r.Body}, r.Clock); err != nil {
+			return n, err
+		}
+		next = r.Counter + 1
 	}
-	return nil
+}
+
+// maxDataAcks caps the acknowledgements kept for one meter until relayed:
+// beyond it the oldest are dropped, and the meter hands out their items
+// again when asked (the head-end acknowledges a duplicate again).
+const maxDataAcks = 128 // 128 acknowledgements of about 160 bytes fit a PDU's body
+
+// keepDataAcks keeps the head-end's acknowledgements of an answered batch
+// for their meters, routed by what PeekDataAck reads (nothing of it is
+// trusted: the meter verifies). One that does not parse is refused.
+func (g *Gateway) keepDataAcks(acks [][]byte) {
+	for _, raw := range acks {
+		a, err := protocol.PeekDataAck(raw)
+		if err != nil {
+			g.Refused.add(fmt.Errorf("gateway: head-end acknowledgement: %w", err))
+			continue
+		}
+		q := append(g.dataAcks[a.Meter], raw)
+		if len(q) > maxDataAcks {
+			q = q[len(q)-maxDataAcks:]
+		}
+		g.dataAcks[a.Meter] = q
+	}
+}
+
+// RelayAcks sends the head-end's end-to-end acknowledgements of a meter's
+// items to the meter (PDUAck), which verifies each before it forgets the
+// item; it returns how many it relayed. Those not relayed (the meter
+// unreachable) are kept for the next exchange. CollectDay and ReadNow
+// relay first.
+func (g *Gateway) RelayAcks(meter protocol.SystemTitle) (int, error) {
+	acks := g.dataAcks[meter]
+	if len(acks) == 0 {
+		return 0, nil
+	}
+	b := protocol.TamperBatch{Items: acks}
+	if c, ok := g.colls[meter]; ok && c.m.Rec != nil {
+		b.Clock = c.m.Clock.Now()
+	}
+	w, err := b.Marshal()
+	if err != nil {
+		return 0, err
+	}
+	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUAck, Body: w})
+	if err != nil {
+		return 0, err
+	}
+	delete(g.dataAcks, meter)
+	return len(acks), result(r)
+}
+
+// relayPendingAcks relays a meter's acknowledgements before another
+// exchange with it; a failure is recorded, not the exchange's.
+func (g *Gateway) relayPendingAcks(meter protocol.SystemTitle) {
+	if _, err := g.RelayAcks(meter); err != nil {
+		g.Refused.add(fmt.Errorf("gateway: relaying acknowledgements: %w", err))
+	}
 }
 
 // batchIDs are the Collection items of a batch about to be uploaded, and
@@ -288,6 +369,7 @@ func (g *Gateway) flushBatch(ctx context.Context, up Uplink, batch int) (int, wa
 	if err := g.uploaded(&g.batch, len(items), res.Clock); err != nil {
 		return 0, res, err
 	}
+	g.keepDataAcks(res.Acks)
 	g.stats.acknowledged.Add(uint64(len(items)))
 	g.stats.rejected.Add(uint64(len(res.Rejected)))
 	return len(items), res, nil

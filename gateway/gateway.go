@@ -100,7 +100,10 @@ type Gateway struct {
 	colls   map[protocol.SystemTitle]*meterCollection
 	collOut collectionOutput
 	batch   batchIDs
-	req     uint64
+	// dataAcks are the head-end's signed end-to-end acknowledgements of
+	// uploaded items, by meter, not yet relayed (gateway/collection.go).
+	dataAcks map[protocol.SystemTitle][][]byte
+	req      uint64
 	// wakeUps journals the counters of accepted wake-ups (wakeup.go),
 	// lastWakeUp is the last of them.
 	wakeUps    *journal.Journal
@@ -135,7 +138,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	return &Gateway{cfg: cfg, queue: q, tamper: tq, wakeUps: wj, lastWakeUp: lastWake, sessions: map[protocol.SystemTitle]*session{}, cmds: map[protocol.SystemTitle]*commandsMachine{},
 		chStep: channelStep, chOut: channelOutput{Kas: make([]int64, 0, 1)},
-		colls: map[protocol.SystemTitle]*meterCollection{}}, nil
+		colls: map[protocol.SystemTitle]*meterCollection{}, dataAcks: map[protocol.SystemTitle][][]byte{}}, nil
 }
 
 // Close closes the queues.
@@ -258,10 +261,12 @@ func result(r protocol.PDU) error {
 	return nil
 }
 
-// CollectDay fetches a meter's signed load-profile block of day, queues
-// it durably for the head-end and acknowledges it to the meter: the
-// Collection machine's Collect (gateway/collection.go).
+// CollectDay fetches a meter's signed load-profile block of day and
+// queues it durably for the head-end: the Collection machine's Collect
+// (gateway/collection.go). The meter keeps the block until the head-end's
+// end-to-end acknowledgement, which the gateway relays first (RelayAcks).
 func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
+	g.relayPendingAcks(meter)
 	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetBlock, Day: day})
 	if err != nil {
 		return err
@@ -275,9 +280,10 @@ func (g *Gateway) CollectDay(meter protocol.SystemTitle, day int64) error {
 	return g.collect(meter, wan.Item{Kind: wan.KindBlock, Raw: r.Body}, r.Clock)
 }
 
-// ReadNow takes an on-demand signed reading (UC3), queues it and
-// acknowledges it to the meter, as CollectDay does a block.
+// ReadNow takes an on-demand signed reading (UC3) and queues it, as
+// CollectDay does a block.
 func (g *Gateway) ReadNow(meter protocol.SystemTitle) ([]byte, error) {
+	g.relayPendingAcks(meter)
 	r, err := g.request(meter, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUGetReading})
 	if err != nil {
 		return nil, err

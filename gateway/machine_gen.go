@@ -209,7 +209,7 @@ type collectionParams struct {
 // Step reads it only through these methods and asks for its changes
 // in collectionOutput, which the role applies once the step is persisted.
 type collectionStore interface {
-	// QueueHas reports whether x is in queue (Set([r: Int, signed: Bool]); spec/Collection.tla:43:5).
+	// QueueHas reports whether x is in queue (Set([r: Int, signed: Bool]); spec/Collection.tla:53:5).
 	QueueHas(x collectionItem) bool
 }
 
@@ -228,16 +228,19 @@ type collectionEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	collectionCollect   collectionEventKind = iota + 1 // @event: collect, action Collect (spec/Collection.tla:98:1)
-	collectionUpload                                   // @event: upload, action Upload (spec/Collection.tla:111:1)
-	collectionUploadAck                                // @event: upload_ack, action Uploaded (spec/Collection.tla:145:1)
-	collectionRestart                                  // @event: restart, action Restart (spec/Collection.tla:158:1)
+	collectionCollect   collectionEventKind = iota + 1 // @event: collect, action Collect (spec/Collection.tla:113:1)
+	collectionAckDrop                                  // @event: ack_drop, action AckDrop (spec/Collection.tla:123:1)
+	collectionUpload                                   // @event: upload, action Upload (spec/Collection.tla:150:1)
+	collectionUploadAck                                // @event: upload_ack, action Uploaded (spec/Collection.tla:185:1)
+	collectionRestart                                  // @event: restart, action Restart (spec/Collection.tla:202:1)
 )
 
 func (k collectionEventKind) String() string {
 	switch k {
 	case collectionCollect:
 		return "collect"
+	case collectionAckDrop:
+		return "ack_drop"
 	case collectionUpload:
 		return "upload"
 	case collectionUploadAck:
@@ -298,6 +301,8 @@ func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *col
 	switch ev.Kind {
 	case collectionCollect:
 		return p.stepCollect(s, ev, out)
+	case collectionAckDrop:
+		return p.stepAckDrop(s, ev, out)
 	case collectionUpload:
 		return p.stepUpload(s, ev, out)
 	case collectionUploadAck:
@@ -314,19 +319,31 @@ func (p *collectionParams) Init() collectionState {
 	return s
 }
 
-// stepCollect is action Collect (spec/Collection.tla:98:1), event collect.
+// stepCollect is action Collect (spec/Collection.tla:113:1), event collect.
 func (p *collectionParams) stepCollect(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	out.QueueAdd = append(out.QueueAdd, collectionItem{R: ev.R, Signed: true})
-	msg1 := ev.R
-	out.PlcAcks = append(out.PlcAcks, msg1)
 	*s = nx
 	out.Action = "Collect"
 	out.Persist = true
 	return nil
 }
 
-// stepUpload is action Upload (spec/Collection.tla:111:1), event upload.
+// stepAckDrop is action AckDrop (spec/Collection.tla:123:1), event ack_drop.
+// Model bounds dropped: ackDrops < MaxAckDrops (spec/Collection.tla:124:8).
+// History variables not kept: ackDrops' = ackDrops + 1 (spec/Collection.tla:125:8).
+func (p *collectionParams) stepAckDrop(s *collectionState, ev collectionEvent, out *collectionOutput) error {
+	nx := *s
+	out.QueueRemove = append(out.QueueRemove, collectionItem{R: ev.R, Signed: true})
+	msg1 := ev.R
+	out.PlcAcks = append(out.PlcAcks, msg1)
+	*s = nx
+	out.Action = "AckDrop"
+	out.Persist = true
+	return nil
+}
+
+// stepUpload is action Upload (spec/Collection.tla:150:1), event upload.
 func (p *collectionParams) stepUpload(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Store.QueueHas(ev.I) {
 		return errCollectionUploadGuard1
@@ -339,7 +356,7 @@ func (p *collectionParams) stepUpload(s *collectionState, ev collectionEvent, ou
 	return nil
 }
 
-// stepUploaded is action Uploaded (spec/Collection.tla:145:1), event upload_ack.
+// stepUploaded is action Uploaded (spec/Collection.tla:185:1), event upload_ack.
 func (p *collectionParams) stepUploaded(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	out.QueueRemove = append(out.QueueRemove, ev.I)
@@ -349,19 +366,18 @@ func (p *collectionParams) stepUploaded(s *collectionState, ev collectionEvent, 
 	return nil
 }
 
-// stepRestart is action Restart (spec/Collection.tla:158:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Collection.tla:159:8).
-// History variables not kept: restarts' = restarts + 1 (spec/Collection.tla:160:8).
+// stepRestart is action Restart (spec/Collection.tla:202:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Collection.tla:203:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Collection.tla:204:8).
 func (p *collectionParams) stepRestart(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	nx := *s
 	*s = nx
 	out.Action = "Restart"
-	out.Persist = true
 	return nil
 }
 
 var (
-	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:112:8)"}
+	errCollectionUploadGuard1 = &statemachine.GuardError{Role: "gateway", Action: "Upload", Conjunct: "i \\in queue (spec/Collection.tla:151:8)"}
 )
 
 // commandsParams holds the constants of spec/Commands.tla that the gateway's actions read

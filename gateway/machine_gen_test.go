@@ -37,7 +37,7 @@ func adapters() []*difftest.Adapter {
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "gateway", Params: co,
 		// MaxReadings as in the other roles (the queue is a map, no cap).
-		Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+		Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3, "MaxAckDrops": 3},
 		// The store-and-forward queue is a @store (the queue's journal):
 		// the state is the machine's beside the map-backed reference store.
 		Init: func() reflect.Value {

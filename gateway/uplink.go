@@ -94,7 +94,7 @@ func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []wan.Item) (w
 		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrWANDown, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, wan.MaxIngestBody))
 	if err != nil {
 		// The connection broke inside the answer: the head-end may have
 		// committed, but the gateway cannot know; a resend is a duplicate
@@ -111,7 +111,7 @@ func (u *HTTPSUplink) Ingest(ctx context.Context, _ string, items []wan.Item) (w
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return wan.IngestResult{}, fmt.Errorf("%w: %w", ErrReply, err)
 	}
-	res := wan.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals, Clock: rep.Clock}
+	res := wan.IngestResult{Stored: rep.Stored, Duplicates: rep.Duplicates, Intervals: rep.Intervals, Clock: rep.Clock, Acks: rep.Acks}
 	for _, r := range rep.Rejected {
 		res.Rejected = append(res.Rejected, errors.New(r))
 	}

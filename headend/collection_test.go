@@ -1,7 +1,9 @@
 package headend
 
 import (
+	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/rand"
 	"errors"
 	"testing"
@@ -53,5 +55,35 @@ func TestCollectionStepIsTheDecision(t *testing.T) {
 	err := collectionStep(&p, &out, collectionItem{R: 7}, cause)
 	if !errors.Is(err, ErrUnsigned) || !errors.Is(err, cause) || !errors.Is(err, statemachine.ErrNotEnabled) {
 		t.Fatalf("unsigned item: %v", err)
+	}
+}
+
+// TestIngestAcknowledgesEndToEnd: the answer to a batch carries the
+// head-end's signed end-to-end acknowledgement (protocol.DataAck) of each
+// item it stored, under its key and naming the item's exact bytes, which
+// the gateway relays and the meter waits for (spec/Collection.tla,
+// EndToEndAcked); a duplicate is acknowledged again, a refused item not.
+func TestIngestAcknowledgesEndToEnd(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	blk := f.block(t, 1, 0)
+	forger, _ := protocol.NewMeterSigner(f.meter, key(t), rand.Reader)
+	forged, _ := forger.SignReading(protocol.Reading{Meter: f.meter, Counter: 9, Time: f.t0.Unix(), OBIS: protocol.ActiveEnergyImport, Value: 1})
+	pub := &f.he.cfg.Key.PublicKey
+	keys := func(kid []byte) (*ecdsa.PublicKey, error) {
+		if !bytes.Equal(kid, protocol.SubjectKeyID(pub)) {
+			return nil, protocol.ErrWrongSigner
+		}
+		return pub, nil
+	}
+	for _, round := range []string{"stored", "duplicate"} {
+		res, err := f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: blk}, {Kind: wan.KindReading, Raw: forged}})
+		if err != nil || len(res.Rejected) != 1 || len(res.Acks) != 1 {
+			t.Fatalf("%s: %+v %v: want 1 refused, 1 acknowledgement", round, res, err)
+		}
+		a, err := protocol.VerifyDataAck(res.Acks[0], f.meter, keys)
+		if err != nil || a.Counter != 1 || a.Digest != protocol.DataDigest(blk) {
+			t.Fatalf("%s: acknowledgement %+v %v: want item 1, its bytes' digest", round, a, err)
+		}
 	}
 }

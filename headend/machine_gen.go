@@ -26,7 +26,7 @@ type collectionParams struct {
 // Step reads it only through these methods and asks for its changes
 // in collectionOutput, which the role applies once the step is persisted.
 type collectionStore interface {
-	// StoredHas reports whether x is in stored (Set([r: Int, signed: Bool]); spec/Collection.tla:53:5).
+	// StoredHas reports whether x is in stored (Set([r: Int, signed: Bool]); spec/Collection.tla:63:5).
 	StoredHas(x collectionItem) bool
 }
 
@@ -36,7 +36,7 @@ type collectionStore interface {
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
 type collectionCrypto interface {
-	// SignedByMeter is SignedByMeter(i) == i.signed (spec/Collection.tla:132:1).
+	// SignedByMeter is SignedByMeter(i) == i.signed (spec/Collection.tla:171:1).
 	SignedByMeter(i collectionItem) bool
 }
 
@@ -55,7 +55,7 @@ type collectionEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	collectionIngest collectionEventKind = iota + 1 // @event: ingest, action Ingest (spec/Collection.tla:137:1)
+	collectionIngest collectionEventKind = iota + 1 // @event: ingest, action Ingest (spec/Collection.tla:177:1)
 )
 
 func (k collectionEventKind) String() string {
@@ -121,7 +121,7 @@ func (p *collectionParams) Init() collectionState {
 	return s
 }
 
-// stepIngest is action Ingest (spec/Collection.tla:137:1), event ingest.
+// stepIngest is action Ingest (spec/Collection.tla:177:1), event ingest.
 func (p *collectionParams) stepIngest(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	if !p.Crypto.SignedByMeter(ev.I) {
 		return errCollectionIngestGuard1
@@ -137,7 +137,7 @@ func (p *collectionParams) stepIngest(s *collectionState, ev collectionEvent, ou
 }
 
 var (
-	errCollectionIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:138:8)"}
+	errCollectionIngestGuard1 = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "SignedByMeter(i) (spec/Collection.tla:178:8)"}
 )
 
 // commandsParams holds the constants of spec/Commands.tla that the headend's actions read

@@ -35,7 +35,7 @@ func adapters() []*difftest.Adapter {
 	return []*difftest.Adapter{{
 		Module: "Collection", Role: "headend", Params: co,
 		// MaxReadings as in the other roles (stored is a map, no cap).
-		Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
+		Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3, "MaxAckDrops": 3},
 		// The stored items are a @store (the database): the state is the
 		// machine's beside the map-backed reference store.
 		Init: func() reflect.Value {

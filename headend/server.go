@@ -134,7 +134,7 @@ func (h *HeadEnd) serveIngest(w http.ResponseWriter, r *http.Request) {
 		httpError(w, http.StatusServiceUnavailable, err)
 		return
 	}
-	rep := wan.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals, Clock: res.Clock}
+	rep := wan.IngestReply{Stored: res.Stored, Duplicates: res.Duplicates, Intervals: res.Intervals, Clock: res.Clock, Acks: res.Acks}
 	for _, e := range res.Rejected {
 		rep.Rejected = append(rep.Rejected, e.Error())
 	}

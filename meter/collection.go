@@ -17,17 +17,22 @@ import (
 // Take decides the counter (taken + 1), and the item is signed under it
 // and journaled in one synced record (recTaken) before it leaves, so
 // taken and the item survive a power loss together and no counter is
-// signed twice. The spec's meterBuf, the items kept until the gateway's
-// acknowledgement, is the set of recTaken records no recAcked record
-// follows (@store: the machine keeps no copy; unackedStore holds their
-// counters). The gateway's PDUAck is the machine's Acked. A compaction
-// keeps every unacknowledged item (liveRecords).
+// signed twice. The spec's meterBuf, the items kept until the head-end's
+// end-to-end acknowledgement, is the set of recTaken records no recAcked
+// record follows (@store: the machine keeps no copy; unackedStore holds
+// their counters and the digests of their signed bytes). The head-end
+// signs a protocol.DataAck for each item it stored and the gateway relays
+// it in a PDUAck: each that verifies under a head-end key of the trust
+// list and names the digest of a kept item is the machine's EndToEndAcked.
+// A gateway's own acknowledgement makes the meter forget nothing (a
+// compromised gateway acknowledges and drops: spec/Collection.tla,
+// AckDrop). A compaction keeps every unacknowledged item (liveRecords).
 
 // Journal records of the Collection machine (meter/store.go lists the
 // others).
 const (
 	recTaken byte = 11 // counter (8), kind (1), day (8), the signed item: taken and kept until acknowledged
-	recAcked byte = 12 // counter (8): the gateway acknowledged the item
+	recAcked byte = 12 // counter (8): the head-end acknowledged the item end to end
 )
 
 // Kinds of a taken item (recTaken).
@@ -40,10 +45,25 @@ const (
 type collectionMachine = statemachine.Instance[collectionState, collectionEvent, collectionOutput]
 
 // unackedStore is the machine's @store meterBuf: the counters of the
-// items taken and not yet acknowledged by the gateway.
-type unackedStore struct{ set map[int64]struct{} }
+// items taken and not yet acknowledged by the head-end, each with the
+// digest of its signed bytes (what a DataAck must name).
+type unackedStore struct {
+	set map[int64]keptItem
+	// adding is the item a Take adds (set by its persist).
+	adding keptItem
+}
 
-// MeterBufHas reports whether item x is kept until the gateway's ack.
+// keptItem is a signed item kept until the head-end's acknowledgement:
+// handed out again when the gateway asks (PDUGetKept), and the digest a
+// DataAck must name.
+type keptItem struct {
+	kind   byte
+	day    int64
+	raw    []byte
+	digest protocol.Hash
+}
+
+// MeterBufHas reports whether item x is kept until the head-end's ack.
 func (u *unackedStore) MeterBufHas(x int64) bool {
 	_, ok := u.set[x]
 	return ok
@@ -58,7 +78,7 @@ func (u *unackedStore) apply(o *collectionOutput) {
 		delete(u.set, x)
 	}
 	for _, x := range o.MeterBufAdd {
-		u.set[x] = struct{}{}
+		u.set[x] = u.adding
 	}
 }
 
@@ -87,7 +107,7 @@ type collection struct {
 // followed.
 func (m *Meter) initCollection(rec *statemachine.Recorder) error {
 	c := &m.coll
-	c.unacked.set = map[int64]struct{}{}
+	c.unacked.set = map[int64]keptItem{}
 	c.p.Store = &c.unacked
 	c.out = collectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
 	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: c.p.Init(), Rec: rec,
@@ -106,7 +126,8 @@ func (m *Meter) initCollection(rec *statemachine.Recorder) error {
 		}
 		ctr := int64(binary.BigEndian.Uint64(b))
 		c.m.State.Taken = max(c.m.State.Taken, ctr)
-		c.unacked.set[ctr] = struct{}{}
+		raw := append([]byte(nil), b[17:]...)
+		c.unacked.set[ctr] = keptItem{kind: b[8], day: int64(binary.BigEndian.Uint64(b[9:])), raw: raw, digest: protocol.DataDigest(raw)}
 		if b[8] == takenBlock {
 			m.blocks[int64(binary.BigEndian.Uint64(b[9:]))] = append([]byte(nil), b[17:]...)
 		}
@@ -170,7 +191,7 @@ func (c *collection) logUnloggedTakes() error {
 
 // persistCollection makes a step durable before it counts: a Take signs
 // the item under the counter the machine decided and journals it with
-// that counter in one synced record; an Acked journals the ack.
+// that counter in one synced record; an EndToEndAcked journals the ack.
 func (m *Meter) persistCollection(s *collectionState, o *collectionOutput) error {
 	if !o.Persist {
 		return nil
@@ -192,7 +213,8 @@ func (m *Meter) persistCollection(s *collectionState, o *collectionOutput) error
 			return err
 		}
 		t.signed = w
-	case "Acked":
+		m.coll.unacked.adding = keptItem{kind: t.kind, day: t.day, raw: w, digest: protocol.DataDigest(w)}
+	case "EndToEndAcked":
 		for _, r := range o.MeterBufRemove {
 			if !m.coll.unacked.MeterBufHas(r) {
 				continue // acknowledged before: nothing kept to drop
@@ -218,25 +240,97 @@ func (m *Meter) take(kind byte, day int64, clock uint64, sign func(counter uint6
 	return c.taking.signed, nil
 }
 
-// ack runs the machine's Acked for the gateway's acknowledgement of item
-// counter: the meter drops it only now.
+// ErrDataAck refuses an acknowledgement that does not acknowledge one of
+// the meter's own kept items: not a DataAck signed by a head-end key of
+// the trust list, for another meter, or for bytes the meter did not hand
+// out. The item stays kept and is handed out again when asked for.
+var ErrDataAck = errors.New("meter: data acknowledgement refused")
+
+// ack takes the head-end's acknowledgements the gateway relays (PDUAck, a
+// TamperBatch of DataAcks): each is verified before the machine sees it,
+// and only then is it the spec's e2e_ack and the item forgotten
+// (EndToEndAcked, journaled). A gateway's own word (a PDUAck that names a
+// Counter and carries no signed acknowledgement) forgets nothing. The
+// answer is a PDUResult; a refused acknowledgement makes it
+// StatusRejected with the first reason, and the others are still taken.
 func (m *Meter) ack(p protocol.PDU) (*protocol.PDU, error) {
-	if p.Counter == 0 || p.Counter > math.MaxInt64 {
-		return nil, fmt.Errorf("%w: ack of counter %d", protocol.ErrMalformed, p.Counter)
+	if len(p.Body) == 0 {
+		return nil, fmt.Errorf("%w: no head-end acknowledgement (a gateway's own acknowledgement of %d)", ErrDataAck, p.Counter)
 	}
-	c := &m.coll
-	if _, err := c.m.Apply(p.Clock, collectionEvent{Kind: collectionAck, R: int64(p.Counter)}, &c.out); err != nil {
+	b, err := protocol.UnmarshalTamperBatch(p.Body)
+	if err != nil {
 		return nil, err
 	}
-	c.unacked.apply(&c.out)
+	c := &m.coll
+	var first error
+	for _, raw := range b.Items {
+		r, err := m.verifyDataAck(raw)
+		if errors.Is(err, errAcked) {
+			continue // acknowledged before (a resent acknowledgement): nothing to forget
+		}
+		if err == nil {
+			_, err = c.m.Apply(b.Clock, collectionEvent{Kind: collectionE2eAck, I: collectionItem{R: r, Signed: true}}, &c.out)
+		}
+		if err != nil {
+			first = cmpFirst(first, err)
+			continue
+		}
+		c.unacked.apply(&c.out)
+	}
+	if first != nil {
+		return nil, first
+	}
 	return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request}, nil
 }
 
+// verifyDataAck is the cryptography before the machine's EndToEndAcked:
+// the acknowledgement verifies under a head-end key of the trust list and
+// names a kept item by its counter and the digest of its signed bytes.
+func (m *Meter) verifyDataAck(raw []byte) (int64, error) {
+	a, err := protocol.VerifyDataAck(raw, m.cfg.Title, m.headEndKey)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrDataAck, err)
+	}
+	if a.Counter == 0 || a.Counter > math.MaxInt64 {
+		return 0, fmt.Errorf("%w: item %d", ErrDataAck, a.Counter)
+	}
+	it, ok := m.coll.unacked.set[int64(a.Counter)]
+	if !ok {
+		return 0, errAcked
+	}
+	if it.digest != a.Digest {
+		return 0, fmt.Errorf("%w: item %d acknowledged for other bytes", ErrDataAck, a.Counter)
+	}
+	return int64(a.Counter), nil
+}
+
+// getKept answers a gateway's PDUGetKept: the kept item with the lowest
+// counter at or above p.Counter, with the same signed bytes as when it was
+// taken (the spec's medium keeps what the meter sent: a gateway that lost
+// or dropped an item collects it again), or StatusMissing when none is.
+func (m *Meter) getKept(p protocol.PDU) (*protocol.PDU, error) {
+	best := int64(-1)
+	for ctr := range m.coll.unacked.set {
+		if ctr >= 0 && uint64(ctr) >= p.Counter && (best < 0 || ctr < best) {
+			best = ctr
+		}
+	}
+	if best < 0 {
+		return &protocol.PDU{Kind: protocol.PDUResult, Request: p.Request, Status: protocol.StatusMissing, Detail: fmt.Sprintf("no kept item from %d", p.Counter)}, nil
+	}
+	it := m.coll.unacked.set[best]
+	out := &protocol.PDU{Kind: protocol.PDUData, Request: p.Request, Counter: uint64(best), Body: it.raw, Detail: protocol.KeptReading}
+	if it.kind == takenBlock {
+		out.Day, out.Detail = it.day, protocol.KeptBlock
+	}
+	return out, nil
+}
+
 // unacknowledged is the number of signed items the meter keeps until the
-// gateway's acknowledgement (the spec's meterBuf), for tests and display.
+// head-end's acknowledgement (the spec's meterBuf), for tests and display.
 func (m *Meter) unacknowledged() int { return len(m.coll.unacked.set) }
 
-// kept reports whether the item with counter is kept until the gateway's
+// kept reports whether the item with counter is kept until the head-end's
 // acknowledgement.
 func (m *Meter) kept(counter uint64) bool {
 	return counter <= math.MaxInt64 && m.coll.unacked.MeterBufHas(int64(counter))

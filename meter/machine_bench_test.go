@@ -25,7 +25,7 @@ func readingState(p *collectionParams) collectionState {
 // the step's I/O, not its decision.
 func meterCollection(b *testing.B) *collection {
 	c := &collection{}
-	c.unacked.set = map[int64]struct{}{}
+	c.unacked.set = map[int64]keptItem{}
 	c.p.Store = &c.unacked
 	c.out = collectionOutput{Plc: make([]int64, 0, 1), MeterBufAdd: make([]int64, 0, 1), MeterBufRemove: make([]int64, 0, 1)}
 	c.m = collectionMachine{Role: "meter", Name: "meter", Step: c.p.Step, State: readingState(&c.p),
@@ -46,15 +46,15 @@ func BenchmarkCollectionTakeStep(b *testing.B) {
 	}
 }
 
-// BenchmarkCollectionAckStep is the gateway's acknowledgement as the
-// meter runs it: one Acked through the meter's Collection Instance and
+// BenchmarkCollectionAckStep is the head-end's end-to-end acknowledgement
+// as the meter runs it once verified: one EndToEndAcked through the meter's Collection Instance and
 // the removal from its store of unacknowledged items.
 func BenchmarkCollectionAckStep(b *testing.B) {
 	c := meterCollection(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		c.unacked.set[7] = struct{}{}
-		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionAck, R: 7}, &c.out); err != nil {
+		c.unacked.set[7] = keptItem{}
+		if _, err := c.m.Apply(0, collectionEvent{Kind: collectionE2eAck, I: collectionItem{R: 7, Signed: true}}, &c.out); err != nil {
 			b.Fatal(err)
 		}
 		c.unacked.apply(&c.out)

@@ -211,14 +211,20 @@ type collectionParams struct {
 // Step reads it only through these methods and asks for its changes
 // in collectionOutput, which the role applies once the step is persisted.
 type collectionStore interface {
-	// MeterBufHas reports whether x is in meterBuf (Set(Int); spec/Collection.tla:37:5).
+	// MeterBufHas reports whether x is in meterBuf (Set(Int); spec/Collection.tla:46:5).
 	MeterBufHas(x int64) bool
 }
 
 // collectionState is the meter's part of the state of spec/Collection.tla.
 type collectionState struct {
-	// taken: Int; @persist (spec/Collection.tla:35:5)
+	// taken: Int; @persist (spec/Collection.tla:44:5)
 	Taken int64 `tla:"taken" json:"taken"`
+}
+
+// collectionItem is the record type [r: Int, signed: Bool] of spec/Collection.tla.
+type collectionItem struct {
+	R      int64 `tla:"r" json:"r"`
+	Signed bool  `tla:"signed" json:"signed"`
 }
 
 // collectionEventKind names the events of the meter in spec/Collection.tla.
@@ -226,16 +232,16 @@ type collectionEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	collectionMeasure collectionEventKind = iota + 1 // @event: measure, action Take (spec/Collection.tla:89:1)
-	collectionAck                                    // @event: ack, action Acked (spec/Collection.tla:105:1)
+	collectionMeasure collectionEventKind = iota + 1 // @event: measure, action Take (spec/Collection.tla:102:1)
+	collectionE2eAck                                 // @event: e2e_ack, action EndToEndAcked (spec/Collection.tla:143:1)
 )
 
 func (k collectionEventKind) String() string {
 	switch k {
 	case collectionMeasure:
 		return "measure"
-	case collectionAck:
-		return "ack"
+	case collectionE2eAck:
+		return "e2e_ack"
 	}
 	return "collectionEventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -247,8 +253,8 @@ func (k collectionEventKind) MarshalText() ([]byte, error) { return []byte(k.Str
 // collectionEvent is one event the meter consumes.
 type collectionEvent struct {
 	Kind collectionEventKind `json:"kind"`
-	// R is parameter r of event ack (Int, drawn from plcAcks in Next).
-	R int64 `tla:"r" json:"r"`
+	// I is parameter i of event e2e_ack ([r: Int, signed: Bool], drawn from acks in Next).
+	I collectionItem `tla:"i" json:"i"`
 }
 
 // collectionOutput is what a step of the meter asks of its caller, in raft's
@@ -285,8 +291,8 @@ func (p *collectionParams) Step(s *collectionState, ev collectionEvent, out *col
 	switch ev.Kind {
 	case collectionMeasure:
 		return p.stepTake(s, ev, out)
-	case collectionAck:
-		return p.stepAcked(s, ev, out)
+	case collectionE2eAck:
+		return p.stepEndToEndAcked(s, ev, out)
 	}
 	return errCollectionUnknownEvent
 }
@@ -298,8 +304,8 @@ func (p *collectionParams) Init() collectionState {
 	return s
 }
 
-// stepTake is action Take (spec/Collection.tla:89:1), event measure.
-// Model bounds dropped: taken < MaxReadings (spec/Collection.tla:90:8).
+// stepTake is action Take (spec/Collection.tla:102:1), event measure.
+// Model bounds dropped: taken < MaxReadings (spec/Collection.tla:103:8).
 func (p *collectionParams) stepTake(s *collectionState, ev collectionEvent, out *collectionOutput) error {
 	var ovf bool
 	nx := *s
@@ -316,18 +322,22 @@ func (p *collectionParams) stepTake(s *collectionState, ev collectionEvent, out 
 	return nil
 }
 
-// stepAcked is action Acked (spec/Collection.tla:105:1), event ack.
-func (p *collectionParams) stepAcked(s *collectionState, ev collectionEvent, out *collectionOutput) error {
+// stepEndToEndAcked is action EndToEndAcked (spec/Collection.tla:143:1), event e2e_ack.
+func (p *collectionParams) stepEndToEndAcked(s *collectionState, ev collectionEvent, out *collectionOutput) error {
+	if !ev.I.Signed {
+		return errCollectionEndToEndAckedGuard1
+	}
 	nx := *s
-	out.MeterBufRemove = append(out.MeterBufRemove, ev.R)
+	out.MeterBufRemove = append(out.MeterBufRemove, ev.I.R)
 	*s = nx
-	out.Action = "Acked"
+	out.Action = "EndToEndAcked"
 	out.Persist = true
 	return nil
 }
 
 var (
-	errCollectionTakeOverflow = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
+	errCollectionTakeOverflow        = &statemachine.CapacityError{Role: "meter", Action: "Take", What: "integer overflow"}
+	errCollectionEndToEndAckedGuard1 = &statemachine.GuardError{Role: "meter", Action: "EndToEndAcked", Conjunct: "i.signed (spec/Collection.tla:144:8)"}
 )
 
 // commandsParams holds the constants of spec/Commands.tla that the meter's actions read

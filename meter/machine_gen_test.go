@@ -48,8 +48,8 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Collection", Role: "meter", Params: co,
-			Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3},
-			// The readings kept until the gateway's ack (meterBuf) are a
+			Wide: map[string]int64{"MaxReadings": 12, "MaxRestarts": 3, "MaxOutages": 3, "MaxAckDrops": 3},
+			// The readings kept until the head-end's ack (meterBuf) are a
 			// @store: the state is the machine's beside the map-backed
 			// reference store.
 			Init: func() reflect.Value {

@@ -561,6 +561,8 @@ func (m *Meter) HandleAPDU(apdu []byte, now time.Time) ([][]byte, error) {
 		out, herr = m.getReading(p, now)
 	case protocol.PDUAck:
 		out, herr = m.ack(p)
+	case protocol.PDUGetKept:
+		out, herr = m.getKept(p)
 	case protocol.PDUCommand:
 		out, herr = m.command(p)
 	case protocol.PDUManifest:
@@ -887,11 +889,14 @@ type Status struct {
 	SecurityFloor uint32 // lowest security version the meter still installs
 	Logbook       []LogEntry
 	TamperPending int // signed tamper events the head-end has not acknowledged
+	// Unacknowledged are the signed items (readings, blocks) the meter
+	// keeps until the head-end's end-to-end acknowledgement.
+	Unacknowledged int
 }
 
 // Status returns the meter's display values now.
 func (m *Meter) Status() Status {
 	return Status{Title: m.cfg.Title, ImportWh: m.register, Tariff: m.tariff, Breaker: m.breaker.String(),
 		Version: m.core.Version(), SoftwareID: m.core.SoftwareID(), SecurityFloor: m.core.securityFloor(),
-		Logbook: m.core.Logbook(), TamperPending: m.tamperPending()}
+		Logbook: m.core.Logbook(), TamperPending: m.tamperPending(), Unacknowledged: m.unacknowledged()}
 }

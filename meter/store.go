@@ -139,7 +139,7 @@ func DescribeRecord(kind byte, b []byte) (name, summary string) {
 		return "taken", "malformed"
 	case recAcked:
 		if len(b) == 8 {
-			return "acked", fmt.Sprintf("counter %d acknowledged by the gateway", binary.BigEndian.Uint64(b))
+			return "acked", fmt.Sprintf("counter %d acknowledged by the head-end", binary.BigEndian.Uint64(b))
 		}
 		return "acked", "malformed"
 	case recTamper:

@@ -84,7 +84,7 @@ func TestStoreTornTailIsReported(t *testing.T) {
 }
 
 // TestStoreCompactionBoundsTheJournal: 300 days of measuring with every
-// block handed out and acknowledged by the gateway: the journal stays within its bound, and a restart
+// block handed out and acknowledged by the head-end: the journal stays within its bound, and a restart
 // after many compactions has the same register, the same recent blocks and
 // signs the next day's block with the right register reading.
 func TestStoreCompactionBoundsTheJournal(t *testing.T) {
@@ -109,7 +109,7 @@ func TestStoreCompactionBoundsTheJournal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a := k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUAck, Counter: ctr}); a.Kind != protocol.PDUResult || a.Status != protocol.StatusOK {
+		if a := k.ask(t, m, protocol.TagCommand, k.dataAckPDU(t, k.heKey, m, ctr, r.Body)); a.Kind != protocol.PDUResult || a.Status != protocol.StatusOK {
 			t.Fatalf("ack of day %d: %+v", d, a)
 		}
 		peak = max(peak, m.store.Size())

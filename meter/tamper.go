@@ -251,15 +251,7 @@ func cmpFirst(first, err error) error {
 // acknowledgement verifies under a head-end key of the trust list and names
 // an event of the log by its number and the digest of its signed bytes.
 func (m *Meter) verifyTamperAck(raw []byte) (int64, error) {
-	keys := func(kid []byte) (*ecdsa.PublicKey, error) {
-		for _, pub := range m.trustedKey(protocol.RoleHeadEnd) {
-			if bytes.Equal(protocol.SubjectKeyID(pub), kid) {
-				return pub, nil
-			}
-		}
-		return nil, fmt.Errorf("%w: acknowledgement signer %x not in the trust list", ErrUntrusted, kid)
-	}
-	a, err := protocol.VerifyTamperAck(raw, m.cfg.Title, keys)
+	a, err := protocol.VerifyTamperAck(raw, m.cfg.Title, m.headEndKey)
 	if err != nil {
 		return 0, fmt.Errorf("%w: %w", ErrTamperAck, err)
 	}
@@ -274,6 +266,17 @@ func (m *Meter) verifyTamperAck(raw []byte) (int64, error) {
 		return 0, fmt.Errorf("%w: event %d acknowledged for other bytes", ErrTamperAck, a.Seq)
 	}
 	return int64(a.Seq), nil
+}
+
+// headEndKey is the head-end key of the trust list that kid names, for
+// the head-end's signed acknowledgements (tamper events and data).
+func (m *Meter) headEndKey(kid []byte) (*ecdsa.PublicKey, error) {
+	for _, pub := range m.trustedKey(protocol.RoleHeadEnd) {
+		if bytes.Equal(protocol.SubjectKeyID(pub), kid) {
+			return pub, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: acknowledgement signer %x not in the trust list", ErrUntrusted, kid)
 }
 
 // tamperLog returns the signed events not yet acknowledged, in number

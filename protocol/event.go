@@ -97,6 +97,12 @@ func EventDigest(sign1 []byte) Hash { return sha256.Sum256(sign1) }
 // SignTamperAck signs an acknowledgement with the head-end's key (kid: its
 // certificate's subject key id) as COSE_Sign1.
 func SignTamperAck(a TamperAck, key *ecdsa.PrivateKey, kid []byte, rand io.Reader) ([]byte, error) {
+	return signAck(a, contentTamperAck, key, kid, rand)
+}
+
+// signAck signs an acknowledgement payload under content type ct (tamper
+// and data acknowledgements differ in it, so neither passes for the other).
+func signAck(a any, ct string, key *ecdsa.PrivateKey, kid []byte, rand io.Reader) ([]byte, error) {
 	p, err := marshal(a)
 	if err != nil {
 		return nil, err
@@ -107,7 +113,7 @@ func SignTamperAck(a TamperAck, key *ecdsa.PrivateKey, kid []byte, rand io.Reade
 	}
 	m := cose.Sign1Message{
 		Headers: cose.Headers{
-			Protected:   cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelContentType: contentTamperAck},
+			Protected:   cose.ProtectedHeader{cose.HeaderLabelAlgorithm: cose.AlgorithmES256, cose.HeaderLabelContentType: ct},
 			Unprotected: cose.UnprotectedHeader{cose.HeaderLabelKeyID: kid},
 		},
 		Payload: p,
@@ -124,26 +130,33 @@ func SignTamperAck(a TamperAck, key *ecdsa.PrivateKey, kid []byte, rand io.Reade
 // writes back, so no trailing bytes and one byte string per meaning).
 func ackEnvelope(data []byte) (*cose.Sign1Message, TamperAck, error) {
 	var a TamperAck
+	m, err := ackEnvelopeOf(data, contentTamperAck, &a)
+	return m, a, err
+}
+
+// ackEnvelopeOf parses a signed acknowledgement of content type ct into a
+// (a pointer to TamperAck or DataAck), as ackEnvelope says.
+func ackEnvelopeOf(data []byte, ct string, a any) (*cose.Sign1Message, error) {
 	if len(data) > maxTamperAck {
-		return nil, a, fmt.Errorf("%w: acknowledgement of %d bytes", ErrTooLong, len(data))
+		return nil, fmt.Errorf("%w: acknowledgement of %d bytes", ErrTooLong, len(data))
 	}
 	var m cose.Sign1Message
 	if err := m.UnmarshalCBOR(data); err != nil {
-		return nil, a, fmt.Errorf("%w: acknowledgement: %w", ErrMalformed, err)
+		return nil, fmt.Errorf("%w: acknowledgement: %w", ErrMalformed, err)
 	}
-	if ct := m.Headers.Protected[cose.HeaderLabelContentType]; ct != contentTamperAck {
-		return nil, a, fmt.Errorf("%w: acknowledgement content type", ErrMalformed)
+	if got := m.Headers.Protected[cose.HeaderLabelContentType]; got != ct {
+		return nil, fmt.Errorf("%w: acknowledgement content type", ErrMalformed)
 	}
 	if again, err := m.MarshalCBOR(); err != nil || !bytes.Equal(again, data) {
-		return nil, a, fmt.Errorf("%w: acknowledgement not in its one encoding", ErrMalformed)
+		return nil, fmt.Errorf("%w: acknowledgement not in its one encoding", ErrMalformed)
 	}
-	if err := unmarshalStrict(m.Payload, &a); err != nil {
-		return nil, a, err
+	if err := unmarshalStrict(m.Payload, a); err != nil {
+		return nil, err
 	}
 	if again, err := marshal(a); err != nil || !bytes.Equal(again, m.Payload) {
-		return nil, a, fmt.Errorf("%w: acknowledgement payload not in its one encoding", ErrMalformed)
+		return nil, fmt.Errorf("%w: acknowledgement payload not in its one encoding", ErrMalformed)
 	}
-	return &m, a, nil
+	return &m, nil
 }
 
 // PeekTamperAck reads an acknowledgement without checking its signature,
@@ -165,17 +178,79 @@ func VerifyTamperAck(data []byte, meter SystemTitle, keys AckKeys) (TamperAck, e
 	if err != nil {
 		return a, err
 	}
+	if err := verifyAck(m, keys, "tamper"); err != nil {
+		return a, err
+	}
+	if a.Meter != meter {
+		return a, fmt.Errorf("%w: acknowledgement for meter %x", ErrWrongSigner, a.Meter)
+	}
+	return a, nil
+}
+
+// verifyAck checks an acknowledgement's signature under the head-end key
+// its key id names.
+func verifyAck(m *cose.Sign1Message, keys AckKeys, what string) error {
 	kid, _ := m.Headers.Unprotected[cose.HeaderLabelKeyID].([]byte)
 	pub, err := keys(kid)
 	if err != nil {
-		return a, err
+		return err
 	}
 	v, err := cose.NewVerifier(cose.AlgorithmES256, pub)
 	if err != nil {
-		return a, fmt.Errorf("%w: %w", ErrWrongSigner, err)
+		return fmt.Errorf("%w: %w", ErrWrongSigner, err)
 	}
 	if err := m.Verify(nil, v); err != nil {
-		return a, fmt.Errorf("%w: tamper acknowledgement", ErrBadSignature)
+		return fmt.Errorf("%w: %s acknowledgement", ErrBadSignature, what)
+	}
+	return nil
+}
+
+// DataAck is the head-end's end-to-end acknowledgement of one signed item
+// of a meter (a reading or a load-profile block), sent once the item is
+// durably stored and relayed by the gateway: only on it does the meter
+// forget the item (spec/Collection.tla, EndToEndAcked). A gateway's own
+// word (a compromised gateway acknowledges and drops) makes the meter
+// forget nothing. It names the item by meter and signed-data counter and
+// binds it to the exact signed bytes; its content type differs from a
+// TamperAck's, so neither passes for the other.
+type DataAck struct {
+	Meter   SystemTitle `cbor:"1,keyasint"`
+	Counter uint64      `cbor:"2,keyasint"` // the item's signed-data counter
+	Digest  Hash        `cbor:"3,keyasint"` // SHA-256 of the signed item acknowledged
+	Time    int64       `cbor:"4,keyasint"` // Unix seconds, head-end clock, when stored
+}
+
+const contentDataAck = "application/vnd.verimeter.data-ack+cbor"
+
+// DataDigest is the digest a DataAck carries for a signed item (the exact
+// bytes the meter handed out: a reading's COSE_Sign1 or a marshalled block).
+func DataDigest(item []byte) Hash { return sha256.Sum256(item) }
+
+// SignDataAck signs a data acknowledgement with the head-end's key (kid:
+// its certificate's subject key id) as COSE_Sign1.
+func SignDataAck(a DataAck, key *ecdsa.PrivateKey, kid []byte, rand io.Reader) ([]byte, error) {
+	return signAck(a, contentDataAck, key, kid, rand)
+}
+
+// PeekDataAck reads a data acknowledgement without checking its
+// signature, for the gateway (which routes it to its meter): nothing it
+// returns may be trusted.
+func PeekDataAck(data []byte) (DataAck, error) {
+	var a DataAck
+	_, err := ackEnvelopeOf(data, contentDataAck, &a)
+	return a, err
+}
+
+// VerifyDataAck checks a data acknowledgement: structure, a head-end
+// signature, and that it is for this meter.
+func VerifyDataAck(data []byte, meter SystemTitle, keys AckKeys) (DataAck, error) {
+	var a DataAck
+	m, err := ackEnvelopeOf(data, contentDataAck, &a)
+	if err != nil {
+		return a, err
+	}
+	if err := verifyAck(m, keys, "data"); err != nil {
+		return a, err
 	}
 	if a.Meter != meter {
 		return a, fmt.Errorf("%w: acknowledgement for meter %x", ErrWrongSigner, a.Meter)

@@ -72,6 +72,57 @@ func TestTamperAckRoundTripAndRefusals(t *testing.T) {
 	}
 }
 
+// TestDataAckRoundTripAndRefusals: a head-end's data acknowledgement
+// verifies for its meter under its key; another meter, another key, an
+// altered signature and a tamper acknowledgement of the same fields are
+// refused (and a data acknowledgement is no tamper acknowledgement).
+func TestDataAckRoundTripAndRefusals(t *testing.T) {
+	s, _, _ := newMeter(t)
+	item := []byte("a signed reading")
+	k, keys := headEndAckKey(t)
+	kid := SubjectKeyID(&k.PublicKey)
+	want := DataAck{Meter: s.Meter, Counter: 9, Digest: DataDigest(item), Time: 1001}
+	ack, err := SignDataAck(want, k, kid, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := VerifyDataAck(ack, s.Meter, keys); err != nil || got != want {
+		t.Fatalf("VerifyDataAck = %+v, %v; want %+v", got, err, want)
+	}
+	if p, err := PeekDataAck(ack); err != nil || p != want {
+		t.Fatalf("PeekDataAck = %+v, %v", p, err)
+	}
+	for i := range ack {
+		if _, err := VerifyDataAck(ack[:i], s.Meter, keys); err == nil {
+			t.Fatalf("prefix of %d bytes verified", i)
+		}
+	}
+	other := s.Meter
+	other[0] ^= 1
+	if _, err := VerifyDataAck(ack, other, keys); !errors.Is(err, ErrWrongSigner) {
+		t.Fatalf("other meter: %v, want ErrWrongSigner", err)
+	}
+	_, keys2 := headEndAckKey(t)
+	if _, err := VerifyDataAck(ack, s.Meter, keys2); !errors.Is(err, ErrWrongSigner) {
+		t.Fatalf("unknown key: %v, want ErrWrongSigner", err)
+	}
+	bad := bytes.Clone(ack)
+	bad[len(bad)-1] ^= 1
+	if _, err := VerifyDataAck(bad, s.Meter, keys); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("altered signature: %v, want ErrBadSignature", err)
+	}
+	tamper, err := SignTamperAck(TamperAck{Meter: s.Meter, Seq: 9, Digest: DataDigest(item), Time: 1001}, k, kid, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := VerifyDataAck(tamper, s.Meter, keys); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("tamper acknowledgement as data acknowledgement: %v, want ErrMalformed", err)
+	}
+	if _, err := VerifyTamperAck(ack, s.Meter, keys); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("data acknowledgement as tamper acknowledgement: %v, want ErrMalformed", err)
+	}
+}
+
 func TestPeekEvent(t *testing.T) {
 	s, _, _ := newMeter(t)
 	e := Event{Meter: s.Meter, Counter: 7, Time: 5, Code: EventMagneticField}

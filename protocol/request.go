@@ -17,11 +17,18 @@ const (
 	PDUManifest      PDUKind = 4  // Body: a signed firmware manifest; Campaign names the transfer
 	PDUFirmwareBlock PDUKind = 5  // Body: a FirmwareBlock
 	PDUActivate      PDUKind = 6  // install the completed image of Campaign
-	PDUAck           PDUKind = 7  // Counter: signed data the gateway queued durably; the meter may drop it (Collection's Acked)
+	PDUAck           PDUKind = 7  // Body: a TamperBatch of the head-end's DataAcks the gateway relays; the meter forgets each item a valid one names (Collection's EndToEndAcked)
 	PDUTamperEvents  PDUKind = 8  // the meter's unacknowledged signed tamper events (UC9), answered with PDUData
 	PDUTamperAcks    PDUKind = 9  // Body: the head-end's signed tamper acknowledgements (a TamperBatch)
+	PDUGetKept       PDUKind = 10 // Counter: the meter's first kept signed item (not yet acknowledged by the head-end) at or above it, answered with PDUData (Counter, Day, Detail KeptBlock or KeptReading) or StatusMissing
 	PDUData          PDUKind = 16 // Body: signed data (reading, block, event)
 	PDUResult        PDUKind = 17 // Status and Detail: the outcome of a request
+)
+
+// The kinds of a kept item a PDUGetKept answer names in Detail.
+const (
+	KeptBlock   = "block"
+	KeptReading = "reading"
 )
 
 // Result statuses, so a gateway and head-end can tell outcomes apart without
@@ -49,7 +56,10 @@ type PDU struct {
 	// that consumes the PDU observes it (0 when the sender keeps no trace).
 	// It travels inside the sealed APDU, so it is authenticated.
 	Clock uint64 `cbor:"8,keyasint,omitempty"`
-	// Counter is the signed-data counter a PDUAck acknowledges.
+	// Counter is a signed-data counter: where a PDUGetKept starts, and the
+	// counter of the item its answer carries. A gateway's PDUAck that names
+	// one on its own word makes the meter forget nothing
+	// (spec/Collection.tla, AckDrop).
 	Counter uint64 `cbor:"9,keyasint,omitempty"`
 }
 
@@ -62,7 +72,7 @@ func (p *PDU) Marshal() ([]byte, error) {
 }
 
 func (p *PDU) wellFormed() error {
-	if p.Kind < PDUGetBlock || p.Kind > PDUTamperAcks && p.Kind != PDUData && p.Kind != PDUResult {
+	if p.Kind < PDUGetBlock || p.Kind > PDUGetKept && p.Kind != PDUData && p.Kind != PDUResult {
 		return fmt.Errorf("%w: PDU kind %d", ErrMalformed, p.Kind)
 	}
 	if len(p.Body) > MaxPDUBody || len(p.Detail) > 256 {

@@ -23,7 +23,7 @@ func TestPDURoundTripAndStrictness(t *testing.T) {
 	if _, err := UnmarshalPDU(append(b, 0)); !errors.Is(err, ErrTrailing) {
 		t.Fatalf("trailing: %v", err)
 	}
-	if _, err := (&PDU{Kind: PDUTamperAcks + 1}).Marshal(); !errors.Is(err, ErrMalformed) {
+	if _, err := (&PDU{Kind: PDUGetKept + 1}).Marshal(); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("unknown kind: %v", err)
 	}
 	if _, err := (&PDU{Kind: PDUData, Body: make([]byte, MaxPDUBody+1)}).Marshal(); !errors.Is(err, ErrTooLong) {

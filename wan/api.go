@@ -35,6 +35,10 @@ type IngestResult struct {
 	// trace validation: the gateway's steps on the answer observe it (0
 	// when the head-end keeps no trace; over HTTP, IngestReply.Clock).
 	Clock uint64
+	// Acks are the head-end's signed end-to-end acknowledgements
+	// (protocol.DataAck) of the items it stored, which the gateway relays
+	// to their meters.
+	Acks [][]byte
 }
 
 // MaxIngestBody caps a gateway's batch.
@@ -56,6 +60,8 @@ type IngestReply struct {
 	// Clock is IngestResult.Clock, the head-end's Lamport time after the
 	// batch's steps (absent when it keeps no trace).
 	Clock uint64 `json:"clock,omitempty"`
+	// Acks is IngestResult.Acks (base64 in JSON).
+	Acks [][]byte `json:"acks,omitempty"`
 }
 
 // ProofReply is the JSON answer to a participant: each interval proof as

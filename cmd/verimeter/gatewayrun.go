@@ -238,6 +238,12 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		if err != nil {
 			return fmt.Errorf("commission %s: %w", m.Title, err)
 		}
+		// What the meter still keeps from earlier runs (its head-end
+		// acknowledgement not relayed, or a gateway before this one lost
+		// or dropped it) is collected again first.
+		if _, err := g.CollectKept(mt); err != nil {
+			return fmt.Errorf("collect kept items of %s: %w", m.Title, err)
+		}
 		if err := g.CollectDay(mt, f.Day); err != nil {
 			return fmt.Errorf("collect %s: %w", m.Title, err)
 		}
@@ -291,6 +297,9 @@ func gatewayRun(path string, wait time.Duration, read bool, fwPath, specTrace st
 		fwd, err = g.Forward(context.Background(), up, o.batch, gateway.Backoff{Min: 20 * time.Millisecond, Max: 2 * time.Second, For: o.retryFor})
 	}
 	if err != nil {
+		return err
+	}
+	if err := relayDataAcks(g, f.Meters, stdout); err != nil {
 		return err
 	}
 	if err := reportReads(g, up, reads, stdout); err != nil {

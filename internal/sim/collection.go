@@ -157,6 +157,19 @@ func (w *world) runDays(rep *Report) error {
 				rejected = append(rejected, e.Error())
 			}
 		}
+		// The meters keep every item until the head-end's signed
+		// acknowledgement, which each gateway relays (spec/Collection.tla,
+		// EndToEndAcked).
+		f.ItemsKeptBeforeAcks, f.ItemsKeptAfterAcks = 0, 0
+		for _, n := range w.meters {
+			f.ItemsKeptBeforeAcks += n.m.Status().Unacknowledged
+			k, err := n.gw.g.RelayAcks(n.cfg.Title)
+			if err != nil {
+				return fmt.Errorf("relay acknowledgements to %x: %w", n.cfg.Title, err)
+			}
+			f.AcksRelayed += k
+			f.ItemsKeptAfterAcks += n.m.Status().Unacknowledged
+		}
 		if len(resend) > 0 && d == 0 {
 			r2, err := w.he.Ingest(ctx, w.gws[len(w.gws)-1].name, resend)
 			if err != nil {
@@ -234,6 +247,8 @@ func (w *world) runDays(rep *Report) error {
 		fmt.Sprintf("%d of 2 (%s)", Sum(f.WakeUpRefused)-f.WakeUpRefused["not refused"], Classes(f.WakeUpRefused)), "2 of 2, wake-up not authentic or replayed", "")
 	rep.add(StepCollection, "gateway restart keeps its queue", f.QueueAfterRestart == f.QueueBeforeRestart,
 		fmt.Sprintf("%d of %d items after restart", f.QueueAfterRestart, f.QueueBeforeRestart), fmt.Sprintf("all %d", f.QueueBeforeRestart), "")
+	rep.add(StepCollection, "meters keep each item until the head-end's signed acknowledgement, relayed by the gateway", f.AcksRelayed > 0 && f.ItemsKeptBeforeAcks > 0 && f.ItemsKeptAfterAcks == 0,
+		fmt.Sprintf("%d kept after the flush, %d acknowledgements relayed, %d kept after", f.ItemsKeptBeforeAcks, f.AcksRelayed, f.ItemsKeptAfterAcks), "all kept until acknowledged, 0 after", "")
 	rep.add(StepCollection, "signatures verified by an outsider (roots and meter certificates only)", f.SignaturesBad == 0 && f.SignaturesVerified == f.ItemsStored,
 		fmt.Sprintf("%d of %d items", f.SignaturesVerified, f.ItemsStored), fmt.Sprintf("all %d", f.ItemsStored), strings.Join(verifyFailures, "\n"))
 	worst := f.Airtime[0]

@@ -60,6 +60,7 @@ type Figures struct {
 	QueuedDuringOutage, DeliveredAfterWakeUp                                          int
 	WakeUpRefused                                                                     map[string]int
 	QueueBeforeRestart, QueueAfterRestart                                             int
+	AcksRelayed, ItemsKeptAfterAcks, ItemsKeptBeforeAcks                              int
 	SignaturesVerified, SignaturesBad                                                 int
 	Airtime                                                                           []SegmentAirtime
 	// 5 firmware.
