@@ -140,7 +140,7 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	st := &storedItems{s: h.cfg.Store}
 	p := collectionParams{Crypto: signatureOutcome{}, Store: st}
 	var cout collectionOutput
-	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: &marketRow{}}
+	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Rotate: marketNoRotation, Store: &marketRow{}}
 	var mout marketOutput
 	ok := out[:0]
 	for i := range items {
