@@ -1,7 +1,6 @@
 package headend
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -403,8 +402,8 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 	// intervals (participants get them with their Merkle proofs from it), so
 	// ingest costs one row per block, not one per interval.
 	// seen holds each key's item of the group: a second item under the same
-	// key is a duplicate when it is the same, a counter reuse otherwise.
-	seen := make(map[itemKey][]byte, len(group)*len(group[0].items))
+	// key is a duplicate when it says the same, a counter reuse otherwise.
+	seen := make(map[itemKey]itemSays, len(group)*len(group[0].items))
 	args := make([]any, 0, insertArgs*insertChunk)
 	rows := 0
 	// exec inserts the first n rows of args (n a power of two) and drops
@@ -448,15 +447,15 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 		for i := range r.items {
 			v := &r.items[i]
 			k := itemKey{v.meter, v.counter}
-			if raw, dup := seen[k]; dup {
-				if bytes.Equal(raw, v.raw) {
+			if says, dup := seen[k]; dup {
+				if says == saysOf(v) {
 					r.dups++
 				} else {
 					r.conflicts = append(r.conflicts, v)
 				}
 				continue
 			}
-			seen[k] = v.raw
+			seen[k] = saysOf(v)
 			end := v.signedAt
 			if v.kind == wan.KindBlock {
 				end = v.start + int64(len(v.intervals))*v.period
@@ -560,14 +559,38 @@ func counterReuse(v *verified) error {
 		v.meter, v.counter, time.Unix(v.signedAt, 0).UTC().Format(time.RFC3339), v.leaf[:8])
 }
 
+// itemSays is what a data row says of its item: kind, signing time, value
+// (a block's register) and the end of its span. A meter that signs the
+// same item again (ECDSA signatures differ each time) says the same; an
+// item that says otherwise under a stored counter is a counter reuse. Two
+// blocks that differ only in their intervals, with the same start, span
+// and register, say the same: the first is kept all the same, unflagged.
+type itemSays struct {
+	kind          wan.Kind
+	signedAt, end int64
+	value         uint64
+}
+
+// saysOf is what v's data row says.
+func saysOf(v *verified) itemSays {
+	end := v.signedAt
+	if v.kind == wan.KindBlock {
+		end = v.start + int64(len(v.intervals))*v.period
+	}
+	return itemSays{v.kind, v.signedAt, end, v.value}
+}
+
 // storedSame reports whether the item stored under v's meter and counter
-// is v itself (its signed bytes).
+// says what v says.
 func (s *Store) storedSame(ctx context.Context, tx *sql.Tx, v *verified) (bool, error) {
-	var raw []byte
-	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT raw FROM data WHERE meter = ? AND counter = ?`), v.meter[:], int64(v.counter)).Scan(&raw); err != nil {
+	var got itemSays
+	var kind int
+	var value int64
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT kind, signed_at, span_end, value FROM data WHERE meter = ? AND counter = ?`), v.meter[:], int64(v.counter)).Scan(&kind, &got.signedAt, &got.end, &value); err != nil {
 		return false, storeErr("ingest", err)
 	}
-	return bytes.Equal(raw, v.raw), nil
+	got.kind, got.value = wan.Kind(kind), uint64(value)
+	return got == saysOf(v), nil
 }
 
 // errStoredBefore stops a bulk insert that found a row already stored:
