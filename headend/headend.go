@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -140,7 +141,7 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	st := &storedItems{s: h.cfg.Store}
 	p := collectionParams{Crypto: signatureOutcome{}, Store: st}
 	var cout collectionOutput
-	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: &marketRow{}}
+	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Rotate: marketNoRotation, Store: &marketRow{}}
 	var mout marketOutput
 	ok := out[:0]
 	var acked []dataAck
@@ -168,9 +169,27 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 		note = &auditEntry{at, gateway, "ingest-rejected", fmt.Sprintf("%d items: first: %v", len(res.Rejected), res.Rejected[0])}
 	}
 	var err error
-	if res.Stored, res.Duplicates, res.Intervals, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
+	var conflicts []*verified
+	if res.Stored, res.Duplicates, res.Intervals, conflicts, err = h.cfg.Store.commit(ctx, ok, gateway, at, note); err != nil {
 		h.st.failed(err)
 		return wan.IngestResult{}, err
+	}
+	// A different item under a stored counter was refused at commit (the
+	// data table's key decides, the stored item is kept and the reuse
+	// audited): it is refused like the items refused above, and the
+	// Market log does not take it (the spec's Conflict changes only the
+	// audit log, which trace validation does not read).
+	for _, v := range conflicts {
+		res.Rejected = append(res.Rejected, counterReuse(v))
+	}
+	if len(conflicts) > 0 {
+		kept := make([]verified, 0, len(ok))
+		for i := range ok {
+			if !slices.Contains(conflicts, &ok[i]) {
+				kept = append(kept, ok[i])
+			}
+		}
+		ok = kept
 	}
 	if h.st != nil {
 		classes := make([]wan.RejectClass, len(res.Rejected))

@@ -244,6 +244,7 @@ var (
 // (model bounds, the conjuncts marked @bound, are dropped and Mutant is "none").
 type marketParams struct {
 	Invalid int64 `tla:"Invalid"`
+	Rotate  int64 `tla:"Rotate"`
 	Switch  int64 `tla:"Switch"`
 	// Store is the state the headend keeps outside the machine.
 	Store marketStore
@@ -254,35 +255,43 @@ type marketParams struct {
 // Step reads it only through these methods and asks for its changes
 // in marketOutput, which the role applies once the step is persisted.
 type marketStore interface {
-	// AcceptedHas reports whether x is in accepted (Set([t: Int, by: Str, at: Int]); spec/Market.tla:55:5).
+	// AcceptedHas reports whether x is in accepted (Set([t: Int, by: Str, k: Str, c: Int, at: Int]); spec/Market.tla:86:5).
 	AcceptedHas(x marketEntry) bool
-	// LoggedHas reports whether x is in logged (Set([t: Int, by: Str]); spec/Market.tla:57:5).
+	// LoggedHas reports whether x is in logged (Set([t: Int, by: Str, k: Str, c: Int]); spec/Market.tla:88:5).
 	LoggedHas(x marketReading) bool
-	// ServedHas reports whether x is in served (Set(<<Str, Int>>); spec/Market.tla:61:5).
+	// CountedHas reports whether x is in counted (Set(Int); spec/Market.tla:90:5).
+	CountedHas(x int64) bool
+	// FlaggedHas reports whether x is in flagged (Set(Int); spec/Market.tla:92:5).
+	FlaggedHas(x int64) bool
+	// ServedHas reports whether x is in served (Set(<<Str, Int>>); spec/Market.tla:96:5).
 	ServedHas(x marketServed) bool
 }
 
 // marketState is the headend's part of the state of spec/Market.tla.
 type marketState struct {
-	// now: Int (spec/Market.tla:51:5)
+	// now: Int (spec/Market.tla:82:5)
 	Now int64 `tla:"now" json:"now"`
-	// crlKnown: Bool; @persist (spec/Market.tla:53:5)
+	// crlKnown: Bool; @persist (spec/Market.tla:84:5)
 	CrlKnown bool `tla:"crlKnown" json:"crlKnown"`
-	// switched: Bool (spec/Market.tla:63:5)
+	// switched: Bool (spec/Market.tla:98:5)
 	Switched bool `tla:"switched" json:"switched"`
 }
 
-// marketEntry is the record type [t: Int, by: Str, at: Int] of spec/Market.tla.
+// marketEntry is the record type [t: Int, by: Str, k: Str, c: Int, at: Int] of spec/Market.tla.
 type marketEntry struct {
 	T  int64  `tla:"t" json:"t"`
 	By string `tla:"by" json:"by"`
+	K  string `tla:"k" json:"k"`
+	C  int64  `tla:"c" json:"c"`
 	At int64  `tla:"at" json:"at"`
 }
 
-// marketReading is the record type [t: Int, by: Str] of spec/Market.tla.
+// marketReading is the record type [t: Int, by: Str, k: Str, c: Int] of spec/Market.tla.
 type marketReading struct {
 	T  int64  `tla:"t" json:"t"`
 	By string `tla:"by" json:"by"`
+	K  string `tla:"k" json:"k"`
+	C  int64  `tla:"c" json:"c"`
 }
 
 // marketServed is the tuple type <<Str, Int>> of spec/Market.tla.
@@ -296,11 +305,12 @@ type marketEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	marketTick   marketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:91:1)
-	marketCrl                               // @event: crl, action PublishCRL (spec/Market.tla:115:1)
-	marketIngest                            // @event: ingest, action Ingest (spec/Market.tla:138:1)
-	marketFetch                             // @event: fetch, action Fetch (spec/Market.tla:155:1)
-	marketServe                             // @event: serve, action Serve (spec/Market.tla:174:1)
+	marketTick     marketEventKind = iota + 1 // @event: tick, action Tick (spec/Market.tla:130:1)
+	marketCrl                                 // @event: crl, action PublishCRL (spec/Market.tla:161:1)
+	marketIngest                              // @event: ingest, action Ingest (spec/Market.tla:196:1)
+	marketConflict                            // @event: conflict, action Conflict (spec/Market.tla:219:1)
+	marketFetch                               // @event: fetch, action Fetch (spec/Market.tla:235:1)
+	marketServe                               // @event: serve, action Serve (spec/Market.tla:256:1)
 )
 
 func (k marketEventKind) String() string {
@@ -311,6 +321,8 @@ func (k marketEventKind) String() string {
 		return "crl"
 	case marketIngest:
 		return "ingest"
+	case marketConflict:
+		return "conflict"
 	case marketFetch:
 		return "fetch"
 	case marketServe:
@@ -326,13 +338,13 @@ func (k marketEventKind) MarshalText() ([]byte, error) { return []byte(k.String(
 // marketEvent is one event the headend consumes.
 type marketEvent struct {
 	Kind marketEventKind `json:"kind"`
-	// R is parameter r of event ingest ([t: Int, by: Str], drawn from Reading in Next).
+	// R is parameter r of event ingest ([t: Int, by: Str, k: Str, c: Int], drawn from Reading in Next).
 	R marketReading `tla:"r" json:"r"`
 	// P is parameter p of event fetch (Str, drawn from Suppliers in Next).
 	P string `tla:"p" json:"p"`
 	// T is parameter t of event fetch (Int, drawn from 1 .. T in Next).
 	T int64 `tla:"t" json:"t"`
-	// E is parameter e of event serve ([t: Int, by: Str, at: Int], drawn from Entries in Next).
+	// E is parameter e of event serve ([t: Int, by: Str, k: Str, c: Int, at: Int], drawn from Entries in Next).
 	E marketEntry `tla:"e" json:"e"`
 }
 
@@ -354,6 +366,16 @@ type marketOutput struct {
 	LoggedClear  bool
 	LoggedRemove []marketReading
 	LoggedAdd    []marketReading
+	// CountedClear, CountedRemove and CountedAdd change the @store counted, in this
+	// order, once the step is persisted (only when Step returns nil).
+	CountedClear  bool
+	CountedRemove []int64
+	CountedAdd    []int64
+	// FlaggedClear, FlaggedRemove and FlaggedAdd change the @store flagged, in this
+	// order, once the step is persisted (only when Step returns nil).
+	FlaggedClear  bool
+	FlaggedRemove []int64
+	FlaggedAdd    []int64
 	// ServedClear, ServedRemove and ServedAdd change the @store served, in this
 	// order, once the step is persisted (only when Step returns nil).
 	ServedClear  bool
@@ -377,6 +399,12 @@ func (p *marketParams) Step(s *marketState, ev marketEvent, out *marketOutput) e
 	out.LoggedClear = false
 	out.LoggedRemove = out.LoggedRemove[:0]
 	out.LoggedAdd = out.LoggedAdd[:0]
+	out.CountedClear = false
+	out.CountedRemove = out.CountedRemove[:0]
+	out.CountedAdd = out.CountedAdd[:0]
+	out.FlaggedClear = false
+	out.FlaggedRemove = out.FlaggedRemove[:0]
+	out.FlaggedAdd = out.FlaggedAdd[:0]
 	out.ServedClear = false
 	out.ServedRemove = out.ServedRemove[:0]
 	out.ServedAdd = out.ServedAdd[:0]
@@ -387,6 +415,8 @@ func (p *marketParams) Step(s *marketState, ev marketEvent, out *marketOutput) e
 		return p.stepPublishCRL(s, ev, out)
 	case marketIngest:
 		return p.stepIngest(s, ev, out)
+	case marketConflict:
+		return p.stepConflict(s, ev, out)
 	case marketFetch:
 		return p.stepFetch(s, ev, out)
 	case marketServe:
@@ -404,8 +434,8 @@ func (p *marketParams) Init() marketState {
 	return s
 }
 
-// stepTick is action Tick (spec/Market.tla:91:1), event tick.
-// Model bounds dropped: now < T (spec/Market.tla:92:8).
+// stepTick is action Tick (spec/Market.tla:130:1), event tick.
+// Model bounds dropped: now < T (spec/Market.tla:131:8).
 func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutput) error {
 	var ovf bool
 	nx := *s
@@ -419,7 +449,7 @@ func (p *marketParams) stepTick(s *marketState, ev marketEvent, out *marketOutpu
 	return nil
 }
 
-// stepPublishCRL is action PublishCRL (spec/Market.tla:115:1), event crl.
+// stepPublishCRL is action PublishCRL (spec/Market.tla:161:1), event crl.
 func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(s.Now >= p.Invalid) {
 		return errMarketPublishCRLGuard1
@@ -435,31 +465,82 @@ func (p *marketParams) stepPublishCRL(s *marketState, ev marketEvent, out *marke
 	return nil
 }
 
-// stepIngest is action Ingest (spec/Market.tla:138:1), event ingest.
-// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, at |-> now]} (spec/Market.tla:145:8).
+// stepIngest is action Ingest (spec/Market.tla:196:1), event ingest.
+// History variables not kept: log' = log \cup {[t |-> r.t, by |-> r.by, k |-> r.k, c |-> r.c, at |-> now]} (spec/Market.tla:211:8).
 func (p *marketParams) stepIngest(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.R.T <= s.Now) {
 		return errMarketIngestGuard1
 	}
-	if (ev.R.By == "thief") && !(s.Now >= p.Invalid) {
+	if (ev.R.By == "meter") && !((ev.R.K == func() string {
+		if ev.R.T < p.Rotate {
+			return "k1"
+		}
+		return "k2"
+	}()) && (ev.R.C == ev.R.T)) {
 		return errMarketIngestGuard2
 	}
-	if p.Store.LoggedHas(ev.R) {
+	if (ev.R.By == "thief") && !((s.Now >= p.Invalid) && ((ev.R.K == "k1") || (p.Rotate <= p.Invalid))) {
 		return errMarketIngestGuard3
 	}
-	if s.CrlKnown && !(s.Now < p.Invalid) {
+	if p.Store.LoggedHas(ev.R) {
 		return errMarketIngestGuard4
 	}
+	if p.Store.CountedHas(ev.R.C) {
+		return errMarketIngestGuard5
+	}
+	if !(func() bool {
+		if ev.R.K == "k1" {
+			return (s.Now < p.Rotate)
+		}
+		return (s.Now >= p.Rotate)
+	}()) {
+		return errMarketIngestGuard6
+	}
+	if s.CrlKnown && !(!(ev.R.K == "k1") && !(p.Rotate <= p.Invalid)) && !(s.Now < p.Invalid) {
+		return errMarketIngestGuard7
+	}
 	nx := *s
-	out.AcceptedAdd = append(out.AcceptedAdd, marketEntry{T: ev.R.T, By: ev.R.By, At: s.Now})
+	out.AcceptedAdd = append(out.AcceptedAdd, marketEntry{T: ev.R.T, By: ev.R.By, K: ev.R.K, C: ev.R.C, At: s.Now})
 	out.LoggedAdd = append(out.LoggedAdd, ev.R)
+	out.CountedAdd = append(out.CountedAdd, ev.R.C)
 	*s = nx
 	out.Action = "Ingest"
 	out.Persist = true
 	return nil
 }
 
-// stepFetch is action Fetch (spec/Market.tla:155:1), event fetch.
+// stepConflict is action Conflict (spec/Market.tla:219:1), event conflict.
+func (p *marketParams) stepConflict(s *marketState, ev marketEvent, out *marketOutput) error {
+	if !(ev.R.T <= s.Now) {
+		return errMarketConflictGuard1
+	}
+	if !(ev.R.By == "thief") {
+		return errMarketConflictGuard2
+	}
+	if !(s.Now >= p.Invalid) {
+		return errMarketConflictGuard3
+	}
+	if !(ev.R.K == "k1") && !(p.Rotate <= p.Invalid) {
+		return errMarketConflictGuard4
+	}
+	if p.Store.LoggedHas(ev.R) {
+		return errMarketConflictGuard5
+	}
+	if !p.Store.CountedHas(ev.R.C) {
+		return errMarketConflictGuard6
+	}
+	if p.Store.FlaggedHas(ev.R.C) {
+		return errMarketConflictGuard7
+	}
+	nx := *s
+	out.FlaggedAdd = append(out.FlaggedAdd, ev.R.C)
+	*s = nx
+	out.Action = "Conflict"
+	out.Persist = true
+	return nil
+}
+
+// stepFetch is action Fetch (spec/Market.tla:235:1), event fetch.
 func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !(ev.T <= s.Now) {
 		return errMarketFetchGuard1
@@ -480,13 +561,13 @@ func (p *marketParams) stepFetch(s *marketState, ev marketEvent, out *marketOutp
 	return nil
 }
 
-// stepServe is action Serve (spec/Market.tla:174:1), event serve.
-// History variables not kept: servedRevoked' = IF crlKnown THEN servedRevoked \cup {e} ELSE servedRevoked (spec/Market.tla:177:8).
+// stepServe is action Serve (spec/Market.tla:256:1), event serve.
+// History variables not kept: servedRevoked' = IF crlKnown THEN servedRevoked \cup {e} ELSE servedRevoked (spec/Market.tla:259:8).
 func (p *marketParams) stepServe(s *marketState, ev marketEvent, out *marketOutput) error {
 	if !p.Store.AcceptedHas(ev.E) {
 		return errMarketServeGuard1
 	}
-	if s.CrlKnown && !(ev.E.At < p.Invalid) {
+	if s.CrlKnown && !(!(ev.E.K == "k1") && !(p.Rotate <= p.Invalid)) && !(ev.E.At < p.Invalid) {
 		return errMarketServeGuard2
 	}
 	nx := *s
@@ -497,16 +578,26 @@ func (p *marketParams) stepServe(s *marketState, ev marketEvent, out *marketOutp
 
 var (
 	errMarketTickOverflow     = &statemachine.CapacityError{Role: "headend", Action: "Tick", What: "integer overflow"}
-	errMarketPublishCRLGuard1 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:116:8)"}
-	errMarketPublishCRLGuard2 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:116:26)"}
-	errMarketIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:139:8)"}
-	errMarketIngestGuard2     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => (now >= Invalid) (spec/Market.tla:140:8)"}
-	errMarketIngestGuard3     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:141:8)"}
-	errMarketIngestGuard4     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ (now < Invalid) (spec/Market.tla:127:5)"}
-	errMarketFetchGuard1      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:156:8)"}
-	errMarketFetchGuard2      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:151:5)"}
-	errMarketServeGuard1      = &statemachine.GuardError{Role: "headend", Action: "Serve", Conjunct: "e \\in accepted (spec/Market.tla:175:8)"}
-	errMarketServeGuard2      = &statemachine.GuardError{Role: "headend", Action: "Serve", Conjunct: "~crlKnown \\/ (e.at < Invalid) (spec/Market.tla:166:5)"}
+	errMarketPublishCRLGuard1 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "now >= Invalid (spec/Market.tla:162:8)"}
+	errMarketPublishCRLGuard2 = &statemachine.GuardError{Role: "headend", Action: "PublishCRL", Conjunct: "~crlKnown (spec/Market.tla:162:26)"}
+	errMarketIngestGuard1     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.t <= now (spec/Market.tla:197:8)"}
+	errMarketIngestGuard2     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"meter\") => ((r.k = (IF r.t < Rotate THEN \"k1\" ELSE \"k2\")) /\\ (r.c = r.t)) (spec/Market.tla:198:8)"}
+	errMarketIngestGuard3     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "(r.by = \"thief\") => ((now >= Invalid) /\\ ((r.k = \"k1\") \\/ (Rotate <= Invalid))) (spec/Market.tla:199:8)"}
+	errMarketIngestGuard4     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r \\notin logged (spec/Market.tla:200:8)"}
+	errMarketIngestGuard5     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "r.c \\notin counted (spec/Market.tla:201:11)"}
+	errMarketIngestGuard6     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "IF r.k = \"k1\" THEN now < Rotate ELSE now >= Rotate (spec/Market.tla:183:5)"}
+	errMarketIngestGuard7     = &statemachine.GuardError{Role: "headend", Action: "Ingest", Conjunct: "~crlKnown \\/ ~((r.k = \"k1\") \\/ (Rotate <= Invalid)) \\/ (now < Invalid) (spec/Market.tla:173:5)"}
+	errMarketConflictGuard1   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "r.t <= now (spec/Market.tla:220:8)"}
+	errMarketConflictGuard2   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "r.by = \"thief\" (spec/Market.tla:221:8)"}
+	errMarketConflictGuard3   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "now >= Invalid (spec/Market.tla:221:26)"}
+	errMarketConflictGuard4   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "(r.k = \"k1\") \\/ (Rotate <= Invalid) (spec/Market.tla:63:16)"}
+	errMarketConflictGuard5   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "r \\notin logged (spec/Market.tla:222:8)"}
+	errMarketConflictGuard6   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "r.c \\in counted (spec/Market.tla:223:8)"}
+	errMarketConflictGuard7   = &statemachine.GuardError{Role: "headend", Action: "Conflict", Conjunct: "r.c \\notin flagged (spec/Market.tla:224:8)"}
+	errMarketFetchGuard1      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "t <= now (spec/Market.tla:236:8)"}
+	errMarketFetchGuard2      = &statemachine.GuardError{Role: "headend", Action: "Fetch", Conjunct: "IF p = \"A\" THEN t < Switch ELSE (t >= Switch) /\\ switched (spec/Market.tla:231:5)"}
+	errMarketServeGuard1      = &statemachine.GuardError{Role: "headend", Action: "Serve", Conjunct: "e \\in accepted (spec/Market.tla:257:8)"}
+	errMarketServeGuard2      = &statemachine.GuardError{Role: "headend", Action: "Serve", Conjunct: "~crlKnown \\/ ~((e.k = \"k1\") \\/ (Rotate <= Invalid)) \\/ (e.at < Invalid) (spec/Market.tla:247:5)"}
 )
 
 // tamperParams holds the constants of spec/Tamper.tla that the headend's actions read

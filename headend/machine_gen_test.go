@@ -64,13 +64,17 @@ func adapters() []*difftest.Adapter {
 		},
 	}, {
 		Module: "Market", Role: "headend", Params: mk,
-		Wide: map[string]int64{"T": 8, "Switch": 4, "Invalid": 5},
-		// The accepted readings, the log and what was served are @stores
+		// MarketRotate.cfg's constants: the key rotated after the theft
+		// (k1 stolen and retired, k2 not). Reading and Entries grow with
+		// T^2 * NC and every step tries each of them (about 130 events).
+		Wide: map[string]int64{"T": 3, "Switch": 2, "Invalid": 2, "Rotate": 3, "NC": 2},
+		// The accepted readings, the log, the counters, the flagged
+		// counters and what was served are @stores
 		// (the database): the state is the machine's beside the
 		// map-backed reference store.
 		Init: func() reflect.Value {
 			return reflect.ValueOf(&marketFull{State: mk.Init(), Store: marketMapStore{
-				Accepted: map[marketEntry]bool{}, Logged: map[marketReading]bool{}, Served: map[marketServed]bool{}}})
+				Accepted: map[marketEntry]bool{}, Logged: map[marketReading]bool{}, Counted: map[int64]bool{}, Flagged: map[int64]bool{}, Served: map[marketServed]bool{}}})
 		},
 		Event: func() reflect.Value { return reflect.ValueOf(&marketEvent{}) },
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
@@ -143,9 +147,12 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Module: "Collection", Action: "Ingest", Guard: 1},       // Collection: SignedByMeter(i) flipped
 		{Action: "Issue", Guard: 1},                              // k = "disconnect" => a # b flipped
 		{Action: "Issue", Assign: "issued"},                      // issued' = issued + 1 + 1
-		{Module: "Market", Action: "Ingest", Guard: 2},           // Market: a thief's reading before the theft accepted
-		{Module: "Market", Action: "Ingest", Guard: 3},           // Market: a reading logged twice (r \notin logged flipped)
-		{Module: "Market", Action: "Ingest", Guard: 4},           // Market: ValidAtSigning(r) flipped
+		{Module: "Market", Action: "Ingest", Guard: 3},           // Market: a thief's reading before the theft accepted
+		{Module: "Market", Action: "Ingest", Guard: 4},           // Market: a reading logged twice (r \notin logged flipped)
+		{Module: "Market", Action: "Ingest", Guard: 5},           // Market: a second reading under a stored counter (r.c \notin counted flipped)
+		{Module: "Market", Action: "Ingest", Guard: 6},           // Market: KeyInUse(r) flipped (the old key after its retirement)
+		{Module: "Market", Action: "Ingest", Guard: 7},           // Market: ValidAtSigning(r) flipped
+		{Module: "Market", Action: "Conflict", Guard: 6},         // Market: a conflict flagged for a counter never stored
 		{Module: "Market", Action: "Ingest", Assign: "accepted"}, // Market: the accepted readings cleared (a @store)
 		{Action: "Fetch", Guard: 2},                              // Market: Entitled(p, t) flipped
 		{Action: "PublishCRL", Guard: 1},                         // Market: now >= Invalid flipped

@@ -40,8 +40,10 @@ import (
 // the fetch's audit entry, which names the slots.
 //
 // Ingest, PublishCRL and Serve, the evidence half of the module, are in
-// marketevidence.go. The @stores accepted and logged are the data table
-// and the transparency log; the machine's recorded copy of them (for the
+// marketevidence.go. The @stores accepted, logged and counted are the data
+// table, the transparency log and the data table's key (meter, counter);
+// flagged is the audit log's counter-reuse entries (Conflict, decided by
+// the data table's key at commit: ErrCounterReuse); the machine's recorded copy of them (for the
 // trace only) holds the spec readings its Ingest steps took.
 
 // Market slots and constants, as the comment above maps them.
@@ -49,7 +51,29 @@ const (
 	marketSlotBefore = 1 // before the meter's supplier switch
 	marketSlotAfter  = 2 // from the switch on (Switch)
 	marketInvalid    = 3 // from the key's invalidity date (Invalid)
+	// marketNoRotation is the spec's Rotate for a meter with one signing
+	// key: the slot after the last, so that its key k1 is never retired.
+	// The head-end holds one certificate per meter (protocol.MeterDirectory);
+	// a rotated key is a meter's certificate replaced, not yet a second one
+	// kept beside the first.
+	marketNoRotation = marketInvalid + 1
+	// marketKey1 is the spec's key of a meter's only certificate.
+	marketKey1 = "k1"
 )
+
+// marketCounter is the spec's counter of a spec reading of slot t and
+// signer by: the meter numbers its reading of slot t with t (Ingest's
+// r.c = r.t), and the head-end numbers what the log records from the
+// invalidity date on (the spec's thief) apart from them, so that two
+// different spec readings never share a counter. The data table's key
+// (meter, counter) decides a real counter's reuse at commit
+// (ErrCounterReuse); the spec's counters only name the spec's readings.
+func marketCounter(t int64, by string) int64 {
+	if by == "thief" {
+		return marketInvalid + t
+	}
+	return t
+}
 
 // marketTracedStore implements marketStore for a recorded machine: its
 // recorded copies of the stores, which hold what its own steps added.
@@ -65,6 +89,16 @@ func (t marketTracedStore) LoggedHas(x marketReading) bool {
 	return slices.Contains((*t.m).State.Logged, x)
 }
 
+// CountedHas is the @store counted as the machine's steps added to it.
+func (t marketTracedStore) CountedHas(x int64) bool {
+	return slices.Contains((*t.m).State.Counted, x)
+}
+
+// FlaggedHas is the @store flagged as the machine's steps added to it.
+func (t marketTracedStore) FlaggedHas(x int64) bool {
+	return slices.Contains((*t.m).State.Flagged, x)
+}
+
 // ServedHas is the @store served as the machine's steps added to it.
 func (t marketTracedStore) ServedHas(x marketServed) bool {
 	return slices.Contains((*t.m).State.Served, x)
@@ -77,6 +111,8 @@ type marketTraced struct {
 	marketState
 	Accepted []marketEntry   `json:"accepted"`
 	Logged   []marketReading `json:"logged"`
+	Counted  []int64         `json:"counted"`
+	Flagged  []int64         `json:"flagged"`
 	Served   []marketServed  `json:"served"`
 }
 
@@ -200,14 +236,15 @@ func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachin
 	}
 	pctx := context.WithoutCancel(ctx) // Persist outlives the call that made the machine
 	var m *marketMachine
-	p := &marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: marketTracedStore{&m}}
+	p := &marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Rotate: marketNoRotation, Store: marketTracedStore{&m}}
 	traced := rec != nil
 	m = &marketMachine{Role: "headend", Name: "headend", Rec: rec,
-		State:  marketTraced{marketState: p.Init(), Accepted: []marketEntry{}, Logged: []marketReading{}, Served: []marketServed{}},
+		State:  marketTraced{marketState: p.Init(), Accepted: []marketEntry{}, Logged: []marketReading{}, Counted: []int64{}, Flagged: []int64{}, Served: []marketServed{}},
 		Step:   func(s *marketTraced, ev marketEvent, o *marketOutput) error { return p.Step(&s.marketState, ev, o) },
 		Action: func(o *marketOutput) string { return o.Action },
 		Persist: func(s *marketTraced, o *marketOutput) error {
-			if len(o.AcceptedRemove)+len(o.LoggedRemove)+len(o.ServedRemove) > 0 || o.AcceptedClear || o.LoggedClear || o.ServedClear {
+			if len(o.AcceptedRemove)+len(o.LoggedRemove)+len(o.CountedRemove)+len(o.FlaggedRemove)+len(o.ServedRemove) > 0 ||
+				o.AcceptedClear || o.LoggedClear || o.CountedClear || o.FlaggedClear || o.ServedClear {
 				return fmt.Errorf("%w: Market step %s removes from a store, which the head-end never does", ErrStore, o.Action)
 			}
 			if o.Action == "PublishCRL" {
@@ -226,6 +263,8 @@ func (h *HeadEnd) marketMachine(ctx context.Context, k marketKey) (*marketMachin
 			if traced {
 				s.Accepted = union(s.Accepted, o.AcceptedAdd)
 				s.Logged = union(s.Logged, o.LoggedAdd)
+				s.Counted = union(s.Counted, o.CountedAdd)
+				s.Flagged = union(s.Flagged, o.FlaggedAdd)
 				s.Served = union(s.Served, o.ServedAdd)
 			}
 			return nil

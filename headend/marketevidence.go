@@ -66,7 +66,8 @@ func marketSigner(ts, inv int64, known bool) string {
 // (claimed) at signedAt and logged at loggedAt.
 func marketEntryOf(signedAt, loggedAt, sw, inv int64, known bool) marketEntry {
 	at := marketSlotOf(loggedAt, sw, inv, known)
-	return marketEntry{T: min(marketSlotOf(signedAt, sw, 0, false), at), By: marketSigner(loggedAt, inv, known), At: at}
+	t, by := min(marketSlotOf(signedAt, sw, 0, false), at), marketSigner(loggedAt, inv, known)
+	return marketEntry{T: t, By: by, K: marketKey1, C: marketCounter(t, by), At: at}
 }
 
 // marketRow implements marketStore for one step the head-end decides on
@@ -84,6 +85,14 @@ func (r *marketRow) AcceptedHas(x marketEntry) bool { return r.stored && x == r.
 // LoggedHas is the @store logged: the log holds each item once, which the
 // data table's key enforces at commit.
 func (r *marketRow) LoggedHas(marketReading) bool { return false }
+
+// CountedHas is the @store counted: the data table's key (meter, counter)
+// decides at commit (a different item under a stored counter is refused
+// with ErrCounterReuse and flagged, the stored one kept).
+func (r *marketRow) CountedHas(int64) bool { return false }
+
+// FlaggedHas is the @store flagged, which only Conflict reads.
+func (r *marketRow) FlaggedHas(int64) bool { return false }
 
 // ServedHas is the @store served, which Ingest and Serve do not read.
 func (r *marketRow) ServedHas(marketServed) bool { return false }
@@ -103,7 +112,8 @@ func (h *HeadEnd) marketIngest(ctx context.Context, p *marketParams, out *market
 	ts, iv := at.Unix(), inv.Unix()
 	s := marketState{Now: marketSlotOf(ts, 0, iv, known), CrlKnown: known}
 	s.Switched = s.Now >= marketSlotAfter
-	err = p.Step(&s, marketEvent{Kind: marketIngest, R: marketReading{T: marketSlotBefore, By: marketSigner(ts, iv, known)}}, out)
+	by := marketSigner(ts, iv, known)
+	err = p.Step(&s, marketEvent{Kind: marketIngest, R: marketReading{T: marketSlotBefore, By: by, K: marketKey1, C: marketCounter(marketSlotBefore, by)}}, out)
 	if err == nil {
 		return nil
 	}
@@ -128,7 +138,7 @@ func (h *HeadEnd) marketServe(ctx context.Context, meter protocol.SystemTitle, c
 	}
 	iv := inv.Unix()
 	row := &marketRow{entry: marketEntryOf(signedAt, ingestedAt, 0, iv, known), stored: true}
-	p := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: row}
+	p := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Rotate: marketNoRotation, Store: row}
 	s := marketState{Now: marketSlotOf(now.Unix(), 0, iv, known), CrlKnown: known}
 	s.Switched = s.Now >= marketSlotAfter
 	var out marketOutput
@@ -259,7 +269,8 @@ func (h *HeadEnd) recordMarketIngest(ctx context.Context, v *verified, sw, inv i
 		return err
 	}
 	e := marketEntryOf(v.signedAt, at, sw, inv, known)
-	r := marketReading{T: min(e.T, m.State.Now), By: e.By}
+	t := min(e.T, m.State.Now)
+	r := marketReading{T: t, By: e.By, K: e.K, C: marketCounter(t, e.By)}
 	for _, x := range m.State.Logged {
 		if x == r {
 			return nil

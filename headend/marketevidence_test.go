@@ -140,7 +140,7 @@ func TestCRLVoidsEvidenceStoredBeforeIt(t *testing.T) {
 func BenchmarkMarketIngestStep(b *testing.B) {
 	f := newFixture(b)
 	ctx := context.Background()
-	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Store: &marketRow{}}
+	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Rotate: marketNoRotation, Store: &marketRow{}}
 	var mout marketOutput
 	v := verified{meter: f.meter, counter: 1, kind: wan.KindBlock, signedAt: f.t0.Unix()}
 	at := f.t0.Add(26 * time.Hour)

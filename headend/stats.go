@@ -188,5 +188,8 @@ func rejectClass(err error) wan.RejectClass {
 	if errors.Is(err, ErrLoggedAfterInvalidity) {
 		return wan.RejectInvalidity
 	}
+	if errors.Is(err, ErrCounterReuse) {
+		return wan.RejectReplay // a counter used again, with other content
+	}
 	return wan.ClassOf(err)
 }

@@ -238,7 +238,11 @@ type commitReq struct {
 	note    *auditEntry
 
 	stored, dups, ivs int
-	err               error
+	// conflicts are the items refused because a different item is stored
+	// under their meter and counter (ErrCounterReuse), each audited in the
+	// transaction.
+	conflicts []*verified
+	err       error
 	// lead is set before done is signalled when this request is to commit
 	// the queue itself rather than read its results.
 	lead bool
@@ -262,7 +266,7 @@ type commitReq struct {
 // item's index in data.log_index): an item is never stored without its
 // leaf, nor logged without being stored. The tree in memory grows only
 // after the commit.
-func (s *Store) commit(ctx context.Context, items []verified, gateway string, at time.Time, note *auditEntry) (stored, dups, ivs int, err error) {
+func (s *Store) commit(ctx context.Context, items []verified, gateway string, at time.Time, note *auditEntry) (stored, dups, ivs int, conflicts []*verified, err error) {
 	r := &commitReq{items: items, gateway: gateway, at: at, note: note, done: make(chan struct{}, 1)}
 	s.groupMu.Lock()
 	s.queue = append(s.queue, r)
@@ -272,7 +276,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 	if !lead {
 		<-r.done
 		if !r.lead {
-			return r.stored, r.dups, r.ivs, r.err
+			return r.stored, r.dups, r.ivs, r.conflicts, r.err
 		}
 	}
 	s.groupMu.Lock()
@@ -285,7 +289,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 	gerr := s.commitGroup(context.WithoutCancel(ctx), group)
 	for _, g := range group {
 		if gerr != nil {
-			g.stored, g.dups, g.ivs, g.err = 0, 0, 0, gerr
+			g.stored, g.dups, g.ivs, g.conflicts, g.err = 0, 0, 0, nil, gerr
 		}
 		if g != r {
 			g.done <- struct{}{}
@@ -300,7 +304,7 @@ func (s *Store) commit(ctx context.Context, items []verified, gateway string, at
 		s.leading = false
 	}
 	s.groupMu.Unlock()
-	return r.stored, r.dups, r.ivs, r.err
+	return r.stored, r.dups, r.ivs, r.conflicts, r.err
 }
 
 // itemKey is a data row's primary key.
@@ -397,7 +401,9 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 	// A block is one row: the signed block itself is the record of its
 	// intervals (participants get them with their Merkle proofs from it), so
 	// ingest costs one row per block, not one per interval.
-	seen := make(map[itemKey]struct{}, len(group)*len(group[0].items))
+	// seen holds each key's item of the group: a second item under the same
+	// key is a duplicate when it says the same, a counter reuse otherwise.
+	seen := make(map[itemKey]itemSays, len(group)*len(group[0].items))
 	args := make([]any, 0, insertArgs*insertChunk)
 	rows := 0
 	// exec inserts the first n rows of args (n a power of two) and drops
@@ -436,16 +442,20 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 		defer ins.Close()
 	}
 	for _, r := range group {
-		r.stored, r.dups, r.ivs = 0, 0, 0
+		r.stored, r.dups, r.ivs, r.conflicts = 0, 0, 0, r.conflicts[:0]
 		at := r.at.UnixNano()
 		for i := range r.items {
 			v := &r.items[i]
 			k := itemKey{v.meter, v.counter}
-			if _, dup := seen[k]; dup {
-				r.dups++
+			if says, dup := seen[k]; dup {
+				if says == saysOf(v) {
+					r.dups++
+				} else {
+					r.conflicts = append(r.conflicts, v)
+				}
 				continue
 			}
-			seen[k] = struct{}{}
+			seen[k] = saysOf(v)
 			end := v.signedAt
 			if v.kind == wan.KindBlock {
 				end = v.start + int64(len(v.intervals))*v.period
@@ -470,7 +480,18 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 					return false, storeErr("ingest", err)
 				}
 				if n == 0 {
-					r.dups++
+					// Stored before: the same item again (a resend), or a
+					// different one under its counter, which is refused and
+					// the stored one kept (spec/Market.tla's Conflict).
+					same, err := s.storedSame(ctx, tx, v)
+					if err != nil {
+						return false, err
+					}
+					if same {
+						r.dups++
+					} else {
+						r.conflicts = append(r.conflicts, v)
+					}
 					continue
 				}
 			}
@@ -503,6 +524,11 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 				return false, err
 			}
 		}
+		for _, v := range r.conflicts {
+			if err := s.audit(ctx, tx, auditEntry{r.at, r.gateway, "counter-reuse", counterReuse(v).Error()}); err != nil {
+				return false, err
+			}
+		}
 	}
 	if ins != nil {
 		if err := ins.Close(); err != nil {
@@ -516,6 +542,55 @@ func (s *Store) commitTx(ctx context.Context, group []*commitReq, bulk bool) (bo
 		s.tree.AppendHash(h)
 	}
 	return true, nil
+}
+
+// ErrCounterReuse refuses a signed item whose meter and counter are those
+// of an item the head-end already stored, with other content: a meter
+// numbers each item once, so two different items under one counter come
+// from a compromised meter or whoever holds its key, reusing a counter to
+// replace what was stored. The head-end keeps the first item (one per
+// meter and counter, spec/Market.tla's S1_FirstKept), refuses the second
+// and writes a "counter-reuse" audit entry naming both (Conflict).
+var ErrCounterReuse = errors.New("headend: counter already used by a different item")
+
+// counterReuse is the refusal of v, whose counter holds another item.
+func counterReuse(v *verified) error {
+	return fmt.Errorf("%w: meter %x counter %d (signed at %s, leaf %x): the item stored first is kept", ErrCounterReuse,
+		v.meter, v.counter, time.Unix(v.signedAt, 0).UTC().Format(time.RFC3339), v.leaf[:8])
+}
+
+// itemSays is what a data row says of its item: kind, signing time, value
+// (a block's register) and the end of its span. A meter that signs the
+// same item again (ECDSA signatures differ each time) says the same; an
+// item that says otherwise under a stored counter is a counter reuse. Two
+// blocks that differ only in their intervals, with the same start, span
+// and register, say the same: the first is kept all the same, unflagged.
+type itemSays struct {
+	kind          wan.Kind
+	signedAt, end int64
+	value         uint64
+}
+
+// saysOf is what v's data row says.
+func saysOf(v *verified) itemSays {
+	end := v.signedAt
+	if v.kind == wan.KindBlock {
+		end = v.start + int64(len(v.intervals))*v.period
+	}
+	return itemSays{v.kind, v.signedAt, end, v.value}
+}
+
+// storedSame reports whether the item stored under v's meter and counter
+// says what v says.
+func (s *Store) storedSame(ctx context.Context, tx *sql.Tx, v *verified) (bool, error) {
+	var got itemSays
+	var kind int
+	var value int64
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT kind, signed_at, span_end, value FROM data WHERE meter = ? AND counter = ?`), v.meter[:], int64(v.counter)).Scan(&kind, &got.signedAt, &got.end, &value); err != nil {
+		return false, storeErr("ingest", err)
+	}
+	got.kind, got.value = wan.Kind(kind), uint64(value)
+	return got == saysOf(v), nil
 }
 
 // errStoredBefore stops a bulk insert that found a row already stored:

@@ -53,6 +53,8 @@ func (collectionSymbolicCrypto) SignedByMeter(i collectionItem) bool {
 type marketMapStore struct {
 	Accepted map[marketEntry]bool   `tla:"accepted"`
 	Logged   map[marketReading]bool `tla:"logged"`
+	Counted  map[int64]bool         `tla:"counted"`
+	Flagged  map[int64]bool         `tla:"flagged"`
 	Served   map[marketServed]bool  `tla:"served"`
 }
 
@@ -61,6 +63,12 @@ func (m *marketMapStore) AcceptedHas(x marketEntry) bool { return m.Accepted[x] 
 
 // LoggedHas reports whether x is in logged.
 func (m *marketMapStore) LoggedHas(x marketReading) bool { return m.Logged[x] }
+
+// CountedHas reports whether x is in counted.
+func (m *marketMapStore) CountedHas(x int64) bool { return m.Counted[x] }
+
+// FlaggedHas reports whether x is in flagged.
+func (m *marketMapStore) FlaggedHas(x int64) bool { return m.Flagged[x] }
 
 // ServedHas reports whether x is in served.
 func (m *marketMapStore) ServedHas(x marketServed) bool { return m.Served[x] }
@@ -91,6 +99,30 @@ func (m *marketMapStore) Apply(out *marketOutput) {
 	}
 	for _, x := range out.LoggedAdd {
 		m.Logged[x] = true
+	}
+	if m.Counted == nil {
+		m.Counted = map[int64]bool{}
+	}
+	if out.CountedClear {
+		clear(m.Counted)
+	}
+	for _, x := range out.CountedRemove {
+		delete(m.Counted, x)
+	}
+	for _, x := range out.CountedAdd {
+		m.Counted[x] = true
+	}
+	if m.Flagged == nil {
+		m.Flagged = map[int64]bool{}
+	}
+	if out.FlaggedClear {
+		clear(m.Flagged)
+	}
+	for _, x := range out.FlaggedRemove {
+		delete(m.Flagged, x)
+	}
+	for _, x := range out.FlaggedAdd {
+		m.Flagged[x] = true
 	}
 	if m.Served == nil {
 		m.Served = map[marketServed]bool{}

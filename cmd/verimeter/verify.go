@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,12 +113,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "verimeter verify: %v\n", err)
 		return 1
 	}
-	dir, err := protocol.NewMeterDirectory(val, meters)
+	keys, err := newKeyGenerations(val, meters)
 	if err != nil {
 		fmt.Fprintf(stderr, "verimeter verify: %v\n", err)
 		return 1
 	}
-	v := protocol.NewVerifier(dir)
 	lg := logVerifier{val: val, certs: logs}
 	bad := 0
 	if *consPath != "" {
@@ -130,10 +130,11 @@ func runVerify(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	for _, path := range fs.Args() {
-		msg, meter, leaf, err := verifyFile(v, path)
+		msg, g, meter, leaf, err := keys.verifyFile(path)
 		if err == nil {
 			var logMsg string
-			if logMsg, err = lg.evidence(dir, path, meter, leaf); logMsg != "" {
+			retire, retired := keys.retired(g, meter)
+			if logMsg, err = lg.evidence(keys.dirs[g], path, meter, leaf, retire, retired); logMsg != "" {
 				msg += "; " + logMsg
 			}
 		}
@@ -162,6 +163,95 @@ var (
 // head older than the key's invalidity date: its signing time is the key
 // holder's word only (DESIGN.md S8).
 var errNotLoggedInTime = errors.New("not logged before the key's invalidity date")
+
+// errLoggedAfterRetirement is verify's reason for refusing an item signed
+// with a meter's old key that has no inclusion proof into a tree head older
+// than the key's retirement (the certification of the meter's next key):
+// from then on only the new key counts, whoever signs with the old one and
+// whatever time it claims (spec/Market.tla's S8_RetiredKeyStops).
+var errLoggedAfterRetirement = errors.New("not logged before the key's retirement")
+
+// keyGenerations are the meters' signing certificates in the order each
+// meter's keys were certified: generation g holds each meter's g-th
+// certificate (by NotBefore), so a meter whose key was rotated has one
+// certificate in each of two generations. An item is verified under the
+// generation whose key its signature verifies with, and that key is judged
+// by its own validity: its certificate and CRL entry, and its retirement,
+// the NotBefore of the meter's next certificate (spec/Market.tla's
+// OfflineAccepts).
+type keyGenerations struct {
+	dirs []*protocol.MeterDirectory
+	vs   []*protocol.Verifier
+	// next is the NotBefore of each meter's certificate of generation g+1.
+	next []map[protocol.SystemTitle]time.Time
+}
+
+// newKeyGenerations sorts the meters' certificates into generations.
+func newKeyGenerations(val *protocol.Validator, meters []*x509.Certificate) (*keyGenerations, error) {
+	byMeter := map[protocol.SystemTitle][]*x509.Certificate{}
+	for _, c := range meters {
+		st, found := protocol.CertSystemTitle(c)
+		if !found {
+			return nil, fmt.Errorf("%w: %s names no system title", protocol.ErrCertificate, c.Subject.CommonName)
+		}
+		byMeter[st] = append(byMeter[st], c)
+	}
+	var gens [][]*x509.Certificate
+	k := &keyGenerations{}
+	for st, cs := range byMeter {
+		slices.SortStableFunc(cs, func(a, b *x509.Certificate) int { return a.NotBefore.Compare(b.NotBefore) })
+		for g, c := range cs {
+			if g == len(gens) {
+				gens = append(gens, nil)
+				k.next = append(k.next, map[protocol.SystemTitle]time.Time{})
+			}
+			gens[g] = append(gens[g], c)
+			if g+1 < len(cs) {
+				k.next[g][st] = cs[g+1].NotBefore
+			}
+		}
+	}
+	if len(gens) == 0 {
+		gens = append(gens, nil)
+		k.next = append(k.next, nil)
+	}
+	for _, cs := range gens {
+		d, err := protocol.NewMeterDirectory(val, cs)
+		if err != nil {
+			return nil, err
+		}
+		k.dirs = append(k.dirs, d)
+		k.vs = append(k.vs, protocol.NewVerifier(d))
+	}
+	return k, nil
+}
+
+// retired returns the retirement of the meter's key of generation g, and
+// whether it has one.
+func (k *keyGenerations) retired(g int, meter protocol.SystemTitle) (time.Time, bool) {
+	t, ok := k.next[g][meter]
+	return t, ok
+}
+
+// verifyFile verifies a file under each generation in turn and returns the
+// generation whose key signed it. When none verifies, the refusal is the
+// first generation's, unless that is a wrong signature and a later
+// generation's key was revoked or expired at the time the item claims
+// (the certificate of the key that signed it says more than another key's
+// mismatch; a generation without the meter's certificate says nothing).
+func (k *keyGenerations) verifyFile(path string) (string, int, protocol.SystemTitle, []byte, error) {
+	var first error
+	for g, v := range k.vs {
+		msg, meter, leaf, err := verifyFile(v, path)
+		if err == nil {
+			return msg, g, meter, leaf, nil
+		}
+		if first == nil || errors.Is(first, protocol.ErrBadSignature) && (errors.Is(err, protocol.ErrRevoked) || errors.Is(err, protocol.ErrExpired)) {
+			first = err
+		}
+	}
+	return "", 0, protocol.SystemTitle{}, nil, first
+}
 
 // errLog is verify's reason for refusing a log file: a tree head not
 // signed by a log certificate of the PKI, or a proof that does not hold.
@@ -194,9 +284,11 @@ func (l logVerifier) treeHead(sth *translog.SignedTreeHead) error {
 }
 
 // evidence applies the evidence rule to a verified item: its FILE.log
-// beside it, if present, must prove it in a tree head of the log; and if
-// the meter's key has an invalidity date, the tree head must be older.
-func (l logVerifier) evidence(dir *protocol.MeterDirectory, path string, meter protocol.SystemTitle, leaf []byte) (string, error) {
+// beside it, if present, must prove it in a tree head of the log; if the
+// key that signed it has an invalidity date, the tree head must be older;
+// and if the key was retired (retire, the meter's next key's
+// certification), older than that too.
+func (l logVerifier) evidence(dir *protocol.MeterDirectory, path string, meter protocol.SystemTitle, leaf []byte, retire time.Time, retired bool) (string, error) {
 	inv, revoked, err := dir.InvalidFrom(meter)
 	if err != nil {
 		return "", err
@@ -205,6 +297,9 @@ func (l logVerifier) evidence(dir *protocol.MeterDirectory, path string, meter p
 	if errors.Is(err, os.ErrNotExist) {
 		if revoked {
 			return "", fmt.Errorf("%w (%s): no inclusion proof (%s.log)", errNotLoggedInTime, inv.UTC().Format(time.RFC3339), filepath.Base(path))
+		}
+		if retired {
+			return "", fmt.Errorf("%w (%s): no inclusion proof (%s.log)", errLoggedAfterRetirement, retire.UTC().Format(time.RFC3339), filepath.Base(path))
 		}
 		return "", nil
 	}
@@ -224,6 +319,9 @@ func (l logVerifier) evidence(dir *protocol.MeterDirectory, path string, meter p
 	at := ev.TreeHead.Time.UTC().Format(time.RFC3339)
 	if revoked && !ev.TreeHead.Time.Before(inv) {
 		return "", fmt.Errorf("%w (%s): first in a tree head of %s", errNotLoggedInTime, inv.UTC().Format(time.RFC3339), at)
+	}
+	if retired && !ev.TreeHead.Time.Before(retire) {
+		return "", fmt.Errorf("%w (%s, the meter's next key certified): first in a tree head of %s", errLoggedAfterRetirement, retire.UTC().Format(time.RFC3339), at)
 	}
 	return fmt.Sprintf("logged by %s (leaf %d of %d)", at, ev.Index, ev.TreeHead.Size), nil
 }
