@@ -12,7 +12,7 @@ EXTENDS System
 S1 == S1_Authentic
 
 \* S3 no loss: a reading taken is at the meter, in a gateway's queue or
-\* stored (across outages, restarts and the operator change).
+\* stored (across WAN outages, gateway restarts and the operator change).
 S3 == S3_NoLoss
 
 \* S5 access: a participant is served only readings of its contract, only
@@ -30,5 +30,15 @@ S8 == S8_RevocationStopsNewData /\ S8_EvidenceKept
 
 \* S9 command order: each operator's commands run in the order issued.
 S9 == S9_InOrder
+
+\* Tamper events (UC9) in the composed system, under the reading properties
+\* as in TamperProperties: every stored event is one a meter detected and
+\* signed (S1), each event raises at most one alarm whatever is uploaded
+\* again (S2), and a detected event is at its meter, in a gateway's queue or
+\* stored across restarts, outages, drops and the operator change (S3).
+\* Stated over the history (detected, raised), not the head-end's check.
+S1_Events == S1_EventAuthentic
+S2_Events == S2_AlarmOnce
+S3_Events == S3_EventNoLoss
 
 =============================================================================

@@ -6,8 +6,14 @@
 (* modules check alone:                                                    *)
 (*                                                                         *)
 (*   collection (UC2)   meter -> gateway store-and-forward -> head-end,   *)
-(*                      with gateway restarts; WAN outages only delay an  *)
-(*                      upload, as Collection checks, and are left out    *)
+(*                      with gateway restarts and WAN outages (nothing    *)
+(*                      crosses the WAN while it is down: no upload, no   *)
+(*                      fetch, no acknowledgement to a gateway)           *)
+(*   tamper events      a meter signs and logs each event it detects and  *)
+(*   (UC9)              keeps it until the head-end's signed end-to-end   *)
+(*                      acknowledgement; gateways queue events durably,   *)
+(*                      a compromised one drops them; the head-end stores *)
+(*                      what verifies, each once, one alarm each (Tamper) *)
 (*   commands (UC4)     operator-signed, counter-ordered (Commands)       *)
 (*   supplier switch    readings of one meter go to A before the switch   *)
 (*   (UC6)              and to B from it (Market)                          *)
@@ -35,8 +41,16 @@
 (* WAN credentials; the thief of the stolen key, from the theft on, signs *)
 (* readings for any slot, backdated ones too (the slot is what the key    *)
 (* holder claims: nothing in the protocol checks it); a compromised       *)
-(* market participant asks for any meter's reading of any slot.          *)
-(* Gateways restart at any step.                                           *)
+(* market participant asks for any meter's reading of any slot.  For     *)
+(* tamper events, a compromised gateway drops queued events and uploads   *)
+(* unsigned ones of any meter, and every upload and acknowledgement can   *)
+(* be delivered again.  Gateways restart at any step, and the WAN goes    *)
+(* down (MaxOutages times) and comes back at any step.                    *)
+(*                                                                         *)
+(* Models: System.cfg readings and market, SystemCommands.cfg commands,   *)
+(* SystemEvents.cfg tamper events, SystemOutage.cfg a WAN outage among    *)
+(* the readings, SystemSlots.cfg A's certificate expiring before the      *)
+(* switch; large/System.cfg expiry, switch and invalidity on three slots. *)
 (*                                                                         *)
 (* Signing time is therefore not the reading's slot but the time the      *)
 (* transparency log first recorded it, by the log's clock (proofs/README, *)
@@ -59,12 +73,16 @@ CONSTANTS
     ExpiryA,       \* supplier A's certificate is valid before this slot
     MaxReadings,   \* readings all meters take together in a run
     MaxCmds,       \* commands each operator signs for the moving meter
+    MaxEvents,     \* tamper events all meters detect together in a run
+    MaxOutages,    \* WAN outages in a run
     Mutant
 
 Mutants == {"none", "old_operator_commands", "expired_certificate_accepted", "queue_left_behind",
             "claimed_time_evidence", "meter_time_logged", "contract_off_by_one", "reorder",
             "replay_last", "gateway_signed_accepted", "unsigned_accepted", "revocation_voids_evidence",
-            "trust_list_rollback", "trust_list_any_signer"}
+            "trust_list_rollback", "trust_list_any_signer", "event_unsigned_accepted",
+            "event_alarm_replayed", "event_released_at_gateway", "upload_lost_in_outage",
+            "expiry_at_contract_end"}
 ASSUME /\ Mutant \in Mutants
        /\ Moving \in Meters /\ Stolen \in Meters /\ Moving # Stolen
        /\ Switch \in 2..T /\ Invalid \in 2..T /\ ExpiryA \in 2..T
@@ -113,6 +131,22 @@ Entry == [r : Reading, at : Slots]
 \* @typeAlias: ANSWER = [p: Str, m: Str, t: Int, at: Int];
 Answer == [p : Suppliers, m : Meters, t : Slots, at : Slots]
 
+\* A tamper event (UC9): the meter, its number in the meter's own count,
+\* and who made it: the meter, which signs it with its key, or a forger
+\* (a compromised gateway makes or alters events, but holds no meter key:
+\* what it uploads is unsigned).
+\* @typeAlias: EVENT = [m: Str, n: Int, by: Str];
+Event == [m : Meters, n : 1..MaxEvents, by : {"meter", "forger"}]
+
+\* What a compromised gateway can upload with its WAN credentials: any
+\* unsigned event.
+ForgedEvents == {e \in Event : e.by = "forger"}
+
+\* The head-end's signed acknowledgement of an event, by meter and number;
+\* an alarm names its event the same way.
+\* @typeAlias: EVREF = [m: Str, n: Int];
+EvRef == [m : Meters, n : 1..MaxEvents]
+
 VARIABLES
     \* @type: Int; @role: env
     now,           \* the current slot (the gateways' and head-end's clock)
@@ -149,13 +183,40 @@ VARIABLES
     \* @type: Bool; @role: headend
     crlKnown,      \* the CRL with Stolen's invalidity date reached the head-end
     \* @type: Set(ANSWER); @role: headend
-    served         \* history: the head-end's last answer to a participant (none yet: {})
+    served,        \* history: the head-end's last answer to a participant (none yet: {})
+    \* @type: Str -> Int; @role: meter; @persist
+    evSeq,         \* the number of each meter's last tamper event
+    \* @type: Str -> Set(Int); @role: meter; @persist
+    evLog,         \* each meter's signed events the head-end has not acknowledged
+    \* @type: Set(EVENT); @role: history
+    detected,      \* history: every event a meter detected
+    \* @type: Str -> Set(EVENT); @role: gateway; @persist
+    evQueue,       \* each gateway's store-and-forward queue of events
+    \* @type: Set(EVENT); @role: wan
+    evUp,          \* every event a gateway uploaded (the attacker delivers any again)
+    \* @type: Set(EVENT); @role: headend; @persist
+    evStored,      \* the events the head-end holds
+    \* @type: Set(EVREF); @role: wan
+    evAcks,        \* the head-end's signed acknowledgements
+    \* @type: Seq(EVREF); @role: history
+    raised,        \* history: every alarm the head-end raised, in order
+    \* @type: Bool; @role: wan
+    wanUp,         \* the WAN between the gateways, the participants and the head-end is up
+    \* @type: Int; @role: history
+    outages        \* history: the WAN outages so far
 
 vars == <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-          stored, log, crlKnown, served, tlVer, installedVers, lists>>
+          stored, log, crlKnown, served, tlVer, installedVers, lists,
+          evSeq, evLog, detected, evQueue, evUp, evStored, evAcks, raised, wanUp, outages>>
 
 \* The variables of the operator change, unchanged by every other action.
 tlVars == <<tlVer, installedVers, lists>>
+
+\* The variables of tamper events, unchanged by every other action.
+evVars == <<evSeq, evLog, detected, evQueue, evUp, evStored, evAcks, raised>>
+
+\* The WAN's state, unchanged by every action but an outage and a recovery.
+wanVars == <<wanUp, outages>>
 
 TypeOK ==
     /\ now \in Slots
@@ -174,6 +235,16 @@ TypeOK ==
     /\ log \subseteq Entry
     /\ crlKnown \in BOOLEAN
     /\ served \subseteq Answer /\ Cardinality(served) <= 1
+    /\ evSeq \in [Meters -> 0..MaxEvents]
+    /\ evLog \in [Meters -> SUBSET (1..MaxEvents)]
+    /\ detected \subseteq Event
+    /\ evQueue \in [Gateways -> SUBSET Event]
+    /\ evUp \subseteq Event
+    /\ evStored \subseteq Event
+    /\ evAcks \subseteq EvRef
+    /\ raised \in Seq(EvRef)
+    /\ wanUp \in BOOLEAN
+    /\ outages \in 0..MaxOutages
 
 Init ==
     /\ now = 1
@@ -194,6 +265,16 @@ Init ==
     /\ log = {}
     /\ crlKnown = FALSE
     /\ served = {}
+    /\ evSeq = [m \in Meters |-> 0]
+    /\ evLog = [m \in Meters |-> {}]
+    /\ detected = {}
+    /\ evQueue = [g \in Gateways |-> {}]
+    /\ evUp = {}
+    /\ evStored = {}
+    /\ evAcks = {}
+    /\ raised = <<>>
+    /\ wanUp = TRUE
+    /\ outages = 0
 
 -----------------------------------------------------------------------------
 (* Time.                                                                   *)
@@ -203,7 +284,7 @@ Tick ==
     /\ now < T
     /\ now' = now + 1
     /\ UNCHANGED <<taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, log, crlKnown, served, tlVars>>
+                   stored, log, crlKnown, served, tlVars, evVars, wanVars>>
 
 -----------------------------------------------------------------------------
 (* Collection (UC2).                                                       *)
@@ -218,7 +299,7 @@ Take(m) ==
     /\ meterBuf' = [meterBuf EXCEPT ![m] = @ \cup {now}]
     /\ took' = [took EXCEPT ![m] = @ \cup {now}]
     /\ UNCHANGED <<now, trusted, last, ran, sessions, queue, issued, net, stored, log,
-                   crlKnown, served, tlVars>>
+                   crlKnown, served, tlVars, evVars, wanVars>>
 
 \* @role: gateway @event: commission(g, m)
 \* Commissioning (UC1): mutual authentication with certificates and a key
@@ -229,7 +310,7 @@ Connect(g, m) ==
     /\ m \notin sessions[g]
     /\ sessions' = [sessions EXCEPT ![g] = @ \cup {m}]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, issued, net,
-                   stored, log, crlKnown, served, tlVars>>
+                   stored, log, crlKnown, served, tlVars, evVars, wanVars>>
 
 \* @role: gateway @event: collect(g, m, t)
 \* Over its session with the meter, the gateway queues the reading
@@ -239,7 +320,7 @@ Collect(g, m, t) ==
     /\ queue' = [queue EXCEPT ![g] = @ \cup {[m |-> m, t |-> t, by |-> "meter"]}]
     /\ meterBuf' = [meterBuf EXCEPT ![m] = @ \ {t}]
     /\ UNCHANGED <<now, taken, trusted, last, ran, took, sessions, issued, crlKnown,
-                   net, stored, log, served, tlVars>>
+                   net, stored, log, served, tlVars, evVars, wanVars>>
 
 \* @role: gateway @event: restart(g)
 \* The gateway loses its sessions (volatile) and keeps its persisted queue.
@@ -247,7 +328,7 @@ Restart(g) ==
     /\ sessions[g] # {}
     /\ sessions' = [sessions EXCEPT ![g] = {}]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, queue, issued, net,
-                   stored, log, crlKnown, served, tlVars>>
+                   stored, log, crlKnown, served, tlVars, evVars, wanVars>>
 
 \* When the transparency log first recorded a reading (0: never).  The
 \* log's clock is the head-end's, never the time the reading claims; the
@@ -283,23 +364,28 @@ Accept(i) ==
 \* @role: headend @event: ingest(g, i)
 \* The head-end verifies, stores and logs idempotently and commits before
 \* it answers; the gateway drops the item on that answer (a rejection too).
+\* Nothing gets through while the WAN is down: the gateway keeps the item
+\* (the mutant upload_lost_in_outage takes the failed upload for an answer
+\* and drops it).
 Upload(g, i) ==
-    /\ IF Verifies(i) THEN Accept(i) ELSE UNCHANGED <<stored, log, tlVars>>
+    /\ wanUp \/ Mutant = "upload_lost_in_outage"
+    /\ IF wanUp /\ Verifies(i) THEN Accept(i) ELSE UNCHANGED <<stored, log, tlVars>>
     /\ queue' = [queue EXCEPT ![g] = @ \ {i}]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, issued, net,
-                   crlKnown, served, tlVars>>
+                   crlKnown, served, tlVars, evVars, wanVars>>
 
 \* @role: headend @event: ingest_forged(i)
 \* A reading the attacker uploads with a compromised gateway's WAN
 \* credentials: unsigned, or signed with the stolen key from the theft on,
 \* for any slot it likes (backdated too).
 IngestForged(i) ==
+    /\ wanUp
     /\ i.by = "thief" => i.m = Stolen /\ now >= Invalid
     /\ i.by # "meter"
     /\ Verifies(i)
     /\ Accept(i)
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   crlKnown, served, tlVars>>
+                   crlKnown, served, tlVars, evVars, wanVars>>
 
 -----------------------------------------------------------------------------
 (* PKI (UC8) and market (UC6, UC7).                                        *)
@@ -314,7 +400,7 @@ PublishCRL ==
     /\ crlKnown' = TRUE
     /\ stored' = {i \in stored : i.m # Stolen \/ (LoggedBeforeInvalidity(i) /\ Mutant # "revocation_voids_evidence")}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   log, served, tlVars>>
+                   log, served, tlVars, evVars, wanVars>>
 
 \* @role: headend @event: sign_trust_list(m)
 \* Operator change (UC7), the order: the holder of the trust-list key
@@ -327,7 +413,7 @@ SignTrustList(m) ==
     /\ \A l \in lists : l.m = m => l.ver < 2
     /\ lists' = lists \cup {[m |-> m, op |-> "o2", ver |-> 2, by |-> "trustkey"]}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, log, crlKnown, served, tlVer, installedVers>>
+                   stored, log, crlKnown, served, tlVer, installedVers, evVars, wanVars>>
 
 \* The meter's check of a trust list: for it, signed with the trust-list
 \* key (the mutant trust_list_any_signer takes an operator's own key),
@@ -355,7 +441,7 @@ InstallTrustList(m, l) ==
     /\ sessions' = IF l.op # trusted[m]
                     THEN [sessions EXCEPT ![GatewayOf(trusted[m])] = @ \ {m}] ELSE sessions
     /\ UNCHANGED <<now, taken, meterBuf, ran, took, issued, net, stored, log,
-                   crlKnown, served, lists>>
+                   crlKnown, served, lists, evVars, wanVars>>
 
 \* The head-end's contract database: Moving's readings belong to A before
 \* the switch and to B from it; every other meter's to B.  (The mutant
@@ -365,8 +451,14 @@ Contract(p, m, t) ==
                                   ELSE t >= Switch \/ (Mutant = "contract_off_by_one" /\ t = Switch - 1)
                   ELSE p = "B"
 
-\* A participant's certificate is valid now (A's expires at ExpiryA).
-CertValid(p) == p # "A" \/ now < ExpiryA \/ Mutant = "expired_certificate_accepted"
+\* A participant's certificate is valid now (A's expires at ExpiryA).  The
+\* mutant expiry_at_contract_end checks A's access against the end of its
+\* contract (the switch) instead of its certificate's expiry.
+CertValid(p) ==
+    CASE p # "A" -> TRUE
+      [] Mutant = "expired_certificate_accepted" -> TRUE
+      [] Mutant = "expiry_at_contract_end" -> now < Switch
+      [] OTHER -> now < ExpiryA
 
 \* @role: headend @event: fetch(p, i)
 \* Any participant (a compromised one too) asks for any stored reading; the
@@ -374,11 +466,12 @@ CertValid(p) == p # "A" \/ now < ExpiryA \/ Mutant = "expired_certificate_accept
 \* whose contract covers that meter and slot.  The answer is recorded for
 \* S5 (only the last one: S5 judges each answer in the step it is given).
 Fetch(p, i) ==
+    /\ wanUp
     /\ CertValid(p)
     /\ Contract(p, i.m, i.t)
     /\ served' = {[p |-> p, m |-> i.m, t |-> i.t, at |-> now]}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
-                   stored, log, crlKnown, tlVars>>
+                   stored, log, crlKnown, tlVars, evVars, wanVars>>
 
 -----------------------------------------------------------------------------
 (* Commands (UC4).                                                         *)
@@ -392,7 +485,7 @@ Issue(o, m) ==
     /\ issued' = [issued EXCEPT ![o][m] = @ + 1]
     /\ net' = net \cup {[to |-> m, op |-> o, id |-> issued[o][m] + 1, by |-> "operator"]}
     /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, stored,
-                   log, crlKnown, served, tlVars>>
+                   log, crlKnown, served, tlVars, evVars, wanVars>>
 
 \* What a compromised gateway can sign with its own key (its role allows
 \* no command): the attacker can deliver any of these at any time.
@@ -417,7 +510,115 @@ Execute(m, c) ==
     /\ last' = [last EXCEPT ![m] = c.id]
     /\ ran' = [ran EXCEPT ![m] = Append(@, [op |-> c.op, id |-> c.id, trust |-> trusted[m]])]
     /\ UNCHANGED <<now, taken, meterBuf, trusted, took, sessions, queue, issued, net, stored,
-                   log, crlKnown, served, tlVars>>
+                   log, crlKnown, served, tlVars, evVars, wanVars>>
+
+-----------------------------------------------------------------------------
+(* Tamper events (UC9), as Tamper checks them for one meter.               *)
+
+\* @role: meter @event: tamper(m)
+\* The sensor fires: the meter numbers the event, signs it and appends it
+\* to its persisted log in one step; it keeps it until the head-end's
+\* signed acknowledgement.
+Detect(m) ==
+    /\ Cardinality(detected) < MaxEvents  \* @bound
+    /\ evSeq' = [evSeq EXCEPT ![m] = @ + 1]
+    /\ evLog' = [evLog EXCEPT ![m] = @ \cup {evSeq[m] + 1}]
+    /\ detected' = detected \cup {[m |-> m, n |-> evSeq[m] + 1, by |-> "meter"]}
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evQueue, evUp, evStored, evAcks,
+                   raised, wanVars>>
+
+\* @role: gateway @event: collect_event(g, m, n)
+\* Over its session with the meter, the gateway queues an event the meter
+\* (re)sends, durably.  The meter still keeps it (the mutant
+\* event_released_at_gateway forgets it on the gateway's acknowledgement).
+CollectEvent(g, m, n) ==
+    /\ m \in sessions[g]
+    /\ [m |-> m, n |-> n, by |-> "meter"] \notin evQueue[g]
+    /\ evQueue' = [evQueue EXCEPT ![g] = @ \cup {[m |-> m, n |-> n, by |-> "meter"]}]
+    /\ evLog' = IF Mutant = "event_released_at_gateway" THEN [evLog EXCEPT ![m] = @ \ {n}] ELSE evLog
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evSeq, detected, evUp, evStored, evAcks,
+                   raised, wanVars>>
+
+\* @role: gateway @event: drop_event(g, e)
+\* A compromised gateway drops a queued event (the meter still holds it and
+\* sends it again).
+DropEvent(g, e) ==
+    /\ evQueue' = [evQueue EXCEPT ![g] = @ \ {e}]
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evSeq, evLog, detected, evUp, evStored,
+                   evAcks, raised, wanVars>>
+
+\* @role: gateway @event: upload_event(g, e)
+\* The gateway uploads a queued event (again, until acknowledged) while the
+\* WAN is up.
+UploadEvent(g, e) ==
+    /\ wanUp
+    /\ e \notin evUp
+    /\ evUp' = evUp \cup {e}
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evSeq, evLog, detected, evQueue, evStored,
+                   evAcks, raised, wanVars>>
+
+\* @role: headend @event: ingest_event(e)
+\* An upload reaches the head-end over the WAN: a gateway's, one the
+\* attacker delivers again, or an unsigned one a compromised gateway makes.
+\* The head-end verifies the meter's signature (the mutant
+\* event_unsigned_accepted does not), stores the event idempotently,
+\* raises its alarm only when it is new (event_alarm_replayed: on every
+\* upload), and sends its signed acknowledgement.
+IngestEvent(e) ==
+    /\ wanUp
+    /\ e.by = "meter" \/ Mutant = "event_unsigned_accepted"
+    /\ evStored' = evStored \cup {e}
+    /\ raised' = IF e \in evStored /\ Mutant # "event_alarm_replayed" THEN raised
+                  ELSE Append(raised, [m |-> e.m, n |-> e.n])
+    /\ evAcks' = evAcks \cup {[m |-> e.m, n |-> e.n]}
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evSeq, evLog, detected, evQueue, evUp,
+                   wanVars>>
+
+\* @role: gateway @event: event_ack(g, a)
+\* The head-end's acknowledgement reaches the gateway over the WAN: only
+\* now it drops the event from its queue.
+EventAcked(g, a) ==
+    /\ wanUp
+    /\ \E e \in evQueue[g] : e.m = a.m /\ e.n = a.n
+    /\ evQueue' = [evQueue EXCEPT ![g] = {e \in @ : e.m # a.m \/ e.n # a.n}]
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evSeq, evLog, detected, evUp, evStored,
+                   evAcks, raised, wanVars>>
+
+\* @role: meter @event: ack_event(m, a)
+\* The head-end's signed acknowledgement of one of its events reaches the
+\* meter (relayed by any gateway, or replayed): only now the meter forgets
+\* the event.
+EventReleased(m, a) ==
+    /\ a.m = m /\ a.n \in evLog[m]
+    /\ evLog' = [evLog EXCEPT ![m] = @ \ {a.n}]
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evSeq, detected, evQueue, evUp, evStored,
+                   evAcks, raised, wanVars>>
+
+-----------------------------------------------------------------------------
+(* The WAN.                                                                *)
+
+\* @role: wan @event: outage
+WanDown ==
+    /\ wanUp
+    /\ outages < MaxOutages  \* @bound
+    /\ wanUp' = FALSE
+    /\ outages' = outages + 1
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evVars>>
+
+\* @role: wan @event: recovery
+WanBack ==
+    /\ ~wanUp
+    /\ wanUp' = TRUE
+    /\ UNCHANGED <<now, taken, meterBuf, trusted, last, ran, took, sessions, queue, issued, net,
+                   stored, log, crlKnown, served, tlVars, evVars, outages>>
 
 Next ==
     \/ Tick
@@ -433,6 +634,15 @@ Next ==
     \/ \E p \in Suppliers : \E i \in stored : Fetch(p, i)
     \/ \E o \in Operators : Issue(o, Moving)
     \/ \E m \in Meters : \E c \in net \cup GatewaySigned : Execute(m, c)
+    \/ \E m \in Meters : Detect(m)
+    \/ \E g \in Gateways : \E m \in sessions[g] : \E n \in evLog[m] : CollectEvent(g, m, n)
+    \/ \E g \in Gateways : \E e \in evQueue[g] : UploadEvent(g, e)
+    \/ \E e \in evUp \cup ForgedEvents : IngestEvent(e)
+    \/ \E g \in Gateways : \E a \in evAcks : EventAcked(g, a)
+    \/ \E m \in Meters : \E a \in evAcks : EventReleased(m, a)
+    \/ \E g \in Gateways : \E e \in evQueue[g] : DropEvent(g, e)
+    \/ WanDown
+    \/ WanBack
 
 Spec == Init /\ [][Next]_vars
 
@@ -498,6 +708,20 @@ S8_RevocationStopsNewData ==
     crlKnown => \A i \in stored : i.by # "thief"
 S8_EvidenceKept ==
     \A e \in log : Genuine(e.r) /\ (e.r.m # Stolen \/ e.at < Invalid) => e.r \in stored
+
+\* S1 for tamper events: every event the head-end stores is, field for
+\* field, one a meter detected and signed.
+S1_EventAuthentic == evStored \subseteq detected
+
+\* S2 for tamper events: each event raises at most one alarm, whatever is
+\* uploaded again (a gateway's retry, a replay).
+S2_AlarmOnce == \A j, k \in 1..Len(raised) : raised[j] = raised[k] => j = k
+
+\* S3 for tamper events: a detected event is in its meter's log, in a
+\* gateway's queue or stored, across gateway restarts, outages, drops and
+\* the operator change.
+S3_EventNoLoss ==
+    \A e \in detected : e.n \in evLog[e.m] \/ (\E g \in Gateways : e \in evQueue[g]) \/ e \in evStored
 
 \* S9: each operator's commands run in the order issued.
 S9_InOrder ==
