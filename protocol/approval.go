@@ -105,3 +105,57 @@ func VerifyApproval(c Command, a Approval, pub *ecdsa.PublicKey) error {
 	}
 	return nil
 }
+
+// EncodeCommandToApprove encodes the command an approver is asked to sign
+// (its CBOR content, unsigned, without approvals), for the head-end to hand
+// to operators' clients; DecodeCommandToApprove reads it back.
+func EncodeCommandToApprove(c Command) ([]byte, error) {
+	c.Approvals, c.Trace = nil, 0
+	if err := c.wellFormed(); err != nil {
+		return nil, err
+	}
+	return marshal(c)
+}
+
+// DecodeCommandToApprove parses a command to approve strictly: a
+// well-formed command without approvals.
+func DecodeCommandToApprove(b []byte) (Command, error) {
+	var c Command
+	if len(b) > maxCommandPayload+1024 {
+		return c, fmt.Errorf("%w: command of %d bytes", ErrTooLong, len(b))
+	}
+	if err := unmarshalStrict(b, &c); err != nil {
+		return c, err
+	}
+	if err := c.wellFormed(); err != nil {
+		return c, err
+	}
+	if len(c.Approvals) != 0 || c.Trace != 0 {
+		return c, fmt.Errorf("%w: a command to approve carries no approvals", ErrApproval)
+	}
+	return c, nil
+}
+
+// Marshal encodes an approval for transport (CBOR), as an operator's
+// client hands it to the head-end.
+func (a Approval) Marshal() ([]byte, error) {
+	if len(a.KeyID) == 0 || len(a.KeyID) > maxApprovalKeyID || len(a.Sig) != approvalSigLen {
+		return nil, fmt.Errorf("%w: key id of %d bytes, signature of %d", ErrApproval, len(a.KeyID), len(a.Sig))
+	}
+	return marshal(a)
+}
+
+// UnmarshalApproval parses an approval strictly, within its caps.
+func UnmarshalApproval(b []byte) (Approval, error) {
+	var a Approval
+	if len(b) > 128 {
+		return a, fmt.Errorf("%w: approval of %d bytes", ErrTooLong, len(b))
+	}
+	if err := unmarshalStrict(b, &a); err != nil {
+		return a, err
+	}
+	if len(a.KeyID) == 0 || len(a.KeyID) > maxApprovalKeyID || len(a.Sig) != approvalSigLen {
+		return a, fmt.Errorf("%w: key id of %d bytes, signature of %d", ErrApproval, len(a.KeyID), len(a.Sig))
+	}
+	return a, nil
+}
