@@ -28,8 +28,8 @@ var (
 	// over that command, of two distinct approver keys of the trust list
 	// (four eyes, spec/Commands.tla ExecuteDisconnect): the head-end's
 	// signature alone, or one approver counted twice, runs nothing.
-	ErrApprovals = errors.New("meter: disconnect without two distinct approvers' signatures")
-	ErrNoTransfer   = errors.New("meter: no firmware transfer for this campaign")
+	ErrApprovals  = errors.New("meter: disconnect without two distinct approvers' signatures")
+	ErrNoTransfer = errors.New("meter: no firmware transfer for this campaign")
 	// ErrTransferTooLarge refuses a firmware block whose transfer would
 	// hold more than the meter buffers (1 MiB): a gateway cannot make the
 	// meter buffer more than that per campaign.

@@ -5,10 +5,10 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
