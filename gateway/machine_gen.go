@@ -387,7 +387,7 @@ type commandsParams struct {
 
 // commandsState is the gateway's part of the state of spec/Commands.tla.
 type commandsState struct {
-	// relayed: Set(Int) (spec/Commands.tla:61:5)
+	// relayed: Set(Int) (spec/Commands.tla:80:5)
 	Relayed statemachine.Set[int64] `tla:"relayed" json:"relayed"`
 }
 
@@ -402,8 +402,8 @@ type commandsEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	commandsRelay   commandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:108:1)
-	commandsRestart                              // @event: restart, action Restart (spec/Commands.tla:115:1)
+	commandsRelay   commandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:139:1)
+	commandsRestart                              // @event: restart, action Restart (spec/Commands.tla:146:1)
 )
 
 func (k commandsEventKind) String() string {
@@ -466,7 +466,7 @@ func (p *commandsParams) Init() commandsState {
 	return s
 }
 
-// stepRelay is action Relay (spec/Commands.tla:108:1), event relay.
+// stepRelay is action Relay (spec/Commands.tla:139:1), event relay.
 func (p *commandsParams) stepRelay(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if s.Relayed.Has(ev.C, statemachine.CompareInt) {
 		return errCommandsRelayGuard1
@@ -482,9 +482,9 @@ func (p *commandsParams) stepRelay(s *commandsState, ev commandsEvent, out *comm
 	return nil
 }
 
-// stepRestart is action Restart (spec/Commands.tla:115:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:116:8).
-// History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:117:8).
+// stepRestart is action Restart (spec/Commands.tla:146:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:147:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:148:8).
 func (p *commandsParams) stepRestart(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	nx := *s
 	nx.Relayed.Clear()
@@ -494,7 +494,7 @@ func (p *commandsParams) stepRestart(s *commandsState, ev commandsEvent, out *co
 }
 
 var (
-	errCommandsRelayGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:109:8)"}
+	errCommandsRelayGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:140:8)"}
 	errCommandsRelayRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
 )
 

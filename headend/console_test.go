@@ -129,8 +129,9 @@ func browserProfile(t *testing.T, f *fixture, bob tls.Certificate, base string) 
 
 // TestConsoleInChromium drives the operator console in a headless
 // Chromium logged in with operator bob's certificate: the meter's
-// readings and load profile chart; the disconnect alice requested through
-// the JSON API waits for an approval, bob clicks approve, the gateway
+// readings and load profile chart; the reconnect alice requested through
+// the JSON API waits for an approval, bob clicks approve (a disconnect needs
+// both operators' signed approvals, which a click cannot make), the gateway
 // picks the signed command up and reports the meter's answer, and the
 // page shows it relayed; a tamper event the gateway uploads raises an
 // alarm the overview shows, and bob acknowledges it. The store is checked
@@ -148,8 +149,8 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	meter := fmt.Sprintf("%x", f.meter[:])
 	var cmd wan.OperatorCommand
-	if code, oe := s.do(alice, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "disconnect"}, &cmd); code != http.StatusCreated {
-		t.Fatalf("alice requests a disconnect: %d %+v", code, oe)
+	if code, oe := s.do(alice, "POST", "/v1/operator/commands", wan.CommandRequest{Meter: meter, Kind: "reconnect"}, &cmd); code != http.StatusCreated {
+		t.Fatalf("alice requests a reconnect: %d %+v", code, oe)
 	}
 
 	home, profile := browserProfile(t, f, bob, s.base)
@@ -235,7 +236,7 @@ func TestConsoleInChromium(t *testing.T) {
 	}
 	shot("meter")
 
-	// Bob approves alice's disconnect with a click.
+	// Bob approves alice's reconnect with a click.
 	open("/console/commands")
 	waitFor("approvals waiting", fmt.Sprintf(`String(!!document.getElementById("approve-%d"))`, cmd.ID), "true")
 	shot("approval-waiting")
@@ -252,7 +253,7 @@ func TestConsoleInChromium(t *testing.T) {
 	keys := func([]byte) (*ecdsa.PublicKey, func(protocol.CommandKind) bool, error) {
 		return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
 	}
-	if signed, err := protocol.VerifyCommand(c.signed, f.meter, keys); err != nil || signed.Kind != protocol.CmdDisconnect || signed.Counter != c.counter {
+	if signed, err := protocol.VerifyCommand(c.signed, f.meter, keys); err != nil || signed.Kind != protocol.CmdReconnect || signed.Counter != c.counter {
 		t.Fatalf("the signed command: %+v %v", signed, err)
 	}
 

@@ -578,12 +578,20 @@ func (h *HeadEnd) roleOf(a approver) (protocol.Role, error) {
 // role also allows it, and is rate limited. The command gets the meter's
 // next command counter, so meters run it once and in issue order.
 //
+// approvals are the issuer's and the second approver's own signatures over
+// the command (protocol.Approval, made outside the head-end with their
+// keys, in that order): a disconnect needs both, and meters run it only
+// with them (spec/Commands.tla ExecuteDisconnect), so the head-end's key
+// alone never disconnects. They sign the command as commandToApprove
+// returns it (the meter's next counter, c.Issued); each must verify under
+// its approver's certificate, and the head-end embeds them.
+//
 // The counter and the approval rule are the head-end's generated machine
 // of spec/Commands.tla (action Issue): the first approver is member 1 of
 // the spec's staff, a second, different approver member 2, and the kind is
 // "disconnect" or "other". The counter is persisted before the command is
 // signed and handed out.
-func (h *HeadEnd) issueCommand(issuer approver, second *approver, c protocol.Command) ([]byte, error) {
+func (h *HeadEnd) issueCommand(issuer approver, second *approver, c protocol.Command, approvals ...protocol.Approval) ([]byte, error) {
 	now := h.cfg.Now()
 	role, err := h.roleOf(issuer)
 	if err != nil {
@@ -622,6 +630,14 @@ func (h *HeadEnd) issueCommand(issuer approver, second *approver, c protocol.Com
 	if err != nil {
 		return nil, err
 	}
+	c.Counter = uint64(m.State.Issued + 1)
+	if c.Issued == 0 {
+		c.Issued = now.Unix()
+	}
+	if err := checkApprovals(c, issuer, second, approvals); err != nil {
+		return nil, h.refuse(issuer.Name, "command-refused", fmt.Sprintf("kind %d of %x: %v", c.Kind, c.Meter, err), err)
+	}
+	c.Approvals = approvals
 	// The command's audit entry is written with its counter, in one
 	// transaction (Persist): a counter that is used has its entry, and a
 	// command whose entry did not commit is never signed nor handed out.
@@ -644,8 +660,11 @@ func (h *HeadEnd) issueCommand(issuer approver, second *approver, c protocol.Com
 	if c.Kind == protocol.CmdDisconnect {
 		h.disc = append(h.disc, now)
 	}
-	c.Counter = uint64(m.State.Issued)
-	c.Issued = now.Unix()
+	// The machine's Issue also sends the staff's approvals (sigs): they
+	// are the ones embedded in the command, verified above.
+	if uint64(m.State.Issued) != c.Counter {
+		return nil, fmt.Errorf("%w: counter %d issued, %d approved", ErrStore, m.State.Issued, c.Counter)
+	}
 	if m.Rec != nil {
 		c.Trace = clock
 	}
@@ -656,6 +675,59 @@ func (h *HeadEnd) issueCommand(issuer approver, second *approver, c protocol.Com
 		return nil, h.refuse(issuer.Name, "command-unsigned", fmt.Sprintf("meter %x counter %d: %v", c.Meter, c.Counter, err), err)
 	}
 	return signed, nil
+}
+
+// commandToApprove is c as its approvers sign it (protocol.SignApproval)
+// and issueCommand then signs it: the meter's next command counter, and
+// c.Issued (now when zero). A command issued for the meter in between
+// moves the counter on, and approvals of the old one are refused.
+func (h *HeadEnd) commandToApprove(c protocol.Command) (protocol.Command, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m, err := h.commands(c.Meter)
+	if err != nil {
+		return c, err
+	}
+	c.Counter = uint64(m.State.Issued + 1)
+	if c.Issued == 0 {
+		c.Issued = h.cfg.Now().Unix()
+	}
+	c.Approvals, c.Trace = nil, 0
+	return c, nil
+}
+
+// checkApprovals checks the staff's approvals of c: a disconnect carries
+// exactly two, the issuer's and the second approver's, under two distinct
+// keys; another kind carries none or those of its approvers in the same
+// order. Each must verify over c under its approver's certificate, which
+// the caller has validated (roleOf). An approval made by anyone else, or
+// over another command, is ErrApproval.
+func checkApprovals(c protocol.Command, issuer approver, second *approver, approvals []protocol.Approval) error {
+	who := []approver{issuer}
+	if second != nil {
+		who = append(who, *second)
+	}
+	if c.Kind == protocol.CmdDisconnect && (len(approvals) != 2 || second == nil) {
+		return fmt.Errorf("%w: a disconnect needs the signed approvals of its two approvers, got %d", ErrApproval, len(approvals))
+	}
+	if len(approvals) > len(who) {
+		return fmt.Errorf("%w: %d approvals for %d approvers", ErrApproval, len(approvals), len(who))
+	}
+	seen := map[string]bool{}
+	for i, a := range approvals {
+		pub, ok := who[i].Cert.PublicKey.(*ecdsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: %s has no ECDSA key", ErrApproval, who[i].Name)
+		}
+		if err := protocol.VerifyApproval(c, a, pub); err != nil {
+			return fmt.Errorf("%w: by %s: %w", ErrApproval, who[i].Name, err)
+		}
+		if seen[string(a.KeyID)] {
+			return fmt.Errorf("%w: %s's key approved twice", ErrApproval, who[i].Name)
+		}
+		seen[string(a.KeyID)] = true
+	}
+	return nil
 }
 
 // commands returns the meter's Commands machine, loading its counter from

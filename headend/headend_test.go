@@ -27,6 +27,7 @@ type fixture struct {
 	meterCert         *x509.Certificate
 	parts             map[string]*x509.Certificate
 	alice, bob, carol approver
+	opKeys            map[string]*ecdsa.PrivateKey // alice's, bob's and carol's own keys, by name
 	outsider          *protocol.Verifier
 	subs              map[string]*protocol.CA
 	root              *x509.Certificate
@@ -71,11 +72,14 @@ func newFixtureAt(tb testing.TB, t0 time.Time) *fixture {
 	if f.signer, err = protocol.NewMeterSigner(f.meter, f.meterKey, rand.Reader); err != nil {
 		tb.Fatal(err)
 	}
+	f.opKeys = map[string]*ecdsa.PrivateKey{}
 	issue := func(ca, cn string, role protocol.Role) *x509.Certificate {
-		c, err := subs[ca].Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &key(tb).PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
+		k := key(tb)
+		c, err := subs[ca].Issue(protocol.Identity{CommonName: cn}, []protocol.Role{role}, &k.PublicKey, f.t0.Add(-time.Hour), 365*24*time.Hour)
 		if err != nil {
 			tb.Fatal(err)
 		}
+		f.opKeys[cn] = k
 		return c
 	}
 	for _, n := range []string{"supplier A", "supplier B", "supplier R"} {
@@ -202,9 +206,31 @@ func TestCommandsNeedRolesApproversAndRespectRateLimits(t *testing.T) {
 	if _, err := f.he.issueCommand(approver{Name: "supplier A", Cert: f.parts["supplier A"]}, &f.bob, dis); !errors.Is(err, ErrRole) {
 		t.Fatalf("supplier disconnect: %v", err)
 	}
+	// The head-end's key alone, one approver twice, approvals in the wrong
+	// order or over another counter: refused, nothing signed.
+	if _, err := f.he.issueCommand(f.alice, &f.bob, dis); !errors.Is(err, ErrApproval) {
+		t.Fatalf("a disconnect without signed approvals: %v", err)
+	}
+	toApprove, aliceOK := f.approvals(t, dis, "alice", "alice")
+	if _, err := f.he.issueCommand(f.alice, &f.bob, toApprove, aliceOK...); !errors.Is(err, ErrApproval) {
+		t.Fatalf("alice's approval twice: %v", err)
+	}
+	toApprove, swapped := f.approvals(t, dis, "bob", "alice")
+	if _, err := f.he.issueCommand(f.alice, &f.bob, toApprove, swapped...); !errors.Is(err, ErrApproval) {
+		t.Fatalf("approvals in the wrong order: %v", err)
+	}
+	// Approvals of counter 1, after a tariff took counter 1: stale.
+	stale, both := f.approvals(t, dis, "alice", "bob")
+	if _, err := f.he.issueCommand(f.alice, nil, protocol.Command{Meter: f.meter, Kind: protocol.CmdTariff, Tariff: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.he.issueCommand(f.alice, &f.bob, stale, both...); !errors.Is(err, ErrApproval) {
+		t.Fatalf("approvals of another counter: %v", err)
+	}
 	var last protocol.Command
 	for i := range 2 {
-		c, err := f.he.issueCommand(f.alice, &f.bob, dis)
+		toApprove, both := f.approvals(t, dis, "alice", "bob")
+		c, err := f.he.issueCommand(f.alice, &f.bob, toApprove, both...)
 		if err != nil {
 			t.Fatalf("disconnect %d: %v", i, err)
 		}
@@ -212,22 +238,48 @@ func TestCommandsNeedRolesApproversAndRespectRateLimits(t *testing.T) {
 			return &f.he.cfg.Key.PublicKey, func(protocol.CommandKind) bool { return true }, nil
 		}
 		cmd, err := protocol.VerifyCommand(c, f.meter, keys)
-		if err != nil || cmd.Counter <= last.Counter {
-			t.Fatalf("command %d: %v counter %d after %d", i, err, cmd.Counter, last.Counter)
+		if err != nil || cmd.Counter <= last.Counter || len(cmd.Approvals) != 2 {
+			t.Fatalf("command %d: %v counter %d after %d, %d approvals", i, err, cmd.Counter, last.Counter, len(cmd.Approvals))
+		}
+		for j, who := range []string{"alice", "bob"} {
+			if err := protocol.VerifyApproval(cmd, cmd.Approvals[j], &f.opKeys[who].PublicKey); err != nil {
+				t.Fatalf("command %d: %s's approval embedded: %v", i, who, err)
+			}
 		}
 		last = cmd
 	}
-	if _, err := f.he.issueCommand(f.carol, &f.bob, dis); !errors.Is(err, ErrRateLimit) {
+	toApprove, both = f.approvals(t, dis, "carol", "bob")
+	if _, err := f.he.issueCommand(f.carol, &f.bob, toApprove, both...); !errors.Is(err, ErrRateLimit) {
 		t.Fatalf("third disconnect within the hour: %v", err)
 	}
 	f.now = f.now.Add(61 * time.Minute)
-	if _, err := f.he.issueCommand(f.carol, &f.bob, dis); err != nil {
+	toApprove, both = f.approvals(t, dis, "carol", "bob")
+	if _, err := f.he.issueCommand(f.carol, &f.bob, toApprove, both...); err != nil {
 		t.Fatalf("after an hour: %v", err)
 	}
 	log, _ := f.store.auditLog()
 	if len(log) < 5 {
 		t.Fatalf("audit log has %d entries", len(log))
 	}
+}
+
+// approvals is c as the head-end has it approved (commandToApprove) and
+// the approvals of the operators named, with their own keys, in order.
+func (f *fixture) approvals(t *testing.T, c protocol.Command, who ...string) (protocol.Command, []protocol.Approval) {
+	t.Helper()
+	c, err := f.he.commandToApprove(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []protocol.Approval
+	for _, w := range who {
+		a, err := protocol.SignApproval(c, f.opKeys[w], rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, a)
+	}
+	return c, out
 }
 
 // FuzzIngest: a gateway (or whoever holds its TLS key) sends anything; only

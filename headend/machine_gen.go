@@ -147,8 +147,15 @@ type commandsParams struct {
 
 // commandsState is the headend's part of the state of spec/Commands.tla.
 type commandsState struct {
-	// issued: Int; @persist (spec/Commands.tla:57:5)
+	// issued: Int; @persist (spec/Commands.tla:76:5)
 	Issued int64 `tla:"issued" json:"issued"`
+}
+
+// commandsSig is the record type [id: Int, kind: Str, who: Int] of spec/Commands.tla.
+type commandsSig struct {
+	Id   int64  `tla:"id" json:"id"`
+	Kind string `tla:"kind" json:"kind"`
+	Who  int64  `tla:"who" json:"who"`
 }
 
 // commandsEventKind names the events of the headend in spec/Commands.tla.
@@ -156,7 +163,7 @@ type commandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	commandsIssue commandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:98:1)
+	commandsIssue commandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:127:1)
 )
 
 func (k commandsEventKind) String() string {
@@ -190,6 +197,8 @@ type commandsOutput struct {
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
+	// Sigs are the messages added to sigs (Set([id: Int, kind: Str, who: Int]) of role attacker).
+	Sigs []commandsSig
 }
 
 var errCommandsUnknownEvent = errors.New("headend: unknown Commands event")
@@ -202,6 +211,7 @@ var errCommandsUnknownEvent = errors.New("headend: unknown Commands event")
 func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	out.Action = ""
 	out.Persist = false
+	out.Sigs = out.Sigs[:0]
 	switch ev.Kind {
 	case commandsIssue:
 		return p.stepIssue(s, ev, out)
@@ -216,9 +226,9 @@ func (p *commandsParams) Init() commandsState {
 	return s
 }
 
-// stepIssue is action Issue (spec/Commands.tla:98:1), event issue.
-// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:99:8).
-// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:102:8).
+// stepIssue is action Issue (spec/Commands.tla:127:1), event issue.
+// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:128:8).
+// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:132:8); approved' = approved \cup {[id |-> issued + 1, kind |-> k, who |-> a], [id |-> issued + 1, kind |-> k, who |-> b]} (spec/Commands.tla:133:8).
 func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	var ovf bool
 	if (ev.K == "disconnect") && !(ev.A != ev.B) {
@@ -226,9 +236,13 @@ func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *comm
 	}
 	nx := *s
 	nx.Issued = statemachine.Add(&ovf, s.Issued, 1)
+	msg1 := commandsSig{Id: statemachine.Add(&ovf, s.Issued, 1), Kind: ev.K, Who: ev.A}
+	msg2 := commandsSig{Id: statemachine.Add(&ovf, s.Issued, 1), Kind: ev.K, Who: ev.B}
 	if ovf {
 		return errCommandsIssueOverflow
 	}
+	out.Sigs = append(out.Sigs, msg1)
+	out.Sigs = append(out.Sigs, msg2)
 	*s = nx
 	out.Action = "Issue"
 	out.Persist = true
@@ -236,7 +250,7 @@ func (p *commandsParams) stepIssue(s *commandsState, ev commandsEvent, out *comm
 }
 
 var (
-	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:100:8)"}
+	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:129:8)"}
 	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )
 

@@ -60,7 +60,7 @@ func adapters() []*difftest.Adapter {
 		Step: func(s, ev reflect.Value) (difftest.Out, error) {
 			var out commandsOutput
 			err := cm.Step(s.Interface().(*commandsState), *ev.Interface().(*commandsEvent), &out)
-			return difftest.Out{Action: out.Action, Persist: out.Persist}, err
+			return difftest.Out{Sends: map[string][]reflect.Value{"sigs": difftest.Values(out.Sigs)}, Action: out.Action, Persist: out.Persist}, err
 		},
 	}, {
 		Module: "Market", Role: "headend", Params: mk,

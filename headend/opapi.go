@@ -417,7 +417,30 @@ func (h *HeadEnd) opCommand(w http.ResponseWriter, r *http.Request, _ approver) 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c.wire())
+	o, err := h.wireToApprove(c)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+// wireToApprove is c as one command's answer gives it: while pending, with
+// the command its approvers sign (ToApprove).
+func (h *HeadEnd) wireToApprove(c operatorCommand) (wan.OperatorCommand, error) {
+	o := c.wire()
+	if c.status != wan.CommandPending {
+		return o, nil
+	}
+	tc, err := h.commandToApprove(c.command())
+	if err != nil {
+		return o, err
+	}
+	b, err := protocol.EncodeCommandToApprove(tc)
+	if err != nil {
+		return o, err
+	}
+	o.ToApprove = base64.StdEncoding.EncodeToString(b)
+	return o, nil
 }
 
 func (h *HeadEnd) opRequestCommand(w http.ResponseWriter, r *http.Request, a approver) error {
@@ -437,7 +460,30 @@ func (h *HeadEnd) opApproveCommand(w http.ResponseWriter, r *http.Request, a app
 	if err != nil {
 		return err
 	}
-	c, err := h.approveCommand(r.Context(), id, a)
+	// No body is no approvals (enough for a kind the meter does not ask
+	// approvals of); a body is parsed strictly.
+	var req wan.ApproveRequest
+	if r.ContentLength != 0 {
+		if err := decodeBody(r, &req); err != nil {
+			return err
+		}
+	}
+	if len(req.Approvals) > 2 {
+		return fmt.Errorf("%w: approvals: %d, at most the requester's and the approver's", ErrOperatorInput, len(req.Approvals))
+	}
+	var approvals []protocol.Approval
+	for i, s := range req.Approvals {
+		b, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return fmt.Errorf("%w: approvals[%d]: %w", ErrOperatorInput, i, err)
+		}
+		ap, err := protocol.UnmarshalApproval(b)
+		if err != nil {
+			return fmt.Errorf("%w: approvals[%d]: %w", ErrOperatorInput, i, err)
+		}
+		approvals = append(approvals, ap)
+	}
+	c, err := h.approveCommand(r.Context(), id, a, approvals...)
 	if err != nil {
 		return err
 	}
@@ -565,7 +611,7 @@ func (h *HeadEnd) requestCommand(ctx context.Context, a approver, req wan.Comman
 	if c.id, err = h.cfg.Store.addOperatorCommand(ctx, c); err != nil {
 		return wan.OperatorCommand{}, err
 	}
-	return c.wire(), nil
+	return h.wireToApprove(c)
 }
 
 // approveCommand is a second operator's approval of a pending command: the
@@ -574,7 +620,11 @@ func (h *HeadEnd) requestCommand(ctx context.Context, a approver, req wan.Comman
 // is ErrSameOperator; a command that is not pending is ErrCommandState.
 // The head-end's rules (roles, the disconnect rate) may still refuse it:
 // a rate limit leaves it pending, any other refusal marks it refused.
-func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a approver) (wan.OperatorCommand, error) {
+//
+// approvals are the requester's and a's own signatures over the command as
+// commandToApprove gives it (the wire's ToApprove), which issueCommand
+// checks and embeds; a disconnect needs both.
+func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a approver, approvals ...protocol.Approval) (wan.OperatorCommand, error) {
 	s := h.cfg.Store
 	c, err := s.operatorCommand(ctx, id)
 	if err != nil {
@@ -584,6 +634,14 @@ func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a approver) (wan
 		return wan.OperatorCommand{}, h.refuse(a.Name, "command-approval-refused", fmt.Sprintf("command %d: requested by the same operator", id),
 			fmt.Errorf("%w: %s requested command %d", ErrSameOperator, a.Name, id))
 	}
+	if c.kind == protocol.CmdDisconnect && len(approvals) != 2 {
+		// Refused before the command is claimed: it stays pending for an
+		// approval that carries both signatures (the console's button
+		// cannot sign with the operator's key; `verimeter operator
+		// approve` does).
+		return wan.OperatorCommand{}, h.refuse(a.Name, "command-refused", fmt.Sprintf("command %d: a disconnect without its two signed approvals", id),
+			fmt.Errorf("%w: command %d: a disconnect needs the requester's and the approver's signed approvals, got %d", ErrApproval, id, len(approvals)))
+	}
 	now := h.cfg.Now()
 	if err := s.claimOperatorCommand(ctx, id, a.Name, now); err != nil {
 		return wan.OperatorCommand{}, err
@@ -592,8 +650,7 @@ func (h *HeadEnd) approveCommand(ctx context.Context, id int64, a approver) (wan
 	if err != nil {
 		return wan.OperatorCommand{}, errors.Join(fmt.Errorf("%w: stored requester certificate: %w", ErrStore, err), s.releaseOperatorCommand(ctx, id))
 	}
-	signed, err := h.issueCommand(approver{Name: c.requestedBy, Cert: reqCert}, &a,
-		protocol.Command{Meter: c.meter, Kind: c.kind, Tariff: c.tariff, ClockStep: c.clockStep, Payload: c.payload})
+	signed, err := h.issueCommand(approver{Name: c.requestedBy, Cert: reqCert}, &a, c.command(), approvals...)
 	switch {
 	case errors.Is(err, ErrRateLimit):
 		return wan.OperatorCommand{}, errors.Join(err, s.releaseOperatorCommand(ctx, id))

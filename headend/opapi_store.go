@@ -52,6 +52,13 @@ func (c operatorCommand) wire() wan.OperatorCommand {
 	return o
 }
 
+// command is the command c asks for, as its approvers sign it but for
+// the counter: issued at the request's time, so that the requester and
+// the approver sign the same bytes whenever each does.
+func (c operatorCommand) command() protocol.Command {
+	return protocol.Command{Meter: c.meter, Kind: c.kind, Tariff: c.tariff, ClockStep: c.clockStep, Payload: c.payload, Issued: c.requestedAt.Unix()}
+}
+
 const operatorCommandCols = `id, meter, kind, tariff, clock_step, requested_by, requester_cert, requested_at, status, approved_by, approved_at, counter, signed, reason, payload`
 
 func scanOperatorCommand(row interface{ Scan(...any) error }) (operatorCommand, error) {

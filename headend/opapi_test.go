@@ -110,6 +110,38 @@ func (s *opServer) do(cert tls.Certificate, method, path string, body any, v any
 
 // operators issues the fixture's operators alice and bob as TLS client
 // certificates under the head-end-operator sub-CA.
+// approvals are the requester's and the approver's own signatures over
+// pending command id's to_approve, as `verimeter operator sign` and
+// `approve` make them with the operators' keys.
+func (s *opServer) approvals(id int64, requester, approver tls.Certificate) wan.ApproveRequest {
+	s.t.Helper()
+	var oc wan.OperatorCommand
+	if code, oe := s.do(approver, "GET", fmt.Sprintf("/v1/operator/commands/%d", id), nil, &oc); code != http.StatusOK {
+		s.t.Fatalf("command %d: %d %+v", id, code, oe)
+	}
+	b, err := base64.StdEncoding.DecodeString(oc.ToApprove)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c, err := protocol.DecodeCommandToApprove(b)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var req wan.ApproveRequest
+	for _, who := range []tls.Certificate{requester, approver} {
+		a, err := protocol.SignApproval(c, who.PrivateKey.(*ecdsa.PrivateKey), rand.Reader)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		ab, err := a.Marshal()
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		req.Approvals = append(req.Approvals, base64.StdEncoding.EncodeToString(ab))
+	}
+	return req
+}
+
 func operators(t *testing.T, f *fixture) (alice, bob tls.Certificate) {
 	return f.tlsCert(t, f.subs["head-end-operator"], "operator alice", protocol.RoleHeadEnd),
 		f.tlsCert(t, f.subs["head-end-operator"], "operator bob", protocol.RoleHeadEnd)
@@ -251,7 +283,10 @@ func testFourEyes(t *testing.T, open func() (*Store, error)) {
 	if code, oe := s.do(bob, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), nil, nil); code != http.StatusConflict || oe.Class != wan.ClassSameOperator {
 		t.Fatalf("the requester approving after a restart: %d %+v", code, oe)
 	}
-	if code, oe := s.do(alice, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), nil, &d); code != http.StatusOK || d.Status != wan.CommandReady || d.Counter != 2 {
+	if code, oe := s.do(alice, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), nil, nil); code != http.StatusUnprocessableEntity || oe.Class != wan.ClassRefused {
+		t.Fatalf("a disconnect approved without the signed approvals: %d %+v", code, oe)
+	}
+	if code, oe := s.do(alice, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", d.ID), s.approvals(d.ID, bob, alice), &d); code != http.StatusOK || d.Status != wan.CommandReady || d.Counter != 2 {
 		t.Fatalf("approval after a restart: %d %+v %+v", code, oe, d)
 	}
 	log, err := st.auditLog()

@@ -353,17 +353,19 @@ type commandsParams struct {
 // signatures over the bytes the abstract values stand for); tests implement
 // it as the definition says.
 type commandsCrypto interface {
-	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:139:1).
+	// SignedBy is SignedBy(m, r) == m.by = r (spec/Commands.tla:179:1).
 	SignedBy(m commandsNet, r string) bool
-	// ListSignedBy is ListSignedBy(l, r) == l.by = r (spec/Commands.tla:153:1).
+	// Approves is Approves(s, m, k) == (s.id = m.id) /\ (s.kind = k) (spec/Commands.tla:194:1).
+	Approves(s commandsSig, m commandsNet, k string) bool
+	// ListSignedBy is ListSignedBy(l, r) == l.by = r (spec/Commands.tla:216:1).
 	ListSignedBy(l commandsList, r string) bool
 }
 
 // commandsState is the meter's part of the state of spec/Commands.tla.
 type commandsState struct {
-	// last: Int; @persist (spec/Commands.tla:63:5)
+	// last: Int; @persist (spec/Commands.tla:82:5)
 	Last int64 `tla:"last" json:"last"`
-	// tlVer: Int; @persist (spec/Commands.tla:71:5)
+	// tlVer: Int; @persist (spec/Commands.tla:90:5)
 	TlVer int64 `tla:"tlVer" json:"tlVer"`
 }
 
@@ -371,6 +373,13 @@ type commandsState struct {
 type commandsNet struct {
 	Id int64  `tla:"id" json:"id"`
 	By string `tla:"by" json:"by"`
+}
+
+// commandsSig is the record type [id: Int, kind: Str, who: Int] of spec/Commands.tla.
+type commandsSig struct {
+	Id   int64  `tla:"id" json:"id"`
+	Kind string `tla:"kind" json:"kind"`
+	Who  int64  `tla:"who" json:"who"`
 }
 
 // commandsList is the record type [ver: Int, by: Str] of spec/Commands.tla.
@@ -384,14 +393,17 @@ type commandsEventKind uint8
 
 // The events, one per annotated action of the meter.
 const (
-	commandsCommand   commandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:142:1)
-	commandsTrustList                              // @event: trustList, action ExecuteTrustList (spec/Commands.tla:166:1)
+	commandsCommand    commandsEventKind = iota + 1 // @event: command, action Execute (spec/Commands.tla:182:1)
+	commandsDisconnect                              // @event: disconnect, action ExecuteDisconnect (spec/Commands.tla:201:1)
+	commandsTrustList                               // @event: trustList, action ExecuteTrustList (spec/Commands.tla:229:1)
 )
 
 func (k commandsEventKind) String() string {
 	switch k {
 	case commandsCommand:
 		return "command"
+	case commandsDisconnect:
+		return "disconnect"
 	case commandsTrustList:
 		return "trustList"
 	}
@@ -407,6 +419,10 @@ type commandsEvent struct {
 	Kind commandsEventKind `json:"kind"`
 	// M is parameter m of event command ([id: Int, by: Str], drawn from net in Next).
 	M commandsNet `tla:"m" json:"m"`
+	// S1 is parameter s1 of event disconnect ([id: Int, kind: Str, who: Int], drawn from sigs in Next).
+	S1 commandsSig `tla:"s1" json:"s1"`
+	// S2 is parameter s2 of event disconnect ([id: Int, kind: Str, who: Int], drawn from sigs in Next).
+	S2 commandsSig `tla:"s2" json:"s2"`
 	// L is parameter l of event trustList ([ver: Int, by: Str], drawn from Lists in Next).
 	L commandsList `tla:"l" json:"l"`
 }
@@ -434,6 +450,8 @@ func (p *commandsParams) Step(s *commandsState, ev commandsEvent, out *commandsO
 	switch ev.Kind {
 	case commandsCommand:
 		return p.stepExecute(s, ev, out)
+	case commandsDisconnect:
+		return p.stepExecuteDisconnect(s, ev, out)
 	case commandsTrustList:
 		return p.stepExecuteTrustList(s, ev, out)
 	}
@@ -448,8 +466,8 @@ func (p *commandsParams) Init() commandsState {
 	return s
 }
 
-// stepExecute is action Execute (spec/Commands.tla:142:1), event command.
-// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:146:8).
+// stepExecute is action Execute (spec/Commands.tla:182:1), event command.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:186:8).
 func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if !p.Crypto.SignedBy(ev.M, "headend") {
 		return errCommandsExecuteGuard1
@@ -470,8 +488,39 @@ func (p *commandsParams) stepExecute(s *commandsState, ev commandsEvent, out *co
 	return nil
 }
 
-// stepExecuteTrustList is action ExecuteTrustList (spec/Commands.tla:166:1), event trustList.
-// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:173:8); installs' = Append(installs, l) (spec/Commands.tla:174:8).
+// stepExecuteDisconnect is action ExecuteDisconnect (spec/Commands.tla:201:1), event disconnect.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:208:8); cut' = Append(cut, m.id) (spec/Commands.tla:209:8).
+func (p *commandsParams) stepExecuteDisconnect(s *commandsState, ev commandsEvent, out *commandsOutput) error {
+	if !p.Crypto.SignedBy(ev.M, "headend") {
+		return errCommandsExecuteDisconnectGuard1
+	}
+	if !(ev.M.Id > s.Last) {
+		return errCommandsExecuteDisconnectGuard2
+	}
+	if !p.Crypto.Approves(ev.S1, ev.M, "disconnect") {
+		return errCommandsExecuteDisconnectGuard3
+	}
+	if !p.Crypto.Approves(ev.S2, ev.M, "disconnect") {
+		return errCommandsExecuteDisconnectGuard4
+	}
+	if !(ev.S1.Who != ev.S2.Who) {
+		return errCommandsExecuteDisconnectGuard5
+	}
+	nx := *s
+	nx.Last = func() int64 {
+		if ev.M.Id > s.Last {
+			return ev.M.Id
+		}
+		return s.Last
+	}()
+	*s = nx
+	out.Action = "ExecuteDisconnect"
+	out.Persist = true
+	return nil
+}
+
+// stepExecuteTrustList is action ExecuteTrustList (spec/Commands.tla:229:1), event trustList.
+// History variables not kept: ran' = Append(ran, m.id) (spec/Commands.tla:236:8); installs' = Append(installs, l) (spec/Commands.tla:237:8).
 func (p *commandsParams) stepExecuteTrustList(s *commandsState, ev commandsEvent, out *commandsOutput) error {
 	if !p.Crypto.SignedBy(ev.M, "headend") {
 		return errCommandsExecuteTrustListGuard1
@@ -500,12 +549,17 @@ func (p *commandsParams) stepExecuteTrustList(s *commandsState, ev commandsEvent
 }
 
 var (
-	errCommandsExecuteGuard1          = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:143:8)"}
-	errCommandsExecuteGuard2          = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:144:14)"}
-	errCommandsExecuteTrustListGuard1 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:167:8)"}
-	errCommandsExecuteTrustListGuard2 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "m.id > last (spec/Commands.tla:168:14)"}
-	errCommandsExecuteTrustListGuard3 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "ListSignedBy(l, \"trustlist\") (spec/Commands.tla:169:8)"}
-	errCommandsExecuteTrustListGuard4 = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "l.ver > tlVer (spec/Commands.tla:170:18)"}
+	errCommandsExecuteGuard1           = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:183:8)"}
+	errCommandsExecuteGuard2           = &statemachine.GuardError{Role: "meter", Action: "Execute", Conjunct: "m.id > last (spec/Commands.tla:184:14)"}
+	errCommandsExecuteDisconnectGuard1 = &statemachine.GuardError{Role: "meter", Action: "ExecuteDisconnect", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:202:8)"}
+	errCommandsExecuteDisconnectGuard2 = &statemachine.GuardError{Role: "meter", Action: "ExecuteDisconnect", Conjunct: "m.id > last (spec/Commands.tla:203:14)"}
+	errCommandsExecuteDisconnectGuard3 = &statemachine.GuardError{Role: "meter", Action: "ExecuteDisconnect", Conjunct: "Approves(s1, m, \"disconnect\") (spec/Commands.tla:204:8)"}
+	errCommandsExecuteDisconnectGuard4 = &statemachine.GuardError{Role: "meter", Action: "ExecuteDisconnect", Conjunct: "Approves(s2, m, \"disconnect\") (spec/Commands.tla:205:8)"}
+	errCommandsExecuteDisconnectGuard5 = &statemachine.GuardError{Role: "meter", Action: "ExecuteDisconnect", Conjunct: "s1.who /= s2.who (spec/Commands.tla:206:8)"}
+	errCommandsExecuteTrustListGuard1  = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "SignedBy(m, \"headend\") (spec/Commands.tla:230:8)"}
+	errCommandsExecuteTrustListGuard2  = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "m.id > last (spec/Commands.tla:231:14)"}
+	errCommandsExecuteTrustListGuard3  = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "ListSignedBy(l, \"trustlist\") (spec/Commands.tla:232:8)"}
+	errCommandsExecuteTrustListGuard4  = &statemachine.GuardError{Role: "meter", Action: "ExecuteTrustList", Conjunct: "l.ver > tlVer (spec/Commands.tla:233:18)"}
 )
 
 // firmwareParams holds the constants of spec/Firmware.tla that the meter's actions read

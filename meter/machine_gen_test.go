@@ -69,7 +69,7 @@ func adapters() []*difftest.Adapter {
 		},
 		{
 			Module: "Commands", Role: "meter", Params: cm,
-			Wide:  map[string]int64{"MaxCommands": 12, "MaxRestarts": 3},
+			Wide:  map[string]int64{"MaxCommands": 4, "MaxRestarts": 3},
 			Init:  func() reflect.Value { s := cm.Init(); return reflect.ValueOf(&s) },
 			Event: func() reflect.Value { return reflect.ValueOf(&commandsEvent{}) },
 			Step: func(s, ev reflect.Value) (difftest.Out, error) {

@@ -24,7 +24,12 @@ var (
 	ErrNoSession    = errors.New("meter: no channel session; a key agreement is needed first")
 	ErrUntrusted    = errors.New("meter: key not in the meter's trust list")
 	ErrCommandOrder = errors.New("meter: command counter not above the last executed one")
-	ErrNoTransfer   = errors.New("meter: no firmware transfer for this campaign")
+	// ErrApprovals refuses a disconnect that does not carry approvals,
+	// over that command, of two distinct approver keys of the trust list
+	// (four eyes, spec/Commands.tla ExecuteDisconnect): the head-end's
+	// signature alone, or one approver counted twice, runs nothing.
+	ErrApprovals  = errors.New("meter: disconnect without two distinct approvers' signatures")
+	ErrNoTransfer = errors.New("meter: no firmware transfer for this campaign")
 	// ErrTransferTooLarge refuses a firmware block whose transfer would
 	// hold more than the meter buffers (1 MiB): a gateway cannot make the
 	// meter buffer more than that per campaign.
@@ -126,6 +131,49 @@ type commandCrypto struct {
 	// the outcome is the event's l.by, and whether it is newer than the
 	// installed one is the machine's guard.
 	tl protocol.TrustList
+}
+
+// Approves verifies the approval that event parameter s stands for: the
+// approval, among the command's, by the trust list's approver key number
+// s.Who (approverIndex), is a signature over the command (whose signature
+// and counter SignedBy verified) and the command is of kind k. s.Id must be
+// the command's counter.
+func (c *commandCrypto) Approves(s commandsSig, msg commandsNet, k string) bool {
+	if c.err != nil || s.Id != msg.Id || s.Kind != k || k != "disconnect" || c.cmd.Kind != protocol.CmdDisconnect {
+		return false
+	}
+	keys := c.meter.trustedKey(protocol.RoleApprover)
+	if s.Who < 1 || s.Who > int64(len(keys)) {
+		c.err = fmt.Errorf("%w: %w: approver not in the trust list", ErrApprovals, protocol.ErrApproval)
+		return false
+	}
+	pub := keys[s.Who-1]
+	kid := protocol.SubjectKeyID(pub)
+	for _, a := range c.cmd.Approvals {
+		if bytes.Equal(a.KeyID, kid) {
+			if err := protocol.VerifyApproval(c.cmd, a, pub); err != nil {
+				c.err = fmt.Errorf("%w: %w", ErrApprovals, err)
+				return false
+			}
+			return true
+		}
+	}
+	c.err = fmt.Errorf("%w: no approval by approver %x", ErrApprovals, kid)
+	return false
+}
+
+// approverIndex is the number the spec's staff member has whose key signed
+// approval a: the position (from 1) of the first approver key of the trust
+// list with a's key id, or 0 when none has it (the approval then approves
+// nothing). Equal keys get equal numbers, so one approver is never counted
+// twice.
+func (m *Meter) approverIndex(a protocol.Approval) int64 {
+	for i, pub := range m.trustedKey(protocol.RoleApprover) {
+		if bytes.Equal(protocol.SubjectKeyID(pub), a.KeyID) {
+			return int64(i + 1)
+		}
+	}
+	return 0
 }
 
 // ListSignedBy is the outcome of the trust list's signature check, made
@@ -765,6 +813,22 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 	defer func() { m.cmdCrypto.data = nil }()
 	ev := commandsEvent{Kind: commandsCommand, M: commandsNet{Id: int64(claim.Counter), By: "headend"}}
 	var listErr error
+	if claim.Kind == protocol.CmdDisconnect {
+		// A disconnect names the two approvals it runs on (the first two
+		// it carries, as its issuer claims them); the machine's guards
+		// verify them (commandCrypto.Approves) and demand two distinct
+		// approvers. A missing one is the zero approval, which approves
+		// nothing.
+		ev.Kind = commandsDisconnect
+		for i, a := range claim.Approvals[:min(2, len(claim.Approvals))] {
+			s := commandsSig{Id: ev.M.Id, Kind: "disconnect", Who: m.approverIndex(a)}
+			if i == 0 {
+				ev.S1 = s
+			} else {
+				ev.S2 = s
+			}
+		}
+	}
 	if claim.Kind == protocol.CmdTrustList {
 		// The list carried is verified on its own (the operator's
 		// trust-list key, this meter) before the step; the machine
@@ -783,7 +847,11 @@ func (m *Meter) command(p protocol.PDU) (*protocol.PDU, error) {
 		errors.As(err, &g)
 		switch {
 		case m.cmdCrypto.err != nil:
-			return nil, m.cmdCrypto.err // the signature: why it did not verify
+			return nil, m.cmdCrypto.err // the signature or an approval: why it did not verify
+		case g == errCommandsExecuteDisconnectGuard3, g == errCommandsExecuteDisconnectGuard4:
+			return nil, fmt.Errorf("%w: %d approvals: %w", ErrApprovals, len(claim.Approvals), err)
+		case g == errCommandsExecuteDisconnectGuard5:
+			return nil, fmt.Errorf("%w: one approver counted twice: %w", ErrApprovals, err)
 		case g == errCommandsExecuteTrustListGuard3:
 			return nil, fmt.Errorf("%w: %w", listErr, err)
 		case g == errCommandsExecuteTrustListGuard4:

@@ -29,6 +29,9 @@ type kit struct {
 	req          uint64
 	keyID        [8]byte           // of the last key agreement
 	op           *ecdsa.PrivateKey // the operator's trust-list key
+	// staff are two staff members' own keys, approvers in the trust list:
+	// k.command has both approve each disconnect.
+	staff [2]*ecdsa.PrivateKey
 }
 
 func key(t testing.TB) *ecdsa.PrivateKey {
@@ -48,11 +51,12 @@ func spki(t testing.TB, k *ecdsa.PrivateKey) []byte {
 }
 
 func newKit(t testing.TB, dir string) *kit {
-	k := &kit{gwKey: key(t), heKey: key(t), gwTitle: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 1}}
+	k := &kit{gwKey: key(t), heKey: key(t), gwTitle: protocol.SystemTitle{'V', 'G', 'W', 0, 0, 0, 0, 1}, staff: [2]*ecdsa.PrivateKey{key(t), key(t)}}
 	op := key(t)
 	k.op = op
 	title := protocol.SystemTitle{'V', 'M', 'R', 0, 0, 0, 0, 7}
-	tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: 1, Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(t, k.gwKey)}, {Role: protocol.RoleHeadEnd, SPKI: spki(t, k.heKey)}}}, op, rand.Reader)
+	tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: 1, Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(t, k.gwKey)}, {Role: protocol.RoleHeadEnd, SPKI: spki(t, k.heKey)},
+		{Role: protocol.RoleApprover, SPKI: spki(t, k.staff[0])}, {Role: protocol.RoleApprover, SPKI: spki(t, k.staff[1])}}}, op, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,13 +130,33 @@ func (k *kit) ask(t *testing.T, m *Meter, tag byte, p protocol.PDU) protocol.PDU
 	return r
 }
 
+// command has the head-end sign c for m, a disconnect on the approvals of
+// both staff members, and hands it to m.
 func (k *kit) command(t *testing.T, m *Meter, c protocol.Command) protocol.PDU {
+	var by []*ecdsa.PrivateKey
+	if c.Kind == protocol.CmdDisconnect {
+		by = k.staff[:]
+	}
+	return k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUCommand, Body: k.signCommand(t, m, c, by...)})
+}
+
+// signCommand is c for m as the head-end signs it, carrying the approvals
+// of the keys by (in that order).
+func (k *kit) signCommand(t testing.TB, m *Meter, c protocol.Command, by ...*ecdsa.PrivateKey) []byte {
+	t.Helper()
 	c.Meter = m.title()
+	for _, s := range by {
+		a, err := protocol.SignApproval(c, s, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Approvals = append(c.Approvals, a)
+	}
 	b, err := protocol.SignCommand(c, k.heKey, protocol.SubjectKeyID(&k.heKey.PublicKey), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return k.ask(t, m, protocol.TagCommand, protocol.PDU{Kind: protocol.PDUCommand, Body: b})
+	return b
 }
 
 func measureDay(t *testing.T, m *Meter, day int64) {

@@ -51,6 +51,16 @@ func (commandsSymbolicCrypto) SignedBy(m commandsNet, r string) bool {
 	return (ev.M.By == ev.R)
 }
 
+// Approves is Approves(s, m, k) as the spec defines it.
+func (commandsSymbolicCrypto) Approves(s commandsSig, m commandsNet, k string) bool {
+	ev := struct {
+		S commandsSig
+		M commandsNet
+		K string
+	}{s, m, k}
+	return (ev.S.Id == ev.M.Id) && (ev.S.Kind == ev.K)
+}
+
 // ListSignedBy is ListSignedBy(l, r) as the spec defines it.
 func (commandsSymbolicCrypto) ListSignedBy(l commandsList, r string) bool {
 	ev := struct {

@@ -41,7 +41,11 @@ type Command struct {
 	Tariff    uint8       `cbor:"5,keyasint,omitempty"`
 	ClockStep int64       `cbor:"6,keyasint,omitempty"`
 	Payload   []byte      `cbor:"7,keyasint,omitempty"` // e.g. a signed trust list
-	Approvers [][]byte    `cbor:"8,keyasint,omitempty"` // key ids of second approvers
+	// Approvals are the staff's signatures over the command (ApprovalDigest),
+	// made with their own keys outside the head-end: a disconnect runs at a
+	// meter only with two of distinct keys its trust list names as
+	// RoleApprover (VerifyApprovals).
+	Approvals []Approval `cbor:"8,keyasint,omitempty"`
 	// Trace is the Lamport time of the head-end's step that issued the
 	// command, for trace validation (statemachine/tracecheck): the relay
 	// that consumes the command observes it. 0 when the head-end keeps no
@@ -68,8 +72,13 @@ func (c *Command) wellFormed() error {
 	default:
 		return fmt.Errorf("%w: command kind %d", ErrMalformed, c.Kind)
 	}
-	if len(c.Payload) > maxCommandPayload || len(c.Approvers) > 4 {
-		return fmt.Errorf("%w: command payload or approvers", ErrTooLong)
+	if len(c.Payload) > maxCommandPayload || len(c.Approvals) > MaxApprovals {
+		return fmt.Errorf("%w: command payload or approvals", ErrTooLong)
+	}
+	for i, a := range c.Approvals {
+		if len(a.KeyID) == 0 || len(a.KeyID) > maxApprovalKeyID || len(a.Sig) != approvalSigLen {
+			return fmt.Errorf("%w: approval %d: key id of %d bytes, signature of %d", ErrApproval, i, len(a.KeyID), len(a.Sig))
+		}
 	}
 	return nil
 }

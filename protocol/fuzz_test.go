@@ -270,7 +270,7 @@ func FuzzCertificate(f *testing.F) {
 	})
 }
 
-func mustKey(f *testing.F) *ecdsa.PrivateKey {
+func mustKey(f testing.TB) *ecdsa.PrivateKey {
 	k, err := ecdsa.GenerateKey(Suite1.SigningCurve(), rand.Reader)
 	if err != nil {
 		f.Fatal(err)

@@ -42,6 +42,11 @@ const (
 	// (COSE_Encrypt, EncryptFor): a participant holds it apart from its TLS
 	// and signing keys, so compromising one use does not expose the others.
 	RoleEncryption Role = "encryption"
+	// RoleApprover marks a staff member's own key whose approvals of a
+	// command (protocol.Approval) a meter counts: a meter's trust list
+	// names these keys, so the trust-list signer, not the head-end's
+	// command key, decides whose approval makes a disconnect run.
+	RoleApprover Role = "command-approver"
 )
 
 // keyUsage separates key uses: an encryption certificate is for key

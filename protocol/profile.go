@@ -44,7 +44,7 @@ const CRLPeriod = 7 * 24 * time.Hour
 
 // roleOrder lists every role with its number under OIDArc.1; the numbers
 // never change once issued.
-var roleOrder = []Role{RoleMeterChannel, RoleMeterSigning, RoleGateway, RoleHeadEnd, RoleSupplier, RoleGridOperator, RoleManufacturer, RoleAuthority, RoleTrustListSign, RoleEncryption}
+var roleOrder = []Role{RoleMeterChannel, RoleMeterSigning, RoleGateway, RoleHeadEnd, RoleSupplier, RoleGridOperator, RoleManufacturer, RoleAuthority, RoleTrustListSign, RoleEncryption, RoleApprover}
 
 // roleOIDs map roles to certificate policy OIDs. Roles are policies, not
 // extended key usages: Go's crypto/x509 parses extended key usages into

@@ -102,6 +102,20 @@ type OperatorCommand struct {
 	Counter          uint64 `json:"counter,omitempty"` // the meter's command counter, once signed
 	Signed           string `json:"signed,omitempty"`  // base64 COSE_Sign1, once signed
 	Reason           string `json:"reason,omitempty"`  // why it was refused
+	// ToApprove is, while the command is pending, the command its
+	// approvers sign (protocol.EncodeCommandToApprove, base64): the
+	// meter's next counter and the request's time. A command issued for
+	// the meter in between makes it stale.
+	ToApprove string `json:"to_approve,omitempty"`
+}
+
+// ApproveRequest is the body of an approval: the requester's and the
+// approver's own signatures over the command's ToApprove, in that order
+// (protocol.Approval, CBOR, base64). A disconnect needs both; the head-end
+// checks them against the two operators' certificates and embeds them, and
+// the meter runs the disconnect only with them.
+type ApproveRequest struct {
+	Approvals []string `json:"approvals"`
 }
 
 // OperatorAlarm is a tamper alarm and its acknowledgement.

@@ -290,8 +290,8 @@ func TestDemoTamperedTraceIsRejected(t *testing.T) {
 	rewrite(t, path, 1, `"state":{"last":1,`, `"state":{"last":2,`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
-	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != 1 || u.Step.Action != "Execute" {
-		t.Fatalf("err = %v, want the meter's Execute at %s:1 unexplained", err, path)
+	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != 1 || u.Step.Action != "ExecuteDisconnect" {
+		t.Fatalf("err = %v, want the meter's ExecuteDisconnect at %s:1 unexplained", err, path)
 	}
 	t.Log(err)
 }

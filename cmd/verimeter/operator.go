@@ -4,9 +4,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -89,8 +92,11 @@ var operatorCommands = []struct {
 		}
 		return "POST", "/v1/operator/commands", r, nil
 	}},
-	{"approve", "ID", "approve another operator's command: the head-end signs it", [2]int{1, 1}, func(a []string) (string, string, any, error) {
-		return "POST", "/v1/operator/commands/" + url.PathEscape(a[0]) + "/approve", nil, nil
+	{"sign", "ID", "the requester's approval of its own pending command ID: signed with -key over the command's to_approve, printed (base64) for the approver", [2]int{1, 1}, func(a []string) (string, string, any, error) {
+		return "GET", "/v1/operator/commands/" + url.PathEscape(a[0]), nil, nil
+	}},
+	{"approve", "ID [REQUESTER-APPROVAL]", "approve another operator's command: signed with -key, with the requester's approval (`operator sign`; a disconnect needs both), then the head-end signs it", [2]int{1, 2}, func(a []string) (string, string, any, error) {
+		return "GET", "/v1/operator/commands/" + url.PathEscape(a[0]), nil, nil
 	}},
 	{"wake-up", "GATEWAY", "sign a wake-up for a gateway; its signed field is what the side channel delivers to `gateway run -wakeup`", [2]int{1, 1}, func(a []string) (string, string, any, error) {
 		return "POST", "/v1/operator/gateways/" + url.PathEscape(a[0]) + "/wake-up", nil, nil
@@ -197,6 +203,9 @@ func runOperator(args []string, stdout, stderr io.Writer) int {
 			*addr = strings.TrimSpace(string(b))
 		}
 		out, err := operatorCall(*certF, *keyF, *caF, *addr, *timeout, method, path, body)
+		if err == nil && (name == "sign" || name == "approve") {
+			out, err = operatorApprove(out, rest, *certF, *keyF, *caF, *addr, *timeout, name == "sign")
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "verimeter operator: %s: %v\n", name, err)
 			return 1
@@ -205,6 +214,62 @@ func runOperator(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	return usage(fmt.Sprintf("unknown command %q", name))
+}
+
+// operatorApprove signs, with the operator's own key (keyF), the command
+// whose answer to GET is cmdJSON, over its to_approve (the head-end never
+// holds the operator's key, and the meter checks the signature): for
+// `sign` it returns the approval (base64, a line), for `approve` it posts it
+// after the requester's approval (rest[1], when given) and returns the
+// head-end's answer.
+func operatorApprove(cmdJSON []byte, rest []string, certF, keyF, caF, addr string, timeout time.Duration, signOnly bool) ([]byte, error) {
+	var oc wan.OperatorCommand
+	if err := json.Unmarshal(cmdJSON, &oc); err != nil {
+		return nil, fmt.Errorf("the command: %w", err)
+	}
+	if oc.Status != wan.CommandPending || oc.ToApprove == "" {
+		return nil, fmt.Errorf("command %d is %s, not pending", oc.ID, oc.Status)
+	}
+	b, err := base64.StdEncoding.DecodeString(oc.ToApprove)
+	if err != nil {
+		return nil, fmt.Errorf("to_approve: %w", err)
+	}
+	c, err := protocol.DecodeCommandToApprove(b)
+	if err != nil {
+		return nil, fmt.Errorf("to_approve: %w", err)
+	}
+	// What is signed must be what the operator sees: the command's meter
+	// and kind as the API lists them.
+	if hex.EncodeToString(c.Meter[:]) != oc.Meter || c.Kind != commandKindByName[oc.Kind] {
+		return nil, fmt.Errorf("to_approve is a command of kind %d for %x, not the %s for %s listed", c.Kind, c.Meter, oc.Kind, oc.Meter)
+	}
+	k, err := protocol.ReadKey(keyF)
+	if err != nil {
+		return nil, err
+	}
+	a, err := protocol.SignApproval(c, k, rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	ab, err := a.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	own := base64.StdEncoding.EncodeToString(ab)
+	if signOnly {
+		return []byte(own + "\n"), nil
+	}
+	var req wan.ApproveRequest
+	if len(rest) == 2 {
+		req.Approvals = []string{rest[1], own}
+	}
+	return operatorCall(certF, keyF, caF, addr, timeout, "POST", "/v1/operator/commands/"+url.PathEscape(rest[0])+"/approve", req)
+}
+
+// commandKindByName maps the API's kind names to the protocol's kinds.
+var commandKindByName = map[string]protocol.CommandKind{
+	"tariff": protocol.CmdTariff, "disconnect": protocol.CmdDisconnect, "reconnect": protocol.CmdReconnect,
+	"clock-set": protocol.CmdClockSet, "key-rotation": protocol.CmdKeyRotation, "trust-list": protocol.CmdTrustList,
 }
 
 // operatorCall makes one request of the operator API over TLS 1.3 with the

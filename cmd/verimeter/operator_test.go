@@ -175,7 +175,16 @@ func TestOperatorCommandAcrossProcesses(t *testing.T) {
 	if _, errs, code := op("alice", "approve", id); code != 1 || !strings.Contains(errs, wan.ClassSameOperator) {
 		t.Fatalf("alice approving her own request: exit %d %s", code, errs)
 	}
-	out, errs, code = op("bob", "approve", id)
+	// Without alice's own signed approval, bob's cannot make a disconnect:
+	// the head-end refuses it (the meter would too).
+	if _, errs, code := op("bob", "approve", id, "AAAA"); code != 1 || !strings.Contains(errs, wan.ClassBadRequest) {
+		t.Fatalf("bob's approval with a malformed requester approval: exit %d %s", code, errs)
+	}
+	mine, errs, code := op("alice", "sign", id)
+	if code != 0 || strings.TrimSpace(mine) == "" {
+		t.Fatalf("alice's approval: exit %d %s", code, errs)
+	}
+	out, errs, code = op("bob", "approve", id, strings.TrimSpace(mine))
 	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Status != wan.CommandReady || c.ApprovedBy != "operator bob" || c.Counter != 1 || c.Signed == "" {
 		t.Fatalf("bob's approval: exit %d %s %s", code, out, errs)
 	}

@@ -148,10 +148,15 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 	// Two head-end operators (commands need a second one's approval):
 	// client certificates in role head-end that name no host, for the
 	// operator API (verimeter operator -dir DIR -as alice).
+	// Their own keys approve commands: the meters' trust lists name them
+	// as approvers, and a disconnect runs only with both their approvals.
+	var approvers []*ecdsa.PrivateKey
 	for _, o := range []string{"alice", "bob"} {
-		if _, _, err := issue(p("pki", "operator-"+o), "head-end-operator", named("operator "+o), protocol.RoleHeadEnd, protocol.ParticipantValidity); err != nil {
+		k, _, err := issue(p("pki", "operator-"+o), "head-end-operator", named("operator "+o), protocol.RoleHeadEnd, protocol.ParticipantValidity)
+		if err != nil {
 			return err
 		}
+		approvers = append(approvers, k)
 	}
 	spki := func(k *ecdsa.PrivateKey) []byte { b, _ := x509.MarshalPKIXPublicKey(&k.PublicKey); return b }
 	day := now.UTC().Truncate(24*time.Hour).Unix()/86400 - 1
@@ -187,7 +192,8 @@ func provision(dir string, nMeters, nGateways int, now time.Time) error {
 		if _, _, err := issue(p("pki", name+"-channel"), "manufacturer", protocol.DeviceIdentity(title, ""), protocol.RoleMeterChannel, protocol.DeviceValidity); err != nil {
 			return err
 		}
-		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: now.Unix(), Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(gwKeys[g])}, {Role: protocol.RoleHeadEnd, SPKI: spki(cmdKey)}}}, opKey, rand.Reader)
+		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: now.Unix(), Meter: title, Entries: append([]protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spki(gwKeys[g])}, {Role: protocol.RoleHeadEnd, SPKI: spki(cmdKey)}},
+			protocol.TrustEntry{Role: protocol.RoleApprover, SPKI: spki(approvers[0])}, protocol.TrustEntry{Role: protocol.RoleApprover, SPKI: spki(approvers[1])})}, opKey, rand.Reader)
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -71,7 +72,11 @@ func (s *HeadEndServer) Client(cert *x509.Certificate, key *ecdsa.PrivateKey, no
 // process demo's operators and participants, with their certificates of
 // pki/).
 func NewAPIClient(addr string, tc *tls.Config) *APIClient {
-	return &APIClient{base: "https://" + addr, hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}}
+	c := &APIClient{base: "https://" + addr, hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: tc}}}
+	if len(tc.Certificates) > 0 {
+		c.key, _ = tc.Certificates[0].PrivateKey.(*ecdsa.PrivateKey)
+	}
+	return c
 }
 
 // APIClient is one party of the head-end's API (an operator, a market
@@ -80,6 +85,9 @@ func NewAPIClient(addr string, tc *tls.Config) *APIClient {
 type APIClient struct {
 	base string
 	hc   *http.Client
+	// key is the party's own private key (its TLS client key), with which
+	// an operator signs its approvals of commands (Approval).
+	key *ecdsa.PrivateKey
 }
 
 // APIError is a refusal of the head-end's API as its client sees it: the
@@ -179,12 +187,55 @@ func (c *APIClient) RequestCommand(ctx context.Context, req wan.CommandRequest) 
 	return out, err
 }
 
+// Approval is this operator's own approval of pending command id: the
+// command's to_approve (GET /v1/operator/commands/{id}) signed with the
+// operator's key (protocol.SignApproval), base64, as ApproveCommand takes
+// it. The requester makes one for the approver, who adds its own.
+func (c *APIClient) Approval(ctx context.Context, id int64) (string, error) {
+	var oc wan.OperatorCommand
+	if err := c.do(ctx, "GET", fmt.Sprintf("/v1/operator/commands/%d", id), nil, &oc); err != nil {
+		return "", err
+	}
+	b, err := base64.StdEncoding.DecodeString(oc.ToApprove)
+	if err != nil || len(b) == 0 {
+		return "", fmt.Errorf("command %d (%s) has nothing to approve: %w", id, oc.Status, errors.Join(err, errNoSigned))
+	}
+	cmd, err := protocol.DecodeCommandToApprove(b)
+	if err != nil {
+		return "", err
+	}
+	if c.key == nil {
+		return "", fmt.Errorf("command %d: the client holds no ECDSA key to approve with: %w", id, protocol.ErrApproval)
+	}
+	a, err := protocol.SignApproval(cmd, c.key, rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	ab, err := a.Marshal()
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(ab), nil
+}
+
 // ApproveCommand is a second operator's approval of command id (POST
-// /v1/operator/commands/{id}/approve); it returns the command the
-// head-end signed (COSE_Sign1), for a gateway to relay.
-func (c *APIClient) ApproveCommand(ctx context.Context, id int64) ([]byte, error) {
+// /v1/operator/commands/{id}/approve) with the requester's approval
+// (Approval, made by the requester): the approver adds its own, and the
+// head-end checks both, embeds them and signs. Without the requester's
+// approval it sends none (enough for a kind the meter does not ask
+// approvals of). It returns the command the head-end signed
+// (COSE_Sign1), for a gateway to relay.
+func (c *APIClient) ApproveCommand(ctx context.Context, id int64, requester ...string) ([]byte, error) {
 	var out wan.OperatorCommand
-	if err := c.do(ctx, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", id), nil, &out); err != nil {
+	var body any
+	if len(requester) > 0 {
+		own, err := c.Approval(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		body = wan.ApproveRequest{Approvals: append(requester[:1:1], own)}
+	}
+	if err := c.do(ctx, "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", id), body, &out); err != nil {
 		return nil, err
 	}
 	signed, err := base64.StdEncoding.DecodeString(out.Signed)
@@ -327,7 +378,11 @@ func (w *world) command(ctx context.Context, meter protocol.SystemTitle, req wan
 	if err != nil {
 		return nil, fmt.Errorf("%s command for %x: %w", req.Kind, meter, err)
 	}
-	signed, err := w.bob.ApproveCommand(ctx, c.ID)
+	mine, err := w.alice.Approval(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("%s command for %x: %w", req.Kind, meter, err)
+	}
+	signed, err := w.bob.ApproveCommand(ctx, c.ID, mine)
 	if err != nil {
 		return nil, fmt.Errorf("%s command for %x: %w", req.Kind, meter, err)
 	}

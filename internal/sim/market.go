@@ -167,8 +167,13 @@ func (w *world) commandsPolicy(rep *Report) error {
 	// A supplier is no operator: the operator API refuses its certificate.
 	_, err = w.partAPI["supplier Nordstrom"].RequestCommand(ctx, req)
 	ok2 := tally(f.CommandRefused, err, errForbidden)
-	// Bob's approval has the head-end sign it.
-	c, err := w.bob.ApproveCommand(ctx, pending.ID)
+	// Alice signs her approval with her own key, bob adds his: the
+	// head-end checks both, embeds them and signs; the meter checks them.
+	mine, err := w.alice.Approval(ctx, pending.ID)
+	if err != nil {
+		return err
+	}
+	c, err := w.bob.ApproveCommand(ctx, pending.ID, mine)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (w *world) operatorChange(rep *Report) error {
 			continue
 		}
 		n.gw = node // from now on the meter answers only the new operator's gateway
-		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 2, Issued: w.now.Unix(), Meter: n.cfg.Title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spkiOf(nk)}, {Role: protocol.RoleHeadEnd, SPKI: spkiOf(w.heKey)}}}, w.op, rand.Reader)
+		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 2, Issued: w.now.Unix(), Meter: n.cfg.Title, Entries: w.trustEntries(spkiOf(nk))}, w.op, rand.Reader)
 		if err != nil {
 			return err
 		}

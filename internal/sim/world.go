@@ -432,7 +432,7 @@ func (w *world) setupRoles() error {
 			return err
 		}
 		signingCerts = append(signingCerts, cert)
-		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: w.t0.Unix(), Meter: title, Entries: []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: spkiOf(g.cfg.ChannelKey)}, {Role: protocol.RoleHeadEnd, SPKI: spkiOf(w.heKey)}}}, w.op, rand.Reader)
+		tl, err := protocol.SignTrustList(protocol.TrustList{Version: 1, Issued: w.t0.Unix(), Meter: title, Entries: w.trustEntries(spkiOf(g.cfg.ChannelKey))}, w.op, rand.Reader)
 		if err != nil {
 			return err
 		}
@@ -527,4 +527,16 @@ func selfTestOf(i, meters int) func([]byte) error {
 		return nil
 	}
 	return func([]byte) error { return errCalibration }
+}
+
+// trustEntries is a meter's trust list behind the gateway whose channel
+// key is gw: that gateway, the head-end's command key, and the operators'
+// own keys as command approvers (alice's and bob's: a disconnect runs only
+// with both their approvals).
+func (w *world) trustEntries(gw []byte) []protocol.TrustEntry {
+	es := []protocol.TrustEntry{{Role: protocol.RoleGateway, SPKI: gw}, {Role: protocol.RoleHeadEnd, SPKI: spkiOf(w.heKey)}}
+	for _, k := range w.opKeys {
+		es = append(es, protocol.TrustEntry{Role: protocol.RoleApprover, SPKI: spkiOf(k)})
+	}
+	return es
 }

@@ -355,7 +355,7 @@ func TestLoadRolesOfCommands(t *testing.T) {
 	if len(diags) != 0 {
 		t.Fatalf("diagnostics on spec/Commands.tla: %v", diags)
 	}
-	want := map[string]string{"Issue": "headend", "Relay": "gateway", "Restart": "gateway", "Inject": "attacker", "Execute": "meter", "ExecuteTrustList": "meter"}
+	want := map[string]string{"Issue": "headend", "Relay": "gateway", "Restart": "gateway", "Inject": "attacker", "InsiderApprove": "attacker", "Execute": "meter", "ExecuteDisconnect": "meter", "ExecuteTrustList": "meter"}
 	for a, role := range want {
 		if r.Actions[a] != role {
 			t.Errorf("action %s: role %q, want %q", a, r.Actions[a], role)

@@ -237,10 +237,14 @@ func TestMalformedTraceIsAParseError(t *testing.T) {
 }
 
 // symbolicCommands is the meter's CommandsCrypto as spec/Commands.tla
-// defines SignedBy (m.by = r) and ListSignedBy (l.by = r), for driving the machines without keys (the
+// defines SignedBy (m.by = r), ListSignedBy (l.by = r) and Approves (s.id = m.id and s.kind = k), for driving the machines without keys (the
 // generated meter.CommandsSymbolicCrypto is in the meter's tests only).
 type symbolicCommands struct{}
 
 func (symbolicCommands) SignedBy(m meter.CommandsNet, r string) bool { return m.By == r }
 
 func (symbolicCommands) ListSignedBy(l meter.CommandsList, r string) bool { return l.By == r }
+
+func (symbolicCommands) Approves(s meter.CommandsSig, m meter.CommandsNet, k string) bool {
+	return s.Id == m.Id && s.Kind == k
+}

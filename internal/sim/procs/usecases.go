@@ -627,8 +627,9 @@ func (w *ucWorld) must(want int, who, method, path string, body, out any) error 
 }
 
 // fourEyes is the four-eyes workflow through the API: alice requests, her
-// own approval is tried (own counts its refusal), bob's has the head-end
-// sign it.
+// own approval is tried (own counts its refusal), then alice and bob sign
+// the command with their own keys and bob's approval, carrying both, has
+// the head-end sign it.
 func (w *ucWorld) fourEyes(req wan.CommandRequest) (c wan.OperatorCommand, own int, err error) {
 	if err := w.must(http.StatusCreated, "operator-alice", "POST", "/v1/operator/commands", req, &c); err != nil {
 		return c, 0, err
@@ -640,7 +641,21 @@ func (w *ucWorld) fourEyes(req wan.CommandRequest) (c wan.OperatorCommand, own i
 	if code == http.StatusConflict && class == wan.ClassSameOperator {
 		own = 1
 	}
-	if err := w.must(http.StatusOK, "operator-bob", "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", c.ID), nil, &c); err != nil {
+	// Each signs the command with their own key (the meter checks both
+	// approvals of a disconnect); the head-end embeds them and signs.
+	var approvals wan.ApproveRequest
+	for _, who := range []string{"operator-alice", "operator-bob"} {
+		cl, err := w.client(who)
+		if err != nil {
+			return c, own, err
+		}
+		a, err := cl.Approval(context.Background(), c.ID)
+		if err != nil {
+			return c, own, fmt.Errorf("%w: %s's approval of command %d: %w", ErrUseCases, who, c.ID, err)
+		}
+		approvals.Approvals = append(approvals.Approvals, a)
+	}
+	if err := w.must(http.StatusOK, "operator-bob", "POST", fmt.Sprintf("/v1/operator/commands/%d/approve", c.ID), approvals, &c); err != nil {
 		return c, own, err
 	}
 	if c.Status != wan.CommandReady {

@@ -19,7 +19,7 @@ type CommandsParams struct {
 
 // CommandsState is the gateway's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// relayed: Set(Int) (spec/Commands.tla:61:5)
+	// relayed: Set(Int) (spec/Commands.tla:80:5)
 	Relayed statemachine.Set[int64] `tla:"relayed" json:"relayed"`
 }
 
@@ -34,8 +34,8 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the gateway.
 const (
-	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:108:1)
-	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:115:1)
+	CommandsRelay   CommandsEventKind = iota + 1 // @event: relay, action Relay (spec/Commands.tla:139:1)
+	CommandsRestart                              // @event: restart, action Restart (spec/Commands.tla:146:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -98,7 +98,7 @@ func (p *CommandsParams) Init() CommandsState {
 	return s
 }
 
-// stepRelay is action Relay (spec/Commands.tla:108:1), event relay.
+// stepRelay is action Relay (spec/Commands.tla:139:1), event relay.
 func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	if s.Relayed.Has(ev.C, statemachine.CompareInt) {
 		return errCommandsRelayGuard1
@@ -114,9 +114,9 @@ func (p *CommandsParams) stepRelay(s *CommandsState, ev CommandsEvent, out *Comm
 	return nil
 }
 
-// stepRestart is action Restart (spec/Commands.tla:115:1), event restart.
-// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:116:8).
-// History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:117:8).
+// stepRestart is action Restart (spec/Commands.tla:146:1), event restart.
+// Model bounds dropped: restarts < MaxRestarts (spec/Commands.tla:147:8).
+// History variables not kept: restarts' = restarts + 1 (spec/Commands.tla:148:8).
 func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	nx := *s
 	nx.Relayed.Clear()
@@ -126,6 +126,6 @@ func (p *CommandsParams) stepRestart(s *CommandsState, ev CommandsEvent, out *Co
 }
 
 var (
-	errCommandsRelayGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:109:8)"}
+	errCommandsRelayGuard1      = &statemachine.GuardError{Role: "gateway", Action: "Relay", Conjunct: "c \\notin relayed (spec/Commands.tla:140:8)"}
 	errCommandsRelayRelayedFull = &statemachine.CapacityError{Role: "gateway", Action: "Relay", What: "relayed holds statemachine.SetCap elements"}
 )

@@ -19,8 +19,15 @@ type CommandsParams struct {
 
 // CommandsState is the headend's part of the state of spec/Commands.tla.
 type CommandsState struct {
-	// issued: Int; @persist (spec/Commands.tla:57:5)
+	// issued: Int; @persist (spec/Commands.tla:76:5)
 	Issued int64 `tla:"issued" json:"issued"`
+}
+
+// CommandsSig is the record type [id: Int, kind: Str, who: Int] of spec/Commands.tla.
+type CommandsSig struct {
+	Id   int64  `tla:"id" json:"id"`
+	Kind string `tla:"kind" json:"kind"`
+	Who  int64  `tla:"who" json:"who"`
 }
 
 // CommandsEventKind names the events of the headend in spec/Commands.tla.
@@ -28,7 +35,7 @@ type CommandsEventKind uint8
 
 // The events, one per annotated action of the headend.
 const (
-	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:98:1)
+	CommandsIssue CommandsEventKind = iota + 1 // @event: issue, action Issue (spec/Commands.tla:127:1)
 )
 
 func (k CommandsEventKind) String() string {
@@ -62,6 +69,8 @@ type CommandsOutput struct {
 	Action string
 	// Persist is set when a @persist variable was assigned.
 	Persist bool
+	// Sigs are the messages added to sigs (Set([id: Int, kind: Str, who: Int]) of role attacker).
+	Sigs []CommandsSig
 }
 
 var errCommandsUnknownEvent = errors.New("headend: unknown Commands event")
@@ -74,6 +83,7 @@ var errCommandsUnknownEvent = errors.New("headend: unknown Commands event")
 func (p *CommandsParams) Step(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	out.Action = ""
 	out.Persist = false
+	out.Sigs = out.Sigs[:0]
 	switch ev.Kind {
 	case CommandsIssue:
 		return p.stepIssue(s, ev, out)
@@ -88,9 +98,9 @@ func (p *CommandsParams) Init() CommandsState {
 	return s
 }
 
-// stepIssue is action Issue (spec/Commands.tla:98:1), event issue.
-// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:99:8).
-// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:102:8).
+// stepIssue is action Issue (spec/Commands.tla:127:1), event issue.
+// Model bounds dropped: issued < MaxCommands (spec/Commands.tla:128:8).
+// History variables not kept: approvals' = IF k = "disconnect" THEN Append(approvals, IF a = b THEN 1 ELSE 2) ELSE approvals (spec/Commands.tla:132:8); approved' = approved \cup {[id |-> issued + 1, kind |-> k, who |-> a], [id |-> issued + 1, kind |-> k, who |-> b]} (spec/Commands.tla:133:8).
 func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *CommandsOutput) error {
 	var ovf bool
 	if (ev.K == "disconnect") && !(ev.A != ev.B) {
@@ -98,9 +108,13 @@ func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *Comm
 	}
 	nx := *s
 	nx.Issued = statemachine.Add(&ovf, s.Issued, 1)
+	msg1 := CommandsSig{Id: statemachine.Add(&ovf, s.Issued, 1), Kind: ev.K, Who: ev.A}
+	msg2 := CommandsSig{Id: statemachine.Add(&ovf, s.Issued, 1), Kind: ev.K, Who: ev.B}
 	if ovf {
 		return errCommandsIssueOverflow
 	}
+	out.Sigs = append(out.Sigs, msg1)
+	out.Sigs = append(out.Sigs, msg2)
 	*s = nx
 	out.Action = "Issue"
 	out.Persist = true
@@ -108,6 +122,6 @@ func (p *CommandsParams) stepIssue(s *CommandsState, ev CommandsEvent, out *Comm
 }
 
 var (
-	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:100:8)"}
+	errCommandsIssueGuard1   = &statemachine.GuardError{Role: "headend", Action: "Issue", Conjunct: "(k = \"disconnect\") => (a /= b) (spec/Commands.tla:129:8)"}
 	errCommandsIssueOverflow = &statemachine.CapacityError{Role: "headend", Action: "Issue", What: "integer overflow"}
 )

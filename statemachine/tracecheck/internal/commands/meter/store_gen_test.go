@@ -18,6 +18,16 @@ func (CommandsSymbolicCrypto) SignedBy(m CommandsNet, r string) bool {
 	return (ev.M.By == ev.R)
 }
 
+// Approves is Approves(s, m, k) as the spec defines it.
+func (CommandsSymbolicCrypto) Approves(s CommandsSig, m CommandsNet, k string) bool {
+	ev := struct {
+		S CommandsSig
+		M CommandsNet
+		K string
+	}{s, m, k}
+	return (ev.S.Id == ev.M.Id) && (ev.S.Kind == ev.K)
+}
+
 // ListSignedBy is ListSignedBy(l, r) as the spec defines it.
 func (CommandsSymbolicCrypto) ListSignedBy(l CommandsList, r string) bool {
 	ev := struct {
