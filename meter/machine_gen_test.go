@@ -156,7 +156,9 @@ func TestDiffCatchesMutants(t *testing.T) {
 		{Action: "Reserve", Guard: 1},                 // Channel: next = reserved flipped
 		{Action: "Agree", Guard: 1},                   // Channel: k > mkey flipped
 		{Action: "Take", Assign: "taken"},             // Collection: taken' = taken + 1 + 1
-		{Action: "Acked", Assign: "meterBuf"},         // Collection: meterBuf' emptied
+		{Action: "EndToEndAcked", Assign: "meterBuf"}, // Collection: meterBuf' emptied
+		{Action: "ExecuteDisconnect", Guard: 5},       // Commands: the two approvers differ, flipped
+		{Action: "ExecuteDisconnect", Guard: 3},       // Commands: the first approval checked, flipped
 		{Action: "Seal", Assign: "next"},              // Channel: next' = next + 1 + 1
 		{Action: "Crash", Assign: "next"},             // Channel: next' = reserved + 1
 		{Action: "Execute", Guard: 1},                 // Commands: SignedBy(m, "headend") flipped

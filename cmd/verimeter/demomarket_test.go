@@ -81,7 +81,7 @@ func TestDemoTamperedMarketTraceIsRejected(t *testing.T) {
 func TestDemoTamperedMarketIngestIsRejected(t *testing.T) {
 	dir, _ := demoTraces(t)
 	path := marketLog(t, dir)
-	rewrite(t, path, 2, `"accepted":[{"t":1,"by":"meter","at":2}]`, `"accepted":[{"t":1,"by":"meter","at":1}]`)
+	rewrite(t, path, 2, `"accepted":[{"t":1,"by":"meter","k":"k1","c":1,"at":2}]`, `"accepted":[{"t":1,"by":"meter","k":"k1","c":1,"at":1}]`)
 	_, err := validateSpecTraces(dir)
 	var u *tracecheck.Unexplained
 	if !errors.As(err, &u) || u.Step.File != path || u.Step.Line != 2 || u.Step.Action != "Ingest" {

@@ -14,13 +14,17 @@ const displayLogEntries = 3
 // renderDisplay is the meter's display as `verimeter meter run` prints it:
 // registers, tariff and breaker; the legally relevant software's version,
 // ID and security floor (WELMEC 7.2: viewable on the device); the tamper
-// events not yet acknowledged; the last logbook entries.
+// events and signed items (readings, blocks) the head-end has not yet
+// acknowledged end to end; the last logbook entries.
 func renderDisplay(st meter.Status) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "meter %x  1.8.0 %d.%03d kWh  tariff T%d  breaker %s\n", st.Title, st.ImportWh/1000, st.ImportWh%1000, st.Tariff, st.Breaker)
 	fmt.Fprintf(&b, "software v%d  ID %s  security floor %d\n", st.Version, st.SoftwareID, st.SecurityFloor)
 	if st.TamperPending > 0 {
 		fmt.Fprintf(&b, "tamper events not yet acknowledged: %d\n", st.TamperPending)
+	}
+	if st.Unacknowledged > 0 {
+		fmt.Fprintf(&b, "signed items kept until the head-end acknowledges them: %d\n", st.Unacknowledged)
 	}
 	lb := st.Logbook
 	for _, e := range lb[max(0, len(lb)-displayLogEntries):] {

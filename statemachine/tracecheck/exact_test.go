@@ -10,8 +10,8 @@ func collectionRun(ack string) map[string][]string {
 	item := func(r string) string { return `{"r":` + r + `,"signed":true}` }
 	return map[string][]string{
 		"meter": {
-			line("meter", "meter", 1, "Take", `{"kind":"measure","r":0}`, `{"taken":1}`),
-			line("meter", "meter", 2, "Take", `{"kind":"measure","r":0}`, `{"taken":2}`),
+			line("meter", "meter", 1, "Take", `{"kind":"measure"}`, `{"taken":1}`),
+			line("meter", "meter", 2, "Take", `{"kind":"measure"}`, `{"taken":2}`),
 		},
 		"gateway": {
 			line("gateway", "gateway", 3, "Collect", `{"kind":"collect","r":1}`, `{}`),
