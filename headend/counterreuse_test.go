@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/wan"
 )
 
@@ -43,6 +44,9 @@ func TestCounterReuseRefusedFirstKept(t *testing.T) {
 	if res.Stored != 0 || res.Duplicates != 0 || len(res.Rejected) != 1 || !errors.Is(res.Rejected[0], ErrCounterReuse) {
 		t.Fatalf("a different block under counter 1: %+v", res)
 	}
+	if len(res.Acks) != 0 {
+		t.Fatalf("the refused block is acknowledged end to end: %d acknowledgements", len(res.Acks))
+	}
 	if c := rejectClass(res.Rejected[0]); c != wan.RejectReplay {
 		t.Fatalf("class %v, want replay", c)
 	}
@@ -62,6 +66,13 @@ func TestCounterReuseRefusedFirstKept(t *testing.T) {
 	res, err = f.he.Ingest(ctx, "gw", []wan.Item{{Kind: wan.KindBlock, Raw: a}, {Kind: wan.KindBlock, Raw: b}})
 	if err != nil || res.Stored != 1 || len(res.Rejected) != 1 || !errors.Is(res.Rejected[0], ErrCounterReuse) {
 		t.Fatalf("two blocks under counter 2 in one batch: %+v %v", res, err)
+	}
+	// Only the kept block is acknowledged end to end.
+	if len(res.Acks) != 1 {
+		t.Fatalf("%d acknowledgements for one stored and one refused block, want 1", len(res.Acks))
+	}
+	if ack, err := protocol.PeekDataAck(res.Acks[0]); err != nil || ack.Digest != protocol.DataDigest(a) {
+		t.Fatalf("the acknowledgement is not the kept block's: %+v %v", ack, err)
 	}
 	log, err := f.store.auditLog()
 	if err != nil {

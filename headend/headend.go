@@ -144,7 +144,6 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	mp := marketParams{Switch: marketSlotAfter, Invalid: marketInvalid, Rotate: marketNoRotation, Store: &marketRow{}}
 	var mout marketOutput
 	ok := out[:0]
-	var acked []dataAck
 	for i := range items {
 		if errs[i] == nil {
 			errs[i] = h.marketIngest(ctx, &mp, &mout, &out[i], at)
@@ -152,9 +151,6 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 		if k := items[i].Kind; k == wan.KindReading || k == wan.KindBlock {
 			st.meter = &out[i].meter
 			errs[i] = collectionStep(&p, &cout, collectionItemOf(out[i].counter, errs[i] == nil), errs[i])
-			if errs[i] == nil {
-				acked = append(acked, dataAck{out[i].meter, out[i].counter, protocol.DataDigest(items[i].Raw)})
-			}
 		}
 		if errs[i] != nil {
 			res.Rejected = append(res.Rejected, errs[i])
@@ -204,34 +200,31 @@ func (h *HeadEnd) Ingest(ctx context.Context, gateway string, items []wan.Item) 
 	if err := h.recordMarket(ctx, ok, at); err != nil {
 		return wan.IngestResult{}, err
 	}
-	if res.Acks, err = h.signDataAcks(acked, at); err != nil {
+	if res.Acks, err = h.signDataAcks(ok, at); err != nil {
 		return wan.IngestResult{}, err
 	}
 	return res, nil
 }
 
-// dataAck is a stored (or already stored) item to acknowledge end to end.
-type dataAck struct {
-	meter   protocol.SystemTitle
-	counter uint64
-	digest  protocol.Hash
-}
-
-// signDataAcks signs the end-to-end acknowledgement of each item of a
-// committed batch (spec/Collection.tla: the acks Ingest adds once the item
-// is stored), which the gateway relays to the meter: only on it does the
+// signDataAcks signs the end-to-end acknowledgement of each reading and
+// block of a committed batch, stored now or before (spec/Collection.tla:
+// the acks Ingest adds once the item is stored; never one refused at the
+// commit for a reused counter), which the gateway relays to the meter: only on it does the
 // meter forget the item. A duplicate is acknowledged again (the meter
 // sent it again because an acknowledgement was lost). A head-end without
 // a signing key acknowledges nothing end to end: the meters keep their
 // items.
-func (h *HeadEnd) signDataAcks(items []dataAck, at time.Time) ([][]byte, error) {
-	if h.cfg.Key == nil || len(items) == 0 {
+func (h *HeadEnd) signDataAcks(stored []verified, at time.Time) ([][]byte, error) {
+	if h.cfg.Key == nil {
 		return nil, nil
 	}
 	kid := protocol.SubjectKeyID(&h.cfg.Key.PublicKey)
-	acks := make([][]byte, 0, len(items))
-	for _, it := range items {
-		a, err := protocol.SignDataAck(protocol.DataAck{Meter: it.meter, Counter: it.counter, Digest: it.digest, Time: at.Unix()}, h.cfg.Key, kid, h.cfg.Rand)
+	var acks [][]byte
+	for _, v := range stored {
+		if v.kind != wan.KindReading && v.kind != wan.KindBlock {
+			continue
+		}
+		a, err := protocol.SignDataAck(protocol.DataAck{Meter: v.meter, Counter: v.counter, Digest: protocol.DataDigest(v.raw), Time: at.Unix()}, h.cfg.Key, kid, h.cfg.Rand)
 		if err != nil {
 			return nil, err
 		}
