@@ -201,15 +201,20 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	metadir := fs.String("metadir", "", "directory of the run's files: the trace (kept on disk, not in memory), the spilled queue, the checkpoints (default: a temporary directory when -queuemem is set)")
 	checkpoint := fs.Duration("checkpoint", 0, "write a checkpoint to -metadir between two levels at most this often (0: none)")
 	recoverDir := fs.String("recover", "", "resume from the last checkpoint in this directory (the -metadir of the interrupted run)")
+	simulate := fs.Bool("simulate", false, "random behaviours instead of the whole state space (TLC's simulation mode): invariants, action properties and deadlock checked on each")
+	depth := fs.Int("depth", 100, "with -simulate: states per behaviour, the initial one included (TLC's -depth)")
+	num := fs.Int64("num", 0, "with -simulate: behaviours to generate (0: until interrupted, as TLC's -simulate)")
+	seed := fs.Uint64("seed", 0, "with -simulate: the random seed (the same seed gives the same behaviours; 0: from the clock, printed)")
+	dump := fs.String("dump", "", "also write the reachable state graph to this file in Graphviz DOT (TLC's -dump dot; small models, at most 10,000 states)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] SPEC.tla")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] [-simulate [-depth N] [-num N] [-seed S]] [-dump FILE.dot] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 14 uncovered action (-coverage-strict), 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
 		return exitBadInput
 	}
-	if fs.NArg() != 1 || *workers < 1 || (*traceFormat != traceFormatText && *traceFormat != traceFormatMSC) {
+	if fs.NArg() != 1 || *workers < 1 || *depth < 1 || *num < 0 || (*traceFormat != traceFormatText && *traceFormat != traceFormatMSC) {
 		fs.Usage()
 		return exitBadInput
 	}
@@ -278,8 +283,18 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		}()
 	}
 	spec := fs.Arg(0)
+	if *simulate {
+		return runSimulate(ctx, spec, *config, tlacheck.SimOptions{Depth: *depth, Behaviours: *num, Seed: *seed, NoDeadlock: *noDeadlock},
+			*asJSON, *traceFormat, stdout, stderr)
+	}
 	res, err := eval.CheckModel(ctx, spec, *config, opts)
 	rep, code := report(res, err)
+	if *dump != "" && res.Workers > 0 {
+		if derr := writeDump(ctx, *dump, spec, *config); derr != nil {
+			fmt.Fprintln(stderr, "verimeter check: -dump:", derr)
+			return exitBadInput
+		}
+	}
 	if opts.Coverage && code == exitOK {
 		rep.Coverage = res.Coverage
 		cfgPath := *config

@@ -1,0 +1,186 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// SimOptions tune Simulate, TLC's simulation mode (-simulate, -depth,
+// -seed): random behaviours instead of the whole state space, for models
+// too large to exhaust, where a bug deep in a behaviour is more likely
+// found by walking far than by searching wide.
+type SimOptions struct {
+	// Depth is the number of states of a behaviour, its initial state
+	// included (TLC's -depth; 0: 100, TLC's default).
+	Depth int
+	// Behaviours is the number of behaviours to generate (TLC's
+	// -simulate num=N); 0 generates until the context ends.
+	Behaviours int64
+	// Seed makes the run repeatable: the same seed, System and options give
+	// the same behaviours (TLC's -seed).
+	Seed uint64
+	// NoDeadlock disables deadlock checking, as in Options.
+	NoDeadlock bool
+	// Now is the clock for Result.Seconds; time.Now if nil.
+	Now func() time.Time
+}
+
+// SimResult is what Simulate found: a Result (Verdict, Trace, Generated,
+// Depth as the longest behaviour) and the number of behaviours.
+type SimResult struct {
+	Result
+	// Behaviours counts the behaviours generated, the violating one included.
+	Behaviours int64 `json:"behaviours"`
+}
+
+// Simulate generates random behaviours of sys: an initial state chosen
+// uniformly among Init's, then at each step one successor chosen uniformly
+// among those Next generates that satisfy the constraints, until the
+// behaviour has SimOptions.Depth states or no allowed successor. Every
+// generated state, initial or successor, is checked against the
+// invariants and every step against the properties' action parts, as TLC
+// checks in simulation; a state with no successor at all is a deadlock
+// unless NoDeadlock. The properties' liveness parts are not checked (TLC
+// checks them on each behaviour; a finite behaviour proves little), and
+// neither VIEW nor SYMMETRY matter (no state is remembered). The error is
+// non-nil exactly when the verdict is EvalError or Canceled; ending the
+// context after at least one behaviour when Behaviours is 0 is the normal
+// end, with verdict Success.
+func Simulate(ctx context.Context, sys System, opts SimOptions) (SimResult, error) {
+	if opts.Depth <= 0 {
+		opts.Depth = 100
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &checker{sys: sys, vars: sys.Variables(), invs: sys.Invariants(),
+		cons: sys.Constraints(), acons: sys.ActionConstraints()}
+	c.setupProps()
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+	res := SimResult{Result: Result{Verdict: Success, Variables: c.vars, Workers: 1}}
+	start := opts.Now()
+	defer func() { res.Seconds = opts.Now().Sub(start).Seconds() }()
+
+	// The initial states, judged once.
+	var inits []State
+	var firstErr error
+	err := sys.Init(func(s State) error {
+		res.Generated++
+		var cand candidate
+		c.judge(nil, s, &cand)
+		switch {
+		case cand.err != nil:
+			firstErr = cand.err
+		case cand.inv != "":
+			res.Verdict, res.Invariant = InvariantViolated, cand.inv
+		default:
+			if name, err := c.checkInitProps(s); err != nil {
+				firstErr = err
+			} else if name != "" {
+				res.Verdict, res.Invariant, res.Property = InvariantViolated, name, name
+			} else if !cand.out {
+				inits = append(inits, s)
+			}
+			if firstErr == nil && res.Verdict == Success {
+				return nil
+			}
+		}
+		res.Trace = []TraceStep{{InitialAction, s}}
+		return errStop
+	})
+	switch {
+	case firstErr != nil:
+		res.Verdict, res.Error = EvalError, firstErr.Error()
+		return res, firstErr
+	case res.Verdict != Success:
+		res.Depth, res.Behaviours = 1, 1
+		return res, nil
+	case err != nil && !errors.Is(err, errStop):
+		res.Verdict, res.Error = EvalError, err.Error()
+		return res, err
+	case len(inits) == 0:
+		return res, nil
+	}
+
+	type succ struct {
+		s      State
+		action string
+	}
+	var trace []TraceStep
+	var cands []succ
+	for opts.Behaviours == 0 || res.Behaviours < opts.Behaviours {
+		if err := ctx.Err(); err != nil {
+			if opts.Behaviours == 0 && res.Behaviours > 0 {
+				return res, nil
+			}
+			res.Verdict, res.Error = Canceled, err.Error()
+			return res, err
+		}
+		res.Behaviours++
+		s := inits[rng.IntN(len(inits))]
+		trace = append(trace[:0], TraceStep{InitialAction, s})
+		for len(trace) < opts.Depth {
+			cands = cands[:0]
+			var stop bool
+			var fault error
+			n := 0
+			err := sys.Next(s, func(t State, action string) error {
+				n++
+				res.Generated++
+				var cand candidate
+				c.judge(s, t, &cand)
+				name, perr := "", error(nil)
+				if cand.err == nil && cand.inv == "" && !cand.out {
+					name, perr = c.checkActionProps(s, t)
+				}
+				switch {
+				case cand.err != nil:
+					fault = cand.err
+				case perr != nil:
+					fault = perr
+				case cand.inv != "":
+					res.Verdict, res.Invariant = InvariantViolated, cand.inv
+				case name != "":
+					res.Verdict, res.Invariant, res.Property = InvariantViolated, name, name
+				default:
+					if !cand.out {
+						cands = append(cands, succ{t, action})
+					}
+					return nil
+				}
+				trace = append(trace, TraceStep{action, t})
+				stop = true
+				return errStop
+			})
+			if err != nil && !errors.Is(err, errStop) && fault == nil {
+				fault = err
+			}
+			if fault != nil || stop {
+				res.Depth = max(res.Depth, len(trace))
+				res.Trace = append([]TraceStep(nil), trace...)
+				if fault != nil {
+					res.Verdict, res.Error = EvalError, fault.Error()
+					return res, fmt.Errorf("check: simulation: %w", fault)
+				}
+				return res, nil
+			}
+			if n == 0 && !opts.NoDeadlock {
+				res.Verdict = Deadlocked
+				res.Depth = max(res.Depth, len(trace))
+				res.Trace = append([]TraceStep(nil), trace...)
+				return res, nil
+			}
+			if len(cands) == 0 {
+				break
+			}
+			next := cands[rng.IntN(len(cands))]
+			s = next.s
+			trace = append(trace, TraceStep{next.action, s})
+		}
+		res.Depth = max(res.Depth, len(trace))
+	}
+	return res, nil
+}
