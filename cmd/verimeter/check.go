@@ -205,16 +205,17 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	depth := fs.Int("depth", 100, "with -simulate: states per behaviour, the initial one included (TLC's -depth)")
 	num := fs.Int64("num", 0, "with -simulate: behaviours to generate (0: until interrupted, as TLC's -simulate)")
 	seed := fs.Uint64("seed", 0, "with -simulate: the random seed (the same seed gives the same behaviours; 0: from the clock, printed)")
+	lncheck := fs.String("lncheck", "default", "when liveness is checked: default (also during the search, at most every minute, on the states explored so far, so that a violation stops the run early, as TLC) or final (only after the search; TLC's -lncheck final)")
 	dump := fs.String("dump", "", "also write the reachable state graph to this file in Graphviz DOT (TLC's -dump dot; small models, at most 10,000 states)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] [-simulate [-depth N] [-num N] [-seed S]] [-dump FILE.dot] SPEC.tla")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] [-lncheck default|final] [-simulate [-depth N] [-num N] [-seed S]] [-dump FILE.dot] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 14 uncovered action (-coverage-strict), 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
 		return exitBadInput
 	}
-	if fs.NArg() != 1 || *workers < 1 || *depth < 1 || *num < 0 || (*traceFormat != traceFormatText && *traceFormat != traceFormatMSC) {
+	if fs.NArg() != 1 || *workers < 1 || (*lncheck != "default" && *lncheck != "final") || *depth < 1 || *num < 0 || (*traceFormat != traceFormatText && *traceFormat != traceFormatMSC) {
 		fs.Usage()
 		return exitBadInput
 	}
@@ -225,6 +226,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	opts := tlacheck.Options{Workers: *workers, Exact: *exact, NoDeadlock: *noDeadlock, ProgressEvery: *progress,
 		Coverage: *coverage || *strict, MetaDir: *metadir, Checkpoint: *checkpoint}
+	if *lncheck == "final" {
+		opts.LivenessEvery = -1
+	}
 	if opts.FPMem, err = parseSize(*fpmem, mem); err != nil {
 		fmt.Fprintf(stderr, "verimeter check: -fpmem %q: want a fraction of -memory (0.5) or a size (2GiB)\n", *fpmem)
 		return exitBadInput

@@ -170,6 +170,9 @@ func TestCheckBadUsage(t *testing.T) {
 	if code, _, _ := runCLI(t, "check", "-trace-format", "svg", "x.tla"); code != 2 {
 		t.Fatalf("bad trace format: exit %d", code)
 	}
+	if code, _, _ := runCLI(t, "check", "-lncheck", "sometimes", "x.tla"); code != 2 {
+		t.Fatalf("bad -lncheck: exit %d", code)
+	}
 	if code, out, errb := runCLI(t, "check", "-progress", "0", filepath.Join(t.TempDir(), "Missing.tla")); code != 2 {
 		t.Fatalf("missing file: exit %d %s %s", code, out, errb)
 	}

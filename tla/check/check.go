@@ -75,6 +75,14 @@ type Options struct {
 	// checkpoint instead of starting with the initial states.
 	Checkpoint time.Duration
 	Recover    bool
+	// LivenessEvery is the least interval between two liveness checks
+	// during the search, on the states explored so far, so that a
+	// violation is found (and the run stops) as TLC finds it, without
+	// exploring the rest of the space: 0 is TLC's minute, a negative
+	// value checks only after the search. A check runs between two levels
+	// once the explored graph has grown by a tenth since the last one,
+	// and the next waits as long again as the check took.
+	LivenessEvery time.Duration
 }
 
 // TraceStep is one state of a counterexample with the action that led to it
@@ -212,6 +220,10 @@ type checker struct {
 	lastLog time.Time
 	p       props
 	cov     []coverageRec // with Options.Coverage, by action index
+	// The last liveness check during the search: when it ended and how
+	// many explored states it saw.
+	liveAt   time.Time
+	liveSeen int32
 }
 
 // Run explores sys breadth first and returns the result. The returned error
@@ -522,6 +534,7 @@ func (c *checker) run(ctx context.Context) error {
 		}
 	}
 	c.lastCP = c.opts.Now()
+	c.liveAt = c.lastCP
 	for frontier.n > 0 {
 		if err := ctx.Err(); err != nil {
 			c.res.Queue = frontier.n
@@ -556,8 +569,35 @@ func (c *checker) run(ctx context.Context) error {
 		if err := c.maybeCheckpoint(frontier); err != nil {
 			return c.fail(ctx, err, nil)
 		}
+		if found, err := c.maybeLiveness(ctx, frontier); found || err != nil {
+			c.res.Queue = frontier.n
+			return err
+		}
 	}
 	return nil
+}
+
+// maybeLiveness checks liveness on the states explored so far (all but
+// the frontier's) when Options.LivenessEvery has passed since the last
+// check and the explored graph has grown by a tenth; it reports whether a
+// violation was found.
+func (c *checker) maybeLiveness(ctx context.Context, frontier *level) (bool, error) {
+	every := c.opts.LivenessEvery
+	if every == 0 {
+		every = time.Minute
+	}
+	if !c.p.live || every < 0 || c.res.Recovered || frontier.n == 0 {
+		return false, nil
+	}
+	explored := int32(c.res.Distinct - frontier.n)
+	start := c.opts.Now()
+	if start.Sub(c.liveAt) < every || int64(explored) <= int64(c.liveSeen)*11/10 {
+		return false, nil
+	}
+	found, err := c.livenessUpTo(ctx, explored)
+	end := c.opts.Now()
+	c.liveAt, c.liveSeen = end.Add(end.Sub(start)), explored
+	return found, err
 }
 
 func (c *checker) newLevel() *level {

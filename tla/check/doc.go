@@ -8,8 +8,10 @@
 // result does not depend on the number of workers. Systems that also
 // implement PropertySystem get TLC's PROPERTY checking: initial-state and
 // action properties during the search, liveness under WF/SF fairness on the
-// state graph afterwards (liveness.go: tableau product, strongly connected
-// components, counterexample as a prefix and a cycle); Fingerprinter lets a
+// state graph (liveness.go: tableau product, strongly connected
+// components, counterexample as a prefix and a cycle), after the search
+// and, as TLC, during it on the states explored so far (a violation found
+// there stops the run); Fingerprinter lets a
 // System identify states by a VIEW or up to SYMMETRY.
 //
 // State spaces larger than memory (disk.go, checkpoint.go): with

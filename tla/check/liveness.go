@@ -39,7 +39,11 @@ type pedge struct {
 }
 
 type liveCtx struct {
-	c        *checker
+	c *checker
+	// limit, when at least 0, restricts the graph to the states stored
+	// before it, all of them explored (a check during the search);
+	// -1: the whole graph.
+	limit    int32
 	nb       *nnfBuilder
 	stateVal map[[2]int32]bool
 	stepVal  map[[3]int32]bool
@@ -49,26 +53,44 @@ type liveCtx struct {
 }
 
 func (c *checker) liveness(ctx context.Context) error {
-	lc := &liveCtx{c: c, nb: &nnfBuilder{ids: map[*Temporal]int{}, tab: map[string]*lf{}},
+	_, err := c.livenessUpTo(ctx, -1)
+	return err
+}
+
+// errPartial stops a liveness check during the search that would need the
+// states not explored yet (ENABLED decided on the graph, found false).
+var errPartial = errors.New("check: the explored graph does not decide")
+
+// livenessUpTo decides the properties' liveness on the graph of the states
+// stored before limit (-1: all), and reports whether it found a violation
+// (the result is then filled in). With a limit, every state below it must
+// be explored (its successors recorded): a fair cycle among them is a
+// behaviour of the whole graph, so a violation found is one; finding none
+// proves nothing, nor does a check that would need the rest of the graph.
+func (c *checker) livenessUpTo(ctx context.Context, limit int32) (bool, error) {
+	lc := &liveCtx{c: c, limit: limit, nb: &nnfBuilder{ids: map[*Temporal]int{}, tab: map[string]*lf{}},
 		stateVal: map[[2]int32]bool{}, stepVal: map[[3]int32]bool{}, enVal: map[[2]int32]bool{}, fstepVal: map[[3]int32]bool{}, ctx: ctx}
 	for _, p := range c.p.list {
 		for _, f := range p.Liveness {
 			neg, err := lc.nb.nnf(f, true)
 			if err != nil {
-				return c.fail(ctx, err, nil)
+				return false, c.fail(ctx, err, nil)
 			}
 			for _, d := range dnf(neg) {
 				found, err := lc.disjunct(p.Name, d)
+				if limit >= 0 && errors.Is(err, errPartial) {
+					return false, nil
+				}
 				if err != nil {
-					return c.fail(ctx, err, nil)
+					return false, c.fail(ctx, err, nil)
 				}
 				if found {
-					return nil
+					return true, nil
 				}
 			}
 		}
 	}
-	return nil
+	return false, nil
 }
 
 // lit evaluates a literal on state s (and step s -> t when t >= 0).
@@ -204,6 +226,9 @@ func (lc *liveCtx) buildProduct(g *gba) (*product, error) {
 		return id
 	}
 	for _, s := range c.p.inits {
+		if lc.limit >= 0 && s >= lc.limit {
+			continue
+		}
 		for _, gi := range g.init {
 			ok, err := lc.labels(g, gi, s)
 			if err != nil {
@@ -221,6 +246,9 @@ func (lc *liveCtx) buildProduct(g *gba) (*product, error) {
 		n := pr.nodes[u]
 		edges := append(c.p.succ[n.s], gedge{to: n.s, action: 0xFFFF})
 		for _, e := range edges {
+			if lc.limit >= 0 && e.to >= lc.limit {
+				continue
+			}
 			act := int32(e.action)
 			if e.action == 0xFFFF {
 				act = -1
@@ -733,6 +761,9 @@ func (lc *liveCtx) enabledBySearch(s int32, step func(s, t int32) (bool, error))
 		if ok, err := step(s, int32(t)); err != nil || ok {
 			return ok, err
 		}
+	}
+	if lc.limit >= 0 {
+		return false, errPartial // a state not found yet may be the successor
 	}
 	return false, nil
 }

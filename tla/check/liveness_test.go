@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/verimeter/verimeter/tla/value"
 )
@@ -90,5 +91,66 @@ func TestLivenessUnsupportedStepPredicate(t *testing.T) {
 	res, err := Run(context.Background(), liveCounter(true, tnode(TEventually, step)), Options{NoDeadlock: true})
 	if err == nil || res.Verdict != EvalError || !strings.Contains(err.Error(), "M.tla:3:4") {
 		t.Fatalf("got %v, %v", res.Verdict, err)
+	}
+}
+
+// liveGrid is x, y in 0..n, each step increasing one of them: (n+1)^2 states.
+func liveGrid(n int32, live ...*Temporal) *propSystem {
+	s := &propSystem{funcSystem: funcSystem{vars: []string{"x", "y"}, init: [][]int32{{0, 0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			if s[0] < n {
+				emit([]int32{s[0] + 1, s[1]}, "IncX")
+			}
+			if s[1] < n {
+				emit([]int32{s[0], s[1] + 1}, "IncY")
+			}
+		}}}
+	s.props = []Property{{Name: "P", Liveness: live}}
+	return s
+}
+
+// TestLivenessDuringSearch: with checks during the search, a violation
+// near the initial states stops the run long before the space is
+// explored; checked only afterwards, the same violation costs the whole
+// space. Fair cycles the unexplored states would break are not reported:
+// a property that holds still holds with a check at every level.
+func TestLivenessDuringSearch(t *testing.T) {
+	xIsN := &Temporal{Op: TState, Text: "x = 100", State: func(s State) (bool, error) { return s[0].(value.Int) == 100, nil }}
+	early, err := Run(context.Background(), liveGrid(100, tnode(TEventually, xIsN)), Options{Workers: 1, NoDeadlock: true, LivenessEvery: time.Nanosecond})
+	if err != nil || early.Verdict != LivenessViolated || early.Distinct > 10 || early.Queue == 0 {
+		t.Fatalf("during the search: %s after %d states (queue %d), %v", early.Verdict, early.Distinct, early.Queue, err)
+	}
+	t.Logf("during the search: stopped after %d states, queue %d", early.Distinct, early.Queue)
+	if early.Trace[0].Action != InitialAction || early.Trace[len(early.Trace)-1].Action != StutteringAction {
+		t.Fatalf("counterexample %+v", early.Trace)
+	}
+	late, err := Run(context.Background(), liveGrid(100, tnode(TEventually, xIsN)), Options{Workers: 1, NoDeadlock: true, LivenessEvery: -1})
+	if err != nil || late.Verdict != LivenessViolated || late.Distinct != 101*101 {
+		t.Fatalf("after the search: %s after %d states, %v", late.Verdict, late.Distinct, err)
+	}
+	// The fair counter: at each level its last explored state has Inc
+	// enabled with its successor not explored yet; no check may take that
+	// state's stuttering for a fair cycle, with ENABLED decided on the
+	// state or on the graph.
+	for _, onGraph := range []bool{false, true} {
+		sys := liveCounter(true, tnode(TEventually, xIs(3)))
+		if onGraph {
+			sys.fair[0].Enabled = func(State) (bool, error) { return false, ErrEnabledBySuccessors }
+		}
+		res, err := Run(context.Background(), sys, Options{Workers: 1, NoDeadlock: true, LivenessEvery: time.Nanosecond})
+		if err != nil || res.Verdict != Success || res.Distinct != 4 {
+			t.Fatalf("ENABLED on the graph %v: %s, %d distinct, %v", onGraph, res.Verdict, res.Distinct, err)
+		}
+	}
+	// ENABLED of an action Next does not take (x' = 3 from anywhere),
+	// decided on the graph: true only once x = 3 is stored. A check before
+	// that must not take it for disabled and report the stuttering at 0.
+	sys := liveCounter(false, tnode(TEventually, xIs(3)))
+	sys.fair = []Fairness{{Name: "WF_x(Jump)",
+		Enabled: func(State) (bool, error) { return false, ErrEnabledBySuccessors },
+		Step:    func(a, b State) (bool, error) { return a[0].(value.Int) != 3 && b[0].(value.Int) == 3, nil }}}
+	res, err := Run(context.Background(), sys, Options{Workers: 1, NoDeadlock: true, LivenessEvery: time.Nanosecond})
+	if err != nil || res.Verdict != Success || res.Distinct != 4 {
+		t.Fatalf("ENABLED decided on part of the graph: %s, %d distinct, %v", res.Verdict, res.Distinct, err)
 	}
 }
