@@ -360,3 +360,30 @@ Inv == x = Stop => I!NoVal = Stop
 		t.Fatalf("%s with %d distinct states, TLC: success with 5", res.Verdict, res.Distinct)
 	}
 }
+
+// TestModulesFollowingInTheFile: a file may hold several modules one after
+// another, the first extending one that follows (braf's
+// BufferedRandomAccessFile.tla with its Common); TLC on the same file: 7
+// distinct states, no error. A module defined twice is refused.
+func TestModulesFollowingInTheFile(t *testing.T) {
+	spec := `Text before the first module is not TLA+.
+---- MODULE Spec ----
+EXTENDS Naturals, Later
+VARIABLE x
+Init == x = Zero
+Next == x' = Bump(x)
+Inv == x \in Range
+====
+Text between the modules is not TLA+ either: x == y ====
+---- MODULE Later ----
+EXTENDS Naturals
+Zero == 0
+Bump(n) == (n + 3) % 7
+Range == 0..6
+====
+Trailing text.
+`
+	runFeature(t, featureCase{name: "following", spec: spec, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 7})
+	twice := strings.Replace(spec, "Trailing text.", "---- MODULE Later ----\n====\n", 1)
+	runFeature(t, featureCase{name: "twice", spec: twice, cfg: "INIT Init\nNEXT Next\n", err: ErrDuplicate})
+}

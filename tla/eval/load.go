@@ -107,10 +107,29 @@ func Load(file string) (*Spec, error) {
 	s := &Spec{Root: root, Modules: map[string]*syntax.Module{}, dir: filepath.Dir(file),
 		scopes: map[string]map[string]entry{}}
 	s.addNested(root)
+	if err := s.addFollowing(root); err != nil {
+		return nil, err
+	}
 	if err := s.loadUses(root); err != nil {
 		return nil, err
 	}
+	for _, f := range root.Following {
+		if err := s.loadUses(f); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
+}
+
+// addFollowing registers the modules that follow m in its file.
+func (s *Spec) addFollowing(m *syntax.Module) error {
+	for _, f := range m.Following {
+		if _, dup := s.Modules[f.Name]; dup {
+			return &PosError{f.Pos, fmt.Sprintf("module %s defined twice", f.Name), ErrDuplicate}
+		}
+		s.addNested(f)
+	}
+	return nil
 }
 
 func (s *Spec) addNested(m *syntax.Module) {
@@ -150,6 +169,14 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 			return err
 		}
 		s.addNested(sub)
+		if err := s.addFollowing(sub); err != nil {
+			return err
+		}
+		for _, f := range sub.Following {
+			if err := s.loadUses(f); err != nil {
+				return err
+			}
+		}
 		return s.loadUses(sub)
 	}
 	for _, e := range m.Extends {

@@ -297,6 +297,10 @@ type Module struct {
 	Variables  []Decl
 	Units      []any // *Def, *Instance, *Assume
 	Submodules []*Module
+	// Following lists the modules after this one in its file, outside it
+	// (the first module of a file only): SANY reads them all, and the
+	// first may EXTEND or INSTANCE one that follows.
+	Following []*Module
 	// Recursive lists the names declared in RECURSIVE statements.
 	Recursive []string
 	// Ignored counts theorems, lemmas and proof blocks that were skipped.

@@ -68,8 +68,9 @@ var symbols = []string{
 // MaxCommentDepth caps nested (* *) comments.
 const MaxCommentDepth = 64
 
-// Lex splits a file into tokens. Text before the first module header and
-// after the last ==== line is not TLA+ and is skipped; comments are \* to
+// Lex splits a file into tokens. Text before the first module header,
+// between two modules and after the last ==== line is not TLA+ and is
+// skipped; comments are \* to
 // the end of the line and (* *), nested.
 func Lex(file string, src []byte) ([]Token, error) {
 	l := &lexer{file: file, src: src, line: 1, col: 1, newLine: true}
@@ -112,8 +113,15 @@ func Lex(file string, src []byte) ([]Token, error) {
 			l.adv(l.run('='))
 			l.emit(End, "====", pos)
 			if depth--; depth <= 0 {
-				l.toks = append(l.toks, Token{Kind: EOF, Pos: Pos{file, l.line, l.col}})
-				return l.toks, nil
+				// Text between two modules of a file is not TLA+; SANY
+				// reads a module that follows (one may EXTEND another).
+				for l.i < len(src) && !(l.atDashes() && l.moduleFollows()) {
+					l.adv(1)
+				}
+				if l.i == len(src) {
+					l.toks = append(l.toks, Token{Kind: EOF, Pos: Pos{file, l.line, l.col}})
+					return l.toks, nil
+				}
 			}
 		case c == '_' && (l.lastIs("]") || l.lastIs(">>")):
 			l.emit(Sub, "_", pos)

@@ -29,6 +29,12 @@ func ParseModule(file string, src []byte) (m *Module, err error) {
 		}
 	}()
 	m = p.module()
+	for p.peek().Kind == Begin {
+		m.Following = append(m.Following, p.module())
+	}
+	if t := p.peek(); t.Kind != EOF {
+		p.fail(t.Pos, "expected ---- MODULE after the module, found %s", t)
+	}
 	return m, nil
 }
 
