@@ -1,6 +1,11 @@
 package eval
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/check"
@@ -36,4 +41,57 @@ Eager == x + 3 \in {d \in 0..5 : 12 \div d > 1}
 func TestMembershipInFilter(t *testing.T) {
 	runFeature(t, featureCase{name: "lazy membership", spec: filterMemberModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Deadlocked, distinct: 7})
 	runFeature(t, featureCase{name: "eager over an interval", spec: filterMemberModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Eager\n", err: value.ErrDomain})
+}
+
+const extendedSubstInner = `---- MODULE Inner ----
+LOCAL INSTANCE Naturals
+Seqs(S) == UNION {[1..n -> S] : n \in Nat}
+====
+`
+
+const extendedSubstModule = `---- MODULE Spec ----
+EXTENDS Naturals, Inner
+ASSUME 2 \in Nat /\ 3 \notin Nat
+Lim == 0..2
+VARIABLE x
+Init == x \in Seqs({0, 1})
+Next == UNCHANGED x
+====
+`
+
+// TestSubstInExtendedModule: Nat <-[Inner] Lim where the root extends Inner
+// (LeastCircularSubstring's Nat <-[ZSequences] ZSeqNat). TLC substitutes
+// the Nat that Inner sees, which is the root's Nat too: 7 distinct states
+// (the sequences of length 0 to 2 over {0, 1}), the root's ASSUME sees
+// Nat = 0..2, and ASSUME 5 \in Nat is false.
+func TestSubstInExtendedModule(t *testing.T) {
+	cfg := "CONSTANT Nat <- [Inner]Lim\nINIT Init\nNEXT Next\n"
+	runFeatureWith(t, featureCase{name: "substituted", spec: extendedSubstModule, cfg: cfg, verdict: check.Success, distinct: 7}, "Inner", extendedSubstInner)
+	spec := strings.Replace(extendedSubstModule, `ASSUME 2 \in Nat /\ 3 \notin Nat`, `ASSUME 5 \in Nat`, 1)
+	runFeatureWith(t, featureCase{name: "root's Nat", spec: spec, cfg: cfg, err: ErrAssumption}, "Inner", extendedSubstInner)
+}
+
+// runFeatureWith is runFeature with one more module beside Spec.tla.
+func runFeatureWith(t *testing.T, tc featureCase, name, text string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"Spec.tla": tc.spec, "Spec.cfg": tc.cfg, name + ".tla": text}
+	for f, s := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg"), check.Options{Workers: 1})
+	if tc.err != nil {
+		if !errors.Is(err, tc.err) {
+			t.Fatalf("%s: error %v, want %v", tc.name, err, tc.err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", tc.name, err)
+	}
+	if res.Verdict != tc.verdict || res.Distinct != tc.distinct {
+		t.Fatalf("%s: %s with %d distinct states, TLC: %s with %d", tc.name, res.Verdict, res.Distinct, tc.verdict, tc.distinct)
+	}
 }
