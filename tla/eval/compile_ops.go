@@ -146,6 +146,9 @@ func (s scope) opSpecial(x *syntax.OpApp) evalFn {
 		if rf, ok := s.recordLit(x.Args[0]); ok {
 			return s.inRecordLit(x, rf)
 		}
+		if f := s.inFilter(x); f != nil {
+			return f
+		}
 	case "\\cup":
 		if e, ok := singleton(x.Args[1]); ok {
 			return s.insertElem(x, e)

@@ -175,7 +175,11 @@ func (m *Machine) bindConstants(cs []cfg.Constant, seen map[string]bool) error {
 			}
 			m.modValue[k.Module][k.Name] = v
 			m.consts[modValueName(k.Module, k.Name)] = v
-		case k.Module != "":
+		case k.Module != "" && !seen[k.Module]:
+			// c <-[Mod] d for a module the root extends falls to c <- d
+			// below: TLC substitutes the definition c that Mod sees, the
+			// one the root sees too (LeastCircularSubstring's
+			// Nat <-[ZSequences] ZSeqNat bounds the root's Nat as well).
 			if _, ok := m.defs[k.Def]; !ok {
 				return evalErr(pos, "%s <-[%s] %s: no definition %s", k.Name, k.Module, k.Def, k.Def)
 			}
