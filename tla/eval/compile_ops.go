@@ -276,7 +276,7 @@ func (s scope) opInfix(x *syntax.OpApp, a, b evalFn) evalFn {
 	case "..":
 		return ints(func(x, y int32) value.Value { return value.NewInterval(x, y) })
 	case "\\o":
-		return bin(value.Concat)
+		return bin(s.concat)
 	case ":>":
 		return bin(func(x, y value.Value) (value.Value, error) { return value.ColonGreater(x, y), nil })
 	case "@@":
@@ -366,6 +366,9 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 		})
 	case "Append", "SubSeq", "Print", "Assert":
 		return s.builtinEffect(x, p)
+	}
+	if f := s.libBuiltin(x, p); f != nil {
+		return f
 	}
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))
 }

@@ -149,6 +149,9 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 		if err != nil {
 			return err
 		}
+		if path == "(built in)/"+name+".tla" {
+			overrideLibrary(sub)
+		}
 		s.addNested(sub)
 		return s.loadUses(sub)
 	}

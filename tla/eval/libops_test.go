@@ -1,0 +1,79 @@
+package eval
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/verimeter/verimeter/tla/check"
+)
+
+const libraryModule = `---- MODULE Spec ----
+EXTENDS Naturals, TLC, TLCExt, Json, IOUtils, Randomization, DyadicRationals
+VARIABLE x
+Init == x = One
+Next == x' = IF x.den < 16 THEN Half(x) ELSE Add(x, x)
+Inv == \/ /\ IsDyadicRational(x)
+          /\ AssertEq(TLCCache(x.num, {}), 1)
+          /\ TLCNoOp(atoi("-42")) + 42 = 0
+          /\ TLCModelValue("mv") = TLCModelValue("mv")
+          /\ atoi(IOEnv.VERIMETER_LIB_TEST) = 7
+          /\ RandomElement({x}) = x
+          /\ RandomElement(1..3) \in 1..3
+          /\ PrettyPrint(x) \in {"1", "1/2", "1/4", "1/8", "1/16"}
+       \/ JsonSerialize("out.json", x)
+Inv2 == x.den < 16 \/ JsonSerialize("out.json", x)
+====
+`
+
+// TestLibraryModules: the modules TLCExt, Json, IOUtils, Randomization and
+// DyadicRationals of TLC's library (lib/), with the operators TLC computes
+// in Java built in (IOEnv, atoi, TLCModelValue, RandomElement, \o of
+// strings). TLC (environment VERIMETER_LIB_TEST=7): no error, 5 distinct
+// states; the disjunct JsonSerialize is never evaluated. Inv2 evaluates
+// JsonSerialize at x.den = 16, where TLC would write out.json: ours stops
+// as unsupported instead of writing a file.
+func TestLibraryModules(t *testing.T) {
+	t.Setenv("VERIMETER_LIB_TEST", "7")
+	runFeature(t, featureCase{name: "library modules", spec: libraryModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\nCHECK_DEADLOCK FALSE\n", verdict: check.Success, distinct: 5})
+	runFeature(t, featureCase{name: "JsonSerialize evaluated", spec: libraryModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv2\nCHECK_DEADLOCK FALSE\n", err: ErrUnsupported})
+}
+
+// TestRandomElement: RandomElement draws an element of the set at each
+// evaluation (twenty draws from 1..1000 are not all equal), and a constant
+// definition built with it is evaluated once (E is the same set in every
+// state: the invariant E = F holds). TLC: no error, 3 distinct states.
+func TestRandomElement(t *testing.T) {
+	spec := `---- MODULE Spec ----
+EXTENDS Naturals, FiniteSets, TLC
+S == SUBSET (1..4)
+E == RandomElement(S)
+VARIABLE x, F
+Init == x = 0 /\ F = E
+Next == x' = (x + 1) % 3 /\ F' = F
+Inv == /\ E \in S
+       /\ E = F
+       /\ \E k \in 1..10 : RandomElement(k..10) \in k..10
+       /\ Cardinality({RandomElement(1..1000) : i \in 1..20}) > 1
+====
+`
+	runFeature(t, featureCase{name: "RandomElement", spec: spec, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 3})
+}
+
+// TestDeclarationOrder: a constant or variable is in scope only after its
+// declaration, so a definition before VARIABLE i may bind i (the corpus's
+// TLCMC). TLC: no error, 3 distinct states.
+func TestDeclarationOrder(t *testing.T) {
+	spec := `---- MODULE Spec ----
+EXTENDS Naturals
+Set(s) == {s[i] : i \in 1..2}
+VARIABLE i
+Init == i = 0
+Next == i' = (i + 1) % 3
+Inv == Set(<<i, i>>) = {i}
+====
+`
+	runFeature(t, featureCase{name: "bound before declared", spec: spec, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 3})
+	// After the declaration, binding the name is still an error.
+	bad := strings.Replace(spec, "Inv ==", "Bad == {i : i \\in 1..2}\nInv ==", 1)
+	runFeature(t, featureCase{name: "bound after declared", spec: bad, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", err: ErrDuplicate})
+}
