@@ -62,6 +62,11 @@ var libOps = map[string]map[string]libOp{
 		"IOEnv":             {arity: 0, compile: compileIOEnv},
 		"atoi":              {arity: 1, compile: compileAtoi},
 	},
+	"SVG": {
+		"SVGElemToString":           {arity: 1, why: "TLC's SVG rendering is not built in"},
+		"NodeOfRingNetwork":         {arity: 5, why: "TLC's layout of a ring is not built in"},
+		"NodesOfDirectedMultiGraph": {arity: 3, why: "TLC's graph layout is not built in"},
+	},
 	"TLCExt": {
 		"AssertError":       {arity: 2, why: "it needs TLC's error messages"},
 		"TLCGetOrDefault":   {arity: 2, why: "TLC's registers are not built in"},

@@ -1,6 +1,10 @@
 package eval
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -76,4 +80,84 @@ Inv == Set(<<i, i>>) = {i}
 	// After the declaration, binding the name is still an error.
 	bad := strings.Replace(spec, "Inv ==", "Bad == {i : i \\in 1..2}\nInv ==", 1)
 	runFeature(t, featureCase{name: "bound after declared", spec: bad, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", err: ErrDuplicate})
+}
+
+// TestLetInstance: LET G == INSTANCE Graphs IN ... G!Op (EWD687a's
+// TreeWithRoot): the loader reads modules instanced in a LET, and a path
+// through such an instance is compiled when the module declares no
+// constant or variable. TLC: no error, 4 distinct states.
+func TestLetInstance(t *testing.T) {
+	spec := `---- MODULE Spec ----
+EXTENDS Naturals
+VARIABLE x
+Init == x = 1
+Next == x' = (x % 4) + 1
+Inv == LET G == INSTANCE Graphs
+           g == [node |-> 1..x, edge |-> {<<i, i+1>> : i \in 1..x-1}]
+       IN /\ G!IsDirectedGraph(g)
+          /\ G!Transpose(G!Transpose(g)) = g
+          /\ G!AreConnectedIn(1, x, g)
+          /\ G!IsTreeWithRoot(G!Transpose(g), 1)
+          /\ ~G!IsTreeWithRoot(g, 1) \/ x = 1
+====
+`
+	runFeature(t, featureCase{name: "LET INSTANCE Graphs", spec: spec, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 4})
+	// A module with a constant would need the LET's scope for its
+	// substitution: not compiled, unsupported (TLC: no error, 4 states).
+	dir := t.TempDir()
+	files := map[string]string{
+		"Cell.tla": "---- MODULE Cell ----\nEXTENDS Naturals\nCONSTANT C\nVal == C + 1\n====\n",
+		"Spec.tla": `---- MODULE Spec ----
+EXTENDS Naturals
+CONSTANT C
+VARIABLE x
+Init == x = 1
+Next == x' = (x % 4) + 1
+Inv == LET I == INSTANCE Cell
+       IN I!Val = C + 1
+====
+`,
+		"Spec.cfg": "CONSTANT C = 2\nINIT Init\nNEXT Next\nINVARIANT Inv\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg"), check.Options{Workers: 1})
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("LET INSTANCE of a module with a constant: %v, want unsupported", err)
+	}
+}
+
+// TestSVG: the module SVG builds records of strings (its TLA+ definitions);
+// SVGSerialize, which writes a file in TLC, stops the model as unsupported
+// when evaluated. TLC: no error, 3 distinct states, for Inv.
+func TestSVG(t *testing.T) {
+	spec := `---- MODULE Spec ----
+EXTENDS Naturals, TLC, SVG
+VARIABLE x
+Init == x = 0
+Next == x' = (x + 1) % 3
+R == Rect(x, 1, 2, 3, [fill |-> "red"])
+Inv == /\ R.attrs = [x |-> ToString(x), y |-> "1", width |-> "2", height |-> "3", fill |-> "red"]
+       /\ Group(<<R>>, <<>>).children = <<R>>
+       /\ Text(1, 2, "t", <<>>).innerText = "t"
+Inv2 == SVGSerialize(SVGDoc(<<R>>, 0, 0, 10, 10, <<>>), "frame_", x)
+====
+`
+	runFeature(t, featureCase{name: "SVG", spec: spec, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 3})
+	runFeature(t, featureCase{name: "SVGSerialize", spec: spec, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv2\n", err: ErrUnsupported})
+	dir := t.TempDir()
+	sp, cp := filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg")
+	if err := os.WriteFile(sp, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, []byte("INIT Init\nNEXT Next\nINVARIANT Inv2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := CheckModel(context.Background(), sp, cp, check.Options{Workers: 1})
+	if err == nil || !strings.Contains(err.Error(), "operator Serialize of module IOUtils (it writes a file)") {
+		t.Fatalf("SVGSerialize: %v, want IOUtils' Serialize unsupported", err)
+	}
 }

@@ -180,6 +180,11 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 	if err := walk(m.Units); err != nil {
 		return err
 	}
+	for _, in := range letInstances(m) {
+		if err := need(in.Module, in.Pos); err != nil {
+			return err
+		}
+	}
 	for _, sub := range m.Submodules {
 		if err := s.loadUses(sub); err != nil {
 			return err
