@@ -62,6 +62,9 @@ var libOps = map[string]map[string]libOp{
 		"IOEnv":             {arity: 0, compile: compileIOEnv},
 		"atoi":              {arity: 1, compile: compileAtoi},
 	},
+	"DyadicRationals": {
+		"GCD": {arity: 2, compile: compileGCD},
+	},
 	"SVG": {
 		"SVGElemToString":           {arity: 1, why: "TLC's SVG rendering is not built in"},
 		"NodeOfRingNetwork":         {arity: 5, why: "TLC's layout of a ring is not built in"},
@@ -252,4 +255,30 @@ func (s scope) concat(x, y value.Value) (value.Value, error) {
 		}
 	}
 	return value.Concat(x, y)
+}
+
+// compileGCD is DyadicRationals' LOCAL GCD(n, m) == Max(Divisors(n) \cap
+// Divisors(m)), which TLC evaluates as written: quadratic in n and m, and
+// the bulk of Huang's run. Euclid's algorithm gives the same value for
+// positive n and m; for others the set of common divisors is empty and
+// its Max an error, as in TLC.
+func compileGCD(_ scope, pos syntax.Pos, args []evalFn) evalFn {
+	return func(r *rt) (value.Value, error) {
+		vs, err := evalAll(r, args)
+		if err != nil {
+			return nil, err
+		}
+		n, ok1 := vs[0].(value.Int)
+		m, ok2 := vs[1].(value.Int)
+		if !ok1 || !ok2 {
+			return nil, evalErr(pos, "GCD of %s and %s, which are not both integers", vs[0], vs[1])
+		}
+		if n < 1 || m < 1 {
+			return nil, evalErr(pos, "GCD(%d, %d): Max of the empty set of common divisors", n, m)
+		}
+		for m != 0 {
+			n, m = m, n%m
+		}
+		return n, nil
+	}
 }
