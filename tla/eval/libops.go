@@ -130,6 +130,12 @@ func (s scope) libBuiltin(x *syntax.Ref, p syntax.RefPart) evalFn {
 		}
 		return compileRandomElement(s, x.P, s.exprs(p.Args)[0])
 	}
+	if p.Name == "TLCSet" {
+		if len(p.Args) != 2 {
+			return errFn(evalErr(x.P, "TLCSet takes 2 arguments, got %d", len(p.Args)))
+		}
+		return compileTLCSet(s, x.P, s.exprs(p.Args))
+	}
 	mod, name, ok := strings.Cut(strings.TrimPrefix(p.Name, libPrefix), "!")
 	if !ok || !strings.HasPrefix(p.Name, libPrefix) {
 		return nil

@@ -162,3 +162,44 @@ Inv2 == SVGSerialize(SVGDoc(<<R>>, 0, 0, 10, 10, <<>>), "frame_", x)
 		t.Fatalf("SVGSerialize: %v, want IOUtils' Serialize unsupported", err)
 	}
 }
+
+const registersModule = `---- MODULE Spec ----
+EXTENDS Naturals, TLC
+ASSUME /\ TLCGet("config").mode = "bfs"
+       /\ TLCGet("config").worker = 1
+       /\ TLCGet("config").deadlock = FALSE
+ASSUME TLCSet(3, 7)
+VARIABLE x
+Init == x = 0
+Next == x' = (x + 1) % TLCGet(3)
+Inv == TLCGet(3) = 7
+Inv2 == TLCSet(4, x)
+====
+`
+
+// TestTLCGetConfigAndRegisters: TLCGet("config") reports the run's mode,
+// workers and deadlock checking, and a register set by TLCSet in an ASSUME
+// is read during the search (DieHardest). TLC: no error, 7 distinct
+// states; with two workers the first assumption is false. A TLCSet during
+// the search (Inv2) is unsupported: TLC's registers then depend on its
+// order of exploration.
+func TestTLCGetConfigAndRegisters(t *testing.T) {
+	cfg := "INIT Init\nNEXT Next\nINVARIANT Inv\nCHECK_DEADLOCK FALSE\n"
+	runFeature(t, featureCase{name: "registers", spec: registersModule, cfg: cfg, verdict: check.Success, distinct: 7})
+	runFeature(t, featureCase{name: "TLCSet in the search", spec: registersModule, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv2\nCHECK_DEADLOCK FALSE\n", err: ErrUnsupported})
+	dir := t.TempDir()
+	sp, cp := filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg")
+	if err := os.WriteFile(sp, []byte(registersModule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cp, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CheckModel(context.Background(), sp, cp, check.Options{Workers: 2}); !errors.Is(err, ErrAssumption) {
+		t.Fatalf("two workers: %v, want the assumption false", err)
+	}
+	// Without the run's options (LoadModel), TLCGet("config") is unsupported.
+	if _, err := LoadModel(sp, cp); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("LoadModel: %v, want unsupported", err)
+	}
+}
