@@ -63,7 +63,8 @@ var libOps = map[string]map[string]libOp{
 		"atoi":              {arity: 1, compile: compileAtoi},
 	},
 	"DyadicRationals": {
-		"GCD": {arity: 2, compile: compileGCD},
+		"GCD":              {arity: 2, compile: compileGCD},
+		"IsDyadicRational": {arity: 1, compile: compileIsDyadicRational},
 	},
 	"SVG": {
 		"SVGElemToString":           {arity: 1, why: "TLC's SVG rendering is not built in"},
@@ -286,5 +287,40 @@ func compileGCD(_ scope, pos syntax.Pos, args []evalFn) evalFn {
 			n, m = m, n%m
 		}
 		return n, nil
+	}
+}
+
+// compileIsDyadicRational is DyadicRationals' IsDyadicRational(r) ==
+// \E i \in 0..r.den : 2^i = r.den, which TLC evaluates as written: it
+// enumerates 0..r.den (the other bulk of Huang's run, in TypeOK). The same
+// value without the enumeration: TRUE when r.den is a power of two (found
+// at i = log2(r.den), before 2^i overflows); otherwise FALSE, or, when
+// r.den > 30, the overflow of 2^31 that TLC's enumeration reaches.
+func compileIsDyadicRational(s scope, pos syntax.Pos, args []evalFn) evalFn {
+	den := s.c.m.strs.String("den")
+	return func(r *rt) (value.Value, error) {
+		v, err := args[0](r)
+		if err != nil {
+			return nil, err
+		}
+		f, ok := v.(*value.Func)
+		if !ok {
+			return nil, evalErr(pos, "IsDyadicRational of %s, which is not a record", v)
+		}
+		dv, err := f.Apply(den)
+		if err != nil {
+			return nil, wrap(pos, err)
+		}
+		d, ok := dv.(value.Int)
+		if !ok {
+			return nil, evalErr(pos, "0..%s: not an integer", dv)
+		}
+		switch {
+		case d >= 1 && d&(d-1) == 0:
+			return value.True, nil
+		case d > 30:
+			return nil, wrap(pos, fmt.Errorf("%w: 2^31", value.ErrOverflow))
+		}
+		return value.False, nil
 	}
 }

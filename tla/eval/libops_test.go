@@ -18,6 +18,7 @@ Init == x = One
 Next == x' = IF x.den < 16 THEN Half(x) ELSE Add(x, x)
 Inv == \/ /\ IsDyadicRational(x)
           /\ AssertEq(TLCCache(x.num, {}), 1)
+          /\ ~IsDyadicRational([num |-> 1, den |-> 12]) /\ ~IsDyadicRational([num |-> 0, den |-> 0])
           /\ TLCNoOp(atoi("-42")) + 42 = 0
           /\ TLCModelValue("mv") = TLCModelValue("mv")
           /\ atoi(IOEnv.VERIMETER_LIB_TEST) = 7
