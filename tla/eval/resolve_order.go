@@ -29,12 +29,13 @@ func newDeclOrder(m *syntax.Module, later map[string]bool) *declOrder {
 	return o
 }
 
-// reach brings into scope (removes from later) the declarations before u.
+// reach brings into scope (removes from later) the declarations before u
+// (all of them at a unit from elsewhere, which has no place in the file).
 func (o *declOrder) reach(u any, later map[string]bool) {
 	at := unitPos(u)
 	kept := o.pending[:0]
 	for _, d := range o.pending {
-		if before(d.Pos, at) {
+		if d.Pos.File != at.File || before(d.Pos, at) {
 			delete(later, d.Name)
 		} else {
 			kept = append(kept, d)
