@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,14 +222,14 @@ func compileTLCModelValue(s scope, pos syntax.Pos, args []evalFn) evalFn {
 // element of S drawn by a pseudo-random generator at each evaluation (so
 // {RandomSucc(i) : i \in 1..n} in MisraReachability's ReachabilityTest
 // draws n times). TLC seeds its generator anew at each run unless told;
-// ours has a fixed seed per call site, so that a run with one worker is
-// reproducible. The call is impure: not shared as a constant subexpression;
+// ours has a fixed seed per call site (its line, column and file name),
+// so that a run with one worker is reproducible. The call is impure: not shared as a constant subexpression;
 // a top-level definition without parameters that reads no variable is, as
 // in TLC, evaluated once (SpanTreeRandom's Edges is one graph in a run).
 func compileRandomElement(s scope, pos syntax.Pos, arg evalFn) evalFn {
 	s.fl.impure = true
 	var mu sync.Mutex
-	seed := value.Mix(uint64(pos.Line)<<32|uint64(pos.Col), uint64(len(pos.File)))
+	seed := value.Mix(uint64(pos.Line)<<32|uint64(pos.Col), uint64(len(filepath.Base(pos.File))))
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	return func(r *rt) (value.Value, error) {
 		v, err := arg(r)
