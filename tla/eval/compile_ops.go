@@ -279,7 +279,7 @@ func (s scope) opInfix(x *syntax.OpApp, a, b evalFn) evalFn {
 	case "..":
 		return ints(func(x, y int32) value.Value { return value.NewInterval(x, y) })
 	case "\\o":
-		return bin(value.Concat)
+		return bin(s.concat)
 	case ":>":
 		return bin(func(x, y value.Value) (value.Value, error) { return value.ColonGreater(x, y), nil })
 	case "@@":
@@ -346,12 +346,16 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	case "SelectSeq":
 		return s.selectSeq(x, p)
 	case "TLCGet":
+		s.fl.impure = true
 		// TLC's registers and run statistics are not modelled; the one JVM
 		// property a corpus model asks for is the switch of \cdot, which
 		// is always on here.
 		return unary(func(v value.Value) (value.Value, error) {
 			if str, ok := v.(value.Str); ok && str.Go() == "-Dtlc2.tool.impl.Tool.cdot" {
 				return m.strs.String("true"), nil
+			}
+			if r, ok, err := m.tlcGet(pos, v); ok {
+				return r, err
 			}
 			return nil, unsupported(pos, "TLCGet("+v.String()+")")
 		})
@@ -369,6 +373,9 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 		})
 	case "Append", "SubSeq", "Print", "Assert":
 		return s.builtinEffect(x, p)
+	}
+	if f := s.libBuiltin(x, p); f != nil {
+		return f
 	}
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))
 }

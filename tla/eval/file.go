@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/verimeter/verimeter/tla/cfg"
@@ -25,6 +26,10 @@ var ErrNoConfig = errors.New("no such file")
 // CLI, the conformance runner and the spec's own tests build a model the
 // same way.
 func LoadModel(specPath, cfgPath string) (*Machine, error) {
+	return loadModel(specPath, cfgPath, RunInfo{})
+}
+
+func loadModel(specPath, cfgPath string, run RunInfo) (*Machine, error) {
 	if cfgPath == "" {
 		cfgPath = strings.TrimSuffix(specPath, filepath.Ext(specPath)) + ".cfg"
 	}
@@ -46,7 +51,7 @@ func LoadModel(specPath, cfgPath string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Build(spec, c)
+	return BuildRun(spec, c, run)
 }
 
 // CheckModel loads a model with LoadModel and explores it with opts
@@ -55,7 +60,11 @@ func LoadModel(specPath, cfgPath string) (*Machine, error) {
 // verdict EvalError; errors from exploring come back with check.Run's
 // Result.
 func CheckModel(ctx context.Context, specPath, cfgPath string, opts check.Options) (check.Result, error) {
-	m, err := LoadModel(specPath, cfgPath)
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0) // as check.Run
+	}
+	m, err := loadModel(specPath, cfgPath, RunInfo{Workers: workers, NoDeadlock: opts.NoDeadlock})
 	if err != nil {
 		return check.Result{Verdict: check.EvalError, Error: err.Error()}, err
 	}

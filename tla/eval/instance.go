@@ -210,12 +210,17 @@ type argBinder func(pos syntax.Pos, d *syntax.Def, args []syntax.Expr, denv *bin
 func (m *Machine) resolvePath(x *syntax.Ref, env *bind, bindArgs argBinder) (pathTarget, error) {
 	first := x.Parts[0]
 	var d *syntax.Def
-	var denv *bind
+	var denv, letInst *bind
 	if b := findIn(env, first.Name); b != nil {
 		if b.kind != eDef {
-			return pathTarget{}, unsupported(x.P, "reference "+first.Name+"!... to a bound name")
+			li, err := m.letInstance(x, b)
+			if err != nil {
+				return pathTarget{}, err
+			}
+			d, letInst = b.def, li
+		} else {
+			d, denv = b.def, b.denv
 		}
-		d, denv = b.def, b.denv
 	} else if rd, ok := m.defs[first.Name]; ok {
 		d = rd
 	} else {
@@ -225,8 +230,9 @@ func (m *Machine) resolvePath(x *syntax.Ref, env *bind, bindArgs argBinder) (pat
 	for i := 1; i < len(x.Parts); i++ {
 		p := x.Parts[i]
 		if d.Instance != nil {
-			var inst *bind
-			if len(d.Params) == 0 {
+			inst := letInst
+			letInst = nil
+			if inst == nil && len(d.Params) == 0 {
 				if denv == nil {
 					inst = m.rootInsts[d.Name]
 				} else if sc := scopeOf(denv); sc != nil {

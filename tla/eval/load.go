@@ -168,6 +168,9 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 		if err != nil {
 			return err
 		}
+		if path == "(built in)/"+name+".tla" {
+			overrideLibrary(sub)
+		}
 		s.addNested(sub)
 		if err := s.addFollowing(sub); err != nil {
 			return err
@@ -203,6 +206,11 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 	}
 	if err := walk(m.Units); err != nil {
 		return err
+	}
+	for _, in := range letInstances(m) {
+		if err := need(in.Module, in.Pos); err != nil {
+			return err
+		}
 	}
 	for _, sub := range m.Submodules {
 		if err := s.loadUses(sub); err != nil {

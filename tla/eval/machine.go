@@ -35,6 +35,7 @@ type Machine struct {
 	modSubst  map[string]map[string]string      // c <-[Mod] d
 	modValue  map[string]map[string]value.Value // c = [Mod] v
 	live      liveParts
+	tlc       *tlcState // TLCGet's run information and TLCSet's registers
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
 	// ConstantOnly is a specification without variables whose
@@ -49,12 +50,15 @@ var _ check.System = (*Machine)(nil)
 // of every module in the order they were read (TLC orders strings by first
 // sighting), binds constants, finds INIT/NEXT (or SPECIFICATION
 // Init /\ [][Next]_v ...), and evaluates constant definitions once.
-func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
+func Build(spec *Spec, c *cfg.Config) (*Machine, error) { return BuildRun(spec, c, RunInfo{}) }
+
+// BuildRun is Build for a run whose options TLCGet("config") reports.
+func BuildRun(spec *Spec, c *cfg.Config, run RunInfo) (*Machine, error) {
 	if err := CheckConfig(c); err != nil {
 		return nil, err
 	}
 	m := &Machine{spec: spec, strs: value.NewInterner(), varIndex: map[string]int{}, defs: map[string]*syntax.Def{},
-		consts: map[string]value.Value{}, constDefs: map[string]value.Value{}}
+		consts: map[string]value.Value{}, constDefs: map[string]value.Value{}, tlc: newTLCState(run, c)}
 	constants, seen, err := m.flatten(spec)
 	if err != nil {
 		return nil, err
@@ -78,6 +82,7 @@ func Build(spec *Spec, c *cfg.Config) (*Machine, error) {
 	if err := m.checkAssumptions(spec, seen); err != nil {
 		return nil, err
 	}
+	m.tlc.assumed.Store(true)
 	constantOnly, err := m.bindOperators(c)
 	if err != nil {
 		return nil, err

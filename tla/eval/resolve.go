@@ -174,7 +174,9 @@ func (s *Spec) Resolve() error {
 				r.later[d.Name] = true
 			}
 		}
+		order := newDeclOrder(m, r.later)
 		for _, u := range m.Units {
+			order.reach(u, r.later)
 			if err := r.unit(u); err != nil {
 				return err
 			}
