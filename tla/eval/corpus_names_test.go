@@ -176,3 +176,31 @@ Next == Pause(a < 2 /\ a' = a + 1 /\ b' = b)
 `, "Spec.cfg": "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n"}
 	runFiles(t, "vars by definition", files, "Spec.cfg", check.Success, 5, nil)
 }
+
+// TestBags: the operators of the standard module Bags and CommunityModules'
+// BagsExt (BagAdd, BagRemove, SumBag), as ewd998's EWD998PCal uses them;
+// a record is not in DOMAIN EmptyBag, nor in any empty interval (TLC: no
+// error). TLC: 19 and 2 distinct states.
+func TestBags(t *testing.T) {
+	runFeature(t, featureCase{name: "Bags, BagsExt", spec: `---- MODULE Spec ----
+EXTENDS Integers, Bags, BagsExt
+VARIABLE x
+Init == x = SetToBag({1})
+Next == \/ BagCardinality(x) < 3 /\ x' = BagAdd(x, 2)
+        \/ BagIn(2, x) /\ x' = BagRemove(x, 2)
+        \/ x' = x (-) SetToBag({1})
+        \/ CopiesIn(2, x) = 2 /\ CopiesIn(3, x) < 2 /\ x' = x (+) SetToBag({3})
+Inv == /\ BagToSet(x) \subseteq {1, 2, 3}
+       /\ SetToBag({}) = EmptyBag
+       /\ x \sqsubseteq (x (+) x)
+       /\ SumBag(x) <= 100
+====
+`, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", verdict: check.Success, distinct: 19})
+	runFeature(t, featureCase{name: "DOMAIN EmptyBag", spec: `---- MODULE Spec ----
+EXTENDS Integers, Bags
+VARIABLE x
+Init == x = EmptyBag
+Next == x' = IF [a |-> 1] \in DOMAIN x THEN x ELSE x (+) SetToBag({[a |-> 1]})
+====
+`, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 2})
+}
