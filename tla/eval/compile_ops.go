@@ -373,6 +373,9 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	if f := s.bagBuiltin(x, p); f != nil {
 		return f
 	}
+	if f := s.tlcRandom(x, p); f != nil {
+		return f
+	}
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))
 }
 

@@ -204,3 +204,20 @@ Next == x' = IF [a |-> 1] \in DOMAIN x THEN x ELSE x (+) SetToBag({[a |-> 1]})
 ====
 `, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 2})
 }
+
+// TestRandomElement: TLC's RandomElement(S), evaluated again at each use
+// (twenty calls F(i) do not all give one value, as MisraReachability's
+// RandomSucc(i) relies on), and harmless to the state space when S has one
+// element. TLC: the assumptions hold, 4 distinct states.
+func TestRandomElement(t *testing.T) {
+	runFeature(t, featureCase{name: "RandomElement", spec: `---- MODULE Spec ----
+EXTENDS Naturals, FiniteSets, TLC
+VARIABLE x
+F(i) == RandomElement(1..1000)
+ASSUME Cardinality({F(i) : i \in 1..20}) > 1
+ASSUME \A i \in 1..20 : F(i) \in 1..1000
+Init == x = RandomElement({0})
+Next == x' = (x + RandomElement({1, 1})) % 4
+====
+`, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 4})
+}
