@@ -333,6 +333,8 @@ func (s scope) expr1(x syntax.Expr) evalFn {
 		return s.apply(x)
 	case *syntax.Dot:
 		return s.exprDot(x)
+	case *syntax.BoxAction:
+		return s.expr(boxActionExpr(x))
 	}
 	return errFn(unsupported(x.At(), fmt.Sprintf("expression %T", x)))
 }

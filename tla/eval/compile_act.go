@@ -46,6 +46,8 @@ func (s scope) act(x syntax.Expr, name string, naming bool, k *kont) runFn {
 		return s.actIf(y, name, naming, k)
 	case *syntax.Case:
 		return s.actCase(y, name, naming, k)
+	case *syntax.BoxAction:
+		return s.act(boxActionExpr(y), name, naming, k)
 	case *syntax.Let:
 		return s.actLet(y, name, naming, k)
 	case *syntax.Ref:

@@ -285,6 +285,9 @@ func (s scope) opInfix(x *syntax.OpApp, a, b evalFn) evalFn {
 	case "@@":
 		return bin(value.AtAt)
 	}
+	if f := bagInfix(x.Op, bin); f != nil {
+		return f
+	}
 	return errFn(unsupported(x.P, "operator "+x.Op))
 }
 
@@ -375,6 +378,9 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 		return s.builtinEffect(x, p)
 	}
 	if f := s.libBuiltin(x, p); f != nil {
+		return f
+	}
+	if f := s.bagBuiltin(x, p); f != nil {
 		return f
 	}
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))

@@ -124,6 +124,9 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 	for _, mod := range mods {
 		for _, u := range mod.Units {
 			d, ok := u.(*syntax.Def)
+			if a, named := u.(*syntax.Assume); named && a.Def != nil {
+				d, ok = a.Def, true // ASSUME Name == e: Name is e
+			}
 			if !ok {
 				continue
 			}
@@ -212,14 +215,19 @@ func (m *Machine) resolvePath(x *syntax.Ref, env *bind, bindArgs argBinder) (pat
 	var d *syntax.Def
 	var denv, letInst *bind
 	if b := findIn(env, first.Name); b != nil {
-		if b.kind != eDef {
+		switch {
+		case b.kind == eDef:
+			d, denv = b.def, b.denv
+		case b.kind == eLet && b.def != nil && b.def.Instance != nil && b.argSc != nil:
+			// LET I == INSTANCE M IN I!Op: instantiated below, its
+			// implicit substitutions x <- x read where the LET is
+			d, denv = b.def, b.argSc.env
+		default:
 			li, err := m.letInstance(x, b)
 			if err != nil {
 				return pathTarget{}, err
 			}
 			d, letInst = b.def, li
-		} else {
-			d, denv = b.def, b.denv
 		}
 	} else if rd, ok := m.defs[first.Name]; ok {
 		d = rd

@@ -124,6 +124,12 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 		internStrings(m.strs, mod)
 		constants = append(constants, mod.Constants...)
 		for _, v := range mod.Variables {
+			if _, def := m.defs[v.Name]; def {
+				// INSTANCE M without a name substitutes M's variable
+				// vars implicitly by the instancing module's definition
+				// vars (Lock's vars == <<pc, lock>> for Stuttering's vars)
+				continue
+			}
 			if _, dup := m.varIndex[v.Name]; !dup {
 				m.varIndex[v.Name] = len(m.vars)
 				m.vars = append(m.vars, v.Name)
@@ -133,6 +139,10 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 			switch u := u.(type) {
 			case *syntax.Def:
 				m.defs[u.Name] = u
+			case *syntax.Assume:
+				if u.Def != nil {
+					m.defs[u.Name] = u.Def // ASSUME Name == e: Name is e
+				}
 			case *syntax.Instance:
 				// INSTANCE N without a name: N's definitions join this module's.
 				if err := identitySubst(u); err != nil {
@@ -316,7 +326,7 @@ func (m *Machine) splitSpec(x syntax.Expr) error {
 			}
 			return nil
 		case *syntax.Ref:
-			if d, ok := m.defs[y.Parts[0].Name]; ok && len(y.Parts) == 1 && len(d.Params) == 0 && containsTemporal(d.Body) {
+			if d, ok := m.defs[y.Parts[0].Name]; ok && len(y.Parts) == 1 && len(d.Params) == 0 && m.refersTemporal(d.Body, 0) {
 				return flat(d.Body)
 			}
 		}

@@ -284,6 +284,9 @@ type Assume struct {
 	Pos  Pos
 	Name string
 	Expr Expr
+	// Def is, for a named assumption, the definition Name == e: the name
+	// stands for the assumed formula wherever it is used as an expression.
+	Def *Def
 }
 
 // Module is one parsed module. Units keeps every definition, instance and

@@ -169,6 +169,9 @@ func (p *parser) unit(m *Module) {
 				p.i++
 			}
 			a.Expr = p.expr()
+			if a.Name != "" {
+				a.Def = &Def{Pos: a.Pos, Name: a.Name, Body: a.Expr}
+			}
 			m.Units = append(m.Units, a)
 			return
 		case "INSTANCE":
@@ -189,6 +192,9 @@ func (p *parser) unit(m *Module) {
 			}
 			return
 		case "THEOREM", "LEMMA", "PROPOSITION", "COROLLARY", "USE", "HIDE", "PROOF", "BY", "OBVIOUS", "OMITTED", "QED":
+			if d := p.namedTheorem(); d != nil {
+				m.Units = append(m.Units, d)
+			}
 			m.Skipped = append(m.Skipped, p.skipProof())
 			m.Ignored++
 			return
@@ -665,7 +671,13 @@ func (p *parser) subscript() Expr {
 	switch {
 	case t.Kind == Ident:
 		p.i++
-		return &Ref{Node: Node{t.Pos}, Parts: []RefPart{{Name: t.Text}}}
+		r := &Ref{Node: Node{t.Pos}, Parts: []RefPart{{Name: t.Text}}}
+		// an instance's name M!vars (no arguments: WF_M!vars(A) applies WF)
+		for p.is("!") && p.peekAt(1).Kind == Ident {
+			r.Parts = append(r.Parts, RefPart{Name: p.peekAt(1).Text})
+			p.i += 2
+		}
+		return r
 	case t.Kind == Op && (t.Text == "<<" || t.Text == "("):
 		return p.primary()
 	}
@@ -695,6 +707,16 @@ func (p *parser) ref() Expr {
 		r.Parts = append(r.Parts, part)
 		if p.is("!") {
 			p.i++
+			if p.is(":") {
+				// Op!: is the body of Op (TLA+2's selector ":"), which
+				// as an expression is Op itself
+				p.i++
+				if p.is("!") {
+					p.i++
+					continue
+				}
+				return r
+			}
 			continue
 		}
 		return r

@@ -108,6 +108,8 @@ THEOREM T == x = x
 <1>1. x = x
   OBVIOUS
 <1>2. QED BY <1>1 DEF Sum
+LEMMA U == ASSUME NEW k \in Nat PROVE k >= 0
+  OBVIOUS
 OpToRel(_\prec_, S) == {s \in S : s \prec s}
 ---- MODULE Inner ----
 Z == 1
@@ -134,7 +136,9 @@ after the end is ignored`
 		}
 	}
 	got := strings.Join(names, ",")
-	if want := "ASSUME NPos,Sum,++,I,INSTANCE Other,OpToRel,f"; got != want {
+	// The named theorem T is also the definition T == x = x; U, stated
+	// with ASSUME ... PROVE, is no expression and only skipped.
+	if want := "ASSUME NPos,Sum,++,I,INSTANCE Other,T,OpToRel,f"; got != want {
 		t.Fatalf("units %s, want %s", got, want)
 	}
 	if m.Ignored == 0 || len(m.Submodules) != 1 || m.Submodules[0].Name != "Inner" {

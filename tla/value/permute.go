@@ -107,6 +107,16 @@ func Permute(v Value, p Perm) (Value, error) {
 			}
 			return Tuple(rng...), nil
 		}
+		if x.shape == ShapeRecord {
+			// a record's fields are strings, which no permutation moves:
+			// the domain stays as it is, sorted
+			if !changed {
+				return x, nil
+			}
+			f := &Func{dom: x.dom, rng: rng, shape: ShapeRecord}
+			f.hash = f.computeHash()
+			return f, nil
+		}
 		dom := make([]Value, len(x.dom))
 		for i, e := range x.dom {
 			y, err := Permute(e, p)

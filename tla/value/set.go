@@ -306,6 +306,11 @@ func (r *Interval) Contains(x Value) (bool, error) {
 	case Model:
 		return equalModel(x, Int(0))
 	}
+	if r.Lo > r.Hi {
+		// TLC: nothing is in an empty interval (as DOMAIN <<>>, also
+		// DOMAIN EmptyBag), a record no error
+		return false, nil
+	}
 	return false, incomparable(x, Int(r.Lo))
 }
 
