@@ -1173,8 +1173,10 @@ func (s scope) call(pos syntax.Pos, d *syntax.Def, args []syntax.Expr) evalFn {
 	if d.FnBounds != nil {
 		return s.recFuncValue(pos, s.topRec(d), -1)
 	}
-	if d.Recursive {
-		return s.callRec(pos, s.topRec(d), -1, s.exprs(args))
+	if s.recByValue(d) {
+		if ru := s.topRec(d); !ru.fl.next {
+			return s.callRec(pos, ru, -1, s.exprs(args))
+		}
 	}
 	t, enter, err := s.callMemo(pos, d, args, nil)
 	if err != nil {
@@ -1209,8 +1211,10 @@ func (s scope) callLet(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
 	if d.FnBounds != nil {
 		return s.recFuncValue(pos, s.letRec(e), e.level)
 	}
-	if d.Recursive {
-		return s.callRec(pos, s.letRec(e), e.level, s.exprs(args))
+	if s.recByValue(d) {
+		if ru := s.letRec(e); !ru.fl.next {
+			return s.callRec(pos, ru, e.level, s.exprs(args))
+		}
 	}
 	if e.cache >= 0 && s.primed == e.argSc.primed {
 		if e.val == nil {
