@@ -207,6 +207,8 @@ type recUnit struct {
 	// a recursive definition: TLC's functions are lazy there too).
 	at func(r *rt, a value.Value) (value.Value, error)
 	fl flags
+	// memo keeps a constant top-level function's values (constfn.go).
+	memo fnMemo
 }
 
 func newCompiler(m *Machine) *compiler {
@@ -784,7 +786,7 @@ func (s scope) apply(x *syntax.Apply) evalFn {
 		} else if _, isVar := s.c.m.varIndex[name]; !isVar {
 			if _, isConst := s.c.m.consts[name]; !isConst {
 				if d, ok := s.c.m.defs[name]; ok && d.FnBounds != nil {
-					return s.callRec(x.P, s.topRec(d), -1, []evalFn{s.argValue(x.Args)})
+					return s.applyTopFunc(x.P, s.topRec(d), s.argValue(x.Args))
 				}
 			}
 		}
