@@ -207,6 +207,8 @@ type recUnit struct {
 	// a recursive definition: TLC's functions are lazy there too).
 	at func(r *rt, a value.Value) (value.Value, error)
 	fl flags
+	// memo keeps a constant top-level function's values (constfn.go).
+	memo fnMemo
 }
 
 func newCompiler(m *Machine) *compiler {
@@ -786,7 +788,7 @@ func (s scope) apply(x *syntax.Apply) evalFn {
 		} else if _, isVar := s.c.m.varIndex[name]; !isVar {
 			if _, isConst := s.c.m.consts[name]; !isConst {
 				if d, ok := s.c.m.defs[name]; ok && d.FnBounds != nil {
-					return s.callRec(x.P, s.topRec(d), -1, []evalFn{s.argValue(x.Args)})
+					return s.applyTopFunc(x.P, s.topRec(d), s.argValue(x.Args))
 				}
 			}
 		}
@@ -1175,8 +1177,10 @@ func (s scope) call(pos syntax.Pos, d *syntax.Def, args []syntax.Expr) evalFn {
 	if d.FnBounds != nil {
 		return s.recFuncValue(pos, s.topRec(d), -1)
 	}
-	if d.Recursive {
-		return s.callRec(pos, s.topRec(d), -1, s.exprs(args))
+	if s.recByValue(d) {
+		if ru := s.topRec(d); !ru.fl.next {
+			return s.callRec(pos, ru, -1, s.exprs(args))
+		}
 	}
 	t, enter, err := s.callMemo(pos, d, args, nil)
 	if err != nil {
@@ -1211,8 +1215,10 @@ func (s scope) callLet(pos syntax.Pos, e *bind, args []syntax.Expr) evalFn {
 	if d.FnBounds != nil {
 		return s.recFuncValue(pos, s.letRec(e), e.level)
 	}
-	if d.Recursive {
-		return s.callRec(pos, s.letRec(e), e.level, s.exprs(args))
+	if s.recByValue(d) {
+		if ru := s.letRec(e); !ru.fl.next {
+			return s.callRec(pos, ru, e.level, s.exprs(args))
+		}
 	}
 	if e.cache >= 0 && s.primed == e.argSc.primed {
 		if e.val == nil {

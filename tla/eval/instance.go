@@ -354,8 +354,10 @@ func (s scope) callDef(pos syntax.Pos, d *syntax.Def, denv *bind, args []syntax.
 	if d.FnBounds != nil {
 		return s.recFuncValue(pos, s.scopedRec(d, denv), -1)
 	}
-	if d.Recursive {
-		return s.callRec(pos, s.scopedRec(d, denv), -1, s.exprs(args))
+	if s.recByValue(d) {
+		if ru := s.scopedRec(d, denv); !ru.fl.next {
+			return s.callRec(pos, ru, -1, s.exprs(args))
+		}
 	}
 	t, enter, err := s.callMemo(pos, d, args, denv)
 	if err != nil {

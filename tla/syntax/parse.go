@@ -2,6 +2,7 @@ package syntax
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -130,6 +131,7 @@ func (p *parser) module() *Module {
 		switch {
 		case t.Kind == End:
 			p.i++
+			markRecursive(m.Units, m.Recursive)
 			return m
 		case t.Kind == EOF:
 			p.fail(t.Pos, "module %s not closed with ====", m.Name)
@@ -985,6 +987,11 @@ func (p *parser) letExpr(pos Node) Expr {
 	p.limit = saved
 	p.expect("IN")
 	l.Body = p.expr()
+	for _, d := range l.Defs {
+		if slices.Contains(l.Recursive, d.Name) {
+			d.Recursive = true
+		}
+	}
 	return l
 }
 
@@ -1001,4 +1008,16 @@ func (p *parser) lambdaExpr(pos Node) Expr {
 	p.expect(":")
 	lm.Body = p.expr()
 	return lm
+}
+
+// markRecursive sets Def.Recursive on the definitions among units whose
+// names a RECURSIVE statement of the module declared, so that the evaluator
+// can run them in activations of their own rather than expanding them in
+// place at each call.
+func markRecursive(units []any, names []string) {
+	for _, u := range units {
+		if d, ok := u.(*Def); ok && slices.Contains(names, d.Name) {
+			d.Recursive = true
+		}
+	}
 }

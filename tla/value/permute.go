@@ -1,6 +1,9 @@
 package value
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Perm is a permutation of model values (one element of a SYMMETRY set),
 // kept as a map from each moved model value to its image. It exists so that
@@ -76,67 +79,28 @@ func Permute(v Value, p Perm) (Value, error) {
 		}
 		return x, nil
 	case *Set:
-		elems := make([]Value, len(x.elems))
-		changed := false
+		// The copy is made at the first element that moves: most values of
+		// a state hold no model value, and their image is the value itself.
+		var elems []Value
 		for i, e := range x.elems {
 			y, err := Permute(e, p)
 			if err != nil {
 				return nil, err
 			}
-			elems[i] = y
-			changed = changed || y != e
+			if elems == nil && y != e {
+				elems = make([]Value, len(x.elems))
+				copy(elems, x.elems[:i])
+			}
+			if elems != nil {
+				elems[i] = y
+			}
 		}
-		if !changed {
+		if elems == nil {
 			return x, nil
 		}
 		return NewSet(elems...)
 	case *Func:
-		rng := make([]Value, len(x.rng))
-		changed := false
-		for i, e := range x.rng {
-			y, err := Permute(e, p)
-			if err != nil {
-				return nil, err
-			}
-			rng[i] = y
-			changed = changed || y != e
-		}
-		if x.dom == nil {
-			if !changed {
-				return x, nil
-			}
-			return Tuple(rng...), nil
-		}
-		if x.shape == ShapeRecord {
-			// a record's fields are strings, which no permutation moves:
-			// the domain stays as it is, sorted
-			if !changed {
-				return x, nil
-			}
-			f := &Func{dom: x.dom, rng: rng, shape: ShapeRecord}
-			f.hash = f.computeHash()
-			return f, nil
-		}
-		dom := make([]Value, len(x.dom))
-		for i, e := range x.dom {
-			y, err := Permute(e, p)
-			if err != nil {
-				return nil, err
-			}
-			dom[i] = y
-			changed = changed || y != e
-		}
-		if !changed {
-			return x, nil
-		}
-		f, err := NewFunc(dom, rng)
-		if err != nil {
-			return nil, err
-		}
-		if x.shape == ShapeRecord && f.shape == ShapeFunc {
-			f.shape = ShapeRecord
-		}
-		return f, nil
+		return permuteFunc(x, p)
 	case SetValue:
 		if _, inf := v.(infinite); inf {
 			return v, nil
@@ -151,4 +115,85 @@ func Permute(v Value, p Perm) (Value, error) {
 		return Permute(e, p)
 	}
 	return v, nil
+}
+
+// permuteFunc is Permute of a function. When p maps the domain onto itself
+// (a function on the permuted model values, [Node -> ...]), the image keeps
+// x's sorted domain and only its range moves: no sort, no new domain.
+func permuteFunc(x *Func, p Perm) (Value, error) {
+	var rng []Value
+	for i, e := range x.rng {
+		y, err := Permute(e, p)
+		if err != nil {
+			return nil, err
+		}
+		if rng == nil && y != e {
+			rng = make([]Value, len(x.rng))
+			copy(rng, x.rng[:i])
+		}
+		if rng != nil {
+			rng[i] = y
+		}
+	}
+	if x.dom == nil {
+		if rng == nil {
+			return x, nil
+		}
+		return Tuple(rng...), nil
+	}
+	var dom []Value
+	for i, e := range x.dom {
+		y, err := Permute(e, p)
+		if err != nil {
+			return nil, err
+		}
+		if dom == nil && y != e {
+			dom = make([]Value, len(x.dom))
+			copy(dom, x.dom[:i])
+		}
+		if dom != nil {
+			dom[i] = y
+		}
+	}
+	if rng == nil {
+		if dom == nil {
+			return x, nil
+		}
+		rng = x.rng
+	}
+	if dom == nil {
+		g := allocFunc(len(rng))
+		copy(g.rng, rng)
+		g.dom, g.shape = x.dom, x.shape
+		g.hash = g.computeHash()
+		return g, nil
+	}
+	if g := permutedOnto(x, dom, rng); g != nil {
+		return g, nil
+	}
+	f, err := NewFunc(dom, slices.Clone(rng))
+	if err != nil {
+		return nil, err
+	}
+	if x.shape == ShapeRecord && f.shape == ShapeFunc {
+		f.shape = ShapeRecord
+	}
+	return f, nil
+}
+
+// permutedOnto builds the function dom[i] |-> rng[i] on x's own domain when
+// dom (the images of x's domain, in x's order) is a rearrangement of it,
+// else nil (and NewFunc decides, with its errors).
+func permutedOnto(x *Func, dom, rng []Value) *Func {
+	g := allocFunc(len(rng))
+	for i, d := range dom {
+		j, err := x.index(d)
+		if err != nil || j < 0 || g.rng[j] != nil {
+			return nil
+		}
+		g.rng[j] = rng[i]
+	}
+	g.dom, g.shape = x.dom, x.shape
+	g.hash = g.computeHash()
+	return g
 }
