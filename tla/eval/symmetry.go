@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"errors"
+
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
 	"github.com/verimeter/verimeter/tla/syntax"
@@ -67,6 +69,17 @@ func (m *Machine) buildSymmetry(n *cfg.Name) error {
 // TLC (a variable named val comes first): then SYMMETRY with VIEW may pick
 // another state of the orbit than TLC and count differently.
 func (m *Machine) Fingerprint(s check.State) (uint64, error) {
+	if m.live.view == nil && len(m.live.perms) > 0 {
+		// Without a VIEW only the orbit matters, not which state stands
+		// for it: the least hash over the images (value.PermHash) is the
+		// same for every state of an orbit, as TLC's least state is, and
+		// needs no image built, sorted or compared.
+		if fp, err := m.orbitHash(s); err == nil {
+			return fp, nil
+		} else if !errors.Is(err, value.ErrNoPermHash) {
+			return 0, err
+		}
+	}
 	min := s
 	for _, p := range m.live.perms {
 		// Permute variable by variable and stop at the first that is larger
@@ -104,6 +117,36 @@ func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 		return value.Mix(0x510e527fade682d1, v.Hash()), nil
 	}
 	return check.Fingerprint(min), nil
+}
+
+// orbitHash is the least hash of s's images under the symmetry group,
+// the identity included. A value PermHash cannot hash (an infinite set)
+// is in every image of s, so the whole orbit falls back to the least
+// state, never half of it.
+func (m *Machine) orbitHash(s check.State) (uint64, error) {
+	image := func(p value.Perm) (uint64, error) {
+		h := uint64(0x6a09e667f3bcc909) + uint64(len(s))
+		for _, v := range s {
+			vh, err := value.PermHash(v, p)
+			if err != nil {
+				return 0, err
+			}
+			h = value.Mix(h, vh)
+		}
+		return h, nil
+	}
+	least, err := image(nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range m.live.perms {
+		h, err := image(p)
+		if err != nil {
+			return 0, err
+		}
+		least = min(least, h)
+	}
+	return value.Mix(0x3c6ef372fe94f82b, least), nil
 }
 
 // MergesStates implements check.Fingerprinter: true under SYMMETRY or VIEW.

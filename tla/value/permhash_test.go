@@ -1,0 +1,92 @@
+package value
+
+import (
+	"errors"
+	"testing"
+)
+
+// TestPermHash: PermHash(v, p) is PermHash of Permute(v, p) with no
+// permutation, so the least over a group is the same for every value of
+// an orbit; equal values hash alike whatever their representation (an
+// interval and its enumeration; a set built in another order); unequal
+// values of one orbit differ; an infinite set is refused, not guessed.
+func TestPermHash(t *testing.T) {
+	in := NewInterner()
+	a, b, c := in.Model("a"), in.Model("b"), in.Model("c")
+	fn := func(pairs ...Value) *Func {
+		var dom, rng []Value
+		for i := 0; i < len(pairs); i += 2 {
+			dom, rng = append(dom, pairs[i]), append(rng, pairs[i+1])
+		}
+		f, err := NewFunc(dom, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	set := func(es ...Value) *Set {
+		s, err := NewSet(es...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	rec := func(n Value, k int32) *Func {
+		r, err := Record(in, []string{"node", "n"}, []Value{n, Int(k)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	values := []Value{
+		a, Int(3), in.String("x"), True,
+		set(a, b), set(rec(a, 1), rec(b, 2), rec(c, 1)),
+		fn(a, Int(1), b, Int(2), c, Int(3)),
+		fn(a, set(b, c), b, set(), c, set(a)),
+		fn(Tuple(a, b), True, Tuple(b, a), False),
+		Tuple(a, rec(b, 3), set(c)),
+		set(Tuple(a, b), Tuple(b, c), Tuple(c, a)),
+	}
+	perms := []Perm{nil, {a: b, b: a}, {a: b, b: c, c: a}, {a: c, c: a}}
+	for _, p := range perms {
+		for _, v := range values {
+			h, err := PermHash(v, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := Permute(v, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := PermHash(img, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h != want {
+				t.Fatalf("PermHash(%s, %v) differs from PermHash of its image %s", v, p, img)
+			}
+			if eq, _ := Equal(img, v); !eq && h == mustPermHash(t, v, nil) {
+				t.Fatalf("%s and its image %s hash alike", v, img)
+			}
+		}
+	}
+	iv := NewInterval(1, 4)
+	if mustPermHash(t, iv, nil) != mustPermHash(t, set(Int(4), Int(2), Int(3), Int(1)), nil) {
+		t.Fatal("an interval and its enumeration hash differently")
+	}
+	if mustPermHash(t, Tuple(Int(7), Int(8)), nil) != mustPermHash(t, fn(Int(2), Int(8), Int(1), Int(7)), nil) {
+		t.Fatal("a tuple and the same function built from pairs hash differently")
+	}
+	if _, err := PermHash(Tuple(a, NatSet), perms[1]); !errors.Is(err, ErrNoPermHash) {
+		t.Fatalf("a tuple holding Nat: %v, want ErrNoPermHash", err)
+	}
+}
+
+func mustPermHash(t *testing.T, v Value, p Perm) uint64 {
+	t.Helper()
+	h, err := PermHash(v, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
