@@ -164,6 +164,20 @@ func report(res tlacheck.Result, err error) (checkReport, int) {
 	return r, code
 }
 
+// printCounterexample writes res's trace, if any, in the chosen format:
+// TLC's text or a message sequence chart.
+func printCounterexample(w io.Writer, spec string, res tlacheck.Result, format string) error {
+	if len(res.Trace) == 0 {
+		return nil
+	}
+	if format == traceFormatMSC {
+		return writeMSC(w, spec, res)
+	}
+	fmt.Fprintln(w, "Error: The behavior up to this point is:")
+	printTrace(w, res)
+	return nil
+}
+
 // printTrace writes the counterexample as TLC does: State N: <action>
 // followed by one /\ var = value line per variable.
 func printTrace(w io.Writer, res tlacheck.Result) {
@@ -348,16 +362,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	default:
 		fmt.Fprintf(stdout, "Error: %s\n", rep.Error)
 	}
-	if len(res.Trace) > 0 {
-		if *traceFormat == traceFormatMSC {
-			if err := writeMSC(stdout, spec, res); err != nil {
-				fmt.Fprintln(stderr, "verimeter check:", err)
-				return exitInternal
-			}
-		} else {
-			fmt.Fprintln(stdout, "Error: The behavior up to this point is:")
-			printTrace(stdout, res)
-		}
+	if err := printCounterexample(stdout, spec, res, *traceFormat); err != nil {
+		fmt.Fprintln(stderr, "verimeter check:", err)
+		return exitInternal
 	}
 	if res.Workers == 0 {
 		return code // nothing was explored: the spec did not load

@@ -64,16 +64,9 @@ func runSimulate(ctx context.Context, spec, config string, opts tlacheck.SimOpti
 	default:
 		fmt.Fprintf(stdout, "Error: %s\n", rep.Error)
 	}
-	if len(res.Trace) > 0 {
-		if traceFormat == traceFormatMSC {
-			if err := writeMSC(stdout, spec, res.Result); err != nil {
-				fmt.Fprintln(stderr, "verimeter check:", err)
-				return exitInternal
-			}
-		} else {
-			fmt.Fprintln(stdout, "Error: The behavior up to this point is:")
-			printTrace(stdout, res.Result)
-		}
+	if err := printCounterexample(stdout, spec, res.Result, traceFormat); err != nil {
+		fmt.Fprintln(stderr, "verimeter check:", err)
+		return exitInternal
 	}
 	if res.Workers == 0 {
 		return code
