@@ -2,10 +2,15 @@ package eval
 
 import (
 	"slices"
+	"sync/atomic"
 
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
 )
+
+// eagerFilters counts the filters memberOf built whole (for tests: a
+// constant one is built once per run, not at each test).
+var eagerFilters atomic.Int64
 
 // maxFilterChain bounds how many definitions inFilter looks through.
 const maxFilterChain = 16
@@ -99,6 +104,16 @@ func (s scope) memberOf(x syntax.Expr) func(r *rt, v value.Value) (bool, error) 
 		}
 	}
 	f := x.(*syntax.SetFilter)
+	// A filter that reads no state and no name bound outside it is the
+	// same set at every test: filtered once, as TLC evaluates a constant
+	// definition once, not at every test.
+	mark, level := s.unit().n, s.level
+	probe := s
+	probe.fl = newFlags()
+	probe.expr(f)
+	pf := probe.fl
+	constant := !(pf.state || pf.next || pf.impure || pf.lowLevel < level || pf.lowLevel == level && pf.lowSlot < mark)
+	var filtered atomic.Pointer[constVal]
 	set := s.set(f.Bound.Set)
 	s2, slots := s.bindBound(f.Bound)
 	pred := s2.boolean(f.Pred)
@@ -112,16 +127,25 @@ func (s scope) memberOf(x syntax.Expr) func(r *rt, v value.Value) (bool, error) 
 		case *value.Set, *value.Interval:
 			// TLC filters an enumerated set or an interval at once (its
 			// Reducible values), and so meets any error of P on the others.
-			st, err := value.Filter(sv, func(e value.Value) (bool, error) {
-				if err := assignBound(r, pos, tuple, slots, e); err != nil {
-					return false, err
+			var st value.Value
+			if c := filtered.Load(); c != nil {
+				st, err = c.v, c.err
+			} else {
+				st, err = value.Filter(sv, func(e value.Value) (bool, error) {
+					if err := assignBound(r, pos, tuple, slots, e); err != nil {
+						return false, err
+					}
+					return pred(r)
+				})
+				eagerFilters.Add(1)
+				if constant {
+					filtered.Store(&constVal{v: st, err: err})
 				}
-				return pred(r)
-			})
+			}
 			if err != nil {
 				return false, wrap(pos, err)
 			}
-			in, err := st.Contains(v)
+			in, err := st.(value.SetValue).Contains(v)
 			return in, wrap(pos, err)
 		}
 		in, err := sv.Contains(v)
