@@ -49,8 +49,8 @@ func writeFakeCorpus(t *testing.T, distinct int) string {
 		"CounterInv.cfg":  "CONSTANT N = 5\nINIT Init\nNEXT Next\nINVARIANT Inv\n",
 		"CounterDead.cfg": "CONSTANT N = 1\nINIT Init\nNEXT Next\n",
 		"CounterBig.cfg":  "CONSTANT N = 100000000\nINIT Init\nNEXT Next\n",
-		"JsonUser.tla":    "---- MODULE JsonUser ----\nEXTENDS IOUtils\nVARIABLE x\nInit == x = 0\nNext == x' = x\n====\n",
-		"JsonUser.cfg":    "INIT Init\nNEXT Next\n",
+		"ClockUser.tla":   "---- MODULE ClockUser ----\nEXTENDS VectorClocks\nVARIABLE x\nInit == x = 0\nNext == x' = x\n====\n",
+		"ClockUser.cfg":   "INIT Init\nNEXT Next\n",
 		"manifest.json": `{"modules": [
   {"path": "specifications/Counter/Counter.tla", "models": [
     {"path": "specifications/Counter/Counter.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": ` + itoa(distinct) + `},
@@ -60,8 +60,8 @@ func writeFakeCorpus(t *testing.T, distinct int) string {
     {"path": "specifications/Counter/CounterSim.cfg", "runtime": "00:00:01", "mode": {"simulate": {"traceCount": 100}}, "result": "success"},
     {"path": "specifications/Counter/CounterLong.cfg", "runtime": "01:00:00", "mode": "exhaustive search", "result": "success"}
   ]},
-  {"path": "specifications/Counter/JsonUser.tla", "models": [
-    {"path": "specifications/Counter/JsonUser.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": 1}
+  {"path": "specifications/Counter/ClockUser.tla", "models": [
+    {"path": "specifications/Counter/ClockUser.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": 1}
   ]}
 ]}`,
 	}
@@ -104,7 +104,7 @@ func TestCorpusVerdicts(t *testing.T) {
 		"specifications/Counter/CounterInv.cfg":  verdictAgree,
 		"specifications/Counter/CounterDead.cfg": verdictAgree,
 		"specifications/Counter/CounterBig.cfg":  verdictTimeout,
-		"specifications/Counter/JsonUser.cfg":    verdictUnsupported,
+		"specifications/Counter/ClockUser.cfg":   verdictUnsupported,
 	}
 	if len(rep.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d (simulation and over -max-runtime left out): %+v", len(rep.Rows), len(want), rep.Rows)
@@ -117,7 +117,7 @@ func TestCorpusVerdicts(t *testing.T) {
 	if rep.Totals[verdictAgree] != 3 || rep.Totals[verdictTimeout] != 1 || rep.Totals[verdictUnsupported] != 1 {
 		t.Errorf("totals %v", rep.Totals)
 	}
-	if rep.Causes["module IOUtils of TLC's library is not built in"] != 1 {
+	if rep.Causes["module VectorClocks of TLC's library is not built in"] != 1 {
 		t.Errorf("unsupported causes %v", rep.Causes)
 	}
 }

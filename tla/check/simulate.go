@@ -59,15 +59,60 @@ func Simulate(ctx context.Context, sys System, opts SimOptions) (SimResult, erro
 	c := &checker{sys: sys, vars: sys.Variables(), invs: sys.Invariants(),
 		cons: sys.Constraints(), acons: sys.ActionConstraints()}
 	c.setupProps()
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
-	res := SimResult{Result: Result{Verdict: Success, Variables: c.vars, Workers: 1}}
+	m := &simulator{c: c, sys: sys, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15)),
+		res: SimResult{Result: Result{Verdict: Success, Variables: c.vars, Workers: 1}}}
 	start := opts.Now()
-	defer func() { res.Seconds = opts.Now().Sub(start).Seconds() }()
+	err := m.run(ctx)
+	m.res.Seconds = opts.Now().Sub(start).Seconds()
+	return m.res, err
+}
 
-	// The initial states, judged once.
+// simulator is one run of Simulate.
+type simulator struct {
+	c     *checker
+	sys   System
+	opts  SimOptions
+	rng   *rand.Rand
+	res   SimResult
+	trace []TraceStep
+	cands []simSucc
+}
+
+// simSucc is a successor a behaviour may take.
+type simSucc struct {
+	s      State
+	action string
+}
+
+// run generates the behaviours; the error is Simulate's.
+func (m *simulator) run(ctx context.Context) error {
+	inits, err := m.initial()
+	if err != nil || m.res.Verdict != Success || len(inits) == 0 {
+		return err
+	}
+	for m.opts.Behaviours == 0 || m.res.Behaviours < m.opts.Behaviours {
+		if err := ctx.Err(); err != nil {
+			if m.opts.Behaviours == 0 && m.res.Behaviours > 0 {
+				return nil
+			}
+			m.res.Verdict, m.res.Error = Canceled, err.Error()
+			return err
+		}
+		m.res.Behaviours++
+		if stop, err := m.behaviour(inits[m.rng.IntN(len(inits))]); stop || err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// initial judges the initial states once and returns those within the
+// constraints; a violation or an error ends the run there.
+func (m *simulator) initial() ([]State, error) {
+	res, c := &m.res, m.c
 	var inits []State
 	var firstErr error
-	err := sys.Init(func(s State) error {
+	err := m.sys.Init(func(s State) error {
 		res.Generated++
 		var cand candidate
 		c.judge(nil, s, &cand)
@@ -94,93 +139,87 @@ func Simulate(ctx context.Context, sys System, opts SimOptions) (SimResult, erro
 	switch {
 	case firstErr != nil:
 		res.Verdict, res.Error = EvalError, firstErr.Error()
-		return res, firstErr
+		return nil, firstErr
 	case res.Verdict != Success:
 		res.Depth, res.Behaviours = 1, 1
-		return res, nil
+		return nil, nil
 	case err != nil && !errors.Is(err, errStop):
 		res.Verdict, res.Error = EvalError, err.Error()
-		return res, err
-	case len(inits) == 0:
-		return res, nil
+		return nil, err
 	}
+	return inits, nil
+}
 
-	type succ struct {
-		s      State
-		action string
-	}
-	var trace []TraceStep
-	var cands []succ
-	for opts.Behaviours == 0 || res.Behaviours < opts.Behaviours {
-		if err := ctx.Err(); err != nil {
-			if opts.Behaviours == 0 && res.Behaviours > 0 {
-				return res, nil
+// behaviour walks one behaviour from s; it reports whether the run ends
+// (a violation, a deadlock or an error, recorded in the result).
+func (m *simulator) behaviour(s State) (bool, error) {
+	res := &m.res
+	m.trace = append(m.trace[:0], TraceStep{InitialAction, s})
+	for len(m.trace) < m.opts.Depth {
+		n, stop, fault := m.successors(s)
+		if fault != nil || stop {
+			res.Depth = max(res.Depth, len(m.trace))
+			res.Trace = append([]TraceStep(nil), m.trace...)
+			if fault != nil {
+				res.Verdict, res.Error = EvalError, fault.Error()
+				return true, fmt.Errorf("check: simulation: %w", fault)
 			}
-			res.Verdict, res.Error = Canceled, err.Error()
-			return res, err
+			return true, nil
 		}
-		res.Behaviours++
-		s := inits[rng.IntN(len(inits))]
-		trace = append(trace[:0], TraceStep{InitialAction, s})
-		for len(trace) < opts.Depth {
-			cands = cands[:0]
-			var stop bool
-			var fault error
-			n := 0
-			err := sys.Next(s, func(t State, action string) error {
-				n++
-				res.Generated++
-				var cand candidate
-				c.judge(s, t, &cand)
-				name, perr := "", error(nil)
-				if cand.err == nil && cand.inv == "" && !cand.out {
-					name, perr = c.checkActionProps(s, t)
-				}
-				switch {
-				case cand.err != nil:
-					fault = cand.err
-				case perr != nil:
-					fault = perr
-				case cand.inv != "":
-					res.Verdict, res.Invariant = InvariantViolated, cand.inv
-				case name != "":
-					res.Verdict, res.Invariant, res.Property = InvariantViolated, name, name
-				default:
-					if !cand.out {
-						cands = append(cands, succ{t, action})
-					}
-					return nil
-				}
-				trace = append(trace, TraceStep{action, t})
-				stop = true
-				return errStop
-			})
-			if err != nil && !errors.Is(err, errStop) && fault == nil {
-				fault = err
-			}
-			if fault != nil || stop {
-				res.Depth = max(res.Depth, len(trace))
-				res.Trace = append([]TraceStep(nil), trace...)
-				if fault != nil {
-					res.Verdict, res.Error = EvalError, fault.Error()
-					return res, fmt.Errorf("check: simulation: %w", fault)
-				}
-				return res, nil
-			}
-			if n == 0 && !opts.NoDeadlock {
-				res.Verdict = Deadlocked
-				res.Depth = max(res.Depth, len(trace))
-				res.Trace = append([]TraceStep(nil), trace...)
-				return res, nil
-			}
-			if len(cands) == 0 {
-				break
-			}
-			next := cands[rng.IntN(len(cands))]
-			s = next.s
-			trace = append(trace, TraceStep{next.action, s})
+		if n == 0 && !m.opts.NoDeadlock {
+			res.Verdict = Deadlocked
+			res.Depth = max(res.Depth, len(m.trace))
+			res.Trace = append([]TraceStep(nil), m.trace...)
+			return true, nil
 		}
-		res.Depth = max(res.Depth, len(trace))
+		if len(m.cands) == 0 {
+			break
+		}
+		next := m.cands[m.rng.IntN(len(m.cands))]
+		s = next.s
+		m.trace = append(m.trace, TraceStep{next.action, s})
 	}
-	return res, nil
+	res.Depth = max(res.Depth, len(m.trace))
+	return false, nil
+}
+
+// successors generates s's successors, judges each, and keeps in m.cands
+// those the behaviour may take; it returns how many Next generated, and
+// whether one violated an invariant or property (appended to the trace)
+// or failed to evaluate.
+func (m *simulator) successors(s State) (n int, stop bool, fault error) {
+	res, c := &m.res, m.c
+	m.cands = m.cands[:0]
+	err := m.sys.Next(s, func(t State, action string) error {
+		n++
+		res.Generated++
+		var cand candidate
+		c.judge(s, t, &cand)
+		name, perr := "", error(nil)
+		if cand.err == nil && cand.inv == "" && !cand.out {
+			name, perr = c.checkActionProps(s, t)
+		}
+		switch {
+		case cand.err != nil:
+			fault = cand.err
+		case perr != nil:
+			fault = perr
+		case cand.inv != "":
+			res.Verdict, res.Invariant = InvariantViolated, cand.inv
+		case name != "":
+			res.Verdict, res.Invariant, res.Property = InvariantViolated, name, name
+		default:
+			if !cand.out {
+				m.cands = append(m.cands, simSucc{t, action})
+			}
+			return nil
+		}
+		m.trace = append(m.trace, TraceStep{action, t})
+		stop = true
+		return errStop
+	})
+	if err != nil && !errors.Is(err, errStop) && fault == nil {
+		fault = err
+	}
+	return n, stop, fault
 }

@@ -74,13 +74,7 @@ const MaxCommentDepth = 64
 // the end of the line and (* *), nested.
 func Lex(file string, src []byte) ([]Token, error) {
 	l := &lexer{file: file, src: src, line: 1, col: 1, newLine: true}
-	// Skip to the first "----... MODULE".
-	for l.i < len(src) {
-		if l.atDashes() && l.moduleFollows() {
-			break
-		}
-		l.adv(1)
-	}
+	l.skipToModule()
 	depth := 0 // module nesting: text after the outermost ==== is ignored
 	for l.i < len(src) {
 		c := src[l.i]
@@ -113,12 +107,8 @@ func Lex(file string, src []byte) ([]Token, error) {
 			l.adv(l.run('='))
 			l.emit(End, "====", pos)
 			if depth--; depth <= 0 {
-				// Text between two modules of a file is not TLA+; SANY
-				// reads a module that follows (one may EXTEND another).
-				for l.i < len(src) && !(l.atDashes() && l.moduleFollows()) {
-					l.adv(1)
-				}
-				if l.i == len(src) {
+				// SANY reads a module that follows (one may EXTEND another).
+				if l.skipToModule(); l.i == len(src) {
 					l.toks = append(l.toks, Token{Kind: EOF, Pos: Pos{file, l.line, l.col}})
 					return l.toks, nil
 				}
@@ -230,6 +220,14 @@ func (l *lexer) run(c byte) int {
 
 func (l *lexer) atDashes() bool {
 	return l.peek(0) == '-' && l.peek(1) == '-' && l.peek(2) == '-' && l.peek(3) == '-'
+}
+
+// skipToModule skips the text before the next "----... MODULE" header,
+// which is not TLA+ (before the first module, between two modules).
+func (l *lexer) skipToModule() {
+	for l.i < len(l.src) && !(l.atDashes() && l.moduleFollows()) {
+		l.adv(1)
+	}
 }
 
 // moduleFollows reports whether "MODULE" follows the dashes at l.i.
