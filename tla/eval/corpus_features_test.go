@@ -3,7 +3,6 @@ package eval
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,27 +25,7 @@ type featureCase struct {
 
 func runFeature(t *testing.T, tc featureCase) {
 	t.Helper()
-	dir := t.TempDir()
-	sp, cp := filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg")
-	if err := os.WriteFile(sp, []byte(tc.spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cp, []byte(tc.cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	res, err := CheckModel(context.Background(), sp, cp, check.Options{Workers: 1})
-	if tc.err != nil {
-		if !errors.Is(err, tc.err) {
-			t.Fatalf("%s: error %v, want %v", tc.name, err, tc.err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", tc.name, err)
-	}
-	if res.Verdict != tc.verdict || res.Distinct != tc.distinct {
-		t.Fatalf("%s: %s with %d distinct states, TLC: %s with %d", tc.name, res.Verdict, res.Distinct, tc.verdict, tc.distinct)
-	}
+	runFiles(t, tc.name, map[string]string{"Spec.tla": tc.spec, "Spec.cfg": tc.cfg}, "Spec.cfg", tc.verdict, tc.distinct, tc.err)
 }
 
 const constantModule = `---- MODULE Spec ----

@@ -1,10 +1,6 @@
 package eval
 
 import (
-	"context"
-	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,26 +70,8 @@ func TestSubstInExtendedModule(t *testing.T) {
 // runFeatureWith is runFeature with one more module beside Spec.tla.
 func runFeatureWith(t *testing.T, tc featureCase, name, text string) {
 	t.Helper()
-	dir := t.TempDir()
 	files := map[string]string{"Spec.tla": tc.spec, "Spec.cfg": tc.cfg, name + ".tla": text}
-	for f, s := range files {
-		if err := os.WriteFile(filepath.Join(dir, f), []byte(s), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg"), check.Options{Workers: 1})
-	if tc.err != nil {
-		if !errors.Is(err, tc.err) {
-			t.Fatalf("%s: error %v, want %v", tc.name, err, tc.err)
-		}
-		return
-	}
-	if err != nil {
-		t.Fatalf("%s: %v", tc.name, err)
-	}
-	if res.Verdict != tc.verdict || res.Distinct != tc.distinct {
-		t.Fatalf("%s: %s with %d distinct states, TLC: %s with %d", tc.name, res.Verdict, res.Distinct, tc.verdict, tc.distinct)
-	}
+	runFiles(t, tc.name, files, "Spec.cfg", tc.verdict, tc.distinct, tc.err)
 }
 
 // TestConstantFilterBuiltOnce: membership in a constant {x \in S : P} over
