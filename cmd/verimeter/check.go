@@ -164,6 +164,22 @@ func report(res tlacheck.Result, err error) (checkReport, int) {
 	return r, code
 }
 
+// printViolation writes TLC's line for a run that found an error.
+func printViolation(w io.Writer, rep checkReport, res tlacheck.Result) {
+	switch {
+	case rep.Result == resultSafety && res.Invariant == "":
+		fmt.Fprintf(w, "Error: Action property %s is violated.\n", res.Property)
+	case rep.Result == resultSafety:
+		fmt.Fprintf(w, "Error: Invariant %s is violated.\n", res.Invariant)
+	case rep.Result == resultDeadlock:
+		fmt.Fprintln(w, "Error: Deadlock reached.")
+	case rep.Result == resultLiveness:
+		fmt.Fprintf(w, "Error: Temporal property %s was violated.\n", res.Property)
+	default:
+		fmt.Fprintf(w, "Error: %s\n", rep.Error)
+	}
+}
+
 // printCounterexample writes res's trace, if any, in the chosen format:
 // TLC's text or a message sequence chart.
 func printCounterexample(w io.Writer, spec string, res tlacheck.Result, format string) error {
@@ -351,16 +367,8 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "Model checking completed. No error has been found.")
 		fmt.Fprintf(stdout, "Error: coverage: never enabled or adding no state, without a reason in the model: %s; reasons for covered or absent actions: %s\n",
 			listOrNone(rep.Uncovered), listOrNone(rep.StaleExcuses))
-	case rep.Result == resultSafety && res.Invariant == "":
-		fmt.Fprintf(stdout, "Error: Action property %s is violated.\n", res.Property)
-	case rep.Result == resultSafety:
-		fmt.Fprintf(stdout, "Error: Invariant %s is violated.\n", res.Invariant)
-	case rep.Result == resultDeadlock:
-		fmt.Fprintln(stdout, "Error: Deadlock reached.")
-	case rep.Result == resultLiveness:
-		fmt.Fprintf(stdout, "Error: Temporal property %s was violated.\n", res.Property)
 	default:
-		fmt.Fprintf(stdout, "Error: %s\n", rep.Error)
+		printViolation(stdout, rep, res)
 	}
 	if err := printCounterexample(stdout, spec, res, *traceFormat); err != nil {
 		fmt.Fprintln(stderr, "verimeter check:", err)

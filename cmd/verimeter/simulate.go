@@ -54,17 +54,10 @@ func runSimulate(ctx context.Context, spec, config string, opts tlacheck.SimOpti
 		return code
 	}
 	fmt.Fprintf(stdout, "Running random simulation with seed %d.\n", opts.Seed)
-	switch {
-	case code == exitOK:
+	if code == exitOK {
 		fmt.Fprintln(stdout, "Simulation completed. No error has been found.")
-	case rep.Result == resultSafety && res.Invariant == "":
-		fmt.Fprintf(stdout, "Error: Action property %s is violated.\n", res.Property)
-	case rep.Result == resultSafety:
-		fmt.Fprintf(stdout, "Error: Invariant %s is violated.\n", res.Invariant)
-	case rep.Result == resultDeadlock:
-		fmt.Fprintln(stdout, "Error: Deadlock reached.")
-	default:
-		fmt.Fprintf(stdout, "Error: %s\n", rep.Error)
+	} else {
+		printViolation(stdout, rep, res.Result)
 	}
 	if err := printCounterexample(stdout, spec, res.Result, traceFormat); err != nil {
 		fmt.Fprintln(stderr, "verimeter check:", err)
