@@ -223,6 +223,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	itfPath := fs.String("itf", "", "also write the counterexample to this file in the Informal Trace Format (Apalache, Quint)")
 	traceFormat := fs.String("trace-format", traceFormatText, "counterexample format: text (TLC's) or msc (Mermaid sequence diagram)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof)")
+	memProfile := fs.String("memprofile", "", "write an allocation profile of the run to this file at its end (go tool pprof -sample_index=alloc_space)")
 	coverage := fs.Bool("coverage", false, "report per action (disjunct of Next) the states it was enabled in, the successors it generated and the new distinct states it found (TLC's -coverage)")
 	strict := fs.Bool("coverage-strict", false, "as -coverage, and exit 14 when an action was never enabled or added no distinct state and the configuration has no `\\* @uncovered Action: reason` line for it (or has one for a covered action)")
 	memory := fs.String("memory", "1GiB", "memory budget: the garbage collector's soft limit (GOMEMLIMIT overrides it), and the base of a -fpmem fraction")
@@ -238,7 +239,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	lncheck := fs.String("lncheck", "default", "when liveness is checked: default (also during the search, at most every minute, on the states explored so far, so that a violation stops the run early, as TLC) or final (only after the search; TLC's -lncheck final)")
 	dump := fs.String("dump", "", "also write the reachable state graph to this file in Graphviz DOT (TLC's -dump dot; small models, at most 10,000 states)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] [-lncheck default|final] [-simulate [-depth N] [-num N] [-seed S]] [-dump FILE.dot] SPEC.tla")
+		fmt.Fprintln(stderr, "usage: verimeter check [-config F.cfg] [-workers N] [-json] [-exact] [-deadlock] [-progress D] [-coverage | -coverage-strict] [-trace-format text|msc] [-itf FILE] [-cpuprofile FILE] [-memprofile FILE] [-memory SIZE] [-fpmem F|SIZE] [-queuemem SIZE] [-metadir DIR] [-checkpoint D] [-recover DIR] [-lncheck default|final] [-simulate [-depth N] [-num N] [-seed S]] [-dump FILE.dot] SPEC.tla")
 		fmt.Fprintln(stderr, "exit: 0 ok, 10 assumption, 11 deadlock, 12 safety, 13 liveness, 14 uncovered action (-coverage-strict), 2 bad input or unsupported, 1 internal error")
 		fs.PrintDefaults()
 	}
@@ -315,6 +316,9 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			pprof.StopCPUProfile()
 			f.Close()
 		}()
+	}
+	if *memProfile != "" {
+		defer writeMemProfile(*memProfile, stderr)
 	}
 	spec := fs.Arg(0)
 	if *simulate {
@@ -515,4 +519,19 @@ func parseSize(text string, of int64) (int64, error) {
 		mult = 1
 	}
 	return int64(v * mult), nil
+}
+
+// writeMemProfile writes the heap profile (allocations since the start, by
+// site) to path: where a run's time goes to the allocator and the
+// collector, the CPU profile shows only as malloc and GC.
+func writeMemProfile(path string, stderr io.Writer) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "verimeter check: -memprofile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(stderr, "verimeter check: -memprofile:", err)
+	}
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +62,30 @@ func TestCheckDump(t *testing.T) {
 	}
 	if _, err := os.Stat(dot + "2"); !os.IsNotExist(err) {
 		t.Fatalf("a refused dump left a file: %v", err)
+	}
+}
+
+// TestCheckProfiles: -cpuprofile and -memprofile write profiles that Go's
+// own pprof reads (the allocation profile names the checker's functions),
+// and a profile that cannot be written is reported, not lost silently.
+func TestCheckProfiles(t *testing.T) {
+	p := writeSpec(t, "Counter", counter, "CONSTANT Max = 200\nINIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n")
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	if code, out, errb := runCLI(t, "check", "-progress", "0", "-cpuprofile", cpu, "-memprofile", mem, p); code != 0 {
+		t.Fatalf("exit %d: %s %s", code, out, errb)
+	}
+	for _, f := range []string{cpu, mem} {
+		out, err := exec.Command("go", "tool", "pprof", "-raw", f).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go tool pprof %s: %v\n%s", filepath.Base(f), err, out)
+		}
+		if f == mem && !strings.Contains(string(out), "tla/check.") {
+			t.Fatalf("the allocation profile names no function of the checker:\n%.2000s", out)
+		}
+	}
+	_, _, errb := runCLI(t, "check", "-progress", "0", "-memprofile", filepath.Join(dir, "no", "such", "dir", "m.prof"), p)
+	if !strings.Contains(errb, "-memprofile") {
+		t.Fatalf("an unwritable -memprofile is not reported: %q", errb)
 	}
 }
