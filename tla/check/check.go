@@ -216,6 +216,7 @@ type checker struct {
 	res     Result
 	buf     BufferedSystem
 	bufActs []uint16 // the BufferedSystem's action indexes as ours
+	merging bool     // a merge runs beside the workers' claims (expandMerge)
 	start   time.Time
 	lastLog time.Time
 	p       props
@@ -407,7 +408,13 @@ func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32,
 		c.exact[fp] = append(c.exact[fp], s)
 	}
 	if c.claims != nil {
-		c.claims.set(fp, keyStored)
+		// During a merge, workers claim beside it: the table must not grow
+		// (claim never does); before the first level it may.
+		if c.merging {
+			c.claims.claim(fp, keyStored)
+		} else {
+			c.claims.set(fp, keyStored)
+		}
 	} else {
 		c.seen.Insert(fp)
 	}
@@ -551,8 +558,7 @@ func (c *checker) run(ctx context.Context) error {
 				return c.fail(ctx, err, nil)
 			}
 			hi := lo + len(items)
-			exps := c.expand(ctx, items, lo)
-			done, err := c.merge(ctx, exps, next, int(frontier.n)-hi)
+			done, err := c.expandMerge(ctx, items, lo, next, int(frontier.n)-hi)
 			if done || err != nil {
 				next.close()
 				return err
@@ -710,16 +716,65 @@ func (c *checker) fail(ctx context.Context, err error, trace []TraceStep) error 
 // chunkStates is how many frontier states are expanded between merges.
 const chunkStates = 1 << 14
 
+// expandBlock is how many frontier states a worker expands at a time.
+const expandBlock = 32
+
+// expandMerge expands part of the frontier (base is the index of its first
+// state in the level) with the workers and merges the expansions in
+// frontier order into next (rest counts the frontier states after it).
+// With the claim table the merge, which is sequential, runs beside the
+// workers: a block of expansions is merged as soon as it and every block
+// before it are done, so that merging costs the workers no time (with two
+// workers it was a fortieth of the run, waited for at every chunk's end).
+// Without it (exact mode, action constraints) the workers read the
+// fingerprint set the merge writes, so the merge waits for all of them.
+func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base int, next *level, rest int) (bool, error) {
+	exps := make([]expansion, len(items))
+	if c.claims == nil {
+		c.expand(ctx, items, base, exps, nil, nil)
+		return c.merge(ctx, exps, next, rest)
+	}
+	blocks := (len(items) + expandBlock - 1) / expandBlock
+	ready := make(chan int, blocks)
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.expand(ctx, items, base, exps, ready, &stop)
+	}()
+	defer wg.Wait()
+	got := make([]bool, blocks)
+	for b := range blocks {
+		for !got[b] {
+			got[<-ready] = true
+		}
+		lo, hi := b*expandBlock, min((b+1)*expandBlock, len(items))
+		// The read lock keeps the workers from growing the table while
+		// the merge looks fingerprints up in it.
+		c.claims.mu.RLock()
+		c.merging = true
+		done, err := c.merge(ctx, exps[lo:hi], next, rest+len(items)-hi)
+		c.merging = false
+		c.claims.mu.RUnlock()
+		clear(exps[lo:hi])
+		if done || err != nil {
+			stop.Store(true)
+			return done, err
+		}
+	}
+	return false, nil
+}
+
 // expand computes the successors of part of the frontier (base is the
-// index of its first state in the level) with the workers, which take
-// blocks of states in turn, and returns the expansions in frontier order.
-func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int) []expansion {
-	exps := make([]expansion, len(frontier))
+// index of its first state in the level) into exps with the workers, which
+// take blocks of states in turn, and sends the index of each block done to
+// ready (if not nil); once stop is set, the workers take no more blocks.
+func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int, exps []expansion, ready chan<- int, stop *atomic.Bool) {
 	w := c.opts.Workers
 	if w > len(frontier) {
 		w = len(frontier)
 	}
-	const block = 32
 	var nextBlock atomic.Int64
 	var wg sync.WaitGroup
 	for k := 0; k < w; k++ {
@@ -728,33 +783,36 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int)
 			defer wg.Done()
 			var w scratch
 			for {
-				lo := int(nextBlock.Add(block)) - block
-				if lo >= len(frontier) {
+				lo := int(nextBlock.Add(expandBlock)) - expandBlock
+				if lo >= len(frontier) || stop != nil && stop.Load() {
 					return
 				}
+				hi := min(lo+expandBlock, len(frontier))
 				if ctx.Err() != nil {
-					for i := lo; i < min(lo+block, len(frontier)); i++ {
+					for i := lo; i < hi; i++ {
 						exps[i] = expansion{parent: frontier[i].idx, err: ctx.Err()}
 					}
-					continue
+				} else {
+					// The claim table grows only between blocks (under its
+					// exclusive lock), so a block holds the read lock once.
+					if c.claims != nil {
+						c.claims.mu.RLock()
+					}
+					for i := lo; i < hi; i++ {
+						exps[i] = c.expandOne(&w, base+i, frontier[i])
+					}
+					if c.claims != nil {
+						c.claims.mu.RUnlock()
+						c.claims.maybeGrow()
+					}
 				}
-				// The claim table grows only between blocks (under its
-				// exclusive lock), so a block holds the read lock once.
-				if c.claims != nil {
-					c.claims.mu.RLock()
-				}
-				for i := lo; i < min(lo+block, len(frontier)); i++ {
-					exps[i] = c.expandOne(&w, base+i, frontier[i])
-				}
-				if c.claims != nil {
-					c.claims.mu.RUnlock()
-					c.claims.maybeGrow()
+				if ready != nil {
+					ready <- lo / expandBlock
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	return exps
 }
 
 // dup reports whether successor pos of frontier state i, with fingerprint
@@ -917,7 +975,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next *level, rest
 					return true, nil
 				}
 				if c.claims != nil {
-					c.claims.set(cand.fp, keyOut)
+					c.claims.claim(cand.fp, keyOut)
 				}
 				continue
 			}

@@ -19,6 +19,7 @@ type claimTable struct {
 	slots []claimSlot
 	mask  uint64
 	n     atomic.Int64
+	grow  atomic.Int64 // n at which to grow: 60% of len(slots), read without mu
 }
 
 type claimSlot struct {
@@ -44,7 +45,9 @@ func claimKey(idx int, pos int32) uint64 {
 }
 
 func newClaimTable(size int) *claimTable {
-	return &claimTable{slots: make([]claimSlot, size), mask: uint64(size - 1)}
+	t := &claimTable{slots: make([]claimSlot, size), mask: uint64(size - 1)}
+	t.grow.Store(int64(size) * 3 / 5)
+	return t
 }
 
 // claim records key for fp and reports whether it is now the smallest claim
@@ -78,11 +81,13 @@ func (t *claimTable) claim(fp, key uint64) bool {
 	}
 }
 
-// slot finds fp's slot (sequential phases only); ok is false if absent.
+// slot finds fp's slot; ok is false if absent. Workers may claim beside
+// it (the merge runs while they expand), never grow the table (callers
+// hold mu for reading or run alone).
 func (t *claimTable) slot(fp uint64) (uint64, bool) {
 	fp = fpKey(fp)
 	for i := fp & t.mask; ; i = (i + 1) & t.mask {
-		switch t.slots[i].fp {
+		switch atomic.LoadUint64(&t.slots[i].fp) {
 		case fp:
 			return i, true
 		case 0:
@@ -97,10 +102,11 @@ func (t *claimTable) key(fp uint64) uint64 {
 	if !ok {
 		return keyNone
 	}
-	return ^t.slots[i].key
+	return ^atomic.LoadUint64(&t.slots[i].key)
 }
 
-// set gives fp the logical key k, inserting it if needed (sequential phases).
+// set gives fp the logical key k, inserting it if needed (sequential
+// phases: no worker runs; during a merge, claim marks a state instead).
 func (t *claimTable) set(fp, k uint64) {
 	t.maybeGrow()
 	if i, ok := t.slot(fp); ok {
@@ -121,17 +127,18 @@ func (t *claimTable) set(fp, k uint64) {
 // blocks of states without holding mu (a block claims a few hundred
 // fingerprints at most, far fewer than the 40% left free).
 func (t *claimTable) maybeGrow() {
-	if t.n.Load()*5 < int64(len(t.slots))*3 {
+	if t.n.Load() < t.grow.Load() {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.n.Load()*5 < int64(len(t.slots))*3 {
+	if t.n.Load() < t.grow.Load() {
 		return
 	}
 	old := t.slots
 	t.slots = make([]claimSlot, 2*len(old))
 	t.mask = uint64(len(t.slots) - 1)
+	t.grow.Store(int64(len(t.slots)) * 3 / 5)
 	for _, sl := range old {
 		if sl.fp == 0 {
 			continue
