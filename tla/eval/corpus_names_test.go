@@ -221,3 +221,10 @@ Next == x' = (x + RandomElement({1, 1})) % 4
 ====
 `, cfg: "INIT Init\nNEXT Next\n", verdict: check.Success, distinct: 4})
 }
+
+// TestPathThroughBoundName: p!Op with p a bound name (SANY refuses it)
+// stops the model with an error naming it, never a count.
+func TestPathThroughBoundName(t *testing.T) {
+	spec := "---- MODULE Spec ----\nVARIABLE x\nInit == x = 0\nNext == \\E p \\in {1} : x' = p!Op\n====\n"
+	runFeature(t, featureCase{name: "bound name in a path", spec: spec, cfg: "INIT Init\nNEXT Next\n", err: ErrUnsupported})
+}

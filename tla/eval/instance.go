@@ -213,7 +213,7 @@ type argBinder func(pos syntax.Pos, d *syntax.Def, args []syntax.Expr, denv *bin
 func (m *Machine) resolvePath(x *syntax.Ref, env *bind, bindArgs argBinder) (pathTarget, error) {
 	first := x.Parts[0]
 	var d *syntax.Def
-	var denv, letInst *bind
+	var denv *bind
 	if b := findIn(env, first.Name); b != nil {
 		switch {
 		case b.kind == eDef:
@@ -223,11 +223,7 @@ func (m *Machine) resolvePath(x *syntax.Ref, env *bind, bindArgs argBinder) (pat
 			// implicit substitutions x <- x read where the LET is
 			d, denv = b.def, b.argSc.env
 		default:
-			li, err := m.letInstance(x, b)
-			if err != nil {
-				return pathTarget{}, err
-			}
-			d, letInst = b.def, li
+			return pathTarget{}, unsupported(x.P, "reference "+first.Name+"!... to a bound name")
 		}
 	} else if rd, ok := m.defs[first.Name]; ok {
 		d = rd
@@ -238,9 +234,8 @@ func (m *Machine) resolvePath(x *syntax.Ref, env *bind, bindArgs argBinder) (pat
 	for i := 1; i < len(x.Parts); i++ {
 		p := x.Parts[i]
 		if d.Instance != nil {
-			inst := letInst
-			letInst = nil
-			if inst == nil && len(d.Params) == 0 {
+			var inst *bind
+			if len(d.Params) == 0 {
 				if denv == nil {
 					inst = m.rootInsts[d.Name]
 				} else if sc := scopeOf(denv); sc != nil {

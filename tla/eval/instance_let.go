@@ -31,25 +31,3 @@ func letInstances(m *syntax.Module) []*syntax.Instance {
 	}
 	return out
 }
-
-// letInstance instantiates the module of a LET definition M == INSTANCE N
-// that a path M!Op refers to. Only a module that declares no constant and
-// no variable (nor do the modules it extends) is taken: its instance is the
-// same wherever the LET is, so nothing of the LET's scope is needed (its
-// substitutions would be compiled there). Others stay unsupported.
-func (m *Machine) letInstance(x *syntax.Ref, b *bind) (*bind, error) {
-	d := b.def
-	if b.kind != eLet || d == nil || d.Instance == nil || len(d.Params) != 0 || len(d.Instance.Subst) != 0 {
-		return nil, unsupported(x.P, "reference "+x.Parts[0].Name+"!... to a bound name")
-	}
-	var mods []*syntax.Module
-	if err := m.moduleClosure(d.Instance.Module, map[string]bool{}, &mods); err != nil {
-		return nil, err
-	}
-	for _, mod := range mods {
-		if len(mod.Constants) != 0 || len(mod.Variables) != 0 {
-			return nil, unsupported(x.P, "INSTANCE "+d.Instance.Module+" inside LET (its module declares constants or variables)")
-		}
-	}
-	return m.newScope(d.Instance, nil, 0)
-}
