@@ -13,24 +13,8 @@ import (
 func TestPermHash(t *testing.T) {
 	in := NewInterner()
 	a, b, c := in.Model("a"), in.Model("b"), in.Model("c")
-	fn := func(pairs ...Value) *Func {
-		var dom, rng []Value
-		for i := 0; i < len(pairs); i += 2 {
-			dom, rng = append(dom, pairs[i]), append(rng, pairs[i+1])
-		}
-		f, err := NewFunc(dom, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
-	set := func(es ...Value) *Set {
-		s, err := NewSet(es...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	fn := func(pairs ...Value) *Func { return mustPairs(t, pairs...) }
+	set := func(es ...Value) *Set { return mustSet(t, es...) }
 	rec := func(n Value, k int32) *Func {
 		r, err := Record(in, []string{"node", "n"}, []Value{n, Int(k)})
 		if err != nil {

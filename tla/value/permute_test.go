@@ -66,24 +66,8 @@ func TestPermuteFunctions(t *testing.T) {
 	in := NewInterner()
 	a, b, c, d := in.Model("a"), in.Model("b"), in.Model("c"), in.Model("d")
 	x, y := in.String("x"), in.String("y")
-	fn := func(pairs ...Value) *Func {
-		var dom, rng []Value
-		for i := 0; i < len(pairs); i += 2 {
-			dom, rng = append(dom, pairs[i]), append(rng, pairs[i+1])
-		}
-		f, err := NewFunc(dom, rng)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f
-	}
-	set := func(es ...Value) *Set {
-		s, err := NewSet(es...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	fn := func(pairs ...Value) *Func { return mustPairs(t, pairs...) }
+	set := func(es ...Value) *Set { return mustSet(t, es...) }
 	rec, err := Record(in, []string{"node", "n"}, []Value{a, Int(2)})
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,20 @@ func mustSet(t fataler, vs ...Value) *Set {
 	return s
 }
 
+// mustPairs is the function d1 |-> r1, d2 |-> r2, ... (pairs alternate
+// domain element and value).
+func mustPairs(t fataler, pairs ...Value) *Func {
+	var dom, rng []Value
+	for i := 0; i < len(pairs); i += 2 {
+		dom, rng = append(dom, pairs[i]), append(rng, pairs[i+1])
+	}
+	f, err := NewFunc(dom, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 func TestSetNormalizesInTLCOrder(t *testing.T) {
 	tab := NewInterner()
 	b, a := tab.String("b"), tab.String("a") // "b" seen first: it sorts first
