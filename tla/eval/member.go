@@ -108,15 +108,15 @@ func (s scope) memberOf(x syntax.Expr) func(r *rt, v value.Value) (bool, error) 
 	// same set at every test: filtered once, as TLC evaluates a constant
 	// definition once, not at every test.
 	mark, level := s.unit().n, s.level
-	probe := s
+	probe := s // compiles the filter with flags of its own
 	probe.fl = newFlags()
-	probe.expr(f)
+	set := probe.set(f.Bound.Set)
+	s2, slots := probe.bindBound(f.Bound)
+	pred := s2.boolean(f.Pred)
 	pf := probe.fl
+	s.fl.merge(pf)
 	constant := !(pf.state || pf.next || pf.impure || pf.lowLevel < level || pf.lowLevel == level && pf.lowSlot < mark)
 	var filtered atomic.Pointer[constVal]
-	set := s.set(f.Bound.Set)
-	s2, slots := s.bindBound(f.Bound)
-	pred := s2.boolean(f.Pred)
 	pos, tuple := f.P, f.Bound.Tuple
 	return func(r *rt, v value.Value) (bool, error) {
 		sv, err := set(r)
