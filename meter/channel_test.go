@@ -17,6 +17,7 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/statemachine/journal/crashfs"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
 
@@ -561,5 +562,111 @@ func TestRestartLogsUnloggedAgreeAfterItsRekey(t *testing.T) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCrashPointsChannelAgree records the durable writes of a key
+// agreement a meter answers while it keeps a trace, and restarts the meter
+// from the state a crash after each leaves (the last unsynced write whole,
+// torn, zero-filled or dropped), with its Channel log as the crash left it:
+// without the Agree, whose line follows every durable write of the step,
+// or, after the last write, with it. The gateway, which got no answer,
+// tries again at the same time. After every restart the meter's log and
+// the gateway's are a behaviour of spec/Channel.tla together (the trace
+// check of the crash campaign), and the meter seals under the agreement's
+// fresh key from counter 0.
+func TestCrashPointsChannelAgree(t *testing.T) {
+	fsys := crashfs.New()
+	k := newKit(t, "/m")
+	k.cfg.fs = fsys
+	traceDir := t.TempDir()
+	td, err := statemachine.NewTraceDir(traceDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cfg.Trace = td
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := &gatewayLog{gkey: 1}
+	gw.rekey(int64(k.agreeAt(t, m, gw.nextRekey())))
+	for range 3 {
+		c, err := k.answerCounter(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.receive(c, m.ch.machine.State.Sent, m.ch.machine.Clock.Now())
+	}
+	logPath := filepath.Join("channel", fmt.Sprintf("%x", k.cfg.Title[:]), "meter.ndjson")
+	before, err := os.ReadFile(filepath.Join(traceDir, logPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys.Record()
+	initial := fsys.Snapshot()
+	rekeyAt := gw.nextRekey()
+	if e := k.agreeAt(t, m, rekeyAt); e != 3 {
+		t.Fatalf("agreement numbered %d, want 3", e)
+	}
+	ops := fsys.Ops()
+	after, err := os.ReadFile(filepath.Join(traceDir, logPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	model := loadChannelModel(t)
+	restart := func(fs *crashfs.MemFS, log []byte) error {
+		dir, err := os.MkdirTemp(t.TempDir(), "trace")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, logPath)), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, logPath), log, 0o600); err != nil {
+			return err
+		}
+		td, err := statemachine.OpenTraceDir(dir)
+		if err != nil {
+			return err
+		}
+		defer td.Close()
+		cfg := k.cfg
+		cfg.fs, cfg.Trace = fs, td
+		m2, err := New(cfg)
+		if err != nil {
+			return fmt.Errorf("the meter does not start: %w", err)
+		}
+		defer m2.Close()
+		g := *gw
+		g.steps = slices.Clone(gw.steps)
+		e := k.agreeAt(t, m2, rekeyAt)
+		g.rekey(int64(e))
+		if c, err := k.answerCounter(t, m2); err != nil || c != 0 {
+			return fmt.Errorf("first answer under agreement %d: counter %d, %v", e, c, err)
+		}
+		g.receive(0, m2.ch.machine.State.Sent, m2.ch.machine.Clock.Now())
+		if _, err := checkChannelLogs(model, dir, k.cfg.Title, &g); err != nil {
+			return fmt.Errorf("the logs after the restart: %w", err)
+		}
+		return nil
+	}
+	res := crashfs.Replay(initial, ops, func(fs *crashfs.MemFS, k2 int) error {
+		if err := restart(fs, before); err != nil {
+			return err
+		}
+		if k2 == len(ops) {
+			return restart(fs, after) // killed after the log line, before the answer
+		}
+		return nil
+	})
+	fmt.Println(res.Line("meter-channel"))
+	t.Logf("%s (%s)", res.Line("meter-channel"), crashfs.Summary(ops))
+	for _, f := range res.Failed {
+		t.Error(f)
+	}
+	if res.Points < 4 {
+		t.Fatalf("only %d crash points", res.Points)
 	}
 }
