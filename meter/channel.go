@@ -26,6 +26,14 @@ var ErrChannelState = errors.New("meter: channel state in the counter store is i
 // plus one. The store keeps the highest value, and epochs only grow.
 var epochKey = [8]byte{'c', 'h', 'a', 'n', 'e', 'p', 'o', 'c'}
 
+// agreedAtKey is the counter-store key of the Lamport time carried by the
+// key agreement of the meter's latest Agree (the time of the gateway's
+// Rekey), kept only when the meter keeps a trace. A restart that logs an
+// Agree its log lacks (logUnlogged) logs it after that time, as the Agree
+// itself would have been: the Rekey comes before it in the logs. Lamport
+// times grow, and the store keeps the highest value.
+var agreedAtKey = [8]byte{'c', 'h', 'a', 'n', 'a', 'g', 'a', 't'}
+
 // epochSlot is the counter-store key under which the key id of epoch e is
 // kept (as the 8 bytes of a uint64), so that a restart finds the
 // reservation of the session it sealed under (reserved, @persist).
@@ -46,6 +54,7 @@ type channel struct {
 	sealer      *protocol.Sealer // nil until a key agreement (keys are not persisted)
 	store       protocol.CounterStore
 	agreed      [8]byte // key id of the agreement being stepped (what Persist writes)
+	agreedAt    uint64  // Lamport time its key agreement carried (0 without a trace)
 }
 
 // init builds the machine and restores its durable part after a restart:
@@ -107,6 +116,15 @@ const maxUnlogged = 8
 // log: whatever it finds, the meter restarts from its store (init), and a
 // log these steps do not bring to the store's state is left for the trace
 // check to reject.
+//
+// An Agree is logged after the Lamport time its key agreement carried,
+// which the store keeps with it (agreedAtKey), as agree logs it. The
+// gateway never got that agreement's answer: it logs the agreement's Rekey
+// when a later answer gives it the meter's number (gateway.rekey), at or
+// after the time the agreement carried. At the restart's own time (the
+// meter's clock is behind the gateway's, whose Receives observe the
+// meter's Seals) the Agree would come before its Rekey in the merged logs,
+// which spec/Channel.tla does not allow (Agree(k) needs k \in kas).
 func (c *channel) logUnlogged(e, r int64) error {
 	raw := c.machine.Rec.LastState()
 	if raw == nil {
@@ -116,16 +134,20 @@ func (c *channel) logUnlogged(e, r int64) error {
 	if err := json.Unmarshal(raw, &last); err != nil || last.Mkey < 1 || last.Mkey > e {
 		return nil
 	}
+	at, err := c.store.Reserved(agreedAtKey)
+	if err != nil {
+		return fmt.Errorf("%w: %w", protocol.ErrCounterStore, err)
+	}
 	c.machine.State = last
 	for range maxUnlogged {
-		ev := channelEvent{Kind: channelReserve}
+		ev, remote := channelEvent{Kind: channelReserve}, uint64(0)
 		switch st := c.machine.State; {
 		case st.Mkey < e:
-			ev = channelEvent{Kind: channelKeyAgreement, K: st.Mkey + 1}
+			ev, remote = channelEvent{Kind: channelKeyAgreement, K: st.Mkey + 1}, at
 		case st.Reserved >= r:
 			return nil
 		}
-		_, err := c.machine.Apply(0, ev, &c.out)
+		_, err := c.machine.Apply(remote, ev, &c.out)
 		if errors.Is(err, statemachine.ErrNotEnabled) {
 			return nil
 		}
@@ -150,7 +172,9 @@ func (c *channel) durable(remote uint64, ev channelEvent) (uint64, error) {
 
 // persist makes a step durable before it counts (statemachine.Instance):
 // a Reserve writes the reservation of the session's key id, an Agree the
-// new key id and then the epoch, so the epoch never names a missing key.
+// Lamport time its key agreement carried (with a trace, for logUnlogged),
+// the new key id and then the epoch, so the epoch never names a missing
+// key nor an Agree whose time is lost.
 func (c *channel) persist(s *channelState, o *channelOutput) error {
 	if !o.Persist {
 		return nil
@@ -162,6 +186,11 @@ func (c *channel) persist(s *channelState, o *channelOutput) error {
 		}
 		return c.store.Reserve(c.sealer.KeyID(), uint64(s.Reserved))
 	case "Agree":
+		if c.agreedAt != 0 {
+			if err := c.store.Reserve(agreedAtKey, c.agreedAt); err != nil {
+				return err
+			}
+		}
 		if err := c.store.Reserve(epochSlot(s.Mkey), binary.BigEndian.Uint64(c.agreed[:])); err != nil {
 			return err
 		}
@@ -188,7 +217,7 @@ func (c *channel) agree(keys protocol.SessionKeys, remote uint64) error {
 		// A key id seen before would restart its counters at 0: never.
 		return fmt.Errorf("%w: key id %x already has counters", ErrChannelState, keys.KeyID)
 	}
-	c.agreed = keys.KeyID
+	c.agreed, c.agreedAt = keys.KeyID, remote
 	if _, err := c.durable(remote, channelEvent{Kind: channelKeyAgreement, K: c.machine.State.Mkey + 1}); err != nil {
 		return err
 	}

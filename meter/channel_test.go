@@ -3,6 +3,7 @@ package meter
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/verimeter/verimeter/protocol"
 	"github.com/verimeter/verimeter/statemachine"
+	"github.com/verimeter/verimeter/statemachine/journal/crashfs"
+	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
 
 // answerCounter sends m a reading request and returns the invocation
@@ -370,5 +373,300 @@ func TestRestartLogsDurableStepsTheLogLacks(t *testing.T) {
 	}
 	if got := strings.Join(actions[len(actions)-3:], " "); len(lines) != 3+protocol.CounterBlock+1 || got != "Seal Reserve Crash" {
 		t.Fatalf("log of %d lines ending %s, want %d ending Seal Reserve Crash", len(lines), got, 3+protocol.CounterBlock+1)
+	}
+}
+
+// agreeAt runs the gateway's side of a key agreement against m as a
+// gateway that keeps a trace does: the agreement carries the Lamport time
+// of its Rekey (clock), and the answer the number the meter gave it, which
+// agreeAt returns.
+func (k *kit) agreeAt(t *testing.T, m *Meter, clock uint64) uint64 {
+	t.Helper()
+	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), k.gwKey, nil, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, _ := init.Marshal()
+	out, err := m.HandleAPDU(protocol.AppendTraceTrailer(append([]byte{protocol.TagKeyAgreement}, wire...), clock), time.Unix(0, 0))
+	if err != nil || len(out) != 1 {
+		t.Fatalf("key agreement: %v", err)
+	}
+	resp, epoch, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := ka.Finish(resp, &k.cfg.ChannelKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.keyID = keys.KeyID
+	k.sender, _ = protocol.NewSender(keys, protocol.NewMemStore())
+	k.receiver, _ = protocol.NewReceiver(keys)
+	return epoch
+}
+
+// gatewayLog is the gateway's Channel log of one meter as the gateway
+// writes it (gateway.rekey and open), for judging the meter's log against
+// spec/Channel.tla together with its gateway's.
+type gatewayLog struct {
+	steps []tracecheck.Step
+	clock uint64 // the gateway's Lamport clock
+	gkey  int64
+	seen  []int64
+}
+
+func (g *gatewayLog) log(action, event string) {
+	st, _ := json.Marshal(struct {
+		Gkey  int64   `json:"gkey"`
+		Gopen bool    `json:"gopen"`
+		Seen  []int64 `json:"seen"`
+	}{g.gkey, true, g.seen})
+	g.steps = append(g.steps, tracecheck.Step{TraceLine: statemachine.TraceLine{Role: "gateway", Node: "gateway", Clock: g.clock,
+		Action: action, Event: json.RawMessage(event), State: st}, File: "gateway.ndjson", Line: len(g.steps) + 1})
+}
+
+// nextRekey is the time of the gateway's next Rekey, which its key
+// agreement carries (gateway.rekeyClock).
+func (g *gatewayLog) nextRekey() uint64 { return g.clock + 1 }
+
+// rekey logs the Rekeys of an agreement the meter numbered epoch: one per
+// epoch since the gateway's last, the earlier ones those of agreements the
+// meter answered and the gateway never finished (gateway.rekey).
+func (g *gatewayLog) rekey(epoch int64) {
+	for g.gkey < epoch {
+		g.clock++
+		g.gkey++
+		g.seen = []int64{}
+		g.log("Rekey", `{"kind":"key_agreement","m":{"k":0,"c":0,"r":0,"auth":false}}`)
+	}
+}
+
+// receive logs the Receive of the APDU the meter sealed under counter c as
+// its sent-th (the gateway's log leaves the plaintext r out; trace
+// validation maps it in, see plaintextOfReceive in cmd/verimeter) at a
+// time after the meter's Seal, observed at meterClock.
+func (g *gatewayLog) receive(c uint32, sent int64, meterClock uint64) {
+	g.clock = max(g.clock, meterClock) + 1
+	g.seen = append(slices.Clone(g.seen), int64(c))
+	g.log("Receive", fmt.Sprintf(`{"kind":"receive","m":{"k":%d,"c":%d,"r":%d,"auth":true}}`, g.gkey, c, sent))
+}
+
+// checkChannelLogs judges the meter's Channel log under traceDir and its
+// gateway's log (gw) together against spec/Channel.tla with the model of
+// trace validation (spec/trace/Channel.cfg), as the crash campaign does.
+func checkChannelLogs(model *tracecheck.Model, traceDir string, title protocol.SystemTitle, gw *gatewayLog) ([]tracecheck.Step, error) {
+	meterLog, err := tracecheck.ReadFile(filepath.Join(traceDir, "channel", fmt.Sprintf("%x", title[:]), "meter.ndjson"))
+	if err != nil {
+		return nil, err
+	}
+	merged, err := tracecheck.Merge(meterLog, gw.steps)
+	if err != nil {
+		return nil, err
+	}
+	_, err = model.Check(merged, tracecheck.Options{})
+	return meterLog, err
+}
+
+func loadChannelModel(t *testing.T) *tracecheck.Model {
+	t.Helper()
+	model, err := tracecheck.Load(filepath.Join(specDir, "Channel.tla"), filepath.Join(specDir, "trace", "Channel.cfg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
+// TestRestartLogsUnloggedAgreeAfterItsRekey: a meter killed after the
+// durable write of an Agree and before its log line (and its answer)
+// restarts with the new epoch in its store, and its restart logs that
+// Agree. The Agree answered the gateway's Rekey whose Lamport time the key
+// agreement carried; the gateway, which never got the answer, logs that
+// Rekey only when a later agreement's answer tells it the meter's number
+// (gateway.rekey), at the time that agreement carried. So the restart logs
+// the Agree after the carried time, as an Agree logged in one go is:
+// otherwise the merged logs put the Agree before its Rekey, which
+// spec/Channel.tla does not allow (Agree(k) needs k \in kas).
+func TestRestartLogsUnloggedAgreeAfterItsRekey(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	td, err := statemachine.NewTraceDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cfg.Trace = td
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := &gatewayLog{gkey: 1}
+	e := k.agreeAt(t, m, gw.nextRekey())
+	gw.rekey(int64(e))
+	// The gateway opens the meter's answers: its clock goes ahead of the
+	// meter's.
+	for range 3 {
+		c, err := k.answerCounter(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.receive(c, m.ch.machine.State.Sent, m.ch.machine.Clock.Now())
+	}
+	// The next agreement: the meter is killed after its Agree is durable,
+	// before the log line.
+	m.ch.persistHook = func(s *channelState, o *channelOutput) error {
+		if err := m.ch.persist(s, o); err != nil {
+			return err
+		}
+		if o.Action == "Agree" {
+			panic(powerLoss{})
+		}
+		return nil
+	}
+	rekeyAt := gw.nextRekey()
+	killed := func() (killed bool) {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(powerLoss); !ok {
+					panic(r)
+				}
+				killed = true
+			}
+		}()
+		k.agreeAt(t, m, rekeyAt)
+		return false
+	}()
+	if !killed {
+		t.Fatal("the key agreement was answered: no kill")
+	}
+	m.Close()
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	// The gateway tries again at the same time (it logged no Rekey); the
+	// answer numbers this agreement 4, so the gateway logs the Rekey of
+	// the unfinished one (3), then its own.
+	if e := k.agreeAt(t, m2, gw.nextRekey()); e != 4 {
+		t.Fatalf("agreement after the restart numbered %d, want 4", e)
+	}
+	gw.rekey(4)
+	meterLog, err := checkChannelLogs(loadChannelModel(t), td.Dir(), k.cfg.Title, gw)
+	var actions []string
+	for _, s := range meterLog {
+		actions = append(actions, s.Action)
+		if s.Action == "Agree" && strings.Contains(string(s.Event), `"k":3`) && s.Clock <= rekeyAt {
+			t.Errorf("%s: the restart logged Agree(3) at %d, not after its Rekey at %d", s.Where(), s.Clock, rekeyAt)
+		}
+	}
+	if got, want := strings.Join(actions, " "), "Agree Reserve Seal Seal Seal Agree Crash Agree"; got != want {
+		t.Errorf("meter's log: %s, want %s", got, want)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCrashPointsChannelAgree records the durable writes of a key
+// agreement a meter answers while it keeps a trace, and restarts the meter
+// from the state a crash after each leaves (the last unsynced write whole,
+// torn, zero-filled or dropped), with its Channel log as the crash left it:
+// without the Agree, whose line follows every durable write of the step,
+// or, after the last write, with it. The gateway, which got no answer,
+// tries again at the same time. After every restart the meter's log and
+// the gateway's are a behaviour of spec/Channel.tla together (the trace
+// check of the crash campaign), and the meter seals under the agreement's
+// fresh key from counter 0.
+func TestCrashPointsChannelAgree(t *testing.T) {
+	fsys := crashfs.New()
+	k := newKit(t, "/m")
+	k.cfg.fs = fsys
+	traceDir := t.TempDir()
+	td, err := statemachine.NewTraceDir(traceDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cfg.Trace = td
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := &gatewayLog{gkey: 1}
+	gw.rekey(int64(k.agreeAt(t, m, gw.nextRekey())))
+	for range 3 {
+		c, err := k.answerCounter(t, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw.receive(c, m.ch.machine.State.Sent, m.ch.machine.Clock.Now())
+	}
+	logPath := filepath.Join("channel", fmt.Sprintf("%x", k.cfg.Title[:]), "meter.ndjson")
+	before, err := os.ReadFile(filepath.Join(traceDir, logPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsys.Record()
+	initial := fsys.Snapshot()
+	rekeyAt := gw.nextRekey()
+	if e := k.agreeAt(t, m, rekeyAt); e != 3 {
+		t.Fatalf("agreement numbered %d, want 3", e)
+	}
+	ops := fsys.Ops()
+	after, err := os.ReadFile(filepath.Join(traceDir, logPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	model := loadChannelModel(t)
+	restart := func(fs *crashfs.MemFS, log []byte) error {
+		dir, err := os.MkdirTemp(t.TempDir(), "trace")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, logPath)), 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, logPath), log, 0o600); err != nil {
+			return err
+		}
+		td, err := statemachine.OpenTraceDir(dir)
+		if err != nil {
+			return err
+		}
+		defer td.Close()
+		cfg := k.cfg
+		cfg.fs, cfg.Trace = fs, td
+		m2, err := New(cfg)
+		if err != nil {
+			return fmt.Errorf("the meter does not start: %w", err)
+		}
+		defer m2.Close()
+		g := *gw
+		g.steps = slices.Clone(gw.steps)
+		e := k.agreeAt(t, m2, rekeyAt)
+		g.rekey(int64(e))
+		if c, err := k.answerCounter(t, m2); err != nil || c != 0 {
+			return fmt.Errorf("first answer under agreement %d: counter %d, %v", e, c, err)
+		}
+		g.receive(0, m2.ch.machine.State.Sent, m2.ch.machine.Clock.Now())
+		if _, err := checkChannelLogs(model, dir, k.cfg.Title, &g); err != nil {
+			return fmt.Errorf("the logs after the restart: %w", err)
+		}
+		return nil
+	}
+	res := crashfs.Replay(initial, ops, func(fs *crashfs.MemFS, k2 int) error {
+		if err := restart(fs, before); err != nil {
+			return err
+		}
+		if k2 == len(ops) {
+			return restart(fs, after) // killed after the log line, before the answer
+		}
+		return nil
+	})
+	fmt.Println(res.Line("meter-channel"))
+	t.Logf("%s (%s)", res.Line("meter-channel"), crashfs.Summary(ops))
+	for _, f := range res.Failed {
+		t.Error(f)
+	}
+	if res.Points < 4 {
+		t.Fatalf("only %d crash points", res.Points)
 	}
 }
