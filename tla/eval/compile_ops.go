@@ -153,6 +153,10 @@ func (s scope) opSpecial(x *syntax.OpApp) evalFn {
 		if e, ok := singleton(x.Args[1]); ok {
 			return s.insertElem(x, e)
 		}
+	case "\\":
+		if e, ok := singleton(x.Args[1]); ok {
+			return s.removeElem(x, e)
+		}
 	case "UNION":
 		if se, ok := x.Args[0].(*syntax.SetEnum); ok {
 			return s.unionEnum(se)

@@ -1,0 +1,57 @@
+package eval
+
+import (
+	"sync/atomic"
+
+	"github.com/verimeter/verimeter/tla/syntax"
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// removeElem is S \ {e}, as in \E q \in Proc \ {p} : ..., which an action
+// evaluates for every p of every state it expands: when S is the same
+// enumerated set as before (a constant) and e equals an e of before, the
+// set computed then is the answer, without building {e} or S \ {e} again.
+// A few of them are kept per occurrence in the spec, by e's hash.
+func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
+	set, e := s.expr(x.Args[0]), s.expr(elem)
+	pos := x.P
+	var cache [8]atomic.Pointer[diffEntry]
+	return func(r *rt) (value.Value, error) {
+		sv, err := set(r)
+		if err != nil {
+			return nil, err
+		}
+		ev, err := e(r)
+		if err != nil {
+			return nil, err
+		}
+		st, isSet := sv.(*value.Set)
+		slot := &cache[ev.Hash()&uint64(len(cache)-1)]
+		if isSet {
+			if c := slot.Load(); c != nil && c.set == st {
+				if eq, err := value.Equal(c.elem, ev); err == nil && eq {
+					return c.out, nil
+				}
+			}
+		}
+		one, err := value.NewSet(ev)
+		if err != nil {
+			return nil, wrap(pos, err)
+		}
+		out, err := value.DifferenceValue(sv, one)
+		if err != nil {
+			return nil, wrap(pos, err)
+		}
+		if isSet {
+			slot.Store(&diffEntry{set: st, elem: ev, out: out})
+		}
+		return out, nil
+	}
+}
+
+// diffEntry is S \ {e} computed once.
+type diffEntry struct {
+	set  *value.Set
+	elem value.Value
+	out  value.Value
+}
