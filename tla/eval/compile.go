@@ -600,6 +600,11 @@ func (s scope) funcCons(pos syntax.Pos, bs []syntax.Bound, body syntax.Expr) eva
 		if err != nil {
 			return nil, err
 		}
+		if b.single {
+			// one name over an enumerated set: the domain comes in the
+			// set's order, sorted and distinct
+			return value.NewFuncOnSet(dom, rng), nil
+		}
 		fn, err := value.NewFunc(dom, rng)
 		return fn, wrap(pos, err)
 	}

@@ -92,6 +92,12 @@ func NewFunc(dom, rng []Value) (*Func, error) {
 	return newFuncSorted(d, r), nil
 }
 
+// NewFuncOnSet builds the function dom[i] |-> rng[i] whose domain dom is
+// the elements of an enumerated set in its order (sorted in TLC's order,
+// distinct), as [x \in S |-> e] produces them: NewFunc without sorting
+// and checking the domain again. It takes ownership of both slices.
+func NewFuncOnSet(dom, rng []Value) *Func { return newFuncSorted(dom, rng) }
+
 // newFuncSorted wraps a sorted distinct domain; a domain 1..n becomes a tuple.
 func newFuncSorted(dom, rng []Value) *Func {
 	isTuple := true

@@ -470,3 +470,45 @@ func TestUpdaterSharesUnchanged(t *testing.T) {
 		t.Fatalf("Except to the same value: %v, %v", e, err)
 	}
 }
+
+// TestNewFuncOnSet: a function built on an enumerated set's elements in
+// their order ([x \in S |-> e]) is the function NewFunc builds from the
+// same pairs: equal, same hash, same print, same shape (a tuple for
+// 1..n, a record for strings).
+func TestNewFuncOnSet(t *testing.T) {
+	in := NewInterner()
+	rapid.Check(t, func(t *rapid.T) {
+		var dom []Value
+		switch rapid.IntRange(0, 2).Draw(t, "domain") {
+		case 0:
+			for range rapid.IntRange(0, 6).Draw(t, "n") {
+				dom = append(dom, genValue(2).Draw(t, "d"))
+			}
+		case 1:
+			for i := range rapid.IntRange(0, 5).Draw(t, "n") {
+				dom = append(dom, Int(int32(i+1))) // 1..n
+			}
+		default:
+			for _, s := range rapid.SliceOfDistinct(rapid.SampledFrom([]string{"a", "b", "type", "bal"}), rapid.ID[string]).Draw(t, "fields") {
+				dom = append(dom, in.String(s))
+			}
+		}
+		set, err := NewSet(dom...)
+		if err != nil {
+			t.Skip("incomparable")
+		}
+		elems := set.Elems()
+		rng := make([]Value, len(elems))
+		for i := range rng {
+			rng[i] = genValue(1).Draw(t, "r")
+		}
+		want, err := NewFunc(append([]Value(nil), elems...), append([]Value(nil), rng...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := NewFuncOnSet(append([]Value(nil), elems...), rng)
+		if eq, err := Equal(got, want); err != nil || !eq || got.Hash() != want.Hash() || got.String() != want.String() || got.Shape() != want.Shape() {
+			t.Fatalf("NewFuncOnSet %s (%d), NewFunc %s (%d)", got, got.Shape(), want, want.Shape())
+		}
+	})
+}
