@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 )
@@ -265,15 +266,26 @@ func Decode(buf []byte) (Value, []byte, error) {
 // at equal pointers). A Decoder is for one goroutine; its zero value is
 // ready, and a nil *Decoder decodes without remembering.
 type Decoder struct {
-	cache map[string]Value
+	cache []decoded // direct-mapped by a hash of the encoding; nil until used
 }
 
-// Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, at most
-// maxCached values (then it starts afresh).
+// decoded is a value a Decoder remembers, with its encoding.
+type decoded struct {
+	enc string
+	v   Value
+}
+
+// Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, in
+// cacheSlots slots, each holding the last value decoded whose encoding
+// hashes to it (a fixed table: no growth, no rehashing, bounded memory).
 const (
 	maxCachedLen = 128
-	maxCached    = 1 << 15
+	cacheSlots   = 1 << 15
 )
+
+// cacheSeed seeds the hash of encodings (per process: which values share
+// a slot changes only what is remembered, never what is decoded).
+var cacheSeed = maphash.MakeSeed()
 
 // Decode reads one value from the front of buf and returns it with the rest.
 func (d *Decoder) Decode(buf []byte) (Value, []byte, error) {
@@ -364,9 +376,14 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 	}
 	body, rest := b[k:k+int(size)], b[k+int(size):]
 	key := whole[:len(whole)-len(rest)]
+	var slot *decoded
 	if d != nil && len(key) <= maxCachedLen {
-		if v, ok := d.cache[string(key)]; ok {
-			return v, rest, nil
+		if d.cache == nil {
+			d.cache = make([]decoded, cacheSlots)
+		}
+		slot = &d.cache[maphash.Bytes(cacheSeed, key)&(cacheSlots-1)]
+		if slot.v != nil && slot.enc == string(key) {
+			return slot.v, rest, nil
 		}
 	}
 	var elems []Value
@@ -397,11 +414,8 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 		f.hash = f.computeHash()
 		v = f
 	}
-	if d != nil && len(key) <= maxCachedLen {
-		if d.cache == nil || len(d.cache) >= maxCached {
-			d.cache = make(map[string]Value, 1024)
-		}
-		d.cache[string(key)] = v
+	if slot != nil {
+		*slot = decoded{string(key), v}
 	}
 	return v, rest, nil
 }

@@ -249,3 +249,27 @@ func TestDecoderSharesRepeatedValues(t *testing.T) {
 		t.Fatalf("different records decoded to one")
 	}
 }
+
+// TestDecoderRemembersOnlyItsOwn: more distinct values than the Decoder
+// has slots, each decoded twice, always decode to themselves: a slot that
+// another encoding took is never answered for this one.
+func TestDecoderRemembersOnlyItsOwn(t *testing.T) {
+	var enc Encoder
+	var d Decoder
+	for round := range 2 {
+		for i := range 3 * cacheSlots {
+			v := Tuple(Int(int32(i)), Int(int32(i%7)))
+			b, err := enc.AppendEncoded(nil, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, rest, err := d.Decode(b)
+			if err != nil || len(rest) != 0 {
+				t.Fatalf("%s: %v, %d bytes left", v, err, len(rest))
+			}
+			if eq, err := Equal(got, v); err != nil || !eq || got.Hash() != v.Hash() {
+				t.Fatalf("round %d: %s decoded as %s", round, v, got)
+			}
+		}
+	}
+}
