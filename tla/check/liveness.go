@@ -43,13 +43,31 @@ type liveCtx struct {
 	// limit, when at least 0, restricts the graph to the states stored
 	// before it, all of them explored (a check during the search);
 	// -1: the whole graph.
-	limit    int32
+	limit int32
+	*liveMemo
+	ctx context.Context
+}
+
+// liveMemo is what one liveness check leaves to the next: the leaves of the
+// formulas (the values below are keyed by leaf number) and the values of
+// leaves, ENABLED and fairness steps on stored states, which depend on the
+// states alone. ENABLED decided on the graph (ErrEnabledBySuccessors) is
+// kept too: found true, a larger graph keeps it true; found false during
+// the search, it is no answer (errPartial) and is not kept.
+type liveMemo struct {
 	nb       *nnfBuilder
 	stateVal map[[2]int32]bool
 	stepVal  map[[3]int32]bool
 	enVal    map[[2]int32]bool
 	fstepVal map[[3]int32]bool
-	ctx      context.Context
+}
+
+func (c *checker) liveMemo() *liveMemo {
+	if c.p.memo == nil {
+		c.p.memo = &liveMemo{nb: &nnfBuilder{ids: map[*Temporal]int{}, tab: map[string]*lf{}},
+			stateVal: map[[2]int32]bool{}, stepVal: map[[3]int32]bool{}, enVal: map[[2]int32]bool{}, fstepVal: map[[3]int32]bool{}}
+	}
+	return c.p.memo
 }
 
 func (c *checker) liveness(ctx context.Context) error {
@@ -68,8 +86,7 @@ var errPartial = errors.New("check: the explored graph does not decide")
 // behaviour of the whole graph, so a violation found is one; finding none
 // proves nothing, nor does a check that would need the rest of the graph.
 func (c *checker) livenessUpTo(ctx context.Context, limit int32) (bool, error) {
-	lc := &liveCtx{c: c, limit: limit, nb: &nnfBuilder{ids: map[*Temporal]int{}, tab: map[string]*lf{}},
-		stateVal: map[[2]int32]bool{}, stepVal: map[[3]int32]bool{}, enVal: map[[2]int32]bool{}, fstepVal: map[[3]int32]bool{}, ctx: ctx}
+	lc := &liveCtx{c: c, limit: limit, liveMemo: c.liveMemo(), ctx: ctx}
 	for _, p := range c.p.list {
 		for _, f := range p.Liveness {
 			neg, err := lc.nb.nnf(f, true)

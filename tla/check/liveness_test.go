@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -152,5 +153,25 @@ func TestLivenessDuringSearch(t *testing.T) {
 	res, err := Run(context.Background(), sys, Options{Workers: 1, NoDeadlock: true, LivenessEvery: time.Nanosecond})
 	if err != nil || res.Verdict != Success || res.Distinct != 4 {
 		t.Fatalf("ENABLED decided on part of the graph: %s, %d distinct, %v", res.Verdict, res.Distinct, err)
+	}
+}
+
+// TestLivenessChecksShareValues: the checks during the search and the
+// last one evaluate a formula's predicate once per state, not once per
+// check: what depends on a state alone is kept from one check to the next.
+func TestLivenessChecksShareValues(t *testing.T) {
+	var calls atomic.Int64
+	nonNeg := &Temporal{Op: TState, Text: "x >= 0", State: func(s State) (bool, error) {
+		calls.Add(1)
+		return s[0].(value.Int) >= 0, nil
+	}}
+	// []<>(x >= 0) holds: every check (one per level, the explored part
+	// growing by more than a tenth) decides it on all the states so far.
+	res, err := Run(context.Background(), liveGrid(30, tnode(TAlways, tnode(TEventually, nonNeg))), Options{Workers: 1, NoDeadlock: true, LivenessEvery: time.Nanosecond})
+	if err != nil || res.Verdict != Success || res.Distinct != 31*31 {
+		t.Fatalf("%s with %d states, %v", res.Verdict, res.Distinct, err)
+	}
+	if n := calls.Load(); n > res.Distinct {
+		t.Fatalf("the predicate was evaluated %d times on %d states", n, res.Distinct)
 	}
 }

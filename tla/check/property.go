@@ -101,6 +101,10 @@ type props struct {
 	succ   [][]gedge // by node index (when live)
 	inits  []int32
 	index  map[uint64]int32
+	// memo keeps, from one liveness check to the next (during the search,
+	// then at its end), what depends on states alone: the formulas' leaves
+	// and their values on the states and steps met so far.
+	memo *liveMemo
 	// exactErr refuses exact mode on a System that merges states.
 	exactErr error
 }
