@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -16,8 +17,10 @@ import (
 // expressions are compiled once, on first use, and constant definitions
 // evaluated once), so workers may call it concurrently.
 type Machine struct {
-	// nextRT recycles NextInto's activations (slots, next-state buffer).
+	// nextRT recycles NextInto's activations (slots, next-state buffer),
+	// predRT those of invariants and constraints (run).
 	nextRT    sync.Pool
+	predRT    sync.Pool
 	spec      *Spec
 	strs      *value.Interner
 	vars      []string
@@ -400,8 +403,26 @@ func containsTemporal(x syntax.Expr) bool {
 	return false
 }
 
+// statePred is x as a predicate on states (an invariant, a constraint),
+// compiled on its first evaluation.
 func (m *Machine) statePred(x syntax.Expr) func(check.State) (bool, error) {
-	return func(s check.State) (bool, error) { return m.evalBool(x, nil, &frame{cur: s}) }
+	var p atomic.Pointer[compiledPred]
+	return func(s check.State) (bool, error) {
+		c := p.Load()
+		if c == nil {
+			c = m.pred(x, false, nil)
+			p.Store(c)
+		}
+		v, err := m.run(c, s, nil)
+		if err != nil {
+			return false, err
+		}
+		b, ok := v.(value.Bool)
+		if !ok {
+			return false, evalErr(x.At(), "expected a boolean, got %s", v)
+		}
+		return bool(b), nil
+	}
 }
 
 func (m *Machine) cfgValue(v cfg.Value) (value.Value, error) {

@@ -115,8 +115,29 @@ type frame struct {
 type env = bind
 
 func (m *Machine) eval(x syntax.Expr, e *env, f *frame) (value.Value, error) {
-	p := m.pred(x, f.init, e)
-	return p.fn(&rt{cur: f.cur, nxt: f.nxt, slots: make([]value.Value, p.n)})
+	return m.run(m.pred(x, f.init, e), f.cur, f.nxt)
+}
+
+// run evaluates p on the states cur and nxt in an activation of the
+// machine's pool: an invariant or a constraint is evaluated on every new
+// state, and its activation (slots included) would be garbage right after.
+// No value keeps an activation: a lazily filtered set copies the one it is
+// built in (lazyFilter).
+func (m *Machine) run(p *compiledPred, cur, nxt []value.Value) (value.Value, error) {
+	r, _ := m.predRT.Get().(*rt)
+	if r == nil {
+		r = &rt{}
+	}
+	if cap(r.slots) < p.n {
+		r.slots = make([]value.Value, p.n)
+	}
+	r.slots = r.slots[:p.n]
+	r.cur, r.nxt = cur, nxt
+	v, err := p.fn(r)
+	clear(r.slots)
+	*r = rt{slots: r.slots[:0]}
+	m.predRT.Put(r)
+	return v, err
 }
 
 func (m *Machine) evalBool(x syntax.Expr, e *env, f *frame) (bool, error) {

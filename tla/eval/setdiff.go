@@ -9,8 +9,9 @@ import (
 
 // removeElem is S \ {e}, as in \E q \in Proc \ {p} : ..., which an action
 // evaluates for every p of every state it expands: when S is the same
-// enumerated set as before (a constant) and e equals an e of before, the
-// set computed then is the answer, without building {e} or S \ {e} again.
+// enumerated set or interval as before (a constant) and e equals an e of
+// before, the set computed then is the answer, without building {e} or
+// S \ {e} again.
 // A few of them are kept per occurrence in the spec, by e's hash.
 func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 	set, e := s.expr(x.Args[0]), s.expr(elem)
@@ -25,10 +26,16 @@ func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 		if err != nil {
 			return nil, err
 		}
-		st, isSet := sv.(*value.Set)
+		// enumerated sets and intervals (Proc == 1..N) are pointers: the
+		// same pointer is the same set
+		isSet := false
+		switch sv.(type) {
+		case *value.Set, *value.Interval:
+			isSet = true
+		}
 		slot := &cache[ev.Hash()&uint64(len(cache)-1)]
 		if isSet {
-			if c := slot.Load(); c != nil && c.set == st {
+			if c := slot.Load(); c != nil && c.set == sv {
 				if eq, err := value.Equal(c.elem, ev); err == nil && eq {
 					return c.out, nil
 				}
@@ -43,7 +50,7 @@ func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 			return nil, wrap(pos, err)
 		}
 		if isSet {
-			slot.Store(&diffEntry{set: st, elem: ev, out: out})
+			slot.Store(&diffEntry{set: sv, elem: ev, out: out})
 		}
 		return out, nil
 	}
@@ -51,7 +58,7 @@ func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 
 // diffEntry is S \ {e} computed once.
 type diffEntry struct {
-	set  *value.Set
+	set  value.Value // a *value.Set or *value.Interval
 	elem value.Value
 	out  value.Value
 }
