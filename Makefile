@@ -52,7 +52,7 @@ bench:
 bigstate: deps
 	./.ci/bigstate.sh
 
-## bench-tlc: our checker and TLC on the same models in one run, with the ratio
+## bench-tlc: our checker and TLC on the same models in one run, with the ratio, and our one-worker speedup
 bench-tlc: deps
 	./.ci/bench-tlc.sh
 
