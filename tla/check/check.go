@@ -471,6 +471,8 @@ type scratch struct {
 	dec   value.Decoder
 	buf   []byte
 	chunk []byte
+	sink  succSink                        // the state being expanded (expandBuffered)
+	emit  func(t State, action int) error // sink.next, made once
 }
 
 // arenaChunk is the size of an arena chunk.
@@ -799,7 +801,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 						c.claims.mu.RLock()
 					}
 					for i := lo; i < hi; i++ {
-						exps[i] = c.expandOne(&w, base+i, frontier[i])
+						c.expandOne(&w, base+i, frontier[i], &exps[i])
 					}
 					if c.claims != nil {
 						c.claims.mu.RUnlock()
@@ -826,19 +828,21 @@ func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
 	return c.exact == nil && c.seen.Contains(fp), 0
 }
 
-func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
-	e := expansion{parent: it.idx, state: it.state}
+// expandOne expands frontier state i (it) into *e.
+func (c *checker) expandOne(w *scratch, i int, it frontierItem, e *expansion) {
+	*e = expansion{parent: it.idx, state: it.state}
 	if it.enc != nil {
 		s, err := w.decodeState(it.enc, len(c.vars))
 		if err != nil {
 			e.err = err
-			return e
+			return
 		}
 		it.state, e.state = s, s
 	}
 	actProps := c.hasActionProps()
 	if c.buf != nil {
-		return c.expandBuffered(w, i, it, e, actProps)
+		c.expandBuffered(w, i, it, e, actProps)
+		return
 	}
 	err := c.sys.Next(it.state, func(t State, action string) error {
 		pos := e.nsucc
@@ -855,7 +859,7 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
 			e.succ = append(e.succ, succRec{fp, c.actionID(action)})
 		}
 		if actProps {
-			if stop := c.judgeStep(it.state, t, fp, pos, action, &e); stop {
+			if stop := c.judgeStep(it.state, t, fp, pos, action, e); stop {
 				return errStop
 			}
 		}
@@ -864,56 +868,75 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem) expansion {
 		if dup {
 			return nil
 		}
-		return c.admit(w, &e, it.state, candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)})
+		return c.admit(w, e, it.state, candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)})
 	})
 	if err != nil && err != errStop {
 		e.err = err
 		e.errAfter = e.nsucc
 	}
-	return e
+}
+
+// succSink receives the successors of one state from a BufferedSystem:
+// a worker's, set up for each state it expands, so that no closure is
+// made per state (see scratch.sink).
+type succSink struct {
+	c        *checker
+	w        *scratch
+	i        int
+	parent   State
+	e        *expansion
+	actProps bool
+	names    []string
 }
 
 // expandBuffered is expandOne for a BufferedSystem: a successor is copied
 // only when its fingerprint is not yet stored.
-func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e expansion, actProps bool) expansion {
-	names := c.buf.ActionNames()
-	err := c.buf.NextInto(it.state, func(t State, action int) error {
-		pos := e.nsucc
-		e.nsucc++
-		if c.opts.Coverage {
-			e.countAction(c.bufActs[action])
-		}
-		var fp uint64
-		if c.p.fp != nil {
-			var err error
-			if fp, err = c.p.fp(t); err != nil {
-				t = append(State(nil), t...)
-				e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.bufActs[action], err: err, always: true})
-				return errStop
-			}
-		} else {
-			fp = fingerprint(t)
-		}
-		if c.p.live {
-			e.succ = append(e.succ, succRec{fp, c.bufActs[action]})
-		}
-		if actProps {
-			if stop := c.judgeStep(it.state, append(State(nil), t...), fp, pos, names[action], &e); stop {
-				return errStop
-			}
-		}
-		dup, key := c.dup(i, pos, fp)
-		if dup {
-			return nil
-		}
-		t = append(State(nil), t...)
-		return c.admit(w, &e, it.state, candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]})
-	})
+func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e *expansion, actProps bool) {
+	if w.emit == nil {
+		w.emit = w.sink.next
+	}
+	w.sink = succSink{c: c, w: w, i: i, parent: it.state, e: e, actProps: actProps, names: c.buf.ActionNames()}
+	err := c.buf.NextInto(it.state, w.emit)
+	w.sink = succSink{}
 	if err != nil && err != errStop {
 		e.err = err
 		e.errAfter = e.nsucc
 	}
-	return e
+}
+
+// next takes one successor t (valid during the call) by action.
+func (k *succSink) next(t State, action int) error {
+	c, e := k.c, k.e
+	pos := e.nsucc
+	e.nsucc++
+	if c.opts.Coverage {
+		e.countAction(c.bufActs[action])
+	}
+	var fp uint64
+	if c.p.fp != nil {
+		var err error
+		if fp, err = c.p.fp(t); err != nil {
+			t = append(State(nil), t...)
+			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.bufActs[action], err: err, always: true})
+			return errStop
+		}
+	} else {
+		fp = fingerprint(t)
+	}
+	if c.p.live {
+		e.succ = append(e.succ, succRec{fp, c.bufActs[action]})
+	}
+	if k.actProps {
+		if stop := c.judgeStep(k.parent, append(State(nil), t...), fp, pos, k.names[action], e); stop {
+			return errStop
+		}
+	}
+	dup, key := c.dup(k.i, pos, fp)
+	if dup {
+		return nil
+	}
+	t = append(State(nil), t...)
+	return c.admit(k.w, e, k.parent, candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]})
 }
 
 // admit judges a successor that is not known to be stored, encodes it for

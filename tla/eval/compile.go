@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/verimeter/verimeter/tla/check"
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
 )
@@ -26,7 +27,8 @@ type rt struct {
 	up       *rt
 	depth    int
 	emit     func(nxt []value.Value, action int) error
-	outer    [][]value.Value // the states before the steps of open \cdot compositions
+	sink     func(check.State, int) error // NextInto's caller, which its emit calls
+	outer    [][]value.Value              // the states before the steps of open \cdot compositions
 }
 
 type evalFn func(r *rt) (value.Value, error)

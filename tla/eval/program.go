@@ -210,13 +210,14 @@ func (m *Machine) NextInto(s check.State, emit func(check.State, int) error) err
 	r, _ := m.nextRT.Get().(*rt)
 	if r == nil {
 		r = &rt{nxt: make([]value.Value, len(m.vars)), slots: make([]value.Value, m.prog.nextN)}
+		// made once per activation, not per call: it calls this call's emit
+		r.emit = func(nxt []value.Value, action int) error { return r.sink(check.State(nxt), action) }
 	}
-	r.cur = s
-	r.emit = func(nxt []value.Value, action int) error { return emit(check.State(nxt), action) }
+	r.cur, r.sink = s, emit
 	err := m.prog.next(r)
 	// The activation goes back to the pool holding no values (its slots
 	// would keep the state's values alive) and no emit.
-	r.cur, r.emit = nil, nil
+	r.cur, r.sink = nil, nil
 	clear(r.nxt)
 	clear(r.slots)
 	m.nextRT.Put(r)
