@@ -414,14 +414,7 @@ func (m *Machine) statePred(x syntax.Expr) func(check.State) (bool, error) {
 			p.Store(c)
 		}
 		v, err := m.run(c, s, nil)
-		if err != nil {
-			return false, err
-		}
-		b, ok := v.(value.Bool)
-		if !ok {
-			return false, evalErr(x.At(), "expected a boolean, got %s", v)
-		}
-		return bool(b), nil
+		return asBool(x, v, err)
 	}
 }
 

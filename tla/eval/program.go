@@ -142,6 +142,11 @@ func (m *Machine) run(p *compiledPred, cur, nxt []value.Value) (value.Value, err
 
 func (m *Machine) evalBool(x syntax.Expr, e *env, f *frame) (bool, error) {
 	v, err := m.eval(x, e, f)
+	return asBool(x, v, err)
+}
+
+// asBool is the value v of x (or its error err) as a boolean.
+func asBool(x syntax.Expr, v value.Value, err error) (bool, error) {
 	if err != nil {
 		return false, err
 	}

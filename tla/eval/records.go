@@ -134,11 +134,7 @@ func (s scope) insertElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 	}
 	e := s.expr(elem)
 	return func(r *rt) (value.Value, error) {
-		sv, err := set(r)
-		if err != nil {
-			return nil, err
-		}
-		ev, err := e(r)
+		sv, ev, err := operands(set, e, r)
 		if err != nil {
 			return nil, err
 		}

@@ -18,11 +18,7 @@ func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 	pos := x.P
 	var cache [8]atomic.Pointer[diffEntry]
 	return func(r *rt) (value.Value, error) {
-		sv, err := set(r)
-		if err != nil {
-			return nil, err
-		}
-		ev, err := e(r)
+		sv, ev, err := operands(set, e, r)
 		if err != nil {
 			return nil, err
 		}
