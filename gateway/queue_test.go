@@ -278,14 +278,7 @@ func TestCrashPointsQueue(t *testing.T) {
 		}
 		return nil
 	})
-	fmt.Println(res.Line("gateway-queue"))
-	t.Logf("%s (%s)", res.Line("gateway-queue"), crashfs.Summary(ops))
-	for _, f := range res.Failed {
-		t.Error(f)
-	}
-	if res.Points < 50 {
-		t.Fatalf("only %d crash points", res.Points)
-	}
+	res.Report(t, "gateway-queue", ops, 50)
 }
 
 // blockMeter answers every request with a data PDU carrying a block.

@@ -3,7 +3,6 @@ package meter
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -323,15 +322,8 @@ func BenchmarkSealPathVsRawGCM(b *testing.B) {
 // behaviour of the spec, and the seal count continues the log's.
 func TestRestartLogsDurableStepsTheLogLacks(t *testing.T) {
 	k := newKit(t, t.TempDir())
-	td, err := statemachine.NewTraceDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.cfg.Trace = td
-	m, err := New(k.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := k.tracedMeter(t, t.TempDir())
+	td := k.cfg.Trace
 	k.agree(t, m)
 	for m.ch.machine.State.Next < protocol.CounterBlock { // the first block spent
 		if _, err := k.answerCounter(t, m); err != nil {
@@ -382,27 +374,7 @@ func TestRestartLogsDurableStepsTheLogLacks(t *testing.T) {
 // agreeAt returns.
 func (k *kit) agreeAt(t *testing.T, m *Meter, clock uint64) uint64 {
 	t.Helper()
-	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), k.gwKey, nil, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wire, _ := init.Marshal()
-	out, err := m.HandleAPDU(protocol.AppendTraceTrailer(append([]byte{protocol.TagKeyAgreement}, wire...), clock), time.Unix(0, 0))
-	if err != nil || len(out) != 1 {
-		t.Fatalf("key agreement: %v", err)
-	}
-	resp, epoch, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
-	if err != nil {
-		t.Fatal(err)
-	}
-	keys, err := ka.Finish(resp, &k.cfg.ChannelKey.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.keyID = keys.KeyID
-	k.sender, _ = protocol.NewSender(keys, protocol.NewMemStore())
-	k.receiver, _ = protocol.NewReceiver(keys)
-	return epoch
+	return k.keyAgreement(t, m, func(req []byte) []byte { return protocol.AppendTraceTrailer(req, clock) })
 }
 
 // gatewayLog is the gateway's Channel log of one meter as the gateway
@@ -488,15 +460,8 @@ func loadChannelModel(t *testing.T) *tracecheck.Model {
 // spec/Channel.tla does not allow (Agree(k) needs k \in kas).
 func TestRestartLogsUnloggedAgreeAfterItsRekey(t *testing.T) {
 	k := newKit(t, t.TempDir())
-	td, err := statemachine.NewTraceDir(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.cfg.Trace = td
-	m, err := New(k.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := k.tracedMeter(t, t.TempDir())
+	td := k.cfg.Trace
 	gw := &gatewayLog{gkey: 1}
 	e := k.agreeAt(t, m, gw.nextRekey())
 	gw.rekey(int64(e))
@@ -580,15 +545,7 @@ func TestCrashPointsChannelAgree(t *testing.T) {
 	k := newKit(t, "/m")
 	k.cfg.fs = fsys
 	traceDir := t.TempDir()
-	td, err := statemachine.NewTraceDir(traceDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.cfg.Trace = td
-	m, err := New(k.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := k.tracedMeter(t, traceDir)
 	gw := &gatewayLog{gkey: 1}
 	gw.rekey(int64(k.agreeAt(t, m, gw.nextRekey())))
 	for range 3 {
@@ -661,12 +618,5 @@ func TestCrashPointsChannelAgree(t *testing.T) {
 		}
 		return nil
 	})
-	fmt.Println(res.Line("meter-channel"))
-	t.Logf("%s (%s)", res.Line("meter-channel"), crashfs.Summary(ops))
-	for _, f := range res.Failed {
-		t.Error(f)
-	}
-	if res.Points < 4 {
-		t.Fatalf("only %d crash points", res.Points)
-	}
+	res.Report(t, "meter-channel", ops, 4)
 }

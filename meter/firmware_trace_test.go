@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/verimeter/verimeter/protocol"
-	"github.com/verimeter/verimeter/statemachine"
 	"github.com/verimeter/verimeter/statemachine/journal/crashfs"
 	"github.com/verimeter/verimeter/statemachine/tracecheck"
 )
@@ -47,15 +46,8 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	k := newKit(t, "/m")
 	k.cfg.fs = fsys
 	traceDir := t.TempDir()
-	td, err := statemachine.NewTraceDir(traceDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.cfg.Trace = td
-	m, err := New(k.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := k.tracedMeter(t, traceDir)
+	td := k.cfg.Trace
 	k.agree(t, m)
 	image := func(v uint32) ([]byte, protocol.Manifest) {
 		lr, other := []byte(fmt.Sprintf("lr code v%d", v)), []byte("comm")
@@ -112,7 +104,8 @@ func TestFirmwareStepsAreExplained(t *testing.T) {
 	}
 	slotFail = nil
 	m.Close()
-	if m, err = New(k.cfg); err != nil {
+	m, err := New(k.cfg)
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer m.Close()

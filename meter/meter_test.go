@@ -80,17 +80,27 @@ func (s staticKey) MeterKey(t protocol.SystemTitle, _ int64) (*ecdsa.PublicKey, 
 }
 
 // agree runs the gateway's side of the key agreement against m.
-func (k *kit) agree(t testing.TB, m *Meter) {
+func (k *kit) agree(t testing.TB, m *Meter) { k.keyAgreement(t, m, nil) }
+
+// keyAgreement runs the gateway's side of a key agreement against m, the
+// request passed through frame (nil: as it is), and returns the number
+// the meter gave the agreement in its answer (0 without a trace).
+func (k *kit) keyAgreement(t testing.TB, m *Meter, frame func([]byte) []byte) uint64 {
+	t.Helper()
 	ka, init, err := protocol.StartKeyAgreement(protocol.Suite1, k.gwTitle, m.title(), k.gwKey, nil, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wire, _ := init.Marshal()
-	out, err := m.HandleAPDU(append([]byte{protocol.TagKeyAgreement}, wire...), time.Unix(0, 0))
+	req := append([]byte{protocol.TagKeyAgreement}, wire...)
+	if frame != nil {
+		req = frame(req)
+	}
+	out, err := m.HandleAPDU(req, time.Unix(0, 0))
 	if err != nil || len(out) != 1 {
 		t.Fatalf("key agreement: %v", err)
 	}
-	resp, _, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
+	resp, epoch, err := protocol.UnmarshalKeyAgreementTraced(out[0][1:])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +111,22 @@ func (k *kit) agree(t testing.TB, m *Meter) {
 	k.keyID = keys.KeyID
 	k.sender, _ = protocol.NewSender(keys, protocol.NewMemStore())
 	k.receiver, _ = protocol.NewReceiver(keys)
+	return epoch
+}
+
+// tracedMeter is a meter of k that keeps a trace in traceDir.
+func (k *kit) tracedMeter(t testing.TB, traceDir string) *Meter {
+	t.Helper()
+	td, err := statemachine.NewTraceDir(traceDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.cfg.Trace = td
+	m, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func (k *kit) ask(t *testing.T, m *Meter, tag byte, p protocol.PDU) protocol.PDU {

@@ -428,14 +428,7 @@ func TestCrashPointsMeter(t *testing.T) {
 		}
 		return nil
 	})
-	fmt.Println(res.Line("meter"))
-	t.Logf("%s (%s)", res.Line("meter"), crashfs.Summary(ops))
-	for _, f := range res.Failed {
-		t.Error(f)
-	}
-	if res.Points < 100 {
-		t.Fatalf("only %d crash points", res.Points)
-	}
+	res.Report(t, "meter", ops, 100)
 }
 
 // TestStoreCompactionKeepsTheLiveState: after a compaction and a restart

@@ -2,6 +2,7 @@ package crashfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -74,5 +75,30 @@ func TestFailLandsHalfAWrite(t *testing.T) {
 	}
 	if b, _ := m.ReadFile("/a"); string(b) != "ab" {
 		t.Fatalf("%q", b)
+	}
+}
+
+// fakeTB records what Report asks of a test.
+type fakeTB struct{ errors, fatals []string }
+
+func (f *fakeTB) Helper()             {}
+func (f *fakeTB) Logf(string, ...any) {}
+func (f *fakeTB) Error(args ...any)   { f.errors = append(f.errors, fmt.Sprint(args...)) }
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.fatals = append(f.fatals, fmt.Sprintf(format, args...))
+}
+
+// TestReport: each failing state is an error of the test, and too few
+// crash points fail it; a full result with none passes.
+func TestReport(t *testing.T) {
+	var bad fakeTB
+	Result{Points: 3, Failures: 1, Failed: []string{"state 2: lost"}}.Report(&bad, "x", nil, 4)
+	if len(bad.errors) != 1 || len(bad.fatals) != 1 {
+		t.Fatalf("errors %q, fatals %q", bad.errors, bad.fatals)
+	}
+	var good fakeTB
+	Result{Points: 4}.Report(&good, "x", nil, 4)
+	if len(good.errors)+len(good.fatals) != 0 {
+		t.Fatalf("errors %q, fatals %q", good.errors, good.fatals)
 	}
 }

@@ -22,6 +22,30 @@ func (r Result) Line(role string) string {
 	return fmt.Sprintf("crashpoints: role=%s points=%d torn=%d dropped=%d failures=%d", role, r.Points, r.Torn, r.Dropped, r.Failures)
 }
 
+// TB is what Report needs of a *testing.T.
+type TB interface {
+	Helper()
+	Logf(format string, args ...any)
+	Error(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// Report is how a crash-point test ends: its Line on standard output for
+// `make crashpoints`, the line and the operations replayed in the test's
+// log, each failing state an error, and fewer than minPoints crash points
+// a failure (the test did not reach the writes it means to cut).
+func (r Result) Report(t TB, role string, ops []Op, minPoints int) {
+	t.Helper()
+	fmt.Println(r.Line(role))
+	t.Logf("%s (%s)", r.Line(role), Summary(ops))
+	for _, f := range r.Failed {
+		t.Error(f)
+	}
+	if r.Points < minPoints {
+		t.Fatalf("only %d crash points", r.Points)
+	}
+}
+
 // Full reports whether the full crash-point set was asked for
 // (CRASHPOINTS=full, as `make crashpoints` does); tests run a short set
 // otherwise.
