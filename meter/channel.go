@@ -126,12 +126,21 @@ const maxUnlogged = 8
 // meter's Seals) the Agree would come before its Rekey in the merged logs,
 // which spec/Channel.tla does not allow (Agree(k) needs k \in kas).
 func (c *channel) logUnlogged(e, r int64) error {
-	raw := c.machine.Rec.LastState()
-	if raw == nil {
-		return nil
+	// A log with no line yet continues from the spec's initial state (the
+	// machine's state until init restores the store's): a kill between
+	// the first agreement's writes and its line leaves an empty log.
+	if c.machine.Rec == nil {
+		return nil // no log to continue
 	}
-	var last channelState
-	if err := json.Unmarshal(raw, &last); err != nil || last.Mkey < 1 || last.Mkey > e {
+	last := c.machine.State
+	if raw := c.machine.Rec.LastState(); raw != nil {
+		var logged channelState
+		if err := json.Unmarshal(raw, &logged); err != nil {
+			return nil
+		}
+		last = logged
+	}
+	if last.Mkey < 1 || last.Mkey > e {
 		return nil
 	}
 	at, err := c.store.Reserved(agreedAtKey)

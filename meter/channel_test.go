@@ -620,3 +620,53 @@ func TestCrashPointsChannelAgree(t *testing.T) {
 	})
 	res.Report(t, "meter-channel", ops, 4)
 }
+
+// TestRestartLogsFirstAgreeTheLogLacks: a meter killed between its first
+// agreement's durable writes and the log's first line restarts with an
+// empty log and the new epoch in its store; the restart logs that Agree
+// from the spec's initial state, so the meter's log and its gateway's are
+// still a behaviour of spec/Channel.tla.
+func TestRestartLogsFirstAgreeTheLogLacks(t *testing.T) {
+	k := newKit(t, t.TempDir())
+	m := k.tracedMeter(t, t.TempDir())
+	td := k.cfg.Trace
+	gw := &gatewayLog{gkey: 1}
+	m.ch.persistHook = func(s *channelState, o *channelOutput) error {
+		if err := m.ch.persist(s, o); err != nil {
+			return err
+		}
+		if o.Action == "Agree" {
+			panic(powerLoss{})
+		}
+		return nil
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != (powerLoss{}) {
+				t.Fatalf("the first agreement was not cut by the kill: recovered %v", r)
+			}
+		}()
+		k.agreeAt(t, m, gw.nextRekey())
+	}()
+	m.Close()
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if e := k.agreeAt(t, m2, gw.nextRekey()); e != 3 {
+		t.Fatalf("agreement after the restart numbered %d, want 3", e)
+	}
+	gw.rekey(3)
+	meterLog, err := checkChannelLogs(loadChannelModel(t), td.Dir(), k.cfg.Title, gw)
+	var actions []string
+	for _, s := range meterLog {
+		actions = append(actions, s.Action)
+	}
+	if got, want := strings.Join(actions, " "), "Agree Crash Agree"; got != want {
+		t.Errorf("meter's log: %s, want %s", got, want)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

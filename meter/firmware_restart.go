@@ -30,7 +30,8 @@ func durableFirmware(s firmwareState) firmwareState {
 // clearing, the rollback, the settling), until the log's durable state is
 // the store's. It returns the log's last state brought to st (its pc and
 // fcause continue the log's: a restart while idle changes neither in the
-// spec), or st itself when there is no log to continue. This only writes
+// spec); a log with no line yet is continued from the spec's initial
+// state. This only writes
 // the log: the core restarts from its store whatever it finds, and a log
 // these steps do not bring to the store's state is left for the trace
 // check to reject.
@@ -38,13 +39,15 @@ func (c *Core) logUnloggedFirmware(st firmwareState) (firmwareState, error) {
 	if c.rec == nil {
 		return st, nil
 	}
-	raw := c.rec.LastState()
-	if raw == nil {
-		return st, nil
-	}
-	last, err := decodeFirmwareState(raw)
-	if err != nil {
-		return st, nil
+	// A log without a line continues from the spec's initial state: a
+	// kill between the first install's first write and its line (the
+	// Offer) leaves an empty log and the attempt in the store.
+	last := c.params.Init()
+	if raw := c.rec.LastState(); raw != nil {
+		var err error
+		if last, err = decodeFirmwareState(raw); err != nil {
+			return st, nil
+		}
 	}
 	c.m.State = last
 	for range maxUnloggedFirmware {

@@ -20,8 +20,16 @@ import (
 // spec/Firmware.tla. Two kills: one after the activation's write (the
 // boot logs Activate, then Fault, Settle, RollBack), one after the
 // install's last write (the boot logs Clear; a restart while idle keeps
-// the volatile fcause the log had, as the spec does).
+// the volatile fcause the log had, as the spec does). The first kill also
+// comes with every line of the first install lost (a log still empty: the
+// boot logs the install from the spec's initial state).
 func TestRestartLogsFirmwareStepsTheLogLacks(t *testing.T) {
+	for _, lost := range []int{1, 3} {
+		t.Run(fmt.Sprintf("first kill loses %d lines", lost), func(t *testing.T) { restartLogsFirmwareSteps(t, lost) })
+	}
+}
+
+func restartLogsFirmwareSteps(t *testing.T, firstLost int) {
 	k := newKit(t, t.TempDir())
 	traceDir := t.TempDir()
 	open := func() *statemachine.TraceDir {
@@ -71,7 +79,7 @@ func TestRestartLogsFirmwareStepsTheLogLacks(t *testing.T) {
 		}()
 		k.install(t, m, 1, man, img, k.man, k.auth)
 	}()
-	kill(m, td, 1) // Activate written, its line lost
+	kill(m, td, firstLost) // Activate written, its line lost (or Offer's, WriteSlot's and its)
 	td = open()
 	if m, err = New(k.cfg); err != nil {
 		t.Fatal(err)
