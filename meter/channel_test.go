@@ -476,36 +476,8 @@ func TestRestartLogsUnloggedAgreeAfterItsRekey(t *testing.T) {
 	}
 	// The next agreement: the meter is killed after its Agree is durable,
 	// before the log line.
-	m.ch.persistHook = func(s *channelState, o *channelOutput) error {
-		if err := m.ch.persist(s, o); err != nil {
-			return err
-		}
-		if o.Action == "Agree" {
-			panic(powerLoss{})
-		}
-		return nil
-	}
 	rekeyAt := gw.nextRekey()
-	killed := func() (killed bool) {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(powerLoss); !ok {
-					panic(r)
-				}
-				killed = true
-			}
-		}()
-		k.agreeAt(t, m, rekeyAt)
-		return false
-	}()
-	if !killed {
-		t.Fatal("the key agreement was answered: no kill")
-	}
-	m.Close()
-	m2, err := New(k.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m2 := k.killedAtAgree(t, m, rekeyAt)
 	defer m2.Close()
 	// The gateway tries again at the same time (it logged no Rekey); the
 	// answer numbers this agreement 4, so the gateway logs the Rekey of
@@ -631,28 +603,7 @@ func TestRestartLogsFirstAgreeTheLogLacks(t *testing.T) {
 	m := k.tracedMeter(t, t.TempDir())
 	td := k.cfg.Trace
 	gw := &gatewayLog{gkey: 1}
-	m.ch.persistHook = func(s *channelState, o *channelOutput) error {
-		if err := m.ch.persist(s, o); err != nil {
-			return err
-		}
-		if o.Action == "Agree" {
-			panic(powerLoss{})
-		}
-		return nil
-	}
-	func() {
-		defer func() {
-			if r := recover(); r != (powerLoss{}) {
-				t.Fatalf("the first agreement was not cut by the kill: recovered %v", r)
-			}
-		}()
-		k.agreeAt(t, m, gw.nextRekey())
-	}()
-	m.Close()
-	m2, err := New(k.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m2 := k.killedAtAgree(t, m, gw.nextRekey())
 	defer m2.Close()
 	if e := k.agreeAt(t, m2, gw.nextRekey()); e != 3 {
 		t.Fatalf("agreement after the restart numbered %d, want 3", e)
@@ -669,4 +620,34 @@ func TestRestartLogsFirstAgreeTheLogLacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// killedAtAgree runs a key agreement carrying clock against m and kills m
+// (a power loss) after its Agree is durable and before the Agree's log
+// line, then starts the meter again from its store and its log.
+func (k *kit) killedAtAgree(t *testing.T, m *Meter, clock uint64) *Meter {
+	t.Helper()
+	m.ch.persistHook = func(s *channelState, o *channelOutput) error {
+		if err := m.ch.persist(s, o); err != nil {
+			return err
+		}
+		if o.Action == "Agree" {
+			panic(powerLoss{})
+		}
+		return nil
+	}
+	func() {
+		defer func() {
+			if r := recover(); r != (powerLoss{}) {
+				t.Fatalf("the key agreement was not cut by the kill: recovered %v", r)
+			}
+		}()
+		k.agreeAt(t, m, clock)
+	}()
+	m.Close()
+	m2, err := New(k.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m2
 }
