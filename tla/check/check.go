@@ -216,7 +216,6 @@ type checker struct {
 	res     Result
 	buf     BufferedSystem
 	bufActs []uint16 // the BufferedSystem's action indexes as ours
-	merging bool     // a merge runs beside the workers' claims (expandMerge)
 	start   time.Time
 	lastLog time.Time
 	p       props
@@ -408,13 +407,9 @@ func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32,
 		c.exact[fp] = append(c.exact[fp], s)
 	}
 	if c.claims != nil {
-		// During a merge, workers claim beside it: the table must not grow
-		// (claim never does); before the first level it may.
-		if c.merging {
-			c.claims.claim(fp, keyStored)
-		} else {
-			c.claims.set(fp, keyStored)
-		}
+		// Workers may claim beside a merge: the table must not grow here
+		// (claim never does; initial grows it between states).
+		c.claims.claim(fp, keyStored)
 	} else {
 		c.seen.Insert(fp)
 	}
@@ -653,6 +648,9 @@ func (c *checker) initial(ctx context.Context, frontier *level) error {
 			}
 			return nil
 		}
+		if c.claims != nil {
+			c.claims.maybeGrow() // no worker runs yet
+		}
 		idx, err := c.store(s, fp, -1, initID)
 		if err != nil {
 			return err
@@ -755,9 +753,7 @@ func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base in
 		// The read lock keeps the workers from growing the table while
 		// the merge looks fingerprints up in it.
 		c.claims.mu.RLock()
-		c.merging = true
 		done, err := c.merge(ctx, exps[lo:hi], next, rest+len(items)-hi)
-		c.merging = false
 		c.claims.mu.RUnlock()
 		clear(exps[lo:hi])
 		if done || err != nil {

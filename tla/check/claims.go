@@ -105,24 +105,6 @@ func (t *claimTable) key(fp uint64) uint64 {
 	return ^atomic.LoadUint64(&t.slots[i].key)
 }
 
-// set gives fp the logical key k, inserting it if needed (sequential
-// phases: no worker runs; during a merge, claim marks a state instead).
-func (t *claimTable) set(fp, k uint64) {
-	t.maybeGrow()
-	if i, ok := t.slot(fp); ok {
-		t.slots[i].key = ^k
-		return
-	}
-	f := fpKey(fp)
-	for i := f & t.mask; ; i = (i + 1) & t.mask {
-		if t.slots[i].fp == 0 {
-			t.slots[i] = claimSlot{f, ^k}
-			t.n.Add(1)
-			return
-		}
-	}
-}
-
 // maybeGrow doubles the table when it is 60% full; workers call it between
 // blocks of states without holding mu (a block claims a few hundred
 // fingerprints at most, far fewer than the 40% left free).

@@ -235,10 +235,10 @@ func TestObservedIsSmallestGap(t *testing.T) {
 		var rot []uint64
 		for range n {
 			fp := r.Uint64() >> 20 // small fingerprints: small gaps, clusters
-			c.claims.set(fp, keyStored)
+			c.claims.claim(fp, keyStored)
 			rot = append(rot, bits.RotateLeft64(fpKey(fp), 64-17))
 		}
-		c.claims.set(r.Uint64(), keyOut) // seen, not stored: not counted
+		c.claims.claim(r.Uint64(), keyOut) // seen, not stored: not counted
 		slices.Sort(rot)
 		minGap := ^uint64(0)
 		for i := 1; i < len(rot); i++ {
