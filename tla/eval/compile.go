@@ -87,6 +87,14 @@ func (f *flags) readSlot(level, slot int) {
 	}
 }
 
+// constant reports whether code compiled with these flags, at level
+// with mark slots allocated before it, gives the same value wherever it
+// runs: it reads no state, prints nothing and reads no slot bound
+// outside it.
+func (f *flags) constant(level, mark int) bool {
+	return !(f.state || f.next || f.impure || f.lowLevel < level || f.lowLevel == level && f.lowSlot < mark)
+}
+
 func (f *flags) merge(o *flags) {
 	if f == o {
 		return
@@ -105,8 +113,7 @@ func (s scope) hoist(x syntax.Expr) evalFn {
 	t.fl = newFlags()
 	fn := t.expr1(x)
 	s.fl.merge(t.fl)
-	f := t.fl
-	if f.state || f.next || f.impure || f.lowLevel < level || f.lowLevel == level && f.lowSlot < mark {
+	if !t.fl.constant(level, mark) {
 		return fn
 	}
 	var cached atomic.Pointer[constVal]

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"sync/atomic"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -406,14 +405,9 @@ func containsTemporal(x syntax.Expr) bool {
 // statePred is x as a predicate on states (an invariant, a constraint),
 // compiled on its first evaluation.
 func (m *Machine) statePred(x syntax.Expr) func(check.State) (bool, error) {
-	var p atomic.Pointer[compiledPred]
+	p := sync.OnceValue(func() *compiledPred { return m.pred(x, false, nil) })
 	return func(s check.State) (bool, error) {
-		c := p.Load()
-		if c == nil {
-			c = m.pred(x, false, nil)
-			p.Store(c)
-		}
-		v, err := m.run(c, s, nil)
+		v, err := m.run(p(), s, nil)
 		return asBool(x, v, err)
 	}
 }

@@ -115,7 +115,7 @@ func (s scope) memberOf(x syntax.Expr) func(r *rt, v value.Value) (bool, error) 
 	pred := s2.boolean(f.Pred)
 	pf := probe.fl
 	s.fl.merge(pf)
-	constant := !(pf.state || pf.next || pf.impure || pf.lowLevel < level || pf.lowLevel == level && pf.lowSlot < mark)
+	constant := pf.constant(level, mark)
 	var filtered atomic.Pointer[constVal]
 	pos, tuple := f.P, f.Bound.Tuple
 	return func(r *rt, v value.Value) (bool, error) {
