@@ -266,7 +266,8 @@ func Decode(buf []byte) (Value, []byte, error) {
 // at equal pointers). A Decoder is for one goroutine; its zero value is
 // ready, and a nil *Decoder decodes without remembering.
 type Decoder struct {
-	cache []decoded // direct-mapped by a hash of the encoding; nil until used
+	cache  []decoded // direct-mapped by a hash of the encoding; nil until used
+	stored int       // values stored since cache was made
 }
 
 // decoded is a value a Decoder remembers, with its encoding.
@@ -275,12 +276,16 @@ type decoded struct {
 	v   Value
 }
 
-// Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, in
-// cacheSlots slots, each holding the last value decoded whose encoding
-// hashes to it (a fixed table: no growth, no rehashing, bounded memory).
+// Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, in a
+// table of minCacheSlots slots to begin with (a checker makes a Decoder per
+// worker and chunk of states, and a small level decodes few values), made
+// four times larger, empty, once twice its slots have been stored, up to
+// cacheSlots; each slot holds the last value decoded whose encoding hashes
+// to it (no rehashing, bounded memory).
 const (
-	maxCachedLen = 128
-	cacheSlots   = 1 << 15
+	maxCachedLen  = 128
+	minCacheSlots = 1 << 9
+	cacheSlots    = 1 << 15
 )
 
 // cacheSeed seeds the hash of encodings (per process: which values share
@@ -376,14 +381,12 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 	}
 	body, rest := b[k:k+int(size)], b[k+int(size):]
 	key := whole[:len(whole)-len(rest)]
-	var slot *decoded
-	if d != nil && len(key) <= maxCachedLen {
-		if d.cache == nil {
-			d.cache = make([]decoded, cacheSlots)
-		}
-		slot = &d.cache[maphash.Bytes(cacheSeed, key)&(cacheSlots-1)]
-		if slot.v != nil && slot.enc == string(key) {
-			return slot.v, rest, nil
+	remember := d != nil && len(key) <= maxCachedLen
+	var h uint64
+	if remember {
+		h = maphash.Bytes(cacheSeed, key)
+		if c := d.slot(h); c.v != nil && c.enc == string(key) {
+			return c.v, rest, nil
 		}
 	}
 	var elems []Value
@@ -414,8 +417,19 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 		f.hash = f.computeHash()
 		v = f
 	}
-	if slot != nil {
-		*slot = decoded{string(key), v}
+	if remember {
+		// the slot again: decoding the elements may have made a new table
+		*d.slot(h) = decoded{string(key), v}
+		d.stored++
 	}
 	return v, rest, nil
+}
+
+// slot is the cache slot of an encoding that hashes to h, the table made
+// (or made larger) first if due.
+func (d *Decoder) slot(h uint64) *decoded {
+	if d.cache == nil || d.stored > 2*len(d.cache) && len(d.cache) < cacheSlots {
+		d.cache, d.stored = make([]decoded, max(minCacheSlots, 4*len(d.cache))), 0
+	}
+	return &d.cache[h&uint64(len(d.cache)-1)]
 }
