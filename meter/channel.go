@@ -126,12 +126,12 @@ const maxUnlogged = 8
 // meter's Seals) the Agree would come before its Rekey in the merged logs,
 // which spec/Channel.tla does not allow (Agree(k) needs k \in kas).
 func (c *channel) logUnlogged(e, r int64) error {
-	// A log with no line yet continues from the spec's initial state (the
-	// machine's state until init restores the store's): a kill between
-	// the first agreement's writes and its line leaves an empty log.
 	if c.machine.Rec == nil {
 		return nil // no log to continue
 	}
+	// A log with no line yet continues from the spec's initial state (the
+	// machine's state until init restores the store's): a kill between
+	// the first agreement's writes and its line leaves an empty log.
 	last := c.machine.State
 	if raw := c.machine.Rec.LastState(); raw != nil {
 		var logged channelState

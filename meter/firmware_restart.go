@@ -31,10 +31,9 @@ func durableFirmware(s firmwareState) firmwareState {
 // the store's. It returns the log's last state brought to st (its pc and
 // fcause continue the log's: a restart while idle changes neither in the
 // spec); a log with no line yet is continued from the spec's initial
-// state. This only writes
-// the log: the core restarts from its store whatever it finds, and a log
-// these steps do not bring to the store's state is left for the trace
-// check to reject.
+// state. This only writes the log: the core restarts from its store
+// whatever it finds, and a log these steps do not bring to the store's
+// state is left for the trace check to reject.
 func (c *Core) logUnloggedFirmware(st firmwareState) (firmwareState, error) {
 	if c.rec == nil {
 		return st, nil
