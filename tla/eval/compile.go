@@ -452,6 +452,11 @@ type binder struct {
 	pos    []syntax.Pos
 	single bool // one bound with one name (functions key on the value itself)
 	all    []int
+	// pre, when set (single only), skips the elements for which the body
+	// is certainly FALSE, as visit would have taken them: preStop is what
+	// visit returns for a FALSE body (true for \A, which stops there).
+	pre     pretest
+	preStop bool
 }
 
 func (s scope) binder(bs []syntax.Bound) (*binder, scope) {
@@ -574,7 +579,14 @@ func (b *binder) names(r *rt, i, k int, elems *value.Set, visit func(*rt) (bool,
 	}
 	slot := b.slots[i][k]
 	for j := 0; j < elems.Len(); j++ {
-		r.slots[slot] = elems.At(j)
+		x := elems.At(j)
+		if b.pre != nil && b.pre.fails(r, x) {
+			if b.preStop {
+				return true, nil
+			}
+			continue
+		}
+		r.slots[slot] = x
 		if stop, err := b.names(r, i, k+1, elems, visit); stop || err != nil {
 			return stop, err
 		}
@@ -625,6 +637,7 @@ func (s scope) quant(x *syntax.Quant) evalFn {
 		b, s2 := s.binder(x.Bounds)
 		body := s2.boolean(x.Body)
 		want := x.Kind == "\\E"
+		b.pre, b.preStop = s2.pretest(x.Bounds, x.Body), !want
 		visit := func(r *rt) (bool, error) {
 			v, err := body(r)
 			return v == want, err
@@ -644,6 +657,7 @@ func (s scope) quant(x *syntax.Quant) evalFn {
 		set := s.set(bd.Set)
 		s2, slots := s.bindBound(bd)
 		body := s2.boolean(x.Body)
+		pre := s2.pretest(x.Bounds, x.Body)
 		pos := x.P
 		return func(r *rt) (value.Value, error) {
 			sv, err := set(r)
@@ -651,6 +665,9 @@ func (s scope) quant(x *syntax.Quant) evalFn {
 				return nil, err
 			}
 			v, err := value.Choose(sv, func(v value.Value) (bool, error) {
+				if pre != nil && pre.fails(r, v) {
+					return false, nil
+				}
 				if err := assignBound(r, pos, bd.Tuple, slots, v); err != nil {
 					return false, err
 				}

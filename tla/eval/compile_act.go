@@ -389,6 +389,7 @@ func (s scope) actQuant(y *syntax.Quant, name string, naming bool, k *kont) runF
 	if y.Kind == "\\E" {
 		b, s2 := s.binder(y.Bounds)
 		body := s2.act(y.Body, name, naming, k)
+		b.pre = s2.pretest(y.Bounds, y.Body) // a FALSE body: no step, go on
 		visit := func(r *rt) (bool, error) { return false, body(r) }
 		if b.independent(y.Bounds) {
 			return func(r *rt) error {

@@ -121,6 +121,7 @@ func (s scope) exprSetFilter(x *syntax.SetFilter) evalFn {
 	set := s.set(x.Bound.Set)
 	s2, slots := s.bindBound(x.Bound)
 	pred := s2.boolean(x.Pred)
+	pre := s2.pretest([]syntax.Bound{x.Bound}, x.Pred)
 	pos := x.P
 	tuple := x.Bound.Tuple
 	return func(r *rt) (value.Value, error) {
@@ -132,6 +133,9 @@ func (s scope) exprSetFilter(x *syntax.SetFilter) evalFn {
 			return lazyFilter(r, x, sv, tuple, slots, pred), nil
 		}
 		st, err := value.Filter(sv, func(v value.Value) (bool, error) {
+			if pre != nil && pre.fails(r, v) {
+				return false, nil
+			}
 			if err := assignBound(r, pos, tuple, slots, v); err != nil {
 				return false, err
 			}

@@ -1,0 +1,150 @@
+package eval
+
+import (
+	"strconv"
+
+	"github.com/verimeter/verimeter/tla/syntax"
+	"github.com/verimeter/verimeter/tla/value"
+)
+
+// A pretest decides, for one element x of a quantifier's or a set
+// filter's set, whether the body is certainly FALSE before x is bound:
+// the body's leading conjuncts are m.f = e (or e = m.f) with e a literal
+// or a name other than m, and one of them is false while the ones before
+// it are true. This is the shape of a message scan, \E m \in msgs :
+// m.type = "phase1a" /\ ..., where most elements fail the first test: the
+// pretest reads the field and compares it without binding m and without
+// the closures of the conjunction, the field access and the equality.
+// It never decides TRUE and never fails: an element it cannot decide (not
+// a function, no field f, an error in e or in the comparison) is left to
+// the body, which evaluates from the first conjunct as before and reports
+// what it finds, so the outcome, errors included, is the body's.
+type pretest []fieldTest
+
+// fieldTest is one leading conjunct m.f = e.
+type fieldTest struct {
+	field *value.FieldCache // f
+	lit   value.Value       // e when it is a literal
+	val   evalFn            // e otherwise, which does not name m: the same value for every element
+}
+
+// fails reports whether the body is FALSE for x by its leading field
+// tests; false when they hold or cannot decide.
+func (p pretest) fails(r *rt, x value.Value) bool {
+	f, ok := x.(*value.Func)
+	if !ok {
+		return false
+	}
+	for _, t := range p {
+		v, ok := t.field.Field(f)
+		if !ok {
+			return false
+		}
+		e := t.lit
+		if e == nil {
+			var err error
+			if e, err = t.val(r); err != nil {
+				return false
+			}
+		}
+		eq, err := value.Equal(v, e)
+		if err != nil {
+			return false
+		}
+		if !eq {
+			return true
+		}
+	}
+	return false
+}
+
+// pretest returns the pretest of a body over bounds bs, compiled in s2,
+// the body's scope (the bound name in it); nil unless there is one bound
+// of one name, not a tuple, and the body begins with a field test. A
+// field test's e must be pure (no printing, no randomness, no TLCGet): the
+// pretest evaluates it once more than the body would.
+func (s2 scope) pretest(bs []syntax.Bound, body syntax.Expr) pretest {
+	if len(bs) != 1 || len(bs[0].Names) != 1 || bs[0].Tuple || bs[0].Set == nil {
+		return nil
+	}
+	m := bs[0].Names[0]
+	var p pretest
+	for _, c := range leadingConjuncts(body, nil) {
+		field, e, ok := fieldTestOf(c, m)
+		if !ok {
+			break
+		}
+		ft := fieldTest{field: value.NewFieldCache(s2.c.m.strs.String(field))}
+		switch e := e.(type) {
+		case *syntax.Str:
+			ft.lit = s2.c.m.strs.String(e.Val)
+		case *syntax.Num:
+			n, err := strconv.ParseInt(e.Text, 10, 32)
+			if err != nil {
+				return p // the body reports the number
+			}
+			ft.lit = value.Int(n)
+		default:
+			t := s2
+			t.fl = newFlags()
+			ft.val = t.expr(e)
+			if t.fl.impure || t.fl.next {
+				return p
+			}
+			s2.fl.merge(t.fl)
+		}
+		p = append(p, ft)
+	}
+	return p
+}
+
+// leadingConjuncts appends to out the conjuncts of x in the order a
+// conjunction evaluates them, nested /\ lists flattened; x itself when it
+// is no conjunction.
+func leadingConjuncts(x syntax.Expr, out []syntax.Expr) []syntax.Expr {
+	for {
+		l, ok := x.(*syntax.Label)
+		if !ok {
+			break
+		}
+		x = l.Body
+	}
+	if j, ok := x.(*syntax.Junction); ok && j.Op == "/\\" {
+		for _, it := range j.Items {
+			out = leadingConjuncts(it, out)
+		}
+		return out
+	}
+	return append(out, x)
+}
+
+// fieldTestOf matches c against m.f = e and e = m.f, e a string or number
+// literal or a name (without arguments) other than m.
+func fieldTestOf(c syntax.Expr, m string) (field string, e syntax.Expr, ok bool) {
+	op, isOp := c.(*syntax.OpApp)
+	if !isOp || op.Op != "=" || len(op.Args) != 2 {
+		return "", nil, false
+	}
+	for k := 0; k < 2; k++ {
+		d, isDot := op.Args[k].(*syntax.Dot)
+		if !isDot || !isName(d.Rec, m) {
+			continue
+		}
+		other := op.Args[1-k]
+		switch o := other.(type) {
+		case *syntax.Str, *syntax.Num:
+			return d.Field, other, true
+		case *syntax.Ref:
+			if len(o.Parts) == 1 && o.Parts[0].Args == nil && o.Parts[0].Name != m {
+				return d.Field, other, true
+			}
+		}
+	}
+	return "", nil, false
+}
+
+// isName reports whether x is the bare name m.
+func isName(x syntax.Expr, m string) bool {
+	r, ok := x.(*syntax.Ref)
+	return ok && len(r.Parts) == 1 && r.Parts[0].Args == nil && r.Parts[0].Name == m
+}
