@@ -263,11 +263,15 @@ func (s scope) exprDot(x *syntax.Dot) evalFn {
 	pos, name := x.P, x.Field
 	if slot, ok := s.localSlot(x.Rec); ok {
 		// m.f with m bound here (\E m \in msgs : m.type = ...)
+		fc := value.NewFieldCache(field)
 		return func(r *rt) (value.Value, error) {
 			rv := r.slots[slot]
 			fn, ok := rv.(*value.Func)
 			if !ok {
 				return nil, evalErr(pos, "field %s of %s, which is not a record", name, rv)
+			}
+			if v, ok := fc.Field(fn); ok {
+				return v, nil
 			}
 			v, err := fn.Apply(field)
 			return v, wrap(pos, err)
