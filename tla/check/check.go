@@ -799,6 +799,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 					for i := lo; i < hi; i++ {
 						c.expandOne(&w, base+i, frontier[i], &exps[i])
 					}
+					w.sink.flushBlock()
 					if c.claims != nil {
 						c.claims.mu.RUnlock()
 						c.claims.maybeGrow()
@@ -883,7 +884,30 @@ type succSink struct {
 	e        *expansion
 	actProps bool
 	names    []string
+	// The successors whose fingerprints are still to be claimed, of the
+	// states of a block expanded so far, their values in flat: claims made
+	// together, one after the other, wait for their cache misses together
+	// (the table is far larger than the caches), where a claim made as
+	// each successor comes waits alone.
+	pend []pendSucc
+	flat []value.Value
 }
+
+// pendSucc is a successor waiting for its claim: successor pos of frontier
+// state i (parent), expanded into e.
+type pendSucc struct {
+	fp     uint64
+	key    uint64
+	e      *expansion
+	parent State
+	i      int
+	pos    int32
+	action int
+	dup    bool
+}
+
+// maxPend bounds the successors a sink holds before claiming them.
+const maxPend = 64
 
 // expandBuffered is expandOne for a BufferedSystem: a successor is copied
 // only when its fingerprint is not yet stored.
@@ -891,9 +915,12 @@ func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e *expansio
 	if w.emit == nil {
 		w.emit = w.sink.next
 	}
-	w.sink = succSink{c: c, w: w, i: i, parent: it.state, e: e, actProps: actProps, names: c.buf.ActionNames()}
+	k := &w.sink
+	k.c, k.w, k.i, k.parent, k.e, k.actProps, k.names = c, w, i, it.state, e, actProps, c.buf.ActionNames()
+	// Successors held at the end are claimed with the next state's, or at
+	// the end of the block (flushBlock). An error here after a stop that a
+	// held successor will make is harmless: the merge meets the stop first.
 	err := c.buf.NextInto(it.state, w.emit)
-	w.sink = succSink{}
 	if err != nil && err != errStop {
 		e.err = err
 		e.errAfter = e.nsucc
@@ -913,6 +940,9 @@ func (k *succSink) next(t State, action int) error {
 		var err error
 		if fp, err = c.p.fp(t); err != nil {
 			t = append(State(nil), t...)
+			if ferr := k.flush(); ferr != nil {
+				return ferr // a successor before this one stopped the expansion
+			}
 			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.bufActs[action], err: err, always: true})
 			return errStop
 		}
@@ -927,12 +957,62 @@ func (k *succSink) next(t State, action int) error {
 			return errStop
 		}
 	}
-	dup, key := c.dup(k.i, pos, fp)
-	if dup {
-		return nil
+	k.pend = append(k.pend, pendSucc{fp: fp, e: e, parent: k.parent, i: k.i, pos: pos, action: action})
+	k.flat = append(k.flat, t...)
+	// Successors are held only where nothing else is recorded per
+	// successor (coverage, liveness edges, action properties), which a
+	// stop would have to take back.
+	if len(k.pend) == maxPend || c.opts.Coverage || c.p.live || k.actProps {
+		return k.flush()
 	}
-	t = append(State(nil), t...)
-	return c.admit(k.w, e, k.parent, candidate{state: t, fp: fp, pos: pos, key: key, action: c.bufActs[action]})
+	return nil
+}
+
+// flush claims the held successors, then admits the new ones in order.
+// A stop (errStop) ends its expansion: the merge stops at that candidate
+// and counts the states generated up to it, as if the ones after it had
+// not been generated (their claims, later in the sequential order than
+// any state the merge will store, change nothing). flush reports the stop
+// of the state being expanded, whose Next then ends.
+func (k *succSink) flush() error {
+	c := k.c
+	for i := range k.pend {
+		p := &k.pend[i]
+		p.dup, p.key = c.dup(p.i, p.pos, p.fp)
+	}
+	n := len(c.vars)
+	var stopped *expansion
+	for i, p := range k.pend {
+		if p.dup || p.e == stopped {
+			continue
+		}
+		t := append(State(nil), k.flat[i*n:(i+1)*n]...)
+		if err := c.admit(k.w, p.e, p.parent, candidate{state: t, fp: p.fp, pos: p.pos, key: p.key, action: c.bufActs[p.action]}); err != nil {
+			stopped = p.e
+		}
+	}
+	clear(k.pend)
+	k.pend, k.flat = k.pend[:0], clear0(k.flat)
+	if stopped != nil && stopped == k.e {
+		return errStop
+	}
+	return nil
+}
+
+// flushBlock claims what is held at the end of a block of states, before
+// the block goes to the merge, and lets go of the block's states.
+func (k *succSink) flushBlock() {
+	if k.c != nil {
+		_ = k.flush() // a stop ends an expansion that has ended already
+	}
+	k.parent, k.e = nil, nil
+}
+
+// clear0 empties s, dropping its references (the values of the last
+// state's successors) so that they can be collected.
+func clear0(s []value.Value) []value.Value {
+	clear(s)
+	return s[:0]
 }
 
 // admit judges a successor that is not known to be stored, encodes it for
