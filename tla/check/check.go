@@ -187,14 +187,13 @@ type candidate struct {
 }
 
 type expansion struct {
-	parent   int32
-	state    State
-	nsucc    int32
-	cands    []candidate
-	err      error // error from Next itself
-	errAfter int32 // successors emitted before err
-	succ     []succRec
-	cov      []actCount // with Options.Coverage: successors per action
+	parent int32
+	state  State
+	nsucc  int32
+	cands  []candidate
+	err    error // error from Next itself, after its nsucc successors
+	succ   []succRec
+	cov    []actCount // with Options.Coverage: successors per action
 }
 
 type checker struct {
@@ -869,7 +868,6 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem, e *expansion) {
 	})
 	if err != nil && err != errStop {
 		e.err = err
-		e.errAfter = e.nsucc
 	}
 }
 
@@ -909,8 +907,9 @@ type pendSucc struct {
 // maxPend bounds the successors a sink holds before claiming them.
 const maxPend = 64
 
-// expandBuffered is expandOne for a BufferedSystem: a successor is copied
-// only when its fingerprint is not yet stored.
+// expandBuffered is expandOne for a BufferedSystem: a successor is held
+// by reference until its fingerprint is claimed (succSink.flush), and
+// copied only when that finds it new.
 func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e *expansion, actProps bool) {
 	if w.emit == nil {
 		w.emit = w.sink.next
@@ -923,7 +922,6 @@ func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e *expansio
 	err := c.buf.NextInto(it.state, w.emit)
 	if err != nil && err != errStop {
 		e.err = err
-		e.errAfter = e.nsucc
 	}
 }
 

@@ -15,8 +15,8 @@ import (
 // m.type = "phase1a" /\ ..., where most elements fail the first test: the
 // pretest reads the field and compares it without binding m and without
 // the closures of the conjunction, the field access and the equality.
-// It never decides TRUE and never fails: an element it cannot decide (not
-// a function, no field f, an error in e or in the comparison) is left to
+// It never decides TRUE and never fails: an element it cannot decide (no
+// record, no field f, an error in e or in the comparison) is left to
 // the body, which evaluates from the first conjunct as before and reports
 // what it finds, so the outcome, errors included, is the body's.
 type pretest []fieldTest
