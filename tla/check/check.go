@@ -465,7 +465,7 @@ type scratch struct {
 	dec   value.Decoder
 	buf   []byte
 	chunk []byte
-	sink  succSink                        // the state being expanded (expandBuffered)
+	sink  succSink                        // the state being expanded and the successors held (expandOne)
 	emit  func(t State, action int) error // sink.next, made once
 }
 
@@ -835,45 +835,33 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem, e *expansion) {
 		}
 		it.state, e.state = s, s
 	}
+	// Successors go through the worker's sink, from a BufferedSystem as it
+	// emits them, from a System through a closure naming their action.
 	actProps := c.hasActionProps()
+	k := &w.sink
+	k.c, k.w, k.i, k.parent, k.e, k.actProps = c, w, i, it.state, e, actProps
+	k.hold = !(c.opts.Coverage || c.p.live || actProps)
+	var err error
 	if c.buf != nil {
-		c.expandBuffered(w, i, it, e, actProps)
-		return
+		if w.emit == nil {
+			w.emit = w.sink.next
+		}
+		k.names = c.buf.ActionNames()
+		err = c.buf.NextInto(it.state, w.emit)
+	} else {
+		err = c.sys.Next(it.state, func(t State, action string) error { return k.take(t, c.actionID(action), action) })
 	}
-	err := c.sys.Next(it.state, func(t State, action string) error {
-		pos := e.nsucc
-		e.nsucc++
-		if c.opts.Coverage {
-			e.countAction(c.actionID(action))
-		}
-		fp, err := c.fingerprintOf(t)
-		if err != nil {
-			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.actionID(action), err: err, always: true})
-			return errStop
-		}
-		if c.p.live {
-			e.succ = append(e.succ, succRec{fp, c.actionID(action)})
-		}
-		if actProps {
-			if stop := c.judgeStep(it.state, t, fp, pos, action, e); stop {
-				return errStop
-			}
-		}
-		// Duplicates of stored states need no judging: only counting.
-		dup, key := c.dup(i, pos, fp)
-		if dup {
-			return nil
-		}
-		return c.admit(w, e, it.state, candidate{state: t, fp: fp, pos: pos, key: key, action: c.actionID(action)})
-	})
+	// Successors held at the end are claimed with the next state's, or at
+	// the end of the block (flushBlock). An error here after a stop that a
+	// held successor will make is harmless: the merge meets the stop first.
 	if err != nil && err != errStop {
 		e.err = err
 	}
 }
 
-// succSink receives the successors of one state from a BufferedSystem:
-// a worker's, set up for each state it expands, so that no closure is
-// made per state (see scratch.sink).
+// succSink receives the successors of the states a worker expands: set up
+// for each state, so that no closure is made per state for a
+// BufferedSystem (see scratch.sink).
 type succSink struct {
 	c        *checker
 	w        *scratch
@@ -881,7 +869,11 @@ type succSink struct {
 	parent   State
 	e        *expansion
 	actProps bool
-	names    []string
+	names    []string // a BufferedSystem's action names
+	// hold: successors may wait for their claims (nothing else is recorded
+	// per successor: coverage, liveness edges, action properties, which a
+	// stop would have to take back).
+	hold bool
 	// The successors whose fingerprints are still to be claimed, of the
 	// states of a block expanded so far, their values in flat: claims made
 	// together, one after the other, wait for their cache misses together
@@ -900,67 +892,49 @@ type pendSucc struct {
 	parent State
 	i      int
 	pos    int32
-	action int
+	action uint16
 	dup    bool
 }
 
 // maxPend bounds the successors a sink holds before claiming them.
 const maxPend = 64
 
-// expandBuffered is expandOne for a BufferedSystem: a successor is held
-// by reference until its fingerprint is claimed (succSink.flush), and
-// copied only when that finds it new.
-func (c *checker) expandBuffered(w *scratch, i int, it frontierItem, e *expansion, actProps bool) {
-	if w.emit == nil {
-		w.emit = w.sink.next
-	}
-	k := &w.sink
-	k.c, k.w, k.i, k.parent, k.e, k.actProps, k.names = c, w, i, it.state, e, actProps, c.buf.ActionNames()
-	// Successors held at the end are claimed with the next state's, or at
-	// the end of the block (flushBlock). An error here after a stop that a
-	// held successor will make is harmless: the merge meets the stop first.
-	err := c.buf.NextInto(it.state, w.emit)
-	if err != nil && err != errStop {
-		e.err = err
-	}
+// next takes one successor t of a BufferedSystem (valid during the call)
+// by action.
+func (k *succSink) next(t State, action int) error {
+	return k.take(t, k.c.bufActs[action], k.names[action])
 }
 
-// next takes one successor t (valid during the call) by action.
-func (k *succSink) next(t State, action int) error {
+// take takes one successor t (valid during the call) by the action act,
+// named name: it is held by reference until its fingerprint is claimed
+// (flush), and copied only when that finds it new.
+func (k *succSink) take(t State, act uint16, name string) error {
 	c, e := k.c, k.e
 	pos := e.nsucc
 	e.nsucc++
 	if c.opts.Coverage {
-		e.countAction(c.bufActs[action])
+		e.countAction(act)
 	}
-	var fp uint64
-	if c.p.fp != nil {
-		var err error
-		if fp, err = c.p.fp(t); err != nil {
-			t = append(State(nil), t...)
-			if ferr := k.flush(); ferr != nil {
-				return ferr // a successor before this one stopped the expansion
-			}
-			e.cands = append(e.cands, candidate{state: t, pos: pos, action: c.bufActs[action], err: err, always: true})
-			return errStop
+	fp, err := c.fingerprintOf(t)
+	if err != nil {
+		t = append(State(nil), t...)
+		if ferr := k.flush(); ferr != nil {
+			return ferr // a successor before this one stopped the expansion
 		}
-	} else {
-		fp = fingerprint(t)
+		e.cands = append(e.cands, candidate{state: t, pos: pos, action: act, err: err, always: true})
+		return errStop
 	}
 	if c.p.live {
-		e.succ = append(e.succ, succRec{fp, c.bufActs[action]})
+		e.succ = append(e.succ, succRec{fp, act})
 	}
 	if k.actProps {
-		if stop := c.judgeStep(k.parent, append(State(nil), t...), fp, pos, k.names[action], e); stop {
+		if stop := c.judgeStep(k.parent, append(State(nil), t...), fp, pos, name, e); stop {
 			return errStop
 		}
 	}
-	k.pend = append(k.pend, pendSucc{fp: fp, e: e, parent: k.parent, i: k.i, pos: pos, action: action})
+	k.pend = append(k.pend, pendSucc{fp: fp, e: e, parent: k.parent, i: k.i, pos: pos, action: act})
 	k.flat = append(k.flat, t...)
-	// Successors are held only where nothing else is recorded per
-	// successor (coverage, liveness edges, action properties), which a
-	// stop would have to take back.
-	if len(k.pend) == maxPend || c.opts.Coverage || c.p.live || k.actProps {
+	if len(k.pend) == maxPend || !k.hold {
 		return k.flush()
 	}
 	return nil
@@ -985,7 +959,7 @@ func (k *succSink) flush() error {
 			continue
 		}
 		t := append(State(nil), k.flat[i*n:(i+1)*n]...)
-		if err := c.admit(k.w, p.e, p.parent, candidate{state: t, fp: p.fp, pos: p.pos, key: p.key, action: c.bufActs[p.action]}); err != nil {
+		if err := c.admit(k.w, p.e, p.parent, candidate{state: t, fp: p.fp, pos: p.pos, key: p.key, action: p.action}); err != nil {
 			stopped = p.e
 		}
 	}
