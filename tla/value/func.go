@@ -386,63 +386,43 @@ func (r *RecordMaker) Make(vals []Value) *Func {
 func allocFunc(n int) *Func {
 	switch n {
 	case 1:
-		x := new(struct {
-			f Func
-			a [1]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[1]Value])
+		return x.with(x.a[:])
 	case 2:
-		x := new(struct {
-			f Func
-			a [2]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[2]Value])
+		return x.with(x.a[:])
 	case 3:
-		x := new(struct {
-			f Func
-			a [3]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[3]Value])
+		return x.with(x.a[:])
 	case 4:
-		x := new(struct {
-			f Func
-			a [4]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[4]Value])
+		return x.with(x.a[:])
 	case 5:
-		x := new(struct {
-			f Func
-			a [5]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[5]Value])
+		return x.with(x.a[:])
 	case 6:
-		x := new(struct {
-			f Func
-			a [6]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[6]Value])
+		return x.with(x.a[:])
 	case 7:
-		x := new(struct {
-			f Func
-			a [7]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[7]Value])
+		return x.with(x.a[:])
 	case 8:
-		x := new(struct {
-			f Func
-			a [8]Value
-		})
-		x.f.rng = x.a[:]
-		return &x.f
+		x := new(funcWith[[8]Value])
+		return x.with(x.a[:])
 	}
 	return &Func{rng: make([]Value, n)}
+}
+
+// funcWith is a Func and the array of its range, allocated together.
+type funcWith[A any] struct {
+	f Func
+	a A
+}
+
+// with returns the Func, its range rng (x.a, sliced).
+func (x *funcWith[A]) with(rng []Value) *Func {
+	x.f.rng = rng
+	return &x.f
 }
 
 // hashOf is the hash of the record Make(vals) would return, computed
