@@ -578,9 +578,10 @@ func (b *binder) names(r *rt, i, k int, elems *value.Set, visit func(*rt) (bool,
 		return b.each(r, i+1, visit)
 	}
 	slot := b.slots[i][k]
+	var pv preVals
 	for j := 0; j < elems.Len(); j++ {
 		x := elems.At(j)
-		if b.pre != nil && b.pre.fails(r, x) {
+		if b.pre != nil && b.pre.fails(r, &pv, x) {
 			if b.preStop {
 				return true, nil
 			}
@@ -664,8 +665,9 @@ func (s scope) quant(x *syntax.Quant) evalFn {
 			if err != nil {
 				return nil, err
 			}
+			var pv preVals
 			v, err := value.Choose(sv, func(v value.Value) (bool, error) {
-				if pre != nil && pre.fails(r, v) {
+				if pre != nil && pre.fails(r, &pv, v) {
 					return false, nil
 				}
 				if err := assignBound(r, pos, bd.Tuple, slots, v); err != nil {

@@ -132,8 +132,9 @@ func (s scope) exprSetFilter(x *syntax.SetFilter) evalFn {
 		if _, err := sv.Card(); errors.Is(err, value.ErrInfinite) {
 			return lazyFilter(r, x, sv, tuple, slots, pred), nil
 		}
+		var pv preVals
 		st, err := value.Filter(sv, func(v value.Value) (bool, error) {
-			if pre != nil && pre.fails(r, v) {
+			if pre != nil && pre.fails(r, &pv, v) {
 				return false, nil
 			}
 			if err := assignBound(r, pos, tuple, slots, v); err != nil {

@@ -28,26 +28,54 @@ type fieldTest struct {
 	val   evalFn            // e otherwise, which does not name m: the same value for every element
 }
 
-// fails reports whether the body is FALSE for x by its leading field
-// tests; false when they hold or cannot decide.
-func (p pretest) fails(r *rt, x value.Value) bool {
-	f, ok := x.(*value.Func)
-	if !ok {
-		return false
-	}
-	for _, t := range p {
-		v, ok := t.field.Field(f)
-		if !ok {
-			return false
-		}
+// maxFieldTests bounds a pretest's tests, so that their values (preVals)
+// live on the stack.
+const maxFieldTests = 4
+
+// preVals holds the values of a pretest's e for one scan: e does not name
+// the bound variable, so it has the same value for every element, and is
+// evaluated once per scan instead of once per element.
+type preVals struct {
+	e     [maxFieldTests]value.Value
+	n     int  // the tests that can decide: those before the first e that failed to evaluate
+	ready bool // e evaluated (by the first element's test: a scan of no element evaluates none)
+}
+
+// prepare evaluates the tests' e for a scan. A test whose e fails, and the
+// tests after it, decide nothing: the body meets the failure, if it gets
+// there, and reports it.
+func (p pretest) prepare(r *rt) (pv preVals) {
+	pv.ready = true
+	for i, t := range p {
 		e := t.lit
 		if e == nil {
 			var err error
 			if e, err = t.val(r); err != nil {
-				return false
+				break
 			}
 		}
-		eq, err := value.Equal(v, e)
+		pv.e[i], pv.n = e, i+1
+	}
+	return pv
+}
+
+// fails reports whether the body is FALSE for x by its leading field
+// tests, whose e are pv (prepared in r by the first call of a scan);
+// false when they hold or cannot decide.
+func (p pretest) fails(r *rt, pv *preVals, x value.Value) bool {
+	if !pv.ready {
+		*pv = p.prepare(r)
+	}
+	f, ok := x.(*value.Func)
+	if !ok {
+		return false
+	}
+	for i := 0; i < pv.n; i++ {
+		v, ok := p[i].field.Field(f)
+		if !ok {
+			return false
+		}
+		eq, err := value.Equal(v, pv.e[i])
 		if err != nil {
 			return false
 		}
@@ -62,7 +90,9 @@ func (p pretest) fails(r *rt, x value.Value) bool {
 // the body's scope (the bound name in it); nil unless there is one bound
 // of one name, not a tuple, and the body begins with a field test. A
 // field test's e must be pure (no printing, no randomness, no TLCGet): the
-// pretest evaluates it once more than the body would.
+// pretest evaluates it once per scan of one element or more, also where
+// the body would not (the body rejects the elements before it gets to e).
+// At most maxFieldTests tests are taken.
 func (s2 scope) pretest(bs []syntax.Bound, body syntax.Expr) pretest {
 	if len(bs) != 1 || len(bs[0].Names) != 1 || bs[0].Tuple || bs[0].Set == nil {
 		return nil
@@ -71,7 +101,7 @@ func (s2 scope) pretest(bs []syntax.Bound, body syntax.Expr) pretest {
 	var p pretest
 	for _, c := range leadingConjuncts(body, nil) {
 		field, e, ok := fieldTestOf(c, m)
-		if !ok {
+		if !ok || len(p) == maxFieldTests {
 			break
 		}
 		ft := fieldTest{field: value.NewFieldCache(s2.c.m.strs.String(field))}

@@ -55,3 +55,54 @@ func TestFieldPretest(t *testing.T) {
 		runFeature(t, featureCase{name: tc.name, spec: spec, cfg: "\n", err: tc.err})
 	}
 }
+
+// TestPretestPrepare: a pretest evaluates each test's e once per scan (at
+// its first element), not once per element, and decides an element by every leading test in
+// turn, each against its own e; a test whose e fails decides nothing, nor
+// do the tests after it.
+func TestPretestPrepare(t *testing.T) {
+	in := value.NewInterner()
+	calls := 0
+	n := value.Value(value.Int(2))
+	var nErr error
+	p := pretest{
+		{field: value.NewFieldCache(in.String("type")), lit: in.String("a")},
+		{field: value.NewFieldCache(in.String("n")), val: func(*rt) (value.Value, error) {
+			calls++
+			return n, nErr
+		}},
+	}
+	rec := func(typ string, n int32) value.Value {
+		r, err := value.Record(in, []string{"type", "n"}, []value.Value{in.String(typ), value.Int(n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := &rt{}
+	var pv preVals
+	for _, c := range []struct {
+		x    value.Value
+		fail bool
+	}{
+		{rec("a", 1), true},   // the second test rejects it
+		{rec("b", 2), true},   // the first does
+		{rec("a", 2), false},  // both hold: the body decides
+		{value.Int(7), false}, // no record: the body decides
+	} {
+		if got := p.fails(r, &pv, c.x); got != c.fail {
+			t.Errorf("fails(%s) = %v, want %v", c.x, got, c.fail)
+		}
+	}
+	if calls != 1 {
+		t.Errorf("e evaluated %d times in a scan of 4 elements, want once", calls)
+	}
+	nErr = value.ErrIncomparable
+	pv = preVals{}
+	if p.fails(r, &pv, rec("a", 1)) {
+		t.Error("a test whose e failed rejected an element")
+	}
+	if !p.fails(r, &pv, rec("b", 1)) {
+		t.Error("the test before the one whose e failed did not reject")
+	}
+}

@@ -369,12 +369,17 @@ func (r *RecordMaker) Make(vals []Value) *Func {
 	if len(r.dom) == 0 {
 		return EmptyTuple
 	}
+	return r.make(vals, r.hashOf(vals))
+}
+
+// make is Make for len(r.dom) > 0, given the record's hash h (hashOf(vals),
+// which a lookup may have computed already).
+func (r *RecordMaker) make(vals []Value, h uint64) *Func {
 	f := allocFunc(len(r.dom))
 	for i, j := range r.perm {
 		f.rng[i] = vals[j]
 	}
-	f.dom, f.shape = r.dom, ShapeRecord
-	f.hash = f.computeHash()
+	f.dom, f.shape, f.hash = r.dom, ShapeRecord, h
 	return f
 }
 
@@ -508,13 +513,15 @@ func (r *RecordMaker) In(vals []Value, s Value) (bool, error) {
 // message that was sent before); vals is not retained.
 func (r *RecordMaker) Insert(x Value, vals []Value) (Value, error) {
 	if st, ok := x.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
-		found, err := r.findRecord(vals, r.hashOf(vals), st)
+		h := r.hashOf(vals)
+		found, err := r.findRecord(vals, h, st)
 		if err != nil {
 			return nil, err
 		}
 		if found {
 			return st, nil
 		}
+		return InsertValue(x, r.make(vals, h))
 	}
 	return InsertValue(x, r.Make(vals))
 }
