@@ -7,7 +7,7 @@ CI_FUZZTIME ?= 3s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CONFORMANCE ?= $(or $(VERIMETER_CONFORMANCE),../shared/conformance/tla-examples)
 
-.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc bench-ab bigstate cross spec spec-mutants proofs soak crash crashpoints
+.PHONY: test deps lint unit fuzz-short fuzz conformance corpus corpus-large bench bench-tlc bench-ab pgo bigstate cross spec spec-mutants proofs soak crash crashpoints
 
 ## test: lint, all unit/property/differential tests, a short fuzz pass (under 20 min on 2 cores)
 test: deps lint unit fuzz-short
@@ -55,6 +55,10 @@ bigstate: deps
 ## bench-tlc: our checker and TLC on the same models in one run, with the ratio, and our one-worker speedup
 bench-tlc: deps
 	./.ci/bench-tlc.sh
+
+## pgo: regenerate cmd/verimeter/default.pgo, the CPU profile go build optimises the verimeter binary with, from corpus models (not the bench-tlc ones)
+pgo:
+	./.ci/pgo.sh
 
 ## bench-ab: two builds of our checker (BEFORE=binary, AFTER= default this tree) alternating on the same models, medians and ratio
 bench-ab:
