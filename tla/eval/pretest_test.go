@@ -57,9 +57,9 @@ func TestFieldPretest(t *testing.T) {
 }
 
 // TestPretestPrepare: a pretest evaluates each test's e once per scan (at
-// its first element), not once per element, and decides an element by every leading test in
-// turn, each against its own e; a test whose e fails decides nothing, nor
-// do the tests after it.
+// its first element), not once per element, and decides an element by
+// every leading test in turn, each against its own e; a test whose e
+// fails decides nothing, nor do the tests after it.
 func TestPretestPrepare(t *testing.T) {
 	in := value.NewInterner()
 	calls := 0
