@@ -24,7 +24,9 @@ type pkg struct {
 // dependencies, as built with tags.
 func list(t *testing.T, tags string, patterns ...string) []pkg {
 	t.Helper()
-	args := []string{"list", "-deps=false", "-json=ImportPath,Deps"}
+	// -pgo=off: the packages as written, not the variants compiled with
+	// cmd/verimeter's default.pgo ("tla/eval [.../cmd/verimeter]").
+	args := []string{"list", "-pgo=off", "-deps=false", "-json=ImportPath,Deps"}
 	if tags != "" {
 		args = append(args, "-tags", tags)
 	}
