@@ -48,6 +48,7 @@ for m in $models; do
   echo "pgo: $cfg $(( $(date +%s) - start )) s: $(tail -1 "$tmp/log")"
   profiles+=("$out")
 done
-go tool pprof -proto "${profiles[@]}" > "$tmp/default.pgo" 2>/dev/null
+go tool pprof -proto "${profiles[@]}" > "$tmp/default.pgo"
+[ -s "$tmp/default.pgo" ] || { echo "pgo: go tool pprof wrote an empty profile"; exit 1; }
 mv "$tmp/default.pgo" cmd/verimeter/default.pgo
 echo "pgo: wrote cmd/verimeter/default.pgo ($(wc -c < cmd/verimeter/default.pgo) bytes) from ${#profiles[@]} models"
