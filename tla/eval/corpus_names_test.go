@@ -228,3 +228,81 @@ func TestPathThroughBoundName(t *testing.T) {
 	spec := "---- MODULE Spec ----\nVARIABLE x\nInit == x = 0\nNext == \\E p \\in {1} : x' = p!Op\n====\n"
 	runFeature(t, featureCase{name: "bound name in a path", spec: spec, cfg: "INIT Init\nNEXT Next\n", err: ErrUnsupported})
 }
+
+// TestUnnamedInstanceWithSubstitutions: INSTANCE Counter WITH Limit <- Lim,
+// Ok <- LAMBDA n : n # 4 (or Ok <- NotFour, an operator's name), parity
+// <- x % 2, without a name (tlaplus/Examples' TestGraphs instances TLCMC
+// so): Counter's definitions join the root's and read the substitutes,
+// its constant Limit, its operator constant Ok and its variable parity.
+// Counter's ASSUME Limit > 100 is false under the substitution, and TLC
+// does not check an instanced module's ASSUMEs (named or not); an extended
+// module's ASSUME it checks. TLC: 5 distinct states; TwoOdd, which reads
+// parity through Even, violated at x = 2 (3 states, trace of 3).
+func TestUnnamedInstanceWithSubstitutions(t *testing.T) {
+	counter := `---- MODULE Counter ----
+EXTENDS Naturals
+CONSTANT Limit, Ok(_)
+VARIABLES x, parity
+ASSUME Limit > 100
+Next == x < Limit /\ Ok(x) /\ x' = x + 1
+Even == parity = 0
+====
+`
+	spec := func(ok string) string {
+		return `---- MODULE Spec ----
+EXTENDS Naturals
+VARIABLE x
+Lim == 3 + 3
+NotFour(n) == n # 4
+INSTANCE Counter WITH Limit <- Lim, Ok <- ` + ok + `, parity <- x % 2
+Init == x = 0
+TwoOdd == ~(Even /\ x = 2)
+====
+`
+	}
+	cfg := "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n"
+	for _, ok := range []string{`LAMBDA n : n # 4`, `NotFour`} {
+		files := map[string]string{"Counter.tla": counter, "Spec.tla": spec(ok), "Spec.cfg": cfg,
+			"Inv.cfg": cfg + "INVARIANT TwoOdd\n"}
+		runFiles(t, "Ok <- "+ok, files, "Spec.cfg", check.Success, 5, nil)
+		dir := t.TempDir()
+		for f, src := range files {
+			if err := os.WriteFile(filepath.Join(dir, f), []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Inv.cfg"), check.Options{Workers: 1})
+		if err != nil || res.Verdict != check.InvariantViolated || res.Distinct != 3 || len(res.Trace) != 3 {
+			t.Fatalf("Ok <- %s, INVARIANT TwoOdd: %v, %+v; TLC: violated, 3 distinct states, trace of 3", ok, err, res)
+		}
+	}
+	// A named instance's ASSUME is not checked either; an extended one's is.
+	for _, ok := range []string{`LAMBDA n : n # 4`, `NotFour`} {
+		named := `---- MODULE Spec ----
+EXTENDS Naturals
+VARIABLE x
+NotFour(n) == n # 4
+C == INSTANCE Counter WITH Limit <- 6, Ok <- ` + ok + `, parity <- x % 2
+Init == x = 0
+Next == C!Next
+====
+`
+		runFiles(t, "named instance, Ok <- "+ok, map[string]string{"Counter.tla": counter, "Spec.tla": named, "Spec.cfg": cfg},
+			"Spec.cfg", check.Success, 5, nil)
+	}
+	extended := `---- MODULE Spec ----
+EXTENDS Counter
+Pos(n) == TRUE
+Init == x = 0 /\ parity = 0
+====
+`
+	runFiles(t, "extended module", map[string]string{"Counter.tla": counter, "Spec.tla": extended,
+		"Spec.cfg": "CONSTANT Limit = 6\nOk <- Pos\n" + cfg}, "Spec.cfg", check.Success, 0, ErrAssumption)
+	// Substituting a name the instancing module also defines, or an
+	// operator constant by an expression of another kind, is refused.
+	clash := strings.Replace(spec("NotFour"), "Lim == 3 + 3", "Lim == 3 + 3\nLimit == 1", 1)
+	runFiles(t, "substitute also defined", map[string]string{"Counter.tla": counter, "Spec.tla": clash, "Spec.cfg": cfg},
+		"Spec.cfg", check.Success, 0, ErrUnsupported)
+	runFiles(t, "operator constant by a number", map[string]string{"Counter.tla": counter, "Spec.tla": spec("4"), "Spec.cfg": cfg},
+		"Spec.cfg", check.Success, 0, ErrUnsupported)
+}

@@ -101,7 +101,17 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 		for _, list := range [][]syntax.Decl{mod.Constants, mod.Variables} {
 			for _, d := range list {
 				if d.Arity > 0 {
-					if senv == nil && given[d.Name] == nil && m.rootHas(d.Name) {
+					if g := given[d.Name]; g != nil {
+						// Op <- LAMBDA p : e, or Op <- F: the definition
+						// Op(p) == e, compiled where the INSTANCE is written.
+						ps, body, err := operatorSubst(syntax.Subst{Pos: d.Pos, Name: d.Name, Expr: g}, d.Arity)
+						if err != nil {
+							return nil, err
+						}
+						sc.names[d.Name] = &bind{name: d.Name, kind: eDef, def: &syntax.Def{Pos: d.Pos, Name: d.Name, Params: ps, Body: body}, denv: senv}
+						continue
+					}
+					if senv == nil && m.rootHas(d.Name) {
 						continue // implicit substitution by the root's operator of that name
 					}
 					return nil, unsupported(d.Pos, "operator constant "+d.Name+" of an instanced module")

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/verimeter/verimeter/tla/cfg"
@@ -81,7 +82,7 @@ func BuildRun(spec *Spec, c *cfg.Config, run RunInfo) (*Machine, error) {
 	// Constant-level definitions are evaluated once, on first use (see
 	// compile.go), not here: a definition the model does not use may be
 	// costly (echo's R2) or fail.
-	if err := m.checkAssumptions(spec, seen); err != nil {
+	if err := m.checkAssumptions(spec, extendedModules(spec)); err != nil {
 		return nil, err
 	}
 	m.tlc.assumed.Store(true)
@@ -146,8 +147,10 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 					m.defs[u.Name] = u.Def // ASSUME Name == e: Name is e
 				}
 			case *syntax.Instance:
-				// INSTANCE N without a name: N's definitions join this module's.
-				if err := identitySubst(u); err != nil {
+				// INSTANCE N without a name: N's definitions join this
+				// module's, with N's constants and variables that WITH
+				// substitutes standing for their substitutes.
+				if err := m.substDefs(u, spec); err != nil {
 					return err
 				}
 				if err := add(u.Module); err != nil {
@@ -161,6 +164,78 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 		return nil, nil, err
 	}
 	return constants, seen, nil
+}
+
+// substDefs makes each substitution c <- e of an INSTANCE without a name
+// the definition c == e (for an operator constant c of arity n, e a
+// LAMBDA or the name of an operator: c(p1, ..., pn) == e(p1, ..., pn)):
+// the instanced module's names join the instancing module's, so its
+// definitions that read c read e, as TLA+'s substitution has them (the
+// book, 17.5.5). An identity substitution c <- c changes nothing. The
+// instanced module's names are the instancing module's only once, so a
+// second INSTANCE of it without a name, or a name that is also defined,
+// is unsupported, not resolved to one of them.
+func (m *Machine) substDefs(in *syntax.Instance, spec *Spec) error {
+	target := spec.Modules[in.Module]
+	for _, sb := range in.Subst {
+		if r, ok := sb.Expr.(*syntax.Ref); ok && len(r.Parts) == 1 && r.Parts[0].Name == sb.Name && r.Parts[0].Args == nil {
+			continue
+		}
+		if target == nil {
+			return unsupported(sb.Pos, "INSTANCE "+in.Module+" without a name and with substitutions")
+		}
+		arity := -1
+		for _, list := range [][]syntax.Decl{target.Constants, target.Variables} {
+			for _, d := range list {
+				if d.Name == sb.Name {
+					arity = d.Arity
+				}
+			}
+		}
+		if arity < 0 {
+			return &PosError{sb.Pos, fmt.Sprintf("%s is not a constant or variable of module %s", sb.Name, in.Module), ErrUnknownName}
+		}
+		if _, dup := m.defs[sb.Name]; dup {
+			return unsupported(sb.Pos, "INSTANCE "+in.Module+" without a name substitutes "+sb.Name+", which is also defined")
+		}
+		d := &syntax.Def{Pos: sb.Pos, Name: sb.Name, Body: sb.Expr}
+		if arity > 0 {
+			var err error
+			if d.Params, d.Body, err = operatorSubst(sb, arity); err != nil {
+				return err
+			}
+		}
+		m.defs[sb.Name] = d
+	}
+	return nil
+}
+
+// operatorSubst is the parameters and body of c(p1, ..., pn) == e(p1, ...,
+// pn) for a substitution c <- e of an operator constant of arity n.
+func operatorSubst(sb syntax.Subst, arity int) ([]syntax.Param, syntax.Expr, error) {
+	switch e := sb.Expr.(type) {
+	case *syntax.Lambda:
+		if len(e.Params) != arity {
+			return nil, nil, evalErr(sb.Pos, "%s <- LAMBDA of %d parameters: %s takes %d", sb.Name, len(e.Params), sb.Name, arity)
+		}
+		ps := make([]syntax.Param, arity)
+		for i, p := range e.Params {
+			ps[i] = syntax.Param{Name: p}
+		}
+		return ps, e.Body, nil
+	case *syntax.Ref:
+		if len(e.Parts) == 1 && e.Parts[0].Args == nil {
+			ps := make([]syntax.Param, arity)
+			args := make([]syntax.Expr, arity)
+			for i := range ps {
+				// Parameter names no TLA+ identifier can take.
+				ps[i] = syntax.Param{Name: "_" + sb.Name + "#" + strconv.Itoa(i)}
+				args[i] = &syntax.Ref{Node: syntax.Node{P: sb.Pos}, Parts: []syntax.RefPart{{Name: ps[i].Name}}}
+			}
+			return ps, &syntax.Ref{Node: syntax.Node{P: sb.Pos}, Parts: []syntax.RefPart{{Name: e.Parts[0].Name, Args: args}}}, nil
+		}
+	}
+	return nil, nil, unsupported(sb.Pos, "substitution of operator constant "+sb.Name+" by an expression that is no LAMBDA or operator name")
 }
 
 // bindConstants gives the constants their values from the configuration:
@@ -227,10 +302,34 @@ func (m *Machine) bindConstants(cs []cfg.Constant, seen map[string]bool) error {
 	return nil
 }
 
+// extendedModules is the root module and the modules it extends, directly
+// or through the modules it extends: the modules whose ASSUMEs TLC checks.
+// A module instanced, with or without a name, is not among them unless it
+// is also extended (TLC does not check an instanced module's ASSUMEs, of
+// which the substitutions may make one unevaluable: TLCMC's ASSUME
+// quantifies over Nat).
+func extendedModules(spec *Spec) map[string]bool {
+	ext := map[string]bool{}
+	var walk func(name string)
+	walk = func(name string) {
+		if ext[name] {
+			return
+		}
+		ext[name] = true
+		if mod := spec.Modules[name]; mod != nil {
+			for _, e := range mod.Extends {
+				walk(e)
+			}
+		}
+	}
+	walk(spec.Root.Name)
+	return ext
+}
+
 // checkAssumptions evaluates the ASSUMEs of the root module and of every
-// module it extends.
-func (m *Machine) checkAssumptions(spec *Spec, seen map[string]bool) error {
-	for _, name := range append([]string{spec.Root.Name}, sortedKeys(seen)...) {
+// module in ext (extendedModules).
+func (m *Machine) checkAssumptions(spec *Spec, ext map[string]bool) error {
+	for _, name := range append([]string{spec.Root.Name}, sortedKeys(ext)...) {
 		mod := spec.Modules[name]
 		if mod == nil {
 			continue
