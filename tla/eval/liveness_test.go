@@ -96,3 +96,20 @@ func TestRefinementProperties(t *testing.T) {
 		}
 	}
 }
+
+// TestAngleActionSubscriptFirst: <<A>>_v on a step is decided as TLC
+// decides it, by the subscript first: on a step that leaves v unchanged it
+// is FALSE without evaluating A (here 1 \div 0, which would stop the run
+// with an error). TLC: Live violated, 3 distinct states.
+func TestAngleActionSubscriptFirst(t *testing.T) {
+	runFeature(t, featureCase{name: "<<A>>_v, v unchanged", spec: `---- MODULE Spec ----
+EXTENDS Naturals
+VARIABLES x, y
+Init == x = 0 /\ y = 0
+Next == x' = (x + 1) % 3 /\ y' = y
+A == 1 \div (x - x) = 1
+Spec == Init /\ [][Next]_<<x, y>>
+Live == []<><<A>>_y
+====
+`, cfg: "SPECIFICATION Spec\nPROPERTY Live\n", verdict: check.LivenessViolated, distinct: 3})
+}
