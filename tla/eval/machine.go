@@ -150,7 +150,18 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 				// INSTANCE N without a name: N's definitions join this
 				// module's, with N's constants and variables that WITH
 				// substitutes standing for their substitutes.
-				if err := m.substDefs(u, spec); err != nil {
+				declared := func(name string) bool {
+					if _, v := m.varIndex[name]; v {
+						return true
+					}
+					for _, d := range constants {
+						if d.Name == name {
+							return true
+						}
+					}
+					return false
+				}
+				if err := m.substDefs(u, spec, declared); err != nil {
 					return err
 				}
 				if err := add(u.Module); err != nil {
@@ -173,9 +184,10 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 // definitions that read c read e, as TLA+'s substitution has them (the
 // book, 17.5.5). An identity substitution c <- c changes nothing. The
 // instanced module's names are the instancing module's only once, so a
-// second INSTANCE of it without a name, or a name that is also defined,
-// is unsupported, not resolved to one of them.
-func (m *Machine) substDefs(in *syntax.Instance, spec *Spec) error {
+// second INSTANCE of it without a name, or a substituted name that the
+// instancing modules also define or declare (a constant or variable of
+// their own), is unsupported, not resolved to one of them.
+func (m *Machine) substDefs(in *syntax.Instance, spec *Spec, declared func(string) bool) error {
 	target := spec.Modules[in.Module]
 	for _, sb := range in.Subst {
 		if r, ok := sb.Expr.(*syntax.Ref); ok && len(r.Parts) == 1 && r.Parts[0].Name == sb.Name && r.Parts[0].Args == nil {
@@ -195,8 +207,8 @@ func (m *Machine) substDefs(in *syntax.Instance, spec *Spec) error {
 		if arity < 0 {
 			return &PosError{sb.Pos, fmt.Sprintf("%s is not a constant or variable of module %s", sb.Name, in.Module), ErrUnknownName}
 		}
-		if _, dup := m.defs[sb.Name]; dup {
-			return unsupported(sb.Pos, "INSTANCE "+in.Module+" without a name substitutes "+sb.Name+", which is also defined")
+		if _, dup := m.defs[sb.Name]; dup || declared(sb.Name) {
+			return unsupported(sb.Pos, "INSTANCE "+in.Module+" without a name substitutes "+sb.Name+", which is also defined or declared")
 		}
 		d := &syntax.Def{Pos: sb.Pos, Name: sb.Name, Body: sb.Expr}
 		if arity > 0 {
