@@ -88,9 +88,9 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 	if err := m.moduleClosure(in.Module, map[string]bool{}, &mods); err != nil {
 		return nil, err
 	}
-	given := map[string]syntax.Expr{}
+	given := map[string]syntax.Subst{}
 	for _, sb := range in.Subst {
-		given[sb.Name] = sb.Expr
+		given[sb.Name] = sb
 	}
 	over := m.modSubst[in.Module]
 	vals := m.modValue[in.Module]
@@ -101,10 +101,10 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 		for _, list := range [][]syntax.Decl{mod.Constants, mod.Variables} {
 			for _, d := range list {
 				if d.Arity > 0 {
-					if g := given[d.Name]; g != nil {
+					if sb, ok := given[d.Name]; ok {
 						// Op <- LAMBDA p : e, or Op <- F: the definition
 						// Op(p) == e, compiled where the INSTANCE is written.
-						ps, body, err := operatorSubst(syntax.Subst{Pos: d.Pos, Name: d.Name, Expr: g}, d.Arity)
+						ps, body, err := operatorSubst(sb, d.Arity)
 						if err != nil {
 							return nil, err
 						}
@@ -117,10 +117,10 @@ func (m *Machine) newScope(in *syntax.Instance, senv *bind, depth int) (*bind, e
 					return nil, unsupported(d.Pos, "operator constant "+d.Name+" of an instanced module")
 				}
 				switch {
-				case vals[d.Name] != nil && given[d.Name] == nil:
+				case vals[d.Name] != nil && given[d.Name].Expr == nil:
 					sc.names[d.Name] = &bind{name: d.Name, kind: eSubst, arg: ref(modValueName(in.Module, d.Name))}
-				case given[d.Name] != nil:
-					sc.names[d.Name] = &bind{name: d.Name, kind: eSubst, arg: given[d.Name], argEnv: senv}
+				case given[d.Name].Expr != nil:
+					sc.names[d.Name] = &bind{name: d.Name, kind: eSubst, arg: given[d.Name].Expr, argEnv: senv}
 				case over[d.Name] != "":
 					sc.names[d.Name] = &bind{name: d.Name, kind: eSubst, arg: ref(over[d.Name])}
 				case senv == nil && m.rootHas(d.Name):
