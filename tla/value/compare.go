@@ -65,32 +65,39 @@ func equalModel(a, b Value) (bool, error) {
 	return false, nil
 }
 
+// equalFunc is TLC's equality of functions (records, tuples): of different
+// sizes they are unequal; else the domains are compared, then the values,
+// each in order, and the first unequal pair decides. A pair that cannot be
+// compared raises ([a |-> 1] = [a |-> "x"], <<1>> = [a |-> 1]) unless an
+// earlier pair decided, so the hashes, which would decide at once, are not
+// asked.
 func equalFunc(f, g *Func) (bool, error) {
 	if f == g {
 		return true, nil
 	}
-	if f.Len() != g.Len() || f.Hash() != g.Hash() {
-		// Hash is canonical, so different hashes mean different values;
-		// but incomparable parts must still raise: check kinds of the first pair.
-		if f.Len() != g.Len() || f.Len() == 0 {
-			return false, nil
-		}
-		if _, err := Equal(f.DomainAt(0), g.DomainAt(0)); err != nil {
-			return false, err
-		}
+	if f.Len() != g.Len() {
 		return false, nil
 	}
-	for i := 0; i < f.Len(); i++ {
+	for i := 0; i < f.Len() && !sharedDomain(f, g); i++ {
 		eq, err := Equal(f.DomainAt(i), g.DomainAt(i))
 		if err != nil || !eq {
 			return false, err
 		}
-		eq, err = Equal(f.rng[i], g.rng[i])
+	}
+	for i := range f.rng {
+		eq, err := Equal(f.rng[i], g.rng[i])
 		if err != nil || !eq {
 			return false, err
 		}
 	}
 	return true, nil
+}
+
+// sharedDomain reports whether f and g, of the same size, are known to
+// have the same domain: both tuples, or domains on one slice (records made
+// by one RecordMaker or decoded alike).
+func sharedDomain(f, g *Func) bool {
+	return f.dom == nil && g.dom == nil || len(f.dom) > 0 && len(g.dom) > 0 && &f.dom[0] == &g.dom[0]
 }
 
 func equalSet(a, b SetValue) (bool, error) {
@@ -137,6 +144,21 @@ func equalSet(a, b SetValue) (bool, error) {
 // element by element, functions by domain size, then domain elements, then
 // range elements. Incomparable kinds are an error wrapping ErrIncomparable.
 func Compare(a, b Value) (int, error) {
+	// The common cases first, without asking for kinds.
+	switch x := a.(type) {
+	case Str:
+		if y, ok := b.(Str); ok {
+			return cmpU32(x.a.id, y.a.id), nil
+		}
+	case Int:
+		if y, ok := b.(Int); ok {
+			return cmpInt(int(x), int(y)), nil
+		}
+	case Model:
+		if y, ok := b.(Model); ok && (x.a == y.a || x.a.typ == 0 || y.a.typ == 0 || x.a.typ == y.a.typ) {
+			return cmpU32(x.a.id, y.a.id), nil
+		}
+	}
 	ka, kb := a.Kind(), b.Kind()
 	if ka == KindModel || kb == KindModel {
 		if ka != kb {
@@ -210,7 +232,7 @@ func compareFunc(f, g *Func) (int, error) {
 	if f.Len() != g.Len() {
 		return cmpInt(f.Len(), g.Len()), nil
 	}
-	sameDom := f.dom == nil && g.dom == nil || len(f.dom) > 0 && len(g.dom) > 0 && &f.dom[0] == &g.dom[0]
+	sameDom := sharedDomain(f, g)
 	for i := 0; i < f.Len() && !sameDom; i++ {
 		c, err := Compare(f.DomainAt(i), g.DomainAt(i))
 		if err != nil || c != 0 {

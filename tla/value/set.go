@@ -41,7 +41,21 @@ type setIndex struct {
 	probes atomic.Int32
 	slots  []int32 // position+1, 0 empty; nil while counting
 	mask   uint64
-	found  memo // functions found in the set
+	found  *memo // functions found in the set
+	// miss, in the index of a small set, remembers whether the records of
+	// a domain and kinds of values can be compared with every element
+	// (comparableRecord), for the last two asked: a model asks one set
+	// about many such records in a state.
+	miss [2]kindMemo
+}
+
+// kindMemo is comparableRecord's answer for the records of domain
+// dom[:n] with values of the given kinds.
+type kindMemo struct {
+	dom   *Value
+	n     int
+	kinds [maxKindFields]uint16
+	ok    bool
 }
 
 // memo remembers functions found in a set by their address: values are
@@ -95,7 +109,7 @@ func buildIndex(elems []Value) *setIndex {
 	for size < 2*len(elems) {
 		size <<= 1
 	}
-	ix := &setIndex{slots: make([]int32, size), mask: uint64(size - 1)}
+	ix := &setIndex{slots: make([]int32, size), mask: uint64(size - 1), found: new(memo)}
 	for p, e := range elems {
 		for i := mix64(e.Hash()) & ix.mask; ; i = (i + 1) & ix.mask {
 			if ix.slots[i] == 0 {
@@ -193,28 +207,54 @@ func (s *Set) At(i int) Value { return s.elems[i] }
 func (s *Set) Elems() []Value { return s.elems }
 
 // Contains implements SetValue by binary search, or for a function (record,
-// tuple) in a set of functions by comparing cached hashes first, as Equal
-// does: in a small set one by one, in a large one through its index.
+// tuple) in a set of functions by comparing cached hashes first: in a small
+// set one by one, in a large one through its index. A function the hashes
+// do not find is still looked for by the binary search, which is how TLC
+// decides membership in a set it has normalized: it raises where it meets
+// an element that cannot be compared with x ([a |-> 1] in a set of
+// [a |-> "x"]), and answers FALSE otherwise.
 func (s *Set) Contains(x Value) (bool, error) {
-	if n := len(s.elems); n > smallFuncSet {
-		if f, ok := x.(*Func); ok && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc {
-			if ix := s.funcIndex(); ix != nil {
-				return ix.lookup(s.elems, f)
-			}
+	if f, ok := x.(*Func); ok && s.funcElems() {
+		if found, err := s.containsFunc(f); err != nil || found {
+			return found, err
 		}
-	} else if n > 0 {
-		if f, ok := x.(*Func); ok && s.elems[0].Kind() == KindFunc && s.elems[n-1].Kind() == KindFunc {
-			h := f.hash
-			for _, e := range s.elems {
-				if g := e.(*Func); g.hash == h {
-					if eq, err := equalFunc(f, g); err != nil || eq {
-						return eq, err
-					}
-				}
+		return s.missed(f)
+	}
+	return s.search(x)
+}
+
+// containsFunc looks for f by its hash; false means only that no element
+// has f's hash and value.
+func (s *Set) containsFunc(f *Func) (bool, error) {
+	if len(s.elems) > smallFuncSet {
+		if ix := s.funcIndex(); ix != nil {
+			return ix.lookup(s.elems, f)
+		}
+		return false, nil
+	}
+	h := f.hash
+	for _, e := range s.elems {
+		if g := e.(*Func); g.hash == h {
+			if eq, err := equalFunc(f, g); err != nil || eq {
+				return eq, err
 			}
-			return false, nil
 		}
 	}
+	return false, nil
+}
+
+// missed decides f \in s for a function f that s's hashes did not find:
+// FALSE, or the error TLC's binary search raises on an element it cannot
+// compare with f (see comparableRecord).
+func (s *Set) missed(f *Func) (bool, error) {
+	if f.shape == ShapeRecord && s.comparableRecord(f.dom, func(i int) Value { return f.rng[i] }) {
+		return false, nil
+	}
+	return s.search(f)
+}
+
+// search is TLC's binary search for x among the elements.
+func (s *Set) search(x Value) (bool, error) {
 	lo, hi := 0, len(s.elems)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
