@@ -506,7 +506,7 @@ func (r *RecordMaker) In(vals []Value, s Value) (bool, error) {
 		if found, err := r.findRecord(vals, r.hashOf(vals), st); err != nil || found {
 			return found, err
 		}
-		if st.comparableRecord(r.dom, func(i int) Value { return vals[r.perm[i]] }) {
+		if st.comparableRecord(r.dom, vals, r.perm) {
 			return false, nil
 		}
 		return false, r.search(vals, st)

@@ -12,22 +12,26 @@ package value
 const maxKindFields = 8
 
 // comparableRecord reports whether a record (field names dom, in TLC's
-// order, and values val(i)) can be compared with each element of a small
-// set without an error, so that every search path answers FALSE without
-// raising: the elements of another size are told apart by their sizes;
+// order, and values vals, or vals[perm[i]] if perm is not nil) can be
+// compared with each element of a small set without an error, so that
+// every search path answers FALSE without raising: the elements of another size are told apart by their sizes;
 // the records of its size and other fields by their field names, which
 // are strings; the records of its fields must hold, field by field,
 // scalars of the kinds of its values. An element of its size that is not
 // a record, or a field of a kind that does not match or is not a scalar,
 // leaves it to the search (false). The answer for one domain and kinds of
 // values is kept in the set's index.
-func (s *Set) comparableRecord(dom []Value, val func(int) Value) bool {
+func (s *Set) comparableRecord(dom, vals []Value, perm []int) bool {
 	if len(s.elems) > smallFuncSet || len(dom) == 0 || len(dom) > maxKindFields {
 		return false
 	}
 	var kinds [maxKindFields]uint16
 	for i := range dom {
-		k, ok := scalarKind(val(i))
+		v := vals[i]
+		if perm != nil {
+			v = vals[perm[i]]
+		}
+		k, ok := scalarKind(v)
 		if !ok {
 			return false
 		}
