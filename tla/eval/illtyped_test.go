@@ -80,6 +80,19 @@ func TestIllTypedComparisonsAsTLC(t *testing.T) {
 		{`LET S == {[a |-> "a", b |-> 2]} IN {m \in S : m.a = 1} = {}`, raise},
 		{`[a |-> 1] \in [a : {"a"}]`, raise},
 		{`<<1>> \in Seq({"a"})`, raise},
+		{`{[a |-> 1]} \in SUBSET {[a |-> "a"]}`, raise},
+		{`[a |-> 1] \in UNION {{[a |-> "a"]}}`, raise},
+		{`<<[a |-> 1]>> \in Seq({[a |-> "a"]})`, raise},
+		{`[a |-> 1] \in {[a |-> 1], [a |-> 2]} \cup {[a |-> 3]}`, yes},
+		{`[x \in {[a |-> "a"]} |-> 1][[a |-> "a"]] = 1`, yes},
+		{`[x \in {[a |-> "a"]} |-> 1][[a |-> 7]] = 1`, raise},
+		// Nested values, and values that are never compared.
+		{`<<[a |-> 1]>> = <<[a |-> "x"]>>`, raise},
+		{`[a |-> {1}] = [a |-> {"a"}]`, raise},
+		{`[a |-> <<1>>] = [a |-> <<"a">>]`, raise},
+		{`{1} = {"a"}`, raise},
+		{`{[a |-> 1], [a |-> 2]} = {[a |-> 1], [a |-> "b"]}`, raise},
+		{`Len(Append(<<[a |-> 1]>>, [a |-> "x"])) = 2`, yes},
 	}
 	for _, c := range cases {
 		files := map[string]string{
