@@ -14,10 +14,11 @@ const maxKindFields = 8
 // comparableRecord reports whether a record (field names dom, in TLC's
 // order, and values vals, or vals[perm[i]] if perm is not nil) can be
 // compared with each element of a small set without an error, so that
-// every search path answers FALSE without raising: the elements of another size are told apart by their sizes;
-// the records of its size and other fields by their field names, which
-// are strings; the records of its fields must hold, field by field,
-// scalars of the kinds of its values. An element of its size that is not
+// every search path answers FALSE without raising: the elements of
+// another size are told apart by their sizes; the records of its size and
+// other fields by their field names, which are strings; the records of
+// its fields must hold, field by field, scalars of the kinds of its
+// values. An element of its size that is not
 // a record, or a field of a kind that does not match or is not a scalar,
 // leaves it to the search (false). The answer for one domain and kinds of
 // values is kept in the set's index.
