@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"unicode/utf16"
 
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
@@ -333,11 +334,21 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	case "STRING":
 		return constFn(value.StringSet)
 	case "Len":
-		return unary(value.Len)
+		return unary(func(v value.Value) (value.Value, error) {
+			if str, ok := v.(value.Str); ok {
+				return value.Int(int32(len(utf16.Encode([]rune(str.Go()))))), nil
+			}
+			return value.Len(v)
+		})
 	case "Head":
 		return unary(value.Head)
 	case "Tail":
-		return unary(value.Tail)
+		return unary(func(v value.Value) (value.Value, error) {
+			if str, ok := v.(value.Str); ok {
+				return s.substring(str, 2, -1)
+			}
+			return value.Tail(v)
+		})
 	case "Cardinality":
 		return unary(value.Cardinality)
 	case "IsFiniteSet":
@@ -390,6 +401,27 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))
 }
 
+// substring is SubSeq(str, m, n) of a string, as TLC's Java operators take
+// strings for sequences of characters (Len, Tail and SubSeq; \o in
+// concat): the empty string when n < m, else characters m to n (n = -1:
+// the last) counted as Java counts them, an error outside the string.
+func (s scope) substring(str value.Str, m, n int) (value.Value, error) {
+	u := utf16.Encode([]rune(str.Go()))
+	if n == -1 {
+		if len(u) == 0 {
+			return nil, fmt.Errorf("%w: Tail of the empty string", value.ErrDomain)
+		}
+		n = len(u)
+	}
+	if n < m {
+		return s.c.m.strs.String(""), nil
+	}
+	if m < 1 || n > len(u) {
+		return nil, fmt.Errorf("%w: SubSeq(%s, %d, %d)", value.ErrDomain, str, m, n)
+	}
+	return s.c.m.strs.String(string(utf16.Decode(u[m-1 : n]))), nil
+}
+
 // builtinEffect compiles Append, SubSeq and the operators with an effect
 // or a failure of their own, Print and Assert.
 func (s scope) builtinEffect(x *syntax.Ref, p syntax.RefPart) evalFn {
@@ -416,7 +448,17 @@ func (s scope) builtinEffect(x *syntax.Ref, p syntax.RefPart) evalFn {
 		case "Append":
 			v, err = value.Append(vs[0], vs[1])
 		case "SubSeq":
-			v, err = value.SubSeq(vs[0], vs[1], vs[2])
+			str, ok := vs[0].(value.Str)
+			if !ok {
+				v, err = value.SubSeq(vs[0], vs[1], vs[2])
+				break
+			}
+			m, mok := vs[1].(value.Int)
+			n, nok := vs[2].(value.Int)
+			if !mok || !nok {
+				return nil, evalErr(pos, "SubSeq(%s, %s, %s): the bounds are not integers", vs[0], vs[1], vs[2])
+			}
+			v, err = s.substring(str, int(m), int(n))
 		case "Print":
 			printMu.Lock()
 			fmt.Fprintln(printOut, vs[0].String()+"  "+vs[1].String())
