@@ -422,6 +422,34 @@ var infix = map[string]int{
 	"^": 14, "^^": 14,
 }
 
+// ranged holds the infix operators whose precedence is a range of levels
+// (TLA+ book, table 15.1: % and | 10-11, \X 10-13, \cdot 5-14, ...); the
+// others are at one level, their binding power.
+var ranged = map[string]bool{
+	"%": true, "%%": true, "|": true, "||": true, "$": true, "$$": true, "??": true, "##": true,
+	"\\sqcap": true, "\\sqcup": true, "\\uplus": true, "\\wr": true, "\\X": true, "\\cdot": true,
+}
+
+// associative holds the operators at one level that may follow each
+// other, a op b op c being (a op b) op c (canonical spellings).
+var associative = map[string]bool{
+	"/\\": true, "\\/": true, "@@": true, "\\cap": true, "\\cup": true,
+	"+": true, "++": true, "\\oplus": true, "-": true, "--": true, "\\ominus": true,
+	"*": true, "**": true, "\\o": true, "&": true, "&&": true, "\\odot": true, "\\otimes": true,
+	"\\bigcirc": true, "\\bullet": true, "\\star": true,
+}
+
+// conflict reports whether a op1 b op2 c is the precedence conflict SANY
+// rejects: two operators of one level (ranges are not compared), unless
+// they are one associative operator (a = b = c, a /\ b \/ c, a * b \div c
+// are conflicts; a + b - c and a - b + c are not, - being above +).
+func conflict(op1, op2 string) bool {
+	if ranged[canon(op1)] || ranged[canon(op2)] || infix[op1] != infix[op2] {
+		return false
+	}
+	return canon(op1) != canon(op2) || !associative[canon(op1)]
+}
+
 // prefix operators and the binding power of their operand.
 var prefix = map[string]int{
 	"~": 4, "\\lnot": 4, "\\neg": 4, "[]": 4, "<>": 4, "ENABLED": 4, "UNCHANGED": 4,
@@ -452,6 +480,7 @@ func (p *parser) binary(min int) Expr {
 	}
 	defer func() { p.depth-- }()
 	lhs := p.unary()
+	prev := "" // the infix operator that built lhs in this loop
 	for {
 		t := p.peek()
 		if t.Kind != Op {
@@ -461,6 +490,10 @@ func (p *parser) binary(min int) Expr {
 		if !ok || bp <= min {
 			return lhs
 		}
+		if prev != "" && conflict(prev, t.Text) {
+			p.fail(t.Pos, "precedence conflict between %s and %s: parenthesize", prev, t.Text)
+		}
+		prev = t.Text
 
 		p.i++
 		op := canon(t.Text)

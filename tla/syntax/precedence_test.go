@@ -1,0 +1,63 @@
+package syntax
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestPrecedenceConflictsAsSANY: a op1 b op2 c with two operators of one
+// precedence level is an error unless they are one associative operator,
+// as SANY (TLC's parser) decides; every verdict below is SANY's on this
+// machine for E == a op1 b op2 c. Operators of different levels, and the
+// ones whose precedence is a range (%, |, \X, \cdot, ...), are not
+// conflicts here.
+func TestPrecedenceConflictsAsSANY(t *testing.T) {
+	assoc := []string{`/\`, `\/`, `@@`, `\cap`, `\intersect`, `\cup`, `\union`, `+`, `++`, `(+)`, `\oplus`,
+		`-`, `--`, `(-)`, `\ominus`, `*`, `**`, `\o`, `\circ`, `&`, `&&`, `(.)`, `\odot`, `(\X)`, `\otimes`,
+		`\bigcirc`, `\bullet`, `\star`}
+	nonassoc := []string{`=>`, `<=>`, `\equiv`, `~>`, `-+->`, `=`, `#`, `/=`, `<`, `>`, `<=`, `>=`, `=<`, `\leq`,
+		`\geq`, `\in`, `\notin`, `\subseteq`, `\subset`, `\supseteq`, `\supset`, `\sqsubseteq`, `\sqsupseteq`,
+		`\sqsubset`, `\sqsupset`, `|-`, `-|`, `=|`, `|=`, `\prec`, `\succ`, `\preceq`, `\succeq`, `\sim`,
+		`\simeq`, `\approx`, `\cong`, `\doteq`, `\propto`, `\asymp`, `\ll`, `\gg`, `::=`, `:>`, `\`, `..`,
+		`...`, `/`, `//`, `\div`, `(/)`, `\oslash`, `^`, `^^`}
+	type pair struct {
+		op1, op2 string
+		conflict bool
+	}
+	var cases []pair
+	for _, op := range assoc {
+		cases = append(cases, pair{op, op, false})
+	}
+	for _, op := range nonassoc {
+		cases = append(cases, pair{op, op, true})
+	}
+	cases = append(cases,
+		pair{`/\`, `\/`, true}, pair{`\land`, `\/`, true}, pair{`/\`, `\land`, false}, pair{`\/`, `\lor`, false},
+		pair{`+`, `++`, true}, pair{`+`, `\oplus`, true}, pair{`+`, `(+)`, true}, pair{`-`, `--`, true},
+		pair{`-`, `\ominus`, true}, pair{`*`, `\o`, true}, pair{`*`, `**`, true}, pair{`\o`, `\circ`, false},
+		pair{`*`, `\div`, true}, pair{`\div`, `*`, true}, pair{`\cup`, `\cap`, true}, pair{`\cap`, `\cup`, true},
+		pair{`\cup`, `\union`, false}, pair{`\cap`, `\intersect`, false}, pair{`=`, `#`, true},
+		pair{`#`, `/=`, true}, pair{`\in`, `=`, true}, pair{`..`, `...`, true},
+		pair{`*`, `&`, true}, pair{`(\X)`, `\otimes`, false},
+		// Different levels: the higher one binds first.
+		pair{`-`, `+`, false}, pair{`+`, `-`, false}, pair{`..`, `+`, false}, pair{`=`, `/\`, false},
+		pair{`\in`, `\cup`, false}, pair{`=>`, `/\`, false}, pair{`%`, `*`, false},
+	)
+	for _, c := range cases {
+		src := "---- MODULE P ----\nCONSTANT a, b, c\nE == a " + c.op1 + " b " + c.op2 + " c\n====\n"
+		_, err := ParseModule("P.tla", []byte(src))
+		switch {
+		case c.conflict && (err == nil || !strings.Contains(err.Error(), "precedence conflict")):
+			t.Errorf("a %s b %s c: %v; SANY: precedence conflict", c.op1, c.op2, err)
+		case !c.conflict && err != nil:
+			t.Errorf("a %s b %s c: %v; SANY accepts it", c.op1, c.op2, err)
+		}
+	}
+	// Parentheses and bulleted lists settle it.
+	for _, ok := range []string{`(a = b) = c`, `a = (b = c)`, `(a /\ b) \/ c`, "\n  /\\ a \\/ b\n  /\\ c"} {
+		src := "---- MODULE P ----\nCONSTANT a, b, c\nE == " + ok + "\n====\n"
+		if _, err := ParseModule("P.tla", []byte(src)); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+}
