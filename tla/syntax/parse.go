@@ -479,7 +479,7 @@ func (p *parser) binary(min int) Expr {
 		p.fail(p.peek().Pos, "expression nested deeper than %d", MaxDepth)
 	}
 	defer func() { p.depth-- }()
-	lhs := p.unary()
+	lhs := p.unary(min)
 	prev := "" // the infix operator that built lhs in this loop
 	for {
 		t := p.peek()
@@ -517,7 +517,9 @@ func (p *parser) binary(min int) Expr {
 	}
 }
 
-func (p *parser) unary() Expr {
+// unary parses an operand; min is the binding power of the infix
+// operator it is the right operand of (0 if none).
+func (p *parser) unary(min int) Expr {
 	t := p.peek()
 	if t.Kind == Op || t.Kind == Keyword {
 		if t.Text == "/\\" || t.Text == "\\/" || t.Text == "\\land" || t.Text == "\\lor" {
@@ -527,6 +529,11 @@ func (p *parser) unary() Expr {
 			p.i++
 			op := canon(t.Text)
 			if op == "-" {
+				// a * -b, a ^ -b: SANY refuses a prefix minus as the
+				// right operand of an operator above its level (12).
+				if min > prefix["-"] {
+					p.fail(t.Pos, "precedence conflict between the prefix - and the operator before it: parenthesize")
+				}
 				op = "-."
 			}
 			arg := p.binary(bp)

@@ -7,10 +7,10 @@ import (
 
 // TestPrecedenceConflictsAsSANY: a op1 b op2 c with two operators of one
 // precedence level is an error unless they are one associative operator,
-// as SANY (TLC's parser) decides; every verdict below is SANY's on this
-// machine for E == a op1 b op2 c. Operators of different levels, and the
-// ones whose precedence is a range (%, |, \X, \cdot, ...), are not
-// conflicts here.
+// as SANY (TLC's parser) decides, and so is a prefix minus as the right
+// operand of an operator above it (a * -b); every verdict below is SANY's
+// on this machine. Operators of different levels, and the ones whose
+// precedence is a range (%, |, \X, \cdot, ...), are not conflicts here.
 func TestPrecedenceConflictsAsSANY(t *testing.T) {
 	assoc := []string{`/\`, `\/`, `@@`, `\cap`, `\intersect`, `\cup`, `\union`, `+`, `++`, `(+)`, `\oplus`,
 		`-`, `--`, `(-)`, `\ominus`, `*`, `**`, `\o`, `\circ`, `&`, `&&`, `(.)`, `\odot`, `(\X)`, `\otimes`,
@@ -51,6 +51,26 @@ func TestPrecedenceConflictsAsSANY(t *testing.T) {
 			t.Errorf("a %s b %s c: %v; SANY: precedence conflict", c.op1, c.op2, err)
 		case !c.conflict && err != nil:
 			t.Errorf("a %s b %s c: %v; SANY accepts it", c.op1, c.op2, err)
+		}
+	}
+	// A prefix minus as the right operand of an operator above its level
+	// (SANY's verdicts; only the minus among the prefix operators).
+	for _, c := range []struct {
+		expr     string
+		conflict bool
+	}{
+		{`a * -b`, true}, {`a ^ -b`, true}, {`a \div -b`, true}, {`a / -b`, true}, {`a \o -b`, true},
+		{`a ** -b`, true}, {`a * b * -c`, true}, {`a + -b`, false}, {`a - -b`, false}, {`a .. -b`, false},
+		{`a = -b`, false}, {`a % -b`, false}, {`-a * b`, false}, {`a * (-b)`, false}, {`f(-a) * b`, false},
+		{`a * f[-b]`, false}, {`<<-a>>`, false}, {`a * ~b`, false}, {`a * SUBSET b`, false}, {`a \cup ~b`, false},
+	} {
+		src := "---- MODULE P ----\nCONSTANT a, b, c, f(_)\nE == " + c.expr + "\n====\n"
+		_, err := ParseModule("P.tla", []byte(src))
+		switch {
+		case c.conflict && (err == nil || !strings.Contains(err.Error(), "precedence conflict")):
+			t.Errorf("%s: %v; SANY: precedence conflict", c.expr, err)
+		case !c.conflict && err != nil:
+			t.Errorf("%s: %v; SANY accepts it", c.expr, err)
 		}
 	}
 	// Parentheses and bulleted lists settle it.
