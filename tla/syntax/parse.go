@@ -422,29 +422,44 @@ var infix = map[string]int{
 	"^": 14, "^^": 14,
 }
 
-// ranged holds the infix operators whose precedence is a range of levels
-// (TLA+ book, table 15.1: % and | 10-11, \X 10-13, \cdot 5-14, ...); the
-// others are at one level, their binding power.
-var ranged = map[string]bool{
-	"%": true, "%%": true, "|": true, "||": true, "$": true, "$$": true, "??": true, "##": true,
-	"\\sqcap": true, "\\sqcup": true, "\\uplus": true, "\\wr": true, "\\X": true, "\\cdot": true,
+// ranged holds the top of the precedence range of the infix operators
+// whose precedence is a range of levels (TLA+ book, table 15.1, and SANY's
+// verdicts); the others are at one level, their binding power, which is
+// the low end of a range.
+var ranged = map[string]int{
+	"%": 11, "%%": 11, "|": 11, "||": 11, "$": 13, "$$": 13, "??": 13, "!!": 13, "##": 13,
+	"\\sqcap": 13, "\\sqcup": 13, "\\uplus": 13, "\\wr": 14, "\\X": 13, "\\cdot": 14,
 }
 
-// associative holds the operators at one level that may follow each
-// other, a op b op c being (a op b) op c (canonical spellings).
+// associative holds the operators that may follow each other, a op b op c
+// being (a op b) op c (canonical spellings).
 var associative = map[string]bool{
 	"/\\": true, "\\/": true, "@@": true, "\\cap": true, "\\cup": true,
 	"+": true, "++": true, "\\oplus": true, "-": true, "--": true, "\\ominus": true,
 	"*": true, "**": true, "\\o": true, "&": true, "&&": true, "\\odot": true, "\\otimes": true,
 	"\\bigcirc": true, "\\bullet": true, "\\star": true,
+	"%%": true, "|": true, "||": true, "$": true, "$$": true, "??": true, "##": true,
+	"\\sqcap": true, "\\sqcup": true, "\\uplus": true, "\\X": true, "\\cdot": true,
 }
 
-// conflict reports whether a op1 b op2 c is the precedence conflict SANY
-// rejects: two operators of one level (ranges are not compared), unless
-// they are one associative operator (a = b = c, a /\ b \/ c, a * b \div c
-// are conflicts; a + b - c and a - b + c are not, - being above +).
+// levels is the precedence range of an infix operator.
+func levels(op string) (lo, hi int) {
+	lo = infix[op]
+	if h, ok := ranged[canon(op)]; ok {
+		return lo, h
+	}
+	return lo, lo
+}
+
+// conflict reports whether op1 and op2, one beside the other (a op1 b op2
+// c) or op2 at the top of op1's right operand, are the precedence
+// conflict SANY rejects: their ranges overlap and they are not one
+// associative operator (a = b = c, a /\ b \/ c, a * b \div c, a % b + c
+// are conflicts; a + b - c and a % b * c are not).
 func conflict(op1, op2 string) bool {
-	if ranged[canon(op1)] || ranged[canon(op2)] || infix[op1] != infix[op2] {
+	lo1, hi1 := levels(op1)
+	lo2, hi2 := levels(op2)
+	if hi1 < lo2 || hi2 < lo1 {
 		return false
 	}
 	return canon(op1) != canon(op2) || !associative[canon(op1)]
@@ -471,9 +486,12 @@ func canon(op string) string {
 	return op
 }
 
-func (p *parser) expr() Expr { return p.binary(0) }
+func (p *parser) expr() Expr { return p.binary(0, "") }
 
-func (p *parser) binary(min int) Expr {
+// binary parses an expression of infix operators that bind tighter than
+// min; parent is the infix operator it is the right operand of ("" if
+// none), against which its own operators are checked for conflicts.
+func (p *parser) binary(min int, parent string) Expr {
 	p.depth++
 	if p.depth > MaxDepth {
 		p.fail(p.peek().Pos, "expression nested deeper than %d", MaxDepth)
@@ -490,14 +508,16 @@ func (p *parser) binary(min int) Expr {
 		if !ok || bp <= min {
 			return lhs
 		}
-		if prev != "" && conflict(prev, t.Text) {
-			p.fail(t.Pos, "precedence conflict between %s and %s: parenthesize", prev, t.Text)
+		for _, op := range [2]string{parent, prev} {
+			if op != "" && conflict(op, t.Text) {
+				p.fail(t.Pos, "precedence conflict between %s and %s: parenthesize", op, t.Text)
+			}
 		}
 		prev = t.Text
 
 		p.i++
 		op := canon(t.Text)
-		rhs := p.binary(bp)
+		rhs := p.binary(bp, t.Text)
 		switch {
 		case op == "\\X":
 			if tm, ok := lhs.(*Times); ok && tm.P == lhs.At() && !tm.paren {
@@ -536,7 +556,7 @@ func (p *parser) unary(min int) Expr {
 				}
 				op = "-."
 			}
-			arg := p.binary(bp)
+			arg := p.binary(bp, "")
 			return &OpApp{Node: Node{t.Pos}, Op: op, Args: []Expr{arg}}
 		}
 	}

@@ -9,8 +9,8 @@ import (
 // precedence level is an error unless they are one associative operator,
 // as SANY (TLC's parser) decides, and so is a prefix minus as the right
 // operand of an operator above it (a * -b); every verdict below is SANY's
-// on this machine. Operators of different levels, and the ones whose
-// precedence is a range (%, |, \X, \cdot, ...), are not conflicts here.
+// on this machine. Operators whose precedence is a range (%, |, \X,
+// \cdot, ...) conflict with the operators whose range they overlap.
 func TestPrecedenceConflictsAsSANY(t *testing.T) {
 	assoc := []string{`/\`, `\/`, `@@`, `\cap`, `\intersect`, `\cup`, `\union`, `+`, `++`, `(+)`, `\oplus`,
 		`-`, `--`, `(-)`, `\ominus`, `*`, `**`, `\o`, `\circ`, `&`, `&&`, `(.)`, `\odot`, `(\X)`, `\otimes`,
@@ -39,6 +39,19 @@ func TestPrecedenceConflictsAsSANY(t *testing.T) {
 		pair{`\cup`, `\union`, false}, pair{`\cap`, `\intersect`, false}, pair{`=`, `#`, true},
 		pair{`#`, `/=`, true}, pair{`\in`, `=`, true}, pair{`..`, `...`, true},
 		pair{`*`, `&`, true}, pair{`(\X)`, `\otimes`, false},
+		// Operators whose precedence is a range conflict with those it
+		// overlaps (SANY's % conflicts are reported by an exception).
+		pair{`%`, `+`, true}, pair{`+`, `%`, true}, pair{`%`, `-`, true}, pair{`%`, `%`, true},
+		pair{`%`, `*`, false}, pair{`*`, `%`, false}, pair{`%`, `..`, false}, pair{`%%`, `+`, true},
+		pair{`%%`, `%%`, false}, pair{`|`, `+`, true}, pair{`|`, `*`, false}, pair{`|`, `|`, false},
+		pair{`$`, `..`, true}, pair{`..`, `$`, true},
+		pair{`$`, `*`, true}, pair{`*`, `$`, true}, pair{`$`, `^`, false}, pair{`$`, `=`, false},
+		pair{`$`, `$$`, true}, pair{`$$`, `$$`, false}, pair{`##`, `##`, false},
+		pair{`\sqcap`, `\sqcup`, true}, pair{`\sqcup`, `+`, true}, pair{`\sqcup`, `\cup`, false},
+		pair{`\uplus`, `@@`, false}, pair{`\wr`, `^`, true}, pair{`\wr`, `\wr`, true}, pair{`\wr`, `@@`, false},
+		pair{`\X`, `+`, true}, pair{`+`, `\X`, true}, pair{`\X`, `*`, true}, pair{`\X`, `..`, false},
+		pair{`\X`, `\X`, false}, pair{`\X`, `^`, false}, pair{`\cdot`, `=`, true}, pair{`\cup`, `\cdot`, true},
+		pair{`\cdot`, `^`, true}, pair{`\cdot`, `\cdot`, false}, pair{`\cdot`, `@@`, true},
 		// Different levels: the higher one binds first.
 		pair{`-`, `+`, false}, pair{`+`, `-`, false}, pair{`..`, `+`, false}, pair{`=`, `/\`, false},
 		pair{`\in`, `\cup`, false}, pair{`=>`, `/\`, false}, pair{`%`, `*`, false},
@@ -61,10 +74,10 @@ func TestPrecedenceConflictsAsSANY(t *testing.T) {
 	}{
 		{`a * -b`, true}, {`a ^ -b`, true}, {`a \div -b`, true}, {`a / -b`, true}, {`a \o -b`, true},
 		{`a ** -b`, true}, {`a * b * -c`, true}, {`a + -b`, false}, {`a - -b`, false}, {`a .. -b`, false},
-		{`a = -b`, false}, {`a % -b`, false}, {`-a * b`, false}, {`a * (-b)`, false}, {`f(-a) * b`, false},
+		{`a = -b`, false}, {`a % -b`, false}, {`a % b * c - d`, true}, {`- a % b`, false}, {`-a * b`, false}, {`a * (-b)`, false}, {`f(-a) * b`, false},
 		{`a * f[-b]`, false}, {`<<-a>>`, false}, {`a * ~b`, false}, {`a * SUBSET b`, false}, {`a \cup ~b`, false},
 	} {
-		src := "---- MODULE P ----\nCONSTANT a, b, c, f(_)\nE == " + c.expr + "\n====\n"
+		src := "---- MODULE P ----\nCONSTANT a, b, c, d, f(_)\nE == " + c.expr + "\n====\n"
 		_, err := ParseModule("P.tla", []byte(src))
 		switch {
 		case c.conflict && (err == nil || !strings.Contains(err.Error(), "precedence conflict")):
