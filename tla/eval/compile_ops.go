@@ -334,21 +334,11 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	case "STRING":
 		return constFn(value.StringSet)
 	case "Len":
-		return unary(func(v value.Value) (value.Value, error) {
-			if str, ok := v.(value.Str); ok {
-				return value.Int(int32(len(utf16.Encode([]rune(str.Go()))))), nil
-			}
-			return value.Len(v)
-		})
+		return unary(seqLen)
 	case "Head":
 		return unary(value.Head)
 	case "Tail":
-		return unary(func(v value.Value) (value.Value, error) {
-			if str, ok := v.(value.Str); ok {
-				return s.substring(str, 2, -1)
-			}
-			return value.Tail(v)
-		})
+		return unary(s.tail)
 	case "Cardinality":
 		return unary(value.Cardinality)
 	case "IsFiniteSet":
@@ -399,6 +389,23 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 		return f
 	}
 	return errFn(unsupported(x.P, "operator "+p.Name+" (not defined, or not built in yet)"))
+}
+
+// seqLen is Len(v), of a sequence or of a string (its characters, counted
+// as Java counts them).
+func seqLen(v value.Value) (value.Value, error) {
+	if str, ok := v.(value.Str); ok {
+		return value.Int(int32(len(utf16.Encode([]rune(str.Go()))))), nil
+	}
+	return value.Len(v)
+}
+
+// tail is Tail(v), of a sequence or of a string.
+func (s scope) tail(v value.Value) (value.Value, error) {
+	if str, ok := v.(value.Str); ok {
+		return s.substring(str, 2, -1)
+	}
+	return value.Tail(v)
 }
 
 // substring is SubSeq(str, m, n) of a string, as TLC's Java operators take
