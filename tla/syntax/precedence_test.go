@@ -19,7 +19,7 @@ func TestPrecedenceConflictsAsSANY(t *testing.T) {
 		`\geq`, `\in`, `\notin`, `\subseteq`, `\subset`, `\supseteq`, `\supset`, `\sqsubseteq`, `\sqsupseteq`,
 		`\sqsubset`, `\sqsupset`, `|-`, `-|`, `=|`, `|=`, `\prec`, `\succ`, `\preceq`, `\succeq`, `\sim`,
 		`\simeq`, `\approx`, `\cong`, `\doteq`, `\propto`, `\asymp`, `\ll`, `\gg`, `::=`, `:>`, `\`, `..`,
-		`...`, `/`, `//`, `\div`, `(/)`, `\oslash`, `^`, `^^`}
+		`...`, `/`, `//`, `\div`, `(/)`, `\oslash`, `^`, `^^`, `<:`, `!!`}
 	type pair struct {
 		op1, op2 string
 		conflict bool
@@ -46,7 +46,9 @@ func TestPrecedenceConflictsAsSANY(t *testing.T) {
 		pair{`%%`, `%%`, false}, pair{`|`, `+`, true}, pair{`|`, `*`, false}, pair{`|`, `|`, false},
 		pair{`$`, `..`, true}, pair{`..`, `$`, true},
 		pair{`$`, `*`, true}, pair{`*`, `$`, true}, pair{`$`, `^`, false}, pair{`$`, `=`, false},
-		pair{`$`, `$$`, true}, pair{`$$`, `$$`, false}, pair{`##`, `##`, false},
+		pair{`$`, `$$`, true}, pair{`$$`, `$$`, false}, pair{`##`, `##`, false}, pair{`??`, `??`, false},
+		pair{`||`, `-`, true}, pair{`||`, `||`, false}, pair{`:>`, `<:`, true}, pair{`<:`, `=`, false},
+		pair{`<:`, `@@`, false},
 		pair{`\sqcap`, `\sqcup`, true}, pair{`\sqcup`, `+`, true}, pair{`\sqcup`, `\cup`, false},
 		pair{`\uplus`, `@@`, false}, pair{`\wr`, `^`, true}, pair{`\wr`, `\wr`, true}, pair{`\wr`, `@@`, false},
 		pair{`\X`, `+`, true}, pair{`+`, `\X`, true}, pair{`\X`, `*`, true}, pair{`\X`, `..`, false},
