@@ -353,6 +353,8 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 		})
 	case "SelectSeq":
 		return s.selectSeq(x, p)
+	case "SortSeq":
+		return s.sortSeq(x, p)
 	case "TLCGet":
 		s.fl.impure = true
 		// TLC's registers and run statistics are not modelled; the one JVM

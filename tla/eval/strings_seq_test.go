@@ -45,22 +45,30 @@ func TestStringsAsSequencesAsTLC(t *testing.T) {
 		{`"ab" = <<"a", "b">>`, fails},
 	}
 	for _, c := range cases {
-		dir := t.TempDir()
-		files := map[string]string{
-			"Spec.tla": "---- MODULE Spec ----\nEXTENDS Integers, Sequences\nVARIABLE v\nInit == v = 7 /\\ " + c.expr + "\nNext == UNCHANGED v\n====\n",
-			"Spec.cfg": "INIT Init\nNEXT Next\n",
+		checkInitAsTLC(t, "Integers, Sequences", c.expr, c.tlc)
+	}
+}
+
+// checkInitAsTLC checks the model Init == v = 7 /\ expr (the module
+// extending extends) against TLC's outcome: n initial states (1 or 0), or
+// an error (n < 0).
+func checkInitAsTLC(t *testing.T, extends, expr string, n int) {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"Spec.tla": "---- MODULE Spec ----\nEXTENDS " + extends + "\nVARIABLE v\nInit == v = 7 /\\ " + expr + "\nNext == UNCHANGED v\n====\n",
+		"Spec.cfg": "INIT Init\nNEXT Next\n",
+	}
+	for f, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
 		}
-		for f, src := range files {
-			if err := os.WriteFile(filepath.Join(dir, f), []byte(src), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		res, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg"), check.Options{Workers: 1})
-		switch {
-		case c.tlc == fails && err == nil:
-			t.Errorf("%s: %s with %d states; TLC stops with an error", c.expr, res.Verdict, res.Distinct)
-		case c.tlc != fails && (err != nil || res.Verdict != check.Success || res.Distinct != int64(c.tlc)):
-			t.Errorf("%s: %v, %+v; TLC: success with %d states", c.expr, err, res, c.tlc)
-		}
+	}
+	res, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg"), check.Options{Workers: 1})
+	switch {
+	case n < 0 && err == nil:
+		t.Errorf("%s: %s with %d states; TLC stops with an error", expr, res.Verdict, res.Distinct)
+	case n >= 0 && (err != nil || res.Verdict != check.Success || res.Distinct != int64(n)):
+		t.Errorf("%s: %v, %+v; TLC: success with %d states", expr, err, res, n)
 	}
 }
