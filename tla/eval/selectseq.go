@@ -1,56 +1,83 @@
 package eval
 
 import (
+	"strconv"
+
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
 )
 
+// opArg compiles the operator argument arg of the builtin name (SelectSeq's
+// test, SortSeq's order): a definition of arity arguments (LET, module or
+// instance level) or a LAMBDA, applied to values the caller puts in the
+// returned slots, as to any arguments. The predicate is nil when the
+// argument is not such an operator, and err says why.
+func (s scope) opArg(name string, arg syntax.Expr, arity int) (pred func(*rt) (bool, error), slots []int, err error) {
+	switch t := arg.(type) {
+	case *syntax.Lambda:
+		if len(t.Params) != arity {
+			return nil, nil, evalErr(t.P, "%s's LAMBDA has %d parameters; it takes %d", name, len(t.Params), arity)
+		}
+		s2 := s
+		for _, p := range t.Params {
+			var k int
+			s2, k = s2.bindSlot(p)
+			slots = append(slots, k)
+		}
+		return s2.boolean(t.Body), slots, nil
+	case *syntax.Ref:
+		if len(t.Parts) != 1 || t.Parts[0].Args != nil {
+			break
+		}
+		s2 := s
+		args := make([]syntax.Expr, arity)
+		for i := range args {
+			hidden := "\x00arg" + strconv.Itoa(i)
+			var k int
+			s2, k = s2.bindSlot(hidden)
+			slots = append(slots, k)
+			args[i] = &syntax.Ref{Node: syntax.Node{P: t.P}, Parts: []syntax.RefPart{{Name: hidden}}}
+		}
+		call := &syntax.Ref{Node: syntax.Node{P: t.P}, Parts: []syntax.RefPart{{Name: t.Parts[0].Name, Args: args}}}
+		return s2.boolean(call), slots, nil
+	}
+	return nil, nil, unsupported(arg.At(), name+"'s operator argument that is neither a LAMBDA nor an operator's name")
+}
+
+// seqOperand evaluates the sequence a builtin (name) takes.
+func seqOperand(r *rt, f evalFn, pos syntax.Pos, name string) (*value.Func, error) {
+	sv, err := f(r)
+	if err != nil {
+		return nil, err
+	}
+	seq, ok := sv.(*value.Func)
+	if !ok || !seq.IsSeq() {
+		return nil, evalErr(pos, "%s of %s, which is not a sequence", name, sv)
+	}
+	return seq, nil
+}
+
 // selectSeq is SelectSeq(s, Test): the subsequence of s whose elements
-// satisfy the operator Test (a definition of one argument, LET, module or
-// instance level, or a LAMBDA), the one higher-order operator of the
-// standard modules. The element is bound to a hidden slot and Test applied
-// to it as to any argument.
+// satisfy the operator Test, the one higher-order operator of the standard
+// modules.
 func (s scope) selectSeq(x *syntax.Ref, p syntax.RefPart) evalFn {
 	if len(p.Args) != 2 {
 		return errFn(evalErr(x.P, "SelectSeq takes 2 arguments, got %d", len(p.Args)))
 	}
 	seqFn := s.expr(p.Args[0])
-	var test func(*rt) (bool, error)
-	var slot int
-	switch t := p.Args[1].(type) {
-	case *syntax.Lambda:
-		if len(t.Params) != 1 {
-			return errFn(evalErr(t.P, "SelectSeq's test takes one argument"))
-		}
-		var s2 scope
-		s2, slot = s.bindSlot(t.Params[0])
-		test = s2.boolean(t.Body)
-	case *syntax.Ref:
-		if len(t.Parts) != 1 || t.Parts[0].Args != nil {
-			return errFn(unsupported(t.P, "SelectSeq test that is not an operator of one argument"))
-		}
-		const hidden = "\x00elem"
-		var s2 scope
-		s2, slot = s.bindSlot(hidden)
-		elem := &syntax.Ref{Node: syntax.Node{P: t.P}, Parts: []syntax.RefPart{{Name: hidden}}}
-		call := &syntax.Ref{Node: syntax.Node{P: t.P}, Parts: []syntax.RefPart{{Name: t.Parts[0].Name, Args: []syntax.Expr{elem}}}}
-		test = s2.boolean(call)
-	default:
-		return errFn(unsupported(p.Args[1].At(), "SelectSeq test that is not an operator of one argument"))
+	test, slots, err := s.opArg("SelectSeq", p.Args[1], 1)
+	if err != nil {
+		return errFn(err)
 	}
 	pos := x.P
 	return func(r *rt) (value.Value, error) {
-		sv, err := seqFn(r)
+		seq, err := seqOperand(r, seqFn, pos, "SelectSeq")
 		if err != nil {
 			return nil, err
 		}
-		seq, ok := sv.(*value.Func)
-		if !ok || !seq.IsSeq() {
-			return nil, evalErr(pos, "SelectSeq of %s, which is not a sequence", sv)
-		}
 		var out []value.Value
 		for i := 0; i < seq.Len(); i++ {
-			r.slots[slot] = seq.RangeAt(i)
+			r.slots[slots[0]] = seq.RangeAt(i)
 			ok, err := test(r)
 			if err != nil {
 				return nil, err
