@@ -397,7 +397,11 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 // as Java counts them).
 func seqLen(v value.Value) (value.Value, error) {
 	if str, ok := v.(value.Str); ok {
-		return value.Int(int32(len(utf16.Encode([]rune(str.Go()))))), nil
+		n := 0
+		for _, r := range str.Go() {
+			n += utf16.RuneLen(r)
+		}
+		return value.Int(int32(n)), nil
 	}
 	return value.Len(v)
 }

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -312,4 +313,23 @@ Init == x = 0 /\ parity = 0
 	own := strings.Replace(spec("NotFour"), "VARIABLE x", "CONSTANT Limit\nVARIABLE x", 1)
 	runFiles(t, "substitute also declared", map[string]string{"Counter.tla": counter, "Spec.tla": own,
 		"Spec.cfg": "CONSTANT Limit = 2\n" + cfg}, "Spec.cfg", check.Success, 0, ErrUnsupported)
+}
+
+// TestRootAssumptionsOnce: the root module's ASSUMEs are evaluated once,
+// as TLC's are (it prints "hello" once), also when the root extends
+// another module whose ASSUMEs are checked too.
+func TestRootAssumptionsOnce(t *testing.T) {
+	var out bytes.Buffer
+	old := printOut
+	printOut = &out
+	defer func() { printOut = old }()
+	files := map[string]string{
+		"Base.tla": "---- MODULE Base ----\nEXTENDS TLC\nASSUME PrintT(\"base\")\n====\n",
+		"Spec.tla": "---- MODULE Spec ----\nEXTENDS Base, TLC\nVARIABLE v\nASSUME PrintT(\"hello\")\nInit == v = 0\nNext == UNCHANGED v\n====\n",
+		"Spec.cfg": "INIT Init\nNEXT Next\n",
+	}
+	runFiles(t, "root ASSUME", files, "Spec.cfg", check.Success, 1, nil)
+	if h, b := strings.Count(out.String(), `"hello"`), strings.Count(out.String(), `"base"`); h != 1 || b != 1 {
+		t.Fatalf("printed hello %d times and base %d times, TLC once each:\n%s", h, b, out.String())
+	}
 }

@@ -68,12 +68,17 @@ func (m *Machine) moduleClosure(name string, seen map[string]bool, out *[]*synta
 // are x <- x (its names then simply join the instancing module's).
 func identitySubst(in *syntax.Instance) error {
 	for _, sb := range in.Subst {
-		r, ok := sb.Expr.(*syntax.Ref)
-		if !ok || len(r.Parts) != 1 || r.Parts[0].Name != sb.Name || r.Parts[0].Args != nil {
+		if !isIdentity(sb) {
 			return unsupported(sb.Pos, "INSTANCE "+in.Module+" without a name and with substitutions")
 		}
 	}
 	return nil
+}
+
+// isIdentity reports whether sb is x <- x.
+func isIdentity(sb syntax.Subst) bool {
+	r, ok := sb.Expr.(*syntax.Ref)
+	return ok && len(r.Parts) == 1 && r.Parts[0].Name == sb.Name && r.Parts[0].Args == nil
 }
 
 // newScope instantiates module in.Module with in's substitutions, which are

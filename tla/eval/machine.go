@@ -190,7 +190,7 @@ func (m *Machine) flatten(spec *Spec) ([]syntax.Decl, map[string]bool, error) {
 func (m *Machine) substDefs(in *syntax.Instance, spec *Spec, declared func(string) bool) error {
 	target := spec.Modules[in.Module]
 	for _, sb := range in.Subst {
-		if r, ok := sb.Expr.(*syntax.Ref); ok && len(r.Parts) == 1 && r.Parts[0].Name == sb.Name && r.Parts[0].Args == nil {
+		if isIdentity(sb) {
 			continue
 		}
 		if target == nil {
@@ -338,10 +338,16 @@ func extendedModules(spec *Spec) map[string]bool {
 	return ext
 }
 
-// checkAssumptions evaluates the ASSUMEs of the root module and of every
-// module in ext (extendedModules).
+// checkAssumptions evaluates the ASSUMEs of the root module, then of the
+// other modules in ext (extendedModules), each once.
 func (m *Machine) checkAssumptions(spec *Spec, ext map[string]bool) error {
-	for _, name := range append([]string{spec.Root.Name}, sortedKeys(ext)...) {
+	names := []string{spec.Root.Name}
+	for _, name := range sortedKeys(ext) {
+		if name != spec.Root.Name {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
 		mod := spec.Modules[name]
 		if mod == nil {
 			continue
