@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/verimeter/verimeter/tla/value"
 )
 
 // ErrEnabledBySuccessors, wrapped in an error of Fairness.Enabled, asks the
@@ -60,12 +62,17 @@ type liveMemo struct {
 	stepVal  map[[3]int32]bool
 	enVal    map[[2]int32]bool
 	fstepVal map[[3]int32]bool
+	// subVal holds the value of the subscript v of an ENABLED <<A>>_v
+	// decided on the graph in each state the search met, keyed by the
+	// state and the literal (its leaf, or -1-f for fairness f).
+	subVal map[[2]int32]value.Value
 }
 
 func (c *checker) liveMemo() *liveMemo {
 	if c.p.memo == nil {
 		c.p.memo = &liveMemo{nb: &nnfBuilder{ids: map[*Temporal]int{}, tab: map[string]*lf{}},
-			stateVal: map[[2]int32]bool{}, stepVal: map[[3]int32]bool{}, enVal: map[[2]int32]bool{}, fstepVal: map[[3]int32]bool{}}
+			stateVal: map[[2]int32]bool{}, stepVal: map[[3]int32]bool{}, enVal: map[[2]int32]bool{}, fstepVal: map[[3]int32]bool{},
+			subVal: map[[2]int32]value.Value{}}
 	}
 	return c.p.memo
 }
@@ -135,10 +142,8 @@ func (lc *liveCtx) lit(x *lf, s, t int32) (bool, error) {
 		if !ok {
 			var err error
 			r, err = tm.State(lc.c.p.states[s])
-			if errors.Is(err, ErrEnabledBySuccessors) && tm.Step != nil {
-				r, err = lc.enabledBySearch(s, func(s, t int32) (bool, error) {
-					return tm.Step(lc.c.p.states[s], lc.c.p.states[t])
-				})
+			if errors.Is(err, ErrEnabledBySuccessors) && tm.Angle != nil {
+				r, err = lc.enabledBySearch(s, lc.angleStep(tm.Angle, int32(x.leaf)))
 			}
 			if err != nil {
 				return false, fmt.Errorf("evaluating %s: %w", tm.Text, err)
@@ -180,7 +185,11 @@ func (lc *liveCtx) enabled(f int, s int32) (bool, error) {
 	fa := lc.c.p.fair[f]
 	r, err := fa.Enabled(lc.c.p.states[s])
 	if errors.Is(err, ErrEnabledBySuccessors) {
-		r, err = lc.enabledBySearch(s, func(s, t int32) (bool, error) { return lc.step(f, s, t) })
+		if fa.Angle != nil {
+			r, err = lc.enabledBySearch(s, lc.angleStep(fa.Angle, -1-int32(f)))
+		} else {
+			r, err = lc.enabledBySearch(s, func(s, t int32) (bool, error) { return lc.step(f, s, t) })
+		}
 	}
 	if err != nil {
 		return false, fmt.Errorf("evaluating ENABLED of %s: %w", fa.Name, err)
@@ -783,6 +792,37 @@ func (lc *liveCtx) enabledBySearch(s int32, step func(s, t int32) (bool, error))
 		return false, errPartial // a state not found yet may be the successor
 	}
 	return false, nil
+}
+
+// angleStep is a's step on stored states, its subscript evaluated once per
+// state (memoized under id): the search of enabledBySearch asks for a step
+// from s to every reachable state.
+func (lc *liveCtx) angleStep(a *AngleStep, id int32) func(s, t int32) (bool, error) {
+	sub := func(s int32) (value.Value, error) {
+		k := [2]int32{s, id}
+		if v, ok := lc.subVal[k]; ok {
+			return v, nil
+		}
+		v, err := a.Sub(lc.c.p.states[s])
+		if err == nil {
+			lc.subVal[k] = v
+		}
+		return v, err
+	}
+	return func(s, t int32) (bool, error) {
+		vs, err := sub(s)
+		if err != nil {
+			return false, err
+		}
+		vt, err := sub(t)
+		if err != nil {
+			return false, err
+		}
+		if same, err := a.Same(vs, vt); err != nil || same {
+			return false, err
+		}
+		return a.Act(lc.c.p.states[s], lc.c.p.states[t])
+	}
 }
 
 // actionText names the first step predicate in x, for messages.

@@ -175,3 +175,43 @@ func TestLivenessChecksShareValues(t *testing.T) {
 		t.Fatalf("the predicate was evaluated %d times on %d states", n, res.Distinct)
 	}
 }
+
+// TestEnabledSearchSubscriptOnce: ENABLED <<A>>_v decided on the graph
+// searches every stored state for a step from each state; given the step
+// in its parts (AngleStep), v is evaluated once per state, not once per
+// pair, and the verdict is the one Step alone gives.
+func TestEnabledSearchSubscriptOnce(t *testing.T) {
+	const n = 20
+	at := func(s State, x, y value.Int) bool { return s[0].(value.Int) == x && s[1].(value.Int) == y }
+	var subs atomic.Int64
+	jump := &AngleStep{
+		Sub: func(s State) (value.Value, error) {
+			subs.Add(1)
+			return value.Tuple(s[0], s[1]), nil
+		},
+		Same: value.Equal,
+		Act:  func(_, t State) (bool, error) { return at(t, n, n), nil },
+	}
+	for _, parts := range []bool{false, true} {
+		subs.Store(0)
+		// <>(x = n /\ y = n) under WF(Jump to (n, n)): Jump is enabled
+		// everywhere else, so every fair behaviour gets there.
+		top := &Temporal{Op: TState, Text: "x = y = n", State: func(s State) (bool, error) { return at(s, n, n), nil }}
+		sys := liveGrid(n, tnode(TEventually, top))
+		sys.fair = []Fairness{{Name: "WF_xy(Jump)",
+			Enabled: func(State) (bool, error) { return false, ErrEnabledBySuccessors },
+			Step:    jump.Step}}
+		if parts {
+			sys.fair[0].Angle = jump
+		}
+		res, err := Run(context.Background(), sys, Options{Workers: 1, NoDeadlock: true, LivenessEvery: -1})
+		if err != nil || res.Verdict != Success || res.Distinct != (n+1)*(n+1) {
+			t.Fatalf("in parts %v: %s, %d distinct, %v", parts, res.Verdict, res.Distinct, err)
+		}
+		if got := subs.Load(); parts && got > res.Distinct {
+			t.Fatalf("v was evaluated %d times on %d states", got, res.Distinct)
+		} else if !parts && got <= res.Distinct {
+			t.Fatalf("Step alone evaluated v %d times on %d states: the search did not run", got, res.Distinct)
+		}
+	}
+}

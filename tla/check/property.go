@@ -2,6 +2,8 @@ package check
 
 import (
 	"fmt"
+
+	"github.com/verimeter/verimeter/tla/value"
 )
 
 // TemporalOp is the operator of a Temporal formula node.
@@ -35,9 +37,38 @@ type Temporal struct {
 	Action func(s, t State) (bool, error)
 	// Text describes the node (source position and text) for messages.
 	Text string
-	// Step, on a TState node that is ENABLED <<A>>_v, is <<A>>_v: used
+	// Angle, on a TState node that is ENABLED <<A>>_v, is <<A>>_v: used
 	// when State answers ErrEnabledBySuccessors.
-	Step func(s, t State) (bool, error)
+	Angle *AngleStep
+}
+
+// AngleStep is <<A>>_v in its two parts, so that a search for a step over
+// many pairs of states (ENABLED decided on the state graph) evaluates v
+// once per state: a step s -> t is one when Same(Sub(s), Sub(t)) is false
+// and Act(s, t) is true, evaluated in that order.
+type AngleStep struct {
+	// Sub is v in a state.
+	Sub func(State) (value.Value, error)
+	// Same compares two values of v as the step's "v unchanged" does.
+	Same func(a, b value.Value) (bool, error)
+	// Act is A on a step.
+	Act func(s, t State) (bool, error)
+}
+
+// Step is <<A>>_v on s -> t, v evaluated afresh in both states.
+func (a *AngleStep) Step(s, t State) (bool, error) {
+	vs, err := a.Sub(s)
+	if err != nil {
+		return false, err
+	}
+	vt, err := a.Sub(t)
+	if err != nil {
+		return false, err
+	}
+	if same, err := a.Same(vs, vt); err != nil || same {
+		return false, err
+	}
+	return a.Act(s, t)
 }
 
 // Fairness is one WF_v(A) or SF_v(A) conjunct of the specification: only
@@ -49,6 +80,9 @@ type Fairness struct {
 	Enabled func(State) (bool, error)
 	// Step is <<A>>_v on a step s -> t.
 	Step func(s, t State) (bool, error)
+	// Angle, if not nil, is Step in its parts, for the search of
+	// ErrEnabledBySuccessors.
+	Angle *AngleStep
 }
 
 // Property is one PROPERTY of the configuration, split as TLC splits it:

@@ -417,12 +417,18 @@ func (m *Machine) boxAction(b *syntax.BoxAction, e *env) func(s, t check.State) 
 
 // angleAction is <<A>>_v on a step: A and v changed.
 func (m *Machine) angleAction(a, sub syntax.Expr, e *env) func(s, t check.State) (bool, error) {
-	return func(s, t check.State) (bool, error) {
-		same, err := m.unchangedSub(sub, e, s, t)
-		if err != nil || same {
-			return false, err
-		}
-		return m.evalBool(a, e, &frame{cur: s, nxt: t})
+	return m.angle(a, sub, e).Step
+}
+
+// angle is <<A>>_v in its parts: v in a state, v unchanged, A on a step.
+func (m *Machine) angle(a, sub syntax.Expr, e *env) *check.AngleStep {
+	return &check.AngleStep{
+		Sub: func(s check.State) (value.Value, error) { return m.eval(sub, e, &frame{cur: s}) },
+		Same: func(x, y value.Value) (bool, error) {
+			eq, err := value.Equal(x, y)
+			return eq, wrap(sub.At(), err)
+		},
+		Act: func(s, t check.State) (bool, error) { return m.evalBool(a, e, &frame{cur: s, nxt: t}) },
 	}
 }
 
@@ -441,6 +447,7 @@ func (m *Machine) unchangedSub(sub syntax.Expr, e *env, s, t check.State) (bool,
 
 // fairness compiles WF_v(A) or SF_v(A).
 func (m *Machine) fairness(fx *syntax.Fairness, e *env) check.Fairness {
+	ang := m.angle(fx.Action, fx.Sub, e)
 	return check.Fairness{
 		Name:   fmt.Sprintf("%s_ at %s", fx.Kind, fx.P),
 		Strong: fx.Kind == "SF",
@@ -451,7 +458,8 @@ func (m *Machine) fairness(fx *syntax.Fairness, e *env) check.Fairness {
 			}
 			return ok, err
 		},
-		Step: m.angleAction(fx.Action, fx.Sub, e),
+		Step:  ang.Step,
+		Angle: ang,
 	}
 }
 
@@ -631,7 +639,7 @@ func (m *Machine) letEnv(x *syntax.Let, e *env) *env {
 // weak fairness, <>[]~ENABLED \/ []<>A for strong.
 func (m *Machine) temporalFairness(y *syntax.Fairness, e *env, text string) (*check.Temporal, error) {
 	f := m.fairness(y, e)
-	en := &check.Temporal{Op: check.TState, Text: text + " (ENABLED)", State: f.Enabled, Step: f.Step}
+	en := &check.Temporal{Op: check.TState, Text: text + " (ENABLED)", State: f.Enabled, Angle: f.Angle}
 	step := &check.Temporal{Op: check.TAction, Text: text, Action: f.Step}
 	notEn := &check.Temporal{Op: check.TNot, Args: []*check.Temporal{en}}
 	inf := &check.Temporal{Op: check.TAlways, Args: []*check.Temporal{{Op: check.TEventually, Args: []*check.Temporal{step}}}}
