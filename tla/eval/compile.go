@@ -141,6 +141,9 @@ type scope struct {
 	init   bool
 	fl     *flags
 	inline int
+	// noProbe: conjunctions compile no probe for a next state whose
+	// variables all have values (conj), as inside such a probe.
+	noProbe bool
 }
 
 func (s scope) unit() *unit { return s.units[s.level] }

@@ -1,9 +1,12 @@
 package eval
 
 import (
+	"errors"
+	"sync"
+	"sync/atomic"
+
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
-	"sync"
 )
 
 // kont is the compiled continuation of an action: what runs once the action
@@ -80,7 +83,50 @@ func (s scope) conj(items []syntax.Expr, i int, name string, k *kont) runFn {
 		return k.get(name)
 	}
 	rest := &kont{f: func(n string) runFn { return s.conj(items, i+1, n, k) }}
-	return s.act(items[i], name, false, rest)
+	act := s.act(items[i], name, false, rest)
+	if i == 0 || s.noProbe || s.plainPredicate(items[i]) {
+		return act
+	}
+	// TLC, between two conjuncts, looks whether the next state has all
+	// its variables (TLCState.allAssigned); if so it evaluates the rest of
+	// the action as a condition, and the state is generated once, however
+	// many ways the rest holds: \E x \in S : P stops at the first x. The
+	// probe is the conjunct stopped at its first success (compiled without
+	// probes of its own: inside it, every variable has its value).
+	p := s
+	p.noProbe = true
+	probesCompiled.Add(1)
+	probe := p.act(items[i], name, false, &kont{f: func(string) runFn { return holds }})
+	next := rest.get(name)
+	return func(r *rt) error {
+		if !r.allAssigned() {
+			return act(r)
+		}
+		if err := probe(r); !errors.Is(err, errHolds) {
+			return err // nil: the conjunct does not hold
+		}
+		return next(r)
+	}
+}
+
+// probesCompiled counts the probes conj compiles (for tests: they grow
+// with the conjuncts, not with the nesting of conjunctions).
+var probesCompiled atomic.Int64
+
+// errHolds stops a probe (conj) at the first way its conjunct holds.
+var errHolds = errors.New("eval: the conjunct holds")
+
+func holds(*rt) error { return errHolds }
+
+// allAssigned reports whether every variable has its value in the next
+// state.
+func (r *rt) allAssigned() bool {
+	for _, v := range r.nxt {
+		if v == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // target reports whether x is x' (or, in Init, x) for a state variable x:
@@ -510,6 +556,7 @@ func (s scope) actRef(y *syntax.Ref, name string, naming bool, k *kont) runFn {
 				as.primed = as.primed || s.primed
 				as.fl = s.fl
 				as.inline = s.inline + 1
+				as.noProbe = as.noProbe || s.noProbe
 				if as.inline <= maxInline {
 					return as.act(e.arg, name, naming, k)
 				}
