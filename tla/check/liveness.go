@@ -818,10 +818,7 @@ func (lc *liveCtx) angleStep(a *AngleStep, id int32) func(s, t int32) (bool, err
 		if err != nil {
 			return false, err
 		}
-		if same, err := a.Same(vs, vt); err != nil || same {
-			return false, err
-		}
-		return a.Act(lc.c.p.states[s], lc.c.p.states[t])
+		return a.changed(lc.c.p.states[s], lc.c.p.states[t], vs, vt)
 	}
 }
 

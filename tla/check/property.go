@@ -65,6 +65,12 @@ func (a *AngleStep) Step(s, t State) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	return a.changed(s, t, vs, vt)
+}
+
+// changed is the step s -> t once v's values in s and t, vs and vt, are
+// known: FALSE when v is unchanged, else A.
+func (a *AngleStep) changed(s, t State, vs, vt value.Value) (bool, error) {
 	if same, err := a.Same(vs, vt); err != nil || same {
 		return false, err
 	}
