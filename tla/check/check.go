@@ -52,6 +52,11 @@ type Options struct {
 	// states on fingerprint hits, counting collisions (for tests: it shows that
 	// the fingerprint did not merge distinct states). It costs memory.
 	Exact bool
+	// ArenaPoison, for tests, never reuses the memory of the successors'
+	// arenas (PendingSystem) and clears what is released, so that a value
+	// used after its release fails loudly instead of reading another
+	// successor's.
+	ArenaPoison bool
 	// Now is the clock (for Seconds and progress); time.Now if nil.
 	Now func() time.Time
 	// Coverage counts, per action, the states it was enabled in, the
@@ -214,7 +219,8 @@ type checker struct {
 	actMu   sync.RWMutex
 	res     Result
 	buf     BufferedSystem
-	bufActs []uint16 // the BufferedSystem's action indexes as ours
+	bufActs []uint16       // the BufferedSystem's action indexes as ours
+	arenas  []*value.Arena // one per worker (PendingSystem)
 	start   time.Time
 	lastLog time.Time
 	p       props
@@ -257,6 +263,10 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 		c.claims = newClaimTable(claimSlots)
 	} else if opts.FPMem > 0 {
 		c.seen = NewFPSet(int(fitPow2(opts.FPMem/8) * 3 / 4))
+	}
+	c.arenas = make([]*value.Arena, opts.Workers)
+	for i := range c.arenas {
+		c.arenas[i] = &value.Arena{Poison: opts.ArenaPoison}
 	}
 	if b, ok := sys.(BufferedSystem); ok {
 		c.buf = b
@@ -461,6 +471,7 @@ type frontierItem struct {
 // chunks, which the garbage collector frees with the last of them and never
 // scans (they hold no pointers).
 type scratch struct {
+	arena *value.Arena // the successors' values (PendingSystem)
 	enc   value.Encoder
 	dec   value.Decoder
 	buf   []byte
@@ -778,7 +789,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var w scratch
+			w := scratch{arena: c.arenas[k]}
 			for {
 				lo := int(nextBlock.Add(expandBlock)) - expandBlock
 				if lo >= len(frontier) || stop != nil && stop.Load() {
@@ -847,7 +858,12 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem, e *expansion) {
 			w.emit = w.sink.next
 		}
 		k.names = c.buf.ActionNames()
-		err = c.buf.NextInto(it.state, w.emit)
+		// A VIEW or SYMMETRY fingerprints from the values themselves.
+		if ps, ok := c.buf.(PendingSystem); ok && !c.p.merges {
+			err = ps.NextIntoPending(it.state, w.emit, w.arena)
+		} else {
+			err = c.buf.NextInto(it.state, w.emit)
+		}
 	} else {
 		err = c.sys.Next(it.state, func(t State, action string) error { return k.take(t, c.actionID(action), action) })
 	}
@@ -917,7 +933,7 @@ func (k *succSink) take(t State, act uint16, name string) error {
 	}
 	fp, err := c.fingerprintOf(t)
 	if err != nil {
-		t = append(State(nil), t...)
+		t = materialize(append(State(nil), t...))
 		if ferr := k.flush(); ferr != nil {
 			return ferr // a successor before this one stopped the expansion
 		}
@@ -928,7 +944,7 @@ func (k *succSink) take(t State, act uint16, name string) error {
 		e.succ = append(e.succ, succRec{fp, act})
 	}
 	if k.actProps {
-		if stop := c.judgeStep(k.parent, append(State(nil), t...), fp, pos, name, e); stop {
+		if stop := c.judgeStep(k.parent, materialize(append(State(nil), t...)), fp, pos, name, e); stop {
 			return errStop
 		}
 	}
@@ -958,13 +974,17 @@ func (k *succSink) flush() error {
 		if p.dup || p.e == stopped {
 			continue
 		}
-		t := append(State(nil), k.flat[i*n:(i+1)*n]...)
+		t := materialize(append(State(nil), k.flat[i*n:(i+1)*n]...))
 		if err := c.admit(k.w, p.e, p.parent, candidate{state: t, fp: p.fp, pos: p.pos, key: p.key, action: p.action}); err != nil {
 			stopped = p.e
 		}
 	}
 	clear(k.pend)
 	k.pend, k.flat = k.pend[:0], clear0(k.flat)
+	// Every successor held came from an expansion before the current one
+	// or from the current one, whose assignments may still hold their
+	// values: the arena's epochs before it are free.
+	k.w.arena.Release(k.w.arena.Epoch())
 	if stopped != nil && stopped == k.e {
 		return errStop
 	}
@@ -976,8 +996,19 @@ func (k *succSink) flush() error {
 func (k *succSink) flushBlock() {
 	if k.c != nil {
 		_ = k.flush() // a stop ends an expansion that has ended already
+		k.w.arena.Release(k.w.arena.Epoch() + 1)
 	}
 	k.parent, k.e = nil, nil
+}
+
+// materialize replaces the arena values of a successor the checker keeps
+// (a value.Pending, arena functions) by the values they stand for, built
+// outside the arena (see PendingSystem).
+func materialize(t State) State {
+	for i, v := range t {
+		t[i] = value.Materialize(v)
+	}
+	return t
 }
 
 // clear0 empties s, dropping its references (the values of the last

@@ -137,6 +137,7 @@ type props struct {
 	fair   []Fairness
 	live   bool // some liveness formula: record the state graph
 	fp     func(State) (uint64, error)
+	merges bool      // fp merges states on purpose (VIEW, SYMMETRY): it reads their values
 	states []State   // by node index (when live)
 	succ   [][]gedge // by node index (when live)
 	inits  []int32
@@ -161,7 +162,7 @@ type succRec struct {
 
 func (c *checker) setupProps() {
 	if f, ok := c.sys.(Fingerprinter); ok {
-		c.p.fp = f.Fingerprint
+		c.p.fp, c.p.merges = f.Fingerprint, f.MergesStates()
 		if c.exact != nil && f.MergesStates() {
 			c.p.exactErr = fmt.Errorf("check: exact mode cannot check a System that merges states (VIEW, SYMMETRY)")
 		}

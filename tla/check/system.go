@@ -55,3 +55,17 @@ type BufferedSystem interface {
 	// is valid only during the call.
 	NextInto(s State, emit func(next State, action int) error) error
 }
+
+// PendingSystem is a BufferedSystem that can also make the values of a
+// successor in a value.Arena: NextIntoPending is NextInto, except that a
+// successor may hold a value.Pending (a set with one element more, not yet
+// copied) or arena functions (an EXCEPT's copies), whose hashes are exact.
+// It calls a.Begin first. The checker fingerprints such a successor as it
+// is and materializes it (value.Materialize) only when it is new, so that
+// the duplicates, most of the successors of a large model, cost no
+// copies the garbage collector must collect; it releases the arena's
+// epochs once their successors are claimed.
+type PendingSystem interface {
+	BufferedSystem
+	NextIntoPending(s State, emit func(next State, action int) error, a *value.Arena) error
+}

@@ -29,6 +29,10 @@ type rt struct {
 	emit     func(nxt []value.Value, action int) error
 	sink     func(check.State, int) error // NextInto's caller, which its emit calls
 	outer    [][]value.Value              // the states before the steps of open \cdot compositions
+	// arena, for the checker (NextIntoPending): an assignment x' = e may
+	// leave in nxt a value made in it (a union S \cup {e} unbuilt, the
+	// copies of an EXCEPT); every read of nxt materializes it.
+	arena *value.Arena
 }
 
 type evalFn func(r *rt) (value.Value, error)
@@ -702,6 +706,49 @@ func (s scope) let(x *syntax.Let) (scope, []int) {
 }
 
 func (s scope) except(x *syntax.Except) evalFn {
+	fn, ups := s.exceptParts(x)
+	pos := x.P
+	if !sharedCopies(x) {
+		// Each update copies the functions on its path.
+		return func(r *rt) (value.Value, error) {
+			fv, err := fn(r)
+			if err != nil {
+				return nil, err
+			}
+			for i := range ups {
+				if fv, err = ups[i].update(r, fv, 0, nil, pos); err != nil {
+					return nil, err
+				}
+			}
+			return fv, nil
+		}
+	}
+	return exceptShared(fn, ups, pos, false)
+}
+
+// sharedCopies reports whether the updates of x can share their copies
+// (value.Updater, which changes the functions it copied in place and
+// hashes them at the end): no update reads as @ a function an earlier one
+// copied. An update copies the functions along its path, above its last
+// key; @ is the value at the end of a path. So an update may read @ if no
+// earlier path is longer than its own: at the end of its path it finds
+// an original value or one an earlier update computed, never a copy.
+func sharedCopies(x *syntax.Except) bool {
+	for i, u := range x.Updates {
+		if !usesAt(u.Val) {
+			continue
+		}
+		for _, v := range x.Updates[:i] {
+			if len(v.Path) > len(u.Path) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// exceptParts compiles an EXCEPT's function and updates.
+func (s scope) exceptParts(x *syntax.Except) (evalFn, []exceptUpd) {
 	m := s.c.m
 	fn := s.expr(x.Fn)
 	ups := make([]exceptUpd, len(x.Updates))
@@ -717,31 +764,21 @@ func (s scope) except(x *syntax.Except) evalFn {
 		s2, at := s.bindSlot("@")
 		ups[i] = exceptUpd{ks, s2.expr(u.Val), at}
 	}
-	pos := x.P
-	for _, u := range x.Updates {
-		if usesAt(u.Val) {
-			return func(r *rt) (value.Value, error) {
-				fv, err := fn(r)
-				if err != nil {
-					return nil, err
-				}
-				for i := range ups {
-					if fv, err = ups[i].update(r, fv, 0, nil, pos); err != nil {
-						return nil, err
-					}
-				}
-				return fv, nil
-			}
-		}
-	}
-	// No update reads @, so no copy made by an update is seen before the
-	// last: the updates share their copies (value.Updater).
+	return fn, ups
+}
+
+// exceptShared applies the updates through one value.Updater, its copies
+// in the arena if inArena (and the evaluation has one).
+func exceptShared(fn evalFn, ups []exceptUpd, pos syntax.Pos, inArena bool) evalFn {
 	return func(r *rt) (value.Value, error) {
 		fv, err := fn(r)
 		if err != nil {
 			return nil, err
 		}
 		var up value.Updater
+		if inArena {
+			up.Arena = r.arena
+		}
 		for i := range ups {
 			if fv, err = ups[i].update(r, fv, 0, &up, pos); err != nil {
 				return nil, err
@@ -750,6 +787,18 @@ func (s scope) except(x *syntax.Except) evalFn {
 		up.Done()
 		return fv, nil
 	}
+}
+
+// exceptArena compiles an EXCEPT that is the right side of an assignment
+// v' = [f EXCEPT ...], for an evaluation with an arena (arenaExpr): the
+// copies are made there. nil where the updates must copy apart
+// (sharedCopies).
+func (s scope) exceptArena(x *syntax.Except) evalFn {
+	if !sharedCopies(x) {
+		return nil
+	}
+	fn, ups := s.exceptParts(x)
+	return exceptShared(fn, ups, x.P, true)
 }
 
 // exceptUpd is one update !p = v of an EXCEPT: the keys of its path, its
@@ -1033,7 +1082,7 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 				if v == nil {
 					return nil, &PosError{pos, fmt.Sprintf("variable %s has no value here", name), ErrUnassigned}
 				}
-				return v, nil
+				return value.Materialize(v), nil
 			}
 		}
 		s.fl.state = true
@@ -1433,7 +1482,7 @@ func (ru *recUnit) activation(r *rt, up int, slots []value.Value) *rt {
 	for i := 0; i < up; i++ {
 		outer = outer.up
 	}
-	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1}
+	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1, arena: r.arena}
 }
 
 // enter is activation for a call, refused past MaxCallDepth.

@@ -397,7 +397,7 @@ func (s scope) cdot(y *syntax.OpApp, name string, naming bool, k *kont) runFn {
 			}
 			orig, nxt := r.cur, r.nxt
 			r.outer = append(r.outer, orig)
-			r.cur, r.nxt = append([]value.Value(nil), nxt...), make([]value.Value, len(nxt))
+			r.cur, r.nxt = materialized(nxt), make([]value.Value, len(nxt))
 			err := second(r)
 			r.outer = r.outer[:len(r.outer)-1]
 			r.cur, r.nxt = orig, nxt
@@ -589,6 +589,35 @@ func (s scope) actRef(y *syntax.Ref, name string, naming bool, k *kont) runFn {
 	return nil
 }
 
+// assign compiles x' = e, x the variable of index i: a condition if x'
+// has its value already, else an assignment; with an arena (rt.arena) the
+// value may be made there (arenaExpr).
+func (s scope) assign(y *syntax.OpApp, i int, name string, k *kont) runFn {
+	val := s.expr(y.Args[1])
+	inArena := s.arenaExpr(y.Args[1])
+	pred := s.predicate(y, name, k)
+	next := k.get(name)
+	return func(r *rt) error {
+		if r.nxt[i] != nil {
+			return pred(r)
+		}
+		var v value.Value
+		var err error
+		if r.arena != nil && inArena != nil {
+			v, err = inArena(r)
+		} else {
+			v, err = val(r)
+		}
+		if err != nil {
+			return err
+		}
+		r.nxt[i] = stored(v)
+		err = next(r)
+		r.nxt[i] = nil
+		return err
+	}
+}
+
 // actOpApp compiles the operators that assign or constrain primed
 // variables (=>, \cdot, x' = e, x' \in S, UNCHANGED); nil for the others,
 // which are predicates.
@@ -613,22 +642,7 @@ func (s scope) actOpApp(y *syntax.OpApp, name string, naming bool, k *kont) runF
 		return s.cdot(y, name, naming, k)
 	case "=":
 		if i, ok := s.target(y.Args[0]); ok {
-			val := s.expr(y.Args[1])
-			pred := s.predicate(y, name, k)
-			next := k.get(name)
-			return func(r *rt) error {
-				if r.nxt[i] != nil {
-					return pred(r)
-				}
-				v, err := val(r)
-				if err != nil {
-					return err
-				}
-				r.nxt[i] = stored(v)
-				err = next(r)
-				r.nxt[i] = nil
-				return err
-			}
+			return s.assign(y, i, name, k)
 		}
 	case "\\in":
 		if i, ok := s.target(y.Args[0]); ok {
@@ -672,7 +686,7 @@ func (s scope) actOpApp(y *syntax.OpApp, name string, naming bool, k *kont) runF
 							set = append(set, i)
 							continue
 						}
-						eq, err := value.Equal(r.nxt[i], r.cur[i])
+						eq, err := value.Equal(value.Materialize(r.nxt[i]), r.cur[i])
 						if err != nil || !eq {
 							for _, j := range set {
 								r.nxt[j] = nil

@@ -152,7 +152,7 @@ func (s scope) opSpecial(x *syntax.OpApp) evalFn {
 		}
 	case "\\cup":
 		if e, ok := singleton(x.Args[1]); ok {
-			return s.insertElem(x, e)
+			return s.insertElem(x, e, false)
 		}
 	case "\\":
 		if e, ok := singleton(x.Args[1]); ok {

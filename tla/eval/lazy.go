@@ -18,7 +18,7 @@ func lazyFilter(r *rt, x *syntax.SetFilter, base value.SetValue, tuple bool, slo
 		snap.cur = append([]value.Value(nil), r.cur...)
 	}
 	if r.nxt != nil {
-		snap.nxt = append([]value.Value(nil), r.nxt...)
+		snap.nxt = materialized(r.nxt)
 	}
 	pos := x.P
 	text := fmt.Sprintf("{%s \\in %s : <predicate at %s>}", strings.Join(x.Bound.Names, ", "), base, pos)

@@ -211,6 +211,20 @@ func (m *Machine) ActionNames() []string {
 // checker can reject a duplicate before anything is allocated for it; it
 // implements check.BufferedSystem.
 func (m *Machine) NextInto(s check.State, emit func(check.State, int) error) error {
+	return m.nextInto(s, emit, nil)
+}
+
+// NextIntoPending is NextInto, except that a successor may hold values
+// made in a (x' = S \cup {e} as a value.Pending, the copies of x' = [f
+// EXCEPT ...]): the checker fingerprints it as it is and materializes it
+// only if it is new; it implements check.PendingSystem.
+func (m *Machine) NextIntoPending(s check.State, emit func(check.State, int) error, a *value.Arena) error {
+	a.Begin()
+	return m.nextInto(s, emit, a)
+}
+
+// nextInto is NextInto, with successor values made in a if not nil.
+func (m *Machine) nextInto(s check.State, emit func(check.State, int) error, a *value.Arena) error {
 	m.actions()
 	r, _ := m.nextRT.Get().(*rt)
 	if r == nil {
@@ -218,11 +232,11 @@ func (m *Machine) NextInto(s check.State, emit func(check.State, int) error) err
 		// made once per activation, not per call: it calls this call's emit
 		r.emit = func(nxt []value.Value, action int) error { return r.sink(check.State(nxt), action) }
 	}
-	r.cur, r.sink = s, emit
+	r.cur, r.sink, r.arena = s, emit, a
 	err := m.prog.next(r)
 	// The activation goes back to the pool holding no values (its slots
 	// would keep the state's values alive) and no emit.
-	r.cur, r.sink = nil, nil
+	r.cur, r.sink, r.arena = nil, nil, nil
 	clear(r.nxt)
 	clear(r.slots)
 	m.nextRT.Put(r)

@@ -113,8 +113,9 @@ func (s scope) inRecordLit(x *syntax.OpApp, rf *recordFields) evalFn {
 
 // insertElem is S \cup {e}: without building {e}, and when e is a record
 // constructor, without building the record if S holds it already (an
-// action sending a message sent before).
-func (s scope) insertElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
+// action sending a message sent before). inArena: the union as a
+// value.Pending made in the evaluation's arena (arenaExpr).
+func (s scope) insertElem(x *syntax.OpApp, elem syntax.Expr, inArena bool) evalFn {
 	set := s.expr(x.Args[0])
 	pos := x.P
 	if rf, ok := s.recordLit(elem); ok {
@@ -128,7 +129,12 @@ func (s scope) insertElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 			if err != nil {
 				return nil, err
 			}
-			v, err := rf.mk.Insert(sv, vs)
+			var v value.Value
+			if inArena {
+				v, err = rf.mk.InsertPending(sv, vs, r.arena)
+			} else {
+				v, err = rf.mk.Insert(sv, vs)
+			}
 			return v, wrap(pos, err)
 		}
 	}
@@ -138,7 +144,52 @@ func (s scope) insertElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 		if err != nil {
 			return nil, err
 		}
-		v, err := value.InsertValue(sv, ev)
+		var v value.Value
+		if inArena {
+			v, err = value.InsertPending(sv, ev, r.arena)
+		} else {
+			v, err = value.InsertValue(sv, ev)
+		}
 		return v, wrap(pos, err)
 	}
+}
+
+// arenaExpr compiles x, the right side of an assignment v' = x, for a
+// checker that takes successor values made in an arena (rt.arena): S \cup
+// {e} as a value.Pending where the union adds an element, so that a
+// duplicate successor copies nothing (and, e a record constructor, builds
+// no record); an EXCEPT with its copies in the arena. nil for any other x.
+func (s scope) arenaExpr(x syntax.Expr) evalFn {
+	for {
+		l, ok := x.(*syntax.Label)
+		if !ok {
+			break
+		}
+		x = l.Body
+	}
+	if ex, ok := x.(*syntax.Except); ok {
+		return s.exceptArena(ex)
+	}
+	y, ok := x.(*syntax.OpApp)
+	if !ok || y.Op != "\\cup" || len(y.Args) != 2 {
+		return nil
+	}
+	elem, ok := singleton(y.Args[1])
+	if !ok {
+		return nil
+	}
+	return s.insertElem(y, elem, true)
+}
+
+// materialized is a copy of the partial next state nxt with its pending
+// values built, for an evaluation that reads it later or as the current
+// state.
+func materialized(nxt []value.Value) []value.Value {
+	out := make([]value.Value, len(nxt))
+	for i, v := range nxt {
+		if v != nil {
+			out[i] = value.Materialize(v)
+		}
+	}
+	return out
 }

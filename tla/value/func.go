@@ -26,6 +26,7 @@ type Func struct {
 	dom   []Value // nil for tuples
 	rng   []Value
 	shape Shape
+	arena bool // made in an Arena: Materialize copies it out
 	hash  uint64
 }
 
@@ -593,6 +594,9 @@ type Updater struct {
 	fresh [8]fresh // the first copies (no self-reference: an Updater can live on the stack)
 	n     int
 	more  []fresh
+	// Arena, if set, holds the copies (a successor's EXCEPT, for a checker
+	// that materializes the successors it keeps).
+	Arena *Arena
 }
 
 type fresh struct {
@@ -629,7 +633,12 @@ func (u *Updater) Set(f *Func, i int, v Value, depth int) *Func {
 			return f
 		}
 	}
-	g := allocFunc(len(f.rng))
+	var g *Func
+	if u.Arena != nil {
+		g = u.Arena.fn(len(f.rng))
+	} else {
+		g = allocFunc(len(f.rng))
+	}
 	copy(g.rng, f.rng)
 	g.rng[i] = v
 	g.dom, g.shape = f.dom, f.shape
