@@ -14,9 +14,10 @@ import (
 // assignment, through UNCHANGED on an assigned variable, and as the
 // current state of the second step of \cdot.
 const arenaMod = `---- MODULE ArenaSucc ----
-EXTENDS Naturals, FiniteSets
-VARIABLES msgs, f, g, n, s
+EXTENDS Naturals, FiniteSets, Sequences
+VARIABLES msgs, f, g, n, s, h
 Init == /\ msgs = {[t |-> "a", v |-> 0]}
+        /\ h = [i \in 1..2 |-> <<>>]
         /\ f = [i \in 1..2 |-> [j \in 1..2 |-> 0]]
         /\ g = [k \in {"p", "q"} |-> 0]
         /\ n = 0
@@ -28,28 +29,45 @@ A == /\ n < 3
      /\ g' = [g EXCEPT !["p"] = (@ + 1) % 3]
      /\ n' = Cardinality(msgs') % 4
      /\ s' = s \cup {n}
+     /\ UNCHANGED h
 B == /\ Send([t |-> "a", v |-> 0])
      /\ UNCHANGED msgs
      /\ s' = s \cup {Cardinality(s)}
      /\ Cardinality(s') < 4
-     /\ UNCHANGED <<f, g, n>>
+     /\ UNCHANGED <<f, g, n, h>>
 C == /\ f' = [f EXCEPT ![1] = [j \in 1..2 |-> n]]
      /\ f'[1][1] = n
      /\ g' = [g EXCEPT !["q"] = f'[1][2]]
-     /\ UNCHANGED <<msgs, n, s>>
+     /\ UNCHANGED <<msgs, n, s, h>>
 D == /\ Cardinality(msgs) < 5
      /\ (/\ Send([t |-> "c", v |-> 0])
-         /\ UNCHANGED <<f, g, n, s>>)
+         /\ UNCHANGED <<f, g, n, s, h>>)
         \cdot
         (/\ Send([t |-> "d", v |-> Cardinality(msgs)])
-         /\ UNCHANGED <<f, g, n, s>>)
-E == Send([t |-> "e", v |-> 9]) /\ UNCHANGED <<msgs, f, g, n, s>>
+         /\ UNCHANGED <<f, g, n, s, h>>)
+E == Send([t |-> "e", v |-> 9]) /\ UNCHANGED <<msgs, f, g, n, s, h>>
 F == /\ n = 0 /\ s = {0}
      /\ Send([t |-> "f", v |-> 1])
      /\ f' = [f EXCEPT ![2][2] = 1]
      /\ \E k \in 1..70 : s' = {k}
-     /\ UNCHANGED <<g, n>>
-Next == A \/ B \/ C \/ D \/ E \/ F
+     /\ UNCHANGED <<g, n, h>>
+Rest0 == /\ msgs = {[t |-> "a", v |-> 0]} /\ n = 0 /\ s = {0}
+         /\ f = [i \in 1..2 |-> [j \in 1..2 |-> 0]] /\ g = [k \in {"p", "q"} |-> 0]
+G == /\ Rest0 /\ Len(h[1]) < 2
+     /\ h' = [h EXCEPT ![2] = IF @ = <<>> THEN @ ELSE Tail(@), ![1] = Append(@, n % 2)]
+     /\ \/ h'[2] = <<>>
+        \/ h' = [h EXCEPT ![1] = Tail(Append(@, 0))]
+        \/ Len(h'[1]) = 1
+     /\ UNCHANGED <<msgs, f, g, n, s>>
+H == /\ Rest0 /\ h[1] # <<>>
+     /\ h' = [h EXCEPT ![2] = Append(@, Head(h[1])), ![1] = Tail(h[1])]
+     /\ Len(h'[2]) < 3
+     /\ UNCHANGED <<msgs, f, g, n, s>>
+I == /\ Rest0 /\ h[2] = <<>>
+     /\ h' = [h EXCEPT ![2] = Append(@, 7), ![2] = <<@, @>>]
+     /\ UNCHANGED <<msgs, f, g, n, s>>
+Next == \/ h = [i \in 1..2 |-> <<>>] /\ (A \/ B \/ C \/ D \/ E \/ F)
+        \/ G \/ H \/ I
 ====
 `
 
@@ -90,7 +108,7 @@ func TestArenaSuccessorsAsBuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []check.State
-	pendings, arenaFuncs := 0, 0
+	pendings, arenaFuncs, arenaLeaves := 0, 0, 0
 	a := &value.Arena{Poison: true}
 	if err := m.NextIntoPending(inits[0], func(s check.State, _ int) error {
 		for _, v := range s {
@@ -100,6 +118,11 @@ func TestArenaSuccessorsAsBuilt(t *testing.T) {
 			case *value.Func:
 				if value.Materialize(x) != value.Value(x) {
 					arenaFuncs++
+					for i := 0; i < x.Len(); i++ {
+						if y, ok := x.RangeAt(i).(*value.Func); ok && y.IsSeq() && y.Len() > 0 && value.Materialize(y) != value.Value(y) {
+							arenaLeaves++ // an Append or Tail made in the arena
+						}
+					}
 				}
 			}
 		}
@@ -117,8 +140,11 @@ func TestArenaSuccessorsAsBuilt(t *testing.T) {
 	}, a); err != nil {
 		t.Fatal(err)
 	}
-	if pendings == 0 || arenaFuncs == 0 {
-		t.Fatalf("%d Pending values and %d arena functions among the successors: the arena is not used", pendings, arenaFuncs)
+	// What was copied out of the arena holds nothing of it: cleared, the
+	// arena's slabs change none of the successors.
+	a.Release(a.Epoch() + 1)
+	if pendings == 0 || arenaFuncs == 0 || arenaLeaves == 0 {
+		t.Fatalf("%d Pending values, %d arena functions, %d arena sequences in them among the successors: the arena is not used", pendings, arenaFuncs, arenaLeaves)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d successors with the arena, %d without", len(got), len(want))

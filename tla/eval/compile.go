@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -706,7 +707,7 @@ func (s scope) let(x *syntax.Let) (scope, []int) {
 }
 
 func (s scope) except(x *syntax.Except) evalFn {
-	fn, ups := s.exceptParts(x)
+	fn, ups := s.exceptParts(x, false)
 	pos := x.P
 	if !sharedCopies(x) {
 		// Each update copies the functions on its path.
@@ -747,8 +748,10 @@ func sharedCopies(x *syntax.Except) bool {
 	return true
 }
 
-// exceptParts compiles an EXCEPT's function and updates.
-func (s scope) exceptParts(x *syntax.Except) (evalFn, []exceptUpd) {
+// exceptParts compiles an EXCEPT's function and updates; inArena: for
+// exceptArena, each update after which no update reads @ makes its value
+// in the arena where it can (arenaLeaf).
+func (s scope) exceptParts(x *syntax.Except, inArena bool) (evalFn, []exceptUpd) {
 	m := s.c.m
 	fn := s.expr(x.Fn)
 	ups := make([]exceptUpd, len(x.Updates))
@@ -762,9 +765,76 @@ func (s scope) exceptParts(x *syntax.Except) (evalFn, []exceptUpd) {
 			}
 		}
 		s2, at := s.bindSlot("@")
-		ups[i] = exceptUpd{ks, s2.expr(u.Val), at}
+		val := s2.expr(u.Val)
+		if inArena && !slices.ContainsFunc(x.Updates[i+1:], func(v syntax.ExceptUpdate) bool { return usesAt(v.Val) }) {
+			// No later update reads @, so none can see this value and put
+			// it into one outside the arena.
+			if leaf := s2.arenaLeaf(u.Val); leaf != nil {
+				val = leaf
+			}
+		}
+		ups[i] = exceptUpd{ks, val, at}
 	}
 	return fn, ups
+}
+
+// arenaLeaf compiles x, the value of an update of exceptArena, as made in
+// the evaluation's arena when it is Append(s, e) or Tail(s) of the
+// Sequences module (a message queue's update, [net EXCEPT ![p][q] =
+// Append(@, m)]); nil for any other x.
+func (s scope) arenaLeaf(x syntax.Expr) evalFn {
+	for {
+		l, ok := x.(*syntax.Label)
+		if !ok {
+			break
+		}
+		x = l.Body
+	}
+	ref, ok := x.(*syntax.Ref)
+	if !ok || len(ref.Parts) != 1 {
+		return nil
+	}
+	p := ref.Parts[0]
+	m := s.c.m
+	if s.find(p.Name) != nil {
+		return nil
+	}
+	if _, ok := m.varIndex[p.Name]; ok {
+		return nil
+	}
+	if _, ok := m.consts[p.Name]; ok {
+		return nil
+	}
+	if _, ok := m.defs[p.Name]; ok {
+		return nil
+	}
+	pos := ref.P
+	switch {
+	case p.Name == "Append" && len(p.Args) == 2:
+		as := s.exprs(p.Args)
+		return func(r *rt) (value.Value, error) {
+			q, e, err := operands(as[0], as[1], r)
+			if err != nil {
+				return nil, err
+			}
+			v, err := value.AppendIn(r.arena, q, e)
+			return v, wrap(pos, err)
+		}
+	case p.Name == "Tail" && len(p.Args) == 1:
+		a := s.expr(p.Args[0])
+		return func(r *rt) (value.Value, error) {
+			q, err := a(r)
+			if err != nil {
+				return nil, err
+			}
+			if _, ok := q.(value.Str); ok {
+				return s.tail(q) // a string's tail is a string
+			}
+			v, err := value.TailIn(r.arena, q)
+			return v, wrap(pos, err)
+		}
+	}
+	return nil
 }
 
 // exceptShared applies the updates through one value.Updater, its copies
@@ -797,7 +867,7 @@ func (s scope) exceptArena(x *syntax.Except) evalFn {
 	if !sharedCopies(x) {
 		return nil
 	}
-	fn, ups := s.exceptParts(x)
+	fn, ups := s.exceptParts(x, true)
 	return exceptShared(fn, ups, x.P, true)
 }
 

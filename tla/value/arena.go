@@ -1,5 +1,7 @@
 package value
 
+import "fmt"
+
 // Arena holds the values an action builds for successor states that a
 // model checker will mostly drop as duplicates: the Pending sets of
 // x' = S \cup {e} and the copies an EXCEPT makes of the functions on its
@@ -132,4 +134,43 @@ func (a *Arena) pending(n int) *Pending {
 	p.vals = s.vals[s.nv : s.nv+n : s.nv+n]
 	s.nv += n
 	return p
+}
+
+// tuple returns an arena tuple of n values (a.fn with a tuple's shape).
+func (a *Arena) tuple(n int) *Func {
+	f := a.fn(n)
+	f.shape = ShapeTuple
+	return f
+}
+
+// AppendIn is Append(s, e) made in a: for the value of an EXCEPT's
+// update in a successor's assignment, [q EXCEPT ![p] = Append(@, m)].
+func AppendIn(a *Arena, s, e Value) (Value, error) {
+	f, err := asSeq("Append", s)
+	if err != nil {
+		return nil, err
+	}
+	g := a.tuple(f.Len() + 1)
+	copy(g.rng, f.rng)
+	g.rng[f.Len()] = e
+	g.hash = g.computeHash()
+	return g, nil
+}
+
+// TailIn is Tail(s) of a sequence s, made in a (AppendIn).
+func TailIn(a *Arena, s Value) (Value, error) {
+	f, err := asSeq("Tail", s)
+	if err != nil {
+		return nil, err
+	}
+	switch f.Len() {
+	case 0:
+		return nil, fmt.Errorf("%w: Tail(<<>>)", ErrDomain)
+	case 1:
+		return EmptyTuple, nil
+	}
+	g := a.tuple(f.Len() - 1)
+	copy(g.rng, f.rng[1:])
+	g.hash = g.computeHash()
+	return g, nil
 }

@@ -259,3 +259,39 @@ func TestArenaReusesReleasedSlabs(t *testing.T) {
 		t.Errorf("a value of the current epoch was cleared")
 	}
 }
+
+// TestAppendTailInArena: AppendIn and TailIn stand for Append and Tail,
+// errors included, and what they make is copied out by Materialize.
+func TestAppendTailInArena(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"type", "clock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := genEncodable(tab, rm)
+	rapid.Check(t, func(t *rapid.T) {
+		s := gen.Draw(t, "s")
+		if rapid.Bool().Draw(t, "seq") {
+			s = Tuple(rapid.SliceOfN(gen, 0, 4).Draw(t, "elems")...)
+		}
+		e := gen.Draw(t, "e")
+		a := &Arena{}
+		a.Begin()
+		want, werr := Append(s, e)
+		got, gerr := AppendIn(a, s, e)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("Append: %v, AppendIn: %v", werr, gerr)
+		}
+		if werr == nil {
+			sameResult(t, got, want)
+		}
+		want, werr = Tail(s)
+		got, gerr = TailIn(a, s)
+		if (werr != nil) != (gerr != nil) {
+			t.Fatalf("Tail: %v, TailIn: %v", werr, gerr)
+		}
+		if werr == nil {
+			sameResult(t, got, want)
+		}
+	})
+}
