@@ -66,8 +66,15 @@ H == /\ Rest0 /\ h[1] # <<>>
 I == /\ Rest0 /\ h[2] = <<>>
      /\ h' = [h EXCEPT ![2] = Append(@, 7), ![2] = <<@, @>>]
      /\ UNCHANGED <<msgs, f, g, n, s>>
+Bc(k, m) == [i \in 1..2 |-> IF i = k THEN h[k] ELSE Append(h[i], m)]
+J == /\ Rest0 /\ Len(h[1]) + Len(h[2]) < 3
+     /\ \E k \in 1..2 : h' = Bc(k, k) /\ g' = [g EXCEPT !["q"] = Len(h'[3 - k])]
+     /\ UNCHANGED <<msgs, f, n, s>>
+K == /\ Rest0 /\ g["p"] < 2
+     /\ g' = [k \in {"p", "q"} |-> IF k = "p" THEN g[k] + 1 ELSE 0]
+     /\ UNCHANGED <<msgs, f, n, s, h>>
 Next == \/ h = [i \in 1..2 |-> <<>>] /\ (A \/ B \/ C \/ D \/ E \/ F)
-        \/ G \/ H \/ I
+        \/ G \/ H \/ I \/ J \/ K
 ====
 `
 
@@ -151,7 +158,7 @@ func TestArenaSuccessorsAsBuilt(t *testing.T) {
 	}
 	for i := range want {
 		for j := range want[i] {
-			if eq, err := value.Equal(got[i][j], want[i][j]); err != nil || !eq {
+			if eq, err := value.Equal(got[i][j], want[i][j]); err != nil || !eq || got[i][j].String() != want[i][j].String() || got[i][j].Hash() != want[i][j].Hash() {
 				t.Errorf("successor %d, %s: %s with the arena, %s without (%v)", i, m.Variables()[j], got[i][j], want[i][j], err)
 			}
 		}

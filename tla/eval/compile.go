@@ -750,7 +750,7 @@ func sharedCopies(x *syntax.Except) bool {
 
 // exceptParts compiles an EXCEPT's function and updates; inArena: for
 // exceptArena, each update after which no update reads @ makes its value
-// in the arena where it can (arenaLeaf).
+// in the arena where it can (arenaExpr).
 func (s scope) exceptParts(x *syntax.Except, inArena bool) (evalFn, []exceptUpd) {
 	m := s.c.m
 	fn := s.expr(x.Fn)
@@ -769,72 +769,13 @@ func (s scope) exceptParts(x *syntax.Except, inArena bool) (evalFn, []exceptUpd)
 		if inArena && !slices.ContainsFunc(x.Updates[i+1:], func(v syntax.ExceptUpdate) bool { return usesAt(v.Val) }) {
 			// No later update reads @, so none can see this value and put
 			// it into one outside the arena.
-			if leaf := s2.arenaLeaf(u.Val); leaf != nil {
-				val = leaf
+			if a := s2.arenaExpr(u.Val); a != nil {
+				val = a
 			}
 		}
 		ups[i] = exceptUpd{ks, val, at}
 	}
 	return fn, ups
-}
-
-// arenaLeaf compiles x, the value of an update of exceptArena, as made in
-// the evaluation's arena when it is Append(s, e) or Tail(s) of the
-// Sequences module (a message queue's update, [net EXCEPT ![p][q] =
-// Append(@, m)]); nil for any other x.
-func (s scope) arenaLeaf(x syntax.Expr) evalFn {
-	for {
-		l, ok := x.(*syntax.Label)
-		if !ok {
-			break
-		}
-		x = l.Body
-	}
-	ref, ok := x.(*syntax.Ref)
-	if !ok || len(ref.Parts) != 1 {
-		return nil
-	}
-	p := ref.Parts[0]
-	m := s.c.m
-	if s.find(p.Name) != nil {
-		return nil
-	}
-	if _, ok := m.varIndex[p.Name]; ok {
-		return nil
-	}
-	if _, ok := m.consts[p.Name]; ok {
-		return nil
-	}
-	if _, ok := m.defs[p.Name]; ok {
-		return nil
-	}
-	pos := ref.P
-	switch {
-	case p.Name == "Append" && len(p.Args) == 2:
-		as := s.exprs(p.Args)
-		return func(r *rt) (value.Value, error) {
-			q, e, err := operands(as[0], as[1], r)
-			if err != nil {
-				return nil, err
-			}
-			v, err := value.AppendIn(r.arena, q, e)
-			return v, wrap(pos, err)
-		}
-	case p.Name == "Tail" && len(p.Args) == 1:
-		a := s.expr(p.Args[0])
-		return func(r *rt) (value.Value, error) {
-			q, err := a(r)
-			if err != nil {
-				return nil, err
-			}
-			if _, ok := q.(value.Str); ok {
-				return s.tail(q) // a string's tail is a string
-			}
-			v, err := value.TailIn(r.arena, q)
-			return v, wrap(pos, err)
-		}
-	}
-	return nil
 }
 
 // exceptShared applies the updates through one value.Updater, its copies

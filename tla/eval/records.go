@@ -154,33 +154,6 @@ func (s scope) insertElem(x *syntax.OpApp, elem syntax.Expr, inArena bool) evalF
 	}
 }
 
-// arenaExpr compiles x, the right side of an assignment v' = x, for a
-// checker that takes successor values made in an arena (rt.arena): S \cup
-// {e} as a value.Pending where the union adds an element, so that a
-// duplicate successor copies nothing (and, e a record constructor, builds
-// no record); an EXCEPT with its copies in the arena. nil for any other x.
-func (s scope) arenaExpr(x syntax.Expr) evalFn {
-	for {
-		l, ok := x.(*syntax.Label)
-		if !ok {
-			break
-		}
-		x = l.Body
-	}
-	if ex, ok := x.(*syntax.Except); ok {
-		return s.exceptArena(ex)
-	}
-	y, ok := x.(*syntax.OpApp)
-	if !ok || y.Op != "\\cup" || len(y.Args) != 2 {
-		return nil
-	}
-	elem, ok := singleton(y.Args[1])
-	if !ok {
-		return nil
-	}
-	return s.insertElem(y, elem, true)
-}
-
 // materialized is a copy of the partial next state nxt with its pending
 // values built, for an evaluation that reads it later or as the current
 // state.

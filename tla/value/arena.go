@@ -174,3 +174,26 @@ func TailIn(a *Arena, s Value) (Value, error) {
 	g.hash = g.computeHash()
 	return g, nil
 }
+
+// FuncOnSetIn begins, in a, the function on the elements of the nonempty
+// enumerated set dom ([v \in dom |-> e]), its values to be given by SetIn
+// and its hash by Done: shaped as NewFuncOnSet shapes it (a tuple on
+// 1..n, a record on strings), its domain dom's elements.
+func FuncOnSetIn(a *Arena, dom *Set) *Func {
+	f := a.fn(len(dom.elems))
+	f.dom, f.shape = funcShape(dom.elems)
+	return f
+}
+
+// TupleIn begins, in a, the tuple of n > 0 values [i \in 1..n |-> e]
+// (FuncOnSetIn).
+func TupleIn(a *Arena, n int) *Func { return a.tuple(n) }
+
+// SetIn gives position i of a function FuncOnSetIn began the value v.
+func SetIn(f *Func, i int, v Value) { f.rng[i] = v }
+
+// Done hashes a function FuncOnSetIn began, whose values are all given.
+func Done(f *Func) *Func {
+	f.hash = f.computeHash()
+	return f
+}

@@ -101,6 +101,19 @@ func NewFuncOnSet(dom, rng []Value) *Func { return newFuncSorted(dom, rng) }
 
 // newFuncSorted wraps a sorted distinct domain; a domain 1..n becomes a tuple.
 func newFuncSorted(dom, rng []Value) *Func {
+	dom, shape := funcShape(dom)
+	if shape == ShapeTuple {
+		return Tuple(rng...)
+	}
+	f := &Func{dom: dom, rng: rng, shape: shape}
+	f.hash = f.computeHash()
+	return f
+}
+
+// funcShape is how a function on the sorted distinct domain dom is kept:
+// a tuple (no domain) on 1..n; else on dom, printed as a record when dom
+// holds strings only.
+func funcShape(dom []Value) ([]Value, Shape) {
 	isTuple := true
 	for i, d := range dom {
 		if x, ok := d.(Int); !ok || int(x) != i+1 {
@@ -109,20 +122,16 @@ func newFuncSorted(dom, rng []Value) *Func {
 		}
 	}
 	if isTuple {
-		return Tuple(rng...)
+		return nil, ShapeTuple
 	}
 	// TLC prints every function whose domain is a nonempty set of strings
 	// as a record: [x \in {"a"} |-> 1] prints [a |-> 1].
-	shape := ShapeRecord
 	for _, d := range dom {
 		if d.Kind() != KindString {
-			shape = ShapeFunc
-			break
+			return dom, ShapeFunc
 		}
 	}
-	f := &Func{dom: dom, rng: rng, shape: shape}
-	f.hash = f.computeHash()
-	return f
+	return dom, ShapeRecord
 }
 
 func (f *Func) computeHash() uint64 {

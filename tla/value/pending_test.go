@@ -2,6 +2,7 @@ package value
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
@@ -292,6 +293,73 @@ func TestAppendTailInArena(t *testing.T) {
 		}
 		if werr == nil {
 			sameResult(t, got, want)
+		}
+	})
+}
+
+// TestFuncOnSetInArena: a function begun by FuncOnSetIn (or TupleIn) and
+// given its values stands for NewFuncOnSet on the same domain: shaped as
+// a tuple, a record or a function alike, with the same hash.
+func TestFuncOnSetInArena(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"type", "clock"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := genEncodable(tab, rm)
+	doms := []func(n int) []Value{
+		func(n int) []Value { // 1..n, or 2..n+1
+			var d []Value
+			for i := range n {
+				d = append(d, Int(i+1))
+			}
+			return d
+		},
+		func(n int) []Value {
+			var d []Value
+			for i := range n {
+				d = append(d, Int(i+2))
+			}
+			return d
+		},
+		func(n int) []Value {
+			var d []Value
+			for i := range n {
+				d = append(d, tab.String(string(rune('a'+i))))
+			}
+			return d
+		},
+		func(n int) []Value {
+			var d []Value
+			for i := range n {
+				d = append(d, tab.Model(string(rune('p'+i))))
+			}
+			return d
+		},
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 5).Draw(t, "n")
+		elems := doms[rapid.IntRange(0, len(doms)-1).Draw(t, "dom")](n)
+		dom, err := NewSet(slices.Clone(elems)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rapid.SliceOfN(gen, n, n).Draw(t, "rng")
+		want := NewFuncOnSet(slices.Clone(dom.Elems()), slices.Clone(rng))
+		a := &Arena{}
+		a.Begin()
+		var f *Func
+		if _, isInt := dom.At(0).(Int); isInt && dom.At(0) == Int(1) && rapid.Bool().Draw(t, "tuple") {
+			f = TupleIn(a, n)
+		} else {
+			f = FuncOnSetIn(a, dom)
+		}
+		for i, v := range rng {
+			SetIn(f, i, v)
+		}
+		sameResult(t, Done(f), want)
+		if got, w := Done(f).String(), want.String(); got != w {
+			t.Fatalf("prints %s, want %s", got, w)
 		}
 	})
 }
