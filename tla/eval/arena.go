@@ -61,17 +61,7 @@ func (s scope) arenaExpr(x syntax.Expr) evalFn {
 		if e == nil {
 			e = s.expr(y.Else)
 		}
-		c := s.boolean(y.Cond)
-		return func(r *rt) (value.Value, error) {
-			b, err := c(r)
-			if err != nil {
-				return nil, err
-			}
-			if b {
-				return t(r)
-			}
-			return e(r)
-		}
+		return ifFn(s.boolean(y.Cond), t, e)
 	}
 	return nil
 }

@@ -47,7 +47,11 @@ func (s scope) exprJunction(x *syntax.Junction) evalFn {
 
 // exprIf compiles IF/THEN/ELSE in value context.
 func (s scope) exprIf(x *syntax.If) evalFn {
-	c, t, e := s.boolean(x.Cond), s.expr(x.Then), s.expr(x.Else)
+	return ifFn(s.boolean(x.Cond), s.expr(x.Then), s.expr(x.Else))
+}
+
+// ifFn is IF c THEN t ELSE e of compiled parts.
+func ifFn(c func(*rt) (bool, error), t, e evalFn) evalFn {
 	return func(r *rt) (value.Value, error) {
 		b, err := c(r)
 		if err != nil {

@@ -15,7 +15,7 @@ package value
 type Pending struct {
 	base  *Set
 	mk    *RecordMaker // nil: vals[0] is e itself
-	vals  []Value      // e's field values in mk's order (allocated with the Pending)
+	vals  []Value      // e's field values in mk's order, or e (in the arena with the Pending)
 	at    int          // e's position in the union
 	ehash uint64       // e's hash
 	hash  uint64
@@ -77,53 +77,10 @@ func pending(x *Set, at int, eh uint64, n int, a *Arena) *Pending {
 	if a != nil {
 		p = a.pending(n)
 	} else {
-		p = allocPending(n)
+		p = &Pending{vals: make([]Value, n)}
 	}
 	p.base, p.at, p.ehash, p.hash = x, at, eh, setHash(len(x.elems)+1, x.sum+elemPart(eh))
 	return p
-}
-
-// allocPending returns a Pending with vals of length n allocated with it
-// (one allocation of the size the runtime rounds it to), as allocFunc.
-func allocPending(n int) *Pending {
-	switch n {
-	case 1:
-		x := new(pendingWith[[1]Value])
-		return x.with(x.a[:])
-	case 2:
-		x := new(pendingWith[[2]Value])
-		return x.with(x.a[:])
-	case 3:
-		x := new(pendingWith[[3]Value])
-		return x.with(x.a[:])
-	case 4:
-		x := new(pendingWith[[4]Value])
-		return x.with(x.a[:])
-	case 5:
-		x := new(pendingWith[[5]Value])
-		return x.with(x.a[:])
-	case 6:
-		x := new(pendingWith[[6]Value])
-		return x.with(x.a[:])
-	case 7:
-		x := new(pendingWith[[7]Value])
-		return x.with(x.a[:])
-	case 8:
-		x := new(pendingWith[[8]Value])
-		return x.with(x.a[:])
-	}
-	return &Pending{vals: make([]Value, n)}
-}
-
-// pendingWith is a Pending and the array of its values, allocated together.
-type pendingWith[A any] struct {
-	p Pending
-	a A
-}
-
-func (x *pendingWith[A]) with(vals []Value) *Pending {
-	x.p.vals = vals
-	return &x.p
 }
 
 // InsertPending is InsertValue(x, e) for a successor state (the Pending in
