@@ -176,6 +176,6 @@ func (s scope) arenaFuncCons(x *syntax.FuncCons) evalFn {
 			}
 			value.SetIn(f, i, v)
 		}
-		return value.Done(f), nil
+		return value.DoneIn(f), nil
 	}
 }

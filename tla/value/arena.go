@@ -177,7 +177,7 @@ func TailIn(a *Arena, s Value) (Value, error) {
 
 // FuncOnSetIn begins, in a, the function on the elements of the nonempty
 // enumerated set dom ([v \in dom |-> e]), its values to be given by SetIn
-// and its hash by Done: shaped as NewFuncOnSet shapes it (a tuple on
+// and its hash by DoneIn: shaped as NewFuncOnSet shapes it (a tuple on
 // 1..n, a record on strings), its domain dom's elements.
 func FuncOnSetIn(a *Arena, dom *Set) *Func {
 	f := a.fn(len(dom.elems))
@@ -192,8 +192,9 @@ func TupleIn(a *Arena, n int) *Func { return a.tuple(n) }
 // SetIn gives position i of a function FuncOnSetIn began the value v.
 func SetIn(f *Func, i int, v Value) { f.rng[i] = v }
 
-// Done hashes a function FuncOnSetIn began, whose values are all given.
-func Done(f *Func) *Func {
+// DoneIn hashes a function FuncOnSetIn or TupleIn began, whose values are
+// all given.
+func DoneIn(f *Func) *Func {
 	f.hash = f.computeHash()
 	return f
 }

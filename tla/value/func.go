@@ -576,13 +576,20 @@ func (r *RecordMaker) compare(vals []Value, g *Func) (int, error) {
 	return 0, nil
 }
 
+// hashFind is Make(vals)'s hash, and whether the set of functions s holds
+// it (findRecord).
+func (r *RecordMaker) hashFind(vals []Value, s *Set) (uint64, bool, error) {
+	h := r.hashOf(vals)
+	found, err := r.findRecord(vals, h, s)
+	return h, found, err
+}
+
 // Insert is x \cup {Make(vals)}: x itself, without building the record,
 // when x is a set of functions that holds it already (an action sending a
 // message that was sent before); vals is not retained.
 func (r *RecordMaker) Insert(x Value, vals []Value) (Value, error) {
 	if st, ok := x.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
-		h := r.hashOf(vals)
-		found, err := r.findRecord(vals, h, st)
+		h, found, err := r.hashFind(vals, st)
 		if err != nil {
 			return nil, err
 		}

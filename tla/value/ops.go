@@ -115,30 +115,43 @@ func InsertValue(x, e Value) (Value, error) {
 // insertElem is x \cup {e}; y is {e} if the caller has it (nil: built
 // when needed).
 func insertElem(x *Set, e Value, y *Set) (*Set, error) {
-	lo, hi := 0, len(x.elems)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		c, err := Compare(x.elems[m], e)
-		if err != nil {
-			if y == nil {
-				y = newSorted([]Value{e})
-			}
-			return combine("\\cup", x, y)
+	lo, found, err := insertPos(x, e)
+	switch {
+	case err != nil:
+		if y == nil {
+			y = newSorted([]Value{e})
 		}
-		switch {
-		case c == 0:
-			return x, nil
-		case c < 0:
-			lo = m + 1
-		default:
-			hi = m
-		}
+		return combine("\\cup", x, y)
+	case found:
+		return x, nil
 	}
 	out := make([]Value, len(x.elems)+1)
 	copy(out, x.elems[:lo])
 	out[lo] = e
 	copy(out[lo+1:], x.elems[lo:])
 	return newSortedPlus(out, x, e), nil
+}
+
+// insertPos is e's position in x's order (found: x holds e), by binary
+// search; an error where e cannot be compared with an element on the way.
+func insertPos(x *Set, e Value) (int, bool, error) {
+	lo, hi := 0, len(x.elems)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		c, err := Compare(x.elems[m], e)
+		if err != nil {
+			return 0, false, err
+		}
+		switch {
+		case c == 0:
+			return m, true, nil
+		case c < 0:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return lo, false, nil
 }
 
 // Intersect is a \cap b (b may be infinite: it is only asked for membership).

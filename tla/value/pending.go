@@ -93,21 +93,12 @@ func InsertPending(x, e Value, a *Arena) (Value, error) {
 	if !ok || len(st.elems) == 0 {
 		return InsertValue(x, e)
 	}
-	lo, hi := 0, len(st.elems)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		c, err := Compare(st.elems[m], e)
-		if err != nil {
-			return InsertValue(x, e)
-		}
-		switch {
-		case c == 0:
-			return st, nil
-		case c < 0:
-			lo = m + 1
-		default:
-			hi = m
-		}
+	lo, found, err := insertPos(st, e)
+	switch {
+	case err != nil:
+		return InsertValue(x, e)
+	case found:
+		return st, nil
 	}
 	p := pending(st, lo, e.Hash(), 1, a)
 	p.vals[0] = e
@@ -124,8 +115,7 @@ func (r *RecordMaker) InsertPending(x Value, vals []Value, a *Arena) (Value, err
 	if !ok || len(r.dom) == 0 || !st.funcElems() {
 		return r.Insert(x, vals)
 	}
-	h := r.hashOf(vals)
-	found, err := r.findRecord(vals, h, st)
+	h, found, err := r.hashFind(vals, st)
 	if err != nil {
 		return nil, err
 	}

@@ -357,8 +357,8 @@ func TestFuncOnSetInArena(t *testing.T) {
 		for i, v := range rng {
 			SetIn(f, i, v)
 		}
-		sameResult(t, Done(f), want)
-		if got, w := Done(f).String(), want.String(); got != w {
+		sameResult(t, DoneIn(f), want)
+		if got, w := DoneIn(f).String(), want.String(); got != w {
 			t.Fatalf("prints %s, want %s", got, w)
 		}
 	})
