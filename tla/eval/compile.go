@@ -1093,7 +1093,11 @@ func (s scope) ref(x *syntax.Ref) evalFn {
 				if v == nil {
 					return nil, &PosError{pos, fmt.Sprintf("variable %s has no value here", name), ErrUnassigned}
 				}
-				return value.Materialize(v), nil
+				if m := value.Materialize(v); m != v {
+					// built once: later reads and the successor take the copy
+					r.nxt[i], v = m, m
+				}
+				return v, nil
 			}
 		}
 		s.fl.state = true
