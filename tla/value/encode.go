@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // A compact encoding of finite values into bytes, so that a model checker
@@ -154,6 +155,56 @@ func domainByID(id uint64) ([]Value, bool) {
 // goroutine; its zero value is ready.
 type Encoder struct {
 	doms map[*Value]domRef
+	// memo holds the encodings of sets and functions met before, by
+	// their address: a successor shares its parent's unchanged values and
+	// a set of messages shares its messages with the sets before it, so
+	// most of a state is copied instead of walked. An entry keeps its value
+	// alive, so an address cannot stand for another value while remembered;
+	// values are immutable (arena functions, which are not, are never
+	// remembered).
+	memo  []encMemo
+	bytes []byte // the remembered encodings, end to end
+}
+
+// encMemo is a remembered encoding: bytes[off:off+n] encodes the value at p.
+type encMemo struct {
+	p      unsafe.Pointer
+	off, n uint32
+}
+
+// Bounds of an Encoder's memo: encMemoSlots slots, direct-mapped by
+// address; encodings up to encMemoLen bytes; encMemoBytes bytes in all,
+// after which the memo starts again empty.
+const (
+	encMemoSlots = 1 << 12
+	encMemoLen   = 256
+	encMemoBytes = 1 << 18
+)
+
+// recall returns the slot for the value at p and its remembered encoding,
+// if any.
+func (e *Encoder) recall(p unsafe.Pointer) (*encMemo, []byte) {
+	if e.memo == nil {
+		e.memo = make([]encMemo, encMemoSlots)
+	}
+	m := &e.memo[uint64(uintptr(p))*0x9e3779b97f4a7c15>>(64-12)]
+	if m.p != p {
+		return m, nil
+	}
+	return m, e.bytes[m.off : m.off+m.n]
+}
+
+// remember keeps enc, the encoding of the value at p, in slot m.
+func (e *Encoder) remember(m *encMemo, p unsafe.Pointer, enc []byte) {
+	if len(enc) > encMemoLen {
+		return
+	}
+	if len(e.bytes)+len(enc) > encMemoBytes {
+		clear(e.memo)
+		e.bytes = e.bytes[:0]
+	}
+	*m = encMemo{p: p, off: uint32(len(e.bytes)), n: uint32(len(enc))}
+	e.bytes = append(e.bytes, enc...)
 }
 
 type domRef struct {
@@ -212,24 +263,50 @@ func (e *Encoder) appendEnc(b []byte, v Value) ([]byte, error) {
 		b = binary.AppendVarint(b, int64(x.Lo))
 		return binary.AppendVarint(b, int64(x.Hi)), nil
 	case *Set:
+		m, enc := e.recall(unsafe.Pointer(x))
+		if enc != nil {
+			return append(b, enc...), nil
+		}
+		start := len(b)
 		b = append(b, encSet)
 		b = binary.AppendUvarint(b, uint64(len(x.elems)))
-		return e.appendBody(b, x.elems)
-	case *Func:
-		if len(x.dom) == 0 {
-			b = append(b, encTuple)
-			b = binary.AppendUvarint(b, uint64(len(x.rng)))
-		} else {
-			id, ok := e.domain(x.dom)
-			if !ok {
-				return b, fmt.Errorf("%w: more than %d function domains", ErrNotEncodable, maxDomains)
-			}
-			b = append(b, encFunc, byte(x.shape))
-			b = binary.AppendUvarint(b, uint64(id))
+		b, err := e.appendBody(b, x.elems)
+		if err == nil {
+			e.remember(m, unsafe.Pointer(x), b[start:])
 		}
-		return e.appendBody(b, x.rng)
+		return b, err
+	case *Func:
+		if x.arena {
+			return e.appendFunc(b, x)
+		}
+		m, enc := e.recall(unsafe.Pointer(x))
+		if enc != nil {
+			return append(b, enc...), nil
+		}
+		start := len(b)
+		b, err := e.appendFunc(b, x)
+		if err == nil {
+			e.remember(m, unsafe.Pointer(x), b[start:])
+		}
+		return b, err
 	}
 	return b, fmt.Errorf("%w: %s", ErrNotEncodable, v.Kind())
+}
+
+// appendFunc appends the encoding of a function.
+func (e *Encoder) appendFunc(b []byte, x *Func) ([]byte, error) {
+	if len(x.dom) == 0 {
+		b = append(b, encTuple)
+		b = binary.AppendUvarint(b, uint64(len(x.rng)))
+	} else {
+		id, ok := e.domain(x.dom)
+		if !ok {
+			return b, fmt.Errorf("%w: more than %d function domains", ErrNotEncodable, maxDomains)
+		}
+		b = append(b, encFunc, byte(x.shape))
+		b = binary.AppendUvarint(b, uint64(id))
+	}
+	return e.appendBody(b, x.rng)
 }
 
 // appendBody appends the byte length of the elements' encodings, then the

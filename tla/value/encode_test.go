@@ -273,3 +273,79 @@ func TestDecoderRemembersOnlyItsOwn(t *testing.T) {
 		}
 	}
 }
+
+// TestEncoderMemoAsFresh: an Encoder that remembers the encodings of the
+// values it met gives the bytes a fresh one gives, for values met again
+// (the same pointers), values equal to them (other pointers), and values
+// holding them, across more encodings than its memo keeps.
+func TestEncoderMemoAsFresh(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"type", "bal"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var long Encoder
+	var met []Value
+	rapid.Check(t, func(t *rapid.T) {
+		vs := rapid.SliceOfN(genEncodable(tab, rm), 1, 4).Draw(t, "values")
+		if len(met) > 0 && rapid.Bool().Draw(t, "again") {
+			vs = append(vs, met[rapid.IntRange(0, len(met)-1).Draw(t, "old")])
+		}
+		if s, err := NewSet(vs...); err == nil {
+			vs = append(vs, s, Tuple(vs...)) // holding the values met
+		}
+		for _, v := range vs {
+			var fresh Encoder
+			want, err := fresh.AppendEncoded(nil, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 {
+				got, err := long.AppendEncoded([]byte{9}, v)
+				if err != nil || !bytes.Equal(got[1:], want) || got[0] != 9 {
+					t.Fatalf("%s: remembering encoder gave %x, %v; fresh %x", v, got, err, want)
+				}
+			}
+			met = append(met, v)
+		}
+	})
+	// More bytes than the memo keeps: it starts again and stays right.
+	var big []Value
+	for i := range 3 * encMemoBytes / 16 {
+		big = append(big, rm.Make([]Value{Int(i), tab.String("x")}))
+	}
+	for round := range 2 {
+		for _, v := range big {
+			var fresh Encoder
+			want, _ := fresh.AppendEncoded(nil, v)
+			if got, err := long.AppendEncoded(nil, v); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("round %d: %s: %x, %v; fresh %x", round, v, got, err, want)
+			}
+		}
+	}
+}
+
+// TestEncoderForgetsArenaFuncs: an arena function is refilled once its
+// epoch is released, so an Encoder never remembers its encoding: encoded
+// again with other values, it gives the new ones.
+func TestEncoderForgetsArenaFuncs(t *testing.T) {
+	var a Arena
+	var enc Encoder
+	f := TupleIn(&a, 2)
+	SetIn(f, 0, Int(1))
+	SetIn(f, 1, Int(2))
+	first, err := enc.AppendEncoded(nil, DoneIn(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	SetIn(f, 1, Int(3)) // as a reused slab would
+	g := DoneIn(f)
+	got, err := enc.AppendEncoded(nil, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := new(Encoder).AppendEncoded(nil, Tuple(Int(1), Int(3)))
+	if !bytes.Equal(got, want) || bytes.Equal(got, first) {
+		t.Fatalf("arena tuple re-encoded as %x (first %x), want %x", got, first, want)
+	}
+}

@@ -512,11 +512,17 @@ func (r *RecordMaker) findRecord(vals []Value, h uint64, s *Set) (bool, error) {
 // enumerated set of functions (a set of messages asked whether it holds
 // [type |-> "2b", bal |-> b, ...]); vals is not retained.
 func (r *RecordMaker) In(vals []Value, s Value) (bool, error) {
+	return r.InArena(vals, s, nil)
+}
+
+// InArena is In for a worker with arena a (nil: none), which keeps what In
+// learns of s that outlives the question.
+func (r *RecordMaker) InArena(vals []Value, s Value, a *Arena) (bool, error) {
 	if st, ok := s.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
 		if found, err := r.findRecord(vals, r.hashOf(vals), st); err != nil || found {
 			return found, err
 		}
-		if st.comparableRecord(r.dom, vals, r.perm) {
+		if st.comparableRecord(r.dom, vals, r.perm, a) {
 			return false, nil
 		}
 		return false, r.search(vals, st)

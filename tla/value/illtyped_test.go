@@ -2,6 +2,7 @@ package value
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 )
 
@@ -86,4 +87,42 @@ func TestIllTypedFuncs(t *testing.T) {
 	check(`[b |-> "x", a |-> 1] \in small`, in, err, -1)
 	in, err = rm.In([]Value{Int(2), Int(1)}, small)
 	check(`[b |-> 2, a |-> 1] \in small`, in, err, 1)
+
+	// The same questions with a worker's arena, which keeps the answers
+	// for the sets asked: two sets of records of one domain, one
+	// comparable with the records asked and one not (a string where they
+	// hold a number), asked in turn, each get their own answer.
+	var a Arena
+	mixed := mustSet(t, rec("a", "y", "b", 3))
+	for round := range 3 {
+		in, err = rm.InArena([]Value{Int(1), Int(5)}, small, &a)
+		check(`[b |-> 1, a |-> 5] \in small (arena)`, in, err, 0)
+		in, err = rm.InArena([]Value{Int(1), Int(5)}, mixed, &a)
+		check(`[b |-> 1, a |-> 5] \in mixed (arena)`, in, err, -1)
+		in, err = rm.InArena([]Value{tab.String("x"), Int(1)}, small, &a)
+		check(`[b |-> "x", a |-> 1] \in small (arena)`, in, err, -1)
+		in, err = rm.InArena([]Value{Int(2), Int(1)}, small, &a)
+		check(`[b |-> 2, a |-> 1] \in small (arena)`, in, err, 1)
+		in, err = rm.InArena([]Value{Int(3), tab.String("y")}, mixed, &a)
+		check(`[b |-> 3, a |-> "y"] \in mixed (arena)`, in, err, 1)
+		if round == 1 {
+			a.Begin() // answers outlive the arena's epochs
+		}
+	}
+	// More sets than the arena keeps answers for, so that sets share its
+	// slots: each still gets its own answer.
+	var sets []*Set
+	for i := range 4 * arenaKinds {
+		if i%2 == 0 {
+			sets = append(sets, mustSet(t, rec("a", i, "b", i)))
+		} else {
+			sets = append(sets, mustSet(t, rec("a", "y", "b", i)))
+		}
+	}
+	for range 2 {
+		for i, st := range sets {
+			in, err = rm.InArena([]Value{Int(-1), Int(-1)}, st, &a)
+			check(fmt.Sprintf(`[b |-> -1, a |-> -1] \in set %d (arena)`, i), in, err, -(i % 2))
+		}
+	}
 }

@@ -1,5 +1,7 @@
 package value
 
+import "unsafe"
+
 // TLC decides x \in S, for a set S it has normalized, by a binary search
 // that raises where it compares x with an element it cannot be compared
 // with ([a |-> 1] against [a |-> "x"]). We find functions by hash, and a
@@ -21,8 +23,10 @@ const maxKindFields = 8
 // values. An element of its size that is not
 // a record, or a field of a kind that does not match or is not a scalar,
 // leaves it to the search (false). The answer for one domain and kinds of
-// values is kept in the set's index.
-func (s *Set) comparableRecord(dom, vals []Value, perm []int) bool {
+// values is kept in the worker's arena if a is not nil (the sets a model
+// asks are mostly new with each state: an index per set would be made for
+// a few questions), else in the set's index.
+func (s *Set) comparableRecord(dom, vals []Value, perm []int, a *Arena) bool {
 	if len(s.elems) > smallFuncSet || len(dom) == 0 || len(dom) > maxKindFields {
 		return false
 	}
@@ -37,6 +41,9 @@ func (s *Set) comparableRecord(dom, vals []Value, perm []int) bool {
 			return false
 		}
 		kinds[i] = k
+	}
+	if a != nil {
+		return a.comparable(s, dom, kinds)
 	}
 	ix := s.index.Load()
 	if ix != nil {
@@ -116,4 +123,29 @@ func sameFields(a, b []Value) bool {
 		}
 	}
 	return true
+}
+
+// arenaKinds is how many comparableRecord answers an Arena keeps.
+const arenaKinds = 64
+
+// arenaKind is a comparableRecord answer an Arena keeps: for the records
+// of memo's domain and kinds in set.
+type arenaKind struct {
+	set  *Set
+	memo kindMemo
+}
+
+// comparable is comparableRecord's answer for set s and records of domain
+// dom with values of the given kinds, from the arena's memory or computed
+// and remembered (direct-mapped by the set's and the domain's addresses;
+// an entry keeps its set alive, so an address names one set while kept).
+func (a *Arena) comparable(s *Set, dom []Value, kinds [maxKindFields]uint16) bool {
+	h := (uint64(uintptr(unsafe.Pointer(s))) ^ uint64(uintptr(unsafe.Pointer(&dom[0])))>>4) * 0x9e3779b97f4a7c15 >> (64 - 6)
+	e := &a.kinds[h]
+	if e.set == s && e.memo.dom == &dom[0] && e.memo.n == len(dom) && e.memo.kinds == kinds {
+		return e.memo.ok
+	}
+	ok := comparableKinds(s.elems, dom, kinds[:len(dom)])
+	*e = arenaKind{set: s, memo: kindMemo{dom: &dom[0], n: len(dom), kinds: kinds, ok: ok}}
+	return ok
 }

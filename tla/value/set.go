@@ -247,7 +247,7 @@ func (s *Set) containsFunc(f *Func) (bool, error) {
 // FALSE, or the error TLC's binary search raises on an element it cannot
 // compare with f (see comparableRecord).
 func (s *Set) missed(f *Func) (bool, error) {
-	if f.shape == ShapeRecord && s.comparableRecord(f.dom, f.rng, nil) {
+	if f.shape == ShapeRecord && s.comparableRecord(f.dom, f.rng, nil, nil) {
 		return false, nil
 	}
 	return s.search(f)
