@@ -471,13 +471,37 @@ type frontierItem struct {
 // chunks, which the garbage collector frees with the last of them and never
 // scans (they hold no pointers).
 type scratch struct {
-	arena *value.Arena // the successors' values (PendingSystem)
-	enc   value.Encoder
-	dec   value.Decoder
-	buf   []byte
-	chunk []byte
-	sink  succSink                        // the state being expanded and the successors held (expandOne)
-	emit  func(t State, action int) error // sink.next, made once
+	arena   *value.Arena // the successors' values (PendingSystem)
+	enc     value.Encoder
+	dec     value.Decoder
+	buf     []byte
+	chunk   []byte
+	cands   []candidate                     // the candidates of the expansions, end to end (addCand)
+	claimed int64                           // claim table slots filled in this block (claimTable.claimCounting)
+	sink    succSink                        // the state being expanded and the successors held (expandOne)
+	emit    func(t State, action int) error // sink.next, made once
+}
+
+// candChunk is how many candidates a worker's slab of candidates holds.
+const candChunk = 1 << 10
+
+// addCand appends c to e's candidates. The candidates of the expansions a
+// worker makes come one expansion after another, so e's are the last ones
+// in the worker's slab, where c joins them; a full slab is replaced (e's
+// copied over) and the old one is left to the expansions that use it.
+func (w *scratch) addCand(e *expansion, c candidate) {
+	n := len(e.cands)
+	if n > 0 && (len(w.cands) < n || &w.cands[len(w.cands)-n] != &e.cands[0]) {
+		e.cands = append(e.cands, c) // not at the slab's end (not made here)
+		return
+	}
+	if len(w.cands) == cap(w.cands) {
+		slab := make([]candidate, n, max(candChunk, 2*(n+1)))
+		copy(slab, e.cands)
+		w.cands = slab
+	}
+	w.cands = append(w.cands, c)
+	e.cands = w.cands[len(w.cands)-n-1 : len(w.cands) : len(w.cands)]
 }
 
 // arenaChunk is the size of an arena chunk.
@@ -659,7 +683,8 @@ func (c *checker) initial(ctx context.Context, frontier *level) error {
 			return nil
 		}
 		if c.claims != nil {
-			c.claims.maybeGrow() // no worker runs yet
+			var none int64
+			c.claims.maybeGrow(&none) // no worker runs yet
 		}
 		idx, err := c.store(s, fp, -1, initID)
 		if err != nil {
@@ -723,6 +748,72 @@ func (c *checker) fail(ctx context.Context, err error, trace []TraceStep) error 
 	return err
 }
 
+// blockMerger merges blocks of expansions in frontier order as the workers
+// finish them: the worker that finishes the next block to merge (or finds
+// it finished) merges it and every finished block after it, one worker at
+// a time. Merging where the expansions were made keeps them in that core's
+// cache and spares a merging goroutine its sleeps and wake-ups (with two
+// workers, a fifteenth of the CPU time went to waking it, with one a third
+// of the system time).
+type blockMerger struct {
+	c      *checker
+	ctx    context.Context
+	exps   []expansion
+	next   *level
+	rest   int // frontier states after exps
+	done   []atomic.Bool
+	cursor atomic.Int64 // the next block to merge
+	stop   *atomic.Bool // set when the merge is over: the workers take no more blocks
+	mu     sync.Mutex   // held by the merging worker
+	over   bool         // the merge's result, once stop is set
+	err    error
+}
+
+func newBlockMerger(c *checker, ctx context.Context, exps []expansion, next *level, rest int, stop *atomic.Bool) *blockMerger {
+	blocks := (len(exps) + expandBlock - 1) / expandBlock
+	return &blockMerger{c: c, ctx: ctx, exps: exps, next: next, rest: rest, done: make([]atomic.Bool, blocks), stop: stop}
+}
+
+// finish marks block b done and merges what can be merged, unless another
+// worker is merging. A worker finding the lock taken leaves its block to
+// the merging one, which looks for finished blocks again after unlocking:
+// the block's done flag is set before the failed attempt to lock, so that
+// look sees it.
+func (m *blockMerger) finish(b int) {
+	m.done[b].Store(true)
+	for {
+		n := int(m.cursor.Load())
+		if n >= len(m.done) || !m.done[n].Load() || m.stop.Load() || !m.mu.TryLock() {
+			return
+		}
+		m.mergeReady()
+		m.mu.Unlock()
+	}
+}
+
+// mergeReady merges the finished blocks from the cursor on; m.mu is held.
+func (m *blockMerger) mergeReady() {
+	for {
+		b := int(m.cursor.Load())
+		if b >= len(m.done) || !m.done[b].Load() || m.stop.Load() {
+			return
+		}
+		lo, hi := b*expandBlock, min((b+1)*expandBlock, len(m.exps))
+		// The read lock keeps the workers from growing the table while
+		// the merge looks fingerprints up in it.
+		m.c.claims.mu.RLock()
+		over, err := m.c.merge(m.ctx, m.exps[lo:hi], m.next, m.rest+len(m.exps)-hi)
+		m.c.claims.mu.RUnlock()
+		clear(m.exps[lo:hi])
+		m.cursor.Store(int64(b + 1))
+		if over || err != nil {
+			m.over, m.err = over, err
+			m.stop.Store(true)
+			return
+		}
+	}
+}
+
 // chunkStates is how many frontier states are expanded between merges.
 const chunkStates = 1 << 14
 
@@ -732,11 +823,11 @@ const expandBlock = 32
 // expandMerge expands part of the frontier (base is the index of its first
 // state in the level) with the workers and merges the expansions in
 // frontier order into next (rest counts the frontier states after it).
-// With the claim table the merge, which is sequential, runs beside the
-// workers: a block of expansions is merged as soon as it and every block
-// before it are done, so that merging costs the workers no time (with two
-// workers it was a fortieth of the run, waited for at every chunk's end).
-// Without it (exact mode, action constraints) the workers read the
+// With the claim table the merge, which is sequential, runs in the
+// workers (blockMerger): a block of expansions is merged as soon as it and
+// every block before it are done, not at the chunk's end, where the
+// workers would wait for it (with two workers that wait was a fortieth of
+// the run). Without it (exact mode, action constraints) the workers read the
 // fingerprint set the merge writes, so the merge waits for all of them.
 func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base int, next *level, rest int) (bool, error) {
 	exps := make([]expansion, len(items))
@@ -744,41 +835,22 @@ func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base in
 		c.expand(ctx, items, base, exps, nil, nil)
 		return c.merge(ctx, exps, next, rest)
 	}
-	blocks := (len(items) + expandBlock - 1) / expandBlock
-	ready := make(chan int, blocks)
 	var stop atomic.Bool
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		c.expand(ctx, items, base, exps, ready, &stop)
-	}()
-	defer wg.Wait()
-	got := make([]bool, blocks)
-	for b := range blocks {
-		for !got[b] {
-			got[<-ready] = true
-		}
-		lo, hi := b*expandBlock, min((b+1)*expandBlock, len(items))
-		// The read lock keeps the workers from growing the table while
-		// the merge looks fingerprints up in it.
-		c.claims.mu.RLock()
-		done, err := c.merge(ctx, exps[lo:hi], next, rest+len(items)-hi)
-		c.claims.mu.RUnlock()
-		clear(exps[lo:hi])
-		if done || err != nil {
-			stop.Store(true)
-			return done, err
-		}
-	}
-	return false, nil
+	m := newBlockMerger(c, ctx, exps, next, rest, &stop)
+	c.expand(ctx, items, base, exps, m, &stop)
+	// Every block was merged by the worker that finished it or by the one
+	// merging then; the workers have stopped, so no lock is contended.
+	m.mu.Lock()
+	m.mergeReady()
+	m.mu.Unlock()
+	return m.over, m.err
 }
 
 // expand computes the successors of part of the frontier (base is the
 // index of its first state in the level) into exps with the workers, which
-// take blocks of states in turn, and sends the index of each block done to
-// ready (if not nil); once stop is set, the workers take no more blocks.
-func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int, exps []expansion, ready chan<- int, stop *atomic.Bool) {
+// take blocks of states in turn and hand each block done to ready (if not
+// nil), which merges it; once stop is set, the workers take no more blocks.
+func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int, exps []expansion, ready *blockMerger, stop *atomic.Bool) {
 	w := c.opts.Workers
 	if w > len(frontier) {
 		w = len(frontier)
@@ -812,11 +884,11 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 					w.sink.flushBlock()
 					if c.claims != nil {
 						c.claims.mu.RUnlock()
-						c.claims.maybeGrow()
+						c.claims.maybeGrow(&w.claimed)
 					}
 				}
 				if ready != nil {
-					ready <- lo / expandBlock
+					ready.finish(lo / expandBlock)
 				}
 			}
 		}()
@@ -827,10 +899,10 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 // dup reports whether successor pos of frontier state i, with fingerprint
 // fp, needs no judging: it is stored, or (with the claim table) occurs
 // earlier in the sequential order.
-func (c *checker) dup(i int, pos int32, fp uint64) (bool, uint64) {
+func (c *checker) dup(w *scratch, i int, pos int32, fp uint64) (bool, uint64) {
 	if c.claims != nil {
 		key := claimKey(i, pos)
-		return !c.claims.claim(fp, key), key
+		return !c.claims.claimCounting(fp, key, &w.claimed), key
 	}
 	return c.exact == nil && c.seen.Contains(fp), 0
 }
@@ -966,7 +1038,7 @@ func (k *succSink) flush() error {
 	c := k.c
 	for i := range k.pend {
 		p := &k.pend[i]
-		p.dup, p.key = c.dup(p.i, p.pos, p.fp)
+		p.dup, p.key = c.dup(k.w, p.i, p.pos, p.fp)
 	}
 	n := len(c.vars)
 	var stopped *expansion
@@ -1027,7 +1099,7 @@ func (c *checker) admit(w *scratch, e *expansion, parent State, cand candidate) 
 	if cand.err == nil && !cand.out && cand.inv == "" {
 		cand.enc = w.encode(cand.state)
 	}
-	e.cands = append(e.cands, cand)
+	w.addCand(e, cand)
 	if cand.err != nil {
 		return errStop
 	}

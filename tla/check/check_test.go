@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/value"
@@ -429,5 +430,93 @@ func TestResultJSON(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`"verdict":"invariant"`)) || !bytes.Contains(b, []byte(`"state":["4","3"]`)) {
 		t.Fatalf("%s", b)
+	}
+}
+
+// cube is a walk in {0..n-1}^3 by steps of +1 and +3 (mod n) in each
+// coordinate: hundreds of states per level, so that a level is expanded
+// in many blocks, which the workers finish out of order.
+func cube(n int32) *funcSystem {
+	return &funcSystem{
+		vars: []string{"x", "y", "z"},
+		init: [][]int32{{0, 0, 0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			for i := range 3 {
+				for _, d := range []int32{1, 3} {
+					t := append([]int32(nil), s...)
+					t[i] = (t[i] + d) % n
+					emit(t, "Step")
+				}
+			}
+		},
+	}
+}
+
+// TestBlockMergeAsSequential: with the claim table, the workers merge the
+// blocks of expansions as they finish them; the counts are those of a
+// sequential search and the violation found, with its trace, is the same
+// for any number of workers.
+func TestBlockMergeAsSequential(t *testing.T) {
+	sys := cube(24)
+	d, g, depth := bfs(sys)
+	for _, w := range []int{1, 2, 3, 8} {
+		res, err := Run(context.Background(), sys, Options{Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != Success || res.Distinct != int64(d) || res.Generated != int64(g) || res.Depth != depth {
+			t.Fatalf("workers %d: %+v, want distinct %d generated %d depth %d", w, res, d, g, depth)
+		}
+	}
+	sys.invs = []Invariant{{Name: "Far", Holds: func(s State) (bool, error) {
+		return s[0].(value.Int)+s[1].(value.Int)+s[2].(value.Int) != 40, nil
+	}}}
+	var first Result
+	for _, w := range []int{1, 2, 3, 8} {
+		res, err := Run(context.Background(), sys, Options{Workers: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict != InvariantViolated {
+			t.Fatalf("workers %d: %+v", w, res)
+		}
+		if w == 1 {
+			first = res
+			continue
+		}
+		if res.Distinct != first.Distinct || res.Generated != first.Generated || res.Queue != first.Queue ||
+			fmt.Sprint(res.Trace) != fmt.Sprint(first.Trace) {
+			t.Fatalf("workers %d: %+v\none worker: %+v", w, res, first)
+		}
+	}
+}
+
+// TestAddCandKeepsEachExpansions: candidates added expansion after
+// expansion into a worker's slab (and, in between, appended the plain way
+// as a successor judged outside the claim table is) stay each their
+// expansion's, in order, across slabs, for an expansion larger than one.
+func TestAddCandKeepsEachExpansions(t *testing.T) {
+	var w scratch
+	sizes := []int{1, 0, 60, 20, 5, candChunk - 3, 7, 3 * candChunk, 2, 1, candChunk}
+	exps := make([]expansion, len(sizes))
+	for i, n := range sizes {
+		for j := range n {
+			c := candidate{pos: int32(j), fp: uint64(i)}
+			if j%97 == 50 {
+				exps[i].cands = append(exps[i].cands, c)
+			} else {
+				w.addCand(&exps[i], c)
+			}
+		}
+	}
+	for i, n := range sizes {
+		if len(exps[i].cands) != n {
+			t.Fatalf("expansion %d: %d candidates, want %d", i, len(exps[i].cands), n)
+		}
+		for j, c := range exps[i].cands {
+			if c.pos != int32(j) || c.fp != uint64(i) {
+				t.Fatalf("expansion %d, candidate %d: pos %d of expansion %d", i, j, c.pos, c.fp)
+			}
+		}
 	}
 }

@@ -54,6 +54,19 @@ func newClaimTable(size int) *claimTable {
 // (false: fp is stored, seen, or claimed earlier in the sequential order).
 // Callers hold mu for reading.
 func (t *claimTable) claim(fp, key uint64) bool {
+	var made int64
+	ok := t.claimCounting(fp, key, &made)
+	if made > 0 {
+		t.n.Add(made)
+	}
+	return ok
+}
+
+// claimCounting is claim for a worker, which counts the slots it fills in
+// *made and adds them to the table's count at the end of its block
+// (before maybeGrow): one shared counter written by every new fingerprint
+// costs both workers a cache miss each time.
+func (t *claimTable) claimCounting(fp, key uint64, made *int64) bool {
 	fp = fpKey(fp)
 	for i := fp & t.mask; ; i = (i + 1) & t.mask {
 		sl := &t.slots[i]
@@ -62,7 +75,7 @@ func (t *claimTable) claim(fp, key uint64) bool {
 			if !atomic.CompareAndSwapUint64(&sl.fp, 0, fp) {
 				cur = atomic.LoadUint64(&sl.fp)
 			} else {
-				t.n.Add(1)
+				*made++
 				cur = fp
 			}
 		}
@@ -105,10 +118,15 @@ func (t *claimTable) key(fp uint64) uint64 {
 	return ^atomic.LoadUint64(&t.slots[i].key)
 }
 
-// maybeGrow doubles the table when it is 60% full; workers call it between
+// maybeGrow adds the slots a worker filled (*made, zeroed) to the table's
+// count and doubles the table when it is 60% full; workers call it between
 // blocks of states without holding mu (a block claims a few hundred
 // fingerprints at most, far fewer than the 40% left free).
-func (t *claimTable) maybeGrow() {
+func (t *claimTable) maybeGrow(made *int64) {
+	if *made > 0 {
+		t.n.Add(*made)
+		*made = 0
+	}
 	if t.n.Load() < t.grow.Load() {
 		return
 	}

@@ -137,7 +137,13 @@ func (l *level) push(it frontierItem) error {
 		if err := l.seal(); err != nil {
 			return err
 		}
-		l.blocks = append(l.blocks, fblock{items: make([]frontierItem, 0, 64)})
+		// A level's first block grows as it fills; a level that fills one
+		// is large, and its next blocks are made whole at once.
+		c := 64
+		if len(l.blocks) > 0 {
+			c = chunkStates
+		}
+		l.blocks = append(l.blocks, fblock{items: make([]frontierItem, 0, c)})
 	}
 	b := &l.blocks[len(l.blocks)-1]
 	b.items = append(b.items, it)

@@ -263,3 +263,28 @@ func TestGapFinderSortsClusters(t *testing.T) {
 		t.Fatalf("got %g, want %g", got, want)
 	}
 }
+
+// TestClaimCountsFromWorkers: a worker's claims of new fingerprints reach
+// the table's count when it ends its block (maybeGrow), which then grows
+// the table past 60% full and keeps every claim.
+func TestClaimCountsFromWorkers(t *testing.T) {
+	tab := newClaimTable(16)
+	var made int64
+	for i := range 10 {
+		if !tab.claimCounting(uint64(i+1)*0x9e3779b97f4a7c15, claimKey(i, 0), &made) {
+			t.Fatalf("fingerprint %d: not claimed", i)
+		}
+	}
+	if made != 10 || tab.n.Load() != 0 {
+		t.Fatalf("made %d, table count %d before the block's end", made, tab.n.Load())
+	}
+	tab.maybeGrow(&made)
+	if made != 0 || tab.n.Load() != 10 || len(tab.slots) != 32 {
+		t.Fatalf("after the block: made %d, count %d, %d slots; want 0, 10, 32", made, tab.n.Load(), len(tab.slots))
+	}
+	for i := range 10 {
+		if k := tab.key(uint64(i+1) * 0x9e3779b97f4a7c15); k != claimKey(i, 0) {
+			t.Fatalf("fingerprint %d: key %x after growing, want %x", i, k, claimKey(i, 0))
+		}
+	}
+}
