@@ -848,9 +848,9 @@ func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base in
 
 // expand computes the successors of part of the frontier (base is the
 // index of its first state in the level) into exps with the workers, which
-// take blocks of states in turn and hand each block done to ready (if not
+// take blocks of states in turn and hand each block done to merger (if not
 // nil), which merges it; once stop is set, the workers take no more blocks.
-func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int, exps []expansion, ready *blockMerger, stop *atomic.Bool) {
+func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int, exps []expansion, merger *blockMerger, stop *atomic.Bool) {
 	w := c.opts.Workers
 	if w > len(frontier) {
 		w = len(frontier)
@@ -887,8 +887,8 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 						c.claims.maybeGrow(&w.claimed)
 					}
 				}
-				if ready != nil {
-					ready.finish(lo / expandBlock)
+				if merger != nil {
+					merger.finish(lo / expandBlock)
 				}
 			}
 		}()

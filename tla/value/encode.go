@@ -176,7 +176,8 @@ type encMemo struct {
 // address; encodings up to encMemoLen bytes; encMemoBytes bytes in all,
 // after which the memo starts again empty.
 const (
-	encMemoSlots = 1 << 12
+	encMemoBits  = 12
+	encMemoSlots = 1 << encMemoBits
 	encMemoLen   = 256
 	encMemoBytes = 1 << 18
 )
@@ -187,7 +188,7 @@ func (e *Encoder) recall(p unsafe.Pointer) (*encMemo, []byte) {
 	if e.memo == nil {
 		e.memo = make([]encMemo, encMemoSlots)
 	}
-	m := &e.memo[uint64(uintptr(p))*0x9e3779b97f4a7c15>>(64-12)]
+	m := &e.memo[addrSlot(addr(p), encMemoBits)]
 	if m.p != p {
 		return m, nil
 	}
@@ -263,34 +264,37 @@ func (e *Encoder) appendEnc(b []byte, v Value) ([]byte, error) {
 		b = binary.AppendVarint(b, int64(x.Lo))
 		return binary.AppendVarint(b, int64(x.Hi)), nil
 	case *Set:
-		m, enc := e.recall(unsafe.Pointer(x))
-		if enc != nil {
-			return append(b, enc...), nil
-		}
-		start := len(b)
-		b = append(b, encSet)
-		b = binary.AppendUvarint(b, uint64(len(x.elems)))
-		b, err := e.appendBody(b, x.elems)
-		if err == nil {
-			e.remember(m, unsafe.Pointer(x), b[start:])
-		}
-		return b, err
+		return e.appendRemembered(b, unsafe.Pointer(x), v)
 	case *Func:
 		if x.arena {
 			return e.appendFunc(b, x)
 		}
-		m, enc := e.recall(unsafe.Pointer(x))
-		if enc != nil {
-			return append(b, enc...), nil
-		}
-		start := len(b)
-		b, err := e.appendFunc(b, x)
-		if err == nil {
-			e.remember(m, unsafe.Pointer(x), b[start:])
-		}
-		return b, err
+		return e.appendRemembered(b, unsafe.Pointer(x), v)
 	}
 	return b, fmt.Errorf("%w: %s", ErrNotEncodable, v.Kind())
+}
+
+// appendRemembered appends the encoding of v, a set or a function at p
+// that is not an arena function: the one remembered, or made and then
+// remembered.
+func (e *Encoder) appendRemembered(b []byte, p unsafe.Pointer, v Value) ([]byte, error) {
+	m, enc := e.recall(p)
+	if enc != nil {
+		return append(b, enc...), nil
+	}
+	start := len(b)
+	var err error
+	if s, ok := v.(*Set); ok {
+		b = append(b, encSet)
+		b = binary.AppendUvarint(b, uint64(len(s.elems)))
+		b, err = e.appendBody(b, s.elems)
+	} else {
+		b, err = e.appendFunc(b, v.(*Func))
+	}
+	if err == nil {
+		e.remember(m, p, b[start:])
+	}
+	return b, err
 }
 
 // appendFunc appends the encoding of a function.

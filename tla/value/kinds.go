@@ -125,8 +125,12 @@ func sameFields(a, b []Value) bool {
 	return true
 }
 
-// arenaKinds is how many comparableRecord answers an Arena keeps.
-const arenaKinds = 64
+// An Arena keeps arenaKinds comparableRecord answers, direct-mapped by
+// arenaKindBits bits.
+const (
+	arenaKindBits = 6
+	arenaKinds    = 1 << arenaKindBits
+)
 
 // arenaKind is a comparableRecord answer an Arena keeps: for the records
 // of memo's domain and kinds in set.
@@ -140,8 +144,7 @@ type arenaKind struct {
 // and remembered (direct-mapped by the set's and the domain's addresses;
 // an entry keeps its set alive, so an address names one set while kept).
 func (a *Arena) comparable(s *Set, dom []Value, kinds [maxKindFields]uint16) bool {
-	h := (uint64(uintptr(unsafe.Pointer(s))) ^ uint64(uintptr(unsafe.Pointer(&dom[0])))>>4) * 0x9e3779b97f4a7c15 >> (64 - 6)
-	e := &a.kinds[h]
+	e := &a.kinds[addrSlot(addr(unsafe.Pointer(s))^addr(unsafe.Pointer(&dom[0]))>>4, arenaKindBits)]
 	if e.set == s && e.memo.dom == &dom[0] && e.memo.n == len(dom) && e.memo.kinds == kinds {
 		return e.memo.ok
 	}

@@ -66,9 +66,15 @@ type memo struct {
 	hits [64]atomic.Pointer[Func]
 }
 
-func memoSlot(f *Func) uint64 {
-	return uint64(uintptr(unsafe.Pointer(f))) * 0x9e3779b97f4a7c15 >> 58
-}
+func memoSlot(f *Func) uint64 { return addrSlot(addr(unsafe.Pointer(f)), 6) }
+
+// addr is the address p points to, as a number to hash.
+func addr(p unsafe.Pointer) uint64 { return uint64(uintptr(p)) }
+
+// addrSlot is the slot of a table of 1<<bits slots, direct-mapped by an
+// address (or a mix of addresses) a: the multiplication moves the
+// address's varying middle bits to the top.
+func addrSlot(a uint64, bits int) uint64 { return a * 0x9e3779b97f4a7c15 >> (64 - bits) }
 
 func (m *memo) has(f *Func) bool { return m.hits[memoSlot(f)].Load() == f }
 
