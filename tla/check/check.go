@@ -352,8 +352,9 @@ func (c *checker) actionID(name string) uint16 {
 	return id
 }
 
-// judge evaluates constraints and invariants of a generated state.
-func (c *checker) judge(parent State, s State, cand *candidate) {
+// judge evaluates constraints and invariants of a generated state, the
+// invariants with the worker's memo if not nil.
+func (c *checker) judge(parent State, s State, cand *candidate, memo *value.WorkerMemo) {
 	for _, p := range c.cons {
 		ok, err := p.Holds(s)
 		if err != nil {
@@ -379,7 +380,13 @@ func (c *checker) judge(parent State, s State, cand *candidate) {
 		}
 	}
 	for _, inv := range c.invs {
-		ok, err := inv.Holds(s)
+		var ok bool
+		var err error
+		if inv.HoldsMemo != nil && memo != nil {
+			ok, err = inv.HoldsMemo(s, memo)
+		} else {
+			ok, err = inv.Holds(s)
+		}
 		if err != nil {
 			cand.err = fmt.Errorf("evaluating invariant %s: %w", inv.Name, err)
 			return
@@ -667,7 +674,7 @@ func (c *checker) initial(ctx context.Context, frontier *level) error {
 		if !newState {
 			return nil
 		}
-		c.judge(nil, s, &cand)
+		c.judge(nil, s, &cand, nil)
 		if cand.err != nil {
 			c.res.Verdict = EvalError
 			c.res.Trace = []TraceStep{{InitialAction, s}}
@@ -1095,7 +1102,7 @@ func clear0(s []value.Value) []value.Value {
 // constraints, no violation), and adds it to e; an evaluation error stops
 // the expansion.
 func (c *checker) admit(w *scratch, e *expansion, parent State, cand candidate) error {
-	c.judge(parent, cand.state, &cand)
+	c.judge(parent, cand.state, &cand, w.arena.Memo())
 	if cand.err == nil && !cand.out && cand.inv == "" {
 		cand.enc = w.encode(cand.state)
 	}

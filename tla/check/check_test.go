@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/value"
@@ -518,5 +520,42 @@ func TestAddCandKeepsEachExpansions(t *testing.T) {
 				t.Fatalf("expansion %d, candidate %d: pos %d of expansion %d", i, j, c.pos, c.fp)
 			}
 		}
+	}
+}
+
+// TestInvariantsJudgedWithWorkerMemo: a worker judges the states it
+// generates with its own memo (value.WorkerMemo), one per worker, which no
+// other worker writes; Holds is left to callers without one.
+func TestInvariantsJudgedWithWorkerMemo(t *testing.T) {
+	sys := counter()
+	sys.cons = []StatePredicate{{Name: "Bound", Holds: func(s State) (bool, error) { return s[0].(value.Int) <= 3000, nil }}}
+	var mu sync.Mutex
+	memos := map[*value.WorkerMemo]int{}
+	var plain atomic.Int64
+	sys.invs = []Invariant{{
+		Name:  "Small",
+		Holds: func(State) (bool, error) { plain.Add(1); return true, nil },
+		HoldsMemo: func(_ State, m *value.WorkerMemo) (bool, error) {
+			mu.Lock()
+			memos[m]++
+			mu.Unlock()
+			return true, nil
+		},
+	}}
+	res, err := Run(context.Background(), sys, Options{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	judged := 0
+	for m, n := range memos {
+		if m == nil {
+			t.Fatalf("%d states judged with a nil memo", n)
+		}
+		judged += n
+	}
+	// Every successor is judged once (the constraint holds for 0..3000),
+	// by a worker; only the initial states are judged without one.
+	if res.Verdict != Success || len(memos) == 0 || len(memos) > 2 || judged < 3000 || plain.Load() == 0 || plain.Load() > 2 {
+		t.Fatalf("%+v: memos %v, judged without a memo %d", res, memos, plain.Load())
 	}
 }

@@ -104,7 +104,7 @@ func Dump(ctx context.Context, sys System, w io.Writer, opts DumpOptions) error 
 // the action constraints.
 func (c *checker) within(s, t State) (bool, error) {
 	var cand candidate
-	c.judge(s, t, &cand)
+	c.judge(s, t, &cand, nil)
 	return !cand.out, cand.err
 }
 

@@ -115,7 +115,7 @@ func (m *simulator) initial() ([]State, error) {
 	err := m.sys.Init(func(s State) error {
 		res.Generated++
 		var cand candidate
-		c.judge(nil, s, &cand)
+		c.judge(nil, s, &cand, nil)
 		switch {
 		case cand.err != nil:
 			firstErr = cand.err
@@ -194,7 +194,7 @@ func (m *simulator) successors(s State) (n int, stop bool, fault error) {
 		n++
 		res.Generated++
 		var cand candidate
-		c.judge(s, t, &cand)
+		c.judge(s, t, &cand, nil)
 		name, perr := "", error(nil)
 		if cand.err == nil && cand.inv == "" && !cand.out {
 			name, perr = c.checkActionProps(s, t)

@@ -29,6 +29,11 @@ type System interface {
 type Invariant struct {
 	Name  string
 	Holds func(State) (bool, error)
+	// HoldsMemo, if not nil, is Holds for one of the checker's workers,
+	// with the worker's memory of the sets the predicate asks (a type
+	// invariant's [RM -> ...] and SUBSET Message), which the worker alone
+	// writes: see value.WorkerMemo.
+	HoldsMemo func(State, *value.WorkerMemo) (bool, error)
 }
 
 // StatePredicate is a named state constraint.

@@ -34,6 +34,9 @@ type rt struct {
 	// leave in nxt a value made in it (a union S \cup {e} unbuilt, the
 	// copies of an EXCEPT); every read of nxt materializes it.
 	arena *value.Arena
+	// memo is the checker's worker's memory of the sets it asks (its
+	// arena's, or the one it gives an invariant), nil for other callers.
+	memo *value.WorkerMemo
 }
 
 type evalFn func(r *rt) (value.Value, error)
@@ -1497,7 +1500,7 @@ func (ru *recUnit) activation(r *rt, up int, slots []value.Value) *rt {
 	for i := 0; i < up; i++ {
 		outer = outer.up
 	}
-	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1, arena: r.arena}
+	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1, arena: r.arena, memo: r.memo}
 }
 
 // enter is activation for a call, refused past MaxCallDepth.

@@ -239,28 +239,14 @@ func (s scope) opInfix(x *syntax.OpApp, a, b evalFn) evalFn {
 			eq, err := value.Equal(x, y)
 			return value.Bool(eq == want), err
 		})
-	case "\\in", "\\notin":
-		want := x.Op == "\\in"
-		return bin(func(x, y value.Value) (value.Value, error) {
-			in, err := value.In(x, y)
-			return value.Bool(in == want), err
-		})
+	case "\\in", "\\notin", "\\subseteq":
+		return membership(x.Op, a, b, pos)
 	case "\\cup":
 		return bin(value.UnionValue)
 	case "\\cap":
 		return bin(func(x, y value.Value) (value.Value, error) { return value.Intersect(x, y) })
 	case "\\":
 		return bin(value.DifferenceValue)
-	case "\\subseteq":
-		return bin(func(x, y value.Value) (value.Value, error) {
-			sa, ok1 := x.(value.SetValue)
-			sb, ok2 := y.(value.SetValue)
-			if !ok1 || !ok2 {
-				return nil, evalErr(pos, "\\subseteq of non-sets %s, %s", x, y)
-			}
-			in, err := value.IsSubset(sa, sb)
-			return value.Bool(in), err
-		})
 	case "+":
 		return bin(value.Add)
 	case "-":
@@ -491,5 +477,33 @@ func (s scope) builtinEffect(x *syntax.Ref, p syntax.RefPart) evalFn {
 			v = value.True
 		}
 		return v, wrap(pos, err)
+	}
+}
+
+// membership compiles a \in b, a \notin b and a \subseteq b, which ask
+// with the worker's memo (rt.memo) where there is one: a type invariant
+// asks the same constant sets of every state.
+func membership(op string, a, b evalFn, pos syntax.Pos) evalFn {
+	subset, want := op == "\\subseteq", op == "\\in"
+	return func(r *rt) (value.Value, error) {
+		x, err := a(r)
+		if err != nil {
+			return nil, err
+		}
+		y, err := b(r)
+		if err != nil {
+			return nil, err
+		}
+		if !subset {
+			in, err := value.InMemo(x, y, r.memo)
+			return value.Bool(in == want), wrap(pos, err)
+		}
+		sa, ok1 := x.(value.SetValue)
+		sb, ok2 := y.(value.SetValue)
+		if !ok1 || !ok2 {
+			return nil, evalErr(pos, "\\subseteq of non-sets %s, %s", x, y)
+		}
+		in, err := value.IsSubsetMemo(sa, sb, r.memo)
+		return value.Bool(in), wrap(pos, err)
 	}
 }

@@ -407,7 +407,8 @@ func (m *Machine) bindOperators(c *cfg.Config) (constantOnly bool, err error) {
 		if err != nil {
 			return false, err
 		}
-		m.invs = append(m.invs, check.Invariant{Name: n.Name, Holds: m.statePred(x)})
+		in := m.statePredMemo(x)
+		m.invs = append(m.invs, check.Invariant{Name: n.Name, Holds: func(s check.State) (bool, error) { return in(s, nil) }, HoldsMemo: in})
 	}
 	for _, n := range c.Constraints {
 		x, err := lookup(&n, "CONSTRAINT")
@@ -522,9 +523,16 @@ func containsTemporal(x syntax.Expr) bool {
 // statePred is x as a predicate on states (an invariant, a constraint),
 // compiled on its first evaluation.
 func (m *Machine) statePred(x syntax.Expr) func(check.State) (bool, error) {
+	in := m.statePredMemo(x)
+	return func(s check.State) (bool, error) { return in(s, nil) }
+}
+
+// statePredMemo is statePred for a checker's worker with its memo (see
+// value.WorkerMemo; nil: none).
+func (m *Machine) statePredMemo(x syntax.Expr) func(check.State, *value.WorkerMemo) (bool, error) {
 	p := sync.OnceValue(func() *compiledPred { return m.pred(x, false, nil) })
-	return func(s check.State) (bool, error) {
-		v, err := m.run(p(), s, nil)
+	return func(s check.State, memo *value.WorkerMemo) (bool, error) {
+		v, err := m.run(p(), s, nil, memo)
 		return asBool(x, v, err)
 	}
 }

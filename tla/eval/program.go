@@ -115,7 +115,7 @@ type frame struct {
 type env = bind
 
 func (m *Machine) eval(x syntax.Expr, e *env, f *frame) (value.Value, error) {
-	return m.run(m.pred(x, f.init, e), f.cur, f.nxt)
+	return m.run(m.pred(x, f.init, e), f.cur, f.nxt, nil)
 }
 
 // run evaluates p on the states cur and nxt in an activation of the
@@ -123,7 +123,7 @@ func (m *Machine) eval(x syntax.Expr, e *env, f *frame) (value.Value, error) {
 // state, and its activation (slots included) would be garbage right after.
 // No value keeps an activation: a lazily filtered set copies the one it is
 // built in (lazyFilter).
-func (m *Machine) run(p *compiledPred, cur, nxt []value.Value) (value.Value, error) {
+func (m *Machine) run(p *compiledPred, cur, nxt []value.Value, memo *value.WorkerMemo) (value.Value, error) {
 	r, _ := m.predRT.Get().(*rt)
 	if r == nil {
 		r = &rt{}
@@ -132,7 +132,7 @@ func (m *Machine) run(p *compiledPred, cur, nxt []value.Value) (value.Value, err
 		r.slots = make([]value.Value, p.n)
 	}
 	r.slots = r.slots[:p.n]
-	r.cur, r.nxt = cur, nxt
+	r.cur, r.nxt, r.memo = cur, nxt, memo
 	v, err := p.fn(r)
 	clear(r.slots)
 	*r = rt{slots: r.slots[:0]}
@@ -232,11 +232,11 @@ func (m *Machine) nextInto(s check.State, emit func(check.State, int) error, a *
 		// made once per activation, not per call: it calls this call's emit
 		r.emit = func(nxt []value.Value, action int) error { return r.sink(check.State(nxt), action) }
 	}
-	r.cur, r.sink, r.arena = s, emit, a
+	r.cur, r.sink, r.arena, r.memo = s, emit, a, a.Memo()
 	err := m.prog.next(r)
 	// The activation goes back to the pool holding no values (its slots
 	// would keep the state's values alive) and no emit.
-	r.cur, r.sink, r.arena = nil, nil, nil
+	r.cur, r.sink, r.arena, r.memo = nil, nil, nil, nil
 	clear(r.nxt)
 	clear(r.slots)
 	m.nextRT.Put(r)

@@ -106,7 +106,7 @@ func (s scope) inRecordLit(x *syntax.OpApp, rf *recordFields) evalFn {
 		if err != nil {
 			return nil, err
 		}
-		in, err := rf.mk.InArena(vs, sv, r.arena)
+		in, err := rf.mk.InMemo(vs, sv, r.memo)
 		return value.Bool(in == want), wrap(pos, err)
 	}
 }

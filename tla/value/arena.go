@@ -18,9 +18,10 @@ import "fmt"
 // it. An Arena is for one goroutine.
 type Arena struct {
 	epoch    uint64
-	released uint64                // slabs whose last epoch is below it are free
-	slabs    []*slab               // in order of first use; the last is being filled
-	kinds    [arenaKinds]arenaKind // comparableRecord's answers for the sets asked
+	released uint64  // slabs whose last epoch is below it are free
+	slabs    []*slab // in order of first use; the last is being filled
+	// memo is the worker's memory of the constant sets it asks (Memo).
+	memo WorkerMemo
 	// Poison, for tests, never reuses a slab: a released one is cleared and
 	// dropped, so that a value still used after its release dereferences
 	// nil instead of reading another successor's values.

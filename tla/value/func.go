@@ -512,22 +512,22 @@ func (r *RecordMaker) findRecord(vals []Value, h uint64, s *Set) (bool, error) {
 // enumerated set of functions (a set of messages asked whether it holds
 // [type |-> "2b", bal |-> b, ...]); vals is not retained.
 func (r *RecordMaker) In(vals []Value, s Value) (bool, error) {
-	return r.InArena(vals, s, nil)
+	return r.InMemo(vals, s, nil)
 }
 
-// InArena is In for a worker with arena a (nil: none), which keeps what In
+// InMemo is In for a worker with memo m (nil: none), which keeps what In
 // learns of s that outlives the question.
-func (r *RecordMaker) InArena(vals []Value, s Value, a *Arena) (bool, error) {
+func (r *RecordMaker) InMemo(vals []Value, s Value, m *WorkerMemo) (bool, error) {
 	if st, ok := s.(*Set); ok && len(r.dom) > 0 && st.funcElems() {
 		if found, err := r.findRecord(vals, r.hashOf(vals), st); err != nil || found {
 			return found, err
 		}
-		if st.comparableRecord(r.dom, vals, r.perm, a) {
+		if st.comparableRecord(r.dom, vals, r.perm, m) {
 			return false, nil
 		}
 		return false, r.search(vals, st)
 	}
-	return In(r.Make(vals), s)
+	return InMemo(r.Make(vals), s, m)
 }
 
 // search is Set.search for Make(vals), not found by its hash: TLC's binary

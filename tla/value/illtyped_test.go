@@ -95,15 +95,15 @@ func TestIllTypedFuncs(t *testing.T) {
 	var a Arena
 	mixed := mustSet(t, rec("a", "y", "b", 3))
 	for round := range 3 {
-		in, err = rm.InArena([]Value{Int(1), Int(5)}, small, &a)
+		in, err = rm.InMemo([]Value{Int(1), Int(5)}, small, a.Memo())
 		check(`[b |-> 1, a |-> 5] \in small (arena)`, in, err, 0)
-		in, err = rm.InArena([]Value{Int(1), Int(5)}, mixed, &a)
+		in, err = rm.InMemo([]Value{Int(1), Int(5)}, mixed, a.Memo())
 		check(`[b |-> 1, a |-> 5] \in mixed (arena)`, in, err, -1)
-		in, err = rm.InArena([]Value{tab.String("x"), Int(1)}, small, &a)
+		in, err = rm.InMemo([]Value{tab.String("x"), Int(1)}, small, a.Memo())
 		check(`[b |-> "x", a |-> 1] \in small (arena)`, in, err, -1)
-		in, err = rm.InArena([]Value{Int(2), Int(1)}, small, &a)
+		in, err = rm.InMemo([]Value{Int(2), Int(1)}, small, a.Memo())
 		check(`[b |-> 2, a |-> 1] \in small (arena)`, in, err, 1)
-		in, err = rm.InArena([]Value{Int(3), tab.String("y")}, mixed, &a)
+		in, err = rm.InMemo([]Value{Int(3), tab.String("y")}, mixed, a.Memo())
 		check(`[b |-> 3, a |-> "y"] \in mixed (arena)`, in, err, 1)
 		if round == 1 {
 			a.Begin() // answers outlive the arena's epochs
@@ -112,7 +112,7 @@ func TestIllTypedFuncs(t *testing.T) {
 	// More sets than the arena keeps answers for, so that sets share its
 	// slots: each still gets its own answer.
 	var sets []*Set
-	for i := range 4 * arenaKinds {
+	for i := range 4 * memoKinds {
 		if i%2 == 0 {
 			sets = append(sets, mustSet(t, rec("a", i, "b", i)))
 		} else {
@@ -121,7 +121,7 @@ func TestIllTypedFuncs(t *testing.T) {
 	}
 	for range 2 {
 		for i, st := range sets {
-			in, err = rm.InArena([]Value{Int(-1), Int(-1)}, st, &a)
+			in, err = rm.InMemo([]Value{Int(-1), Int(-1)}, st, a.Memo())
 			check(fmt.Sprintf(`[b |-> -1, a |-> -1] \in set %d (arena)`, i), in, err, -(i % 2))
 		}
 	}

@@ -189,9 +189,11 @@ func (u *LazyUnion) Card() (int, error) {
 }
 
 // Contains implements SetValue.
-func (u *LazyUnion) Contains(x Value) (bool, error) {
+func (u *LazyUnion) Contains(x Value) (bool, error) { return u.containsMemo(x, nil) }
+
+func (u *LazyUnion) containsMemo(x Value, m *WorkerMemo) (bool, error) {
 	for _, s := range u.Sets {
-		in, err := s.Contains(x)
+		in, err := containsIn(s, x, m)
 		if err != nil || in {
 			return in, err
 		}

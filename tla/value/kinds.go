@@ -23,10 +23,10 @@ const maxKindFields = 8
 // values. An element of its size that is not
 // a record, or a field of a kind that does not match or is not a scalar,
 // leaves it to the search (false). The answer for one domain and kinds of
-// values is kept in the worker's arena if a is not nil (the sets a model
+// values is kept in the worker's memo if m is not nil (the sets a model
 // asks are mostly new with each state: an index per set would be made for
 // a few questions), else in the set's index.
-func (s *Set) comparableRecord(dom, vals []Value, perm []int, a *Arena) bool {
+func (s *Set) comparableRecord(dom, vals []Value, perm []int, m *WorkerMemo) bool {
 	if len(s.elems) > smallFuncSet || len(dom) == 0 || len(dom) > maxKindFields {
 		return false
 	}
@@ -42,8 +42,8 @@ func (s *Set) comparableRecord(dom, vals []Value, perm []int, a *Arena) bool {
 		}
 		kinds[i] = k
 	}
-	if a != nil {
-		return a.comparable(s, dom, kinds)
+	if m != nil {
+		return m.comparable(s, dom, kinds)
 	}
 	ix := s.index.Load()
 	if ix != nil {
@@ -125,30 +125,30 @@ func sameFields(a, b []Value) bool {
 	return true
 }
 
-// An Arena keeps arenaKinds comparableRecord answers, direct-mapped by
-// arenaKindBits bits.
+// A WorkerMemo keeps memoKinds comparableRecord answers, direct-mapped by
+// memoKindBits bits.
 const (
-	arenaKindBits = 6
-	arenaKinds    = 1 << arenaKindBits
+	memoKindBits = 6
+	memoKinds    = 1 << memoKindBits
 )
 
-// arenaKind is a comparableRecord answer an Arena keeps: for the records
+// memoKind is a comparableRecord answer a WorkerMemo keeps: for the records
 // of memo's domain and kinds in set.
-type arenaKind struct {
+type memoKind struct {
 	set  *Set
 	memo kindMemo
 }
 
 // comparable is comparableRecord's answer for set s and records of domain
-// dom with values of the given kinds, from the arena's memory or computed
+// dom with values of the given kinds, from the worker's memory or computed
 // and remembered (direct-mapped by the set's and the domain's addresses;
 // an entry keeps its set alive, so an address names one set while kept).
-func (a *Arena) comparable(s *Set, dom []Value, kinds [maxKindFields]uint16) bool {
-	e := &a.kinds[addrSlot(addr(unsafe.Pointer(s))^addr(unsafe.Pointer(&dom[0]))>>4, arenaKindBits)]
+func (m *WorkerMemo) comparable(s *Set, dom []Value, kinds [maxKindFields]uint16) bool {
+	e := &m.kinds[addrSlot(addr(unsafe.Pointer(s))^addr(unsafe.Pointer(&dom[0]))>>4, memoKindBits)]
 	if e.set == s && e.memo.dom == &dom[0] && e.memo.n == len(dom) && e.memo.kinds == kinds {
 		return e.memo.ok
 	}
 	ok := comparableKinds(s.elems, dom, kinds[:len(dom)])
-	*e = arenaKind{set: s, memo: kindMemo{dom: &dom[0], n: len(dom), kinds: kinds, ok: ok}}
+	*e = memoKind{set: s, memo: kindMemo{dom: &dom[0], n: len(dom), kinds: kinds, ok: ok}}
 	return ok
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Lazy sets: membership is decided from the definition; enumeration (for
@@ -37,12 +38,14 @@ func (s *Subset) Hash() uint64 { return lazyHash(s) }
 func (s *Subset) String() string { return "SUBSET " + s.Base.String() }
 
 // Contains implements SetValue: x \subseteq S.
-func (s *Subset) Contains(x Value) (bool, error) {
+func (s *Subset) Contains(x Value) (bool, error) { return s.containsMemo(x, nil) }
+
+func (s *Subset) containsMemo(x Value, m *WorkerMemo) (bool, error) {
 	xs, ok := x.(SetValue)
 	if !ok {
 		return false, typeErr("\\in SUBSET", "a set", x)
 	}
-	return IsSubset(xs, s.Base)
+	return IsSubsetMemo(xs, s.Base, m)
 }
 
 // Card implements SetValue.
@@ -100,19 +103,7 @@ func (s *Subset) Enumerate() (*Set, error) {
 }
 
 // IsSubset decides a \subseteq b without enumerating b.
-func IsSubset(a, b SetValue) (bool, error) {
-	ea, err := a.Enumerate()
-	if err != nil {
-		return false, err
-	}
-	for _, x := range ea.elems {
-		in, err := b.Contains(x)
-		if err != nil || !in {
-			return false, err
-		}
-	}
-	return true, nil
-}
+func IsSubset(a, b SetValue) (bool, error) { return IsSubsetMemo(a, b, nil) }
 
 // FuncSet is [S -> T].
 type FuncSet struct {
@@ -138,14 +129,23 @@ func (s *FuncSet) Hash() uint64 { return lazyHash(s) }
 func (s *FuncSet) String() string { return "[" + s.Dom.String() + " -> " + s.Rng.String() + "]" }
 
 // Contains implements SetValue: DOMAIN f = S and f[x] \in T for all x.
-func (s *FuncSet) Contains(x Value) (bool, error) {
+func (s *FuncSet) Contains(x Value) (bool, error) { return s.containsMemo(x, nil) }
+
+// containsMemo is Contains for a worker with memo wm (nil: none), which
+// remembers the functions found instead of s.
+func (s *FuncSet) containsMemo(x Value, wm *WorkerMemo) (bool, error) {
 	f, ok := x.(*Func)
 	if !ok {
 		return false, typeErr("\\in [S -> T]", "a function", x)
 	}
-	m := s.members.Load()
-	if m != nil && m.has(f) {
+	if wm != nil && wm.has(unsafe.Pointer(s), f) {
 		return true, nil
+	}
+	var m *memo
+	if wm == nil {
+		if m = s.members.Load(); m != nil && m.has(f) {
+			return true, nil
+		}
 	}
 	if !domainIs(f, s.Dom) {
 		eq, err := Equal(f.Domain(), s.Dom)
@@ -154,10 +154,14 @@ func (s *FuncSet) Contains(x Value) (bool, error) {
 		}
 	}
 	for _, v := range f.rng {
-		in, err := s.Rng.Contains(v)
+		in, err := containsIn(s.Rng, v, wm)
 		if err != nil || !in {
 			return false, err
 		}
+	}
+	if wm != nil {
+		wm.add(unsafe.Pointer(s), f)
+		return true, nil
 	}
 	if m == nil && s.found.Add(1) >= memoAfter {
 		s.members.CompareAndSwap(nil, new(memo))
@@ -283,7 +287,9 @@ func (r *RecordSet) String() string {
 }
 
 // Contains implements SetValue.
-func (r *RecordSet) Contains(x Value) (bool, error) {
+func (r *RecordSet) Contains(x Value) (bool, error) { return r.containsMemo(x, nil) }
+
+func (r *RecordSet) containsMemo(x Value, m *WorkerMemo) (bool, error) {
 	f, ok := x.(*Func)
 	if !ok {
 		return false, typeErr("\\in record set", "a record", x)
@@ -296,7 +302,7 @@ func (r *RecordSet) Contains(x Value) (bool, error) {
 		if !ok || d.a != n.a {
 			return false, nil
 		}
-		in, err := r.sets[i].Contains(f.rng[i])
+		in, err := containsIn(r.sets[i], f.rng[i], m)
 		if err != nil || !in {
 			return false, err
 		}
@@ -404,7 +410,9 @@ func (p *Product) String() string {
 }
 
 // Contains implements SetValue.
-func (p *Product) Contains(x Value) (bool, error) {
+func (p *Product) Contains(x Value) (bool, error) { return p.containsMemo(x, nil) }
+
+func (p *Product) containsMemo(x Value, m *WorkerMemo) (bool, error) {
 	f, ok := x.(*Func)
 	if !ok {
 		return false, typeErr("\\in \\X", "a tuple", x)
@@ -413,7 +421,7 @@ func (p *Product) Contains(x Value) (bool, error) {
 		return false, nil
 	}
 	for i, s := range p.Sets {
-		in, err := s.Contains(f.rng[i])
+		in, err := containsIn(s, f.rng[i], m)
 		if err != nil || !in {
 			return false, err
 		}
@@ -468,7 +476,9 @@ func (s *SeqSet) String() string { return "Seq(" + s.Elem.String() + ")" }
 func (s *SeqSet) infiniteKind() string { return s.String() }
 
 // Contains implements SetValue.
-func (s *SeqSet) Contains(x Value) (bool, error) {
+func (s *SeqSet) Contains(x Value) (bool, error) { return s.containsMemo(x, nil) }
+
+func (s *SeqSet) containsMemo(x Value, m *WorkerMemo) (bool, error) {
 	f, ok := x.(*Func)
 	if !ok {
 		return false, typeErr("\\in Seq(S)", "a sequence", x)
@@ -477,7 +487,7 @@ func (s *SeqSet) Contains(x Value) (bool, error) {
 		return false, nil
 	}
 	for _, v := range f.rng {
-		in, err := s.Elem.Contains(v)
+		in, err := containsIn(s.Elem, v, m)
 		if err != nil || !in {
 			return false, err
 		}

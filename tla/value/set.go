@@ -88,11 +88,13 @@ const (
 )
 
 // lookup reports whether the function f is in s by its index: hash, then
-// equality of the candidates with f's hash.
-func (ix *setIndex) lookup(elems []Value, f *Func) (bool, error) {
-	if ix.found.has(f) {
+// equality of the candidates with f's hash. The functions found are
+// remembered in the worker's memo m, or without one in the index.
+func (ix *setIndex) lookup(s *Set, f *Func, m *WorkerMemo) (bool, error) {
+	if m != nil && m.has(unsafe.Pointer(s), f) || m == nil && ix.found.has(f) {
 		return true, nil
 	}
+	elems := s.elems
 	h := f.hash
 	for i := mix64(h) & ix.mask; ; i = (i + 1) & ix.mask {
 		p := ix.slots[i]
@@ -101,7 +103,9 @@ func (ix *setIndex) lookup(elems []Value, f *Func) (bool, error) {
 		}
 		if g := elems[p-1].(*Func); g.hash == h {
 			if eq, err := equalFunc(f, g); err != nil || eq {
-				if eq {
+				if eq && m != nil {
+					m.add(unsafe.Pointer(s), f)
+				} else if eq {
 					ix.found.add(f)
 				}
 				return eq, err
@@ -219,22 +223,26 @@ func (s *Set) Elems() []Value { return s.elems }
 // decides membership in a set it has normalized: it raises where it meets
 // an element that cannot be compared with x ([a |-> 1] in a set of
 // [a |-> "x"]), and answers FALSE otherwise.
-func (s *Set) Contains(x Value) (bool, error) {
+func (s *Set) Contains(x Value) (bool, error) { return s.containsMemo(x, nil) }
+
+// containsMemo is Contains for a worker with memo m (nil: none).
+func (s *Set) containsMemo(x Value, m *WorkerMemo) (bool, error) {
 	if f, ok := x.(*Func); ok && s.funcElems() {
-		if found, err := s.containsFunc(f); err != nil || found {
+		if found, err := s.containsFunc(f, m); err != nil || found {
 			return found, err
 		}
-		return s.missed(f)
+		return s.missed(f, m)
 	}
 	return s.search(x)
 }
 
 // containsFunc looks for f by its hash; false means only that no element
-// has f's hash and value.
-func (s *Set) containsFunc(f *Func) (bool, error) {
+// has f's hash and value. A large set remembers the functions found in m,
+// or without one in its index.
+func (s *Set) containsFunc(f *Func, m *WorkerMemo) (bool, error) {
 	if len(s.elems) > smallFuncSet {
 		if ix := s.funcIndex(); ix != nil {
-			return ix.lookup(s.elems, f)
+			return ix.lookup(s, f, m)
 		}
 		return false, nil
 	}
@@ -252,8 +260,8 @@ func (s *Set) containsFunc(f *Func) (bool, error) {
 // missed decides f \in s for a function f that s's hashes did not find:
 // FALSE, or the error TLC's binary search raises on an element it cannot
 // compare with f (see comparableRecord).
-func (s *Set) missed(f *Func) (bool, error) {
-	if f.shape == ShapeRecord && s.comparableRecord(f.dom, f.rng, nil, nil) {
+func (s *Set) missed(f *Func, m *WorkerMemo) (bool, error) {
+	if f.shape == ShapeRecord && s.comparableRecord(f.dom, f.rng, nil, m) {
 		return false, nil
 	}
 	return s.search(f)
