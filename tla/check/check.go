@@ -1053,7 +1053,12 @@ func (k *succSink) flush() error {
 		if p.dup || p.e == stopped {
 			continue
 		}
-		t := materialize(append(State(nil), k.flat[i*n:(i+1)*n]...))
+		// The successor's values stay in the arena (admit copies them out
+		// only to keep them), its Pendings built.
+		t := k.flat[i*n : (i+1)*n : (i+1)*n]
+		for j, v := range t {
+			t[j] = value.Resolve(v)
+		}
 		if err := c.admit(k.w, p.e, p.parent, candidate{state: t, fp: p.fp, pos: p.pos, key: p.key, action: p.action}); err != nil {
 			stopped = p.e
 		}
@@ -1100,17 +1105,31 @@ func clear0(s []value.Value) []value.Value {
 // admit judges a successor that is not known to be stored, encodes it for
 // the frontier's arena when it may join the next level (within the
 // constraints, no violation), and adds it to e; an evaluation error stops
-// the expansion.
+// the expansion. cand.state may hold values of the worker's arena (no
+// Pending): the candidate keeps a copy outside it (materialize) only where
+// the merge reads the state (keepState), and else none.
 func (c *checker) admit(w *scratch, e *expansion, parent State, cand candidate) error {
 	c.judge(parent, cand.state, &cand, w.arena.Memo())
 	if cand.err == nil && !cand.out && cand.inv == "" {
 		cand.enc = w.encode(cand.state)
+	}
+	if c.keepState(&cand) {
+		cand.state = materialize(append(State(nil), cand.state...))
+	} else {
+		cand.state = nil
 	}
 	w.addCand(e, cand)
 	if cand.err != nil {
 		return errStop
 	}
 	return nil
+}
+
+// keepState reports whether the merge reads a judged candidate's state:
+// for a trace (an error, a violation), for the frontier when the state has
+// no encoding, to compare states (exact mode) or for liveness.
+func (c *checker) keepState(cand *candidate) bool {
+	return cand.err != nil || cand.inv != "" || cand.prop != "" || !cand.out && cand.enc == nil || c.exact != nil || c.p.live
 }
 
 // merge walks the expansions in frontier order, stores new states and stops

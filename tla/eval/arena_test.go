@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/verimeter/verimeter/tla/check"
@@ -205,5 +206,66 @@ func TestExceptAtSharesCopiesAsTLC(t *testing.T) {
 			"Spec.cfg": "INIT Init\nNEXT Next\n",
 		}
 		runFiles(t, expr, files, "Spec.cfg", check.Success, 1, nil)
+	}
+}
+
+// arenaInvariants are invariants of arenaMod that read what the actions
+// made in the arena: the sets a Pending stands for, functions copied by
+// EXCEPT, sequences appended to; NoD fails on a state whose messages are a
+// Pending (D sends "d"), FSmall on one whose f is an EXCEPT's copy in
+// the arena (A).
+const arenaInvariants = `
+TypeOK == /\ msgs \subseteq [t : {"a", "b", "c", "d", "e", "f"}, v : 0..9]
+          /\ f \in [1..2 -> [1..2 -> 0..4]]
+          /\ g \in [{"p", "q"} -> 0..4]
+          /\ DOMAIN h = 1..2
+          /\ \A i \in 1..2 : Len(h[i]) <= 3
+NoD == \A m \in msgs : m.t # "d"
+FSmall == f[2][1] < 2
+====
+`
+
+// TestArenaSuccessorsJudgedInPlace: the checker judges and encodes a new
+// successor where the actions made it, in the worker's arena, and copies
+// it out only to keep it (a violation's trace): with the arena's memory
+// cleared when released, the verdicts, counts and traces are those of the
+// successors built outside it.
+func TestArenaSuccessorsJudgedInPlace(t *testing.T) {
+	src := strings.TrimSuffix(strings.TrimSpace(arenaMod), "====") + arenaInvariants
+	for _, inv := range []string{"TypeOK", "NoD", "FSmall"} {
+		m := machineFromSource(t, t.TempDir(), "ArenaSucc", src, "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\nINVARIANT "+inv+"\n")
+		for _, w := range []int{1, 2} {
+			plain, err := check.Run(context.Background(), plainSystem{m}, check.Options{Workers: w, NoDeadlock: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			arena, err := check.Run(context.Background(), m, check.Options{Workers: w, NoDeadlock: true, ArenaPoison: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if arena.Verdict != plain.Verdict || arena.Invariant != plain.Invariant || arena.Distinct != plain.Distinct || arena.Generated != plain.Generated {
+				t.Fatalf("%s, %d workers: with the arena %s %q, %d distinct, %d generated; without %s %q, %d, %d", inv, w,
+					arena.Verdict, arena.Invariant, arena.Distinct, arena.Generated, plain.Verdict, plain.Invariant, plain.Distinct, plain.Generated)
+			}
+			if want := map[string]check.Verdict{"TypeOK": check.Success, "NoD": check.InvariantViolated, "FSmall": check.InvariantViolated}[inv]; plain.Verdict != want {
+				t.Fatalf("%s: %s, want %s", inv, plain.Verdict, want)
+			}
+			if len(arena.Trace) != len(plain.Trace) {
+				t.Fatalf("%s, %d workers: trace of %d states with the arena, %d without", inv, w, len(arena.Trace), len(plain.Trace))
+			}
+			for i := range plain.Trace {
+				if len(arena.Trace[i].State) != len(m.Variables()) || len(plain.Trace[i].State) != len(m.Variables()) {
+					t.Fatalf("%s, %d workers: trace state %d of %d values with the arena, %d without", inv, w, i, len(arena.Trace[i].State), len(plain.Trace[i].State))
+				}
+				for j, v := range plain.Trace[i].State {
+					if got := arena.Trace[i].State[j]; got == nil || got.String() != v.String() {
+						t.Fatalf("%s, %d workers: trace state %d, %s = %v with the arena, %s without", inv, w, i, m.Variables()[j], got, v)
+					}
+				}
+			}
+			if inv == "NoD" && !strings.Contains(arena.Trace[len(arena.Trace)-1].State[0].String(), `t |-> "d"`) {
+				t.Fatalf("%d workers: the violating state's messages are %s", w, arena.Trace[len(arena.Trace)-1].State[0])
+			}
+		}
 	}
 }

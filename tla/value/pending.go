@@ -50,6 +50,30 @@ func (p *Pending) Materialize() *Set {
 	return p.built
 }
 
+// Resolve returns v with every Pending in it built: a Pending's set for a
+// Pending, v itself otherwise, the arena functions in v having their
+// Pendings replaced in place by their sets (the same values). The rest of
+// v stays in the arena: the checker judges and encodes a new successor
+// without copying it out (Materialize) when it keeps neither.
+func Resolve(v Value) Value {
+	switch x := v.(type) {
+	case *Pending:
+		return x.Materialize()
+	case *Func:
+		if x.arena {
+			for i, e := range x.rng {
+				switch y := e.(type) {
+				case *Pending:
+					x.rng[i] = y.Materialize()
+				case *Func:
+					Resolve(y)
+				}
+			}
+		}
+	}
+	return v
+}
+
 // Materialize returns v itself, or, for a value made in an Arena, the
 // value it stands for outside it: a Pending's set, an arena function's
 // copy (with the arena values in its range materialized in turn).

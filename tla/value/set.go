@@ -78,7 +78,12 @@ func addrSlot(a uint64, bits int) uint64 { return a * 0x9e3779b97f4a7c15 >> (64 
 
 func (m *memo) has(f *Func) bool { return m.hits[memoSlot(f)].Load() == f }
 
-func (m *memo) add(f *Func) { m.hits[memoSlot(f)].Store(f) }
+// add remembers f, unless it is made in an arena, which reuses its memory.
+func (m *memo) add(f *Func) {
+	if !f.arena {
+		m.hits[memoSlot(f)].Store(f)
+	}
+}
 
 // Membership by hash is for sets of more than smallFuncSet functions asked
 // indexAfter times.
