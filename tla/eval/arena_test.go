@@ -96,6 +96,22 @@ func (p plainSystem) NextInto(s check.State, emit func(check.State, int) error) 
 	return p.m.NextInto(s, emit)
 }
 
+// checkPlainAndArena checks m with w workers twice: with the successors
+// built as NextInto builds them, and with the arena, its released memory
+// cleared (Options.ArenaPoison), so that a value used too late fails.
+func checkPlainAndArena(t *testing.T, m *Machine, w int) (plain, arena check.Result) {
+	t.Helper()
+	plain, err := check.Run(context.Background(), plainSystem{m}, check.Options{Workers: w, NoDeadlock: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arena, err = check.Run(context.Background(), m, check.Options{Workers: w, NoDeadlock: true, ArenaPoison: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plain, arena
+}
+
 // TestArenaSuccessorsAsBuilt: the successors NextIntoPending hands out
 // hold values made in the arena (a Pending union, arena functions), which
 // materialize to exactly NextInto's successors; and the checker, which
@@ -165,14 +181,7 @@ func TestArenaSuccessorsAsBuilt(t *testing.T) {
 		}
 	}
 	for _, w := range []int{1, 2} {
-		plain, err := check.Run(context.Background(), plainSystem{m}, check.Options{Workers: w, NoDeadlock: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		arena, err := check.Run(context.Background(), m, check.Options{Workers: w, NoDeadlock: true, ArenaPoison: true})
-		if err != nil {
-			t.Fatal(err)
-		}
+		plain, arena := checkPlainAndArena(t, m, w)
 		t.Logf("%d workers: %d distinct, %d generated", w, arena.Distinct, arena.Generated)
 		if plain.Distinct < 20 || arena.Distinct != plain.Distinct || arena.Generated != plain.Generated || arena.Depth != plain.Depth {
 			t.Errorf("%d workers: with the arena %d distinct, %d generated, depth %d; without %d, %d, %d",
@@ -235,14 +244,7 @@ func TestArenaSuccessorsJudgedInPlace(t *testing.T) {
 	for _, inv := range []string{"TypeOK", "NoD", "FSmall"} {
 		m := machineFromSource(t, t.TempDir(), "ArenaSucc", src, "INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\nINVARIANT "+inv+"\n")
 		for _, w := range []int{1, 2} {
-			plain, err := check.Run(context.Background(), plainSystem{m}, check.Options{Workers: w, NoDeadlock: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			arena, err := check.Run(context.Background(), m, check.Options{Workers: w, NoDeadlock: true, ArenaPoison: true})
-			if err != nil {
-				t.Fatal(err)
-			}
+			plain, arena := checkPlainAndArena(t, m, w)
 			if arena.Verdict != plain.Verdict || arena.Invariant != plain.Invariant || arena.Distinct != plain.Distinct || arena.Generated != plain.Generated {
 				t.Fatalf("%s, %d workers: with the arena %s %q, %d distinct, %d generated; without %s %q, %d, %d", inv, w,
 					arena.Verdict, arena.Invariant, arena.Distinct, arena.Generated, plain.Verdict, plain.Invariant, plain.Distinct, plain.Generated)

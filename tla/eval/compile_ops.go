@@ -125,11 +125,7 @@ func (s scope) opSpecial(x *syntax.OpApp) evalFn {
 		t.primed = true
 		a, b := s.expr(x.Args[0]), t.expr(x.Args[0])
 		return func(r *rt) (value.Value, error) {
-			x, err := a(r)
-			if err != nil {
-				return nil, err
-			}
-			y, err := b(r)
+			x, y, err := operands(a, b, r)
 			if err != nil {
 				return nil, err
 			}
@@ -209,11 +205,7 @@ func (s scope) opInfix(x *syntax.OpApp, a, b evalFn) evalFn {
 	pos := x.P
 	bin := func(op func(x, y value.Value) (value.Value, error)) evalFn {
 		return func(r *rt) (value.Value, error) {
-			x, err := a(r)
-			if err != nil {
-				return nil, err
-			}
-			y, err := b(r)
+			x, y, err := operands(a, b, r)
 			if err != nil {
 				return nil, err
 			}
@@ -486,11 +478,7 @@ func (s scope) builtinEffect(x *syntax.Ref, p syntax.RefPart) evalFn {
 func membership(op string, a, b evalFn, pos syntax.Pos) evalFn {
 	subset, want := op == "\\subseteq", op == "\\in"
 	return func(r *rt) (value.Value, error) {
-		x, err := a(r)
-		if err != nil {
-			return nil, err
-		}
-		y, err := b(r)
+		x, y, err := operands(a, b, r)
 		if err != nil {
 			return nil, err
 		}
