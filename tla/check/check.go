@@ -1126,10 +1126,11 @@ func (c *checker) admit(w *scratch, e *expansion, parent State, cand candidate) 
 }
 
 // keepState reports whether the merge reads a judged candidate's state:
-// for a trace (an error, a violation), for the frontier when the state has
-// no encoding, to compare states (exact mode) or for liveness.
+// for a trace (an error, a violation, also outside the constraints), for
+// the frontier when the state has no encoding, to compare states (exact
+// mode) or for liveness.
 func (c *checker) keepState(cand *candidate) bool {
-	return cand.err != nil || cand.inv != "" || cand.prop != "" || !cand.out && cand.enc == nil || c.exact != nil || c.p.live
+	return cand.err != nil || cand.inv != "" || !cand.out && cand.enc == nil || c.exact != nil || c.p.live
 }
 
 // merge walks the expansions in frontier order, stores new states and stops
