@@ -1284,7 +1284,7 @@ func (c *checker) progress(final bool, queue int) {
 		return
 	}
 	now := c.opts.Now()
-	if !final && queue != 0 && now.Sub(c.lastLog) < c.opts.ProgressEvery {
+	if !final && now.Sub(c.lastLog) < c.opts.ProgressEvery {
 		return
 	}
 	c.lastLog = now

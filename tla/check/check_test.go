@@ -330,6 +330,10 @@ func TestProgressLines(t *testing.T) {
 	if !bytes.Contains(buf.Bytes(), []byte("11 distinct states found")) {
 		t.Fatalf("progress: %q", buf.String())
 	}
+	// Within the first minute, the line at the end alone, once (as TLC's).
+	if n := bytes.Count(buf.Bytes(), []byte("Progress(")); n != 1 {
+		t.Errorf("%d progress lines within ProgressEvery, want the final one alone:\n%s", n, buf.String())
+	}
 }
 
 func TestFPSet(t *testing.T) {
