@@ -185,6 +185,7 @@ func (r corpusRunner) run(md corpusModel) corpusRow {
 	script := fmt.Sprintf(`ulimit -v %d 2>/dev/null; exec "$0" "$@"`, (r.memMiB+1024)*1024)
 	cmd := exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", script, r.exe}, args...)...)
 	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%dMiB", r.memMiB))
+	cmd.Dir = r.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = 5 * time.Second
@@ -314,7 +315,14 @@ func runCorpus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "verimeter corpus:", err)
 		return exitInternal
 	}
-	r := corpusRunner{exe: exe, dir: dir, timeout: *timeout, memMiB: *mem, workers: *workers}
+	// Models run in the corpus's root, as its CI runs TLC: a trace
+	// validation model reads its log by a path relative to it.
+	root, err := filepath.Abs(dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "verimeter corpus:", err)
+		return exitInternal
+	}
+	r := corpusRunner{exe: exe, dir: root, timeout: *timeout, memMiB: *mem, workers: *workers}
 	var rows []corpusRow
 	counts := map[string]int{}
 	causes := map[string]int{}

@@ -49,8 +49,13 @@ func writeFakeCorpus(t *testing.T, distinct int) string {
 		"CounterInv.cfg":  "CONSTANT N = 5\nINIT Init\nNEXT Next\nINVARIANT Inv\n",
 		"CounterDead.cfg": "CONSTANT N = 1\nINIT Init\nNEXT Next\n",
 		"CounterBig.cfg":  "CONSTANT N = 100000000\nINIT Init\nNEXT Next\n",
-		"ClockUser.tla":   "---- MODULE ClockUser ----\nEXTENDS VectorClocks\nVARIABLE x\nInit == x = 0\nNext == x' = x\n====\n",
-		"ClockUser.cfg":   "INIT Init\nNEXT Next\n",
+		"CSVUser.tla":     "---- MODULE CSVUser ----\nEXTENDS CSV\nVARIABLE x\nInit == x = 0\nNext == x' = x\n====\n",
+		"CSVUser.cfg":     "INIT Init\nNEXT Next\n",
+		// A trace validation reads its log by a path relative to the
+		// corpus's root, where the corpus's CI runs TLC.
+		"Reader.tla": "---- MODULE Reader ----\nEXTENDS Json\nLog == ndJsonDeserialize(\"specifications/Counter/log.ndjson\")\nVARIABLE x\nInit == x \\in {Log[1].a, Log[2].a}\nNext == x' = x\n====\n",
+		"Reader.cfg": "INIT Init\nNEXT Next\n",
+		"log.ndjson": "{\"a\": 1}\n{\"a\": 2}\n",
 		"manifest.json": `{"modules": [
   {"path": "specifications/Counter/Counter.tla", "models": [
     {"path": "specifications/Counter/Counter.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": ` + itoa(distinct) + `},
@@ -60,8 +65,11 @@ func writeFakeCorpus(t *testing.T, distinct int) string {
     {"path": "specifications/Counter/CounterSim.cfg", "runtime": "00:00:01", "mode": {"simulate": {"traceCount": 100}}, "result": "success"},
     {"path": "specifications/Counter/CounterLong.cfg", "runtime": "01:00:00", "mode": "exhaustive search", "result": "success"}
   ]},
-  {"path": "specifications/Counter/ClockUser.tla", "models": [
-    {"path": "specifications/Counter/ClockUser.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": 1}
+  {"path": "specifications/Counter/CSVUser.tla", "models": [
+    {"path": "specifications/Counter/CSVUser.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": 1}
+  ]},
+  {"path": "specifications/Counter/Reader.tla", "models": [
+    {"path": "specifications/Counter/Reader.cfg", "runtime": "00:00:01", "mode": "exhaustive search", "result": "success", "distinctStates": 2}
   ]}
 ]}`,
 	}
@@ -104,7 +112,8 @@ func TestCorpusVerdicts(t *testing.T) {
 		"specifications/Counter/CounterInv.cfg":  verdictAgree,
 		"specifications/Counter/CounterDead.cfg": verdictAgree,
 		"specifications/Counter/CounterBig.cfg":  verdictTimeout,
-		"specifications/Counter/ClockUser.cfg":   verdictUnsupported,
+		"specifications/Counter/CSVUser.cfg":     verdictUnsupported,
+		"specifications/Counter/Reader.cfg":      verdictAgree,
 	}
 	if len(rep.Rows) != len(want) {
 		t.Fatalf("%d rows, want %d (simulation and over -max-runtime left out): %+v", len(rep.Rows), len(want), rep.Rows)
@@ -114,10 +123,10 @@ func TestCorpusVerdicts(t *testing.T) {
 			t.Errorf("%s: verdict %q (%s), want %q", r.Model, r.Verdict, r.Detail, want[r.Model])
 		}
 	}
-	if rep.Totals[verdictAgree] != 3 || rep.Totals[verdictTimeout] != 1 || rep.Totals[verdictUnsupported] != 1 {
+	if rep.Totals[verdictAgree] != 4 || rep.Totals[verdictTimeout] != 1 || rep.Totals[verdictUnsupported] != 1 {
 		t.Errorf("totals %v", rep.Totals)
 	}
-	if rep.Causes["module VectorClocks of TLC's library is not built in"] != 1 {
+	if rep.Causes["module CSV of TLC's library is not built in"] != 1 {
 		t.Errorf("unsupported causes %v", rep.Causes)
 	}
 }

@@ -204,6 +204,7 @@ type expansion struct {
 type checker struct {
 	sys     System
 	opts    Options
+	level   int // the level of the states expanded now, as told a LevelSystem (setLevel)
 	vars    []string
 	invs    []Invariant
 	cons    []StatePredicate
@@ -574,13 +575,16 @@ func (c *checker) run(ctx context.Context) error {
 		c.res.Recovered = true
 	} else {
 		frontier = c.newLevel()
+		c.setLevel(0)
 		if err := c.initial(ctx, frontier); err != nil || c.res.Verdict != Success {
 			return err
 		}
 	}
+	defer c.setLevel(-1)
 	c.lastCP = c.opts.Now()
 	c.liveAt = c.lastCP
 	for frontier.n > 0 {
+		c.setLevel(c.res.Depth)
 		if err := ctx.Err(); err != nil {
 			c.res.Queue = frontier.n
 			return c.fail(ctx, err, nil)
@@ -619,6 +623,16 @@ func (c *checker) run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// setLevel tells a LevelSystem the level of the states expanded now (see
+// LevelSystem); where liveness is checked, the level stays unknown: the
+// tableau's predicates are evaluated on states of every level.
+func (c *checker) setLevel(d int) {
+	c.level = d
+	if ls, ok := c.sys.(LevelSystem); ok && !c.p.live {
+		ls.SetLevel(d)
+	}
 }
 
 // maybeLiveness checks liveness on the states explored so far (all but
@@ -1249,9 +1263,13 @@ func (c *checker) trace(idx int32, s State, last *candidate) []TraceStep {
 	}
 	steps := make([]TraceStep, 0, len(path)+1)
 	var cur State
+	// The states are made again at their levels (LevelSystem), the
+	// search's own restored after.
+	defer c.setLevel(c.level)
 	for k := len(path) - 1; k >= 0; k-- {
 		n := path[k]
 		var found State
+		c.setLevel(len(path) - 1 - k)
 		if k == len(path)-1 {
 			_ = c.sys.Init(func(t State) error {
 				if fp, _ := c.fingerprintOf(t); found == nil && fp == n.fp {

@@ -334,19 +334,7 @@ func (s scope) builtin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	case "SortSeq":
 		return s.sortSeq(x, p)
 	case "TLCGet":
-		s.fl.impure = true
-		// TLC's registers and run statistics are not modelled; the one JVM
-		// property a corpus model asks for is the switch of \cdot, which
-		// is always on here.
-		return unary(func(v value.Value) (value.Value, error) {
-			if str, ok := v.(value.Str); ok && str.Go() == "-Dtlc2.tool.impl.Tool.cdot" {
-				return m.strs.String("true"), nil
-			}
-			if r, ok, err := m.tlcGet(pos, v); ok {
-				return r, err
-			}
-			return nil, unsupported(pos, "TLCGet("+v.String()+")")
-		})
+		return s.tlcGetCall(pos, p)
 	case "Permutations":
 		return unary(func(v value.Value) (value.Value, error) { return value.Permutations(v) })
 	case "ToString":

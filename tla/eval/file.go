@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -78,12 +79,19 @@ func CheckModel(ctx context.Context, specPath, cfgPath string, opts check.Option
 	}
 	opts.NoDeadlock = opts.NoDeadlock || m.NoDeadlock
 	hashed := value.FilterHashes()
+	start := time.Now()
 	res, err := check.Run(ctx, m, opts)
 	if value.FilterHashes() != hashed {
 		// A set {x \in S : P} over an infinite S was fingerprinted (in a
 		// state, or an element of a set): different ones may have merged.
 		err = &PosError{m.spec.Root.Pos, "unsupported: a set {x \\in S : P} over an infinite S inside a state or a set (it cannot be fingerprinted)", ErrUnsupported}
 		return check.Result{Verdict: check.EvalError, Error: err.Error(), Workers: res.Workers}, err
+	}
+	if err == nil && res.Verdict == check.Success {
+		if err := m.CheckPostcondition(res, time.Since(start)); err != nil {
+			res.Verdict, res.Error = check.EvalError, err.Error()
+			return res, err
+		}
 	}
 	return res, err
 }

@@ -34,6 +34,9 @@ type libOp struct {
 	arity   int
 	why     string
 	compile func(s scope, pos syntax.Pos, args []evalFn) evalFn
+	// higher, for an operator with operator parameters (VectorClocks'
+	// CausalOrder), compiles the call from its arguments' syntax instead.
+	higher func(s scope, pos syntax.Pos, args []syntax.Expr) evalFn
 }
 
 // libOps lists, per library module, the definitions TLC overrides in Java.
@@ -48,8 +51,8 @@ var libOps = map[string]map[string]libOp{
 		"ToJsonObject":      {arity: 1, why: "TLC's JSON rendering is not built in"},
 		"JsonSerialize":     {arity: 2, why: "it writes a file"},
 		"ndJsonSerialize":   {arity: 2, why: "it writes a file"},
-		"JsonDeserialize":   {arity: 1, why: "reading JSON files is not built in"},
-		"ndJsonDeserialize": {arity: 1, why: "reading JSON files is not built in"},
+		"JsonDeserialize":   {arity: 1, compile: compileJSONDeserialize(false)},
+		"ndJsonDeserialize": {arity: 1, compile: compileJSONDeserialize(true)},
 	},
 	"IOUtils": {
 		"IOSerialize":       {arity: 3, why: "it writes a file"},
@@ -66,6 +69,9 @@ var libOps = map[string]map[string]libOp{
 	"DyadicRationals": {
 		"GCD":              {arity: 2, compile: compileGCD},
 		"IsDyadicRational": {arity: 1, compile: compileIsDyadicRational},
+	},
+	"VectorClocks": {
+		"CausalOrder": {arity: 4}, // higher: compileCausalOrder, set in init (it compiles calls, which read libOps)
 	},
 	"SVG": {
 		"SVGElemToString":           {arity: 1, why: "TLC's SVG rendering is not built in"},
@@ -92,6 +98,9 @@ const libPrefix = "$"
 func libName(module, name string) string { return libPrefix + module + "!" + name }
 
 func init() {
+	co := libOps["VectorClocks"]["CausalOrder"]
+	co.higher = compileCausalOrder
+	libOps["VectorClocks"]["CausalOrder"] = co
 	// Every module sees the hidden names, as it sees TRUE: only the bodies
 	// written by overrideLibrary use them.
 	for mod, ops := range libOps {
@@ -148,6 +157,9 @@ func (s scope) libBuiltin(x *syntax.Ref, p syntax.RefPart) evalFn {
 	}
 	if len(p.Args) != op.arity {
 		return errFn(evalErr(x.P, "%s takes %d arguments, got %d", name, op.arity, len(p.Args)))
+	}
+	if op.higher != nil {
+		return op.higher(s, x.P, p.Args)
 	}
 	if op.compile == nil {
 		// Not evaluated here: the error comes when a model evaluates it.

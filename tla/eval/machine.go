@@ -2,9 +2,11 @@ package eval
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -38,7 +40,9 @@ type Machine struct {
 	modSubst  map[string]map[string]string      // c <-[Mod] d
 	modValue  map[string]map[string]value.Value // c = [Mod] v
 	live      liveParts
-	tlc       *tlcState // TLCGet's run information and TLCSet's registers
+	tlc       *tlcState   // TLCGet's run information and TLCSet's registers
+	post      syntax.Expr // the POSTCONDITION, nil without one
+	postName  string
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
 	// ConstantOnly is a specification without variables whose
@@ -417,6 +421,12 @@ func (m *Machine) bindOperators(c *cfg.Config) (constantOnly bool, err error) {
 		}
 		m.cons = append(m.cons, check.StatePredicate{Name: n.Name, Holds: m.statePred(x)})
 	}
+	if c.Postcondition != nil {
+		if m.post, err = lookup(c.Postcondition, "POSTCONDITION"); err != nil {
+			return false, err
+		}
+		m.postName = c.Postcondition.Name
+	}
 	for _, n := range c.ActionConstraints {
 		x, err := lookup(&n, "ACTION_CONSTRAINT")
 		if err != nil {
@@ -734,3 +744,40 @@ func visitChildren(x syntax.Expr, fn func(syntax.Expr)) {
 }
 
 var _ = fmt.Sprint
+
+// HasPostcondition reports whether the configuration names a
+// POSTCONDITION, which CheckPostcondition evaluates after the search.
+func (m *Machine) HasPostcondition() bool { return m.post != nil }
+
+// CheckPostcondition evaluates the configuration's POSTCONDITION (if any)
+// as TLC does once its search has ended without error (trace validation
+// asks there whether the whole log was matched): a constant expression in
+// which TLCGet("stats") is the record of the search's figures (queue,
+// distinct, generated, diameter: the depth, duration in seconds, worker
+// 0). A false postcondition is an ErrAssumption error, as TLC reports it
+// (the exit code of a false ASSUME).
+func (m *Machine) CheckPostcondition(res check.Result, elapsed time.Duration) error {
+	if m.post == nil {
+		return nil
+	}
+	stats, err := value.Record(m.strs, []string{"queue", "distinct", "generated", "diameter", "duration", "worker"},
+		[]value.Value{tlcInt(res.Queue), tlcInt(res.Distinct), tlcInt(res.Generated), tlcInt(int64(res.Depth)), tlcInt(int64(elapsed / time.Second)), value.Int(0)})
+	if err != nil {
+		return err
+	}
+	m.tlc.stats.Store(stats)
+	ok, err := m.evalBool(m.post, nil, &frame{})
+	if err != nil {
+		return fmt.Errorf("evaluating postcondition %s: %w", m.postName, err)
+	}
+	if !ok {
+		return &PosError{m.post.At(), "postcondition " + m.postName + " is false", ErrAssumption}
+	}
+	return nil
+}
+
+// tlcInt is a count as TLC's 32-bit Int narrows it (the largest Int past
+// its range).
+func tlcInt(n int64) value.Value {
+	return value.Int(min(n, math.MaxInt32))
+}

@@ -13,10 +13,32 @@ import (
 // returned slots, as to any arguments. The predicate is nil when the
 // argument is not such an operator, and err says why.
 func (s scope) opArg(name string, arg syntax.Expr, arity int) (pred func(*rt) (bool, error), slots []int, err error) {
+	s2, body, slots, err := s.opArgBody(name, arg, arity)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s2.boolean(body), slots, nil
+}
+
+// opValueArg is opArg for an operator argument whose applications are
+// values, not truth values (VectorClocks' clock, node and domain).
+func (s scope) opValueArg(name string, arg syntax.Expr, arity int) (fn evalFn, slots []int, err error) {
+	s2, body, slots, err := s.opArgBody(name, arg, arity)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s2.expr(body), slots, nil
+}
+
+// opArgBody is the application of the operator argument arg to arity
+// fresh slots: the scope binding them, the expression to compile in it,
+// and the slots.
+func (s scope) opArgBody(name string, arg syntax.Expr, arity int) (scope, syntax.Expr, []int, error) {
+	var slots []int
 	switch t := arg.(type) {
 	case *syntax.Lambda:
 		if len(t.Params) != arity {
-			return nil, nil, evalErr(t.P, "%s's LAMBDA has %d parameters; it takes %d", name, len(t.Params), arity)
+			return s, nil, nil, evalErr(t.P, "%s's LAMBDA has %d parameters; it takes %d", name, len(t.Params), arity)
 		}
 		s2 := s
 		for _, p := range t.Params {
@@ -24,7 +46,7 @@ func (s scope) opArg(name string, arg syntax.Expr, arity int) (pred func(*rt) (b
 			s2, k = s2.bindSlot(p)
 			slots = append(slots, k)
 		}
-		return s2.boolean(t.Body), slots, nil
+		return s2, t.Body, slots, nil
 	case *syntax.Ref:
 		if len(t.Parts) != 1 || t.Parts[0].Args != nil {
 			break
@@ -39,9 +61,9 @@ func (s scope) opArg(name string, arg syntax.Expr, arity int) (pred func(*rt) (b
 			args[i] = &syntax.Ref{Node: syntax.Node{P: t.P}, Parts: []syntax.RefPart{{Name: hidden}}}
 		}
 		call := &syntax.Ref{Node: syntax.Node{P: t.P}, Parts: []syntax.RefPart{{Name: t.Parts[0].Name, Args: args}}}
-		return s2.boolean(call), slots, nil
+		return s2, call, slots, nil
 	}
-	return nil, nil, unsupported(arg.At(), name+"'s operator argument that is neither a LAMBDA nor an operator's name")
+	return s, nil, nil, unsupported(arg.At(), name+"'s operator argument that is neither a LAMBDA nor an operator's name")
 }
 
 // seqOperand evaluates the sequence a builtin (name) takes.

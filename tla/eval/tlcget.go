@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/verimeter/verimeter/tla/cfg"
+	"github.com/verimeter/verimeter/tla/check"
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
 )
@@ -35,11 +36,48 @@ type tlcState struct {
 	assumed  atomic.Bool // the assumptions are checked: the search runs
 	mu       sync.Mutex
 	regs     map[int32]value.Value
+	// level is the level of the states the checker expands now (SetLevel),
+	// -1 when unknown.
+	level atomic.Int32
+	// stats is TLCGet("stats") for the postcondition, once the search is
+	// over (nil before).
+	stats atomic.Pointer[value.Func]
 }
 
 func newTLCState(run RunInfo, c *cfg.Config) *tlcState {
 	noDeadlock := run.NoDeadlock || c.CheckDeadlock != nil && !*c.CheckDeadlock
-	return &tlcState{run: run, deadlock: !noDeadlock, regs: map[int32]value.Value{}}
+	t := &tlcState{run: run, deadlock: !noDeadlock, regs: map[int32]value.Value{}}
+	t.level.Store(-1)
+	return t
+}
+
+// SetLevel implements check.LevelSystem: TLCGet("level") reads it.
+func (m *Machine) SetLevel(level int) { m.tlc.level.Store(int32(level)) }
+
+var _ check.LevelSystem = (*Machine)(nil)
+
+// tlcLevel is TLCGet("level") as TLC defines it: 0 in a constant
+// expression (an ASSUME, the POSTCONDITION) and in the initial predicate;
+// in an action, the level of its state, one more for TLCGet("level")';
+// in a predicate of one state (an invariant, a constraint, a VIEW), that
+// state's level. The evaluation tells them apart by its states: none for
+// a constant, a next state for an action or the initial predicate (whose
+// current state is none), the current state alone for a state predicate.
+// The checker's search gives the level (SetLevel); outside it, and in a
+// set filtered lazily (evaluated whenever it is asked), it is unknown and
+// TLCGet("level") unsupported.
+func (m *Machine) tlcLevel(r *rt, pos syntax.Pos, primed bool) (value.Value, error) {
+	if r.cur == nil && r.nxt == nil && !r.lazy {
+		return value.Int(0), nil
+	}
+	l := m.tlc.level.Load()
+	if l < 0 || r.lazy {
+		return nil, unsupported(pos, `TLCGet("level") outside the checker's breadth-first search`)
+	}
+	if r.nxt == nil || primed {
+		l++
+	}
+	return value.Int(l), nil
 }
 
 // tlcGet answers TLCGet(v) for "config" and a register number; ok is false
@@ -48,6 +86,12 @@ func (m *Machine) tlcGet(pos syntax.Pos, v value.Value) (value.Value, bool, erro
 	t := m.tlc
 	switch k := v.(type) {
 	case value.Str:
+		if k.Go() == "stats" {
+			if st := t.stats.Load(); st != nil {
+				return st, true, nil
+			}
+			return nil, true, unsupported(pos, `TLCGet("stats") before the search is over (its figures depend on the order of TLC's workers)`)
+		}
 		if k.Go() != "config" {
 			return nil, false, nil
 		}
@@ -101,5 +145,40 @@ func compileTLCSet(s scope, pos syntax.Pos, args []evalFn) evalFn {
 		t.regs[int32(k)] = vs[1]
 		t.mu.Unlock()
 		return value.True, nil
+	}
+}
+
+// tlcGetCall compiles TLCGet(k): of TLC's run statistics, the level of a
+// state (tlcLevel), "config", the registers and, after the search,
+// "stats" (tlcGet); the one JVM property a corpus model asks for is the
+// switch of \cdot, which is always on here. As in TLC (its minimum level
+// is 1), TLCGet is state-level: a definition using it is no constant
+// evaluated once.
+func (s scope) tlcGetCall(pos syntax.Pos, p syntax.RefPart) evalFn {
+	s.fl.impure, s.fl.state = true, true
+	if s.primed {
+		s.fl.next = true
+	}
+	if len(p.Args) != 1 {
+		return errFn(evalErr(pos, "TLCGet takes 1 argument, got %d", len(p.Args)))
+	}
+	m := s.c.m
+	arg, primed := s.expr(p.Args[0]), s.primed
+	return func(r *rt) (value.Value, error) {
+		v, err := arg(r)
+		if err != nil {
+			return nil, err
+		}
+		str, isStr := v.(value.Str)
+		switch {
+		case isStr && str.Go() == "-Dtlc2.tool.impl.Tool.cdot":
+			return m.strs.String("true"), nil
+		case isStr && str.Go() == "level":
+			return m.tlcLevel(r, pos, primed)
+		}
+		if got, ok, err := m.tlcGet(pos, v); ok {
+			return got, err
+		}
+		return nil, unsupported(pos, "TLCGet("+v.String()+")")
 	}
 }
