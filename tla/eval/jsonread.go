@@ -40,14 +40,14 @@ var errJSON = errors.New("JSON")
 func compileJSONDeserialize(nd bool) func(s scope, pos syntax.Pos, args []evalFn) evalFn {
 	return func(s scope, pos syntax.Pos, args []evalFn) evalFn {
 		strs := s.c.m.strs
+		op := "JsonDeserialize"
+		if nd {
+			op = "ndJsonDeserialize"
+		}
 		return func(r *rt) (value.Value, error) {
-			v, err := args[0](r)
+			name, err := stringArg(r, args[0], pos, op)
 			if err != nil {
 				return nil, err
-			}
-			name, ok := v.(value.Str)
-			if !ok {
-				return nil, evalErr(pos, "reading JSON from %s, which is not a file name (a string)", v)
 			}
 			out, err := readJSONFile(name.Go(), nd, strs)
 			return out, wrap(pos, err)

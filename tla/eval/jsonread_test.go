@@ -131,3 +131,16 @@ func FuzzParseJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestJSONDeserializeNotAName: a file name that is no string is an error
+// naming the operator, not a read of some file.
+func TestJSONDeserializeNotAName(t *testing.T) {
+	dir := writeSpec(t, map[string]string{
+		"Spec.tla": "---- MODULE Spec ----\nEXTENDS Json\nASSUME ndJsonDeserialize(3) = <<>>\nVARIABLE x\nInit == x = 0\nNext == UNCHANGED x\n====\n",
+		"Spec.cfg": "INIT Init\nNEXT Next\n",
+	})
+	_, err := CheckModel(context.Background(), filepath.Join(dir, "Spec.tla"), filepath.Join(dir, "Spec.cfg"), check.Options{Workers: 1})
+	if err == nil || !strings.Contains(err.Error(), "ndJsonDeserialize of 3, which is not a string") {
+		t.Errorf("ndJsonDeserialize(3): %v", err)
+	}
+}

@@ -196,17 +196,13 @@ func compileIOEnv(s scope, pos syntax.Pos, _ []evalFn) evalFn {
 // not enumerable.
 func compileAtoi(_ scope, pos syntax.Pos, args []evalFn) evalFn {
 	return func(r *rt) (value.Value, error) {
-		v, err := args[0](r)
+		str, err := stringArg(r, args[0], pos, "atoi")
 		if err != nil {
 			return nil, err
 		}
-		str, ok := v.(value.Str)
-		if !ok {
-			return nil, evalErr(pos, "atoi of %s, which is not a string", v)
-		}
 		n, err := strconv.ParseInt(str.Go(), 10, 32)
 		if err != nil {
-			return nil, evalErr(pos, "atoi of %s: %v", v, err)
+			return nil, evalErr(pos, "atoi of %s: %v", str, err)
 		}
 		return value.Int(n), nil
 	}
@@ -218,16 +214,26 @@ func compileAtoi(_ scope, pos syntax.Pos, args []evalFn) evalFn {
 func compileTLCModelValue(s scope, pos syntax.Pos, args []evalFn) evalFn {
 	m := s.c.m
 	return func(r *rt) (value.Value, error) {
-		v, err := args[0](r)
+		str, err := stringArg(r, args[0], pos, "TLCModelValue")
 		if err != nil {
 			return nil, err
 		}
-		str, ok := v.(value.Str)
-		if !ok {
-			return nil, evalErr(pos, "TLCModelValue of %s, which is not a string", v)
-		}
 		return m.strs.Model(str.Go()), nil
 	}
+}
+
+// stringArg evaluates the argument of a library operator (op) that takes
+// a string.
+func stringArg(r *rt, arg evalFn, pos syntax.Pos, op string) (value.Str, error) {
+	v, err := arg(r)
+	if err != nil {
+		return value.Str{}, err
+	}
+	str, ok := v.(value.Str)
+	if !ok {
+		return value.Str{}, evalErr(pos, "%s of %s, which is not a string", op, v)
+	}
+	return str, nil
 }
 
 // compileRandomElement is the TLC module's RandomElement(S): like TLC, an
