@@ -105,8 +105,12 @@ type Config struct {
 	ActionConstraints []Name
 	Symmetry          *Name
 	View              *Name
-	Alias             *Name
-	Postcondition     *Name
+	// Alias is read, not applied: the checker prints a counterexample's
+	// variables, where TLC prints the alias's fields (presentation only).
+	Alias *Name
+	// Postcondition is evaluated after a successful search
+	// (eval.Machine.CheckPostcondition).
+	Postcondition *Name
 	// CheckDeadlock is nil when the file does not say (TLC then checks).
 	CheckDeadlock *bool
 }
