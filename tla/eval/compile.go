@@ -37,9 +37,10 @@ type rt struct {
 	// memo is the checker's worker's memory of the sets it asks (its
 	// arena's, or the one it gives an invariant), nil for other callers.
 	memo *value.WorkerMemo
-	// lazy marks the copy a lazily filtered set evaluates its predicate in,
-	// later, when the checker may be at another level (tlcLevel).
-	lazy bool
+	// noLevel marks an evaluation whose states' levels are not the
+	// checker's now (tlcLevel): the copy a lazily filtered set evaluates
+	// its predicate in, later; ENABLED's action and subscript.
+	noLevel bool
 }
 
 type evalFn func(r *rt) (value.Value, error)
@@ -1503,7 +1504,7 @@ func (ru *recUnit) activation(r *rt, up int, slots []value.Value) *rt {
 	for i := 0; i < up; i++ {
 		outer = outer.up
 	}
-	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1, arena: r.arena, memo: r.memo, lazy: r.lazy}
+	return &rt{cur: r.cur, nxt: r.nxt, slots: slots, up: outer, depth: r.depth + 1, arena: r.arena, memo: r.memo, noLevel: r.noLevel}
 }
 
 // enter is activation for a call, refused past MaxCallDepth.

@@ -13,7 +13,7 @@ import (
 // predicate runs later, maybe on another worker, so it reads a copy of
 // the activation it was built in, copied again for each test.
 func lazyFilter(r *rt, x *syntax.SetFilter, base value.SetValue, tuple bool, slots []int, pred func(*rt) (bool, error)) value.Value {
-	snap := &rt{slots: append([]value.Value(nil), r.slots...), up: r.up, depth: r.depth, lazy: true}
+	snap := &rt{slots: append([]value.Value(nil), r.slots...), up: r.up, depth: r.depth, noLevel: true}
 	if r.cur != nil {
 		snap.cur = append([]value.Value(nil), r.cur...)
 	}

@@ -536,7 +536,7 @@ func (s scope) enabled(x *syntax.OpApp) evalFn {
 			}
 		}
 		r2 := *r
-		r2.nxt = make([]value.Value, nvars)
+		r2.nxt, r2.noLevel = make([]value.Value, nvars), true
 		r2.emit = func(nxt []value.Value, _ int) error {
 			if sub == nil {
 				return errFound
@@ -549,7 +549,7 @@ func (s scope) enabled(x *syntax.OpApp) evalFn {
 				}
 			}
 			r3 := *r
-			r3.cur = full
+			r3.cur, r3.noLevel = full, true
 			v1, err := sub(&r3)
 			if err != nil {
 				return err

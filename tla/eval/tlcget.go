@@ -63,16 +63,17 @@ var _ check.LevelSystem = (*Machine)(nil)
 // state's level. The evaluation tells them apart by its states: none for
 // a constant, a next state for an action or the initial predicate (whose
 // current state is none), the current state alone for a state predicate.
-// The checker's search gives the level (SetLevel); outside it, and in a
-// set filtered lazily (evaluated whenever it is asked), it is unknown and
-// TLCGet("level") unsupported.
+// The checker's search gives the level (SetLevel); outside it, in a set
+// filtered lazily (evaluated whenever it is asked) and under ENABLED
+// (an action and its subscript on states of other levels), it is unknown
+// and TLCGet("level") unsupported.
 func (m *Machine) tlcLevel(r *rt, pos syntax.Pos, primed bool) (value.Value, error) {
-	if r.cur == nil && r.nxt == nil && !r.lazy {
+	if r.cur == nil && r.nxt == nil && !r.noLevel {
 		return value.Int(0), nil
 	}
 	l := m.tlc.level.Load()
-	if l < 0 || r.lazy {
-		return nil, unsupported(pos, `TLCGet("level") outside the checker's breadth-first search`)
+	if l < 0 || r.noLevel {
+		return nil, unsupported(pos, `TLCGet("level") outside the checker's breadth-first search, under ENABLED or in a lazily filtered set`)
 	}
 	if r.nxt == nil || primed {
 		l++

@@ -27,6 +27,7 @@ View == <<x, TLCGet("level")>>
 LevelInv == TLCGet("level") \in 1..6
 Early == TLCGet("level") < 4
 StepCons == TLCGet("level") < 6 /\ TLCGet("level")' = TLCGet("level") + 1
+EnabledLevel == ENABLED (x' = x /\ TLCGet("level") < 9)
 Post == LET st == TLCGet("stats") IN st.diameter = 6 /\ st.distinct = 6 /\ st.generated = 6 /\ st.queue = 0
 ASSUME TLCGet("level") = 0
 ====
@@ -73,10 +74,15 @@ func TestTLCGetLevel(t *testing.T) {
 }
 
 // TestTLCGetLevelUnknown: outside the breadth-first search (simulation)
-// the level is unknown, and a model that asks for it is unsupported, not
-// given a guess.
+// and under ENABLED (an action on a state of the next level) the level is
+// not the one the checker knows, and a model that asks for it there is
+// unsupported, not given a guess.
 func TestTLCGetLevelUnknown(t *testing.T) {
-	dir := writeSpec(t, map[string]string{"Level.tla": levelSpec, "Early.cfg": "INIT Init\nNEXT Next\nINVARIANT Early\nCHECK_DEADLOCK FALSE\n"})
+	dir := writeSpec(t, map[string]string{"Level.tla": levelSpec, "Early.cfg": "INIT Init\nNEXT Next\nINVARIANT Early\nCHECK_DEADLOCK FALSE\n",
+		"Enabled.cfg": "INIT Init\nNEXT Next\nINVARIANT EnabledLevel\nCHECK_DEADLOCK FALSE\n"})
+	if _, err := CheckModel(context.Background(), filepath.Join(dir, "Level.tla"), filepath.Join(dir, "Enabled.cfg"), check.Options{Workers: 1}); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("TLCGet(\"level\") under ENABLED in an invariant: %v, want unsupported", err)
+	}
 	m, err := LoadModel(filepath.Join(dir, "Level.tla"), filepath.Join(dir, "Early.cfg"))
 	if err != nil {
 		t.Fatal(err)
