@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -756,12 +755,12 @@ func (m *Machine) HasPostcondition() bool { return m.post != nil }
 // distinct, generated, diameter: the depth, duration in seconds, worker
 // 0). A false postcondition is an ErrAssumption error, as TLC reports it
 // (the exit code of a false ASSUME).
-func (m *Machine) CheckPostcondition(res check.Result, elapsed time.Duration) error {
+func (m *Machine) CheckPostcondition(res check.Result) error {
 	if m.post == nil {
 		return nil
 	}
 	stats, err := value.Record(m.strs, []string{"queue", "distinct", "generated", "diameter", "duration", "worker"},
-		[]value.Value{tlcInt(res.Queue), tlcInt(res.Distinct), tlcInt(res.Generated), tlcInt(int64(res.Depth)), tlcInt(int64(elapsed / time.Second)), value.Int(0)})
+		[]value.Value{tlcInt(res.Queue), tlcInt(res.Distinct), tlcInt(res.Generated), tlcInt(int64(res.Depth)), tlcInt(int64(res.Seconds)), value.Int(0)})
 	if err != nil {
 		return err
 	}

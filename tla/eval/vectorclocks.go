@@ -133,15 +133,18 @@ func causalOrder(lines []*causalLine, pos syntax.Pos) ([]value.Value, error) {
 		}
 		return -1, nil
 	}
-	for _, l := range lines {
+	at := make([]int, len(lines)) // line -> index of its node in nodes
+	for i, l := range lines {
 		k, err := find(l.node)
 		if err != nil {
 			return nil, err
 		}
 		if k < 0 {
-			byNode[l.node.Hash()] = append(byNode[l.node.Hash()], len(nodes))
+			k = len(nodes)
+			byNode[l.node.Hash()] = append(byNode[l.node.Hash()], k)
 			nodes = append(nodes, l.node)
 		}
+		at[i] = k
 	}
 	var cmpErr error
 	order := make([]int, len(nodes))
@@ -163,9 +166,8 @@ func causalOrder(lines []*causalLine, pos syntax.Pos) ([]value.Value, error) {
 		rank[k] = p
 	}
 	logs := make([][]*causalLine, len(nodes))
-	for _, l := range lines {
-		k, _ := find(l.node)
-		logs[rank[k]] = append(logs[rank[k]], l)
+	for i, l := range lines {
+		logs[rank[at[i]]] = append(logs[rank[at[i]]], l)
 	}
 	for _, log := range logs {
 		slices.SortStableFunc(log, func(a, b *causalLine) int { return cmp.Compare(a.time, b.time) })
