@@ -205,9 +205,15 @@ func causalOrder(lines []*causalLine, pos syntax.Pos) ([]value.Value, error) {
 			}
 		}
 	}
-	// Step 3: passes over the nodes.
-	sorted := make([]value.Value, 0, len(lines))
-	for range lines {
+	return takeCausally(logs, len(lines), pos)
+}
+
+// takeCausally is step 3 of compileCausalOrder: passes over the nodes'
+// logs, each taking the first remaining line of every node in turn whose
+// parents are all taken, n lines in all.
+func takeCausally(logs [][]*causalLine, n int, pos syntax.Pos) ([]value.Value, error) {
+	sorted := make([]value.Value, 0, n)
+	for range n {
 		for h, log := range logs {
 			if len(log) == 0 || log[0].parents > 0 {
 				continue
@@ -220,8 +226,8 @@ func causalOrder(lines []*causalLine, pos syntax.Pos) ([]value.Value, error) {
 			sorted = append(sorted, l.val)
 		}
 	}
-	if len(sorted) != len(lines) {
-		return nil, evalErr(pos, "CausalOrder: the log is not causally ordered (%d of its %d lines ordered): its clocks form a cycle", len(sorted), len(lines))
+	if len(sorted) != n {
+		return nil, evalErr(pos, "CausalOrder: the log is not causally ordered (%d of its %d lines ordered): its clocks form a cycle", len(sorted), n)
 	}
 	return sorted, nil
 }
