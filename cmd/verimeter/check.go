@@ -23,6 +23,7 @@ import (
 	"github.com/verimeter/verimeter/tla/eval"
 	"github.com/verimeter/verimeter/tla/itf"
 	"github.com/verimeter/verimeter/tla/msc"
+	tlavalue "github.com/verimeter/verimeter/tla/value"
 )
 
 // Exit codes of verimeter check, fixed so that scripts and CI can tell a
@@ -88,11 +89,15 @@ type violation struct {
 	// BackTo is, for a liveness violation, the 1-based number of the state
 	// the trace's cycle returns to after its last state.
 	BackTo int `json:"back_to_state,omitempty"`
+	// BackToAction names the action of that last step of the cycle.
+	BackToAction string `json:"back_to_action,omitempty"`
 }
 
 type traceStep struct {
 	Action string            `json:"action"`
 	State  map[string]string `json:"state"`
+	// Alias is the state as the model's ALIAS shows it (TLC's trace).
+	Alias map[string]string `json:"alias,omitempty"`
 }
 
 // classify maps a run's outcome to the result string and exit code of the
@@ -148,20 +153,29 @@ func report(res tlacheck.Result, err error) (checkReport, int) {
 	default:
 		v.Kind = string(res.Verdict)
 	}
-	for _, st := range res.Trace {
-		m := make(map[string]string, len(st.State))
-		for i, val := range st.State {
-			if i < len(res.Variables) {
-				m[res.Variables[i]] = val.String()
-			}
+	for i, st := range res.Trace {
+		step := traceStep{Action: st.Action, State: textMap(res.Variables, st.State)}
+		if i < len(res.Shown) {
+			step.Alias = textMap(res.Shown[i].Names, res.Shown[i].Values)
 		}
-		v.Trace = append(v.Trace, traceStep{Action: st.Action, State: m})
+		v.Trace = append(v.Trace, step)
 	}
 	if res.Verdict == tlacheck.LivenessViolated {
-		v.BackTo = res.CycleStart + 1
+		v.BackTo, v.BackToAction = res.CycleStart+1, res.CycleAction
 	}
 	r.Violation = v
 	return r, code
+}
+
+// textMap maps each name to its value's text (TLC's format).
+func textMap(names []string, vals []tlavalue.Value) map[string]string {
+	m := make(map[string]string, len(vals))
+	for i, val := range vals {
+		if i < len(names) {
+			m[names[i]] = val.String()
+		}
+	}
+	return m
 }
 
 // printViolation writes TLC's line for a run that found an error.
@@ -189,26 +203,88 @@ func printCounterexample(w io.Writer, spec string, res tlacheck.Result, format s
 	if format == traceFormatMSC {
 		return writeMSC(w, spec, res)
 	}
-	fmt.Fprintln(w, "Error: The behavior up to this point is:")
+	if res.Verdict == tlacheck.LivenessViolated {
+		fmt.Fprint(w, "\nError: The following behavior constitutes a counter-example:\n\n")
+	} else {
+		fmt.Fprintln(w, "Error: The behavior up to this point is:")
+	}
 	printTrace(w, res)
 	return nil
 }
 
 // printTrace writes the counterexample as TLC does: State N: <action>
-// followed by one /\ var = value line per variable.
+// followed by the state's lines (through the model's ALIAS, if any); a
+// liveness counterexample ends with TLC's "State N: Stuttering" or "Back
+// to state N: <action>".
 func printTrace(w io.Writer, res tlacheck.Result) {
+	live := res.Verdict == tlacheck.LivenessViolated
 	for i, st := range res.Trace {
-		fmt.Fprintf(w, "State %d: <%s>\n", i+1, st.Action)
-		for j, val := range st.State {
-			if j < len(res.Variables) {
-				fmt.Fprintf(w, "/\\ %s = %s\n", res.Variables[j], val.String())
-			}
+		if live && i == len(res.Trace)-1 && st.Action == tlacheck.StutteringAction {
+			fmt.Fprintf(w, "State %d: Stuttering\n", i+1)
+			return
 		}
+		fmt.Fprintf(w, "State %d: <%s>\n", i+1, st.Action)
+		shown := tlacheck.ShownState{Names: res.Variables, Values: st.State}
+		if i < len(res.Shown) {
+			shown = res.Shown[i]
+		}
+		writeState(w, shown)
 		fmt.Fprintln(w)
 	}
-	if res.Verdict == tlacheck.LivenessViolated && len(res.Trace) > 0 {
-		fmt.Fprintf(w, "State %d: Back to state %d\n\n", len(res.Trace)+1, res.CycleStart+1)
+	if live {
+		fmt.Fprintf(w, "Back to state %d: <%s>\n\n", res.CycleStart+1, res.CycleAction)
 	}
+}
+
+// writeState writes a state's lines as TLC prints them: "/\ name = value",
+// "name = value" when the state has one line, or the ALIAS's _format.
+func writeState(w io.Writer, s tlacheck.ShownState) {
+	for i, name := range s.Names {
+		if i >= len(s.Values) {
+			break
+		}
+		val := s.Values[i].String()
+		switch {
+		case s.Format != "":
+			io.WriteString(w, javaFormat(s.Format, name, val))
+		case len(s.Names) == 1:
+			fmt.Fprintf(w, "%s = %s\n", name, val)
+		default:
+			fmt.Fprintf(w, "/\\ %s = %s\n", name, val)
+		}
+	}
+}
+
+// javaFormat is Java's String.format(pattern, name, value) for the
+// patterns an ALIAS's _format field holds: %s takes the next argument, %n
+// is a line break, %% a percent sign; other text, and a % sequence it does
+// not know, is copied as written.
+func javaFormat(pattern, name, value string) string {
+	args := []string{name, value}
+	var b strings.Builder
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] != '%' || i+1 == len(pattern) {
+			b.WriteByte(pattern[i])
+			continue
+		}
+		switch pattern[i+1] {
+		case 's':
+			if len(args) > 0 {
+				b.WriteString(args[0])
+				args = args[1:]
+			} else {
+				b.WriteString("%s")
+			}
+		case 'n':
+			b.WriteByte('\n')
+		case '%':
+			b.WriteByte('%')
+		default:
+			b.WriteString(pattern[i : i+2])
+		}
+		i++
+	}
+	return b.String()
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {

@@ -44,6 +44,7 @@ func runSimulate(ctx context.Context, spec, config string, opts tlacheck.SimOpti
 	default:
 		opts.NoDeadlock = opts.NoDeadlock || m.NoDeadlock
 		res, err = tlacheck.Simulate(ctx, m, opts)
+		m.ApplyAlias(&res.Result)
 		if err != nil && ctx.Err() != nil && res.Behaviours > 0 && opts.Behaviours == 0 {
 			err = nil // interrupted: the normal end of an unbounded simulation
 		}

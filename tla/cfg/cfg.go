@@ -105,8 +105,8 @@ type Config struct {
 	ActionConstraints []Name
 	Symmetry          *Name
 	View              *Name
-	// Alias is read, not applied: the checker prints a counterexample's
-	// variables, where TLC prints the alias's fields (presentation only).
+	// Alias names the expression a counterexample's states are printed
+	// through, as TLC prints them (eval.Machine.ApplyAlias).
 	Alias *Name
 	// Postcondition is evaluated after a successful search
 	// (eval.Machine.CheckPostcondition).

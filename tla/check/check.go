@@ -137,6 +137,14 @@ type Result struct {
 	// CycleStart is, for LivenessViolated, the index in Trace of the state the
 	// cycle returns to after Trace's last state ("back to state CycleStart+1").
 	CycleStart int `json:"cycle_start,omitempty"`
+	// CycleAction names, for LivenessViolated, the action of the cycle's
+	// last step, from Trace's last state back to Trace[CycleStart] (TLC's
+	// "Back to state N: <action>"); empty when the cycle is a stuttering
+	// step, which Trace ends with.
+	CycleAction string `json:"cycle_action,omitempty"`
+	// Shown is Trace's states as the model's ALIAS shows them, one per
+	// step, filled in by the model after the run; nil without an ALIAS.
+	Shown []ShownState `json:"-"`
 	// Coverage is, with Options.Coverage, each action's counts in the order
 	// of Next.
 	Coverage []ActionCoverage `json:"coverage,omitempty"`
@@ -151,6 +159,18 @@ type Result struct {
 	// run resumed from one.
 	Checkpoints int  `json:"checkpoints,omitempty"`
 	Recovered   bool `json:"recovered,omitempty"`
+}
+
+// ShownState is a counterexample's state as the model's ALIAS shows it:
+// TLC prints the lines of the alias's record (Names[i] = Values[i]) in
+// place of the variables.
+type ShownState struct {
+	Names  []string
+	Values []value.Value
+	// Format is the record's _format field: the pattern (Java's
+	// String.format, with the name and the value for its two %s) TLC prints
+	// each line with; "" for its default.
+	Format string
 }
 
 // InitialAction is the action name of a trace's first step.

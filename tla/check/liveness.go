@@ -664,6 +664,8 @@ func (lc *liveCtx) reportLasso(name string, pr *product, r int32, cycle []pstep)
 	}
 	if last := cycle[len(cycle)-1]; last.action < 0 && len(cycle) == 1 {
 		trace = append(trace, TraceStep{StutteringAction, c.p.states[pr.nodes[r].s]})
+	} else {
+		c.res.CycleAction = actName(last.action)
 	}
 	c.res.Verdict = LivenessViolated
 	c.res.Property = name

@@ -62,6 +62,10 @@ func Simulate(ctx context.Context, sys System, opts SimOptions) (SimResult, erro
 	m := &simulator{c: c, sys: sys, opts: opts, rng: rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15)),
 		res: SimResult{Result: Result{Verdict: Success, Variables: c.vars, Workers: 1}}}
 	start := opts.Now()
+	if ls, ok := sys.(LevelSystem); ok {
+		m.level = ls.SetLevel
+		defer ls.SetLevel(-1)
+	}
 	err := m.run(ctx)
 	m.res.Seconds = opts.Now().Sub(start).Seconds()
 	return m.res, err
@@ -76,6 +80,17 @@ type simulator struct {
 	res   SimResult
 	trace []TraceStep
 	cands []simSucc
+	// level tells a LevelSystem the level of the states expanded now: a
+	// behaviour's states are at levels 1, 2, ... as in TLC's simulation
+	// (nil for another System).
+	level func(int)
+}
+
+// setLevel tells the System the level of the states expanded now.
+func (m *simulator) setLevel(d int) {
+	if m.level != nil {
+		m.level(d)
+	}
 }
 
 // simSucc is a successor a behaviour may take.
@@ -112,6 +127,7 @@ func (m *simulator) initial() ([]State, error) {
 	res, c := &m.res, m.c
 	var inits []State
 	var firstErr error
+	m.setLevel(0)
 	err := m.sys.Init(func(s State) error {
 		res.Generated++
 		var cand candidate
@@ -156,6 +172,7 @@ func (m *simulator) behaviour(s State) (bool, error) {
 	res := &m.res
 	m.trace = append(m.trace[:0], TraceStep{InitialAction, s})
 	for len(m.trace) < m.opts.Depth {
+		m.setLevel(len(m.trace))
 		n, stop, fault := m.successors(s)
 		if fault != nil || stop {
 			res.Depth = max(res.Depth, len(m.trace))

@@ -79,11 +79,12 @@ type PendingSystem interface {
 // state (TLC's TLCGet("level"): an initial state's is 1, a successor's
 // one more than its predecessor's; trace validation keeps it in a VIEW to
 // tell apart the positions of one state in a log). The checker's search
-// is level by level, so one number serves every worker: SetLevel(d) says
-// that the states expanded now are at level d (0 while the initial states
-// are computed), and SetLevel(-1) that the level is unknown (after the
-// search, in simulation, in a state graph dump, where liveness is
-// checked), where the System must refuse to answer rather than guess.
+// is level by level, so one number serves every worker, and a simulation
+// walks one behaviour at a time: SetLevel(d) says that the states expanded
+// now are at level d (0 while the initial states are computed), and
+// SetLevel(-1) that the level is unknown (after the search, in a state
+// graph dump, where liveness is checked), where the System must refuse to
+// answer rather than guess.
 type LevelSystem interface {
 	System
 	SetLevel(level int)

@@ -91,5 +91,6 @@ func CheckModel(ctx context.Context, specPath, cfgPath string, opts check.Option
 			return res, err
 		}
 	}
+	m.ApplyAlias(&res)
 	return res, err
 }

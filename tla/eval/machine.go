@@ -41,6 +41,7 @@ type Machine struct {
 	live      liveParts
 	tlc       *tlcState   // TLCGet's run information and TLCSet's registers
 	post      syntax.Expr // the POSTCONDITION, nil without one
+	alias     syntax.Expr // the ALIAS, nil without one
 	postName  string
 	// NoDeadlock is CHECK_DEADLOCK FALSE.
 	NoDeadlock bool
@@ -425,6 +426,11 @@ func (m *Machine) bindOperators(c *cfg.Config) (constantOnly bool, err error) {
 			return false, err
 		}
 		m.postName = c.Postcondition.Name
+	}
+	if c.Alias != nil {
+		if m.alias, err = lookup(c.Alias, "ALIAS"); err != nil {
+			return false, err
+		}
 	}
 	for _, n := range c.ActionConstraints {
 		x, err := lookup(&n, "ACTION_CONSTRAINT")

@@ -39,6 +39,10 @@ type tlcState struct {
 	// level is the level of the states the checker expands now (SetLevel),
 	// -1 when unknown.
 	level atomic.Int32
+	// nextLevel, when not -1, is the level of the next state, for
+	// TLCGet("level")' (an ALIAS on a trace's last state: TLC's next
+	// state is the state itself); -1: one more than level.
+	nextLevel atomic.Int32
 	// stats is TLCGet("stats") for the postcondition, once the search is
 	// over (nil before).
 	stats atomic.Pointer[value.Func]
@@ -48,6 +52,7 @@ func newTLCState(run RunInfo, c *cfg.Config) *tlcState {
 	noDeadlock := run.NoDeadlock || c.CheckDeadlock != nil && !*c.CheckDeadlock
 	t := &tlcState{run: run, deadlock: !noDeadlock, regs: map[int32]value.Value{}}
 	t.level.Store(-1)
+	t.nextLevel.Store(-1)
 	return t
 }
 
@@ -63,7 +68,8 @@ var _ check.LevelSystem = (*Machine)(nil)
 // state's level. The evaluation tells them apart by its states: none for
 // a constant, a next state for an action or the initial predicate (whose
 // current state is none), the current state alone for a state predicate.
-// The checker's search gives the level (SetLevel); outside it, in a set
+// The checker's search and its simulation give the level (SetLevel), as
+// does a counterexample's ALIAS (ApplyAlias); outside them, in a set
 // filtered lazily (evaluated whenever it is asked) and under ENABLED
 // (an action and its subscript on states of other levels), it is unknown
 // and TLCGet("level") unsupported.
@@ -75,7 +81,10 @@ func (m *Machine) tlcLevel(r *rt, pos syntax.Pos, primed bool) (value.Value, err
 	if l < 0 || r.noLevel {
 		return nil, unsupported(pos, `TLCGet("level") outside the checker's breadth-first search, under ENABLED or in a lazily filtered set`)
 	}
-	if r.nxt == nil || primed {
+	switch n := m.tlc.nextLevel.Load(); {
+	case primed && n >= 0:
+		l = n
+	case r.nxt == nil || primed:
 		l++
 	}
 	return value.Int(l), nil

@@ -73,22 +73,42 @@ func TestTLCGetLevel(t *testing.T) {
 	}
 }
 
-// TestTLCGetLevelUnknown: outside the breadth-first search (simulation)
-// and under ENABLED (an action on a state of the next level) the level is
-// not the one the checker knows, and a model that asks for it there is
-// unsupported, not given a guess.
+// TestTLCGetLevelUnknown: under ENABLED (an action on a state of the next
+// level) the level is not the one the checker knows, and a model that asks
+// for it there is unsupported, not given a guess.
 func TestTLCGetLevelUnknown(t *testing.T) {
-	dir := writeSpec(t, map[string]string{"Level.tla": levelSpec, "Early.cfg": "INIT Init\nNEXT Next\nINVARIANT Early\nCHECK_DEADLOCK FALSE\n",
+	dir := writeSpec(t, map[string]string{"Level.tla": levelSpec,
 		"Enabled.cfg": "INIT Init\nNEXT Next\nINVARIANT EnabledLevel\nCHECK_DEADLOCK FALSE\n"})
 	if _, err := CheckModel(context.Background(), filepath.Join(dir, "Level.tla"), filepath.Join(dir, "Enabled.cfg"), check.Options{Workers: 1}); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("TLCGet(\"level\") under ENABLED in an invariant: %v, want unsupported", err)
 	}
-	m, err := LoadModel(filepath.Join(dir, "Level.tla"), filepath.Join(dir, "Early.cfg"))
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestTLCGetLevelSimulation: in simulation a behaviour's states are at
+// levels 1, 2, ... as in TLC's (run here with -simulate: the invariant
+// Early violated at the fourth state, x = 0, 1, 0, 1; with deadlock
+// checked, Next's TLCGet("level") < 6 ends every behaviour in a deadlock
+// at its sixth state).
+func TestTLCGetLevelSimulation(t *testing.T) {
+	dir := writeSpec(t, map[string]string{"Level.tla": levelSpec,
+		"Early.cfg": "INIT Init\nNEXT Next\nINVARIANT Early\nCHECK_DEADLOCK FALSE\n",
+		"Dead.cfg":  "INIT Init\nNEXT Next\nINVARIANT LevelInv\n"})
+	sim := func(c string) check.SimResult {
+		t.Helper()
+		m, err := LoadModel(filepath.Join(dir, "Level.tla"), filepath.Join(dir, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := check.Simulate(context.Background(), m, check.SimOptions{Depth: 20, Behaviours: 3, Seed: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", c, err)
+		}
+		return res
 	}
-	_, err = check.Simulate(context.Background(), m, check.SimOptions{Depth: 5, Behaviours: 1, Seed: 1})
-	if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), `TLCGet("level")`) {
-		t.Errorf("simulation: %v, want unsupported TLCGet(\"level\")", err)
+	if res := sim("Early.cfg"); res.Verdict != check.InvariantViolated || res.Invariant != "Early" || len(res.Trace) != 4 {
+		t.Errorf("Early: %s %s, %d states; TLC: Early violated at state 4", res.Verdict, res.Invariant, len(res.Trace))
+	}
+	if res := sim("Dead.cfg"); res.Verdict != check.Deadlocked || len(res.Trace) != 6 {
+		t.Errorf("Dead: %s, %d states; TLC: deadlock at state 6", res.Verdict, len(res.Trace))
 	}
 }
