@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 )
 
 // Shape only decides how a function prints (TLC prints tuples as <<...>>,
@@ -300,6 +302,10 @@ func (f *Func) String() string {
 		}
 		b.WriteString(">>")
 	case ShapeRecord:
+		if !f.namedFields() {
+			f.writePairs(&b)
+			break
+		}
 		b.WriteByte('[')
 		for i, v := range f.rng {
 			if i > 0 {
@@ -311,18 +317,55 @@ func (f *Func) String() string {
 		}
 		b.WriteByte(']')
 	default:
-		b.WriteByte('(')
-		for i, v := range f.rng {
-			if i > 0 {
-				b.WriteString(" @@ ")
-			}
-			b.WriteString(f.dom[i].String())
-			b.WriteString(" :> ")
-			b.WriteString(v.String())
-		}
-		b.WriteByte(')')
+		f.writePairs(&b)
 	}
 	return b.String()
+}
+
+// writePairs writes f as TLC writes a function that is neither a tuple nor
+// a record: (d1 :> v1 @@ d2 :> v2).
+func (f *Func) writePairs(b *strings.Builder) {
+	b.WriteByte('(')
+	for i, v := range f.rng {
+		if i > 0 {
+			b.WriteString(" @@ ")
+		}
+		b.WriteString(f.DomainAt(i).String())
+		b.WriteString(" :> ")
+		b.WriteString(v.String())
+	}
+	b.WriteByte(')')
+}
+
+// namedFields reports whether every field of the record f is a name TLC
+// prints a record with (FcnRcdValue.isName: letters, digits and _, at
+// least one letter, not WF_ or SF_ followed by more): a function on other
+// strings ("a b") prints as (d :> v @@ ...).
+func (f *Func) namedFields() bool {
+	for _, d := range f.dom {
+		s, ok := d.(Str)
+		if !ok || !tlcName(s.Go()) {
+			return false
+		}
+	}
+	return true
+}
+
+// tlcName is TLC's FcnRcdValue.isName.
+func tlcName(name string) bool {
+	letter := false
+	n := 0
+	for _, c := range name {
+		n += utf16.RuneLen(c)
+		if c == '_' {
+			continue
+		}
+		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+			return false
+		}
+		letter = letter || unicode.IsLetter(c)
+	}
+	return letter && (n < 4 || !strings.HasPrefix(name, "WF_") && !strings.HasPrefix(name, "SF_"))
 }
 
 // RecordMaker builds records on one fixed list of field names without
