@@ -98,6 +98,9 @@ type traceStep struct {
 	State  map[string]string `json:"state"`
 	// Alias is the state as the model's ALIAS shows it (TLC's trace).
 	Alias map[string]string `json:"alias,omitempty"`
+	// Label is the action as TLC's trace names it: with its arguments
+	// and where it is written.
+	Label string `json:"label,omitempty"`
 }
 
 // classify maps a run's outcome to the result string and exit code of the
@@ -157,6 +160,9 @@ func report(res tlacheck.Result, err error) (checkReport, int) {
 		step := traceStep{Action: st.Action, State: textMap(res.Variables, st.State)}
 		if i < len(res.Shown) {
 			step.Alias = textMap(res.Shown[i].Names, res.Shown[i].Values)
+		}
+		if i < len(res.Labels) && res.Labels[i] != st.Action {
+			step.Label = res.Labels[i]
 		}
 		v.Trace = append(v.Trace, step)
 	}
@@ -223,7 +229,11 @@ func printTrace(w io.Writer, res tlacheck.Result) {
 			fmt.Fprintf(w, "State %d: Stuttering\n", i+1)
 			return
 		}
-		fmt.Fprintf(w, "State %d: <%s>\n", i+1, st.Action)
+		action := st.Action
+		if i < len(res.Labels) {
+			action = res.Labels[i]
+		}
+		fmt.Fprintf(w, "State %d: <%s>\n", i+1, action)
 		shown := tlacheck.ShownState{Names: res.Variables, Values: st.State}
 		if i < len(res.Shown) {
 			shown = res.Shown[i]
@@ -232,7 +242,11 @@ func printTrace(w io.Writer, res tlacheck.Result) {
 		fmt.Fprintln(w)
 	}
 	if live {
-		fmt.Fprintf(w, "Back to state %d: <%s>\n\n", res.CycleStart+1, res.CycleAction)
+		action := res.CycleAction
+		if res.CycleLabel != "" {
+			action = res.CycleLabel
+		}
+		fmt.Fprintf(w, "Back to state %d: <%s>\n\n", res.CycleStart+1, action)
 	}
 }
 
@@ -243,7 +257,8 @@ func writeState(w io.Writer, s tlacheck.ShownState) {
 		if i >= len(s.Values) {
 			break
 		}
-		val := s.Values[i].String()
+		// TLC breaks a long value over lines (Values.ppr).
+		val := tlavalue.Pretty(s.Values[i].String(), tlavalue.PrettyWidth)
 		switch {
 		case s.Format != "":
 			io.WriteString(w, javaFormat(s.Format, name, val))

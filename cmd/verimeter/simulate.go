@@ -45,6 +45,10 @@ func runSimulate(ctx context.Context, spec, config string, opts tlacheck.SimOpti
 		opts.NoDeadlock = opts.NoDeadlock || m.NoDeadlock
 		res, err = tlacheck.Simulate(ctx, m, opts)
 		m.ApplyAlias(&res.Result)
+		m.LabelTrace(&res.Result)
+		if l := m.InitLabel(); l != "" && len(res.Labels) > 0 {
+			res.Labels[0] = l // TLC's simulation names the initial predicate
+		}
 		if err != nil && ctx.Err() != nil && res.Behaviours > 0 && opts.Behaviours == 0 {
 			err = nil // interrupted: the normal end of an unbounded simulation
 		}

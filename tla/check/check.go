@@ -145,6 +145,12 @@ type Result struct {
 	// Shown is Trace's states as the model's ALIAS shows them, one per
 	// step, filled in by the model after the run; nil without an ALIAS.
 	Shown []ShownState `json:"-"`
+	// Labels is, when the model fills it in after the run, each step's
+	// action as TLC names it: with its arguments and where it is written
+	// ("Send(2) line 5, col 11 to line 6, col 19 of module M"); CycleLabel
+	// is CycleAction's.
+	Labels     []string `json:"-"`
+	CycleLabel string   `json:"-"`
 	// Coverage is, with Options.Coverage, each action's counts in the order
 	// of Next.
 	Coverage []ActionCoverage `json:"coverage,omitempty"`

@@ -643,6 +643,7 @@ func (lc *liveCtx) reportLasso(name string, pr *product, r int32, cycle []pstep)
 	for v := r; v >= 0; v = pr.parent[v] {
 		prefix = append([]pstep{{v, pr.pact[v]}}, prefix...)
 	}
+	prefix, cycle = earliestCycle(pr, prefix, cycle)
 	c := lc.c
 	actName := func(a int32) string {
 		if a < 0 {
@@ -670,6 +671,28 @@ func (lc *liveCtx) reportLasso(name string, pr *product, r int32, cycle []pstep)
 	c.res.Verdict = LivenessViolated
 	c.res.Property = name
 	c.res.Trace = trace
+}
+
+// earliestCycle starts the lasso's cycle as early as its behaviour
+// allows, as TLC's counterexamples do: while the state before the cycle's
+// start is the cycle's last state before it returns, the cycle starts one
+// step earlier (the infinite behaviour is the same, its trace a state
+// shorter). The product's nodes differ (the tableau's part), the states
+// not.
+func earliestCycle(pr *product, prefix, cycle []pstep) ([]pstep, []pstep) {
+	for len(prefix) >= 2 && len(cycle) >= 2 {
+		before, last := prefix[len(prefix)-2], cycle[len(cycle)-2]
+		if pr.nodes[before.node].s != pr.nodes[last.node].s || last.action < 0 {
+			break
+		}
+		start := prefix[len(prefix)-1]
+		rotated := make([]pstep, 0, len(cycle))
+		rotated = append(rotated, start)
+		rotated = append(rotated, cycle[:len(cycle)-2]...)
+		cycle = append(rotated, pstep{before.node, last.action})
+		prefix = prefix[:len(prefix)-1]
+	}
+	return prefix, cycle
 }
 
 // sccWalk walks inside one strongly connected component of the product

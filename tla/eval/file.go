@@ -92,5 +92,6 @@ func CheckModel(ctx context.Context, specPath, cfgPath string, opts check.Option
 		}
 	}
 	m.ApplyAlias(&res)
+	m.LabelTrace(&res)
 	return res, err
 }

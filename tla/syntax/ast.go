@@ -68,8 +68,11 @@ type OpApp struct {
 // either bulleted (TLA+ book 15.2.2) or written infix.
 type Junction struct {
 	Node
-	Op     string
-	Items  []Expr
+	Op    string
+	Items []Expr
+	// Ends[i] is the position of Items[i]'s last character (zero when not
+	// parsed from text).
+	Ends   []Pos
 	bullet bool
 	paren  bool
 }
@@ -252,6 +255,7 @@ type Def struct {
 	Params    []Param
 	FnBounds  []Bound // for f[x \in S] == e
 	Body      Expr
+	End       Pos       // the position of Body's last character (zero when not parsed from text)
 	Instance  *Instance // for M(p) == INSTANCE N WITH ...
 	Local     bool
 	Recursive bool // declared in a RECURSIVE statement

@@ -30,6 +30,9 @@ type Token struct {
 	// NewLine is set on the first token of a line (junction lists use it
 	// with the column).
 	NewLine bool
+	// End is the position of the token's last character (TLC names an
+	// action by the span of its text, "line 5, col 9 to line 6, col 19").
+	End Pos
 }
 
 func (t Token) String() string {
@@ -79,6 +82,10 @@ func Lex(file string, src []byte) ([]Token, error) {
 	for l.i < len(src) {
 		c := src[l.i]
 		pos := Pos{file, l.line, l.col}
+		// The last token emitted ended right before here: tokens span no line.
+		if n := len(l.toks); n > 0 && l.toks[n-1].End == (Pos{}) {
+			l.toks[n-1].End = Pos{file, l.line, l.col - 1}
+		}
 		switch {
 		case c == '\n':
 			l.adv(1)

@@ -361,7 +361,16 @@ func (p *parser) definition() *Def {
 		return d
 	}
 	d.Body = p.expr()
+	d.End = p.lastEnd()
 	return d
+}
+
+// lastEnd is the end of the last token consumed.
+func (p *parser) lastEnd() Pos {
+	if p.i == 0 {
+		return Pos{}
+	}
+	return p.toks[p.i-1].End
 }
 
 // bounds parses x \in S, <<a, b>> \in T, y, z \in U; unbounded names are
@@ -515,6 +524,7 @@ func (p *parser) binary(min int, parent string) Expr {
 		}
 		prev = t.Text
 
+		lhsEnd := p.lastEnd()
 		p.i++
 		op := canon(t.Text)
 		rhs := p.binary(bp, t.Text)
@@ -528,8 +538,9 @@ func (p *parser) binary(min int, parent string) Expr {
 		case op == "/\\" || op == "\\/":
 			if j, ok := lhs.(*Junction); ok && j.Op == op && !j.bullet && !j.paren {
 				j.Items = append(j.Items, rhs)
+				j.Ends = append(j.Ends, p.lastEnd())
 			} else {
-				lhs = &Junction{Node: Node{lhs.At()}, Op: op, Items: []Expr{lhs, rhs}}
+				lhs = &Junction{Node: Node{lhs.At()}, Op: op, Items: []Expr{lhs, rhs}, Ends: []Pos{lhsEnd, p.lastEnd()}}
 			}
 		default:
 			lhs = &OpApp{Node: Node{t.Pos}, Op: op, Args: []Expr{lhs, rhs}}
@@ -574,6 +585,7 @@ func (p *parser) junction() Expr {
 	for {
 		p.limit = col
 		j.Items = append(j.Items, p.expr())
+		j.Ends = append(j.Ends, p.lastEnd())
 		p.limit = saved
 		t := p.peek()
 		if t.Pos.Col == col && t.Kind == Op && canon(t.Text) == op && t.Pos.Line > first.Pos.Line {
