@@ -50,8 +50,19 @@ func span(at, end syntax.Pos) string {
 // existentials, LETs and definitions.
 const maxLabelDepth = 64
 
-// errLabelFound ends the search of a step's label once found.
-var errLabelFound = errors.New("label found")
+// maxLabelChecks bounds how many actions ActionLabels tries on a trace
+// (each compiled for its bindings, some ten microseconds): past it, the
+// steps left keep their names, so that a trace is printed in seconds even
+// where Next's existentials range over thousands of values. A variable
+// for the test that exhausts it.
+var maxLabelChecks = 200_000
+
+var (
+	// errLabelFound ends the search of a step's label once found.
+	errLabelFound = errors.New("label found")
+	// errLabelBudget ends it when maxLabelChecks actions have been tried.
+	errLabelBudget = errors.New("label search over its budget")
+)
 
 // ActionLabels names each step of a counterexample as TLC prints it,
 // "Name(args) line L, col C to line L2, col C2 of module M", splitting Next
@@ -65,15 +76,17 @@ var errLabelFound = errors.New("label found")
 // keeps its name. A step is matched to the first action of its name that
 // leads to it, or failing that to the first action that does (where the
 // compiled Next names an action by a definition TLC does not expand).
+// After maxLabelChecks actions tried, the steps left keep their names.
 func (m *Machine) ActionLabels(trace []check.TraceStep) []string {
 	labels := make([]string, len(trace))
+	budget := maxLabelChecks
 	for i, st := range trace {
 		labels[i] = st.Action
-		if i == 0 || m.next == nil || st.Action == check.StutteringAction {
+		if i == 0 || m.next == nil || st.Action == check.StutteringAction || budget <= 0 {
 			continue
 		}
 		for _, byName := range []bool{true, false} {
-			l := &labeler{m: m, s: trace[i-1].State, t: st.State, name: st.Action, byName: byName}
+			l := &labeler{m: m, s: trace[i-1].State, t: st.State, name: st.Action, byName: byName, budget: &budget}
 			if err := l.walk(m.next, nil, "", "", syntax.Pos{}, 0); errors.Is(err, errLabelFound) {
 				labels[i] = l.found
 				break
@@ -91,6 +104,7 @@ type labeler struct {
 	name   string
 	byName bool
 	found  string
+	budget *int // actions left to try on the trace
 }
 
 // walk follows x, an action in the environment e reached under the name
@@ -135,6 +149,9 @@ func (l *labeler) leaf(x syntax.Expr, e *env, name, args string, end syntax.Pos)
 	if l.byName && name != l.name {
 		return nil
 	}
+	if *l.budget--; *l.budget < 0 {
+		return errLabelBudget
+	}
 	if ok, err := l.leads(x, e); err != nil || !ok {
 		return nil // not this action (an error here is the search's, not the model's)
 	}
@@ -162,7 +179,7 @@ func (l *labeler) walkExists(y *syntax.Quant, e *env, name, args string, end syn
 		some = true
 		return l.walk(y.Body, e2, name, args, end, depth+1)
 	})
-	if errors.Is(err, errLabelFound) {
+	if errors.Is(err, errLabelFound) || errors.Is(err, errLabelBudget) {
 		return true, err
 	}
 	return some && err == nil, nil
@@ -218,7 +235,10 @@ func (m *Machine) readsState(x syntax.Expr, e *env) bool {
 // leads reports whether the action x, in the environment e, leads from
 // l.s to l.t (a variable it leaves unassigned keeps its value).
 func (l *labeler) leads(x syntax.Expr, e *env) (bool, error) {
-	p := l.m.action(x, e)
+	c := l.m.compiler()
+	l.m.prog.mu.Lock()
+	p := compileAction(c, x, e) // not kept: one per binding
+	l.m.prog.mu.Unlock()
 	r := &rt{cur: l.s, nxt: make([]value.Value, len(l.m.vars)), slots: make([]value.Value, p.n)}
 	found := false
 	r.emit = func(nxt []value.Value, _ int) error {

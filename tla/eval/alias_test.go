@@ -73,3 +73,40 @@ func TestApplyAlias(t *testing.T) {
 		t.Errorf("undefined ALIAS: %v", err)
 	}
 }
+
+// TestActionLabels: a step's label is TLC's (the action's arguments and
+// span; cmd/verimeter's TestTraceTextMatchesTLC compares whole traces with
+// TLC's), and once maxLabelChecks actions have been tried on a trace the
+// steps left keep their names.
+func TestActionLabels(t *testing.T) {
+	dir := writeSpec(t, map[string]string{
+		"Lb.tla": `---- MODULE Lb ----
+EXTENDS Naturals
+VARIABLE x
+Init == x = 0
+Step(i) == i = 20 /\ x' = x + 1
+Next == \E i \in 1..20 : Step(i)
+Inv == x < 3
+====
+`,
+		"Lb.cfg": "INIT Init\nNEXT Next\nINVARIANT Inv\n",
+	})
+	check1 := func() check.Result {
+		t.Helper()
+		res, err := CheckModel(context.Background(), filepath.Join(dir, "Lb.tla"), filepath.Join(dir, "Lb.cfg"), check.Options{Workers: 1})
+		if err != nil || res.Verdict != check.InvariantViolated || len(res.Labels) != 4 {
+			t.Fatalf("%s, %d labels, %v", res.Verdict, len(res.Labels), err)
+		}
+		return res
+	}
+	want := "Step(20) line 5, col 12 to line 5, col 31 of module Lb"
+	if res := check1(); res.Labels[3] != want {
+		t.Errorf("label %q, want %q", res.Labels[3], want)
+	}
+	defer func(n int) { maxLabelChecks = n }(maxLabelChecks)
+	maxLabelChecks = 25 // enough for the first step only
+	res := check1()
+	if res.Labels[1] != want || res.Labels[2] != "Step" || res.Labels[3] != "Step" {
+		t.Errorf("with a budget of 25: %q, want the first step labelled and the others named", res.Labels)
+	}
+}

@@ -176,11 +176,18 @@ func (m *Machine) action(x syntax.Expr, e *env) *compiledAct {
 	if p, ok := m.prog.acts.Load(key); ok {
 		return p.(*compiledAct)
 	}
+	a := compileAction(c, x, e)
+	m.prog.acts.Store(key, a)
+	return a
+}
+
+// compileAction compiles x with c as action does, without keeping it (the
+// caller holds m.prog.mu).
+func compileAction(c *compiler, x syntax.Expr, e *env) *compiledAct {
 	t := c.top(false)
 	t.env = e
 	a := &compiledAct{run: t.act(x, "", false, emitLeaf())}
 	a.n = t.units[0].n
-	m.prog.acts.Store(key, a)
 	return a
 }
 
