@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/verimeter/verimeter/internal/tlctest"
 )
 
 // traceModels are small models whose counterexamples `verimeter check`
@@ -129,7 +131,7 @@ func counterexample(out string) string {
 // included, on models TLC is run on here (in simulation, models with one
 // behaviour).
 func TestTraceTextMatchesTLC(t *testing.T) {
-	tlc := tlcScript(t)
+	tlc := tlctest.Path(t)
 	dir := t.TempDir()
 	spec := ""
 	for _, m := range traceModels {
@@ -166,25 +168,4 @@ func TestTraceTextMatchesTLC(t *testing.T) {
 			}
 		})
 	}
-}
-
-// tlcScript is TLC, the reference checker ($VERIMETER_TLC or the shared
-// tools); its absence, or Java's, fails the test with how to get it.
-func tlcScript(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("VERIMETER_TLC")
-	if p == "" {
-		p = filepath.Join("..", "..", "..", "shared", "tools", "tlc", "tlc")
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("TLC not found at %s (set VERIMETER_TLC): %v", abs, err)
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Fatalf("java not found (make deps installs openjdk-17-jre-headless): %v", err)
-	}
-	return abs
 }

@@ -143,9 +143,9 @@ var productionPatterns = []string{"./protocol/...", "./plc/...", "./wan/...", ".
 
 // simulationOnly names what only the demo, the campaigns and the tests may
 // link: fault injection, the simulated world, the adversary, the
-// throwaway PostgreSQL of the tests.
+// throwaway PostgreSQL of the tests, the tests' way to TLC.
 func simulationOnly(string) []string {
-	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/internal/pgtest", module + "/fuzz"}
+	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/internal/pgtest", module + "/internal/tlctest", module + "/fuzz"}
 }
 
 // TestSimulationRuleCatchesAViolation: the rule of

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -10,30 +9,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"github.com/verimeter/verimeter/tla/check"
 )
 
-// tlcBinary is TLC, the reference checker ($VERIMETER_TLC or the shared
-// tools). Its absence, or Java's, is a failure that says so: this test is
-// the evidence that our counts are TLC's.
-func tlcBinary(t *testing.T) string {
-	t.Helper()
-	p := os.Getenv("VERIMETER_TLC")
-	if p == "" {
-		p = filepath.Join("..", "..", "..", "shared", "tools", "tlc", "tlc")
-	}
-	abs, err := filepath.Abs(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(abs); err != nil {
-		t.Fatalf("TLC not found at %s (set VERIMETER_TLC): %v", abs, err)
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Fatalf("java not found (make deps installs openjdk-17-jre-headless): %v", err)
-	}
-	return abs
-}
+// tlcBinary is TLC, the reference checker (tlctest.Path): this package's
+// tests against it are the evidence that our counts are TLC's.
+func tlcBinary(t *testing.T) string { return tlctest.Path(t) }
 
 var (
 	tlcCounts = regexp.MustCompile(`([0-9,]+) states generated, ([0-9,]+) distinct states found, ([0-9,]+) states left on queue`)

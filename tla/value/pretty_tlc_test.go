@@ -10,27 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// prettyTLCPath locates TLC's script as spec/spec_test.go does: the
-// VERIMETER_TLC variable, else shared/tools/tlc beside the repository.
-func prettyTLCPath(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("VERIMETER_TLC"); p != "" {
-		return p
-	}
-	p, err := filepath.Abs("../../../shared/tools/tlc/tlc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("TLC not found at %s (set VERIMETER_TLC): Pretty cannot be compared with TLC", p)
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Fatalf("java not installed: run make deps (installs openjdk-17-jre-headless)")
-	}
-	return p
-}
+	"github.com/verimeter/verimeter/internal/tlctest"
+)
 
 // Names the differential test's values use. TLC orders strings by first
 // sighting (its UniqueString table), so our table interns them in TLC's
@@ -233,7 +215,7 @@ func diffAt(a, b string) string {
 // Pretty of the value's text: TLC formats the value alone, so continuation
 // lines are indented from column 0, not from the value's column.
 func TestPrettyMatchesTLC(t *testing.T) {
-	tlc := prettyTLCPath(t)
+	tlc := tlctest.Path(t)
 	g := &diffGen{r: rand.New(rand.NewPCG(20260429, 80)), tab: NewInterner()}
 	for _, m := range diffModels {
 		g.tab.Model(m)

@@ -1,0 +1,55 @@
+package tlctest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Path returns TLC's script: $VERIMETER_TLC, else shared/tools/tlc/tlc
+// beside the repository (the directory holding go.mod, found upwards from
+// the test's directory). A missing TLC, or a missing java, fails the test
+// with what to do: these tests are the evidence that we agree with TLC,
+// and are never skipped.
+func Path(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("VERIMETER_TLC")
+	if p == "" {
+		root, err := repoRoot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = filepath.Join(filepath.Dir(root), "shared", "tools", "tlc", "tlc")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		t.Fatalf("TLC not found at %s (set VERIMETER_TLC): %v", abs, err)
+	}
+	if _, err := exec.LookPath("java"); err != nil {
+		t.Fatalf("java not installed: run make deps (installs openjdk-17-jre-headless): %v", err)
+	}
+	return abs
+}
+
+// repoRoot is the nearest directory at or above the working directory
+// that holds go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", os.ErrNotExist
+		}
+		dir = up
+	}
+}
