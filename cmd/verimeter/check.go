@@ -187,6 +187,8 @@ func textMap(names []string, vals []tlavalue.Value) map[string]string {
 // printViolation writes TLC's line for a run that found an error.
 func printViolation(w io.Writer, rep checkReport, res tlacheck.Result) {
 	switch {
+	case initViolation(res):
+		fmt.Fprintf(w, "Error: Invariant %s is violated by the initial state:\n", res.Invariant)
 	case rep.Result == resultSafety && res.Invariant == "":
 		fmt.Fprintf(w, "Error: Action property %s is violated.\n", res.Property)
 	case rep.Result == resultSafety:
@@ -208,6 +210,11 @@ func printCounterexample(w io.Writer, spec string, res tlacheck.Result, format s
 	}
 	if format == traceFormatMSC {
 		return writeMSC(w, spec, res)
+	}
+	if initViolation(res) {
+		writeState(w, shownState(res, 0)) // TLC prints the state alone
+		fmt.Fprintln(w)
+		return nil
 	}
 	if res.Verdict == tlacheck.LivenessViolated {
 		fmt.Fprint(w, "\nError: The following behavior constitutes a counter-example:\n\n")
@@ -234,11 +241,7 @@ func printTrace(w io.Writer, res tlacheck.Result) {
 			action = res.Labels[i]
 		}
 		fmt.Fprintf(w, "State %d: <%s>\n", i+1, action)
-		shown := tlacheck.ShownState{Names: res.Variables, Values: st.State}
-		if i < len(res.Shown) {
-			shown = res.Shown[i]
-		}
-		writeState(w, shown)
+		writeState(w, shownState(res, i))
 		fmt.Fprintln(w)
 	}
 	if live {
@@ -248,6 +251,22 @@ func printTrace(w io.Writer, res tlacheck.Result) {
 		}
 		fmt.Fprintf(w, "Back to state %d: <%s>\n\n", res.CycleStart+1, action)
 	}
+}
+
+// initViolation reports whether res is an invariant violated by an
+// initial state, which TLC reports without a trace ("Error: Invariant Inv
+// is violated by the initial state:" and the state).
+func initViolation(res tlacheck.Result) bool {
+	return res.Verdict == tlacheck.InvariantViolated && res.Invariant != "" && res.Property == "" && len(res.Trace) == 1
+}
+
+// shownState is state i of res's trace as printed: through the ALIAS, if
+// any.
+func shownState(res tlacheck.Result, i int) tlacheck.ShownState {
+	if i < len(res.Shown) {
+		return res.Shown[i]
+	}
+	return tlacheck.ShownState{Names: res.Variables, Values: res.Trace[i].State}
 }
 
 // writeState writes a state's lines as TLC prints them: "/\ name = value",

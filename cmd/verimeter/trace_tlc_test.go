@@ -14,8 +14,8 @@ import (
 )
 
 // traceModels are small models whose counterexamples `verimeter check`
-// must print as TLC prints them: safety, deadlock, liveness (a cycle and
-// a stuttering end), one variable and several, an ALIAS (field order,
+// must print as TLC prints them: safety (also in an initial state),
+// deadlock, liveness (a cycle and a stuttering end), one variable and several, an ALIAS (field order,
 // primed variables, TLCGet("level"), _format, a one-field record), and
 // actions named as TLC names them (arguments, bulleted and infix
 // disjuncts, LET, \E, definitions spanning lines).
@@ -94,6 +94,12 @@ Inv == x < 2
 Spec == Init /\ [][Next]_<<x, y>>
 `, cfg: "INIT Init\nNEXT Next\nINVARIANT Inv\n", simulate: true},
 	{name: "SimSpec", cfg: "SPECIFICATION Spec\nINVARIANT Inv\n", simulate: true},
+	{"InitViolated", `EXTENDS Naturals
+VARIABLES x, y
+Init == x \in {0, 1} /\ y = 0
+Next == x' = x /\ y' = y
+Inv == x < 1
+`, "INIT Init\nNEXT Next\nINVARIANT Inv\n", false},
 	{"OpsLive", `EXTENDS Naturals
 VARIABLE x
 Init == x = 0
@@ -116,7 +122,8 @@ func counterexample(out string) string {
 		if !started && !strings.HasPrefix(line, "Error: ") {
 			continue
 		}
-		if strings.HasPrefix(line, "Finished checking temporal") || strings.HasPrefix(line, "The number of states generated") || countLine.MatchString(line) {
+		if strings.HasPrefix(line, "Finished checking temporal") || strings.HasPrefix(line, "Finished in") ||
+			strings.HasPrefix(line, "The number of states generated") || countLine.MatchString(line) {
 			break
 		}
 		started = true
@@ -159,7 +166,7 @@ func TestTraceTextMatchesTLC(t *testing.T) {
 			cmd.Dir = dir
 			theirs, _ := cmd.CombinedOutput()
 			want := counterexample(string(theirs))
-			if !strings.Contains(want, "State 1:") {
+			if strings.Count(want, "\n") < 2 {
 				t.Fatalf("TLC printed no trace:\n%s", theirs)
 			}
 			_, ours, errb := runCLI(t, ourArgs...)
