@@ -100,6 +100,13 @@ Init == x \in {0, 1} /\ y = 0
 Next == x' = x /\ y' = y
 Inv == x < 1
 `, "INIT Init\nNEXT Next\nINVARIANT Inv\n", false},
+	{"Fields", `EXTENDS Naturals, Sequences
+VARIABLES net, clock
+Msg(c) == [type |-> "req", clock |-> c, acc |-> "ack"]
+Init == clock = 1 /\ net = <<>>
+Next == clock' = clock + 1 /\ net' = Append(net, Msg(clock))
+Inv == Len(net) < 2
+`, "INIT Init\nNEXT Next\nINVARIANT Inv\n", false},
 	{"OpsLive", `EXTENDS Naturals
 VARIABLE x
 Init == x = 0

@@ -90,6 +90,16 @@ type Spec struct {
 	Modules map[string]*syntax.Module
 	dir     string
 	scopes  map[string]map[string]entry // exported names of each module
+	// parsed holds the files read, in the order parsed (the root first);
+	// processed the same files with every file after those it uses, as
+	// SANY processes modules (reserveNames).
+	parsed, processed []sourceFile
+}
+
+// sourceFile is a file of TLA+ read by Load.
+type sourceFile struct {
+	path string
+	src  []byte
 }
 
 // Load parses the module in file and every module it uses. Modules are
@@ -105,7 +115,7 @@ func Load(file string) (*Spec, error) {
 		return nil, err
 	}
 	s := &Spec{Root: root, Modules: map[string]*syntax.Module{}, dir: filepath.Dir(file),
-		scopes: map[string]map[string]entry{}}
+		scopes: map[string]map[string]entry{}, parsed: []sourceFile{{file, src}}}
 	s.addNested(root)
 	if err := s.addFollowing(root); err != nil {
 		return nil, err
@@ -118,6 +128,7 @@ func Load(file string) (*Spec, error) {
 			return nil, err
 		}
 	}
+	s.processed = append(s.processed, s.parsed[0])
 	return s, nil
 }
 
@@ -171,6 +182,7 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 		if path == "(built in)/"+name+".tla" {
 			overrideLibrary(sub)
 		}
+		s.parsed = append(s.parsed, sourceFile{path, src})
 		s.addNested(sub)
 		if err := s.addFollowing(sub); err != nil {
 			return err
@@ -180,7 +192,11 @@ func (s *Spec) loadUses(m *syntax.Module) error {
 				return err
 			}
 		}
-		return s.loadUses(sub)
+		if err := s.loadUses(sub); err != nil {
+			return err
+		}
+		s.processed = append(s.processed, sourceFile{path, src})
+		return nil
 	}
 	for _, e := range m.Extends {
 		if err := need(e, m.Pos); err != nil {

@@ -66,6 +66,7 @@ func BuildRun(spec *Spec, c *cfg.Config, run RunInfo) (*Machine, error) {
 	}
 	m := &Machine{spec: spec, strs: value.NewInterner(), varIndex: map[string]int{}, defs: map[string]*syntax.Def{},
 		consts: map[string]value.Value{}, constDefs: map[string]value.Value{}, tlc: newTLCState(run, c)}
+	m.reserveNames(spec)
 	constants, seen, err := m.flatten(spec)
 	if err != nil {
 		return nil, err
@@ -442,6 +443,33 @@ func (m *Machine) bindOperators(c *cfg.Config) (constantOnly bool, err error) {
 		}})
 	}
 	return false, nil
+}
+
+// reserveNames gives the names of the modules their places in the order of
+// strings, record fields and model values before any value is made, as
+// TLC's table of names has them: every identifier as the parser reads the
+// files (the root first), then every string literal as SANY processes the
+// modules (each after those it uses). A record's fields are ordered so (a
+// field named like an earlier variable comes first), and a set of strings.
+// Modules built into the checker (Naturals, Sequences, ...) have no text
+// here and take no places.
+func (m *Machine) reserveNames(spec *Spec) {
+	for _, f := range spec.parsed {
+		toks, _ := syntax.Lex(f.path, f.src) // parsed already: no error
+		for _, t := range toks {
+			if t.Kind == syntax.Ident {
+				m.strs.Reserve(t.Text)
+			}
+		}
+	}
+	for _, f := range spec.processed {
+		toks, _ := syntax.Lex(f.path, f.src)
+		for _, t := range toks {
+			if t.Kind == syntax.String {
+				m.strs.Reserve(t.Text)
+			}
+		}
+	}
 }
 
 // splitSpec finds Init and Next in Init /\ [][Next]_v /\ fairness.

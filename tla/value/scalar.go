@@ -70,6 +70,8 @@ type Interner struct {
 	models map[string]*atom
 	next   uint32
 	doms   map[string][]Value // record domains by field names (RecordMaker)
+	// reserved holds the places Reserve gave names not yet interned.
+	reserved map[string]uint32
 }
 
 // Default is the process-wide interner used by S and NewModel.
@@ -91,12 +93,43 @@ func (t *Interner) String(s string) Str {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if a = t.strs[s]; a == nil {
-		a = &atom{s: s, id: t.next, hash: hashString(s)}
+		a = &atom{s: s, id: t.place(s), hash: hashString(s)}
 		registerAtom(a)
-		t.next++
 		t.strs[s] = a
 	}
 	return Str{a}
+}
+
+// Reserve gives name its place in the order now, before any value uses
+// it, as TLC's table of names takes every identifier while the parser
+// reads the modules and every string literal while SANY processes them: a
+// string or model value of that name interned later takes the place
+// reserved. Reserving a name that has one is a no-op.
+func (t *Interner) Reserve(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.reserved[name]; ok {
+		return
+	}
+	if t.strs[name] != nil || t.models[name] != nil {
+		return
+	}
+	if t.reserved == nil {
+		t.reserved = map[string]uint32{}
+	}
+	t.reserved[name] = t.next
+	t.next++
+}
+
+// place is the id of a new atom named name: the place reserved for it,
+// else the next (t.mu held).
+func (t *Interner) place(name string) uint32 {
+	if id, ok := t.reserved[name]; ok {
+		return id
+	}
+	id := t.next
+	t.next++
+	return id
 }
 
 // Model interns a model value by name. A name of the form "X_rest" with a
@@ -111,12 +144,11 @@ func (t *Interner) Model(name string) Model {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if a = t.models[name]; a == nil {
-		a = &atom{s: name, id: t.next, hash: mix64(hashString(name) ^ seedModel)}
+		a = &atom{s: name, id: t.place(name), hash: mix64(hashString(name) ^ seedModel)}
 		if len(name) > 2 && name[1] == '_' {
 			a.typ = name[0]
 		}
 		registerAtom(a)
-		t.next++
 		t.models[name] = a
 	}
 	return Model{a}
