@@ -200,11 +200,8 @@ func (l *labeler) walkRef(y *syntax.Ref, e *env, name, args string, end syntax.P
 	op := y.Parts[len(y.Parts)-1].Name
 	vals := make([]string, len(argx))
 	for i, a := range argx {
-		if l.m.readsState(a, e) {
-			return true, l.leaf(y, e, op, "", end)
-		}
-		v, err := l.m.eval(a, e, &frame{})
-		if err != nil {
+		v, ok := l.m.constValue(a, e)
+		if !ok {
 			return true, l.leaf(y, e, op, "", end)
 		}
 		vals[i] = v.String()
@@ -223,13 +220,32 @@ func (l *labeler) walkRef(y *syntax.Ref, e *env, name, args string, end syntax.P
 // readsState reports whether x, in the environment e, reads a variable
 // (an expression of TLC's level 1 or more).
 func (m *Machine) readsState(x syntax.Expr, e *env) bool {
+	_, state := m.compileOnce(x, e)
+	return state
+}
+
+// constValue is the value of x in the environment e when x reads no
+// variable (TLC's level 0); ok is false when it reads one or fails.
+func (m *Machine) constValue(x syntax.Expr, e *env) (v value.Value, ok bool) {
+	p, state := m.compileOnce(x, e)
+	if state {
+		return nil, false
+	}
+	v, err := m.run(p, nil, nil, nil)
+	return v, err == nil
+}
+
+// compileOnce compiles x in e without keeping it (a trace's labels compile
+// an expression per binding) and tells whether it reads a variable.
+func (m *Machine) compileOnce(x syntax.Expr, e *env) (p *compiledPred, state bool) {
 	c := m.compiler()
 	m.prog.mu.Lock()
 	defer m.prog.mu.Unlock()
 	t := c.top(false)
 	t.env = e
-	t.expr(x)
-	return t.fl.state || t.fl.next
+	p = &compiledPred{fn: t.expr(x)}
+	p.n = t.units[0].n
+	return p, t.fl.state || t.fl.next
 }
 
 // leads reports whether the action x, in the environment e, leads from

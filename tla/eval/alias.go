@@ -28,10 +28,7 @@ func (m *Machine) ApplyAlias(res *check.Result) {
 	if m.alias == nil || len(res.Trace) == 0 {
 		return
 	}
-	defer func() {
-		m.tlc.level.Store(-1)
-		m.tlc.nextLevel.Store(-1)
-	}()
+	defer m.tlc.setLevels(-1, -1)
 	last := len(res.Trace) - 1
 	res.Shown = make([]check.ShownState, len(res.Trace))
 	for i, st := range res.Trace {
@@ -43,8 +40,7 @@ func (m *Machine) ApplyAlias(res *check.Result) {
 		default:
 			succ = i
 		}
-		m.tlc.level.Store(int32(i + 1))
-		m.tlc.nextLevel.Store(int32(succ + 1))
+		m.tlc.setLevels(i+1, succ+1)
 		res.Shown[i] = m.shown(st.State, res.Trace[succ].State)
 	}
 }

@@ -454,8 +454,10 @@ func (m *Machine) bindOperators(c *cfg.Config) (constantOnly bool, err error) {
 // Modules built into the checker (Naturals, Sequences, ...) have no text
 // here and take no places.
 func (m *Machine) reserveNames(spec *Spec) {
+	lexed := make(map[string][]syntax.Token, len(spec.parsed))
 	for _, f := range spec.parsed {
 		toks, _ := syntax.Lex(f.path, f.src) // parsed already: no error
+		lexed[f.path] = toks
 		for _, t := range toks {
 			if t.Kind == syntax.Ident {
 				m.strs.Reserve(t.Text)
@@ -463,8 +465,7 @@ func (m *Machine) reserveNames(spec *Spec) {
 		}
 	}
 	for _, f := range spec.processed {
-		toks, _ := syntax.Lex(f.path, f.src)
-		for _, t := range toks {
+		for _, t := range lexed[f.path] {
 			if t.Kind == syntax.String {
 				m.strs.Reserve(t.Text)
 			}

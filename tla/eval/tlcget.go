@@ -36,13 +36,11 @@ type tlcState struct {
 	assumed  atomic.Bool // the assumptions are checked: the search runs
 	mu       sync.Mutex
 	regs     map[int32]value.Value
-	// level is the level of the states the checker expands now (SetLevel),
-	// -1 when unknown.
-	level atomic.Int32
-	// nextLevel, when not -1, is the level of the next state, for
-	// TLCGet("level")' (an ALIAS on a trace's last state: TLC's next
-	// state is the state itself); -1: one more than level.
-	nextLevel atomic.Int32
+	// level is the level of the states the checker expands now, next that
+	// of their successors (SetLevel: one more; an ALIAS on a trace's last
+	// state: the same, TLC's next state being the state itself); -1 when
+	// unknown.
+	level, next atomic.Int32
 	// stats is TLCGet("stats") for the postcondition, once the search is
 	// over (nil before).
 	stats atomic.Pointer[value.Func]
@@ -51,13 +49,25 @@ type tlcState struct {
 func newTLCState(run RunInfo, c *cfg.Config) *tlcState {
 	noDeadlock := run.NoDeadlock || c.CheckDeadlock != nil && !*c.CheckDeadlock
 	t := &tlcState{run: run, deadlock: !noDeadlock, regs: map[int32]value.Value{}}
-	t.level.Store(-1)
-	t.nextLevel.Store(-1)
+	t.setLevels(-1, -1)
 	return t
 }
 
+// setLevels sets the levels of the states expanded now and of their
+// successors.
+func (t *tlcState) setLevels(level, next int) {
+	t.level.Store(int32(level))
+	t.next.Store(int32(next))
+}
+
 // SetLevel implements check.LevelSystem: TLCGet("level") reads it.
-func (m *Machine) SetLevel(level int) { m.tlc.level.Store(int32(level)) }
+func (m *Machine) SetLevel(level int) {
+	if level < 0 {
+		m.tlc.setLevels(-1, -1)
+		return
+	}
+	m.tlc.setLevels(level, level+1)
+}
 
 var _ check.LevelSystem = (*Machine)(nil)
 
@@ -81,11 +91,8 @@ func (m *Machine) tlcLevel(r *rt, pos syntax.Pos, primed bool) (value.Value, err
 	if l < 0 || r.noLevel {
 		return nil, unsupported(pos, `TLCGet("level") outside the checker's breadth-first search, under ENABLED or in a lazily filtered set`)
 	}
-	switch n := m.tlc.nextLevel.Load(); {
-	case primed && n >= 0:
-		l = n
-	case r.nxt == nil || primed:
-		l++
+	if r.nxt == nil || primed {
+		l = m.tlc.next.Load()
 	}
 	return value.Int(l), nil
 }

@@ -360,7 +360,7 @@ func tlcName(name string) bool {
 		if c == '_' {
 			continue
 		}
-		if !unicode.IsLetter(c) && !unicode.IsDigit(c) {
+		if !javaLetterOrDigit(c) {
 			return false
 		}
 		letter = letter || unicode.IsLetter(c)
