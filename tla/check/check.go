@@ -971,6 +971,7 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem, e *expansion) {
 	k := &w.sink
 	k.c, k.w, k.i, k.parent, k.e, k.actProps = c, w, i, it.state, e, actProps
 	k.hold = !(c.opts.Coverage || c.p.live || actProps)
+	k.selfLoops = !(c.p.live || actProps)
 	var err error
 	if c.buf != nil {
 		if w.emit == nil {
@@ -1009,6 +1010,15 @@ type succSink struct {
 	// per successor: coverage, liveness edges, action properties, which a
 	// stop would have to take back).
 	hold bool
+	// selfLoops: a successor made of the very values of the state being
+	// expanded (an action that changes nothing: a message sent again, a
+	// variable set to the value it has, which the evaluator returns as the
+	// value it had) is a step back to that state, which is stored: a
+	// duplicate, counted as generated but neither fingerprinted nor claimed.
+	// PaxosCommit: 9.9 million of its 17 million successors. Off where each
+	// successor's fingerprint is recorded (liveness) or each step judged
+	// (action properties).
+	selfLoops bool
 	// The successors whose fingerprints are still to be claimed, of the
 	// states of a block expanded so far, their values in flat: claims made
 	// together, one after the other, wait for their cache misses together
@@ -1049,6 +1059,9 @@ func (k *succSink) take(t State, act uint16, name string) error {
 	e.nsucc++
 	if c.opts.Coverage {
 		e.countAction(act)
+	}
+	if k.selfLoops && sameState(t, k.parent) {
+		return nil
 	}
 	fp, err := c.fingerprintOf(t)
 	if err != nil {
@@ -1123,6 +1136,20 @@ func (k *succSink) flushBlock() {
 		k.w.arena.Release(k.w.arena.Epoch() + 1)
 	}
 	k.parent, k.e = nil, nil
+}
+
+// sameState reports whether t holds the very values of s (the same
+// pointers, the same scalars): t = s without comparing a value's contents.
+func sameState(t, s State) bool {
+	if len(t) != len(s) {
+		return false
+	}
+	for i, v := range t {
+		if v != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // materialize replaces the arena values of a successor the checker keeps

@@ -289,6 +289,37 @@ func TestSelfLoopIsNotDeadlock(t *testing.T) {
 	}
 }
 
+// TestSelfLoopsNotClaimed: a successor made of the very values of the
+// state it came from (x' = x) is a step back to a stored state: it counts
+// as generated, as in TLC, but is neither fingerprinted nor claimed; every
+// other successor is fingerprinted once.
+func TestSelfLoopsNotClaimed(t *testing.T) {
+	var calls atomic.Int64
+	defer func(f func(State) uint64) { fingerprint = f }(fingerprint)
+	fp := fingerprint
+	fingerprint = func(s State) uint64 { calls.Add(1); return fp(s) }
+	sys := &funcSystem{
+		vars: []string{"x"},
+		init: [][]int32{{0}},
+		next: func(s []int32, emit func([]int32, string)) {
+			emit(s, "Stay")
+			if s[0] < 9 {
+				emit([]int32{s[0] + 1}, "Step")
+			}
+		},
+	}
+	for _, w := range []int{1, 2} {
+		calls.Store(0)
+		res, err := Run(context.Background(), sys, Options{Workers: w})
+		if err != nil || res.Verdict != Success || res.Distinct != 10 || res.Generated != 20 {
+			t.Fatalf("workers %d: %+v %v", w, res, err)
+		}
+		if n := calls.Load(); n != 10 {
+			t.Fatalf("workers %d: %d fingerprints, want 10 (the initial state and the 9 steps that change x)", w, n)
+		}
+	}
+}
+
 var errBoom = errors.New("boom")
 
 func TestInvariantErrorStopsWithTrace(t *testing.T) {

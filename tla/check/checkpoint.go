@@ -31,8 +31,15 @@ type cpBlock struct {
 	Size  int64 `json:"size"`
 }
 
+// cpFormat is the version of the checkpoint's contents: the fingerprints
+// in fps.bin are the hashes of this build's values, and a build that
+// hashes values otherwise cannot resume from them (it would find every
+// stored state new). 2: functions hashed as sets of entries.
+const cpFormat = 2
+
 // cpMetaData is a checkpoint's counters and layout, written last.
 type cpMetaData struct {
+	Format    int       `json:"format"`
 	Variables []string  `json:"variables"`
 	Actions   []string  `json:"actions"`
 	Distinct  int64     `json:"distinct"`
@@ -96,7 +103,7 @@ func (c *checker) writeCheckpoint(frontier *level) error {
 	if err := c.tfile.sync(); err != nil {
 		return err
 	}
-	meta := cpMetaData{Variables: c.vars, Actions: c.actions, Distinct: c.res.Distinct, Generated: c.res.Generated,
+	meta := cpMetaData{Format: cpFormat, Variables: c.vars, Actions: c.actions, Distinct: c.res.Distinct, Generated: c.res.Generated,
 		Depth: c.res.Depth, Trace: c.tfile.n}
 	err := writeSynced(filepath.Join(tmp, cpFPs), func(w io.Writer) error {
 		var b [16]byte
@@ -237,6 +244,9 @@ func (c *checker) recover() (*level, error) {
 	var meta cpMetaData
 	if err := json.Unmarshal(raw, &meta); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrCheckpoint, cpMeta, err)
+	}
+	if meta.Format != cpFormat {
+		return nil, fmt.Errorf("%w: written by another version of the checker (format %d, not %d): its fingerprints are not this one's", ErrCheckpoint, meta.Format, cpFormat)
 	}
 	if !slices.Equal(meta.Variables, c.vars) {
 		return nil, fmt.Errorf("%w: of another model (variables %v, not %v)", ErrCheckpoint, meta.Variables, c.vars)

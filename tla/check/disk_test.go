@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -191,6 +193,23 @@ func TestRecoverRefusesOtherModel(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), grid(60, false), Options{MetaDir: t.TempDir(), Recover: true}); !errors.Is(err, ErrCheckpoint) {
 		t.Fatalf("no checkpoint: got %v, want ErrCheckpoint", err)
+	}
+	// written by a build that hashed values otherwise (format 1 and before,
+	// whose meta.json has no format): its fingerprints are not ours
+	meta := filepath.Join(dir, cpDir, cpMeta)
+	b, err := os.ReadFile(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := bytes.Replace(b, []byte(`"format":2,`), nil, 1)
+	if bytes.Equal(old, b) {
+		t.Fatalf("meta.json has no format 2: %s", b)
+	}
+	if err := os.WriteFile(meta, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), grid(60, false), Options{MetaDir: dir, Recover: true}); !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), "another version") {
+		t.Fatalf("format 0: got %v, want ErrCheckpoint (another version)", err)
 	}
 }
 

@@ -512,3 +512,26 @@ func TestNewFuncOnSet(t *testing.T) {
 		}
 	})
 }
+
+// TestFuncHashSeparates: functions hash as sets of entries (computeHash),
+// so that an entry's domain element and value stay tied: every function
+// from {1, 2, 3} (a tuple) and from {"a", "b", "c"} (a record) to 0..7,
+// 1,024 values, has a hash of its own; swapping two values, or moving a
+// value to another key, changes it.
+func TestFuncHashSeparates(t *testing.T) {
+	tab := NewInterner()
+	seen := map[uint64]string{}
+	for _, dom := range [][]Value{{Int(1), Int(2), Int(3)}, {tab.String("a"), tab.String("b"), tab.String("c")}} {
+		for code := 0; code < 512; code++ {
+			rng := []Value{Int(code & 7), Int(code >> 3 & 7), Int(code >> 6)}
+			f, err := NewFunc(append([]Value(nil), dom...), rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other, dup := seen[f.Hash()]; dup {
+				t.Fatalf("%s and %s hash alike (%x)", other, f, f.Hash())
+			}
+			seen[f.Hash()] = f.String()
+		}
+	}
+}
