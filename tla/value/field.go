@@ -9,6 +9,13 @@ import "sync/atomic"
 // domain. A compiled m.type keeps one; workers share it.
 type FieldCache struct {
 	name Str
+	// at is 1 + the position of the field in the first record found with
+	// it (0: none yet). Records of different fields mostly hold a field
+	// at one position (a model's messages are [type |-> ..., ins |-> ...]
+	// with more fields after these, and type is first in all), so the
+	// field is looked for there first, by one comparison, before the
+	// domains remembered in seen. Written once.
+	at   atomic.Int32
 	seen [8]atomic.Pointer[fieldPos]
 }
 
@@ -27,6 +34,9 @@ func (c *FieldCache) Field(f *Func) (Value, bool) {
 	if f.shape != ShapeRecord || len(f.dom) == 0 {
 		return nil, false
 	}
+	if i := int(c.at.Load()) - 1; i >= 0 && i < len(f.dom) && f.dom[i].(Str).a == c.name.a {
+		return f.rng[i], true // a record's domain is of strings
+	}
 	d := &f.dom[0]
 	k := 0
 	for ; k < len(c.seen); k++ {
@@ -40,6 +50,7 @@ func (c *FieldCache) Field(f *Func) (Value, bool) {
 	}
 	for i, x := range f.dom {
 		if x.(Str).a == c.name.a {
+			c.at.CompareAndSwap(0, int32(i)+1)
 			// Remember the domain in the first free entry, if any; a full
 			// cache still answers, by the search.
 			for ; k < len(c.seen); k++ {

@@ -7,7 +7,8 @@ import (
 
 // TestFieldCache reads a field from records of more shapes than the cache
 // remembers, from records that lack it and from functions that are not
-// records: every answer is the record's own (Apply's), whether found by a
+// records: every answer is the record's own (Apply's), whether found at the
+// field's position in the first record that had it, by a
 // remembered position or by the search.
 func TestFieldCache(t *testing.T) {
 	in := NewInterner()
