@@ -470,13 +470,22 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 			return c.v, rest, nil
 		}
 	}
+	// One allocation per value: a function or tuple with its range, a set
+	// with its elements (a decoded state is many small values).
 	var elems []Value
 	var f *Func
-	if tag == encFunc {
+	var st *Set
+	switch {
+	case tag == encTuple && n == 0:
+		return EmptyTuple, rest, nil
+	case tag == encSet && n == 0:
+		return Empty, rest, nil
+	case tag == encSet:
+		st = allocSet(int(n))
+		elems = st.elems
+	default:
 		f = allocFunc(int(n))
 		elems = f.rng
-	} else {
-		elems = make([]Value, n)
 	}
 	var err error
 	for i := range elems {
@@ -490,9 +499,13 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 	var v Value
 	switch tag {
 	case encSet:
-		v = newSorted(elems)
+		st.sum = setSum(len(elems), func(i int) uint64 { return elems[i].Hash() })
+		st.hash = setHash(len(elems), st.sum)
+		v = st
 	case encTuple:
-		v = Tuple(elems...)
+		f.shape = ShapeTuple
+		f.hash = f.computeHash()
+		v = f
 	default:
 		f.dom, f.shape = dom, shape
 		f.hash = f.computeHash()

@@ -349,3 +349,40 @@ func TestEncoderForgetsArenaFuncs(t *testing.T) {
 		t.Fatalf("arena tuple re-encoded as %x (first %x), want %x", got, first, want)
 	}
 }
+
+// TestDecodeAllocatesOncePerValue: a decoded set, tuple or function is one
+// allocation, its elements with it (a nil Decoder, which remembers
+// nothing: every value is made); empty ones are the shared <<>> and {}.
+func TestDecodeAllocatesOncePerValue(t *testing.T) {
+	tab := NewInterner()
+	rec, err := Record(tab, []string{"type", "clock"}, []Value{tab.String("req"), Int(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := NewSet(Int(1), Int(2), Int(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 composite values: the outer tuple, the inner tuple, the record
+	// and the set; <<>> and {} are shared.
+	v := Tuple(Tuple(rec, EmptyTuple), set, Empty, Int(7))
+	var e Encoder
+	enc, err := e.AppendEncoded(nil, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *Decoder
+	got, _, err := d.Decode(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eq, err := Equal(got, v); err != nil || !eq || got.Hash() != v.Hash() {
+		t.Fatalf("decoded %s (hash %x), want %s (hash %x)", got, got.Hash(), v, v.Hash())
+	}
+	if got.(*Func).rng[0].(*Func).rng[1] != EmptyTuple || got.(*Func).rng[2] != Value(Empty) {
+		t.Errorf("empty values decoded anew: %s", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = d.Decode(enc) }); n != 4 {
+		t.Errorf("%v allocations per decode, want 4", n)
+	}
+}

@@ -199,6 +199,39 @@ func newSorted(elems []Value) *Set {
 	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
 }
 
+// allocSet returns a Set of n elements (to be filled, sorted and distinct,
+// and hashed by the caller) allocated with its elements: one allocation
+// instead of two for the small sets a decoded state holds.
+func allocSet(n int) *Set {
+	switch n {
+	case 1:
+		x := new(setWith[[1]Value])
+		return x.with(x.a[:])
+	case 2:
+		x := new(setWith[[2]Value])
+		return x.with(x.a[:])
+	case 3:
+		x := new(setWith[[3]Value])
+		return x.with(x.a[:])
+	case 4:
+		x := new(setWith[[4]Value])
+		return x.with(x.a[:])
+	}
+	return &Set{elems: make([]Value, n)}
+}
+
+// setWith is a Set and the array of its elements, allocated together.
+type setWith[A any] struct {
+	s Set
+	a A
+}
+
+// with returns the Set, its elements elems (x.a, sliced).
+func (x *setWith[A]) with(elems []Value) *Set {
+	x.s.elems = elems
+	return &x.s
+}
+
 // newSortedPlus wraps elements already sorted and distinct: those of x and
 // e, whose sum is updated rather than recomputed.
 func newSortedPlus(elems []Value, x *Set, e Value) *Set {
