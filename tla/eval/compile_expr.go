@@ -110,6 +110,16 @@ func (s scope) exprLet(x *syntax.Let) evalFn {
 func (s scope) exprSetEnum(x *syntax.SetEnum) evalFn {
 	elems := s.exprs(x.Elems)
 	pos := x.P
+	if len(elems) == 1 {
+		e := elems[0]
+		return func(r *rt) (value.Value, error) {
+			v, err := e(r)
+			if err != nil {
+				return nil, err
+			}
+			return value.Singleton(v), nil
+		}
+	}
 	return func(r *rt) (value.Value, error) {
 		vs, err := evalAll(r, elems)
 		if err != nil {

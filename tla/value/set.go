@@ -199,6 +199,15 @@ func newSorted(elems []Value) *Set {
 	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
 }
 
+// Singleton is {v}, one allocation (a set literal {p}, a message sent).
+func Singleton(v Value) *Set {
+	s := allocSet(1)
+	s.elems[0] = v
+	s.sum = elemPart(v.Hash())
+	s.hash = setHash(1, s.sum)
+	return s
+}
+
 // allocSet returns a Set of n elements (to be filled, sorted and distinct,
 // and hashed by the caller) allocated with its elements: one allocation
 // instead of two for the small sets a decoded state holds.

@@ -535,3 +535,22 @@ func TestFuncHashSeparates(t *testing.T) {
 		}
 	}
 }
+
+// TestSingleton: Singleton(v) is NewSet(v), hash included, in one
+// allocation.
+func TestSingleton(t *testing.T) {
+	tab := NewInterner()
+	for _, v := range []Value{Int(3), tab.String("a"), Tuple(Int(1), Int(2)), Empty} {
+		want, err := NewSet(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Singleton(v)
+		if eq, err := Equal(got, want); err != nil || !eq || got.Hash() != want.Hash() || got.Len() != 1 {
+			t.Errorf("Singleton(%s) = %s (hash %x), want %s (hash %x)", v, got, got.Hash(), want, want.Hash())
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Singleton(Int(3)) }); n != 1 {
+		t.Errorf("%v allocations, want 1", n)
+	}
+}
