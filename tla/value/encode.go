@@ -349,13 +349,21 @@ func Decode(buf []byte) (Value, []byte, error) {
 type Decoder struct {
 	cache  []decoded // direct-mapped by a hash of the encoding; nil until used
 	stored int       // values stored since cache was made
+	// keys holds the encodings of the values in cache, end to end: no
+	// allocation per value remembered. When full, it starts again with
+	// the cache emptied.
+	keys []byte
 }
 
-// decoded is a value a Decoder remembers, with its encoding.
+// decoded is a value a Decoder remembers, with its encoding
+// keys[off:off+n].
 type decoded struct {
-	enc string
-	v   Value
+	v      Value
+	off, n uint32
 }
+
+// maxDecoderKeys bounds a Decoder's keys.
+const maxDecoderKeys = 1 << 20
 
 // Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, in a
 // table of minCacheSlots slots to begin with (a checker makes a Decoder per
@@ -466,7 +474,7 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 	var h uint64
 	if remember {
 		h = maphash.Bytes(cacheSeed, key)
-		if c := d.slot(h); c.v != nil && c.enc == string(key) {
+		if c := d.slot(h); c.v != nil && string(d.keys[c.off:c.off+c.n]) == string(key) {
 			return c.v, rest, nil
 		}
 	}
@@ -512,18 +520,30 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 		v = f
 	}
 	if remember {
-		// the slot again: decoding the elements may have made a new table
-		*d.slot(h) = decoded{string(key), v}
-		d.stored++
+		d.remember(h, key, v)
 	}
 	return v, rest, nil
 }
 
 // slot is the cache slot of an encoding that hashes to h, the table made
-// (or made larger) first if due.
+// (or made larger, empty) first if due.
 func (d *Decoder) slot(h uint64) *decoded {
 	if d.cache == nil || d.stored > 2*len(d.cache) && len(d.cache) < cacheSlots {
 		d.cache, d.stored = make([]decoded, max(minCacheSlots, 4*len(d.cache))), 0
+		d.keys = d.keys[:0]
 	}
 	return &d.cache[h&uint64(len(d.cache)-1)]
+}
+
+// remember keeps v, decoded from key (which hashes to h), in its slot.
+func (d *Decoder) remember(h uint64, key []byte, v Value) {
+	if len(d.keys)+len(key) > maxDecoderKeys {
+		clear(d.cache)
+		d.keys = d.keys[:0]
+	}
+	// the slot after that: decoding the elements may have made a new table
+	c := d.slot(h)
+	*c = decoded{v: v, off: uint32(len(d.keys)), n: uint32(len(key))}
+	d.keys = append(d.keys, key...)
+	d.stored++
 }

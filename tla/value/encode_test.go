@@ -386,3 +386,64 @@ func TestDecodeAllocatesOncePerValue(t *testing.T) {
 		t.Errorf("%v allocations per decode, want 4", n)
 	}
 }
+
+// TestDecoderKeysWithoutAllocation: a Decoder keeps the encodings of the
+// values it remembers in one buffer, so a value decoded the first time
+// costs its own allocation only; after the buffer has filled and started
+// again (more than maxDecoderKeys bytes of distinct values), what it
+// returns is still the value encoded, and a value decoded again is the one
+// it remembered.
+func TestDecoderKeysWithoutAllocation(t *testing.T) {
+	var e Encoder
+	encode := func(i int) []byte {
+		// small integers: boxing them allocates nothing
+		enc, err := e.AppendEncoded(nil, Tuple(Int(int32(i%200)), Int(int32(i/200%200)), Int(int32(i/40000))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return enc
+	}
+	d := &Decoder{}
+	next := 0
+	decodeNew := func(n int) {
+		for k := 0; k < n; k++ {
+			enc := encode(next)
+			v, _, err := d.Decode(enc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := v.(*Func); f.Len() != 3 || f.RangeAt(0) != Int(int32(next%200)) || f.RangeAt(1) != Int(int32(next/200%200)) {
+				t.Fatalf("decoded %s for %d", v, next)
+			}
+			next++
+		}
+	}
+	decodeNew(3 * maxDecoderKeys / len(encode(1<<20))) // the table at its largest, the keys started again (twice)
+	last := encode(next - 1)
+	a, _, _ := d.Decode(last)
+	b, _, _ := d.Decode(last)
+	if a != b {
+		t.Errorf("a value decoded twice, after the keys started again, is two values")
+	}
+	// AllocsPerRun runs the function twice (once to warm up): two batches
+	// of new encodings, made before
+	var batches [2][][]byte
+	for b := range batches {
+		for i := 0; i < 1000; i++ {
+			batches[b] = append(batches[b], encode(next))
+			next++
+		}
+	}
+	round := 0
+	allocs := testing.AllocsPerRun(1, func() {
+		for _, enc := range batches[round] {
+			if _, _, err := d.Decode(enc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		round++
+	})
+	if allocs > 1010 {
+		t.Errorf("%v allocations to decode 1,000 new values, want about 1,000 (one per value)", allocs)
+	}
+}
