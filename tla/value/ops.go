@@ -125,11 +125,7 @@ func insertElem(x *Set, e Value, y *Set) (*Set, error) {
 	case found:
 		return x, nil
 	}
-	out := make([]Value, len(x.elems)+1)
-	copy(out, x.elems[:lo])
-	out[lo] = e
-	copy(out[lo+1:], x.elems[lo:])
-	return newSortedPlus(out, x, e), nil
+	return insertAt(x, lo, e), nil
 }
 
 // insertPos is e's position in x's order (found: x holds e), by binary

@@ -41,12 +41,7 @@ func (p *Pending) Materialize() *Set {
 		e = p.mk.make(p.vals, p.ehash)
 	}
 	p.vals = nil
-	x := p.base
-	out := make([]Value, len(x.elems)+1)
-	copy(out, x.elems[:p.at])
-	out[p.at] = e
-	copy(out[p.at+1:], x.elems[p.at:])
-	p.built = newSortedPlus(out, x, e)
+	p.built = insertAt(p.base, p.at, e)
 	return p.built
 }
 

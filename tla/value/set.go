@@ -210,7 +210,8 @@ func Singleton(v Value) *Set {
 
 // allocSet returns a Set of n elements (to be filled, sorted and distinct,
 // and hashed by the caller) allocated with its elements: one allocation
-// instead of two for the small sets a decoded state holds.
+// instead of two for the small sets a decoded state holds and an action
+// makes.
 func allocSet(n int) *Set {
 	switch n {
 	case 1:
@@ -224,6 +225,18 @@ func allocSet(n int) *Set {
 		return x.with(x.a[:])
 	case 4:
 		x := new(setWith[[4]Value])
+		return x.with(x.a[:])
+	case 5:
+		x := new(setWith[[5]Value])
+		return x.with(x.a[:])
+	case 6:
+		x := new(setWith[[6]Value])
+		return x.with(x.a[:])
+	case 7:
+		x := new(setWith[[7]Value])
+		return x.with(x.a[:])
+	case 8:
+		x := new(setWith[[8]Value])
 		return x.with(x.a[:])
 	}
 	return &Set{elems: make([]Value, n)}
@@ -241,11 +254,16 @@ func (x *setWith[A]) with(elems []Value) *Set {
 	return &x.s
 }
 
-// newSortedPlus wraps elements already sorted and distinct: those of x and
-// e, whose sum is updated rather than recomputed.
-func newSortedPlus(elems []Value, x *Set, e Value) *Set {
-	sum := x.sum + elemPart(e.Hash())
-	return &Set{elems: elems, hash: setHash(len(elems), sum), sum: sum}
+// insertAt is x \cup {e} for an e not in x whose place in x's order is
+// at: one allocation for a set of up to 8 elements.
+func insertAt(x *Set, at int, e Value) *Set {
+	s := allocSet(len(x.elems) + 1)
+	copy(s.elems, x.elems[:at])
+	s.elems[at] = e
+	copy(s.elems[at+1:], x.elems[at:])
+	s.sum = x.sum + elemPart(e.Hash())
+	s.hash = setHash(len(s.elems), s.sum)
+	return s
 }
 
 // Kind implements Value.

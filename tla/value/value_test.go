@@ -554,3 +554,23 @@ func TestSingleton(t *testing.T) {
 		t.Errorf("%v allocations, want 1", n)
 	}
 }
+
+// TestInsertAllocatesOnce: S \cup {e} for a set of up to 8 elements is one
+// allocation, the set with its elements, and the set NewSet makes.
+func TestInsertAllocatesOnce(t *testing.T) {
+	x, err := NewSet(Int(1), Int(3), Int(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := InsertValue(x, Int(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := NewSet(Int(1), Int(3), Int(4), Int(5))
+	if eq, err := Equal(got, want); err != nil || !eq || got.Hash() != want.Hash() {
+		t.Fatalf("%s \\cup {4} = %s (hash %x), want %s (hash %x)", x, got, got.Hash(), want, want.Hash())
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = InsertValue(x, Int(4)) }); n != 1 {
+		t.Errorf("%v allocations, want 1", n)
+	}
+}
