@@ -12,10 +12,28 @@ import (
 // enumerated set or interval as before (a constant) and e equals an e of
 // before, the set computed then is the answer, without building {e} or
 // S \ {e} again.
-// A few of them are kept per occurrence in the spec, by e's hash.
+// A few of them are kept per occurrence in the spec, by e's hash. When S
+// is no constant (Maximum's T \ {n}, T a new set at every call), there is
+// nothing to find again: no cache, and no entry written for the other
+// workers to read from this one's core.
 func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
-	set, e := s.expr(x.Args[0]), s.expr(elem)
+	mark, level := s.unit().n, s.level
+	probe := s // compiles S with flags of its own
+	probe.fl = newFlags()
+	set := probe.expr(x.Args[0])
+	s.fl.merge(probe.fl)
+	e := s.expr(elem)
 	pos := x.P
+	if !probe.fl.constant(level, mark) {
+		return func(r *rt) (value.Value, error) {
+			sv, ev, err := operands(set, e, r)
+			if err != nil {
+				return nil, err
+			}
+			out, err := value.RemoveValue(sv, ev)
+			return out, wrap(pos, err)
+		}
+	}
 	var cache [8]atomic.Pointer[diffEntry]
 	return func(r *rt) (value.Value, error) {
 		sv, ev, err := operands(set, e, r)
@@ -37,11 +55,7 @@ func (s scope) removeElem(x *syntax.OpApp, elem syntax.Expr) evalFn {
 				}
 			}
 		}
-		one, err := value.NewSet(ev)
-		if err != nil {
-			return nil, wrap(pos, err)
-		}
-		out, err := value.DifferenceValue(sv, one)
+		out, err := value.RemoveValue(sv, ev)
 		if err != nil {
 			return nil, wrap(pos, err)
 		}

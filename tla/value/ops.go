@@ -128,6 +128,43 @@ func insertElem(x *Set, e Value, y *Set) (*Set, error) {
 	return insertAt(x, lo, e), nil
 }
 
+// RemoveValue is x \ {e}: without building {e}, and in one allocation, when
+// x is an enumerated set of integers or of strings and e one of them
+// (nothing to compare can fail there); x itself when it lacks e.
+func RemoveValue(x, e Value) (Value, error) {
+	if st, ok := x.(*Set); ok && len(st.elems) > 0 && sameScalarKind(st, e) {
+		at, found, err := insertPos(st, e)
+		if err != nil || !found {
+			return st, err
+		}
+		if len(st.elems) == 1 {
+			return Empty, nil
+		}
+		s := allocSet(len(st.elems) - 1)
+		copy(s.elems, st.elems[:at])
+		copy(s.elems[at:], st.elems[at+1:])
+		s.sum = st.sum - elemPart(e.Hash())
+		s.hash = setHash(len(s.elems), s.sum)
+		return s, nil
+	}
+	return DifferenceValue(x, Singleton(e))
+}
+
+// sameScalarKind reports whether e and every element of s are integers,
+// or all strings: values that compare without error.
+func sameScalarKind(s *Set, e Value) bool {
+	k := e.Kind()
+	if k != KindInt && k != KindString {
+		return false
+	}
+	for _, x := range s.elems {
+		if x.Kind() != k {
+			return false
+		}
+	}
+	return true
+}
+
 // insertPos is e's position in x's order (found: x holds e), by binary
 // search; an error where e cannot be compared with an element on the way.
 func insertPos(x *Set, e Value) (int, bool, error) {

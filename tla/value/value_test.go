@@ -574,3 +574,39 @@ func TestInsertAllocatesOnce(t *testing.T) {
 		t.Errorf("%v allocations, want 1", n)
 	}
 }
+
+// TestRemoveValue: S \ {e} as Difference computes it, hash included, for
+// sets of integers and of strings (the fast path, one allocation), the
+// last element removed ({}), an element S lacks (S itself), and a set of
+// another kind (Difference itself).
+func TestRemoveValue(t *testing.T) {
+	tab := NewInterner()
+	a, b, c := tab.String("a"), tab.String("b"), tab.String("c")
+	ints, _ := NewSet(Int(1), Int(2), Int(3))
+	strs, _ := NewSet(a, b, c)
+	one, _ := NewSet(Int(7))
+	tuples, _ := NewSet(Tuple(Int(1)), Tuple(Int(2)))
+	for _, tc := range []struct{ s, e Value }{
+		{ints, Int(2)}, {ints, Int(1)}, {ints, Int(3)}, {ints, Int(9)},
+		{strs, b}, {strs, tab.String("z")}, {one, Int(7)}, {tuples, Tuple(Int(2))},
+	} {
+		got, err := RemoveValue(tc.s, tc.e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Difference(tc.s, Singleton(tc.e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eq, err := Equal(got, want); err != nil || !eq || got.Hash() != want.Hash() {
+			t.Errorf("%s \\ {%s} = %s (hash %x), want %s (hash %x)", tc.s, tc.e, got, got.Hash(), want, want.Hash())
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = RemoveValue(ints, Int(2)) }); n != 1 {
+		t.Errorf("%v allocations, want 1", n)
+	}
+	// a string asked of a set of integers is an error, as Difference's
+	if _, err := RemoveValue(ints, a); err == nil {
+		t.Errorf("{1, 2, 3} \\ {\"a\"}: no error")
+	}
+}
