@@ -11,7 +11,8 @@ import (
 
 // arenaMod sends messages (x' = S \cup {e}, a record and a plain value,
 // new and already sent), updates functions by EXCEPT (two paths, @, a
-// nested path), and reads what it assigned back: in a conjunct after the
+// nested path, a path updated twice whose second update reads the first's
+// value, made in the arena, as @), and reads what it assigned back: in a conjunct after the
 // assignment, through UNCHANGED on an assigned variable, and as the
 // current state of the second step of \cdot.
 const arenaMod = `---- MODULE ArenaSucc ----
@@ -74,8 +75,13 @@ J == /\ Rest0 /\ Len(h[1]) + Len(h[2]) < 3
 K == /\ Rest0 /\ g["p"] < 2
      /\ g' = [k \in {"p", "q"} |-> IF k = "p" THEN g[k] + 1 ELSE 0]
      /\ UNCHANGED <<msgs, f, n, s, h>>
+L == /\ Rest0 /\ h[1] # <<>> /\ Len(h[2]) < 3
+     /\ \/ h' = [h EXCEPT ![1] = Tail(@), ![2] = Append(@, 5)]
+        \/ h' = [h EXCEPT ![1] = Tail(@), ![1] = Append(@, 6)]
+        \/ h' = [h EXCEPT ![1] = Tail(@), ![1] = <<Len(@)>> \o @]
+     /\ UNCHANGED <<msgs, f, g, n, s>>
 Next == \/ h = [i \in 1..2 |-> <<>>] /\ (A \/ B \/ C \/ D \/ E \/ F)
-        \/ G \/ H \/ I \/ J \/ K
+        \/ G \/ H \/ I \/ J \/ K \/ L
 ====
 `
 

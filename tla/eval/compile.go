@@ -2,7 +2,6 @@ package eval
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -756,8 +755,12 @@ func sharedCopies(x *syntax.Except) bool {
 }
 
 // exceptParts compiles an EXCEPT's function and updates; inArena: for
-// exceptArena, each update after which no update reads @ makes its value
-// in the arena where it can (arenaExpr).
+// exceptArena, each update makes its value in the arena where it can
+// (arenaExpr). A later update on the same path then finds it as @, which
+// update copies out of the arena before binding it: @ is never an arena
+// value, so no value made outside the arena can hold one
+// ([h EXCEPT ![1] = Tail(@), ![1] = <<@>>]). Paths that differ, as in
+// [network EXCEPT ![q][p] = Tail(@), ![p][q] = Append(@, m)], copy nothing.
 func (s scope) exceptParts(x *syntax.Except, inArena bool) (evalFn, []exceptUpd) {
 	m := s.c.m
 	fn := s.expr(x.Fn)
@@ -773,9 +776,7 @@ func (s scope) exceptParts(x *syntax.Except, inArena bool) (evalFn, []exceptUpd)
 		}
 		s2, at := s.bindSlot("@")
 		val := s2.expr(u.Val)
-		if inArena && !slices.ContainsFunc(x.Updates[i+1:], func(v syntax.ExceptUpdate) bool { return usesAt(v.Val) }) {
-			// No later update reads @, so none can see this value and put
-			// it into one outside the arena.
+		if inArena {
 			if a := s2.arenaExpr(u.Val); a != nil {
 				val = a
 			}
@@ -847,7 +848,9 @@ func (u *exceptUpd) update(r *rt, fv value.Value, i int, up *value.Updater, pos 
 	}
 	var nv value.Value
 	if i == len(u.keys)-1 {
-		r.slots[u.at] = old
+		// an earlier update's value made in the arena, copied out (see
+		// exceptParts)
+		r.slots[u.at] = value.Materialize(old)
 		nv, err = u.val(r)
 	} else {
 		nv, err = u.update(r, old, i+1, up, pos)
