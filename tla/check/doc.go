@@ -22,5 +22,11 @@
 // resident memory is about the table's 16 bytes a slot. Options.Checkpoint
 // writes the table, the queue, the trace's length and the counters between
 // levels (write, fsync, rename); Options.Recover resumes from them to the
-// counts of an uninterrupted run.
+// counts of an uninterrupted run, and refuses a checkpoint of another model
+// or written by a build whose fingerprints differ (its format).
+//
+// A successor made of the very values of the state it comes from (an
+// action that changes nothing) counts as generated, as in TLC, and is
+// known stored without a fingerprint or a claim, unless the System
+// fingerprints states itself (a VIEW may read the level).
 package check

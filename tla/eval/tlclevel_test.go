@@ -28,6 +28,7 @@ LevelInv == TLCGet("level") \in 1..6
 Early == TLCGet("level") < 4
 StepCons == TLCGet("level") < 6 /\ TLCGet("level")' = TLCGet("level") + 1
 EnabledLevel == ENABLED (x' = x /\ TLCGet("level") < 9)
+Stay == x' = x /\ TLCGet("level") < 6
 Post == LET st == TLCGet("stats") IN st.diameter = 6 /\ st.distinct = 6 /\ st.generated = 6 /\ st.queue = 0
 ASSUME TLCGet("level") = 0
 ====
@@ -37,12 +38,14 @@ ASSUME TLCGet("level") = 0
 // POSTCONDITION. TLC on each configuration (run here): with the VIEW, no
 // error, 6 distinct states, depth 6; without it, 2 distinct states and
 // "Postcondition Post ... is false" (exit 10, as a false ASSUME); with
-// the invariant Early, violated at the fourth state of x = 0, 1, 0, 1.
+// the invariant Early, violated at the fourth state of x = 0, 1, 0, 1;
+// with NEXT Stay (x' = x) and the VIEW, 6 distinct states, depth 6.
 func TestTLCGetLevel(t *testing.T) {
 	cfgs := map[string]string{
 		"View.cfg":   "INIT Init\nNEXT Next\nVIEW View\nINVARIANT LevelInv\nACTION_CONSTRAINT StepCons\nPOSTCONDITION Post\nCHECK_DEADLOCK FALSE\n",
 		"NoView.cfg": "INIT Init\nNEXT Next\nINVARIANT LevelInv\nACTION_CONSTRAINT StepCons\nPOSTCONDITION Post\nCHECK_DEADLOCK FALSE\n",
 		"Early.cfg":  "INIT Init\nNEXT Next\nVIEW View\nINVARIANT Early\nCHECK_DEADLOCK FALSE\n",
+		"Stay.cfg":   "INIT Init\nNEXT Stay\nVIEW View\nCHECK_DEADLOCK FALSE\n",
 	}
 	files := map[string]string{"Level.tla": levelSpec}
 	for k, v := range cfgs {
@@ -54,6 +57,12 @@ func TestTLCGetLevel(t *testing.T) {
 		res, err := CheckModel(context.Background(), sp, filepath.Join(dir, "View.cfg"), check.Options{Workers: w})
 		if err != nil || res.Verdict != check.Success || res.Distinct != 6 || res.Depth != 6 {
 			t.Errorf("%d workers, VIEW with the level: %s, %d distinct, depth %d, %v; TLC: success, 6, 6", w, res.Verdict, res.Distinct, res.Depth, err)
+		}
+		// x' = x changes no variable, but the VIEW tells the levels apart:
+		// a new state at each (a trace validation's stuttering step)
+		res, err = CheckModel(context.Background(), sp, filepath.Join(dir, "Stay.cfg"), check.Options{Workers: w})
+		if err != nil || res.Verdict != check.Success || res.Distinct != 6 || res.Depth != 6 {
+			t.Errorf("%d workers, x' = x under the VIEW: %s, %d distinct, depth %d, %v; TLC: success, 6, 6", w, res.Verdict, res.Distinct, res.Depth, err)
 		}
 		res, err = CheckModel(context.Background(), sp, filepath.Join(dir, "NoView.cfg"), check.Options{Workers: w})
 		if !errors.Is(err, ErrAssumption) || !strings.Contains(err.Error(), "postcondition Post is false") || res.Distinct != 2 {
