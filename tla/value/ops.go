@@ -109,7 +109,7 @@ func InsertValue(x, e Value) (Value, error) {
 	if st, ok := x.(*Set); ok && len(st.elems) > 0 {
 		return insertElem(st, e, nil)
 	}
-	return UnionValue(x, newSorted([]Value{e}))
+	return UnionValue(x, Singleton(e))
 }
 
 // insertElem is x \cup {e}; y is {e} if the caller has it (nil: built
@@ -119,7 +119,7 @@ func insertElem(x *Set, e Value, y *Set) (*Set, error) {
 	switch {
 	case err != nil:
 		if y == nil {
-			y = newSorted([]Value{e})
+			y = Singleton(e)
 		}
 		return combine("\\cup", x, y)
 	case found:
