@@ -410,10 +410,7 @@ func (s scope) cdot(y *syntax.OpApp, name string, naming bool, k *kont) runFn {
 // conjunction (a chain of continuations) in action context.
 func (s scope) actJunction(y *syntax.Junction, name string, naming bool, k *kont) runFn {
 	if y.Op == "\\/" {
-		items := make([]runFn, len(y.Items))
-		for i, it := range y.Items {
-			items[i] = s.act(it, name, naming, k)
-		}
+		items := s.disjuncts(y.Items, name, naming, k)
 		return func(r *rt) error {
 			for _, it := range items {
 				if err := it(r); err != nil {
