@@ -511,6 +511,7 @@ type scratch struct {
 	buf     []byte
 	chunk   []byte
 	cands   []candidate                     // the candidates of the expansions, end to end (addCand)
+	states  []value.Value                   // the decoded states, end to end (decodeState)
 	claimed int64                           // claim table slots filled in this block (claimTable.claimCounting)
 	sink    succSink                        // the state being expanded and the successors held (expandOne)
 	emit    func(t State, action int) error // sink.next, made once
@@ -561,9 +562,22 @@ func (w *scratch) encode(s State) []byte {
 	return w.chunk[start:len(w.chunk):len(w.chunk)]
 }
 
+// stateSlab is how many values a worker's slab of decoded states holds.
+const stateSlab = 1 << 10
+
 // decodeState rebuilds a state of n variables from its compact encoding.
+// The states a worker decodes lie end to end in its slab (one allocation
+// per stateSlab values, not one per state: with two workers, each
+// allocation costs the other worker too), never written again once
+// decoded; a full slab is left to the expansions and traces that hold
+// its states.
 func (w *scratch) decodeState(b []byte, n int) (State, error) {
-	s := make(State, n)
+	if cap(w.states)-len(w.states) < n {
+		w.states = make([]value.Value, 0, max(stateSlab, n))
+	}
+	k := len(w.states)
+	w.states = w.states[:k+n]
+	s := State(w.states[k : k+n : k+n])
 	var err error
 	for i := range s {
 		if s[i], b, err = w.dec.Decode(b); err != nil {

@@ -307,3 +307,48 @@ func TestClaimCountsFromWorkers(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodedStatesShareSlabs checks that a worker's decoded states lie in
+// slabs, not one allocation each (with two workers every allocation costs
+// both), and that a state decoded earlier keeps its values when later
+// ones fill the same slab.
+func TestDecodedStatesShareSlabs(t *testing.T) {
+	var sc scratch
+	encs := make([][]byte, 3*stateSlab)
+	for i := range encs {
+		// small integers: boxed without an allocation of their own
+		encs[i] = sc.encode(toState([]int32{int32(i % 200), int32(i*7) % 250}))
+	}
+	first, err := sc.decodeState(encs[0], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 1
+	allocs := testing.AllocsPerRun(len(encs)-2, func() {
+		if _, err := sc.decodeState(encs[i], 2); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	// one slab of stateSlab values per stateSlab/2 states of 2 variables
+	if allocs > 0.01 {
+		t.Errorf("%.3f allocations per decoded state", allocs)
+	}
+	if !reflect.DeepEqual(ints(first), []int32{0, 0}) {
+		t.Errorf("the first state decoded reads %v after %d more", ints(first), i-1)
+	}
+	// decoded states end where the next begins: appending to one copies
+	var sc2 scratch
+	a, err := sc2.decodeState(encs[0], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := sc2.decodeState(encs[1], 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = append(a, value.Int(9))
+	if !reflect.DeepEqual(ints(b), []int32{1, 7}) {
+		t.Errorf("appending to a decoded state wrote over the next one: %v", ints(b))
+	}
+}
