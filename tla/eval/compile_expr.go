@@ -2,6 +2,7 @@ package eval
 
 import (
 	"errors"
+	"unsafe"
 
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
@@ -112,12 +113,22 @@ func (s scope) exprSetEnum(x *syntax.SetEnum) evalFn {
 	pos := x.P
 	if len(elems) == 1 {
 		e := elems[0]
+		site := consSite()
 		return func(r *rt) (value.Value, error) {
 			v, err := e(r)
 			if err != nil {
 				return nil, err
 			}
-			return value.Singleton(v), nil
+			args := [1]value.Value{v}
+			made, slot := r.memo.Cons(site, args[:])
+			if made != nil {
+				return made, nil
+			}
+			st := value.Singleton(v)
+			if slot != nil {
+				slot.Keep(site, args[:], st)
+			}
+			return st, nil
 		}
 	}
 	return func(r *rt) (value.Value, error) {
@@ -216,6 +227,7 @@ func (s scope) exprRecord(x *syntax.Record) evalFn {
 		return errFn(wrap(x.P, err))
 	}
 	vals := s.exprs(x.Vals)
+	site := consSite()
 	return func(r *rt) (value.Value, error) {
 		var buf [8]value.Value
 		vs := buf[:0]
@@ -226,9 +238,22 @@ func (s scope) exprRecord(x *syntax.Record) evalFn {
 			}
 			vs = append(vs, y)
 		}
-		return mk.Make(vs), nil
+		made, slot := r.memo.Cons(site, vs)
+		if made != nil {
+			return made, nil
+		}
+		rec := mk.Make(vs)
+		if slot != nil {
+			slot.Keep(site, vs, rec)
+		}
+		return rec, nil
 	}
 }
+
+// consSite returns an address that stands for one constructor of the
+// spec (a {e} or a record), for the worker's memo of what it made
+// (value.WorkerMemo.Cons).
+func consSite() unsafe.Pointer { return unsafe.Pointer(new(int64)) }
 
 // exprRecordSet compiles [f1 : S1, ...].
 func (s scope) exprRecordSet(x *syntax.RecordSet) evalFn {

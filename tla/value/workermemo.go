@@ -14,6 +14,7 @@ import "unsafe"
 type WorkerMemo struct {
 	kinds   [memoKinds]memoKind
 	members [memoMembers]memberEntry
+	made    [consSlots]ConsEntry
 }
 
 // A WorkerMemo remembers memoMembers functions found, direct-mapped by
@@ -45,6 +46,81 @@ func (m *WorkerMemo) add(set unsafe.Pointer, f *Func) {
 	if !f.arena {
 		*m.member(set, f) = memberEntry{set, f}
 	}
+}
+
+// ConsEntry is a value a constructor made from atoms, as its worker
+// remembers it (WorkerMemo.Cons): the constructor's site and the atoms.
+type ConsEntry struct {
+	site unsafe.Pointer
+	n    int
+	args [maxConsArgs]Value
+	v    Value
+}
+
+// A WorkerMemo remembers consSlots values made from up to maxConsArgs
+// atoms, direct-mapped by the site and the atoms' hashes.
+const (
+	consBits    = 8
+	consSlots   = 1 << consBits
+	maxConsArgs = 6
+)
+
+// Cons looks up the value the constructor at site (an address standing
+// for it) made before from args: {p} and [type |-> "req", clock |-> c]
+// are made again and again from a few integers and strings, and the one
+// made first serves every state (and the encoder's, decoder's and
+// membership memos find it by its address) instead of a new allocation
+// each time, which with two workers costs both. It returns the value, or
+// nil and the entry to Keep the value made in; (nil, nil) where args are
+// not all atoms (integers, strings, model values, booleans) or too many,
+// or m is nil.
+func (m *WorkerMemo) Cons(site unsafe.Pointer, args []Value) (Value, *ConsEntry) {
+	if m == nil {
+		return nil, nil
+	}
+	i, ok := consSlot(site, args)
+	if !ok {
+		return nil, nil
+	}
+	e := &m.made[i]
+	if e.site == site && e.n == len(args) {
+		hit := true
+		for i, a := range args {
+			if e.args[i] != a {
+				hit = false
+				break
+			}
+		}
+		if hit {
+			return e.v, nil
+		}
+	}
+	return nil, e
+}
+
+// consSlot is the slot of site's value made from args; false where args
+// are not all atoms or too many.
+func consSlot(site unsafe.Pointer, args []Value) (uint64, bool) {
+	if len(args) > maxConsArgs {
+		return 0, false
+	}
+	h := addr(site)
+	for _, a := range args {
+		switch a.(type) {
+		case Int, Str, Model, Bool:
+		default:
+			return 0, false
+		}
+		h = h*0x100000001b3 + a.Hash()
+	}
+	return addrSlot(h, consBits), true
+}
+
+// Keep remembers v, made at site from args, in e (from Cons).
+func (e *ConsEntry) Keep(site unsafe.Pointer, args []Value, v Value) {
+	e.site, e.n, e.v = site, len(args), v
+	copy(e.args[:], args)
+	clear(e.args[len(args):])
 }
 
 // Memo is the memo of the worker that owns the arena (nil for a nil

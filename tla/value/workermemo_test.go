@@ -142,3 +142,66 @@ func TestWorkerMemoForgetsArenaFuncs(t *testing.T) {
 		t.Fatalf("%s \\in %s after its slot was reused = %v, %v", f, s, in, err)
 	}
 }
+
+// TestCons checks the worker's memory of values made from atoms: a value
+// kept is handed out again for the same site and atoms only, and nothing
+// is remembered for other arguments.
+func TestCons(t *testing.T) {
+	var m WorkerMemo
+	a, b := unsafe.Pointer(new(int64)), unsafe.Pointer(new(int64))
+	str := NewInterner()
+	args := []Value{Int(3), str.String("req")}
+	if v, e := m.Cons(a, args); v != nil || e == nil {
+		t.Fatalf("first lookup: %v, entry %v", v, e)
+	} else {
+		e.Keep(a, args, Singleton(Int(3)))
+	}
+	first, _ := m.Cons(a, []Value{Int(3), str.String("req")})
+	if first == nil {
+		t.Fatal("the value kept is not found again")
+	}
+	if again, _ := m.Cons(a, []Value{Int(3), str.String("req")}); again != first {
+		t.Errorf("found %p, then %p", first, again)
+	}
+	for _, tc := range []struct {
+		site unsafe.Pointer
+		args []Value
+	}{
+		{b, []Value{Int(3), str.String("req")}}, // another constructor
+		{a, []Value{Int(4), str.String("req")}}, // another integer
+		{a, []Value{Int(3), str.String("ack")}}, // another string
+		{a, []Value{Int(3)}},                    // fewer atoms
+		{a, []Value{Int(3), str.Model("req")}},  // a model value, not the string
+		{a, []Value{Int(3), str.String("req"), Bool(true)}},
+	} {
+		if v, e := m.Cons(tc.site, tc.args); v != nil || e == nil {
+			t.Errorf("Cons(%v): %v, entry %v; want a miss", tc.args, v, e)
+		}
+	}
+	for _, args := range [][]Value{
+		{Singleton(Int(1))}, // not an atom
+		{Int(1), Int(2), Int(3), Int(4), Int(5), Int(6), Int(7)},
+	} {
+		if v, e := m.Cons(a, args); v != nil || e != nil {
+			t.Errorf("Cons(%v): %v, entry %v; want nothing remembered", args, v, e)
+		}
+	}
+	// another constructor whose value would take the same slot
+	want, _ := consSlot(a, args)
+	for range 1 << 16 {
+		if i, _ := consSlot(b, args); i == want {
+			break
+		}
+		b = unsafe.Pointer(new(int64))
+	}
+	if i, _ := consSlot(b, args); i != want {
+		t.Fatal("no site found whose value takes the same slot")
+	}
+	if v, e := m.Cons(b, args); v != nil || e == nil {
+		t.Errorf("another site in the same slot: %v, entry %v; want a miss", v, e)
+	}
+	var none *WorkerMemo
+	if v, e := none.Cons(a, args); v != nil || e != nil {
+		t.Errorf("nil memo: %v, %v", v, e)
+	}
+}
