@@ -626,3 +626,40 @@ func TestInvariantsJudgedWithWorkerMemo(t *testing.T) {
 		t.Fatalf("%+v: memos %v, judged without a memo %d", res, memos, plain.Load())
 	}
 }
+
+// BenchmarkClaimBatch claims batches of 64 new fingerprints in a table of
+// 2^22 slots (64 MiB, far larger than the caches), as a worker's sink
+// does, with the batch's slots read first (touched, as flush does) and
+// without.
+func BenchmarkClaimBatch(b *testing.B) {
+	for _, touched := range []bool{false, true} {
+		b.Run(map[bool]string{false: "one-by-one", true: "touched"}[touched], func(b *testing.B) {
+			t := newClaimTable(1 << 22)
+			var made, sink int64
+			x := uint64(0x9e3779b97f4a7c15)
+			fps := make([]uint64, 64)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if t.n.Load()+made > 1<<21 {
+					b.StopTimer()
+					t, made = newClaimTable(1<<22), 0
+					b.StartTimer()
+				}
+				for j := range fps {
+					x ^= x << 13
+					x ^= x >> 7
+					x ^= x << 17
+					fps[j] = x
+				}
+				if touched {
+					sink += int64(t.touch(fps))
+				}
+				for j, fp := range fps {
+					t.claimCounting(fp, claimKey(i, int32(j)), &made)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(fps)), "ns/claim")
+			_ = sink
+		})
+	}
+}
