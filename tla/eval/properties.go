@@ -16,7 +16,8 @@ type liveParts struct {
 	specAssume   []texpr       // those that are not WF or SF: the antecedent of each liveness formula
 	props        []check.Property
 	fair         []check.Fairness
-	perms        []value.Perm // the symmetry group, identity excluded
+	perms        []value.Perm   // the symmetry group, identity excluded
+	permSet      *value.PermSet // perms prepared for orbitHash
 	view         syntax.Expr
 }
 

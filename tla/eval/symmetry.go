@@ -2,6 +2,7 @@ package eval
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/verimeter/verimeter/tla/cfg"
 	"github.com/verimeter/verimeter/tla/check"
@@ -58,6 +59,7 @@ func (m *Machine) buildSymmetry(n *cfg.Name) error {
 		}
 	}
 	m.live.perms = group
+	m.live.permSet = value.NewPermSet(group)
 	return nil
 }
 
@@ -124,29 +126,28 @@ func (m *Machine) Fingerprint(s check.State) (uint64, error) {
 // is in every image of s, so the whole orbit falls back to the least
 // state, never half of it.
 func (m *Machine) orbitHash(s check.State) (uint64, error) {
-	image := func(p value.Perm) (uint64, error) {
-		h := uint64(0x6a09e667f3bcc909) + uint64(len(s))
-		for _, v := range s {
-			vh, err := value.PermHash(v, p)
-			if err != nil {
-				return 0, err
-			}
-			h = value.Mix(h, vh)
-		}
-		return h, nil
+	ps := m.live.permSet
+	n := ps.Images()
+	var small [2][32]uint64
+	acc, hs := small[0][:0], small[1][:0]
+	if n > len(small[0]) {
+		acc, hs = make([]uint64, 0, n), make([]uint64, 0, n)
 	}
-	least, err := image(nil)
-	if err != nil {
-		return 0, err
+	acc, hs = acc[:n], hs[:n]
+	for k := range acc {
+		acc[k] = uint64(0x6a09e667f3bcc909) + uint64(len(s))
 	}
-	for _, p := range m.live.perms {
-		h, err := image(p)
-		if err != nil {
+	// image k of the state: its variables' images under permutation k
+	// (the identity first), mixed in order, as PermHash would hash each
+	for _, v := range s {
+		if err := ps.Hashes(v, hs); err != nil {
 			return 0, err
 		}
-		least = min(least, h)
+		for k := range acc {
+			acc[k] = value.Mix(acc[k], hs[k])
+		}
 	}
-	return value.Mix(0x3c6ef372fe94f82b, least), nil
+	return value.Mix(0x3c6ef372fe94f82b, slices.Min(acc)), nil
 }
 
 // MergesStates implements check.Fingerprinter: true under SYMMETRY or VIEW.

@@ -2,6 +2,7 @@ package value
 
 import (
 	"errors"
+	"pgregory.net/rapid"
 	"testing"
 )
 
@@ -73,4 +74,67 @@ func mustPermHash(t *testing.T, v Value, p Perm) uint64 {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// TestPermSetHashes: one walk gives every image's PermHash (the identity
+// first), values met before are looked up, not walked, and a function
+// made in an arena, whose memory is reused, is walked every time.
+func TestPermSetHashes(t *testing.T) {
+	tab := NewInterner()
+	rm, err := NewRecordMaker(tab, []string{"node", "val"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2, r3 := tab.Model("r1"), tab.Model("r2"), tab.Model("r3")
+	groups := [][]Perm{
+		{{r1: r2, r2: r1}},
+		{{r1: r2, r2: r1}, {r1: r3, r3: r1}, {r2: r3, r3: r2}, {r1: r2, r2: r3, r3: r1}, {r1: r3, r3: r2, r2: r1}},
+	}
+	check := func(t interface {
+		Helper()
+		Fatalf(string, ...any)
+	}, ps *PermSet, perms []Perm, v Value) {
+		t.Helper()
+		out := make([]uint64, ps.Images())
+		for range 2 { // the second time from the memo
+			if err := ps.Hashes(v, out); err != nil {
+				t.Fatalf("Hashes(%s): %v", v, err)
+			}
+			for k := range out {
+				var p Perm
+				if k > 0 {
+					p = perms[k-1]
+				}
+				want, err := PermHash(v, p)
+				if err != nil {
+					t.Fatalf("PermHash(%s): %v", v, err)
+				}
+				if out[k] != want {
+					t.Fatalf("image %d of %s: %x, PermHash %x", k, v, out[k], want)
+				}
+			}
+		}
+	}
+	sets := []Value{mustSet(t, r1, r2), mustSet(t, r3), mustSet(t, Tuple(r1, Int(1)), Tuple(r2, Int(1))),
+		mustPairs(t, r1, Int(1), r2, Int(2)), mustPairs(t, r1, mustSet(t, r2), r3, Empty)}
+	for _, perms := range groups {
+		ps := NewPermSet(perms)
+		for _, s := range sets {
+			check(t, ps, perms, s)
+			check(t, ps, perms, Tuple(s, s, Int(2)))
+		}
+		rapid.Check(t, func(rt *rapid.T) {
+			v := genEncodable(tab, rm).Draw(rt, "v")
+			check(rt, ps, perms, v)
+			check(rt, ps, perms, Tuple(v, Tuple(v, r2)))
+		})
+	}
+	// An arena function's memory holds another value later: the memo must
+	// not answer for its address.
+	perms := groups[1]
+	ps := NewPermSet(perms)
+	f := &Func{rng: []Value{r1, Int(1)}, shape: ShapeTuple, arena: true}
+	check(t, ps, perms, f)
+	f.rng[0] = r2
+	check(t, ps, perms, f)
 }
