@@ -22,6 +22,9 @@ models=${BENCH_MODELS:-"transaction_commit/TwoPhase.cfg SpecifyingSystems/FIFO/M
 case $runs in '' | *[!0-9]* | 0) echo "bench-tlc: BENCH_RUNS must be a positive number, got '$runs'"; exit 2 ;; esac
 bin=$(mktemp -d)/verimeter; trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/verimeter
+# TLC leaves an empty tlc-NNN directory in Java's temporary directory at
+# every run: there, the one this script removes
+export TLC_JAVA_OPTS="${TLC_JAVA_OPTS:-} -Djava.io.tmpdir=$(dirname "$bin")"
 now() { date +%s.%N; }
 # median of the numbers in its arguments
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }

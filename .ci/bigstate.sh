@@ -15,6 +15,9 @@ workers=${WORKERS:-2}
 memory=${BIGSTATE_MEMORY:-4608MiB}
 fpmem=${BIGSTATE_FPMEM:-4GiB}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+# TLC leaves an empty tlc-NNN directory in Java's temporary directory at
+# every run: there, the one this script removes
+export TLC_JAVA_OPTS="${TLC_JAVA_OPTS:-} -Djava.io.tmpdir=$work"
 bin=$work/verimeter
 go build -o "$bin" ./cmd/verimeter
 flags=(-json -progress 0 -workers "$workers" -memory "$memory" -fpmem "$fpmem" -queuemem 256MiB -config "$cfg")

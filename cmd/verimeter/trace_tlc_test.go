@@ -170,6 +170,7 @@ func TestTraceTextMatchesTLC(t *testing.T) {
 				ourArgs = append([]string{"check", "-simulate", "-num", "1", "-seed", "1"}, ourArgs[1:]...)
 			}
 			cmd := exec.Command(tlc, args...)
+			cmd.Env = tlctest.Env(t)
 			cmd.Dir = dir
 			theirs, _ := cmd.CombinedOutput()
 			want := counterexample(string(theirs))

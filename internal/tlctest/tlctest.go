@@ -35,6 +35,19 @@ func Path(t testing.TB) string {
 	return abs
 }
 
+// Env is the environment to run TLC's script in: the test's own, with
+// Java's temporary directory in a directory of the test (TLC leaves an
+// empty tlc-NNN directory in it at every run, which in the system's /tmp
+// would pile up by the thousand over the runs of the suite).
+func Env(t testing.TB) []string {
+	t.Helper()
+	opts := "-Djava.io.tmpdir=" + t.TempDir()
+	if o := os.Getenv("TLC_JAVA_OPTS"); o != "" {
+		opts = o + " " + opts
+	}
+	return append(os.Environ(), "TLC_JAVA_OPTS="+opts)
+}
+
 // repoRoot is the nearest directory at or above the working directory
 // that holds go.mod.
 func repoRoot() (string, error) {

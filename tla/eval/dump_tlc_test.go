@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,6 +77,7 @@ func TestDumpAsTLC(t *testing.T) {
 			spec := strings.TrimSuffix(cfg, ".cfg") + ".tla"
 			out := filepath.Join(t.TempDir(), "tlc")
 			cmd := exec.Command(tlc, "-workers", "1", "-dump", "dot,actionlabels", out, "-config", filepath.Base(cfg), filepath.Base(spec))
+			cmd.Env = tlctest.Env(t)
 			cmd.Dir = filepath.Join(dir, filepath.Dir(cfg))
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("TLC: %v\n%s", err, b)
@@ -123,6 +125,7 @@ func TestSimulateAsTLC(t *testing.T) {
 		t.Run(c.cfg, func(t *testing.T) {
 			spec := strings.TrimSuffix(c.cfg, ".cfg") + ".tla"
 			cmd := exec.Command(tlc, "-workers", "1", "-simulate", fmt.Sprintf("num=%d", c.n), "-depth", "100", "-seed", "1", "-config", filepath.Base(c.cfg), filepath.Base(spec))
+			cmd.Env = tlctest.Env(t)
 			cmd.Dir = filepath.Join(dir, filepath.Dir(c.cfg))
 			b, _ := cmd.CombinedOutput()
 			tlcViolated := regexp.MustCompile(`Invariant (\S+) is violated`).FindStringSubmatch(string(b))

@@ -3,6 +3,7 @@ package eval
 import (
 	"bufio"
 	"fmt"
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,6 +115,7 @@ func TestEvaluationSemantics(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(tlc, "-workers", "1", "-config", "Sem.cfg", "Sem.tla")
+	cmd.Env = tlctest.Env(t)
 	cmd.Dir = tdir
 	out, _ := cmd.CombinedOutput()
 	printed := map[string]string{}

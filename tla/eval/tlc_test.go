@@ -39,6 +39,7 @@ func atoi(s string) int64 {
 func runTLC(t *testing.T, tlc, dir string, md model) tlcRun {
 	t.Helper()
 	cmd := exec.Command(tlc, "-workers", "1", "-config", filepath.Base(md.cfg), filepath.Base(md.spec))
+	cmd.Env = tlctest.Env(t)
 	cmd.Dir = filepath.Join(dir, filepath.Dir(md.spec))
 	b, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
 	r := tlcRun{out: string(b)}

@@ -249,6 +249,7 @@ func TestPrettyMatchesTLC(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, tlc, "-workers", "1", "-config", "PrettyDiff.cfg", "PrettyDiff.tla")
+	cmd.Env = tlctest.Env(t)
 	cmd.Dir = dir
 	out, _ := cmd.CombinedOutput() // TLC exits non-zero on the violation
 	got := diffFirstState(t, string(out))
