@@ -987,7 +987,7 @@ func (c *checker) expandOne(w *scratch, i int, it frontierItem, e *expansion) {
 	k := &w.sink
 	k.c, k.w, k.i, k.parent, k.e, k.actProps = c, w, i, it.state, e, actProps
 	k.hold = !(c.opts.Coverage || c.p.live || actProps)
-	k.selfLoops = !(c.p.live || actProps || c.p.fp != nil)
+	k.selfLoops = !(c.p.live || actProps || c.p.fp != nil && !c.p.values)
 	var err error
 	if c.buf != nil {
 		if w.emit == nil {
@@ -1034,9 +1034,10 @@ type succSink struct {
 	// PaxosCommit: 9.9 million of its 17 million successors. Off where each
 	// successor's fingerprint is recorded (liveness) or each step judged
 	// (action properties), and where the System fingerprints states itself
-	// (Fingerprinter): a VIEW may read more than the variables, as a trace
-	// validation's <<vars, TLCGet("level")>> does, for which a step that
-	// changes no variable reaches a new state.
+	// (Fingerprinter) from more than their values (ValuesFingerprinter): a
+	// VIEW may read more than the variables, as a trace validation's
+	// <<vars, TLCGet("level")>> does, for which a step that changes no
+	// variable reaches a new state; a SYMMETRY reads the values only.
 	selfLoops bool
 	// The successors whose fingerprints are still to be claimed, of the
 	// states of a block expanded so far, their values in flat: claims made

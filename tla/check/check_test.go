@@ -320,6 +320,53 @@ func TestSelfLoopsNotClaimed(t *testing.T) {
 	}
 }
 
+// absView merges x and -x, fingerprinting states itself (as a SYMMETRY
+// does) from their values alone when valuesOnly: counting its calls.
+type absView struct {
+	*funcSystem
+	valuesOnly bool
+	calls      atomic.Int64
+}
+
+func (v *absView) MergesStates() bool           { return true }
+func (v *absView) FingerprintsValuesOnly() bool { return v.valuesOnly }
+func (v *absView) Fingerprint(s State) (uint64, error) {
+	v.calls.Add(1)
+	x := ints(s)[0]
+	return fingerprint(toState([]int32{max(x, -x)})), nil
+}
+
+// TestSelfLoopsUnderValuesFingerprinter: a System that fingerprints from
+// the values alone (ValuesFingerprinter, a SYMMETRY) is not asked for the
+// fingerprint of a successor with its parent's values; one that may read
+// more (a VIEW) is asked for every successor.
+func TestSelfLoopsUnderValuesFingerprinter(t *testing.T) {
+	for _, valuesOnly := range []bool{true, false} {
+		sys := &absView{valuesOnly: valuesOnly, funcSystem: &funcSystem{
+			vars: []string{"x"},
+			init: [][]int32{{0}},
+			next: func(s []int32, emit func([]int32, string)) {
+				emit(s, "Stay")
+				switch x := s[0]; {
+				case x >= 0 && x < 5:
+					emit([]int32{-x - 1}, "Flip") // 0, -1, 2, -3, 4, -5, 6
+				case x < 0:
+					emit([]int32{-x + 1}, "Flip")
+				}
+			},
+		}}
+		res, err := Run(context.Background(), sys, Options{Workers: 2})
+		if err != nil || res.Distinct != 7 || res.Generated != 14 {
+			t.Fatalf("values only %v: %+v %v", valuesOnly, res, err)
+		}
+		// the initial state and the 6 flips, and with a VIEW the 7 stays
+		want := map[bool]int64{true: 7, false: 14}[valuesOnly]
+		if n := sys.calls.Load(); n != want {
+			t.Errorf("values only %v: %d fingerprints, want %d", valuesOnly, n, want)
+		}
+	}
+}
+
 // levelView fingerprints a state by its values and the level the
 // checker expands, as a trace validation's VIEW <<vars, TLCGet("level")>>
 // does: a step that changes no variable reaches a new state.

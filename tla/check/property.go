@@ -124,6 +124,17 @@ type Fingerprinter interface {
 	MergesStates() bool
 }
 
+// ValuesFingerprinter is a Fingerprinter that tells whether its
+// fingerprint of a state is a function of the state's values alone (a
+// SYMMETRY: the orbit of the values), so that a successor made of its
+// parent's very values has the parent's fingerprint and is a step back to
+// a stored state, which the checker need not fingerprint (self-loops). A
+// VIEW may read more than the variables (TLCGet("level") in a trace
+// validation's <<vars, TLCGet("level")>>).
+type ValuesFingerprinter interface {
+	FingerprintsValuesOnly() bool
+}
+
 // LivenessViolated: a fair behaviour violates Result.Property (a prefix
 // and a cycle back to Trace[Result.CycleStart]).
 const LivenessViolated Verdict = "liveness"
@@ -138,6 +149,7 @@ type props struct {
 	live   bool // some liveness formula: record the state graph
 	fp     func(State) (uint64, error)
 	merges bool      // fp merges states on purpose (VIEW, SYMMETRY): it reads their values
+	values bool      // fp is a function of the state's values alone (ValuesFingerprinter)
 	states []State   // by node index (when live)
 	succ   [][]gedge // by node index (when live)
 	inits  []int32
@@ -163,6 +175,9 @@ type succRec struct {
 func (c *checker) setupProps() {
 	if f, ok := c.sys.(Fingerprinter); ok {
 		c.p.fp, c.p.merges = f.Fingerprint, f.MergesStates()
+		if v, ok := f.(ValuesFingerprinter); ok {
+			c.p.values = v.FingerprintsValuesOnly()
+		}
 		if c.exact != nil && f.MergesStates() {
 			c.p.exactErr = fmt.Errorf("check: exact mode cannot check a System that merges states (VIEW, SYMMETRY)")
 		}

@@ -22,8 +22,9 @@ type liveParts struct {
 }
 
 var (
-	_ check.PropertySystem = (*Machine)(nil)
-	_ check.Fingerprinter  = (*Machine)(nil)
+	_ check.PropertySystem      = (*Machine)(nil)
+	_ check.Fingerprinter       = (*Machine)(nil)
+	_ check.ValuesFingerprinter = (*Machine)(nil)
 )
 
 // Properties implements check.PropertySystem.

@@ -56,3 +56,31 @@ func TestExactModeRefusesSymmetry(t *testing.T) {
 		t.Fatalf("exact mode with SYMMETRY: %v, %v", res.Verdict, err)
 	}
 }
+
+// TestFingerprintsValuesOnly: without a VIEW the fingerprint of a state is
+// a function of its values (with SYMMETRY, their orbit's), so the checker
+// may skip a successor made of its parent's values (the self-loops of
+// check); a VIEW may read TLCGet("level") and turns that off.
+func TestFingerprintsValuesOnly(t *testing.T) {
+	spec, err := Load(filepath.Join("testdata", "symmetry", "Sym.tla"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	base := "CONSTANTS P = {p1, p2}\nV = {v1}\nNoV = NoV\nINIT Init\nNEXT Next\n"
+	for extra, want := range map[string]bool{"": true, "SYMMETRY Perms\n": true, "VIEW View\n": false, "SYMMETRY Perms\nVIEW View\n": false} {
+		c, err := cfg.Parse("T.cfg", []byte(base+extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Build(spec, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.FingerprintsValuesOnly(); got != want {
+			t.Errorf("%q: FingerprintsValuesOnly %v, want %v", extra, got, want)
+		}
+	}
+}
