@@ -17,6 +17,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	tlacheck "github.com/verimeter/verimeter/tla/check"
@@ -403,7 +404,10 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 			return exitBadInput
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// SIGTERM (timeout, systemd, a container's stop) ends the run as
+	// Ctrl-C does: the counts so far printed, the profiles written, the
+	// temporary -metadir with its spilled queue removed.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// A model checker's heap is mostly long-lived states: collect rarely,
 	// under the -memory soft limit (GOGC and GOMEMLIMIT override both).

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,5 +113,77 @@ func TestParseSize(t *testing.T) {
 		if _, err := parseSize(bad, 1<<30); err == nil {
 			t.Errorf("parseSize(%q) accepted", bad)
 		}
+	}
+}
+
+// TestCheckTerminated sends SIGTERM (as timeout, systemd or a container's
+// stop do) to a run that keeps its trace and queue in a temporary
+// directory (-queuemem): it
+// ends as Ctrl-C ends it, with the counts so far and the CPU profile
+// written, and leaves no temporary directory behind.
+func TestCheckTerminated(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "verimeter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	spec := filepath.Join(dir, "Grid.tla")
+	if err := os.WriteFile(spec, []byte(gridSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Grid.cfg"), []byte("CONSTANT N = 3000\nINIT Init\nNEXT Next\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	prof := filepath.Join(dir, "cpu.prof")
+	c := exec.Command(bin, "check", "-json", "-progress", "0", "-queuemem", "64KiB", "-cpuprofile", prof, spec)
+	c.Env = append(os.Environ(), "TMPDIR="+tmp)
+	var out strings.Builder
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- c.Wait() }()
+	// wait for the run's temporary directory to hold a trace of 100,000
+	// states
+	for written := false; !written; {
+		select {
+		case err := <-exited:
+			t.Fatalf("the run ended (%v) before its trace file grew\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		traces, _ := filepath.Glob(filepath.Join(tmp, "verimeter-check-*", "trace.bin"))
+		if len(traces) == 1 {
+			st, err := os.Stat(traces[0])
+			written = err == nil && st.Size() > 100000*14
+		}
+	}
+	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(30 * time.Second):
+		c.Process.Kill()
+		t.Fatal("still running 30 s after SIGTERM")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInternal {
+		t.Fatalf("exit %v, want %d as after Ctrl-C\n%s", err, exitInternal, out.String())
+	}
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil || rep.Distinct == 0 {
+		t.Fatalf("report %+v, %v\n%s", rep, err, out.String())
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("left in the temporary directory: %v", left)
+	}
+	if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+		t.Errorf("CPU profile: %v, %v", st, err)
 	}
 }
