@@ -28,5 +28,6 @@
 // A successor made of the very values of the state it comes from (an
 // action that changes nothing) counts as generated, as in TLC, and is
 // known stored without a fingerprint or a claim, unless the System
-// fingerprints states itself (a VIEW may read the level).
+// fingerprints states from more than their values (ValuesFingerprinter:
+// a VIEW may read the level; a SYMMETRY reads the values only).
 package check

@@ -12,4 +12,10 @@
 // configuration's PROPERTY formulas, the SPECIFICATION's fairness, SYMMETRY
 // and VIEW (properties.go, instance.go, symmetry.go); constructs it cannot
 // evaluate are reported with their position, never skipped.
+//
+// Actions are compiled to closures over an activation record, operators
+// inlined where called; disjuncts that begin with the same plain condition
+// test it once (guards.go), and {e} and records of atoms are made once per
+// worker and site (value.WorkerMemo.Cons), with the same successors, in
+// the same order, as the disjuncts and constructors evaluated one by one.
 package eval
