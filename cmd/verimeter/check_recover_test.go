@@ -26,22 +26,31 @@ TypeOK == x \in 0..N /\ y \in 0..N
 ====
 `
 
+// gridModel builds the verimeter binary into a test directory and writes
+// gridSpec there with the configuration cfg: the directory, the binary
+// and the spec.
+func gridModel(t *testing.T, cfg string) (dir, bin, spec string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "verimeter")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	spec = filepath.Join(dir, "Grid.tla")
+	if err := os.WriteFile(spec, []byte(gridSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Grid.cfg"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, bin, spec
+}
+
 // TestCheckKilledAndRecovered runs `verimeter check` with checkpoints,
 // kills it (SIGKILL) once a checkpoint holds half the states, resumes it
 // with -recover and compares the counts with an uninterrupted run's.
 func TestCheckKilledAndRecovered(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verimeter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	spec := filepath.Join(dir, "Grid.tla")
-	if err := os.WriteFile(spec, []byte(gridSpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Grid.cfg"), []byte("CONSTANT N = 700\nINIT Init\nNEXT Next\nINVARIANT TypeOK\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin, spec := gridModel(t, "CONSTANT N = 700\nINIT Init\nNEXT Next\nINVARIANT TypeOK\n")
 	run := func(args ...string) checkReport {
 		t.Helper()
 		out, err := exec.Command(bin, append(append([]string{"check", "-json", "-progress", "0"}, args...), spec)...).Output()
@@ -118,22 +127,11 @@ func TestParseSize(t *testing.T) {
 
 // TestCheckTerminated sends SIGTERM (as timeout, systemd or a container's
 // stop do) to a run that keeps its trace and queue in a temporary
-// directory (-queuemem): it
-// ends as Ctrl-C ends it, with the counts so far and the CPU profile
-// written, and leaves no temporary directory behind.
+// directory (-queuemem): it ends as Ctrl-C ends it, with the counts so
+// far and the CPU profile written, and leaves no temporary directory
+// behind.
 func TestCheckTerminated(t *testing.T) {
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "verimeter")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	spec := filepath.Join(dir, "Grid.tla")
-	if err := os.WriteFile(spec, []byte(gridSpec), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Grid.cfg"), []byte("CONSTANT N = 3000\nINIT Init\nNEXT Next\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	dir, bin, spec := gridModel(t, "CONSTANT N = 3000\nINIT Init\nNEXT Next\n")
 	tmp := filepath.Join(dir, "tmp")
 	if err := os.Mkdir(tmp, 0o755); err != nil {
 		t.Fatal(err)

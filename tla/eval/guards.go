@@ -171,15 +171,7 @@ func sameExpr(a syntax.Expr, sa scope, b syntax.Expr, sb scope, depth int) bool 
 		return sameName(x.Parts[0].Name, sa, y.Parts[0].Name, sb)
 	case *syntax.Apply:
 		y, ok := b.(*syntax.Apply)
-		if !ok || len(x.Args) != len(y.Args) || !sameExpr(x.Fn, sa, y.Fn, sb, depth+1) {
-			return false
-		}
-		for i := range x.Args {
-			if !sameExpr(x.Args[i], sa, y.Args[i], sb, depth+1) {
-				return false
-			}
-		}
-		return true
+		return ok && sameExpr(x.Fn, sa, y.Fn, sb, depth+1) && sameExprs(x.Args, sa, y.Args, sb, depth+1)
 	case *syntax.OpApp:
 		y, ok := b.(*syntax.OpApp)
 		if !ok || x.Op != y.Op || !pureOps[x.Op] || len(x.Args) != len(y.Args) ||
@@ -189,23 +181,10 @@ func sameExpr(a syntax.Expr, sa scope, b syntax.Expr, sb scope, depth int) bool 
 		if _, ok := sa.c.m.defs[x.Op]; ok {
 			return false
 		}
-		for i := range x.Args {
-			if !sameExpr(x.Args[i], sa, y.Args[i], sb, depth+1) {
-				return false
-			}
-		}
-		return true
+		return sameExprs(x.Args, sa, y.Args, sb, depth+1)
 	case *syntax.Tuple:
 		y, ok := b.(*syntax.Tuple)
-		if !ok || len(x.Elems) != len(y.Elems) {
-			return false
-		}
-		for i := range x.Elems {
-			if !sameExpr(x.Elems[i], sa, y.Elems[i], sb, depth+1) {
-				return false
-			}
-		}
-		return true
+		return ok && sameExprs(x.Elems, sa, y.Elems, sb, depth+1)
 	case *syntax.Dot:
 		y, ok := b.(*syntax.Dot)
 		return ok && x.Field == y.Field && sameExpr(x.Rec, sa, y.Rec, sb, depth+1)
@@ -217,6 +196,19 @@ func sameExpr(a syntax.Expr, sa scope, b syntax.Expr, sb scope, depth int) bool 
 		return ok && x.Val == y.Val
 	}
 	return false
+}
+
+// sameExprs is sameExpr for two lists, item by item.
+func sameExprs(as []syntax.Expr, sa scope, bs []syntax.Expr, sb scope, depth int) bool {
+	if len(as) != len(bs) {
+		return false
+	}
+	for i := range as {
+		if !sameExpr(as[i], sa, bs[i], sb, depth) {
+			return false
+		}
+	}
+	return true
 }
 
 // derefParam replaces a reference to an operator parameter of arity 0 by

@@ -162,28 +162,12 @@ func (s *PermSet) hashes(v Value, out []uint64, st *permScratch, depth int) (boo
 		out[0] = v.Hash()
 		return true, nil
 	case *Set:
-		slot, u, ok := st.recall(unsafe.Pointer(x), n, out)
-		if ok {
-			return u, nil
-		}
-		u, err := s.setHashes(x, out, st, depth)
-		if err == nil {
-			st.keep(slot, unsafe.Pointer(x), n, u, out)
-		}
-		return u, err
+		return s.memoized(unsafe.Pointer(x), v, out, st, depth)
 	case *Func:
 		if x.arena {
 			return s.funcHashes(x, out, st, depth)
 		}
-		slot, u, ok := st.recall(unsafe.Pointer(x), n, out)
-		if ok {
-			return u, nil
-		}
-		u, err := s.funcHashes(x, out, st, depth)
-		if err == nil {
-			st.keep(slot, unsafe.Pointer(x), n, u, out)
-		}
-		return u, err
+		return s.memoized(unsafe.Pointer(x), v, out, st, depth)
 	case SetValue:
 		if _, inf := v.(infinite); inf {
 			return false, ErrNoPermHash
@@ -195,6 +179,25 @@ func (s *PermSet) hashes(v Value, out []uint64, st *permScratch, depth int) (boo
 		return s.hashes(e, out, st, depth)
 	}
 	return false, ErrNoPermHash
+}
+
+// memoized is hashes for the set or function v (at p) from st's memo,
+// or computed and remembered there.
+func (s *PermSet) memoized(p unsafe.Pointer, v Value, out []uint64, st *permScratch, depth int) (bool, error) {
+	slot, u, ok := st.recall(p, s.n, out)
+	if ok {
+		return u, nil
+	}
+	var err error
+	if x, isSet := v.(*Set); isSet {
+		u, err = s.setHashes(x, out, st, depth)
+	} else {
+		u, err = s.funcHashes(v.(*Func), out, st, depth)
+	}
+	if err == nil {
+		st.keep(slot, p, s.n, u, out)
+	}
+	return u, err
 }
 
 // setHashes is hashes for a finite set.
