@@ -150,9 +150,10 @@ func (m *Machine) orbitHash(s check.State) (uint64, error) {
 	return value.Mix(0x3c6ef372fe94f82b, slices.Min(acc)), nil
 }
 
-// FingerprintsValuesOnly implements check.ValuesFingerprinter: true under
-// SYMMETRY without a VIEW, whose fingerprint is the orbit of the values
-// (a VIEW may read TLCGet("level") or other state of the run).
+// FingerprintsValuesOnly implements check.ValuesFingerprinter: true
+// without a VIEW, with or without SYMMETRY, where the fingerprint is a
+// function of the values (of their orbit, under SYMMETRY); a VIEW may
+// read TLCGet("level") or other state of the run.
 func (m *Machine) FingerprintsValuesOnly() bool { return m.live.view == nil }
 
 // MergesStates implements check.Fingerprinter: true under SYMMETRY or VIEW.
