@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,22 +59,9 @@ type outcome struct {
 	res       check.Result
 }
 
-func tlcPath(t *testing.T) string {
-	if p := os.Getenv("VERIMETER_TLC"); p != "" {
-		return p
-	}
-	p, err := filepath.Abs("../../shared/tools/tlc/tlc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("TLC not found at %s (set VERIMETER_TLC): the spec cannot be checked", p)
-	}
-	if _, err := exec.LookPath("java"); err != nil {
-		t.Fatalf("java not installed: run make deps (installs openjdk-17-jre-headless)")
-	}
-	return p
-}
+// tlcPath is TLC's script (tlctest.Path: $VERIMETER_TLC, else beside
+// the repository; missing TLC or java fails with what to do).
+func tlcPath(t *testing.T) string { return tlctest.Path(t) }
 
 var (
 	reDistinct = regexp.MustCompile(`(\d[\d,]*) states generated, (\d[\d,]*) distinct states found`)
@@ -154,7 +142,7 @@ func runTLC(t *testing.T, module, cfg string, extra ...string) outcome {
 	// depends on its timing.
 	args := append([]string{"-workers", "1", "-lncheck", "final"}, extra...)
 	cmd := exec.Command(tlcPath(t), append(args, "-config", module+".cfg", module+".tla")...)
-	cmd.Dir = dir
+	cmd.Dir, cmd.Env = dir, tlctest.Env(t)
 	out, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
 	r := outcome{checker: tlc, seconds: time.Since(start).Seconds(), output: string(out)}
 	if m := reDistinct.FindStringSubmatch(r.output); m != nil {
@@ -407,7 +395,9 @@ func TestSANYParsesEveryModule(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range append(mods, proofs...) {
-		cmd := exec.Command("java", "-DTLA-Library="+specDir, "-cp", jar, "tla2sany.SANY", filepath.Base(m))
+		// Java's temporary directory in the test's: SANY, as TLC, leaves a
+		// tlc-NNN directory there
+		cmd := exec.Command("java", "-DTLA-Library="+specDir, "-Djava.io.tmpdir="+t.TempDir(), "-cp", jar, "tla2sany.SANY", filepath.Base(m))
 		cmd.Dir = filepath.Dir(m)
 		out, err := cmd.CombinedOutput()
 		if err != nil || strings.Contains(string(out), "*** Errors") || strings.Contains(string(out), "Fatal errors") ||
