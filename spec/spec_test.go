@@ -59,10 +59,6 @@ type outcome struct {
 	res       check.Result
 }
 
-// tlcPath is TLC's script (tlctest.Path: $VERIMETER_TLC, else beside
-// the repository; missing TLC or java fails with what to do).
-func tlcPath(t *testing.T) string { return tlctest.Path(t) }
-
 var (
 	reDistinct = regexp.MustCompile(`(\d[\d,]*) states generated, (\d[\d,]*) distinct states found`)
 	reViolated = regexp.MustCompile(`(?:Invariant|Temporal property|Action property) (\S+) (?:is|was) violated`)
@@ -141,7 +137,7 @@ func runTLC(t *testing.T, module, cfg string, extra ...string) outcome {
 	// explores and stops at a violation after a number of states that
 	// depends on its timing.
 	args := append([]string{"-workers", "1", "-lncheck", "final"}, extra...)
-	cmd := exec.Command(tlcPath(t), append(args, "-config", module+".cfg", module+".tla")...)
+	cmd := exec.Command(tlctest.Path(t), append(args, "-config", module+".cfg", module+".tla")...)
 	cmd.Dir, cmd.Env = dir, tlctest.Env(t)
 	out, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
 	r := outcome{checker: tlc, seconds: time.Since(start).Seconds(), output: string(out)}
@@ -384,7 +380,7 @@ func verdict(r outcome) string {
 // TLC's own front end (proofs/ modules extend spec/ modules: SANY finds
 // them through its library path).
 func TestSANYParsesEveryModule(t *testing.T) {
-	jar := filepath.Join(filepath.Dir(tlcPath(t)), "tla2tools.jar")
+	jar := filepath.Join(filepath.Dir(tlctest.Path(t)), "tla2tools.jar")
 	mods, _ := filepath.Glob("*.tla")
 	proofs, _ := filepath.Glob("../proofs/*.tla")
 	if len(proofs) == 0 {

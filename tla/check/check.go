@@ -513,8 +513,6 @@ type scratch struct {
 	cands   []candidate                     // the candidates of the expansions, end to end (addCand)
 	states  []value.Value                   // the decoded states, end to end (decodeState)
 	claimed int64                           // claim table slots filled in this block (claimTable.claimCounting)
-	fps     []uint64                        // the fingerprints of the successors held (succSink.flush)
-	touched uint64                          // what claimTable.touch read, kept so that it reads
 	sink    succSink                        // the state being expanded and the successors held (expandOne)
 	emit    func(t State, action int) error // sink.next, made once
 }
@@ -1117,12 +1115,9 @@ func (k *succSink) take(t State, act uint16, name string) error {
 func (k *succSink) flush() error {
 	c := k.c
 	if c.claims != nil && len(k.pend) > 1 {
-		fps := k.w.fps[:0]
 		for i := range k.pend {
-			fps = append(fps, k.pend[i].fp)
+			c.claims.touch(k.pend[i].fp)
 		}
-		k.w.fps = fps
-		k.w.touched += c.claims.touch(fps)
 	}
 	for i := range k.pend {
 		p := &k.pend[i]

@@ -94,18 +94,14 @@ func (t *claimTable) claimCounting(fp, key uint64, made *int64) bool {
 	}
 }
 
-// touch reads the first slot each of fps would be claimed in and returns
-// what it read (for the caller to keep, so that the reads are made): the
-// reads do not depend on each other, so the processor waits for the
-// cache misses of a whole batch at once instead of one after another in
-// claimCounting, which then finds the slots in its cache. Callers hold mu
-// for reading.
-func (t *claimTable) touch(fps []uint64) uint64 {
-	var x uint64
-	for _, fp := range fps {
-		x += atomic.LoadUint64(&t.slots[fpKey(fp)&t.mask].fp)
-	}
-	return x
+// touch reads the first slot fp would be claimed in. Called for a batch
+// of fingerprints before claiming them, its reads do not depend on each
+// other, so the processor waits for their cache misses together instead
+// of one after another in claimCounting, which then finds the slots in
+// its cache. (An atomic load is never optimised away, used or not.)
+// Callers hold mu for reading.
+func (t *claimTable) touch(fp uint64) {
+	atomic.LoadUint64(&t.slots[fpKey(fp)&t.mask].fp)
 }
 
 // slot finds fp's slot; ok is false if absent. Workers may claim beside

@@ -569,7 +569,7 @@ func (s scope) actRef(y *syntax.Ref, name string, naming bool, k *kont) runFn {
 			}
 		} else if _, isVar := m.varIndex[p.Name]; !isVar {
 			if _, isConst := m.consts[p.Name]; !isConst {
-				if d, ok := m.defs[p.Name]; ok && d.FnBounds == nil && d.Instance == nil && !d.Recursive && len(p.Args) == len(d.Params) {
+				if d, ok := m.defs[p.Name]; ok && inlinedAction(d, len(p.Args)) {
 					if len(d.Params) > 0 || !s.constDef(d).isConst {
 						t, err := s.callee(y.P, d, p.Args, nil)
 						if err == nil {
@@ -584,6 +584,14 @@ func (s scope) actRef(y *syntax.Ref, name string, naming bool, k *kont) runFn {
 		}
 	}
 	return nil
+}
+
+// inlinedAction reports whether an action calling definition d with nargs
+// arguments compiles d's body in place (actRef; guardOf looks through the
+// same calls): an operator, not a function, an instance or a recursive
+// definition, called with all its arguments.
+func inlinedAction(d *syntax.Def, nargs int) bool {
+	return d.FnBounds == nil && d.Instance == nil && !d.Recursive && nargs == len(d.Params)
 }
 
 // assign compiles x' = e, x the variable of index i: a condition if x'

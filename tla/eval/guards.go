@@ -112,7 +112,7 @@ func (s scope) guardOf(x syntax.Expr, name string, naming bool) (guarded, bool) 
 				return guarded{}, false
 			}
 			d, ok := m.defs[p.Name]
-			if !ok || d.FnBounds != nil || d.Instance != nil || d.Recursive || len(d.Params) == 0 || len(p.Args) != len(d.Params) {
+			if !ok || !inlinedAction(d, len(p.Args)) || len(d.Params) == 0 {
 				return guarded{}, false
 			}
 			for _, prm := range d.Params {

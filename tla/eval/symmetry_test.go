@@ -36,13 +36,7 @@ func TestSymmetryAndViewCounts(t *testing.T) {
 }
 
 func TestExactModeRefusesSymmetry(t *testing.T) {
-	spec, err := Load(filepath.Join("testdata", "symmetry", "Sym.tla"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := spec.Resolve(); err != nil {
-		t.Fatal(err)
-	}
+	spec := loadSym(t)
 	c, err := cfg.Parse("T.cfg", []byte("CONSTANTS P = {p1, p2}\nV = {v1}\nNoV = NoV\nINIT Init\nNEXT Next\nSYMMETRY Perms\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -62,13 +56,7 @@ func TestExactModeRefusesSymmetry(t *testing.T) {
 // may skip a successor made of its parent's values (the self-loops of
 // check); a VIEW may read TLCGet("level") and turns that off.
 func TestFingerprintsValuesOnly(t *testing.T) {
-	spec, err := Load(filepath.Join("testdata", "symmetry", "Sym.tla"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := spec.Resolve(); err != nil {
-		t.Fatal(err)
-	}
+	spec := loadSym(t)
 	base := "CONSTANTS P = {p1, p2}\nV = {v1}\nNoV = NoV\nINIT Init\nNEXT Next\n"
 	for extra, want := range map[string]bool{"": true, "SYMMETRY Perms\n": true, "VIEW View\n": false, "SYMMETRY Perms\nVIEW View\n": false} {
 		c, err := cfg.Parse("T.cfg", []byte(base+extra))
@@ -83,4 +71,17 @@ func TestFingerprintsValuesOnly(t *testing.T) {
 			t.Errorf("%q: FingerprintsValuesOnly %v, want %v", extra, got, want)
 		}
 	}
+}
+
+// loadSym loads and resolves testdata/symmetry/Sym.tla.
+func loadSym(t *testing.T) *Spec {
+	t.Helper()
+	spec, err := Load(filepath.Join("testdata", "symmetry", "Sym.tla"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := spec.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }
