@@ -248,10 +248,15 @@ type checker struct {
 	buf     BufferedSystem
 	bufActs []uint16       // the BufferedSystem's action indexes as ours
 	arenas  []*value.Arena // one per worker (PendingSystem)
-	start   time.Time
-	lastLog time.Time
-	p       props
-	cov     []coverageRec // with Options.Coverage, by action index
+	// scratches are the workers' scratch memories, exps the expansions of
+	// a chunk: kept from chunk to chunk, so that a chunk's expansion does
+	// not allocate them again (see expandMerge).
+	scratches []*scratch
+	exps      []expansion
+	start     time.Time
+	lastLog   time.Time
+	p         props
+	cov       []coverageRec // with Options.Coverage, by action index
 	// The last liveness check during the search: when it ended and how
 	// many explored states it saw.
 	liveAt   time.Time
@@ -263,6 +268,35 @@ type checker struct {
 // System's error or the context's), or on a collision in exact mode; Result
 // is filled in every case.
 func Run(ctx context.Context, sys System, opts Options) (Result, error) {
+	c := newChecker(sys, opts)
+	opts = c.opts
+	c.setupProps()
+	var err error
+	if c.p.exactErr != nil {
+		err = c.fail(ctx, c.p.exactErr, nil)
+	} else if err = c.diskOptions(); err != nil {
+		err = c.fail(ctx, err, nil)
+	} else {
+		err = c.run(ctx)
+	}
+	if err == nil && c.res.Verdict == Success && c.p.live {
+		err = c.liveness(ctx)
+	}
+	c.res.Seconds = opts.Now().Sub(c.start).Seconds()
+	if opts.Coverage {
+		c.res.Coverage = c.coverage()
+	}
+	if err != nil && c.res.Error == "" {
+		c.res.Error = err.Error()
+	}
+	c.progress(true, 0)
+	c.collisionOdds()
+	return c.res, err
+}
+
+// newChecker makes the checker of a Run, before its properties are set up
+// (setupProps) or anything is explored.
+func newChecker(sys System, opts Options) *checker {
 	if opts.Workers <= 0 {
 		opts.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -295,6 +329,10 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	for i := range c.arenas {
 		c.arenas[i] = &value.Arena{Poison: opts.ArenaPoison}
 	}
+	c.scratches = make([]*scratch, opts.Workers)
+	for i := range c.scratches {
+		c.scratches[i] = &scratch{arena: c.arenas[i]}
+	}
 	if b, ok := sys.(BufferedSystem); ok {
 		c.buf = b
 		c.actionID(InitialAction)
@@ -307,28 +345,7 @@ func Run(ctx context.Context, sys System, opts Options) (Result, error) {
 	c.res.Workers = opts.Workers
 	c.res.Variables = c.vars
 	c.res.Verdict = Success
-	c.setupProps()
-	var err error
-	if c.p.exactErr != nil {
-		err = c.fail(ctx, c.p.exactErr, nil)
-	} else if err = c.diskOptions(); err != nil {
-		err = c.fail(ctx, err, nil)
-	} else {
-		err = c.run(ctx)
-	}
-	if err == nil && c.res.Verdict == Success && c.p.live {
-		err = c.liveness(ctx)
-	}
-	c.res.Seconds = opts.Now().Sub(c.start).Seconds()
-	if opts.Coverage {
-		c.res.Coverage = c.coverage()
-	}
-	if err != nil && c.res.Error == "" {
-		c.res.Error = err.Error()
-	}
-	c.progress(true, 0)
-	c.collisionOdds()
-	return c.res, err
+	return c
 }
 
 // diskOptions checks the options of the run's files.
@@ -503,7 +520,10 @@ type frontierItem struct {
 // scratch is a worker's memory for encoding states: the encoder and the
 // arena chunk new states are encoded into. Frontier items reference the
 // chunks, which the garbage collector frees with the last of them and never
-// scans (they hold no pointers).
+// scans (they hold no pointers). A worker keeps its scratch for the whole
+// run (checker.scratches): made again for each chunk of states, its tables
+// and part-filled slabs were half the bytes MCLamportMutex allocated, and
+// its decoder forgot the values the states of the chunk before shared.
 type scratch struct {
 	arena   *value.Arena // the successors' values (PendingSystem)
 	enc     value.Encoder
@@ -891,7 +911,13 @@ const expandBlock = 32
 // the run). Without it (exact mode, action constraints) the workers read the
 // fingerprint set the merge writes, so the merge waits for all of them.
 func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base int, next *level, rest int) (bool, error) {
-	exps := make([]expansion, len(items))
+	// The expansions of the chunk before are merged, and their slice
+	// cleared block by block as they were (or the run is over).
+	if cap(c.exps) < len(items) {
+		c.exps = make([]expansion, len(items))
+	}
+	exps := c.exps[:len(items)]
+	clear(exps)
 	if c.claims == nil {
 		c.expand(ctx, items, base, exps, nil, nil)
 		return c.merge(ctx, exps, next, rest)
@@ -922,7 +948,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := scratch{arena: c.arenas[k]}
+			w := c.scratches[k]
 			for {
 				lo := int(nextBlock.Add(expandBlock)) - expandBlock
 				if lo >= len(frontier) || stop != nil && stop.Load() {
@@ -940,7 +966,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 						c.claims.mu.RLock()
 					}
 					for i := lo; i < hi; i++ {
-						c.expandOne(&w, base+i, frontier[i], &exps[i])
+						c.expandOne(w, base+i, frontier[i], &exps[i])
 					}
 					w.sink.flushBlock()
 					if c.claims != nil {

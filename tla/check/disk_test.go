@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/verimeter/verimeter/tla/value"
 )
@@ -352,3 +354,50 @@ func TestDecodedStatesShareSlabs(t *testing.T) {
 		t.Errorf("appending to a decoded state wrote over the next one: %v", ints(b))
 	}
 }
+
+// TestChunksReuseMemory checks that the expansions of a chunk and the
+// workers' scratch memories (decoded states' slab, encoder, decoder) are
+// kept for the next chunk, not made again for each (with two workers
+// every allocation costs both).
+func TestChunksReuseMemory(t *testing.T) {
+	c := newChecker(quietSystem{&funcSystem{vars: []string{"x"}}}, Options{Workers: 2, NoDeadlock: true})
+	var sc scratch
+	items := make([]frontierItem, 2*stateSlab)
+	for i := range items {
+		// tuples, values the decoder remembers: 16 of them
+		items[i] = frontierItem{idx: int32(i), enc: sc.encode(State{value.Tuple(value.Int(i%16), value.Int(i%16+1))})}
+	}
+	expand := func() {
+		next := c.newLevel()
+		defer next.close()
+		if done, err := c.expandMerge(context.Background(), items, 0, next, 0); done || err != nil {
+			t.Fatalf("expandMerge: done %v, error %v", done, err)
+		}
+	}
+	for range 4 { // the first chunks make them (each worker's at its first block)
+		expand()
+	}
+	const chunks = 20
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range chunks {
+		expand()
+	}
+	runtime.ReadMemStats(&after)
+	// The slab of decoded states a chunk fills (a value each), and 16 KiB
+	// besides (about 7 KiB used); a chunk's expansions made again for each
+	// chunk take 8 times the slab, each worker's decoder made again its
+	// table (12 KiB) and the tuples.
+	perChunk := (after.TotalAlloc - before.TotalAlloc) / chunks
+	if limit := uint64(len(items))*uint64(unsafe.Sizeof(value.Value(nil))) + 16<<10; perChunk > limit {
+		t.Errorf("%d bytes allocated per chunk of %d states, want at most %d", perChunk, len(items), limit)
+	}
+	t.Logf("%d bytes allocated per chunk of %d states", perChunk, len(items))
+}
+
+// quietSystem is a BufferedSystem of states without successors whose
+// NextInto allocates nothing.
+type quietSystem struct{ *funcSystem }
+
+func (quietSystem) ActionNames() []string                                    { return nil }
+func (quietSystem) NextInto(State, func(next State, action int) error) error { return nil }

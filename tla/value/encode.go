@@ -367,7 +367,7 @@ const maxDecoderKeys = 1 << 20
 
 // Bounds of a Decoder's memory: encodings up to maxCachedLen bytes, in a
 // table of minCacheSlots slots to begin with (a checker makes a Decoder per
-// worker and chunk of states, and a small level decodes few values), made
+// worker, and a small model decodes few values), made
 // four times larger, empty, once twice its slots have been stored, up to
 // cacheSlots; each slot holds the last value decoded whose encoding hashes
 // to it (no rehashing, bounded memory).
