@@ -238,7 +238,7 @@ type checker struct {
 	seen    *FPSet
 	claims  *claimTable // replaces seen unless in exact mode or with action constraints
 	exact   map[uint64][]State
-	nodes   []node
+	nodes   [][]node   // the trace records in chunks of nodeChunk (storeNode)
 	tfile   *traceFile // the trace on disk (Options.MetaDir), replacing nodes
 	lastCP  time.Time
 	actions []string
@@ -253,6 +253,9 @@ type checker struct {
 	// not allocate them again (see expandMerge).
 	scratches []*scratch
 	exps      []expansion
+	// freeItems holds the emptied blocks of explored frontier states
+	// (recycle), for the next level's blocks (level.push).
+	freeItems [][]frontierItem
 	start     time.Time
 	lastLog   time.Time
 	p         props
@@ -481,7 +484,7 @@ func (c *checker) store(s State, fp uint64, parent int32, action uint16) (int32,
 			return 0, err
 		}
 	} else {
-		c.nodes = append(c.nodes, node{fp: fp, parent: parent, action: action})
+		c.storeNode(node{fp: fp, parent: parent, action: action})
 	}
 	c.res.Distinct++
 	return int32(c.res.Distinct - 1), nil
@@ -492,7 +495,27 @@ func (c *checker) nodeAt(i int32) (node, error) {
 	if c.tfile != nil {
 		return c.tfile.get(i)
 	}
-	return c.nodes[i], nil
+	return c.nodes[i/nodeChunk][i%nodeChunk], nil
+}
+
+// nodeChunk is how many trace records a chunk of checker.nodes holds.
+const nodeChunk = 1 << 16
+
+// storeNode appends n to the trace records. They grow by chunks, the
+// first from small (a small model stays small), none ever copied or
+// freed: one slice grown by append copied them all at every doubling, in
+// the merge, and left the old arrays to the garbage collector.
+func (c *checker) storeNode(n node) {
+	if len(c.nodes) == 0 || len(c.nodes[len(c.nodes)-1]) == nodeChunk {
+		c.nodes = append(c.nodes, make([]node, 0, 64))
+	}
+	last := &c.nodes[len(c.nodes)-1]
+	if len(*last) == cap(*last) {
+		grown := make([]node, len(*last), min(2*cap(*last), nodeChunk))
+		copy(grown, *last)
+		*last = grown
+	}
+	*last = append(*last, n)
 }
 
 func equalStates(a, b State) (bool, error) {
@@ -610,6 +633,21 @@ func (w *scratch) decodeState(b []byte, n int) (State, error) {
 	return s, nil
 }
 
+// maxFreeItems bounds checker.freeItems: a level's blocks are explored one
+// at a time as the next level's fill, one at a time.
+const maxFreeItems = 2
+
+// recycle keeps the block of frontier states items, explored and released,
+// for a block of the next level: it is not referenced any more (the
+// workers copied its items; a spilled block read back is a copy too).
+func (c *checker) recycle(items []frontierItem) {
+	if cap(items) != chunkStates || len(c.freeItems) >= maxFreeItems {
+		return
+	}
+	clear(items[:cap(items)]) // the states and encodings are not kept alive
+	c.freeItems = append(c.freeItems, items[:0])
+}
+
 // run explores the state graph breadth-first: the initial states, then
 // level by level, each level expanded and merged in chunks.
 func (c *checker) run(ctx context.Context) error {
@@ -666,6 +704,7 @@ func (c *checker) run(ctx context.Context) error {
 				return err
 			}
 			frontier.release(k)
+			c.recycle(items)
 			lo = hi
 		}
 		if next.n > 0 {
@@ -719,7 +758,7 @@ func (c *checker) maybeLiveness(ctx context.Context, frontier *level) (bool, err
 }
 
 func (c *checker) newLevel() *level {
-	return &level{budget: c.opts.FrontierMem, dir: c.opts.MetaDir}
+	return &level{budget: c.opts.FrontierMem, dir: c.opts.MetaDir, free: &c.freeItems}
 }
 
 // initial generates, judges and stores the initial states in emission

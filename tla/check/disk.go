@@ -118,6 +118,9 @@ type level struct {
 	zw     *flate.Writer
 	buf    bytes.Buffer
 	keep   bool // f is a checkpoint's, not removed on close
+	// free holds empty blocks of chunkStates items to fill before making
+	// new ones (the checker's, of the level explored before; nil: none)
+	free *[][]frontierItem
 }
 
 // spilledBlocks counts the blocks written to spill files (for tests).
@@ -139,11 +142,17 @@ func (l *level) push(it frontierItem) error {
 		}
 		// A level's first block grows as it fills; a level that fills one
 		// is large, and its next blocks are made whole at once.
-		c := 64
-		if len(l.blocks) > 0 {
-			c = chunkStates
+		var items []frontierItem
+		switch {
+		case len(l.blocks) == 0:
+			items = make([]frontierItem, 0, 64)
+		case l.free != nil && len(*l.free) > 0:
+			free := *l.free
+			items, *l.free = free[len(free)-1], free[:len(free)-1]
+		default:
+			items = make([]frontierItem, 0, chunkStates)
 		}
-		l.blocks = append(l.blocks, fblock{items: make([]frontierItem, 0, c)})
+		l.blocks = append(l.blocks, fblock{items: items})
 	}
 	b := &l.blocks[len(l.blocks)-1]
 	b.items = append(b.items, it)

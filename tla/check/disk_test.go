@@ -364,8 +364,10 @@ func TestChunksReuseMemory(t *testing.T) {
 	var sc scratch
 	items := make([]frontierItem, 2*stateSlab)
 	for i := range items {
-		// tuples, values the decoder remembers: 16 of them
-		items[i] = frontierItem{idx: int32(i), enc: sc.encode(State{value.Tuple(value.Int(i%16), value.Int(i%16+1))})}
+		// a tuple, a value the decoder remembers (one only: two whose
+		// encodings share a slot of the decoder's table, which depends
+		// on the process's hash seed, would make each other again)
+		items[i] = frontierItem{idx: int32(i), enc: sc.encode(State{value.Tuple(value.Int(1), value.Int(2))})}
 	}
 	expand := func() {
 		next := c.newLevel()
@@ -377,18 +379,23 @@ func TestChunksReuseMemory(t *testing.T) {
 	for range 4 { // the first chunks make them (each worker's at its first block)
 		expand()
 	}
-	const chunks = 20
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range chunks {
-		expand()
+	// The fewest bytes of 5 runs of 8 chunks: the counts are the process's,
+	// and goroutines an earlier test left may allocate beside a run.
+	const chunks = 8
+	perChunk := uint64(math.MaxUint64)
+	for range 5 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for range chunks {
+			expand()
+		}
+		runtime.ReadMemStats(&after)
+		perChunk = min(perChunk, (after.TotalAlloc-before.TotalAlloc)/chunks)
 	}
-	runtime.ReadMemStats(&after)
 	// The slab of decoded states a chunk fills (a value each), and 16 KiB
 	// besides (about 7 KiB used); a chunk's expansions made again for each
 	// chunk take 8 times the slab, each worker's decoder made again its
-	// table (12 KiB) and the tuples.
-	perChunk := (after.TotalAlloc - before.TotalAlloc) / chunks
+	// table (12 KiB).
 	if limit := uint64(len(items))*uint64(unsafe.Sizeof(value.Value(nil))) + 16<<10; perChunk > limit {
 		t.Errorf("%d bytes allocated per chunk of %d states, want at most %d", perChunk, len(items), limit)
 	}
@@ -401,3 +408,69 @@ type quietSystem struct{ *funcSystem }
 
 func (quietSystem) ActionNames() []string                                    { return nil }
 func (quietSystem) NextInto(State, func(next State, action int) error) error { return nil }
+
+// TestTraceRecordsInChunks checks that the trace records, stored in chunks
+// of nodeChunk, read back in order across the chunks' boundaries, and
+// that the first chunk starts small.
+func TestTraceRecordsInChunks(t *testing.T) {
+	c := &checker{}
+	c.storeNode(node{fp: 1})
+	if got := cap(c.nodes[0]); got > 64 {
+		t.Errorf("the first chunk holds %d records for one stored", got)
+	}
+	const n = 2*nodeChunk + 3
+	for i := 1; i < n; i++ {
+		c.storeNode(node{fp: uint64(i + 1), parent: int32(i - 1), action: uint16(i)})
+	}
+	if len(c.nodes) != 3 || len(c.nodes[0]) != nodeChunk || len(c.nodes[2]) != 3 {
+		t.Fatalf("%d chunks (first %d records, last %d), want 3 (%d, 3)", len(c.nodes), len(c.nodes[0]), len(c.nodes[len(c.nodes)-1]), nodeChunk)
+	}
+	for i := int32(0); i < n; i++ {
+		got, err := c.nodeAt(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.fp != uint64(i+1) || i > 0 && (got.parent != i-1 || got.action != uint16(i)) {
+			t.Fatalf("record %d: %+v", i, got)
+		}
+	}
+}
+
+// TestFrontierBlocksRecycled checks that a block of explored frontier
+// states, released, is emptied and filled again by the next level instead
+// of a new one, and that only whole blocks, two at most, are kept.
+func TestFrontierBlocksRecycled(t *testing.T) {
+	c := &checker{}
+	old := make([]frontierItem, chunkStates)
+	for i := range old {
+		old[i] = frontierItem{idx: int32(i), enc: []byte{1}, state: State{value.Int(i)}}
+	}
+	c.recycle(old)
+	c.recycle(make([]frontierItem, 100))
+	if len(c.freeItems) != 1 {
+		t.Fatalf("%d blocks kept, want 1 (a block of 100 items is no whole block)", len(c.freeItems))
+	}
+	for i, it := range old {
+		if it.enc != nil || it.state != nil {
+			t.Fatalf("item %d of a recycled block still holds its state: %+v", i, it)
+		}
+	}
+	next := c.newLevel()
+	for i := range chunkStates + 1 {
+		if err := next.push(frontierItem{idx: int32(i), enc: []byte{2}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(next.blocks) != 2 || &next.blocks[1].items[0] != &old[0] {
+		t.Errorf("the next level's second block is not the recycled one")
+	}
+	if len(c.freeItems) != 0 {
+		t.Errorf("%d blocks kept after the next level took one", len(c.freeItems))
+	}
+	for range 3 {
+		c.recycle(make([]frontierItem, chunkStates))
+	}
+	if len(c.freeItems) != maxFreeItems {
+		t.Errorf("%d blocks kept, want at most %d", len(c.freeItems), maxFreeItems)
+	}
+}
