@@ -633,8 +633,8 @@ func (w *scratch) decodeState(b []byte, n int) (State, error) {
 	return s, nil
 }
 
-// maxFreeItems bounds checker.freeItems: a level's blocks are explored one
-// at a time as the next level's fill, one at a time.
+// maxFreeItems bounds checker.freeItems: the next level takes a block as
+// each of this level's is explored, so one or two are enough.
 const maxFreeItems = 2
 
 // recycle keeps the block of frontier states items, explored and released,
@@ -950,8 +950,8 @@ const expandBlock = 32
 // the run). Without it (exact mode, action constraints) the workers read the
 // fingerprint set the merge writes, so the merge waits for all of them.
 func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base int, next *level, rest int) (bool, error) {
-	// The expansions of the chunk before are merged, and their slice
-	// cleared block by block as they were (or the run is over).
+	// The chunk before's slice, its expansions merged: cleared of what
+	// the merge leaves (without the claim table it clears none).
 	if cap(c.exps) < len(items) {
 		c.exps = make([]expansion, len(items))
 	}
