@@ -356,9 +356,10 @@ func TestDecodedStatesShareSlabs(t *testing.T) {
 }
 
 // TestChunksReuseMemory checks that the expansions of a chunk and the
-// workers' scratch memories (decoded states' slab, encoder, decoder) are
-// kept for the next chunk, not made again for each (with two workers
-// every allocation costs both).
+// workers' scratch memories (here: their decoders and slabs of decoded
+// states; the states have no successors to encode) are kept for the next
+// chunk, not made again for each (with two workers every allocation costs
+// both).
 func TestChunksReuseMemory(t *testing.T) {
 	c := newChecker(quietSystem{&funcSystem{vars: []string{"x"}}}, Options{Workers: 2, NoDeadlock: true})
 	var sc scratch
