@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/verimeter/verimeter/internal/tlctest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"github.com/verimeter/verimeter/tla/check"
 	"github.com/verimeter/verimeter/tla/eval"
 	"github.com/verimeter/verimeter/tla/msc"
@@ -137,8 +137,7 @@ func runTLC(t *testing.T, module, cfg string, extra ...string) outcome {
 	// explores and stops at a violation after a number of states that
 	// depends on its timing.
 	args := append([]string{"-workers", "1", "-lncheck", "final"}, extra...)
-	cmd := exec.Command(tlctest.Path(t), append(args, "-config", module+".cfg", module+".tla")...)
-	cmd.Dir, cmd.Env = dir, tlctest.Env(t)
+	cmd := tlctest.Command(t, dir, append(args, "-config", module+".cfg", module+".tla")...)
 	out, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
 	r := outcome{checker: tlc, seconds: time.Since(start).Seconds(), output: string(out)}
 	if m := reDistinct.FindStringSubmatch(r.output); m != nil {

@@ -4,7 +4,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -145,7 +144,7 @@ func counterexample(out string) string {
 // included, on models TLC is run on here (in simulation, models with one
 // behaviour).
 func TestTraceTextMatchesTLC(t *testing.T) {
-	tlc := tlctest.Path(t)
+	tlctest.Path(t) // TLC found, or the test stops here, before any work
 	dir := t.TempDir()
 	spec := ""
 	for _, m := range traceModels {
@@ -169,9 +168,7 @@ func TestTraceTextMatchesTLC(t *testing.T) {
 				args = append([]string{"-simulate", "num=1"}, args...)
 				ourArgs = append([]string{"check", "-simulate", "-num", "1", "-seed", "1"}, ourArgs[1:]...)
 			}
-			cmd := exec.Command(tlc, args...)
-			cmd.Env = tlctest.Env(t)
-			cmd.Dir = dir
+			cmd := tlctest.Command(t, dir, args...)
 			theirs, _ := cmd.CombinedOutput()
 			want := counterexample(string(theirs))
 			if strings.Count(want, "\n") < 2 {

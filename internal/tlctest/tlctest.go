@@ -35,6 +35,15 @@ func Path(t testing.TB) string {
 	return abs
 }
 
+// Command is TLC's script (Path) run with args in dir, in Env's
+// environment: how a test runs TLC.
+func Command(t testing.TB, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(Path(t), args...)
+	cmd.Dir, cmd.Env = dir, Env(t)
+	return cmd
+}
+
 // Env is the environment to run TLC's script in: the test's own, with
 // Java's temporary directory in a directory of the test (TLC leaves an
 // empty tlc-NNN directory in it at every run, which in the system's /tmp

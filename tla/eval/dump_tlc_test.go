@@ -4,15 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/verimeter/verimeter/internal/tlctest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"github.com/verimeter/verimeter/tla/check"
 )
 
@@ -71,14 +70,12 @@ func canonLabel(l string) string {
 // them) and the steps of TLC's `-dump dot,actionlabels` on the same models.
 func TestDumpAsTLC(t *testing.T) {
 	dir := conformanceDir(t)
-	tlc := tlcBinary(t)
+	tlctest.Path(t) // TLC found, or the test stops here, before any work
 	for _, cfg := range []string{"transaction_commit/TCommit.cfg", "transaction_commit/TwoPhase.cfg", "DiningPhilosophers/DiningPhilosophers.cfg"} {
 		t.Run(cfg, func(t *testing.T) {
 			spec := strings.TrimSuffix(cfg, ".cfg") + ".tla"
 			out := filepath.Join(t.TempDir(), "tlc")
-			cmd := exec.Command(tlc, "-workers", "1", "-dump", "dot,actionlabels", out, "-config", filepath.Base(cfg), filepath.Base(spec))
-			cmd.Env = tlctest.Env(t)
-			cmd.Dir = filepath.Join(dir, filepath.Dir(cfg))
+			cmd := tlctest.Command(t, filepath.Join(dir, filepath.Dir(cfg)), "-workers", "1", "-dump", "dot,actionlabels", out, "-config", filepath.Base(cfg), filepath.Base(spec))
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("TLC: %v\n%s", err, b)
 			}
@@ -113,7 +110,7 @@ func TestDumpAsTLC(t *testing.T) {
 // model (Next generates each of its steps).
 func TestSimulateAsTLC(t *testing.T) {
 	dir := conformanceDir(t)
-	tlc := tlcBinary(t)
+	tlctest.Path(t) // TLC found, or the test stops here, before any work
 	for _, c := range []struct {
 		cfg, want string
 		n         int64
@@ -124,9 +121,7 @@ func TestSimulateAsTLC(t *testing.T) {
 	} {
 		t.Run(c.cfg, func(t *testing.T) {
 			spec := strings.TrimSuffix(c.cfg, ".cfg") + ".tla"
-			cmd := exec.Command(tlc, "-workers", "1", "-simulate", fmt.Sprintf("num=%d", c.n), "-depth", "100", "-seed", "1", "-config", filepath.Base(c.cfg), filepath.Base(spec))
-			cmd.Env = tlctest.Env(t)
-			cmd.Dir = filepath.Join(dir, filepath.Dir(c.cfg))
+			cmd := tlctest.Command(t, filepath.Join(dir, filepath.Dir(c.cfg)), "-workers", "1", "-simulate", fmt.Sprintf("num=%d", c.n), "-depth", "100", "-seed", "1", "-config", filepath.Base(c.cfg), filepath.Base(spec))
 			b, _ := cmd.CombinedOutput()
 			tlcViolated := regexp.MustCompile(`Invariant (\S+) is violated`).FindStringSubmatch(string(b))
 			switch {

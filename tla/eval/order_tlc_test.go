@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"github.com/verimeter/verimeter/tla/check"
 )
 
@@ -20,7 +21,7 @@ import (
 // table), here ver before by although the model reads r.by first. Each
 // target state of each model is a separate run.
 func TestViolationOrderAgainstTLC(t *testing.T) {
-	tlc := tlcBinary(t)
+	tlctest.Path(t) // TLC found, or the test stops here, before any work
 	const quant = `---- MODULE Quant ----
 EXTENDS Naturals
 VARIABLES x, n
@@ -53,7 +54,7 @@ Inv == x # TARGET
 			if err := os.WriteFile(filepath.Join(dir, md.cfg), []byte("INIT Init\nNEXT Next\nINVARIANT Inv\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			want := runTLC(t, tlc, dir, md)
+			want := runTLC(t, dir, md)
 			res, err := CheckModel(context.Background(), filepath.Join(dir, md.spec), filepath.Join(dir, md.cfg), check.Options{Workers: 1})
 			if err != nil || res.Verdict != check.InvariantViolated || want.verdict != "safety failure" {
 				t.Fatalf("ours %s (%v), TLC %q:\n%s", res.Verdict, err, want.verdict, want.out)

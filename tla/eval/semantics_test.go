@@ -3,13 +3,12 @@ package eval
 import (
 	"bufio"
 	"fmt"
-	"github.com/verimeter/verimeter/internal/tlctest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/verimeter/verimeter/internal/tlctest"
 	"github.com/verimeter/verimeter/tla/check"
 )
 
@@ -97,7 +96,7 @@ func TestEvaluationSemantics(t *testing.T) {
 		}
 	}
 	// TLC: the same expressions printed in one run.
-	tlc := tlcBinary(t)
+	tlctest.Path(t) // TLC found, or the test stops here, before any work
 	var b strings.Builder
 	b.WriteString(semanticsHeader)
 	for i, c := range semantics {
@@ -114,9 +113,7 @@ func TestEvaluationSemantics(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(tdir, "Sem.cfg"), []byte("INIT Init\nNEXT Next\nCHECK_DEADLOCK FALSE\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(tlc, "-workers", "1", "-config", "Sem.cfg", "Sem.tla")
-	cmd.Env = tlctest.Env(t)
-	cmd.Dir = tdir
+	cmd := tlctest.Command(t, tdir, "-workers", "1", "-config", "Sem.cfg", "Sem.tla")
 	out, _ := cmd.CombinedOutput()
 	printed := map[string]string{}
 	sc := bufio.NewScanner(strings.NewReader(string(out)))

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -12,10 +11,6 @@ import (
 	"github.com/verimeter/verimeter/internal/tlctest"
 	"github.com/verimeter/verimeter/tla/check"
 )
-
-// tlcBinary is TLC, the reference checker (tlctest.Path): this package's
-// tests against it are the evidence that our counts are TLC's.
-func tlcBinary(t *testing.T) string { return tlctest.Path(t) }
 
 var (
 	tlcCounts = regexp.MustCompile(`([0-9,]+) states generated, ([0-9,]+) distinct states found, ([0-9,]+) states left on queue`)
@@ -36,11 +31,9 @@ func atoi(s string) int64 {
 
 // runTLC runs TLC with one worker on a conformance model and reads its
 // verdict and counters from its output.
-func runTLC(t *testing.T, tlc, dir string, md model) tlcRun {
+func runTLC(t *testing.T, dir string, md model) tlcRun {
 	t.Helper()
-	cmd := exec.Command(tlc, "-workers", "1", "-config", filepath.Base(md.cfg), filepath.Base(md.spec))
-	cmd.Env = tlctest.Env(t)
-	cmd.Dir = filepath.Join(dir, filepath.Dir(md.spec))
+	cmd := tlctest.Command(t, filepath.Join(dir, filepath.Dir(md.spec)), "-workers", "1", "-config", filepath.Base(md.cfg), filepath.Base(md.spec))
 	b, _ := cmd.CombinedOutput() // TLC exits non-zero on a violation
 	r := tlcRun{out: string(b)}
 	switch {
@@ -68,7 +61,7 @@ func runTLC(t *testing.T, tlc, dir string, md model) tlcRun {
 // states generated and depth.
 func TestAgainstTLC(t *testing.T) {
 	dir := conformanceDir(t)
-	tlc := tlcBinary(t)
+	tlctest.Path(t) // TLC found, or the test stops here, before any work
 	n := 0
 	for _, md := range readExpected(t, dir) {
 		if !small[md.cfg] {
@@ -77,7 +70,7 @@ func TestAgainstTLC(t *testing.T) {
 		n++
 		md := md
 		t.Run(md.cfg, func(t *testing.T) {
-			want := runTLC(t, tlc, dir, md)
+			want := runTLC(t, dir, md)
 			if want.verdict == "error" {
 				t.Fatalf("TLC did not finish:\n%s", want.out)
 			}
