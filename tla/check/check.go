@@ -542,8 +542,8 @@ type frontierItem struct {
 
 // scratch is a worker's memory for encoding states: the encoder and the
 // arena chunk new states are encoded into. Frontier items reference the
-// chunks, which the garbage collector frees with the last of them and never
-// scans (they hold no pointers). A worker keeps its scratch for the whole
+// chunks, which are filled again once their level is expanded (encChunks)
+// and which the garbage collector never scans (they hold no pointers). A worker keeps its scratch for the whole
 // run (checker.scratches): made again for each chunk of states, its tables
 // and part-filled slabs were half the bytes MCLamportMutex allocated, and
 // its decoder forgot the values the states of the chunk before shared.
@@ -555,6 +555,9 @@ type scratch struct {
 	chunk   []byte
 	cands   []candidate                     // the candidates of the expansions, end to end (addCand)
 	states  []value.Value                   // the decoded states, end to end (decodeState)
+	candSl  slabPool[candidate]             // the slabs of cands, taken back at each chunk (reuse)
+	stateSl slabPool[value.Value]           // the slabs of states, taken back at each chunk (reuse)
+	encs    encChunks                       // the chunks of encodings, taken back by level (reuseLevel)
 	claimed int64                           // claim table slots filled in this block (claimTable.claimCounting)
 	sink    succSink                        // the state being expanded and the successors held (expandOne)
 	emit    func(t State, action int) error // sink.next, made once
@@ -566,7 +569,8 @@ const candChunk = 1 << 10
 // addCand appends c to e's candidates. The candidates of the expansions a
 // worker makes come one expansion after another, so e's are the last ones
 // in the worker's slab, where c joins them; a full slab is replaced (e's
-// copied over) and the old one is left to the expansions that use it.
+// copied over) by one of the worker's slabs (candSl), and the old one is
+// left to the expansions that use it until their chunk is merged.
 func (w *scratch) addCand(e *expansion, c candidate) {
 	n := len(e.cands)
 	if n > 0 && (len(w.cands) < n || &w.cands[len(w.cands)-n] != &e.cands[0]) {
@@ -574,7 +578,12 @@ func (w *scratch) addCand(e *expansion, c candidate) {
 		return
 	}
 	if len(w.cands) == cap(w.cands) {
-		slab := make([]candidate, n, max(candChunk, 2*(n+1)))
+		var slab []candidate
+		if n+1 <= candChunk {
+			slab = w.candSl.get(candChunk)[:n]
+		} else {
+			slab = make([]candidate, n, 2*(n+1))
+		}
 		copy(slab, e.cands)
 		w.cands = slab
 	}
@@ -598,7 +607,7 @@ func (w *scratch) encode(s State) []byte {
 	}
 	w.buf = buf
 	if len(buf) > cap(w.chunk)-len(w.chunk) {
-		w.chunk = make([]byte, 0, max(arenaChunk, len(buf)))
+		w.chunk = w.encs.get(len(buf))
 	}
 	start := len(w.chunk)
 	w.chunk = append(w.chunk, buf...)
@@ -611,12 +620,16 @@ const stateSlab = 1 << 10
 // decodeState rebuilds a state of n variables from its compact encoding.
 // The states a worker decodes lie end to end in its slab (one allocation
 // per stateSlab values, not one per state: with two workers, each
-// allocation costs the other worker too), never written again once
-// decoded; a full slab is left to the expansions and traces that hold
-// its states.
+// allocation costs the other worker too), never written again until the
+// chunk of expansions that hold them is merged (stateSl); a full slab is
+// left to them.
 func (w *scratch) decodeState(b []byte, n int) (State, error) {
 	if cap(w.states)-len(w.states) < n {
-		w.states = make([]value.Value, 0, max(stateSlab, n))
+		if n <= stateSlab {
+			w.states = w.stateSl.get(stateSlab)
+		} else {
+			w.states = make([]value.Value, 0, n)
+		}
 	}
 	k := len(w.states)
 	w.states = w.states[:k+n]
@@ -683,6 +696,9 @@ func (c *checker) run(ctx context.Context) error {
 	c.liveAt = c.lastCP
 	for frontier.n > 0 {
 		c.setLevel(c.res.Depth)
+		for _, w := range c.scratches {
+			w.encs.begin(c.opts.ArenaPoison)
+		}
 		if err := ctx.Err(); err != nil {
 			c.res.Queue = frontier.n
 			return c.fail(ctx, err, nil)
@@ -957,6 +973,13 @@ func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base in
 	}
 	exps := c.exps[:len(items)]
 	clear(exps)
+	// Nothing reads the candidates and decoded states of the chunk before
+	// any more: their slabs are filled again.
+	for _, w := range c.scratches {
+		w.candSl.reuse(c.opts.ArenaPoison)
+		w.stateSl.reuse(c.opts.ArenaPoison)
+		w.cands, w.states = nil, nil
+	}
 	if c.claims == nil {
 		c.expand(ctx, items, base, exps, nil, nil)
 		return c.merge(ctx, exps, next, rest)

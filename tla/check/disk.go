@@ -140,21 +140,28 @@ func (l *level) push(it frontierItem) error {
 		if err := l.seal(); err != nil {
 			return err
 		}
-		// A level's first block grows as it fills; a level that fills one
-		// is large, and its next blocks are made whole at once.
+		// A block explored in the level before is filled again. Else a
+		// level's first block grows as it fills (doubling, to a whole
+		// block that can be filled again in its turn); a level that fills
+		// one is large, and its next blocks are made whole at once.
 		var items []frontierItem
 		switch {
-		case len(l.blocks) == 0:
-			items = make([]frontierItem, 0, 64)
 		case l.free != nil && len(*l.free) > 0:
 			free := *l.free
 			items, *l.free = free[len(free)-1], free[:len(free)-1]
+		case len(l.blocks) == 0:
+			items = make([]frontierItem, 0, 64)
 		default:
 			items = make([]frontierItem, 0, chunkStates)
 		}
 		l.blocks = append(l.blocks, fblock{items: items})
 	}
 	b := &l.blocks[len(l.blocks)-1]
+	if len(b.items) == cap(b.items) {
+		grown := make([]frontierItem, len(b.items), min(2*cap(b.items), chunkStates))
+		copy(grown, b.items)
+		b.items = grown
+	}
 	b.items = append(b.items, it)
 	b.count++
 	m := itemMem(it)

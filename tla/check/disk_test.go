@@ -462,12 +462,28 @@ func TestFrontierBlocksRecycled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(next.blocks) != 2 || &next.blocks[1].items[0] != &old[0] {
-		t.Errorf("the next level's second block is not the recycled one")
+	if len(next.blocks) != 2 || &next.blocks[0].items[0] != &old[0] {
+		t.Errorf("the next level's first block is not the recycled one")
 	}
 	if len(c.freeItems) != 0 {
 		t.Errorf("%d blocks kept after the next level took one", len(c.freeItems))
 	}
+	// With none kept, a level's first block grows from a few items to a
+	// whole block, which is kept in its turn.
+	small := c.newLevel()
+	for i := range chunkStates {
+		if err := small.push(frontierItem{idx: int32(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(small.blocks) != 1 || cap(small.blocks[0].items) != chunkStates {
+		t.Fatalf("a level's first block grew to %d blocks, capacity %d, want one of %d", len(small.blocks), cap(small.blocks[0].items), chunkStates)
+	}
+	c.recycle(small.blocks[0].items)
+	if len(c.freeItems) != 1 {
+		t.Errorf("a grown first block was not kept (%d kept)", len(c.freeItems))
+	}
+	c.freeItems = nil
 	for range 3 {
 		c.recycle(make([]frontierItem, chunkStates))
 	}
