@@ -966,21 +966,15 @@ const expandBlock = 32
 // the run). Without it (exact mode, action constraints) the workers read the
 // fingerprint set the merge writes, so the merge waits for all of them.
 func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base int, next *level, rest int) (bool, error) {
-	// The chunk before's slice, its expansions merged: cleared of what
-	// the merge leaves (without the claim table it clears none).
+	// The chunk before's slice, its expansions merged: the blockMerger
+	// cleared each block it merged; without the claim table the merge
+	// clears none, and the slice is cleared here.
 	if cap(c.exps) < len(items) {
 		c.exps = make([]expansion, len(items))
 	}
 	exps := c.exps[:len(items)]
-	clear(exps)
-	// Nothing reads the candidates and decoded states of the chunk before
-	// any more: their slabs are filled again.
-	for _, w := range c.scratches {
-		w.candSl.reuse(c.opts.ArenaPoison)
-		w.stateSl.reuse(c.opts.ArenaPoison)
-		w.cands, w.states = nil, nil
-	}
 	if c.claims == nil {
+		clear(exps)
 		c.expand(ctx, items, base, exps, nil, nil)
 		return c.merge(ctx, exps, next, rest)
 	}
@@ -1011,6 +1005,11 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 		go func() {
 			defer wg.Done()
 			w := c.scratches[k]
+			// Nothing reads the candidates and decoded states of the
+			// chunk before any more (merged): their slabs are filled again.
+			w.candSl.reuse(c.opts.ArenaPoison)
+			w.stateSl.reuse(c.opts.ArenaPoison)
+			w.cands, w.states = nil, nil
 			for {
 				lo := int(nextBlock.Add(expandBlock)) - expandBlock
 				if lo >= len(frontier) || stop != nil && stop.Load() {
