@@ -158,7 +158,7 @@ func (s scope) exprSetFilter(x *syntax.SetFilter) evalFn {
 			return lazyFilter(r, x, sv, tuple, slots, pred), nil
 		}
 		var pv preVals
-		st, err := value.Filter(sv, func(v value.Value) (bool, error) {
+		keep := func(v value.Value) (bool, error) {
 			if pre != nil && pre.fails(r, &pv, v) {
 				return false, nil
 			}
@@ -166,7 +166,15 @@ func (s scope) exprSetFilter(x *syntax.SetFilter) evalFn {
 				return false, err
 			}
 			return pred(r)
-		})
+		}
+		if set, ok := sv.(*value.Set); ok {
+			if e := pre.positions(r, set); e != nil {
+				defer e.Release()
+				st, err := value.FilterAt(set, e.Hold(), keep)
+				return st, wrap(pos, err)
+			}
+		}
+		st, err := value.Filter(sv, keep)
 		return st, wrap(pos, err)
 	}
 }

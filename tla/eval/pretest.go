@@ -2,6 +2,7 @@ package eval
 
 import (
 	"strconv"
+	"unsafe"
 
 	"github.com/verimeter/verimeter/tla/syntax"
 	"github.com/verimeter/verimeter/tla/value"
@@ -84,6 +85,51 @@ func (p pretest) fails(r *rt, pv *preVals, x value.Value) bool {
 		}
 	}
 	return false
+}
+
+// minIndexedScan is the fewest elements of a set whose scans are
+// remembered (positions): a smaller one is scanned about as fast.
+const minIndexedScan = 8
+
+// positions returns the worker's memo entry (value.WorkerMemo.Scan) of the
+// positions of the elements of s that the first test, whose e is a
+// literal, does not reject; they are found by a scan of s the first time
+// and remembered for the next scans of s here, which the worker makes
+// again and again (\E m \in msgs : m.type = "phase1b" /\ ..., for each
+// acceptor, each ballot). The first test depends on the element only, so
+// a position left out is one the pretest would reject; the positions are
+// in the set's order, the order of the scan. Nil where the whole set is
+// to be scanned: no literal first test, no memo, a small set, or the
+// memo's slot held by a scan going on.
+func (p pretest) positions(r *rt, s *value.Set) *value.ScanEntry {
+	if len(p) == 0 || p[0].lit == nil || r.memo == nil || s.Len() < minIndexedScan {
+		return nil
+	}
+	t := &p[0]
+	e, hit := r.memo.Scan(unsafe.Pointer(t), s)
+	if e != nil && !hit {
+		e.Start(unsafe.Pointer(t), s)
+		for j := 0; j < s.Len(); j++ {
+			if !t.litFails(s.At(j)) {
+				e.Add(j)
+			}
+		}
+	}
+	return e
+}
+
+// litFails is fails for the test alone, whose e is the literal lit.
+func (t *fieldTest) litFails(x value.Value) bool {
+	f, ok := x.(*value.Func)
+	if !ok {
+		return false
+	}
+	v, ok := t.field.Field(f)
+	if !ok {
+		return false
+	}
+	eq, err := value.Equal(v, t.lit)
+	return err == nil && !eq
 }
 
 // pretest returns the pretest of a body over bounds bs, compiled in s2,

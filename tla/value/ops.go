@@ -286,6 +286,23 @@ func Filter(s SetValue, p func(Value) (bool, error)) (*Set, error) {
 	return newSorted(out), nil
 }
 
+// FilterAt is Filter of the set s when p is FALSE for every element but
+// those at the positions pos, in increasing order: only they are tested.
+func FilterAt(s *Set, pos []int32, p func(Value) (bool, error)) (*Set, error) {
+	var out []Value
+	for _, j := range pos {
+		x := s.elems[j]
+		ok, err := p(x)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, x)
+		}
+	}
+	return newSorted(out), nil
+}
+
 // Map is {f(x) : x \in S}.
 func Map(s SetValue, f func(Value) (Value, error)) (*Set, error) {
 	e, err := s.Enumerate()

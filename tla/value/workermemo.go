@@ -15,6 +15,7 @@ type WorkerMemo struct {
 	kinds   [memoKinds]memoKind
 	members [memoMembers]memberEntry
 	made    [consSlots]ConsEntry
+	scans   [scanSlots]ScanEntry
 }
 
 // A WorkerMemo remembers memoMembers functions found, direct-mapped by
@@ -180,3 +181,58 @@ func IsSubsetMemo(a, b SetValue, m *WorkerMemo) (bool, error) {
 	}
 	return true, nil
 }
+
+// ScanEntry is the positions of the elements of a set that a scan keeps
+// (WorkerMemo.Scan): those of the messages of one type, say, in a scan
+// \E m \in msgs : m.type = "phase1b" /\ ..., which a model's actions make
+// of the same set again and again (for each acceptor, each ballot, each
+// majority) and which skips most of the set's elements.
+type ScanEntry struct {
+	site unsafe.Pointer
+	set  *Set
+	pos  []int32
+	busy bool // a scan is going over pos (Hold)
+}
+
+// A WorkerMemo remembers scanSlots scans, direct-mapped by the site and
+// the set's addresses.
+const (
+	scanBits  = 6
+	scanSlots = 1 << scanBits
+)
+
+// Scan returns the entry of the scan at site (an address standing for it
+// and for a test of the elements that depends on nothing but them) of s,
+// and whether it holds the positions that scan kept before; a nil entry
+// where m is nil or the entry's slot is held by a scan going on (a scan
+// nested in its body).
+func (m *WorkerMemo) Scan(site unsafe.Pointer, s *Set) (*ScanEntry, bool) {
+	if m == nil {
+		return nil, false
+	}
+	e := &m.scans[addrSlot(addr(site)^addr(unsafe.Pointer(s))>>3, scanBits)]
+	if e.busy {
+		return nil, false
+	}
+	return e, e.site == site && e.set == s
+}
+
+// Start empties e for the positions the scan at site keeps of s, which
+// Add appends in increasing order.
+func (e *ScanEntry) Start(site unsafe.Pointer, s *Set) {
+	e.site, e.set, e.pos = site, s, e.pos[:0]
+}
+
+// Add appends position j.
+func (e *ScanEntry) Add(j int) { e.pos = append(e.pos, int32(j)) }
+
+// Hold returns the positions and marks e as in use until Release: a scan
+// nested in the body of the one going over them finds the slot taken
+// (Scan) and scans the whole set instead of writing over them.
+func (e *ScanEntry) Hold() []int32 {
+	e.busy = true
+	return e.pos
+}
+
+// Release ends Hold.
+func (e *ScanEntry) Release() { e.busy = false }
