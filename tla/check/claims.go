@@ -15,12 +15,24 @@ import (
 // worker count. Between levels the merge marks claims as stored. The table
 // grows under an exclusive lock, taken only between two states' expansions.
 type claimTable struct {
-	mu    sync.RWMutex
+	// slots and mask, read at every claim, share no cache line with the
+	// fields the workers write (the lock's reader count, at every block
+	// of states; n), nor with another value before the table: a write
+	// there would take the line from the other worker's core, which would
+	// read it again at its next claim. A line's worth of bytes on either
+	// side keeps them apart wherever the allocator places the table.
+	_     [cacheLine]byte
 	slots []claimSlot
 	mask  uint64
+	_     [cacheLine]byte
+	mu    sync.RWMutex
 	n     atomic.Int64
 	grow  atomic.Int64 // n at which to grow: 60% of len(slots), read without mu
 }
+
+// cacheLine is the size of a cache line of the processors Go runs on
+// mostly (amd64, arm64).
+const cacheLine = 64
 
 type claimSlot struct {
 	fp  uint64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/verimeter/verimeter/tla/value"
 )
@@ -125,5 +126,17 @@ func TestEncodingChunksByRound(t *testing.T) {
 	poisoned.begin(true)
 	if len(poisoned.free) != 0 || b[0] != poisonByte {
 		t.Errorf("poison: %d chunks free, first byte %#x; want none and %#x", len(poisoned.free), b[0], poisonByte)
+	}
+}
+
+// TestClaimTableLayout checks that the claim table's slots and mask,
+// which every claim reads, are a line's worth of bytes away from its lock
+// and count, which the workers write, and from the start of the table, so
+// that no line holds both wherever the table is placed.
+func TestClaimTableLayout(t *testing.T) {
+	var ct claimTable
+	read, readEnd := unsafe.Offsetof(ct.slots), unsafe.Offsetof(ct.mask)+unsafe.Sizeof(ct.mask)
+	if write := unsafe.Offsetof(ct.mu); read < cacheLine || write < readEnd+cacheLine {
+		t.Errorf("slots and mask at bytes %d to %d, the lock at %d: want %d bytes before and between", read, readEnd, write, cacheLine)
 	}
 }
