@@ -543,10 +543,11 @@ type frontierItem struct {
 // scratch is a worker's memory for encoding states: the encoder and the
 // arena chunk new states are encoded into. Frontier items reference the
 // chunks, which are filled again once their level is expanded (encChunks)
-// and which the garbage collector never scans (they hold no pointers). A worker keeps its scratch for the whole
-// run (checker.scratches): made again for each chunk of states, its tables
-// and part-filled slabs were half the bytes MCLamportMutex allocated, and
-// its decoder forgot the values the states of the chunk before shared.
+// and which the garbage collector never scans (they hold no pointers). A
+// worker keeps its scratch for the whole run (checker.scratches): made
+// again for each chunk of states, its tables and part-filled slabs were
+// half the bytes MCLamportMutex allocated, and its decoder forgot the
+// values the states of the chunk before shared.
 type scratch struct {
 	arena   *value.Arena // the successors' values (PendingSystem)
 	enc     value.Encoder
@@ -557,7 +558,7 @@ type scratch struct {
 	states  []value.Value                   // the decoded states, end to end (decodeState)
 	candSl  slabPool[candidate]             // the slabs of cands, taken back at each chunk (reuse)
 	stateSl slabPool[value.Value]           // the slabs of states, taken back at each chunk (reuse)
-	encs    encChunks                       // the chunks of encodings, taken back by level (reuseLevel)
+	encs    encChunks                       // the chunks of encodings, taken back by level (begin)
 	claimed int64                           // claim table slots filled in this block (claimTable.claimCounting)
 	sink    succSink                        // the state being expanded and the successors held (expandOne)
 	emit    func(t State, action int) error // sink.next, made once

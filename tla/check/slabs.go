@@ -9,6 +9,7 @@ package check
 // faults and collections, which slow the other worker too.
 type slabPool[T any] struct {
 	used, free [][]T
+	made       int // slabs allocated (for tests)
 }
 
 // get returns an empty slab of capacity size, a free one if there is one.
@@ -19,6 +20,7 @@ func (p *slabPool[T]) get(size int) []T {
 		s, p.free = p.free[k-1], p.free[:k-1]
 	} else {
 		s = make([]T, 0, size)
+		p.made++
 	}
 	p.used = append(p.used, s)
 	return s
@@ -52,6 +54,7 @@ type encChunks struct {
 	round int // the current round: level expansions begun
 	used  []encChunk
 	free  [][]byte
+	made  int // chunks of arenaChunk bytes allocated (for tests)
 }
 
 type encChunk struct {
@@ -74,6 +77,7 @@ func (p *encChunks) get(n int) []byte {
 		b, p.free = p.free[k-1], p.free[:k-1]
 	} else {
 		b = make([]byte, 0, arenaChunk)
+		p.made++
 	}
 	p.used = append(p.used, encChunk{b: b, round: p.round})
 	return b

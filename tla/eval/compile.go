@@ -592,7 +592,7 @@ func (b *binder) names(r *rt, i, k int, elems *value.Set, visit func(*rt) (bool,
 		return b.each(r, i+1, visit)
 	}
 	slot := b.slots[i][k]
-	if !b.preStop {
+	if b.pre != nil && !b.preStop {
 		if e := b.pre.positions(r, elems); e != nil {
 			return b.namesAt(r, i, k, elems, e, visit)
 		}
