@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -665,6 +666,17 @@ func (c *checker) recycle(items []frontierItem) {
 // run explores the state graph breadth-first: the initial states, then
 // level by level, each level expanded and merged in chunks.
 func (c *checker) run(ctx context.Context) error {
+	if dir := c.opts.MetaDir; dir != "" {
+		// A recovery from a directory that is not there fails below, as
+		// one without a checkpoint.
+		if _, err := os.Stat(dir); err == nil || !c.opts.Recover {
+			unlock, err := lockDir(dir)
+			if err != nil {
+				return c.fail(ctx, err, nil)
+			}
+			defer unlock()
+		}
+	}
 	if c.opts.MetaDir != "" && !c.opts.Recover {
 		tf, err := openTraceFile(c.opts.MetaDir, 0)
 		if err != nil {

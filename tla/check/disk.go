@@ -17,6 +17,15 @@ import (
 // frontier, checkpoint): the run stops with it, not with a wrong count.
 var ErrDisk = errors.New("check: disk")
 
+// ErrInUse is the error of a run given a directory (MetaDir, Recover)
+// that another run is using: two runs writing one trace file and one
+// checkpoint, or a recovery reading a checkpoint another run is
+// rewriting, would count states wrongly instead of failing.
+var ErrInUse = fmt.Errorf("%w: directory in use by another run", ErrDisk)
+
+// lockName is the file in a run's directory that the run locks (lockDir).
+const lockName = "lock"
+
 // nodeRecord is the size of a trace record on disk: fingerprint (8 bytes),
 // parent index (4), action (2), little endian.
 const nodeRecord = 14
