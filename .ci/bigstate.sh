@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # make bigstate: a state space larger than the checker's former memory use
 # (tla/check/testdata/bigstate/Grid.cfg: 100,020,001 states; BIGSTATE_CFG
-# picks another .cfg, e.g. Grid10M.cfg with 10,246,401), checked by our
+# picks another .cfg, e.g. Grid10M.cfg with 10,246,401, with
+# BIGSTATE_CHECKPOINT=1s BIGSTATE_FPMEM=512MiB so that it is killed at a
+# checkpoint before it ends), checked by our
 # checker with the trace on disk and the fingerprint table sized up front,
 # killed half-way and resumed with -recover, then by TLC; prints both
 # counts, times, peak RSS and our bytes per distinct state. Long: about an
@@ -32,18 +34,33 @@ rss=$(cat "$work/rss")
 awk -v d="$distinct" -v g="$generated" -v r="$rss" -v a="$t0" -v b="$t1" 'BEGIN {
   printf "ours:  %d distinct, %d generated, %.0f s, peak RSS %.0f MiB, %.1f bytes per distinct state\n", d, g, b-a, r/1024, r*1024/d }'
 
-# Killed once a checkpoint holds half the states, then resumed.
-"$bin" check "${flags[@]}" -metadir "$work/cp" -checkpoint ${BIGSTATE_CHECKPOINT:-30s} "$spec" >/dev/null &
+# Killed once a checkpoint holds half the states, then resumed. A run
+# that ends before (a checkpoint takes as long as writing the fingerprint
+# table: -fpmem's bytes) is resumed from its last checkpoint, and said so;
+# one without any checkpoint is an error (BIGSTATE_CHECKPOINT shorter,
+# BIGSTATE_FPMEM smaller).
+every=${BIGSTATE_CHECKPOINT:-30s}
+"$bin" check "${flags[@]}" -metadir "$work/cp" -checkpoint "$every" "$spec" >/dev/null &
 pid=$!
+killed=""
 while kill -0 "$pid" 2>/dev/null; do
   at=$({ field distinct < "$work/cp/checkpoint/meta.json"; } 2>/dev/null || true)
-  if [ -n "$at" ] && [ "$at" -ge $((distinct / 2)) ]; then kill -KILL "$pid"; break; fi
-  sleep 5
+  if [ -n "$at" ] && [ "$at" -ge $((distinct / 2)) ]; then kill -KILL "$pid"; killed=1; break; fi
+  sleep 1
 done
 wait "$pid" 2>/dev/null || true
+at=$({ field distinct < "$work/cp/checkpoint/meta.json"; } 2>/dev/null || true)
+if [ -z "$at" ]; then
+  echo "bigstate: the run ended before its first checkpoint (every $every): set BIGSTATE_CHECKPOINT shorter or BIGSTATE_FPMEM smaller"
+  exit 1
+fi
 rec=$("$bin" check "${flags[@]}" -recover "$work/cp" "$spec")
 rd=$(echo "$rec" | field distinct_states); rg=$(echo "$rec" | field states_generated)
-echo "killed at a checkpoint of ${at:-?} states; -recover: $rd distinct, $rg generated"
+if [ -n "$killed" ]; then
+  echo "killed at a checkpoint of $at states; -recover: $rd distinct, $rg generated"
+else
+  echo "the run ended before a checkpoint held half the states; -recover from its last, of $at states: $rd distinct, $rg generated"
+fi
 status=0
 [ "$rd" = "$distinct" ] && [ "$rg" = "$generated" ] || { echo "bigstate: recovered counts differ"; status=1; }
 
