@@ -15,15 +15,21 @@ type slabPool[T any] struct {
 // get returns an empty slab of capacity size, a free one if there is one.
 // Every slab of the pool must have the same size.
 func (p *slabPool[T]) get(size int) []T {
-	var s []T
-	if k := len(p.free); k > 0 {
-		s, p.free = p.free[k-1], p.free[:k-1]
-	} else {
-		s = make([]T, 0, size)
-		p.made++
-	}
+	s := takeFree(&p.free, size, &p.made)
 	p.used = append(p.used, s)
 	return s
+}
+
+// takeFree returns the last of the slices in free, taken out of it, or a
+// new one of capacity size, counted in made, where free is empty.
+func takeFree[T any](free *[][]T, size int, made *int) []T {
+	if k := len(*free); k > 0 {
+		s := (*free)[k-1]
+		*free = (*free)[:k-1]
+		return s
+	}
+	*made++
+	return make([]T, 0, size)
 }
 
 // reuse takes back every slab handed out, cleared so that a value it
@@ -72,13 +78,7 @@ func (p *encChunks) get(n int) []byte {
 	if n > arenaChunk {
 		return make([]byte, 0, n)
 	}
-	var b []byte
-	if k := len(p.free); k > 0 {
-		b, p.free = p.free[k-1], p.free[:k-1]
-	} else {
-		b = make([]byte, 0, arenaChunk)
-		p.made++
-	}
+	b := takeFree(&p.free, arenaChunk, &p.made)
 	p.used = append(p.used, encChunk{b: b, round: p.round})
 	return b
 }

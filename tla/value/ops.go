@@ -273,25 +273,28 @@ func Filter(s SetValue, p func(Value) (bool, error)) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Value
-	for _, x := range e.elems {
-		ok, err := p(x)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			out = append(out, x)
-		}
-	}
-	return newSorted(out), nil
+	return filterAt(e.elems, nil, p)
 }
 
 // FilterAt is Filter of the set s when p is FALSE for every element but
 // those at the positions pos, in increasing order: only they are tested.
 func FilterAt(s *Set, pos []int32, p func(Value) (bool, error)) (*Set, error) {
+	return filterAt(s.elems, pos, p)
+}
+
+// filterAt is the set of the elements of elems at the positions pos
+// (every element where pos is nil) for which p holds.
+func filterAt(elems []Value, pos []int32, p func(Value) (bool, error)) (*Set, error) {
+	n := len(elems)
+	if pos != nil {
+		n = len(pos)
+	}
 	var out []Value
-	for _, j := range pos {
-		x := s.elems[j]
+	for i := range n {
+		x := elems[i]
+		if pos != nil {
+			x = elems[pos[i]]
+		}
 		ok, err := p(x)
 		if err != nil {
 			return nil, err
