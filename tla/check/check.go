@@ -511,12 +511,7 @@ func (c *checker) storeNode(n node) {
 		c.nodes = append(c.nodes, make([]node, 0, 64))
 	}
 	last := &c.nodes[len(c.nodes)-1]
-	if len(*last) == cap(*last) {
-		grown := make([]node, len(*last), min(2*cap(*last), nodeChunk))
-		copy(grown, *last)
-		*last = grown
-	}
-	*last = append(*last, n)
+	*last = append(growCapped(*last, nodeChunk), n)
 }
 
 func equalStates(a, b State) (bool, error) {

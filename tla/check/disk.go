@@ -153,25 +153,14 @@ func (l *level) push(it frontierItem) error {
 		// level's first block grows as it fills (doubling, to a whole
 		// block that can be filled again in its turn); a level that fills
 		// one is large, and its next blocks are made whole at once.
-		var items []frontierItem
-		switch {
-		case l.free != nil && len(*l.free) > 0:
-			free := *l.free
-			items, *l.free = free[len(free)-1], free[:len(free)-1]
-		case len(l.blocks) == 0:
-			items = make([]frontierItem, 0, 64)
-		default:
-			items = make([]frontierItem, 0, chunkStates)
+		size := chunkStates
+		if len(l.blocks) == 0 {
+			size = 64
 		}
-		l.blocks = append(l.blocks, fblock{items: items})
+		l.blocks = append(l.blocks, fblock{items: takeFree(l.free, size, nil)})
 	}
 	b := &l.blocks[len(l.blocks)-1]
-	if len(b.items) == cap(b.items) {
-		grown := make([]frontierItem, len(b.items), min(2*cap(b.items), chunkStates))
-		copy(grown, b.items)
-		b.items = grown
-	}
-	b.items = append(b.items, it)
+	b.items = append(growCapped(b.items, chunkStates), it)
 	b.count++
 	m := itemMem(it)
 	b.mem += m

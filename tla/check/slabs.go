@@ -21,15 +21,32 @@ func (p *slabPool[T]) get(size int) []T {
 }
 
 // takeFree returns the last of the slices in free, taken out of it, or a
-// new one of capacity size, counted in made, where free is empty.
+// new one of capacity size, counted in made (if not nil), where free is
+// nil or empty.
 func takeFree[T any](free *[][]T, size int, made *int) []T {
-	if k := len(*free); k > 0 {
-		s := (*free)[k-1]
-		*free = (*free)[:k-1]
+	if free != nil {
+		if k := len(*free); k > 0 {
+			s := (*free)[k-1]
+			*free = (*free)[:k-1]
+			return s
+		}
+	}
+	if made != nil {
+		*made++
+	}
+	return make([]T, 0, size)
+}
+
+// growCapped returns s with room for one more element: itself, or a copy
+// of twice its capacity, limit at most (len(s) < limit), so that a slice
+// grown from a small capacity ends at limit exactly.
+func growCapped[T any](s []T, limit int) []T {
+	if len(s) < cap(s) {
 		return s
 	}
-	*made++
-	return make([]T, 0, size)
+	grown := make([]T, len(s), min(2*cap(s), limit))
+	copy(grown, s)
+	return grown
 }
 
 // reuse takes back every slab handed out, cleared so that a value it

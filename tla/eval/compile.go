@@ -592,38 +592,28 @@ func (b *binder) names(r *rt, i, k int, elems *value.Set, visit func(*rt) (bool,
 		return b.each(r, i+1, visit)
 	}
 	slot := b.slots[i][k]
+	// Where the scan goes on past a rejected element (not preStop), only
+	// the positions the pretest's first test keeps are visited (see
+	// pretest.positions), if the worker remembers them.
+	n, pos := elems.Len(), []int32(nil)
 	if b.pre != nil && !b.preStop {
 		if e := b.pre.positions(r, elems); e != nil {
-			return b.namesAt(r, i, k, elems, e, visit)
+			defer e.Release() // also where the body panics: the slot is not kept from later scans
+			pos = e.Hold()
+			n = len(pos)
 		}
 	}
 	var pv preVals
-	for j := 0; j < elems.Len(); j++ {
-		x := elems.At(j)
+	for j := 0; j < n; j++ {
+		at := j
+		if pos != nil {
+			at = int(pos[j])
+		}
+		x := elems.At(at)
 		if b.pre != nil && b.pre.fails(r, &pv, x) {
 			if b.preStop {
 				return true, nil
 			}
-			continue
-		}
-		r.slots[slot] = x
-		if stop, err := b.names(r, i, k+1, elems, visit); stop || err != nil {
-			return stop, err
-		}
-	}
-	return false, nil
-}
-
-// namesAt is names over the elements at the positions e holds (see
-// pretest.positions): the pretest rejects the others, and the scan goes
-// on past an element rejected (not preStop).
-func (b *binder) namesAt(r *rt, i, k int, elems *value.Set, e *value.ScanEntry, visit func(*rt) (bool, error)) (bool, error) {
-	defer e.Release() // also where the body panics: the slot is not kept from later scans
-	slot := b.slots[i][k]
-	var pv preVals
-	for _, j := range e.Hold() {
-		x := elems.At(int(j))
-		if b.pre.fails(r, &pv, x) {
 			continue
 		}
 		r.slots[slot] = x
