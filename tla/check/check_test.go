@@ -711,3 +711,65 @@ func BenchmarkClaimBatch(b *testing.B) {
 		})
 	}
 }
+
+// TestTakeRun: the workers take the frontier in runs of whole blocks,
+// each block once, in order, several blocks at a time while much is left
+// and single blocks at the end.
+func TestTakeRun(t *testing.T) {
+	for _, n := range []int{0, 1, 31, 32, 33, 1000, chunkStates, chunkStates + 7} {
+		for _, workers := range []int{1, 2, 4} {
+			var next atomic.Int64
+			at, runs, last := 0, 0, maxRun
+			for {
+				lo, hi := takeRun(&next, n, workers)
+				if lo >= n {
+					break
+				}
+				if lo != at || lo%expandBlock != 0 || hi <= lo || hi > n || hi-lo > maxRun {
+					t.Fatalf("n=%d workers=%d: run [%d,%d) after %d", n, workers, lo, hi, at)
+				}
+				if hi-lo > last && hi < n {
+					t.Fatalf("n=%d workers=%d: run [%d,%d) longer than the one before (%d)", n, workers, lo, hi, last)
+				}
+				at, last = hi, hi-lo
+				runs++
+			}
+			if at != n {
+				t.Fatalf("n=%d workers=%d: runs end at %d", n, workers, at)
+			}
+			end := n % expandBlock // the last block's states
+			if end == 0 {
+				end = expandBlock
+			}
+			if n >= chunkStates && (runs > n/expandBlock/4 || last != end) {
+				t.Errorf("n=%d workers=%d: %d runs, the last of %d states (want several blocks a run, one at the end)", n, workers, runs, last)
+			}
+		}
+	}
+	// Workers taking at once take each block once.
+	const n = 100_003
+	var next atomic.Int64
+	taken := make([]atomic.Int32, (n+expandBlock-1)/expandBlock)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo, hi := takeRun(&next, n, 4)
+				if lo >= n {
+					return
+				}
+				for ; lo < hi; lo += expandBlock {
+					taken[lo/expandBlock].Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for b := range taken {
+		if k := taken[b].Load(); k != 1 {
+			t.Fatalf("block %d taken %d times", b, k)
+		}
+	}
+}
