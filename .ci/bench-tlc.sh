@@ -7,7 +7,7 @@
 # suite), default the two large safety models and two small ones.
 #
 # A shared machine's speed drifts by a quarter from one minute to the next,
-# so each model is measured BENCH_RUNS times (default 3) in rounds, each
+# so each model is measured BENCH_RUNS times (default 5) in rounds, each
 # round running ours, TLC and ours with one worker one after the other, so
 # that a slow minute slows all three. The table gives the median of each;
 # the line under it every run, so the spread is in the record too.
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 suite=${VERIMETER_CONFORMANCE:-../shared/conformance/tla-examples}
 tlc=$(realpath "${VERIMETER_TLC:-../shared/tools/tlc/tlc}")
 workers=${WORKERS:-2}
-runs=${BENCH_RUNS:-3}
+runs=${BENCH_RUNS:-5}
 models=${BENCH_MODELS:-"transaction_commit/TwoPhase.cfg SpecifyingSystems/FIFO/MCInnerFIFO.cfg lamport_mutex/MCLamportMutex.cfg transaction_commit/PaxosCommit.cfg"}
 [ -f "$suite/expected.tsv" ] || { echo "bench-tlc: conformance suite not found at $suite (set VERIMETER_CONFORMANCE)"; exit 2; }
 case $runs in '' | *[!0-9]* | 0) echo "bench-tlc: BENCH_RUNS must be a positive number, got '$runs'"; exit 2 ;; esac
