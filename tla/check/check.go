@@ -999,7 +999,7 @@ func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base in
 
 // expand computes the successors of part of the frontier (base is the
 // index of its first state in the level) into exps with the workers, which
-// take runs of consecutive blocks of states in turn (takeRun) and hand each
+// take runs of consecutive blocks of states (blockRuns) and hand each
 // block done to merger (if not nil), which merges it; once stop is set, the
 // workers take no more blocks.
 func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int, exps []expansion, merger *blockMerger, stop *atomic.Bool) {
@@ -1007,7 +1007,7 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 	if w > len(frontier) {
 		w = len(frontier)
 	}
-	var nextBlock atomic.Int64
+	runs := newBlockRuns(len(frontier), w)
 	var wg sync.WaitGroup
 	for k := 0; k < w; k++ {
 		wg.Add(1)
@@ -1020,15 +1020,13 @@ func (c *checker) expand(ctx context.Context, frontier []frontierItem, base int,
 			w.stateSl.reuse(c.opts.ArenaPoison)
 			w.cands, w.states = nil, nil
 			for {
-				lo, hi := takeRun(&nextBlock, len(frontier), c.opts.Workers)
-				if lo >= len(frontier) || stop != nil && stop.Load() {
+				b, ok := runs.take(k)
+				if !ok || stop != nil && stop.Load() {
 					return
 				}
-				for ; lo < hi && !(stop != nil && stop.Load()); lo += expandBlock {
-					c.expandAt(ctx, w, frontier, base, exps, lo)
-					if merger != nil {
-						merger.finish(lo / expandBlock)
-					}
+				c.expandAt(ctx, w, frontier, base, exps, b*expandBlock)
+				if merger != nil {
+					merger.finish(b)
 				}
 			}
 		}()
@@ -1057,30 +1055,6 @@ func (c *checker) expandAt(ctx context.Context, w *scratch, frontier []frontierI
 	if c.claims != nil {
 		c.claims.mu.RUnlock()
 		c.claims.maybeGrow(&w.claimed)
-	}
-}
-
-// maxRun bounds the consecutive frontier states a worker takes at once.
-const maxRun = 512
-
-// takeRun takes the next run of blocks of the frontier (n states) for one
-// of workers workers; lo is a block's start (a multiple of expandBlock)
-// and lo >= n once every block is taken. Neighbouring states share most of
-// their values and many successors: a worker taking several blocks at once
-// finds more of those values in its decoder's and encoder's memory, and
-// judges fewer successors that an earlier state, expanded by the other
-// worker, then claims (with two workers and blocks taken one at a time,
-// MCLamportMutex judged 64,094 states twice; with runs up to maxRun,
-// 31,926). Runs shrink to one block as the frontier runs out, so that the
-// workers end together.
-func takeRun(next *atomic.Int64, n, workers int) (lo, hi int) {
-	for {
-		at := next.Load()
-		run := (n - int(at)) / (4 * workers) / expandBlock * expandBlock
-		run = max(expandBlock, min(run, maxRun))
-		if next.CompareAndSwap(at, at+int64(run)) {
-			return int(at), min(int(at)+run, n)
-		}
 	}
 }
 

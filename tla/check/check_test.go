@@ -712,64 +712,75 @@ func BenchmarkClaimBatch(b *testing.B) {
 	}
 }
 
-// TestTakeRun: the workers take the frontier in runs of whole blocks,
-// each block once, in order, several blocks at a time while much is left
-// and single blocks at the end.
-func TestTakeRun(t *testing.T) {
-	for _, n := range []int{0, 1, 31, 32, 33, 1000, chunkStates, chunkStates + 7} {
-		for _, workers := range []int{1, 2, 4} {
-			var next atomic.Int64
-			at, runs, last := 0, 0, maxRun
-			for {
-				lo, hi := takeRun(&next, n, workers)
-				if lo >= n {
-					break
-				}
-				if lo != at || lo%expandBlock != 0 || hi <= lo || hi > n || hi-lo > maxRun {
-					t.Fatalf("n=%d workers=%d: run [%d,%d) after %d", n, workers, lo, hi, at)
-				}
-				if hi-lo > last && hi < n {
-					t.Fatalf("n=%d workers=%d: run [%d,%d) longer than the one before (%d)", n, workers, lo, hi, last)
-				}
-				at, last = hi, hi-lo
-				runs++
-			}
-			if at != n {
-				t.Fatalf("n=%d workers=%d: runs end at %d", n, workers, at)
-			}
-			end := n % expandBlock // the last block's states
-			if end == 0 {
-				end = expandBlock
-			}
-			if n >= chunkStates && (runs > n/expandBlock/4 || last != end) {
-				t.Errorf("n=%d workers=%d: %d runs, the last of %d states (want several blocks a run, one at the end)", n, workers, runs, last)
+// TestBlockRuns: the workers take the blocks of a chunk in runs, each
+// block once; one worker in order; several blocks a run while many are
+// left and one at the end; a worker with no run left takes blocks from the
+// back of another's run.
+func TestBlockRuns(t *testing.T) {
+	for _, states := range []int{1, 31, 32, 33, 1000, chunkStates, chunkStates + 7} {
+		r := newBlockRuns(states, 1)
+		blocks := (states + expandBlock - 1) / expandBlock
+		for want := 0; want < blocks; want++ {
+			if b, ok := r.take(0); !ok || b != want {
+				t.Fatalf("%d states: block %d, %v; want %d", states, b, ok, want)
 			}
 		}
+		if b, ok := r.take(0); ok {
+			t.Fatalf("%d states: block %d after the last", states, b)
+		}
+	}
+	// Two workers: the first run is several blocks, the last ones single.
+	r := newBlockRuns(chunkStates, 2)
+	if _, ok := r.take(0); !ok {
+		t.Fatal("no block")
+	}
+	if lo, hi := unpackRun(r.own[0].r.Load()); hi-lo+1 < 4 {
+		t.Errorf("first run of %d blocks, want several", hi-lo+1)
+	}
+	for {
+		if _, ok := r.take(1); !ok {
+			break
+		}
+	}
+	if lo, hi := unpackRun(r.own[0].r.Load()); lo != hi {
+		t.Errorf("worker 1 left worker 0's run [%d,%d)", lo, hi)
+	}
+	// Stealing: worker 0 holds a run, worker 1 finds none left.
+	r = newBlockRuns(64*expandBlock, 2)
+	b0, _ := r.take(0)
+	lo, hi := unpackRun(r.own[0].r.Load())
+	if b0 != 0 || lo != 1 || hi < 3 {
+		t.Fatalf("worker 0: block %d, run [%d,%d)", b0, lo, hi)
+	}
+	r.next.Store(int64(r.blocks)) // every other run taken
+	if b, ok := r.take(1); !ok || b != hi-1 {
+		t.Fatalf("worker 1 took %d, %v; want the back of worker 0's run, %d", b, ok, hi-1)
+	}
+	if b, ok := r.take(0); !ok || b != 1 {
+		t.Fatalf("worker 0 took %d, %v; want 1", b, ok)
 	}
 	// Workers taking at once take each block once.
-	const n = 100_003
-	var next atomic.Int64
-	taken := make([]atomic.Int32, (n+expandBlock-1)/expandBlock)
+	const states = 100_003
+	r = newBlockRuns(states, 4)
+	taken := make([]atomic.Int32, r.blocks)
 	var wg sync.WaitGroup
-	for range 4 {
+	for k := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				lo, hi := takeRun(&next, n, 4)
-				if lo >= n {
+				b, ok := r.take(k)
+				if !ok {
 					return
 				}
-				for ; lo < hi; lo += expandBlock {
-					taken[lo/expandBlock].Add(1)
-				}
+				taken[b].Add(1)
 			}
 		}()
 	}
 	wg.Wait()
 	for b := range taken {
-		if k := taken[b].Load(); k != 1 {
-			t.Fatalf("block %d taken %d times", b, k)
+		if n := taken[b].Load(); n != 1 {
+			t.Fatalf("block %d taken %d times", b, n)
 		}
 	}
 }
