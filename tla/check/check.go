@@ -1324,6 +1324,23 @@ func (c *checker) keepState(cand *candidate) bool {
 	return cand.err != nil || cand.inv != "" || !cand.out && cand.enc == nil || c.exact != nil || c.p.live
 }
 
+// touchClaims reads the claim table's slots of the candidates of exps
+// before the merge looks them up one after another: with two workers the
+// merge of a block most often finds its candidates' slots in the cache of
+// the core that claimed them, and these reads, independent of each other,
+// wait for those lines together (MCLamportMutex: the merge's share of the
+// run 1.6 % with one worker, 3.0 % with two before this).
+func (c *checker) touchClaims(exps []expansion) {
+	if c.claims == nil {
+		return
+	}
+	for i := range exps {
+		for j := range exps[i].cands {
+			c.claims.touch(exps[i].cands[j].fp)
+		}
+	}
+}
+
 // merge walks the expansions in frontier order, stores new states and stops
 // at the first violation, so the outcome is the same for any worker count.
 // next accumulates the new states; rest counts the frontier states after
@@ -1337,6 +1354,7 @@ func (c *checker) merge(ctx context.Context, exps []expansion, next *level, rest
 			c.res.Queue = int64(len(exps)-ei-1+rest) + next.n
 		}
 	}()
+	c.touchClaims(exps)
 	for ei = range exps {
 		e := &exps[ei]
 		for ci := range e.cands {
