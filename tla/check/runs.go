@@ -42,15 +42,8 @@ func unpackRun(v uint64) (lo, hi int) { return int(v >> 32), int(v & (1<<32 - 1)
 // another worker's run.
 func (r *blockRuns) take(k int) (int, bool) {
 	own := &r.own[k].r
-	for {
-		v := own.Load()
-		lo, hi := unpackRun(v)
-		if lo >= hi {
-			break
-		}
-		if own.CompareAndSwap(v, packRun(lo+1, hi)) {
-			return lo, true
-		}
+	if b, ok := takeEnd(own, false); ok {
+		return b, true
 	}
 	// The run is empty, so no other worker writes it (they take only from
 	// runs with blocks left): it is the worker's to set.
@@ -62,19 +55,30 @@ func (r *blockRuns) take(k int) (int, bool) {
 		if j == k {
 			continue
 		}
-		other := &r.own[j].r
-		for {
-			v := other.Load()
-			lo, hi := unpackRun(v)
-			if lo >= hi {
-				break
-			}
-			if other.CompareAndSwap(v, packRun(lo, hi-1)) {
-				return hi - 1, true
-			}
+		if b, ok := takeEnd(&r.own[j].r, true); ok {
+			return b, true
 		}
 	}
 	return 0, false
+}
+
+// takeEnd takes a block from run, its first or (back) its last; false
+// when the run is empty.
+func takeEnd(run *atomic.Uint64, back bool) (int, bool) {
+	for {
+		v := run.Load()
+		lo, hi := unpackRun(v)
+		if lo >= hi {
+			return 0, false
+		}
+		b, rest := lo, packRun(lo+1, hi)
+		if back {
+			b, rest = hi-1, packRun(lo, hi-1)
+		}
+		if run.CompareAndSwap(v, rest) {
+			return b, true
+		}
+	}
 }
 
 // newRun takes the next run of blocks: a quarter of the blocks left a
