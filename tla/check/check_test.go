@@ -729,8 +729,25 @@ func TestBlockRuns(t *testing.T) {
 			t.Fatalf("%d states: block %d after the last", states, b)
 		}
 	}
-	// Two workers: the first run is several blocks, the last ones single.
+	// Runs shrink, to single blocks as the chunk runs out.
 	r := newBlockRuns(chunkStates, 2)
+	last := maxRun
+	for {
+		lo, hi, ok := r.newRun()
+		if !ok {
+			break
+		}
+		if hi-lo > last {
+			t.Fatalf("run [%d,%d) after one of %d blocks", lo, hi, last)
+		}
+		last = hi - lo
+	}
+	if last != 1 {
+		t.Errorf("last run of %d blocks, want 1", last)
+	}
+	// Two workers: the first run is several blocks; the second worker
+	// takes everything else, the rest of the first's run included.
+	r = newBlockRuns(chunkStates, 2)
 	if _, ok := r.take(0); !ok {
 		t.Fatal("no block")
 	}
