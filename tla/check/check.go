@@ -979,6 +979,7 @@ func (c *checker) expandMerge(ctx context.Context, items []frontierItem, base in
 	// clears none, and the slice is cleared here.
 	if cap(c.exps) < len(items) {
 		c.exps = make([]expansion, len(items))
+		value.TouchPages(c.exps)
 	}
 	exps := c.exps[:len(items)]
 	if c.claims == nil {

@@ -3,6 +3,8 @@ package check
 import (
 	"sync"
 	"sync/atomic"
+
+	"github.com/verimeter/verimeter/tla/value"
 )
 
 // claimTable is the fingerprint set of a run: lock-free open addressing with
@@ -58,6 +60,7 @@ func claimKey(idx int, pos int32) uint64 {
 
 func newClaimTable(size int) *claimTable {
 	t := &claimTable{slots: make([]claimSlot, size), mask: uint64(size - 1)}
+	value.TouchPages(t.slots)
 	t.grow.Store(int64(size) * 3 / 5)
 	return t
 }
@@ -159,6 +162,7 @@ func (t *claimTable) maybeGrow(made *int64) {
 	}
 	old := t.slots
 	t.slots = make([]claimSlot, 2*len(old))
+	value.TouchPages(t.slots)
 	t.mask = uint64(len(t.slots) - 1)
 	t.grow.Store(int64(len(t.slots)) * 3 / 5)
 	for _, sl := range old {

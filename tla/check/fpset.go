@@ -3,6 +3,8 @@ package check
 import (
 	"math"
 	"math/bits"
+
+	"github.com/verimeter/verimeter/tla/value"
 )
 
 // FPSet is a compact set of 64-bit state fingerprints: open addressing with
@@ -23,7 +25,9 @@ func NewFPSet(hint int) *FPSet {
 	for size*3/4 < hint {
 		size <<= 1
 	}
-	return &FPSet{slots: make([]uint64, size), mask: uint64(size - 1)}
+	s := &FPSet{slots: make([]uint64, size), mask: uint64(size - 1)}
+	value.TouchPages(s.slots)
+	return s
 }
 
 // fpKey maps the fingerprint 0, which marks an empty slot, to another value.
@@ -71,6 +75,7 @@ func (s *FPSet) Len() int { return s.n }
 func (s *FPSet) grow() {
 	old := s.slots
 	s.slots = make([]uint64, 2*len(old))
+	value.TouchPages(s.slots)
 	s.mask = uint64(len(s.slots) - 1)
 	for _, fp := range old {
 		if fp == 0 {

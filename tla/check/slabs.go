@@ -1,5 +1,7 @@
 package check
 
+import "github.com/verimeter/verimeter/tla/value"
+
 // slabPool hands out a worker's slabs of one size and takes them all back
 // at once, when nothing reads what they hold any more: the slabs of
 // candidates (scratch.addCand) and of decoded states (scratch.decodeState)
@@ -34,7 +36,9 @@ func takeFree[T any](free *[][]T, size int, made *int) []T {
 	if made != nil {
 		*made++
 	}
-	return make([]T, 0, size)
+	s := make([]T, 0, size)
+	value.TouchPages(s)
+	return s
 }
 
 // growCapped returns s with room for one more element: itself, or a copy
@@ -45,6 +49,7 @@ func growCapped[T any](s []T, limit int) []T {
 		return s
 	}
 	grown := make([]T, len(s), min(2*cap(s), limit))
+	value.TouchPages(grown)
 	copy(grown, s)
 	return grown
 }

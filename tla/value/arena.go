@@ -105,6 +105,9 @@ func (a *Arena) room(nf, nv, np int) *slab {
 		s.reset()
 	} else {
 		s = new(slab)
+		TouchPages(s.funcs[:])
+		TouchPages(s.vals[:])
+		TouchPages(s.pend[:])
 	}
 	a.slabs = append(a.slabs, s)
 	s.last = a.epoch

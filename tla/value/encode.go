@@ -187,6 +187,7 @@ const (
 func (e *Encoder) recall(p unsafe.Pointer) (*encMemo, []byte) {
 	if e.memo == nil {
 		e.memo = make([]encMemo, encMemoSlots)
+		TouchPages(e.memo)
 	}
 	m := &e.memo[addrSlot(addr(p), encMemoBits)]
 	if m.p != p {
@@ -530,6 +531,7 @@ func (d *Decoder) composite(whole []byte, tag byte, b []byte, depth int) (Value,
 func (d *Decoder) slot(h uint64) *decoded {
 	if d.cache == nil || d.stored > 2*len(d.cache) && len(d.cache) < cacheSlots {
 		d.cache, d.stored = make([]decoded, max(minCacheSlots, 4*len(d.cache))), 0
+		TouchPages(d.cache)
 		d.keys = d.keys[:0]
 	}
 	return &d.cache[h&uint64(len(d.cache)-1)]
