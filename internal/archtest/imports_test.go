@@ -145,7 +145,7 @@ var productionPatterns = []string{"./protocol/...", "./plc/...", "./wan/...", ".
 // link: fault injection, the simulated world, the adversary, the
 // throwaway PostgreSQL of the tests, the tests' way to TLC.
 func simulationOnly(string) []string {
-	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/internal/pgtest", module + "/internal/tlctest", module + "/fuzz"}
+	return []string{module + "/internal/faultproxy", module + "/internal/sim", module + "/internal/pgtest", module + "/internal/tlctest", module + "/internal/memtest", module + "/fuzz"}
 }
 
 // TestSimulationRuleCatchesAViolation: the rule of

@@ -6,8 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/verimeter/verimeter/internal/memtest"
 )
 
 const touchChild = "VERIMETER_TOUCH_CHILD"
@@ -50,28 +51,19 @@ func tablesTouched(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := minorFaults(t)
+			before := memtest.MinorFaults(t)
 			insert := tc.make()
-			made := minorFaults(t) - before
-			before = minorFaults(t)
+			made := memtest.MinorFaults(t) - before
+			before = memtest.MinorFaults(t)
 			// one key a page, in the order of the slots: each probe reads
 			// a slot no one read before, then writes it
 			for i := uint64(0); i < uint64(tc.pages); i++ {
 				insert(i)
 			}
-			used := minorFaults(t) - before
+			used := memtest.MinorFaults(t) - before
 			if made < tc.pages*9/10 || used > tc.pages/20 {
 				t.Fatalf("%d pages: %d faults making the table (want about as many), %d using it (want none)", tc.pages, made, used)
 			}
 		})
 	}
-}
-
-func minorFaults(t *testing.T) int64 {
-	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatalf("getrusage: %v", err)
-	}
-	return ru.Minflt
 }

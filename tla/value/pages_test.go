@@ -6,17 +6,9 @@ import (
 	"syscall"
 	"testing"
 	"unsafe"
-)
 
-// minorFaults is the process's count of page faults served without I/O.
-func minorFaults(t *testing.T) int64 {
-	t.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		t.Fatalf("getrusage: %v", err)
-	}
-	return ru.Minflt
-}
+	"github.com/verimeter/verimeter/internal/memtest"
+)
 
 // TestTouchPagesMapsOnce checks that memory fresh from the system, touched
 // by TouchPages, is then read and written without a fault more: without
@@ -33,19 +25,19 @@ func TestTouchPagesMapsOnce(t *testing.T) {
 	type slot struct{ fp, key uint64 } // a claim table's
 	s := unsafe.Slice((*slot)(unsafe.Pointer(&mem[0])), size/int(unsafe.Sizeof(slot{})))
 
-	before := minorFaults(t)
+	before := memtest.MinorFaults(t)
 	TouchPages(s[:0]) // up to the capacity
-	touched := minorFaults(t) - before
+	touched := memtest.MinorFaults(t) - before
 	if touched < pages*9/10 {
 		t.Fatalf("TouchPages took %d faults on %d fresh pages: it did not write them", touched, pages)
 	}
-	before = minorFaults(t)
+	before = memtest.MinorFaults(t)
 	var sum uint64
 	for i := range s {
 		sum += s[i].fp // read first, as a table's probe or the collector does
 		s[i].key = uint64(i)
 	}
-	after := minorFaults(t) - before
+	after := memtest.MinorFaults(t) - before
 	if sum != 0 || after > pages/20 {
 		t.Fatalf("reading and writing %d touched pages took %d faults (want at most %d); sum %d", pages, after, pages/20, sum)
 	}
